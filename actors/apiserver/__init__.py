@@ -1,0 +1,29 @@
+"""The apiserver: authentication -> authorization (RBAC) -> admission -> store, on every request.
+"""
+
+from actors.apiserver.admission import (
+    AdmissionChain,
+    AdmissionRequest,
+    MutatingPlugin,
+    NamespaceLifecycle,
+    ValidatingPlugin,
+)
+from actors.apiserver.authn import Authenticator, TokenAuthenticator, UserInfo
+from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
+from actors.apiserver.server import ApiServer, ApiServerConfig
+
+__all__ = [
+    "AdmissionChain",
+    "AdmissionRequest",
+    "ApiServer",
+    "ApiServerConfig",
+    "Attributes",
+    "Authenticator",
+    "Authorizer",
+    "MutatingPlugin",
+    "NamespaceLifecycle",
+    "TokenAuthenticator",
+    "UserInfo",
+    "ValidatingPlugin",
+    "bootstrap_policy",
+]

@@ -1,0 +1,142 @@
+"""Resource semantics: how a create, update, binding or delete turns into the object stored.
+
+Pure functions over dicts, called by the apiserver actor between admission and the store; they
+never touch the store themselves. Kubernetes' rules: the server owns ``uid``,
+``creationTimestamp``, ``generation`` and ``resourceVersion``; ``generation`` moves only when the
+spec changes; ``status`` changes only through ``/status`` and the spec never does; a pod bound to
+a node is deleted gracefully (``deletionTimestamp`` first, removal once its kubelet confirms).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from actors.objects import DEFAULTERS, TRACE_ANNOTATION, ResourceInfo, meta, now_rfc3339
+from bus.errors import BadRequest, Conflict
+
+Object = dict[str, Any]
+
+SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
+                "deletionGracePeriodSeconds", "resourceVersion")
+
+
+def prepare_create(
+    info: ResourceInfo, body: Any, namespace: str | None, trace_id: str | None
+) -> Object:
+    """The object to store for a create request (a copy; ``body`` is untouched)."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be an object")
+    obj = copy.deepcopy(body)
+    obj["apiVersion"], obj["kind"] = info.api_version, info.kind
+    metadata = meta(obj)
+    _check_namespace(info, metadata, namespace)
+    if not metadata.get("name") and metadata.get("generateName"):
+        metadata["name"] = f"{metadata['generateName']}{uuid.uuid4().hex[:5]}"
+    for owned in SERVER_OWNED:
+        metadata.pop(owned, None)
+    metadata.update(uid=str(uuid.uuid4()), creationTimestamp=now_rfc3339(), generation=1)
+    if info.namespaced:
+        metadata["namespace"] = namespace
+    if trace_id:
+        metadata.setdefault("annotations", {}).setdefault(TRACE_ANNOTATION, trace_id)
+    if info.name == "pods":
+        obj["status"] = {}
+    if defaulter := DEFAULTERS.get(info.name):
+        defaulter(obj)
+    return obj
+
+
+def prepare_update(
+    info: ResourceInfo, subresource: str | None, body: Any, old: Object
+) -> tuple[Object, int | None]:
+    """The object to store for an update, and the resourceVersion it must still have."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be an object")
+    sent = meta(copy.deepcopy(body)).get("resourceVersion")
+    expected = int(sent) if sent not in (None, "") else None
+    if subresource == "status":
+        new = copy.deepcopy(old)
+        new["status"] = copy.deepcopy(body.get("status") or {})
+        return new, expected
+    new = copy.deepcopy(body)
+    new["apiVersion"], new["kind"] = info.api_version, info.kind
+    metadata = meta(new)
+    if metadata.get("name") != old["metadata"]["name"]:
+        raise BadRequest("the name of the object does not match the name on the request")
+    for owned in SERVER_OWNED:
+        if owned in old["metadata"]:
+            metadata[owned] = old["metadata"][owned]
+        else:
+            metadata.pop(owned, None)
+    if info.namespaced:
+        metadata["namespace"] = old["metadata"].get("namespace")
+    if "status" in old or info.subresources:
+        new["status"] = copy.deepcopy(old.get("status", {}))
+    if defaulter := DEFAULTERS.get(info.name):
+        defaulter(new)
+    if new.get("spec") != old.get("spec"):
+        metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
+    return new, expected
+
+
+def prepare_binding(pod: Object, body: Any) -> Object:
+    """The pod bound to the node a ``Binding`` names; Conflict when it is bound already."""
+    target = body.get("target") if isinstance(body, dict) else None
+    if not isinstance(target, dict) or not target.get("name"):
+        raise BadRequest("a Binding needs target.name (the node)")
+    name = pod["metadata"]["name"]
+    if pod.get("spec", {}).get("nodeName"):
+        raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is '
+                       f'already assigned to node "{pod["spec"]["nodeName"]}"')
+    if pod["metadata"].get("deletionTimestamp"):
+        raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is '
+                       "being deleted, cannot be assigned to a host")
+    bound = copy.deepcopy(pod)
+    bound["spec"]["nodeName"] = target["name"]
+    set_condition(bound, "PodScheduled", "True")
+    return bound
+
+
+def set_condition(obj: Object, kind: str, status: str, reason: str = "", message: str = "") -> None:
+    """Add or replace the status condition ``kind`` (transition time moves only on change)."""
+    conditions = obj.setdefault("status", {}).setdefault("conditions", [])
+    for cond in conditions:
+        if cond.get("type") == kind:
+            if cond.get("status") != status:
+                cond["lastTransitionTime"] = now_rfc3339()
+            cond.update(status=status, reason=reason, message=message)
+            return
+    conditions.append({"type": kind, "status": status, "reason": reason, "message": message,
+                       "lastTransitionTime": now_rfc3339()})
+
+
+def graceful_deletion(info: ResourceInfo, obj: Object, grace: int | None) -> Object | None:
+    """The object marked for deletion, when it must linger; None when it can go at once.
+
+    A pod on a node lingers until its kubelet has stopped its containers (it then deletes it
+    with grace 0); any object with finalizers lingers until they are removed.
+    """
+    metadata = obj["metadata"]
+    finalizers = metadata.get("finalizers") or []
+    on_node = info.name == "pods" and bool(obj.get("spec", {}).get("nodeName"))
+    if grace is None:
+        grace = int(obj.get("spec", {}).get("terminationGracePeriodSeconds", 30)) if on_node else 0
+    if not finalizers and (not on_node or grace == 0):
+        return None
+    if metadata.get("deletionTimestamp"):
+        return obj if finalizers or (on_node and grace > 0) else None
+    marked = copy.deepcopy(obj)
+    when = datetime.now(UTC) + timedelta(seconds=grace)
+    marked["metadata"]["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    marked["metadata"]["deletionGracePeriodSeconds"] = grace
+    return marked
+
+
+def _check_namespace(info: ResourceInfo, metadata: dict[str, Any], namespace: str | None) -> None:
+    sent = metadata.get("namespace")
+    if info.namespaced and sent and sent != namespace:
+        raise BadRequest("the namespace of the provided object does not match the namespace "
+                         "sent on the request")

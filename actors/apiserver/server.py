@@ -1,0 +1,328 @@
+"""The apiserver actor: the cluster's only door, and the only holder of the store.
+
+Every request on ``<prefix>.api.>`` (queue group ``apiserver``) goes through the same pipeline
+on this actor's thread: decode -> authenticate -> authorize (RBAC) -> admission (mutating, then
+validating) -> schema validation -> store -> reply. Each store commit is published as a span on
+``<prefix>.trace.store`` and pushed to the watchers whose filter it matches, on
+``<prefix>.watch.<id>``.
+
+Neighbours: ``authn``, ``rbac``, ``admission``, ``registry`` and ``watching`` in this package
+hold the decisions; ``actors.store`` holds the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pykka
+
+from actors.apiserver.admission import AdmissionChain, AdmissionRequest, default_chain
+from actors.apiserver.authn import Authenticator, UserInfo
+from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
+from actors.apiserver.registry import (
+    graceful_deletion,
+    prepare_binding,
+    prepare_create,
+    prepare_update,
+)
+from actors.apiserver.watching import DEFAULT_LEASE_SECONDS, Watcher, event_type_for
+from actors.objects import RESOURCES, ResourceInfo, lookup, trace_id_of, validate
+from actors.selectors import matcher
+from actors.store import StoreEvent
+from bus.actor import BusActor
+from bus.connection import Connection, Incoming
+from bus.envelope import Envelope, new_id
+from bus.errors import AlreadyExists, BadRequest, Conflict, NotFound
+
+Object = dict[str, Any]
+
+VERBS = ("get", "list", "watch", "create", "update", "delete")
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_BY_KIND = {info.kind: info for info in RESOURCES}
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServerConfig:
+    name: str = "apiserver"
+    """Component name on the bus (envelope ``sender``)."""
+    queue: str = "apiserver"
+    """NATS queue group: replicas in one group share the requests."""
+
+
+@dataclass(slots=True)
+class Request:
+    """One decoded, authenticated request."""
+
+    verb: str
+    info: ResourceInfo
+    subresource: str | None
+    namespace: str | None
+    name: str | None
+    user: UserInfo
+    envelope: Envelope
+
+    @property
+    def key(self) -> str:
+        if not self.name:
+            raise BadRequest(f"{self.verb} {self.info.name} needs a name")
+        return self.info.key(self.namespace, self.name)
+
+    def not_found(self) -> NotFound:
+        return NotFound(f'{self.info.name} "{self.name}" not found',
+                        details={"name": self.name, "kind": self.info.name})
+
+
+class ApiServer(BusActor):
+    """See the module docstring. ``store`` is the store actor's proxy."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        store: pykka.ActorProxy[Any],
+        authenticator: Authenticator,
+        admission: AdmissionChain | None = None,
+        config: ApiServerConfig | None = None,
+    ) -> None:
+        super().__init__(connection)
+        self.store = store
+        self.authenticator = authenticator
+        self.admission = admission or default_chain(self._lookup)
+        self.config = config or ApiServerConfig()
+        self.authorizer = Authorizer()
+        self.watchers: dict[str, Watcher] = {}
+
+    def subscriptions(self) -> list[tuple[str, str]]:
+        return [(self.subjects.api_all, self.config.queue)]
+
+    def on_start(self) -> None:
+        ref = self.actor_ref
+        self.store.add_listener(ref.tell).get()
+        for info in RESOURCES:
+            if info.group == "rbac.authorization.k8s.io":
+                for obj in self.store.list(info.prefix(None)).get()[0]:
+                    self.authorizer.observe(obj)
+        self._bootstrap()
+        super().on_start()  # serve only once the policy is in place
+
+    def _bootstrap(self) -> None:
+        """Create the system namespaces and the bootstrap RBAC policy when missing."""
+        namespaces = [{"metadata": {"name": name}} for name in SYSTEM_NAMESPACES]
+        for info, obj in [(lookup("", "namespaces"), ns) for ns in namespaces] + [
+            (_BY_KIND[obj["kind"]], obj) for obj in bootstrap_policy()
+        ]:
+            prepared = prepare_create(info, obj, None, None)
+            key = info.key(None, prepared["metadata"]["name"])
+            with contextlib.suppress(AlreadyExists):
+                self.authorizer.observe(self.store.create(key, prepared).get())
+
+    # -- the pipeline ------------------------------------------------------------------------
+
+    def handle(self, incoming: Incoming) -> Envelope | None:
+        started = time.monotonic()
+        request = self._decode(incoming)
+        self.authorizer.authorize(Attributes(
+            request.user, request.verb, request.info.group, request.info.name,
+            request.subresource, request.namespace, request.name,
+        ))
+        body = getattr(self, f"_{request.verb}")(request)
+        reply = request.envelope.reply(
+            body, code=201 if request.verb == "create" else 200, sender=self.config.name
+        )
+        reply.options = {"latencyMs": round((time.monotonic() - started) * 1000, 3)}
+        return reply
+
+    def _decode(self, incoming: Incoming) -> Request:
+        envelope = incoming.envelope
+        parsed = self.subjects.parse_api(incoming.subject)
+        if parsed is None:
+            raise BadRequest(f"not an API subject: {incoming.subject}")
+        resource, _, subresource = parsed.resource.partition("/")
+        info = lookup(parsed.group, resource)
+        if subresource and subresource not in info.subresources:
+            raise NotFound(f'{resource} has no subresource "{subresource}"')
+        if parsed.verb not in VERBS:
+            raise BadRequest(f'unknown verb "{parsed.verb}" (known: {", ".join(VERBS)})')
+        if envelope.verb not in (None, parsed.verb) or envelope.resource not in (None, resource):
+            raise BadRequest("envelope verb/resource do not match the subject")
+        for field in ("namespace", "name"):
+            if not isinstance(getattr(envelope, field), str | None):
+                raise BadRequest(f"envelope field {field!r} must be a string")
+        user = self.authenticator.authenticate(envelope.auth)
+        namespace = envelope.namespace if info.namespaced else None
+        if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
+            raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")
+        return Request(parsed.verb, info, subresource or None, namespace or None,
+                       envelope.name or None, user, envelope)
+
+    def _admit(self, request: Request, operation: str, obj: Object | None, old: Object | None
+               ) -> None:
+        name = (obj or old or {}).get("metadata", {}).get("name", request.name or "")
+        self.admission.run(AdmissionRequest(
+            operation, request.info, request.subresource, request.namespace, name, obj, old,
+            request.user,
+        ))
+
+    def _lookup(self, resource: str, namespace: str | None, name: str) -> Object | None:
+        info = lookup("", resource)
+        return self.store.get_or_none(info.key(namespace, name)).get()
+
+    # -- verbs -------------------------------------------------------------------------------
+
+    def _get(self, request: Request) -> Object:
+        obj = self.store.get_or_none(request.key).get()
+        if obj is None:
+            raise request.not_found()
+        return obj
+
+    def _list(self, request: Request) -> Object:
+        options = request.envelope.options or {}
+        match = matcher(options.get("labelSelector"), options.get("fieldSelector"))
+        items, revision = self.store.list(request.info.prefix(request.namespace), match).get()
+        return {
+            "apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
+            "metadata": {"resourceVersion": str(revision)}, "items": items,
+        }
+
+    def _create(self, request: Request) -> Object:
+        if request.subresource == "binding":
+            return self._bind(request)
+        envelope = request.envelope
+        obj = prepare_create(request.info, envelope.body, request.namespace, envelope.trace_id)
+        request.name = obj["metadata"].get("name") or request.name
+        self._admit(request, "CREATE", obj, None)
+        validate(request.info, obj)
+        try:
+            return self._commit(request, self.store.create(request.key, obj).get())
+        except AlreadyExists:
+            raise AlreadyExists(f'{request.info.name} "{request.name}" already exists',
+                                details={"name": request.name, "kind": request.info.name}
+                                ) from None
+
+    def _update(self, request: Request) -> Object:
+        old = self._get(request)
+        obj, expected = prepare_update(
+            request.info, request.subresource, request.envelope.body, old
+        )
+        self._admit(request, "UPDATE", obj, old)
+        validate(request.info, obj)
+        return self._write(request, obj, expected)
+
+    def _bind(self, request: Request) -> Object:
+        old = self._get(request)
+        bound = prepare_binding(old, request.envelope.body)
+        self._admit(request, "CREATE", bound, old)
+        self._write(request, bound, int(old["metadata"]["resourceVersion"]))
+        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
+
+    def _delete(self, request: Request) -> Object:
+        old = self._get(request)
+        options = request.envelope.options or {}
+        grace = options.get("gracePeriodSeconds")
+        self._admit(request, "DELETE", None, old)
+        marked = graceful_deletion(request.info, old, None if grace is None else int(grace))
+        if marked is old:
+            return old
+        if marked is not None:
+            return self._write(request, marked, int(old["metadata"]["resourceVersion"]))
+        try:
+            return self._commit(request, self.store.delete(request.key).get())
+        except NotFound:
+            raise request.not_found() from None
+
+    def _write(self, request: Request, obj: Object, expected: int | None) -> Object:
+        try:
+            return self._commit(request, self.store.update(request.key, obj, expected).get())
+        except NotFound:
+            raise request.not_found() from None
+        except Conflict as error:
+            raise Conflict(f'Operation cannot be fulfilled on {request.info.name} '
+                           f'"{request.name}": {error.message}') from None
+
+    def _commit(self, request: Request, stored: Object) -> Object:
+        """Publish the store commit as a span (the seed's 'write it to etcd'); return stored."""
+        envelope = request.envelope
+        self.publish(self.subjects.trace("store"), Envelope(
+            trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
+            sender=self.config.name, target="store", verb="commit", group=request.info.group,
+            resource=request.info.name, subresource=request.subresource,
+            namespace=request.namespace, name=request.name,
+            body={"revision": int(stored["metadata"]["resourceVersion"]),
+                  "requestVerb": request.verb},
+            status={"code": 200, "reason": "OK", "message": ""},
+        ))
+        return stored
+
+    # -- watches -----------------------------------------------------------------------------
+
+    def _watch(self, request: Request) -> Object:
+        options = request.envelope.options or {}
+        watch_id = options.get("watchId")
+        if not isinstance(watch_id, str) or not watch_id:
+            raise BadRequest("watch needs options.watchId (the client subscribes to its subject)")
+        if options.get("stop"):
+            self.watchers.pop(watch_id, None)
+            return {"watchId": watch_id, "stopped": True}
+        if (existing := self.watchers.get(watch_id)) is not None:
+            if existing.user != request.user.name:
+                raise Conflict(f"watch {watch_id} belongs to another user")
+            existing.renew()
+            return {"watchId": watch_id, "renewed": True}
+        watcher = Watcher(
+            id=watch_id, subject=self.subjects.watch(watch_id),
+            owner=request.envelope.sender or request.user.name, user=request.user.name,
+            info=request.info, namespace=request.namespace,
+            match=matcher(options.get("labelSelector"), options.get("fieldSelector")),
+            revision=0, lease_seconds=float(options.get("leaseSeconds", DEFAULT_LEASE_SECONDS)),
+        )
+        watcher.renew()
+        since = str(options.get("resourceVersion") or "")
+        if since:
+            watcher.revision = int(since)
+            for event in self.store.events_since(int(since)).get():
+                self._deliver(watcher, event)
+        else:
+            items, revision = self.store.list(
+                request.info.prefix(request.namespace), watcher.match
+            ).get()
+            for obj in items:
+                self._push(watcher, "ADDED", obj)
+            watcher.revision = revision
+        self.watchers[watch_id] = watcher
+        return {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
+
+    def on_local(self, message: Any) -> Any:
+        if isinstance(message, StoreEvent):
+            self._on_commit(message)
+            return None
+        return super().on_local(message)
+
+    def _on_commit(self, event: StoreEvent) -> None:
+        self.authorizer.observe(event.object, deleted=event.type == "DELETED")
+        info = _BY_KIND.get(event.object.get("kind", ""))
+        if info is None:
+            return
+        namespace = event.object.get("metadata", {}).get("namespace")
+        now = time.monotonic()
+        for watch_id, watcher in list(self.watchers.items()):
+            if watcher.expired(now):
+                del self.watchers[watch_id]
+            elif watcher.wants(info, namespace):
+                self._deliver(watcher, event)
+
+    def _deliver(self, watcher: Watcher, event: StoreEvent) -> None:
+        kind = event_type_for(watcher, event)
+        watcher.revision = max(watcher.revision, event.revision)
+        if kind is not None:
+            self._push(watcher, kind, event.object)
+
+    def _push(self, watcher: Watcher, kind: str, obj: Object) -> None:
+        metadata = obj.get("metadata", {})
+        self.publish(watcher.subject, Envelope(
+            trace_id=trace_id_of(obj), span_id=new_id(), sender=self.config.name,
+            target=watcher.owner, verb="event", group=watcher.info.group,
+            resource=watcher.info.name, namespace=metadata.get("namespace"),
+            name=metadata.get("name"), body={"type": kind, "object": obj},
+        ))

@@ -1,0 +1,209 @@
+"""The client every component and the CLI use to talk to the apiserver over the bus.
+
+Calls block the calling thread (an actor's, or the CLI's main thread) until the reply comes, and
+raise the :class:`~bus.errors.ApiError` leaf matching the reply's status; transport failures
+become 503/504 errors. Never call them on the bus loop thread.
+
+Watches are pushed to a subject of the client's own (``<prefix>.watch.<id>``); the callback runs
+on the bus loop thread and must not block (tell an actor). The client renews the watch's lease
+at a third of its length and, if the apiserver lost it (a restart), resumes it from the last
+revision seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
+from actors.objects import ResourceInfo, resolve
+from bus import _loop
+from bus.connection import Connection, Incoming
+from bus.envelope import Envelope, new_id
+from bus.errors import (
+    ApiError,
+    BusError,
+    BusTimeout,
+    Gone,
+    ServerTimeout,
+    ServiceUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    """One change pushed by the apiserver: ``ADDED``, ``MODIFIED``, ``DELETED`` or ``ERROR``
+    (then ``object`` is a Status; code 410 means: relist)."""
+
+    type: str
+    object: Object
+    watch_id: str = ""
+
+
+class Watch:
+    """A live watch; :meth:`stop` ends it. ``revision`` is the last resourceVersion seen."""
+
+    def __init__(self, client: Client, watch_id: str, options: dict[str, Any],
+                 info: ResourceInfo, namespace: str | None,
+                 on_event: Callable[[WatchEvent], None]) -> None:
+        self.client, self.id, self.options, self.on_event = client, watch_id, options, on_event
+        self.info, self.namespace = info, namespace
+        self.revision = ""
+        self._sub: Any = None
+        self._renewal: asyncio.Task[None] | None = None
+
+    def stop(self) -> None:
+        """Unsubscribe and tell the apiserver to forget this watch; never raises."""
+        if self._renewal is not None:
+            _loop.loop().call_soon_threadsafe(self._renewal.cancel)
+        if self._sub is not None:
+            self.client.connection.unsubscribe(self._sub)
+            self._sub = None
+            with contextlib.suppress(ApiError, BusError):
+                self.client.request("watch", self.info.name, namespace=self.namespace,
+                                    options={"watchId": self.id, "stop": True}, timeout=2)
+
+    async def _renew_forever(self) -> None:
+        period = float(self.options.get("leaseSeconds", DEFAULT_LEASE_SECONDS)) / 3
+        while True:
+            await asyncio.sleep(period)
+            options = dict(self.options, resourceVersion=self.revision)
+            envelope = self.client.envelope("watch", self.info, self.namespace, None, None,
+                                            options, None, None)
+            try:
+                reply = await self.client.connection.arequest(
+                    self.client.subject("watch", self.info, None), envelope
+                )
+                reply.raise_for_status()
+            except Gone as error:
+                self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
+                return
+            except (BusError, ApiError) as error:
+                log.warning("watch %s: renewal failed: %s", self.id, error)
+
+
+class Client:
+    """A connection to the apiserver for one identity (its bearer token)."""
+
+    def __init__(self, connection: Connection, token: str | None,
+                 timeout: float | None = None) -> None:
+        self.connection = connection
+        self.subjects = connection.subjects
+        self._token = token
+        self.timeout = timeout or connection.config.request_timeout
+
+    # -- the one request path ------------------------------------------------------------------
+
+    def subject(self, verb: str, info: ResourceInfo, subresource: str | None) -> str:
+        resource = f"{info.name}/{subresource}" if subresource else info.name
+        return self.subjects.api(info.group, resource, verb)
+
+    def envelope(self, verb: str, info: ResourceInfo, namespace: str | None, name: str | None,
+                 body: Any, options: dict[str, Any] | None, subresource: str | None,
+                 trace_id: str | None) -> Envelope:
+        return Envelope(
+            trace_id=trace_id or new_id(), span_id=new_id(), verb=verb, group=info.group,
+            resource=info.name, subresource=subresource,
+            namespace=namespace if info.namespaced else None, name=name, body=body,
+            options=options, auth={"token": self._token} if self._token else None,
+        )
+
+    def request(self, verb: str, resource: str, *, namespace: str | None = None,
+                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
+                subresource: str | None = None, trace_id: str | None = None,
+                timeout: float | None = None) -> Any:
+        """Send one API request and return the reply's body; raise ApiError on failure."""
+        info = resolve(resource)
+        envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
+                                 trace_id)
+        deadline = timeout or self.timeout
+        future = self.connection.request(self.subject(verb, info, subresource), envelope,
+                                         deadline)
+        try:
+            reply = future.result(deadline + 1)
+        except BusTimeout as error:
+            raise ServerTimeout(f"the server did not answer in time: {error}") from error
+        except BusError as error:
+            raise ServiceUnavailable(f"the apiserver cannot be reached: {error}") from error
+        return reply.raise_for_status().body
+
+    # -- verbs ---------------------------------------------------------------------------------
+
+    def get(self, resource: str, name: str, namespace: str | None = "default") -> Object:
+        return self.request("get", resource, namespace=namespace, name=name)
+
+    def list(self, resource: str, namespace: str | None = None, *,
+             label_selector: str | None = None, field_selector: str | None = None) -> Object:
+        """A ``<Kind>List`` with ``items`` and ``metadata.resourceVersion``."""
+        options = {k: v for k, v in (("labelSelector", label_selector),
+                                     ("fieldSelector", field_selector)) if v}
+        return self.request("list", resource, namespace=namespace, options=options or None)
+
+    def create(self, resource: str, obj: Object, namespace: str | None = "default",
+               trace_id: str | None = None) -> Object:
+        name = obj.get("metadata", {}).get("name")
+        return self.request("create", resource, namespace=namespace, name=name, body=obj,
+                            trace_id=trace_id)
+
+    def update(self, resource: str, obj: Object, *, subresource: str | None = None,
+               trace_id: str | None = None) -> Object:
+        metadata = obj.get("metadata", {})
+        return self.request("update", resource, namespace=metadata.get("namespace"),
+                            name=metadata.get("name"), body=obj, subresource=subresource,
+                            trace_id=trace_id)
+
+    def delete(self, resource: str, name: str, namespace: str | None = "default", *,
+               grace_period: int | None = None, trace_id: str | None = None) -> Object:
+        options = None if grace_period is None else {"gracePeriodSeconds": grace_period}
+        return self.request("delete", resource, namespace=namespace, name=name,
+                            options=options, trace_id=trace_id)
+
+    def bind(self, pod: Object, node: str, trace_id: str | None = None) -> None:
+        metadata = pod["metadata"]
+        binding = {"apiVersion": "v1", "kind": "Binding",
+                   "metadata": {"name": metadata["name"], "namespace": metadata["namespace"]},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        self.request("create", "pods", namespace=metadata["namespace"], name=metadata["name"],
+                     body=binding, subresource="binding", trace_id=trace_id)
+
+    def watch(self, resource: str, on_event: Callable[[WatchEvent], None], *,
+              namespace: str | None = None, label_selector: str | None = None,
+              field_selector: str | None = None, resource_version: str | None = None,
+              lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Watch:
+        """Start a watch; ``on_event`` runs on the bus loop thread and must not block."""
+        info = resolve(resource)
+        watch_id = f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}"
+        options: dict[str, Any] = {"watchId": watch_id, "leaseSeconds": lease_seconds}
+        options.update({k: v for k, v in (("labelSelector", label_selector),
+                                          ("fieldSelector", field_selector)) if v})
+        watch = Watch(self, watch_id, options, info, namespace, on_event)
+
+        def deliver(incoming: Incoming) -> None:  # bus loop thread
+            body = incoming.envelope.body or {}
+            obj = body.get("object") or {}
+            watch.revision = obj.get("metadata", {}).get("resourceVersion", watch.revision)
+            on_event(WatchEvent(str(body.get("type")), obj, watch_id))
+
+        watch._sub = self.connection.subscribe(self.subjects.watch(watch_id), deliver)
+        try:
+            reply = self.request("watch", resource, namespace=namespace,
+                                 options=dict(options, resourceVersion=resource_version or ""))
+        except ApiError:
+            self.connection.unsubscribe(watch._sub)
+            raise
+        watch.revision = str(max(int(watch.revision or 0), int(reply.get("resourceVersion") or 0)))
+        watch._renewal = _loop.submit(_start_task(watch._renew_forever())).result(5)
+        return watch
+
+
+async def _start_task(coro: Any) -> asyncio.Task[None]:
+    return asyncio.ensure_future(coro)

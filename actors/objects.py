@@ -1,0 +1,274 @@
+"""The API object model: which resources exist, their keys, defaults and validation.
+
+Objects are plain dicts in Kubernetes' shape (``apiVersion``, ``kind``, ``metadata``, ``spec``,
+``status``), so simple Kubernetes manifests apply unchanged. This module owns what is known
+about each resource (:class:`ResourceInfo`) and the pure functions that default and validate
+an object before the apiserver stores it.
+
+Neighbours: ``actors.selectors`` (matching), ``actors.quantity`` (cpu/memory amounts),
+``actors.apiserver`` (the only writer).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from actors.quantity import parse_cpu, parse_memory
+from bus.errors import BadRequest, Invalid, NotFound
+
+Object = dict[str, Any]
+
+TRACE_ANNOTATION = "kubeactor.io/trace-id"
+"""Annotation carrying the trace id of the request that created an object (DESIGN §7)."""
+
+DEFAULT_SCHEDULER = "default-scheduler"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInfo:
+    """What the apiserver and kubectl know about one resource."""
+
+    name: str
+    """Plural, lower case: ``pods``."""
+    kind: str
+    group: str = ""
+    version: str = "v1"
+    namespaced: bool = True
+    short_names: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ("get", "list", "watch", "create", "update", "delete")
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    def key(self, namespace: str | None, name: str) -> str:
+        """The store key of one object: ``/pods/<ns>/<name>`` or ``/nodes/<name>``."""
+        return f"{self.prefix(namespace)}{name}"
+
+    def prefix(self, namespace: str | None) -> str:
+        """Store key prefix of a list: all namespaces when ``namespace`` is None."""
+        group = f"{self.group}/" if self.group else ""
+        if self.namespaced and namespace:
+            return f"/{group}{self.name}/{namespace}/"
+        return f"/{group}{self.name}/"
+
+
+_RBAC = "rbac.authorization.k8s.io"
+RESOURCES: tuple[ResourceInfo, ...] = (
+    ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",)),
+    ResourceInfo(
+        "pods", "Pod", short_names=("po",), subresources=("status", "binding")
+    ),
+    ResourceInfo("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
+    ResourceInfo("events", "Event", short_names=("ev",)),
+    ResourceInfo("configmaps", "ConfigMap", short_names=("cm",)),
+    ResourceInfo("leases", "Lease", group="coordination.k8s.io"),
+    ResourceInfo("roles", "Role", group=_RBAC),
+    ResourceInfo("rolebindings", "RoleBinding", group=_RBAC),
+    ResourceInfo("clusterroles", "ClusterRole", group=_RBAC, namespaced=False),
+    ResourceInfo("clusterrolebindings", "ClusterRoleBinding", group=_RBAC, namespaced=False),
+)
+_BY_GROUP_NAME = {(info.group, info.name): info for info in RESOURCES}
+
+
+def lookup(group: str, name: str) -> ResourceInfo:
+    """The resource ``name`` in ``group``; NotFound when the server does not have it."""
+    info = _BY_GROUP_NAME.get((group, name))
+    if info is None:
+        shown = f"{name}.{group}" if group else name
+        raise NotFound(f'the server could not find the requested resource "{shown}"')
+    return info
+
+
+def resolve(word: str) -> ResourceInfo:
+    """The resource a kubectl user means by ``word``: plural, singular, short name or Kind."""
+    lowered = word.lower()
+    for info in RESOURCES:
+        names = (info.name, info.singular, *info.short_names, f"{info.name}.{info.group}")
+        if lowered in names:
+            return info
+    raise BadRequest(f'the server doesn\'t have a resource type "{word}"')
+
+
+def now_rfc3339() -> str:
+    """The current time as Kubernetes writes timestamps (UTC, seconds)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str) -> datetime:
+    """Inverse of :func:`now_rfc3339`."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def meta(obj: Object) -> dict[str, Any]:
+    """``obj["metadata"]``, created when absent."""
+    metadata = obj.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be a map")
+    return metadata
+
+
+# -- defaults ---------------------------------------------------------------------------------
+
+
+def default_pod(pod: Object) -> None:
+    """Fill the fields Kubernetes defaults on a new pod (in place)."""
+    spec = pod.setdefault("spec", {})
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("schedulerName", DEFAULT_SCHEDULER)
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    for container in [*spec.get("initContainers", []), *spec.get("containers", [])]:
+        if isinstance(container, dict):
+            container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
+    pod.setdefault("status", {}).setdefault("phase", "Pending")
+
+
+def default_pull_policy(image: Any) -> str:
+    """``Always`` for ``:latest`` or untagged images, ``IfNotPresent`` otherwise."""
+    if not isinstance(image, str) or "@" in image:
+        return "IfNotPresent"
+    tag = image.rsplit("/", 1)[-1].partition(":")[2]
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+DEFAULTERS = {"pods": default_pod}
+
+
+# -- validation -------------------------------------------------------------------------------
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+
+
+def validate(info: ResourceInfo, obj: Object) -> None:
+    """Raise Invalid listing every problem with ``obj``, as kube-apiserver words it."""
+    problems = list(_metadata_problems(info, obj))
+    if info.name == "pods":
+        problems += _pod_problems(obj)
+    if problems:
+        name = obj.get("metadata", {}).get("name", "")
+        raise Invalid(
+            f'{info.kind} "{name}" is invalid: ' + ", ".join(problems),
+            details={"name": name, "kind": info.singular, "causes": problems},
+        )
+
+
+def _metadata_problems(info: ResourceInfo, obj: Object) -> list[str]:
+    problems = []
+    if obj.get("kind") not in (None, info.kind):
+        problems.append(f"kind: Invalid value: {obj.get('kind')!r}: must be {info.kind}")
+    name = obj.get("metadata", {}).get("name")
+    pattern = _DNS_LABEL if info.name in ("namespaces",) else _DNS_SUBDOMAIN
+    if not name:
+        problems.append("metadata.name: Required value: name is required")
+    elif not isinstance(name, str) or len(name) > 253 or not pattern.match(name):
+        problems.append(
+            f"metadata.name: Invalid value: {name!r}: a lowercase RFC 1123 name must consist of "
+            "lower case alphanumeric characters, '-' or '.', and must start and end with an "
+            "alphanumeric character"
+        )
+    for field in ("labels", "annotations"):
+        value = obj.get("metadata", {}).get(field)
+        if value is not None and (
+            not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())
+        ):
+            problems.append(f"metadata.{field}: Invalid value: must be a map of strings")
+    return problems
+
+
+def _pod_problems(pod: Object) -> list[str]:
+    spec = pod.get("spec")
+    if not isinstance(spec, dict):
+        return ["spec: Required value"]
+    problems = []
+    containers = spec.get("containers")
+    if not isinstance(containers, list) or not containers:
+        problems.append("spec.containers: Required value")
+        containers = []
+    seen: set[str] = set()
+    for i, container in enumerate(containers):
+        path = f"spec.containers[{i}]"
+        if not isinstance(container, dict):
+            problems.append(f"{path}: Invalid value: must be a map")
+            continue
+        name = container.get("name")
+        if not isinstance(name, str) or not _DNS_LABEL.match(name):
+            problems.append(f"{path}.name: Invalid value: {name!r}: must be a DNS-1123 label")
+        elif name in seen:
+            problems.append(f"{path}.name: Duplicate value: {name!r}")
+        seen.add(str(name))
+        if not isinstance(container.get("image"), str) or not container["image"].strip():
+            problems.append(f"{path}.image: Required value")
+        for field in ("command", "args"):
+            value = container.get(field)
+            if value is not None and (
+                not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+            ):
+                problems.append(f"{path}.{field}: Invalid value: must be a list of strings")
+        if container.get("imagePullPolicy", "IfNotPresent") not in PULL_POLICIES:
+            problems.append(
+                f"{path}.imagePullPolicy: Unsupported value: {container['imagePullPolicy']!r}"
+            )
+        problems += _resource_problems(f"{path}.resources", container.get("resources"))
+        for j, env in enumerate(container.get("env") or []):
+            if not isinstance(env, dict) or not isinstance(env.get("name"), str):
+                problems.append(f"{path}.env[{j}].name: Required value")
+    if spec.get("restartPolicy", "Always") not in RESTART_POLICIES:
+        problems.append(
+            f"spec.restartPolicy: Unsupported value: {spec['restartPolicy']!r}: supported "
+            'values: "Always", "OnFailure", "Never"'
+        )
+    return problems
+
+
+def _resource_problems(path: str, resources: Any) -> list[str]:
+    if resources is None:
+        return []
+    if not isinstance(resources, dict):
+        return [f"{path}: Invalid value: must be a map"]
+    problems = []
+    for section in ("requests", "limits"):
+        for name, amount in (resources.get(section) or {}).items():
+            parse = {"cpu": parse_cpu, "memory": parse_memory}.get(name)
+            try:
+                if parse is not None:
+                    parse(amount)
+            except ValueError as error:
+                problems.append(f"{path}.{section}[{name}]: Invalid value: {error}")
+    return problems
+
+
+# -- reading objects --------------------------------------------------------------------------
+
+
+def pod_requests(pod: Object) -> tuple[int, int]:
+    """Total (millicpu, bytes) the pod's containers request."""
+    cpu = memory = 0
+    for container in pod.get("spec", {}).get("containers", []):
+        requests = (container.get("resources") or {}).get("requests") or {}
+        cpu += parse_cpu(requests.get("cpu", 0))
+        memory += parse_memory(requests.get("memory", 0))
+    return cpu, memory
+
+
+def condition(obj: Object, kind: str) -> dict[str, Any] | None:
+    """The status condition of type ``kind``, or None."""
+    for cond in obj.get("status", {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return None
+
+
+def trace_id_of(obj: Object) -> str | None:
+    """The trace id an object carries in its annotations."""
+    return (obj.get("metadata", {}).get("annotations") or {}).get(TRACE_ANNOTATION)

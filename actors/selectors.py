@@ -1,0 +1,117 @@
+"""Label and field selectors, parsed from kubectl's string forms into matchers.
+
+Label selectors: ``a=b``, ``a==b``, ``a!=b``, ``a in (x,y)``, ``a notin (x)``, ``a``, ``!a``,
+comma-separated (all must hold). Field selectors: ``path=value`` and ``path!=value`` on the
+fields Kubernetes supports (``metadata.name``, ``metadata.namespace``, ``spec.nodeName``,
+``status.phase``). A missing field compares as the empty string, so ``spec.nodeName=`` selects
+unscheduled pods.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bus.errors import BadRequest
+
+Matcher = Callable[[dict[str, Any]], bool]
+
+FIELDS = ("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase")
+_SET_TERM = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    key: str
+    op: str
+    """``=``, ``!=``, ``in``, ``notin``, ``exists``, ``!exists``."""
+    values: tuple[str, ...] = ()
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        present = self.key in labels
+        value = labels.get(self.key)
+        match self.op:
+            case "exists":
+                return present
+            case "!exists":
+                return not present
+            case "=" | "in":
+                return present and value in self.values
+            case _:  # "!=" and "notin" match objects without the label too
+                return value not in self.values
+
+
+def _split_terms(selector: str) -> list[str]:
+    terms, depth, current = [], 0, ""
+    for char in selector:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            terms.append(current)
+            current = ""
+        else:
+            current += char
+    terms.append(current)
+    return [term.strip() for term in terms if term.strip()]
+
+
+def parse_labels(selector: str | None) -> tuple[Requirement, ...]:
+    """Parse a label selector; BadRequest on a malformed one."""
+    requirements = []
+    for term in _split_terms(selector or ""):
+        if match := _SET_TERM.match(term):
+            key, op, values = match.groups()
+            items = tuple(v.strip() for v in values.split(",") if v.strip())
+            requirements.append(Requirement(key, op, items))
+        elif "!=" in term:
+            key, value = term.split("!=", 1)
+            requirements.append(Requirement(key.strip(), "!=", (value.strip(),)))
+        elif "=" in term:
+            key, value = term.replace("==", "=").split("=", 1)
+            requirements.append(Requirement(key.strip(), "=", (value.strip(),)))
+        elif term.startswith("!"):
+            requirements.append(Requirement(term[1:].strip(), "!exists"))
+        elif re.match(r"^[A-Za-z0-9_./-]+$", term):
+            requirements.append(Requirement(term, "exists"))
+        else:
+            raise BadRequest(f"unable to parse requirement: {term!r}")
+    return tuple(requirements)
+
+
+def parse_fields(selector: str | None) -> tuple[Requirement, ...]:
+    """Parse a field selector; BadRequest naming an unsupported field."""
+    requirements = []
+    for term in _split_terms(selector or ""):
+        op = "!=" if "!=" in term else "="
+        path, _, value = term.replace("==", "=").partition(op)
+        path = path.strip()
+        if not _ or path not in FIELDS:
+            raise BadRequest(
+                f'field label not supported: "{path}" (supported: {", ".join(FIELDS)})'
+            )
+        requirements.append(Requirement(path, op, (value.strip(),)))
+    return tuple(requirements)
+
+
+def field_value(obj: dict[str, Any], path: str) -> str:
+    value: Any = obj
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
+def matcher(labels: str | None = None, fields: str | None = None) -> Matcher:
+    """One predicate over objects for both selectors (either may be None)."""
+    label_reqs = parse_labels(labels)
+    field_reqs = parse_fields(fields)
+
+    def matches(obj: dict[str, Any]) -> bool:
+        obj_labels = obj.get("metadata", {}).get("labels") or {}
+        if not all(req.matches(obj_labels) for req in label_reqs):
+            return False
+        return all(
+            (field_value(obj, req.key) == req.values[0]) == (req.op == "=") for req in field_reqs
+        )
+
+    return matches

@@ -1,0 +1,177 @@
+"""The store actor: etcd's role. Durable, revisioned, watchable key -> object storage.
+
+Only the apiserver holds a reference to this actor; it has no bus subscription, so nothing on
+NATS can address it (DESIGN §4). It knows nothing of Kubernetes semantics beyond
+``metadata.resourceVersion``: the apiserver decides what to write, the store decides when it
+is durable and in which order.
+
+- One global revision, bumped by every write; an object's ``resourceVersion`` is the revision
+  of its last change.
+- Current objects live in memory for reads; the :class:`Backend` is the durable log. A write
+  returns only after ``Backend.commit`` has returned (i.e. after it is durable).
+- Every committed change becomes a :class:`StoreEvent`, kept in a bounded history window (for
+  watches that resume from a revision) and told to each listener (the apiserver).
+
+Calls arrive through a Pykka proxy; all run on the store's own thread, one at a time.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pykka
+
+from bus.errors import AlreadyExists, Conflict, Gone, NotFound
+
+Object = dict[str, Any]
+
+
+class Backend(Protocol):
+    """Durable storage behind the store actor (implementations live in ``bindings/``)."""
+
+    def load(self) -> tuple[int, dict[str, Object]]:
+        """Return the last committed revision and every current object by key."""
+        ...
+
+    def commit(self, revision: int, changes: list[tuple[str, Object | None]]) -> None:
+        """Make ``changes`` (key -> object, None for a deletion) and ``revision`` durable,
+        atomically. Must not return before they would survive a crash."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoreEvent:
+    """One committed change."""
+
+    type: str
+    """``ADDED``, ``MODIFIED`` or ``DELETED``."""
+    key: str
+    object: Object
+    """The object after the change (for DELETED: its last state). Shared: read-only."""
+    old: Object | None
+    """The object before the change; None for ADDED."""
+    revision: int
+
+
+Listener = Callable[[StoreEvent], None]
+"""Called on the store thread after each commit; must not block (tell an actor)."""
+
+
+def resource_version(obj: Object) -> int:
+    return int(obj.get("metadata", {}).get("resourceVersion") or 0)
+
+
+class Store(pykka.ThreadingActor):
+    """See the module docstring. Use through ``Store.start(backend).proxy()``."""
+
+    use_daemon_thread = True
+
+    def __init__(self, backend: Backend, history: int = 10_000) -> None:
+        super().__init__()
+        self._backend = backend
+        self._revision, self._objects = backend.load()
+        self._history: deque[StoreEvent] = deque(maxlen=history)
+        self._floor = self._revision
+        """Oldest revision a watch may resume from: every later event is in the history."""
+        self._listeners: list[Listener] = []
+
+    def on_stop(self) -> None:
+        self._backend.close()
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def revision(self) -> int:
+        return self._revision
+
+    def get(self, key: str) -> Object:
+        obj = self._objects.get(key)
+        if obj is None:
+            raise NotFound(f"key {key} not found")
+        return copy.deepcopy(obj)
+
+    def get_or_none(self, key: str) -> Object | None:
+        obj = self._objects.get(key)
+        return None if obj is None else copy.deepcopy(obj)
+
+    def list(
+        self, prefix: str, match: Callable[[Object], bool] | None = None
+    ) -> tuple[list[Object], int]:
+        """Objects under ``prefix`` (sorted by key) that ``match``, and the current revision."""
+        items = [
+            copy.deepcopy(obj)
+            for key, obj in sorted(self._objects.items())
+            if key.startswith(prefix) and (match is None or match(obj))
+        ]
+        return items, self._revision
+
+    def events_since(self, revision: int) -> builtins.list[StoreEvent]:
+        """Events after ``revision``; Gone when the history no longer reaches back that far."""
+        if revision < self._floor:
+            raise Gone(
+                f"too old resource version: {revision} ({self._floor})",
+                details={"revision": self._floor},
+            )
+        return [event for event in self._history if event.revision > revision]
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def create(self, key: str, obj: Object) -> Object:
+        if key in self._objects:
+            raise AlreadyExists(f"key {key} already exists")
+        return self._write("ADDED", key, obj, None)
+
+    def update(self, key: str, obj: Object, expected: int | None = None) -> Object:
+        """Replace ``key``; Conflict if ``expected`` is given and is not its resourceVersion."""
+        old = self._current(key, expected)
+        return self._write("MODIFIED", key, obj, old)
+
+    def delete(self, key: str, expected: int | None = None) -> Object:
+        old = self._current(key, expected)
+        self._backend.commit(self._revision + 1, [(key, None)])
+        self._revision += 1
+        del self._objects[key]
+        gone = copy.deepcopy(old)
+        gone["metadata"]["resourceVersion"] = str(self._revision)
+        self._emit(StoreEvent("DELETED", key, gone, old, self._revision))
+        return copy.deepcopy(gone)
+
+    def add_listener(self, listener: Listener) -> int:
+        """Register ``listener`` for every later commit; return the current revision."""
+        self._listeners.append(listener)
+        return self._revision
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _current(self, key: str, expected: int | None) -> Object:
+        old = self._objects.get(key)
+        if old is None:
+            raise NotFound(f"key {key} not found")
+        if expected is not None and resource_version(old) != expected:
+            raise Conflict(
+                f"the object has been modified; please apply your changes to the latest "
+                f"version and try again (have {resource_version(old)}, got {expected})"
+            )
+        return old
+
+    def _write(self, kind: str, key: str, obj: Object, old: Object | None) -> Object:
+        stored = copy.deepcopy(obj)
+        stored.setdefault("metadata", {})["resourceVersion"] = str(self._revision + 1)
+        self._backend.commit(self._revision + 1, [(key, stored)])
+        self._revision += 1
+        self._objects[key] = stored
+        self._emit(StoreEvent(kind, key, stored, old, self._revision))
+        return copy.deepcopy(stored)
+
+    def _emit(self, event: StoreEvent) -> None:
+        if len(self._history) == self._history.maxlen:
+            self._floor = self._history[0].revision
+        self._history.append(event)
+        for listener in self._listeners:
+            listener(event)

@@ -1,0 +1,256 @@
+"""The ``kubeactor`` command: ``up`` to run a cluster, kubectl's verbs to use it.
+
+Client commands read a kubeconfig (``--kubeconfig``, else ``$KUBEACTOR_CONFIG``, else
+``~/.kubeactor/kubeconfig``) and take ``-n/--namespace``; both may stand before or after the
+verb, as with kubectl. Errors go to stderr in kubectl's words, with exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from actors.client import Client, WatchEvent
+from actors.objects import ResourceInfo, resolve
+from bindings import kubeconfig, printers
+from bindings.cluster import Cluster, ClusterConfig
+from bus import BusConfig, Connection
+from bus.errors import ApiError, BusError, KubeactorError, NotFound
+
+Object = dict[str, Any]
+
+
+class UsageError(Exception):
+    """A command line that cannot work; printed as ``error: ...``."""
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--kubeconfig", default=argparse.SUPPRESS,
+                        help="kubeconfig file (default $KUBEACTOR_CONFIG, ~/.kubeactor/kubeconfig)")
+    common.add_argument("-n", "--namespace", default=argparse.SUPPRESS,
+                        help="namespace of the request (default: the context's, else default)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log what the components do")
+    return common
+
+
+def parser() -> argparse.ArgumentParser:
+    common = _common()
+    top = argparse.ArgumentParser(prog="kubeactor", parents=[common],
+                                  description="A Kubernetes-style control plane on Pykka and NATS")
+    verbs = top.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+
+    up = verbs.add_parser("up", parents=[common], help="run a whole cluster in the foreground")
+    up.add_argument("--data-dir", type=Path, default=Path("~/.kubeactor"))
+    up.add_argument("--nodes", type=int, default=1)
+    up.add_argument("--runtime", choices=["docker", "sim"], default="docker")
+    up.add_argument("--nats", metavar="URL", help="use this NATS instead of an embedded one")
+    up.add_argument("--port", type=int, default=0, help="embedded nats-server port (0: free)")
+
+    run = verbs.add_parser("run", parents=[common], help="create a pod running one container")
+    run.add_argument("name")
+    run.add_argument("--image", required=True)
+    run.add_argument("--restart", choices=["Always", "OnFailure", "Never"], default="Always")
+    run.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("-l", "--labels", default="", help="comma-separated KEY=VALUE labels")
+    run.add_argument("--command", action="store_true",
+                     help="the words after -- are the command, not the arguments")
+    run.add_argument("--image-pull-policy", choices=["Always", "IfNotPresent", "Never"])
+
+    get = verbs.add_parser("get", parents=[common], help="show resources")
+    get.add_argument("resource")
+    get.add_argument("names", nargs="*")
+    get.add_argument("-o", "--output", choices=["json", "yaml", "wide", "name"])
+    get.add_argument("-l", "--selector")
+    get.add_argument("--field-selector")
+    get.add_argument("-A", "--all-namespaces", action="store_true")
+
+    delete = verbs.add_parser("delete", parents=[common], help="delete resources by name")
+    delete.add_argument("resource")
+    delete.add_argument("names", nargs="+")
+    delete.add_argument("--grace-period", type=int, default=None)
+    delete.add_argument("--wait", type=_bool, default=True, metavar="true|false")
+    delete.add_argument("--timeout", type=float, default=120.0, help="seconds --wait may take")
+    return top
+
+
+def _bool(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise argparse.ArgumentTypeError("must be true or false")
+    return value.lower() == "true"
+
+
+def _split_dash_dash(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    argv = list(argv)
+    if "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1:]
+    return argv, []
+
+
+# -- client commands ----------------------------------------------------------------------------
+
+
+class Session:
+    """A connection and client built from the kubeconfig, closed at the end of a command."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
+        self.config = kubeconfig.load(path)
+        self.namespace = getattr(args, "namespace", None) or self.config.namespace
+        bus = BusConfig(url=self.config.server, prefix=self.config.prefix)
+        self.connection = Connection(bus, "cli").connect()
+        self.client = Client(self.connection, self.config.token)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def cmd_run(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    container: Object = {"name": args.name, "image": args.image}
+    if words:
+        container["command" if args.command else "args"] = words
+    if args.env:
+        container["env"] = [dict(zip(("name", "value"), item.split("=", 1), strict=False))
+                            for item in args.env]
+    if args.image_pull_policy:
+        container["imagePullPolicy"] = args.image_pull_policy
+    labels = dict(item.split("=", 1) for item in args.labels.split(",") if "=" in item)
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": args.name, "labels": labels or {"run": args.name}},
+           "spec": {"containers": [container], "restartPolicy": args.restart}}
+    session.client.create("pods", pod, session.namespace)
+    print(f"pod/{args.name} created")
+    return 0
+
+
+def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    info = resolve(args.resource)
+    namespace = None if args.all_namespaces or not info.namespaced else session.namespace
+    if args.names:
+        objects = [session.client.get(info.name, name, namespace) for name in args.names]
+        if len(objects) == 1:
+            print(printers.render(info, objects[0], args.output, single=True))
+            return 0
+        result: Object = {"apiVersion": "v1", "kind": "List", "items": objects,
+                          "metadata": {"resourceVersion": ""}}
+    else:
+        result = session.client.list(info.name, namespace, label_selector=args.selector,
+                                     field_selector=args.field_selector)
+        result = {"apiVersion": "v1", "kind": "List", "metadata": result["metadata"],
+                  "items": result["items"]}
+        if not result["items"] and args.output in (None, "wide"):
+            where = f" in {namespace} namespace" if namespace else ""
+            print(f"No resources found{where}.", file=sys.stderr)
+            return 0
+    print(printers.render(info, result, args.output, single=False,
+                          all_namespaces=args.all_namespaces and info.namespaced))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    info = resolve(args.resource)
+    namespace = session.namespace if info.namespaced else None
+    failed = 0
+    for name in args.names:
+        try:
+            if args.wait:
+                _delete_and_wait(session.client, info, namespace, name, args)
+            else:
+                session.client.delete(info.name, name, namespace, grace_period=args.grace_period)
+            print(f'{info.singular} "{name}" deleted')
+        except ApiError as error:
+            _print_error(error)
+            failed = 1
+    return failed
+
+
+def _delete_and_wait(client: Client, info: ResourceInfo, namespace: str | None, name: str,
+                     args: argparse.Namespace) -> None:
+    """Delete, then wait (as ``kubectl delete --wait``) until the object is gone."""
+    gone = threading.Event()
+
+    def on_event(event: WatchEvent) -> None:  # bus loop thread
+        if event.type == "DELETED":
+            gone.set()
+
+    watch = client.watch(info.name, on_event, namespace=namespace,
+                         field_selector=f"metadata.name={name}")
+    try:
+        client.delete(info.name, name, namespace, grace_period=args.grace_period)
+        try:
+            client.get(info.name, name, namespace)
+        except NotFound:
+            return
+        if not gone.wait(args.timeout):
+            raise UsageError(f'timed out waiting for the deletion of {info.singular} "{name}"')
+    finally:
+        watch.stop()
+
+
+# -- up -----------------------------------------------------------------------------------------
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    if args.runtime == "sim":
+        raise UsageError("--runtime sim is not in this release yet; use --runtime docker")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    config = ClusterConfig(data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
+                           nats_url=args.nats, nats_port=args.port)
+    cluster = Cluster.start(config)
+    try:
+        print(f"kubeactor is ready: {args.nodes} node(s), NATS at {cluster.url}, "
+              f"kubeconfig at {cluster.kubeconfig_path}", flush=True)
+        print(f"  try: kubeactor --kubeconfig {cluster.kubeconfig_path} get nodes", flush=True)
+        stop.wait()
+    finally:
+        cluster.stop()
+    print("kubeactor stopped", flush=True)
+    return 0
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete}
+
+
+def _print_error(error: ApiError) -> None:
+    print(f"Error from server ({error.reason}): {error.message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    head, words = _split_dash_dash(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(head)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.verb == "up":
+            return cmd_up(args)
+        session = Session(args)
+        try:
+            return COMMANDS[args.verb](args, session, words)
+        finally:
+            session.close()
+    except ApiError as error:
+        _print_error(error)
+    except BusError as error:
+        print(f"Unable to connect to the server: {error}", file=sys.stderr)
+    except (UsageError, kubeconfig.KubeConfigError, KubeactorError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Launch a whole kubeactor cluster inside this process: what ``kubeactor up`` runs.
+
+Starts, in order: the embedded nats-server (unless a URL is given), the store on SQLite, the
+apiserver, the scheduler and N kubelets (``node-1`` ... ``node-N``), each component with its
+own NATS connection and identity (a bearer token from ``DATA_DIR/tokens.csv``). It then writes
+``DATA_DIR/kubeconfig`` with the admin's credentials. :meth:`Cluster.stop` stops everything it
+started, in reverse order.
+
+This is the one place that wires bindings (SQLite, Docker) into actors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pykka
+
+from actors.apiserver import ApiServer, TokenAuthenticator
+from actors.client import Client
+from actors.kubelet import Kubelet, KubeletConfig
+from actors.runtime import Runtime
+from actors.scheduler import Scheduler
+from actors.store import Store
+from bindings import kubeconfig
+from bindings.sqlite import SqliteBackend
+from bus import BusConfig, Connection, NatsServer
+
+log = logging.getLogger(__name__)
+
+ADMIN = ("admin", "system:masters")
+SCHEDULER = ("system:kube-scheduler", "")
+CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
+
+
+@dataclass
+class ClusterConfig:
+    data_dir: Path
+    nodes: int = 1
+    """Kubelets to start, named node-1 ... node-N."""
+    runtime: str = "docker"
+    """``docker`` (real containers). ``sim`` arrives with the kubelet issue."""
+    nats_url: str | None = None
+    """Use this NATS instead of starting the embedded nats-server."""
+    nats_port: int = 0
+    """Port of the embedded nats-server; 0 picks a free one."""
+    prefix: str = "kubeactor"
+    node_cpu: str = "4"
+    node_memory: str = "8Gi"
+
+
+def node_identity(name: str) -> tuple[str, str]:
+    return f"system:node:{name}", "system:nodes"
+
+
+def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, str]:
+    """The token of each identity (user name -> token), adding missing ones to the file."""
+    tokens: dict[str, str] = {}
+    rows: list[list[str]] = []
+    if path.exists():
+        rows = [row for row in csv.reader(path.open(newline="")) if row]
+        tokens = {row[1]: row[0] for row in rows}
+    for user, groups in identities:
+        if user not in tokens:
+            tokens[user] = secrets.token_hex(16)
+            rows.append([tokens[user], user, user, groups])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    path.chmod(0o600)
+    return tokens
+
+
+@dataclass
+class Cluster:
+    """A running cluster; build with :meth:`start`, end with :meth:`stop`."""
+
+    config: ClusterConfig
+    nats: NatsServer | None = None
+    url: str = ""
+    kubeconfig_path: Path = field(default_factory=Path)
+    _actors: list[pykka.ActorRef[Any]] = field(default_factory=list)
+    _connections: list[Connection] = field(default_factory=list)
+    _runtimes: list[Runtime] = field(default_factory=list)
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, config: ClusterConfig) -> Cluster:
+        cluster = cls(config)
+        try:
+            cluster._start()
+        except BaseException:
+            cluster.stop()
+            raise
+        return cluster
+
+    def _start(self) -> None:
+        config = self.config
+        data = config.data_dir.expanduser().resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        node_names = [f"node-{i}" for i in range(1, config.nodes + 1)]
+        tokens_path = data / "tokens.csv"
+        self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER, CONTROLLER_MANAGER] + [
+            node_identity(name) for name in node_names])
+        if config.nats_url:
+            self.url = config.nats_url
+        else:
+            self.nats = NatsServer(data / "nats", port=config.nats_port).start()
+            self.url = self.nats.url
+        bus = BusConfig(url=self.url, prefix=config.prefix)
+
+        store = self._run(Store.start(SqliteBackend(data / "store.db")))
+        self._run(ApiServer.start(self._connect(bus, "apiserver"), store.proxy(),
+                                  TokenAuthenticator.from_file(tokens_path)))
+        self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
+        for name in node_names:
+            runtime = self._runtime()
+            connection, client = self._component(bus, f"kubelet-{name}", node_identity(name)[0])
+            self._run(Kubelet.start(connection, client, runtime, KubeletConfig(
+                node_name=name, cpu=config.node_cpu, memory=config.node_memory)))
+        self.kubeconfig_path = data / "kubeconfig"
+        kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
+            server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]]))
+
+    def _connect(self, bus: BusConfig, name: str) -> Connection:
+        connection = Connection(bus, name).connect()
+        self._connections.append(connection)
+        return connection
+
+    def _component(self, bus: BusConfig, name: str, user: str) -> tuple[Connection, Client]:
+        connection = self._connect(bus, name)
+        return connection, Client(connection, self._tokens[user])
+
+    def _runtime(self) -> Runtime:
+        if self.config.runtime != "docker":
+            raise ValueError(f"unknown runtime {self.config.runtime!r} (this release: docker)")
+        from bindings.docker import DockerRuntime
+
+        runtime = DockerRuntime()
+        self._runtimes.append(runtime)
+        return runtime
+
+    def _run(self, ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
+        """Keep ``ref`` for stop() and wait until its on_start has finished (or failed)."""
+        self._actors.append(ref)
+        try:
+            proxy: Any = ref.proxy()
+            proxy.use_daemon_thread.get(timeout=60)  # any attribute read waits for on_start
+        except pykka.ActorDeadError:
+            raise RuntimeError(f"{ref.actor_class.__name__} failed to start; see the log") from None
+        return ref
+
+    def admin_client(self, name: str = "admin") -> Client:
+        """A client with the admin's credentials on a new connection (closed by stop())."""
+        bus = BusConfig(url=self.url, prefix=self.config.prefix)
+        return self._component(bus, name, ADMIN[0])[1]
+
+    def token(self, user: str) -> str:
+        return self._tokens[user]
+
+    def stop(self) -> None:
+        """Stop actors (newest first), connections, runtimes and nats-server. Idempotent."""
+        for ref in reversed(self._actors):
+            with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
+                ref.stop(timeout=30)
+        self._actors.clear()
+        for connection in self._connections:
+            connection.close()
+        self._connections.clear()
+        for runtime in self._runtimes:
+            runtime.close()
+        self._runtimes.clear()
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None

@@ -1,0 +1,27 @@
+"""kubeactor's message bus: NATS subjects, msgpack envelopes, and the actor bridge.
+
+This package imports no actor and no binding. Its public surface:
+"""
+
+from bus.actor import BusActor
+from bus.connection import BusConfig, Connection, Incoming
+from bus.envelope import VERSION, Envelope, decode, encode, new_id
+from bus.server import NatsServer, NatsServerMissing, free_port
+from bus.subjects import ApiSubject, Subjects
+
+__all__ = [
+    "VERSION",
+    "ApiSubject",
+    "BusActor",
+    "BusConfig",
+    "Connection",
+    "Envelope",
+    "Incoming",
+    "NatsServer",
+    "NatsServerMissing",
+    "Subjects",
+    "decode",
+    "encode",
+    "free_port",
+    "new_id",
+]

@@ -1,0 +1,56 @@
+"""The process's one asyncio loop thread, where everything NATS happens.
+
+Actor threads never touch nats-py objects directly: they submit coroutines with
+:func:`submit`, which returns a ``concurrent.futures.Future`` they may wait on (on their own
+thread, never on the loop's). The thread is a daemon started on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """The shared bus loop, started on first call."""
+    global _loop, _thread
+    with _lock:
+        if _loop is None or _loop.is_closed():
+            _loop = asyncio.new_event_loop()
+            _thread = threading.Thread(
+                target=_loop.run_forever, name="kubeactor-bus-loop", daemon=True
+            )
+            _thread.start()
+        return _loop
+
+
+def on_loop_thread() -> bool:
+    """True when called from the bus loop thread (where blocking is forbidden)."""
+    return _thread is not None and threading.current_thread() is _thread
+
+
+def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    """Schedule ``coro`` on the bus loop from any thread; return its future."""
+    return asyncio.run_coroutine_threadsafe(coro, loop())
+
+
+def wait(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run ``coro`` on the bus loop and block this (non-loop) thread for its result.
+
+    Raises RuntimeError when called on the loop thread, where it would deadlock.
+    """
+    if on_loop_thread():
+        coro.close()
+        raise RuntimeError(
+            "bus.wait() called on the bus loop thread; use 'await' there, or tell an actor"
+        )
+    return submit(coro).result(timeout)

@@ -1,0 +1,122 @@
+"""The bridge between Pykka actors and NATS: :class:`BusActor`.
+
+A BusActor subscribes to subjects when it starts; each message is decoded on the bus loop thread
+and handed to the actor with ``tell()``, so the actor handles it on its own thread, one at a
+time. Whatever :meth:`BusActor.handle` returns is sent back as the reply; an
+:class:`~bus.errors.ApiError` it raises becomes an error reply with that status; any other
+exception becomes a 500 reply and is logged, and the actor lives on.
+
+Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
+answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox.
+
+Neighbours: ``bus.connection`` (the NATS side); ``actors/`` (every component subclasses this).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+from typing import Any
+
+import pykka
+
+from bus.connection import Connection, Incoming
+from bus.envelope import Envelope
+from bus.errors import ApiError, InternalError, TooManyRequests
+
+log = logging.getLogger(__name__)
+
+
+class BusActor(pykka.ThreadingActor):
+    """A Pykka actor that talks to the rest of the cluster through NATS subjects.
+
+    Subclasses list their subscriptions in :meth:`subscriptions` and answer in :meth:`handle`.
+    Messages that do not come from the bus are passed to :meth:`on_local`.
+    """
+
+    use_daemon_thread = True
+    mailbox_limit: int = 10_000
+    """Bus messages allowed to wait in the mailbox before new ones get 429."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__()
+        self.connection = connection
+        self.subjects = connection.subjects
+        self._subscriptions: list[Any] = []
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
+
+    # -- overridables ----------------------------------------------------------------------
+
+    def subscriptions(self) -> list[tuple[str, str]]:
+        """``(subject, queue group)`` pairs to subscribe to at start (queue ``""``: none)."""
+        return []
+
+    def handle(self, incoming: Incoming) -> Envelope | None:
+        """Answer one bus message on the actor thread; the returned envelope is the reply."""
+        return None
+
+    def on_local(self, message: Any) -> Any:
+        """Handle a message told or asked by another actor in this process."""
+        raise TypeError(f"{type(self).__name__} does not understand {message!r}")
+
+    # -- Pykka hooks -----------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        for subject, queue in self.subscriptions():
+            self.listen(subject, queue=queue)
+
+    def on_stop(self) -> None:
+        for sub in self._subscriptions:
+            self.connection.unsubscribe(sub)
+        self._subscriptions.clear()
+
+    def on_receive(self, message: Any) -> Any:
+        if not isinstance(message, Incoming):
+            return self.on_local(message)
+        with self._waiting_lock:
+            self._waiting -= 1
+        try:
+            reply = self.handle(message)
+        except ApiError as error:
+            reply = message.envelope.error_reply(error, sender=self.connection.name)
+        except Exception as error:
+            log.exception("%s failed on %s", type(self).__name__, message.subject)
+            failure = InternalError(f"{type(self).__name__}: {type(error).__name__}: {error}")
+            reply = message.envelope.error_reply(failure, sender=self.connection.name)
+        if reply is not None and message.reply_to:
+            self.connection.publish(message.reply_to, reply)
+        return None
+
+    # -- helpers for subclasses --------------------------------------------------------------
+
+    def listen(self, subject: str, *, queue: str = "") -> None:
+        """Subscribe to ``subject``; its messages arrive in :meth:`handle` on this thread."""
+        ref = self.actor_ref
+
+        def enqueue(incoming: Incoming) -> None:  # bus loop thread: must not block
+            with self._waiting_lock:
+                full = self._waiting >= self.mailbox_limit
+                if not full:
+                    self._waiting += 1
+            if full:
+                if incoming.reply_to:
+                    busy = TooManyRequests(f"{type(self).__name__} is busy; retry later")
+                    reply = incoming.envelope.error_reply(busy, sender=self.connection.name)
+                    self.connection.publish(incoming.reply_to, reply)
+                return
+            try:
+                ref.tell(incoming)
+            except pykka.ActorDeadError:
+                log.debug("message for stopped actor dropped: %s", incoming.subject)
+
+        self._subscriptions.append(self.connection.subscribe(subject, enqueue, queue=queue))
+
+    def publish(self, subject: str, envelope: Envelope) -> None:
+        """Send without waiting."""
+        self.connection.publish(subject, envelope)
+
+    def request(self, subject: str, envelope: Envelope) -> concurrent.futures.Future[Envelope]:
+        """Send a request; wait on the future from this thread, never from the loop."""
+        return self.connection.request(subject, envelope)

@@ -1,0 +1,156 @@
+"""The wire format: one versioned msgpack map per NATS message (see docs/PROTOCOL.md).
+
+An :class:`Envelope` carries the metadata of a message (ids, trace, sender, verb, resource,
+credentials, reply status) apart from its payload (``body``). The codec follows an open-world
+rule: unknown keys are ignored on decode and ``None`` fields are dropped on encode, so peers of
+different minor versions interoperate. A message that is not a map, has a newer major version
+or lacks a required field raises :class:`~bus.errors.BadRequest`; it never crashes a reader.
+
+Neighbours: ``bus.subjects`` names where envelopes go; ``bus.connection`` sends them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+from bus.errors import ApiError, BadRequest
+
+VERSION = 1
+"""Major version of the envelope. A reader rejects a higher one with 400 BadRequest."""
+
+_KEYS: dict[str, str] = {
+    # attribute -> key on the wire (short, stable; see docs/PROTOCOL.md)
+    "version": "v",
+    "id": "id",
+    "trace_id": "trace",
+    "span_id": "span",
+    "parent_id": "parent",
+    "sender": "from",
+    "target": "to",
+    "verb": "verb",
+    "group": "group",
+    "resource": "resource",
+    "subresource": "sub",
+    "namespace": "ns",
+    "name": "name",
+    "options": "opts",
+    "body": "body",
+    "auth": "auth",
+    "status": "status",
+    "timestamp": "ts",
+}
+_ATTRS = {key: attr for attr, key in _KEYS.items()}
+
+
+def new_id() -> str:
+    """A random 16-hex-digit id for messages, spans and traces."""
+    return os.urandom(8).hex()
+
+
+@dataclass(slots=True)
+class Envelope:
+    """One message on the bus.
+
+    Requests to the apiserver carry ``verb``/``resource`` and ``auth``; replies carry
+    ``status`` (``{"code", "reason", "message"}``) and the resulting ``body``; watch events carry
+    ``verb="event"`` and a body ``{"type": "ADDED"|..., "object": {...}}``.
+    """
+
+    version: int = VERSION
+    """Envelope major version."""
+    id: str = field(default_factory=new_id)
+    """Unique id of this message."""
+    trace_id: str | None = None
+    """Shared by every message one user action causes (a ``run`` and its bind, start, status)."""
+    span_id: str | None = None
+    """This hop's span; replies and caused messages name it as ``parent_id``."""
+    parent_id: str | None = None
+    """The span that caused this message."""
+    sender: str | None = None
+    """Component that sent it (``apiserver``, ``scheduler``, ``kubelet/node-1``, ``cli``)."""
+    target: str | None = None
+    """Component it is meant for, when the subject alone does not say (watch events, spans)."""
+    verb: str | None = None
+    """``get``, ``list``, ``create``, ``update``, ``delete``, ``watch``, ``event``, ``commit``..."""
+    group: str | None = None
+    """API group of ``resource`` (``""`` for the core group)."""
+    resource: str | None = None
+    """Plural resource name, e.g. ``pods``."""
+    subresource: str | None = None
+    """``status``, ``binding``... or None."""
+    namespace: str | None = None
+    name: str | None = None
+    options: dict[str, Any] | None = None
+    """Verb options: selectors, ``resourceVersion``, ``watchId``, ``gracePeriodSeconds``..."""
+    body: Any = None
+    """The payload: an object, a list, an event; never metadata about the message."""
+    auth: dict[str, Any] | None = None
+    """Credentials (``{"token": ...}``). Never copied into replies, events or traces."""
+    status: dict[str, Any] | None = None
+    """On replies: Kubernetes-like status with ``code``, ``reason``, ``message``."""
+    timestamp: float = field(default_factory=time.time)
+    """Seconds since the epoch when the sender built the message."""
+
+    def reply(self, body: Any = None, *, code: int = 200, sender: str | None = None) -> Envelope:
+        """A success reply to this request, in the same trace."""
+        return Envelope(
+            trace_id=self.trace_id, parent_id=self.span_id, sender=sender, target=self.sender,
+            verb=self.verb, group=self.group, resource=self.resource,
+            subresource=self.subresource, namespace=self.namespace, name=self.name,
+            body=body, status={"code": code, "reason": "OK" if code < 300 else "", "message": ""},
+        )
+
+    def error_reply(self, error: ApiError, *, sender: str | None = None) -> Envelope:
+        """A failure reply to this request carrying ``error``'s status."""
+        reply = self.reply(sender=sender)
+        reply.status = error.to_status()
+        return reply
+
+    def raise_for_status(self) -> Envelope:
+        """Return self when ``status`` is absent or a success; raise the matching ApiError."""
+        if self.status is not None and int(self.status.get("code", 200)) >= 300:
+            raise ApiError.from_status(self.status)
+        return self
+
+    @property
+    def resource_path(self) -> str:
+        """``pods`` or ``pods/status``: the resource as RBAC and kubectl name it."""
+        if self.subresource:
+            return f"{self.resource}/{self.subresource}"
+        return self.resource or ""
+
+
+def encode(envelope: Envelope) -> bytes:
+    """Pack ``envelope`` as a msgpack map, dropping ``None`` fields."""
+    wire = {
+        _KEYS[f.name]: value
+        for f in dataclasses.fields(envelope)
+        if (value := getattr(envelope, f.name)) is not None
+    }
+    return msgpack.packb(wire, use_bin_type=True)
+
+
+def decode(data: bytes) -> Envelope:
+    """Unpack a message; raise BadRequest when it is not a valid envelope."""
+    try:
+        wire = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as error:  # msgpack raises several unrelated types
+        raise BadRequest(f"message is not valid msgpack: {error}") from error
+    if not isinstance(wire, dict):
+        raise BadRequest("message is not a msgpack map")
+    version = wire.get("v")
+    if not isinstance(version, int) or version > VERSION:
+        raise BadRequest(f"unsupported envelope version {version!r} (this reader: {VERSION})")
+    if not isinstance(wire.get("id"), str):
+        raise BadRequest("envelope has no string 'id'")
+    known = {_ATTRS[key]: value for key, value in wire.items() if key in _ATTRS}
+    try:
+        return Envelope(**known)
+    except TypeError as error:
+        raise BadRequest(f"malformed envelope: {error}") from error

