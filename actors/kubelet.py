@@ -162,7 +162,7 @@ class Kubelet(BusActor):
                  config: KubeletConfig) -> None:
         super().__init__(connection)
         self.client, self.runtime, self.config = client, runtime, config
-        self.name = f"kubelet/{config.node_name}"
+        self.name = connection.name
         self.pods: dict[str, PodRecord] = {}
         self._informer: Informer | None = None
 

@@ -63,7 +63,8 @@ def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, st
     tokens: dict[str, str] = {}
     rows: list[list[str]] = []
     if path.exists():
-        rows = [row for row in csv.reader(path.open(newline="")) if row]
+        with path.open(newline="") as handle:
+            rows = [row for row in csv.reader(handle) if row]
         tokens = {row[1]: row[0] for row in rows}
     for user, groups in identities:
         if user not in tokens:

@@ -78,7 +78,8 @@ class NatsServer:
         log_file = (self.data_dir / "nats-server.log").open("ab")
         self._proc = subprocess.Popen(
             [str(binary), "-a", self.host, "-p", str(self.port), "-js",
-             "-sd", str(self.data_dir / "jetstream"), "-l", str(self.data_dir / "nats.log")],
+             "-sd", str(self.data_dir / "jetstream"), "-l", str(self.data_dir / "nats.log"),
+             "-P", str(self.data_dir / "nats-server.pid")],
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             # Own session: a Ctrl-C or group signal meant for us must not kill the bus before
             # the actors have stopped; the parent-death signal still ends it if we die.

@@ -301,18 +301,18 @@ class ApiServer(BusActor):
 
     def _on_commit(self, event: StoreEvent) -> None:
         self.authorizer.observe(event.object, deleted=event.type == "DELETED")
-        info = _BY_KIND.get(event.object.get("kind", ""))
-        if info is None:
-            return
-        namespace = event.object.get("metadata", {}).get("namespace")
         now = time.monotonic()
         for watch_id, watcher in list(self.watchers.items()):
             if watcher.expired(now):
                 del self.watchers[watch_id]
-            elif watcher.wants(info, namespace):
+            else:
                 self._deliver(watcher, event)
 
     def _deliver(self, watcher: Watcher, event: StoreEvent) -> None:
+        info = _BY_KIND.get(event.object.get("kind", ""))
+        namespace = event.object.get("metadata", {}).get("namespace")
+        if info is None or not watcher.wants(info, namespace):
+            return
         kind = event_type_for(watcher, event)
         watcher.revision = max(watcher.revision, event.revision)
         if kind is not None:

@@ -1,0 +1,162 @@
+"""The apiserver's pipeline on a real nats-server: authentication, RBAC, admission, store,
+watches, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from actors.client import Client, WatchEvent
+from bindings.cluster import Cluster
+from bus import Envelope, decode, encode
+from bus.errors import AlreadyExists, BadRequest, Forbidden, NotFound, Unauthorized
+from tests.conftest import NOBODY_TOKEN, pod
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def admin(control_plane: Cluster) -> Client:
+    return control_plane.admin_client()
+
+
+def revision(admin: Client) -> int:
+    return int(admin.list("namespaces")["metadata"]["resourceVersion"])
+
+
+@pytest.fixture
+def client_with(control_plane: Cluster, connect):
+    def make(token: str | None) -> Client:
+        return Client(connect(control_plane.url, "test-client"), token)
+
+    return make
+
+
+def test_unauthenticated_request_gets_401_and_store_does_not_move(admin, client_with):
+    before = revision(admin)
+    for token in (None, "not-a-token"):
+        with pytest.raises(Unauthorized):
+            client_with(token).create("pods", pod("intruder"))
+    assert revision(admin) == before
+    with pytest.raises(NotFound):
+        admin.get("pods", "intruder")
+
+
+def test_identity_without_permission_gets_403_naming_it_and_store_does_not_move(
+    control_plane, admin, client_with
+):
+    before = revision(admin)
+    with pytest.raises(Forbidden) as denied:
+        client_with(NOBODY_TOKEN).create("pods", pod("sneaky"))
+    assert denied.value.message == (
+        'pods "sneaky" is forbidden: User "nobody" cannot create resource "pods" in API group '
+        '"" in the namespace "default"'
+    )
+    scheduler = client_with(control_plane.token("system:kube-scheduler"))
+    with pytest.raises(Forbidden):
+        scheduler.create("pods", pod("sneaky"))
+    with pytest.raises(Forbidden):
+        scheduler.delete("nodes", "node-1", None)
+    assert revision(admin) == before
+
+
+def test_scheduler_identity_may_do_its_job(control_plane, admin, client_with):
+    admin.create("pods", pod("p"))
+    scheduler = client_with(control_plane.token("system:kube-scheduler"))
+    assert [p["metadata"]["name"] for p in scheduler.list("pods")["items"]] == ["p"]
+
+
+def test_malformed_message_gets_a_400_reply_and_the_apiserver_lives_on(
+    control_plane, admin, connect
+):
+    connection = connect(control_plane.url, "raw")
+    subject = connection.subjects.api("", "pods", "create")
+    future = connection.request(subject, Envelope())
+    future.result(5)  # a well-formed but unauthenticated request is answered
+    from bus import _loop
+
+    async def send_garbage() -> bytes:
+        msg = await connection.nc.request(subject, b"\xc1 not msgpack", timeout=5)
+        return bytes(msg.data)
+
+    reply = decode(_loop.wait(send_garbage()))
+    assert reply.status is not None and reply.status["code"] == 400
+    assert admin.get("namespaces", "default", None)["metadata"]["name"] == "default"
+
+
+def test_envelope_verb_that_contradicts_the_subject_is_rejected(control_plane, connect):
+    connection = connect(control_plane.url, "raw")
+    envelope = Envelope(verb="delete", resource="pods", namespace="default", name="x",
+                        auth={"token": control_plane.token("admin")})
+    reply = connection.request(connection.subjects.api("", "pods", "get"), envelope).result(5)
+    with pytest.raises(BadRequest):
+        reply.raise_for_status()
+    assert encode(reply)  # the reply itself is a valid envelope
+
+
+def test_create_get_list_and_duplicate(admin):
+    created = admin.create("pods", pod("web", cpu="100m"))
+    meta = created["metadata"]
+    assert meta["namespace"] == "default" and meta["uid"] and meta["generation"] == 1
+    assert created["status"]["phase"] == "Pending"
+    assert admin.get("pods", "web")["metadata"]["uid"] == meta["uid"]
+    assert [p["metadata"]["name"] for p in admin.list("pods", "default")["items"]] == ["web"]
+    with pytest.raises(AlreadyExists, match='pods "web" already exists'):
+        admin.create("pods", pod("web"))
+
+
+def test_create_in_missing_namespace_is_refused_by_namespace_lifecycle(admin):
+    with pytest.raises(NotFound, match='namespaces "nowhere" not found'):
+        admin.create("pods", pod("lost"), "nowhere")
+
+
+def test_system_namespace_cannot_be_deleted(admin):
+    with pytest.raises(Forbidden, match="may not be deleted"):
+        admin.delete("namespaces", "default", None)
+
+
+def test_unbound_pod_is_deleted_at_once(admin):
+    admin.create("pods", pod("short"))
+    admin.delete("pods", "short")
+    with pytest.raises(NotFound):
+        admin.get("pods", "short")
+
+
+def test_watch_reports_a_pod_leaving_and_entering_a_field_selector(admin):
+    events: list[tuple[str, str]] = []
+    got_two = threading.Event()
+
+    def on_event(event: WatchEvent) -> None:
+        events.append((event.type, event.object["metadata"]["name"]))
+        if len(events) == 2:
+            got_two.set()
+
+    watch = admin.watch("pods", on_event, namespace="default", field_selector="spec.nodeName=")
+    try:
+        admin.create("pods", pod("w"))
+        admin.create("nodes", {"metadata": {"name": "n1"}}, None)
+        admin.bind(admin.get("pods", "w"), "n1")
+        assert got_two.wait(10)
+        assert events == [("ADDED", "w"), ("DELETED", "w")]
+    finally:
+        watch.stop()
+
+
+def test_watch_resumes_from_a_resource_version(admin):
+    first = admin.create("pods", pod("a"))
+    admin.create("pods", pod("b"))
+    seen = threading.Event()
+    names: list[str] = []
+
+    def on_event(event: WatchEvent) -> None:
+        names.append(event.object["metadata"]["name"])
+        seen.set()
+
+    watch = admin.watch("pods", on_event, namespace="default",
+                        resource_version=first["metadata"]["resourceVersion"])
+    try:
+        assert seen.wait(10)
+        assert names == ["b"]
+    finally:
+        watch.stop()

@@ -1,0 +1,85 @@
+"""The actor <-> NATS bridge on a real nats-server: replies, error statuses, backpressure."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bus import BusActor, Envelope, Incoming
+from bus.errors import InternalError, NoResponders, NotFound, TooManyRequests
+
+pytestmark = pytest.mark.integration
+
+
+class Echo(BusActor):
+    """Answers with its body; ``missing`` raises NotFound, ``boom`` a plain exception, and
+    ``hold`` blocks until the test releases it."""
+
+    def __init__(self, connection, release: threading.Event, holding: threading.Event) -> None:
+        super().__init__(connection)
+        self.release, self.holding = release, holding
+
+    def subscriptions(self):
+        return [(f"{self.subjects.prefix}.echo", "")]
+
+    def handle(self, incoming: Incoming) -> Envelope:
+        body = incoming.envelope.body
+        if body == "missing":
+            raise NotFound('echoes "missing" not found')
+        if body == "boom":
+            raise ValueError("boom")
+        if body == "hold":
+            self.holding.set()
+            self.release.wait(10)
+        return incoming.envelope.reply(body)
+
+
+@pytest.fixture
+def echo(nats_server, connect):
+    release, holding = threading.Event(), threading.Event()
+    connection = connect(nats_server.url, "echo")
+    ref = Echo.start(connection, release, holding)
+    yield connect(nats_server.url, "caller"), ref, release, holding
+    release.set()
+    ref.stop()
+
+
+def ask(connection, body):
+    subject = f"{connection.subjects.prefix}.echo"
+    return connection.request(subject, Envelope(body=body), timeout=5)
+
+
+def test_reply_carries_the_handlers_result(echo):
+    caller, *_ = echo
+    assert ask(caller, {"x": 1}).result(5).raise_for_status().body == {"x": 1}
+
+
+def test_api_error_becomes_its_status_and_other_errors_a_500(echo):
+    caller, ref, *_ = echo
+    with pytest.raises(NotFound, match="missing"):
+        ask(caller, "missing").result(5).raise_for_status()
+    with pytest.raises(InternalError, match="boom"):
+        ask(caller, "boom").result(5).raise_for_status()
+    assert ref.is_alive()
+    assert ask(caller, "still here").result(5).raise_for_status().body == "still here"
+
+
+def test_full_mailbox_answers_429_instead_of_growing(echo):
+    caller, ref, release, holding = echo
+    ref.proxy().mailbox_limit = 1
+    first = ask(caller, "hold")
+    assert holding.wait(5)
+    queued = ask(caller, "queued")  # waits in the mailbox: the one allowed
+    rejected = ask(caller, "rejected")
+    with pytest.raises(TooManyRequests):
+        rejected.result(5).raise_for_status()
+    release.set()
+    assert first.result(5).raise_for_status().body == "hold"
+    assert queued.result(5).raise_for_status().body == "queued"
+
+
+def test_request_to_nobody_fails_fast_with_no_responders(nats_server, connect):
+    caller = connect(nats_server.url, "lonely")
+    with pytest.raises(NoResponders):
+        caller.request("kubeactor.nobody.home", Envelope()).result(5)
