@@ -70,7 +70,7 @@ def should_restart(policy: str, exit_code: int | None) -> bool:
 
 def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
     """Delay before restart number ``attempt + 1``: base, 2*base, 4*base... up to ceiling."""
-    return float(min(base * 2**attempt, ceiling))
+    return float(min(base * 2 ** min(attempt, 32), ceiling))
 
 
 def container_status(spec: Object, info: ContainerInfo | None, policy: str,

@@ -14,8 +14,13 @@ _SUFFIX = {
 
 
 def _parse(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a quantity")
     if isinstance(value, int | float):
-        return Decimal(str(value))
+        amount = Decimal(str(value))
+        if not amount.is_finite():
+            raise ValueError(f"{value!r} is not a finite quantity")
+        return amount
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a quantity")
     match = _QUANTITY.match(value.strip())

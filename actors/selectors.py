@@ -76,6 +76,8 @@ def parse_labels(selector: str | None) -> tuple[Requirement, ...]:
             requirements.append(Requirement(term, "exists"))
         else:
             raise BadRequest(f"unable to parse requirement: {term!r}")
+        if not requirements[-1].key:
+            raise BadRequest(f"unable to parse requirement: {term!r}: the key is empty")
     return tuple(requirements)
 
 

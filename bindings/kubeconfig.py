@@ -78,8 +78,9 @@ def load(path: Path) -> KubeConfig:
         user = _named(document["users"], context["user"])["user"]
     except (KeyError, TypeError, StopIteration) as error:
         raise KubeConfigError(f"kubeconfig {path} is incomplete: missing {error}") from None
-    extension: dict[str, Any] = next((e.get("extension", {}) for e in cluster.get("extensions") or []
-                      if e.get("name") == "kubeactor"), {})
+    extensions = cluster.get("extensions") or []
+    extension: dict[str, Any] = next(
+        (e.get("extension", {}) for e in extensions if e.get("name") == "kubeactor"), {})
     return KubeConfig(server=cluster["server"], prefix=extension.get("subjectPrefix", "kubeactor"),
                       token=user.get("token"), namespace=context.get("namespace", "default"),
                       user=context["user"])

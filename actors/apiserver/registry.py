@@ -56,7 +56,10 @@ def prepare_update(
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
     sent = meta(copy.deepcopy(body)).get("resourceVersion")
-    expected = int(sent) if sent not in (None, "") else None
+    try:
+        expected = int(sent) if sent not in (None, "") else None
+    except (TypeError, ValueError):
+        raise BadRequest(f"metadata.resourceVersion {sent!r} is not a resource version") from None
     if subresource == "status":
         new = copy.deepcopy(old)
         new["status"] = copy.deepcopy(body.get("status") or {})

@@ -78,9 +78,9 @@ async def test_one_run_shows_the_seeds_eight_steps_in_order(cluster: UpProcess):
 
     async def record(msg) -> None:
         envelope = msgpack.unpackb(msg.data, raw=False)
-        if "trace" not in trace and step(".api.core.pods.create")((msg.subject, envelope)):
-            if envelope.get("name") == "traced":
-                trace["id"] = envelope["trace"]
+        created = step(".api.core.pods.create", name="traced")
+        if "id" not in trace and created((msg.subject, envelope)):
+            trace["id"] = envelope["trace"]
         if trace and envelope.get("trace") == trace["id"]:
             messages.append((msg.subject, envelope))
             if len(first_in_order(messages)) == len(SEED_STEPS):

@@ -1,0 +1,110 @@
+"""The envelope codec (bus/envelope.py): round trip, open-world decoding, loud rejection of
+anything that is not an envelope, and statuses turned back into the right error leaf."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+import pytest
+
+from bus.envelope import VERSION, Envelope, decode, encode
+from bus.errors import (
+    AlreadyExists,
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    Unauthorized,
+)
+
+
+def request(**fields: Any) -> Envelope:
+    """A typical apiserver request, with ``fields`` overriding its defaults."""
+    base: dict[str, Any] = dict(
+        trace_id="t1", span_id="s1", sender="cli", verb="create", group="", resource="pods",
+        subresource="binding", namespace="default", name="web", options={"dryRun": False},
+        body={"target": {"name": "node-1"}}, auth={"token": "secret"},
+    )
+    return Envelope(**(base | fields))
+
+
+def wire(**keys: Any) -> bytes:
+    """Raw msgpack bytes of a map with exactly ``keys`` (version and id included if given)."""
+    return msgpack.packb(keys, use_bin_type=True)
+
+
+def test_decode_inverts_encode():
+    sent = request()
+    assert decode(encode(sent)) == sent
+
+
+def test_encode_drops_none_fields_and_uses_short_wire_keys():
+    packed = msgpack.unpackb(encode(Envelope(id="m1", sender="cli", namespace="default",
+                                             subresource="status", timestamp=1.5)))
+    assert packed == {"v": VERSION, "id": "m1", "from": "cli", "ns": "default",
+                      "sub": "status", "ts": 1.5}
+
+
+def test_decode_ignores_unknown_wire_keys():
+    received = decode(wire(v=VERSION, id="m1", verb="get", priority="high", x_future=[1]))
+    assert (received.id, received.verb) == ("m1", "get")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(wire(v=VERSION + 1, id="m1"), id="newer-major-version"),
+        pytest.param(wire(id="m1"), id="no-version"),
+        pytest.param(msgpack.packb([VERSION, "m1"]), id="not-a-map"),
+        pytest.param(b"\xc1\x00garbage", id="garbage-bytes"),
+        pytest.param(wire(v=VERSION, id="m1", verb="get")[:-2], id="truncated"),
+        pytest.param(wire(v=VERSION, verb="get"), id="missing-id"),
+        pytest.param(wire(v=VERSION, id=7), id="non-string-id"),
+    ],
+)
+def test_decode_rejects_non_envelopes_with_bad_request(data: bytes):
+    with pytest.raises(BadRequest):
+        decode(data)
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        ({"code": 404, "reason": "NotFound"}, NotFound),
+        ({"code": 409, "reason": "Conflict"}, Conflict),
+        ({"code": 409, "reason": "AlreadyExists"}, AlreadyExists),
+        ({"code": 403, "reason": "Forbidden"}, Forbidden),
+        ({"code": 410, "reason": "Expired"}, Gone),
+        ({"code": 401}, Unauthorized),
+    ],
+)
+def test_raise_for_status_raises_the_leaf_named_by_reason_or_code(
+    status: dict[str, Any], error: type[ApiError]
+):
+    with pytest.raises(ApiError) as raised:
+        Envelope(status={**status, "message": "why"}).raise_for_status()
+    assert raised.type is error
+    assert raised.value.message == "why"
+
+
+@pytest.mark.parametrize("status", [None, {"code": 200, "reason": "OK"}, {"code": 201}])
+def test_raise_for_status_returns_the_envelope_on_success(status: dict[str, Any] | None):
+    reply = Envelope(status=status)
+    assert reply.raise_for_status() is reply
+
+
+def test_error_reply_survives_the_wire_as_the_same_error():
+    reply = request().error_reply(Conflict("stale resourceVersion"), sender="apiserver")
+    with pytest.raises(Conflict, match="stale resourceVersion"):
+        decode(encode(reply)).raise_for_status()
+
+
+def test_reply_stays_in_the_trace_and_never_carries_credentials():
+    sent = request()
+    reply = sent.reply({"ok": True}, sender="apiserver")
+    assert (reply.trace_id, reply.parent_id, reply.target) == ("t1", "s1", "cli")
+    assert reply.auth is None
+    assert reply.id != sent.id

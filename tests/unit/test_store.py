@@ -1,0 +1,164 @@
+"""The store actor (actors/store.py) over the real SQLite backend: revisions, optimistic
+concurrency, ordered history, durability across a restart, and commit events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+
+from actors.store import Store, StoreEvent
+from bindings.sqlite import SqliteBackend
+from bus.errors import AlreadyExists, Conflict, Gone, NotFound
+
+Object = dict[str, Any]
+OpenStore = Callable[..., Any]
+
+
+def obj(name: str, image: str = "busybox:1.36") -> Object:
+    return {"metadata": {"name": name}, "spec": {"image": image}}
+
+
+def rv(stored: Object) -> int:
+    return int(stored["metadata"]["resourceVersion"])
+
+
+@pytest.fixture
+def open_store(tmp_path: Path) -> Iterator[OpenStore]:
+    """Open a store on one SQLite file; each call stops the previous store first (a restart)."""
+    refs: list[pykka.ActorRef[Store]] = []
+
+    def open_one(history: int = 10_000) -> Any:
+        for ref in refs:
+            ref.stop()
+        refs.append(Store.start(SqliteBackend(tmp_path / "store.db"), history=history))
+        return refs[-1].proxy()
+
+    yield open_one
+    for ref in refs:
+        ref.stop()
+
+
+@pytest.fixture
+def store(open_store: OpenStore) -> Any:
+    return open_store()
+
+
+def test_every_write_bumps_the_revision_and_stamps_it_as_resource_version(store):
+    created = store.create("/pods/default/a", obj("a")).get()
+    updated = store.update("/pods/default/a", obj("a", "nginx")).get()
+    deleted = store.delete("/pods/default/a").get()
+    assert [rv(created), rv(updated), rv(deleted)] == [1, 2, 3]
+    assert store.revision().get() == 3
+
+
+def test_create_of_an_existing_key_is_already_exists_and_keeps_the_first(store):
+    store.create("/pods/default/a", obj("a")).get()
+    with pytest.raises(AlreadyExists):
+        store.create("/pods/default/a", obj("a", "nginx")).get()
+    assert store.get("/pods/default/a").get()["spec"]["image"] == "busybox:1.36"
+    assert store.revision().get() == 1
+
+
+def test_update_with_stale_resource_version_conflicts_and_changes_nothing(store):
+    first = store.create("/pods/default/a", obj("a")).get()
+    current = store.update("/pods/default/a", obj("a", "nginx"), rv(first)).get()
+    with pytest.raises(Conflict):
+        store.update("/pods/default/a", obj("a", "redis"), rv(first)).get()
+    assert store.get("/pods/default/a").get() == current
+    assert store.revision().get() == rv(current)
+
+
+def test_delete_with_stale_resource_version_conflicts_and_keeps_the_object(store):
+    first = store.create("/pods/default/a", obj("a")).get()
+    current = store.update("/pods/default/a", obj("a", "nginx")).get()
+    with pytest.raises(Conflict):
+        store.delete("/pods/default/a", rv(first)).get()
+    assert store.get("/pods/default/a").get() == current
+
+
+@pytest.mark.parametrize("write", ["update", "delete"])
+def test_write_to_a_missing_key_is_not_found(store, write: str):
+    args = ("/pods/default/ghost", obj("ghost")) if write == "update" else ("/pods/default/ghost",)
+    with pytest.raises(NotFound):
+        getattr(store, write)(*args).get()
+    assert store.revision().get() == 0
+
+
+def test_list_returns_objects_under_the_prefix_sorted_by_key_that_match(store):
+    for key in ("/pods/web/b", "/pods/db/a", "/pods/web/a", "/nodes/n1", "/podsx/web/z"):
+        store.create(key, obj(key.rsplit("/", 1)[-1])).get()
+    everything, revision = store.list("/pods/").get()
+    named_a, _ = store.list("/pods/", lambda o: o["metadata"]["name"] == "a").get()
+    assert [o["metadata"]["resourceVersion"] for o in everything] == ["2", "3", "1"]
+    assert [o["metadata"]["resourceVersion"] for o in named_a] == ["2", "3"]
+    assert revision == 5
+
+
+def test_objects_read_out_are_copies_the_caller_cannot_change(store):
+    sent = obj("a")
+    store.create("/pods/default/a", sent).get()
+    sent["spec"]["image"] = "changed-after-create"
+    store.get("/pods/default/a").get()["spec"]["image"] = "changed-after-get"
+    assert store.get("/pods/default/a").get()["spec"]["image"] == "busybox:1.36"
+
+
+def test_events_since_returns_only_later_events_in_order(store):
+    store.create("/pods/default/a", obj("a")).get()
+    store.create("/pods/default/b", obj("b")).get()
+    store.update("/pods/default/a", obj("a", "nginx")).get()
+    store.delete("/pods/default/b").get()
+    events = store.events_since(1).get()
+    assert [(e.type, e.key, e.revision) for e in events] == [
+        ("ADDED", "/pods/default/b", 2),
+        ("MODIFIED", "/pods/default/a", 3),
+        ("DELETED", "/pods/default/b", 4),
+    ]
+    assert store.events_since(4).get() == []
+
+
+def test_events_since_a_revision_before_a_restart_is_gone(open_store):
+    store = open_store()
+    store.create("/pods/default/a", obj("a")).get()
+    store.create("/pods/default/b", obj("b")).get()
+    reopened = open_store()
+    with pytest.raises(Gone):
+        reopened.events_since(1).get()
+    assert reopened.events_since(2).get() == []
+
+
+def test_events_since_a_revision_pushed_out_of_the_history_is_gone(open_store):
+    store = open_store(history=2)
+    for name in ("a", "b", "c"):
+        store.create(f"/pods/default/{name}", obj(name)).get()
+    with pytest.raises(Gone):
+        store.events_since(0).get()
+    assert [e.revision for e in store.events_since(1).get()] == [2, 3]
+
+
+def test_objects_and_revision_survive_a_restart_on_the_same_file(open_store):
+    store = open_store()
+    store.create("/pods/default/a", obj("a")).get()
+    kept = store.update("/pods/default/a", obj("a", "nginx")).get()
+    store.create("/pods/default/b", obj("b")).get()
+    store.delete("/pods/default/b").get()
+    reopened = open_store()
+    assert reopened.revision().get() == 4
+    assert reopened.list("/").get() == ([kept], 4)
+    assert rv(reopened.create("/pods/default/c", obj("c")).get()) == 5
+
+
+def test_listeners_receive_every_commit_with_the_object_before_it(store):
+    events: list[StoreEvent] = []
+    assert store.add_listener(events.append).get() == 0
+    created = store.create("/pods/default/a", obj("a")).get()
+    updated = store.update("/pods/default/a", obj("a", "nginx")).get()
+    deleted = store.delete("/pods/default/a").get()
+    assert [(e.type, e.object, e.old, e.revision) for e in events] == [
+        ("ADDED", created, None, 1),
+        ("MODIFIED", updated, created, 2),
+        ("DELETED", deleted, updated, 3),
+    ]

@@ -1,0 +1,71 @@
+"""Subject names (bus/subjects.py): apiserver request subjects built and parsed back, and
+tokens that would break NATS subject matching refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from bus.subjects import ApiSubject, Subjects
+
+SUBJECTS = Subjects()
+
+
+@pytest.mark.parametrize(
+    ("group", "resource", "verb", "subject"),
+    [
+        ("", "pods", "get", "kubeactor.api.core.pods.get"),
+        ("", "pods/binding", "create", "kubeactor.api.core.pods/binding.create"),
+        ("rbac.authorization.k8s.io", "roles", "list",
+         "kubeactor.api.rbac_authorization_k8s_io.roles.list"),
+        ("coordination.k8s.io", "leases", "update",
+         "kubeactor.api.coordination_k8s_io.leases.update"),
+    ],
+)
+def test_api_subject_is_built_and_parsed_back(group: str, resource: str, verb: str, subject: str):
+    assert SUBJECTS.api(group, resource, verb) == subject
+    assert SUBJECTS.parse_api(subject) == ApiSubject(group, resource, verb)
+
+
+def test_api_subject_lives_under_a_dotted_prefix():
+    subjects = Subjects("team.dev")
+    subject = subjects.api("", "nodes", "watch")
+    assert subject == "team.dev.api.core.nodes.watch"
+    assert subjects.parse_api(subject) == ApiSubject("", "nodes", "watch")
+
+
+@pytest.mark.parametrize(
+    ("group", "resource", "verb"),
+    [
+        ("", "my pods", "get"),
+        ("", "pods.v1", "get"),
+        ("", "*", "get"),
+        ("", ">", "get"),
+        ("", "pods", "*"),
+        ("", "pods", ""),
+        ("apps*", "deployments", "get"),
+    ],
+)
+def test_api_refuses_tokens_that_are_not_plain_subject_tokens(group: str, resource: str,
+                                                              verb: str):
+    with pytest.raises(ValueError):
+        SUBJECTS.api(group, resource, verb)
+
+
+@pytest.mark.parametrize("prefix", ["", "kube actor", "kube..actor", "kube.*"])
+def test_invalid_prefix_is_refused_at_construction(prefix: str):
+    with pytest.raises(ValueError):
+        Subjects(prefix)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "kubeactor.watch.abc123",
+        "kubeactor.inbox.xyz",
+        "other.api.core.pods.get",
+        "kubeactor.api.core.pods",
+        "kubeactor.api.core.pods.get.extra",
+    ],
+)
+def test_non_api_subjects_parse_to_none(subject: str):
+    assert SUBJECTS.parse_api(subject) is None
