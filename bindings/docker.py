@@ -51,6 +51,9 @@ def run_options(pod: Object, container: Object, attempt: int) -> dict[str, Any]:
     options: dict[str, Any] = {
         "image": container["image"], "name": container_name(pod, container, attempt),
         "labels": labels, "environment": env, "detach": True,
+        # Docker's init (tini) as PID 1 forwards SIGTERM, so a process without handlers (a
+        # shell, `sleep`) still stops within the grace period instead of waiting for SIGKILL.
+        "init": True,
         "network_mode": "host" if spec.get("hostNetwork") else "none",
     }
     if container.get("command"):
