@@ -251,13 +251,21 @@ def _resource_problems(path: str, resources: Any) -> list[str]:
 # -- reading objects --------------------------------------------------------------------------
 
 
-def pod_requests(pod: Object) -> tuple[int, int]:
-    """Total (millicpu, bytes) the pod's containers request."""
+NONZERO_CPU = 100
+"""Millicores counted for a container without a cpu request when scoring (kube-scheduler's)."""
+NONZERO_MEMORY = 200 * 2**20
+"""Bytes counted for a container without a memory request when scoring (kube-scheduler's)."""
+
+
+def pod_requests(pod: Object, nonzero: bool = False) -> tuple[int, int]:
+    """Total (millicpu, bytes) the pod's containers request; with ``nonzero``, containers that
+    request nothing count as the scoring defaults, so empty pods still spread over nodes."""
     cpu = memory = 0
     for container in pod.get("spec", {}).get("containers", []):
         requests = (container.get("resources") or {}).get("requests") or {}
-        cpu += parse_cpu(requests.get("cpu", 0))
-        memory += parse_memory(requests.get("memory", 0))
+        cpu += parse_cpu(requests["cpu"]) if "cpu" in requests else NONZERO_CPU * nonzero
+        memory += (parse_memory(requests["memory"]) if "memory" in requests
+                   else NONZERO_MEMORY * nonzero)
     return cpu, memory
 
 

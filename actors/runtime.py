@@ -20,8 +20,12 @@ POD_NAMESPACE = "io.kubeactor.pod.namespace"
 POD_UID = "io.kubeactor.pod.uid"
 CONTAINER_NAME = "io.kubeactor.container.name"
 ATTEMPT = "io.kubeactor.container.attempt"
-LABELS = (POD_NAME, POD_NAMESPACE, POD_UID, CONTAINER_NAME, ATTEMPT)
-"""Labels on every container kubeactor creates (the first four are a public contract)."""
+NODE_NAME = "io.kubeactor.node.name"
+CLUSTER_ID = "io.kubeactor.cluster.id"
+LABELS = (POD_NAME, POD_NAMESPACE, POD_UID, CONTAINER_NAME, ATTEMPT, NODE_NAME, CLUSTER_ID)
+"""Labels on every container kubeactor creates (the first four are a public contract). The
+node and cluster labels scope a runtime: several nodes, and several clusters, may share one
+Docker engine without ever touching each other's containers."""
 
 
 class RuntimeFailure(KubeactorError):
@@ -79,7 +83,7 @@ class Runtime(Protocol):
         ...
 
     def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
-        """Every container kubeactor made (of one pod when ``pod_uid`` is given)."""
+        """Every container this runtime's node made (of one pod when ``pod_uid`` is given)."""
         ...
 
     def remove_container(self, container_id: str) -> None: ...

@@ -45,6 +45,9 @@ class NodeUsage:
     cpu: int = 0
     memory: int = 0
     pods: int = 0
+    scored_cpu: int = 0
+    """cpu with kube-scheduler's non-zero defaults, for scoring only."""
+    scored_memory: int = 0
 
 
 def usage_by_node(pods: list[Object]) -> dict[str, NodeUsage]:
@@ -55,8 +58,10 @@ def usage_by_node(pods: list[Object]) -> dict[str, NodeUsage]:
         if not node or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
             continue
         cpu, memory = pod_requests(pod)
+        scored_cpu, scored_memory = pod_requests(pod, nonzero=True)
         used = usage.get(node, NodeUsage())
-        usage[node] = NodeUsage(used.cpu + cpu, used.memory + memory, used.pods + 1)
+        usage[node] = NodeUsage(used.cpu + cpu, used.memory + memory, used.pods + 1,
+                                used.scored_cpu + scored_cpu, used.scored_memory + scored_memory)
     return usage
 
 
@@ -87,11 +92,12 @@ def unfit_reasons(pod: Object, node: Object, used: NodeUsage) -> list[str]:
 
 
 def score(pod: Object, node: Object, used: NodeUsage) -> float:
-    """LeastAllocated: the mean share of cpu and memory left free after placing the pod."""
-    cpu, memory = pod_requests(pod)
+    """LeastAllocated: the mean share of cpu and memory left free after placing the pod
+    (requests counted with kube-scheduler's non-zero defaults)."""
+    cpu, memory = pod_requests(pod, nonzero=True)
     cpu_cap, memory_cap, _ = allocatable(node)
-    free_cpu = 1 - (used.cpu + cpu) / cpu_cap if cpu_cap else 0
-    free_memory = 1 - (used.memory + memory) / memory_cap if memory_cap else 0
+    free_cpu = 1 - (used.scored_cpu + cpu) / cpu_cap if cpu_cap else 0
+    free_memory = 1 - (used.scored_memory + memory) / memory_cap if memory_cap else 0
     return (free_cpu + free_memory) / 2
 
 

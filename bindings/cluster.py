@@ -28,6 +28,7 @@ from actors.runtime import Runtime
 from actors.scheduler import Scheduler
 from actors.store import Store
 from bindings import kubeconfig
+from bindings.docker import DockerRuntime
 from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
 
@@ -77,6 +78,13 @@ def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, st
     return tokens
 
 
+def _cluster_id(path: Path) -> str:
+    """This data dir's cluster id, made on first start; it scopes the cluster's containers."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(8))
+    return path.read_text().strip()
+
+
 @dataclass
 class Cluster:
     """A running cluster; build with :meth:`start`, end with :meth:`stop`."""
@@ -119,8 +127,9 @@ class Cluster:
         self._run(ApiServer.start(self._connect(bus, "apiserver"), store.proxy(),
                                   TokenAuthenticator.from_file(tokens_path)))
         self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
+        cluster_id = _cluster_id(data / "cluster-id")
         for name in node_names:
-            runtime = self._runtime()
+            runtime = self._runtime(name, cluster_id)
             connection, client = self._component(bus, f"kubelet-{name}", node_identity(name)[0])
             self._run(Kubelet.start(connection, client, runtime, KubeletConfig(
                 node_name=name, cpu=config.node_cpu, memory=config.node_memory)))
@@ -137,12 +146,10 @@ class Cluster:
         connection = self._connect(bus, name)
         return connection, Client(connection, self._tokens[user])
 
-    def _runtime(self) -> Runtime:
+    def _runtime(self, node_name: str, cluster_id: str) -> Runtime:
         if self.config.runtime != "docker":
             raise ValueError(f"unknown runtime {self.config.runtime!r} (this release: docker)")
-        from bindings.docker import DockerRuntime
-
-        runtime = DockerRuntime()
+        runtime = DockerRuntime(node_name, cluster_id)
         self._runtimes.append(runtime)
         return runtime
 

@@ -21,7 +21,9 @@ from docker.models.containers import Container
 
 from actors.runtime import (
     ATTEMPT,
+    CLUSTER_ID,
     CONTAINER_NAME,
+    NODE_NAME,
     POD_NAME,
     POD_NAMESPACE,
     POD_UID,
@@ -42,11 +44,13 @@ def container_name(pod: Object, container: Object, attempt: int) -> str:
             f"{meta['uid'][:8]}_{attempt}")
 
 
-def run_options(pod: Object, container: Object, attempt: int) -> dict[str, Any]:
-    """Keyword arguments of ``containers.create`` for one container of a pod."""
+def run_options(pod: Object, container: Object, attempt: int,
+                scope: dict[str, str] | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``containers.create`` for one container of a pod; ``scope`` adds
+    the runtime's node and cluster labels."""
     meta, spec = pod["metadata"], pod["spec"]
     labels = {POD_NAME: meta["name"], POD_NAMESPACE: meta["namespace"], POD_UID: meta["uid"],
-              CONTAINER_NAME: container["name"], ATTEMPT: str(attempt)}
+              CONTAINER_NAME: container["name"], ATTEMPT: str(attempt), **(scope or {})}
     env = {item["name"]: str(item.get("value", "")) for item in container.get("env") or []}
     options: dict[str, Any] = {
         "image": container["image"], "name": container_name(pod, container, attempt),
@@ -92,7 +96,10 @@ def _timestamp(value: str | None) -> str | None:
 class DockerRuntime:
     """See the module docstring. Methods block; call them from the kubelet's thread."""
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    def __init__(self, node_name: str, cluster_id: str,
+                 client: docker.DockerClient | None = None) -> None:
+        self.scope = {NODE_NAME: node_name, CLUSTER_ID: cluster_id}
+        """Labels of every container this runtime makes; it sees no other container."""
         try:
             self.client = client or docker.from_env()
             self.client.ping()
@@ -127,7 +134,7 @@ class DockerRuntime:
             return False
 
     def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
-        options = run_options(pod, container, attempt)
+        options = run_options(pod, container, attempt, self.scope)
         try:
             self._remove_named(options["name"])
             created = self.client.containers.create(**options)
@@ -145,19 +152,23 @@ class DockerRuntime:
             self.client.containers.get(name).remove(force=True)
 
     def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
-        label = f"{POD_UID}={pod_uid}" if pod_uid else POD_UID
         try:
-            found = self.client.containers.list(all=True, filters={"label": label})
+            found = self.client.containers.list(all=True, filters={"label": self._labels(pod_uid)})
         except docker.errors.DockerException as error:
             raise RuntimeFailure("RuntimeUnavailable", str(error)) from error
         return [to_info(container) for container in found]
+
+    def _labels(self, pod_uid: str | None) -> list[str]:
+        """Docker label filters (all must hold) for this runtime's containers, or one pod's."""
+        pod = f"{POD_UID}={pod_uid}" if pod_uid else POD_UID
+        return [pod, *(f"{key}={value}" for key, value in self.scope.items())]
 
     def remove_container(self, container_id: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             self.client.containers.get(container_id).remove(force=True)
 
     def stop_pod(self, pod_uid: str, grace_seconds: int) -> None:
-        for container in self.client.containers.list(filters={"label": f"{POD_UID}={pod_uid}"}):
+        for container in self.client.containers.list(filters={"label": self._labels(pod_uid)}):
             with contextlib.suppress(docker.errors.NotFound):
                 container.stop(timeout=grace_seconds)
 
@@ -167,7 +178,7 @@ class DockerRuntime:
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         self._events = self.client.events(
-            decode=True, filters={"type": "container", "label": POD_UID}
+            decode=True, filters={"type": "container", "label": self._labels(None)}
         )
         threading.Thread(target=self._pump, args=(self._events, on_event),
                          name="docker-events", daemon=True).start()

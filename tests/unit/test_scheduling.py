@@ -75,3 +75,9 @@ def test_a_full_node_has_too_many_pods():
 
 def test_no_nodes_at_all_is_said_plainly():
     assert pick_node(pod("web"), [], []) == (None, "0/0 nodes are available: no nodes registered.")
+
+
+def test_pods_without_requests_still_spread_over_equal_nodes():
+    nodes = [node("a"), node("b")]
+    assert pick_node(pod("first"), nodes, [])[0] == "a"
+    assert pick_node(pod("second"), nodes, [bound(pod("first"), "a")])[0] == "b"
