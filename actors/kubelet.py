@@ -34,6 +34,9 @@ from bus.errors import AlreadyExists, ApiError, NotFound
 
 log = logging.getLogger(__name__)
 
+TERMINAL_PHASES = ("Succeeded", "Failed")
+"""A pod in one of these phases never runs again (Kubernetes)."""
+
 Object = dict[str, Any]
 
 
@@ -69,17 +72,23 @@ def should_restart(policy: str, exit_code: int | None) -> bool:
 
 
 def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
-    """Delay before restart number ``attempt + 1``: base, 2*base, 4*base... up to ceiling."""
-    return float(min(base * 2 ** min(attempt, 32), ceiling))
+    """Delay before restart number ``attempt + 1``, as the kubelet does it: the first restart
+    at once, then base, 2*base, 4*base... up to ceiling."""
+    if attempt <= 0:
+        return 0.0
+    return float(min(base * 2 ** min(attempt - 1, 32), ceiling))
 
 
 def container_status(spec: Object, info: ContainerInfo | None, policy: str,
-                     waiting: str | None) -> Object:
-    """One entry of ``status.containerStatuses``."""
+                     waiting: str | None, message: str = "") -> Object:
+    """One entry of ``status.containerStatuses``; ``waiting``/``message`` explain a container
+    that could not be started (ErrImagePull...)."""
     status: Object = {"name": spec["name"], "image": spec["image"], "ready": False,
                       "restartCount": info.attempt if info else 0}
     if info is None:
         status["state"] = {"waiting": {"reason": waiting or "ContainerCreating"}}
+        if message:
+            status["state"]["waiting"]["message"] = message
         return status
     status["containerID"] = f"docker://{info.id}"
     if info.state == "running":
@@ -114,11 +123,12 @@ def pod_phase(statuses: list[Object]) -> str:
 
 
 def pod_status(pod: Object, containers: dict[str, ContainerInfo], waiting: dict[str, str],
-               host_ip: str, start_time: str) -> Object:
-    """The pod's status from its latest containers (name -> info) and waiting reasons."""
+               host_ip: str, start_time: str, messages: dict[str, str] | None = None) -> Object:
+    """The pod's status from its latest containers (name -> info), the waiting reasons of
+    containers that could not start and their messages."""
     policy = pod["spec"].get("restartPolicy", "Always")
     statuses = [container_status(spec, containers.get(spec["name"]), policy,
-                                 waiting.get(spec["name"]))
+                                 waiting.get(spec["name"]), (messages or {}).get(spec["name"], ""))
                 for spec in pod["spec"]["containers"]]
     phase = pod_phase(statuses)
     ready = "True" if all(s["ready"] for s in statuses) else "False"
@@ -151,6 +161,8 @@ class PodRecord:
     start_time: str = field(default_factory=now_rfc3339)
     waiting: dict[str, str] = field(default_factory=dict)
     """Container name -> waiting reason set by a failure (ErrImagePull...)."""
+    messages: dict[str, str] = field(default_factory=dict)
+    """Container name -> what that failure said."""
     reported: Object | None = None
     timer: threading.Timer | None = None
 
@@ -202,12 +214,12 @@ class Kubelet(BusActor):
         name = self.config.node_name
         resources = {"cpu": self.config.cpu, "memory": self.config.memory,
                      "pods": str(self.config.max_pods)}
+        arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
         node = {
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "labels": {
                 "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": {"x86_64": "amd64", "aarch64": "arm64"}.get(
-                    platform.machine(), platform.machine())}},
+                "kubernetes.io/arch": arch}},
             "spec": {},
         }
         status = {
@@ -220,7 +232,7 @@ class Kubelet(BusActor):
                           {"type": "Hostname", "address": name}],
             "nodeInfo": {"kubeletVersion": "kubeactor-0.1.0",
                          "containerRuntimeVersion": self.runtime.version(),
-                         "operatingSystem": "linux", "architecture": platform.machine()},
+                         "operatingSystem": "linux", "architecture": arch},
         }
         try:
             stored = self.client.create("nodes", dict(node, status=status), None)
@@ -236,18 +248,31 @@ class Kubelet(BusActor):
             record = self.pods.pop(uid, None)
             if record and record.timer:
                 record.timer.cancel()
-            self.runtime.remove_pod(uid)
+            try:
+                self.runtime.remove_pod(uid)
+            except RuntimeFailure as failure:
+                log.warning("%s: containers of deleted pod %s not removed: %s", self.name,
+                            event.object["metadata"]["name"], failure)
             return
         record = self.pods.setdefault(uid, PodRecord(event.object))
         record.pod = event.object
         self._sync(record)
 
     def _sync(self, record: PodRecord) -> None:
-        """Make the pod's containers what its spec asks, then report its status."""
+        """Make the pod's containers what its spec asks, then report its status. A runtime
+        failure is logged and the pod looked at again after the back-off base."""
+        try:
+            if record.pod["metadata"].get("deletionTimestamp"):
+                self._terminate(record)
+            elif record.pod.get("status", {}).get("phase") not in TERMINAL_PHASES:
+                self._converge(record)
+        except (RuntimeFailure, ApiError) as failure:
+            log.warning("%s: pod %s: %s; retrying", self.name,
+                        record.pod["metadata"]["name"], failure)
+            self._resync_later(record, self.config.backoff_base)
+
+    def _converge(self, record: PodRecord) -> None:
         pod = record.pod
-        if pod["metadata"].get("deletionTimestamp"):
-            self._terminate(record)
-            return
         latest = self._latest_containers(pod["metadata"]["uid"])
         policy = pod["spec"].get("restartPolicy", "Always")
         for spec in pod["spec"]["containers"]:
@@ -280,9 +305,11 @@ class Kubelet(BusActor):
             log.warning("%s: pod %s container %s: %s", self.name, pod["metadata"]["name"],
                         spec["name"], failure)
             record.waiting[spec["name"]] = failure.reason
+            record.messages[spec["name"]] = failure.message
             self._resync_later(record, self.config.backoff_base)
             return None
         record.waiting.pop(spec["name"], None)
+        record.messages.pop(spec["name"], None)
         for old in self.runtime.list_containers(pod["metadata"]["uid"]):
             if old.name == spec["name"] and old.attempt < attempt - 1:
                 self.runtime.remove_container(old.id)  # keep the latest and the one before
@@ -322,7 +349,8 @@ class Kubelet(BusActor):
 
     def _report(self, record: PodRecord, latest: dict[str, ContainerInfo]) -> None:
         pod = record.pod
-        status = pod_status(pod, latest, record.waiting, self.config.address, record.start_time)
+        status = pod_status(pod, latest, record.waiting, self.config.address, record.start_time,
+                            record.messages)
         if record.reported is not None and comparable(record.reported) == comparable(status):
             return
         body = {"apiVersion": "v1", "kind": "Pod", "status": status,

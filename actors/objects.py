@@ -120,8 +120,11 @@ def meta(obj: Object) -> dict[str, Any]:
 
 
 def default_pod(pod: Object) -> None:
-    """Fill the fields Kubernetes defaults on a new pod (in place)."""
+    """Fill the fields Kubernetes defaults on a new pod (in place); leaves a malformed spec
+    alone for validation to report."""
     spec = pod.setdefault("spec", {})
+    if not isinstance(spec, dict) or not isinstance(spec.get("containers", []), list):
+        return
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("schedulerName", DEFAULT_SCHEDULER)
     spec.setdefault("terminationGracePeriodSeconds", 30)
@@ -155,6 +158,12 @@ def validate(info: ResourceInfo, obj: Object) -> None:
     problems = list(_metadata_problems(info, obj))
     if info.name == "pods":
         problems += _pod_problems(obj)
+    elif info.name == "nodes":
+        status = obj.get("status") or {}
+        for field in ("capacity", "allocatable"):
+            problems += _quantity_problems(f"status.{field}", status.get(field))
+    elif info.group == "rbac.authorization.k8s.io":
+        problems += _rbac_problems(info, obj)
     if problems:
         name = obj.get("metadata", {}).get("name", "")
         raise Invalid(
@@ -173,9 +182,9 @@ def _metadata_problems(info: ResourceInfo, obj: Object) -> list[str]:
         problems.append("metadata.name: Required value: name is required")
     elif not isinstance(name, str) or len(name) > 253 or not pattern.match(name):
         problems.append(
-            f"metadata.name: Invalid value: {name!r}: a lowercase RFC 1123 name must consist of "
-            "lower case alphanumeric characters, '-' or '.', and must start and end with an "
-            "alphanumeric character"
+            f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain must '
+            "consist of lower case alphanumeric characters, '-' or '.', and must start and end "
+            "with an alphanumeric character"
         )
     for field in ("labels", "annotations"):
         value = obj.get("metadata", {}).get(field)
@@ -202,7 +211,7 @@ def _pod_problems(pod: Object) -> list[str]:
             problems.append(f"{path}: Invalid value: must be a map")
             continue
         name = container.get("name")
-        if not isinstance(name, str) or not _DNS_LABEL.match(name):
+        if not isinstance(name, str) or len(name) > 63 or not _DNS_LABEL.match(name):
             problems.append(f"{path}.name: Invalid value: {name!r}: must be a DNS-1123 label")
         elif name in seen:
             problems.append(f"{path}.name: Duplicate value: {name!r}")
@@ -238,13 +247,59 @@ def _resource_problems(path: str, resources: Any) -> list[str]:
         return [f"{path}: Invalid value: must be a map"]
     problems = []
     for section in ("requests", "limits"):
-        for name, amount in (resources.get(section) or {}).items():
-            parse = {"cpu": parse_cpu, "memory": parse_memory}.get(name)
-            try:
-                if parse is not None:
-                    parse(amount)
-            except ValueError as error:
-                problems.append(f"{path}.{section}[{name}]: Invalid value: {error}")
+        problems += _quantity_problems(f"{path}.{section}", resources.get(section))
+    return problems
+
+
+def _quantity_problems(path: str, amounts: Any) -> list[str]:
+    """Problems with a map of resource name -> quantity (cpu, memory, pods)."""
+    if amounts is None:
+        return []
+    if not isinstance(amounts, dict):
+        return [f"{path}: Invalid value: must be a map"]
+    problems = []
+    for name, amount in amounts.items():
+        parse = {"cpu": parse_cpu, "memory": parse_memory, "pods": parse_memory}.get(name)
+        try:
+            if parse is not None:
+                parse(amount)
+        except ValueError as error:
+            problems.append(f"{path}[{name}]: Invalid value: {error}")
+    return problems
+
+
+def _string_lists(path: str, value: Any, fields: tuple[str, ...]) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"{path}: Invalid value: must be a map"]
+    return [f"{path}.{field}: Invalid value: must be a list of strings" for field in fields
+            if not isinstance(value.get(field) or [], list)
+            or not all(isinstance(v, str) for v in value.get(field) or [])]
+
+
+def _rbac_problems(info: ResourceInfo, obj: Object) -> list[str]:
+    """Shape checks that keep the authorizer from ever reading a malformed rule or binding."""
+    problems = []
+    if info.kind in ("Role", "ClusterRole"):
+        rules = obj.get("rules") or []
+        if not isinstance(rules, list):
+            return ["rules: Invalid value: must be a list"]
+        for i, rule in enumerate(rules):
+            problems += _string_lists(f"rules[{i}]", rule,
+                                      ("apiGroups", "resources", "verbs", "resourceNames"))
+        return problems
+    ref = obj.get("roleRef")
+    kinds = ("ClusterRole",) if info.kind == "ClusterRoleBinding" else ("Role", "ClusterRole")
+    if not isinstance(ref, dict) or ref.get("kind") not in kinds or not ref.get("name"):
+        problems.append(f"roleRef: Invalid value: needs kind ({' or '.join(kinds)}) and name")
+    subjects = obj.get("subjects") or []
+    if not isinstance(subjects, list):
+        return [*problems, "subjects: Invalid value: must be a list"]
+    for i, subject in enumerate(subjects):
+        if not isinstance(subject, dict) or subject.get("kind") not in (
+            "User", "Group", "ServiceAccount"
+        ) or not isinstance(subject.get("name"), str):
+            problems.append(f"subjects[{i}]: Invalid value: needs kind (User, Group or "
+                            "ServiceAccount) and name")
     return problems
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
 import logging
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pykka
 
@@ -31,6 +33,7 @@ from bindings import kubeconfig
 from bindings.docker import DockerRuntime
 from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
+from bus.errors import KubeactorError
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,10 @@ class ClusterConfig:
     node_memory: str = "8Gi"
 
 
+class ClusterError(KubeactorError):
+    """The cluster could not start; the message says what to do."""
+
+
 def node_identity(name: str) -> tuple[str, str]:
     return f"system:node:{name}", "system:nodes"
 
@@ -72,10 +79,16 @@ def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, st
             tokens[user] = secrets.token_hex(16)
             rows.append([tokens[user], user, user, groups])
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
+    with private_file(path) as handle:
         csv.writer(handle).writerows(rows)
-    path.chmod(0o600)
     return tokens
+
+
+def private_file(path: Path) -> TextIO:
+    """Open ``path`` for writing, created with mode 0600 (it holds credentials)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", newline="")
 
 
 def _cluster_id(path: Path) -> str:
@@ -97,6 +110,7 @@ class Cluster:
     _connections: list[Connection] = field(default_factory=list)
     _runtimes: list[Runtime] = field(default_factory=list)
     _tokens: dict[str, str] = field(default_factory=dict)
+    _lock: TextIO | None = None
 
     @classmethod
     def start(cls, config: ClusterConfig) -> Cluster:
@@ -111,7 +125,8 @@ class Cluster:
     def _start(self) -> None:
         config = self.config
         data = config.data_dir.expanduser().resolve()
-        data.mkdir(parents=True, exist_ok=True)
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._lock_data_dir(data)
         node_names = [f"node-{i}" for i in range(1, config.nodes + 1)]
         tokens_path = data / "tokens.csv"
         self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER, CONTROLLER_MANAGER] + [
@@ -137,6 +152,17 @@ class Cluster:
         kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
             server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]]))
 
+    def _lock_data_dir(self, data: Path) -> None:
+        """One cluster per data dir: a second start fails instead of sharing the store."""
+        self._lock = (data / "lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            self._lock = None
+            raise ClusterError(f"another kubeactor is already running on {data}; stop it or "
+                               "pick another --data-dir") from None
+
     def _connect(self, bus: BusConfig, name: str) -> Connection:
         connection = Connection(bus, name).connect()
         self._connections.append(connection)
@@ -160,7 +186,8 @@ class Cluster:
             proxy: Any = ref.proxy()
             proxy.use_daemon_thread.get(timeout=60)  # any attribute read waits for on_start
         except pykka.ActorDeadError:
-            raise RuntimeError(f"{ref.actor_class.__name__} failed to start; see the log") from None
+            raise ClusterError(f"{ref.actor_class.__name__} failed to start; see the log above"
+                               ) from None
         return ref
 
     def admin_client(self, name: str = "admin") -> Client:
@@ -186,3 +213,6 @@ class Cluster:
         if self.nats is not None:
             self.nats.stop()
             self.nats = None
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import docker
 import docker.errors
+import requests
 from docker.models.containers import Container
 
 from actors.runtime import (
@@ -93,38 +95,45 @@ def _timestamp(value: str | None) -> str | None:
     return value[:19] + "Z"
 
 
+@contextlib.contextmanager
+def translated(reason: str) -> Iterator[None]:
+    """Turn the Docker SDK's and its HTTP layer's exceptions into RuntimeFailure(reason)."""
+    try:
+        yield
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        raise RuntimeFailure(reason, str(error)) from error
+
+
 class DockerRuntime:
-    """See the module docstring. Methods block; call them from the kubelet's thread."""
+    """See the module docstring. Methods block; call them from the kubelet's thread. Every
+    method raises only RuntimeFailure."""
 
     def __init__(self, node_name: str, cluster_id: str,
                  client: docker.DockerClient | None = None) -> None:
         self.scope = {NODE_NAME: node_name, CLUSTER_ID: cluster_id}
         """Labels of every container this runtime makes; it sees no other container."""
-        try:
+        with translated("RuntimeUnavailable"):
             self.client = client or docker.from_env()
             self.client.ping()
-        except docker.errors.DockerException as error:
-            raise RuntimeFailure("RuntimeUnavailable",
-                                 f"cannot reach the Docker engine: {error}") from error
         self._events: Any = None
+        self._closed = threading.Event()
 
     def version(self) -> str:
-        return f"docker://{self.client.version().get('Version', 'unknown')}"
+        with translated("RuntimeUnavailable"):
+            return f"docker://{self.client.version().get('Version', 'unknown')}"
 
     def ensure_image(self, image: str, policy: str) -> None:
-        present = self._has_image(image)
-        if policy == "Never" and not present:
-            raise RuntimeFailure("ErrImageNeverPull",
-                                 f'image "{image}" is not present with pull policy of Never')
-        if policy == "Always" or not present:
-            try:
-                self.client.images.pull(image)
-            except docker.errors.DockerException as error:
-                if policy == "Always" and present:
-                    log.warning("pull of %s failed, using the local copy: %s", image, error)
-                    return
-                raise RuntimeFailure("ErrImagePull",
-                                     f'failed to pull image "{image}": {error}') from error
+        with translated("ErrImagePull"):
+            present = self._has_image(image)
+            if policy == "Never" and not present:
+                raise RuntimeFailure("ErrImageNeverPull",
+                                     f'image "{image}" is not present with pull policy of Never')
+            if policy == "Always" or not present:
+                try:
+                    self.client.images.pull(image)
+                except docker.errors.DockerException as error:
+                    raise RuntimeFailure("ErrImagePull",
+                                         f'failed to pull image "{image}": {error}') from error
 
     def _has_image(self, image: str) -> bool:
         try:
@@ -135,16 +144,12 @@ class DockerRuntime:
 
     def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
         options = run_options(pod, container, attempt, self.scope)
-        try:
+        with translated("CreateContainerError"):
             self._remove_named(options["name"])
             created = self.client.containers.create(**options)
-        except docker.errors.DockerException as error:
-            raise RuntimeFailure("CreateContainerError", str(error)) from error
-        try:
+        with translated("RunContainerError"):
             created.start()
             created.reload()
-        except docker.errors.DockerException as error:
-            raise RuntimeFailure("RunContainerError", str(error)) from error
         return to_info(created)
 
     def _remove_named(self, name: str) -> None:
@@ -152,11 +157,9 @@ class DockerRuntime:
             self.client.containers.get(name).remove(force=True)
 
     def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
-        try:
+        with translated("RuntimeUnavailable"):
             found = self.client.containers.list(all=True, filters={"label": self._labels(pod_uid)})
-        except docker.errors.DockerException as error:
-            raise RuntimeFailure("RuntimeUnavailable", str(error)) from error
-        return [to_info(container) for container in found]
+            return [to_info(container) for container in found]
 
     def _labels(self, pod_uid: str | None) -> list[str]:
         """Docker label filters (all must hold) for this runtime's containers, or one pod's."""
@@ -164,39 +167,50 @@ class DockerRuntime:
         return [pod, *(f"{key}={value}" for key, value in self.scope.items())]
 
     def remove_container(self, container_id: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
+        with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
             self.client.containers.get(container_id).remove(force=True)
 
     def stop_pod(self, pod_uid: str, grace_seconds: int) -> None:
-        for container in self.client.containers.list(filters={"label": self._labels(pod_uid)}):
-            with contextlib.suppress(docker.errors.NotFound):
-                container.stop(timeout=grace_seconds)
+        """Stop the pod's containers together, each with SIGTERM then SIGKILL after grace."""
+        with translated("RuntimeUnavailable"):
+            running = self.client.containers.list(filters={"label": self._labels(pod_uid)})
+        if not running:
+            return
+
+        def stop(container: Container) -> None:
+            with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
+                container.stop(timeout=max(grace_seconds, 0))
+
+        with ThreadPoolExecutor(max_workers=len(running)) as pool:
+            list(pool.map(stop, running))
 
     def remove_pod(self, pod_uid: str) -> None:
         for info in self.list_containers(pod_uid):
             self.remove_container(info.id)
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
-        self._events = self.client.events(
-            decode=True, filters={"type": "container", "label": self._labels(None)}
-        )
-        threading.Thread(target=self._pump, args=(self._events, on_event),
-                         name="docker-events", daemon=True).start()
+        threading.Thread(target=self._pump, args=(on_event,), name="docker-events",
+                         daemon=True).start()
 
-    @staticmethod
-    def _pump(stream: Any, on_event: Callable[[RuntimeEvent], None]) -> None:
-        try:
-            for event in stream:
-                action = event.get("Action") or event.get("status")
-                if action not in ("start", "die"):
-                    continue
-                labels = event.get("Actor", {}).get("Attributes", {})
-                on_event(RuntimeEvent(labels.get(POD_UID, ""), labels.get(CONTAINER_NAME, ""),
-                                      action))
-        except Exception as error:  # the stream ends with an error when closed
-            log.debug("docker event stream ended: %s", error)
+    def _pump(self, on_event: Callable[[RuntimeEvent], None]) -> None:
+        """Read Docker's event stream until close(); reopen it when the engine drops it."""
+        while not self._closed.is_set():
+            try:
+                self._events = self.client.events(
+                    decode=True, filters={"type": "container", "label": self._labels(None)})
+                for event in self._events:
+                    action = event.get("Action") or event.get("status")
+                    if action in ("start", "die"):
+                        labels = event.get("Actor", {}).get("Attributes", {})
+                        on_event(RuntimeEvent(labels.get(POD_UID, ""),
+                                              labels.get(CONTAINER_NAME, ""), action))
+            except Exception as error:  # a closed or broken stream; an actor that is gone
+                if not self._closed.is_set():
+                    log.warning("docker event stream broke (%s); reopening", error)
+            self._closed.wait(1.0)
 
     def close(self) -> None:
+        self._closed.set()
         if self._events is not None:
             self._events.close()
         self.client.close()

@@ -56,8 +56,9 @@ def write(path: Path, config: KubeConfig) -> None:
     """Write atomically with mode 0600 (it holds a credential)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    partial.write_text(render(config))
-    partial.chmod(0o600)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(render(config))
     partial.replace(path)
 
 

@@ -43,22 +43,27 @@ class SqliteBackend:
         return int(revision), {key: json.loads(value) for key, value in rows}
 
     def commit(self, revision: int, changes: list[tuple[str, Object | None]]) -> None:
+        try:  # serialise first: nothing can fail half-way through the transaction but SQLite
+            rows = [(key, None if obj is None else json.dumps(obj, separators=(",", ":")))
+                    for key, obj in changes]
+        except (TypeError, ValueError) as error:
+            raise InternalError(f"store commit failed: object is not JSON: {error}") from error
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            for key, obj in changes:
-                if obj is None:
+            for key, value in rows:
+                if value is None:
                     self._db.execute("DELETE FROM objects WHERE key = ?", (key,))
                 else:
                     self._db.execute(
-                        "INSERT OR REPLACE INTO objects (key, value) VALUES (?, ?)",
-                        (key, json.dumps(obj, separators=(",", ":"))),
+                        "INSERT OR REPLACE INTO objects (key, value) VALUES (?, ?)", (key, value)
                     )
             self._db.execute("UPDATE meta SET revision = ? WHERE id = 0", (revision,))
             self._db.execute("COMMIT")
         except sqlite3.Error as error:
+            raise InternalError(f"store commit failed: {error}") from error
+        finally:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            raise InternalError(f"store commit failed: {error}") from error
 
     def close(self) -> None:
         self._db.close()

@@ -23,7 +23,7 @@ import pykka
 
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope
-from bus.errors import ApiError, InternalError, TooManyRequests
+from bus.errors import ApiError, InternalError, PayloadTooLarge, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,10 @@ class BusActor(pykka.ThreadingActor):
         return None
 
     def on_local(self, message: Any) -> Any:
-        """Handle a message told or asked by another actor in this process."""
+        """Handle a message told by another actor or thread in this process (events, timers).
+
+        An exception raised here is logged and the actor lives on: one bad event must not
+        stop a component."""
         raise TypeError(f"{type(self).__name__} does not understand {message!r}")
 
     # -- Pykka hooks -----------------------------------------------------------------------
@@ -74,7 +77,11 @@ class BusActor(pykka.ThreadingActor):
 
     def on_receive(self, message: Any) -> Any:
         if not isinstance(message, Incoming):
-            return self.on_local(message)
+            try:
+                return self.on_local(message)
+            except Exception:
+                log.exception("%s failed on %r", type(self).__name__, message)
+                return None
         with self._waiting_lock:
             self._waiting -= 1
         try:
@@ -86,8 +93,17 @@ class BusActor(pykka.ThreadingActor):
             failure = InternalError(f"{type(self).__name__}: {type(error).__name__}: {error}")
             reply = message.envelope.error_reply(failure, sender=self.connection.name)
         if reply is not None and message.reply_to:
-            self.connection.publish(message.reply_to, reply)
+            self._reply(message, reply)
         return None
+
+    def _reply(self, message: Incoming, reply: Envelope) -> None:
+        try:
+            self.connection.publish(message.reply_to or "", reply)
+        except PayloadTooLarge as error:
+            failure = InternalError(f"the response is too large for the bus ({error}); "
+                                    "narrow the request with a selector or a namespace")
+            self.connection.publish(message.reply_to or "", message.envelope.error_reply(
+                failure, sender=self.connection.name))
 
     # -- helpers for subclasses --------------------------------------------------------------
 

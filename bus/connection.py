@@ -16,6 +16,7 @@ import concurrent.futures
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import nats
 import nats.errors
@@ -25,7 +26,7 @@ from nats.aio.subscription import Subscription
 
 from bus import _loop
 from bus.envelope import Envelope, decode, encode
-from bus.errors import ApiError, BusError, BusTimeout, NoResponders
+from bus.errors import ApiError, BusError, BusTimeout, NoResponders, PayloadTooLarge
 from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
@@ -80,31 +81,39 @@ class Connection:
 
     async def _connect(self) -> None:
         try:
-            self._nc = await nats.connect(
+            nc = await nats.connect(
                 servers=self.config.url.split(","),
                 name=self.name,
                 user=self.config.user,
                 password=self.config.password,
                 inbox_prefix=self.subjects.inbox_prefix.encode(),
-                connect_timeout=5,
-                max_reconnect_attempts=-1,
+                connect_timeout=2,
+                # Fail fast when nobody listens; once connected, reconnect for ever.
+                max_reconnect_attempts=1,
                 reconnect_time_wait=0.5,
                 error_cb=self._on_error,
                 allow_reconnect=True,
             )
-        except (nats.errors.Error, OSError) as error:
-            raise BusError(f"cannot connect to NATS at {self.config.url}: {error}") from error
+        except (nats.errors.Error, OSError, TimeoutError) as error:
+            reason = "connection refused" if isinstance(error, nats.errors.NoServersError) \
+                else str(error) or type(error).__name__
+            raise BusError(f"cannot connect to NATS at {self.config.url}: {reason}") from None
+        nc.options["max_reconnect_attempts"] = -1
+        self._nc = nc
 
     async def _on_error(self, error: Exception) -> None:
-        log.warning("%s: NATS error: %s", self.name, error)
+        if self._nc is None:  # still connecting: _connect reports the outcome
+            log.debug("%s: NATS error while connecting: %s", self.name, error)
+        else:
+            log.warning("%s: NATS error: %s", self.name, error)
 
     def close(self) -> None:
-        """Drain and close; safe to call twice."""
-        if self._nc is not None and not _loop.on_loop_thread():
+        """Drain and close; safe to call twice. Not on the loop thread (RuntimeError)."""
+        if self._nc is not None:
             nc, self._nc = self._nc, None
             try:
                 _loop.wait(nc.drain(), timeout=5)
-            except Exception as error:  # closing must not raise; report and move on
+            except (nats.errors.Error, OSError, TimeoutError) as error:
                 log.debug("%s: close: %s", self.name, error)
 
     @property
@@ -138,23 +147,37 @@ class Connection:
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        """Stop a subscription; never raises."""
-        if not _loop.on_loop_thread():
-            try:
-                _loop.wait(sub.unsubscribe(), timeout=5)
-            except Exception as error:  # already closed connections raise here
-                log.debug("%s: unsubscribe: %s", self.name, error)
+        """Stop a subscription (a closed connection has none left). Not on the loop thread."""
+        try:
+            _loop.wait(sub.unsubscribe(), timeout=5)
+        except (nats.errors.Error, OSError, TimeoutError) as error:
+            log.debug("%s: unsubscribe: %s", self.name, error)
 
     def publish(self, subject: str, envelope: Envelope) -> None:
-        """Send without waiting for anything; callable from any thread, the loop's included."""
+        """Send without waiting for delivery; callable from any thread, the loop's included.
+
+        Raises PayloadTooLarge at once when the message exceeds the server's max payload; a
+        later failure to send is logged (there is nobody left to tell).
+        """
         envelope.sender = envelope.sender or self.name
         data = encode(envelope)
+        limit = self.nc.max_payload
+        if len(data) > limit:
+            raise PayloadTooLarge(
+                f"message to {subject} is {len(data)} bytes, over the bus limit of {limit}"
+            )
         if _loop.on_loop_thread():
             task = asyncio.ensure_future(self.nc.publish(subject, data))
             self._publishing.add(task)
             task.add_done_callback(self._publishing.discard)
+            task.add_done_callback(lambda done: self._log_failure(subject, done))
         else:
-            _loop.submit(self.nc.publish(subject, data))
+            sent = _loop.submit(self.nc.publish(subject, data))
+            sent.add_done_callback(lambda done: self._log_failure(subject, done))
+
+    def _log_failure(self, subject: str, done: Any) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("%s: publish to %s failed: %s", self.name, subject, done.exception())
 
     def request(
         self, subject: str, envelope: Envelope, timeout: float | None = None

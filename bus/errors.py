@@ -9,6 +9,7 @@ meets them, so callers never catch a library's exception type::
     +-- BusError                      transport trouble; retrying later may help
     |   +-- BusTimeout                no reply within the deadline (surfaces as 504)
     |   +-- NoResponders              nobody serves that subject (surfaces as 503)
+    |   +-- PayloadTooLarge           over the server's max payload; not sent (narrow the query)
     +-- ApiError(code, reason)        a status from the apiserver; ``retryable`` says if it helps
         +-- BadRequest      400       malformed envelope or request; fix the caller
         +-- Unauthorized    401       who you are could not be established
@@ -43,6 +44,10 @@ class BusTimeout(BusError):
 
 class NoResponders(BusError):
     """No subscriber serves the subject (is the apiserver running?)."""
+
+
+class PayloadTooLarge(BusError):
+    """The message exceeds the NATS server's max payload and was not sent."""
 
 
 class ApiError(KubeactorError):

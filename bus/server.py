@@ -46,6 +46,15 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -75,6 +84,8 @@ class NatsServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port(self.host)
+        elif not _port_is_free(self.host, self.port):
+            raise BusError(f"cannot start nats-server: {self.host}:{self.port} is already in use")
         log_file = (self.data_dir / "nats-server.log").open("ab")
         self._proc = subprocess.Popen(
             [str(binary), "-a", self.host, "-p", str(self.port), "-js",

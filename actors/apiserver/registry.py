@@ -10,17 +10,34 @@ a node is deleted gracefully (``deletionTimestamp`` first, removal once its kube
 from __future__ import annotations
 
 import copy
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.objects import DEFAULTERS, TRACE_ANNOTATION, ResourceInfo, meta, now_rfc3339
-from bus.errors import BadRequest, Conflict
+from bus.errors import BadRequest, Conflict, Invalid
 
 Object = dict[str, Any]
 
 SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "resourceVersion")
+
+
+def check_plain(value: Any, path: str = "body") -> None:
+    """BadRequest unless ``value`` is plain JSON data (string keys; no bytes, no NaN)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise BadRequest(f"{path}: map keys must be strings, got {key!r}")
+            check_plain(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_plain(item, f"{path}[{index}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise BadRequest(f"{path}: {value} is not a JSON number")
+    elif not isinstance(value, str | int | float | bool | None):
+        raise BadRequest(f"{path}: {type(value).__name__} values are not allowed")
 
 
 def prepare_create(
@@ -29,6 +46,7 @@ def prepare_create(
     """The object to store for a create request (a copy; ``body`` is untouched)."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
+    check_plain(body)
     obj = copy.deepcopy(body)
     obj["apiVersion"], obj["kind"] = info.api_version, info.kind
     metadata = meta(obj)
@@ -55,6 +73,7 @@ def prepare_update(
     """The object to store for an update, and the resourceVersion it must still have."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
+    check_plain(body)
     sent = meta(copy.deepcopy(body)).get("resourceVersion")
     try:
         expected = int(sent) if sent not in (None, "") else None
@@ -80,9 +99,37 @@ def prepare_update(
         new["status"] = copy.deepcopy(old.get("status", {}))
     if defaulter := DEFAULTERS.get(info.name):
         defaulter(new)
+    if info.name == "pods":
+        check_pod_update(old, new)
     if new.get("spec") != old.get("spec"):
         metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new, expected
+
+
+def check_pod_update(old: Object, new: Object) -> None:
+    """Invalid unless only what Kubernetes lets change in a pod's spec changed: container
+    images, ``activeDeadlineSeconds`` and ``tolerations``."""
+
+    def mutable_masked(pod: Object) -> Any:
+        spec = copy.deepcopy(pod.get("spec") or {})
+        if not isinstance(spec, dict):
+            return spec
+        for field in ("containers", "initContainers"):
+            for container in spec.get(field) or []:
+                if isinstance(container, dict):
+                    container.pop("image", None)
+        spec.pop("activeDeadlineSeconds", None)
+        spec.pop("tolerations", None)
+        return spec
+
+    if mutable_masked(old) != mutable_masked(new):
+        name = old["metadata"]["name"]
+        raise Invalid(
+            f'Pod "{name}" is invalid: spec: Forbidden: pod updates may not change fields other '
+            "than `spec.containers[*].image`, `spec.initContainers[*].image`, "
+            "`spec.activeDeadlineSeconds` or `spec.tolerations`",
+            details={"name": name, "kind": "pod"},
+        )
 
 
 def prepare_binding(pod: Object, body: Any) -> Object:

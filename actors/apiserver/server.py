@@ -21,6 +21,7 @@ import pykka
 
 from actors.apiserver.admission import AdmissionChain, AdmissionRequest, default_chain
 from actors.apiserver.authn import Authenticator, UserInfo
+from actors.apiserver.options import Options, parse_options
 from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
 from actors.apiserver.registry import (
     graceful_deletion,
@@ -28,14 +29,14 @@ from actors.apiserver.registry import (
     prepare_create,
     prepare_update,
 )
-from actors.apiserver.watching import DEFAULT_LEASE_SECONDS, Watcher, event_type_for
+from actors.apiserver.watching import Watcher, event_type_for
 from actors.objects import RESOURCES, ResourceInfo, lookup, trace_id_of, validate
 from actors.selectors import matcher
 from actors.store import StoreEvent
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id
-from bus.errors import AlreadyExists, BadRequest, Conflict, NotFound
+from bus.errors import AlreadyExists, BadRequest, Conflict, NotFound, TooManyRequests
 
 Object = dict[str, Any]
 
@@ -50,6 +51,8 @@ class ApiServerConfig:
     """Component name on the bus (envelope ``sender``)."""
     queue: str = "apiserver"
     """NATS queue group: replicas in one group share the requests."""
+    max_watches: int = 256
+    """Open watches one user may hold; each costs work on every commit."""
 
 
 @dataclass(slots=True)
@@ -63,6 +66,7 @@ class Request:
     name: str | None
     user: UserInfo
     envelope: Envelope
+    options: Options
 
     @property
     def key(self) -> str:
@@ -123,9 +127,11 @@ class ApiServer(BusActor):
     def handle(self, incoming: Incoming) -> Envelope | None:
         started = time.monotonic()
         request = self._decode(incoming)
+        # As in Kubernetes, a create is not authorized by name: the name is in the body.
+        by_name = request.name if request.verb != "create" or request.subresource else None
         self.authorizer.authorize(Attributes(
             request.user, request.verb, request.info.group, request.info.name,
-            request.subresource, request.namespace, request.name,
+            request.subresource, request.namespace, by_name,
         ))
         body = getattr(self, f"_{request.verb}")(request)
         reply = request.envelope.reply(
@@ -155,7 +161,8 @@ class ApiServer(BusActor):
         if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
             raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")
         return Request(parsed.verb, info, subresource or None, namespace or None,
-                       envelope.name or None, user, envelope)
+                       envelope.name or None, user, envelope,
+                       parse_options(envelope.options, self.subjects))
 
     def _admit(self, request: Request, operation: str, obj: Object | None, old: Object | None
                ) -> None:
@@ -178,8 +185,8 @@ class ApiServer(BusActor):
         return obj
 
     def _list(self, request: Request) -> Object:
-        options = request.envelope.options or {}
-        match = matcher(options.get("labelSelector"), options.get("fieldSelector"))
+        options = request.options
+        match = matcher(options.label_selector, options.field_selector)
         items, revision = self.store.list(request.info.prefix(request.namespace), match).get()
         return {
             "apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
@@ -208,6 +215,11 @@ class ApiServer(BusActor):
         )
         self._admit(request, "UPDATE", obj, old)
         validate(request.info, obj)
+        grace = obj["metadata"].get("deletionGracePeriodSeconds")
+        if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
+            request.info, obj, grace
+        ) is None:  # the last finalizer went: the deletion completes now
+            return self._remove(request)
         return self._write(request, obj, expected)
 
     def _bind(self, request: Request) -> Object:
@@ -219,16 +231,17 @@ class ApiServer(BusActor):
 
     def _delete(self, request: Request) -> Object:
         old = self._get(request)
-        options = request.envelope.options or {}
-        grace = options.get("gracePeriodSeconds")
         self._admit(request, "DELETE", None, old)
-        marked = graceful_deletion(request.info, old, None if grace is None else int(grace))
+        marked = graceful_deletion(request.info, old, request.options.grace_period)
         if marked is old:
             return old
         if marked is not None:
             return self._write(request, marked, int(old["metadata"]["resourceVersion"]))
+        return self._remove(request)
+
+    def _remove(self, request: Request) -> Object:
         try:
-            return self._commit(request, self.store.delete(request.key).get())
+            return self._commit(request, self.store.delete(request.key).get(), removed=True)
         except NotFound:
             raise request.not_found() from None
 
@@ -241,8 +254,10 @@ class ApiServer(BusActor):
             raise Conflict(f'Operation cannot be fulfilled on {request.info.name} '
                            f'"{request.name}": {error.message}') from None
 
-    def _commit(self, request: Request, stored: Object) -> Object:
-        """Publish the store commit as a span (the seed's 'write it to etcd'); return stored."""
+    def _commit(self, request: Request, stored: Object, removed: bool = False) -> Object:
+        """Apply an RBAC change at once (the next request already sees it), publish the store
+        commit as a span (the seed's 'write it to etcd'); return stored."""
+        self.authorizer.observe(stored, deleted=removed)
         envelope = request.envelope
         self.publish(self.subjects.trace("store"), Envelope(
             trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
@@ -258,30 +273,34 @@ class ApiServer(BusActor):
     # -- watches -----------------------------------------------------------------------------
 
     def _watch(self, request: Request) -> Object:
-        options = request.envelope.options or {}
-        watch_id = options.get("watchId")
-        if not isinstance(watch_id, str) or not watch_id:
+        options = request.options
+        watch_id = options.watch_id
+        if watch_id is None:
             raise BadRequest("watch needs options.watchId (the client subscribes to its subject)")
-        if options.get("stop"):
+        existing = self.watchers.get(watch_id)
+        if existing is not None and existing.user != request.user.name:
+            raise Conflict(f"watch {watch_id} belongs to another user")
+        if options.stop:
             self.watchers.pop(watch_id, None)
             return {"watchId": watch_id, "stopped": True}
-        if (existing := self.watchers.get(watch_id)) is not None:
-            if existing.user != request.user.name:
-                raise Conflict(f"watch {watch_id} belongs to another user")
+        if existing is not None:
             existing.renew()
             return {"watchId": watch_id, "renewed": True}
+        held = sum(w.user == request.user.name for w in self.watchers.values())
+        if held >= self.config.max_watches:
+            raise TooManyRequests(f'user "{request.user.name}" has {self.config.max_watches} '
+                                  "watches open; stop some first")
         watcher = Watcher(
             id=watch_id, subject=self.subjects.watch(watch_id),
             owner=request.envelope.sender or request.user.name, user=request.user.name,
             info=request.info, namespace=request.namespace,
-            match=matcher(options.get("labelSelector"), options.get("fieldSelector")),
-            revision=0, lease_seconds=float(options.get("leaseSeconds", DEFAULT_LEASE_SECONDS)),
+            match=matcher(options.label_selector, options.field_selector),
+            revision=0, lease_seconds=options.lease_seconds,
         )
         watcher.renew()
-        since = str(options.get("resourceVersion") or "")
-        if since:
-            watcher.revision = int(since)
-            for event in self.store.events_since(int(since)).get():
+        if options.resource_version is not None:
+            watcher.revision = options.resource_version
+            for event in self.store.events_since(options.resource_version).get():
                 self._deliver(watcher, event)
         else:
             items, revision = self.store.list(

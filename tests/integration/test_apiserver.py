@@ -50,7 +50,7 @@ def test_identity_without_permission_gets_403_naming_it_and_store_does_not_move(
     with pytest.raises(Forbidden) as denied:
         client_with(NOBODY_TOKEN).create("pods", pod("sneaky"))
     assert denied.value.message == (
-        'pods "sneaky" is forbidden: User "nobody" cannot create resource "pods" in API group '
+        'pods is forbidden: User "nobody" cannot create resource "pods" in API group '
         '"" in the namespace "default"'
     )
     scheduler = client_with(control_plane.token("system:kube-scheduler"))

@@ -115,7 +115,7 @@ def test_should_restart_follows_the_restart_policy(policy: str, exit_code: int, 
 
 
 def test_backoff_doubles_from_the_base_up_to_the_ceiling():
-    assert [backoff_seconds(n, 10.0, 300.0) for n in range(7)] == [10, 20, 40, 80, 160, 300, 300]
+    assert [backoff_seconds(n, 10.0, 300.0) for n in range(8)] == [0, 10, 20, 40, 80, 160, 300, 300]
 
 
 def test_backoff_stays_at_the_ceiling_after_very_many_restarts():

@@ -11,7 +11,7 @@ import pytest
 from actors.objects import default_pod, lookup, resolve, validate
 from actors.quantity import parse_cpu, parse_memory
 from bus.errors import BadRequest, Invalid
-from tests.conftest import pod
+from tests.conftest import node, pod
 
 Object = dict[str, Any]
 PODS = lookup("", "pods")
@@ -45,7 +45,7 @@ def bad_quantity(p: Object) -> None:
     ("breaks", "cause"),
     [
         (no_containers, "spec.containers: Required value"),
-        (bad_name, "metadata.name: Invalid value: 'Web_1'"),
+        (bad_name, "metadata.name: Invalid value: \"Web_1\""),
         (duplicate_container, "spec.containers[1].name: Duplicate value: 'web'"),
         (bad_restart_policy, "spec.restartPolicy: Unsupported value: 'Sometimes'"),
         (bad_quantity, "spec.containers[0].resources.requests[cpu]: Invalid value: 'lots'"),
@@ -161,3 +161,21 @@ def test_parse_memory_gives_bytes(amount: Any, size: int):
 def test_junk_quantity_raises_value_error(parse: Callable[[Any], int], junk: Any):
     with pytest.raises(ValueError):
         parse(junk)
+
+
+def test_node_with_a_bad_quantity_is_invalid():
+    bad = node("n1")
+    bad["status"]["allocatable"]["cpu"] = "lots"
+    with pytest.raises(Invalid, match=r"status.allocatable\[cpu\]"):
+        validate(lookup("", "nodes"), bad)
+
+
+def test_malformed_rbac_objects_are_invalid():
+    rbac = "rbac.authorization.k8s.io"
+    binding = {"metadata": {"name": "b"}, "roleRef": {"kind": "ClusterRole", "name": "view"},
+               "subjects": ["x"]}
+    with pytest.raises(Invalid, match=r"subjects\[0\]"):
+        validate(lookup(rbac, "clusterrolebindings"), binding)
+    role = {"metadata": {"name": "r"}, "rules": [{"verbs": "get"}]}
+    with pytest.raises(Invalid, match=r"rules\[0\].verbs"):
+        validate(lookup(rbac, "clusterroles"), role)

@@ -15,7 +15,7 @@ from actors.apiserver.registry import (
     prepare_update,
 )
 from actors.objects import TRACE_ANNOTATION, condition, lookup, parse_time
-from bus.errors import BadRequest, Conflict
+from bus.errors import BadRequest, Conflict, Invalid
 from tests.conftest import pod
 
 Object = dict[str, Any]
@@ -90,7 +90,7 @@ def test_update_bumps_generation_only_when_the_spec_changes():
     relabelled = pod("web")
     relabelled["metadata"]["labels"] = {"app": "web"}
     respecced = pod("web")
-    respecced["spec"]["containers"][0]["image"] = "nginx"
+    respecced["spec"]["containers"][0]["image"] = "busybox:1.36"
     same, _ = prepare_update(PODS, None, relabelled, old)
     bumped, _ = prepare_update(PODS, None, respecced, old)
     assert same["metadata"]["generation"] == 1
@@ -176,3 +176,18 @@ def test_deleting_an_object_with_finalizers_leaves_it_marked():
                            "finalizers": ["example.com/cleanup"]}}
     marked = graceful_deletion(CONFIGMAPS, config, None)
     assert marked is not None and "deletionTimestamp" in marked["metadata"]
+
+
+def test_update_may_not_change_a_pods_spec_beyond_images():
+    old = stored_pod()
+    moved = pod("web")
+    moved["spec"]["nodeName"] = "elsewhere"
+    with pytest.raises(Invalid, match="pod updates may not change fields"):
+        prepare_update(PODS, None, moved, old)
+
+
+def test_bytes_and_non_string_keys_are_bad_requests_not_stored():
+    for bad in ({"metadata": {"name": "x"}, "data": {1: "one"}},
+                {"metadata": {"name": "x"}, "data": {"blob": b"\x00"}}):
+        with pytest.raises(BadRequest):
+            prepare_create(PODS, bad, "default", None)

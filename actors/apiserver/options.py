@@ -1,0 +1,70 @@
+"""Verb options (``envelope.opts``), checked once: a wrong type or value is a 400, never a 500.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
+from bus.errors import BadRequest
+from bus.subjects import Subjects
+
+MIN_LEASE_SECONDS = 1.0
+MAX_LEASE_SECONDS = 600.0
+"""A watch lease may last from one second to ten minutes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    label_selector: str | None = None
+    field_selector: str | None = None
+    resource_version: int | None = None
+    """``None``: from now, after the current objects as ADDED."""
+    watch_id: str | None = None
+    stop: bool = False
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    grace_period: int | None = None
+
+
+def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = raw.get(key)
+    wrong_type = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+    if value is not None and wrong_type:
+        raise BadRequest(f"options.{key} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def parse_options(raw: Any, subjects: Subjects) -> Options:
+    """The options of one request; BadRequest naming the first bad one."""
+    if raw is None:
+        return Options()
+    if not isinstance(raw, dict):
+        raise BadRequest("options must be a map")
+    version = _typed(raw, "resourceVersion", (str, int))
+    if version is not None and version != "" and not str(version).isdigit():
+        raise BadRequest(f"options.resourceVersion {version!r} is not a resource version")
+    watch_id = _typed(raw, "watchId", str)
+    if watch_id:
+        try:
+            subjects.watch(watch_id)
+        except ValueError as error:
+            raise BadRequest(f"options.watchId: {error}") from None
+    lease = _typed(raw, "leaseSeconds", (int, float))
+    if lease is not None and (not math.isfinite(lease)
+                              or not MIN_LEASE_SECONDS <= lease <= MAX_LEASE_SECONDS):
+        raise BadRequest(f"options.leaseSeconds must be between {MIN_LEASE_SECONDS:g} and "
+                         f"{MAX_LEASE_SECONDS:g}")
+    grace = _typed(raw, "gracePeriodSeconds", int)
+    if grace is not None and grace < 0:
+        raise BadRequest("options.gracePeriodSeconds must be 0 or more")
+    return Options(
+        label_selector=_typed(raw, "labelSelector", str) or None,
+        field_selector=_typed(raw, "fieldSelector", str) or None,
+        resource_version=int(version) if version not in (None, "") else None,
+        watch_id=watch_id or None,
+        stop=bool(_typed(raw, "stop", bool)),
+        lease_seconds=float(lease) if lease is not None else DEFAULT_LEASE_SECONDS,
+        grace_period=grace,
+    )
