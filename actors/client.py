@@ -13,6 +13,7 @@ revision seen.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import re
@@ -22,13 +23,14 @@ from typing import Any
 
 from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
 from actors.objects import ResourceInfo, resolve
-from bus import _loop
+from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id
 from bus.errors import (
     ApiError,
     BusError,
     BusTimeout,
+    Conflict,
     Gone,
     ServerTimeout,
     ServiceUnavailable,
@@ -50,21 +52,47 @@ class WatchEvent:
 
 
 class Watch:
-    """A live watch; :meth:`stop` ends it. ``revision`` is the last resourceVersion seen."""
+    """A live watch: subscribe to its subject, register it, renew its lease; :meth:`stop`
+    ends it. ``revision`` is the last resourceVersion seen."""
 
-    def __init__(self, client: Client, watch_id: str, options: dict[str, Any],
-                 info: ResourceInfo, namespace: str | None,
-                 on_event: Callable[[WatchEvent], None]) -> None:
-        self.client, self.id, self.options, self.on_event = client, watch_id, options, on_event
-        self.info, self.namespace = info, namespace
+    def __init__(self, client: Client, info: ResourceInfo, namespace: str | None,
+                 options: dict[str, Any], on_event: Callable[[WatchEvent], None]) -> None:
+        self.client, self.info, self.namespace = client, info, namespace
+        self.options, self.on_event = options, on_event
+        self.id: str = options["watchId"]
         self.revision = ""
         self._sub: Any = None
-        self._renewal: asyncio.Task[None] | None = None
+        self._renewal: concurrent.futures.Future[None] | None = None
+
+    def start(self, resource_version: str | None) -> Watch:
+        """Subscribe, then register with the apiserver (events may arrive before it answers);
+        blocks this thread until registered. Raises ApiError and leaves nothing behind."""
+        connection = self.client.connection
+        self._sub = connection.subscribe(connection.subjects.watch(self.id), self._deliver)
+        try:
+            reply = self.client.request("watch", self.info.name, namespace=self.namespace,
+                                        options=dict(self.options,
+                                                     resourceVersion=resource_version or ""))
+        except ApiError:
+            connection.unsubscribe(self._sub)
+            raise
+        self.revision = str(max(int(self.revision or 0), int(reply.get("resourceVersion") or 0)))
+        self._renewal = bus_loop.submit(self._renew_forever())
+        return self
+
+    def _deliver(self, incoming: Incoming) -> None:  # bus loop thread
+        envelope = incoming.envelope
+        if not isinstance(envelope.body, dict):
+            log.warning("watch %s: ignored a malformed event from %r", self.id, envelope.sender)
+            return
+        obj = envelope.body.get("object") or {}
+        self.revision = obj.get("metadata", {}).get("resourceVersion", self.revision)
+        self.on_event(WatchEvent(str(envelope.body.get("type")), obj, self.id))
 
     def stop(self) -> None:
         """Unsubscribe and tell the apiserver to forget this watch; never raises."""
         if self._renewal is not None:
-            _loop.loop().call_soon_threadsafe(self._renewal.cancel)
+            self._renewal.cancel()
         if self._sub is not None:
             self.client.connection.unsubscribe(self._sub)
             self._sub = None
@@ -73,6 +101,8 @@ class Watch:
                                     options={"watchId": self.id, "stop": True}, timeout=2)
 
     async def _renew_forever(self) -> None:
+        """Renew every third of the lease. A renewal the apiserver refuses for good (the
+        revision left its history, or the id is taken) ends the watch with an ERROR event."""
         period = float(self.options.get("leaseSeconds", DEFAULT_LEASE_SECONDS)) / 3
         while True:
             await asyncio.sleep(period)
@@ -84,7 +114,7 @@ class Watch:
                     self.client.subject("watch", self.info, None), envelope
                 )
                 reply.raise_for_status()
-            except Gone as error:
+            except (Gone, Conflict) as error:
                 self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
                 return
             except (BusError, ApiError) as error:
@@ -180,30 +210,9 @@ class Client:
               field_selector: str | None = None, resource_version: str | None = None,
               lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Watch:
         """Start a watch; ``on_event`` runs on the bus loop thread and must not block."""
-        info = resolve(resource)
         watch_id = f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}"
         options: dict[str, Any] = {"watchId": watch_id, "leaseSeconds": lease_seconds}
         options.update({k: v for k, v in (("labelSelector", label_selector),
                                           ("fieldSelector", field_selector)) if v})
-        watch = Watch(self, watch_id, options, info, namespace, on_event)
-
-        def deliver(incoming: Incoming) -> None:  # bus loop thread
-            body = incoming.envelope.body or {}
-            obj = body.get("object") or {}
-            watch.revision = obj.get("metadata", {}).get("resourceVersion", watch.revision)
-            on_event(WatchEvent(str(body.get("type")), obj, watch_id))
-
-        watch._sub = self.connection.subscribe(self.subjects.watch(watch_id), deliver)
-        try:
-            reply = self.request("watch", resource, namespace=namespace,
-                                 options=dict(options, resourceVersion=resource_version or ""))
-        except ApiError:
-            self.connection.unsubscribe(watch._sub)
-            raise
-        watch.revision = str(max(int(watch.revision or 0), int(reply.get("resourceVersion") or 0)))
-        watch._renewal = _loop.submit(_start_task(watch._renew_forever())).result(5)
-        return watch
-
-
-async def _start_task(coro: Any) -> asyncio.Task[None]:
-    return asyncio.ensure_future(coro)
+        return Watch(self, resolve(resource), namespace, options, on_event).start(
+            resource_version)

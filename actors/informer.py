@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from actors.client import Client, Watch, WatchEvent
+from bus.errors import ApiError, BusError
 
 log = logging.getLogger(__name__)
 
 Object = dict[str, Any]
+
+RELIST_MAX_SECONDS = 30.0
+"""Longest pause between two failed relists."""
 
 
 def object_key(obj: Object) -> str:
@@ -93,7 +98,16 @@ class Informer:
         self.on_event(event)
 
     def _relist_after_error(self) -> None:
+        """Relist until it works (backing off to RELIST_MAX_SECONDS) or the informer stops."""
         if self._watch is not None:
             self._watch.stop()
-        if not self._stopped:
-            self._relist()
+        delay = 0.5
+        while not self._stopped:
+            try:
+                self._relist()
+                return
+            except (ApiError, BusError) as error:
+                log.warning("%s informer: relist failed (%s); retrying in %.1fs",
+                            self.resource, error, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, RELIST_MAX_SECONDS)

@@ -212,7 +212,7 @@ def _pod_problems(pod: Object) -> list[str]:
             continue
         name = container.get("name")
         if not isinstance(name, str) or len(name) > 63 or not _DNS_LABEL.match(name):
-            problems.append(f"{path}.name: Invalid value: {name!r}: must be a DNS-1123 label")
+            problems.append(f'{path}.name: Invalid value: "{name}": must be a DNS-1123 label')
         elif name in seen:
             problems.append(f"{path}.name: Duplicate value: {name!r}")
         seen.add(str(name))

@@ -14,6 +14,7 @@ Neighbours: ``actors.informer`` (events in), ``actors.client`` (binding out).
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,13 @@ Object = dict[str, Any]
 class SchedulerConfig:
     name: str = DEFAULT_SCHEDULER
     """Pods whose ``spec.schedulerName`` equals this are ours."""
+    retry_seconds: float = 1.0
+    """Pause before retrying pods whose binding failed for a passing reason."""
+
+
+RETRY = object()
+"""Local message: retry the waiting pods now."""
+FINISHED = ("Succeeded", "Failed")
 
 
 # -- the decision, as pure functions ------------------------------------------------------------
@@ -140,7 +148,11 @@ class Scheduler(BusActor):
         self.pods: dict[str, Object] = {}
         self.waiting: dict[str, str] = {}
         """Unschedulable pods (key -> last failure message), retried on cluster changes."""
+        self.assumed: dict[str, str] = {}
+        """Pods bound by us whose binding we have not seen yet (key -> node): counted on that
+        node whatever older event arrives meanwhile."""
         self._informers: list[Informer] = []
+        self._retry_timer: threading.Timer | None = None
 
     def on_start(self) -> None:
         super().on_start()
@@ -151,9 +163,14 @@ class Scheduler(BusActor):
     def on_stop(self) -> None:
         for informer in self._informers:
             informer.stop()
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
         super().on_stop()
 
     def on_local(self, message: Any) -> Any:
+        if message is RETRY:
+            self._retry_waiting()
+            return None
         if not isinstance(message, WatchEvent):
             return super().on_local(message)
         obj, key = message.object, object_key(message.object)
@@ -162,10 +179,12 @@ class Scheduler(BusActor):
             self._retry_waiting()
             return None
         self._remember(self.pods, key, message)
-        if message.type == "DELETED":
+        if message.type == "DELETED" or obj.get("spec", {}).get("nodeName"):
+            self.assumed.pop(key, None)
+        if message.type == "DELETED" or obj.get("status", {}).get("phase") in FINISHED:
             self.waiting.pop(key, None)
-            self._retry_waiting()
-        elif self._is_mine(obj):
+            self._retry_waiting()  # resources were freed
+        elif self._is_mine(obj) and key not in self.assumed:
             self._schedule(obj)
         return None
 
@@ -189,9 +208,13 @@ class Scheduler(BusActor):
             else:
                 self._schedule(pod)
 
+    def _pods_with_assumed(self) -> list[Object]:
+        return [dict(pod, spec=dict(pod["spec"], nodeName=self.assumed[key]))
+                if key in self.assumed else pod for key, pod in self.pods.items()]
+
     def _schedule(self, pod: Object) -> None:
         key = object_key(pod)
-        node, why = pick_node(pod, list(self.nodes.values()), list(self.pods.values()))
+        node, why = pick_node(pod, list(self.nodes.values()), self._pods_with_assumed())
         if node is None:
             if self.waiting.get(key) != why:
                 self._record_event(pod, "Warning", "FailedScheduling", why)
@@ -204,10 +227,21 @@ class Scheduler(BusActor):
         except (Conflict, NotFound) as error:
             log.info("binding %s to %s lost: %s", key, node, error.message)
             return
-        assumed = dict(pod, spec=dict(pod["spec"], nodeName=node))
-        self.pods[key] = assumed
+        except ApiError as error:  # transient (429, 5xx) or refused by admission: try again
+            log.warning("binding %s to %s failed: %s; retrying", key, node, error.message)
+            self.waiting[key] = error.message
+            self._retry_later()
+            return
+        self.assumed[key] = node
         self._record_event(pod, "Normal", "Scheduled",
                            f"Successfully assigned {key} to {node}", trace_id)
+
+    def _retry_later(self) -> None:
+        if self._retry_timer is None or not self._retry_timer.is_alive():
+            self._retry_timer = threading.Timer(self.config.retry_seconds,
+                                                self.actor_ref.tell, args=(RETRY,))
+            self._retry_timer.daemon = True
+            self._retry_timer.start()
 
     def _record_event(self, pod: Object, kind: str, reason: str, message: str,
                       trace_id: str | None = None) -> None:

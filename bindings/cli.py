@@ -21,7 +21,15 @@ from actors.objects import ResourceInfo, resolve
 from bindings import kubeconfig, printers
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection
-from bus.errors import ApiError, BusError, KubeactorError, NotFound
+from bus.errors import (
+    ApiError,
+    BadRequest,
+    BusError,
+    Invalid,
+    KubeactorError,
+    NotFound,
+    Unauthorized,
+)
 
 Object = dict[str, Any]
 
@@ -77,7 +85,7 @@ def parser() -> argparse.ArgumentParser:
 
     delete = verbs.add_parser("delete", parents=[common], help="delete resources by name")
     delete.add_argument("resource")
-    delete.add_argument("names", nargs="+")
+    delete.add_argument("names", nargs="*")
     delete.add_argument("--grace-period", type=int, default=None)
     delete.add_argument("--wait", type=_bool, default=True, metavar="true|false")
     delete.add_argument("--timeout", type=float, default=120.0, help="seconds --wait may take")
@@ -121,11 +129,11 @@ def cmd_run(args: argparse.Namespace, session: Session, words: list[str]) -> int
     if words:
         container["command" if args.command else "args"] = words
     if args.env:
-        container["env"] = [dict(zip(("name", "value"), item.split("=", 1), strict=False))
-                            for item in args.env]
+        container["env"] = [{"name": key, "value": value}
+                            for key, value in _pairs(args.env, "--env")]
     if args.image_pull_policy:
         container["imagePullPolicy"] = args.image_pull_policy
-    labels = dict(item.split("=", 1) for item in args.labels.split(",") if "=" in item)
+    labels = dict(_pairs([item for item in args.labels.split(",") if item], "--labels"))
     pod = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": args.name, "labels": labels or {"run": args.name}},
            "spec": {"containers": [container], "restartPolicy": args.restart}}
@@ -134,50 +142,86 @@ def cmd_run(args: argparse.Namespace, session: Session, words: list[str]) -> int
     return 0
 
 
+def _pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
+    """``KEY=VALUE`` words as pairs; UsageError naming the flag for a word without ``=``."""
+    pairs = []
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise UsageError(f"invalid {flag} {item!r}: expected KEY=VALUE")
+        pairs.append((key, value))
+    return pairs
+
+
+def _resource_and_names(words: list[str]) -> tuple[ResourceInfo, list[str]]:
+    """kubectl's ``TYPE [NAME...]`` or ``TYPE/NAME [TYPE/NAME...]`` (one type here)."""
+    if "/" in words[0]:
+        types = {word.partition("/")[0] for word in words}
+        if len(types) != 1 or any(not word.partition("/")[2] for word in words):
+            raise UsageError("arguments in TYPE/NAME form must all name one resource type")
+        return _resolve(types.pop()), [word.partition("/")[2] for word in words]
+    return _resolve(words[0]), words[1:]
+
+
+def _resolve(word: str) -> ResourceInfo:
+    try:
+        return resolve(word)
+    except BadRequest as error:  # kubectl says this itself, it is not the server's answer
+        raise UsageError(error.message) from None
+
+
 def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    info = resolve(args.resource)
+    info, names = _resource_and_names([args.resource, *args.names])
     namespace = None if args.all_namespaces or not info.namespaced else session.namespace
-    if args.names:
-        objects = [session.client.get(info.name, name, namespace) for name in args.names]
-        if len(objects) == 1:
+    if names:
+        objects, failed = [], 0
+        for name in names:
+            try:
+                objects.append(session.client.get(info.name, name, namespace))
+            except NotFound as error:
+                _print_error(error)
+                failed = 1
+        if len(names) == 1 and objects:
             print(printers.render(info, objects[0], args.output, single=True))
-            return 0
-        result: Object = {"apiVersion": "v1", "kind": "List", "items": objects,
-                          "metadata": {"resourceVersion": ""}}
-    else:
-        result = session.client.list(info.name, namespace, label_selector=args.selector,
-                                     field_selector=args.field_selector)
-        result = {"apiVersion": "v1", "kind": "List", "metadata": result["metadata"],
-                  "items": result["items"]}
-        if not result["items"] and args.output in (None, "wide"):
-            where = f" in {namespace} namespace" if namespace else ""
-            print(f"No resources found{where}.", file=sys.stderr)
-            return 0
+        elif objects:
+            print(printers.render(info, {"apiVersion": "v1", "kind": "List", "items": objects,
+                                         "metadata": {"resourceVersion": ""}},
+                                  args.output, single=False))
+        return failed
+    listing = session.client.list(info.name, namespace, label_selector=args.selector,
+                                  field_selector=args.field_selector)
+    result = {"apiVersion": "v1", "kind": "List", "metadata": listing["metadata"],
+              "items": listing["items"]}
+    if not result["items"] and args.output in (None, "wide"):
+        where = f" in {namespace} namespace" if namespace else ""
+        print(f"No resources found{where}.", file=sys.stderr)
+        return 0
     print(printers.render(info, result, args.output, single=False,
                           all_namespaces=args.all_namespaces and info.namespaced))
     return 0
 
 
 def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    info = resolve(args.resource)
+    info, names = _resource_and_names([args.resource, *args.names])
+    if not names:
+        raise UsageError("resource(s) were provided, but no name was specified")
     namespace = session.namespace if info.namespaced else None
+    # kubectl: a negative grace period means "the object's default".
+    grace = None if args.grace_period is None or args.grace_period < 0 else args.grace_period
     failed = 0
-    for name in args.names:
+    for name in names:
         try:
-            if args.wait:
-                _delete_and_wait(session.client, info, namespace, name, args)
-            else:
-                session.client.delete(info.name, name, namespace, grace_period=args.grace_period)
-            print(f'{info.singular} "{name}" deleted')
+            _delete(session.client, info, namespace, name, grace,
+                    args.timeout if args.wait else None)
         except ApiError as error:
             _print_error(error)
             failed = 1
     return failed
 
 
-def _delete_and_wait(client: Client, info: ResourceInfo, namespace: str | None, name: str,
-                     args: argparse.Namespace) -> None:
-    """Delete, then wait (as ``kubectl delete --wait``) until the object is gone."""
+def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str,
+            grace: int | None, wait: float | None) -> None:
+    """Delete, say so, then (as ``kubectl delete --wait``) wait until the object is gone."""
     gone = threading.Event()
 
     def on_event(event: WatchEvent) -> None:  # bus loop thread
@@ -185,17 +229,21 @@ def _delete_and_wait(client: Client, info: ResourceInfo, namespace: str | None, 
             gone.set()
 
     watch = client.watch(info.name, on_event, namespace=namespace,
-                         field_selector=f"metadata.name={name}")
+                         field_selector=f"metadata.name={name}") if wait else None
     try:
-        client.delete(info.name, name, namespace, grace_period=args.grace_period)
+        client.delete(info.name, name, namespace, grace_period=grace)
+        print(f'{info.singular} "{name}" deleted', flush=True)
+        if watch is None:
+            return
         try:
             client.get(info.name, name, namespace)
         except NotFound:
             return
-        if not gone.wait(args.timeout):
+        if not gone.wait(wait):
             raise UsageError(f'timed out waiting for the deletion of {info.singular} "{name}"')
     finally:
-        watch.stop()
+        if watch is not None:
+            watch.stop()
 
 
 # -- up -----------------------------------------------------------------------------------------
@@ -227,7 +275,13 @@ COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete}
 
 
 def _print_error(error: ApiError) -> None:
-    print(f"Error from server ({error.reason}): {error.message}", file=sys.stderr)
+    """Print a server error as kubectl does."""
+    if isinstance(error, Invalid):
+        print(f"The {error.message}", file=sys.stderr)
+    elif isinstance(error, Unauthorized):
+        print("error: You must be logged in to the server (Unauthorized)", file=sys.stderr)
+    else:
+        print(f"Error from server ({error.reason}): {error.message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,9 +289,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(head)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        if args.verb == "up":
+    if args.verb == "up":
+        try:
             return cmd_up(args)
+        except (UsageError, KubeactorError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    try:
         session = Session(args)
         try:
             return COMMANDS[args.verb](args, session, words)

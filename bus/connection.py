@@ -5,7 +5,7 @@ thread: it schedules the work on the loop and returns a ``concurrent.futures.Fut
 for one). Subscription callbacks run on the loop thread and must not block: decode, hand the
 message to an actor with ``tell()``, return.
 
-Neighbours: ``bus._loop`` (the thread), ``bus.envelope`` (the codec), ``bus.actor`` (the
+Neighbours: ``bus.loop`` (the thread), ``bus.envelope`` (the codec), ``bus.actor`` (the
 actor bridge built on this class).
 """
 
@@ -24,7 +24,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from bus import _loop
+from bus import loop as bus_loop
 from bus.envelope import Envelope, decode, encode
 from bus.errors import ApiError, BusError, BusTimeout, NoResponders, PayloadTooLarge
 from bus.subjects import Subjects
@@ -76,7 +76,7 @@ class Connection:
 
     def connect(self, timeout: float = 10.0) -> Connection:
         """Connect (blocking this thread, not the loop); return self for chaining."""
-        _loop.wait(self._connect(), timeout=timeout + 1)
+        bus_loop.wait(self._connect(), timeout=timeout + 1)
         return self
 
     async def _connect(self) -> None:
@@ -112,7 +112,7 @@ class Connection:
         if self._nc is not None:
             nc, self._nc = self._nc, None
             try:
-                _loop.wait(nc.drain(), timeout=5)
+                bus_loop.wait(nc.drain(), timeout=5)
             except (nats.errors.Error, OSError, TimeoutError) as error:
                 log.debug("%s: close: %s", self.name, error)
 
@@ -126,7 +126,7 @@ class Connection:
 
     def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
         """Subscribe ``handler`` (runs on the loop thread) to ``subject``; blocks until done."""
-        return _loop.wait(self._subscribe(subject, handler, queue), timeout=10)
+        return bus_loop.wait(self._subscribe(subject, handler, queue), timeout=10)
 
     async def _subscribe(self, subject: str, handler: Handler, queue: str) -> Subscription:
         async def deliver(msg: Msg) -> None:
@@ -149,7 +149,7 @@ class Connection:
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop a subscription (a closed connection has none left). Not on the loop thread."""
         try:
-            _loop.wait(sub.unsubscribe(), timeout=5)
+            bus_loop.wait(sub.unsubscribe(), timeout=5)
         except (nats.errors.Error, OSError, TimeoutError) as error:
             log.debug("%s: unsubscribe: %s", self.name, error)
 
@@ -166,13 +166,13 @@ class Connection:
             raise PayloadTooLarge(
                 f"message to {subject} is {len(data)} bytes, over the bus limit of {limit}"
             )
-        if _loop.on_loop_thread():
+        if bus_loop.on_loop_thread():
             task = asyncio.ensure_future(self.nc.publish(subject, data))
             self._publishing.add(task)
             task.add_done_callback(self._publishing.discard)
             task.add_done_callback(lambda done: self._log_failure(subject, done))
         else:
-            sent = _loop.submit(self.nc.publish(subject, data))
+            sent = bus_loop.submit(self.nc.publish(subject, data))
             sent.add_done_callback(lambda done: self._log_failure(subject, done))
 
     def _log_failure(self, subject: str, done: Any) -> None:
@@ -184,7 +184,7 @@ class Connection:
     ) -> concurrent.futures.Future[Envelope]:
         """Send a request; the future resolves to the reply envelope or a BusError."""
         envelope.sender = envelope.sender or self.name
-        return _loop.submit(self._request(subject, envelope, timeout))
+        return bus_loop.submit(self._request(subject, envelope, timeout))
 
     async def arequest(
         self, subject: str, envelope: Envelope, timeout: float | None = None

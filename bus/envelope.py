@@ -3,8 +3,9 @@
 An :class:`Envelope` carries the metadata of a message (ids, trace, sender, verb, resource,
 credentials, reply status) apart from its payload (``body``). The codec follows an open-world
 rule: unknown keys are ignored on decode and ``None`` fields are dropped on encode, so peers of
-different minor versions interoperate. A message that is not a map, has a newer major version
-or lacks a required field raises :class:`~bus.errors.BadRequest`; it never crashes a reader.
+different minor versions interoperate. A message that is not a map, has a newer major version,
+lacks a required field or has a field of the wrong type raises :class:`~bus.errors.BadRequest`;
+it never crashes a reader.
 
 Neighbours: ``bus.subjects`` names where envelopes go; ``bus.connection`` sends them.
 """
@@ -46,6 +47,14 @@ _KEYS: dict[str, str] = {
     "timestamp": "ts",
 }
 _ATTRS = {key: attr for attr, key in _KEYS.items()}
+_STRINGS = ("id", "trace_id", "span_id", "parent_id", "sender", "target", "verb", "group",
+            "resource", "subresource", "namespace", "name")
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    **dict.fromkeys(_STRINGS, str), "options": dict, "auth": dict, "status": dict,
+    "timestamp": (int, float),
+}
+_TYPE_NAMES = {attr: "a map" if kind is dict else "a number" if kind == (int, float)
+               else "a string" for attr, kind in _TYPES.items()}
 
 
 def new_id() -> str:
@@ -150,7 +159,10 @@ def decode(data: bytes) -> Envelope:
     if not isinstance(wire.get("id"), str):
         raise BadRequest("envelope has no string 'id'")
     known = {_ATTRS[key]: value for key, value in wire.items() if key in _ATTRS}
-    try:
-        return Envelope(**known)
-    except TypeError as error:
-        raise BadRequest(f"malformed envelope: {error}") from error
+    for attr, value in known.items():
+        expected = _TYPES.get(attr)
+        if value is not None and expected is not None and (
+            not isinstance(value, expected) or isinstance(value, bool)
+        ):
+            raise BadRequest(f"envelope field {_KEYS[attr]!r} must be {_TYPE_NAMES[attr]}")
+    return Envelope(**known)

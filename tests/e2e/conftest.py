@@ -93,12 +93,21 @@ def stop_up(up: UpProcess) -> int:
     return up.process.wait(timeout=60)
 
 
+def remove_containers(engine: docker.DockerClient, data_dir: Path) -> None:
+    """Remove what a test cluster left running (a stopped control plane keeps its pods)."""
+    cluster_id = (data_dir / "cluster-id").read_text().strip()
+    label = f"io.kubeactor.cluster.id={cluster_id}"
+    for container in engine.containers.list(all=True, filters={"label": label}):
+        container.remove(force=True)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, docker_engine) -> Iterator[UpProcess]:
     up = start_up(tmp_path_factory.mktemp("up"))
     yield up
     if up.process.poll() is None:
         stop_up(up)
+    remove_containers(docker_engine, up.data_dir)
 
 
 @pytest.fixture

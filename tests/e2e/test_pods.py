@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -58,6 +60,7 @@ def test_pod_exiting_3_with_restart_never_ends_failed_with_exit_code_3(cluster, 
     assert status["state"]["terminated"]["exitCode"] == 3
     shown = json.loads(cluster.cli("get", "pod", "fails", "-o", "json").stdout)
     assert shown["kind"] == "Pod" and shown["status"]["phase"] == "Failed"
+    cluster.cli("delete", "pod", "fails")
 
 
 def test_get_nodes_lists_the_registered_kubelet(cluster):
@@ -81,3 +84,26 @@ def test_up_stops_cleanly_on_sigterm_leaving_no_process(tmp_path, docker_engine)
     assert stop_up(up) == 0
     with pytest.raises(ProcessLookupError):
         os.kill(nats_pid, 0)
+
+
+def test_unpullable_image_is_reported_and_the_kubelet_carries_on(cluster, admin):
+    cluster.cli("run", "bad-image", "--image", "Not:A/Valid::Image")
+
+    def pull_failed(pod):
+        statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+        waiting = statuses[0].get("state", {}).get("waiting", {})
+        return waiting.get("reason") == "ErrImagePull" and bool(waiting.get("message"))
+
+    wait_for(admin, "pods", "bad-image", pull_failed)
+    cluster.cli("run", "after-bad", "--image", IMAGE, "--restart", "Never", "--", "true")
+    wait_for(admin, "pods", "after-bad", phase_is("Succeeded"))
+    cluster.cli("delete", "pod", "bad-image", "after-bad", "--grace-period", "0")
+
+
+def test_second_up_on_the_same_data_dir_is_refused(cluster):
+    second = subprocess.run(
+        [sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(cluster.data_dir)],
+        capture_output=True, text=True, timeout=60)
+    assert second.returncode == 1
+    assert "already running" in second.stderr
+    assert cluster.cli("get", "nodes", "-o", "name").stdout == "node/node-1\n"

@@ -9,7 +9,7 @@ from actors.client import Client
 from bindings import kubeconfig
 from bus import BusConfig, Connection
 from tests.conftest import wait_for
-from tests.e2e.conftest import IMAGE, start_up, stop_up
+from tests.e2e.conftest import IMAGE, remove_containers, start_up, stop_up
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +28,13 @@ def pod_containers(engine, data):
 
 def test_restarted_cluster_adopts_containers_on_every_node(tmp_path, docker_engine):
     data = tmp_path / "restart"
+    try:
+        adopts_on_restart(data, docker_engine)
+    finally:
+        remove_containers(docker_engine, data)
+
+
+def adopts_on_restart(data, docker_engine):
     up = start_up(data, "--nodes", "2")
     config = kubeconfig.load(up.kubeconfig)
     connection = Connection(BusConfig(url=config.server, prefix=config.prefix), "e2e").connect()

@@ -10,7 +10,7 @@ import pytest
 from actors.client import Client, WatchEvent
 from bindings.cluster import Cluster
 from bus import Envelope, decode, encode
-from bus.errors import AlreadyExists, BadRequest, Forbidden, NotFound, Unauthorized
+from bus.errors import AlreadyExists, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from tests.conftest import NOBODY_TOKEN, pod
 
 pytestmark = pytest.mark.integration
@@ -72,15 +72,15 @@ def test_malformed_message_gets_a_400_reply_and_the_apiserver_lives_on(
 ):
     connection = connect(control_plane.url, "raw")
     subject = connection.subjects.api("", "pods", "create")
-    future = connection.request(subject, Envelope())
-    future.result(5)  # a well-formed but unauthenticated request is answered
-    from bus import _loop
+    unauthenticated = connection.request(subject, Envelope()).result(5)
+    assert unauthenticated.status is not None and unauthenticated.status["code"] == 401
+    from bus import loop as bus_loop
 
     async def send_garbage() -> bytes:
         msg = await connection.nc.request(subject, b"\xc1 not msgpack", timeout=5)
         return bytes(msg.data)
 
-    reply = decode(_loop.wait(send_garbage()))
+    reply = decode(bus_loop.wait(send_garbage()))
     assert reply.status is not None and reply.status["code"] == 400
     assert admin.get("namespaces", "default", None)["metadata"]["name"] == "default"
 
@@ -123,24 +123,60 @@ def test_unbound_pod_is_deleted_at_once(admin):
         admin.get("pods", "short")
 
 
-def test_watch_reports_a_pod_leaving_and_entering_a_field_selector(admin):
+def record_events(admin: Client, count: int, **selectors):
+    """Start a pods watch; return (events, done-after-``count`` event, watch)."""
     events: list[tuple[str, str]] = []
-    got_two = threading.Event()
+    done = threading.Event()
 
     def on_event(event: WatchEvent) -> None:
         events.append((event.type, event.object["metadata"]["name"]))
-        if len(events) == 2:
-            got_two.set()
+        if len(events) >= count:
+            done.set()
 
-    watch = admin.watch("pods", on_event, namespace="default", field_selector="spec.nodeName=")
+    return events, done, admin.watch("pods", on_event, namespace="default", **selectors)
+
+
+def test_watch_reports_a_pod_entering_and_leaving_field_selectors(admin):
+    unbound, unbound_done, unbound_watch = record_events(admin, 2, field_selector="spec.nodeName=")
+    on_n1, on_n1_done, on_n1_watch = record_events(admin, 1, field_selector="spec.nodeName=n1")
     try:
         admin.create("pods", pod("w"))
         admin.create("nodes", {"metadata": {"name": "n1"}}, None)
         admin.bind(admin.get("pods", "w"), "n1")
-        assert got_two.wait(10)
-        assert events == [("ADDED", "w"), ("DELETED", "w")]
+        assert unbound_done.wait(10) and on_n1_done.wait(10)
+        assert unbound == [("ADDED", "w"), ("DELETED", "w")]
+        assert on_n1 == [("ADDED", "w")]
+    finally:
+        unbound_watch.stop()
+        on_n1_watch.stop()
+
+
+def test_a_watch_cannot_be_stopped_by_another_user(control_plane, admin, client_with):
+    events, done, watch = record_events(admin, 1)
+    scheduler = client_with(control_plane.token("system:kube-scheduler"))
+    with pytest.raises(Conflict, match="belongs to another user"):
+        scheduler.request("watch", "pods", options={"watchId": watch.id, "stop": True})
+    try:
+        admin.create("pods", pod("still-watched"))
+        assert done.wait(10)
+        assert events == [("ADDED", "still-watched")]
     finally:
         watch.stop()
+
+
+@pytest.mark.parametrize(("verb", "options"), [
+    ("delete", {"gracePeriodSeconds": "soon"}),
+    ("delete", {"gracePeriodSeconds": -1}),
+    ("watch", {"watchId": "w1", "resourceVersion": "abc"}),
+    ("watch", {"watchId": "w1", "leaseSeconds": float("nan")}),
+    ("watch", {"watchId": "a.*"}),
+    ("list", {"labelSelector": 5}),
+])
+def test_bad_options_get_400_and_change_nothing(admin, verb, options):
+    before = admin.create("pods", pod("target"))
+    with pytest.raises(BadRequest):
+        admin.request(verb, "pods", namespace="default", name="target", options=options)
+    assert admin.get("pods", "target") == before
 
 
 def test_watch_resumes_from_a_resource_version(admin):
@@ -157,6 +193,9 @@ def test_watch_resumes_from_a_resource_version(admin):
                         resource_version=first["metadata"]["resourceVersion"])
     try:
         assert seen.wait(10)
-        assert names == ["b"]
+        seen.clear()
+        admin.create("pods", pod("c"))
+        assert seen.wait(10)
+        assert names == ["b", "c"]  # b once (history), c once (live): no gap, no duplicate
     finally:
         watch.stop()

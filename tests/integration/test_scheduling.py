@@ -48,3 +48,14 @@ def test_two_pods_never_share_the_last_slot(control_plane: Cluster):
     wait_for(admin, "events", None, lambda e: e.get("reason") == "FailedScheduling")
     placed = [p for p in admin.list("pods", "default")["items"] if bound(p)]
     assert len(placed) == 1
+
+
+def test_waiting_pod_is_placed_when_a_running_pod_finishes(control_plane: Cluster):
+    admin = control_plane.admin_client()
+    admin.create("nodes", node("one-slot", cpu="1"), None)
+    admin.create("pods", pod("first", cpu="1"))
+    first = wait_for(admin, "pods", "first", bound)
+    admin.create("pods", pod("second", cpu="1"))
+    wait_for(admin, "events", None, lambda e: e.get("reason") == "FailedScheduling")
+    admin.update("pods", dict(first, status={"phase": "Succeeded"}), subresource="status")
+    assert wait_for(admin, "pods", "second", bound)["spec"]["nodeName"] == "one-slot"

@@ -108,3 +108,11 @@ def test_reply_stays_in_the_trace_and_never_carries_credentials():
     assert (reply.trace_id, reply.parent_id, reply.target) == ("t1", "s1", "cli")
     assert reply.auth is None
     assert reply.id != sent.id
+
+
+def test_fields_of_the_wrong_type_are_bad_requests():
+    for key, value in (("ns", 5), ("opts", ["x"]), ("auth", "token"), ("ts", "now"),
+                       ("name", True)):
+        wire = msgpack.packb({"v": 1, "id": "abc", key: value})
+        with pytest.raises(BadRequest, match=repr(key)):
+            decode(wire)
