@@ -26,6 +26,11 @@ TRACE_ANNOTATION = "kubeactor.io/trace-id"
 
 DEFAULT_SCHEDULER = "default-scheduler"
 
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
+"""Namespaces that exist in every cluster and may not be deleted."""
+SYSTEM_NAMESPACES = (*IMMORTAL_NAMESPACES, "kube-node-lease")
+"""Namespaces the apiserver creates at start."""
+
 
 @dataclass(frozen=True, slots=True)
 class ResourceInfo:

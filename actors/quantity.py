@@ -45,14 +45,3 @@ def parse_cpu(value: Any) -> int:
 def parse_memory(value: Any) -> int:
     """Memory in bytes: ``"64Mi"`` -> 67108864."""
     return int(_parse(value).to_integral_value(rounding="ROUND_CEILING"))
-
-
-def format_cpu(millicores: int) -> str:
-    return f"{millicores // 1000}" if millicores % 1000 == 0 else f"{millicores}m"
-
-
-def format_memory(size: int) -> str:
-    for suffix in ("Gi", "Mi", "Ki"):
-        if size and size % _SUFFIX[suffix] == 0:
-            return f"{size // _SUFFIX[suffix]}{suffix}"
-    return str(size)

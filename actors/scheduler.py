@@ -227,10 +227,11 @@ class Scheduler(BusActor):
         except (Conflict, NotFound) as error:
             log.info("binding %s to %s lost: %s", key, node, error.message)
             return
-        except ApiError as error:  # transient (429, 5xx) or refused by admission: try again
-            log.warning("binding %s to %s failed: %s; retrying", key, node, error.message)
-            self.waiting[key] = error.message
-            self._retry_later()
+        except ApiError as error:  # refused (admission) or transient (429, 5xx)
+            log.warning("binding %s to %s failed: %s", key, node, error.message)
+            self.waiting[key] = error.message  # retried on the next cluster change...
+            if error.retryable:
+                self._retry_later()  # ...or sooner when waiting alone may help
             return
         self.assumed[key] = node
         self._record_event(pod, "Normal", "Scheduled",

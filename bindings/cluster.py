@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 ADMIN = ("admin", "system:masters")
 SCHEDULER = ("system:kube-scheduler", "")
-CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
 
 
 @dataclass
@@ -129,7 +128,7 @@ class Cluster:
         self._lock_data_dir(data)
         node_names = [f"node-{i}" for i in range(1, config.nodes + 1)]
         tokens_path = data / "tokens.csv"
-        self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER, CONTROLLER_MANAGER] + [
+        self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER] + [
             node_identity(name) for name in node_names])
         if config.nats_url:
             self.url = config.nats_url

@@ -127,13 +127,6 @@ class Envelope:
             raise ApiError.from_status(self.status)
         return self
 
-    @property
-    def resource_path(self) -> str:
-        """``pods`` or ``pods/status``: the resource as RBAC and kubectl name it."""
-        if self.subresource:
-            return f"{self.resource}/{self.subresource}"
-        return self.resource or ""
-
 
 def encode(envelope: Envelope) -> bytes:
     """Pack ``envelope`` as a msgpack map, dropping ``None`` fields."""

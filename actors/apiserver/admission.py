@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from actors.apiserver.authn import UserInfo
-from actors.objects import ResourceInfo
+from actors.objects import IMMORTAL_NAMESPACES, ResourceInfo
 from bus.errors import Forbidden, NotFound
 
 Object = dict[str, Any]
 Lookup = Callable[[str, str | None, str], "Object | None"]
 """(resource, namespace, name) -> the stored object or None: read access for plugins."""
 
-IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
 @dataclass(slots=True)

@@ -30,7 +30,14 @@ from actors.apiserver.registry import (
     prepare_update,
 )
 from actors.apiserver.watching import Watcher, event_type_for
-from actors.objects import RESOURCES, ResourceInfo, lookup, trace_id_of, validate
+from actors.objects import (
+    RESOURCES,
+    SYSTEM_NAMESPACES,
+    ResourceInfo,
+    lookup,
+    trace_id_of,
+    validate,
+)
 from actors.selectors import matcher
 from actors.store import StoreEvent
 from bus.actor import BusActor
@@ -41,7 +48,6 @@ from bus.errors import AlreadyExists, BadRequest, Conflict, NotFound, TooManyReq
 Object = dict[str, Any]
 
 VERBS = ("get", "list", "watch", "create", "update", "delete")
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _BY_KIND = {info.kind: info for info in RESOURCES}
 
 

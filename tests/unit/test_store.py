@@ -12,7 +12,7 @@ import pytest
 
 from actors.store import Store, StoreEvent
 from bindings.sqlite import SqliteBackend
-from bus.errors import AlreadyExists, Conflict, Gone, NotFound
+from bus.errors import AlreadyExists, Conflict, Gone, InternalError, NotFound
 
 Object = dict[str, Any]
 OpenStore = Callable[..., Any]
@@ -162,3 +162,44 @@ def test_listeners_receive_every_commit_with_the_object_before_it(store):
         ("MODIFIED", updated, created, 2),
         ("DELETED", deleted, updated, 3),
     ]
+
+
+class FailingOnce(SqliteBackend):
+    """The real backend, whose next commit fails as a full disk would."""
+
+    fail_next = False
+
+    def commit(self, revision: int, changes: list[tuple[str, Object | None]]) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise InternalError("disk full")
+        super().commit(revision, changes)
+
+
+def test_a_failed_commit_changes_nothing_in_memory_or_on_disk(tmp_path):
+    backend = FailingOnce(tmp_path / "store.db")
+    ref = Store.start(backend)
+    store = ref.proxy()
+    try:
+        kept = store.create("/things/a", obj("a")).get()
+        backend.fail_next = True
+        with pytest.raises(InternalError):
+            store.update("/things/a", obj("a", image="changed")).get()
+        backend.fail_next = True
+        with pytest.raises(InternalError):
+            store.create("/things/b", obj("b")).get()
+        assert store.revision().get() == rv(kept)
+        assert store.get("/things/a").get() == kept
+        assert store.get_or_none("/things/b").get() is None
+        after = store.create("/things/c", obj("c")).get()
+        assert rv(after) == rv(kept) + 1
+    finally:
+        ref.stop()
+    reopened = Store.start(SqliteBackend(tmp_path / "store.db"))
+    try:
+        items, revision = reopened.proxy().list("/things/").get()
+        assert revision == rv(after)
+        assert [i["metadata"]["name"] for i in items] == ["a", "c"]
+        assert items[0]["spec"]["image"] == "busybox:1.36"
+    finally:
+        reopened.stop()
