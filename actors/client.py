@@ -32,6 +32,8 @@ from bus.errors import (
     BusTimeout,
     Conflict,
     Gone,
+    PayloadTooLarge,
+    RequestEntityTooLarge,
     ServerTimeout,
     ServiceUnavailable,
 )
@@ -117,7 +119,12 @@ class Watch:
             except (Gone, Conflict) as error:
                 self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
                 return
-            except (BusError, ApiError) as error:
+            except ApiError as error:
+                if not error.retryable:  # 403, 404...: asking again will not help
+                    self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
+                    return
+                log.warning("watch %s: renewal failed: %s", self.id, error)
+            except BusError as error:
                 log.warning("watch %s: renewal failed: %s", self.id, error)
 
 
@@ -162,6 +169,8 @@ class Client:
             reply = future.result(deadline + 1)
         except BusTimeout as error:
             raise ServerTimeout(f"the server did not answer in time: {error}") from error
+        except PayloadTooLarge as error:
+            raise RequestEntityTooLarge(f"the request is too large: {error}") from error
         except BusError as error:
             raise ServiceUnavailable(f"the apiserver cannot be reached: {error}") from error
         return reply.raise_for_status().body

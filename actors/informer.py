@@ -3,7 +3,7 @@
 Every component that follows objects (scheduler, kubelet, later the controllers) uses this
 instead of polling. Events reach ``on_event`` in commit order: the initial list as ADDED on
 the caller's thread, then watch events on the bus loop thread; ``on_event`` must not block
-(components pass ``actor_ref.tell``). After a relist the informer reports what changed while
+(components pass ``BusActor.tell_self``). After a relist the informer reports what changed while
 it was blind: ADDED or MODIFIED for what is there, DELETED for what went away.
 """
 
@@ -51,9 +51,11 @@ class Informer:
         return self
 
     def stop(self) -> None:
-        self._stopped = True
-        if self._watch is not None:
-            self._watch.stop()
+        with self._lock:
+            self._stopped = True
+            watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
 
     def items(self) -> list[Object]:
         with self._lock:
@@ -77,12 +79,17 @@ class Informer:
             self.on_event(WatchEvent("DELETED", obj))
         for kind, obj in changed:
             self.on_event(WatchEvent(kind, obj))
-        if not self._stopped:
-            self._watch = self.client.watch(
-                self.resource, self._on_watch_event, namespace=self.namespace,
-                resource_version=listing["metadata"]["resourceVersion"],
-                label_selector=self.label_selector, field_selector=self.field_selector,
-            )
+        watch = self.client.watch(
+            self.resource, self._on_watch_event, namespace=self.namespace,
+            resource_version=listing["metadata"]["resourceVersion"],
+            label_selector=self.label_selector, field_selector=self.field_selector,
+        )
+        with self._lock:
+            stopped = self._stopped
+            if not stopped:
+                self._watch = watch
+        if stopped:  # stop() ran meanwhile: this watch must not outlive it
+            watch.stop()
 
     def _on_watch_event(self, event: WatchEvent) -> None:  # bus loop thread
         if event.type == "ERROR":
@@ -99,8 +106,10 @@ class Informer:
 
     def _relist_after_error(self) -> None:
         """Relist until it works (backing off to RELIST_MAX_SECONDS) or the informer stops."""
-        if self._watch is not None:
-            self._watch.stop()
+        with self._lock:
+            watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
         delay = 0.5
         while not self._stopped:
             try:

@@ -83,8 +83,8 @@ def container_status(spec: Object, info: ContainerInfo | None, policy: str,
                      waiting: str | None, message: str = "") -> Object:
     """One entry of ``status.containerStatuses``; ``waiting``/``message`` explain a container
     that could not be started (ErrImagePull...)."""
-    status: Object = {"name": spec["name"], "image": spec["image"], "ready": False,
-                      "restartCount": info.attempt if info else 0}
+    status: Object = {"name": spec["name"], "image": info.image if info else spec["image"],
+                      "ready": False, "restartCount": info.attempt if info else 0}
     if info is None:
         status["state"] = {"waiting": {"reason": waiting or "ContainerCreating"}}
         if message:
@@ -181,8 +181,8 @@ class Kubelet(BusActor):
     def on_start(self) -> None:
         super().on_start()
         self._register_node()
-        self.runtime.watch(self.actor_ref.tell)
-        self._informer = Informer(self.client, "pods", self.actor_ref.tell,
+        self.runtime.watch(self.tell_self)
+        self._informer = Informer(self.client, "pods", self.tell_self,
                                   field_selector=f"spec.nodeName={self.config.node_name}").start()
         bound = {pod["metadata"]["uid"] for pod in self._informer.items()}
         for info in self.runtime.list_containers():
@@ -201,9 +201,11 @@ class Kubelet(BusActor):
         if isinstance(message, WatchEvent):
             self._on_pod_event(message)
         elif isinstance(message, RuntimeEvent | Resync):
-            record = self.pods.get(message.pod_uid)
-            if record is not None:
-                self._sync(record)
+            relist = isinstance(message, RuntimeEvent) and message.action == "relist"
+            # A relist follows a gap in the runtime's events: look at every pod again.
+            for uid in list(self.pods) if relist else [message.pod_uid]:
+                if (record := self.pods.get(uid)) is not None:
+                    self._sync(record)
         else:
             return super().on_local(message)
         return None
@@ -254,7 +256,9 @@ class Kubelet(BusActor):
                 log.warning("%s: containers of deleted pod %s not removed: %s", self.name,
                             event.object["metadata"]["name"], failure)
             return
-        record = self.pods.setdefault(uid, PodRecord(event.object))
+        record = self.pods.setdefault(uid, PodRecord(
+            event.object, start_time=event.object.get("status", {}).get("startTime")
+            or now_rfc3339()))
         record.pod = event.object
         self._sync(record)
 
@@ -281,6 +285,10 @@ class Kubelet(BusActor):
                 self._report(record, latest)  # ContainerCreating before the slow part
                 if (started := self._start(record, spec, 0)) is not None:
                     latest[spec["name"]] = started
+            elif info.image != spec["image"] and info.state != "exited":
+                # An update changed the image: replace the container, as the kubelet does.
+                self.runtime.remove_container(info.id)
+                latest[spec["name"]] = self._start(record, spec, info.attempt + 1) or info
             elif info.state == "exited" and should_restart(policy, info.exit_code):
                 delay = self._restart_delay(info)
                 if delay <= 0:
@@ -328,7 +336,7 @@ class Kubelet(BusActor):
         if record.timer is not None and record.timer.is_alive():
             return
         uid = record.pod["metadata"]["uid"]
-        record.timer = threading.Timer(delay, self.actor_ref.tell, args=(Resync(uid),))
+        record.timer = threading.Timer(delay, self.tell_self, args=(Resync(uid),))
         record.timer.daemon = True
         record.timer.start()
 
@@ -361,9 +369,10 @@ class Kubelet(BusActor):
             record.reported = status
         except NotFound:
             pass
-        except ApiError as error:
+        except ApiError as error:  # nothing else will report it: try again after a pause
             log.warning("%s: status of %s not stored: %s", self.name, pod["metadata"]["name"],
                         error)
+            self._resync_later(record, self.config.backoff_base)
 
     def _span(self, pod: Object, verb: str, body: Object) -> None:
         """Publish an in-process hop (kubelet -> container runtime) for tracers."""

@@ -44,7 +44,6 @@ class ResourceInfo:
     namespaced: bool = True
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
-    verbs: tuple[str, ...] = ("get", "list", "watch", "create", "update", "delete")
 
     @property
     def api_version(self) -> str:
@@ -264,13 +263,20 @@ def _quantity_problems(path: str, amounts: Any) -> list[str]:
         return [f"{path}: Invalid value: must be a map"]
     problems = []
     for name, amount in amounts.items():
-        parse = {"cpu": parse_cpu, "memory": parse_memory, "pods": parse_memory}.get(name)
+        parse = {"cpu": parse_cpu, "memory": parse_memory, "pods": parse_count}.get(name)
         try:
             if parse is not None:
                 parse(amount)
         except ValueError as error:
             problems.append(f"{path}[{name}]: Invalid value: {error}")
     return problems
+
+
+def parse_count(value: Any) -> int:
+    """A whole number of things (``pods``): ``"110"`` or ``110``."""
+    if isinstance(value, bool) or not str(value).isdigit():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(value)
 
 
 def _string_lists(path: str, value: Any, fields: tuple[str, ...]) -> list[str]:

@@ -64,7 +64,7 @@ class RuntimeEvent:
     pod_uid: str
     container: str
     action: str
-    """``start`` or ``die``."""
+    """``start`` or ``die``; ``relist`` (no pod) when events may have been missed."""
 
 
 class Runtime(Protocol):

@@ -21,7 +21,14 @@ from typing import Any
 
 from actors.client import Client, WatchEvent
 from actors.informer import Informer, object_key
-from actors.objects import DEFAULT_SCHEDULER, condition, now_rfc3339, pod_requests, trace_id_of
+from actors.objects import (
+    DEFAULT_SCHEDULER,
+    condition,
+    now_rfc3339,
+    parse_count,
+    pod_requests,
+    trace_id_of,
+)
 from actors.quantity import parse_cpu, parse_memory
 from bus.actor import BusActor
 from bus.connection import Connection
@@ -77,7 +84,7 @@ def allocatable(node: Object) -> tuple[int, int, int]:
     """(millicpu, bytes, pods) the node offers."""
     alloc = node.get("status", {}).get("allocatable") or {}
     return (parse_cpu(alloc.get("cpu", 0)), parse_memory(alloc.get("memory", 0)),
-            int(alloc.get("pods", 110)))
+            parse_count(alloc.get("pods", 110)))
 
 
 def unfit_reasons(pod: Object, node: Object, used: NodeUsage) -> list[str]:
@@ -156,9 +163,8 @@ class Scheduler(BusActor):
 
     def on_start(self) -> None:
         super().on_start()
-        tell = self.actor_ref.tell
-        self._informers = [Informer(self.client, "nodes", tell).start(),
-                           Informer(self.client, "pods", tell).start()]
+        self._informers = [Informer(self.client, "nodes", self.tell_self).start(),
+                           Informer(self.client, "pods", self.tell_self).start()]
 
     def on_stop(self) -> None:
         for informer in self._informers:
@@ -240,7 +246,7 @@ class Scheduler(BusActor):
     def _retry_later(self) -> None:
         if self._retry_timer is None or not self._retry_timer.is_alive():
             self._retry_timer = threading.Timer(self.config.retry_seconds,
-                                                self.actor_ref.tell, args=(RETRY,))
+                                                self.tell_self, args=(RETRY,))
             self._retry_timer.daemon = True
             self._retry_timer.start()
 

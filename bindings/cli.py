@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +60,11 @@ def parser() -> argparse.ArgumentParser:
 
     up = verbs.add_parser("up", parents=[common], help="run a whole cluster in the foreground")
     up.add_argument("--data-dir", type=Path, default=Path("~/.kubeactor"))
-    up.add_argument("--nodes", type=int, default=1)
+    up.add_argument("--nodes", type=_bounded(0, 1000), default=1)
     up.add_argument("--runtime", choices=["docker", "sim"], default="docker")
     up.add_argument("--nats", metavar="URL", help="use this NATS instead of an embedded one")
-    up.add_argument("--port", type=int, default=0, help="embedded nats-server port (0: free)")
+    up.add_argument("--port", type=_bounded(0, 65535), default=0,
+                    help="embedded nats-server port (0: a free one)")
 
     run = verbs.add_parser("run", parents=[common], help="create a pod running one container")
     run.add_argument("name")
@@ -90,6 +91,19 @@ def parser() -> argparse.ArgumentParser:
     delete.add_argument("--wait", type=_bool, default=True, metavar="true|false")
     delete.add_argument("--timeout", type=float, default=120.0, help="seconds --wait may take")
     return top
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return number
+
+    return parse
 
 
 def _bool(value: str) -> bool:

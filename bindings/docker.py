@@ -193,20 +193,25 @@ class DockerRuntime:
                          daemon=True).start()
 
     def _pump(self, on_event: Callable[[RuntimeEvent], None]) -> None:
-        """Read Docker's event stream until close(); reopen it when the engine drops it."""
+        """Read Docker's event stream until close(); reopen it when the engine drops it, and
+        then ask for a relist, since events of the gap are lost."""
+        reopened = False
         while not self._closed.is_set():
             try:
                 self._events = self.client.events(
                     decode=True, filters={"type": "container", "label": self._labels(None)})
+                if reopened:
+                    on_event(RuntimeEvent("", "", "relist"))
                 for event in self._events:
                     action = event.get("Action") or event.get("status")
                     if action in ("start", "die"):
                         labels = event.get("Actor", {}).get("Attributes", {})
                         on_event(RuntimeEvent(labels.get(POD_UID, ""),
                                               labels.get(CONTAINER_NAME, ""), action))
-            except Exception as error:  # a closed or broken stream; an actor that is gone
+            except Exception as error:  # a closed or broken stream
                 if not self._closed.is_set():
                     log.warning("docker event stream broke (%s); reopening", error)
+            reopened = True
             self._closed.wait(1.0)
 
     def close(self) -> None:

@@ -77,14 +77,15 @@ def load(path: Path) -> KubeConfig:
         context = _named(document["contexts"], current)["context"]
         cluster = _named(document["clusters"], context["cluster"])["cluster"]
         user = _named(document["users"], context["user"])["user"]
-    except (KeyError, TypeError, StopIteration) as error:
+        extensions = cluster.get("extensions") or []
+        extension: dict[str, Any] = next(
+            (e.get("extension", {}) for e in extensions if e.get("name") == "kubeactor"), {})
+        return KubeConfig(server=cluster["server"],
+                          prefix=extension.get("subjectPrefix", "kubeactor"),
+                          token=user.get("token"), namespace=context.get("namespace", "default"),
+                          user=context["user"])
+    except (KeyError, TypeError, AttributeError, StopIteration) as error:
         raise KubeConfigError(f"kubeconfig {path} is incomplete: missing {error}") from None
-    extensions = cluster.get("extensions") or []
-    extension: dict[str, Any] = next(
-        (e.get("extension", {}) for e in extensions if e.get("name") == "kubeactor"), {})
-    return KubeConfig(server=cluster["server"], prefix=extension.get("subjectPrefix", "kubeactor"),
-                      token=user.get("token"), namespace=context.get("namespace", "default"),
-                      user=context["user"])
 
 
 def _named(entries: list[dict[str, Any]], name: str) -> dict[str, Any]:

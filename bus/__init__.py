@@ -1,12 +1,13 @@
 """kubeactor's message bus: NATS subjects, msgpack envelopes, and the actor bridge.
 
-This package imports no actor and no binding. Its public surface:
+This package imports no actor and no binding. Its public surface is ``__all__`` below; the
+loop thread itself is ``bus.loop`` and the error tree ``bus.errors``.
 """
 
 from bus.actor import BusActor
 from bus.connection import BusConfig, Connection, Incoming
 from bus.envelope import VERSION, Envelope, decode, encode, new_id
-from bus.server import NatsServer, NatsServerMissing, free_port
+from bus.server import NatsServer, NatsServerMissing
 from bus.subjects import ApiSubject, Subjects
 
 __all__ = [
@@ -22,6 +23,5 @@ __all__ = [
     "Subjects",
     "decode",
     "encode",
-    "free_port",
     "new_id",
 ]

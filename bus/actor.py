@@ -129,6 +129,14 @@ class BusActor(pykka.ThreadingActor):
 
         self._subscriptions.append(self.connection.subscribe(subject, enqueue, queue=queue))
 
+    def tell_self(self, message: Any) -> None:
+        """Put ``message`` in this actor's mailbox from any thread (timers, informers, event
+        streams); dropped quietly once the actor has stopped."""
+        try:
+            self.actor_ref.tell(message)
+        except pykka.ActorDeadError:
+            log.debug("%s stopped; dropped %r", type(self).__name__, message)
+
     def publish(self, subject: str, envelope: Envelope) -> None:
         """Send without waiting."""
         self.connection.publish(subject, envelope)

@@ -199,6 +199,8 @@ class Connection:
             msg = await self.nc.request(subject, encode(envelope), timeout=deadline)
         except nats.errors.NoRespondersError as error:
             raise NoResponders(f"no responders on {subject}") from error
+        except nats.errors.MaxPayloadError as error:
+            raise PayloadTooLarge(f"request to {subject} is over the bus limit") from error
         except nats.errors.TimeoutError as error:
             raise BusTimeout(f"no reply on {subject} within {deadline:.1f}s") from error
         except nats.errors.Error as error:

@@ -82,7 +82,7 @@ class Envelope:
     parent_id: str | None = None
     """The span that caused this message."""
     sender: str | None = None
-    """Component that sent it (``apiserver``, ``scheduler``, ``kubelet/node-1``, ``cli``)."""
+    """Component that sent it (``apiserver``, ``scheduler``, ``kubelet-node-1``, ``cli``)."""
     target: str | None = None
     """Component it is meant for, when the subject alone does not say (watch events, spans)."""
     verb: str | None = None
@@ -126,6 +126,11 @@ class Envelope:
         if self.status is not None and int(self.status.get("code", 200)) >= 300:
             raise ApiError.from_status(self.status)
         return self
+
+
+def packed_size(value: Any) -> int:
+    """Bytes ``value`` takes on the wire (to keep objects well under the bus's max payload)."""
+    return len(msgpack.packb(value, use_bin_type=True))
 
 
 def encode(envelope: Envelope) -> bytes:

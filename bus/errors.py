@@ -18,6 +18,7 @@ meets them, so callers never catch a library's exception type::
         +-- AlreadyExists   409       create of an existing name
         +-- Conflict        409       stale resourceVersion; re-read and retry
         +-- Gone            410       watch revision compacted; relist
+        +-- RequestEntityTooLarge 413 the object or request is too big for the bus
         +-- Invalid         422       the object fails validation
         +-- TooManyRequests 429       the server is full; retry after a pause
         +-- InternalError   500
@@ -113,6 +114,10 @@ class Gone(ApiError):
     code, reason, retryable = 410, "Expired", True
 
 
+class RequestEntityTooLarge(ApiError):
+    code, reason = 413, "RequestEntityTooLarge"
+
+
 class Invalid(ApiError):
     code, reason = 422, "Invalid"
 
@@ -134,7 +139,8 @@ class ServerTimeout(ApiError):
 
 
 _LEAVES: tuple[type[ApiError], ...] = (
-    BadRequest, Unauthorized, Forbidden, NotFound, AlreadyExists, Conflict, Gone, Invalid,
+    BadRequest, Unauthorized, Forbidden, NotFound, AlreadyExists, Conflict, Gone,
+    RequestEntityTooLarge, Invalid,
     TooManyRequests, InternalError, ServiceUnavailable, ServerTimeout,
 )
 _BY_REASON = {cls.reason: cls for cls in _LEAVES}

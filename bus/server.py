@@ -7,6 +7,7 @@ under the server's own data dir.
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -36,8 +37,9 @@ def find_binary() -> Path:
     )
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM it when its parent dies."""
+def die_with_parent() -> None:
+    """Use as ``preexec_fn``: in the child, before exec, ask Linux to SIGTERM it when its
+    parent dies, so no child outlives the process that started it."""
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -55,13 +57,6 @@ def _port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class NatsServer:
     """A nats-server child process. Use as a context manager or call start()/stop()."""
@@ -69,7 +64,7 @@ class NatsServer:
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 0
-    """0 picks a free port at start."""
+    """0: the server picks a free port at start (then read back into this field)."""
     startup_timeout: float = 10.0
 
     def __post_init__(self) -> None:
@@ -82,40 +77,47 @@ class NatsServer:
     def start(self) -> NatsServer:
         binary = find_binary()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if not self.port:
-            self.port = free_port(self.host)
-        elif not _port_is_free(self.host, self.port):
+        if self.port and not _port_is_free(self.host, self.port):
             raise BusError(f"cannot start nats-server: {self.host}:{self.port} is already in use")
+        ports_dir = self.data_dir / "ports"
+        shutil.rmtree(ports_dir, ignore_errors=True)
+        ports_dir.mkdir()
         log_file = (self.data_dir / "nats-server.log").open("ab")
         self._proc = subprocess.Popen(
-            [str(binary), "-a", self.host, "-p", str(self.port), "-js",
+            [str(binary), "-a", self.host, "-p", str(self.port or -1), "-js",
              "-sd", str(self.data_dir / "jetstream"), "-l", str(self.data_dir / "nats.log"),
-             "-P", str(self.data_dir / "nats-server.pid")],
+             "-P", str(self.data_dir / "nats-server.pid"), "--ports_file_dir", str(ports_dir)],
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             # Own session: a Ctrl-C or group signal meant for us must not kill the bus before
             # the actors have stopped; the parent-death signal still ends it if we die.
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True, preexec_fn=die_with_parent,
         )
         log_file.close()
-        self._wait_ready()
+        self._wait_ready(ports_dir)
         return self
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, ports_dir: Path) -> None:
+        """Wait for this server's ports file: written once it listens, it names the port (so
+        a port chosen by the server itself, and never another server's)."""
+        assert self._proc is not None
+        ports_file = ports_dir / f"{find_binary().name}_{self._proc.pid}.ports"
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
+            if self._proc.poll() is not None:
                 raise BusError(
                     f"nats-server exited with {self._proc.returncode} at start; "
                     f"see {self.data_dir / 'nats.log'}"
                 )
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                    if sock.recv(4).startswith(b"INFO"):
-                        return
-            except OSError:
-                time.sleep(0.05)
+                url = json.loads(ports_file.read_text())["nats"][0]
+            except (OSError, ValueError, KeyError, IndexError):
+                time.sleep(0.02)
+                continue
+            self.port = int(url.rsplit(":", 1)[1])
+            return
         self.stop()
-        raise BusError(f"nats-server did not listen on {self.url} within {self.startup_timeout}s")
+        raise BusError(f"nats-server did not start within {self.startup_timeout}s; see "
+                       f"{self.data_dir / 'nats.log'}")
 
     def stop(self) -> None:
         """Terminate the server and wait for it; idempotent."""

@@ -23,10 +23,14 @@ def main(data_dir: Path) -> str:
         finished = threading.Event()
         phases: list[str] = []
 
+        gone = threading.Event()
+
         def on_event(event: WatchEvent) -> None:  # runs on the bus thread: just record
             phases.append(event.object.get("status", {}).get("phase", ""))
             if phases[-1] in ("Succeeded", "Failed"):
                 finished.set()
+            if event.type == "DELETED":
+                gone.set()
 
         watch = client.watch("pods", on_event, namespace="default",
                              field_selector="metadata.name=hello")
@@ -37,10 +41,11 @@ def main(data_dir: Path) -> str:
                 "command": ["sh", "-c", "echo hello from kubeactor"]}]},
         })
         finished.wait(60)
-        watch.stop()
         pod = client.get("pods", "hello")
         print(f"pod hello on {pod['spec'].get('nodeName')}: {pod['status']['phase']}")
-        client.delete("pods", "hello", grace_period=0)
+        client.delete("pods", "hello")
+        gone.wait(60)  # the kubelet removed the container and confirmed the deletion
+        watch.stop()
         return str(pod["status"]["phase"])
     finally:
         cluster.stop()

@@ -68,14 +68,22 @@ class Authorizer:
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str, str], Object] = {}
         """(kind, namespace, name) -> role or binding."""
+        self._revisions: dict[tuple[str, str, str], int] = {}
+        """Revision of the last change taken in per key, deletions included."""
 
     def observe(self, obj: Object, deleted: bool = False) -> None:
-        """Take in a committed change of an RBAC object (ignores other kinds)."""
+        """Take in a committed change of an RBAC object (ignores other kinds). The same change
+        may arrive twice (from the commit and from the store's event); an older one than the
+        last taken in is ignored, so a replay never brings back a revoked permission."""
         kind = obj.get("kind", "")
         if kind not in RBAC_KINDS:
             return
         meta = obj.get("metadata", {})
         key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+        revision = int(meta.get("resourceVersion") or 0)
+        if revision and revision < self._revisions.get(key, 0):
+            return
+        self._revisions[key] = revision
         if deleted:
             self._objects.pop(key, None)
         else:

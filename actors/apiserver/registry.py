@@ -24,16 +24,23 @@ SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "resourceVersion")
 
 
-def check_plain(value: Any, path: str = "body") -> None:
-    """BadRequest unless ``value`` is plain JSON data (string keys; no bytes, no NaN)."""
+MAX_DEPTH = 64
+"""Deepest nesting of maps and lists accepted in a body."""
+
+
+def check_plain(value: Any, path: str = "body", depth: int = 0) -> None:
+    """BadRequest unless ``value`` is plain JSON data (string keys; no bytes, no NaN) nested at
+    most MAX_DEPTH deep."""
+    if depth > MAX_DEPTH:
+        raise BadRequest(f"{path}: nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise BadRequest(f"{path}: map keys must be strings, got {key!r}")
-            check_plain(item, f"{path}.{key}")
+            check_plain(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            check_plain(item, f"{path}[{index}]")
+            check_plain(item, f"{path}[{index}]", depth + 1)
     elif isinstance(value, float) and not math.isfinite(value):
         raise BadRequest(f"{path}: {value} is not a JSON number")
     elif not isinstance(value, str | int | float | bool | None):

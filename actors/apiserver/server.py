@@ -13,6 +13,7 @@ hold the decisions; ``actors.store`` holds the data.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,19 @@ from actors.selectors import matcher
 from actors.store import StoreEvent
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
-from bus.envelope import Envelope, new_id
-from bus.errors import AlreadyExists, BadRequest, Conflict, NotFound, TooManyRequests
+from bus.envelope import Envelope, new_id, packed_size
+from bus.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    RequestEntityTooLarge,
+    ServerTimeout,
+    TooManyRequests,
+)
+
+log = logging.getLogger(__name__)
 
 Object = dict[str, Any]
 
@@ -59,6 +71,9 @@ class ApiServerConfig:
     """NATS queue group: replicas in one group share the requests."""
     max_watches: int = 256
     """Open watches one user may hold; each costs work on every commit."""
+    max_object_bytes: int = 256 * 1024
+    """Largest object stored (packed). Well under NATS's 1 MiB max payload, so that the object,
+    its reply and its watch events always fit (etcd's own limit is 1.5 MiB per request)."""
 
 
 @dataclass(slots=True)
@@ -178,6 +193,14 @@ class ApiServer(BusActor):
             request.user,
         ))
 
+    def _validate(self, request: Request, obj: Object) -> None:
+        validate(request.info, obj)
+        size = packed_size(obj)
+        if size > self.config.max_object_bytes:
+            raise RequestEntityTooLarge(
+                f'{request.info.name} "{request.name}" is too large: {size} bytes, the limit is '
+                f"{self.config.max_object_bytes}")
+
     def _lookup(self, resource: str, namespace: str | None, name: str) -> Object | None:
         info = lookup("", resource)
         return self.store.get_or_none(info.key(namespace, name)).get()
@@ -206,7 +229,7 @@ class ApiServer(BusActor):
         obj = prepare_create(request.info, envelope.body, request.namespace, envelope.trace_id)
         request.name = obj["metadata"].get("name") or request.name
         self._admit(request, "CREATE", obj, None)
-        validate(request.info, obj)
+        self._validate(request, obj)
         try:
             return self._commit(request, self.store.create(request.key, obj).get())
         except AlreadyExists:
@@ -220,12 +243,12 @@ class ApiServer(BusActor):
             request.info, request.subresource, request.envelope.body, old
         )
         self._admit(request, "UPDATE", obj, old)
-        validate(request.info, obj)
+        self._validate(request, obj)
         grace = obj["metadata"].get("deletionGracePeriodSeconds")
         if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
             request.info, obj, grace
         ) is None:  # the last finalizer went: the deletion completes now
-            return self._remove(request)
+            return self._remove(request, expected)
         return self._write(request, obj, expected)
 
     def _bind(self, request: Request) -> Object:
@@ -245,11 +268,14 @@ class ApiServer(BusActor):
             return self._write(request, marked, int(old["metadata"]["resourceVersion"]))
         return self._remove(request)
 
-    def _remove(self, request: Request) -> Object:
+    def _remove(self, request: Request, expected: int | None = None) -> Object:
         try:
-            return self._commit(request, self.store.delete(request.key).get(), removed=True)
+            removed = self.store.delete(request.key, expected).get()
         except NotFound:
             raise request.not_found() from None
+        except Conflict as error:
+            raise self._conflict(request, error) from None
+        return self._commit(request, removed, removed=True)
 
     def _write(self, request: Request, obj: Object, expected: int | None) -> Object:
         try:
@@ -257,8 +283,12 @@ class ApiServer(BusActor):
         except NotFound:
             raise request.not_found() from None
         except Conflict as error:
-            raise Conflict(f'Operation cannot be fulfilled on {request.info.name} '
-                           f'"{request.name}": {error.message}') from None
+            raise self._conflict(request, error) from None
+
+    @staticmethod
+    def _conflict(request: Request, error: Conflict) -> Conflict:
+        return Conflict(f'Operation cannot be fulfilled on {request.info.name} '
+                        f'"{request.name}": {error.message}')
 
     def _commit(self, request: Request, stored: Object, removed: bool = False) -> Object:
         """Apply an RBAC change at once (the next request already sees it), publish the store
@@ -305,6 +335,10 @@ class ApiServer(BusActor):
         )
         watcher.renew()
         if options.resource_version is not None:
+            current = self.store.revision().get()
+            if options.resource_version > current:
+                raise ServerTimeout(f"Too large resource version: {options.resource_version}, "
+                                    f"current: {current}")
             watcher.revision = options.resource_version
             for event in self.store.events_since(options.resource_version).get():
                 self._deliver(watcher, event)
@@ -330,8 +364,12 @@ class ApiServer(BusActor):
         for watch_id, watcher in list(self.watchers.items()):
             if watcher.expired(now):
                 del self.watchers[watch_id]
-            else:
+                continue
+            try:
                 self._deliver(watcher, event)
+            except PayloadTooLarge as error:
+                log.warning("watch %s: event at revision %d not delivered: %s", watch_id,
+                            event.revision, error)
 
     def _deliver(self, watcher: Watcher, event: StoreEvent) -> None:
         info = _BY_KIND.get(event.object.get("kind", ""))

@@ -22,6 +22,7 @@ import pytest
 from actors.client import Client
 from bindings import kubeconfig
 from bus import BusConfig, Connection
+from bus.server import die_with_parent
 
 IMAGE = "busybox:1.35"
 
@@ -62,7 +63,7 @@ def start_up(data_dir: Path, *extra: str) -> UpProcess:
     process = subprocess.Popen(
         [sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(data_dir), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=die_with_parent,
     )
     lines: queue.Queue[str] = queue.Queue()
 

@@ -8,13 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import remove_containers
+
 pytestmark = pytest.mark.e2e
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def test_quickstart_runs_a_pod_to_completion(tmp_path, docker_engine):
-    result = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py"), str(tmp_path)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "pod hello on node-1: Succeeded\n"
+def test_quickstart_runs_a_pod_to_completion_and_cleans_up(tmp_path, docker_engine):
+    try:
+        result = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py"), str(tmp_path)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "pod hello on node-1: Succeeded\n"
+        cluster_id = (tmp_path / "cluster-id").read_text().strip()
+        assert docker_engine.containers.list(
+            all=True, filters={"label": f"io.kubeactor.cluster.id={cluster_id}"}) == []
+    finally:
+        remove_containers(docker_engine, tmp_path)

@@ -10,7 +10,16 @@ import pytest
 from actors.client import Client, WatchEvent
 from bindings.cluster import Cluster
 from bus import Envelope, decode, encode
-from bus.errors import AlreadyExists, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from bus.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RequestEntityTooLarge,
+    ServerTimeout,
+    Unauthorized,
+)
 from tests.conftest import NOBODY_TOKEN, pod
 
 pytestmark = pytest.mark.integration
@@ -192,10 +201,80 @@ def test_watch_resumes_from_a_resource_version(admin):
     watch = admin.watch("pods", on_event, namespace="default",
                         resource_version=first["metadata"]["resourceVersion"])
     try:
+        for name in ("c", "d"):
+            assert seen.wait(10)
+            seen.clear()
+            admin.create("pods", pod(name))
         assert seen.wait(10)
-        seen.clear()
-        admin.create("pods", pod("c"))
-        assert seen.wait(10)
-        assert names == ["b", "c"]  # b once (history), c once (live): no gap, no duplicate
+        # b once (from history), c and d once (live), in order: no gap, no duplicate
+        assert names == ["b", "c", "d"]
     finally:
         watch.stop()
+
+
+def configmap(name: str, **extra) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, **extra},
+            "data": {"k": "v"}}
+
+
+def test_removing_the_last_finalizer_completes_the_deletion(admin):
+    admin.create("configmaps", configmap("held", finalizers=["example.com/hold"]))
+    marked = admin.delete("configmaps", "held")
+    assert marked["metadata"]["deletionTimestamp"]
+    assert admin.get("configmaps", "held")["metadata"]["finalizers"] == ["example.com/hold"]
+    marked["metadata"]["finalizers"] = []
+    admin.update("configmaps", marked)
+    with pytest.raises(NotFound):
+        admin.get("configmaps", "held")
+
+
+def test_a_stale_update_cannot_complete_a_deletion_past_a_newer_finalizer(admin):
+    admin.create("configmaps", configmap("held", finalizers=["a"]))
+    stale = admin.delete("configmaps", "held")
+    fresh = admin.get("configmaps", "held")
+    fresh["metadata"]["finalizers"] = ["a", "b"]
+    admin.update("configmaps", fresh)
+    stale["metadata"]["finalizers"] = []
+    with pytest.raises(Conflict):
+        admin.update("configmaps", stale)
+    assert admin.get("configmaps", "held")["metadata"]["finalizers"] == ["a", "b"]
+
+
+def test_an_object_too_large_for_the_bus_is_refused_before_it_is_stored(admin):
+    before = revision(admin)
+    big = configmap("big")
+    big["data"] = {"blob": "x" * (300 * 1024)}
+    with pytest.raises(RequestEntityTooLarge, match='configmaps "big" is too large'):
+        admin.create("configmaps", big)
+    huge = configmap("huge")
+    huge["data"] = {"blob": "x" * (2 * 1024 * 1024)}
+    with pytest.raises(RequestEntityTooLarge, match="request is too large"):
+        admin.create("configmaps", huge)
+    assert revision(admin) == before
+    assert admin.list("configmaps", "default")["items"] == []
+
+
+def test_rbac_changes_apply_to_the_very_next_request(admin, client_with):
+    nobody = client_with(NOBODY_TOKEN)
+    with pytest.raises(Forbidden):
+        nobody.list("configmaps", "default")
+    rbac = "rbac.authorization.k8s.io"
+    admin.create("roles", {"metadata": {"name": "cm-reader"}, "rules": [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]})
+    admin.create("rolebindings", {
+        "metadata": {"name": "nobody-reads"},
+        "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "cm-reader"},
+        "subjects": [{"kind": "User", "name": "nobody"}]})
+    assert nobody.list("configmaps", "default")["items"] == []
+    with pytest.raises(Forbidden):
+        nobody.list("configmaps", "kube-system")  # a RoleBinding grants only its namespace
+    admin.delete("rolebindings", "nobody-reads")
+    with pytest.raises(Forbidden):
+        nobody.list("configmaps", "default")
+
+
+def test_watch_from_a_future_revision_is_refused(admin):
+    future = revision(admin) + 1000
+    with pytest.raises(ServerTimeout, match="Too large resource version"):
+        admin.watch("pods", lambda event: None, namespace="default",
+                    resource_version=str(future))

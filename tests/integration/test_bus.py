@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from bus import BusActor, Envelope, Incoming
-from bus.errors import InternalError, NoResponders, NotFound, TooManyRequests
+from bus import BusActor, Envelope, Incoming, NatsServer
+from bus.errors import BusError, InternalError, NoResponders, NotFound, TooManyRequests
 
 pytestmark = pytest.mark.integration
 
@@ -22,6 +22,9 @@ class Echo(BusActor):
 
     def subscriptions(self):
         return [(f"{self.subjects.prefix}.echo", "")]
+
+    def on_local(self, message):
+        raise RuntimeError(f"cannot digest {message!r}")
 
     def handle(self, incoming: Incoming) -> Envelope:
         body = incoming.envelope.body
@@ -83,3 +86,15 @@ def test_request_to_nobody_fails_fast_with_no_responders(nats_server, connect):
     caller = connect(nats_server.url, "lonely")
     with pytest.raises(NoResponders):
         caller.request("kubeactor.nobody.home", Envelope()).result(5)
+
+
+def test_an_actor_survives_a_local_message_that_fails(echo):
+    caller, ref, *_ = echo
+    ref.tell("indigestible")  # a told event whose handler raises
+    assert ask(caller, "after").result(5).raise_for_status().body == "after"
+    assert ref.is_alive()
+
+
+def test_a_second_server_on_a_taken_port_fails_clearly(nats_server, tmp_path):
+    with pytest.raises(BusError, match="already in use"):
+        NatsServer(tmp_path / "second", port=nats_server.port).start()

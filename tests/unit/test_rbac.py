@@ -143,6 +143,17 @@ def test_deleting_a_binding_revokes_at_once(authorizer: Authorizer):
     assert not authorizer.allowed(ask(ALICE, "list", "pods"))
 
 
+def test_a_replayed_older_change_does_not_bring_back_a_revoked_binding(authorizer: Authorizer):
+    binding = role_binding("alice-sched", "default", "system:kube-scheduler", "alice",
+                           role_kind="ClusterRole")
+    binding["metadata"]["resourceVersion"] = "5"
+    removed = dict(binding, metadata=dict(binding["metadata"], resourceVersion="6"))
+    authorizer.observe(binding)
+    authorizer.observe(removed, deleted=True)
+    authorizer.observe(binding)  # the store's event for revision 5, arriving late
+    assert not authorizer.allowed(ask(ALICE, "list", "pods"))
+
+
 # -- authentication -----------------------------------------------------------------------------
 
 

@@ -164,30 +164,26 @@ def test_listeners_receive_every_commit_with_the_object_before_it(store):
     ]
 
 
-class FailingOnce(SqliteBackend):
-    """The real backend, whose next commit fails as a full disk would."""
-
-    fail_next = False
-
-    def commit(self, revision: int, changes: list[tuple[str, Object | None]]) -> None:
-        if self.fail_next:
-            self.fail_next = False
-            raise InternalError("disk full")
-        super().commit(revision, changes)
+def fail_commit_of_revision(backend: SqliteBackend, revision: int) -> None:
+    """Make SQLite itself abort the transaction that would reach ``revision``, after its rows
+    are written (a trigger on the revision row): the real rollback path runs."""
+    backend._db.execute(
+        f"CREATE TEMP TRIGGER fail_{revision} BEFORE UPDATE ON meta WHEN NEW.revision = "
+        f"{revision} BEGIN SELECT RAISE(ABORT, 'disk full'); END")
 
 
 def test_a_failed_commit_changes_nothing_in_memory_or_on_disk(tmp_path):
-    backend = FailingOnce(tmp_path / "store.db")
+    backend = SqliteBackend(tmp_path / "store.db")
     ref = Store.start(backend)
     store = ref.proxy()
     try:
         kept = store.create("/things/a", obj("a")).get()
-        backend.fail_next = True
-        with pytest.raises(InternalError):
+        fail_commit_of_revision(backend, rv(kept) + 1)
+        with pytest.raises(InternalError, match="disk full"):
             store.update("/things/a", obj("a", image="changed")).get()
-        backend.fail_next = True
-        with pytest.raises(InternalError):
+        with pytest.raises(InternalError, match="disk full"):
             store.create("/things/b", obj("b")).get()
+        backend._db.execute(f"DROP TRIGGER fail_{rv(kept) + 1}")
         assert store.revision().get() == rv(kept)
         assert store.get("/things/a").get() == kept
         assert store.get_or_none("/things/b").get() is None
