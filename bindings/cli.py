@@ -8,17 +8,20 @@ verb, as with kubectl. Errors go to stderr in kubectl's words, with exit code 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import queue
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from actors.client import Client, WatchEvent
 from actors.objects import ResourceInfo, resolve
-from bindings import kubeconfig, printers
+from bindings import kubeconfig, printers, tracing
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection
 from bus.errors import (
@@ -84,6 +87,19 @@ def parser() -> argparse.ArgumentParser:
     get.add_argument("--field-selector")
     get.add_argument("-A", "--all-namespaces", action="store_true")
 
+    trace = verbs.add_parser("trace", parents=[common],
+                             help="print the control plane's messages live, or replay a capture",
+                             usage="kubeactor trace [replay FILE] [--object KIND/NAME] "
+                                   "[--trace-id ID] [--mermaid FILE] [--record FILE]")
+    trace.add_argument("replay", nargs="*", help=argparse.SUPPRESS)
+    trace.add_argument("--object", metavar="KIND/NAME", help="only messages about this object")
+    trace.add_argument("--trace-id", help="only messages of this trace")
+    trace.add_argument("--mermaid", metavar="FILE", type=Path,
+                       help="write a Mermaid sequenceDiagram of what was seen")
+    trace.add_argument("--record", metavar="FILE", type=Path,
+                       help="keep the capture (credentials removed) for `trace replay`")
+    trace.add_argument("--timeout", type=float, help="stop after this many seconds")
+
     delete = verbs.add_parser("delete", parents=[common], help="delete resources by name")
     delete.add_argument("resource")
     delete.add_argument("names", nargs="*")
@@ -126,12 +142,12 @@ def _split_dash_dash(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 class Session:
     """A connection and client built from the kubeconfig, closed at the end of a command."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, name: str = "cli") -> None:
         path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
         self.config = kubeconfig.load(path)
         self.namespace = getattr(args, "namespace", None) or self.config.namespace
         bus = BusConfig(url=self.config.server, prefix=self.config.prefix)
-        self.connection = Connection(bus, "cli").connect()
+        self.connection = Connection(bus, name).connect()
         self.client = Client(self.connection, self.config.token)
 
     def close(self) -> None:
@@ -260,6 +276,68 @@ def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str
             watch.stop()
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    """``trace``: live from the bus until Ctrl-C (or --timeout), or ``trace replay FILE``."""
+    info, name = None, None
+    if args.object:
+        kind, _, name = args.object.partition("/")
+        info = _resolve(kind)
+    if args.replay:
+        if args.replay[0] != "replay" or len(args.replay) != 2:
+            raise UsageError("usage: kubeactor trace replay FILE")
+        records: Iterable[tracing.Record] = tracing.read_capture(Path(args.replay[1]))
+        hops = _show(records, info, name, args.trace_id)
+    else:
+        hops = _trace_live(args, info, name)
+    if args.mermaid:
+        args.mermaid.write_text(tracing.mermaid(hops))
+    return 0
+
+
+def _show(records: Iterable[tracing.Record], info: ResourceInfo | None, name: str | None,
+          trace_id: str | None, record_to: BinaryIO | None = None) -> list[tracing.Hop]:
+    hops = []
+    for record in records:
+        if not tracing.matches(record, info, name, trace_id):
+            continue
+        if record_to is not None:
+            tracing.write_record(record_to, record)
+        hops.append(tracing.hop(record))
+        print(tracing.render(hops[-1]), flush=True)
+    return hops
+
+
+def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
+                name: str | None) -> list[tracing.Hop]:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    seen: queue.Queue[tracing.Record] = queue.Queue()
+
+    def on_message(subject: str, data: bytes) -> None:  # bus loop thread
+        if (record := tracing.Record.capture(subject, data)) is not None:
+            seen.put(record)
+
+    def drain() -> Iterator[tracing.Record]:
+        deadline = time.monotonic() + args.timeout if args.timeout else None
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            with contextlib.suppress(queue.Empty):
+                yield seen.get(timeout=0.1)
+        while not seen.empty():
+            yield seen.get()
+
+    session = Session(args, name="tracer")
+    try:
+        session.connection.subscribe_raw(session.connection.subjects.all, on_message)
+        print(f"tracing {session.connection.subjects.all} on {session.config.server} "
+              "(Ctrl-C to stop)", file=sys.stderr, flush=True)
+        with contextlib.ExitStack() as files:
+            out = files.enter_context(args.record.open("wb")) if args.record else None
+            return _show(drain(), info, name, args.trace_id, out)
+    finally:
+        session.close()
+
+
 # -- up -----------------------------------------------------------------------------------------
 
 
@@ -303,10 +381,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(head)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.verb == "up":
+    if args.verb in ("up", "trace"):
         try:
-            return cmd_up(args)
-        except (UsageError, KubeactorError) as error:
+            return cmd_up(args) if args.verb == "up" else cmd_trace(args)
+        except (UsageError, KubeactorError, kubeconfig.KubeConfigError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
     try:

@@ -146,6 +146,21 @@ class Connection:
         await self.nc.flush()
         return sub
 
+    def subscribe_raw(self, subject: str, handler: Callable[[str, bytes], None]) -> Subscription:
+        """Subscribe ``handler(subject, data)`` to undecoded messages (tracers, recorders).
+        Runs on the loop thread: it must not block."""
+
+        async def deliver(msg: Msg) -> None:
+            handler(msg.subject, msg.data)
+
+        async def subscribe() -> Subscription:
+            sub = await self.nc.subscribe(subject, cb=deliver,
+                                          pending_msgs_limit=self.config.pending_limit)
+            await self.nc.flush()
+            return sub
+
+        return bus_loop.wait(subscribe(), timeout=10)
+
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop a subscription (a closed connection has none left). Not on the loop thread."""
         try:

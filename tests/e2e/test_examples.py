@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bindings import kubeconfig
 from tests.e2e.conftest import remove_containers
 
 pytestmark = pytest.mark.e2e
@@ -26,3 +27,21 @@ def test_quickstart_runs_a_pod_to_completion_and_cleans_up(tmp_path, docker_engi
             all=True, filters={"label": f"io.kubeactor.cluster.id={cluster_id}"}) == []
     finally:
         remove_containers(docker_engine, tmp_path)
+
+
+def test_tracing_example_reads_the_bus_with_plain_nats_and_msgpack(cluster, admin):
+    config = kubeconfig.load(cluster.kubeconfig)
+    follower = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "tracing.py"), config.server, "--seconds", "60"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline().startswith("listening")
+        admin.create("configmaps", {"metadata": {"name": "traced-example"}, "data": {}})
+        seen = [follower.stdout.readline() for _ in range(2)]
+    finally:
+        follower.kill()
+        follower.communicate()
+    assert seen[0].split() == ["kubeactor.api.core.configmaps.create", "e2e", "->", "?:",
+                               "create", "configmaps/traced-example"]
+    assert seen[1].split()[:3] == ["kubeactor.trace.store", "apiserver", "->"]

@@ -1,0 +1,42 @@
+"""Read the control plane off the bus with nothing but nats-py and msgpack.
+
+    python examples/tracing.py nats://127.0.0.1:PORT [--prefix kubeactor] [--seconds 30]
+
+The URL is the ``server`` of your kubeconfig. Every kubeactor message is a msgpack map (see
+docs/PROTOCOL.md); this prints subject, sender -> receiver, verb and object of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import msgpack
+import nats
+
+
+async def follow(url: str, prefix: str, seconds: float) -> None:
+    nc = await nats.connect(url)
+
+    async def show(msg) -> None:
+        message = msgpack.unpackb(msg.data, raw=False)
+        what = "/".join(str(p) for p in (message.get("resource"), message.get("name"),
+                                         message.get("sub")) if p)
+        event = (message.get("body") or {}).get("type") if message.get("verb") == "event" else ""
+        print(f"{msg.subject:<48} {message.get('from', '?')} -> {message.get('to', '?')}: "
+              f"{message.get('verb')} {event or ''}{' ' if event else ''}{what}", flush=True)
+
+    await nc.subscribe(f"{prefix}.>", cb=show)
+    await nc.flush()
+    print(f"listening on {prefix}.> for {seconds:g}s", flush=True)
+    await asyncio.sleep(seconds)
+    await nc.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="print every kubeactor message on the bus")
+    parser.add_argument("url")
+    parser.add_argument("--prefix", default="kubeactor")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    asyncio.run(follow(args.url, args.prefix, args.seconds))
