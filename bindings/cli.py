@@ -69,6 +69,20 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=_bounded(0, 65535), default=0,
                     help="embedded nats-server port (0: a free one)")
 
+    server = verbs.add_parser("server", parents=[common],
+                              help="run the control plane (store, apiserver, scheduler)")
+    server.add_argument("--data-dir", type=Path, default=Path("~/.kubeactor"))
+    server.add_argument("--nats", metavar="URL", help="use this NATS instead of an embedded one")
+    server.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:0",
+                        help="where the embedded nats-server listens (port 0: a free one)")
+
+    agent = verbs.add_parser("agent", parents=[common],
+                             help="run one kubelet that joins the cluster of --kubeconfig")
+    agent.add_argument("--node", required=True, help="the node's name")
+    agent.add_argument("--runtime", choices=["docker", "sim"], default="docker")
+    agent.add_argument("--data-dir", type=Path, default=None,
+                       help="the agent's own state (default ~/.kubeactor/agent-NODE)")
+
     run = verbs.add_parser("run", parents=[common], help="create a pod running one container")
     run.add_argument("name")
     run.add_argument("--image", required=True)
@@ -342,18 +356,52 @@ def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    if args.runtime == "sim":
+    """``up``: the whole cluster in this process."""
+    return _serve(ClusterConfig(
+        data_dir=args.data_dir, nodes=args.nodes, runtime=_runtime(args.runtime),
+        nats_url=args.nats, nats_port=args.port), f"{args.nodes} node(s)")
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    """``server``: store, apiserver and scheduler; kubelets join with ``agent``."""
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT")
+    return _serve(ClusterConfig(
+        data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
+        nats_port=int(port)), "control plane")
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    """``agent``: one kubelet, joining the cluster its kubeconfig names."""
+    path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
+    config = kubeconfig.load(path)
+    data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
+    return _serve(ClusterConfig(
+        data_dir=data_dir, node_names=(args.node,), control_plane=False,
+        runtime=_runtime(args.runtime), nats_url=config.server, prefix=config.prefix,
+        token=config.token), f"node {args.node}")
+
+
+def _runtime(name: str) -> str:
+    if name == "sim":
         raise UsageError("--runtime sim is not in this release yet; use --runtime docker")
+    return name
+
+
+def _serve(config: ClusterConfig, what: str) -> int:
+    """Start, say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    config = ClusterConfig(data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
-                           nats_url=args.nats, nats_port=args.port)
-    cluster = Cluster.start(config)
+    cluster = Cluster.start(config, progress=lambda step: print(
+        f"starting {step}...", file=sys.stderr, flush=True))
     try:
-        print(f"kubeactor is ready: {args.nodes} node(s), NATS at {cluster.url}, "
-              f"kubeconfig at {cluster.kubeconfig_path}", flush=True)
-        print(f"  try: kubeactor --kubeconfig {cluster.kubeconfig_path} get nodes", flush=True)
+        where = (f", kubeconfig at {cluster.kubeconfig_path}" if config.control_plane else "")
+        print(f"kubeactor is ready: {what}, NATS at {cluster.url}{where}", flush=True)
+        if config.control_plane:
+            print(f"  try: kubeactor --kubeconfig {cluster.kubeconfig_path} get nodes",
+                  flush=True)
         stop.wait()
     finally:
         cluster.stop()
@@ -364,6 +412,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 # -- entry point --------------------------------------------------------------------------------
 
 COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete}
+"""Commands that talk to the apiserver through one Session."""
+LOCAL_COMMANDS = {"up": cmd_up, "server": cmd_server, "agent": cmd_agent, "trace": cmd_trace}
+"""Commands that run components here, or connect on their own terms."""
 
 
 def _print_error(error: ApiError) -> None:
@@ -381,9 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(head)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.verb in ("up", "trace"):
+    if args.verb in LOCAL_COMMANDS:
         try:
-            return cmd_up(args) if args.verb == "up" else cmd_trace(args)
+            return LOCAL_COMMANDS[args.verb](args)
         except (UsageError, KubeactorError, kubeconfig.KubeConfigError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

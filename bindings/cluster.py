@@ -17,6 +17,7 @@ import fcntl
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,7 +27,7 @@ import pykka
 from actors.apiserver import ApiServer, TokenAuthenticator
 from actors.client import Client
 from actors.kubelet import Kubelet, KubeletConfig
-from actors.runtime import Runtime
+from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler
 from actors.store import Store
 from bindings import kubeconfig
@@ -46,13 +47,21 @@ class ClusterConfig:
     data_dir: Path
     nodes: int = 1
     """Kubelets to start, named node-1 ... node-N."""
+    node_names: tuple[str, ...] = ()
+    """Names of the kubelets to start, instead of node-1 ... node-N (``kubeactor agent``)."""
+    control_plane: bool = True
+    """Start store, apiserver and scheduler; False for kubelets only (``kubeactor agent``)."""
     runtime: str = "docker"
     """``docker`` (real containers). ``sim`` arrives with the kubelet issue."""
     nats_url: str | None = None
-    """Use this NATS instead of starting the embedded nats-server."""
+    """Use this NATS instead of starting the embedded nats-server (required for an agent)."""
+    nats_host: str = "127.0.0.1"
+    """Address the embedded nats-server listens on (agents on other hosts connect to it)."""
     nats_port: int = 0
-    """Port of the embedded nats-server; 0 picks a free one."""
+    """Port of the embedded nats-server; 0 lets it pick a free one."""
     prefix: str = "kubeactor"
+    token: str | None = None
+    """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
     node_cpu: str = "4"
     node_memory: str = "8Gi"
 
@@ -110,10 +119,14 @@ class Cluster:
     _runtimes: list[Runtime] = field(default_factory=list)
     _tokens: dict[str, str] = field(default_factory=dict)
     _lock: TextIO | None = None
+    _progress: Callable[[str], None] = field(default=lambda step: None)
 
     @classmethod
-    def start(cls, config: ClusterConfig) -> Cluster:
+    def start(cls, config: ClusterConfig,
+              progress: Callable[[str], None] | None = None) -> Cluster:
+        """Start what ``config`` asks for; ``progress`` hears each step as it begins."""
         cluster = cls(config)
+        cluster._progress = progress or (lambda step: None)
         try:
             cluster._start()
         except BaseException:
@@ -122,34 +135,57 @@ class Cluster:
         return cluster
 
     def _start(self) -> None:
-        config = self.config
+        config, say = self.config, self._progress
         data = config.data_dir.expanduser().resolve()
-        data.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._lock_data_dir(data)
-        node_names = [f"node-{i}" for i in range(1, config.nodes + 1)]
+        try:
+            data.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._lock_data_dir(data)
+        except PermissionError as error:
+            raise ClusterError(f"data dir {data} is not writable: {error.strerror}") from None
+        names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
+        if config.control_plane:
+            bus = self._start_control_plane(data, names)
+        elif not (config.nats_url and config.token):
+            raise ClusterError("kubelets without a control plane need a NATS URL and a token "
+                               "(from --kubeconfig)")
+        else:
+            self.url = config.nats_url
+            bus = BusConfig(url=self.url, prefix=config.prefix)
+        cluster_id = _cluster_id(data / "cluster-id")
+        for name in names:
+            say(f"kubelet {name}")
+            runtime = self._runtime(name, cluster_id)
+            user = node_identity(name)[0]
+            connection = self._connect(bus, f"kubelet-{name}")
+            client = Client(connection, self._tokens.get(user, config.token))
+            self._run(Kubelet.start(connection, client, runtime, KubeletConfig(
+                node_name=name, cpu=config.node_cpu, memory=config.node_memory)))
+
+    def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> BusConfig:
+        """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
+        config, say = self.config, self._progress
         tokens_path = data / "tokens.csv"
         self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER] + [
-            node_identity(name) for name in node_names])
+            node_identity(name) for name in names])
         if config.nats_url:
             self.url = config.nats_url
         else:
-            self.nats = NatsServer(data / "nats", port=config.nats_port).start()
+            say("nats-server")
+            self.nats = NatsServer(data / "nats", host=config.nats_host,
+                                   port=config.nats_port).start()
             self.url = self.nats.url
         bus = BusConfig(url=self.url, prefix=config.prefix)
-
+        say("store")
         store = self._run(Store.start(SqliteBackend(data / "store.db")))
+        say("apiserver")
         self._run(ApiServer.start(self._connect(bus, "apiserver"), store.proxy(),
                                   TokenAuthenticator.from_file(tokens_path)))
+        say("scheduler")
         self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
-        cluster_id = _cluster_id(data / "cluster-id")
-        for name in node_names:
-            runtime = self._runtime(name, cluster_id)
-            connection, client = self._component(bus, f"kubelet-{name}", node_identity(name)[0])
-            self._run(Kubelet.start(connection, client, runtime, KubeletConfig(
-                node_name=name, cpu=config.node_cpu, memory=config.node_memory)))
         self.kubeconfig_path = data / "kubeconfig"
         kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
             server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]]))
+        return bus
 
     def _lock_data_dir(self, data: Path) -> None:
         """One cluster per data dir: a second start fails instead of sharing the store."""
@@ -174,7 +210,12 @@ class Cluster:
     def _runtime(self, node_name: str, cluster_id: str) -> Runtime:
         if self.config.runtime != "docker":
             raise ValueError(f"unknown runtime {self.config.runtime!r} (this release: docker)")
-        runtime = DockerRuntime(node_name, cluster_id)
+        try:
+            runtime = DockerRuntime(node_name, cluster_id)
+        except RuntimeFailure as failure:
+            raise ClusterError(
+                "cannot reach the Docker engine (DOCKER_HOST, else /var/run/docker.sock): start "
+                f"dockerd, e.g. with scripts/setup ({failure.message})") from None
         self._runtimes.append(runtime)
         return runtime
 

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +59,10 @@ def docker_engine() -> docker.DockerClient:
     return engine
 
 
-def start_up(data_dir: Path, *extra: str) -> UpProcess:
+def start_up(data_dir: Path, *extra: str, verb: str = "up") -> UpProcess:
+    """Run ``kubeactor VERB --data-dir DATA_DIR EXTRA...`` until it says it is ready."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(data_dir), *extra],
+        [sys.executable, "-m", "bindings.cli", verb, "--data-dir", str(data_dir), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=die_with_parent,
     )
@@ -81,12 +82,12 @@ def start_up(data_dir: Path, *extra: str) -> UpProcess:
             line = lines.get(timeout=60)
         except queue.Empty:
             process.kill()
-            raise AssertionError(f"kubeactor up never said ready: {''.join(seen)}") from None
+            raise AssertionError(f"kubeactor {verb} never said ready: {''.join(seen)}") from None
         seen.append(line)
         if "ready" in line:
             return up
         if process.poll() is not None and lines.empty():
-            raise AssertionError(f"kubeactor up exited early: {''.join(seen)}")
+            raise AssertionError(f"kubeactor {verb} exited early: {''.join(seen)}")
 
 
 def stop_up(up: UpProcess) -> int:
@@ -112,8 +113,21 @@ def cluster(tmp_path_factory, docker_engine) -> Iterator[UpProcess]:
 
 
 @pytest.fixture
-def admin(cluster: UpProcess) -> Iterator[Client]:
-    config = kubeconfig.load(cluster.kubeconfig)
-    connection = Connection(BusConfig(url=config.server, prefix=config.prefix), "e2e").connect()
-    yield Client(connection, config.token)
-    connection.close()
+def admin_for() -> Iterator[Callable[[UpProcess], Client]]:
+    """``admin_for(process)``: an admin client of that cluster (closed after the test)."""
+    connections: list[Connection] = []
+
+    def make(up: UpProcess) -> Client:
+        config = kubeconfig.load(up.kubeconfig)
+        bus = BusConfig(url=config.server, prefix=config.prefix)
+        connections.append(Connection(bus, "e2e").connect())
+        return Client(connections[-1], config.token)
+
+    yield make
+    for connection in connections:
+        connection.close()
+
+
+@pytest.fixture
+def admin(cluster: UpProcess, admin_for) -> Client:
+    return admin_for(cluster)

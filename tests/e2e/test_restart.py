@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from actors.client import Client
-from bindings import kubeconfig
-from bus import BusConfig, Connection
 from tests.conftest import wait_for
 from tests.e2e.conftest import IMAGE, remove_containers, start_up, stop_up
 
@@ -26,29 +23,24 @@ def pod_containers(engine, data):
     return {c.labels["io.kubeactor.pod.name"]: c.id for c in found}
 
 
-def test_restarted_cluster_adopts_containers_on_every_node(tmp_path, docker_engine):
+def test_restarted_cluster_adopts_containers_on_every_node(tmp_path, docker_engine, admin_for):
     data = tmp_path / "restart"
     try:
-        adopts_on_restart(data, docker_engine)
+        adopts_on_restart(data, docker_engine, admin_for)
     finally:
         remove_containers(docker_engine, data)
 
 
-def adopts_on_restart(data, docker_engine):
+def adopts_on_restart(data, docker_engine, admin_for):
     up = start_up(data, "--nodes", "2")
-    config = kubeconfig.load(up.kubeconfig)
-    connection = Connection(BusConfig(url=config.server, prefix=config.prefix), "e2e").connect()
-    try:
-        admin = Client(connection, config.token)
-        for name in ("left", "right"):
-            up.cli("run", name, "--image", IMAGE, "--", "sleep", "3600")
-        nodes = {wait_for(admin, "pods", name, running)["spec"]["nodeName"]
-                 for name in ("left", "right")}
-        assert nodes == {"node-1", "node-2"}
-        before = pod_containers(docker_engine, data)
-        assert set(before) == {"left", "right"}
-    finally:
-        connection.close()
+    admin = admin_for(up)
+    for name in ("left", "right"):
+        up.cli("run", name, "--image", IMAGE, "--", "sleep", "3600")
+    nodes = {wait_for(admin, "pods", name, running)["spec"]["nodeName"]
+             for name in ("left", "right")}
+    assert nodes == {"node-1", "node-2"}
+    before = pod_containers(docker_engine, data)
+    assert set(before) == {"left", "right"}
     assert stop_up(up) == 0
     assert pod_containers(docker_engine, data) == before  # stopping the control plane keeps pods
 

@@ -1,0 +1,34 @@
+"""Split deployment: ``kubeactor server`` and two ``kubeactor agent`` processes over one NATS."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.e2e.conftest import IMAGE, remove_containers, start_up, stop_up
+
+pytestmark = pytest.mark.e2e
+
+
+def test_server_and_two_agents_spread_pods_over_both_nodes(tmp_path, admin_for, docker_engine):
+    server = start_up(tmp_path / "server", verb="server")
+    agents = []
+    try:
+        for node in ("east", "west"):
+            agents.append(start_up(tmp_path / node, "--node", node, "--kubeconfig",
+                                   str(server.kubeconfig), verb="agent"))
+        nodes = server.cli("get", "nodes", "-o", "name").stdout.split()
+        assert nodes == ["node/east", "node/west"]
+        admin = admin_for(server)
+        for name in ("one", "two"):
+            server.cli("run", name, "--image", IMAGE, "--", "sleep", "3600")
+        placed = {wait_for(admin, "pods", name,
+                           lambda p: p["status"].get("phase") == "Running")["spec"]["nodeName"]
+                  for name in ("one", "two")}
+        assert placed == {"east", "west"}
+        server.cli("delete", "pod", "one", "two")
+    finally:
+        for agent in agents:
+            assert stop_up(agent) == 0
+            remove_containers(docker_engine, agent.data_dir)
+        assert stop_up(server) == 0
