@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import queue
 import signal
@@ -20,8 +21,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from actors.client import Client, WatchEvent
-from actors.objects import ResourceInfo, resolve
-from bindings import kubeconfig, printers, tracing
+from actors.objects import RESOURCES, ResourceInfo, resolve
+from bindings import kubeconfig, manifests, printers, tracing
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection
 from bus.errors import (
@@ -100,6 +101,24 @@ def parser() -> argparse.ArgumentParser:
     get.add_argument("-l", "--selector")
     get.add_argument("--field-selector")
     get.add_argument("-A", "--all-namespaces", action="store_true")
+    get.add_argument("--show-labels", action="store_true")
+    get.add_argument("-w", "--watch", action="store_true",
+                     help="after listing, print each change until Ctrl-C")
+
+    for verb, text in (("create", "create objects from manifests"),
+                       ("apply", "create or update objects from manifests")):
+        manifests = verbs.add_parser(verb, parents=[common], help=text)
+        manifests.add_argument("-f", "--filename", action="append", required=True,
+                               metavar="FILE", help="a file, a directory, or - for stdin")
+
+    describe = verbs.add_parser("describe", parents=[common],
+                                help="show details of pods or nodes, with their events")
+    describe.add_argument("resource")
+    describe.add_argument("names", nargs="*")
+
+    verbs.add_parser("api-resources", parents=[common], help="list the resource types")
+    config = verbs.add_parser("config", parents=[common], help="show the kubeconfig")
+    config.add_argument("action", choices=["view"])
 
     trace = verbs.add_parser("trace", parents=[common],
                              help="print the control plane's messages live, or replay a capture",
@@ -225,23 +244,118 @@ def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int
             except NotFound as error:
                 _print_error(error)
                 failed = 1
-        if len(names) == 1 and objects:
-            print(printers.render(info, objects[0], args.output, single=True))
-        elif objects:
-            print(printers.render(info, {"apiVersion": "v1", "kind": "List", "items": objects,
-                                         "metadata": {"resourceVersion": ""}},
-                                  args.output, single=False))
+        if objects:
+            single = len(names) == 1
+            shown = objects[0] if single else {"apiVersion": "v1", "kind": "List",
+                                               "items": objects,
+                                               "metadata": {"resourceVersion": ""}}
+            print(printers.render(info, shown, args.output, single=single,
+                                  show_labels=args.show_labels))
         return failed
     listing = session.client.list(info.name, namespace, label_selector=args.selector,
                                   field_selector=args.field_selector)
     result = {"apiVersion": "v1", "kind": "List", "metadata": listing["metadata"],
               "items": listing["items"]}
+    spread = args.all_namespaces and info.namespaced
     if not result["items"] and args.output in (None, "wide"):
         where = f" in {namespace} namespace" if namespace else ""
         print(f"No resources found{where}.", file=sys.stderr)
-        return 0
-    print(printers.render(info, result, args.output, single=False,
-                          all_namespaces=args.all_namespaces and info.namespaced))
+    else:
+        print(printers.render(info, result, args.output, single=False, all_namespaces=spread,
+                              show_labels=args.show_labels), flush=True)
+    if args.watch:
+        _watch_rows(session, info, namespace, listing["metadata"]["resourceVersion"], args)
+    return 0
+
+
+def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, since: str,
+                args: argparse.Namespace) -> None:
+    """``get -w``: print each change after the listing, in the listing's format, until
+    Ctrl-C or SIGTERM."""
+    changes: queue.Queue[WatchEvent] = queue.Queue()
+    stop = _stop_on_signals()
+    watch = session.client.watch(info.name, changes.put, namespace=namespace,
+                                 label_selector=args.selector,
+                                 field_selector=args.field_selector, resource_version=since)
+    try:
+        while not stop.is_set():
+            try:
+                event = changes.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if event.type == "ERROR":
+                raise UsageError(f"the watch ended: {event.object.get('message')}")
+            print(printers.render(info, event.object, args.output, single=True,
+                                  all_namespaces=args.all_namespaces and info.namespaced,
+                                  show_labels=args.show_labels, header=False), flush=True)
+    finally:
+        watch.stop()
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def cmd_create(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    """``create -f``: create every object; report each, go on after a failure."""
+    failed = 0
+    for _, obj in manifests.read(args.filename):
+        info, namespace = manifests.target(obj, session.namespace)
+        try:
+            session.client.create(info.name, obj, namespace)
+            print(f"{manifests.describe(info, obj)} created", flush=True)
+        except ApiError as error:
+            _print_error(error)
+            failed = 1
+    return failed
+
+
+def cmd_apply(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    """``apply -f``: create or update every object; report each as it is acknowledged."""
+    failed = 0
+    for _, obj in manifests.read(args.filename):
+        info, _ = manifests.target(obj, session.namespace)
+        try:
+            outcome = manifests.apply(session.client, obj, session.namespace)
+            print(f"{manifests.describe(info, obj)} {outcome}", flush=True)
+        except ApiError as error:
+            _print_error(error)
+            failed = 1
+    return failed
+
+
+def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    info, names = _resource_and_names([args.resource, *args.names])
+    if info.name not in ("pods", "nodes"):
+        raise UsageError(f"describe knows pods and nodes in this release, not {info.name}")
+    namespace = session.namespace if info.namespaced else None
+    objects = ([session.client.get(info.name, name, namespace) for name in names] if names
+               else session.client.list(info.name, namespace)["items"])
+    texts = []
+    for obj in objects:
+        uid = obj["metadata"]["uid"]
+        events = [e for e in session.client.list("events", namespace or "default")["items"]
+                  if (e.get("involvedObject") or {}).get("uid") == uid]
+        if info.name == "pods":
+            texts.append(printers.describe_pod(obj, events))
+        else:
+            pods = session.client.list(
+                "pods", None, field_selector=f"spec.nodeName={obj['metadata']['name']}")
+            texts.append(printers.describe_node(obj, pods["items"], events))
+    print("\n\n".join(texts))
+    return 0
+
+
+def cmd_api_resources(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    rows = [[info.name, ",".join(info.short_names), info.api_version, str(info.namespaced).lower(),
+             info.kind] for info in sorted(RESOURCES, key=lambda i: (i.group, i.name))]
+    top = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
+    widths = [max(len(r[i]) for r in [top, *rows]) for i in range(len(top))]
+    for row in [top, *rows]:
+        print("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
@@ -323,9 +437,7 @@ def _show(records: Iterable[tracing.Record], info: ResourceInfo | None, name: st
 
 def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
                 name: str | None) -> list[tracing.Hop]:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     seen: queue.Queue[tracing.Record] = queue.Queue()
 
     def on_message(subject: str, data: bytes) -> None:  # bus loop thread
@@ -391,9 +503,7 @@ def _runtime(name: str) -> str:
 
 def _serve(config: ClusterConfig, what: str) -> int:
     """Start, say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0."""
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     cluster = Cluster.start(config, progress=lambda step: print(
         f"starting {step}...", file=sys.stderr, flush=True))
     try:
@@ -411,9 +521,19 @@ def _serve(config: ClusterConfig, what: str) -> int:
 
 # -- entry point --------------------------------------------------------------------------------
 
-COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete}
+def cmd_config(args: argparse.Namespace) -> int:
+    """``config view``: the kubeconfig in use, credentials redacted as kubectl does."""
+    path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
+    config = kubeconfig.load(path)
+    print(kubeconfig.render(dataclasses.replace(config, token="REDACTED")), end="")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete, "create": cmd_create,
+            "apply": cmd_apply, "describe": cmd_describe, "api-resources": cmd_api_resources}
 """Commands that talk to the apiserver through one Session."""
-LOCAL_COMMANDS = {"up": cmd_up, "server": cmd_server, "agent": cmd_agent, "trace": cmd_trace}
+LOCAL_COMMANDS = {"up": cmd_up, "server": cmd_server, "agent": cmd_agent, "trace": cmd_trace,
+                  "config": cmd_config}
 """Commands that run components here, or connect on their own terms."""
 
 
@@ -435,7 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb in LOCAL_COMMANDS:
         try:
             return LOCAL_COMMANDS[args.verb](args)
-        except (UsageError, KubeactorError, kubeconfig.KubeConfigError) as error:
+        except (UsageError, KubeactorError, kubeconfig.KubeConfigError, OSError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
     try:
@@ -448,7 +568,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(error)
     except BusError as error:
         print(f"Unable to connect to the server: {error}", file=sys.stderr)
-    except (UsageError, kubeconfig.KubeConfigError, KubeactorError, ValueError) as error:
+    except (UsageError, kubeconfig.KubeConfigError, manifests.ManifestError, KubeactorError,
+            ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
     return 1
 

@@ -78,29 +78,48 @@ def _default_row(obj: Object, wide: bool) -> list[str]:
     return [obj["metadata"]["name"], age(obj)]
 
 
+def _event_row(event: Object, wide: bool) -> list[str]:
+    involved = event.get("involvedObject") or {}
+    last = event.get("lastTimestamp") or event["metadata"].get("creationTimestamp")
+    return [age({"metadata": {"creationTimestamp": last}}), str(event.get("type", "")),
+            str(event.get("reason", "")),
+            f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
+            str(event.get("message", ""))]
+
+
 Columns = tuple[list[str], list[str], Callable[[Object, bool], list[str]]]
 _TABLES: dict[str, Columns] = {
     "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE"], _pod_row),
     "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
               ["INTERNAL-IP", "CONTAINER-RUNTIME"], _node_row),
+    "events": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
 }
 
 
+def labels_text(obj: Object) -> str:
+    labels = obj.get("metadata", {}).get("labels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
+
+
 def table(info: ResourceInfo, items: list[Object], wide: bool = False,
-          namespaced_column: bool = False) -> str:
+          namespaced_column: bool = False, show_labels: bool = False,
+          header: bool = True) -> str:
+    """kubectl's table for ``items``; without ``header`` only the rows (``get -w``)."""
     headers, extra, row = _TABLES.get(info.name, (["NAME", "AGE"], [], _default_row))
     rows = [([o["metadata"].get("namespace", "")] if namespaced_column else []) + row(o, wide)
-            for o in items]
-    header = (["NAMESPACE"] if namespaced_column else []) + headers + (extra if wide else [])
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+            + ([labels_text(o)] if show_labels else []) for o in items]
+    top = ((["NAMESPACE"] if namespaced_column else []) + headers + (extra if wide else [])
+           + (["LABELS"] if show_labels else []))
+    widths = [max(len(r[i]) for r in [top, *rows]) for i in range(len(top))]
     return "\n".join(
         "   ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
-        for r in [header, *rows]
+        for r in ([top] if header else []) + rows
     )
 
 
 def render(info: ResourceInfo, result: Object, output: str | None, single: bool,
-           all_namespaces: bool = False) -> str:
+           all_namespaces: bool = False, show_labels: bool = False,
+           header: bool = True) -> str:
     """``result`` (one object when ``single``, else a List) in kubectl's ``-o`` format."""
     items = [result] if single else result.get("items", [])
     if output == "json":
@@ -114,4 +133,85 @@ def render(info: ResourceInfo, result: Object, output: str | None, single: bool,
             f'unable to match a printer suitable for the output format "{output}", allowed '
             "formats are: json,name,wide,yaml"
         )
-    return table(info, items, wide=output == "wide", namespaced_column=all_namespaces)
+    return table(info, items, wide=output == "wide", namespaced_column=all_namespaces,
+                 show_labels=show_labels, header=header)
+
+
+# -- describe -----------------------------------------------------------------------------------
+
+
+def _pairs(title: str, values: dict[str, Any] | None, indent: int = 0) -> list[str]:
+    pad = " " * indent
+    if not values:
+        return [f"{pad}{title}<none>"]
+    first, *rest = [f"{k}={v}" for k, v in sorted(values.items())]
+    return [f"{pad}{title}{first}"] + [f"{pad}{' ' * len(title)}{item}" for item in rest]
+
+
+def _events_section(events: list[Object]) -> list[str]:
+    if not events:
+        return ["Events:  <none>"]
+    rows = [[str(e.get("type", "")), str(e.get("reason", "")),
+             age({"metadata": {"creationTimestamp": e.get("lastTimestamp")
+                               or e["metadata"].get("creationTimestamp")}}),
+             str((e.get("source") or {}).get("component", "")), str(e.get("message", ""))]
+            for e in events]
+    top = ["Type", "Reason", "Age", "From", "Message"]
+    widths = [max(len(r[i]) for r in [top, *rows]) for i in range(len(top))]
+    lines = ["Events:"]
+    for r in [top, ["-" * len(t) for t in top], *rows]:
+        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return lines
+
+
+def describe_pod(pod: Object, events: list[Object]) -> str:
+    meta, spec, status = pod["metadata"], pod.get("spec", {}), pod.get("status", {})
+    lines = [f"Name:             {meta['name']}", f"Namespace:        {meta.get('namespace')}",
+             f"Node:             {spec.get('nodeName') or '<none>'}",
+             f"Start Time:       {status.get('startTime') or '<unset>'}",
+             *_pairs("Labels:           ", meta.get("labels")),
+             f"Status:           {pod_status_word(pod)}",
+             f"IP:               {status.get('podIP') or ''}", "Containers:"]
+    states = {c["name"]: c for c in status.get("containerStatuses") or []}
+    for container in spec.get("containers", []):
+        current = states.get(container["name"], {})
+        lines += [f"  {container['name']}:", f"    Image:          {container.get('image')}"]
+        if container.get("command"):
+            lines.append(f"    Command:        {' '.join(container['command'])}")
+        if container.get("args"):
+            lines.append(f"    Args:           {' '.join(container['args'])}")
+        for label, key in (("State:", "state"), ("Last State:", "lastState")):
+            state = current.get(key) or {}
+            for word, detail in state.items():
+                lines.append(f"    {label:<16}{word.capitalize()}")
+                for field in ("reason", "message", "exitCode", "startedAt", "finishedAt"):
+                    if field in detail:
+                        lines.append(f"      {field[0].upper() + field[1:] + ':':<14}"
+                                     f"{detail[field]}")
+        lines += [f"    Ready:          {current.get('ready', False)}",
+                  f"    Restart Count:  {current.get('restartCount', 0)}"]
+    lines.append("Conditions:")
+    lines.append("  Type              Status")
+    for cond in status.get("conditions") or []:
+        lines.append(f"  {cond['type']:<18}{cond['status']}")
+    return "\n".join(lines + _events_section(events))
+
+
+def describe_node(node: Object, pods: list[Object], events: list[Object]) -> str:
+    meta, status = node["metadata"], node.get("status", {})
+    lines = [f"Name:               {meta['name']}",
+             *_pairs("Labels:             ", meta.get("labels")),
+             f"Unschedulable:      {bool(node.get('spec', {}).get('unschedulable'))}",
+             "Conditions:", "  Type    Status  Reason  Message"]
+    for cond in status.get("conditions") or []:
+        lines.append(f"  {cond['type']:<8}{cond['status']:<8}{cond.get('reason', '')}  "
+                     f"{cond.get('message', '')}")
+    lines.append("Addresses:")
+    lines += [f"  {a['type']}: {a['address']}" for a in status.get("addresses") or []]
+    for title in ("capacity", "allocatable"):
+        lines.append(f"{title.capitalize()}:")
+        lines += [f"  {k}: {v}" for k, v in sorted((status.get(title) or {}).items())]
+    running = [p for p in pods if p.get("status", {}).get("phase") not in ("Succeeded", "Failed")]
+    lines.append(f"Non-terminated Pods:  ({len(running)} in total)")
+    lines += [f"  {p['metadata'].get('namespace')}/{p['metadata']['name']}" for p in running]
+    return "\n".join(lines + _events_section(events))

@@ -1,0 +1,110 @@
+"""kubectl's verbs against a real cluster, compared with the shape of kubectl's output."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.e2e.conftest import IMAGE, UpProcess
+
+pytestmark = pytest.mark.e2e
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "examples" / "manifests"
+
+
+def running(pod):
+    return pod.get("status", {}).get("phase") == "Running"
+
+
+def test_apply_creates_then_leaves_unchanged_then_configures(cluster: UpProcess, admin):
+    manifest = str(MANIFESTS / "pod.yaml")
+    assert cluster.cli("apply", "-f", manifest).stdout == (
+        "pod/hello created\nconfigmap/hello-settings created\n")
+    wait_for(admin, "pods", "hello", running)
+    assert cluster.cli("apply", "-f", manifest).stdout == (
+        "pod/hello unchanged\nconfigmap/hello-settings unchanged\n")
+    changed = (MANIFESTS / "pod.yaml").read_text().replace("greeting: hello", "greeting: hi")
+    applied = subprocess.run(
+        [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig),
+         "apply", "-f", "-"], input=changed, capture_output=True, text=True, timeout=60)
+    assert applied.stdout == "pod/hello unchanged\nconfigmap/hello-settings configured\n"
+    assert admin.get("configmaps", "hello-settings")["data"] == {"greeting": "hi"}
+    cluster.cli("delete", "pod", "hello", "--grace-period", "0")
+    cluster.cli("delete", "configmap", "hello-settings")
+
+
+def test_create_reads_directories_and_multi_document_files_and_reports_duplicates(
+    cluster, tmp_path
+):
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: second}\n")
+    (tmp_path / "b.json").write_text(
+        '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "third"}}')
+    (tmp_path / "notes.txt").write_text("not a manifest")
+    assert cluster.cli("create", "-f", str(tmp_path)).stdout == (
+        "configmap/first created\nconfigmap/second created\nconfigmap/third created\n")
+    again = cluster.cli("create", "-f", str(tmp_path / "b.json"), check=False)
+    assert again.returncode == 1
+    assert again.stderr == ('Error from server (AlreadyExists): configmaps "third" already '
+                            "exists\n")
+    names = cluster.cli("get", "configmaps", "-o", "name").stdout.split()
+    assert {"configmap/first", "configmap/second", "configmap/third"} <= set(names)
+
+
+def test_get_watch_streams_a_row_per_change(cluster, admin):
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig),
+         "get", "pods", "-w", "-l", "run=watched"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stderr is not None and watcher.stdout is not None
+        assert watcher.stderr.readline() == "No resources found in default namespace.\n"
+        cluster.cli("run", "watched", "--image", IMAGE, "--", "sleep", "3600")
+        first = watcher.stdout.readline().split()
+        assert first[:3] == ["watched", "0/1", "Pending"]
+        wait_for(admin, "pods", "watched", running)
+        rows = []
+        while not rows or rows[-1][2] != "Running":
+            rows.append(watcher.stdout.readline().split())
+        assert rows[-1][:3] == ["watched", "1/1", "Running"]
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.communicate(timeout=30)
+    assert watcher.returncode == 0
+    cluster.cli("delete", "pod", "watched", "--grace-period", "0")
+
+
+def test_describe_get_events_and_show_labels(cluster, admin):
+    cluster.cli("run", "described", "--image", IMAGE, "-l", "tier=demo", "--", "sleep", "3600")
+    wait_for(admin, "pods", "described", running)
+    labels = cluster.cli("get", "pods", "described", "--show-labels").stdout.splitlines()
+    assert labels[0].split()[-1] == "LABELS" and labels[1].split()[-1] == "tier=demo"
+
+    text = cluster.cli("describe", "pod", "described").stdout
+    assert "Name:             described" in text and "Node:             node-1" in text
+    assert "    State:          Running" in text
+    events = text[text.index("Events:"):].splitlines()
+    assert events[1].split() == ["Type", "Reason", "Age", "From", "Message"]
+    assert any(line.split()[:2] == ["Normal", "Scheduled"] for line in events[3:])
+
+    table = cluster.cli("get", "events").stdout.splitlines()
+    assert table[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert any("Scheduled" in row and "pod/described" in row for row in table[1:])
+
+    node = cluster.cli("describe", "node", "node-1").stdout
+    assert "Non-terminated Pods:" in node and "default/described" in node
+    cluster.cli("delete", "pod", "described", "--grace-period", "0")
+
+
+def test_api_resources_and_config_view(cluster):
+    rows = [line.split() for line in cluster.cli("api-resources").stdout.splitlines()]
+    assert rows[0] == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
+    assert ["pods", "po", "v1", "true", "Pod"] in rows
+    view = cluster.cli("config", "view").stdout
+    assert "token: REDACTED" in view and "current-context: kubeactor" in view
