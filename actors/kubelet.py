@@ -28,9 +28,9 @@ from actors.informer import Informer
 from actors.objects import now_rfc3339, parse_time, trace_id_of
 from actors.runtime import ContainerInfo, Runtime, RuntimeEvent, RuntimeFailure
 from bus.actor import BusActor
-from bus.connection import Connection
+from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id
-from bus.errors import AlreadyExists, ApiError, NotFound
+from bus.errors import AlreadyExists, ApiError, BadRequest, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +177,33 @@ class Kubelet(BusActor):
         self.name = connection.name
         self.pods: dict[str, PodRecord] = {}
         self._informer: Informer | None = None
+
+    def subscriptions(self) -> list[tuple[str, str]]:
+        """The apiserver's calls for this node: ``pods/log`` and ``pods/exec``."""
+        node = self.config.node_name
+        return [(self.subjects.node(node, "logs"), ""), (self.subjects.node(node, "exec"), "")]
+
+    def handle(self, incoming: Incoming) -> Envelope | None:
+        """Serve ``logs`` and ``exec`` for a pod of this node (blocks this thread while the
+        runtime answers; pod workers will lift that)."""
+        envelope = incoming.envelope
+        body = envelope.body if isinstance(envelope.body, dict) else {}
+        if body.get("uid") not in self.pods:
+            raise NotFound(f'pod "{envelope.name}" is not running on node '
+                           f"{self.config.node_name}")
+        try:
+            if envelope.verb == "logs":
+                text = self.runtime.logs(body["uid"], str(body.get("container")),
+                                         body.get("tailLines"))
+                return envelope.reply(text, sender=self.name)
+            if envelope.verb == "exec":
+                result = self.runtime.exec(body["uid"], str(body.get("container")),
+                                           list(body.get("command") or []))
+                return envelope.reply({"exitCode": result.exit_code, "stdout": result.stdout,
+                                       "stderr": result.stderr}, sender=self.name)
+        except RuntimeFailure as failure:
+            raise BadRequest(failure.message) from None
+        raise BadRequest(f"unknown node call {envelope.verb!r}")
 
     def on_start(self) -> None:
         super().on_start()

@@ -69,7 +69,7 @@ _RBAC = "rbac.authorization.k8s.io"
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",)),
     ResourceInfo(
-        "pods", "Pod", short_names=("po",), subresources=("status", "binding")
+        "pods", "Pod", short_names=("po",), subresources=("status", "binding", "log", "exec")
     ),
     ResourceInfo("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
     ResourceInfo("events", "Event", short_names=("ev",)),

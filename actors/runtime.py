@@ -67,6 +67,15 @@ class RuntimeEvent:
     """``start`` or ``die``; ``relist`` (no pod) when events may have been missed."""
 
 
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """What a command run in a container printed, and how it ended."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
 class Runtime(Protocol):
     """A container runtime as the kubelet uses it. Methods block; call them off the bus loop."""
 
@@ -94,6 +103,15 @@ class Runtime(Protocol):
 
     def remove_pod(self, pod_uid: str) -> None:
         """Remove every container of the pod (stopping any still running)."""
+        ...
+
+    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
+        """What the latest attempt of ``container`` wrote (stdout and stderr), the last
+        ``tail_lines`` lines when given; RuntimeFailure when it does not exist."""
+        ...
+
+    def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
+        """Run ``command`` in the running ``container`` and wait for it to finish."""
         ...
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:

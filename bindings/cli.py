@@ -116,6 +116,16 @@ def parser() -> argparse.ArgumentParser:
     describe.add_argument("resource")
     describe.add_argument("names", nargs="*")
 
+    logs = verbs.add_parser("logs", parents=[common], help="print a container's logs")
+    logs.add_argument("pod")
+    logs.add_argument("-c", "--container")
+    logs.add_argument("--tail", type=int, default=-1, help="lines from the end (-1: all)")
+
+    exec_ = verbs.add_parser("exec", parents=[common],
+                             help="run a command in a container: exec POD [-c C] -- CMD ARGS...")
+    exec_.add_argument("pod")
+    exec_.add_argument("-c", "--container")
+
     verbs.add_parser("api-resources", parents=[common], help="list the resource types")
     config = verbs.add_parser("config", parents=[common], help="show the kubeconfig")
     config.add_argument("action", choices=["view"])
@@ -349,6 +359,42 @@ def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -
     return 0
 
 
+def _pod_name(word: str) -> str:
+    kind, slash, name = word.partition("/")
+    if slash and _resolve(kind).name != "pods":
+        raise UsageError(f"{word}: only pods have logs and exec")
+    return name if slash else word
+
+
+def cmd_logs(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    options: dict[str, Any] = {"container": args.container} if args.container else {}
+    if args.tail >= 0:
+        options["tailLines"] = args.tail
+    text = session.client.request("get", "pods", namespace=session.namespace,
+                                  name=_pod_name(args.pod), subresource="log",
+                                  options=options or None, timeout=300)
+    sys.stdout.write(str(text))
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    """``exec POD -- CMD``: print what the command printed; exit with its exit code."""
+    if not words:
+        raise UsageError("you must specify at least one command for the container")
+    body: Object = {"command": words}
+    if args.container:
+        body["container"] = args.container
+    result = session.client.request("create", "pods", namespace=session.namespace,
+                                    name=_pod_name(args.pod), subresource="exec", body=body,
+                                    timeout=300)
+    sys.stdout.write(result.get("stdout", ""))
+    sys.stderr.write(result.get("stderr", ""))
+    code = int(result.get("exitCode", 1))
+    if code:
+        print(f"command terminated with exit code {code}", file=sys.stderr)
+    return code
+
+
 def cmd_api_resources(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     rows = [[info.name, ",".join(info.short_names), info.api_version, str(info.namespaced).lower(),
              info.kind] for info in sorted(RESOURCES, key=lambda i: (i.group, i.name))]
@@ -530,7 +576,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete, "create": cmd_create,
-            "apply": cmd_apply, "describe": cmd_describe, "api-resources": cmd_api_resources}
+            "apply": cmd_apply, "describe": cmd_describe, "api-resources": cmd_api_resources,
+            "logs": cmd_logs, "exec": cmd_exec}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {"up": cmd_up, "server": cmd_server, "agent": cmd_agent, "trace": cmd_trace,
                   "config": cmd_config}

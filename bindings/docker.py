@@ -30,6 +30,7 @@ from actors.runtime import (
     POD_NAMESPACE,
     POD_UID,
     ContainerInfo,
+    ExecResult,
     RuntimeEvent,
     RuntimeFailure,
 )
@@ -93,6 +94,10 @@ def _timestamp(value: str | None) -> str | None:
     if not value or value.startswith("0001-"):
         return None
     return value[:19] + "Z"
+
+
+def _text(data: object) -> str:
+    return data.decode(errors="replace") if isinstance(data, bytes) else ""
 
 
 @contextlib.contextmanager
@@ -187,6 +192,31 @@ class DockerRuntime:
     def remove_pod(self, pod_uid: str) -> None:
         for info in self.list_containers(pod_uid):
             self.remove_container(info.id)
+
+    def _latest(self, pod_uid: str, container: str) -> Container:
+        infos = [i for i in self.list_containers(pod_uid) if i.name == container]
+        if not infos:
+            raise RuntimeFailure("ContainerNotFound",
+                                 f'container "{container}" has not been created yet')
+        latest = max(infos, key=lambda info: info.attempt)
+        with translated("RuntimeUnavailable"):
+            return self.client.containers.get(latest.id)
+
+    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
+        found = self._latest(pod_uid, container)
+        with translated("RuntimeUnavailable"):
+            data = found.logs(stdout=True, stderr=True,
+                              tail="all" if tail_lines is None else tail_lines)
+        return _text(data)
+
+    def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
+        found = self._latest(pod_uid, container)
+        if found.status != "running":
+            raise RuntimeFailure("ContainerNotRunning",
+                                 f'container "{container}" is not running')
+        with translated("RunContainerError"):
+            code, (out, err) = found.exec_run(command, demux=True)
+        return ExecResult(int(code if code is not None else -1), _text(out), _text(err))
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         threading.Thread(target=self._pump, args=(on_event,), name="docker-events",

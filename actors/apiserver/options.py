@@ -26,6 +26,10 @@ class Options:
     stop: bool = False
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     grace_period: int | None = None
+    container: str | None = None
+    """``pods/log``: which container (the only one when omitted)."""
+    tail_lines: int | None = None
+    """``pods/log``: only the last lines."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -59,7 +63,12 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     grace = _typed(raw, "gracePeriodSeconds", int)
     if grace is not None and grace < 0:
         raise BadRequest("options.gracePeriodSeconds must be 0 or more")
+    tail = _typed(raw, "tailLines", int)
+    if tail is not None and tail < 0:
+        raise BadRequest("options.tailLines must be 0 or more")
     return Options(
+        container=_typed(raw, "container", str) or None,
+        tail_lines=tail,
         label_selector=_typed(raw, "labelSelector", str) or None,
         field_selector=_typed(raw, "fieldSelector", str) or None,
         resource_version=int(version) if version not in (None, "") else None,

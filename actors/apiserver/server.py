@@ -12,6 +12,7 @@ hold the decisions; ``actors.store`` holds the data.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import time
@@ -47,11 +48,13 @@ from bus.envelope import Envelope, new_id, packed_size
 from bus.errors import (
     AlreadyExists,
     BadRequest,
+    BusError,
     Conflict,
     NotFound,
     PayloadTooLarge,
     RequestEntityTooLarge,
     ServerTimeout,
+    ServiceUnavailable,
     TooManyRequests,
 )
 
@@ -60,6 +63,8 @@ log = logging.getLogger(__name__)
 Object = dict[str, Any]
 
 VERBS = ("get", "list", "watch", "create", "update", "delete")
+NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
+"""Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
 _BY_KIND = {info.kind: info for info in RESOURCES}
 
 
@@ -71,6 +76,8 @@ class ApiServerConfig:
     """NATS queue group: replicas in one group share the requests."""
     max_watches: int = 256
     """Open watches one user may hold; each costs work on every commit."""
+    node_call_seconds: float = 300.0
+    """How long a ``pods/log`` or ``pods/exec`` call may wait for the kubelet."""
     max_object_bytes: int = 256 * 1024
     """Largest object stored (packed). Well under NATS's 1 MiB max payload, so that the object,
     its reply and its watch events always fit (etcd's own limit is 1.5 MiB per request)."""
@@ -154,6 +161,9 @@ class ApiServer(BusActor):
             request.user, request.verb, request.info.group, request.info.name,
             request.subresource, request.namespace, by_name,
         ))
+        if (request.verb, request.subresource) in NODE_CALLS:
+            self._call_node(request, incoming.reply_to)
+            return None  # the kubelet's answer is relayed when it comes
         body = getattr(self, f"_{request.verb}")(request)
         reply = request.envelope.reply(
             body, code=201 if request.verb == "create" else 200, sender=self.config.name
@@ -305,6 +315,55 @@ class ApiServer(BusActor):
             status={"code": 200, "reason": "OK", "message": ""},
         ))
         return stored
+
+    # -- calls served by a kubelet -----------------------------------------------------------
+
+    def _call_node(self, request: Request, reply_to: str | None) -> None:
+        """Forward ``pods/log`` or ``pods/exec`` to the kubelet of the pod's node without
+        waiting: its reply (or the failure to get one) is relayed to ``reply_to`` from the
+        bus thread, so a slow container never holds up the apiserver."""
+        pod = self._get(request)
+        name = pod["metadata"]["name"]
+        node = pod.get("spec", {}).get("nodeName")
+        if not node:
+            raise BadRequest(f"pod {name} does not have a host assigned")
+        op = NODE_CALLS[(request.verb, request.subresource or "")]
+        body = request.envelope.body if isinstance(request.envelope.body, dict) else {}
+        names = [c["name"] for c in pod["spec"]["containers"]]
+        container = request.options.container or body.get("container")
+        if container is None and len(names) == 1:
+            container = names[0]
+        if container not in names:
+            raise BadRequest(f"a container name must be specified for pod {name}, choose one "
+                             f"of: [{' '.join(names)}]" if container is None else
+                             f"container {container} is not valid for pod {name}")
+        if op == "exec" and (not isinstance(body.get("command"), list) or not body["command"]
+                             or not all(isinstance(w, str) for w in body["command"])):
+            raise BadRequest("exec needs body.command, a non-empty list of strings")
+        envelope = request.envelope
+        forward = Envelope(
+            trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
+            sender=self.config.name, target=f"kubelet-{node}", verb=op, resource="pods",
+            subresource=request.subresource, namespace=request.namespace, name=name,
+            body={"uid": pod["metadata"]["uid"], "container": container,
+                  "tailLines": request.options.tail_lines, "command": body.get("command")},
+        )
+        pending = self.connection.request(self.subjects.node(node, op), forward,
+                                          timeout=self.config.node_call_seconds)
+
+        def relay(done: concurrent.futures.Future[Envelope]) -> None:  # bus loop thread
+            try:
+                answer = done.result()
+                reply = envelope.reply(answer.body, sender=self.config.name)
+                reply.status = answer.status or reply.status
+            except BusError as error:
+                reply = envelope.error_reply(ServiceUnavailable(
+                    f"the kubelet of node {node} did not answer: {error}"),
+                    sender=self.config.name)
+            if reply_to:
+                self.connection.publish(reply_to, reply)
+
+        pending.add_done_callback(relay)
 
     # -- watches -----------------------------------------------------------------------------
 

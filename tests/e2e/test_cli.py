@@ -108,3 +108,23 @@ def test_api_resources_and_config_view(cluster):
     assert ["pods", "po", "v1", "true", "Pod"] in rows
     view = cluster.cli("config", "view").stdout
     assert "token: REDACTED" in view and "current-context: kubeactor" in view
+
+
+def test_logs_and_exec_go_through_the_apiserver_to_the_kubelet(cluster, admin):
+    cluster.cli("run", "talker", "--image", IMAGE, "--restart", "Never", "--",
+                "sh", "-c", "echo one; echo two >&2; echo three")
+    wait_for(admin, "pods", "talker", lambda pod: pod["status"].get("phase") == "Succeeded")
+    # stdout and stderr both, each stream in order (Docker does not order across streams)
+    assert sorted(cluster.cli("logs", "talker").stdout.splitlines()) == ["one", "three", "two"]
+    assert cluster.cli("logs", "pod/talker", "--tail", "1").stdout.strip() in ("two", "three")
+    wrong = cluster.cli("logs", "talker", "-c", "nope", check=False)
+    assert wrong.stderr == ("Error from server (BadRequest): container nope is not valid for "
+                            "pod talker\n")
+
+    cluster.cli("run", "shell", "--image", IMAGE, "--", "sleep", "3600")
+    wait_for(admin, "pods", "shell", running)
+    done = cluster.cli("exec", "shell", "--", "sh", "-c", "echo out; echo err >&2; exit 4",
+                       check=False)
+    assert (done.returncode, done.stdout) == (4, "out\n")
+    assert done.stderr == "err\ncommand terminated with exit code 4\n"
+    cluster.cli("delete", "pod", "talker", "shell", "--grace-period", "0")

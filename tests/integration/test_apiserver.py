@@ -278,3 +278,9 @@ def test_watch_from_a_future_revision_is_refused(admin):
     with pytest.raises(ServerTimeout, match="Too large resource version"):
         admin.watch("pods", lambda event: None, namespace="default",
                     resource_version=str(future))
+
+
+def test_logs_of_a_pod_without_a_node_are_a_bad_request(admin):
+    admin.create("pods", pod("nowhere"))
+    with pytest.raises(BadRequest, match="does not have a host assigned"):
+        admin.request("get", "pods", namespace="default", name="nowhere", subresource="log")
