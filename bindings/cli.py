@@ -143,9 +143,13 @@ def parser() -> argparse.ArgumentParser:
                        help="keep the capture (credentials removed) for `trace replay`")
     trace.add_argument("--timeout", type=float, help="stop after this many seconds")
 
-    delete = verbs.add_parser("delete", parents=[common], help="delete resources by name")
-    delete.add_argument("resource")
+    delete = verbs.add_parser("delete", parents=[common],
+                              help="delete resources by name, label selector or manifest")
+    delete.add_argument("resource", nargs="?")
     delete.add_argument("names", nargs="*")
+    delete.add_argument("-l", "--selector", help="delete what matches these labels")
+    delete.add_argument("-f", "--filename", action="append", metavar="FILE",
+                        help="delete the objects of these manifests")
     delete.add_argument("--grace-period", type=int, default=None)
     delete.add_argument("--wait", type=_bool, default=True, metavar="true|false")
     delete.add_argument("--timeout", type=float, default=120.0, help="seconds --wait may take")
@@ -406,14 +410,10 @@ def cmd_api_resources(args: argparse.Namespace, session: Session, words: list[st
 
 
 def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    info, names = _resource_and_names([args.resource, *args.names])
-    if not names:
-        raise UsageError("resource(s) were provided, but no name was specified")
-    namespace = session.namespace if info.namespaced else None
     # kubectl: a negative grace period means "the object's default".
     grace = None if args.grace_period is None or args.grace_period < 0 else args.grace_period
     failed = 0
-    for name in names:
+    for info, namespace, name in _deletion_targets(args, session):
         try:
             _delete(session.client, info, namespace, name, grace,
                     args.timeout if args.wait else None)
@@ -421,6 +421,32 @@ def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> 
             _print_error(error)
             failed = 1
     return failed
+
+
+def _deletion_targets(args: argparse.Namespace, session: Session
+                      ) -> list[tuple[ResourceInfo, str | None, str]]:
+    """(resource, namespace, name) to delete: from manifests, a selector, or names."""
+    if args.filename:
+        targets = []
+        for _, obj in manifests.read(args.filename):
+            info, namespace = manifests.target(obj, session.namespace)
+            targets.append((info, namespace, str(obj.get("metadata", {}).get("name", ""))))
+        return targets
+    if not args.resource:
+        raise UsageError("you must provide one or more resources by argument or filename")
+    info, names = _resource_and_names([args.resource, *args.names])
+    namespace = session.namespace if info.namespaced else None
+    if args.selector:
+        if names:
+            raise UsageError("name cannot be provided when a selector is specified")
+        found = session.client.list(info.name, namespace, label_selector=args.selector)
+        if not found["items"]:
+            print(f"No resources found{f' in {namespace} namespace' if namespace else ''}.",
+                  file=sys.stderr)
+        return [(info, namespace, obj["metadata"]["name"]) for obj in found["items"]]
+    if not names:
+        raise UsageError("resource(s) were provided, but no name was specified")
+    return [(info, namespace, name) for name in names]
 
 
 def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str,

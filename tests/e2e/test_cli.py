@@ -128,3 +128,17 @@ def test_logs_and_exec_go_through_the_apiserver_to_the_kubelet(cluster, admin):
     assert (done.returncode, done.stdout) == (4, "out\n")
     assert done.stderr == "err\ncommand terminated with exit code 4\n"
     cluster.cli("delete", "pod", "talker", "shell", "--grace-period", "0")
+
+
+def test_delete_by_selector_and_by_manifest(cluster, tmp_path):
+    for name, tier in (("keep", "db"), ("drop-a", "web"), ("drop-b", "web")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
+            f"  labels: {{tier: {tier}}}\n")
+    cluster.cli("create", "-f", str(tmp_path))
+    assert cluster.cli("delete", "configmaps", "-l", "tier=web").stdout == (
+        'configmap "drop-a" deleted\nconfigmap "drop-b" deleted\n')
+    assert cluster.cli("delete", "-f", str(tmp_path / "keep.yaml")).stdout == (
+        'configmap "keep" deleted\n')
+    assert cluster.cli("get", "configmaps", "-l", "tier").stderr == (
+        "No resources found in default namespace.\n")
