@@ -181,10 +181,13 @@ class Client:
         return self.request("get", resource, namespace=namespace, name=name)
 
     def list(self, resource: str, namespace: str | None = None, *,
-             label_selector: str | None = None, field_selector: str | None = None) -> Object:
-        """A ``<Kind>List`` with ``items`` and ``metadata.resourceVersion``."""
+             label_selector: str | None = None, field_selector: str | None = None,
+             limit: int | None = None, continue_token: str | None = None) -> Object:
+        """A ``<Kind>List`` with ``items`` and ``metadata.resourceVersion`` (and with ``limit``,
+        ``metadata.continue`` while more pages follow)."""
         options = {k: v for k, v in (("labelSelector", label_selector),
-                                     ("fieldSelector", field_selector)) if v}
+                                     ("fieldSelector", field_selector), ("limit", limit),
+                                     ("continue", continue_token)) if v}
         return self.request("list", resource, namespace=namespace, options=options or None)
 
     def create(self, resource: str, obj: Object, namespace: str | None = "default",

@@ -104,12 +104,42 @@ class Store(pykka.ThreadingActor):
         self, prefix: str, match: Callable[[Object], bool] | None = None
     ) -> tuple[list[Object], int]:
         """Objects under ``prefix`` (sorted by key) that ``match``, and the current revision."""
-        items = [
-            copy.deepcopy(obj)
-            for key, obj in sorted(self._objects.items())
-            if key.startswith(prefix) and (match is None or match(obj))
-        ]
-        return items, self._revision
+        return self.page(prefix, match)[:2]
+
+    def page(self, prefix: str, match: Callable[[Object], bool] | None = None,
+             limit: int | None = None, after: str = "", revision: int | None = None
+             ) -> tuple[builtins.list[Object], int, str | None]:
+        """One page of a list, as it was at ``revision`` (now when None): at most ``limit``
+        objects under ``prefix`` whose key sorts after ``after``, that revision, and the last
+        key when more follow (else None). Gone when ``revision`` left the history window, as
+        etcd answers for a compacted revision."""
+        objects = self._objects if revision is None else self._state_at(revision)
+        items: builtins.list[Object] = []
+        last_key = None
+        for key in sorted(k for k in objects if k.startswith(prefix) and k > after):
+            obj = objects[key]
+            if match is not None and not match(obj):
+                continue
+            if limit is not None and len(items) == limit:
+                return items, revision or self._revision, last_key
+            items.append(copy.deepcopy(obj))
+            last_key = key
+        return items, revision or self._revision, None
+
+    def _state_at(self, revision: int) -> dict[str, Object]:
+        """Every object as it was right after ``revision``: now, with later events undone."""
+        if revision < self._floor or revision > self._revision:
+            raise Gone(f"the requested revision {revision} is no longer available "
+                       f"(oldest {self._floor}, newest {self._revision}); list again")
+        state = dict(self._objects)
+        for event in reversed(self._history):
+            if event.revision <= revision:
+                break
+            if event.old is None:
+                state.pop(event.key, None)
+            else:
+                state[event.key] = event.old
+        return state
 
     def events_since(self, revision: int) -> builtins.list[StoreEvent]:
         """Events after ``revision``; Gone when the history no longer reaches back that far."""

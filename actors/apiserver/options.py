@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +32,10 @@ class Options:
     """``pods/log``: which container (the only one when omitted)."""
     tail_lines: int | None = None
     """``pods/log``: only the last lines."""
+    limit: int | None = None
+    """``list``: at most this many objects; ``metadata.continue`` then fetches the rest."""
+    continue_token: str | None = None
+    """``list``: the ``metadata.continue`` of the previous page."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -63,11 +69,16 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     grace = _typed(raw, "gracePeriodSeconds", int)
     if grace is not None and grace < 0:
         raise BadRequest("options.gracePeriodSeconds must be 0 or more")
+    limit = _typed(raw, "limit", int)
+    if limit is not None and limit < 0:
+        raise BadRequest("options.limit must be 0 or more")
     tail = _typed(raw, "tailLines", int)
     if tail is not None and tail < 0:
         raise BadRequest("options.tailLines must be 0 or more")
     return Options(
         container=_typed(raw, "container", str) or None,
+        limit=limit or None,
+        continue_token=_typed(raw, "continue", str) or None,
         tail_lines=tail,
         label_selector=_typed(raw, "labelSelector", str) or None,
         field_selector=_typed(raw, "fieldSelector", str) or None,
@@ -77,3 +88,18 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         lease_seconds=float(lease) if lease is not None else DEFAULT_LEASE_SECONDS,
         grace_period=grace,
     )
+
+
+def write_continue(revision: int, last_key: str) -> str:
+    """The opaque ``metadata.continue`` of a page: where the next one starts, and when."""
+    raw = json.dumps({"rv": revision, "start": last_key}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def read_continue(token: str) -> tuple[int, str]:
+    """(revision, last key) from a continue token; BadRequest when it is not one."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(decoded["rv"]), str(decoded["start"])
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest("options.continue is not a valid continue token") from None

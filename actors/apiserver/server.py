@@ -23,7 +23,7 @@ import pykka
 
 from actors.apiserver.admission import AdmissionChain, AdmissionRequest, default_chain
 from actors.apiserver.authn import Authenticator, UserInfo
-from actors.apiserver.options import Options, parse_options
+from actors.apiserver.options import Options, parse_options, read_continue, write_continue
 from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
 from actors.apiserver.registry import (
     graceful_deletion,
@@ -224,13 +224,20 @@ class ApiServer(BusActor):
         return obj
 
     def _list(self, request: Request) -> Object:
+        """A list, or with ``limit`` one page of it; every page of one list is consistent at
+        the revision of its first page (the ``continue`` token carries it)."""
         options = request.options
         match = matcher(options.label_selector, options.field_selector)
-        items, revision = self.store.list(request.info.prefix(request.namespace), match).get()
-        return {
-            "apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
-            "metadata": {"resourceVersion": str(revision)}, "items": items,
-        }
+        revision, after = (None, "") if options.continue_token is None else (
+            read_continue(options.continue_token))
+        items, revision, last = self.store.page(
+            request.info.prefix(request.namespace), match, options.limit, after, revision
+        ).get()
+        metadata: Object = {"resourceVersion": str(revision)}
+        if last is not None:
+            metadata["continue"] = write_continue(revision, last)
+        return {"apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
+                "metadata": metadata, "items": items}
 
     def _create(self, request: Request) -> Object:
         if request.subresource == "binding":

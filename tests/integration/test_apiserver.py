@@ -284,3 +284,18 @@ def test_logs_of_a_pod_without_a_node_are_a_bad_request(admin):
     admin.create("pods", pod("nowhere"))
     with pytest.raises(BadRequest, match="does not have a host assigned"):
         admin.request("get", "pods", namespace="default", name="nowhere", subresource="log")
+
+
+def test_list_pages_with_limit_and_continue(admin):
+    for name in ("p1", "p2", "p3"):
+        admin.create("configmaps", configmap(name))
+    first = admin.list("configmaps", "default", limit=2)
+    assert [c["metadata"]["name"] for c in first["items"]] == ["p1", "p2"]
+    admin.create("configmaps", configmap("p4"))  # after the first page: not in this list
+    rest = admin.list("configmaps", "default", limit=2,
+                      continue_token=first["metadata"]["continue"])
+    assert [c["metadata"]["name"] for c in rest["items"]] == ["p3"]
+    assert "continue" not in rest["metadata"]
+    assert rest["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    with pytest.raises(BadRequest, match="continue token"):
+        admin.list("configmaps", "default", limit=2, continue_token="garbage")

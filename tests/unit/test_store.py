@@ -199,3 +199,26 @@ def test_a_failed_commit_changes_nothing_in_memory_or_on_disk(tmp_path):
         assert items[0]["spec"]["image"] == "busybox:1.36"
     finally:
         reopened.stop()
+
+
+def test_pages_of_a_list_stay_consistent_at_the_first_pages_revision(store):
+    for name in ("a", "b", "c", "d"):
+        store.create(f"/things/{name}", obj(name)).get()
+    first, revision, last = store.page("/things/", None, 2).get()
+    assert [o["metadata"]["name"] for o in first] == ["a", "b"] and last == "/things/b"
+    store.delete("/things/c").get()                        # gone after the snapshot
+    store.create("/things/bb", obj("bb")).get()            # new after the snapshot
+    store.update("/things/d", obj("d", image="new")).get()  # changed after the snapshot
+    rest, same, more = store.page("/things/", None, 2, last, revision).get()
+    assert same == revision and more is None
+    assert [(o["metadata"]["name"], o["spec"]["image"]) for o in rest] == [
+        ("c", "busybox:1.36"), ("d", "busybox:1.36")]
+
+
+def test_a_page_at_a_compacted_revision_is_gone(open_store):
+    store = open_store(history=2)
+    first = store.create("/things/a", obj("a")).get()
+    for name in ("b", "c", "d"):
+        store.create(f"/things/{name}", obj(name)).get()
+    with pytest.raises(Gone):
+        store.page("/things/", None, 1, "", rv(first)).get()
