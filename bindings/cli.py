@@ -314,26 +314,24 @@ def _stop_on_signals() -> threading.Event:
 
 
 def cmd_create(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    """``create -f``: create every object; report each, go on after a failure."""
-    failed = 0
-    for _, obj in manifests.read(args.filename):
-        info, namespace = manifests.target(obj, session.namespace)
-        try:
-            session.client.create(info.name, obj, namespace)
-            print(f"{manifests.describe(info, obj)} created", flush=True)
-        except ApiError as error:
-            _print_error(error)
-            failed = 1
-    return failed
+    """``create -f``: create every object of the manifests."""
+    return _each_manifest(args, session, manifests.create)
 
 
 def cmd_apply(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    """``apply -f``: create or update every object; report each as it is acknowledged."""
+    """``apply -f``: create or update every object of the manifests."""
+    return _each_manifest(args, session, manifests.apply)
+
+
+def _each_manifest(args: argparse.Namespace, session: Session,
+                   action: Callable[[Client, Object, str], str]) -> int:
+    """Run ``action`` on every object of ``-f``; print ``kind/name OUTCOME`` as each is
+    acknowledged, and go on after a failure (exit 1 at the end, as kubectl does)."""
     failed = 0
     for _, obj in manifests.read(args.filename):
         info, _ = manifests.target(obj, session.namespace)
         try:
-            outcome = manifests.apply(session.client, obj, session.namespace)
+            outcome = action(session.client, obj, session.namespace)
             print(f"{manifests.describe(info, obj)} {outcome}", flush=True)
         except ApiError as error:
             _print_error(error)

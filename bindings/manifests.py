@@ -83,6 +83,13 @@ def target(obj: Object, namespace: str) -> tuple[ResourceInfo, str | None]:
     return info, obj.get("metadata", {}).get("namespace") or namespace
 
 
+def create(client: Client, obj: Object, namespace: str) -> str:
+    """Create ``obj``; return ``created`` (AlreadyExists and other errors raise)."""
+    info, ns = target(obj, namespace)
+    client.create(info.name, obj, ns)
+    return "created"
+
+
 def apply(client: Client, obj: Object, namespace: str) -> str:
     """Create or update ``obj``; return ``created``, ``configured`` or ``unchanged``."""
     info, ns = target(obj, namespace)
