@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import platform
 import threading
 import time
@@ -40,13 +41,23 @@ TERMINAL_PHASES = ("Succeeded", "Failed")
 Object = dict[str, Any]
 
 
+def host_cpu() -> str:
+    """This machine's CPU count, as a quantity."""
+    return str(os.cpu_count() or 1)
+
+
+def host_memory() -> str:
+    """This machine's memory, as a quantity in Ki."""
+    return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 1024}Ki"
+
+
 @dataclass(frozen=True, slots=True)
 class KubeletConfig:
     node_name: str
-    cpu: str = "4"
-    """Allocatable CPU the node offers to pods (Kubernetes quantity)."""
-    memory: str = "8Gi"
-    """Allocatable memory the node offers to pods."""
+    cpu: str = field(default_factory=host_cpu)
+    """Allocatable CPU the node offers to pods (Kubernetes quantity); the host's by default."""
+    memory: str = field(default_factory=host_memory)
+    """Allocatable memory the node offers to pods; the host's by default."""
     max_pods: int = 110
     """Kubernetes' default pod limit per node."""
     address: str = "127.0.0.1"

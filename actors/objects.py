@@ -168,6 +168,13 @@ def validate(info: ResourceInfo, obj: Object) -> None:
             problems += _quantity_problems(f"status.{field}", status.get(field))
     elif info.group == "rbac.authorization.k8s.io":
         problems += _rbac_problems(info, obj)
+    elif info.name == "configmaps":
+        data = obj.get("data") or {}
+        if not isinstance(data, dict):
+            problems.append("data: Invalid value: must be a map of strings")
+        else:
+            problems += [f"data[{key}]: Invalid value: must be a string"
+                         for key, value in data.items() if not isinstance(value, str)]
     if problems:
         name = obj.get("metadata", {}).get("name", "")
         raise Invalid(

@@ -94,6 +94,10 @@ def unfit_reasons(pod: Object, node: Object, used: NodeUsage) -> list[str]:
         return ["node(s) were not ready"]
     if node.get("spec", {}).get("unschedulable"):
         return ["node(s) were unschedulable"]
+    wanted = pod.get("spec", {}).get("nodeSelector") or {}
+    labels = node.get("metadata", {}).get("labels") or {}
+    if any(labels.get(key) != value for key, value in wanted.items()):
+        return ["node(s) didn't match Pod's node affinity/selector"]
     cpu, memory = pod_requests(pod)
     cpu_cap, memory_cap, pods_cap = allocatable(node)
     reasons = []

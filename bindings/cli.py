@@ -250,6 +250,12 @@ def _resolve(word: str) -> ResourceInfo:
 def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     info, names = _resource_and_names([args.resource, *args.names])
     namespace = None if args.all_namespaces or not info.namespaced else session.namespace
+    if names and args.watch:
+        if len(names) > 1:
+            raise UsageError("watch is only supported on individual resources and resource "
+                             "collections, but 2 or more resources were found")
+        args.field_selector = f"metadata.name={names[0]}"
+        names = []
     if names:
         objects, failed = [], 0
         for name in names:
@@ -324,18 +330,25 @@ def cmd_apply(args: argparse.Namespace, session: Session, words: list[str]) -> i
 
 
 def _each_manifest(args: argparse.Namespace, session: Session,
-                   action: Callable[[Client, Object, str], str]) -> int:
+                   action: Callable[[Client, ResourceInfo, str | None, Object], str]) -> int:
     """Run ``action`` on every object of ``-f``; print ``kind/name OUTCOME`` as each is
     acknowledged, and go on after a failure (exit 1 at the end, as kubectl does)."""
-    failed = 0
-    for _, obj in manifests.read(args.filename):
-        info, _ = manifests.target(obj, session.namespace)
+    failed, seen = 0, 0
+    explicit = getattr(args, "namespace", None) is not None
+    for where, obj in manifests.read(args.filename):
+        seen += 1
         try:
-            outcome = action(session.client, obj, session.namespace)
+            info, namespace = manifests.target(obj, session.namespace, explicit)
+            outcome = action(session.client, info, namespace, obj)
             print(f"{manifests.describe(info, obj)} {outcome}", flush=True)
         except ApiError as error:
             _print_error(error)
             failed = 1
+        except manifests.ManifestError as error:
+            print(f'error: {error} (in "{where}")', file=sys.stderr)
+            failed = 1
+    if not seen:
+        raise UsageError(f"no objects passed to {args.verb}")
     return failed
 
 
@@ -344,8 +357,14 @@ def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -
     if info.name not in ("pods", "nodes"):
         raise UsageError(f"describe knows pods and nodes in this release, not {info.name}")
     namespace = session.namespace if info.namespaced else None
-    objects = ([session.client.get(info.name, name, namespace) for name in names] if names
-               else session.client.list(info.name, namespace)["items"])
+    failed = 0
+    objects = [] if names else session.client.list(info.name, namespace)["items"]
+    for name in names:
+        try:
+            objects.append(session.client.get(info.name, name, namespace))
+        except NotFound as error:
+            _print_error(error)
+            failed = 1
     texts = []
     for obj in objects:
         uid = obj["metadata"]["uid"]
@@ -357,8 +376,9 @@ def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -
             pods = session.client.list(
                 "pods", None, field_selector=f"spec.nodeName={obj['metadata']['name']}")
             texts.append(printers.describe_node(obj, pods["items"], events))
-    print("\n\n".join(texts))
-    return 0
+    if texts:
+        print("\n\n".join(texts))
+    return failed
 
 
 def _pod_name(word: str) -> str:
@@ -427,7 +447,8 @@ def _deletion_targets(args: argparse.Namespace, session: Session
     if args.filename:
         targets = []
         for _, obj in manifests.read(args.filename):
-            info, namespace = manifests.target(obj, session.namespace)
+            info, namespace = manifests.target(obj, session.namespace,
+                                               getattr(args, "namespace", None) is not None)
             targets.append((info, namespace, str(obj.get("metadata", {}).get("name", ""))))
         return targets
     if not args.resource:

@@ -26,7 +26,7 @@ import pykka
 
 from actors.apiserver import ApiServer, TokenAuthenticator
 from actors.client import Client
-from actors.kubelet import Kubelet, KubeletConfig
+from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler
 from actors.store import Store
@@ -35,6 +35,7 @@ from bindings.docker import DockerRuntime
 from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
 from bus.errors import KubeactorError
+from bus.server import port_is_free
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,10 @@ class ClusterConfig:
     prefix: str = "kubeactor"
     token: str | None = None
     """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
-    node_cpu: str = "4"
-    node_memory: str = "8Gi"
+    node_cpu: str | None = None
+    """CPU each node offers (Kubernetes quantity); None: the host's."""
+    node_memory: str | None = None
+    """Memory each node offers; None: the host's."""
 
 
 class ClusterError(KubeactorError):
@@ -97,6 +100,15 @@ def private_file(path: Path) -> TextIO:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
     return os.fdopen(fd, "w", newline="")
+
+
+def _previous_port(path: Path, host: str) -> int:
+    """The port the embedded nats-server had last time, when it is free again (else 0)."""
+    try:
+        port = int(path.read_text())
+    except (OSError, ValueError):
+        return 0
+    return port if port_is_free(host, port) else 0
 
 
 def _cluster_id(path: Path) -> str:
@@ -140,8 +152,10 @@ class Cluster:
         try:
             data.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._lock_data_dir(data)
-        except PermissionError as error:
-            raise ClusterError(f"data dir {data} is not writable: {error.strerror}") from None
+        except FileExistsError:
+            raise ClusterError(f"data dir {data} is a file, not a directory") from None
+        except OSError as error:
+            raise ClusterError(f"data dir {data} cannot be used: {error.strerror}") from None
         names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
         if config.control_plane:
             bus = self._start_control_plane(data, names)
@@ -159,7 +173,8 @@ class Cluster:
             connection = self._connect(bus, f"kubelet-{name}")
             client = Client(connection, self._tokens.get(user, config.token))
             self._run(Kubelet.start(connection, client, runtime, KubeletConfig(
-                node_name=name, cpu=config.node_cpu, memory=config.node_memory)))
+                node_name=name, cpu=config.node_cpu or host_cpu(),
+                memory=config.node_memory or host_memory())))
 
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> BusConfig:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
@@ -171,8 +186,10 @@ class Cluster:
             self.url = config.nats_url
         else:
             say("nats-server")
-            self.nats = NatsServer(data / "nats", host=config.nats_host,
-                                   port=config.nats_port).start()
+            remembered = data / "nats" / "port"
+            port = config.nats_port or _previous_port(remembered, config.nats_host)
+            self.nats = NatsServer(data / "nats", host=config.nats_host, port=port).start()
+            remembered.write_text(str(self.nats.port))  # agents find it again after a restart
             self.url = self.nats.url
         bus = BusConfig(url=self.url, prefix=config.prefix)
         say("store")

@@ -71,28 +71,41 @@ def describe(info: ResourceInfo, obj: Object) -> str:
     return f"{info.singular}{group}/{obj.get('metadata', {}).get('name', '')}"
 
 
-def target(obj: Object, namespace: str) -> tuple[ResourceInfo, str | None]:
-    """The resource of ``obj`` and the namespace it goes to (its own, else ``namespace``)."""
+def target(obj: Object, namespace: str, explicit: bool = False
+           ) -> tuple[ResourceInfo, str | None]:
+    """The resource of ``obj`` and the namespace it goes to: its own, else ``namespace``;
+    ManifestError when kind and apiVersion name no resource, the name is missing, or the
+    object's namespace contradicts an ``explicit`` one (kubectl's ``-n``)."""
+    kind, version = obj.get("kind"), obj.get("apiVersion")
+    if not version:
+        raise ManifestError(f"error validating data: apiVersion not set ({kind})")
     try:
-        info = resolve(str(obj["kind"]))
+        info = resolve(str(kind))
     except BadRequest:
-        raise ManifestError(f'no matches for kind "{obj["kind"]}" in version '
-                            f'"{obj.get("apiVersion", "")}"') from None
+        info = None
+    if info is None or info.kind != kind or info.api_version != version:
+        raise ManifestError(f'resource mapping not found for kind "{kind}" in version '
+                            f'"{version}": ensure CRDs are installed first')
+    if not obj.get("metadata", {}).get("name"):
+        raise ManifestError(f"{info.singular}: resource name may not be empty")
     if not info.namespaced:
         return info, None
-    return info, obj.get("metadata", {}).get("namespace") or namespace
+    own = obj.get("metadata", {}).get("namespace")
+    if own and explicit and own != namespace:
+        raise ManifestError(f'the namespace from the provided object "{own}" does not match '
+                            f'the namespace "{namespace}". You must pass '
+                            "'--namespace={own}' to perform this operation.")
+    return info, own or namespace
 
 
-def create(client: Client, obj: Object, namespace: str) -> str:
+def create(client: Client, info: ResourceInfo, ns: str | None, obj: Object) -> str:
     """Create ``obj``; return ``created`` (AlreadyExists and other errors raise)."""
-    info, ns = target(obj, namespace)
     client.create(info.name, obj, ns)
     return "created"
 
 
-def apply(client: Client, obj: Object, namespace: str) -> str:
+def apply(client: Client, info: ResourceInfo, ns: str | None, obj: Object) -> str:
     """Create or update ``obj``; return ``created``, ``configured`` or ``unchanged``."""
-    info, ns = target(obj, namespace)
     manifest = copy.deepcopy(obj)
     manifest.get("metadata", {}).get("annotations", {}).pop(LAST_APPLIED, None)
     applied = json.dumps(manifest, sort_keys=True, separators=(",", ":"))

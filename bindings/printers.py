@@ -20,10 +20,25 @@ def age(obj: Object, now: datetime | None = None) -> str:
     if not created:
         return "<unknown>"
     seconds = max(int(((now or datetime.now(UTC)) - parse_time(created)).total_seconds()), 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= 2 * size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return human_duration(seconds)
+
+
+def human_duration(seconds: int) -> str:
+    """kubectl's HumanDuration: ``45s``, ``5m12s``, ``47m``, ``5h3m``, ``30h``, ``4d5h``..."""
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 120:
+        return f"{seconds}s"
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    return f"{days}d"
 
 
 def pod_status_word(pod: Object) -> str:
@@ -170,7 +185,8 @@ def describe_pod(pod: Object, events: list[Object]) -> str:
              f"Node:             {spec.get('nodeName') or '<none>'}",
              f"Start Time:       {status.get('startTime') or '<unset>'}",
              *_pairs("Labels:           ", meta.get("labels")),
-             f"Status:           {pod_status_word(pod)}",
+             "Status:           " + ("Terminating" if meta.get("deletionTimestamp")
+                                       else str(status.get("phase", "Pending"))),
              f"IP:               {status.get('podIP') or ''}", "Containers:"]
     states = {c["name"]: c for c in status.get("containerStatuses") or []}
     for container in spec.get("containers", []):
@@ -202,9 +218,9 @@ def describe_node(node: Object, pods: list[Object], events: list[Object]) -> str
     lines = [f"Name:               {meta['name']}",
              *_pairs("Labels:             ", meta.get("labels")),
              f"Unschedulable:      {bool(node.get('spec', {}).get('unschedulable'))}",
-             "Conditions:", "  Type    Status  Reason  Message"]
+             "Conditions:", f"  {'Type':<8}{'Status':<8}{'Reason':<16}Message"]
     for cond in status.get("conditions") or []:
-        lines.append(f"  {cond['type']:<8}{cond['status']:<8}{cond.get('reason', '')}  "
+        lines.append(f"  {cond['type']:<8}{cond['status']:<8}{cond.get('reason', ''):<16}"
                      f"{cond.get('message', '')}")
     lines.append("Addresses:")
     lines += [f"  {a['type']}: {a['address']}" for a in status.get("addresses") or []]

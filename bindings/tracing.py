@@ -20,7 +20,7 @@ import msgpack
 
 from actors.objects import ResourceInfo
 from bus.envelope import Envelope, decode
-from bus.errors import BadRequest
+from bus.errors import BadRequest, KubeactorError
 
 SECRET_KEYS = ("auth",)
 """Wire keys never recorded nor shown (tokens, keys, signatures)."""
@@ -146,8 +146,15 @@ def write_record(out: BinaryIO, record: Record) -> None:
     out.flush()
 
 
+class CaptureError(KubeactorError):
+    """A file that is not a ``trace --record`` capture."""
+
+
 def read_capture(path: Path) -> Iterator[Record]:
-    """The records of a ``--record`` file, in order."""
+    """The records of a ``--record`` file, in order; CaptureError for anything else."""
     with path.open("rb") as handle:
-        for item in msgpack.Unpacker(handle, raw=False, strict_map_key=False):
-            yield Record(float(item["t"]), str(item["subject"]), dict(item["msg"]))
+        try:
+            for item in msgpack.Unpacker(handle, raw=False, strict_map_key=False):
+                yield Record(float(item["t"]), str(item["subject"]), dict(item["msg"]))
+        except (ValueError, KeyError, TypeError, msgpack.UnpackException) as error:
+            raise CaptureError(f"{path} is not a kubeactor trace capture ({error})") from None

@@ -48,7 +48,8 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _port_is_free(host: str, port: int) -> bool:
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` right now."""
     with socket.socket() as sock:
         try:
             sock.bind((host, port))
@@ -77,7 +78,7 @@ class NatsServer:
     def start(self) -> NatsServer:
         binary = find_binary()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self.port and not _port_is_free(self.host, self.port):
+        if self.port and not port_is_free(self.host, self.port):
             raise BusError(f"cannot start nats-server: {self.host}:{self.port} is already in use")
         ports_dir = self.data_dir / "ports"
         shutil.rmtree(ports_dir, ignore_errors=True)

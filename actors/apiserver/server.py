@@ -335,6 +335,10 @@ class ApiServer(BusActor):
         if not node:
             raise BadRequest(f"pod {name} does not have a host assigned")
         op = NODE_CALLS[(request.verb, request.subresource or "")]
+        phase = pod.get("status", {}).get("phase")
+        if op == "exec" and phase in ("Succeeded", "Failed"):
+            raise BadRequest(f"cannot exec into a container in a completed pod; current phase "
+                             f"is {phase}")
         body = request.envelope.body if isinstance(request.envelope.body, dict) else {}
         names = [c["name"] for c in pod["spec"]["containers"]]
         container = request.options.container or body.get("container")

@@ -142,3 +142,44 @@ def test_delete_by_selector_and_by_manifest(cluster, tmp_path):
         'configmap "keep" deleted\n')
     assert cluster.cli("get", "configmaps", "-l", "tier").stderr == (
         "No resources found in default namespace.\n")
+
+
+def test_apply_reports_bad_objects_and_goes_on(cluster, tmp_path):
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(
+        "apiVersion: apps/v1\nkind: Widget\nmetadata: {name: w}\n---\n"
+        "kind: ConfigMap\nmetadata: {name: no-version}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine, namespace: kube-public}\n")
+    result = cluster.cli("apply", "-f", str(mixed), check=False)
+    assert result.returncode == 1
+    assert result.stdout == "configmap/fine created\n"
+    assert result.stderr.splitlines() == [
+        'error: resource mapping not found for kind "Widget" in version "apps/v1": ensure '
+        f'CRDs are installed first (in "{mixed}")',
+        f'error: error validating data: apiVersion not set (ConfigMap) (in "{mixed}")']
+    clash = cluster.cli("apply", "-f", str(mixed), "-n", "default", check=False)
+    assert 'the namespace from the provided object "kube-public" does not match' in clash.stderr
+    (tmp_path / "empty.yaml").write_text("# nothing\n")
+    empty = cluster.cli("apply", "-f", str(tmp_path / "empty.yaml"), check=False)
+    assert (empty.returncode, empty.stderr) == (1, "error: no objects passed to apply\n")
+
+
+def test_describe_goes_on_past_a_missing_name_and_get_watches_one_object(cluster, admin):
+    cluster.cli("run", "solo", "--image", IMAGE, "--", "sleep", "3600")
+    wait_for(admin, "pods", "solo", running)
+    described = cluster.cli("describe", "pods", "solo", "ghost", check=False)
+    assert described.returncode == 1
+    assert described.stdout.startswith("Name:             solo\n")
+    assert described.stderr == 'Error from server (NotFound): pods "ghost" not found\n'
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig),
+         "get", "pod/solo", "-w"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().split()[0] == "NAME"
+        assert watcher.stdout.readline().split()[:3] == ["solo", "1/1", "Running"]
+        cluster.cli("delete", "pod", "solo", "--grace-period", "0")
+        assert watcher.stdout.readline().split()[0] == "solo"  # it keeps watching
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.communicate(timeout=30)

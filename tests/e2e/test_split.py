@@ -32,3 +32,14 @@ def test_server_and_two_agents_spread_pods_over_both_nodes(tmp_path, admin_for, 
             assert stop_up(agent) == 0
             remove_containers(docker_engine, agent.data_dir)
         assert stop_up(server) == 0
+
+
+def test_a_restarted_server_keeps_its_nats_port_so_agents_reconnect(tmp_path):
+    first = start_up(tmp_path / "server", verb="server")
+    url = (tmp_path / "server" / "kubeconfig").read_text()
+    assert stop_up(first) == 0
+    again = start_up(tmp_path / "server", verb="server")
+    try:
+        assert (tmp_path / "server" / "kubeconfig").read_text() == url
+    finally:
+        assert stop_up(again) == 0

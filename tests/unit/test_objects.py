@@ -179,3 +179,8 @@ def test_malformed_rbac_objects_are_invalid():
     role = {"metadata": {"name": "r"}, "rules": [{"verbs": "get"}]}
     with pytest.raises(Invalid, match=r"rules\[0\].verbs"):
         validate(lookup(rbac, "clusterroles"), role)
+
+
+def test_configmap_data_must_be_strings():
+    with pytest.raises(Invalid, match=r"data\[replicas\]"):
+        validate(lookup("", "configmaps"), {"metadata": {"name": "c"}, "data": {"replicas": 3}})

@@ -81,3 +81,13 @@ def test_pods_without_requests_still_spread_over_equal_nodes():
     nodes = [node("a"), node("b")]
     assert pick_node(pod("first"), nodes, [])[0] == "a"
     assert pick_node(pod("second"), nodes, [bound(pod("first"), "a")])[0] == "b"
+
+
+def test_node_selector_must_match_the_nodes_labels():
+    labelled = node("ssd-node")
+    labelled["metadata"]["labels"] = {"disk": "ssd"}
+    wanting = pod("db")
+    wanting["spec"]["nodeSelector"] = {"disk": "ssd"}
+    assert pick_node(wanting, [node("plain"), labelled], [])[0] == "ssd-node"
+    assert pick_node(wanting, [node("plain")], []) == (
+        None, "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.")
