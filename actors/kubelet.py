@@ -26,7 +26,14 @@ from typing import Any
 
 from actors.client import Client, WatchEvent
 from actors.informer import Informer
-from actors.objects import now_rfc3339, parse_time, trace_id_of
+from actors.objects import (
+    condition,
+    now_micro,
+    now_rfc3339,
+    parse_time,
+    set_condition,
+    trace_id_of,
+)
 from actors.runtime import ContainerInfo, Runtime, RuntimeEvent, RuntimeFailure
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
@@ -62,10 +69,18 @@ class KubeletConfig:
     """Kubernetes' default pod limit per node."""
     address: str = "127.0.0.1"
     """The node's InternalIP (here only loopback is allowed)."""
+    lease_duration_seconds: int = 40
+    """The node Lease's duration (kubelet's --node-lease-duration-seconds); it is renewed
+    every quarter of it, as the kubelet does."""
     backoff_base: float = 10.0
     """Seconds before the first restart of a dead container; doubles per restart."""
     backoff_max: float = 300.0
     """Ceiling of the restart back-off (Kubernetes: five minutes)."""
+
+
+RENEW_LEASE = object()
+"""Local message: renew the node's Lease now."""
+LEASE_NAMESPACE = "kube-node-lease"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +203,7 @@ class Kubelet(BusActor):
         self.name = connection.name
         self.pods: dict[str, PodRecord] = {}
         self._informer: Informer | None = None
+        self._lease_timer: threading.Timer | None = None
 
     def subscriptions(self) -> list[tuple[str, str]]:
         """The apiserver's calls for this node: ``pods/log`` and ``pods/exec``."""
@@ -219,6 +235,7 @@ class Kubelet(BusActor):
     def on_start(self) -> None:
         super().on_start()
         self._register_node()
+        self._renew_lease()
         self.runtime.watch(self.tell_self)
         self._informer = Informer(self.client, "pods", self.tell_self,
                                   field_selector=f"spec.nodeName={self.config.node_name}").start()
@@ -228,6 +245,8 @@ class Kubelet(BusActor):
                 self.runtime.remove_container(info.id)
 
     def on_stop(self) -> None:
+        if self._lease_timer is not None:
+            self._lease_timer.cancel()
         if self._informer is not None:
             self._informer.stop()
         for record in self.pods.values():
@@ -236,7 +255,9 @@ class Kubelet(BusActor):
         super().on_stop()
 
     def on_local(self, message: Any) -> Any:
-        if isinstance(message, WatchEvent):
+        if message is RENEW_LEASE:
+            self._renew_lease()
+        elif isinstance(message, WatchEvent):
             self._on_pod_event(message)
         elif isinstance(message, RuntimeEvent | Resync):
             relist = isinstance(message, RuntimeEvent) and message.action == "relist"
@@ -279,6 +300,32 @@ class Kubelet(BusActor):
         except AlreadyExists:
             stored = self.client.get("nodes", name, None)
         self.client.update("nodes", dict(stored, status=status), subresource="status")
+
+    def _renew_lease(self) -> None:
+        """Renew the node's Lease (the heartbeat the node lifecycle controller reads), put the
+        node's Ready condition back when the controller marked it Unknown, and plan the next
+        renewal. A failure is logged; the next renewal tries again."""
+        name = self.config.node_name
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                 "metadata": {"name": name, "namespace": LEASE_NAMESPACE},
+                 "spec": {"holderIdentity": name, "renewTime": now_micro(),
+                          "leaseDurationSeconds": self.config.lease_duration_seconds}}
+        try:
+            try:
+                self.client.update("leases", lease)
+            except NotFound:
+                self.client.create("leases", lease, LEASE_NAMESPACE)
+            node = self.client.get("nodes", name, None)
+            if (condition(node, "Ready") or {}).get("status") != "True":
+                set_condition(node, "Ready", "True", "KubeletReady",
+                              "kubelet is posting ready status")
+                self.client.update("nodes", node, subresource="status")
+        except ApiError as error:
+            log.warning("%s: lease not renewed: %s", self.name, error)
+        self._lease_timer = threading.Timer(self.config.lease_duration_seconds / 4,
+                                            self.tell_self, args=(RENEW_LEASE,))
+        self._lease_timer.daemon = True
+        self._lease_timer.start()
 
     # -- pods ----------------------------------------------------------------------------------
 

@@ -108,8 +108,14 @@ def now_rfc3339() -> str:
 
 
 def parse_time(value: str) -> datetime:
-    """Inverse of :func:`now_rfc3339`."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """Inverse of :func:`now_rfc3339` (and of :func:`now_micro`)."""
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if "." in value else "%Y-%m-%dT%H:%M:%SZ"
+    return datetime.strptime(value, pattern).replace(tzinfo=UTC)
+
+
+def now_micro() -> str:
+    """The current time as Kubernetes' MicroTime (Lease ``renewTime``)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def meta(obj: Object) -> dict[str, Any]:
@@ -348,6 +354,19 @@ def condition(obj: Object, kind: str) -> dict[str, Any] | None:
         if cond.get("type") == kind:
             return dict(cond)
     return None
+
+
+def set_condition(obj: Object, kind: str, status: str, reason: str = "", message: str = "") -> None:
+    """Add or replace the status condition ``kind`` (transition time moves only on change)."""
+    conditions = obj.setdefault("status", {}).setdefault("conditions", [])
+    for cond in conditions:
+        if cond.get("type") == kind:
+            if cond.get("status") != status:
+                cond["lastTransitionTime"] = now_rfc3339()
+            cond.update(status=status, reason=reason, message=message)
+            return
+    conditions.append({"type": kind, "status": status, "reason": reason, "message": message,
+                       "lastTransitionTime": now_rfc3339()})
 
 
 def trace_id_of(obj: Object) -> str | None:

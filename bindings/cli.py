@@ -83,6 +83,16 @@ def parser() -> argparse.ArgumentParser:
     agent.add_argument("--runtime", choices=["docker", "sim"], default="docker")
     agent.add_argument("--data-dir", type=Path, default=None,
                        help="the agent's own state (default ~/.kubeactor/agent-NODE)")
+    for parser_ in (up, server):
+        parser_.add_argument("--node-monitor-grace-period", type=_bounded(1, 86400), default=40,
+                             metavar="SECONDS",
+                             help="a node whose lease goes unrenewed this long is Unknown")
+        parser_.add_argument("--node-monitor-period", type=_bounded(1, 3600), default=5,
+                             metavar="SECONDS", help="how often nodes are checked")
+    for parser_ in (up, agent):
+        parser_.add_argument("--node-lease-duration-seconds", type=_bounded(4, 3600),
+                             default=40, metavar="SECONDS",
+                             help="the node lease's duration; renewed every quarter of it")
 
     run = verbs.add_parser("run", parents=[common], help="create a pod running one container")
     run.add_argument("name")
@@ -562,7 +572,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster in this process."""
     return _serve(ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=_runtime(args.runtime),
-        nats_url=args.nats, nats_port=args.port), f"{args.nodes} node(s)")
+        nats_url=args.nats, nats_port=args.port,
+        node_monitor_grace_seconds=args.node_monitor_grace_period,
+        node_monitor_seconds=args.node_monitor_period,
+        node_lease_duration_seconds=args.node_lease_duration_seconds), f"{args.nodes} node(s)")
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -572,7 +585,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT")
     return _serve(ClusterConfig(
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
-        nats_port=int(port)), "control plane")
+        nats_port=int(port), node_monitor_grace_seconds=args.node_monitor_grace_period,
+        node_monitor_seconds=args.node_monitor_period), "control plane")
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
@@ -583,7 +597,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return _serve(ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
         runtime=_runtime(args.runtime), nats_url=config.server, prefix=config.prefix,
-        token=config.token), f"node {args.node}")
+        token=config.token, node_lease_duration_seconds=args.node_lease_duration_seconds),
+        f"node {args.node}")
 
 
 def _runtime(name: str) -> str:

@@ -27,6 +27,7 @@ import pykka
 from actors.apiserver import ApiServer, TokenAuthenticator
 from actors.client import Client
 from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
+from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler
 from actors.store import Store
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 ADMIN = ("admin", "system:masters")
 SCHEDULER = ("system:kube-scheduler", "")
+CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
 
 
 @dataclass
@@ -63,6 +65,12 @@ class ClusterConfig:
     prefix: str = "kubeactor"
     token: str | None = None
     """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
+    node_monitor_grace_seconds: float = 40.0
+    """A node whose Lease goes unrenewed this long becomes Unknown."""
+    node_monitor_seconds: float = 5.0
+    """How often the node lifecycle controller looks at the nodes."""
+    node_lease_duration_seconds: int = 40
+    """The kubelets' Lease duration; they renew every quarter of it."""
     node_cpu: str | None = None
     """CPU each node offers (Kubernetes quantity); None: the host's."""
     node_memory: str | None = None
@@ -174,13 +182,14 @@ class Cluster:
             client = Client(connection, self._tokens.get(user, config.token))
             self._run(Kubelet.start(connection, client, runtime, KubeletConfig(
                 node_name=name, cpu=config.node_cpu or host_cpu(),
-                memory=config.node_memory or host_memory())))
+                memory=config.node_memory or host_memory(),
+                lease_duration_seconds=config.node_lease_duration_seconds)))
 
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> BusConfig:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
         config, say = self.config, self._progress
         tokens_path = data / "tokens.csv"
-        self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER] + [
+        self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER, CONTROLLER_MANAGER] + [
             node_identity(name) for name in names])
         if config.nats_url:
             self.url = config.nats_url
@@ -199,6 +208,11 @@ class Cluster:
                                   TokenAuthenticator.from_file(tokens_path)))
         say("scheduler")
         self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
+        say("controllers")
+        self._run(NodeLifecycleController.start(
+            *self._component(bus, "controller-manager", CONTROLLER_MANAGER[0]),
+            NodeLifecycleConfig(grace_seconds=config.node_monitor_grace_seconds,
+                                monitor_seconds=config.node_monitor_seconds)))
         self.kubeconfig_path = data / "kubeconfig"
         kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
             server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]]))

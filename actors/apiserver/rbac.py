@@ -164,6 +164,16 @@ def bootstrap_policy() -> list[Object]:
             _rule([coordination], ["leases"], ["get", "create", "update"]),
         ]),
         _cluster_binding("system:kube-scheduler", "User", "system:kube-scheduler"),
+        _cluster_role("system:kube-controller-manager", [
+            _rule([""], ["nodes"], [*READ, "update", "patch"]),
+            _rule([""], ["nodes/status"], WRITE_STATUS),
+            _rule([""], ["pods"], [*READ, "delete"]),
+            _rule([""], ["pods/status"], WRITE_STATUS),
+            _rule([""], ["events"], ["create", "update", "patch"]),
+            _rule([coordination], ["leases"], [*READ, "create", "update"]),
+        ]),
+        _cluster_binding("system:kube-controller-manager", "User",
+                         "system:kube-controller-manager"),
         _cluster_role("system:node", [
             _rule([""], ["pods"], [*READ, "delete"]),
             _rule([""], ["pods/status"], WRITE_STATUS),

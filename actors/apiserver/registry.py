@@ -15,7 +15,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.objects import DEFAULTERS, TRACE_ANNOTATION, ResourceInfo, meta, now_rfc3339
+from actors.objects import (
+    DEFAULTERS,
+    TRACE_ANNOTATION,
+    ResourceInfo,
+    meta,
+    now_rfc3339,
+    set_condition,
+)
 from bus.errors import BadRequest, Conflict, Invalid
 
 Object = dict[str, Any]
@@ -155,19 +162,6 @@ def prepare_binding(pod: Object, body: Any) -> Object:
     bound["spec"]["nodeName"] = target["name"]
     set_condition(bound, "PodScheduled", "True")
     return bound
-
-
-def set_condition(obj: Object, kind: str, status: str, reason: str = "", message: str = "") -> None:
-    """Add or replace the status condition ``kind`` (transition time moves only on change)."""
-    conditions = obj.setdefault("status", {}).setdefault("conditions", [])
-    for cond in conditions:
-        if cond.get("type") == kind:
-            if cond.get("status") != status:
-                cond["lastTransitionTime"] = now_rfc3339()
-            cond.update(status=status, reason=reason, message=message)
-            return
-    conditions.append({"type": kind, "status": status, "reason": reason, "message": message,
-                       "lastTransitionTime": now_rfc3339()})
 
 
 def graceful_deletion(info: ResourceInfo, obj: Object, grace: int | None) -> Object | None:

@@ -43,3 +43,43 @@ def test_a_restarted_server_keeps_its_nats_port_so_agents_reconnect(tmp_path):
         assert (tmp_path / "server" / "kubeconfig").read_text() == url
     finally:
         assert stop_up(again) == 0
+
+
+def test_a_node_whose_agent_stops_goes_not_ready_until_it_is_back(tmp_path, admin_for,
+                                                                       docker_engine):
+    server = start_up(tmp_path / "server", "--node-monitor-grace-period", "3",
+                      "--node-monitor-period", "1", verb="server")
+    try:
+        agent = start_up(tmp_path / "lonely", "--node", "lonely", "--kubeconfig",
+                         str(server.kubeconfig), "--node-lease-duration-seconds", "4",
+                         verb="agent")
+        admin = admin_for(server)
+        wait_for(admin, "leases", "lonely", lambda lease: True, namespace="kube-node-lease")
+        assert stop_up(agent) == 0
+        remove_containers(docker_engine, agent.data_dir)
+
+        def unknown_and_tainted(node):  # two writes: the status, then the taints
+            ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+            return ready[0]["status"] == "Unknown" and bool(node["spec"].get("taints"))
+
+        gone = wait_for(admin, "nodes", "lonely", unknown_and_tainted, namespace=None)
+        assert {t["key"] for t in gone["spec"]["taints"]} == {"node.kubernetes.io/unreachable"}
+        assert server.cli("get", "nodes").stdout.splitlines()[1].split()[:2] == [
+            "lonely", "NotReady"]
+        server.cli("run", "stranded", "--image", IMAGE, "--", "sleep", "3600")
+        failed = wait_for(admin, "events", None, lambda e: e.get("reason") == "FailedScheduling")
+        assert failed["message"] == "0/1 nodes are available: 1 node(s) were not ready."
+
+        back = start_up(tmp_path / "lonely", "--node", "lonely", "--kubeconfig",
+                        str(server.kubeconfig), "--node-lease-duration-seconds", "4",
+                        verb="agent")
+        try:
+            wait_for(admin, "nodes", "lonely", lambda n: not n["spec"].get("taints"),
+                     namespace=None)
+            wait_for(admin, "pods", "stranded", lambda p: p["status"].get("phase") == "Running")
+            server.cli("delete", "pod", "stranded", "--grace-period", "0")
+        finally:
+            assert stop_up(back) == 0
+            remove_containers(docker_engine, back.data_dir)
+    finally:
+        assert stop_up(server) == 0

@@ -1,0 +1,45 @@
+"""The node lifecycle controller's decision (actors/nodelifecycle.py, :func:`verdict`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from actors.nodelifecycle import UNREACHABLE, unreachable_taints, verdict
+from tests.conftest import node
+
+NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+
+
+def lease(seconds_ago: float) -> dict:
+    renewed = NOW - timedelta(seconds=seconds_ago)
+    return {"spec": {"renewTime": renewed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}}
+
+
+def marked(ready: str = "Unknown") -> dict:
+    gone = node("n1")
+    gone["status"]["conditions"] = [{"type": "Ready", "status": ready}]
+    gone["spec"] = {"taints": [{"key": "team", "effect": "NoSchedule"}, *unreachable_taints()]}
+    return gone
+
+
+def test_a_node_silent_past_the_grace_period_becomes_unknown_once():
+    assert verdict(node("n1"), lease(41), NOW, 40) == "unknown"
+    assert verdict(marked(), lease(41), NOW, 40) is None  # already marked
+
+
+def test_a_fresh_heartbeat_leaves_a_ready_node_alone():
+    assert verdict(node("n1"), lease(5), NOW, 40) is None
+
+
+def test_a_node_ready_again_gets_its_unreachable_taints_lifted():
+    assert verdict(marked(ready="True"), lease(1), NOW, 40) == "recovered"
+    assert verdict(marked(ready="Unknown"), lease(1), NOW, 40) is None  # kubelet not back yet
+    assert {t["key"] for t in unreachable_taints()} == {UNREACHABLE}
+
+
+def test_a_node_without_a_lease_is_judged_by_its_creation():
+    young = node("n1")
+    young["metadata"]["creationTimestamp"] = (NOW - timedelta(seconds=10)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    assert verdict(young, None, NOW, 40) is None
+    assert verdict(young, None, NOW + timedelta(seconds=60), 40) == "unknown"
