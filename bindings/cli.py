@@ -571,7 +571,7 @@ def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
 def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster in this process."""
     return _serve(ClusterConfig(
-        data_dir=args.data_dir, nodes=args.nodes, runtime=_runtime(args.runtime),
+        data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
         nats_url=args.nats, nats_port=args.port,
         node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period,
@@ -596,15 +596,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
     return _serve(ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
-        runtime=_runtime(args.runtime), nats_url=config.server, prefix=config.prefix,
+        runtime=args.runtime, nats_url=config.server, prefix=config.prefix,
         token=config.token, node_lease_duration_seconds=args.node_lease_duration_seconds),
         f"node {args.node}")
-
-
-def _runtime(name: str) -> str:
-    if name == "sim":
-        raise UsageError("--runtime sim is not in this release yet; use --runtime docker")
-    return name
 
 
 def _serve(config: ClusterConfig, what: str) -> int:

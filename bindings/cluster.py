@@ -33,6 +33,7 @@ from actors.scheduler import Scheduler
 from actors.store import Store
 from bindings import kubeconfig
 from bindings.docker import DockerRuntime
+from bindings.sim import SimRuntime
 from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
 from bus.errors import KubeactorError
@@ -55,7 +56,7 @@ class ClusterConfig:
     control_plane: bool = True
     """Start store, apiserver and scheduler; False for kubelets only (``kubeactor agent``)."""
     runtime: str = "docker"
-    """``docker`` (real containers). ``sim`` arrives with the kubelet issue."""
+    """``docker`` (real containers) or ``sim`` (in memory, see ``bindings.sim``)."""
     nats_url: str | None = None
     """Use this NATS instead of starting the embedded nats-server (required for an agent)."""
     nats_host: str = "127.0.0.1"
@@ -239,8 +240,13 @@ class Cluster:
         return connection, Client(connection, self._tokens[user])
 
     def _runtime(self, node_name: str, cluster_id: str) -> Runtime:
+        runtime: Runtime
+        if self.config.runtime == "sim":
+            runtime = SimRuntime(node_name)
+            self._runtimes.append(runtime)
+            return runtime
         if self.config.runtime != "docker":
-            raise ValueError(f"unknown runtime {self.config.runtime!r} (this release: docker)")
+            raise ClusterError(f"unknown runtime {self.config.runtime!r}: docker or sim")
         try:
             runtime = DockerRuntime(node_name, cluster_id)
         except RuntimeFailure as failure:

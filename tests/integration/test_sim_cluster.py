@@ -1,0 +1,74 @@
+"""A whole cluster on the simulated runtime (real NATS, real store, no Docker): pods spread,
+run, finish with their exit codes, fail to pull, and go away when deleted."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bindings.cluster import Cluster, ClusterConfig
+from bindings.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS
+from tests.conftest import pod, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def sim_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    cluster = Cluster.start(ClusterConfig(data_dir=tmp_path / "sim", nodes=3, runtime="sim"))
+    yield cluster
+    cluster.stop()
+
+
+def phase(name):
+    return lambda obj: obj.get("status", {}).get("phase") == name
+
+
+def annotated(name: str, restart: str = "Always", **annotations: str) -> dict:
+    obj = pod(name, restart=restart)
+    obj["metadata"]["annotations"] = annotations
+    return obj
+
+
+def test_pods_spread_over_simulated_nodes_and_run(sim_cluster):
+    admin = sim_cluster.admin_client()
+    for name in ("a", "b", "c"):
+        admin.create("pods", pod(name))
+    nodes = {wait_for(admin, "pods", name, phase("Running"))["spec"]["nodeName"]
+             for name in ("a", "b", "c")}
+    assert nodes == {"node-1", "node-2", "node-3"}
+
+
+def test_simulated_containers_end_with_their_exit_codes(sim_cluster):
+    admin = sim_cluster.admin_client()
+    admin.create("pods", annotated("fails", "Never", **{RUN_SECONDS: "0.1", EXIT_CODE: "3"}))
+    admin.create("pods", annotated("done", "OnFailure", **{RUN_SECONDS: "0.1"}))
+    failed = wait_for(admin, "pods", "fails", phase("Failed"))
+    assert failed["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 3
+    done = wait_for(admin, "pods", "done", phase("Succeeded"))
+    assert done["status"]["containerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
+
+
+def test_pull_errors_and_deletion_on_the_simulated_runtime(sim_cluster):
+    admin = sim_cluster.admin_client()
+    admin.create("pods", annotated("unpullable", **{PULL_ERROR: "yes"}))
+
+    def pull_failed(obj):
+        statuses = obj.get("status", {}).get("containerStatuses") or [{}]
+        return statuses[0].get("state", {}).get("waiting", {}).get("reason") == "ErrImagePull"
+
+    wait_for(admin, "pods", "unpullable", pull_failed)
+    admin.create("pods", pod("doomed"))
+    wait_for(admin, "pods", "doomed", phase("Running"))
+    gone = threading.Event()
+    watch = admin.watch("pods", lambda event: event.type == "DELETED" and gone.set(),
+                        namespace="default", field_selector="metadata.name=doomed")
+    try:
+        marked = admin.delete("pods", "doomed")
+        assert marked["metadata"]["deletionTimestamp"]  # bound: the kubelet must confirm
+        assert gone.wait(10)
+    finally:
+        watch.stop()
