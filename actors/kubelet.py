@@ -20,6 +20,7 @@ import os
 import platform
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 from actors.client import Client, WatchEvent
 from actors.informer import Informer
 from actors.objects import (
+    NODE_LEASE_NAMESPACE,
     condition,
     now_micro,
     now_rfc3339,
@@ -78,9 +80,8 @@ class KubeletConfig:
     """Ceiling of the restart back-off (Kubernetes: five minutes)."""
 
 
-RENEW_LEASE = object()
-"""Local message: renew the node's Lease now."""
-LEASE_NAMESPACE = "kube-node-lease"
+MAX_LOG_CHARS = 256 * 1024
+"""Logs longer than this are cut to their end (the bus carries messages of 1 MiB at most)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +204,9 @@ class Kubelet(BusActor):
         self.name = connection.name
         self.pods: dict[str, PodRecord] = {}
         self._informer: Informer | None = None
-        self._lease_timer: threading.Timer | None = None
+        self._heartbeat = threading.Event()
+        """Set when the kubelet stops: ends the heartbeat thread."""
+        self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"{self.name}-call")
 
     def subscriptions(self) -> list[tuple[str, str]]:
         """The apiserver's calls for this node: ``pods/log`` and ``pods/exec``."""
@@ -211,31 +214,44 @@ class Kubelet(BusActor):
         return [(self.subjects.node(node, "logs"), ""), (self.subjects.node(node, "exec"), "")]
 
     def handle(self, incoming: Incoming) -> Envelope | None:
-        """Serve ``logs`` and ``exec`` for a pod of this node (blocks this thread while the
-        runtime answers; pod workers will lift that)."""
+        """Take a ``logs`` or ``exec`` call for a pod of this node and answer it from a worker
+        thread, so that a long command never holds up the pods or the node's heartbeat."""
         envelope = incoming.envelope
         body = envelope.body if isinstance(envelope.body, dict) else {}
         if body.get("uid") not in self.pods:
             raise NotFound(f'pod "{envelope.name}" is not running on node '
                            f"{self.config.node_name}")
+        if envelope.verb not in ("logs", "exec"):
+            raise BadRequest(f"unknown node call {envelope.verb!r}")
+        self._calls.submit(self._answer_call, incoming, body)
+        return None
+
+    def _answer_call(self, incoming: Incoming, body: Object) -> None:
+        """Worker thread: run the call on the runtime and publish the reply."""
+        envelope = incoming.envelope
         try:
             if envelope.verb == "logs":
                 text = self.runtime.logs(body["uid"], str(body.get("container")),
                                          body.get("tailLines"))
-                return envelope.reply(text, sender=self.name)
-            if envelope.verb == "exec":
+                if len(text) > MAX_LOG_CHARS:
+                    text = (f"... (first {len(text) - MAX_LOG_CHARS} characters left out; use "
+                            "--tail)\n" + text[-MAX_LOG_CHARS:])
+                reply = envelope.reply(text, sender=self.name)
+            else:
                 result = self.runtime.exec(body["uid"], str(body.get("container")),
                                            list(body.get("command") or []))
-                return envelope.reply({"exitCode": result.exit_code, "stdout": result.stdout,
-                                       "stderr": result.stderr}, sender=self.name)
+                reply = envelope.reply({"exitCode": result.exit_code, "stdout": result.stdout,
+                                        "stderr": result.stderr}, sender=self.name)
         except RuntimeFailure as failure:
-            raise BadRequest(failure.message) from None
-        raise BadRequest(f"unknown node call {envelope.verb!r}")
+            reply = envelope.error_reply(BadRequest(failure.message), sender=self.name)
+        if incoming.reply_to:
+            self.publish(incoming.reply_to, reply)
 
     def on_start(self) -> None:
         super().on_start()
         self._register_node()
         self._renew_lease()
+        threading.Thread(target=self._beat, name=f"{self.name}-lease", daemon=True).start()
         self.runtime.watch(self.tell_self)
         self._informer = Informer(self.client, "pods", self.tell_self,
                                   field_selector=f"spec.nodeName={self.config.node_name}").start()
@@ -245,8 +261,8 @@ class Kubelet(BusActor):
                 self.runtime.remove_container(info.id)
 
     def on_stop(self) -> None:
-        if self._lease_timer is not None:
-            self._lease_timer.cancel()
+        self._heartbeat.set()
+        self._calls.shutdown(wait=False, cancel_futures=True)
         if self._informer is not None:
             self._informer.stop()
         for record in self.pods.values():
@@ -255,9 +271,7 @@ class Kubelet(BusActor):
         super().on_stop()
 
     def on_local(self, message: Any) -> Any:
-        if message is RENEW_LEASE:
-            self._renew_lease()
-        elif isinstance(message, WatchEvent):
+        if isinstance(message, WatchEvent):
             self._on_pod_event(message)
         elif isinstance(message, RuntimeEvent | Resync):
             relist = isinstance(message, RuntimeEvent) and message.action == "relist"
@@ -301,20 +315,26 @@ class Kubelet(BusActor):
             stored = self.client.get("nodes", name, None)
         self.client.update("nodes", dict(stored, status=status), subresource="status")
 
+    def _beat(self) -> None:
+        """Heartbeat thread: renew the Lease every quarter of its duration until stopped. It
+        runs apart from the actor thread, so slow runtime calls never stop the heartbeat."""
+        while not self._heartbeat.wait(self.config.lease_duration_seconds / 4):
+            self._renew_lease()
+
     def _renew_lease(self) -> None:
-        """Renew the node's Lease (the heartbeat the node lifecycle controller reads), put the
-        node's Ready condition back when the controller marked it Unknown, and plan the next
-        renewal. A failure is logged; the next renewal tries again."""
+        """Renew the node's Lease (the heartbeat the node lifecycle controller reads) and put
+        the node's Ready condition back when the controller marked it Unknown. Uses only the
+        client (thread-safe). A failure is logged; the next renewal tries again."""
         name = self.config.node_name
         lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                 "metadata": {"name": name, "namespace": LEASE_NAMESPACE},
+                 "metadata": {"name": name, "namespace": NODE_LEASE_NAMESPACE},
                  "spec": {"holderIdentity": name, "renewTime": now_micro(),
                           "leaseDurationSeconds": self.config.lease_duration_seconds}}
         try:
             try:
                 self.client.update("leases", lease)
             except NotFound:
-                self.client.create("leases", lease, LEASE_NAMESPACE)
+                self.client.create("leases", lease, NODE_LEASE_NAMESPACE)
             node = self.client.get("nodes", name, None)
             if (condition(node, "Ready") or {}).get("status") != "True":
                 set_condition(node, "Ready", "True", "KubeletReady",
@@ -322,10 +342,6 @@ class Kubelet(BusActor):
                 self.client.update("nodes", node, subresource="status")
         except ApiError as error:
             log.warning("%s: lease not renewed: %s", self.name, error)
-        self._lease_timer = threading.Timer(self.config.lease_duration_seconds / 4,
-                                            self.tell_self, args=(RENEW_LEASE,))
-        self._lease_timer.daemon = True
-        self._lease_timer.start()
 
     # -- pods ----------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from actors.client import Client, WatchEvent
 from actors.informer import Informer
-from actors.objects import condition, parse_time, set_condition
+from actors.objects import NODE_LEASE_NAMESPACE, condition, parse_time, set_condition
 from bus.actor import BusActor
 from bus.connection import Connection
 from bus.errors import ApiError
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 Object = dict[str, Any]
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
-LEASE_NAMESPACE = "kube-node-lease"
 CHECK = object()
 """Local message: look at every node now."""
 
@@ -60,9 +59,9 @@ def verdict(node: Object, lease: Object | None, now: datetime, grace: float) -> 
     silent = (now - last_heartbeat(node, lease)).total_seconds()
     ready = (condition(node, "Ready") or {}).get("status")
     taints = node.get("spec", {}).get("taints") or []
-    if silent > grace:
-        return "unknown" if ready != "Unknown" else None
     tainted = len(without_unreachable(taints)) != len(taints)
+    if silent > grace:  # also when the taints did not make it the first time
+        return "unknown" if ready != "Unknown" or not tainted else None
     return "recovered" if ready == "True" and tainted else None
 
 
@@ -91,7 +90,7 @@ class NodeLifecycleController(BusActor):
         super().on_start()
         self._informers = [
             Informer(self.client, "nodes", self.tell_self).start(),
-            Informer(self.client, "leases", self.tell_self, namespace=LEASE_NAMESPACE).start(),
+            Informer(self.client, "leases", self.tell_self, namespace=NODE_LEASE_NAMESPACE).start(),
         ]
         self._plan_check()
 
@@ -104,8 +103,10 @@ class NodeLifecycleController(BusActor):
 
     def on_local(self, message: Any) -> Any:
         if message is CHECK:
-            self._check(datetime.now(UTC))
-            self._plan_check()
+            try:
+                self._check(datetime.now(UTC))
+            finally:
+                self._plan_check()  # one bad object must not end the monitoring
         elif isinstance(message, WatchEvent):
             cache = self.nodes if message.object.get("kind") == "Node" else self.leases
             name = message.object["metadata"]["name"]
@@ -124,16 +125,16 @@ class NodeLifecycleController(BusActor):
 
     def _check(self, now: datetime) -> None:
         for name, node in list(self.nodes.items()):
-            action = verdict(node, self.leases.get(name), now, self.config.grace_seconds)
             try:
+                action = verdict(node, self.leases.get(name), now, self.config.grace_seconds)
                 if action == "unknown":
                     self._mark_unknown(node)
                 elif action == "recovered":
                     taints = without_unreachable(node.get("spec", {}).get("taints") or [])
                     self.client.update("nodes", dict(node, spec=dict(node.get("spec", {}),
                                                                      taints=taints)))
-            except ApiError as error:
-                log.warning("node lifecycle: %s not updated: %s", name, error)
+            except (ApiError, ValueError) as error:  # a bad timestamp, a refused write
+                log.warning("node lifecycle: node %s: %s", name, error)
 
     def _mark_unknown(self, node: Object) -> None:
         name = node["metadata"]["name"]

@@ -28,7 +28,9 @@ DEFAULT_SCHEDULER = "default-scheduler"
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 """Namespaces that exist in every cluster and may not be deleted."""
-SYSTEM_NAMESPACES = (*IMMORTAL_NAMESPACES, "kube-node-lease")
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+"""Where each kubelet keeps the Lease that is its heartbeat."""
+SYSTEM_NAMESPACES = (*IMMORTAL_NAMESPACES, NODE_LEASE_NAMESPACE)
 """Namespaces the apiserver creates at start."""
 
 
@@ -174,6 +176,14 @@ def validate(info: ResourceInfo, obj: Object) -> None:
             problems += _quantity_problems(f"status.{field}", status.get(field))
     elif info.group == "rbac.authorization.k8s.io":
         problems += _rbac_problems(info, obj)
+    elif info.name == "leases":
+        renewed = (obj.get("spec") or {}).get("renewTime")
+        try:
+            if renewed is not None:
+                parse_time(str(renewed))
+        except ValueError:
+            problems.append(f'spec.renewTime: Invalid value: "{renewed}": must be RFC 3339 '
+                            "with microseconds, e.g. 2006-01-02T15:04:05.000000Z")
     elif info.name == "configmaps":
         data = obj.get("data") or {}
         if not isinstance(data, dict):

@@ -121,10 +121,10 @@ class Store(pykka.ThreadingActor):
             if match is not None and not match(obj):
                 continue
             if limit is not None and len(items) == limit:
-                return items, revision or self._revision, last_key
+                return items, self._revision if revision is None else revision, last_key
             items.append(copy.deepcopy(obj))
             last_key = key
-        return items, revision or self._revision, None
+        return items, self._revision if revision is None else revision, None
 
     def _state_at(self, revision: int) -> dict[str, Object]:
         """Every object as it was right after ``revision``: now, with later events undone."""

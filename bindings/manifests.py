@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from actors.client import Client
-from actors.objects import ResourceInfo, resolve
+from actors.objects import DEFAULTERS, ResourceInfo, resolve
 from bus.errors import BadRequest, NotFound
 
 Object = dict[str, Any]
@@ -118,10 +118,13 @@ def apply(client: Client, info: ResourceInfo, ns: str | None, obj: Object) -> st
         client.create(info.name, desired, ns)
         return "created"
     previous = (live["metadata"].get("annotations") or {}).get(LAST_APPLIED)
-    if previous == applied:
-        return "unchanged"
     last = json.loads(previous) if previous else {}
-    client.update(info.name, merged(live, last, desired))
+    wanted = merged(live, last, desired)
+    if defaulter := DEFAULTERS.get(info.name):
+        defaulter(wanted)  # lists are replaced whole: put back what the server defaults
+    if wanted == live:  # nothing the manifest sets differs from what is stored
+        return "unchanged"
+    client.update(info.name, wanted)
     return "configured"
 
 

@@ -37,40 +37,42 @@ class SimRuntime:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._on_event: Callable[[RuntimeEvent], None] = lambda event: None
-        self._timers: list[threading.Timer] = []
-        self._pull_errors: set[str] = set()
+        self._timers: dict[str, threading.Timer] = {}
 
     def version(self) -> str:
         return "sim://0.1.0"
 
     def ensure_image(self, image: str, policy: str) -> None:
-        if image in self._pull_errors:
-            raise RuntimeFailure("ErrImagePull", f'failed to pull image "{image}": simulated')
+        """Every image is present; a pod asks for a pull error with an annotation."""
 
     def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
         annotations = pod["metadata"].get("annotations") or {}
         if PULL_ERROR in annotations:
-            self._pull_errors.add(container["image"])
             raise RuntimeFailure("ErrImagePull",
                                  f'failed to pull image "{container["image"]}": simulated')
+        try:
+            run_for = float(annotations[RUN_SECONDS]) if RUN_SECONDS in annotations else None
+            code = int(annotations.get(EXIT_CODE, "0"))
+        except ValueError as error:
+            raise RuntimeFailure("CreateContainerError",
+                                 f"bad sim.kubeactor.io annotation: {error}") from None
         info = ContainerInfo(
             id=f"sim-{self.node_name}-{next(self._ids)}", pod_uid=pod["metadata"]["uid"],
             name=container["name"], attempt=attempt, image=container["image"],
             state="running", started_at=now_rfc3339())
         with self._lock:
             self._containers[info.id] = info
-        if RUN_SECONDS in annotations:
-            code = int(annotations.get(EXIT_CODE, "0"))
-            timer = threading.Timer(float(annotations[RUN_SECONDS]), self._exit,
-                                    args=(info.id, code))
+        if run_for is not None:
+            timer = threading.Timer(run_for, self._exit, args=(info.id, code))
             timer.daemon = True
-            self._timers.append(timer)
+            self._timers[info.id] = timer
             timer.start()
         self._on_event(RuntimeEvent(info.pod_uid, info.name, "start"))
         return info
 
     def _exit(self, container_id: str, code: int) -> None:
         with self._lock:
+            self._timers.pop(container_id, None)
             info = self._containers.get(container_id)
             if info is None or info.state != "running":
                 return
@@ -86,6 +88,9 @@ class SimRuntime:
     def remove_container(self, container_id: str) -> None:
         with self._lock:
             self._containers.pop(container_id, None)
+            timer = self._timers.pop(container_id, None)
+        if timer is not None:
+            timer.cancel()
 
     def stop_pod(self, pod_uid: str, grace_seconds: int) -> None:
         for info in self.list_containers(pod_uid):
@@ -109,5 +114,7 @@ class SimRuntime:
         self._on_event = on_event
 
     def close(self) -> None:
-        for timer in self._timers:
+        with self._lock:
+            timers, self._timers = list(self._timers.values()), {}
+        for timer in timers:
             timer.cancel()

@@ -15,6 +15,7 @@ meets them, so callers never catch a library's exception type::
         +-- Unauthorized    401       who you are could not be established
         +-- Forbidden       403       you may not do this; the message names the permission
         +-- NotFound        404
+        +-- MethodNotAllowed 405      that verb does not apply to that (sub)resource
         +-- AlreadyExists   409       create of an existing name
         +-- Conflict        409       stale resourceVersion; re-read and retry
         +-- Gone            410       watch revision compacted; relist
@@ -102,6 +103,10 @@ class NotFound(ApiError):
     code, reason = 404, "NotFound"
 
 
+class MethodNotAllowed(ApiError):
+    code, reason = 405, "MethodNotAllowed"
+
+
 class AlreadyExists(ApiError):
     code, reason = 409, "AlreadyExists"
 
@@ -139,7 +144,8 @@ class ServerTimeout(ApiError):
 
 
 _LEAVES: tuple[type[ApiError], ...] = (
-    BadRequest, Unauthorized, Forbidden, NotFound, AlreadyExists, Conflict, Gone,
+    BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, AlreadyExists, Conflict,
+    Gone,
     RequestEntityTooLarge, Invalid,
     TooManyRequests, InternalError, ServiceUnavailable, ServerTimeout,
 )

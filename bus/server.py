@@ -51,6 +51,8 @@ def die_with_parent() -> None:
 def port_is_free(host: str, port: int) -> bool:
     """Whether nothing listens on ``host:port`` right now."""
     with socket.socket() as sock:
+        # As a listening server would: connections it closed (TIME_WAIT) do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -50,6 +50,8 @@ from bus.errors import (
     BadRequest,
     BusError,
     Conflict,
+    InternalError,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     RequestEntityTooLarge,
@@ -63,6 +65,9 @@ log = logging.getLogger(__name__)
 Object = dict[str, Any]
 
 VERBS = ("get", "list", "watch", "create", "update", "delete")
+SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log": ("get",),
+                     "exec": ("create",)}
+"""The verbs each subresource answers; any other is 405, never the parent's handler."""
 NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
 """Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
 _BY_KIND = {info.kind: info for info in RESOURCES}
@@ -180,6 +185,9 @@ class ApiServer(BusActor):
         info = lookup(parsed.group, resource)
         if subresource and subresource not in info.subresources:
             raise NotFound(f'{resource} has no subresource "{subresource}"')
+        if subresource and parsed.verb not in SUBRESOURCE_VERBS.get(subresource, ()):
+            raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on '
+                                   f"{resource}/{subresource}")
         if parsed.verb not in VERBS:
             raise BadRequest(f'unknown verb "{parsed.verb}" (known: {", ".join(VERBS)})')
         if envelope.verb not in (None, parsed.verb) or envelope.resource not in (None, resource):
@@ -363,6 +371,7 @@ class ApiServer(BusActor):
                                           timeout=self.config.node_call_seconds)
 
         def relay(done: concurrent.futures.Future[Envelope]) -> None:  # bus loop thread
+            """Always answer the caller, whatever came back (or did not)."""
             try:
                 answer = done.result()
                 reply = envelope.reply(answer.body, sender=self.config.name)
@@ -371,8 +380,18 @@ class ApiServer(BusActor):
                 reply = envelope.error_reply(ServiceUnavailable(
                     f"the kubelet of node {node} did not answer: {error}"),
                     sender=self.config.name)
-            if reply_to:
+            except Exception as error:  # a malformed answer, a cancelled call
+                reply = envelope.error_reply(InternalError(
+                    f"bad answer from the kubelet of node {node}: {error}"),
+                    sender=self.config.name)
+            if not reply_to:
+                return
+            try:
                 self.connection.publish(reply_to, reply)
+            except PayloadTooLarge as error:
+                self.connection.publish(reply_to, envelope.error_reply(
+                    InternalError(f"the kubelet's answer is too large: {error}"),
+                    sender=self.config.name))
 
         pending.add_done_callback(relay)
 

@@ -15,6 +15,7 @@ from bus.errors import (
     BadRequest,
     Conflict,
     Forbidden,
+    MethodNotAllowed,
     NotFound,
     RequestEntityTooLarge,
     ServerTimeout,
@@ -299,3 +300,29 @@ def test_list_pages_with_limit_and_continue(admin):
     assert rest["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
     with pytest.raises(BadRequest, match="continue token"):
         admin.list("configmaps", "default", limit=2, continue_token="garbage")
+
+
+@pytest.mark.parametrize(("verb", "subresource"), [
+    ("list", "log"), ("delete", "log"), ("get", "exec"), ("update", "binding"),
+    ("delete", "status"),
+])
+def test_a_subresource_answers_only_its_own_verbs(admin, verb, subresource):
+    before = admin.create("pods", pod("guarded"))
+    with pytest.raises(MethodNotAllowed):
+        admin.request(verb, "pods", namespace="default", name="guarded",
+                      subresource=subresource, body=before)
+    assert admin.get("pods", "guarded") == before
+
+
+def test_apply_puts_back_what_was_changed_behind_its_back(admin):
+    from bindings import manifests
+
+    info = manifests.target(configmap("tidy"), "default")[0]
+    desired = configmap("tidy", labels={"app": "tidy"})
+    assert manifests.apply(admin, info, "default", desired) == "created"
+    live = admin.get("configmaps", "tidy")
+    live["metadata"]["labels"] = {"app": "hacked"}
+    admin.update("configmaps", live)
+    assert manifests.apply(admin, info, "default", desired) == "configured"
+    assert admin.get("configmaps", "tidy")["metadata"]["labels"] == {"app": "tidy"}
+    assert manifests.apply(admin, info, "default", desired) == "unchanged"

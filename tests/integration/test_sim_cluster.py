@@ -72,3 +72,13 @@ def test_pull_errors_and_deletion_on_the_simulated_runtime(sim_cluster):
         assert gone.wait(10)
     finally:
         watch.stop()
+
+
+def test_a_pull_error_belongs_to_its_pod_not_to_the_image(sim_cluster):
+    admin = sim_cluster.admin_client()
+    failing = annotated("bad-pull", **{PULL_ERROR: "yes"})
+    healthy = pod("good-pull")
+    for obj in (failing, healthy):
+        obj["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "node-1"}
+        admin.create("pods", obj)
+    assert wait_for(admin, "pods", "good-pull", phase("Running"))["spec"]["nodeName"] == "node-1"

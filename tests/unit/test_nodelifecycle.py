@@ -43,3 +43,9 @@ def test_a_node_without_a_lease_is_judged_by_its_creation():
         "%Y-%m-%dT%H:%M:%SZ")
     assert verdict(young, None, NOW, 40) is None
     assert verdict(young, None, NOW + timedelta(seconds=60), 40) == "unknown"
+
+
+def test_an_unknown_node_missing_its_taints_is_marked_again():
+    half = marked()
+    half["spec"] = {}
+    assert verdict(half, lease(41), NOW, 40) == "unknown"

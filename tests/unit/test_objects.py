@@ -184,3 +184,9 @@ def test_malformed_rbac_objects_are_invalid():
 def test_configmap_data_must_be_strings():
     with pytest.raises(Invalid, match=r"data\[replicas\]"):
         validate(lookup("", "configmaps"), {"metadata": {"name": "c"}, "data": {"replicas": 3}})
+
+
+def test_a_lease_with_an_unreadable_renew_time_is_invalid():
+    lease = {"metadata": {"name": "n1"}, "spec": {"renewTime": "2026-11-26T12:00:00+00:00"}}
+    with pytest.raises(Invalid, match=r"spec\.renewTime"):
+        validate(lookup("coordination.k8s.io", "leases"), lease)
