@@ -83,3 +83,25 @@ def test_a_node_whose_agent_stops_goes_not_ready_until_it_is_back(tmp_path, admi
             remove_containers(docker_engine, back.data_dir)
     finally:
         assert stop_up(server) == 0
+
+
+def test_a_long_exec_does_not_stop_the_nodes_heartbeat(tmp_path, admin_for, docker_engine):
+    up = start_up(tmp_path / "busy", "--node-monitor-grace-period", "3",
+                  "--node-monitor-period", "1", "--node-lease-duration-seconds", "4")
+    try:
+        admin = admin_for(up)
+        up.cli("run", "box", "--image", IMAGE, "--", "sleep", "3600")
+        wait_for(admin, "pods", "box", lambda p: p["status"].get("phase") == "Running")
+        seen: list[str] = []
+        watch = admin.watch("nodes", lambda event: seen.extend(
+            c["status"] for c in event.object["status"]["conditions"] if c["type"] == "Ready"),
+            field_selector="metadata.name=node-1")
+        try:
+            assert up.cli("exec", "box", "--", "sleep", "6").returncode == 0
+        finally:
+            watch.stop()
+        assert seen and "Unknown" not in seen  # the lease was renewed all along
+        up.cli("delete", "pod", "box", "--grace-period", "0")
+    finally:
+        assert stop_up(up) == 0
+        remove_containers(docker_engine, up.data_dir)
