@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from actors.client import Client, WatchEvent
+from bindings import kubeconfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, NatsServer
+from tests.processes import UpProcess
 
 Object = dict[str, Any]
 
@@ -50,6 +52,22 @@ def connect() -> Iterator[Callable[..., Connection]]:
 
     yield open_one
     for connection in opened:
+        connection.close()
+
+
+@pytest.fixture
+def admin_for() -> Iterator[Callable[[UpProcess], Client]]:
+    """``admin_for(process)``: an admin client of that cluster (closed after the test)."""
+    connections: list[Connection] = []
+
+    def make(up: UpProcess) -> Client:
+        config = kubeconfig.load(up.kubeconfig)
+        bus = BusConfig(url=config.server, prefix=config.prefix)
+        connections.append(Connection(bus, "e2e").connect())
+        return Client(connections[-1], config.token)
+
+    yield make
+    for connection in connections:
         connection.close()
 
 

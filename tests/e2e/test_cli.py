@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import wait_for
-from tests.e2e.conftest import IMAGE, UpProcess
+from tests.e2e.conftest import IMAGE
+from tests.processes import UpProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from tests.conftest import wait_for
-from tests.e2e.conftest import IMAGE, UpProcess, start_up, stop_up
+from tests.e2e.conftest import IMAGE
+from tests.processes import UpProcess, start_up, stop_up
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,8 @@ import nats
 import pytest
 
 from bindings import kubeconfig
-from tests.e2e.conftest import IMAGE, UpProcess
+from tests.e2e.conftest import IMAGE
+from tests.processes import UpProcess
 
 pytestmark = pytest.mark.e2e
 

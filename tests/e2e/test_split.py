@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import wait_for
-from tests.e2e.conftest import IMAGE, remove_containers, start_up, stop_up
+from tests.e2e.conftest import IMAGE, remove_containers
+from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.e2e
 

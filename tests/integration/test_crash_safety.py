@@ -1,0 +1,73 @@
+"""Nothing acknowledged is lost: ``kill -9`` the control plane in the middle of 500 concurrent
+creates, start it again on the same data, and find every acknowledged object, whole."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import msgpack
+import nats
+import pytest
+
+from bindings import kubeconfig
+from bus import Envelope, Subjects, encode
+from tests.processes import start_up, stop_up
+
+pytestmark = pytest.mark.integration
+
+TOTAL, CLIENTS, KILL_AFTER = 500, 64, 150
+
+
+async def create_until_killed(config: kubeconfig.KubeConfig, up) -> set[str]:
+    """Create TOTAL configmaps from CLIENTS concurrent clients; kill -9 the server once
+    KILL_AFTER were acknowledged; return the names that were acknowledged."""
+    subjects = Subjects(config.prefix)
+    nc = await nats.connect(config.server, inbox_prefix=subjects.inbox_prefix.encode(),
+                            max_reconnect_attempts=0)
+    acknowledged: set[str] = set()
+    names = iter(f"cm-{i:03d}" for i in range(TOTAL))
+
+    async def client() -> None:
+        for name in names:
+            body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+                    "data": {"payload": name * 20}}
+            envelope = Envelope(verb="create", resource="configmaps", namespace="default",
+                                name=name, body=body, auth={"token": config.token})
+            try:
+                reply = await nc.request(subjects.api("", "configmaps", "create"),
+                                         encode(envelope), timeout=5)
+            except nats.errors.Error:
+                return  # the server is gone
+            if msgpack.unpackb(reply.data)["status"]["code"] == 201:
+                acknowledged.add(name)
+                if len(acknowledged) == KILL_AFTER:
+                    up.process.send_signal(signal.SIGKILL)
+
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    await nc.close()
+    return acknowledged
+
+
+def test_every_acknowledged_create_survives_kill_9(tmp_path, admin_for):
+    data = tmp_path / "server"
+    up = start_up(data, verb="server")
+    config = kubeconfig.load(up.kubeconfig)
+    acknowledged = asyncio.run(create_until_killed(config, up))
+    assert up.process.wait(timeout=30) == -signal.SIGKILL
+    assert KILL_AFTER <= len(acknowledged) < TOTAL  # it died part way
+
+    again = start_up(data, verb="server")
+    try:
+        admin = admin_for(again)
+        stored = admin.list("configmaps", "default")["items"]
+        by_name = {c["metadata"]["name"]: c for c in stored}
+        assert acknowledged <= set(by_name)  # nothing acknowledged is lost
+        for name, obj in by_name.items():  # nothing is half-written
+            assert obj["data"] == {"payload": name * 20} and obj["metadata"]["uid"]
+        revisions = sorted(int(c["metadata"]["resourceVersion"]) for c in stored)
+        assert len(set(revisions)) == len(revisions)  # one revision per write
+        after = admin.create("configmaps", {"metadata": {"name": "after-restart"}})
+        assert int(after["metadata"]["resourceVersion"]) > revisions[-1]
+    finally:
+        assert stop_up(again) == 0

@@ -1,0 +1,72 @@
+"""Kubeactor processes for tests: ``kubeactor up|server|agent`` in a subprocess, started until
+it says ``ready`` and stopped with SIGTERM. Used by the integration and e2e tiers."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bus.server import die_with_parent
+
+
+@dataclass
+class UpProcess:
+    process: subprocess.Popen[str]
+    data_dir: Path
+    lines: queue.Queue[str]
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.data_dir / "kubeconfig"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``kubeactor --kubeconfig <this cluster> ARGS`` and return its result."""
+        result = subprocess.run(
+            [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(self.kubeconfig), *args],
+            capture_output=True, text=True, timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubeactor {' '.join(args)} failed: {result.stderr}")
+        return result
+
+
+def start_up(data_dir: Path, *extra: str, verb: str = "up") -> UpProcess:
+    """Run ``kubeactor VERB --data-dir DATA_DIR EXTRA...`` until it says it is ready."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bindings.cli", verb, "--data-dir", str(data_dir), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=die_with_parent,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        with process.stdout:  # closed here at EOF, when the process has exited
+            for line in process.stdout:
+                lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    up = UpProcess(process, data_dir, lines)
+    seen = []
+    while True:
+        try:
+            line = lines.get(timeout=60)
+        except queue.Empty:
+            process.kill()
+            raise AssertionError(f"kubeactor {verb} never said ready: {''.join(seen)}") from None
+        seen.append(line)
+        if "ready" in line:
+            return up
+        if process.poll() is not None and lines.empty():
+            raise AssertionError(f"kubeactor {verb} exited early: {''.join(seen)}")
+
+
+def stop_up(up: UpProcess) -> int:
+    up.process.send_signal(signal.SIGTERM)
+    return up.process.wait(timeout=60)
