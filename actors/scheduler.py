@@ -87,6 +87,31 @@ def allocatable(node: Object) -> tuple[int, int, int]:
             parse_count(alloc.get("pods", 110)))
 
 
+def tolerates(tolerations: list[Object], taint: Object) -> bool:
+    """Whether one of ``tolerations`` matches ``taint`` (Kubernetes' rules: empty key with
+    Exists matches every key, empty effect every effect; Equal compares values)."""
+    for toleration in tolerations:
+        key_ok = toleration.get("key") == taint.get("key") or (
+            not toleration.get("key") and toleration.get("operator") == "Exists")
+        value_ok = toleration.get("operator") == "Exists" or (
+            toleration.get("value", "") == taint.get("value", ""))
+        effect_ok = not toleration.get("effect") or toleration.get("effect") == taint.get("effect")
+        if key_ok and value_ok and effect_ok:
+            return True
+    return False
+
+
+def untolerated_taint(pod: Object, node: Object) -> Object | None:
+    """The first NoSchedule or NoExecute taint of ``node`` that ``pod`` does not tolerate."""
+    tolerations = pod.get("spec", {}).get("tolerations") or []
+    for taint in node.get("spec", {}).get("taints") or []:
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(
+            tolerations, taint
+        ):
+            return dict(taint)
+    return None
+
+
 def unfit_reasons(pod: Object, node: Object, used: NodeUsage) -> list[str]:
     """Why ``pod`` cannot go to ``node`` (empty: it fits), in kube-scheduler's words."""
     ready = condition(node, "Ready")
@@ -94,6 +119,8 @@ def unfit_reasons(pod: Object, node: Object, used: NodeUsage) -> list[str]:
         return ["node(s) were not ready"]
     if node.get("spec", {}).get("unschedulable"):
         return ["node(s) were unschedulable"]
+    if (taint := untolerated_taint(pod, node)) is not None:
+        return [f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"]
     wanted = pod.get("spec", {}).get("nodeSelector") or {}
     labels = node.get("metadata", {}).get("labels") or {}
     if any(labels.get(key) != value for key, value in wanted.items()):

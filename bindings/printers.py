@@ -217,6 +217,9 @@ def describe_node(node: Object, pods: list[Object], events: list[Object]) -> str
     meta, status = node["metadata"], node.get("status", {})
     lines = [f"Name:               {meta['name']}",
              *_pairs("Labels:             ", meta.get("labels")),
+             "Taints:             " + (", ".join(
+                 f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}"
+                 for t in node.get("spec", {}).get("taints") or []) or "<none>"),
              f"Unschedulable:      {bool(node.get('spec', {}).get('unschedulable'))}",
              "Conditions:", f"  {'Type':<8}{'Status':<8}{'Reason':<16}Message"]
     for cond in status.get("conditions") or []:

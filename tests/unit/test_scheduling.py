@@ -91,3 +91,26 @@ def test_node_selector_must_match_the_nodes_labels():
     assert pick_node(wanting, [node("plain"), labelled], [])[0] == "ssd-node"
     assert pick_node(wanting, [node("plain")], []) == (
         None, "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.")
+
+
+def tainted(name: str, key: str, value: str = "", effect: str = "NoSchedule") -> Object:
+    return dict(node(name), spec={"taints": [{"key": key, "value": value, "effect": effect}]})
+
+
+def test_a_pod_goes_only_where_it_tolerates_the_taints():
+    nodes = [tainted("gpu", "dedicated", "gpu"), node("plain", cpu="1")]
+    assert pick_node(pod("web", cpu="500m"), nodes, [])[0] == "plain"
+    patient = pod("trainer", cpu="500m")
+    patient["spec"]["tolerations"] = [{"key": "dedicated", "operator": "Equal", "value": "gpu",
+                                       "effect": "NoSchedule"}]
+    assert pick_node(patient, [tainted("gpu", "dedicated", "gpu", )], [])[0] == "gpu"
+    anything = pod("daemon")
+    anything["spec"]["tolerations"] = [{"operator": "Exists"}]
+    assert pick_node(anything, [tainted("gpu", "dedicated", "gpu")], [])[0] == "gpu"
+
+
+def test_an_untolerated_taint_is_named_in_the_summary():
+    message = pick_node(pod("web"), [tainted("gone", "node.kubernetes.io/unreachable",
+                                             effect="NoExecute")], [])[1]
+    assert message == ("0/1 nodes are available: 1 node(s) had untolerated taint "
+                       "{node.kubernetes.io/unreachable: }.")
