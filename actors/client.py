@@ -45,8 +45,9 @@ Object = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class WatchEvent:
-    """One change pushed by the apiserver: ``ADDED``, ``MODIFIED``, ``DELETED`` or ``ERROR``
-    (then ``object`` is a Status; code 410 means: relist)."""
+    """One change pushed by the apiserver: ``ADDED``, ``MODIFIED``, ``DELETED``, ``BOOKMARK``
+    (``object`` holds only ``metadata.resourceVersion``: the watch may resume from there) or
+    ``ERROR`` (``object`` is a Status; code 410 means: relist)."""
 
     type: str
     object: Object
@@ -223,7 +224,8 @@ class Client:
               lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Watch:
         """Start a watch; ``on_event`` runs on the bus loop thread and must not block."""
         watch_id = f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}"
-        options: dict[str, Any] = {"watchId": watch_id, "leaseSeconds": lease_seconds}
+        options: dict[str, Any] = {"watchId": watch_id, "leaseSeconds": lease_seconds,
+                                   "allowWatchBookmarks": True}
         options.update({k: v for k, v in (("labelSelector", label_selector),
                                           ("fieldSelector", field_selector)) if v})
         return Watch(self, resolve(resource), namespace, options, on_event).start(

@@ -92,6 +92,8 @@ class Informer:
             watch.stop()
 
     def _on_watch_event(self, event: WatchEvent) -> None:  # bus loop thread
+        if event.type == "BOOKMARK":
+            return  # the watch's revision moved on; nothing changed for us
         if event.type == "ERROR":
             log.info("%s informer: watch expired (%s); relisting",
                      self.resource, event.object.get("message"))

@@ -315,6 +315,8 @@ def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, sin
                 continue
             if event.type == "ERROR":
                 raise UsageError(f"the watch ended: {event.object.get('message')}")
+            if event.type == "BOOKMARK":
+                continue
             print(printers.render(info, event.object, args.output, single=True,
                                   all_namespaces=args.all_namespaces and info.namespaced,
                                   show_labels=args.show_labels, header=False), flush=True)

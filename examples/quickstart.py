@@ -26,6 +26,8 @@ def main(data_dir: Path) -> str:
         gone = threading.Event()
 
         def on_event(event: WatchEvent) -> None:  # runs on the bus thread: just record
+            if event.type == "BOOKMARK":
+                return
             phases.append(event.object.get("status", {}).get("phase", ""))
             if phases[-1] in ("Succeeded", "Failed"):
                 finished.set()

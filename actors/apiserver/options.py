@@ -26,6 +26,8 @@ class Options:
     """``None``: from now, after the current objects as ADDED."""
     watch_id: str | None = None
     stop: bool = False
+    bookmarks: bool = False
+    """``watch``: the client wants BOOKMARK events (``allowWatchBookmarks``)."""
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     grace_period: int | None = None
     container: str | None = None
@@ -85,6 +87,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         resource_version=int(version) if version not in (None, "") else None,
         watch_id=watch_id or None,
         stop=bool(_typed(raw, "stop", bool)),
+        bookmarks=bool(_typed(raw, "allowWatchBookmarks", bool)),
         lease_seconds=float(lease) if lease is not None else DEFAULT_LEASE_SECONDS,
         grace_period=grace,
     )

@@ -130,6 +130,8 @@ class ApiServer(BusActor):
         self.config = config or ApiServerConfig()
         self.authorizer = Authorizer()
         self.watchers: dict[str, Watcher] = {}
+        self._dispatched = 0
+        """The last store revision whose event went past every watcher."""
 
     def subscriptions(self) -> list[tuple[str, str]]:
         return [(self.subjects.api_all, self.config.queue)]
@@ -410,6 +412,13 @@ class ApiServer(BusActor):
             return {"watchId": watch_id, "stopped": True}
         if existing is not None:
             existing.renew()
+            if options.bookmarks and self._dispatched > existing.revision:
+                # Every commit up to _dispatched was looked at for this watcher: it may resume
+                # from there (Kubernetes' BOOKMARK), even if none of them concerned it.
+                existing.revision = self._dispatched
+                self._push(existing, "BOOKMARK", {
+                    "apiVersion": existing.info.api_version, "kind": existing.info.kind,
+                    "metadata": {"resourceVersion": str(self._dispatched)}})
             return {"watchId": watch_id, "renewed": True}
         held = sum(w.user == request.user.name for w in self.watchers.values())
         if held >= self.config.max_watches:
@@ -449,6 +458,7 @@ class ApiServer(BusActor):
 
     def _on_commit(self, event: StoreEvent) -> None:
         self.authorizer.observe(event.object, deleted=event.type == "DELETED")
+        self._dispatched = max(self._dispatched, event.revision)
         now = time.monotonic()
         for watch_id, watcher in list(self.watchers.items()):
             if watcher.expired(now):

@@ -326,3 +326,23 @@ def test_apply_puts_back_what_was_changed_behind_its_back(admin):
     assert manifests.apply(admin, info, "default", desired) == "configured"
     assert admin.get("configmaps", "tidy")["metadata"]["labels"] == {"app": "tidy"}
     assert manifests.apply(admin, info, "default", desired) == "unchanged"
+
+
+def test_a_quiet_watch_gets_bookmarks_that_move_its_revision(admin):
+    bookmarks: list[int] = []
+    moved = threading.Event()
+    cm = {}
+
+    def on_event(event: WatchEvent) -> None:
+        if event.type == "BOOKMARK" and cm:
+            bookmarks.append(int(event.object["metadata"]["resourceVersion"]))
+            if bookmarks[-1] >= int(cm["metadata"]["resourceVersion"]):
+                moved.set()
+
+    watch = admin.watch("pods", on_event, namespace="default", lease_seconds=1.5)
+    try:
+        cm.update(admin.create("configmaps", configmap("elsewhere")))  # not a pod
+        assert moved.wait(10)
+        assert int(watch.revision) >= int(cm["metadata"]["resourceVersion"])
+    finally:
+        watch.stop()
