@@ -18,15 +18,17 @@ Calls arrive through a Pykka proxy; all run on the store's own thread, one at a 
 from __future__ import annotations
 
 import builtins
+import concurrent.futures
 import copy
+import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pykka
 
-from bus.errors import AlreadyExists, Conflict, Gone, NotFound
+from bus.errors import AlreadyExists, ApiError, Conflict, Gone, NotFound
 
 Object = dict[str, Any]
 
@@ -60,6 +62,66 @@ class StoreEvent:
     revision: int
 
 
+FLUSH = object()
+"""Local message: commit the writes waiting in the StoreWriter."""
+
+
+@dataclass(slots=True)
+class Write:
+    """One write waiting for the next group commit."""
+
+    op: str
+    """``create``, ``update`` or ``delete``."""
+    key: str
+    obj: Object | None = None
+    expected: int | None = None
+    """For update and delete: the resourceVersion the object must still have."""
+    done: concurrent.futures.Future[Object] = field(default_factory=concurrent.futures.Future)
+
+
+class StoreWriter:
+    """Where apiserver workers hand writes to the store: a queue beside its mailbox.
+
+    :meth:`write` may be called from any thread; it blocks until the write is durable (or
+    refused). Writes that wait while the store commits go together in its next transaction.
+    """
+
+    def __init__(self, store: pykka.ActorRef[Any]) -> None:
+        self._store = store
+        self._waiting: builtins.list[Write] = []
+        self._lock = threading.Lock()
+
+    def write(self, op: str, key: str, obj: Object | None = None,
+              expected: int | None = None) -> Object:
+        write = Write(op, key, obj, expected)
+        with self._lock:
+            self._waiting.append(write)
+            first = len(self._waiting) == 1
+        if first:  # the store will take this one and everything that queues behind it
+            self._store.tell(FLUSH)
+        return write.done.result()
+
+    def take_all(self) -> builtins.list[Write]:
+        with self._lock:
+            taken, self._waiting = self._waiting, []
+        return taken
+
+
+def _check(write: Write, current: Object | None) -> None:
+    """AlreadyExists, NotFound or Conflict when ``write`` cannot apply over ``current``."""
+    if write.op == "create":
+        if current is not None:
+            raise AlreadyExists(f"key {write.key} already exists")
+        return
+    if current is None:
+        raise NotFound(f"key {write.key} not found")
+    if write.expected is not None and resource_version(current) != write.expected:
+        raise Conflict(
+            f"the object has been modified; please apply your changes to the latest "
+            f"version and try again (have {resource_version(current)}, got {write.expected})"
+        )
+
+
 Listener = Callable[[StoreEvent], None]
 """Called on the store thread after each commit; must not block (tell an actor)."""
 
@@ -81,6 +143,7 @@ class Store(pykka.ThreadingActor):
         self._floor = self._revision
         """Oldest revision a watch may resume from: every later event is in the history."""
         self._listeners: list[Listener] = []
+        self._writer = StoreWriter(self.actor_ref)
 
     def on_stop(self) -> None:
         self._backend.close()
@@ -153,24 +216,78 @@ class Store(pykka.ThreadingActor):
     # -- writes ----------------------------------------------------------------------------
 
     def create(self, key: str, obj: Object) -> Object:
-        if key in self._objects:
-            raise AlreadyExists(f"key {key} already exists")
-        return self._write("ADDED", key, obj, None)
+        """Create ``key``; AlreadyExists when it exists."""
+        return self._write_one(Write("create", key, obj))
 
     def update(self, key: str, obj: Object, expected: int | None = None) -> Object:
         """Replace ``key``; Conflict if ``expected`` is given and is not its resourceVersion."""
-        old = self._current(key, expected)
-        return self._write("MODIFIED", key, obj, old)
+        return self._write_one(Write("update", key, obj, expected))
 
     def delete(self, key: str, expected: int | None = None) -> Object:
-        old = self._current(key, expected)
-        self._backend.commit(self._revision + 1, [(key, None)])
-        self._revision += 1
-        del self._objects[key]
-        gone = copy.deepcopy(old)
-        gone["metadata"]["resourceVersion"] = str(self._revision)
-        self._emit(StoreEvent("DELETED", key, gone, old, self._revision))
-        return copy.deepcopy(gone)
+        """Remove ``key``; returns its last state stamped with the deleting revision."""
+        return self._write_one(Write("delete", key, None, expected))
+
+    def writer(self) -> StoreWriter:
+        """The thread-safe handle through which apiserver workers write in groups."""
+        return self._writer
+
+    def on_receive(self, message: Any) -> Any:
+        if message is FLUSH:
+            self._commit_group(self._writer.take_all())
+            return None
+        return super().on_receive(message)
+
+    def _write_one(self, write: Write) -> Object:
+        self._commit_group([write])
+        return write.done.result(0)
+
+    def _commit_group(self, writes: builtins.list[Write]) -> None:
+        """Apply ``writes`` in order over the current state, make every one that holds durable
+        in ONE backend commit (group commit), then resolve each write's future: with its
+        stored object once durable, or with its own error (AlreadyExists, NotFound, Conflict),
+        or with the commit's error for all when the commit fails (then nothing changed)."""
+        staged: dict[str, Object | None] = {}
+        events: builtins.list[StoreEvent] = []
+        accepted: builtins.list[tuple[Write, Object]] = []
+        revision = self._revision
+        for write in writes:
+            current = staged[write.key] if write.key in staged else self._objects.get(write.key)
+            try:
+                _check(write, current)
+            except ApiError as error:
+                write.done.set_exception(error)
+                continue
+            revision += 1
+            if write.op == "delete":
+                assert current is not None
+                stored = copy.deepcopy(current)
+                staged[write.key] = None
+                events.append(StoreEvent("DELETED", write.key, stored, current, revision))
+            else:
+                stored = copy.deepcopy(write.obj or {})
+                staged[write.key] = stored
+                kind = "ADDED" if current is None else "MODIFIED"
+                events.append(StoreEvent(kind, write.key, stored, current, revision))
+            stored.setdefault("metadata", {})["resourceVersion"] = str(revision)
+            accepted.append((write, stored))
+        if not accepted:
+            return
+        try:
+            self._backend.commit(revision, builtins.list(staged.items()))
+        except ApiError as error:
+            for write, _ in accepted:
+                write.done.set_exception(error)
+            return
+        for key, obj in staged.items():
+            if obj is None:
+                self._objects.pop(key, None)
+            else:
+                self._objects[key] = obj
+        self._revision = revision
+        for event in events:
+            self._emit(event)
+        for write, stored in accepted:
+            write.done.set_result(copy.deepcopy(stored))
 
     def add_listener(self, listener: Listener) -> int:
         """Register ``listener`` for every later commit; return the current revision."""
@@ -178,26 +295,6 @@ class Store(pykka.ThreadingActor):
         return self._revision
 
     # -- internals -------------------------------------------------------------------------
-
-    def _current(self, key: str, expected: int | None) -> Object:
-        old = self._objects.get(key)
-        if old is None:
-            raise NotFound(f"key {key} not found")
-        if expected is not None and resource_version(old) != expected:
-            raise Conflict(
-                f"the object has been modified; please apply your changes to the latest "
-                f"version and try again (have {resource_version(old)}, got {expected})"
-            )
-        return old
-
-    def _write(self, kind: str, key: str, obj: Object, old: Object | None) -> Object:
-        stored = copy.deepcopy(obj)
-        stored.setdefault("metadata", {})["resourceVersion"] = str(self._revision + 1)
-        self._backend.commit(self._revision + 1, [(key, stored)])
-        self._revision += 1
-        self._objects[key] = stored
-        self._emit(StoreEvent(kind, key, stored, old, self._revision))
-        return copy.deepcopy(stored)
 
     def _emit(self, event: StoreEvent) -> None:
         if len(self._history) == self._history.maxlen:

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 import pykka
 
-from actors.apiserver import ApiServer, TokenAuthenticator
+from actors.apiserver import ApiServer, ApiServerConfig, Authorizer, TokenAuthenticator
 from actors.client import Client
 from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
@@ -64,6 +64,9 @@ class ClusterConfig:
     nats_port: int = 0
     """Port of the embedded nats-server; 0 lets it pick a free one."""
     prefix: str = "kubeactor"
+    apiserver_workers: int = 4
+    """Apiserver actors sharing the requests (and the store's group commits): one blocked on
+    a durable write does not stop the others."""
     token: str | None = None
     """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
     node_monitor_grace_seconds: float = 40.0
@@ -205,8 +208,14 @@ class Cluster:
         say("store")
         store = self._run(Store.start(SqliteBackend(data / "store.db")))
         say("apiserver")
-        self._run(ApiServer.start(self._connect(bus, "apiserver"), store.proxy(),
-                                  TokenAuthenticator.from_file(tokens_path)))
+        connection = self._connect(bus, "apiserver")
+        authenticator = TokenAuthenticator.from_file(tokens_path)
+        authorizer = Authorizer()  # one policy for all workers
+        for worker in range(config.apiserver_workers):
+            first = worker == 0  # holds the watchers and bootstraps the policy
+            self._run(ApiServer.start(
+                connection, store.proxy(), authenticator, None,
+                ApiServerConfig(serves_watches=first, bootstrap=first), authorizer))
         say("scheduler")
         self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
         say("controllers")

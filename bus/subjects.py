@@ -73,6 +73,11 @@ class Subjects:
             verb, "verb"
         )
 
+    def api_verb(self, verb: str) -> str:
+        """Every apiserver request with this verb, whatever the group and resource (so that
+        workers can split the verbs between them: watches to the one holding the watchers)."""
+        return f"{self.prefix}.api.*.*.{_token(verb, 'verb')}"
+
     def parse_api(self, subject: str) -> ApiSubject | None:
         """Split an apiserver request subject; None when it is not one."""
         head = f"{self.prefix}.api."

@@ -84,10 +84,13 @@ class Authorizer:
         if revision and revision < self._revisions.get(key, 0):
             return
         self._revisions[key] = revision
+        # Copy on write: workers read the mapping on other threads while this replaces it.
+        objects = dict(self._objects)
         if deleted:
-            self._objects.pop(key, None)
+            objects.pop(key, None)
         else:
-            self._objects[key] = obj
+            objects[key] = obj
+        self._objects = objects
 
     def allowed(self, attrs: Attributes) -> bool:
         for (kind, namespace, _), binding in self._objects.items():

@@ -41,7 +41,7 @@ from actors.objects import (
     validate,
 )
 from actors.selectors import matcher
-from actors.store import StoreEvent
+from actors.store import StoreEvent, StoreWriter
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id, packed_size
@@ -79,6 +79,10 @@ class ApiServerConfig:
     """Component name on the bus (envelope ``sender``)."""
     queue: str = "apiserver"
     """NATS queue group: replicas in one group share the requests."""
+    serves_watches: bool = True
+    """This worker holds the watchers (one per apiserver; the others serve every other verb)."""
+    bootstrap: bool = True
+    """This worker loads the RBAC policy and creates the bootstrap objects at start."""
     max_watches: int = 256
     """Open watches one user may hold; each costs work on every commit."""
     node_call_seconds: float = 300.0
@@ -122,28 +126,40 @@ class ApiServer(BusActor):
         authenticator: Authenticator,
         admission: AdmissionChain | None = None,
         config: ApiServerConfig | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
+        """``authorizer`` is shared by the workers of one apiserver, so that a policy change
+        committed by one applies to the next request of every other."""
         super().__init__(connection)
         self.store = store
         self.authenticator = authenticator
         self.admission = admission or default_chain(self._lookup)
         self.config = config or ApiServerConfig()
-        self.authorizer = Authorizer()
+        self.authorizer = authorizer or Authorizer()
+        self.writer: StoreWriter | None = None
         self.watchers: dict[str, Watcher] = {}
         self._dispatched = 0
         """The last store revision whose event went past every watcher."""
 
     def subscriptions(self) -> list[tuple[str, str]]:
-        return [(self.subjects.api_all, self.config.queue)]
+        """Every verb but watch, shared with the other workers (queue group); watches only on
+        the worker that holds the watchers, in a queue group of their own."""
+        subjects = [(self.subjects.api_verb(verb), self.config.queue)
+                    for verb in VERBS if verb != "watch"]
+        if self.config.serves_watches:
+            subjects.append((self.subjects.api_verb("watch"), f"{self.config.queue}-watch"))
+        return subjects
 
     def on_start(self) -> None:
-        ref = self.actor_ref
-        self.store.add_listener(ref.tell).get()
-        for info in RESOURCES:
-            if info.group == "rbac.authorization.k8s.io":
-                for obj in self.store.list(info.prefix(None)).get()[0]:
-                    self.authorizer.observe(obj)
-        self._bootstrap()
+        self.writer = self.store.writer().get()
+        if self.config.serves_watches:  # the watch worker hears every commit
+            self.store.add_listener(self.tell_self).get()
+        if self.config.bootstrap:
+            for info in RESOURCES:
+                if info.group == "rbac.authorization.k8s.io":
+                    for obj in self.store.list(info.prefix(None)).get()[0]:
+                        self.authorizer.observe(obj)
+            self._bootstrap()
         super().on_start()  # serve only once the policy is in place
 
     def _bootstrap(self) -> None:
@@ -221,6 +237,12 @@ class ApiServer(BusActor):
                 f'{request.info.name} "{request.name}" is too large: {size} bytes, the limit is '
                 f"{self.config.max_object_bytes}")
 
+    def _store_write(self, op: str, key: str, obj: Object | None,
+                     expected: int | None = None) -> Object:
+        """Hand a write to the store's group commit; blocks until it is durable."""
+        assert self.writer is not None, "writes before on_start"
+        return self.writer.write(op, key, obj, expected)
+
     def _lookup(self, resource: str, namespace: str | None, name: str) -> Object | None:
         info = lookup("", resource)
         return self.store.get_or_none(info.key(namespace, name)).get()
@@ -258,7 +280,7 @@ class ApiServer(BusActor):
         self._admit(request, "CREATE", obj, None)
         self._validate(request, obj)
         try:
-            return self._commit(request, self.store.create(request.key, obj).get())
+            return self._commit(request, self._store_write("create", request.key, obj))
         except AlreadyExists:
             raise AlreadyExists(f'{request.info.name} "{request.name}" already exists',
                                 details={"name": request.name, "kind": request.info.name}
@@ -297,7 +319,7 @@ class ApiServer(BusActor):
 
     def _remove(self, request: Request, expected: int | None = None) -> Object:
         try:
-            removed = self.store.delete(request.key, expected).get()
+            removed = self._store_write("delete", request.key, None, expected)
         except NotFound:
             raise request.not_found() from None
         except Conflict as error:
@@ -306,7 +328,7 @@ class ApiServer(BusActor):
 
     def _write(self, request: Request, obj: Object, expected: int | None) -> Object:
         try:
-            return self._commit(request, self.store.update(request.key, obj, expected).get())
+            return self._commit(request, self._store_write("update", request.key, obj, expected))
         except NotFound:
             raise request.not_found() from None
         except Conflict as error:

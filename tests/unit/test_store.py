@@ -3,7 +3,9 @@ concurrency, ordered history, durability across a restart, and commit events."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +224,43 @@ def test_a_page_at_a_compacted_revision_is_gone(open_store):
         store.create(f"/things/{name}", obj(name)).get()
     with pytest.raises(Gone):
         store.page("/things/", None, 1, "", rv(first)).get()
+
+
+class GatedBackend(SqliteBackend):
+    """Counts commits; its first commit holds until ``waiting()`` reports ``hold_for`` writes
+    queued behind it (as a slow disk would), so they must share the next one."""
+
+    def __init__(self, path, hold_for: int, waiting) -> None:
+        super().__init__(path)
+        self.commits: list[int] = []
+        self.hold_for, self.waiting = hold_for, waiting
+
+    def commit(self, revision, changes):
+        if not self.commits:
+            deadline = time.monotonic() + 10
+            while self.waiting() < self.hold_for and time.monotonic() < deadline:
+                time.sleep(0.001)
+        self.commits.append(len(changes))
+        super().commit(revision, changes)
+
+
+def test_writes_waiting_behind_a_commit_share_the_next_one(tmp_path):
+    writers: list[Any] = []
+    backend = GatedBackend(tmp_path / "store.db", 10,
+                           lambda: len(writers[0]._waiting) if writers else 0)
+    ref = Store.start(backend)
+    try:
+        writer = ref.proxy().writer().get()
+        writers.append(writer)
+        with ThreadPoolExecutor(max_workers=11) as pool:
+            first = pool.submit(writer.write, "create", "/things/first", obj("first"))
+            rest = [pool.submit(writer.write, "create", f"/things/{i}", obj(str(i)))
+                    for i in range(10)]
+            stored = [first.result(10)] + [f.result(10) for f in rest]
+        assert backend.commits == [1, 10]  # one transaction for the ten that waited
+        assert sorted(rv(s) for s in stored) == list(range(1, 12))
+        duplicate = writer.write
+        with pytest.raises(AlreadyExists):
+            duplicate("create", "/things/first", obj("first"))
+    finally:
+        ref.stop()
