@@ -267,13 +267,7 @@ def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int
         args.field_selector = f"metadata.name={names[0]}"
         names = []
     if names:
-        objects, failed = [], 0
-        for name in names:
-            try:
-                objects.append(session.client.get(info.name, name, namespace))
-            except NotFound as error:
-                _print_error(error)
-                failed = 1
+        objects, failed = _get_each(session, info, namespace, names)
         if objects:
             single = len(names) == 1
             shown = objects[0] if single else {"apiVersion": "v1", "kind": "List",
@@ -296,6 +290,20 @@ def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int
     if args.watch:
         _watch_rows(session, info, namespace, listing["metadata"]["resourceVersion"], args)
     return 0
+
+
+def _get_each(session: Session, info: ResourceInfo, namespace: str | None,
+              names: list[str]) -> tuple[list[Object], int]:
+    """The objects that exist, in order, and 1 when any was missing (each missing one is
+    reported on stderr, as kubectl does, while the others are still shown)."""
+    found, failed = [], 0
+    for name in names:
+        try:
+            found.append(session.client.get(info.name, name, namespace))
+        except NotFound as error:
+            _print_error(error)
+            failed = 1
+    return found, failed
 
 
 def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, since: str,
@@ -369,14 +377,10 @@ def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -
     if info.name not in ("pods", "nodes"):
         raise UsageError(f"describe knows pods and nodes in this release, not {info.name}")
     namespace = session.namespace if info.namespaced else None
-    failed = 0
-    objects = [] if names else session.client.list(info.name, namespace)["items"]
-    for name in names:
-        try:
-            objects.append(session.client.get(info.name, name, namespace))
-        except NotFound as error:
-            _print_error(error)
-            failed = 1
+    if names:
+        objects, failed = _get_each(session, info, namespace, names)
+    else:
+        objects, failed = session.client.list(info.name, namespace)["items"], 0
     texts = []
     for obj in objects:
         uid = obj["metadata"]["uid"]
