@@ -60,6 +60,9 @@ class StoreEvent:
     old: Object | None
     """The object before the change; None for ADDED."""
     revision: int
+    note: Any = None
+    """What the writer attached to the write (the apiserver: the span to publish, in commit
+    order, before any watcher hears of it). The store never reads it."""
 
 
 FLUSH = object()
@@ -76,6 +79,8 @@ class Write:
     obj: Object | None = None
     expected: int | None = None
     """For update and delete: the resourceVersion the object must still have."""
+    note: Any = None
+    """Carried to the write's StoreEvent untouched."""
     done: concurrent.futures.Future[Object] = field(default_factory=concurrent.futures.Future)
 
 
@@ -92,8 +97,8 @@ class StoreWriter:
         self._lock = threading.Lock()
 
     def write(self, op: str, key: str, obj: Object | None = None,
-              expected: int | None = None) -> Object:
-        write = Write(op, key, obj, expected)
+              expected: int | None = None, note: Any = None) -> Object:
+        write = Write(op, key, obj, expected, note)
         with self._lock:
             self._waiting.append(write)
             first = len(self._waiting) == 1
@@ -262,12 +267,13 @@ class Store(pykka.ThreadingActor):
                 assert current is not None
                 stored = copy.deepcopy(current)
                 staged[write.key] = None
-                events.append(StoreEvent("DELETED", write.key, stored, current, revision))
+                events.append(StoreEvent("DELETED", write.key, stored, current, revision,
+                                          write.note))
             else:
                 stored = copy.deepcopy(write.obj or {})
                 staged[write.key] = stored
                 kind = "ADDED" if current is None else "MODIFIED"
-                events.append(StoreEvent(kind, write.key, stored, current, revision))
+                events.append(StoreEvent(kind, write.key, stored, current, revision, write.note))
             stored.setdefault("metadata", {})["resourceVersion"] = str(revision)
             accepted.append((write, stored))
         if not accepted:

@@ -332,11 +332,29 @@ def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, sin
         watch.stop()
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
+class StopFlag:
+    """Set by SIGINT or SIGTERM. The handler only flips a bool: taking a lock there (as
+    ``threading.Event.set`` does) deadlocks when a second signal lands inside the first."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._raise)
+
+    def _raise(self, *_: object) -> None:
+        self.raised = True
+
+    def is_set(self) -> bool:
+        return self.raised
+
+    def wait(self) -> None:
+        """Block until a signal came (the main thread wakes for signals within 0.2 s)."""
+        while not self.raised:
+            time.sleep(0.2)
+
+
+def _stop_on_signals() -> StopFlag:
+    return StopFlag()
 
 
 def cmd_create(args: argparse.Namespace, session: Session, words: list[str]) -> int:

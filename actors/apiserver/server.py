@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -237,11 +238,11 @@ class ApiServer(BusActor):
                 f'{request.info.name} "{request.name}" is too large: {size} bytes, the limit is '
                 f"{self.config.max_object_bytes}")
 
-    def _store_write(self, op: str, key: str, obj: Object | None,
+    def _store_write(self, request: Request, op: str, obj: Object | None,
                      expected: int | None = None) -> Object:
         """Hand a write to the store's group commit; blocks until it is durable."""
         assert self.writer is not None, "writes before on_start"
-        return self.writer.write(op, key, obj, expected)
+        return self.writer.write(op, request.key, obj, expected, self._commit_span(request))
 
     def _lookup(self, resource: str, namespace: str | None, name: str) -> Object | None:
         info = lookup("", resource)
@@ -280,7 +281,7 @@ class ApiServer(BusActor):
         self._admit(request, "CREATE", obj, None)
         self._validate(request, obj)
         try:
-            return self._commit(request, self._store_write("create", request.key, obj))
+            return self._commit(request, self._store_write(request, "create", obj))
         except AlreadyExists:
             raise AlreadyExists(f'{request.info.name} "{request.name}" already exists',
                                 details={"name": request.name, "kind": request.info.name}
@@ -319,7 +320,7 @@ class ApiServer(BusActor):
 
     def _remove(self, request: Request, expected: int | None = None) -> Object:
         try:
-            removed = self._store_write("delete", request.key, None, expected)
+            removed = self._store_write(request, "delete", None, expected)
         except NotFound:
             raise request.not_found() from None
         except Conflict as error:
@@ -328,7 +329,7 @@ class ApiServer(BusActor):
 
     def _write(self, request: Request, obj: Object, expected: int | None) -> Object:
         try:
-            return self._commit(request, self._store_write("update", request.key, obj, expected))
+            return self._commit(request, self._store_write(request, "update", obj, expected))
         except NotFound:
             raise request.not_found() from None
         except Conflict as error:
@@ -340,20 +341,23 @@ class ApiServer(BusActor):
                         f'"{request.name}": {error.message}')
 
     def _commit(self, request: Request, stored: Object, removed: bool = False) -> Object:
-        """Apply an RBAC change at once (the next request already sees it), publish the store
-        commit as a span (the seed's 'write it to etcd'); return stored."""
+        """Apply an RBAC change at once (the next request already sees it); return stored."""
         self.authorizer.observe(stored, deleted=removed)
+        return stored
+
+    def _commit_span(self, request: Request) -> Envelope:
+        """The span of a store commit (the seed's 'write it to etcd'). It travels with the
+        write and is published by the watch worker when the commit's event comes, so that on
+        the bus it always precedes the watch events the commit causes."""
         envelope = request.envelope
-        self.publish(self.subjects.trace("store"), Envelope(
+        return Envelope(
             trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
             sender=self.config.name, target="store", verb="commit", group=request.info.group,
             resource=request.info.name, subresource=request.subresource,
             namespace=request.namespace, name=request.name,
-            body={"revision": int(stored["metadata"]["resourceVersion"]),
-                  "requestVerb": request.verb},
+            body={"requestVerb": request.verb},
             status={"code": 200, "reason": "OK", "message": ""},
-        ))
-        return stored
+        )
 
     # -- calls served by a kubelet -----------------------------------------------------------
 
@@ -481,6 +485,10 @@ class ApiServer(BusActor):
     def _on_commit(self, event: StoreEvent) -> None:
         self.authorizer.observe(event.object, deleted=event.type == "DELETED")
         self._dispatched = max(self._dispatched, event.revision)
+        if isinstance(event.note, Envelope):  # the commit's span, before its watch events
+            span = dataclasses.replace(event.note, body={**event.note.body,
+                                                         "revision": event.revision})
+            self.publish(self.subjects.trace("store"), span)
         now = time.monotonic()
         for watch_id, watcher in list(self.watchers.items()):
             if watcher.expired(now):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -82,6 +83,8 @@ def test_up_stops_cleanly_on_sigterm_leaving_no_process(tmp_path, docker_engine)
     nodes = up.cli("get", "nodes", "-o", "name").stdout.split()
     assert nodes == ["node/node-1", "node/node-2"]
     nats_pid = int((tmp_path / "short" / "nats" / "nats-server.pid").read_text())
+    for _ in range(3):  # impatient users press Ctrl-C twice; a burst must not deadlock it
+        up.process.send_signal(signal.SIGINT)
     assert stop_up(up) == 0
     with pytest.raises(ProcessLookupError):
         os.kill(nats_pid, 0)

@@ -3,6 +3,7 @@ concurrency, ordered history, durability across a restart, and commit events."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -234,9 +235,11 @@ class GatedBackend(SqliteBackend):
         super().__init__(path)
         self.commits: list[int] = []
         self.hold_for, self.waiting = hold_for, waiting
+        self.holding = threading.Event()
 
     def commit(self, revision, changes):
         if not self.commits:
+            self.holding.set()
             deadline = time.monotonic() + 10
             while self.waiting() < self.hold_for and time.monotonic() < deadline:
                 time.sleep(0.001)
@@ -254,6 +257,7 @@ def test_writes_waiting_behind_a_commit_share_the_next_one(tmp_path):
         writers.append(writer)
         with ThreadPoolExecutor(max_workers=11) as pool:
             first = pool.submit(writer.write, "create", "/things/first", obj("first"))
+            assert backend.holding.wait(10)  # the first write alone is being committed
             rest = [pool.submit(writer.write, "create", f"/things/{i}", obj(str(i)))
                     for i in range(10)]
             stored = [first.result(10)] + [f.result(10) for f in rest]
