@@ -81,7 +81,18 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("rolebindings", "RoleBinding", group=_RBAC),
     ResourceInfo("clusterroles", "ClusterRole", group=_RBAC, namespaced=False),
     ResourceInfo("clusterrolebindings", "ClusterRoleBinding", group=_RBAC, namespaced=False),
+    ResourceInfo("limitranges", "LimitRange", short_names=("limits",)),
+    ResourceInfo("resourcequotas", "ResourceQuota", short_names=("quota",),
+                 subresources=("status",)),
+    ResourceInfo("admissionregistrations", "AdmissionRegistration",
+                 group="admissionregistration.kubeactor.io", namespaced=False),
+    ResourceInfo("selfsubjectaccessreviews", "SelfSubjectAccessReview",
+                 group="authorization.k8s.io", namespaced=False),
+    ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",
+                 namespaced=False),
 )
+REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews")
+"""Resources that are questions, not objects: only ``create``, answered and never stored."""
 _BY_GROUP_NAME = {(info.group, info.name): info for info in RESOURCES}
 
 
@@ -191,6 +202,8 @@ def validate(info: ResourceInfo, obj: Object) -> None:
         else:
             problems += [f"data[{key}]: Invalid value: must be a string"
                          for key, value in data.items() if not isinstance(value, str)]
+    if checker := VALIDATORS.get(info.name):
+        problems += checker(obj)
     if problems:
         name = obj.get("metadata", {}).get("name", "")
         raise Invalid(
@@ -382,3 +395,57 @@ def set_condition(obj: Object, kind: str, status: str, reason: str = "", message
 def trace_id_of(obj: Object) -> str | None:
     """The trace id an object carries in its annotations."""
     return (obj.get("metadata", {}).get("annotations") or {}).get(TRACE_ANNOTATION)
+
+
+def _limit_range_problems(obj: Object) -> list[str]:
+    limits = (obj.get("spec") or {}).get("limits")
+    if not isinstance(limits, list):
+        return ["spec.limits: Required value: a list of limits"]
+    problems = []
+    for i, item in enumerate(limits):
+        if not isinstance(item, dict):
+            problems.append(f"spec.limits[{i}]: Invalid value: must be a map")
+            continue
+        if item.get("type", "Container") not in ("Container", "Pod"):
+            problems.append(f"spec.limits[{i}].type: Unsupported value: {item.get('type')!r}: "
+                            'supported values: "Container", "Pod"')
+        for field in ("default", "defaultRequest", "min", "max"):
+            problems += _quantity_problems(f"spec.limits[{i}].{field}", item.get(field))
+    return problems
+
+
+def _quota_problems(obj: Object) -> list[str]:
+    hard = (obj.get("spec") or {}).get("hard")
+    if not isinstance(hard, dict):
+        return ["spec.hard: Required value: a map of resource to quantity"]
+    return _quantity_problems("spec.hard", {name.rpartition(".")[2]: value
+                                            for name, value in hard.items()})
+
+
+def _admission_registration_problems(obj: Object) -> list[str]:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return ["spec: Required value"]
+    problems = _string_lists("spec", spec, ("operations", "resources"))
+    subject = spec.get("subject")
+    if not isinstance(subject, str) or not re.match(r"^[A-Za-z0-9_\-:]+$", subject):
+        problems.append("spec.subject: Invalid value: a NATS subject token ([A-Za-z0-9_-:])")
+    for op in spec.get("operations") or []:
+        if op not in ("CREATE", "UPDATE", "DELETE", "CONNECT", "*"):
+            problems.append(f"spec.operations: Unsupported value: {op!r}")
+    if not spec.get("resources"):
+        problems.append("spec.resources: Required value")
+    timeout = spec.get("timeoutSeconds", 10)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 30:
+        problems.append("spec.timeoutSeconds: Invalid value: must be between 1 and 30 seconds")
+    if spec.get("failurePolicy", "Fail") not in ("Fail", "Ignore"):
+        problems.append(f"spec.failurePolicy: Unsupported value: {spec['failurePolicy']!r}: "
+                        'supported values: "Fail", "Ignore"')
+    if not isinstance(spec.get("mutating", False), bool):
+        problems.append("spec.mutating: Invalid value: must be true or false")
+    return problems
+
+
+VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_problems,
+              "admissionregistrations": _admission_registration_problems}
+"""Shape checks of resources that need nothing more (looked up by plural name)."""

@@ -45,3 +45,16 @@ def parse_cpu(value: Any) -> int:
 def parse_memory(value: Any) -> int:
     """Memory in bytes: ``"64Mi"`` -> 67108864."""
     return int(_parse(value).to_integral_value(rounding="ROUND_CEILING"))
+
+
+def format_cpu(millis: int) -> str:
+    """Millicores as Kubernetes writes them: 1500 -> ``1500m``, 2000 -> ``2``."""
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+def format_memory(amount: int) -> str:
+    """Bytes as Kubernetes writes them: the largest binary suffix that divides them."""
+    for suffix in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
+        if amount and amount % _SUFFIX[suffix] == 0:
+            return f"{amount // _SUFFIX[suffix]}{suffix}"
+    return str(amount)

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 import pykka
 
 from actors.apiserver import ApiServer, ApiServerConfig, Authorizer, TokenAuthenticator
+from actors.apiserver.external import Registrations
 from actors.client import Client
 from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
@@ -32,6 +33,7 @@ from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler
 from actors.store import Store
 from bindings import kubeconfig
+from bindings.audit import AuditLog
 from bindings.docker import DockerRuntime
 from bindings.sim import SimRuntime
 from bindings.sqlite import SqliteBackend
@@ -79,6 +81,8 @@ class ClusterConfig:
     """CPU each node offers (Kubernetes quantity); None: the host's."""
     node_memory: str | None = None
     """Memory each node offers; None: the host's."""
+    audit_log: Path | None = None
+    """Where the apiserver appends one JSON line per request; None: ``DATA_DIR/audit.log``."""
 
 
 class ClusterError(KubeactorError):
@@ -142,6 +146,7 @@ class Cluster:
     _connections: list[Connection] = field(default_factory=list)
     _runtimes: list[Runtime] = field(default_factory=list)
     _tokens: dict[str, str] = field(default_factory=dict)
+    _audit: AuditLog | None = None
     _lock: TextIO | None = None
     _progress: Callable[[str], None] = field(default=lambda step: None)
 
@@ -210,12 +215,14 @@ class Cluster:
         say("apiserver")
         connection = self._connect(bus, "apiserver")
         authenticator = TokenAuthenticator.from_file(tokens_path)
-        authorizer = Authorizer()  # one policy for all workers
+        authorizer, registrations = Authorizer(), Registrations()  # shared by all workers
+        self._audit = AuditLog(config.audit_log or data / "audit.log")
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             self._run(ApiServer.start(
                 connection, store.proxy(), authenticator, None,
-                ApiServerConfig(serves_watches=first, bootstrap=first), authorizer))
+                ApiServerConfig(serves_watches=first, bootstrap=first), authorizer,
+                registrations, self._audit))
         say("scheduler")
         self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
         say("controllers")
@@ -290,6 +297,9 @@ class Cluster:
             with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
                 ref.stop(timeout=30)
         self._actors.clear()
+        if self._audit is not None:
+            self._audit.close()
+            self._audit = None
         for connection in self._connections:
             connection.close()
         self._connections.clear()

@@ -99,3 +99,7 @@ class Subjects:
     def node(self, node: str, op: str) -> str:
         """``<prefix>.node.<node>.<op>``: apiserver -> kubelet calls (logs, exec)."""
         return f"{self.prefix}.node.{_token(node, 'node')}.{_token(op, 'op')}"
+
+    def admission(self, name: str) -> str:
+        """``<prefix>.admission.<name>``: apiserver -> external admission actor reviews."""
+        return f"{self.prefix}.admission.{_token(name, 'admission actor name')}"

@@ -2,23 +2,65 @@
 
 A plugin is a small class with one method: :class:`MutatingPlugin` may change the object,
 :class:`ValidatingPlugin` may only reject it by raising an ApiError. Adding a plugin means
-passing it to :class:`AdmissionChain`, never editing the chain.
+passing it to :class:`AdmissionChain`, never editing the chain. A plugin that keeps accounts
+(ResourceQuota) also has :class:`ReleasingPlugin`'s ``release``, called when what it admitted
+is not stored after all, or is removed.
+
+A plugin that must ask another actor (an external admission actor, see ``external``) returns a
+generator instead of None: it yields an :class:`ExternalCall` and is sent back the answer (an
+Envelope, or the BusError of a call that failed). The chain passes such calls up to the
+apiserver, which sends them without blocking its worker and resumes the chain when the answer
+comes (see ``server``).
+
+Built-in plugins here: NamespaceLifecycle and NodeRestriction; ``limits`` holds LimitRanger and
+ResourceQuota, ``external`` the external admission actors, ``rbac`` the escalation check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from actors.apiserver.authn import UserInfo
-from actors.objects import IMMORTAL_NAMESPACES, ResourceInfo
-from bus.errors import Forbidden, NotFound
+from actors.objects import IMMORTAL_NAMESPACES, NODE_LEASE_NAMESPACE, ResourceInfo
+from bus.envelope import Envelope
+from bus.errors import BusError, Forbidden, NotFound
 
 Object = dict[str, Any]
-Lookup = Callable[[str, str | None, str], "Object | None"]
-"""(resource, namespace, name) -> the stored object or None: read access for plugins."""
 
+
+@dataclass(frozen=True, slots=True)
+class ExternalCall:
+    """A request an admission plugin needs sent: to ``subject``, waiting ``timeout`` seconds."""
+
+    subject: str
+    envelope: Envelope
+    timeout: float
+
+
+Answer = Envelope | BusError
+"""What an ExternalCall brings back: the reply, or why there is none."""
+Steps = Generator[ExternalCall, Answer, None]
+"""A plugin's (or the chain's) work when it has calls to make."""
+
+
+class ObjectAccess(Protocol):
+    """The store as plugins see it (the apiserver implements it); each call blocks the
+    worker on the store actor, never on another process."""
+
+    def get(self, resource: str, namespace: str | None, name: str) -> Object | None:
+        """The stored object, or None."""
+        ...
+
+    def list(self, resource: str, namespace: str | None) -> list[Object]:
+        """Every stored object of ``resource`` in ``namespace``."""
+        ...
+
+    def update_status(self, resource: str, obj: Object) -> Object:
+        """Store ``obj``'s status if its resourceVersion is still current (Conflict if
+        not); return what was stored."""
+        ...
 
 
 @dataclass(slots=True)
@@ -34,11 +76,17 @@ class AdmissionRequest:
     old_object: Object | None
     user: UserInfo
 
+    def forbidden(self, why: str) -> Forbidden:
+        """kube-apiserver's admission 403: ``pods "web" is forbidden: <why>``."""
+        named = f'{self.info.name} "{self.name}"' if self.name else self.info.name
+        return Forbidden(f"{named} is forbidden: {why}",
+                         details={"kind": self.info.name, "name": self.name})
+
 
 class MutatingPlugin(Protocol):
     name: str
 
-    def admit(self, request: AdmissionRequest) -> None:
+    def admit(self, request: AdmissionRequest) -> Steps | None:
         """Change ``request.object`` in place, or raise an ApiError to reject."""
         ...
 
@@ -46,8 +94,14 @@ class MutatingPlugin(Protocol):
 class ValidatingPlugin(Protocol):
     name: str
 
-    def validate(self, request: AdmissionRequest) -> None:
+    def validate(self, request: AdmissionRequest) -> Steps | None:
         """Raise an ApiError to reject; must not change anything."""
+        ...
+
+
+class ReleasingPlugin(Protocol):
+    def release(self, obj: Object) -> None:
+        """``obj`` was admitted but not stored, or was removed: give back what it held."""
         ...
 
 
@@ -60,11 +114,23 @@ class AdmissionChain:
         self.mutating = list(mutating)
         self.validating = list(validating)
 
-    def run(self, request: AdmissionRequest) -> None:
+    def run(self, request: AdmissionRequest) -> Steps:
+        """The whole chain; yields the calls its plugins need made (see the module doc)."""
         for mutator in self.mutating:
-            mutator.admit(request)
+            steps = mutator.admit(request)
+            if steps is not None:
+                yield from steps
         for validator in self.validating:
-            validator.validate(request)
+            steps = validator.validate(request)
+            if steps is not None:
+                yield from steps
+
+    def release(self, obj: Object) -> None:
+        """Tell every plugin that keeps accounts that ``obj`` no longer counts."""
+        for plugin in {id(p): p for p in [*self.mutating, *self.validating]}.values():
+            release = getattr(plugin, "release", None)
+            if release is not None:
+                release(obj)
 
 
 class NamespaceLifecycle:
@@ -73,8 +139,8 @@ class NamespaceLifecycle:
 
     name = "NamespaceLifecycle"
 
-    def __init__(self, lookup: Lookup) -> None:
-        self._lookup = lookup
+    def __init__(self, access: ObjectAccess) -> None:
+        self._access = access
 
     def validate(self, request: AdmissionRequest) -> None:
         if request.info.name == "namespaces":
@@ -84,16 +150,78 @@ class NamespaceLifecycle:
             return
         if request.operation != "CREATE" or not request.info.namespaced:
             return
-        namespace = self._lookup("namespaces", None, request.namespace or "")
+        namespace = self._access.get("namespaces", None, request.namespace or "")
         if namespace is None:
             raise NotFound(f'namespaces "{request.namespace}" not found')
         if namespace.get("metadata", {}).get("deletionTimestamp"):
-            raise Forbidden(
-                f'{request.info.name} "{request.name}" is forbidden: unable to create new '
-                f"content in namespace {request.namespace} because it is being terminated"
-            )
+            raise request.forbidden(
+                f"unable to create new content in namespace {request.namespace} because it is "
+                "being terminated")
 
 
-def default_chain(lookup: Lookup) -> AdmissionChain:
-    """The built-in chain of this release."""
-    return AdmissionChain(validating=[NamespaceLifecycle(lookup)])
+NODE_USER_PREFIX = "system:node:"
+NODES_GROUP = "system:nodes"
+RESTRICTED_LABEL_PREFIX = "node-restriction.kubernetes.io/"
+"""Labels a kubelet may not set or change on its Node (the admin sets them, workloads trust
+them for placement)."""
+
+
+def node_of(user: UserInfo) -> str | None:
+    """The node a kubelet identity speaks for (``system:node:NAME`` in ``system:nodes``)."""
+    if NODES_GROUP in user.groups and user.name.startswith(NODE_USER_PREFIX):
+        return user.name[len(NODE_USER_PREFIX):]
+    return None
+
+
+class NodeRestriction:
+    """A kubelet may change only its own Node (not its restricted labels), its own Lease in
+    ``kube-node-lease``, and the status of the pods bound to it (and delete them), as
+    Kubernetes' NodeRestriction admits."""
+
+    name = "NodeRestriction"
+
+    def validate(self, request: AdmissionRequest) -> None:
+        node = node_of(request.user)
+        if node is None:
+            return
+        resource = request.info.name
+        if resource == "nodes":
+            self._own_node(request, node)
+        elif resource == "pods":
+            self._own_pod(request, node)
+        elif resource == "leases" and request.namespace == NODE_LEASE_NAMESPACE \
+                and request.name != node:
+            raise request.forbidden(f'node "{node}" can only access node lease with the same '
+                                    "name as the requesting node")
+
+    @staticmethod
+    def _own_node(request: AdmissionRequest, node: str) -> None:
+        if request.name != node:
+            raise request.forbidden(f'node "{node}" is not allowed to modify node '
+                                    f'"{request.name}"')
+        old, new = (_labels(request.old_object), _labels(request.object))
+        changed = sorted(key for key in {*old, *new} if key.startswith(
+            RESTRICTED_LABEL_PREFIX) and old.get(key) != new.get(key))
+        if changed and request.operation != "DELETE":
+            raise request.forbidden(f'node "{node}" is not allowed to modify labels: '
+                                    f"{', '.join(changed)}")
+
+    @staticmethod
+    def _own_pod(request: AdmissionRequest, node: str) -> None:
+        pod = request.object if request.operation == "CREATE" else request.old_object
+        bound_here = ((pod or {}).get("spec") or {}).get("nodeName") == node
+        if request.operation == "UPDATE" and request.subresource == "status":
+            if not bound_here:
+                raise request.forbidden(f'node "{node}" can only update pod status for pods '
+                                        "with spec.nodeName set to itself")
+        elif request.operation in ("CREATE", "DELETE"):
+            if not bound_here:
+                raise request.forbidden(f'node "{node}" can only {request.operation.lower()} '
+                                        "pods with spec.nodeName set to itself")
+        else:
+            raise request.forbidden(f'node "{node}" can only update the status of its pods')
+
+
+def _labels(obj: Object | None) -> dict[str, Any]:
+    labels = ((obj or {}).get("metadata") or {}).get("labels")
+    return labels if isinstance(labels, dict) else {}

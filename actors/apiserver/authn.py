@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bus.errors import Unauthorized
+from bus.errors import BadRequest, Unauthorized
 
 AUTHENTICATED = "system:authenticated"
 """Group every authenticated user is in, as in Kubernetes."""
@@ -64,3 +64,21 @@ class TokenAuthenticator:
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
+
+
+def impersonation(auth: dict[str, Any] | None) -> UserInfo | None:
+    """The identity a request asks to act as (``auth.impersonate: {"user", "groups"}``, as
+    kubectl's ``--as`` and ``--as-group``), or None. Kubernetes adds the impersonated user to
+    ``system:authenticated``. BadRequest when malformed; whether the caller may is RBAC's
+    ``impersonate`` verb on ``users`` and ``groups``."""
+    wanted = (auth or {}).get("impersonate")
+    if wanted is None:
+        return None
+    user = wanted.get("user") if isinstance(wanted, dict) else None
+    groups = wanted.get("groups", []) if isinstance(wanted, dict) else None
+    if not isinstance(user, str) or not user or not isinstance(groups, list) or not all(
+        isinstance(g, str) and g for g in groups
+    ):
+        raise BadRequest("auth.impersonate needs a user name and a list of group names")
+    return UserInfo(user, "", (*dict.fromkeys(groups), *(
+        () if AUTHENTICATED in groups else (AUTHENTICATED,))))

@@ -5,20 +5,35 @@ store's commit events, so a change takes effect at the next request. RBAC is add
 request is allowed when any rule of any role bound to the user (or one of its groups) covers
 it. A denial names the user, verb, resource and namespace as kube-apiserver does.
 
-:func:`bootstrap_policy` returns the roles and bindings every cluster starts with.
+Decisions are cheap: the rules that reach one identity (user and groups) are compiled once into
+a :class:`UserRules` (cluster-wide rules, and rules per namespace, each a set lookup) and kept
+until the next policy change, which starts an empty cache (copy on write: the apiserver's
+workers read the policy on their own threads while a commit replaces it).
+
+Also here, as pure functions over RBAC objects: :func:`grants` (which bindings allow a request:
+``auth who-can`` and review reasons), :func:`missing_rules` (privilege escalation prevention:
+a user grants only what they hold) and :func:`bootstrap_policy` (the roles and bindings every
+cluster starts with, after Kubernetes' defaults).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from actors.apiserver.admission import AdmissionRequest
 from actors.apiserver.authn import UserInfo
 from bus.errors import Forbidden
 
 Object = dict[str, Any]
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+ALL = "*"
+MAX_CACHED_IDENTITIES = 10_000
+"""Compiled identities kept between policy changes; past this the cache starts again (memory
+stays bounded whatever the number of users)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,99 +52,330 @@ class Attributes:
     def resource_path(self) -> str:
         return f"{self.resource}/{self.subresource}" if self.subresource else self.resource
 
-
-def rule_allows(rule: dict[str, Any], attrs: Attributes) -> bool:
-    """True when one PolicyRule covers the request."""
-
-    def has(field: str, value: str) -> bool:
-        values = rule.get(field) or []
-        return "*" in values or value in values
-
-    resource_ok = has("resources", attrs.resource_path) or (
-        attrs.subresource is not None and f"*/{attrs.subresource}" in (rule.get("resources") or [])
-    )
-    names = rule.get("resourceNames") or []
-    return (
-        has("verbs", attrs.verb)
-        and has("apiGroups", attrs.group)
-        and resource_ok
-        and (not names or attrs.name in names)
-    )
+    @property
+    def scope(self) -> str:
+        """Kubernetes' words for where: ``in the namespace "x"`` or ``at the cluster scope``."""
+        return (f'in the namespace "{self.namespace}"' if self.namespace
+                else "at the cluster scope")
 
 
-def subject_matches(subject: dict[str, Any], user: UserInfo) -> bool:
+def _strings(value: Any) -> frozenset[str]:
+    """The strings of a rule field; anything malformed counts as nothing (validation, which
+    runs before the store, reports it)."""
+    return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) \
+        else frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One PolicyRule, compiled to sets."""
+
+    verbs: frozenset[str]
+    groups: frozenset[str]
+    resources: frozenset[str]
+    names: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, rule: Any) -> Rule:
+        rule = rule if isinstance(rule, dict) else {}
+        return cls(_strings(rule.get("verbs")), _strings(rule.get("apiGroups")),
+                   _strings(rule.get("resources")), _strings(rule.get("resourceNames")))
+
+    def allows(self, verb: str, group: str, resource_path: str, name: str | None) -> bool:
+        """Kubernetes' RuleAllows: ``*`` matches any verb, group or (sub)resource;
+        ``*/<sub>`` any resource's subresource; resourceNames restrict to those objects (a
+        request without a name, like a list, never matches a rule that has them)."""
+        _, _, subresource = resource_path.partition("/")
+        return ((ALL in self.verbs or verb in self.verbs)
+                and (ALL in self.groups or group in self.groups)
+                and (ALL in self.resources or resource_path in self.resources
+                     or (bool(subresource) and f"*/{subresource}" in self.resources))
+                and (not self.names or name in self.names))
+
+    def atoms(self) -> Iterator[tuple[str, str, str, str | None]]:
+        """(verb, group, resource, name) of everything this rule grants, ``*`` as a literal
+        that only a ``*`` covers (for :func:`missing_rules`)."""
+        names: Iterable[str | None] = sorted(self.names) or [None]
+        return itertools.product(sorted(self.verbs), sorted(self.groups),
+                                 sorted(self.resources), names)
+
+    def show(self) -> str:
+        """As kube-apiserver prints a rule it refuses to grant."""
+        parts = [f"APIGroups:{_quoted(self.groups)}", f"Resources:{_quoted(self.resources)}"]
+        if self.names:
+            parts.append(f"ResourceNames:{_quoted(self.names)}")
+        return "{" + ", ".join([*parts, f"Verbs:{_quoted(self.verbs)}"]) + "}"
+
+
+def _quoted(values: frozenset[str]) -> str:
+    return "[" + " ".join(f'"{v}"' for v in sorted(values)) + "]"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRules:
+    """Every rule that reaches one identity: cluster-wide (ClusterRoleBindings) and per
+    namespace (RoleBindings)."""
+
+    cluster: tuple[Rule, ...] = ()
+    namespaced: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+
+    def in_scope(self, namespace: str | None) -> tuple[Rule, ...]:
+        """The rules that apply in ``namespace`` (None: at the cluster scope)."""
+        return self.cluster + self.namespaced.get(namespace, ()) if namespace else self.cluster
+
+    def allows(self, attrs: Attributes) -> bool:
+        path = attrs.resource_path
+        return any(rule.allows(attrs.verb, attrs.group, path, attrs.name)
+                   for rule in self.in_scope(attrs.namespace))
+
+
+def subject_matches(subject: Any, user: UserInfo) -> bool:
+    if not isinstance(subject, dict):
+        return False
     kind, name = subject.get("kind"), subject.get("name")
-    return (kind == "User" and name == user.name) or (kind == "Group" and name in user.groups)
+    if kind == "ServiceAccount":  # as Kubernetes names service accounts' users
+        name = f"system:serviceaccount:{subject.get('namespace', '')}:{name}"
+    return (kind in ("User", "ServiceAccount") and name == user.name) or (
+        kind == "Group" and name in user.groups)
+
+
+Key = tuple[str, str, str]
+"""(kind, namespace, name) of a role or binding."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Policy:
+    """One generation of the policy, with the identities compiled from it."""
+
+    objects: dict[Key, Object] = field(default_factory=dict)
+    compiled: dict[tuple[str, tuple[str, ...]], UserRules] = field(default_factory=dict)
+
+
+def role_rules(objects: dict[Key, Object], binding: Object) -> tuple[Rule, ...] | None:
+    """The rules of the role a binding refers to; None when that role does not exist."""
+    ref = binding.get("roleRef") if isinstance(binding.get("roleRef"), dict) else {}
+    assert isinstance(ref, dict)
+    kind = ref.get("kind")
+    namespace = binding.get("metadata", {}).get("namespace", "") if kind == "Role" else ""
+    role = objects.get((str(kind), namespace, str(ref.get("name", ""))))
+    if role is None:
+        return None
+    rules = role.get("rules")
+    return tuple(Rule.of(r) for r in rules) if isinstance(rules, list) else ()
+
+
+def _bindings(objects: dict[Key, Object]) -> Iterator[tuple[Key, Object]]:
+    return ((key, obj) for key, obj in objects.items()
+            if key[0] in ("RoleBinding", "ClusterRoleBinding"))
+
+
+def compile_rules(objects: dict[Key, Object], user: UserInfo) -> UserRules:
+    """Every rule bound to ``user`` or one of its groups."""
+    cluster: list[Rule] = []
+    namespaced: dict[str, list[Rule]] = {}
+    for (kind, namespace, _), binding in _bindings(objects):
+        subjects = binding.get("subjects")
+        if not isinstance(subjects, list) or not any(subject_matches(s, user) for s in subjects):
+            continue
+        rules = role_rules(objects, binding) or ()
+        target = cluster if kind == "ClusterRoleBinding" else namespaced.setdefault(namespace, [])
+        target.extend(rules)
+    return UserRules(tuple(cluster), {ns: tuple(rules) for ns, rules in namespaced.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One subject of one binding that allows a request (a row of ``auth who-can``)."""
+
+    binding_kind: str
+    binding: str
+    namespace: str
+    """The RoleBinding's namespace; empty for a ClusterRoleBinding."""
+    subject_kind: str
+    subject: str
+    subject_namespace: str
+    """A ServiceAccount's namespace; empty otherwise."""
+    role_kind: str
+    role: str
+
+
+def grants(objects: Iterable[Object], attrs: Attributes) -> list[Grant]:
+    """Every (binding, subject) whose role allows ``attrs`` (its user is not looked at), in
+    binding order: who can do it, and why."""
+    by_key = {_key(obj): obj for obj in objects if obj.get("kind") in RBAC_KINDS}
+    found = []
+    path = attrs.resource_path
+    for (kind, namespace, name), binding in sorted(_bindings(by_key)):
+        if kind == "RoleBinding" and namespace != attrs.namespace:
+            continue
+        rules = role_rules(by_key, binding) or ()
+        if not any(rule.allows(attrs.verb, attrs.group, path, attrs.name) for rule in rules):
+            continue
+        ref = binding.get("roleRef") or {}
+        for subject in binding.get("subjects") or []:
+            if isinstance(subject, dict):
+                found.append(Grant(
+                    kind, name, namespace, str(subject.get("kind", "")),
+                    str(subject.get("name", "")),
+                    str(subject.get("namespace", "")) if subject.get("kind") ==
+                    "ServiceAccount" else "", str(ref.get("kind", "")), str(ref.get("name", ""))))
+    return found
+
+
+def missing_rules(owned: Iterable[Rule], wanted: Iterable[Rule]) -> list[Rule]:
+    """The parts of ``wanted`` that no rule in ``owned`` covers, one atom per Rule, as
+    Kubernetes' ConfirmNoEscalation breaks them down (a ``*`` is covered only by a ``*``)."""
+    owned = tuple(owned)
+    missing = []
+    for rule in wanted:
+        for verb, group, resource, name in rule.atoms():
+            if not any(o.allows(verb, group, resource, name) for o in owned):
+                missing.append(Rule(frozenset([verb]), frozenset([group]), frozenset([resource]),
+                                    frozenset([name]) if name else frozenset()))
+    return missing
+
+
+def _key(obj: Object) -> Key:
+    meta = obj.get("metadata", {})
+    return str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
 class Authorizer:
-    """RBAC over an in-memory copy of roles and bindings. Used from the apiserver thread."""
+    """RBAC over an in-memory copy of roles and bindings, shared by the apiserver's workers:
+    :meth:`observe` runs on whichever worker commits or hears a change, the decisions on
+    every worker's thread; neither blocks."""
 
     def __init__(self) -> None:
-        self._objects: dict[tuple[str, str, str], Object] = {}
-        """(kind, namespace, name) -> role or binding."""
-        self._revisions: dict[tuple[str, str, str], int] = {}
+        self._policy = _Policy()
+        self._revisions: dict[Key, int] = {}
         """Revision of the last change taken in per key, deletions included."""
 
     def observe(self, obj: Object, deleted: bool = False) -> None:
         """Take in a committed change of an RBAC object (ignores other kinds). The same change
         may arrive twice (from the commit and from the store's event); an older one than the
         last taken in is ignored, so a replay never brings back a revoked permission."""
-        kind = obj.get("kind", "")
-        if kind not in RBAC_KINDS:
+        if obj.get("kind", "") not in RBAC_KINDS:
             return
-        meta = obj.get("metadata", {})
-        key = (kind, meta.get("namespace", ""), meta.get("name", ""))
-        revision = int(meta.get("resourceVersion") or 0)
+        key = _key(obj)
+        revision = int(obj.get("metadata", {}).get("resourceVersion") or 0)
         if revision and revision < self._revisions.get(key, 0):
             return
         self._revisions[key] = revision
-        # Copy on write: workers read the mapping on other threads while this replaces it.
-        objects = dict(self._objects)
+        objects = dict(self._policy.objects)
         if deleted:
             objects.pop(key, None)
         else:
             objects[key] = obj
-        self._objects = objects
+        self._policy = _Policy(objects)  # one assignment: readers see old or new, whole
+
+    def objects(self) -> list[Object]:
+        """Every role and binding currently in force."""
+        return list(self._policy.objects.values())
+
+    def policy_objects(self) -> dict[Key, Object]:
+        """The same, by (kind, namespace, name); never changed in place."""
+        return self._policy.objects
+
+    def rules_for(self, user: UserInfo) -> UserRules:
+        """The compiled rules of ``user``; compiled on first use after each policy change."""
+        policy = self._policy  # compile from, and cache into, the same generation
+        identity = (user.name, user.groups)
+        rules = policy.compiled.get(identity)
+        if rules is None:
+            if len(policy.compiled) >= MAX_CACHED_IDENTITIES:
+                policy.compiled.clear()
+            rules = policy.compiled[identity] = compile_rules(policy.objects, user)
+        return rules
 
     def allowed(self, attrs: Attributes) -> bool:
-        for (kind, namespace, _), binding in self._objects.items():
-            if kind == "ClusterRoleBinding" or (
-                kind == "RoleBinding" and namespace == attrs.namespace
-            ):
-                if not any(subject_matches(s, attrs.user) for s in binding.get("subjects") or []):
-                    continue
-                if any(rule_allows(rule, attrs) for rule in self._rules(binding, namespace)):
-                    return True
-        return False
+        return self.rules_for(attrs.user).allows(attrs)
 
     def authorize(self, attrs: Attributes) -> None:
         """Return when allowed; raise Forbidden naming the missing permission otherwise."""
-        if self.allowed(attrs):
-            return
-        where = (f' in the namespace "{attrs.namespace}"' if attrs.namespace
-                 else " at the cluster scope")
-        named = f"{attrs.resource} \"{attrs.name}\"" if attrs.name else attrs.resource
-        raise Forbidden(
-            f'{named} is forbidden: User "{attrs.user.name}" cannot {attrs.verb} resource '
-            f'"{attrs.resource_path}" in API group "{attrs.group}"{where}',
-            details={"kind": attrs.resource, "name": attrs.name or ""},
-        )
+        if not self.allowed(attrs):
+            raise forbidden(attrs, f'User "{attrs.user.name}" cannot {attrs.verb} resource '
+                                   f'"{attrs.resource_path}" in API group "{attrs.group}" '
+                                   f"{attrs.scope}")
 
-    def _rules(self, binding: Object, namespace: str) -> list[dict[str, Any]]:
-        ref = binding.get("roleRef") or {}
-        if ref.get("kind") == "ClusterRole":
-            role = self._objects.get(("ClusterRole", "", ref.get("name", "")))
+    def reason(self, attrs: Attributes) -> str:
+        """Why a request is allowed, in kube-apiserver's words (empty when it is not)."""
+        for grant in grants(self.objects(), attrs):
+            subject = {"kind": grant.subject_kind, "name": grant.subject,
+                       "namespace": grant.subject_namespace}
+            if subject_matches(subject, attrs.user):
+                where = f' in namespace "{grant.namespace}"' if grant.namespace else ""
+                return (f'RBAC: allowed by {grant.binding_kind} "{grant.binding}" of '
+                        f'{grant.role_kind} "{grant.role}" to {grant.subject_kind} '
+                        f'"{grant.subject}"{where}')
+        return ""
+
+
+def forbidden(attrs: Attributes, why: str) -> Forbidden:
+    """kube-apiserver's 403: ``<resource> "<name>" is forbidden: <why>``."""
+    named = f'{attrs.resource} "{attrs.name}"' if attrs.name else attrs.resource
+    return Forbidden(f"{named} is forbidden: {why}",
+                     details={"kind": attrs.resource, "name": attrs.name or ""})
+
+
+class PreventEscalation:
+    """Kubernetes' privilege escalation prevention, as a validating admission plugin: a user
+    may create or update a Role/ClusterRole only with rules they hold themselves (in that
+    namespace, or cluster-wide for a ClusterRole) unless they may ``escalate`` it, and a
+    binding only to a role whose rules they hold unless they may ``bind`` it."""
+
+    name = "RBACEscalation"
+
+    def __init__(self, authorizer: Authorizer) -> None:
+        self._authorizer = authorizer
+
+    def validate(self, request: AdmissionRequest) -> None:
+        obj = request.object
+        if request.info.group != RBAC_GROUP or request.operation not in ("CREATE", "UPDATE") \
+                or obj is None:
+            return
+        namespace, user = request.namespace, request.user
+        if request.info.kind in ("Role", "ClusterRole"):
+            verb, resource, name = "escalate", request.info.name, request.name
+            rules = obj.get("rules")
+            wanted: tuple[Rule, ...] | None = tuple(Rule.of(r) for r in rules) \
+                if isinstance(rules, list) else ()
         else:
-            role = self._objects.get(("Role", namespace, ref.get("name", "")))
-        return list((role or {}).get("rules") or [])
+            ref = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
+            assert isinstance(ref, dict)
+            resource = "roles" if ref.get("kind") == "Role" else "clusterroles"
+            verb, name = "bind", str(ref.get("name", ""))
+            wanted = role_rules(self._authorizer.policy_objects(), obj)
+        if self._authorizer.allowed(Attributes(user, verb, RBAC_GROUP, resource, None,
+                                               namespace, name)):
+            return
+        if wanted is None:
+            raise request.forbidden(f'{resource}.{RBAC_GROUP} "{name}" not found')
+        missing = missing_rules(self._authorizer.rules_for(user).in_scope(namespace), wanted)
+        if missing:
+            groups = ",".join(f'"{g}"' for g in user.groups)
+            raise request.forbidden(
+                f'user "{user.name}" (groups=[{groups}]) is attempting to grant RBAC '
+                "permissions not currently held:\n" + "\n".join(r.show() for r in missing))
 
 
 # -- bootstrap policy ---------------------------------------------------------------------------
 
-ALL = ["*"]
 READ = ["get", "list", "watch"]
+WRITE = ["create", "update", "patch", "delete", "deletecollection"]
 WRITE_STATUS = ["get", "update", "patch"]
+APPS, BATCH, COORDINATION = "apps", "batch", "coordination.k8s.io"
+AUTHORIZATION_GROUP = "authorization.k8s.io"
+WORKLOADS_CORE = ["pods", "pods/exec", "pods/attach", "configmaps", "secrets", "services",
+                  "endpoints", "persistentvolumeclaims", "replicationcontrollers",
+                  "serviceaccounts"]
+WORKLOADS_APPS = ["deployments", "deployments/scale", "replicasets", "replicasets/scale",
+                  "statefulsets", "statefulsets/scale", "daemonsets"]
+WORKLOADS_BATCH = ["jobs", "cronjobs"]
+VIEWABLE_CORE = ["pods", "pods/log", "pods/status", "configmaps", "services", "endpoints",
+                 "persistentvolumeclaims", "replicationcontrollers", "serviceaccounts",
+                 "events", "limitranges", "resourcequotas", "resourcequotas/status",
+                 "namespaces", "namespaces/status"]
+"""What ``view`` reads: workloads and their settings, never secrets (as in Kubernetes)."""
 
 
 def _rule(groups: list[str], resources: list[str], verbs: list[str]) -> dict[str, Any]:
@@ -153,18 +399,40 @@ def _cluster_binding(name: str, kind: str, subject: str) -> Object:
     }
 
 
+def _user_facing_roles() -> list[Object]:
+    """``view`` < ``edit`` < ``admin``: meant for RoleBindings in one namespace (bound with a
+    ClusterRoleBinding they apply everywhere), with Kubernetes' rule sets cut to what exists
+    or is planned here."""
+    view = [_rule([""], VIEWABLE_CORE, READ),
+            _rule([APPS], WORKLOADS_APPS, READ), _rule([BATCH], WORKLOADS_BATCH, READ)]
+    edit = [*view,
+            _rule([""], WORKLOADS_CORE, [*READ, *WRITE]),
+            _rule([APPS], WORKLOADS_APPS, [*READ, *WRITE]),
+            _rule([BATCH], WORKLOADS_BATCH, [*READ, *WRITE])]
+    admin = [*edit,
+             _rule([RBAC_GROUP], ["roles", "rolebindings"], [*READ, *WRITE]),
+             _rule([AUTHORIZATION_GROUP], ["localsubjectaccessreviews"], ["create"])]
+    return [_cluster_role("admin", admin), _cluster_role("edit", edit),
+            _cluster_role("view", view)]
+
+
 def bootstrap_policy() -> list[Object]:
     """Cluster roles and bindings every cluster starts with, after Kubernetes' defaults."""
-    coordination = "coordination.k8s.io"
     return [
-        _cluster_role("cluster-admin", [_rule(ALL, ALL, ALL)]),
+        _cluster_role("cluster-admin", [_rule([ALL], [ALL], [ALL])]),
         _cluster_binding("cluster-admin", "Group", "system:masters"),
+        *_user_facing_roles(),
+        _cluster_role("system:basic-user", [
+            _rule([AUTHORIZATION_GROUP], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                  ["create"]),
+        ]),
+        _cluster_binding("system:basic-user", "Group", "system:authenticated"),
         _cluster_role("system:kube-scheduler", [
             _rule([""], ["pods", "nodes", "namespaces"], READ),
             _rule([""], ["pods/binding"], ["create"]),
             _rule([""], ["pods/status"], WRITE_STATUS),
             _rule([""], ["events"], ["create", "update", "patch"]),
-            _rule([coordination], ["leases"], ["get", "create", "update"]),
+            _rule([COORDINATION], ["leases"], ["get", "create", "update"]),
         ]),
         _cluster_binding("system:kube-scheduler", "User", "system:kube-scheduler"),
         _cluster_role("system:kube-controller-manager", [
@@ -173,20 +441,22 @@ def bootstrap_policy() -> list[Object]:
             _rule([""], ["pods"], [*READ, "delete"]),
             _rule([""], ["pods/status"], WRITE_STATUS),
             _rule([""], ["events"], ["create", "update", "patch"]),
-            _rule([coordination], ["leases"], [*READ, "create", "update"]),
+            _rule([""], ["resourcequotas"], READ),
+            _rule([""], ["resourcequotas/status"], WRITE_STATUS),
+            _rule([COORDINATION], ["leases"], [*READ, "create", "update"]),
         ]),
         _cluster_binding("system:kube-controller-manager", "User",
                          "system:kube-controller-manager"),
+        # What a kubelet may do to any node or pod; NodeRestriction (admission) cuts it down
+        # to its own Node, its own Lease and the pods bound to it, as in Kubernetes.
         _cluster_role("system:node", [
             _rule([""], ["pods"], [*READ, "delete"]),
             _rule([""], ["pods/status"], WRITE_STATUS),
-            _rule([""], ["nodes"], [*READ, "create", "update", "patch"]),
+            _rule([""], ["nodes"], [*READ, "create", "update", "patch", "delete"]),
             _rule([""], ["nodes/status"], WRITE_STATUS),
             _rule([""], ["configmaps"], READ),
             _rule([""], ["events"], ["create", "update", "patch"]),
-            _rule([coordination], ["leases"], ["get", "create", "update", "delete"]),
+            _rule([COORDINATION], ["leases"], ["get", "create", "update", "delete"]),
         ]),
-        # Kubernetes authorizes kubelets with the Node authorizer plus NodeRestriction; until
-        # that lands here, the system:node role is bound to the system:nodes group.
         _cluster_binding("system:node", "Group", "system:nodes"),
     ]

@@ -17,15 +17,27 @@ import contextlib
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Generator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pykka
 
-from actors.apiserver.admission import AdmissionChain, AdmissionRequest, default_chain
-from actors.apiserver.authn import Authenticator, UserInfo
+from actors.apiserver.admission import (
+    AdmissionChain,
+    AdmissionRequest,
+    Answer,
+    ExternalCall,
+    NamespaceLifecycle,
+    NodeRestriction,
+    Steps,
+)
+from actors.apiserver.auditing import AuditSink, record
+from actors.apiserver.authn import Authenticator, UserInfo, impersonation
+from actors.apiserver.external import ExternalAdmission, Registrations
+from actors.apiserver.limits import LimitRanger, ResourceQuota
 from actors.apiserver.options import Options, parse_options, read_continue, write_continue
-from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
+from actors.apiserver.rbac import Attributes, Authorizer, PreventEscalation, bootstrap_policy
 from actors.apiserver.registry import (
     graceful_deletion,
     prepare_binding,
@@ -35,6 +47,7 @@ from actors.apiserver.registry import (
 from actors.apiserver.watching import Watcher, event_type_for
 from actors.objects import (
     RESOURCES,
+    REVIEWS,
     SYSTEM_NAMESPACES,
     ResourceInfo,
     lookup,
@@ -48,6 +61,7 @@ from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id, packed_size
 from bus.errors import (
     AlreadyExists,
+    ApiError,
     BadRequest,
     BusError,
     Conflict,
@@ -72,6 +86,10 @@ SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log":
 NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
 """Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
 _BY_KIND = {info.kind: info for info in RESOURCES}
+_BY_NAME = {info.name: info for info in RESOURCES}
+POLICY_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+                "AdmissionRegistration")
+"""Objects the workers keep in memory (RBAC and admission registrations), from every commit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +123,8 @@ class Request:
     user: UserInfo
     envelope: Envelope
     options: Options
+    impersonator: UserInfo | None = None
+    """Who sent the request, when it acts as ``user`` (impersonation)."""
 
     @property
     def key(self) -> str:
@@ -115,6 +135,25 @@ class Request:
     def not_found(self) -> NotFound:
         return NotFound(f'{self.info.name} "{self.name}" not found',
                         details={"name": self.name, "kind": self.info.name})
+
+
+@dataclass(slots=True)
+class Pending:
+    """A request on its way through the pipeline; it may wait for external admission."""
+
+    incoming: Incoming
+    started: float = field(default_factory=time.monotonic)
+    request: Request | None = None
+    authorized: bool = False
+    steps: Generator[ExternalCall, Answer, Object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """An external admission call came back (told to the worker that made it)."""
+
+    pending: Pending
+    answer: Answer
 
 
 class ApiServer(BusActor):
@@ -128,19 +167,35 @@ class ApiServer(BusActor):
         admission: AdmissionChain | None = None,
         config: ApiServerConfig | None = None,
         authorizer: Authorizer | None = None,
+        registrations: Registrations | None = None,
+        audit: AuditSink | None = None,
     ) -> None:
-        """``authorizer`` is shared by the workers of one apiserver, so that a policy change
-        committed by one applies to the next request of every other."""
+        """``authorizer`` and ``registrations`` are shared by the workers of one apiserver,
+        so that a policy change committed by one applies to the next request of every other.
+        ``audit`` hears one record per answered request."""
         super().__init__(connection)
         self.store = store
         self.authenticator = authenticator
-        self.admission = admission or default_chain(self._lookup)
         self.config = config or ApiServerConfig()
         self.authorizer = authorizer or Authorizer()
+        self.registrations = registrations or Registrations()
+        self.admission = admission or self.default_chain()
+        self.audit = audit
         self.writer: StoreWriter | None = None
         self.watchers: dict[str, Watcher] = {}
         self._dispatched = 0
         """The last store revision whose event went past every watcher."""
+
+    def default_chain(self) -> AdmissionChain:
+        """Kubernetes' order: built-in mutating plugins, then the mutating external actors;
+        built-in validating plugins, then the validating external actors, ResourceQuota
+        last."""
+        external = ExternalAdmission(self.registrations, self.subjects)
+        limits, quota = LimitRanger(self), ResourceQuota(self)
+        return AdmissionChain(
+            mutating=[limits, quota, external],
+            validating=[NamespaceLifecycle(self), NodeRestriction(),
+                        PreventEscalation(self.authorizer), limits, external, quota])
 
     def subscriptions(self) -> list[tuple[str, str]]:
         """Every verb but watch, shared with the other workers (queue group); watches only on
@@ -157,9 +212,9 @@ class ApiServer(BusActor):
             self.store.add_listener(self.tell_self).get()
         if self.config.bootstrap:
             for info in RESOURCES:
-                if info.group == "rbac.authorization.k8s.io":
+                if info.kind in POLICY_KINDS:
                     for obj in self.store.list(info.prefix(None)).get()[0]:
-                        self.authorizer.observe(obj)
+                        self._observe(obj)
             self._bootstrap()
         super().on_start()  # serve only once the policy is in place
 
@@ -172,27 +227,91 @@ class ApiServer(BusActor):
             prepared = prepare_create(info, obj, None, None)
             key = info.key(None, prepared["metadata"]["name"])
             with contextlib.suppress(AlreadyExists):
-                self.authorizer.observe(self.store.create(key, prepared).get())
+                self._observe(self.store.create(key, prepared).get())
+
+    def _observe(self, obj: Object, deleted: bool = False) -> None:
+        """Keep the in-memory policy (RBAC, admission registrations) current."""
+        if obj.get("kind") in POLICY_KINDS:
+            self.authorizer.observe(obj, deleted)
+            self.registrations.observe(obj, deleted)
 
     # -- the pipeline ------------------------------------------------------------------------
 
     def handle(self, incoming: Incoming) -> Envelope | None:
-        started = time.monotonic()
-        request = self._decode(incoming)
-        # As in Kubernetes, a create is not authorized by name: the name is in the body.
-        by_name = request.name if request.verb != "create" or request.subresource else None
-        self.authorizer.authorize(Attributes(
-            request.user, request.verb, request.info.group, request.info.name,
-            request.subresource, request.namespace, by_name,
-        ))
-        if (request.verb, request.subresource) in NODE_CALLS:
-            self._call_node(request, incoming.reply_to)
-            return None  # the kubelet's answer is relayed when it comes
-        body = getattr(self, f"_{request.verb}")(request)
-        reply = request.envelope.reply(
-            body, code=201 if request.verb == "create" else 200, sender=self.config.name
-        )
-        reply.options = {"latencyMs": round((time.monotonic() - started) * 1000, 3)}
+        """Decode, authenticate, authorize, then run the verb; a verb that waits for an
+        external admission actor answers later (:meth:`_advance`), so None is returned."""
+        pending = Pending(incoming)
+        try:
+            request = pending.request = self._decode(incoming)
+            # As in Kubernetes, a create is not authorized by name: the name is in the body.
+            by_name = request.name if request.verb != "create" or request.subresource else None
+            self.authorizer.authorize(Attributes(
+                request.user, request.verb, request.info.group, request.info.name,
+                request.subresource, request.namespace, by_name,
+            ))
+            pending.authorized = True
+            if (request.verb, request.subresource) in NODE_CALLS:
+                self._call_node(pending)
+                return None  # the kubelet's answer is relayed when it comes
+        except ApiError as error:
+            return self._finish(pending, incoming.envelope.error_reply(
+                error, sender=self.config.name))
+        pending.steps = self._run_verb(request)
+        return self._advance(pending, None)
+
+    def _run_verb(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
+        """The verb's work; it yields the external admission calls it needs made."""
+        result = getattr(self, f"_{request.verb}")(request)
+        if isinstance(result, Generator):
+            result = yield from result
+        return result
+
+    def _advance(self, pending: Pending, answer: Answer | None) -> Envelope | None:
+        """Run the verb until it finishes (the reply) or needs a call (sent without waiting;
+        its answer comes back as :class:`Resumed` and the verb goes on from there)."""
+        assert pending.steps is not None and pending.request is not None
+        request = pending.request
+        try:
+            call = pending.steps.send(answer)  # type: ignore[arg-type]
+        except StopIteration as done:
+            reply = request.envelope.reply(
+                done.value, code=201 if request.verb == "create" else 200,
+                sender=self.config.name)
+            reply.options = {"latencyMs": round((time.monotonic() - pending.started) * 1000, 3)}
+            return self._finish(pending, reply)
+        except ApiError as error:
+            return self._finish(pending, request.envelope.error_reply(
+                error, sender=self.config.name))
+        except Exception as error:
+            log.exception("apiserver failed on %s", pending.incoming.subject)
+            failure = InternalError(f"{type(self).__name__}: {type(error).__name__}: {error}")
+            return self._finish(pending, request.envelope.error_reply(
+                failure, sender=self.config.name))
+        call.envelope.trace_id = request.envelope.trace_id
+        call.envelope.parent_id = request.envelope.span_id
+        call.envelope.sender = self.config.name
+        self.connection.request(call.subject, call.envelope, call.timeout).add_done_callback(
+            lambda done: self.tell_self(Resumed(pending, _answer(done))))
+        return None
+
+    def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
+        """Audit the answer to a request, and return it."""
+        if self.audit is not None:
+            request, envelope = pending.request, pending.incoming.envelope
+            parsed = self.subjects.parse_api(pending.incoming.subject)
+            self.audit(record(
+                user=request.user if request else None,
+                impersonator=request.impersonator if request else None,
+                verb=request.verb if request else parsed.verb if parsed else None,
+                group=request.info.group if request else parsed.group if parsed else None,
+                resource=request.info.name if request else parsed.resource if parsed else None,
+                subresource=request.subresource if request else None,
+                namespace=request.namespace if request else None,
+                name=request.name if request else None,
+                authorized=pending.authorized,
+                code=int((reply.status or {}).get("code", 200)),
+                latency_ms=(time.monotonic() - pending.started) * 1000,
+                trace_id=envelope.trace_id))
         return reply
 
     def _decode(self, incoming: Incoming) -> Request:
@@ -207,25 +326,42 @@ class ApiServer(BusActor):
         if subresource and parsed.verb not in SUBRESOURCE_VERBS.get(subresource, ()):
             raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on '
                                    f"{resource}/{subresource}")
+        if info.name in REVIEWS and parsed.verb != "create":
+            raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on {resource}')
         if parsed.verb not in VERBS:
             raise BadRequest(f'unknown verb "{parsed.verb}" (known: {", ".join(VERBS)})')
         if envelope.verb not in (None, parsed.verb) or envelope.resource not in (None, resource):
             raise BadRequest("envelope verb/resource do not match the subject")
-        for field in ("namespace", "name"):
-            if not isinstance(getattr(envelope, field), str | None):
-                raise BadRequest(f"envelope field {field!r} must be a string")
+        for field_ in ("namespace", "name"):
+            if not isinstance(getattr(envelope, field_), str | None):
+                raise BadRequest(f"envelope field {field_!r} must be a string")
         user = self.authenticator.authenticate(envelope.auth)
         namespace = envelope.namespace if info.namespaced else None
         if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
             raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")
-        return Request(parsed.verb, info, subresource or None, namespace or None,
-                       envelope.name or None, user, envelope,
-                       parse_options(envelope.options, self.subjects))
+        request = Request(parsed.verb, info, subresource or None, namespace or None,
+                          envelope.name or None, user, envelope,
+                          parse_options(envelope.options, self.subjects))
+        self._impersonate(request)
+        return request
+
+    def _impersonate(self, request: Request) -> None:
+        """Act as the identity ``auth.impersonate`` names, if the sender may (RBAC verb
+        ``impersonate`` on ``users`` and on each of ``groups``, as in Kubernetes)."""
+        wanted = impersonation(request.envelope.auth)
+        if wanted is None:
+            return
+        asked = [("users", wanted.name)] + [("groups", g) for g in wanted.groups
+                                            if g != "system:authenticated"]
+        for resource, name in asked:
+            self.authorizer.authorize(Attributes(request.user, "impersonate", "", resource,
+                                                 None, None, name))
+        request.impersonator, request.user = request.user, wanted
 
     def _admit(self, request: Request, operation: str, obj: Object | None, old: Object | None
-               ) -> None:
+               ) -> Steps:
         name = (obj or old or {}).get("metadata", {}).get("name", request.name or "")
-        self.admission.run(AdmissionRequest(
+        yield from self.admission.run(AdmissionRequest(
             operation, request.info, request.subresource, request.namespace, name, obj, old,
             request.user,
         ))
@@ -244,9 +380,20 @@ class ApiServer(BusActor):
         assert self.writer is not None, "writes before on_start"
         return self.writer.write(op, request.key, obj, expected, self._commit_span(request))
 
-    def _lookup(self, resource: str, namespace: str | None, name: str) -> Object | None:
-        info = lookup("", resource)
-        return self.store.get_or_none(info.key(namespace, name)).get()
+    # -- the store as admission plugins see it (admission.ObjectAccess) ----------------------
+
+    def get(self, resource: str, namespace: str | None, name: str) -> Object | None:
+        return self.store.get_or_none(_BY_NAME[resource].key(namespace, name)).get()
+
+    def list(self, resource: str, namespace: str | None) -> list[Object]:
+        return self.store.list(_BY_NAME[resource].prefix(namespace)).get()[0]
+
+    def update_status(self, resource: str, obj: Object) -> Object:
+        assert self.writer is not None, "writes before on_start"
+        meta = obj["metadata"]
+        return self.writer.write("update", _BY_NAME[resource].key(meta.get("namespace"),
+                                                                  meta["name"]),
+                                 obj, int(meta["resourceVersion"]))
 
     # -- verbs -------------------------------------------------------------------------------
 
@@ -272,27 +419,33 @@ class ApiServer(BusActor):
         return {"apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
                 "metadata": metadata, "items": items}
 
-    def _create(self, request: Request) -> Object:
+    def _create(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
         if request.subresource == "binding":
-            return self._bind(request)
+            return (yield from self._bind(request))
+        if request.info.name in REVIEWS:
+            return self._review(request)
         envelope = request.envelope
         obj = prepare_create(request.info, envelope.body, request.namespace, envelope.trace_id)
         request.name = obj["metadata"].get("name") or request.name
-        self._admit(request, "CREATE", obj, None)
-        self._validate(request, obj)
+        yield from self._admit(request, "CREATE", obj, None)
         try:
+            self._validate(request, obj)
             return self._commit(request, self._store_write(request, "create", obj))
         except AlreadyExists:
+            self.admission.release(obj)
             raise AlreadyExists(f'{request.info.name} "{request.name}" already exists',
                                 details={"name": request.name, "kind": request.info.name}
                                 ) from None
+        except BaseException:
+            self.admission.release(obj)  # what admission charged for is not stored
+            raise
 
-    def _update(self, request: Request) -> Object:
+    def _update(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
         old = self._get(request)
         obj, expected = prepare_update(
             request.info, request.subresource, request.envelope.body, old
         )
-        self._admit(request, "UPDATE", obj, old)
+        yield from self._admit(request, "UPDATE", obj, old)
         self._validate(request, obj)
         grace = obj["metadata"].get("deletionGracePeriodSeconds")
         if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
@@ -301,16 +454,16 @@ class ApiServer(BusActor):
             return self._remove(request, expected)
         return self._write(request, obj, expected)
 
-    def _bind(self, request: Request) -> Object:
+    def _bind(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
         old = self._get(request)
         bound = prepare_binding(old, request.envelope.body)
-        self._admit(request, "CREATE", bound, old)
+        yield from self._admit(request, "CREATE", bound, old)
         self._write(request, bound, int(old["metadata"]["resourceVersion"]))
         return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
 
-    def _delete(self, request: Request) -> Object:
+    def _delete(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
         old = self._get(request)
-        self._admit(request, "DELETE", None, old)
+        yield from self._admit(request, "DELETE", None, old)
         marked = graceful_deletion(request.info, old, request.options.grace_period)
         if marked is old:
             return old
@@ -325,6 +478,7 @@ class ApiServer(BusActor):
             raise request.not_found() from None
         except Conflict as error:
             raise self._conflict(request, error) from None
+        self.admission.release(removed)
         return self._commit(request, removed, removed=True)
 
     def _write(self, request: Request, obj: Object, expected: int | None) -> Object:
@@ -335,14 +489,42 @@ class ApiServer(BusActor):
         except Conflict as error:
             raise self._conflict(request, error) from None
 
+    def _review(self, request: Request) -> Object:
+        """Answer a (Self)SubjectAccessReview: may this user do this? Nothing is stored."""
+        body = request.envelope.body if isinstance(request.envelope.body, dict) else {}
+        spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+        assert isinstance(spec, dict)
+        attributes = spec.get("resourceAttributes")
+        if not isinstance(attributes, dict) or not all(
+            isinstance(attributes.get(k, ""), str) for k in
+            ("namespace", "verb", "group", "resource", "subresource", "name")
+        ) or not attributes.get("verb") or not attributes.get("resource"):
+            raise BadRequest("spec.resourceAttributes needs verb and resource (strings)")
+        user = request.user
+        if request.info.name == "subjectaccessreviews":
+            groups = spec.get("groups") or []
+            if not isinstance(spec.get("user"), str) or not isinstance(groups, list):
+                raise BadRequest("spec.user (a string) and spec.groups (a list) are required")
+            user = UserInfo(spec["user"], str(spec.get("uid", "")),
+                            tuple(str(g) for g in groups))
+        asked = Attributes(user, attributes["verb"], attributes.get("group", ""),
+                           attributes["resource"], attributes.get("subresource") or None,
+                           attributes.get("namespace") or None, attributes.get("name") or None)
+        allowed = self.authorizer.allowed(asked)
+        status: Object = {"allowed": allowed}
+        if allowed:
+            status["reason"] = self.authorizer.reason(asked)
+        return {"apiVersion": request.info.api_version, "kind": request.info.kind,
+                "metadata": {}, "spec": spec, "status": status}
+
     @staticmethod
     def _conflict(request: Request, error: Conflict) -> Conflict:
         return Conflict(f'Operation cannot be fulfilled on {request.info.name} '
                         f'"{request.name}": {error.message}')
 
     def _commit(self, request: Request, stored: Object, removed: bool = False) -> Object:
-        """Apply an RBAC change at once (the next request already sees it); return stored."""
-        self.authorizer.observe(stored, deleted=removed)
+        """Apply a policy change at once (the next request already sees it); return stored."""
+        self._observe(stored, deleted=removed)
         return stored
 
     def _commit_span(self, request: Request) -> Envelope:
@@ -361,10 +543,12 @@ class ApiServer(BusActor):
 
     # -- calls served by a kubelet -----------------------------------------------------------
 
-    def _call_node(self, request: Request, reply_to: str | None) -> None:
+    def _call_node(self, pending: Pending) -> None:
         """Forward ``pods/log`` or ``pods/exec`` to the kubelet of the pod's node without
-        waiting: its reply (or the failure to get one) is relayed to ``reply_to`` from the
+        waiting: its reply (or the failure to get one) is relayed to the caller from the
         bus thread, so a slow container never holds up the apiserver."""
+        request, reply_to = pending.request, pending.incoming.reply_to
+        assert request is not None
         pod = self._get(request)
         name = pod["metadata"]["name"]
         node = pod.get("spec", {}).get("nodeName")
@@ -395,8 +579,8 @@ class ApiServer(BusActor):
             body={"uid": pod["metadata"]["uid"], "container": container,
                   "tailLines": request.options.tail_lines, "command": body.get("command")},
         )
-        pending = self.connection.request(self.subjects.node(node, op), forward,
-                                          timeout=self.config.node_call_seconds)
+        call = self.connection.request(self.subjects.node(node, op), forward,
+                                       timeout=self.config.node_call_seconds)
 
         def relay(done: concurrent.futures.Future[Envelope]) -> None:  # bus loop thread
             """Always answer the caller, whatever came back (or did not)."""
@@ -412,6 +596,7 @@ class ApiServer(BusActor):
                 reply = envelope.error_reply(InternalError(
                     f"bad answer from the kubelet of node {node}: {error}"),
                     sender=self.config.name)
+            self._finish(pending, reply)
             if not reply_to:
                 return
             try:
@@ -421,7 +606,7 @@ class ApiServer(BusActor):
                     InternalError(f"the kubelet's answer is too large: {error}"),
                     sender=self.config.name))
 
-        pending.add_done_callback(relay)
+        call.add_done_callback(relay)
 
     # -- watches -----------------------------------------------------------------------------
 
@@ -480,10 +665,15 @@ class ApiServer(BusActor):
         if isinstance(message, StoreEvent):
             self._on_commit(message)
             return None
+        if isinstance(message, Resumed):
+            reply = self._advance(message.pending, message.answer)
+            if reply is not None and message.pending.incoming.reply_to:
+                self._reply(message.pending.incoming, reply)
+            return None
         return super().on_local(message)
 
     def _on_commit(self, event: StoreEvent) -> None:
-        self.authorizer.observe(event.object, deleted=event.type == "DELETED")
+        self._observe(event.object, deleted=event.type == "DELETED")
         self._dispatched = max(self._dispatched, event.revision)
         if isinstance(event.note, Envelope):  # the commit's span, before its watch events
             span = dataclasses.replace(event.note, body={**event.note.body,
@@ -518,3 +708,13 @@ class ApiServer(BusActor):
             resource=watcher.info.name, namespace=metadata.get("namespace"),
             name=metadata.get("name"), body={"type": kind, "object": obj},
         ))
+
+
+def _answer(done: concurrent.futures.Future[Envelope]) -> Answer:
+    """The reply of a finished call, or the BusError that ended it."""
+    try:
+        return done.result()
+    except BusError as error:
+        return error
+    except Exception as error:  # cancelled on shutdown, or a reply that did not decode
+        return BusError(f"{type(error).__name__}: {error}")

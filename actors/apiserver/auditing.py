@@ -1,0 +1,43 @@
+"""Audit: one record per request the apiserver answers (step 6 of the seed's security).
+
+:func:`record` builds the record, a flat map of plain values: time, user, groups (and the
+impersonating user, when there is one), verb, resource, subresource, namespace, name, the
+authorization decision (``allow``/``deny``), the reply's code, the latency and the trace id.
+It is built from the decoded request and the reply's status, never from the envelope's
+``auth``: no token, key or signature can reach the log. An :class:`AuditSink` takes records
+without blocking (``bindings.audit`` writes them as JSON lines on a thread of its own).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from actors.apiserver.authn import UserInfo
+
+Record = dict[str, Any]
+
+
+class AuditSink(Protocol):
+    def __call__(self, record: Record) -> None:
+        """Take one record; called on an apiserver worker's thread (or the bus loop's, for
+        relayed replies): must not block."""
+        ...
+
+
+def record(*, user: UserInfo | None, impersonator: UserInfo | None, verb: str | None,
+           group: str | None, resource: str | None, subresource: str | None,
+           namespace: str | None, name: str | None, authorized: bool, code: int,
+           latency_ms: float, trace_id: str | None) -> Record:
+    """One audit record (see the module docstring)."""
+    entry: Record = {
+        "time": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "user": user.name if user else "", "groups": list(user.groups) if user else [],
+        "verb": verb or "", "group": group or "", "resource": resource or "",
+        "subresource": subresource or "", "namespace": namespace or "", "name": name or "",
+        "decision": "allow" if authorized else "deny", "code": code,
+        "latency_ms": round(latency_ms, 3), "trace_id": trace_id or "",
+    }
+    if impersonator is not None:
+        entry["impersonatedBy"] = impersonator.name
+    return entry

@@ -1,0 +1,276 @@
+"""Admission plugins about compute resources: LimitRanger and ResourceQuota.
+
+:class:`LimitRanger` fills each new pod's containers with the defaults of the namespace's
+LimitRange objects (``default`` limits, ``defaultRequest`` requests) and refuses amounts
+outside their ``min``/``max``. :class:`ResourceQuota` keeps each ResourceQuota's
+``status.used`` and refuses a pod that would take it past ``spec.hard``: it charges the quota
+with a compare-and-swap on the quota object before the pod is stored, so two concurrent creates
+can never both take the last unit (the loser re-reads and is refused), and gives the amounts
+back when a pod is removed or its create fails after admission (``release``).
+
+Neighbours: ``admission`` (the chain and its protocols), ``actors.quantity`` (amounts).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from actors.apiserver.admission import AdmissionRequest, ObjectAccess
+from actors.quantity import format_cpu, format_memory, parse_cpu, parse_memory
+from bus.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+PARSERS: dict[str, Callable[[Any], int]] = {"cpu": parse_cpu, "memory": parse_memory}
+FORMATTERS: dict[str, Callable[[int], str]] = {"cpu": format_cpu, "memory": format_memory}
+
+
+def _containers(pod: Object | None) -> Iterator[Object]:
+    spec = (pod or {}).get("spec")
+    if not isinstance(spec, dict):
+        return
+    for field in ("initContainers", "containers"):
+        for container in spec.get(field) or []:
+            if isinstance(container, dict):
+                yield container
+
+
+def _section(container: Object, section: str) -> dict[str, Any]:
+    """``resources.<section>`` of a container, created when absent."""
+    resources = container.setdefault("resources", {})
+    if not isinstance(resources, dict):
+        return {}
+    amounts = resources.setdefault(section, {})
+    return amounts if isinstance(amounts, dict) else {}
+
+
+def _amount(resource: str, value: Any) -> int | None:
+    """An amount in base units (millicores, bytes), None when unparsable (validation says)."""
+    try:
+        return PARSERS[resource](value)
+    except (KeyError, ValueError):
+        return None
+
+
+class LimitRanger:
+    """Defaults and bounds per container from the namespace's LimitRange objects (items of
+    ``type: Container``), on pod creation, with Kubernetes' messages."""
+
+    name = "LimitRanger"
+
+    def __init__(self, access: ObjectAccess) -> None:
+        self._access = access
+
+    def _items(self, request: AdmissionRequest) -> list[Object]:
+        if request.info.name != "pods" or request.operation != "CREATE" or request.subresource:
+            return []
+        items = []
+        for limit_range in self._access.list("limitranges", request.namespace):
+            for item in (limit_range.get("spec") or {}).get("limits") or []:
+                if isinstance(item, dict) and item.get("type", "Container") == "Container":
+                    items.append(item)
+        return items
+
+    def admit(self, request: AdmissionRequest) -> None:
+        for item in self._items(request):
+            limits = item.get("default") or {}
+            requests = item.get("defaultRequest") or limits
+            for container in _containers(request.object):
+                for section, defaults in (("limits", limits), ("requests", requests)):
+                    amounts = _section(container, section)
+                    for resource, value in defaults.items():
+                        amounts.setdefault(resource, value)
+
+    def validate(self, request: AdmissionRequest) -> None:
+        problems = []
+        for item in self._items(request):
+            for container in _containers(request.object):
+                problems += _bound_problems(item, container)
+        if len(problems) == 1:
+            raise request.forbidden(problems[0])
+        if problems:
+            raise request.forbidden(f"[{', '.join(problems)}]")
+
+
+def _bound_problems(item: Object, container: Object) -> list[str]:
+    resources = container.get("resources")
+    if not isinstance(resources, dict):
+        resources = {}
+    problems = []
+    for bound, section, word in (("min", "requests", "request"), ("max", "limits", "limit")):
+        for resource, value in (item.get(bound) or {}).items():
+            given = (resources.get(section) or {}).get(resource)
+            what = "minimum" if bound == "min" else "maximum"
+            if given is None:
+                problems.append(f"{what} {resource} usage per Container is {value}.  No {word} "
+                                "is specified")
+                continue
+            have, edge = _amount(resource, given), _amount(resource, value)
+            if have is None or edge is None:
+                continue
+            if (bound == "min" and have < edge) or (bound == "max" and have > edge):
+                problems.append(f"{what} {resource} usage per Container is {value}, but {word} "
+                                f"is {given}")
+    return problems
+
+
+QUOTA_RESOURCES = ("pods", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
+ALIASES = {"cpu": "requests.cpu", "memory": "requests.memory"}
+MAX_CHARGE_ATTEMPTS = 20
+"""Compare-and-swap rounds on a quota before giving up with 409 (each loser re-reads)."""
+
+
+def pod_usage(pod: Object) -> dict[str, int]:
+    """What a pod counts against a quota: one pod, and its containers' requests and limits
+    (base units; a container without an amount counts 0)."""
+    usage = dict.fromkeys(QUOTA_RESOURCES, 0)
+    usage["pods"] = 1
+    for container in pod.get("spec", {}).get("containers") or []:
+        resources = container.get("resources") or {}
+        for section in ("requests", "limits"):
+            for resource in ("cpu", "memory"):
+                value = (resources.get(section) or {}).get(resource)
+                usage[f"{section}.{resource}"] += _amount(resource, value) or 0
+    return usage
+
+
+def _quota_amount(name: str, value: Any) -> int | None:
+    """A quota amount in base units: ``pods`` a count, ``*.cpu`` millicores, ``*.memory``
+    bytes; None for a resource this quota does not track."""
+    name = ALIASES.get(name, name)
+    if name == "pods":
+        return int(value) if str(value).isdigit() else None
+    return _amount(name.rpartition(".")[2], value) if name in QUOTA_RESOURCES else None
+
+
+def show(name: str, amount: int) -> str:
+    """An amount as Kubernetes prints it in a quota message: ``requests.cpu=500m``."""
+    kind = name.rpartition(".")[2]
+    return f"{name}={FORMATTERS[kind](amount) if kind in FORMATTERS else amount}"
+
+
+def _tracked(quota: Object, field: str) -> dict[str, int]:
+    """``spec.hard`` (or ``status.used``) of a quota in base units, aliases resolved."""
+    section = (quota.get("spec") if field == "hard" else quota.get("status")) or {}
+    amounts = {}
+    for name, value in (section.get(field) or {}).items():
+        amount = _quota_amount(name, value)
+        if amount is not None:
+            amounts[ALIASES.get(name, name)] = amount
+    return amounts
+
+
+def _written(amounts: dict[str, int]) -> dict[str, str]:
+    return {name: show(name, amount).partition("=")[2] for name, amount in sorted(amounts.items())}
+
+
+class ResourceQuota:
+    """Kubernetes' ResourceQuota admission for pods (``pods``, ``requests.cpu``,
+    ``requests.memory``, ``limits.cpu``, ``limits.memory``; ``cpu``/``memory`` mean the
+    requests). Last in the chain: nothing after it may refuse what it charged for."""
+
+    name = "ResourceQuota"
+
+    def __init__(self, access: ObjectAccess) -> None:
+        self._access = access
+
+    def admit(self, request: AdmissionRequest) -> None:
+        """A quota's own status: ``hard`` follows the spec, ``used`` is counted from the
+        pods stored when it is created and kept by the charges after that."""
+        if request.info.name != "resourcequotas" or request.object is None:
+            return
+        quota = request.object
+        if request.operation == "CREATE":
+            used = dict.fromkeys(_tracked(quota, "hard"), 0)
+            for pod in self._access.list("pods", request.namespace):
+                for name, amount in pod_usage(pod).items():
+                    if name in used:
+                        used[name] += amount
+        else:
+            used = {**dict.fromkeys(_tracked(quota, "hard"), 0),
+                    **_tracked(request.old_object or {}, "used")}
+        hard = (quota.get("spec") or {}).get("hard") or {}
+        quota["status"] = {"hard": copy.deepcopy(hard), "used": _written(used)}
+
+    def validate(self, request: AdmissionRequest) -> None:
+        if (request.info.name != "pods" or request.operation != "CREATE"
+                or request.subresource or request.object is None):
+            return
+        self._charge(request.namespace, pod_usage(request.object), request)
+
+    def release(self, obj: Object) -> None:
+        if obj.get("kind") == "Pod":
+            usage = {name: -amount for name, amount in pod_usage(obj).items()}
+            self._charge(obj.get("metadata", {}).get("namespace"), usage, None)
+
+    def _charge(self, namespace: str | None, usage: dict[str, int],
+                request: AdmissionRequest | None) -> None:
+        """Add ``usage`` to every quota of ``namespace`` that tracks any of it, each by a
+        compare-and-swap; refuse (when ``request`` is given) past a hard limit, giving back
+        what the other quotas were charged."""
+        charged: list[Object] = []
+        try:
+            for quota in self._access.list("resourcequotas", namespace):
+                self._charge_with_retries(quota, usage, request)
+                charged.append(quota)
+        except Exception:
+            refund = {name: -amount for name, amount in usage.items()}
+            for quota in charged:
+                self._charge_with_retries(quota, refund, None)
+            raise
+
+    def _charge_with_retries(self, quota: Object, usage: dict[str, int],
+                             request: AdmissionRequest | None) -> None:
+        meta = quota["metadata"]
+        for _ in range(MAX_CHARGE_ATTEMPTS):
+            try:
+                self._charge_one(quota, usage, request)
+                return
+            except Conflict:
+                fresh = self._access.get("resourcequotas", meta.get("namespace"), meta["name"])
+                if fresh is None:
+                    return
+                quota = fresh
+        raise Conflict(f'Operation cannot be fulfilled on resourcequotas "{meta["name"]}": too '
+                       "many concurrent charges; try again")
+
+    def _charge_one(self, quota: Object, usage: dict[str, int],
+                    request: AdmissionRequest | None) -> None:
+        hard, used = _tracked(quota, "hard"), _tracked(quota, "used")
+        name = quota["metadata"]["name"]
+        if request is not None:
+            check(name, hard, used, usage, request)
+        charged = {r: max(0, used.get(r, 0) + usage[r]) for r in hard if usage.get(r)}
+        if not charged:
+            return
+        updated = copy.deepcopy(quota)
+        status = updated.setdefault("status", {})
+        status["used"] = {**(status.get("used") or {}), **_written(charged)}
+        self._access.update_status("resourcequotas", updated)
+
+
+def check(name: str, hard: dict[str, int], used: dict[str, int], usage: dict[str, int],
+          request: AdmissionRequest) -> None:
+    """Forbidden in Kubernetes' words when ``usage`` does not fit in quota ``name``."""
+    unspecified = [r for r in hard if r != "pods" and not _specified(request.object or {}, r)]
+    if unspecified:
+        raise request.forbidden(f"failed quota: {name}: must specify "
+                                f"{','.join(sorted(unspecified))}")
+    over = sorted(r for r in hard if used.get(r, 0) + usage.get(r, 0) > hard[r])
+    if over:
+        raise request.forbidden(
+            f"exceeded quota: {name}, requested: "
+            f"{','.join(show(r, usage.get(r, 0)) for r in over)}, used: "
+            f"{','.join(show(r, used.get(r, 0)) for r in over)}, limited: "
+            f"{','.join(show(r, hard[r]) for r in over)}")
+
+
+def _specified(pod: Object, name: str) -> bool:
+    """Every container of ``pod`` gives the amount quota resource ``name`` counts."""
+    section, _, resource = name.partition(".")
+    return all(resource in (((c.get("resources") or {}).get(section)) or {})
+               for c in pod.get("spec", {}).get("containers") or [])
