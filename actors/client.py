@@ -133,10 +133,15 @@ class Client:
     """A connection to the apiserver for one identity (its bearer token)."""
 
     def __init__(self, connection: Connection, token: str | None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, *, impersonate: str | None = None,
+                 impersonate_groups: tuple[str, ...] = ()) -> None:
+        """``impersonate``: act as this user (and ``impersonate_groups``), as kubectl's
+        ``--as``/``--as-group``; the identity of ``token`` needs RBAC's ``impersonate``."""
         self.connection = connection
         self.subjects = connection.subjects
-        self._token = token
+        self._auth: dict[str, Any] | None = {"token": token} if token else None
+        if impersonate and self._auth is not None:
+            self._auth["impersonate"] = {"user": impersonate, "groups": list(impersonate_groups)}
         self.timeout = timeout or connection.config.request_timeout
 
     # -- the one request path ------------------------------------------------------------------
@@ -152,7 +157,7 @@ class Client:
             trace_id=trace_id or new_id(), span_id=new_id(), verb=verb, group=info.group,
             resource=info.name, subresource=subresource,
             namespace=namespace if info.namespaced else None, name=name, body=body,
-            options=options, auth={"token": self._token} if self._token else None,
+            options=options, auth=self._auth,
         )
 
     def request(self, verb: str, resource: str, *, namespace: str | None = None,

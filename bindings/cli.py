@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from actors.apiserver import rbac
+from actors.apiserver.authn import UserInfo
 from actors.client import Client, WatchEvent
 from actors.objects import RESOURCES, ResourceInfo, resolve
 from bindings import kubeconfig, manifests, printers, tracing
@@ -137,6 +139,20 @@ def parser() -> argparse.ArgumentParser:
     exec_.add_argument("-c", "--container")
 
     verbs.add_parser("api-resources", parents=[common], help="list the resource types")
+    auth = verbs.add_parser("auth", parents=[common], help="inspect authorization")
+    actions = auth.add_subparsers(dest="auth_action", required=True, metavar="ACTION")
+    can_i = actions.add_parser("can-i", parents=[common],
+                               help="may I (or --as USER) do VERB on RESOURCE? yes/no, exit 0/1")
+    who_can = actions.add_parser("who-can", parents=[common],
+                                 help="the subjects, and the bindings, allowed VERB on RESOURCE")
+    for action in (can_i, who_can):
+        action.add_argument("auth_verb", metavar="VERB")
+        action.add_argument("resource", metavar="RESOURCE", help="TYPE or TYPE/SUBRESOURCE")
+        action.add_argument("name", nargs="?", metavar="NAME")
+    can_i.add_argument("-A", "--all-namespaces", action="store_true")
+    can_i.add_argument("--as", dest="as_user", metavar="USER", help="ask for this user")
+    can_i.add_argument("--as-group", action="append", default=[], metavar="GROUP",
+                       help="with --as: in this group (repeatable)")
     config = verbs.add_parser("config", parents=[common], help="show the kubeconfig")
     config.add_argument("action", choices=["view"])
 
@@ -454,10 +470,61 @@ def cmd_exec(args: argparse.Namespace, session: Session, words: list[str]) -> in
 def cmd_api_resources(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     rows = [[info.name, ",".join(info.short_names), info.api_version, str(info.namespaced).lower(),
              info.kind] for info in sorted(RESOURCES, key=lambda i: (i.group, i.name))]
-    top = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
-    widths = [max(len(r[i]) for r in [top, *rows]) for i in range(len(top))]
-    for row in [top, *rows]:
-        print("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print(printers.columns(["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"], rows))
+    return 0
+
+
+def _asked(args: argparse.Namespace, session: Session) -> Object:
+    """``VERB RESOURCE[/SUBRESOURCE] [NAME]`` as a review's resourceAttributes. A resource
+    the server does not know is asked about anyway, with kubectl's warning."""
+    word, _, subresource = args.resource.partition("/")
+    try:
+        info: ResourceInfo | None = resolve(word)
+    except BadRequest:
+        print(f"Warning: the server doesn't have a resource type '{word}'", file=sys.stderr)
+        info = None
+    namespaced = info is None or info.namespaced
+    namespace = "" if getattr(args, "all_namespaces", False) or not namespaced \
+        else session.namespace
+    return {"verb": args.auth_verb, "group": info.group if info else "",
+            "resource": info.name if info else word, "subresource": subresource,
+            "namespace": namespace or "", "name": args.name or ""}
+
+
+def cmd_auth(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    """``auth can-i`` (a SelfSubjectAccessReview, as the user or whom ``--as`` names) and
+    ``auth who-can`` (computed here from the RBAC objects, as kubectl-who-can does)."""
+    asked = _asked(args, session)
+    if args.auth_action == "can-i":
+        if args.as_group and not args.as_user:
+            raise UsageError("requesting groups without impersonating a user: add --as USER")
+        client = Client(session.connection, session.config.token, impersonate=args.as_user,
+                        impersonate_groups=tuple(args.as_group)) if args.as_user else \
+            session.client
+        review = client.request("create", "selfsubjectaccessreviews", body={
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": asked}})
+        allowed = bool(review.get("status", {}).get("allowed"))
+        print("yes" if allowed else "no")
+        return 0 if allowed else 1
+    objects = [obj for resource, namespace in (
+        ("clusterroles", None), ("clusterrolebindings", None),
+        ("roles", asked["namespace"] or None), ("rolebindings", asked["namespace"] or None))
+        for obj in session.client.list(resource, namespace)["items"]]
+    found = rbac.grants(objects, rbac.Attributes(
+        UserInfo(""), asked["verb"], asked["group"], asked["resource"],
+        asked["subresource"] or None, asked["namespace"] or None, asked["name"] or None))
+    what = f"{args.auth_verb} {args.resource}"
+    for kind, top in (("RoleBinding", ["ROLEBINDING", "NAMESPACE", "SUBJECT", "TYPE",
+                                       "SA-NAMESPACE"]),
+                      ("ClusterRoleBinding", ["CLUSTERROLEBINDING", "SUBJECT", "TYPE",
+                                              "SA-NAMESPACE"])):
+        rows = [[g.binding, *([g.namespace] if kind == "RoleBinding" else []), g.subject,
+                 g.subject_kind, g.subject_namespace] for g in found if g.binding_kind == kind]
+        print(printers.columns(top, rows) if rows else
+              f"No subjects found with permissions to {what} assigned through {kind}s")
+        if kind == "RoleBinding":
+            print()
     return 0
 
 
@@ -655,7 +722,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete, "create": cmd_create,
             "apply": cmd_apply, "describe": cmd_describe, "api-resources": cmd_api_resources,
-            "logs": cmd_logs, "exec": cmd_exec}
+            "logs": cmd_logs, "exec": cmd_exec, "auth": cmd_auth}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {"up": cmd_up, "server": cmd_server, "agent": cmd_agent, "trace": cmd_trace,
                   "config": cmd_config}

@@ -125,6 +125,11 @@ def table(info: ResourceInfo, items: list[Object], wide: bool = False,
             + ([labels_text(o)] if show_labels else []) for o in items]
     top = ((["NAMESPACE"] if namespaced_column else []) + headers + (extra if wide else [])
            + (["LABELS"] if show_labels else []))
+    return columns(top, rows, header)
+
+
+def columns(top: list[str], rows: list[list[str]], header: bool = True) -> str:
+    """Rows under a header, each column as wide as its widest cell (kubectl's tables)."""
     widths = [max(len(r[i]) for r in [top, *rows]) for i in range(len(top))]
     return "\n".join(
         "   ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
