@@ -8,9 +8,18 @@ from typing import Any
 
 import pytest
 
-from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, UserInfo
-from actors.apiserver.rbac import RBAC_GROUP, Attributes, Authorizer, bootstrap_policy
-from bus.errors import Forbidden, Unauthorized
+from actors.apiserver.admission import AdmissionRequest
+from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, UserInfo, impersonation
+from actors.apiserver.rbac import (
+    RBAC_GROUP,
+    Attributes,
+    Authorizer,
+    PreventEscalation,
+    bootstrap_policy,
+    grants,
+)
+from actors.objects import resolve
+from bus.errors import BadRequest, Forbidden, Unauthorized
 
 Object = dict[str, Any]
 
@@ -186,3 +195,226 @@ def test_token_file_line_without_a_uid_is_refused(tmp_path: Path):
     path.write_text("tok-alice,alice\n")
     with pytest.raises(ValueError, match="token,user,uid"):
         TokenAuthenticator.from_file(path)
+
+
+# -- the bootstrap roles, decision by decision ----------------------------------------------------
+
+APPS, COORD, AUTHZ = "apps", "coordination.k8s.io", "authorization.k8s.io"
+NAMESPACED = [("", "pods"), ("", "pods/log"), ("", "pods/status"), ("", "pods/exec"),
+              ("", "pods/binding"), ("", "configmaps"), ("", "secrets"), ("", "events"),
+              ("", "limitranges"), ("", "resourcequotas"), (RBAC_GROUP, "roles"),
+              (RBAC_GROUP, "rolebindings"), (APPS, "deployments"), (COORD, "leases")]
+CLUSTER = [("", "nodes"), ("", "nodes/status"), ("", "namespaces"), (RBAC_GROUP, "clusterroles"),
+           (AUTHZ, "selfsubjectaccessreviews")]
+VERBS = ["get", "list", "watch", "create", "update", "delete", "deletecollection"]
+READS = ["get", "list", "watch"]
+WRITES = ["create", "update", "delete", "deletecollection"]
+TEAMS = ["team-a", "team-b"]
+
+Decision = tuple[str, str, str, str | None]
+"""(verb, group, resource[/sub], namespace)."""
+
+
+def every_request() -> list[Decision]:
+    return ([(v, g, r, ns) for v in VERBS for g, r in NAMESPACED for ns in TEAMS]
+            + [(v, g, r, None) for v in VERBS for g, r in CLUSTER])
+
+
+def grant(verbs: list[str], group: str, resources: list[str],
+          namespaces: list[str | None]) -> set[Decision]:
+    return {(v, group, r, ns) for v in verbs for r in resources for ns in namespaces}
+
+
+SELF_REVIEW = grant(["create"], AUTHZ, ["selfsubjectaccessreviews"], [None])
+"""system:basic-user: every authenticated identity may ask what it may do."""
+VIEW_A = (grant(READS, "", ["pods", "pods/log", "pods/status", "configmaps", "events",
+                            "limitranges", "resourcequotas"], ["team-a"])
+          | grant(READS, APPS, ["deployments"], ["team-a"]))
+EDIT_A = (VIEW_A | grant(READS + WRITES, "", ["pods", "pods/exec", "configmaps", "secrets"],
+                         ["team-a"])
+          | grant(READS + WRITES, APPS, ["deployments"], ["team-a"]))
+ADMIN_A = EDIT_A | grant(READS + WRITES, RBAC_GROUP, ["roles", "rolebindings"], ["team-a"])
+BOTH: list[str | None] = list(TEAMS)
+EXPECTED: dict[str, set[Decision]] = {
+    "admin": set(every_request()),
+    "ns-admin": ADMIN_A | SELF_REVIEW,
+    "ns-editor": EDIT_A | SELF_REVIEW,
+    "ns-viewer": VIEW_A | SELF_REVIEW,
+    "system:kube-scheduler": (
+        grant(READS, "", ["pods"], BOTH) | grant(["create"], "", ["pods/binding"], BOTH)
+        | grant(["get", "update"], "", ["pods/status"], BOTH)
+        | grant(["create", "update"], "", ["events"], BOTH)
+        | grant(["get", "create", "update"], COORD, ["leases"], BOTH)
+        | grant(READS, "", ["nodes", "namespaces"], [None]) | SELF_REVIEW),
+    "system:kube-controller-manager": (
+        grant(READS + ["update"], "", ["nodes"], [None])
+        | grant(["get", "update"], "", ["nodes/status"], [None])
+        | grant(READS + ["delete"], "", ["pods"], BOTH)
+        | grant(["get", "update"], "", ["pods/status"], BOTH)
+        | grant(["create", "update"], "", ["events"], BOTH)
+        | grant(READS, "", ["resourcequotas"], BOTH)
+        | grant(READS + ["create", "update"], COORD, ["leases"], BOTH) | SELF_REVIEW),
+    "system:node:node-1": (
+        grant(READS + ["delete"], "", ["pods"], BOTH)
+        | grant(["get", "update"], "", ["pods/status"], BOTH)
+        | grant(READS + ["create", "update", "delete"], "", ["nodes"], [None])
+        | grant(["get", "update"], "", ["nodes/status"], [None])
+        | grant(READS, "", ["configmaps"], BOTH)
+        | grant(["create", "update"], "", ["events"], BOTH)
+        | grant(["get", "create", "update", "delete"], COORD, ["leases"], BOTH) | SELF_REVIEW),
+    "nobody": SELF_REVIEW,
+}
+IDENTITIES = {
+    "admin": UserInfo("admin", groups=("system:masters", AUTHENTICATED)),
+    "ns-admin": UserInfo("ns-admin", groups=(AUTHENTICATED,)),
+    "ns-editor": UserInfo("ns-editor", groups=(AUTHENTICATED,)),
+    "ns-viewer": UserInfo("ns-viewer", groups=(AUTHENTICATED,)),
+    "system:kube-scheduler": UserInfo("system:kube-scheduler", groups=(AUTHENTICATED,)),
+    "system:kube-controller-manager": UserInfo("system:kube-controller-manager",
+                                               groups=(AUTHENTICATED,)),
+    "system:node:node-1": UserInfo("system:node:node-1", groups=("system:nodes",
+                                                                   AUTHENTICATED)),
+    "nobody": UserInfo("nobody", groups=(AUTHENTICATED,)),
+}
+
+
+@pytest.fixture
+def team_policy(authorizer: Authorizer) -> Authorizer:
+    """The bootstrap policy, with admin, edit and view bound in team-a by RoleBindings."""
+    for user, role in (("ns-admin", "admin"), ("ns-editor", "edit"), ("ns-viewer", "view")):
+        authorizer.observe(role_binding(f"{user}-{role}", "team-a", role, user,
+                                        role_kind="ClusterRole"))
+    return authorizer
+
+
+@pytest.mark.parametrize("identity", sorted(IDENTITIES))
+def test_every_decision_of_the_bootstrap_roles(team_policy: Authorizer, identity: str):
+    user = IDENTITIES[identity]
+    allowed = set()
+    for verb, group, path, namespace in every_request():
+        resource, _, sub = path.partition("/")
+        if team_policy.allowed(Attributes(user, verb, group, resource, sub or None, namespace,
+                                          "some-name")):
+            allowed.add((verb, group, path, namespace))
+    assert sorted(allowed - EXPECTED[identity], key=str) == []  # allowed, but should not be
+    assert sorted(EXPECTED[identity] - allowed, key=str) == []  # denied, but should not be
+
+
+def test_view_never_reads_secrets_and_edit_does(team_policy: Authorizer):
+    viewer, editor = IDENTITIES["ns-viewer"], IDENTITIES["ns-editor"]
+    assert not team_policy.allowed(ask(viewer, "get", "secrets", "team-a", name="db"))
+    assert team_policy.allowed(ask(editor, "get", "secrets", "team-a", name="db"))
+
+
+def test_a_role_change_reaches_a_compiled_identity_at_once(authorizer: Authorizer):
+    role = rbac_object("Role", "reader", "default", rules=[rule(["pods"], ["get"])])
+    authorizer.observe(role)
+    authorizer.observe(role_binding("alice-reads", "default", "reader", "alice"))
+    assert not authorizer.allowed(ask(ALICE, "delete", "pods", name="web"))  # now compiled
+    authorizer.observe(dict(role, rules=[rule(["pods"], ["get", "delete"])]))
+    assert authorizer.allowed(ask(ALICE, "delete", "pods", name="web"))
+    authorizer.observe(role, deleted=True)
+    assert not authorizer.allowed(ask(ALICE, "get", "pods", name="web"))
+
+
+def test_wildcards_and_subresource_wildcards(authorizer: Authorizer):
+    authorizer.observe(rbac_object("Role", "statuses", "default", rules=[
+        {"apiGroups": ["*"], "resources": ["*/status"], "verbs": ["update"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]))
+    authorizer.observe(role_binding("alice-statuses", "default", "statuses", "alice"))
+    assert authorizer.allowed(ask(ALICE, "update", "pods/status"))
+    assert authorizer.allowed(ask(ALICE, "update", "deployments/status", group="apps"))
+    assert not authorizer.allowed(ask(ALICE, "update", "pods"))
+    assert authorizer.allowed(ask(ALICE, "deletecollection", "configmaps"))
+
+
+def test_reason_names_the_binding_that_allows(authorizer: Authorizer):
+    assert authorizer.reason(ask(ADMIN, "delete", "nodes", None)) == (
+        'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to '
+        'Group "system:masters"')
+    assert authorizer.reason(ask(ALICE, "delete", "nodes", None)) == ""
+
+
+def test_grants_list_who_can_with_their_bindings(team_policy: Authorizer):
+    found = grants(team_policy.objects(), ask(UserInfo(""), "create", "pods/binding", "team-a"))
+    assert [(g.binding_kind, g.binding, g.subject_kind, g.subject) for g in found] == [
+        ("ClusterRoleBinding", "cluster-admin", "Group", "system:masters"),
+        ("ClusterRoleBinding", "system:kube-scheduler", "User", "system:kube-scheduler")]
+    readers = grants(team_policy.objects(), ask(UserInfo(""), "list", "pods", "team-a"))
+    assert {g.subject for g in readers if g.binding_kind == "RoleBinding"} == {
+        "ns-admin", "ns-editor", "ns-viewer"}
+    assert not [g for g in grants(team_policy.objects(), ask(UserInfo(""), "list", "pods",
+                                                              "team-b"))
+                if g.binding_kind == "RoleBinding"]
+
+
+# -- privilege escalation prevention ---------------------------------------------------------------
+
+
+def admission_for(user: UserInfo, obj: Object, operation: str = "CREATE") -> AdmissionRequest:
+    info = resolve(f"{obj['kind'].lower()}s.{RBAC_GROUP}")
+    return AdmissionRequest(operation, info, None, obj["metadata"].get("namespace"),
+                            obj["metadata"]["name"], obj, None, user)
+
+
+def test_a_namespace_admin_may_grant_only_what_they_hold(team_policy: Authorizer):
+    guard, alice = PreventEscalation(team_policy), IDENTITIES["ns-admin"]
+    guard.validate(admission_for(alice, rbac_object(
+        "Role", "pod-reader", "team-a", rules=[rule(["pods"], ["get", "list"])])))
+    with pytest.raises(Forbidden) as denied:
+        guard.validate(admission_for(alice, rbac_object(
+            "Role", "node-killer", "team-a", rules=[rule(["nodes", "pods"], ["delete"])])))
+    assert denied.value.message == (
+        'roles "node-killer" is forbidden: user "ns-admin" (groups=["system:authenticated"]) is '
+        "attempting to grant RBAC permissions not currently held:\n"
+        '{APIGroups:[""], Resources:["nodes"], Verbs:["delete"]}')
+    with pytest.raises(Forbidden):  # what alice holds in team-a she does not hold in team-b
+        guard.validate(admission_for(alice, rbac_object(
+            "Role", "pod-reader", "team-b", rules=[rule(["pods"], ["get"])])))
+    with pytest.raises(Forbidden):  # a "*" is covered only by a "*"
+        guard.validate(admission_for(alice, rbac_object(
+            "Role", "all-pods", "team-a", rules=[rule(["pods"], ["*"])])))
+
+
+def test_a_binding_needs_the_roles_rules_or_the_bind_verb(team_policy: Authorizer):
+    guard, alice = PreventEscalation(team_policy), IDENTITIES["ns-admin"]
+    guard.validate(admission_for(alice, role_binding("bob-edits", "team-a", "edit", "bob",
+                                                     role_kind="ClusterRole")))
+    with pytest.raises(Forbidden, match="attempting to grant RBAC permissions"):
+        guard.validate(admission_for(alice, role_binding(
+            "bob-rules", "team-a", "cluster-admin", "bob", role_kind="ClusterRole")))
+    with pytest.raises(Forbidden, match='roles.rbac.authorization.k8s.io "ghost" not found'):
+        guard.validate(admission_for(alice, role_binding("bob-ghost", "team-a", "ghost", "bob")))
+    team_policy.observe(rbac_object("ClusterRole", "binder", rules=[{
+        "apiGroups": [RBAC_GROUP], "resources": ["clusterroles"], "verbs": ["bind"],
+        "resourceNames": ["cluster-admin"]}]))
+    team_policy.observe(role_binding("alice-binds", "team-a", "binder", "ns-admin",
+                                     role_kind="ClusterRole"))
+    guard.validate(admission_for(alice, role_binding(
+        "bob-rules", "team-a", "cluster-admin", "bob", role_kind="ClusterRole")))
+
+
+def test_escalate_verb_allows_any_rules(authorizer: Authorizer):
+    guard = PreventEscalation(authorizer)
+    guard.validate(admission_for(ADMIN, rbac_object("ClusterRole", "anything", rules=[
+        rule(["*"], ["*"])])))
+    with pytest.raises(Forbidden):
+        guard.validate(admission_for(SCHEDULER, rbac_object("ClusterRole", "more", rules=[
+            rule(["pods"], ["create"])])))
+
+
+# -- impersonation ---------------------------------------------------------------------------------
+
+
+def test_impersonation_names_the_user_and_adds_authenticated():
+    assert impersonation({"token": "t"}) is None
+    assert impersonation({"impersonate": {"user": "alice", "groups": ["dev"]}}) == UserInfo(
+        "alice", "", ("dev", AUTHENTICATED))
+
+
+@pytest.mark.parametrize("wanted", [{"user": ""}, {"user": 3}, {"groups": []}, "alice",
+                                    {"user": "alice", "groups": "dev"},
+                                    {"user": "alice", "groups": [1]}])
+def test_malformed_impersonation_is_a_bad_request(wanted: Any):
+    with pytest.raises(BadRequest):
+        impersonation({"impersonate": wanted})
