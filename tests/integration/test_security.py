@@ -1,0 +1,356 @@
+"""Security on a real nats-server and store: RBAC with the bootstrap roles and escalation
+prevention, access reviews and impersonation, the admission chain (LimitRanger, ResourceQuota,
+NodeRestriction, external admission actors) and the audit log."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
+from actors.client import Client
+from bindings.cluster import Cluster, ClusterConfig
+from bus import Connection
+from bus.errors import ApiError, Forbidden, InternalError
+from tests.conftest import pod
+
+pytestmark = pytest.mark.integration
+
+Object = dict[str, Any]
+RBAC = "rbac.authorization.k8s.io"
+USERS = {
+    "ns-admin": ("tok-ns-admin", ""), "ns-editor": ("tok-ns-editor", ""),
+    "ns-viewer": ("tok-ns-viewer", ""), "nobody": ("tok-nobody", ""),
+    "system:node:node-a": ("tok-node-a", "system:nodes"),
+    "system:node:node-b": ("tok-node-b", "system:nodes"),
+}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A control plane whose token file also holds the users above; ``team-a`` exists, with
+    admin, edit and view bound there to ns-admin, ns-editor and ns-viewer."""
+    data = tmp_path / "cluster"
+    data.mkdir()
+    with (data / "tokens.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([token, user, user, groups]
+                                     for user, (token, groups) in USERS.items())
+    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0))
+    admin = cluster.admin_client()
+    admin.create("namespaces", {"metadata": {"name": "team-a"}}, None)
+    for user, role in (("ns-admin", "admin"), ("ns-editor", "edit"), ("ns-viewer", "view")):
+        admin.create("rolebindings", binding(f"{user}-{role}", role, user), "team-a")
+    yield cluster
+    cluster.stop()
+
+
+def binding(name: str, role: str, user: str, kind: str = "ClusterRole") -> Object:
+    return {"metadata": {"name": name},
+            "roleRef": {"apiGroup": RBAC, "kind": kind, "name": role},
+            "subjects": [{"kind": "User", "name": user}]}
+
+
+@pytest.fixture
+def admin(cluster: Cluster) -> Client:
+    return cluster.admin_client()
+
+
+@pytest.fixture
+def as_user(cluster: Cluster, connect) -> Callable[..., Client]:
+    def make(user: str, **impersonation: Any) -> Client:
+        token = USERS[user][0] if user in USERS else cluster.token(user)
+        return Client(connect(cluster.url, f"as-{user.replace(':', '-')}"), token,
+                      **impersonation)
+
+    return make
+
+
+def can_i(client: Client, verb: str, resource: str, namespace: str = "",
+          group: str = "") -> bool:
+    review = client.request("create", "selfsubjectaccessreviews", body={"spec": {
+        "resourceAttributes": {"verb": verb, "resource": resource, "namespace": namespace,
+                               "group": group}}})
+    return bool(review["status"]["allowed"])
+
+
+# -- RBAC --------------------------------------------------------------------------------------
+
+SLICE = [("get", "pods", ""), ("list", "pods", ""), ("create", "pods", ""),
+         ("delete", "pods", ""), ("get", "secrets", ""), ("create", "secrets", ""),
+         ("create", "rolebindings", RBAC), ("deletecollection", "configmaps", ""),
+         ("get", "pods/log", ""), ("create", "pods/exec", "")]
+ALLOWED_IN_TEAM_A = {
+    "ns-viewer": {("get", "pods"), ("list", "pods"), ("get", "pods/log")},
+    "ns-editor": {("get", "pods"), ("list", "pods"), ("create", "pods"), ("delete", "pods"),
+                  ("get", "secrets"), ("create", "secrets"), ("deletecollection", "configmaps"),
+                  ("get", "pods/log"), ("create", "pods/exec")},
+    "nobody": set(),
+}
+ALLOWED_IN_TEAM_A["ns-admin"] = ALLOWED_IN_TEAM_A["ns-editor"] | {("create", "rolebindings")}
+
+
+@pytest.mark.parametrize("user", sorted(ALLOWED_IN_TEAM_A))
+def test_bootstrap_roles_over_the_bus(as_user, user):
+    client = as_user(user)
+    for namespace in ("team-a", "default"):
+        allowed = {(verb, resource) for verb, resource, group in SLICE
+                   if can_i(client, verb, resource, namespace, group)}
+        assert allowed == (ALLOWED_IN_TEAM_A[user] if namespace == "team-a" else set())
+
+
+def test_roles_act_on_real_requests_with_kube_apiserver_denials(as_user):
+    viewer, editor = as_user("ns-viewer"), as_user("ns-editor")
+    editor.create("pods", pod("web"), "team-a")
+    assert [p["metadata"]["name"] for p in viewer.list("pods", "team-a")["items"]] == ["web"]
+    with pytest.raises(Forbidden) as denied:
+        viewer.delete("pods", "web", "team-a")
+    assert denied.value.message == ('pods "web" is forbidden: User "ns-viewer" cannot delete '
+                                    'resource "pods" in API group "" in the namespace "team-a"')
+    with pytest.raises(Forbidden, match='cannot list resource "pods" in API group "" in the '
+                                        'namespace "default"'):
+        editor.list("pods", "default")
+
+
+def test_a_role_update_applies_to_the_next_request(admin, as_user):
+    nobody = as_user("nobody")
+    admin.create("roles", {"metadata": {"name": "cm"}, "rules": [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]}, "team-a")
+    admin.create("rolebindings", binding("nobody-cm", "cm", "nobody", "Role"), "team-a")
+    with pytest.raises(Forbidden):
+        nobody.list("configmaps", "team-a")
+    role = admin.get("roles", "cm", "team-a")
+    role["rules"][0]["verbs"].append("list")
+    admin.update("roles", role)
+    assert nobody.list("configmaps", "team-a")["items"] == []
+
+
+def test_a_namespace_admin_cannot_escalate(as_user):
+    ns_admin = as_user("ns-admin")
+    ns_admin.create("rolebindings", binding("viewer-edits", "edit", "ns-viewer"), "team-a")
+    with pytest.raises(Forbidden, match="attempting to grant RBAC permissions not currently "
+                                        "held"):
+        ns_admin.create("rolebindings", binding("self-admin", "cluster-admin", "ns-admin"),
+                        "team-a")
+    with pytest.raises(Forbidden, match='Resources:\\["nodes"\\]'):
+        ns_admin.create("roles", {"metadata": {"name": "nodes"}, "rules": [
+            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["delete"]}]}, "team-a")
+    assert can_i(as_user("ns-viewer"), "create", "pods", "team-a")  # the allowed one took
+
+
+def test_subject_access_review_and_impersonation(admin, as_user):
+    review = admin.request("create", "subjectaccessreviews", body={"spec": {
+        "user": "ns-viewer", "groups": [],
+        "resourceAttributes": {"verb": "list", "resource": "pods", "namespace": "team-a"}}})
+    assert review["status"] == {
+        "allowed": True, "reason": 'RBAC: allowed by RoleBinding "ns-viewer-view" of ClusterRole '
+                                   '"view" to User "ns-viewer" in namespace "team-a"'}
+    acting = as_user("admin", impersonate="ns-viewer")
+    with pytest.raises(Forbidden, match='User "ns-viewer" cannot create resource "pods"'):
+        acting.create("pods", pod("p"), "team-a")
+    assert not can_i(acting, "create", "pods", "team-a")
+    with pytest.raises(Forbidden) as denied:
+        as_user("ns-editor", impersonate="admin").list("pods", "team-a")
+    assert denied.value.message == ('users "admin" is forbidden: User "ns-editor" cannot '
+                                    'impersonate resource "users" in API group "" at the '
+                                    "cluster scope")
+    with pytest.raises(ApiError, match="does not allow"):
+        admin.request("get", "selfsubjectaccessreviews", name="x")
+
+
+# -- admission ---------------------------------------------------------------------------------
+
+
+def test_limit_ranger_defaults_are_on_the_stored_pod(admin):
+    admin.create("limitranges", {"metadata": {"name": "defaults"}, "spec": {"limits": [
+        {"type": "Container", "default": {"cpu": "500m", "memory": "256Mi"},
+         "defaultRequest": {"cpu": "100m", "memory": "64Mi"}, "max": {"cpu": "1"}}]}},
+        "team-a")
+    admin.create("pods", pod("defaulted"), "team-a")
+    stored = admin.get("pods", "defaulted", "team-a")
+    assert stored["spec"]["containers"][0]["resources"] == {
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+        "requests": {"cpu": "100m", "memory": "64Mi"}}
+    big = pod("big")
+    big["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "2"}}
+    with pytest.raises(Forbidden, match="maximum cpu usage per Container is 1, but limit is 2"):
+        admin.create("pods", big, "team-a")
+
+
+def test_quota_exceeded_message_and_concurrent_creates_do_not_overshoot(admin):
+    admin.create("resourcequotas", {"metadata": {"name": "compute"}, "spec": {"hard": {
+        "pods": "3", "requests.cpu": "1"}}}, "team-a")
+
+    def create(i: int) -> str:
+        try:
+            admin.create("pods", pod(f"p{i}", cpu="100m"), "team-a")
+            return "created"
+        except Forbidden as error:
+            assert error.message == (
+                f'pods "p{i}" is forbidden: exceeded quota: compute, requested: pods=1, used: '
+                "pods=3, limited: pods=3")
+            return "refused"
+
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = list(pool.map(create, range(12)))
+    assert outcomes.count("created") == 3
+    assert len(admin.list("pods", "team-a")["items"]) == 3
+    used = admin.get("resourcequotas", "compute", "team-a")["status"]["used"]
+    assert used == {"pods": "3", "requests.cpu": "300m"}
+    created = [f"p{i}" for i, outcome in enumerate(outcomes) if outcome == "created"]
+    admin.delete("pods", created[0], "team-a")  # not on a node: removed at once
+    used = admin.get("resourcequotas", "compute", "team-a")["status"]["used"]
+    assert used == {"pods": "2", "requests.cpu": "200m"}
+    with pytest.raises(Forbidden) as denied:
+        admin.create("pods", pod("hungry", cpu="900m"), "team-a")
+    assert denied.value.message == (
+        'pods "hungry" is forbidden: exceeded quota: compute, requested: requests.cpu=900m, '
+        "used: requests.cpu=200m, limited: requests.cpu=1")
+
+
+def test_node_restriction_keeps_a_kubelet_to_its_own_pods(admin, as_user):
+    for name, node in (("on-a", "node-a"), ("on-b", "node-b")):
+        admin.create("pods", pod(name))
+        admin.bind(admin.get("pods", name), node)
+    node_a = as_user("system:node:node-a")
+    mine = node_a.get("pods", "on-a")
+    node_a.update("pods", dict(mine, status={"phase": "Running"}), subresource="status")
+    theirs = node_a.get("pods", "on-b")
+    with pytest.raises(Forbidden) as denied:
+        node_a.update("pods", dict(theirs, status={"phase": "Failed"}), subresource="status")
+    assert denied.value.message == ('pods "on-b" is forbidden: node "node-a" can only update '
+                                    "pod status for pods with spec.nodeName set to itself")
+    assert admin.get("pods", "on-b")["status"]["phase"] == "Pending"
+    with pytest.raises(Forbidden, match='node "node-a" is not allowed to modify node "node-b"'):
+        node_a.create("nodes", {"metadata": {"name": "node-b"}}, None)
+    with pytest.raises(Forbidden, match="can only access node lease with the same name"):
+        node_a.create("leases", {"metadata": {"name": "node-b"}, "spec": {}}, "kube-node-lease")
+
+
+class Scripted(AdmissionActor):
+    """Answers with ``verdict(review)``; with ``gate``, waits for it first (a slow actor)."""
+
+    def __init__(self, connection: Connection, name: str,
+                 verdict: Callable[[Review], Verdict], gate: threading.Event | None = None
+                 ) -> None:
+        super().__init__(connection, name)
+        self.verdict, self.gate = verdict, gate
+
+    def admit(self, review: Review) -> Verdict:
+        if self.gate is not None:
+            self.gate.wait(60)
+        return self.verdict(review)
+
+
+@pytest.fixture
+def actors(cluster: Cluster, connect) -> Iterator[Callable[..., None]]:
+    started: list[Any] = []
+
+    def start(name: str, verdict: Callable[[Review], Verdict], *, mutating: bool = False,
+              fail: bool = True, timeout: int = 10, gate: threading.Event | None = None,
+              admin: Client | None = None) -> None:
+        started.append(Scripted.start(connect(cluster.url, f"admission-{name}"), name,
+                                      verdict, gate))
+        assert admin is not None
+        admin.create("admissionregistrations", {"metadata": {"name": name}, "spec": {
+            "subject": name, "operations": ["CREATE"], "resources": ["pods"],
+            "timeoutSeconds": timeout, "failurePolicy": "Fail" if fail else "Ignore",
+            "mutating": mutating}}, None)
+
+    yield start
+    for ref in started:
+        ref.stop()
+
+
+def images(review: Review) -> list[str]:
+    return [c["image"] for c in (review.object or {})["spec"]["containers"]]
+
+
+def test_an_external_actor_denies_and_another_patches(admin, actors):
+    actors("images", lambda r: allow() if all(i.startswith("busybox") for i in images(r))
+           else deny(f"image {images(r)[0]} is not allowed"), admin=admin)
+    actors("labels", lambda r: patch({"op": "add", "path": "/metadata/labels",
+                                      "value": {"checked": "yes"}}), mutating=True, admin=admin)
+    with pytest.raises(Forbidden) as denied:
+        bad = pod("bad")
+        bad["spec"]["containers"][0]["image"] = "evil/miner"
+        admin.create("pods", bad)
+    assert denied.value.message == ('admission webhook "images" denied the request: image '
+                                    "evil/miner is not allowed")
+    assert admin.create("pods", pod("good"))["metadata"]["labels"] == {"checked": "yes"}
+    assert admin.get("pods", "good")["metadata"]["labels"] == {"checked": "yes"}
+    admin.create("configmaps", {"metadata": {"name": "not-a-pod"}})  # not registered for
+
+
+@pytest.mark.parametrize("fail", [True, False])
+def test_an_actor_that_times_out_under_each_failure_policy(admin, actors, fail):
+    gate = threading.Event()
+    actors("slow", lambda r: allow(), fail=fail, timeout=1, gate=gate, admin=admin)
+    try:
+        if fail:
+            with pytest.raises(InternalError) as failed:
+                admin.create("pods", pod("late"))
+            assert failed.value.message.startswith(
+                'Internal error occurred: failed calling webhook "slow": failed to call webhook: '
+                "timeout: ")
+            assert admin.list("pods", "default")["items"] == []
+        else:
+            admin.create("pods", pod("late"))
+            assert admin.get("pods", "late")["metadata"]["name"] == "late"
+    finally:
+        gate.set()
+
+
+def test_a_slow_actor_does_not_stall_other_requests(admin, actors):
+    gate = threading.Event()
+    actors("gate", lambda r: allow(), timeout=30, gate=gate, admin=admin)
+    with ThreadPoolExecutor(8) as pool:
+        waiting = [pool.submit(admin.create, "pods", pod(f"w{i}")) for i in range(8)]
+        # Eight creates wait on the actor, more than there are apiserver workers; the
+        # apiserver still answers everything else.
+        admin.create("configmaps", {"metadata": {"name": "meanwhile"}})
+        assert admin.get("configmaps", "meanwhile")["metadata"]["name"] == "meanwhile"
+        assert not any(f.done() for f in waiting)
+        gate.set()
+        assert sorted(f.result(timeout=60)["metadata"]["name"] for f in waiting) == sorted(
+            f"w{i}" for i in range(8))
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+
+def audit_lines(cluster: Cluster, predicate: Callable[[Object], bool]) -> list[Object]:
+    """The audit records that match, once at least one has been written (the writer thread
+    runs apart from the requests)."""
+    path = cluster.config.data_dir / "audit.log"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [r for r in map(json.loads, path.read_text().splitlines()) if predicate(r)]
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("no matching audit record was written")
+
+
+def test_audit_records_each_request_without_secrets(cluster, admin, as_user):
+    admin.create("configmaps", {"metadata": {"name": "audited"}}, "team-a", trace_id="tr-1")
+    with pytest.raises(Forbidden):
+        as_user("nobody").delete("configmaps", "audited", "team-a")
+    created = audit_lines(cluster, lambda r: r.get("trace_id") == "tr-1")[0]
+    assert {k: created[k] for k in ("user", "groups", "verb", "resource", "subresource",
+                                    "namespace", "name", "decision", "code")} == {
+        "user": "admin", "groups": ["system:masters", "system:authenticated"],
+        "verb": "create", "resource": "configmaps", "subresource": "", "namespace": "team-a",
+        "name": "audited", "decision": "allow", "code": 201}
+    assert created["latency_ms"] >= 0 and created["time"].endswith("Z")
+    denied = audit_lines(cluster, lambda r: r.get("user") == "nobody" and r["verb"] == "delete")
+    assert (denied[0]["decision"], denied[0]["code"]) == ("deny", 403)
+    text = (cluster.config.data_dir / "audit.log").read_text()
+    assert cluster.token("admin") not in text and "tok-nobody" not in text
