@@ -49,3 +49,14 @@ def test_tracing_example_reads_the_bus_with_plain_nats_and_msgpack(cluster, admi
     assert seen[0] == ["kubeactor.api.core.configmaps.create", "e2e", "->", "?:", "create",
                        "configmaps/traced-example"]
     assert seen[-1][:5] == ["kubeactor.trace.store", "apiserver", "->", "store:", "commit"]
+
+
+def test_custom_admission_example_denies_one_pod_and_labels_the_other(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "custom_admission.py"), str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        'untrusted: refused (403): admission webhook "image-policy" denied the request: image '
+        "evil.example.org/miner:1 is not from an allowed registry\n"
+        "trusted: created with labels {'image-policy': 'checked'}\n")
