@@ -215,6 +215,16 @@ class Client:
         return self.request("delete", resource, namespace=namespace, name=name,
                             options=options, trace_id=trace_id)
 
+    def delete_collection(self, resource: str, namespace: str | None = "default", *,
+                          label_selector: str | None = None,
+                          field_selector: str | None = None) -> Object:
+        """Delete everything the selectors match (all of ``resource`` in ``namespace`` when
+        none); returns a ``<Kind>List`` of what each delete returned."""
+        options = {k: v for k, v in (("labelSelector", label_selector),
+                                     ("fieldSelector", field_selector)) if v}
+        return self.request("deletecollection", resource, namespace=namespace,
+                            options=options or None)
+
     def bind(self, pod: Object, node: str, trace_id: str | None = None) -> None:
         metadata = pod["metadata"]
         binding = {"apiVersion": "v1", "kind": "Binding",

@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 
 Object = dict[str, Any]
 
-VERBS = ("get", "list", "watch", "create", "update", "delete")
+VERBS = ("get", "list", "watch", "create", "update", "delete", "deletecollection")
 SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log": ("get",),
                      "exec": ("create",)}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
@@ -470,6 +470,20 @@ class ApiServer(BusActor):
         if marked is not None:
             return self._write(request, marked, int(old["metadata"]["resourceVersion"]))
         return self._remove(request)
+
+    def _deletecollection(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
+        """Delete every object the selectors match, each as its own delete (admission
+        included); objects gone meanwhile are skipped. The reply lists what each delete
+        returned."""
+        deleted = []
+        for obj in self._list(dataclasses.replace(
+                request, options=dataclasses.replace(request.options, limit=None,
+                                                     continue_token=None)))["items"]:
+            item = dataclasses.replace(request, name=obj["metadata"]["name"])
+            with contextlib.suppress(NotFound):
+                deleted.append((yield from self._delete(item)))
+        return {"apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
+                "metadata": {}, "items": deleted}
 
     def _remove(self, request: Request, expected: int | None = None) -> Object:
         try:

@@ -354,3 +354,15 @@ def test_audit_records_each_request_without_secrets(cluster, admin, as_user):
     assert (denied[0]["decision"], denied[0]["code"]) == ("deny", 403)
     text = (cluster.config.data_dir / "audit.log").read_text()
     assert cluster.token("admin") not in text and "tok-nobody" not in text
+
+
+def test_deletecollection_deletes_what_matches_and_is_authorized_as_such(admin, as_user):
+    for name, tier in (("a", "web"), ("b", "web"), ("c", "db")):
+        admin.create("configmaps", {"metadata": {"name": name, "labels": {"tier": tier}}},
+                     "team-a")
+    with pytest.raises(Forbidden, match='cannot deletecollection resource "configmaps"'):
+        as_user("ns-viewer").delete_collection("configmaps", "team-a", label_selector="tier=web")
+    deleted = as_user("ns-editor").delete_collection("configmaps", "team-a",
+                                                     label_selector="tier=web")
+    assert [o["metadata"]["name"] for o in deleted["items"]] == ["a", "b"]
+    assert [o["metadata"]["name"] for o in admin.list("configmaps", "team-a")["items"]] == ["c"]
