@@ -311,8 +311,9 @@ class Authorizer:
 
 
 def forbidden(attrs: Attributes, why: str) -> Forbidden:
-    """kube-apiserver's 403: ``<resource> "<name>" is forbidden: <why>``."""
-    named = f'{attrs.resource} "{attrs.name}"' if attrs.name else attrs.resource
+    """kube-apiserver's 403: ``<resource>[.<group>] "<name>" is forbidden: <why>``."""
+    resource = f"{attrs.resource}.{attrs.group}" if attrs.group else attrs.resource
+    named = f'{resource} "{attrs.name}"' if attrs.name else resource
     return Forbidden(f"{named} is forbidden: {why}",
                      details={"kind": attrs.resource, "name": attrs.name or ""})
 

@@ -114,6 +114,16 @@ def test_denial_names_user_verb_resource_and_scope_like_kube_apiserver(
     assert denied.value.message == message
 
 
+def test_denial_outside_the_core_group_names_the_resource_with_its_group(
+    authorizer: Authorizer,
+):
+    with pytest.raises(Forbidden) as denied:
+        authorizer.authorize(ask(ALICE, "list", "deployments", group="apps"))
+    assert denied.value.message == (
+        'deployments.apps is forbidden: User "alice" cannot list resource "deployments" in API '
+        'group "apps" in the namespace "default"')
+
+
 def test_authorize_returns_quietly_when_allowed(authorizer: Authorizer):
     authorizer.authorize(ask(SCHEDULER, "create", "pods/binding", name="web"))
 
@@ -366,8 +376,9 @@ def test_a_namespace_admin_may_grant_only_what_they_hold(team_policy: Authorizer
         guard.validate(admission_for(alice, rbac_object(
             "Role", "node-killer", "team-a", rules=[rule(["nodes", "pods"], ["delete"])])))
     assert denied.value.message == (
-        'roles "node-killer" is forbidden: user "ns-admin" (groups=["system:authenticated"]) is '
-        "attempting to grant RBAC permissions not currently held:\n"
+        'roles.rbac.authorization.k8s.io "node-killer" is forbidden: user "ns-admin" '
+        '(groups=["system:authenticated"]) is attempting to grant RBAC permissions not '
+        "currently held:\n"
         '{APIGroups:[""], Resources:["nodes"], Verbs:["delete"]}')
     with pytest.raises(Forbidden):  # what alice holds in team-a she does not hold in team-b
         guard.validate(admission_for(alice, rbac_object(
