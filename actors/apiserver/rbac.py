@@ -11,9 +11,10 @@ until the next policy change, which starts an empty cache (copy on write: the ap
 workers read the policy on their own threads while a commit replaces it).
 
 Also here, as pure functions over RBAC objects: :func:`grants` (which bindings allow a request:
-``auth who-can`` and review reasons), :func:`missing_rules` (privilege escalation prevention:
-a user grants only what they hold) and :func:`bootstrap_policy` (the roles and bindings every
-cluster starts with, after Kubernetes' defaults).
+``auth who-can`` and review reasons), :func:`access_review` (``auth can-i``),
+:func:`missing_rules` (privilege escalation prevention, applied by the :class:`PreventEscalation`
+admission plugin: a user grants only what they hold) and :func:`bootstrap_policy` (the roles and
+bindings every cluster starts with, after Kubernetes' defaults).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 
 from actors.apiserver.admission import AdmissionRequest
 from actors.apiserver.authn import UserInfo
-from bus.errors import Forbidden
+from actors.objects import ResourceInfo
+from bus.errors import BadRequest, Forbidden
 
 Object = dict[str, Any]
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -316,6 +318,32 @@ def forbidden(attrs: Attributes, why: str) -> Forbidden:
     named = f'{resource} "{attrs.name}"' if attrs.name else resource
     return Forbidden(f"{named} is forbidden: {why}",
                      details={"kind": attrs.resource, "name": attrs.name or ""})
+
+
+def access_review(authorizer: Authorizer, info: ResourceInfo, body: Any,
+                  user: UserInfo) -> Object:
+    """The answer to a SelfSubjectAccessReview (about ``user``) or a SubjectAccessReview
+    (about ``spec.user`` and ``spec.groups``): may they do ``spec.resourceAttributes``?"""
+    spec = body.get("spec") if isinstance(body, dict) else None
+    attributes = spec.get("resourceAttributes") if isinstance(spec, dict) else None
+    fields = ("namespace", "verb", "group", "resource", "subresource", "name")
+    if not isinstance(spec, dict) or not isinstance(attributes, dict) or not all(
+        isinstance(attributes.get(k, ""), str) for k in fields
+    ) or not attributes.get("verb") or not attributes.get("resource"):
+        raise BadRequest("spec.resourceAttributes needs verb and resource (strings)")
+    if info.kind == "SubjectAccessReview":
+        groups = spec.get("groups") or []
+        if not isinstance(spec.get("user"), str) or not isinstance(groups, list):
+            raise BadRequest("spec.user (a string) and spec.groups (a list) are required")
+        user = UserInfo(spec["user"], str(spec.get("uid", "")), tuple(str(g) for g in groups))
+    asked = Attributes(user, attributes["verb"], attributes.get("group", ""),
+                       attributes["resource"], attributes.get("subresource") or None,
+                       attributes.get("namespace") or None, attributes.get("name") or None)
+    status: Object = {"allowed": authorizer.allowed(asked)}
+    if status["allowed"]:
+        status["reason"] = authorizer.reason(asked)
+    return {"apiVersion": info.api_version, "kind": info.kind, "metadata": {}, "spec": spec,
+            "status": status}
 
 
 class PreventEscalation:

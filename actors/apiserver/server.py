@@ -37,7 +37,13 @@ from actors.apiserver.authn import Authenticator, UserInfo, impersonation
 from actors.apiserver.external import ExternalAdmission, Registrations
 from actors.apiserver.limits import LimitRanger, ResourceQuota
 from actors.apiserver.options import Options, parse_options, read_continue, write_continue
-from actors.apiserver.rbac import Attributes, Authorizer, PreventEscalation, bootstrap_policy
+from actors.apiserver.rbac import (
+    Attributes,
+    Authorizer,
+    PreventEscalation,
+    access_review,
+    bootstrap_policy,
+)
 from actors.apiserver.registry import (
     graceful_deletion,
     prepare_binding,
@@ -423,7 +429,8 @@ class ApiServer(BusActor):
         if request.subresource == "binding":
             return (yield from self._bind(request))
         if request.info.name in REVIEWS:
-            return self._review(request)
+            return access_review(self.authorizer, request.info, request.envelope.body,
+                                 request.user)
         envelope = request.envelope
         obj = prepare_create(request.info, envelope.body, request.namespace, envelope.trace_id)
         request.name = obj["metadata"].get("name") or request.name
@@ -502,34 +509,6 @@ class ApiServer(BusActor):
             raise request.not_found() from None
         except Conflict as error:
             raise self._conflict(request, error) from None
-
-    def _review(self, request: Request) -> Object:
-        """Answer a (Self)SubjectAccessReview: may this user do this? Nothing is stored."""
-        body = request.envelope.body if isinstance(request.envelope.body, dict) else {}
-        spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
-        assert isinstance(spec, dict)
-        attributes = spec.get("resourceAttributes")
-        if not isinstance(attributes, dict) or not all(
-            isinstance(attributes.get(k, ""), str) for k in
-            ("namespace", "verb", "group", "resource", "subresource", "name")
-        ) or not attributes.get("verb") or not attributes.get("resource"):
-            raise BadRequest("spec.resourceAttributes needs verb and resource (strings)")
-        user = request.user
-        if request.info.name == "subjectaccessreviews":
-            groups = spec.get("groups") or []
-            if not isinstance(spec.get("user"), str) or not isinstance(groups, list):
-                raise BadRequest("spec.user (a string) and spec.groups (a list) are required")
-            user = UserInfo(spec["user"], str(spec.get("uid", "")),
-                            tuple(str(g) for g in groups))
-        asked = Attributes(user, attributes["verb"], attributes.get("group", ""),
-                           attributes["resource"], attributes.get("subresource") or None,
-                           attributes.get("namespace") or None, attributes.get("name") or None)
-        allowed = self.authorizer.allowed(asked)
-        status: Object = {"allowed": allowed}
-        if allowed:
-            status["reason"] = self.authorizer.reason(asked)
-        return {"apiVersion": request.info.api_version, "kind": request.info.kind,
-                "metadata": {}, "spec": spec, "status": status}
 
     @staticmethod
     def _conflict(request: Request, error: Conflict) -> Conflict:

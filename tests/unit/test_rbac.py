@@ -16,6 +16,7 @@ from actors.apiserver.rbac import (
     Attributes,
     Authorizer,
     PreventEscalation,
+    access_review,
     bootstrap_policy,
     grants,
 )
@@ -431,3 +432,33 @@ def test_impersonation_names_the_user_and_adds_authenticated():
 def test_malformed_impersonation_is_a_bad_request(wanted: Any):
     with pytest.raises(BadRequest):
         impersonation({"impersonate": wanted})
+
+
+# -- access reviews --------------------------------------------------------------------------------
+
+SSAR = resolve("selfsubjectaccessreviews")
+SAR = resolve("subjectaccessreviews")
+
+
+def test_self_review_answers_for_the_caller_and_says_why(authorizer: Authorizer):
+    body = {"spec": {"resourceAttributes": {"verb": "create", "resource": "pods",
+                                            "subresource": "binding", "namespace": "default"}}}
+    answer = access_review(authorizer, SSAR, body, SCHEDULER)
+    assert answer["status"] == {"allowed": True, "reason": (
+        'RBAC: allowed by ClusterRoleBinding "system:kube-scheduler" of ClusterRole '
+        '"system:kube-scheduler" to User "system:kube-scheduler"')}
+    assert answer["kind"] == "SelfSubjectAccessReview"
+    assert access_review(authorizer, SSAR, body, ALICE)["status"] == {"allowed": False}
+
+
+def test_subject_review_answers_for_the_named_subject(authorizer: Authorizer):
+    body = {"spec": {"user": "someone", "groups": ["system:masters"],
+                     "resourceAttributes": {"verb": "delete", "resource": "nodes"}}}
+    assert access_review(authorizer, SAR, body, ALICE)["status"]["allowed"] is True
+
+
+@pytest.mark.parametrize("body", [None, {}, {"spec": {}}, {"spec": {"resourceAttributes": {
+    "verb": "get"}}}, {"spec": {"resourceAttributes": {"verb": "get", "resource": 3}}}])
+def test_a_malformed_review_is_a_bad_request(authorizer: Authorizer, body: Any):
+    with pytest.raises(BadRequest):
+        access_review(authorizer, SSAR, body, ALICE)
