@@ -103,11 +103,21 @@ def _event_row(event: Object, wide: bool) -> list[str]:
 
 
 Columns = tuple[list[str], list[str], Callable[[Object, bool], list[str]]]
+def _quota_row(quota: Object, wide: bool) -> list[str]:
+    """kubectl's ``used/hard`` per resource: requests (and counts) apart from limits."""
+    status = quota.get("status") or {}
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    cells = [", ".join(f"{name}: {used.get(name, 0)}/{hard[name]}" for name in sorted(hard)
+                       if name.startswith("limits.") == limits) for limits in (False, True)]
+    return [quota["metadata"]["name"], age(quota), *cells]
+
+
 _TABLES: dict[str, Columns] = {
     "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE"], _pod_row),
     "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
               ["INTERNAL-IP", "CONTAINER-RUNTIME"], _node_row),
     "events": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
+    "resourcequotas": (["NAME", "AGE", "REQUEST", "LIMIT"], [], _quota_row),
 }
 
 

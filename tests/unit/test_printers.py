@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from actors.objects import resolve
+from bindings import printers
 from bindings.printers import human_duration
 
 
@@ -13,3 +15,13 @@ from bindings.printers import human_duration
 ])
 def test_ages_read_like_kubectl(seconds, shown):
     assert human_duration(seconds) == shown
+
+
+def test_quota_table_shows_used_over_hard_like_kubectl():
+    quota = {"metadata": {"name": "compute", "creationTimestamp": "2020-01-01T00:00:00Z"},
+             "status": {"hard": {"pods": "3", "requests.cpu": "1", "limits.memory": "1Gi"},
+                        "used": {"pods": "2", "requests.cpu": "300m"}}}
+    lines = printers.table(resolve("quota"), [quota]).splitlines()
+    assert lines[0].split() == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    assert lines[1].split("   ")[0] == "compute"
+    assert lines[1].endswith("pods: 2/3, requests.cpu: 300m/1   limits.memory: 0/1Gi")
