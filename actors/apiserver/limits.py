@@ -81,9 +81,10 @@ class LimitRanger:
             requests = item.get("defaultRequest") or limits
             for container in _containers(request.object):
                 for section, defaults in (("limits", limits), ("requests", requests)):
-                    amounts = _section(container, section)
-                    for resource, value in defaults.items():
-                        amounts.setdefault(resource, value)
+                    if defaults:
+                        amounts = _section(container, section)
+                        for resource, value in defaults.items():
+                            amounts.setdefault(resource, value)
 
     def validate(self, request: AdmissionRequest) -> None:
         problems = []
@@ -181,7 +182,8 @@ class ResourceQuota:
     def admit(self, request: AdmissionRequest) -> None:
         """A quota's own status: ``hard`` follows the spec, ``used`` is counted from the
         pods stored when it is created and kept by the charges after that."""
-        if request.info.name != "resourcequotas" or request.object is None:
+        if request.info.name != "resourcequotas" or request.object is None \
+                or request.subresource == "status":  # a status update says what it means
             return
         quota = request.object
         if request.operation == "CREATE":

@@ -183,6 +183,14 @@ def test_limit_ranger_refuses_amounts_outside_min_and_max_in_kubernetes_words():
                                                   limits={"cpu": "1", "memory": "512Mi"})))
 
 
+def test_limit_ranger_without_defaults_adds_nothing():
+    ranger = LimitRanger(MemoryAccess(("limitranges", limit_range(max={"cpu": "1"}))))
+    req = request("CREATE", "pods", pod("p", limits={"cpu": "1"}))
+    ranger.admit(req)
+    assert req.object is not None
+    assert req.object["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "1"}}
+
+
 def test_limit_ranger_leaves_updates_and_other_namespaces_alone():
     ranger = LimitRanger(MemoryAccess(("limitranges", limit_range(default={"cpu": "1"}))))
     other = request("CREATE", "pods", pod("p"), namespace="team-b")
