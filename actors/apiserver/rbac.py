@@ -132,25 +132,51 @@ class UserRules:
 
 
 def subject_matches(subject: Any, user: UserInfo) -> bool:
-    if not isinstance(subject, dict):
-        return False
-    kind, name = subject.get("kind"), subject.get("name")
-    if kind == "ServiceAccount":  # as Kubernetes names service accounts' users
-        name = f"system:serviceaccount:{subject.get('namespace', '')}:{name}"
-    return (kind in ("User", "ServiceAccount") and name == user.name) or (
-        kind == "Group" and name in user.groups)
+    key = _subject_key(subject)
+    return key is not None and (key == ("User", user.name) or (
+        key[0] == "Group" and key[1] in user.groups))
 
 
 Key = tuple[str, str, str]
 """(kind, namespace, name) of a role or binding."""
 
 
-@dataclass(frozen=True, slots=True)
 class _Policy:
-    """One generation of the policy, with the identities compiled from it."""
+    """One generation of the policy: its objects, its bindings by subject (indexed on first
+    use) and the identities compiled from it. Never changed but to fill those caches."""
 
-    objects: dict[Key, Object] = field(default_factory=dict)
-    compiled: dict[tuple[str, tuple[str, ...]], UserRules] = field(default_factory=dict)
+    __slots__ = ("_by_subject", "compiled", "objects")
+
+    def __init__(self, objects: dict[Key, Object] | None = None) -> None:
+        self.objects: dict[Key, Object] = objects or {}
+        self.compiled: dict[tuple[str, tuple[str, ...]], UserRules] = {}
+        self._by_subject: dict[tuple[str, str], list[Key]] | None = None
+
+    def bindings_of(self, user: UserInfo) -> Iterator[tuple[Key, Object]]:
+        """The bindings naming ``user`` or one of its groups, each once."""
+        index = self._by_subject
+        if index is None:  # built whole, then published: other threads see all or nothing
+            index = {}
+            for key, binding in _bindings(self.objects):
+                subjects = binding.get("subjects")
+                for subject in subjects if isinstance(subjects, list) else []:
+                    if (named := _subject_key(subject)) is not None:
+                        index.setdefault(named, []).append(key)
+            self._by_subject = index
+        keys = [key for subject in (("User", user.name), *(("Group", g) for g in user.groups))
+                for key in index.get(subject, ())]
+        return ((key, self.objects[key]) for key in dict.fromkeys(keys))
+
+
+def _subject_key(subject: Any) -> tuple[str, str] | None:
+    """Whom a binding's subject names: ("User", name) or ("Group", name); a ServiceAccount
+    is the user Kubernetes names ``system:serviceaccount:<namespace>:<name>``."""
+    if not isinstance(subject, dict) or not isinstance(subject.get("name"), str):
+        return None
+    kind, name = subject.get("kind"), subject["name"]
+    if kind == "ServiceAccount":
+        return "User", f"system:serviceaccount:{subject.get('namespace', '')}:{name}"
+    return (kind, name) if kind in ("User", "Group") else None
 
 
 def role_rules(objects: dict[Key, Object], binding: Object) -> tuple[Rule, ...] | None:
@@ -171,15 +197,12 @@ def _bindings(objects: dict[Key, Object]) -> Iterator[tuple[Key, Object]]:
             if key[0] in ("RoleBinding", "ClusterRoleBinding"))
 
 
-def compile_rules(objects: dict[Key, Object], user: UserInfo) -> UserRules:
+def compile_rules(policy: _Policy, user: UserInfo) -> UserRules:
     """Every rule bound to ``user`` or one of its groups."""
     cluster: list[Rule] = []
     namespaced: dict[str, list[Rule]] = {}
-    for (kind, namespace, _), binding in _bindings(objects):
-        subjects = binding.get("subjects")
-        if not isinstance(subjects, list) or not any(subject_matches(s, user) for s in subjects):
-            continue
-        rules = role_rules(objects, binding) or ()
+    for (kind, namespace, _), binding in policy.bindings_of(user):
+        rules = role_rules(policy.objects, binding) or ()
         target = cluster if kind == "ClusterRoleBinding" else namespaced.setdefault(namespace, [])
         target.extend(rules)
     return UserRules(tuple(cluster), {ns: tuple(rules) for ns, rules in namespaced.items()})
@@ -286,7 +309,7 @@ class Authorizer:
         if rules is None:
             if len(policy.compiled) >= MAX_CACHED_IDENTITIES:
                 policy.compiled.clear()
-            rules = policy.compiled[identity] = compile_rules(policy.objects, user)
+            rules = policy.compiled[identity] = compile_rules(policy, user)
         return rules
 
     def allowed(self, attrs: Attributes) -> bool:
