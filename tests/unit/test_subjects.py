@@ -69,3 +69,10 @@ def test_invalid_prefix_is_refused_at_construction(prefix: str):
 )
 def test_non_api_subjects_parse_to_none(subject: str):
     assert SUBJECTS.parse_api(subject) is None
+
+
+def test_admission_subject_names_the_actor_and_refuses_wildcards():
+    assert SUBJECTS.admission("image-policy") == "kubeactor.admission.image-policy"
+    for bad in ("a.b", "*", ">", ""):
+        with pytest.raises(ValueError, match="admission actor name"):
+            SUBJECTS.admission(bad)
