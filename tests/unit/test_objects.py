@@ -190,3 +190,39 @@ def test_a_lease_with_an_unreadable_renew_time_is_invalid():
     lease = {"metadata": {"name": "n1"}, "spec": {"renewTime": "2026-11-26T12:00:00+00:00"}}
     with pytest.raises(Invalid, match=r"spec\.renewTime"):
         validate(lookup("coordination.k8s.io", "leases"), lease)
+
+
+@pytest.mark.parametrize(("resource", "obj", "problem"), [
+    ("limitranges", {"spec": {}}, "spec.limits: Required value"),
+    ("limitranges", {"spec": {"limits": [{"type": "Node"}]}}, "spec.limits[0].type: Unsupported"),
+    ("limitranges", {"spec": {"limits": [{"default": {"cpu": "lots"}}]}},
+     "spec.limits[0].default[cpu]: Invalid value"),
+    ("resourcequotas", {"spec": {"hard": {"requests.memory": "1Zz"}}},
+     "spec.hard[memory]: Invalid value"),
+    ("resourcequotas", {"spec": {}}, "spec.hard: Required value"),
+    ("admissionregistrations", {"spec": {"subject": "a.b", "resources": ["pods"]}},
+     "spec.subject: Invalid value"),
+    ("admissionregistrations", {"spec": {"subject": "a", "resources": ["pods"],
+                                         "operations": ["PATCH"]}},
+     "spec.operations: Unsupported value: 'PATCH'"),
+    ("admissionregistrations", {"spec": {"subject": "a", "resources": ["pods"],
+                                         "timeoutSeconds": 31}}, "spec.timeoutSeconds"),
+    ("admissionregistrations", {"spec": {"subject": "a", "resources": ["pods"],
+                                         "failurePolicy": "Maybe"}},
+     "spec.failurePolicy: Unsupported value"),
+    ("admissionregistrations", {"spec": {"subject": "a"}}, "spec.resources: Required value"),
+])
+def test_admission_objects_are_validated(resource: str, obj: Object, problem: str):
+    info = resolve(resource)
+    obj = {"apiVersion": info.api_version, "kind": info.kind, "metadata": {"name": "x"}, **obj}
+    with pytest.raises(Invalid) as invalid:
+        validate(info, obj)
+    assert problem in invalid.value.message
+
+
+def test_a_well_formed_admission_registration_is_valid():
+    info = resolve("admissionregistrations")
+    validate(info, {"apiVersion": info.api_version, "kind": info.kind, "metadata": {"name": "x"},
+                    "spec": {"subject": "image-policy", "operations": ["CREATE", "UPDATE"],
+                             "resources": ["pods", "pods/*"], "timeoutSeconds": 5,
+                             "failurePolicy": "Ignore", "mutating": True}})
