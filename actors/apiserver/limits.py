@@ -57,26 +57,28 @@ def _amount(resource: str, value: Any) -> int | None:
 
 
 class LimitRanger:
-    """Defaults and bounds per container from the namespace's LimitRange objects (items of
-    ``type: Container``), on pod creation, with Kubernetes' messages."""
+    """Defaults and bounds from the namespace's LimitRange objects, on pod creation, with
+    Kubernetes' messages: defaults and bounds per container (items of ``type: Container``),
+    bounds over the whole pod (``type: Pod``)."""
 
     name = "LimitRanger"
 
     def __init__(self, access: ObjectAccess) -> None:
         self._access = access
 
-    def _items(self, request: AdmissionRequest) -> list[Object]:
+    def _items(self, request: AdmissionRequest, kind: str) -> list[Object]:
+        """The LimitRange items of ``type: kind`` that apply to ``request``."""
         if request.info.name != "pods" or request.operation != "CREATE" or request.subresource:
             return []
         items = []
         for limit_range in self._access.list("limitranges", request.namespace):
             for item in (limit_range.get("spec") or {}).get("limits") or []:
-                if isinstance(item, dict) and item.get("type", "Container") == "Container":
+                if isinstance(item, dict) and item.get("type", "Container") == kind:
                     items.append(item)
         return items
 
     def admit(self, request: AdmissionRequest) -> None:
-        for item in self._items(request):
+        for item in self._items(request, "Container"):
             limits = item.get("default") or {}
             requests = item.get("defaultRequest") or limits
             for container in _containers(request.object):
@@ -87,17 +89,37 @@ class LimitRanger:
                             amounts.setdefault(resource, value)
 
     def validate(self, request: AdmissionRequest) -> None:
+        """``min``/``max`` per container (``type: Container``) and over the sum of the pod's
+        containers (``type: Pod``)."""
         problems = []
-        for item in self._items(request):
+        for item in self._items(request, "Container"):
             for container in _containers(request.object):
-                problems += _bound_problems(item, container)
+                problems += _bound_problems(item, container, "Container")
+        for item in self._items(request, "Pod"):
+            problems += _bound_problems(item, _pod_total(request.object), "Pod")
         if len(problems) == 1:
             raise request.forbidden(problems[0])
         if problems:
             raise request.forbidden(f"[{', '.join(problems)}]")
 
 
-def _bound_problems(item: Object, container: Object) -> list[str]:
+def _pod_total(pod: Object | None) -> Object:
+    """The pod's containers (not its init containers) added up, as one container; an amount
+    some container does not give is missing from the total."""
+    spec = (pod or {}).get("spec")
+    containers = [c for c in (spec.get("containers") or [] if isinstance(spec, dict) else [])
+                  if isinstance(c, dict)]
+    total: dict[str, dict[str, str]] = {"requests": {}, "limits": {}}
+    for section in total:
+        for resource, show_amount in FORMATTERS.items():
+            amounts = [_amount(resource, ((c.get("resources") or {}).get(section) or {}).get(
+                resource)) for c in containers]
+            if amounts and all(a is not None for a in amounts):
+                total[section][resource] = show_amount(sum(a or 0 for a in amounts))
+    return {"resources": total}
+
+
+def _bound_problems(item: Object, container: Object, kind: str) -> list[str]:
     resources = container.get("resources")
     if not isinstance(resources, dict):
         resources = {}
@@ -107,14 +129,14 @@ def _bound_problems(item: Object, container: Object) -> list[str]:
             given = (resources.get(section) or {}).get(resource)
             what = "minimum" if bound == "min" else "maximum"
             if given is None:
-                problems.append(f"{what} {resource} usage per Container is {value}.  No {word} "
+                problems.append(f"{what} {resource} usage per {kind} is {value}.  No {word} "
                                 "is specified")
                 continue
             have, edge = _amount(resource, given), _amount(resource, value)
             if have is None or edge is None:
                 continue
             if (bound == "min" and have < edge) or (bound == "max" and have > edge):
-                problems.append(f"{what} {resource} usage per Container is {value}, but {word} "
+                problems.append(f"{what} {resource} usage per {kind} is {value}, but {word} "
                                 f"is {given}")
     return problems
 

@@ -183,6 +183,22 @@ def test_limit_ranger_refuses_amounts_outside_min_and_max_in_kubernetes_words():
                                                   limits={"cpu": "1", "memory": "512Mi"})))
 
 
+def test_limit_ranger_bounds_the_sum_of_a_pods_containers():
+    pod_range = {"metadata": {"name": "per-pod", "namespace": "default"}, "spec": {"limits": [
+        {"type": "Pod", "max": {"cpu": "1", "memory": "1Gi"}}]}}
+    ranger = LimitRanger(MemoryAccess(("limitranges", pod_range)))
+    two = pod("p", limits={"cpu": "600m", "memory": "256Mi"})
+    two["spec"]["containers"].append({"name": "d", "image": "busybox:1.35", "resources": {
+        "limits": {"cpu": "600m"}}})
+    with pytest.raises(Forbidden) as denied:
+        ranger.validate(request("CREATE", "pods", two))
+    assert denied.value.message == (
+        'pods "p" is forbidden: [maximum cpu usage per Pod is 1, but limit is 1200m, maximum '
+        "memory usage per Pod is 1Gi.  No limit is specified]")
+    two["spec"]["containers"][1]["resources"]["limits"] = {"cpu": "400m", "memory": "512Mi"}
+    ranger.validate(request("CREATE", "pods", two))
+
+
 def test_limit_ranger_without_defaults_adds_nothing():
     ranger = LimitRanger(MemoryAccess(("limitranges", limit_range(max={"cpu": "1"}))))
     req = request("CREATE", "pods", pod("p", limits={"cpu": "1"}))
