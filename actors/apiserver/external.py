@@ -26,6 +26,7 @@ deleted.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,18 +91,26 @@ class Registrations:
 
     def __init__(self) -> None:
         self._by_name: dict[str, Registration] = {}
+        self._revisions: dict[str, int] = {}
+        self._changing = threading.Lock()
 
     def observe(self, obj: Object, deleted: bool = False) -> None:
-        """Take in a committed change (ignores other kinds)."""
+        """Take in a committed change (ignores other kinds); as the RBAC policy, an older
+        change than the last taken in is ignored, and changes never overwrite each other."""
         if obj.get("kind") != KIND:
             return
-        by_name = dict(self._by_name)
-        name = obj.get("metadata", {}).get("name", "")
-        if deleted:
-            by_name.pop(name, None)
-        else:
-            by_name[name] = Registration.of(obj)
-        self._by_name = by_name
+        meta = obj.get("metadata", {})
+        name, revision = meta.get("name", ""), int(meta.get("resourceVersion") or 0)
+        with self._changing:
+            if revision and revision < self._revisions.get(name, 0):
+                return
+            self._revisions[name] = revision
+            by_name = dict(self._by_name)
+            if deleted:
+                by_name.pop(name, None)
+            else:
+                by_name[name] = Registration.of(obj)
+            self._by_name = by_name
 
     def matching(self, request: AdmissionRequest, mutating: bool) -> list[Registration]:
         if request.info.kind == KIND:

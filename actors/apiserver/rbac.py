@@ -20,6 +20,7 @@ bindings every cluster starts with, after Kubernetes' defaults).
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -267,11 +268,13 @@ def _key(obj: Object) -> Key:
 
 class Authorizer:
     """RBAC over an in-memory copy of roles and bindings, shared by the apiserver's workers:
-    :meth:`observe` runs on whichever worker commits or hears a change, the decisions on
-    every worker's thread; neither blocks."""
+    :meth:`observe` runs on whichever worker commits or hears a change (one at a time), the
+    decisions on every worker's thread without a lock."""
 
     def __init__(self) -> None:
         self._policy = _Policy()
+        self._changing = threading.Lock()
+        """Held by :meth:`observe` only; decisions never wait for it."""
         self._revisions: dict[Key, int] = {}
         """Revision of the last change taken in per key, deletions included."""
 
@@ -283,15 +286,16 @@ class Authorizer:
             return
         key = _key(obj)
         revision = int(obj.get("metadata", {}).get("resourceVersion") or 0)
-        if revision and revision < self._revisions.get(key, 0):
-            return
-        self._revisions[key] = revision
-        objects = dict(self._policy.objects)
-        if deleted:
-            objects.pop(key, None)
-        else:
-            objects[key] = obj
-        self._policy = _Policy(objects)  # one assignment: readers see old or new, whole
+        with self._changing:  # workers commit at once: no change may overwrite another
+            if revision and revision < self._revisions.get(key, 0):
+                return
+            self._revisions[key] = revision
+            objects = dict(self._policy.objects)
+            if deleted:
+                objects.pop(key, None)
+            else:
+                objects[key] = obj
+            self._policy = _Policy(objects)  # one assignment: readers see old or new, whole
 
     def objects(self) -> list[Object]:
         """Every role and binding currently in force."""

@@ -4,6 +4,8 @@ authentication (actors/apiserver/authn.py)."""
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -462,3 +464,22 @@ def test_subject_review_answers_for_the_named_subject(authorizer: Authorizer):
 def test_a_malformed_review_is_a_bad_request(authorizer: Authorizer, body: Any):
     with pytest.raises(BadRequest):
         access_review(authorizer, SSAR, body, ALICE)
+
+
+def test_changes_observed_at_once_by_several_workers_are_all_kept():
+    authorizer = Authorizer()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show
+    try:
+        def commit(worker: int) -> None:
+            for i in range(200):
+                authorizer.observe(rbac_object("Role", f"r{worker}-{i}", "x", rules=[]))
+
+        workers = [threading.Thread(target=commit, args=(w,)) for w in range(8)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(authorizer.objects()) == 8 * 200
