@@ -25,11 +25,13 @@ class AuditSink(Protocol):
         ...
 
 
-def record(*, user: UserInfo | None, impersonator: UserInfo | None, verb: str | None,
-           group: str | None, resource: str | None, subresource: str | None,
-           namespace: str | None, name: str | None, authorized: bool, code: int,
-           latency_ms: float, trace_id: str | None) -> Record:
-    """One audit record (see the module docstring)."""
+def record(*, authorized: bool, code: int, latency_ms: float, trace_id: str | None,
+           user: UserInfo | None = None, impersonator: UserInfo | None = None,
+           verb: str | None = None, group: str | None = None, resource: str | None = None,
+           subresource: str | None = None, namespace: str | None = None,
+           name: str | None = None) -> Record:
+    """One audit record (see the module docstring); what a request that was refused before
+    it was understood does not say is left empty."""
     entry: Record = {
         "time": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
         "user": user.name if user else "", "groups": list(user.groups) if user else [],

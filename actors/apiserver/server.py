@@ -302,22 +302,21 @@ class ApiServer(BusActor):
 
     def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
         """Audit the answer to a request, and return it."""
-        if self.audit is not None:
-            request, envelope = pending.request, pending.incoming.envelope
-            parsed = self.subjects.parse_api(pending.incoming.subject)
-            self.audit(record(
-                user=request.user if request else None,
-                impersonator=request.impersonator if request else None,
-                verb=request.verb if request else parsed.verb if parsed else None,
-                group=request.info.group if request else parsed.group if parsed else None,
-                resource=request.info.name if request else parsed.resource if parsed else None,
-                subresource=request.subresource if request else None,
-                namespace=request.namespace if request else None,
-                name=request.name if request else None,
-                authorized=pending.authorized,
-                code=int((reply.status or {}).get("code", 200)),
-                latency_ms=(time.monotonic() - pending.started) * 1000,
-                trace_id=envelope.trace_id))
+        if self.audit is None:
+            return reply
+        request = pending.request
+        what: dict[str, Any] = {}
+        if request is not None:
+            what = {"user": request.user, "impersonator": request.impersonator,
+                    "verb": request.verb, "group": request.info.group,
+                    "resource": request.info.name, "subresource": request.subresource,
+                    "namespace": request.namespace, "name": request.name}
+        elif parsed := self.subjects.parse_api(pending.incoming.subject):
+            what = {"verb": parsed.verb, "group": parsed.group, "resource": parsed.resource}
+        self.audit(record(**what, authorized=pending.authorized,
+                          code=int((reply.status or {}).get("code", 200)),
+                          latency_ms=(time.monotonic() - pending.started) * 1000,
+                          trace_id=pending.incoming.envelope.trace_id))
         return reply
 
     def _decode(self, incoming: Incoming) -> Request:

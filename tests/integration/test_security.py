@@ -19,7 +19,7 @@ from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny,
 from actors.client import Client
 from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection
-from bus.errors import ApiError, Forbidden, InternalError
+from bus.errors import ApiError, Forbidden, InternalError, Unauthorized
 from tests.conftest import pod
 
 pytestmark = pytest.mark.integration
@@ -339,7 +339,7 @@ def audit_lines(cluster: Cluster, predicate: Callable[[Object], bool]) -> list[O
     raise AssertionError("no matching audit record was written")
 
 
-def test_audit_records_each_request_without_secrets(cluster, admin, as_user):
+def test_audit_records_each_request_without_secrets(cluster, admin, as_user, connect):
     admin.create("configmaps", {"metadata": {"name": "audited"}}, "team-a", trace_id="tr-1")
     with pytest.raises(Forbidden):
         as_user("nobody").delete("configmaps", "audited", "team-a")
@@ -352,8 +352,14 @@ def test_audit_records_each_request_without_secrets(cluster, admin, as_user):
     assert created["latency_ms"] >= 0 and created["time"].endswith("Z")
     denied = audit_lines(cluster, lambda r: r.get("user") == "nobody" and r["verb"] == "delete")
     assert (denied[0]["decision"], denied[0]["code"]) == ("deny", 403)
+    with pytest.raises(Unauthorized):
+        Client(connect(cluster.url, "intruder"), "tok-guessed-secret").list("pods", "team-a")
+    refused = audit_lines(cluster, lambda r: r["code"] == 401)
+    assert {k: refused[0][k] for k in ("user", "verb", "resource", "decision")} == {
+        "user": "", "verb": "list", "resource": "pods", "decision": "deny"}
     text = (cluster.config.data_dir / "audit.log").read_text()
-    assert cluster.token("admin") not in text and "tok-nobody" not in text
+    for secret in (cluster.token("admin"), "tok-nobody", "tok-guessed-secret"):
+        assert secret not in text
 
 
 def test_deletecollection_deletes_what_matches_and_is_authorized_as_such(admin, as_user):
