@@ -187,8 +187,16 @@ def _tracked(quota: Object, field: str) -> dict[str, int]:
     return amounts
 
 
-def _written(amounts: dict[str, int]) -> dict[str, str]:
-    return {name: show(name, amount).partition("=")[2] for name, amount in sorted(amounts.items())}
+def _names(quota: Object) -> dict[str, str]:
+    """Each tracked resource as the quota's ``spec.hard`` names it (``cpu`` or
+    ``requests.cpu``): its status and its messages use the same words."""
+    hard = (quota.get("spec") or {}).get("hard") or {}
+    return {ALIASES.get(name, name): name for name in hard}
+
+
+def _written(amounts: dict[str, int], names: dict[str, str]) -> dict[str, str]:
+    return dict(sorted(show(names.get(r, r), amount).split("=", 1)
+                       for r, amount in amounts.items()))
 
 
 class ResourceQuota:
@@ -218,7 +226,7 @@ class ResourceQuota:
             used = {**dict.fromkeys(_tracked(quota, "hard"), 0),
                     **_tracked(request.old_object or {}, "used")}
         hard = (quota.get("spec") or {}).get("hard") or {}
-        quota["status"] = {"hard": copy.deepcopy(hard), "used": _written(used)}
+        quota["status"] = {"hard": copy.deepcopy(hard), "used": _written(used, _names(quota))}
 
     def validate(self, request: AdmissionRequest) -> None:
         if (request.info.name != "pods" or request.operation != "CREATE"
@@ -266,31 +274,33 @@ class ResourceQuota:
                     request: AdmissionRequest | None) -> None:
         hard, used = _tracked(quota, "hard"), _tracked(quota, "used")
         name = quota["metadata"]["name"]
+        names = _names(quota)
         if request is not None:
-            check(name, hard, used, usage, request)
+            check(name, hard, used, usage, request, names)
         charged = {r: max(0, used.get(r, 0) + usage[r]) for r in hard if usage.get(r)}
         if not charged:
             return
         updated = copy.deepcopy(quota)
         status = updated.setdefault("status", {})
-        status["used"] = {**(status.get("used") or {}), **_written(charged)}
+        status["used"] = {**(status.get("used") or {}), **_written(charged, names)}
         self._access.update_status("resourcequotas", updated)
 
 
 def check(name: str, hard: dict[str, int], used: dict[str, int], usage: dict[str, int],
-          request: AdmissionRequest) -> None:
+          request: AdmissionRequest, names: dict[str, str]) -> None:
     """Forbidden in Kubernetes' words when ``usage`` does not fit in quota ``name``."""
-    unspecified = [r for r in hard if r != "pods" and not _specified(request.object or {}, r)]
+    unspecified = [names[r] for r in hard
+                   if r != "pods" and not _specified(request.object or {}, r)]
     if unspecified:
         raise request.forbidden(f"failed quota: {name}: must specify "
                                 f"{','.join(sorted(unspecified))}")
     over = sorted(r for r in hard if used.get(r, 0) + usage.get(r, 0) > hard[r])
     if over:
-        raise request.forbidden(
-            f"exceeded quota: {name}, requested: "
-            f"{','.join(show(r, usage.get(r, 0)) for r in over)}, used: "
-            f"{','.join(show(r, used.get(r, 0)) for r in over)}, limited: "
-            f"{','.join(show(r, hard[r]) for r in over)}")
+        def amounts(of: dict[str, int]) -> str:
+            return ",".join(show(names[r], of.get(r, 0)) for r in over)
+
+        raise request.forbidden(f"exceeded quota: {name}, requested: {amounts(usage)}, used: "
+                                f"{amounts(used)}, limited: {amounts(hard)}")
 
 
 def _specified(pod: Object, name: str) -> bool:

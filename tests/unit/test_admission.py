@@ -239,7 +239,7 @@ def test_a_new_quota_counts_the_pods_already_there():
     stored = admitted_quota(access, quota(pods="10", **{"requests.cpu": "2", "memory": "1Gi"}))
     assert stored["status"] == {
         "hard": {"pods": "10", "requests.cpu": "2", "memory": "1Gi"},
-        "used": {"pods": "2", "requests.cpu": "1250m", "requests.memory": "64Mi"}}
+        "used": {"pods": "2", "requests.cpu": "1250m", "memory": "64Mi"}}
 
 
 def test_quota_charges_each_pod_and_refuses_past_hard_with_kubernetes_message():
@@ -258,6 +258,18 @@ def test_quota_charges_each_pod_and_refuses_past_hard_with_kubernetes_message():
     plugin.release(pod("a", requests={"cpu": "500m"}))
     stored = access.get("resourcequotas", "default", "compute")
     assert stored is not None and stored["status"]["used"] == {"requests.cpu": "500m"}
+
+
+def test_a_quota_speaks_of_its_resources_as_its_spec_names_them():
+    access = MemoryAccess()
+    admitted_quota(access, quota(cpu="1"))
+    plugin = ResourceQuota(access)
+    plugin.validate(request("CREATE", "pods", pod("a", requests={"cpu": "800m"})))
+    with pytest.raises(Forbidden, match=re.escape(
+            "exceeded quota: compute, requested: cpu=500m, used: cpu=800m, limited: cpu=1")):
+        plugin.validate(request("CREATE", "pods", pod("b", requests={"cpu": "500m"})))
+    stored = access.get("resourcequotas", "default", "compute")
+    assert stored is not None and stored["status"]["used"] == {"cpu": "800m"}
 
 
 def test_quota_on_requests_needs_every_container_to_say():
