@@ -263,7 +263,8 @@ def apply_verdict(registration: Registration, verdict: Verdict,
         message = f"{denied}: {verdict.message}" if verdict.message else \
             f"{denied} without explanation"
         raise ApiError.from_status({"code": verdict.code or 400, "message": message})
-    if not verdict.patch or not registration.mutating or request.object is None:
+    if not verdict.patch or not registration.mutating or request.object is None \
+            or request.operation not in ("CREATE", "UPDATE"):  # only objects are patched
         return
     before = request.object
     try:

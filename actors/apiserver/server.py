@@ -93,6 +93,8 @@ NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
 """Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
 _BY_KIND = {info.kind: info for info in RESOURCES}
 _BY_NAME = {info.name: info for info in RESOURCES}
+RELAYED = object()
+"""What a verb returns whose answer another component sends (the kubelet's, relayed)."""
 POLICY_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
                 "AdmissionRegistration")
 """Objects the workers keep in memory (RBAC and admission registrations), from every commit."""
@@ -151,7 +153,7 @@ class Pending:
     started: float = field(default_factory=time.monotonic)
     request: Request | None = None
     authorized: bool = False
-    steps: Generator[ExternalCall, Answer, Object] | None = None
+    steps: Generator[ExternalCall, Answer, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,13 +258,11 @@ class ApiServer(BusActor):
                 request.subresource, request.namespace, by_name,
             ))
             pending.authorized = True
-            if (request.verb, request.subresource) in NODE_CALLS:
-                self._call_node(pending)
-                return None  # the kubelet's answer is relayed when it comes
         except ApiError as error:
             return self._finish(pending, incoming.envelope.error_reply(
                 error, sender=self.config.name))
-        pending.steps = self._run_verb(request)
+        pending.steps = self._call_node(pending) if (
+            request.verb, request.subresource) in NODE_CALLS else self._run_verb(request)
         return self._advance(pending, None)
 
     def _run_verb(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
@@ -280,6 +280,8 @@ class ApiServer(BusActor):
         try:
             call = pending.steps.send(answer)  # type: ignore[arg-type]
         except StopIteration as done:
+            if done.value is RELAYED:
+                return None  # the kubelet's answer is relayed when it comes
             reply = request.envelope.reply(
                 done.value, code=201 if request.verb == "create" else 200,
                 sender=self.config.name)
@@ -535,10 +537,11 @@ class ApiServer(BusActor):
 
     # -- calls served by a kubelet -----------------------------------------------------------
 
-    def _call_node(self, pending: Pending) -> None:
-        """Forward ``pods/log`` or ``pods/exec`` to the kubelet of the pod's node without
-        waiting: its reply (or the failure to get one) is relayed to the caller from the
-        bus thread, so a slow container never holds up the apiserver."""
+    def _call_node(self, pending: Pending) -> Generator[ExternalCall, Answer, object]:
+        """Forward ``pods/log`` or ``pods/exec`` (admitted first as a ``CONNECT``, as in
+        Kubernetes) to the kubelet of the pod's node without waiting: its reply (or the
+        failure to get one) is relayed to the caller from the bus thread, so a slow container
+        never holds up the apiserver. Returns RELAYED: the reply is not this verb's."""
         request, reply_to = pending.request, pending.incoming.reply_to
         assert request is not None
         pod = self._get(request)
@@ -563,6 +566,10 @@ class ApiServer(BusActor):
         if op == "exec" and (not isinstance(body.get("command"), list) or not body["command"]
                              or not all(isinstance(w, str) for w in body["command"])):
             raise BadRequest("exec needs body.command, a non-empty list of strings")
+        if op == "exec":
+            options = {"apiVersion": "v1", "kind": "PodExecOptions", "container": container,
+                       "command": body["command"]}
+            yield from self._admit(request, "CONNECT", options, None)
         envelope = request.envelope
         forward = Envelope(
             trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
@@ -599,6 +606,7 @@ class ApiServer(BusActor):
                     sender=self.config.name))
 
         call.add_done_callback(relay)
+        return RELAYED
 
     # -- watches -----------------------------------------------------------------------------
 

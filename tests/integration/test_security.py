@@ -255,12 +255,13 @@ def actors(cluster: Cluster, connect) -> Iterator[Callable[..., None]]:
 
     def start(name: str, verdict: Callable[[Review], Verdict], *, mutating: bool = False,
               fail: bool = True, timeout: int = 10, gate: threading.Event | None = None,
-              admin: Client | None = None) -> None:
+              admin: Client | None = None, operations: tuple[str, ...] = ("CREATE",),
+              resources: tuple[str, ...] = ("pods",)) -> None:
         started.append(Scripted.start(connect(cluster.url, f"admission-{name}"), name,
                                       verdict, gate))
         assert admin is not None
         admin.create("admissionregistrations", {"metadata": {"name": name}, "spec": {
-            "subject": name, "operations": ["CREATE"], "resources": ["pods"],
+            "subject": name, "operations": list(operations), "resources": list(resources),
             "timeoutSeconds": timeout, "failurePolicy": "Fail" if fail else "Ignore",
             "mutating": mutating}}, None)
 
@@ -287,6 +288,29 @@ def test_an_external_actor_denies_and_another_patches(admin, actors):
     assert admin.create("pods", pod("good"))["metadata"]["labels"] == {"checked": "yes"}
     assert admin.get("pods", "good")["metadata"]["labels"] == {"checked": "yes"}
     admin.create("configmaps", {"metadata": {"name": "not-a-pod"}})  # not registered for
+
+
+def test_exec_is_admitted_as_a_connect(admin, actors):
+    admin.create("pods", pod("shell"))
+    admin.bind(admin.get("pods", "shell"), "node-a")
+    seen: list[Review] = []
+
+    def no_shells(review: Review) -> Verdict:
+        seen.append(review)
+        command = (review.object or {}).get("command") or []
+        return deny("no shells here") if command[:1] == ["sh"] else allow()
+
+    actors("exec-policy", no_shells, operations=("CONNECT",), resources=("pods/exec",),
+           admin=admin)
+    with pytest.raises(Forbidden, match='admission webhook "exec-policy" denied the request: '
+                                        "no shells here"):
+        admin.request("create", "pods", namespace="default", name="shell", subresource="exec",
+                      body={"command": ["sh", "-c", "id"]})
+    assert (seen[0].operation, seen[0].resource, seen[0].subresource, seen[0].name) == (
+        "CONNECT", "pods", "exec", "shell")
+    with pytest.raises(ApiError, match="the kubelet of node node-a did not answer"):
+        admin.request("create", "pods", namespace="default", name="shell", subresource="exec",
+                      body={"command": ["ls"]}, timeout=5)  # allowed; no kubelet runs here
 
 
 @pytest.mark.parametrize("fail", [True, False])
