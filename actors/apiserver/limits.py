@@ -66,19 +66,17 @@ class LimitRanger:
     def __init__(self, access: ObjectAccess) -> None:
         self._access = access
 
-    def _items(self, request: AdmissionRequest, kind: str) -> list[Object]:
-        """The LimitRange items of ``type: kind`` that apply to ``request``."""
+    def _items(self, request: AdmissionRequest) -> list[tuple[str, Object]]:
+        """(type, item) of every LimitRange item that applies to ``request``."""
         if request.info.name != "pods" or request.operation != "CREATE" or request.subresource:
             return []
-        items = []
-        for limit_range in self._access.list("limitranges", request.namespace):
-            for item in (limit_range.get("spec") or {}).get("limits") or []:
-                if isinstance(item, dict) and item.get("type", "Container") == kind:
-                    items.append(item)
-        return items
+        return [(str(item.get("type", "Container")), item)
+                for limit_range in self._access.list("limitranges", request.namespace)
+                for item in (limit_range.get("spec") or {}).get("limits") or []
+                if isinstance(item, dict)]
 
     def admit(self, request: AdmissionRequest) -> None:
-        for item in self._items(request, "Container"):
+        for item in (item for kind, item in self._items(request) if kind == "Container"):
             limits = item.get("default") or {}
             requests = item.get("defaultRequest") or limits
             for container in _containers(request.object):
@@ -92,11 +90,11 @@ class LimitRanger:
         """``min``/``max`` per container (``type: Container``) and over the sum of the pod's
         containers (``type: Pod``)."""
         problems = []
-        for item in self._items(request, "Container"):
-            for container in _containers(request.object):
-                problems += _bound_problems(item, container, "Container")
-        for item in self._items(request, "Pod"):
-            problems += _bound_problems(item, _pod_total(request.object), "Pod")
+        for kind, item in self._items(request):
+            holders = _containers(request.object) if kind == "Container" else [
+                _pod_total(request.object)]
+            for holder in holders:
+                problems += _bound_problems(item, holder, kind)
         if len(problems) == 1:
             raise request.forbidden(problems[0])
         if problems:
