@@ -26,6 +26,8 @@ import pykka
 
 from actors.apiserver import ApiServer, ApiServerConfig, Authorizer, TokenAuthenticator
 from actors.apiserver.external import Registrations
+from actors.apiserver.mirror import Mirror
+from actors.apiserver.server import ADMISSION_KINDS
 from actors.client import Client
 from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
@@ -215,14 +217,16 @@ class Cluster:
         say("apiserver")
         connection = self._connect(bus, "apiserver")
         authenticator = TokenAuthenticator.from_file(tokens_path)
-        authorizer, registrations = Authorizer(), Registrations()  # shared by all workers
+        # Shared by all workers: a change committed by one applies to the next request of any.
+        authorizer, registrations = Authorizer(), Registrations()
+        admission_objects = Mirror(ADMISSION_KINDS)
         self._audit = AuditLog(config.audit_log or data / "audit.log")
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             self._run(ApiServer.start(
                 connection, store.proxy(), authenticator, None,
                 ApiServerConfig(serves_watches=first, bootstrap=first), authorizer,
-                registrations, self._audit))
+                registrations, self._audit, admission_objects))
         say("scheduler")
         self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
         say("controllers")

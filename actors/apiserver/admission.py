@@ -54,7 +54,8 @@ class ObjectAccess(Protocol):
         ...
 
     def list(self, resource: str, namespace: str | None) -> list[Object]:
-        """Every stored object of ``resource`` in ``namespace``."""
+        """Every stored object of ``resource`` in ``namespace``; read them, never change
+        them (some come from an in-memory copy shared by the workers)."""
         ...
 
     def update_status(self, resource: str, obj: Object) -> Object:

@@ -26,7 +26,6 @@ deleted.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 from actors import jsonpatch
 from actors.apiserver.admission import AdmissionRequest, Answer, ExternalCall, Steps
 from actors.apiserver.authn import UserInfo
+from actors.apiserver.mirror import Key, Mirror
 from bus.envelope import Envelope, new_id
 from bus.errors import ApiError, BusError, BusTimeout, InternalError
 from bus.subjects import Subjects
@@ -86,37 +86,21 @@ class Registration:
         return bool(wanted & self.resources)
 
 
-class Registrations:
-    """The registrations in force, shared by the apiserver's workers (copy on write)."""
+class Registrations(Mirror):
+    """The registrations in force (a :class:`Mirror`), shared by the apiserver's workers."""
 
     def __init__(self) -> None:
-        self._by_name: dict[str, Registration] = {}
-        self._revisions: dict[str, int] = {}
-        self._changing = threading.Lock()
+        super().__init__((KIND,))
+        self._in_force: list[Registration] = []
 
-    def observe(self, obj: Object, deleted: bool = False) -> None:
-        """Take in a committed change (ignores other kinds); as the RBAC policy, an older
-        change than the last taken in is ignored, and changes never overwrite each other."""
-        if obj.get("kind") != KIND:
-            return
-        meta = obj.get("metadata", {})
-        name, revision = meta.get("name", ""), int(meta.get("resourceVersion") or 0)
-        with self._changing:
-            if revision and revision < self._revisions.get(name, 0):
-                return
-            self._revisions[name] = revision
-            by_name = dict(self._by_name)
-            if deleted:
-                by_name.pop(name, None)
-            else:
-                by_name[name] = Registration.of(obj)
-            self._by_name = by_name
+    def changed(self, objects: dict[Key, Object]) -> None:
+        self._in_force = [Registration.of(obj) for _, obj in sorted(objects.items())]
 
     def matching(self, request: AdmissionRequest, mutating: bool) -> list[Registration]:
+        """The registrations, by name, that want ``request``."""
         if request.info.kind == KIND:
             return []
-        return [r for _, r in sorted(self._by_name.items())
-                if r.mutating == mutating and r.wants(request)]
+        return [r for r in self._in_force if r.mutating == mutating and r.wants(request)]
 
 
 @dataclass(slots=True)

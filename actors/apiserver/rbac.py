@@ -20,13 +20,13 @@ bindings every cluster starts with, after Kubernetes' defaults).
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from actors.apiserver.admission import AdmissionRequest
 from actors.apiserver.authn import UserInfo
+from actors.apiserver.mirror import Key, Mirror, key_of
 from actors.objects import ResourceInfo
 from bus.errors import BadRequest, Forbidden
 
@@ -138,10 +138,6 @@ def subject_matches(subject: Any, user: UserInfo) -> bool:
         key[0] == "Group" and key[1] in user.groups))
 
 
-Key = tuple[str, str, str]
-"""(kind, namespace, name) of a role or binding."""
-
-
 class _Policy:
     """One generation of the policy: its objects, its bindings by subject (indexed on first
     use) and the identities compiled from it. Never changed but to fill those caches."""
@@ -228,7 +224,7 @@ class Grant:
 def grants(objects: Iterable[Object], attrs: Attributes) -> list[Grant]:
     """Every (binding, subject) whose role allows ``attrs`` (its user is not looked at), in
     binding order: who can do it, and why."""
-    by_key = {_key(obj): obj for obj in objects if obj.get("kind") in RBAC_KINDS}
+    by_key = {key_of(obj): obj for obj in objects if obj.get("kind") in RBAC_KINDS}
     found = []
     path = attrs.resource_path
     for (kind, namespace, name), binding in sorted(_bindings(by_key)):
@@ -261,48 +257,20 @@ def missing_rules(owned: Iterable[Rule], wanted: Iterable[Rule]) -> list[Rule]:
     return missing
 
 
-def _key(obj: Object) -> Key:
-    meta = obj.get("metadata", {})
-    return str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", ""))
-
-
-class Authorizer:
-    """RBAC over an in-memory copy of roles and bindings, shared by the apiserver's workers:
-    :meth:`observe` runs on whichever worker commits or hears a change (one at a time), the
-    decisions on every worker's thread without a lock."""
+class Authorizer(Mirror):
+    """RBAC over an in-memory copy of roles and bindings (a :class:`Mirror`), shared by the
+    apiserver's workers: changes come in on whichever worker commits or hears them, decisions
+    are made on every worker's thread without a lock."""
 
     def __init__(self) -> None:
+        super().__init__(RBAC_KINDS)
         self._policy = _Policy()
-        self._changing = threading.Lock()
-        """Held by :meth:`observe` only; decisions never wait for it."""
-        self._revisions: dict[Key, int] = {}
-        """Revision of the last change taken in per key, deletions included."""
 
-    def observe(self, obj: Object, deleted: bool = False) -> None:
-        """Take in a committed change of an RBAC object (ignores other kinds). The same change
-        may arrive twice (from the commit and from the store's event); an older one than the
-        last taken in is ignored, so a replay never brings back a revoked permission."""
-        if obj.get("kind", "") not in RBAC_KINDS:
-            return
-        key = _key(obj)
-        revision = int(obj.get("metadata", {}).get("resourceVersion") or 0)
-        with self._changing:  # workers commit at once: no change may overwrite another
-            if revision and revision < self._revisions.get(key, 0):
-                return
-            self._revisions[key] = revision
-            objects = dict(self._policy.objects)
-            if deleted:
-                objects.pop(key, None)
-            else:
-                objects[key] = obj
-            self._policy = _Policy(objects)  # one assignment: readers see old or new, whole
-
-    def objects(self) -> list[Object]:
-        """Every role and binding currently in force."""
-        return list(self._policy.objects.values())
+    def changed(self, objects: dict[Key, Object]) -> None:
+        self._policy = _Policy(objects)  # a new generation: nothing compiled yet
 
     def policy_objects(self) -> dict[Key, Object]:
-        """The same, by (kind, namespace, name); never changed in place."""
+        """Every role and binding in force, by (kind, namespace, name)."""
         return self._policy.objects
 
     def rules_for(self, user: UserInfo) -> UserRules:
@@ -328,7 +296,7 @@ class Authorizer:
 
     def reason(self, attrs: Attributes) -> str:
         """Why a request is allowed, in kube-apiserver's words (empty when it is not)."""
-        for grant in grants(self.objects(), attrs):
+        for grant in grants(self._policy.objects.values(), attrs):
             subject = {"kind": grant.subject_kind, "name": grant.subject,
                        "namespace": grant.subject_namespace}
             if subject_matches(subject, attrs.user):

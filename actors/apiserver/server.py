@@ -36,6 +36,7 @@ from actors.apiserver.auditing import AuditSink, record
 from actors.apiserver.authn import Authenticator, UserInfo, impersonation
 from actors.apiserver.external import ExternalAdmission, Registrations
 from actors.apiserver.limits import LimitRanger, ResourceQuota
+from actors.apiserver.mirror import Mirror
 from actors.apiserver.options import Options, parse_options, read_continue, write_continue
 from actors.apiserver.rbac import (
     Attributes,
@@ -95,9 +96,8 @@ _BY_KIND = {info.kind: info for info in RESOURCES}
 _BY_NAME = {info.name: info for info in RESOURCES}
 RELAYED = object()
 """What a verb returns whose answer another component sends (the kubelet's, relayed)."""
-POLICY_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
-                "AdmissionRegistration")
-"""Objects the workers keep in memory (RBAC and admission registrations), from every commit."""
+ADMISSION_KINDS = ("LimitRange", "ResourceQuota")
+"""What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,16 +177,20 @@ class ApiServer(BusActor):
         authorizer: Authorizer | None = None,
         registrations: Registrations | None = None,
         audit: AuditSink | None = None,
+        admission_objects: Mirror | None = None,
     ) -> None:
-        """``authorizer`` and ``registrations`` are shared by the workers of one apiserver,
-        so that a policy change committed by one applies to the next request of every other.
-        ``audit`` hears one record per answered request."""
+        """``authorizer``, ``registrations`` and ``admission_objects`` (a Mirror of
+        ADMISSION_KINDS) are shared by the workers of one apiserver, so that a change
+        committed by one applies to the next request of every other. ``audit`` hears one
+        record per answered request."""
         super().__init__(connection)
         self.store = store
         self.authenticator = authenticator
         self.config = config or ApiServerConfig()
         self.authorizer = authorizer or Authorizer()
         self.registrations = registrations or Registrations()
+        self.admission_objects = admission_objects or Mirror(ADMISSION_KINDS)
+        self.mirrors = (self.authorizer, self.registrations, self.admission_objects)
         self.admission = admission or self.default_chain()
         self.audit = audit
         self.writer: StoreWriter | None = None
@@ -219,8 +223,9 @@ class ApiServer(BusActor):
         if self.config.serves_watches:  # the watch worker hears every commit
             self.store.add_listener(self.tell_self).get()
         if self.config.bootstrap:
+            kinds = {kind for mirror in self.mirrors for kind in mirror.kinds}
             for info in RESOURCES:
-                if info.kind in POLICY_KINDS:
+                if info.kind in kinds:
                     for obj in self.store.list(info.prefix(None)).get()[0]:
                         self._observe(obj)
             self._bootstrap()
@@ -238,10 +243,9 @@ class ApiServer(BusActor):
                 self._observe(self.store.create(key, prepared).get())
 
     def _observe(self, obj: Object, deleted: bool = False) -> None:
-        """Keep the in-memory policy (RBAC, admission registrations) current."""
-        if obj.get("kind") in POLICY_KINDS:
-            self.authorizer.observe(obj, deleted)
-            self.registrations.observe(obj, deleted)
+        """Keep the mirrors (RBAC, admission registrations and objects) current."""
+        for mirror in self.mirrors:
+            mirror.observe(obj, deleted)
 
     # -- the pipeline ------------------------------------------------------------------------
 
@@ -393,14 +397,19 @@ class ApiServer(BusActor):
         return self.store.get_or_none(_BY_NAME[resource].key(namespace, name)).get()
 
     def list(self, resource: str, namespace: str | None) -> list[Object]:
-        return self.store.list(_BY_NAME[resource].prefix(namespace)).get()[0]
+        info = _BY_NAME[resource]
+        if info.kind in ADMISSION_KINDS:
+            return self.admission_objects.list(info.kind, namespace)
+        return self.store.list(info.prefix(namespace)).get()[0]
 
     def update_status(self, resource: str, obj: Object) -> Object:
         assert self.writer is not None, "writes before on_start"
         meta = obj["metadata"]
-        return self.writer.write("update", _BY_NAME[resource].key(meta.get("namespace"),
-                                                                  meta["name"]),
-                                 obj, int(meta["resourceVersion"]))
+        stored = self.writer.write("update", _BY_NAME[resource].key(meta.get("namespace"),
+                                                                    meta["name"]),
+                                   obj, int(meta["resourceVersion"]))
+        self._observe(stored)
+        return stored
 
     # -- verbs -------------------------------------------------------------------------------
 
