@@ -1,5 +1,6 @@
-"""Authorization by RBAC (actors/apiserver/rbac.py) over the bootstrap policy, and static token
-authentication (actors/apiserver/authn.py)."""
+"""Authorization by RBAC (actors/apiserver/rbac.py) over the bootstrap policy, the mirrors that
+hold it (actors/apiserver/mirror.py), and static token authentication
+(actors/apiserver/authn.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from actors.apiserver.admission import AdmissionRequest
 from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, UserInfo, impersonation
+from actors.apiserver.mirror import Mirror
 from actors.apiserver.rbac import (
     RBAC_GROUP,
     Attributes,
@@ -484,3 +486,13 @@ def test_changes_observed_at_once_by_several_workers_are_all_kept():
     finally:
         sys.setswitchinterval(interval)
     assert len(authorizer.objects) == 8 * 200
+
+
+def test_a_mirror_lists_one_kind_in_one_namespace_by_name():
+    mirror = Mirror(("LimitRange",))
+    for namespace, name in (("b", "z"), ("a", "y"), ("a", "x")):
+        mirror.observe({"kind": "LimitRange", "metadata": {"name": name,
+                                                           "namespace": namespace}})
+    mirror.observe({"kind": "ConfigMap", "metadata": {"name": "ignored", "namespace": "a"}})
+    assert [o["metadata"]["name"] for o in mirror.list("LimitRange", "a")] == ["x", "y"]
+    assert len(mirror.list("LimitRange", None)) == 3
