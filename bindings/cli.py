@@ -81,6 +81,9 @@ def parser() -> argparse.ArgumentParser:
                              help="run one kubelet that joins the cluster of --kubeconfig")
     agent.add_argument("--node", required=True, help="the node's name")
     agent.add_argument("--runtime", choices=["docker", "sim"], default="docker")
+    agent.add_argument("--nats", metavar="URL",
+                       help="this NATS instead of the kubeconfig's (a server of the same "
+                            "NATS cluster, e.g. the one on this machine)")
     agent.add_argument("--data-dir", type=Path, default=None,
                        help="the agent's own state (default ~/.kubeactor/agent-NODE)")
     for parser_ in (up, server):
@@ -669,7 +672,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
     return _serve(ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
-        runtime=args.runtime, nats_url=config.server, prefix=config.prefix,
+        runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
         token=config.token, node_lease_duration_seconds=args.node_lease_duration_seconds),
         f"node {args.node}")
 
