@@ -152,7 +152,7 @@ def decode(data: bytes) -> Envelope:
     if not isinstance(wire, dict):
         raise BadRequest("message is not a msgpack map")
     version = wire.get("v")
-    if not isinstance(version, int) or version > VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= VERSION:
         raise BadRequest(f"unsupported envelope version {version!r} (this reader: {VERSION})")
     if not isinstance(wire.get("id"), str):
         raise BadRequest("envelope has no string 'id'")
