@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from bus.envelope import mac
 from bus.errors import BadRequest, Unauthorized
 
 PrivateKey = ed25519.Ed25519PrivateKey
@@ -311,11 +312,6 @@ def open_ticket(ticket: bytes, ticket_key: bytes) -> Session:
     return Session(Identity(user, tuple(groups)), key, expires)
 
 
-def mac(key: bytes, subject: str, data: bytes) -> bytes:
-    """The HMAC-SHA256 proving a request (its subject and every byte of it) came from the
-    holder of the session key."""
-    return hmac.digest(key, subject.encode() + b"\0" + data, "sha256")
-
-
 def mac_matches(key: bytes, subject: str, data: bytes, claimed: bytes) -> bool:
+    """Whether ``claimed`` is the MAC of the holder of ``key`` over ``subject`` and ``data``."""
     return hmac.compare_digest(mac(key, subject, data), claimed)

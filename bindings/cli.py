@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import queue
 import signal
@@ -209,7 +208,7 @@ class Session:
         self.namespace = getattr(args, "namespace", None) or self.config.namespace
         bus = BusConfig(url=self.config.server, prefix=self.config.prefix)
         self.connection = Connection(bus, name).connect()
-        self.client = Client(self.connection, self.config.token)
+        self.client = Client(self.connection, self.config.credentials())
 
     def close(self) -> None:
         self.connection.close()
@@ -673,8 +672,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return _serve(ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
         runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
-        token=config.token, node_lease_duration_seconds=args.node_lease_duration_seconds),
-        f"node {args.node}")
+        credentials=config.credentials(),
+        node_lease_duration_seconds=args.node_lease_duration_seconds), f"node {args.node}")
 
 
 def _serve(config: ClusterConfig, what: str) -> int:
@@ -701,7 +700,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     """``config view``: the kubeconfig in use, credentials redacted as kubectl does."""
     path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
     config = kubeconfig.load(path)
-    print(kubeconfig.render(dataclasses.replace(config, token="REDACTED")), end="")
+    print(kubeconfig.render(config, redact=True), end="")
     return 0
 
 

@@ -12,7 +12,10 @@ Neighbours: ``bus.subjects`` names where envelopes go; ``bus.connection`` sends 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import hmac
 import os
 import time
 from dataclasses import dataclass, field
@@ -126,6 +129,27 @@ class Envelope:
         if self.status is not None and int(self.status.get("code", 200)) >= 300:
             raise ApiError.from_status(self.status)
         return self
+
+
+MAC_HEADER = "Kubeactor-Mac"
+"""NATS header of a request's MAC (base64), beside the envelope rather than in it."""
+
+
+def mac(key: bytes, subject: str, data: bytes) -> bytes:
+    """HMAC-SHA256 over a message's subject and bytes: proves both came from the holder of
+    ``key`` (a session key, see ``actors.certs``)."""
+    return hmac.digest(key, subject.encode() + b"\0" + data, "sha256")
+
+
+def read_mac(headers: dict[str, str] | None) -> bytes | None:
+    """The MAC a message's headers carry; None when there is none or it is not base64."""
+    value = (headers or {}).get(MAC_HEADER)
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def packed_size(value: Any) -> int:

@@ -109,6 +109,8 @@ def test_api_resources_and_config_view(cluster):
     assert ["pods", "po", "v1", "true", "Pod"] in rows
     view = cluster.cli("config", "view").stdout
     assert "token: REDACTED" in view and "current-context: kubeactor" in view
+    assert "client-certificate-data: DATA+OMITTED" in view
+    assert "client-key-data: DATA+OMITTED" in view and "BEGIN" not in view
 
 
 def test_logs_and_exec_go_through_the_apiserver_to_the_kubelet(cluster, admin):

@@ -11,16 +11,21 @@ import asyncio
 import os
 import random
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgpack
 import nats
 import nats.errors
 import pytest
+from cryptography import x509
 
+from actors import certs
 from actors.client import Client
+from actors.credentials import CertificateCredentials
 from bindings.cluster import Cluster
 from bus import decode
 from tests.conftest import NOBODY_TOKEN
@@ -30,7 +35,8 @@ pytestmark = pytest.mark.integration
 MESSAGES = 10_000
 BATCH = 100
 SEED = int(os.environ.get("HOSTILE_SEED", "20261126"))
-SERVED = re.compile(r"^kubeactor\.api\.[^.]+\.[^.]+\.(get|list|watch|create|update|delete)$")
+SERVED = re.compile(r"^kubeactor\.(api\.[^.]+\.[^.]+\.(get|list|watch|create|update|delete)|"
+                    r"authn\.hello)$")
 """The request subjects apiservers answer; a request elsewhere has no responders."""
 WATCHED = ("namespaces", "pods", "configmaps", "events", "nodes", "roles", "rolebindings",
            "clusterroles", "clusterrolebindings")
@@ -41,8 +47,11 @@ Message = tuple[str, bytes]
 class Hostile:
     """Generators of bad messages; each returns (subject, bytes)."""
 
-    def __init__(self, rng: random.Random, admin: str, prefix: str = "kubeactor") -> None:
+    def __init__(self, rng: random.Random, admin: str, good: CertificateCredentials,
+                 ca_key: certs.PrivateKey, prefix: str = "kubeactor") -> None:
         self.rng, self.admin, self.prefix = rng, admin, prefix
+        self.good, self.ca_key = good, ca_key
+        self.replayed_hello = certs.hello(good.cert, good.key)[0]
 
     def subject(self, group: str = "core", resource: str = "pods", verb: str = "create") -> str:
         return f"{self.prefix}.api.{group}.{resource}.{verb}"
@@ -151,11 +160,35 @@ class Hostile:
         wire = self.pack(self.envelope(name="PLACEHOLDER"))
         return self.subject(), wire.replace(b"\xabPLACEHOLDER", b"\xab\xff\xfe\xfd" + b"A" * 8)
 
+    def bad_hello(self) -> Message:
+        """A certificate handshake that must fail: forged, foreign, out of date, stale,
+        replayed or malformed."""
+        good = self.good
+        foreign_key, foreign_ca = certs.new_ca()
+        foreign = certs.issue(foreign_key, foreign_ca, good.key.public_key(),
+                              certs.Identity("admin", ("system:masters",)))
+        expired = (x509.CertificateBuilder().subject_name(good.cert.subject)
+                   .issuer_name(good.ca.subject).public_key(good.key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(datetime.now(UTC) - timedelta(days=9))
+                   .not_valid_after(datetime.now(UTC) - timedelta(days=1))
+                   .sign(self.ca_key, None))
+        body = self.rng.choice([
+            lambda: certs.hello(good.cert, certs.new_key())[0],
+            lambda: certs.hello(foreign, good.key)[0],
+            lambda: certs.hello(expired, good.key)[0],
+            lambda: certs.hello(good.cert, good.key, now=time.time() - 3600)[0],
+            lambda: self.replayed_hello,
+            lambda: dict(certs.hello(good.cert, good.key)[0], eph=b"short"),
+            lambda: {"cert": "text"}, lambda: "hello",
+        ])()
+        return f"{self.prefix}.authn.hello", self.pack({"v": 1, "id": "h", "body": body})
+
     def kinds(self) -> list[Callable[[], Message]]:
         return [self.random_bytes, self.not_a_map, self.bad_version, self.bad_id,
                 self.wrong_types, self.bad_subject, self.contradiction, self.deep_nesting,
                 self.bad_auth, self.forbidden, self.invalid_object, self.bad_options,
-                self.missing_target, self.bad_strings]
+                self.missing_target, self.bad_strings, self.bad_hello]
 
 
 STRINGS_WRONG = [7, [1], {"a": 1}, True, 1.5, b"\x00bytes"]
@@ -175,9 +208,14 @@ async def test_ten_thousand_hostile_messages_get_4xx_and_change_nothing(control_
     admin = control_plane.admin_client()
     before = snapshot(admin)
     rng = random.Random(SEED)
-    hostile = Hostile(rng, control_plane.token("admin"))
-    kinds = hostile.kinds()
     nc = await nats.connect(control_plane.url)
+    good = control_plane.credentials("admin", "system:masters")
+    assert control_plane._pki is not None
+    hostile = Hostile(rng, control_plane.token("admin"), good, control_plane._pki.ca_key)
+    replayed = await nc.request(f"{hostile.prefix}.authn.hello", hostile.pack(
+        {"v": 1, "id": "first", "body": hostile.replayed_hello}), timeout=30)
+    assert (decode(replayed.data).status or {}).get("code") == 200  # so later copies replay
+    kinds = hostile.kinds()
     codes: Counter[tuple[str, int]] = Counter()
     try:
         for _ in range(MESSAGES // BATCH):

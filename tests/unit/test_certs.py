@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 
 from actors import certs
 from actors.certs import Identity
+from bus.envelope import mac
 from bus.errors import BadRequest, Unauthorized
 
 CA_KEY, CA = certs.new_ca()
@@ -79,7 +80,7 @@ def test_a_handshake_gives_both_sides_one_session_key_and_a_ticket_any_apiserver
     session = certs.open_ticket(ticket, TICKETS)
     assert session.identity == Identity("alice", ("devs",))
     assert session.key == session_key and session.expires == expires == now + 3600
-    claimed = certs.mac(session_key, "kubeactor.api.core.pods.get", b"body")
+    claimed = mac(session_key, "kubeactor.api.core.pods.get", b"body")
     assert certs.mac_matches(session.key, "kubeactor.api.core.pods.get", b"body", claimed)
     assert not certs.mac_matches(session.key, "kubeactor.api.core.pods.delete", b"body", claimed)
     assert not certs.mac_matches(session.key, "kubeactor.api.core.pods.get", b"bodz", claimed)
