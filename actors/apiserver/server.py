@@ -33,7 +33,13 @@ from actors.apiserver.admission import (
     Steps,
 )
 from actors.apiserver.auditing import AuditSink, record
-from actors.apiserver.authn import Authenticator, UserInfo, impersonation
+from actors.apiserver.authn import (
+    Authenticator,
+    Handshaker,
+    Signed,
+    UserInfo,
+    impersonation,
+)
 from actors.apiserver.external import ExternalAdmission, Registrations
 from actors.apiserver.limits import LimitRanger, ResourceQuota
 from actors.apiserver.mirror import Mirror
@@ -175,17 +181,20 @@ class ApiServer(BusActor):
         admission: AdmissionChain | None = None,
         config: ApiServerConfig | None = None,
         authorizer: Authorizer | None = None,
+        handshaker: Handshaker | None = None,
         registrations: Registrations | None = None,
         audit: AuditSink | None = None,
         admission_objects: Mirror | None = None,
     ) -> None:
         """``authorizer``, ``registrations`` and ``admission_objects`` (a Mirror of
         ADMISSION_KINDS) are shared by the workers of one apiserver, so that a change
-        committed by one applies to the next request of every other. ``audit`` hears one
+        committed by one applies to the next request of every other. With ``handshaker``,
+        clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
         record per answered request."""
         super().__init__(connection)
         self.store = store
         self.authenticator = authenticator
+        self.handshaker = handshaker
         self.config = config or ApiServerConfig()
         self.authorizer = authorizer or Authorizer()
         self.registrations = registrations or Registrations()
@@ -216,6 +225,8 @@ class ApiServer(BusActor):
                     for verb in VERBS if verb != "watch"]
         if self.config.serves_watches:
             subjects.append((self.subjects.api_verb("watch"), f"{self.config.queue}-watch"))
+        if self.handshaker is not None:
+            subjects.append((self.subjects.hello, self.config.queue))
         return subjects
 
     def on_start(self) -> None:
@@ -252,6 +263,9 @@ class ApiServer(BusActor):
     def handle(self, incoming: Incoming) -> Envelope | None:
         """Decode, authenticate, authorize, then run the verb; a verb that waits for an
         external admission actor answers later (:meth:`_advance`), so None is returned."""
+        if incoming.subject == self.subjects.hello and self.handshaker is not None:
+            return incoming.envelope.reply(self.handshaker.answer(incoming.envelope.body),
+                                           sender=self.config.name)
         pending = Pending(incoming)
         try:
             request = pending.request = self._decode(incoming)
@@ -346,7 +360,8 @@ class ApiServer(BusActor):
         for field_ in ("namespace", "name"):
             if not isinstance(getattr(envelope, field_), str | None):
                 raise BadRequest(f"envelope field {field_!r} must be a string")
-        user = self.authenticator.authenticate(envelope.auth)
+        user = self.authenticator.authenticate(
+            envelope.auth, Signed(incoming.subject, incoming.data, incoming.mac))
         namespace = envelope.namespace if info.namespaced else None
         if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
             raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")

@@ -43,7 +43,8 @@ def dev_kubeconfig(sim: UpProcess) -> Path:
     sim.cli("apply", "-f", str(manifest))
     path = sim.data_dir / "dev-kubeconfig"
     admin = kubeconfig.load(sim.kubeconfig)
-    kubeconfig.write(path, dataclasses.replace(admin, token="tok-dev", user="dev"))
+    kubeconfig.write(path, dataclasses.replace(admin, token="tok-dev", user="dev", client_cert=None,
+                                               client_key=None))
     return path
 
 
