@@ -263,10 +263,16 @@ class ApiServer(BusActor):
     def handle(self, incoming: Incoming) -> Envelope | None:
         """Decode, authenticate, authorize, then run the verb; a verb that waits for an
         external admission actor answers later (:meth:`_advance`), so None is returned."""
-        if incoming.subject == self.subjects.hello and self.handshaker is not None:
-            return incoming.envelope.reply(self.handshaker.answer(incoming.envelope.body),
-                                           sender=self.config.name)
         pending = Pending(incoming)
+        if incoming.subject == self.subjects.hello and self.handshaker is not None:
+            try:
+                welcome = self.handshaker.answer(incoming.envelope.body)
+                pending.authorized = True
+                return self._finish(pending, incoming.envelope.reply(
+                    welcome, sender=self.config.name))
+            except ApiError as error:
+                return self._finish(pending, incoming.envelope.error_reply(
+                    error, sender=self.config.name))
         try:
             request = pending.request = self._decode(incoming)
             # As in Kubernetes, a create is not authorized by name: the name is in the body.
@@ -333,6 +339,8 @@ class ApiServer(BusActor):
                     "namespace": request.namespace, "name": request.name}
         elif parsed := self.subjects.parse_api(pending.incoming.subject):
             what = {"verb": parsed.verb, "group": parsed.group, "resource": parsed.resource}
+        elif pending.incoming.subject == self.subjects.hello:
+            what = {"verb": "hello"}  # a certificate handshake
         self.audit(record(**what, authorized=pending.authorized,
                           code=int((reply.status or {}).get("code", 200)),
                           latency_ms=(time.monotonic() - pending.started) * 1000,

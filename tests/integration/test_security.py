@@ -18,7 +18,7 @@ import pytest
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
 from actors.client import Client
 from bindings.cluster import Cluster, ClusterConfig
-from bus import Connection
+from bus import Connection, Envelope
 from bus.errors import ApiError, Forbidden, InternalError, Unauthorized
 from tests.conftest import pod
 
@@ -381,6 +381,13 @@ def test_audit_records_each_request_without_secrets(cluster, admin, as_user, con
     refused = audit_lines(cluster, lambda r: r["code"] == 401)
     assert {k: refused[0][k] for k in ("user", "verb", "resource", "decision")} == {
         "user": "", "verb": "list", "resource": "pods", "decision": "deny"}
+    raw = connect(cluster.url, "raw")
+    refused_hello = raw.request(raw.subjects.hello, Envelope(body="not a hello")).result(10)
+    assert (refused_hello.status or {}).get("code") == 401
+    hellos = audit_lines(cluster, lambda r: r["verb"] == "hello")  # the admin's own first
+    assert (hellos[0]["code"], hellos[0]["decision"]) == (200, "allow")
+    assert audit_lines(cluster, lambda r: r["verb"] == "hello" and r["code"] == 401)[0][
+        "decision"] == "deny"
     text = (cluster.config.data_dir / "audit.log").read_text()
     for secret in (cluster.token("admin"), "tok-nobody", "tok-guessed-secret"):
         assert secret not in text
