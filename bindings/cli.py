@@ -25,6 +25,8 @@ from actors.objects import RESOURCES, ResourceInfo, resolve
 from bindings import kubeconfig, manifests, printers, tracing
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection
+from bus.connection import Incoming
+from bus.envelope import new_id
 from bus.errors import (
     ApiError,
     BadRequest,
@@ -130,6 +132,8 @@ def parser() -> argparse.ArgumentParser:
     logs.add_argument("pod")
     logs.add_argument("-c", "--container")
     logs.add_argument("--tail", type=int, default=-1, help="lines from the end (-1: all)")
+    logs.add_argument("-f", "--follow", action="store_true",
+                      help="print new lines as the container writes them, until it stops")
 
     exec_ = verbs.add_parser("exec", parents=[common],
                              help="run a command in a container: exec POD [-c C] -- CMD ARGS...")
@@ -426,10 +430,41 @@ def cmd_logs(args: argparse.Namespace, session: Session, words: list[str]) -> in
     options: dict[str, Any] = {"container": args.container} if args.container else {}
     if args.tail >= 0:
         options["tailLines"] = args.tail
+    if args.follow:
+        return _follow_logs(session, _pod_name(args.pod), options)
     text = session.client.request("get", "pods", namespace=session.namespace,
                                   name=_pod_name(args.pod), subresource="log",
                                   options=options or None, timeout=300)
     sys.stdout.write(str(text))
+    return 0
+
+
+def _follow_logs(session: Session, pod: str, options: dict[str, Any]) -> int:
+    """``logs -f``: the kubelet streams chunks to our own subject, each a request we answer
+    once it is printed (flow control); ``{"end": true}`` ends it (the container stopped), as
+    does Ctrl-C (docs/PROTOCOL.md, log streaming)."""
+    chunks: queue.Queue[Incoming] = queue.Queue()
+    subject = session.connection.subjects.log_stream(new_id())
+    subscription = session.connection.subscribe(subject, chunks.put)
+    stop = _stop_on_signals()
+    try:
+        session.client.request("get", "pods", namespace=session.namespace, name=pod,
+                               subresource="log", options={**options, "followTo": subject})
+        while not stop.is_set():
+            try:
+                incoming = chunks.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
+            sys.stdout.write(str(body.get("data", "")))
+            sys.stdout.flush()
+            if incoming.reply_to:
+                session.connection.publish(incoming.reply_to, incoming.envelope.reply(
+                    {"seq": body.get("seq")}, sender=session.connection.name))
+            if body.get("end"):
+                break
+    finally:
+        session.connection.unsubscribe(subscription)
     return 0
 
 

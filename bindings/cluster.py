@@ -26,11 +26,12 @@ import pykka
 
 from actors.apiserver import ApiServer, ApiServerConfig, Authorizer, TokenAuthenticator
 from actors.client import Client
-from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
+from actors.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler
 from actors.store import Store
+from actors.timers import Timers
 from bindings import kubeconfig
 from bindings.docker import DockerRuntime
 from bindings.sim import SimRuntime
@@ -79,6 +80,9 @@ class ClusterConfig:
     """CPU each node offers (Kubernetes quantity); None: the host's."""
     node_memory: str | None = None
     """Memory each node offers; None: the host's."""
+    backoff_base: float = 10.0
+    """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
+    small in tests."""
 
 
 class ClusterError(KubeactorError):
@@ -141,6 +145,7 @@ class Cluster:
     _actors: list[pykka.ActorRef[Any]] = field(default_factory=list)
     _connections: list[Connection] = field(default_factory=list)
     _runtimes: list[Runtime] = field(default_factory=list)
+    _timers: list[Timers] = field(default_factory=list)
     _tokens: dict[str, str] = field(default_factory=dict)
     _lock: TextIO | None = None
     _progress: Callable[[str], None] = field(default=lambda step: None)
@@ -178,16 +183,34 @@ class Cluster:
             self.url = config.nats_url
             bus = BusConfig(url=self.url, prefix=config.prefix)
         cluster_id = _cluster_id(data / "cluster-id")
-        for name in names:
+        if names and config.runtime == "sim":
+            self._start_sim_nodes(bus, names)
+        for name in names if config.runtime != "sim" else ():
             say(f"kubelet {name}")
             runtime = self._runtime(name, cluster_id)
-            user = node_identity(name)[0]
             connection = self._connect(bus, f"kubelet-{name}")
-            client = Client(connection, self._tokens.get(user, config.token))
-            self._run(Kubelet.start(connection, client, runtime, KubeletConfig(
-                node_name=name, cpu=config.node_cpu or host_cpu(),
-                memory=config.node_memory or host_memory(),
-                lease_duration_seconds=config.node_lease_duration_seconds)))
+            self._run(Kubelet.start(connection, [self._node(connection, name, runtime)]))
+
+    def _node(self, connection: Connection, name: str, runtime: Runtime,
+              **overrides: Any) -> Node:
+        """One node for a kubelet, with its own identity on ``connection``."""
+        config = self.config
+        client = Client(connection, self._tokens.get(node_identity(name)[0], config.token))
+        return Node(client, runtime, KubeletConfig(
+            node_name=name, cpu=config.node_cpu or host_cpu(),
+            memory=config.node_memory or host_memory(),
+            lease_duration_seconds=config.node_lease_duration_seconds,
+            backoff_base=config.backoff_base, **overrides))
+
+    def _start_sim_nodes(self, bus: BusConfig, names: tuple[str, ...]) -> None:
+        """Every simulated node in one kubelet actor on one connection: no thread per node."""
+        self._progress(f"{len(names)} simulated kubelet(s)")
+        connection = self._connect(bus, "kubelet-sim")
+        timers = Timers("sim-containers")
+        self._timers.append(timers)
+        self._run(Kubelet.start(connection, [
+            self._node(connection, name, SimRuntime(name, timers), record_events=False,
+                       pod_workers=8) for name in names]))
 
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> BusConfig:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
@@ -250,10 +273,6 @@ class Cluster:
 
     def _runtime(self, node_name: str, cluster_id: str) -> Runtime:
         runtime: Runtime
-        if self.config.runtime == "sim":
-            runtime = SimRuntime(node_name)
-            self._runtimes.append(runtime)
-            return runtime
         if self.config.runtime != "docker":
             raise ClusterError(f"unknown runtime {self.config.runtime!r}: docker or sim")
         try:
@@ -296,6 +315,9 @@ class Cluster:
         for runtime in self._runtimes:
             runtime.close()
         self._runtimes.clear()
+        for timers in self._timers:
+            timers.stop()
+        self._timers.clear()
         if self.nats is not None:
             self.nats.stop()
             self.nats = None

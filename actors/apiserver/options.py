@@ -34,6 +34,9 @@ class Options:
     """``pods/log``: which container (the only one when omitted)."""
     tail_lines: int | None = None
     """``pods/log``: only the last lines."""
+    follow_to: str | None = None
+    """``pods/log``: follow the log, streamed by the kubelet to this subject (the caller's
+    ``<prefix>.inbox.logs.<id>``; see docs/PROTOCOL.md)."""
     limit: int | None = None
     """``list``: at most this many objects; ``metadata.continue`` then fetches the rest."""
     continue_token: str | None = None
@@ -77,7 +80,13 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     tail = _typed(raw, "tailLines", int)
     if tail is not None and tail < 0:
         raise BadRequest("options.tailLines must be 0 or more")
+    follow_to = _typed(raw, "followTo", str) or None
+    if follow_to is not None and not (follow_to.startswith(subjects.inbox_prefix + ".logs.")
+                                      and follow_to.count(".") == subjects.log_stream(
+                                          "x").count(".")):
+        raise BadRequest(f"options.followTo must be a subject {subjects.log_stream('<id>')}")
     return Options(
+        follow_to=follow_to,
         container=_typed(raw, "container", str) or None,
         limit=limit or None,
         continue_token=_typed(raw, "continue", str) or None,
