@@ -200,9 +200,11 @@ class NodeAgent:
             else:
                 record = self.pods.setdefault(uid, PodRecord(
                     pod, start_time=pod.get("status", {}).get("startTime") or now_rfc3339()))
+        unchanged = event.type == "MODIFIED" and same_intent(record.pod, pod)
         record.pod = pod
         record.gone = record.gone or event.type == "DELETED"
-        self.workers.submit(uid, lambda: self.podsync.sync(record))
+        if not unchanged:  # our own status writes come back here: nothing to do for them
+            self.workers.submit(uid, lambda: self.podsync.sync(record))
 
     def on_runtime_event(self, event: RuntimeEvent) -> None:
         """A container started or died (runtime thread; never blocks)."""
@@ -286,6 +288,12 @@ class NodeAgent:
             log.info("%s: log stream to %s ended: %s", self.name, subject, error)
         finally:
             stream.close()
+
+
+def same_intent(old: Object, new: Object) -> bool:
+    """Whether two versions of a pod ask the same of the kubelet (only status differs)."""
+    return old.get("spec") == new.get("spec") and old["metadata"].get(
+        "deletionTimestamp") == new["metadata"].get("deletionTimestamp")
 
 
 def node_conditions(now: str) -> list[Object]:

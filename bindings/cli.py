@@ -94,7 +94,12 @@ def parser() -> argparse.ArgumentParser:
     for parser_ in (up, agent):
         parser_.add_argument("--node-lease-duration-seconds", type=_bounded(4, 3600),
                              default=40, metavar="SECONDS",
-                             help="the node lease's duration; renewed every quarter of it")
+                             help="the node lease's duration; renewed every 10 s (or a "
+                             "quarter of it)")
+        parser_.add_argument("--restart-backoff-base", type=float, default=10.0,
+                             metavar="SECONDS",
+                             help="the kubelet's first restart and image pull back-off, "
+                             "doubling up to 5 minutes (Kubernetes: 10)")
 
     run = verbs.add_parser("run", parents=[common], help="create a pod running one container")
     run.add_argument("name")
@@ -634,7 +639,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         nats_url=args.nats, nats_port=args.port,
         node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period,
-        node_lease_duration_seconds=args.node_lease_duration_seconds), f"{args.nodes} node(s)")
+        node_lease_duration_seconds=args.node_lease_duration_seconds,
+        backoff_base=args.restart_backoff_base), f"{args.nodes} node(s)")
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -656,7 +662,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return _serve(ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
         runtime=args.runtime, nats_url=config.server, prefix=config.prefix,
-        token=config.token, node_lease_duration_seconds=args.node_lease_duration_seconds),
+        token=config.token, node_lease_duration_seconds=args.node_lease_duration_seconds,
+        backoff_base=args.restart_backoff_base),
         f"node {args.node}")
 
 
