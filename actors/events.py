@@ -3,17 +3,21 @@
 :class:`EventRecorder` creates ``Event`` objects (``source.component``, ``source.host``) and,
 like Kubernetes' event correlator, does not create a new object when the same object gets the
 same reason and message again: it bumps ``count`` and ``lastTimestamp`` of the one it made, so a
-crash loop costs one Event, not one per restart. Which thread: any; calls block on the
-apiserver; a failure is logged and dropped (events are best effort).
+crash loop costs one Event, not one per restart. Which thread: :meth:`EventRecorder.record`
+may be called from any thread and never blocks: the writes are made in order on the
+recorder's own thread (started on first use), off the pod's critical path; a failure is
+logged and dropped (events are best effort).
 
 Neighbours: ``actors.podsync`` (the kubelet's events), ``actors.client``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from actors.client import Client
@@ -36,9 +40,18 @@ class EventRecorder:
         self.source = {"component": component, **({"host": host} if host else {})}
         self._made: OrderedDict[tuple[str, str, str], Object] = OrderedDict()
         self._lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
 
     def record(self, pod: Object, kind: str, reason: str, message: str) -> None:
-        """A ``Normal`` or ``Warning`` event ``reason`` about ``pod``."""
+        """A ``Normal`` or ``Warning`` event ``reason`` about ``pod`` (written soon after)."""
+        with contextlib.suppress(RuntimeError):  # closed: dropped
+            self._writer.submit(self._record, pod, kind, reason, message)
+
+    def close(self) -> None:
+        """Drop events not yet written; later ones are ignored."""
+        self._writer.shutdown(wait=False, cancel_futures=True)
+
+    def _record(self, pod: Object, kind: str, reason: str, message: str) -> None:
         metadata = pod["metadata"]
         key = (str(metadata.get("uid")), reason, message)
         with self._lock:
@@ -54,7 +67,11 @@ class EventRecorder:
                 self._made.popitem(last=False)
 
     def forget(self, pod_uid: str) -> None:
-        """Drop what was remembered about a pod that is gone."""
+        """Drop what was remembered about a pod that is gone (after its pending events)."""
+        with contextlib.suppress(RuntimeError):
+            self._writer.submit(self._forget, pod_uid)
+
+    def _forget(self, pod_uid: str) -> None:
         with self._lock:
             for key in [key for key in self._made if key[0] == pod_uid]:
                 del self._made[key]

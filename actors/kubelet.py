@@ -41,7 +41,7 @@ from actors.objects import (
 )
 from actors.podsync import PodRecord, PodSync, SyncConfig
 from actors.podworkers import PodWorkers
-from actors.runtime import ContainerInfo, Runtime, RuntimeEvent, RuntimeFailure
+from actors.runtime import Runtime, RuntimeEvent, RuntimeFailure
 from actors.timers import Timers
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
@@ -122,12 +122,13 @@ class NodeAgent:
         self.workers, self.timers, self.publish, self.subjects = workers, timers, publish, subjects
         self.name = config.node_name
         self.pods: dict[str, PodRecord] = {}
-        recorder = EventRecorder(client, "kubelet", self.name) if config.record_events else None
+        self.recorder = EventRecorder(client, "kubelet", self.name) \
+            if config.record_events else None
         self.podsync = PodSync(
             client, runtime, SyncConfig(self.name, config.address, config.backoff_base,
                                         config.backoff_max, config.backoff_reset_seconds),
-            timers, self.submit, self._forget, recorder)
-        self.podsync.on_start = self._span_start
+            timers, self.submit, self._forget, self.recorder)
+        self.podsync.on_span = self._span
 
     # -- node ---------------------------------------------------------------------------------
 
@@ -194,13 +195,14 @@ class NodeAgent:
         pod = event.object
         uid = pod["metadata"]["uid"]
         record = self.pods.get(uid)
+        unchanged = record is not None and event.type == "MODIFIED" and same_intent(
+            record.pod, pod)
         if record is None:
             if event.type == "DELETED":
                 record = PodRecord(pod)  # removed while unknown: still remove its containers
             else:
                 record = self.pods.setdefault(uid, PodRecord(
                     pod, start_time=pod.get("status", {}).get("startTime") or now_rfc3339()))
-        unchanged = event.type == "MODIFIED" and same_intent(record.pod, pod)
         record.pod = pod
         record.gone = record.gone or event.type == "DELETED"
         if not unchanged:  # our own status writes come back here: nothing to do for them
@@ -225,15 +227,17 @@ class NodeAgent:
     def _forget(self, uid: str) -> None:
         self.pods.pop(uid, None)
 
-    def _span_start(self, pod: Object, container: str, info: ContainerInfo) -> None:
-        """Publish the in-process hop kubelet -> container runtime for tracers."""
+    def stop(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def _span(self, pod: Object, verb: str, body: Object) -> None:
+        """Publish an in-process hop kubelet -> container runtime for tracers."""
         metadata = pod["metadata"]
         self.publish(self.subjects.trace("kubelet"), Envelope(
             trace_id=trace_id_of(pod), span_id=new_id(), sender=f"kubelet-{self.name}",
-            target="runtime", verb="start", resource="pods", subresource="containers",
-            namespace=metadata["namespace"], name=metadata["name"],
-            body={"container": container, "containerID": info.id, "image": info.image,
-                  "attempt": info.attempt},
+            target="runtime", verb=verb, resource="pods", subresource="containers",
+            namespace=metadata["namespace"], name=metadata["name"], body=body,
             status={"code": 200, "reason": "OK", "message": ""}, timestamp=time.time(),
         ))
 
@@ -387,6 +391,8 @@ class Kubelet(BusActor):
         self.workers.stop()
         self._beats.stop()
         self._calls.shutdown(wait=False, cancel_futures=True)
+        for agent in self.agents.values():
+            agent.stop()
         if self._informer is not None:
             self._informer.stop()
         super().on_stop()

@@ -116,8 +116,9 @@ class PodSync:
         self.client, self.runtime, self.config = client, runtime, config
         self.timers, self.resubmit, self.forget = timers, resubmit, forget
         self.recorder = recorder
-        self.on_start: Callable[[Object, str, ContainerInfo], None] = lambda *_: None
-        """Told after each container start (the kubelet publishes a trace span)."""
+        self.on_span: Callable[[Object, str, Object], None] = lambda *_: None
+        """Told (pod, verb, body) after each container start and pod removal (the kubelet
+        publishes trace spans)."""
 
     # -- entry -----------------------------------------------------------------------------
 
@@ -172,6 +173,7 @@ class PodSync:
                 self._event(record, "Normal", "Killing", f"Stopping container {info.name}")
         self.runtime.stop_pod(record.uid, grace)
         self.runtime.remove_pod(record.uid)
+        self.on_span(record.pod, "remove", {"gracePeriodSeconds": grace})
         with contextlib.suppress(NotFound):
             self.client.delete("pods", metadata["name"], metadata["namespace"], grace_period=0,
                                trace_id=trace_id_of(record.pod))
@@ -315,7 +317,8 @@ class PodSync:
         for old in self.runtime.list_containers(record.uid):
             if old.name == name and old.attempt < attempt - 1:
                 self.runtime.remove_container(old.id)  # keep the latest and the one before
-        self.on_start(record.pod, name, info)
+        self.on_span(record.pod, "start", {"container": name, "containerID": info.id,
+                                           "image": info.image, "attempt": info.attempt})
         return info
 
     def _pull(self, record: PodRecord, spec: Object, wakes: list[float]) -> None:

@@ -29,7 +29,8 @@ def pod_containers(engine, data):
     return {c.labels["io.kubeactor.pod.name"]: c.id for c in found}
 
 
-def test_cluster_killed_with_sigkill_adopts_containers_on_every_node(tmp_path, docker_engine, admin_for):
+def test_cluster_killed_with_sigkill_adopts_containers_on_every_node(tmp_path, docker_engine,
+                                                                     admin_for):
     data = tmp_path / "restart"
     try:
         adopts_on_restart(data, docker_engine, admin_for)
