@@ -314,7 +314,7 @@ class PodSync:
         record.failures.pop(name, None)
         self._event(record, "Normal", "Created", f"Created container {name}")
         self._event(record, "Normal", "Started", f"Started container {name}")
-        for old in self.runtime.list_containers(record.uid):
+        for old in self.runtime.list_containers(record.uid) if attempt >= 2 else ():
             if old.name == name and old.attempt < attempt - 1:
                 self.runtime.remove_container(old.id)  # keep the latest and the one before
         self.on_span(record.pod, "start", {"container": name, "containerID": info.id,

@@ -6,7 +6,8 @@ Starts ``kubeactor up`` (one Docker node) in a subprocess, then creates N pods o
 another (busybox:1.35 running ``sleep 3600``), each time measuring from the create request to
 the first watch event showing the pod Running: the whole path of a pod (apiserver, store,
 scheduler, kubelet, Docker, status write, watch). The baseline runs the same image and command
-with the Docker SDK's ``containers.run`` (create + start, as the kubelet does). Prints each
+with the Docker SDK's ``containers.run`` (create + start, as the kubelet does), interleaved
+with the pods so that both see the same load of this shared machine. Prints each
 latency, then one JSON line with ``pod_p50_s``, ``pod_p99_s``, ``docker_p50_s``,
 ``docker_p99_s`` and ``p50_ratio`` (target: at most 1.3).
 """
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import docker
 
@@ -49,48 +51,37 @@ def start_up(data: Path) -> subprocess.Popen[str]:
     raise RuntimeError("kubeactor up did not start")
 
 
-def pod_latencies(client: Client, count: int) -> list[float]:
-    """Create-to-Running of ``count`` pods, one after another."""
-    running: dict[str, threading.Event] = {f"bench-{i}": threading.Event() for i in range(count)}
+class PodTimer:
+    """Create-to-Running of pods, one at a time, seen through one watch."""
 
-    def seen(event: WatchEvent) -> None:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.running: dict[str, threading.Event] = {}
+        self.watch = client.watch("pods", self._seen, namespace="default")
+
+    def _seen(self, event: WatchEvent) -> None:  # bus loop thread
         name = event.object["metadata"]["name"]
-        if event.object.get("status", {}).get("phase") == "Running" and name in running:
-            running[name].set()
+        if event.object.get("status", {}).get("phase") == "Running" and name in self.running:
+            self.running[name].set()
 
-    watch = client.watch("pods", seen, namespace="default")
-    latencies = []
-    try:
-        for name, event in running.items():
-            began = time.monotonic()
-            client.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-                                   "spec": {"containers": [{"name": "app", "image": IMAGE,
-                                                            "command": COMMAND}]}})
-            if not event.wait(60):
-                raise RuntimeError(f"pod {name} never ran")
-            latencies.append(time.monotonic() - began)
-            print(f"pod {name}: {latencies[-1]:.3f}s", file=sys.stderr)
-    finally:
-        watch.stop()
-    return latencies
+    def measure(self, name: str) -> float:
+        self.running[name] = threading.Event()
+        began = time.monotonic()
+        self.client.create("pods", {"apiVersion": "v1", "kind": "Pod",
+                                    "metadata": {"name": name},
+                                    "spec": {"containers": [{"name": "app", "image": IMAGE,
+                                                             "command": COMMAND}]}})
+        if not self.running[name].wait(60):
+            raise RuntimeError(f"pod {name} never ran")
+        return time.monotonic() - began
 
 
-def docker_latencies(engine: docker.DockerClient, count: int) -> list[float]:
+def docker_latency(engine: docker.DockerClient, made: list[Any]) -> float:
     """The same container run by the SDK: create and start, until ``run`` returns."""
-    latencies = []
-    made = []
-    try:
-        for index in range(count):
-            began = time.monotonic()
-            made.append(engine.containers.run(IMAGE, COMMAND, detach=True, init=True,
-                                              network_mode="none",
-                                              labels={"bench": "pod_startup"}))
-            latencies.append(time.monotonic() - began)
-            print(f"docker {index}: {latencies[-1]:.3f}s", file=sys.stderr)
-    finally:
-        for container in made:
-            container.remove(force=True)
-    return latencies
+    began = time.monotonic()
+    made.append(engine.containers.run(IMAGE, COMMAND, detach=True, init=True,
+                                      network_mode="none", labels={"bench": "pod_startup"}))
+    return time.monotonic() - began
 
 
 def remove_cluster_containers(engine: docker.DockerClient, data: Path) -> None:
@@ -111,14 +102,23 @@ def main() -> None:
         config = kubeconfig.load(data / "kubeconfig")
         connection = Connection(BusConfig(url=config.server, prefix=config.prefix),
                                 "bench").connect()
+        pods: list[float] = []
+        bare: list[float] = []
+        made: list[Any] = []
         try:
-            pods = pod_latencies(Client(connection, config.token), args.pods)
+            timer = PodTimer(Client(connection, config.token))
+            for index in range(args.pods):  # interleaved: both see the same machine load
+                pods.append(timer.measure(f"bench-{index}"))
+                bare.append(docker_latency(engine, made))
+                print(f"{index}: pod {pods[-1]:.3f}s docker {bare[-1]:.3f}s", file=sys.stderr)
+            timer.watch.stop()
         finally:
             connection.close()
             up.terminate()
             up.wait(timeout=120)
             remove_cluster_containers(engine, data)
-    bare = docker_latencies(engine, args.pods)
+            for container in made:
+                container.remove(force=True)
     result = {"pods": args.pods,
               "pod_p50_s": round(statistics.median(pods), 3),
               "pod_p99_s": round(percentile(pods, 0.99), 3),

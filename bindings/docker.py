@@ -210,8 +210,13 @@ class DockerRuntime:
     def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
         options = run_options(pod, container, attempt, self.scope)
         with translated("CreateContainerError"):
-            self._remove_named(options["name"])
-            created = self.client.containers.create(**options)
+            try:
+                created = self.client.containers.create(**options)
+            except docker.errors.APIError as error:
+                if error.status_code != 409:
+                    raise
+                self._remove_named(options["name"])  # a leftover of a start cut short
+                created = self.client.containers.create(**options)
         with translated("RunContainerError"):
             created.start()
             created.reload()
