@@ -4,6 +4,7 @@ graceful deletion, init containers, env from ConfigMaps, volumes, limits, logs -
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -259,3 +260,18 @@ def test_logs_follow_prints_lines_as_they_come_and_ends_with_the_container(clust
     assert phase == "Running"  # "first" came while the container still ran
     assert cluster.cli("logs", "ticker", "--tail", "1").stdout == "second\n"
     cluster.cli("delete", "pod", "ticker", "--grace-period", "0")
+
+
+def test_logs_follow_stops_on_ctrl_c(cluster, admin):
+    cluster.cli("run", "chatty", "--image", IMAGE, "--", "sh", "-c",
+                "while true; do echo tick; sleep 0.2; done")
+    wait_for(admin, "pods", "chatty", lambda p: p["status"].get("phase") == "Running")
+    with subprocess.Popen(
+            [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig),
+             "logs", "-f", "chatty", "--tail", "1"], stdout=subprocess.PIPE, text=True) as follow:
+        assert follow.stdout is not None
+        assert follow.stdout.readline() == "tick\n"
+        assert follow.stdout.readline() == "tick\n"  # more came while following
+        follow.send_signal(signal.SIGINT)
+        assert follow.wait(timeout=30) == 0
+    cluster.cli("delete", "pod", "chatty", "--grace-period", "0")
