@@ -74,6 +74,7 @@ def run_options(pod: Object, container: Object, attempt: int,
         options["working_dir"] = container["workingDir"]
     if "memory" in limits:
         options["mem_limit"] = parse_memory(limits["memory"])
+        options["memswap_limit"] = options["mem_limit"]  # no swap, as the kubelet sets it
     if "cpu" in limits:
         options["nano_cpus"] = parse_cpu(limits["cpu"]) * 1_000_000
     if mounts := volume_mounts(pod, container):

@@ -275,3 +275,14 @@ def test_logs_follow_stops_on_ctrl_c(cluster, admin):
         follow.send_signal(signal.SIGINT)
         assert follow.wait(timeout=30) == 0
     cluster.cli("delete", "pod", "chatty", "--grace-period", "0")
+
+
+def test_a_pod_stopping_slowly_does_not_hold_up_other_pods(cluster, admin, tmp_path):
+    stubborn = "trap '' TERM; while true; do sleep 0.1; done"  # ignores SIGTERM: waits for KILL
+    apply(cluster, tmp_path, pod("stubborn", shell("app", stubborn)))
+    wait_for(admin, "pods", "stubborn", lambda p: p["status"].get("phase") == "Running")
+    admin.delete("pods", "stubborn", grace_period=20)  # a worker waits 20 s for this one
+    cluster.cli("run", "nimble", "--image", IMAGE, "--", "sleep", "3600")
+    wait_for(admin, "pods", "nimble", lambda p: p["status"].get("phase") == "Running")
+    assert admin.get("pods", "stubborn")["metadata"]["deletionTimestamp"]  # still stopping
+    cluster.cli("delete", "pod", "nimble", "--grace-period", "0")
