@@ -225,13 +225,15 @@ class PodSync:
         name = spec["name"]
         info, before = latest.get(name), previous.get(name)
         policy = record.pod["spec"].get("restartPolicy", "Always")
-        if info is not None and info.state != "exited" and info.image != spec["image"] \
-                and not init:
+        changed = info is not None and info.image != spec["image"] and not init
+        if info is not None and changed and info.state != "exited":
             self._kill(record, info, f"Container {name} definition changed, will be restarted")
             info = self._refresh(record.uid, info)
-        if info is None:
-            started = self._start(record, spec, 0, wakes)
-            return self._described(record, spec, started, None, wakes)
+        if info is None or changed:  # new, or replaced whatever the restart policy says
+            started = self._start(record, spec, info.attempt + 1 if info else 0, wakes)
+            if started is None:
+                return ContainerView(spec, info, before, waiting=record.failures.get(name))
+            return self._described(record, spec, started, info, wakes)
         if info.state == "exited" and should_restart(policy, info.exit_code, init):
             delay, backoff = self._restart_delay(record, info)
             if delay > 0:
@@ -253,12 +255,10 @@ class PodSync:
             return self._described(record, spec, started, info, wakes)
         return self._described(record, spec, info, before, wakes)
 
-    def _described(self, record: PodRecord, spec: Object, info: ContainerInfo | None,
+    def _described(self, record: PodRecord, spec: Object, info: ContainerInfo,
                    before: ContainerInfo | None, wakes: list[float]) -> ContainerView:
-        """The view of a container after acting on it: probes run when it is running."""
+        """The view of a started container: probes run when it is running."""
         name = spec["name"]
-        if info is None:
-            return ContainerView(spec, None, before, waiting=record.failures.get(name))
         if info.state != "running":
             return ContainerView(spec, info, before)
         verdicts, failed = self._probe(record, spec, info, wakes)

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 from actors.client import Client, WatchEvent
 from actors.objects import RESOURCES, ResourceInfo, resolve
+from actors.quantity import parse_memory
 from bindings import kubeconfig, manifests, printers, tracing
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection
@@ -96,7 +97,13 @@ def parser() -> argparse.ArgumentParser:
                              default=40, metavar="SECONDS",
                              help="the node lease's duration; renewed every 10 s (or a "
                              "quarter of it)")
-        parser_.add_argument("--restart-backoff-base", type=float, default=10.0,
+        parser_.add_argument("--node-cpu", type=_quantity, metavar="QUANTITY",
+                             help="CPU each node offers to pods (default: the host's)")
+        parser_.add_argument("--node-memory", type=_quantity, metavar="QUANTITY",
+                             help="memory each node offers to pods (default: the host's)")
+        parser_.add_argument("--max-pods", type=_bounded(1, 100000), default=110,
+                             metavar="N", help="pods each node accepts (kubelet's --max-pods)")
+        parser_.add_argument("--restart-backoff-base", type=_seconds, default=10.0,
                              metavar="SECONDS",
                              help="the kubelet's first restart and image pull back-off, "
                              "doubling up to 5 minutes (Kubernetes: 10)")
@@ -173,6 +180,26 @@ def parser() -> argparse.ArgumentParser:
     delete.add_argument("--wait", type=_bool, default=True, metavar="true|false")
     delete.add_argument("--timeout", type=float, default=120.0, help="seconds --wait may take")
     return top
+
+
+def _seconds(value: str) -> float:
+    """A positive number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0 < seconds < 86400:
+        raise argparse.ArgumentTypeError("must be more than 0 and less than a day")
+    return seconds
+
+
+def _quantity(value: str) -> str:
+    """A Kubernetes quantity (``4``, ``500m``, ``8Gi``), checked."""
+    try:
+        parse_memory(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:
@@ -640,7 +667,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
-        backoff_base=args.restart_backoff_base), f"{args.nodes} node(s)")
+        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
+        node_memory=args.node_memory, max_pods=args.max_pods), f"{args.nodes} node(s)")
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -663,7 +691,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
         runtime=args.runtime, nats_url=config.server, prefix=config.prefix,
         token=config.token, node_lease_duration_seconds=args.node_lease_duration_seconds,
-        backoff_base=args.restart_backoff_base),
+        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
+        node_memory=args.node_memory, max_pods=args.max_pods),
         f"node {args.node}")
 
 

@@ -80,6 +80,8 @@ class ClusterConfig:
     """CPU each node offers (Kubernetes quantity); None: the host's."""
     node_memory: str | None = None
     """Memory each node offers; None: the host's."""
+    max_pods: int = 110
+    """Pods each node accepts (the kubelet's --max-pods)."""
     backoff_base: float = 10.0
     """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
     small in tests."""
@@ -200,7 +202,7 @@ class Cluster:
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),
             lease_duration_seconds=config.node_lease_duration_seconds,
-            backoff_base=config.backoff_base, **overrides))
+            max_pods=config.max_pods, backoff_base=config.backoff_base, **overrides))
 
     def _start_sim_nodes(self, bus: BusConfig, names: tuple[str, ...]) -> None:
         """Every simulated node in one kubelet actor on one connection: no thread per node."""

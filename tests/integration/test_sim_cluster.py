@@ -12,6 +12,7 @@ import pytest
 from bindings.cluster import Cluster, ClusterConfig
 from bindings.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS
 from tests.conftest import pod, wait_for
+from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +83,20 @@ def test_a_pull_error_belongs_to_its_pod_not_to_the_image(sim_cluster):
         obj["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "node-1"}
         admin.create("pods", obj)
     assert wait_for(admin, "pods", "good-pull", phase("Running"))["spec"]["nodeName"] == "node-1"
+
+
+def test_node_offers_what_the_flags_say_with_kubelet_labels_and_conditions(tmp_path, admin_for):
+    up = start_up(tmp_path / "flags", "--runtime", "sim", "--node-cpu", "3",
+                  "--node-memory", "5Gi", "--max-pods", "7")
+    try:
+        node = admin_for(up).get("nodes", "node-1", None)
+    finally:
+        stop_up(up)
+    assert node["status"]["capacity"] == {"cpu": "3", "memory": "5Gi", "pods": "7"}
+    assert node["status"]["allocatable"] == node["status"]["capacity"]
+    labels = node["metadata"]["labels"]
+    assert labels["kubernetes.io/hostname"] == "node-1"
+    assert labels["kubernetes.io/os"] == "linux" and labels["kubernetes.io/arch"]
+    conditions = {c["type"]: c["status"] for c in node["status"]["conditions"]}
+    assert conditions == {"MemoryPressure": "False", "DiskPressure": "False",
+                          "PIDPressure": "False", "Ready": "True"}

@@ -200,3 +200,14 @@ def test_the_first_restart_is_at_once_and_the_second_waits_for_the_backoff(timer
     assert waiting(client)["message"] == "back-off 10s restarting failed container=app " \
         "pod=p_default(uid-1)"
     assert record.timer is not None and not record.timer.cancelled  # woken after the back-off
+
+
+def test_an_image_update_replaces_the_container_whatever_the_restart_policy(timers):
+    runtime, client = FakeRuntime({"busybox:1.35", "busybox:1.36"}), FakeClient()
+    sync, record = syncer(runtime, client, timers), PodRecord(pod(app(), restartPolicy="Never"))
+    sync.sync(record)
+    record.pod = pod(app("busybox:1.36"), restartPolicy="Never")
+    sync.sync(record)
+    assert [c["image"] for c in runtime.started] == ["busybox:1.35", "busybox:1.36"]
+    entry = client.statuses[-1]["containerStatuses"][0]
+    assert (client.statuses[-1]["phase"], entry["restartCount"]) == ("Running", 1)
