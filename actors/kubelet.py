@@ -84,6 +84,10 @@ class KubeletConfig:
     lease_renew_seconds: float = 10.0
     """How often the Lease is renewed (the kubelet's 10 s); at most a quarter of the duration
     is used when the duration is shorter."""
+    node_status_seconds: float = 60.0
+    """How often a renewal also looks at the Node and puts Ready back when the node lifecycle
+    controller marked it Unknown (a lease write alone every 10 s keeps a thousand nodes
+    cheap)."""
     backoff_base: float = 10.0
     """Seconds before the second restart of a dead container (the first is at once); doubles
     per restart. Also the image pull back-off's base. Small in tests."""
@@ -122,6 +126,8 @@ class NodeAgent:
         self.workers, self.timers, self.publish, self.subjects = workers, timers, publish, subjects
         self.name = config.node_name
         self.pods: dict[str, PodRecord] = {}
+        self._node_checked = float("-inf")
+        """When a renewal last looked at the Node (monotonic)."""
         self.recorder = EventRecorder(client, "kubelet", self.name) \
             if config.record_events else None
         self.podsync = PodSync(
@@ -160,9 +166,9 @@ class NodeAgent:
         self.renew_lease()
 
     def renew_lease(self) -> None:
-        """Renew the node's Lease (the heartbeat the node lifecycle controller reads) and put
-        the node's Ready condition back when the controller marked it Unknown. A failure is
-        logged; the next renewal tries again."""
+        """Renew the node's Lease (the heartbeat the node lifecycle controller reads) and,
+        every ``node_status_seconds``, put the node's Ready condition back when the controller
+        marked it Unknown. A failure is logged; the next renewal tries again."""
         lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                  "metadata": {"name": self.name, "namespace": NODE_LEASE_NAMESPACE},
                  "spec": {"holderIdentity": self.name, "renewTime": now_micro(),
@@ -172,7 +178,10 @@ class NodeAgent:
                 self.client.update("leases", lease)
             except NotFound:
                 self.client.create("leases", lease, NODE_LEASE_NAMESPACE)
+            if time.monotonic() < self._node_checked + self.config.node_status_seconds:
+                return
             node = self.client.get("nodes", self.name, None)
+            self._node_checked = time.monotonic()
             if (condition(node, "Ready") or {}).get("status") != "True":
                 set_condition(node, "Ready", "True", "KubeletReady",
                               "kubelet is posting ready status")
