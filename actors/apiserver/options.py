@@ -81,10 +81,8 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     if tail is not None and tail < 0:
         raise BadRequest("options.tailLines must be 0 or more")
     follow_to = _typed(raw, "followTo", str) or None
-    if follow_to is not None and not (follow_to.startswith(subjects.inbox_prefix + ".logs.")
-                                      and follow_to.count(".") == subjects.log_stream(
-                                          "x").count(".")):
-        raise BadRequest(f"options.followTo must be a subject {subjects.log_stream('<id>')}")
+    if follow_to is not None and not _is_log_stream(follow_to, subjects):
+        raise BadRequest(f"options.followTo must be a subject {subjects.inbox_prefix}.logs.<id>")
     return Options(
         follow_to=follow_to,
         container=_typed(raw, "container", str) or None,
@@ -100,6 +98,15 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         lease_seconds=float(lease) if lease is not None else DEFAULT_LEASE_SECONDS,
         grace_period=grace,
     )
+
+
+def _is_log_stream(subject: str, subjects: Subjects) -> bool:
+    """Whether ``subject`` is ``<prefix>.inbox.logs.<id>`` (one token for the id)."""
+    head = subjects.log_stream("x")[:-1]
+    try:
+        return subject.startswith(head) and subjects.log_stream(subject[len(head):]) == subject
+    except ValueError:
+        return False
 
 
 def write_continue(revision: int, last_key: str) -> str:
