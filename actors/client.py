@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
+from actors.credentials import Credentials, TokenCredentials
 from actors.objects import ResourceInfo, resolve
 from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
@@ -110,12 +111,13 @@ class Watch:
         while True:
             await asyncio.sleep(period)
             options = dict(self.options, resourceVersion=self.revision)
-            envelope = self.client.envelope("watch", self.info, self.namespace, None, None,
-                                            options, None, None)
             try:
+                proof = await self.client.credentials.aprove(self.client.connection)
+                envelope = self.client.envelope("watch", self.info, self.namespace, None, None,
+                                                options, None, None, proof.auth)
                 reply = await self.client.connection.arequest(
-                    self.client.subject("watch", self.info, None), envelope
-                )
+                    self.client.subject("watch", self.info, None), envelope,
+                    mac_key=proof.mac_key)
                 reply.raise_for_status()
             except (Gone, Conflict) as error:
                 self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
@@ -130,13 +132,16 @@ class Watch:
 
 
 class Client:
-    """A connection to the apiserver for one identity (its bearer token)."""
+    """A connection to the apiserver for one identity: a bearer token, or credentials (a
+    certificate session, see ``actors.credentials``)."""
 
-    def __init__(self, connection: Connection, token: str | None,
+    def __init__(self, connection: Connection, credentials: Credentials | str | None,
                  timeout: float | None = None) -> None:
         self.connection = connection
         self.subjects = connection.subjects
-        self._token = token
+        self.credentials: Credentials = (
+            TokenCredentials(credentials) if credentials is None or isinstance(credentials, str)
+            else credentials)
         self.timeout = timeout or connection.config.request_timeout
 
     # -- the one request path ------------------------------------------------------------------
@@ -147,12 +152,12 @@ class Client:
 
     def envelope(self, verb: str, info: ResourceInfo, namespace: str | None, name: str | None,
                  body: Any, options: dict[str, Any] | None, subresource: str | None,
-                 trace_id: str | None) -> Envelope:
+                 trace_id: str | None, auth: dict[str, Any] | None) -> Envelope:
         return Envelope(
             trace_id=trace_id or new_id(), span_id=new_id(), verb=verb, group=info.group,
             resource=info.name, subresource=subresource,
             namespace=namespace if info.namespaced else None, name=name, body=body,
-            options=options, auth={"token": self._token} if self._token else None,
+            options=options, auth=auth,
         )
 
     def request(self, verb: str, resource: str, *, namespace: str | None = None,
@@ -161,11 +166,12 @@ class Client:
                 timeout: float | None = None) -> Any:
         """Send one API request and return the reply's body; raise ApiError on failure."""
         info = resolve(resource)
+        proof = self.credentials.prove(self.connection)
         envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
-                                 trace_id)
+                                 trace_id, proof.auth)
         deadline = timeout or self.timeout
         future = self.connection.request(self.subject(verb, info, subresource), envelope,
-                                         deadline)
+                                         deadline, proof.mac_key)
         try:
             reply = future.result(deadline + 1)
         except BusTimeout as error:

@@ -46,6 +46,8 @@ class ResourceInfo:
     namespaced: bool = True
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    """Groups of types kubectl can name at once, as in API discovery: ``all``."""
 
     @property
     def api_version(self) -> str:
@@ -71,7 +73,8 @@ _RBAC = "rbac.authorization.k8s.io"
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",)),
     ResourceInfo(
-        "pods", "Pod", short_names=("po",), subresources=("status", "binding", "log", "exec")
+        "pods", "Pod", short_names=("po",), subresources=("status", "binding", "log", "exec"),
+        categories=("all",),
     ),
     ResourceInfo("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
     ResourceInfo("events", "Event", short_names=("ev",)),
@@ -92,6 +95,11 @@ def lookup(group: str, name: str) -> ResourceInfo:
         shown = f"{name}.{group}" if group else name
         raise NotFound(f'the server could not find the requested resource "{shown}"')
     return info
+
+
+def in_category(category: str) -> list[ResourceInfo]:
+    """The resources of a category (``all``), in discovery order."""
+    return [info for info in RESOURCES if category in info.categories]
 
 
 def resolve(word: str) -> ResourceInfo:

@@ -106,7 +106,7 @@ def main() -> None:
         bare: list[float] = []
         made: list[Any] = []
         try:
-            timer = PodTimer(Client(connection, config.token))
+            timer = PodTimer(Client(connection, config.credentials()))
             for index in range(args.pods):  # interleaved: both see the same machine load
                 pods.append(timer.measure(f"bench-{index}"))
                 bare.append(docker_latency(engine, made))

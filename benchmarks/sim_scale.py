@@ -65,7 +65,7 @@ def run(nodes: int, pods: int, assign: bool) -> dict[str, object]:
         connection = Connection(BusConfig(url=config.server, prefix=config.prefix),
                                 "bench").connect()
         try:
-            client = Client(connection, config.token, timeout=60)
+            client = Client(connection, config.credentials(), timeout=60)
             running: set[str] = set()
             all_running = threading.Event()
 

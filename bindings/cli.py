@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import queue
 import signal
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from actors.client import Client, WatchEvent
-from actors.objects import RESOURCES, ResourceInfo, resolve
+from actors.objects import RESOURCES, ResourceInfo, in_category, resolve
 from actors.quantity import parse_memory
 from bindings import kubeconfig, manifests, printers, tracing
 from bindings.cluster import Cluster, ClusterConfig
@@ -84,6 +83,9 @@ def parser() -> argparse.ArgumentParser:
                              help="run one kubelet that joins the cluster of --kubeconfig")
     agent.add_argument("--node", required=True, help="the node's name")
     agent.add_argument("--runtime", choices=["docker", "sim"], default="docker")
+    agent.add_argument("--nats", metavar="URL",
+                       help="this NATS instead of the kubeconfig's (a server of the same "
+                            "NATS cluster, e.g. the one on this machine)")
     agent.add_argument("--data-dir", type=Path, default=None,
                        help="the agent's own state (default ~/.kubeactor/agent-NODE)")
     for parser_ in (up, server):
@@ -121,7 +123,8 @@ def parser() -> argparse.ArgumentParser:
     get = verbs.add_parser("get", parents=[common], help="show resources")
     get.add_argument("resource")
     get.add_argument("names", nargs="*")
-    get.add_argument("-o", "--output", choices=["json", "yaml", "wide", "name"])
+    get.add_argument("-o", "--output", metavar="FORMAT",
+                     help=f"one of {printers.FORMATS} (jsonpath=TEMPLATE, custom-columns=SPEC)")
     get.add_argument("-l", "--selector")
     get.add_argument("--field-selector")
     get.add_argument("-A", "--all-namespaces", action="store_true")
@@ -241,7 +244,7 @@ class Session:
         self.namespace = getattr(args, "namespace", None) or self.config.namespace
         bus = BusConfig(url=self.config.server, prefix=self.config.prefix)
         self.connection = Connection(bus, name).connect()
-        self.client = Client(self.connection, self.config.token)
+        self.client = Client(self.connection, self.config.credentials())
 
     def close(self) -> None:
         self.connection.close()
@@ -277,13 +280,11 @@ def _pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
 
 
 def _resource_and_names(words: list[str]) -> tuple[ResourceInfo, list[str]]:
-    """kubectl's ``TYPE [NAME...]`` or ``TYPE/NAME [TYPE/NAME...]`` (one type here)."""
-    if "/" in words[0]:
-        types = {word.partition("/")[0] for word in words}
-        if len(types) != 1 or any(not word.partition("/")[2] for word in words):
-            raise UsageError("arguments in TYPE/NAME form must all name one resource type")
-        return _resolve(types.pop()), [word.partition("/")[2] for word in words]
-    return _resolve(words[0]), words[1:]
+    """Like :func:`_targets`, for verbs that take one type at a time."""
+    targets = _targets(words)
+    if len(targets) != 1:
+        raise UsageError("only one resource type may be given here")
+    return targets[0]
 
 
 def _resolve(word: str) -> ResourceInfo:
@@ -293,38 +294,88 @@ def _resolve(word: str) -> ResourceInfo:
         raise UsageError(error.message) from None
 
 
+def _targets(words: list[str]) -> list[tuple[ResourceInfo, list[str]]]:
+    """kubectl's ``TYPE[,TYPE...] [NAME...]`` (``all`` is a category) or ``TYPE/NAME...``:
+    each type with the names asked of it (none: all of them), in the order given."""
+    if "/" in words[0]:
+        if any(not word.partition("/")[2] for word in words):
+            raise UsageError("arguments in resource/name form must have a single resource and "
+                             "name")
+        targets: dict[str, tuple[ResourceInfo, list[str]]] = {}
+        for word in words:
+            kind, _, name = word.partition("/")
+            info = _resolve(kind)
+            targets.setdefault(info.name, (info, []))[1].append(name)
+        return list(targets.values())
+    infos: dict[str, ResourceInfo] = {}
+    for word in words[0].split(","):
+        for info in in_category(word) or [_resolve(word)]:
+            infos.setdefault(info.name, info)
+    return [(info, words[1:]) for info in infos.values()]
+
+
 def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    info, names = _resource_and_names([args.resource, *args.names])
+    printers.check_format(args.output)
+    targets = _targets([args.resource, *args.names])
+    if args.watch:
+        if len(targets) > 1:
+            raise UsageError("you may only specify a single resource type")
+        return _get_and_watch(args, session, *targets[0])
+    shown, failed = [], 0
+    for info, names in targets:
+        namespace = None if args.all_namespaces or not info.namespaced else session.namespace
+        if names:
+            objects, missing = _get_each(session, info, namespace, names)
+            failed |= missing
+        else:
+            objects = session.client.list(info.name, namespace, label_selector=args.selector,
+                                          field_selector=args.field_selector)["items"]
+        shown.append((info, objects))
+    single = len(targets) == 1 and len(targets[0][1]) == 1
+    _print_objects(args, session, shown, single, asked_names=any(names for _, names in targets))
+    return failed
+
+
+def _print_objects(args: argparse.Namespace, session: Session,
+                   shown: list[tuple[ResourceInfo, list[Object]]], single: bool,
+                   asked_names: bool) -> None:
+    """A table (or names) per type, written ``pod/NAME`` when there are several types; the
+    other formats get everything in one List, as kubectl prints them."""
+    items = [obj for _, objects in shown for obj in objects]
+    kind = (args.output or "").partition("=")[0]
+    if not items:
+        if kind in ("", "wide") and not asked_names:
+            namespaced = not args.all_namespaces and any(info.namespaced for info, _ in shown)
+            where = f" in {session.namespace} namespace" if namespaced else ""
+            print(f"No resources found{where}.", file=sys.stderr)
+        return
+    if kind not in ("", "wide", "name"):
+        result = items[0] if single else {"apiVersion": "v1", "kind": "List", "items": items,
+                                          "metadata": {"resourceVersion": ""}}
+        print(printers.render(shown[0][0], result, args.output, single=single),
+              end="" if kind == "jsonpath" else "\n", flush=True)  # kubectl adds no newline
+        return
+    several = len(shown) > 1
+    print(("\n" if kind == "name" else "\n\n").join(
+        printers.render(info, {"items": objects}, args.output, single=False,
+                        all_namespaces=args.all_namespaces and info.namespaced,
+                        show_labels=args.show_labels, with_kind=several)
+        for info, objects in shown if objects), flush=True)
+
+
+def _get_and_watch(args: argparse.Namespace, session: Session, info: ResourceInfo,
+                   names: list[str]) -> int:
+    """``get -w``: the listing, then each change in the listing's format."""
     namespace = None if args.all_namespaces or not info.namespaced else session.namespace
-    if names and args.watch:
-        if len(names) > 1:
-            raise UsageError("watch is only supported on individual resources and resource "
-                             "collections, but 2 or more resources were found")
-        args.field_selector = f"metadata.name={names[0]}"
-        names = []
+    if len(names) > 1:
+        raise UsageError("watch is only supported on individual resources and resource "
+                         "collections, but 2 or more resources were found")
     if names:
-        objects, failed = _get_each(session, info, namespace, names)
-        if objects:
-            single = len(names) == 1
-            shown = objects[0] if single else {"apiVersion": "v1", "kind": "List",
-                                               "items": objects,
-                                               "metadata": {"resourceVersion": ""}}
-            print(printers.render(info, shown, args.output, single=single,
-                                  show_labels=args.show_labels))
-        return failed
+        args.field_selector = f"metadata.name={names[0]}"
     listing = session.client.list(info.name, namespace, label_selector=args.selector,
                                   field_selector=args.field_selector)
-    result = {"apiVersion": "v1", "kind": "List", "metadata": listing["metadata"],
-              "items": listing["items"]}
-    spread = args.all_namespaces and info.namespaced
-    if not result["items"] and args.output in (None, "wide"):
-        where = f" in {namespace} namespace" if namespace else ""
-        print(f"No resources found{where}.", file=sys.stderr)
-    else:
-        print(printers.render(info, result, args.output, single=False, all_namespaces=spread,
-                              show_labels=args.show_labels), flush=True)
-    if args.watch:
-        _watch_rows(session, info, namespace, listing["metadata"]["resourceVersion"], args)
+    _print_objects(args, session, [(info, listing["items"])], single=False, asked_names=False)
+    _watch_rows(session, info, namespace, listing["metadata"]["resourceVersion"], args)
     return 0
 
 
@@ -689,11 +740,11 @@ def cmd_agent(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
     return _serve(ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
-        runtime=args.runtime, nats_url=config.server, prefix=config.prefix,
-        token=config.token, node_lease_duration_seconds=args.node_lease_duration_seconds,
+        runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
+        credentials=config.credentials(),
+        node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods),
-        f"node {args.node}")
+        node_memory=args.node_memory, max_pods=args.max_pods), f"node {args.node}")
 
 
 def _serve(config: ClusterConfig, what: str) -> int:
@@ -720,7 +771,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     """``config view``: the kubeconfig in use, credentials redacted as kubectl does."""
     path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
     config = kubeconfig.load(path)
-    print(kubeconfig.render(dataclasses.replace(config, token="REDACTED")), end="")
+    print(kubeconfig.render(config, redact=True), end="")
     return 0
 
 

@@ -15,7 +15,6 @@ import contextlib
 import csv
 import fcntl
 import logging
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +23,17 @@ from typing import Any, TextIO
 
 import pykka
 
-from actors.apiserver import ApiServer, ApiServerConfig, Authorizer, TokenAuthenticator
+from actors import certs
+from actors.apiserver import (
+    ApiServer,
+    ApiServerConfig,
+    Authorizer,
+    EitherAuthenticator,
+    SessionAuthenticator,
+    TokenAuthenticator,
+)
 from actors.client import Client
+from actors.credentials import CertificateCredentials, Credentials
 from actors.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.runtime import Runtime, RuntimeFailure
@@ -34,6 +42,7 @@ from actors.store import Store
 from actors.timers import Timers
 from bindings import kubeconfig
 from bindings.docker import DockerRuntime
+from bindings.pki import Pki, ensure_pki, private_file
 from bindings.sim import SimRuntime
 from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
@@ -68,7 +77,7 @@ class ClusterConfig:
     apiserver_workers: int = 4
     """Apiserver actors sharing the requests (and the store's group commits): one blocked on
     a durable write does not stop the others."""
-    token: str | None = None
+    credentials: Credentials | None = None
     """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
     node_monitor_grace_seconds: float = 40.0
     """A node whose Lease goes unrenewed this long becomes Unknown."""
@@ -113,13 +122,6 @@ def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, st
     return tokens
 
 
-def private_file(path: Path) -> TextIO:
-    """Open ``path`` for writing, created with mode 0600 (it holds credentials)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    return os.fdopen(fd, "w", newline="")
-
-
 def _previous_port(path: Path, host: str) -> int:
     """The port the embedded nats-server had last time, when it is free again (else 0)."""
     try:
@@ -150,6 +152,7 @@ class Cluster:
     _timers: list[Timers] = field(default_factory=list)
     _tokens: dict[str, str] = field(default_factory=dict)
     _lock: TextIO | None = None
+    _pki: Pki | None = None
     _progress: Callable[[str], None] = field(default=lambda step: None)
 
     @classmethod
@@ -178,7 +181,7 @@ class Cluster:
         names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
         if config.control_plane:
             bus = self._start_control_plane(data, names)
-        elif not (config.nats_url and config.token):
+        elif not (config.nats_url and config.credentials):
             raise ClusterError("kubelets without a control plane need a NATS URL and a token "
                                "(from --kubeconfig)")
         else:
@@ -197,8 +200,9 @@ class Cluster:
               **overrides: Any) -> Node:
         """One node for a kubelet, with its own identity on ``connection``."""
         config = self.config
-        client = Client(connection, self._tokens.get(node_identity(name)[0], config.token))
-        return Node(client, runtime, KubeletConfig(
+        credentials = (self._credentials(node_identity(name)) if config.control_plane
+                       else config.credentials)
+        return Node(Client(connection, credentials), runtime, KubeletConfig(
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),
             lease_duration_seconds=config.node_lease_duration_seconds,
@@ -230,27 +234,34 @@ class Cluster:
             remembered.write_text(str(self.nats.port))  # agents find it again after a restart
             self.url = self.nats.url
         bus = BusConfig(url=self.url, prefix=config.prefix)
+        self._pki = ensure_pki(data / "pki")
         say("store")
         store = self._run(Store.start(SqliteBackend(data / "store.db")))
         say("apiserver")
         connection = self._connect(bus, "apiserver")
-        authenticator = TokenAuthenticator.from_file(tokens_path)
-        authorizer = Authorizer()  # one policy for all workers
+        handshaker = self._pki.handshaker()
+        authenticator = EitherAuthenticator(  # one policy, one nonce cache for all workers
+            TokenAuthenticator.from_file(tokens_path),
+            SessionAuthenticator(self._pki.ticket_key, handshaker.window))
+        authorizer = Authorizer()
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             self._run(ApiServer.start(
                 connection, store.proxy(), authenticator, None,
-                ApiServerConfig(serves_watches=first, bootstrap=first), authorizer))
+                ApiServerConfig(serves_watches=first, bootstrap=first), authorizer, handshaker))
         say("scheduler")
-        self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
+        self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER)))
         say("controllers")
         self._run(NodeLifecycleController.start(
-            *self._component(bus, "controller-manager", CONTROLLER_MANAGER[0]),
+            *self._component(bus, "controller-manager", CONTROLLER_MANAGER),
             NodeLifecycleConfig(grace_seconds=config.node_monitor_grace_seconds,
                                 monitor_seconds=config.node_monitor_seconds)))
         self.kubeconfig_path = data / "kubeconfig"
+        admin_key, admin_cert = self._pki.kept(data / "pki" / "admin", *ADMIN)
         kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
-            server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]]))
+            server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]],
+            client_cert=certs.cert_pem(admin_cert), client_key=certs.key_pem(admin_key),
+            ca=certs.cert_pem(self._pki.ca)))
         return bus
 
     def _lock_data_dir(self, data: Path) -> None:
@@ -269,9 +280,16 @@ class Cluster:
         self._connections.append(connection)
         return connection
 
-    def _component(self, bus: BusConfig, name: str, user: str) -> tuple[Connection, Client]:
+    def _component(self, bus: BusConfig, name: str, identity: tuple[str, str]
+                   ) -> tuple[Connection, Client]:
         connection = self._connect(bus, name)
-        return connection, Client(connection, self._tokens[user])
+        return connection, Client(connection, self._credentials(identity))
+
+    def _credentials(self, identity: tuple[str, str]) -> CertificateCredentials:
+        """A certificate of this cluster's CA for ``(user, groups)``, made now."""
+        assert self._pki is not None, "certificates come from the control plane's CA"
+        key, cert = self._pki.issue(*identity)
+        return CertificateCredentials(cert, key, self._pki.ca)
 
     def _runtime(self, node_name: str, cluster_id: str) -> Runtime:
         runtime: Runtime
@@ -300,7 +318,11 @@ class Cluster:
     def admin_client(self, name: str = "admin") -> Client:
         """A client with the admin's credentials on a new connection (closed by stop())."""
         bus = BusConfig(url=self.url, prefix=self.config.prefix)
-        return self._component(bus, name, ADMIN[0])[1]
+        return self._component(bus, name, ADMIN)[1]
+
+    def credentials(self, user: str, groups: str = "") -> CertificateCredentials:
+        """A new certificate of this cluster's CA for ``user`` in comma-separated ``groups``."""
+        return self._credentials((user, groups))
 
     def token(self, user: str) -> str:
         return self._tokens[user]

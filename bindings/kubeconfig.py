@@ -1,17 +1,24 @@
 """Kubeconfig files in Kubernetes' YAML shape (clusters, users, contexts, current-context).
 
-kubeactor's cluster entry keeps the NATS URL in ``server`` and its subject prefix in an
-``extensions`` entry named ``kubeactor``, where Kubernetes keeps per-tool settings.
+kubeactor's cluster entry keeps the NATS URL in ``server``, the cluster CA in
+``certificate-authority-data`` and its subject prefix in an ``extensions`` entry named
+``kubeactor``, where Kubernetes keeps per-tool settings. A user has a client certificate and key
+(``client-certificate-data``, ``client-key-data``: base64 PEM, as kubectl writes them), a bearer
+token, or both; the certificate is used when there is one.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from actors.credentials import CertificateCredentials, Credentials, TokenCredentials
 
 DEFAULT_PATH = Path("~/.kubeactor/kubeconfig")
 ENV_VAR = "KUBEACTOR_CONFIG"
@@ -27,6 +34,17 @@ class KubeConfig:
     token: str | None
     namespace: str = "default"
     user: str = "admin"
+    client_cert: bytes | None = None
+    """PEM client certificate (with ``client_key`` and ``ca``), or None for the token alone."""
+    client_key: bytes | None = None
+    ca: bytes | None = None
+    """PEM of the cluster CA, which signs the apiserver's and the users' certificates."""
+
+    def credentials(self) -> Credentials:
+        """What a client shows the apiserver: the certificate when there is one."""
+        if self.client_cert and self.client_key and self.ca:
+            return CertificateCredentials.from_pem(self.client_cert, self.client_key, self.ca)
+        return TokenCredentials(self.token)
 
 
 class KubeConfigError(Exception):
@@ -37,14 +55,28 @@ def default_path() -> Path:
     return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH).expanduser()
 
 
-def render(config: KubeConfig, name: str = "kubeactor") -> str:
+def _data(pem: bytes | None) -> str | None:
+    return base64.b64encode(pem).decode() if pem else None
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def render(config: KubeConfig, name: str = "kubeactor", redact: bool = False) -> str:
+    """The kubeconfig's YAML; with ``redact`` secrets and data read as ``kubectl config view``
+    shows them (``REDACTED``, ``DATA+OMITTED``)."""
+    data = (lambda pem: "DATA+OMITTED" if pem else None) if redact else _data
+    user = _drop_none({"client-certificate-data": data(config.client_cert),
+                       "client-key-data": data(config.client_key),
+                       "token": "REDACTED" if redact and config.token else config.token})
     document = {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": name, "cluster": {
-            "server": config.server,
+        "clusters": [{"name": name, "cluster": _drop_none({
+            "server": config.server, "certificate-authority-data": data(config.ca),
             "extensions": [{"name": "kubeactor", "extension": {"subjectPrefix": config.prefix}}],
-        }}],
-        "users": [{"name": config.user, "user": {"token": config.token}}],
+        })}],
+        "users": [{"name": config.user, "user": user}],
         "contexts": [{"name": name, "context": {
             "cluster": name, "user": config.user, "namespace": config.namespace}}],
         "current-context": name,
@@ -83,9 +115,19 @@ def load(path: Path) -> KubeConfig:
         return KubeConfig(server=cluster["server"],
                           prefix=extension.get("subjectPrefix", "kubeactor"),
                           token=user.get("token"), namespace=context.get("namespace", "default"),
-                          user=context["user"])
+                          user=context["user"],
+                          client_cert=_pem(user.get("client-certificate-data")),
+                          client_key=_pem(user.get("client-key-data")),
+                          ca=_pem(cluster.get("certificate-authority-data")))
     except (KeyError, TypeError, AttributeError, StopIteration) as error:
         raise KubeConfigError(f"kubeconfig {path} is incomplete: missing {error}") from None
+    except (binascii.Error, ValueError) as error:
+        raise KubeConfigError(f"kubeconfig {path}: certificate data is not base64: {error}"
+                              ) from None
+
+
+def _pem(data: str | None) -> bytes | None:
+    return base64.b64decode(data, validate=True) if data else None
 
 
 def _named(entries: list[dict[str, Any]], name: str) -> dict[str, Any]:

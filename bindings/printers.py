@@ -1,4 +1,5 @@
-"""kubectl's output formats: tables (plain and ``-o wide``), ``json``, ``yaml`` and ``name``."""
+"""kubectl's output formats: tables (plain and ``-o wide``), ``json``, ``yaml``, ``name``,
+``jsonpath=`` and ``custom-columns=`` (see ``bindings.jsonpath``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import yaml
 
 from actors.objects import ResourceInfo, condition, parse_time
+from bindings import jsonpath
 
 Object = dict[str, Any]
 
@@ -112,6 +114,11 @@ def _default_row(obj: Object, wide: bool) -> list[str]:
     return [obj["metadata"]["name"], age(obj)]
 
 
+def _configmap_row(configmap: Object, wide: bool) -> list[str]:
+    data = len(configmap.get("data") or {}) + len(configmap.get("binaryData") or {})
+    return [configmap["metadata"]["name"], str(data), age(configmap)]
+
+
 def _event_row(event: Object, wide: bool) -> list[str]:
     involved = event.get("involvedObject") or {}
     last = event.get("lastTimestamp") or event["metadata"].get("creationTimestamp")
@@ -126,6 +133,7 @@ _TABLES: dict[str, Columns] = {
     "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE"], _pod_row),
     "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
               ["INTERNAL-IP", "CONTAINER-RUNTIME"], _node_row),
+    "configmaps": (["NAME", "DATA", "AGE"], [], _configmap_row),
     "events": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
 }
 
@@ -137,11 +145,14 @@ def labels_text(obj: Object) -> str:
 
 def table(info: ResourceInfo, items: list[Object], wide: bool = False,
           namespaced_column: bool = False, show_labels: bool = False,
-          header: bool = True) -> str:
-    """kubectl's table for ``items``; without ``header`` only the rows (``get -w``)."""
+          header: bool = True, with_kind: bool = False) -> str:
+    """kubectl's table for ``items``; without ``header`` only the rows (``get -w``); with
+    ``with_kind`` names read ``pod/NAME`` (a ``get`` of several types)."""
     headers, extra, row = _TABLES.get(info.name, (["NAME", "AGE"], [], _default_row))
-    rows = [([o["metadata"].get("namespace", "")] if namespaced_column else []) + row(o, wide)
-            + ([labels_text(o)] if show_labels else []) for o in items]
+    prefix = f"{qualified(info)}/" if with_kind and headers[0] == "NAME" else ""
+    rows = [([o["metadata"].get("namespace", "")] if namespaced_column else [])
+            + _prefixed(prefix, row(o, wide)) + ([labels_text(o)] if show_labels else [])
+            for o in items]
     top = ((["NAMESPACE"] if namespaced_column else []) + headers + (extra if wide else [])
            + (["LABELS"] if show_labels else []))
     widths = [max(len(r[i]) for r in [top, *rows]) for i in range(len(top))]
@@ -151,24 +162,47 @@ def table(info: ResourceInfo, items: list[Object], wide: bool = False,
     )
 
 
+def _prefixed(prefix: str, row: list[str]) -> list[str]:
+    return [prefix + row[0], *row[1:]] if prefix else row
+
+
+def qualified(info: ResourceInfo) -> str:
+    """How kubectl names a type before ``/NAME``: ``pod``, ``deployment.apps``."""
+    return f"{info.singular}.{info.group}" if info.group else info.singular
+
+
+FORMATS = "custom-columns,json,jsonpath,name,wide,yaml"
+
+
+def check_format(output: str | None) -> None:
+    """ValueError unless ``output`` is one of kubectl's ``-o`` formats supported here."""
+    kind = (output or "").partition("=")[0]
+    if output is not None and kind not in FORMATS.split(","):
+        raise ValueError(f'unable to match a printer suitable for the output format "{output}", '
+                         f"allowed formats are: {FORMATS}")
+    if kind in ("jsonpath", "custom-columns") and "=" not in (output or ""):
+        raise ValueError(f"{kind} format specified but no {kind} template given")
+
+
 def render(info: ResourceInfo, result: Object, output: str | None, single: bool,
            all_namespaces: bool = False, show_labels: bool = False,
-           header: bool = True) -> str:
+           header: bool = True, with_kind: bool = False) -> str:
     """``result`` (one object when ``single``, else a List) in kubectl's ``-o`` format."""
+    check_format(output)
     items = [result] if single else result.get("items", [])
-    if output == "json":
+    kind, _, template = (output or "").partition("=")
+    if kind == "json":
         return json.dumps(result, indent=4)
-    if output == "yaml":
+    if kind == "yaml":
         return yaml.safe_dump(result, sort_keys=False).rstrip()
-    if output == "name":
-        return "\n".join(f"{info.singular}/{obj['metadata']['name']}" for obj in items)
-    if output not in (None, "wide"):
-        raise ValueError(
-            f'unable to match a printer suitable for the output format "{output}", allowed '
-            "formats are: json,name,wide,yaml"
-        )
+    if kind == "name":
+        return "\n".join(f"{qualified(info)}/{obj['metadata']['name']}" for obj in items)
+    if kind == "jsonpath":
+        return jsonpath.render(template.strip("'\""), result)
+    if kind == "custom-columns":
+        return jsonpath.columns(template, items)
     return table(info, items, wide=output == "wide", namespaced_column=all_namespaces,
-                 show_labels=show_labels, header=header)
+                 show_labels=show_labels, header=header, with_kind=with_kind)
 
 
 # -- describe -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ actor bridge built on this class).
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import logging
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from bus import loop as bus_loop
-from bus.envelope import Envelope, decode, encode
+from bus.envelope import MAC_HEADER, Envelope, decode, encode, mac, read_mac
 from bus.errors import ApiError, BusError, BusTimeout, NoResponders, PayloadTooLarge
 from bus.subjects import Subjects
 
@@ -43,6 +44,10 @@ class Incoming:
     envelope: Envelope
     reply_to: str | None
     """Where a reply goes (an inbox subject), or None for a plain publish."""
+    data: bytes = b""
+    """The message as it travelled, for checking its MAC."""
+    mac: bytes | None = None
+    """The sender's MAC over subject and data (header ``Kubeactor-Mac``), when it sent one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +143,8 @@ class Connection:
                     await self.nc.publish(msg.reply, encode(reply))
                 log.warning("%s: dropped bad message on %s: %s", self.name, msg.subject, error)
                 return
-            handler(Incoming(msg.subject, envelope, msg.reply or None))
+            handler(Incoming(msg.subject, envelope, msg.reply or None, msg.data,
+                             read_mac(msg.headers)))
 
         sub = await self.nc.subscribe(
             subject, queue=queue, cb=deliver, pending_msgs_limit=self.config.pending_limit
@@ -195,23 +201,30 @@ class Connection:
             log.warning("%s: publish to %s failed: %s", self.name, subject, done.exception())
 
     def request(
-        self, subject: str, envelope: Envelope, timeout: float | None = None
+        self, subject: str, envelope: Envelope, timeout: float | None = None,
+        mac_key: bytes | None = None,
     ) -> concurrent.futures.Future[Envelope]:
-        """Send a request; the future resolves to the reply envelope or a BusError."""
+        """Send a request; the future resolves to the reply envelope or a BusError. With
+        ``mac_key`` the request carries a MAC over its subject and bytes (see ``mac``)."""
         envelope.sender = envelope.sender or self.name
-        return bus_loop.submit(self._request(subject, envelope, timeout))
+        return bus_loop.submit(self._request(subject, envelope, timeout, mac_key))
 
     async def arequest(
-        self, subject: str, envelope: Envelope, timeout: float | None = None
+        self, subject: str, envelope: Envelope, timeout: float | None = None,
+        mac_key: bytes | None = None,
     ) -> Envelope:
         """The request of :meth:`request`, awaited on the loop thread itself."""
         envelope.sender = envelope.sender or self.name
-        return await self._request(subject, envelope, timeout)
+        return await self._request(subject, envelope, timeout, mac_key)
 
-    async def _request(self, subject: str, envelope: Envelope, timeout: float | None) -> Envelope:
+    async def _request(self, subject: str, envelope: Envelope, timeout: float | None,
+                       mac_key: bytes | None) -> Envelope:
         deadline = timeout if timeout is not None else self.config.request_timeout
+        data = encode(envelope)
+        headers = None if mac_key is None else {MAC_HEADER: base64.b64encode(
+            mac(mac_key, subject, data)).decode()}
         try:
-            msg = await self.nc.request(subject, encode(envelope), timeout=deadline)
+            msg = await self.nc.request(subject, data, timeout=deadline, headers=headers)
         except nats.errors.NoRespondersError as error:
             raise NoResponders(f"no responders on {subject}") from error
         except nats.errors.MaxPayloadError as error:

@@ -12,7 +12,10 @@ Neighbours: ``bus.subjects`` names where envelopes go; ``bus.connection`` sends 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import hmac
 import os
 import time
 from dataclasses import dataclass, field
@@ -128,6 +131,27 @@ class Envelope:
         return self
 
 
+MAC_HEADER = "Kubeactor-Mac"
+"""NATS header of a request's MAC (base64), beside the envelope rather than in it."""
+
+
+def mac(key: bytes, subject: str, data: bytes) -> bytes:
+    """HMAC-SHA256 over a message's subject and bytes: proves both came from the holder of
+    ``key`` (a session key, see ``actors.certs``)."""
+    return hmac.digest(key, subject.encode() + b"\0" + data, "sha256")
+
+
+def read_mac(headers: dict[str, str] | None) -> bytes | None:
+    """The MAC a message's headers carry; None when there is none or it is not base64."""
+    value = (headers or {}).get(MAC_HEADER)
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def packed_size(value: Any) -> int:
     """Bytes ``value`` takes on the wire (to keep objects well under the bus's max payload)."""
     return len(msgpack.packb(value, use_bin_type=True))
@@ -152,7 +176,7 @@ def decode(data: bytes) -> Envelope:
     if not isinstance(wire, dict):
         raise BadRequest("message is not a msgpack map")
     version = wire.get("v")
-    if not isinstance(version, int) or version > VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= VERSION:
         raise BadRequest(f"unsupported envelope version {version!r} (this reader: {VERSION})")
     if not isinstance(wire.get("id"), str):
         raise BadRequest("envelope has no string 'id'")

@@ -69,6 +69,10 @@ class NatsServer:
     port: int = 0
     """0: the server picks a free port at start (then read back into this field)."""
     startup_timeout: float = 10.0
+    cluster_port: int | None = None
+    """Listen for routes from other nats-servers on this port (a NATS cluster); None: alone."""
+    routes: tuple[str, ...] = ()
+    """Route URLs (``nats://host:port``) of the cluster's other servers."""
 
     def __post_init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
@@ -89,7 +93,8 @@ class NatsServer:
         self._proc = subprocess.Popen(
             [str(binary), "-a", self.host, "-p", str(self.port or -1), "-js",
              "-sd", str(self.data_dir / "jetstream"), "-l", str(self.data_dir / "nats.log"),
-             "-P", str(self.data_dir / "nats-server.pid"), "--ports_file_dir", str(ports_dir)],
+             "-P", str(self.data_dir / "nats-server.pid"), "--ports_file_dir", str(ports_dir),
+             *self._cluster_args()],
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             # Own session: a Ctrl-C or group signal meant for us must not kill the bus before
             # the actors have stopped; the parent-death signal still ends it if we die.
@@ -98,6 +103,14 @@ class NatsServer:
         log_file.close()
         self._wait_ready(ports_dir)
         return self
+
+    def _cluster_args(self) -> list[str]:
+        if self.cluster_port is None:
+            return []
+        args = ["--cluster_name", "kubeactor", "--cluster",
+                f"nats://{self.host}:{self.cluster_port}",
+                "--server_name", f"kubeactor-{self.host}-{self.cluster_port}"]
+        return args + (["--routes", ",".join(self.routes)] if self.routes else [])
 
     def _wait_ready(self, ports_dir: Path) -> None:
         """Wait for this server's ports file: written once it listens, it names the port (so

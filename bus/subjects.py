@@ -88,6 +88,11 @@ class Subjects:
             return None
         return ApiSubject(group_from_token(parts[0]), parts[1], parts[2])
 
+    @property
+    def hello(self) -> str:
+        """``<prefix>.authn.hello``: a client's certificate handshake with the apiservers."""
+        return f"{self.prefix}.authn.hello"
+
     def watch(self, watch_id: str) -> str:
         """``<prefix>.watch.<id>``: where the apiserver pushes one watcher's events."""
         return f"{self.prefix}.watch.{_token(watch_id, 'watch id')}"

@@ -8,7 +8,14 @@ from actors.apiserver.admission import (
     NamespaceLifecycle,
     ValidatingPlugin,
 )
-from actors.apiserver.authn import Authenticator, TokenAuthenticator, UserInfo
+from actors.apiserver.authn import (
+    Authenticator,
+    EitherAuthenticator,
+    Handshaker,
+    SessionAuthenticator,
+    TokenAuthenticator,
+    UserInfo,
+)
 from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
 from actors.apiserver.server import ApiServer, ApiServerConfig
 
@@ -20,8 +27,11 @@ __all__ = [
     "Attributes",
     "Authenticator",
     "Authorizer",
+    "EitherAuthenticator",
+    "Handshaker",
     "MutatingPlugin",
     "NamespaceLifecycle",
+    "SessionAuthenticator",
     "TokenAuthenticator",
     "UserInfo",
     "ValidatingPlugin",

@@ -1,18 +1,33 @@
 """Authentication: who sent this request (step 1 of the apiserver pipeline).
 
-An authenticator turns the envelope's ``auth`` map into a :class:`UserInfo` or raises
-:class:`~bus.errors.Unauthorized` saying why. The static token file has kube-apiserver's
-format: ``token,user,uid,"group1,group2"`` per line.
+An authenticator turns the envelope's ``auth`` map (and, for sessions, the MAC the message
+carries) into a :class:`UserInfo` or raises :class:`~bus.errors.Unauthorized` saying why. Two
+kinds, chosen by what ``auth`` holds:
+
+- ``{"token": ...}``: a bearer token from a static token file in kube-apiserver's format,
+  ``token,user,uid,"group1,group2"`` per line (:class:`TokenAuthenticator`);
+- ``{"ticket", "ts", "nonce"}`` with a MAC header: a session opened by a certificate
+  handshake (:class:`Handshaker`, :class:`SessionAuthenticator`; the cryptography is in
+  ``actors.certs``). The message must be fresh (``ts`` inside the window), its nonce unseen
+  inside that window, its MAC right for its subject and bytes, its session unexpired.
+
+One instance of each is shared by the workers of an apiserver (calls from several threads).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from cryptography import x509
+
+from actors import certs
 from bus.errors import Unauthorized
 
 AUTHENTICATED = "system:authenticated"
@@ -26,8 +41,18 @@ class UserInfo:
     groups: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A message as it travelled, with the MAC it carried (for session authentication)."""
+
+    subject: str
+    data: bytes
+    mac: bytes | None
+
+
 class Authenticator(Protocol):
-    def authenticate(self, auth: dict[str, Any] | None) -> UserInfo:
+    def authenticate(self, auth: dict[str, Any] | None, signed: Signed | None = None
+                     ) -> UserInfo:
         """The user behind ``auth``; Unauthorized when it proves nobody."""
         ...
 
@@ -52,7 +77,8 @@ class TokenAuthenticator:
                 tokens[row[0]] = UserInfo(row[1], row[2], groups)
         return cls(tokens)
 
-    def authenticate(self, auth: dict[str, Any] | None) -> UserInfo:
+    def authenticate(self, auth: dict[str, Any] | None, signed: Signed | None = None
+                     ) -> UserInfo:
         token = (auth or {}).get("token")
         if not isinstance(token, str) or not token:
             raise Unauthorized("Unauthorized: no credentials in the request")
@@ -64,3 +90,119 @@ class TokenAuthenticator:
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
+
+
+def _user(identity: certs.Identity) -> UserInfo:
+    return UserInfo(identity.user, "", (*identity.groups, AUTHENTICATED))
+
+
+class NonceCache:
+    """Nonces seen in the last ``window`` seconds (two generations swapped every window: a
+    nonce is remembered at least one window, at most two). Safe from several threads: the
+    check-and-remember is one ``dict.setdefault``."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._current: dict[bytes, object] = {}
+        self._previous: dict[bytes, object] = {}
+        self._swapped = time.monotonic()
+
+    def first_time(self, nonce: bytes) -> bool:
+        """True the first time ``nonce`` is seen inside the window, False on a replay."""
+        if time.monotonic() - self._swapped > self.window:
+            self._previous, self._current = self._current, {}
+            self._swapped = time.monotonic()
+        mark = object()
+        return nonce not in self._previous and self._current.setdefault(nonce, mark) is mark
+
+
+@dataclass
+class Handshaker:
+    """Answers certificate handshakes (``<prefix>.authn.hello``) with a session."""
+
+    ca: x509.Certificate
+    cert: x509.Certificate
+    """This apiserver's own certificate (server usage), signed by the CA."""
+    key: certs.PrivateKey
+    ticket_key: bytes
+    """Seals session tickets; every apiserver of a cluster holds the same one."""
+    lifetime: float = 3600.0
+    """Seconds a session lasts; clients open a new one before it ends."""
+    window: float = 30.0
+    """Seconds a hello or a request stays fresh (clock skew allowed, nonces remembered)."""
+
+    def __post_init__(self) -> None:
+        self.nonces = NonceCache(self.window)
+
+    def answer(self, hello: Any) -> dict[str, object]:
+        """The welcome for a valid hello; Unauthorized saying what is wrong otherwise."""
+        if not isinstance(hello, dict):
+            raise Unauthorized("Unauthorized: malformed handshake (expected a map)")
+        now = time.time()
+        identity, public, nonce = certs.check_hello(hello, self.ca, now, self.window)
+        if not self.nonces.first_time(nonce):
+            raise Unauthorized("Unauthorized: replayed handshake (nonce already seen)")
+        return certs.welcome(identity, public, nonce, self.cert, self.key, self.ticket_key,
+                             self.lifetime, now)
+
+
+class SessionAuthenticator:
+    """Requests of sessions opened by :class:`Handshaker` (same ticket key and window)."""
+
+    CACHE = 4096
+    """Opened tickets kept (opening one costs a decryption; checking a MAC much less)."""
+
+    def __init__(self, ticket_key: bytes, window: float = 30.0) -> None:
+        self.ticket_key, self.window = ticket_key, window
+        self.nonces = NonceCache(window)
+        self._sessions: OrderedDict[bytes, certs.Session] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def authenticate(self, auth: dict[str, Any] | None, signed: Signed | None = None
+                     ) -> UserInfo:
+        auth = auth or {}
+        ticket, stamp, nonce = auth.get("ticket"), auth.get("ts"), auth.get("nonce")
+        if not (isinstance(ticket, bytes) and isinstance(stamp, int | float)
+                and not isinstance(stamp, bool) and isinstance(nonce, bytes)
+                and 8 <= len(nonce) <= 64):
+            raise Unauthorized("Unauthorized: a session request needs ticket, ts and nonce")
+        if signed is None or signed.mac is None:
+            raise Unauthorized("Unauthorized: the request carries no MAC")
+        session = self._open(ticket)
+        now = time.time()
+        if now > session.expires:
+            raise Unauthorized("Unauthorized: the session has expired; handshake again")
+        if abs(now - stamp) > self.window:
+            raise Unauthorized(f"Unauthorized: request timestamp is {now - stamp:+.0f}s away "
+                               f"from the server's clock (allowed: {self.window:.0f}s)")
+        if not certs.mac_matches(session.key, signed.subject, signed.data, signed.mac):
+            raise Unauthorized("Unauthorized: the request's MAC does not match its session")
+        if not self.nonces.first_time(nonce):
+            raise Unauthorized("Unauthorized: replayed request (nonce already seen)")
+        return _user(session.identity)
+
+    def _open(self, ticket: bytes) -> certs.Session:
+        with self._lock:
+            session = self._sessions.get(ticket)
+            if session is not None:
+                self._sessions.move_to_end(ticket)
+                return session
+        session = certs.open_ticket(ticket, self.ticket_key)
+        with self._lock:
+            self._sessions[ticket] = session
+            while len(self._sessions) > self.CACHE:
+                self._sessions.popitem(last=False)
+        return session
+
+
+class EitherAuthenticator:
+    """Tokens or sessions, by what the request's ``auth`` holds."""
+
+    def __init__(self, tokens: Authenticator, sessions: Authenticator | None) -> None:
+        self.tokens, self.sessions = tokens, sessions
+
+    def authenticate(self, auth: dict[str, Any] | None, signed: Signed | None = None
+                     ) -> UserInfo:
+        if self.sessions is not None and isinstance(auth, dict) and "ticket" in auth:
+            return self.sessions.authenticate(auth, signed)
+        return self.tokens.authenticate(auth, signed)

@@ -23,7 +23,7 @@ from typing import Any
 import pykka
 
 from actors.apiserver.admission import AdmissionChain, AdmissionRequest, default_chain
-from actors.apiserver.authn import Authenticator, UserInfo
+from actors.apiserver.authn import Authenticator, Handshaker, Signed, UserInfo
 from actors.apiserver.options import Options, parse_options, read_continue, write_continue
 from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
 from actors.apiserver.registry import (
@@ -128,12 +128,15 @@ class ApiServer(BusActor):
         admission: AdmissionChain | None = None,
         config: ApiServerConfig | None = None,
         authorizer: Authorizer | None = None,
+        handshaker: Handshaker | None = None,
     ) -> None:
         """``authorizer`` is shared by the workers of one apiserver, so that a policy change
-        committed by one applies to the next request of every other."""
+        committed by one applies to the next request of every other. With ``handshaker``,
+        clients may open certificate sessions (``<prefix>.authn.hello``)."""
         super().__init__(connection)
         self.store = store
         self.authenticator = authenticator
+        self.handshaker = handshaker
         self.admission = admission or default_chain(self._lookup)
         self.config = config or ApiServerConfig()
         self.authorizer = authorizer or Authorizer()
@@ -149,6 +152,8 @@ class ApiServer(BusActor):
                     for verb in VERBS if verb != "watch"]
         if self.config.serves_watches:
             subjects.append((self.subjects.api_verb("watch"), f"{self.config.queue}-watch"))
+        if self.handshaker is not None:
+            subjects.append((self.subjects.hello, self.config.queue))
         return subjects
 
     def on_start(self) -> None:
@@ -178,6 +183,9 @@ class ApiServer(BusActor):
 
     def handle(self, incoming: Incoming) -> Envelope | None:
         started = time.monotonic()
+        if incoming.subject == self.subjects.hello and self.handshaker is not None:
+            return incoming.envelope.reply(self.handshaker.answer(incoming.envelope.body),
+                                           sender=self.config.name)
         request = self._decode(incoming)
         # As in Kubernetes, a create is not authorized by name: the name is in the body.
         by_name = request.name if request.verb != "create" or request.subresource else None
@@ -214,7 +222,8 @@ class ApiServer(BusActor):
         for field in ("namespace", "name"):
             if not isinstance(getattr(envelope, field), str | None):
                 raise BadRequest(f"envelope field {field!r} must be a string")
-        user = self.authenticator.authenticate(envelope.auth)
+        user = self.authenticator.authenticate(
+            envelope.auth, Signed(incoming.subject, incoming.data, incoming.mac))
         namespace = envelope.namespace if info.namespaced else None
         if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
             raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")

@@ -109,6 +109,8 @@ def test_api_resources_and_config_view(cluster):
     assert ["pods", "po", "v1", "true", "Pod"] in rows
     view = cluster.cli("config", "view").stdout
     assert "token: REDACTED" in view and "current-context: kubeactor" in view
+    assert "client-certificate-data: DATA+OMITTED" in view
+    assert "client-key-data: DATA+OMITTED" in view and "BEGIN" not in view
 
 
 def test_logs_and_exec_go_through_the_apiserver_to_the_kubelet(cluster, admin):
@@ -184,3 +186,35 @@ def test_describe_goes_on_past_a_missing_name_and_get_watches_one_object(cluster
     finally:
         watcher.send_signal(signal.SIGINT)
         watcher.communicate(timeout=30)
+
+
+def test_get_several_types_all_jsonpath_and_custom_columns(cluster, admin):
+    admin.create("namespaces", {"metadata": {"name": "shapes"}})
+    admin.create("configmaps", {"metadata": {"name": "colors"}, "data": {"a": "1", "b": "2"}},
+                 "shapes")
+    cluster.cli("-n", "shapes", "run", "square", "--image", IMAGE, "--", "sleep", "3600")
+
+    tables = cluster.cli("get", "pods,cm", "-n", "shapes").stdout.split("\n\n")
+    assert [line.split()[:2] for line in tables[0].splitlines()] == [
+        ["NAME", "READY"], ["pod/square", tables[0].splitlines()[1].split()[1]]]
+    assert [line.split() for line in tables[1].splitlines()][1][:2] == ["configmap/colors", "2"]
+    assert cluster.cli("get", "all", "-n", "shapes", "-o", "name").stdout == "pod/square\n"
+    assert cluster.cli("get", "pod/square", "configmap/colors", "-n", "shapes",
+                       "-o", "name").stdout == "pod/square\nconfigmap/colors\n"
+
+    image = cluster.cli("get", "pod", "square", "-n", "shapes", "-o",
+                        "jsonpath={.spec.containers[0].image}").stdout
+    assert image == IMAGE
+    names = cluster.cli("get", "pods,configmaps", "-n", "shapes", "-o",
+                        'jsonpath={range .items[*]}{.kind}/{.metadata.name}{"\\n"}{end}').stdout
+    assert names == "Pod/square\nConfigMap/colors\n"
+    columns = cluster.cli("get", "cm", "-n", "shapes", "-o",
+                          "custom-columns=NAME:.metadata.name,A:.data.a").stdout
+    assert columns.splitlines() == ["NAME     A", "colors   1"]
+
+    wrong = cluster.cli("get", "pods", "-o", "jsonpath", check=False)
+    assert (wrong.returncode, wrong.stderr) == (
+        1, "error: jsonpath format specified but no jsonpath template given\n")
+    assert cluster.cli("get", "pods,cm", "-w", check=False).stderr == (
+        "error: you may only specify a single resource type\n")
+    cluster.cli("delete", "pod", "square", "-n", "shapes", "--grace-period", "0")

@@ -1,9 +1,15 @@
-"""Split deployment: ``kubeactor server`` and two ``kubeactor agent`` processes over one NATS."""
+"""Split deployment: ``kubeactor server`` and ``kubeactor agent`` processes over one NATS (one
+server or a cluster of them)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
+import nats
 import pytest
 
+from bus.server import NatsServer
 from tests.conftest import wait_for
 from tests.e2e.conftest import IMAGE, remove_containers
 from tests.processes import start_up, stop_up
@@ -106,3 +112,58 @@ def test_a_long_exec_does_not_stop_the_nodes_heartbeat(tmp_path, admin_for, dock
     finally:
         assert stop_up(up) == 0
         remove_containers(docker_engine, up.data_dir)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_routed(sender: NatsServer, receiver: NatsServer) -> None:
+    """Until a message published on ``sender`` reaches a subscriber on ``receiver``."""
+    async def probe() -> None:
+        inbound, outbound = await nats.connect(receiver.url), await nats.connect(sender.url)
+        try:
+            subscription = await inbound.subscribe("route.probe")
+            await inbound.flush()
+            for _ in range(200):
+                await outbound.publish("route.probe", b"?")
+                try:
+                    await subscription.next_msg(timeout=0.05)
+                    return
+                except nats.errors.TimeoutError:
+                    continue
+            raise AssertionError("the two nats-servers never formed a cluster")
+        finally:
+            await inbound.close()
+            await outbound.close()
+
+    asyncio.run(probe())
+
+
+def test_an_agent_joins_through_another_server_of_a_nats_cluster(tmp_path, admin_for):
+    ports = (free_port(), free_port())
+    routes = tuple(f"nats://127.0.0.1:{port}" for port in ports)
+    with NatsServer(tmp_path / "nats-a", cluster_port=ports[0], routes=routes) as here, \
+            NatsServer(tmp_path / "nats-b", cluster_port=ports[1], routes=routes) as there:
+        wait_until_routed(here, there)
+        server = start_up(tmp_path / "server", "--nats", here.url, verb="server")
+        try:
+            unreachable = tmp_path / "kubeconfig-elsewhere"  # --nats must be what is used
+            unreachable.write_text(server.kubeconfig.read_text().replace(
+                here.url, "nats://127.0.0.1:1"))
+            assert "nats://127.0.0.1:1\n" in unreachable.read_text()
+            agent = start_up(tmp_path / "far", "--node", "far", "--runtime", "sim",
+                             "--kubeconfig", str(unreachable), "--nats", there.url,
+                             verb="agent")
+            try:
+                server.cli("run", "remote", "--image", IMAGE, "--", "sleep", "3600")
+                running = wait_for(admin_for(server), "pods", "remote",
+                                   lambda p: p["status"].get("phase") == "Running")
+                assert running["spec"]["nodeName"] == "far"
+                server.cli("delete", "pod", "remote")
+            finally:
+                assert stop_up(agent) == 0
+        finally:
+            assert stop_up(server) == 0

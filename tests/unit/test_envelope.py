@@ -57,6 +57,8 @@ def test_decode_ignores_unknown_wire_keys():
     "data",
     [
         pytest.param(wire(v=VERSION + 1, id="m1"), id="newer-major-version"),
+        pytest.param(wire(v=0, id="m1"), id="version-zero"),
+        pytest.param(wire(v=True, id="m1"), id="boolean-version"),
         pytest.param(wire(id="m1"), id="no-version"),
         pytest.param(msgpack.packb([VERSION, "m1"]), id="not-a-map"),
         pytest.param(b"\xc1\x00garbage", id="garbage-bytes"),

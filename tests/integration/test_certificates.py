@@ -1,0 +1,151 @@
+"""Certificate sessions on a real nats-server: who a certificate names is who the apiserver
+sees, and every way of faking one gets a 401 that says why, changing nothing."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography import x509
+
+from actors import certs
+from actors.client import Client
+from actors.credentials import CertificateCredentials
+from bindings.cluster import Cluster
+from bus import Envelope, decode, encode
+from bus import loop as bus_loop
+from bus.envelope import MAC_HEADER, mac
+from bus.errors import Forbidden, Unauthorized
+from tests.conftest import pod
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def admin(control_plane: Cluster) -> Client:
+    return control_plane.admin_client()
+
+
+@pytest.fixture
+def client_for(control_plane: Cluster, connect):
+    def make(credentials) -> Client:
+        return Client(connect(control_plane.url, "cert-client"), credentials)
+    return make
+
+
+def revision(admin: Client) -> int:
+    return int(admin.list("namespaces")["metadata"]["resourceVersion"])
+
+
+def test_a_certificate_names_the_user_rbac_then_judges(control_plane, admin, client_for):
+    alice = client_for(control_plane.credentials("alice", "devs"))
+    with pytest.raises(Forbidden) as denied:
+        alice.create("pods", pod("from-alice"))
+    assert 'User "alice" cannot create resource "pods"' in denied.value.message
+    admin.create("clusterrolebindings", {
+        "metadata": {"name": "devs-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "cluster-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                      "name": "devs"}]})
+    assert alice.create("pods", pod("from-alice"))["metadata"]["name"] == "from-alice"
+
+
+def foreign_credentials(user: str = "admin") -> CertificateCredentials:
+    ca_key, ca = certs.new_ca()
+    key = certs.new_key()
+    cert = certs.issue(ca_key, ca, key.public_key(), certs.Identity(user, ("system:masters",)))
+    return CertificateCredentials(cert, key, ca)
+
+
+def test_certificates_of_another_ca_or_out_of_date_are_refused(control_plane, admin,
+                                                               client_for):
+    before = revision(admin)
+    with pytest.raises(Unauthorized, match="signed by unknown authority"):
+        client_for(foreign_credentials()).create("pods", pod("forged"))
+    good = control_plane.credentials("admin", "system:masters")
+    stale = (x509.CertificateBuilder().subject_name(good.cert.subject)
+             .issuer_name(good.ca.subject).public_key(good.key.public_key())
+             .serial_number(x509.random_serial_number())
+             .not_valid_before(datetime.now(UTC) - timedelta(days=30))
+             .not_valid_after(datetime.now(UTC) - timedelta(days=1))
+             .sign(control_plane._pki.ca_key, None))
+    with pytest.raises(Unauthorized, match="has expired or is not yet valid"):
+        client_for(CertificateCredentials(stale, good.key, good.ca)).create("pods", pod("old"))
+    assert revision(admin) == before
+
+
+def signed_request(control_plane, connect, *, stamp: float | None = None):
+    """A valid admin create, as (subject, data, headers), proven by a fresh session."""
+    connection = connect(control_plane.url, "raw")
+    proof = control_plane.credentials("admin", "system:masters").prove(connection)
+    auth = dict(proof.auth, ts=stamp if stamp is not None else time.time())
+    subject = connection.subjects.api("", "configmaps", "create")
+    name = f"cm-{os.urandom(3).hex()}"
+    data = encode(Envelope(verb="create", resource="configmaps", namespace="default",
+                           name=name, body={"metadata": {"name": name}}, auth=auth))
+    return connection, subject, data, proof.mac_key, name
+
+
+def send(connection, subject: str, data: bytes, mac_value: bytes) -> Envelope:
+    import base64
+
+    async def go():
+        return await connection.nc.request(subject, data, timeout=10, headers={
+            MAC_HEADER: base64.b64encode(mac_value).decode()})
+    return decode(bus_loop.wait(go()).data)
+
+
+def code(reply: Envelope) -> tuple[int, str]:
+    return int(reply.status["code"]), str(reply.status["message"])
+
+
+def test_a_replayed_request_is_refused_and_writes_nothing_twice(control_plane, admin, connect):
+    connection, subject, data, key, _ = signed_request(control_plane, connect)
+    first = send(connection, subject, data, mac(key, subject, data))
+    assert code(first)[0] == 201
+    before = revision(admin)
+    assert code(send(connection, subject, data, mac(key, subject, data))) == (
+        401, "Unauthorized: replayed request (nonce already seen)")
+    assert revision(admin) == before
+
+
+def test_tampered_stale_or_unmaced_requests_are_refused(control_plane, admin, connect):
+    before = revision(admin)
+    connection, subject, data, key, name = signed_request(control_plane, connect)
+    tampered = data.replace(name.encode(), b"cm-evil00")  # same length: still msgpack
+    assert code(send(connection, subject, tampered, mac(key, subject, data))) == (
+        401, "Unauthorized: the request's MAC does not match its session")
+    other_subject = connection.subjects.api("", "configmaps", "delete")
+    assert code(send(connection, other_subject, data, mac(key, subject, data)))[0] in (400, 401)
+    assert code(send(connection, subject, data, os.urandom(32)))[0] == 401
+    connection, subject, data, key, name = signed_request(control_plane, connect,
+                                                          stamp=time.time() - 300)
+    status, message = code(send(connection, subject, data, mac(key, subject, data)))
+    assert status == 401 and "away from the server's clock" in message
+    assert revision(admin) == before
+
+
+def test_forged_handshakes_and_foreign_tickets_are_refused(control_plane, connect):
+    connection = connect(control_plane.url, "raw")
+    good = control_plane.credentials("admin", "system:masters")
+    hello, _ = certs.hello(good.cert, certs.new_key())  # signed with the wrong key
+    reply = connection.request(connection.subjects.hello, Envelope(body=hello)).result(10)
+    assert code(reply) == (401, "Unauthorized: the handshake signature does not match the "
+                                "certificate")
+    hello, _ = certs.hello(good.cert, good.key)
+    assert code(connection.request(connection.subjects.hello,
+                                   Envelope(body=hello)).result(10))[0] == 200
+    assert code(connection.request(connection.subjects.hello, Envelope(body=hello)).result(10)
+                ) == (401, "Unauthorized: replayed handshake (nonce already seen)")
+    session = certs.Session(certs.Identity("admin", ("system:masters",)), os.urandom(32),
+                            time.time() + 60)
+    ticket = certs.seal(session, os.urandom(32))  # another cluster's ticket key
+    subject = connection.subjects.api("", "namespaces", "list")
+    data = encode(Envelope(verb="list", resource="namespaces",
+                           auth={"ticket": ticket, "ts": time.time(),
+                                 "nonce": os.urandom(12)}))
+    status, message = code(send(connection, subject, data, mac(session.key, subject, data)))
+    assert status == 401 and "not one of this cluster's" in message
