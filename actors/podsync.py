@@ -342,6 +342,11 @@ class PodSync:
             self._event(record, "Normal", "BackOff", f'Back-off pulling image "{image}"')
             raise RuntimeFailure("ImagePullBackOff", f'Back-off pulling image "{image}"')
         self._event(record, "Normal", "Pulling", f'Pulling image "{image}"')
+        if record.reported is None:  # a pull takes a while: say ContainerCreating first
+            inits = record.pod["spec"].get("initContainers") or []
+            waiting = ("PodInitializing", "") if inits else None
+            self._report(record, [ContainerView(c) for c in inits], [
+                ContainerView(c, waiting=waiting) for c in record.pod["spec"]["containers"]])
         try:
             self.runtime.pull_image(image)
         except RuntimeFailure as failure:

@@ -113,6 +113,8 @@ def test_a_failed_pull_is_errimagepull_then_imagepullbackoff_without_pulling_aga
     runtime, client = FakeRuntime(set()), FakeClient()
     sync, record = syncer(runtime, client, timers), PodRecord(pod(app("ghost:1")))
     sync.sync(record)
+    first = client.statuses[0]["containerStatuses"][0]["state"]["waiting"]["reason"]
+    assert first == "ContainerCreating"  # said before the (slow) pull
     assert waiting(client)["reason"] == "ErrImagePull"
     assert waiting(client)["message"] == 'Failed to pull image "ghost:1": manifest unknown'
     sync.sync(record)
