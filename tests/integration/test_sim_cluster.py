@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bindings.cluster import Cluster, ClusterConfig
-from bindings.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS
+from bindings.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS, START_SECONDS
 from tests.conftest import pod, wait_for
 from tests.processes import start_up, stop_up
 
@@ -100,3 +100,16 @@ def test_node_offers_what_the_flags_say_with_kubelet_labels_and_conditions(tmp_p
     conditions = {c["type"]: c["status"] for c in node["status"]["conditions"]}
     assert conditions == {"MemoryPressure": "False", "DiskPressure": "False",
                           "PIDPressure": "False", "Ready": "True"}
+
+
+def test_a_simulated_start_delay_shows_container_creating_then_running(sim_cluster):
+    admin = sim_cluster.admin_client()
+    admin.create("pods", annotated("slow", **{START_SECONDS: "1"}))
+
+    def creating(obj):
+        statuses = obj.get("status", {}).get("containerStatuses") or [{}]
+        waiting = statuses[0].get("state", {}).get("waiting", {})
+        return waiting.get("reason") == "ContainerCreating" and "containerID" in statuses[0]
+
+    wait_for(admin, "pods", "slow", creating)  # created, not yet running
+    wait_for(admin, "pods", "slow", phase("Running"))
