@@ -194,8 +194,11 @@ class NodeAgent:
     def adopt(self, bound: list[Object]) -> None:
         """At start: remove the containers of pods no longer bound here (deleted while the
         kubelet was down). Containers of bound pods are adopted by their labels."""
-        uids = {pod["metadata"]["uid"] for pod in bound}
-        for uid in {info.pod_uid for info in self.runtime.list_containers()} - uids:
+        found = {info.pod_uid for info in self.runtime.list_containers()}
+        # Read after listing: a pod the informer delivered since (its container may already
+        # be starting on a worker) is in self.pods, and is kept.
+        known = {pod["metadata"]["uid"] for pod in bound} | set(self.pods)
+        for uid in found - known:
             log.info("%s: removing containers of pod %s, deleted while away", self.name, uid)
             self.runtime.remove_pod(uid)
 
