@@ -240,6 +240,7 @@ class NodeAgent:
         self.pods.pop(uid, None)
 
     def stop(self) -> None:
+        self.podsync.close()
         if self.recorder is not None:
             self.recorder.close()
 

@@ -25,6 +25,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -116,6 +118,8 @@ class PodSync:
         self.client, self.runtime, self.config = client, runtime, config
         self.timers, self.resubmit, self.forget = timers, resubmit, forget
         self.recorder = recorder
+        self._probe_execs = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe-exec")
+        """Exec probes run here so that their timeout can be kept (threads made on demand)."""
         self.on_span: Callable[[Object, str, Object], None] = lambda *_: None
         """Told (pod, verb, body) after each container start and pod removal (the kubelet
         publishes trace spans)."""
@@ -424,7 +428,7 @@ class PodSync:
                 continue
             if time.monotonic() >= probe.due:
                 ok, why = run_probe(probe_spec, spec, lambda command, seconds: self._exec(
-                    record.uid, spec["name"], command))
+                    record.uid, spec["name"], command, seconds))
                 probe.state = probing.record(probe.state, ok, probe_spec)
                 probe.due = time.monotonic() + period(probe_spec)
                 if not ok:
@@ -437,12 +441,21 @@ class PodSync:
                 failed = failed or kind.removesuffix("Probe")
         return verdicts, failed
 
-    def _exec(self, uid: str, container: str, command: list[str]) -> tuple[int, str]:
+    def _exec(self, uid: str, container: str, command: list[str],
+              seconds: float) -> tuple[int, str]:
+        """An exec probe's command, given up after ``timeoutSeconds`` (the command may run on
+        in the container; the probe has failed)."""
+        running = self._probe_execs.submit(self.runtime.exec, uid, container, command)
         try:
-            result = self.runtime.exec(uid, container, command)
+            result = running.result(timeout=seconds)
+        except FuturesTimeout:
+            return -1, f"command timed out after {seconds:g}s"
         except RuntimeFailure as failure:
             return -1, failure.message
         return result.exit_code, result.stdout + result.stderr
+
+    def close(self) -> None:
+        self._probe_execs.shutdown(wait=False, cancel_futures=True)
 
     # -- status ------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ update whose pull fails, restarts through the back-off."""
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -213,3 +215,21 @@ def test_an_image_update_replaces_the_container_whatever_the_restart_policy(time
     assert [c["image"] for c in runtime.started] == ["busybox:1.35", "busybox:1.36"]
     entry = client.statuses[-1]["containerStatuses"][0]
     assert (client.statuses[-1]["phase"], entry["restartCount"]) == ("Running", 1)
+
+
+def test_an_exec_probe_that_hangs_fails_after_its_timeout(timers):
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    release = threading.Event()
+    runtime.exec = lambda *args: (release.wait(10), ExecResult(0, "", ""))[1]  # type: ignore
+    probe = {"exec": {"command": ["true"]}, "timeoutSeconds": 0.2, "periodSeconds": 1}
+    sync = syncer(runtime, client, timers)
+    record = PodRecord(pod(app(readinessProbe=probe)))
+    try:
+        began = time.monotonic()
+        sync.sync(record)
+        assert time.monotonic() - began < 5
+        assert record.probes[("app", "readinessProbe")].state.failures == 1
+        assert client.statuses[-1]["containerStatuses"][0]["ready"] is False
+    finally:
+        release.set()
+        sync.close()
