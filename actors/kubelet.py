@@ -1,51 +1,54 @@
-"""The kubelet actor: runs the pods bound to its node and reports their status (seed steps 5-7).
+"""The kubelet: runs the pods bound to its node(s) and reports their status (seed steps 5-7).
 
-It registers its Node, follows the pods bound to it with an informer (``spec.nodeName=<node>``)
-and keeps each pod's containers as declared, through the :class:`~actors.runtime.Runtime` it
-was given: start what is missing, restart what died when ``restartPolicy`` says so (with
-Kubernetes' doubling back-off), stop and remove everything of a pod being deleted, then
-confirm the deletion. Status comes from runtime events (a container started or died), not from
-polling; :func:`pod_status` derives it as a pure function and it is sent through
-``pods/status`` only when it changed.
+Two parts:
 
-Which thread: everything runs on the kubelet's actor thread, one pod at a time; runtime calls
-block that thread (not the bus loop).
+- :class:`NodeAgent`, one node's kubelet without a thread of its own: it registers the Node
+  (capacity, allocatable, labels, conditions), renews the node's Lease, keeps a
+  :class:`~actors.podsync.PodRecord` per pod bound to the node and hands every change of a pod
+  (watch event, runtime event, timer) to the pod workers, where :class:`~actors.podsync.PodSync`
+  acts on it. It answers the apiserver's node calls (``logs``, with ``follow`` streamed to the
+  caller's subject, and ``exec``) on a small call pool.
+- :class:`Kubelet`, the actor hosting one agent (a real node, one NATS identity) or many (the
+  simulated nodes of ``--runtime sim``: one connection, one informer, one pool of pod workers,
+  one timer thread and one heartbeat for all of them, so a thousand nodes need no thread each).
+
+Which thread: pod work on the pod workers (never two at once for one pod); Lease renewals on
+the heartbeat pool; node calls on the call pool; the actor thread only wires messages. Nothing
+here blocks the bus loop: informer and runtime callbacks just submit work.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import platform
-import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from actors.client import Client, WatchEvent
+from actors.events import EventRecorder
 from actors.informer import Informer
 from actors.objects import (
     NODE_LEASE_NAMESPACE,
     condition,
     now_micro,
     now_rfc3339,
-    parse_time,
     set_condition,
     trace_id_of,
 )
-from actors.runtime import ContainerInfo, Runtime, RuntimeEvent, RuntimeFailure
+from actors.podsync import PodRecord, PodSync, SyncConfig
+from actors.podworkers import PodWorkers
+from actors.runtime import Runtime, RuntimeEvent, RuntimeFailure
+from actors.timers import Timers
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id
-from bus.errors import AlreadyExists, ApiError, BadRequest, NotFound
+from bus.errors import AlreadyExists, ApiError, BadRequest, BusError, NotFound
 
 log = logging.getLogger(__name__)
-
-TERMINAL_PHASES = ("Succeeded", "Failed")
-"""A pod in one of these phases never runs again (Kubernetes)."""
 
 Object = dict[str, Any]
 
@@ -60,6 +63,11 @@ def host_memory() -> str:
     return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 1024}Ki"
 
 
+def host_arch() -> str:
+    """Kubernetes' name for this machine's architecture (``amd64``, ``arm64``)."""
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
 @dataclass(frozen=True, slots=True)
 class KubeletConfig:
     node_name: str
@@ -72,239 +80,78 @@ class KubeletConfig:
     address: str = "127.0.0.1"
     """The node's InternalIP (here only loopback is allowed)."""
     lease_duration_seconds: int = 40
-    """The node Lease's duration (kubelet's --node-lease-duration-seconds); it is renewed
-    every quarter of it, as the kubelet does."""
+    """The node Lease's duration (kubelet's --node-lease-duration-seconds)."""
+    lease_renew_seconds: float = 10.0
+    """How often the Lease is renewed (the kubelet's 10 s); at most a quarter of the duration
+    is used when the duration is shorter."""
+    node_status_seconds: float = 60.0
+    """How often a renewal also looks at the Node and puts Ready back when the node lifecycle
+    controller marked it Unknown (a lease write alone every 10 s keeps a thousand nodes
+    cheap)."""
     backoff_base: float = 10.0
-    """Seconds before the first restart of a dead container; doubles per restart."""
+    """Seconds before the second restart of a dead container (the first is at once); doubles
+    per restart. Also the image pull back-off's base. Small in tests."""
     backoff_max: float = 300.0
-    """Ceiling of the restart back-off (Kubernetes: five minutes)."""
+    """Ceiling of the restart and pull back-offs (Kubernetes: five minutes)."""
+    backoff_reset_seconds: float = 600.0
+    """A container that ran this long cleanly starts its back-off again (Kubernetes: 10 min)."""
+    pod_workers: int = 16
+    """Threads running pod syncs (each pod one at a time): a pod stopping for its grace
+    period holds one of them."""
+    call_workers: int = 16
+    """Threads answering ``logs``/``exec`` calls; a followed log holds one while it lasts."""
+    relist_seconds: float = 60.0
+    """Every pod is synced again this often: the safety net under the runtime's events."""
+    record_events: bool = True
+    """Emit Events (Pulled, Created, Started, Killing, BackOff...); off for scale runs."""
 
 
 MAX_LOG_CHARS = 256 * 1024
 """Logs longer than this are cut to their end (the bus carries messages of 1 MiB at most)."""
 
-
-@dataclass(frozen=True, slots=True)
-class Resync:
-    """Look at one pod again (a back-off ended)."""
-
-    pod_uid: str
+STREAM_ACK_SECONDS = 30.0
+"""A followed log stops when its reader has not acknowledged a chunk for this long."""
 
 
-# -- status, as pure functions ------------------------------------------------------------------
+# -- one node -------------------------------------------------------------------------------------
 
 
-def should_restart(policy: str, exit_code: int | None) -> bool:
-    return policy == "Always" or (policy == "OnFailure" and exit_code != 0)
+class NodeAgent:
+    """One node's kubelet (see the module docstring). Methods may be called from any thread."""
 
-
-def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
-    """Delay before restart number ``attempt + 1``, as the kubelet does it: the first restart
-    at once, then base, 2*base, 4*base... up to ceiling."""
-    if attempt <= 0:
-        return 0.0
-    return float(min(base * 2 ** min(attempt - 1, 32), ceiling))
-
-
-def container_status(spec: Object, info: ContainerInfo | None, policy: str,
-                     waiting: str | None, message: str = "") -> Object:
-    """One entry of ``status.containerStatuses``; ``waiting``/``message`` explain a container
-    that could not be started (ErrImagePull...)."""
-    status: Object = {"name": spec["name"], "image": info.image if info else spec["image"],
-                      "ready": False, "restartCount": info.attempt if info else 0}
-    if info is None:
-        status["state"] = {"waiting": {"reason": waiting or "ContainerCreating"}}
-        if message:
-            status["state"]["waiting"]["message"] = message
-        return status
-    status["containerID"] = f"docker://{info.id}"
-    if info.state == "running":
-        status["state"] = {"running": {"startedAt": info.started_at}}
-        status["ready"] = True
-    elif info.state == "exited":
-        terminated = {
-            "exitCode": info.exit_code,
-            "reason": "OOMKilled" if info.oom_killed else (
-                "Completed" if info.exit_code == 0 else "Error"),
-            "startedAt": info.started_at, "finishedAt": info.finished_at,
-            "containerID": f"docker://{info.id}",
-        }
-        if should_restart(policy, info.exit_code):
-            status["state"] = {"waiting": {"reason": "CrashLoopBackOff"}}
-            status["lastState"] = {"terminated": terminated}
-        else:
-            status["state"] = {"terminated": terminated}
-    else:
-        status["state"] = {"waiting": {"reason": waiting or "ContainerCreating"}}
-    return status
-
-
-def pod_phase(statuses: list[Object]) -> str:
-    states = [next(iter(s["state"])) for s in statuses]
-    if all(state == "terminated" for state in states):
-        failed = any(s["state"]["terminated"]["exitCode"] != 0 for s in statuses)
-        return "Failed" if failed else "Succeeded"
-    if any(state == "running" for state in states) or any("lastState" in s for s in statuses):
-        return "Running"
-    return "Pending"
-
-
-def pod_status(pod: Object, containers: dict[str, ContainerInfo], waiting: dict[str, str],
-               host_ip: str, start_time: str, messages: dict[str, str] | None = None) -> Object:
-    """The pod's status from its latest containers (name -> info), the waiting reasons of
-    containers that could not start and their messages."""
-    policy = pod["spec"].get("restartPolicy", "Always")
-    statuses = [container_status(spec, containers.get(spec["name"]), policy,
-                                 waiting.get(spec["name"]), (messages or {}).get(spec["name"], ""))
-                for spec in pod["spec"]["containers"]]
-    phase = pod_phase(statuses)
-    ready = "True" if all(s["ready"] for s in statuses) else "False"
-    old = {c["type"]: c for c in pod.get("status", {}).get("conditions") or []}
-
-    def cond(kind: str, value: str) -> Object:
-        previous = old.get(kind, {})
-        since = previous.get("lastTransitionTime") if previous.get("status") == value else None
-        return {"type": kind, "status": value, "lastTransitionTime": since or now_rfc3339()}
-
-    return {
-        "phase": phase, "hostIP": host_ip, "startTime": start_time,
-        "conditions": [cond("PodScheduled", "True"), cond("Initialized", "True"),
-                       cond("ContainersReady", ready), cond("Ready", ready)],
-        "containerStatuses": statuses,
-    }
-
-
-def comparable(status: Object) -> Object:
-    """A status without the timestamps that change on every computation."""
-    return {**status, "conditions": [(c["type"], c["status"]) for c in status["conditions"]]}
-
-
-# -- the actor ----------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class PodRecord:
-    pod: Object
-    start_time: str = field(default_factory=now_rfc3339)
-    waiting: dict[str, str] = field(default_factory=dict)
-    """Container name -> waiting reason set by a failure (ErrImagePull...)."""
-    messages: dict[str, str] = field(default_factory=dict)
-    """Container name -> what that failure said."""
-    reported: Object | None = None
-    timer: threading.Timer | None = None
-
-
-class Kubelet(BusActor):
-    """See the module docstring."""
-
-    def __init__(self, connection: Connection, client: Client, runtime: Runtime,
-                 config: KubeletConfig) -> None:
-        super().__init__(connection)
+    def __init__(self, client: Client, runtime: Runtime, config: KubeletConfig,
+                 workers: PodWorkers, timers: Timers,
+                 publish: Callable[[str, Envelope], None], subjects: Any) -> None:
         self.client, self.runtime, self.config = client, runtime, config
-        self.name = connection.name
+        self.workers, self.timers, self.publish, self.subjects = workers, timers, publish, subjects
+        self.name = config.node_name
         self.pods: dict[str, PodRecord] = {}
-        self._informer: Informer | None = None
-        self._heartbeat = threading.Event()
-        """Set when the kubelet stops: ends the heartbeat thread."""
-        self._calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"{self.name}-call")
+        self._node_checked = float("-inf")
+        """When a renewal last looked at the Node (monotonic)."""
+        self.recorder = EventRecorder(client, "kubelet", self.name) \
+            if config.record_events else None
+        self.podsync = PodSync(
+            client, runtime, SyncConfig(self.name, config.address, config.backoff_base,
+                                        config.backoff_max, config.backoff_reset_seconds),
+            timers, self.submit, self._forget, self.recorder)
+        self.podsync.on_span = self._span
 
-    def subscriptions(self) -> list[tuple[str, str]]:
-        """The apiserver's calls for this node: ``pods/log`` and ``pods/exec``."""
-        node = self.config.node_name
-        return [(self.subjects.node(node, "logs"), ""), (self.subjects.node(node, "exec"), "")]
+    # -- node ---------------------------------------------------------------------------------
 
-    def handle(self, incoming: Incoming) -> Envelope | None:
-        """Take a ``logs`` or ``exec`` call for a pod of this node and answer it from a worker
-        thread, so that a long command never holds up the pods or the node's heartbeat."""
-        envelope = incoming.envelope
-        body = envelope.body if isinstance(envelope.body, dict) else {}
-        if body.get("uid") not in self.pods:
-            raise NotFound(f'pod "{envelope.name}" is not running on node '
-                           f"{self.config.node_name}")
-        if envelope.verb not in ("logs", "exec"):
-            raise BadRequest(f"unknown node call {envelope.verb!r}")
-        self._calls.submit(self._answer_call, incoming, body)
-        return None
-
-    def _answer_call(self, incoming: Incoming, body: Object) -> None:
-        """Worker thread: run the call on the runtime and publish the reply."""
-        envelope = incoming.envelope
-        try:
-            if envelope.verb == "logs":
-                text = self.runtime.logs(body["uid"], str(body.get("container")),
-                                         body.get("tailLines"))
-                if len(text) > MAX_LOG_CHARS:
-                    text = (f"... (first {len(text) - MAX_LOG_CHARS} characters left out; use "
-                            "--tail)\n" + text[-MAX_LOG_CHARS:])
-                reply = envelope.reply(text, sender=self.name)
-            else:
-                result = self.runtime.exec(body["uid"], str(body.get("container")),
-                                           list(body.get("command") or []))
-                reply = envelope.reply({"exitCode": result.exit_code, "stdout": result.stdout,
-                                        "stderr": result.stderr}, sender=self.name)
-        except RuntimeFailure as failure:
-            reply = envelope.error_reply(BadRequest(failure.message), sender=self.name)
-        if incoming.reply_to:
-            self.publish(incoming.reply_to, reply)
-
-    def on_start(self) -> None:
-        super().on_start()
-        self._register_node()
-        self._renew_lease()
-        threading.Thread(target=self._beat, name=f"{self.name}-lease", daemon=True).start()
-        self.runtime.watch(self.tell_self)
-        self._informer = Informer(self.client, "pods", self.tell_self,
-                                  field_selector=f"spec.nodeName={self.config.node_name}").start()
-        bound = {pod["metadata"]["uid"] for pod in self._informer.items()}
-        for info in self.runtime.list_containers():
-            if info.pod_uid not in bound:
-                self.runtime.remove_container(info.id)
-
-    def on_stop(self) -> None:
-        self._heartbeat.set()
-        self._calls.shutdown(wait=False, cancel_futures=True)
-        if self._informer is not None:
-            self._informer.stop()
-        for record in self.pods.values():
-            if record.timer is not None:
-                record.timer.cancel()
-        super().on_stop()
-
-    def on_local(self, message: Any) -> Any:
-        if isinstance(message, WatchEvent):
-            self._on_pod_event(message)
-        elif isinstance(message, RuntimeEvent | Resync):
-            relist = isinstance(message, RuntimeEvent) and message.action == "relist"
-            # A relist follows a gap in the runtime's events: look at every pod again.
-            for uid in list(self.pods) if relist else [message.pod_uid]:
-                if (record := self.pods.get(uid)) is not None:
-                    self._sync(record)
-        else:
-            return super().on_local(message)
-        return None
-
-    # -- node ----------------------------------------------------------------------------------
-
-    def _register_node(self) -> None:
-        name = self.config.node_name
+    def register(self) -> None:
+        """Create or update the Node with its capacity, labels and conditions; then the Lease."""
         resources = {"cpu": self.config.cpu, "memory": self.config.memory,
                      "pods": str(self.config.max_pods)}
-        arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
-        node = {
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "labels": {
-                "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": arch}},
-            "spec": {},
-        }
+        arch = host_arch()
+        labels = {"kubernetes.io/hostname": self.name, "kubernetes.io/os": "linux",
+                  "kubernetes.io/arch": arch}
+        node: Object = {"apiVersion": "v1", "kind": "Node", "spec": {},
+                        "metadata": {"name": self.name, "labels": labels}}
         status = {
             "capacity": resources, "allocatable": resources,
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "message": "kubelet is posting ready status",
-                            "lastHeartbeatTime": now_rfc3339(),
-                            "lastTransitionTime": now_rfc3339()}],
+            "conditions": node_conditions(now_rfc3339()),
             "addresses": [{"type": "InternalIP", "address": self.config.address},
-                          {"type": "Hostname", "address": name}],
+                          {"type": "Hostname", "address": self.name}],
             "nodeInfo": {"kubeletVersion": "kubeactor-0.1.0",
                          "containerRuntimeVersion": self.runtime.version(),
                          "operatingSystem": "linux", "architecture": arch},
@@ -312,30 +159,29 @@ class Kubelet(BusActor):
         try:
             stored = self.client.create("nodes", dict(node, status=status), None)
         except AlreadyExists:
-            stored = self.client.get("nodes", name, None)
+            stored = self.client.get("nodes", self.name, None)
+            stored["metadata"].setdefault("labels", {}).update(labels)
+            stored = self.client.update("nodes", stored)
         self.client.update("nodes", dict(stored, status=status), subresource="status")
+        self.renew_lease()
 
-    def _beat(self) -> None:
-        """Heartbeat thread: renew the Lease every quarter of its duration until stopped. It
-        runs apart from the actor thread, so slow runtime calls never stop the heartbeat."""
-        while not self._heartbeat.wait(self.config.lease_duration_seconds / 4):
-            self._renew_lease()
-
-    def _renew_lease(self) -> None:
-        """Renew the node's Lease (the heartbeat the node lifecycle controller reads) and put
-        the node's Ready condition back when the controller marked it Unknown. Uses only the
-        client (thread-safe). A failure is logged; the next renewal tries again."""
-        name = self.config.node_name
+    def renew_lease(self) -> None:
+        """Renew the node's Lease (the heartbeat the node lifecycle controller reads) and,
+        every ``node_status_seconds``, put the node's Ready condition back when the controller
+        marked it Unknown. A failure is logged; the next renewal tries again."""
         lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                 "metadata": {"name": name, "namespace": NODE_LEASE_NAMESPACE},
-                 "spec": {"holderIdentity": name, "renewTime": now_micro(),
+                 "metadata": {"name": self.name, "namespace": NODE_LEASE_NAMESPACE},
+                 "spec": {"holderIdentity": self.name, "renewTime": now_micro(),
                           "leaseDurationSeconds": self.config.lease_duration_seconds}}
         try:
             try:
                 self.client.update("leases", lease)
             except NotFound:
                 self.client.create("leases", lease, NODE_LEASE_NAMESPACE)
-            node = self.client.get("nodes", name, None)
+            if time.monotonic() < self._node_checked + self.config.node_status_seconds:
+                return
+            node = self.client.get("nodes", self.name, None)
+            self._node_checked = time.monotonic()
             if (condition(node, "Ready") or {}).get("status") != "True":
                 set_condition(node, "Ready", "True", "KubeletReady",
                               "kubelet is posting ready status")
@@ -343,144 +189,248 @@ class Kubelet(BusActor):
         except ApiError as error:
             log.warning("%s: lease not renewed: %s", self.name, error)
 
-    # -- pods ----------------------------------------------------------------------------------
+    # -- pods ---------------------------------------------------------------------------------
 
-    def _on_pod_event(self, event: WatchEvent) -> None:
-        uid = event.object["metadata"]["uid"]
-        if event.type == "DELETED":
-            record = self.pods.pop(uid, None)
-            if record and record.timer:
-                record.timer.cancel()
-            try:
-                self.runtime.remove_pod(uid)
-            except RuntimeFailure as failure:
-                log.warning("%s: containers of deleted pod %s not removed: %s", self.name,
-                            event.object["metadata"]["name"], failure)
-            return
-        record = self.pods.setdefault(uid, PodRecord(
-            event.object, start_time=event.object.get("status", {}).get("startTime")
-            or now_rfc3339()))
-        record.pod = event.object
-        self._sync(record)
+    def adopt(self, bound: list[Object]) -> None:
+        """At start: remove the containers of pods no longer bound here (deleted while the
+        kubelet was down). Containers of bound pods are adopted by their labels."""
+        found = {info.pod_uid for info in self.runtime.list_containers()}
+        # Read after listing: a pod the informer delivered since (its container may already
+        # be starting on a worker) is in self.pods, and is kept.
+        known = {pod["metadata"]["uid"] for pod in bound} | set(self.pods)
+        for uid in found - known:
+            log.info("%s: removing containers of pod %s, deleted while away", self.name, uid)
+            self.runtime.remove_pod(uid)
 
-    def _sync(self, record: PodRecord) -> None:
-        """Make the pod's containers what its spec asks, then report its status. A runtime
-        failure is logged and the pod looked at again after the back-off base."""
-        try:
-            if record.pod["metadata"].get("deletionTimestamp"):
-                self._terminate(record)
-            elif record.pod.get("status", {}).get("phase") not in TERMINAL_PHASES:
-                self._converge(record)
-        except (RuntimeFailure, ApiError) as failure:
-            log.warning("%s: pod %s: %s; retrying", self.name,
-                        record.pod["metadata"]["name"], failure)
-            self._resync_later(record, self.config.backoff_base)
+    def on_pod_event(self, event: WatchEvent) -> None:
+        """An informer event about a pod bound here (any thread; never blocks)."""
+        pod = event.object
+        uid = pod["metadata"]["uid"]
+        record = self.pods.get(uid)
+        unchanged = record is not None and event.type == "MODIFIED" and same_intent(
+            record.pod, pod)
+        if record is None:
+            if event.type == "DELETED":
+                record = PodRecord(pod)  # removed while unknown: still remove its containers
+            else:
+                record = self.pods.setdefault(uid, PodRecord(
+                    pod, start_time=pod.get("status", {}).get("startTime") or now_rfc3339()))
+        record.pod = pod
+        record.gone = record.gone or event.type == "DELETED"
+        if not unchanged:  # our own status writes come back here: nothing to do for them
+            self.workers.submit(uid, lambda: self.podsync.sync(record))
 
-    def _converge(self, record: PodRecord) -> None:
-        pod = record.pod
-        latest = self._latest_containers(pod["metadata"]["uid"])
-        policy = pod["spec"].get("restartPolicy", "Always")
-        for spec in pod["spec"]["containers"]:
-            info = latest.get(spec["name"])
-            if info is None:
-                self._report(record, latest)  # ContainerCreating before the slow part
-                if (started := self._start(record, spec, 0)) is not None:
-                    latest[spec["name"]] = started
-            elif info.image != spec["image"] and info.state != "exited":
-                # An update changed the image: replace the container, as the kubelet does.
-                self.runtime.remove_container(info.id)
-                latest[spec["name"]] = self._start(record, spec, info.attempt + 1) or info
-            elif info.state == "exited" and should_restart(policy, info.exit_code):
-                delay = self._restart_delay(info)
-                if delay <= 0:
-                    latest[spec["name"]] = self._start(record, spec, info.attempt + 1) or info
-                else:
-                    self._resync_later(record, delay)
-        self._report(record, latest)
+    def on_runtime_event(self, event: RuntimeEvent) -> None:
+        """A container started or died (runtime thread; never blocks)."""
+        if event.action == "relist":
+            self.resync_all()
+        else:
+            self.submit(event.pod_uid)
 
-    def _latest_containers(self, uid: str) -> dict[str, ContainerInfo]:
-        latest: dict[str, ContainerInfo] = {}
-        for info in self.runtime.list_containers(uid):
-            if info.name not in latest or info.attempt > latest[info.name].attempt:
-                latest[info.name] = info
-        return latest
+    def submit(self, uid: str) -> None:
+        """Sync one known pod on the pod workers."""
+        if (record := self.pods.get(uid)) is not None:
+            self.workers.submit(uid, lambda: self.podsync.sync(record))
 
-    def _start(self, record: PodRecord, spec: Object, attempt: int) -> ContainerInfo | None:
-        pod = record.pod
-        try:
-            self.runtime.ensure_image(spec["image"], spec.get("imagePullPolicy", "IfNotPresent"))
-            info = self.runtime.start_container(pod, spec, attempt)
-        except RuntimeFailure as failure:
-            log.warning("%s: pod %s container %s: %s", self.name, pod["metadata"]["name"],
-                        spec["name"], failure)
-            record.waiting[spec["name"]] = failure.reason
-            record.messages[spec["name"]] = failure.message
-            self._resync_later(record, self.config.backoff_base)
-            return None
-        record.waiting.pop(spec["name"], None)
-        record.messages.pop(spec["name"], None)
-        for old in self.runtime.list_containers(pod["metadata"]["uid"]):
-            if old.name == spec["name"] and old.attempt < attempt - 1:
-                self.runtime.remove_container(old.id)  # keep the latest and the one before
-        self._span(pod, "start", {"container": spec["name"], "containerID": info.id,
-                                  "image": spec["image"], "attempt": attempt})
-        return info
+    def resync_all(self) -> None:
+        for uid in list(self.pods):
+            self.submit(uid)
 
-    def _restart_delay(self, info: ContainerInfo) -> float:
-        wait = backoff_seconds(info.attempt, self.config.backoff_base, self.config.backoff_max)
-        if not info.finished_at:
-            return wait
-        finished = parse_time(info.finished_at[:19] + "Z").timestamp()
-        return finished + wait - datetime.now(UTC).timestamp()
+    def _forget(self, uid: str) -> None:
+        self.pods.pop(uid, None)
 
-    def _resync_later(self, record: PodRecord, delay: float) -> None:
-        if record.timer is not None and record.timer.is_alive():
-            return
-        uid = record.pod["metadata"]["uid"]
-        record.timer = threading.Timer(delay, self.tell_self, args=(Resync(uid),))
-        record.timer.daemon = True
-        record.timer.start()
-
-    def _terminate(self, record: PodRecord) -> None:
-        """Stop and remove a deleted pod's containers, then confirm with a grace-0 delete."""
-        pod = record.pod
-        metadata = pod["metadata"]
-        if record.timer is not None:
-            record.timer.cancel()
-        grace = int(metadata.get("deletionGracePeriodSeconds") or 0)
-        self.runtime.stop_pod(metadata["uid"], grace)
-        self.runtime.remove_pod(metadata["uid"])
-        self._span(pod, "remove", {"gracePeriodSeconds": grace})
-        with contextlib.suppress(NotFound):
-            self.client.delete("pods", metadata["name"], metadata["namespace"], grace_period=0,
-                               trace_id=trace_id_of(pod))
-        self.pods.pop(metadata["uid"], None)
-
-    def _report(self, record: PodRecord, latest: dict[str, ContainerInfo]) -> None:
-        pod = record.pod
-        status = pod_status(pod, latest, record.waiting, self.config.address, record.start_time,
-                            record.messages)
-        if record.reported is not None and comparable(record.reported) == comparable(status):
-            return
-        body = {"apiVersion": "v1", "kind": "Pod", "status": status,
-                "metadata": {"name": pod["metadata"]["name"],
-                             "namespace": pod["metadata"]["namespace"]}}
-        try:
-            self.client.update("pods", body, subresource="status", trace_id=trace_id_of(pod))
-            record.reported = status
-        except NotFound:
-            pass
-        except ApiError as error:  # nothing else will report it: try again after a pause
-            log.warning("%s: status of %s not stored: %s", self.name, pod["metadata"]["name"],
-                        error)
-            self._resync_later(record, self.config.backoff_base)
+    def stop(self) -> None:
+        self.podsync.close()
+        if self.recorder is not None:
+            self.recorder.close()
 
     def _span(self, pod: Object, verb: str, body: Object) -> None:
-        """Publish an in-process hop (kubelet -> container runtime) for tracers."""
+        """Publish an in-process hop kubelet -> container runtime for tracers."""
         metadata = pod["metadata"]
         self.publish(self.subjects.trace("kubelet"), Envelope(
-            trace_id=trace_id_of(pod), span_id=new_id(), sender=self.name, target="runtime",
-            verb=verb, resource="pods", subresource="containers",
+            trace_id=trace_id_of(pod), span_id=new_id(), sender=f"kubelet-{self.name}",
+            target="runtime", verb=verb, resource="pods", subresource="containers",
             namespace=metadata["namespace"], name=metadata["name"], body=body,
             status={"code": 200, "reason": "OK", "message": ""}, timestamp=time.time(),
         ))
+
+    # -- node calls -----------------------------------------------------------------------------
+
+    def answer(self, incoming: Incoming, connection: Connection) -> None:
+        """Answer a ``logs`` or ``exec`` call (call pool thread) and publish the reply; a
+        followed log is streamed to ``body.stream`` chunk by chunk (see docs/PROTOCOL.md)."""
+        envelope = incoming.envelope
+        body = envelope.body if isinstance(envelope.body, dict) else {}
+        uid, container = str(body.get("uid")), str(body.get("container"))
+        try:
+            if envelope.verb == "logs" and body.get("stream"):
+                stream = self.runtime.follow_logs(uid, container, body.get("tailLines"))
+                self._reply(incoming, envelope.reply({"stream": body["stream"]},
+                                                     sender=connection.name))
+                self._stream(stream, str(body["stream"]), connection)
+                return
+            if envelope.verb == "logs":
+                text = self.runtime.logs(uid, container, body.get("tailLines"))
+                if len(text) > MAX_LOG_CHARS:
+                    text = (f"... (first {len(text) - MAX_LOG_CHARS} characters left out; use "
+                            "--tail)\n" + text[-MAX_LOG_CHARS:])
+                reply = envelope.reply(text, sender=connection.name)
+            else:
+                result = self.runtime.exec(uid, container, list(body.get("command") or []))
+                reply = envelope.reply({"exitCode": result.exit_code, "stdout": result.stdout,
+                                        "stderr": result.stderr}, sender=connection.name)
+        except RuntimeFailure as failure:
+            reply = envelope.error_reply(BadRequest(failure.message), sender=connection.name)
+        self._reply(incoming, reply)
+
+    def _reply(self, incoming: Incoming, reply: Envelope) -> None:
+        if incoming.reply_to:
+            self.publish(incoming.reply_to, reply)
+
+    def _stream(self, stream: Any, subject: str, connection: Connection) -> None:
+        """Send each chunk as a request and wait for the reader's acknowledgement (flow
+        control: one chunk in flight); end with ``{"end": true}``. A reader gone (no
+        responders, no acknowledgement) stops the stream."""
+        seq = 0
+        try:
+            for chunk in stream:
+                seq += 1
+                connection.request(subject, Envelope(sender=connection.name, verb="logs",
+                                                     body={"seq": seq, "data": chunk}),
+                                   STREAM_ACK_SECONDS).result(STREAM_ACK_SECONDS + 1)
+            connection.request(subject, Envelope(sender=connection.name, verb="logs",
+                                                 body={"seq": seq + 1, "end": True}),
+                               STREAM_ACK_SECONDS).result(STREAM_ACK_SECONDS + 1)
+        except (BusError, TimeoutError) as error:
+            log.info("%s: log stream to %s ended: %s", self.name, subject, error)
+        finally:
+            stream.close()
+
+
+def same_intent(old: Object, new: Object) -> bool:
+    """Whether two versions of a pod ask the same of the kubelet (only status differs)."""
+    return old.get("spec") == new.get("spec") and old["metadata"].get(
+        "deletionTimestamp") == new["metadata"].get("deletionTimestamp")
+
+
+def node_conditions(now: str) -> list[Object]:
+    """A healthy node's conditions, as the kubelet reports them."""
+    def cond(kind: str, status: str, reason: str, message: str) -> Object:
+        return {"type": kind, "status": status, "reason": reason, "message": message,
+                "lastHeartbeatTime": now, "lastTransitionTime": now}
+
+    return [cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
+                 "kubelet has sufficient memory available"),
+            cond("DiskPressure", "False", "KubeletHasNoDiskPressure",
+                 "kubelet has no disk pressure"),
+            cond("PIDPressure", "False", "KubeletHasSufficientPID",
+                 "kubelet has sufficient PID available"),
+            cond("Ready", "True", "KubeletReady", "kubelet is posting ready status")]
+
+
+# -- the actor ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node for the :class:`Kubelet` actor to host."""
+
+    client: Client
+    """The node's own identity (``system:node:<name>``)."""
+    runtime: Runtime
+    config: KubeletConfig
+
+
+class Kubelet(BusActor):
+    """Hosts one or many :class:`NodeAgent` s on one connection (see the module docstring)."""
+
+    def __init__(self, connection: Connection, nodes: list[Node]) -> None:
+        super().__init__(connection)
+        if not nodes:
+            raise ValueError("a kubelet needs at least one node")
+        first = nodes[0].config
+        self.name = connection.name
+        self.timers = Timers(f"{self.name}-timers")
+        self.workers = PodWorkers(first.pod_workers, f"{self.name}-pod")
+        self._calls = ThreadPoolExecutor(max_workers=first.call_workers,
+                                         thread_name_prefix=f"{self.name}-call")
+        self._beats = PodWorkers(min(len(nodes), 4), f"{self.name}-lease")
+        self.agents = {node.config.node_name: NodeAgent(
+            node.client, node.runtime, node.config, self.workers, self.timers, self.publish,
+            self.subjects) for node in nodes}
+        self._informer: Informer | None = None
+        self._stopped = False
+
+    def subscriptions(self) -> list[tuple[str, str]]:
+        """The apiserver's calls for the hosted nodes: ``pods/log`` and ``pods/exec``."""
+        return [(self.subjects.node(name, op), "") for name in self.agents
+                for op in ("logs", "exec")]
+
+    def handle(self, incoming: Incoming) -> Envelope | None:
+        """Check a node call and answer it on the call pool, so that a long command or a
+        followed log never holds up the pods or the heartbeat."""
+        envelope = incoming.envelope
+        node = self.subjects.parse_node(incoming.subject)
+        agent = self.agents.get(node or "")
+        body = envelope.body if isinstance(envelope.body, dict) else {}
+        if agent is None or body.get("uid") not in agent.pods:
+            raise NotFound(f'pod "{envelope.name}" is not running on node {node}')
+        if envelope.verb not in ("logs", "exec"):
+            raise BadRequest(f"unknown node call {envelope.verb!r}")
+        self._calls.submit(agent.answer, incoming, self.connection)
+        return None
+
+    def on_start(self) -> None:
+        super().on_start()
+        agents = list(self.agents.values())
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(NodeAgent.register, agents))
+        self._heartbeat()
+        for agent in agents:
+            agent.runtime.watch(agent.on_runtime_event)
+        one = agents[0] if len(agents) == 1 else None
+        self._informer = Informer(
+            agents[0].client, "pods", self._on_pod_event,
+            field_selector=f"spec.nodeName={one.name}" if one else None)
+        self._informer.start()
+        items = self._informer.items()
+        for agent in agents:
+            agent.adopt([p for p in items if p.get("spec", {}).get("nodeName") == agent.name])
+        self._relist()
+
+    def on_stop(self) -> None:
+        self._stopped = True
+        self.timers.stop()
+        self.workers.stop()
+        self._beats.stop()
+        self._calls.shutdown(wait=False, cancel_futures=True)
+        for agent in self.agents.values():
+            agent.stop()
+        if self._informer is not None:
+            self._informer.stop()
+        super().on_stop()
+
+    def _on_pod_event(self, event: WatchEvent) -> None:  # bus loop thread: hand over
+        agent = self.agents.get(event.object.get("spec", {}).get("nodeName") or "")
+        if agent is not None:
+            agent.on_pod_event(event)
+
+    def _heartbeat(self) -> None:
+        """Renew every hosted node's Lease now and every ``lease_renew_seconds`` (one timer
+        for all nodes; renewals on the heartbeat pool, apart from pod work)."""
+        if self._stopped:
+            return
+        config = next(iter(self.agents.values())).config
+        every = min(config.lease_renew_seconds, config.lease_duration_seconds / 4)
+        for name, agent in self.agents.items():
+            self._beats.submit(name, agent.renew_lease)
+        self.timers.call_later(every, self._heartbeat)
+
+    def _relist(self) -> None:
+        """Sync every pod again now and then: the safety net under the runtime's events."""
+        if self._stopped:
+            return
+        for agent in self.agents.values():
+            agent.resync_all()
+        config = next(iter(self.agents.values())).config
+        self.timers.call_later(config.relist_seconds, self._relist)

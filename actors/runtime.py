@@ -7,7 +7,7 @@ found again by their labels (:data:`LABELS`), which are a public contract.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,6 +55,10 @@ class ContainerInfo:
     started_at: str | None = None
     finished_at: str | None = None
     oom_killed: bool = False
+    runtime: str = "docker"
+    """The scheme of ``containerID`` in the pod's status (``docker://<id>``)."""
+    image_id: str = ""
+    """The image's digest or id (``imageID`` in the pod's status)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,16 @@ class ExecResult:
     stderr: str
 
 
+class LogStream(Protocol):
+    """Chunks of a container's output as they come; iteration ends when the container stops."""
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None:
+        """Stop following (from any thread); the iteration ends soon after."""
+        ...
+
+
 class Runtime(Protocol):
     """A container runtime as the kubelet uses it. Methods block; call them off the bus loop."""
 
@@ -83,8 +97,12 @@ class Runtime(Protocol):
         """``docker://28.2.2`` and the like, for the Node's nodeInfo."""
         ...
 
-    def ensure_image(self, image: str, policy: str) -> None:
-        """Make ``image`` present according to ``policy``; RuntimeFailure when it cannot."""
+    def image_present(self, image: str) -> bool:
+        """Whether ``image`` is on this node."""
+        ...
+
+    def pull_image(self, image: str) -> None:
+        """Pull ``image``; RuntimeFailure(ErrImagePull) with the registry's answer."""
         ...
 
     def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
@@ -97,17 +115,28 @@ class Runtime(Protocol):
 
     def remove_container(self, container_id: str) -> None: ...
 
+    def stop_container(self, container_id: str, grace_seconds: int) -> None:
+        """SIGTERM, then SIGKILL after the grace period (a liveness failure, an update)."""
+        ...
+
     def stop_pod(self, pod_uid: str, grace_seconds: int) -> None:
         """Stop the pod's running containers: SIGTERM, then SIGKILL after the grace period."""
         ...
 
     def remove_pod(self, pod_uid: str) -> None:
-        """Remove every container of the pod (stopping any still running)."""
+        """Remove every container of the pod (stopping any still running) and its emptyDir
+        volumes."""
         ...
 
     def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
         """What the latest attempt of ``container`` wrote (stdout and stderr), the last
         ``tail_lines`` lines when given; RuntimeFailure when it does not exist."""
+        ...
+
+    def follow_logs(self, pod_uid: str, container: str,
+                    tail_lines: int | None = None) -> LogStream:
+        """The logs of :meth:`logs`, then what the container writes until it stops; close the
+        stream to stop early."""
         ...
 
     def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:

@@ -23,9 +23,12 @@ from actors.apiserver import rbac
 from actors.apiserver.authn import UserInfo
 from actors.client import Client, WatchEvent
 from actors.objects import RESOURCES, ResourceInfo, in_category, resolve
+from actors.quantity import parse_memory
 from bindings import kubeconfig, manifests, printers, tracing
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection
+from bus.connection import Incoming
+from bus.envelope import new_id
 from bus.errors import (
     ApiError,
     BadRequest,
@@ -96,7 +99,18 @@ def parser() -> argparse.ArgumentParser:
     for parser_ in (up, agent):
         parser_.add_argument("--node-lease-duration-seconds", type=_bounded(4, 3600),
                              default=40, metavar="SECONDS",
-                             help="the node lease's duration; renewed every quarter of it")
+                             help="the node lease's duration; renewed every 10 s (or a "
+                             "quarter of it)")
+        parser_.add_argument("--node-cpu", type=_quantity, metavar="QUANTITY",
+                             help="CPU each node offers to pods (default: the host's)")
+        parser_.add_argument("--node-memory", type=_quantity, metavar="QUANTITY",
+                             help="memory each node offers to pods (default: the host's)")
+        parser_.add_argument("--max-pods", type=_bounded(1, 100000), default=110,
+                             metavar="N", help="pods each node accepts (kubelet's --max-pods)")
+        parser_.add_argument("--restart-backoff-base", type=_seconds, default=10.0,
+                             metavar="SECONDS",
+                             help="the kubelet's first restart and image pull back-off, "
+                             "doubling up to 5 minutes (Kubernetes: 10)")
 
     run = verbs.add_parser("run", parents=[common], help="create a pod running one container")
     run.add_argument("name")
@@ -135,6 +149,8 @@ def parser() -> argparse.ArgumentParser:
     logs.add_argument("pod")
     logs.add_argument("-c", "--container")
     logs.add_argument("--tail", type=int, default=-1, help="lines from the end (-1: all)")
+    logs.add_argument("-f", "--follow", action="store_true",
+                      help="print new lines as the container writes them, until it stops")
 
     exec_ = verbs.add_parser("exec", parents=[common],
                              help="run a command in a container: exec POD [-c C] -- CMD ARGS...")
@@ -183,6 +199,26 @@ def parser() -> argparse.ArgumentParser:
     delete.add_argument("--wait", type=_bool, default=True, metavar="true|false")
     delete.add_argument("--timeout", type=float, default=120.0, help="seconds --wait may take")
     return top
+
+
+def _seconds(value: str) -> float:
+    """A positive number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0 < seconds < 86400:
+        raise argparse.ArgumentTypeError("must be more than 0 and less than a day")
+    return seconds
+
+
+def _quantity(value: str) -> str:
+    """A Kubernetes quantity (``4``, ``500m``, ``8Gi``), checked."""
+    try:
+        parse_memory(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:
@@ -493,10 +529,41 @@ def cmd_logs(args: argparse.Namespace, session: Session, words: list[str]) -> in
     options: dict[str, Any] = {"container": args.container} if args.container else {}
     if args.tail >= 0:
         options["tailLines"] = args.tail
+    if args.follow:
+        return _follow_logs(session, _pod_name(args.pod), options)
     text = session.client.request("get", "pods", namespace=session.namespace,
                                   name=_pod_name(args.pod), subresource="log",
                                   options=options or None, timeout=300)
     sys.stdout.write(str(text))
+    return 0
+
+
+def _follow_logs(session: Session, pod: str, options: dict[str, Any]) -> int:
+    """``logs -f``: the kubelet streams chunks to our own subject, each a request we answer
+    once it is printed (flow control); ``{"end": true}`` ends it (the container stopped), as
+    does Ctrl-C (docs/PROTOCOL.md, log streaming)."""
+    chunks: queue.Queue[Incoming] = queue.Queue()
+    subject = session.connection.subjects.log_stream(new_id())
+    subscription = session.connection.subscribe(subject, chunks.put)
+    stop = _stop_on_signals()
+    try:
+        session.client.request("get", "pods", namespace=session.namespace, name=pod,
+                               subresource="log", options={**options, "followTo": subject})
+        while not stop.is_set():
+            try:
+                incoming = chunks.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
+            sys.stdout.write(str(body.get("data", "")))
+            sys.stdout.flush()
+            if incoming.reply_to:
+                session.connection.publish(incoming.reply_to, incoming.envelope.reply(
+                    {"seq": body.get("seq")}, sender=session.connection.name))
+            if body.get("end"):
+                break
+    finally:
+        session.connection.unsubscribe(subscription)
     return 0
 
 
@@ -717,7 +784,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         nats_url=args.nats, nats_port=args.port,
         node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period,
-        node_lease_duration_seconds=args.node_lease_duration_seconds), f"{args.nodes} node(s)")
+        node_lease_duration_seconds=args.node_lease_duration_seconds,
+        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
+        node_memory=args.node_memory, max_pods=args.max_pods), f"{args.nodes} node(s)")
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -740,7 +809,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
         runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
         credentials=config.credentials(),
-        node_lease_duration_seconds=args.node_lease_duration_seconds), f"node {args.node}")
+        node_lease_duration_seconds=args.node_lease_duration_seconds,
+        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
+        node_memory=args.node_memory, max_pods=args.max_pods), f"node {args.node}")
 
 
 def _serve(config: ClusterConfig, what: str) -> int:

@@ -37,11 +37,12 @@ from actors.apiserver.mirror import Mirror
 from actors.apiserver.server import ADMISSION_KINDS
 from actors.client import Client
 from actors.credentials import CertificateCredentials, Credentials
-from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
+from actors.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler
 from actors.store import Store
+from actors.timers import Timers
 from bindings import kubeconfig
 from bindings.audit import AuditLog
 from bindings.docker import DockerRuntime
@@ -94,6 +95,11 @@ class ClusterConfig:
     """Memory each node offers; None: the host's."""
     audit_log: Path | None = None
     """Where the apiserver appends one JSON line per request; None: ``DATA_DIR/audit.log``."""
+    max_pods: int = 110
+    """Pods each node accepts (the kubelet's --max-pods)."""
+    backoff_base: float = 10.0
+    """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
+    small in tests."""
 
 
 class ClusterError(KubeactorError):
@@ -149,6 +155,7 @@ class Cluster:
     _actors: list[pykka.ActorRef[Any]] = field(default_factory=list)
     _connections: list[Connection] = field(default_factory=list)
     _runtimes: list[Runtime] = field(default_factory=list)
+    _timers: list[Timers] = field(default_factory=list)
     _tokens: dict[str, str] = field(default_factory=dict)
     _audit: AuditLog | None = None
     _lock: TextIO | None = None
@@ -188,17 +195,35 @@ class Cluster:
             self.url = config.nats_url
             bus = BusConfig(url=self.url, prefix=config.prefix)
         cluster_id = _cluster_id(data / "cluster-id")
-        for name in names:
+        if names and config.runtime == "sim":
+            self._start_sim_nodes(bus, names)
+        for name in names if config.runtime != "sim" else ():
             say(f"kubelet {name}")
             runtime = self._runtime(name, cluster_id)
             connection = self._connect(bus, f"kubelet-{name}")
-            credentials = (self._credentials(node_identity(name)) if config.control_plane
-                           else config.credentials)
-            client = Client(connection, credentials)
-            self._run(Kubelet.start(connection, client, runtime, KubeletConfig(
-                node_name=name, cpu=config.node_cpu or host_cpu(),
-                memory=config.node_memory or host_memory(),
-                lease_duration_seconds=config.node_lease_duration_seconds)))
+            self._run(Kubelet.start(connection, [self._node(connection, name, runtime)]))
+
+    def _node(self, connection: Connection, name: str, runtime: Runtime,
+              **overrides: Any) -> Node:
+        """One node for a kubelet, with its own identity on ``connection``."""
+        config = self.config
+        credentials = (self._credentials(node_identity(name)) if config.control_plane
+                       else config.credentials)
+        return Node(Client(connection, credentials), runtime, KubeletConfig(
+            node_name=name, cpu=config.node_cpu or host_cpu(),
+            memory=config.node_memory or host_memory(),
+            lease_duration_seconds=config.node_lease_duration_seconds,
+            max_pods=config.max_pods, backoff_base=config.backoff_base, **overrides))
+
+    def _start_sim_nodes(self, bus: BusConfig, names: tuple[str, ...]) -> None:
+        """Every simulated node in one kubelet actor on one connection: no thread per node."""
+        self._progress(f"{len(names)} simulated kubelet(s)")
+        connection = self._connect(bus, "kubelet-sim")
+        timers = Timers("sim-containers")
+        self._timers.append(timers)
+        self._run(Kubelet.start(connection, [
+            self._node(connection, name, SimRuntime(name, timers), record_events=False,
+                       pod_workers=8) for name in names]))
 
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> BusConfig:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
@@ -280,10 +305,6 @@ class Cluster:
 
     def _runtime(self, node_name: str, cluster_id: str) -> Runtime:
         runtime: Runtime
-        if self.config.runtime == "sim":
-            runtime = SimRuntime(node_name)
-            self._runtimes.append(runtime)
-            return runtime
         if self.config.runtime != "docker":
             raise ClusterError(f"unknown runtime {self.config.runtime!r}: docker or sim")
         try:
@@ -333,6 +354,9 @@ class Cluster:
         for runtime in self._runtimes:
             runtime.close()
         self._runtimes.clear()
+        for timers in self._timers:
+            timers.stop()
+        self._timers.clear()
         if self.nats is not None:
             self.nats.stop()
             self.nats = None

@@ -20,7 +20,9 @@ import docker
 import docker.errors
 import requests
 from docker.models.containers import Container
+from docker.types import Mount
 
+from actors.quantity import parse_cpu, parse_memory
 from actors.runtime import (
     ATTEMPT,
     CLUSTER_ID,
@@ -55,6 +57,7 @@ def run_options(pod: Object, container: Object, attempt: int,
     labels = {POD_NAME: meta["name"], POD_NAMESPACE: meta["namespace"], POD_UID: meta["uid"],
               CONTAINER_NAME: container["name"], ATTEMPT: str(attempt), **(scope or {})}
     env = {item["name"]: str(item.get("value", "")) for item in container.get("env") or []}
+    limits = (container.get("resources") or {}).get("limits") or {}
     options: dict[str, Any] = {
         "image": container["image"], "name": container_name(pod, container, attempt),
         "labels": labels, "environment": env, "detach": True,
@@ -69,7 +72,44 @@ def run_options(pod: Object, container: Object, attempt: int,
         options["command"] = container["args"]
     if container.get("workingDir"):
         options["working_dir"] = container["workingDir"]
+    if "memory" in limits:
+        options["mem_limit"] = parse_memory(limits["memory"])
+        options["memswap_limit"] = options["mem_limit"]  # no swap, as the kubelet sets it
+    if "cpu" in limits:
+        options["nano_cpus"] = parse_cpu(limits["cpu"]) * 1_000_000
+    if mounts := volume_mounts(pod, container):
+        options["mounts"] = mounts
     return options
+
+
+def volume_name(pod: Object, volume: str) -> str:
+    """The Docker volume holding one emptyDir of a pod."""
+    return f"k8s_{pod['metadata']['uid']}_{volume}"
+
+
+def volume_mounts(pod: Object, container: Object) -> list[Mount]:
+    """Docker mounts for the container's volumeMounts: an emptyDir is a Docker volume of the
+    pod (made on first use, removed with the pod), a hostPath a bind mount."""
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+    mounts = []
+    for mount in container.get("volumeMounts") or []:
+        volume = volumes.get(mount["name"])
+        if volume is None:
+            raise RuntimeFailure("CreateContainerConfigError",
+                                 f'volume "{mount["name"]}" is not declared by the pod')
+        read_only = bool(mount.get("readOnly"))
+        if "hostPath" in volume:
+            mounts.append(Mount(mount["mountPath"], volume["hostPath"]["path"], type="bind",
+                                read_only=read_only))
+        elif "emptyDir" in volume:
+            mounts.append(Mount(mount["mountPath"], volume_name(pod, volume["name"]),
+                                type="volume", read_only=read_only,
+                                labels={POD_UID: pod["metadata"]["uid"]}))
+        else:
+            raise RuntimeFailure("CreateContainerConfigError",
+                                 f'volume "{volume["name"]}": only emptyDir and hostPath are '
+                                 "supported")
+    return mounts
 
 
 def to_info(container: Container) -> ContainerInfo:
@@ -85,7 +125,8 @@ def to_info(container: Container) -> ContainerInfo:
         exit_code=state.get("ExitCode") if status in ("exited", "dead") else None,
         started_at=_timestamp(state.get("StartedAt")),
         finished_at=_timestamp(state.get("FinishedAt")) if status in ("exited", "dead") else None,
-        oom_killed=bool(state.get("OOMKilled")),
+        oom_killed=bool(state.get("OOMKilled")), runtime="docker",
+        image_id=f"docker-pullable://{attrs.get('Image', '')}",
     )
 
 
@@ -109,6 +150,31 @@ def translated(reason: str) -> Iterator[None]:
         raise RuntimeFailure(reason, str(error)) from error
 
 
+def _explanation(error: docker.errors.DockerException) -> str:
+    """The engine's own words for a failure (what Kubernetes shows as the message)."""
+    explanation = getattr(error, "explanation", None)
+    return str(explanation or error)
+
+
+class DockerLogStream:
+    """A followed container log (``docker logs -f``); ends when the container stops."""
+
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            for chunk in self._chunks:
+                yield _text(chunk)
+        except (docker.errors.DockerException, requests.exceptions.RequestException,
+                OSError, ValueError):
+            return  # closed from another thread, or the engine went away
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._chunks.close()
+
+
 class DockerRuntime:
     """See the module docstring. Methods block; call them from the kubelet's thread. Every
     method raises only RuntimeFailure."""
@@ -127,31 +193,31 @@ class DockerRuntime:
         with translated("RuntimeUnavailable"):
             return f"docker://{self.client.version().get('Version', 'unknown')}"
 
-    def ensure_image(self, image: str, policy: str) -> None:
+    def image_present(self, image: str) -> bool:
         with translated("ErrImagePull"):
-            present = self._has_image(image)
-            if policy == "Never" and not present:
-                raise RuntimeFailure("ErrImageNeverPull",
-                                     f'image "{image}" is not present with pull policy of Never')
-            if policy == "Always" or not present:
-                try:
-                    self.client.images.pull(image)
-                except docker.errors.DockerException as error:
-                    raise RuntimeFailure("ErrImagePull",
-                                         f'failed to pull image "{image}": {error}') from error
+            try:
+                self.client.images.get(image)
+                return True
+            except (docker.errors.ImageNotFound, docker.errors.APIError):
+                return False  # not found, or not even a valid reference
 
-    def _has_image(self, image: str) -> bool:
-        try:
-            self.client.images.get(image)
-            return True
-        except docker.errors.ImageNotFound:
-            return False
+    def pull_image(self, image: str) -> None:
+        with translated("ErrImagePull"):
+            try:
+                self.client.images.pull(image)
+            except docker.errors.DockerException as error:
+                raise RuntimeFailure("ErrImagePull", _explanation(error)) from error
 
     def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
         options = run_options(pod, container, attempt, self.scope)
         with translated("CreateContainerError"):
-            self._remove_named(options["name"])
-            created = self.client.containers.create(**options)
+            try:
+                created = self.client.containers.create(**options)
+            except docker.errors.APIError as error:
+                if error.status_code != 409:
+                    raise
+                self._remove_named(options["name"])  # a leftover of a start cut short
+                created = self.client.containers.create(**options)
         with translated("RunContainerError"):
             created.start()
             created.reload()
@@ -175,6 +241,10 @@ class DockerRuntime:
         with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
             self.client.containers.get(container_id).remove(force=True)
 
+    def stop_container(self, container_id: str, grace_seconds: int) -> None:
+        with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
+            self.client.containers.get(container_id).stop(timeout=max(grace_seconds, 0))
+
     def stop_pod(self, pod_uid: str, grace_seconds: int) -> None:
         """Stop the pod's containers together, each with SIGTERM then SIGKILL after grace."""
         with translated("RuntimeUnavailable"):
@@ -192,6 +262,10 @@ class DockerRuntime:
     def remove_pod(self, pod_uid: str) -> None:
         for info in self.list_containers(pod_uid):
             self.remove_container(info.id)
+        with translated("RuntimeUnavailable"):
+            for volume in self.client.volumes.list(filters={"label": f"{POD_UID}={pod_uid}"}):
+                with contextlib.suppress(docker.errors.NotFound):
+                    volume.remove(force=True)
 
     def _latest(self, pod_uid: str, container: str) -> Container:
         infos = [i for i in self.list_containers(pod_uid) if i.name == container]
@@ -208,6 +282,13 @@ class DockerRuntime:
             data = found.logs(stdout=True, stderr=True,
                               tail="all" if tail_lines is None else tail_lines)
         return _text(data)
+
+    def follow_logs(self, pod_uid: str, container: str,
+                    tail_lines: int | None = None) -> DockerLogStream:
+        found = self._latest(pod_uid, container)
+        with translated("RuntimeUnavailable"):
+            return DockerLogStream(found.logs(stdout=True, stderr=True, stream=True, follow=True,
+                                              tail="all" if tail_lines is None else tail_lines))
 
     def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
         found = self._latest(pod_uid, container)

@@ -48,6 +48,8 @@ def pod_status_word(pod: Object) -> str:
     if pod["metadata"].get("deletionTimestamp"):
         return "Terminating"
     status = pod.get("status", {})
+    if (initializing := _init_status_word(pod)) is not None:
+        return initializing
     for container in status.get("containerStatuses") or []:
         state = container.get("state", {})
         if "waiting" in state and state["waiting"].get("reason") not in (None, ""):
@@ -60,6 +62,23 @@ def pod_status_word(pod: Object) -> str:
         if terminated:
             return str(terminated[0].get("reason") or status["phase"])
     return str(status.get("phase", "Pending"))
+
+
+def _init_status_word(pod: Object) -> str | None:
+    """kubectl's word for a pod still running its init containers (``Init:0/2``,
+    ``Init:CrashLoopBackOff``, ``Init:Error``), None once they all succeeded."""
+    total = len(pod.get("spec", {}).get("initContainers") or [])
+    for index, container in enumerate(pod.get("status", {}).get("initContainerStatuses") or []):
+        state = container.get("state", {})
+        terminated, waiting = state.get("terminated"), state.get("waiting") or {}
+        if terminated and terminated.get("exitCode") == 0:
+            continue
+        if terminated:
+            return f"Init:{terminated.get('reason') or 'ExitCode:' + str(terminated['exitCode'])}"
+        if waiting.get("reason") not in (None, "", "PodInitializing"):
+            return f"Init:{waiting['reason']}"
+        return f"Init:{index}/{total}"
+    return None
 
 
 def _pod_row(pod: Object, wide: bool) -> list[str]:

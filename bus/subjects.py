@@ -108,3 +108,16 @@ class Subjects:
     def admission(self, name: str) -> str:
         """``<prefix>.admission.<name>``: apiserver -> external admission actor reviews."""
         return f"{self.prefix}.admission.{_token(name, 'admission actor name')}"
+
+    def parse_node(self, subject: str) -> str | None:
+        """The node of a ``<prefix>.node.<node>.<op>`` subject; None when it is not one."""
+        head = f"{self.prefix}.node."
+        if not subject.startswith(head):
+            return None
+        node, dot, _ = subject[len(head):].rpartition(".")
+        return node if dot else None
+
+    def log_stream(self, stream_id: str) -> str:
+        """``<prefix>.inbox.logs.<id>``: where a kubelet streams a followed log to its reader
+        (under the inbox prefix: only the reader subscribes to it)."""
+        return f"{self.inbox_prefix}.logs.{_token(stream_id, 'stream id')}"

@@ -34,6 +34,9 @@ class Options:
     """``pods/log``: which container (the only one when omitted)."""
     tail_lines: int | None = None
     """``pods/log``: only the last lines."""
+    follow_to: str | None = None
+    """``pods/log``: follow the log, streamed by the kubelet to this subject (the caller's
+    ``<prefix>.inbox.logs.<id>``; see docs/PROTOCOL.md)."""
     limit: int | None = None
     """``list``: at most this many objects; ``metadata.continue`` then fetches the rest."""
     continue_token: str | None = None
@@ -77,7 +80,11 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     tail = _typed(raw, "tailLines", int)
     if tail is not None and tail < 0:
         raise BadRequest("options.tailLines must be 0 or more")
+    follow_to = _typed(raw, "followTo", str) or None
+    if follow_to is not None and not _is_log_stream(follow_to, subjects):
+        raise BadRequest(f"options.followTo must be a subject {subjects.inbox_prefix}.logs.<id>")
     return Options(
+        follow_to=follow_to,
         container=_typed(raw, "container", str) or None,
         limit=limit or None,
         continue_token=_typed(raw, "continue", str) or None,
@@ -91,6 +98,15 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         lease_seconds=float(lease) if lease is not None else DEFAULT_LEASE_SECONDS,
         grace_period=grace,
     )
+
+
+def _is_log_stream(subject: str, subjects: Subjects) -> bool:
+    """Whether ``subject`` is ``<prefix>.inbox.logs.<id>`` (one token for the id)."""
+    head = subjects.log_stream("x")[:-1]
+    try:
+        return subject.startswith(head) and subjects.log_stream(subject[len(head):]) == subject
+    except ValueError:
+        return False
 
 
 def write_continue(revision: int, last_key: str) -> str:

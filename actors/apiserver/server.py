@@ -608,7 +608,8 @@ class ApiServer(BusActor):
             sender=self.config.name, target=f"kubelet-{node}", verb=op, resource="pods",
             subresource=request.subresource, namespace=request.namespace, name=name,
             body={"uid": pod["metadata"]["uid"], "container": container,
-                  "tailLines": request.options.tail_lines, "command": body.get("command")},
+                  "tailLines": request.options.tail_lines, "command": body.get("command"),
+                  "stream": request.options.follow_to},
         )
         call = self.connection.request(self.subjects.node(node, op), forward,
                                        timeout=self.config.node_call_seconds)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bindings.cluster import Cluster, ClusterConfig
-from bindings.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS
+from bindings.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS, START_SECONDS
 from tests.conftest import pod, wait_for
+from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +83,33 @@ def test_a_pull_error_belongs_to_its_pod_not_to_the_image(sim_cluster):
         obj["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "node-1"}
         admin.create("pods", obj)
     assert wait_for(admin, "pods", "good-pull", phase("Running"))["spec"]["nodeName"] == "node-1"
+
+
+def test_node_offers_what_the_flags_say_with_kubelet_labels_and_conditions(tmp_path, admin_for):
+    up = start_up(tmp_path / "flags", "--runtime", "sim", "--node-cpu", "3",
+                  "--node-memory", "5Gi", "--max-pods", "7")
+    try:
+        node = admin_for(up).get("nodes", "node-1", None)
+    finally:
+        stop_up(up)
+    assert node["status"]["capacity"] == {"cpu": "3", "memory": "5Gi", "pods": "7"}
+    assert node["status"]["allocatable"] == node["status"]["capacity"]
+    labels = node["metadata"]["labels"]
+    assert labels["kubernetes.io/hostname"] == "node-1"
+    assert labels["kubernetes.io/os"] == "linux" and labels["kubernetes.io/arch"]
+    conditions = {c["type"]: c["status"] for c in node["status"]["conditions"]}
+    assert conditions == {"MemoryPressure": "False", "DiskPressure": "False",
+                          "PIDPressure": "False", "Ready": "True"}
+
+
+def test_a_simulated_start_delay_shows_container_creating_then_running(sim_cluster):
+    admin = sim_cluster.admin_client()
+    admin.create("pods", annotated("slow", **{START_SECONDS: "1"}))
+
+    def creating(obj):
+        statuses = obj.get("status", {}).get("containerStatuses") or [{}]
+        waiting = statuses[0].get("state", {}).get("waiting", {})
+        return waiting.get("reason") == "ContainerCreating" and "containerID" in statuses[0]
+
+    wait_for(admin, "pods", "slow", creating)  # created, not yet running
+    wait_for(admin, "pods", "slow", phase("Running"))
