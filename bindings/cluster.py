@@ -17,6 +17,7 @@ import fcntl
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +28,10 @@ import pykka
 from actors.apiserver import ApiServer, ApiServerConfig, Authorizer, TokenAuthenticator
 from actors.client import Client
 from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
+from actors.leaderelection import LeaderElectionConfig
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.runtime import Runtime, RuntimeFailure
-from actors.scheduler import Scheduler
+from actors.scheduler import Scheduler, SchedulerConfig
 from actors.store import Store
 from bindings import kubeconfig
 from bindings.docker import DockerRuntime
@@ -217,7 +219,10 @@ class Cluster:
                 connection, store.proxy(), authenticator, None,
                 ApiServerConfig(serves_watches=first, bootstrap=first), authorizer))
         say("scheduler")
-        self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
+        election = LeaderElectionConfig(  # Kubernetes' default periods
+            "kube-scheduler", f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
+        self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0]),
+                                  SchedulerConfig(leader_election=election)))
         say("controllers")
         self._run(NodeLifecycleController.start(
             *self._component(bus, "controller-manager", CONTROLLER_MANAGER[0]),
