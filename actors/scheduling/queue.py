@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from actors.scheduling.framework import ALL_EVENTS, ClusterEvent
 from actors.scheduling.nodeinfo import PodInfo
-
-LEFTOVER_CHECK_SECONDS = 30.0
-"""How often unschedulable pods are checked for having waited too long (kube-scheduler's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +82,8 @@ class SchedulingQueue:
         """Scheduling cycles started (pops)."""
         self._move_cycle = -1
         """The cycle during which the last move request happened."""
-        self._leftovers_checked = clock()
+        self._leftovers_due = math.inf
+        """When the longest-waiting unschedulable pod is due for a retry without an event."""
 
     # -- what is in it -------------------------------------------------------------------------
 
@@ -103,9 +102,8 @@ class SchedulingQueue:
     def next_wakeup(self) -> float | None:
         """Seconds until a backing-off or unschedulable pod is due (None: none waits)."""
         due = [self._backoff_heap[0][0]] if self._backoff_heap else []
-        if self._unschedulable:
-            due.append(min(entry.timestamp for entry in self._unschedulable.values())
-                       + self.config.max_unschedulable_seconds)
+        if self._leftovers_due < math.inf:
+            due.append(self._leftovers_due)
         return max(0.0, min(due) - self.clock()) if due else None
 
     # -- pods coming and going -----------------------------------------------------------------
@@ -164,6 +162,8 @@ class SchedulingQueue:
             self._push_backoff(entry)
         else:
             self._unschedulable[entry.key] = entry
+            self._leftovers_due = min(self._leftovers_due,
+                                      entry.timestamp + self.config.max_unschedulable_seconds)
 
     def backoff(self, entry: QueuedPod) -> None:
         """Scheduling or binding ``entry`` failed for a passing reason: try again after its
@@ -231,11 +231,13 @@ class SchedulingQueue:
             if entry is not None and entry.seq == seq:
                 break
             heapq.heappop(self._backoff_heap)
-        limit = self.config.max_unschedulable_seconds
-        if now - self._leftovers_checked < min(limit, LEFTOVER_CHECK_SECONDS):
+        if now < self._leftovers_due:
             return
-        self._leftovers_checked = now
-        stale = [entry for entry in self._unschedulable.values() if now - entry.timestamp > limit]
+        limit = self.config.max_unschedulable_seconds
+        stale = [entry for entry in self._unschedulable.values()
+                 if now - entry.timestamp >= limit]
         for entry in stale:
             del self._unschedulable[entry.key]
             self._push_active(entry)
+        self._leftovers_due = min((entry.timestamp + limit
+                                   for entry in self._unschedulable.values()), default=math.inf)
