@@ -23,6 +23,7 @@ drives cycles), ``actors.scheduling.nodeinfo`` (what plugins read).
 from __future__ import annotations
 
 import enum
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -122,9 +123,10 @@ class Plugin(Protocol):
 
 @runtime_checkable
 class PreFilterPlugin(Protocol):
-    def pre_filter(self, state: CycleState, pod: PodInfo) -> Status:
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
         """Once per cycle, before any Filter: compute what Filter needs, reject the pod
-        outright, or return Skip to turn this plugin's Filter off."""
+        outright, or return Skip to turn this plugin's Filter off (nothing to reject: the pod
+        asks nothing of this kind, or no node has what this plugin rejects)."""
 
 
 @runtime_checkable
@@ -333,6 +335,7 @@ class Framework:
         self.binders = points[BindPlugin]
         self.weights = {plugin.name: profile.weights.get(plugin.name, 1)
                         for plugin in self.scores}
+        self._normalizers = {plugin.name for plugin in points[NormalizeScorePlugin]}
         self.waiting: dict[str, WaitingPod] = {}
         self._next_start = 0
         """Where the next cycle starts looking, so every node gets its turn (as
@@ -349,7 +352,7 @@ class Framework:
         none fits, else PreScore, Score, NormalizeScore and the highest total (ties: the
         first name)."""
         result = ScheduleResult(None, len(nodes))
-        filters = self._pre_filter(state, pod, result.diagnosis)
+        filters = self._pre_filter(state, pod, nodes, result.diagnosis)
         if filters is None:
             return result
         feasible = self._find_feasible(state, pod, nodes, filters, result)
@@ -362,12 +365,12 @@ class Framework:
                                                                              feasible)
         return result
 
-    def _pre_filter(self, state: CycleState, pod: PodInfo,
+    def _pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
                     diagnosis: Diagnosis) -> list[Any] | None:
         """The filters this pod needs, or None when a PreFilter rejected it."""
         skipped = set()
         for plugin in self.pre_filters:
-            status = plugin.pre_filter(state, pod)
+            status = plugin.pre_filter(state, pod, nodes)
             if status.code is Code.SKIP:
                 skipped.add(plugin.name)
             elif status.code is Code.ERROR:
@@ -381,6 +384,8 @@ class Framework:
 
     def _find_feasible(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
                        filters: list[Any], result: ScheduleResult) -> list[NodeInfo]:
+        """Run the filters over the nodes, from where the last cycle stopped, until enough
+        fit. The hot loop of the scheduler: keep it lean."""
         total = len(nodes)
         wanted = nodes_to_find(total, self.profile.percentage_of_nodes_to_score)
         feasible: list[NodeInfo] = []
@@ -388,8 +393,7 @@ class Framework:
         start = self._next_start % total if total else 0
         checks = [(plugin.name, plugin.filter) for plugin in filters]
         evaluated, failed_by = 0, ""
-        for i in range(total):
-            node = nodes[(start + i) % total]
+        for node in itertools.chain(nodes[start:], nodes[:start]):
             evaluated += 1
             for name, check in checks:
                 status = check(state, pod, node)
@@ -420,20 +424,24 @@ class Framework:
                 diagnosis.post_filter_message = status.message
 
     def _best(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> str:
+        """The node with the highest weighted sum of scores (ties: the first by name)."""
         skipped = {plugin.name for plugin in self.pre_scores
                    if plugin.pre_score(state, pod, nodes).code is Code.SKIP}
-        totals = dict.fromkeys((node.name for node in nodes), 0.0)
+        totals = [0.0] * len(nodes)
         for plugin in self.scores:
             if plugin.name in skipped:
                 continue
             score = plugin.score
-            scores = {node.name: score(state, pod, node) for node in nodes}
-            if isinstance(plugin, NormalizeScorePlugin):
-                plugin.normalize_score(state, pod, scores)
+            scores = [score(state, pod, node) for node in nodes]
+            if plugin.name in self._normalizers:
+                named = dict(zip((node.name for node in nodes), scores, strict=True))
+                plugin.normalize_score(state, pod, named)
+                scores = list(named.values())
             weight = self.weights[plugin.name]
-            for name, value in scores.items():
-                totals[name] += value * weight
-        return max(sorted(totals), key=totals.__getitem__)
+            totals = [total + value * weight for total, value in zip(totals, scores,
+                                                                      strict=True)]
+        top = max(totals)
+        return min(node.name for node, total in zip(nodes, totals, strict=True) if total == top)
 
     # -- after a node is chosen ----------------------------------------------------------------
 

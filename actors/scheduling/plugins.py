@@ -29,6 +29,7 @@ Neighbours: ``actors.scheduling.framework`` (the Protocols these fit), ``actors.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from actors.client import Client
@@ -54,6 +55,10 @@ NODE_EVENTS = frozenset({ClusterEvent.NODE_ADD, ClusterEvent.NODE_UPDATE})
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+_HARD_TAINTS = attrgetter("hard_taints")
+_SOFT_TAINTS = attrgetter("soft_taints")
+_UNSCHEDULABLE = attrgetter("unschedulable")
+_READY = attrgetter("ready")
 
 
 # -- taints and tolerations -------------------------------------------------------------------
@@ -95,6 +100,9 @@ class TaintToleration:
     name: ClassVar[str] = "TaintToleration"
     events = NODE_EVENTS
 
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        return SUCCESS if any(map(_HARD_TAINTS, nodes)) else SKIP
+
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if not node.hard_taints:
             return SUCCESS
@@ -105,7 +113,7 @@ class TaintToleration:
                              f"{taint.get('value') or ''}}}", resolvable=False)
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
-        return SUCCESS if any(node.soft_taints for node in nodes) else SKIP
+        return SUCCESS if any(map(_SOFT_TAINTS, nodes)) else SKIP
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
         return intolerable_preferences(node.soft_taints, pod.spec.get("tolerations") or ())
@@ -128,6 +136,9 @@ class NodeUnschedulable:
     _taint: ClassVar[Object] = {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"}
     _rejected = unschedulable("node(s) were unschedulable", resolvable=False)
 
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        return SUCCESS if any(map(_UNSCHEDULABLE, nodes)) else SKIP
+
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if not node.unschedulable or untolerated_taint(
                 [self._taint], pod.spec.get("tolerations") or ()) is None:
@@ -142,6 +153,9 @@ class NodeReady:
     name: ClassVar[str] = "NodeReady"
     events = NODE_EVENTS
     _rejected = unschedulable("node(s) were not ready", resolvable=False)
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        return SKIP if all(map(_READY, nodes)) else SUCCESS
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if node.ready:
@@ -160,7 +174,7 @@ class NodeName:
     events = frozenset({ClusterEvent.NODE_ADD})
     _rejected = unschedulable("node(s) didn't match the requested node name", resolvable=False)
 
-    def pre_filter(self, state: CycleState, pod: PodInfo) -> Status:
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
         return SUCCESS if pod.spec.get("nodeName") else SKIP
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
@@ -246,7 +260,7 @@ class NodeAffinity:
     _rejected = unschedulable("node(s) didn't match Pod's node affinity/selector",
                               resolvable=False)
 
-    def pre_filter(self, state: CycleState, pod: PodInfo) -> Status:
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
         spec = pod.spec
         wanted = spec.get("nodeSelector") or required_terms(spec) is not None
         return SUCCESS if wanted else SKIP
@@ -284,28 +298,26 @@ def insufficient_resources(pod: PodInfo, node: NodeInfo) -> list[str]:
     return reasons
 
 
-def _free_share(requested: int, capacity: int) -> float:
-    if capacity <= 0 or requested > capacity:
-        return 0.0
-    return (capacity - requested) * MAX_NODE_SCORE / capacity
-
-
 def least_allocated(pod: PodInfo, node: NodeInfo) -> float:
     """Mean share of cpu and memory left free once the pod is there (0..100; requests with
-    kube-scheduler's non-zero defaults)."""
-    return (_free_share(node.nonzero_cpu + pod.nonzero_cpu, node.allocatable_cpu)
-            + _free_share(node.nonzero_memory + pod.nonzero_memory,
-                          node.allocatable_memory)) / 2
+    kube-scheduler's non-zero defaults; a resource asked beyond capacity scores 0)."""
+    cpu_cap, memory_cap = node.allocatable_cpu, node.allocatable_memory
+    cpu = node.nonzero_cpu + pod.nonzero_cpu
+    memory = node.nonzero_memory + pod.nonzero_memory
+    free_cpu = (cpu_cap - cpu) / cpu_cap if cpu_cap > 0 and cpu <= cpu_cap else 0.0
+    free_memory = ((memory_cap - memory) / memory_cap
+                   if memory_cap > 0 and memory <= memory_cap else 0.0)
+    return (free_cpu + free_memory) * MAX_NODE_SCORE / 2
 
 
 def balanced_allocation(pod: PodInfo, node: NodeInfo) -> float:
     """100 when cpu and memory would be used in equal shares, less as they drift apart
     (kube-scheduler: (1 - standard deviation of the shares) * 100; requests as asked)."""
-    shares = [min((used + asked) / capacity, 1.0) if capacity > 0 else 1.0
-              for used, asked, capacity in (
-                  (node.requested_cpu, pod.cpu, node.allocatable_cpu),
-                  (node.requested_memory, pod.memory, node.allocatable_memory))]
-    return (1 - abs(shares[0] - shares[1]) / 2) * MAX_NODE_SCORE
+    cpu_cap, memory_cap = node.allocatable_cpu, node.allocatable_memory
+    cpu = (node.requested_cpu + pod.cpu) / cpu_cap if cpu_cap > 0 else 1.0
+    memory = (node.requested_memory + pod.memory) / memory_cap if memory_cap > 0 else 1.0
+    return (1 - abs((cpu if cpu < 1 else 1.0) - (memory if memory < 1 else 1.0)) / 2) * (
+        MAX_NODE_SCORE)
 
 
 class NodeResourcesFit:
@@ -315,6 +327,10 @@ class NodeResourcesFit:
     events = frozenset({*NODE_EVENTS, ClusterEvent.ASSIGNED_POD_DELETE})
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        if (len(node.pods) < node.allocatable_pods  # the common case, without a list
+                and pod.cpu <= node.allocatable_cpu - node.requested_cpu
+                and pod.memory <= node.allocatable_memory - node.requested_memory):
+            return SUCCESS
         reasons = insufficient_resources(pod, node)
         return unschedulable(*reasons) if reasons else SUCCESS
 

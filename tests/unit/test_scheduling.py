@@ -259,8 +259,8 @@ def test_node_ready_maps_not_ready_and_unknown_to_kubernetes_taints():
 def test_node_name_skips_pods_that_name_no_node_and_holds_the_others_to_it():
     plugin, anywhere, pinned = NodeName(), pod("web"), pod("pinned")
     pinned["spec"]["nodeName"] = "b"
-    assert plugin.pre_filter({}, PodInfo.of(anywhere)).code.value == "Skip"
-    assert plugin.pre_filter({}, PodInfo.of(pinned)).ok
+    assert plugin.pre_filter({}, PodInfo.of(anywhere), []).code.value == "Skip"
+    assert plugin.pre_filter({}, PodInfo.of(pinned), []).ok
     assert plugin.filter({}, PodInfo.of(pinned), info(node("b"))).ok
     assert plugin.filter({}, PodInfo.of(pinned), info(node("a"))).reasons == (
         "node(s) didn't match the requested node name",)
@@ -330,11 +330,11 @@ def test_node_selector_and_required_affinity_must_both_hold():
 
 def test_node_affinity_skips_pods_without_selector_or_requirement():
     plugin = NodeAffinity()
-    assert plugin.pre_filter({}, PodInfo.of(pod("web"))).code.value == "Skip"
+    assert plugin.pre_filter({}, PodInfo.of(pod("web")), []).code.value == "Skip"
     picky = pod("picky")
     picky["spec"].update(affinity({"matchExpressions": [{"key": "zone", "operator": "In",
                                                          "values": ["b"]}]}))
-    assert plugin.pre_filter({}, PodInfo.of(picky)).ok
+    assert plugin.pre_filter({}, PodInfo.of(picky), []).ok
     assert plugin.filter({}, PodInfo.of(picky), info(labelled("n", zone="a"))).reasons == (
         "node(s) didn't match Pod's node affinity/selector",)
     assert plugin.filter({}, PodInfo.of(picky), info(labelled("n", zone="b"))).ok

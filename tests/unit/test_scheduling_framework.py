@@ -68,7 +68,7 @@ class Fixed:
 class SkippingFilter:
     name: ClassVar[str] = "Skipper"
 
-    def pre_filter(self, state: CycleState, pod: PodInfo) -> Status:
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Any) -> Status:
         return SKIP
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
@@ -119,7 +119,7 @@ def test_pre_filter_rejection_ends_the_cycle_with_its_message():
     class Refuse:
         name = "Refuse"
 
-        def pre_filter(self, state: CycleState, pod: PodInfo) -> Status:
+        def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Any) -> Status:
             return unschedulable("pod has unbound immediate PersistentVolumeClaims")
 
     result = Framework(Profile((Refuse(), Only({"a"})))).schedule({}, WEB, nodes("a", "b"))
