@@ -8,7 +8,7 @@ event about it arrives meanwhile. Finished pods (Succeeded/Failed) and deleted o
 nothing.
 
 Every change touches one :class:`NodeInfo` (add or remove one pod), never all pods; the node
-list handed to cycles is rebuilt only when nodes come or go.
+list handed to cycles is rebuilt only when a node comes, changes or goes.
 
 Pure data, on the scheduler's actor thread. Neighbours: ``actors.scheduler`` (feeds it from
 informers), ``actors.scheduling.nodeinfo``.
@@ -52,8 +52,7 @@ class Cache:
         if info is None:
             info = self._nodes[name] = NodeInfo(name)
         info.set_node(node)
-        if new:
-            self._list = None
+        self._list = None
         return new
 
     def remove_node(self, name: str) -> None:
@@ -69,7 +68,10 @@ class Cache:
         self._list = None
 
     def node_list(self) -> list[NodeInfo]:
-        """The nodes a cycle may choose from, by name (the same list until nodes change)."""
+        """The nodes a cycle may choose from, by name: a snapshot, the same list object until
+        a node is added, changed or removed (then a new one), so plugins may remember what
+        they worked out per list. Pods coming and going change the NodeInfos' totals in
+        place."""
         if self._list is None:
             self._list = sorted((info for info in self._nodes.values() if info.node is not None),
                                 key=lambda info: info.name)

@@ -55,10 +55,24 @@ NODE_EVENTS = frozenset({ClusterEvent.NODE_ADD, ClusterEvent.NODE_UPDATE})
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
-_HARD_TAINTS = attrgetter("hard_taints")
-_SOFT_TAINTS = attrgetter("soft_taints")
-_UNSCHEDULABLE = attrgetter("unschedulable")
-_READY = attrgetter("ready")
+
+
+class AnyNode:
+    """Whether any node of a snapshot has ``attribute`` true (``negate``: false), worked out
+    once per snapshot: the cache hands cycles a new node list whenever a node changed, so
+    PreFilters that ask this cost nothing per pod."""
+
+    def __init__(self, attribute: str, negate: bool = False) -> None:
+        self._get, self._negate = attrgetter(attribute), negate
+        self._nodes: Sequence[NodeInfo] | None = None
+        self._answer = False
+
+    def __call__(self, nodes: Sequence[NodeInfo]) -> bool:
+        if nodes is not self._nodes:
+            values = map(self._get, nodes)
+            self._answer = not all(values) if self._negate else any(values)
+            self._nodes = nodes
+        return self._answer
 
 
 # -- taints and tolerations -------------------------------------------------------------------
@@ -100,8 +114,12 @@ class TaintToleration:
     name: ClassVar[str] = "TaintToleration"
     events = NODE_EVENTS
 
+    def __init__(self) -> None:
+        self._hard, self._soft = AnyNode("hard_taints"), AnyNode("soft_taints")
+
     def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
-        return SUCCESS if any(map(_HARD_TAINTS, nodes)) else SKIP
+        state[self.name] = self._soft(nodes)  # for pre_score: any soft taint at all?
+        return SUCCESS if self._hard(nodes) else SKIP
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if not node.hard_taints:
@@ -113,7 +131,9 @@ class TaintToleration:
                              f"{taint.get('value') or ''}}}", resolvable=False)
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
-        return SUCCESS if any(map(_SOFT_TAINTS, nodes)) else SKIP
+        if not state.get(self.name, True):
+            return SKIP
+        return SUCCESS if any(node.soft_taints for node in nodes) else SKIP
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
         return intolerable_preferences(node.soft_taints, pod.spec.get("tolerations") or ())
@@ -136,8 +156,11 @@ class NodeUnschedulable:
     _taint: ClassVar[Object] = {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"}
     _rejected = unschedulable("node(s) were unschedulable", resolvable=False)
 
+    def __init__(self) -> None:
+        self._cordoned = AnyNode("unschedulable")
+
     def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
-        return SUCCESS if any(map(_UNSCHEDULABLE, nodes)) else SKIP
+        return SUCCESS if self._cordoned(nodes) else SKIP
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if not node.unschedulable or untolerated_taint(
@@ -154,8 +177,11 @@ class NodeReady:
     events = NODE_EVENTS
     _rejected = unschedulable("node(s) were not ready", resolvable=False)
 
+    def __init__(self) -> None:
+        self._not_ready = AnyNode("ready", negate=True)
+
     def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
-        return SKIP if all(map(_READY, nodes)) else SUCCESS
+        return SUCCESS if self._not_ready(nodes) else SKIP
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if node.ready:
