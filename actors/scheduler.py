@@ -22,6 +22,7 @@ Which thread: the actor's, for everything but Bind (binding threads). Neighbours
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 from actors.client import Client, WatchEvent
 from actors.informer import Informer
 from actors.leaderelection import ElectionTick, LeaderElectionConfig, LeaderElector
-from actors.objects import DEFAULT_SCHEDULER, now_rfc3339, trace_id_of
+from actors.objects import DEFAULT_SCHEDULER, now_rfc3339, set_condition, trace_id_of
 from actors.scheduling.cache import Cache
 from actors.scheduling.framework import (
     ClusterEvent,
@@ -304,6 +305,18 @@ class Scheduler(BusActor):
         if self._failures.get(entry.key) != message:
             self._failures[entry.key] = message
             self._record_event(entry.info.pod, "Warning", "FailedScheduling", message)
+            self._mark_unscheduled(entry.info.pod, message)
+
+    def _mark_unscheduled(self, pod: Object, message: str) -> None:
+        """Set the pod's PodScheduled condition False (reason Unschedulable), as
+        kube-scheduler does, without waiting; a 409 (the pod changed meanwhile) is left to
+        the next failure."""
+        marked = dict(pod, status=copy.deepcopy(pod.get("status") or {}))
+        set_condition(marked, "PodScheduled", "False", "Unschedulable", message)
+        metadata = pod["metadata"]
+        sent = self.client.submit("update", "pods", namespace=metadata["namespace"],
+                                  name=metadata["name"], body=marked, subresource="status")
+        sent.add_done_callback(lambda done: _log_failure(done, "PodScheduled", metadata["name"]))
 
     def _record_event(self, pod: Object, kind: str, reason: str, message: str) -> None:
         """Create an Event without waiting for the reply (a failure is logged); any thread."""
@@ -319,10 +332,12 @@ class Scheduler(BusActor):
         }
         sent = self.client.submit("create", "events", namespace=metadata["namespace"],
                                   body=event, trace_id=trace_id_of(pod))
-        sent.add_done_callback(lambda done: _log_event_failure(done, reason, metadata["name"]))
+        sent.add_done_callback(lambda done: _log_failure(done, f"event {reason}",
+                                                         metadata["name"]))
 
 
-def _log_event_failure(done: concurrent.futures.Future[Any], reason: str, pod: str) -> None:
+def _log_failure(done: concurrent.futures.Future[Any], what: str, pod: str) -> None:
+    """Done-callback of a write sent without waiting: say when it failed (any thread)."""
     failure = None if done.cancelled() else done.exception()
     if failure is not None:
-        log.warning("cannot record event %s for %s: %s", reason, pod, failure)
+        log.warning("cannot write %s for pod %s: %s", what, pod, failure)

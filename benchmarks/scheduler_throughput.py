@@ -103,12 +103,13 @@ def cycles_per_second(nodes: int, pods: int) -> float:
 
 
 def profiler(pid: int, output: Path | None) -> subprocess.Popen[bytes] | None:
-    """py-spy sampling the cluster process (all threads) until interrupted, or None."""
+    """py-spy sampling the cluster process until interrupted (only the thread holding the
+    GIL: where the CPU of this one-process cluster goes), or None."""
     if output is None:
         return None
     spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--threads", "--format",
-                             "raw", "--nonblocking", "-o", str(output)],
+                             "raw", "--gil", "--nonblocking", "-o", str(output)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -24,6 +24,14 @@ def bound(obj):
     return bool(obj.get("spec", {}).get("nodeName"))
 
 
+def scheduled_condition(obj):
+    """The PodScheduled condition's status, reason and message (None when absent)."""
+    for cond in obj.get("status", {}).get("conditions") or []:
+        if cond["type"] == "PodScheduled":
+            return {key: cond.get(key) for key in ("status", "reason", "message")}
+    return None
+
+
 def test_pod_lands_on_the_ready_node_with_room(control_plane: Cluster):
     admin = control_plane.admin_client()
     admin.create("nodes", node("small", cpu="500m"), None)
@@ -43,10 +51,16 @@ def test_unschedulable_pod_says_why_and_is_placed_when_a_node_fits(control_plane
     warning = wait_for(admin, "events", None, lambda e: e.get("reason") == "FailedScheduling")
     assert warning["message"] == "0/1 nodes are available: 1 Insufficient cpu."
     assert warning["involvedObject"]["name"] == "hungry"
-    assert not bound(admin.get("pods", "hungry"))
+    pending = wait_for(admin, "pods", "hungry", lambda p: scheduled_condition(p) is not None)
+    assert not bound(pending)
+    assert scheduled_condition(pending) == {
+        "status": "False", "reason": "Unschedulable",
+        "message": "0/1 nodes are available: 1 Insufficient cpu."}
 
     admin.create("nodes", node("roomy", cpu="4"), None)
-    assert wait_for(admin, "pods", "hungry", bound)["spec"]["nodeName"] == "roomy"
+    placed = wait_for(admin, "pods", "hungry", bound)
+    assert placed["spec"]["nodeName"] == "roomy"
+    assert scheduled_condition(placed)["status"] == "True"
 
 
 def test_two_pods_never_share_the_last_slot(control_plane: Cluster):
