@@ -22,7 +22,6 @@ Which thread: the actor's, for everything but Bind (binding threads). Neighbours
 from __future__ import annotations
 
 import concurrent.futures
-import copy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 from actors.client import Client, WatchEvent
 from actors.informer import Informer
 from actors.leaderelection import ElectionTick, LeaderElectionConfig, LeaderElector
-from actors.objects import DEFAULT_SCHEDULER, now_rfc3339, set_condition, trace_id_of
+from actors.objects import DEFAULT_SCHEDULER, now_rfc3339, trace_id_of
 from actors.scheduling.cache import Cache
 from actors.scheduling.framework import (
     ClusterEvent,
@@ -305,18 +304,6 @@ class Scheduler(BusActor):
         if self._failures.get(entry.key) != message:
             self._failures[entry.key] = message
             self._record_event(entry.info.pod, "Warning", "FailedScheduling", message)
-            self._mark_unscheduled(entry.info.pod, message)
-
-    def _mark_unscheduled(self, pod: Object, message: str) -> None:
-        """Set the pod's PodScheduled condition False (reason Unschedulable), as
-        kube-scheduler does, without waiting; a 409 (the pod changed meanwhile) is left to
-        the next failure."""
-        marked = dict(pod, status=copy.deepcopy(pod.get("status") or {}))
-        set_condition(marked, "PodScheduled", "False", "Unschedulable", message)
-        metadata = pod["metadata"]
-        sent = self.client.submit("update", "pods", namespace=metadata["namespace"],
-                                  name=metadata["name"], body=marked, subresource="status")
-        sent.add_done_callback(lambda done: _log_failure(done, "PodScheduled", metadata["name"]))
 
     def _record_event(self, pod: Object, kind: str, reason: str, message: str) -> None:
         """Create an Event without waiting for the reply (a failure is logged); any thread."""
