@@ -6,11 +6,13 @@ Each plugin is a small class whose extension-point methods call the pure functio
 =================================  =========================  ======
 plugin                             extension points           weight
 =================================  =========================  ======
-NodeUnschedulable                  Filter
+NodeUnschedulable                  PreFilter, Filter
 NodeName                           PreFilter, Filter
-NodeReady (kubeactor's)            Filter
-TaintToleration                    Filter, PreScore, Score    3
-NodeAffinity                       PreFilter, Filter, Score   2
+NodeReady (kubeactor's)            PreFilter, Filter
+TaintToleration                    PreFilter, Filter,         3
+                                   PreScore, Score
+NodeAffinity                       PreFilter, Filter,         2
+                                   PreScore, Score
 NodeResourcesFit (LeastAllocated)  Filter, Score              1
 NodeResourcesBalancedAllocation    PreScore, Score            1
 DefaultBinder                      Bind
@@ -21,6 +23,8 @@ NodeReady stands for what Kubernetes gets from the node lifecycle controller's
 pods that tolerate that taint (``unreachable`` when Ready is Unknown).
 
 Scores are floats (Kubernetes truncates to integers), so small pods on big nodes still spread.
+PreFilters return Skip when their Filter has nothing to reject (no node tainted, cordoned or
+not ready; no selector asked), so the common pod runs only NodeResourcesFit per node.
 
 Neighbours: ``actors.scheduling.framework`` (the Protocols these fit), ``actors.client``
 (DefaultBinder's ``pods/binding``).

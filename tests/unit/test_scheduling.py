@@ -402,3 +402,16 @@ def test_balanced_allocation_breaks_a_least_allocated_tie_toward_even_use():
     running = [bound(pod("cpu", cpu="2", memory="0"), "a-cpu-heavy"),
                bound(pod("mix", cpu="1", memory="1Gi"), "b-even")]
     assert pick_node(pod("web", cpu="1", memory="1Gi"), nodes, running)[0] == "b-even"
+
+
+def test_node_wide_pre_filter_answers_follow_the_snapshot_when_a_node_changes():
+    cache, plugin, web = Cache(), TaintToleration(), PodInfo.of(pod("web"))
+    cache.set_node(node("a"))
+    first = cache.node_list()
+    assert cache.node_list() is first  # pods and cycles keep the snapshot
+    assert plugin.pre_filter({}, web, first).code.value == "Skip"
+    cache.set_node(tainted("a", "dedicated", "gpu"))  # the same node, now tainted
+    second = cache.node_list()
+    assert second is not first
+    assert plugin.pre_filter({}, web, second).ok
+    assert pick_node(pod("web"), [tainted("a", "dedicated", "gpu")], [])[0] is None
