@@ -157,9 +157,17 @@ class LeaderElector:
             self._step_down()
 
     def tick(self) -> None:
-        """One attempt to acquire or renew, then the next one is planned."""
+        """One attempt to acquire or renew, then the next one is planned (also when the
+        attempt raised something unexpected: the election never stops by accident)."""
         if self._stopped:
             return
+        try:
+            self._attempt()
+        finally:
+            if not self._stopped:
+                self._timer = self._schedule(self.config.retry_period, ElectionTick(self))
+
+    def _attempt(self) -> None:
         try:
             held = self._try()
         except ApiError as failure:
@@ -177,8 +185,6 @@ class LeaderElector:
             log.warning("%s lost the lease %s (no renewal for %.1fs)", self.config.identity,
                         self.config.lease_name, now - self._renewed_at)
             self._step_down()
-        if not self._stopped:
-            self._timer = self._schedule(self.config.retry_period, ElectionTick(self))
 
     def _try(self) -> bool:
         """Read the Lease and act on :func:`decide`; True when this replica holds it now."""

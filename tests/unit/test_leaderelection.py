@@ -209,3 +209,16 @@ def test_a_restarted_replica_with_the_same_identity_resumes_at_once():
     again = Replica(leases, "one", clock)
     again.elector.start()
     assert again.events == ["started"]
+
+
+def test_an_unexpected_failure_still_plans_the_next_attempt():
+    leases, clock = Leases(), Clock()
+    one = Replica(leases, "one", clock)
+
+    def broken(*args: Any, **kwargs: Any) -> Object:
+        raise RuntimeError("a bug somewhere below")
+
+    leases.get = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        one.elector.start()
+    assert [delay for delay, _ in one.planned] == [2]
