@@ -4,6 +4,7 @@ fails over between replicas."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from actors.client import Client
 from actors.leaderelection import LeaderElectionConfig
 from actors.scheduler import Scheduler, SchedulerConfig
+from actors.scheduling import Code, Status, default_profile
 from bindings.cluster import Cluster
 from bus import Connection
 from tests.conftest import node, pod, wait_for
@@ -209,3 +211,56 @@ def test_the_standby_replica_takes_over_when_the_leader_dies(control_plane: Clus
     finally:
         for ref in replicas.values():
             ref.stop()
+
+
+class Gate:
+    """Permit plugin: every pod waits (``timeout`` seconds) until the test allows it; counts
+    the Unreserve calls it gets."""
+
+    name = "Gate"
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout, self.unreserved = timeout, 0
+        self.asked = threading.Event()
+
+    def permit(self, state, pod, node):
+        self.asked.set()
+        return Status(Code.WAIT), self.timeout
+
+    def reserve(self, state, pod, node):
+        return Status()
+
+    def unreserve(self, state, pod, node):
+        self.unreserved += 1
+
+
+def test_a_pod_waiting_at_permit_binds_once_allowed_and_is_rejected_at_its_timeout(
+        control_plane: Cluster, connect):
+    admin = control_plane.admin_client()
+    admin.create("nodes", node("n1"), None)
+    patient, hasty = Gate(timeout=300), Gate(timeout=0.5)
+    refs = []
+    for name, gate in (("patient", patient), ("hasty", hasty)):
+        connection = connect(control_plane.url, name)
+        client = Client(connection, control_plane.token("system:kube-scheduler"))
+        refs.append(Scheduler.start(connection, client, SchedulerConfig(name=name),
+                                    default_profile(client, extra=[gate])))
+    try:
+        admin.create("pods", constrained("held", "100m", schedulerName="patient"))
+        assert patient.asked.wait(30)
+        # read on the actor thread, so after the cycle that put the pod there
+        waiting = refs[0].proxy().framework.get(timeout=10).waiting["default/held"]
+        assert not bound(admin.get("pods", "held"))
+        waiting.allow("Gate")
+        assert wait_for(admin, "pods", "held", bound)["spec"]["nodeName"] == "n1"
+
+        admin.create("pods", constrained("dropped", "100m", schedulerName="hasty"))
+        rejected = wait_for(admin, "events", None, lambda e: e.get("reason") == (
+            "FailedScheduling") and e["involvedObject"]["name"] == "dropped")
+        assert rejected["message"] == "pod default/dropped rejected at Permit: timed out waiting"
+        assert hasty.unreserved >= 1 and patient.unreserved == 0
+        assert not bound(admin.get("pods", "dropped"))
+    finally:
+        for ref in refs:
+            ref.stop()
+
