@@ -117,10 +117,6 @@ class Cache:
         self._assumed.discard(key)
         return self._unplace(key)
 
-    def pods_on(self, node: str) -> int:
-        info = self._nodes.get(node)
-        return len(info.pods) if info else 0
-
     def _place(self, info: PodInfo, node: str) -> None:
         self._unplace(info.key)
         target = self._nodes.get(node)

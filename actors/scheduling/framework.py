@@ -72,10 +72,6 @@ class Status:
         return self.code is Code.SUCCESS
 
     @property
-    def rejected(self) -> bool:
-        return self.code in (Code.UNSCHEDULABLE, Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
-
-    @property
     def message(self) -> str:
         return ", ".join(self.reasons)
 
@@ -340,9 +336,6 @@ class Framework:
         self._next_start = 0
         """Where the next cycle starts looking, so every node gets its turn (as
         kube-scheduler's nextStartNodeIndex)."""
-
-    def plugin(self, name: str) -> Any:
-        return next(plugin for plugin in self.profile.plugins if plugin.name == name)
 
     # -- the scheduling cycle ----------------------------------------------------------------
 

@@ -91,10 +91,6 @@ class SchedulingQueue:
         return any(key in part for part in (self._active, self._backoff, self._unschedulable,
                                             self._in_flight))
 
-    def counts(self) -> dict[str, int]:
-        return {"active": len(self._active), "backoff": len(self._backoff),
-                "unschedulable": len(self._unschedulable), "inFlight": len(self._in_flight)}
-
     def has_active(self) -> bool:
         self._flush()
         return bool(self._active)
