@@ -131,6 +131,21 @@ class Watch:
                 log.warning("watch %s: renewal failed: %s", self.id, error)
 
 
+def _settle(answer: concurrent.futures.Future[Any],
+            sent: concurrent.futures.Future[Envelope]) -> None:
+    """Resolve ``answer`` from the bus reply ``sent``: its body, or the matching ApiError."""
+    try:
+        answer.set_result(sent.result().raise_for_status().body)
+    except BusTimeout as error:
+        answer.set_exception(ServerTimeout(f"the server did not answer in time: {error}"))
+    except PayloadTooLarge as error:
+        answer.set_exception(RequestEntityTooLarge(f"the request is too large: {error}"))
+    except BusError as error:
+        answer.set_exception(ServiceUnavailable(f"the apiserver cannot be reached: {error}"))
+    except (Exception, concurrent.futures.CancelledError) as error:  # ApiError and the rest
+        answer.set_exception(error)
+
+
 class Client:
     """A connection to the apiserver for one identity: a bearer token, or credentials (a
     certificate session, see ``actors.credentials``)."""
@@ -173,22 +188,27 @@ class Client:
                 subresource: str | None = None, trace_id: str | None = None,
                 timeout: float | None = None) -> Any:
         """Send one API request and return the reply's body; raise ApiError on failure."""
+        deadline = timeout or self.timeout
+        return self.submit(verb, resource, namespace=namespace, name=name, body=body,
+                           options=options, subresource=subresource, trace_id=trace_id,
+                           timeout=deadline).result(deadline + 1)
+
+    def submit(self, verb: str, resource: str, *, namespace: str | None = None,
+               name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
+               subresource: str | None = None, trace_id: str | None = None,
+               timeout: float | None = None) -> concurrent.futures.Future[Any]:
+        """:meth:`request` without waiting: the future resolves to the reply's body or raises
+        the ApiError :meth:`request` would. Callable from any thread but the bus loop's (opening a
+        certificate session blocks for its handshake)."""
         info = resolve(resource)
         proof = self.credentials.prove(self.connection)
         envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
                                  trace_id, proof.auth)
-        deadline = timeout or self.timeout
-        future = self.connection.request(self.subject(verb, info, subresource), envelope,
-                                         deadline, proof.mac_key)
-        try:
-            reply = future.result(deadline + 1)
-        except BusTimeout as error:
-            raise ServerTimeout(f"the server did not answer in time: {error}") from error
-        except PayloadTooLarge as error:
-            raise RequestEntityTooLarge(f"the request is too large: {error}") from error
-        except BusError as error:
-            raise ServiceUnavailable(f"the apiserver cannot be reached: {error}") from error
-        return reply.raise_for_status().body
+        sent = self.connection.request(self.subject(verb, info, subresource), envelope,
+                                       timeout or self.timeout, proof.mac_key)
+        answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        sent.add_done_callback(lambda done: _settle(answer, done))
+        return answer
 
     # -- verbs ---------------------------------------------------------------------------------
 

@@ -1,38 +1,50 @@
-"""The scheduler actor: picks a node for each unscheduled pod and binds it (seed step 4).
+"""The scheduler actor: picks a node for each pending pod and binds it (seed step 4).
 
-It follows pods and nodes with informers (no polling). A pod is this scheduler's when it has no
-``spec.nodeName`` and its ``spec.schedulerName`` is this scheduler's name. The choice of node is
-the pure function :func:`pick_node`: filter (Ready, schedulable, enough free cpu, memory and pod
-slots by requests), then score by least allocated share. A pod that fits nowhere waits, with the
-reason recorded as a ``FailedScheduling`` event, and is retried when a node appears or changes
-or a pod goes away. The binding goes through ``pods/binding``; the pod is assumed on its node
-at once, so two pods are never placed on one slot.
+It follows nodes and pods with informers (no polling) into a :class:`Cache` (nodes and what
+their pods request, assumed pods included) and a :class:`SchedulingQueue` (pending pods whose
+``spec.schedulerName`` is this scheduler's name). One pod at a time goes through a scheduling
+cycle of the :class:`Framework` with this scheduler's :class:`Profile` (default plugins unless
+given): filter and score nodes, assume the pod on the best one, Reserve, Permit. Binding
+(``pods/binding`` through the DefaultBinder, then a ``Scheduled`` Event) runs on a small pool
+of binding threads, so the next cycle does not wait for the apiserver; the outcome comes back
+as a message. A pod that fits nowhere gets a ``FailedScheduling`` Event with kube-scheduler's
+summary and waits in the queue until a cluster event may help it.
 
-Neighbours: ``actors.informer`` (events in), ``actors.client`` (binding out).
+Several schedulers run side by side, each with its own name. With ``leader_election`` set,
+replicas of one scheduler share a Lease and only the leader schedules; the others keep their
+cache and queue up to date and take over when the Lease expires.
+
+Which thread: the actor's, for everything but Bind (binding threads). Neighbours:
+``actors.scheduling`` (framework, plugins, queue, cache), ``actors.leaderelection``,
+``actors.informer`` (events in), ``actors.client`` (bindings and events out).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
-import threading
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from actors.client import Client, WatchEvent
-from actors.informer import Informer, object_key
-from actors.objects import (
-    DEFAULT_SCHEDULER,
-    condition,
-    now_rfc3339,
-    parse_count,
-    pod_requests,
-    trace_id_of,
+from actors.informer import Informer
+from actors.leaderelection import ElectionTick, LeaderElectionConfig, LeaderElector
+from actors.objects import DEFAULT_SCHEDULER, now_rfc3339, trace_id_of
+from actors.scheduling.cache import Cache
+from actors.scheduling.framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    Framework,
+    Profile,
+    Status,
+    events_of,
 )
-from actors.quantity import parse_cpu, parse_memory
+from actors.scheduling.nodeinfo import PodInfo, pod_key
+from actors.scheduling.plugins import default_profile
+from actors.scheduling.queue import QueueConfig, QueuedPod, SchedulingQueue
 from bus.actor import BusActor
 from bus.connection import Connection
-from bus.errors import ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -42,247 +54,259 @@ Object = dict[str, Any]
 @dataclass(frozen=True, slots=True)
 class SchedulerConfig:
     name: str = DEFAULT_SCHEDULER
-    """Pods whose ``spec.schedulerName`` equals this are ours."""
-    retry_seconds: float = 1.0
-    """Pause before retrying pods whose binding failed for a passing reason."""
+    """Pods whose ``spec.schedulerName`` equals this are ours; also the Events' source."""
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    bind_workers: int = 16
+    """Bindings in flight at once (kube-scheduler binds in a goroutine per pod); enough to
+    keep the apiserver's group commits full."""
+    leader_election: LeaderElectionConfig | None = None
+    """None: this scheduler is alone and schedules from the start."""
 
 
-RETRY = object()
-"""Local message: retry the waiting pods now."""
-FINISHED = ("Succeeded", "Failed")
-
-
-# -- the decision, as pure functions ------------------------------------------------------------
+NEXT = object()
+"""Local message: run the next scheduling cycle."""
+WAKE = object()
+"""Local message: a backing-off pod is due."""
 
 
 @dataclass(frozen=True, slots=True)
-class NodeUsage:
-    cpu: int = 0
-    memory: int = 0
-    pods: int = 0
-    scored_cpu: int = 0
-    """cpu with kube-scheduler's non-zero defaults, for scoring only."""
-    scored_memory: int = 0
+class BindingDone:
+    """Local message from a binding thread: how binding ``entry`` to ``node`` went."""
+
+    entry: QueuedPod
+    node: str
+    state: CycleState
+    status: Status
 
 
-def usage_by_node(pods: list[Object]) -> dict[str, NodeUsage]:
-    """What the pods bound to each node request (finished pods hold nothing)."""
-    usage: dict[str, NodeUsage] = {}
-    for pod in pods:
-        node = pod.get("spec", {}).get("nodeName")
-        if not node or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
-            continue
-        cpu, memory = pod_requests(pod)
-        scored_cpu, scored_memory = pod_requests(pod, nonzero=True)
-        used = usage.get(node, NodeUsage())
-        usage[node] = NodeUsage(used.cpu + cpu, used.memory + memory, used.pods + 1,
-                                used.scored_cpu + scored_cpu, used.scored_memory + scored_memory)
-    return usage
+@dataclass(frozen=True, slots=True)
+class PermitDone:
+    """Local message: the pod waiting at Permit was allowed or rejected."""
+
+    entry: QueuedPod
+    node: str
+    state: CycleState
+    status: Status
 
 
-def allocatable(node: Object) -> tuple[int, int, int]:
-    """(millicpu, bytes, pods) the node offers."""
-    alloc = node.get("status", {}).get("allocatable") or {}
-    return (parse_cpu(alloc.get("cpu", 0)), parse_memory(alloc.get("memory", 0)),
-            parse_count(alloc.get("pods", 110)))
-
-
-def tolerates(tolerations: list[Object], taint: Object) -> bool:
-    """Whether one of ``tolerations`` matches ``taint`` (Kubernetes' rules: empty key with
-    Exists matches every key, empty effect every effect; Equal compares values)."""
-    for toleration in tolerations:
-        key_ok = toleration.get("key") == taint.get("key") or (
-            not toleration.get("key") and toleration.get("operator") == "Exists")
-        value_ok = toleration.get("operator") == "Exists" or (
-            toleration.get("value", "") == taint.get("value", ""))
-        effect_ok = not toleration.get("effect") or toleration.get("effect") == taint.get("effect")
-        if key_ok and value_ok and effect_ok:
-            return True
-    return False
-
-
-def untolerated_taint(pod: Object, node: Object) -> Object | None:
-    """The first NoSchedule or NoExecute taint of ``node`` that ``pod`` does not tolerate."""
-    tolerations = pod.get("spec", {}).get("tolerations") or []
-    for taint in node.get("spec", {}).get("taints") or []:
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(
-            tolerations, taint
-        ):
-            return dict(taint)
-    return None
-
-
-def unfit_reasons(pod: Object, node: Object, used: NodeUsage) -> list[str]:
-    """Why ``pod`` cannot go to ``node`` (empty: it fits), in kube-scheduler's words."""
-    ready = condition(node, "Ready")
-    if ready is None or ready.get("status") != "True":
-        return ["node(s) were not ready"]
-    if node.get("spec", {}).get("unschedulable"):
-        return ["node(s) were unschedulable"]
-    if (taint := untolerated_taint(pod, node)) is not None:
-        return [f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"]
-    wanted = pod.get("spec", {}).get("nodeSelector") or {}
-    labels = node.get("metadata", {}).get("labels") or {}
-    if any(labels.get(key) != value for key, value in wanted.items()):
-        return ["node(s) didn't match Pod's node affinity/selector"]
-    cpu, memory = pod_requests(pod)
-    cpu_cap, memory_cap, pods_cap = allocatable(node)
-    reasons = []
-    if used.pods + 1 > pods_cap:
-        reasons.append("Too many pods")
-    if used.cpu + cpu > cpu_cap:
-        reasons.append("Insufficient cpu")
-    if used.memory + memory > memory_cap:
-        reasons.append("Insufficient memory")
-    return reasons
-
-
-def score(pod: Object, node: Object, used: NodeUsage) -> float:
-    """LeastAllocated: the mean share of cpu and memory left free after placing the pod
-    (requests counted with kube-scheduler's non-zero defaults)."""
-    cpu, memory = pod_requests(pod, nonzero=True)
-    cpu_cap, memory_cap, _ = allocatable(node)
-    free_cpu = 1 - (used.scored_cpu + cpu) / cpu_cap if cpu_cap else 0
-    free_memory = 1 - (used.scored_memory + memory) / memory_cap if memory_cap else 0
-    return (free_cpu + free_memory) / 2
-
-
-def pick_node(pod: Object, nodes: list[Object], pods: list[Object]) -> tuple[str | None, str]:
-    """The best node for ``pod`` and an empty message, or None and why nothing fits."""
-    usage = usage_by_node(pods)
-    reasons: Counter[str] = Counter()
-    best: tuple[float, str] | None = None
-    for node in nodes:
-        name = node["metadata"]["name"]
-        used = usage.get(name, NodeUsage())
-        problems = unfit_reasons(pod, node, used)
-        if problems:
-            reasons.update(problems)
-            continue
-        candidate = (score(pod, node, used), name)
-        if best is None or candidate[0] > best[0] or (
-            candidate[0] == best[0] and name < best[1]
-        ):
-            best = candidate
-    if best is not None:
-        return best[1], ""
-    summary = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
-    return None, f"0/{len(nodes)} nodes are available: {summary}." if nodes else (
-        "0/0 nodes are available: no nodes registered.")
-
-
-# -- the actor ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PermitTimeout:
+    key: str
 
 
 class Scheduler(BusActor):
     """See the module docstring."""
 
     def __init__(self, connection: Connection, client: Client,
-                 config: SchedulerConfig | None = None) -> None:
+                 config: SchedulerConfig | None = None, profile: Profile | None = None) -> None:
         super().__init__(connection)
         self.client = client
         self.config = config or SchedulerConfig()
-        self.nodes: dict[str, Object] = {}
-        self.pods: dict[str, Object] = {}
-        self.waiting: dict[str, str] = {}
-        """Unschedulable pods (key -> last failure message), retried on cluster changes."""
-        self.assumed: dict[str, str] = {}
-        """Pods bound by us whose binding we have not seen yet (key -> node): counted on that
-        node whatever older event arrives meanwhile."""
+        profile = profile or default_profile(client)
+        self.framework = Framework(profile)
+        self.queue = SchedulingQueue(self.config.queue, {
+            plugin.name: events_of(plugin) for plugin in profile.plugins})
+        self.cache = Cache()
+        self.leading = self.config.leader_election is None
+        self._failures: dict[str, str] = {}
+        """Last FailedScheduling message per pod (the same one is not recorded twice)."""
         self._informers: list[Informer] = []
-        self._retry_timer: threading.Timer | None = None
+        self._binding: concurrent.futures.ThreadPoolExecutor | None = None
+        self._elector: LeaderElector | None = None
+        self._next_planned = False
+        self._wake: concurrent.futures.Future[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
 
     def on_start(self) -> None:
         super().on_start()
+        self._binding = concurrent.futures.ThreadPoolExecutor(
+            self.config.bind_workers, thread_name_prefix=f"{self.config.name}-bind")
         self._informers = [Informer(self.client, "nodes", self.tell_self).start(),
                            Informer(self.client, "pods", self.tell_self).start()]
+        if self.config.leader_election is not None:
+            self._elector = LeaderElector(self.client, self.config.leader_election,
+                                          self.tell_later, self._started_leading,
+                                          self._stopped_leading)
+            self._elector.start()
 
     def on_stop(self) -> None:
+        if self._elector is not None:
+            self._elector.stop()
         for informer in self._informers:
             informer.stop()
-        if self._retry_timer is not None:
-            self._retry_timer.cancel()
+        if self._wake is not None:
+            self._wake.cancel()
+        if self._binding is not None:
+            self._binding.shutdown(wait=False, cancel_futures=True)
         super().on_stop()
 
+    def _started_leading(self) -> None:
+        self.leading = True
+        self._plan_next()
+
+    def _stopped_leading(self) -> None:
+        self.leading = False
+
+    # -- messages ------------------------------------------------------------------------------
+
     def on_local(self, message: Any) -> Any:
-        if message is RETRY:
-            self._retry_waiting()
-            return None
-        if not isinstance(message, WatchEvent):
+        if message is NEXT:
+            self._next_planned = False
+            self._schedule_next()
+        elif message is WAKE:
+            self._plan_next()
+        elif isinstance(message, WatchEvent):
+            if message.object.get("kind") == "Node":
+                self._on_node(message)
+            else:
+                self._on_pod(message)
+        elif isinstance(message, BindingDone):
+            self._binding_done(message)
+        elif isinstance(message, PermitDone):
+            self._permit_done(message)
+        elif isinstance(message, PermitTimeout):
+            self.framework.expire(message.key)
+        elif isinstance(message, ElectionTick):
+            message.elector.tick()
+        else:
             return super().on_local(message)
-        obj, key = message.object, object_key(message.object)
-        if obj.get("kind") == "Node":
-            self._remember(self.nodes, key, message)
-            self._retry_waiting()
-            return None
-        self._remember(self.pods, key, message)
-        if message.type == "DELETED" or obj.get("spec", {}).get("nodeName"):
-            self.assumed.pop(key, None)
-        if message.type == "DELETED" or obj.get("status", {}).get("phase") in FINISHED:
-            self.waiting.pop(key, None)
-            self._retry_waiting()  # resources were freed
-        elif self._is_mine(obj) and key not in self.assumed:
-            self._schedule(obj)
         return None
 
-    @staticmethod
-    def _remember(cache: dict[str, Object], key: str, event: WatchEvent) -> None:
+    def _on_node(self, event: WatchEvent) -> None:
         if event.type == "DELETED":
-            cache.pop(key, None)
-        else:
-            cache[key] = event.object
+            self.cache.remove_node(event.object["metadata"]["name"])
+            return
+        new = self.cache.set_node(event.object)
+        self._moved(ClusterEvent.NODE_ADD if new else ClusterEvent.NODE_UPDATE)
+
+    def _on_pod(self, event: WatchEvent) -> None:
+        pod, key = event.object, pod_key(event.object)
+        if event.type == "DELETED":
+            self._forget_pending(key)
+            if self.cache.pod_deleted(key):
+                self._moved(ClusterEvent.ASSIGNED_POD_DELETE)
+        elif pod.get("spec", {}).get("nodeName"):
+            self._forget_pending(key)
+            if self.cache.pod_changed(pod):
+                self._moved(ClusterEvent.ASSIGNED_POD_DELETE)  # it finished: room again
+        elif not self._is_mine(pod):
+            self._forget_pending(key)
+        elif not self.cache.is_assumed(key):
+            self.queue.add(PodInfo.of(pod))
+            self._plan_next()
 
     def _is_mine(self, pod: Object) -> bool:
-        spec = pod.get("spec", {})
-        return (not spec.get("nodeName") and not pod["metadata"].get("deletionTimestamp")
-                and spec.get("schedulerName", DEFAULT_SCHEDULER) == self.config.name)
+        return (not pod["metadata"].get("deletionTimestamp")
+                and pod.get("spec", {}).get("schedulerName", DEFAULT_SCHEDULER)
+                == self.config.name)
 
-    def _retry_waiting(self) -> None:
-        for key in list(self.waiting):
-            pod = self.pods.get(key)
-            if pod is None or not self._is_mine(pod):
-                self.waiting.pop(key, None)
-            else:
-                self._schedule(pod)
+    def _forget_pending(self, key: str) -> None:
+        self.queue.delete(key)
+        self._failures.pop(key, None)
 
-    def _pods_with_assumed(self) -> list[Object]:
-        return [dict(pod, spec=dict(pod["spec"], nodeName=self.assumed[key]))
-                if key in self.assumed else pod for key, pod in self.pods.items()]
+    def _moved(self, event: ClusterEvent) -> None:
+        if self.queue.move(event):
+            self._plan_next()
 
-    def _schedule(self, pod: Object) -> None:
-        key = object_key(pod)
-        node, why = pick_node(pod, list(self.nodes.values()), self._pods_with_assumed())
-        if node is None:
-            if self.waiting.get(key) != why:
-                self._record_event(pod, "Warning", "FailedScheduling", why)
-            self.waiting[key] = why
+    # -- the scheduling cycle ------------------------------------------------------------------
+
+    def _plan_next(self) -> None:
+        """Plan one cycle (a message, so watch events interleave with cycles), or a wake-up
+        for when the next backing-off pod is due."""
+        if not self.leading or self._next_planned:
             return
-        self.waiting.pop(key, None)
-        trace_id = trace_id_of(pod)
+        if self.queue.has_active():
+            self._next_planned = True
+            self.tell_self(NEXT)
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+        delay = self.queue.next_wakeup()
+        self._wake = None if delay is None else self.tell_later(delay, WAKE)
+
+    def _schedule_next(self) -> None:
+        if not self.leading:
+            return
+        entry = self.queue.pop()
+        if entry is not None:
+            self._cycle(entry)
+        self._plan_next()
+
+    def _cycle(self, entry: QueuedPod) -> None:
+        info, state = entry.info, CycleState()
+        result = self.framework.schedule(state, info, self.cache.node_list())
+        if result.node is None:
+            self._failed(entry, result.message, frozenset(result.diagnosis.plugins),
+                         passing=bool(result.diagnosis.error))
+            return
+        node = result.node
+        self.cache.assume(info, node)
+        status = self.framework.run_reserve(state, info, node)
+        if not status.ok:
+            self.cache.forget(info.key)
+            self._failed(entry, status.message, frozenset({status.plugin}),
+                         passing=status.code is Code.ERROR)
+            return
+        status, timeout = self.framework.run_permit(
+            state, info, node,
+            lambda outcome: self.tell_self(PermitDone(entry, node, state, outcome)))
+        if status.code is Code.WAIT:
+            self.tell_later(timeout, PermitTimeout(info.key))
+        else:
+            self._permit_done(PermitDone(entry, node, state, status))
+
+    def _permit_done(self, message: PermitDone) -> None:
+        entry, node, state, status = message.entry, message.node, message.state, message.status
+        if status.ok:
+            assert self._binding is not None
+            self._binding.submit(self._bind, entry, node, state)
+            return
+        self.framework.run_unreserve(state, entry.info, node)
+        self.cache.forget(entry.key)
+        self._failed(entry, status.message, frozenset({status.plugin}),
+                     passing=status.code is Code.ERROR)
+
+    def _bind(self, entry: QueuedPod, node: str, state: CycleState) -> None:
+        """On a binding thread: Bind, then the Scheduled Event; the actor hears how it went."""
         try:
-            self.client.bind(pod, node, trace_id=trace_id)
-        except (Conflict, NotFound) as error:
-            log.info("binding %s to %s lost: %s", key, node, error.message)
-            return
-        except ApiError as error:  # refused (admission) or transient (429, 5xx)
-            log.warning("binding %s to %s failed: %s", key, node, error.message)
-            self.waiting[key] = error.message  # retried on the next cluster change...
-            if error.retryable:
-                self._retry_later()  # ...or sooner when waiting alone may help
-            return
-        self.assumed[key] = node
-        self._record_event(pod, "Normal", "Scheduled",
-                           f"Successfully assigned {key} to {node}", trace_id)
+            status = self.framework.run_bind(state, entry.info, node)
+        except Exception as failure:  # a broken bind plugin must not lose the pod
+            log.exception("bind plugin failed for %s", entry.key)
+            status = Status(Code.ERROR, (f"{type(failure).__name__}: {failure}",))
+        if status.ok:
+            self._record_event(entry.info.pod, "Normal", "Scheduled",
+                               f"Successfully assigned {entry.key} to {node}")
+        self.tell_self(BindingDone(entry, node, state, status))
 
-    def _retry_later(self) -> None:
-        if self._retry_timer is None or not self._retry_timer.is_alive():
-            self._retry_timer = threading.Timer(self.config.retry_seconds,
-                                                self.tell_self, args=(RETRY,))
-            self._retry_timer.daemon = True
-            self._retry_timer.start()
+    def _binding_done(self, message: BindingDone) -> None:
+        entry, node = message.entry, message.node
+        if message.status.ok:
+            self.queue.done(entry.key)
+            self._failures.pop(entry.key, None)
+            return
+        log.info("binding %s to %s failed: %s", entry.key, node, message.status.message)
+        self.framework.run_unreserve(message.state, entry.info, node)
+        self.cache.forget(entry.key)
+        self._failed(entry, message.status.message, frozenset(), passing=True)
 
-    def _record_event(self, pod: Object, kind: str, reason: str, message: str,
-                      trace_id: str | None = None) -> None:
+    def _failed(self, entry: QueuedPod, message: str, rejected_by: frozenset[str], *,
+                passing: bool) -> None:
+        """Back to the queue (``passing``: after a back-off; else until an event may help)
+        and a FailedScheduling Event when the reason is new. A pod deleted or bound
+        meanwhile is left alone."""
+        if entry.key not in self.queue:
+            return
+        if passing:
+            self.queue.backoff(entry)
+        else:
+            self.queue.unschedulable(entry, rejected_by)
+        if self._failures.get(entry.key) != message:
+            self._failures[entry.key] = message
+            self._record_event(entry.info.pod, "Warning", "FailedScheduling", message)
+
+    def _record_event(self, pod: Object, kind: str, reason: str, message: str) -> None:
+        """Create an Event without waiting for the reply (a failure is logged); any thread."""
         metadata = pod["metadata"]
         event = {
             "metadata": {"generateName": f"{metadata['name']}.",
@@ -293,7 +317,14 @@ class Scheduler(BusActor):
             "source": {"component": self.config.name},
             "firstTimestamp": now_rfc3339(), "lastTimestamp": now_rfc3339(), "count": 1,
         }
-        try:
-            self.client.create("events", event, metadata["namespace"], trace_id=trace_id)
-        except ApiError as error:
-            log.warning("cannot record event %s for %s: %s", reason, metadata["name"], error)
+        sent = self.client.submit("create", "events", namespace=metadata["namespace"],
+                                  body=event, trace_id=trace_id_of(pod))
+        sent.add_done_callback(lambda done: _log_failure(done, f"event {reason}",
+                                                         metadata["name"]))
+
+
+def _log_failure(done: concurrent.futures.Future[Any], what: str, pod: str) -> None:
+    """Done-callback of a write sent without waiting: say when it failed (any thread)."""
+    failure = None if done.cancelled() else done.exception()
+    if failure is not None:
+        log.warning("cannot write %s for pod %s: %s", what, pod, failure)

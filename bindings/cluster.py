@@ -16,6 +16,7 @@ import csv
 import fcntl
 import logging
 import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +39,10 @@ from actors.apiserver.server import ADMISSION_KINDS
 from actors.client import Client
 from actors.credentials import CertificateCredentials, Credentials
 from actors.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
+from actors.leaderelection import LeaderElectionConfig
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.runtime import Runtime, RuntimeFailure
-from actors.scheduler import Scheduler
+from actors.scheduler import Scheduler, SchedulerConfig
 from actors.store import Store
 from actors.timers import Timers
 from bindings import kubeconfig
@@ -262,7 +264,10 @@ class Cluster:
                 registrations=registrations, audit=self._audit,
                 admission_objects=admission_objects))
         say("scheduler")
-        self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER)))
+        election = LeaderElectionConfig(  # Kubernetes' default periods
+            "kube-scheduler", f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
+        self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER),
+                                  SchedulerConfig(leader_election=election)))
         say("controllers")
         self._run(NodeLifecycleController.start(
             *self._component(bus, "controller-manager", CONTROLLER_MANAGER),

@@ -21,6 +21,7 @@ from typing import Any
 
 import pykka
 
+from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope
 from bus.errors import ApiError, InternalError, PayloadTooLarge, TooManyRequests
@@ -136,6 +137,11 @@ class BusActor(pykka.ThreadingActor):
             self.actor_ref.tell(message)
         except pykka.ActorDeadError:
             log.debug("%s stopped; dropped %r", type(self).__name__, message)
+
+    def tell_later(self, delay: float, message: Any) -> concurrent.futures.Future[None]:
+        """Put ``message`` in this actor's mailbox after ``delay`` seconds: a timer on the bus
+        loop, no thread. ``cancel()`` the returned future to call it off."""
+        return bus_loop.call_later(delay, lambda: self.tell_self(message))
 
     def publish(self, subject: str, envelope: Envelope) -> None:
         """Send without waiting."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -54,3 +54,15 @@ def wait(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
             "bus.wait() called on the bus loop thread; use 'await' there, or tell an actor"
         )
     return submit(coro).result(timeout)
+
+
+def call_later(delay: float, callback: Callable[[], None]) -> concurrent.futures.Future[None]:
+    """Run ``callback`` on the loop thread after ``delay`` seconds (it must not block: tell an
+    actor). Cancel with the returned future's ``cancel()`` from any thread. A timer, not a
+    thread: many may be pending at little cost."""
+
+    async def later() -> None:
+        await asyncio.sleep(delay)
+        callback()
+
+    return submit(later())

@@ -98,3 +98,32 @@ def test_an_actor_survives_a_local_message_that_fails(echo):
 def test_a_second_server_on_a_taken_port_fails_clearly(nats_server, tmp_path):
     with pytest.raises(BusError, match="already in use"):
         NatsServer(tmp_path / "second", port=nats_server.port).start()
+
+
+class Alarm(BusActor):
+    """Notes each local message it is told."""
+
+    def __init__(self, connection, heard: list, rang: threading.Event) -> None:
+        super().__init__(connection)
+        self.heard, self.rang = heard, rang
+
+    def on_local(self, message):
+        self.heard.append(message)
+        if message == "ring":
+            self.rang.set()
+
+
+def test_tell_later_delivers_after_the_delay_and_a_cancelled_one_never(nats_server, connect):
+    heard: list[str] = []
+    rang = threading.Event()
+    ref = Alarm.start(connect(nats_server.url, "alarm"), heard, rang)
+    try:
+        actor = ref.proxy()
+        called_off = actor.tell_later(2.0, "never").get(timeout=5)
+        actor.tell_later(3.0, "ring").get(timeout=5)
+        assert called_off.cancel()
+        assert heard == []  # nothing before its time
+        assert rang.wait(10)
+        assert heard == ["ring"]  # the called-off one was due first and never came
+    finally:
+        ref.stop()

@@ -1,0 +1,489 @@
+"""The scheduling framework: extension points, statuses, and one scheduling cycle.
+
+As in kube-scheduler, a pod goes through named extension points, each a Protocol with one
+method returning a :class:`Status`::
+
+    PreFilter -> Filter (per node) -> PostFilter (only when no node fits)
+    -> PreScore -> Score (per node) -> NormalizeScore -> pick the best node
+    -> Reserve (Unreserve on any later failure) -> Permit (may Wait) -> Bind
+
+A :class:`Profile` is a list of plugins and their score weights. The :class:`Framework` files
+each plugin under every extension point whose method it has, so adding a plugin never means
+editing this module. A PreFilter or PreScore returning ``Skip`` turns that plugin's Filter or
+Score off for the cycle (the cheap path for pods the plugin has nothing to say about).
+
+Which thread: the scheduling cycle (:meth:`Framework.schedule`, Reserve, Permit) runs on the
+scheduler's actor thread; Bind runs on a binding worker thread (bind plugins must be
+thread-safe); :meth:`WaitingPod.allow` / ``reject`` may be called from any thread.
+
+Neighbours: ``actors.scheduling.plugins`` (the defaults), ``actors.scheduler`` (the actor that
+drives cycles), ``actors.scheduling.nodeinfo`` (what plugins read).
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from actors.scheduling.nodeinfo import NodeInfo, PodInfo
+
+CycleState = dict[str, Any]
+"""What plugins keep between extension points of one cycle, under their own name."""
+
+MAX_NODE_SCORE = 100
+"""Scores are normalized to 0..MAX_NODE_SCORE before weights apply."""
+MIN_FEASIBLE_NODES_TO_FIND = 100
+"""Below this many nodes every node is checked (kube-scheduler's minFeasibleNodesToFind)."""
+MIN_FEASIBLE_NODES_PERCENTAGE = 5
+"""The adaptive percentage of nodes to score never goes below this."""
+
+
+class Code(enum.Enum):
+    SUCCESS = "Success"
+    ERROR = "Error"
+    """Something broke (not the pod's fault); the pod is retried after a back-off."""
+    UNSCHEDULABLE = "Unschedulable"
+    """Not here, but preemption or a cluster change may help."""
+    UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
+    """Not here, whatever is preempted (a label, a taint)."""
+    WAIT = "Wait"
+    """Permit only: hold the pod until a plugin allows or rejects it, or the timeout."""
+    SKIP = "Skip"
+    """PreFilter/PreScore: this plugin's Filter/Score has nothing to do for this pod; Bind:
+    leave the pod to the next binder."""
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The outcome of one plugin call: a code, reasons in kube-scheduler's words, and the
+    plugin that said it."""
+
+    code: Code = Code.SUCCESS
+    reasons: tuple[str, ...] = ()
+    plugin: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code is Code.SUCCESS
+
+    @property
+    def message(self) -> str:
+        return ", ".join(self.reasons)
+
+
+SUCCESS = Status()
+SKIP = Status(Code.SKIP)
+
+
+def unschedulable(*reasons: str, resolvable: bool = True) -> Status:
+    code = Code.UNSCHEDULABLE if resolvable else Code.UNSCHEDULABLE_AND_UNRESOLVABLE
+    return Status(code, reasons)
+
+
+def error(message: str) -> Status:
+    return Status(Code.ERROR, (message,))
+
+
+class ClusterEvent(enum.Enum):
+    """Cluster changes that may let an unschedulable pod fit (the scheduling queue moves it
+    back when a plugin that rejected it cares about the event)."""
+
+    NODE_ADD = "NodeAdd"
+    NODE_UPDATE = "NodeUpdate"
+    ASSIGNED_POD_DELETE = "AssignedPodDelete"
+    """A pod bound to a node went away or finished: its resources are free."""
+
+
+ALL_EVENTS = frozenset(ClusterEvent)
+
+
+def events_of(plugin: Any) -> frozenset[ClusterEvent]:
+    """The events ``plugin`` declares in its ``events`` attribute (all when it says
+    nothing), as kube-scheduler's EnqueueExtensions."""
+    events: frozenset[ClusterEvent] = getattr(plugin, "events", ALL_EVENTS)
+    return events
+
+
+# -- extension points: one Protocol, one method each ------------------------------------------
+
+
+class Plugin(Protocol):
+    name: str
+    """Unique within a profile; names the plugin in statuses, weights and events."""
+
+
+@runtime_checkable
+class PreFilterPlugin(Protocol):
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        """Once per cycle, before any Filter: compute what Filter needs, reject the pod
+        outright, or return Skip to turn this plugin's Filter off (nothing to reject: the pod
+        asks nothing of this kind, or no node has what this plugin rejects)."""
+
+
+@runtime_checkable
+class FilterPlugin(Protocol):
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        """May ``pod`` go to ``node``? Must be cheap: it runs for many nodes per pod."""
+
+
+@runtime_checkable
+class PostFilterPlugin(Protocol):
+    def post_filter(self, state: CycleState, pod: PodInfo,
+                    statuses: Mapping[str, Status]) -> Status:
+        """No node fits (``statuses``: why, per node): make room (preemption) and return
+        Success, or return Unschedulable."""
+
+
+@runtime_checkable
+class PreScorePlugin(Protocol):
+    def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        """Once per cycle, before any Score; Skip turns this plugin's Score off."""
+
+
+@runtime_checkable
+class ScorePlugin(Protocol):
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
+        """How much ``node`` suits ``pod`` (higher is better). Errors are raised, not
+        returned: a score has no status of its own."""
+
+
+@runtime_checkable
+class NormalizeScorePlugin(Protocol):
+    def normalize_score(self, state: CycleState, pod: PodInfo,
+                        scores: dict[str, float]) -> Status:
+        """Bring this plugin's ``scores`` (node -> score, changed in place) to
+        0..MAX_NODE_SCORE."""
+
+
+@runtime_checkable
+class ReservePlugin(Protocol):
+    def reserve(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """The pod is assumed on ``node``: claim what it needs. Must be undone by
+        :meth:`unreserve`, which runs if any later step fails."""
+
+    def unreserve(self, state: CycleState, pod: PodInfo, node: str) -> None:
+        """Undo :meth:`reserve`; must be idempotent and never fail."""
+
+
+@runtime_checkable
+class PermitPlugin(Protocol):
+    def permit(self, state: CycleState, pod: PodInfo, node: str) -> tuple[Status, float]:
+        """Success, a rejection, or Wait with a timeout in seconds (the pod waits for
+        :meth:`WaitingPod.allow` from this plugin; at the timeout it is rejected)."""
+
+
+@runtime_checkable
+class BindPlugin(Protocol):
+    def bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """Bind ``pod`` to ``node`` (a binding thread: may block), or Skip to let the next
+        bind plugin do it."""
+
+
+EXTENSION_POINTS: tuple[type, ...] = (
+    PreFilterPlugin, FilterPlugin, PostFilterPlugin, PreScorePlugin, ScorePlugin,
+    NormalizeScorePlugin, ReservePlugin, PermitPlugin, BindPlugin)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A scheduler's plugins (order matters within an extension point) and score weights."""
+
+    plugins: tuple[Any, ...]
+    weights: Mapping[str, int] = field(default_factory=dict)
+    """Score weight per plugin name (default 1)."""
+    percentage_of_nodes_to_score: int = 0
+    """Stop filtering once this share of the nodes fits; 0: kube-scheduler's adaptive share
+    (50% minus 1% per 125 nodes, at least 5%, at least 100 nodes)."""
+
+
+# -- the outcome of a cycle -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Diagnosis:
+    """Why no node was chosen."""
+
+    node_statuses: dict[str, Status] = field(default_factory=dict)
+    pre_filter_message: str = ""
+    post_filter_message: str = ""
+    plugins: set[str] = field(default_factory=set)
+    """Plugins that rejected the pod somewhere (what cluster events may help it)."""
+    error: str = ""
+    """Set when a plugin failed with Error rather than rejecting the pod."""
+
+
+@dataclass(slots=True)
+class ScheduleResult:
+    node: str | None
+    """The chosen node, or None (see ``diagnosis``)."""
+    nodes: int = 0
+    """Nodes in the cluster when the cycle ran."""
+    evaluated: int = 0
+    feasible: int = 0
+    diagnosis: Diagnosis = field(default_factory=Diagnosis)
+
+    @property
+    def message(self) -> str:
+        """kube-scheduler's FitError message when no node was chosen."""
+        if self.diagnosis.error:
+            return self.diagnosis.error
+        return fit_error_message(self.nodes, self.diagnosis)
+
+
+def fit_error_message(total: int, diagnosis: Diagnosis) -> str:
+    """``0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint
+    {k: v}.``: each reason once with the number of nodes that gave it, the ``count reason``
+    strings sorted as strings (kube-scheduler's FitError.Error)."""
+    if total == 0:
+        return "0/0 nodes are available: no nodes registered."
+    message = f"0/{total} nodes are available:"
+    if diagnosis.pre_filter_message:
+        message += f" {diagnosis.pre_filter_message}."
+    else:
+        counts: Counter[str] = Counter()
+        for status in diagnosis.node_statuses.values():
+            counts.update(status.reasons)
+        message += " " + ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items())) + "."
+    if diagnosis.post_filter_message:
+        message += f" {diagnosis.post_filter_message}."
+    return message
+
+
+def nodes_to_find(total: int, percentage: int) -> int:
+    """How many feasible nodes to look for before scoring (kube-scheduler's
+    numFeasibleNodesToFind)."""
+    if total < MIN_FEASIBLE_NODES_TO_FIND:
+        return total
+    if percentage <= 0:
+        percentage = max(50 - total // 125, MIN_FEASIBLE_NODES_PERCENTAGE)
+    wanted = total * percentage // 100
+    return min(total, max(wanted, MIN_FEASIBLE_NODES_TO_FIND))
+
+
+def normalize(scores: dict[str, float], reverse: bool = False) -> None:
+    """Scale ``scores`` so the highest is MAX_NODE_SCORE (reversed: the lowest is), in place
+    (kube-scheduler's DefaultNormalizeScore)."""
+    highest = max(scores.values(), default=0)
+    for node, value in scores.items():
+        if highest == 0:
+            scores[node] = MAX_NODE_SCORE if reverse else 0
+        else:
+            scaled = MAX_NODE_SCORE * value / highest
+            scores[node] = MAX_NODE_SCORE - scaled if reverse else scaled
+
+
+# -- waiting at Permit ------------------------------------------------------------------------
+
+
+class WaitingPod:
+    """A pod held at Permit until every waiting plugin allows it, one rejects it, or the
+    timeout passes; ``on_done`` hears the outcome once (from the thread that decided)."""
+
+    def __init__(self, pod: PodInfo, node: str, plugins: Iterable[str],
+                 on_done: Callable[[Status], None]) -> None:
+        self.pod, self.node = pod, node
+        self._pending = set(plugins)
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._done = False
+
+    def allow(self, plugin: str) -> None:
+        with self._lock:
+            self._pending.discard(plugin)
+            finished = not self._pending and not self._done
+            self._done = self._done or finished
+        if finished:
+            self._on_done(SUCCESS)
+
+    def reject(self, plugin: str, message: str) -> None:
+        with self._lock:
+            first, self._done = not self._done, True
+        if first:
+            self._on_done(Status(Code.UNSCHEDULABLE, (message,), plugin))
+
+
+# -- the framework ----------------------------------------------------------------------------
+
+
+class Framework:
+    """Runs a profile's plugins at each extension point. One per scheduler; not thread-safe
+    but for :meth:`run_bind` and the waiting pods."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        names = [plugin.name for plugin in profile.plugins]
+        if len(set(names)) != len(names):
+            raise ValueError(f"plugin names must be unique in a profile: {names}")
+        points: dict[type, list[Any]] = {point: [] for point in EXTENSION_POINTS}
+        for plugin in profile.plugins:
+            for point in EXTENSION_POINTS:
+                if isinstance(plugin, point):
+                    points[point].append(plugin)
+        self.pre_filters, self.filters = points[PreFilterPlugin], points[FilterPlugin]
+        self.post_filters = points[PostFilterPlugin]
+        self.pre_scores, self.scores = points[PreScorePlugin], points[ScorePlugin]
+        self.reserves, self.permits = points[ReservePlugin], points[PermitPlugin]
+        self.binders = points[BindPlugin]
+        self.weights = {plugin.name: profile.weights.get(plugin.name, 1)
+                        for plugin in self.scores}
+        self._normalizers = {plugin.name for plugin in points[NormalizeScorePlugin]}
+        self.waiting: dict[str, WaitingPod] = {}
+        self._next_start = 0
+        """Where the next cycle starts looking, so every node gets its turn (as
+        kube-scheduler's nextStartNodeIndex)."""
+
+    # -- the scheduling cycle ----------------------------------------------------------------
+
+    def schedule(self, state: CycleState, pod: PodInfo,
+                 nodes: Sequence[NodeInfo]) -> ScheduleResult:
+        """Choose a node for ``pod`` among ``nodes``: PreFilter, Filter, then PostFilter when
+        none fits, else PreScore, Score, NormalizeScore and the highest total (ties: the
+        first name)."""
+        result = ScheduleResult(None, len(nodes))
+        filters = self._pre_filter(state, pod, nodes, result.diagnosis)
+        if filters is None:
+            return result
+        feasible = self._find_feasible(state, pod, nodes, filters, result)
+        if result.diagnosis.error:
+            return result
+        if not feasible:
+            self._post_filter(state, pod, result.diagnosis)
+            return result
+        result.node = feasible[0].name if len(feasible) == 1 else self._best(state, pod,
+                                                                             feasible)
+        return result
+
+    def _pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
+                    diagnosis: Diagnosis) -> list[Any] | None:
+        """The filters this pod needs, or None when a PreFilter rejected it."""
+        skipped = set()
+        for plugin in self.pre_filters:
+            status = plugin.pre_filter(state, pod, nodes)
+            if status.code is Code.SKIP:
+                skipped.add(plugin.name)
+            elif status.code is Code.ERROR:
+                diagnosis.error = f"running PreFilter plugin {plugin.name}: {status.message}"
+                return None
+            elif not status.ok:
+                diagnosis.pre_filter_message = status.message
+                diagnosis.plugins.add(plugin.name)
+                return None
+        return [plugin for plugin in self.filters if plugin.name not in skipped]
+
+    def _find_feasible(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
+                       filters: list[Any], result: ScheduleResult) -> list[NodeInfo]:
+        """Run the filters over the nodes, from where the last cycle stopped, until enough
+        fit. The hot loop of the scheduler: keep it lean."""
+        total = len(nodes)
+        wanted = nodes_to_find(total, self.profile.percentage_of_nodes_to_score)
+        feasible: list[NodeInfo] = []
+        statuses = result.diagnosis.node_statuses
+        start = self._next_start % total if total else 0
+        checks = [(plugin.name, plugin.filter) for plugin in filters]
+        evaluated, failed_by = 0, ""
+        for node in itertools.chain(nodes[start:], nodes[:start]):
+            evaluated += 1
+            for name, check in checks:
+                status = check(state, pod, node)
+                if status.code is not Code.SUCCESS:
+                    failed_by = name
+                    break
+            else:
+                feasible.append(node)
+                if len(feasible) >= wanted:
+                    break
+                continue
+            if status.code is Code.ERROR:
+                result.diagnosis.error = (f"running Filter plugin {failed_by} on node "
+                                          f"{node.name}: {status.message}")
+                return []
+            statuses[node.name] = status
+            result.diagnosis.plugins.add(failed_by)
+        self._next_start = start + evaluated
+        result.evaluated, result.feasible = evaluated, len(feasible)
+        return feasible
+
+    def _post_filter(self, state: CycleState, pod: PodInfo, diagnosis: Diagnosis) -> None:
+        for plugin in self.post_filters:
+            status = plugin.post_filter(state, pod, diagnosis.node_statuses)
+            if status.ok:
+                return
+            if status.message:
+                diagnosis.post_filter_message = status.message
+
+    def _best(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> str:
+        """The node with the highest weighted sum of scores (ties: the first by name)."""
+        skipped = {plugin.name for plugin in self.pre_scores
+                   if plugin.pre_score(state, pod, nodes).code is Code.SKIP}
+        totals = [0.0] * len(nodes)
+        for plugin in self.scores:
+            if plugin.name in skipped:
+                continue
+            score = plugin.score
+            scores = [score(state, pod, node) for node in nodes]
+            if plugin.name in self._normalizers:
+                named = dict(zip((node.name for node in nodes), scores, strict=True))
+                plugin.normalize_score(state, pod, named)
+                scores = list(named.values())
+            weight = self.weights[plugin.name]
+            totals = [total + value * weight for total, value in zip(totals, scores,
+                                                                      strict=True)]
+        top = max(totals)
+        return min(node.name for node, total in zip(nodes, totals, strict=True) if total == top)
+
+    # -- after a node is chosen ----------------------------------------------------------------
+
+    def run_reserve(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """Reserve in order; on the first failure every Reserve plugin is unreserved."""
+        for plugin in self.reserves:
+            status = plugin.reserve(state, pod, node)
+            if not status.ok:
+                self.run_unreserve(state, pod, node)
+                return Status(status.code, status.reasons, plugin.name)
+        return SUCCESS
+
+    def run_unreserve(self, state: CycleState, pod: PodInfo, node: str) -> None:
+        """Unreserve in reverse order (Kubernetes' contract)."""
+        for plugin in reversed(self.reserves):
+            plugin.unreserve(state, pod, node)
+
+    def run_permit(self, state: CycleState, pod: PodInfo, node: str,
+                   on_done: Callable[[Status], None]) -> tuple[Status, float]:
+        """Success, a rejection, or Wait with the shortest timeout asked: the pod is then in
+        :attr:`waiting` and ``on_done`` hears once whether it was allowed or rejected
+        (:meth:`expire` rejects it at the timeout)."""
+        waiting: dict[str, float] = {}
+        for plugin in self.permits:
+            status, timeout = plugin.permit(state, pod, node)
+            if status.code is Code.WAIT:
+                waiting[plugin.name] = timeout
+            elif not status.ok:
+                return Status(status.code, status.reasons, plugin.name), 0.0
+        if not waiting:
+            return SUCCESS, 0.0
+
+        def finished(status: Status) -> None:
+            self.waiting.pop(pod.key, None)
+            on_done(status)
+
+        self.waiting[pod.key] = WaitingPod(pod, node, waiting, finished)
+        return Status(Code.WAIT), min(waiting.values())
+
+    def expire(self, key: str) -> None:
+        """Reject the pod waiting at Permit, if it still waits (its timeout passed)."""
+        waiting = self.waiting.get(key)
+        if waiting is not None:
+            waiting.reject("", f"pod {key} rejected at Permit: timed out waiting")
+
+    def run_bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """The first bind plugin that does not Skip binds (a binding worker thread)."""
+        for plugin in self.binders:
+            status = plugin.bind(state, pod, node)
+            if status.code is not Code.SKIP:
+                return Status(status.code, status.reasons, plugin.name)
+        return error(f"no bind plugin bound pod {pod.key}")

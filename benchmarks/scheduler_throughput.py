@@ -1,0 +1,224 @@
+"""Scheduler throughput, in the spirit of Kubernetes' scheduler_perf (SchedulingBasic).
+
+    .venv/bin/python benchmarks/scheduler_throughput.py [--nodes 1000] [--pods 10000]
+
+Starts one nats-server and a ``kubeactor up --nodes 0`` process (store, apiserver, scheduler,
+controllers; no kubelet). Creates N Node objects through the API and marks them Ready through
+``nodes/status`` (4 cpu, 32Gi, 110 pods: scheduler_perf's node-default), measures the raw API
+create throughput with configmaps (the baseline, scheduler idle), then creates M pods (100m
+cpu, 500Mi: pod-default) as fast as the API takes them and follows the bound pods with a watch
+on ``spec.nodeName!=``. ``pods_per_s`` is M over the time from the first create to the last
+pod bound. Last, the scheduler's own capacity: the same cluster's scheduling cycles run in this
+process without the API (``scheduler_only_pods_per_s``). Prints a table, then one JSON line:
+``nodes``, ``pods``, ``pods_per_s``, ``create_rps`` (baseline), ``pod_create_rps`` (pods,
+while the scheduler runs), their ratio, and create->bound latency percentiles. Machines here
+are shared: compare ratios, not numbers.
+``--profile FILE`` samples the cluster process with py-spy while the pods are scheduled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import nats
+
+from actors.client import Client, WatchEvent
+from actors.scheduling import Framework, PodInfo, Profile, default_plugins
+from actors.scheduling.cache import Cache
+from bindings import kubeconfig
+from bus import BusConfig, Connection, Envelope, NatsServer, Subjects, decode, encode, new_id
+
+NODE_RESOURCES = {"cpu": "4", "memory": "32Gi", "pods": "110"}
+POD_REQUESTS = {"cpu": "100m", "memory": "500Mi"}
+
+
+def start(args: list[str]) -> subprocess.Popen[str]:
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "ready" in line:
+            return process
+    raise RuntimeError(f"{args[:4]} did not start")
+
+
+async def in_parallel(call: Callable[[int], Awaitable[None]], total: int,
+                      concurrency: int) -> float:
+    """Run ``call(0..total-1)`` with ``concurrency`` workers; the seconds it took."""
+    counter = iter(range(total))
+
+    async def worker() -> None:
+        for i in counter:
+            await call(i)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - began
+
+
+class BoundWatch:
+    """Counts pods entering ``spec.nodeName!=`` (bound) and when each did."""
+
+    def __init__(self, client: Client, total: int) -> None:
+        self.total, self.bound_at = total, {}
+        self.done = threading.Event()
+        self.watch = client.watch("pods", self._on_event, namespace="bench",
+                                  field_selector="spec.nodeName!=")
+
+    def _on_event(self, event: WatchEvent) -> None:  # bus loop thread
+        if event.type == "ADDED":
+            self.bound_at.setdefault(event.object["metadata"]["name"], time.perf_counter())
+            if len(self.bound_at) >= self.total:
+                self.done.set()
+
+
+def cycles_per_second(nodes: int, pods: int) -> float:
+    """The scheduler's own capacity: full scheduling cycles (default plugins, adaptive share
+    of nodes, assume) per second in this process, with no API in the way."""
+    cache = Cache()
+    for i in range(nodes):
+        cache.set_node({"metadata": {"name": f"node-{i:05}"}, "status": {
+            "allocatable": NODE_RESOURCES, "conditions": [{"type": "Ready", "status": "True"}]}})
+    plugins = default_plugins(client=None)  # type: ignore[arg-type]  # never binds here
+    framework = Framework(Profile(tuple(p for p in plugins if p.name != "DefaultBinder")))
+    began = time.perf_counter()
+    for i in range(pods):
+        info = PodInfo.of({"metadata": {"name": f"pod-{i:06}", "namespace": "bench"}, "spec": {
+            "containers": [{"name": "c", "resources": {"requests": POD_REQUESTS}}]}})
+        node = framework.schedule({}, info, cache.node_list()).node
+        assert node is not None
+        cache.assume(info, node)
+    return pods / (time.perf_counter() - began)
+
+
+def profiler(pid: int, output: Path | None) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the cluster process until interrupted (only the thread holding the
+    GIL: where the CPU of this one-process cluster goes), or None."""
+    if output is None:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--threads", "--format",
+                             "raw", "--gil", "--nonblocking", "-o", str(output)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def run(nodes: int, pods: int, concurrency: int, workdir: Path,
+              profile: Path | None = None) -> dict[str, Any]:
+    server = NatsServer(workdir / "nats").start()
+    up = start([sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(workdir / "up"),
+                "--nodes", "0", "--nats", server.url, "--node-monitor-grace-period", "86400"])
+    connection = None
+    try:
+        config = kubeconfig.load(workdir / "up" / "kubeconfig")
+        subjects = Subjects(config.prefix)
+        nc = await nats.connect(server.url, inbox_prefix=subjects.inbox_prefix.encode())
+        auth = {"token": config.token}
+
+        async def api(verb: str, resource: str, name: str, body: object,
+                      namespace: str | None = None, subresource: str | None = None) -> None:
+            envelope = Envelope(trace_id=new_id(), verb=verb, resource=resource,
+                                subresource=subresource, namespace=namespace, name=name,
+                                body=body, auth=auth)
+            path = f"{resource}/{subresource}" if subresource else resource
+            reply = await nc.request(subjects.api("", path, verb), encode(envelope),
+                                     timeout=60)
+            status = decode(reply.data).status
+            assert status and status.get("code", 200) < 300, status
+
+        status = {"capacity": NODE_RESOURCES, "allocatable": NODE_RESOURCES,
+                  "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}
+
+        async def create_node(i: int) -> None:
+            name = f"node-{i:05}"
+            await api("create", "nodes", name, {"metadata": {"name": name}})
+            await api("update", "nodes", name, {"metadata": {"name": name}, "status": status},
+                      subresource="status")
+
+        async def create_configmap(i: int) -> None:
+            name = f"baseline-{i}"
+            await api("create", "configmaps", name, {"metadata": {"name": name},
+                                                      "data": {"k": "v"}}, "bench")
+
+        created_at: dict[str, float] = {}
+
+        async def create_pod(i: int) -> None:
+            name = f"pod-{i:06}"
+            await api("create", "pods", name, {"metadata": {"name": name}, "spec": {
+                "containers": [{"name": "c", "image": "busybox:1.35",
+                                "resources": {"requests": POD_REQUESTS}}]}}, "bench")
+            created_at[name] = time.perf_counter()
+
+        await api("create", "namespaces", "bench", {"metadata": {"name": "bench"}})
+        node_seconds = await in_parallel(create_node, nodes, concurrency)
+        baseline = min(pods, 5000)
+        create_rps = baseline / await in_parallel(create_configmap, baseline, concurrency)
+
+        connection = Connection(BusConfig(url=server.url, prefix=config.prefix),
+                                "bench-watch").connect()
+        bound = BoundWatch(Client(connection, config.token), pods)
+        spy = profiler(up.pid, profile)
+        began = time.perf_counter()
+        pod_create_seconds = await in_parallel(create_pod, pods, concurrency)
+        if not await asyncio.to_thread(bound.done.wait, 600):
+            raise RuntimeError(f"only {len(bound.bound_at)}/{pods} pods were bound in 10 min")
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
+        elapsed = max(bound.bound_at.values()) - began
+        bound.watch.stop()
+        await nc.close()
+    finally:
+        if connection is not None:
+            connection.close()
+        up.terminate()
+        up.wait(60)
+        server.stop()
+    cycles = cycles_per_second(nodes, min(pods, 5000))
+    latencies = sorted(bound.bound_at[name] - created_at.get(name, began)
+                       for name in bound.bound_at)
+    results = {
+        "nodes": nodes, "pods": pods, "pods_per_s": pods / elapsed,
+        "create_rps": create_rps, "pod_create_rps": pods / pod_create_seconds,
+        "node_setup_s": node_seconds,
+        "ratio_to_create": pods / elapsed / create_rps,
+        "scheduler_only_pods_per_s": cycles,
+        "p50_bind_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_bind_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
+    return {key: round(value, 3) if isinstance(value, float) else value
+            for key, value in results.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--pods", type=int, default=10000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="write a py-spy profile (raw, all threads) of the cluster process "
+                             "while the pods are scheduled")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        results = asyncio.run(run(args.nodes, args.pods, args.concurrency, Path(workdir),
+                                  args.profile))
+    print(f"{'what':<28}{'value':>12}")
+    for key in ("create_rps", "pod_create_rps", "pods_per_s", "ratio_to_create",
+                "scheduler_only_pods_per_s",
+                "p50_bind_ms", "p99_bind_ms"):
+        print(f"{key:<28}{results[key]:>12}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
