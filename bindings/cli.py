@@ -84,6 +84,8 @@ def parser() -> argparse.ArgumentParser:
     agent.add_argument("--data-dir", type=Path, default=None,
                        help="the agent's own state (default ~/.kubeactor/agent-NODE)")
     for parser_ in (up, server):
+        parser_.add_argument("--store", choices=["sqlite", "jetstream"], default="sqlite",
+                             help="the store: SQLite in the data dir, or JetStream KV on the NATS")
         parser_.add_argument("--node-monitor-grace-period", type=_bounded(1, 86400), default=40,
                              metavar="SECONDS",
                              help="a node whose lease goes unrenewed this long is Unknown")
@@ -596,7 +598,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster in this process."""
     return _serve(ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
-        nats_url=args.nats, nats_port=args.port,
+        nats_url=args.nats, nats_port=args.port, store=args.store,
         node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period,
         node_lease_duration_seconds=args.node_lease_duration_seconds), f"{args.nodes} node(s)")
@@ -609,7 +611,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT")
     return _serve(ClusterConfig(
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
-        nats_port=int(port), node_monitor_grace_seconds=args.node_monitor_grace_period,
+        nats_port=int(port), store=args.store,
+        node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period), "control plane")
 
 

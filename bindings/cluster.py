@@ -1,12 +1,13 @@
 """Launch a whole kubeactor cluster inside this process: what ``kubeactor up`` runs.
 
-Starts, in order: the embedded nats-server (unless a URL is given), the store on SQLite, the
-apiserver, the scheduler and N kubelets (``node-1`` ... ``node-N``), each component with its
-own NATS connection and identity (a bearer token from ``DATA_DIR/tokens.csv``). It then writes
+Starts, in order: the embedded nats-server (unless a URL is given), the store (on SQLite in
+the data dir, or on a JetStream KV bucket of the NATS), the apiserver, the scheduler and N
+kubelets (``node-1`` ... ``node-N``), each component with its own NATS connection and identity
+(a bearer token from ``DATA_DIR/tokens.csv``). It then writes
 ``DATA_DIR/kubeconfig`` with the admin's credentials. :meth:`Cluster.stop` stops everything it
 started, in reverse order.
 
-This is the one place that wires bindings (SQLite, Docker) into actors.
+This is the one place that wires bindings (SQLite, JetStream, Docker) into actors.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler
-from actors.store import Store
+from actors.store import Backend, HistoryWindow, Store
 from bindings import kubeconfig
 from bindings.docker import DockerRuntime
+from bindings.jetstream import JetStreamBackend
 from bindings.sim import SimRuntime
 from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
@@ -79,6 +81,11 @@ class ClusterConfig:
     """CPU each node offers (Kubernetes quantity); None: the host's."""
     node_memory: str | None = None
     """Memory each node offers; None: the host's."""
+    store: str = "sqlite"
+    """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
+    several apiserver processes may share)."""
+    history: HistoryWindow = field(default_factory=HistoryWindow)
+    """How far back watches and list pages may go (the store's compaction)."""
 
 
 class ClusterError(KubeactorError):
@@ -205,8 +212,8 @@ class Cluster:
             remembered.write_text(str(self.nats.port))  # agents find it again after a restart
             self.url = self.nats.url
         bus = BusConfig(url=self.url, prefix=config.prefix)
-        say("store")
-        store = self._run(Store.start(SqliteBackend(data / "store.db")))
+        say(f"store ({config.store})")
+        store = self._run(Store.start(self._backend(data, bus), config.history))
         say("apiserver")
         connection = self._connect(bus, "apiserver")
         authenticator = TokenAuthenticator.from_file(tokens_path)
@@ -227,6 +234,13 @@ class Cluster:
         kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
             server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]]))
         return bus
+
+    def _backend(self, data: Path, bus: BusConfig) -> Backend:
+        if self.config.store == "sqlite":
+            return SqliteBackend(data / "store.db")
+        if self.config.store == "jetstream":
+            return JetStreamBackend(self._connect(bus, "store"))
+        raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
 
     def _lock_data_dir(self, data: Path) -> None:
         """One cluster per data dir: a second start fails instead of sharing the store."""
