@@ -38,6 +38,7 @@ from bindings.jetstream import JetStreamBackend
 from bindings.sim import SimRuntime
 from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
+from bus.envelope import new_id
 from bus.errors import KubeactorError
 from bus.server import port_is_free
 
@@ -86,6 +87,13 @@ class ClusterConfig:
     several apiserver processes may share)."""
     history: HistoryWindow = field(default_factory=HistoryWindow)
     """How far back watches and list pages may go (the store's compaction)."""
+    apiserver_only: bool = False
+    """Start the store and the apiserver only: one more apiserver process of a cluster whose
+    store is shared (``jetstream``, with ``nats_url``); the first process runs the scheduler
+    and the controllers."""
+    tokens_file: Path | None = None
+    """The static token file; None: ``DATA_DIR/tokens.csv`` (made at first start). Apiservers
+    of one cluster must share it: give the others the first one's."""
 
 
 class ClusterError(KubeactorError):
@@ -104,10 +112,12 @@ def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, st
         with path.open(newline="") as handle:
             rows = [row for row in csv.reader(handle) if row]
         tokens = {row[1]: row[0] for row in rows}
-    for user, groups in identities:
-        if user not in tokens:
-            tokens[user] = secrets.token_hex(16)
-            rows.append([tokens[user], user, user, groups])
+    missing = [(user, groups) for user, groups in identities if user not in tokens]
+    if path.exists() and not missing:
+        return tokens  # unchanged (perhaps another apiserver's file): not rewritten
+    for user, groups in missing:
+        tokens[user] = secrets.token_hex(16)
+        rows.append([tokens[user], user, user, groups])
     path.parent.mkdir(parents=True, exist_ok=True)
     with private_file(path) as handle:
         csv.writer(handle).writerows(rows)
@@ -199,7 +209,10 @@ class Cluster:
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> BusConfig:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
         config, say = self.config, self._progress
-        tokens_path = data / "tokens.csv"
+        if config.apiserver_only and not (config.store == "jetstream" and config.nats_url):
+            raise ClusterError("an apiserver-only process shares the store of a running "
+                               "cluster: it needs --store jetstream and --nats URL")
+        tokens_path = (config.tokens_file or data / "tokens.csv").expanduser()
         self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER, CONTROLLER_MANAGER] + [
             node_identity(name) for name in names])
         if config.nats_url:
@@ -218,11 +231,23 @@ class Cluster:
         connection = self._connect(bus, "apiserver")
         authenticator = TokenAuthenticator.from_file(tokens_path)
         authorizer = Authorizer()  # one policy for all workers
+        # On a shared store, other apiserver processes may serve the same requests.
+        server = new_id()[:8] if config.store == "jetstream" else None
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             self._run(ApiServer.start(
                 connection, store.proxy(), authenticator, None,
-                ApiServerConfig(serves_watches=first, bootstrap=first), authorizer))
+                ApiServerConfig(serves_watches=first, bootstrap=first, server=server),
+                authorizer))
+        if not config.apiserver_only:
+            self._start_controllers(bus)
+        self.kubeconfig_path = data / "kubeconfig"
+        kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
+            server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]]))
+        return bus
+
+    def _start_controllers(self, bus: BusConfig) -> None:
+        config, say = self.config, self._progress
         say("scheduler")
         self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
         say("controllers")
@@ -230,10 +255,6 @@ class Cluster:
             *self._component(bus, "controller-manager", CONTROLLER_MANAGER[0]),
             NodeLifecycleConfig(grace_seconds=config.node_monitor_grace_seconds,
                                 monitor_seconds=config.node_monitor_seconds)))
-        self.kubeconfig_path = data / "kubeconfig"
-        kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
-            server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]]))
-        return bus
 
     def _backend(self, data: Path, bus: BusConfig) -> Backend:
         if self.config.store == "sqlite":
