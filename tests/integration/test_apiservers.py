@@ -57,8 +57,9 @@ def test_a_watch_on_one_apiserver_sees_writes_made_through_the_other(
             name = f"through-{writer}"
             admin.request("create", "configmaps", namespace="default", name=name,
                           body={"metadata": {"name": name}}, server=writer)
+            names = heard[watches[holder].id]
             with arrived:
-                assert arrived.wait_for(lambda: name in heard[watches[holder].id], 30), (
+                assert arrived.wait_for(lambda n=name, seen=names: n in seen, 30), (
                     f"the watch held by {holder} never heard of {name}")
         a, b = watches
         assert admin.request("list", "configmaps", namespace="default", server=a)["items"] == \
