@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import builtins
 import concurrent.futures
+import contextlib
 import copy
 import logging
 import threading
@@ -236,10 +237,15 @@ class Store(pykka.ThreadingActor):
         """Oldest revision a watch may resume from: every later event is in the history."""
         self._listeners: list[Listener] = []
         self._writer = StoreWriter(self.actor_ref)
-        backend.follow(lambda: self.actor_ref.tell(CATCH_UP))
+        backend.follow(self._catch_up_soon)
 
     def on_stop(self) -> None:
         self._backend.close()
+
+    def _catch_up_soon(self) -> None:
+        """The backend's notice (any thread): others' records wait; apply them in turn."""
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.actor_ref.tell(CATCH_UP)
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -140,8 +140,9 @@ class JetStreamBackend:
                 f"{self._subjects}>", stream=self._stream, cb=self._on_record,
                 ordered_consumer=True, deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT)
         except (nats.errors.Error, OSError) as error:
-            raise ServiceUnavailable(f"cannot open the JetStream store {self._bucket}: "
-                                     f"{error or type(error).__name__}") from None
+            raise ServiceUnavailable(
+                f"cannot open the JetStream store {self._bucket} (is JetStream enabled on that "
+                f"NATS? nats-server -js): {error or type(error).__name__}") from None
         return int(info.state.last_seq)
 
     async def _on_record(self, msg: Msg) -> None:
