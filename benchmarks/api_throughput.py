@@ -75,7 +75,7 @@ async def measure(call: Callable[[int], Awaitable[None]], total: int,
 
 
 async def run(total: int, concurrency: int, store: str, workdir: Path) -> dict[str, float]:
-    server = NatsServer(workdir / "nats").start()
+    server = NatsServer(workdir / "nats", sync_always=store == "jetstream").start()
     echo = start([sys.executable, "-c", ECHO, server.url])
     up = start([sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(workdir / "up"),
                 "--nodes", "0", "--nats", server.url, "--store", store])

@@ -221,7 +221,8 @@ class Cluster:
             say("nats-server")
             remembered = data / "nats" / "port"
             port = config.nats_port or _previous_port(remembered, config.nats_host)
-            self.nats = NatsServer(data / "nats", host=config.nats_host, port=port).start()
+            self.nats = NatsServer(data / "nats", host=config.nats_host, port=port,
+                                   sync_always=config.store == "jetstream").start()
             remembered.write_text(str(self.nats.port))  # agents find it again after a restart
             self.url = self.nats.url
         bus = BusConfig(url=self.url, prefix=config.prefix)

