@@ -35,7 +35,7 @@ from typing import Any
 import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
-from nats.js import api
+from nats.js import JetStreamContext, api
 
 from actors.store import Change, Outcome, Record
 from bus import loop as bus_loop
@@ -122,10 +122,11 @@ class JetStreamBackend:
         self._notify: Callable[[], None] | None = None
         self._committing = False
         self._sub: Any = None
+        self._js: JetStreamContext = connection.nc.jetstream()
         self._start_revision = bus_loop.wait(self._open(replicas), timeout + 1)
 
     async def _open(self, replicas: int) -> int:
-        js = self._connection.nc.jetstream()
+        js = self._js
         try:
             try:
                 info = await js.stream_info(self._stream)
@@ -202,7 +203,7 @@ class JetStreamBackend:
                 payload = b""
             else:
                 payload = _encode(change.object)
-            ack = await self._connection.nc.jetstream().publish(
+            ack = await self._js.publish(
                 self._subjects + kv_key(change.key), payload, timeout=self._timeout,
                 headers=headers)
         except ApiError as error:
