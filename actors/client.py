@@ -7,7 +7,8 @@ become 503/504 errors. Never call them on the bus loop thread.
 Watches are pushed to a subject of the client's own (``<prefix>.watch.<id>``); the callback runs
 on the bus loop thread and must not block (tell an actor). The client renews the watch's lease
 at a third of its length and, if the apiserver lost it (a restart), resumes it from the last
-revision seen.
+revision seen. With several apiserver processes, renewals go to the one holding the watch (the
+``server`` its registration named) and to any of them once that one is gone.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bus.errors import (
     BusTimeout,
     Conflict,
     Gone,
+    NoResponders,
     PayloadTooLarge,
     RequestEntityTooLarge,
     ServerTimeout,
@@ -65,6 +67,8 @@ class Watch:
         self.options, self.on_event = options, on_event
         self.id: str = options["watchId"]
         self.revision = ""
+        self.server: str | None = None
+        """The apiserver process holding the watch (None: the only one)."""
         self._sub: Any = None
         self._renewal: concurrent.futures.Future[None] | None = None
 
@@ -81,6 +85,7 @@ class Watch:
             connection.unsubscribe(self._sub)
             raise
         self.revision = str(max(int(self.revision or 0), int(reply.get("resourceVersion") or 0)))
+        self.server = reply.get("server")
         self._renewal = bus_loop.submit(self._renew_forever())
         return self
 
@@ -102,23 +107,32 @@ class Watch:
             self._sub = None
             with contextlib.suppress(ApiError, BusError):
                 self.client.request("watch", self.info.name, namespace=self.namespace,
-                                    options={"watchId": self.id, "stop": True}, timeout=2)
+                                    options={"watchId": self.id, "stop": True}, timeout=2,
+                                    server=self.server)
 
     async def _renew_forever(self) -> None:
         """Renew every third of the lease. A renewal the apiserver refuses for good (the
         revision left its history, or the id is taken) ends the watch with an ERROR event."""
         period = float(self.options.get("leaseSeconds", DEFAULT_LEASE_SECONDS)) / 3
+        delay = period
         while True:
-            await asyncio.sleep(period)
+            await asyncio.sleep(delay)
+            delay = period
             options = dict(self.options, resourceVersion=self.revision)
             try:
                 proof = await self.client.credentials.aprove(self.client.connection)
                 envelope = self.client.envelope("watch", self.info, self.namespace, None, None,
                                                 options, None, None, proof.auth)
                 reply = await self.client.connection.arequest(
-                    self.client.subject("watch", self.info, None), envelope,
+                    self.client.subject("watch", self.info, None, self.server), envelope,
                     mac_key=proof.mac_key)
-                reply.raise_for_status()
+                self.server = reply.raise_for_status().body.get("server", self.server)
+            except NoResponders as error:
+                if self.server is None:
+                    log.warning("watch %s: renewal failed: %s", self.id, error)
+                    continue
+                self.server, delay = None, 0  # its apiserver is gone: another resumes it now
+                log.info("watch %s: its apiserver is gone; resuming on another", self.id)
             except (Gone, Conflict) as error:
                 self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
                 return
@@ -167,9 +181,10 @@ class Client:
 
     # -- the one request path ------------------------------------------------------------------
 
-    def subject(self, verb: str, info: ResourceInfo, subresource: str | None) -> str:
+    def subject(self, verb: str, info: ResourceInfo, subresource: str | None,
+                server: str | None = None) -> str:
         resource = f"{info.name}/{subresource}" if subresource else info.name
-        return self.subjects.api(info.group, resource, verb)
+        return self.subjects.api(info.group, resource, verb, server)
 
     def envelope(self, verb: str, info: ResourceInfo, namespace: str | None, name: str | None,
                  body: Any, options: dict[str, Any] | None, subresource: str | None,
@@ -186,17 +201,19 @@ class Client:
     def request(self, verb: str, resource: str, *, namespace: str | None = None,
                 name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
                 subresource: str | None = None, trace_id: str | None = None,
-                timeout: float | None = None) -> Any:
-        """Send one API request and return the reply's body; raise ApiError on failure."""
+                timeout: float | None = None, server: str | None = None) -> Any:
+        """Send one API request and return the reply's body; raise ApiError on failure.
+        ``server``: to that one apiserver process (see ``Watch.server``), not to any."""
         deadline = timeout or self.timeout
         return self.submit(verb, resource, namespace=namespace, name=name, body=body,
                            options=options, subresource=subresource, trace_id=trace_id,
-                           timeout=deadline).result(deadline + 1)
+                           timeout=deadline, server=server).result(deadline + 1)
 
     def submit(self, verb: str, resource: str, *, namespace: str | None = None,
                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
                subresource: str | None = None, trace_id: str | None = None,
-               timeout: float | None = None) -> concurrent.futures.Future[Any]:
+               timeout: float | None = None, server: str | None = None
+               ) -> concurrent.futures.Future[Any]:
         """:meth:`request` without waiting: the future resolves to the reply's body or raises
         the ApiError :meth:`request` would. Callable from any thread but the bus loop's (opening a
         certificate session blocks for its handshake)."""
@@ -204,7 +221,7 @@ class Client:
         proof = self.credentials.prove(self.connection)
         envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
                                  trace_id, proof.auth)
-        sent = self.connection.request(self.subject(verb, info, subresource), envelope,
+        sent = self.connection.request(self.subject(verb, info, subresource, server), envelope,
                                        timeout or self.timeout, proof.mac_key)
         answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
         sent.add_done_callback(lambda done: _settle(answer, done))

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
 from actors.client import Client, Watch, WatchEvent
 from bus.errors import ApiError, BusError
 
@@ -36,8 +37,11 @@ class Informer:
 
     def __init__(self, client: Client, resource: str, on_event: Callable[[WatchEvent], None],
                  *, namespace: str | None = None, label_selector: str | None = None,
-                 field_selector: str | None = None) -> None:
+                 field_selector: str | None = None,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        """``lease_seconds``: of the informer's watches (renewed at a third of it)."""
         self.client, self.resource, self.on_event = client, resource, on_event
+        self.lease_seconds = lease_seconds
         self.namespace = namespace
         self.label_selector, self.field_selector = label_selector, field_selector
         self._cache: dict[str, Object] = {}
@@ -83,6 +87,7 @@ class Informer:
             self.resource, self._on_watch_event, namespace=self.namespace,
             resource_version=listing["metadata"]["resourceVersion"],
             label_selector=self.label_selector, field_selector=self.field_selector,
+            lease_seconds=self.lease_seconds,
         )
         with self._lock:
             stopped = self._stopped

@@ -7,10 +7,15 @@ is durable and in which order.
 
 - One global revision, bumped by every write; an object's ``resourceVersion`` is the revision
   of its last change.
-- Current objects live in memory for reads; the :class:`Backend` is the durable log. A write
-  returns only after ``Backend.commit`` has returned (i.e. after it is durable).
-- Every committed change becomes a :class:`StoreEvent`, kept in a bounded history window (for
-  watches that resume from a revision) and told to each listener (the apiserver).
+- Current objects live in memory for reads; the :class:`Backend` is the durable log and the
+  source of revisions. A write returns only after ``Backend.commit`` has returned (i.e. after
+  it is durable); the store then applies the backend's :class:`Record` s in revision order,
+  its own and those other stores wrote to a shared backend (JetStream), so every store on one
+  backend goes through the same sequence of states.
+- Every applied record becomes a :class:`StoreEvent`, kept in a history window (for watches
+  and list pages that go back to a revision) and told to each listener (the apiserver). The
+  window is compacted as etcd compacts (:class:`HistoryWindow`: the last N revisions, none
+  older than T seconds); a revision below it is Gone (410).
 
 Calls arrive through a Pykka proxy; all run on the store's own thread, one at a time.
 """
@@ -19,10 +24,13 @@ from __future__ import annotations
 
 import builtins
 import concurrent.futures
+import contextlib
 import copy
+import logging
 import threading
+import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,22 +38,76 @@ import pykka
 
 from bus.errors import AlreadyExists, ApiError, Conflict, Gone, NotFound
 
+log = logging.getLogger(__name__)
+
 Object = dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One write the store hands to its backend. Keys are distinct within one commit."""
+
+    key: str
+    object: Object | None
+    """The new object (the backend may stamp its resourceVersion); None deletes the key."""
+    expected: int
+    """The key's revision as the store saw it when it checked the write (0: absent). A backend
+    shared with other stores refuses the change when the key has moved on since."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One entry of the backend's log: since ``revision``, ``key`` holds ``object``."""
+
+    key: str
+    object: Object | None
+    """With ``metadata.resourceVersion`` equal to ``revision``; None: the key was deleted."""
+    revision: int
+
+
+Outcome = int | ApiError
+"""What became of one Change: the revision it was committed at, or why it was refused."""
+
+
 class Backend(Protocol):
-    """Durable storage behind the store actor (implementations live in ``bindings/``)."""
+    """Durable storage behind the store actor (implementations live in ``bindings/``). Called
+    on the store's thread only, except ``follow``'s ``notify``."""
 
     def load(self) -> tuple[int, dict[str, Object]]:
-        """Return the last committed revision and every current object by key."""
+        """Return the last committed revision and every current object by key (each with its
+        resourceVersion)."""
         ...
 
-    def commit(self, revision: int, changes: list[tuple[str, Object | None]]) -> None:
-        """Make ``changes`` (key -> object, None for a deletion) and ``revision`` durable,
-        atomically. Must not return before they would survive a crash."""
+    def commit(self, changes: builtins.list[Change]) -> builtins.list[Outcome]:
+        """Make ``changes`` durable, each at a revision of its own, and return each one's
+        outcome; must not return before the committed ones would survive a crash. A change
+        refused by the backend (Conflict, AlreadyExists) or lost with the commit
+        (InternalError...) changed nothing."""
+        ...
+
+    def records(self, until: int) -> builtins.list[Record]:
+        """Every record of the log not returned yet (since ``load``), in revision order,
+        waiting until those up to ``until`` have arrived (a bounded wait)."""
+        ...
+
+    def follow(self, notify: Callable[[], None]) -> None:
+        """Call ``notify`` (from any thread; it must not block) whenever records written by
+        someone else are waiting to be read with :meth:`records`."""
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryWindow:
+    """How far back watches and list pages may go: etcd's compaction. An event leaves the
+    window when it is ``revisions`` revisions old or ``seconds`` seconds old, whichever comes
+    first; resuming from before the window is 410 Gone (the client relists)."""
+
+    revisions: int = 10_000
+    """Revisions kept (etcd ``--auto-compaction-mode=revision``); bounds the memory."""
+    seconds: float = 300.0
+    """Seconds kept (etcd's periodic mode; kube-apiserver compacts every 5 minutes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +129,9 @@ class StoreEvent:
 
 FLUSH = object()
 """Local message: commit the writes waiting in the StoreWriter."""
+
+CATCH_UP = object()
+"""Local message: the backend has records written by another store; apply them."""
 
 
 @dataclass(slots=True)
@@ -135,23 +200,52 @@ def resource_version(obj: Object) -> int:
     return int(obj.get("metadata", {}).get("resourceVersion") or 0)
 
 
+def _rounds(writes: builtins.list[Write]) -> Iterator[builtins.list[Write]]:
+    """``writes`` in order, cut where a key comes again: a backend assigns a write's revision
+    only when it commits it, and the next write to that key must name it."""
+    start, keys = 0, set[str]()
+    for index, write in enumerate(writes):
+        if write.key in keys:
+            yield writes[start:index]
+            start, keys = index, set[str]()
+        keys.add(write.key)
+    if start < len(writes):
+        yield writes[start:]
+
+
+def _stamped(obj: Object, revision: int) -> Object:
+    stamped = copy.deepcopy(obj)
+    stamped.setdefault("metadata", {})["resourceVersion"] = str(revision)
+    return stamped
+
+
 class Store(pykka.ThreadingActor):
     """See the module docstring. Use through ``Store.start(backend).proxy()``."""
 
     use_daemon_thread = True
 
-    def __init__(self, backend: Backend, history: int = 10_000) -> None:
+    def __init__(self, backend: Backend, window: HistoryWindow | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock`` (seconds) dates the events for the time-based compaction."""
         super().__init__()
         self._backend = backend
+        self._window = window or HistoryWindow()
+        self._clock = clock
         self._revision, self._objects = backend.load()
-        self._history: deque[StoreEvent] = deque(maxlen=history)
+        self._history: deque[tuple[float, StoreEvent]] = deque()
         self._floor = self._revision
         """Oldest revision a watch may resume from: every later event is in the history."""
         self._listeners: list[Listener] = []
         self._writer = StoreWriter(self.actor_ref)
+        backend.follow(self._catch_up_soon)
 
     def on_stop(self) -> None:
         self._backend.close()
+
+    def _catch_up_soon(self) -> None:
+        """The backend's notice (any thread): others' records wait; apply them in turn."""
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.actor_ref.tell(CATCH_UP)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -196,11 +290,12 @@ class Store(pykka.ThreadingActor):
 
     def _state_at(self, revision: int) -> dict[str, Object]:
         """Every object as it was right after ``revision``: now, with later events undone."""
+        self._compact()
         if revision < self._floor or revision > self._revision:
             raise Gone(f"the requested revision {revision} is no longer available "
                        f"(oldest {self._floor}, newest {self._revision}); list again")
         state = dict(self._objects)
-        for event in reversed(self._history):
+        for _, event in reversed(self._history):
             if event.revision <= revision:
                 break
             if event.old is None:
@@ -211,12 +306,13 @@ class Store(pykka.ThreadingActor):
 
     def events_since(self, revision: int) -> builtins.list[StoreEvent]:
         """Events after ``revision``; Gone when the history no longer reaches back that far."""
+        self._compact()
         if revision < self._floor:
             raise Gone(
                 f"too old resource version: {revision} ({self._floor})",
                 details={"revision": self._floor},
             )
-        return [event for event in self._history if event.revision > revision]
+        return [event for _, event in self._history if event.revision > revision]
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -240,6 +336,9 @@ class Store(pykka.ThreadingActor):
         if message is FLUSH:
             self._commit_group(self._writer.take_all())
             return None
+        if message is CATCH_UP:
+            self._apply(self._backend.records(0), {})
+            return None
         return super().on_receive(message)
 
     def _write_one(self, write: Write) -> Object:
@@ -247,53 +346,71 @@ class Store(pykka.ThreadingActor):
         return write.done.result(0)
 
     def _commit_group(self, writes: builtins.list[Write]) -> None:
-        """Apply ``writes`` in order over the current state, make every one that holds durable
-        in ONE backend commit (group commit), then resolve each write's future: with its
-        stored object once durable, or with its own error (AlreadyExists, NotFound, Conflict),
-        or with the commit's error for all when the commit fails (then nothing changed)."""
-        staged: dict[str, Object | None] = {}
-        events: builtins.list[StoreEvent] = []
-        accepted: builtins.list[tuple[Write, Object]] = []
-        revision = self._revision
+        """Commit ``writes`` in order, in as few backend commits as their keys allow (group
+        commit: one for all unless a key comes twice)."""
+        for round_ in _rounds(writes):
+            self._commit_round(round_)
+
+    def _commit_round(self, writes: builtins.list[Write]) -> None:
+        """Check each write over the current state, make every one that holds durable in ONE
+        backend commit, apply the backend's records up to the last of them, then resolve each
+        write's future: with its stored object once durable, or with its own error
+        (AlreadyExists, NotFound, Conflict: from the check, or from a backend shared with other
+        stores), or with the commit's error (then that write changed nothing)."""
+        accepted: builtins.list[tuple[Write, Change, Object | None]] = []
         for write in writes:
-            current = staged[write.key] if write.key in staged else self._objects.get(write.key)
+            current = self._objects.get(write.key)
             try:
                 _check(write, current)
             except ApiError as error:
                 write.done.set_exception(error)
                 continue
-            revision += 1
-            if write.op == "delete":
-                assert current is not None
-                stored = copy.deepcopy(current)
-                staged[write.key] = None
-                events.append(StoreEvent("DELETED", write.key, stored, current, revision,
-                                          write.note))
-            else:
-                stored = copy.deepcopy(write.obj or {})
-                staged[write.key] = stored
-                kind = "ADDED" if current is None else "MODIFIED"
-                events.append(StoreEvent(kind, write.key, stored, current, revision, write.note))
-            stored.setdefault("metadata", {})["resourceVersion"] = str(revision)
-            accepted.append((write, stored))
+            obj = None if write.op == "delete" else copy.deepcopy(write.obj or {})
+            change = Change(write.key, obj, resource_version(current) if current else 0)
+            accepted.append((write, change, current))
         if not accepted:
             return
-        try:
-            self._backend.commit(revision, builtins.list(staged.items()))
-        except ApiError as error:
-            for write, _ in accepted:
-                write.done.set_exception(error)
-            return
-        for key, obj in staged.items():
-            if obj is None:
-                self._objects.pop(key, None)
+        done = list(zip(accepted, self._backend.commit([change for _, change, _ in accepted]),
+                        strict=True))
+        notes = {outcome: write.note for (write, _, _), outcome in done
+                 if isinstance(outcome, int)}
+        applied = self._apply(self._backend.records(max(notes, default=0)), notes)
+        for (write, change, current), outcome in done:
+            if isinstance(outcome, ApiError):
+                write.done.set_exception(outcome)
+                continue
+            event = applied.get(outcome)
+            if event is None:  # superseded in the log before this store read it
+                event_object = _stamped(change.object or current or {}, outcome)
             else:
-                self._objects[key] = obj
-        self._revision = revision
-        for event in events:
+                event_object = event.object
+            write.done.set_result(copy.deepcopy(event_object))
+
+    def _apply(self, records: builtins.list[Record], notes: dict[int, Any]
+               ) -> dict[int, StoreEvent]:
+        """Apply ``records`` (in revision order) to the objects and tell each as an event;
+        return the events by revision."""
+        events: dict[int, StoreEvent] = {}
+        for record in records:
+            if record.revision <= self._revision:
+                continue
+            current = self._objects.get(record.key)
+            note = notes.get(record.revision)
+            self._revision = record.revision
+            if record.object is not None:
+                self._objects[record.key] = record.object
+                kind = "ADDED" if current is None else "MODIFIED"
+                event = StoreEvent(kind, record.key, record.object, current, record.revision,
+                                   note)
+            elif current is not None:
+                del self._objects[record.key]
+                event = StoreEvent("DELETED", record.key, _stamped(current, record.revision),
+                                   current, record.revision, note)
+            else:  # the deletion of a key this store never saw
+                continue
+            events[record.revision] = event
             self._emit(event)
-        for write, stored in accepted:
-            write.done.set_result(copy.deepcopy(stored))
+        return events
 
     def add_listener(self, listener: Listener) -> int:
         """Register ``listener`` for every later commit; return the current revision."""
@@ -303,8 +420,16 @@ class Store(pykka.ThreadingActor):
     # -- internals -------------------------------------------------------------------------
 
     def _emit(self, event: StoreEvent) -> None:
-        if len(self._history) == self._history.maxlen:
-            self._floor = self._history[0].revision
-        self._history.append(event)
+        self._history.append((self._clock(), event))
+        self._compact()
         for listener in self._listeners:
             listener(event)
+
+    def _compact(self) -> None:
+        """Drop the events that left the history window; the floor follows them."""
+        oldest_revision = self._revision - self._window.revisions
+        oldest_time = self._clock() - self._window.seconds
+        history = self._history
+        while history and (history[0][1].revision <= oldest_revision
+                           or history[0][0] < oldest_time):
+            self._floor = history.popleft()[1].revision

@@ -1,11 +1,13 @@
 """API throughput against a raw NATS request/reply baseline, measured in the same run.
 
     .venv/bin/python benchmarks/api_throughput.py [--requests N] [--concurrency C]
+                                                  [--store sqlite|jetstream]
 
 Starts one nats-server, an echo responder process (the baseline: raw nats-py request/reply)
 and a ``kubeactor up --nodes 0`` process (store, apiserver, scheduler), then measures, from
 this process with raw nats-py clients, echo, ``create configmaps`` and ``get configmaps``
-through the full pipeline (token authentication, RBAC, admission, durable SQLite store):
+through the full pipeline (token authentication, RBAC, admission, the durable store: SQLite,
+or JetStream KV on the same nats-server with ``--store jetstream``):
 sequentially and with C concurrent clients. Prints a table, then one JSON line whose
 throughputs are also given as ratios to the echo baseline (these machines are shared and
 noisy; only ratios compare across runs).
@@ -72,11 +74,11 @@ async def measure(call: Callable[[int], Awaitable[None]], total: int,
     return total / elapsed, p50, p99
 
 
-async def run(total: int, concurrency: int, workdir: Path) -> dict[str, float]:
-    server = NatsServer(workdir / "nats").start()
+async def run(total: int, concurrency: int, store: str, workdir: Path) -> dict[str, float]:
+    server = NatsServer(workdir / "nats", sync_always=store == "jetstream").start()
     echo = start([sys.executable, "-c", ECHO, server.url])
     up = start([sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(workdir / "up"),
-                "--nodes", "0", "--nats", server.url])
+                "--nodes", "0", "--nats", server.url, "--store", store])
     try:
         config = kubeconfig.load(workdir / "up" / "kubeconfig")
         subjects = Subjects(config.prefix)
@@ -130,9 +132,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--store", choices=["sqlite", "jetstream"], default="sqlite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        results = asyncio.run(run(args.requests, args.concurrency, Path(workdir)))
+        results = asyncio.run(run(args.requests, args.concurrency, args.store, Path(workdir)))
     print(json.dumps(results))
 
 

@@ -80,6 +80,12 @@ def parser() -> argparse.ArgumentParser:
     server.add_argument("--nats", metavar="URL", help="use this NATS instead of an embedded one")
     server.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:0",
                         help="where the embedded nats-server listens (port 0: a free one)")
+    server.add_argument("--apiserver-only", action="store_true",
+                        help="run the store and apiserver only: one more apiserver of a cluster "
+                             "on a shared store (needs --store jetstream --nats URL --tokens)")
+    server.add_argument("--tokens", metavar="FILE", type=Path, default=None,
+                        help="the static token file (default DATA_DIR/tokens.csv); give further "
+                             "apiservers the first one's")
 
     agent = verbs.add_parser("agent", parents=[common],
                              help="run one kubelet that joins the cluster of --kubeconfig")
@@ -91,6 +97,8 @@ def parser() -> argparse.ArgumentParser:
     agent.add_argument("--data-dir", type=Path, default=None,
                        help="the agent's own state (default ~/.kubeactor/agent-NODE)")
     for parser_ in (up, server):
+        parser_.add_argument("--store", choices=["sqlite", "jetstream"], default="sqlite",
+                             help="the store: SQLite in the data dir, or JetStream KV on the NATS")
         parser_.add_argument("--node-monitor-grace-period", type=_bounded(1, 86400), default=40,
                              metavar="SECONDS",
                              help="a node whose lease goes unrenewed this long is Unknown")
@@ -781,7 +789,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster in this process."""
     return _serve(ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
-        nats_url=args.nats, nats_port=args.port,
+        nats_url=args.nats, nats_port=args.port, store=args.store,
         node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
@@ -796,8 +804,10 @@ def cmd_server(args: argparse.Namespace) -> int:
         raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT")
     return _serve(ClusterConfig(
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
-        nats_port=int(port), node_monitor_grace_seconds=args.node_monitor_grace_period,
-        node_monitor_seconds=args.node_monitor_period), "control plane")
+        nats_port=int(port), store=args.store, apiserver_only=args.apiserver_only,
+        tokens_file=args.tokens, node_monitor_grace_seconds=args.node_monitor_grace_period,
+        node_monitor_seconds=args.node_monitor_period),
+        "apiserver" if args.apiserver_only else "control plane")
 
 
 def cmd_agent(args: argparse.Namespace) -> int:

@@ -1,12 +1,13 @@
 """Launch a whole kubeactor cluster inside this process: what ``kubeactor up`` runs.
 
-Starts, in order: the embedded nats-server (unless a URL is given), the store on SQLite, the
-apiserver, the scheduler and N kubelets (``node-1`` ... ``node-N``), each component with its
-own NATS connection and identity (a bearer token from ``DATA_DIR/tokens.csv``). It then writes
+Starts, in order: the embedded nats-server (unless a URL is given), the store (on SQLite in
+the data dir, or on a JetStream KV bucket of the NATS), the apiserver, the scheduler and N
+kubelets (``node-1`` ... ``node-N``), each component with its own NATS connection and identity
+(a bearer token from ``DATA_DIR/tokens.csv``). It then writes
 ``DATA_DIR/kubeconfig`` with the admin's credentials. :meth:`Cluster.stop` stops everything it
 started, in reverse order.
 
-This is the one place that wires bindings (SQLite, Docker) into actors.
+This is the one place that wires bindings (SQLite, JetStream, Docker) into actors.
 """
 
 from __future__ import annotations
@@ -43,15 +44,17 @@ from actors.leaderelection import LeaderElectionConfig
 from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler, SchedulerConfig
-from actors.store import Store
+from actors.store import Backend, HistoryWindow, Store
 from actors.timers import Timers
 from bindings import kubeconfig
 from bindings.audit import AuditLog
 from bindings.docker import DockerRuntime
+from bindings.jetstream import JetStreamBackend
 from bindings.pki import Pki, ensure_pki, private_file
 from bindings.sim import SimRuntime
 from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
+from bus.envelope import new_id
 from bus.errors import KubeactorError
 from bus.server import port_is_free
 
@@ -102,6 +105,18 @@ class ClusterConfig:
     backoff_base: float = 10.0
     """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
     small in tests."""
+    store: str = "sqlite"
+    """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
+    several apiserver processes may share)."""
+    history: HistoryWindow = field(default_factory=HistoryWindow)
+    """How far back watches and list pages may go (the store's compaction)."""
+    apiserver_only: bool = False
+    """Start the store and the apiserver only: one more apiserver process of a cluster whose
+    store is shared (``jetstream``, with ``nats_url``); the first process runs the scheduler
+    and the controllers."""
+    tokens_file: Path | None = None
+    """The static token file; None: ``DATA_DIR/tokens.csv`` (made at first start). Apiservers
+    of one cluster must share it: give the others the first one's."""
 
 
 class ClusterError(KubeactorError):
@@ -120,10 +135,12 @@ def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, st
         with path.open(newline="") as handle:
             rows = [row for row in csv.reader(handle) if row]
         tokens = {row[1]: row[0] for row in rows}
-    for user, groups in identities:
-        if user not in tokens:
-            tokens[user] = secrets.token_hex(16)
-            rows.append([tokens[user], user, user, groups])
+    missing = [(user, groups) for user, groups in identities if user not in tokens]
+    if path.exists() and not missing:
+        return tokens  # unchanged (perhaps another apiserver's file): not rewritten
+    for user, groups in missing:
+        tokens[user] = secrets.token_hex(16)
+        rows.append([tokens[user], user, user, groups])
     path.parent.mkdir(parents=True, exist_ok=True)
     with private_file(path) as handle:
         csv.writer(handle).writerows(rows)
@@ -230,7 +247,10 @@ class Cluster:
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> BusConfig:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
         config, say = self.config, self._progress
-        tokens_path = data / "tokens.csv"
+        if config.apiserver_only and not (config.store == "jetstream" and config.nats_url):
+            raise ClusterError("an apiserver-only process shares the store of a running "
+                               "cluster: it needs --store jetstream and --nats URL")
+        tokens_path = (config.tokens_file or data / "tokens.csv").expanduser()
         self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER, CONTROLLER_MANAGER] + [
             node_identity(name) for name in names])
         if config.nats_url:
@@ -239,13 +259,16 @@ class Cluster:
             say("nats-server")
             remembered = data / "nats" / "port"
             port = config.nats_port or _previous_port(remembered, config.nats_host)
-            self.nats = NatsServer(data / "nats", host=config.nats_host, port=port).start()
+            self.nats = NatsServer(data / "nats", host=config.nats_host, port=port,
+                                   sync_always=config.store == "jetstream").start()
             remembered.write_text(str(self.nats.port))  # agents find it again after a restart
             self.url = self.nats.url
         bus = BusConfig(url=self.url, prefix=config.prefix)
-        self._pki = ensure_pki(data / "pki")
-        say("store")
-        store = self._run(Store.start(SqliteBackend(data / "store.db")))
+        # Apiservers sharing a store share the first one's CA and ticket key (beside its tokens).
+        self._pki = ensure_pki((config.tokens_file.expanduser().parent if config.tokens_file
+                                else data) / "pki")
+        say(f"store ({config.store})")
+        store = self._run(Store.start(self._backend(data, bus), config.history))
         say("apiserver")
         connection = self._connect(bus, "apiserver")
         handshaker = self._pki.handshaker()
@@ -256,13 +279,27 @@ class Cluster:
         authorizer, registrations = Authorizer(), Registrations()
         admission_objects = Mirror(ADMISSION_KINDS)
         self._audit = AuditLog(config.audit_log or data / "audit.log")
+        # On a shared store, other apiserver processes may serve the same requests.
+        server = new_id()[:8] if config.store == "jetstream" else None
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             self._run(ApiServer.start(
                 connection, store.proxy(), authenticator, None,
-                ApiServerConfig(serves_watches=first, bootstrap=first), authorizer, handshaker,
-                registrations=registrations, audit=self._audit,
+                ApiServerConfig(serves_watches=first, bootstrap=first, server=server),
+                authorizer, handshaker, registrations=registrations, audit=self._audit,
                 admission_objects=admission_objects))
+        if not config.apiserver_only:
+            self._start_controllers(bus, data)
+        self.kubeconfig_path = data / "kubeconfig"
+        admin_key, admin_cert = self._pki.kept(data / "pki" / "admin", *ADMIN)
+        kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
+            server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]],
+            client_cert=certs.cert_pem(admin_cert), client_key=certs.key_pem(admin_key),
+            ca=certs.cert_pem(self._pki.ca)))
+        return bus
+
+    def _start_controllers(self, bus: BusConfig, data: Path) -> None:
+        config, say = self.config, self._progress
         say("scheduler")
         election = LeaderElectionConfig(  # Kubernetes' default periods
             "kube-scheduler", f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
@@ -273,13 +310,13 @@ class Cluster:
             *self._component(bus, "controller-manager", CONTROLLER_MANAGER),
             NodeLifecycleConfig(grace_seconds=config.node_monitor_grace_seconds,
                                 monitor_seconds=config.node_monitor_seconds)))
-        self.kubeconfig_path = data / "kubeconfig"
-        admin_key, admin_cert = self._pki.kept(data / "pki" / "admin", *ADMIN)
-        kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
-            server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]],
-            client_cert=certs.cert_pem(admin_cert), client_key=certs.key_pem(admin_key),
-            ca=certs.cert_pem(self._pki.ca)))
-        return bus
+
+    def _backend(self, data: Path, bus: BusConfig) -> Backend:
+        if self.config.store == "sqlite":
+            return SqliteBackend(data / "store.db")
+        if self.config.store == "jetstream":
+            return JetStreamBackend(self._connect(bus, "store"))
+        raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
 
     def _lock_data_dir(self, data: Path) -> None:
         """One cluster per data dir: a second start fails instead of sharing the store."""

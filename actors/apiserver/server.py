@@ -114,6 +114,10 @@ class ApiServerConfig:
     """NATS queue group: replicas in one group share the requests."""
     serves_watches: bool = True
     """This worker holds the watchers (one per apiserver; the others serve every other verb)."""
+    server: str | None = None
+    """This apiserver process's id among several sharing one store: its watch worker also
+    serves every request addressed to it (``P.api.<g>.<r>.<verb>.<server>``), so that a
+    watch's renewals reach the process that holds the watch. None: the only apiserver."""
     bootstrap: bool = True
     """This worker loads the RBAC policy and creates the bootstrap objects at start."""
     max_watches: int = 256
@@ -225,6 +229,8 @@ class ApiServer(BusActor):
                     for verb in VERBS if verb != "watch"]
         if self.config.serves_watches:
             subjects.append((self.subjects.api_verb("watch"), f"{self.config.queue}-watch"))
+            if self.config.server:
+                subjects.append((self.subjects.api_server(self.config.server), ""))
         if self.handshaker is not None:
             subjects.append((self.subjects.hello, self.config.queue))
         return subjects
@@ -692,7 +698,8 @@ class ApiServer(BusActor):
                 self._push(watcher, "ADDED", obj)
             watcher.revision = revision
         self.watchers[watch_id] = watcher
-        return {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
+        reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
+        return reply if self.config.server is None else {**reply, "server": self.config.server}
 
     def on_local(self, message: Any) -> Any:
         if isinstance(message, StoreEvent):

@@ -1,5 +1,6 @@
 """The apiserver's pipeline on a real nats-server: authentication, RBAC, admission, store,
-watches, and clear errors for bad input."""
+watches, and clear errors for bad input. The API contract: every test runs on each store
+backend (SQLite, JetStream KV)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,14 @@ from bus.errors import (
     ServerTimeout,
     Unauthorized,
 )
-from tests.conftest import NOBODY_TOKEN, pod
+from tests.conftest import NOBODY_TOKEN, STORES, pod
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture

@@ -127,3 +127,10 @@ def test_tell_later_delivers_after_the_delay_and_a_cancelled_one_never(nats_serv
         assert heard == ["ring"]  # the called-off one was due first and never came
     finally:
         ref.stop()
+
+
+def test_an_embedded_server_may_sync_every_jetstream_write(tmp_path):
+    with NatsServer(tmp_path / "nats", sync_always=True) as server:
+        config = server.data_dir / "nats-server.conf"
+        assert "sync_interval: always" in config.read_text()
+        assert f"Using configuration file: {config}" in (server.data_dir / "nats.log").read_text()

@@ -1,5 +1,7 @@
 """Nothing acknowledged is lost: ``kill -9`` the control plane in the middle of 500 concurrent
-creates, start it again on the same data, and find every acknowledged object, whole."""
+creates, start it again on the same data, and find every acknowledged object, whole. On each
+store backend: SQLite in the data dir (with the embedded nats-server, killed with it), and
+JetStream KV on a nats-server of the test's own, which outlives the killed process."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 
 from bindings import kubeconfig
 from bus import Envelope, Subjects, encode
+from tests.conftest import STORES
 from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.integration
@@ -49,15 +52,19 @@ async def create_until_killed(config: kubeconfig.KubeConfig, up) -> set[str]:
     return acknowledged
 
 
-def test_every_acknowledged_create_survives_kill_9(tmp_path, admin_for):
+@pytest.mark.parametrize("store", STORES)
+def test_every_acknowledged_create_survives_kill_9(tmp_path, admin_for, store, request):
     data = tmp_path / "server"
-    up = start_up(data, verb="server")
+    flags = ["--store", store]
+    if store == "jetstream":
+        flags += ["--nats", request.getfixturevalue("nats_server").url]
+    up = start_up(data, *flags, verb="server")
     config = kubeconfig.load(up.kubeconfig)
     acknowledged = asyncio.run(create_until_killed(config, up))
     assert up.process.wait(timeout=30) == -signal.SIGKILL
     assert KILL_AFTER <= len(acknowledged) < TOTAL  # it died part way
 
-    again = start_up(data, verb="server")
+    again = start_up(data, *flags, verb="server")
     try:
         admin = admin_for(again)
         stored = admin.list("configmaps", "default")["items"]

@@ -64,7 +64,7 @@ def test_invalid_prefix_is_refused_at_construction(prefix: str):
         "kubeactor.inbox.xyz",
         "other.api.core.pods.get",
         "kubeactor.api.core.pods",
-        "kubeactor.api.core.pods.get.extra",
+        "kubeactor.api.core.pods.get.server.extra",
     ],
 )
 def test_non_api_subjects_parse_to_none(subject: str):
@@ -76,3 +76,10 @@ def test_admission_subject_names_the_actor_and_refuses_wildcards():
     for bad in ("a.b", "*", ">", ""):
         with pytest.raises(ValueError, match="admission actor name"):
             SUBJECTS.admission(bad)
+
+
+def test_a_request_may_be_addressed_to_one_apiserver_process():
+    subject = SUBJECTS.api("", "pods", "watch", server="a1b2")
+    assert subject == "kubeactor.api.core.pods.watch.a1b2"
+    assert SUBJECTS.parse_api(subject) == ApiSubject("", "pods", "watch", "a1b2")
+    assert SUBJECTS.api_server("a1b2") == "kubeactor.api.*.*.*.a1b2"

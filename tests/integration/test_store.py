@@ -1,5 +1,6 @@
-"""The store actor (actors/store.py) over the real SQLite backend: revisions, optimistic
-concurrency, ordered history, durability across a restart, and commit events."""
+"""The store actor (actors/store.py) over each real backend (SQLite, JetStream KV on a real
+nats-server): revisions, optimistic concurrency, ordered history and its compaction,
+durability across a restart, and commit events. The last tests are SQLite's own."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pykka
 import pytest
 
-from actors.store import Store, StoreEvent
+from actors.store import Backend, Change, HistoryWindow, Store, StoreEvent
 from bindings.sqlite import SqliteBackend
 from bus.errors import AlreadyExists, Conflict, Gone, InternalError, NotFound
+from tests.conftest import STORES
 
 Object = dict[str, Any]
 OpenStore = Callable[..., Any]
@@ -29,15 +30,24 @@ def rv(stored: Object) -> int:
     return int(stored["metadata"]["resourceVersion"])
 
 
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def open_store(tmp_path: Path) -> Iterator[OpenStore]:
-    """Open a store on one SQLite file; each call stops the previous store first (a restart)."""
+def open_store(open_backend: Callable[[], Backend]) -> Iterator[OpenStore]:
+    """Open a store on this test's data; each call stops the previous store first (a
+    restart)."""
     refs: list[pykka.ActorRef[Store]] = []
 
-    def open_one(history: int = 10_000) -> Any:
+    def open_one(history: int = 10_000, **window: Any) -> Any:
         for ref in refs:
             ref.stop()
-        refs.append(Store.start(SqliteBackend(tmp_path / "store.db"), history=history))
+        refs.append(Store.start(open_backend(), HistoryWindow(history, **window)))
         return refs[-1].proxy()
 
     yield open_one
@@ -237,14 +247,14 @@ class GatedBackend(SqliteBackend):
         self.hold_for, self.waiting = hold_for, waiting
         self.holding = threading.Event()
 
-    def commit(self, revision, changes):
+    def commit(self, changes):
         if not self.commits:
             self.holding.set()
             deadline = time.monotonic() + 10
             while self.waiting() < self.hold_for and time.monotonic() < deadline:
                 time.sleep(0.001)
         self.commits.append(len(changes))
-        super().commit(revision, changes)
+        return super().commit(changes)
 
 
 def test_writes_waiting_behind_a_commit_share_the_next_one(tmp_path):
@@ -268,3 +278,79 @@ def test_writes_waiting_behind_a_commit_share_the_next_one(tmp_path):
             duplicate("create", "/things/first", obj("first"))
     finally:
         ref.stop()
+
+
+def test_history_older_than_the_window_seconds_is_compacted_and_gone(open_backend):
+    now = [1000.0]
+    ref = Store.start(open_backend(), HistoryWindow(seconds=60), clock=lambda: now[0])
+    store = ref.proxy()
+    try:
+        old = store.create("/things/old", obj("old")).get()
+        now[0] += 61
+        new = store.create("/things/new", obj("new")).get()
+        with pytest.raises(Gone):
+            store.events_since(rv(old) - 1).get()
+        assert [e.revision for e in store.events_since(rv(old)).get()] == [rv(new)]
+        with pytest.raises(Gone):
+            store.page("/things/", None, 1, "", rv(old) - 1).get()
+    finally:
+        ref.stop()
+
+
+@pytest.fixture
+def two_stores(open_backend) -> Iterator[tuple[Any, Any, list[StoreEvent]]]:
+    """Two store actors on one JetStream bucket (two apiserver processes' stores); the second
+    one's listener events."""
+    first = Store.start(open_backend())
+    second = Store.start(open_backend())
+    heard: list[StoreEvent] = []
+    second.proxy().add_listener(heard.append).get()
+    yield first.proxy(), second.proxy(), heard
+    first.stop()
+    second.stop()
+
+
+def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("store_kind", ["jetstream"])
+def test_a_store_sharing_the_bucket_applies_the_others_writes_in_order(two_stores):
+    first, second, heard = two_stores
+    created = first.create("/pods/default/a", obj("a")).get()
+    updated = first.update("/pods/default/a", obj("a", "nginx")).get()
+    eventually(lambda: len(heard) == 2)
+    assert [(e.type, e.object, e.revision) for e in heard] == [
+        ("ADDED", created, rv(created)), ("MODIFIED", updated, rv(updated))]
+    assert second.get("/pods/default/a").get() == updated
+    mine = second.create("/pods/default/b", obj("b")).get()
+    assert rv(mine) == rv(updated) + 1  # one revision counter for both
+    eventually(lambda: first.revision().get() == rv(mine))
+
+
+@pytest.mark.parametrize("store_kind", ["jetstream"])
+def test_the_bucket_refuses_a_write_over_a_change_its_writer_has_not_seen(open_backend):
+    first, second = open_backend(), open_backend()
+    try:
+        assert first.load() == (0, {}) and second.load() == (0, {})
+        [created] = first.commit([Change("/pods/default/a", obj("a"), 0)])
+        [updated] = first.commit([Change("/pods/default/a", obj("a", "nginx"), created)])
+        assert isinstance(created, int) and isinstance(updated, int)
+        stale_update, stale_create = second.commit([      # as if it had not seen them yet
+            Change("/pods/default/a", obj("a", "redis"), created),
+            Change("/pods/default/b", obj("b"), 0)])
+        assert isinstance(stale_update, Conflict) and stale_create == updated + 1
+        [duplicate] = second.commit([Change("/pods/default/b", obj("b"), 0)])
+        assert isinstance(duplicate, AlreadyExists)
+        records = second.records(stale_create)
+        assert [(r.key, r.revision) for r in records] == [
+            ("/pods/default/a", created), ("/pods/default/a", updated),
+            ("/pods/default/b", stale_create)]
+        assert records[1].object == {**obj("a", "nginx"), "metadata": {
+            "name": "a", "resourceVersion": str(updated)}}
+    finally:
+        first.close()
+        second.close()

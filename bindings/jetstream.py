@@ -1,0 +1,260 @@
+"""The NATS JetStream KV store backend: the durable log in a KV bucket on the cluster's NATS.
+
+Every object is one key of the bucket ``<prefix>-store`` (file storage, one version per key):
+a write is a put, a deletion a KV delete marker, each with compare-and-set on the key's last
+revision (``Nats-Expected-Last-Subject-Sequence``, KV's "update with last revision"), and a
+write is acknowledged only once JetStream has acknowledged it. The bucket's stream sequence is
+the global revision: every put and every delete marker of every key takes the next one, so one
+bucket holding all resources gives etcd's single revision counter, and an object's
+``resourceVersion`` is the sequence of its last put (kept out of the stored value and stamped
+back on read, as etcd's ``mod_revision``).
+
+Several stores (one per apiserver process) may share the bucket. Each follows the stream with
+an ordered consumer from the last value of every key on, and its store applies every record,
+its own and the others', in sequence order; its own writes are durable when acknowledged and
+visible once the feed has passed them.
+
+Store keys (``/pods/ns/name``, names may hold ``:`` or ``.``) become KV keys by
+:func:`kv_key`: every byte outside ``[A-Za-z0-9_/-]`` is written ``=XX``, so a key is one
+subject token and the mapping reverses exactly (:func:`store_key`).
+
+nats-py runs on the bus loop (``bus.loop``): the store's thread waits on it, the feed's
+callback runs there and only appends. nats errors are translated into ``bus.errors`` here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+
+from actors.store import Change, Outcome, Record
+from bus import loop as bus_loop
+from bus.connection import Connection
+from bus.errors import (
+    AlreadyExists,
+    ApiError,
+    Conflict,
+    InternalError,
+    ServerTimeout,
+    ServiceUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+
+_SAFE = re.compile(rb"[A-Za-z0-9_/-]")
+_KV_OP = "KV-Operation"
+_WRONG_LAST_SEQUENCE = (10071, 10164)
+"""JetStream's error codes for a failed compare-and-set."""
+
+
+def kv_key(key: str) -> str:
+    """The KV key of a store key: bytes outside ``[A-Za-z0-9_/-]`` as ``=XX`` (hex)."""
+    return "".join(chr(byte) if _SAFE.match(bytes([byte])) else f"={byte:02X}"
+                   for byte in key.encode())
+
+
+def store_key(kv: str) -> str:
+    """Inverse of :func:`kv_key`."""
+    raw, index = bytearray(), 0
+    while index < len(kv):
+        if kv[index] == "=":
+            raw.append(int(kv[index + 1:index + 3], 16))
+            index += 3
+        else:
+            raw.append(ord(kv[index]))
+            index += 1
+    return raw.decode()
+
+
+def bucket_name(prefix: str) -> str:
+    """The KV bucket of a cluster prefix (bucket names allow ``[A-Za-z0-9_-]``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", prefix) + "-store"
+
+
+def _encode(obj: Object) -> bytes:
+    """The stored value: the object without its resourceVersion (the revision says it)."""
+    metadata = {k: v for k, v in obj.get("metadata", {}).items() if k != "resourceVersion"}
+    try:
+        return json.dumps({**obj, "metadata": metadata}, separators=(",", ":")).encode()
+    except (TypeError, ValueError) as error:
+        raise InternalError(f"store commit failed: object is not JSON: {error}") from error
+
+
+class JetStreamBackend:
+    """A :class:`actors.store.Backend` in a JetStream KV bucket, over ``connection`` (opened
+    by the caller, on the bus loop). Opening creates the bucket when missing and starts the
+    feed."""
+
+    def __init__(self, connection: Connection, bucket: str | None = None,
+                 timeout: float = 10.0, replicas: int = 1) -> None:
+        """``timeout``: seconds a commit waits for JetStream's acknowledgements (and for the
+        feed to bring them back). ``replicas``: of a bucket created here (1 on one server,
+        3 in a NATS cluster); an existing bucket keeps its own."""
+        self._connection = connection
+        self._bucket = bucket or bucket_name(connection.config.prefix)
+        self._stream = f"KV_{self._bucket}"
+        self._subjects = f"$KV.{self._bucket}."
+        self._timeout = timeout
+        self._changed = threading.Condition()
+        self._arrived: list[tuple[int, str, bytes | None]] = []
+        """Raw records from the feed not yet read, in sequence order (None: a deletion)."""
+        self._seen = 0
+        """The highest sequence the feed has brought."""
+        self._caught_up = False
+        """The feed has brought every record that existed when it started."""
+        self._deleted: dict[str, int] = {}
+        """Keys whose last record is a delete marker, and its sequence (what a create of the
+        key must name as the last revision)."""
+        self._own: dict[int, Object] = {}
+        """Objects this backend committed, by revision, so the feed's copy need not be decoded."""
+        self._notify: Callable[[], None] | None = None
+        self._committing = False
+        self._sub: Any = None
+        self._js: JetStreamContext = connection.nc.jetstream()
+        self._start_revision = bus_loop.wait(self._open(replicas), timeout + 1)
+
+    async def _open(self, replicas: int) -> int:
+        js = self._js
+        try:
+            try:
+                info = await js.stream_info(self._stream)
+            except nats.js.errors.NotFoundError:
+                await js.create_key_value(api.KeyValueConfig(
+                    bucket=self._bucket, history=1, storage=api.StorageType.FILE,
+                    replicas=replicas))
+                info = await js.stream_info(self._stream)
+            if not info.state.messages:
+                self._caught_up = True
+            self._sub = await js.subscribe(
+                f"{self._subjects}>", stream=self._stream, cb=self._on_record,
+                ordered_consumer=True, deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT)
+        except (nats.errors.Error, OSError) as error:
+            raise ServiceUnavailable(
+                f"cannot open the JetStream store {self._bucket} (is JetStream enabled on that "
+                f"NATS? nats-server -js): {error or type(error).__name__}") from None
+        return int(info.state.last_seq)
+
+    async def _on_record(self, msg: Msg) -> None:
+        """Feed callback (bus loop thread): keep the record, wake whoever waits for it."""
+        sequence, pending = msg.metadata.sequence.stream, msg.metadata.num_pending
+        key = store_key(msg.subject[len(self._subjects):])
+        deleted = bool(msg.headers and msg.headers.get(_KV_OP) in ("DEL", "PURGE"))
+        with self._changed:
+            tell = not self._arrived and not self._committing and self._notify is not None
+            self._arrived.append((sequence, key, None if deleted else msg.data))
+            self._seen = max(self._seen, sequence)
+            self._caught_up = self._caught_up or pending == 0
+            if deleted:
+                self._deleted[key] = sequence
+            else:
+                self._deleted.pop(key, None)
+            self._changed.notify_all()
+        if tell:
+            assert self._notify is not None
+            self._notify()
+
+    # -- Backend ---------------------------------------------------------------------------
+
+    def load(self) -> tuple[int, dict[str, Object]]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._caught_up, self._timeout):
+                raise ServiceUnavailable(f"the JetStream store {self._bucket} did not load "
+                                         f"within {self._timeout:g}s")
+        records = self.records(0)
+        objects = {r.key: r.object for r in records if r.object is not None}
+        return max([self._start_revision] + [r.revision for r in records]), objects
+
+    def commit(self, changes: list[Change]) -> list[Outcome]:
+        """Publish every change at once (keys are distinct) and wait for all the acks."""
+        with self._changed:
+            self._committing = True
+            expected = [c.expected or self._deleted.get(c.key, 0) for c in changes]
+        try:
+            outcomes = bus_loop.wait(self._publish_all(changes, expected), self._timeout + 1)
+        except TimeoutError:
+            outcomes = [ServerTimeout("the JetStream store did not acknowledge in time")
+                        for _ in changes]
+        for change, outcome in zip(changes, outcomes, strict=True):
+            if isinstance(outcome, int) and change.object is not None:
+                self._own[outcome] = change.object
+        return outcomes
+
+    async def _publish_all(self, changes: list[Change], expected: list[int]) -> list[Outcome]:
+        return list(await asyncio.gather(*(
+            self._publish(change, last) for change, last in zip(changes, expected, strict=True))))
+
+    async def _publish(self, change: Change, last: int) -> Outcome:
+        headers: dict[str, Any] = {api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE.value: str(last)}
+        try:
+            if change.object is None:
+                headers[_KV_OP] = "DEL"
+                payload = b""
+            else:
+                payload = _encode(change.object)
+            ack = await self._js.publish(
+                self._subjects + kv_key(change.key), payload, timeout=self._timeout,
+                headers=headers)
+        except ApiError as error:
+            return error
+        except nats.js.errors.APIError as error:
+            if error.err_code not in _WRONG_LAST_SEQUENCE:
+                return InternalError(f"store commit failed: {error.description}")
+            if change.expected == 0:
+                return AlreadyExists(f"key {change.key} already exists")
+            return Conflict("the object has been modified; please apply your changes to the "
+                            f"latest version and try again (key {change.key})")
+        except nats.errors.TimeoutError:
+            return ServerTimeout("the JetStream store did not acknowledge in time")
+        except (nats.errors.Error, OSError) as error:
+            return ServiceUnavailable(f"the JetStream store is unreachable: {error}")
+        return int(ack.seq)
+
+    def records(self, until: int) -> list[Record]:
+        """The feed's records not read yet, once it has brought ``until`` (or after the
+        timeout: then later ones come with a later call, by ``follow``'s notice)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._seen >= until, self._timeout):
+                log.warning("JetStream store %s: the feed has not brought revision %d within "
+                            "%gs", self._bucket, until, self._timeout)
+            arrived, self._arrived = self._arrived, []
+            self._committing = False
+        records = [self._decode(*raw) for raw in arrived]
+        for revision in [r for r in self._own if r <= until]:  # superseded before read
+            del self._own[revision]
+        return records
+
+    def _decode(self, sequence: int, key: str, data: bytes | None) -> Record:
+        if data is None:
+            return Record(key, None, sequence)
+        obj = self._own.pop(sequence, None)
+        if obj is None:
+            obj = json.loads(data)
+        obj.setdefault("metadata", {})["resourceVersion"] = str(sequence)
+        return Record(key, obj, sequence)
+
+    def follow(self, notify: Callable[[], None]) -> None:
+        with self._changed:
+            self._notify = notify
+            waiting = bool(self._arrived)
+        if waiting:
+            notify()
+
+    def close(self) -> None:
+        if self._sub is not None:
+            sub, self._sub = self._sub, None
+            try:
+                bus_loop.wait(sub.unsubscribe(), timeout=5)
+            except (nats.errors.Error, OSError, TimeoutError) as error:
+                log.debug("JetStream store %s: close: %s", self._bucket, error)

@@ -1,0 +1,117 @@
+"""Several apiservers: two ``kubeactor server`` processes on one JetStream store (the second
+``--apiserver-only`` with the first's tokens) serve the same data, and a watch held by one
+sees the writes committed by the other.
+
+With the shared queue group a client cannot choose who serves a request, so the test uses the
+per-process subjects: a watch's registration names the process holding it (``server``), and a
+request addressed to ``P.api.<g>.<r>.<verb>.<server>`` is served by that process alone. Each
+write below is committed by the other process's store; the watch learns of it only through
+its own store's feed of the bucket."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+
+import pytest
+
+from actors.client import Client, Watch, WatchEvent
+from bus.errors import ServiceUnavailable
+from tests.processes import UpProcess, start_up, stop_up
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def apiservers(tmp_path, nats_server) -> Iterator[list[UpProcess]]:
+    """The whole control plane, then one more apiserver, on one JetStream store."""
+    shared = ("--store", "jetstream", "--nats", nats_server.url)
+    first = start_up(tmp_path / "a", *shared, verb="server")
+    second = start_up(tmp_path / "b", *shared, "--apiserver-only",
+                      "--tokens", str(first.data_dir / "tokens.csv"), verb="server")
+    yield [first, second]
+    for up in (second, first):
+        if up.process.poll() is None:
+            assert stop_up(up) == 0
+
+
+def watches_on_each_server(admin: Client, on_event, servers: int = 2,
+                           lease_seconds: float = 60) -> dict[str, Watch]:
+    """Open watches until one is held by each apiserver process (the queue group picks)."""
+    held: dict[str, Watch] = {}
+    for _ in range(200):
+        watch = admin.watch("configmaps", on_event, namespace="default",
+                            lease_seconds=lease_seconds)
+        assert watch.server is not None
+        if watch.server in held:
+            watch.stop()
+        else:
+            held[watch.server] = watch
+        if len(held) == servers:
+            return held
+    raise AssertionError(f"the watches all went to {list(held)}")
+
+
+def test_a_watch_on_one_apiserver_sees_writes_made_through_the_other(apiservers, admin_for):
+    heard: dict[str, list[str]] = defaultdict(list)
+    arrived = threading.Condition()
+
+    def on_event(event: WatchEvent) -> None:
+        with arrived:
+            heard[event.watch_id].append(event.object["metadata"]["name"])
+            arrived.notify_all()
+
+    admin = admin_for(apiservers[1])  # the second's kubeconfig works: the same tokens
+    watches = watches_on_each_server(admin, on_event)
+    for holder, writer in (list(watches), list(reversed(watches))):
+        name = f"through-{writer}"
+        admin.request("create", "configmaps", namespace="default", name=name,
+                      body={"metadata": {"name": name}}, server=writer)
+        names = heard[watches[holder].id]
+        with arrived:
+            assert arrived.wait_for(lambda n=name, seen=names: n in seen, 30), (
+                f"the watch held by {holder} never heard of {name}")
+    a, b = watches
+    assert admin.request("list", "configmaps", namespace="default", server=a)["items"] == \
+        admin.request("list", "configmaps", namespace="default", server=b)["items"]
+    for watch in watches.values():
+        watch.stop()
+
+
+def test_a_watch_moves_to_the_other_apiserver_when_its_own_stops(apiservers, admin_for):
+    """Renewals go to the holder; once it is gone, the other resumes the watch from its
+    revision, so nothing committed meanwhile is missed."""
+    heard: list[str] = []
+    arrived = threading.Condition()
+    admin = admin_for(apiservers[0])
+
+    def on_event(event: WatchEvent) -> None:
+        with arrived:
+            heard.append(event.object["metadata"]["name"])
+            arrived.notify_all()
+
+    watches = watches_on_each_server(admin, on_event, lease_seconds=3)
+    assert stop_up(apiservers[1]) == 0
+    [gone] = [server for server in watches if _silent(admin, server)]  # the stopped one's id
+    [staying] = [server for server in watches if server != gone]
+    moving = watches[gone]
+    admin.create("configmaps", {"metadata": {"name": "while-moving"}})
+    with arrived:  # both watches hear it: the moved one from the revision it resumed at
+        assert arrived.wait_for(lambda: heard.count("while-moving") == 2, 30)
+    deadline = time.monotonic() + 30
+    while moving.server != staying:  # the renewal's reply named its new holder
+        assert time.monotonic() < deadline, f"the watch is still held by {moving.server}"
+        time.sleep(0.05)
+    for watch in watches.values():
+        watch.stop()
+
+
+def _silent(admin: Client, server: str) -> bool:
+    """Whether nobody answers requests addressed to apiserver ``server``."""
+    try:
+        admin.request("list", "namespaces", server=server, timeout=5)
+    except ServiceUnavailable:  # no responders there
+        return True
+    return False
