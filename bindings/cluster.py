@@ -1,10 +1,10 @@
 """Launch a whole kubeactor cluster inside this process: what ``kubeactor up`` runs.
 
 Starts, in order: the embedded nats-server (unless a URL is given), the store on SQLite, the
-apiserver, the scheduler and N kubelets (``node-1`` ... ``node-N``), each component with its
-own NATS connection and identity (a bearer token from ``DATA_DIR/tokens.csv``). It then writes
-``DATA_DIR/kubeconfig`` with the admin's credentials. :meth:`Cluster.stop` stops everything it
-started, in reverse order.
+apiserver, the scheduler, the controller manager and N kubelets (``node-1`` ... ``node-N``),
+each component with its own NATS connection and identity (a bearer token from
+``DATA_DIR/tokens.csv``). It then writes ``DATA_DIR/kubeconfig`` with the admin's credentials.
+:meth:`Cluster.stop` stops everything it started, in reverse order.
 
 This is the one place that wires bindings (SQLite, Docker) into actors.
 """
@@ -26,8 +26,9 @@ import pykka
 
 from actors.apiserver import ApiServer, ApiServerConfig, Authorizer, TokenAuthenticator
 from actors.client import Client
+from actors.controllermanager import ControllerManager, ControllerManagerConfig
 from actors.kubelet import Kubelet, KubeletConfig, host_cpu, host_memory
-from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
+from actors.nodelifecycle import NodeLifecycleConfig
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler
 from actors.store import Store
@@ -79,6 +80,9 @@ class ClusterConfig:
     """CPU each node offers (Kubernetes quantity); None: the host's."""
     node_memory: str | None = None
     """Memory each node offers; None: the host's."""
+    namespace_retry_seconds: float = 2.0
+    """How often the namespace controller looks again at a terminating namespace that still
+    holds objects."""
 
 
 class ClusterError(KubeactorError):
@@ -141,6 +145,7 @@ class Cluster:
     _actors: list[pykka.ActorRef[Any]] = field(default_factory=list)
     _connections: list[Connection] = field(default_factory=list)
     _runtimes: list[Runtime] = field(default_factory=list)
+    controller_manager: ControllerManager | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
     _lock: TextIO | None = None
     _progress: Callable[[str], None] = field(default=lambda step: None)
@@ -219,10 +224,14 @@ class Cluster:
         say("scheduler")
         self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER[0])))
         say("controllers")
-        self._run(NodeLifecycleController.start(
+        self.controller_manager = ControllerManager(
             *self._component(bus, "controller-manager", CONTROLLER_MANAGER[0]),
-            NodeLifecycleConfig(grace_seconds=config.node_monitor_grace_seconds,
-                                monitor_seconds=config.node_monitor_seconds)))
+            ControllerManagerConfig(
+                node_lifecycle=NodeLifecycleConfig(
+                    grace_seconds=config.node_monitor_grace_seconds,
+                    monitor_seconds=config.node_monitor_seconds),
+                namespace_retry_seconds=config.namespace_retry_seconds))
+        self.controller_manager.start()
         self.kubeconfig_path = data / "kubeconfig"
         kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
             server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]]))
@@ -286,6 +295,8 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop actors (newest first), connections, runtimes and nats-server. Idempotent."""
+        if self.controller_manager is not None:
+            self.controller_manager.stop()
         for ref in reversed(self._actors):
             with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
                 ref.stop(timeout=30)

@@ -170,10 +170,16 @@ def bootstrap_policy() -> list[Object]:
         _cluster_role("system:kube-controller-manager", [
             _rule([""], ["nodes"], [*READ, "update", "patch"]),
             _rule([""], ["nodes/status"], WRITE_STATUS),
-            _rule([""], ["pods"], [*READ, "delete"]),
+            _rule([""], ["pods"], [*READ, "create", "delete", "update", "patch"]),
             _rule([""], ["pods/status"], WRITE_STATUS),
             _rule([""], ["events"], ["create", "update", "patch"]),
             _rule([coordination], ["leases"], [*READ, "create", "update"]),
+            _rule(["apps"], ["replicasets", "deployments"], [*READ, "create", "update",
+                                                             "patch", "delete"]),
+            _rule(["apps"], ["replicasets/status", "deployments/status"], WRITE_STATUS),
+            _rule([""], ["namespaces/finalize", "namespaces/status"], ["update"]),
+            # The garbage collector and the namespace controller reach every resource.
+            _rule(ALL, ALL, [*READ, "update", "patch", "delete"]),
         ]),
         _cluster_binding("system:kube-controller-manager", "User",
                          "system:kube-controller-manager"),

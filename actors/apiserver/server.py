@@ -31,6 +31,8 @@ from actors.apiserver.registry import (
     prepare_binding,
     prepare_create,
     prepare_update,
+    to_scale,
+    with_propagation,
 )
 from actors.apiserver.watching import Watcher, event_type_for
 from actors.objects import (
@@ -67,7 +69,7 @@ Object = dict[str, Any]
 
 VERBS = ("get", "list", "watch", "create", "update", "delete")
 SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log": ("get",),
-                     "exec": ("create",)}
+                     "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",)}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
 NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
 """Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
@@ -254,7 +256,7 @@ class ApiServer(BusActor):
         obj = self.store.get_or_none(request.key).get()
         if obj is None:
             raise request.not_found()
-        return obj
+        return to_scale(request.info, obj) if request.subresource == "scale" else obj
 
     def _list(self, request: Request) -> Object:
         """A list, or with ``limit`` one page of it; every page of one list is consistent at
@@ -288,7 +290,9 @@ class ApiServer(BusActor):
                                 ) from None
 
     def _update(self, request: Request) -> Object:
-        old = self._get(request)
+        old = self.store.get_or_none(request.key).get()
+        if old is None:
+            raise request.not_found()
         obj, expected = prepare_update(
             request.info, request.subresource, request.envelope.body, old
         )
@@ -299,7 +303,8 @@ class ApiServer(BusActor):
             request.info, obj, grace
         ) is None:  # the last finalizer went: the deletion completes now
             return self._remove(request, expected)
-        return self._write(request, obj, expected)
+        stored = self._write(request, obj, expected)
+        return to_scale(request.info, stored) if request.subresource == "scale" else stored
 
     def _bind(self, request: Request) -> Object:
         old = self._get(request)
@@ -311,7 +316,8 @@ class ApiServer(BusActor):
     def _delete(self, request: Request) -> Object:
         old = self._get(request)
         self._admit(request, "DELETE", None, old)
-        marked = graceful_deletion(request.info, old, request.options.grace_period)
+        propagated = with_propagation(old, request.options.propagation_policy)
+        marked = graceful_deletion(request.info, propagated, request.options.grace_period)
         if marked is old:
             return old
         if marked is not None:
