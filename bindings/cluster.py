@@ -290,6 +290,16 @@ class Cluster:
         bus = BusConfig(url=self.url, prefix=self.config.prefix)
         return self._component(bus, name, ADMIN[0])[1]
 
+    def stop_kubelet(self, node: str) -> None:
+        """Stop the kubelet of ``node`` as when its machine is lost: no heartbeat, no pod
+        status, its Node object left behind (tests of node failure)."""
+        for ref in self._actors:
+            if ref.actor_class is Kubelet and ref.proxy().config.get().node_name == node:
+                ref.stop(timeout=30)
+                self._actors.remove(ref)
+                return
+        raise KeyError(f"no kubelet of node {node} runs here")
+
     def token(self, user: str) -> str:
         return self._tokens[user]
 

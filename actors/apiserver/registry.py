@@ -82,6 +82,17 @@ def prepare_create(
     return obj
 
 
+def sent_version(body: Any) -> int | None:
+    """The ``metadata.resourceVersion`` an update must still find (None: any)."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be an object")
+    sent = meta(copy.deepcopy(body)).get("resourceVersion")
+    try:
+        return int(sent) if sent not in (None, "") else None
+    except (TypeError, ValueError):
+        raise BadRequest(f"metadata.resourceVersion {sent!r} is not a resource version") from None
+
+
 def prepare_update(
     info: ResourceInfo, subresource: str | None, body: Any, old: Object
 ) -> tuple[Object, int | None]:
@@ -89,11 +100,7 @@ def prepare_update(
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
     check_plain(body)
-    sent = meta(copy.deepcopy(body)).get("resourceVersion")
-    try:
-        expected = int(sent) if sent not in (None, "") else None
-    except (TypeError, ValueError):
-        raise BadRequest(f"metadata.resourceVersion {sent!r} is not a resource version") from None
+    expected = sent_version(body)
     if subresource == "status":
         new = copy.deepcopy(old)
         new["status"] = copy.deepcopy(body.get("status") or {})

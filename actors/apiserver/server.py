@@ -31,6 +31,7 @@ from actors.apiserver.registry import (
     prepare_binding,
     prepare_create,
     prepare_update,
+    sent_version,
     to_scale,
     with_propagation,
 )
@@ -293,6 +294,12 @@ class ApiServer(BusActor):
         old = self.store.get_or_none(request.key).get()
         if old is None:
             raise request.not_found()
+        expected = sent_version(request.envelope.body)
+        current = int(old["metadata"]["resourceVersion"])
+        if expected is not None and expected != current:  # before validation, as Kubernetes
+            raise self._conflict(request, Conflict(
+                "the object has been modified; please apply your changes to the latest "
+                f"version and try again (have {current}, got {expected})"))
         obj, expected = prepare_update(
             request.info, request.subresource, request.envelope.body, old
         )
