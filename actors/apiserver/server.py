@@ -115,8 +115,14 @@ class Request:
             raise BadRequest(f"{self.verb} {self.info.name} needs a name")
         return self.info.key(self.namespace, self.name)
 
+    @property
+    def qualified(self) -> str:
+        """kube-apiserver's name of the resource in messages: ``pods``, ``deployments.apps``."""
+        group = f".{self.info.group}" if self.info.group else ""
+        return f"{self.info.name}{group}"
+
     def not_found(self) -> NotFound:
-        return NotFound(f'{self.info.name} "{self.name}" not found',
+        return NotFound(f'{self.qualified} "{self.name}" not found',
                         details={"name": self.name, "kind": self.info.name})
 
 
@@ -286,7 +292,7 @@ class ApiServer(BusActor):
         try:
             return self._commit(request, self._store_write(request, "create", obj))
         except AlreadyExists:
-            raise AlreadyExists(f'{request.info.name} "{request.name}" already exists',
+            raise AlreadyExists(f'{request.qualified} "{request.name}" already exists',
                                 details={"name": request.name, "kind": request.info.name}
                                 ) from None
 
@@ -350,7 +356,7 @@ class ApiServer(BusActor):
 
     @staticmethod
     def _conflict(request: Request, error: Conflict) -> Conflict:
-        return Conflict(f'Operation cannot be fulfilled on {request.info.name} '
+        return Conflict(f'Operation cannot be fulfilled on {request.qualified} '
                         f'"{request.name}": {error.message}')
 
     def _commit(self, request: Request, stored: Object, removed: bool = False) -> Object:

@@ -15,7 +15,7 @@ from actors.client import Client, WatchEvent
 from actors.objects import controller_ref, is_pod_active, is_pod_ready
 from bindings.cluster import Cluster, ClusterConfig
 from bus.errors import Forbidden, NotFound
-from tests.conftest import wait_for
+from tests.conftest import wait_for, wait_none_left
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,6 @@ class Pods:
         self.measure, self.seen = measure, [measure(self.active())]
         self.history: list[Object] = list(self.pods.values())
         self.changed = threading.Condition()
-        self.empty = threading.Event()
         self.watch = admin.watch("pods", self._on_event, namespace=namespace,
                                  label_selector=f"app={app}",
                                  resource_version=listing["metadata"]["resourceVersion"])
@@ -98,8 +97,6 @@ class Pods:
                 self.pods[event.object["metadata"]["name"]] = event.object
                 self.history.append(event.object)
             self.seen.append(self.measure(self.active()))
-            if not self.pods:
-                self.empty.set()
             self.changed.notify_all()
 
     def until(self, predicate: Any, timeout: float = 60) -> list[Object]:
@@ -111,15 +108,6 @@ class Pods:
 
     def stop(self) -> None:
         self.watch.stop()
-
-
-def wait_no_pods(admin: Client, app: str, namespace: str = "default") -> None:
-    """Until no pod labelled app=APP is left, terminating ones included."""
-    pods = Pods(admin, app, len, namespace)
-    try:
-        assert not pods.pods or pods.empty.wait(60), f"pods left: {sorted(pods.pods)}"
-    finally:
-        pods.stop()
 
 
 def test_a_replicaset_of_five_returns_to_five_after_pods_are_deleted(admin):
@@ -204,7 +192,7 @@ def test_a_deployment_rolls_over_without_going_under_its_minimum(admin):
     assert len(ready_pods.seen) > 8  # the rollout went by this watch
     assert min(ready_pods.seen) >= 3  # replicas - maxUnavailable, at every step
     assert done["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
-    progressing = [c for c in done["status"]["conditions"] if c["type"] == "Progressing"][0]
+    progressing = next(c for c in done["status"]["conditions"] if c["type"] == "Progressing")
     assert progressing["reason"] == "NewReplicaSetAvailable"
     sets = {rs["metadata"]["name"]: rs for rs in admin.list(
         "replicasets", "default", label_selector="app=roll")["items"]}
@@ -278,7 +266,7 @@ def test_deleting_a_deployment_removes_its_replicasets_and_pods(admin):
     (rs,) = admin.list("replicasets", "default", label_selector="app=doomed")["items"]
     admin.delete("deployments", "doomed")
     wait_gone(admin, "replicasets", rs["metadata"]["name"])
-    wait_no_pods(admin, "doomed")
+    wait_none_left(admin, "pods", "app=doomed")
 
 
 def test_foreground_deletion_removes_the_dependents_before_the_owner(admin):
@@ -327,7 +315,7 @@ def test_deleting_a_namespace_removes_its_objects_then_the_namespace(admin):
     assert marked["spec"]["finalizers"] == ["kubernetes"]
     with pytest.raises(Forbidden, match="because it is being terminated"):
         admin.create("configmaps", {"metadata": {"name": "late"}}, "scratch")
-    wait_no_pods(admin, "inside", "scratch")
+    wait_none_left(admin, "pods", "app=inside", "scratch")
     held = wait_for(admin, "configmaps", "held",
                     lambda cm: bool(cm["metadata"].get("deletionTimestamp")), namespace="scratch")
     assert admin.get("namespaces", "scratch", None)["status"]["phase"] == "Terminating"
