@@ -215,9 +215,11 @@ class ReplicaSetController(Controller):
             for made in range(change):
                 try:
                     pod = self.client.create("pods", new_pod(rs), key.namespace)
-                except ApiError:
+                except ApiError as error:
                     for _ in range(change - made):  # none of those will show up
                         self.expectations.created(key)
+                    self.record_event(rs, "Warning", "FailedCreate",
+                                      f"Error creating: {error.message}")
                     raise
                 self.remember(pod)
                 self.record_event(rs, "Normal", "SuccessfulCreate",

@@ -324,3 +324,14 @@ def test_deleting_a_namespace_removes_its_objects_then_the_namespace(admin):
     wait_gone(admin, "namespaces", "scratch", namespace=None)
     for resource in ("pods", "replicasets", "configmaps"):
         assert admin.list(resource, "scratch")["items"] == []
+
+
+def test_the_controller_manager_can_be_stopped_and_started_again(cluster, admin):
+    manager = cluster.controller_manager
+    assert manager is not None and manager.running
+    manager.stop()  # as when this replica loses its leader lease
+    assert not manager.running
+    admin.create("replicasets", workload("ReplicaSet", "gated", 2))
+    assert admin.list("pods", "default", label_selector="app=gated")["items"] == []
+    manager.start()  # leading again: the controllers catch up from their informers
+    wait_for(admin, "replicasets", "gated", ready(2))
