@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -72,6 +73,9 @@ class _Due:
 
 @dataclass(frozen=True, slots=True)
 class ControllerConfig:
+    workers: int = 16
+    """Threads for the requests a controller sends side by side (a batch of pod creations,
+    Events it does not wait for)."""
     backoff_base_seconds: float = 0.05
     """First retry of a failed reconcile (client-go's rate limiter starts at 5 ms; a bus round
     trip is slower)."""
@@ -177,7 +181,11 @@ class Controller(BusActor):
                  config: ControllerConfig | None = None) -> None:
         super().__init__(connection)
         self.client = client
-        self.queue = WorkQueue(config or ControllerConfig())
+        self.controller_config = config or ControllerConfig()
+        self.queue = WorkQueue(self.controller_config)
+        self.pool = ThreadPoolExecutor(self.controller_config.workers,
+                                       thread_name_prefix=type(self).__name__)
+        """For requests sent side by side; results are handled back on the actor thread."""
         self.objects: dict[str, dict[tuple[str, str], Object]] = {r: {} for r in self.resources}
         self._informers: list[Informer] = []
         self._delayed: dict[Key, tuple[float, threading.Timer]] = {}
@@ -209,6 +217,7 @@ class Controller(BusActor):
             informer.stop()
         for _, timer in list(self._delayed.values()):
             timer.cancel()
+        self.pool.shutdown(wait=False, cancel_futures=True)
         super().on_stop()
 
     def on_local(self, message: Any) -> Any:
@@ -321,7 +330,14 @@ class Controller(BusActor):
         return owned
 
     def record_event(self, obj: Object, kind: str, reason: str, message: str) -> None:
-        """Record an Event about ``obj`` (``Normal`` or ``Warning``); a failure is logged."""
+        """Record an Event about ``obj`` (``Normal`` or ``Warning``) without waiting for it
+        (as client-go's recorder); a failure is logged."""
+        try:
+            self.pool.submit(self._send_event, obj, kind, reason, message)
+        except RuntimeError:  # stopping: the pool takes no more work
+            log.debug("event %s for %s dropped: stopping", reason, obj["metadata"]["name"])
+
+    def _send_event(self, obj: Object, kind: str, reason: str, message: str) -> None:
         metadata = obj["metadata"]
         namespace = metadata.get("namespace") or "default"
         stamp = now_rfc3339()

@@ -128,6 +128,17 @@ def pods_to_delete(pods: list[Object], count: int) -> list[Object]:
     return sorted(pods, key=_deletion_rank)[:max(count, 0)]
 
 
+def slow_start_batches(count: int) -> list[int]:
+    """Kubernetes' slowStartBatch sizes for ``count`` creations: 1, 2, 4, ... (the last one
+    what is left)."""
+    sizes, size = [], 1
+    while count > 0:
+        sizes.append(min(size, count))
+        count -= sizes[-1]
+        size *= 2
+    return sizes
+
+
 def replica_change(active: int, replicas: int) -> int:
     """Pods to create (positive) or delete (negative), at most BURST_REPLICAS at once."""
     return max(-BURST_REPLICAS, min(replicas - active, BURST_REPLICAS))
@@ -212,30 +223,51 @@ class ReplicaSetController(Controller):
         change = replica_change(len(pods), int(rs["spec"].get("replicas", 1)))
         if change > 0:
             self.expectations.expect(key, adds=change)
-            for made in range(change):
-                try:
-                    pod = self.client.create("pods", new_pod(rs), key.namespace)
-                except ApiError as error:
-                    for _ in range(change - made):  # none of those will show up
-                        self.expectations.created(key)
-                    self.record_event(rs, "Warning", "FailedCreate",
-                                      f"Error creating: {error.message}")
-                    raise
-                self.remember(pod)
-                self.record_event(rs, "Normal", "SuccessfulCreate",
-                                  f"Created pod: {pod['metadata']['name']}")
+            self._create(key, rs, change)
         elif change < 0:
             doomed = pods_to_delete(pods, -change)
             self.expectations.expect(key, deletes=[p["metadata"]["name"] for p in doomed])
-            for at, pod in enumerate(doomed):
-                name = pod["metadata"]["name"]
+            self._delete(key, rs, doomed)
+
+    def _create(self, key: Key, rs: Object, count: int) -> None:
+        """Create ``count`` pods in slow-start batches (1, 2, 4...: a failing create, say a
+        quota, fails once rather than ``count`` times); stop at the first batch with a
+        failure."""
+        sent = 0
+        for size in slow_start_batches(count):
+            futures = [self.pool.submit(self.client.create, "pods", new_pod(rs), key.namespace)
+                       for _ in range(size)]
+            sent += size
+            failures = []
+            for future in futures:
                 try:
-                    self.client.delete("pods", name, key.namespace)
-                except NotFound:
-                    self.expectations.deleted(key, name)
+                    pod = self.remember(future.result())
+                except ApiError as error:
+                    failures.append(error)
                     continue
-                except ApiError:
-                    for left in doomed[at:]:  # none of those will go
-                        self.expectations.deleted(key, left["metadata"]["name"])
-                    raise
-                self.record_event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
+                self.record_event(rs, "Normal", "SuccessfulCreate",
+                                  f"Created pod: {pod['metadata']['name']}")
+            if failures:
+                for _ in range(len(failures) + count - sent):  # none of those will show up
+                    self.expectations.created(key)
+                self.record_event(rs, "Warning", "FailedCreate",
+                                  f"Error creating: {failures[0].message}")
+                raise failures[0]
+
+    def _delete(self, key: Key, rs: Object, doomed: list[Object]) -> None:
+        """Delete ``doomed`` side by side; raise the first failure but NotFound."""
+        names = [pod["metadata"]["name"] for pod in doomed]
+        futures = [self.pool.submit(self.client.delete, "pods", name, key.namespace)
+                   for name in names]
+        failure: ApiError | None = None
+        for name, future in zip(names, futures, strict=True):
+            try:
+                future.result()
+            except ApiError as error:
+                self.expectations.deleted(key, name)  # it will not go (or went already)
+                if not isinstance(error, NotFound):
+                    failure = failure or error
+                continue
+            self.record_event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
+        if failure is not None:
+            raise failure

@@ -14,6 +14,7 @@ from actors.replicaset import (
     pods_to_delete,
     replica_change,
     replicaset_status,
+    slow_start_batches,
 )
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -73,6 +74,12 @@ def test_replica_change_is_bounded_by_the_burst():
     assert replica_change(5, 2) == -3
     assert replica_change(3, 3) == 0
     assert replica_change(0, 10_000) == BURST_REPLICAS
+
+
+def test_creations_go_in_slow_start_batches():
+    assert slow_start_batches(10) == [1, 2, 4, 3]
+    assert slow_start_batches(1) == [1]
+    assert slow_start_batches(0) == []
 
 
 def test_new_pods_come_from_the_template_with_a_blocking_controller_reference():
