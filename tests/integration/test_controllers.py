@@ -14,7 +14,7 @@ import pytest
 from actors.client import Client, WatchEvent
 from actors.objects import controller_ref, is_pod_active, is_pod_ready
 from bindings.cluster import Cluster, ClusterConfig
-from bus.errors import Forbidden, NotFound
+from bus.errors import Conflict, Forbidden, NotFound
 from tests.conftest import wait_for, wait_none_left
 
 pytestmark = pytest.mark.integration
@@ -70,6 +70,19 @@ def wait_gone(admin: Client, resource: str, name: str, namespace: str | None = "
         assert gone.wait(timeout), f"{resource}/{name} is still there"
     finally:
         watch.stop()
+
+
+def relabel(admin: Client, name: str, labels: dict[str, str]) -> None:
+    """Set a pod's labels, reading it again when someone else wrote it meanwhile."""
+    for _ in range(10):
+        current = admin.get("pods", name)
+        current["metadata"]["labels"] = labels
+        try:
+            admin.update("pods", current)
+            return
+        except Conflict:
+            continue
+    raise AssertionError(f"pod {name} kept changing")
 
 
 class Pods:
@@ -159,9 +172,8 @@ def test_a_replicaset_scales_down_adopts_orphans_and_releases_what_stops_matchin
 
         mine = tracker.until(lambda active: settled(active) and any(
             p["metadata"]["name"] == "stray" and controller_ref(p) for p in tracker.history))[0]
-        mine["metadata"]["labels"] = {"app": "other"}
-        admin.update("pods", mine)  # no longer matches: released, and replaced
         name = mine["metadata"]["name"]
+        relabel(admin, name, {"app": "other"})  # no longer matches: released, and replaced
         tracker.until(lambda active: settled(active) and name not in {
             p["metadata"]["name"] for p in active})
     finally:
