@@ -25,7 +25,7 @@ Object = dict[str, Any]
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     started = Cluster.start(ClusterConfig(
-        data_dir=tmp_path / "sim", nodes=3, runtime="sim", node_monitor_grace_seconds=3,
+        data_dir=tmp_path / "sim", nodes=3, runtime="sim", node_monitor_grace_seconds=6,
         node_monitor_seconds=1, node_lease_duration_seconds=4, namespace_retry_seconds=0.5))
     yield started
     started.stop()
