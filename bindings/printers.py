@@ -128,12 +128,18 @@ def _deployment_row(deployment: Object, wide: bool) -> list[str]:
     return row + (_template_columns(deployment) if wide else [])
 
 
+def _namespace_row(namespace: Object, wide: bool) -> list[str]:
+    return [namespace["metadata"]["name"],
+            str((namespace.get("status") or {}).get("phase", "Active")), age(namespace)]
+
+
 Columns = tuple[list[str], list[str], Callable[[Object, bool], list[str]]]
 _TABLES: dict[str, Columns] = {
     "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE"], _pod_row),
     "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
               ["INTERNAL-IP", "CONTAINER-RUNTIME"], _node_row),
     "events": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
+    "namespaces": (["NAME", "STATUS", "AGE"], [], _namespace_row),
     "replicasets": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
                     ["CONTAINERS", "IMAGES", "SELECTOR"], _replicaset_row),
     "deployments": (["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],

@@ -13,3 +13,27 @@ from bindings.printers import human_duration
 ])
 def test_ages_read_like_kubectl(seconds, shown):
     assert human_duration(seconds) == shown
+
+
+def test_workload_and_namespace_tables_have_kubectls_columns():
+    from actors.objects import lookup
+    from bindings.printers import table
+
+    rs = {"metadata": {"name": "web-abc"},
+          "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                   "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}},
+          "status": {"replicas": 3, "readyReplicas": 2}}
+    rows = [line.split() for line in table(lookup("apps", "replicasets"), [rs],
+                                           wide=True).splitlines()]
+    assert rows == [["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES",
+                     "SELECTOR"], ["web-abc", "3", "3", "2", "<unknown>", "c", "busybox",
+                                   "app=web"]]
+    deployment = dict(rs, metadata={"name": "web"},
+                      status={"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2})
+    rows = [line.split() for line in table(lookup("apps", "deployments"),
+                                           [deployment]).splitlines()]
+    assert rows == [["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+                    ["web", "2/3", "3", "2", "<unknown>"]]
+    going = {"metadata": {"name": "old"}, "status": {"phase": "Terminating"}}
+    rows = [line.split() for line in table(lookup("", "namespaces"), [going]).splitlines()]
+    assert rows == [["NAME", "STATUS", "AGE"], ["old", "Terminating", "<unknown>"]]
