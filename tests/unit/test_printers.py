@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bindings.printers import human_duration
+from actors.objects import lookup
+from bindings.printers import human_duration, table
 
 
 @pytest.mark.parametrize(("seconds", "shown"), [
@@ -16,9 +17,6 @@ def test_ages_read_like_kubectl(seconds, shown):
 
 
 def test_workload_and_namespace_tables_have_kubectls_columns():
-    from actors.objects import lookup
-    from bindings.printers import table
-
     rs = {"metadata": {"name": "web-abc"},
           "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
                    "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}},
