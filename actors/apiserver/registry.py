@@ -250,7 +250,13 @@ def graceful_deletion(info: ResourceInfo, obj: Object, grace: int | None) -> Obj
     if not finalizers and (not on_node or grace == 0):
         return None
     if metadata.get("deletionTimestamp"):
-        return obj if finalizers or (on_node and grace > 0) else None
+        if on_node and grace < int(metadata.get("deletionGracePeriodSeconds", grace)):
+            return _marked(info, obj, grace)  # a shorter grace (the kubelet's 0) is kept
+        return obj
+    return _marked(info, obj, grace)
+
+
+def _marked(info: ResourceInfo, obj: Object, grace: int) -> Object:
     marked = copy.deepcopy(obj)
     when = datetime.now(UTC) + timedelta(seconds=grace)
     marked["metadata"]["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")

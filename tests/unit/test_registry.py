@@ -238,3 +238,15 @@ def test_only_namespaces_finalize_changes_a_namespaces_finalizers():
     assert plain["spec"]["finalizers"] == ["kubernetes"]
     final, _ = prepare_update(NAMESPACES, "finalize", {"spec": {"finalizers": []}}, old)
     assert final["spec"]["finalizers"] == []
+
+
+def test_a_kubelets_confirmation_is_kept_while_a_finalizer_holds_the_pod():
+    held = stored_pod(node="n1")
+    held["metadata"]["finalizers"] = ["foregroundDeletion"]
+    marked = graceful_deletion(PODS, held, None)
+    assert marked is not None and marked["metadata"]["deletionGracePeriodSeconds"] == 30
+    confirmed = graceful_deletion(PODS, marked, 0)  # the kubelet stopped it: grace 0
+    assert confirmed is not None and confirmed["metadata"]["deletionGracePeriodSeconds"] == 0
+    assert graceful_deletion(PODS, confirmed, 0) is confirmed  # nothing new
+    confirmed["metadata"]["finalizers"] = []
+    assert graceful_deletion(PODS, confirmed, 0) is None  # the last finalizer went: it goes
