@@ -11,7 +11,7 @@ replicas from the old ReplicaSets to the new one:
   ``replicas + maxSurge``; old ones shrink (unhealthy pods first) while at least
   ``replicas - maxUnavailable`` pods stay available;
 - ``Recreate``: every old ReplicaSet goes to 0, and the new one is scaled up once their pods
-  are gone.
+  are gone, terminating ones included (this is what it follows pods for).
 
 When a rollout is complete, old ReplicaSets at 0 beyond ``revisionHistoryLimit`` are deleted.
 Status: replicas, updatedReplicas, readyReplicas, availableReplicas, unavailableReplicas,
@@ -44,6 +44,7 @@ HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
+FINISHED = ("Succeeded", "Failed")
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 """Kubernetes' alphabet for generated names (no vowels: no words)."""
 
@@ -256,12 +257,18 @@ class DeploymentController(Controller):
     """See the module docstring."""
 
     component = "deployment-controller"
-    resources = ("deployments", "replicasets")
+    resources = ("deployments", "replicasets", "pods")
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         if resource == "deployments":
             return [Key.of(obj)]
         namespace = obj["metadata"]["namespace"]
+        if resource == "pods":  # only Recreate waits for pods: for the old ones to be gone
+            if event != "DELETED" and obj.get("status", {}).get("phase") not in FINISHED:
+                return []
+            owner = self._owner_of(obj)
+            return [Key.of(owner)] if owner and (owner["spec"].get("strategy") or {}).get(
+                "type") == "Recreate" else []
         ref = controller_ref(obj)
         if ref is not None:
             return [Key("deployments", namespace, ref["name"])] if ref.get(
@@ -269,6 +276,16 @@ class DeploymentController(Controller):
         labels = obj["metadata"].get("labels")
         return [Key.of(d) for d in self.listed("deployments", namespace)
                 if selector_matches(d["spec"].get("selector") or {}, labels)]
+
+    def _owner_of(self, pod: Object) -> Object | None:
+        """The Deployment whose ReplicaSet controls ``pod``, if cached."""
+        namespace = pod["metadata"]["namespace"]
+        ref = controller_ref(pod)
+        rs = self.cached(Key("replicasets", namespace, ref["name"])) if ref and ref.get(
+            "kind") == "ReplicaSet" else None
+        up = controller_ref(rs) if rs else None
+        return self.cached(Key("deployments", namespace, up["name"])) if up and up.get(
+            "kind") == "Deployment" else None
 
     def reconcile(self, key: Key) -> float | None:
         deployment = self.cached(key)
@@ -314,9 +331,13 @@ class DeploymentController(Controller):
         for rs in olds:
             if rs["spec"].get("replicas"):
                 self._scale(deployment, rs, 0)
+        old_uids = {rs["metadata"]["uid"] for rs in olds}
         if any((rs.get("status") or {}).get("replicas") or rs["spec"].get("replicas")
-               for rs in olds):
-            return new  # old pods still running; the new ones wait for them
+               for rs in olds) or any(
+                (controller_ref(pod) or {}).get("uid") in old_uids
+                and pod.get("status", {}).get("phase") not in FINISHED
+                for pod in self.listed("pods", deployment["metadata"]["namespace"])):
+            return new  # old pods still there, terminating ones too; the new ones wait
         replicas = int(deployment["spec"].get("replicas", 1))
         if new is None:
             return self._create_new(deployment, olds, replicas)

@@ -74,6 +74,12 @@ class Expectations:
         if (expected := self._by_key.get(key)) is not None:
             expected.deletes.discard(pod_name)
 
+    def still_there(self, key: Key, active: set[str]) -> None:
+        """Level-based check of the deletions: a pod expected to go that is no longer among
+        the ``active`` ones has gone, whichever event said so (or was missed)."""
+        if (expected := self._by_key.get(key)) is not None:
+            expected.deletes &= active
+
     def satisfied(self, key: Key) -> bool:
         expected = self._by_key.get(key)
         return expected is None or (expected.adds <= 0 and not expected.deletes) or (
@@ -211,6 +217,7 @@ class ReplicaSetController(Controller):
             self.expectations.forget(key)
             return None
         pods = [pod for pod in self.claim(rs, "pods") if is_pod_active(pod)]
+        self.expectations.still_there(key, {pod["metadata"]["name"] for pod in pods})
         if self.expectations.satisfied(key) and not rs["metadata"].get("deletionTimestamp"):
             self._manage(key, rs, pods)
         status, soonest = replicaset_status(rs, pods, datetime.now(UTC))

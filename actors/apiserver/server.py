@@ -73,6 +73,9 @@ SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log":
                      "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",)}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
 NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
+UPDATE_ATTEMPTS = 5
+"""How often an update without a resourceVersion is computed again after a concurrent write
+(kube-apiserver retries GuaranteedUpdate the same way)."""
 """Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
 _BY_KIND = {info.kind: info for info in RESOURCES}
 
@@ -297,26 +300,37 @@ class ApiServer(BusActor):
                                 ) from None
 
     def _update(self, request: Request) -> Object:
+        """An update computed from the stored object and written only if that is still the
+        stored one. Without a ``resourceVersion`` from the client, a concurrent write (another
+        worker's) makes it start again from the new object, as kube-apiserver's
+        GuaranteedUpdate does: no write is ever lost."""
+        sent = sent_version(request.envelope.body)
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                return self._update_once(request, sent)
+            except Conflict:
+                if sent is not None or attempt == UPDATE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _update_once(self, request: Request, sent: int | None) -> Object:
         old = self.store.get_or_none(request.key).get()
         if old is None:
             raise request.not_found()
-        expected = sent_version(request.envelope.body)
         current = int(old["metadata"]["resourceVersion"])
-        if expected is not None and expected != current:  # before validation, as Kubernetes
+        if sent is not None and sent != current:  # before validation, as Kubernetes
             raise self._conflict(request, Conflict(
                 "the object has been modified; please apply your changes to the latest "
-                f"version and try again (have {current}, got {expected})"))
-        obj, expected = prepare_update(
-            request.info, request.subresource, request.envelope.body, old
-        )
+                f"version and try again (have {current}, got {sent})"))
+        obj, _ = prepare_update(request.info, request.subresource, request.envelope.body, old)
         self._admit(request, "UPDATE", obj, old)
         self._validate(request, obj)
         grace = obj["metadata"].get("deletionGracePeriodSeconds")
         if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
             request.info, obj, grace
         ) is None:  # the last finalizer went: the deletion completes now
-            return self._remove(request, expected)
-        stored = self._write(request, obj, expected)
+            return self._remove(request, current)
+        stored = self._write(request, obj, current)
         return to_scale(request.info, stored) if request.subresource == "scale" else stored
 
     def _bind(self, request: Request) -> Object:

@@ -89,7 +89,9 @@ class Pods:
     """The pods labelled ``app=APP`` as a watch shows them: listed first, then followed;
     ``seen`` holds what ``measure`` said of the active pods after every event."""
 
-    def __init__(self, admin: Client, app: str, measure: Any, namespace: str = "default"):
+    def __init__(self, admin: Client, app: str, measure: Any, namespace: str = "default",
+                 everything: bool = False):
+        self.everything = everything
         listing = admin.list("pods", namespace, label_selector=f"app={app}")
         self.pods = {p["metadata"]["name"]: p for p in listing["items"]}
         self.measure, self.seen = measure, [measure(self.active())]
@@ -100,6 +102,10 @@ class Pods:
                                  resource_version=listing["metadata"]["resourceVersion"])
 
     def active(self) -> list[Object]:
+        """The pods a controller counts (with ``everything``, terminating ones too)."""
+        if self.everything:
+            return [p for p in self.pods.values()
+                    if p.get("status", {}).get("phase") not in ("Succeeded", "Failed")]
         return [p for p in self.pods.values() if is_pod_active(p)]
 
     def _on_event(self, event: WatchEvent) -> None:  # bus loop thread
@@ -222,8 +228,8 @@ def test_a_recreate_deployment_stops_old_pods_before_starting_new_ones(admin):
     admin.create("deployments", workload("Deployment", "again", 2,
                                          strategy={"type": "Recreate"}))
     wait_for(admin, "deployments", "again", lambda d: d["status"].get("availableReplicas") == 2)
-    images = Pods(admin, "again", lambda active: {
-        p["spec"]["containers"][0]["image"] for p in active})
+    images = Pods(admin, "again", lambda active: {  # terminating pods count here
+        p["spec"]["containers"][0]["image"] for p in active}, everything=True)
     try:
         deployment = admin.get("deployments", "again")
         deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:1.36"

@@ -141,6 +141,11 @@ def test_expectations_hold_until_the_creations_and_deletions_are_seen():
     assert not expectations.satisfied(key)
     expectations.deleted(key, "b")
     assert expectations.satisfied(key)
+    expectations.expect(key, deletes=["c", "d"])
+    expectations.still_there(key, {"d", "e"})  # c is no longer active: it went
+    assert not expectations.satisfied(key)
+    expectations.still_there(key, {"e"})
+    assert expectations.satisfied(key)
     stale = Expectations(timeout=-1)
     stale.expect(key, adds=5)
     assert stale.satisfied(key)  # given up on: a watch event was lost
