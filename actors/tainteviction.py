@@ -75,13 +75,29 @@ class TaintEvictionController(Controller):
         super().__init__(connection, client, config)
         self.first_seen: dict[tuple[str, str], datetime] = {}
         """(node, taint key) -> when a taint without ``timeAdded`` was first seen."""
+        self.on_node: dict[str, set[Key]] = {}
+        """Node name -> the pods bound to it (an index, so a node's change is cheap)."""
+        self.node_taints: dict[str, list[Object]] = {}
+        """Node name -> its NoExecute taints when last looked at."""
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         if resource == "pods":
-            return [Key.of(obj)] if obj.get("spec", {}).get("nodeName") else []
+            key, node = Key.of(obj), obj.get("spec", {}).get("nodeName")
+            if event == "DELETED":
+                self.on_node.get(node or "", set()).discard(key)
+                return []
+            if node:
+                self.on_node.setdefault(node, set()).add(key)
+            return [key] if node else []
         name = obj["metadata"]["name"]
-        return [Key.of(pod) for pod in self.listed("pods")
-                if pod.get("spec", {}).get("nodeName") == name]
+        taints = [t for t in obj.get("spec", {}).get("taints") or []
+                  if t.get("effect") == "NoExecute"]
+        if event != "DELETED" and self.node_taints.get(name) == taints:
+            return []  # its NoExecute taints did not change: nothing to re-judge
+        self.node_taints[name] = taints
+        if event == "DELETED":
+            self.node_taints.pop(name, None)
+        return list(self.on_node.get(name, set()))
 
     def reconcile(self, key: Key) -> float | None:
         pod = self.cached(key)
