@@ -256,10 +256,14 @@ class Client:
                             trace_id=trace_id)
 
     def delete(self, resource: str, name: str, namespace: str | None = "default", *,
-               grace_period: int | None = None, trace_id: str | None = None) -> Object:
-        options = None if grace_period is None else {"gracePeriodSeconds": grace_period}
+               grace_period: int | None = None, propagation_policy: str | None = None,
+               trace_id: str | None = None) -> Object:
+        """Delete; ``propagation_policy`` (``Orphan``, ``Background``, ``Foreground``) says
+        what happens to the object's dependents."""
+        options = {k: v for k, v in (("gracePeriodSeconds", grace_period),
+                                     ("propagationPolicy", propagation_policy)) if v is not None}
         return self.request("delete", resource, namespace=namespace, name=name,
-                            options=options, trace_id=trace_id)
+                            options=options or None, trace_id=trace_id)
 
     def delete_collection(self, resource: str, namespace: str | None = "default", *,
                           label_selector: str | None = None,

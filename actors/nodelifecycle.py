@@ -1,38 +1,42 @@
 """The node lifecycle controller: a node whose kubelet stops renewing its Lease goes Unknown.
 
 It follows nodes and node Leases (namespace ``kube-node-lease``) with informers and looks at
-them every ``monitor_seconds``: a node whose Lease was last renewed more than
-``grace_seconds`` ago gets ``Ready=Unknown`` (reason ``NodeStatusUnknown``) and the
+each node on every change and every ``monitor_seconds``: a node whose Lease was last renewed
+more than ``grace_seconds`` ago gets ``Ready=Unknown`` (reason ``NodeStatusUnknown``) and the
 ``node.kubernetes.io/unreachable`` taints (``NoSchedule`` and ``NoExecute``), as
 kube-controller-manager does; the scheduler then places nothing there. When the kubelet is back
 it sets Ready again and the controller lifts the taints. Eviction of the node's pods after
-their toleration arrives with the controllers work.
+their toleration is ``actors.tainteviction``'s.
 
-Which thread: the controller's actor thread; timers and informers only tell it.
+Which thread: the controller's actor thread (``actors.controller`` base); timers and informers
+only tell it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.client import Client, WatchEvent
-from actors.informer import Informer
-from actors.objects import NODE_LEASE_NAMESPACE, condition, parse_time, set_condition
-from bus.actor import BusActor
+from actors.client import Client
+from actors.controller import Controller, Key
+from actors.objects import (
+    NODE_LEASE_NAMESPACE,
+    UNREACHABLE_TAINT,
+    condition,
+    now_rfc3339,
+    parse_time,
+    set_condition,
+)
 from bus.connection import Connection
-from bus.errors import ApiError
 
 log = logging.getLogger(__name__)
 
 Object = dict[str, Any]
 
-UNREACHABLE = "node.kubernetes.io/unreachable"
-CHECK = object()
-"""Local message: look at every node now."""
+UNREACHABLE = UNREACHABLE_TAINT
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,75 +70,51 @@ def verdict(node: Object, lease: Object | None, now: datetime, grace: float) -> 
 
 
 def unreachable_taints() -> list[Object]:
-    return [{"key": UNREACHABLE, "effect": effect} for effect in ("NoSchedule", "NoExecute")]
+    """The taints of an unreachable node; the NoExecute one says since when (eviction counts
+    the pods' tolerationSeconds from then)."""
+    return [{"key": UNREACHABLE, "effect": "NoSchedule"},
+            {"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": now_rfc3339()}]
 
 
 def without_unreachable(taints: list[Object]) -> list[Object]:
     return [taint for taint in taints if taint.get("key") != UNREACHABLE]
 
 
-class NodeLifecycleController(BusActor):
+class NodeLifecycleController(Controller):
     """See the module docstring."""
+
+    component = "node-controller"
+    resources = ("nodes", "leases")
 
     def __init__(self, connection: Connection, client: Client,
                  config: NodeLifecycleConfig | None = None) -> None:
-        super().__init__(connection)
-        self.client = client
+        super().__init__(connection, client)
         self.config = config or NodeLifecycleConfig()
-        self.nodes: dict[str, Object] = {}
-        self.leases: dict[str, Object] = {}
-        self._informers: list[Informer] = []
-        self._timer: threading.Timer | None = None
 
-    def on_start(self) -> None:
-        super().on_start()
-        self._informers = [
-            Informer(self.client, "nodes", self.tell_self).start(),
-            Informer(self.client, "leases", self.tell_self, namespace=NODE_LEASE_NAMESPACE).start(),
-        ]
-        self._plan_check()
+    def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
+        namespace = obj["metadata"].get("namespace")
+        if resource == "leases" and namespace != NODE_LEASE_NAMESPACE:
+            return []
+        return [Key("nodes", "", obj["metadata"]["name"])]
 
-    def on_stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        for informer in self._informers:
-            informer.stop()
-        super().on_stop()
-
-    def on_local(self, message: Any) -> Any:
-        if message is CHECK:
-            try:
-                self._check(datetime.now(UTC))
-            finally:
-                self._plan_check()  # one bad object must not end the monitoring
-        elif isinstance(message, WatchEvent):
-            cache = self.nodes if message.object.get("kind") == "Node" else self.leases
-            name = message.object["metadata"]["name"]
-            if message.type == "DELETED":
-                cache.pop(name, None)
-            else:
-                cache[name] = message.object
-        else:
-            return super().on_local(message)
-        return None
-
-    def _plan_check(self) -> None:
-        self._timer = threading.Timer(self.config.monitor_seconds, self.tell_self, args=(CHECK,))
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _check(self, now: datetime) -> None:
-        for name, node in list(self.nodes.items()):
-            try:
-                action = verdict(node, self.leases.get(name), now, self.config.grace_seconds)
-                if action == "unknown":
-                    self._mark_unknown(node)
-                elif action == "recovered":
-                    taints = without_unreachable(node.get("spec", {}).get("taints") or [])
-                    self.client.update("nodes", dict(node, spec=dict(node.get("spec", {}),
-                                                                     taints=taints)))
-            except (ApiError, ValueError) as error:  # a bad timestamp, a refused write
-                log.warning("node lifecycle: node %s: %s", name, error)
+    def reconcile(self, key: Key) -> float | None:
+        """Judge one node; look at it again every ``monitor_seconds`` while it exists."""
+        node = self.cached(key)
+        if node is None:
+            return None
+        lease = self.cached(Key("leases", NODE_LEASE_NAMESPACE, key.name))
+        try:
+            action = verdict(node, lease, datetime.now(UTC), self.config.grace_seconds)
+        except ValueError as error:  # a bad timestamp
+            log.warning("node lifecycle: node %s: %s", key.name, error)
+            return self.config.monitor_seconds
+        if action == "unknown":
+            self._mark_unknown(node)
+        elif action == "recovered":
+            taints = without_unreachable(node.get("spec", {}).get("taints") or [])
+            self.remember(self.client.update("nodes", dict(node, spec=dict(
+                node.get("spec", {}), taints=taints))))
+        return self.config.monitor_seconds
 
     def _mark_unknown(self, node: Object) -> None:
         name = node["metadata"]["name"]
@@ -143,5 +123,5 @@ class NodeLifecycleController(BusActor):
                       "Kubelet stopped posting node status.")
         stored = self.client.update("nodes", node, subresource="status")
         taints = without_unreachable(stored.get("spec", {}).get("taints") or [])
-        self.client.update("nodes", dict(stored, spec=dict(stored.get("spec", {}),
-                                                           taints=taints + unreachable_taints())))
+        self.remember(self.client.update("nodes", dict(stored, spec=dict(
+            stored.get("spec", {}), taints=taints + unreachable_taints()))))

@@ -11,12 +11,14 @@ Neighbours: ``actors.selectors`` (matching), ``actors.quantity`` (cpu/memory amo
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from actors.quantity import parse_cpu, parse_memory
+from actors.selectors import selector_matches, selector_requirements
 from bus.errors import BadRequest, Invalid, NotFound
 
 Object = dict[str, Any]
@@ -71,7 +73,8 @@ class ResourceInfo:
 
 _RBAC = "rbac.authorization.k8s.io"
 RESOURCES: tuple[ResourceInfo, ...] = (
-    ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",)),
+    ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",),
+                 subresources=("finalize",)),
     ResourceInfo(
         "pods", "Pod", short_names=("po",), subresources=("status", "binding", "log", "exec"),
         categories=("all",),
@@ -93,6 +96,10 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group="authorization.k8s.io", namespaced=False),
     ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",
                  namespaced=False),
+    ResourceInfo("replicasets", "ReplicaSet", group="apps", short_names=("rs",),
+                 subresources=("status", "scale")),
+    ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),
+                 subresources=("status", "scale")),
 )
 REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
@@ -117,7 +124,8 @@ def resolve(word: str) -> ResourceInfo:
     """The resource a kubectl user means by ``word``: plural, singular, short name or Kind."""
     lowered = word.lower()
     for info in RESOURCES:
-        names = (info.name, info.singular, *info.short_names, f"{info.name}.{info.group}")
+        names = (info.name, info.singular, *info.short_names, f"{info.name}.{info.group}",
+                 f"{info.singular}.{info.group}")
         if lowered in names:
             return info
     raise BadRequest(f'the server doesn\'t have a resource type "{word}"')
@@ -151,18 +159,62 @@ def meta(obj: Object) -> dict[str, Any]:
 
 
 def default_pod(pod: Object) -> None:
-    """Fill the fields Kubernetes defaults on a new pod (in place); leaves a malformed spec
-    alone for validation to report."""
+    """Fill the fields Kubernetes defaults on a new pod (in place), with the tolerations its
+    DefaultTolerationSeconds admission plugin adds; leaves a malformed spec alone for
+    validation to report."""
     spec = pod.setdefault("spec", {})
+    if default_pod_spec(spec):
+        default_tolerations(spec)
+        pod.setdefault("status", {}).setdefault("phase", "Pending")
+
+
+def default_pod_spec(spec: Any) -> bool:
+    """Defaults of a pod spec, also of the pod templates of workloads; False when it is too
+    malformed to default."""
     if not isinstance(spec, dict) or not isinstance(spec.get("containers", []), list):
-        return
+        return False
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("schedulerName", DEFAULT_SCHEDULER)
     spec.setdefault("terminationGracePeriodSeconds", 30)
     for container in [*spec.get("initContainers", []), *spec.get("containers", [])]:
         if isinstance(container, dict):
             container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
-    pod.setdefault("status", {}).setdefault("phase", "Pending")
+    return True
+
+
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+DEFAULT_TOLERATION_SECONDS = 300
+"""How long a pod stays on a not-ready or unreachable node before eviction, unless it says
+otherwise (kube-apiserver's --default-not-ready-toleration-seconds and
+--default-unreachable-toleration-seconds)."""
+
+
+def default_tolerations(spec: Object) -> None:
+    """DefaultTolerationSeconds: a pod that does not tolerate the not-ready and unreachable
+    NoExecute taints gets tolerations for them, for DEFAULT_TOLERATION_SECONDS."""
+    tolerations = spec.get("tolerations")
+    if tolerations is None:
+        tolerations = []
+    if not isinstance(tolerations, list) or not all(isinstance(t, dict) for t in tolerations):
+        return
+    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+        taint = {"key": key, "effect": "NoExecute"}
+        if not any(toleration_matches(t, taint) for t in tolerations):
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
+    spec["tolerations"] = tolerations
+
+
+def toleration_matches(toleration: Object, taint: Object) -> bool:
+    """Whether one toleration tolerates one taint (Kubernetes' rules: an empty key with
+    ``Exists`` tolerates every taint, an empty effect every effect)."""
+    key_ok = toleration.get("key") == taint.get("key") or (
+        not toleration.get("key") and toleration.get("operator") == "Exists")
+    value_ok = toleration.get("operator") == "Exists" or (
+        toleration.get("value", "") == taint.get("value", ""))
+    effect_ok = not toleration.get("effect") or toleration.get("effect") == taint.get("effect")
+    return key_ok and value_ok and effect_ok
 
 
 def default_pull_policy(image: Any) -> str:
@@ -173,7 +225,50 @@ def default_pull_policy(image: Any) -> str:
     return "Always" if tag in ("", "latest") else "IfNotPresent"
 
 
-DEFAULTERS = {"pods": default_pod}
+def default_namespace(namespace: Object) -> None:
+    """A namespace is Active and holds the ``kubernetes`` finalizer, which the namespace
+    controller removes once everything in it is gone."""
+    spec = namespace.setdefault("spec", {})
+    if isinstance(spec, dict):
+        spec.setdefault("finalizers", ["kubernetes"])
+    status = namespace.setdefault("status", {})
+    if isinstance(status, dict):
+        status.setdefault("phase", "Active")
+
+
+def default_replicaset(rs: Object) -> None:
+    """Kubernetes' defaults of apps/v1 ReplicaSets (and the part Deployments share)."""
+    spec = rs.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("replicas", 1)
+    spec.setdefault("minReadySeconds", 0)
+    template = spec.get("template")
+    if isinstance(template, dict):
+        default_pod_spec(template.get("spec"))
+    rs.setdefault("status", {})
+
+
+def default_deployment(deployment: Object) -> None:
+    """Kubernetes' defaults of apps/v1 Deployments."""
+    default_replicaset(deployment)
+    spec = deployment["spec"]
+    if not isinstance(spec, dict):
+        return
+    strategy = spec.setdefault("strategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            if isinstance(rolling, dict):
+                rolling.setdefault("maxSurge", "25%")
+                rolling.setdefault("maxUnavailable", "25%")
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+
+
+DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
+              "replicasets": default_replicaset, "deployments": default_deployment}
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -203,6 +298,8 @@ def validate(info: ResourceInfo, obj: Object) -> None:
         except ValueError:
             problems.append(f'spec.renewTime: Invalid value: "{renewed}": must be RFC 3339 '
                             "with microseconds, e.g. 2006-01-02T15:04:05.000000Z")
+    elif info.group == "apps":
+        problems += _workload_problems(info, obj)
     elif info.name == "configmaps":
         data = obj.get("data") or {}
         if not isinstance(data, dict):
@@ -244,17 +341,21 @@ def _metadata_problems(info: ResourceInfo, obj: Object) -> list[str]:
 
 
 def _pod_problems(pod: Object) -> list[str]:
-    spec = pod.get("spec")
+    return _pod_spec_problems(pod.get("spec"), "spec")
+
+
+def _pod_spec_problems(spec: Any, at: str) -> list[str]:
+    """Problems with a pod spec found at path ``at`` (a pod's, or a workload's template)."""
     if not isinstance(spec, dict):
-        return ["spec: Required value"]
+        return [f"{at}: Required value"]
     problems = []
     containers = spec.get("containers")
     if not isinstance(containers, list) or not containers:
-        problems.append("spec.containers: Required value")
+        problems.append(f"{at}.containers: Required value")
         containers = []
     seen: set[str] = set()
     for i, container in enumerate(containers):
-        path = f"spec.containers[{i}]"
+        path = f"{at}.containers[{i}]"
         if not isinstance(container, dict):
             problems.append(f"{path}: Invalid value: must be a map")
             continue
@@ -282,10 +383,92 @@ def _pod_problems(pod: Object) -> list[str]:
                 problems.append(f"{path}.env[{j}].name: Required value")
     if spec.get("restartPolicy", "Always") not in RESTART_POLICIES:
         problems.append(
-            f"spec.restartPolicy: Unsupported value: {spec['restartPolicy']!r}: supported "
+            f"{at}.restartPolicy: Unsupported value: {spec['restartPolicy']!r}: supported "
             'values: "Always", "OnFailure", "Never"'
         )
     return problems
+
+
+def _workload_problems(info: ResourceInfo, obj: Object) -> list[str]:
+    """ReplicaSet and Deployment: replicas, a selector that matches the template's labels, a
+    valid pod template that restarts Always, and (Deployments) the update strategy."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return ["spec: Required value"]
+    problems = []
+    for field in ("replicas", "minReadySeconds", "revisionHistoryLimit",
+                  "progressDeadlineSeconds"):
+        value = spec.get(field, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"spec.{field}: Invalid value: {value!r}: must be greater than or "
+                            "equal to 0")
+    selector = spec.get("selector")
+    template = spec.get("template")
+    labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else {}
+    if not isinstance(selector, dict):
+        problems.append("spec.selector: Required value")
+    else:
+        try:
+            if not selector_requirements(selector):
+                problems.append(f"spec.selector: Invalid value: {selector}: empty selector is "
+                                f"invalid for {info.singular}")
+            elif isinstance(labels, dict) and not selector_matches(selector, labels):
+                problems.append(f"spec.template.metadata.labels: Invalid value: {labels}: "
+                                "`selector` does not match template `labels`")
+        except (ValueError, AttributeError, TypeError) as error:
+            problems.append(f"spec.selector: Invalid value: {error}")
+    if not isinstance(template, dict):
+        return [*problems, "spec.template: Required value"]
+    problems += _pod_spec_problems(template.get("spec"), "spec.template.spec")
+    policy = (template.get("spec") or {}).get("restartPolicy", "Always")
+    if policy != "Always" and policy in RESTART_POLICIES:
+        problems.append(f'spec.template.spec.restartPolicy: Unsupported value: "{policy}": '
+                        'supported values: "Always"')
+    if info.kind == "Deployment":
+        problems += _strategy_problems(spec.get("strategy"))
+    return problems
+
+
+def _strategy_problems(strategy: Any) -> list[str]:
+    if not isinstance(strategy, dict) or strategy.get("type") not in ("RollingUpdate",
+                                                                       "Recreate"):
+        kind = strategy.get("type") if isinstance(strategy, dict) else strategy
+        return [f'spec.strategy.type: Unsupported value: "{kind}": supported values: '
+                '"Recreate", "RollingUpdate"']
+    rolling = strategy.get("rollingUpdate")
+    if strategy["type"] == "Recreate":
+        return ([] if rolling is None else ["spec.strategy.rollingUpdate: Forbidden: may not "
+                                            "be specified when strategy `type` is 'Recreate'"])
+    if not isinstance(rolling, dict):
+        return ["spec.strategy.rollingUpdate: Invalid value: must be a map"]
+    problems, zero = [], []
+    for field in ("maxSurge", "maxUnavailable"):
+        value = rolling.get(field)
+        try:
+            scaled = int_or_percent(value, 100, round_up=True)
+        except ValueError as error:
+            problems.append(f"spec.strategy.rollingUpdate.{field}: Invalid value: {error}")
+            continue
+        if field == "maxUnavailable" and isinstance(value, str) and scaled > 100:
+            problems.append(f"spec.strategy.rollingUpdate.{field}: Invalid value: {value!r}: "
+                            "must not be greater than 100%")
+        if scaled == 0:
+            zero.append(field)
+    if len(zero) == 2:
+        problems.append("spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may "
+                        "not be 0 when `maxSurge` is 0")
+    return problems
+
+
+def int_or_percent(value: Any, total: int, round_up: bool) -> int:
+    """Kubernetes' IntOrString scaled against ``total``: ``3`` is 3, ``"25%"`` is a quarter of
+    ``total``, rounded up or down; ValueError for anything else or a negative amount."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        exact = int(value[:-1]) * total / 100
+        return math.ceil(exact) if round_up else math.floor(exact)
+    raise ValueError(f"{value!r}: must be a non-negative integer or a percentage (\"25%\")")
 
 
 def _resource_problems(path: str, resources: Any) -> list[str]:
@@ -457,3 +640,30 @@ def _admission_registration_problems(obj: Object) -> list[str]:
 VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_problems,
               "admissionregistrations": _admission_registration_problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""
+
+
+def owner_reference(owner: Object, controller: bool = True) -> Object:
+    """An ownerReference naming ``owner``: the owner's controller, blocking its foreground
+    deletion until this dependent is gone."""
+    metadata = owner["metadata"]
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": metadata["name"],
+            "uid": metadata["uid"], "controller": controller, "blockOwnerDeletion": True}
+
+
+def controller_ref(obj: Object) -> Object | None:
+    """The ownerReference with ``controller: true``, or None."""
+    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return dict(ref)
+    return None
+
+
+def is_pod_active(pod: Object) -> bool:
+    """Counted by its controller: neither finished nor being deleted (Kubernetes'
+    FilterActivePods)."""
+    return (pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
+            and not pod.get("metadata", {}).get("deletionTimestamp"))
+
+
+def is_pod_ready(pod: Object) -> bool:
+    return (condition(pod, "Ready") or {}).get("status") == "True"

@@ -117,3 +117,50 @@ def matcher(labels: str | None = None, fields: str | None = None) -> Matcher:
         )
 
     return matches
+
+
+# -- LabelSelector objects (``spec.selector`` of ReplicaSets and Deployments) -----------------
+
+_OPERATORS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!exists"}
+
+
+def selector_requirements(selector: dict[str, Any]) -> tuple[Requirement, ...]:
+    """The requirements of a LabelSelector (``matchLabels`` and ``matchExpressions``);
+    ValueError naming the first malformed part."""
+    requirements = [Requirement(str(k), "=", (str(v),))
+                    for k, v in (selector.get("matchLabels") or {}).items()]
+    for expression in selector.get("matchExpressions") or []:
+        operator = _OPERATORS.get(expression.get("operator"))
+        values = expression.get("values") or []
+        if operator is None or not expression.get("key"):
+            raise ValueError(f"matchExpressions: {expression!r}: needs a key and an operator "
+                             "(In, NotIn, Exists, DoesNotExist)")
+        if (operator in ("in", "notin")) != bool(values):
+            raise ValueError(f"matchExpressions: {expression['key']}: values must be given for "
+                             "In and NotIn, and only for them")
+        requirements.append(Requirement(str(expression["key"]), operator,
+                                        tuple(str(v) for v in values)))
+    return tuple(requirements)
+
+
+def selector_matches(selector: dict[str, Any], labels: dict[str, str] | None) -> bool:
+    """Whether ``labels`` satisfy a LabelSelector; an empty selector matches nothing here (as
+    Kubernetes' controllers treat it)."""
+    requirements = selector_requirements(selector)
+    return bool(requirements) and all(req.matches(labels or {}) for req in requirements)
+
+
+def selector_text(selector: dict[str, Any]) -> str:
+    """A LabelSelector in kubectl's string form (``app=web,tier in (a,b)``)."""
+    words = []
+    for req in selector_requirements(selector):
+        match req.op:
+            case "=":
+                words.append(f"{req.key}={req.values[0]}")
+            case "exists":
+                words.append(req.key)
+            case "!exists":
+                words.append(f"!{req.key}")
+            case _:
+                words.append(f"{req.key} {req.op} ({','.join(req.values)})")
+    return ",".join(words)

@@ -22,7 +22,8 @@ from typing import Any, BinaryIO
 from actors.apiserver import rbac
 from actors.apiserver.authn import UserInfo
 from actors.client import Client, WatchEvent
-from actors.objects import RESOURCES, ResourceInfo, in_category, resolve
+from actors.deployment import without_hash
+from actors.objects import RESOURCES, ResourceInfo, controller_ref, in_category, resolve
 from actors.quantity import parse_memory
 from bindings import kubeconfig, manifests, printers, tracing
 from bindings.cluster import Cluster, ClusterConfig
@@ -148,8 +149,9 @@ def parser() -> argparse.ArgumentParser:
         manifests.add_argument("-f", "--filename", action="append", required=True,
                                metavar="FILE", help="a file, a directory, or - for stdin")
 
-    describe = verbs.add_parser("describe", parents=[common],
-                                help="show details of pods or nodes, with their events")
+    describe = verbs.add_parser(
+        "describe", parents=[common],
+        help="show details of pods, nodes, replicasets or deployments, with their events")
     describe.add_argument("resource")
     describe.add_argument("names", nargs="*")
 
@@ -206,6 +208,22 @@ def parser() -> argparse.ArgumentParser:
     delete.add_argument("--grace-period", type=int, default=None)
     delete.add_argument("--wait", type=_bool, default=True, metavar="true|false")
     delete.add_argument("--timeout", type=float, default=120.0, help="seconds --wait may take")
+    delete.add_argument("--cascade", default="background", type=_cascade,
+                        metavar="background|foreground|orphan",
+                        help="what happens to the objects it owns (default background)")
+
+    scale = verbs.add_parser("scale", parents=[common],
+                             help="set the replicas of deployments or replicasets")
+    scale.add_argument("resource")
+    scale.add_argument("names", nargs="*")
+    scale.add_argument("--replicas", type=_bounded(0, 1_000_000), required=True)
+
+    rollout = verbs.add_parser("rollout", parents=[common], help="follow a rollout")
+    rollout.add_argument("action", choices=["status"])
+    rollout.add_argument("resource")
+    rollout.add_argument("names", nargs="*")
+    rollout.add_argument("--timeout", type=_duration, default=0.0,
+                         help="give up after this long (30s, 5m; 0: wait for ever)")
     return top
 
 
@@ -240,6 +258,37 @@ def _bounded(low: int, high: int) -> Callable[[str], int]:
         return number
 
     return parse
+
+
+CASCADES = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan",
+            "true": "Background", "false": "Orphan"}
+"""kubectl's --cascade values (true and false are its deprecated spellings) -> the delete's
+propagationPolicy."""
+
+
+def _cascade(value: str) -> str:
+    if value.lower() not in CASCADES:
+        raise argparse.ArgumentTypeError(
+            f'invalid cascade value ({value}). Must be "background", "foreground", or "orphan"')
+    return value.lower()
+
+
+def _duration(value: str) -> float:
+    """kubectl's durations: ``90s``, ``5m``, ``1h``, ``1m30s``, or plain seconds."""
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    total, number = 0.0, ""
+    for char in value:
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in "hms" and number:
+            total += float(number) * {"h": 3600, "m": 60, "s": 1}[char]
+            number = ""
+        else:
+            raise argparse.ArgumentTypeError(f"invalid duration {value!r} (e.g. 30s, 5m)")
+    if number:
+        raise argparse.ArgumentTypeError(f"invalid duration {value!r}: missing unit")
+    return total
 
 
 def _bool(value: str) -> bool:
@@ -503,8 +552,9 @@ def _each_manifest(args: argparse.Namespace, session: Session,
 
 def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     info, names = _resource_and_names([args.resource, *args.names])
-    if info.name not in ("pods", "nodes"):
-        raise UsageError(f"describe knows pods and nodes in this release, not {info.name}")
+    if info.name not in ("pods", "nodes", "replicasets", "deployments"):
+        raise UsageError("describe knows pods, nodes, replicasets and deployments in this "
+                         f"release, not {info.name}")
     namespace = session.namespace if info.namespaced else None
     if names:
         objects, failed = _get_each(session, info, namespace, names)
@@ -515,15 +565,29 @@ def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -
         uid = obj["metadata"]["uid"]
         events = [e for e in session.client.list("events", namespace or "default")["items"]
                   if (e.get("involvedObject") or {}).get("uid") == uid]
-        if info.name == "pods":
-            texts.append(printers.describe_pod(obj, events))
-        else:
-            pods = session.client.list(
-                "pods", None, field_selector=f"spec.nodeName={obj['metadata']['name']}")
-            texts.append(printers.describe_node(obj, pods["items"], events))
+        texts.append(_describe(session, info, obj, events))
     if texts:
         print("\n\n".join(texts))
     return failed
+
+
+def _describe(session: Session, info: ResourceInfo, obj: Object, events: list[Object]) -> str:
+    if info.name == "pods":
+        return printers.describe_pod(obj, events)
+    if info.name == "nodes":
+        pods = session.client.list(
+            "pods", None, field_selector=f"spec.nodeName={obj['metadata']['name']}")
+        return printers.describe_node(obj, pods["items"], events)
+    uid, namespace = obj["metadata"]["uid"], obj["metadata"]["namespace"]
+    owned = [o for o in session.client.list(
+        "pods" if info.name == "replicasets" else "replicasets", namespace)["items"]
+        if (controller_ref(o) or {}).get("uid") == uid]
+    if info.name == "replicasets":
+        return printers.describe_replicaset(obj, owned, events)
+    template = without_hash(obj["spec"]["template"])
+    new = next((rs for rs in owned if without_hash(rs["spec"]["template"]) == template), None)
+    olds = [rs for rs in owned if rs is not new and rs.get("spec", {}).get("replicas")]
+    return printers.describe_deployment(obj, new, olds, events)
 
 
 def _pod_name(word: str) -> str:
@@ -657,11 +721,15 @@ def cmd_auth(args: argparse.Namespace, session: Session, words: list[str]) -> in
 def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     # kubectl: a negative grace period means "the object's default".
     grace = None if args.grace_period is None or args.grace_period < 0 else args.grace_period
+    if args.cascade in ("true", "false"):
+        better = "orphan" if args.cascade == "false" else "background"
+        print(f"warning: --cascade={args.cascade} is deprecated (boolean value) and can be "
+              f"replaced with --cascade={better}.", file=sys.stderr)
     failed = 0
     for info, namespace, name in _deletion_targets(args, session):
         try:
             _delete(session.client, info, namespace, name, grace,
-                    args.timeout if args.wait else None)
+                    args.timeout if args.wait else None, CASCADES[args.cascade])
         except ApiError as error:
             _print_error(error)
             failed = 1
@@ -696,8 +764,9 @@ def _deletion_targets(args: argparse.Namespace, session: Session
 
 
 def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str,
-            grace: int | None, wait: float | None) -> None:
-    """Delete, say so, then (as ``kubectl delete --wait``) wait until the object is gone."""
+            grace: int | None, wait: float | None, policy: str) -> None:
+    """Delete, say so, then (as ``kubectl delete --wait``) wait until the object is gone
+    (with ``Foreground``, after what it owns)."""
     gone = threading.Event()
 
     def on_event(event: WatchEvent) -> None:  # bus loop thread
@@ -707,8 +776,8 @@ def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str
     watch = client.watch(info.name, on_event, namespace=namespace,
                          field_selector=f"metadata.name={name}") if wait else None
     try:
-        client.delete(info.name, name, namespace, grace_period=grace)
-        print(f'{info.singular} "{name}" deleted', flush=True)
+        client.delete(info.name, name, namespace, grace_period=grace, propagation_policy=policy)
+        print(f'{_qualified(info)} "{name}" deleted', flush=True)
         if watch is None:
             return
         try:
@@ -720,6 +789,66 @@ def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str
     finally:
         if watch is not None:
             watch.stop()
+
+
+def _qualified(info: ResourceInfo) -> str:
+    """kubectl's ``kind[.group]``: ``pod``, ``deployment.apps``."""
+    return f"{info.singular}.{info.group}" if info.group else info.singular
+
+
+def cmd_scale(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    """``scale TYPE NAME --replicas N``: set ``spec.replicas`` through the scale
+    subresource; prints ``deployment.apps/NAME scaled``."""
+    info, names = _resource_and_names([args.resource, *args.names])
+    if not names:
+        raise UsageError("resource(s) were provided, but no name was specified")
+    failed = 0
+    for name in names:
+        try:
+            scale = session.client.request("get", info.name, namespace=session.namespace,
+                                           name=name, subresource="scale")
+            scale["spec"]["replicas"] = args.replicas
+            scale["metadata"].pop("resourceVersion", None)  # kubectl: no precondition
+            session.client.request("update", info.name, namespace=session.namespace,
+                                   name=name, subresource="scale", body=scale)
+            print(f"{_qualified(info)}/{name} scaled", flush=True)
+        except ApiError as error:
+            _print_error(error)
+            failed = 1
+    return failed
+
+
+def cmd_rollout(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    """``rollout status deployment/NAME``: print kubectl's progress lines as the watch brings
+    changes, until the rollout is done (exit 0), past its deadline or ``--timeout`` (1)."""
+    info, names = _resource_and_names([args.resource, *args.names])
+    if info.name != "deployments":
+        raise UsageError(f"no status viewer has been implemented for {info.kind}")
+    if len(names) != 1:
+        raise UsageError("rollout status takes exactly one deployment")
+    changes: queue.Queue[WatchEvent] = queue.Queue()
+    watch = session.client.watch(info.name, changes.put, namespace=session.namespace,
+                                 field_selector=f"metadata.name={names[0]}")
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    try:
+        session.client.get(info.name, names[0], session.namespace)  # NotFound, as kubectl
+        last = ""
+        while deadline is None or time.monotonic() < deadline:
+            try:
+                event = changes.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if event.type not in ("ADDED", "MODIFIED"):
+                continue
+            text, done = printers.rollout_status(event.object)
+            if text != last:
+                print(text, flush=True)
+                last = text
+            if done:
+                return 0
+        raise UsageError("timed out waiting for the condition")
+    finally:
+        watch.stop()
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
@@ -854,7 +983,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete, "create": cmd_create,
             "apply": cmd_apply, "describe": cmd_describe, "api-resources": cmd_api_resources,
-            "logs": cmd_logs, "exec": cmd_exec, "auth": cmd_auth}
+            "logs": cmd_logs, "exec": cmd_exec, "auth": cmd_auth, "scale": cmd_scale,
+            "rollout": cmd_rollout}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {"up": cmd_up, "server": cmd_server, "agent": cmd_agent, "trace": cmd_trace,
                   "config": cmd_config}
@@ -893,7 +1023,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BusError as error:
         print(f"Unable to connect to the server: {error}", file=sys.stderr)
     except (UsageError, kubeconfig.KubeConfigError, manifests.ManifestError, KubeactorError,
-            ValueError, OSError) as error:
+            printers.RolloutFailed, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
     return 1
 

@@ -1,11 +1,11 @@
 """Launch a whole kubeactor cluster inside this process: what ``kubeactor up`` runs.
 
 Starts, in order: the embedded nats-server (unless a URL is given), the store (on SQLite in
-the data dir, or on a JetStream KV bucket of the NATS), the apiserver, the scheduler and N
-kubelets (``node-1`` ... ``node-N``), each component with its own NATS connection and identity
-(a bearer token from ``DATA_DIR/tokens.csv``). It then writes
-``DATA_DIR/kubeconfig`` with the admin's credentials. :meth:`Cluster.stop` stops everything it
-started, in reverse order.
+the data dir, or on a JetStream KV bucket of the NATS), the apiserver, the scheduler, the
+controller manager and N kubelets (``node-1`` ... ``node-N``), each component with its own NATS
+connection and identity (a client certificate of the cluster CA in ``DATA_DIR/pki``). It then
+writes ``DATA_DIR/kubeconfig`` with the admin's credentials. :meth:`Cluster.stop` stops
+everything it started, in reverse order.
 
 This is the one place that wires bindings (SQLite, JetStream, Docker) into actors.
 """
@@ -38,10 +38,11 @@ from actors.apiserver.external import Registrations
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.server import ADMISSION_KINDS
 from actors.client import Client
+from actors.controllermanager import ControllerManager, ControllerManagerConfig
 from actors.credentials import CertificateCredentials, Credentials
 from actors.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.leaderelection import LeaderElectionConfig
-from actors.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
+from actors.nodelifecycle import NodeLifecycleConfig
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler, SchedulerConfig
 from actors.store import Backend, HistoryWindow, Store
@@ -117,6 +118,9 @@ class ClusterConfig:
     tokens_file: Path | None = None
     """The static token file; None: ``DATA_DIR/tokens.csv`` (made at first start). Apiservers
     of one cluster must share it: give the others the first one's."""
+    namespace_retry_seconds: float = 2.0
+    """How often the namespace controller looks again at a terminating namespace that still
+    holds objects."""
 
 
 class ClusterError(KubeactorError):
@@ -175,6 +179,7 @@ class Cluster:
     _connections: list[Connection] = field(default_factory=list)
     _runtimes: list[Runtime] = field(default_factory=list)
     _timers: list[Timers] = field(default_factory=list)
+    controller_manager: ControllerManager | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
     _audit: AuditLog | None = None
     _lock: TextIO | None = None
@@ -306,10 +311,14 @@ class Cluster:
         self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER),
                                   SchedulerConfig(leader_election=election)))
         say("controllers")
-        self._run(NodeLifecycleController.start(
+        self.controller_manager = ControllerManager(
             *self._component(bus, "controller-manager", CONTROLLER_MANAGER),
-            NodeLifecycleConfig(grace_seconds=config.node_monitor_grace_seconds,
-                                monitor_seconds=config.node_monitor_seconds)))
+            ControllerManagerConfig(
+                node_lifecycle=NodeLifecycleConfig(
+                    grace_seconds=config.node_monitor_grace_seconds,
+                    monitor_seconds=config.node_monitor_seconds),
+                namespace_retry_seconds=config.namespace_retry_seconds))
+        self.controller_manager.start()
 
     def _backend(self, data: Path, bus: BusConfig) -> Backend:
         if self.config.store == "sqlite":
@@ -378,11 +387,23 @@ class Cluster:
         """A new certificate of this cluster's CA for ``user`` in comma-separated ``groups``."""
         return self._credentials((user, groups))
 
+    def stop_kubelet(self, node: str) -> None:
+        """Stop the kubelet of ``node`` as when its machine is lost: no heartbeat, no pod
+        status, its Node object left behind (tests of node failure)."""
+        for ref in self._actors:
+            if ref.actor_class is Kubelet and ref.proxy().config.get().node_name == node:
+                ref.stop(timeout=30)
+                self._actors.remove(ref)
+                return
+        raise KeyError(f"no kubelet of node {node} runs here")
+
     def token(self, user: str) -> str:
         return self._tokens[user]
 
     def stop(self) -> None:
         """Stop actors (newest first), connections, runtimes and nats-server. Idempotent."""
+        if self.controller_manager is not None:
+            self.controller_manager.stop()
         for ref in reversed(self._actors):
             with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
                 ref.stop(timeout=30)

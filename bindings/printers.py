@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from actors.objects import ResourceInfo, condition, parse_time
+from actors.selectors import selector_text
 from bindings import jsonpath
 
 Object = dict[str, Any]
@@ -128,6 +129,36 @@ def _event_row(event: Object, wide: bool) -> list[str]:
             str(event.get("message", ""))]
 
 
+def _template_columns(obj: Object) -> list[str]:
+    """-o wide of workloads: CONTAINERS, IMAGES, SELECTOR."""
+    spec = obj.get("spec", {})
+    containers = (spec.get("template", {}).get("spec") or {}).get("containers") or []
+    return [",".join(str(c.get("name")) for c in containers),
+            ",".join(str(c.get("image")) for c in containers),
+            selector_text(spec.get("selector") or {}) or "<none>"]
+
+
+def _replicaset_row(rs: Object, wide: bool) -> list[str]:
+    spec, status = rs.get("spec", {}), rs.get("status") or {}
+    row = [rs["metadata"]["name"], str(spec.get("replicas", 0)), str(status.get("replicas", 0)),
+           str(status.get("readyReplicas", 0)), age(rs)]
+    return row + (_template_columns(rs) if wide else [])
+
+
+def _deployment_row(deployment: Object, wide: bool) -> list[str]:
+    spec, status = deployment.get("spec", {}), deployment.get("status") or {}
+    row = [deployment["metadata"]["name"],
+           f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
+           str(status.get("updatedReplicas", 0)), str(status.get("availableReplicas", 0)),
+           age(deployment)]
+    return row + (_template_columns(deployment) if wide else [])
+
+
+def _namespace_row(namespace: Object, wide: bool) -> list[str]:
+    return [namespace["metadata"]["name"],
+            str((namespace.get("status") or {}).get("phase", "Active")), age(namespace)]
+
+
 Columns = tuple[list[str], list[str], Callable[[Object, bool], list[str]]]
 def _quota_row(quota: Object, wide: bool) -> list[str]:
     """kubectl's ``used/hard`` per resource: requests (and counts) apart from limits."""
@@ -145,6 +176,11 @@ _TABLES: dict[str, Columns] = {
     "configmaps": (["NAME", "DATA", "AGE"], [], _configmap_row),
     "events": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
     "resourcequotas": (["NAME", "AGE", "REQUEST", "LIMIT"], [], _quota_row),
+    "namespaces": (["NAME", "STATUS", "AGE"], [], _namespace_row),
+    "replicasets": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+                    ["CONTAINERS", "IMAGES", "SELECTOR"], _replicaset_row),
+    "deployments": (["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+                    ["CONTAINERS", "IMAGES", "SELECTOR"], _deployment_row),
 }
 
 
@@ -302,3 +338,103 @@ def describe_node(node: Object, pods: list[Object], events: list[Object]) -> str
     lines.append(f"Non-terminated Pods:  ({len(running)} in total)")
     lines += [f"  {p['metadata'].get('namespace')}/{p['metadata']['name']}" for p in running]
     return "\n".join(lines + _events_section(events))
+
+
+def _template_lines(template: Object) -> list[str]:
+    """kubectl's ``Pod Template:`` section."""
+    lines = ["Pod Template:", *_pairs("  Labels:  ", (template.get("metadata") or {}).get(
+        "labels")), "  Containers:"]
+    for container in (template.get("spec") or {}).get("containers") or []:
+        lines += [f"   {container.get('name')}:", f"    Image:        {container.get('image')}"]
+        if container.get("command"):
+            lines.append(f"    Command:      {' '.join(container['command'])}")
+        if container.get("args"):
+            lines.append(f"    Args:         {' '.join(container['args'])}")
+        env = {e.get("name"): e.get("value", "") for e in container.get("env") or []}
+        lines += _pairs("    Environment:  ", env)
+    return lines
+
+
+def _workload_head(obj: Object) -> list[str]:
+    meta, spec = obj["metadata"], obj.get("spec", {})
+    owner = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+    lines = [f"Name:           {meta['name']}", f"Namespace:      {meta.get('namespace')}",
+             f"Selector:       {selector_text(spec.get('selector') or {}) or '<none>'}",
+             *_pairs("Labels:         ", meta.get("labels")),
+             *_pairs("Annotations:    ", meta.get("annotations"))]
+    if owner:
+        lines.append(f"Controlled By:  {owner.get('kind')}/{owner.get('name')}")
+    return lines
+
+
+def describe_replicaset(rs: Object, pods: list[Object], events: list[Object]) -> str:
+    """kubectl describe replicaset: replicas, pods by phase, template, events."""
+    spec, status = rs.get("spec", {}), rs.get("status") or {}
+    phases = [p.get("status", {}).get("phase", "Pending") for p in pods]
+    lines = [*_workload_head(rs),
+             f"Replicas:       {status.get('replicas', 0)} current / {spec.get('replicas', 0)} "
+             "desired",
+             f"Pods Status:    {phases.count('Running')} Running / {phases.count('Pending')} "
+             f"Waiting / {phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed",
+             *_template_lines(spec.get("template") or {})]
+    return "\n".join(lines + _events_section(events))
+
+
+def describe_deployment(deployment: Object, new: Object | None, olds: list[Object],
+                        events: list[Object]) -> str:
+    """kubectl describe deployment: replica counts, strategy, template, conditions, its
+    ReplicaSets and events."""
+    spec, status = deployment.get("spec", {}), deployment.get("status") or {}
+    strategy = spec.get("strategy") or {}
+    rolling = strategy.get("rollingUpdate") or {}
+
+    def created(rs: Object) -> str:
+        rs_status = rs.get("status") or {}
+        return (f"{rs['metadata']['name']} ({rs_status.get('replicas', 0)}/"
+                f"{rs.get('spec', {}).get('replicas', 0)} replicas created)")
+
+    lines = [*_workload_head(deployment),
+             f"Replicas:       {spec.get('replicas', 0)} desired | "
+             f"{status.get('updatedReplicas', 0)} updated | {status.get('replicas', 0)} total | "
+             f"{status.get('availableReplicas', 0)} available | "
+             f"{status.get('unavailableReplicas', 0)} unavailable",
+             f"StrategyType:   {strategy.get('type', 'RollingUpdate')}",
+             f"MinReadySeconds:  {spec.get('minReadySeconds', 0)}"]
+    if strategy.get("type", "RollingUpdate") == "RollingUpdate":
+        lines.append(f"RollingUpdateStrategy:  {rolling.get('maxUnavailable')} max unavailable, "
+                     f"{rolling.get('maxSurge')} max surge")
+    lines += [*_template_lines(spec.get("template") or {}), "Conditions:",
+              f"  {'Type':<14} {'Status':<7} Reason", f"  {'----':<14} {'------':<7} ------"]
+    lines += [f"  {c['type']:<14} {c['status']:<7} {c.get('reason', '')}"
+              for c in status.get("conditions") or []]
+    lines += [f"OldReplicaSets:  {', '.join(map(created, olds)) or '<none>'}",
+              f"NewReplicaSet:   {created(new) if new else '<none>'}"]
+    return "\n".join(lines + _events_section(events))
+
+
+class RolloutFailed(Exception):
+    """The rollout will not finish by itself (its progress deadline passed)."""
+
+
+def rollout_status(deployment: Object) -> tuple[str, bool]:
+    """kubectl's rollout status line for a Deployment, and whether the rollout is done;
+    RolloutFailed once it is past its progress deadline."""
+    name = deployment["metadata"]["name"]
+    spec, status = deployment.get("spec", {}), deployment.get("status") or {}
+    if int(deployment["metadata"].get("generation", 1)) > int(
+            status.get("observedGeneration", 0)):
+        return "Waiting for deployment spec update to be observed...", False
+    progressing = condition(deployment, "Progressing") or {}
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        raise RolloutFailed(f'deployment "{name}" exceeded its progress deadline')
+    replicas = int(spec.get("replicas", 1))
+    updated, total = int(status.get("updatedReplicas", 0)), int(status.get("replicas", 0))
+    available = int(status.get("availableReplicas", 0))
+    waiting = f'Waiting for deployment "{name}" rollout to finish: '
+    if updated < replicas:
+        return f"{waiting}{updated} out of {replicas} new replicas have been updated...", False
+    if total > updated:
+        return f"{waiting}{total - updated} old replicas are pending termination...", False
+    if available < updated:
+        return f"{waiting}{available} of {updated} updated replicas are available...", False
+    return f'deployment "{name}" successfully rolled out', True

@@ -150,3 +150,28 @@ def node(name: str, *, cpu: str = "2", memory: str = "4Gi", ready: bool = True) 
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
             "status": {"capacity": resources, "allocatable": resources,
                        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def wait_none_left(client: Client, resource: str, label_selector: str,
+                   namespace: str | None = "default", timeout: float = 60.0) -> None:
+    """Block until no object of ``resource`` matches ``label_selector`` (listed, then
+    followed by a watch from the listing's revision)."""
+    listing = client.list(resource, namespace, label_selector=label_selector)
+    left = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in listing["items"]}
+    empty = threading.Event()
+
+    def on_event(event: WatchEvent) -> None:
+        key = (event.object["metadata"].get("namespace"), event.object["metadata"]["name"])
+        if event.type == "DELETED":
+            left.discard(key)
+        elif event.type in ("ADDED", "MODIFIED"):
+            left.add(key)
+        if not left:
+            empty.set()
+
+    watch = client.watch(resource, on_event, namespace=namespace, label_selector=label_selector,
+                         resource_version=listing["metadata"]["resourceVersion"])
+    try:
+        assert not left or empty.wait(timeout), f"{resource} left: {sorted(left)}"
+    finally:
+        watch.stop()

@@ -13,6 +13,7 @@ from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
 from bus.errors import BadRequest
 from bus.subjects import Subjects
 
+PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
 MIN_LEASE_SECONDS = 1.0
 MAX_LEASE_SECONDS = 600.0
 """A watch lease may last from one second to ten minutes."""
@@ -30,6 +31,8 @@ class Options:
     """``watch``: the client wants BOOKMARK events (``allowWatchBookmarks``)."""
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     grace_period: int | None = None
+    propagation_policy: str | None = None
+    """``delete``: ``Orphan``, ``Background`` or ``Foreground`` (None: Background)."""
     container: str | None = None
     """``pods/log``: which container (the only one when omitted)."""
     tail_lines: int | None = None
@@ -77,6 +80,10 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     limit = _typed(raw, "limit", int)
     if limit is not None and limit < 0:
         raise BadRequest("options.limit must be 0 or more")
+    policy = _typed(raw, "propagationPolicy", str)
+    if policy is not None and policy not in PROPAGATION_POLICIES:
+        raise BadRequest(f'options.propagationPolicy: Unsupported value: "{policy}": '
+                         'supported values: "Orphan", "Background", "Foreground"')
     tail = _typed(raw, "tailLines", int)
     if tail is not None and tail < 0:
         raise BadRequest("options.tailLines must be 0 or more")
@@ -97,6 +104,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         bookmarks=bool(_typed(raw, "allowWatchBookmarks", bool)),
         lease_seconds=float(lease) if lease is not None else DEFAULT_LEASE_SECONDS,
         grace_period=grace,
+        propagation_policy=policy,
     )
 
 

@@ -23,6 +23,7 @@ from actors.objects import (
     now_rfc3339,
     set_condition,
 )
+from actors.selectors import selector_text
 from bus.errors import BadRequest, Conflict, Invalid
 
 Object = dict[str, Any]
@@ -81,6 +82,17 @@ def prepare_create(
     return obj
 
 
+def sent_version(body: Any) -> int | None:
+    """The ``metadata.resourceVersion`` an update must still find (None: any)."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be an object")
+    sent = meta(copy.deepcopy(body)).get("resourceVersion")
+    try:
+        return int(sent) if sent not in (None, "") else None
+    except (TypeError, ValueError):
+        raise BadRequest(f"metadata.resourceVersion {sent!r} is not a resource version") from None
+
+
 def prepare_update(
     info: ResourceInfo, subresource: str | None, body: Any, old: Object
 ) -> tuple[Object, int | None]:
@@ -88,15 +100,13 @@ def prepare_update(
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
     check_plain(body)
-    sent = meta(copy.deepcopy(body)).get("resourceVersion")
-    try:
-        expected = int(sent) if sent not in (None, "") else None
-    except (TypeError, ValueError):
-        raise BadRequest(f"metadata.resourceVersion {sent!r} is not a resource version") from None
+    expected = sent_version(body)
     if subresource == "status":
         new = copy.deepcopy(old)
         new["status"] = copy.deepcopy(body.get("status") or {})
         return new, expected
+    if subresource in ("scale", "finalize"):
+        return _spec_field_update(subresource, body, old), expected
     new = copy.deepcopy(body)
     new["apiVersion"], new["kind"] = info.api_version, info.kind
     metadata = meta(new)
@@ -115,9 +125,69 @@ def prepare_update(
         defaulter(new)
     if info.name == "pods":
         check_pod_update(old, new)
+    elif info.name == "namespaces" and isinstance(new.get("spec"), dict):
+        # Only namespaces/finalize changes them, as in Kubernetes.
+        new["spec"].pop("finalizers", None)
+        if "finalizers" in (old.get("spec") or {}):
+            new["spec"]["finalizers"] = list(old["spec"]["finalizers"])
+    elif info.group == "apps" and isinstance(new.get("spec"), dict) and (
+            new["spec"].get("selector") != (old.get("spec") or {}).get("selector")):
+        name = old["metadata"]["name"]
+        raise Invalid(f'{info.kind} "{name}" is invalid: spec.selector: Invalid value: '
+                      f"{new['spec'].get('selector')}: field is immutable",
+                      details={"name": name, "kind": info.singular})
     if new.get("spec") != old.get("spec"):
         metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new, expected
+
+
+def _spec_field_update(subresource: str, body: Object, old: Object) -> Object:
+    """``scale`` sets ``spec.replicas`` from a Scale; ``finalize`` sets a namespace's
+    ``spec.finalizers``. Nothing else of the object changes but its generation."""
+    new = copy.deepcopy(old)
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        raise BadRequest(f"a {subresource} update needs a spec")
+    field = "replicas" if subresource == "scale" else "finalizers"
+    if field not in spec:
+        raise BadRequest(f"a {subresource} update needs spec.{field}")
+    new.setdefault("spec", {})[field] = copy.deepcopy(spec[field])
+    if new.get("spec") != old.get("spec"):
+        new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
+    return new
+
+
+def to_scale(info: ResourceInfo, obj: Object) -> Object:
+    """The ``autoscaling/v1`` Scale of a ReplicaSet or Deployment (its ``scale``
+    subresource)."""
+    metadata = obj["metadata"]
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return {
+        "apiVersion": "autoscaling/v1", "kind": "Scale",
+        "metadata": {key: metadata[key] for key in ("name", "namespace", "uid",
+                                                    "resourceVersion", "creationTimestamp")
+                     if key in metadata},
+        "spec": {"replicas": spec.get("replicas", 0)},
+        "status": {"replicas": status.get("replicas", 0),
+                   "selector": selector_text(spec.get("selector") or {})},
+    }
+
+
+PROPAGATION_FINALIZERS = {"Orphan": "orphan", "Foreground": "foregroundDeletion"}
+"""The finalizer that hands a deletion to the garbage collector, by propagationPolicy."""
+
+
+def with_propagation(obj: Object, policy: str | None) -> Object:
+    """``obj`` with the finalizer its deletion's ``propagationPolicy`` asks the garbage
+    collector for (a copy), or ``obj`` itself when there is nothing to add (Background)."""
+    finalizer = PROPAGATION_FINALIZERS.get(policy or "Background")
+    finalizers = obj["metadata"].get("finalizers") or []
+    if finalizer is None or finalizer in finalizers:
+        return obj
+    marked = copy.deepcopy(obj)
+    others = [f for f in finalizers if f not in PROPAGATION_FINALIZERS.values()]
+    marked["metadata"]["finalizers"] = [*others, finalizer]
+    return marked
 
 
 def check_pod_update(old: Object, new: Object) -> None:
@@ -168,21 +238,31 @@ def graceful_deletion(info: ResourceInfo, obj: Object, grace: int | None) -> Obj
     """The object marked for deletion, when it must linger; None when it can go at once.
 
     A pod on a node lingers until its kubelet has stopped its containers (it then deletes it
-    with grace 0); any object with finalizers lingers until they are removed.
+    with grace 0); any object with finalizers lingers until they are removed (a namespace's
+    ``spec.finalizers`` too: it is Terminating until the namespace controller emptied it).
     """
     metadata = obj["metadata"]
-    finalizers = metadata.get("finalizers") or []
+    finalizers = [*(metadata.get("finalizers") or []), *(
+        (obj.get("spec") or {}).get("finalizers") or [] if info.name == "namespaces" else [])]
     on_node = info.name == "pods" and bool(obj.get("spec", {}).get("nodeName"))
     if grace is None:
         grace = int(obj.get("spec", {}).get("terminationGracePeriodSeconds", 30)) if on_node else 0
     if not finalizers and (not on_node or grace == 0):
         return None
     if metadata.get("deletionTimestamp"):
-        return obj if finalizers or (on_node and grace > 0) else None
+        if on_node and grace < int(metadata.get("deletionGracePeriodSeconds", grace)):
+            return _marked(info, obj, grace)  # a shorter grace (the kubelet's 0) is kept
+        return obj
+    return _marked(info, obj, grace)
+
+
+def _marked(info: ResourceInfo, obj: Object, grace: int) -> Object:
     marked = copy.deepcopy(obj)
     when = datetime.now(UTC) + timedelta(seconds=grace)
     marked["metadata"]["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     marked["metadata"]["deletionGracePeriodSeconds"] = grace
+    if info.name == "namespaces":
+        marked.setdefault("status", {})["phase"] = "Terminating"
     return marked
 
 

@@ -56,6 +56,9 @@ from actors.apiserver.registry import (
     prepare_binding,
     prepare_create,
     prepare_update,
+    sent_version,
+    to_scale,
+    with_propagation,
 )
 from actors.apiserver.watching import Watcher, event_type_for
 from actors.objects import (
@@ -94,9 +97,12 @@ Object = dict[str, Any]
 
 VERBS = ("get", "list", "watch", "create", "update", "delete", "deletecollection")
 SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log": ("get",),
-                     "exec": ("create",)}
+                     "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",)}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
 NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
+UPDATE_ATTEMPTS = 5
+"""How often an update without a resourceVersion is computed again after a concurrent write
+(kube-apiserver retries GuaranteedUpdate the same way)."""
 """Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
 _BY_KIND = {info.kind: info for info in RESOURCES}
 _BY_NAME = {info.name: info for info in RESOURCES}
@@ -150,8 +156,14 @@ class Request:
             raise BadRequest(f"{self.verb} {self.info.name} needs a name")
         return self.info.key(self.namespace, self.name)
 
+    @property
+    def qualified(self) -> str:
+        """kube-apiserver's name of the resource in messages: ``pods``, ``deployments.apps``."""
+        group = f".{self.info.group}" if self.info.group else ""
+        return f"{self.info.name}{group}"
+
     def not_found(self) -> NotFound:
-        return NotFound(f'{self.info.name} "{self.name}" not found',
+        return NotFound(f'{self.qualified} "{self.name}" not found',
                         details={"name": self.name, "kind": self.info.name})
 
 
@@ -446,7 +458,7 @@ class ApiServer(BusActor):
         obj = self.store.get_or_none(request.key).get()
         if obj is None:
             raise request.not_found()
-        return obj
+        return to_scale(request.info, obj) if request.subresource == "scale" else obj
 
     def _list(self, request: Request) -> Object:
         """A list, or with ``limit`` one page of it; every page of one list is consistent at
@@ -479,7 +491,7 @@ class ApiServer(BusActor):
             return self._commit(request, self._store_write(request, "create", obj))
         except AlreadyExists:
             self.admission.release(obj)
-            raise AlreadyExists(f'{request.info.name} "{request.name}" already exists',
+            raise AlreadyExists(f'{request.qualified} "{request.name}" already exists',
                                 details={"name": request.name, "kind": request.info.name}
                                 ) from None
         except BaseException:
@@ -487,18 +499,39 @@ class ApiServer(BusActor):
             raise
 
     def _update(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
-        old = self._get(request)
-        obj, expected = prepare_update(
-            request.info, request.subresource, request.envelope.body, old
-        )
+        """An update computed from the stored object and written only if that is still the
+        stored one. Without a ``resourceVersion`` from the client, a concurrent write (another
+        worker's) makes it start again from the new object, as kube-apiserver's
+        GuaranteedUpdate does: no write is ever lost."""
+        sent = sent_version(request.envelope.body)
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                return (yield from self._update_once(request, sent))
+            except Conflict:
+                if sent is not None or attempt == UPDATE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _update_once(self, request: Request, sent: int | None
+                     ) -> Generator[ExternalCall, Answer, Object]:
+        old = self.store.get_or_none(request.key).get()
+        if old is None:
+            raise request.not_found()
+        current = int(old["metadata"]["resourceVersion"])
+        if sent is not None and sent != current:  # before validation, as Kubernetes
+            raise self._conflict(request, Conflict(
+                "the object has been modified; please apply your changes to the latest "
+                f"version and try again (have {current}, got {sent})"))
+        obj, _ = prepare_update(request.info, request.subresource, request.envelope.body, old)
         yield from self._admit(request, "UPDATE", obj, old)
         self._validate(request, obj)
         grace = obj["metadata"].get("deletionGracePeriodSeconds")
         if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
             request.info, obj, grace
         ) is None:  # the last finalizer went: the deletion completes now
-            return self._remove(request, expected)
-        return self._write(request, obj, expected)
+            return self._remove(request, current)
+        stored = self._write(request, obj, current)
+        return to_scale(request.info, stored) if request.subresource == "scale" else stored
 
     def _bind(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
         old = self._get(request)
@@ -510,7 +543,8 @@ class ApiServer(BusActor):
     def _delete(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
         old = self._get(request)
         yield from self._admit(request, "DELETE", None, old)
-        marked = graceful_deletion(request.info, old, request.options.grace_period)
+        propagated = with_propagation(old, request.options.propagation_policy)
+        marked = graceful_deletion(request.info, propagated, request.options.grace_period)
         if marked is old:
             return old
         if marked is not None:
@@ -551,7 +585,7 @@ class ApiServer(BusActor):
 
     @staticmethod
     def _conflict(request: Request, error: Conflict) -> Conflict:
-        return Conflict(f'Operation cannot be fulfilled on {request.info.name} '
+        return Conflict(f'Operation cannot be fulfilled on {request.qualified} '
                         f'"{request.name}": {error.message}')
 
     def _commit(self, request: Request, stored: Object, removed: bool = False) -> Object:

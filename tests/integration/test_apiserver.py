@@ -352,3 +352,36 @@ def test_a_quiet_watch_gets_bookmarks_that_move_its_revision(admin):
         assert int(watch.revision) >= int(cm["metadata"]["resourceVersion"])
     finally:
         watch.stop()
+
+
+def test_updates_without_a_resource_version_never_lose_a_concurrent_write(admin):
+    """The kubelet writes status without a resourceVersion while a controller changes the
+    pod's metadata with one: every change of both must be kept (GuaranteedUpdate)."""
+    admin.create("pods", pod("busy"))
+    stop = threading.Event()
+
+    def status_writer() -> None:
+        count = 0
+        while not stop.is_set():
+            count += 1
+            admin.update("pods", {"metadata": {"name": "busy", "namespace": "default"},
+                                  "status": {"phase": "Pending", "message": str(count)}},
+                         subresource="status")
+
+    writer = threading.Thread(target=status_writer)
+    writer.start()
+    try:
+        for n in range(15):
+            while True:
+                current = admin.get("pods", "busy")
+                current["metadata"].setdefault("labels", {})[f"l{n}"] = "x"
+                try:
+                    admin.update("pods", current)
+                    break
+                except Conflict:
+                    continue
+    finally:
+        stop.set()
+        writer.join(30)
+    labels = admin.get("pods", "busy")["metadata"]["labels"]
+    assert {f"l{n}" for n in range(15)} <= set(labels)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from actors.objects import default_pod, lookup, resolve, validate
+from actors.objects import DEFAULTERS, default_deployment, default_pod, lookup, resolve, validate
 from actors.quantity import parse_cpu, parse_memory
 from bus.errors import BadRequest, Invalid
 from tests.conftest import node, pod
@@ -226,3 +226,71 @@ def test_a_well_formed_admission_registration_is_valid():
                     "spec": {"subject": "image-policy", "operations": ["CREATE", "UPDATE"],
                              "resources": ["pods", "pods/*"], "timeoutSeconds": 5,
                              "failurePolicy": "Ignore", "mutating": True}})
+
+
+def deployment_body(**spec: object) -> dict:
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    body["spec"].update(spec)
+    return body
+
+
+def workload_problems(body: dict, resource: str = "deployments") -> list[str]:
+    DEFAULTERS[resource](body)
+    try:
+        validate(lookup("apps", resource), body)
+    except Invalid as error:
+        return list(error.details["causes"])
+    return []
+
+
+def test_deployments_are_defaulted_as_kubernetes_does():
+    body = deployment_body()
+    default_deployment(body)
+    spec = body["spec"]
+    assert (spec["replicas"], spec["revisionHistoryLimit"], spec["progressDeadlineSeconds"]) == (
+        1, 10, 600)
+    assert spec["strategy"] == {"type": "RollingUpdate",
+                                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    assert spec["template"]["spec"]["restartPolicy"] == "Always"
+    assert "tolerations" not in spec["template"]["spec"]  # added to pods, not templates
+    assert workload_problems(body) == []
+
+
+def test_workloads_need_a_selector_matching_their_template_and_sane_numbers():
+    assert workload_problems(deployment_body(selector=None)) == ["spec.selector: Required value"]
+    mismatch = workload_problems(deployment_body(selector={"matchLabels": {"app": "db"}}))
+    assert mismatch == ["spec.template.metadata.labels: Invalid value: {'app': 'web'}: "
+                        "`selector` does not match template `labels`"]
+    assert workload_problems(deployment_body(replicas=-1)) == [
+        "spec.replicas: Invalid value: -1: must be greater than or equal to 0"]
+    empty = deployment_body()
+    empty["kind"] = "ReplicaSet"
+    empty["spec"]["template"]["spec"] = {"containers": [], "restartPolicy": "Never"}
+    assert workload_problems(empty, "replicasets") == [
+        "spec.template.spec.containers: Required value",
+        'spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: '
+        '"Always"']
+
+
+def test_rolling_update_parameters_are_checked():
+    zero = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "0%"}}
+    assert workload_problems(deployment_body(strategy=zero)) == [
+        "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when "
+        "`maxSurge` is 0"]
+    bad = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "lots", "maxUnavailable": 1}}
+    assert workload_problems(deployment_body(strategy=bad))[0].startswith(
+        "spec.strategy.rollingUpdate.maxSurge: Invalid value: 'lots'")
+    mixed = {"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}
+    assert workload_problems(deployment_body(strategy=mixed)) == [
+        "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is "
+        "'Recreate'"]
+
+
+def test_kubectl_names_of_the_workloads_resolve():
+    for word in ("rs", "replicaset", "replicasets", "ReplicaSet", "replicaset.apps"):
+        assert resolve(word).name == "replicasets"
+    for word in ("deploy", "deployment", "deployments", "deployment.apps", "deployments.apps"):
+        assert resolve(word).name == "deployments"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from actors.objects import resolve
+from actors.objects import lookup, resolve
 from bindings import printers
-from bindings.printers import human_duration
+from bindings.printers import human_duration, table
 
 
 @pytest.mark.parametrize(("seconds", "shown"), [
@@ -25,3 +25,24 @@ def test_quota_table_shows_used_over_hard_like_kubectl():
     assert lines[0].split() == ["NAME", "AGE", "REQUEST", "LIMIT"]
     assert lines[1].split("   ")[0] == "compute"
     assert lines[1].endswith("pods: 2/3, requests.cpu: 300m/1   limits.memory: 0/1Gi")
+
+
+def test_workload_and_namespace_tables_have_kubectls_columns():
+    rs = {"metadata": {"name": "web-abc"},
+          "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                   "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}},
+          "status": {"replicas": 3, "readyReplicas": 2}}
+    rows = [line.split() for line in table(lookup("apps", "replicasets"), [rs],
+                                           wide=True).splitlines()]
+    assert rows == [["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES",
+                     "SELECTOR"], ["web-abc", "3", "3", "2", "<unknown>", "c", "busybox",
+                                   "app=web"]]
+    deployment = dict(rs, metadata={"name": "web"},
+                      status={"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2})
+    rows = [line.split() for line in table(lookup("apps", "deployments"),
+                                           [deployment]).splitlines()]
+    assert rows == [["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+                    ["web", "2/3", "3", "2", "<unknown>"]]
+    going = {"metadata": {"name": "old"}, "status": {"phase": "Terminating"}}
+    rows = [line.split() for line in table(lookup("", "namespaces"), [going]).splitlines()]
+    assert rows == [["NAME", "STATUS", "AGE"], ["old", "Terminating", "<unknown>"]]

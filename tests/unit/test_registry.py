@@ -13,6 +13,7 @@ from actors.apiserver.registry import (
     prepare_binding,
     prepare_create,
     prepare_update,
+    to_scale,
 )
 from actors.objects import TRACE_ANNOTATION, condition, lookup, parse_time
 from bus.errors import BadRequest, Conflict, Invalid
@@ -191,3 +192,61 @@ def test_bytes_and_non_string_keys_are_bad_requests_not_stored():
                 {"metadata": {"name": "x"}, "data": {"blob": b"\x00"}}):
         with pytest.raises(BadRequest):
             prepare_create(PODS, bad, "default", None)
+
+
+DEPLOYMENTS, NAMESPACES = lookup("apps", "deployments"), lookup("", "namespaces")
+
+
+def stored_deployment() -> Object:
+    body = {"metadata": {"name": "web"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    stored = prepare_create(DEPLOYMENTS, body, "default", None)
+    stored["metadata"]["resourceVersion"] = "9"
+    stored["status"] = {"replicas": 2}
+    return stored
+
+
+def test_the_scale_subresource_reads_and_sets_only_replicas():
+    old = stored_deployment()
+    scale = to_scale(DEPLOYMENTS, old)
+    assert scale["kind"] == "Scale" and scale["apiVersion"] == "autoscaling/v1"
+    assert scale["spec"] == {"replicas": 2}
+    assert scale["status"] == {"replicas": 2, "selector": "app=web"}
+    scale["spec"]["replicas"] = 5
+    scale["spec"]["template"] = "ignored"
+    new, expected = prepare_update(DEPLOYMENTS, "scale", scale, old)
+    assert expected == 9
+    assert new["spec"]["replicas"] == 5 and new["metadata"]["generation"] == 2
+    assert new["spec"]["template"] == old["spec"]["template"]
+    with pytest.raises(BadRequest):
+        prepare_update(DEPLOYMENTS, "scale", {"spec": {}}, old)
+
+
+def test_a_workloads_selector_is_immutable():
+    old = stored_deployment()
+    body = dict(old, spec=dict(old["spec"], selector={"matchLabels": {"app": "other"}}))
+    with pytest.raises(Invalid, match=r"spec.selector: Invalid value: .*field is immutable"):
+        prepare_update(DEPLOYMENTS, None, body, old)
+
+
+def test_only_namespaces_finalize_changes_a_namespaces_finalizers():
+    old = prepare_create(NAMESPACES, {"metadata": {"name": "ns"}}, None, None)
+    assert old["spec"]["finalizers"] == ["kubernetes"] and old["status"]["phase"] == "Active"
+    plain, _ = prepare_update(NAMESPACES, None, dict(old, spec={"finalizers": []}), old)
+    assert plain["spec"]["finalizers"] == ["kubernetes"]
+    final, _ = prepare_update(NAMESPACES, "finalize", {"spec": {"finalizers": []}}, old)
+    assert final["spec"]["finalizers"] == []
+
+
+def test_a_kubelets_confirmation_is_kept_while_a_finalizer_holds_the_pod():
+    held = stored_pod(node="n1")
+    held["metadata"]["finalizers"] = ["foregroundDeletion"]
+    marked = graceful_deletion(PODS, held, None)
+    assert marked is not None and marked["metadata"]["deletionGracePeriodSeconds"] == 30
+    confirmed = graceful_deletion(PODS, marked, 0)  # the kubelet stopped it: grace 0
+    assert confirmed is not None and confirmed["metadata"]["deletionGracePeriodSeconds"] == 0
+    assert graceful_deletion(PODS, confirmed, 0) is confirmed  # nothing new
+    confirmed["metadata"]["finalizers"] = []
+    assert graceful_deletion(PODS, confirmed, 0) is None  # the last finalizer went: it goes

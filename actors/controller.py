@@ -1,0 +1,360 @@
+"""The shared base of kube-controller-manager's loops: informers, a work queue, reconcile.
+
+A controller follows some resources with :class:`~actors.informer.Informer`\\ s (no polling)
+and keeps the last state of each object it saw. Every event becomes one or more *keys*
+(resource, namespace, name) put on a :class:`WorkQueue`; the queue holds each key once however
+many events name it, and the controller's :meth:`Controller.reconcile` is called with the key
+alone (level-based, as controller-runtime's reconcilers: it reads the current state from the
+cache and makes the world match, so it **must be idempotent**). A reconcile that raises is
+retried with exponential backoff; one that returns a number of seconds is called again after
+that long (a toleration running out, a namespace still emptying).
+
+Which thread: everything runs on the controller's actor thread; informers and timers only
+``tell`` it. Subclasses: ``actors.replicaset``, ``actors.deployment``,
+``actors.garbagecollector``, ``actors.namespace``, ``actors.tainteviction``,
+``actors.nodelifecycle``; ``actors.controllermanager`` starts them together.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from actors.client import Client, WatchEvent
+from actors.informer import Informer
+from actors.objects import RESOURCES, ResourceInfo, controller_ref, now_rfc3339, owner_reference
+from actors.selectors import selector_matches
+from bus.actor import BusActor
+from bus.connection import Connection
+from bus.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+BY_KIND: dict[str, ResourceInfo] = {info.kind: info for info in RESOURCES}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Key:
+    """What a reconcile request carries: which object, nothing of its state."""
+
+    resource: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: Object) -> Key:
+        metadata = obj.get("metadata", {})
+        return cls(BY_KIND[obj["kind"]].name, metadata.get("namespace", ""), metadata["name"])
+
+    def __str__(self) -> str:
+        return f"{self.resource}/{self.namespace}/{self.name}".replace("//", "/")
+
+
+@dataclass(frozen=True, slots=True)
+class _Reconcile:
+    """Local message: reconcile this key now."""
+
+    key: Key
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """Local message: a delayed key is due; put it on the queue."""
+
+    key: Key
+    timer: threading.Timer
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerConfig:
+    workers: int = 16
+    """Threads for the requests a controller sends side by side (a batch of pod creations,
+    Events it does not wait for)."""
+    backoff_base_seconds: float = 0.05
+    """First retry of a failed reconcile (client-go's rate limiter starts at 5 ms; a bus round
+    trip is slower)."""
+    backoff_max_seconds: float = 60.0
+    """Longest wait between retries of a key that keeps failing."""
+
+
+def backoff_delay(failures: int, base: float, ceiling: float) -> float:
+    """Wait before retry number ``failures`` (1, 2, ...): base, 2*base, 4*base... to ceiling."""
+    return float(min(base * 2 ** min(max(failures - 1, 0), 32), ceiling))
+
+
+class WorkQueue:
+    """Keys waiting for a reconcile, each held once; failures per key for the backoff. Used
+    on one thread (the controller's)."""
+
+    def __init__(self, config: ControllerConfig) -> None:
+        self.config = config
+        self._pending: set[Key] = set()
+        self._failures: dict[Key, int] = {}
+
+    def add(self, key: Key) -> bool:
+        """True when ``key`` was not waiting yet (the caller schedules its reconcile)."""
+        if key in self._pending:
+            return False
+        self._pending.add(key)
+        return True
+
+    def take(self, key: Key) -> None:
+        """``key``'s reconcile starts: events from now on queue it again."""
+        self._pending.discard(key)
+
+    def failed(self, key: Key) -> float:
+        """Count a failure; the seconds to wait before the retry."""
+        self._failures[key] = self._failures.get(key, 0) + 1
+        return backoff_delay(self._failures[key], self.config.backoff_base_seconds,
+                             self.config.backoff_max_seconds)
+
+    def forget(self, key: Key) -> None:
+        """``key`` reconciled: its next failure starts the backoff afresh."""
+        self._failures.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What an owner (a ReplicaSet, a Deployment) does with the objects of its namespace."""
+
+    owned: list[Object]
+    """Its own (controller reference to it) that its selector still matches, and adopted ones."""
+    adopt: list[Object]
+    """Orphans its selector matches: they get a controller reference to it."""
+    release: list[Object]
+    """Its own that its selector no longer matches: their reference to it goes."""
+
+
+def claim(owner: Object, candidates: list[Object]) -> Claim:
+    """Kubernetes' ControllerRefManager: an object belongs to the owner its controller
+    reference names; an orphan matching the selector is adopted (unless the owner or the
+    orphan is being deleted); an owned object that stopped matching is released."""
+    uid = owner["metadata"]["uid"]
+    selector = owner.get("spec", {}).get("selector") or {}
+    deleting = bool(owner["metadata"].get("deletionTimestamp"))
+    owned, adopt, release = [], [], []
+    for obj in candidates:
+        matches = selector_matches(selector, obj["metadata"].get("labels"))
+        ref = controller_ref(obj)
+        if ref is not None:
+            if ref.get("uid") != uid:
+                continue
+            if matches:
+                owned.append(obj)
+            elif not deleting:
+                release.append(obj)
+        elif matches and not deleting and not obj["metadata"].get("deletionTimestamp"):
+            adopt.append(obj)
+    return Claim(owned + adopt, adopt, release)
+
+
+def with_owner(obj: Object, owner: Object | None, owner_uid: str) -> Object:
+    """``obj`` (a copy) with its references to ``owner_uid`` removed, and a controller
+    reference to ``owner`` added when one is given."""
+    metadata = dict(obj["metadata"])
+    refs = [r for r in metadata.get("ownerReferences") or [] if r.get("uid") != owner_uid]
+    if owner is not None:
+        refs.append(owner_reference(owner))
+    metadata["ownerReferences"] = refs
+    return dict(obj, metadata=metadata)
+
+
+class Controller(BusActor):
+    """Informers on :attr:`resources`, a cache of what they saw, a work queue and
+    :meth:`reconcile`. Subclasses name their resources, map events to keys and reconcile."""
+
+    component: ClassVar[str] = "controller"
+    """The ``source.component`` of the Events it records."""
+    resources: ClassVar[tuple[str, ...]] = ()
+    """Resources followed (all namespaces)."""
+
+    def __init__(self, connection: Connection, client: Client,
+                 config: ControllerConfig | None = None) -> None:
+        super().__init__(connection)
+        self.client = client
+        self.controller_config = config or ControllerConfig()
+        self.queue = WorkQueue(self.controller_config)
+        self.pool = ThreadPoolExecutor(self.controller_config.workers,
+                                       thread_name_prefix=type(self).__name__)
+        """For requests sent side by side; results are handled back on the actor thread."""
+        self.objects: dict[str, dict[tuple[str, str], Object]] = {r: {} for r in self.resources}
+        self._informers: list[Informer] = []
+        self._delayed: dict[Key, tuple[float, threading.Timer]] = {}
+        """Keys waiting for their time (the earliest one each): when, and the timer."""
+        self._stopped = False
+
+    # -- to override ---------------------------------------------------------------------------
+
+    def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
+        """The keys to reconcile because ``obj`` (of ``resource``) was ADDED, MODIFIED or
+        DELETED; by default the object's own key."""
+        return [Key.of(obj)]
+
+    def reconcile(self, key: Key) -> float | None:
+        """Make the world match what ``key``'s object declares; idempotent. Return seconds
+        after which to look again, or None; raise to be retried with backoff."""
+        raise NotImplementedError
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        super().on_start()
+        self._informers = [Informer(self.client, resource, self.tell_self).start()
+                           for resource in self.resources]
+
+    def on_stop(self) -> None:
+        self._stopped = True
+        for informer in self._informers:
+            informer.stop()
+        for _, timer in list(self._delayed.values()):
+            timer.cancel()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        super().on_stop()
+
+    def on_local(self, message: Any) -> Any:
+        if isinstance(message, WatchEvent):
+            self._observe(message)
+        elif isinstance(message, _Reconcile):
+            self._run(message.key)
+        elif isinstance(message, _Due):
+            if self._delayed.get(message.key, (0, None))[1] is message.timer:
+                del self._delayed[message.key]
+                self.enqueue(message.key)
+        else:
+            return super().on_local(message)
+        return None
+
+    # -- the queue -----------------------------------------------------------------------------
+
+    def enqueue(self, key: Key, after: float = 0.0) -> None:
+        """Reconcile ``key`` soon (once, however often it is asked), or after ``after``
+        seconds (one timer per key: the earliest asked for wins)."""
+        if after <= 0:
+            if self.queue.add(key):
+                self.tell_self(_Reconcile(key))
+            return
+        when = time.monotonic() + after
+        planned = self._delayed.get(key)
+        if planned is not None:
+            if planned[0] <= when:
+                return
+            planned[1].cancel()
+        timer = threading.Timer(after, self._due, args=(key,))
+        timer.args = (key, timer)
+        timer.daemon = True
+        self._delayed[key] = (when, timer)
+        timer.start()
+
+    def _due(self, key: Key, timer: threading.Timer) -> None:  # timer thread
+        if not self._stopped:
+            self.tell_self(_Due(key, timer))
+
+    def _run(self, key: Key) -> None:
+        self.queue.take(key)
+        try:
+            again = self.reconcile(key)
+        except Exception as error:  # retried with backoff: one bad object must not stop us
+            delay = self.queue.failed(key)
+            level = logging.INFO if isinstance(error, ApiError) else logging.ERROR
+            log.log(level, "%s: reconcile %s failed (%s); retrying in %.2fs",
+                    type(self).__name__, key, error, delay, exc_info=level == logging.ERROR)
+            self.enqueue(key, after=delay)
+            return
+        self.queue.forget(key)
+        if again is not None:
+            self.enqueue(key, after=again)
+
+    # -- the cache -----------------------------------------------------------------------------
+
+    def _observe(self, event: WatchEvent) -> None:
+        obj = event.object
+        info = BY_KIND.get(obj.get("kind", ""))
+        if info is None or info.name not in self.objects:
+            return
+        cache = self.objects[info.name]
+        metadata = obj["metadata"]
+        where = (metadata.get("namespace", ""), metadata["name"])
+        cached = cache.get(where)
+        if event.type == "DELETED":
+            if cached is not None and cached["metadata"].get("uid") == metadata.get("uid"):
+                del cache[where]
+        elif cached is None or _revision(cached) <= _revision(obj):
+            cache[where] = obj
+        else:
+            return  # older than what a write of ours already told us
+        for key in self.keys_for(info.name, obj, event.type):
+            self.enqueue(key)
+
+    def remember(self, obj: Object) -> Object:
+        """Take in an object a write of ours returned, before its watch event comes; so a
+        reconcile right after never acts on the state from before that write."""
+        info = BY_KIND.get(obj.get("kind", ""))
+        if info is not None and info.name in self.objects:
+            metadata = obj["metadata"]
+            cache = self.objects[info.name]
+            where = (metadata.get("namespace", ""), metadata["name"])
+            if _revision(cache.get(where, {})) <= _revision(obj):
+                cache[where] = obj
+        return obj
+
+    def cached(self, key: Key) -> Object | None:
+        return self.objects[key.resource].get((key.namespace, key.name))
+
+    def listed(self, resource: str, namespace: str | None = None) -> list[Object]:
+        """Cached objects of ``resource``, in ``namespace`` when given."""
+        return [obj for (ns, _), obj in self.objects[resource].items()
+                if namespace is None or ns == namespace]
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def claim(self, owner: Object, resource: str) -> list[Object]:
+        """The objects of ``resource`` in the owner's namespace that it owns, after adopting
+        the orphans its selector matches and releasing its own that it no longer matches."""
+        found = claim(owner, self.listed(resource, owner["metadata"].get("namespace", "")))
+        uid = owner["metadata"]["uid"]
+        owned = found.owned[:len(found.owned) - len(found.adopt)]  # adopted ones come last
+        for obj in found.adopt:
+            owned.append(self.remember(self.client.update(resource, with_owner(obj, owner,
+                                                                               uid))))
+        for obj in found.release:
+            self.remember(self.client.update(resource, with_owner(obj, None, uid)))
+        return owned
+
+    def record_event(self, obj: Object, kind: str, reason: str, message: str) -> None:
+        """Record an Event about ``obj`` (``Normal`` or ``Warning``) without waiting for it
+        (as client-go's recorder); a failure is logged."""
+        try:
+            self.pool.submit(self._send_event, obj, kind, reason, message)
+        except RuntimeError:  # stopping: the pool takes no more work
+            log.debug("event %s for %s dropped: stopping", reason, obj["metadata"]["name"])
+
+    def _send_event(self, obj: Object, kind: str, reason: str, message: str) -> None:
+        metadata = obj["metadata"]
+        namespace = metadata.get("namespace") or "default"
+        stamp = now_rfc3339()
+        event = {
+            "metadata": {"generateName": f"{metadata['name']}.", "namespace": namespace},
+            "involvedObject": {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+                               "name": metadata["name"], "namespace": metadata.get("namespace"),
+                               "uid": metadata.get("uid")},
+            "type": kind, "reason": reason, "message": message,
+            "source": {"component": self.component},
+            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+        }
+        try:
+            self.client.create("events", event, namespace)
+        except ApiError as error:
+            log.warning("cannot record event %s for %s: %s", reason, metadata["name"], error)
+
+
+def _revision(obj: Object) -> int:
+    return int(obj.get("metadata", {}).get("resourceVersion") or 0)

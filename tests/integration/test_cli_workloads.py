@@ -1,0 +1,143 @@
+"""kubectl's workload verbs against ``kubeactor up --runtime sim`` (real NATS, real store, no
+Docker): the example manifests apply, ``get``/``describe`` show ReplicaSets and Deployments in
+kubectl's shape, ``scale``, ``rollout status`` and ``delete --cascade`` behave as kubectl's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from actors.client import Client
+from bindings.sim import PULL_ERROR
+from bus.errors import NotFound
+from tests.conftest import wait_for, wait_none_left
+from tests.processes import UpProcess, start_up, stop_up
+
+pytestmark = pytest.mark.integration
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "examples" / "manifests"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[UpProcess]:
+    up = start_up(tmp_path_factory.mktemp("up"), "--runtime", "sim", "--nodes", "2")
+    yield up
+    stop_up(up)
+
+
+@pytest.fixture
+def admin(cluster: UpProcess, admin_for) -> Client:
+    return admin_for(cluster)
+
+
+def available(count: int):
+    return lambda obj: (obj["status"].get("availableReplicas") == count
+                        and obj["status"].get("replicas") == count
+                        and obj["status"].get("observedGeneration")
+                        == obj["metadata"]["generation"])
+
+
+def test_the_example_manifests_apply_and_show_as_kubectl_shows_them(cluster, admin):
+    assert cluster.cli("apply", "-f", str(MANIFESTS / "replicaset.yaml"),
+                       "-f", str(MANIFESTS / "deployment.yaml")).stdout == (
+        "replicaset.apps/sleepers created\ndeployment.apps/web created\n")
+    wait_for(admin, "replicasets", "sleepers", available(3))
+    wait_for(admin, "deployments", "web", available(3))
+    rows = [line.split() for line in cluster.cli("get", "rs").stdout.splitlines()]
+    assert rows[0] == ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    assert ["sleepers", "3", "3", "3"] in [row[:4] for row in rows[1:]]
+    web_rs = [row for row in rows[1:] if row[0].startswith("web-")]
+    assert [row[1:4] for row in web_rs] == [["3", "3", "3"]]
+    rows = [line.split() for line in cluster.cli("get", "deploy", "-o", "wide").stdout.splitlines()]
+    assert rows[0] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES",
+                       "SELECTOR"]
+    assert rows[1][:4] + rows[1][5:] == ["web", "3/3", "3", "3", "web", "busybox:1.35", "app=web"]
+    assert cluster.cli("get", "deployment.apps/web", "-o", "name").stdout == "deployment/web\n"
+    assert cluster.cli("apply", "-f", str(MANIFESTS / "deployment.yaml")).stdout == (
+        "deployment.apps/web unchanged\n")
+
+    described = cluster.cli("describe", "deployment", "web").stdout
+    assert "Replicas:       3 desired | 3 updated | 3 total | 3 available | 0 unavailable" in (
+        described)
+    assert "RollingUpdateStrategy:  0 max unavailable, 1 max surge" in described
+    assert f"NewReplicaSet:   {web_rs[0][0]} (3/3 replicas created)" in described
+    assert "ScalingReplicaSet" in described and "deployment-controller" in described
+    described = cluster.cli("describe", "rs", "sleepers").stdout
+    assert "Replicas:       3 current / 3 desired" in described
+    assert "Pods Status:    3 Running / 0 Waiting / 0 Succeeded / 0 Failed" in described
+    assert "SuccessfulCreate" in described
+
+
+def test_scale_and_rollout_status(cluster, admin):
+    cluster.cli("apply", "-f", str(MANIFESTS / "deployment.yaml"))
+    wait_for(admin, "deployments", "web", available(3))
+    assert cluster.cli("scale", "deployment/web", "--replicas", "4").stdout == (
+        "deployment.apps/web scaled\n")
+    done = cluster.cli("rollout", "status", "deployment/web", "--timeout", "60s").stdout
+    assert done.splitlines()[-1] == 'deployment "web" successfully rolled out'
+    assert admin.get("deployments", "web")["status"]["availableReplicas"] == 4
+
+    broken = admin.get("deployments", "web")
+    broken["spec"]["template"]["metadata"]["annotations"] = {PULL_ERROR: "yes"}
+    admin.update("deployments", broken)
+    stuck = cluster.cli("rollout", "status", "deploy/web", "--timeout", "3s", check=False)
+    assert stuck.returncode == 1
+    assert stuck.stdout.startswith('Waiting for deployment "web" rollout to finish: ')
+    assert stuck.stderr == "error: timed out waiting for the condition\n"
+    assert admin.get("deployments", "web")["status"]["availableReplicas"] == 4  # maxUnavailable 0
+
+    fixed = admin.get("deployments", "web")
+    fixed["spec"]["template"]["metadata"]["annotations"] = {"fixed": "yes"}
+    admin.update("deployments", fixed)
+    rolled = subprocess.run(
+        [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig),
+         "rollout", "status", "deployments", "web"], capture_output=True, text=True, timeout=120)
+    assert rolled.returncode == 0, rolled.stderr
+    assert rolled.stdout.splitlines()[-1] == 'deployment "web" successfully rolled out'
+    assert admin.get("deployments", "web")["metadata"]["annotations"][
+        "deployment.kubernetes.io/revision"] == "3"
+
+    cluster.cli("apply", "-f", str(MANIFESTS / "replicaset.yaml"))
+    assert cluster.cli("scale", "rs", "sleepers", "--replicas", "2").stdout == (
+        "replicaset.apps/sleepers scaled\n")
+    wait_for(admin, "replicasets", "sleepers", available(2))
+    missing = cluster.cli("rollout", "status", "deployment/nothing", check=False)
+    assert missing.stderr == ('Error from server (NotFound): deployments.apps "nothing" not '
+                              "found\n")
+
+
+def test_delete_cascade_orphan_foreground_and_background(cluster, admin):
+    cluster.cli("apply", "-f", str(MANIFESTS / "replicaset.yaml"))
+    wait_for(admin, "replicasets", "sleepers", available(3))
+    pods = {p["metadata"]["name"] for p in admin.list(
+        "pods", "default", label_selector="app=sleepers")["items"]}
+    orphaned = cluster.cli("delete", "rs", "sleepers", "--cascade=false")
+    assert orphaned.stdout == 'replicaset.apps "sleepers" deleted\n'
+    assert orphaned.stderr == ("warning: --cascade=false is deprecated (boolean value) and can "
+                               "be replaced with --cascade=orphan.\n")
+    for name in pods:
+        wait_for(admin, "pods", name, lambda p: not p["metadata"].get("ownerReferences"))
+
+    cluster.cli("apply", "-f", str(MANIFESTS / "replicaset.yaml"))  # adopts them again
+    for name in pods:
+        wait_for(admin, "pods", name, lambda p: bool(p["metadata"].get("ownerReferences")))
+    assert cluster.cli("delete", "replicaset", "sleepers", "--cascade=foreground").stdout == (
+        'replicaset.apps "sleepers" deleted\n')
+    for name in pods:  # --wait returned after the owner went, and it went after its pods
+        with pytest.raises(NotFound):
+            admin.get("pods", name)
+
+    cluster.cli("apply", "-f", str(MANIFESTS / "deployment.yaml"))
+    wait_for(admin, "deployments", "web", available(3))
+    assert cluster.cli("delete", "-f", str(MANIFESTS / "deployment.yaml")).stdout == (
+        'deployment.apps "web" deleted\n')
+    wait_none_left(admin, "replicasets", "app=web")
+    wait_none_left(admin, "pods", "app=web")
+    bad = cluster.cli("delete", "rs", "x", "--cascade=sometimes", check=False)
+    assert bad.returncode == 2
+    assert 'invalid cascade value (sometimes). Must be "background", "foreground", or "orphan"' in (
+        bad.stderr)
