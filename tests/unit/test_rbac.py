@@ -262,14 +262,15 @@ EXPECTED: dict[str, set[Decision]] = {
         | grant(["create", "update"], "", ["events"], BOTH)
         | grant(["get", "create", "update"], COORD, ["leases"], BOTH)
         | grant(READS, "", ["nodes", "namespaces"], [None]) | SELF_REVIEW),
-    "system:kube-controller-manager": (
-        grant([*READS, "update"], "", ["nodes"], [None])
+    "system:kube-controller-manager": (  # the garbage collector reaches every resource
+        {(v, g, r, ns) for v in [*READS, "update", "delete"] for g, r in NAMESPACED
+         for ns in TEAMS}
+        | {(v, g, r, None) for v in [*READS, "update", "delete"] for g, r in CLUSTER}
         | grant(["get", "update"], "", ["nodes/status"], [None])
-        | grant([*READS, "delete"], "", ["pods"], BOTH)
+        | grant(["create"], "", ["pods", "events"], BOTH)
+        | grant(["create"], APPS, ["deployments"], BOTH)
         | grant(["get", "update"], "", ["pods/status"], BOTH)
-        | grant(["create", "update"], "", ["events"], BOTH)
-        | grant(READS, "", ["resourcequotas"], BOTH)
-        | grant([*READS, "create", "update"], COORD, ["leases"], BOTH) | SELF_REVIEW),
+        | grant(["create"], COORD, ["leases"], BOTH) | SELF_REVIEW),
     "system:node:node-1": (
         grant([*READS, "delete"], "", ["pods"], BOTH)
         | grant(["get", "update"], "", ["pods/status"], BOTH)
