@@ -32,7 +32,7 @@ from typing import Any
 
 from actors.client import Client
 from actors.controller import BY_KIND, Controller, ControllerConfig, Key, with_owner
-from actors.objects import RESOURCES
+from actors.objects import STORED
 from bus.connection import Connection
 from bus.errors import NotFound
 
@@ -94,7 +94,7 @@ class GarbageCollector(Controller):
     """See the module docstring."""
 
     component = "garbage-collector-controller"
-    resources = tuple(info.name for info in RESOURCES if info.name != "events")
+    resources = tuple(info.name for info in STORED if info.name != "events")
 
     def __init__(self, connection: Connection, client: Client,
                  config: ControllerConfig | None = None) -> None:

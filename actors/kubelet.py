@@ -410,6 +410,14 @@ class Kubelet(BusActor):
             self._informer.stop()
         super().on_stop()
 
+    def lose(self, node: str) -> bool:
+        """Stop hosting ``node`` as if its machine were lost: no more heartbeats, pod status
+        or calls; its containers and its Node object stay behind. False when it is not here."""
+        agent = self.agents.pop(node, None)
+        if agent is not None:
+            agent.stop()
+        return agent is not None
+
     def _on_pod_event(self, event: WatchEvent) -> None:  # bus loop thread: hand over
         agent = self.agents.get(event.object.get("spec", {}).get("nodeName") or "")
         if agent is not None:
@@ -418,19 +426,21 @@ class Kubelet(BusActor):
     def _heartbeat(self) -> None:
         """Renew every hosted node's Lease now and every ``lease_renew_seconds`` (one timer
         for all nodes; renewals on the heartbeat pool, apart from pod work)."""
-        if self._stopped:
+        agents = list(self.agents.items())  # lose() may take one away meanwhile
+        if self._stopped or not agents:
             return
-        config = next(iter(self.agents.values())).config
+        config = agents[0][1].config
         every = min(config.lease_renew_seconds, config.lease_duration_seconds / 4)
-        for name, agent in self.agents.items():
+        for name, agent in agents:
             self._beats.submit(name, agent.renew_lease)
         self.timers.call_later(every, self._heartbeat)
 
     def _relist(self) -> None:
         """Sync every pod again now and then: the safety net under the runtime's events."""
-        if self._stopped:
+        agents = list(self.agents.values())
+        if self._stopped or not agents:
             return
-        for agent in self.agents.values():
+        for agent in agents:
             agent.resync_all()
-        config = next(iter(self.agents.values())).config
+        config = agents[0].config
         self.timers.call_later(config.relist_seconds, self._relist)

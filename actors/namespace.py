@@ -19,7 +19,7 @@ from typing import Any
 
 from actors.client import Client
 from actors.controller import Controller, ControllerConfig, Key
-from actors.objects import RESOURCES
+from actors.objects import STORED
 from bus.connection import Connection
 from bus.errors import NotFound
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 Object = dict[str, Any]
 
 FINALIZER = "kubernetes"
-CONTENT = tuple(info.name for info in RESOURCES if info.namespaced)
+CONTENT = tuple(info.name for info in STORED if info.namespaced)
 """Every namespaced resource: what a namespace holds."""
 
 

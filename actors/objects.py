@@ -97,12 +97,15 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",
                  namespaced=False),
     ResourceInfo("replicasets", "ReplicaSet", group="apps", short_names=("rs",),
-                 subresources=("status", "scale")),
+                 subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),
-                 subresources=("status", "scale")),
+                 subresources=("status", "scale"), categories=("all",)),
 )
 REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
+STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name not in REVIEWS)
+"""The resources kept in the store (listed, watched, owned, deleted with their namespace)."""
+
 _BY_GROUP_NAME = {(info.group, info.name): info for info in RESOURCES}
 
 

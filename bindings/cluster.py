@@ -391,9 +391,7 @@ class Cluster:
         """Stop the kubelet of ``node`` as when its machine is lost: no heartbeat, no pod
         status, its Node object left behind (tests of node failure)."""
         for ref in self._actors:
-            if ref.actor_class is Kubelet and ref.proxy().config.get().node_name == node:
-                ref.stop(timeout=30)
-                self._actors.remove(ref)
+            if ref.actor_class is Kubelet and ref.proxy().lose(node).get(timeout=30):
                 return
         raise KeyError(f"no kubelet of node {node} runs here")
 

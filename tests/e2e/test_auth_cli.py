@@ -96,7 +96,9 @@ def test_who_can_lists_subjects_and_their_bindings(sim, dev_kubeconfig):
     assert lines[2] == ""
     assert lines[3].split() == ["CLUSTERROLEBINDING", "SUBJECT", "TYPE", "SA-NAMESPACE"]
     assert lines[4].split() == ["cluster-admin", "system:masters", "Group"]
-    assert len(lines) == 5
+    assert lines[5].split() == ["system:kube-controller-manager",  # its garbage collector
+                                "system:kube-controller-manager", "User"]
+    assert len(lines) == 6
     binders = sim.cli("auth", "who-can", "create", "pods/binding").stdout.splitlines()
     assert binders[0] == ("No subjects found with permissions to create pods/binding assigned "
                           "through RoleBindings")
