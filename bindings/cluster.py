@@ -237,6 +237,9 @@ class Cluster:
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),
             lease_duration_seconds=config.node_lease_duration_seconds,
+            # Within one lease the kubelet puts back a Ready the controller took away on a
+            # stale view of the Lease (a race when the kubelet comes back).
+            node_status_seconds=min(60.0, config.node_lease_duration_seconds),
             max_pods=config.max_pods, backoff_base=config.backoff_base, **overrides))
 
     def _start_sim_nodes(self, bus: BusConfig, names: tuple[str, ...]) -> None:
