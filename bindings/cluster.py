@@ -273,8 +273,8 @@ class Cluster:
             self.url = self.nats.url
         bus = BusConfig(url=self.url, prefix=config.prefix)
         # Apiservers sharing a store share the first one's CA and ticket key (beside its tokens).
-        self._pki = ensure_pki((config.tokens_file.expanduser().parent if config.tokens_file
-                                else data) / "pki")
+        pki = (config.tokens_file.expanduser().parent if config.tokens_file else data) / "pki"
+        self._pki = ensure_pki(pki)
         say(f"store ({config.store})")
         store = self._run(Store.start(self._backend(data, bus), config.history))
         say("apiserver")
@@ -299,7 +299,7 @@ class Cluster:
         if not config.apiserver_only:
             self._start_controllers(bus, data)
         self.kubeconfig_path = data / "kubeconfig"
-        admin_key, admin_cert = self._pki.kept(data / "pki" / "admin", *ADMIN)
+        admin_key, admin_cert = self._pki.kept(pki / "admin", *ADMIN)
         kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
             server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]],
             client_cert=certs.cert_pem(admin_cert), client_key=certs.key_pem(admin_key),
