@@ -56,7 +56,8 @@ def test_the_example_manifests_apply_and_show_as_kubectl_shows_them(cluster, adm
     assert rows[0] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES",
                        "SELECTOR"]
     assert rows[1][:4] + rows[1][5:] == ["web", "3/3", "3", "3", "web", "busybox:1.35", "app=web"]
-    assert cluster.cli("get", "deployment.apps/web", "-o", "name").stdout == "deployment/web\n"
+    assert cluster.cli("get", "deployment.apps/web", "-o", "name").stdout == (
+        "deployment.apps/web\n")  # as kubectl prints it
     assert cluster.cli("apply", "-f", str(MANIFESTS / "deployment.yaml")).stdout == (
         "deployment.apps/web unchanged\n")
 
