@@ -30,7 +30,8 @@ def client(user: str = "alice", groups: tuple[str, ...] = ("devs",), ca=(CA_KEY,
 
 def test_a_certificate_of_the_ca_names_its_user_and_groups():
     _, cert = client("system:node:east", ("system:nodes",))
-    assert certs.verify(cert, CA, datetime.now(UTC)) == Identity("system:node:east", ("system:nodes",))
+    assert certs.verify(cert, CA, datetime.now(UTC)) == Identity("system:node:east",
+                                                                ("system:nodes",))
 
 
 @pytest.mark.parametrize(("when", "words"), [
