@@ -9,6 +9,12 @@ bucket holding all resources gives etcd's single revision counter, and an object
 ``resourceVersion`` is the sequence of its last put (kept out of the stored value and stamped
 back on read, as etcd's ``mod_revision``).
 
+A delete marker stays in the bucket ``keep_deleted`` seconds (five minutes, as kube-apiserver
+compacts etcd), then each store purges the markers it knows of (only records up to the marker:
+a later create of the key survives), so deleted keys do not grow the bucket forever. A create
+that still names a marker another store has purged is retried as a create of a key with no
+record at all.
+
 Several stores (one per apiserver process) may share the bucket. Each follows the stream with
 an ordered consumer from the last value of every key on, and its store applies every record,
 its own and the others', in sequence order; its own writes are durable when acknowledged and
@@ -29,6 +35,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -98,10 +105,11 @@ class JetStreamBackend:
     feed."""
 
     def __init__(self, connection: Connection, bucket: str | None = None,
-                 timeout: float = 10.0, replicas: int = 1) -> None:
+                 timeout: float = 10.0, replicas: int = 1, keep_deleted: float = 300.0) -> None:
         """``timeout``: seconds a commit waits for JetStream's acknowledgements (and for the
         feed to bring them back). ``replicas``: of a bucket created here (1 on one server,
-        3 in a NATS cluster); an existing bucket keeps its own."""
+        3 in a NATS cluster); an existing bucket keeps its own. ``keep_deleted``: seconds a
+        delete marker stays before it is purged (checked every tenth of that)."""
         self._connection = connection
         self._bucket = bucket or bucket_name(connection.config.prefix)
         self._stream = f"KV_{self._bucket}"
@@ -114,9 +122,10 @@ class JetStreamBackend:
         """The highest sequence the feed has brought."""
         self._caught_up = False
         """The feed has brought every record that existed when it started."""
-        self._deleted: dict[str, int] = {}
-        """Keys whose last record is a delete marker, and its sequence (what a create of the
-        key must name as the last revision)."""
+        self._deleted: dict[str, tuple[int, float]] = {}
+        """Keys whose last record is a delete marker: its sequence (what a create of the key
+        must name as the last revision) and when it was written (epoch seconds)."""
+        self._keep_deleted = keep_deleted
         self._own: dict[int, Object] = {}
         """Objects this backend committed, by revision, so the feed's copy need not be decoded."""
         self._notify: Callable[[], None] | None = None
@@ -124,6 +133,7 @@ class JetStreamBackend:
         self._sub: Any = None
         self._js: JetStreamContext = connection.nc.jetstream()
         self._start_revision = bus_loop.wait(self._open(replicas), timeout + 1)
+        self._purging = bus_loop.submit(self._purge_every(max(keep_deleted / 10, 0.1)))
 
     async def _open(self, replicas: int) -> int:
         js = self._js
@@ -157,7 +167,7 @@ class JetStreamBackend:
             self._seen = max(self._seen, sequence)
             self._caught_up = self._caught_up or pending == 0
             if deleted:
-                self._deleted[key] = sequence
+                self._deleted[key] = (sequence, msg.metadata.timestamp.timestamp())
             else:
                 self._deleted.pop(key, None)
             self._changed.notify_all()
@@ -180,7 +190,7 @@ class JetStreamBackend:
         """Publish every change at once (keys are distinct) and wait for all the acks."""
         with self._changed:
             self._committing = True
-            expected = [c.expected or self._deleted.get(c.key, 0) for c in changes]
+            expected = [c.expected or self._deleted.get(c.key, (0, 0.0))[0] for c in changes]
         try:
             outcomes = bus_loop.wait(self._publish_all(changes, expected), self._timeout + 1)
         except TimeoutError:
@@ -211,6 +221,8 @@ class JetStreamBackend:
         except nats.js.errors.APIError as error:
             if error.err_code not in _WRONG_LAST_SEQUENCE:
                 return InternalError(f"store commit failed: {error.description}")
+            if change.expected == 0 and last != 0:  # the marker may have been purged since
+                return await self._publish(change, 0)
             if change.expected == 0:
                 return AlreadyExists(f"key {change.key} already exists")
             return Conflict("the object has been modified; please apply your changes to the "
@@ -244,6 +256,31 @@ class JetStreamBackend:
         obj.setdefault("metadata", {})["resourceVersion"] = str(sequence)
         return Record(key, obj, sequence)
 
+    async def _purge_every(self, period: float) -> None:
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._purge(time.time() - self._keep_deleted)
+            except (nats.errors.Error, OSError) as error:
+                log.warning("JetStream store %s: purging delete markers: %s", self._bucket,
+                            error or type(error).__name__)
+
+    async def _purge(self, cutoff: float) -> int:
+        """Purge the delete markers written before ``cutoff`` (epoch seconds); how many."""
+        with self._changed:
+            old = [(key, seq) for key, (seq, at) in self._deleted.items() if at <= cutoff]
+        for key, seq in old:
+            await self._js.purge_stream(self._stream, seq=seq + 1,
+                                        subject=self._subjects + kv_key(key))
+            with self._changed:
+                if self._deleted.get(key, (0, 0.0))[0] == seq:
+                    del self._deleted[key]
+        return len(old)
+
+    def purge_deleted(self, older_than: float = 0.0) -> int:
+        """Purge now the delete markers older than ``older_than`` seconds; how many."""
+        return bus_loop.wait(self._purge(time.time() - older_than), self._timeout + 1)
+
     def follow(self, notify: Callable[[], None]) -> None:
         with self._changed:
             self._notify = notify
@@ -252,6 +289,7 @@ class JetStreamBackend:
             notify()
 
     def close(self) -> None:
+        self._purging.cancel()
         if self._sub is not None:
             sub, self._sub = self._sub, None
             try:

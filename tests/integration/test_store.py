@@ -354,3 +354,52 @@ def test_the_bucket_refuses_a_write_over_a_change_its_writer_has_not_seen(open_b
     finally:
         first.close()
         second.close()
+
+
+def bucket_messages(backend: Any) -> int:
+    """How many records the JetStream bucket holds (one per key at most: history 1)."""
+    from bus import loop as bus_loop
+    return int(bus_loop.wait(backend._js.stream_info(backend._stream), 10).state.messages)
+
+
+@pytest.mark.parametrize("store_kind", ["jetstream"])
+def test_a_purged_delete_marker_leaves_nothing_and_the_key_can_be_created_again(open_backend):
+    first, second = open_backend(), open_backend()
+    try:
+        first.load(), second.load()
+        [created] = first.commit([Change("/pods/default/a", obj("a"), 0)])
+        [deleted] = first.commit([Change("/pods/default/a", None, created)])
+        assert isinstance(deleted, int)
+        second.records(deleted)  # the second store has seen the marker too
+        assert bucket_messages(first) == 1  # the marker
+        assert first.purge_deleted() == 1
+        assert bucket_messages(first) == 0
+        [again] = second.commit([Change("/pods/default/a", obj("a"), 0)])  # names the marker
+        assert isinstance(again, int) and again > deleted
+        [duplicate] = first.commit([Change("/pods/default/a", obj("a"), 0)])
+        assert isinstance(duplicate, AlreadyExists)
+        restarted = open_backend()
+        revision, objects = restarted.load()
+        assert revision == again and list(objects) == ["/pods/default/a"]
+        restarted.close()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_delete_markers_are_purged_once_older_than_keep_deleted(nats_server, connect):
+    from bindings.jetstream import JetStreamBackend
+    backend = JetStreamBackend(connect(nats_server.url, "store"), keep_deleted=0.5)
+    try:
+        backend.load()
+        [kept] = backend.commit([Change("/pods/default/kept", obj("kept"), 0)])
+        [created] = backend.commit([Change("/pods/default/gone", obj("gone"), 0)])
+        backend.commit([Change("/pods/default/gone", None, created)])
+        assert bucket_messages(backend) == 2
+        eventually(lambda: bucket_messages(backend) == 1)  # the marker went, the object stays
+        restarted = JetStreamBackend(connect(nats_server.url, "again"))
+        assert restarted.load() == (kept + 2, {"/pods/default/kept": {
+            **obj("kept"), "metadata": {"name": "kept", "resourceVersion": str(kept)}}})
+        restarted.close()
+    finally:
+        backend.close()
