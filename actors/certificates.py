@@ -13,8 +13,9 @@ in Kubernetes:
   subresource (:func:`prepare_update`); neither can be removed, and they exclude each other;
 - the signer (``actors.csrsigning``) writes ``status.certificate`` through ``status`` once the
   request is approved (:func:`awaits_signature`), for the identity the request's subject names
-  (CN the user, each O a group): the approver, not the signer, is the guard. A certificate once
-  written never changes.
+  (CN the user, each O a group): the approver, not the signer, is the guard, but neither the
+  signer nor admission lets anyone have ``system:masters``. A certificate once written never
+  changes.
 
 Neighbours: ``actors.objects`` (its validation calls :func:`problems`),
 ``actors.apiserver.registry`` (calls :func:`prepare_update`), ``actors.apiserver.certificates``
@@ -48,6 +49,9 @@ MIN_EXPIRATION_SECONDS = 600
 MAX_SECONDS = 365 * 86400
 """Longest certificate the signer issues (kube-controller-manager's
 ``--cluster-signing-duration`` default, one year); a longer request gets this."""
+MASTERS = "system:masters"
+"""The group no certificate of this signer may name: cluster-admin that no RBAC change revokes
+(refused at create by CertificateSubjectRestriction, and by the signer)."""
 APPROVED, DENIED, FAILED = "Approved", "Denied", "Failed"
 DECISIONS = (APPROVED, DENIED)
 """Conditions only the ``approval`` subresource sets, and nothing removes."""
@@ -292,8 +296,10 @@ def sign(csr: Object, ca_key: certs.PrivateKey, ca: x509.Certificate,
     spec, status = signed["spec"], signed.setdefault("status", {})
     seconds = min(int(spec.get("expirationSeconds") or max_seconds), max_seconds)
     try:
-        status["certificate"] = encode(certs.sign_csr(ca_key, ca, decode(spec.get("request")),
-                                                      days=seconds / 86400))
+        pem = decode(spec.get("request"))
+        if MASTERS in certs.read_csr(pem)[1].groups:
+            raise ValueError(f"the signer {CLIENT_SIGNER} does not sign for the group {MASTERS}")
+        status["certificate"] = encode(certs.sign_csr(ca_key, ca, pem, days=seconds / 86400))
     except (BadRequest, ValueError) as error:
         status.setdefault("conditions", []).append({
             "type": FAILED, "status": "True", "reason": "SignerValidationFailure",

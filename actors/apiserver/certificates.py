@@ -22,8 +22,6 @@ from actors.apiserver.admission import AdmissionRequest
 from actors.apiserver.authn import UserInfo
 from actors.apiserver.rbac import Attributes, Authorizer
 
-MASTERS = "system:masters"
-
 
 def may_use_signer(authorizer: Authorizer, user: UserInfo, verb: str, signer: str) -> bool:
     """Kubernetes' isAuthorizedForSignerName: ``verb`` on ``signers`` named ``signer``, or
@@ -86,6 +84,6 @@ class CertificateSubjectRestriction:
                 or csr is None or _signer(request) != certificates.CLIENT_SIGNER):
             return
         identity = certificates.requested_identity(csr)  # None: validation reports it (422)
-        if identity is not None and MASTERS in identity.groups:
+        if identity is not None and certificates.MASTERS in identity.groups:
             raise request.forbidden(f"use of {certificates.CLIENT_SIGNER} signer with "
-                                    f"{MASTERS} group is not allowed")
+                                    f"{certificates.MASTERS} group is not allowed")

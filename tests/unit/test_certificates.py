@@ -178,8 +178,8 @@ def test_updating_every_status_is_not_signing(authorizer):
     manager = UserInfo("system:kube-controller-manager", groups=(AUTHENTICATED,))
     ready = approved(stored())
     signed = certificates.sign(ready, CA_KEY, CA)
-    with pytest.raises(Forbidden, match="user not permitted to sign requests with signerName "
-                                        '"kubernetes.io/kube-apiserver-client"'):
+    with pytest.raises(Forbidden, match=r'user not permitted to sign requests with signerName '
+                                        r'"kubernetes\.io/kube-apiserver-client"'):
         CertificateSigning(authorizer).validate(admission(manager, "status", signed, ready))
     relabelled = copy.deepcopy(ready)
     relabelled["metadata"]["labels"] = {"a": "b"}
@@ -194,3 +194,10 @@ def test_get_csr_shows_kubectls_columns():
     assert lines[1].split()[2:] == [certificates.CLIENT_SIGNER, "admin", "24h",
                                     "Approved,Issued"]
     assert lines[2].split()[2:] == [certificates.CLIENT_SIGNER, "admin", "<none>", "Pending"]
+
+
+def test_the_signer_never_signs_for_system_masters_even_when_approved():
+    refused = certificates.sign(approved(stored("system:masters")), CA_KEY, CA)
+    assert certificates.condition_word(refused) == "Approved,Failed"
+    assert "does not sign for the group system:masters" in \
+        refused["status"]["conditions"][-1]["message"]
