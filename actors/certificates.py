@@ -72,17 +72,13 @@ def decode(data: Any) -> bytes:
         raise ValueError("must be base64-encoded PEM") from None
 
 
-def signing_request(name: str, pem: bytes, usages: tuple[str, ...] = ("digital signature",
-                                                                      "client auth"),
-                    expiration_seconds: int | None = None) -> Object:
-    """A CSR object asking the client signer to sign ``pem`` (``generateName`` when ``name``
-    ends with ``-``)."""
+def signing_request(name: str, pem: bytes) -> Object:
+    """A CSR object asking the client signer to sign ``pem`` for client authentication
+    (``generateName`` when ``name`` ends with ``-``)."""
     metadata = {"generateName": name} if name.endswith("-") else {"name": name}
-    spec: Object = {"request": encode(pem), "signerName": CLIENT_SIGNER, "usages": list(usages)}
-    if expiration_seconds is not None:
-        spec["expirationSeconds"] = expiration_seconds
     return {"apiVersion": f"{GROUP}/v1", "kind": "CertificateSigningRequest",
-            "metadata": metadata, "spec": spec}
+            "metadata": metadata, "spec": {"request": encode(pem), "signerName": CLIENT_SIGNER,
+                                           "usages": ["digital signature", "client auth"]}}
 
 
 def requested_by(csr: Object, username: str, uid: str, groups: tuple[str, ...]) -> None:
