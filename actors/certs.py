@@ -113,7 +113,7 @@ def new_ca(name: str = "kubeactor-ca", days: int = 3650) -> tuple[PrivateKey, x5
 
 
 def issue(ca_key: PrivateKey, ca_cert: x509.Certificate, public_key: ed25519.Ed25519PublicKey,
-          identity: Identity, days: int = 365, server: bool = False) -> x509.Certificate:
+          identity: Identity, days: float = 365, server: bool = False) -> x509.Certificate:
     """A certificate for ``identity``'s key, signed by the CA (for clients unless ``server``)."""
     now = datetime.now(UTC)
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
@@ -149,7 +149,7 @@ def read_csr(pem: bytes) -> tuple[x509.CertificateSigningRequest, Identity]:
 
 
 def sign_csr(ca_key: PrivateKey, ca_cert: x509.Certificate, pem: bytes,
-             days: int = 365) -> bytes:
+             days: float = 365) -> bytes:
     """The PEM certificate answering a signing request."""
     request, identity = read_csr(pem)
     public_key = request.public_key()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from actors import certificates
 from actors.quantity import parse_cpu, parse_memory
 from actors.selectors import selector_matches, selector_requirements
 from bus.errors import BadRequest, Invalid, NotFound
@@ -100,6 +101,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),
                  subresources=("status", "scale"), categories=("all",)),
+    ResourceInfo(certificates.RESOURCE, "CertificateSigningRequest", group=certificates.GROUP,
+                 namespaced=False, short_names=("csr",), subresources=("status", "approval")),
 )
 REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
@@ -641,7 +644,8 @@ def _admission_registration_problems(obj: Object) -> list[str]:
 
 
 VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_problems,
-              "admissionregistrations": _admission_registration_problems}
+              "admissionregistrations": _admission_registration_problems,
+              certificates.RESOURCE: certificates.problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""
 
 

@@ -16,9 +16,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from cryptography import x509
+
+from actors import certificates, certs
 from actors.apiserver import rbac
 from actors.apiserver.authn import UserInfo
 from actors.client import Client, WatchEvent
@@ -34,6 +38,7 @@ from bus.errors import (
     ApiError,
     BadRequest,
     BusError,
+    Conflict,
     Invalid,
     KubeactorError,
     NotFound,
@@ -224,6 +229,22 @@ def parser() -> argparse.ArgumentParser:
     rollout.add_argument("names", nargs="*")
     rollout.add_argument("--timeout", type=_duration, default=0.0,
                          help="give up after this long (30s, 5m; 0: wait for ever)")
+
+    certs_ = verbs.add_parser("certs", parents=[common], help="issue user certificates")
+    certs_actions = certs_.add_subparsers(dest="certs_action", required=True, metavar="ACTION")
+    issue = certs_actions.add_parser(
+        "issue", parents=[common],
+        help="a key made here, a certificate signed through a CertificateSigningRequest, and a "
+             "kubeconfig that uses them")
+    issue.add_argument("--user", required=True, help="the user the certificate names (CN)")
+    issue.add_argument("--group", action="append", default=[], metavar="GROUP",
+                       help="a group the certificate names (O; repeatable)")
+    issue.add_argument("--kubeconfig-out", required=True, type=Path, metavar="FILE",
+                       help="where to write the new user's kubeconfig (mode 0600)")
+    certificate = verbs.add_parser("certificate", parents=[common],
+                                   help="approve or deny certificate signing requests")
+    certificate.add_argument("decision", choices=["approve", "deny"])
+    certificate.add_argument("names", nargs="+", metavar="NAME")
     return top
 
 
@@ -911,6 +932,104 @@ def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
         session.close()
 
 
+# -- certificates -------------------------------------------------------------------------------
+
+CSR = certificates.RESOURCE
+DECISIONS = {
+    "approve": (certificates.APPROVED, certificates.DENIED, "KubectlApprove",
+                "This CSR was approved by kubectl certificate approve."),
+    "deny": (certificates.DENIED, certificates.APPROVED, "KubectlDeny",
+             "This CSR was denied by kubectl certificate deny."),
+}
+"""kubectl certificate's decisions: (condition, the one that excludes it, reason, message)."""
+ISSUE_TIMEOUT = 60.0
+"""Seconds ``certs issue`` waits for the signer."""
+
+
+def cmd_certificate(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    """``certificate approve|deny NAME...``: add the decision through the ``approval``
+    subresource; prints ``certificatesigningrequest.certificates.k8s.io/NAME approved``."""
+    failed = 0
+    for name in args.names:
+        try:
+            _decide(session.client, name, args.decision)
+            print(f"certificatesigningrequest.certificates.k8s.io/{name} "
+                  f"{'approved' if args.decision == 'approve' else 'denied'}", flush=True)
+        except ApiError as error:
+            _print_error(error)
+            failed = 1
+    return failed
+
+
+def _decide(client: Client, name: str, decision: str) -> None:
+    """Approve or deny ``name`` unless it is already (as kubectl: nothing to send), re-reading
+    it after a concurrent change."""
+    kind, opposite, reason, message = DECISIONS[decision]
+    for _ in range(5):
+        csr = client.get(CSR, name, None)
+        if certificates.has_condition(csr, opposite):
+            raise UsageError(f'certificate signing request "{name}" is already {opposite}')
+        if certificates.has_condition(csr, kind):
+            return
+        with contextlib.suppress(Conflict):
+            client.request("update", CSR, name=name, subresource="approval",
+                           body=certificates.decided(csr, kind, reason, message))
+            return
+    raise UsageError(f'certificate signing request "{name}" keeps changing; try again')
+
+
+def cmd_certs(args: argparse.Namespace, session: Session, words: list[str]) -> int:
+    """``certs issue --user NAME [--group G]... --kubeconfig-out FILE``: make a key pair
+    here, send only its signing request (a CertificateSigningRequest, created and approved
+    as this kubeconfig's user may), wait for the apiserver's signer, check the certificate,
+    and write a kubeconfig with it (the key never leaves this process but into that file)."""
+    if session.config.ca is None:
+        raise UsageError("the kubeconfig has no certificate-authority-data: use the one "
+                         "`kubeactor up` wrote")
+    key, identity = certs.new_key(), certs.Identity(args.user, tuple(args.group))
+    request = certificates.signing_request("csr-", certs.make_csr(key, identity))
+    name = session.client.create(CSR, request, None)["metadata"]["name"]
+    print(f"certificatesigningrequest.certificates.k8s.io/{name} created", flush=True)
+    changes: queue.Queue[WatchEvent] = queue.Queue()
+    watch = session.client.watch(CSR, changes.put, field_selector=f"metadata.name={name}")
+    try:
+        _decide(session.client, name, "approve")
+        print(f"certificatesigningrequest.certificates.k8s.io/{name} approved", flush=True)
+        cert = _issued(changes, name)
+    finally:
+        watch.stop()
+    ca = certs.load_cert(session.config.ca)
+    if cert.public_key() != key.public_key() or certs.verify(
+            cert, ca, datetime.now(UTC)) != identity:
+        raise UsageError(f"the certificate of {name} is not for this key and identity")
+    kubeconfig.write(args.kubeconfig_out.expanduser(), kubeconfig.KubeConfig(
+        server=session.config.server, prefix=session.config.prefix, token=None,
+        user=args.user, client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key),
+        ca=session.config.ca))
+    print(f'kubeconfig of user "{args.user}" written to {args.kubeconfig_out}', flush=True)
+    return 0
+
+
+def _issued(changes: queue.Queue[WatchEvent], name: str) -> x509.Certificate:
+    """The certificate the signer writes into ``name``; UsageError when it is denied, fails
+    or takes longer than ISSUE_TIMEOUT."""
+    deadline = time.monotonic() + ISSUE_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            csr = changes.get(timeout=0.2).object
+        except queue.Empty:
+            continue
+        issued = (csr.get("status") or {}).get("certificate")
+        if issued:
+            return certs.load_cert(certificates.decode(issued))
+        for cond in certificates.conditions(csr):
+            if cond.get("type") in (certificates.DENIED, certificates.FAILED):
+                raise UsageError(f"certificatesigningrequest {name} {cond['type'].lower()}: "
+                                 f"{cond.get('message', '')}")
+    raise UsageError(f"timed out waiting for the certificate of {name}: is the signer "
+                     "running?")
+
+
 # -- up -----------------------------------------------------------------------------------------
 
 
@@ -984,7 +1103,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete, "create": cmd_create,
             "apply": cmd_apply, "describe": cmd_describe, "api-resources": cmd_api_resources,
             "logs": cmd_logs, "exec": cmd_exec, "auth": cmd_auth, "scale": cmd_scale,
-            "rollout": cmd_rollout}
+            "rollout": cmd_rollout, "certs": cmd_certs, "certificate": cmd_certificate}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {"up": cmd_up, "server": cmd_server, "agent": cmd_agent, "trace": cmd_trace,
                   "config": cmd_config}

@@ -40,6 +40,7 @@ from actors.apiserver.server import ADMISSION_KINDS
 from actors.client import Client
 from actors.controllermanager import ControllerManager, ControllerManagerConfig
 from actors.credentials import CertificateCredentials, Credentials
+from actors.csrsigning import CSRSigningController, SignerConfig
 from actors.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.leaderelection import LeaderElectionConfig
 from actors.nodelifecycle import NodeLifecycleConfig
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 ADMIN = ("admin", "system:masters")
 SCHEDULER = ("system:kube-scheduler", "")
 CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
+CSR_SIGNER = ("system:controller:certificate-controller", "")
 
 
 @dataclass
@@ -296,6 +298,9 @@ class Cluster:
                 ApiServerConfig(serves_watches=first, bootstrap=first, server=server),
                 authorizer, handshaker, registrations=registrations, audit=self._audit,
                 admission_objects=admission_objects))
+        say("csr signer")  # where the CA's key is: every apiserver process
+        self._run(CSRSigningController.start(*self._component(bus, "csr-signer", CSR_SIGNER),
+                                             SignerConfig(self._pki.ca_key, self._pki.ca)))
         if not config.apiserver_only:
             self._start_controllers(bus, data)
         self.kubeconfig_path = data / "kubeconfig"

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from actors import certificates
 from actors.objects import ResourceInfo, condition, parse_time
 from actors.selectors import selector_text
 from bindings import jsonpath
@@ -169,6 +170,15 @@ def _quota_row(quota: Object, wide: bool) -> list[str]:
     return [quota["metadata"]["name"], age(quota), *cells]
 
 
+def _csr_row(csr: Object, wide: bool) -> list[str]:
+    spec = csr.get("spec") or {}
+    seconds = spec.get("expirationSeconds")
+    return [csr["metadata"]["name"], age(csr), str(spec.get("signerName", "")),
+            str(spec.get("username", "")),
+            human_duration(int(seconds)) if seconds else "<none>",
+            certificates.condition_word(csr)]
+
+
 _TABLES: dict[str, Columns] = {
     "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE"], _pod_row),
     "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
@@ -181,6 +191,8 @@ _TABLES: dict[str, Columns] = {
                     ["CONTAINERS", "IMAGES", "SELECTOR"], _replicaset_row),
     "deployments": (["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
                     ["CONTAINERS", "IMAGES", "SELECTOR"], _deployment_row),
+    certificates.RESOURCE: (["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION",
+                             "CONDITION"], [], _csr_row),
 }
 
 

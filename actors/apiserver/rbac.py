@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors import certificates
 from actors.apiserver.admission import AdmissionRequest
 from actors.apiserver.authn import UserInfo
 from actors.apiserver.mirror import Key, Mirror, key_of
@@ -389,6 +390,8 @@ WRITE = ["create", "update", "patch", "delete", "deletecollection"]
 WRITE_STATUS = ["get", "update", "patch"]
 APPS, BATCH, COORDINATION = "apps", "batch", "coordination.k8s.io"
 AUTHORIZATION_GROUP = "authorization.k8s.io"
+CSR_SIGNER = "system:controller:certificate-controller"
+"""The identity of the CSR signer (Kubernetes' name for its certificate controller)."""
 WORKLOADS_CORE = ["pods", "pods/exec", "pods/attach", "configmaps", "secrets", "services",
                   "endpoints", "persistentvolumeclaims", "replicationcontrollers",
                   "serviceaccounts"]
@@ -489,4 +492,11 @@ def bootstrap_policy() -> list[Object]:
             _rule([COORDINATION], ["leases"], ["get", "create", "update", "delete"]),
         ]),
         _cluster_binding("system:node", "Group", "system:nodes"),
+        _cluster_role(CSR_SIGNER, [  # the signer in the apiserver process (actors.csrsigning)
+            _rule([certificates.GROUP], [certificates.RESOURCE], READ),
+            _rule([certificates.GROUP], [f"{certificates.RESOURCE}/status"], ["update"]),
+            {**_rule([certificates.GROUP], ["signers"], ["sign"]),
+             "resourceNames": [certificates.CLIENT_SIGNER]},
+        ]),
+        _cluster_binding(CSR_SIGNER, "User", CSR_SIGNER),
     ]

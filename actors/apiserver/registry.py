@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from actors import certificates
 from actors.objects import (
     DEFAULTERS,
     TRACE_ANNOTATION,
@@ -104,6 +105,8 @@ def prepare_update(
     if subresource == "status":
         new = copy.deepcopy(old)
         new["status"] = copy.deepcopy(body.get("status") or {})
+        if info.name == certificates.RESOURCE:
+            certificates.prepare_update(subresource, body, new, old)
         return new, expected
     if subresource in ("scale", "finalize"):
         return _spec_field_update(subresource, body, old), expected
@@ -136,6 +139,8 @@ def prepare_update(
         raise Invalid(f'{info.kind} "{name}" is invalid: spec.selector: Invalid value: '
                       f"{new['spec'].get('selector')}: field is immutable",
                       details={"name": name, "kind": info.singular})
+    elif info.name == certificates.RESOURCE:  # its main update and ``approval``
+        certificates.prepare_update(subresource, body, new, old)
     if new.get("spec") != old.get("spec"):
         metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new, expected

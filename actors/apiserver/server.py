@@ -23,6 +23,7 @@ from typing import Any
 
 import pykka
 
+from actors import certificates
 from actors.apiserver.admission import (
     AdmissionChain,
     AdmissionRequest,
@@ -39,6 +40,11 @@ from actors.apiserver.authn import (
     Signed,
     UserInfo,
     impersonation,
+)
+from actors.apiserver.certificates import (
+    CertificateApproval,
+    CertificateSigning,
+    CertificateSubjectRestriction,
 )
 from actors.apiserver.external import ExternalAdmission, Registrations
 from actors.apiserver.limits import LimitRanger, ResourceQuota
@@ -97,7 +103,8 @@ Object = dict[str, Any]
 
 VERBS = ("get", "list", "watch", "create", "update", "delete", "deletecollection")
 SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log": ("get",),
-                     "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",)}
+                     "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",),
+                     "approval": ("get", "update")}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
 NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
 UPDATE_ATTEMPTS = 5
@@ -232,7 +239,9 @@ class ApiServer(BusActor):
         return AdmissionChain(
             mutating=[limits, quota, external],
             validating=[NamespaceLifecycle(self), NodeRestriction(),
-                        PreventEscalation(self.authorizer), limits, external, quota])
+                        PreventEscalation(self.authorizer), CertificateApproval(self.authorizer),
+                        CertificateSigning(self.authorizer), CertificateSubjectRestriction(),
+                        limits, external, quota])
 
     def subscriptions(self) -> list[tuple[str, str]]:
         """Every verb but watch, shared with the other workers (queue group); watches only on
@@ -485,6 +494,9 @@ class ApiServer(BusActor):
         envelope = request.envelope
         obj = prepare_create(request.info, envelope.body, request.namespace, envelope.trace_id)
         request.name = obj["metadata"].get("name") or request.name
+        if request.info.name == certificates.RESOURCE:  # who asks is who sent it
+            user = request.user
+            certificates.requested_by(obj, user.name, user.uid, user.groups)
         yield from self._admit(request, "CREATE", obj, None)
         try:
             self._validate(request, obj)

@@ -104,3 +104,26 @@ def test_who_can_lists_subjects_and_their_bindings(sim, dev_kubeconfig):
                           "through RoleBindings")
     assert [line.split()[:2] for line in binders[3:]] == [
         ["cluster-admin", "system:masters"], ["system:kube-scheduler", "system:kube-scheduler"]]
+
+
+def test_certs_issue_writes_a_kubeconfig_whose_user_rbac_judges_at_once(sim):
+    path = sim.data_dir / "grace-kubeconfig"
+    issued = sim.cli("certs", "issue", "--user", "grace", "--group", "qa",
+                     "--kubeconfig-out", str(path))
+    assert issued.stdout.splitlines()[-1] == f'kubeconfig of user "grace" written to {path}'
+    assert as_dev(path, "auth", "can-i", "list", "pods").stdout == "no\n"
+    denied = as_dev(path, "get", "pods")
+    assert (denied.returncode, denied.stderr) == (1, (
+        'Error from server (Forbidden): pods is forbidden: User "grace" cannot list resource '
+        '"pods" in API group "" in the namespace "default"\n'))
+    manifest = sim.data_dir / "qa.yaml"
+    manifest.write_text(
+        f"apiVersion: {RBAC}/v1\nkind: RoleBinding\n"
+        "metadata: {name: qa-view, namespace: default}\n"
+        f"roleRef: {{apiGroup: {RBAC}, kind: ClusterRole, name: view}}\n"
+        "subjects: [{kind: Group, name: qa}]\n")
+    sim.cli("apply", "-f", str(manifest))
+    assert as_dev(path, "auth", "can-i", "list", "pods").stdout == "yes\n"
+    assert as_dev(path, "get", "pods").returncode == 0
+    rows = [line.split() for line in sim.cli("get", "csr").stdout.splitlines()]
+    assert rows[0][-1] == "CONDITION" and rows[1][-1] == "Approved,Issued"
