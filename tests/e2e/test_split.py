@@ -20,17 +20,9 @@ from bus.server import NatsServer
 from bus.subjects import Subjects
 from tests.conftest import wait_for
 from tests.e2e.conftest import IMAGE, remove_containers
-from tests.processes import UpProcess, start_up, stop_up
+from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.e2e
-
-
-def node_kubeconfig(server: UpProcess, node: str) -> str:
-    """The kubeconfig of ``node``'s agent, made by ``kubeactor node-kubeconfig``."""
-    path = server.data_dir.parent / f"{node}.kubeconfig"
-    server.cli("node-kubeconfig", "--node", node, "--data-dir", str(server.data_dir),
-               "--kubeconfig-out", str(path))
-    return str(path)
 
 
 def test_an_agent_needs_its_nodes_own_kubeconfig(tmp_path):
@@ -42,9 +34,15 @@ def test_an_agent_needs_its_nodes_own_kubeconfig(tmp_path):
             capture_output=True, text=True, timeout=120)
         assert refused.returncode == 1
         assert "is not node east's (its NATS user is 'admin'" in refused.stderr
-        written = kubeconfig.load(Path(node_kubeconfig(server, "east")))
+        written = kubeconfig.load(Path(server.node_kubeconfig("east")))
         assert (written.user, written.nats_user) == ("system:node:east", "system:node:east")
         assert oct(Path(tmp_path / "east.kubeconfig").stat().st_mode & 0o777) == "0o600"
+        snooping = subprocess.run(  # only the admin may trace the whole bus
+            [sys.executable, "-m", "bindings.cli", "trace", "--kubeconfig",
+             str(tmp_path / "east.kubeconfig"), "--timeout", "1"],
+            capture_output=True, text=True, timeout=120)
+        assert snooping.returncode == 1
+        assert "NATS user 'system:node:east' may not subscribe to kubeactor.>" in snooping.stderr
     finally:
         assert stop_up(server) == 0
 
@@ -55,7 +53,7 @@ def test_server_and_two_agents_spread_pods_over_both_nodes(tmp_path, admin_for, 
     try:
         for node in ("east", "west"):
             agents.append(start_up(tmp_path / node, "--node", node, "--kubeconfig",
-                                   node_kubeconfig(server, node), verb="agent"))
+                                   server.node_kubeconfig(node), verb="agent"))
         nodes = server.cli("get", "nodes", "-o", "name").stdout.split()
         assert nodes == ["node/east", "node/west"]
         admin = admin_for(server)
@@ -89,7 +87,7 @@ def test_a_node_whose_agent_stops_goes_not_ready_until_it_is_back(tmp_path, admi
     server = start_up(tmp_path / "server", "--node-monitor-grace-period", "3",
                       "--node-monitor-period", "1", verb="server")
     try:
-        lonely = node_kubeconfig(server, "lonely")
+        lonely = server.node_kubeconfig("lonely")
         agent = start_up(tmp_path / "lonely", "--node", "lonely", "--kubeconfig",
                          lonely, "--node-lease-duration-seconds", "4",
                          verb="agent")
@@ -195,7 +193,7 @@ def test_an_agent_joins_through_another_server_of_a_nats_cluster(tmp_path, admin
         server = start_up(tmp_path / "server", "--nats", here.url, verb="server")
         try:
             unreachable = tmp_path / "kubeconfig-elsewhere"  # --nats must be what is used
-            unreachable.write_text(Path(node_kubeconfig(server, "far")).read_text().replace(
+            unreachable.write_text(Path(server.node_kubeconfig("far")).read_text().replace(
                 here.url, "nats://127.0.0.1:1"))
             assert "nats://127.0.0.1:1\n" in unreachable.read_text()
             agent = start_up(tmp_path / "far", "--node", "far", "--runtime", "sim",
