@@ -12,6 +12,7 @@ import nats
 import nats.errors
 import pytest
 
+from bindings import bususers, kubeconfig
 from bus import BusConfig, Connection, NatsServer
 from bus.errors import BusError, PermissionViolation
 from bus.permissions import ADMIN, APISERVER, authorization
@@ -217,3 +218,18 @@ def test_a_user_added_to_a_running_server_connects_at_once(locked):
             joined.subscribe(S.node_calls("n1"), lambda incoming: None)
     finally:
         joined.close()
+
+
+def test_a_cluster_runs_its_bus_locked_down_with_a_user_per_component(control_plane, connect):
+    pki = control_plane.config.data_dir / "pki"
+    passwords = bususers.ensure_users(pki / bususers.FILE, [])
+    assert {ADMIN, APISERVER, ANONYMOUS, "system:kube-scheduler",
+            "system:kube-controller-manager"} <= set(passwords)
+    assert (pki / bususers.FILE).stat().st_mode & 0o777 == 0o600
+    admin = kubeconfig.load(control_plane.kubeconfig_path)
+    assert (admin.nats_user, admin.nats_password) == (ADMIN, passwords[ADMIN])
+    for snoop in (connect(control_plane.url, "snoop"),
+                  connect(control_plane.bus("system:kube-scheduler"), "curious-scheduler")):
+        with pytest.raises(PermissionViolation):
+            snoop.subscribe(S.api_all, lambda incoming: None)
+    connect(control_plane.bus(), "tracer").subscribe(S.all, lambda incoming: None)
