@@ -288,7 +288,9 @@ class Client:
               field_selector: str | None = None, resource_version: str | None = None,
               lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Watch:
         """Start a watch; ``on_event`` runs on the bus loop thread and must not block."""
-        watch_id = f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}"
+        watch_id = self.subjects.watch_id(
+            self.connection.owner,
+            f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")
         options: dict[str, Any] = {"watchId": watch_id, "leaseSeconds": lease_seconds,
                                    "allowWatchBookmarks": True}
         options.update({k: v for k, v in (("labelSelector", label_selector),

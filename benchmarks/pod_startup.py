@@ -29,7 +29,7 @@ import docker
 
 from actors.client import Client, WatchEvent
 from bindings import kubeconfig
-from bus import BusConfig, Connection
+from bus import Connection
 
 IMAGE = "busybox:1.35"
 COMMAND = ["sleep", "3600"]
@@ -100,8 +100,7 @@ def main() -> None:
         data = Path(tmp) / "up"
         up = start_up(data)
         config = kubeconfig.load(data / "kubeconfig")
-        connection = Connection(BusConfig(url=config.server, prefix=config.prefix),
-                                "bench").connect()
+        connection = Connection(config.bus(), "bench").connect()
         pods: list[float] = []
         bare: list[float] = []
         made: list[Any] = []

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from actors.client import Client, WatchEvent
 from bindings import kubeconfig
-from bus import BusConfig, Connection
+from bus import Connection
 
 
 def proc_status(pid: int, field: str) -> int:
@@ -62,8 +62,7 @@ def run(nodes: int, pods: int, assign: bool) -> dict[str, object]:
         up = start_up(Path(tmp) / "up", nodes)
         print(f"up with {nodes} nodes in {time.monotonic() - started:.1f}s", file=sys.stderr)
         config = kubeconfig.load(Path(tmp) / "up" / "kubeconfig")
-        connection = Connection(BusConfig(url=config.server, prefix=config.prefix),
-                                "bench").connect()
+        connection = Connection(config.bus(), "bench").connect()
         try:
             client = Client(connection, config.credentials(), timeout=60)
             running: set[str] = set()

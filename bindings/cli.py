@@ -30,8 +30,8 @@ from actors.deployment import without_hash
 from actors.objects import RESOURCES, ResourceInfo, controller_ref, in_category, resolve
 from actors.quantity import parse_memory
 from bindings import kubeconfig, manifests, printers, tracing
-from bindings.cluster import Cluster, ClusterConfig
-from bus import BusConfig, Connection
+from bindings.cluster import Cluster, ClusterConfig, node_identity, node_kubeconfig
+from bus import Connection
 from bus.connection import Incoming
 from bus.envelope import new_id
 from bus.errors import (
@@ -245,6 +245,14 @@ def parser() -> argparse.ArgumentParser:
                                    help="approve or deny certificate signing requests")
     certificate.add_argument("decision", choices=["approve", "deny"])
     certificate.add_argument("names", nargs="+", metavar="NAME")
+    node_config = verbs.add_parser(
+        "node-kubeconfig", parents=[common],
+        help="write the kubeconfig of a new node's agent (on the control plane's host)")
+    node_config.add_argument("--node", required=True, help="the node's name")
+    node_config.add_argument("--data-dir", type=Path, default=Path("~/.kubeactor"),
+                             help="the control plane's data dir (it holds the cluster CA)")
+    node_config.add_argument("--kubeconfig-out", type=Path, required=True, metavar="FILE",
+                             help="where to write it (mode 0600)")
     return top
 
 
@@ -336,8 +344,7 @@ class Session:
         path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
         self.config = kubeconfig.load(path)
         self.namespace = getattr(args, "namespace", None) or self.config.namespace
-        bus = BusConfig(url=self.config.server, prefix=self.config.prefix)
-        self.connection = Connection(bus, name).connect()
+        self.connection = Connection(self.config.bus(), name).connect()
         self.client = Client(self.connection, self.config.credentials())
 
     def close(self) -> None:
@@ -636,7 +643,7 @@ def _follow_logs(session: Session, pod: str, options: dict[str, Any]) -> int:
     once it is printed (flow control); ``{"end": true}`` ends it (the container stopped), as
     does Ctrl-C (docs/PROTOCOL.md, log streaming)."""
     chunks: queue.Queue[Incoming] = queue.Queue()
-    subject = session.connection.subjects.log_stream(new_id())
+    subject = session.connection.subjects.log_stream(session.connection.owner, new_id())
     subscription = session.connection.subscribe(subject, chunks.put)
     stop = _stop_on_signals()
     try:
@@ -1062,11 +1069,19 @@ def cmd_agent(args: argparse.Namespace) -> int:
     """``agent``: one kubelet, joining the cluster its kubeconfig names."""
     path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
     config = kubeconfig.load(path)
+    user = node_identity(args.node)[0]
+    if config.nats_user != user:
+        raise UsageError(
+            f"kubeconfig {path} is not node {args.node}'s (its NATS user is "
+            f"{config.nats_user or 'anonymous'!r}, not {user!r}): make one on the control "
+            f"plane's host with `kubeactor node-kubeconfig --node {args.node} --data-dir DIR "
+            "--kubeconfig-out FILE`")
     data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
     return _serve(ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
         runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
-        credentials=config.credentials(),
+        credentials=config.credentials(), bus_user=config.nats_user,
+        bus_password=config.nats_password,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
         node_memory=args.node_memory, max_pods=args.max_pods), f"node {args.node}")
@@ -1100,13 +1115,22 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_node_kubeconfig(args: argparse.Namespace) -> int:
+    """``node-kubeconfig``: a node's own identity, certificate and NATS user, for its agent."""
+    kubeconfig.write(args.kubeconfig_out.expanduser(),
+                     node_kubeconfig(args.data_dir, args.node))
+    print(f"kubeconfig of node {args.node} written to {args.kubeconfig_out}; start it with: "
+          f"kubeactor agent --node {args.node} --kubeconfig {args.kubeconfig_out}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete, "create": cmd_create,
             "apply": cmd_apply, "describe": cmd_describe, "api-resources": cmd_api_resources,
             "logs": cmd_logs, "exec": cmd_exec, "auth": cmd_auth, "scale": cmd_scale,
             "rollout": cmd_rollout, "certs": cmd_certs, "certificate": cmd_certificate}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {"up": cmd_up, "server": cmd_server, "agent": cmd_agent, "trace": cmd_trace,
-                  "config": cmd_config}
+                  "config": cmd_config, "node-kubeconfig": cmd_node_kubeconfig}
 """Commands that run components here, or connect on their own terms."""
 
 

@@ -3,7 +3,8 @@
 Starts, in order: the embedded nats-server (unless a URL is given), the store (on SQLite in
 the data dir, or on a JetStream KV bucket of the NATS), the apiserver, the scheduler, the
 controller manager and N kubelets (``node-1`` ... ``node-N``), each component with its own NATS
-connection and identity (a client certificate of the cluster CA in ``DATA_DIR/pki``). It then
+connection and identity (a client certificate of the cluster CA in ``DATA_DIR/pki``, and its
+own NATS user on the locked-down bus: ``bindings.bususers``, ``bus.permissions``). It then
 writes ``DATA_DIR/kubeconfig`` with the admin's credentials. :meth:`Cluster.stop` stops
 everything it started, in reverse order.
 
@@ -48,7 +49,7 @@ from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler, SchedulerConfig
 from actors.store import Backend, HistoryWindow, Store
 from actors.timers import Timers
-from bindings import kubeconfig
+from bindings import bususers, kubeconfig
 from bindings.audit import AuditLog
 from bindings.docker import DockerRuntime
 from bindings.jetstream import JetStreamBackend
@@ -58,7 +59,11 @@ from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
 from bus.envelope import new_id
 from bus.errors import KubeactorError
+from bus.permissions import ADMIN as BUS_ADMIN
+from bus.permissions import APISERVER as BUS_APISERVER
+from bus.permissions import NODE_SIM, authorization
 from bus.server import port_is_free
+from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +128,10 @@ class ClusterConfig:
     namespace_retry_seconds: float = 2.0
     """How often the namespace controller looks again at a terminating namespace that still
     holds objects."""
+    bus_user: str | None = None
+    """NATS user of the kubelets when there is no control plane here (from a kubeconfig);
+    None: the bus's ``anonymous``."""
+    bus_password: str | None = None
 
 
 class ClusterError(KubeactorError):
@@ -131,6 +140,33 @@ class ClusterError(KubeactorError):
 
 def node_identity(name: str) -> tuple[str, str]:
     return f"system:node:{name}", "system:nodes"
+
+
+def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
+    """A kubeconfig for the kubelet of ``node`` joining the cluster kept in ``data_dir`` (its
+    control plane's): a new certificate of the cluster CA (``system:node:<node>`` in
+    ``system:nodes``) and the node's NATS user, added to the bus (the running embedded
+    nats-server reloads its users). Needs the CA's key: run it where the control plane runs."""
+    data = data_dir.expanduser().resolve()
+    try:
+        admin = kubeconfig.load(data / "kubeconfig")
+    except kubeconfig.KubeConfigError:
+        raise ClusterError(f"no cluster has started in {data}: give the --data-dir of "
+                           "`kubeactor up` or `kubeactor server`") from None
+    user, groups = node_identity(node)
+    try:
+        Subjects(admin.prefix).node_calls(node)
+    except ValueError as error:
+        raise ClusterError(f"node name {node!r} is invalid: {error}") from None
+    if not (data / "pki" / "ca.key").exists():
+        raise ClusterError(f"the cluster CA is not in {data / 'pki'}: run this where its "
+                           "first control plane runs")
+    key, cert = ensure_pki(data / "pki").issue(user, groups)
+    password = bususers.add_user(data / "pki", data / "nats", user, Subjects(admin.prefix))
+    return kubeconfig.KubeConfig(
+        server=admin.server, prefix=admin.prefix, token=None, user=user,
+        client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca,
+        nats_user=user, nats_password=password)
 
 
 def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, str]:
@@ -183,6 +219,8 @@ class Cluster:
     _timers: list[Timers] = field(default_factory=list)
     controller_manager: ControllerManager | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
+    _passwords: dict[str, str] = field(default_factory=dict)
+    """NATS user -> password of the control plane's identities (``bindings.bususers``)."""
     _audit: AuditLog | None = None
     _lock: TextIO | None = None
     _pki: Pki | None = None
@@ -213,20 +251,19 @@ class Cluster:
             raise ClusterError(f"data dir {data} cannot be used: {error.strerror}") from None
         names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
         if config.control_plane:
-            bus = self._start_control_plane(data, names)
+            self._start_control_plane(data, names)
         elif not (config.nats_url and config.credentials):
             raise ClusterError("kubelets without a control plane need a NATS URL and a token "
                                "(from --kubeconfig)")
         else:
             self.url = config.nats_url
-            bus = BusConfig(url=self.url, prefix=config.prefix)
         cluster_id = _cluster_id(data / "cluster-id")
         if names and config.runtime == "sim":
-            self._start_sim_nodes(bus, names)
+            self._start_sim_nodes(names)
         for name in names if config.runtime != "sim" else ():
             say(f"kubelet {name}")
             runtime = self._runtime(name, cluster_id)
-            connection = self._connect(bus, f"kubelet-{name}")
+            connection = self._connect(node_identity(name)[0], f"kubelet-{name}")
             self._run(Kubelet.start(connection, [self._node(connection, name, runtime)]))
 
     def _node(self, connection: Connection, name: str, runtime: Runtime,
@@ -244,17 +281,19 @@ class Cluster:
             node_status_seconds=min(60.0, config.node_lease_duration_seconds),
             max_pods=config.max_pods, backoff_base=config.backoff_base, **overrides))
 
-    def _start_sim_nodes(self, bus: BusConfig, names: tuple[str, ...]) -> None:
-        """Every simulated node in one kubelet actor on one connection: no thread per node."""
+    def _start_sim_nodes(self, names: tuple[str, ...]) -> None:
+        """Every simulated node in one kubelet actor on one connection: no thread per node.
+        Here the connection is NATS user ``system:node-sim``, a kubelet of every node; an
+        agent's is its own node's."""
         self._progress(f"{len(names)} simulated kubelet(s)")
-        connection = self._connect(bus, "kubelet-sim")
+        connection = self._connect(NODE_SIM, "kubelet-sim")
         timers = Timers("sim-containers")
         self._timers.append(timers)
         self._run(Kubelet.start(connection, [
             self._node(connection, name, SimRuntime(name, timers), record_events=False,
                        pod_workers=8) for name in names]))
 
-    def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> BusConfig:
+    def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> None:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
         config, say = self.config, self._progress
         if config.apiserver_only and not (config.store == "jetstream" and config.nats_url):
@@ -263,6 +302,13 @@ class Cluster:
         tokens_path = (config.tokens_file or data / "tokens.csv").expanduser()
         self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER, CONTROLLER_MANAGER] + [
             node_identity(name) for name in names])
+        # Apiservers sharing a store share the first one's CA and ticket key (beside its tokens).
+        pki = (config.tokens_file.expanduser().parent if config.tokens_file else data) / "pki"
+        self._pki = ensure_pki(pki)
+        nodes = [NODE_SIM] if names and config.runtime == "sim" else [
+            node_identity(name)[0] for name in names]
+        self._passwords = bususers.ensure_users(pki / bususers.FILE, [
+            BUS_ADMIN, BUS_APISERVER, SCHEDULER[0], CONTROLLER_MANAGER[0], CSR_SIGNER[0], *nodes])
         if config.nats_url:
             self.url = config.nats_url
         else:
@@ -270,17 +316,15 @@ class Cluster:
             remembered = data / "nats" / "port"
             port = config.nats_port or _previous_port(remembered, config.nats_host)
             self.nats = NatsServer(data / "nats", host=config.nats_host, port=port,
-                                   sync_always=config.store == "jetstream").start()
+                                   sync_always=config.store == "jetstream",
+                                   authorization=authorization(self._passwords,
+                                                               Subjects(config.prefix))).start()
             remembered.write_text(str(self.nats.port))  # agents find it again after a restart
             self.url = self.nats.url
-        bus = BusConfig(url=self.url, prefix=config.prefix)
-        # Apiservers sharing a store share the first one's CA and ticket key (beside its tokens).
-        pki = (config.tokens_file.expanduser().parent if config.tokens_file else data) / "pki"
-        self._pki = ensure_pki(pki)
         say(f"store ({config.store})")
-        store = self._run(Store.start(self._backend(data, bus), config.history))
+        store = self._run(Store.start(self._backend(data), config.history))
         say("apiserver")
-        connection = self._connect(bus, "apiserver")
+        connection = self._connect(BUS_APISERVER, "apiserver")
         handshaker = self._pki.handshaker()
         authenticator = EitherAuthenticator(  # one policy, one nonce cache for all workers
             TokenAuthenticator.from_file(tokens_path),
@@ -299,28 +343,28 @@ class Cluster:
                 authorizer, handshaker, registrations=registrations, audit=self._audit,
                 admission_objects=admission_objects))
         say("csr signer")  # where the CA's key is: every apiserver process
-        self._run(CSRSigningController.start(*self._component(bus, "csr-signer", CSR_SIGNER),
+        self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
         if not config.apiserver_only:
-            self._start_controllers(bus, data)
+            self._start_controllers(data)
         self.kubeconfig_path = data / "kubeconfig"
         admin_key, admin_cert = self._pki.kept(pki / "admin", *ADMIN)
         kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
             server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]],
             client_cert=certs.cert_pem(admin_cert), client_key=certs.key_pem(admin_key),
-            ca=certs.cert_pem(self._pki.ca)))
-        return bus
+            ca=certs.cert_pem(self._pki.ca), nats_user=BUS_ADMIN,
+            nats_password=self._passwords[BUS_ADMIN]))
 
-    def _start_controllers(self, bus: BusConfig, data: Path) -> None:
+    def _start_controllers(self, data: Path) -> None:
         config, say = self.config, self._progress
         say("scheduler")
         election = LeaderElectionConfig(  # Kubernetes' default periods
             "kube-scheduler", f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
-        self._run(Scheduler.start(*self._component(bus, "scheduler", SCHEDULER),
+        self._run(Scheduler.start(*self._component("scheduler", SCHEDULER),
                                   SchedulerConfig(leader_election=election)))
         say("controllers")
         self.controller_manager = ControllerManager(
-            *self._component(bus, "controller-manager", CONTROLLER_MANAGER),
+            *self._component("controller-manager", CONTROLLER_MANAGER),
             ControllerManagerConfig(
                 node_lifecycle=NodeLifecycleConfig(
                     grace_seconds=config.node_monitor_grace_seconds,
@@ -328,11 +372,11 @@ class Cluster:
                 namespace_retry_seconds=config.namespace_retry_seconds))
         self.controller_manager.start()
 
-    def _backend(self, data: Path, bus: BusConfig) -> Backend:
+    def _backend(self, data: Path) -> Backend:
         if self.config.store == "sqlite":
             return SqliteBackend(data / "store.db")
         if self.config.store == "jetstream":
-            return JetStreamBackend(self._connect(bus, "store"))
+            return JetStreamBackend(self._connect(BUS_APISERVER, "store"))
         raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
 
     def _lock_data_dir(self, data: Path) -> None:
@@ -346,14 +390,20 @@ class Cluster:
             raise ClusterError(f"another kubeactor is already running on {data}; stop it or "
                                "pick another --data-dir") from None
 
-    def _connect(self, bus: BusConfig, name: str) -> Connection:
-        connection = Connection(bus, name).connect()
+    def _connect(self, user: str, name: str) -> Connection:
+        """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
+        if self.config.control_plane:
+            password = self._passwords.get(user)
+        else:
+            user, password = self.config.bus_user or "", self.config.bus_password
+        connection = Connection(BusConfig(url=self.url, prefix=self.config.prefix,
+                                          user=user or None, password=password), name).connect()
         self._connections.append(connection)
         return connection
 
-    def _component(self, bus: BusConfig, name: str, identity: tuple[str, str]
-                   ) -> tuple[Connection, Client]:
-        connection = self._connect(bus, name)
+    def _component(self, name: str, identity: tuple[str, str]) -> tuple[Connection, Client]:
+        """A connection and client of ``identity``, whose NATS user is its user name."""
+        connection = self._connect(identity[0], name)
         return connection, Client(connection, self._credentials(identity))
 
     def _credentials(self, identity: tuple[str, str]) -> CertificateCredentials:
@@ -388,8 +438,12 @@ class Cluster:
 
     def admin_client(self, name: str = "admin") -> Client:
         """A client with the admin's credentials on a new connection (closed by stop())."""
-        bus = BusConfig(url=self.url, prefix=self.config.prefix)
-        return self._component(bus, name, ADMIN)[1]
+        return self._component(name, ADMIN)[1]
+
+    def bus(self, user: str = BUS_ADMIN) -> BusConfig:
+        """Where and as NATS user ``user`` (one of this cluster's) to connect to its bus."""
+        return BusConfig(url=self.url, prefix=self.config.prefix, user=user,
+                         password=self._passwords.get(user))
 
     def credentials(self, user: str, groups: str = "") -> CertificateCredentials:
         """A new certificate of this cluster's CA for ``user`` in comma-separated ``groups``."""

@@ -4,7 +4,9 @@ kubeactor's cluster entry keeps the NATS URL in ``server``, the cluster CA in
 ``certificate-authority-data`` and its subject prefix in an ``extensions`` entry named
 ``kubeactor``, where Kubernetes keeps per-tool settings. A user has a client certificate and key
 (``client-certificate-data``, ``client-key-data``: base64 PEM, as kubectl writes them), a bearer
-token, or both; the certificate is used when there is one.
+token, or both; the certificate is used when there is one. Its NATS user and password on a
+locked-down bus are in the user's ``extensions`` entry ``kubeactor`` (``natsUser``,
+``natsPassword``); without them the connection is the bus's ``anonymous`` user.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import yaml
 
 from actors.credentials import CertificateCredentials, Credentials, TokenCredentials
+from bus import BusConfig
 
 DEFAULT_PATH = Path("~/.kubeactor/kubeconfig")
 ENV_VAR = "KUBEACTOR_CONFIG"
@@ -39,6 +42,14 @@ class KubeConfig:
     client_key: bytes | None = None
     ca: bytes | None = None
     """PEM of the cluster CA, which signs the apiserver's and the users' certificates."""
+    nats_user: str | None = None
+    """NATS user on a locked-down bus (``bus.permissions``); None: ``anonymous``."""
+    nats_password: str | None = None
+
+    def bus(self) -> BusConfig:
+        """Where and as whom to connect to the bus."""
+        return BusConfig(url=self.server, prefix=self.prefix, user=self.nats_user,
+                         password=self.nats_password)
 
     def credentials(self) -> Credentials:
         """What a client shows the apiserver: the certificate when there is one."""
@@ -70,6 +81,10 @@ def render(config: KubeConfig, name: str = "kubeactor", redact: bool = False) ->
     user = _drop_none({"client-certificate-data": data(config.client_cert),
                        "client-key-data": data(config.client_key),
                        "token": "REDACTED" if redact and config.token else config.token})
+    if config.nats_user:
+        user["extensions"] = [{"name": "kubeactor", "extension": {
+            "natsUser": config.nats_user,
+            "natsPassword": "REDACTED" if redact else config.nats_password}}]
     document = {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
         "clusters": [{"name": name, "cluster": _drop_none({
@@ -109,16 +124,16 @@ def load(path: Path) -> KubeConfig:
         context = _named(document["contexts"], current)["context"]
         cluster = _named(document["clusters"], context["cluster"])["cluster"]
         user = _named(document["users"], context["user"])["user"]
-        extensions = cluster.get("extensions") or []
-        extension: dict[str, Any] = next(
-            (e.get("extension", {}) for e in extensions if e.get("name") == "kubeactor"), {})
+        extension = _kubeactor_extension(cluster)
+        nats = _kubeactor_extension(user)
         return KubeConfig(server=cluster["server"],
                           prefix=extension.get("subjectPrefix", "kubeactor"),
                           token=user.get("token"), namespace=context.get("namespace", "default"),
                           user=context["user"],
                           client_cert=_pem(user.get("client-certificate-data")),
                           client_key=_pem(user.get("client-key-data")),
-                          ca=_pem(cluster.get("certificate-authority-data")))
+                          ca=_pem(cluster.get("certificate-authority-data")),
+                          nats_user=nats.get("natsUser"), nats_password=nats.get("natsPassword"))
     except (KeyError, TypeError, AttributeError, StopIteration) as error:
         raise KubeConfigError(f"kubeconfig {path} is incomplete: missing {error}") from None
     except (binascii.Error, ValueError) as error:
@@ -132,3 +147,9 @@ def _pem(data: str | None) -> bytes | None:
 
 def _named(entries: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return next(entry for entry in entries if entry.get("name") == name)
+
+
+def _kubeactor_extension(entry: dict[str, Any]) -> dict[str, Any]:
+    """The ``extensions`` entry named ``kubeactor`` of a cluster or user ({} when none)."""
+    extensions = entry.get("extensions") or []
+    return next((e.get("extension", {}) for e in extensions if e.get("name") == "kubeactor"), {})

@@ -27,8 +27,15 @@ from nats.aio.subscription import Subscription
 
 from bus import loop as bus_loop
 from bus.envelope import MAC_HEADER, Envelope, decode, encode, mac, read_mac
-from bus.errors import ApiError, BusError, BusTimeout, NoResponders, PayloadTooLarge
-from bus.subjects import Subjects
+from bus.errors import (
+    ApiError,
+    BusError,
+    BusTimeout,
+    NoResponders,
+    PayloadTooLarge,
+    PermissionViolation,
+)
+from bus.subjects import ANONYMOUS, Subjects
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +66,10 @@ class BusConfig:
     prefix: str = "kubeactor"
     """Cluster subject prefix; every subject and inbox lives under it."""
     user: str | None = None
-    """NATS user of this identity when the bus is locked down; None for an open bus."""
+    """NATS user of this identity on a locked-down bus (``bus.permissions``); None: none
+    (an open bus, or the locked-down bus's ``anonymous`` user)."""
     password: str | None = None
+    """The NATS user's password. Never logged, never in a trace."""
     request_timeout: float = 10.0
     """Seconds a request waits for its reply. Generous: the store commits durably first."""
     pending_limit: int = 65536
@@ -74,6 +83,10 @@ class Connection:
         self.config = config
         self.name = name
         self.subjects = Subjects(config.prefix)
+        self.owner = config.user or ANONYMOUS
+        """Owner token of this connection's inbox and watch subjects: its NATS user."""
+        self._refused: set[str] = set()
+        """Subjects whose subscription the server refused, until subscribe() reports it."""
         self._nc: NatsClient | None = None
         self._publishing: set[asyncio.Future[None]] = set()
 
@@ -91,7 +104,7 @@ class Connection:
                 name=self.name,
                 user=self.config.user,
                 password=self.config.password,
-                inbox_prefix=self.subjects.inbox_prefix.encode(),
+                inbox_prefix=self.subjects.inbox(self.owner).encode(),
                 connect_timeout=2,
                 # Fail fast when nobody listens; once connected, reconnect for ever.
                 max_reconnect_attempts=1,
@@ -107,6 +120,10 @@ class Connection:
         self._nc = nc
 
     async def _on_error(self, error: Exception) -> None:
+        # nats-py lower-cases the server's 'Permissions Violation for Subscription to "S"'.
+        refused = str(error).lower().partition('permissions violation for subscription to "')[2]
+        if refused:
+            self._refused.add(refused.partition('"')[0])
         if self._nc is None:  # still connecting: _connect reports the outcome
             log.debug("%s: NATS error while connecting: %s", self.name, error)
         else:
@@ -146,10 +163,21 @@ class Connection:
             handler(Incoming(msg.subject, envelope, msg.reply or None, msg.data,
                              read_mac(msg.headers)))
 
-        sub = await self.nc.subscribe(
-            subject, queue=queue, cb=deliver, pending_msgs_limit=self.config.pending_limit
-        )
+        return await self._checked(subject, await self.nc.subscribe(
+            subject, queue=queue, cb=deliver, pending_msgs_limit=self.config.pending_limit))
+
+    async def _checked(self, subject: str, sub: Subscription) -> Subscription:
+        """``sub`` once the server has it; PermissionViolation when the server refused it. Its
+        error may come just after the reply to a ping sent with the subscription: a second
+        round trip waits for it."""
         await self.nc.flush()
+        await self.nc.flush()
+        if subject.lower() in self._refused:
+            self._refused.discard(subject.lower())
+            await sub.unsubscribe()
+            raise PermissionViolation(
+                f"NATS user {self.owner!r} may not subscribe to {subject} (see the bus "
+                "permissions in docs/PROTOCOL.md)")
         return sub
 
     def subscribe_raw(self, subject: str, handler: Callable[[str, bytes], None]) -> Subscription:
@@ -160,10 +188,8 @@ class Connection:
             handler(msg.subject, msg.data)
 
         async def subscribe() -> Subscription:
-            sub = await self.nc.subscribe(subject, cb=deliver,
-                                          pending_msgs_limit=self.config.pending_limit)
-            await self.nc.flush()
-            return sub
+            return await self._checked(subject, await self.nc.subscribe(
+                subject, cb=deliver, pending_msgs_limit=self.config.pending_limit))
 
         return bus_loop.wait(subscribe(), timeout=10)
 

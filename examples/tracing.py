@@ -2,7 +2,10 @@
 
     python examples/tracing.py nats://127.0.0.1:PORT [--prefix kubeactor] [--seconds 30]
 
-The URL is the ``server`` of your kubeconfig. Every kubeactor message is a msgpack map (see
+The URL is the ``server`` of your kubeconfig, with the NATS user and password of its
+``kubeactor`` user extension (``natsUser``, ``natsPassword``):
+``nats://admin:PASSWORD@127.0.0.1:PORT``. On the locked-down bus only the admin may read
+every subject. Every kubeactor message is a msgpack map (see
 docs/PROTOCOL.md); this prints subject, sender -> receiver, verb and object of each.
 """
 

@@ -76,11 +76,13 @@ def control_plane(tmp_path: Path, store_kind: str) -> Iterator[Cluster]:
 
 @pytest.fixture
 def connect() -> Iterator[Callable[..., Connection]]:
-    """Open test connections (``connect(url, name)``); all are closed after the test."""
+    """Open test connections (``connect(url, name)``, as the bus's ``anonymous``, or
+    ``connect(cluster.bus(user), name)``); all are closed after the test."""
     opened: list[Connection] = []
 
-    def open_one(url: str, name: str, prefix: str = "kubeactor") -> Connection:
-        opened.append(Connection(BusConfig(url=url, prefix=prefix), name).connect())
+    def open_one(url: str | BusConfig, name: str, prefix: str = "kubeactor") -> Connection:
+        bus = url if isinstance(url, BusConfig) else BusConfig(url=url, prefix=prefix)
+        opened.append(Connection(bus, name).connect())
         return opened[-1]
 
     yield open_one
@@ -95,8 +97,7 @@ def admin_for() -> Iterator[Callable[[UpProcess], Client]]:
 
     def make(up: UpProcess) -> Client:
         config = kubeconfig.load(up.kubeconfig)
-        bus = BusConfig(url=config.server, prefix=config.prefix)
-        connections.append(Connection(bus, "e2e").connect())
+        connections.append(Connection(config.bus(), "e2e").connect())
         return Client(connections[-1], config.token)
 
     yield make

@@ -35,6 +35,14 @@ class UpProcess:
             raise AssertionError(f"kubeactor {' '.join(args)} failed: {result.stderr}")
         return result
 
+    def node_kubeconfig(self, node: str) -> str:
+        """The kubeconfig of ``node``'s agent, made by ``kubeactor node-kubeconfig`` on this
+        control plane's data dir (written beside it)."""
+        path = self.data_dir.parent / f"{node}.kubeconfig"
+        self.cli("node-kubeconfig", "--node", node, "--data-dir", str(self.data_dir),
+                 "--kubeconfig-out", str(path))
+        return str(path)
+
 
 def start_up(data_dir: Path, *extra: str, verb: str = "up") -> UpProcess:
     """Run ``kubeactor VERB --data-dir DATA_DIR EXTRA...`` until it says it is ready."""

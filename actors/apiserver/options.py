@@ -39,7 +39,7 @@ class Options:
     """``pods/log``: only the last lines."""
     follow_to: str | None = None
     """``pods/log``: follow the log, streamed by the kubelet to this subject (the caller's
-    ``<prefix>.inbox.logs.<id>``; see docs/PROTOCOL.md)."""
+    ``<prefix>.inbox.<owner>.logs.<id>``; see docs/PROTOCOL.md)."""
     limit: int | None = None
     """``list``: at most this many objects; ``metadata.continue`` then fetches the rest."""
     continue_token: str | None = None
@@ -89,7 +89,8 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         raise BadRequest("options.tailLines must be 0 or more")
     follow_to = _typed(raw, "followTo", str) or None
     if follow_to is not None and not _is_log_stream(follow_to, subjects):
-        raise BadRequest(f"options.followTo must be a subject {subjects.inbox_prefix}.logs.<id>")
+        raise BadRequest("options.followTo must be a subject "
+                         f"{subjects.inbox_prefix}.<owner>.logs.<id>")
     return Options(
         follow_to=follow_to,
         container=_typed(raw, "container", str) or None,
@@ -109,10 +110,12 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
 
 
 def _is_log_stream(subject: str, subjects: Subjects) -> bool:
-    """Whether ``subject`` is ``<prefix>.inbox.logs.<id>`` (one token for the id)."""
-    head = subjects.log_stream("x")[:-1]
+    """Whether ``subject`` is ``<prefix>.inbox.<owner>.logs.<id>`` (one token each)."""
+    head = f"{subjects.inbox_prefix}."
+    parts = subject[len(head):].split(".")
     try:
-        return subject.startswith(head) and subjects.log_stream(subject[len(head):]) == subject
+        return subject.startswith(head) and len(parts) == 3 and parts[1] == "logs" and \
+            subjects.log_stream(parts[0], parts[2]) == subject
     except ValueError:
         return False
 

@@ -111,6 +111,7 @@ def test_api_resources_and_config_view(cluster):
     assert "token: REDACTED" in view and "current-context: kubeactor" in view
     assert "client-certificate-data: DATA+OMITTED" in view
     assert "client-key-data: DATA+OMITTED" in view and "BEGIN" not in view
+    assert "natsUser: admin" in view and "natsPassword: REDACTED" in view
 
 
 def test_logs_and_exec_go_through_the_apiserver_to_the_kubelet(cluster, admin):

@@ -32,7 +32,9 @@ def test_quickstart_runs_a_pod_to_completion_and_cleans_up(tmp_path, docker_engi
 def test_tracing_example_reads_the_bus_with_plain_nats_and_msgpack(cluster, admin):
     config = kubeconfig.load(cluster.kubeconfig)
     follower = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "tracing.py"), config.server, "--seconds", "60"],
+        [sys.executable, str(EXAMPLES / "tracing.py"), config.server.replace(
+            "nats://", f"nats://{config.nats_user}:{config.nats_password}@"),
+         "--seconds", "60"],
         stdout=subprocess.PIPE, text=True)
     try:
         assert follower.stdout is not None

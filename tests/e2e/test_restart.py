@@ -68,7 +68,8 @@ def test_agent_killed_with_sigkill_adopts_and_removes_pods_deleted_while_it_was_
     server = start_up(tmp_path / "server", verb="server")
     node = tmp_path / "node"
     try:
-        agent = start_up(node, "--node", "node-a", "--kubeconfig", str(server.kubeconfig),
+        own = server.node_kubeconfig("node-a")
+        agent = start_up(node, "--node", "node-a", "--kubeconfig", own,
                          verb="agent")
         admin = admin_for(server)
         names = ("kept", "forced", "graceful")
@@ -82,7 +83,7 @@ def test_agent_killed_with_sigkill_adopts_and_removes_pods_deleted_while_it_was_
         server.cli("delete", "pod", "forced", "--grace-period", "0")  # gone from the API
         marked = admin.delete("pods", "graceful", grace_period=5)  # waits for its kubelet
         assert marked["metadata"]["deletionTimestamp"]
-        again = start_up(node, "--node", "node-a", "--kubeconfig", str(server.kubeconfig),
+        again = start_up(node, "--node", "node-a", "--kubeconfig", own,
                          verb="agent")
         try:
             wait_gone(admin, "graceful")  # stopped, removed and confirmed by the kubelet

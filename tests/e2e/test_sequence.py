@@ -72,7 +72,8 @@ def first_in_order(messages: list[Message]) -> list[int]:
 
 async def test_one_run_shows_the_seeds_eight_steps_in_order(cluster: UpProcess):
     config = kubeconfig.load(cluster.kubeconfig)
-    nc = await nats.connect(config.server)
+    nc = await nats.connect(config.server, user=config.nats_user,  # the admin sees all
+                            password=config.nats_password)
     messages: list[Message] = []
     trace: dict[str, str] = {}
     complete = asyncio.Event()

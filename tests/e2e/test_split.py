@@ -1,20 +1,50 @@
 """Split deployment: ``kubeactor server`` and ``kubeactor agent`` processes over one NATS (one
-server or a cluster of them)."""
+server or a cluster of them), each agent with its node's own kubeconfig (``kubeactor
+node-kubeconfig``)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import nats
 import pytest
 
+from bindings import bususers, kubeconfig
+from bindings.cluster import CONTROLLER_MANAGER, SCHEDULER
+from bus.permissions import ADMIN, APISERVER, authorization
 from bus.server import NatsServer
+from bus.subjects import Subjects
 from tests.conftest import wait_for
 from tests.e2e.conftest import IMAGE, remove_containers
 from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.e2e
+
+
+def test_an_agent_needs_its_nodes_own_kubeconfig(tmp_path):
+    server = start_up(tmp_path / "server", verb="server")
+    try:
+        refused = subprocess.run(
+            [sys.executable, "-m", "bindings.cli", "agent", "--node", "east", "--kubeconfig",
+             str(server.kubeconfig), "--data-dir", str(tmp_path / "east")],
+            capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 1
+        assert "is not node east's (its NATS user is 'admin'" in refused.stderr
+        written = kubeconfig.load(Path(server.node_kubeconfig("east")))
+        assert (written.user, written.nats_user) == ("system:node:east", "system:node:east")
+        assert oct(Path(tmp_path / "east.kubeconfig").stat().st_mode & 0o777) == "0o600"
+        snooping = subprocess.run(  # only the admin may trace the whole bus
+            [sys.executable, "-m", "bindings.cli", "trace", "--kubeconfig",
+             str(tmp_path / "east.kubeconfig"), "--timeout", "1"],
+            capture_output=True, text=True, timeout=120)
+        assert snooping.returncode == 1
+        assert "NATS user 'system:node:east' may not subscribe to kubeactor.>" in snooping.stderr
+    finally:
+        assert stop_up(server) == 0
 
 
 def test_server_and_two_agents_spread_pods_over_both_nodes(tmp_path, admin_for, docker_engine):
@@ -23,7 +53,7 @@ def test_server_and_two_agents_spread_pods_over_both_nodes(tmp_path, admin_for, 
     try:
         for node in ("east", "west"):
             agents.append(start_up(tmp_path / node, "--node", node, "--kubeconfig",
-                                   str(server.kubeconfig), verb="agent"))
+                                   server.node_kubeconfig(node), verb="agent"))
         nodes = server.cli("get", "nodes", "-o", "name").stdout.split()
         assert nodes == ["node/east", "node/west"]
         admin = admin_for(server)
@@ -57,8 +87,9 @@ def test_a_node_whose_agent_stops_goes_not_ready_until_it_is_back(tmp_path, admi
     server = start_up(tmp_path / "server", "--node-monitor-grace-period", "3",
                       "--node-monitor-period", "1", verb="server")
     try:
+        lonely = server.node_kubeconfig("lonely")
         agent = start_up(tmp_path / "lonely", "--node", "lonely", "--kubeconfig",
-                         str(server.kubeconfig), "--node-lease-duration-seconds", "4",
+                         lonely, "--node-lease-duration-seconds", "4",
                          verb="agent")
         admin = admin_for(server)
         wait_for(admin, "leases", "lonely", lambda lease: True, namespace="kube-node-lease")
@@ -78,7 +109,7 @@ def test_a_node_whose_agent_stops_goes_not_ready_until_it_is_back(tmp_path, admi
         assert failed["message"] == "0/1 nodes are available: 1 node(s) were not ready."
 
         back = start_up(tmp_path / "lonely", "--node", "lonely", "--kubeconfig",
-                        str(server.kubeconfig), "--node-lease-duration-seconds", "4",
+                        lonely, "--node-lease-duration-seconds", "4",
                         verb="agent")
         try:
             wait_for(admin, "nodes", "lonely", lambda n: not n["spec"].get("taints"),
@@ -120,10 +151,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_routed(sender: NatsServer, receiver: NatsServer) -> None:
-    """Until a message published on ``sender`` reaches a subscriber on ``receiver``."""
+def wait_until_routed(sender: NatsServer, receiver: NatsServer, user: str = "",
+                      password: str = "") -> None:
+    """Until a message published on ``sender`` reaches a subscriber on ``receiver`` (both
+    connections as ``user``, who may publish and subscribe anywhere)."""
     async def probe() -> None:
-        inbound, outbound = await nats.connect(receiver.url), await nats.connect(sender.url)
+        inbound, outbound = (await nats.connect(receiver.url, user=user, password=password),
+                             await nats.connect(sender.url, user=user, password=password))
         try:
             subscription = await inbound.subscribe("route.probe")
             await inbound.flush()
@@ -143,15 +177,23 @@ def wait_until_routed(sender: NatsServer, receiver: NatsServer) -> None:
 
 
 def test_an_agent_joins_through_another_server_of_a_nats_cluster(tmp_path, admin_for):
+    """Both servers of the NATS cluster are locked down with the same users: the control
+    plane's (made before it starts, in its pki dir) and the node's."""
     ports = (free_port(), free_port())
     routes = tuple(f"nats://127.0.0.1:{port}" for port in ports)
-    with NatsServer(tmp_path / "nats-a", cluster_port=ports[0], routes=routes) as here, \
-            NatsServer(tmp_path / "nats-b", cluster_port=ports[1], routes=routes) as there:
-        wait_until_routed(here, there)
+    (tmp_path / "server" / "pki").mkdir(parents=True)
+    passwords = bususers.ensure_users(tmp_path / "server" / "pki" / bususers.FILE, [
+        ADMIN, APISERVER, SCHEDULER[0], CONTROLLER_MANAGER[0], "system:node:far"])
+    users = authorization(passwords, Subjects())
+    with NatsServer(tmp_path / "nats-a", cluster_port=ports[0], routes=routes,
+                    authorization=users) as here, \
+            NatsServer(tmp_path / "nats-b", cluster_port=ports[1], routes=routes,
+                       authorization=users) as there:
+        wait_until_routed(here, there, ADMIN, passwords[ADMIN])
         server = start_up(tmp_path / "server", "--nats", here.url, verb="server")
         try:
             unreachable = tmp_path / "kubeconfig-elsewhere"  # --nats must be what is used
-            unreachable.write_text(server.kubeconfig.read_text().replace(
+            unreachable.write_text(Path(server.node_kubeconfig("far")).read_text().replace(
                 here.url, "nats://127.0.0.1:1"))
             assert "nats://127.0.0.1:1\n" in unreachable.read_text()
             agent = start_up(tmp_path / "far", "--node", "far", "--runtime", "sim",

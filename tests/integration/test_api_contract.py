@@ -168,10 +168,11 @@ def test_a_watch_whose_lease_lapses_is_dropped(control_plane, admin, connect):
     """A watcher that never renews stops getting events once its one-second lease is over."""
     connection = connect(control_plane.url, "lapsing")
     events: list[Envelope] = []
-    connection.subscribe(connection.subjects.watch("lapsing-1"),
+    watch_id = connection.subjects.watch_id(connection.owner, "lapsing-1")
+    connection.subscribe(connection.subjects.watch(watch_id),
                          lambda incoming: events.append(incoming.envelope))
     admin.request("watch", "configmaps", namespace="default",
-                  options={"watchId": "lapsing-1", "leaseSeconds": 1})
+                  options={"watchId": watch_id, "leaseSeconds": 1})
     admin.create("configmaps", {"metadata": {"name": "heard"}})
     until(lambda: len(events) == 1)
     expires = time.monotonic() + 1

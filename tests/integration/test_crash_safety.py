@@ -15,6 +15,7 @@ import pytest
 
 from bindings import kubeconfig
 from bus import Envelope, Subjects, encode
+from bus.subjects import ANONYMOUS
 from tests.conftest import STORES
 from tests.processes import start_up, stop_up
 
@@ -27,7 +28,8 @@ async def create_until_killed(config: kubeconfig.KubeConfig, up) -> set[str]:
     """Create TOTAL configmaps from CLIENTS concurrent clients; kill -9 the server once
     KILL_AFTER were acknowledged; return the names that were acknowledged."""
     subjects = Subjects(config.prefix)
-    nc = await nats.connect(config.server, inbox_prefix=subjects.inbox_prefix.encode(),
+    nc = await nats.connect(config.server, user=config.nats_user, password=config.nats_password,
+                            inbox_prefix=subjects.inbox(config.nats_user or ANONYMOUS).encode(),
                             max_reconnect_attempts=0)
     acknowledged: set[str] = set()
     names = iter(f"cm-{i:03d}" for i in range(TOTAL))

@@ -99,7 +99,7 @@ def test_the_private_key_never_travels_on_the_bus(control_plane, connect, tmp_pa
         with lock:
             seen.append(subject.encode() + b" " + data)
 
-    sniffer = connect(control_plane.url, "sniffer")
+    sniffer = connect(control_plane.bus(), "sniffer")  # the admin: it may read everything
     sniffer.subscribe_raw(">", record)
     out = tmp_path / "bob.kubeconfig"
     assert run(control_plane, "certs", "issue", "--user", "bob",

@@ -257,7 +257,7 @@ def actors(cluster: Cluster, connect) -> Iterator[Callable[..., None]]:
               fail: bool = True, timeout: int = 10, gate: threading.Event | None = None,
               admin: Client | None = None, operations: tuple[str, ...] = ("CREATE",),
               resources: tuple[str, ...] = ("pods",)) -> None:
-        started.append(Scripted.start(connect(cluster.url, f"admission-{name}"), name,
+        started.append(Scripted.start(connect(cluster.bus(), f"admission-{name}"), name,
                                       verdict, gate))
         assert admin is not None
         admin.create("admissionregistrations", {"metadata": {"name": name}, "spec": {

@@ -83,3 +83,19 @@ def test_a_request_may_be_addressed_to_one_apiserver_process():
     assert subject == "kubeactor.api.core.pods.watch.a1b2"
     assert SUBJECTS.parse_api(subject) == ApiSubject("", "pods", "watch", "a1b2")
     assert SUBJECTS.api_server("a1b2") == "kubeactor.api.*.*.*.a1b2"
+
+
+def test_watch_and_inbox_subjects_name_their_owner():
+    watch_id = SUBJECTS.watch_id("system:node:n1", "kubelet-1a2b")
+    assert watch_id == "system:node:n1.kubelet-1a2b"
+    assert SUBJECTS.watch(watch_id) == "kubeactor.watch.system:node:n1.kubelet-1a2b"
+    assert SUBJECTS.watches("system:node:n1") == "kubeactor.watch.system:node:n1.>"
+    assert SUBJECTS.inbox("scheduler") == "kubeactor.inbox.scheduler"
+    assert SUBJECTS.node_calls("n1") == "kubeactor.node.n1.>"
+    assert SUBJECTS.node_calls() == "kubeactor.node.>"
+
+
+@pytest.mark.parametrize("watch_id", ["w1", "a.*", "a.b.c", ".x", "x.", "*.x", ">"])
+def test_a_watch_id_without_one_owner_and_one_id_token_is_refused(watch_id: str):
+    with pytest.raises(ValueError):
+        SUBJECTS.watch(watch_id)

@@ -1,0 +1,90 @@
+"""The bus permission table (bus/permissions.py): what each identity may publish and subscribe
+to, and the nats-server configuration rendered from it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bus.permissions import (
+    ADMIN,
+    APISERVER,
+    NODE_SIM,
+    Permissions,
+    Role,
+    authorization,
+    permissions,
+    role_of,
+)
+from bus.subjects import ANONYMOUS, Subjects
+
+SUBJECTS = Subjects("kubeactor")
+
+
+@pytest.mark.parametrize(("user", "role"), [
+    ("admin", Role.ADMIN), ("apiserver", Role.APISERVER), ("system:node:n1", Role.NODE),
+    ("system:node-sim", Role.NODE_SIM), ("system:kube-scheduler", Role.CLIENT),
+    ("anonymous", Role.CLIENT), ("system:nodes", Role.CLIENT), ("alice", Role.CLIENT)])
+def test_each_user_has_the_role_its_name_says(user: str, role: Role):
+    assert role_of(user) is role
+
+
+def test_the_admin_may_publish_and_subscribe_anywhere():
+    assert permissions(ADMIN, SUBJECTS) == Permissions(publish=(">",), subscribe=(">",))
+
+
+def test_only_the_apiserver_subscribes_to_the_requests_and_it_sends_none():
+    door = permissions(APISERVER, SUBJECTS)
+    assert door == Permissions(
+        publish=(">",), deny_publish=("kubeactor.api.>", "kubeactor.authn.hello"),
+        subscribe=("kubeactor.api.>", "kubeactor.authn.hello", "kubeactor.inbox.apiserver.>"),
+        responses=True)
+    for user in ("system:node:n1", NODE_SIM, "system:kube-scheduler", ANONYMOUS):
+        assert not {"kubeactor.api.>", "kubeactor.authn.hello", ">"} & set(
+            permissions(user, SUBJECTS).subscribe)
+
+
+def test_a_client_sends_requests_and_reads_only_its_own_inbox_and_watches():
+    assert permissions("system:kube-scheduler", SUBJECTS) == Permissions(
+        publish=("kubeactor.api.>", "kubeactor.authn.hello"),
+        subscribe=("kubeactor.inbox.system:kube-scheduler.>",
+                   "kubeactor.watch.system:kube-scheduler.>"),
+        responses=True)
+
+
+def test_a_node_also_serves_its_own_calls_and_sends_spans_and_followed_logs():
+    assert permissions("system:node:n1", SUBJECTS) == Permissions(
+        publish=("kubeactor.api.>", "kubeactor.authn.hello", "kubeactor.trace.kubelet",
+                 "kubeactor.inbox.*.logs.*"),
+        subscribe=("kubeactor.inbox.system:node:n1.>", "kubeactor.watch.system:node:n1.>",
+                   "kubeactor.node.n1.>"),
+        responses=True)
+
+
+def test_the_simulated_nodes_connection_serves_every_nodes_calls():
+    assert "kubeactor.node.>" in permissions(NODE_SIM, SUBJECTS).subscribe
+
+
+def test_nobody_but_the_apiserver_and_the_admin_publishes_watch_events():
+    for user in ("system:node:n1", NODE_SIM, "system:kube-controller-manager", ANONYMOUS):
+        assert not any(subject.startswith("kubeactor.watch") or subject == ">"
+                       for subject in permissions(user, SUBJECTS).publish)
+
+
+def test_the_rendered_configuration_has_every_user_and_makes_the_uncredentialed_anonymous():
+    text = authorization({ADMIN: "pw-a", ANONYMOUS: "pw-n", "system:node:n1": "pw-1"}, SUBJECTS)
+    head, _, tail = text.partition("\n}\n")
+    users = json.loads(head.removeprefix("authorization: ") + "\n}")["users"]
+    assert [user["user"] for user in users] == [ADMIN, ANONYMOUS, "system:node:n1"]
+    assert users[2]["permissions"] == {
+        "publish": {"allow": list(permissions("system:node:n1", SUBJECTS).publish)},
+        "subscribe": {"allow": list(permissions("system:node:n1", SUBJECTS).subscribe)},
+        "allow_responses": {"max": 1, "expires": "1h"}}
+    assert "allow_responses" not in users[0]["permissions"]
+    assert tail == 'no_auth_user: "anonymous"\n'
+
+
+def test_a_configuration_without_the_anonymous_user_is_refused():
+    with pytest.raises(ValueError, match="anonymous"):
+        authorization({ADMIN: "pw"}, SUBJECTS)
