@@ -105,6 +105,14 @@ def parser() -> argparse.ArgumentParser:
                              help="a node whose lease goes unrenewed this long is Unknown")
         parser_.add_argument("--node-monitor-period", type=_bounded(1, 3600), default=5,
                              metavar="SECONDS", help="how often nodes are checked")
+        parser_.add_argument("--leader-elect-lease-duration", type=_duration, default=15.0,
+                             metavar="DURATION", help="how long standby schedulers and "
+                             "controller managers wait after the leader's last renewal")
+        parser_.add_argument("--leader-elect-renew-deadline", type=_duration, default=10.0,
+                             metavar="DURATION",
+                             help="how long a leader tries to renew before it stops leading")
+        parser_.add_argument("--leader-elect-retry-period", type=_duration, default=2.0,
+                             metavar="DURATION", help="time between attempts to lead or renew")
     for parser_ in (up, agent):
         parser_.add_argument("--node-lease-duration-seconds", type=_bounded(4, 3600),
                              default=40, metavar="SECONDS",
@@ -923,7 +931,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         node_monitor_seconds=args.node_monitor_period,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods), f"{args.nodes} node(s)")
+        node_memory=args.node_memory, max_pods=args.max_pods,
+        leader_elect_lease_seconds=args.leader_elect_lease_duration,
+        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
+        leader_elect_retry_seconds=args.leader_elect_retry_period), f"{args.nodes} node(s)")
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -931,11 +942,17 @@ def cmd_server(args: argparse.Namespace) -> int:
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit():
         raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT")
+    if args.apiserver_only and not (args.store == "jetstream" and args.nats):
+        raise UsageError("an apiserver-only process shares the store of a running cluster: "
+                         "it needs --store jetstream and --nats URL")
     return _serve(ClusterConfig(
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
         nats_port=int(port), store=args.store, apiserver_only=args.apiserver_only,
         tokens_file=args.tokens, node_monitor_grace_seconds=args.node_monitor_grace_period,
-        node_monitor_seconds=args.node_monitor_period),
+        node_monitor_seconds=args.node_monitor_period,
+        leader_elect_lease_seconds=args.leader_elect_lease_duration,
+        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
+        leader_elect_retry_seconds=args.leader_elect_retry_period),
         "apiserver" if args.apiserver_only else "control plane")
 
 

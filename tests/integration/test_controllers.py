@@ -4,6 +4,7 @@ deletes dependents and namespaces as Kubernetes does."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from actors.objects import controller_ref, is_pod_active, is_pod_ready
 from bindings.cluster import Cluster, ClusterConfig
 from bus.errors import Conflict, Forbidden, NotFound
 from tests.conftest import wait_for, wait_none_left
+from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.integration
 
@@ -353,3 +355,63 @@ def test_the_controller_manager_can_be_stopped_and_started_again(cluster, admin)
     assert admin.list("pods", "default", label_selector="app=gated")["items"] == []
     manager.start()  # leading again: the controllers catch up from their informers
     wait_for(admin, "replicasets", "gated", ready(2))
+
+
+# -- replicas of the controller manager -----------------------------------------------------------
+
+ELECTION = {"leader_elect_lease_seconds": 3, "leader_elect_renew_seconds": 2,
+            "leader_elect_retry_seconds": 0.5}
+"""Short leader election periods, so a takeover comes within seconds."""
+
+
+def test_the_standby_controller_manager_takes_over_when_the_leader_dies(tmp_path, nats_server):
+    """Two control planes on one JetStream store: the first (a ``kubeactor server`` process)
+    leads ``kube-controller-manager``; the second's controllers do nothing until the first is
+    killed (no release: its Lease must expire), then they reconcile."""
+    flags = [f"--{flag}={ELECTION[field]}s" for flag, field in (
+        ("leader-elect-lease-duration", "leader_elect_lease_seconds"),
+        ("leader-elect-renew-deadline", "leader_elect_renew_seconds"),
+        ("leader-elect-retry-period", "leader_elect_retry_seconds"))]
+    leader = start_up(tmp_path / "a", "--store", "jetstream", "--nats", nats_server.url, *flags,
+                      verb="server")
+    standby: Cluster | None = None
+    holders: list[str] = []
+    try:
+        standby = Cluster.start(ClusterConfig(
+            data_dir=tmp_path / "b", nodes=0, store="jetstream", nats_url=nats_server.url,
+            tokens_file=leader.data_dir / "tokens.csv", **ELECTION))
+        admin = standby.admin_client()
+        watch = admin.watch("leases", lambda e: holders.append(
+            e.object["spec"].get("holderIdentity", "")), namespace="kube-system",
+            field_selector="metadata.name=kube-controller-manager")
+        first = admin.get("leases", "kube-controller-manager", "kube-system")["spec"]
+        mine = f"{socket.gethostname()}_{(tmp_path / 'b' / 'cluster-id').read_text().strip()}"
+        assert first["holderIdentity"] not in ("", mine)
+        manager = standby.controller_manager
+        assert manager is not None and not manager.running
+
+        admin.create("replicasets", workload("ReplicaSet", "kept", 2))
+        wait_for(admin, "replicasets", "kept", lambda rs: rs.get("status", {}).get(
+            "replicas") == 2)  # the leader's controllers at work
+        assert not manager.running  # the standby's did nothing meanwhile
+        assert mine not in holders
+
+        leader.process.kill()  # as a crash: the Lease is not released
+        leader.process.wait(timeout=30)
+        taken = wait_for(admin, "leases", "kube-controller-manager", lambda lease: lease[
+            "spec"].get("holderIdentity") == mine, namespace="kube-system")
+        assert taken["spec"]["leaseTransitions"] == first["leaseTransitions"] + 1
+        assert "" not in holders  # taken over after expiry, not handed over
+        watch.stop()
+
+        kept = admin.get("replicasets", "kept")
+        admin.update("replicasets", dict(kept, spec=dict(kept["spec"], replicas=3)))
+        wait_for(admin, "replicasets", "kept", lambda rs: rs.get("status", {}).get(
+            "replicas") == 3)  # the new leader reconciles
+        assert manager.running
+        assert len(pods_of(admin, "kept")) == 3
+    finally:
+        if standby is not None:
+            standby.stop()
+        if leader.process.poll() is None:
+            stop_up(leader)
