@@ -15,6 +15,7 @@ import pytest
 from actors.client import Client, WatchEvent
 from actors.objects import controller_ref, is_pod_active, is_pod_ready
 from bindings.cluster import Cluster, ClusterConfig
+from bindings.sim import PULL_ERROR
 from bus.errors import Conflict, Forbidden, NotFound
 from tests.conftest import wait_for, wait_none_left
 from tests.processes import start_up, stop_up
@@ -243,6 +244,80 @@ def test_a_recreate_deployment_stops_old_pods_before_starting_new_ones(admin):
         images.stop()
     assert {"busybox:1.36"} in images.seen
     assert not any(len(seen) > 1 for seen in images.seen)  # never old and new side by side
+
+
+def edit(admin: Client, resource: str, name: str, change: Any) -> Object:
+    """``change(obj)`` on the current object, read again when a controller wrote it
+    meanwhile; the stored result."""
+    for _ in range(10):
+        current = admin.get(resource, name)
+        change(current)
+        try:
+            return admin.update(resource, current)
+        except Conflict:
+            continue
+    raise AssertionError(f"{resource}/{name} kept changing")
+
+
+def scale(admin: Client, name: str, replicas: int) -> None:
+    """As ``kubectl scale``: the scale subresource, without a precondition."""
+    body = admin.request("get", "deployments", namespace="default", name=name,
+                         subresource="scale")
+    body["spec"]["replicas"] = replicas
+    body["metadata"].pop("resourceVersion", None)
+    admin.request("update", "deployments", namespace="default", name=name,
+                  subresource="scale", body=body)
+
+
+def sizes_by_revision(admin: Client, app: str) -> dict[str, int]:
+    return {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]:
+            rs["spec"]["replicas"] for rs in admin.list(
+                "replicasets", "default", label_selector=f"app={app}")["items"]}
+
+
+def test_scaling_a_stuck_rollout_spreads_the_new_replicas_in_proportion(admin):
+    """Kubernetes' documented example: 10 replicas, maxSurge 3, maxUnavailable 2; a rollout
+    to an image that never pulls stops at old 8 + new 5; scaled to 15, the 5 more replicas go
+    3 to the old ReplicaSet and 2 to the new one."""
+    rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}}
+    admin.create("deployments", workload("Deployment", "spread", 10, strategy=rolling))
+    wait_for(admin, "deployments", "spread", lambda d: d["status"].get(
+        "availableReplicas") == 10)
+    edit(admin, "deployments", "spread", lambda d: d["spec"]["template"]["metadata"].update(
+        annotations={PULL_ERROR: "no such image"}))
+    wait_for(admin, "deployments", "spread", lambda d: d["status"].get(
+        "observedGeneration") == 2 and d["status"].get("updatedReplicas") == 5
+        and d["status"].get("replicas") == 13)
+    assert sizes_by_revision(admin, "spread") == {"1": 8, "2": 5}
+
+    scale(admin, "spread", 15)
+    wait_for(admin, "deployments", "spread", lambda d: d["status"].get(
+        "updatedReplicas") == 7 and d["status"].get("replicas") == 18)
+    assert sizes_by_revision(admin, "spread") == {"1": 11, "2": 7}
+    assert len(pods_of(admin, "spread")) == 18
+
+
+def test_a_paused_deployment_scales_but_rolls_its_new_template_out_only_once_resumed(admin):
+    admin.create("deployments", workload("Deployment", "held", 2))
+    wait_for(admin, "deployments", "held", lambda d: d["status"].get("availableReplicas") == 2)
+    edit(admin, "deployments", "held", lambda d: d["spec"].update(paused=True))
+    edit(admin, "deployments", "held", lambda d: d["spec"]["template"]["spec"]["containers"][
+        0].update(image="busybox:1.36"))
+    scale(admin, "held", 3)
+    paused = wait_for(admin, "deployments", "held", lambda d: d["status"].get(
+        "observedGeneration") == d["metadata"]["generation"] and d["status"].get(
+        "availableReplicas") == 3)
+    progressing = next(c for c in paused["status"]["conditions"] if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"]) == ("Unknown", "DeploymentPaused")
+    assert paused["status"]["updatedReplicas"] == 0  # no ReplicaSet for the new template
+    assert sizes_by_revision(admin, "held") == {"1": 3}
+    assert {p["spec"]["containers"][0]["image"] for p in pods_of(admin, "held")} == {
+        "busybox:1.35"}
+
+    edit(admin, "deployments", "held", lambda d: d["spec"].update(paused=False))
+    wait_for(admin, "deployments", "held", lambda d: d["status"].get("updatedReplicas") == 3
+             and d["status"].get("replicas") == 3 and d["status"].get("availableReplicas") == 3)
+    assert sizes_by_revision(admin, "held") == {"1": 0, "2": 3}
 
 
 def test_a_lost_nodes_pods_are_evicted_and_recreated_elsewhere(cluster, admin):
