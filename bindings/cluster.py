@@ -328,8 +328,11 @@ class Cluster:
                     grace_seconds=config.node_monitor_grace_seconds,
                     monitor_seconds=config.node_monitor_seconds),
                 namespace_retry_seconds=config.namespace_retry_seconds))
-        self._run(LeaderGate.start(connection, client, self._election(
-            "kube-controller-manager", data), manager.start, manager.stop))
+        gate = LeaderGate.start(connection, client, self._election(
+            "kube-controller-manager", data), manager.start, manager.stop)
+        # Leading at once, its on_start starts every controller, each within its own
+        # start_timeout_seconds: no limit on the whole here.
+        self._run(gate, timeout=None)
 
     def _election(self, lease: str, data: Path) -> LeaderElectionConfig:
         """Leader election on ``lease`` as ``<host>_<cluster id>``: stable across restarts
@@ -391,12 +394,14 @@ class Cluster:
         self._runtimes.append(runtime)
         return runtime
 
-    def _run(self, ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
-        """Keep ``ref`` for stop() and wait until its on_start has finished (or failed)."""
+    def _run(self, ref: pykka.ActorRef[Any], timeout: float | None = 60
+             ) -> pykka.ActorRef[Any]:
+        """Keep ``ref`` for stop() and wait until its on_start has finished (or failed), at
+        most ``timeout`` seconds (None: as long as it takes)."""
         self._actors.append(ref)
         try:
             proxy: Any = ref.proxy()
-            proxy.use_daemon_thread.get(timeout=60)  # any attribute read waits for on_start
+            proxy.use_daemon_thread.get(timeout=timeout)  # any attribute read waits for on_start
         except pykka.ActorDeadError:
             raise ClusterError(f"{ref.actor_class.__name__} failed to start; see the log above"
                                ) from None
