@@ -203,9 +203,9 @@ def proportional_plan(deployment: Object, new: Object | None, olds: list[Object]
     if new is not None and _size(new) == replicas == _annotated(new, DESIRED_REPLICAS) == int(
             (new.get("status") or {}).get("availableReplicas", 0)):
         return {rs["metadata"]["name"]: 0 for rs in active if rs is not new}
-    surge, _ = fenceposts(deployment)
     if (deployment["spec"].get("strategy") or {}).get("type") == "Recreate":
         return {}
+    surge, _ = fenceposts(deployment)
     allowed = replicas + surge if replicas else 0
     to_add = allowed - sum(_size(rs) for rs in active)
     active.sort(key=_age, reverse=to_add > 0)  # ties: newer first when growing
