@@ -434,9 +434,10 @@ def test_the_controller_manager_can_be_stopped_and_started_again(cluster, admin)
 
 # -- replicas of the controller manager -----------------------------------------------------------
 
-ELECTION = {"leader_elect_lease_seconds": 3, "leader_elect_renew_seconds": 2,
-            "leader_elect_retry_seconds": 0.5}
-"""Short leader election periods, so a takeover comes within seconds."""
+ELECTION = {"leader_elect_lease_seconds": 10, "leader_elect_renew_seconds": 8,
+            "leader_elect_retry_seconds": 1}
+"""Leader election periods short enough for a takeover within seconds, long enough that a
+leader slowed down by a loaded machine keeps its Lease."""
 
 
 def test_the_standby_controller_manager_takes_over_when_the_leader_dies(tmp_path, nats_server):
