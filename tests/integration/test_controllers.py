@@ -344,6 +344,8 @@ def test_a_lost_nodes_pods_are_evicted_and_recreated_elsewhere(cluster, admin):
     assert {p["spec"]["nodeName"] for p in tracker.active()} <= {"node-1", "node-2"}
     events = admin.list("events", "default")["items"]
     assert any(e["reason"] == "TaintManagerEviction" for e in events)
+    assert any(e["reason"] == "NodeNotReady" and e["involvedObject"]["name"] == "node-3"
+               and e["message"] == "Node node-3 status is now: NodeNotReady" for e in events)
 
 
 def test_pods_get_the_default_not_ready_and_unreachable_tolerations(admin):
