@@ -3,8 +3,9 @@
 For each Deployment it claims the ReplicaSets of its namespace, finds the one whose template is
 the Deployment's (ignoring the ``pod-template-hash`` label) or creates it (named
 ``<deployment>-<hash>``, the hash label added to its selector and template, the revision in the
-``deployment.kubernetes.io/revision`` annotation, one more than any older one), then moves
-replicas from the old ReplicaSets to the new one:
+``deployment.kubernetes.io/revision`` annotation, one more than any older one, with the
+Deployment's other annotations such as ``kubernetes.io/change-cause``), then moves replicas
+from the old ReplicaSets to the new one:
 
 - ``RollingUpdate`` (:func:`rolling_plan`, Kubernetes' reconcileNewReplicaSet and
   reconcileOldReplicaSets): the new ReplicaSet grows while the total stays within
@@ -12,6 +13,11 @@ replicas from the old ReplicaSets to the new one:
   ``replicas - maxUnavailable`` pods stay available;
 - ``Recreate``: every old ReplicaSet goes to 0, and the new one is scaled up once their pods
   are gone, terminating ones included (this is what it follows pods for).
+
+When the Deployment's replicas change (its active ReplicaSets' ``desired-replicas`` annotation
+differs), or while it is ``spec.paused``, no rollout step happens: the replicas are spread over
+the ReplicaSets in proportion (:func:`proportional_plan`, Kubernetes' proportional scaling), and
+a paused Deployment gets no ReplicaSet for a new template until it is resumed.
 
 When a rollout is complete, old ReplicaSets at 0 beyond ``revisionHistoryLimit`` are deleted.
 Status: replicas, updatedReplicas, readyReplicas, availableReplicas, unavailableReplicas,
@@ -26,6 +32,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +51,13 @@ HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+NOT_COPIED = frozenset({REVISION, DESIRED_REPLICAS, MAX_REPLICAS,
+                        "deployment.kubernetes.io/revision-history",
+                        "deprecated.deployment.rollback.to",
+                        "kubectl.kubernetes.io/last-applied-configuration"})
+"""A Deployment's annotations its ReplicaSets do not get (and a rollback does not bring
+back); every other one (``kubernetes.io/change-cause``) is copied, as Kubernetes does."""
 FINISHED = ("Succeeded", "Failed")
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 """Kubernetes' alphabet for generated names (no vowels: no words)."""
@@ -141,9 +155,95 @@ def rolling_plan(replicas: int, surge: int, unavailable: int, new: Counts,
     return plan
 
 
+def _size(rs: Object) -> int:
+    return int(rs["spec"].get("replicas", 0))
+
+
+def _age(rs: Object) -> tuple[str, str]:
+    """Sort key, oldest first (Kubernetes' ReplicaSetsByCreationTimestamp)."""
+    return rs["metadata"].get("creationTimestamp", ""), rs["metadata"]["name"]
+
+
+def _annotated(rs: Object, key: str) -> int | None:
+    value = (rs["metadata"].get("annotations") or {}).get(key)
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def is_scaling_event(deployment: Object, replicasets: list[Object]) -> bool:
+    """Whether the Deployment's replicas changed since its active ReplicaSets were last
+    sized for it (their ``desired-replicas`` annotation says otherwise)."""
+    replicas = int(deployment["spec"].get("replicas", 1))
+    return any(_size(rs) and _annotated(rs, DESIRED_REPLICAS) not in (None, replicas)
+               for rs in replicasets)
+
+
+def _round(value: float) -> int:
+    """Half away from zero, as Go's math.Round (Python's round() goes to even)."""
+    return int(math.copysign(math.floor(abs(value) + 0.5), value))
+
+
+def proportional_plan(deployment: Object, new: Object | None, olds: list[Object]
+                      ) -> dict[str, int]:
+    """The ``spec.replicas`` of the ReplicaSets (by name) after the Deployment's replicas
+    changed, or while it is paused (Kubernetes' scale()):
+
+    - one active ReplicaSet (or none: the newest) takes all the replicas;
+    - a saturated new one (all replicas declared and available) leaves the old ones at 0;
+    - else, in a rolling update, ``replicas + maxSurge`` less what the active ones declare
+      is spread over them in proportion to their size (from ``max-replicas``, the total they
+      were sized for), largest first (newer first when growing, older first when shrinking);
+      the rounding's leftover goes to the first. Recreate: nothing (the rollout decides).
+    """
+    replicas = int(deployment["spec"].get("replicas", 1))
+    everyone = sorted(olds + ([new] if new else []), key=_age)
+    active = [rs for rs in everyone if _size(rs)]
+    if len(active) <= 1:
+        target = active[0] if active else new or (everyone[-1] if everyone else None)
+        return {} if target is None else {target["metadata"]["name"]: replicas}
+    if new is not None and _size(new) == replicas == _annotated(new, DESIRED_REPLICAS) == int(
+            (new.get("status") or {}).get("availableReplicas", 0)):
+        return {rs["metadata"]["name"]: 0 for rs in active if rs is not new}
+    if (deployment["spec"].get("strategy") or {}).get("type") == "Recreate":
+        return {}
+    surge, _ = fenceposts(deployment)
+    allowed = replicas + surge if replicas else 0
+    to_add = allowed - sum(_size(rs) for rs in active)
+    active.sort(key=_age, reverse=to_add > 0)  # ties: newer first when growing
+    active.sort(key=_size, reverse=True)  # stable: largest first
+    was = int((deployment.get("status") or {}).get("replicas", 0))
+    sizes, added = {}, 0
+    for rs in active:
+        share = 0
+        if to_add and to_add != added:
+            share = _share(_size(rs), replicas, allowed, _annotated(rs, MAX_REPLICAS) or was)
+            share = min(share, to_add - added) if to_add > 0 else max(share, to_add - added)
+        sizes[rs["metadata"]["name"]] = _size(rs) + share
+        added += share
+    first = active[0]["metadata"]["name"]
+    sizes[first] = max(sizes[first] + to_add - added, 0)
+    return sizes
+
+
+def _share(size: int, replicas: int, allowed: int, sized_for: int) -> int:
+    """Replicas to add to (or, negative, take from) a ReplicaSet of ``size`` that was sized
+    for a total of ``sized_for``, now that the total may be ``allowed``."""
+    if replicas == 0:
+        return -size
+    if not sized_for:
+        return 0  # nothing to scale from: the leftover goes to the largest
+    return _round(size * allowed / sized_for) - size
+
+
 def revision(obj: Object) -> int:
     value = (obj.get("metadata", {}).get("annotations") or {}).get(REVISION, "0")
     return int(value) if str(value).isdigit() else 0
+
+
+def copied_annotations(obj: Object) -> dict[str, str]:
+    """The annotations of ``obj`` that go from a Deployment to its ReplicaSet (and back, on a
+    rollback): all but :data:`NOT_COPIED`."""
+    return {key: value for key, value in (obj["metadata"].get("annotations") or {}).items()
+            if key not in NOT_COPIED}
 
 
 def new_replicaset(deployment: Object, pod_hash: str, replicas: int, rev: int) -> Object:
@@ -159,7 +259,7 @@ def new_replicaset(deployment: Object, pod_hash: str, replicas: int, rev: int) -
         "apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": {"name": f"{metadata['name']}-{pod_hash}",
                      "namespace": metadata["namespace"], "labels": labels,
-                     "annotations": {REVISION: str(rev),
+                     "annotations": {**copied_annotations(deployment), REVISION: str(rev),
                                      DESIRED_REPLICAS: str(spec.get("replicas", 1)),
                                      MAX_REPLICAS: str(int(spec.get("replicas", 1)) + surge)},
                      "ownerReferences": [owner_reference(deployment)]},
@@ -181,7 +281,9 @@ def to_prune(deployment: Object, olds: list[Object]) -> list[Object]:
 def deployment_status(deployment: Object, replicasets: list[Object], new: Object | None,
                       now: datetime) -> tuple[Object, float | None]:
     """The Deployment's status from its ReplicaSets, and the seconds until its progress
-    deadline would pass (None when it is complete)."""
+    deadline would pass (None when it is complete or paused: a paused Deployment is
+    Progressing Unknown, DeploymentPaused; once resumed, DeploymentResumed and its deadline
+    counts from then)."""
     spec, old = deployment["spec"], dict(deployment.get("status") or {})
     replicas = int(spec.get("replicas", 1))
 
@@ -214,13 +316,25 @@ def deployment_status(deployment: Object, replicasets: list[Object], new: Object
     moved = any(old.get(f) != status[f] for f in ("replicas", "updatedReplicas",
                                                    "availableReplicas", "readyReplicas"))
     left: float | None = None
+    reason = (progressing or {}).get("reason")
+    if spec.get("paused"):  # no progress expected, no deadline
+        if reason not in ("DeploymentPaused", "ProgressDeadlineExceeded"):
+            _condition(conditions, "Progressing", "Unknown", "DeploymentPaused",
+                       "Deployment is paused")
+        return _with_conditions(status, conditions), None
+    resumed = reason == "DeploymentPaused"
+    if resumed:
+        _condition(conditions, "Progressing", "Unknown", "DeploymentResumed",
+                   "Deployment is resumed")
     if complete:
         _condition(conditions, "Progressing", "True", "NewReplicaSetAvailable",
                    f'ReplicaSet "{name}" has successfully progressed.')
-    elif moved or progressing is None or old.get("observedGeneration") != status[
-            "observedGeneration"]:
+    elif moved or progressing is None or (not resumed and old.get(
+            "observedGeneration") != status["observedGeneration"]):
         _condition(conditions, "Progressing", "True", "ReplicaSetUpdated",
                    f'ReplicaSet "{name}" is progressing.', touch=True)
+        left = deadline
+    elif resumed:  # the deadline counts again from now
         left = deadline
     elif progressing.get("reason") != "ProgressDeadlineExceeded":
         since = (now - parse_time(progressing["lastUpdateTime"])).total_seconds()
@@ -229,9 +343,13 @@ def deployment_status(deployment: Object, replicasets: list[Object], new: Object
                        f'ReplicaSet "{name}" has timed out progressing.')
         else:
             left = deadline - since + 0.5
+    return _with_conditions(status, conditions), left
+
+
+def _with_conditions(status: Object, conditions: dict[str, Object]) -> Object:
     status["conditions"] = [conditions[kind] for kind in ("Available", "Progressing")
                             if kind in conditions]
-    return status, left
+    return status
 
 
 def _condition(conditions: dict[str, Object], kind: str, status: str, reason: str,
@@ -299,7 +417,9 @@ class DeploymentController(Controller):
                    None)
         olds = [rs for rs in owned if rs is not new]
         if not deployment["metadata"].get("deletionTimestamp"):
-            if deployment["spec"].get("strategy", {}).get("type") == "Recreate":
+            if deployment["spec"].get("paused") or is_scaling_event(deployment, owned):
+                new = self._sync(deployment, new, olds)
+            elif deployment["spec"].get("strategy", {}).get("type") == "Recreate":
                 new = self._recreate(deployment, new, olds)
             else:
                 new = self._roll(deployment, new, olds)
@@ -320,7 +440,20 @@ class DeploymentController(Controller):
             new = self._sync_revision(deployment, new, olds)
         plan = rolling_plan(replicas, surge, unavailable, counts(new),
                             [counts(rs) for rs in olds])
-        for rs in [new, *olds]:
+        return self._apply(deployment, plan, new, olds)
+
+    def _sync(self, deployment: Object, new: Object | None, olds: list[Object]
+              ) -> Object | None:
+        """Paused, or its replicas changed: no new ReplicaSet (a paused Deployment does not
+        roll its template out), replicas spread by :func:`proportional_plan`."""
+        if new is not None:
+            new = self._sync_revision(deployment, new, olds)
+        return self._apply(deployment, proportional_plan(deployment, new, olds), new, olds)
+
+    def _apply(self, deployment: Object, plan: dict[str, int], new: Object | None,
+               olds: list[Object]) -> Object | None:
+        """Scale the ReplicaSets ``plan`` names; the new one as it is now."""
+        for rs in [*([new] if new else []), *olds]:
             if rs["metadata"]["name"] in plan:
                 scaled = self._scale(deployment, rs, plan[rs["metadata"]["name"]])
                 new = scaled if rs is new else new
@@ -371,10 +504,13 @@ class DeploymentController(Controller):
 
     def _sync_revision(self, deployment: Object, new: Object, olds: list[Object]) -> Object:
         """The new ReplicaSet carries the highest revision (a rollback to an old template
-        makes its ReplicaSet the newest), and the Deployment carries it too."""
+        makes its ReplicaSet the newest) and the Deployment's copied annotations; the
+        Deployment carries the revision too."""
         rev = max([revision(rs) for rs in olds], default=0) + 1
-        if revision(new) < rev:
-            annotations = {**(new["metadata"].get("annotations") or {}), REVISION: str(rev)}
+        current = new["metadata"].get("annotations") or {}
+        annotations = {**current, **copied_annotations(deployment),
+                       REVISION: str(max(revision(new), rev))}
+        if annotations != current:
             new = self.remember(self.client.update("replicasets", dict(
                 new, metadata=dict(new["metadata"], annotations=annotations))))
         self._set_revision(deployment, revision(new))
@@ -388,18 +524,23 @@ class DeploymentController(Controller):
             deployment, metadata=dict(deployment["metadata"], annotations=annotations))))
 
     def _scale(self, deployment: Object, rs: Object, replicas: int) -> Object:
+        """Set ``rs``'s replicas and the Deployment size it is sized for (the
+        ``desired-replicas`` and ``max-replicas`` annotations); no write when both hold."""
         before = int(rs["spec"].get("replicas", 0))
         surge, _ = fenceposts(deployment)
         wanted = int(deployment["spec"].get("replicas", 1))
-        annotations = {**(rs["metadata"].get("annotations") or {}),
-                       DESIRED_REPLICAS: str(wanted), MAX_REPLICAS: str(wanted + surge)}
+        current = rs["metadata"].get("annotations") or {}
+        annotations = {**current, DESIRED_REPLICAS: str(wanted), MAX_REPLICAS: str(wanted + surge)}
+        if before == replicas and annotations == current:
+            return rs
         scaled = self.remember(self.client.update("replicasets", dict(
             rs, metadata=dict(rs["metadata"], annotations=annotations),
             spec=dict(rs["spec"], replicas=replicas))))
-        way = "up" if replicas > before else "down"
-        self.record_event(deployment, "Normal", "ScalingReplicaSet",
-                          f"Scaled {way} replica set {rs['metadata']['name']} to {replicas} "
-                          f"from {before}")
+        if before != replicas:
+            way = "up" if replicas > before else "down"
+            self.record_event(deployment, "Normal", "ScalingReplicaSet",
+                              f"Scaled {way} replica set {rs['metadata']['name']} to "
+                              f"{replicas} from {before}")
         return scaled
 
     def _report(self, deployment: Object, owned: list[Object], new: Object | None,

@@ -17,11 +17,13 @@ for the others, since renew_deadline < lease_duration). On stop, a leader releas
 The elector is not an actor and has no thread: its owner (an actor) gives it a ``schedule``
 function (``BusActor.tell_later``) and hands every :class:`ElectionTick` it receives to
 :meth:`LeaderElector.tick`, so all of it runs on the owner's thread; ``on_started_leading`` and
-``on_stopped_leading`` are called there too. The decisions are the pure functions
-:func:`decide` and :func:`next_spec`.
+``on_stopped_leading`` are called there too (one that raises is called again at the next
+attempt). The decisions are the pure functions :func:`decide` and :func:`next_spec`.
+:class:`LeaderGate` is such an owner for a component that is not an actor itself: it starts and
+stops it as this replica gains and loses the Lease.
 
-Neighbours: ``actors.client`` (get/create/update leases), ``actors.scheduler`` (its first
-user).
+Neighbours: ``actors.client`` (get/create/update leases), ``actors.scheduler`` (owns its
+elector), ``actors.controllermanager`` (gated by a :class:`LeaderGate`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from typing import Any
 
 from actors.client import Client
 from actors.objects import now_micro
+from bus.actor import BusActor
+from bus.connection import Connection
 from bus.errors import AlreadyExists, ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -147,14 +151,15 @@ class LeaderElector:
         self.tick()
 
     def stop(self) -> None:
-        """Stop trying; a leader releases the Lease (``release_on_stop``) and stops leading."""
+        """Stop trying; a leader stops leading, then releases the Lease (``release_on_stop``),
+        so a successor starts only once this replica has stopped."""
         self._stopped = True
         if self._timer is not None:
             self._timer.cancel()
         if self.leading:
+            self._step_down()
             if self.config.release_on_stop and self._lease is not None:
                 self._release(self._lease)
-            self._step_down()
 
     def tick(self) -> None:
         """One attempt to acquire or renew, then the next one is planned (also when the
@@ -177,14 +182,24 @@ class LeaderElector:
         if held:
             self._renewed_at = now
             if not self.leading:
-                self.leading = True
-                log.info("%s became the leader of %s", self.config.identity,
-                         self.config.lease_name)
-                self._on_started()
+                self._start_leading()
         elif self.leading and lost(self._renewed_at, now, self.config.renew_deadline):
             log.warning("%s lost the lease %s (no renewal for %.1fs)", self.config.identity,
                         self.config.lease_name, now - self._renewed_at)
             self._step_down()
+
+    def _start_leading(self) -> None:
+        """Lead: call ``on_started_leading``. When it raises, this replica is not leading yet
+        (it keeps the Lease): the next attempt renews and calls it again."""
+        log.info("%s became the leader of %s", self.config.identity, self.config.lease_name)
+        self.leading = True
+        try:
+            self._on_started()
+        except Exception:
+            log.exception("%s could not start leading %s; trying again in %.1fs",
+                          self.config.identity, self.config.lease_name,
+                          self.config.retry_period)
+            self.leading = False
 
     def _try(self) -> bool:
         """Read the Lease and act on :func:`decide`; True when this replica holds it now."""
@@ -227,3 +242,37 @@ class LeaderElector:
     def _step_down(self) -> None:
         self.leading = False
         self._on_stopped()
+
+
+class LeaderGate(BusActor):
+    """Runs a component only while this replica leads its Lease, as kube-controller-manager
+    runs its controllers: ``start`` when this replica becomes the leader, ``stop`` when it
+    stops leading and when the gate stops (before the Lease is released).
+
+    Both run on the gate's thread and may block it (a start waits for the controllers to list
+    what they follow); the next attempt to renew waits meanwhile, so a start should take well
+    under ``renew_deadline``. A ``start`` that raises is called again at the next attempt.
+    """
+
+    def __init__(self, connection: Connection, client: Client, config: LeaderElectionConfig,
+                 start: Callable[[], None], stop: Callable[[], None]) -> None:
+        super().__init__(connection)
+        self._elector = LeaderElector(client, config, self.tell_later, start, stop)
+
+    @property
+    def leading(self) -> bool:
+        return self._elector.leading
+
+    def on_start(self) -> None:
+        super().on_start()
+        self._elector.start()
+
+    def on_stop(self) -> None:
+        self._elector.stop()
+        super().on_stop()
+
+    def on_local(self, message: Any) -> Any:
+        if isinstance(message, ElectionTick):
+            message.elector.tick()
+            return None
+        return super().on_local(message)

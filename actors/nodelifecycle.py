@@ -3,10 +3,10 @@
 It follows nodes and node Leases (namespace ``kube-node-lease``) with informers and looks at
 each node on every change and every ``monitor_seconds``: a node whose Lease was last renewed
 more than ``grace_seconds`` ago gets ``Ready=Unknown`` (reason ``NodeStatusUnknown``) and the
-``node.kubernetes.io/unreachable`` taints (``NoSchedule`` and ``NoExecute``), as
-kube-controller-manager does; the scheduler then places nothing there. When the kubelet is back
-it sets Ready again and the controller lifts the taints. Eviction of the node's pods after
-their toleration is ``actors.tainteviction``'s.
+``node.kubernetes.io/unreachable`` taints (``NoSchedule`` and ``NoExecute``) and a
+``NodeNotReady`` Event, as kube-controller-manager does; the scheduler then places nothing
+there. When the kubelet is back it sets Ready again and the controller lifts the taints.
+Eviction of the node's pods after their toleration is ``actors.tainteviction``'s.
 
 Which thread: the controller's actor thread (``actors.controller`` base); timers and informers
 only tell it.
@@ -122,6 +122,8 @@ class NodeLifecycleController(Controller):
         set_condition(node, "Ready", "Unknown", "NodeStatusUnknown",
                       "Kubelet stopped posting node status.")
         stored = self.client.update("nodes", node, subresource="status")
+        self.record_event(stored, "Normal", "NodeNotReady",
+                          f"Node {name} status is now: NodeNotReady")
         taints = without_unreachable(stored.get("spec", {}).get("taints") or [])
         self.remember(self.client.update("nodes", dict(stored, spec=dict(
             stored.get("spec", {}), taints=taints + unreachable_taints()))))

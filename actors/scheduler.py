@@ -8,7 +8,8 @@ given): filter and score nodes, assume the pod on the best one, Reserve, Permit.
 (``pods/binding`` through the DefaultBinder, then a ``Scheduled`` Event) runs on a small pool
 of binding threads, so the next cycle does not wait for the apiserver; the outcome comes back
 as a message. A pod that fits nowhere gets a ``FailedScheduling`` Event with kube-scheduler's
-summary and waits in the queue until a cluster event may help it.
+summary, the same message in its ``PodScheduled=False`` condition (reason Unschedulable), and
+waits in the queue until a cluster event may help it.
 
 Several schedulers run side by side, each with its own name. With ``leader_election`` set,
 replicas of one scheduler share a Lease and only the leader schedules; the others keep their
@@ -22,6 +23,7 @@ Which thread: the actor's, for everything but Bind (binding threads). Neighbours
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +31,7 @@ from typing import Any
 from actors.client import Client, WatchEvent
 from actors.informer import Informer
 from actors.leaderelection import ElectionTick, LeaderElectionConfig, LeaderElector
-from actors.objects import DEFAULT_SCHEDULER, now_rfc3339, trace_id_of
+from actors.objects import DEFAULT_SCHEDULER, now_rfc3339, set_condition, trace_id_of
 from actors.scheduling.cache import Cache
 from actors.scheduling.framework import (
     ClusterEvent,
@@ -304,6 +306,20 @@ class Scheduler(BusActor):
         if self._failures.get(entry.key) != message:
             self._failures[entry.key] = message
             self._record_event(entry.info.pod, "Warning", "FailedScheduling", message)
+            self._mark_unscheduled(entry.info.pod, message, passing)
+
+    def _mark_unscheduled(self, pod: Object, message: str, passing: bool) -> None:
+        """Set the pod's PodScheduled condition False, as kube-scheduler does: reason
+        Unschedulable (SchedulerError for a passing failure), the FailedScheduling message.
+        Sent without waiting, over the version the cycle saw: a 409 (the pod changed, bound
+        perhaps) is logged and left to the next failure."""
+        marked = dict(pod, status=copy.deepcopy(pod.get("status") or {}))
+        set_condition(marked, "PodScheduled", "False",
+                      "SchedulerError" if passing else "Unschedulable", message)
+        metadata = pod["metadata"]
+        sent = self.client.submit("update", "pods", namespace=metadata["namespace"],
+                                  name=metadata["name"], body=marked, subresource="status")
+        sent.add_done_callback(lambda done: _log_failure(done, "PodScheduled", metadata["name"]))
 
     def _record_event(self, pod: Object, kind: str, reason: str, message: str) -> None:
         """Create an Event without waiting for the reply (a failure is logged); any thread."""

@@ -29,7 +29,7 @@ from actors.client import Client, WatchEvent
 from actors.deployment import without_hash
 from actors.objects import RESOURCES, ResourceInfo, controller_ref, in_category, resolve
 from actors.quantity import parse_memory
-from bindings import kubeconfig, manifests, printers, tracing
+from bindings import kubeconfig, manifests, printers, rollout, tracing
 from bindings.cluster import Cluster, ClusterConfig, node_identity, node_kubeconfig
 from bus import Connection
 from bus.connection import Incoming
@@ -110,6 +110,14 @@ def parser() -> argparse.ArgumentParser:
                              help="a node whose lease goes unrenewed this long is Unknown")
         parser_.add_argument("--node-monitor-period", type=_bounded(1, 3600), default=5,
                              metavar="SECONDS", help="how often nodes are checked")
+        parser_.add_argument("--leader-elect-lease-duration", type=_duration, default=15.0,
+                             metavar="DURATION", help="how long standby schedulers and "
+                             "controller managers wait after the leader's last renewal")
+        parser_.add_argument("--leader-elect-renew-deadline", type=_duration, default=10.0,
+                             metavar="DURATION",
+                             help="how long a leader tries to renew before it stops leading")
+        parser_.add_argument("--leader-elect-retry-period", type=_duration, default=2.0,
+                             metavar="DURATION", help="time between attempts to lead or renew")
     for parser_ in (up, agent):
         parser_.add_argument("--node-lease-duration-seconds", type=_bounded(4, 3600),
                              default=40, metavar="SECONDS",
@@ -223,12 +231,17 @@ def parser() -> argparse.ArgumentParser:
     scale.add_argument("names", nargs="*")
     scale.add_argument("--replicas", type=_bounded(0, 1_000_000), required=True)
 
-    rollout = verbs.add_parser("rollout", parents=[common], help="follow a rollout")
-    rollout.add_argument("action", choices=["status"])
+    rollout = verbs.add_parser("rollout", parents=[common],
+                               help="follow, list, undo, pause or resume a rollout")
+    rollout.add_argument("action", choices=["status", "history", "undo", "pause", "resume"])
     rollout.add_argument("resource")
     rollout.add_argument("names", nargs="*")
     rollout.add_argument("--timeout", type=_duration, default=0.0,
-                         help="give up after this long (30s, 5m; 0: wait for ever)")
+                         help="status: give up after this long (30s, 5m; 0: wait for ever)")
+    rollout.add_argument("--revision", type=_bounded(0, 2**31), default=0,
+                         help="history: the pod template of this revision")
+    rollout.add_argument("--to-revision", type=_bounded(0, 2**31), default=0,
+                         help="undo: back to this revision (0: the previous one)")
 
     certs_ = verbs.add_parser("certs", parents=[common], help="issue user certificates")
     certs_actions = certs_.add_subparsers(dest="certs_action", required=True, metavar="ACTION")
@@ -846,20 +859,69 @@ def cmd_scale(args: argparse.Namespace, session: Session, words: list[str]) -> i
     return failed
 
 
+ROLLOUT_UNSUPPORTED = {"status": "no status viewer has been implemented for {kind}",
+                       "history": "no history viewer has been implemented for {kind}",
+                       "undo": "no rollbacker has been implemented for {kind}",
+                       "pause": "pausing is not supported", "resume": "resuming is not supported"}
+"""kubectl's words for a rollout action on a type that has none (all but Deployments here)."""
+
+
 def cmd_rollout(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    """``rollout status deployment/NAME``: print kubectl's progress lines as the watch brings
-    changes, until the rollout is done (exit 0), past its deadline or ``--timeout`` (1)."""
+    """``rollout status|history|undo|pause|resume deployment/NAME``, as kubectl's."""
     info, names = _resource_and_names([args.resource, *args.names])
     if info.name != "deployments":
-        raise UsageError(f"no status viewer has been implemented for {info.kind}")
+        raise UsageError(ROLLOUT_UNSUPPORTED[args.action].format(kind=info.kind))
     if len(names) != 1:
-        raise UsageError("rollout status takes exactly one deployment")
+        raise UsageError(f"rollout {args.action} takes exactly one deployment")
+    if args.action == "status":
+        return _rollout_status(args, session, info, names[0])
+    deployment = session.client.get(info.name, names[0], session.namespace)
+    replicasets = session.client.list("replicasets", session.namespace)["items"]
+    if args.action == "history":
+        print(rollout.history(deployment, replicasets, args.revision))
+        return 0
+    if args.action == "undo":
+        rev, rs = rollout.rollback_target(deployment, replicasets, args.to_revision)
+        if rollout.rolled_back(deployment, rs) is None:
+            print(f"deployment.apps/{names[0]} skipped rollback (current template already "
+                  f"matches revision {rev})")
+            return 0
+        _update_again(session, info, names[0], lambda current: rollout.rolled_back(current, rs))
+        print(f"deployment.apps/{names[0]} rolled back")
+        return 0
+    pause = args.action == "pause"
+    _update_again(session, info, names[0], lambda current: rollout.paused(current, pause))
+    print(f"deployment.apps/{names[0]} {'paused' if pause else 'resumed'}")
+    return 0
+
+
+def _update_again(session: Session, info: ResourceInfo, name: str,
+                  change: Callable[[Object], Object | None]) -> None:
+    """Write ``change(current)`` (nothing when None), reading the object again when a
+    controller wrote it meanwhile (a 409), as kubectl's patch does not need to."""
+    for _ in range(10):
+        current = session.client.get(info.name, name, session.namespace)
+        changed = change(current)
+        if changed is None:
+            return
+        try:
+            session.client.update(info.name, changed)
+            return
+        except Conflict:
+            continue
+    raise UsageError(f"{_qualified(info)}/{name} kept changing; try again")
+
+
+def _rollout_status(args: argparse.Namespace, session: Session, info: ResourceInfo,
+                    name: str) -> int:
+    """Print kubectl's progress lines as the watch brings changes, until the rollout is done
+    (exit 0), past its deadline or ``--timeout`` (1)."""
     changes: queue.Queue[WatchEvent] = queue.Queue()
     watch = session.client.watch(info.name, changes.put, namespace=session.namespace,
-                                 field_selector=f"metadata.name={names[0]}")
+                                 field_selector=f"metadata.name={name}")
     deadline = time.monotonic() + args.timeout if args.timeout else None
     try:
-        session.client.get(info.name, names[0], session.namespace)  # NotFound, as kubectl
+        session.client.get(info.name, name, session.namespace)  # NotFound, as kubectl
         last = ""
         while deadline is None or time.monotonic() < deadline:
             try:
@@ -1049,7 +1111,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         node_monitor_seconds=args.node_monitor_period,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods), f"{args.nodes} node(s)")
+        node_memory=args.node_memory, max_pods=args.max_pods,
+        leader_elect_lease_seconds=args.leader_elect_lease_duration,
+        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
+        leader_elect_retry_seconds=args.leader_elect_retry_period), f"{args.nodes} node(s)")
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -1057,11 +1122,17 @@ def cmd_server(args: argparse.Namespace) -> int:
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit():
         raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT")
+    if args.apiserver_only and not (args.store == "jetstream" and args.nats):
+        raise UsageError("an apiserver-only process shares the store of a running cluster: "
+                         "it needs --store jetstream and --nats URL")
     return _serve(ClusterConfig(
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
         nats_port=int(port), store=args.store, apiserver_only=args.apiserver_only,
         tokens_file=args.tokens, node_monitor_grace_seconds=args.node_monitor_grace_period,
-        node_monitor_seconds=args.node_monitor_period),
+        node_monitor_seconds=args.node_monitor_period,
+        leader_elect_lease_seconds=args.leader_elect_lease_duration,
+        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
+        leader_elect_retry_seconds=args.leader_elect_retry_period),
         "apiserver" if args.apiserver_only else "control plane")
 
 

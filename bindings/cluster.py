@@ -43,7 +43,7 @@ from actors.controllermanager import ControllerManager, ControllerManagerConfig
 from actors.credentials import CertificateCredentials, Credentials
 from actors.csrsigning import CSRSigningController, SignerConfig
 from actors.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
-from actors.leaderelection import LeaderElectionConfig
+from actors.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.nodelifecycle import NodeLifecycleConfig
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler, SchedulerConfig
@@ -119,9 +119,10 @@ class ClusterConfig:
     history: HistoryWindow = field(default_factory=HistoryWindow)
     """How far back watches and list pages may go (the store's compaction)."""
     apiserver_only: bool = False
-    """Start the store and the apiserver only: one more apiserver process of a cluster whose
-    store is shared (``jetstream``, with ``nats_url``); the first process runs the scheduler
-    and the controllers."""
+    """Start the store and the apiserver only, no scheduler or controllers: one more apiserver
+    process of a cluster whose store is shared (``jetstream``, with ``nats_url``; the first
+    process runs the scheduler and the controllers), or an apiserver alone (tests of the API,
+    where nothing but the test writes)."""
     tokens_file: Path | None = None
     """The static token file; None: ``DATA_DIR/tokens.csv`` (made at first start). Apiservers
     of one cluster must share it: give the others the first one's."""
@@ -132,6 +133,14 @@ class ClusterConfig:
     """NATS user of the kubelets when there is no control plane here (from a kubeconfig);
     None: the bus's ``anonymous``."""
     bus_password: str | None = None
+    leader_elect_lease_seconds: float = 15.0
+    """How long replicas of the scheduler and of the controller manager wait after the
+    leader's last renewal before one takes over (Kubernetes' --leader-elect-lease-duration)."""
+    leader_elect_renew_seconds: float = 10.0
+    """How long a leader keeps trying to renew before it stops leading
+    (--leader-elect-renew-deadline); below the lease duration."""
+    leader_elect_retry_seconds: float = 2.0
+    """Seconds between two attempts to acquire or renew (--leader-elect-retry-period)."""
 
 
 class ClusterError(KubeactorError):
@@ -296,9 +305,6 @@ class Cluster:
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> None:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
         config, say = self.config, self._progress
-        if config.apiserver_only and not (config.store == "jetstream" and config.nats_url):
-            raise ClusterError("an apiserver-only process shares the store of a running "
-                               "cluster: it needs --store jetstream and --nats URL")
         tokens_path = (config.tokens_file or data / "tokens.csv").expanduser()
         self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER, CONTROLLER_MANAGER] + [
             node_identity(name) for name in names])
@@ -356,21 +362,39 @@ class Cluster:
             nats_password=self._passwords[BUS_ADMIN]))
 
     def _start_controllers(self, data: Path) -> None:
+        """The scheduler and the controller manager, each leading through its own Lease (a
+        replica in another process takes over when this one stops or dies)."""
         config, say = self.config, self._progress
         say("scheduler")
-        election = LeaderElectionConfig(  # Kubernetes' default periods
-            "kube-scheduler", f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
         self._run(Scheduler.start(*self._component("scheduler", SCHEDULER),
-                                  SchedulerConfig(leader_election=election)))
+                                  SchedulerConfig(leader_election=self._election(
+                                      "kube-scheduler", data))))
         say("controllers")
-        self.controller_manager = ControllerManager(
-            *self._component("controller-manager", CONTROLLER_MANAGER),
-            ControllerManagerConfig(
+        connection, client = self._component("controller-manager", CONTROLLER_MANAGER)
+        manager = self.controller_manager = ControllerManager(
+            connection, client, ControllerManagerConfig(
                 node_lifecycle=NodeLifecycleConfig(
                     grace_seconds=config.node_monitor_grace_seconds,
                     monitor_seconds=config.node_monitor_seconds),
                 namespace_retry_seconds=config.namespace_retry_seconds))
-        self.controller_manager.start()
+        gate = LeaderGate.start(connection, client, self._election(
+            "kube-controller-manager", data), manager.start, manager.stop)
+        # Leading at once, its on_start starts every controller, each within its own
+        # start_timeout_seconds: no limit on the whole here.
+        self._run(gate, timeout=None)
+
+    def _election(self, lease: str, data: Path) -> LeaderElectionConfig:
+        """Leader election on ``lease`` as ``<host>_<cluster id>``: stable across restarts
+        of this data dir, so a restarted replica leads again at once."""
+        config = self.config
+        try:
+            return LeaderElectionConfig(
+                lease, f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}",
+                lease_duration=config.leader_elect_lease_seconds,
+                renew_deadline=config.leader_elect_renew_seconds,
+                retry_period=config.leader_elect_retry_seconds)
+        except ValueError as error:
+            raise ClusterError(str(error)) from None
 
     def _backend(self, data: Path) -> Backend:
         if self.config.store == "sqlite":
@@ -425,12 +449,14 @@ class Cluster:
         self._runtimes.append(runtime)
         return runtime
 
-    def _run(self, ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
-        """Keep ``ref`` for stop() and wait until its on_start has finished (or failed)."""
+    def _run(self, ref: pykka.ActorRef[Any], timeout: float | None = 60
+             ) -> pykka.ActorRef[Any]:
+        """Keep ``ref`` for stop() and wait until its on_start has finished (or failed), at
+        most ``timeout`` seconds (None: as long as it takes)."""
         self._actors.append(ref)
         try:
             proxy: Any = ref.proxy()
-            proxy.use_daemon_thread.get(timeout=60)  # any attribute read waits for on_start
+            proxy.use_daemon_thread.get(timeout=timeout)  # any attribute read waits for on_start
         except pykka.ActorDeadError:
             raise ClusterError(f"{ref.actor_class.__name__} failed to start; see the log above"
                                ) from None

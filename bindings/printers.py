@@ -367,6 +367,11 @@ def _template_lines(template: Object) -> list[str]:
     return lines
 
 
+def pod_template(template: Object) -> str:
+    """kubectl's ``Pod Template:`` section alone (``rollout history --revision``)."""
+    return "\n".join(_template_lines(template))
+
+
 def _workload_head(obj: Object) -> list[str]:
     meta, spec = obj["metadata"], obj.get("spec", {})
     owner = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)

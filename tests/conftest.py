@@ -63,13 +63,23 @@ def open_backend(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
 
 
 @pytest.fixture
-def control_plane(tmp_path: Path, store_kind: str) -> Iterator[Cluster]:
-    """Store, apiserver and scheduler on a real embedded nats-server; no kubelets."""
+def with_controllers() -> bool:
+    """Whether ``control_plane`` runs the scheduler and the controllers: yes, unless a module
+    testing the API alone overrides this fixture with False (then nothing but the test writes:
+    no pod gets a scheduler's condition, no Lease is renewed)."""
+    return True
+
+
+@pytest.fixture
+def control_plane(tmp_path: Path, store_kind: str, with_controllers: bool) -> Iterator[Cluster]:
+    """Store, apiserver, scheduler and controllers on a real embedded nats-server; no
+    kubelets."""
     data = tmp_path / "cluster"
     data.mkdir()
     with (data / "tokens.csv").open("w", newline="") as handle:
         csv.writer(handle).writerow([NOBODY_TOKEN, "nobody", "nobody", ""])
-    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0, store=store_kind))
+    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0, store=store_kind,
+                                          apiserver_only=not with_controllers))
     yield cluster
     cluster.stop()
 

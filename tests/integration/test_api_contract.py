@@ -46,6 +46,13 @@ def short_history(tmp_path: Path, store_kind: str) -> Iterator[Cluster]:
     cluster.stop()
 
 
+def unscheduled(name: str) -> Object:
+    """A pod no scheduler here serves: only the test writes it."""
+    obj = pod(name)
+    obj["spec"]["schedulerName"] = "nobody-runs-this"
+    return obj
+
+
 def names(listing: Object) -> list[str]:
     return [item["metadata"]["name"] for item in listing["items"]]
 
@@ -62,7 +69,7 @@ def until(check: Any, timeout: float = 60.0) -> None:
 
 
 def test_server_owned_metadata_and_generation_bumped_by_spec_changes_only(admin):
-    created = admin.create("pods", pod("p"))
+    created = admin.create("pods", unscheduled("p"))
     metadata = created["metadata"]
     assert metadata["uid"] and metadata["creationTimestamp"] and metadata["generation"] == 1
     relabelled = admin.update("pods", {**created, "metadata": {**metadata, "labels": {"a": "b"}}})
@@ -76,7 +83,7 @@ def test_server_owned_metadata_and_generation_bumped_by_spec_changes_only(admin)
 
 
 def test_the_status_split_and_a_second_binding_is_409(admin):
-    created = admin.create("pods", pod("p"))
+    created = admin.create("pods", unscheduled("p"))
     ignored = admin.update("pods", {**created, "status": {"phase": "Running"}})
     assert ignored["status"].get("phase") != "Running"
     spec = {**ignored["spec"], "containers": [

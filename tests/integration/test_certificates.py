@@ -24,6 +24,11 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
+def with_controllers() -> bool:
+    return False  # the API alone: nothing but the test writes
+
+
+@pytest.fixture
 def admin(control_plane: Cluster) -> Client:
     return control_plane.admin_client()
 

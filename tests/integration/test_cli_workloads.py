@@ -1,6 +1,7 @@
 """kubectl's workload verbs against ``kubeactor up --runtime sim`` (real NATS, real store, no
 Docker): the example manifests apply, ``get``/``describe`` show ReplicaSets and Deployments in
-kubectl's shape, ``scale``, ``rollout status`` and ``delete --cascade`` behave as kubectl's."""
+kubectl's shape, ``scale``, ``rollout status|history|undo|pause|resume`` and ``delete
+--cascade`` behave as kubectl's."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from actors.client import Client
 from bindings.sim import PULL_ERROR
-from bus.errors import NotFound
+from bus.errors import Conflict, NotFound
 from tests.conftest import wait_for, wait_none_left
 from tests.processes import UpProcess, start_up, stop_up
 
@@ -142,3 +143,74 @@ def test_delete_cascade_orphan_foreground_and_background(cluster, admin):
     assert bad.returncode == 2
     assert 'invalid cascade value (sometimes). Must be "background", "foreground", or "orphan"' in (
         bad.stderr)
+
+
+def set_image(admin: Client, name: str, image: str, cause: str) -> None:
+    """As ``kubectl set image`` with ``--record``: the new image and its change-cause."""
+    for _ in range(10):
+        deployment = admin.get("deployments", name)
+        deployment["metadata"].setdefault("annotations", {})[
+            "kubernetes.io/change-cause"] = cause
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"] = image
+        try:
+            admin.update("deployments", deployment)
+            return
+        except Conflict:
+            continue
+    raise AssertionError(f"deployment {name} kept changing")
+
+
+def images(admin: Client, app: str) -> set[str]:
+    return {p["spec"]["containers"][0]["image"] for p in admin.list(
+        "pods", "default", label_selector=f"app={app}")["items"]
+        if not p["metadata"].get("deletionTimestamp")}
+
+
+def test_rollout_history_undo_pause_and_resume(cluster, admin):
+    admin.create("deployments", {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "hist", "annotations": {"kubernetes.io/change-cause": "first"}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "hist"}},
+                 "template": {"metadata": {"labels": {"app": "hist"}}, "spec": {"containers": [
+                     {"name": "main", "image": "busybox:1.35", "command": ["sleep", "3600"]}]}}}})
+    wait_for(admin, "deployments", "hist", available(2))
+    set_image(admin, "hist", "busybox:1.36", "to 1.36")
+    cluster.cli("rollout", "status", "deployment/hist", "--timeout", "60s")
+    assert cluster.cli("rollout", "history", "deployment/hist").stdout == (
+        "deployment.apps/hist\nREVISION  CHANGE-CAUSE\n1         first\n2         to 1.36\n\n")
+    first = cluster.cli("rollout", "history", "deploy/hist", "--revision", "1").stdout
+    assert first.startswith("deployment.apps/hist with revision #1\nPod Template:\n")
+    assert "Image:        busybox:1.35" in first
+
+    assert cluster.cli("rollout", "undo", "deployment/hist").stdout == (
+        "deployment.apps/hist rolled back\n")
+    cluster.cli("rollout", "status", "deployment/hist", "--timeout", "60s")
+    back = admin.get("deployments", "hist")
+    assert back["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    assert back["metadata"]["annotations"]["kubernetes.io/change-cause"] == "first"
+    assert images(admin, "hist") == {"busybox:1.35"}
+    assert cluster.cli("rollout", "history", "deployment/hist").stdout == (
+        "deployment.apps/hist\nREVISION  CHANGE-CAUSE\n2         to 1.36\n3         first\n\n")
+    assert cluster.cli("rollout", "undo", "deployment/hist", "--to-revision", "3").stdout == (
+        "deployment.apps/hist skipped rollback (current template already matches revision 3)\n")
+    missing = cluster.cli("rollout", "undo", "deployment/hist", "--to-revision", "9", check=False)
+    assert (missing.returncode, missing.stderr) == (
+        1, "error: unable to find specified revision 9 in history\n")
+
+    assert cluster.cli("rollout", "pause", "deployment/hist").stdout == (
+        "deployment.apps/hist paused\n")
+    again = cluster.cli("rollout", "pause", "deployment/hist", check=False)
+    assert (again.returncode, again.stderr) == (
+        1, 'error: deployments.apps "hist" is already paused\n')
+    refused = cluster.cli("rollout", "undo", "deployment/hist", check=False)
+    assert refused.returncode == 1 and "cannot rollback a paused deployment" in refused.stderr
+    set_image(admin, "hist", "busybox:1.37", "to 1.37")  # waits while paused
+    wait_for(admin, "deployments", "hist", lambda d: d["status"].get(
+        "observedGeneration") == d["metadata"]["generation"])
+    assert images(admin, "hist") == {"busybox:1.35"}
+    assert cluster.cli("rollout", "resume", "deployment/hist").stdout == (
+        "deployment.apps/hist resumed\n")
+    cluster.cli("rollout", "status", "deployment/hist", "--timeout", "60s")
+    assert images(admin, "hist") == {"busybox:1.37"}
+    unsupported = cluster.cli("rollout", "undo", "rs/anything", check=False)
+    assert unsupported.stderr == "error: no rollbacker has been implemented for ReplicaSet\n"

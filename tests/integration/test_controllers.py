@@ -4,6 +4,7 @@ deletes dependents and namespaces as Kubernetes does."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +15,10 @@ import pytest
 from actors.client import Client, WatchEvent
 from actors.objects import controller_ref, is_pod_active, is_pod_ready
 from bindings.cluster import Cluster, ClusterConfig
+from bindings.sim import PULL_ERROR
 from bus.errors import Conflict, Forbidden, NotFound
 from tests.conftest import wait_for, wait_none_left
+from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.integration
 
@@ -243,6 +246,80 @@ def test_a_recreate_deployment_stops_old_pods_before_starting_new_ones(admin):
     assert not any(len(seen) > 1 for seen in images.seen)  # never old and new side by side
 
 
+def edit(admin: Client, resource: str, name: str, change: Any) -> Object:
+    """``change(obj)`` on the current object, read again when a controller wrote it
+    meanwhile; the stored result."""
+    for _ in range(10):
+        current = admin.get(resource, name)
+        change(current)
+        try:
+            return admin.update(resource, current)
+        except Conflict:
+            continue
+    raise AssertionError(f"{resource}/{name} kept changing")
+
+
+def scale(admin: Client, name: str, replicas: int) -> None:
+    """As ``kubectl scale``: the scale subresource, without a precondition."""
+    body = admin.request("get", "deployments", namespace="default", name=name,
+                         subresource="scale")
+    body["spec"]["replicas"] = replicas
+    body["metadata"].pop("resourceVersion", None)
+    admin.request("update", "deployments", namespace="default", name=name,
+                  subresource="scale", body=body)
+
+
+def sizes_by_revision(admin: Client, app: str) -> dict[str, int]:
+    return {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]:
+            rs["spec"]["replicas"] for rs in admin.list(
+                "replicasets", "default", label_selector=f"app={app}")["items"]}
+
+
+def test_scaling_a_stuck_rollout_spreads_the_new_replicas_in_proportion(admin):
+    """Kubernetes' documented example: 10 replicas, maxSurge 3, maxUnavailable 2; a rollout
+    to an image that never pulls stops at old 8 + new 5; scaled to 15, the 5 more replicas go
+    3 to the old ReplicaSet and 2 to the new one."""
+    rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}}
+    admin.create("deployments", workload("Deployment", "spread", 10, strategy=rolling))
+    wait_for(admin, "deployments", "spread", lambda d: d["status"].get(
+        "availableReplicas") == 10)
+    edit(admin, "deployments", "spread", lambda d: d["spec"]["template"]["metadata"].update(
+        annotations={PULL_ERROR: "no such image"}))
+    wait_for(admin, "deployments", "spread", lambda d: d["status"].get(
+        "observedGeneration") == 2 and d["status"].get("updatedReplicas") == 5
+        and d["status"].get("replicas") == 13)
+    assert sizes_by_revision(admin, "spread") == {"1": 8, "2": 5}
+
+    scale(admin, "spread", 15)
+    wait_for(admin, "deployments", "spread", lambda d: d["status"].get(
+        "updatedReplicas") == 7 and d["status"].get("replicas") == 18)
+    assert sizes_by_revision(admin, "spread") == {"1": 11, "2": 7}
+    assert len(pods_of(admin, "spread")) == 18
+
+
+def test_a_paused_deployment_scales_but_rolls_its_new_template_out_only_once_resumed(admin):
+    admin.create("deployments", workload("Deployment", "held", 2))
+    wait_for(admin, "deployments", "held", lambda d: d["status"].get("availableReplicas") == 2)
+    edit(admin, "deployments", "held", lambda d: d["spec"].update(paused=True))
+    edit(admin, "deployments", "held", lambda d: d["spec"]["template"]["spec"]["containers"][
+        0].update(image="busybox:1.36"))
+    scale(admin, "held", 3)
+    paused = wait_for(admin, "deployments", "held", lambda d: d["status"].get(
+        "observedGeneration") == d["metadata"]["generation"] and d["status"].get(
+        "availableReplicas") == 3)
+    progressing = next(c for c in paused["status"]["conditions"] if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"]) == ("Unknown", "DeploymentPaused")
+    assert paused["status"]["updatedReplicas"] == 0  # no ReplicaSet for the new template
+    assert sizes_by_revision(admin, "held") == {"1": 3}
+    assert {p["spec"]["containers"][0]["image"] for p in pods_of(admin, "held")} == {
+        "busybox:1.35"}
+
+    edit(admin, "deployments", "held", lambda d: d["spec"].update(paused=False))
+    wait_for(admin, "deployments", "held", lambda d: d["status"].get("updatedReplicas") == 3
+             and d["status"].get("replicas") == 3 and d["status"].get("availableReplicas") == 3)
+    assert sizes_by_revision(admin, "held") == {"1": 0, "2": 3}
+
+
 def test_a_lost_nodes_pods_are_evicted_and_recreated_elsewhere(cluster, admin):
     rs = workload("ReplicaSet", "sturdy", 6)
     rs["spec"]["template"]["spec"]["tolerations"] = [
@@ -267,6 +344,8 @@ def test_a_lost_nodes_pods_are_evicted_and_recreated_elsewhere(cluster, admin):
     assert {p["spec"]["nodeName"] for p in tracker.active()} <= {"node-1", "node-2"}
     events = admin.list("events", "default")["items"]
     assert any(e["reason"] == "TaintManagerEviction" for e in events)
+    assert any(e["reason"] == "NodeNotReady" and e["involvedObject"]["name"] == "node-3"
+               and e["message"] == "Node node-3 status is now: NodeNotReady" for e in events)
 
 
 def test_pods_get_the_default_not_ready_and_unreachable_tolerations(admin):
@@ -353,3 +432,64 @@ def test_the_controller_manager_can_be_stopped_and_started_again(cluster, admin)
     assert admin.list("pods", "default", label_selector="app=gated")["items"] == []
     manager.start()  # leading again: the controllers catch up from their informers
     wait_for(admin, "replicasets", "gated", ready(2))
+
+
+# -- replicas of the controller manager -----------------------------------------------------------
+
+ELECTION = {"leader_elect_lease_seconds": 10, "leader_elect_renew_seconds": 8,
+            "leader_elect_retry_seconds": 1}
+"""Leader election periods short enough for a takeover within seconds, long enough that a
+leader slowed down by a loaded machine keeps its Lease."""
+
+
+def test_the_standby_controller_manager_takes_over_when_the_leader_dies(tmp_path, nats_server):
+    """Two control planes on one JetStream store: the first (a ``kubeactor server`` process)
+    leads ``kube-controller-manager``; the second's controllers do nothing until the first is
+    killed (no release: its Lease must expire), then they reconcile."""
+    flags = [f"--{flag}={ELECTION[field]}s" for flag, field in (
+        ("leader-elect-lease-duration", "leader_elect_lease_seconds"),
+        ("leader-elect-renew-deadline", "leader_elect_renew_seconds"),
+        ("leader-elect-retry-period", "leader_elect_retry_seconds"))]
+    leader = start_up(tmp_path / "a", "--store", "jetstream", "--nats", nats_server.url, *flags,
+                      verb="server")
+    standby: Cluster | None = None
+    holders: list[str] = []
+    try:
+        standby = Cluster.start(ClusterConfig(
+            data_dir=tmp_path / "b", nodes=0, store="jetstream", nats_url=nats_server.url,
+            tokens_file=leader.data_dir / "tokens.csv", **ELECTION))
+        admin = standby.admin_client()
+        watch = admin.watch("leases", lambda e: holders.append(
+            e.object["spec"].get("holderIdentity", "")), namespace="kube-system",
+            field_selector="metadata.name=kube-controller-manager")
+        first = admin.get("leases", "kube-controller-manager", "kube-system")["spec"]
+        mine = f"{socket.gethostname()}_{(tmp_path / 'b' / 'cluster-id').read_text().strip()}"
+        assert first["holderIdentity"] not in ("", mine)
+        manager = standby.controller_manager
+        assert manager is not None and not manager.running
+
+        admin.create("replicasets", workload("ReplicaSet", "kept", 2))
+        wait_for(admin, "replicasets", "kept", lambda rs: rs.get("status", {}).get(
+            "replicas") == 2)  # the leader's controllers at work
+        assert not manager.running  # the standby's did nothing meanwhile
+        assert mine not in holders
+
+        leader.process.kill()  # as a crash: the Lease is not released
+        leader.process.wait(timeout=30)
+        taken = wait_for(admin, "leases", "kube-controller-manager", lambda lease: lease[
+            "spec"].get("holderIdentity") == mine, namespace="kube-system")
+        assert taken["spec"]["leaseTransitions"] == first["leaseTransitions"] + 1
+        assert "" not in holders  # taken over after expiry, not handed over
+        watch.stop()
+
+        kept = admin.get("replicasets", "kept")
+        admin.update("replicasets", dict(kept, spec=dict(kept["spec"], replicas=3)))
+        wait_for(admin, "replicasets", "kept", lambda rs: rs.get("status", {}).get(
+            "replicas") == 3)  # the new leader reconciles
+        assert manager.running
+        assert len(pods_of(admin, "kept")) == 3
+    finally:
+        if standby is not None:
+            standby.stop()
+        if leader.process.poll() is None:
+            stop_up(leader)

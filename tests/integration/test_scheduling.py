@@ -53,12 +53,16 @@ def test_unschedulable_pod_says_why_and_is_placed_when_a_node_fits(control_plane
     warning = wait_for(admin, "events", None, lambda e: e.get("reason") == "FailedScheduling")
     assert warning["message"] == "0/1 nodes are available: 1 Insufficient cpu."
     assert warning["involvedObject"]["name"] == "hungry"
-    assert not bound(admin.get("pods", "hungry"))
+    pending = wait_for(admin, "pods", "hungry", lambda p: scheduled_condition(p) is not None)
+    assert not bound(pending)
+    assert scheduled_condition(pending) == {
+        "status": "False", "reason": "Unschedulable",
+        "message": "0/1 nodes are available: 1 Insufficient cpu."}
 
     admin.create("nodes", node("roomy", cpu="4"), None)
     placed = wait_for(admin, "pods", "hungry", bound)
     assert placed["spec"]["nodeName"] == "roomy"
-    assert scheduled_condition(placed)["status"] == "True"
+    assert scheduled_condition(placed) == {"status": "True", "reason": "", "message": ""}
 
 
 def test_two_pods_never_share_the_last_slot(control_plane: Cluster):

@@ -222,3 +222,31 @@ def test_an_unexpected_failure_still_plans_the_next_attempt():
     with pytest.raises(RuntimeError):
         one.elector.start()
     assert [delay for delay, _ in one.planned] == [2]
+
+
+def test_a_start_that_fails_is_tried_again_while_the_lease_is_held():
+    leases, clock = Leases(), Clock()
+    one = Replica(leases, "one", clock)
+    attempts: list[float] = []
+
+    def flaky_start() -> None:
+        attempts.append(clock.now)
+        if len(attempts) == 1:
+            raise RuntimeError("a controller could not list what it follows")
+        one.events.append("started")
+
+    one.elector._on_started = flaky_start
+    one.elector.start()
+    assert (one.elector.leading, one.events, leases.holder()) == (False, [], "one")
+    clock.now = 2
+    one.elector.tick()
+    assert attempts == [0, 2] and one.elector.leading and one.events == ["started"]
+
+
+def test_a_stopping_leader_stops_its_work_before_it_releases_the_lease():
+    leases, clock = Leases(), Clock()
+    one = Replica(leases, "one", clock)
+    one.elector._on_stopped = lambda: one.events.append(f"stopped, held by {leases.holder()}")
+    one.elector.start()
+    one.elector.stop()
+    assert one.events == ["started", "stopped, held by one"] and leases.holder() == ""
