@@ -8,6 +8,7 @@ as ``_common``: a benchmark runs as a script, its own directory first on ``sys.p
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -63,13 +64,20 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process ``pid`` has used so far (Linux ``/proc``): what a
+    request costs the server, which a shared machine's noise disturbs less than throughput."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def profiler(pid: int, output: Path | None) -> subprocess.Popen[bytes] | None:
     """py-spy sampling process ``pid`` until sent SIGINT (only the thread holding the GIL:
-    where the CPU of a one-process cluster goes; raw format, one line per stack), or None
-    without ``output``."""
+    where the CPU of a one-process cluster goes; raw format, one line per stack; the process
+    is paused for each sample, so that stacks are whole), or None without ``output``."""
     if output is None:
         return None
     spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--threads", "--format",
-                             "raw", "--gil", "--nonblocking", "-o", str(output)],
+                             "raw", "--gil", "--rate", "250", "-o", str(output)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -12,7 +12,8 @@ with C concurrent clients. Authentication is the CLI's by default: the admin's c
 session, each request carrying the session ticket and an HMAC of its bytes (``--auth token``:
 the static bearer token instead). Prints a table, then one JSON line whose
 throughputs are also given as ratios to the echo baseline (these machines are shared and
-noisy; only ratios compare across runs).
+noisy; only ratios compare across runs), and the CPU time the cluster process spent per
+request (``*_server_cpu_us``: what the hot path costs, less disturbed by the noise).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import nats
 import nats.aio.client
-from _common import measure, profiler, start
+from _common import cpu_seconds, measure, profiler, start
 
 from actors.credentials import TokenCredentials
 from bindings import kubeconfig
@@ -98,7 +99,8 @@ async def run(total: int, concurrency: int, store: str, auth: str, workdir: Path
             await api("get", f"bench-{run_id}-{i % total}")
 
         results: dict[str, float] = {}
-        print(f"{'what':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}")
+        print(f"{'what':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}"
+              f"{'cpu µs':>10}")
         for label, call, workers in (
             ("echo sequential", echo_call, 1), ("echo", echo_call, concurrency),
             ("create sequential", create_call, 1), ("create", create_call, concurrency),
@@ -109,15 +111,19 @@ async def run(total: int, concurrency: int, store: str, auth: str, workdir: Path
             key = label.split()[0] + ("_seq" if workers == 1 else "")
             profiled = profile is not None and workers > 1 and key != "echo"
             spy = profiler(up.pid, profile.with_suffix(f".{key}.txt") if profiled else None)
+            cpu = cpu_seconds(up.pid)
             measured = await measure(call, total, workers)
+            cpu_us = (cpu_seconds(up.pid) - cpu) / total * 1e6
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
             base = results.get("echo_rps" if workers > 1 else "echo_seq_rps", measured.rps)
             print(f"{label:<22}{measured.rps:>10.0f}{measured.p50_ms:>10.2f}"
-                  f"{measured.p99_ms:>10.2f}{measured.rps / base:>8.2f}")
+                  f"{measured.p99_ms:>10.2f}{measured.rps / base:>8.2f}{cpu_us:>10.0f}")
             results.update({f"{key}_rps": measured.rps, f"{key}_p50_ms": measured.p50_ms,
                             f"{key}_p99_ms": measured.p99_ms})
+            if not key.startswith("echo"):
+                results[f"{key}_server_cpu_us"] = cpu_us
         await nc.close()
     finally:
         if connection is not None:

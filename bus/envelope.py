@@ -157,13 +157,14 @@ def packed_size(value: Any) -> int:
     return len(msgpack.packb(value, use_bin_type=True))
 
 
+_FIELDS = tuple((f.name, _KEYS[f.name]) for f in dataclasses.fields(Envelope))
+"""(attribute, wire key) of every field, in order (computed once: the codec is on every hop)."""
+
+
 def encode(envelope: Envelope) -> bytes:
     """Pack ``envelope`` as a msgpack map, dropping ``None`` fields."""
-    wire = {
-        _KEYS[f.name]: value
-        for f in dataclasses.fields(envelope)
-        if (value := getattr(envelope, f.name)) is not None
-    }
+    wire = {key: value for attr, key in _FIELDS
+            if (value := getattr(envelope, attr)) is not None}
     return msgpack.packb(wire, use_bin_type=True)
 
 
@@ -180,11 +181,15 @@ def decode(data: bytes) -> Envelope:
         raise BadRequest(f"unsupported envelope version {version!r} (this reader: {VERSION})")
     if not isinstance(wire.get("id"), str):
         raise BadRequest("envelope has no string 'id'")
-    known = {_ATTRS[key]: value for key, value in wire.items() if key in _ATTRS}
-    for attr, value in known.items():
+    known = {}
+    for key, value in wire.items():
+        attr = _ATTRS.get(key)
+        if attr is None:
+            continue
         expected = _TYPES.get(attr)
         if value is not None and expected is not None and (
             not isinstance(value, expected) or isinstance(value, bool)
         ):
-            raise BadRequest(f"envelope field {_KEYS[attr]!r} must be {_TYPE_NAMES[attr]}")
+            raise BadRequest(f"envelope field {key!r} must be {_TYPE_NAMES[attr]}")
+        known[attr] = value
     return Envelope(**known)

@@ -9,7 +9,6 @@ a node is deleted gracefully (``deletionTimestamp`` first, removal once its kube
 
 from __future__ import annotations
 
-import copy
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -36,23 +35,53 @@ MAX_DEPTH = 64
 """Deepest nesting of maps and lists accepted in a body."""
 
 
-def check_plain(value: Any, path: str = "body", depth: int = 0) -> None:
-    """BadRequest unless ``value`` is plain JSON data (string keys; no bytes, no NaN) nested at
-    most MAX_DEPTH deep."""
+class _NotPlain(Exception):
+    """Why a value is not plain data, and where (the path, innermost first)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why, self.path = why, list[str]()
+
+
+def plain_copy(value: Any, path: str = "body") -> Any:
+    """A copy of ``value`` (one pass: the checks cost nothing more); BadRequest unless it is
+    plain JSON data (string keys; no bytes, no NaN) nested at most MAX_DEPTH deep."""
+    try:
+        return _copy(value, 0)
+    except _NotPlain as error:
+        raise BadRequest(f"{path}{''.join(reversed(error.path))}: {error.why}") from None
+
+
+def _copy(value: Any, depth: int) -> Any:
+    if isinstance(value, str | int) or value is None:  # bool is an int
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _NotPlain(f"{value} is not a JSON number")
+        return value
     if depth > MAX_DEPTH:
-        raise BadRequest(f"{path}: nested more than {MAX_DEPTH} levels deep")
+        raise _NotPlain(f"nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
+        copied = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise BadRequest(f"{path}: map keys must be strings, got {key!r}")
-            check_plain(item, f"{path}.{key}", depth + 1)
-    elif isinstance(value, list):
+                raise _NotPlain(f"map keys must be strings, got {key!r}")
+            try:
+                copied[key] = item if type(item) is str else _copy(item, depth + 1)
+            except _NotPlain as error:
+                error.path.append(f".{key}")
+                raise
+        return copied
+    if isinstance(value, list):
+        items = []
         for index, item in enumerate(value):
-            check_plain(item, f"{path}[{index}]", depth + 1)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise BadRequest(f"{path}: {value} is not a JSON number")
-    elif not isinstance(value, str | int | float | bool | None):
-        raise BadRequest(f"{path}: {type(value).__name__} values are not allowed")
+            try:
+                items.append(item if type(item) is str else _copy(item, depth + 1))
+            except _NotPlain as error:
+                error.path.append(f"[{index}]")
+                raise
+        return items
+    raise _NotPlain(f"{type(value).__name__} values are not allowed")
 
 
 def prepare_create(
@@ -61,8 +90,7 @@ def prepare_create(
     """The object to store for a create request (a copy; ``body`` is untouched)."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
-    check_plain(body)
-    obj = copy.deepcopy(body)
+    obj = plain_copy(body)
     obj["apiVersion"], obj["kind"] = info.api_version, info.kind
     metadata = meta(obj)
     _check_namespace(info, metadata, namespace)
@@ -86,7 +114,10 @@ def sent_version(body: Any) -> int | None:
     """The ``metadata.resourceVersion`` an update must still find (None: any)."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
-    sent = meta(copy.deepcopy(body)).get("resourceVersion")
+    metadata = body.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be a map")
+    sent = metadata.get("resourceVersion")
     try:
         return int(sent) if sent not in (None, "") else None
     except (TypeError, ValueError):
@@ -99,15 +130,15 @@ def prepare_update(
     """The object to store for an update, and the resourceVersion it must still have."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
-    check_plain(body)
+    body = plain_copy(body)
     expected = sent_version(body)
     if subresource == "status":
-        new = copy.deepcopy(old)
-        new["status"] = copy.deepcopy(body.get("status") or {})
+        new = plain_copy(old)
+        new["status"] = body.get("status") or {}
         return new, expected
     if subresource in ("scale", "finalize"):
         return _spec_field_update(subresource, body, old), expected
-    new = copy.deepcopy(body)
+    new = body
     new["apiVersion"], new["kind"] = info.api_version, info.kind
     metadata = meta(new)
     if metadata.get("name") != old["metadata"]["name"]:
@@ -120,7 +151,7 @@ def prepare_update(
     if info.namespaced:
         metadata["namespace"] = old["metadata"].get("namespace")
     if "status" in old or info.subresources:
-        new["status"] = copy.deepcopy(old.get("status", {}))
+        new["status"] = plain_copy(old.get("status", {}))
     if defaulter := DEFAULTERS.get(info.name):
         defaulter(new)
     if info.name == "pods":
@@ -144,14 +175,14 @@ def prepare_update(
 def _spec_field_update(subresource: str, body: Object, old: Object) -> Object:
     """``scale`` sets ``spec.replicas`` from a Scale; ``finalize`` sets a namespace's
     ``spec.finalizers``. Nothing else of the object changes but its generation."""
-    new = copy.deepcopy(old)
+    new = plain_copy(old)
     spec = body.get("spec")
     if not isinstance(spec, dict):
         raise BadRequest(f"a {subresource} update needs a spec")
     field = "replicas" if subresource == "scale" else "finalizers"
     if field not in spec:
         raise BadRequest(f"a {subresource} update needs spec.{field}")
-    new.setdefault("spec", {})[field] = copy.deepcopy(spec[field])
+    new.setdefault("spec", {})[field] = plain_copy(spec[field])
     if new.get("spec") != old.get("spec"):
         new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new
@@ -184,7 +215,7 @@ def with_propagation(obj: Object, policy: str | None) -> Object:
     finalizers = obj["metadata"].get("finalizers") or []
     if finalizer is None or finalizer in finalizers:
         return obj
-    marked = copy.deepcopy(obj)
+    marked = plain_copy(obj)
     others = [f for f in finalizers if f not in PROPAGATION_FINALIZERS.values()]
     marked["metadata"]["finalizers"] = [*others, finalizer]
     return marked
@@ -195,7 +226,7 @@ def check_pod_update(old: Object, new: Object) -> None:
     images, ``activeDeadlineSeconds`` and ``tolerations``."""
 
     def mutable_masked(pod: Object) -> Any:
-        spec = copy.deepcopy(pod.get("spec") or {})
+        spec = plain_copy(pod.get("spec") or {})
         if not isinstance(spec, dict):
             return spec
         for field in ("containers", "initContainers"):
@@ -228,7 +259,7 @@ def prepare_binding(pod: Object, body: Any) -> Object:
     if pod["metadata"].get("deletionTimestamp"):
         raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is '
                        "being deleted, cannot be assigned to a host")
-    bound = copy.deepcopy(pod)
+    bound = plain_copy(pod)
     bound["spec"]["nodeName"] = target["name"]
     set_condition(bound, "PodScheduled", "True")
     return bound
@@ -257,7 +288,7 @@ def graceful_deletion(info: ResourceInfo, obj: Object, grace: int | None) -> Obj
 
 
 def _marked(info: ResourceInfo, obj: Object, grace: int) -> Object:
-    marked = copy.deepcopy(obj)
+    marked = plain_copy(obj)
     when = datetime.now(UTC) + timedelta(seconds=grace)
     marked["metadata"]["deletionTimestamp"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     marked["metadata"]["deletionGracePeriodSeconds"] = grace

@@ -258,7 +258,7 @@ class ApiServer(BusActor):
         self.writer = self.store.writer().get()
         self.view = self.store.view().get()
         if self.config.serves_watches:  # the watch worker hears every commit
-            self.store.add_listener(self.tell_self).get()
+            self.store.add_listener(self.tell_soon).get()
         if self.config.bootstrap:
             kinds = {kind for mirror in self.mirrors for kind in mirror.kinds}
             for info in RESOURCES:
@@ -348,13 +348,13 @@ class ApiServer(BusActor):
         if isinstance(call, Write):  # the worker goes on with other requests meanwhile
             assert self.writer is not None, "writes before on_start"
             self.writer.submit(call).add_done_callback(
-                lambda done: self.tell_self(Resumed(pending, _outcome(done))))
+                lambda done: self.tell_soon(Resumed(pending, _outcome(done))))
             return None
         call.envelope.trace_id = request.envelope.trace_id
         call.envelope.parent_id = request.envelope.span_id
         call.envelope.sender = self.config.name
         self.connection.request(call.subject, call.envelope, call.timeout).add_done_callback(
-            lambda done: self.tell_self(Resumed(pending, _answer(done))))
+            lambda done: self.tell_soon(Resumed(pending, _answer(done))))
         return None
 
     def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
