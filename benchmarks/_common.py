@@ -79,5 +79,5 @@ def profiler(pid: int, output: Path | None) -> subprocess.Popen[bytes] | None:
         return None
     spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--threads", "--format",
-                             "raw", "--gil", "--rate", "250", "-o", str(output)],
+                             "raw", "--rate", "250", "-o", str(output)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -108,6 +108,8 @@ _BY_KIND = {info.kind: info for info in RESOURCES}
 _BY_NAME = {info.name: info for info in RESOURCES}
 RELAYED = object()
 """What a verb returns whose answer another component sends (the kubelet's, relayed)."""
+SWEEP_SECONDS = 1.0
+"""How often all watchers are looked at for an expired lease (a commit looks at its own)."""
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
 Step = ExternalCall | Write
@@ -227,6 +229,10 @@ class ApiServer(BusActor):
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
         self.watchers: dict[str, Watcher] = {}
+        self._watching: dict[tuple[str, str], dict[str, Watcher]] = {}
+        """The same watchers by (group, resource): a commit looks only at those of its own."""
+        self._swept = time.monotonic()
+        """When the watchers were last all looked at for an expired lease."""
         self._dispatched = 0
         """The last store revision whose event went past every watcher."""
 
@@ -723,7 +729,7 @@ class ApiServer(BusActor):
         if existing is not None and existing.user != request.user.name:
             raise Conflict(f"watch {watch_id} belongs to another user")
         if options.stop:
-            self.watchers.pop(watch_id, None)
+            self._forget(watch_id)
             return {"watchId": watch_id, "stopped": True}
         if existing is not None:
             existing.renew()
@@ -754,15 +760,15 @@ class ApiServer(BusActor):
                                     f"current: {current}")
             watcher.revision = options.resource_version
             for event in self.store.events_since(options.resource_version).get():
-                self._deliver(watcher, event)
-        else:
-            items, revision = self.store.list(
-                request.info.prefix(request.namespace), watcher.match
-            ).get()
+                self._deliver(watcher, event, _where(event))
+        else:  # every later commit reaches this worker after this snapshot: none is missed
+            assert self.view is not None, "watches before on_start"
+            items, watcher.revision, _ = self.view.page(request.info.prefix(request.namespace),
+                                                        watcher.match)
             for obj in items:
                 self._push(watcher, "ADDED", obj)
-            watcher.revision = revision
         self.watchers[watch_id] = watcher
+        self._watching.setdefault((request.info.group, request.info.name), {})[watch_id] = watcher
         reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
         return reply if self.config.server is None else {**reply, "server": self.config.server}
 
@@ -781,23 +787,39 @@ class ApiServer(BusActor):
         self._observe(event.object, deleted=event.type == "DELETED")
         self._dispatched = max(self._dispatched, event.revision)
         if isinstance(event.note, Envelope):  # the commit's span, before its watch events
-            span = dataclasses.replace(event.note, body={**event.note.body,
-                                                         "revision": event.revision})
-            self.publish(self.subjects.trace("store"), span)
-        now = time.monotonic()
-        for watch_id, watcher in list(self.watchers.items()):
+            event.note.body["revision"] = event.revision  # the span is this worker's alone
+            self.publish(self.subjects.trace("store"), event.note)
+        now, where = time.monotonic(), _where(event)
+        if now - self._swept > SWEEP_SECONDS:
+            self._sweep(now)
+        info = where[0]
+        watching = self._watching.get((info.group, info.name), {}) if info else {}
+        for watch_id, watcher in list(watching.items()):
             if watcher.expired(now):
-                del self.watchers[watch_id]
+                self._forget(watch_id)
                 continue
             try:
-                self._deliver(watcher, event)
+                self._deliver(watcher, event, where)
             except PayloadTooLarge as error:
                 log.warning("watch %s: event at revision %d not delivered: %s", watch_id,
                             event.revision, error)
 
-    def _deliver(self, watcher: Watcher, event: StoreEvent) -> None:
-        info = _BY_KIND.get(event.object.get("kind", ""))
-        namespace = event.object.get("metadata", {}).get("namespace")
+    def _sweep(self, now: float) -> None:
+        """Drop every watcher whose lease ran out (also those no commit concerns)."""
+        self._swept = now
+        for watch_id in [i for i, watcher in self.watchers.items() if watcher.expired(now)]:
+            self._forget(watch_id)
+
+    def _forget(self, watch_id: str) -> None:
+        watcher = self.watchers.pop(watch_id, None)
+        if watcher is not None:
+            self._watching.get((watcher.info.group, watcher.info.name), {}).pop(watch_id, None)
+
+    def _deliver(self, watcher: Watcher, event: StoreEvent,
+                 where: tuple[ResourceInfo | None, str | None]) -> None:
+        """Push ``event`` to ``watcher`` if it concerns it; ``where``: the event's resource and
+        namespace (:func:`_where`)."""
+        info, namespace = where
         if info is None or not watcher.wants(info, namespace):
             return
         kind = event_type_for(watcher, event)
@@ -813,6 +835,12 @@ class ApiServer(BusActor):
             resource=watcher.info.name, namespace=metadata.get("namespace"),
             name=metadata.get("name"), body={"type": kind, "object": obj},
         ))
+
+
+def _where(event: StoreEvent) -> tuple[ResourceInfo | None, str | None]:
+    """The resource and namespace of a commit's object."""
+    return (_BY_KIND.get(event.object.get("kind", "")),
+            event.object.get("metadata", {}).get("namespace"))
 
 
 def _outcome(done: concurrent.futures.Future[Object]) -> Result:
