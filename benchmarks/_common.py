@@ -73,11 +73,11 @@ def cpu_seconds(pid: int) -> float:
 
 def profiler(pid: int, output: Path | None) -> subprocess.Popen[bytes] | None:
     """py-spy sampling process ``pid`` until sent SIGINT (only the thread holding the GIL:
-    where the CPU of a one-process cluster goes; raw format, one line per stack; the process
-    is paused for each sample, so that stacks are whole), or None without ``output``."""
+    where the CPU of a one-process cluster goes; raw format, one line per stack), or None
+    without ``output``."""
     if output is None:
         return None
     spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--threads", "--format",
-                             "raw", "--rate", "250", "-o", str(output)],
+                             "raw", "--gil", "--nonblocking", "-o", str(output)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
