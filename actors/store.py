@@ -152,8 +152,10 @@ class Write:
 class StoreWriter:
     """Where apiserver workers hand writes to the store: a queue beside its mailbox.
 
-    :meth:`write` may be called from any thread; it blocks until the write is durable (or
-    refused). Writes that wait while the store commits go together in its next transaction.
+    :meth:`submit` and :meth:`write` may be called from any thread. Writes that wait while the
+    store commits go together in its next transaction. The store takes the object handed to it
+    as its own (no copy): the caller must not change it afterwards, and must not change what
+    comes back either (it is the stored object, shared with every reader).
     """
 
     def __init__(self, store: pykka.ActorRef[Any]) -> None:
@@ -161,20 +163,85 @@ class StoreWriter:
         self._waiting: builtins.list[Write] = []
         self._lock = threading.Lock()
 
-    def write(self, op: str, key: str, obj: Object | None = None,
-              expected: int | None = None, note: Any = None) -> Object:
-        write = Write(op, key, obj, expected, note)
+    def submit(self, write: Write) -> concurrent.futures.Future[Object]:
+        """Queue ``write`` without waiting; its future resolves (on the store thread) with the
+        stored object once durable, or with the error that refused it."""
         with self._lock:
             self._waiting.append(write)
             first = len(self._waiting) == 1
         if first:  # the store will take this one and everything that queues behind it
             self._store.tell(FLUSH)
-        return write.done.result()
+        return write.done
+
+    def write(self, op: str, key: str, obj: Object | None = None,
+              expected: int | None = None, note: Any = None) -> Object:
+        """:meth:`submit`, then block until the write is durable (or refused)."""
+        return self.submit(Write(op, key, obj, expected, note)).result()
 
     def take_all(self) -> builtins.list[Write]:
         with self._lock:
             taken, self._waiting = self._waiting, []
         return taken
+
+
+class StoreView:
+    """The committed state, read from any thread without going through the store's mailbox
+    (so reads never wait behind a group commit's fsync).
+
+    Only the store thread changes it, and only after a commit is durable; a reader sees an
+    object once its write was acknowledged (read your writes). Objects are shared, never
+    copied: read them, never change them (a write prepares a new object). A key's object is
+    replaced whole by each change; :meth:`snapshot` takes every object and the revision they
+    are at together (a lock held by the store only while it applies one record).
+    """
+
+    def __init__(self, revision: int, objects: dict[str, Object]) -> None:
+        self.revision = revision
+        """The last revision applied."""
+        self._objects = objects
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Object | None:
+        return self._objects.get(key)
+
+    def snapshot(self) -> tuple[dict[str, Object], int]:
+        """Every object by key and the revision this state is at (consistent together)."""
+        with self._lock:
+            return dict(self._objects), self.revision
+
+    def page(self, prefix: str, match: Callable[[Object], bool] | None = None,
+             limit: int | None = None, after: str = ""
+             ) -> tuple[builtins.list[Object], int, str | None]:
+        """One page of the current state, as :meth:`Store.page` (objects shared)."""
+        objects, revision = self.snapshot()
+        return _page(objects, revision, prefix, match, limit, after)
+
+    def apply(self, key: str, obj: Object | None, revision: int) -> None:
+        """The store thread's change: ``key`` holds ``obj`` (None: removed) at ``revision``."""
+        with self._lock:
+            if obj is None:
+                self._objects.pop(key, None)
+            else:
+                self._objects[key] = obj
+            self.revision = revision
+
+
+def _page(objects: dict[str, Object], revision: int, prefix: str,
+          match: Callable[[Object], bool] | None, limit: int | None, after: str
+          ) -> tuple[builtins.list[Object], int, str | None]:
+    """At most ``limit`` of ``objects`` under ``prefix`` whose key sorts after ``after`` and
+    that ``match``, by key; ``revision``; and the last key when more follow (else None)."""
+    items: builtins.list[Object] = []
+    last_key = None
+    for key in sorted(k for k in objects if k.startswith(prefix) and k > after):
+        obj = objects[key]
+        if match is not None and not match(obj):
+            continue
+        if limit is not None and len(items) == limit:
+            return items, revision, last_key
+        items.append(obj)
+        last_key = key
+    return items, revision, None
 
 
 def _check(write: Write, current: Object | None) -> None:
@@ -231,9 +298,12 @@ class Store(pykka.ThreadingActor):
         self._backend = backend
         self._window = window or HistoryWindow()
         self._clock = clock
-        self._revision, self._objects = backend.load()
+        revision, objects = backend.load()
+        self._view = StoreView(revision, objects)
+        self._objects = objects
+        """The view's objects: this thread reads them directly (it alone changes them)."""
         self._history: deque[tuple[float, StoreEvent]] = deque()
-        self._floor = self._revision
+        self._floor = revision
         """Oldest revision a watch may resume from: every later event is in the history."""
         self._listeners: list[Listener] = []
         self._writer = StoreWriter(self.actor_ref)
@@ -247,10 +317,20 @@ class Store(pykka.ThreadingActor):
         with contextlib.suppress(pykka.ActorDeadError):
             self.actor_ref.tell(CATCH_UP)
 
+    @property
+    def _revision(self) -> int:
+        return self._view.revision
+
     # -- reads -----------------------------------------------------------------------------
+    # Through the proxy these copy what they return (callers may change it); the apiserver
+    # reads the shared objects through view() instead, without waiting for this thread.
 
     def revision(self) -> int:
         return self._revision
+
+    def view(self) -> StoreView:
+        """The thread-safe read view of the committed state."""
+        return self._view
 
     def get(self, key: str) -> Object:
         obj = self._objects.get(key)
@@ -275,18 +355,16 @@ class Store(pykka.ThreadingActor):
         objects under ``prefix`` whose key sorts after ``after``, that revision, and the last
         key when more follow (else None). Gone when ``revision`` left the history window, as
         etcd answers for a compacted revision."""
-        objects = self._objects if revision is None else self._state_at(revision)
-        items: builtins.list[Object] = []
-        last_key = None
-        for key in sorted(k for k in objects if k.startswith(prefix) and k > after):
-            obj = objects[key]
-            if match is not None and not match(obj):
-                continue
-            if limit is not None and len(items) == limit:
-                return items, self._revision if revision is None else revision, last_key
-            items.append(copy.deepcopy(obj))
-            last_key = key
-        return items, self._revision if revision is None else revision, None
+        items, at, last_key = self.page_shared(prefix, match, limit, after, revision)
+        return copy.deepcopy(items), at, last_key
+
+    def page_shared(self, prefix: str, match: Callable[[Object], bool] | None = None,
+                    limit: int | None = None, after: str = "", revision: int | None = None
+                    ) -> tuple[builtins.list[Object], int, str | None]:
+        """:meth:`page` without copies: the objects are shared, read-only."""
+        if revision is None:
+            return _page(self._objects, self._revision, prefix, match, limit, after)
+        return _page(self._state_at(revision), revision, prefix, match, limit, after)
 
     def _state_at(self, revision: int) -> dict[str, Object]:
         """Every object as it was right after ``revision``: now, with later events undone."""
@@ -316,13 +394,16 @@ class Store(pykka.ThreadingActor):
 
     # -- writes ----------------------------------------------------------------------------
 
+    # Through the proxy these copy the object given and the one returned (callers may go on
+    # changing theirs); the apiserver writes through writer(), handing its objects over.
+
     def create(self, key: str, obj: Object) -> Object:
         """Create ``key``; AlreadyExists when it exists."""
-        return self._write_one(Write("create", key, obj))
+        return self._write_one(Write("create", key, copy.deepcopy(obj)))
 
     def update(self, key: str, obj: Object, expected: int | None = None) -> Object:
         """Replace ``key``; Conflict if ``expected`` is given and is not its resourceVersion."""
-        return self._write_one(Write("update", key, obj, expected))
+        return self._write_one(Write("update", key, copy.deepcopy(obj), expected))
 
     def delete(self, key: str, expected: int | None = None) -> Object:
         """Remove ``key``; returns its last state stamped with the deleting revision."""
@@ -343,7 +424,7 @@ class Store(pykka.ThreadingActor):
 
     def _write_one(self, write: Write) -> Object:
         self._commit_group([write])
-        return write.done.result(0)
+        return copy.deepcopy(write.done.result(0))
 
     def _commit_group(self, writes: builtins.list[Write]) -> None:
         """Commit ``writes`` in order, in as few backend commits as their keys allow (group
@@ -365,7 +446,7 @@ class Store(pykka.ThreadingActor):
             except ApiError as error:
                 write.done.set_exception(error)
                 continue
-            obj = None if write.op == "delete" else copy.deepcopy(write.obj or {})
+            obj = None if write.op == "delete" else write.obj or {}
             change = Change(write.key, obj, resource_version(current) if current else 0)
             accepted.append((write, change, current))
         if not accepted:
@@ -384,7 +465,7 @@ class Store(pykka.ThreadingActor):
                 event_object = _stamped(change.object or current or {}, outcome)
             else:
                 event_object = event.object
-            write.done.set_result(copy.deepcopy(event_object))
+            write.done.set_result(event_object)
 
     def _apply(self, records: builtins.list[Record], notes: dict[int, Any]
                ) -> dict[int, StoreEvent]:
@@ -396,14 +477,12 @@ class Store(pykka.ThreadingActor):
                 continue
             current = self._objects.get(record.key)
             note = notes.get(record.revision)
-            self._revision = record.revision
+            self._view.apply(record.key, record.object, record.revision)
             if record.object is not None:
-                self._objects[record.key] = record.object
                 kind = "ADDED" if current is None else "MODIFIED"
                 event = StoreEvent(kind, record.key, record.object, current, record.revision,
                                    note)
             elif current is not None:
-                del self._objects[record.key]
                 event = StoreEvent("DELETED", record.key, _stamped(current, record.revision),
                                    current, record.revision, note)
             else:  # the deletion of a key this store never saw

@@ -1,34 +1,40 @@
 """API throughput against a raw NATS request/reply baseline, measured in the same run.
 
     .venv/bin/python benchmarks/api_throughput.py [--requests N] [--concurrency C]
-                                                  [--store sqlite|jetstream]
+        [--store sqlite|jetstream] [--auth cert|token] [--profile FILE]
 
 Starts one nats-server, an echo responder process (the baseline: raw nats-py request/reply)
-and a ``kubeactor up --nodes 0`` process (store, apiserver, scheduler), then measures, from
-this process with raw nats-py clients, echo, ``create configmaps`` and ``get configmaps``
-through the full pipeline (token authentication, RBAC, admission, the durable store: SQLite,
-or JetStream KV on the same nats-server with ``--store jetstream``):
-sequentially and with C concurrent clients. Prints a table, then one JSON line whose
+and a ``kubeactor up --nodes 0`` process (store, apiserver, scheduler, controllers), then
+measures, from this process with raw nats-py clients, echo, ``create configmaps`` and ``get
+configmaps`` through the full pipeline (authentication, RBAC, admission, the durable store:
+SQLite, or JetStream KV on the same nats-server with ``--store jetstream``): sequentially and
+with C concurrent clients. Authentication is the CLI's by default: the admin's certificate
+session, each request carrying the session ticket and an HMAC of its bytes (``--auth token``:
+the static bearer token instead). Prints a table, then one JSON line whose
 throughputs are also given as ratios to the echo baseline (these machines are shared and
-noisy; only ratios compare across runs).
+noisy; only ratios compare across runs), and the CPU time the cluster process spent per
+request (``*_server_cpu_us``: what the hot path costs, less disturbed by the noise).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
-import subprocess
+import signal
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import nats
+import nats.aio.client
+from _common import cpu_seconds, measure, profiler, start
 
+from actors.credentials import TokenCredentials
 from bindings import kubeconfig
-from bus import Envelope, NatsServer, Subjects, encode, new_id
+from bus import BusConfig, Connection, Envelope, NatsServer, Subjects, encode, new_id
+from bus.envelope import MAC_HEADER, mac
 
 ECHO = """
 import asyncio, sys, nats
@@ -43,58 +49,47 @@ asyncio.run(main())
 """
 
 
-def start(args: list[str]) -> subprocess.Popen[str]:
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "ready" in line:
-            return process
-    raise RuntimeError(f"{args[:4]} did not start")
+class Caller:
+    """Requests to the apiserver over raw nats-py, proved as the CLI proves them: with the
+    admin's certificate session (a ticket, and an HMAC of each message in a header), or with
+    the bearer token."""
+
+    def __init__(self, nc: nats.aio.client.Client, config: kubeconfig.KubeConfig,
+                 auth: str, connection: Connection) -> None:
+        self.nc, self.subjects, self.connection = nc, Subjects(config.prefix), connection
+        self.credentials = config.credentials() if auth == "cert" else TokenCredentials(
+            config.token)
+        self.credentials.prove(connection)  # opens the session: later proofs do not block
+
+    async def __call__(self, verb: str, name: str, body: object = None) -> None:
+        proof = self.credentials.prove(self.connection)
+        envelope = Envelope(trace_id=new_id(), verb=verb, resource="configmaps",
+                            namespace="default", name=name, body=body, auth=proof.auth)
+        subject, data = self.subjects.api("", "configmaps", verb), encode(envelope)
+        headers = None if proof.mac_key is None else {MAC_HEADER: base64.b64encode(
+            mac(proof.mac_key, subject, data)).decode()}
+        reply = await self.nc.request(subject, data, timeout=10, headers=headers)
+        assert b"OK" in reply.data, reply.data[:200]
 
 
-async def measure(call: Callable[[int], Awaitable[None]], total: int,
-                  concurrency: int) -> tuple[float, float, float]:
-    """(requests per second, p50 ms, p99 ms) of ``total`` calls by ``concurrency`` workers."""
-    latencies: list[float] = []
-    counter = iter(range(total))
-
-    async def worker() -> None:
-        for i in counter:
-            began = time.perf_counter()
-            await call(i)
-            latencies.append(time.perf_counter() - began)
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    p50 = latencies[len(latencies) // 2] * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return total / elapsed, p50, p99
-
-
-async def run(total: int, concurrency: int, store: str, workdir: Path) -> dict[str, float]:
+async def run(total: int, concurrency: int, store: str, auth: str, workdir: Path,
+              profile: Path | None) -> dict[str, float]:
     server = NatsServer(workdir / "nats", sync_always=store == "jetstream").start()
     echo = start([sys.executable, "-c", ECHO, server.url])
     up = start([sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(workdir / "up"),
                 "--nodes", "0", "--nats", server.url, "--store", store])
+    connection = None
     try:
         config = kubeconfig.load(workdir / "up" / "kubeconfig")
-        subjects = Subjects(config.prefix)
-        nc = await nats.connect(server.url, inbox_prefix=subjects.inbox_prefix.encode())
-        auth = {"token": config.token}
+        connection = Connection(BusConfig(url=server.url, prefix=config.prefix),
+                                "bench").connect()
+        nc = await nats.connect(server.url,
+                                inbox_prefix=Subjects(config.prefix).inbox_prefix.encode())
+        api = await asyncio.to_thread(Caller, nc, config, auth, connection)
         run_id = new_id()[:6]
 
         async def echo_call(i: int) -> None:
             await nc.request("bench.echo", b"x" * 200, timeout=10)
-
-        async def api(verb: str, name: str, body: object = None) -> None:
-            envelope = Envelope(trace_id=new_id(), verb=verb, resource="configmaps",
-                                namespace="default", name=name, body=body, auth=auth)
-            reply = await nc.request(subjects.api("", "configmaps", verb), encode(envelope),
-                                     timeout=10)
-            assert b"OK" in reply.data, reply.data[:200]
 
         async def create_call(i: int) -> None:
             name = f"bench-{run_id}-{i}"
@@ -104,7 +99,8 @@ async def run(total: int, concurrency: int, store: str, workdir: Path) -> dict[s
             await api("get", f"bench-{run_id}-{i % total}")
 
         results: dict[str, float] = {}
-        print(f"{'what':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}")
+        print(f"{'what':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}"
+              f"{'cpu µs':>10}")
         for label, call, workers in (
             ("echo sequential", echo_call, 1), ("echo", echo_call, concurrency),
             ("create sequential", create_call, 1), ("create", create_call, concurrency),
@@ -112,13 +108,26 @@ async def run(total: int, concurrency: int, store: str, workdir: Path) -> dict[s
         ):
             if label.startswith("create"):
                 run_id = new_id()[:6]  # fresh names for each create round
-            rps, p50, p99 = await measure(call, total, workers)
-            base = results.get("echo_rps" if workers > 1 else "echo_seq_rps", rps)
-            print(f"{label:<22}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}{rps / base:>8.2f}")
             key = label.split()[0] + ("_seq" if workers == 1 else "")
-            results.update({f"{key}_rps": rps, f"{key}_p50_ms": p50, f"{key}_p99_ms": p99})
+            profiled = profile is not None and workers > 1 and key != "echo"
+            spy = profiler(up.pid, profile.with_suffix(f".{key}.txt") if profiled else None)
+            cpu = cpu_seconds(up.pid)
+            measured = await measure(call, total, workers)
+            cpu_us = (cpu_seconds(up.pid) - cpu) / total * 1e6
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
+            base = results.get("echo_rps" if workers > 1 else "echo_seq_rps", measured.rps)
+            print(f"{label:<22}{measured.rps:>10.0f}{measured.p50_ms:>10.2f}"
+                  f"{measured.p99_ms:>10.2f}{measured.rps / base:>8.2f}{cpu_us:>10.0f}")
+            results.update({f"{key}_rps": measured.rps, f"{key}_p50_ms": measured.p50_ms,
+                            f"{key}_p99_ms": measured.p99_ms})
+            if not key.startswith("echo"):
+                results[f"{key}_server_cpu_us"] = cpu_us
         await nc.close()
     finally:
+        if connection is not None:
+            connection.close()
         for process in (up, echo):
             process.terminate()
             process.wait(30)
@@ -133,9 +142,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--store", choices=["sqlite", "jetstream"], default="sqlite")
+    parser.add_argument("--auth", choices=["cert", "token"], default="cert",
+                        help="certificate session with a MAC per request (as the CLI), or "
+                             "bearer token")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="write py-spy profiles (raw, the thread holding the GIL) of the "
+                             "cluster process during the concurrent create and get runs, to "
+                             "FILE with suffixes .create.txt and .get.txt")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        results = asyncio.run(run(args.requests, args.concurrency, args.store, Path(workdir)))
+        results = asyncio.run(run(args.requests, args.concurrency, args.store, args.auth,
+                                  Path(workdir), args.profile))
     print(json.dumps(results))
 
 

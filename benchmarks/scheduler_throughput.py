@@ -22,16 +22,15 @@ import argparse
 import asyncio
 import json
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import nats
+from _common import measure, percentile, profiler, start
 
 from actors.client import Client, WatchEvent
 from actors.scheduling import Framework, PodInfo, Profile, default_plugins
@@ -41,30 +40,6 @@ from bus import BusConfig, Connection, Envelope, NatsServer, Subjects, decode, e
 
 NODE_RESOURCES = {"cpu": "4", "memory": "32Gi", "pods": "110"}
 POD_REQUESTS = {"cpu": "100m", "memory": "500Mi"}
-
-
-def start(args: list[str]) -> subprocess.Popen[str]:
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "ready" in line:
-            return process
-    raise RuntimeError(f"{args[:4]} did not start")
-
-
-async def in_parallel(call: Callable[[int], Awaitable[None]], total: int,
-                      concurrency: int) -> float:
-    """Run ``call(0..total-1)`` with ``concurrency`` workers; the seconds it took."""
-    counter = iter(range(total))
-
-    async def worker() -> None:
-        for i in counter:
-            await call(i)
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - began
 
 
 class BoundWatch:
@@ -100,17 +75,6 @@ def cycles_per_second(nodes: int, pods: int) -> float:
         assert node is not None
         cache.assume(info, node)
     return pods / (time.perf_counter() - began)
-
-
-def profiler(pid: int, output: Path | None) -> subprocess.Popen[bytes] | None:
-    """py-spy sampling the cluster process until interrupted (only the thread holding the
-    GIL: where the CPU of this one-process cluster goes), or None."""
-    if output is None:
-        return None
-    spy = Path(sys.executable).with_name("py-spy")
-    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--threads", "--format",
-                             "raw", "--gil", "--nonblocking", "-o", str(output)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def run(nodes: int, pods: int, concurrency: int, workdir: Path,
@@ -160,16 +124,16 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path,
             created_at[name] = time.perf_counter()
 
         await api("create", "namespaces", "bench", {"metadata": {"name": "bench"}})
-        node_seconds = await in_parallel(create_node, nodes, concurrency)
+        node_seconds = (await measure(create_node, nodes, concurrency)).seconds
         baseline = min(pods, 5000)
-        create_rps = baseline / await in_parallel(create_configmap, baseline, concurrency)
+        create_rps = baseline / (await measure(create_configmap, baseline, concurrency)).seconds
 
         connection = Connection(BusConfig(url=server.url, prefix=config.prefix),
                                 "bench-watch").connect()
         bound = BoundWatch(Client(connection, config.token), pods)
         spy = profiler(up.pid, profile)
         began = time.perf_counter()
-        pod_create_seconds = await in_parallel(create_pod, pods, concurrency)
+        pod_create_seconds = (await measure(create_pod, pods, concurrency)).seconds
         if not await asyncio.to_thread(bound.done.wait, 600):
             raise RuntimeError(f"only {len(bound.bound_at)}/{pods} pods were bound in 10 min")
         if spy is not None:
@@ -193,8 +157,8 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path,
         "node_setup_s": node_seconds,
         "ratio_to_create": pods / elapsed / create_rps,
         "scheduler_only_pods_per_s": cycles,
-        "p50_bind_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_bind_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "p50_bind_ms": percentile(latencies, 0.5) * 1000,
+        "p99_bind_ms": percentile(latencies, 0.99) * 1000,
     }
     return {key: round(value, 3) if isinstance(value, float) else value
             for key, value in results.items()}

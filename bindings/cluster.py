@@ -91,7 +91,7 @@ class ClusterConfig:
     nats_port: int = 0
     """Port of the embedded nats-server; 0 lets it pick a free one."""
     prefix: str = "kubeactor"
-    apiserver_workers: int = 4
+    apiserver_workers: int = 2
     """Apiserver actors sharing the requests (and the store's group commits): one blocked on
     a durable write does not stop the others."""
     credentials: Credentials | None = None

@@ -9,6 +9,7 @@ sqlite3's exceptions are translated into :class:`~bus.errors.InternalError` here
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from actors.store import Change, Outcome, Record
 from bus.errors import ApiError, InternalError
 
 Object = dict[str, Any]
+_JSON = json.JSONEncoder(separators=(",", ":"))
+"""One compact encoder for every line (``json.dumps`` with options builds one per call)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,19 +76,19 @@ class SqliteBackend:
 
     def _write(self, revision: int, changes: list[tuple[str, Object | None]]) -> None:
         try:  # serialise first: nothing can fail half-way through the transaction but SQLite
-            rows = [(key, None if obj is None else json.dumps(obj, separators=(",", ":")))
+            rows = [(key, None if obj is None else _JSON.encode(obj))
                     for key, obj in changes]
         except (TypeError, ValueError) as error:
             raise InternalError(f"store commit failed: object is not JSON: {error}") from error
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            for key, value in rows:
-                if value is None:
-                    self._db.execute("DELETE FROM objects WHERE key = ?", (key,))
+            for deleting, group in itertools.groupby(rows, key=lambda row: row[1] is None):
+                if deleting:
+                    self._db.executemany("DELETE FROM objects WHERE key = ?",
+                                         [(key,) for key, _ in group])
                 else:
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO objects (key, value) VALUES (?, ?)", (key, value)
-                    )
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO objects (key, value) VALUES (?, ?)", group)
             self._db.execute("UPDATE meta SET revision = ? WHERE id = 0", (revision,))
             self._db.execute("COMMIT")
         except sqlite3.Error as error:

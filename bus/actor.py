@@ -9,6 +9,10 @@ exception becomes a 500 reply and is logged, and the actor lives on.
 Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
 answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox.
 
+Bus messages, and whatever other threads hand over with :meth:`BusActor.tell_soon`, wait in a
+list beside the Pykka mailbox: only the first of a burst puts a message in the mailbox (one
+wake-up of the actor's thread), and the actor then handles the whole list in order.
+
 Neighbours: ``bus.connection`` (the NATS side); ``actors/`` (every component subclasses this).
 """
 
@@ -27,6 +31,9 @@ from bus.envelope import Envelope
 from bus.errors import ApiError, InternalError, PayloadTooLarge, TooManyRequests
 
 log = logging.getLogger(__name__)
+
+_SOON = object()
+"""Mailbox message: handle what :meth:`BusActor.tell_soon` queued."""
 
 
 class BusActor(pykka.ThreadingActor):
@@ -47,6 +54,9 @@ class BusActor(pykka.ThreadingActor):
         self._subscriptions: list[Any] = []
         self._waiting = 0
         self._waiting_lock = threading.Lock()
+        self._soon: list[Any] = []
+        """Messages handed over by :meth:`tell_soon`, in order, not yet handled."""
+        self._soon_lock = threading.Lock()
 
     # -- overridables ----------------------------------------------------------------------
 
@@ -77,6 +87,15 @@ class BusActor(pykka.ThreadingActor):
         self._subscriptions.clear()
 
     def on_receive(self, message: Any) -> Any:
+        if message is _SOON:
+            with self._soon_lock:
+                batch, self._soon = self._soon, []
+            for each in batch:
+                self._receive(each)
+            return None
+        return self._receive(message)
+
+    def _receive(self, message: Any) -> Any:
         if not isinstance(message, Incoming):
             try:
                 return self.on_local(message)
@@ -110,8 +129,6 @@ class BusActor(pykka.ThreadingActor):
 
     def listen(self, subject: str, *, queue: str = "") -> None:
         """Subscribe to ``subject``; its messages arrive in :meth:`handle` on this thread."""
-        ref = self.actor_ref
-
         def enqueue(incoming: Incoming) -> None:  # bus loop thread: must not block
             with self._waiting_lock:
                 full = self._waiting >= self.mailbox_limit
@@ -123,10 +140,7 @@ class BusActor(pykka.ThreadingActor):
                     reply = incoming.envelope.error_reply(busy, sender=self.connection.name)
                     self.connection.publish(incoming.reply_to, reply)
                 return
-            try:
-                ref.tell(incoming)
-            except pykka.ActorDeadError:
-                log.debug("message for stopped actor dropped: %s", incoming.subject)
+            self.tell_soon(incoming)
 
         self._subscriptions.append(self.connection.subscribe(subject, enqueue, queue=queue))
 
@@ -137,6 +151,16 @@ class BusActor(pykka.ThreadingActor):
             self.actor_ref.tell(message)
         except pykka.ActorDeadError:
             log.debug("%s stopped; dropped %r", type(self).__name__, message)
+
+    def tell_soon(self, message: Any) -> None:
+        """Hand ``message`` to this actor from any thread, to be handled in order with the
+        other messages handed over this way (bus messages included); a burst of them costs
+        one wake-up of the actor's thread. Dropped quietly once the actor has stopped."""
+        with self._soon_lock:
+            self._soon.append(message)
+            if len(self._soon) > 1:  # the mailbox already holds the call for them
+                return
+        self.tell_self(_SOON)
 
     def tell_later(self, delay: float, message: Any) -> concurrent.futures.Future[None]:
         """Put ``message`` in this actor's mailbox after ``delay`` seconds: a timer on the bus

@@ -15,9 +15,9 @@ import asyncio
 import base64
 import concurrent.futures
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import nats
 import nats.errors
@@ -89,6 +89,11 @@ class Connection:
         """Subjects whose subscription the server refused, until subscribe() reports it."""
         self._nc: NatsClient | None = None
         self._publishing: set[asyncio.Future[None]] = set()
+        self._outbox: list[tuple[str, bytes]] = []
+        """Messages published and not yet handed to nats-py, in order."""
+        self._sending = False
+        """A task on the loop is sending the outbox (it ends when the outbox is empty)."""
+        self._outbox_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -213,18 +218,35 @@ class Connection:
             raise PayloadTooLarge(
                 f"message to {subject} is {len(data)} bytes, over the bus limit of {limit}"
             )
+        with self._outbox_lock:
+            self._outbox.append((subject, data))
+            if self._sending:  # the running sender takes it, after the ones before it
+                return
+            self._sending = True
         if bus_loop.on_loop_thread():
-            task = asyncio.ensure_future(self.nc.publish(subject, data))
-            self._publishing.add(task)
-            task.add_done_callback(self._publishing.discard)
-            task.add_done_callback(lambda done: self._log_failure(subject, done))
-        else:
-            sent = bus_loop.submit(self.nc.publish(subject, data))
-            sent.add_done_callback(lambda done: self._log_failure(subject, done))
+            self._start_sending()
+        else:  # one wake-up of the loop for every message queued until the sender runs
+            bus_loop.loop().call_soon_threadsafe(self._start_sending)
 
-    def _log_failure(self, subject: str, done: Any) -> None:
-        if not done.cancelled() and done.exception() is not None:
-            log.warning("%s: publish to %s failed: %s", self.name, subject, done.exception())
+    def _start_sending(self) -> None:
+        task = asyncio.ensure_future(self._send_outbox())
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def _send_outbox(self) -> None:
+        """Send the outbox until it is empty, in order (loop thread; one sender at a time,
+        so messages leave in the order they were published, from every thread)."""
+        while True:
+            with self._outbox_lock:
+                batch, self._outbox = self._outbox, []
+                if not batch:
+                    self._sending = False
+                    return
+            for subject, data in batch:
+                try:
+                    await self.nc.publish(subject, data)
+                except Exception as error:  # logged; the messages after it still go
+                    log.warning("%s: publish to %s failed: %s", self.name, subject, error)
 
     def request(
         self, subject: str, envelope: Envelope, timeout: float | None = None,

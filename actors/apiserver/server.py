@@ -77,7 +77,7 @@ from actors.objects import (
     validate,
 )
 from actors.selectors import matcher
-from actors.store import StoreEvent, StoreWriter
+from actors.store import StoreEvent, StoreView, StoreWriter, Write
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id, packed_size
@@ -115,8 +115,15 @@ _BY_KIND = {info.kind: info for info in RESOURCES}
 _BY_NAME = {info.name: info for info in RESOURCES}
 RELAYED = object()
 """What a verb returns whose answer another component sends (the kubelet's, relayed)."""
+SWEEP_SECONDS = 1.0
+"""How often all watchers are looked at for an expired lease (a commit looks at its own)."""
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
+Step = ExternalCall | Write
+"""What a verb waits for without holding its worker: an external admission call or a store
+write. It resumes (a :class:`Resumed` message) with the call's :data:`Result`."""
+Result = Answer | Object | BaseException
+"""An external call's answer, or a store write's stored object or error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,15 +189,16 @@ class Pending:
     started: float = field(default_factory=time.monotonic)
     request: Request | None = None
     authorized: bool = False
-    steps: Generator[ExternalCall, Answer, object] | None = None
+    steps: Generator[Step, Result, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Resumed:
-    """An external admission call came back (told to the worker that made it)."""
+    """A step the verb waited for came back: an external admission call answered, a store
+    write done (told to the worker that made it)."""
 
     pending: Pending
-    answer: Answer
+    answer: Result
 
 
 class ApiServer(BusActor):
@@ -226,7 +234,12 @@ class ApiServer(BusActor):
         self.admission = admission or self.default_chain()
         self.audit = audit
         self.writer: StoreWriter | None = None
+        self.view: StoreView | None = None
         self.watchers: dict[str, Watcher] = {}
+        self._watching: dict[tuple[str, str], dict[str, Watcher]] = {}
+        """The same watchers by (group, resource): a commit looks only at those of its own."""
+        self._swept = time.monotonic()
+        """When the watchers were last all looked at for an expired lease."""
         self._dispatched = 0
         """The last store revision whose event went past every watcher."""
 
@@ -258,13 +271,14 @@ class ApiServer(BusActor):
 
     def on_start(self) -> None:
         self.writer = self.store.writer().get()
+        self.view = self.store.view().get()
         if self.config.serves_watches:  # the watch worker hears every commit
-            self.store.add_listener(self.tell_self).get()
+            self.store.add_listener(self.tell_soon).get()
         if self.config.bootstrap:
             kinds = {kind for mirror in self.mirrors for kind in mirror.kinds}
             for info in RESOURCES:
                 if info.kind in kinds:
-                    for obj in self.store.list(info.prefix(None)).get()[0]:
+                    for obj in self.view.page(info.prefix(None))[0]:
                         self._observe(obj)
             self._bootstrap()
         super().on_start()  # serve only once the policy is in place
@@ -316,14 +330,14 @@ class ApiServer(BusActor):
             request.verb, request.subresource) in NODE_CALLS else self._run_verb(request)
         return self._advance(pending, None)
 
-    def _run_verb(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
+    def _run_verb(self, request: Request) -> Generator[Step, Result, Object]:
         """The verb's work; it yields the external admission calls it needs made."""
         result = getattr(self, f"_{request.verb}")(request)
         if isinstance(result, Generator):
             result = yield from result
         return result
 
-    def _advance(self, pending: Pending, answer: Answer | None) -> Envelope | None:
+    def _advance(self, pending: Pending, answer: Result | None) -> Envelope | None:
         """Run the verb until it finishes (the reply) or needs a call (sent without waiting;
         its answer comes back as :class:`Resumed` and the verb goes on from there)."""
         assert pending.steps is not None and pending.request is not None
@@ -346,11 +360,16 @@ class ApiServer(BusActor):
             failure = InternalError(f"{type(self).__name__}: {type(error).__name__}: {error}")
             return self._finish(pending, request.envelope.error_reply(
                 failure, sender=self.config.name))
+        if isinstance(call, Write):  # the worker goes on with other requests meanwhile
+            assert self.writer is not None, "writes before on_start"
+            self.writer.submit(call).add_done_callback(
+                lambda done: self.tell_soon(Resumed(pending, _outcome(done))))
+            return None
         call.envelope.trace_id = request.envelope.trace_id
         call.envelope.parent_id = request.envelope.span_id
         call.envelope.sender = self.config.name
         self.connection.request(call.subject, call.envelope, call.timeout).add_done_callback(
-            lambda done: self.tell_self(Resumed(pending, _answer(done))))
+            lambda done: self.tell_soon(Resumed(pending, _answer(done))))
         return None
 
     def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
@@ -436,21 +455,28 @@ class ApiServer(BusActor):
                 f"{self.config.max_object_bytes}")
 
     def _store_write(self, request: Request, op: str, obj: Object | None,
-                     expected: int | None = None) -> Object:
-        """Hand a write to the store's group commit; blocks until it is durable."""
-        assert self.writer is not None, "writes before on_start"
-        return self.writer.write(op, request.key, obj, expected, self._commit_span(request))
+                     expected: int | None = None) -> Generator[Step, Result, Object]:
+        """Hand a write to the store's group commit (``obj`` becomes the store's: never
+        change it after) and wait for it without holding the worker: the verb resumes
+        with the stored object once durable, or raises the store's error."""
+        outcome = yield Write(op, request.key, obj, expected, self._commit_span(request))
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert isinstance(outcome, dict), outcome
+        return outcome
 
     # -- the store as admission plugins see it (admission.ObjectAccess) ----------------------
 
     def get(self, resource: str, namespace: str | None, name: str) -> Object | None:
-        return self.store.get_or_none(_BY_NAME[resource].key(namespace, name)).get()
+        assert self.view is not None, "reads before on_start"
+        return self.view.get(_BY_NAME[resource].key(namespace, name))
 
     def list(self, resource: str, namespace: str | None) -> list[Object]:
         info = _BY_NAME[resource]
         if info.kind in ADMISSION_KINDS:
             return self.admission_objects.list(info.kind, namespace)
-        return self.store.list(info.prefix(namespace)).get()[0]
+        assert self.view is not None, "reads before on_start"
+        return self.view.page(info.prefix(namespace))[0]
 
     def update_status(self, resource: str, obj: Object) -> Object:
         assert self.writer is not None, "writes before on_start"
@@ -464,7 +490,9 @@ class ApiServer(BusActor):
     # -- verbs -------------------------------------------------------------------------------
 
     def _get(self, request: Request) -> Object:
-        obj = self.store.get_or_none(request.key).get()
+        """The stored object (shared: read it, never change it)."""
+        assert self.view is not None, "reads before on_start"
+        obj = self.view.get(request.key)
         if obj is None:
             raise request.not_found()
         return to_scale(request.info, obj) if request.subresource == "scale" else obj
@@ -474,18 +502,21 @@ class ApiServer(BusActor):
         the revision of its first page (the ``continue`` token carries it)."""
         options = request.options
         match = matcher(options.label_selector, options.field_selector)
-        revision, after = (None, "") if options.continue_token is None else (
-            read_continue(options.continue_token))
-        items, revision, last = self.store.page(
-            request.info.prefix(request.namespace), match, options.limit, after, revision
-        ).get()
+        prefix = request.info.prefix(request.namespace)
+        if options.continue_token is None:  # now: from the view, without the store's thread
+            assert self.view is not None, "reads before on_start"
+            items, revision, last = self.view.page(prefix, match, options.limit)
+        else:  # at the first page's revision: rebuilt from the store's history
+            at, after = read_continue(options.continue_token)
+            items, revision, last = self.store.page_shared(
+                prefix, match, options.limit, after, at).get()
         metadata: Object = {"resourceVersion": str(revision)}
         if last is not None:
             metadata["continue"] = write_continue(revision, last)
         return {"apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
                 "metadata": metadata, "items": items}
 
-    def _create(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
+    def _create(self, request: Request) -> Generator[Step, Result, Object]:
         if request.subresource == "binding":
             return (yield from self._bind(request))
         if request.info.name in REVIEWS:
@@ -500,7 +531,8 @@ class ApiServer(BusActor):
         yield from self._admit(request, "CREATE", obj, None)
         try:
             self._validate(request, obj)
-            return self._commit(request, self._store_write(request, "create", obj))
+            stored = yield from self._store_write(request, "create", obj)
+            return self._commit(request, stored)
         except AlreadyExists:
             self.admission.release(obj)
             raise AlreadyExists(f'{request.qualified} "{request.name}" already exists',
@@ -510,7 +542,7 @@ class ApiServer(BusActor):
             self.admission.release(obj)  # what admission charged for is not stored
             raise
 
-    def _update(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
+    def _update(self, request: Request) -> Generator[Step, Result, Object]:
         """An update computed from the stored object and written only if that is still the
         stored one. Without a ``resourceVersion`` from the client, a concurrent write (another
         worker's) makes it start again from the new object, as kube-apiserver's
@@ -525,8 +557,9 @@ class ApiServer(BusActor):
         raise AssertionError("unreachable")
 
     def _update_once(self, request: Request, sent: int | None
-                     ) -> Generator[ExternalCall, Answer, Object]:
-        old = self.store.get_or_none(request.key).get()
+                     ) -> Generator[Step, Result, Object]:
+        assert self.view is not None, "reads before on_start"
+        old = self.view.get(request.key)
         if old is None:
             raise request.not_found()
         current = int(old["metadata"]["resourceVersion"])
@@ -541,18 +574,18 @@ class ApiServer(BusActor):
         if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
             request.info, obj, grace
         ) is None:  # the last finalizer went: the deletion completes now
-            return self._remove(request, current)
-        stored = self._write(request, obj, current)
+            return (yield from self._remove(request, current))
+        stored = yield from self._write(request, obj, current)
         return to_scale(request.info, stored) if request.subresource == "scale" else stored
 
-    def _bind(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
+    def _bind(self, request: Request) -> Generator[Step, Result, Object]:
         old = self._get(request)
         bound = prepare_binding(old, request.envelope.body)
         yield from self._admit(request, "CREATE", bound, old)
-        self._write(request, bound, int(old["metadata"]["resourceVersion"]))
+        yield from self._write(request, bound, int(old["metadata"]["resourceVersion"]))
         return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
 
-    def _delete(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
+    def _delete(self, request: Request) -> Generator[Step, Result, Object]:
         old = self._get(request)
         yield from self._admit(request, "DELETE", None, old)
         propagated = with_propagation(old, request.options.propagation_policy)
@@ -560,10 +593,11 @@ class ApiServer(BusActor):
         if marked is old:
             return old
         if marked is not None:
-            return self._write(request, marked, int(old["metadata"]["resourceVersion"]))
-        return self._remove(request)
+            return (yield from self._write(request, marked,
+                                           int(old["metadata"]["resourceVersion"])))
+        return (yield from self._remove(request))
 
-    def _deletecollection(self, request: Request) -> Generator[ExternalCall, Answer, Object]:
+    def _deletecollection(self, request: Request) -> Generator[Step, Result, Object]:
         """Delete every object the selectors match, each as its own delete (admission
         included); objects gone meanwhile are skipped. The reply lists what each delete
         returned."""
@@ -577,9 +611,10 @@ class ApiServer(BusActor):
         return {"apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
                 "metadata": {}, "items": deleted}
 
-    def _remove(self, request: Request, expected: int | None = None) -> Object:
+    def _remove(self, request: Request, expected: int | None = None
+                ) -> Generator[Step, Result, Object]:
         try:
-            removed = self._store_write(request, "delete", None, expected)
+            removed = yield from self._store_write(request, "delete", None, expected)
         except NotFound:
             raise request.not_found() from None
         except Conflict as error:
@@ -587,9 +622,11 @@ class ApiServer(BusActor):
         self.admission.release(removed)
         return self._commit(request, removed, removed=True)
 
-    def _write(self, request: Request, obj: Object, expected: int | None) -> Object:
+    def _write(self, request: Request, obj: Object, expected: int | None
+               ) -> Generator[Step, Result, Object]:
         try:
-            return self._commit(request, self._store_write(request, "update", obj, expected))
+            stored = yield from self._store_write(request, "update", obj, expected)
+            return self._commit(request, stored)
         except NotFound:
             raise request.not_found() from None
         except Conflict as error:
@@ -621,7 +658,7 @@ class ApiServer(BusActor):
 
     # -- calls served by a kubelet -----------------------------------------------------------
 
-    def _call_node(self, pending: Pending) -> Generator[ExternalCall, Answer, object]:
+    def _call_node(self, pending: Pending) -> Generator[Step, Result, object]:
         """Forward ``pods/log`` or ``pods/exec`` (admitted first as a ``CONNECT``, as in
         Kubernetes) to the kubelet of the pod's node without waiting: its reply (or the
         failure to get one) is relayed to the caller from the bus thread, so a slow container
@@ -704,7 +741,7 @@ class ApiServer(BusActor):
         if existing is not None and existing.user != request.user.name:
             raise Conflict(f"watch {watch_id} belongs to another user")
         if options.stop:
-            self.watchers.pop(watch_id, None)
+            self._forget(watch_id)
             return {"watchId": watch_id, "stopped": True}
         if existing is not None:
             existing.renew()
@@ -735,15 +772,15 @@ class ApiServer(BusActor):
                                     f"current: {current}")
             watcher.revision = options.resource_version
             for event in self.store.events_since(options.resource_version).get():
-                self._deliver(watcher, event)
-        else:
-            items, revision = self.store.list(
-                request.info.prefix(request.namespace), watcher.match
-            ).get()
+                self._deliver(watcher, event, _where(event))
+        else:  # every later commit reaches this worker after this snapshot: none is missed
+            assert self.view is not None, "watches before on_start"
+            items, watcher.revision, _ = self.view.page(request.info.prefix(request.namespace),
+                                                        watcher.match)
             for obj in items:
                 self._push(watcher, "ADDED", obj)
-            watcher.revision = revision
         self.watchers[watch_id] = watcher
+        self._watching.setdefault((request.info.group, request.info.name), {})[watch_id] = watcher
         reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
         return reply if self.config.server is None else {**reply, "server": self.config.server}
 
@@ -762,23 +799,39 @@ class ApiServer(BusActor):
         self._observe(event.object, deleted=event.type == "DELETED")
         self._dispatched = max(self._dispatched, event.revision)
         if isinstance(event.note, Envelope):  # the commit's span, before its watch events
-            span = dataclasses.replace(event.note, body={**event.note.body,
-                                                         "revision": event.revision})
-            self.publish(self.subjects.trace("store"), span)
-        now = time.monotonic()
-        for watch_id, watcher in list(self.watchers.items()):
+            event.note.body["revision"] = event.revision  # the span is this worker's alone
+            self.publish(self.subjects.trace("store"), event.note)
+        now, where = time.monotonic(), _where(event)
+        if now - self._swept > SWEEP_SECONDS:
+            self._sweep(now)
+        info = where[0]
+        watching = self._watching.get((info.group, info.name), {}) if info else {}
+        for watch_id, watcher in list(watching.items()):
             if watcher.expired(now):
-                del self.watchers[watch_id]
+                self._forget(watch_id)
                 continue
             try:
-                self._deliver(watcher, event)
+                self._deliver(watcher, event, where)
             except PayloadTooLarge as error:
                 log.warning("watch %s: event at revision %d not delivered: %s", watch_id,
                             event.revision, error)
 
-    def _deliver(self, watcher: Watcher, event: StoreEvent) -> None:
-        info = _BY_KIND.get(event.object.get("kind", ""))
-        namespace = event.object.get("metadata", {}).get("namespace")
+    def _sweep(self, now: float) -> None:
+        """Drop every watcher whose lease ran out (also those no commit concerns)."""
+        self._swept = now
+        for watch_id in [i for i, watcher in self.watchers.items() if watcher.expired(now)]:
+            self._forget(watch_id)
+
+    def _forget(self, watch_id: str) -> None:
+        watcher = self.watchers.pop(watch_id, None)
+        if watcher is not None:
+            self._watching.get((watcher.info.group, watcher.info.name), {}).pop(watch_id, None)
+
+    def _deliver(self, watcher: Watcher, event: StoreEvent,
+                 where: tuple[ResourceInfo | None, str | None]) -> None:
+        """Push ``event`` to ``watcher`` if it concerns it; ``where``: the event's resource and
+        namespace (:func:`_where`)."""
+        info, namespace = where
         if info is None or not watcher.wants(info, namespace):
             return
         kind = event_type_for(watcher, event)
@@ -794,6 +847,18 @@ class ApiServer(BusActor):
             resource=watcher.info.name, namespace=metadata.get("namespace"),
             name=metadata.get("name"), body={"type": kind, "object": obj},
         ))
+
+
+def _where(event: StoreEvent) -> tuple[ResourceInfo | None, str | None]:
+    """The resource and namespace of a commit's object."""
+    return (_BY_KIND.get(event.object.get("kind", "")),
+            event.object.get("metadata", {}).get("namespace"))
+
+
+def _outcome(done: concurrent.futures.Future[Object]) -> Result:
+    """A store write's stored object, or the error that refused it."""
+    error = done.exception()
+    return done.result() if error is None else error
 
 
 def _answer(done: concurrent.futures.Future[Envelope]) -> Answer:

@@ -42,7 +42,9 @@ class Watcher:
         return now > self.expires
 
     def wants(self, info: ResourceInfo, namespace: str | None) -> bool:
-        return info == self.info and (self.namespace is None or self.namespace == namespace)
+        return (info is self.info or (info.name == self.info.name
+                                      and info.group == self.info.group)) and (
+            self.namespace is None or self.namespace == namespace)
 
 
 def event_type_for(watcher: Watcher, event: StoreEvent) -> str | None:

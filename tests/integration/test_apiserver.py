@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from actors.client import Client, WatchEvent
-from bindings.cluster import Cluster
+from bindings.cluster import Cluster, ClusterConfig
+from bindings.sqlite import SqliteBackend
 from bus import Envelope, decode, encode
 from bus.errors import (
     AlreadyExists,
@@ -390,3 +391,54 @@ def test_updates_without_a_resource_version_never_lose_a_concurrent_write(admin)
         writer.join(30)
     labels = admin.get("pods", "busy")["metadata"]["labels"]
     assert {f"l{n}" for n in range(15)} <= set(labels)
+
+
+class HeldSqlite(SqliteBackend):
+    """Holds every commit while ``hold`` is clear (a slow disk); counts the writes of each."""
+
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self.hold, self.holding = threading.Event(), threading.Event()
+        self.hold.set()
+        self.commits: list[int] = []
+
+    def commit(self, changes):
+        if not self.hold.is_set():
+            self.holding.set()
+            self.hold.wait(30)
+        self.commits.append(len(changes))
+        return super().commit(changes)
+
+
+class HeldCluster(Cluster):
+    def _backend(self, data, bus):
+        self.backend = HeldSqlite(data / "store.db")
+        return self.backend
+
+
+def test_writes_wait_for_their_commit_without_holding_a_worker_and_reads_go_on(tmp_path):
+    cluster = HeldCluster.start(ClusterConfig(data_dir=tmp_path, nodes=0))
+    try:
+        admin = cluster.admin_client()
+        admin.create("configmaps", {"metadata": {"name": "before"}, "data": {"k": "v"}})
+        backend = cluster.backend
+        backend.hold.clear()
+        first = admin.submit("create", "configmaps", namespace="default",
+                             body={"metadata": {"name": "first"}})
+        assert backend.holding.wait(10)  # the first create's commit is on the (slow) disk
+        behind = [admin.submit("create", "configmaps", namespace="default",
+                               body={"metadata": {"name": f"behind-{i}"}}) for i in range(6)]
+        # More writes wait than the apiserver has workers, and reads are still answered,
+        # the namespace lookup of admission included.
+        assert admin.get("configmaps", "before")["data"] == {"k": "v"}
+        with pytest.raises(NotFound):
+            admin.get("configmaps", "first")  # not acknowledged: not visible either
+        commits_before = len(backend.commits)
+        backend.hold.set()
+        assert first.result(10)["metadata"]["name"] == "first"
+        assert sorted(f.result(10)["metadata"]["name"] for f in behind) == [
+            f"behind-{i}" for i in range(6)]
+        assert backend.commits[commits_before:] == [1, 6]  # all six in the next commit
+        assert admin.get("configmaps", "behind-5")["metadata"]["name"] == "behind-5"
+    finally:
+        cluster.stop()

@@ -134,3 +134,45 @@ def test_an_embedded_server_may_sync_every_jetstream_write(tmp_path):
         config = server.data_dir / "nats-server.conf"
         assert "sync_interval: always" in config.read_text()
         assert f"Using configuration file: {config}" in (server.data_dir / "nats.log").read_text()
+
+
+def test_messages_handed_over_soon_or_published_from_threads_keep_their_order(
+        nats_server, connect):
+    heard: list = []
+    rang = threading.Event()
+    alarms: list[Alarm] = []
+
+    class KeptAlarm(Alarm):
+        def __init__(self, *args) -> None:
+            super().__init__(*args)
+            alarms.append(self)  # so that this thread may hand it messages, as the store does
+
+    ref = KeptAlarm.start(connect(nats_server.url, "alarm"), heard, rang)
+    try:
+        for i in range(500):
+            alarms[0].tell_soon(i)
+        alarms[0].tell_soon("ring")
+        assert rang.wait(10)
+        assert heard == [*range(500), "ring"]
+    finally:
+        ref.stop()
+    sender, receiver = connect(nats_server.url, "sender"), connect(nats_server.url, "receiver")
+    got: list = []
+    done = threading.Event()
+
+    def on_message(incoming: Incoming) -> None:
+        got.append(incoming.envelope.body)
+        if len(got) == 4 * 250:
+            done.set()
+
+    receiver.subscribe("kubeactor.order", on_message)
+    threads = [threading.Thread(target=lambda t=t: [
+        sender.publish("kubeactor.order", Envelope(body=[t, i])) for i in range(250)])
+        for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert done.wait(10)
+    for t in range(4):  # each thread's messages arrive all, in the order it sent them
+        assert [i for sent_by, i in got if sent_by == t] == list(range(250))

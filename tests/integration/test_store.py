@@ -403,3 +403,20 @@ def test_delete_markers_are_purged_once_older_than_keep_deleted(nats_server, con
         restarted.close()
     finally:
         backend.close()
+
+
+def test_the_read_view_shows_each_acknowledged_write_and_lists_at_one_revision(store):
+    view = store.view().get()
+    writer = store.writer().get()
+    created = writer.write("create", "/things/a", obj("a"))
+    assert view.get("/things/a") is created  # shared, not copied; visible once acknowledged
+    updated = writer.write("update", "/things/a", obj("a", "busybox:1.37"), rv(created))
+    assert view.get("/things/a")["spec"]["image"] == "busybox:1.37"
+    assert created["spec"]["image"] == "busybox:1.36"  # a write replaces, never changes
+    writer.write("create", "/things/b", obj("b"))
+    items, revision, more = view.page("/things/", limit=1)
+    assert ([i["metadata"]["name"] for i in items], more) == (["a"], "/things/a")
+    assert revision == store.revision().get() == rv(updated) + 1
+    writer.write("delete", "/things/a")
+    assert view.get("/things/a") is None
+    assert store.get_or_none("/things/a").get() is None

@@ -10,6 +10,7 @@ import pytest
 
 from actors.apiserver.registry import (
     graceful_deletion,
+    plain_copy,
     prepare_binding,
     prepare_create,
     prepare_update,
@@ -250,3 +251,22 @@ def test_a_kubelets_confirmation_is_kept_while_a_finalizer_holds_the_pod():
     assert graceful_deletion(PODS, confirmed, 0) is confirmed  # nothing new
     confirmed["metadata"]["finalizers"] = []
     assert graceful_deletion(PODS, confirmed, 0) is None  # the last finalizer went: it goes
+
+
+def test_a_body_is_copied_whole_and_must_be_plain_data():
+    body = {"metadata": {"name": "c", "labels": {"a": "b"}}, "data": {"k": "v"},
+            "list": [{"x": 1.5}, True, None]}
+    copied = plain_copy(body)
+    assert copied == body and copied["metadata"] is not body["metadata"]
+    assert copied["list"][0] is not body["list"][0]
+    with pytest.raises(BadRequest, match=r"body\.list\[0\]\.x: nan is not a JSON number"):
+        plain_copy({"list": [{"x": float("nan")}]})
+    with pytest.raises(BadRequest, match=r"body\.data: bytes values are not allowed"):
+        plain_copy({"data": b"raw"})
+    with pytest.raises(BadRequest, match="map keys must be strings"):
+        plain_copy({"metadata": {1: "x"}})
+    deep: Object = {}
+    for _ in range(70):
+        deep = {"d": deep}
+    with pytest.raises(BadRequest, match="nested more than 64 levels deep"):
+        plain_copy(deep)
