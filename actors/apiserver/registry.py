@@ -149,7 +149,7 @@ def prepare_update(
         return new, expected
     if subresource in ("scale", "finalize"):
         return _spec_field_update(subresource, body, old), expected
-    new = body
+    new = dict(body)  # its own top level: ``body`` keeps what was sent (status)
     new["apiVersion"], new["kind"] = info.api_version, info.kind
     metadata = meta(new)
     if metadata.get("name") != old["metadata"]["name"]:
