@@ -65,6 +65,11 @@ class Informer:
         with self._lock:
             return list(self._cache.values())
 
+    def get(self, name: str, namespace: str | None = None) -> Object | None:
+        """The last state seen of one object, or None."""
+        with self._lock:
+            return self._cache.get(f"{namespace or ''}/{name}")
+
     def _relist(self) -> None:
         listing = self.client.list(self.resource, self.namespace,
                                    label_selector=self.label_selector,
