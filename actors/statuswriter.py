@@ -57,7 +57,8 @@ class StatusWriter:
             if self._stopped:
                 return
             if key in self._flying or len(self._flying) >= self.window:
-                self._waiting.pop(key, None)  # the newest goes to the back of the line
+                # A newer write keeps the older one's place in line: a key written more often
+                # than the apiserver answers (a Lease under load) is not pushed back forever.
                 self._waiting[key] = (send, done)
                 self._wake_sender()
                 return

@@ -80,6 +80,17 @@ def test_no_more_than_the_window_is_in_flight_and_the_rest_follows_in_order(writ
     assert [key for key, _ in api.sent] == ["a", "b", "c", "d"]
 
 
+def test_a_newer_write_keeps_its_keys_place_in_line(writer):
+    api = Apiserver()
+    for key in ("a", "b", "lease", "c"):
+        writer.put(key, api.send(key, 0), lambda error: None)
+    writer.put("lease", api.send("lease", 1), lambda error: None)  # renewed while waiting
+    for _ in range(2):
+        api.answer()
+    api.wait_sent(4)
+    assert api.sent[2:] == [("lease", 1), ("c", 0)]
+
+
 def test_a_failed_write_is_told_with_its_error(writer):
     api, outcomes = Apiserver(), list[BaseException | None]()
     writer.put("gone", api.send("gone", 0), outcomes.append)
