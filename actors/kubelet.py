@@ -114,9 +114,13 @@ class KubeletConfig:
     record_events: bool = True
     """Emit Events (Pulled, Created, Started, Killing, BackOff...); off for scale runs."""
     writes_in_flight: int = 32
-    """Pod status writes (and, apart, Lease renewals) sent without waiting for the answers
-    of the ones before: enough to keep the apiserver's workers and its store's group commits
-    busy when a thousand simulated nodes start ten thousand pods."""
+    """Pod status writes sent without waiting for the answers of the ones before: enough to
+    keep the apiserver's workers and its store's group commits busy when a thousand simulated
+    nodes start ten thousand pods."""
+    lease_writes_in_flight: int = 64
+    """The same for Lease renewals, apart and more: the apiserver serves requests in the
+    order they come, so this is the heartbeats' share of a busy apiserver, and a Lease left
+    stale for the node monitor grace period gets its node's pods evicted."""
 
 
 MAX_LOG_CHARS = 256 * 1024
@@ -144,6 +148,8 @@ class NodeAgent:
         """When a renewal last looked at the Node (monotonic)."""
         self._lease_missing = False
         """The last renewal found no Lease: the next one creates it."""
+        self.registered = False
+        """The Node and its Lease exist: the heartbeat renews it."""
         self.recorder = EventRecorder(client, "kubelet", self.name) \
             if config.record_events else None
         self.podsync = PodSync(
@@ -181,6 +187,7 @@ class NodeAgent:
         self.client.update("nodes", dict(stored, status=status), subresource="status")
         with contextlib.suppress(AlreadyExists):  # the heartbeat renews it from now on
             self.client.create("leases", self._lease(), NODE_LEASE_NAMESPACE)
+        self.registered = True
 
     def renew_lease(self, node: Object | None) -> None:
         """Renew the node's Lease (the heartbeat the node lifecycle controller reads) through
@@ -391,7 +398,8 @@ class Kubelet(BusActor):
                                          thread_name_prefix=f"{self.name}-call")
         self._beats = PodWorkers(min(len(nodes), 4), f"{self.name}-lease")
         self.writers = Writers(StatusWriter(first.writes_in_flight, f"{self.name}-status"),
-                               StatusWriter(first.writes_in_flight, f"{self.name}-leases"))
+                               StatusWriter(first.lease_writes_in_flight,
+                                            f"{self.name}-leases"))
         self.agents = {node.config.node_name: NodeAgent(
             node.client, node.runtime, node.config, self.workers, self.timers, self.writers,
             self.publish, self.subjects) for node in nodes}
@@ -422,13 +430,13 @@ class Kubelet(BusActor):
     def on_start(self) -> None:
         super().on_start()
         agents = list(self.agents.values())
+        self._heartbeat()  # renews each node from its registration on (a thousand take a while)
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(NodeAgent.register, agents))
         one = agents[0] if len(agents) == 1 else None
         self._nodes = Informer(agents[0].client, "nodes", lambda event: None,
                                field_selector=f"metadata.name={one.name}" if one else None)
         self._nodes.start()
-        self._heartbeat()
         for agent in agents:
             agent.runtime.watch(agent.on_runtime_event)
         self._informer = Informer(
@@ -469,14 +477,16 @@ class Kubelet(BusActor):
             agent.on_pod_event(event)
 
     def _heartbeat(self) -> None:
-        """Renew every hosted node's Lease now and every ``lease_renew_seconds`` (one timer
-        for all nodes; renewals on the heartbeat pool, apart from pod work)."""
+        """Renew every registered node's Lease now and every ``lease_renew_seconds`` (one
+        timer for all nodes; renewals on the heartbeat pool, apart from pod work)."""
         agents = list(self.agents.items())  # lose() may take one away meanwhile
         if self._stopped or not agents:
             return
         config = agents[0][1].config
         every = min(config.lease_renew_seconds, config.lease_duration_seconds / 4)
         for name, agent in agents:
+            if not agent.registered:
+                continue
             node = self._nodes.get(name) if self._nodes is not None else None
             self._beats.submit(name, functools.partial(agent.renew_lease, node))
         self.timers.call_later(every, self._heartbeat)
