@@ -32,7 +32,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,10 +195,7 @@ class NodeAgent:
         back when the controller marked it Unknown; ``node`` is the Node as the kubelet's
         informer last saw it (heartbeat pool). A failure is logged; the next renewal tries
         again (and creates the Lease when it was missing)."""
-        lease, verb = self._lease(), "create" if self._lease_missing else "update"
-        self.leases.put(self.name, lambda: self.client.submit(
-            verb, "leases", namespace=NODE_LEASE_NAMESPACE, name=self.name, body=lease),
-            self._lease_written)
+        self.leases.put(self.name, self._send_lease, self._lease_written)
         if node is None or time.monotonic() < self._node_checked + \
                 self.config.node_status_seconds:
             return
@@ -211,6 +208,13 @@ class NodeAgent:
                 self.client.update("nodes", node, subresource="status")
             except ApiError as error:  # a Conflict: the informer brings the newer one
                 log.warning("%s: Ready not put back: %s", self.name, error)
+
+    def _send_lease(self) -> Future[Any]:
+        """The renewal, stamped when it is sent (a renewal that waited in line must not carry
+        the time it was asked for: the node lifecycle controller reads ``renewTime``)."""
+        return self.client.submit("create" if self._lease_missing else "update", "leases",
+                                  namespace=NODE_LEASE_NAMESPACE, name=self.name,
+                                  body=self._lease())
 
     def _lease(self) -> Object:
         return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
