@@ -208,6 +208,7 @@ class NodeAgent:
                 self.client.update("nodes", node, subresource="status")
             except ApiError as error:  # a Conflict: the informer brings the newer one
                 log.warning("%s: Ready not put back: %s", self.name, error)
+                self._node_checked = float("-inf")  # the next renewal tries again
 
     def _send_lease(self) -> Future[Any]:
         """The renewal, stamped when it is sent (a renewal that waited in line must not carry

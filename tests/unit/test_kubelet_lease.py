@@ -1,5 +1,6 @@
 """The kubelet's Lease renewals (actors/kubelet.py NodeAgent): through the Lease writer, stamped
-when they are sent, a missing Lease created by the next renewal."""
+when they are sent, a missing Lease created by the next renewal; Ready put back when the node
+lifecycle controller took it away."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from actors.podworkers import PodWorkers
 from actors.statuswriter import StatusWriter
 from actors.timers import Timers
 from bindings.sim import SimRuntime
-from bus.errors import NotFound
+from bus.errors import Conflict, NotFound
 
 Object = dict[str, Any]
 
@@ -29,6 +30,8 @@ class Apiserver:
         self.sent: list[tuple[str, Object]] = []
         self.open: list[Future[Any]] = []
         self.changed = threading.Condition()
+        self.updates: list[Object] = []
+        self.conflicts = 0
 
     def submit(self, verb: str, resource: str, *, body: Object, **_: Any) -> Future[Any]:
         future: Future[Any] = Future()
@@ -37,6 +40,13 @@ class Apiserver:
             self.open.append(future)
             self.changed.notify_all()
         return future
+
+    def update(self, resource: str, obj: Object, **_: Any) -> Object:
+        self.updates.append(obj)
+        if self.conflicts:
+            self.conflicts -= 1
+            raise Conflict(f'nodes "{obj["metadata"]["name"]}" was modified')
+        return obj
 
     def answer(self, error: Exception | None = None) -> None:
         with self.changed:
@@ -84,3 +94,18 @@ def test_a_lease_found_missing_is_created_by_the_next_renewal(agent):
     api.wait_sent(2)
     assert [verb for verb, _ in api.sent] == ["update", "create"]
     assert api.sent[1][1]["metadata"] == {"name": "node-1", "namespace": "kube-node-lease"}
+
+
+def test_ready_taken_away_is_put_back_and_tried_again_after_a_conflict(agent):
+    node, api = agent
+    unknown: Object = {"metadata": {"name": "node-1", "resourceVersion": "7"}, "status": {
+        "conditions": [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}]}}
+    api.conflicts = 1
+    node.renew_lease(unknown)  # the controller changed the node again meanwhile
+    node.renew_lease(unknown)  # at once, not a node_status_seconds later
+    assert len(api.updates) == 2
+    (ready,) = api.updates[-1]["status"]["conditions"]
+    assert (ready["status"], ready["reason"]) == ("True", "KubeletReady")
+    assert unknown["status"]["conditions"][0]["status"] == "Unknown"  # the cache is untouched
+    node.renew_lease(unknown)
+    assert len(api.updates) == 2  # done: looked at again after node_status_seconds
