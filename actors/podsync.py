@@ -187,6 +187,7 @@ class PodSync:
 
     def _forget(self, record: PodRecord) -> None:
         record.done = True
+        self.statuses.drop(record.uid)
         if record.timer is not None:
             record.timer.cancel()
         if self.recorder is not None:

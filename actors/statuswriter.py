@@ -65,6 +65,12 @@ class StatusWriter:
             self._flying.add(key)
         self._launch(key, send, done)
 
+    def drop(self, key: str) -> None:
+        """Forget ``key``'s write still waiting (its pod is gone: a status written now could
+        land on a new pod of the same name). A write in flight goes on."""
+        with self._lock:
+            self._waiting.pop(key, None)
+
     def pending(self) -> int:
         """Writes in flight or waiting (for tests and metrics)."""
         with self._lock:

@@ -91,6 +91,18 @@ def test_a_newer_write_keeps_its_keys_place_in_line(writer):
     assert api.sent[2:] == [("lease", 1), ("c", 0)]
 
 
+def test_a_dropped_key_loses_its_waiting_write(writer):
+    api = Apiserver()
+    writer.put("gone", api.send("gone", 0), lambda error: None)
+    writer.put("gone", api.send("gone", 1), lambda error: None)
+    writer.drop("gone")  # its pod was removed meanwhile
+    assert writer.pending() == 1  # only the write in flight
+    api.answer()
+    writer.put("next", api.send("next", 0), lambda error: None)
+    api.wait_sent(2)
+    assert api.sent == [("gone", 0), ("next", 0)]
+
+
 def test_a_failed_write_is_told_with_its_error(writer):
     api, outcomes = Apiserver(), list[BaseException | None]()
     writer.put("gone", api.send("gone", 0), outcomes.append)
