@@ -18,7 +18,6 @@ Which thread: everything runs on the controller's actor thread; informers and ti
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from actors.client import Client, WatchEvent
 from actors.informer import Informer
 from actors.objects import RESOURCES, ResourceInfo, controller_ref, now_rfc3339, owner_reference
 from actors.selectors import selector_matches
+from actors.timers import Timer, Timers
 from bus.actor import BusActor
 from bus.connection import Connection
 from bus.errors import ApiError
@@ -68,7 +68,8 @@ class _Due:
     """Local message: a delayed key is due; put it on the queue."""
 
     key: Key
-    timer: threading.Timer
+    when: float
+    """The ``time.monotonic()`` it was planned for (a later plan replaces it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +189,11 @@ class Controller(BusActor):
         """For requests sent side by side; results are handled back on the actor thread."""
         self.objects: dict[str, dict[tuple[str, str], Object]] = {r: {} for r in self.resources}
         self._informers: list[Informer] = []
-        self._delayed: dict[Key, tuple[float, threading.Timer]] = {}
+        self._delayed: dict[Key, tuple[float, Timer]] = {}
         """Keys waiting for their time (the earliest one each): when, and the timer."""
+        self._timers = Timers(f"{type(self).__name__}-timers")
+        """One thread for every delayed key (a thousand pods waiting out their
+        tolerationSeconds are not a thousand threads)."""
         self._stopped = False
 
     # -- to override ---------------------------------------------------------------------------
@@ -215,8 +219,7 @@ class Controller(BusActor):
         self._stopped = True
         for informer in self._informers:
             informer.stop()
-        for _, timer in list(self._delayed.values()):
-            timer.cancel()
+        self._timers.stop()
         self.pool.shutdown(wait=False, cancel_futures=True)
         super().on_stop()
 
@@ -226,7 +229,7 @@ class Controller(BusActor):
         elif isinstance(message, _Reconcile):
             self._run(message.key)
         elif isinstance(message, _Due):
-            if self._delayed.get(message.key, (0, None))[1] is message.timer:
+            if self._delayed.get(message.key, (None, None))[0] == message.when:
                 del self._delayed[message.key]
                 self.enqueue(message.key)
         else:
@@ -248,15 +251,12 @@ class Controller(BusActor):
             if planned[0] <= when:
                 return
             planned[1].cancel()
-        timer = threading.Timer(after, self._due, args=(key,))
-        timer.args = (key, timer)
-        timer.daemon = True
-        self._delayed[key] = (when, timer)
-        timer.start()
+        self._delayed[key] = (when, self._timers.call_later(
+            after, lambda: self._due(key, when)))
 
-    def _due(self, key: Key, timer: threading.Timer) -> None:  # timer thread
+    def _due(self, key: Key, when: float) -> None:  # timer thread
         if not self._stopped:
-            self.tell_self(_Due(key, timer))
+            self.tell_self(_Due(key, when))
 
     def _run(self, key: Key) -> None:
         self.queue.take(key)

@@ -26,6 +26,10 @@ Object = dict[str, Any]
 RELIST_MAX_SECONDS = 30.0
 """Longest pause between two failed relists."""
 
+LIST_PAGE = 500
+"""Objects per page of a (re)list: the whole list of a big cluster (a thousand Nodes, ten
+thousand Pods) is more than one bus message may carry; the pages are one consistent snapshot."""
+
 
 def object_key(obj: Object) -> str:
     metadata = obj.get("metadata", {})
@@ -38,10 +42,11 @@ class Informer:
     def __init__(self, client: Client, resource: str, on_event: Callable[[WatchEvent], None],
                  *, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
-        """``lease_seconds``: of the informer's watches (renewed at a third of it)."""
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS, page: int = LIST_PAGE) -> None:
+        """``lease_seconds``: of the informer's watches (renewed at a third of it); ``page``:
+        objects per page of a list."""
         self.client, self.resource, self.on_event = client, resource, on_event
-        self.lease_seconds = lease_seconds
+        self.lease_seconds, self.page = lease_seconds, page
         self.namespace = namespace
         self.label_selector, self.field_selector = label_selector, field_selector
         self._cache: dict[str, Object] = {}
@@ -65,11 +70,28 @@ class Informer:
         with self._lock:
             return list(self._cache.values())
 
+    def get(self, name: str, namespace: str | None = None) -> Object | None:
+        """The last state seen of one object, or None."""
+        with self._lock:
+            return self._cache.get(f"{namespace or ''}/{name}")
+
+    def _list(self) -> tuple[list[Object], str]:
+        """Every object, page by page, and the revision of the snapshot."""
+        items: list[Object] = []
+        token: str | None = None
+        while True:
+            page = self.client.list(self.resource, self.namespace,
+                                    label_selector=self.label_selector,
+                                    field_selector=self.field_selector, limit=self.page,
+                                    continue_token=token)
+            items += page["items"]
+            token = page["metadata"].get("continue")
+            if not token:
+                return items, str(page["metadata"]["resourceVersion"])
+
     def _relist(self) -> None:
-        listing = self.client.list(self.resource, self.namespace,
-                                   label_selector=self.label_selector,
-                                   field_selector=self.field_selector)
-        fresh = {object_key(obj): obj for obj in listing["items"]}
+        items, revision = self._list()
+        fresh = {object_key(obj): obj for obj in items}
         with self._lock:
             gone = [obj for key, obj in self._cache.items() if key not in fresh]
             changed = [
@@ -85,7 +107,7 @@ class Informer:
             self.on_event(WatchEvent(kind, obj))
         watch = self.client.watch(
             self.resource, self._on_watch_event, namespace=self.namespace,
-            resource_version=listing["metadata"]["resourceVersion"],
+            resource_version=revision,
             label_selector=self.label_selector, field_selector=self.field_selector,
             lease_seconds=self.lease_seconds,
         )

@@ -10,7 +10,12 @@ Two parts:
   caller's subject, and ``exec``) on a small call pool.
 - :class:`Kubelet`, the actor hosting one agent (a real node, one NATS identity) or many (the
   simulated nodes of ``--runtime sim``: one connection, one informer, one pool of pod workers,
-  one timer thread and one heartbeat for all of them, so a thousand nodes need no thread each).
+  one timer thread, one heartbeat and two status writers for all of them, so a thousand nodes
+  need no thread each).
+
+Pod statuses and Lease renewals go out through :class:`~actors.statuswriter.StatusWriter` s
+(one for pods, one for Leases, so a burst of pod statuses never delays a heartbeat): the latest
+per pod or node, many in flight, nobody waiting for the answers.
 
 Which thread: pod work on the pod workers (never two at once for one pod); Lease renewals on
 the heartbeat pool; node calls on the call pool; the actor thread only wires messages. Nothing
@@ -19,12 +24,15 @@ here blocks the bus loop: informer and runtime callbacks just submit work.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
 import logging
 import os
 import platform
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +50,7 @@ from actors.objects import (
 from actors.podsync import PodRecord, PodSync, SyncConfig
 from actors.podworkers import PodWorkers
 from actors.runtime import Runtime, RuntimeEvent, RuntimeFailure
+from actors.statuswriter import StatusWriter
 from actors.timers import Timers
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
@@ -104,6 +113,14 @@ class KubeletConfig:
     """Every pod is synced again this often: the safety net under the runtime's events."""
     record_events: bool = True
     """Emit Events (Pulled, Created, Started, Killing, BackOff...); off for scale runs."""
+    writes_in_flight: int = 32
+    """Pod status writes sent without waiting for the answers of the ones before: enough to
+    keep the apiserver's workers and its store's group commits busy when a thousand simulated
+    nodes start ten thousand pods."""
+    lease_writes_in_flight: int = 64
+    """The same for Lease renewals, apart and more: the apiserver serves requests in the
+    order they come, so this is the heartbeats' share of a busy apiserver, and a Lease left
+    stale for the node monitor grace period gets its node's pods evicted."""
 
 
 MAX_LOG_CHARS = 256 * 1024
@@ -120,20 +137,25 @@ class NodeAgent:
     """One node's kubelet (see the module docstring). Methods may be called from any thread."""
 
     def __init__(self, client: Client, runtime: Runtime, config: KubeletConfig,
-                 workers: PodWorkers, timers: Timers,
+                 workers: PodWorkers, timers: Timers, writers: Writers,
                  publish: Callable[[str, Envelope], None], subjects: Any) -> None:
         self.client, self.runtime, self.config = client, runtime, config
         self.workers, self.timers, self.publish, self.subjects = workers, timers, publish, subjects
+        self.leases = writers.leases
         self.name = config.node_name
         self.pods: dict[str, PodRecord] = {}
         self._node_checked = float("-inf")
         """When a renewal last looked at the Node (monotonic)."""
+        self._lease_missing = False
+        """The last renewal found no Lease: the next one creates it."""
+        self.registered = False
+        """The Node and its Lease exist: the heartbeat renews it."""
         self.recorder = EventRecorder(client, "kubelet", self.name) \
             if config.record_events else None
         self.podsync = PodSync(
             client, runtime, SyncConfig(self.name, config.address, config.backoff_base,
                                         config.backoff_max, config.backoff_reset_seconds),
-            timers, self.submit, self._forget, self.recorder)
+            timers, self.submit, self._forget, self.recorder, writers.pods)
         self.podsync.on_span = self._span
 
     # -- node ---------------------------------------------------------------------------------
@@ -163,30 +185,47 @@ class NodeAgent:
             stored["metadata"].setdefault("labels", {}).update(labels)
             stored = self.client.update("nodes", stored)
         self.client.update("nodes", dict(stored, status=status), subresource="status")
-        self.renew_lease()
+        with contextlib.suppress(AlreadyExists):  # the heartbeat renews it from now on
+            self.client.create("leases", self._lease(), NODE_LEASE_NAMESPACE)
+        self.registered = True
 
-    def renew_lease(self) -> None:
-        """Renew the node's Lease (the heartbeat the node lifecycle controller reads) and,
-        every ``node_status_seconds``, put the node's Ready condition back when the controller
-        marked it Unknown. A failure is logged; the next renewal tries again."""
-        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                 "metadata": {"name": self.name, "namespace": NODE_LEASE_NAMESPACE},
-                 "spec": {"holderIdentity": self.name, "renewTime": now_micro(),
-                          "leaseDurationSeconds": self.config.lease_duration_seconds}}
-        try:
+    def renew_lease(self, node: Object | None) -> None:
+        """Renew the node's Lease (the heartbeat the node lifecycle controller reads) through
+        the Lease writer and, every ``node_status_seconds``, put the node's Ready condition
+        back when the controller marked it Unknown; ``node`` is the Node as the kubelet's
+        informer last saw it (heartbeat pool). A failure is logged; the next renewal tries
+        again (and creates the Lease when it was missing)."""
+        self.leases.put(self.name, self._send_lease, self._lease_written)
+        if node is None or time.monotonic() < self._node_checked + \
+                self.config.node_status_seconds:
+            return
+        self._node_checked = time.monotonic()
+        if (condition(node, "Ready") or {}).get("status") != "True":
+            node = copy.deepcopy(node)
+            set_condition(node, "Ready", "True", "KubeletReady",
+                          "kubelet is posting ready status")
             try:
-                self.client.update("leases", lease)
-            except NotFound:
-                self.client.create("leases", lease, NODE_LEASE_NAMESPACE)
-            if time.monotonic() < self._node_checked + self.config.node_status_seconds:
-                return
-            node = self.client.get("nodes", self.name, None)
-            self._node_checked = time.monotonic()
-            if (condition(node, "Ready") or {}).get("status") != "True":
-                set_condition(node, "Ready", "True", "KubeletReady",
-                              "kubelet is posting ready status")
                 self.client.update("nodes", node, subresource="status")
-        except ApiError as error:
+            except ApiError as error:  # a Conflict: the informer brings the newer one
+                log.warning("%s: Ready not put back: %s", self.name, error)
+                self._node_checked = float("-inf")  # the next renewal tries again
+
+    def _send_lease(self) -> Future[Any]:
+        """The renewal, stamped when it is sent (a renewal that waited in line must not carry
+        the time it was asked for: the node lifecycle controller reads ``renewTime``)."""
+        return self.client.submit("create" if self._lease_missing else "update", "leases",
+                                  namespace=NODE_LEASE_NAMESPACE, name=self.name,
+                                  body=self._lease())
+
+    def _lease(self) -> Object:
+        return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": NODE_LEASE_NAMESPACE},
+                "spec": {"holderIdentity": self.name, "renewTime": now_micro(),
+                         "leaseDurationSeconds": self.config.lease_duration_seconds}}
+
+    def _lease_written(self, error: BaseException | None) -> None:  # bus loop thread
+        self._lease_missing = isinstance(error, NotFound)
+        if error is not None:
             log.warning("%s: lease not renewed: %s", self.name, error)
 
     # -- pods ---------------------------------------------------------------------------------
@@ -341,6 +380,14 @@ class Node:
     config: KubeletConfig
 
 
+@dataclass(frozen=True, slots=True)
+class Writers:
+    """The status writers a :class:`Kubelet` shares between its nodes."""
+
+    pods: StatusWriter
+    leases: StatusWriter
+
+
 class Kubelet(BusActor):
     """Hosts one or many :class:`NodeAgent` s on one connection (see the module docstring)."""
 
@@ -355,10 +402,15 @@ class Kubelet(BusActor):
         self._calls = ThreadPoolExecutor(max_workers=first.call_workers,
                                          thread_name_prefix=f"{self.name}-call")
         self._beats = PodWorkers(min(len(nodes), 4), f"{self.name}-lease")
+        self.writers = Writers(StatusWriter(first.writes_in_flight, f"{self.name}-status"),
+                               StatusWriter(first.lease_writes_in_flight,
+                                            f"{self.name}-leases"))
         self.agents = {node.config.node_name: NodeAgent(
-            node.client, node.runtime, node.config, self.workers, self.timers, self.publish,
-            self.subjects) for node in nodes}
+            node.client, node.runtime, node.config, self.workers, self.timers, self.writers,
+            self.publish, self.subjects) for node in nodes}
         self._informer: Informer | None = None
+        self._nodes: Informer | None = None
+        """The hosted nodes as the API has them (their Ready condition, without a get)."""
         self._stopped = False
 
     def subscriptions(self) -> list[tuple[str, str]]:
@@ -383,12 +435,15 @@ class Kubelet(BusActor):
     def on_start(self) -> None:
         super().on_start()
         agents = list(self.agents.values())
+        self._heartbeat()  # renews each node from its registration on (a thousand take a while)
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(NodeAgent.register, agents))
-        self._heartbeat()
+        one = agents[0] if len(agents) == 1 else None
+        self._nodes = Informer(agents[0].client, "nodes", lambda event: None,
+                               field_selector=f"metadata.name={one.name}" if one else None)
+        self._nodes.start()
         for agent in agents:
             agent.runtime.watch(agent.on_runtime_event)
-        one = agents[0] if len(agents) == 1 else None
         self._informer = Informer(
             agents[0].client, "pods", self._on_pod_event,
             field_selector=f"spec.nodeName={one.name}" if one else None)
@@ -403,11 +458,14 @@ class Kubelet(BusActor):
         self.timers.stop()
         self.workers.stop()
         self._beats.stop()
+        self.writers.pods.stop()
+        self.writers.leases.stop()
         self._calls.shutdown(wait=False, cancel_futures=True)
         for agent in self.agents.values():
             agent.stop()
-        if self._informer is not None:
-            self._informer.stop()
+        for informer in (self._informer, self._nodes):
+            if informer is not None:
+                informer.stop()
         super().on_stop()
 
     def lose(self, node: str) -> bool:
@@ -424,15 +482,18 @@ class Kubelet(BusActor):
             agent.on_pod_event(event)
 
     def _heartbeat(self) -> None:
-        """Renew every hosted node's Lease now and every ``lease_renew_seconds`` (one timer
-        for all nodes; renewals on the heartbeat pool, apart from pod work)."""
+        """Renew every registered node's Lease now and every ``lease_renew_seconds`` (one
+        timer for all nodes; renewals on the heartbeat pool, apart from pod work)."""
         agents = list(self.agents.items())  # lose() may take one away meanwhile
         if self._stopped or not agents:
             return
         config = agents[0][1].config
         every = min(config.lease_renew_seconds, config.lease_duration_seconds / 4)
         for name, agent in agents:
-            self._beats.submit(name, agent.renew_lease)
+            if not agent.registered:
+                continue
+            node = self._nodes.get(name) if self._nodes is not None else None
+            self._beats.submit(name, functools.partial(agent.renew_lease, node))
         self.timers.call_later(every, self._heartbeat)
 
     def _relist(self) -> None:

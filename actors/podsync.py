@@ -12,7 +12,8 @@ on the difference, so running it again is always safe. In order:
    when one is missing), replaced when an update changed their image, restarted per
    ``restartPolicy`` with the crash-loop back-off;
 4. due probes run (liveness failures restart the container, readiness drives ``ready``);
-5. the status (``actors.podstatus``) is sent through ``pods/status`` when it changed.
+5. the status (``actors.podstatus``) is handed to the status writer (``actors.statuswriter``)
+   when it changed, which sends it through ``pods/status`` without the worker waiting.
 
 Waits (back-offs, probe periods) become one timer per pod (``actors.timers``) that submits the
 pod's sync again. Events (Pulling, Pulled, Failed, BackOff, Created, Started, Killing,
@@ -46,6 +47,7 @@ from actors.podstatus import (
 )
 from actors.probing import KINDS, ProbeState, first_due, initial, period, run_probe
 from actors.runtime import ContainerInfo, Runtime, RuntimeFailure
+from actors.statuswriter import StatusWriter
 from actors.timers import Timer, Timers
 from bus.errors import ApiError, NotFound
 
@@ -114,10 +116,10 @@ class PodSync:
 
     def __init__(self, client: Client, runtime: Runtime, config: SyncConfig, timers: Timers,
                  resubmit: Callable[[str], None], forget: Callable[[str], None],
-                 recorder: EventRecorder | None) -> None:
+                 recorder: EventRecorder | None, statuses: StatusWriter) -> None:
         self.client, self.runtime, self.config = client, runtime, config
         self.timers, self.resubmit, self.forget = timers, resubmit, forget
-        self.recorder = recorder
+        self.recorder, self.statuses = recorder, statuses
         self._probe_execs = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe-exec")
         """Exec probes run here so that their timeout can be kept (threads made on demand)."""
         self.on_span: Callable[[Object, str, Object], None] = lambda *_: None
@@ -185,6 +187,7 @@ class PodSync:
 
     def _forget(self, record: PodRecord) -> None:
         record.done = True
+        self.statuses.drop(record.uid)
         if record.timer is not None:
             record.timer.cancel()
         if self.recorder is not None:
@@ -461,16 +464,30 @@ class PodSync:
 
     def _report(self, record: PodRecord, inits: list[ContainerView],
                 apps: list[ContainerView]) -> None:
+        """Hand the pod's status to the status writer when it changed. ``reported`` is what
+        was last handed over; a write that fails (but for NotFound: the pod is gone) clears it
+        and syncs the pod again after the back-off base, which writes it again."""
         pod = record.pod
         status = pod_status(pod, inits, apps, self.config.address, record.start_time)
         if record.reported is not None and comparable(record.reported) == comparable(status):
             return
+        name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
         body = {"apiVersion": "v1", "kind": "Pod", "status": status,
-                "metadata": {"name": pod["metadata"]["name"],
-                             "namespace": pod["metadata"]["namespace"]}}
-        with contextlib.suppress(NotFound):
-            self.client.update("pods", body, subresource="status", trace_id=trace_id_of(pod))
-            record.reported = status
+                "metadata": {"name": name, "namespace": namespace}}
+        record.reported = status
+
+        def written(error: BaseException | None) -> None:  # bus loop thread: hand over
+            if error is None or isinstance(error, NotFound) or record.done:
+                return
+            log.warning("%s: status of pod %s not written: %s; retrying",
+                        self.config.node_name, record.name, error)
+            if record.reported is status:
+                record.reported = None
+            self.timers.call_later(self.config.backoff_base, lambda: self.resubmit(record.uid))
+
+        self.statuses.put(record.uid, lambda: self.client.submit(
+            "update", "pods", namespace=namespace, name=name, body=body, subresource="status",
+            trace_id=trace_id_of(pod)), written)
 
 
 def _succeeded(view: ContainerView) -> bool:

@@ -5,8 +5,8 @@ hosting a thousand simulated nodes, would hold thousands of threads. :class:`Tim
 heap of deadlines served by one daemon thread. Callbacks run on that thread and must not block:
 they hand work over (``tell()`` an actor, submit to :class:`~actors.podworkers.PodWorkers`).
 
-Neighbours: ``actors.kubelet`` and ``actors.podworkers`` (users), ``bindings.sim`` (exits of
-simulated containers).
+Neighbours: ``actors.kubelet``, ``actors.podworkers`` and ``actors.controller`` (users),
+``bindings.sim`` (exits of simulated containers).
 """
 
 from __future__ import annotations

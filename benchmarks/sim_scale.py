@@ -4,12 +4,14 @@
 
 Starts ``kubeactor up --runtime sim --nodes N`` in a subprocess, creates P pods from this
 process (several clients at once), waits until every one is Running (counted from a watch),
-then reads the resident memory of the ``up`` process (``/proc/PID/status`` VmRSS, children
-excluded: the embedded nats-server is its own process). Prints progress, then one JSON line:
-``nodes``, ``pods``, ``rss_mb``, ``seconds_to_running``, ``threads`` (of the up process),
-``assigned``. With ``--assign`` the pods name their node (``spec.nodeName``, round-robin) and
-skip the scheduler, which measures the kubelets alone. Targets: 1,000 nodes and 10,000 pods
-in at most 1.5 GB.
+then reads the resident memory of the ``up`` process (``/proc/PID/status`` VmRSS, and its
+peak VmHWM; children excluded: the embedded nats-server is its own process). Prints progress,
+then one JSON line: ``nodes``, ``pods``, ``rss_mb``, ``rss_peak_mb``, ``seconds_to_created``,
+``seconds_to_running``, ``threads`` (of the up process), ``deleted`` (pods deleted on the way,
+as by a taint eviction of a node whose Lease went stale: 0 when the kubelets kept up),
+``assigned``. By default every pod goes through the scheduler; with ``--assign`` the pods
+name their node (``spec.nodeName``, round-robin) and skip it, which measures the kubelets
+alone. Targets: 1,000 nodes and 10,000 pods in at most 1.5 GB.
 """
 
 from __future__ import annotations
@@ -66,10 +68,13 @@ def run(nodes: int, pods: int, assign: bool) -> dict[str, object]:
         try:
             client = Client(connection, config.credentials(), timeout=60)
             running: set[str] = set()
+            deleted: set[str] = set()
             all_running = threading.Event()
 
             def count(event: WatchEvent) -> None:
-                if event.object.get("status", {}).get("phase") == "Running":
+                if event.type == "DELETED":
+                    deleted.add(event.object["metadata"]["name"])
+                elif event.object.get("status", {}).get("phase") == "Running":
                     running.add(event.object["metadata"]["name"])
                     if len(running) >= pods:
                         all_running.set()
@@ -79,15 +84,22 @@ def run(nodes: int, pods: int, assign: bool) -> dict[str, object]:
             with ThreadPoolExecutor(max_workers=16) as pool:
                 list(pool.map(lambda i: client.create("pods", pod(
                     i, f"node-{i % nodes + 1}" if assign else None)), range(pods)))
-            print(f"{pods} pods created in {time.monotonic() - began:.1f}s", file=sys.stderr)
+            created = time.monotonic() - began
+            print(f"{pods} pods created in {created:.1f}s", file=sys.stderr)
             while not all_running.wait(10):
-                print(f"  {len(running)}/{pods} running", file=sys.stderr)
+                print(f"  {len(running)}/{pods} running, {len(deleted)} deleted",
+                      file=sys.stderr)
+                if deleted and len(running | deleted) >= pods:
+                    break  # the deleted ones will not come back: report what happened
             elapsed = time.monotonic() - began
             watch.stop()
             return {"nodes": nodes, "pods": pods,
                     "rss_mb": round(proc_status(up.pid, "VmRSS") / 1024, 1),
+                    "rss_peak_mb": round(proc_status(up.pid, "VmHWM") / 1024, 1),
+                    "seconds_to_created": round(created, 1),
                     "seconds_to_running": round(elapsed, 1),
-                    "threads": proc_status(up.pid, "Threads"), "assigned": assign}
+                    "threads": proc_status(up.pid, "Threads"), "deleted": len(deleted),
+                    "assigned": assign}
         finally:
             connection.close()
             up.terminate()

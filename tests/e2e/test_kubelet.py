@@ -1,5 +1,6 @@
 """The kubelet on real Docker (busybox:1.35): restarts and their back-off, probes, image pulls,
-graceful deletion, init containers, env from ConfigMaps, volumes, limits, logs -f."""
+graceful deletion, init containers, env from ConfigMaps, volumes, limits (and OOMKilled),
+workingDir, logs -f."""
 
 from __future__ import annotations
 
@@ -243,6 +244,25 @@ def test_limits_become_docker_memory_and_cpu_limits(cluster, admin, tmp_path, do
     host_config = docker_engine.containers.get(container_id).attrs["HostConfig"]
     assert (host_config["Memory"], host_config["NanoCpus"]) == (64 * 1024 * 1024, 500_000_000)
     cluster.cli("delete", "pod", "limited", "--grace-period", "0")
+
+
+def test_a_container_over_its_memory_limit_is_oomkilled(cluster, admin, tmp_path):
+    hungry = shell("app", "head -c 64m /dev/zero | tail > /dev/null",  # tail holds 64 MiB
+                   resources={"limits": {"memory": "16Mi"}})
+    apply(cluster, tmp_path, pod("hungry", hungry, restartPolicy="Never"))
+    failed = wait_for(admin, "pods", "hungry", lambda p: p["status"].get("phase") == "Failed")
+    terminated = container_state()(failed)["state"]["terminated"]
+    assert (terminated["reason"], terminated["exitCode"]) == ("OOMKilled", 137)
+    assert "OOMKilled" in cluster.cli("get", "pod", "hungry").stdout
+    cluster.cli("delete", "pod", "hungry", "--grace-period", "0")
+
+
+def test_working_dir_is_where_the_command_runs(cluster, admin, tmp_path):
+    apply(cluster, tmp_path, pod("placed", shell("app", "pwd; sleep 3600", workingDir="/etc")))
+    wait_for(admin, "pods", "placed", lambda p: p["status"].get("phase") == "Running")
+    wait_for(admin, "pods", "placed", lambda p: cluster.cli(
+        "logs", "placed").stdout == "/etc\n", timeout=30)
+    cluster.cli("delete", "pod", "placed", "--grace-period", "0")
 
 
 def test_logs_follow_prints_lines_as_they_come_and_ends_with_the_container(cluster, admin):

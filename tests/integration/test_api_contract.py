@@ -221,6 +221,23 @@ def test_an_informer_relists_when_its_revision_was_compacted(short_history):
         informer.stop()
 
 
+def test_an_informer_lists_page_by_page_and_watches_from_the_snapshot(admin):
+    for i in range(5):
+        admin.create("configmaps", {"metadata": {"name": f"paged-{i}"}})
+    heard: list[tuple[str, str]] = []
+    informer = Informer(admin, "configmaps", lambda e: heard.append(
+        (e.type, e.object["metadata"]["name"])), namespace="default", page=2)
+    informer.start()
+    try:
+        assert sorted(heard) == [("ADDED", f"paged-{i}") for i in range(5)]
+        admin.create("configmaps", {"metadata": {"name": "after"}})
+        until(lambda: ("ADDED", "after") in heard)
+        assert len(heard) == 6  # nothing of the snapshot came twice
+        assert informer.get("paged-3", "default") is not None
+    finally:
+        informer.stop()
+
+
 def test_nodes_are_cluster_scoped(admin):
     admin.create("nodes", node("n-1"), None)
     assert admin.get("nodes", "n-1", None)["metadata"].get("namespace") is None

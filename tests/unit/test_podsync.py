@@ -7,7 +7,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from actors.objects import now_rfc3339
 from actors.podsync import PodRecord, PodSync, SyncConfig
 from actors.runtime import ContainerInfo, ExecResult, RuntimeFailure
+from actors.statuswriter import StatusWriter
 from actors.timers import Timers
 from bus.errors import NotFound
 
@@ -51,6 +54,14 @@ class FakeRuntime:
                 self.containers[key] = replace(info, state="exited", exit_code=code,
                                                finished_at=now_rfc3339())
 
+    def backdate(self, attempt: int, started: float = 0.0, finished: float = 0.0) -> None:
+        """Make an attempt look started and finished that many seconds ago."""
+        for key, info in self.containers.items():
+            if info.attempt == attempt:
+                self.containers[key] = replace(
+                    info, started_at=_ago(started) if started else info.started_at,
+                    finished_at=_ago(finished) if finished else info.finished_at)
+
     def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         return [i for i in self.containers.values() if pod_uid in (None, i.pod_uid)]
 
@@ -66,6 +77,10 @@ class FakeRuntime:
         return ExecResult(0, "", "")
 
 
+def _ago(seconds: float) -> str:
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
 class FakeClient:
     """ConfigMaps to read; status writes recorded."""
 
@@ -78,9 +93,11 @@ class FakeClient:
             raise NotFound(f'configmaps "{name}" not found')
         return self.configmaps[name]
 
-    def update(self, resource: str, obj: Object, **_: Any) -> Object:
-        self.statuses.append(obj["status"])
-        return obj
+    def submit(self, verb: str, resource: str, *, body: Object, **_: Any) -> Future[Object]:
+        self.statuses.append(body["status"])
+        written: Future[Object] = Future()
+        written.set_result(body)
+        return written
 
 
 @pytest.fixture
@@ -94,7 +111,7 @@ def syncer(runtime: FakeRuntime, client: FakeClient, timers: Timers) -> PodSync:
     config = SyncConfig("node-1", "127.0.0.1", backoff_base=10.0, backoff_max=300.0,
                         backoff_reset=600.0)
     return PodSync(client, runtime, config, timers, lambda uid: None,  # type: ignore[arg-type]
-                   lambda uid: None, None)
+                   lambda uid: None, None, StatusWriter(4))
 
 
 def pod(*containers: Object, **spec: Any) -> Object:
@@ -204,6 +221,25 @@ def test_the_first_restart_is_at_once_and_the_second_waits_for_the_backoff(timer
     assert waiting(client)["message"] == "back-off 10s restarting failed container=app " \
         "pod=p_default(uid-1)"
     assert record.timer is not None and not record.timer.cancelled  # woken after the back-off
+
+
+def test_ten_minutes_of_clean_running_resets_the_restart_backoff(timers):
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    sync, record = syncer(runtime, client, timers), PodRecord(pod(app()))
+    sync.sync(record)
+    runtime.exit("app", 1)
+    sync.sync(record)  # the first restart: at once
+    runtime.exit("app", 1)
+    sync.sync(record)
+    assert waiting(client)["reason"] == "CrashLoopBackOff"  # the second waits 10 s
+    runtime.backdate(1, finished=11)
+    sync.sync(record)  # ... which have passed
+    assert len(runtime.started) == 3
+    runtime.backdate(2, started=11 * 60)  # this attempt ran for 11 minutes before dying
+    runtime.exit("app", 1)
+    sync.sync(record)
+    assert len(runtime.started) == 4  # restarted at once: the back-off started again
+    assert client.statuses[-1]["containerStatuses"][0]["restartCount"] == 3
 
 
 def test_an_image_update_replaces_the_container_whatever_the_restart_policy(timers):
