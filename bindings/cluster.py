@@ -71,6 +71,10 @@ ADMIN = ("admin", "system:masters")
 SCHEDULER = ("system:kube-scheduler", "")
 CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
 CSR_SIGNER = ("system:controller:certificate-controller", "")
+CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, SCHEDULER[0], CONTROLLER_MANAGER[0],
+                       CSR_SIGNER[0])
+"""The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
+them all, with the passwords of ``pki/nats-users.json``)."""
 
 
 @dataclass
@@ -314,7 +318,7 @@ class Cluster:
         nodes = [NODE_SIM] if names and config.runtime == "sim" else [
             node_identity(name)[0] for name in names]
         self._passwords = bususers.ensure_users(pki / bususers.FILE, [
-            BUS_ADMIN, BUS_APISERVER, SCHEDULER[0], CONTROLLER_MANAGER[0], CSR_SIGNER[0], *nodes])
+            *CONTROL_PLANE_USERS, *nodes])
         if config.nats_url:
             self.url = config.nats_url
         else:
@@ -418,6 +422,8 @@ class Cluster:
         """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
         if self.config.control_plane:
             password = self._passwords.get(user)
+            if password is None:
+                raise ClusterError(f"no NATS user {user} in the cluster's {bususers.FILE}")
         else:
             user, password = self.config.bus_user or "", self.config.bus_password
         connection = Connection(BusConfig(url=self.url, prefix=self.config.prefix,

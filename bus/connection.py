@@ -86,6 +86,8 @@ class Connection:
         self.owner = config.user or ANONYMOUS
         """Owner token of this connection's inbox and watch subjects: its NATS user."""
         self._refused: set[str] = set()
+        self._connect_error = ""
+        """What the server said while connecting (an authorization violation)."""
         """Subjects whose subscription the server refused, until subscribe() reports it."""
         self._nc: NatsClient | None = None
         self._publishing: set[asyncio.Future[None]] = set()
@@ -118,8 +120,11 @@ class Connection:
                 allow_reconnect=True,
             )
         except (nats.errors.Error, OSError, TimeoutError) as error:
-            reason = "connection refused" if isinstance(error, nats.errors.NoServersError) \
-                else str(error) or type(error).__name__
+            reason = str(error) or type(error).__name__
+            if "authorization" in self._connect_error.lower():
+                reason = f"{self._connect_error} (user {self.config.user or 'anonymous'})"
+            elif isinstance(error, nats.errors.NoServersError):
+                reason = "connection refused"
             raise BusError(f"cannot connect to NATS at {self.config.url}: {reason}") from None
         nc.options["max_reconnect_attempts"] = -1
         self._nc = nc
@@ -130,6 +135,7 @@ class Connection:
         if refused:
             self._refused.add(refused.partition('"')[0])
         if self._nc is None:  # still connecting: _connect reports the outcome
+            self._connect_error = self._connect_error or str(error)
             log.debug("%s: NATS error while connecting: %s", self.name, error)
         else:
             log.warning("%s: NATS error: %s", self.name, error)

@@ -14,8 +14,8 @@ import nats
 import pytest
 
 from bindings import bususers, kubeconfig
-from bindings.cluster import CONTROLLER_MANAGER, SCHEDULER
-from bus.permissions import ADMIN, APISERVER, authorization
+from bindings.cluster import CONTROL_PLANE_USERS
+from bus.permissions import ADMIN, authorization
 from bus.server import NatsServer
 from bus.subjects import Subjects
 from tests.conftest import wait_for
@@ -183,7 +183,7 @@ def test_an_agent_joins_through_another_server_of_a_nats_cluster(tmp_path, admin
     routes = tuple(f"nats://127.0.0.1:{port}" for port in ports)
     (tmp_path / "server" / "pki").mkdir(parents=True)
     passwords = bususers.ensure_users(tmp_path / "server" / "pki" / bususers.FILE, [
-        ADMIN, APISERVER, SCHEDULER[0], CONTROLLER_MANAGER[0], "system:node:far"])
+        *CONTROL_PLANE_USERS, "system:node:far"])
     users = authorization(passwords, Subjects())
     with NatsServer(tmp_path / "nats-a", cluster_port=ports[0], routes=routes,
                     authorization=users) as here, \

@@ -411,7 +411,7 @@ class HeldSqlite(SqliteBackend):
 
 
 class HeldCluster(Cluster):
-    def _backend(self, data, bus):
+    def _backend(self, data):
         self.backend = HeldSqlite(data / "store.db")
         return self.backend
 

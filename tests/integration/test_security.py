@@ -34,6 +34,13 @@ USERS = {
 }
 
 
+def unscheduled(name: str) -> dict[str, Any]:
+    """A pod no scheduler here serves (the test binds it): no scheduler writes it meanwhile."""
+    obj = pod(name)
+    obj["spec"]["schedulerName"] = "nobody-runs-this"
+    return obj
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     """A control plane whose token file also holds the users above; ``team-a`` exists, with
@@ -217,7 +224,7 @@ def test_quota_exceeded_message_and_concurrent_creates_do_not_overshoot(admin):
 
 def test_node_restriction_keeps_a_kubelet_to_its_own_pods(admin, as_user):
     for name, node in (("on-a", "node-a"), ("on-b", "node-b")):
-        admin.create("pods", pod(name))
+        admin.create("pods", unscheduled(name))
         admin.bind(admin.get("pods", name), node)
     node_a = as_user("system:node:node-a")
     mine = node_a.get("pods", "on-a")
@@ -291,7 +298,7 @@ def test_an_external_actor_denies_and_another_patches(admin, actors):
 
 
 def test_exec_is_admitted_as_a_connect(admin, actors):
-    admin.create("pods", pod("shell"))
+    admin.create("pods", unscheduled("shell"))
     admin.bind(admin.get("pods", "shell"), "node-a")
     seen: list[Review] = []
 
