@@ -1,6 +1,7 @@
 """The shared base of kube-controller-manager's loops: informers, a work queue, reconcile.
 
-A controller follows some resources with :class:`~actors.informer.Informer`\\ s (no polling)
+A controller follows some resources with informers (no polling), shared with the other
+controllers on its client (``actors.sharedinformer``: one watch per resource for all of them),
 and keeps the last state of each object it saw. Every event becomes one or more *keys*
 (resource, namespace, name) put on a :class:`WorkQueue`; the queue holds each key once however
 many events name it, and the controller's :meth:`Controller.reconcile` is called with the key
@@ -17,8 +18,8 @@ Which thread: everything runs on the controller's actor thread; informers and ti
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
-import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from actors.client import Client, WatchEvent
-from actors.informer import Informer
 from actors.objects import RESOURCES, ResourceInfo, controller_ref, now_rfc3339, owner_reference
 from actors.selectors import selector_matches
+from actors.sharedinformer import shared_informers
 from bus.actor import BusActor
 from bus.connection import Connection
 from bus.errors import ApiError
@@ -68,7 +69,8 @@ class _Due:
     """Local message: a delayed key is due; put it on the queue."""
 
     key: Key
-    timer: threading.Timer
+    when: float
+    """When it was due (``time.monotonic``): a later ``enqueue`` of the key is a later one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +189,11 @@ class Controller(BusActor):
                                        thread_name_prefix=type(self).__name__)
         """For requests sent side by side; results are handled back on the actor thread."""
         self.objects: dict[str, dict[tuple[str, str], Object]] = {r: {} for r in self.resources}
-        self._informers: list[Informer] = []
-        self._delayed: dict[Key, tuple[float, threading.Timer]] = {}
-        """Keys waiting for their time (the earliest one each): when, and the timer."""
-        self._stopped = False
+        self._informers: list[str] = []
+        """Resources whose shared informer this controller listens to."""
+        self._delayed: dict[Key, tuple[float, concurrent.futures.Future[None]]] = {}
+        """Keys waiting for their time (the earliest one each): when, and the timer (on the
+        bus loop: a node looked at every few seconds costs no thread)."""
 
     # -- to override ---------------------------------------------------------------------------
 
@@ -208,13 +211,15 @@ class Controller(BusActor):
 
     def on_start(self) -> None:
         super().on_start()
-        self._informers = [Informer(self.client, resource, self.tell_self).start()
-                           for resource in self.resources]
+        informers = shared_informers(self.client)
+        for resource in self.resources:
+            informers.add(resource, self.tell_soon)
+            self._informers.append(resource)
 
     def on_stop(self) -> None:
-        self._stopped = True
-        for informer in self._informers:
-            informer.stop()
+        informers = shared_informers(self.client)
+        for resource in self._informers:
+            informers.remove(resource, self.tell_soon)
         for _, timer in list(self._delayed.values()):
             timer.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -226,7 +231,7 @@ class Controller(BusActor):
         elif isinstance(message, _Reconcile):
             self._run(message.key)
         elif isinstance(message, _Due):
-            if self._delayed.get(message.key, (0, None))[1] is message.timer:
+            if self._delayed.get(message.key, (0.0, None))[0] == message.when:
                 del self._delayed[message.key]
                 self.enqueue(message.key)
         else:
@@ -248,15 +253,7 @@ class Controller(BusActor):
             if planned[0] <= when:
                 return
             planned[1].cancel()
-        timer = threading.Timer(after, self._due, args=(key,))
-        timer.args = (key, timer)
-        timer.daemon = True
-        self._delayed[key] = (when, timer)
-        timer.start()
-
-    def _due(self, key: Key, timer: threading.Timer) -> None:  # timer thread
-        if not self._stopped:
-            self.tell_self(_Due(key, timer))
+        self._delayed[key] = (when, self.tell_later(after, _Due(key, when)))
 
     def _run(self, key: Key) -> None:
         self.queue.take(key)

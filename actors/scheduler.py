@@ -124,8 +124,8 @@ class Scheduler(BusActor):
         super().on_start()
         self._binding = concurrent.futures.ThreadPoolExecutor(
             self.config.bind_workers, thread_name_prefix=f"{self.config.name}-bind")
-        self._informers = [Informer(self.client, "nodes", self.tell_self).start(),
-                           Informer(self.client, "pods", self.tell_self).start()]
+        self._informers = [Informer(self.client, "nodes", self.tell_soon).start(),
+                           Informer(self.client, "pods", self.tell_soon).start()]
         if self.config.leader_election is not None:
             self._elector = LeaderElector(self.client, self.config.leader_election,
                                           self.tell_later, self._started_leading,
