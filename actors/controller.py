@@ -19,7 +19,9 @@ Which thread: everything runs on the controller's actor thread; informers and ti
 from __future__ import annotations
 
 import concurrent.futures
+import heapq
 import logging
+import math
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -66,11 +68,50 @@ class _Reconcile:
 
 @dataclass(frozen=True, slots=True)
 class _Due:
-    """Local message: a delayed key is due; put it on the queue."""
+    """Local message: the delay timer set for ``at`` (``time.monotonic``) went off."""
 
-    key: Key
-    when: float
-    """When it was due (``time.monotonic``): a later ``enqueue`` of the key is a later one."""
+    at: float
+
+
+DELAY_GRANULARITY_SECONDS = 0.05
+"""A delayed key comes back up to this much late: the keys due within it share one timer (the
+node lifecycle controller looks at every node every 5 s: 1,000 nodes, 200 keys a second)."""
+
+
+class Delays:
+    """Keys waiting for their time, the earliest asked for each (client-go's delaying queue:
+    one heap, so one timer serves them all). Used on one thread (the controller's)."""
+
+    def __init__(self) -> None:
+        self._when: dict[Key, float] = {}
+        self._heap: list[tuple[float, Key]] = []
+
+    def add(self, key: Key, when: float) -> bool:
+        """Hold ``key`` until ``when``; False when it already comes back no later."""
+        if self._when.get(key, math.inf) <= when:
+            return False
+        self._when[key] = when
+        heapq.heappush(self._heap, (when, key))
+        return True
+
+    def due(self, now: float) -> list[Key]:
+        """Take the keys whose time is ``now`` or before, earliest first."""
+        keys = []
+        while self._heap and self._heap[0][0] <= now:
+            when, key = heapq.heappop(self._heap)
+            if self._when.get(key) == when:  # else a later add brought it forward
+                del self._when[key]
+                keys.append(key)
+        return keys
+
+    def first(self) -> float | None:
+        """When the next key is due (None: none waits)."""
+        while self._heap and self._when.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)  # brought forward meanwhile: a stale entry
+        return self._heap[0][0] if self._heap else None
+
+    def __len__(self) -> int:
+        return len(self._when)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +232,10 @@ class Controller(BusActor):
         self.objects: dict[str, dict[tuple[str, str], Object]] = {r: {} for r in self.resources}
         self._informers: list[str] = []
         """Resources whose shared informer this controller listens to."""
-        self._delayed: dict[Key, tuple[float, concurrent.futures.Future[None]]] = {}
-        """Keys waiting for their time (the earliest one each): when, and the timer (on the
-        bus loop: a node looked at every few seconds costs no thread)."""
+        self._delays = Delays()
+        self._timer: concurrent.futures.Future[None] | None = None
+        """The one timer (on the bus loop, not a thread) for the earliest delayed key."""
+        self._timer_at = math.inf
 
     # -- to override ---------------------------------------------------------------------------
 
@@ -220,8 +262,8 @@ class Controller(BusActor):
         informers = shared_informers(self.client)
         for resource in self._informers:
             informers.remove(resource, self.tell_soon)
-        for _, timer in list(self._delayed.values()):
-            timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
         super().on_stop()
 
@@ -231,9 +273,11 @@ class Controller(BusActor):
         elif isinstance(message, _Reconcile):
             self._run(message.key)
         elif isinstance(message, _Due):
-            if self._delayed.get(message.key, (0.0, None))[0] == message.when:
-                del self._delayed[message.key]
-                self.enqueue(message.key)
+            if message.at == self._timer_at:
+                self._timer, self._timer_at = None, math.inf
+            for key in self._delays.due(time.monotonic()):
+                self.enqueue(key)
+            self._arm()
         else:
             return super().on_local(message)
         return None
@@ -242,18 +286,24 @@ class Controller(BusActor):
 
     def enqueue(self, key: Key, after: float = 0.0) -> None:
         """Reconcile ``key`` soon (once, however often it is asked), or after ``after``
-        seconds (one timer per key: the earliest asked for wins)."""
+        seconds (the earliest asked for wins; up to DELAY_GRANULARITY_SECONDS late)."""
         if after <= 0:
             if self.queue.add(key):
                 self.tell_self(_Reconcile(key))
             return
-        when = time.monotonic() + after
-        planned = self._delayed.get(key)
-        if planned is not None:
-            if planned[0] <= when:
-                return
-            planned[1].cancel()
-        self._delayed[key] = (when, self.tell_later(after, _Due(key, when)))
+        if self._delays.add(key, time.monotonic() + after):
+            self._arm()
+
+    def _arm(self) -> None:
+        """Set the timer for the earliest delayed key, unless one goes off early enough."""
+        first = self._delays.first()
+        if first is None or self._timer_at <= first + DELAY_GRANULARITY_SECONDS:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = first + DELAY_GRANULARITY_SECONDS
+        self._timer = self.tell_later(max(self._timer_at - time.monotonic(), 0.0),
+                                      _Due(self._timer_at))
 
     def _run(self, key: Key) -> None:
         self.queue.take(key)
