@@ -1,6 +1,7 @@
 """The shared base of kube-controller-manager's loops: informers, a work queue, reconcile.
 
-A controller follows some resources with :class:`~actors.informer.Informer`\\ s (no polling)
+A controller follows some resources with informers (no polling), shared with the other
+controllers on its client (``actors.sharedinformer``: one watch per resource for all of them),
 and keeps the last state of each object it saw. Every event becomes one or more *keys*
 (resource, namespace, name) put on a :class:`WorkQueue`; the queue holds each key once however
 many events name it, and the controller's :meth:`Controller.reconcile` is called with the key
@@ -17,7 +18,10 @@ Which thread: everything runs on the controller's actor thread; informers and ti
 
 from __future__ import annotations
 
+import concurrent.futures
+import heapq
 import logging
+import math
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,10 +29,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from actors.client import Client, WatchEvent
-from actors.informer import Informer
 from actors.objects import RESOURCES, ResourceInfo, controller_ref, now_rfc3339, owner_reference
 from actors.selectors import selector_matches
-from actors.timers import Timer, Timers
+from actors.sharedinformer import shared_informers
 from bus.actor import BusActor
 from bus.connection import Connection
 from bus.errors import ApiError
@@ -65,11 +68,50 @@ class _Reconcile:
 
 @dataclass(frozen=True, slots=True)
 class _Due:
-    """Local message: a delayed key is due; put it on the queue."""
+    """Local message: the delay timer set for ``at`` (``time.monotonic``) went off."""
 
-    key: Key
-    when: float
-    """The ``time.monotonic()`` it was planned for (a later plan replaces it)."""
+    at: float
+
+
+DELAY_GRANULARITY_SECONDS = 0.05
+"""A delayed key comes back up to this much late: the keys due within it share one timer (the
+node lifecycle controller looks at every node every 5 s: 1,000 nodes, 200 keys a second)."""
+
+
+class Delays:
+    """Keys waiting for their time, the earliest asked for each (client-go's delaying queue:
+    one heap, so one timer serves them all). Used on one thread (the controller's)."""
+
+    def __init__(self) -> None:
+        self._when: dict[Key, float] = {}
+        self._heap: list[tuple[float, Key]] = []
+
+    def add(self, key: Key, when: float) -> bool:
+        """Hold ``key`` until ``when``; False when it already comes back no later."""
+        if self._when.get(key, math.inf) <= when:
+            return False
+        self._when[key] = when
+        heapq.heappush(self._heap, (when, key))
+        return True
+
+    def due(self, now: float) -> list[Key]:
+        """Take the keys whose time is ``now`` or before, earliest first."""
+        keys = []
+        while self._heap and self._heap[0][0] <= now:
+            when, key = heapq.heappop(self._heap)
+            if self._when.get(key) == when:  # else a later add brought it forward
+                del self._when[key]
+                keys.append(key)
+        return keys
+
+    def first(self) -> float | None:
+        """When the next key is due (None: none waits)."""
+        while self._heap and self._when.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)  # brought forward meanwhile: a stale entry
+        return self._heap[0][0] if self._heap else None
+
+    def __len__(self) -> int:
+        return len(self._when)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,13 +230,12 @@ class Controller(BusActor):
                                        thread_name_prefix=type(self).__name__)
         """For requests sent side by side; results are handled back on the actor thread."""
         self.objects: dict[str, dict[tuple[str, str], Object]] = {r: {} for r in self.resources}
-        self._informers: list[Informer] = []
-        self._delayed: dict[Key, tuple[float, Timer]] = {}
-        """Keys waiting for their time (the earliest one each): when, and the timer."""
-        self._timers = Timers(f"{type(self).__name__}-timers")
-        """One thread for every delayed key (a thousand pods waiting out their
-        tolerationSeconds are not a thousand threads)."""
-        self._stopped = False
+        self._informers: list[str] = []
+        """Resources whose shared informer this controller listens to."""
+        self._delays = Delays()
+        self._timer: concurrent.futures.Future[None] | None = None
+        """The one timer (on the bus loop, not a thread) for the earliest delayed key."""
+        self._timer_at = math.inf
 
     # -- to override ---------------------------------------------------------------------------
 
@@ -212,14 +253,17 @@ class Controller(BusActor):
 
     def on_start(self) -> None:
         super().on_start()
-        self._informers = [Informer(self.client, resource, self.tell_self).start()
-                           for resource in self.resources]
+        informers = shared_informers(self.client)
+        for resource in self.resources:
+            informers.add(resource, self.tell_soon)
+            self._informers.append(resource)
 
     def on_stop(self) -> None:
-        self._stopped = True
-        for informer in self._informers:
-            informer.stop()
-        self._timers.stop()
+        informers = shared_informers(self.client)
+        for resource in self._informers:
+            informers.remove(resource, self.tell_soon)
+        if self._timer is not None:
+            self._timer.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
         super().on_stop()
 
@@ -229,9 +273,11 @@ class Controller(BusActor):
         elif isinstance(message, _Reconcile):
             self._run(message.key)
         elif isinstance(message, _Due):
-            if self._delayed.get(message.key, (None, None))[0] == message.when:
-                del self._delayed[message.key]
-                self.enqueue(message.key)
+            if message.at == self._timer_at:
+                self._timer, self._timer_at = None, math.inf
+            for key in self._delays.due(time.monotonic()):
+                self.enqueue(key)
+            self._arm()
         else:
             return super().on_local(message)
         return None
@@ -240,23 +286,24 @@ class Controller(BusActor):
 
     def enqueue(self, key: Key, after: float = 0.0) -> None:
         """Reconcile ``key`` soon (once, however often it is asked), or after ``after``
-        seconds (one timer per key: the earliest asked for wins)."""
+        seconds (the earliest asked for wins; up to DELAY_GRANULARITY_SECONDS late)."""
         if after <= 0:
             if self.queue.add(key):
                 self.tell_self(_Reconcile(key))
             return
-        when = time.monotonic() + after
-        planned = self._delayed.get(key)
-        if planned is not None:
-            if planned[0] <= when:
-                return
-            planned[1].cancel()
-        self._delayed[key] = (when, self._timers.call_later(
-            after, lambda: self._due(key, when)))
+        if self._delays.add(key, time.monotonic() + after):
+            self._arm()
 
-    def _due(self, key: Key, when: float) -> None:  # timer thread
-        if not self._stopped:
-            self.tell_self(_Due(key, when))
+    def _arm(self) -> None:
+        """Set the timer for the earliest delayed key, unless one goes off early enough."""
+        first = self._delays.first()
+        if first is None or self._timer_at <= first + DELAY_GRANULARITY_SECONDS:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = first + DELAY_GRANULARITY_SECONDS
+        self._timer = self.tell_later(max(self._timer_at - time.monotonic(), 0.0),
+                                      _Due(self._timer_at))
 
     def _run(self, key: Key) -> None:
         self.queue.take(key)

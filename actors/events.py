@@ -6,7 +6,10 @@ same reason and message again: it bumps ``count`` and ``lastTimestamp`` of the o
 crash loop costs one Event, not one per restart. Which thread: :meth:`EventRecorder.record`
 may be called from any thread and never blocks: the writes are made in order on the
 recorder's own thread (started on first use), off the pod's critical path; a failure is
-logged and dropped (events are best effort).
+logged and dropped (events are best effort). Past ``max_queued`` events waiting to be written,
+new ones are dropped, as client-go's broadcaster drops them when its queue of 1,000 is full:
+under a burst (a scheduler binding hundreds of pods a second) events never hold back the work
+they report, nor pile up without bound.
 
 Neighbours: ``actors.podsync`` (the kubelet's events), ``actors.client``.
 """
@@ -30,28 +33,58 @@ Object = dict[str, Any]
 
 REMEMBERED = 4096
 """Events kept for aggregation per recorder (the oldest are forgotten first)."""
+MAX_QUEUED = 1000
+"""Events waiting to be written before new ones are dropped (client-go's maxQueuedEvents)."""
 
 
 class EventRecorder:
     """Events about pods from one component on one host. Thread-safe."""
 
-    def __init__(self, client: Client, component: str, host: str = "") -> None:
+    def __init__(self, client: Client, component: str, host: str = "",
+                 max_queued: int = MAX_QUEUED) -> None:
         self.client = client
         self.source = {"component": component, **({"host": host} if host else {})}
+        self.max_queued = max_queued
+        self.dropped = 0
+        """Events dropped because ``max_queued`` were waiting."""
+        self._queued = 0
         self._made: OrderedDict[tuple[str, str, str], Object] = OrderedDict()
         self._lock = threading.Lock()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
 
     def record(self, pod: Object, kind: str, reason: str, message: str) -> None:
-        """A ``Normal`` or ``Warning`` event ``reason`` about ``pod`` (written soon after)."""
-        with contextlib.suppress(RuntimeError):  # closed: dropped
+        """A ``Normal`` or ``Warning`` event ``reason`` about ``pod`` (written soon after, or
+        dropped when ``max_queued`` wait)."""
+        with self._lock:
+            full = self._queued >= self.max_queued
+            if full:
+                self.dropped += 1
+            else:
+                self._queued += 1
+        if full:
+            log.debug("event %s for pod %s dropped: %d events waiting", reason,
+                      pod["metadata"]["name"], self.max_queued)
+            return
+        try:
             self._writer.submit(self._record, pod, kind, reason, message)
+        except RuntimeError:  # closed: dropped
+            self._written()
+
+    def _written(self) -> None:
+        with self._lock:
+            self._queued -= 1
 
     def close(self) -> None:
         """Drop events not yet written; later ones are ignored."""
         self._writer.shutdown(wait=False, cancel_futures=True)
 
     def _record(self, pod: Object, kind: str, reason: str, message: str) -> None:
+        try:
+            self._write(pod, kind, reason, message)
+        finally:
+            self._written()
+
+    def _write(self, pod: Object, kind: str, reason: str, message: str) -> None:
         metadata = pod["metadata"]
         key = (str(metadata.get("uid")), reason, message)
         with self._lock:

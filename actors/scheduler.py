@@ -5,11 +5,14 @@ their pods request, assumed pods included) and a :class:`SchedulingQueue` (pendi
 ``spec.schedulerName`` is this scheduler's name). One pod at a time goes through a scheduling
 cycle of the :class:`Framework` with this scheduler's :class:`Profile` (default plugins unless
 given): filter and score nodes, assume the pod on the best one, Reserve, Permit. Binding
-(``pods/binding`` through the DefaultBinder, then a ``Scheduled`` Event) runs on a small pool
-of binding threads, so the next cycle does not wait for the apiserver; the outcome comes back
-as a message. A pod that fits nowhere gets a ``FailedScheduling`` Event with kube-scheduler's
-summary, the same message in its ``PodScheduled=False`` condition (reason Unschedulable), and
-waits in the queue until a cluster event may help it.
+(``pods/binding`` through the DefaultBinder) runs on a small pool of binding threads, so the
+next cycle does not wait for the apiserver; the outcome comes back as a message. Events
+(``Scheduled``, ``FailedScheduling``) go through an :class:`EventRecorder`: written one at a
+time off the scheduling path, aggregated, dropped past its queue as client-go's broadcaster
+drops them, so they never hold back scheduling. A pod that fits nowhere gets a
+``FailedScheduling`` Event with kube-scheduler's summary, the same message in its
+``PodScheduled=False`` condition (reason Unschedulable), and waits in the queue until a cluster
+event may help it.
 
 Several schedulers run side by side, each with its own name. With ``leader_election`` set,
 replicas of one scheduler share a Lease and only the leader schedules; the others keep their
@@ -29,9 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.client import Client, WatchEvent
+from actors.events import EventRecorder
 from actors.informer import Informer
 from actors.leaderelection import ElectionTick, LeaderElectionConfig, LeaderElector
-from actors.objects import DEFAULT_SCHEDULER, now_rfc3339, set_condition, trace_id_of
+from actors.objects import DEFAULT_SCHEDULER, set_condition
 from actors.scheduling.cache import Cache
 from actors.scheduling.framework import (
     ClusterEvent,
@@ -109,6 +113,7 @@ class Scheduler(BusActor):
         self.queue = SchedulingQueue(self.config.queue, {
             plugin.name: events_of(plugin) for plugin in profile.plugins})
         self.cache = Cache()
+        self.recorder = EventRecorder(client, self.config.name)
         self.leading = self.config.leader_election is None
         self._failures: dict[str, str] = {}
         """Last FailedScheduling message per pod (the same one is not recorded twice)."""
@@ -124,8 +129,8 @@ class Scheduler(BusActor):
         super().on_start()
         self._binding = concurrent.futures.ThreadPoolExecutor(
             self.config.bind_workers, thread_name_prefix=f"{self.config.name}-bind")
-        self._informers = [Informer(self.client, "nodes", self.tell_self).start(),
-                           Informer(self.client, "pods", self.tell_self).start()]
+        self._informers = [Informer(self.client, "nodes", self.tell_soon).start(),
+                           Informer(self.client, "pods", self.tell_soon).start()]
         if self.config.leader_election is not None:
             self._elector = LeaderElector(self.client, self.config.leader_election,
                                           self.tell_later, self._started_leading,
@@ -141,6 +146,7 @@ class Scheduler(BusActor):
             self._wake.cancel()
         if self._binding is not None:
             self._binding.shutdown(wait=False, cancel_futures=True)
+        self.recorder.close()
         super().on_stop()
 
     def _started_leading(self) -> None:
@@ -277,8 +283,8 @@ class Scheduler(BusActor):
             log.exception("bind plugin failed for %s", entry.key)
             status = Status(Code.ERROR, (f"{type(failure).__name__}: {failure}",))
         if status.ok:
-            self._record_event(entry.info.pod, "Normal", "Scheduled",
-                               f"Successfully assigned {entry.key} to {node}")
+            self.recorder.record(entry.info.pod, "Normal", "Scheduled",
+                                 f"Successfully assigned {entry.key} to {node}")
         self.tell_self(BindingDone(entry, node, state, status))
 
     def _binding_done(self, message: BindingDone) -> None:
@@ -305,7 +311,7 @@ class Scheduler(BusActor):
             self.queue.unschedulable(entry, rejected_by)
         if self._failures.get(entry.key) != message:
             self._failures[entry.key] = message
-            self._record_event(entry.info.pod, "Warning", "FailedScheduling", message)
+            self.recorder.record(entry.info.pod, "Warning", "FailedScheduling", message)
             self._mark_unscheduled(entry.info.pod, message, passing)
 
     def _mark_unscheduled(self, pod: Object, message: str, passing: bool) -> None:
@@ -320,23 +326,6 @@ class Scheduler(BusActor):
         sent = self.client.submit("update", "pods", namespace=metadata["namespace"],
                                   name=metadata["name"], body=marked, subresource="status")
         sent.add_done_callback(lambda done: _log_failure(done, "PodScheduled", metadata["name"]))
-
-    def _record_event(self, pod: Object, kind: str, reason: str, message: str) -> None:
-        """Create an Event without waiting for the reply (a failure is logged); any thread."""
-        metadata = pod["metadata"]
-        event = {
-            "metadata": {"generateName": f"{metadata['name']}.",
-                         "namespace": metadata["namespace"]},
-            "involvedObject": {"kind": "Pod", "name": metadata["name"],
-                               "namespace": metadata["namespace"], "uid": metadata.get("uid")},
-            "type": kind, "reason": reason, "message": message,
-            "source": {"component": self.config.name},
-            "firstTimestamp": now_rfc3339(), "lastTimestamp": now_rfc3339(), "count": 1,
-        }
-        sent = self.client.submit("create", "events", namespace=metadata["namespace"],
-                                  body=event, trace_id=trace_id_of(pod))
-        sent.add_done_callback(lambda done: _log_failure(done, f"event {reason}",
-                                                         metadata["name"]))
 
 
 def _log_failure(done: concurrent.futures.Future[Any], what: str, pod: str) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import operator
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -390,7 +391,7 @@ class Framework:
             evaluated += 1
             for name, check in checks:
                 status = check(state, pod, node)
-                if status.code is not Code.SUCCESS:
+                if status is not SUCCESS and status.code is not Code.SUCCESS:
                     failed_by = name
                     break
             else:
@@ -420,21 +421,25 @@ class Framework:
         """The node with the highest weighted sum of scores (ties: the first by name)."""
         skipped = {plugin.name for plugin in self.pre_scores
                    if plugin.pre_score(state, pod, nodes).code is Code.SKIP}
-        totals = [0.0] * len(nodes)
+        totals: list[float] | None = None
         for plugin in self.scores:
             if plugin.name in skipped:
                 continue
-            score = plugin.score
-            scores = [score(state, pod, node) for node in nodes]
+            score, weight = plugin.score, self.weights[plugin.name]
             if plugin.name in self._normalizers:
-                named = dict(zip((node.name for node in nodes), scores, strict=True))
+                named = {node.name: score(state, pod, node) for node in nodes}
                 plugin.normalize_score(state, pod, named)
-                scores = list(named.values())
-            weight = self.weights[plugin.name]
-            totals = [total + value * weight for total, value in zip(totals, scores,
-                                                                      strict=True)]
+                scores = [value * weight for value in named.values()]
+            elif weight == 1:
+                scores = [score(state, pod, node) for node in nodes]
+            else:
+                scores = [score(state, pod, node) * weight for node in nodes]
+            totals = scores if totals is None else list(map(operator.add, totals, scores))
+        if totals is None:  # every Score plugin skipped: all tie
+            return min(node.name for node in nodes)
         top = max(totals)
-        return min(node.name for node, total in zip(nodes, totals, strict=True) if total == top)
+        return min([node.name for node, total in zip(nodes, totals, strict=True)
+                    if total == top])
 
     # -- after a node is chosen ----------------------------------------------------------------
 
