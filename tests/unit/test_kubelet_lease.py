@@ -4,7 +4,6 @@ lifecycle controller took it away."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -19,27 +18,21 @@ from actors.statuswriter import StatusWriter
 from actors.timers import Timers
 from bindings.sim import SimRuntime
 from bus.errors import Conflict, NotFound
+from tests.unit.held import HeldRequests
 
 Object = dict[str, Any]
 
 
-class Apiserver:
+class Apiserver(HeldRequests):
     """Lease requests held open until answered; what was sent, in order."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, Object]] = []
-        self.open: list[Future[Any]] = []
-        self.changed = threading.Condition()
+        super().__init__()
         self.updates: list[Object] = []
         self.conflicts = 0
 
     def submit(self, verb: str, resource: str, *, body: Object, **_: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        with self.changed:
-            self.sent.append((verb, body))
-            self.open.append(future)
-            self.changed.notify_all()
-        return future
+        return self.hold((verb, body))
 
     def update(self, resource: str, obj: Object, **_: Any) -> Object:
         self.updates.append(obj)
@@ -47,18 +40,6 @@ class Apiserver:
             self.conflicts -= 1
             raise Conflict(f'nodes "{obj["metadata"]["name"]}" was modified')
         return obj
-
-    def answer(self, error: Exception | None = None) -> None:
-        with self.changed:
-            future = self.open.pop(0)
-        if error is None:
-            future.set_result({})
-        else:
-            future.set_exception(error)
-
-    def wait_sent(self, count: int) -> None:
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(self.sent) >= count, timeout=10)
 
 
 @pytest.fixture

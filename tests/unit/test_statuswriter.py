@@ -3,7 +3,6 @@ key, never more than the window in flight, failures told to their sender."""
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import Future
 from typing import Any
 
@@ -11,39 +10,14 @@ import pytest
 
 from actors.statuswriter import StatusWriter
 from bus.errors import NotFound, ServiceUnavailable
+from tests.unit.held import HeldRequests
 
 
-class Apiserver:
+class Apiserver(HeldRequests):
     """Requests held open until :meth:`answer`; records what was sent, in order."""
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, int]] = []
-        self.open: list[Future[Any]] = []
-        self.lock = threading.Lock()
-        self.changed = threading.Condition(self.lock)
-
     def send(self, key: str, value: int):
-        def start() -> Future[Any]:
-            future: Future[Any] = Future()
-            with self.changed:
-                self.sent.append((key, value))
-                self.open.append(future)
-                self.changed.notify_all()
-            return future
-        return start
-
-    def answer(self, error: Exception | None = None) -> None:
-        """Answer the oldest open request."""
-        with self.lock:
-            future = self.open.pop(0)
-        if error is None:
-            future.set_result({})
-        else:
-            future.set_exception(error)
-
-    def wait_sent(self, count: int) -> None:
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(self.sent) >= count, timeout=10), self.sent
+        return lambda: self.hold((key, value))
 
 
 @pytest.fixture
