@@ -15,8 +15,12 @@ from dataclasses import dataclass
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-:/]+$")
 
 ANONYMOUS = "anonymous"
-"""Owner of the subjects of a connection that has no NATS user (an open bus, or a kubeconfig
-without NATS credentials on a locked-down one)."""
+"""Owner of the subjects of a connection that has no NATS identity (an open bus; a
+locked-down one refuses such connections)."""
+
+_OWNER_CHAR = re.compile(r"[^A-Za-z0-9\-:/]")
+
+AUTH_CALLOUT = "$SYS.REQ.USER.AUTH"
 
 CORE_GROUP_TOKEN = "core"
 """Subject token standing for the core API group, whose name is the empty string."""
@@ -26,6 +30,16 @@ def _token(value: str, what: str) -> str:
     if not _TOKEN.match(value):
         raise ValueError(f"{what} {value!r} cannot be a subject token (use [A-Za-z0-9_-:/])")
     return value
+
+
+def owner_token(user: str) -> str:
+    """The subject token naming NATS identity ``user`` (a Kubernetes user name): itself when
+    every character may stand in a token, else each other character (``_`` included) as
+    ``_`` and its UTF-8 bytes in hex, so that two names never share a token
+    (``alice@example.com`` -> ``alice_40example_2ecom``)."""
+    if not user:
+        raise ValueError("a NATS identity needs a name")
+    return _OWNER_CHAR.sub(lambda m: "_" + m.group().encode().hex(), user)
 
 
 def group_token(group: str) -> str:
@@ -106,6 +120,12 @@ class Subjects:
             return None
         return ApiSubject(group_from_token(parts[0]), parts[1], parts[2],
                           parts[3] if len(parts) == 4 else None)
+
+    @property
+    def auth_callout(self) -> str:
+        """``$SYS.REQ.USER.AUTH``: where nats-server asks who a connection is (its auth
+        callout, ``bus.callout``); outside the cluster prefix, as nats-server names it."""
+        return AUTH_CALLOUT
 
     @property
     def hello(self) -> str:

@@ -16,13 +16,13 @@ from bindings import bususers, kubeconfig
 from bus import BusConfig, Connection, NatsServer
 from bus.errors import BusError, PermissionViolation
 from bus.permissions import ADMIN, APISERVER, authorization
-from bus.subjects import ANONYMOUS, Subjects
+from bus.subjects import Subjects
 
 pytestmark = pytest.mark.integration
 
 S = Subjects()
 PASSWORDS = {user: f"pw-{i}" for i, user in enumerate(
-    (ADMIN, APISERVER, ANONYMOUS, "system:node:n1", "system:node:n2", "system:kube-scheduler"))}
+    (ADMIN, APISERVER, "system:node:n1", "system:node:n2", "system:kube-scheduler"))}
 USERS = authorization(PASSWORDS, S)
 
 
@@ -61,7 +61,7 @@ class Raw:
 
         self.nc = await nats.connect(
             server.url, user=user, password=PASSWORDS.get(user or ""), error_cb=keep,
-            inbox_prefix=S.inbox(user or ANONYMOUS).encode())
+            inbox_prefix=S.inbox(user or "nobody").encode())
         return self
 
     async def refused(self, text: str) -> bool:
@@ -103,7 +103,7 @@ def test_the_apiserver_serves_the_api_and_only_the_admin_reads_everything(connec
     connect_as(APISERVER).subscribe(S.hello, lambda incoming: None, queue="apiserver")
     connect_as(ADMIN).subscribe(S.all, lambda incoming: None)
     connect_as(ADMIN).subscribe(">", lambda incoming: None)
-    for user in ("system:kube-scheduler", None, APISERVER):
+    for user in ("system:kube-scheduler", "system:node:n1", APISERVER):
         with pytest.raises(PermissionViolation):
             connect_as(user).subscribe(S.all, lambda incoming: None)
 
@@ -154,18 +154,9 @@ async def test_a_node_answers_the_apiservers_calls_to_it_and_nothing_else(raw):
     assert await node.refused(f'permissions violation for publish to "{S.inbox(APISERVER)}')
 
 
-async def test_an_anonymous_client_reads_its_replies_but_nothing_else(raw):
-    apiserver, anonymous = await raw(APISERVER), await raw(None)
-
-    async def answer(msg) -> None:
-        await msg.respond(b"200")
-
-    await apiserver.nc.subscribe(S.api_all, cb=answer)
-    await apiserver.nc.flush()
-    reply = await served(anonymous, S.api("", "pods", "get"), b"{}")
-    assert reply.data == b"200"
-    await anonymous.nc.subscribe(f"{S.inbox(APISERVER)}.>")
-    assert await anonymous.refused(f'subscription to "{S.inbox(APISERVER)}.>"')
+def test_a_connection_without_credentials_is_refused(locked):
+    with pytest.raises(BusError, match="no connection without credentials"):
+        Connection(BusConfig(url=locked.url), "nobody").connect()
 
 
 def free_port() -> int:
@@ -223,12 +214,12 @@ def test_a_user_added_to_a_running_server_connects_at_once(locked):
 def test_a_cluster_runs_its_bus_locked_down_with_a_user_per_component(control_plane, connect):
     pki = control_plane.config.data_dir / "pki"
     passwords = bususers.ensure_users(pki / bususers.FILE, [])
-    assert {ADMIN, APISERVER, ANONYMOUS, "system:kube-scheduler",
+    assert {ADMIN, APISERVER, "system:kube-scheduler",
             "system:kube-controller-manager"} <= set(passwords)
     assert (pki / bususers.FILE).stat().st_mode & 0o777 == 0o600
     admin = kubeconfig.load(control_plane.kubeconfig_path)
     assert (admin.nats_user, admin.nats_password) == (ADMIN, passwords[ADMIN])
-    for snoop in (connect(control_plane.url, "snoop"),
+    for snoop in (connect(control_plane.bus_of(control_plane.credentials("snoop")), "snoop"),
                   connect(control_plane.bus("system:kube-scheduler"), "curious-scheduler")):
         with pytest.raises(PermissionViolation):
             snoop.subscribe(S.api_all, lambda incoming: None)
