@@ -145,6 +145,11 @@ class Subjects:
         """The id of a watch of NATS user ``owner``: ``<owner>.<local>``."""
         return f"{_token(owner, 'owner')}.{_token(local, 'watch id')}"
 
+    @staticmethod
+    def watch_owner(watch_id: str) -> str:
+        """The owner token of a watch id (see :meth:`watch_id`)."""
+        return watch_id.partition(".")[0]
+
     def watches(self, owner: str) -> str:
         """Every watch subject of NATS user ``owner``."""
         return f"{self.prefix}.watch.{_token(owner, 'owner')}.>"
@@ -178,6 +183,12 @@ class Subjects:
         """``<prefix>.inbox.<owner>.logs.<id>``: where a kubelet streams a followed log to its
         reader, NATS user ``owner`` (under its inbox: only the reader subscribes to it)."""
         return f"{self.inbox(owner)}.logs.{_token(stream_id, 'stream id')}"
+
+    def log_stream_owner(self, subject: str) -> str | None:
+        """The owner token of a followed log's subject; None when it is not one."""
+        head = f"{self.inbox_prefix}."
+        owner, _, rest = subject.removeprefix(head).partition(".")
+        return owner if subject.startswith(head) and rest.startswith("logs.") else None
 
     def log_streams(self) -> str:
         """Every followed log's subject, whoever reads it (where kubelets may publish)."""

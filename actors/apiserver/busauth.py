@@ -35,17 +35,18 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from actors import certs
-from actors.apiserver.authn import Authenticator
+from actors.apiserver.authn import Authenticator, UserInfo
 from bus import callout
 from bus.connection import Connection
-from bus.errors import Unauthorized
+from bus.errors import Forbidden, Unauthorized
 from bus.nkeys import KeyPair, NkeyError
-from bus.permissions import NODE_PREFIX, Role, permissions, role_of
-from bus.subjects import Subjects
+from bus.permissions import ADMIN, NODE_PREFIX, NODE_SIM, Role, permissions, role_of
+from bus.subjects import Subjects, owner_token
 
 log = logging.getLogger(__name__)
 
 NODES = "system:nodes"
+MASTERS = "system:masters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,23 @@ def _by_token(request: callout.AuthRequest, tokens: Authenticator) -> Admitted:
     if user.name.startswith(NODE_PREFIX) and NODES not in user.groups:
         raise Unauthorized(f"Unauthorized: {user.name} is not in {NODES}")
     return Admitted(user.name)
+
+
+def owners(user: UserInfo) -> frozenset[str]:
+    """The NATS identities (owner tokens) to whose subjects ``user`` may have watch events
+    and followed logs sent: its own; also the simulated nodes' connection for a node, and the
+    bus admin's for a member of ``system:masters`` (the admin's kubeconfig connects as it)."""
+    return frozenset((owner_token(user.name),
+                      *((NODE_SIM,) if NODES in user.groups else ()),
+                      *((ADMIN,) if MASTERS in user.groups else ())))
+
+
+def check_owner(user: UserInfo, owner: str, what: str) -> None:
+    """Forbidden unless ``user`` may have ``what`` sent to NATS identity ``owner``: nobody
+    has events or logs sent to another identity's subjects."""
+    if owner not in owners(user):
+        raise Forbidden(f'user "{user.name}" may not have {what} sent to the subjects of NATS '
+                        f'identity "{owner}" (its own are "{owner_token(user.name)}")')
 
 
 def answer(data: bytes, issuer: KeyPair, ca: x509.Certificate, tokens: Authenticator,

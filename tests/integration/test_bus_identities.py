@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import nats
 import nats.errors
+from nats.aio.client import Client as NATS
 import pytest
 
 from actors import certs
@@ -107,11 +108,12 @@ async def test_a_signature_over_another_nonce_is_refused(control_plane):
                    lambda nonce: creds.key.sign(nonce.encode()),  # no context
                    lambda nonce: other_ca_credentials("alice").key.sign(
                        NONCE_CONTEXT + nonce.encode())):
+        refused = NATS()
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-            await nats.connect(control_plane.url, token=base64.b64encode(der).decode(),
-                               signature_cb=lambda nonce, f=forged: base64.b64encode(f(nonce)),
-                               allow_reconnect=False, max_reconnect_attempts=0,
-                               connect_timeout=5)
+            await refused.connect(control_plane.url, token=base64.b64encode(der).decode(),
+                                  signature_cb=lambda nonce, f=forged: base64.b64encode(
+                                      f(nonce)), allow_reconnect=False, connect_timeout=5)
+        await refused.close()
     good = await nats.connect(
         control_plane.url, token=base64.b64encode(der).decode(),
         signature_cb=lambda nonce: base64.b64encode(creds.key.sign(
@@ -142,3 +144,20 @@ def test_a_node_certificate_is_a_node_and_a_node_name_outside_system_nodes_is_re
     assert "certificate" in refused(control_plane.bus_of(control_plane.credentials(
         "system:node:n8")))
     assert "certificate" in refused(control_plane.bus_of(control_plane.credentials("admin")))
+
+
+def test_nobody_has_watch_events_or_logs_sent_to_another_identitys_subjects(
+        control_plane, connect):
+    admin = control_plane.admin_client()
+    grant_edit(admin, "alice")
+    admin.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+                          "spec": {"nodeName": "n1", "containers": [
+                              {"name": "c", "image": "busybox:1.35"}]}}, "default")
+    creds = control_plane.credentials("alice")
+    alice = Client(connect(control_plane.bus_of(creds), "alice"), creds)
+    with pytest.raises(Forbidden, match='watch events sent to .* "bob"'):
+        alice.request("watch", "configmaps", namespace="default",
+                      options={"watchId": S.watch_id("bob", "w1")})
+    with pytest.raises(Forbidden, match='followed log sent to .* "bob"'):
+        alice.request("get", "pods", namespace="default", name="web", subresource="log",
+                      options={"followTo": S.log_stream("bob", "s1")})
