@@ -117,5 +117,5 @@ def test_a_user_has_events_sent_only_to_its_own_subjects():
         "system:node:n1", "system:node-sim"}
     assert owners(UserInfo("root", "", ("system:masters",))) == {"root", "admin"}
     check_owner(alice, "alice", "watch events")
-    with pytest.raises(Forbidden, match='may not have watch events sent to .* "bob"'):
+    with pytest.raises(Forbidden, match=r'may not have watch events sent to .* "bob"'):
         check_owner(alice, "bob", "watch events")
