@@ -1141,12 +1141,12 @@ def cmd_agent(args: argparse.Namespace) -> int:
     path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
     config = kubeconfig.load(path)
     user, bus = node_identity(args.node)[0], config.bus()
-    if bus.user != user or bus.certificate is None:
+    if bus.user != user:
         raise UsageError(
-            f"kubeconfig {path} is not node {args.node}'s (its certificate is "
-            f"{bus.user if bus.certificate else 'missing'}, not {user!r}'s): make one on "
-            f"the control plane's host with `kubeactor node-kubeconfig --node {args.node} "
-            "--data-dir DIR --kubeconfig-out FILE`")
+            f"kubeconfig {path} is not node {args.node}'s (its NATS identity is "
+            f"{bus.user or 'nobody'!r}, not {user!r}): make one on the control plane's host "
+            f"with `kubeactor node-kubeconfig --node {args.node} --data-dir DIR "
+            "--kubeconfig-out FILE`")
     data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
     return _serve(ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False,

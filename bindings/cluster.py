@@ -76,7 +76,8 @@ CSR_SIGNER = ("system:controller:certificate-controller", "")
 CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, SCHEDULER[0], CONTROLLER_MANAGER[0],
                        CSR_SIGNER[0])
 """The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
-them all, with the passwords of ``pki/nats-users.json``)."""
+them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
+``pki/nats-issuer.nk``: ``bus.permissions.authorization``)."""
 
 
 @dataclass

@@ -18,7 +18,8 @@ identity its own and nobody else's. The roles:
   kubelet of every node (a single process hosts them all; no agent gets it).
 - anyone else (``system:kube-scheduler``, ``system:kube-controller-manager``, the users of
   ``kubeactor certs issue`` and of the static tokens): a client, which sends API requests and
-  reads its own inbox and watches. A connection without credentials is refused.
+  reads its own inbox and watches, and may serve admission actors under its own name
+  (``<prefix>.admission.<user>.<actor>``). A connection without credentials is refused.
 
 Every identity but the admin answers only requests it received (NATS ``allow_responses``).
 Pure: no I/O, unit-tested in tests/unit/test_permissions.py. Neighbours: ``bus.server`` (starts
@@ -93,6 +94,10 @@ def _own_watches(s: Subjects, user: str) -> str:
     return s.watches(owner_token(user))
 
 
+def _own_admissions(s: Subjects, user: str) -> str:
+    return s.admissions_of(owner_token(user))
+
+
 def _own_node(s: Subjects, user: str) -> str:
     return s.node_calls(user.removeprefix(NODE_PREFIX))
 
@@ -126,6 +131,7 @@ TABLE: tuple[tuple[tuple[Role, ...], str, Subject], ...] = (
     ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "publish", _requests),
     ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "publish", _hello),
     ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "subscribe", _own_watches),
+    ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "subscribe", _own_admissions),
     ((Role.NODE,),           "subscribe",    _own_node),
     ((Role.NODE_SIM,),       "subscribe",    _every_node),
     (_KUBELETS,              "publish",      _kubelet_spans),

@@ -168,8 +168,17 @@ class Subjects:
             f"{self.prefix}.node.{_token(node, 'node')}.>"
 
     def admission(self, name: str) -> str:
-        """``<prefix>.admission.<name>``: apiserver -> external admission actor reviews."""
-        return f"{self.prefix}.admission.{_token(name, 'admission actor name')}"
+        """``<prefix>.admission.<name>``: apiserver -> external admission actor reviews. A
+        name ``<owner>.<actor>`` is served by NATS identity ``<owner>`` (see
+        :meth:`admissions_of`); a plain ``<actor>``, by the admin."""
+        owner, dot, actor = name.rpartition(".")
+        head = f"{self.prefix}.admission.{_token(owner, 'admission actor owner')}" if dot \
+            else f"{self.prefix}.admission"
+        return f"{head}.{_token(actor, 'admission actor name')}"
+
+    def admissions_of(self, owner: str) -> str:
+        """The reviews of every admission actor NATS identity ``owner`` serves."""
+        return f"{self.prefix}.admission.{_token(owner, 'owner')}.*"
 
     def parse_node(self, subject: str) -> str | None:
         """The node of a ``<prefix>.node.<node>.<op>`` subject; None when it is not one."""

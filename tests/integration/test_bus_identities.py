@@ -160,3 +160,11 @@ def test_nobody_has_watch_events_or_logs_sent_to_another_identitys_subjects(
     with pytest.raises(Forbidden, match=r'followed log sent to .* "bob"'):
         alice.request("get", "pods", namespace="default", name="web", subresource="log",
                       options={"followTo": S.log_stream("bob", "s1")})
+
+
+def test_an_admission_actor_serves_under_its_own_name_and_nobody_elses(control_plane, connect):
+    bot = connect(control_plane.bus_of(control_plane.credentials("bot")), "bot")
+    bot.subscribe(S.admission("bot.images"), lambda incoming: None, queue="bot.images")
+    for forbidden in (S.admission("images"), S.admission("other.images")):
+        with pytest.raises(PermissionViolation):
+            bot.subscribe(forbidden, lambda incoming: None)

@@ -51,7 +51,8 @@ def test_a_client_sends_requests_and_reads_only_its_own_inbox_and_watches():
     assert permissions("system:kube-scheduler", SUBJECTS) == Permissions(
         publish=("kubeactor.api.>", "kubeactor.authn.hello"),
         subscribe=("kubeactor.inbox.system:kube-scheduler.>",
-                   "kubeactor.watch.system:kube-scheduler.>"),
+                   "kubeactor.watch.system:kube-scheduler.>",
+                   "kubeactor.admission.system:kube-scheduler.*"),
         responses=True)
 
 
@@ -60,7 +61,7 @@ def test_a_node_also_serves_its_own_calls_and_sends_spans_and_followed_logs():
         publish=("kubeactor.api.>", "kubeactor.authn.hello", "kubeactor.trace.kubelet",
                  "kubeactor.inbox.*.logs.*"),
         subscribe=("kubeactor.inbox.system:node:n1.>", "kubeactor.watch.system:node:n1.>",
-                   "kubeactor.node.n1.>"),
+                   "kubeactor.admission.system:node:n1.*", "kubeactor.node.n1.>"),
         responses=True)
 
 
@@ -99,4 +100,5 @@ def test_without_an_issuer_only_the_password_users_may_connect():
 
 def test_a_user_outside_the_subject_alphabet_reads_the_subjects_of_its_escaped_name():
     assert permissions("bob.smith", SUBJECTS).subscribe == (
-        "kubeactor.inbox.bob_2esmith.>", "kubeactor.watch.bob_2esmith.>")
+        "kubeactor.inbox.bob_2esmith.>", "kubeactor.watch.bob_2esmith.>",
+        "kubeactor.admission.bob_2esmith.*")
