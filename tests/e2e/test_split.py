@@ -189,9 +189,9 @@ def test_an_agent_joins_through_another_server_of_a_nats_cluster(tmp_path, admin
     users = authorization(passwords, Subjects(),
                           bususers.ensure_issuer(tmp_path / "server" / "pki").public)
     with NatsServer(tmp_path / "nats-a", cluster_port=ports[0], routes=routes,
-                    authorization=users) as here, \
+                    authorization=users, route_password="route-pw") as here, \
             NatsServer(tmp_path / "nats-b", cluster_port=ports[1], routes=routes,
-                       authorization=users) as there:
+                       authorization=users, route_password="route-pw") as there:
         wait_until_routed(here, there, ADMIN, passwords[ADMIN])
         server = start_up(tmp_path / "server", "--nats", here.url, verb="server")
         try:

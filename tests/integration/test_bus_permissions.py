@@ -5,6 +5,7 @@ user added to a running server can connect at once."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bindings import bususers, kubeconfig
 from bus import BusConfig, Connection, NatsServer
 from bus.errors import BusError, PermissionViolation
 from bus.permissions import ADMIN, APISERVER, authorization
+from bus.server import CLUSTER_FILE
 from bus.subjects import Subjects
 
 pytestmark = pytest.mark.integration
@@ -24,6 +26,7 @@ S = Subjects()
 PASSWORDS = {user: f"pw-{i}" for i, user in enumerate(
     (ADMIN, APISERVER, "system:node:n1", "system:node:n2", "system:kube-scheduler"))}
 USERS = authorization(PASSWORDS, S)
+ROUTE_PASSWORD = "route-secret-0123"
 
 
 @pytest.fixture
@@ -170,9 +173,9 @@ def routed(tmp_path: Path) -> Iterator[tuple[NatsServer, NatsServer]]:
     ports = (free_port(), free_port())
     routes = tuple(f"nats://127.0.0.1:{port}" for port in ports)
     with NatsServer(tmp_path / "a", cluster_port=ports[0], routes=routes,
-                    authorization=USERS) as a, \
+                    authorization=USERS, route_password=ROUTE_PASSWORD) as a, \
             NatsServer(tmp_path / "b", cluster_port=ports[1], routes=routes,
-                       authorization=USERS) as b:
+                       authorization=USERS, route_password=ROUTE_PASSWORD) as b:
         yield a, b
 
 
@@ -188,6 +191,22 @@ async def test_two_routed_servers_apply_the_same_users(routed, raw):
     assert (await served(apiserver, S.node("n1", "exec"), b"ls")).data == b"done"
     await node.nc.subscribe(S.api_all)
     assert await node.refused(f'permissions violation for subscription to "{S.api_all}"')
+
+
+def test_a_server_without_the_route_password_cannot_join_the_cluster(routed, tmp_path):
+    a, _ = routed
+    assert ROUTE_PASSWORD not in " ".join(Path(f"/proc/{a._proc.pid}/cmdline").read_text(
+    ).split("\0")) and (a.data_dir / CLUSTER_FILE).stat().st_mode & 0o777 == 0o600
+    log = a.data_dir / "nats.log"
+    seen = log.read_text().count("authentication error")
+    with NatsServer(tmp_path / "intruder", cluster_port=free_port(),
+                    routes=(f"nats://127.0.0.1:{a.cluster_port}",), authorization=USERS):
+        for _ in range(600):  # until a refuses the intruder's route (it retries every second)
+            if log.read_text().count("authentication error") > seen:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the intruder's route was never refused")
 
 
 def test_a_user_added_to_a_running_server_connects_at_once(locked):
