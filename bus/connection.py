@@ -17,7 +17,7 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -74,14 +74,14 @@ class BusConfig:
     user's name (with ``password``), the certificate's user (with ``certificate``) or the
     token's (with ``token``); its inbox and watch subjects are named by it. None: none (an
     open bus; a locked-down one refuses the connection)."""
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     """The NATS user's password. Never logged, never in a trace."""
     certificate: bytes | None = None
     """DER client certificate of the cluster CA, shown to the auth callout (``bus.callout``)
     with a signature of ``key`` over the server's nonce to this connection."""
-    key: ed25519.Ed25519PrivateKey | None = None
+    key: ed25519.Ed25519PrivateKey | None = field(default=None, repr=False)
     """The certificate's key; it signs, and never travels."""
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     """A static bearer token of user ``user``, shown to the auth callout as the NATS password.
     Never logged."""
     request_timeout: float = 10.0

@@ -135,11 +135,14 @@ def answer(data: bytes, issuer: KeyPair, ca: x509.Certificate, tokens: Authentic
         return None
     try:
         admitted = identify(request, ca, tokens, now)
+        try:
+            allowed = permissions(admitted.user, subjects)
+        except ValueError as error:  # a node name that cannot be a subject token
+            raise Unauthorized(f"Unauthorized: {error}") from None
     except Unauthorized as error:
         log.warning("NATS connection from %s refused: %s", request.host or "?", error.message)
         return callout.refuse(request, issuer, error.message)
-    return callout.admit(request, issuer, admitted.user,
-                         permissions(admitted.user, subjects), admitted.expires)
+    return callout.admit(request, issuer, admitted.user, allowed, admitted.expires)
 
 
 def serve(connection: Connection, issuer: KeyPair, ca: x509.Certificate,

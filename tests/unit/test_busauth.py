@@ -120,3 +120,9 @@ def test_a_user_has_events_sent_only_to_its_own_subjects():
     check_owner(alice, "alice", "watch events")
     with pytest.raises(Forbidden, match=r'may not have watch events sent to .* "bob"'):
         check_owner(alice, "bob", "watch events")
+
+
+def test_a_node_name_that_cannot_be_a_subject_token_is_refused_not_dropped():
+    data = server_request(certificate_opts("system:node:a*b", ("system:nodes",)))
+    reply = decode_jwt(answer(data, ISSUER, CA, TOKENS, Subjects()).decode(), ACCOUNT)
+    assert "cannot be a subject token" in reply["nats"]["error"]

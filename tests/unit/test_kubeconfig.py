@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from actors import certs
 from bindings import kubeconfig
-from bus import Connection
+from bus import BusConfig, Connection
 
 
 def test_nats_credentials_round_trip_through_a_private_file(tmp_path):
@@ -53,3 +53,8 @@ def test_config_view_redacts_the_nats_password():
         redact=True)
     assert "natsUser: admin" in shown and "natsPassword: REDACTED" in shown
     assert "s3cret" not in shown
+
+
+def test_a_bus_configuration_never_shows_its_secrets():
+    shown = repr(BusConfig(user="dev", password="s3cret", token="t0k"))
+    assert "dev" in shown and "s3cret" not in shown and "t0k" not in shown
