@@ -18,13 +18,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from actors import certs
-from bus.connection import Connection
+from bus.connection import BusConfig, Connection
 from bus.envelope import Envelope
 from bus.errors import BusError, ServiceUnavailable, Unauthorized
 
@@ -82,6 +83,10 @@ class CertificateCredentials:
     def from_pem(cls, cert: bytes, key: bytes, ca: bytes) -> CertificateCredentials:
         return cls(certs.load_cert(cert), certs.load_key(key), certs.load_cert(ca))
 
+    def bus(self, where: BusConfig) -> BusConfig:
+        """``where`` to connect, as this certificate's NATS identity."""
+        return certificate_bus(where, self.cert, self.key)
+
     def prove(self, connection: Connection) -> Proof:
         session = self._fresh()
         if session is None:
@@ -126,3 +131,11 @@ class CertificateCredentials:
     def _proof(session: _Session) -> Proof:
         return Proof({"ticket": session.ticket, "ts": time.time(), "nonce": os.urandom(12)},
                      session.key)
+
+
+def certificate_bus(where: BusConfig, cert: x509.Certificate, key: certs.PrivateKey
+                    ) -> BusConfig:
+    """``where`` to connect, as the NATS identity of ``cert`` (its user, CN): the auth callout
+    admits the connection once ``key`` has signed the server's nonce (``bus.callout``)."""
+    return replace(where, user=certs.identity_of(cert.subject).user, password=None, token=None,
+                   certificate=cert.public_bytes(serialization.Encoding.DER), key=key)

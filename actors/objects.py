@@ -625,8 +625,10 @@ def _admission_registration_problems(obj: Object) -> list[str]:
         return ["spec: Required value"]
     problems = _string_lists("spec", spec, ("operations", "resources"))
     subject = spec.get("subject")
-    if not isinstance(subject, str) or not re.match(r"^[A-Za-z0-9_\-:]+$", subject):
-        problems.append("spec.subject: Invalid value: a NATS subject token ([A-Za-z0-9_-:])")
+    if not isinstance(subject, str) or not re.match(
+            r"^([A-Za-z0-9_\-:/]+\.)?[A-Za-z0-9_\-:]+$", subject):
+        problems.append("spec.subject: Invalid value: a NATS subject token ([A-Za-z0-9_-:]), "
+                        "or <owner>.<token> for an actor serving as NATS identity <owner>")
     for op in spec.get("operations") or []:
         if op not in ("CREATE", "UPDATE", "DELETE", "CONNECT", "*"):
             problems.append(f"spec.operations: Unsupported value: {op!r}")

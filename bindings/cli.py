@@ -1140,19 +1140,18 @@ def cmd_agent(args: argparse.Namespace) -> int:
     """``agent``: one kubelet, joining the cluster its kubeconfig names."""
     path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
     config = kubeconfig.load(path)
-    user = node_identity(args.node)[0]
-    if config.nats_user != user:
+    user, bus = node_identity(args.node)[0], config.bus()
+    if bus.user != user:
         raise UsageError(
-            f"kubeconfig {path} is not node {args.node}'s (its NATS user is "
-            f"{config.nats_user or 'anonymous'!r}, not {user!r}): make one on the control "
-            f"plane's host with `kubeactor node-kubeconfig --node {args.node} --data-dir DIR "
+            f"kubeconfig {path} is not node {args.node}'s (its NATS identity is "
+            f"{bus.user or 'nobody'!r}, not {user!r}): make one on the control plane's host "
+            f"with `kubeactor node-kubeconfig --node {args.node} --data-dir DIR "
             "--kubeconfig-out FILE`")
     data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
     return _serve(ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False,
         runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
-        credentials=config.credentials(), bus_user=config.nats_user,
-        bus_password=config.nats_password,
+        credentials=config.credentials(), bus=bus,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
         node_memory=args.node_memory, max_pods=args.max_pods), f"node {args.node}")
@@ -1187,7 +1186,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_node_kubeconfig(args: argparse.Namespace) -> int:
-    """``node-kubeconfig``: a node's own identity, certificate and NATS user, for its agent."""
+    """``node-kubeconfig``: a node's own identity and certificate (its NATS identity too),
+    for its agent."""
     kubeconfig.write(args.kubeconfig_out.expanduser(),
                      node_kubeconfig(args.data_dir, args.node))
     print(f"kubeconfig of node {args.node} written to {args.kubeconfig_out}; start it with: "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import fcntl
 import logging
 import secrets
@@ -34,6 +35,7 @@ from actors.apiserver import (
     EitherAuthenticator,
     SessionAuthenticator,
     TokenAuthenticator,
+    busauth,
 )
 from actors.apiserver.external import Registrations
 from actors.apiserver.mirror import Mirror
@@ -74,7 +76,8 @@ CSR_SIGNER = ("system:controller:certificate-controller", "")
 CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, SCHEDULER[0], CONTROLLER_MANAGER[0],
                        CSR_SIGNER[0])
 """The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
-them all, with the passwords of ``pki/nats-users.json``)."""
+them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
+``pki/nats-issuer.nk``: ``bus.permissions.authorization``)."""
 
 
 @dataclass
@@ -133,10 +136,9 @@ class ClusterConfig:
     namespace_retry_seconds: float = 2.0
     """How often the namespace controller looks again at a terminating namespace that still
     holds objects."""
-    bus_user: str | None = None
-    """NATS user of the kubelets when there is no control plane here (from a kubeconfig);
-    None: the bus's ``anonymous``."""
-    bus_password: str | None = None
+    bus: BusConfig | None = None
+    """NATS identity of the kubelets when there is no control plane here (from a kubeconfig:
+    its certificate); its URL and prefix are ``nats_url`` and ``prefix``."""
     leader_elect_lease_seconds: float = 15.0
     """How long replicas of the scheduler and of the controller manager wait after the
     leader's last renewal before one takes over (Kubernetes' --leader-elect-lease-duration)."""
@@ -158,8 +160,8 @@ def node_identity(name: str) -> tuple[str, str]:
 def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
     """A kubeconfig for the kubelet of ``node`` joining the cluster kept in ``data_dir`` (its
     control plane's): a new certificate of the cluster CA (``system:node:<node>`` in
-    ``system:nodes``) and the node's NATS user, added to the bus (the running embedded
-    nats-server reloads its users). Needs the CA's key: run it where the control plane runs."""
+    ``system:nodes``), which is also its NATS identity (the auth callout admits it as node
+    ``<node>``). Needs the CA's key: run it where the control plane runs."""
     data = data_dir.expanduser().resolve()
     try:
         admin = kubeconfig.load(data / "kubeconfig")
@@ -175,11 +177,9 @@ def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
         raise ClusterError(f"the cluster CA is not in {data / 'pki'}: run this where its "
                            "first control plane runs")
     key, cert = ensure_pki(data / "pki").issue(user, groups)
-    password = bususers.add_user(data / "pki", data / "nats", user, Subjects(admin.prefix))
     return kubeconfig.KubeConfig(
         server=admin.server, prefix=admin.prefix, token=None, user=user,
-        client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca,
-        nats_user=user, nats_password=password)
+        client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca)
 
 
 def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, str]:
@@ -319,6 +319,7 @@ class Cluster:
             node_identity(name)[0] for name in names]
         self._passwords = bususers.ensure_users(pki / bususers.FILE, [
             *CONTROL_PLANE_USERS, *nodes])
+        issuer = bususers.ensure_issuer(pki)
         if config.nats_url:
             self.url = config.nats_url
         else:
@@ -327,8 +328,9 @@ class Cluster:
             port = config.nats_port or _previous_port(remembered, config.nats_host)
             self.nats = NatsServer(data / "nats", host=config.nats_host, port=port,
                                    sync_always=config.store == "jetstream",
-                                   authorization=authorization(self._passwords,
-                                                               Subjects(config.prefix))).start()
+                                   authorization=authorization(
+                                       self._passwords, Subjects(config.prefix),
+                                       issuer.public)).start()
             remembered.write_text(str(self.nats.port))  # agents find it again after a restart
             self.url = self.nats.url
         say(f"store ({config.store})")
@@ -336,9 +338,10 @@ class Cluster:
         say("apiserver")
         connection = self._connect(BUS_APISERVER, "apiserver")
         handshaker = self._pki.handshaker()
+        tokens = TokenAuthenticator.from_file(tokens_path)
+        busauth.serve(connection, issuer, self._pki.ca, tokens)  # who connects to the bus
         authenticator = EitherAuthenticator(  # one policy, one nonce cache for all workers
-            TokenAuthenticator.from_file(tokens_path),
-            SessionAuthenticator(self._pki.ticket_key, handshaker.window))
+            tokens, SessionAuthenticator(self._pki.ticket_key, handshaker.window))
         # Shared by all workers: a change committed by one applies to the next request of any.
         authorizer, registrations = Authorizer(), Registrations()
         admission_objects = Mirror(ADMISSION_KINDS)
@@ -424,10 +427,12 @@ class Cluster:
             password = self._passwords.get(user)
             if password is None:
                 raise ClusterError(f"no NATS user {user} in the cluster's {bususers.FILE}")
+            bus = BusConfig(url=self.url, prefix=self.config.prefix, user=user,
+                            password=password)
         else:
-            user, password = self.config.bus_user or "", self.config.bus_password
-        connection = Connection(BusConfig(url=self.url, prefix=self.config.prefix,
-                                          user=user or None, password=password), name).connect()
+            bus = dataclasses.replace(self.config.bus or BusConfig(), url=self.url,
+                                      prefix=self.config.prefix)
+        connection = Connection(bus, name).connect()
         self._connections.append(connection)
         return connection
 
@@ -476,6 +481,11 @@ class Cluster:
         """Where and as NATS user ``user`` (one of this cluster's) to connect to its bus."""
         return BusConfig(url=self.url, prefix=self.config.prefix, user=user,
                          password=self._passwords.get(user))
+
+    def bus_of(self, credentials: CertificateCredentials) -> BusConfig:
+        """Where and as the NATS identity of ``credentials`` to connect to this cluster's bus
+        (the auth callout admits it)."""
+        return credentials.bus(BusConfig(url=self.url, prefix=self.config.prefix))
 
     def credentials(self, user: str, groups: str = "") -> CertificateCredentials:
         """A new certificate of this cluster's CA for ``user`` in comma-separated ``groups``."""

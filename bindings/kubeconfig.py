@@ -4,9 +4,10 @@ kubeactor's cluster entry keeps the NATS URL in ``server``, the cluster CA in
 ``certificate-authority-data`` and its subject prefix in an ``extensions`` entry named
 ``kubeactor``, where Kubernetes keeps per-tool settings. A user has a client certificate and key
 (``client-certificate-data``, ``client-key-data``: base64 PEM, as kubectl writes them), a bearer
-token, or both; the certificate is used when there is one. Its NATS user and password on a
-locked-down bus are in the user's ``extensions`` entry ``kubeactor`` (``natsUser``,
-``natsPassword``); without them the connection is the bus's ``anonymous`` user.
+token, or both; the certificate is used when there is one, for the API and for the bus (the
+auth callout admits the connection as the certificate's user; a token's user is the kubeconfig
+user's name). A control plane user's NATS user and password (the admin's) are in the user's
+``extensions`` entry ``kubeactor`` (``natsUser``, ``natsPassword``) and come first on the bus.
 """
 
 from __future__ import annotations
@@ -14,13 +15,19 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from actors.credentials import CertificateCredentials, Credentials, TokenCredentials
+from actors import certs
+from actors.credentials import (
+    CertificateCredentials,
+    Credentials,
+    TokenCredentials,
+    certificate_bus,
+)
 from bus import BusConfig
 
 DEFAULT_PATH = Path("~/.kubeactor/kubeconfig")
@@ -47,9 +54,17 @@ class KubeConfig:
     nats_password: str | None = None
 
     def bus(self) -> BusConfig:
-        """Where and as whom to connect to the bus."""
-        return BusConfig(url=self.server, prefix=self.prefix, user=self.nats_user,
-                         password=self.nats_password)
+        """Where and as whom to connect to the bus: the NATS password user, else the
+        certificate, else the token (else nobody: a locked-down bus refuses that)."""
+        where = BusConfig(url=self.server, prefix=self.prefix)
+        if self.nats_user and self.nats_password:
+            return replace(where, user=self.nats_user, password=self.nats_password)
+        if self.client_cert and self.client_key:
+            return certificate_bus(where, certs.load_cert(self.client_cert),
+                                   certs.load_key(self.client_key))
+        if self.token:
+            return replace(where, user=self.user, token=self.token)
+        return where
 
     def credentials(self) -> Credentials:
         """What a client shows the apiserver: the certificate when there is one."""

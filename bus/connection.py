@@ -17,15 +17,19 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import nats
 import nats.errors
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from bus import loop as bus_loop
+from bus.callout import sign_nonce
 from bus.envelope import MAC_HEADER, Envelope, decode, encode, mac, read_mac
 from bus.errors import (
     ApiError,
@@ -35,7 +39,7 @@ from bus.errors import (
     PayloadTooLarge,
     PermissionViolation,
 )
-from bus.subjects import ANONYMOUS, Subjects
+from bus.subjects import ANONYMOUS, Subjects, owner_token
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +70,20 @@ class BusConfig:
     prefix: str = "kubeactor"
     """Cluster subject prefix; every subject and inbox lives under it."""
     user: str | None = None
-    """NATS user of this identity on a locked-down bus (``bus.permissions``); None: none
-    (an open bus, or the locked-down bus's ``anonymous`` user)."""
-    password: str | None = None
+    """NATS user of this identity on a locked-down bus (``bus.permissions``): a control plane
+    user's name (with ``password``), the certificate's user (with ``certificate``) or the
+    token's (with ``token``); its inbox and watch subjects are named by it. None: none (an
+    open bus; a locked-down one refuses the connection)."""
+    password: str | None = field(default=None, repr=False)
     """The NATS user's password. Never logged, never in a trace."""
+    certificate: bytes | None = None
+    """DER client certificate of the cluster CA, shown to the auth callout (``bus.callout``)
+    with a signature of ``key`` over the server's nonce to this connection."""
+    key: ed25519.Ed25519PrivateKey | None = field(default=None, repr=False)
+    """The certificate's key; it signs, and never travels."""
+    token: str | None = field(default=None, repr=False)
+    """A static bearer token of user ``user``, shown to the auth callout as the NATS password.
+    Never logged."""
     request_timeout: float = 10.0
     """Seconds a request waits for its reply. Generous: the store commits durably first."""
     pending_limit: int = 65536
@@ -83,8 +97,8 @@ class Connection:
         self.config = config
         self.name = name
         self.subjects = Subjects(config.prefix)
-        self.owner = config.user or ANONYMOUS
-        """Owner token of this connection's inbox and watch subjects: its NATS user."""
+        self.owner = owner_token(config.user) if config.user else ANONYMOUS
+        """Owner token of this connection's inbox and watch subjects: its NATS user's."""
         self._refused: set[str] = set()
         self._connect_error = ""
         """What the server said while connecting (an authorization violation)."""
@@ -109,8 +123,7 @@ class Connection:
             nc = await nats.connect(
                 servers=self.config.url.split(","),
                 name=self.name,
-                user=self.config.user,
-                password=self.config.password,
+                **self._credentials(),
                 inbox_prefix=self.subjects.inbox(self.owner).encode(),
                 connect_timeout=2,
                 # Fail fast when nobody listens; once connected, reconnect for ever.
@@ -122,12 +135,39 @@ class Connection:
         except (nats.errors.Error, OSError, TimeoutError) as error:
             reason = str(error) or type(error).__name__
             if "authorization" in self._connect_error.lower():
-                reason = f"{self._connect_error} (user {self.config.user or 'anonymous'})"
+                reason = f"{self._connect_error}: {self._refused_credentials()}"
             elif isinstance(error, nats.errors.NoServersError):
                 reason = "connection refused"
             raise BusError(f"cannot connect to NATS at {self.config.url}: {reason}") from None
         nc.options["max_reconnect_attempts"] = -1
         self._nc = nc
+
+    def _credentials(self) -> dict[str, Any]:
+        """nats-py's connect options for this identity's credentials (``bus.callout`` says
+        what the auth callout expects)."""
+        config = self.config
+        if config.password is not None:
+            return {"user": config.user, "password": config.password}
+        if config.certificate is not None and config.key is not None:
+            return {"token": base64.b64encode(config.certificate).decode(),
+                    "signature_cb": partial(sign_nonce, config.key.sign)}
+        if config.token is not None:
+            return {"user": config.user, "password": config.token}
+        return {}
+
+    def _refused_credentials(self) -> str:
+        """What the server refused, and what to check (it says no more than that it did)."""
+        config = self.config
+        if config.password is not None:
+            return f"the password of NATS user {config.user!r} is not the cluster's"
+        if config.certificate is not None:
+            return (f"the certificate of {config.user!r} is refused (is it of this cluster's "
+                    "CA, and valid now?)")
+        if config.token is not None:
+            return (f"the token is refused as user {config.user!r}'s (is it valid, and is the "
+                    "kubeconfig's user named after the token's user?)")
+        return ("this bus admits no connection without credentials: use a kubeconfig with a "
+                "client certificate or a token")
 
     async def _on_error(self, error: Exception) -> None:
         # nats-py lower-cases the server's 'Permissions Violation for Subscription to "S"'.
@@ -201,6 +241,22 @@ class Connection:
         async def subscribe() -> Subscription:
             return await self._checked(subject, await self.nc.subscribe(
                 subject, cb=deliver, pending_msgs_limit=self.config.pending_limit))
+
+        return bus_loop.wait(subscribe(), timeout=10)
+
+    def serve_raw(self, subject: str, queue: str,
+                  answer: Callable[[bytes], bytes | None]) -> Subscription:
+        """Answer each request on ``subject`` (in ``queue``) with ``answer(data)``'s bytes
+        (None: no answer). Runs on the loop thread: it must not block."""
+
+        async def deliver(msg: Msg) -> None:
+            reply = answer(msg.data)
+            if reply is not None and msg.reply:
+                await self.nc.publish(msg.reply, reply)
+
+        async def subscribe() -> Subscription:
+            return await self._checked(subject, await self.nc.subscribe(
+                subject, queue=queue, cb=deliver, pending_msgs_limit=self.config.pending_limit))
 
         return bus_loop.wait(subscribe(), timeout=10)
 

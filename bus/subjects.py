@@ -15,8 +15,12 @@ from dataclasses import dataclass
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-:/]+$")
 
 ANONYMOUS = "anonymous"
-"""Owner of the subjects of a connection that has no NATS user (an open bus, or a kubeconfig
-without NATS credentials on a locked-down one)."""
+"""Owner of the subjects of a connection that has no NATS identity (an open bus; a
+locked-down one refuses such connections)."""
+
+_OWNER_CHAR = re.compile(r"[^A-Za-z0-9\-:/]")
+
+AUTH_CALLOUT = "$SYS.REQ.USER.AUTH"
 
 CORE_GROUP_TOKEN = "core"
 """Subject token standing for the core API group, whose name is the empty string."""
@@ -26,6 +30,16 @@ def _token(value: str, what: str) -> str:
     if not _TOKEN.match(value):
         raise ValueError(f"{what} {value!r} cannot be a subject token (use [A-Za-z0-9_-:/])")
     return value
+
+
+def owner_token(user: str) -> str:
+    """The subject token naming NATS identity ``user`` (a Kubernetes user name): itself when
+    every character may stand in a token, else each other character (``_`` included) as
+    ``_`` and its UTF-8 bytes in hex, so that two names never share a token
+    (``alice@example.com`` -> ``alice_40example_2ecom``)."""
+    if not user:
+        raise ValueError("a NATS identity needs a name")
+    return _OWNER_CHAR.sub(lambda m: "_" + m.group().encode().hex(), user)
 
 
 def group_token(group: str) -> str:
@@ -108,6 +122,12 @@ class Subjects:
                           parts[3] if len(parts) == 4 else None)
 
     @property
+    def auth_callout(self) -> str:
+        """``$SYS.REQ.USER.AUTH``: where nats-server asks who a connection is (its auth
+        callout, ``bus.callout``); outside the cluster prefix, as nats-server names it."""
+        return AUTH_CALLOUT
+
+    @property
     def hello(self) -> str:
         """``<prefix>.authn.hello``: a client's certificate handshake with the apiservers."""
         return f"{self.prefix}.authn.hello"
@@ -124,6 +144,11 @@ class Subjects:
     def watch_id(owner: str, local: str) -> str:
         """The id of a watch of NATS user ``owner``: ``<owner>.<local>``."""
         return f"{_token(owner, 'owner')}.{_token(local, 'watch id')}"
+
+    @staticmethod
+    def watch_owner(watch_id: str) -> str:
+        """The owner token of a watch id (see :meth:`watch_id`)."""
+        return watch_id.partition(".")[0]
 
     def watches(self, owner: str) -> str:
         """Every watch subject of NATS user ``owner``."""
@@ -143,8 +168,17 @@ class Subjects:
             f"{self.prefix}.node.{_token(node, 'node')}.>"
 
     def admission(self, name: str) -> str:
-        """``<prefix>.admission.<name>``: apiserver -> external admission actor reviews."""
-        return f"{self.prefix}.admission.{_token(name, 'admission actor name')}"
+        """``<prefix>.admission.<name>``: apiserver -> external admission actor reviews. A
+        name ``<owner>.<actor>`` is served by NATS identity ``<owner>`` (see
+        :meth:`admissions_of`); a plain ``<actor>``, by the admin."""
+        owner, dot, actor = name.rpartition(".")
+        head = f"{self.prefix}.admission.{_token(owner, 'admission actor owner')}" if dot \
+            else f"{self.prefix}.admission"
+        return f"{head}.{_token(actor, 'admission actor name')}"
+
+    def admissions_of(self, owner: str) -> str:
+        """The reviews of every admission actor NATS identity ``owner`` serves."""
+        return f"{self.prefix}.admission.{_token(owner, 'owner')}.*"
 
     def parse_node(self, subject: str) -> str | None:
         """The node of a ``<prefix>.node.<node>.<op>`` subject; None when it is not one."""
@@ -158,6 +192,12 @@ class Subjects:
         """``<prefix>.inbox.<owner>.logs.<id>``: where a kubelet streams a followed log to its
         reader, NATS user ``owner`` (under its inbox: only the reader subscribes to it)."""
         return f"{self.inbox(owner)}.logs.{_token(stream_id, 'stream id')}"
+
+    def log_stream_owner(self, subject: str) -> str | None:
+        """The owner token of a followed log's subject; None when it is not one."""
+        head = f"{self.inbox_prefix}."
+        owner, _, rest = subject.removeprefix(head).partition(".")
+        return owner if subject.startswith(head) and rest.startswith("logs.") else None
 
     def log_streams(self) -> str:
         """Every followed log's subject, whoever reads it (where kubelets may publish)."""

@@ -3,10 +3,12 @@
     .venv/bin/python examples/custom_admission.py [DATA_DIR]
 
 Starts a one-node cluster on the simulated runtime (no Docker needed), starts an
-``AdmissionActor`` on its own NATS connection, registers it with an AdmissionRegistration
-(mutating, CREATE of pods, failurePolicy Fail), then creates two pods: one whose image is not
-allowed (refused with the actor's message) and one that is (stored with the label the actor
-added, and run).
+``AdmissionActor`` on its own NATS connection, as its own identity (a certificate of the
+cluster's CA for user ``image-policy``: the actor serves ``image-policy.images``, under its
+own name on the locked-down bus, needing no admin credentials), registers it with an
+AdmissionRegistration (mutating, CREATE of pods, failurePolicy Fail), then creates two pods:
+one whose image is not allowed (refused with the actor's message) and one that is (stored with
+the label the actor added, and run).
 """
 
 from __future__ import annotations
@@ -45,14 +47,16 @@ def pod(name: str, image: str) -> dict[str, object]:
 
 def main(data_dir: Path) -> None:
     cluster = Cluster.start(ClusterConfig(data_dir=data_dir, nodes=1, runtime="sim"))
-    # It subscribes to kubeactor.admission.image-policy: on a locked-down bus, as the admin.
-    connection = Connection(cluster.bus(), "image-policy").connect()
-    actor = ImagePolicy.start(connection, "image-policy")
+    # It subscribes to kubeactor.admission.image-policy.images: its own to serve.
+    connection = Connection(cluster.bus_of(cluster.credentials("image-policy")),
+                            "image-policy").connect()
+    actor = ImagePolicy.start(connection, "image-policy.images")
     try:
         client = cluster.admin_client()
         client.create("admissionregistrations", {
             "metadata": {"name": "image-policy"},
-            "spec": {"subject": "image-policy", "operations": ["CREATE"], "resources": ["pods"],
+            "spec": {"subject": "image-policy.images", "operations": ["CREATE"],
+                     "resources": ["pods"],
                      "timeoutSeconds": 5, "failurePolicy": "Fail", "mutating": True}}, None)
         try:
             client.create("pods", pod("untrusted", "evil.example.org/miner:1"))

@@ -86,12 +86,18 @@ def control_plane(tmp_path: Path, store_kind: str, with_controllers: bool) -> It
 
 @pytest.fixture
 def connect() -> Iterator[Callable[..., Connection]]:
-    """Open test connections (``connect(url, name)``, as the bus's ``anonymous``, or
-    ``connect(cluster.bus(user), name)``); all are closed after the test."""
+    """Open test connections: ``connect(url, name)`` without credentials (an open bus),
+    ``connect(cluster, name)`` as NATS identity ``test:<name>`` of a locked-down cluster (a
+    certificate of its CA) or ``connect(cluster.bus(user), name)``; all are closed after the
+    test."""
     opened: list[Connection] = []
 
-    def open_one(url: str | BusConfig, name: str, prefix: str = "kubeactor") -> Connection:
-        bus = url if isinstance(url, BusConfig) else BusConfig(url=url, prefix=prefix)
+    def open_one(url: str | BusConfig | Cluster, name: str, prefix: str = "kubeactor"
+                 ) -> Connection:
+        if isinstance(url, Cluster):
+            bus = url.bus_of(url.credentials(f"test:{name}"))
+        else:
+            bus = url if isinstance(url, BusConfig) else BusConfig(url=url, prefix=prefix)
         opened.append(Connection(bus, name).connect())
         return opened[-1]
 

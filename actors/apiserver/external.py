@@ -4,7 +4,8 @@ An ``AdmissionRegistration`` (group ``admissionregistration.kubeactor.io``, clus
 names an actor's subject suffix and which requests it sees::
 
     spec:
-      subject: image-policy          # the actor serves P.admission.image-policy
+      subject: image-policy          # the actor serves P.admission.image-policy (the admin's);
+                                     # bot.images: P.admission.bot.images, served by NATS user bot
       operations: [CREATE, UPDATE]   # or ["*"]; CREATE, UPDATE, DELETE, CONNECT
       resources: [pods]              # "pods", "pods/status", "pods/*", "*", "*/*"
       timeoutSeconds: 10             # 1..30

@@ -41,6 +41,7 @@ from actors.apiserver.authn import (
     UserInfo,
     impersonation,
 )
+from actors.apiserver.busauth import check_owner
 from actors.apiserver.certificates import (
     CertificateApproval,
     CertificateSigning,
@@ -687,6 +688,10 @@ class ApiServer(BusActor):
         if op == "exec" and (not isinstance(body.get("command"), list) or not body["command"]
                              or not all(isinstance(w, str) for w in body["command"])):
             raise BadRequest("exec needs body.command, a non-empty list of strings")
+        stream = request.options.follow_to
+        if stream is not None:
+            check_owner(request.impersonator or request.user,
+                        self.subjects.log_stream_owner(stream) or "", "a followed log")
         if op == "exec":
             options = {"apiVersion": "v1", "kind": "PodExecOptions", "container": container,
                        "command": body["command"]}
@@ -737,6 +742,8 @@ class ApiServer(BusActor):
         watch_id = options.watch_id
         if watch_id is None:
             raise BadRequest("watch needs options.watchId (the client subscribes to its subject)")
+        check_owner(request.impersonator or request.user, self.subjects.watch_owner(watch_id),
+                    "watch events")
         existing = self.watchers.get(watch_id)
         if existing is not None and existing.user != request.user.name:
             raise Conflict(f"watch {watch_id} belongs to another user")

@@ -43,8 +43,9 @@ def dev_kubeconfig(sim: UpProcess) -> Path:
     sim.cli("apply", "-f", str(manifest))
     path = sim.data_dir / "dev-kubeconfig"
     admin = kubeconfig.load(sim.kubeconfig)
-    kubeconfig.write(path, dataclasses.replace(admin, token="tok-dev", user="dev", client_cert=None,
-                                               client_key=None))
+    kubeconfig.write(path, dataclasses.replace(  # on the bus too, as the token's user
+        admin, token="tok-dev", user="dev", client_cert=None, client_key=None, nats_user=None,
+        nats_password=None))
     return path
 
 
@@ -125,5 +126,7 @@ def test_certs_issue_writes_a_kubeconfig_whose_user_rbac_judges_at_once(sim):
     sim.cli("apply", "-f", str(manifest))
     assert as_dev(path, "auth", "can-i", "list", "pods").stdout == "yes\n"
     assert as_dev(path, "get", "pods").returncode == 0
+    snooping = as_dev(path, "trace", "--timeout", "1")  # its own NATS identity, not the admin's
+    assert "NATS user 'grace' may not subscribe to kubeactor.>" in snooping.stderr
     rows = [line.split() for line in sim.cli("get", "csr").stdout.splitlines()]
     assert rows[0][-1] == "CONDITION" and rows[1][-1] == "Approved,Issued"

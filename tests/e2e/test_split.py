@@ -33,9 +33,10 @@ def test_an_agent_needs_its_nodes_own_kubeconfig(tmp_path):
              str(server.kubeconfig), "--data-dir", str(tmp_path / "east")],
             capture_output=True, text=True, timeout=120)
         assert refused.returncode == 1
-        assert "is not node east's (its NATS user is 'admin'" in refused.stderr
+        assert "is not node east's (its NATS identity is 'admin'" in refused.stderr
         written = kubeconfig.load(Path(server.node_kubeconfig("east")))
-        assert (written.user, written.nats_user) == ("system:node:east", "system:node:east")
+        assert (written.user, written.bus().user, written.nats_password) == (
+            "system:node:east", "system:node:east", None)  # its certificate is its identity
         assert oct(Path(tmp_path / "east.kubeconfig").stat().st_mode & 0o777) == "0o600"
         snooping = subprocess.run(  # only the admin may trace the whole bus
             [sys.executable, "-m", "bindings.cli", "trace", "--kubeconfig",
@@ -177,18 +178,20 @@ def wait_until_routed(sender: NatsServer, receiver: NatsServer, user: str = "",
 
 
 def test_an_agent_joins_through_another_server_of_a_nats_cluster(tmp_path, admin_for):
-    """Both servers of the NATS cluster are locked down with the same users: the control
-    plane's (made before it starts, in its pki dir) and the node's."""
+    """Both servers of the NATS cluster are locked down with the same users, the control
+    plane's (made before it starts, in its pki dir), and the same auth callout issuer: the
+    agent's certificate, shown to the other server, is checked by the apiserver."""
     ports = (free_port(), free_port())
     routes = tuple(f"nats://127.0.0.1:{port}" for port in ports)
     (tmp_path / "server" / "pki").mkdir(parents=True)
-    passwords = bususers.ensure_users(tmp_path / "server" / "pki" / bususers.FILE, [
-        *CONTROL_PLANE_USERS, "system:node:far"])
-    users = authorization(passwords, Subjects())
+    passwords = bususers.ensure_users(tmp_path / "server" / "pki" / bususers.FILE,
+                                      CONTROL_PLANE_USERS)
+    users = authorization(passwords, Subjects(),
+                          bususers.ensure_issuer(tmp_path / "server" / "pki").public)
     with NatsServer(tmp_path / "nats-a", cluster_port=ports[0], routes=routes,
-                    authorization=users) as here, \
+                    authorization=users, route_password="route-pw") as here, \
             NatsServer(tmp_path / "nats-b", cluster_port=ports[1], routes=routes,
-                       authorization=users) as there:
+                       authorization=users, route_password="route-pw") as there:
         wait_until_routed(here, there, ADMIN, passwords[ADMIN])
         server = start_up(tmp_path / "server", "--nats", here.url, verb="server")
         try:

@@ -173,7 +173,7 @@ def test_compacted_revisions_are_gone_for_watches_and_list_pages(short_history):
 
 def test_a_watch_whose_lease_lapses_is_dropped(control_plane, admin, connect):
     """A watcher that never renews stops getting events once its one-second lease is over."""
-    connection = connect(control_plane.url, "lapsing")
+    connection = connect(control_plane.bus(), "lapsing")  # the admin's: its watch
     events: list[Envelope] = []
     watch_id = connection.subjects.watch_id(connection.owner, "lapsing-1")
     connection.subscribe(connection.subjects.watch(watch_id),

@@ -5,6 +5,7 @@ user added to a running server can connect at once."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,14 +17,16 @@ from bindings import bususers, kubeconfig
 from bus import BusConfig, Connection, NatsServer
 from bus.errors import BusError, PermissionViolation
 from bus.permissions import ADMIN, APISERVER, authorization
-from bus.subjects import ANONYMOUS, Subjects
+from bus.server import CLUSTER_FILE
+from bus.subjects import Subjects
 
 pytestmark = pytest.mark.integration
 
 S = Subjects()
 PASSWORDS = {user: f"pw-{i}" for i, user in enumerate(
-    (ADMIN, APISERVER, ANONYMOUS, "system:node:n1", "system:node:n2", "system:kube-scheduler"))}
+    (ADMIN, APISERVER, "system:node:n1", "system:node:n2", "system:kube-scheduler"))}
 USERS = authorization(PASSWORDS, S)
+ROUTE_PASSWORD = "route-secret-0123"
 
 
 @pytest.fixture
@@ -61,7 +64,7 @@ class Raw:
 
         self.nc = await nats.connect(
             server.url, user=user, password=PASSWORDS.get(user or ""), error_cb=keep,
-            inbox_prefix=S.inbox(user or ANONYMOUS).encode())
+            inbox_prefix=S.inbox(user or "nobody").encode())
         return self
 
     async def refused(self, text: str) -> bool:
@@ -103,7 +106,7 @@ def test_the_apiserver_serves_the_api_and_only_the_admin_reads_everything(connec
     connect_as(APISERVER).subscribe(S.hello, lambda incoming: None, queue="apiserver")
     connect_as(ADMIN).subscribe(S.all, lambda incoming: None)
     connect_as(ADMIN).subscribe(">", lambda incoming: None)
-    for user in ("system:kube-scheduler", None, APISERVER):
+    for user in ("system:kube-scheduler", "system:node:n1", APISERVER):
         with pytest.raises(PermissionViolation):
             connect_as(user).subscribe(S.all, lambda incoming: None)
 
@@ -154,18 +157,9 @@ async def test_a_node_answers_the_apiservers_calls_to_it_and_nothing_else(raw):
     assert await node.refused(f'permissions violation for publish to "{S.inbox(APISERVER)}')
 
 
-async def test_an_anonymous_client_reads_its_replies_but_nothing_else(raw):
-    apiserver, anonymous = await raw(APISERVER), await raw(None)
-
-    async def answer(msg) -> None:
-        await msg.respond(b"200")
-
-    await apiserver.nc.subscribe(S.api_all, cb=answer)
-    await apiserver.nc.flush()
-    reply = await served(anonymous, S.api("", "pods", "get"), b"{}")
-    assert reply.data == b"200"
-    await anonymous.nc.subscribe(f"{S.inbox(APISERVER)}.>")
-    assert await anonymous.refused(f'subscription to "{S.inbox(APISERVER)}.>"')
+def test_a_connection_without_credentials_is_refused(locked):
+    with pytest.raises(BusError, match="no connection without credentials"):
+        Connection(BusConfig(url=locked.url), "nobody").connect()
 
 
 def free_port() -> int:
@@ -179,9 +173,9 @@ def routed(tmp_path: Path) -> Iterator[tuple[NatsServer, NatsServer]]:
     ports = (free_port(), free_port())
     routes = tuple(f"nats://127.0.0.1:{port}" for port in ports)
     with NatsServer(tmp_path / "a", cluster_port=ports[0], routes=routes,
-                    authorization=USERS) as a, \
+                    authorization=USERS, route_password=ROUTE_PASSWORD) as a, \
             NatsServer(tmp_path / "b", cluster_port=ports[1], routes=routes,
-                       authorization=USERS) as b:
+                       authorization=USERS, route_password=ROUTE_PASSWORD) as b:
         yield a, b
 
 
@@ -197,6 +191,22 @@ async def test_two_routed_servers_apply_the_same_users(routed, raw):
     assert (await served(apiserver, S.node("n1", "exec"), b"ls")).data == b"done"
     await node.nc.subscribe(S.api_all)
     assert await node.refused(f'permissions violation for subscription to "{S.api_all}"')
+
+
+def test_a_server_without_the_route_password_cannot_join_the_cluster(routed, tmp_path):
+    a, _ = routed
+    assert ROUTE_PASSWORD not in " ".join(Path(f"/proc/{a._proc.pid}/cmdline").read_text(
+    ).split("\0")) and (a.data_dir / CLUSTER_FILE).stat().st_mode & 0o777 == 0o600
+    log = a.data_dir / "nats.log"
+    seen = log.read_text().count("authentication error")
+    with NatsServer(tmp_path / "intruder", cluster_port=free_port(),
+                    routes=(f"nats://127.0.0.1:{a.cluster_port}",), authorization=USERS):
+        for _ in range(600):  # until a refuses the intruder's route (it retries every second)
+            if log.read_text().count("authentication error") > seen:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the intruder's route was never refused")
 
 
 def test_a_user_added_to_a_running_server_connects_at_once(locked):
@@ -223,12 +233,12 @@ def test_a_user_added_to_a_running_server_connects_at_once(locked):
 def test_a_cluster_runs_its_bus_locked_down_with_a_user_per_component(control_plane, connect):
     pki = control_plane.config.data_dir / "pki"
     passwords = bususers.ensure_users(pki / bususers.FILE, [])
-    assert {ADMIN, APISERVER, ANONYMOUS, "system:kube-scheduler",
+    assert {ADMIN, APISERVER, "system:kube-scheduler",
             "system:kube-controller-manager"} <= set(passwords)
     assert (pki / bususers.FILE).stat().st_mode & 0o777 == 0o600
     admin = kubeconfig.load(control_plane.kubeconfig_path)
     assert (admin.nats_user, admin.nats_password) == (ADMIN, passwords[ADMIN])
-    for snoop in (connect(control_plane.url, "snoop"),
+    for snoop in (connect(control_plane.bus_of(control_plane.credentials("snoop")), "snoop"),
                   connect(control_plane.bus("system:kube-scheduler"), "curious-scheduler")):
         with pytest.raises(PermissionViolation):
             snoop.subscribe(S.api_all, lambda incoming: None)

@@ -36,7 +36,7 @@ def admin(control_plane: Cluster) -> Client:
 @pytest.fixture
 def client_for(control_plane: Cluster, connect):
     def make(credentials) -> Client:
-        return Client(connect(control_plane.url, "cert-client"), credentials)
+        return Client(connect(control_plane, "cert-client"), credentials)
     return make
 
 
@@ -84,7 +84,7 @@ def test_certificates_of_another_ca_or_out_of_date_are_refused(control_plane, ad
 
 def signed_request(control_plane, connect, *, stamp: float | None = None):
     """A valid admin create, as (subject, data, headers), proven by a fresh session."""
-    connection = connect(control_plane.url, "raw")
+    connection = connect(control_plane, "raw")
     proof = control_plane.credentials("admin", "system:masters").prove(connection)
     auth = dict(proof.auth, ts=stamp if stamp is not None else time.time())
     subject = connection.subjects.api("", "configmaps", "create")
@@ -134,7 +134,7 @@ def test_tampered_stale_or_unmaced_requests_are_refused(control_plane, admin, co
 
 
 def test_forged_handshakes_and_foreign_tickets_are_refused(control_plane, connect):
-    connection = connect(control_plane.url, "raw")
+    connection = connect(control_plane, "raw")
     good = control_plane.credentials("admin", "system:masters")
     hello, _ = certs.hello(good.cert, certs.new_key())  # signed with the wrong key
     reply = connection.request(connection.subjects.hello, Envelope(body=hello)).result(10)

@@ -28,7 +28,7 @@ from actors.client import Client
 from actors.credentials import CertificateCredentials
 from bindings.cluster import Cluster
 from bus import decode
-from bus.subjects import ANONYMOUS, Subjects
+from bus.subjects import Subjects
 from tests.conftest import NOBODY_TOKEN
 
 pytestmark = pytest.mark.integration
@@ -209,8 +209,8 @@ async def test_ten_thousand_hostile_messages_get_4xx_and_change_nothing(control_
     admin = control_plane.admin_client()
     before = snapshot(admin)
     rng = random.Random(SEED)
-    nc = await nats.connect(control_plane.url,  # as the bus's anonymous user
-                            inbox_prefix=Subjects().inbox(ANONYMOUS).encode())
+    nc = await nats.connect(control_plane.url, user="nobody", password=NOBODY_TOKEN,
+                            inbox_prefix=Subjects().inbox("nobody").encode())
     good = control_plane.credentials("admin", "system:masters")
     assert control_plane._pki is not None
     hostile = Hostile(rng, control_plane.token("admin"), good, control_plane._pki.ca_key)

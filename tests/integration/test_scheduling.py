@@ -158,7 +158,7 @@ def test_a_cordoned_node_taking_pods_again_frees_the_waiting_pod(control_plane: 
 
 def start_scheduler(cluster: Cluster, connect: Callable[..., Connection], name: str,
                     config: SchedulerConfig) -> pykka.ActorRef[Any]:
-    connection = connect(cluster.url, name)
+    connection = connect(cluster.bus("system:kube-scheduler"), name)
     client = Client(connection, cluster.token("system:kube-scheduler"))
     ref = Scheduler.start(connection, client, config)
     ref.proxy().leading.get(timeout=30)  # waits for on_start
@@ -245,7 +245,7 @@ def test_a_pod_waiting_at_permit_binds_once_allowed_and_is_rejected_at_its_timeo
     patient, hasty = Gate(timeout=300), Gate(timeout=0.5)
     refs = []
     for name, gate in (("patient", patient), ("hasty", hasty)):
-        connection = connect(control_plane.url, name)
+        connection = connect(control_plane.bus("system:kube-scheduler"), name)
         client = Client(connection, control_plane.token("system:kube-scheduler"))
         refs.append(Scheduler.start(connection, client, SchedulerConfig(name=name),
                                     default_profile(client, extra=[gate])))

@@ -74,7 +74,7 @@ def admin(cluster: Cluster) -> Client:
 def as_user(cluster: Cluster, connect) -> Callable[..., Client]:
     def make(user: str, **impersonation: Any) -> Client:
         token = USERS[user][0] if user in USERS else cluster.token(user)
-        return Client(connect(cluster.url, f"as-{user.replace(':', '-')}"), token,
+        return Client(connect(cluster, f"as-{user.replace(':', '-')}"), token,
                       **impersonation)
 
     return make
@@ -384,11 +384,11 @@ def test_audit_records_each_request_without_secrets(cluster, admin, as_user, con
     denied = audit_lines(cluster, lambda r: r.get("user") == "nobody" and r["verb"] == "delete")
     assert (denied[0]["decision"], denied[0]["code"]) == ("deny", 403)
     with pytest.raises(Unauthorized):
-        Client(connect(cluster.url, "intruder"), "tok-guessed-secret").list("pods", "team-a")
+        Client(connect(cluster, "intruder"), "tok-guessed-secret").list("pods", "team-a")
     refused = audit_lines(cluster, lambda r: r["code"] == 401)
     assert {k: refused[0][k] for k in ("user", "verb", "resource", "decision")} == {
         "user": "", "verb": "list", "resource": "pods", "decision": "deny"}
-    raw = connect(cluster.url, "raw")
+    raw = connect(cluster, "raw")
     refused_hello = raw.request(raw.subjects.hello, Envelope(body="not a hello")).result(10)
     assert (refused_hello.status or {}).get("code") == 401
     hellos = audit_lines(cluster, lambda r: r["verb"] == "hello")  # the admin's own first

@@ -1,26 +1,25 @@
-"""The NATS users' passwords (bindings/bususers.py): made once, kept in a private file, and a
-node added later gets its user without changing anyone else's."""
+"""The NATS users of a cluster (bindings/bususers.py): the control plane's passwords and the
+auth callout's issuer key, made once and kept in private files."""
 
 from __future__ import annotations
 
 from bindings import bususers
-from bus.subjects import ANONYMOUS, Subjects
+from bus.nkeys import ACCOUNT
 
 
 def test_passwords_are_made_once_and_kept_private(tmp_path):
     path = tmp_path / bususers.FILE
     first = bususers.ensure_users(path, ["admin", "apiserver"])
-    assert set(first) == {"admin", "apiserver", ANONYMOUS}
-    assert len(set(first.values())) == 3
+    assert set(first) == {"admin", "apiserver"}
+    assert len(set(first.values())) == 2
     assert path.stat().st_mode & 0o777 == 0o600
     assert bususers.ensure_users(path, ["admin"]) == first
+    assert bususers.ensure_users(path, ["system:node:n9"]) == {
+        **first, "system:node:n9": bususers.ensure_users(path, [])["system:node:n9"]}
 
 
-def test_a_node_added_later_gets_a_user_and_the_server_configuration_names_it(tmp_path):
-    first = bususers.ensure_users(tmp_path / bususers.FILE, ["admin"])
-    password = bususers.add_user(tmp_path, tmp_path / "nats", "system:node:n9", Subjects())
-    now = bususers.ensure_users(tmp_path / bususers.FILE, [])
-    assert now == {**first, "system:node:n9": password}
-    written = (tmp_path / "nats" / "auth.conf")
-    assert '"user": "system:node:n9"' in written.read_text()
-    assert written.stat().st_mode & 0o777 == 0o600
+def test_the_callout_issuer_is_an_account_key_made_once_and_kept_private(tmp_path):
+    issuer = bususers.ensure_issuer(tmp_path)
+    assert issuer.prefix == ACCOUNT and issuer.public.startswith("A")
+    assert bususers.ensure_issuer(tmp_path).seed == issuer.seed
+    assert (tmp_path / bususers.ISSUER_FILE).stat().st_mode & 0o777 == 0o600

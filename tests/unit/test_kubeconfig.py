@@ -1,15 +1,18 @@
-"""Kubeconfig files (bindings/kubeconfig.py): the NATS credentials of a locked-down bus travel
-in the user's ``kubeactor`` extension, and a kubeconfig without them still loads."""
+"""Kubeconfig files (bindings/kubeconfig.py): a control plane user's NATS password travels in
+the user's ``kubeactor`` extension; without it the bus identity is the certificate's, else the
+token's."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import yaml
+from cryptography.hazmat.primitives import serialization
 
+from actors import certs
 from bindings import kubeconfig
-from bus import Connection
-from bus.subjects import ANONYMOUS
+from bus import BusConfig, Connection
 
 
 def test_nats_credentials_round_trip_through_a_private_file(tmp_path):
@@ -23,13 +26,25 @@ def test_nats_credentials_round_trip_through_a_private_file(tmp_path):
                                                  "s3cret")
 
 
-def test_a_kubeconfig_without_nats_credentials_connects_as_anonymous(tmp_path):
+def test_without_a_nats_password_the_bus_identity_is_the_certificates_then_the_tokens(
+        tmp_path):
+    key, ca = certs.new_ca()
+    user_key = certs.new_key()
+    cert = certs.issue(key, ca, user_key.public_key(), certs.Identity("alice", ("dev",)))
     path = tmp_path / "kubeconfig"
-    kubeconfig.write(path, kubeconfig.KubeConfig(server="nats://h:1", prefix="p", token="t"))
+    kubeconfig.write(path, kubeconfig.KubeConfig(
+        server="nats://h:1", prefix="p", token="t", user="alice-entry",
+        client_cert=certs.cert_pem(cert), client_key=certs.key_pem(user_key),
+        ca=certs.cert_pem(ca)))
     assert "extensions" not in yaml.safe_load(path.read_text())["users"][0]["user"]
     config = kubeconfig.load(path)
-    assert (config.bus().user, config.bus().password) == (None, None)
-    assert Connection(config.bus(), "old").owner == ANONYMOUS
+    bus = config.bus()
+    assert (bus.user, bus.password, bus.token) == ("alice", None, None)
+    assert bus.certificate == cert.public_bytes(serialization.Encoding.DER)
+    tokens_only = dataclasses.replace(config, client_cert=None, client_key=None).bus()
+    assert (tokens_only.user, tokens_only.token, tokens_only.certificate) == (
+        "alice-entry", "t", None)
+    assert Connection(tokens_only, "dev").owner == "alice-entry"
 
 
 def test_config_view_redacts_the_nats_password():
@@ -38,3 +53,8 @@ def test_config_view_redacts_the_nats_password():
         redact=True)
     assert "natsUser: admin" in shown and "natsPassword: REDACTED" in shown
     assert "s3cret" not in shown
+
+
+def test_a_bus_configuration_never_shows_its_secrets():
+    shown = repr(BusConfig(user="dev", password="s3cret", token="t0k"))
+    assert "dev" in shown and "s3cret" not in shown and "t0k" not in shown

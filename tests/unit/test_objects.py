@@ -200,7 +200,7 @@ def test_a_lease_with_an_unreadable_renew_time_is_invalid():
     ("resourcequotas", {"spec": {"hard": {"requests.memory": "1Zz"}}},
      "spec.hard[memory]: Invalid value"),
     ("resourcequotas", {"spec": {}}, "spec.hard: Required value"),
-    ("admissionregistrations", {"spec": {"subject": "a.b", "resources": ["pods"]}},
+    ("admissionregistrations", {"spec": {"subject": "a.b.c", "resources": ["pods"]}},
      "spec.subject: Invalid value"),
     ("admissionregistrations", {"spec": {"subject": "a", "resources": ["pods"],
                                          "operations": ["PATCH"]}},

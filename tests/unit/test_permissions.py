@@ -11,6 +11,7 @@ from bus.permissions import (
     ADMIN,
     APISERVER,
     NODE_SIM,
+    NONCE_USER,
     Permissions,
     Role,
     authorization,
@@ -38,10 +39,11 @@ def test_only_the_apiserver_subscribes_to_the_requests_and_it_sends_none():
     door = permissions(APISERVER, SUBJECTS)
     assert door == Permissions(
         publish=(">",), deny_publish=("kubeactor.api.>", "kubeactor.authn.hello"),
-        subscribe=("kubeactor.api.>", "kubeactor.authn.hello", "kubeactor.inbox.apiserver.>"),
+        subscribe=("kubeactor.api.>", "kubeactor.authn.hello", "$SYS.REQ.USER.AUTH",
+                   "kubeactor.inbox.apiserver.>"),
         responses=True)
     for user in ("system:node:n1", NODE_SIM, "system:kube-scheduler", ANONYMOUS):
-        assert not {"kubeactor.api.>", "kubeactor.authn.hello", ">"} & set(
+        assert not {"kubeactor.api.>", "kubeactor.authn.hello", "$SYS.REQ.USER.AUTH", ">"} & set(
             permissions(user, SUBJECTS).subscribe)
 
 
@@ -49,7 +51,8 @@ def test_a_client_sends_requests_and_reads_only_its_own_inbox_and_watches():
     assert permissions("system:kube-scheduler", SUBJECTS) == Permissions(
         publish=("kubeactor.api.>", "kubeactor.authn.hello"),
         subscribe=("kubeactor.inbox.system:kube-scheduler.>",
-                   "kubeactor.watch.system:kube-scheduler.>"),
+                   "kubeactor.watch.system:kube-scheduler.>",
+                   "kubeactor.admission.system:kube-scheduler.*"),
         responses=True)
 
 
@@ -58,7 +61,7 @@ def test_a_node_also_serves_its_own_calls_and_sends_spans_and_followed_logs():
         publish=("kubeactor.api.>", "kubeactor.authn.hello", "kubeactor.trace.kubelet",
                  "kubeactor.inbox.*.logs.*"),
         subscribe=("kubeactor.inbox.system:node:n1.>", "kubeactor.watch.system:node:n1.>",
-                   "kubeactor.node.n1.>"),
+                   "kubeactor.admission.system:node:n1.*", "kubeactor.node.n1.>"),
         responses=True)
 
 
@@ -72,19 +75,30 @@ def test_nobody_but_the_apiserver_and_the_admin_publishes_watch_events():
                        for subject in permissions(user, SUBJECTS).publish)
 
 
-def test_the_rendered_configuration_has_every_user_and_makes_the_uncredentialed_anonymous():
-    text = authorization({ADMIN: "pw-a", ANONYMOUS: "pw-n", "system:node:n1": "pw-1"}, SUBJECTS)
-    head, _, tail = text.partition("\n}\n")
-    users = json.loads(head.removeprefix("authorization: ") + "\n}")["users"]
-    assert [user["user"] for user in users] == [ADMIN, ANONYMOUS, "system:node:n1"]
-    assert users[2]["permissions"] == {
+def test_the_rendered_configuration_has_every_user_and_hands_the_others_to_the_callout():
+    text = authorization({ADMIN: "pw-a", "system:node:n1": "pw-1"}, SUBJECTS, "AISSUER")
+    rendered = json.loads(text.removeprefix("authorization: "))
+    users = rendered["users"]
+    assert [user.get("user") for user in users] == [ADMIN, "system:node:n1", None]
+    assert users[1]["permissions"] == {
         "publish": {"allow": list(permissions("system:node:n1", SUBJECTS).publish)},
         "subscribe": {"allow": list(permissions("system:node:n1", SUBJECTS).subscribe)},
         "allow_responses": {"max": 1, "expires": "1h"}}
     assert "allow_responses" not in users[0]["permissions"]
-    assert tail == 'no_auth_user: "anonymous"\n'
+    assert users[2] == {"nkey": NONCE_USER, "permissions": {
+        "publish": {"deny": [">"]}, "subscribe": {"deny": [">"]}}}
+    assert rendered["auth_callout"] == {"issuer": "AISSUER",
+                                        "auth_users": [ADMIN, "system:node:n1"]}
+    assert "no_auth_user" not in text
 
 
-def test_a_configuration_without_the_anonymous_user_is_refused():
-    with pytest.raises(ValueError, match="anonymous"):
-        authorization({ADMIN: "pw"}, SUBJECTS)
+def test_without_an_issuer_only_the_password_users_may_connect():
+    rendered = json.loads(authorization({ADMIN: "pw"}, SUBJECTS).removeprefix(
+        "authorization: "))
+    assert list(rendered) == ["users"] and [u["user"] for u in rendered["users"]] == [ADMIN]
+
+
+def test_a_user_outside_the_subject_alphabet_reads_the_subjects_of_its_escaped_name():
+    assert permissions("bob.smith", SUBJECTS).subscribe == (
+        "kubeactor.inbox.bob_2esmith.>", "kubeactor.watch.bob_2esmith.>",
+        "kubeactor.admission.bob_2esmith.*")

@@ -73,8 +73,10 @@ def test_non_api_subjects_parse_to_none(subject: str):
 
 def test_admission_subject_names_the_actor_and_refuses_wildcards():
     assert SUBJECTS.admission("image-policy") == "kubeactor.admission.image-policy"
-    for bad in ("a.b", "*", ">", ""):
-        with pytest.raises(ValueError, match="admission actor name"):
+    assert SUBJECTS.admission("bot.images") == "kubeactor.admission.bot.images"
+    assert SUBJECTS.admissions_of("bot") == "kubeactor.admission.bot.*"
+    for bad in ("a.b.c", "a.*", "*.b", "*", ">", "", "a."):
+        with pytest.raises(ValueError, match="admission actor"):
             SUBJECTS.admission(bad)
 
 

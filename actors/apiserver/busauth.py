@@ -1,0 +1,153 @@
+"""Who a NATS connection is: the apiserver's answer to nats-server's auth callout.
+
+Every apiserver process serves ``$SYS.REQ.USER.AUTH`` (queue group ``apiserver``): for each
+connection that is not one of the control plane's password users, nats-server asks who it is
+(``bus.callout``), and :func:`identify` decides from what the client sent, with the cluster's
+CA certificate (never its key) and the static token file:
+
+- a certificate: it must chain to the cluster CA, be valid now and meant for clients, and its
+  key must have signed this connection's nonce (new for every connection, so nothing can be
+  replayed). The NATS user is the certificate's user (CN); ``system:node:<n>`` must also be in
+  ``system:nodes``;
+- a static token, as NATS user and password: the token must be that user's;
+- nothing: refused. A connection the apiserver cannot tie to a user may not even read its own
+  inbox on this bus.
+
+The names of the control plane's password users (``admin``, ``apiserver``,
+``system:node-sim``) are never given out here. The permissions are ``bus.permissions``' for
+that user. Which thread: :func:`serve`'s handler runs on the bus loop; it does not block (one
+signature check, two signatures).
+
+Neighbours: ``bus.callout`` (the wire), ``actors.certs`` (the chain), ``actors.apiserver.authn``
+(the tokens), ``bindings.cluster`` (starts it beside the apiserver).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from actors import certs
+from actors.apiserver.authn import Authenticator, UserInfo
+from bus import callout
+from bus.connection import Connection
+from bus.errors import Forbidden, Unauthorized
+from bus.nkeys import KeyPair, NkeyError
+from bus.permissions import ADMIN, NODE_PREFIX, NODE_SIM, Role, permissions, role_of
+from bus.subjects import Subjects, owner_token
+
+log = logging.getLogger(__name__)
+
+NODES = "system:nodes"
+MASTERS = "system:masters"
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """Who a connection is on the bus, and until when."""
+
+    user: str
+    expires: float | None = None
+    """Seconds since the epoch after which the server closes it (the certificate's end)."""
+
+
+def identify(request: callout.AuthRequest, ca: x509.Certificate, tokens: Authenticator,
+             now: float) -> Admitted:
+    """The NATS user of the connection ``request`` describes; Unauthorized saying why
+    not."""
+    if request.signature:
+        admitted = _by_certificate(request, ca, now)
+    elif request.user and request.password:
+        admitted = _by_token(request, tokens)
+    elif request.token:
+        raise Unauthorized("Unauthorized: a bearer token connects as NATS user <its user> "
+                           "with the token as password")
+    else:
+        raise Unauthorized("Unauthorized: no credentials (a certificate or a token)")
+    if role_of(admitted.user) not in (Role.CLIENT, Role.NODE):
+        raise Unauthorized(f"Unauthorized: NATS user {admitted.user!r} is the control plane's")
+    return admitted
+
+
+def _by_certificate(request: callout.AuthRequest, ca: x509.Certificate,
+                    now: float) -> Admitted:
+    try:
+        cert = x509.load_der_x509_certificate(base64.b64decode(request.token, validate=True))
+    except ValueError:
+        raise Unauthorized("Unauthorized: the certificate cannot be read") from None
+    identity = certs.verify(cert, ca, datetime.fromtimestamp(now, UTC))
+    message, signature = callout.signed_nonce(request)
+    key = cert.public_key()
+    try:
+        if not (request.nonce and isinstance(key, ed25519.Ed25519PublicKey)):
+            raise InvalidSignature
+        key.verify(signature, message)
+    except InvalidSignature:
+        raise Unauthorized("Unauthorized: the signature over this connection's nonce does "
+                           "not match the certificate") from None
+    if identity.user.startswith(NODE_PREFIX) and NODES not in identity.groups:
+        raise Unauthorized(f"Unauthorized: {identity.user} is not in {NODES}")
+    return Admitted(identity.user, cert.not_valid_after_utc.timestamp())
+
+
+def _by_token(request: callout.AuthRequest, tokens: Authenticator) -> Admitted:
+    user = tokens.authenticate({"token": request.password})
+    if user.name != request.user:
+        raise Unauthorized(f"Unauthorized: the token is not user {request.user!r}'s")
+    if user.name.startswith(NODE_PREFIX) and NODES not in user.groups:
+        raise Unauthorized(f"Unauthorized: {user.name} is not in {NODES}")
+    return Admitted(user.name)
+
+
+def owners(user: UserInfo) -> frozenset[str]:
+    """The NATS identities (owner tokens) to whose subjects ``user`` may have watch events
+    and followed logs sent: its own; also the simulated nodes' connection for a node, and the
+    bus admin's for a member of ``system:masters`` (the admin's kubeconfig connects as it)."""
+    return frozenset((owner_token(user.name),
+                      *((NODE_SIM,) if NODES in user.groups else ()),
+                      *((ADMIN,) if MASTERS in user.groups else ())))
+
+
+def check_owner(user: UserInfo, owner: str, what: str) -> None:
+    """Forbidden unless ``user`` may have ``what`` sent to NATS identity ``owner``: nobody
+    has events or logs sent to another identity's subjects."""
+    if owner not in owners(user):
+        raise Forbidden(f'user "{user.name}" may not have {what} sent to the subjects of NATS '
+                        f'identity "{owner}" (its own are "{owner_token(user.name)}")')
+
+
+def answer(data: bytes, issuer: KeyPair, ca: x509.Certificate, tokens: Authenticator,
+           subjects: Subjects) -> bytes | None:
+    """The answer to one authorization request; None when it is not one a server sent (no
+    answer: the server gives up on its own)."""
+    now = time.time()
+    try:
+        request = callout.read_request(data, now)
+    except (NkeyError, KeyError, UnicodeError) as error:
+        log.warning("dropped a malformed NATS authorization request: %s", error)
+        return None
+    try:
+        admitted = identify(request, ca, tokens, now)
+        try:
+            allowed = permissions(admitted.user, subjects)
+        except ValueError as error:  # a node name that cannot be a subject token
+            raise Unauthorized(f"Unauthorized: {error}") from None
+    except Unauthorized as error:
+        log.warning("NATS connection from %s refused: %s", request.host or "?", error.message)
+        return callout.refuse(request, issuer, error.message)
+    return callout.admit(request, issuer, admitted.user, allowed, admitted.expires)
+
+
+def serve(connection: Connection, issuer: KeyPair, ca: x509.Certificate,
+          tokens: Authenticator) -> None:
+    """Answer nats-server's auth callout on ``connection`` (the apiserver's NATS user) until
+    it closes."""
+    connection.serve_raw(connection.subjects.auth_callout, "apiserver",
+                         lambda data: answer(data, issuer, ca, tokens, connection.subjects))
