@@ -727,8 +727,37 @@ def _limit_range_problems(obj: Object) -> list[str]:
         if item.get("type", "Container") not in ("Container", "Pod"):
             problems.append(f"spec.limits[{i}].type: Unsupported value: {item.get('type')!r}: "
                             'supported values: "Container", "Pod"')
-        for field in ("default", "defaultRequest", "min", "max"):
-            problems += _quantity_problems(f"spec.limits[{i}].{field}", item.get(field))
+        fields = ("default", "defaultRequest", "min", "max")
+        shape = [p for f in fields for p in _quantity_problems(f"spec.limits[{i}].{f}",
+                                                                 item.get(f))]
+        problems += shape or _limit_order_problems(f"spec.limits[{i}]", item)
+    return problems
+
+
+LIMIT_ORDER = (("min", "max", "min"), ("min", "defaultRequest", "defaultRequest"),
+               ("defaultRequest", "max", "defaultRequest"),
+               ("defaultRequest", "default", "defaultRequest"), ("min", "default", "default"),
+               ("default", "max", "default"))
+"""(lower, upper, field blamed) of a LimitRange item, each lower amount at most the upper one,
+in the order kube-apiserver checks them."""
+_LIMIT_WORDS = {"min": "min value", "max": "max value", "default": "default value",
+                "defaultRequest": "default request value"}
+
+
+def _limit_order_problems(at: str, item: Object) -> list[str]:
+    """kube-apiserver's checks that min <= defaultRequest <= default <= max, per resource."""
+    problems = []
+    for lower, upper, blamed in LIMIT_ORDER:
+        lows, highs = item.get(lower) or {}, item.get(upper) or {}
+        for resource in sorted(set(lows) & set(highs) & set(COMPUTE_PARSERS)):
+            parse = COMPUTE_PARSERS[resource]
+            if parse(lows[resource]) > parse(highs[resource]):
+                high_words = ("default limit value" if (lower, upper) == (
+                    "defaultRequest", "default") else _LIMIT_WORDS[upper])
+                problems.append(f'{at}.{blamed}[{resource}]: Invalid value: '
+                                f'"{item[blamed][resource]}": {_LIMIT_WORDS[lower]} '
+                                f"{lows[resource]} is greater than {high_words} "
+                                f"{highs[resource]}")
     return problems
 
 

@@ -317,6 +317,39 @@ def test_admission_objects_are_validated(resource: str, obj: Object, problem: st
     assert problem in invalid.value.message
 
 
+@pytest.mark.parametrize(("item", "causes"), [
+    ({"max": {"cpu": "1"}, "default": {"cpu": "2"}},  # defaultRequest from default too
+     ['spec.limits[0].defaultRequest[cpu]: Invalid value: "2": default request value 2 is '
+      "greater than max value 1",
+      'spec.limits[0].default[cpu]: Invalid value: "2": default value 2 is greater than max '
+      "value 1"]),
+    ({"min": {"memory": "1Gi"}, "default": {"memory": "512Mi"}},  # defaultRequest from default
+     ['spec.limits[0].defaultRequest[memory]: Invalid value: "512Mi": min value 1Gi is greater '
+      "than default request value 512Mi",
+      'spec.limits[0].default[memory]: Invalid value: "512Mi": min value 1Gi is greater than '
+      "default value 512Mi"]),
+    ({"defaultRequest": {"cpu": "2"}, "default": {"cpu": "1"}, "min": {"cpu": "3"}},
+     ['spec.limits[0].defaultRequest[cpu]: Invalid value: "2": default request value 2 is '
+      "greater than default limit value 1",
+      'spec.limits[0].default[cpu]: Invalid value: "1": min value 3 is greater than default '
+      "value 1",
+      'spec.limits[0].defaultRequest[cpu]: Invalid value: "2": min value 3 is greater than '
+      "default request value 2"]),
+    ({"min": {"cpu": "100m"}, "defaultRequest": {"cpu": "500m"}, "default": {"cpu": "1"},
+      "max": {"cpu": "2"}}, []),
+])
+def test_a_limit_range_must_keep_min_default_request_default_and_max_in_order(
+        item: Object, causes: list[str]):
+    limit_range = {"metadata": {"name": "x"}, "spec": {"limits": [{"type": "Container", **item}]}}
+    DEFAULTERS["limitranges"](limit_range)  # the apiserver validates what it would store
+    if not causes:
+        validate(resolve("limitranges"), limit_range)
+        return
+    with pytest.raises(Invalid) as invalid:
+        validate(resolve("limitranges"), limit_range)
+    assert sorted(invalid.value.details["causes"]) == sorted(causes)
+
+
 def test_a_well_formed_admission_registration_is_valid():
     info = resolve("admissionregistrations")
     validate(info, {"apiVersion": info.api_version, "kind": info.kind, "metadata": {"name": "x"},
