@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -170,6 +171,8 @@ def default_pod(pod: Object) -> None:
     validation to report."""
     spec = pod.setdefault("spec", {})
     if default_pod_spec(spec):
+        for container in pod_containers(spec):
+            default_requests(container)
         default_tolerations(spec)
         pod.setdefault("status", {}).setdefault("phase", "Pending")
 
@@ -182,10 +185,32 @@ def default_pod_spec(spec: Any) -> bool:
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("schedulerName", DEFAULT_SCHEDULER)
     spec.setdefault("terminationGracePeriodSeconds", 30)
-    for container in [*spec.get("initContainers", []), *spec.get("containers", [])]:
-        if isinstance(container, dict):
-            container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
+    for container in pod_containers(spec):
+        container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
     return True
+
+
+def pod_containers(spec: Any) -> list[Object]:
+    """The init containers, then the app containers, of a pod spec; leaves out what is too
+    malformed to be a container (validation reports it)."""
+    if not isinstance(spec, dict):
+        return []
+    return [*_listed(spec.get("initContainers")), *_listed(spec.get("containers"))]
+
+
+def default_requests(container: Object) -> None:
+    """A resource with a limit and no request is requested at its limit (Kubernetes'
+    SetDefaults_Pod; not done for the pod templates of workloads, as in Kubernetes)."""
+    resources = container.get("resources")
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    if not isinstance(resources, dict) or not isinstance(limits, dict) or not limits:
+        return
+    if resources.get("requests") is None:
+        resources["requests"] = {}
+    requests = resources["requests"]
+    if isinstance(requests, dict):
+        for resource, amount in limits.items():
+            requests.setdefault(resource, amount)
 
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
@@ -273,8 +298,35 @@ def default_deployment(deployment: Object) -> None:
     spec.setdefault("progressDeadlineSeconds", 600)
 
 
+def default_limit_range(limit_range: Object) -> None:
+    """Kubernetes' defaults of a LimitRange: each Container item's ``default`` and
+    ``defaultRequest`` filled as :func:`limit_range_defaults` says."""
+    spec = limit_range.get("spec")
+    items = spec.get("limits") if isinstance(spec, dict) else None
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and item.get("type", "Container") == "Container":
+            limits, requests = limit_range_defaults(item)
+            if limits:
+                item["default"] = limits
+            if requests:
+                item["defaultRequest"] = requests
+
+
+def limit_range_defaults(item: Object) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(limits, requests) a LimitRange Container item gives containers that lack them, as
+    Kubernetes defaults the item: a resource without a ``default`` limit takes its ``max``, one
+    without a ``defaultRequest`` takes its default limit, else its ``min``."""
+    def section(name: str) -> dict[str, Any]:
+        amounts = item.get(name)
+        return amounts if isinstance(amounts, dict) else {}
+
+    limits = {**section("max"), **section("default")}
+    return limits, {**section("min"), **limits, **section("defaultRequest")}
+
+
 DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
-              "replicasets": default_replicaset, "deployments": default_deployment}
+              "replicasets": default_replicaset, "deployments": default_deployment,
+              "limitranges": default_limit_range}
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -355,43 +407,60 @@ def _pod_spec_problems(spec: Any, at: str) -> list[str]:
     if not isinstance(spec, dict):
         return [f"{at}: Required value"]
     problems = []
-    containers = spec.get("containers")
+    containers, inits = spec.get("containers"), spec.get("initContainers")
     if not isinstance(containers, list) or not containers:
         problems.append(f"{at}.containers: Required value")
         containers = []
-    seen: set[str] = set()
-    for i, container in enumerate(containers):
-        path = f"{at}.containers[{i}]"
-        if not isinstance(container, dict):
-            problems.append(f"{path}: Invalid value: must be a map")
-            continue
-        name = container.get("name")
-        if not isinstance(name, str) or len(name) > 63 or not _DNS_LABEL.match(name):
-            problems.append(f'{path}.name: Invalid value: "{name}": must be a DNS-1123 label')
-        elif name in seen:
-            problems.append(f"{path}.name: Duplicate value: {name!r}")
-        seen.add(str(name))
-        if not isinstance(container.get("image"), str) or not container["image"].strip():
-            problems.append(f"{path}.image: Required value")
-        for field in ("command", "args"):
-            value = container.get(field)
-            if value is not None and (
-                not isinstance(value, list) or not all(isinstance(v, str) for v in value)
-            ):
-                problems.append(f"{path}.{field}: Invalid value: must be a list of strings")
-        if container.get("imagePullPolicy", "IfNotPresent") not in PULL_POLICIES:
-            problems.append(
-                f"{path}.imagePullPolicy: Unsupported value: {container['imagePullPolicy']!r}"
-            )
-        problems += _resource_problems(f"{path}.resources", container.get("resources"))
-        for j, env in enumerate(container.get("env") or []):
-            if not isinstance(env, dict) or not isinstance(env.get("name"), str):
-                problems.append(f"{path}.env[{j}].name: Required value")
+    if inits is not None and not isinstance(inits, list):
+        problems.append(f"{at}.initContainers: Invalid value: must be a list")
+    seen: set[str] = set()  # one name space for init and app containers
+    for field, listed in (("initContainers", inits), ("containers", containers)):
+        for i, container in enumerate(listed if isinstance(listed, list) else []):
+            problems += _container_problems(container, f"{at}.{field}[{i}]", seen,
+                                            init=field == "initContainers")
     if spec.get("restartPolicy", "Always") not in RESTART_POLICIES:
         problems.append(
             f"{at}.restartPolicy: Unsupported value: {spec['restartPolicy']!r}: supported "
             'values: "Always", "OnFailure", "Never"'
         )
+    return problems
+
+
+def _container_problems(container: Any, path: str, seen: set[str], init: bool) -> list[str]:
+    """Problems with one (``init``) container at ``path``; ``seen`` holds the names taken
+    before it."""
+    if not isinstance(container, dict):
+        return [f"{path}: Invalid value: must be a map"]
+    problems = []
+    name = container.get("name")
+    if not isinstance(name, str) or len(name) > 63 or not _DNS_LABEL.match(name):
+        problems.append(f'{path}.name: Invalid value: "{name}": must be a DNS-1123 label')
+    elif name in seen:
+        problems.append(f"{path}.name: Duplicate value: {name!r}")
+    seen.add(str(name))
+    if not isinstance(container.get("image"), str) or not container["image"].strip():
+        problems.append(f"{path}.image: Required value")
+    for field in ("command", "args"):
+        value = container.get(field)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+        ):
+            problems.append(f"{path}.{field}: Invalid value: must be a list of strings")
+    if container.get("imagePullPolicy", "IfNotPresent") not in PULL_POLICIES:
+        problems.append(
+            f"{path}.imagePullPolicy: Unsupported value: {container['imagePullPolicy']!r}"
+        )
+    if "restartPolicy" in container:  # only sidecars (init containers) may say, and Always
+        if not init:
+            problems.append(f"{path}.restartPolicy: Forbidden: may not be set for non-init "
+                            "containers")
+        elif container["restartPolicy"] != "Always":
+            problems.append(f"{path}.restartPolicy: Unsupported value: "
+                            f'{container["restartPolicy"]!r}: supported values: "Always"')
+    problems += _resource_problems(f"{path}.resources", container.get("resources"))
+    for j, env in enumerate(container.get("env") or []):
+        if not isinstance(env, dict) or not isinstance(env.get("name"), str):
+            problems.append(f"{path}.env[{j}].name: Required value")
     return problems
 
 
@@ -556,16 +625,68 @@ NONZERO_MEMORY = 200 * 2**20
 """Bytes counted for a container without a memory request when scoring (kube-scheduler's)."""
 
 
+COMPUTE_PARSERS: dict[str, Callable[[Any], int]] = {"cpu": parse_cpu, "memory": parse_memory}
+"""The compute resources counted for pods, each parsed to base units (millicores, bytes)."""
+
+
 def pod_requests(pod: Object, nonzero: bool = False) -> tuple[int, int]:
-    """Total (millicpu, bytes) the pod's containers request; with ``nonzero``, containers that
-    request nothing count as the scoring defaults, so empty pods still spread over nodes."""
-    cpu = memory = 0
-    for container in pod.get("spec", {}).get("containers", []):
-        requests = (container.get("resources") or {}).get("requests") or {}
-        cpu += parse_cpu(requests["cpu"]) if "cpu" in requests else NONZERO_CPU * nonzero
-        memory += (parse_memory(requests["memory"]) if "memory" in requests
-                   else NONZERO_MEMORY * nonzero)
-    return cpu, memory
+    """(millicpu, bytes) the pod requests (:func:`pod_amounts`); with ``nonzero``, containers
+    that request nothing count as the scoring defaults, so empty pods still spread over nodes."""
+    amounts = pod_amounts(pod, "requests",
+                          {"cpu": NONZERO_CPU, "memory": NONZERO_MEMORY} if nonzero else None)
+    return amounts.get("cpu", 0), amounts.get("memory", 0)
+
+
+def pod_amounts(pod: Object | None, section: str,
+                missing: dict[str, int] | None = None) -> dict[str, int]:
+    """The pod's effective ``requests`` or ``limits`` per compute resource, in base units, as
+    Kubernetes counts them for the scheduler, quotas and LimitRange: the app containers and the
+    sidecars (init containers with ``restartPolicy: Always``) added up, or what one init
+    container takes while it runs (with the sidecars started before it), whichever is more. A
+    resource no container names is absent; ``missing`` gives an amount to each container that
+    does not name it. An unparsable amount counts 0 (validation reports it)."""
+    spec = (pod or {}).get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    total = _add({}, *(_container_amounts(c, section, missing)
+                       for c in _listed(spec.get("containers"))))
+    sidecars: dict[str, int] = {}
+    for container in _listed(spec.get("initContainers")):
+        amounts = _container_amounts(container, section, missing)
+        if container.get("restartPolicy") == "Always":
+            _add(total, amounts)
+            running = _add(sidecars, amounts)
+        else:
+            running = _add(dict(sidecars), amounts)
+        for resource, amount in running.items():
+            total[resource] = max(total.get(resource, 0), amount)
+    return total
+
+
+def _listed(containers: Any) -> list[Object]:
+    return [c for c in containers if isinstance(c, dict)] if isinstance(containers, list) else []
+
+
+def _container_amounts(container: Object, section: str,
+                       missing: dict[str, int] | None) -> dict[str, int]:
+    resources = container.get("resources")
+    given = resources.get(section) if isinstance(resources, dict) else None
+    given = given if isinstance(given, dict) else {}
+    amounts = dict(missing or {})
+    for resource, parse in COMPUTE_PARSERS.items():
+        if resource in given:
+            try:
+                amounts[resource] = parse(given[resource])
+            except ValueError:
+                amounts[resource] = 0
+    return amounts
+
+
+def _add(into: dict[str, int], *amounts: dict[str, int]) -> dict[str, int]:
+    """``into`` with each of ``amounts`` added, resource by resource."""
+    for each in amounts:
+        for resource, amount in each.items():
+            into[resource] = into.get(resource, 0) + amount
+    return into
 
 
 def condition(obj: Object, kind: str) -> dict[str, Any] | None:
@@ -606,8 +727,37 @@ def _limit_range_problems(obj: Object) -> list[str]:
         if item.get("type", "Container") not in ("Container", "Pod"):
             problems.append(f"spec.limits[{i}].type: Unsupported value: {item.get('type')!r}: "
                             'supported values: "Container", "Pod"')
-        for field in ("default", "defaultRequest", "min", "max"):
-            problems += _quantity_problems(f"spec.limits[{i}].{field}", item.get(field))
+        fields = ("default", "defaultRequest", "min", "max")
+        shape = [p for f in fields for p in _quantity_problems(f"spec.limits[{i}].{f}",
+                                                                 item.get(f))]
+        problems += shape or _limit_order_problems(f"spec.limits[{i}]", item)
+    return problems
+
+
+LIMIT_ORDER = (("min", "max", "min"), ("min", "defaultRequest", "defaultRequest"),
+               ("defaultRequest", "max", "defaultRequest"),
+               ("defaultRequest", "default", "defaultRequest"), ("min", "default", "default"),
+               ("default", "max", "default"))
+"""(lower, upper, field blamed) of a LimitRange item, each lower amount at most the upper one,
+in the order kube-apiserver checks them."""
+_LIMIT_WORDS = {"min": "min value", "max": "max value", "default": "default value",
+                "defaultRequest": "default request value"}
+
+
+def _limit_order_problems(at: str, item: Object) -> list[str]:
+    """kube-apiserver's checks that min <= defaultRequest <= default <= max, per resource."""
+    problems = []
+    for lower, upper, blamed in LIMIT_ORDER:
+        lows, highs = item.get(lower) or {}, item.get(upper) or {}
+        for resource in sorted(set(lows) & set(highs) & set(COMPUTE_PARSERS)):
+            parse = COMPUTE_PARSERS[resource]
+            if parse(lows[resource]) > parse(highs[resource]):
+                high_words = ("default limit value" if (lower, upper) == (
+                    "defaultRequest", "default") else _LIMIT_WORDS[upper])
+                problems.append(f'{at}.{blamed}[{resource}]: Invalid value: '
+                                f'"{item[blamed][resource]}": {_LIMIT_WORDS[lower]} '
+                                f"{lows[resource]} is greater than {high_words} "
+                                f"{highs[resource]}")
     return problems
 
 

@@ -1,42 +1,35 @@
 """Admission plugins about compute resources: LimitRanger and ResourceQuota.
 
 :class:`LimitRanger` fills each new pod's containers with the defaults of the namespace's
-LimitRange objects (``default`` limits, ``defaultRequest`` requests) and refuses amounts
-outside their ``min``/``max``. :class:`ResourceQuota` keeps each ResourceQuota's
+LimitRange objects (``default`` limits, ``defaultRequest`` requests, each falling back as
+``objects.limit_range_defaults`` says) and refuses amounts outside their ``min``/``max``; it
+runs after the pod's own defaults, so a container's limit without a request has already
+become its request. :class:`ResourceQuota` keeps each ResourceQuota's
 ``status.used`` and refuses a pod that would take it past ``spec.hard``: it charges the quota
 with a compare-and-swap on the quota object before the pod is stored, so two concurrent creates
 can never both take the last unit (the loser re-reads and is refused), and gives the amounts
 back when a pod is removed or its create fails after admission (``release``).
 
-Neighbours: ``admission`` (the chain and its protocols), ``actors.quantity`` (amounts).
+Neighbours: ``admission`` (the chain and its protocols), ``actors.objects`` (a pod's effective
+requests and limits, ``pod_amounts``, shared with the scheduler), ``actors.quantity``.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from actors.apiserver.admission import AdmissionRequest, ObjectAccess
-from actors.quantity import format_cpu, format_memory, parse_cpu, parse_memory
+from actors.objects import COMPUTE_PARSERS, limit_range_defaults, pod_amounts, pod_containers
+from actors.quantity import format_cpu, format_memory
 from bus.errors import Conflict
 
 log = logging.getLogger(__name__)
 
 Object = dict[str, Any]
-PARSERS: dict[str, Callable[[Any], int]] = {"cpu": parse_cpu, "memory": parse_memory}
 FORMATTERS: dict[str, Callable[[int], str]] = {"cpu": format_cpu, "memory": format_memory}
-
-
-def _containers(pod: Object | None) -> Iterator[Object]:
-    spec = (pod or {}).get("spec")
-    if not isinstance(spec, dict):
-        return
-    for field in ("initContainers", "containers"):
-        for container in spec.get(field) or []:
-            if isinstance(container, dict):
-                yield container
 
 
 def _section(container: Object, section: str) -> dict[str, Any]:
@@ -51,7 +44,7 @@ def _section(container: Object, section: str) -> dict[str, Any]:
 def _amount(resource: str, value: Any) -> int | None:
     """An amount in base units (millicores, bytes), None when unparsable (validation says)."""
     try:
-        return PARSERS[resource](value)
+        return COMPUTE_PARSERS[resource](value)
     except (KeyError, ValueError):
         return None
 
@@ -77,9 +70,8 @@ class LimitRanger:
 
     def admit(self, request: AdmissionRequest) -> None:
         for item in (item for kind, item in self._items(request) if kind == "Container"):
-            limits = item.get("default") or {}
-            requests = item.get("defaultRequest") or limits
-            for container in _containers(request.object):
+            limits, requests = limit_range_defaults(item)
+            for container in pod_containers((request.object or {}).get("spec")):
                 for section, defaults in (("limits", limits), ("requests", requests)):
                     if defaults:
                         amounts = _section(container, section)
@@ -87,12 +79,12 @@ class LimitRanger:
                             amounts.setdefault(resource, value)
 
     def validate(self, request: AdmissionRequest) -> None:
-        """``min``/``max`` per container (``type: Container``) and over the sum of the pod's
-        containers (``type: Pod``)."""
+        """``min``/``max`` per container, init containers too (``type: Container``), and over
+        the pod's effective requests and limits (``type: Pod``)."""
         problems = []
+        containers = pod_containers((request.object or {}).get("spec"))
         for kind, item in self._items(request):
-            holders = _containers(request.object) if kind == "Container" else [
-                _pod_total(request.object)]
+            holders = containers if kind == "Container" else [_pod_total(request.object)]
             for holder in holders:
                 problems += _bound_problems(item, holder, kind)
         if len(problems) == 1:
@@ -102,19 +94,10 @@ class LimitRanger:
 
 
 def _pod_total(pod: Object | None) -> Object:
-    """The pod's containers (not its init containers) added up, as one container; an amount
-    some container does not give is missing from the total."""
-    spec = (pod or {}).get("spec")
-    containers = [c for c in (spec.get("containers") or [] if isinstance(spec, dict) else [])
-                  if isinstance(c, dict)]
-    total: dict[str, dict[str, str]] = {"requests": {}, "limits": {}}
-    for section in total:
-        for resource, show_amount in FORMATTERS.items():
-            amounts = [_amount(resource, ((c.get("resources") or {}).get(section) or {}).get(
-                resource)) for c in containers]
-            if amounts and all(a is not None for a in amounts):
-                total[section][resource] = show_amount(sum(a or 0 for a in amounts))
-    return {"resources": total}
+    """The pod's effective requests and limits (:func:`pod_amounts`), as one container."""
+    return {"resources": {section: {resource: FORMATTERS[resource](amount)
+                                    for resource, amount in pod_amounts(pod, section).items()}
+                          for section in ("requests", "limits")}}
 
 
 def _bound_problems(item: Object, container: Object, kind: str) -> list[str]:
@@ -146,16 +129,13 @@ MAX_CHARGE_ATTEMPTS = 20
 
 
 def pod_usage(pod: Object) -> dict[str, int]:
-    """What a pod counts against a quota: one pod, and its containers' requests and limits
-    (base units; a container without an amount counts 0)."""
+    """What a pod counts against a quota: one pod, and its effective requests and limits
+    (:func:`pod_amounts`: init containers included; base units; 0 for what it does not give)."""
     usage = dict.fromkeys(QUOTA_RESOURCES, 0)
     usage["pods"] = 1
-    for container in pod.get("spec", {}).get("containers") or []:
-        resources = container.get("resources") or {}
-        for section in ("requests", "limits"):
-            for resource in ("cpu", "memory"):
-                value = (resources.get(section) or {}).get(resource)
-                usage[f"{section}.{resource}"] += _amount(resource, value) or 0
+    for section in ("requests", "limits"):
+        for resource, amount in pod_amounts(pod, section).items():
+            usage[f"{section}.{resource}"] = amount
     return usage
 
 
@@ -305,4 +285,4 @@ def _specified(pod: Object, name: str) -> bool:
     """Every container of ``pod`` gives the amount quota resource ``name`` counts."""
     section, _, resource = name.partition(".")
     return all(resource in (((c.get("resources") or {}).get(section)) or {})
-               for c in pod.get("spec", {}).get("containers") or [])
+               for c in pod_containers(pod.get("spec")))

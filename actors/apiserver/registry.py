@@ -20,8 +20,10 @@ from actors.objects import (
     DEFAULTERS,
     TRACE_ANNOTATION,
     ResourceInfo,
+    default_requests,
     meta,
     now_rfc3339,
+    pod_containers,
     set_condition,
 )
 from actors.selectors import selector_text
@@ -242,10 +244,9 @@ def check_pod_update(old: Object, new: Object) -> None:
         spec = plain_copy(pod.get("spec") or {})
         if not isinstance(spec, dict):
             return spec
-        for field in ("containers", "initContainers"):
-            for container in spec.get(field) or []:
-                if isinstance(container, dict):
-                    container.pop("image", None)
+        for container in pod_containers(spec):
+            container.pop("image", None)
+            default_requests(container)  # as a pod stored before requests were defaulted reads
         spec.pop("activeDeadlineSeconds", None)
         spec.pop("tolerations", None)
         return spec

@@ -65,6 +65,30 @@ def test_unschedulable_pod_says_why_and_is_placed_when_a_node_fits(control_plane
     assert scheduled_condition(placed) == {"status": "True", "reason": "", "message": ""}
 
 
+def test_limits_and_init_containers_count_as_kubernetes_counts_them(control_plane: Cluster):
+    admin = control_plane.admin_client()
+    admin.create("nodes", node("one-cpu", cpu="1"), None)
+    limited = pod("only-limits")
+    limited["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "2"}}
+    stored = admin.create("pods", limited)
+    assert stored["spec"]["containers"][0]["resources"] == {
+        "limits": {"cpu": "2"}, "requests": {"cpu": "2"}}  # as `kubectl get -o yaml` shows
+    setup = pod("big-init", cpu="100m")
+    setup["spec"]["initContainers"] = [{"name": "setup", "image": "busybox:1.35",
+                                        "resources": {"requests": {"cpu": "3"}}}]
+    admin.create("pods", setup)
+    for name in ("only-limits", "big-init"):
+        pending = wait_for(admin, "pods", name, lambda p: scheduled_condition(p) is not None)
+        assert scheduled_condition(pending) == {
+            "status": "False", "reason": "Unschedulable",
+            "message": "0/1 nodes are available: 1 Insufficient cpu."}
+    admin.create("nodes", node("five-cpus", cpu="5"), None)
+    placed = {name: wait_for(admin, "pods", name, bound)["spec"]["nodeName"]
+              for name in ("only-limits", "big-init")}
+    # both fit: 2 + 3 cpus, the init container's 3 being the pod's, not added to its 100m
+    assert placed == {"only-limits": "five-cpus", "big-init": "five-cpus"}
+
+
 def test_two_pods_never_share_the_last_slot(control_plane: Cluster):
     admin = control_plane.admin_client()
     admin.create("nodes", node("one-slot", cpu="1"), None)

@@ -222,6 +222,33 @@ def test_quota_exceeded_message_and_concurrent_creates_do_not_overshoot(admin):
         "used: requests.cpu=200m, limited: requests.cpu=1")
 
 
+def test_a_pod_with_only_limits_is_charged_its_limits_as_requests(admin):
+    admin.create("limitranges", {"metadata": {"name": "ceiling"}, "spec": {"limits": [
+        {"type": "Container", "max": {"memory": "512Mi"}}]}}, "team-a")
+    stored_range = admin.get("limitranges", "ceiling", "team-a")["spec"]["limits"][0]
+    assert stored_range["default"] == stored_range["defaultRequest"] == {"memory": "512Mi"}
+    admin.create("resourcequotas", {"metadata": {"name": "compute"}, "spec": {"hard": {
+        "requests.cpu": "1", "requests.memory": "1Gi"}}}, "team-a")
+    limited = pod("limited")
+    limited["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "2"}}
+    with pytest.raises(Forbidden) as denied:
+        admin.create("pods", limited, "team-a")
+    assert denied.value.message == (
+        'pods "limited" is forbidden: exceeded quota: compute, requested: requests.cpu=2, '
+        "used: requests.cpu=0, limited: requests.cpu=1")
+    limited["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "500m"}}
+    limited["spec"]["initContainers"] = [{"name": "setup", "image": "busybox:1.35",
+                                          "resources": {"limits": {"cpu": "800m"}}}]
+    stored = admin.create("pods", limited, "team-a")
+    assert [c["resources"] for c in stored["spec"]["initContainers"] + stored["spec"][
+        "containers"]] == [{"limits": {"cpu": "800m", "memory": "512Mi"},
+                            "requests": {"cpu": "800m", "memory": "512Mi"}},
+                           {"limits": {"cpu": "500m", "memory": "512Mi"},
+                            "requests": {"cpu": "500m", "memory": "512Mi"}}]
+    used = admin.get("resourcequotas", "compute", "team-a")["status"]["used"]
+    assert used == {"requests.cpu": "800m", "requests.memory": "512Mi"}
+
+
 def test_node_restriction_keeps_a_kubelet_to_its_own_pods(admin, as_user):
     for name, node in (("on-a", "node-a"), ("on-b", "node-b")):
         admin.create("pods", unscheduled(name))

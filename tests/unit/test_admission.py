@@ -19,7 +19,7 @@ from actors.apiserver.external import (
     Verdict,
 )
 from actors.apiserver.limits import LimitRanger, ResourceQuota
-from actors.objects import lookup
+from actors.objects import default_pod, lookup
 from bus.envelope import Envelope
 from bus.errors import BadRequest, BusTimeout, Conflict, Forbidden, InternalError, NoResponders
 from bus.subjects import Subjects
@@ -183,11 +183,11 @@ def test_limit_ranger_refuses_amounts_outside_min_and_max_in_kubernetes_words():
                                                   limits={"cpu": "1", "memory": "512Mi"})))
 
 
-def test_limit_ranger_bounds_the_sum_of_a_pods_containers():
+def test_limit_ranger_bounds_the_pods_effective_amounts():
     pod_range = {"metadata": {"name": "per-pod", "namespace": "default"}, "spec": {"limits": [
         {"type": "Pod", "max": {"cpu": "1", "memory": "1Gi"}}]}}
     ranger = LimitRanger(MemoryAccess(("limitranges", pod_range)))
-    two = pod("p", limits={"cpu": "600m", "memory": "256Mi"})
+    two = pod("p", limits={"cpu": "600m"})
     two["spec"]["containers"].append({"name": "d", "image": "busybox:1.35", "resources": {
         "limits": {"cpu": "600m"}}})
     with pytest.raises(Forbidden) as denied:
@@ -196,15 +196,47 @@ def test_limit_ranger_bounds_the_sum_of_a_pods_containers():
         'pods "p" is forbidden: [maximum cpu usage per Pod is 1, but limit is 1200m, maximum '
         "memory usage per Pod is 1Gi.  No limit is specified]")
     two["spec"]["containers"][1]["resources"]["limits"] = {"cpu": "400m", "memory": "512Mi"}
-    ranger.validate(request("CREATE", "pods", two))
+    ranger.validate(request("CREATE", "pods", two))  # one container's memory is the pod's
+    two["spec"]["initContainers"] = [{"name": "init", "image": "busybox:1.35", "resources": {
+        "limits": {"cpu": "2", "memory": "256Mi"}}}]
+    with pytest.raises(Forbidden) as init_over:
+        ranger.validate(request("CREATE", "pods", two))
+    assert init_over.value.message == ('pods "p" is forbidden: maximum cpu usage per Pod is 1, '
+                                       "but limit is 2")
 
 
-def test_limit_ranger_without_defaults_adds_nothing():
-    ranger = LimitRanger(MemoryAccess(("limitranges", limit_range(max={"cpu": "1"}))))
-    req = request("CREATE", "pods", pod("p", limits={"cpu": "1"}))
+def test_limit_ranger_defaults_come_from_max_and_min_as_kubernetes_defaults_the_item():
+    ranger = LimitRanger(MemoryAccess(("limitranges", limit_range(
+        max={"cpu": "1"}, min={"memory": "64Mi"}))))
+    req = request("CREATE", "pods", pod("p"))
     ranger.admit(req)
     assert req.object is not None
-    assert req.object["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "1"}}
+    assert req.object["spec"]["containers"][0]["resources"] == {
+        "limits": {"cpu": "1"}, "requests": {"cpu": "1", "memory": "64Mi"}}
+
+
+def test_limit_ranger_default_limit_becomes_the_request_per_resource():
+    ranger = LimitRanger(MemoryAccess(("limitranges", limit_range(
+        default={"cpu": "1", "memory": "256Mi"}, defaultRequest={"cpu": "100m"}))))
+    req = request("CREATE", "pods", pod("p"))
+    req.object["spec"]["initContainers"] = [{"name": "i", "image": "busybox:1.35"}]
+    ranger.admit(req)
+    for container in (req.object["spec"]["initContainers"][0],
+                      req.object["spec"]["containers"][0]):
+        assert container["resources"] == {"limits": {"cpu": "1", "memory": "256Mi"},
+                                          "requests": {"cpu": "100m", "memory": "256Mi"}}
+
+
+def test_limit_ranger_keeps_a_request_the_pods_defaults_took_from_its_limit():
+    ranger = LimitRanger(MemoryAccess(("limitranges", limit_range(
+        default={"cpu": "1"}, defaultRequest={"cpu": "100m"}))))
+    limited = pod("p", limits={"cpu": "2"})
+    default_pod(limited)  # the apiserver defaults the pod before admission, as Kubernetes
+    req = request("CREATE", "pods", limited)
+    ranger.admit(req)
+    assert req.object is not None
+    assert req.object["spec"]["containers"][0]["resources"] == {
+        "limits": {"cpu": "2"}, "requests": {"cpu": "2"}}
 
 
 def test_limit_ranger_leaves_updates_and_other_namespaces_alone():
@@ -278,6 +310,62 @@ def test_quota_on_requests_needs_every_container_to_say():
     with pytest.raises(Forbidden, match=re.escape(
             "failed quota: compute: must specify requests.memory")):
         ResourceQuota(access).validate(request("CREATE", "pods", pod("a")))
+
+
+def init_container(name: str, always: bool = False, **resources: Any) -> Object:
+    container: Object = {"name": name, "image": "busybox:1.35", "resources": resources}
+    return {**container, "restartPolicy": "Always"} if always else container
+
+
+def test_quota_counts_the_larger_of_the_app_containers_and_any_init_container():
+    access = MemoryAccess()
+    admitted_quota(access, quota(**{"requests.cpu": "4", "limits.memory": "1Gi"}))
+    plugin = ResourceQuota(access)
+    big_init = pod("a", requests={"cpu": "500m"}, limits={"memory": "64Mi"})
+    big_init["spec"]["initContainers"] = [
+        init_container("setup", requests={"cpu": "3"}, limits={"memory": "128Mi"}),
+        init_container("small", requests={"cpu": "1"}, limits={"memory": "32Mi"})]
+    plugin.validate(request("CREATE", "pods", big_init))
+    stored = access.get("resourcequotas", "default", "compute")
+    assert stored is not None
+    assert stored["status"]["used"] == {"requests.cpu": "3", "limits.memory": "128Mi"}
+    with pytest.raises(Forbidden, match=re.escape(
+            "requested: requests.cpu=2, used: requests.cpu=3, limited: requests.cpu=4")):
+        plugin.validate(request("CREATE", "pods", pod("b", requests={"cpu": "2"}, limits={
+            "memory": "1Mi"})))
+
+
+def test_quota_adds_sidecars_to_the_app_containers_and_to_later_init_containers():
+    access = MemoryAccess()
+    admitted_quota(access, quota(**{"requests.cpu": "10"}))
+    with_sidecar = pod("a", requests={"cpu": "1"})
+    with_sidecar["spec"]["initContainers"] = [
+        init_container("proxy", always=True, requests={"cpu": "500m"}),
+        init_container("migrate", requests={"cpu": "2"})]
+    ResourceQuota(access).validate(request("CREATE", "pods", with_sidecar))
+    stored = access.get("resourcequotas", "default", "compute")
+    assert stored is not None and stored["status"]["used"] == {"requests.cpu": "2500m"}
+
+
+def test_quota_needs_init_containers_to_say_too():
+    access = MemoryAccess()
+    admitted_quota(access, quota(**{"requests.cpu": "1"}))
+    silent_init = pod("a", requests={"cpu": "100m"})
+    silent_init["spec"]["initContainers"] = [init_container("setup")]
+    with pytest.raises(Forbidden, match=re.escape("failed quota: compute: must specify "
+                                                  "requests.cpu")):
+        ResourceQuota(access).validate(request("CREATE", "pods", silent_init))
+
+
+def test_quota_charges_the_requests_a_pod_with_only_limits_is_given():
+    access = MemoryAccess()
+    admitted_quota(access, quota(**{"requests.cpu": "1"}))
+    limited = pod("a", limits={"cpu": "2"})
+    default_pod(limited)
+    with pytest.raises(Forbidden, match=re.escape(
+            "exceeded quota: compute, requested: requests.cpu=2, used: requests.cpu=0, "
+            "limited: requests.cpu=1")):
+        ResourceQuota(access).validate(request("CREATE", "pods", limited))
 
 
 def test_a_lost_compare_and_swap_rereads_and_refuses_the_last_unit_taken_meanwhile():

@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from actors.objects import DEFAULTERS, default_deployment, default_pod, lookup, resolve, validate
+from actors.objects import (
+    DEFAULTERS,
+    default_deployment,
+    default_pod,
+    lookup,
+    pod_amounts,
+    pod_requests,
+    resolve,
+    validate,
+)
 from actors.quantity import parse_cpu, parse_memory
 from bus.errors import BadRequest, Invalid
 from tests.conftest import node, pod
@@ -41,6 +50,28 @@ def bad_quantity(p: Object) -> None:
     container(p)["resources"] = {"requests": {"cpu": "lots"}}
 
 
+def bad_init_container(p: Object) -> None:
+    p["spec"]["initContainers"] = [{"name": "setup", "image": "busybox:1.35",
+                                    "resources": {"limits": {"memory": "lots"}}}]
+
+
+def init_named_as_app(p: Object) -> None:
+    p["spec"]["initContainers"] = [{"name": "web", "image": "busybox:1.35"}]
+
+
+def init_restarts_on_failure(p: Object) -> None:
+    p["spec"]["initContainers"] = [{"name": "setup", "image": "busybox:1.35",
+                                    "restartPolicy": "OnFailure"}]
+
+
+def app_with_restart_policy(p: Object) -> None:
+    container(p)["restartPolicy"] = "Always"
+
+
+def init_containers_not_a_list(p: Object) -> None:
+    p["spec"]["initContainers"] = {"name": "setup"}
+
+
 @pytest.mark.parametrize(
     ("breaks", "cause"),
     [
@@ -49,6 +80,13 @@ def bad_quantity(p: Object) -> None:
         (duplicate_container, "spec.containers[1].name: Duplicate value: 'web'"),
         (bad_restart_policy, "spec.restartPolicy: Unsupported value: 'Sometimes'"),
         (bad_quantity, "spec.containers[0].resources.requests[cpu]: Invalid value: 'lots'"),
+        (bad_init_container,
+         "spec.initContainers[0].resources.limits[memory]: Invalid value: 'lots'"),
+        (init_named_as_app, "spec.containers[0].name: Duplicate value: 'web'"),
+        (init_restarts_on_failure, "spec.initContainers[0].restartPolicy: Unsupported value: "
+                                   "'OnFailure': supported values: \"Always\""),
+        (app_with_restart_policy, "spec.containers[0].restartPolicy: Forbidden"),
+        (init_containers_not_a_list, "spec.initContainers: Invalid value: must be a list"),
     ],
 )
 def test_validate_rejects_an_invalid_pod_as_invalid_naming_the_cause(
@@ -104,6 +142,65 @@ def test_default_pod_keeps_what_the_user_set():
     assert chosen["spec"]["restartPolicy"] == "Never"
     assert chosen["spec"]["schedulerName"] == "my-scheduler"
     assert container(chosen)["imagePullPolicy"] == "Never"
+
+
+def test_default_pod_requests_what_each_container_limits_and_asks_for_nothing_more():
+    limited = pod("web")
+    container(limited)["resources"] = {"limits": {"cpu": "2", "memory": "1Gi"},
+                                       "requests": {"memory": "256Mi"}}
+    limited["spec"]["initContainers"] = [
+        {"name": "setup", "image": "busybox:1.35", "resources": {"limits": {"cpu": "500m"}}},
+        {"name": "bare", "image": "busybox:1.35", "resources": {"limits": {}}}]
+    default_pod(limited)
+    assert container(limited)["resources"]["requests"] == {"cpu": "2", "memory": "256Mi"}
+    setup, bare = limited["spec"]["initContainers"]
+    assert setup["resources"] == {"limits": {"cpu": "500m"}, "requests": {"cpu": "500m"}}
+    assert bare["resources"] == {"limits": {}}
+    assert pod_requests(limited) == (2000, 256 * 2**20)
+
+
+def test_workload_templates_keep_limits_without_requests_as_kubernetes_does():
+    template = {"metadata": {"labels": {"app": "web"}}, "spec": pod("web")["spec"]}
+    template["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1"}}
+    deployment = {"spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template}}
+    default_deployment(deployment)
+    assert template["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "1"}}
+
+
+def test_pod_amounts_take_the_larger_of_the_app_sum_and_each_init_container():
+    two_apps = pod("web", cpu="1", memory="100Mi")
+    two_apps["spec"]["containers"].append(
+        {"name": "side", "image": "busybox:1.35", "resources": {"requests": {"cpu": "1"}}})
+    two_apps["spec"]["initContainers"] = [
+        {"name": "a", "image": "busybox:1.35", "resources": {"requests": {"cpu": "1500m"}}},
+        {"name": "b", "image": "busybox:1.35", "resources": {"requests": {"memory": "1Gi"}}}]
+    assert pod_amounts(two_apps, "requests") == {"cpu": 2000, "memory": 2**30}
+    assert pod_amounts(two_apps, "limits") == {}
+    assert pod_requests(two_apps, nonzero=True) == (2000, 2**30)
+    two_apps["spec"]["initContainers"][0]["restartPolicy"] = "Always"  # a sidecar now
+    assert pod_amounts(two_apps, "requests") == {"cpu": 3500, "memory": 2**30}
+
+
+@pytest.mark.parametrize(("spec", "amounts"), [
+    ({"containers": "x"}, {}), ({"containers": [1, None]}, {}), ({"initContainers": None}, {}),
+    ({"containers": [{"resources": {"requests": {"cpu": "lots"}}}]}, {"cpu": 0}), (None, {}),
+])
+def test_pod_amounts_of_a_malformed_pod_count_nothing_instead_of_failing(
+        spec: Any, amounts: dict[str, int]):
+    # admission (the quota) reads a pod before validation refuses it
+    assert pod_amounts({"spec": spec}, "requests") == amounts
+
+
+def test_a_limit_range_is_stored_with_kubernetes_defaults_of_its_container_items():
+    limit_range = {"spec": {"limits": [
+        {"type": "Container", "max": {"cpu": "2", "memory": "1Gi"}, "min": {"cpu": "100m"},
+         "default": {"memory": "512Mi"}},
+        {"type": "Pod", "max": {"cpu": "4"}}]}}
+    DEFAULTERS["limitranges"](limit_range)
+    container_item, pod_item = limit_range["spec"]["limits"]
+    assert container_item["default"] == {"cpu": "2", "memory": "512Mi"}
+    assert container_item["defaultRequest"] == {"cpu": "2", "memory": "512Mi"}
+    assert pod_item == {"type": "Pod", "max": {"cpu": "4"}}
 
 
 @pytest.mark.parametrize(
@@ -218,6 +315,39 @@ def test_admission_objects_are_validated(resource: str, obj: Object, problem: st
     with pytest.raises(Invalid) as invalid:
         validate(info, obj)
     assert problem in invalid.value.message
+
+
+@pytest.mark.parametrize(("item", "causes"), [
+    ({"max": {"cpu": "1"}, "default": {"cpu": "2"}},  # defaultRequest from default too
+     ['spec.limits[0].defaultRequest[cpu]: Invalid value: "2": default request value 2 is '
+      "greater than max value 1",
+      'spec.limits[0].default[cpu]: Invalid value: "2": default value 2 is greater than max '
+      "value 1"]),
+    ({"min": {"memory": "1Gi"}, "default": {"memory": "512Mi"}},  # defaultRequest from default
+     ['spec.limits[0].defaultRequest[memory]: Invalid value: "512Mi": min value 1Gi is greater '
+      "than default request value 512Mi",
+      'spec.limits[0].default[memory]: Invalid value: "512Mi": min value 1Gi is greater than '
+      "default value 512Mi"]),
+    ({"defaultRequest": {"cpu": "2"}, "default": {"cpu": "1"}, "min": {"cpu": "3"}},
+     ['spec.limits[0].defaultRequest[cpu]: Invalid value: "2": default request value 2 is '
+      "greater than default limit value 1",
+      'spec.limits[0].default[cpu]: Invalid value: "1": min value 3 is greater than default '
+      "value 1",
+      'spec.limits[0].defaultRequest[cpu]: Invalid value: "2": min value 3 is greater than '
+      "default request value 2"]),
+    ({"min": {"cpu": "100m"}, "defaultRequest": {"cpu": "500m"}, "default": {"cpu": "1"},
+      "max": {"cpu": "2"}}, []),
+])
+def test_a_limit_range_must_keep_min_default_request_default_and_max_in_order(
+        item: Object, causes: list[str]):
+    limit_range = {"metadata": {"name": "x"}, "spec": {"limits": [{"type": "Container", **item}]}}
+    DEFAULTERS["limitranges"](limit_range)  # the apiserver validates what it would store
+    if not causes:
+        validate(resolve("limitranges"), limit_range)
+        return
+    with pytest.raises(Invalid) as invalid:
+        validate(resolve("limitranges"), limit_range)
+    assert sorted(invalid.value.details["causes"]) == sorted(causes)
 
 
 def test_a_well_formed_admission_registration_is_valid():

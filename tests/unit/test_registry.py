@@ -99,6 +99,19 @@ def test_update_bumps_generation_only_when_the_spec_changes():
     assert bumped["metadata"]["generation"] == 2
 
 
+def test_a_pod_stored_before_requests_were_defaulted_from_limits_still_takes_updates():
+    old = stored_pod()
+    old["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1"}}  # no requests then
+    relabelled = plain_copy(old)
+    relabelled["metadata"]["labels"] = {"app": "web"}
+    new, _ = prepare_update(PODS, None, relabelled, old)
+    assert new["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "1"}
+    changed = plain_copy(old)
+    changed["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "2"}}
+    with pytest.raises(Invalid, match="pod updates may not change fields"):
+        prepare_update(PODS, None, changed, old)
+
+
 def test_update_keeps_server_owned_metadata_of_the_stored_object():
     old = stored_pod()
     body = pod("web")

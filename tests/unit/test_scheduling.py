@@ -373,6 +373,41 @@ def test_a_pod_requesting_nothing_fits_a_node_with_nothing_left():
     assert insufficient_resources(PodInfo.of(pod("best-effort")), full) == []
 
 
+def with_init(pod_: Object, *requests: dict[str, str], sidecar: bool = False) -> Object:
+    """``pod_`` with init containers requesting ``requests`` (sidecars when ``sidecar``)."""
+    inits = [{"name": f"init-{i}", "image": "busybox:1.35", "resources": {"requests": asked},
+              **({"restartPolicy": "Always"} if sidecar else {})}
+             for i, asked in enumerate(requests)]
+    return dict(pod_, spec=dict(pod_["spec"], initContainers=inits))
+
+
+def test_an_init_container_asking_more_than_the_app_sets_what_the_pod_needs():
+    heavy = PodInfo.of(with_init(pod("p", cpu="500m", memory="64Mi"), {"cpu": "3"},
+                                 {"memory": "1Gi"}))
+    assert (heavy.cpu, heavy.memory) == (3000, 2**30)
+    assert insufficient_resources(heavy, info(node("n", cpu="2"))) == ["Insufficient cpu"]
+    light = PodInfo.of(with_init(pod("p", cpu="1"), {"cpu": "200m"}))
+    assert light.cpu == 1000 and insufficient_resources(light, info(node("n", cpu="1"))) == []
+
+
+def test_sidecars_add_to_the_app_and_to_the_init_containers_after_them():
+    proxy = with_init(pod("p", cpu="1"), {"cpu": "500m"}, sidecar=True)
+    proxy["spec"]["initContainers"].append(
+        {"name": "migrate", "image": "busybox:1.35", "resources": {"requests": {"cpu": "2"}}})
+    assert PodInfo.of(proxy).cpu == 2500  # migrate runs beside the proxy: 2 + 0.5 > 1 + 0.5
+
+
+def test_a_node_counts_the_init_containers_of_its_pods_and_scores_their_defaults():
+    placed = bound(with_init(pod("p", cpu="100m"), {"cpu": "1500m"}), "n")
+    busy = info(node("n", cpu="2"), placed)
+    assert busy.requested_cpu == 1500
+    assert insufficient_resources(PodInfo.of(pod("q", cpu="600m")), busy) == ["Insufficient cpu"]
+    empty_init = PodInfo.of(with_init(pod("p", cpu="50m", memory="10Mi"), {}))
+    assert (empty_init.nonzero_cpu, empty_init.nonzero_memory) == (100, 200 * 2**20)
+    assert pick_node(pod("q", cpu="600m"), [node("n", cpu="2")], [placed]) == (
+        None, "0/1 nodes are available: 1 Insufficient cpu.")
+
+
 def test_least_allocated_is_the_mean_free_share_after_placing_the_pod():
     empty = info(node("n", cpu="2", memory="4Gi"))
     assert least_allocated(PodInfo.of(pod("p", cpu="1", memory="1Gi")), empty) == (50 + 75) / 2
