@@ -110,18 +110,33 @@ class NonceCache:
     def __init__(self, window: float) -> None:
         self.window = window
         self._generations: dict[int, set[bytes]] = {}
+        """Nonces by ``floor(until / window)``: three at most are live (``until`` lies
+        between now and two windows on)."""
+        self._next_sweep = -math.inf
+        """When the clock next crosses a generation's end (nothing can be dropped before)."""
         self._lock = threading.Lock()
 
     def first_time(self, nonce: bytes, until: float, now: float) -> bool:
         """True the first time ``nonce`` is seen, False on a replay. The caller refuses the
         request after ``until``; the nonce is remembered till then."""
         with self._lock:
-            for generation in [g for g in self._generations if (g + 1) * self.window <= now]:
-                del self._generations[generation]  # every ``until`` in it is past
-            if any(nonce in seen for seen in self._generations.values()):
-                return False
-            self._generations.setdefault(math.floor(until / self.window), set()).add(nonce)
+            if now >= self._next_sweep:
+                self._sweep(now)
+            generations = self._generations
+            for known in generations.values():
+                if nonce in known:
+                    return False
+            generation = math.floor(until / self.window)
+            if generation not in generations:
+                generations[generation] = set()
+            generations[generation].add(nonce)
             return True
+
+    def _sweep(self, now: float) -> None:
+        """Drop the generations whose every ``until`` is past."""
+        for generation in [g for g in self._generations if (g + 1) * self.window <= now]:
+            del self._generations[generation]
+        self._next_sweep = (math.floor(now / self.window) + 1) * self.window
 
 
 @dataclass
