@@ -348,8 +348,8 @@ def check_unexpired(session: Session, now: float) -> None:
         return
     if now > session.certificate_ends:
         raise Unauthorized(
-            f"Unauthorized: x509: certificate has expired: current time {_utc(now)} is after "
-            f"{_utc(session.certificate_ends)}; the session ended with it")
+            f"Unauthorized: x509: certificate has expired or is not yet valid: current time "
+            f"{_utc(now)} is after {_utc(session.certificate_ends)}; the session ended with it")
     raise Unauthorized("Unauthorized: the session has expired; handshake again")
 
 

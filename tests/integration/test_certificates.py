@@ -182,7 +182,8 @@ def test_a_session_ends_with_its_certificate(control_plane, admin, connect):
     subject, data, key, _ = create_request(connection, proof)
     status, message = code(send(connection, subject, data, mac(key, subject, data)))
     assert status == 401
-    assert message.startswith("Unauthorized: x509: certificate has expired: current time ")
+    assert message.startswith("Unauthorized: x509: certificate has expired or is not yet valid: "
+                              "current time ")
     assert message.endswith(f"is after {short.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}; the "
                             "session ended with it")
     assert revision(admin) == before

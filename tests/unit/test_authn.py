@@ -90,7 +90,8 @@ def test_a_request_after_the_certificates_end_is_refused_saying_so():
     clock.now = ends - 1
     assert sessions.authenticate(*session_request(ticket, session_key, clock())).name == "alice"
     clock.now = ends + 1
-    with pytest.raises(Unauthorized, match=r"certificate has expired: .*the session ended with"):
+    with pytest.raises(Unauthorized, match=r"certificate has expired or is not yet valid: "
+                                           r".* the session ended with it$"):
         sessions.authenticate(*session_request(ticket, session_key, clock()))
 
 

@@ -138,7 +138,7 @@ def test_a_session_ends_when_its_certificate_does():
     with pytest.raises(Unauthorized) as expired:
         certs.check_unexpired(session, ends + 1)
     assert expired.value.message == (
-        f"Unauthorized: x509: certificate has expired: current time "
+        f"Unauthorized: x509: certificate has expired or is not yet valid: current time "
         f"{datetime.fromtimestamp(ends + 1, UTC):%Y-%m-%dT%H:%M:%SZ} is after "
         f"{cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}; the session ended with it")
 
