@@ -27,10 +27,9 @@ SERVER = certs.issue(CA_KEY, CA, SERVER_KEY.public_key(), Identity("kube-apiserv
 TICKETS = os.urandom(32)
 WINDOW = 30.0
 SUBJECT = "kubeactor.api.core.configmaps.create"
-START = time.time()
-SENT = START + WINDOW - 0.5
-"""When the replayed request is first sent: late in whatever generation a cache began at
-``START`` (the server has been answering since then)."""
+LATE = WINDOW - 0.5
+"""How long after the server started answering the replayed request is first sent: late in
+whatever generation a cache began with."""
 
 
 class Clock:
@@ -126,39 +125,41 @@ def test_a_replayed_request_is_refused_at_every_moment_of_its_window(skew):
     ``skew + WINDOW`` seconds after it was sent (a whole minute when the sender is a window
     ahead), and is refused as a replay all that time while other requests, sent a quarter
     second apart from a window before it until it is stale, are accepted."""
-    clock = Clock(START)
+    start = time.time()
+    sent, clock = start + LATE, Clock(start)
     sessions = SessionAuthenticator(TICKETS, WINDOW, clock)
     session_key = os.urandom(32)
-    ticket = certs.seal(certs.Session(Identity("alice"), session_key, START + 3600), TICKETS)
-    original = session_request(ticket, session_key, SENT + skew)
-    for now in moments(START, SENT + skew + WINDOW + 5, 0.25):
+    ticket = certs.seal(certs.Session(Identity("alice"), session_key, start + 3600), TICKETS)
+    original = session_request(ticket, session_key, sent + skew)
+    for now in moments(start, sent + skew + WINDOW + 5, 0.25):
         clock.now = now
         assert sessions.authenticate(*session_request(ticket, session_key, now)).name == "alice"
-        if now == SENT:
+        if now == sent:
             assert sessions.authenticate(*original).name == "alice"
-        elif now > SENT:
+        elif now > sent:
             with pytest.raises(Unauthorized) as refused:
                 sessions.authenticate(*original)
-            fresh = abs(now - (SENT + skew)) <= WINDOW
-            assert ("replayed request" in refused.value.message) is fresh, now - SENT
+            fresh = abs(now - (sent + skew)) <= WINDOW
+            assert ("replayed request" in refused.value.message) is fresh, now - sent
 
 
 @pytest.mark.parametrize("skew", [-WINDOW, 0.0, WINDOW])
 def test_a_replayed_hello_is_refused_at_every_moment_of_its_window(skew):
     key, cert = client()
-    clock = Clock(START)
+    start = time.time()
+    sent, clock = start + LATE, Clock(start)
     handshaker = Handshaker(CA, SERVER, SERVER_KEY, TICKETS, window=WINDOW, clock=clock)
-    original, _ = certs.hello(cert, key, SENT + skew)
-    for now in moments(START, SENT + skew + WINDOW + 5, 0.5):
+    original, _ = certs.hello(cert, key, sent + skew)
+    for now in moments(start, sent + skew + WINDOW + 5, 0.5):
         clock.now = now
         handshaker.answer(certs.hello(cert, key, now)[0])
-        if now == SENT:
+        if now == sent:
             handshaker.answer(original)
-        elif now > SENT:
+        elif now > sent:
             with pytest.raises(Unauthorized) as refused:
                 handshaker.answer(original)
-            fresh = abs(now - (SENT + skew)) <= WINDOW
-            assert ("replayed handshake" in refused.value.message) is fresh, now - SENT
+            fresh = abs(now - (sent + skew)) <= WINDOW
+            assert ("replayed handshake" in refused.value.message) is fresh, now - sent
 
 
 def test_a_nonce_is_forgotten_only_once_its_request_is_stale():
