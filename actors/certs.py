@@ -9,11 +9,13 @@ Pure functions over keys and bytes (the ``cryptography`` package); files are the
 - A signature per request would cost 70-100 µs of verification here, so, as TLS does, a client
   proves its certificate once in a handshake: it sends its certificate, an ephemeral X25519 key,
   a timestamp and a nonce, signed with its certificate's key (:func:`hello`). The apiserver
-  checks the chain to the CA, the validity dates, the signature, the freshness and the nonce
-  (:func:`accept`), and answers with its own ephemeral key, signed by its own certificate. Both
-  derive the session key from the X25519 secret; the apiserver also returns a *ticket*: the
-  session (user, groups, key, expiry) sealed with AES-GCM under a key only apiservers hold, so
-  that any apiserver can serve the session without shared state.
+  checks the chain to the CA, the validity dates, the signature and the freshness
+  (:func:`check_hello`; the nonce is the caller's), and answers with its own ephemeral key,
+  signed by its own certificate (:func:`welcome`). Both derive the session key from the X25519
+  secret; the apiserver also returns a *ticket*: the session (user, groups, key, expiry) sealed
+  with AES-GCM under a key only apiservers hold, so that any apiserver can serve the session
+  without shared state. A session never outlives the certificate that opened it (as
+  kube-apiserver checks a client certificate's dates on every request).
 - Each request then carries the ticket, a timestamp and a nonce in its ``auth`` map, and an
   HMAC-SHA256 over its subject and bytes (:func:`mac`), checked in a few microseconds.
 
@@ -24,6 +26,7 @@ Neighbours: ``actors.apiserver.authn`` (the checks, with the nonce cache), ``act
 from __future__ import annotations
 
 import hmac
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -190,7 +193,10 @@ class Session:
     identity: Identity
     key: bytes
     expires: float
-    """Seconds since the epoch."""
+    """Seconds since the epoch; never after ``certificate_ends``."""
+    certificate_ends: float = math.inf
+    """When the certificate that opened the session stops being valid (seconds since the
+    epoch): a session ending then ended with its certificate."""
 
 
 def _signed(*parts: bytes) -> bytes:
@@ -217,10 +223,26 @@ def hello(cert: x509.Certificate, key: PrivateKey,
     return message, Pending(ephemeral, public, nonce)
 
 
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """A hello :func:`check_hello` found valid."""
+
+    identity: Identity
+    public: bytes
+    """The client's ephemeral X25519 key."""
+    nonce: bytes
+    stamp: float
+    """The client's timestamp (seconds since the epoch): fresh while within the window."""
+    certificate_ends: float
+    """The client certificate's ``notAfter`` (seconds since the epoch): the session's end at
+    the latest."""
+
+
 def check_hello(message: dict[str, object], ca_cert: x509.Certificate, now: float,
-                window: float) -> tuple[Identity, bytes, bytes]:
-    """(identity, client ephemeral key, nonce) of a valid hello; Unauthorized saying why not.
-    The caller still checks that the nonce was not seen inside ``window``."""
+                window: float) -> Hello:
+    """The hello, checked (certificate, dates, freshness, signature); Unauthorized saying
+    why not. The caller still checks that the nonce is new (remembering it until ``stamp +
+    window``, when the hello stops being fresh)."""
     cert_bytes, public, stamp = message.get("cert"), message.get("eph"), message.get("ts")
     nonce, signature = message.get("nonce"), message.get("sig")
     if not (isinstance(cert_bytes, bytes) and isinstance(public, bytes) and len(public) == 32
@@ -232,9 +254,7 @@ def check_hello(message: dict[str, object], ca_cert: x509.Certificate, now: floa
     except ValueError:
         raise Unauthorized("Unauthorized: the certificate cannot be read") from None
     identity = verify(cert, ca_cert, datetime.fromtimestamp(now, UTC))
-    if abs(now - stamp) > window:
-        raise Unauthorized(f"Unauthorized: handshake timestamp is {now - stamp:+.0f}s away from "
-                           f"the server's clock (allowed: {window:.0f}s)")
+    check_fresh("handshake", stamp, now, window)
     client_key = cert.public_key()
     try:
         if not isinstance(client_key, ed25519.Ed25519PublicKey):
@@ -243,24 +263,33 @@ def check_hello(message: dict[str, object], ca_cert: x509.Certificate, now: floa
     except InvalidSignature:
         raise Unauthorized("Unauthorized: the handshake signature does not match the "
                            "certificate") from None
-    return identity, public, nonce
+    return Hello(identity, public, nonce, stamp, cert.not_valid_after_utc.timestamp())
+
+
+def check_fresh(what: str, stamp: float, now: float, window: float) -> None:
+    """Unauthorized unless ``stamp`` is within ``window`` seconds of ``now``, ahead or behind
+    (a NaN is never fresh)."""
+    if not abs(now - stamp) <= window:
+        raise Unauthorized(f"Unauthorized: {what} timestamp is {now - stamp:+.0f}s away from "
+                           f"the server's clock (allowed: {window:.0f}s)")
 
 
 def _session_key(shared: bytes, nonce: bytes) -> bytes:
     return HKDF(hashes.SHA256(), 32, salt=nonce, info=SESSION_INFO).derive(shared)
 
 
-def welcome(identity: Identity, client_public: bytes, nonce: bytes, server_cert: x509.Certificate,
-            server_key: PrivateKey, ticket_key: bytes, lifetime: float,
-            now: float) -> dict[str, object]:
+def welcome(hello: Hello, server_cert: x509.Certificate, server_key: PrivateKey,
+            ticket_key: bytes, lifetime: float, now: float) -> dict[str, object]:
     """The apiserver's answer to a valid hello: its ephemeral key (signed), the ticket and
-    when the session expires."""
+    when the session expires: after ``lifetime`` seconds, or when the client's certificate
+    does if that is sooner."""
     ephemeral = x25519.X25519PrivateKey.generate()
     public = ephemeral.public_key().public_bytes_raw()
-    shared = ephemeral.exchange(x25519.X25519PublicKey.from_public_bytes(client_public))
-    session = Session(identity, _session_key(shared, nonce), now + lifetime)
+    shared = ephemeral.exchange(x25519.X25519PublicKey.from_public_bytes(hello.public))
+    session = Session(hello.identity, _session_key(shared, hello.nonce),
+                      min(now + lifetime, hello.certificate_ends), hello.certificate_ends)
     return {"eph": public, "cert": cert_pem(server_cert), "expires": session.expires,
-            "sig": server_key.sign(_signed(WELCOME, public, client_public, nonce)),
+            "sig": server_key.sign(_signed(WELCOME, public, hello.public, hello.nonce)),
             "ticket": seal(session, ticket_key)}
 
 
@@ -297,7 +326,7 @@ def seal(session: Session, ticket_key: bytes) -> bytes:
     """``session`` encrypted and authenticated under ``ticket_key`` (AES-256-GCM)."""
     iv = os.urandom(12)
     plain = msgpack.packb([session.identity.user, list(session.identity.groups), session.key,
-                           session.expires])
+                           session.expires, session.certificate_ends])
     return iv + AESGCM(ticket_key).encrypt(iv, plain, b"kubeactor-ticket-v1")
 
 
@@ -305,11 +334,27 @@ def open_ticket(ticket: bytes, ticket_key: bytes) -> Session:
     """The session a ticket seals; Unauthorized when it was not made with ``ticket_key``."""
     try:
         plain = AESGCM(ticket_key).decrypt(ticket[:12], ticket[12:], b"kubeactor-ticket-v1")
-        user, groups, key, expires = msgpack.unpackb(plain)
+        user, groups, key, expires, certificate_ends = msgpack.unpackb(plain)
     except (InvalidTag, ValueError, TypeError):
         raise Unauthorized("Unauthorized: the session ticket is not one of this cluster's; "
                            "handshake again") from None
-    return Session(Identity(user, tuple(groups)), key, expires)
+    return Session(Identity(user, tuple(groups)), key, expires, certificate_ends)
+
+
+def check_unexpired(session: Session, now: float) -> None:
+    """Unauthorized when ``session`` has ended, saying whether its certificate ended it (a
+    new handshake then needs a new certificate)."""
+    if now <= session.expires:
+        return
+    if now > session.certificate_ends:
+        raise Unauthorized(
+            f"Unauthorized: x509: certificate has expired or is not yet valid: current time "
+            f"{_utc(now)} is after {_utc(session.certificate_ends)}; the session ended with it")
+    raise Unauthorized("Unauthorized: the session has expired; handshake again")
+
+
+def _utc(stamp: float) -> str:
+    return f"{datetime.fromtimestamp(stamp, UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def mac_matches(key: bytes, subject: str, data: bytes, claimed: bytes) -> bool:

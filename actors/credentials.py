@@ -2,9 +2,10 @@
 
 :class:`TokenCredentials` put ``{"token": ...}`` in every envelope. :class:`CertificateCredentials`
 hold a certificate and its key: before the first request (and again before the session ends)
-they run the handshake of ``actors.certs`` with the apiservers over ``<prefix>.authn.hello``;
-each request then carries ``{"ticket", "ts", "nonce"}`` and is MACed with the session key by
-the connection (a few microseconds, instead of a signature's hundred).
+they run the handshake of ``actors.certs`` with the apiservers over ``<prefix>.authn.hello``
+(a session ends with the certificate at the latest, and is renewed before it ends); each
+request then carries ``{"ticket", "ts", "nonce"}`` and is MACed with the session key by the
+connection (a few microseconds, instead of a signature's hundred).
 
 Which thread: :meth:`Credentials.prove` blocks for a handshake (never call it on the bus loop);
 :meth:`Credentials.aprove` is its coroutine twin for code already on the loop (watch renewals).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -72,9 +74,9 @@ class CertificateCredentials:
     RENEW_BEFORE = 0.2
     """Share of a session's life left when a new one is opened (so none expires in flight)."""
 
-    def __init__(self, cert: x509.Certificate, key: certs.PrivateKey,
-                 ca: x509.Certificate) -> None:
-        self.cert, self.key, self.ca = cert, key, ca
+    def __init__(self, cert: x509.Certificate, key: certs.PrivateKey, ca: x509.Certificate,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cert, self.key, self.ca, self.clock = cert, key, ca, clock
         self._session: _Session | None = None
         self._opened = 0.0
         self._lock = threading.Lock()
@@ -93,7 +95,7 @@ class CertificateCredentials:
             with self._lock:  # one handshake at a time per identity
                 session = self._fresh()
                 if session is None:
-                    hello, pending = certs.hello(self.cert, self.key)
+                    hello, pending = certs.hello(self.cert, self.key, self.clock())
                     try:
                         reply = connection.request(connection.subjects.hello,
                                                    Envelope(body=hello)).result()
@@ -106,13 +108,13 @@ class CertificateCredentials:
     async def aprove(self, connection: Connection) -> Proof:
         session = self._fresh()
         if session is None:
-            hello, pending = certs.hello(self.cert, self.key)
+            hello, pending = certs.hello(self.cert, self.key, self.clock())
             reply = await connection.arequest(connection.subjects.hello, Envelope(body=hello))
             session = self._accept(reply, pending)
         return self._proof(session)
 
     def _fresh(self) -> _Session | None:
-        session, now = self._session, time.time()
+        session, now = self._session, self.clock()
         if session is None:
             return None
         margin = (session.expires - self._opened) * self.RENEW_BEFORE
@@ -122,14 +124,13 @@ class CertificateCredentials:
         reply.raise_for_status()
         if not isinstance(reply.body, dict):
             raise Unauthorized("Unauthorized: malformed handshake answer")
-        now = time.time()
+        now = self.clock()
         ticket, key, expires = certs.finish(reply.body, pending, self.ca, now)
         self._session, self._opened = _Session(ticket, key, expires), now
         return self._session
 
-    @staticmethod
-    def _proof(session: _Session) -> Proof:
-        return Proof({"ticket": session.ticket, "ts": time.time(), "nonce": os.urandom(12)},
+    def _proof(self, session: _Session) -> Proof:
+        return Proof({"ticket": session.ticket, "ts": self.clock(), "nonce": os.urandom(12)},
                      session.key)
 
 

@@ -60,8 +60,10 @@ class Pki:
 
 
 def ensure_pki(path: Path) -> Pki:
-    """The cluster CA (made on first start; the keys in files of mode 0600)."""
+    """The cluster CA (made on first start; the keys in files of mode 0600, in a directory
+    of mode 0700 however it was made)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
     ca_key, ca_cert, tickets = path / "ca.key", path / "ca.crt", path / "ticket.key"
     if not ca_key.exists():
         key, cert = certs.new_ca()

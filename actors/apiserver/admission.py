@@ -139,14 +139,15 @@ class AdmissionChain:
 
 class NamespaceLifecycle:
     """No new content in a namespace that is missing or terminating; the system namespaces
-    cannot be deleted."""
+    cannot be deleted. A mutating plugin that changes nothing: it runs first in the chain, as
+    in Kubernetes, so no other plugin (nor an external admission actor) sees such a request."""
 
     name = "NamespaceLifecycle"
 
     def __init__(self, access: ObjectAccess) -> None:
         self._access = access
 
-    def validate(self, request: AdmissionRequest) -> None:
+    def admit(self, request: AdmissionRequest) -> None:
         if request.info.name == "namespaces":
             if request.operation == "DELETE" and request.name in IMMORTAL_NAMESPACES:
                 raise Forbidden(f'namespaces "{request.name}" is forbidden: this namespace may '
@@ -165,9 +166,36 @@ class NamespaceLifecycle:
 
 NODE_USER_PREFIX = "system:node:"
 NODES_GROUP = "system:nodes"
-RESTRICTED_LABEL_PREFIX = "node-restriction.kubernetes.io/"
-"""Labels a kubelet may not set or change on its Node (the admin sets them, workloads trust
+RESTRICTED_LABEL_NAMESPACE = "node-restriction.kubernetes.io"
+"""Labels a kubelet may never set or change on its Node (the admin sets them, workloads trust
 them for placement)."""
+KUBELET_LABELS = frozenset({
+    "kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch",
+    "beta.kubernetes.io/os", "beta.kubernetes.io/arch", "beta.kubernetes.io/instance-type",
+    "node.kubernetes.io/instance-type", "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone"})
+"""The ``kubernetes.io`` labels a kubelet may set on its own Node, as Kubernetes' kubelet
+labels; and any label in the namespaces below."""
+KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+
+
+def kubelet_may_set(label: str) -> bool:
+    """Whether a kubelet may add, change or remove ``label`` on its own Node: never one of
+    ``node-restriction.kubernetes.io``; of the ``kubernetes.io`` and ``k8s.io`` namespaces only
+    the kubelet's own labels; any other."""
+    if _in_namespace(label, RESTRICTED_LABEL_NAMESPACE):
+        return False
+    if not (_in_namespace(label, "kubernetes.io") or _in_namespace(label, "k8s.io")):
+        return True
+    return label in KUBELET_LABELS or any(
+        _in_namespace(label, namespace) for namespace in KUBELET_LABEL_NAMESPACES)
+
+
+def _in_namespace(label: str, namespace: str) -> bool:
+    """Whether ``label``'s prefix is ``namespace`` or a subdomain of it."""
+    prefix = label.partition("/")[0] if "/" in label else ""
+    return prefix == namespace or prefix.endswith("." + namespace)
 
 
 def node_of(user: UserInfo) -> str | None:
@@ -178,9 +206,9 @@ def node_of(user: UserInfo) -> str | None:
 
 
 class NodeRestriction:
-    """A kubelet may change only its own Node (not its restricted labels), its own Lease in
-    ``kube-node-lease``, and the status of the pods bound to it (and delete them), as
-    Kubernetes' NodeRestriction admits."""
+    """A kubelet may change only its own Node (not its taints; labels only within
+    :func:`kubelet_may_set`), its own Lease in ``kube-node-lease``, and the status of the pods
+    bound to it (and delete them), as Kubernetes' NodeRestriction admits, in its words."""
 
     name = "NodeRestriction"
 
@@ -203,12 +231,18 @@ class NodeRestriction:
         if request.name != node:
             raise request.forbidden(f'node "{node}" is not allowed to modify node '
                                     f'"{request.name}"')
-        old, new = (_labels(request.old_object), _labels(request.object))
-        changed = sorted(key for key in {*old, *new} if key.startswith(
-            RESTRICTED_LABEL_PREFIX) and old.get(key) != new.get(key))
-        if changed and request.operation != "DELETE":
-            raise request.forbidden(f'node "{node}" is not allowed to modify labels: '
-                                    f"{', '.join(changed)}")
+        new, old = _labels(request.object), _labels(request.old_object)
+        forbidden = sorted(key for key in {*old, *new}
+                           if old.get(key) != new.get(key) and not kubelet_may_set(key))
+        if request.operation == "CREATE" and forbidden:
+            raise request.forbidden(f'node "{node}" is not allowed to set the following '
+                                    f"labels: {', '.join(forbidden)}")
+        if request.operation != "UPDATE":
+            return
+        if _taints(request.object) != _taints(request.old_object):
+            raise request.forbidden(f'node "{node}" is not allowed to modify taints')
+        if forbidden:
+            raise request.forbidden(f"is not allowed to modify labels: {', '.join(forbidden)}")
 
     @staticmethod
     def _own_pod(request: AdmissionRequest, node: str) -> None:
@@ -229,3 +263,8 @@ class NodeRestriction:
 def _labels(obj: Object | None) -> dict[str, Any]:
     labels = ((obj or {}).get("metadata") or {}).get("labels")
     return labels if isinstance(labels, dict) else {}
+
+
+def _taints(obj: Object | None) -> list[Any]:
+    """A Node's ``spec.taints`` (none and an empty list are the same, as Kubernetes compares)."""
+    return ((obj or {}).get("spec") or {}).get("taints") or []

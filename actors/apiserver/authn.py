@@ -8,8 +8,9 @@ kinds, chosen by what ``auth`` holds:
   ``token,user,uid,"group1,group2"`` per line (:class:`TokenAuthenticator`);
 - ``{"ticket", "ts", "nonce"}`` with a MAC header: a session opened by a certificate
   handshake (:class:`Handshaker`, :class:`SessionAuthenticator`; the cryptography is in
-  ``actors.certs``). The message must be fresh (``ts`` inside the window), its nonce unseen
-  inside that window, its MAC right for its subject and bytes, its session unexpired.
+  ``actors.certs``). The message must be fresh (``ts`` inside the window, ahead or behind),
+  its nonce unseen while it is fresh (:class:`NonceCache`), its MAC right for its subject and
+  bytes, its session unexpired (a session ends with its certificate at the latest).
 
 One instance of each is shared by the workers of an apiserver (calls from several threads).
 """
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -97,23 +100,43 @@ def _user(identity: certs.Identity) -> UserInfo:
 
 
 class NonceCache:
-    """Nonces seen in the last ``window`` seconds (two generations swapped every window: a
-    nonce is remembered at least one window, at most two). Safe from several threads: the
-    check-and-remember is one ``dict.setdefault``."""
+    """The nonces of requests that could still be accepted. A request is fresh while its
+    timestamp is within the window of the server's clock, ahead or behind, so its nonce is
+    remembered until its timestamp plus the window (``until``), however far ahead the sender's
+    clock is: a replay is refused at every moment the original would be accepted. Kept in
+    generations of ``window`` seconds of ``until``, each dropped whole once past. Safe from
+    several threads: check and remember are one step under a lock."""
 
     def __init__(self, window: float) -> None:
         self.window = window
-        self._current: dict[bytes, object] = {}
-        self._previous: dict[bytes, object] = {}
-        self._swapped = time.monotonic()
+        self._generations: dict[int, set[bytes]] = {}
+        """Nonces by ``floor(until / window)``: three at most are live (``until`` lies
+        between now and two windows on)."""
+        self._next_sweep = -math.inf
+        """When the clock next crosses a generation's end (nothing can be dropped before)."""
+        self._lock = threading.Lock()
 
-    def first_time(self, nonce: bytes) -> bool:
-        """True the first time ``nonce`` is seen inside the window, False on a replay."""
-        if time.monotonic() - self._swapped > self.window:
-            self._previous, self._current = self._current, {}
-            self._swapped = time.monotonic()
-        mark = object()
-        return nonce not in self._previous and self._current.setdefault(nonce, mark) is mark
+    def first_time(self, nonce: bytes, until: float, now: float) -> bool:
+        """True the first time ``nonce`` is seen, False on a replay. The caller refuses the
+        request after ``until``; the nonce is remembered till then."""
+        with self._lock:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            generations = self._generations
+            for known in generations.values():
+                if nonce in known:
+                    return False
+            generation = math.floor(until / self.window)
+            if generation not in generations:
+                generations[generation] = set()
+            generations[generation].add(nonce)
+            return True
+
+    def _sweep(self, now: float) -> None:
+        """Drop the generations whose every ``until`` is past."""
+        for generation in [g for g in self._generations if (g + 1) * self.window <= now]:
+            del self._generations[generation]
+        self._next_sweep = (math.floor(now / self.window) + 1) * self.window
 
 
 @dataclass
@@ -130,20 +153,21 @@ class Handshaker:
     """Seconds a session lasts; clients open a new one before it ends."""
     window: float = 30.0
     """Seconds a hello or a request stays fresh (clock skew allowed, nonces remembered)."""
+    clock: Callable[[], float] = time.time
+    """Seconds since the epoch (a fake one in tests)."""
 
     def __post_init__(self) -> None:
         self.nonces = NonceCache(self.window)
 
-    def answer(self, hello: Any) -> dict[str, object]:
+    def answer(self, message: Any) -> dict[str, object]:
         """The welcome for a valid hello; Unauthorized saying what is wrong otherwise."""
-        if not isinstance(hello, dict):
+        if not isinstance(message, dict):
             raise Unauthorized("Unauthorized: malformed handshake (expected a map)")
-        now = time.time()
-        identity, public, nonce = certs.check_hello(hello, self.ca, now, self.window)
-        if not self.nonces.first_time(nonce):
+        now = self.clock()
+        hello = certs.check_hello(message, self.ca, now, self.window)
+        if not self.nonces.first_time(hello.nonce, hello.stamp + self.window, now):
             raise Unauthorized("Unauthorized: replayed handshake (nonce already seen)")
-        return certs.welcome(identity, public, nonce, self.cert, self.key, self.ticket_key,
-                             self.lifetime, now)
+        return certs.welcome(hello, self.cert, self.key, self.ticket_key, self.lifetime, now)
 
 
 class SessionAuthenticator:
@@ -152,8 +176,9 @@ class SessionAuthenticator:
     CACHE = 4096
     """Opened tickets kept (opening one costs a decryption; checking a MAC much less)."""
 
-    def __init__(self, ticket_key: bytes, window: float = 30.0) -> None:
-        self.ticket_key, self.window = ticket_key, window
+    def __init__(self, ticket_key: bytes, window: float = 30.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.ticket_key, self.window, self.clock = ticket_key, window, clock
         self.nonces = NonceCache(window)
         self._sessions: OrderedDict[bytes, certs.Session] = OrderedDict()
         self._lock = threading.Lock()
@@ -169,15 +194,12 @@ class SessionAuthenticator:
         if signed is None or signed.mac is None:
             raise Unauthorized("Unauthorized: the request carries no MAC")
         session = self._open(ticket)
-        now = time.time()
-        if now > session.expires:
-            raise Unauthorized("Unauthorized: the session has expired; handshake again")
-        if abs(now - stamp) > self.window:
-            raise Unauthorized(f"Unauthorized: request timestamp is {now - stamp:+.0f}s away "
-                               f"from the server's clock (allowed: {self.window:.0f}s)")
+        now = self.clock()
+        certs.check_unexpired(session, now)
+        certs.check_fresh("request", stamp, now, self.window)
         if not certs.mac_matches(session.key, signed.subject, signed.data, signed.mac):
             raise Unauthorized("Unauthorized: the request's MAC does not match its session")
-        if not self.nonces.first_time(nonce):
+        if not self.nonces.first_time(nonce, stamp + self.window, now):
             raise Unauthorized("Unauthorized: replayed request (nonce already seen)")
         return _user(session.identity)
 

@@ -245,14 +245,14 @@ class ApiServer(BusActor):
         """The last store revision whose event went past every watcher."""
 
     def default_chain(self) -> AdmissionChain:
-        """Kubernetes' order: built-in mutating plugins, then the mutating external actors;
-        built-in validating plugins, then the validating external actors, ResourceQuota
-        last."""
+        """Kubernetes' order: NamespaceLifecycle first, built-in mutating plugins, then the
+        mutating external actors; built-in validating plugins, then the validating external
+        actors, ResourceQuota last."""
         external = ExternalAdmission(self.registrations, self.subjects)
         limits, quota = LimitRanger(self), ResourceQuota(self)
         return AdmissionChain(
-            mutating=[limits, quota, external],
-            validating=[NamespaceLifecycle(self), NodeRestriction(),
+            mutating=[NamespaceLifecycle(self), limits, quota, external],
+            validating=[NodeRestriction(),
                         PreventEscalation(self.authorizer), CertificateApproval(self.authorizer),
                         CertificateSigning(self.authorizer), CertificateSubjectRestriction(),
                         limits, external, quota])

@@ -4,6 +4,7 @@ sees, and every way of faking one gets a 401 that says why, changing nothing."""
 from __future__ import annotations
 
 import os
+import stat
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from cryptography import x509
 
 from actors import certs
 from actors.client import Client
-from actors.credentials import CertificateCredentials
+from actors.credentials import CertificateCredentials, Proof
 from bindings.cluster import Cluster
 from bus import Envelope, decode, encode
 from bus import loop as bus_loop
@@ -83,15 +84,23 @@ def test_certificates_of_another_ca_or_out_of_date_are_refused(control_plane, ad
 
 
 def signed_request(control_plane, connect, *, stamp: float | None = None):
-    """A valid admin create, as (subject, data, headers), proven by a fresh session."""
+    """A valid admin create, as (connection, subject, data, MAC key, name), proven by a fresh
+    session."""
     connection = connect(control_plane, "raw")
     proof = control_plane.credentials("admin", "system:masters").prove(connection)
-    auth = dict(proof.auth, ts=stamp if stamp is not None else time.time())
+    return (connection, *create_request(connection, proof, stamp))
+
+
+def create_request(connection, proof: Proof, stamp: float | None = None):
+    """A configmap create of ``proof``'s session (a new nonce), as (subject, data, MAC key,
+    name)."""
+    auth = dict(proof.auth, ts=stamp if stamp is not None else time.time(),
+                nonce=os.urandom(12))
     subject = connection.subjects.api("", "configmaps", "create")
     name = f"cm-{os.urandom(3).hex()}"
     data = encode(Envelope(verb="create", resource="configmaps", namespace="default",
                            name=name, body={"metadata": {"name": name}}, auth=auth))
-    return connection, subject, data, proof.mac_key, name
+    return subject, data, proof.mac_key, name
 
 
 def send(connection, subject: str, data: bytes, mac_value: bytes) -> Envelope:
@@ -154,3 +163,36 @@ def test_forged_handshakes_and_foreign_tickets_are_refused(control_plane, connec
                                  "nonce": os.urandom(12)}))
     status, message = code(send(connection, subject, data, mac(session.key, subject, data)))
     assert status == 401 and "not one of this cluster's" in message
+
+
+def test_a_session_ends_with_its_certificate(control_plane, admin, connect):
+    """kube-apiserver checks a client certificate's dates on every request: a session opened
+    with a certificate that ends in a few seconds ends with it, not an hour later."""
+    good = control_plane.credentials("admin", "system:masters")
+    short = certs.issue(control_plane._pki.ca_key, good.ca, good.key.public_key(),
+                        certs.Identity("admin", ("system:masters",)), days=8 / 86400)
+    ends = short.not_valid_after_utc.timestamp()
+    connection = connect(control_plane, "raw")
+    proof = CertificateCredentials(short, good.key, good.ca).prove(connection)
+    subject, data, key, _ = create_request(connection, proof)
+    assert code(send(connection, subject, data, mac(key, subject, data)))[0] == 201
+    while time.time() <= ends + 1:  # the certificate's own end: what this test is about
+        time.sleep(0.2)
+    before = revision(admin)
+    subject, data, key, _ = create_request(connection, proof)
+    status, message = code(send(connection, subject, data, mac(key, subject, data)))
+    assert status == 401
+    assert message.startswith("Unauthorized: x509: certificate has expired or is not yet valid: "
+                              "current time ")
+    assert message.endswith(f"is after {short.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}; the "
+                            "session ended with it")
+    assert revision(admin) == before
+
+
+def test_the_secrets_a_control_plane_writes_are_its_own(control_plane):
+    pki = control_plane.config.data_dir / "pki"
+    assert stat.S_IMODE(pki.stat().st_mode) == 0o700
+    secrets = [p for p in pki.iterdir() if p.suffix != ".crt"]
+    assert {"ca.key", "ticket.key", "admin.key"} <= {p.name for p in secrets}
+    for path in [*secrets, control_plane.config.data_dir / "kubeconfig"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

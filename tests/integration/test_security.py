@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny,
 from actors.client import Client
 from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection, Envelope
-from bus.errors import ApiError, Forbidden, InternalError, Unauthorized
+from bus.errors import ApiError, Forbidden, InternalError, NotFound, Unauthorized
 from tests.conftest import pod
 
 pytestmark = pytest.mark.integration
@@ -32,6 +33,9 @@ USERS = {
     "system:node:node-a": ("tok-node-a", "system:nodes"),
     "system:node:node-b": ("tok-node-b", "system:nodes"),
 }
+
+
+NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
 
 
 def unscheduled(name: str) -> dict[str, Any]:
@@ -268,6 +272,33 @@ def test_node_restriction_keeps_a_kubelet_to_its_own_pods(admin, as_user):
         node_a.create("leases", {"metadata": {"name": "node-b"}, "spec": {}}, "kube-node-lease")
 
 
+def test_a_kubelet_may_not_retaint_or_relabel_its_node_but_registers(admin, as_user):
+    node_a = as_user("system:node:node-a")
+    node_a.create("nodes", {"metadata": {"name": "node-a", "labels": {
+        "kubernetes.io/hostname": "node-a", "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64"}}, "spec": {"taints": [NOT_READY]}}, None)
+    with pytest.raises(Forbidden) as denied:
+        node_a.create("nodes", {"metadata": {"name": "node-a", "labels": {
+            "node-role.kubernetes.io/control-plane": ""}}}, None)
+    assert denied.value.message == ('nodes "node-a" is forbidden: node "node-a" is not allowed '
+                                    "to set the following labels: "
+                                    "node-role.kubernetes.io/control-plane")
+    mine = node_a.get("nodes", "node-a", None)
+    with pytest.raises(Forbidden) as denied:
+        node_a.update("nodes", dict(mine, spec={"taints": []}))
+    assert denied.value.message == ('nodes "node-a" is forbidden: node "node-a" is not allowed '
+                                    "to modify taints")
+    with pytest.raises(Forbidden, match=re.escape("is not allowed to modify labels: "
+                                                  "node-restriction.kubernetes.io/pci")):
+        node_a.update("nodes", dict(mine, metadata=dict(mine["metadata"], labels={
+            **mine["metadata"]["labels"], "node-restriction.kubernetes.io/pci": "true"})))
+    assert NOT_READY in admin.get("nodes", "node-a", None)["spec"]["taints"]
+    relabelled = dict(mine, metadata=dict(mine["metadata"], labels={
+        **mine["metadata"]["labels"], "topology.kubernetes.io/zone": "z1"}))
+    assert node_a.update("nodes", relabelled)["metadata"]["labels"][
+        "topology.kubernetes.io/zone"] == "z1"
+
+
 class Scripted(AdmissionActor):
     """Answers with ``verdict(review)``; with ``gate``, waits for it first (a slow actor)."""
 
@@ -345,6 +376,30 @@ def test_exec_is_admitted_as_a_connect(admin, actors):
     with pytest.raises(ApiError, match="the kubelet of node node-a did not answer"):
         admin.request("create", "pods", namespace="default", name="shell", subresource="exec",
                       body={"command": ["ls"]}, timeout=5)  # allowed; no kubelet runs here
+
+
+def test_a_create_in_a_missing_or_terminating_namespace_never_reaches_an_actor(admin, actors):
+    seen: list[str | None] = []
+
+    def record(review: Review) -> Verdict:
+        seen.append(review.namespace)
+        return allow()
+
+    actors("record", record, mutating=True, admin=admin, resources=("configmaps",))
+    admin.create("namespaces", {"metadata": {"name": "leaving", "finalizers": [
+        "kubeactor.test/hold"]}}, None)
+    admin.delete("namespaces", "leaving", None)
+    assert admin.get("namespaces", "leaving", None)["metadata"]["deletionTimestamp"]
+    with pytest.raises(NotFound) as missing:
+        admin.create("configmaps", {"metadata": {"name": "c"}}, "missing")
+    assert missing.value.message == 'namespaces "missing" not found'
+    with pytest.raises(Forbidden) as terminating:
+        admin.create("configmaps", {"metadata": {"name": "c"}}, "leaving")
+    assert terminating.value.message == ('configmaps "c" is forbidden: unable to create new '
+                                         "content in namespace leaving because it is being "
+                                         "terminated")
+    admin.create("configmaps", {"metadata": {"name": "c"}}, "team-a")
+    assert seen == ["team-a"]
 
 
 @pytest.mark.parametrize("fail", [True, False])

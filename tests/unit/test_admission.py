@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from actors import jsonpatch
-from actors.apiserver.admission import AdmissionChain, AdmissionRequest, NodeRestriction
+from actors.apiserver.admission import (
+    AdmissionChain,
+    AdmissionRequest,
+    NamespaceLifecycle,
+    NodeRestriction,
+)
 from actors.apiserver.authn import AUTHENTICATED, UserInfo
 from actors.apiserver.external import (
     ExternalAdmission,
@@ -21,7 +26,15 @@ from actors.apiserver.external import (
 from actors.apiserver.limits import LimitRanger, ResourceQuota
 from actors.objects import default_pod, lookup
 from bus.envelope import Envelope
-from bus.errors import BadRequest, BusTimeout, Conflict, Forbidden, InternalError, NoResponders
+from bus.errors import (
+    BadRequest,
+    BusTimeout,
+    Conflict,
+    Forbidden,
+    InternalError,
+    NoResponders,
+    NotFound,
+)
 from bus.subjects import Subjects
 
 Object = dict[str, Any]
@@ -135,6 +148,97 @@ def test_a_kubelet_may_not_touch_restricted_labels_of_its_node():
     with pytest.raises(Forbidden, match=re.escape(
             "not allowed to modify labels: node-restriction.kubernetes.io/pci")):
         NodeRestriction().validate(request("UPDATE", "nodes", new, old, NODE_1))
+
+
+def node_object(labels: dict[str, str] | None = None, taints: list[Object] | None = None
+                ) -> Object:
+    return {"metadata": {"name": "node-1", "labels": labels or {}},
+            "spec": {"taints": taints} if taints is not None else {}}
+
+
+NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
+KUBELET_SET = {"kubernetes.io/hostname": "node-1", "kubernetes.io/os": "linux",
+               "kubernetes.io/arch": "amd64"}
+"""What actors/kubelet.py puts on its Node at registration."""
+
+
+@pytest.mark.parametrize("label", [
+    "kubernetes.io/hostname", "kubernetes.io/arch", "kubernetes.io/os", "beta.kubernetes.io/os",
+    "beta.kubernetes.io/arch", "beta.kubernetes.io/instance-type",
+    "node.kubernetes.io/instance-type", "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region", "node.kubernetes.io/pool",
+    "gpu.node.kubernetes.io/model", "kubelet.kubernetes.io/extra", "example.com/rack", "zone",
+])
+def test_a_kubelet_registers_and_relabels_with_the_labels_kubernetes_allows_it(label):
+    NodeRestriction().validate(request("CREATE", "nodes", node_object({
+        **KUBELET_SET, label: "x"}), None, NODE_1))
+    NodeRestriction().validate(request("UPDATE", "nodes", node_object({label: "y"}),
+                                       node_object({label: "x"}), NODE_1))
+
+
+@pytest.mark.parametrize("label", [
+    "node-restriction.kubernetes.io/pci", "team.node-restriction.kubernetes.io/pci",
+    "node-role.kubernetes.io/control-plane", "kubernetes.io/role", "k8s.io/anything",
+    "example.k8s.io/x", "topology.kubernetes.io/rack",
+])
+def test_a_kubelet_may_not_set_other_kubernetes_labels_in_kube_apiserver_words(label):
+    with pytest.raises(Forbidden) as created:
+        NodeRestriction().validate(request("CREATE", "nodes", node_object({
+            **KUBELET_SET, label: "x"}), None, NODE_1))
+    assert created.value.message == ('nodes "node-1" is forbidden: node "node-1" is not '
+                                     f"allowed to set the following labels: {label}")
+    for old, new in (({}, {label: "x"}), ({label: "x"}, {label: "y"}), ({label: "x"}, {})):
+        with pytest.raises(Forbidden) as updated:
+            NodeRestriction().validate(request("UPDATE", "nodes", node_object(new),
+                                               node_object(old), NODE_1))
+        assert updated.value.message == ('nodes "node-1" is forbidden: is not allowed to '
+                                         f"modify labels: {label}")
+    NodeRestriction().validate(request("UPDATE", "nodes", node_object({label: "x", "a": "1"}),
+                                       node_object({label: "x"}), NODE_1))  # kept as it was
+    NodeRestriction().validate(request("UPDATE", "nodes", node_object({label: "y"}),
+                                       node_object({label: "x"}), ALICE))
+
+
+def test_a_kubelet_may_register_with_taints_but_never_change_them():
+    NodeRestriction().validate(request("CREATE", "nodes", node_object(taints=[NOT_READY]),
+                                       None, NODE_1))
+    NodeRestriction().validate(request("UPDATE", "nodes", node_object({"a": "1"}, taints=[]),
+                                       node_object(), NODE_1))
+    for old, new in (([], [NOT_READY]), ([NOT_READY], []), ([NOT_READY], [dict(
+            NOT_READY, effect="NoExecute")])):
+        with pytest.raises(Forbidden) as denied:
+            NodeRestriction().validate(request("UPDATE", "nodes", node_object(taints=new),
+                                               node_object(taints=old), NODE_1))
+        assert denied.value.message == ('nodes "node-1" is forbidden: node "node-1" is not '
+                                        "allowed to modify taints")
+    NodeRestriction().validate(request("UPDATE", "nodes", node_object(taints=[NOT_READY]),
+                                       node_object(), ALICE))
+
+
+# -- NamespaceLifecycle ---------------------------------------------------------------------------
+
+
+def namespace(name: str, terminating: bool = False) -> Object:
+    meta: Object = {"name": name}
+    if terminating:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {"metadata": meta}
+
+
+def test_namespace_lifecycle_refuses_content_for_missing_or_terminating_namespaces():
+    lifecycle = NamespaceLifecycle(MemoryAccess(("namespaces", namespace("default")), (
+        "namespaces", namespace("leaving", terminating=True))))
+    lifecycle.admit(request("CREATE", "pods", pod("p")))
+    with pytest.raises(NotFound) as missing:
+        lifecycle.admit(request("CREATE", "pods", pod("p"), namespace="missing"))
+    assert missing.value.message == 'namespaces "missing" not found'
+    with pytest.raises(Forbidden) as denied:
+        lifecycle.admit(request("CREATE", "pods", pod("p"), namespace="leaving"))
+    assert denied.value.message == ('pods "p" is forbidden: unable to create new content in '
+                                    "namespace leaving because it is being terminated")
+    with pytest.raises(Forbidden, match="this namespace may not be deleted"):
+        lifecycle.admit(request("DELETE", "namespaces", None, namespace("kube-system")))
 
 
 # -- LimitRanger ----------------------------------------------------------------------------------

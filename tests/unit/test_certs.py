@@ -74,8 +74,8 @@ def test_a_handshake_gives_both_sides_one_session_key_and_a_ticket_any_apiserver
     key, cert = client()
     message, pending = certs.hello(cert, key)
     now = time.time()
-    identity, public, nonce = certs.check_hello(message, CA, now, window=30)
-    answer = certs.welcome(identity, public, nonce, SERVER, SERVER_KEY, TICKETS, 3600, now)
+    hello = certs.check_hello(message, CA, now, window=30)
+    answer = certs.welcome(hello, SERVER, SERVER_KEY, TICKETS, 3600, now)
     ticket, session_key, expires = certs.finish(answer, pending, CA, now)
     session = certs.open_ticket(ticket, TICKETS)
     assert session.identity == Identity("alice", ("devs",))
@@ -102,11 +102,11 @@ def test_an_answer_not_signed_by_the_clusters_apiserver_is_refused():
     key, cert = client()
     message, pending = certs.hello(cert, key)
     now = time.time()
-    identity, public, nonce = certs.check_hello(message, CA, now, window=30)
+    hello = certs.check_hello(message, CA, now, window=30)
     impostor_key = certs.new_key()
     impostor = certs.issue(*certs.new_ca(), impostor_key.public_key(), Identity("x"),
                            server=True)
-    answer = certs.welcome(identity, public, nonce, impostor, impostor_key, TICKETS, 60, now)
+    answer = certs.welcome(hello, impostor, impostor_key, TICKETS, 60, now)
     with pytest.raises(Unauthorized, match="unknown authority"):
         certs.finish(answer, pending, CA, now)
 
@@ -119,3 +119,39 @@ def test_tickets_of_another_key_or_tampered_are_refused():
         certs.open_ticket(ticket, os.urandom(32))
     with pytest.raises(Unauthorized):
         certs.open_ticket(ticket[:-1] + bytes([ticket[-1] ^ 1]), TICKETS)
+
+
+def test_a_session_ends_when_its_certificate_does():
+    key = certs.new_key()
+    cert = certs.issue(CA_KEY, CA, key.public_key(), Identity("alice"), days=10 / (24 * 60))
+    ends = cert.not_valid_after_utc.timestamp()
+    message, pending = certs.hello(cert, key)
+    now = time.time()
+    hello = certs.check_hello(message, CA, now, window=30)
+    assert hello.certificate_ends == ends
+    ticket, _, expires = certs.finish(
+        certs.welcome(hello, SERVER, SERVER_KEY, TICKETS, 3600, now), pending, CA, now)
+    assert expires == ends < now + 3600
+    session = certs.open_ticket(ticket, TICKETS)
+    assert session.expires == session.certificate_ends == ends
+    certs.check_unexpired(session, ends)
+    with pytest.raises(Unauthorized) as expired:
+        certs.check_unexpired(session, ends + 1)
+    assert expired.value.message == (
+        f"Unauthorized: x509: certificate has expired or is not yet valid: current time "
+        f"{datetime.fromtimestamp(ends + 1, UTC):%Y-%m-%dT%H:%M:%SZ} is after "
+        f"{cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}; the session ended with it")
+
+
+def test_a_session_shorter_than_its_certificate_just_expires():
+    session = certs.Session(Identity("alice"), os.urandom(32), 1000.0, 5000.0)
+    certs.check_unexpired(session, 1000.0)
+    with pytest.raises(Unauthorized) as expired:
+        certs.check_unexpired(session, 1001.0)
+    assert expired.value.message == "Unauthorized: the session has expired; handshake again"
+
+
+@pytest.mark.parametrize("stamp", [float("nan"), float("inf"), float("-inf")])
+def test_timestamps_that_are_not_times_are_never_fresh(stamp):
+    with pytest.raises(Unauthorized, match="away from the server's clock"):
+        certs.check_fresh("request", stamp, time.time(), 30)
