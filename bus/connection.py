@@ -43,7 +43,7 @@ Handler = Callable[["Incoming"], None]
 """A subscription callback. Runs on the bus loop thread: it must not block."""
 Rejected = Callable[[str, ApiError], None]
 """Told of each message a subscription refused before its handler saw it: the subject and the
-error it was answered with (a message that did not decode: 400 or 413). Runs on the bus loop
+error it was answered with (400: the message did not decode). Runs on the bus loop
 thread: it must not block (the apiserver audits the refusal)."""
 
 
