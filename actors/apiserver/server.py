@@ -383,12 +383,11 @@ class ApiServer(BusActor):
         if self.audit is None:
             return reply
         request = pending.request
-        what: dict[str, Any] = self._named_by(pending.incoming.subject)
-        if request is not None:
-            what = {"user": request.user, "impersonator": request.impersonator,
-                    "verb": request.verb, "group": request.info.group,
-                    "resource": request.info.name, "subresource": request.subresource,
-                    "namespace": request.namespace, "name": request.name}
+        what = self._named_by(pending.incoming.subject) if request is None else {
+            "user": request.user, "impersonator": request.impersonator, "verb": request.verb,
+            "group": request.info.group, "resource": request.info.name,
+            "subresource": request.subresource, "namespace": request.namespace,
+            "name": request.name}
         self.audit(record(**what, authorized=pending.authorized,
                           code=int((reply.status or {}).get("code", 200)),
                           latency_ms=(time.monotonic() - pending.started) * 1000,
