@@ -7,7 +7,8 @@ time. Whatever :meth:`BusActor.handle` returns is sent back as the reply; an
 exception becomes a 500 reply and is logged, and the actor lives on.
 
 Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
-answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox.
+answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox. Such a
+refusal, and that of a message that did not decode, is told to :meth:`BusActor.rejected`.
 
 Bus messages, and whatever other threads hand over with :meth:`BusActor.tell_soon`, wait in a
 list beside the Pykka mailbox: only the first of a burst puts a message in the mailbox (one
@@ -67,6 +68,11 @@ class BusActor(pykka.ThreadingActor):
     def handle(self, incoming: Incoming) -> Envelope | None:
         """Answer one bus message on the actor thread; the returned envelope is the reply."""
         return None
+
+    def rejected(self, subject: str, error: ApiError) -> None:
+        """A message on ``subject`` was refused before it reached :meth:`handle` (it did not
+        decode, or the mailbox was full) and answered with ``error``. Runs on the bus loop
+        thread: must not block. Nothing by default (the apiserver audits it)."""
 
     def on_local(self, message: Any) -> Any:
         """Handle a message told by another actor or thread in this process (events, timers).
@@ -135,14 +141,16 @@ class BusActor(pykka.ThreadingActor):
                 if not full:
                     self._waiting += 1
             if full:
+                busy = TooManyRequests(f"{type(self).__name__} is busy; retry later")
                 if incoming.reply_to:
-                    busy = TooManyRequests(f"{type(self).__name__} is busy; retry later")
                     reply = incoming.envelope.error_reply(busy, sender=self.connection.name)
                     self.connection.publish(incoming.reply_to, reply)
+                self.rejected(incoming.subject, busy)
                 return
             self.tell_soon(incoming)
 
-        self._subscriptions.append(self.connection.subscribe(subject, enqueue, queue=queue))
+        self._subscriptions.append(self.connection.subscribe(subject, enqueue, queue=queue,
+                                                             rejected=self.rejected))
 
     def tell_self(self, message: Any) -> None:
         """Put ``message`` in this actor's mailbox from any thread (timers, informers, event

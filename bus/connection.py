@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[["Incoming"], None]
 """A subscription callback. Runs on the bus loop thread: it must not block."""
+Rejected = Callable[[str, ApiError], None]
+"""Told of each message a subscription refused before its handler saw it: the subject and the
+error it was answered with (400: the message did not decode). Runs on the bus loop
+thread: it must not block (the apiserver audits the refusal)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,19 +201,24 @@ class Connection:
 
     # -- messaging -------------------------------------------------------------------------
 
-    def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
-        """Subscribe ``handler`` (runs on the loop thread) to ``subject``; blocks until done."""
-        return bus_loop.wait(self._subscribe(subject, handler, queue), timeout=10)
+    def subscribe(self, subject: str, handler: Handler, *, queue: str = "",
+                  rejected: Rejected | None = None) -> Subscription:
+        """Subscribe ``handler`` (runs on the loop thread) to ``subject``; blocks until done.
+        A message that does not decode is answered with its error and told to ``rejected``."""
+        return bus_loop.wait(self._subscribe(subject, handler, queue, rejected), timeout=10)
 
-    async def _subscribe(self, subject: str, handler: Handler, queue: str) -> Subscription:
+    async def _subscribe(self, subject: str, handler: Handler, queue: str,
+                         rejected: Rejected | None) -> Subscription:
         async def deliver(msg: Msg) -> None:
             try:
                 envelope = decode(msg.data)
             except ApiError as error:
+                log.warning("%s: dropped bad message on %s: %s", self.name, msg.subject, error)
+                if rejected is not None:
+                    rejected(msg.subject, error)
                 if msg.reply:
                     reply = Envelope(sender=self.name).error_reply(error, sender=self.name)
                     await self.nc.publish(msg.reply, encode(reply))
-                log.warning("%s: dropped bad message on %s: %s", self.name, msg.subject, error)
                 return
             handler(Incoming(msg.subject, envelope, msg.reply or None, msg.data,
                              read_mac(msg.headers)))

@@ -91,8 +91,14 @@ class Subjects:
 
     @property
     def api_all(self) -> str:
-        """What the apiserver subscribes to (in queue group ``apiserver``)."""
+        """Every apiserver request subject, and any other under ``<prefix>.api``."""
         return f"{self.prefix}.api.>"
+
+    def api_unaddressed(self) -> tuple[str, ...]:
+        """Every subject under ``<prefix>.api`` but those addressed to one apiserver process
+        (four tokens after ``api``, see :meth:`api`): one to three tokens, or five and more."""
+        head = f"{self.prefix}.api"
+        return f"{head}.*", f"{head}.*.*", f"{head}.*.*.*", f"{head}.*.*.*.*.>"
 
     def api(self, group: str, resource: str, verb: str, server: str | None = None) -> str:
         """``<prefix>.api.<group>.<resource>[/<sub>].<verb>``: a request to the apiserver;

@@ -258,16 +258,22 @@ class ApiServer(BusActor):
                         limits, external, quota])
 
     def subscriptions(self) -> list[tuple[str, str]]:
-        """Every verb but watch, shared with the other workers (queue group); watches only on
-        the worker that holds the watchers, in a queue group of their own."""
-        subjects = [(self.subjects.api_verb(verb), self.config.queue)
-                    for verb in VERBS if verb != "watch"]
-        if self.config.serves_watches:
-            subjects.append((self.subjects.api_verb("watch"), f"{self.config.queue}-watch"))
-            if self.config.server:
-                subjects.append((self.subjects.api_server(self.config.server), ""))
+        """All in one queue group, so that each request reaches one worker: NATS hands a
+        message to one member of a group whichever of its subscriptions matched. A worker
+        serves every verb but watch; the one holding the watchers serves the whole API prefix
+        but what is addressed to another process, so watches reach it alone, and so does a
+        subject no verb serves (answered 404 or 405, and audited, rather than left to the
+        bus's "no responders")."""
+        queue = self.config.queue
+        if not self.config.serves_watches:
+            subjects = [(self.subjects.api_verb(verb), queue) for verb in VERBS if verb != "watch"]
+        elif self.config.server is None:  # the only apiserver: nothing is addressed
+            subjects = [(self.subjects.api_all, queue)]
+        else:  # a process gone leaves its address unserved: its watches' clients move on
+            subjects = [(subject, queue) for subject in self.subjects.api_unaddressed()]
+            subjects.append((self.subjects.api_server(self.config.server), ""))
         if self.handshaker is not None:
-            subjects.append((self.subjects.hello, self.config.queue))
+            subjects.append((self.subjects.hello, queue))
         return subjects
 
     def on_start(self) -> None:
@@ -378,27 +384,38 @@ class ApiServer(BusActor):
         if self.audit is None:
             return reply
         request = pending.request
-        what: dict[str, Any] = {}
-        if request is not None:
-            what = {"user": request.user, "impersonator": request.impersonator,
-                    "verb": request.verb, "group": request.info.group,
-                    "resource": request.info.name, "subresource": request.subresource,
-                    "namespace": request.namespace, "name": request.name}
-        elif parsed := self.subjects.parse_api(pending.incoming.subject):
-            what = {"verb": parsed.verb, "group": parsed.group, "resource": parsed.resource}
-        elif pending.incoming.subject == self.subjects.hello:
-            what = {"verb": "hello"}  # a certificate handshake
+        what = self._named_by(pending.incoming.subject) if request is None else {
+            "user": request.user, "impersonator": request.impersonator, "verb": request.verb,
+            "group": request.info.group, "resource": request.info.name,
+            "subresource": request.subresource, "namespace": request.namespace,
+            "name": request.name}
         self.audit(record(**what, authorized=pending.authorized,
                           code=int((reply.status or {}).get("code", 200)),
                           latency_ms=(time.monotonic() - pending.started) * 1000,
                           trace_id=pending.incoming.envelope.trace_id))
         return reply
 
+    def rejected(self, subject: str, error: ApiError) -> None:
+        """Audit a message refused on the bus loop before a worker saw it (it did not
+        decode, or the mailbox was full): nobody authenticated, denied, with its code."""
+        if self.audit is not None:
+            self.audit(record(**self._named_by(subject), authorized=False, code=error.code,
+                              latency_ms=0.0, trace_id=None))
+
+    def _named_by(self, subject: str) -> dict[str, Any]:
+        """What an audit record can say of a request from its subject alone."""
+        if parsed := self.subjects.parse_api(subject):
+            return {"verb": parsed.verb, "group": parsed.group, "resource": parsed.resource}
+        return {"verb": "hello"} if subject == self.subjects.hello else {}
+
     def _decode(self, incoming: Incoming) -> Request:
         envelope = incoming.envelope
         parsed = self.subjects.parse_api(incoming.subject)
         if parsed is None:
-            raise BadRequest(f"not an API subject: {incoming.subject}")
+            raise NotFound(f"the server could not find the requested resource "
+                           f"({incoming.subject} is not <prefix>.api.<group>.<resource>.<verb>)")
+        if parsed.server not in (None, self.config.server):
+            raise NotFound(f'no apiserver process "{parsed.server}" serves this cluster')
         resource, _, subresource = parsed.resource.partition("/")
         info = lookup(parsed.group, resource)
         if subresource and subresource not in info.subresources:
@@ -409,7 +426,8 @@ class ApiServer(BusActor):
         if info.name in REVIEWS and parsed.verb != "create":
             raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on {resource}')
         if parsed.verb not in VERBS:
-            raise BadRequest(f'unknown verb "{parsed.verb}" (known: {", ".join(VERBS)})')
+            raise MethodNotAllowed(f'the server does not allow the verb "{parsed.verb}" on '
+                                   f"{resource} (known: {', '.join(VERBS)})")
         if envelope.verb not in (None, parsed.verb) or envelope.resource not in (None, resource):
             raise BadRequest("envelope verb/resource do not match the subject")
         for field_ in ("namespace", "name"):

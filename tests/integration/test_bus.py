@@ -6,19 +6,31 @@ import threading
 
 import pytest
 
-from bus import BusActor, Envelope, Incoming, NatsServer
-from bus.errors import BusError, InternalError, NoResponders, NotFound, TooManyRequests
+from bus import BusActor, Envelope, Incoming, NatsServer, decode
+from bus import loop as bus_loop
+from bus.errors import (
+    BadRequest,
+    BusError,
+    InternalError,
+    NoResponders,
+    NotFound,
+    TooManyRequests,
+)
 
 pytestmark = pytest.mark.integration
 
 
 class Echo(BusActor):
     """Answers with its body; ``missing`` raises NotFound, ``boom`` a plain exception, and
-    ``hold`` blocks until the test releases it."""
+    ``hold`` blocks until the test releases it. Notes what the bus refused in ``refused``."""
 
-    def __init__(self, connection, release: threading.Event, holding: threading.Event) -> None:
+    def __init__(self, connection, release: threading.Event, holding: threading.Event,
+                 refused: list[tuple[str, int]]) -> None:
         super().__init__(connection)
-        self.release, self.holding = release, holding
+        self.release, self.holding, self.refused = release, holding, refused
+
+    def rejected(self, subject: str, error) -> None:
+        self.refused.append((subject, error.code))
 
     def subscriptions(self):
         return [(f"{self.subjects.prefix}.echo", "")]
@@ -42,8 +54,9 @@ class Echo(BusActor):
 def echo(nats_server, connect):
     release, holding = threading.Event(), threading.Event()
     connection = connect(nats_server.url, "echo")
-    ref = Echo.start(connection, release, holding)
-    yield connect(nats_server.url, "caller"), ref, release, holding
+    refused: list[tuple[str, int]] = []
+    ref = Echo.start(connection, release, holding, refused)
+    yield connect(nats_server.url, "caller"), ref, release, holding, refused
     release.set()
     ref.stop()
 
@@ -68,8 +81,8 @@ def test_api_error_becomes_its_status_and_other_errors_a_500(echo):
     assert ask(caller, "still here").result(5).raise_for_status().body == "still here"
 
 
-def test_full_mailbox_answers_429_instead_of_growing(echo):
-    caller, ref, release, holding = echo
+def test_full_mailbox_answers_429_instead_of_growing_and_says_so(echo):
+    caller, ref, release, holding, refused = echo
     ref.proxy().mailbox_limit = 1
     first = ask(caller, "hold")
     assert holding.wait(5)
@@ -77,9 +90,19 @@ def test_full_mailbox_answers_429_instead_of_growing(echo):
     rejected = ask(caller, "rejected")
     with pytest.raises(TooManyRequests):
         rejected.result(5).raise_for_status()
+    assert refused == [("kubeactor.echo", 429)]
     release.set()
     assert first.result(5).raise_for_status().body == "hold"
     assert queued.result(5).raise_for_status().body == "queued"
+
+
+def test_a_message_that_does_not_decode_is_answered_400_and_said(echo):
+    caller, *_, refused = echo
+    answer = bus_loop.wait(caller.nc.request("kubeactor.echo", b"\xc1 not msgpack", timeout=5))
+    with pytest.raises(BadRequest):
+        decode(answer.data).raise_for_status()
+    assert refused == [("kubeactor.echo", 400)]
+    assert ask(caller, "after").result(5).raise_for_status().body == "after"
 
 
 def test_request_to_nobody_fails_fast_with_no_responders(nats_server, connect):

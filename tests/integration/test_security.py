@@ -19,7 +19,8 @@ import pytest
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
 from actors.client import Client
 from bindings.cluster import Cluster, ClusterConfig
-from bus import Connection, Envelope
+from bus import Connection, Envelope, decode, encode
+from bus import loop as bus_loop
 from bus.errors import ApiError, Forbidden, InternalError, NotFound, Unauthorized
 from tests.conftest import pod
 
@@ -480,6 +481,31 @@ def test_audit_records_each_request_without_secrets(cluster, admin, as_user, con
     text = (cluster.config.data_dir / "audit.log").read_text()
     for secret in (cluster.token("admin"), "tok-nobody", "tok-guessed-secret"):
         assert secret not in text
+
+
+def test_what_no_worker_sees_or_no_verb_serves_is_answered_4xx_and_audited(cluster, connect):
+    raw = connect(cluster, "raw")
+    token = {"token": cluster.token("admin")}
+    answers = {subject: decode(bus_loop.wait(raw.nc.request(subject, data, timeout=10)).data)
+               for subject, data in (
+                   ("kubeactor.api.core.pods.create", b"\xc1 not msgpack"),
+                   ("kubeactor.api.core.pods.frobnicate", encode(Envelope(auth=token))),
+                   ("kubeactor.api.core.widgets.get", encode(Envelope(auth=token))),
+                   ("kubeactor.api.core.pods.get.gone-server", encode(Envelope(auth=token))),
+                   ("kubeactor.api.core", encode(Envelope(auth=token))))}
+    assert {subject: answer.status["code"] for subject, answer in answers.items()} == {
+        "kubeactor.api.core.pods.create": 400, "kubeactor.api.core.pods.frobnicate": 405,
+        "kubeactor.api.core.widgets.get": 404, "kubeactor.api.core.pods.get.gone-server": 404,
+        "kubeactor.api.core": 404}
+    assert answers["kubeactor.api.core.pods.frobnicate"].status["reason"] == "MethodNotAllowed"
+    undecoded = audit_lines(cluster, lambda r: r["code"] == 400 and r["verb"] == "create")[0]
+    assert {k: undecoded[k] for k in ("user", "groups", "resource", "decision")} == {
+        "user": "", "groups": [], "resource": "pods", "decision": "deny"}
+    assert audit_lines(cluster, lambda r: r["verb"] == "frobnicate")[0]["code"] == 405
+    assert audit_lines(cluster, lambda r: r["resource"] == "widgets")[0]["code"] == 404
+    assert audit_lines(cluster, lambda r: (r["verb"], r["resource"], r["code"]) == (
+        "get", "pods", 404))
+    assert audit_lines(cluster, lambda r: (r["verb"], r["code"]) == ("", 404))
 
 
 def test_deletecollection_deletes_what_matches_and_is_authorized_as_such(admin, as_user):

@@ -87,6 +87,23 @@ def test_a_request_may_be_addressed_to_one_apiserver_process():
     assert SUBJECTS.api_server("a1b2") == "kubeactor.api.*.*.*.a1b2"
 
 
+def nats_match(pattern: str, subject: str) -> bool:
+    """NATS's rule: ``*`` is one token, a final ``>`` one or more."""
+    want, have = pattern.split("."), subject.split(".")
+    if want[-1] == ">":
+        want, have = want[:-1], have[:len(want) - 1] if len(have) >= len(want) else []
+    return len(have) == len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=True))
+
+
+def test_unaddressed_api_subjects_are_every_shape_but_an_addressed_request():
+    for tokens in range(1, 8):
+        subject = "kubeactor.api." + ".".join(["t"] * tokens)
+        matched = [p for p in SUBJECTS.api_unaddressed() if nats_match(p, subject)]
+        assert len(matched) == (0 if tokens == 4 else 1), (subject, matched)
+        assert nats_match(SUBJECTS.api_all, subject)
+        assert nats_match(SUBJECTS.api_server("t"), subject) == (tokens == 4)
+
+
 def test_watch_and_inbox_subjects_name_their_owner():
     watch_id = SUBJECTS.watch_id("system:node:n1", "kubelet-1a2b")
     assert watch_id == "system:node:n1.kubelet-1a2b"
