@@ -28,7 +28,6 @@ preemption. Neighbours: ``actors.scheduling.framework`` (``run_filters``, the ca
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import threading
@@ -207,6 +206,7 @@ class DefaultPreemption:
         self._framework: Framework | None = None
         self._recorders: dict[str, EventRecorder] = {}
         """By scheduler name (the Events' source), made on first use."""
+        self._lock = threading.Lock()
 
     def use_framework(self, framework: Framework) -> None:
         self._framework = framework
@@ -264,7 +264,7 @@ class DefaultPreemption:
         except ApiError as error:
             log.warning("cannot nominate %s to %s: %s", pod.key, chosen.node, error)
         scheduler = str(pod.spec.get("schedulerName") or DEFAULT_SCHEDULER)
-        recorder = self._recorders.setdefault(scheduler, EventRecorder(self.client, scheduler))
+        recorder = self._recorder(scheduler)
         for victim in chosen.victims:
             try:
                 self._evict(victim, scheduler)
@@ -277,38 +277,53 @@ class DefaultPreemption:
                             f"Preempted by pod {pod.pod['metadata'].get('uid')} on node "
                             f"{chosen.node}")
 
+    def _recorder(self, scheduler: str) -> EventRecorder:
+        with self._lock:
+            if scheduler not in self._recorders:
+                self._recorders[scheduler] = EventRecorder(self.client, scheduler)
+            return self._recorders[scheduler]
+
     def _write_nomination(self, pod: PodInfo, node: str, message: str) -> None:
         """``status.nominatedNodeName``, with the PodScheduled=False condition the scheduler
-        writes too (whichever of the two writes comes second keeps both), retried on 409."""
+        writes too (whichever of the two writes comes second keeps both)."""
+
+        def nominate(current: Object) -> bool:
+            if current.get("spec", {}).get("nodeName"):
+                return False  # bound meanwhile
+            current.setdefault("status", {})["nominatedNodeName"] = node
+            set_condition(current, "PodScheduled", "False", "Unschedulable", message)
+            return True
+
+        self._update_status(pod, nominate)
+
+    def _evict(self, victim: PodInfo, scheduler: str) -> None:
+        """The DisruptionTarget condition, then the delete."""
+
+        def mark(current: Object) -> bool:
+            set_condition(current, "DisruptionTarget", "True", "PreemptionByScheduler",
+                          f"{scheduler}: preempting to accommodate a higher priority pod")
+            return True
+
+        self._update_status(victim, mark)
+        metadata = victim.pod["metadata"]
+        self.client.delete("pods", metadata["name"], metadata["namespace"])
+
+    def _update_status(self, pod: PodInfo, change: Callable[[Object], bool]) -> None:
+        """Read the pod, ``change`` it (False: leave it), write its status; again on a 409.
+        NotFound when it is gone or was replaced (another uid)."""
         metadata = pod.pod["metadata"]
         for attempt in range(WRITE_ATTEMPTS):
             current = self.client.get("pods", metadata["name"], metadata["namespace"])
-            if current["metadata"].get("uid") != metadata.get("uid") or current.get(
-                    "spec", {}).get("nodeName"):
-                return  # replaced or bound meanwhile
-            status = current.setdefault("status", {})
-            status["nominatedNodeName"] = node
-            set_condition(current, "PodScheduled", "False", "Unschedulable", message)
+            if current["metadata"].get("uid") != metadata.get("uid"):
+                raise NotFound(f'pods "{metadata["name"]}" not found (replaced)')
+            if not change(current):
+                return
             try:
                 self.client.update("pods", current, subresource="status")
                 return
             except Conflict:
                 if attempt == WRITE_ATTEMPTS - 1:
                     raise
-
-    def _evict(self, victim: PodInfo, scheduler: str) -> None:
-        """The DisruptionTarget condition (best effort), then the delete."""
-        metadata = victim.pod["metadata"]
-        marked = dict(victim.pod, status=copy.deepcopy(victim.pod.get("status") or {}))
-        set_condition(marked, "DisruptionTarget", "True", "PreemptionByScheduler",
-                      f"{scheduler}: preempting to accommodate a higher priority pod")
-        try:
-            self.client.update("pods", marked, subresource="status")
-        except Conflict:
-            log.info("preempting %s without its DisruptionTarget condition: it changed",
-                     victim.key)
-        self.client.delete("pods", metadata["name"], metadata["namespace"])
-
 
 def _thread(work: Callable[[], None], name: str) -> None:
     threading.Thread(target=work, name=name, daemon=True).start()
