@@ -123,6 +123,8 @@ class Cache:
             self.unnominate(key)
         if self._placed.get(key) != node:
             self._place(info or PodInfo.of(pod), node)
+        elif pod["metadata"].get("deletionTimestamp"):
+            self._nodes[node].pods[key].pod = pod  # preemption must see it terminating
         return False
 
     def pod_deleted(self, key: str) -> bool:

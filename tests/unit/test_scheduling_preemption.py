@@ -216,3 +216,19 @@ def test_a_higher_pod_than_the_nominated_one_may_take_the_room():
     cache.pod_deleted("default/low")
     urgent = PodInfo.of(prioritized("urgent", 1000))
     assert framework.schedule({}, urgent, cache.node_list()).node == "full"
+
+
+def test_while_its_victim_terminates_the_nominated_pod_preempts_nobody_else():
+    low, other, high = (prioritized("low", 0, on="full"), prioritized("other", 0, on="spare"),
+                        prioritized("high", 100))
+    api = FakeApi(low, other, high)
+    framework, cache = scheduler(api, [node("full", cpu="1"), node("spare", cpu="1")],
+                                 [low, other])
+    framework.schedule({}, PodInfo.of(high), cache.node_list())
+    assert api.deleted == ["low"]
+    leaving = dict(low, metadata=dict(low["metadata"], deletionTimestamp="2026-01-01T00:01Z"))
+    cache.pod_changed(leaving)  # its kubelet has not confirmed yet: it still holds its room
+    again = framework.schedule({}, PodInfo.of(high), cache.node_list())
+    assert again.message == ("0/2 nodes are available: 2 Insufficient cpu. preemption: not "
+                             "eligible due to a terminating pod on the nominated node..")
+    assert api.deleted == ["low"] and cache.nominated_node("default/high") == "full"
