@@ -5,8 +5,13 @@ each node on every change and every ``monitor_seconds``: a node whose Lease was 
 more than ``grace_seconds`` ago gets ``Ready=Unknown`` (reason ``NodeStatusUnknown``) and the
 ``node.kubernetes.io/unreachable`` taints (``NoSchedule`` and ``NoExecute``) and a
 ``NodeNotReady`` Event, as kube-controller-manager does; the scheduler then places nothing
-there. When the kubelet is back it sets Ready again and the controller lifts the taints.
-Eviction of the node's pods after their toleration is ``actors.tainteviction``'s.
+there. The pods of a node whose Ready condition is not True get their own Ready condition
+False and a ``NodeNotReady`` Event (MarkPodsNotReady: Services and ReplicaSets stop counting
+them at once); on a node going Unknown this happens before it is tainted, so before any
+eviction, and every ``monitor_seconds`` after for pods still Ready there (a write that lost a
+race, a pod bound since). When the kubelet is back it sets Ready again and the controller
+lifts the taints. Eviction of the node's pods after their toleration is
+``actors.tainteviction``'s.
 
 Which thread: the controller's actor thread (``actors.controller`` base); timers and informers
 only tell it.
@@ -14,6 +19,7 @@ only tell it.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +37,7 @@ from actors.objects import (
     set_condition,
 )
 from bus.connection import Connection
+from bus.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,19 @@ def verdict(node: Object, lease: Object | None, now: datetime, grace: float) -> 
     return "recovered" if ready == "True" and tainted else None
 
 
+def marked_not_ready(pod: Object) -> Object | None:
+    """``pod`` (a copy) with its Ready condition False, or None when it is not Ready True
+    (kube-controller-manager's MarkPodsNotReady: only the status of that condition and its
+    transition time change)."""
+    if (condition(pod, "Ready") or {}).get("status") != "True":
+        return None
+    marked = dict(pod, status=copy.deepcopy(pod["status"]))
+    for cond in marked["status"]["conditions"]:
+        if cond.get("type") == "Ready":
+            cond.update(status="False", lastTransitionTime=now_rfc3339())
+    return marked
+
+
 def unreachable_taints() -> list[Object]:
     """The taints of an unreachable node; the NoExecute one says since when (eviction counts
     the pods' tolerationSeconds from then)."""
@@ -84,7 +104,7 @@ class NodeLifecycleController(Controller):
     """See the module docstring."""
 
     component = "node-controller"
-    resources = ("nodes", "leases")
+    resources = ("nodes", "leases", "pods")
 
     def __init__(self, connection: Connection, client: Client,
                  config: NodeLifecycleConfig | None = None) -> None:
@@ -93,9 +113,17 @@ class NodeLifecycleController(Controller):
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         namespace = obj["metadata"].get("namespace")
+        if resource == "pods":  # a Ready pod on a node that is not: the node's pods are marked
+            node = obj.get("spec", {}).get("nodeName")
+            return [Key("nodes", "", node)] if node and event != "DELETED" and not (
+                self._ready(node)) and marked_not_ready(obj) is not None else []
         if resource == "leases" and namespace != NODE_LEASE_NAMESPACE:
             return []
         return [Key("nodes", "", obj["metadata"]["name"])]
+
+    def _ready(self, node: str) -> bool:
+        cached = self.cached(Key("nodes", "", node))
+        return cached is None or (condition(cached, "Ready") or {}).get("status") == "True"
 
     def reconcile(self, key: Key) -> float | None:
         """Judge one node; look at it again every ``monitor_seconds`` while it exists."""
@@ -114,6 +142,8 @@ class NodeLifecycleController(Controller):
             taints = without_unreachable(node.get("spec", {}).get("taints") or [])
             self.remember(self.client.update("nodes", dict(node, spec=dict(
                 node.get("spec", {}), taints=taints))))
+        elif not self._ready(key.name):
+            self._mark_pods_not_ready(key.name)
         return self.config.monitor_seconds
 
     def _mark_unknown(self, node: Object) -> None:
@@ -121,9 +151,25 @@ class NodeLifecycleController(Controller):
         log.info("node %s stopped renewing its lease; marking it Unknown", name)
         set_condition(node, "Ready", "Unknown", "NodeStatusUnknown",
                       "Kubelet stopped posting node status.")
-        stored = self.client.update("nodes", node, subresource="status")
+        stored = self.remember(self.client.update("nodes", node, subresource="status"))
         self.record_event(stored, "Normal", "NodeNotReady",
                           f"Node {name} status is now: NodeNotReady")
+        self._mark_pods_not_ready(name)
         taints = without_unreachable(stored.get("spec", {}).get("taints") or [])
         self.remember(self.client.update("nodes", dict(stored, spec=dict(
             stored.get("spec", {}), taints=taints + unreachable_taints()))))
+
+    def _mark_pods_not_ready(self, node: str) -> None:
+        """MarkPodsNotReady: every pod bound to ``node`` and still Ready gets Ready=False and a
+        ``NodeNotReady`` Event; a pod that changed or went meanwhile is left to the next
+        look."""
+        for pod in self.listed("pods"):
+            marked = marked_not_ready(pod) if pod.get("spec", {}).get(
+                "nodeName") == node else None
+            if marked is None:
+                continue
+            try:
+                self.remember(self.client.update("pods", marked, subresource="status"))
+            except (Conflict, NotFound):
+                continue
+            self.record_event(marked, "Warning", "NodeNotReady", "Node is not ready")

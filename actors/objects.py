@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from actors import certificates
+from actors import certificates, priorityclasses
 from actors.quantity import parse_cpu, parse_memory
 from actors.selectors import selector_matches, selector_requirements
 from bus.errors import BadRequest, Invalid, NotFound
@@ -104,6 +104,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo(certificates.RESOURCE, "CertificateSigningRequest", group=certificates.GROUP,
                  namespaced=False, short_names=("csr",), subresources=("status", "approval")),
+    ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
+                 namespaced=False, short_names=("pc",)),
 )
 REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
@@ -326,7 +328,8 @@ def limit_range_defaults(item: Object) -> tuple[dict[str, Any], dict[str, Any]]:
 
 DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               "replicasets": default_replicaset, "deployments": default_deployment,
-              "limitranges": default_limit_range}
+              "limitranges": default_limit_range,
+              priorityclasses.RESOURCE: priorityclasses.default_priority_class}
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -797,7 +800,8 @@ def _admission_registration_problems(obj: Object) -> list[str]:
 
 VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_problems,
               "admissionregistrations": _admission_registration_problems,
-              certificates.RESOURCE: certificates.problems}
+              certificates.RESOURCE: certificates.problems,
+              priorityclasses.RESOURCE: priorityclasses.problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""
 
 

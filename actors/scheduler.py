@@ -109,10 +109,10 @@ class Scheduler(BusActor):
         self.client = client
         self.config = config or SchedulerConfig()
         profile = profile or default_profile(client)
-        self.framework = Framework(profile)
+        self.cache = Cache()
+        self.framework = Framework(profile, self.cache)
         self.queue = SchedulingQueue(self.config.queue, {
             plugin.name: events_of(plugin) for plugin in profile.plugins})
-        self.cache = Cache()
         self.recorder = EventRecorder(client, self.config.name)
         self.leading = self.config.leader_election is None
         self._failures: dict[str, str] = {}

@@ -179,6 +179,11 @@ def _csr_row(csr: Object, wide: bool) -> list[str]:
             certificates.condition_word(csr)]
 
 
+def _priority_class_row(priority_class: Object, wide: bool) -> list[str]:
+    return [priority_class["metadata"]["name"], str(priority_class.get("value", 0)),
+            str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class)]
+
+
 _TABLES: dict[str, Columns] = {
     "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE"], _pod_row),
     "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
@@ -193,6 +198,7 @@ _TABLES: dict[str, Columns] = {
                     ["CONTAINERS", "IMAGES", "SELECTOR"], _deployment_row),
     certificates.RESOURCE: (["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION",
                              "CONDITION"], [], _csr_row),
+    "priorityclasses": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"], [], _priority_class_row),
 }
 
 

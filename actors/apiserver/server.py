@@ -23,7 +23,7 @@ from typing import Any
 
 import pykka
 
-from actors import certificates
+from actors import certificates, priorityclasses
 from actors.apiserver.admission import (
     AdmissionChain,
     AdmissionRequest,
@@ -51,6 +51,7 @@ from actors.apiserver.external import ExternalAdmission, Registrations
 from actors.apiserver.limits import LimitRanger, ResourceQuota
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.options import Options, parse_options, read_continue, write_continue
+from actors.apiserver.priority import Priority
 from actors.apiserver.rbac import (
     Attributes,
     Authorizer,
@@ -118,7 +119,7 @@ RELAYED = object()
 """What a verb returns whose answer another component sends (the kubelet's, relayed)."""
 SWEEP_SECONDS = 1.0
 """How often all watchers are looked at for an expired lease (a commit looks at its own)."""
-ADMISSION_KINDS = ("LimitRange", "ResourceQuota")
+ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
 Step = ExternalCall | Write
 """What a verb waits for without holding its worker: an external admission call or a store
@@ -249,13 +250,13 @@ class ApiServer(BusActor):
         mutating external actors; built-in validating plugins, then the validating external
         actors, ResourceQuota last."""
         external = ExternalAdmission(self.registrations, self.subjects)
-        limits, quota = LimitRanger(self), ResourceQuota(self)
+        limits, quota, priority = LimitRanger(self), ResourceQuota(self), Priority(self)
         return AdmissionChain(
-            mutating=[NamespaceLifecycle(self), limits, quota, external],
+            mutating=[NamespaceLifecycle(self), limits, priority, quota, external],
             validating=[NodeRestriction(),
                         PreventEscalation(self.authorizer), CertificateApproval(self.authorizer),
                         CertificateSigning(self.authorizer), CertificateSubjectRestriction(),
-                        limits, external, quota])
+                        limits, priority, external, quota])
 
     def subscriptions(self) -> list[tuple[str, str]]:
         """All in one queue group, so that each request reaches one worker: NATS hands a
@@ -291,10 +292,12 @@ class ApiServer(BusActor):
         super().on_start()  # serve only once the policy is in place
 
     def _bootstrap(self) -> None:
-        """Create the system namespaces and the bootstrap RBAC policy when missing."""
+        """Create the system namespaces, the bootstrap RBAC policy and the system
+        PriorityClasses when missing."""
         namespaces = [{"metadata": {"name": name}} for name in SYSTEM_NAMESPACES]
         for info, obj in [(lookup("", "namespaces"), ns) for ns in namespaces] + [
-            (_BY_KIND[obj["kind"]], obj) for obj in bootstrap_policy()
+            (_BY_KIND[obj["kind"]], obj) for obj in [*bootstrap_policy(),
+                                                     *priorityclasses.system_classes()]
         ]:
             prepared = prepare_create(info, obj, None, None)
             key = info.key(None, prepared["metadata"]["name"])

@@ -7,6 +7,11 @@ apiserver); when binding fails it is forgotten. An assumed pod keeps its node wh
 event about it arrives meanwhile. Finished pods (Succeeded/Failed) and deleted ones hold
 nothing.
 
+It also keeps *nominated* pods: a pod that preempted others on a node waits there for their
+room (``status.nominatedNodeName``); filters read :meth:`Cache.nominated` so that no pod of
+lower priority takes that room first. A nomination ends when the pod is placed anywhere or
+deleted, or when another preemption decides otherwise.
+
 Every change touches one :class:`NodeInfo` (add or remove one pod), never all pods; the node
 list handed to cycles is rebuilt only when a node comes, changes or goes.
 
@@ -41,6 +46,10 @@ class Cache:
         """Pod key -> the node it is counted on."""
         self._assumed: set[str] = set()
         self._list: list[NodeInfo] | None = None
+        self._nominated: dict[str, dict[str, PodInfo]] = {}
+        """Node name -> the pods nominated to it, by key."""
+        self._nomination: dict[str, str] = {}
+        """Pod key -> the node it is nominated to."""
 
     # -- nodes ---------------------------------------------------------------------------------
 
@@ -84,6 +93,8 @@ class Cache:
 
     def assume(self, info: PodInfo, node: str) -> None:
         """Count ``info`` on ``node`` before it is bound."""
+        if self._nomination:
+            self.unnominate(info.key)
         self._place(info, node)
         self._assumed.add(info.key)
 
@@ -108,14 +119,50 @@ class Cache:
             return False  # pending: an assumed pod stays where we put it
         node = pod["spec"]["nodeName"]
         self._assumed.discard(key)  # confirmed
+        if self._nomination:
+            self.unnominate(key)
         if self._placed.get(key) != node:
             self._place(info or PodInfo.of(pod), node)
+        elif pod["metadata"].get("deletionTimestamp"):
+            self._nodes[node].pods[key].pod = pod  # preemption must see it terminating
         return False
 
     def pod_deleted(self, key: str) -> bool:
         """The pod is gone; True when it was counted on a node."""
         self._assumed.discard(key)
+        if self._nomination:
+            self.unnominate(key)
         return self._unplace(key)
+
+    # -- nominated pods ------------------------------------------------------------------------
+
+    def nominate(self, info: PodInfo, node: str) -> None:
+        """``info`` waits for room on ``node`` (it preempted pods there); pods of lower
+        priority nominated there lose their nomination (it may no longer fit them)."""
+        self.unnominate(info.key)
+        for other in list(self._nominated.get(node, {}).values()):
+            if other.priority < info.priority:
+                self.unnominate(other.key)
+        self._nominated.setdefault(node, {})[info.key] = info
+        self._nomination[info.key] = node
+
+    def unnominate(self, key: str) -> None:
+        node = self._nomination.pop(key, None)
+        if node is not None:
+            waiting = self._nominated[node]
+            del waiting[key]
+            if not waiting:
+                del self._nominated[node]
+
+    def nominated(self, node: str) -> list[PodInfo]:
+        """The pods nominated to ``node``."""
+        return list(self._nominated.get(node, {}).values())
+
+    def nominated_node(self, key: str) -> str | None:
+        return self._nomination.get(key)
+
+    def has_nominations(self) -> bool:
+        return bool(self._nomination)
 
     def _place(self, info: PodInfo, node: str) -> None:
         self._unplace(info.key)

@@ -12,6 +12,11 @@ each plugin under every extension point whose method it has, so adding a plugin 
 editing this module. A PreFilter or PreScore returning ``Skip`` turns that plugin's Filter or
 Score off for the cycle (the cheap path for pods the plugin has nothing to say about).
 
+A plugin that needs more than its arguments (preemption runs the Filters on nodes with pods
+taken away, and reads the cache) has :class:`UsesFramework`'s ``use_framework``: it is handed
+the framework once, as kube-scheduler's plugin factories get a framework Handle; from it,
+:attr:`Framework.cache` and :meth:`Framework.run_filters`.
+
 Which thread: the scheduling cycle (:meth:`Framework.schedule`, Reserve, Permit) runs on the
 scheduler's actor thread; Bind runs on a binding worker thread (bind plugins must be
 thread-safe); :meth:`WaitingPod.allow` / ``reject`` may be called from any thread.
@@ -31,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from actors.scheduling.cache import Cache
 from actors.scheduling.nodeinfo import NodeInfo, PodInfo
 
 CycleState = dict[str, Any]
@@ -42,6 +48,9 @@ MIN_FEASIBLE_NODES_TO_FIND = 100
 """Below this many nodes every node is checked (kube-scheduler's minFeasibleNodesToFind)."""
 MIN_FEASIBLE_NODES_PERCENTAGE = 5
 """The adaptive percentage of nodes to score never goes below this."""
+SKIPPED_FILTERS = "Framework.skippedFilters"
+"""CycleState key: the Filters this cycle's PreFilters turned off (kube-scheduler's
+CycleState.SkipFilterPlugins), so that :meth:`Framework.run_filters` skips them too."""
 
 
 class Code(enum.Enum):
@@ -185,6 +194,13 @@ class BindPlugin(Protocol):
         bind plugin do it."""
 
 
+@runtime_checkable
+class UsesFramework(Protocol):
+    def use_framework(self, framework: Framework) -> None:
+        """Called once, as the framework is built: keep it to run other plugins or read the
+        cache (kube-scheduler's framework Handle)."""
+
+
 EXTENSION_POINTS: tuple[type, ...] = (
     PreFilterPlugin, FilterPlugin, PostFilterPlugin, PreScorePlugin, ScorePlugin,
     NormalizeScorePlugin, ReservePlugin, PermitPlugin, BindPlugin)
@@ -315,8 +331,10 @@ class Framework:
     """Runs a profile's plugins at each extension point. One per scheduler; not thread-safe
     but for :meth:`run_bind` and the waiting pods."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, cache: Cache | None = None) -> None:
+        """``cache``: the scheduler's, for plugins that read it (a fresh one when none)."""
         self.profile = profile
+        self.cache = cache if cache is not None else Cache()
         names = [plugin.name for plugin in profile.plugins]
         if len(set(names)) != len(names):
             raise ValueError(f"plugin names must be unique in a profile: {names}")
@@ -337,6 +355,9 @@ class Framework:
         self._next_start = 0
         """Where the next cycle starts looking, so every node gets its turn (as
         kube-scheduler's nextStartNodeIndex)."""
+        for plugin in profile.plugins:
+            if isinstance(plugin, UsesFramework):
+                plugin.use_framework(self)
 
     # -- the scheduling cycle ----------------------------------------------------------------
 
@@ -374,6 +395,7 @@ class Framework:
                 diagnosis.pre_filter_message = status.message
                 diagnosis.plugins.add(plugin.name)
                 return None
+        state[SKIPPED_FILTERS] = skipped
         return [plugin for plugin in self.filters if plugin.name not in skipped]
 
     def _find_feasible(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
@@ -408,6 +430,21 @@ class Framework:
         self._next_start = start + evaluated
         result.evaluated, result.feasible = evaluated, len(feasible)
         return feasible
+
+    def run_filters(self, state: CycleState, pod: PodInfo, node: NodeInfo,
+                    without: str = "") -> Status:
+        """The cycle's Filters (not those its PreFilters skipped, nor ``without``) on one
+        node, in order: the first rejection (naming its plugin), or Success
+        (kube-scheduler's RunFilterPlugins; preemption asks it of nodes with pods taken
+        away)."""
+        skipped = state.get(SKIPPED_FILTERS, ())
+        for plugin in self.filters:
+            if plugin.name in skipped or plugin.name == without:
+                continue
+            status = plugin.filter(state, pod, node)
+            if not status.ok:
+                return Status(status.code, status.reasons, plugin.name)
+        return SUCCESS
 
     def _post_filter(self, state: CycleState, pod: PodInfo, diagnosis: Diagnosis) -> None:
         for plugin in self.post_filters:

@@ -15,6 +15,8 @@ NodeAffinity                       PreFilter, Filter,         2
                                    PreScore, Score
 NodeResourcesFit (LeastAllocated)  Filter, Score              1
 NodeResourcesBalancedAllocation    PreScore, Score            1
+DefaultPreemption                  PreFilter, Filter,
+                                   PostFilter
 DefaultBinder                      Bind
 =================================  =========================  ======
 
@@ -24,7 +26,8 @@ pods that tolerate that taint (``unreachable`` when Ready is Unknown).
 
 Scores are floats (Kubernetes truncates to integers), so small pods on big nodes still spread.
 PreFilters return Skip when their Filter has nothing to reject (no node tainted, cordoned or
-not ready; no selector asked), so the common pod runs only NodeResourcesFit per node.
+not ready; no selector asked; nobody nominated), so the common pod runs only NodeResourcesFit
+per node. DefaultPreemption lives in ``actors.scheduling.preemption``.
 
 Neighbours: ``actors.scheduling.framework`` (the Protocols these fit), ``actors.client``
 (DefaultBinder's ``pods/binding``).
@@ -51,6 +54,7 @@ from actors.scheduling.framework import (
     unschedulable,
 )
 from actors.scheduling.nodeinfo import NodeInfo, PodInfo
+from actors.scheduling.preemption import DefaultPreemption
 from bus.errors import ApiError
 
 Object = dict[str, Any]
@@ -410,7 +414,8 @@ DEFAULT_WEIGHTS: Mapping[str, int] = {
 def default_plugins(client: Client) -> list[Any]:
     """A fresh set of the default plugins, in kube-scheduler's order."""
     return [NodeUnschedulable(), NodeName(), NodeReady(), TaintToleration(), NodeAffinity(),
-            NodeResourcesFit(), NodeResourcesBalancedAllocation(), DefaultBinder(client)]
+            NodeResourcesFit(), NodeResourcesBalancedAllocation(), DefaultPreemption(client),
+            DefaultBinder(client)]
 
 
 def default_profile(client: Client, extra: Sequence[Any] = (),

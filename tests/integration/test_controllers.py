@@ -330,6 +330,10 @@ def test_a_lost_nodes_pods_are_evicted_and_recreated_elsewhere(cluster, admin):
     lost = [p for p in pods_of(admin, "sturdy") if p["spec"]["nodeName"] == "node-3"]
     assert lost, "the scheduler spreads pods over every node"
     tracker = Pods(admin, "sturdy", len)
+    not_ready: set[str] = set()  # lost pods seen Ready=False before they went
+    watch = admin.watch("pods", lambda e: e.type == "MODIFIED" and not is_pod_ready(
+        e.object) and not e.object["metadata"].get("deletionTimestamp") and not_ready.add(
+        e.object["metadata"]["name"]), namespace="default")
     try:
         cluster.stop_kubelet("node-3")
         wait_for(admin, "nodes", "node-3", lambda n: any(
@@ -341,11 +345,15 @@ def test_a_lost_nodes_pods_are_evicted_and_recreated_elsewhere(cluster, admin):
                       timeout=90)
     finally:
         tracker.stop()
+        watch.stop()
+    assert {p["metadata"]["name"] for p in lost} <= not_ready  # MarkPodsNotReady came first
     assert {p["spec"]["nodeName"] for p in tracker.active()} <= {"node-1", "node-2"}
     events = admin.list("events", "default")["items"]
     assert any(e["reason"] == "TaintManagerEviction" for e in events)
     assert any(e["reason"] == "NodeNotReady" and e["involvedObject"]["name"] == "node-3"
                and e["message"] == "Node node-3 status is now: NodeNotReady" for e in events)
+    assert any(e["reason"] == "NodeNotReady" and e["message"] == "Node is not ready"
+               and e["involvedObject"]["name"] == lost[0]["metadata"]["name"] for e in events)
 
 
 def test_pods_get_the_default_not_ready_and_unreachable_tolerations(admin):

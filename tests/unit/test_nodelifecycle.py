@@ -1,11 +1,12 @@
-"""The node lifecycle controller's decision (actors/nodelifecycle.py, :func:`verdict`)."""
+"""The node lifecycle controller's decisions (actors/nodelifecycle.py: :func:`verdict`,
+:func:`marked_not_ready`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from actors.nodelifecycle import UNREACHABLE, unreachable_taints, verdict
-from tests.conftest import node
+from actors.nodelifecycle import UNREACHABLE, marked_not_ready, unreachable_taints, verdict
+from tests.conftest import node, pod
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
@@ -49,3 +50,20 @@ def test_an_unknown_node_missing_its_taints_is_marked_again():
     half = marked()
     half["spec"] = {}
     assert verdict(half, lease(41), NOW, 40) == "unknown"
+
+
+def test_a_ready_pod_of_a_lost_node_is_marked_not_ready_and_nothing_else_changes():
+    running = pod("web")
+    running["status"] = {"phase": "Running", "conditions": [
+        {"type": "PodScheduled", "status": "True"},
+        {"type": "Ready", "status": "True", "reason": "", "lastTransitionTime": "then"}]}
+    marked = marked_not_ready(running)
+    assert marked is not None
+    assert marked["status"]["phase"] == "Running"
+    assert marked["status"]["conditions"][0] == {"type": "PodScheduled", "status": "True"}
+    ready = marked["status"]["conditions"][1]
+    assert (ready["status"], ready["reason"]) == ("False", "")
+    assert ready["lastTransitionTime"] != "then"
+    assert running["status"]["conditions"][1]["status"] == "True"  # the original is left alone
+    assert marked_not_ready(marked) is None  # once is enough
+    assert marked_not_ready(pod("pending")) is None

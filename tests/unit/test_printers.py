@@ -46,3 +46,11 @@ def test_workload_and_namespace_tables_have_kubectls_columns():
     going = {"metadata": {"name": "old"}, "status": {"phase": "Terminating"}}
     rows = [line.split() for line in table(lookup("", "namespaces"), [going]).splitlines()]
     assert rows == [["NAME", "STATUS", "AGE"], ["old", "Terminating", "<unknown>"]]
+
+
+def test_priority_class_table_has_kubectls_columns():
+    critical = {"metadata": {"name": "system-node-critical"}, "value": 2000001000,
+                "globalDefault": False}
+    rows = [line.split() for line in table(resolve("pc"), [critical]).splitlines()]
+    assert rows == [["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"],
+                    ["system-node-critical", "2000001000", "false", "<unknown>"]]

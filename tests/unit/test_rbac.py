@@ -257,7 +257,8 @@ EXPECTED: dict[str, set[Decision]] = {
     "ns-editor": EDIT_A | SELF_REVIEW,
     "ns-viewer": VIEW_A | SELF_REVIEW,
     "system:kube-scheduler": (
-        grant(READS, "", ["pods"], BOTH) | grant(["create"], "", ["pods/binding"], BOTH)
+        grant([*READS, "delete"], "", ["pods"], BOTH)  # delete: preemption
+        | grant(["create"], "", ["pods/binding"], BOTH)
         | grant(["get", "update"], "", ["pods/status"], BOTH)
         | grant(["create", "update"], "", ["events"], BOTH)
         | grant(["get", "create", "update"], COORD, ["leases"], BOTH)

@@ -73,8 +73,8 @@ def pick_node(pod_: Object, nodes: list[Object], pods: list[Object]) -> tuple[st
         cache.pod_changed(other)
     plugins = tuple(p for p in default_plugins(client=None)
                     if not isinstance(p, DefaultBinder))  # binding is not decided here
-    result = Framework(Profile(plugins, DEFAULT_WEIGHTS)).schedule({}, PodInfo.of(pod_),
-                                                                   cache.node_list())
+    result = Framework(Profile(plugins, DEFAULT_WEIGHTS), cache).schedule(
+        {}, PodInfo.of(pod_), cache.node_list())
     return result.node, "" if result.node else result.message
 
 

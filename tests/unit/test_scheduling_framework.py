@@ -168,6 +168,28 @@ def test_post_filter_runs_only_when_no_node_fits_and_adds_its_message():
         "2 No preemption victims found for incoming pod.")
 
 
+def test_a_plugin_gets_the_framework_and_runs_the_cycles_filters_through_it():
+    class Simulator:
+        name = "Simulator"
+        framework: Framework | None = None
+
+        def use_framework(self, framework: Framework) -> None:
+            self.framework = framework
+
+        def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+            raise AssertionError("left out by without=")
+
+    simulator, only = Simulator(), Only({"a"})
+    framework = Framework(Profile((SkippingFilter(), only, simulator)))
+    assert simulator.framework is framework
+    state: CycleState = {}
+    framework.schedule(state, WEB, nodes("b"))  # the PreFilters run: Skipper is skipped
+    b = nodes("b")[0]
+    assert framework.run_filters(state, WEB, b, without="Simulator") == Status(
+        Code.UNSCHEDULABLE, ("not on the list",), "Only")
+    assert framework.run_filters(state, WEB, nodes("a")[0], without="Simulator").ok
+
+
 def test_scores_are_normalized_by_the_plugins_that_can_and_weighted():
     class Reversed(Fixed):
         def normalize_score(self, state: CycleState, pod: PodInfo,
