@@ -320,8 +320,8 @@ class Cluster:
               **overrides: Any) -> Node:
         """One node for a kubelet, with its own identity on ``connection``."""
         config = self.config
-        return Node(Client(connection, self._own_credentials(node_identity(name))), runtime,
-                    KubeletConfig(
+        client = Client(connection, self._own_credentials(node_identity(name)))
+        return Node(client, runtime, KubeletConfig(
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),
             lease_duration_seconds=config.node_lease_duration_seconds,
