@@ -28,6 +28,7 @@ from __future__ import annotations
 import concurrent.futures
 import copy
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,7 @@ from actors.scheduling.plugins import default_profile
 from actors.scheduling.queue import QueueConfig, QueuedPod, SchedulingQueue
 from bus.actor import BusActor
 from bus.connection import Connection
+from bus.errors import Conflict, KubeactorError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -317,19 +319,52 @@ class Scheduler(BusActor):
     def _mark_unscheduled(self, pod: Object, message: str, passing: bool) -> None:
         """Set the pod's PodScheduled condition False, as kube-scheduler does: reason
         Unschedulable (SchedulerError for a passing failure), the FailedScheduling message.
-        Sent without waiting, over the version the cycle saw: a 409 (the pod changed, bound
-        perhaps) is logged and left to the next failure."""
-        marked = dict(pod, status=copy.deepcopy(pod.get("status") or {}))
-        set_condition(marked, "PodScheduled", "False",
-                      "SchedulerError" if passing else "Unschedulable", message)
-        metadata = pod["metadata"]
-        sent = self.client.submit("update", "pods", namespace=metadata["namespace"],
-                                  name=metadata["name"], body=marked, subresource="status")
-        sent.add_done_callback(lambda done: _log_failure(done, "PodScheduled", metadata["name"]))
+        Written on a binding thread, over the version the cycle saw; a 409 (the pod changed)
+        re-reads and re-applies it while the pod still waits and this failure is its latest."""
+        metadata, key = pod["metadata"], pod_key(pod)
+
+        def mark(current: Object) -> Object:
+            marked = dict(current, status=copy.deepcopy(current.get("status") or {}))
+            set_condition(marked, "PodScheduled", "False",
+                          "SchedulerError" if passing else "Unschedulable", message)
+            return marked
+
+        def write() -> None:
+            try:
+                update_status(pod, mark, lambda: self.client.get(
+                    "pods", metadata["name"], metadata["namespace"]),
+                    lambda body: self.client.request(
+                        "update", "pods", namespace=metadata["namespace"],
+                        name=metadata["name"], body=body, subresource="status"),
+                    lambda: self._failures.get(key) == message)
+            except KubeactorError as failure:  # said; left to the next failure
+                log.warning("cannot write PodScheduled for pod %s: %s", key, failure)
+
+        assert self._binding is not None
+        self._binding.submit(write)
 
 
-def _log_failure(done: concurrent.futures.Future[Any], what: str, pod: str) -> None:
-    """Done-callback of a write sent without waiting: say when it failed (any thread)."""
-    failure = None if done.cancelled() else done.exception()
-    if failure is not None:
-        log.warning("cannot write %s for pod %s: %s", what, pod, failure)
+STATUS_ATTEMPTS = 5
+"""Writes of a status that meets 409s before giving up (client-go's ``retry.DefaultRetry``)."""
+
+
+def update_status(pod: Object, mark: Callable[[Object], Object], read: Callable[[], Object],
+                  write: Callable[[Object], Any], current: Callable[[], bool],
+                  attempts: int = STATUS_ATTEMPTS) -> bool:
+    """Write ``mark(pod)``; on a Conflict read the pod again and, while it still waits for a
+    node (unbound, not being deleted, not gone) and ``current()`` (the change is still the
+    one to make), write ``mark`` of the new version; at most ``attempts`` writes. True when
+    written. Other errors are raised. Blocks on ``read`` and ``write``."""
+    for _ in range(attempts):
+        try:
+            write(mark(pod))
+            return True
+        except Conflict:
+            try:
+                pod = read()
+            except NotFound:
+                return False
+            if (pod.get("spec", {}).get("nodeName") or pod["metadata"].get("deletionTimestamp")
+                    or not current()):
+                return False
+    return False

@@ -1,9 +1,14 @@
 """Scheduler throughput, in the spirit of Kubernetes' scheduler_perf (SchedulingBasic).
 
     .venv/bin/python benchmarks/scheduler_throughput.py [--nodes 1000] [--pods 10000]
+        [--in-process]
 
-Starts one nats-server and a ``kubeactor up --nodes 0`` process (store, apiserver, scheduler,
-controllers; no kubelet). Creates N Node objects through the API and marks them Ready through
+Starts one nats-server, a ``kubeactor server`` process (store, apiserver; no kubelet) and
+``kubeactor scheduler`` and ``kubeactor controller-manager`` processes beside it, with the
+kubeconfigs the server wrote for them, as kube-scheduler and kube-controller-manager run beside
+kube-apiserver (``--in-process``: both inside the server's process instead, the shape before;
+for comparison). Creates N
+Node objects through the API and marks them Ready through
 ``nodes/status`` (4 cpu, 32Gi, 110 pods: scheduler_perf's node-default), measures the raw API
 create throughput with configmaps (the baseline, scheduler idle), then creates M pods (100m
 cpu, 500Mi: pod-default) as fast as the API takes them and follows the bound pods with a watch
@@ -13,7 +18,9 @@ process without the API (``scheduler_only_pods_per_s``). Prints a table, then on
 ``nodes``, ``pods``, ``pods_per_s``, ``create_rps`` (baseline), ``pod_create_rps`` (pods,
 while the scheduler runs), their ratio, and create->bound latency percentiles. Machines here
 are shared: compare ratios, not numbers.
-``--profile FILE`` samples the cluster process with py-spy while the pods are scheduled.
+``--profile FILE`` samples the server process with py-spy while the pods are scheduled (the
+scheduler's into ``FILE.scheduler``, the controller manager's into
+``FILE.controller-manager``).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import argparse
 import asyncio
 import json
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -77,11 +85,28 @@ def cycles_per_second(nodes: int, pods: int) -> float:
     return pods / (time.perf_counter() - began)
 
 
-async def run(nodes: int, pods: int, concurrency: int, workdir: Path,
+def start_cluster(nats_url: str, data: Path, in_process: bool) -> list[subprocess.Popen[str]]:
+    """The control plane, then (unless ``in_process``) the scheduler and the controller
+    manager in processes of their own, with the kubeconfigs it wrote for them."""
+    cli, grace = [sys.executable, "-m", "bindings.cli"], ("--node-monitor-grace-period", "86400")
+    own = () if in_process else ("--disable-scheduler", "--disable-controller-manager")
+    started = [start([*cli, "server", "--data-dir", str(data), "--nats", nats_url, *grace, *own])]
+    try:
+        for verb, extra in (() if in_process else (("scheduler", ()), ("controller-manager",
+                                                                        grace))):
+            started.append(start([*cli, verb, "--kubeconfig", str(data / f"{verb}.kubeconfig"),
+                                  *extra]))
+    except BaseException:
+        for process in started:
+            process.terminate()
+        raise
+    return started
+
+
+async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process: bool = False,
               profile: Path | None = None) -> dict[str, Any]:
     server = NatsServer(workdir / "nats").start()
-    up = start([sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(workdir / "up"),
-                "--nodes", "0", "--nats", server.url, "--node-monitor-grace-period", "86400"])
+    cluster = start_cluster(server.url, workdir / "up", in_process)
     connection = None
     try:
         config = kubeconfig.load(workdir / "up" / "kubeconfig")
@@ -131,28 +156,32 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path,
         connection = Connection(BusConfig(url=server.url, prefix=config.prefix),
                                 "bench-watch").connect()
         bound = BoundWatch(Client(connection, config.token), pods)
-        spy = profiler(up.pid, profile)
+        spies = [profiler(process.pid, profile and Path(f"{profile}{suffix}")) for process, suffix
+                 in zip(cluster, ("", ".scheduler", ".controller-manager"), strict=False)]
         began = time.perf_counter()
         pod_create_seconds = (await measure(create_pod, pods, concurrency)).seconds
         if not await asyncio.to_thread(bound.done.wait, 600):
             raise RuntimeError(f"only {len(bound.bound_at)}/{pods} pods were bound in 10 min")
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            spy.wait(60)
+        for spy in spies:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
         elapsed = max(bound.bound_at.values()) - began
         bound.watch.stop()
         await nc.close()
     finally:
         if connection is not None:
             connection.close()
-        up.terminate()
-        up.wait(60)
+        for process in reversed(cluster):
+            process.terminate()
+            process.wait(60)
         server.stop()
     cycles = cycles_per_second(nodes, min(pods, 5000))
     latencies = sorted(bound.bound_at[name] - created_at.get(name, began)
                        for name in bound.bound_at)
     results = {
         "nodes": nodes, "pods": pods, "pods_per_s": pods / elapsed,
+        "scheduler": "in-process" if in_process else "own process",
         "create_rps": create_rps, "pod_create_rps": pods / pod_create_seconds,
         "node_setup_s": node_seconds,
         "ratio_to_create": pods / elapsed / create_rps,
@@ -169,13 +198,17 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the scheduler and the controllers inside the server's process "
+                             "(the shape before they had their own), for comparison")
     parser.add_argument("--profile", type=Path, metavar="FILE",
-                        help="write a py-spy profile (raw, all threads) of the cluster process "
-                             "while the pods are scheduled")
+                        help="write a py-spy profile (raw, all threads) of the server process "
+                             "while the pods are scheduled, and of the others' into "
+                             "FILE.scheduler, FILE.controller-manager")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         results = asyncio.run(run(args.nodes, args.pods, args.concurrency, Path(workdir),
-                                  args.profile))
+                                  args.in_process, args.profile))
     print(f"{'what':<28}{'value':>12}")
     for key in ("create_rps", "pod_create_rps", "pods_per_s", "ratio_to_create",
                 "scheduler_only_pods_per_s",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import queue
 import signal
@@ -27,7 +28,14 @@ from actors.apiserver import rbac
 from actors.apiserver.authn import UserInfo
 from actors.client import Client, WatchEvent
 from actors.deployment import without_hash
-from actors.objects import RESOURCES, ResourceInfo, controller_ref, in_category, resolve
+from actors.objects import (
+    DEFAULT_SCHEDULER,
+    RESOURCES,
+    ResourceInfo,
+    controller_ref,
+    in_category,
+    resolve,
+)
 from actors.quantity import parse_memory
 from bindings import kubeconfig, manifests, printers, rollout, tracing
 from bindings.cluster import Cluster, ClusterConfig, node_identity, node_kubeconfig
@@ -92,6 +100,23 @@ def parser() -> argparse.ArgumentParser:
     server.add_argument("--tokens", metavar="FILE", type=Path, default=None,
                         help="the static token file (default DATA_DIR/tokens.csv); give further "
                              "apiservers the first one's")
+    server.add_argument("--disable-scheduler", action="store_true",
+                        help="no scheduler here: `kubeactor scheduler` processes schedule, with "
+                             "DATA_DIR/scheduler.kubeconfig")
+    server.add_argument("--disable-controller-manager", action="store_true",
+                        help="no controllers here: `kubeactor controller-manager` processes run "
+                             "them, with DATA_DIR/controller-manager.kubeconfig")
+
+    scheduler = verbs.add_parser(
+        "scheduler", parents=[common],
+        help="run a scheduler that joins the cluster of --kubeconfig (kube-scheduler)")
+    scheduler.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER,
+                           help="schedule the pods whose spec.schedulerName is this; its Lease "
+                                "is kube-scheduler for the default, else this name")
+    controller_manager = verbs.add_parser(
+        "controller-manager", parents=[common],
+        help="run the controllers, joining the cluster of --kubeconfig "
+             "(kube-controller-manager)")
 
     agent = verbs.add_parser("agent", parents=[common],
                              help="run one kubelet that joins the cluster of --kubeconfig")
@@ -105,11 +130,13 @@ def parser() -> argparse.ArgumentParser:
     for parser_ in (up, server):
         parser_.add_argument("--store", choices=["sqlite", "jetstream"], default="sqlite",
                              help="the store: SQLite in the data dir, or JetStream KV on the NATS")
+    for parser_ in (up, server, controller_manager):
         parser_.add_argument("--node-monitor-grace-period", type=_bounded(1, 86400), default=40,
                              metavar="SECONDS",
                              help="a node whose lease goes unrenewed this long is Unknown")
         parser_.add_argument("--node-monitor-period", type=_bounded(1, 3600), default=5,
                              metavar="SECONDS", help="how often nodes are checked")
+    for parser_ in (up, server, scheduler, controller_manager):
         parser_.add_argument("--leader-elect-lease-duration", type=_duration, default=15.0,
                              metavar="DURATION", help="how long standby schedulers and "
                              "controller managers wait after the leader's last renewal")
@@ -1104,17 +1131,14 @@ def _issued(changes: queue.Queue[WatchEvent], name: str) -> x509.Certificate:
 
 def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster in this process."""
-    return _serve(ClusterConfig(
+    return _serve(_elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
         nats_url=args.nats, nats_port=args.port, store=args.store,
         node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods,
-        leader_elect_lease_seconds=args.leader_elect_lease_duration,
-        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
-        leader_elect_retry_seconds=args.leader_elect_retry_period), f"{args.nodes} node(s)")
+        node_memory=args.node_memory, max_pods=args.max_pods)), f"{args.nodes} node(s)")
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -1125,15 +1149,47 @@ def cmd_server(args: argparse.Namespace) -> int:
     if args.apiserver_only and not (args.store == "jetstream" and args.nats):
         raise UsageError("an apiserver-only process shares the store of a running cluster: "
                          "it needs --store jetstream and --nats URL")
-    return _serve(ClusterConfig(
+    return _serve(_elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
         nats_port=int(port), store=args.store, apiserver_only=args.apiserver_only,
         tokens_file=args.tokens, node_monitor_grace_seconds=args.node_monitor_grace_period,
-        node_monitor_seconds=args.node_monitor_period,
-        leader_elect_lease_seconds=args.leader_elect_lease_duration,
-        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
-        leader_elect_retry_seconds=args.leader_elect_retry_period),
+        node_monitor_seconds=args.node_monitor_period, scheduler=not args.disable_scheduler,
+        controller_manager=not args.disable_controller_manager)),
         "apiserver" if args.apiserver_only else "control plane")
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """``scheduler``: kube-scheduler's process, joining the cluster of its kubeconfig (the
+    control plane writes ``DATA_DIR/scheduler.kubeconfig`` for it)."""
+    return _join(args, f"scheduler {args.scheduler_name}", scheduler_name=args.scheduler_name,
+                 controller_manager=False)
+
+
+def cmd_controller_manager(args: argparse.Namespace) -> int:
+    """``controller-manager``: kube-controller-manager's process, joining the cluster of its
+    kubeconfig (``DATA_DIR/controller-manager.kubeconfig``)."""
+    return _join(args, "controller manager", scheduler=False,
+                 node_monitor_grace_seconds=args.node_monitor_grace_period,
+                 node_monitor_seconds=args.node_monitor_period)
+
+
+def _join(args: argparse.Namespace, what: str, **component: Any) -> int:
+    """Run ``component`` (ClusterConfig fields) in a process of its own that joins the
+    cluster of the kubeconfig with its credentials, leading through its Lease."""
+    config = kubeconfig.load(
+        Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser())
+    return _serve(_elected(args, ClusterConfig(
+        nodes=0, control_plane=False, nats_url=config.server, prefix=config.prefix,
+        credentials=config.credentials(), bus_user=config.nats_user,
+        bus_password=config.nats_password, **component)), what)
+
+
+def _elected(args: argparse.Namespace, config: ClusterConfig) -> ClusterConfig:
+    """``config`` with the periods of the ``--leader-elect-*`` flags."""
+    return dataclasses.replace(
+        config, leader_elect_lease_seconds=args.leader_elect_lease_duration,
+        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
+        leader_elect_retry_seconds=args.leader_elect_retry_period)
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
@@ -1149,7 +1205,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
             "--kubeconfig-out FILE`")
     data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
     return _serve(ClusterConfig(
-        data_dir=data_dir, node_names=(args.node,), control_plane=False,
+        data_dir=data_dir, node_names=(args.node,), control_plane=False, scheduler=False,
+        controller_manager=False,
         runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
         credentials=config.credentials(), bus=bus,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
@@ -1201,7 +1258,8 @@ COMMANDS = {"run": cmd_run, "get": cmd_get, "delete": cmd_delete, "create": cmd_
             "rollout": cmd_rollout, "certs": cmd_certs, "certificate": cmd_certificate}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {"up": cmd_up, "server": cmd_server, "agent": cmd_agent, "trace": cmd_trace,
-                  "config": cmd_config, "node-kubeconfig": cmd_node_kubeconfig}
+                  "config": cmd_config, "node-kubeconfig": cmd_node_kubeconfig,
+                  "scheduler": cmd_scheduler, "controller-manager": cmd_controller_manager}
 """Commands that run components here, or connect on their own terms."""
 
 

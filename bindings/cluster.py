@@ -5,8 +5,12 @@ the data dir, or on a JetStream KV bucket of the NATS), the apiserver, the sched
 controller manager and N kubelets (``node-1`` ... ``node-N``), each component with its own NATS
 connection and identity (a client certificate of the cluster CA in ``DATA_DIR/pki``, and its
 own NATS user on the locked-down bus: ``bindings.bususers``, ``bus.permissions``). It then
-writes ``DATA_DIR/kubeconfig`` with the admin's credentials. :meth:`Cluster.stop` stops
-everything it started, in reverse order.
+writes ``DATA_DIR/kubeconfig`` with the admin's credentials, and the scheduler's and the
+controller manager's own (``DATA_DIR/scheduler.kubeconfig``, ``controller-manager.kubeconfig``,
+as kubeadm writes ``scheduler.conf``) for ``kubeactor scheduler`` and ``kubeactor
+controller-manager`` processes. Without a control plane it joins one with a kubeconfig's
+credentials: kubelets (``kubeactor agent``), or a scheduler or a controller manager of its own.
+:meth:`Cluster.stop` stops everything it started, in reverse order.
 
 This is the one place that wires bindings (SQLite, JetStream, Docker) into actors.
 """
@@ -47,6 +51,7 @@ from actors.csrsigning import CSRSigningController, SignerConfig
 from actors.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.nodelifecycle import NodeLifecycleConfig
+from actors.objects import DEFAULT_SCHEDULER
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler, SchedulerConfig
 from actors.store import Backend, HistoryWindow, Store
@@ -82,13 +87,17 @@ them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
 
 @dataclass
 class ClusterConfig:
-    data_dir: Path
+    data_dir: Path | None = None
+    """Where the control plane or the kubelets keep their state (locked: one process per
+    dir); None only for a scheduler or controller manager that joins a cluster."""
     nodes: int = 1
     """Kubelets to start, named node-1 ... node-N."""
     node_names: tuple[str, ...] = ()
     """Names of the kubelets to start, instead of node-1 ... node-N (``kubeactor agent``)."""
     control_plane: bool = True
-    """Start store, apiserver and scheduler; False for kubelets only (``kubeactor agent``)."""
+    """Start store and apiserver (and the scheduler and controller manager, unless turned
+    off); False: join the cluster of ``nats_url`` with ``credentials`` (``kubeactor agent``,
+    ``kubeactor scheduler``, ``kubeactor controller-manager``)."""
     runtime: str = "docker"
     """``docker`` (real containers) or ``sim`` (in memory, see ``bindings.sim``)."""
     nats_url: str | None = None
@@ -147,6 +156,16 @@ class ClusterConfig:
     (--leader-elect-renew-deadline); below the lease duration."""
     leader_elect_retry_seconds: float = 2.0
     """Seconds between two attempts to acquire or renew (--leader-elect-retry-period)."""
+    scheduler: bool = True
+    """Run the scheduler in this process (False: ``server --disable-scheduler``, where a
+    ``kubeactor scheduler`` process schedules; and for an agent)."""
+    controller_manager: bool = True
+    """Run the controller manager in this process (False: ``server
+    --disable-controller-manager``, and for an agent)."""
+    scheduler_name: str = DEFAULT_SCHEDULER
+    """The scheduler's name (pods choose it by ``spec.schedulerName``). Its Lease is
+    ``kube-scheduler`` for the default one, else its name, so that replicas of two
+    schedulers never wait for each other."""
 
 
 class ClusterError(KubeactorError):
@@ -254,22 +273,17 @@ class Cluster:
 
     def _start(self) -> None:
         config, say = self.config, self._progress
-        data = config.data_dir.expanduser().resolve()
-        try:
-            data.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._lock_data_dir(data)
-        except FileExistsError:
-            raise ClusterError(f"data dir {data} is a file, not a directory") from None
-        except OSError as error:
-            raise ClusterError(f"data dir {data} cannot be used: {error.strerror}") from None
         names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
+        if config.data_dir is None:  # a scheduler or a controller manager, nothing kept here
+            if config.control_plane or names:
+                raise ClusterError("a control plane or a kubelet needs a data dir")
+            self._join()
+            return
+        data = self._open_data_dir(config.data_dir)
         if config.control_plane:
             self._start_control_plane(data, names)
-        elif not (config.nats_url and config.credentials):
-            raise ClusterError("kubelets without a control plane need a NATS URL and a token "
-                               "(from --kubeconfig)")
         else:
-            self.url = config.nats_url
+            self._join()
         cluster_id = _cluster_id(data / "cluster-id")
         if names and config.runtime == "sim":
             self._start_sim_nodes(names)
@@ -279,13 +293,35 @@ class Cluster:
             connection = self._connect(node_identity(name)[0], f"kubelet-{name}")
             self._run(Kubelet.start(connection, [self._node(connection, name, runtime)]))
 
+    def _join(self) -> None:
+        """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
+        controller manager when asked for (the kubelets follow in ``_start``)."""
+        config = self.config
+        if not (config.nats_url and config.credentials):
+            raise ClusterError("components without a control plane need a NATS URL and "
+                               "credentials (from --kubeconfig)")
+        self.url = config.nats_url
+        # Like kube-scheduler's <hostname>_<uuid>: a new replica at each start.
+        self._start_controllers(f"{socket.gethostname()}_{new_id()}")
+
+    def _open_data_dir(self, path: Path) -> Path:
+        """``path``, made (0700) and locked for this process."""
+        data = path.expanduser().resolve()
+        try:
+            data.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._lock_data_dir(data)
+        except FileExistsError:
+            raise ClusterError(f"data dir {data} is a file, not a directory") from None
+        except OSError as error:
+            raise ClusterError(f"data dir {data} cannot be used: {error.strerror}") from None
+        return data
+
     def _node(self, connection: Connection, name: str, runtime: Runtime,
               **overrides: Any) -> Node:
         """One node for a kubelet, with its own identity on ``connection``."""
         config = self.config
-        credentials = (self._credentials(node_identity(name)) if config.control_plane
-                       else config.credentials)
-        return Node(Client(connection, credentials), runtime, KubeletConfig(
+        client = Client(connection, self._own_credentials(node_identity(name)))
+        return Node(client, runtime, KubeletConfig(
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),
             lease_duration_seconds=config.node_lease_duration_seconds,
@@ -359,23 +395,46 @@ class Cluster:
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
         if not config.apiserver_only:
-            self._start_controllers(data)
+            # Stable across restarts of this data dir: a restarted replica leads again at once.
+            self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
         self.kubeconfig_path = data / "kubeconfig"
-        admin_key, admin_cert = self._pki.kept(pki / "admin", *ADMIN)
-        kubeconfig.write(self.kubeconfig_path, kubeconfig.KubeConfig(
-            server=self.url, prefix=config.prefix, token=self._tokens[ADMIN[0]],
-            client_cert=certs.cert_pem(admin_cert), client_key=certs.key_pem(admin_key),
-            ca=certs.cert_pem(self._pki.ca), nats_user=BUS_ADMIN,
-            nats_password=self._passwords[BUS_ADMIN]))
+        self._write_kubeconfig(self.kubeconfig_path, pki / "admin", ADMIN, BUS_ADMIN)
+        self._write_kubeconfig(data / "scheduler.kubeconfig", pki / "scheduler", SCHEDULER)
+        self._write_kubeconfig(data / "controller-manager.kubeconfig",
+                               pki / "controller-manager", CONTROLLER_MANAGER)
 
-    def _start_controllers(self, data: Path) -> None:
-        """The scheduler and the controller manager, each leading through its own Lease (a
-        replica in another process takes over when this one stops or dies)."""
+    def _write_kubeconfig(self, path: Path, keys: Path, identity: tuple[str, str],
+                          bus_user: str | None = None) -> None:
+        """The kubeconfig of ``identity`` at ``path``: its certificate (kept at ``keys``, so
+        the file stays the same across restarts), token and NATS user (its user name unless
+        ``bus_user``)."""
+        assert self._pki is not None
+        key, cert = self._pki.kept(keys, *identity)
+        bus_user = bus_user or identity[0]
+        kubeconfig.write(path, kubeconfig.KubeConfig(
+            server=self.url, prefix=self.config.prefix, token=self._tokens[identity[0]],
+            user=identity[0], client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key),
+            ca=certs.cert_pem(self._pki.ca), nats_user=bus_user,
+            nats_password=self._passwords[bus_user]))
+
+    def _start_controllers(self, replica: str) -> None:
+        """The scheduler and the controller manager (each unless turned off), each leading
+        through its own Lease as ``replica`` (a replica in another process takes over when
+        this one stops or dies)."""
         config, say = self.config, self._progress
-        say("scheduler")
-        self._run(Scheduler.start(*self._component("scheduler", SCHEDULER),
-                                  SchedulerConfig(leader_election=self._election(
-                                      "kube-scheduler", data))))
+        if config.scheduler:
+            say("scheduler")
+            lease = ("kube-scheduler" if config.scheduler_name == DEFAULT_SCHEDULER
+                     else config.scheduler_name)
+            self._run(Scheduler.start(*self._component("scheduler", SCHEDULER),
+                                      SchedulerConfig(name=config.scheduler_name,
+                                                      leader_election=self._election(
+                                                          lease, replica))))
+        if config.controller_manager:
+            self._start_controller_manager(replica)
+
+    def _start_controller_manager(self, replica: str) -> None:
+        config, say = self.config, self._progress
         say("controllers")
         connection, client = self._component("controller-manager", CONTROLLER_MANAGER)
         manager = self.controller_manager = ControllerManager(
@@ -385,19 +444,17 @@ class Cluster:
                     monitor_seconds=config.node_monitor_seconds),
                 namespace_retry_seconds=config.namespace_retry_seconds))
         gate = LeaderGate.start(connection, client, self._election(
-            "kube-controller-manager", data), manager.start, manager.stop)
+            "kube-controller-manager", replica), manager.start, manager.stop)
         # Leading at once, its on_start starts every controller, each within its own
         # start_timeout_seconds: no limit on the whole here.
         self._run(gate, timeout=None)
 
-    def _election(self, lease: str, data: Path) -> LeaderElectionConfig:
-        """Leader election on ``lease`` as ``<host>_<cluster id>``: stable across restarts
-        of this data dir, so a restarted replica leads again at once."""
+    def _election(self, lease: str, replica: str) -> LeaderElectionConfig:
+        """Leader election on ``lease`` as ``replica`` with the configured periods."""
         config = self.config
         try:
             return LeaderElectionConfig(
-                lease, f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}",
-                lease_duration=config.leader_elect_lease_seconds,
+                lease, replica, lease_duration=config.leader_elect_lease_seconds,
                 renew_deadline=config.leader_elect_renew_seconds,
                 retry_period=config.leader_elect_retry_seconds)
         except ValueError as error:
@@ -437,9 +494,18 @@ class Cluster:
         return connection
 
     def _component(self, name: str, identity: tuple[str, str]) -> tuple[Connection, Client]:
-        """A connection and client of ``identity``, whose NATS user is its user name."""
+        """A connection and client of ``identity``, whose NATS user is its user name (without
+        a control plane here: the kubeconfig's)."""
         connection = self._connect(identity[0], name)
-        return connection, Client(connection, self._credentials(identity))
+        return connection, Client(connection, self._own_credentials(identity))
+
+    def _own_credentials(self, identity: tuple[str, str]) -> Credentials:
+        """What a component of ``identity`` shows the apiserver: a certificate made now by
+        the control plane here, else the credentials it joins with (its kubeconfig's)."""
+        if self.config.control_plane:
+            return self._credentials(identity)
+        assert self.config.credentials is not None
+        return self.config.credentials
 
     def _credentials(self, identity: tuple[str, str]) -> CertificateCredentials:
         """A certificate of this cluster's CA for ``(user, groups)``, made now."""

@@ -1,5 +1,6 @@
-"""Kubeactor processes for tests: ``kubeactor up|server|agent`` in a subprocess, started until
-it says ``ready`` and stopped with SIGTERM. Used by the integration and e2e tiers."""
+"""Kubeactor processes for tests: ``kubeactor up|server|agent|scheduler|controller-manager`` in
+a subprocess, started until it says ``ready`` and stopped with SIGTERM. Used by the
+integration and e2e tiers."""
 
 from __future__ import annotations
 
@@ -46,8 +47,20 @@ class UpProcess:
 
 def start_up(data_dir: Path, *extra: str, verb: str = "up") -> UpProcess:
     """Run ``kubeactor VERB --data-dir DATA_DIR EXTRA...`` until it says it is ready."""
+    return _started(data_dir, verb, "--data-dir", str(data_dir), *extra)
+
+
+def start_joining(cluster: UpProcess, verb: str, *extra: str) -> UpProcess:
+    """Run ``kubeactor scheduler|controller-manager`` with its own kubeconfig, which the
+    control plane ``cluster`` wrote (``DATA_DIR/VERB.kubeconfig``), until it is ready. Its
+    ``cli`` is the cluster's admin's."""
+    return _started(cluster.data_dir, verb, "--kubeconfig",
+                    str(cluster.data_dir / f"{verb}.kubeconfig"), *extra)
+
+
+def _started(data_dir: Path, verb: str, *args: str) -> UpProcess:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bindings.cli", verb, "--data-dir", str(data_dir), *extra],
+        [sys.executable, "-m", "bindings.cli", verb, *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=die_with_parent,
     )

@@ -1,0 +1,85 @@
+"""The scheduler's PodScheduled=False write (``actors.scheduler.update_status``): a 409 reads the
+pod again and applies the condition to the new version, as kube-scheduler's status update
+retries; a pod that no longer waits for a node is left alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actors.scheduler import STATUS_ATTEMPTS, update_status
+from bus.errors import Conflict, NotFound
+
+Object = dict[str, Any]
+
+
+def version(rv: str, **spec: Any) -> Object:
+    return {"metadata": {"name": "p", "namespace": "default", "resourceVersion": rv},
+            "spec": spec, "status": {}}
+
+
+def mark(pod: Object) -> Object:
+    return dict(pod, status={"conditions": [{"type": "PodScheduled", "status": "False"}]})
+
+
+class Api:
+    """The pod as the apiserver holds it; an update over another version is a 409."""
+
+    def __init__(self, stored: Object | None) -> None:
+        self.stored, self.written, self.reads = stored, [], 0
+
+    def read(self) -> Object:
+        self.reads += 1
+        if self.stored is None:
+            raise NotFound("pods \"p\" not found")
+        return self.stored
+
+    def write(self, body: Object) -> None:
+        if (self.stored is None or body["metadata"]["resourceVersion"]
+                != self.stored["metadata"]["resourceVersion"]):
+            raise Conflict("the object has been modified")
+        self.written.append(body)
+
+
+def test_a_conflict_reads_the_pod_again_and_writes_the_condition_over_the_new_version():
+    api = Api(version("2", schedulerName="default-scheduler"))
+    assert update_status(version("1"), mark, api.read, api.write, lambda: True)
+    assert [body["metadata"]["resourceVersion"] for body in api.written] == ["2"]
+    assert api.written[0]["spec"] == {"schedulerName": "default-scheduler"}  # the new version's
+    assert api.written[0]["status"]["conditions"][0]["status"] == "False"
+
+
+def test_no_conflict_writes_once_without_reading():
+    api = Api(version("1"))
+    assert update_status(version("1"), mark, api.read, api.write, lambda: True)
+    assert (len(api.written), api.reads) == (1, 0)
+
+
+@pytest.mark.parametrize("meanwhile", [
+    version("2", nodeName="n1"),  # bound: the binding set PodScheduled=True
+    dict(version("2"), metadata={**version("2")["metadata"], "deletionTimestamp": "now"}),
+    None,  # gone
+])
+def test_a_pod_that_no_longer_waits_for_a_node_is_left_alone(meanwhile):
+    api = Api(meanwhile)
+    assert not update_status(version("1"), mark, api.read, api.write, lambda: True)
+    assert api.written == []
+
+
+def test_a_newer_failure_of_the_pod_ends_the_retry():
+    api = Api(version("2"))
+    assert not update_status(version("1"), mark, api.read, api.write, lambda: False)
+    assert api.written == []
+
+
+def test_a_pod_changing_at_every_write_is_given_up_after_the_attempts():
+    api = Api(version("2"))
+
+    def read() -> Object:  # someone else writes it between each read and write
+        api.stored = version(str(int(api.stored["metadata"]["resourceVersion"]) + 1))
+        return version(str(int(api.stored["metadata"]["resourceVersion"]) - 1))
+
+    assert not update_status(version("1"), mark, read, api.write, lambda: True)
+    assert api.written == []
+    assert api.stored["metadata"]["resourceVersion"] == str(2 + STATUS_ATTEMPTS)
