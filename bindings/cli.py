@@ -1180,8 +1180,7 @@ def _join(args: argparse.Namespace, what: str, **component: Any) -> int:
         Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser())
     return _serve(_elected(args, ClusterConfig(
         nodes=0, control_plane=False, nats_url=config.server, prefix=config.prefix,
-        credentials=config.credentials(), bus_user=config.nats_user,
-        bus_password=config.nats_password, **component)), what)
+        credentials=config.credentials(), bus=config.bus(), **component)), what)
 
 
 def _elected(args: argparse.Namespace, config: ClusterConfig) -> ClusterConfig:
