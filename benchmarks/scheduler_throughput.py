@@ -44,7 +44,7 @@ from actors.client import Client, WatchEvent
 from actors.scheduling import Framework, PodInfo, Profile, default_plugins
 from actors.scheduling.cache import Cache
 from bindings import kubeconfig
-from bus import BusConfig, Connection, Envelope, NatsServer, Subjects, decode, encode, new_id
+from bus import Connection, Envelope, NatsServer, Subjects, decode, encode, new_id
 
 NODE_RESOURCES = {"cpu": "4", "memory": "32Gi", "pods": "110"}
 POD_REQUESTS = {"cpu": "100m", "memory": "500Mi"}
@@ -153,8 +153,7 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
         baseline = min(pods, 5000)
         create_rps = baseline / (await measure(create_configmap, baseline, concurrency)).seconds
 
-        connection = Connection(BusConfig(url=server.url, prefix=config.prefix),
-                                "bench-watch").connect()
+        connection = Connection(config.bus(), "bench-watch").connect()  # the admin's identity
         bound = BoundWatch(Client(connection, config.token), pods)
         spies = [profiler(process.pid, profile and Path(f"{profile}{suffix}")) for process, suffix
                  in zip(cluster, ("", ".scheduler", ".controller-manager"), strict=False)]
