@@ -52,6 +52,7 @@ MAX_NODE_SCORE = 100
 """Scores are integers in MIN_NODE_SCORE..MAX_NODE_SCORE (after NormalizeScore) before weights
 apply."""
 MIN_NODE_SCORE = 0
+_VALID_SCORES = frozenset(range(MIN_NODE_SCORE, MAX_NODE_SCORE + 1))
 MIN_FEASIBLE_NODES_TO_FIND = 100
 """Below this many nodes every node is checked (kube-scheduler's minFeasibleNodesToFind)."""
 MIN_FEASIBLE_NODES_PERCENTAGE = 5
@@ -503,8 +504,8 @@ class Framework:
 
     def _scores(self, state: CycleState, pod: PodInfo, plugin: Any,
                 nodes: list[NodeInfo]) -> list[int]:
-        """``plugin``'s scores of ``nodes``, normalized if it can, each checked to be in
-        MIN_NODE_SCORE..MAX_NODE_SCORE. The scheduler's hottest loop: the statuses are
+        """``plugin``'s scores of ``nodes``, normalized if it can, each checked to be an
+        integer in MIN_NODE_SCORE..MAX_NODE_SCORE. The scheduler's hottest loop: the statuses are
         checked in the same pass that takes the scores, by identity with :data:`SUCCESS`."""
         score = plugin.score
         results = [score(state, pod, node) for node in nodes]
@@ -522,12 +523,11 @@ class Framework:
                 raise _ScoreFailed(f"running NormalizeScore plugin {plugin.name}: "
                                    f"{status.message}")
             scores = list(named.values())
-        low, high = min(scores), max(scores)
-        if low < MIN_NODE_SCORE or high > MAX_NODE_SCORE:
+        if not _VALID_SCORES.issuperset(scores):  # one C pass; also rejects 2.5
+            bad = next(value for value in scores if value not in _VALID_SCORES)
             raise _ScoreFailed(
-                f"plugin {plugin.name} returns an invalid score "
-                f"{low if low < MIN_NODE_SCORE else high}, it should in the range of "
-                f"[{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing")
+                f"plugin {plugin.name} returns an invalid score {bad}, it should in the range "
+                f"of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing")
         return scores
 
     # -- after a node is chosen ----------------------------------------------------------------

@@ -286,10 +286,10 @@ def test_a_pre_score_or_normalize_score_that_fails_fails_the_cycle():
         None, "running NormalizeScore plugin Fixed: cannot normalize")
 
 
-@pytest.mark.parametrize("scores", [{"a": 101, "b": 0}, {"a": 5, "b": -1}])
-def test_a_score_out_of_range_after_normalizing_fails_the_cycle(scores):
+@pytest.mark.parametrize(("scores", "bad"), [
+    ({"a": 101, "b": 0}, "101"), ({"a": 5, "b": -1}, "-1"), ({"a": 5, "b": 2.5}, "2.5")])
+def test_a_score_out_of_range_or_not_whole_after_normalizing_fails_the_cycle(scores, bad):
     result = Framework(Profile((Fixed(scores),))).schedule({}, WEB, nodes("a", "b"))
-    bad = 101 if 101 in scores.values() else -1
     assert (result.node, result.message) == (None, (
         f"plugin Fixed returns an invalid score {bad}, it should in the range of [0, 100] "
         "after normalizing"))
