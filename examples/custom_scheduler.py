@@ -21,7 +21,7 @@ from typing import Any
 from actors.client import Client, WatchEvent
 from actors.scheduler import Scheduler, SchedulerConfig
 from actors.scheduling import CycleState, NodeInfo, PodInfo
-from actors.scheduling.framework import MAX_NODE_SCORE
+from actors.scheduling.framework import MAX_NODE_SCORE, SUCCESS, Status
 from actors.scheduling.plugins import default_profile
 from bindings.cluster import SCHEDULER, Cluster, ClusterConfig
 from bus import Connection
@@ -42,9 +42,11 @@ class PreferLabel:
     scored: set[str] = field(default_factory=set)
     """Pods this plugin has scored nodes for (shows they went through it)."""
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        """An integer in 0..MAX_NODE_SCORE and the shared SUCCESS (any other status fails
+        the pod's cycle with Error)."""
         self.scored.add(pod.key)
-        return MAX_NODE_SCORE if node.labels.get(self.key) == self.value else 0
+        return (MAX_NODE_SCORE if node.labels.get(self.key) == self.value else 0), SUCCESS
 
 
 def main(data_dir: Path) -> list[str]:

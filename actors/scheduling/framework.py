@@ -12,6 +12,12 @@ each plugin under every extension point whose method it has, so adding a plugin 
 editing this module. A PreFilter or PreScore returning ``Skip`` turns that plugin's Filter or
 Score off for the cycle (the cheap path for pods the plugin has nothing to say about).
 
+Score returns ``(score, Status)`` as kube-scheduler's ``(int64, *Status)``: an integer, which
+must lie in 0..MAX_NODE_SCORE once NormalizeScore (if the plugin has one) has run. A Score,
+PreScore or NormalizeScore that returns neither Success nor (PreScore) Skip, or a score out of
+range, fails the pod's cycle with Error (kube-scheduler's runScorePlugins). Plugins return the
+shared :data:`SUCCESS` so that the per-node check is an identity test, not an allocation.
+
 A plugin that needs more than its arguments (preemption runs the Filters on nodes with pods
 taken away, and reads the cache) has :class:`UsesFramework`'s ``use_framework``: it is handed
 the framework once, as kube-scheduler's plugin factories get a framework Handle; from it,
@@ -43,7 +49,10 @@ CycleState = dict[str, Any]
 """What plugins keep between extension points of one cycle, under their own name."""
 
 MAX_NODE_SCORE = 100
-"""Scores are normalized to 0..MAX_NODE_SCORE before weights apply."""
+"""Scores are integers in MIN_NODE_SCORE..MAX_NODE_SCORE (after NormalizeScore) before weights
+apply."""
+MIN_NODE_SCORE = 0
+_VALID_SCORES = frozenset(range(MIN_NODE_SCORE, MAX_NODE_SCORE + 1))
 MIN_FEASIBLE_NODES_TO_FIND = 100
 """Below this many nodes every node is checked (kube-scheduler's minFeasibleNodesToFind)."""
 MIN_FEASIBLE_NODES_PERCENTAGE = 5
@@ -87,6 +96,7 @@ class Status:
 
 
 SUCCESS = Status()
+"""The one Success every plugin returns (the hot loops test it by identity first)."""
 SKIP = Status(Code.SKIP)
 
 
@@ -157,16 +167,17 @@ class PreScorePlugin(Protocol):
 
 @runtime_checkable
 class ScorePlugin(Protocol):
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
-        """How much ``node`` suits ``pod`` (higher is better). Errors are raised, not
-        returned: a score has no status of its own."""
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        """How much ``node`` suits ``pod`` (higher is better; 0..MAX_NODE_SCORE unless this
+        plugin normalizes), with :data:`SUCCESS`, or 0 and why it failed (the cycle fails
+        with Error)."""
 
 
 @runtime_checkable
 class NormalizeScorePlugin(Protocol):
     def normalize_score(self, state: CycleState, pod: PodInfo,
-                        scores: dict[str, float]) -> Status:
-        """Bring this plugin's ``scores`` (node -> score, changed in place) to
+                        scores: dict[str, int]) -> Status:
+        """Bring this plugin's ``scores`` (node -> score, changed in place) to integers in
         0..MAX_NODE_SCORE."""
 
 
@@ -282,15 +293,15 @@ def nodes_to_find(total: int, percentage: int) -> int:
     return min(total, max(wanted, MIN_FEASIBLE_NODES_TO_FIND))
 
 
-def normalize(scores: dict[str, float], reverse: bool = False) -> None:
-    """Scale ``scores`` so the highest is MAX_NODE_SCORE (reversed: the lowest is), in place
-    (kube-scheduler's DefaultNormalizeScore)."""
+def normalize(scores: dict[str, int], reverse: bool = False) -> None:
+    """Scale ``scores`` so the highest is MAX_NODE_SCORE (reversed: the lowest is), in place,
+    in integers (kube-scheduler's DefaultNormalizeScore)."""
     highest = max(scores.values(), default=0)
     for node, value in scores.items():
         if highest == 0:
             scores[node] = MAX_NODE_SCORE if reverse else 0
         else:
-            scaled = MAX_NODE_SCORE * value / highest
+            scaled = MAX_NODE_SCORE * value // highest
             scores[node] = MAX_NODE_SCORE - scaled if reverse else scaled
 
 
@@ -325,6 +336,11 @@ class WaitingPod:
 
 
 # -- the framework ----------------------------------------------------------------------------
+
+
+class _ScoreFailed(Exception):
+    """A PreScore, Score or NormalizeScore failed: the cycle ends with this Error."""
+
 
 
 class Framework:
@@ -364,8 +380,7 @@ class Framework:
     def schedule(self, state: CycleState, pod: PodInfo,
                  nodes: Sequence[NodeInfo]) -> ScheduleResult:
         """Choose a node for ``pod`` among ``nodes``: PreFilter, Filter, then PostFilter when
-        none fits, else PreScore, Score, NormalizeScore and the highest total (ties: the
-        first name)."""
+        none fits, else PreScore, Score, NormalizeScore and the highest total."""
         result = ScheduleResult(None, len(nodes))
         filters = self._pre_filter(state, pod, nodes, result.diagnosis)
         if filters is None:
@@ -376,8 +391,10 @@ class Framework:
         if not feasible:
             self._post_filter(state, pod, result.diagnosis)
             return result
-        result.node = feasible[0].name if len(feasible) == 1 else self._best(state, pod,
-                                                                             feasible)
+        if len(feasible) == 1:
+            result.node = feasible[0].name
+        else:
+            result.node, result.diagnosis.error = self._best(state, pod, feasible)
         return result
 
     def _pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
@@ -454,29 +471,64 @@ class Framework:
             if status.message:
                 diagnosis.post_filter_message = status.message
 
-    def _best(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> str:
-        """The node with the highest weighted sum of scores (ties: the first by name)."""
-        skipped = {plugin.name for plugin in self.pre_scores
-                   if plugin.pre_score(state, pod, nodes).code is Code.SKIP}
-        totals: list[float] | None = None
-        for plugin in self.scores:
-            if plugin.name in skipped:
-                continue
-            score, weight = plugin.score, self.weights[plugin.name]
-            if plugin.name in self._normalizers:
-                named = {node.name: score(state, pod, node) for node in nodes}
-                plugin.normalize_score(state, pod, named)
-                scores = [value * weight for value in named.values()]
-            elif weight == 1:
-                scores = [score(state, pod, node) for node in nodes]
-            else:
-                scores = [score(state, pod, node) * weight for node in nodes]
-            totals = scores if totals is None else list(map(operator.add, totals, scores))
+    def _best(self, state: CycleState, pod: PodInfo,
+              nodes: list[NodeInfo]) -> tuple[str | None, str]:
+        """The node with the highest weighted sum of scores, or None and why a PreScore,
+        Score or NormalizeScore failed. Ties (common: scores are integers) go to the first
+        in this cycle's order, by name from where the last cycle stopped looking: reproducible,
+        yet spread over the nodes as kube-scheduler's random pick among the best."""
+        totals: list[int] | None = None
+        try:
+            for plugin in self._scorers(state, pod, nodes):
+                scores = self._scores(state, pod, plugin, nodes)
+                weight = self.weights[plugin.name]
+                if weight != 1:
+                    scores = [value * weight for value in scores]
+                totals = scores if totals is None else list(map(operator.add, totals, scores))
+        except _ScoreFailed as failed:
+            return None, str(failed)
         if totals is None:  # every Score plugin skipped: all tie
-            return min(node.name for node in nodes)
-        top = max(totals)
-        return min([node.name for node, total in zip(nodes, totals, strict=True)
-                    if total == top])
+            return nodes[0].name, ""
+        return nodes[totals.index(max(totals))].name, ""
+
+    def _scorers(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[Any]:
+        """The Score plugins whose PreScore did not Skip."""
+        skipped = set()
+        for plugin in self.pre_scores:
+            status = plugin.pre_score(state, pod, nodes)
+            if status.code is Code.SKIP:
+                skipped.add(plugin.name)
+            elif not status.ok:
+                raise _ScoreFailed(f"running PreScore plugin {plugin.name}: {status.message}")
+        return [plugin for plugin in self.scores if plugin.name not in skipped]
+
+    def _scores(self, state: CycleState, pod: PodInfo, plugin: Any,
+                nodes: list[NodeInfo]) -> list[int]:
+        """``plugin``'s scores of ``nodes``, normalized if it can, each checked to be an
+        integer in MIN_NODE_SCORE..MAX_NODE_SCORE. The scheduler's hottest loop: the statuses are
+        checked in the same pass that takes the scores, by identity with :data:`SUCCESS`."""
+        score = plugin.score
+        results = [score(state, pod, node) for node in nodes]
+        scores = [value for value, status in results if status is SUCCESS]
+        if len(scores) != len(results):  # a status other than the shared SUCCESS: look
+            for node, (_, status) in zip(nodes, results, strict=True):
+                if not status.ok:
+                    raise _ScoreFailed(f"running Score plugin {plugin.name} on node "
+                                       f"{node.name}: {status.message}")
+            scores = [value for value, _ in results]
+        if plugin.name in self._normalizers:
+            named = dict(zip([node.name for node in nodes], scores, strict=True))
+            status = plugin.normalize_score(state, pod, named)
+            if not status.ok:
+                raise _ScoreFailed(f"running NormalizeScore plugin {plugin.name}: "
+                                   f"{status.message}")
+            scores = list(named.values())
+        if not _VALID_SCORES.issuperset(scores):  # one C pass; also rejects 2.5
+            bad = next(value for value in scores if value not in _VALID_SCORES)
+            raise _ScoreFailed(
+                f"plugin {plugin.name} returns an invalid score {bad}, it should in the range "
+                f"of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing")
+        return scores
 
     # -- after a node is chosen ----------------------------------------------------------------
 

@@ -24,7 +24,8 @@ NodeReady stands for what Kubernetes gets from the node lifecycle controller's
 ``node.kubernetes.io/not-ready`` taint: a node whose Ready condition is not True takes only
 pods that tolerate that taint (``unreachable`` when Ready is Unknown).
 
-Scores are floats (Kubernetes truncates to integers), so small pods on big nodes still spread.
+Scores are integers, as kube-scheduler's (its arithmetic, truncating), each ``score`` returning
+``(score, SUCCESS)``.
 PreFilters return Skip when their Filter has nothing to reject (no node tainted, cordoned or
 not ready; no selector asked; nobody nominated), so the common pod runs only NodeResourcesFit
 per node. DefaultPreemption lives in ``actors.scheduling.preemption``.
@@ -143,11 +144,12 @@ class TaintToleration:
             return SKIP
         return SUCCESS if any(node.soft_taints for node in nodes) else SKIP
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
-        return intolerable_preferences(node.soft_taints, pod.spec.get("tolerations") or ())
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        return intolerable_preferences(node.soft_taints,
+                                       pod.spec.get("tolerations") or ()), SUCCESS
 
     def normalize_score(self, state: CycleState, pod: PodInfo,
-                        scores: dict[str, float]) -> Status:
+                        scores: dict[str, int]) -> Status:
         normalize(scores, reverse=True)
         return SUCCESS
 
@@ -307,11 +309,11 @@ class NodeAffinity:
         preferred = affinity.get("preferredDuringSchedulingIgnoredDuringExecution")
         return SUCCESS if preferred else SKIP
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
-        return preferred_score(pod.spec, node.labels, node.name)
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        return preferred_score(pod.spec, node.labels, node.name), SUCCESS
 
     def normalize_score(self, state: CycleState, pod: PodInfo,
-                        scores: dict[str, float]) -> Status:
+                        scores: dict[str, int]) -> Status:
         normalize(scores)
         return SUCCESS
 
@@ -332,26 +334,28 @@ def insufficient_resources(pod: PodInfo, node: NodeInfo) -> list[str]:
     return reasons
 
 
-def least_allocated(pod: PodInfo, node: NodeInfo) -> float:
-    """Mean share of cpu and memory left free once the pod is there (0..100; requests with
-    kube-scheduler's non-zero defaults; a resource asked beyond capacity scores 0)."""
+def least_allocated(pod: PodInfo, node: NodeInfo) -> int:
+    """Mean share of cpu and memory left free once the pod is there, in integers as
+    kube-scheduler's leastRequestedScore (0..100; requests with its non-zero defaults; a
+    resource asked beyond capacity scores 0)."""
     cpu_cap, memory_cap = node.allocatable_cpu, node.allocatable_memory
     cpu = node.nonzero_cpu + pod.nonzero_cpu
     memory = node.nonzero_memory + pod.nonzero_memory
-    free_cpu = (cpu_cap - cpu) / cpu_cap if cpu_cap > 0 and cpu <= cpu_cap else 0.0
-    free_memory = ((memory_cap - memory) / memory_cap
-                   if memory_cap > 0 and memory <= memory_cap else 0.0)
-    return (free_cpu + free_memory) * MAX_NODE_SCORE / 2
+    free_cpu = ((cpu_cap - cpu) * MAX_NODE_SCORE // cpu_cap
+                if cpu_cap > 0 and cpu <= cpu_cap else 0)
+    free_memory = ((memory_cap - memory) * MAX_NODE_SCORE // memory_cap
+                   if memory_cap > 0 and memory <= memory_cap else 0)
+    return (free_cpu + free_memory) // 2
 
 
-def balanced_allocation(pod: PodInfo, node: NodeInfo) -> float:
+def balanced_allocation(pod: PodInfo, node: NodeInfo) -> int:
     """100 when cpu and memory would be used in equal shares, less as they drift apart
-    (kube-scheduler: (1 - standard deviation of the shares) * 100; requests as asked)."""
+    (kube-scheduler: int((1 - standard deviation of the shares) * 100); requests as asked)."""
     cpu_cap, memory_cap = node.allocatable_cpu, node.allocatable_memory
     cpu = (node.requested_cpu + pod.cpu) / cpu_cap if cpu_cap > 0 else 1.0
     memory = (node.requested_memory + pod.memory) / memory_cap if memory_cap > 0 else 1.0
-    return (1 - abs((cpu if cpu < 1 else 1.0) - (memory if memory < 1 else 1.0)) / 2) * (
-        MAX_NODE_SCORE)
+    return int((1 - abs((cpu if cpu < 1 else 1.0) - (memory if memory < 1 else 1.0)) / 2)
+               * MAX_NODE_SCORE)
 
 
 class NodeResourcesFit:
@@ -368,8 +372,8 @@ class NodeResourcesFit:
         reasons = insufficient_resources(pod, node)
         return unschedulable(*reasons) if reasons else SUCCESS
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
-        return least_allocated(pod, node)
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        return least_allocated(pod, node), SUCCESS
 
 
 class NodeResourcesBalancedAllocation:
@@ -382,8 +386,8 @@ class NodeResourcesBalancedAllocation:
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
         return SUCCESS if pod.cpu or pod.memory else SKIP
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
-        return balanced_allocation(pod, node)
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        return balanced_allocation(pod, node), SUCCESS
 
 
 # -- binding ----------------------------------------------------------------------------------

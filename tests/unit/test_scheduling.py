@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from actors.scheduling.cache import Cache
-from actors.scheduling.framework import Framework, Profile
+from actors.scheduling.framework import SUCCESS, Framework, Profile
 from actors.scheduling.nodeinfo import NodeInfo, PodInfo
 from actors.scheduling.plugins import (
     DEFAULT_WEIGHTS,
@@ -410,18 +410,40 @@ def test_a_node_counts_the_init_containers_of_its_pods_and_scores_their_defaults
 
 def test_least_allocated_is_the_mean_free_share_after_placing_the_pod():
     empty = info(node("n", cpu="2", memory="4Gi"))
-    assert least_allocated(PodInfo.of(pod("p", cpu="1", memory="1Gi")), empty) == (50 + 75) / 2
-    # a pod without requests counts as 100m and 200Mi
-    assert least_allocated(PodInfo.of(pod("p")), empty) == pytest.approx(
-        (95 + (4096 - 200) * 100 / 4096) / 2)
-    assert least_allocated(PodInfo.of(pod("p", cpu="4")), empty) == pytest.approx(
-        (0 + (4096 - 200) * 100 / 4096) / 2)  # over capacity: 0
+    # integers, truncated at each step as kube-scheduler's leastRequestedScore
+    assert least_allocated(PodInfo.of(pod("p", cpu="1", memory="1Gi")), empty) == 62  # 125/2
+    # a pod without requests counts as 100m and 200Mi: cpu 95, memory 95 (95.1 truncated)
+    assert least_allocated(PodInfo.of(pod("p")), empty) == 95
+    assert least_allocated(PodInfo.of(pod("p", cpu="4")), empty) == 47  # cpu over capacity: 0
 
 
 def test_balanced_allocation_prefers_equal_shares_of_cpu_and_memory():
     empty = info(node("n", cpu="2", memory="4Gi"))
     assert balanced_allocation(PodInfo.of(pod("p", cpu="1", memory="2Gi")), empty) == 100
     assert balanced_allocation(PodInfo.of(pod("p", cpu="2", memory="0")), empty) == 50
+    # int((1 - |0.5 - 0.25| / 2) * 100) = int(87.5)
+    assert balanced_allocation(PodInfo.of(pod("p", cpu="1", memory="1Gi")), empty) == 87
+
+
+def test_every_default_score_is_an_integer_in_range_with_the_shared_success():
+    nodes = [info(labelled("a", zone="a")),
+             info(node("b", cpu="1"), bound(pod("o", cpu="1"), "b")),
+             info(tainted("c", "k", effect="PreferNoSchedule"))]
+    web = pod("web", cpu="250m", memory="100Mi")
+    zone = {"matchExpressions": [{"key": "zone", "operator": "Exists"}]}
+    web["spec"]["affinity"] = {"nodeAffinity": {
+        "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 7, "preference": zone}]}}
+    web_info = PodInfo.of(web)
+    for plugin in default_plugins(client=None):
+        if not hasattr(plugin, "score"):
+            continue
+        results = [plugin.score({}, web_info, n) for n in nodes]
+        assert all(status is SUCCESS for _, status in results), plugin.name
+        scores = {n.name: value for n, (value, _) in zip(nodes, results, strict=True)}
+        if hasattr(plugin, "normalize_score"):
+            assert plugin.normalize_score({}, web_info, scores).ok
+        assert all(type(value) is int and 0 <= value <= 100 for value in scores.values()), (
+            plugin.name, scores)
 
 
 def test_balanced_allocation_is_skipped_for_pods_that_request_nothing():

@@ -1,7 +1,8 @@
 """The scheduling framework (actors/scheduling/framework.py): plugins are found by the methods
 they have, statuses steer the cycle (Skip, rejections, Error, Wait at Permit), Unreserve runs
-when a later step fails, scores are normalized and weighted, and large clusters are only
-partly searched."""
+when a later step fails, scores are integers normalized to 0..100 and weighted (a Score,
+PreScore or NormalizeScore that fails, or a score out of range, fails the cycle with Error),
+and large clusters are only partly searched."""
 
 from __future__ import annotations
 
@@ -58,11 +59,11 @@ class Only:
 class Fixed:
     """Score: a fixed score per node."""
 
-    scores: dict[str, float]
+    scores: dict[str, int]
     name: str = "Fixed"
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
-        return self.scores[node.name]
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        return self.scores[node.name], SUCCESS
 
 
 class SkippingFilter:
@@ -193,7 +194,7 @@ def test_a_plugin_gets_the_framework_and_runs_the_cycles_filters_through_it():
 def test_scores_are_normalized_by_the_plugins_that_can_and_weighted():
     class Reversed(Fixed):
         def normalize_score(self, state: CycleState, pod: PodInfo,
-                            scores: dict[str, float]) -> Status:
+                            scores: dict[str, int]) -> Status:
             normalize(scores, reverse=True)
             return SUCCESS
 
@@ -215,23 +216,104 @@ def test_pre_score_skip_turns_that_plugins_score_off():
 
 def test_a_single_feasible_node_is_chosen_without_scoring():
     class Exploding(Fixed):
-        def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> float:
+        def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
             raise AssertionError("scored")
 
     framework = Framework(Profile((Only({"b"}), Exploding({}))))
     assert framework.schedule({}, WEB, nodes("a", "b", "c")).node == "b"
 
 
-def test_normalize_scales_to_max_and_reverses():
-    scores = {"a": 0.0, "b": 5.0, "c": 10.0}
+def test_normalize_scales_to_max_and_reverses_in_integers():
+    scores = {"a": 0, "b": 5, "c": 10}
     normalize(scores)
     assert scores == {"a": 0, "b": 50, "c": 100}
-    scores = {"a": 0.0, "b": 5.0, "c": 10.0}
+    scores = {"a": 0, "b": 5, "c": 10}
     normalize(scores, reverse=True)
     assert scores == {"a": 100, "b": 50, "c": 0}
-    zeros = {"a": 0.0}
+    thirds = {"a": 1, "b": 2, "c": 3}
+    normalize(thirds)
+    assert thirds == {"a": 33, "b": 66, "c": 100}  # truncated as kube-scheduler's
+    assert all(type(value) is int for value in thirds.values())
+    zeros = {"a": 0}
     normalize(zeros, reverse=True)
     assert zeros == {"a": 100}
+
+
+@dataclass
+class Failing(Fixed):
+    """Score: fails on the nodes named in ``broken``."""
+
+    broken: str = ""
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        if node.name == self.broken:
+            return 0, error("no metrics for this node")
+        return super().score(state, pod, node)
+
+
+def test_a_score_that_fails_fails_the_cycle_with_error():
+    framework = Framework(Profile((Failing({"a": 1, "b": 2, "c": 3}, broken="b"),)))
+    result = framework.schedule({}, WEB, nodes("a", "b", "c"))
+    assert result.node is None
+    assert result.message == "running Score plugin Fixed on node b: no metrics for this node"
+    assert not result.diagnosis.plugins  # an Error, not a rejection: no event will help
+
+
+def test_a_score_returning_a_success_of_its_own_counts_as_success():
+    class OwnSuccess(Fixed):
+        def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+            return self.scores[node.name], Status()  # equal to SUCCESS, not the same object
+
+    framework = Framework(Profile((OwnSuccess({"a": 1, "b": 2}),)))
+    assert framework.schedule({}, WEB, nodes("a", "b")).node == "b"
+
+
+def test_a_pre_score_or_normalize_score_that_fails_fails_the_cycle():
+    class BadPreScore(Fixed):
+        def pre_score(self, state: CycleState, pod: PodInfo, nodes: Any) -> Status:
+            return error("no snapshot")
+
+    class BadNormalize(Fixed):
+        def normalize_score(self, state: CycleState, pod: PodInfo,
+                            scores: dict[str, int]) -> Status:
+            return unschedulable("cannot normalize")
+
+    both = nodes("a", "b")
+    result = Framework(Profile((BadPreScore({"a": 1, "b": 2}),))).schedule({}, WEB, both)
+    assert (result.node, result.message) == (None, "running PreScore plugin Fixed: no snapshot")
+    result = Framework(Profile((BadNormalize({"a": 1, "b": 2}),))).schedule({}, WEB, both)
+    assert (result.node, result.message) == (
+        None, "running NormalizeScore plugin Fixed: cannot normalize")
+
+
+@pytest.mark.parametrize(("scores", "bad"), [
+    ({"a": 101, "b": 0}, "101"), ({"a": 5, "b": -1}, "-1"), ({"a": 5, "b": 2.5}, "2.5")])
+def test_a_score_out_of_range_or_not_whole_after_normalizing_fails_the_cycle(scores, bad):
+    result = Framework(Profile((Fixed(scores),))).schedule({}, WEB, nodes("a", "b"))
+    assert (result.node, result.message) == (None, (
+        f"plugin Fixed returns an invalid score {bad}, it should in the range of [0, 100] "
+        "after normalizing"))
+
+
+def test_a_normalize_score_may_bring_a_raw_score_into_range():
+    class Counted(Fixed):  # raw counts, any size; normalized to 0..100
+        def normalize_score(self, state: CycleState, pod: PodInfo,
+                            scores: dict[str, int]) -> Status:
+            normalize(scores)
+            return SUCCESS
+
+    framework = Framework(Profile((Counted({"a": 5000, "b": 2500}),)))
+    assert framework.schedule({}, WEB, nodes("a", "b")).node == "a"
+
+
+def test_ties_go_to_the_first_node_of_the_cycle_which_moves_on_in_large_clusters():
+    names = [f"n{i:03}" for i in range(200)]
+    framework = Framework(Profile((Fixed(dict.fromkeys(names, 7)),)))
+    snapshot = nodes(*names)
+    first = framework.schedule({}, WEB, snapshot)
+    second = framework.schedule({}, WEB, snapshot)
+    assert first.node == "n000"  # a fresh framework starts at the first name
+    assert second.node == names[first.evaluated]  # where the first cycle stopped looking
 
 
 # -- how much of a large cluster is searched --------------------------------------------------
