@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from actors.disruption import (
     DisruptionConfig,
     NodeHealth,
@@ -16,6 +18,7 @@ from actors.disruption import (
     zone_state,
 )
 from actors.objects import NOT_READY_TAINT, UNREACHABLE_TAINT
+from bindings.cli import _disruption, parser
 
 
 def health(name: str, status: str = "True", zone: str = "", tainted: str | None = None,
@@ -160,3 +163,15 @@ def test_gone_nodes_and_zones_are_forgotten():
     assert list(tainter.queues["a"]) == ["alost-1"]
     tainter.plan(cluster(lost=0, ready=8, zone="a"), now=1.0)
     assert tainter.queues == {"a": {}} and set(tainter.states) == {"a"}
+
+
+def test_the_flags_of_up_and_server_have_kubernetes_names_and_defaults():
+    assert _disruption(parser().parse_args(["up"])) == DisruptionConfig()
+    args = parser().parse_args(["server", "--node-eviction-rate", "0.5",
+                                "--secondary-node-eviction-rate", "0", "--large-cluster-size-"
+                                "threshold", "10", "--unhealthy-zone-threshold", "0.7"])
+    assert _disruption(args) == DisruptionConfig(0.5, 0.0, 10, 0.7)
+    for bad in (["--unhealthy-zone-threshold", "1.5"], ["--node-eviction-rate", "-1"],
+                ["--node-eviction-rate", "nan"]):
+        with pytest.raises(SystemExit):
+            parser().parse_args(["up", *bad])
