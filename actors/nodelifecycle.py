@@ -63,6 +63,9 @@ CONTROLLER_TAINTS = {(UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute"),
 """(key, effect) of the taints this controller adds, and lifts from a node Ready again."""
 PASS = Key("zones", "", "")
 """The key of the pass over all nodes that adds and lifts NoExecute taints (not an object)."""
+PASS_DELAY_SECONDS = 0.1
+"""How soon the pass follows a node's verdict (Kubernetes' tainting pass runs every 100 ms):
+the verdicts of many nodes at once share one pass over all of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +195,7 @@ class NodeLifecycleController(Controller):
         elif not self._ready(key.name):
             self._mark_pods_not_ready(key.name)
         if action is not None:
-            self.enqueue(PASS)
+            self.enqueue(PASS, after=PASS_DELAY_SECONDS)
         return self.config.monitor_seconds
 
     def _pass(self) -> float:
