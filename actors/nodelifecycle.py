@@ -2,16 +2,20 @@
 
 It follows nodes and node Leases (namespace ``kube-node-lease``) with informers and looks at
 each node on every change and every ``monitor_seconds``: a node whose Lease was last renewed
-more than ``grace_seconds`` ago gets ``Ready=Unknown`` (reason ``NodeStatusUnknown``) and the
-``node.kubernetes.io/unreachable`` taints (``NoSchedule`` and ``NoExecute``) and a
-``NodeNotReady`` Event, as kube-controller-manager does; the scheduler then places nothing
-there. The pods of a node whose Ready condition is not True get their own Ready condition
-False and a ``NodeNotReady`` Event (MarkPodsNotReady: Services and ReplicaSets stop counting
-them at once); on a node going Unknown this happens before it is tainted, so before any
-eviction, and every ``monitor_seconds`` after for pods still Ready there (a write that lost a
-race, a pod bound since). When the kubelet is back it sets Ready again and the controller
-lifts the taints. Eviction of the node's pods after their toleration is
-``actors.tainteviction``'s.
+more than ``grace_seconds`` ago gets ``Ready=Unknown`` (reason ``NodeStatusUnknown``), the
+``node.kubernetes.io/unreachable:NoSchedule`` taint and a ``NodeNotReady`` Event, as
+kube-controller-manager does; the scheduler then places nothing there. The pods of a node
+whose Ready condition is not True get their own Ready condition False and a ``NodeNotReady``
+Event (MarkPodsNotReady: Services and ReplicaSets stop counting them at once); on a node
+going Unknown this happens before it is tainted, so before any eviction, and every
+``monitor_seconds`` after for pods still Ready there (a write that lost a race, a pod bound
+since). When the kubelet is back it sets Ready again and the controller lifts the taints.
+
+The ``NoExecute`` taint (``unreachable``, or ``not-ready`` for ``Ready=False``), which starts
+the eviction of the node's pods, comes from a pass over all nodes (:data:`PASS`, run on every
+change of a node's verdict and every ``monitor_seconds``): rate-limited per zone, and none at
+all while every zone is fully disrupted (``actors.disruption``). Eviction of the node's pods
+after their toleration is ``actors.tainteviction``'s.
 
 Which thread: the controller's actor thread (``actors.controller`` base); timers and informers
 only tell it.
@@ -21,15 +25,25 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from actors.client import Client
 from actors.controller import Controller, Key
+from actors.disruption import (
+    EXCLUDE_LABEL,
+    TAINT_FOR,
+    DisruptionConfig,
+    NodeHealth,
+    ZoneTainter,
+    zone_key,
+)
 from actors.objects import (
     NODE_LEASE_NAMESPACE,
+    NOT_READY_TAINT,
     UNREACHABLE_TAINT,
     condition,
     now_rfc3339,
@@ -37,13 +51,21 @@ from actors.objects import (
     set_condition,
 )
 from bus.connection import Connection
-from bus.errors import Conflict, NotFound
+from bus.errors import ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
 Object = dict[str, Any]
 
 UNREACHABLE = UNREACHABLE_TAINT
+CONTROLLER_TAINTS = {(UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute"),
+                     (NOT_READY_TAINT, "NoExecute")}
+"""(key, effect) of the taints this controller adds, and lifts from a node Ready again."""
+PASS = Key("zones", "", "")
+"""The key of the pass over all nodes that adds and lifts NoExecute taints (not an object)."""
+PASS_DELAY_SECONDS = 0.1
+"""How soon the pass follows a node's verdict (Kubernetes' tainting pass runs every 100 ms):
+the verdicts of many nodes at once share one pass over all of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +75,8 @@ class NodeLifecycleConfig:
     --node-monitor-grace-period)."""
     monitor_seconds: float = 5.0
     """How often nodes are looked at (--node-monitor-period)."""
+    disruption: DisruptionConfig = field(default_factory=DisruptionConfig)
+    """Zones and the rate of NoExecute taints (--node-eviction-rate and its kin)."""
 
 
 def last_heartbeat(node: Object, lease: Object | None) -> datetime:
@@ -66,14 +90,33 @@ def last_heartbeat(node: Object, lease: Object | None) -> datetime:
 def verdict(node: Object, lease: Object | None, now: datetime, grace: float) -> str | None:
     """What the controller must do about ``node``: ``"unknown"`` (its heartbeat is older than
     ``grace`` and it is not marked yet), ``"recovered"`` (fresh heartbeat, Ready again, still
-    tainted unreachable), or None."""
-    silent = (now - last_heartbeat(node, lease)).total_seconds()
+    tainted by this controller), or None."""
     ready = (condition(node, "Ready") or {}).get("status")
     taints = node.get("spec", {}).get("taints") or []
-    tainted = len(without_unreachable(taints)) != len(taints)
-    if silent > grace:  # also when the taints did not make it the first time
-        return "unknown" if ready != "Unknown" or not tainted else None
-    return "recovered" if ready == "True" and tainted else None
+    if silent(node, lease, now, grace):  # also when the taint did not make it the first time
+        marked = any((t.get("key"), t.get("effect")) == (UNREACHABLE, "NoSchedule")
+                     for t in taints)
+        return "unknown" if ready != "Unknown" or not marked else None
+    return "recovered" if ready == "True" and len(uncontrolled(taints)) != len(taints) else None
+
+
+def silent(node: Object, lease: Object | None, now: datetime, grace: float) -> bool:
+    """Has ``node``'s kubelet gone silent for longer than ``grace`` seconds?"""
+    return (now - last_heartbeat(node, lease)).total_seconds() > grace
+
+
+def health(node: Object, lease: Object | None, now: datetime, grace: float) -> NodeHealth:
+    """What the NoExecute pass needs of ``node``: counted Ready when its condition is True
+    and its heartbeat fresh (so nodes gone silent together count together, whichever was
+    marked Unknown first)."""
+    status = (condition(node, "Ready") or {}).get("status")
+    labels = node["metadata"].get("labels") or {}
+    return NodeHealth(
+        node["metadata"]["name"], zone_key(labels),
+        status == "True" and not silent(node, lease, now, grace), status,
+        frozenset(t.get("key", "") for t in node.get("spec", {}).get("taints") or []
+                  if t.get("effect") == "NoExecute" and t.get("key") in TAINT_FOR.values()),
+        EXCLUDE_LABEL in labels)
 
 
 def marked_not_ready(pod: Object) -> Object | None:
@@ -89,15 +132,16 @@ def marked_not_ready(pod: Object) -> Object | None:
     return marked
 
 
-def unreachable_taints() -> list[Object]:
-    """The taints of an unreachable node; the NoExecute one says since when (eviction counts
-    the pods' tolerationSeconds from then)."""
-    return [{"key": UNREACHABLE, "effect": "NoSchedule"},
-            {"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": now_rfc3339()}]
+def no_execute_taint(key: str) -> Object:
+    """A NoExecute taint of this controller; it says since when (eviction counts the pods'
+    tolerationSeconds from then)."""
+    return {"key": key, "effect": "NoExecute", "timeAdded": now_rfc3339()}
 
 
-def without_unreachable(taints: list[Object]) -> list[Object]:
-    return [taint for taint in taints if taint.get("key") != UNREACHABLE]
+def uncontrolled(taints: list[Object], effect: str | None = None) -> list[Object]:
+    """``taints`` without this controller's (of ``effect`` only, when given)."""
+    return [t for t in taints if (t.get("key"), t.get("effect")) not in CONTROLLER_TAINTS
+            or effect not in (None, t.get("effect"))]
 
 
 class NodeLifecycleController(Controller):
@@ -110,6 +154,11 @@ class NodeLifecycleController(Controller):
                  config: NodeLifecycleConfig | None = None) -> None:
         super().__init__(connection, client)
         self.config = config or NodeLifecycleConfig()
+        self.tainter = ZoneTainter(self.config.disruption)
+
+    def on_start(self) -> None:
+        super().on_start()  # the informers' first lists are in the mailbox before the pass
+        self.enqueue(PASS)
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         namespace = obj["metadata"].get("namespace")
@@ -126,7 +175,10 @@ class NodeLifecycleController(Controller):
         return cached is None or (condition(cached, "Ready") or {}).get("status") == "True"
 
     def reconcile(self, key: Key) -> float | None:
-        """Judge one node; look at it again every ``monitor_seconds`` while it exists."""
+        """Judge one node, or all of them for their NoExecute taints (:data:`PASS`); look
+        again every ``monitor_seconds`` (the pass sooner when a taint waits for its turn)."""
+        if key == PASS:
+            return min(self._pass(), self.config.monitor_seconds)
         node = self.cached(key)
         if node is None:
             return None
@@ -139,12 +191,39 @@ class NodeLifecycleController(Controller):
         if action == "unknown":
             self._mark_unknown(node)
         elif action == "recovered":
-            taints = without_unreachable(node.get("spec", {}).get("taints") or [])
-            self.remember(self.client.update("nodes", dict(node, spec=dict(
-                node.get("spec", {}), taints=taints))))
+            self._retaint(node, uncontrolled(node.get("spec", {}).get("taints") or []))
         elif not self._ready(key.name):
             self._mark_pods_not_ready(key.name)
+        if action is not None:
+            self.enqueue(PASS, after=PASS_DELAY_SECONDS)
         return self.config.monitor_seconds
+
+    def _pass(self) -> float:
+        """Add and lift NoExecute taints as the zones' states and rates allow; the seconds
+        until a node waiting for its taint may have it (inf: none waits)."""
+        now, nodes = datetime.now(UTC), []
+        for node in self.listed("nodes"):
+            lease = self.cached(Key("leases", NODE_LEASE_NAMESPACE, node["metadata"]["name"]))
+            try:
+                nodes.append(health(node, lease, now, self.config.grace_seconds))
+            except ValueError as error:  # a bad timestamp
+                log.warning("node lifecycle: node %s: %s", node["metadata"]["name"], error)
+        plan = self.tainter.plan(nodes, time.monotonic())
+        writes = [(name, [no_execute_taint(key)]) for name, key in plan.taint.items()]
+        for name, added in writes + [(name, []) for name in plan.untaint]:
+            cached = self.cached(Key("nodes", "", name))
+            if cached is None:
+                continue
+            try:
+                self._retaint(cached, uncontrolled(cached.get("spec", {}).get("taints") or [],
+                                                   "NoExecute") + added)
+            except ApiError as error:  # taken again at the next pass
+                log.info("node lifecycle: NoExecute taint of node %s: %s", name, error)
+        return plan.wait
+
+    def _retaint(self, node: Object, taints: list[Object]) -> None:
+        self.remember(self.client.update("nodes", dict(node, spec=dict(
+            node.get("spec", {}), taints=taints))))
 
     def _mark_unknown(self, node: Object) -> None:
         name = node["metadata"]["name"]
@@ -155,9 +234,8 @@ class NodeLifecycleController(Controller):
         self.record_event(stored, "Normal", "NodeNotReady",
                           f"Node {name} status is now: NodeNotReady")
         self._mark_pods_not_ready(name)
-        taints = without_unreachable(stored.get("spec", {}).get("taints") or [])
-        self.remember(self.client.update("nodes", dict(stored, spec=dict(
-            stored.get("spec", {}), taints=taints + unreachable_taints()))))
+        taints = uncontrolled(stored.get("spec", {}).get("taints") or [], "NoSchedule")
+        self._retaint(stored, [*taints, {"key": UNREACHABLE, "effect": "NoSchedule"}])
 
     def _mark_pods_not_ready(self, node: str) -> None:
         """MarkPodsNotReady: every pod bound to ``node`` and still Ready gets Ready=False and a

@@ -28,6 +28,7 @@ from actors.apiserver import rbac
 from actors.apiserver.authn import UserInfo
 from actors.client import Client, WatchEvent
 from actors.deployment import without_hash
+from actors.disruption import DisruptionConfig
 from actors.objects import (
     DEFAULT_SCHEDULER,
     RESOURCES,
@@ -145,6 +146,20 @@ def parser() -> argparse.ArgumentParser:
                              help="how long a leader tries to renew before it stops leading")
         parser_.add_argument("--leader-elect-retry-period", type=_duration, default=2.0,
                              metavar="DURATION", help="time between attempts to lead or renew")
+    for parser_ in (up, server, controller_manager):  # kube-controller-manager's, with its defaults
+        parser_.add_argument("--node-eviction-rate", type=_real(0, 1e6), default=0.1,
+                             metavar="RATE", help="nodes per second whose pods are evicted "
+                             "when a zone is healthy (the NoExecute taint)")
+        parser_.add_argument("--secondary-node-eviction-rate", type=_real(0, 1e6),
+                             default=0.01, metavar="RATE", help="the same when a zone is "
+                             "unhealthy; 0 unless the zone is larger than "
+                             "--large-cluster-size-threshold")
+        parser_.add_argument("--large-cluster-size-threshold", type=_bounded(0, 2**31 - 1),
+                             default=50, metavar="NODES",
+                             help="nodes from which a zone is large (eviction rates)")
+        parser_.add_argument("--unhealthy-zone-threshold", type=_real(0, 1), default=0.55,
+                             metavar="FRACTION", help="fraction of a zone's nodes (at least "
+                             "3) not Ready from which the zone is unhealthy")
     for parser_ in (up, agent):
         parser_.add_argument("--node-lease-duration-seconds", type=_bounded(4, 3600),
                              default=40, metavar="SECONDS",
@@ -314,6 +329,28 @@ def _quantity(value: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return value
+
+
+def _real(low: float, high: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not low <= number <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
+        return number
+
+    return parse
+
+
+def _disruption(args: argparse.Namespace) -> DisruptionConfig:
+    """The node lifecycle controller's zone and eviction rate flags."""
+    return DisruptionConfig(
+        eviction_rate=args.node_eviction_rate,
+        secondary_eviction_rate=args.secondary_node_eviction_rate,
+        large_cluster_size_threshold=args.large_cluster_size_threshold,
+        unhealthy_zone_threshold=args.unhealthy_zone_threshold)
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:
@@ -1134,6 +1171,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     return _serve(_elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
         nats_url=args.nats, nats_port=args.port, store=args.store,
+        node_disruption=_disruption(args),
         node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
@@ -1152,6 +1190,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     return _serve(_elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
         nats_port=int(port), store=args.store, apiserver_only=args.apiserver_only,
+        node_disruption=_disruption(args),
         tokens_file=args.tokens, node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period, scheduler=not args.disable_scheduler,
         controller_manager=not args.disable_controller_manager)),
@@ -1170,7 +1209,8 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
     kubeconfig (``DATA_DIR/controller-manager.kubeconfig``)."""
     return _join(args, "controller manager", scheduler=False,
                  node_monitor_grace_seconds=args.node_monitor_grace_period,
-                 node_monitor_seconds=args.node_monitor_period)
+                 node_monitor_seconds=args.node_monitor_period,
+                 node_disruption=_disruption(args))
 
 
 def _join(args: argparse.Namespace, what: str, **component: Any) -> int:

@@ -48,6 +48,7 @@ from actors.client import Client
 from actors.controllermanager import ControllerManager, ControllerManagerConfig
 from actors.credentials import CertificateCredentials, Credentials
 from actors.csrsigning import CSRSigningController, SignerConfig
+from actors.disruption import DisruptionConfig
 from actors.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.nodelifecycle import NodeLifecycleConfig
@@ -116,6 +117,8 @@ class ClusterConfig:
     """A node whose Lease goes unrenewed this long becomes Unknown."""
     node_monitor_seconds: float = 5.0
     """How often the node lifecycle controller looks at the nodes."""
+    node_disruption: DisruptionConfig = field(default_factory=DisruptionConfig)
+    """Zones and the rate of NoExecute taints on lost nodes (--node-eviction-rate...)."""
     node_lease_duration_seconds: int = 40
     """The kubelets' Lease duration; they renew every quarter of it."""
     node_cpu: str | None = None
@@ -441,7 +444,8 @@ class Cluster:
             connection, client, ControllerManagerConfig(
                 node_lifecycle=NodeLifecycleConfig(
                     grace_seconds=config.node_monitor_grace_seconds,
-                    monitor_seconds=config.node_monitor_seconds),
+                    monitor_seconds=config.node_monitor_seconds,
+                    disruption=config.node_disruption),
                 namespace_retry_seconds=config.namespace_retry_seconds))
         gate = LeaderGate.start(connection, client, self._election(
             "kube-controller-manager", replica), manager.start, manager.stop)

@@ -1,11 +1,19 @@
 """The node lifecycle controller's decisions (actors/nodelifecycle.py: :func:`verdict`,
-:func:`marked_not_ready`)."""
+:func:`marked_not_ready`, :func:`health`, :func:`uncontrolled`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from actors.nodelifecycle import UNREACHABLE, marked_not_ready, unreachable_taints, verdict
+from actors.nodelifecycle import (
+    UNREACHABLE,
+    health,
+    marked_not_ready,
+    no_execute_taint,
+    uncontrolled,
+    verdict,
+)
+from actors.objects import NOT_READY_TAINT
 from tests.conftest import node, pod
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -19,7 +27,9 @@ def lease(seconds_ago: float) -> dict:
 def marked(ready: str = "Unknown") -> dict:
     gone = node("n1")
     gone["status"]["conditions"] = [{"type": "Ready", "status": ready}]
-    gone["spec"] = {"taints": [{"key": "team", "effect": "NoSchedule"}, *unreachable_taints()]}
+    gone["spec"] = {"taints": [{"key": "team", "effect": "NoSchedule"},
+                               {"key": UNREACHABLE, "effect": "NoSchedule"},
+                               no_execute_taint(UNREACHABLE)]}
     return gone
 
 
@@ -35,7 +45,11 @@ def test_a_fresh_heartbeat_leaves_a_ready_node_alone():
 def test_a_node_ready_again_gets_its_unreachable_taints_lifted():
     assert verdict(marked(ready="True"), lease(1), NOW, 40) == "recovered"
     assert verdict(marked(ready="Unknown"), lease(1), NOW, 40) is None  # kubelet not back yet
-    assert {t["key"] for t in unreachable_taints()} == {UNREACHABLE}
+    back = marked(ready="True")
+    back["spec"]["taints"] = [{"key": "team", "effect": "NoSchedule"},
+                              no_execute_taint(NOT_READY_TAINT)]
+    assert verdict(back, lease(1), NOW, 40) == "recovered"
+    assert uncontrolled(back["spec"]["taints"]) == [{"key": "team", "effect": "NoSchedule"}]
 
 
 def test_a_node_without_a_lease_is_judged_by_its_creation():
@@ -50,6 +64,30 @@ def test_an_unknown_node_missing_its_taints_is_marked_again():
     half = marked()
     half["spec"] = {}
     assert verdict(half, lease(41), NOW, 40) == "unknown"
+
+
+def test_an_unknown_node_left_with_only_its_noexecute_taint_gets_its_noschedule_one_again():
+    half = marked()
+    half["spec"]["taints"] = [no_execute_taint(UNREACHABLE)]
+    assert verdict(half, lease(41), NOW, 40) == "unknown"
+
+
+def test_only_this_controllers_taints_of_the_effect_asked_go():
+    taints = [{"key": "team", "effect": "NoExecute"}, {"key": UNREACHABLE, "effect": "NoSchedule"},
+              no_execute_taint(UNREACHABLE), no_execute_taint(NOT_READY_TAINT)]
+    assert uncontrolled(taints, "NoExecute") == taints[:2]
+    assert uncontrolled(taints, "NoSchedule") == [taints[0], *taints[2:]]
+
+
+def test_a_silent_node_counts_as_not_ready_in_its_zone_before_it_is_marked():
+    zoned = marked(ready="True")
+    zoned["metadata"]["labels"] = {"topology.kubernetes.io/zone": "a",
+                                   "topology.kubernetes.io/region": "r"}
+    silent = health(zoned, lease(41), NOW, 40)
+    assert (silent.ready, silent.status, silent.zone) == (False, "True", "r:\x00:a")
+    assert silent.no_execute == {UNREACHABLE}
+    assert health(zoned, lease(1), NOW, 40).ready
+    assert health(node("n2"), lease(1), NOW, 40).zone == ""
 
 
 def test_a_ready_pod_of_a_lost_node_is_marked_not_ready_and_nothing_else_changes():
