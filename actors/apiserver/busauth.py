@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from actors import certs
 from actors.apiserver.authn import Authenticator, UserInfo
@@ -84,14 +82,10 @@ def _by_certificate(request: callout.AuthRequest, ca: x509.Certificate,
         raise Unauthorized("Unauthorized: the certificate cannot be read") from None
     identity = certs.verify(cert, ca, datetime.fromtimestamp(now, UTC))
     message, signature = callout.signed_nonce(request)
-    key = cert.public_key()
-    try:
-        if not (request.nonce and isinstance(key, ed25519.Ed25519PublicKey)):
-            raise InvalidSignature
-        key.verify(signature, message)
-    except InvalidSignature:
-        raise Unauthorized("Unauthorized: the signature over this connection's nonce does "
-                           "not match the certificate") from None
+    wrong = "the signature over this connection's nonce does not match the certificate"
+    if not request.nonce:
+        raise Unauthorized(f"Unauthorized: {wrong}")
+    certs.check_signature(cert, signature, message, wrong)
     if identity.user.startswith(NODE_PREFIX) and NODES not in identity.groups:
         raise Unauthorized(f"Unauthorized: {identity.user} is not in {NODES}")
     return Admitted(identity.user, cert.not_valid_after_utc.timestamp())
