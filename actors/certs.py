@@ -255,15 +255,22 @@ def check_hello(message: dict[str, object], ca_cert: x509.Certificate, now: floa
         raise Unauthorized("Unauthorized: the certificate cannot be read") from None
     identity = verify(cert, ca_cert, datetime.fromtimestamp(now, UTC))
     check_fresh("handshake", stamp, now, window)
-    client_key = cert.public_key()
-    try:
-        if not isinstance(client_key, ed25519.Ed25519PublicKey):
-            raise InvalidSignature
-        client_key.verify(signature, _signed(HELLO, public, repr(stamp).encode(), nonce))
-    except InvalidSignature:
-        raise Unauthorized("Unauthorized: the handshake signature does not match the "
-                           "certificate") from None
+    check_signature(cert, signature, _signed(HELLO, public, repr(stamp).encode(), nonce),
+                    "the handshake signature does not match the certificate")
     return Hello(identity, public, nonce, stamp, cert.not_valid_after_utc.timestamp())
+
+
+def check_signature(cert: x509.Certificate, signature: bytes, message: bytes,
+                    wrong: str) -> None:
+    """Unauthorized saying ``wrong`` unless ``cert``'s key (an Ed25519 key) signed
+    ``message``."""
+    key = cert.public_key()
+    try:
+        if not isinstance(key, ed25519.Ed25519PublicKey):
+            raise InvalidSignature
+        key.verify(signature, message)
+    except InvalidSignature:
+        raise Unauthorized(f"Unauthorized: {wrong}") from None
 
 
 def check_fresh(what: str, stamp: float, now: float, window: float) -> None:
@@ -308,13 +315,8 @@ def finish(reply: dict[str, object], pending: Pending, ca_cert: x509.Certificate
     except ValueError:
         raise Unauthorized("Unauthorized: the apiserver's certificate cannot be read") from None
     verify(cert, ca_cert, datetime.fromtimestamp(now, UTC), ExtendedKeyUsageOID.SERVER_AUTH)
-    server_key = cert.public_key()
-    try:
-        if not isinstance(server_key, ed25519.Ed25519PublicKey):
-            raise InvalidSignature
-        server_key.verify(signature, _signed(WELCOME, public, pending.public, pending.nonce))
-    except InvalidSignature:
-        raise Unauthorized("Unauthorized: the apiserver's handshake signature is wrong") from None
+    check_signature(cert, signature, _signed(WELCOME, public, pending.public, pending.nonce),
+                    "the apiserver's handshake signature is wrong")
     shared = pending.ephemeral.exchange(x25519.X25519PublicKey.from_public_bytes(public))
     return ticket, _session_key(shared, pending.nonce), expires
 

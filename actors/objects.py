@@ -653,6 +653,7 @@ def pod_amounts(pod: Object | None, section: str,
     total = _add({}, *(_container_amounts(c, section, missing)
                        for c in _listed(spec.get("containers"))))
     sidecars: dict[str, int] = {}
+    peak: dict[str, int] = {}  # the most an init container takes with the sidecars before it
     for container in _listed(spec.get("initContainers")):
         amounts = _container_amounts(container, section, missing)
         if container.get("restartPolicy") == "Always":
@@ -661,7 +662,9 @@ def pod_amounts(pod: Object | None, section: str,
         else:
             running = _add(dict(sidecars), amounts)
         for resource, amount in running.items():
-            total[resource] = max(total.get(resource, 0), amount)
+            peak[resource] = max(peak.get(resource, 0), amount)
+    for resource, amount in peak.items():
+        total[resource] = max(total.get(resource, 0), amount)
     return total
 
 

@@ -3,11 +3,12 @@ and permissions (bus/permissions.py) against the same on an open one, in the sam
 
     .venv/bin/python benchmarks/bus_permissions.py [--requests N] [--concurrency C]
 
-A client of the ``anonymous`` role sends API-subject requests that a responder of the
-``apiserver`` role answers (so the server checks the client's publish permission, the
-responder's subscription and its reply through ``allow_responses``), then a kubelet's
-``system:node:n1`` answers the apiserver's calls. Prints a table, then one JSON line with the
-throughputs and their ratios to the open server's (these machines are shared and noisy).
+A client (NATS password user ``anonymous``, of the client role) sends API-subject requests
+that a responder of the ``apiserver`` role answers (so the server checks the client's publish
+permission, the responder's subscription and its reply through ``allow_responses``), then a
+kubelet's ``system:node:n1`` answers the apiserver's calls. Prints a table, then one JSON line
+with the throughputs and their ratios to the open server's (these machines are shared and
+noisy).
 """
 
 from __future__ import annotations

@@ -50,7 +50,9 @@ class KubeConfig:
     ca: bytes | None = None
     """PEM of the cluster CA, which signs the apiserver's and the users' certificates."""
     nats_user: str | None = None
-    """NATS user on a locked-down bus (``bus.permissions``); None: ``anonymous``."""
+    """A control plane NATS user of a locked-down bus (``bus.permissions``), with
+    ``nats_password``; None: the bus identity is the certificate's user, else the token's
+    (:meth:`bus`)."""
     nats_password: str | None = None
 
     def bus(self) -> BusConfig:

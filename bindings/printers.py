@@ -161,6 +161,8 @@ def _namespace_row(namespace: Object, wide: bool) -> list[str]:
 
 
 Columns = tuple[list[str], list[str], Callable[[Object, bool], list[str]]]
+
+
 def _quota_row(quota: Object, wide: bool) -> list[str]:
     """kubectl's ``used/hard`` per resource: requests (and counts) apart from limits."""
     status = quota.get("status") or {}

@@ -112,12 +112,8 @@ def sign_nonce(sign: Callable[[bytes], bytes], nonce: str) -> bytes:
 
 def user_claims(permissions: Permissions) -> dict[str, object]:
     """The ``nats`` claims of a user JWT with these permissions."""
-    def lists(allow: tuple[str, ...], deny: tuple[str, ...]) -> dict[str, list[str]]:
-        return {key: list(value) for key, value in (("allow", allow), ("deny", deny)) if value}
-
     claims: dict[str, object] = {
-        "pub": lists(permissions.publish, permissions.deny_publish),
-        "sub": lists(permissions.subscribe, permissions.deny_subscribe),
+        "pub": permissions.publishing(), "sub": permissions.subscribing(),
         "subs": -1, "data": -1, "payload": -1, "type": "user", "version": 2}
     if permissions.responses:
         claims["resp"] = {"max": 1, "ttl": RESPONSE_WINDOW_SECONDS * 1_000_000_000}

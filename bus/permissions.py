@@ -69,7 +69,6 @@ Subject = Callable[[Subjects, str], str]
 """Builds one subject (pattern) from the cluster's subjects and the NATS user."""
 
 
-
 def _everything(s: Subjects, user: str) -> str:
     return ">"
 
@@ -152,18 +151,26 @@ class Permissions:
     responses: bool = False
     """May answer the requests it received (whatever their reply subject)."""
 
+    def publishing(self) -> dict[str, list[str]]:
+        """NATS's ``{"allow": [...], "deny": [...]}`` of publishing (empty lists left out),
+        as the server's configuration and a user JWT (``bus.callout``) both write it."""
+        return _allow_deny(self.publish, self.deny_publish)
+
+    def subscribing(self) -> dict[str, list[str]]:
+        """The same of subscribing."""
+        return _allow_deny(self.subscribe, self.deny_subscribe)
+
     def nats(self) -> dict[str, object]:
         """The ``permissions`` map of a nats-server user entry."""
-        def lists(allow: tuple[str, ...], deny: tuple[str, ...]) -> dict[str, list[str]]:
-            return {key: list(value) for key, value in (("allow", allow), ("deny", deny))
-                    if value}
-
-        rendered: dict[str, object] = {
-            "publish": lists(self.publish, self.deny_publish),
-            "subscribe": lists(self.subscribe, self.deny_subscribe)}
+        rendered: dict[str, object] = {"publish": self.publishing(),
+                                       "subscribe": self.subscribing()}
         if self.responses:
             rendered["allow_responses"] = {"max": 1, "expires": RESPONSE_WINDOW}
         return rendered
+
+
+def _allow_deny(allow: tuple[str, ...], deny: tuple[str, ...]) -> dict[str, list[str]]:
+    return {key: list(value) for key, value in (("allow", allow), ("deny", deny)) if value}
 
 
 def permissions(user: str, subjects: Subjects) -> Permissions:

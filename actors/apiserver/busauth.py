@@ -31,10 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from actors import certs
+from actors.apiserver.admission import NODES_GROUP, node_of
 from actors.apiserver.authn import Authenticator, UserInfo
 from bus import callout
 from bus.connection import Connection
@@ -45,7 +44,6 @@ from bus.subjects import Subjects, owner_token
 
 log = logging.getLogger(__name__)
 
-NODES = "system:nodes"
 MASTERS = "system:masters"
 
 
@@ -63,47 +61,43 @@ def identify(request: callout.AuthRequest, ca: x509.Certificate, tokens: Authent
     """The NATS user of the connection ``request`` describes; Unauthorized saying why
     not."""
     if request.signature:
-        admitted = _by_certificate(request, ca, now)
+        user, expires = _by_certificate(request, ca, now)
     elif request.user and request.password:
-        admitted = _by_token(request, tokens)
+        user, expires = _by_token(request, tokens), None
     elif request.token:
         raise Unauthorized("Unauthorized: a bearer token connects as NATS user <its user> "
                            "with the token as password")
     else:
         raise Unauthorized("Unauthorized: no credentials (a certificate or a token)")
-    if role_of(admitted.user) not in (Role.CLIENT, Role.NODE):
-        raise Unauthorized(f"Unauthorized: NATS user {admitted.user!r} is the control plane's")
-    return admitted
+    if role_of(user.name) not in (Role.CLIENT, Role.NODE):
+        raise Unauthorized(f"Unauthorized: NATS user {user.name!r} is the control plane's")
+    if user.name.startswith(NODE_PREFIX) and node_of(user) is None:
+        raise Unauthorized(f"Unauthorized: {user.name} is not in {NODES_GROUP}")
+    return Admitted(user.name, expires)
 
 
 def _by_certificate(request: callout.AuthRequest, ca: x509.Certificate,
-                    now: float) -> Admitted:
+                    now: float) -> tuple[UserInfo, float]:
+    """The certificate's user, and when the certificate ends."""
     try:
         cert = x509.load_der_x509_certificate(base64.b64decode(request.token, validate=True))
     except ValueError:
         raise Unauthorized("Unauthorized: the certificate cannot be read") from None
     identity = certs.verify(cert, ca, datetime.fromtimestamp(now, UTC))
     message, signature = callout.signed_nonce(request)
-    key = cert.public_key()
-    try:
-        if not (request.nonce and isinstance(key, ed25519.Ed25519PublicKey)):
-            raise InvalidSignature
-        key.verify(signature, message)
-    except InvalidSignature:
-        raise Unauthorized("Unauthorized: the signature over this connection's nonce does "
-                           "not match the certificate") from None
-    if identity.user.startswith(NODE_PREFIX) and NODES not in identity.groups:
-        raise Unauthorized(f"Unauthorized: {identity.user} is not in {NODES}")
-    return Admitted(identity.user, cert.not_valid_after_utc.timestamp())
+    wrong = "the signature over this connection's nonce does not match the certificate"
+    if not request.nonce:
+        raise Unauthorized(f"Unauthorized: {wrong}")
+    certs.check_signature(cert, signature, message, wrong)
+    return (UserInfo(identity.user, groups=identity.groups),
+            cert.not_valid_after_utc.timestamp())
 
 
-def _by_token(request: callout.AuthRequest, tokens: Authenticator) -> Admitted:
+def _by_token(request: callout.AuthRequest, tokens: Authenticator) -> UserInfo:
     user = tokens.authenticate({"token": request.password})
     if user.name != request.user:
         raise Unauthorized(f"Unauthorized: the token is not user {request.user!r}'s")
-    if user.name.startswith(NODE_PREFIX) and NODES not in user.groups:
-        raise Unauthorized(f"Unauthorized: {user.name} is not in {NODES}")
-    return Admitted(user.name)
+    return user
 
 
 def owners(user: UserInfo) -> frozenset[str]:
@@ -111,7 +105,7 @@ def owners(user: UserInfo) -> frozenset[str]:
     and followed logs sent: its own; also the simulated nodes' connection for a node, and the
     bus admin's for a member of ``system:masters`` (the admin's kubeconfig connects as it)."""
     return frozenset((owner_token(user.name),
-                      *((NODE_SIM,) if NODES in user.groups else ()),
+                      *((NODE_SIM,) if NODES_GROUP in user.groups else ()),
                       *((ADMIN,) if MASTERS in user.groups else ())))
 
 

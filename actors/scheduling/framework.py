@@ -342,7 +342,6 @@ class _ScoreFailed(Exception):
     """A PreScore, Score or NormalizeScore failed: the cycle ends with this Error."""
 
 
-
 class Framework:
     """Runs a profile's plugins at each extension point. One per scheduler; not thread-safe
     but for :meth:`run_bind` and the waiting pods."""

@@ -325,5 +325,6 @@ class DefaultPreemption:
                 if attempt == WRITE_ATTEMPTS - 1:
                     raise
 
+
 def _thread(work: Callable[[], None], name: str) -> None:
     threading.Thread(target=work, name=name, daemon=True).start()

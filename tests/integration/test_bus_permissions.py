@@ -37,7 +37,8 @@ def locked(tmp_path: Path) -> Iterator[NatsServer]:
 
 @pytest.fixture
 def connect_as(locked: NatsServer) -> Iterator:
-    """``connect_as(user)``: a kubeactor Connection of that NATS user (None: anonymous)."""
+    """``connect_as(user)``: a kubeactor Connection of that NATS user (None: no
+    credentials, which the locked-down bus refuses)."""
     opened: list[Connection] = []
 
     def open_one(user: str | None, server: NatsServer = locked) -> Connection:

@@ -77,6 +77,15 @@ def test_what_proves_nobody_is_refused_saying_why(opts, why):
         decide(opts)
 
 
+def test_a_certificate_signing_an_empty_nonce_is_refused():
+    # a server that sent no nonce (no nkey user configured) gives nothing to tie to the
+    # connection: a signature over the bare context could be replayed
+    request = callout.read_request(server_request(certificate_opts("alice", signed_nonce=""),
+                                                  nonce=""))
+    with pytest.raises(Unauthorized, match="nonce"):
+        identify(request, CA, TOKENS, time.time())
+
+
 def test_a_token_is_its_users_as_nats_user_and_password():
     assert decide({"user": "dev", "pass": "tok-dev"}) == Admitted("dev")
 

@@ -181,6 +181,17 @@ def test_pod_amounts_take_the_larger_of_the_app_sum_and_each_init_container():
     assert pod_amounts(two_apps, "requests") == {"cpu": 3500, "memory": 2**30}
 
 
+def test_a_sidecar_after_a_big_init_container_is_not_added_to_its_peak():
+    # Kubernetes' PodRequests: max(apps + every sidecar, the largest init container running
+    # with the sidecars started before it) = max(1 + 1, 10 + 0)
+    big_init = pod("web", cpu="1")
+    big_init["spec"]["initContainers"] = [
+        {"name": "setup", "image": "busybox:1.35", "resources": {"requests": {"cpu": "10"}}},
+        {"name": "proxy", "image": "busybox:1.35", "restartPolicy": "Always",
+         "resources": {"requests": {"cpu": "1"}}}]
+    assert pod_amounts(big_init, "requests") == {"cpu": 10000}
+
+
 @pytest.mark.parametrize(("spec", "amounts"), [
     ({"containers": "x"}, {}), ({"containers": [1, None]}, {}), ({"initContainers": None}, {}),
     ({"containers": [{"resources": {"requests": {"cpu": "lots"}}}]}, {"cpu": 0}), (None, {}),
