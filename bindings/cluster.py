@@ -356,8 +356,11 @@ class Cluster:
         self._pki = ensure_pki(pki)
         nodes = [NODE_SIM] if names and config.runtime == "sim" else [
             node_identity(name)[0] for name in names]
-        self._passwords = bususers.ensure_users(pki / bususers.FILE, [
-            *CONTROL_PLANE_USERS, *nodes])
+        # Only today's users: a password the file still holds from an older cluster (its
+        # ``anonymous``, a node's from before the callout) must not bypass the callout.
+        users = [*CONTROL_PLANE_USERS, *nodes]
+        kept = bususers.ensure_users(pki / bususers.FILE, users)
+        self._passwords = {user: kept[user] for user in users}
         issuer = bususers.ensure_issuer(pki)
         if config.nats_url:
             self.url = config.nats_url

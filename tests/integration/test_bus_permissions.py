@@ -14,6 +14,7 @@ import nats.errors
 import pytest
 
 from bindings import bususers, kubeconfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, NatsServer
 from bus.errors import BusError, PermissionViolation
 from bus.permissions import ADMIN, APISERVER, authorization
@@ -244,3 +245,20 @@ def test_a_cluster_runs_its_bus_locked_down_with_a_user_per_component(control_pl
         with pytest.raises(PermissionViolation):
             snoop.subscribe(S.api_all, lambda incoming: None)
     connect(control_plane.bus(), "tracer").subscribe(S.all, lambda incoming: None)
+
+
+def test_passwords_an_older_cluster_left_in_the_file_no_longer_open_the_bus(tmp_path):
+    """A data dir from before the auth callout holds ``anonymous`` and per-node password
+    users: a restarted control plane gives the bus only the users it has today."""
+    pki = tmp_path / "pki"
+    pki.mkdir(mode=0o700)
+    stale = bususers.ensure_users(pki / bususers.FILE, ["anonymous", "system:node:old"])
+    cluster = Cluster.start(ClusterConfig(data_dir=tmp_path, nodes=0, apiserver_only=True))
+    try:
+        for user, password in stale.items():
+            with pytest.raises(BusError, match="Authorization Violation"):
+                Connection(BusConfig(url=cluster.url, user=user, password=password),
+                           "stale").connect()
+        Connection(cluster.bus("system:kube-scheduler"), "current").connect().close()
+    finally:
+        cluster.stop()
