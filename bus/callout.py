@@ -79,10 +79,16 @@ def read_request(data: bytes, now: float | None = None) -> AuthRequest:
     nats = claims.get("nats")
     if claims.get("aud") != REQUEST_AUDIENCE or not isinstance(nats, dict):
         raise NkeyError("not an authorization request")
-    if int(claims.get("exp") or 0) and int(claims["exp"]) < (now or time.time()) - 1:
+    expires = claims.get("exp") or 0
+    if not isinstance(expires, int | float) or isinstance(expires, bool):
+        raise NkeyError("the authorization request's exp is not a time")
+    if expires and expires < (now or time.time()) - 1:
         raise NkeyError("the authorization request has expired")
     server, client, connect = (nats.get(key) or {} for key in (
         "server_id", "client_info", "connect_opts"))
+    if not all(isinstance(part, dict) for part in (server, client, connect)):
+        raise NkeyError("the authorization request's server_id, client_info and "
+                        "connect_opts must be maps")
     user_nkey = str(nats.get("user_nkey", ""))
     decode_public(user_nkey, USER)
     if server.get("id") != claims.get("iss"):

@@ -98,6 +98,20 @@ def test_a_request_not_signed_by_the_server_it_names_gets_no_answer():
     assert answer(b"garbage", ISSUER, CA, TOKENS, Subjects()) is None
 
 
+@pytest.mark.parametrize("change", [{"exp": "soon"}, {"server_id": "n"}, {"client_info": [1]},
+                                    {"connect_opts": "x"}])
+def test_a_malformed_request_of_a_server_gets_no_answer_and_raises_nothing(change):
+    nats_claims = {"server_id": {"id": SERVER_KEY.public}, "user_nkey":
+                   KeyPair.generate(USER).public, "client_info": {}, "connect_opts": {}}
+    claims: dict[str, Any] = {"aud": callout.REQUEST_AUDIENCE, "nats": nats_claims}
+    if "exp" in change:
+        claims.update(change)
+    else:
+        nats_claims.update(change)
+    data = encode_jwt(claims, SERVER_KEY).encode()
+    assert answer(data, ISSUER, CA, TOKENS, Subjects()) is None
+
+
 def test_the_answer_admits_one_connection_with_the_tables_permissions():
     data = server_request(certificate_opts("bob"))
     request = callout.read_request(data)
