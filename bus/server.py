@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from bus.errors import BusError
 
@@ -138,8 +139,8 @@ class NatsServer:
         routes = list(self.routes)
         if self.route_password is not None:
             cluster["authorization"] = {"user": ROUTE_USER, "password": self.route_password}
-            routes = [route.replace("://", f"://{ROUTE_USER}:{self.route_password}@", 1)
-                      for route in routes]
+            secret = quote(self.route_password, safe="")  # a password may hold '@' or '/'
+            routes = [route.replace("://", f"://{ROUTE_USER}:{secret}@", 1) for route in routes]
         if routes:
             cluster["routes"] = routes
         return (f"server_name: {json.dumps(f'kubeactor-{self.host}-{self.cluster_port}')}\n"

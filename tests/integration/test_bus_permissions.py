@@ -27,7 +27,7 @@ S = Subjects()
 PASSWORDS = {user: f"pw-{i}" for i, user in enumerate(
     (ADMIN, APISERVER, "system:node:n1", "system:node:n2", "system:kube-scheduler"))}
 USERS = authorization(PASSWORDS, S)
-ROUTE_PASSWORD = "route-secret-0123"
+ROUTE_PASSWORD = "route-secret/01@23:x"  # URL-reserved characters
 
 
 @pytest.fixture
