@@ -51,7 +51,8 @@ from actors.scheduling.framework import (
     unschedulable,
 )
 from actors.scheduling.nodeinfo import NodeInfo, PodInfo
-from bus.errors import ApiError, Conflict, NotFound
+from actors.scheduling.status import update_status
+from bus.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,6 @@ hint: the issue's summary (``0/3 nodes are available: 2 Insufficient cpu, ...``)
 as it is for the common pod with nothing below it (kube-scheduler would append
 ``preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.``)."""
 NEVER = "Never"
-WRITE_ATTEMPTS = 5
-"""Tries of the preemptor's status write against concurrent writers (409s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,22 +307,21 @@ class DefaultPreemption:
         metadata = victim.pod["metadata"]
         self.client.delete("pods", metadata["name"], metadata["namespace"])
 
-    def _update_status(self, pod: PodInfo, change: Callable[[Object], bool]) -> None:
-        """Read the pod, ``change`` it (False: leave it), write its status; again on a 409.
-        NotFound when it is gone or was replaced (another uid)."""
+    def _update_status(self, pod: PodInfo, change: Callable[[Object], bool]) -> bool:
+        """Read the pod, ``change`` it in place (False: leave it), write its status; again on
+        a 409 (:func:`update_status`). NotFound when it is gone or was replaced (another
+        uid). True when written."""
         metadata = pod.pod["metadata"]
-        for attempt in range(WRITE_ATTEMPTS):
+
+        def read() -> Object:
             current = self.client.get("pods", metadata["name"], metadata["namespace"])
             if current["metadata"].get("uid") != metadata.get("uid"):
                 raise NotFound(f'pods "{metadata["name"]}" not found (replaced)')
-            if not change(current):
-                return
-            try:
-                self.client.update("pods", current, subresource="status")
-                return
-            except Conflict:
-                if attempt == WRITE_ATTEMPTS - 1:
-                    raise
+            return current
+
+        return update_status(
+            read, lambda current: current if change(current) else None,
+            lambda body: self.client.update("pods", body, subresource="status"))
 
 
 def _thread(work: Callable[[], None], name: str) -> None:
