@@ -50,9 +50,10 @@ from actors.scheduling.framework import (
 from actors.scheduling.nodeinfo import PodInfo, pod_key
 from actors.scheduling.plugins import default_profile
 from actors.scheduling.queue import QueueConfig, QueuedPod, SchedulingQueue
+from actors.scheduling.status import update_status
 from bus.actor import BusActor
 from bus.connection import Connection
-from bus.errors import Conflict, KubeactorError, NotFound
+from bus.errors import KubeactorError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -331,12 +332,15 @@ class Scheduler(BusActor):
 
         def write() -> None:
             try:
-                update_status(pod, mark, lambda: self.client.get(
-                    "pods", metadata["name"], metadata["namespace"]),
+                update_status(
+                    lambda: self.client.get("pods", metadata["name"], metadata["namespace"]),
+                    while_waiting(mark, lambda: self._failures.get(key) == message),
                     lambda body: self.client.request(
                         "update", "pods", namespace=metadata["namespace"],
                         name=metadata["name"], body=body, subresource="status"),
-                    lambda: self._failures.get(key) == message)
+                    seen=pod)
+            except NotFound:
+                pass  # gone: nothing to say
             except KubeactorError as failure:  # said; left to the next failure
                 log.warning("cannot write PodScheduled for pod %s: %s", key, failure)
 
@@ -344,27 +348,16 @@ class Scheduler(BusActor):
         self._binding.submit(write)
 
 
-STATUS_ATTEMPTS = 5
-"""Writes of a status that meets 409s before giving up (client-go's ``retry.DefaultRetry``)."""
+def while_waiting(mark: Callable[[Object], Object],
+                  current: Callable[[], bool]) -> Callable[[Object], Object | None]:
+    """``mark`` as the change of :func:`update_status`: made while the pod still waits for a
+    node (unbound, not being deleted) and ``current()`` (the change is still the one to
+    make); else nothing."""
 
+    def change(pod: Object) -> Object | None:
+        if (pod.get("spec", {}).get("nodeName") or pod["metadata"].get("deletionTimestamp")
+                or not current()):
+            return None
+        return mark(pod)
 
-def update_status(pod: Object, mark: Callable[[Object], Object], read: Callable[[], Object],
-                  write: Callable[[Object], Any], current: Callable[[], bool],
-                  attempts: int = STATUS_ATTEMPTS) -> bool:
-    """Write ``mark(pod)``; on a Conflict read the pod again and, while it still waits for a
-    node (unbound, not being deleted, not gone) and ``current()`` (the change is still the
-    one to make), write ``mark`` of the new version; at most ``attempts`` writes. True when
-    written. Other errors are raised. Blocks on ``read`` and ``write``."""
-    for _ in range(attempts):
-        try:
-            write(mark(pod))
-            return True
-        except Conflict:
-            try:
-                pod = read()
-            except NotFound:
-                return False
-            if (pod.get("spec", {}).get("nodeName") or pod["metadata"].get("deletionTimestamp")
-                    or not current()):
-                return False
-    return False
+    return change

@@ -136,15 +136,18 @@ class Cache:
 
     # -- nominated pods ------------------------------------------------------------------------
 
-    def nominate(self, info: PodInfo, node: str) -> None:
+    def nominate(self, info: PodInfo, node: str) -> list[PodInfo]:
         """``info`` waits for room on ``node`` (it preempted pods there); pods of lower
-        priority nominated there lose their nomination (it may no longer fit them)."""
+        priority nominated there lose their nomination (it may no longer fit them): those
+        pods."""
         self.unnominate(info.key)
-        for other in list(self._nominated.get(node, {}).values()):
-            if other.priority < info.priority:
-                self.unnominate(other.key)
+        displaced = [other for other in self._nominated.get(node, {}).values()
+                     if other.priority < info.priority]
+        for other in displaced:
+            self.unnominate(other.key)
         self._nominated.setdefault(node, {})[info.key] = info
         self._nomination[info.key] = node
+        return displaced
 
     def unnominate(self, key: str) -> None:
         node = self._nomination.pop(key, None)

@@ -50,7 +50,7 @@ CycleState = dict[str, Any]
 
 MAX_NODE_SCORE = 100
 """Scores are integers in MIN_NODE_SCORE..MAX_NODE_SCORE (after NormalizeScore) before weights
-apply."""
+apply (a bool passes as 0 or 1; see ``Framework._scores``)."""
 MIN_NODE_SCORE = 0
 _VALID_SCORES = frozenset(range(MIN_NODE_SCORE, MAX_NODE_SCORE + 1))
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -504,8 +504,11 @@ class Framework:
     def _scores(self, state: CycleState, pod: PodInfo, plugin: Any,
                 nodes: list[NodeInfo]) -> list[int]:
         """``plugin``'s scores of ``nodes``, normalized if it can, each checked to be an
-        integer in MIN_NODE_SCORE..MAX_NODE_SCORE. The scheduler's hottest loop: the statuses are
-        checked in the same pass that takes the scores, by identity with :data:`SUCCESS`."""
+        integer in MIN_NODE_SCORE..MAX_NODE_SCORE: a float is refused even when whole (50.0);
+        a bool, an int in Python, passes as 0 or 1 (weighted sums come out right). The
+        scheduler's hottest loop: the statuses are checked in the same pass that takes the
+        scores, by identity with :data:`SUCCESS`; the sum costs about what the set's pass
+        does, a type check of every score (which would refuse bools too) three times that."""
         score = plugin.score
         results = [score(state, pod, node) for node in nodes]
         scores = [value for value, status in results if status is SUCCESS]
@@ -522,8 +525,11 @@ class Framework:
                 raise _ScoreFailed(f"running NormalizeScore plugin {plugin.name}: "
                                    f"{status.message}")
             scores = list(named.values())
-        if not _VALID_SCORES.issuperset(scores):  # one C pass; also rejects 2.5
-            bad = next(value for value in scores if value not in _VALID_SCORES)
+        # Two C passes: the values (rejects 101, -1, 2.5); then the sum, a float when any
+        # score is one (rejects 50.0, which the set takes: 50.0 == 50)
+        if not _VALID_SCORES.issuperset(scores) or type(sum(scores)) is not int:
+            bad = next(value for value in scores
+                       if value not in _VALID_SCORES or isinstance(value, float))
             raise _ScoreFailed(
                 f"plugin {plugin.name} returns an invalid score {bad}, it should in the range "
                 f"of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing")

@@ -17,8 +17,11 @@ As kube-scheduler's DefaultPreemption PostFilter plugin:
    priority takes the room being freed: this plugin's Filter counts nominated pods of equal
    or higher priority as already there), and, on a thread of its own, its
    ``status.nominatedNodeName`` is written, each victim gets the ``DisruptionTarget``
-   condition, is deleted and gets a ``Preempted`` Event. The pod itself goes back to the
-   queue (as unschedulable) and is tried again when the victims' deletion frees the room.
+   condition, is deleted and gets a ``Preempted`` Event; pods of lower priority that were
+   nominated to that node lose their nomination in the cache at once and then their
+   ``status.nominatedNodeName`` too (set to "", as kube-scheduler's prepareCandidate). The
+   pod itself goes back to the queue (as unschedulable) and is tried again when the victims'
+   deletion frees the room.
 
 PodDisruptionBudgets are not looked at (kubeactor has none). Which thread: PreFilter, Filter
 and PostFilter on the scheduler's actor thread; the API writes on a short-lived thread per
@@ -51,7 +54,8 @@ from actors.scheduling.framework import (
     unschedulable,
 )
 from actors.scheduling.nodeinfo import NodeInfo, PodInfo
-from bus.errors import ApiError, Conflict, NotFound
+from actors.scheduling.status import update_status
+from bus.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +75,6 @@ hint: the issue's summary (``0/3 nodes are available: 2 Insufficient cpu, ...``)
 as it is for the common pod with nothing below it (kube-scheduler would append
 ``preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.``)."""
 NEVER = "Never"
-WRITE_ATTEMPTS = 5
-"""Tries of the preemptor's status write against concurrent writers (409s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,14 +253,18 @@ class DefaultPreemption:
             message = fit_error_message(len(nodes), Diagnosis(node_statuses=failures))
             return unschedulable(f"preemption: {message}")
         chosen = pick_candidate(found)
-        cache.nominate(pod, chosen.node)
+        displaced = cache.nominate(pod, chosen.node)
         condition = fit_error_message(len(nodes), Diagnosis(node_statuses=dict(statuses)))
-        self.spawn(lambda: self._preempt(pod, chosen, condition), f"preempt-{pod.key}")
+        self.spawn(lambda: self._preempt(pod, chosen, condition, displaced),
+                   f"preempt-{pod.key}")
         return SUCCESS
 
-    def _preempt(self, pod: PodInfo, chosen: Candidate, message: str) -> None:
-        """On its own thread: nominate the pod through the API, then evict the victims. A
-        failure is logged (the pod is tried again anyway)."""
+    def _preempt(self, pod: PodInfo, chosen: Candidate, message: str,
+                 displaced: Sequence[PodInfo]) -> None:
+        """On its own thread: nominate the pod through the API, evict the victims, then clear
+        the nomination of the ``displaced`` pods (of lower priority, nominated to the chosen
+        node: kube-scheduler's prepareCandidate). A failure is logged (the pod is tried again
+        anyway)."""
         try:
             self._write_nomination(pod, chosen.node, message)
         except ApiError as error:
@@ -276,6 +282,14 @@ class DefaultPreemption:
             recorder.record(victim.pod, "Normal", "Preempted",
                             f"Preempted by pod {pod.pod['metadata'].get('uid')} on node "
                             f"{chosen.node}")
+        for other in displaced:
+            try:
+                self._clear_nomination(other, chosen.node)
+            except NotFound:
+                continue  # gone already
+            except ApiError as error:
+                log.warning("cannot clear the nomination of %s to %s: %s", other.key,
+                            chosen.node, error)
 
     def _recorder(self, scheduler: str) -> EventRecorder:
         with self._lock:
@@ -296,6 +310,19 @@ class DefaultPreemption:
 
         self._update_status(pod, nominate)
 
+    def _clear_nomination(self, pod: PodInfo, node: str) -> None:
+        """``status.nominatedNodeName`` set to "" while it still names ``node`` (the pod may
+        have been nominated elsewhere meanwhile)."""
+
+        def clear(current: Object) -> bool:
+            status = current.setdefault("status", {})
+            if status.get("nominatedNodeName") != node:
+                return False
+            status["nominatedNodeName"] = ""
+            return True
+
+        self._update_status(pod, clear)
+
     def _evict(self, victim: PodInfo, scheduler: str) -> None:
         """The DisruptionTarget condition, then the delete."""
 
@@ -308,22 +335,21 @@ class DefaultPreemption:
         metadata = victim.pod["metadata"]
         self.client.delete("pods", metadata["name"], metadata["namespace"])
 
-    def _update_status(self, pod: PodInfo, change: Callable[[Object], bool]) -> None:
-        """Read the pod, ``change`` it (False: leave it), write its status; again on a 409.
-        NotFound when it is gone or was replaced (another uid)."""
+    def _update_status(self, pod: PodInfo, change: Callable[[Object], bool]) -> bool:
+        """Read the pod, ``change`` it in place (False: leave it), write its status; again on
+        a 409 (:func:`update_status`). NotFound when it is gone or was replaced (another
+        uid). True when written."""
         metadata = pod.pod["metadata"]
-        for attempt in range(WRITE_ATTEMPTS):
+
+        def read() -> Object:
             current = self.client.get("pods", metadata["name"], metadata["namespace"])
             if current["metadata"].get("uid") != metadata.get("uid"):
                 raise NotFound(f'pods "{metadata["name"]}" not found (replaced)')
-            if not change(current):
-                return
-            try:
-                self.client.update("pods", current, subresource="status")
-                return
-            except Conflict:
-                if attempt == WRITE_ATTEMPTS - 1:
-                    raise
+            return current
+
+        return update_status(
+            read, lambda current: current if change(current) else None,
+            lambda body: self.client.update("pods", body, subresource="status"))
 
 
 def _thread(work: Callable[[], None], name: str) -> None:

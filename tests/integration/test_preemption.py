@@ -1,6 +1,7 @@
 """Priority and preemption on a real nats-server with simulated nodes (Node objects, no
 kubelet: the test deletes a terminating victim as its kubelet would): a pod of higher priority
 evicts a lower one from a full node and is bound there before any lower pod takes the room; a
+pod nominated there after a lower nominated one clears the lower one's ``nominatedNodeName``; a
 pod whose policy is Never, or of equal priority, evicts nobody."""
 
 from __future__ import annotations
@@ -67,6 +68,28 @@ def test_a_higher_priority_pod_preempts_a_lower_one_and_is_bound_in_its_place(
     assert preempted["message"] == (f"Preempted by pod {preemptor['metadata']['uid']} on node "
                                     "full")
     assert not bound(admin.get("pods", "waiting"))
+
+
+def test_a_higher_nomination_to_the_same_node_clears_the_lower_ones_nominated_node_name(
+        control_plane: Cluster):
+    admin = control_plane.admin_client()
+    for name, value in (("low", 10), ("mid", 500), ("high", 1000)):
+        admin.create("priorityclasses", priority_class(name, value), None)
+    admin.create("nodes", node("full", cpu="1"), None)
+    admin.create("pods", classed("victim", "low"))
+    wait_for(admin, "pods", "victim", bound)
+    admin.create("pods", classed("mid", "mid"))
+    wait_for(admin, "pods", "mid",
+             lambda p: p.get("status", {}).get("nominatedNodeName") == "full")
+    wait_for(admin, "pods", "victim", lambda p: bool(p["metadata"].get("deletionTimestamp")))
+
+    admin.create("pods", classed("high", "high"))  # the victim still holds the room
+    wait_for(admin, "pods", "high",
+             lambda p: p.get("status", {}).get("nominatedNodeName") == "full")
+    wait_for(admin, "pods", "mid", lambda p: p["status"].get("nominatedNodeName") == "")
+    admin.delete("pods", "victim", grace_period=0)  # its kubelet confirms
+    assert wait_for(admin, "pods", "high", bound)["spec"]["nodeName"] == "full"
+    assert not bound(admin.get("pods", "mid"))
 
 
 def test_policy_never_and_equal_priority_preempt_nobody(control_plane: Cluster, connect):

@@ -1,6 +1,8 @@
-"""The scheduler's PodScheduled=False write (``actors.scheduler.update_status``): a 409 reads the
-pod again and applies the condition to the new version, as kube-scheduler's status update
-retries; a pod that no longer waits for a node is left alone."""
+"""The scheduler's pod status writes (``actors.scheduling.status.update_status``, shared by the
+PodScheduled=False write of ``actors.scheduler`` and by preemption): a 409 reads the pod again
+and applies the change to the new version, as kube-scheduler's status update retries; for the
+PodScheduled condition (``actors.scheduler.while_waiting``) a pod that no longer waits for a
+node is left alone."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from actors.scheduler import STATUS_ATTEMPTS, update_status
+from actors.scheduler import while_waiting
+from actors.scheduling.status import STATUS_ATTEMPTS, update_status
 from bus.errors import Conflict, NotFound
 
 Object = dict[str, Any]
@@ -44,7 +47,7 @@ class Api:
 
 def test_a_conflict_reads_the_pod_again_and_writes_the_condition_over_the_new_version():
     api = Api(version("2", schedulerName="default-scheduler"))
-    assert update_status(version("1"), mark, api.read, api.write, lambda: True)
+    assert update_status(api.read, while_waiting(mark, lambda: True), api.write, seen=version("1"))
     assert [body["metadata"]["resourceVersion"] for body in api.written] == ["2"]
     assert api.written[0]["spec"] == {"schedulerName": "default-scheduler"}  # the new version's
     assert api.written[0]["status"]["conditions"][0]["status"] == "False"
@@ -52,34 +55,60 @@ def test_a_conflict_reads_the_pod_again_and_writes_the_condition_over_the_new_ve
 
 def test_no_conflict_writes_once_without_reading():
     api = Api(version("1"))
-    assert update_status(version("1"), mark, api.read, api.write, lambda: True)
+    assert update_status(api.read, while_waiting(mark, lambda: True), api.write, seen=version("1"))
     assert (len(api.written), api.reads) == (1, 0)
 
 
 @pytest.mark.parametrize("meanwhile", [
     version("2", nodeName="n1"),  # bound: the binding set PodScheduled=True
     dict(version("2"), metadata={**version("2")["metadata"], "deletionTimestamp": "now"}),
-    None,  # gone
 ])
 def test_a_pod_that_no_longer_waits_for_a_node_is_left_alone(meanwhile):
     api = Api(meanwhile)
-    assert not update_status(version("1"), mark, api.read, api.write, lambda: True)
+    assert not update_status(api.read, while_waiting(mark, lambda: True), api.write,
+                             seen=version("1"))
     assert api.written == []
 
 
 def test_a_newer_failure_of_the_pod_ends_the_retry():
     api = Api(version("2"))
-    assert not update_status(version("1"), mark, api.read, api.write, lambda: False)
+    assert not update_status(api.read, while_waiting(mark, lambda: False), api.write,
+                             seen=version("1"))
+    assert api.written == []
+
+
+def test_a_pod_gone_meanwhile_is_not_found():
+    api = Api(None)
+    with pytest.raises(NotFound):
+        update_status(api.read, while_waiting(mark, lambda: True), api.write, seen=version("1"))
     assert api.written == []
 
 
 def test_a_pod_changing_at_every_write_is_given_up_after_the_attempts():
     api = Api(version("2"))
+    tried = []
 
     def read() -> Object:  # someone else writes it between each read and write
         api.stored = version(str(int(api.stored["metadata"]["resourceVersion"]) + 1))
         return version(str(int(api.stored["metadata"]["resourceVersion"]) - 1))
 
-    assert not update_status(version("1"), mark, read, api.write, lambda: True)
+    def write(body: Object) -> None:
+        tried.append(body)
+        api.write(body)
+
+    with pytest.raises(Conflict):
+        update_status(read, while_waiting(mark, lambda: True), write, seen=version("1"))
+    assert api.written == [] and len(tried) == STATUS_ATTEMPTS
+
+
+def test_without_a_version_at_hand_the_pod_is_read_first():
+    api = Api(version("3"))
+    assert update_status(api.read, mark, api.write)
+    assert (api.reads, [body["metadata"]["resourceVersion"] for body in api.written]) == (
+        1, ["3"])
+
+
+def test_a_change_with_nothing_to_write_writes_nothing():
+    api = Api(version("1"))
+    assert not update_status(api.read, lambda pod: None, api.write)
     assert api.written == []
-    assert api.stored["metadata"]["resourceVersion"] == str(2 + STATUS_ATTEMPTS)

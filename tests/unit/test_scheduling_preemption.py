@@ -4,6 +4,7 @@ functions, the plugin in the default profile with a fake API client."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -139,7 +140,9 @@ class FakeApi:
         return dict(self.pods[name])
 
     def update(self, resource: str, obj: Object, *, subresource: str | None = None) -> Object:
-        self.statuses[obj["metadata"]["name"]] = obj["status"]
+        name = obj["metadata"]["name"]
+        self.statuses[name] = obj["status"]
+        self.pods[name] = dict(self.pods[name], status=copy.deepcopy(obj["status"]))
         return obj
 
     def delete(self, resource: str, name: str, namespace: str | None = "default") -> Object:
@@ -178,6 +181,19 @@ def test_a_high_priority_pod_evicts_the_low_one_and_is_nominated():
         "PreemptionByScheduler",
         "default-scheduler: preempting to accommodate a higher priority pod")
     assert api.statuses["high"]["nominatedNodeName"] == "full"
+
+
+def test_a_higher_nomination_clears_the_lower_pods_nomination_in_the_api_too():
+    low, mid, high = (prioritized("low", 0, on="full"), prioritized("mid", 50),
+                      prioritized("high", 100))
+    api = FakeApi(low, mid, high)
+    framework, cache = scheduler(api, [node("full", cpu="1")], [low])
+    framework.schedule({}, PodInfo.of(mid), cache.node_list())
+    assert api.pods["mid"]["status"]["nominatedNodeName"] == "full"
+    framework.schedule({}, PodInfo.of(high), cache.node_list())  # the same room, higher
+    assert cache.nominated_node("default/mid") is None
+    assert api.pods["mid"]["status"]["nominatedNodeName"] == ""
+    assert api.pods["high"]["status"]["nominatedNodeName"] == "full"
 
 
 def test_never_and_equal_priority_evict_nobody():
