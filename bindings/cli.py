@@ -63,8 +63,16 @@ class UsageError(Exception):
 # -- parsing ------------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that, like kubectl, takes flags only whole: ``--verb`` is an unknown
+    flag, not ``--verbose``. Its subcommands' parsers are of this class too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+
 def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--kubeconfig", default=argparse.SUPPRESS,
                         help="kubeconfig file (default $KUBEACTOR_CONFIG, ~/.kubeactor/kubeconfig)")
     common.add_argument("-n", "--namespace", default=argparse.SUPPRESS,
@@ -76,8 +84,8 @@ def _common() -> argparse.ArgumentParser:
 
 def parser() -> argparse.ArgumentParser:
     common = _common()
-    top = argparse.ArgumentParser(prog="kubeactor", parents=[common],
-                                  description="A Kubernetes-style control plane on Pykka and NATS")
+    top = _Parser(prog="kubeactor", parents=[common],
+                  description="A Kubernetes-style control plane on Pykka and NATS")
     verbs = top.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
     up = verbs.add_parser("up", parents=[common], help="run a whole cluster in the foreground")
