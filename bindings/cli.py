@@ -68,10 +68,11 @@ class _Parser(argparse.ArgumentParser):
     flag, not ``--verbose``. Its subcommands' parsers are of this class too."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, allow_abbrev=False, **kwargs)
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
 
-def _common() -> argparse.ArgumentParser:
+def _common() -> _Parser:
     common = _Parser(add_help=False)
     common.add_argument("--kubeconfig", default=argparse.SUPPRESS,
                         help="kubeconfig file (default $KUBEACTOR_CONFIG, ~/.kubeactor/kubeconfig)")
