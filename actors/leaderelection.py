@@ -101,11 +101,12 @@ def decide(spec: Object | None, observed_at: float, identity: str, now: float) -
 
 def next_spec(spec: Object | None, identity: str, duration: float, stamp: str) -> Object:
     """The Lease spec this replica writes to hold the Lease at time ``stamp`` (MicroTime):
-    ``acquireTime`` and ``leaseTransitions`` change only when the holder does."""
+    ``acquireTime`` and ``leaseTransitions`` change only when the holder does; as client-go,
+    taking a released Lease (no holder) is a transition too."""
     spec = spec or {}
     ours = spec.get("holderIdentity") == identity
     transitions = int(spec.get("leaseTransitions") or 0)
-    if spec.get("holderIdentity") and not ours:
+    if spec and not ours:
         transitions += 1
     return {"holderIdentity": identity, "leaseDurationSeconds": max(1, round(duration)),
             "acquireTime": spec.get("acquireTime", stamp) if ours else stamp,

@@ -46,7 +46,7 @@ def test_next_spec_keeps_acquire_time_while_renewing_and_counts_transitions():
     assert taken["acquireTime"] == taken["renewTime"] == "2026-01-01T00:01:00.000000Z"
     assert taken["leaseTransitions"] == 4
     assert next_spec(None, "me", 15, "t")["leaseTransitions"] == 0
-    assert next_spec(released_spec(held_by("x"), "t"), "me", 15, "t2")["leaseTransitions"] == 3
+    assert next_spec(released_spec(held_by("x"), "t"), "me", 15, "t2")["leaseTransitions"] == 4
 
 
 def test_a_leader_gives_up_once_the_renew_deadline_passed():
