@@ -1281,11 +1281,25 @@ def _print_error(error: ApiError) -> None:
         print(f"Error from server ({error.reason}): {error.message}", file=sys.stderr)
 
 
+class _BriefFormatter(logging.Formatter):
+    """Log lines without Python tracebacks: an exception shows as its type and message (as
+    ``Forbidden: nodes is forbidden: ...``). The CLI uses it unless ``-v``."""
+
+    def formatException(self, ei: Any) -> str:
+        return f"{ei[0].__name__}: {ei[1]}"
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    format_ = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(format_) if verbose else _BriefFormatter(format_))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     head, words = _split_dash_dash(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(head)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(getattr(args, "verbose", False))
     if args.verb in LOCAL_COMMANDS:
         try:
             return LOCAL_COMMANDS[args.verb](args)

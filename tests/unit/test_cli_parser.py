@@ -1,10 +1,15 @@
-"""The command line's grammar (bindings/cli.py parser()): flags as kubectl takes them."""
+"""The command line (bindings/cli.py): flags as kubectl takes them, log lines without
+tracebacks unless -v."""
 
 from __future__ import annotations
+
+import logging
+import sys
 
 import pytest
 
 from bindings import cli
+from bus.errors import Forbidden
 
 
 @pytest.mark.parametrize("line", [
@@ -24,3 +29,15 @@ def test_whole_flags_and_short_flags_with_values_still_parse():
                                     "k.yaml", "-v"])
     assert (args.output, args.namespace, args.kubeconfig, args.verbose) == (
         "wide", "team-a", "k.yaml", True)
+
+
+def test_without_verbose_a_logged_exception_is_one_line_not_a_traceback():
+    record = logging.LogRecord("pykka", logging.ERROR, __file__, 1, "Unhandled exception in %s:",
+                               ("Scheduler",), None)
+    try:
+        raise Forbidden('nodes is forbidden: User "alice" cannot list resource "nodes"')
+    except Forbidden:
+        record.exc_info = sys.exc_info()
+    shown = cli._BriefFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert shown == ('ERROR pykka: Unhandled exception in Scheduler:\nForbidden: nodes is '
+                     'forbidden: User "alice" cannot list resource "nodes"')
