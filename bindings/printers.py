@@ -184,6 +184,11 @@ def _priority_class_row(priority_class: Object, wide: bool) -> list[str]:
             str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class)]
 
 
+def _lease_row(lease: Object, wide: bool) -> list[str]:
+    holder = (lease.get("spec") or {}).get("holderIdentity")
+    return [lease["metadata"]["name"], str(holder) if holder else "<none>", age(lease)]
+
+
 _TABLES: dict[str, Columns] = {
     "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE"], _pod_row),
     "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
@@ -199,6 +204,7 @@ _TABLES: dict[str, Columns] = {
     certificates.RESOURCE: (["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION",
                              "CONDITION"], [], _csr_row),
     "priorityclasses": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"], [], _priority_class_row),
+    "leases": (["NAME", "HOLDER", "AGE"], [], _lease_row),
 }
 
 
