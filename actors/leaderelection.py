@@ -39,7 +39,7 @@ from actors.client import Client
 from actors.objects import now_micro
 from bus.actor import BusActor
 from bus.connection import Connection
-from bus.errors import AlreadyExists, ApiError, Conflict, NotFound
+from bus.errors import AlreadyExists, ApiError, Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +176,9 @@ class LeaderElector:
     def _attempt(self) -> None:
         try:
             held = self._try()
-        except ApiError as failure:
-            log.info("leader election %s: %s", self.config.lease_name, failure.message)
+        except ApiError as failure:  # refused (Forbidden: a wrong identity) is worth a warning
+            log.log(logging.WARNING if isinstance(failure, Forbidden) else logging.INFO,
+                    "leader election %s: %s", self.config.lease_name, failure.message)
             held = False
         now = self._clock()
         if held:

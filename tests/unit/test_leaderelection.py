@@ -5,6 +5,7 @@ clock."""
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from actors.leaderelection import (
     next_spec,
     released_spec,
 )
-from bus.errors import AlreadyExists, Conflict, NotFound, ServiceUnavailable
+from bus.errors import AlreadyExists, Conflict, Forbidden, NotFound, ServiceUnavailable
 
 Object = dict[str, Any]
 
@@ -250,3 +251,21 @@ def test_a_stopping_leader_stops_its_work_before_it_releases_the_lease():
     one.elector.start()
     one.elector.stop()
     assert one.events == ["started", "stopped, held by one"] and leases.holder() == ""
+
+
+class RefusedLeases(Leases):
+    """The leases of an identity that may not write them (a node's kubeconfig)."""
+
+    def _check(self) -> None:
+        raise Forbidden('leases.coordination.k8s.io "sched" is forbidden: node "n1" can only '
+                        'access leases in the "kube-node-lease" system namespace')
+
+
+def test_a_replica_refused_the_lease_says_so_in_a_warning_and_keeps_trying(caplog):
+    replica = Replica(RefusedLeases(), "one", Clock())
+    with caplog.at_level(logging.WARNING, logger="actors.leaderelection"):
+        replica.elector.start()
+    assert replica.events == [] and len(replica.planned) == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        'leader election sched: leases.coordination.k8s.io "sched" is forbidden: node "n1" can '
+        'only access leases in the "kube-node-lease" system namespace']
