@@ -64,12 +64,25 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser that, like kubectl, takes flags only whole: ``--verb`` is an unknown
-    flag, not ``--verbose``. Its subcommands' parsers are of this class too."""
+    """An argument parser that, like kubectl, takes flags only whole (``--verb`` is an unknown
+    flag, not ``--verbose``) and anywhere between the words of a command (``get leases -n
+    kube-system kube-scheduler``). Its subcommands' parsers are of this class too."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
+        self._intermixing = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """A command's own parser (one without subcommands) takes its words intermixed with
+        its flags; argparse's intermixed parsing calls back here, hence the guard."""
+        if self._subparsers is not None or self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
 
 
 def _common() -> _Parser:

@@ -31,6 +31,16 @@ def test_whole_flags_and_short_flags_with_values_still_parse():
         "wide", "team-a", "k.yaml", True)
 
 
+@pytest.mark.parametrize(("line", "names"), [
+    (["get", "leases", "-n", "kube-system", "kube-scheduler"], ["kube-scheduler"]),
+    (["get", "pods", "a", "-o", "wide", "b"], ["a", "b"]),
+    (["delete", "pod", "--grace-period", "0", "web"], ["web"]),
+])
+def test_a_commands_words_and_flags_may_be_intermixed_as_in_kubectl(line, names):
+    args = cli.parser().parse_args(line)
+    assert args.names == names
+
+
 def test_without_verbose_a_logged_exception_is_one_line_not_a_traceback():
     record = logging.LogRecord("pykka", logging.ERROR, __file__, 1, "Unhandled exception in %s:",
                                ("Scheduler",), None)
