@@ -34,7 +34,9 @@ from actors.objects import (
     ResourceInfo,
     controller_ref,
     in_category,
+    lookup,
     resolve,
+    validate,
 )
 from actors.quantity import parse_memory
 from bindings import kubeconfig, manifests, printers, rollout, tracing
@@ -1265,7 +1267,11 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_node_kubeconfig(args: argparse.Namespace) -> int:
     """``node-kubeconfig``: a node's own identity and certificate (its NATS identity too),
-    for its agent."""
+    for its agent. A name no Node may have is refused before anything is written."""
+    try:
+        validate(lookup("", "nodes"), {"kind": "Node", "metadata": {"name": args.node}})
+    except Invalid as error:
+        raise UsageError(error.message) from None
     kubeconfig.write(args.kubeconfig_out.expanduser(),
                      node_kubeconfig(args.data_dir, args.node))
     print(f"kubeconfig of node {args.node} written to {args.kubeconfig_out}; start it with: "

@@ -51,3 +51,13 @@ def test_without_verbose_a_logged_exception_is_one_line_not_a_traceback():
     shown = cli._BriefFormatter("%(levelname)s %(name)s: %(message)s").format(record)
     assert shown == ('ERROR pykka: Unhandled exception in Scheduler:\nForbidden: nodes is '
                      'forbidden: User "alice" cannot list resource "nodes"')
+
+
+def test_node_kubeconfig_refuses_a_name_no_node_may_have_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "n.kubeconfig"
+    assert cli.main(["node-kubeconfig", "--node", "BAD_NAME", "--data-dir", str(tmp_path),
+                     "--kubeconfig-out", str(out)]) == 1
+    assert capsys.readouterr().err.startswith(
+        'error: Node "BAD_NAME" is invalid: metadata.name: Invalid value: "BAD_NAME": a '
+        "lowercase RFC 1123 subdomain")
+    assert not out.exists()
