@@ -63,11 +63,18 @@ def last_heartbeat(node: Object, lease: Object | None) -> datetime:
     return parse_time(stamp) if stamp else datetime.now(UTC)
 
 
-def verdict(node: Object, lease: Object | None, now: datetime, grace: float) -> str | None:
+def verdict(node: Object, lease: Object | None, now: datetime, grace: float,
+            watching_since: datetime | None = None) -> str | None:
     """What the controller must do about ``node``: ``"unknown"`` (its heartbeat is older than
     ``grace`` and it is not marked yet), ``"recovered"`` (fresh heartbeat, Ready again, still
-    tainted unreachable), or None."""
-    silent = (now - last_heartbeat(node, lease)).total_seconds()
+    tainted unreachable), or None. A controller watching since ``watching_since`` counts the
+    silence from then at the earliest, as kube-controller-manager counts from when it first saw
+    the node: a control plane started again after a while gives its kubelets the grace period
+    to renew before any node goes Unknown."""
+    heard = last_heartbeat(node, lease)
+    if watching_since is not None:
+        heard = max(heard, watching_since)
+    silent = (now - heard).total_seconds()
     ready = (condition(node, "Ready") or {}).get("status")
     taints = node.get("spec", {}).get("taints") or []
     tainted = len(without_unreachable(taints)) != len(taints)
@@ -110,6 +117,7 @@ class NodeLifecycleController(Controller):
                  config: NodeLifecycleConfig | None = None) -> None:
         super().__init__(connection, client)
         self.config = config or NodeLifecycleConfig()
+        self._watching_since = datetime.now(UTC)
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         namespace = obj["metadata"].get("namespace")
@@ -132,7 +140,8 @@ class NodeLifecycleController(Controller):
             return None
         lease = self.cached(Key("leases", NODE_LEASE_NAMESPACE, key.name))
         try:
-            action = verdict(node, lease, datetime.now(UTC), self.config.grace_seconds)
+            action = verdict(node, lease, datetime.now(UTC), self.config.grace_seconds,
+                             self._watching_since)
         except ValueError as error:  # a bad timestamp
             log.warning("node lifecycle: node %s: %s", key.name, error)
             return self.config.monitor_seconds
