@@ -39,7 +39,7 @@ from actors.client import Client
 from actors.objects import now_micro
 from bus.actor import BusActor
 from bus.connection import Connection
-from bus.errors import AlreadyExists, ApiError, Conflict, NotFound
+from bus.errors import AlreadyExists, ApiError, Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,12 @@ def decide(spec: Object | None, observed_at: float, identity: str, now: float) -
 
 def next_spec(spec: Object | None, identity: str, duration: float, stamp: str) -> Object:
     """The Lease spec this replica writes to hold the Lease at time ``stamp`` (MicroTime):
-    ``acquireTime`` and ``leaseTransitions`` change only when the holder does."""
+    ``acquireTime`` and ``leaseTransitions`` change only when the holder does; as client-go,
+    taking a released Lease (no holder) is a transition too."""
     spec = spec or {}
     ours = spec.get("holderIdentity") == identity
     transitions = int(spec.get("leaseTransitions") or 0)
-    if spec.get("holderIdentity") and not ours:
+    if spec and not ours:
         transitions += 1
     return {"holderIdentity": identity, "leaseDurationSeconds": max(1, round(duration)),
             "acquireTime": spec.get("acquireTime", stamp) if ours else stamp,
@@ -175,8 +176,9 @@ class LeaderElector:
     def _attempt(self) -> None:
         try:
             held = self._try()
-        except ApiError as failure:
-            log.info("leader election %s: %s", self.config.lease_name, failure.message)
+        except ApiError as failure:  # refused (Forbidden: a wrong identity) is worth a warning
+            log.log(logging.WARNING if isinstance(failure, Forbidden) else logging.INFO,
+                    "leader election %s: %s", self.config.lease_name, failure.message)
             held = False
         now = self._clock()
         if held:

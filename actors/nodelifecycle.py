@@ -87,25 +87,35 @@ def last_heartbeat(node: Object, lease: Object | None) -> datetime:
     return parse_time(stamp) if stamp else datetime.now(UTC)
 
 
-def verdict(node: Object, lease: Object | None, now: datetime, grace: float) -> str | None:
+def verdict(node: Object, lease: Object | None, now: datetime, grace: float,
+            watching_since: datetime | None = None) -> str | None:
     """What the controller must do about ``node``: ``"unknown"`` (its heartbeat is older than
     ``grace`` and it is not marked yet), ``"recovered"`` (fresh heartbeat, Ready again, still
-    tainted by this controller), or None."""
+    tainted by this controller), or None. A controller watching since ``watching_since`` counts
+    the silence from then at the earliest, as kube-controller-manager counts from when it first
+    saw the node: a control plane started again after a while gives its kubelets the grace
+    period to renew before any node goes Unknown."""
     ready = (condition(node, "Ready") or {}).get("status")
     taints = node.get("spec", {}).get("taints") or []
-    if silent(node, lease, now, grace):  # also when the taint did not make it the first time
+    if silent(node, lease, now, grace, watching_since):  # also when the taint did not make it
         marked = any((t.get("key"), t.get("effect")) == (UNREACHABLE, "NoSchedule")
                      for t in taints)
         return "unknown" if ready != "Unknown" or not marked else None
     return "recovered" if ready == "True" and len(uncontrolled(taints)) != len(taints) else None
 
 
-def silent(node: Object, lease: Object | None, now: datetime, grace: float) -> bool:
-    """Has ``node``'s kubelet gone silent for longer than ``grace`` seconds?"""
-    return (now - last_heartbeat(node, lease)).total_seconds() > grace
+def silent(node: Object, lease: Object | None, now: datetime, grace: float,
+           watching_since: datetime | None = None) -> bool:
+    """Has ``node``'s kubelet gone silent for longer than ``grace`` seconds (counted from
+    ``watching_since`` at the earliest)?"""
+    heard = last_heartbeat(node, lease)
+    if watching_since is not None:
+        heard = max(heard, watching_since)
+    return (now - heard).total_seconds() > grace
 
 
-def health(node: Object, lease: Object | None, now: datetime, grace: float) -> NodeHealth:
+def health(node: Object, lease: Object | None, now: datetime, grace: float,
+           watching_since: datetime | None = None) -> NodeHealth:
     """What the NoExecute pass needs of ``node``: counted Ready when its condition is True
     and its heartbeat fresh (so nodes gone silent together count together, whichever was
     marked Unknown first)."""
@@ -113,7 +123,7 @@ def health(node: Object, lease: Object | None, now: datetime, grace: float) -> N
     labels = node["metadata"].get("labels") or {}
     return NodeHealth(
         node["metadata"]["name"], zone_key(labels),
-        status == "True" and not silent(node, lease, now, grace), status,
+        status == "True" and not silent(node, lease, now, grace, watching_since), status,
         frozenset(t.get("key", "") for t in node.get("spec", {}).get("taints") or []
                   if t.get("effect") == "NoExecute" and t.get("key") in TAINT_FOR.values()),
         EXCLUDE_LABEL in labels)
@@ -155,6 +165,7 @@ class NodeLifecycleController(Controller):
         super().__init__(connection, client)
         self.config = config or NodeLifecycleConfig()
         self.tainter = ZoneTainter(self.config.disruption)
+        self._watching_since = datetime.now(UTC)
 
     def on_start(self) -> None:
         super().on_start()  # the informers' first lists are in the mailbox before the pass
@@ -184,7 +195,8 @@ class NodeLifecycleController(Controller):
             return None
         lease = self.cached(Key("leases", NODE_LEASE_NAMESPACE, key.name))
         try:
-            action = verdict(node, lease, datetime.now(UTC), self.config.grace_seconds)
+            action = verdict(node, lease, datetime.now(UTC), self.config.grace_seconds,
+                             self._watching_since)
         except ValueError as error:  # a bad timestamp
             log.warning("node lifecycle: node %s: %s", key.name, error)
             return self.config.monitor_seconds
@@ -205,7 +217,8 @@ class NodeLifecycleController(Controller):
         for node in self.listed("nodes"):
             lease = self.cached(Key("leases", NODE_LEASE_NAMESPACE, node["metadata"]["name"]))
             try:
-                nodes.append(health(node, lease, now, self.config.grace_seconds))
+                nodes.append(health(node, lease, now, self.config.grace_seconds,
+                                    self._watching_since))
             except ValueError as error:  # a bad timestamp
                 log.warning("node lifecycle: node %s: %s", node["metadata"]["name"], error)
         plan = self.tainter.plan(nodes, time.monotonic())

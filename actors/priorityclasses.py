@@ -50,7 +50,9 @@ def _class(name: str, value: int, description: str) -> Object:
 
 
 def default_priority_class(obj: Object) -> None:
-    """Kubernetes' default: ``preemptionPolicy: PreemptLowerPriority``."""
+    """Kubernetes' defaults: ``preemptionPolicy: PreemptLowerPriority``, and ``value: 0`` when
+    none is given (an int32 that Kubernetes always serializes)."""
+    obj.setdefault("value", 0)
     obj.setdefault("preemptionPolicy", PREEMPT_LOWER_PRIORITY)
 
 

@@ -35,7 +35,9 @@ from actors.objects import (
     ResourceInfo,
     controller_ref,
     in_category,
+    lookup,
     resolve,
+    validate,
 )
 from actors.quantity import parse_memory
 from bindings import kubeconfig, manifests, printers, rollout, tracing
@@ -64,8 +66,30 @@ class UsageError(Exception):
 # -- parsing ------------------------------------------------------------------------------------
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that, like kubectl, takes flags only whole (``--verb`` is an unknown
+    flag, not ``--verbose``) and anywhere between the words of a command (``get leases -n
+    kube-system kube-scheduler``). Its subcommands' parsers are of this class too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+        self._intermixing = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """A command's own parser (one without subcommands) takes its words intermixed with
+        its flags; argparse's intermixed parsing calls back here, hence the guard."""
+        if self._subparsers is not None or self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
     common.add_argument("--kubeconfig", default=argparse.SUPPRESS,
                         help="kubeconfig file (default $KUBEACTOR_CONFIG, ~/.kubeactor/kubeconfig)")
     common.add_argument("-n", "--namespace", default=argparse.SUPPRESS,
@@ -77,8 +101,8 @@ def _common() -> argparse.ArgumentParser:
 
 def parser() -> argparse.ArgumentParser:
     common = _common()
-    top = argparse.ArgumentParser(prog="kubeactor", parents=[common],
-                                  description="A Kubernetes-style control plane on Pykka and NATS")
+    top = _Parser(prog="kubeactor", parents=[common],
+                  description="A Kubernetes-style control plane on Pykka and NATS")
     verbs = top.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
     up = verbs.add_parser("up", parents=[common], help="run a whole cluster in the foreground")
@@ -1283,7 +1307,11 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_node_kubeconfig(args: argparse.Namespace) -> int:
     """``node-kubeconfig``: a node's own identity and certificate (its NATS identity too),
-    for its agent."""
+    for its agent. A name no Node may have is refused before anything is written."""
+    try:
+        validate(lookup("", "nodes"), {"kind": "Node", "metadata": {"name": args.node}})
+    except Invalid as error:
+        raise UsageError(error.message) from None
     kubeconfig.write(args.kubeconfig_out.expanduser(),
                      node_kubeconfig(args.data_dir, args.node))
     print(f"kubeconfig of node {args.node} written to {args.kubeconfig_out}; start it with: "
@@ -1312,11 +1340,25 @@ def _print_error(error: ApiError) -> None:
         print(f"Error from server ({error.reason}): {error.message}", file=sys.stderr)
 
 
+class _BriefFormatter(logging.Formatter):
+    """Log lines without Python tracebacks: an exception shows as its type and message (as
+    ``Forbidden: nodes is forbidden: ...``). The CLI uses it unless ``-v``."""
+
+    def formatException(self, ei: Any) -> str:
+        return f"{ei[0].__name__}: {ei[1]}"
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    format_ = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(format_) if verbose else _BriefFormatter(format_))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     head, words = _split_dash_dash(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(head)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(getattr(args, "verbose", False))
     if args.verb in LOCAL_COMMANDS:
         try:
             return LOCAL_COMMANDS[args.verb](args)

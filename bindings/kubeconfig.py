@@ -136,11 +136,14 @@ def load(path: Path) -> KubeConfig:
         ) from None
     except yaml.YAMLError as error:
         raise KubeConfigError(f"kubeconfig {path} is not valid YAML: {error}") from error
+    if not isinstance(document, dict):
+        raise KubeConfigError(f"kubeconfig {path} is not a Config: expected a mapping with "
+                              "clusters, contexts, users and current-context")
     try:
         current = document["current-context"]
-        context = _named(document["contexts"], current)["context"]
-        cluster = _named(document["clusters"], context["cluster"])["cluster"]
-        user = _named(document["users"], context["user"])["user"]
+        context = _named(path, document, "context", current)
+        cluster = _named(path, document, "cluster", context["cluster"])
+        user = _named(path, document, "user", context["user"])
         extension = _kubeactor_extension(cluster)
         nats = _kubeactor_extension(user)
         return KubeConfig(server=cluster["server"],
@@ -151,8 +154,11 @@ def load(path: Path) -> KubeConfig:
                           client_key=_pem(user.get("client-key-data")),
                           ca=_pem(cluster.get("certificate-authority-data")),
                           nats_user=nats.get("natsUser"), nats_password=nats.get("natsPassword"))
-    except (KeyError, TypeError, AttributeError, StopIteration) as error:
+    except KeyError as error:
         raise KubeConfigError(f"kubeconfig {path} is incomplete: missing {error}") from None
+    except (TypeError, AttributeError):
+        raise KubeConfigError(f"kubeconfig {path} is malformed: clusters, contexts and users "
+                              "must be lists of entries with a name") from None
     except (binascii.Error, ValueError) as error:
         raise KubeConfigError(f"kubeconfig {path}: certificate data is not base64: {error}"
                               ) from None
@@ -162,8 +168,13 @@ def _pem(data: str | None) -> bytes | None:
     return base64.b64decode(data, validate=True) if data else None
 
 
-def _named(entries: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    return next(entry for entry in entries if entry.get("name") == name)
+def _named(path: Path, document: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
+    """The ``kind`` (context, cluster, user) of the entry named ``name`` in ``document``."""
+    entries = document[f"{kind}s"]
+    found = next((entry for entry in entries if entry.get("name") == name), None)
+    if found is None:
+        raise KubeConfigError(f'kubeconfig {path}: no {kind} exists with the name: "{name}"')
+    return dict(found[kind])
 
 
 def _kubeactor_extension(entry: dict[str, Any]) -> dict[str, Any]:

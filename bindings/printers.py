@@ -186,6 +186,11 @@ def _priority_class_row(priority_class: Object, wide: bool) -> list[str]:
             str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class)]
 
 
+def _lease_row(lease: Object, wide: bool) -> list[str]:
+    holder = (lease.get("spec") or {}).get("holderIdentity")
+    return [lease["metadata"]["name"], str(holder) if holder else "<none>", age(lease)]
+
+
 _TABLES: dict[str, Columns] = {
     "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE"], _pod_row),
     "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
@@ -201,6 +206,7 @@ _TABLES: dict[str, Columns] = {
     certificates.RESOURCE: (["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION",
                              "CONDITION"], [], _csr_row),
     "priorityclasses": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"], [], _priority_class_row),
+    "leases": (["NAME", "HOLDER", "AGE"], [], _lease_row),
 }
 
 
@@ -337,6 +343,14 @@ def describe_pod(pod: Object, events: list[Object]) -> str:
     return "\n".join(lines + _events_section(events))
 
 
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Rows as kubectl's describe aligns them: each column as wide as its widest cell, plus
+    three spaces; the last one as it is."""
+    widths = [max(len(row[i]) for row in rows) + 3 for i in range(len(rows[0]) - 1)]
+    return ["  " + "".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False))
+            + row[-1] for row in rows]
+
+
 def describe_node(node: Object, pods: list[Object], events: list[Object]) -> str:
     meta, status = node["metadata"], node.get("status", {})
     lines = [f"Name:               {meta['name']}",
@@ -345,10 +359,10 @@ def describe_node(node: Object, pods: list[Object], events: list[Object]) -> str
                  f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}"
                  for t in node.get("spec", {}).get("taints") or []) or "<none>"),
              f"Unschedulable:      {bool(node.get('spec', {}).get('unschedulable'))}",
-             "Conditions:", f"  {'Type':<8}{'Status':<8}{'Reason':<16}Message"]
-    for cond in status.get("conditions") or []:
-        lines.append(f"  {cond['type']:<8}{cond['status']:<8}{cond.get('reason', ''):<16}"
-                     f"{cond.get('message', '')}")
+             "Conditions:", *_aligned([
+                 ["Type", "Status", "Reason", "Message"], ["----", "------", "------", "-------"],
+                 *([str(c["type"]), str(c["status"]), str(c.get("reason", "")),
+                    str(c.get("message", ""))] for c in status.get("conditions") or [])])]
     lines.append("Addresses:")
     lines += [f"  {a['type']}: {a['address']}" for a in status.get("addresses") or []]
     for title in ("capacity", "allocatable"):

@@ -181,6 +181,8 @@ class Connection:
         if self._nc is None:  # still connecting: _connect reports the outcome
             self._connect_error = self._connect_error or str(error)
             log.debug("%s: NATS error while connecting: %s", self.name, error)
+        elif refused:  # the subscriber gets PermissionViolation: no warning beside it
+            log.debug("%s: NATS error: %s", self.name, error)
         else:
             log.warning("%s: NATS error: %s", self.name, error)
 

@@ -221,8 +221,10 @@ class NodeRestriction:
             self._own_node(request, node)
         elif resource == "pods":
             self._own_pod(request, node)
-        elif resource == "leases" and request.namespace == NODE_LEASE_NAMESPACE \
-                and request.name != node:
+        elif resource == "leases" and request.namespace != NODE_LEASE_NAMESPACE:
+            raise request.forbidden(f'node "{node}" can only access leases in the '
+                                    f'"{NODE_LEASE_NAMESPACE}" system namespace')
+        elif resource == "leases" and request.name != node:
             raise request.forbidden(f'node "{node}" can only access node lease with the same '
                                     "name as the requesting node")
 

@@ -277,8 +277,8 @@ def fit_error_message(total: int, diagnosis: Diagnosis) -> str:
         for status in diagnosis.node_statuses.values():
             counts.update(status.reasons)
         message += " " + ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items())) + "."
-    if diagnosis.post_filter_message:
-        message += f" {diagnosis.post_filter_message}."
+    if diagnosis.post_filter_message:  # one period at the end, even when it brings its own
+        message += f" {diagnosis.post_filter_message.removesuffix('.')}."
     return message
 
 

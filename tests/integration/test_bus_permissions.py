@@ -4,6 +4,7 @@ user added to a running server can connect at once."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -101,6 +102,15 @@ def test_a_node_cannot_subscribe_to_another_nodes_watches_or_calls_nor_to_the_ap
             node.subscribe(forbidden, lambda incoming: None)
     node.subscribe(S.watch(S.watch_id("system:node:n1", "w1")), lambda incoming: None)
     node.subscribe(S.node("n1", "logs"), lambda incoming: None)
+
+
+def test_a_refused_subscription_is_the_subscribers_error_not_a_warning_in_the_log(
+        connect_as, caplog):
+    node = connect_as("system:node:n1")
+    with (caplog.at_level(logging.WARNING, logger="bus.connection"),
+          pytest.raises(PermissionViolation, match="may not subscribe")):
+        node.subscribe(S.all, lambda incoming: None)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_the_apiserver_serves_the_api_and_only_the_admin_reads_everything(connect_as):

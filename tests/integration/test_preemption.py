@@ -106,7 +106,7 @@ def test_policy_never_and_equal_priority_preempt_nobody(control_plane: Cluster, 
         admin.create("pods", classed("polite", "polite", schedulerName="preempting"))
         assert failed_scheduling(admin, "polite")["message"] == (
             "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to "
-            "preemptionPolicy=Never..")
+            "preemptionPolicy=Never.")
         admin.create("pods", classed("peer", "low", schedulerName="preempting"))
         assert failed_scheduling(admin, "peer")["message"] == (
             "0/1 nodes are available: 1 Insufficient cpu.")

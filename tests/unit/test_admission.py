@@ -119,6 +119,10 @@ def request(operation: str, resource: str, obj: Object | None, old: Object | Non
              namespace="kube-node-lease"), True),
     (request("UPDATE", "leases", {"metadata": {"name": "node-2"}}, {"metadata": {
         "name": "node-2"}}, NODE_1, namespace="kube-node-lease"), False),
+    (request("UPDATE", "leases", {"metadata": {"name": "kube-scheduler"}}, {"metadata": {
+        "name": "kube-scheduler"}}, NODE_1, namespace="kube-system"), False),
+    (request("CREATE", "leases", {"metadata": {"name": "node-1"}}, None, NODE_1,
+             namespace="default"), False),
     (request("CREATE", "events", {"metadata": {"name": "e"}}, None, NODE_1), True),
     (request("UPDATE", "pods", pod("b", "node-2"), pod("b", "node-2"), ALICE, "status"), True),
 ])

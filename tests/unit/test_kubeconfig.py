@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 
+import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 
@@ -58,3 +60,20 @@ def test_config_view_redacts_the_nats_password():
 def test_a_bus_configuration_never_shows_its_secrets():
     shown = repr(BusConfig(user="dev", password="s3cret", token="t0k"))
     assert "dev" in shown and "s3cret" not in shown and "t0k" not in shown
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[]\n", "is not a Config: expected a mapping with clusters, contexts, users"),
+    ("current-context: nope\ncontexts: []\n", 'no context exists with the name: "nope"'),
+    ("current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+     "clusters: [{name: x, cluster: {server: 'nats://h:1'}}]\n",
+     'no cluster exists with the name: "k"'),
+    ("current-context: c\ncontexts: [c]\n",
+     "is malformed: clusters, contexts and users must be lists of entries with a name"),
+    ("contexts: []\n", "is incomplete: missing 'current-context'"),
+])
+def test_a_malformed_kubeconfig_is_named_in_kubectl_words(tmp_path, text, words):
+    path = tmp_path / "kubeconfig"
+    path.write_text(text)
+    with pytest.raises(kubeconfig.KubeConfigError, match=re.escape(words)):
+        kubeconfig.load(path)

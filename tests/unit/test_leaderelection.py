@@ -5,6 +5,7 @@ clock."""
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from actors.leaderelection import (
     next_spec,
     released_spec,
 )
-from bus.errors import AlreadyExists, Conflict, NotFound, ServiceUnavailable
+from bus.errors import AlreadyExists, Conflict, Forbidden, NotFound, ServiceUnavailable
 
 Object = dict[str, Any]
 
@@ -46,7 +47,7 @@ def test_next_spec_keeps_acquire_time_while_renewing_and_counts_transitions():
     assert taken["acquireTime"] == taken["renewTime"] == "2026-01-01T00:01:00.000000Z"
     assert taken["leaseTransitions"] == 4
     assert next_spec(None, "me", 15, "t")["leaseTransitions"] == 0
-    assert next_spec(released_spec(held_by("x"), "t"), "me", 15, "t2")["leaseTransitions"] == 3
+    assert next_spec(released_spec(held_by("x"), "t"), "me", 15, "t2")["leaseTransitions"] == 4
 
 
 def test_a_leader_gives_up_once_the_renew_deadline_passed():
@@ -250,3 +251,21 @@ def test_a_stopping_leader_stops_its_work_before_it_releases_the_lease():
     one.elector.start()
     one.elector.stop()
     assert one.events == ["started", "stopped, held by one"] and leases.holder() == ""
+
+
+class RefusedLeases(Leases):
+    """The leases of an identity that may not write them (a node's kubeconfig)."""
+
+    def _check(self) -> None:
+        raise Forbidden('leases.coordination.k8s.io "sched" is forbidden: node "n1" can only '
+                        'access leases in the "kube-node-lease" system namespace')
+
+
+def test_a_replica_refused_the_lease_says_so_in_a_warning_and_keeps_trying(caplog):
+    replica = Replica(RefusedLeases(), "one", Clock())
+    with caplog.at_level(logging.WARNING, logger="actors.leaderelection"):
+        replica.elector.start()
+    assert replica.events == [] and len(replica.planned) == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        'leader election sched: leases.coordination.k8s.io "sched" is forbidden: node "n1" can '
+        'only access leases in the "kube-node-lease" system namespace']

@@ -38,6 +38,13 @@ def test_a_node_silent_past_the_grace_period_becomes_unknown_once():
     assert verdict(marked(), lease(41), NOW, 40) is None  # already marked
 
 
+def test_a_controller_just_started_gives_an_old_lease_the_grace_period_first():
+    assert verdict(node("n1"), lease(900), NOW, 40,
+                   watching_since=NOW - timedelta(seconds=5)) is None
+    assert verdict(node("n1"), lease(900), NOW, 40,
+                   watching_since=NOW - timedelta(seconds=41)) == "unknown"
+
+
 def test_a_fresh_heartbeat_leaves_a_ready_node_alone():
     assert verdict(node("n1"), lease(5), NOW, 40) is None
 

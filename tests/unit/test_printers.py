@@ -54,3 +54,28 @@ def test_priority_class_table_has_kubectls_columns():
     rows = [line.split() for line in table(resolve("pc"), [critical]).splitlines()]
     assert rows == [["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"],
                     ["system-node-critical", "2000001000", "false", "<unknown>"]]
+
+
+def test_lease_table_shows_the_holder_like_kubectl():
+    held = {"metadata": {"name": "kube-scheduler"}, "spec": {"holderIdentity": "vm_1f2e"}}
+    released = {"metadata": {"name": "kube-controller-manager"}, "spec": {"holderIdentity": ""}}
+    rows = [line.split() for line in table(lookup("coordination.k8s.io", "leases"),
+                                           [held, released]).splitlines()]
+    assert rows == [["NAME", "HOLDER", "AGE"], ["kube-scheduler", "vm_1f2e", "<unknown>"],
+                    ["kube-controller-manager", "<none>", "<unknown>"]]
+
+
+def test_describe_node_aligns_its_conditions_on_the_longest_cell():
+    node = {"metadata": {"name": "n1"}, "status": {"conditions": [
+        {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
+         "message": "kubelet has sufficient memory available"},
+        {"type": "Ready", "status": "True", "reason": "KubeletReady",
+         "message": "kubelet is posting ready status"}]}}
+    lines = printers.describe_node(node, [], []).splitlines()
+    start = lines.index("Conditions:") + 1
+    assert lines[start:start + 4] == [
+        "  Type             Status   Reason                       Message",
+        "  ----             ------   ------                       -------",
+        "  MemoryPressure   False    KubeletHasSufficientMemory   kubelet has sufficient memory "
+        "available",
+        "  Ready            True     KubeletReady                 kubelet is posting ready status"]

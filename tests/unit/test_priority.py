@@ -76,6 +76,14 @@ def test_the_highest_user_value_and_the_built_in_classes_are_valid():
     assert priority_class("top", 1)["preemptionPolicy"] == "PreemptLowerPriority"
 
 
+def test_a_class_without_a_value_shows_value_zero():
+    obj = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+           "metadata": {"name": "plain"}}
+    DEFAULTERS[priorityclasses.RESOURCE](obj)
+    validate(PRIORITY_CLASSES, obj)
+    assert obj["value"] == 0
+
+
 def test_only_one_class_may_be_the_global_default():
     plugin, _ = with_classes(priority_class("low", 10, globalDefault=True))
     with pytest.raises(Forbidden) as refused:

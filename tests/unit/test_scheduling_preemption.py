@@ -204,7 +204,7 @@ def test_never_and_equal_priority_evict_nobody():
     framework, cache = scheduler(api, [node("full", cpu="1")], [low])
     refused = framework.schedule({}, PodInfo.of(never), cache.node_list())
     assert refused.message == ("0/1 nodes are available: 1 Insufficient cpu. preemption: not "
-                               "eligible due to preemptionPolicy=Never..")
+                               "eligible due to preemptionPolicy=Never.")
     quiet = framework.schedule({}, PodInfo.of(peer), cache.node_list())
     assert quiet.message == "0/1 nodes are available: 1 Insufficient cpu."
     assert api.deleted == [] and not cache.has_nominations()
@@ -246,5 +246,5 @@ def test_while_its_victim_terminates_the_nominated_pod_preempts_nobody_else():
     cache.pod_changed(leaving)  # its kubelet has not confirmed yet: it still holds its room
     again = framework.schedule({}, PodInfo.of(high), cache.node_list())
     assert again.message == ("0/2 nodes are available: 2 Insufficient cpu. preemption: not "
-                             "eligible due to a terminating pod on the nominated node..")
+                             "eligible due to a terminating pod on the nominated node.")
     assert api.deleted == ["low"] and cache.nominated_node("default/high") == "full"
