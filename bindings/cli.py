@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from cryptography import x509
 
@@ -355,17 +355,11 @@ def _quantity(value: str) -> str:
     return value
 
 
-def _real(low: float, high: float) -> Callable[[str], float]:
-    def parse(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-        if not low <= number <= high:  # NaN fails too
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
-        return number
+_N = TypeVar("_N", int, float)
 
-    return parse
+
+def _real(low: float, high: float) -> Callable[[str], float]:
+    return _ranged(float, "a number", low, high)
 
 
 def _disruption(args: argparse.Namespace) -> DisruptionConfig:
@@ -378,13 +372,20 @@ def _disruption(args: argparse.Namespace) -> DisruptionConfig:
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
+    return _ranged(int, "a whole number", low, high)
+
+
+def _ranged(kind: Callable[[str], _N], what: str, low: _N, high: _N) -> Callable[[str], _N]:
+    """An argparse type: ``kind`` of the flag's value, between ``low`` and ``high``."""
+    def parse(value: str) -> _N:
         try:
-            number = int(value)
+            number = kind(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-        if not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}") from None
+        if not low <= number <= high:  # NaN fails too
+            low_, high_ = (f"{bound}" if isinstance(bound, int) else f"{bound:g}"
+                           for bound in (low, high))
+            raise argparse.ArgumentTypeError(f"must be between {low_} and {high_}")
         return number
 
     return parse
