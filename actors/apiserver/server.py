@@ -4,7 +4,7 @@ Every request on ``<prefix>.api.>`` (queue group ``apiserver``) goes through the
 on this actor's thread: decode -> authenticate -> authorize (RBAC) -> admission (mutating, then
 validating) -> schema validation -> store -> reply. Each store commit is published as a span on
 ``<prefix>.trace.store`` and pushed to the watchers whose filter it matches, on
-``<prefix>.watch.<id>``.
+``<prefix>.watch.<owner>.<id>`` (the watcher's NATS user, see ``bus.subjects``).
 
 Neighbours: ``authn``, ``rbac``, ``admission``, ``registry`` and ``watching`` in this package
 hold the decisions; ``actors.store`` holds the data.
