@@ -203,7 +203,8 @@ class ResourceQuota:
 
     def _count(self, namespace: str | None, used: dict[str, int]) -> dict[str, int]:
         """``used`` plus what the objects stored in ``namespace`` count of each of its names."""
-        for group, resource in {quota_usage.counted_by(name) for name in used} - {None}:
+        counted = {quota_usage.counted_by(name) for name in used}
+        for group, resource in (pair for pair in counted if pair is not None):
             try:
                 info = lookup(group, resource)
             except NotFound:  # not a resource this server stores (yet): nothing to count
