@@ -6,10 +6,11 @@ Pure functions over keys and bytes (the ``cryptography`` package); files are the
   holder is, as in Kubernetes: ``CN`` the user name, each ``O`` a group (``system:masters``,
   ``system:nodes``...). A new user's key pair is made where it will be used; only a signing
   request (:func:`make_csr`) travels to the CA (:func:`sign_csr`).
-- A signature per request would cost 70-100 µs of verification here, so, as TLS does, a client
-  proves its certificate once in a handshake: it sends its certificate, an ephemeral X25519 key,
-  a timestamp and a nonce, signed with its certificate's key (:func:`hello`). The apiserver
-  checks the chain to the CA, the validity dates, the signature and the freshness
+- A signature verified per request would cost far more than a MAC (benchmarks/RESULTS.md,
+  One-off measurements), so, as TLS does, a client proves its certificate once in a
+  handshake: it sends its certificate, an ephemeral X25519 key, a timestamp and a nonce,
+  signed with its certificate's key (:func:`hello`). The apiserver checks the chain to the
+  CA, the validity dates, the signature and the freshness
   (:func:`check_hello`; the nonce is the caller's), and answers with its own ephemeral key,
   signed by its own certificate (:func:`welcome`). Both derive the session key from the X25519
   secret; the apiserver also returns a *ticket*: the session (user, groups, key, expiry) sealed
@@ -17,7 +18,7 @@ Pure functions over keys and bytes (the ``cryptography`` package); files are the
   without shared state. A session never outlives the certificate that opened it (as
   kube-apiserver checks a client certificate's dates on every request).
 - Each request then carries the ticket, a timestamp and a nonce in its ``auth`` map, and an
-  HMAC-SHA256 over its subject and bytes (:func:`mac`), checked in a few microseconds.
+  HMAC-SHA256 over its subject and bytes (:func:`mac`).
 
 Neighbours: ``actors.apiserver.authn`` (the checks, with the nonce cache), ``actors.client``
 (the client side), ``bindings.cluster`` (keeps the CA in the data dir).

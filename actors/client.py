@@ -4,11 +4,12 @@ Calls block the calling thread (an actor's, or the CLI's main thread) until the 
 raise the :class:`~bus.errors.ApiError` leaf matching the reply's status; transport failures
 become 503/504 errors. Never call them on the bus loop thread.
 
-Watches are pushed to a subject of the client's own (``<prefix>.watch.<id>``); the callback runs
-on the bus loop thread and must not block (tell an actor). The client renews the watch's lease
-at a third of its length and, if the apiserver lost it (a restart), resumes it from the last
-revision seen. With several apiserver processes, renewals go to the one holding the watch (the
-``server`` its registration named) and to any of them once that one is gone.
+Watches are pushed to a subject of the client's own (``<prefix>.watch.<owner>.<id>``, the owner
+its NATS user); the callback runs on the bus loop thread and must not block (tell an actor).
+The client renews the watch's lease at a third of its length and, if the apiserver lost it (a
+restart), resumes it from the last revision seen. With several apiserver processes, renewals
+go to the one holding the watch (the ``server`` its registration named) and to any of them once
+that one is gone.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ hold a certificate and its key: before the first request (and again before the s
 they run the handshake of ``actors.certs`` with the apiservers over ``<prefix>.authn.hello``
 (a session ends with the certificate at the latest, and is renewed before it ends); each
 request then carries ``{"ticket", "ts", "nonce"}`` and is MACed with the session key by the
-connection (a few microseconds, instead of a signature's hundred).
+connection (a MAC, not a signature: see ``actors.certs``).
 
 Which thread: :meth:`Credentials.prove` blocks for a handshake (never call it on the bus loop);
 :meth:`Credentials.aprove` is its coroutine twin for code already on the loop (watch renewals).

@@ -16,6 +16,12 @@ is durable and in which order.
   and list pages that go back to a revision) and told to each listener (the apiserver). The
   window is compacted as etcd compacts (:class:`HistoryWindow`: the last N revisions, none
   older than T seconds); a revision below it is Gone (410).
+- The store keeps the size of what it holds (each key and its object's JSON, :func:`size_of`)
+  and, as etcd's ``--quota-backend-bytes``, refuses a create or update that would take it past
+  :attr:`StoreConfig.quota_backend_bytes` (:class:`~bus.errors.SpaceExceeded`, nothing stored);
+  reads, watches, deletes and writes that do not grow it are always served.
+- A record a backend cannot decode is set aside (:class:`Undecodable`, logged once with its key
+  and revision, listed by :meth:`Store.undecodable`), never raised: the rest is served.
 
 Calls arrive through a Pykka proxy; all run on the store's own thread, one at a time.
 """
@@ -26,6 +32,7 @@ import builtins
 import concurrent.futures
 import contextlib
 import copy
+import json
 import logging
 import threading
 import time
@@ -36,7 +43,7 @@ from typing import Any, Protocol
 
 import pykka
 
-from bus.errors import AlreadyExists, ApiError, Conflict, Gone, NotFound
+from bus.errors import AlreadyExists, ApiError, Conflict, Gone, NotFound, SpaceExceeded
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,27 @@ Outcome = int | ApiError
 """What became of one Change: the revision it was committed at, or why it was refused."""
 
 
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A record a backend met and could not read as an object: set aside, not served."""
+
+    key: str
+    """Its store key (as far as it could be read)."""
+    revision: int
+    """Its revision in the backend's log; 0 when the backend keeps none per key (SQLite)."""
+    error: str
+    """Why it could not be read."""
+
+
+def decode(data: bytes | str) -> Object:
+    """A stored value (JSON) as an object; ValueError when it is not a JSON object whose
+    ``metadata``, if any, is an object (what every backend checks before serving a record)."""
+    obj = json.loads(data)
+    if not isinstance(obj, dict) or not isinstance(obj.get("metadata", {}), dict):
+        raise ValueError(f"not an object with object metadata: {type(obj).__name__}")
+    return obj
+
+
 class Backend(Protocol):
     """Durable storage behind the store actor (implementations live in ``bindings/``). Called
     on the store's thread only, except ``follow``'s ``notify``."""
@@ -97,6 +125,11 @@ class Backend(Protocol):
 
     def close(self) -> None: ...
 
+    @property
+    def undecodable(self) -> builtins.list[Undecodable]:
+        """Every record met so far that could not be decoded (set aside, in meeting order)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class HistoryWindow:
@@ -108,6 +141,30 @@ class HistoryWindow:
     """Revisions kept (etcd ``--auto-compaction-mode=revision``); bounds the memory."""
     seconds: float = 300.0
     """Seconds kept (etcd's periodic mode; kube-apiserver compacts every 5 minutes)."""
+
+
+DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024**3
+"""etcd's ``DefaultQuotaBytes`` (2 GiB), also what it takes a quota of 0 to mean."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """The store's settings (``kubeactor up``/``server`` read their defaults here)."""
+
+    history: HistoryWindow = field(default_factory=HistoryWindow)
+    """How far back watches and list pages may go (the compaction)."""
+    quota_backend_bytes: int = DEFAULT_QUOTA_BACKEND_BYTES
+    """Bytes the store may hold (keys and JSON values, :func:`size_of`) before creates and
+    updates that grow it are refused, as etcd's ``--quota-backend-bytes``, with its default
+    (2 GiB: every object is in memory, about twice its JSON size) and its meanings: 0 is the
+    default, a negative value no limit."""
+
+    @property
+    def space_limit(self) -> int | None:
+        """The limit in bytes after etcd's rules (0: the default); None: none."""
+        if self.quota_backend_bytes < 0:
+            return None
+        return self.quota_backend_bytes or DEFAULT_QUOTA_BACKEND_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +337,22 @@ def _rounds(writes: builtins.list[Write]) -> Iterator[builtins.list[Write]]:
         yield writes[start:]
 
 
+_SIZE_JSON = json.JSONEncoder(separators=(",", ":"), default=repr)
+"""ASCII-only (non-ASCII escaped), so a string's length is its size in bytes."""
+
+
+def size_of(key: str, obj: Object | None) -> int:
+    """What ``key`` holding ``obj`` counts against the store's quota: the key's and the
+    object's compact JSON's bytes (0 for nothing)."""
+    return 0 if obj is None else len(key.encode()) + len(_SIZE_JSON.encode(obj))
+
+
+def space_exceeded(size: int, limit: int) -> SpaceExceeded:
+    log.warning("store: a write refused: %d bytes held, the quota is %d (--quota-backend-bytes)",
+                size, limit)
+    return SpaceExceeded("etcdserver: mvcc: database space exceeded")
+
+
 def _stamped(obj: Object, revision: int) -> Object:
     stamped = copy.deepcopy(obj)
     stamped.setdefault("metadata", {})["resourceVersion"] = str(revision)
@@ -291,14 +364,22 @@ class Store(pykka.ThreadingActor):
 
     use_daemon_thread = True
 
-    def __init__(self, backend: Backend, window: HistoryWindow | None = None,
+    def __init__(self, backend: Backend, config: StoreConfig | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         """``clock`` (seconds) dates the events for the time-based compaction."""
         super().__init__()
+        config = config or StoreConfig()
         self._backend = backend
-        self._window = window or HistoryWindow()
+        self._window = config.history
+        self._limit = config.space_limit
         self._clock = clock
         revision, objects = backend.load()
+        if backend.undecodable:  # each was logged by the backend with its key and revision
+            log.warning("store: %d record(s) could not be decoded: set aside, not served",
+                        len(backend.undecodable))
+        self._sizes = {key: size_of(key, obj) for key, obj in objects.items()}
+        """What each key counts against the quota (:func:`size_of`)."""
+        self._size = sum(self._sizes.values())
         self._view = StoreView(revision, objects)
         self._objects = objects
         """The view's objects: this thread reads them directly (it alone changes them)."""
@@ -327,6 +408,14 @@ class Store(pykka.ThreadingActor):
 
     def revision(self) -> int:
         return self._revision
+
+    def size(self) -> int:
+        """Bytes held, as the quota counts them (:func:`size_of`)."""
+        return self._size
+
+    def undecodable(self) -> builtins.list[Undecodable]:
+        """The records the backend set aside because it could not decode them."""
+        return list(self._backend.undecodable)
 
     def view(self) -> StoreView:
         """The thread-safe read view of the committed state."""
@@ -439,23 +528,30 @@ class Store(pykka.ThreadingActor):
         (AlreadyExists, NotFound, Conflict: from the check, or from a backend shared with other
         stores), or with the commit's error (then that write changed nothing)."""
         accepted: builtins.list[tuple[Write, Change, Object | None]] = []
+        sizes: builtins.list[int] = []
+        held = self._size
         for write in writes:
             current = self._objects.get(write.key)
+            obj = None if write.op == "delete" else write.obj or {}
+            size = size_of(write.key, obj)
             try:
                 _check(write, current)
+                held = self._fit(held, size - self._sizes.get(write.key, 0))
             except ApiError as error:
                 write.done.set_exception(error)
                 continue
-            obj = None if write.op == "delete" else write.obj or {}
             change = Change(write.key, obj, resource_version(current) if current else 0)
             accepted.append((write, change, current))
+            sizes.append(size)
         if not accepted:
             return
-        done = list(zip(accepted, self._backend.commit([change for _, change, _ in accepted]),
-                        strict=True))
+        outcomes = self._backend.commit([change for _, change, _ in accepted])
+        done = list(zip(accepted, outcomes, strict=True))
         notes = {outcome: write.note for (write, _, _), outcome in done
                  if isinstance(outcome, int)}
-        applied = self._apply(self._backend.records(max(notes, default=0)), notes)
+        known = {outcome: size for outcome, size in zip(outcomes, sizes, strict=True)
+                 if isinstance(outcome, int)}
+        applied = self._apply(self._backend.records(max(notes, default=0)), notes, known)
         for (write, change, current), outcome in done:
             if isinstance(outcome, ApiError):
                 write.done.set_exception(outcome)
@@ -467,10 +563,18 @@ class Store(pykka.ThreadingActor):
                 event_object = event.object
             write.done.set_result(event_object)
 
-    def _apply(self, records: builtins.list[Record], notes: dict[int, Any]
-               ) -> dict[int, StoreEvent]:
+    def _fit(self, held: int, growth: int) -> int:
+        """What the store holds after a write that grows it by ``growth`` bytes; SpaceExceeded
+        when that grows it past the quota (a write that does not grow it always fits)."""
+        if growth > 0 and self._limit is not None and held + growth > self._limit:
+            raise space_exceeded(held, self._limit)
+        return held + growth
+
+    def _apply(self, records: builtins.list[Record], notes: dict[int, Any],
+               sizes: dict[int, int] | None = None) -> dict[int, StoreEvent]:
         """Apply ``records`` (in revision order) to the objects and tell each as an event;
-        return the events by revision."""
+        return the events by revision. ``sizes``: what the records of this store's own writes
+        count against the quota, by revision (measured when checked)."""
         events: dict[int, StoreEvent] = {}
         for record in records:
             if record.revision <= self._revision:
@@ -478,6 +582,7 @@ class Store(pykka.ThreadingActor):
             current = self._objects.get(record.key)
             note = notes.get(record.revision)
             self._view.apply(record.key, record.object, record.revision)
+            self._account(record, (sizes or {}).get(record.revision))
             if record.object is not None:
                 kind = "ADDED" if current is None else "MODIFIED"
                 event = StoreEvent(kind, record.key, record.object, current, record.revision,
@@ -490,6 +595,16 @@ class Store(pykka.ThreadingActor):
             events[record.revision] = event
             self._emit(event)
         return events
+
+    def _account(self, record: Record, size: int | None) -> None:
+        """Keep the size of what ``record``'s key now holds (measured unless ``size``)."""
+        if record.object is None:
+            self._size -= self._sizes.pop(record.key, 0)
+            return
+        if size is None:
+            size = size_of(record.key, record.object)
+        self._size += size - self._sizes.get(record.key, 0)
+        self._sizes[record.key] = size
 
     def add_listener(self, listener: Listener) -> int:
         """Register ``listener`` for every later commit; return the current revision."""

@@ -40,6 +40,7 @@ from actors.objects import (
     validate,
 )
 from actors.quantity import parse_memory
+from actors.store import StoreConfig
 from bindings import kubeconfig, manifests, printers, rollout, tracing
 from bindings.cluster import Cluster, ClusterConfig, node_identity, node_kubeconfig
 from bus import Connection
@@ -153,6 +154,10 @@ def parser() -> argparse.ArgumentParser:
     for parser_ in (up, server):
         parser_.add_argument("--store", choices=["sqlite", "jetstream"], default="sqlite",
                              help="the store: SQLite in the data dir, or JetStream KV on the NATS")
+        parser_.add_argument("--quota-backend-bytes", type=_bounded(-1, 2**63 - 1),
+                             default=StoreConfig().quota_backend_bytes, metavar="BYTES",
+                             help="bytes the store may hold before writes that grow it are "
+                                  "refused (etcd's; 0: its default of 2 GiB, -1: no limit)")
     for parser_ in (up, server, controller_manager):
         parser_.add_argument("--node-monitor-grace-period", type=_bounded(1, 86400), default=40,
                              metavar="SECONDS",
@@ -1195,13 +1200,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster in this process."""
     return _serve(_elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
-        nats_url=args.nats, nats_port=args.port, store=args.store,
+        nats_url=args.nats, nats_port=args.port, store=args.store, storage=_storage(args),
         node_disruption=_disruption(args),
         node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
         node_memory=args.node_memory, max_pods=args.max_pods)), f"{args.nodes} node(s)")
+
+
+def _storage(args: argparse.Namespace) -> StoreConfig:
+    return StoreConfig(quota_backend_bytes=args.quota_backend_bytes)
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -1214,7 +1223,8 @@ def cmd_server(args: argparse.Namespace) -> int:
                          "it needs --store jetstream and --nats URL")
     return _serve(_elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
-        nats_port=int(port), store=args.store, apiserver_only=args.apiserver_only,
+        nats_port=int(port), store=args.store, storage=_storage(args),
+        apiserver_only=args.apiserver_only,
         node_disruption=_disruption(args),
         tokens_file=args.tokens, node_monitor_grace_seconds=args.node_monitor_grace_period,
         node_monitor_seconds=args.node_monitor_period, scheduler=not args.disable_scheduler,

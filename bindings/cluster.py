@@ -55,7 +55,7 @@ from actors.nodelifecycle import NodeLifecycleConfig
 from actors.objects import DEFAULT_SCHEDULER
 from actors.runtime import Runtime, RuntimeFailure
 from actors.scheduler import Scheduler, SchedulerConfig
-from actors.store import Backend, HistoryWindow, Store
+from actors.store import Backend, Store, StoreConfig
 from actors.timers import Timers
 from bindings import bususers, kubeconfig
 from bindings.audit import AuditLog
@@ -135,8 +135,8 @@ class ClusterConfig:
     store: str = "sqlite"
     """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
     several apiserver processes may share)."""
-    history: HistoryWindow = field(default_factory=HistoryWindow)
-    """How far back watches and list pages may go (the store's compaction)."""
+    storage: StoreConfig = field(default_factory=StoreConfig)
+    """The store's compaction and size limit (``--quota-backend-bytes``)."""
     apiserver_only: bool = False
     """Start the store and the apiserver only, no scheduler or controllers: one more apiserver
     process of a cluster whose store is shared (``jetstream``, with ``nats_url``; the first
@@ -379,7 +379,7 @@ class Cluster:
             remembered.write_text(str(self.nats.port))  # agents find it again after a restart
             self.url = self.nats.url
         say(f"store ({config.store})")
-        store = self._run(Store.start(self._backend(data), config.history))
+        store = self._run(Store.start(self._backend(data), config.storage))
         say("apiserver")
         connection = self._connect(BUS_APISERVER, "apiserver")
         handshaker = self._pki.handshaker()

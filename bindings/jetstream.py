@@ -20,6 +20,10 @@ an ordered consumer from the last value of every key on, and its store applies e
 its own and the others', in sequence order; its own writes are durable when acknowledged and
 visible once the feed has passed them.
 
+A record that cannot be decoded (its key or its value: written by hand, or damaged) is set
+aside where it is met, at load or in the feed: logged once with its key and sequence, listed by
+``undecodable``, never raised; the rest is served.
+
 Store keys (``/pods/ns/name``, names may hold ``:`` or ``.``) become KV keys by
 :func:`kv_key`: every byte outside ``[A-Za-z0-9_/-]`` is written ``=XX``, so a key is one
 subject token and the mapping reverses exactly (:func:`store_key`).
@@ -44,7 +48,7 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 
-from actors.store import Change, Outcome, Record
+from actors.store import Change, Outcome, Record, Undecodable, decode
 from bus import loop as bus_loop
 from bus.connection import Connection
 from bus.errors import (
@@ -130,6 +134,7 @@ class JetStreamBackend:
         """Objects this backend committed, by revision, so the feed's copy need not be decoded."""
         self._notify: Callable[[], None] | None = None
         self._committing = False
+        self.undecodable: list[Undecodable] = []
         self._sub: Any = None
         self._js: JetStreamContext = connection.nc.jetstream()
         self._start_revision = bus_loop.wait(self._open(replicas), timeout + 1)
@@ -159,21 +164,32 @@ class JetStreamBackend:
     async def _on_record(self, msg: Msg) -> None:
         """Feed callback (bus loop thread): keep the record, wake whoever waits for it."""
         sequence, pending = msg.metadata.sequence.stream, msg.metadata.num_pending
-        key = store_key(msg.subject[len(self._subjects):])
-        deleted = bool(msg.headers and msg.headers.get(_KV_OP) in ("DEL", "PURGE"))
+        kv = msg.subject[len(self._subjects):]
+        try:
+            key: str | None = store_key(kv)
+        except ValueError as error:  # UnicodeDecodeError too
+            key = None
+            self._set_aside(kv, sequence, f"key: {error}")
         with self._changed:
             tell = not self._arrived and not self._committing and self._notify is not None
-            self._arrived.append((sequence, key, None if deleted else msg.data))
+            if key is not None:
+                self._keep(sequence, key, msg)
             self._seen = max(self._seen, sequence)
             self._caught_up = self._caught_up or pending == 0
-            if deleted:
-                self._deleted[key] = (sequence, msg.metadata.timestamp.timestamp())
-            else:
-                self._deleted.pop(key, None)
             self._changed.notify_all()
         if tell:
             assert self._notify is not None
             self._notify()
+
+    def _keep(self, sequence: int, key: str, msg: Msg) -> None:
+        """Hold ``msg`` for :meth:`records` and note whether ``key`` is now deleted (under the
+        lock)."""
+        deleted = bool(msg.headers and msg.headers.get(_KV_OP) in ("DEL", "PURGE"))
+        self._arrived.append((sequence, key, None if deleted else msg.data))
+        if deleted:
+            self._deleted[key] = (sequence, msg.metadata.timestamp.timestamp())
+        else:
+            self._deleted.pop(key, None)
 
     # -- Backend ---------------------------------------------------------------------------
 
@@ -242,19 +258,29 @@ class JetStreamBackend:
                             "%gs", self._bucket, until, self._timeout)
             arrived, self._arrived = self._arrived, []
             self._committing = False
-        records = [self._decode(*raw) for raw in arrived]
+        records = [record for raw in arrived if (record := self._decode(*raw)) is not None]
         for revision in [r for r in self._own if r <= until]:  # superseded before read
             del self._own[revision]
         return records
 
-    def _decode(self, sequence: int, key: str, data: bytes | None) -> Record:
+    def _decode(self, sequence: int, key: str, data: bytes | None) -> Record | None:
+        """The record, or None when its value cannot be decoded (then set aside)."""
         if data is None:
             return Record(key, None, sequence)
         obj = self._own.pop(sequence, None)
         if obj is None:
-            obj = json.loads(data)
+            try:
+                obj = decode(data)
+            except ValueError as error:  # UnicodeDecodeError and JSONDecodeError too
+                self._set_aside(key, sequence, str(error))
+                return None
         obj.setdefault("metadata", {})["resourceVersion"] = str(sequence)
         return Record(key, obj, sequence)
+
+    def _set_aside(self, key: str, sequence: int, error: str) -> None:
+        log.warning("JetStream store %s: record %s at sequence %d set aside, it cannot be "
+                    "decoded: %s", self._bucket, key, sequence, error)
+        self.undecodable.append(Undecodable(key, sequence, error))
 
     async def _purge_every(self, period: float) -> None:
         while True:

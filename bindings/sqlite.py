@@ -4,20 +4,25 @@ One table of current objects plus one row holding the revision, written in one t
 per commit. WAL journal with ``synchronous=FULL``: a commit returns only after it is on disk.
 The store is the file's only writer (``kubeactor`` locks the data dir), so the revisions are
 assigned here, one per change, and nothing but its own commits ever shows in :meth:`records`.
-sqlite3's exceptions are translated into :class:`~bus.errors.InternalError` here.
+sqlite3's exceptions are translated into :class:`~bus.errors.InternalError` here. A row whose
+value is not a JSON object (written by hand, or damaged) is set aside at load (logged, listed
+by ``undecodable``) and the rest is served.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from actors.store import Change, Outcome, Record
+from actors.store import Change, Outcome, Record, Undecodable, decode
 from bus.errors import ApiError, InternalError
+
+log = logging.getLogger(__name__)
 
 Object = dict[str, Any]
 _JSON = json.JSONEncoder(separators=(",", ":"))
@@ -45,12 +50,24 @@ class SqliteBackend:
             raise InternalError(f"cannot open store {path}: {error}") from error
         self._revision = 0
         self._records: list[Record] = []
+        self.undecodable: list[Undecodable] = []
 
     def load(self) -> tuple[int, dict[str, Object]]:
+        """The revision and every row that decodes; the others are set aside. Read as bytes:
+        a value that is not even UTF-8 is one more undecodable row, not a failed load."""
         (revision,) = self._db.execute("SELECT revision FROM meta WHERE id = 0").fetchone()
-        rows = self._db.execute("SELECT key, value FROM objects")
+        rows = self._db.execute("SELECT CAST(key AS BLOB), CAST(value AS BLOB) FROM objects")
         self._revision = int(revision)
-        return self._revision, {key: json.loads(value) for key, value in rows}
+        objects = {}
+        for raw_key, value in rows:
+            key = raw_key.decode(errors="backslashreplace")
+            try:
+                objects[raw_key.decode()] = decode(value)
+            except ValueError as error:  # UnicodeDecodeError and JSONDecodeError too
+                log.warning("SQLite store %s: row %s set aside, it cannot be decoded: %s",
+                            self.path, key, error)
+                self.undecodable.append(Undecodable(key, 0, str(error)))
+        return self._revision, objects
 
     def commit(self, changes: list[Change]) -> list[Outcome]:
         """All ``changes`` in one transaction, at the next revisions in order; if it fails,

@@ -28,6 +28,7 @@ the code that raises them are drawn here with their module::
     |   +-- Invalid         422       the object fails validation
     |   +-- TooManyRequests 429       the server is full; retry after a pause
     |   +-- InternalError   500
+    |   +-- SpaceExceeded   500       the store is full (etcd's quota); delete, then retry
     |   +-- ServiceUnavailable 503
     |   +-- ServerTimeout   504
     +-- TemporaryError(delay)         try again after ``delay`` seconds, or the back-off (kopf)
@@ -202,6 +203,15 @@ class TooManyRequests(ApiError):
 
 class InternalError(ApiError):
     code, reason, retryable = 500, "InternalError", True
+
+
+class SpaceExceeded(ApiError):
+    """The store refused a write past its quota (``--quota-backend-bytes``), as kube-apiserver
+    relays etcd's ``mvcc: database space exceeded``: 500 with no reason (an error the storage
+    layer does not translate). Reads and deletes are still served; writes fit again once
+    deletes have made room. Received, it comes back as an InternalError (by its code)."""
+
+    code, reason = 500, ""
 
 
 class ServiceUnavailable(ApiError):

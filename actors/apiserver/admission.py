@@ -104,8 +104,10 @@ class ValidatingPlugin(Protocol):
 
 
 class ReleasingPlugin(Protocol):
-    def release(self, obj: Object) -> None:
-        """``obj`` was admitted but not stored, or was removed: give back what it held."""
+    def release(self, obj: Object, old: Object | None = None) -> None:
+        """``obj`` was admitted but not stored, or was removed: give back what it held; with
+        ``old``, an update of ``old`` into ``obj`` was admitted but not stored: give back
+        what it was charged more than ``old``."""
         ...
 
 
@@ -129,12 +131,13 @@ class AdmissionChain:
             if steps is not None:
                 yield from steps
 
-    def release(self, obj: Object) -> None:
-        """Tell every plugin that keeps accounts that ``obj`` no longer counts."""
+    def release(self, obj: Object, old: Object | None = None) -> None:
+        """Tell every plugin that keeps accounts that ``obj`` no longer counts (with ``old``:
+        that the update of ``old`` into ``obj`` did not happen)."""
         for plugin in {id(p): p for p in [*self.mutating, *self.validating]}.values():
             release = getattr(plugin, "release", None)
             if release is not None:
-                release(obj)
+                release(obj, old)
 
 
 class NamespaceLifecycle:

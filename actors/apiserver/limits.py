@@ -1,17 +1,19 @@
-"""Admission plugins about compute resources: LimitRanger and ResourceQuota.
+"""Admission plugins about resources: LimitRanger and ResourceQuota.
 
 :class:`LimitRanger` fills each new pod's containers with the defaults of the namespace's
 LimitRange objects (``default`` limits, ``defaultRequest`` requests, each falling back as
 ``objects.limit_range_defaults`` says) and refuses amounts outside their ``min``/``max``; it
 runs after the pod's own defaults, so a container's limit without a request has already
 become its request. :class:`ResourceQuota` keeps each ResourceQuota's
-``status.used`` and refuses a pod that would take it past ``spec.hard``: it charges the quota
-with a compare-and-swap on the quota object before the pod is stored, so two concurrent creates
-can never both take the last unit (the loser re-reads and is refused), and gives the amounts
-back when a pod is removed or its create fails after admission (``release``).
+``status.used`` and refuses an object that would take it past ``spec.hard`` (what each object
+counts: ``quota``): it charges the quota with a compare-and-swap on the quota object before the
+object is stored (an update: what it counts more than before), so two concurrent creates can
+never both take the last unit (the loser re-reads and is refused), and gives the amounts back
+when an object is removed or its write fails after admission (``release``).
 
-Neighbours: ``admission`` (the chain and its protocols), ``actors.objects`` (a pod's effective
-requests and limits, ``pod_amounts``, shared with the scheduler), ``actors.quantity``.
+Neighbours: ``admission`` (the chain and its protocols), ``quota`` (the evaluators),
+``actors.objects`` (a pod's effective requests and limits, ``pod_amounts``, shared with the
+scheduler), ``actors.quantity``.
 """
 
 from __future__ import annotations
@@ -21,10 +23,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from actors.apiserver import quota as quota_usage
 from actors.apiserver.admission import AdmissionRequest, ObjectAccess
-from actors.objects import COMPUTE_PARSERS, limit_range_defaults, pod_amounts, pod_containers
+from actors.objects import (
+    COMPUTE_PARSERS,
+    limit_range_defaults,
+    lookup,
+    pod_amounts,
+    pod_containers,
+)
 from actors.quantity import format_cpu, format_memory
-from bus.errors import Conflict
+from bus.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -122,36 +131,8 @@ def _bound_problems(item: Object, container: Object, kind: str) -> list[str]:
     return problems
 
 
-QUOTA_RESOURCES = ("pods", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
-ALIASES = {"cpu": "requests.cpu", "memory": "requests.memory"}
 MAX_CHARGE_ATTEMPTS = 20
 """Compare-and-swap rounds on a quota before giving up with 409 (each loser re-reads)."""
-
-
-def pod_usage(pod: Object) -> dict[str, int]:
-    """What a pod counts against a quota: one pod, and its effective requests and limits
-    (:func:`pod_amounts`: init containers included; base units; 0 for what it does not give)."""
-    usage = dict.fromkeys(QUOTA_RESOURCES, 0)
-    usage["pods"] = 1
-    for section in ("requests", "limits"):
-        for resource, amount in pod_amounts(pod, section).items():
-            usage[f"{section}.{resource}"] = amount
-    return usage
-
-
-def _quota_amount(name: str, value: Any) -> int | None:
-    """A quota amount in base units: ``pods`` a count, ``*.cpu`` millicores, ``*.memory``
-    bytes; None for a resource this quota does not track."""
-    name = ALIASES.get(name, name)
-    if name == "pods":
-        return int(value) if str(value).isdigit() else None
-    return _amount(name.rpartition(".")[2], value) if name in QUOTA_RESOURCES else None
-
-
-def show(name: str, amount: int) -> str:
-    """An amount as Kubernetes prints it in a quota message: ``requests.cpu=500m``."""
-    kind = name.rpartition(".")[2]
-    return f"{name}={FORMATTERS[kind](amount) if kind in FORMATTERS else amount}"
 
 
 def _tracked(quota: Object, field: str) -> dict[str, int]:
@@ -159,9 +140,9 @@ def _tracked(quota: Object, field: str) -> dict[str, int]:
     section = (quota.get("spec") if field == "hard" else quota.get("status")) or {}
     amounts = {}
     for name, value in (section.get(field) or {}).items():
-        amount = _quota_amount(name, value)
-        if amount is not None:
-            amounts[ALIASES.get(name, name)] = amount
+        counted = quota_usage.amount(name, value)
+        if counted is not None:
+            amounts[quota_usage.ALIASES.get(name, name)] = counted
     return amounts
 
 
@@ -169,18 +150,32 @@ def _names(quota: Object) -> dict[str, str]:
     """Each tracked resource as the quota's ``spec.hard`` names it (``cpu`` or
     ``requests.cpu``): its status and its messages use the same words."""
     hard = (quota.get("spec") or {}).get("hard") or {}
-    return {ALIASES.get(name, name): name for name in hard}
+    return {quota_usage.ALIASES.get(name, name): name for name in hard}
 
 
 def _written(amounts: dict[str, int], names: dict[str, str]) -> dict[str, str]:
-    return dict(sorted(show(names.get(r, r), amount).split("=", 1)
+    return dict(sorted(quota_usage.show(names.get(r, r), amount).split("=", 1)
                        for r, amount in amounts.items()))
 
 
+def _request_usage(request: AdmissionRequest) -> dict[str, int]:
+    """What ``request`` adds to its namespace's quotas (negative: gives back): a create, what
+    the new object counts; an update, what it counts more (or less) than the old one."""
+    info = request.info
+    if not info.namespaced or request.object is None or request.operation == "DELETE" or (
+            request.operation == "CREATE" and request.subresource):  # a binding
+        return {}
+    new = quota_usage.usage(info.group, info.name, request.object)
+    if request.operation == "CREATE":
+        return new
+    return quota_usage.delta(new, quota_usage.usage(info.group, info.name,
+                                                    request.old_object or {}))
+
+
 class ResourceQuota:
-    """Kubernetes' ResourceQuota admission for pods (``pods``, ``requests.cpu``,
-    ``requests.memory``, ``limits.cpu``, ``limits.memory``; ``cpu``/``memory`` mean the
-    requests). Last in the chain: nothing after it may refuse what it charged for."""
+    """Kubernetes' ResourceQuota admission: object counts of every resource, pods' compute
+    resources, services and claims (what ``quota`` evaluates). Last in the chain: nothing
+    after it may refuse what it charged for."""
 
     name = "ResourceQuota"
 
@@ -189,56 +184,81 @@ class ResourceQuota:
 
     def admit(self, request: AdmissionRequest) -> None:
         """A quota's own status: ``hard`` follows the spec, ``used`` is counted from the
-        pods stored when it is created and kept by the charges after that."""
+        objects stored when it is created (itself included, as Kubernetes' recount) and kept
+        by the charges after that."""
         if request.info.name != "resourcequotas" or request.object is None \
                 or request.subresource == "status":  # a status update says what it means
             return
         quota = request.object
         if request.operation == "CREATE":
-            used = dict.fromkeys(_tracked(quota, "hard"), 0)
-            for pod in self._access.list("pods", request.namespace):
-                for name, amount in pod_usage(pod).items():
-                    if name in used:
-                        used[name] += amount
+            used = self._count(request.namespace, dict.fromkeys(_tracked(quota, "hard"), 0))
+            for name, amount in quota_usage.usage("", "resourcequotas", quota).items():
+                if name in used:
+                    used[name] += amount
         else:
             used = {**dict.fromkeys(_tracked(quota, "hard"), 0),
                     **_tracked(request.old_object or {}, "used")}
         hard = (quota.get("spec") or {}).get("hard") or {}
         quota["status"] = {"hard": copy.deepcopy(hard), "used": _written(used, _names(quota))}
 
-    def validate(self, request: AdmissionRequest) -> None:
-        if (request.info.name != "pods" or request.operation != "CREATE"
-                or request.subresource or request.object is None):
-            return
-        self._charge(request.namespace, pod_usage(request.object), request)
+    def _count(self, namespace: str | None, used: dict[str, int]) -> dict[str, int]:
+        """``used`` plus what the objects stored in ``namespace`` count of each of its names."""
+        counted = {quota_usage.counted_by(name) for name in used}
+        for group, resource in (pair for pair in counted if pair is not None):
+            try:
+                info = lookup(group, resource)
+            except NotFound:  # not a resource this server stores (yet): nothing to count
+                continue
+            for obj in self._access.list(info.name, namespace):
+                for name, amount in quota_usage.usage(group, resource, obj).items():
+                    if name in used:
+                        used[name] += amount
+        return used
 
-    def release(self, obj: Object) -> None:
-        if obj.get("kind") == "Pod":
-            usage = {name: -amount for name, amount in pod_usage(obj).items()}
-            self._charge(obj.get("metadata", {}).get("namespace"), usage, None)
+    def validate(self, request: AdmissionRequest) -> None:
+        usage = _request_usage(request)
+        pod_create = request.info.name == "pods" and request.operation == "CREATE"
+        if usage:
+            self._charge(request.namespace, usage, request,
+                         _pod_constraints if pod_create else None)
+
+    def release(self, obj: Object, old: Object | None = None) -> None:
+        """Give back what ``obj`` counted (or, with ``old``, what changing ``old`` into ``obj``
+        was charged)."""
+        info = quota_usage.resource_of(obj)
+        if info is None or not info.namespaced:
+            return
+        counted = quota_usage.usage(info.group, info.name, obj)
+        if old is not None:
+            counted = quota_usage.delta(counted, quota_usage.usage(info.group, info.name, old))
+        if counted:
+            self._charge(obj.get("metadata", {}).get("namespace"),
+                         {name: -amount for name, amount in counted.items()}, None)
 
     def _charge(self, namespace: str | None, usage: dict[str, int],
-                request: AdmissionRequest | None) -> None:
+                request: AdmissionRequest | None, constraints: Constraints | None = None
+                ) -> None:
         """Add ``usage`` to every quota of ``namespace`` that tracks any of it, each by a
         compare-and-swap; refuse (when ``request`` is given) past a hard limit, giving back
         what the other quotas were charged."""
         charged: list[Object] = []
         try:
             for quota in self._access.list("resourcequotas", namespace):
-                self._charge_with_retries(quota, usage, request)
+                self._charge_with_retries(quota, usage, request, constraints)
                 charged.append(quota)
         except Exception:
             refund = {name: -amount for name, amount in usage.items()}
             for quota in charged:
-                self._charge_with_retries(quota, refund, None)
+                self._charge_with_retries(quota, refund, None, None)
             raise
 
     def _charge_with_retries(self, quota: Object, usage: dict[str, int],
-                             request: AdmissionRequest | None) -> None:
+                             request: AdmissionRequest | None,
+                             constraints: Constraints | None) -> None:
         meta = quota["metadata"]
         for _ in range(MAX_CHARGE_ATTEMPTS):
             try:
-                self._charge_one(quota, usage, request)
+                self._charge_one(quota, usage, request, constraints)
                 return
             except Conflict:
                 fresh = self._access.get("resourcequotas", meta.get("namespace"), meta["name"])
@@ -249,11 +269,13 @@ class ResourceQuota:
                        "many concurrent charges; try again")
 
     def _charge_one(self, quota: Object, usage: dict[str, int],
-                    request: AdmissionRequest | None) -> None:
+                    request: AdmissionRequest | None, constraints: Constraints | None) -> None:
         hard, used = _tracked(quota, "hard"), _tracked(quota, "used")
         name = quota["metadata"]["name"]
         names = _names(quota)
         if request is not None:
+            if constraints is not None:
+                constraints(name, hard, request, names)
             check(name, hard, used, usage, request, names)
         charged = {r: max(0, used.get(r, 0) + usage[r]) for r in hard if usage.get(r)}
         if not charged:
@@ -264,18 +286,30 @@ class ResourceQuota:
         self._access.update_status("resourcequotas", updated)
 
 
-def check(name: str, hard: dict[str, int], used: dict[str, int], usage: dict[str, int],
-          request: AdmissionRequest, names: dict[str, str]) -> None:
-    """Forbidden in Kubernetes' words when ``usage`` does not fit in quota ``name``."""
+Constraints = Callable[[str, dict[str, int], AdmissionRequest, dict[str, str]], None]
+"""What an object must say before quota ``name`` admits it (Kubernetes' evaluator
+``Constraints``); raises Forbidden."""
+
+
+def _pod_constraints(name: str, hard: dict[str, int], request: AdmissionRequest,
+                     names: dict[str, str]) -> None:
+    """A pod's containers must each give every compute resource the quota limits."""
     unspecified = [names[r] for r in hard
-                   if r != "pods" and not _specified(request.object or {}, r)]
+                   if r in quota_usage.COMPUTE and not _specified(request.object or {}, r)]
     if unspecified:
         raise request.forbidden(f"failed quota: {name}: must specify "
                                 f"{','.join(sorted(unspecified))}")
-    over = sorted(r for r in hard if used.get(r, 0) + usage.get(r, 0) > hard[r])
+
+
+def check(name: str, hard: dict[str, int], used: dict[str, int], usage: dict[str, int],
+          request: AdmissionRequest, names: dict[str, str]) -> None:
+    """Forbidden in Kubernetes' words when what ``usage`` adds does not fit in quota
+    ``name`` (only what it adds is checked: a quota already past a limit still admits what
+    does not add to it)."""
+    over = sorted(r for r in hard if usage.get(r, 0) > 0 and used.get(r, 0) + usage[r] > hard[r])
     if over:
         def amounts(of: dict[str, int]) -> str:
-            return ",".join(show(names[r], of.get(r, 0)) for r in over)
+            return ",".join(quota_usage.show(names[r], of.get(r, 0)) for r in over)
 
         raise request.forbidden(f"exceeded quota: {name}, requested: {amounts(usage)}, used: "
                                 f"{amounts(used)}, limited: {amounts(hard)}")

@@ -4,7 +4,7 @@ Every request on ``<prefix>.api.>`` (queue group ``apiserver``) goes through the
 on this actor's thread: decode -> authenticate -> authorize (RBAC) -> admission (mutating, then
 validating) -> schema validation -> store -> reply. Each store commit is published as a span on
 ``<prefix>.trace.store`` and pushed to the watchers whose filter it matches, on
-``<prefix>.watch.<id>``.
+``<prefix>.watch.<owner>.<id>`` (the watcher's NATS user, see ``bus.subjects``).
 
 Neighbours: ``authn``, ``rbac``, ``admission``, ``registry`` and ``watching`` in this package
 hold the decisions; ``actors.store`` holds the data.
@@ -591,13 +591,17 @@ class ApiServer(BusActor):
                 f"version and try again (have {current}, got {sent})"))
         obj, _ = prepare_update(request.info, request.subresource, request.envelope.body, old)
         yield from self._admit(request, "UPDATE", obj, old)
-        self._validate(request, obj)
-        grace = obj["metadata"].get("deletionGracePeriodSeconds")
-        if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
-            request.info, obj, grace
-        ) is None:  # the last finalizer went: the deletion completes now
-            return (yield from self._remove(request, current))
-        stored = yield from self._write(request, obj, current)
+        try:
+            self._validate(request, obj)
+            grace = obj["metadata"].get("deletionGracePeriodSeconds")
+            if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
+                request.info, obj, grace
+            ) is None:  # the last finalizer went: the deletion completes now
+                return (yield from self._remove(request, current))
+            stored = yield from self._write(request, obj, current)
+        except BaseException:
+            self.admission.release(obj, old)  # what admission charged for is not stored
+            raise
         return to_scale(request.info, stored) if request.subresource == "scale" else stored
 
     def _bind(self, request: Request) -> Generator[Step, Result, Object]:

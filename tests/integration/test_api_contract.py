@@ -16,7 +16,7 @@ import pytest
 
 from actors.client import Client, WatchEvent
 from actors.informer import Informer
-from actors.store import HistoryWindow
+from actors.store import HistoryWindow, StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus import Envelope
 from bus.errors import Conflict, Gone
@@ -41,7 +41,7 @@ def admin(control_plane: Cluster) -> Client:
 def short_history(tmp_path: Path, store_kind: str) -> Iterator[Cluster]:
     """A control plane whose history window keeps only 5 revisions."""
     cluster = Cluster.start(ClusterConfig(data_dir=tmp_path / "short", nodes=0,
-                                          store=store_kind, history=HistoryWindow(5)))
+                                          store=store_kind, storage=StoreConfig(HistoryWindow(5))))
     yield cluster
     cluster.stop()
 

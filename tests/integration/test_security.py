@@ -18,6 +18,7 @@ import pytest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
 from actors.client import Client
+from actors.store import StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection, Envelope, decode, encode
 from bus import loop as bus_loop
@@ -225,6 +226,54 @@ def test_quota_exceeded_message_and_concurrent_creates_do_not_overshoot(admin):
     assert denied.value.message == (
         'pods "hungry" is forbidden: exceeded quota: compute, requested: requests.cpu=900m, '
         "used: requests.cpu=200m, limited: requests.cpu=1")
+
+
+def test_an_object_count_quota_refuses_the_third_configmap_of_a_user_who_may_create_them(
+        admin, as_user):
+    admin.create("roles", {"metadata": {"name": "cm-creator"}, "rules": [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]}]}, "team-a")
+    admin.create("rolebindings", binding("nobody-cm", "cm-creator", "nobody", kind="Role"),
+                 "team-a")
+    admin.create("resourcequotas", {"metadata": {"name": "q"}, "spec": {"hard": {
+        "count/configmaps": "2"}}}, "team-a")
+    nobody = as_user("nobody")
+    blob = {"blob": "x" * 250_000}
+    for name in ("c1", "c2"):
+        nobody.create("configmaps", {"metadata": {"name": name}, "data": blob}, "team-a")
+    with pytest.raises(Forbidden) as denied:
+        nobody.create("configmaps", {"metadata": {"name": "c3"}, "data": blob}, "team-a")
+    assert denied.value.message == (
+        'configmaps "c3" is forbidden: exceeded quota: q, requested: count/configmaps=1, '
+        "used: count/configmaps=2, limited: count/configmaps=2")
+    assert admin.get("resourcequotas", "q", "team-a")["status"]["used"] == {
+        "count/configmaps": "2"}
+    admin.delete("configmaps", "c1", "team-a")
+    nobody.create("configmaps", {"metadata": {"name": "c3"}, "data": {}}, "team-a")
+
+
+def test_a_full_store_refuses_writes_in_etcds_words_and_still_serves_reads_and_deletes(
+        tmp_path):
+    cluster = Cluster.start(ClusterConfig(data_dir=tmp_path / "full", nodes=0,
+                                          storage=StoreConfig(quota_backend_bytes=4 * 2**20)))
+    try:
+        admin = cluster.admin_client()
+        blob = {"blob": "x" * 250_000}
+        created: list[str] = []
+        with pytest.raises(InternalError) as refused:  # 16 of them cannot all fit
+            for name in (f"c{i}" for i in range(17)):
+                admin.create("configmaps", {"metadata": {"name": name}, "data": blob})
+                created.append(name)
+        assert (refused.value.code, refused.value.message) == (
+            500, "etcdserver: mvcc: database space exceeded")
+        with pytest.raises(NotFound):  # the refused one is not stored
+            admin.get("configmaps", f"c{len(created)}")
+        assert admin.get("configmaps", created[0])["data"] == blob
+        assert len(admin.list("configmaps", limit=2)["items"]) == 2
+        for name in created[:2]:
+            admin.delete("configmaps", name)
+        admin.create("configmaps", {"metadata": {"name": "after"}, "data": blob})
+    finally:
+        cluster.stop()
 
 
 def test_a_pod_with_only_limits_is_charged_its_limits_as_requests(admin):

@@ -4,6 +4,8 @@ durability across a restart, and commit events. The last tests are SQLite's own.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,9 +15,11 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.store import Backend, Change, HistoryWindow, Store, StoreEvent
+from actors.store import Backend, Change, HistoryWindow, Store, StoreConfig, StoreEvent, size_of
+from bindings.jetstream import kv_key
 from bindings.sqlite import SqliteBackend
-from bus.errors import AlreadyExists, Conflict, Gone, InternalError, NotFound
+from bus import loop as bus_loop
+from bus.errors import AlreadyExists, Conflict, Gone, InternalError, NotFound, SpaceExceeded
 from tests.conftest import STORES
 
 Object = dict[str, Any]
@@ -44,10 +48,11 @@ def open_store(open_backend: Callable[[], Backend]) -> Iterator[OpenStore]:
     restart)."""
     refs: list[pykka.ActorRef[Store]] = []
 
-    def open_one(history: int = 10_000, **window: Any) -> Any:
+    def open_one(history: int = 10_000, quota_backend_bytes: int = 0, **window: Any) -> Any:
         for ref in refs:
             ref.stop()
-        refs.append(Store.start(open_backend(), HistoryWindow(history, **window)))
+        refs.append(Store.start(open_backend(), StoreConfig(HistoryWindow(history, **window),
+                                                            quota_backend_bytes)))
         return refs[-1].proxy()
 
     yield open_one
@@ -282,7 +287,7 @@ def test_writes_waiting_behind_a_commit_share_the_next_one(tmp_path):
 
 def test_history_older_than_the_window_seconds_is_compacted_and_gone(open_backend):
     now = [1000.0]
-    ref = Store.start(open_backend(), HistoryWindow(seconds=60), clock=lambda: now[0])
+    ref = Store.start(open_backend(), StoreConfig(HistoryWindow(seconds=60)), clock=lambda: now[0])
     store = ref.proxy()
     try:
         old = store.create("/things/old", obj("old")).get()
@@ -420,3 +425,73 @@ def test_the_read_view_shows_each_acknowledged_write_and_lists_at_one_revision(s
     writer.write("delete", "/things/a")
     assert view.get("/things/a") is None
     assert store.get_or_none("/things/a").get() is None
+
+
+def big(name: str) -> Object:
+    return {"metadata": {"name": name}, "data": {"blob": "x" * 300}}
+
+
+def test_a_write_past_the_quota_is_refused_and_deletes_make_room_again(open_store):
+    room = 2 * size_of("/things/a", big("a")) + 50  # two fit, not three
+    store = open_store(quota_backend_bytes=room)
+    first = store.create("/things/a", big("a")).get()
+    store.create("/things/b", big("b")).get()
+    before = store.revision().get()
+    with pytest.raises(SpaceExceeded) as refused:
+        store.create("/things/c", big("c")).get()
+    assert refused.value.to_status()["message"] == "etcdserver: mvcc: database space exceeded"
+    assert refused.value.to_status()["code"] == 500
+    with pytest.raises(SpaceExceeded):  # an update that grows it too
+        store.update("/things/a", {**big("a"), "more": "y" * 100}).get()
+    assert store.revision().get() == before and store.get_or_none("/things/c").get() is None
+    assert store.get("/things/a").get() == first  # reads and lists are served
+    assert [i["metadata"]["name"] for i in store.list("/things/").get()[0]] == ["a", "b"]
+    store.update("/things/a", obj("a")).get()  # one that shrinks it is not refused
+    store.delete("/things/b").get()
+    store.create("/things/c", big("c")).get()
+    assert 0 < store.size().get() <= room
+    store.delete("/things/a").get()
+    store.delete("/things/c").get()
+    assert store.size().get() == 0
+
+
+GARBAGE = b"\xff\xfe{not json"
+
+
+@pytest.fixture
+def write_garbage(store_kind: str, tmp_path, open_backend) -> Callable[[str], None]:
+    """Put a value no store wrote straight into the backend's storage, as its admin can."""
+    def write(key: str) -> None:
+        if store_kind == "sqlite":
+            with contextlib.closing(sqlite3.connect(tmp_path / "store.db")) as db, db:
+                db.execute("INSERT INTO objects (key, value) VALUES (?, ?)", (key, GARBAGE))
+            return
+        backend: Any = open_backend()
+        try:
+            bus_loop.wait(backend._js.publish(backend._subjects + kv_key(key), GARBAGE), 10)
+        finally:
+            backend.close()
+    return write
+
+
+def test_a_record_that_cannot_be_decoded_is_set_aside_and_the_rest_loads(
+        open_store, write_garbage, caplog):
+    store = open_store()
+    kept = store.create("/things/kept", obj("kept")).get()
+    write_garbage("/things/garbage")
+    store = open_store()  # the restart that used to fail
+    assert store.get("/things/kept").get() == kept
+    [aside] = store.undecodable().get()
+    assert aside.key == "/things/garbage" and "/things/garbage" in caplog.text
+    assert [i["metadata"]["name"] for i in store.list("/things/").get()[0]] == ["kept"]
+    store.create("/things/after", obj("after")).get()
+
+
+@pytest.mark.parametrize("store_kind", ["jetstream"])
+def test_a_record_in_the_feed_that_cannot_be_decoded_is_set_aside(open_store, write_garbage):
+    store = open_store()
+    write_garbage("/things/garbage")  # as another store's record would arrive
+    after = store.create("/things/after", obj("after")).get()
+    [aside] = store.undecodable().get()
+    assert (aside.key, aside.revision) == ("/things/garbage", rv(after) - 1)
+    assert store.get("/things/after").get() == after
