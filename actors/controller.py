@@ -6,9 +6,13 @@ and keeps the last state of each object it saw. Every event becomes one or more 
 (resource, namespace, name) put on a :class:`WorkQueue`; the queue holds each key once however
 many events name it, and the controller's :meth:`Controller.reconcile` is called with the key
 alone (level-based, as controller-runtime's reconcilers: it reads the current state from the
-cache and makes the world match, so it **must be idempotent**). A reconcile that raises is
-retried with exponential backoff; one that returns a number of seconds is called again after
-that long (a toleration running out, a namespace still emptying).
+cache and makes the world match, so it **must be idempotent**). A reconcile that returns a
+number of seconds is called again after that long (a toleration running out, a namespace still
+emptying; controller-runtime's ``Result{RequeueAfter}``). One that raises is retried as the
+error means (:func:`retry_after`, kopf's and controller-runtime's meaning): a
+``TemporaryError`` after its ``delay``; a ``PermanentError``, or an ``ApiError`` that is not
+``retryable`` (Forbidden, Invalid, NotFound...), not at all until an event queues the key again
+(its object changed); anything else with exponential backoff.
 
 Which thread: everything runs on the controller's actor thread; informers and timers only
 ``tell`` it. Subclasses: ``actors.replicaset``, ``actors.deployment``,
@@ -34,7 +38,7 @@ from actors.selectors import selector_matches
 from actors.sharedinformer import shared_informers
 from bus.actor import BusActor
 from bus.connection import Connection
-from bus.errors import ApiError
+from bus.errors import ApiError, PermanentError, TemporaryError
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +135,20 @@ def backoff_delay(failures: int, base: float, ceiling: float) -> float:
     return float(min(base * 2 ** min(max(failures - 1, 0), 32), ceiling))
 
 
+def retry_after(error: Exception, failures: int, config: ControllerConfig) -> float | None:
+    """Seconds before a key whose reconcile raised ``error`` (its ``failures``-th failure in a
+    row) is reconciled again; None: not until an event queues it again. A TemporaryError
+    waits its ``delay`` (when it has one); a PermanentError (controller-runtime's
+    TerminalError) and an ApiError that retrying cannot mend are terminal; anything else
+    backs off exponentially."""
+    if isinstance(error, TemporaryError) and error.delay is not None:
+        return error.delay
+    if isinstance(error, PermanentError) or (isinstance(error, ApiError)
+                                             and not error.retryable):  # TemporaryError: none
+        return None
+    return backoff_delay(failures, config.backoff_base_seconds, config.backoff_max_seconds)
+
+
 class WorkQueue:
     """Keys waiting for a reconcile, each held once; failures per key for the backoff. Used
     on one thread (the controller's)."""
@@ -151,11 +169,10 @@ class WorkQueue:
         """``key``'s reconcile starts: events from now on queue it again."""
         self._pending.discard(key)
 
-    def failed(self, key: Key) -> float:
-        """Count a failure; the seconds to wait before the retry."""
+    def failed(self, key: Key) -> int:
+        """Count a failure of ``key``'s reconcile; how many in a row (for the backoff)."""
         self._failures[key] = self._failures.get(key, 0) + 1
-        return backoff_delay(self._failures[key], self.config.backoff_base_seconds,
-                             self.config.backoff_max_seconds)
+        return self._failures[key]
 
     def forget(self, key: Key) -> None:
         """``key`` reconciled: its next failure starts the backoff afresh."""
@@ -246,7 +263,9 @@ class Controller(BusActor):
 
     def reconcile(self, key: Key) -> float | None:
         """Make the world match what ``key``'s object declares; idempotent. Return seconds
-        after which to look again, or None; raise to be retried with backoff."""
+        after which to look again, or None; raise TemporaryError to be called again after
+        its delay, PermanentError not to be retried, anything else to be retried with
+        backoff (an ApiError: when it is ``retryable``, else as a PermanentError)."""
         raise NotImplementedError
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -309,16 +328,25 @@ class Controller(BusActor):
         self.queue.take(key)
         try:
             again = self.reconcile(key)
-        except Exception as error:  # retried with backoff: one bad object must not stop us
-            delay = self.queue.failed(key)
-            level = logging.INFO if isinstance(error, ApiError) else logging.ERROR
-            log.log(level, "%s: reconcile %s failed (%s); retrying in %.2fs",
-                    type(self).__name__, key, error, delay, exc_info=level == logging.ERROR)
-            self.enqueue(key, after=delay)
+        except Exception as error:  # one bad object must not stop us
+            self._failed(key, error)
             return
         self.queue.forget(key)
         if again is not None:
             self.enqueue(key, after=again)
+
+    def _failed(self, key: Key, error: Exception) -> None:
+        """Log ``error`` and queue ``key`` again when (and as) :func:`retry_after` says."""
+        delay = retry_after(error, self.queue.failed(key), self.controller_config)
+        name = type(self).__name__
+        if delay is None:
+            log.warning("%s: reconcile %s failed (%s); not retried until it changes", name,
+                        key, error)
+            return
+        level = logging.INFO if isinstance(error, ApiError | TemporaryError) else logging.ERROR
+        log.log(level, "%s: reconcile %s failed (%s); retrying in %.2fs", name, key, error,
+                delay, exc_info=level == logging.ERROR)
+        self.enqueue(key, after=delay)
 
     # -- the cache -----------------------------------------------------------------------------
 

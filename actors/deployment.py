@@ -41,7 +41,7 @@ from typing import Any
 from actors.controller import Controller, Key
 from actors.objects import controller_ref, int_or_percent, now_rfc3339, owner_reference, parse_time
 from actors.selectors import selector_matches
-from bus.errors import AlreadyExists
+from bus.errors import AlreadyExists, TemporaryError
 
 log = logging.getLogger(__name__)
 
@@ -481,7 +481,8 @@ class DeploymentController(Controller):
 
     def _create_new(self, deployment: Object, olds: list[Object], replicas: int) -> Object:
         """Create the ReplicaSet of the current template; on a name taken by another template
-        count a collision (the next hash differs) and let the retry try again."""
+        count a collision (the next hash differs) and try again soon (a TemporaryError: an
+        AlreadyExists alone would not be retried)."""
         collisions = int((deployment.get("status") or {}).get("collisionCount", 0))
         pod_hash = template_hash(without_hash(deployment["spec"]["template"]), collisions)
         rev = max([revision(rs) for rs in olds], default=0) + 1
@@ -489,14 +490,16 @@ class DeploymentController(Controller):
         namespace = deployment["metadata"]["namespace"]
         try:
             rs = self.remember(self.client.create("replicasets", made, namespace))
-        except AlreadyExists:
+        except AlreadyExists as error:
             taken = self.client.get("replicasets", made["metadata"]["name"], namespace)
+            soon = self.controller_config.backoff_base_seconds
             if without_hash(taken["spec"]["template"]) == without_hash(made["spec"]["template"]):
-                raise  # ours, not yet seen: the retry adopts it
+                raise TemporaryError(f"{error} (ours, not yet seen: the retry adopts it)",
+                                     delay=soon) from error
             status = dict(deployment.get("status") or {}, collisionCount=collisions + 1)
             self.remember(self.client.update("deployments", dict(deployment, status=status),
                                              subresource="status"))
-            raise
+            raise TemporaryError(f"{error} (a hash collision, counted)", delay=soon) from error
         self.record_event(deployment, "Normal", "ScalingReplicaSet",
                           f"Scaled up replica set {rs['metadata']['name']} to {replicas} from 0")
         self._set_revision(deployment, rev)

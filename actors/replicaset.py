@@ -34,7 +34,7 @@ from actors.objects import (
 )
 from actors.selectors import selector_matches
 from bus.connection import Connection
-from bus.errors import ApiError, NotFound
+from bus.errors import ApiError, NotFound, TemporaryError
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,9 @@ class ReplicaSetController(Controller):
     def _create(self, key: Key, rs: Object, count: int) -> None:
         """Create ``count`` pods in slow-start batches (1, 2, 4...: a failing create, say a
         quota, fails once rather than ``count`` times); stop at the first batch with a
-        failure."""
+        failure, to be retried with backoff whatever its kind (as kube's ReplicaSet
+        controller: a quota or a webhook that refused may allow later, and no event about
+        this ReplicaSet would say so)."""
         sent = 0
         for size in slow_start_batches(count):
             futures = [self.pool.submit(self.client.create, "pods", new_pod(rs), key.namespace)
@@ -259,10 +261,11 @@ class ReplicaSetController(Controller):
                     self.expectations.created(key)
                 self.record_event(rs, "Warning", "FailedCreate",
                                   f"Error creating: {failures[0].message}")
-                raise failures[0]
+                raise TemporaryError(str(failures[0])) from failures[0]
 
     def _delete(self, key: Key, rs: Object, doomed: list[Object]) -> None:
-        """Delete ``doomed`` side by side; raise the first failure but NotFound."""
+        """Delete ``doomed`` side by side; the first failure but NotFound is retried with
+        backoff (as a create's)."""
         names = [pod["metadata"]["name"] for pod in doomed]
         futures = [self.pool.submit(self.client.delete, "pods", name, key.namespace)
                    for name in names]
@@ -277,4 +280,4 @@ class ReplicaSetController(Controller):
                 continue
             self.record_event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
         if failure is not None:
-            raise failure
+            raise TemporaryError(str(failure)) from failure

@@ -55,13 +55,11 @@ from bus.errors import (
     KubeactorError,
     NotFound,
     Unauthorized,
+    UsageError,
+    translated,
 )
 
 Object = dict[str, Any]
-
-
-class UsageError(Exception):
-    """A command line that cannot work; printed as ``error: ...``."""
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -1049,7 +1047,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     else:
         hops = _trace_live(args, info, name)
     if args.mermaid:
-        args.mermaid.write_text(tracing.mermaid(hops))
+        with translated(UsageError):
+            args.mermaid.write_text(tracing.mermaid(hops))
     return 0
 
 
@@ -1089,7 +1088,8 @@ def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
         print(f"tracing {session.connection.subjects.all} on {session.config.server} "
               "(Ctrl-C to stop)", file=sys.stderr, flush=True)
         with contextlib.ExitStack() as files:
-            out = files.enter_context(args.record.open("wb")) if args.record else None
+            with translated(UsageError):
+                out = files.enter_context(args.record.open("wb")) if args.record else None
             return _show(drain(), info, name, args.trace_id, out)
     finally:
         session.close()
@@ -1367,13 +1367,15 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code. Errors of kubeactor's tree (``bus.errors``) print as
+    kubectl prints them, exit 1; anything else is a bug and shows its traceback."""
     head, words = _split_dash_dash(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(head)
     _configure_logging(getattr(args, "verbose", False))
     if args.verb in LOCAL_COMMANDS:
         try:
             return LOCAL_COMMANDS[args.verb](args)
-        except (UsageError, KubeactorError, kubeconfig.KubeConfigError, OSError) as error:
+        except KubeactorError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
     try:
@@ -1386,8 +1388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(error)
     except BusError as error:
         print(f"Unable to connect to the server: {error}", file=sys.stderr)
-    except (UsageError, kubeconfig.KubeConfigError, manifests.ManifestError, KubeactorError,
-            printers.RolloutFailed, ValueError, OSError) as error:
+    except KubeactorError as error:
         print(f"error: {error}", file=sys.stderr)
     return 1
 

@@ -66,7 +66,7 @@ from bindings.sim import SimRuntime
 from bindings.sqlite import SqliteBackend
 from bus import BusConfig, Connection, NatsServer
 from bus.envelope import new_id
-from bus.errors import KubeactorError
+from bus.errors import KubeactorError, translated
 from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
@@ -198,7 +198,8 @@ def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
     if not (data / "pki" / "ca.key").exists():
         raise ClusterError(f"the cluster CA is not in {data / 'pki'}: run this where its "
                            "first control plane runs")
-    key, cert = ensure_pki(data / "pki").issue(user, groups)
+    with translated(ClusterError):
+        key, cert = ensure_pki(data / "pki").issue(user, groups)
     return kubeconfig.KubeConfig(
         server=admin.server, prefix=admin.prefix, token=None, user=user,
         client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca)
@@ -264,11 +265,13 @@ class Cluster:
     @classmethod
     def start(cls, config: ClusterConfig,
               progress: Callable[[str], None] | None = None) -> Cluster:
-        """Start what ``config`` asks for; ``progress`` hears each step as it begins."""
+        """Start what ``config`` asks for; ``progress`` hears each step as it begins.
+        ClusterError (a file or a port it cannot use among them) stops what had started."""
         cluster = cls(config)
         cluster._progress = progress or (lambda step: None)
         try:
-            cluster._start()
+            with translated(ClusterError):
+                cluster._start()
         except BaseException:
             cluster.stop()
             raise

@@ -18,10 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bus.errors import UsageError
+
 Object = dict[str, Any]
 
 
-class JsonPathError(ValueError):
+class JsonPathError(UsageError):
     """The template cannot be parsed; the message says where."""
 
 

@@ -29,6 +29,8 @@ from actors.credentials import (
     certificate_bus,
 )
 from bus import BusConfig
+from bus.errors import UsageError, translated
+from bus.subjects import Subjects
 
 DEFAULT_PATH = Path("~/.kubeactor/kubeconfig")
 ENV_VAR = "KUBEACTOR_CONFIG"
@@ -75,7 +77,7 @@ class KubeConfig:
         return TokenCredentials(self.token)
 
 
-class KubeConfigError(Exception):
+class KubeConfigError(UsageError):
     """The kubeconfig is missing or malformed; the message says which file and what."""
 
 
@@ -117,16 +119,24 @@ def render(config: KubeConfig, name: str = "kubeactor", redact: bool = False) ->
 
 
 def write(path: Path, config: KubeConfig) -> None:
-    """Write atomically with mode 0600 (it holds a credential)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(render(config))
-    partial.replace(path)
+    """Write atomically with mode 0600 (it holds a credential); KubeConfigError when the
+    file cannot be written."""
+    with translated(KubeConfigError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(render(config))
+        partial.replace(path)
 
 
 def load(path: Path) -> KubeConfig:
+    """The current context of the kubeconfig at ``path``; KubeConfigError saying what is
+    wrong when it is missing, unreadable, malformed or names unusable keys."""
+    return _usable(path, _parse(path))
+
+
+def _parse(path: Path) -> KubeConfig:
     try:
         document: Any = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -134,6 +144,8 @@ def load(path: Path) -> KubeConfig:
             f"kubeconfig {path} not found: start a cluster with `kubeactor up` or pass "
             "--kubeconfig"
         ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise KubeConfigError(f"kubeconfig {path} cannot be read: {error}") from None
     except yaml.YAMLError as error:
         raise KubeConfigError(f"kubeconfig {path} is not valid YAML: {error}") from error
     if not isinstance(document, dict):
@@ -162,6 +174,21 @@ def load(path: Path) -> KubeConfig:
     except (binascii.Error, ValueError) as error:
         raise KubeConfigError(f"kubeconfig {path}: certificate data is not base64: {error}"
                               ) from None
+
+
+def _usable(path: Path, config: KubeConfig) -> KubeConfig:
+    """``config``, once its subject prefix, certificates and key are shown to be usable (so
+    that no later use of them fails with a library's error)."""
+    try:
+        Subjects(config.prefix)
+        for cert in (config.client_cert, config.ca):
+            if cert:
+                certs.load_cert(cert)
+        if config.client_key:
+            certs.load_key(config.client_key)
+    except (ValueError, TypeError, AttributeError) as error:
+        raise KubeConfigError(f"kubeconfig {path}: {error}") from None
+    return config
 
 
 def _pem(data: str | None) -> bytes | None:

@@ -9,17 +9,18 @@ objects). ``apply`` keeps the applied manifest in the annotation kubectl uses an
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from actors.client import Client
 from actors.objects import DEFAULTERS, ResourceInfo, resolve
-from bus.errors import BadRequest, NotFound
+from bus.errors import BadRequest, NotFound, UsageError, translated
 
 Object = dict[str, Any]
 
@@ -27,7 +28,7 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class ManifestError(Exception):
+class ManifestError(UsageError):
     """A manifest that cannot be read; the message names the file."""
 
 
@@ -35,17 +36,28 @@ def read(sources: list[str]) -> Iterator[tuple[str, Object]]:
     """(where, object) for every object in ``sources`` (paths, directories, ``-``)."""
     for source in sources:
         if source == "-":
-            yield from _documents("<stdin>", sys.stdin.read())
+            yield from _documents("<stdin>", _reading(sys.stdin.read))
             continue
         path = Path(source)
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES)
+            listing = _reading(functools.partial(sorted, path.iterdir()))
+            files = [file for file in listing if file.suffix in SUFFIXES]
         elif path.exists():
             files = [path]
         else:
             raise ManifestError(f'the path "{source}" does not exist')
         for file in files:
-            yield from _documents(str(file), file.read_text())
+            yield from _documents(str(file), _reading(file.read_text))
+
+
+_T = TypeVar("_T")
+
+
+def _reading(read: Callable[[], _T]) -> _T:
+    """What ``read`` returns; ManifestError when what it reads cannot be read or is not
+    text."""
+    with translated(ManifestError, (OSError, UnicodeDecodeError)):
+        return read()
 
 
 def _documents(where: str, text: str) -> Iterator[tuple[str, Object]]:

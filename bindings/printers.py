@@ -14,6 +14,7 @@ from actors import certificates
 from actors.objects import ResourceInfo, condition, parse_time
 from actors.selectors import selector_text
 from bindings import jsonpath
+from bus.errors import KubeactorError, UsageError
 
 Object = dict[str, Any]
 
@@ -252,13 +253,13 @@ FORMATS = "custom-columns,json,jsonpath,name,wide,yaml"
 
 
 def check_format(output: str | None) -> None:
-    """ValueError unless ``output`` is one of kubectl's ``-o`` formats supported here."""
+    """UsageError unless ``output`` is one of kubectl's ``-o`` formats supported here."""
     kind = (output or "").partition("=")[0]
     if output is not None and kind not in FORMATS.split(","):
-        raise ValueError(f'unable to match a printer suitable for the output format "{output}", '
+        raise UsageError(f'unable to match a printer suitable for the output format "{output}", '
                          f"allowed formats are: {FORMATS}")
     if kind in ("jsonpath", "custom-columns") and "=" not in (output or ""):
-        raise ValueError(f"{kind} format specified but no {kind} template given")
+        raise UsageError(f"{kind} format specified but no {kind} template given")
 
 
 def render(info: ResourceInfo, result: Object, output: str | None, single: bool,
@@ -451,7 +452,7 @@ def describe_deployment(deployment: Object, new: Object | None, olds: list[Objec
     return "\n".join(lines + _events_section(events))
 
 
-class RolloutFailed(Exception):
+class RolloutFailed(KubeactorError):
     """The rollout will not finish by itself (its progress deadline passed)."""
 
 

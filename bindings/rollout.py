@@ -24,12 +24,12 @@ from actors.deployment import (
 )
 from actors.objects import controller_ref
 from bindings import printers
-from bus.errors import KubeactorError
+from bus.errors import UsageError
 
 Object = dict[str, Any]
 
 
-class RolloutError(KubeactorError):
+class RolloutError(UsageError):
     """The rollout command cannot do what was asked; the message is kubectl's."""
 
 

@@ -20,7 +20,7 @@ import msgpack
 
 from actors.objects import ResourceInfo
 from bus.envelope import Envelope, decode
-from bus.errors import BadRequest, KubeactorError
+from bus.errors import BadRequest, UsageError, translated
 
 SECRET_KEYS = ("auth",)
 """Wire keys never recorded nor shown (tokens, keys, signatures)."""
@@ -146,13 +146,13 @@ def write_record(out: BinaryIO, record: Record) -> None:
     out.flush()
 
 
-class CaptureError(KubeactorError):
+class CaptureError(UsageError):
     """A file that is not a ``trace --record`` capture."""
 
 
 def read_capture(path: Path) -> Iterator[Record]:
     """The records of a ``--record`` file, in order; CaptureError for anything else."""
-    with path.open("rb") as handle:
+    with translated(CaptureError), path.open("rb") as handle:
         try:
             for item in msgpack.Unpacker(handle, raw=False, strict_map_key=False):
                 yield Record(float(item["t"]), str(item["subject"]), dict(item["msg"]))

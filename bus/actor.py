@@ -41,7 +41,9 @@ class BusActor(pykka.ThreadingActor):
     """A Pykka actor that talks to the rest of the cluster through NATS subjects.
 
     Subclasses list their subscriptions in :meth:`subscriptions` and answer in :meth:`handle`.
-    Messages that do not come from the bus are passed to :meth:`on_local`.
+    Messages that do not come from the bus are passed to :meth:`on_local`. A subclass that
+    overrides Pykka's ``on_receive`` (where bus messages are dispatched) is refused when it is
+    defined, as Pykka refuses misuse in ``Actor.start``.
     """
 
     use_daemon_thread = True
@@ -58,6 +60,14 @@ class BusActor(pykka.ThreadingActor):
         self._soon: list[Any] = []
         """Messages handed over by :meth:`tell_soon`, in order, not yet handled."""
         self._soon_lock = threading.Lock()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "on_receive" in vars(cls):
+            raise TypeError(
+                f"{cls.__qualname__} overrides on_receive, where BusActor hands bus messages "
+                "to handle(): an override silently stops them. Handle other messages in "
+                "on_local() instead")
 
     # -- overridables ----------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 Every error a component can see on the wire is an :class:`ApiError` carrying a Kubernetes
 status (``code``, ``reason``, ``message``); the transport's own failures are :class:`BusError`.
-Foreign exceptions (nats, docker, sqlite) are translated into these at the boundary that
-meets them, so callers never catch a library's exception type::
+Foreign exceptions (nats, docker, sqlite, the filesystem) are translated into these at the
+boundary that meets them (:func:`translated`), so callers never catch a library's exception
+type, and the ``kubeactor`` command catches this tree and nothing else. Leaves declared beside
+the code that raises them are drawn here with their module::
 
     KubeactorError
     +-- BusError                      transport trouble; retrying later may help
@@ -11,31 +13,92 @@ meets them, so callers never catch a library's exception type::
     |   +-- NoResponders              nobody serves that subject (surfaces as 503)
     |   +-- PayloadTooLarge           over the server's max payload; not sent (narrow the query)
     |   +-- PermissionViolation       the locked-down bus refuses this identity that subject
+    |   +-- NatsServerMissing         (bus.server) the nats-server binary is not installed
     +-- ApiError(code, reason)        a status from the apiserver; ``retryable`` says if it helps
-        +-- BadRequest      400       malformed envelope or request; fix the caller
-        +-- Unauthorized    401       who you are could not be established
-        +-- Forbidden       403       you may not do this; the message names the permission
-        +-- NotFound        404
-        +-- MethodNotAllowed 405      that verb does not apply to that (sub)resource
-        +-- AlreadyExists   409       create of an existing name
-        +-- Conflict        409       stale resourceVersion; re-read and retry
-        +-- Gone            410       watch revision compacted; relist
-        +-- RequestEntityTooLarge 413 the object or request is too big for the bus
-        +-- Invalid         422       the object fails validation
-        +-- TooManyRequests 429       the server is full; retry after a pause
-        +-- InternalError   500
-        +-- SpaceExceeded   500       the store is full (etcd's quota); delete, then retry
-        +-- ServiceUnavailable 503
-        +-- ServerTimeout   504
+    |   +-- BadRequest      400       malformed envelope or request; fix the caller
+    |   |   +-- PatchError            (actors.jsonpatch) a JSON patch that cannot apply
+    |   +-- Unauthorized    401       who you are could not be established
+    |   +-- Forbidden       403       you may not do this; the message names the permission
+    |   +-- NotFound        404
+    |   +-- MethodNotAllowed 405      that verb does not apply to that (sub)resource
+    |   +-- AlreadyExists   409       create of an existing name
+    |   +-- Conflict        409       stale resourceVersion; re-read and retry
+    |   +-- Gone            410       watch revision compacted; relist
+    |   +-- RequestEntityTooLarge 413 the object or request is too big for the bus
+    |   +-- Invalid         422       the object fails validation
+    |   +-- TooManyRequests 429       the server is full; retry after a pause
+    |   +-- InternalError   500
+    |   +-- SpaceExceeded   500       the store is full (etcd's quota); delete, then retry
+    |   +-- ServiceUnavailable 503
+    |   +-- ServerTimeout   504
+    +-- TemporaryError(delay)         try again after ``delay`` seconds, or the back-off (kopf)
+    +-- PermanentError                a reconcile that retrying cannot mend: not retried until
+    |                                 its object changes (controller-runtime's TerminalError)
+    +-- UsageError                    what was asked cannot work as given; nothing was done:
+    |   |                             fix it and ask again (the CLI: ``error: ...``, exit 1)
+    |   +-- KubeConfigError           (bindings.kubeconfig) missing, unreadable or malformed
+    |   +-- ManifestError             (bindings.manifests) a manifest cannot be read or mapped
+    |   +-- JsonPathError             (bindings.jsonpath) an output template cannot be parsed
+    |   +-- RolloutError              (bindings.rollout) kubectl's refusal of a rollout action
+    |   +-- CaptureError              (bindings.tracing) not a ``trace --record`` capture
+    +-- RolloutFailed                 (bindings.printers) past its progress deadline: it will
+    |                                 not finish by itself
+    +-- ClusterError                  (bindings.cluster) the cluster could not start; the
+    |                                 message says what to do
+    +-- RuntimeFailure(reason)        (actors.runtime) a container could not be made to run
+    +-- NkeyError                     (bus.nkeys) a key, seed or JWT that is malformed or
+                                      wrongly signed
+
+How a controller retries (``actors.controller``): a :class:`TemporaryError` after its delay, a
+:class:`PermanentError` or an :class:`ApiError` that is not ``retryable`` not at all (until the
+object changes), anything else with exponential back-off.
+
+Misuse of an API (a plugin that extends nothing, a ``BusActor`` overriding ``on_receive``)
+raises ``TypeError`` or ``ValueError`` as Python does, outside this tree: it is a bug to fix,
+not a condition to handle.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 
 class KubeactorError(Exception):
     """Base of every error kubeactor raises on purpose."""
+
+
+@contextlib.contextmanager
+def translated(into: type[KubeactorError], foreign: tuple[type[Exception], ...] = (OSError,)
+               ) -> Iterator[None]:
+    """Raise ``into`` (with the same message) for an exception of the ``foreign`` types
+    raised inside the block: the translation at a boundary, as httpcore's
+    ``map_exceptions``."""
+    try:
+        yield
+    except foreign as error:
+        raise into(str(error)) from error
+
+
+class TemporaryError(KubeactorError):
+    """Not yet: try again after ``delay`` seconds (kopf's ``TemporaryError``), or None: after
+    the caller's exponential back-off. A controller's reconcile raises it to be called again
+    then, whatever error it wraps (a Forbidden create refused by a quota may pass later)."""
+
+    def __init__(self, message: str, *, delay: float | None = None) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class PermanentError(KubeactorError):
+    """Trying again cannot help (kopf's ``PermanentError``, controller-runtime's
+    ``TerminalError``): a controller logs it and does not retry until the object changes."""
+
+
+class UsageError(KubeactorError):
+    """What was asked cannot work as given (a command line, a file, a template); nothing was
+    done. The ``kubeactor`` command prints it as ``error: <message>`` and exits 1."""
 
 
 class BusError(KubeactorError):

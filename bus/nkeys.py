@@ -22,6 +22,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from bus.errors import KubeactorError
+
 ACCOUNT = 0
 """Type prefixes, each a multiple of 8 so the first base32 letter names the type."""
 SERVER = (ord("N") - ord("A")) << 3
@@ -30,7 +32,7 @@ _SEED = (ord("S") - ord("A")) << 3
 _HEADER = {"typ": "JWT", "alg": "ed25519-nkey"}
 
 
-class NkeyError(ValueError):
+class NkeyError(KubeactorError):
     """A key, seed or JWT that is malformed, of the wrong type or wrongly signed."""
 
 
@@ -133,7 +135,7 @@ def decode_jwt(token: str, issuer_prefix: int) -> dict[str, Any]:
             raise NkeyError("not an ed25519-nkey JWT")
         decode_public(str(claims.get("iss", "")), issuer_prefix).verify(
             _unb64(signature), f"{header}.{body}".encode())
-    except (ValueError, AttributeError) as error:  # NkeyError is a ValueError
+    except (NkeyError, ValueError, AttributeError) as error:
         raise NkeyError(f"malformed JWT: {error}") from None
     except InvalidSignature:
         raise NkeyError("the JWT's signature does not match its issuer") from None

@@ -48,6 +48,7 @@ from actors.scheduling.framework import (
     SUCCESS,
     ClusterEvent,
     CycleState,
+    Plugin,
     Profile,
     Status,
     error,
@@ -415,14 +416,14 @@ DEFAULT_WEIGHTS: Mapping[str, int] = {
 """kube-scheduler's default score weights."""
 
 
-def default_plugins(client: Client) -> list[Any]:
+def default_plugins(client: Client) -> list[Plugin]:
     """A fresh set of the default plugins, in kube-scheduler's order."""
     return [NodeUnschedulable(), NodeName(), NodeReady(), TaintToleration(), NodeAffinity(),
             NodeResourcesFit(), NodeResourcesBalancedAllocation(), DefaultPreemption(client),
             DefaultBinder(client)]
 
 
-def default_profile(client: Client, extra: Sequence[Any] = (),
+def default_profile(client: Client, extra: Sequence[Plugin] = (),
                     weights: Mapping[str, int] | None = None) -> Profile:
     """The default plugins followed by ``extra`` ones (a custom scheduler's own), with the
     default weights updated by ``weights``."""

@@ -94,7 +94,8 @@ def test_the_work_queue_holds_a_key_once_and_backs_off_its_failures():
     assert queue.add(key) and not queue.add(key) and len(queue) == 1
     queue.take(key)
     assert queue.add(key)
-    assert [queue.failed(key) for _ in range(6)] == [0.1, 0.2, 0.4, 0.8, 1, 1]
+    assert [queue.failed(key) for _ in range(3)] == [1, 2, 3]
     queue.forget(key)
-    assert queue.failed(key) == 0.1
+    assert queue.failed(key) == 1
+    assert [backoff_delay(n, 0.1, 1) for n in range(1, 7)] == [0.1, 0.2, 0.4, 0.8, 1, 1]
     assert backoff_delay(40, 0.05, 60) == 60
