@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import dataclasses
 import logging
+import os
 import queue
 import signal
 import sys
@@ -1368,7 +1369,18 @@ def _configure_logging(verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit code. Errors of kubeactor's tree (``bus.errors``) print as
-    kubectl prints them, exit 1; anything else is a bug and shows its traceback."""
+    kubectl prints them, exit 1; anything else is a bug and shows its traceback. A reader that
+    closed its end of stdout (``get pods | head``) ends the command quietly, as it ends kubectl."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # what is still buffered fails here, not at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 1
+
+
+def _run(argv: Sequence[str] | None) -> int:
     head, words = _split_dash_dash(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(head)
     _configure_logging(getattr(args, "verbose", False))

@@ -4,6 +4,10 @@ is a bug and is not hidden."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from bindings import cli, jsonpath, kubeconfig, manifests, printers, rollout, tracing
@@ -83,3 +87,18 @@ def test_the_other_failures_are_leaves_of_the_tree(leaf):
 def test_an_output_format_without_its_template_is_a_usage_error():
     with pytest.raises(UsageError, match="jsonpath format specified but no jsonpath template"):
         printers.check_format("jsonpath")
+
+
+def test_a_reader_that_closed_stdout_ends_the_command_quietly(tmp_path):
+    config = write_kubeconfig(tmp_path / "k")
+    read, write = os.pipe()
+    os.close(read)  # like `kubeactor ... | head` once head has gone
+    try:
+        words = ["--kubeconfig", str(config), "config", "view"]
+        done = subprocess.run([sys.executable, "-c", "import sys; from bindings import cli; "
+                               f"sys.exit(cli.main({words!r}))"],
+                              stdout=write, stderr=subprocess.PIPE, timeout=60, check=False)
+    finally:
+        os.close(write)
+    assert done.returncode == 1
+    assert done.stderr == b""
