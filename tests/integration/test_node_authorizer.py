@@ -83,7 +83,7 @@ def test_a_node_reads_the_configmap_of_its_own_pod_and_nothing_of_another_nodes(
     with pytest.raises(Forbidden, match=r'cannot list resource "configmaps" in API group "" '
                                         r"at the cluster scope: can only read namespaced"):
         n1.list("configmaps", None)
-    with pytest.raises(Forbidden, match="can only list/watch pods with spec.nodeName"):
+    with pytest.raises(Forbidden, match=r"can only list/watch pods with spec\.nodeName"):
         n1.list("pods", None)
     assert [p["metadata"]["name"] for p in n1.list(
         "pods", None, field_selector="spec.nodeName=n1")["items"]] == ["one"]
