@@ -10,6 +10,10 @@ The client renews the watch's lease at a third of its length and, if the apiserv
 restart), resumes it from the last revision seen. With several apiserver processes, renewals
 go to the one holding the watch (the ``server`` its registration named) and to any of them once
 that one is gone.
+
+A followed log (:class:`LogStream`) is pushed, chunk by chunk, to a subject of the client's own
+too; only the chunks MACed with the stream's own random key (which only the pod's kubelet is
+given) are taken.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import hmac
 import logging
+import queue
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +35,7 @@ from actors.credentials import Credentials, TokenCredentials
 from actors.objects import ResourceInfo, resolve
 from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
-from bus.envelope import Envelope, new_id
+from bus.envelope import Envelope, mac, new_id
 from bus.errors import (
     ApiError,
     BusError,
@@ -108,8 +115,8 @@ class Watch:
             self._sub = None
             with contextlib.suppress(ApiError, BusError):
                 self.client.request("watch", self.info.name, namespace=self.namespace,
-                                    options={"watchId": self.id, "stop": True}, timeout=2,
-                                    server=self.server)
+                                    options=dict(self.options, stop=True), timeout=2,
+                                    server=self.server)  # authorized as the watch itself
 
     async def _renew_forever(self) -> None:
         """Renew every third of the lease. A renewal the apiserver refuses for good (the
@@ -144,6 +151,74 @@ class Watch:
                 log.warning("watch %s: renewal failed: %s", self.id, error)
             except BusError as error:
                 log.warning("watch %s: renewal failed: %s", self.id, error)
+
+
+STREAM_KEY_BYTES = 32
+"""Length of a followed log's random key (HMAC-SHA256's block of security)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """One chunk of a followed log, from the pod's kubelet (its MAC checked)."""
+
+    data: str
+    end: bool
+    """The container stopped: the stream is over."""
+    incoming: Incoming
+
+
+class LogStream:
+    """``logs -f`` as its reader: a subject of its own (``<prefix>.inbox.<owner>.logs.<id>``)
+    and a random key, sent with the request in ``auth.streamKey`` (kept out of traces and the
+    audit log) and given by the apiserver to the pod's kubelet alone, which MACs every chunk
+    with it. A chunk without that MAC (anyone else who may publish there: another kubelet) is
+    dropped and never acknowledged. Take chunks with :meth:`take`, acknowledge each once used
+    (flow control: the kubelet sends the next only then), :meth:`close` at the end."""
+
+    def __init__(self, client: Client, pod: str, namespace: str | None,
+                 options: dict[str, Any]) -> None:
+        """Subscribe, then ask the apiserver to have the log followed to us (ApiError when
+        it refuses: nothing is left subscribed)."""
+        connection = self.connection = client.connection
+        self.key = secrets.token_bytes(STREAM_KEY_BYTES)
+        self.subject = connection.subjects.log_stream(connection.owner, new_id())
+        self._chunks: queue.Queue[LogChunk] = queue.Queue()
+        self._subscription = connection.subscribe(self.subject, self._arrived)
+        try:
+            client.request("get", "pods", namespace=namespace, name=pod, subresource="log",
+                           options={**options, "followTo": self.subject},
+                           keys={"streamKey": self.key})
+        except ApiError:
+            self.close()
+            raise
+
+    def _arrived(self, incoming: Incoming) -> None:  # bus loop thread
+        expected = mac(self.key, incoming.subject, incoming.data)
+        if incoming.mac is None or not hmac.compare_digest(incoming.mac, expected):
+            log.warning("log stream %s: dropped a chunk not MACed with its key (from %r)",
+                        self.subject, incoming.envelope.sender)
+            return
+        body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
+        self._chunks.put(LogChunk(str(body.get("data", "")), bool(body.get("end")), incoming))
+
+    def take(self, timeout: float) -> LogChunk | None:
+        """The next chunk; None when none came within ``timeout`` seconds."""
+        try:
+            return self._chunks.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def acknowledge(self, chunk: LogChunk) -> None:
+        """Tell the kubelet ``chunk`` is taken: it sends the next."""
+        incoming = chunk.incoming
+        if incoming.reply_to:
+            body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
+            self.connection.publish(incoming.reply_to, incoming.envelope.reply(
+                {"seq": body.get("seq")}, sender=self.connection.name))
+
+    def close(self) -> None:
+        """Stop listening (the kubelet ends the stream at its next chunk)."""
+        self.connection.unsubscribe(self._subscription)
 
 
 def _settle(answer: concurrent.futures.Future[Any],
@@ -189,9 +264,14 @@ class Client:
 
     def envelope(self, verb: str, info: ResourceInfo, namespace: str | None, name: str | None,
                  body: Any, options: dict[str, Any] | None, subresource: str | None,
-                 trace_id: str | None, auth: dict[str, Any] | None) -> Envelope:
+                 trace_id: str | None, auth: dict[str, Any] | None,
+                 keys: dict[str, Any] | None = None) -> Envelope:
+        """``keys``: secrets of the request beside the credentials (a followed log's
+        ``streamKey``), carried in ``auth``, which no trace or audit record shows."""
         if self._impersonate is not None and auth is not None:
             auth = {**auth, "impersonate": self._impersonate}
+        if keys:
+            auth = {**(auth or {}), **keys}
         return Envelope(
             trace_id=trace_id or new_id(), span_id=new_id(), verb=verb, group=info.group,
             resource=info.name, subresource=subresource,
@@ -202,26 +282,28 @@ class Client:
     def request(self, verb: str, resource: str, *, namespace: str | None = None,
                 name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
                 subresource: str | None = None, trace_id: str | None = None,
-                timeout: float | None = None, server: str | None = None) -> Any:
+                timeout: float | None = None, server: str | None = None,
+                keys: dict[str, Any] | None = None) -> Any:
         """Send one API request and return the reply's body; raise ApiError on failure.
-        ``server``: to that one apiserver process (see ``Watch.server``), not to any."""
+        ``server``: to that one apiserver process (see ``Watch.server``), not to any;
+        ``keys``: see :meth:`envelope`."""
         deadline = timeout or self.timeout
         return self.submit(verb, resource, namespace=namespace, name=name, body=body,
                            options=options, subresource=subresource, trace_id=trace_id,
-                           timeout=deadline, server=server).result(deadline + 1)
+                           timeout=deadline, server=server, keys=keys).result(deadline + 1)
 
     def submit(self, verb: str, resource: str, *, namespace: str | None = None,
                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
                subresource: str | None = None, trace_id: str | None = None,
-               timeout: float | None = None, server: str | None = None
-               ) -> concurrent.futures.Future[Any]:
+               timeout: float | None = None, server: str | None = None,
+               keys: dict[str, Any] | None = None) -> concurrent.futures.Future[Any]:
         """:meth:`request` without waiting: the future resolves to the reply's body or raises
         the ApiError :meth:`request` would. Callable from any thread but the bus loop's (opening a
         certificate session blocks for its handshake)."""
         info = resolve(resource)
         proof = self.credentials.prove(self.connection)
         envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
-                                 trace_id, proof.auth)
+                                 trace_id, proof.auth, keys)
         sent = self.connection.request(self.subject(verb, info, subresource, server), envelope,
                                        timeout or self.timeout, proof.mac_key)
         answer: concurrent.futures.Future[Any] = concurrent.futures.Future()

@@ -303,10 +303,13 @@ class NodeAgent:
         uid, container = str(body.get("uid")), str(body.get("container"))
         try:
             if envelope.verb == "logs" and body.get("stream"):
+                key = (envelope.auth or {}).get("streamKey")
+                if not isinstance(key, bytes):
+                    raise RuntimeFailure("BadRequest", "a followed log needs its stream key")
                 stream = self.runtime.follow_logs(uid, container, body.get("tailLines"))
                 self._reply(incoming, envelope.reply({"stream": body["stream"]},
                                                      sender=connection.name))
-                self._stream(stream, str(body["stream"]), connection)
+                self._stream(stream, str(body["stream"]), key, connection)
                 return
             if envelope.verb == "logs":
                 text = self.runtime.logs(uid, container, body.get("tailLines"))
@@ -326,20 +329,21 @@ class NodeAgent:
         if incoming.reply_to:
             self.publish(incoming.reply_to, reply)
 
-    def _stream(self, stream: Any, subject: str, connection: Connection) -> None:
-        """Send each chunk as a request and wait for the reader's acknowledgement (flow
-        control: one chunk in flight); end with ``{"end": true}``. A reader gone (no
-        responders, no acknowledgement) stops the stream."""
+    def _stream(self, stream: Any, subject: str, key: bytes, connection: Connection) -> None:
+        """Send each chunk as a request MACed with the reader's ``key`` and wait for its
+        acknowledgement (flow control: one chunk in flight); end with ``{"end": true}``. A
+        reader gone (no responders, no acknowledgement) stops the stream."""
+        def send(body: Object) -> None:
+            connection.request(subject, Envelope(sender=connection.name, verb="logs",
+                                                 body=body),
+                               STREAM_ACK_SECONDS, key).result(STREAM_ACK_SECONDS + 1)
+
         seq = 0
         try:
             for chunk in stream:
                 seq += 1
-                connection.request(subject, Envelope(sender=connection.name, verb="logs",
-                                                     body={"seq": seq, "data": chunk}),
-                                   STREAM_ACK_SECONDS).result(STREAM_ACK_SECONDS + 1)
-            connection.request(subject, Envelope(sender=connection.name, verb="logs",
-                                                 body={"seq": seq + 1, "end": True}),
-                               STREAM_ACK_SECONDS).result(STREAM_ACK_SECONDS + 1)
+                send({"seq": seq, "data": chunk})
+            send({"seq": seq + 1, "end": True})
         except (BusError, TimeoutError) as error:
             log.info("%s: log stream to %s ended: %s", self.name, subject, error)
         finally:
@@ -389,12 +393,20 @@ class Writers:
 
 
 class Kubelet(BusActor):
-    """Hosts one or many :class:`NodeAgent` s on one connection (see the module docstring)."""
+    """Hosts one or many :class:`NodeAgent` s on one connection (see the module docstring).
+    One node follows its own pods and Node as itself (the Node authorizer lets a kubelet
+    list only those); several share one informer of every pod and one of every Node, read as
+    ``lister`` (an identity that may: ``system:node-sim``)."""
 
-    def __init__(self, connection: Connection, nodes: list[Node]) -> None:
+    def __init__(self, connection: Connection, nodes: list[Node],
+                 lister: Client | None = None) -> None:
         super().__init__(connection)
         if not nodes:
             raise ValueError("a kubelet needs at least one node")
+        if len(nodes) > 1 and lister is None:
+            raise ValueError("a kubelet of several nodes needs a lister: a client that may "
+                             "list every pod and node (a node may list only its own)")
+        self._lister = lister or nodes[0].client
         first = nodes[0].config
         self.name = connection.name
         self.timers = Timers(f"{self.name}-timers")
@@ -439,13 +451,13 @@ class Kubelet(BusActor):
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(NodeAgent.register, agents))
         one = agents[0] if len(agents) == 1 else None
-        self._nodes = Informer(agents[0].client, "nodes", lambda event: None,
+        self._nodes = Informer(self._lister, "nodes", lambda event: None,
                                field_selector=f"metadata.name={one.name}" if one else None)
         self._nodes.start()
         for agent in agents:
             agent.runtime.watch(agent.on_runtime_event)
         self._informer = Informer(
-            agents[0].client, "pods", self._on_pod_event,
+            self._lister, "pods", self._on_pod_event,
             field_selector=f"spec.nodeName={one.name}" if one else None)
         self._informer.start()
         items = self._informer.items()

@@ -9,6 +9,7 @@ unscheduled pods.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +95,16 @@ def parse_fields(selector: str | None) -> tuple[Requirement, ...]:
             )
         requirements.append(Requirement(path, op, (value.strip(),)))
     return tuple(requirements)
+
+
+def required_field(selector: str | None, path: str) -> str | None:
+    """The value a field selector requires ``path`` to equal (``metadata.name=web``: web);
+    None when it requires none, or does not parse (the list itself then refuses it)."""
+    with contextlib.suppress(BadRequest):
+        for requirement in parse_fields(selector):
+            if requirement.key == path and requirement.op == "=":
+                return requirement.values[0]
+    return None
 
 
 def field_value(obj: dict[str, Any], path: str) -> str:

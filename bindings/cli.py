@@ -27,7 +27,7 @@ from cryptography import x509
 from actors import certificates, certs
 from actors.apiserver import rbac
 from actors.apiserver.authn import UserInfo
-from actors.client import Client, WatchEvent
+from actors.client import Client, LogStream, WatchEvent
 from actors.deployment import without_hash
 from actors.disruption import DisruptionConfig
 from actors.objects import (
@@ -45,8 +45,6 @@ from actors.store import StoreConfig
 from bindings import kubeconfig, manifests, printers, rollout, tracing
 from bindings.cluster import Cluster, ClusterConfig, node_identity, node_kubeconfig
 from bus import Connection
-from bus.connection import Incoming
-from bus.envelope import new_id
 from bus.errors import (
     ApiError,
     BadRequest,
@@ -745,31 +743,23 @@ def cmd_logs(args: argparse.Namespace, session: Session, words: list[str]) -> in
 
 
 def _follow_logs(session: Session, pod: str, options: dict[str, Any]) -> int:
-    """``logs -f``: the kubelet streams chunks to our own subject, each a request we answer
-    once it is printed (flow control); ``{"end": true}`` ends it (the container stopped), as
-    does Ctrl-C (docs/PROTOCOL.md, log streaming)."""
-    chunks: queue.Queue[Incoming] = queue.Queue()
-    subject = session.connection.subjects.log_stream(session.connection.owner, new_id())
-    subscription = session.connection.subscribe(subject, chunks.put)
+    """``logs -f``: print each chunk the pod's kubelet streams to us, acknowledging it once
+    printed (flow control), until the container stops or Ctrl-C (docs/PROTOCOL.md, followed
+    logs)."""
+    stream = LogStream(session.client, pod, session.namespace, options)
     stop = _stop_on_signals()
     try:
-        session.client.request("get", "pods", namespace=session.namespace, name=pod,
-                               subresource="log", options={**options, "followTo": subject})
         while not stop.is_set():
-            try:
-                incoming = chunks.get(timeout=0.2)
-            except queue.Empty:
+            chunk = stream.take(timeout=0.2)
+            if chunk is None:
                 continue
-            body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
-            sys.stdout.write(str(body.get("data", "")))
+            sys.stdout.write(chunk.data)
             sys.stdout.flush()
-            if incoming.reply_to:
-                session.connection.publish(incoming.reply_to, incoming.envelope.reply(
-                    {"seq": body.get("seq")}, sender=session.connection.name))
-            if body.get("end"):
+            stream.acknowledge(chunk)
+            if chunk.end:
                 break
     finally:
-        session.connection.unsubscribe(subscription)
+        stream.close()
     return 0
 
 

@@ -37,6 +37,7 @@ from actors.apiserver import (
     ApiServerConfig,
     Authorizer,
     EitherAuthenticator,
+    NodeAuthorizer,
     SessionAuthenticator,
     TokenAuthenticator,
     busauth,
@@ -344,9 +345,10 @@ class Cluster:
         connection = self._connect(NODE_SIM, "kubelet-sim")
         timers = Timers("sim-containers")
         self._timers.append(timers)
+        lister = Client(connection, self._own_credentials((NODE_SIM, "")))
         self._run(Kubelet.start(connection, [
             self._node(connection, name, SimRuntime(name, timers), record_events=False,
-                       pod_workers=8) for name in names]))
+                       pod_workers=8) for name in names], lister))
 
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> None:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
@@ -388,7 +390,7 @@ class Cluster:
         authenticator = EitherAuthenticator(  # one policy, one nonce cache for all workers
             tokens, SessionAuthenticator(self._pki.ticket_key, handshaker.window))
         # Shared by all workers: a change committed by one applies to the next request of any.
-        authorizer, registrations = Authorizer(), Registrations()
+        authorizer, registrations = Authorizer(NodeAuthorizer()), Registrations()
         admission_objects = Mirror(ADMISSION_KINDS)
         self._audit = AuditLog(config.audit_log or data / "audit.log")
         # On a shared store, other apiserver processes may serve the same requests.

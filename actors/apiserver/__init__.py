@@ -16,6 +16,7 @@ from actors.apiserver.authn import (
     TokenAuthenticator,
     UserInfo,
 )
+from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
 from actors.apiserver.server import ApiServer, ApiServerConfig
 
@@ -31,6 +32,7 @@ __all__ = [
     "Handshaker",
     "MutatingPlugin",
     "NamespaceLifecycle",
+    "NodeAuthorizer",
     "SessionAuthenticator",
     "TokenAuthenticator",
     "UserInfo",

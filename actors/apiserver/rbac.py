@@ -3,7 +3,9 @@
 Roles and bindings are API objects; the :class:`Authorizer` keeps them in memory, fed by the
 store's commit events, so a change takes effect at the next request. RBAC is additive only: a
 request is allowed when any rule of any role bound to the user (or one of its groups) covers
-it. A denial names the user, verb, resource and namespace as kube-apiserver does.
+it. Authorizers asked before RBAC (:class:`Opinion`: the Node authorizer of ``nodeauthz``, as
+kube-apiserver's ``--authorization-mode=Node,RBAC``) may allow first; their reasons end the
+denial. A denial names the user, verb, resource and namespace as kube-apiserver does.
 
 Decisions are cheap: the rules that reach one identity (user and groups) are compiled once into
 a :class:`UserRules` (cluster-wide rules, and rules per namespace, each a set lookup) and kept
@@ -22,7 +24,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from actors import certificates
 from actors.apiserver.admission import AdmissionRequest
@@ -30,6 +32,7 @@ from actors.apiserver.authn import UserInfo
 from actors.apiserver.mirror import Key, Mirror, key_of
 from actors.objects import ResourceInfo
 from bus.errors import BadRequest, Forbidden
+from bus.permissions import NODE_SIM
 
 Object = dict[str, Any]
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -51,6 +54,8 @@ class Attributes:
     subresource: str | None = None
     namespace: str | None = None
     name: str | None = None
+    field_selector: str | None = None
+    """A list's or watch's field selector (the Node authorizer reads ``spec.nodeName``)."""
 
     @property
     def resource_path(self) -> str:
@@ -258,14 +263,31 @@ def missing_rules(owned: Iterable[Rule], wanted: Iterable[Rule]) -> list[Rule]:
     return missing
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An authorizer's answer: allowed, or not (no opinion) with why, in Kubernetes' words."""
+
+    allowed: bool
+    reason: str = ""
+
+
+class Opinion(Protocol):
+    """An authorizer asked before RBAC; it allows, or leaves the request to the next."""
+
+    def decide(self, attrs: Attributes) -> Decision: ...
+
+
 class Authorizer(Mirror):
     """RBAC over an in-memory copy of roles and bindings (a :class:`Mirror`), shared by the
     apiserver's workers: changes come in on whichever worker commits or hears them, decisions
-    are made on every worker's thread without a lock."""
+    are made on every worker's thread without a lock. ``first``: authorizers asked before
+    RBAC, in order (mirrors among them are listed by :attr:`mirrors`, to be fed too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *first: Opinion) -> None:
         super().__init__(RBAC_KINDS)
         self._policy = _Policy()
+        self._first = first
+        self.mirrors: tuple[Mirror, ...] = (self, *(o for o in first if isinstance(o, Mirror)))
 
     def changed(self, objects: dict[Key, Object]) -> None:
         self._policy = _Policy(objects)  # a new generation: nothing compiled yet
@@ -285,15 +307,30 @@ class Authorizer(Mirror):
             rules = policy.compiled[identity] = compile_rules(policy, user)
         return rules
 
+    def decide(self, attrs: Attributes) -> Decision:
+        """The first authorizer that allows decides; else RBAC; a denial keeps the reasons
+        the others gave (kube-apiserver's union of authorizers)."""
+        reasons = []
+        for opinion in self._first:
+            decision = opinion.decide(attrs)
+            if decision.allowed:
+                return decision
+            reasons.append(decision.reason)
+        if self.rules_for(attrs.user).allows(attrs):
+            return Decision(True)
+        return Decision(False, ", ".join(reason for reason in reasons if reason))
+
     def allowed(self, attrs: Attributes) -> bool:
-        return self.rules_for(attrs.user).allows(attrs)
+        return self.decide(attrs).allowed
 
     def authorize(self, attrs: Attributes) -> None:
         """Return when allowed; raise Forbidden naming the missing permission otherwise."""
-        if not self.allowed(attrs):
+        decision = self.decide(attrs)
+        if not decision.allowed:
+            why = f": {decision.reason}" if decision.reason else ""
             raise forbidden(attrs, f'User "{attrs.user.name}" cannot {attrs.verb} resource '
                                    f'"{attrs.resource_path}" in API group "{attrs.group}" '
-                                   f"{attrs.scope}")
+                                   f"{attrs.scope}{why}")
 
     def reason(self, attrs: Attributes) -> str:
         """Why a request is allowed, in kube-apiserver's words (empty when it is not)."""
@@ -332,12 +369,17 @@ def access_review(authorizer: Authorizer, info: ResourceInfo, body: Any,
         if not isinstance(spec.get("user"), str) or not isinstance(groups, list):
             raise BadRequest("spec.user (a string) and spec.groups (a list) are required")
         user = UserInfo(spec["user"], str(spec.get("uid", "")), tuple(str(g) for g in groups))
+    selector = attributes.get("fieldSelector")
+    raw = selector.get("rawSelector") if isinstance(selector, dict) else None
     asked = Attributes(user, attributes["verb"], attributes.get("group", ""),
                        attributes["resource"], attributes.get("subresource") or None,
-                       attributes.get("namespace") or None, attributes.get("name") or None)
-    status: Object = {"allowed": authorizer.allowed(asked)}
-    if status["allowed"]:
-        status["reason"] = authorizer.reason(asked)
+                       attributes.get("namespace") or None, attributes.get("name") or None,
+                       raw if isinstance(raw, str) else None)
+    decision = authorizer.decide(asked)
+    status: Object = {"allowed": decision.allowed}
+    reason = authorizer.reason(asked) if decision.allowed else decision.reason
+    if reason:
+        status["reason"] = reason
     return {"apiVersion": info.api_version, "kind": info.kind, "metadata": {}, "spec": spec,
             "status": status}
 
@@ -443,6 +485,33 @@ def _user_facing_roles() -> list[Object]:
             _cluster_role("view", view)]
 
 
+RETIRED_POLICY = (("ClusterRoleBinding", "system:node"),)
+"""Bootstrap objects of older versions, removed at start while they still carry the bootstrap
+label: ``system:node`` bound to every kubelet gave each the reads the Node authorizer now
+limits to its own node."""
+
+
+def node_rules() -> list[Object]:
+    """Kubernetes' NodeRules, cut to what exists or is planned here: what any kubelet may
+    do, before the Node authorizer narrows reads to its own node and NodeRestriction writes."""
+    return [
+        _rule([AUTHORIZATION_GROUP], ["subjectaccessreviews"], ["create"]),
+        _rule([""], ["services"], READ),
+        _rule([""], ["nodes"], ["create", "get", "list", "watch", "update", "patch"]),
+        _rule([""], ["nodes/status"], ["update", "patch"]),
+        _rule([""], ["events"], ["create", "update", "patch"]),
+        _rule([""], ["pods"], [*READ, "create", "delete"]),
+        _rule([""], ["pods/status"], ["update", "patch"]),
+        _rule([""], ["pods/eviction"], ["create"]),
+        _rule([""], ["secrets", "configmaps"], READ),
+        _rule([""], ["persistentvolumeclaims", "persistentvolumes", "endpoints"], ["get"]),
+        _rule([""], ["persistentvolumeclaims/status"], ["get", "update", "patch"]),
+        _rule([""], ["serviceaccounts/token"], ["create"]),
+        _rule([certificates.GROUP], [certificates.RESOURCE], ["create", *READ]),
+        _rule([COORDINATION], ["leases"], ["get", "create", "update", "patch", "delete"]),
+    ]
+
+
 def bootstrap_policy() -> list[Object]:
     """Cluster roles and bindings every cluster starts with, after Kubernetes' defaults."""
     return [
@@ -481,18 +550,14 @@ def bootstrap_policy() -> list[Object]:
         ]),
         _cluster_binding("system:kube-controller-manager", "User",
                          "system:kube-controller-manager"),
-        # What a kubelet may do to any node or pod; NodeRestriction (admission) cuts it down
-        # to its own Node, its own Lease and the pods bound to it, as in Kubernetes.
-        _cluster_role("system:node", [
-            _rule([""], ["pods"], [*READ, "delete"]),
-            _rule([""], ["pods/status"], WRITE_STATUS),
-            _rule([""], ["nodes"], [*READ, "create", "update", "patch", "delete"]),
-            _rule([""], ["nodes/status"], WRITE_STATUS),
-            _rule([""], ["configmaps"], READ),
-            _rule([""], ["events"], ["create", "update", "patch"]),
-            _rule([COORDINATION], ["leases"], ["get", "create", "update", "delete"]),
-        ]),
-        _cluster_binding("system:node", "Group", "system:nodes"),
+        # Bound to nobody, as in Kubernetes: the Node authorizer grants kubelets these rules,
+        # cut down to their own node (nodeauthz), and NodeRestriction (admission) what they
+        # write.
+        _cluster_role("system:node", node_rules()),
+        # The one informer of pods and of nodes that serves every simulated node of ``up
+        # --runtime sim`` (each node acts as itself otherwise).
+        _cluster_role(NODE_SIM, [_rule([""], ["pods", "nodes"], READ)]),
+        _cluster_binding(NODE_SIM, "User", NODE_SIM),
         _cluster_role(CSR_SIGNER, [  # the signer in the apiserver process (actors.csrsigning)
             _rule([certificates.GROUP], [certificates.RESOURCE], READ),
             _rule([certificates.GROUP], [f"{certificates.RESOURCE}/status"], ["update"]),

@@ -50,9 +50,11 @@ from actors.apiserver.certificates import (
 from actors.apiserver.external import ExternalAdmission, Registrations
 from actors.apiserver.limits import LimitRanger, ResourceQuota
 from actors.apiserver.mirror import Mirror
+from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.options import Options, parse_options, read_continue, write_continue
 from actors.apiserver.priority import Priority
 from actors.apiserver.rbac import (
+    RETIRED_POLICY,
     Attributes,
     Authorizer,
     PreventEscalation,
@@ -78,7 +80,7 @@ from actors.objects import (
     trace_id_of,
     validate,
 )
-from actors.selectors import matcher
+from actors.selectors import matcher, required_field
 from actors.store import StoreEvent, StoreView, StoreWriter, Write
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
@@ -113,6 +115,8 @@ UPDATE_ATTEMPTS = 5
 """How often an update without a resourceVersion is computed again after a concurrent write
 (kube-apiserver retries GuaranteedUpdate the same way)."""
 """Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
+MIN_STREAM_KEY, MAX_STREAM_KEY = 16, 64
+"""Bytes of a followed log's key (``auth.streamKey``)."""
 _BY_KIND = {info.kind: info for info in RESOURCES}
 _BY_NAME = {info.name: info for info in RESOURCES}
 RELAYED = object()
@@ -229,10 +233,10 @@ class ApiServer(BusActor):
         self.authenticator = authenticator
         self.handshaker = handshaker
         self.config = config or ApiServerConfig()
-        self.authorizer = authorizer or Authorizer()
+        self.authorizer = authorizer or Authorizer(NodeAuthorizer())
         self.registrations = registrations or Registrations()
         self.admission_objects = admission_objects or Mirror(ADMISSION_KINDS)
-        self.mirrors = (self.authorizer, self.registrations, self.admission_objects)
+        self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects)
         self.admission = admission or self.default_chain()
         self.audit = audit
         self.writer: StoreWriter | None = None
@@ -293,7 +297,14 @@ class ApiServer(BusActor):
 
     def _bootstrap(self) -> None:
         """Create the system namespaces, the bootstrap RBAC policy and the system
-        PriorityClasses when missing."""
+        PriorityClasses when missing; remove the retired bootstrap policy."""
+        for kind, name in RETIRED_POLICY:
+            key = _BY_KIND[kind].key(None, name)
+            old = self.view.get(key) if self.view is not None else None
+            if old is not None and old["metadata"].get("labels", {}).get(
+                    "kubernetes.io/bootstrapping") == "rbac-defaults":
+                with contextlib.suppress(NotFound):
+                    self._observe(self.store.delete(key).get(), deleted=True)
         namespaces = [{"metadata": {"name": name}} for name in SYSTEM_NAMESPACES]
         for info, obj in [(lookup("", "namespaces"), ns) for ns in namespaces] + [
             (_BY_KIND[obj["kind"]], obj) for obj in [*bootstrap_policy(),
@@ -326,12 +337,7 @@ class ApiServer(BusActor):
                     error, sender=self.config.name))
         try:
             request = pending.request = self._decode(incoming)
-            # As in Kubernetes, a create is not authorized by name: the name is in the body.
-            by_name = request.name if request.verb != "create" or request.subresource else None
-            self.authorizer.authorize(Attributes(
-                request.user, request.verb, request.info.group, request.info.name,
-                request.subresource, request.namespace, by_name,
-            ))
+            self.authorizer.authorize(_attributes(request))
             pending.authorized = True
         except ApiError as error:
             return self._finish(pending, incoming.envelope.error_reply(
@@ -717,6 +723,7 @@ class ApiServer(BusActor):
         if stream is not None:
             check_owner(request.impersonator or request.user,
                         self.subjects.log_stream_owner(stream) or "", "a followed log")
+        key = _stream_key(request.envelope) if stream is not None else None
         if op == "exec":
             options = {"apiVersion": "v1", "kind": "PodExecOptions", "container": container,
                        "command": body["command"]}
@@ -729,6 +736,7 @@ class ApiServer(BusActor):
             body={"uid": pod["metadata"]["uid"], "container": container,
                   "tailLines": request.options.tail_lines, "command": body.get("command"),
                   "stream": request.options.follow_to},
+            auth=None if key is None else {"streamKey": key},  # to this kubelet alone
         )
         call = self.connection.request(self.subjects.node(node, op), forward,
                                        timeout=self.config.node_call_seconds)
@@ -879,6 +887,27 @@ class ApiServer(BusActor):
             resource=watcher.info.name, namespace=metadata.get("namespace"),
             name=metadata.get("name"), body={"type": kind, "object": obj},
         ))
+
+
+def _stream_key(envelope: Envelope) -> bytes:
+    """A followed log's key (``auth.streamKey``), which its kubelet MACs every chunk with."""
+    key = (envelope.auth or {}).get("streamKey")
+    if not isinstance(key, bytes) or not MIN_STREAM_KEY <= len(key) <= MAX_STREAM_KEY:
+        raise BadRequest(f"a followed log needs auth.streamKey: {MIN_STREAM_KEY} to "
+                         f"{MAX_STREAM_KEY} random bytes")
+    return key
+
+
+def _attributes(request: Request) -> Attributes:
+    """What ``request`` asks, for the authorizers. As in Kubernetes, a create is not
+    authorized by name (the name is in the body), and a list or watch is by the name its
+    field selector asks for (``metadata.name=<name>``)."""
+    name = request.name if request.verb != "create" or request.subresource else None
+    selector = request.options.field_selector
+    if request.verb in ("list", "watch"):
+        name = required_field(selector, "metadata.name")
+    return Attributes(request.user, request.verb, request.info.group, request.info.name,
+                      request.subresource, request.namespace, name, selector)
 
 
 def _where(event: StoreEvent) -> tuple[ResourceInfo | None, str | None]:

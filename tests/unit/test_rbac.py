@@ -15,6 +15,7 @@ import pytest
 from actors.apiserver.admission import AdmissionRequest
 from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, UserInfo, impersonation
 from actors.apiserver.mirror import Mirror
+from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.rbac import (
     RBAC_GROUP,
     Attributes,
@@ -60,7 +61,8 @@ def rule(resources: list[str], verbs: list[str], **extra: Any) -> dict[str, Any]
 
 @pytest.fixture
 def authorizer() -> Authorizer:
-    authorizer = Authorizer()
+    """The bootstrap policy, behind the Node authorizer (no pod bound anywhere)."""
+    authorizer = Authorizer(NodeAuthorizer())
     for obj in bootstrap_policy():
         authorizer.observe(obj)
     return authorizer
@@ -272,14 +274,12 @@ EXPECTED: dict[str, set[Decision]] = {
         | grant(["create"], APPS, ["deployments"], BOTH)
         | grant(["get", "update"], "", ["pods/status"], BOTH)
         | grant(["create"], COORD, ["leases"], BOTH) | SELF_REVIEW),
-    "system:node:node-1": (
-        grant([*READS, "delete"], "", ["pods"], BOTH)
-        | grant(["get", "update"], "", ["pods/status"], BOTH)
-        | grant([*READS, "create", "update", "delete"], "", ["nodes"], [None])
-        | grant(["get", "update"], "", ["nodes/status"], [None])
-        | grant(READS, "", ["configmaps"], BOTH)
-        | grant(["create", "update"], "", ["events"], BOTH)
-        | grant(["get", "create", "update", "delete"], COORD, ["leases"], BOTH) | SELF_REVIEW),
+    "system:node:node-1": (  # the Node authorizer's: nothing read of another node's
+        grant(["create", "delete"], "", ["pods"], BOTH)  # NodeRestriction: its own
+        | grant(["update"], "", ["pods/status"], BOTH)
+        | grant(["create", "update"], "", ["nodes"], [None])
+        | grant(["update"], "", ["nodes/status"], [None])
+        | grant(["create", "update"], "", ["events"], BOTH) | SELF_REVIEW),
     "nobody": SELF_REVIEW,
 }
 IDENTITIES = {

@@ -1,0 +1,144 @@
+"""No over-reaching kubelet, on a real cluster (simulated nodes n1 and n2, one NATS connection
+for both, each acting as itself): a node's own kubeconfig (``kubeactor node-kubeconfig``)
+reads only what the pods bound to it refer to (the Node authorizer), and a followed log takes
+only the chunks of the pod's kubelet (MACed with the reader's per-stream key), not what another
+node writes to its subject."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.client import Client, LogStream
+from bindings import kubeconfig
+from bindings.cluster import Cluster, ClusterConfig
+from bus import Connection
+from bus.envelope import Envelope
+from bus.errors import BusTimeout, Forbidden
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    started = Cluster.start(ClusterConfig(data_dir=tmp_path / "cluster", runtime="sim",
+                                          node_names=("n1", "n2")))
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def as_node(cluster: Cluster, tmp_path: Path) -> Iterator[Any]:
+    """``as_node(name)``: a client and connection of that node's own kubeconfig, written by
+    ``kubeactor node-kubeconfig``."""
+    opened: list[Connection] = []
+
+    def connect(node: str) -> tuple[Client, Connection]:
+        path = tmp_path / f"{node}.kubeconfig"
+        subprocess.run([sys.executable, "-m", "bindings.cli", "node-kubeconfig", "--node", node,
+                        "--data-dir", str(tmp_path / "cluster"), "--kubeconfig-out", str(path)],
+                       check=True, capture_output=True, timeout=120)
+        config = kubeconfig.load(path)
+        opened.append(Connection(config.bus(), f"kubelet-{node}").connect())
+        return Client(opened[-1], config.credentials()), opened[-1]
+
+    yield connect
+    for connection in opened:
+        connection.close()
+
+
+def pod_using(name: str, node: str, configmap: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"nodeName": node, "containers": [{
+                "name": "c", "image": "busybox:1.35", "env": [{"name": "PASSWORD", "valueFrom": {
+                    "configMapKeyRef": {"name": configmap, "key": "password"}}}]}]}}
+
+
+def configmap(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+            "data": {"password": f"{name}-secret"}}
+
+
+def test_a_node_reads_the_configmap_of_its_own_pod_and_nothing_of_another_nodes(
+        cluster: Cluster, as_node: Any):
+    admin = cluster.admin_client()
+    for name, node in (("one", "n1"), ("two", "n2")):
+        admin.create("configmaps", configmap(f"{name}-cm"), "default")
+        admin.create("pods", pod_using(name, node, f"{name}-cm"), "default")
+    wait_for(admin, "pods", "one", lambda p: p["status"].get("phase") == "Running")
+    n1, _ = as_node("n1")
+    assert n1.get("configmaps", "one-cm", "default")["data"] == {"password": "one-cm-secret"}
+    with pytest.raises(Forbidden) as denied:
+        n1.get("configmaps", "two-cm", "default")
+    assert denied.value.message == (
+        'configmaps "two-cm" is forbidden: User "system:node:n1" cannot get resource '
+        '"configmaps" in API group "" in the namespace "default": no relationship found '
+        "between node 'n1' and this object")
+    with pytest.raises(Forbidden, match=r'cannot list resource "configmaps" in API group "" '
+                                        r"at the cluster scope: can only read namespaced"):
+        n1.list("configmaps", None)
+    with pytest.raises(Forbidden, match=r"can only list/watch pods with spec\.nodeName"):
+        n1.list("pods", None)
+    assert [p["metadata"]["name"] for p in n1.list(
+        "pods", None, field_selector="spec.nodeName=n1")["items"]] == ["one"]
+    with pytest.raises(Forbidden, match="only its own Node object"):
+        n1.get("nodes", "n2", None)
+
+
+def test_a_node_may_read_a_configmap_only_while_a_pod_bound_to_it_needs_it(
+        cluster: Cluster, as_node: Any):
+    admin = cluster.admin_client()
+    admin.create("configmaps", configmap("later-cm"), "default")
+    n1, _ = as_node("n1")
+    with pytest.raises(Forbidden, match="no relationship found"):
+        n1.get("configmaps", "later-cm", "default")
+    admin.create("pods", pod_using("later", "n1", "later-cm"), "default")
+    assert n1.get("configmaps", "later-cm", "default")["metadata"]["name"] == "later-cm"
+    admin.delete("pods", "later", "default", grace_period=0)
+    with pytest.raises(Forbidden, match="no relationship found"):
+        n1.get("configmaps", "later-cm", "default")
+
+
+def test_auth_can_i_answers_for_a_node_as_the_node_authorizer(cluster: Cluster):
+    admin = cluster.admin_client()
+    admin.create("configmaps", configmap("one-cm"), "default")
+    admin.create("pods", pod_using("one", "n1", "one-cm"), "default")
+
+    def review(name: str) -> dict[str, Any]:
+        return admin.create("subjectaccessreviews", {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": "system:node:n2", "groups": ["system:nodes"],
+                     "resourceAttributes": {"verb": "get", "resource": "configmaps",
+                                            "namespace": "default", "name": name}}},
+            None)["status"]
+
+    assert review("one-cm") == {
+        "allowed": False, "reason": "no relationship found between node 'n2' and this object"}
+
+
+def test_another_nodes_chunk_in_a_followed_log_is_dropped_unacknowledged(
+        cluster: Cluster, as_node: Any):
+    admin = cluster.admin_client()
+    admin.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "talker"},
+                          "spec": {"nodeName": "n1", "containers": [
+                              {"name": "c", "image": "busybox:1.35"}]}}, "default")
+    wait_for(admin, "pods", "talker", lambda p: p["status"].get("phase") == "Running")
+    stream = LogStream(admin, "talker", "default", {})
+    try:
+        _, n2 = as_node("n2")
+        for key in (None, b"k" * 32):  # no MAC, and a MAC with a key of its own
+            forged = Envelope(sender="kubelet-n1", verb="logs",
+                              body={"seq": 1, "data": "FORGED\n", "end": True})
+            with pytest.raises(BusTimeout):  # never acknowledged
+                n2.request(stream.subject, forged, 1.0, key).result(5)
+        chunk = stream.take(timeout=30)  # the simulated container's log: empty, then the end
+        assert chunk is not None and (chunk.data, chunk.end) == ("", True)
+        assert stream.take(timeout=0.2) is None
+    finally:
+        stream.close()
