@@ -36,8 +36,11 @@ def admin(control_plane: Cluster) -> Client:
 
 @pytest.fixture
 def client_for(control_plane: Cluster, connect):
-    def make(credentials) -> Client:
-        return Client(connect(control_plane, "cert-client"), credentials)
+    """A client of ``credentials`` on a connection of NATS identity ``test:cert-client``
+    (with ``own_bus``, of the credentials' own: the apiserver answers a user only there)."""
+    def make(credentials, own_bus: bool = False) -> Client:
+        bus = control_plane.bus_of(credentials) if own_bus else control_plane
+        return Client(connect(bus, "cert-client"), credentials)
     return make
 
 
@@ -46,7 +49,7 @@ def revision(admin: Client) -> int:
 
 
 def test_a_certificate_names_the_user_rbac_then_judges(control_plane, admin, client_for):
-    alice = client_for(control_plane.credentials("alice", "devs"))
+    alice = client_for(control_plane.credentials("alice", "devs"), own_bus=True)
     with pytest.raises(Forbidden) as denied:
         alice.create("pods", pod("from-alice"))
     assert 'User "alice" cannot create resource "pods"' in denied.value.message
