@@ -27,6 +27,7 @@ from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope
 from bus.errors import BadRequest
+from bus.permissions import APISERVER
 
 __all__ = ["AdmissionActor", "Review", "Verdict", "allow", "deny", "patch"]
 
@@ -47,6 +48,9 @@ def patch(*operations: dict[str, Any]) -> Verdict:
 
 class AdmissionActor(BusActor):
     """See the module docstring. Subclasses implement :meth:`admit`."""
+
+    answers = (APISERVER,)
+    """Reviews come from the apiserver: an answer goes into its inbox, nowhere else."""
 
     def __init__(self, connection: Connection, name: str) -> None:
         super().__init__(connection)

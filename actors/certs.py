@@ -18,7 +18,7 @@ Pure functions over keys and bytes (the ``cryptography`` package); files are the
   without shared state. A session never outlives the certificate that opened it (as
   kube-apiserver checks a client certificate's dates on every request).
 - Each request then carries the ticket, a timestamp and a nonce in its ``auth`` map, and an
-  HMAC-SHA256 over its subject and bytes (:func:`mac`).
+  HMAC-SHA256 over its subject, reply subject and bytes (:func:`mac`).
 
 Neighbours: ``actors.apiserver.authn`` (the checks, with the nonce cache), ``actors.client``
 (the client side), ``bindings.cluster`` (keeps the CA in the data dir).
@@ -360,6 +360,7 @@ def _utc(stamp: float) -> str:
     return f"{datetime.fromtimestamp(stamp, UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
-def mac_matches(key: bytes, subject: str, data: bytes, claimed: bytes) -> bool:
-    """Whether ``claimed`` is the MAC of the holder of ``key`` over ``subject`` and ``data``."""
-    return hmac.compare_digest(mac(key, subject, data), claimed)
+def mac_matches(key: bytes, subject: str, reply_to: str, data: bytes, claimed: bytes) -> bool:
+    """Whether ``claimed`` is the MAC of the holder of ``key`` over ``subject``, ``reply_to``
+    and ``data``."""
+    return hmac.compare_digest(mac(key, subject, reply_to, data), claimed)

@@ -193,7 +193,7 @@ class LogStream:
             raise
 
     def _arrived(self, incoming: Incoming) -> None:  # bus loop thread
-        expected = mac(self.key, incoming.subject, incoming.data)
+        expected = mac(self.key, incoming.subject, incoming.reply_to or "", incoming.data)
         if incoming.mac is None or not hmac.compare_digest(incoming.mac, expected):
             log.warning("log stream %s: dropped a chunk not MACed with its key (from %r)",
                         self.subject, incoming.envelope.sender)
@@ -210,8 +210,8 @@ class LogStream:
 
     def acknowledge(self, chunk: LogChunk) -> None:
         """Tell the kubelet ``chunk`` is taken: it sends the next."""
-        incoming = chunk.incoming
-        if incoming.reply_to:
+        incoming = chunk.incoming  # its MAC covers reply_to: the kubelet chose it, into an inbox
+        if incoming.reply_to and self.connection.subjects.is_inbox_of(incoming.reply_to, None):
             body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
             self.connection.publish(incoming.reply_to, incoming.envelope.reply(
                 {"seq": body.get("seq")}, sender=self.connection.name))

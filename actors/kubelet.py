@@ -56,6 +56,7 @@ from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id
 from bus.errors import AlreadyExists, ApiError, BadRequest, BusError, NotFound
+from bus.permissions import APISERVER
 
 log = logging.getLogger(__name__)
 
@@ -398,6 +399,9 @@ class Kubelet(BusActor):
     list only those); several share one informer of every pod and one of every Node, read as
     ``lister`` (an identity that may: ``system:node-sim``)."""
 
+    answers = (APISERVER,)
+    """Node calls come from the apiserver: their answers go into its inbox, nowhere else."""
+
     def __init__(self, connection: Connection, nodes: list[Node],
                  lister: Client | None = None) -> None:
         super().__init__(connection)
@@ -432,7 +436,10 @@ class Kubelet(BusActor):
 
     def handle(self, incoming: Incoming) -> Envelope | None:
         """Check a node call and answer it on the call pool, so that a long command or a
-        followed log never holds up the pods or the heartbeat."""
+        followed log never holds up the pods or the heartbeat. A call to be answered anywhere
+        but the apiserver's inbox is not made (logged)."""
+        if not self.may_answer(incoming.reply_to or ""):
+            return None
         envelope = incoming.envelope
         node = self.subjects.parse_node(incoming.subject)
         agent = self.agents.get(node or "")

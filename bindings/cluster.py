@@ -71,6 +71,7 @@ from bus.errors import KubeactorError, translated
 from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
+from bus.permissions import STORE as BUS_STORE
 from bus.server import port_is_free
 from bus.subjects import Subjects
 
@@ -80,7 +81,7 @@ ADMIN = ("admin", "system:masters")
 SCHEDULER = ("system:kube-scheduler", "")
 CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
 CSR_SIGNER = ("system:controller:certificate-controller", "")
-CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, SCHEDULER[0], CONTROLLER_MANAGER[0],
+CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, BUS_STORE, SCHEDULER[0], CONTROLLER_MANAGER[0],
                        CSR_SIGNER[0])
 """The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
 them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
@@ -476,7 +477,7 @@ class Cluster:
         if self.config.store == "sqlite":
             return SqliteBackend(data / "store.db")
         if self.config.store == "jetstream":
-            return JetStreamBackend(self._connect(BUS_APISERVER, "store"))
+            return JetStreamBackend(self._connect(BUS_STORE, "store"))
         raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
 
     def _lock_data_dir(self, data: Path) -> None:

@@ -6,6 +6,11 @@ time. Whatever :meth:`BusActor.handle` returns is sent back as the reply; an
 :class:`~bus.errors.ApiError` it raises becomes an error reply with that status; any other
 exception becomes a 500 reply and is logged, and the actor lives on.
 
+Replies go only into inboxes (``<prefix>.inbox.<owner>.<...>``) of the owners
+:attr:`BusActor.answers` names (None: any identity's): a reply subject elsewhere is logged and
+nothing is published, so that no requester makes this actor's identity publish where the
+requester may not (a node's calls, a watch, JetStream's subjects).
+
 Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
 answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox. Such a
 refusal, and that of a message that did not decode, is told to :meth:`BusActor.rejected`.
@@ -49,6 +54,9 @@ class BusActor(pykka.ThreadingActor):
     use_daemon_thread = True
     mailbox_limit: int = 10_000
     """Bus messages allowed to wait in the mailbox before new ones get 429."""
+    answers: tuple[str, ...] | None = None
+    """Owner tokens of the inboxes this actor answers into (an admission actor: the
+    apiserver's); None: any identity's inbox. A reply subject elsewhere gets no answer."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__()
@@ -132,7 +140,18 @@ class BusActor(pykka.ThreadingActor):
             self._reply(message, reply)
         return None
 
+    def may_answer(self, reply_to: str) -> bool:
+        """Whether a reply may go to ``reply_to`` (see :attr:`answers`); logs a refusal.
+        Any thread."""
+        if self.subjects.is_inbox_of(reply_to, self.answers):
+            return True
+        log.warning("%s: no answer to %s: not an inbox of %s", type(self).__name__, reply_to,
+                    "an identity" if self.answers is None else " or ".join(self.answers))
+        return False
+
     def _reply(self, message: Incoming, reply: Envelope) -> None:
+        if not self.may_answer(message.reply_to or ""):
+            return
         try:
             self.connection.publish(message.reply_to or "", reply)
         except PayloadTooLarge as error:
@@ -152,15 +171,15 @@ class BusActor(pykka.ThreadingActor):
                     self._waiting += 1
             if full:
                 busy = TooManyRequests(f"{type(self).__name__} is busy; retry later")
-                if incoming.reply_to:
+                if incoming.reply_to and self.may_answer(incoming.reply_to):
                     reply = incoming.envelope.error_reply(busy, sender=self.connection.name)
                     self.connection.publish(incoming.reply_to, reply)
                 self.rejected(incoming.subject, busy)
                 return
             self.tell_soon(incoming)
 
-        self._subscriptions.append(self.connection.subscribe(subject, enqueue, queue=queue,
-                                                             rejected=self.rejected))
+        self._subscriptions.append(self.connection.subscribe(
+            subject, enqueue, queue=queue, rejected=self.rejected, answers=self.may_answer))
 
     def tell_self(self, message: Any) -> None:
         """Put ``message`` in this actor's mailbox from any thread (timers, informers, event

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import itertools
 import logging
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +44,10 @@ from bus.errors import (
 from bus.subjects import ANONYMOUS, Subjects, owner_token
 
 log = logging.getLogger(__name__)
+
+STATUS_HEADER = "Status"
+NO_RESPONDERS_STATUS = "503"
+"""The status header nats-server sets on the empty reply it sends when nobody listens."""
 
 Handler = Callable[["Incoming"], None]
 """A subscription callback. Runs on the bus loop thread: it must not block."""
@@ -114,6 +120,12 @@ class Connection:
         self._sending = False
         """A task on the loop is sending the outbox (it ends when the outbox is empty)."""
         self._outbox_lock = threading.Lock()
+        self._reply_prefix = ""
+        """``<inbox>.<random>.``: a request's reply subject is this and the request's token
+        (one wildcard subscription per connection answers them all)."""
+        self._tokens = itertools.count()
+        self._waiting: dict[str, asyncio.Future[Msg]] = {}
+        """The requests awaiting a reply, by token (loop thread only)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -144,6 +156,9 @@ class Connection:
                 reason = "connection refused"
             raise BusError(f"cannot connect to NATS at {self.config.url}: {reason}") from None
         nc.options["max_reconnect_attempts"] = -1
+        self._reply_prefix = f"{self.subjects.inbox(self.owner)}.{secrets.token_hex(8)}."
+        await nc.subscribe(f"{self._reply_prefix}*", cb=self._on_reply,
+                           pending_msgs_limit=self.config.pending_limit)
         self._nc = nc
 
     def _credentials(self) -> dict[str, Any]:
@@ -204,13 +219,21 @@ class Connection:
     # -- messaging -------------------------------------------------------------------------
 
     def subscribe(self, subject: str, handler: Handler, *, queue: str = "",
-                  rejected: Rejected | None = None) -> Subscription:
+                  rejected: Rejected | None = None,
+                  answers: Callable[[str], bool] | None = None) -> Subscription:
         """Subscribe ``handler`` (runs on the loop thread) to ``subject``; blocks until done.
-        A message that does not decode is answered with its error and told to ``rejected``."""
-        return bus_loop.wait(self._subscribe(subject, handler, queue, rejected), timeout=10)
+        A message that does not decode is told to ``rejected`` and answered with its error
+        when ``answers(reply subject)`` (by default: into an inbox, ``Subjects.inbox_owner``).
+        """
+        return bus_loop.wait(self._subscribe(subject, handler, queue, rejected,
+                                             answers or self._is_inbox), timeout=10)
+
+    def _is_inbox(self, subject: str) -> bool:
+        return self.subjects.is_inbox_of(subject, None)
 
     async def _subscribe(self, subject: str, handler: Handler, queue: str,
-                         rejected: Rejected | None) -> Subscription:
+                         rejected: Rejected | None,
+                         answers: Callable[[str], bool]) -> Subscription:
         async def deliver(msg: Msg) -> None:
             try:
                 envelope = decode(msg.data)
@@ -218,7 +241,7 @@ class Connection:
                 log.warning("%s: dropped bad message on %s: %s", self.name, msg.subject, error)
                 if rejected is not None:
                     rejected(msg.subject, error)
-                if msg.reply:
+                if msg.reply and answers(msg.reply):
                     reply = Envelope(sender=self.name).error_reply(error, sender=self.name)
                     await self.nc.publish(msg.reply, encode(reply))
                 return
@@ -255,14 +278,19 @@ class Connection:
 
         return bus_loop.wait(subscribe(), timeout=10)
 
-    def serve_raw(self, subject: str, queue: str,
-                  answer: Callable[[bytes], bytes | None]) -> Subscription:
+    def serve_raw(self, subject: str, queue: str, answer: Callable[[bytes], bytes | None],
+                  answers: Callable[[str], bool]) -> Subscription:
         """Answer each request on ``subject`` (in ``queue``) with ``answer(data)``'s bytes
-        (None: no answer). Runs on the loop thread: it must not block."""
+        (None: no answer), when ``answers(its reply subject)``: a request answered elsewhere
+        is logged and gets nothing. Runs on the loop thread: it must not block."""
 
         async def deliver(msg: Msg) -> None:
+            if not (msg.reply and answers(msg.reply)):
+                log.warning("%s: request on %s not answered to %r", self.name, subject,
+                            msg.reply)
+                return
             reply = answer(msg.data)
-            if reply is not None and msg.reply:
+            if reply is not None:
                 await self.nc.publish(msg.reply, reply)
 
         async def subscribe() -> Subscription:
@@ -342,16 +370,29 @@ class Connection:
                        mac_key: bytes | None) -> Envelope:
         deadline = timeout if timeout is not None else self.config.request_timeout
         data = encode(envelope)
+        token = str(next(self._tokens))
+        reply_to = self._reply_prefix + token
         headers = None if mac_key is None else {MAC_HEADER: base64.b64encode(
-            mac(mac_key, subject, data)).decode()}
+            mac(mac_key, subject, reply_to, data)).decode()}
+        waiting: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
+        self._waiting[token] = waiting
         try:
-            msg = await self.nc.request(subject, data, timeout=deadline, headers=headers)
-        except nats.errors.NoRespondersError as error:
-            raise NoResponders(f"no responders on {subject}") from error
+            await self.nc.publish(subject, data, reply=reply_to, headers=headers)
+            msg = await asyncio.wait_for(waiting, deadline)
         except nats.errors.MaxPayloadError as error:
             raise PayloadTooLarge(f"request to {subject} is over the bus limit") from error
-        except nats.errors.TimeoutError as error:
+        except TimeoutError as error:
             raise BusTimeout(f"no reply on {subject} within {deadline:.1f}s") from error
         except nats.errors.Error as error:
             raise BusError(f"request on {subject} failed: {error}") from error
+        finally:
+            self._waiting.pop(token, None)
+        if msg.headers and msg.headers.get(STATUS_HEADER) == NO_RESPONDERS_STATUS:
+            raise NoResponders(f"no responders on {subject}")
         return decode(msg.data)
+
+    async def _on_reply(self, msg: Msg) -> None:
+        """A reply to one of this connection's requests: resolve its future (loop thread)."""
+        waiting = self._waiting.get(msg.subject[len(self._reply_prefix):])
+        if waiting is not None and not waiting.done():
+            waiting.set_result(msg)

@@ -138,12 +138,13 @@ MAC_HEADER = "Kubeactor-Mac"
 """NATS header of a request's MAC (base64), beside the envelope rather than in it."""
 
 
-def mac(key: bytes, subject: str, data: bytes) -> bytes:
-    """HMAC-SHA256 over a message's subject and bytes: proves both came from the holder of
-    ``key`` (a session key, see ``actors.certs``)."""
+def mac(key: bytes, subject: str, reply_to: str, data: bytes) -> bytes:
+    """HMAC-SHA256 over a message's subject, reply subject and bytes: proves all three came
+    from the holder of ``key`` (a session key, see ``actors.certs``), so that nobody who saw
+    the message can send it again with its answer going elsewhere."""
     # hmac.new, not the one-shot hmac.digest: that gives up the GIL around OpenSSL's call
     # whatever the size, and a busy process then waits for it again on every request.
-    return hmac.new(key, subject.encode() + b"\0" + data, "sha256").digest()
+    return hmac.new(key, f"{subject}\0{reply_to}\0".encode() + data, "sha256").digest()
 
 
 def read_mac(headers: dict[str, str] | None) -> bytes | None:

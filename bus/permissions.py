@@ -10,8 +10,12 @@ identity its own and nobody else's. The roles:
 
 - ``admin``: everything (the admin's kubeconfig, ``kubeactor trace``).
 - ``apiserver``: the door. Serves the API subjects (only it may subscribe there) and publishes
-  replies, watch events, calls to kubelets and admission actors, and JetStream's traffic; it
-  also answers the auth callout.
+  replies (into inboxes), watch events, spans, calls to kubelets and admission actors, and the
+  auth callout's answers; nothing else (never JetStream's subjects), and it may not answer
+  elsewhere (no ``allow_responses``: NATS lets a response go to any subject, a denied one
+  included).
+- ``system:store``: the JetStream store (``--store jetstream``), the only one but the admin
+  that may publish on JetStream's API and KV subjects.
 - ``system:node:<n>``: a kubelet. A client, plus the calls to its own node and the spans and
   followed logs it sends.
 - ``system:node-sim``: the one connection of every simulated node of ``up --runtime sim``: a
@@ -21,7 +25,8 @@ identity its own and nobody else's. The roles:
   reads its own inbox and watches, and may serve admission actors under its own name
   (``<prefix>.admission.<user>.<actor>``). A connection without credentials is refused.
 
-Every identity but the admin answers only requests it received (NATS ``allow_responses``).
+Every other identity (not the admin, the apiserver or the store) answers only requests it
+received (NATS ``allow_responses``).
 Pure: no I/O, unit-tested in tests/unit/test_permissions.py. Neighbours: ``bus.server`` (starts
 nats-server with the rendered text), ``bindings.bususers`` (the passwords and the callout's
 issuer key), ``bus.callout`` (the callout's answers).
@@ -34,10 +39,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from bus.subjects import Subjects, owner_token
+from bus.subjects import CALLOUT_REPLIES, JETSTREAM, Subjects, owner_token
 
 ADMIN = "admin"
 APISERVER = "apiserver"
+STORE = "system:store"
 NODE_PREFIX = "system:node:"
 NODE_SIM = "system:node-sim"
 RESPONSE_WINDOW_SECONDS = 3600
@@ -49,6 +55,7 @@ run for minutes; requesters give up far sooner."""
 class Role(Enum):
     ADMIN = "admin"
     APISERVER = "apiserver"
+    STORE = "store"
     NODE = "node"
     NODE_SIM = "node-sim"
     CLIENT = "client"
@@ -60,6 +67,8 @@ def role_of(user: str) -> Role:
         return Role.ADMIN
     if user == APISERVER:
         return Role.APISERVER
+    if user == STORE:
+        return Role.STORE
     if user == NODE_SIM:
         return Role.NODE_SIM
     return Role.NODE if user.startswith(NODE_PREFIX) else Role.CLIENT
@@ -83,6 +92,34 @@ def _hello(s: Subjects, user: str) -> str:
 
 def _auth_requests(s: Subjects, user: str) -> str:
     return s.auth_callout
+
+
+def _auth_answers(s: Subjects, user: str) -> str:
+    return f"{CALLOUT_REPLIES}>"
+
+
+def _inboxes(s: Subjects, user: str) -> str:
+    return s.inboxes
+
+
+def _watches(s: Subjects, user: str) -> str:
+    return s.watches()
+
+
+def _admissions(s: Subjects, user: str) -> str:
+    return s.admissions_of(None)
+
+
+def _spans(s: Subjects, user: str) -> str:
+    return s.trace()
+
+
+def _jetstream_api(s: Subjects, user: str) -> str:
+    return JETSTREAM[0]
+
+
+def _kv(s: Subjects, user: str) -> str:
+    return JETSTREAM[1]
 
 
 def _own_inbox(s: Subjects, user: str) -> str:
@@ -113,19 +150,26 @@ def _log_streams(s: Subjects, user: str) -> str:
     return s.log_streams()
 
 
-_CLIENTS = (Role.APISERVER, Role.NODE, Role.NODE_SIM, Role.CLIENT)
+_CLIENTS = (Role.APISERVER, Role.STORE, Role.NODE, Role.NODE_SIM, Role.CLIENT)
 _KUBELETS = (Role.NODE, Role.NODE_SIM)
 
 TABLE: tuple[tuple[tuple[Role, ...], str, Subject], ...] = (
     # roles                  may             subject
     ((Role.ADMIN,),          "publish",      _everything),
     ((Role.ADMIN,),          "subscribe",    _everything),
-    ((Role.APISERVER,),      "publish",      _everything),
-    ((Role.APISERVER,),      "deny-publish", _requests),
-    ((Role.APISERVER,),      "deny-publish", _hello),
+    ((Role.APISERVER,),      "publish",      _inboxes),
+    ((Role.APISERVER,),      "publish",      _watches),
+    ((Role.APISERVER,),      "publish",      _spans),
+    ((Role.APISERVER,),      "publish",      _every_node),
+    ((Role.APISERVER,),      "publish",      _admissions),
+    ((Role.APISERVER,),      "publish",      _auth_answers),
+    ((Role.APISERVER,),      "deny-publish", _jetstream_api),
+    ((Role.APISERVER,),      "deny-publish", _kv),
     ((Role.APISERVER,),      "subscribe",    _requests),
     ((Role.APISERVER,),      "subscribe",    _hello),
     ((Role.APISERVER,),      "subscribe",    _auth_requests),
+    ((Role.STORE,),          "publish",      _jetstream_api),
+    ((Role.STORE,),          "publish",      _kv),
     (_CLIENTS,               "subscribe",    _own_inbox),
     ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "publish", _requests),
     ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "publish", _hello),
@@ -183,7 +227,7 @@ def permissions(user: str, subjects: Subjects) -> Permissions:
             lists[may].append(subject(subjects, user))
     return Permissions(tuple(lists["publish"]), tuple(lists["deny-publish"]),
                        tuple(lists["subscribe"]), tuple(lists["deny-subscribe"]),
-                       responses=role is not Role.ADMIN)
+                       responses=role not in (Role.ADMIN, Role.APISERVER, Role.STORE))
 
 
 def authorization(passwords: Mapping[str, str], subjects: Subjects,

@@ -10,6 +10,7 @@ so that a locked-down bus (``bus.permissions``) can let each identity read only 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-:/]+$")
@@ -21,6 +22,11 @@ locked-down one refuses such connections)."""
 _OWNER_CHAR = re.compile(r"[^A-Za-z0-9\-:/]")
 
 AUTH_CALLOUT = "$SYS.REQ.USER.AUTH"
+CALLOUT_REPLIES = "$SYS._INBOX."
+"""Where nats-server wants the auth callout's answers: ``$SYS._INBOX.<server>.<id>``."""
+JETSTREAM = ("$JS.>", "$KV.>")
+"""JetStream's API (``$JS.API.>``, with its flow control and acks) and its KV buckets' subjects:
+only the JetStream store (and the admin) may publish there."""
 
 CORE_GROUP_TOKEN = "core"
 """Subject token standing for the core API group, whose name is the empty string."""
@@ -83,6 +89,38 @@ class Subjects:
     def inbox_prefix(self) -> str:
         """Prefix of every reply subject, so replies stay under the cluster prefix."""
         return f"{self.prefix}.inbox"
+
+    @property
+    def inboxes(self) -> str:
+        """Every identity's inbox (where the apiserver answers)."""
+        return f"{self.inbox_prefix}.>"
+
+    def inbox_owner(self, subject: str) -> str | None:
+        """The owner token of a subject in an inbox, ``<prefix>.inbox.<owner>.<more>`` (one
+        token or more after the owner, none a wildcard or empty); None when it is not one: a
+        reply may only go there (see docs/PROTOCOL.md, Replies)."""
+        head = f"{self.inbox_prefix}."
+        if not subject.startswith(head):
+            return None
+        owner, _, rest = subject[len(head):].partition(".")
+        tokens = [owner, *rest.split(".")]
+        if not rest or not all(tokens) or any(t in ("*", ">") for t in tokens):
+            return None
+        return owner
+
+    def is_inbox_of(self, subject: str, owners: Collection[str] | None) -> bool:
+        """Whether ``subject`` is in the inbox of one of ``owners`` (None: of anyone): the
+        one rule of every responder for where its answer may go."""
+        owner = self.inbox_owner(subject)
+        return owner is not None and (owners is None or owner in owners)
+
+    @staticmethod
+    def is_callout_reply(subject: str) -> bool:
+        """Whether ``subject`` is where nats-server waits for an auth callout's answer
+        (``$SYS._INBOX.<server>.<id>``)."""
+        tokens = subject.removeprefix(CALLOUT_REPLIES).split(".")
+        return subject.startswith(CALLOUT_REPLIES) and len(tokens) == 2 and all(
+            t and t not in ("*", ">") for t in tokens)
 
     def inbox(self, owner: str) -> str:
         """``<prefix>.inbox.<owner>``: the inbox prefix of the connections of NATS user
@@ -156,13 +194,16 @@ class Subjects:
         """The owner token of a watch id (see :meth:`watch_id`)."""
         return watch_id.partition(".")[0]
 
-    def watches(self, owner: str) -> str:
-        """Every watch subject of NATS user ``owner``."""
-        return f"{self.prefix}.watch.{_token(owner, 'owner')}.>"
+    def watches(self, owner: str | None = None) -> str:
+        """Every watch subject of NATS user ``owner`` (None: of everyone)."""
+        return f"{self.prefix}.watch.>" if owner is None else \
+            f"{self.prefix}.watch.{_token(owner, 'owner')}.>"
 
-    def trace(self, component: str) -> str:
-        """``<prefix>.trace.<component>``: spans of in-process hops (store commit, container)."""
-        return f"{self.prefix}.trace.{_token(component, 'component')}"
+    def trace(self, component: str | None = None) -> str:
+        """``<prefix>.trace.<component>``: spans of in-process hops (store commit, container);
+        None: every component's."""
+        return f"{self.prefix}.trace.>" if component is None else \
+            f"{self.prefix}.trace.{_token(component, 'component')}"
 
     def node(self, node: str, op: str) -> str:
         """``<prefix>.node.<node>.<op>``: apiserver -> kubelet calls (logs, exec)."""
@@ -182,9 +223,11 @@ class Subjects:
             else f"{self.prefix}.admission"
         return f"{head}.{_token(actor, 'admission actor name')}"
 
-    def admissions_of(self, owner: str) -> str:
-        """The reviews of every admission actor NATS identity ``owner`` serves."""
-        return f"{self.prefix}.admission.{_token(owner, 'owner')}.*"
+    def admissions_of(self, owner: str | None) -> str:
+        """The reviews of every admission actor NATS identity ``owner`` serves (None: of every
+        admission actor, whoever serves it)."""
+        return f"{self.prefix}.admission.>" if owner is None else \
+            f"{self.prefix}.admission.{_token(owner, 'owner')}.*"
 
     def parse_node(self, subject: str) -> str | None:
         """The node of a ``<prefix>.node.<node>.<op>`` subject; None when it is not one."""
@@ -201,9 +244,9 @@ class Subjects:
 
     def log_stream_owner(self, subject: str) -> str | None:
         """The owner token of a followed log's subject; None when it is not one."""
-        head = f"{self.inbox_prefix}."
-        owner, _, rest = subject.removeprefix(head).partition(".")
-        return owner if subject.startswith(head) and rest.startswith("logs.") else None
+        owner = self.inbox_owner(subject)
+        is_log = owner is not None and subject.startswith(f"{self.inbox(owner)}.logs.")
+        return owner if is_log else None
 
     def log_streams(self) -> str:
         """Every followed log's subject, whoever reads it (where kubelets may publish)."""

@@ -9,8 +9,8 @@ kinds, chosen by what ``auth`` holds:
 - ``{"ticket", "ts", "nonce"}`` with a MAC header: a session opened by a certificate
   handshake (:class:`Handshaker`, :class:`SessionAuthenticator`; the cryptography is in
   ``actors.certs``). The message must be fresh (``ts`` inside the window, ahead or behind),
-  its nonce unseen while it is fresh (:class:`NonceCache`), its MAC right for its subject and
-  bytes, its session unexpired (a session ends with its certificate at the latest).
+  its nonce unseen while it is fresh (:class:`NonceCache`), its MAC right for its subject, reply
+  subject and bytes, its session unexpired (a session ends with its certificate at the latest).
 
 One instance of each is shared by the workers of an apiserver (calls from several threads).
 """
@@ -51,6 +51,8 @@ class Signed:
     subject: str
     data: bytes
     mac: bytes | None
+    reply_to: str = ""
+    """Where its answer goes ("" for none): the MAC covers it too."""
 
 
 class Authenticator(Protocol):
@@ -161,13 +163,28 @@ class Handshaker:
 
     def answer(self, message: Any) -> dict[str, object]:
         """The welcome for a valid hello; Unauthorized saying what is wrong otherwise."""
+        return self.welcome(self.check(message))
+
+    def check(self, message: Any) -> certs.Hello:
+        """The hello, authenticated and its nonce remembered; Unauthorized saying what is
+        wrong otherwise. Its user is :func:`hello_user`."""
         if not isinstance(message, dict):
             raise Unauthorized("Unauthorized: malformed handshake (expected a map)")
         now = self.clock()
         hello = certs.check_hello(message, self.ca, now, self.window)
         if not self.nonces.first_time(hello.nonce, hello.stamp + self.window, now):
             raise Unauthorized("Unauthorized: replayed handshake (nonce already seen)")
-        return certs.welcome(hello, self.cert, self.key, self.ticket_key, self.lifetime, now)
+        return hello
+
+    def welcome(self, hello: certs.Hello) -> dict[str, object]:
+        """The answer to a hello :meth:`check` found valid: a new session."""
+        return certs.welcome(hello, self.cert, self.key, self.ticket_key, self.lifetime,
+                             self.clock())
+
+
+def hello_user(hello: certs.Hello) -> UserInfo:
+    """The user of a certificate handshake (its certificate's)."""
+    return _user(hello.identity)
 
 
 class SessionAuthenticator:
@@ -197,7 +214,8 @@ class SessionAuthenticator:
         now = self.clock()
         certs.check_unexpired(session, now)
         certs.check_fresh("request", stamp, now, self.window)
-        if not certs.mac_matches(session.key, signed.subject, signed.data, signed.mac):
+        if not certs.mac_matches(session.key, signed.subject, signed.reply_to, signed.data,
+                                 signed.mac):
             raise Unauthorized("Unauthorized: the request's MAC does not match its session")
         if not self.nonces.first_time(nonce, stamp + self.window, now):
             raise Unauthorized("Unauthorized: replayed request (nonce already seen)")

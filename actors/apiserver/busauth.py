@@ -37,7 +37,7 @@ from actors.apiserver.admission import NODES_GROUP, node_of
 from actors.apiserver.authn import Authenticator, UserInfo
 from bus import callout
 from bus.connection import Connection
-from bus.errors import Forbidden, Unauthorized
+from bus.errors import BadRequest, Forbidden, Unauthorized
 from bus.nkeys import KeyPair, NkeyError
 from bus.permissions import ADMIN, NODE_PREFIX, NODE_SIM, Role, permissions, role_of
 from bus.subjects import Subjects, owner_token
@@ -117,6 +117,25 @@ def check_owner(user: UserInfo, owner: str, what: str) -> None:
                         f'identity "{owner}" (its own are "{owner_token(user.name)}")')
 
 
+def may_answer(user: UserInfo | None, reply_to: str, subjects: Subjects) -> bool:
+    """Whether a request's answer may go to ``reply_to``: into an inbox of an identity its
+    authenticated sender owns (:func:`owners`; the impersonator's when impersonating), or of
+    any identity while nobody is authenticated (an undecodable request, a 401). Anywhere else
+    (another's inbox, a watch, a node's calls, JetStream's subjects) would have the apiserver
+    publish what the sender may not: nothing is sent there."""
+    return subjects.is_inbox_of(reply_to, None if user is None else owners(user))
+
+
+def check_reply(user: UserInfo, reply_to: str | None, subjects: Subjects) -> None:
+    """BadRequest unless the answer to ``user``'s request may go to ``reply_to`` (see
+    :func:`may_answer`; no reply subject: nothing is sent)."""
+    if reply_to and not may_answer(user, reply_to, subjects):
+        raise BadRequest(
+            f'reply subject "{reply_to}" is not an inbox of user "{user.name}": answers go '
+            f"only to {subjects.inbox_prefix}.<owner>.<...> for a NATS identity <owner> it owns "
+            f"({', '.join(sorted(owners(user)))}); nothing was done")
+
+
 def answer(data: bytes, issuer: KeyPair, ca: x509.Certificate, tokens: Authenticator,
            subjects: Subjects) -> bytes | None:
     """The answer to one authorization request; None when it is not one a server sent (no
@@ -142,6 +161,8 @@ def answer(data: bytes, issuer: KeyPair, ca: x509.Certificate, tokens: Authentic
 def serve(connection: Connection, issuer: KeyPair, ca: x509.Certificate,
           tokens: Authenticator) -> None:
     """Answer nats-server's auth callout on ``connection`` (the apiserver's NATS user) until
-    it closes."""
+    it closes; only where nats-server waits for the answers (``Subjects.is_callout_reply``):
+    whoever else sends a request there gets none."""
     connection.serve_raw(connection.subjects.auth_callout, "apiserver",
-                         lambda data: answer(data, issuer, ca, tokens, connection.subjects))
+                         lambda data: answer(data, issuer, ca, tokens, connection.subjects),
+                         Subjects.is_callout_reply)

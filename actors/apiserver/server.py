@@ -39,9 +39,10 @@ from actors.apiserver.authn import (
     Handshaker,
     Signed,
     UserInfo,
+    hello_user,
     impersonation,
 )
-from actors.apiserver.busauth import check_owner
+from actors.apiserver.busauth import check_owner, check_reply, may_answer
 from actors.apiserver.certificates import (
     CertificateApproval,
     CertificateSigning,
@@ -193,6 +194,9 @@ class Pending:
 
     incoming: Incoming
     started: float = field(default_factory=time.monotonic)
+    sender: UserInfo | None = None
+    """Who sent it, once authenticated (the impersonator when impersonating): its answer goes
+    only into an inbox of an identity it owns (``busauth.may_answer``)."""
     request: Request | None = None
     authorized: bool = False
     steps: Generator[Step, Result, object] | None = None
@@ -327,24 +331,41 @@ class ApiServer(BusActor):
         external admission actor answers later (:meth:`_advance`), so None is returned."""
         pending = Pending(incoming)
         if incoming.subject == self.subjects.hello and self.handshaker is not None:
-            try:
-                welcome = self.handshaker.answer(incoming.envelope.body)
-                pending.authorized = True
-                return self._finish(pending, incoming.envelope.reply(
-                    welcome, sender=self.config.name))
-            except ApiError as error:
-                return self._finish(pending, incoming.envelope.error_reply(
-                    error, sender=self.config.name))
+            return self._hello(pending)
         try:
-            request = pending.request = self._decode(incoming)
+            request = pending.request = self._decode(pending)
             self.authorizer.authorize(_attributes(request))
             pending.authorized = True
         except ApiError as error:
-            return self._finish(pending, incoming.envelope.error_reply(
-                error, sender=self.config.name))
+            return self._refused(pending, error)
         pending.steps = self._call_node(pending) if (
             request.verb, request.subresource) in NODE_CALLS else self._run_verb(request)
         return self._advance(pending, None)
+
+    def _hello(self, pending: Pending) -> Envelope | None:
+        """Answer a certificate handshake: a session for the certificate's user."""
+        handshaker, incoming = self.handshaker, pending.incoming
+        assert handshaker is not None
+        try:
+            hello = handshaker.check(incoming.envelope.body)
+            pending.sender = hello_user(hello)
+            check_reply(pending.sender, incoming.reply_to, self.subjects)
+            welcome = handshaker.welcome(hello)
+        except ApiError as error:
+            return self._refused(pending, error)
+        pending.authorized = True
+        return self._finish(pending, incoming.envelope.reply(welcome, sender=self.config.name))
+
+    def _refused(self, pending: Pending, error: ApiError) -> Envelope | None:
+        """Audit the refusal of a request, and answer it only where its sender may read
+        (``busauth.may_answer``): else nothing is published."""
+        reply = self._finish(pending, pending.incoming.envelope.error_reply(
+            error, sender=self.config.name))
+        reply_to = pending.incoming.reply_to
+        if reply_to and not may_answer(pending.sender, reply_to, self.subjects):
+            log.warning("%s: not answered: %s", pending.incoming.subject, error.message)
+            return None
+        return reply
 
     def _run_verb(self, request: Request) -> Generator[Step, Result, Object]:
         """The verb's work; it yields the external admission calls it needs made."""
@@ -393,7 +414,8 @@ class ApiServer(BusActor):
         if self.audit is None:
             return reply
         request = pending.request
-        what = self._named_by(pending.incoming.subject) if request is None else {
+        what = {**self._named_by(pending.incoming.subject), "user": pending.sender} \
+            if request is None else {
             "user": request.user, "impersonator": request.impersonator, "verb": request.verb,
             "group": request.info.group, "resource": request.info.name,
             "subresource": request.subresource, "namespace": request.namespace,
@@ -417,7 +439,8 @@ class ApiServer(BusActor):
             return {"verb": parsed.verb, "group": parsed.group, "resource": parsed.resource}
         return {"verb": "hello"} if subject == self.subjects.hello else {}
 
-    def _decode(self, incoming: Incoming) -> Request:
+    def _decode(self, pending: Pending) -> Request:
+        incoming = pending.incoming
         envelope = incoming.envelope
         parsed = self.subjects.parse_api(incoming.subject)
         if parsed is None:
@@ -442,8 +465,10 @@ class ApiServer(BusActor):
         for field_ in ("namespace", "name"):
             if not isinstance(getattr(envelope, field_), str | None):
                 raise BadRequest(f"envelope field {field_!r} must be a string")
-        user = self.authenticator.authenticate(
-            envelope.auth, Signed(incoming.subject, incoming.data, incoming.mac))
+        user = pending.sender = self.authenticator.authenticate(
+            envelope.auth, Signed(incoming.subject, incoming.data, incoming.mac,
+                                  incoming.reply_to or ""))
+        check_reply(user, incoming.reply_to, self.subjects)
         namespace = envelope.namespace if info.namespaced else None
         if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
             raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")
@@ -695,7 +720,7 @@ class ApiServer(BusActor):
         Kubernetes) to the kubelet of the pod's node without waiting: its reply (or the
         failure to get one) is relayed to the caller from the bus thread, so a slow container
         never holds up the apiserver. Returns RELAYED: the reply is not this verb's."""
-        request, reply_to = pending.request, pending.incoming.reply_to
+        request = pending.request
         assert request is not None
         pod = self._get(request)
         name = pod["metadata"]["name"]
@@ -756,14 +781,8 @@ class ApiServer(BusActor):
                     f"bad answer from the kubelet of node {node}: {error}"),
                     sender=self.config.name)
             self._finish(pending, reply)
-            if not reply_to:
-                return
-            try:
-                self.connection.publish(reply_to, reply)
-            except PayloadTooLarge as error:
-                self.connection.publish(reply_to, envelope.error_reply(
-                    InternalError(f"the kubelet's answer is too large: {error}"),
-                    sender=self.config.name))
+            if pending.incoming.reply_to:  # checked before the call (_decode)
+                self._reply(pending.incoming, reply)
 
         call.add_done_callback(relay)
         return RELAYED

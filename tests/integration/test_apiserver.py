@@ -11,7 +11,7 @@ import pytest
 from actors.client import Client, WatchEvent
 from bindings.cluster import Cluster, ClusterConfig
 from bindings.sqlite import SqliteBackend
-from bus import Envelope, decode, encode
+from bus import BusConfig, Envelope, decode, encode
 from bus.errors import (
     AlreadyExists,
     BadRequest,
@@ -49,8 +49,12 @@ def revision(admin: Client) -> int:
 
 @pytest.fixture
 def client_with(control_plane: Cluster, connect):
-    def make(token: str | None) -> Client:
-        return Client(connect(control_plane, "test-client"), token)
+    """A client of ``token`` connected as NATS user ``user`` (the apiserver answers a user
+    only in its own inbox); None: as an identity of its own (for a token that proves nobody)."""
+    def make(token: str | None, user: str | None = None) -> Client:
+        bus = control_plane.bus(user) if user in control_plane._passwords else BusConfig(
+            url=control_plane.url, user=user, token=token) if user else control_plane
+        return Client(connect(bus, "test-client"), token)
 
     return make
 
@@ -70,12 +74,12 @@ def test_identity_without_permission_gets_403_naming_it_and_store_does_not_move(
 ):
     before = revision(admin)
     with pytest.raises(Forbidden) as denied:
-        client_with(NOBODY_TOKEN).create("pods", pod("sneaky"))
+        client_with(NOBODY_TOKEN, "nobody").create("pods", pod("sneaky"))
     assert denied.value.message == (
         'pods is forbidden: User "nobody" cannot create resource "pods" in API group '
         '"" in the namespace "default"'
     )
-    scheduler = client_with(control_plane.token("system:kube-scheduler"))
+    scheduler = client_with(control_plane.token("system:kube-scheduler"), "system:kube-scheduler")
     with pytest.raises(Forbidden):
         scheduler.create("pods", pod("sneaky"))
     with pytest.raises(Forbidden):
@@ -85,7 +89,7 @@ def test_identity_without_permission_gets_403_naming_it_and_store_does_not_move(
 
 def test_scheduler_identity_may_do_its_job(control_plane, admin, client_with):
     admin.create("pods", pod("p"))
-    scheduler = client_with(control_plane.token("system:kube-scheduler"))
+    scheduler = client_with(control_plane.token("system:kube-scheduler"), "system:kube-scheduler")
     assert [p["metadata"]["name"] for p in scheduler.list("pods")["items"]] == ["p"]
 
 
@@ -175,7 +179,7 @@ def test_watch_reports_a_pod_entering_and_leaving_field_selectors(admin):
 
 def test_a_watch_cannot_be_stopped_by_another_user(control_plane, admin, client_with):
     events, done, watch = record_events(admin, 1)
-    scheduler = client_with(control_plane.token("system:kube-scheduler"))
+    scheduler = client_with(control_plane.token("system:kube-scheduler"), "system:kube-scheduler")
     with pytest.raises(Forbidden, match="may not have watch events sent"):
         scheduler.request("watch", "pods", options={"watchId": watch.id, "stop": True})
     try:
@@ -268,7 +272,7 @@ def test_an_object_too_large_for_the_bus_is_refused_before_it_is_stored(admin):
 
 
 def test_rbac_changes_apply_to_the_very_next_request(admin, client_with):
-    nobody = client_with(NOBODY_TOKEN)
+    nobody = client_with(NOBODY_TOKEN, "nobody")
     with pytest.raises(Forbidden):
         nobody.list("configmaps", "default")
     rbac = "rbac.authorization.k8s.io"

@@ -36,8 +36,11 @@ def admin(control_plane: Cluster) -> Client:
 
 @pytest.fixture
 def client_for(control_plane: Cluster, connect):
-    def make(credentials) -> Client:
-        return Client(connect(control_plane, "cert-client"), credentials)
+    """A client of ``credentials`` on a connection of NATS identity ``test:cert-client``
+    (with ``own_bus``, of the credentials' own: the apiserver answers a user only there)."""
+    def make(credentials, own_bus: bool = False) -> Client:
+        bus = control_plane.bus_of(credentials) if own_bus else control_plane
+        return Client(connect(bus, "cert-client"), credentials)
     return make
 
 
@@ -46,7 +49,7 @@ def revision(admin: Client) -> int:
 
 
 def test_a_certificate_names_the_user_rbac_then_judges(control_plane, admin, client_for):
-    alice = client_for(control_plane.credentials("alice", "devs"))
+    alice = client_for(control_plane.credentials("alice", "devs"), own_bus=True)
     with pytest.raises(Forbidden) as denied:
         alice.create("pods", pod("from-alice"))
     assert 'User "alice" cannot create resource "pods"' in denied.value.message
@@ -86,7 +89,7 @@ def test_certificates_of_another_ca_or_out_of_date_are_refused(control_plane, ad
 def signed_request(control_plane, connect, *, stamp: float | None = None):
     """A valid admin create, as (connection, subject, data, MAC key, name), proven by a fresh
     session."""
-    connection = connect(control_plane, "raw")
+    connection = connect(control_plane.bus("admin"), "raw")
     proof = control_plane.credentials("admin", "system:masters").prove(connection)
     return (connection, *create_request(connection, proof, stamp))
 
@@ -103,13 +106,29 @@ def create_request(connection, proof: Proof, stamp: float | None = None):
     return subject, data, proof.mac_key, name
 
 
-def send(connection, subject: str, data: bytes, mac_value: bytes) -> Envelope:
+def inbox_of(connection) -> str:
+    """A new reply subject in ``connection``'s inbox."""
+    return f"{connection.subjects.inbox(connection.owner)}.raw.{os.urandom(4).hex()}"
+
+
+def send(connection, subject: str, data: bytes, mac_value: bytes, reply: str) -> Envelope:
+    """``data`` on ``subject`` with ``mac_value`` in its header; the answer on ``reply``."""
     import base64
 
     async def go():
-        return await connection.nc.request(subject, data, timeout=10, headers={
+        sub = await connection.nc.subscribe(reply, max_msgs=1)
+        await connection.nc.publish(subject, data, reply=reply, headers={
             MAC_HEADER: base64.b64encode(mac_value).decode()})
+        return await sub.next_msg(timeout=10)
     return decode(bus_loop.wait(go()).data)
+
+
+def sent(connection, subject: str, data: bytes, key: bytes, macked: bytes | None = None
+         ) -> Envelope:
+    """``data`` sent on ``subject`` with a MAC by ``key`` over subject, reply and
+    ``macked`` (``data`` by default)."""
+    reply = inbox_of(connection)
+    return send(connection, subject, data, mac(key, subject, reply, macked or data), reply)
 
 
 def code(reply: Envelope) -> tuple[int, str]:
@@ -118,10 +137,10 @@ def code(reply: Envelope) -> tuple[int, str]:
 
 def test_a_replayed_request_is_refused_and_writes_nothing_twice(control_plane, admin, connect):
     connection, subject, data, key, _ = signed_request(control_plane, connect)
-    first = send(connection, subject, data, mac(key, subject, data))
+    first = sent(connection, subject, data, key)
     assert code(first)[0] == 201
     before = revision(admin)
-    assert code(send(connection, subject, data, mac(key, subject, data))) == (
+    assert code(sent(connection, subject, data, key)) == (
         401, "Unauthorized: replayed request (nonce already seen)")
     assert revision(admin) == before
 
@@ -130,20 +149,24 @@ def test_tampered_stale_or_unmaced_requests_are_refused(control_plane, admin, co
     before = revision(admin)
     connection, subject, data, key, name = signed_request(control_plane, connect)
     tampered = data.replace(name.encode(), b"cm-evil00")  # same length: still msgpack
-    assert code(send(connection, subject, tampered, mac(key, subject, data))) == (
+    assert code(sent(connection, subject, tampered, key, data)) == (
         401, "Unauthorized: the request's MAC does not match its session")
-    other_subject = connection.subjects.api("", "configmaps", "delete")
-    assert code(send(connection, other_subject, data, mac(key, subject, data)))[0] in (400, 401)
-    assert code(send(connection, subject, data, os.urandom(32)))[0] == 401
+    other_subject, reply = connection.subjects.api("", "configmaps", "delete"), inbox_of(connection)
+    macked = mac(key, subject, reply, data)
+    assert code(send(connection, other_subject, data, macked, reply))[0] in (400, 401)
+    assert code(send(connection, subject, data, os.urandom(32), reply))[0] == 401
+    elsewhere = inbox_of(connection)  # a MAC made for another reply subject
+    assert code(send(connection, subject, data, mac(key, subject, elsewhere, data), reply)) == (
+        401, "Unauthorized: the request's MAC does not match its session")
     connection, subject, data, key, name = signed_request(control_plane, connect,
                                                           stamp=time.time() - 300)
-    status, message = code(send(connection, subject, data, mac(key, subject, data)))
+    status, message = code(sent(connection, subject, data, key))
     assert status == 401 and "away from the server's clock" in message
     assert revision(admin) == before
 
 
 def test_forged_handshakes_and_foreign_tickets_are_refused(control_plane, connect):
-    connection = connect(control_plane, "raw")
+    connection = connect(control_plane.bus("admin"), "raw")
     good = control_plane.credentials("admin", "system:masters")
     hello, _ = certs.hello(good.cert, certs.new_key())  # signed with the wrong key
     reply = connection.request(connection.subjects.hello, Envelope(body=hello)).result(10)
@@ -161,7 +184,7 @@ def test_forged_handshakes_and_foreign_tickets_are_refused(control_plane, connec
     data = encode(Envelope(verb="list", resource="namespaces",
                            auth={"ticket": ticket, "ts": time.time(),
                                  "nonce": os.urandom(12)}))
-    status, message = code(send(connection, subject, data, mac(session.key, subject, data)))
+    status, message = code(sent(connection, subject, data, session.key))
     assert status == 401 and "not one of this cluster's" in message
 
 
@@ -172,15 +195,15 @@ def test_a_session_ends_with_its_certificate(control_plane, admin, connect):
     short = certs.issue(control_plane._pki.ca_key, good.ca, good.key.public_key(),
                         certs.Identity("admin", ("system:masters",)), days=8 / 86400)
     ends = short.not_valid_after_utc.timestamp()
-    connection = connect(control_plane, "raw")
+    connection = connect(control_plane.bus("admin"), "raw")
     proof = CertificateCredentials(short, good.key, good.ca).prove(connection)
     subject, data, key, _ = create_request(connection, proof)
-    assert code(send(connection, subject, data, mac(key, subject, data)))[0] == 201
+    assert code(sent(connection, subject, data, key))[0] == 201
     while time.time() <= ends + 1:  # the certificate's own end: what this test is about
         time.sleep(0.2)
     before = revision(admin)
     subject, data, key, _ = create_request(connection, proof)
-    status, message = code(send(connection, subject, data, mac(key, subject, data)))
+    status, message = code(sent(connection, subject, data, key))
     assert status == 401
     assert message.startswith("Unauthorized: x509: certificate has expired or is not yet valid: "
                               "current time ")

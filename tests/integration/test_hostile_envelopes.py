@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import os
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ import nats
 import pytest
 from cryptography import x509
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 
 from actors import certs
 from actors.credentials import CertificateCredentials
@@ -56,6 +58,17 @@ class Sent(NamedTuple):
     subject: str
     data: bytes
     headers: dict[str, str] | None = None
+    reply: str | None = None
+    """Its reply subject (a MAC covers it); None: a new one in the admin's inbox."""
+
+
+ADMIN_INBOX = Subjects().inbox("admin")
+_replies = itertools.count()
+
+
+def reply_in(inbox: str = ADMIN_INBOX) -> str:
+    """A new reply subject in ``inbox``: the sender's own, so that the apiserver answers."""
+    return f"{inbox}.hostile.{next(_replies)}"
 
 
 @dataclass
@@ -72,8 +85,8 @@ def pack(wire: Any) -> bytes:
     return msgpack.packb(wire, use_bin_type=True)
 
 
-def macked(subject: str, data: bytes, key: bytes) -> dict[str, str]:
-    return {MAC_HEADER: base64.b64encode(mac(key, subject, data)).decode()}
+def macked(subject: str, reply: str, data: bytes, key: bytes) -> dict[str, str]:
+    return {MAC_HEADER: base64.b64encode(mac(key, subject, reply, data)).decode()}
 
 
 class Hostile:
@@ -110,7 +123,8 @@ class Hostile:
             resource="configmaps", ns=VALID_NS, name=name, body={"metadata": {"name": name}},
             auth={"ticket": ticket or self.session.ticket,
                   "ts": time.time() if ts is None else ts, "nonce": nonce or os.urandom(12)}))
-        return Sent(subject, data, macked(subject, data, key or self.session.key))
+        reply = reply_in()
+        return Sent(subject, data, macked(subject, reply, data, key or self.session.key), reply)
 
     def sealed(self, ticket_key: bytes, expires: float, key: bytes) -> bytes:
         return certs.seal(certs.Session(certs.Identity("admin", ("system:masters",)), key,
@@ -175,7 +189,8 @@ class Hostile:
         return Sent(self.subject(), pack(self.envelope(auth=auth)))
 
     def forbidden(self) -> Sent:
-        return Sent(self.subject(), pack(self.envelope(auth={"token": NOBODY_TOKEN})))
+        return Sent(self.subject(), pack(self.envelope(auth={"token": NOBODY_TOKEN})),
+                    reply=reply_in(Subjects().inbox("nobody")))
 
     def invalid_object(self) -> Sent:
         body = self.rng.choice([
@@ -222,10 +237,12 @@ class Hostile:
         write = self.session_write()
         forged = self.rng.choice([
             lambda: {MAC_HEADER: base64.b64encode(self.rng.randbytes(32)).decode()},
-            lambda: macked(write.subject, write.data, os.urandom(32)),
-            lambda: macked(self.subject(resource="configmaps", verb="delete"), write.data,
+            lambda: macked(write.subject, str(write.reply), write.data, os.urandom(32)),
+            lambda: macked(self.subject(resource="configmaps", verb="delete"),
+                           str(write.reply), write.data, self.session.key),
+            lambda: macked(write.subject, reply_in(), write.data, self.session.key),
+            lambda: macked(write.subject, str(write.reply), write.data + b"\x00",
                            self.session.key),
-            lambda: macked(write.subject, write.data + b"\x00", self.session.key),
             lambda: {MAC_HEADER: "not base64!"}, lambda: {},
         ])()
         return write._replace(headers=forged)
@@ -298,16 +315,31 @@ DROP = object()
 
 
 class Asker:
-    """Requests over one raw connection, counted (each must leave one audit record)."""
+    """Requests over one raw connection of the bus admin, counted (each must leave one audit
+    record). Each is answered in the inbox its reply subject names (the admin reads them
+    all): the apiserver answers only into an inbox of the request's sender."""
 
     def __init__(self, nc: NatsClient, audit: Path) -> None:
         self.nc, self.audit, self.sent = nc, audit, 0
+        self.waiting: dict[str, deque[asyncio.Future[bytes]]] = defaultdict(deque)
+        """Futures by reply subject, oldest first (a replay reuses its original's)."""
+
+    async def start(self) -> None:
+        async def on_reply(msg: Msg) -> None:
+            waiting = self.waiting.get(msg.subject)
+            if waiting:
+                waiting.popleft().set_result(msg.data)
+
+        await self.nc.subscribe(f"{Subjects().inbox_prefix}.>", cb=on_reply)
+        await self.nc.flush()
 
     async def ask(self, sent: Sent) -> Envelope:
         self.sent += 1
-        reply = await self.nc.request(sent.subject, sent.data, timeout=30,
-                                      headers=sent.headers)
-        return decode(reply.data)
+        reply = sent.reply or reply_in()
+        answered = asyncio.get_running_loop().create_future()
+        self.waiting[reply].append(answered)
+        await self.nc.publish(sent.subject, sent.data, reply=reply, headers=sent.headers)
+        return decode(await asyncio.wait_for(answered, 30))
 
     async def audited(self, token: str, trace: str) -> int:
         """Audit lines once a request with trace id ``trace`` is recorded: the records of
@@ -349,7 +381,9 @@ async def valid_round(asker: Asker, hostile: Hostile, token: str, round_: int) -
     data = pack(hostile.envelope(verb="delete", resource="configmaps", ns=VALID_NS, name=name,
                                  body=DROP, auth={"ticket": hostile.session.ticket,
                                                   "ts": time.time(), "nonce": os.urandom(12)}))
-    deleted = await asker.ask(Sent(subject, data, macked(subject, data, hostile.session.key)))
+    reply = reply_in()
+    deleted = await asker.ask(Sent(subject, data, macked(subject, reply, data,
+                                                         hostile.session.key), reply))
     assert code_of(deleted) == 200, (round_, deleted.status)
     hostile.session.used.append(create)
 
@@ -364,10 +398,11 @@ async def store_revision(asker: Asker, token: str) -> int:
 async def test_ten_thousand_hostile_messages_get_4xx_and_change_nothing(control_plane: Cluster):
     rng = random.Random(SEED)
     token = control_plane.token("admin")
-    nc = await nats.connect(control_plane.url, user="nobody", password=NOBODY_TOKEN,
-                            inbox_prefix=Subjects().inbox("nobody").encode())
+    nc = await nats.connect(control_plane.url, user="admin",
+                            password=control_plane._passwords["admin"])
     asker = Asker(nc, control_plane.config.data_dir / "audit.log")
     try:
+        await asker.start()
         made = await asker.ask(Sent("kubeactor.api.core.namespaces.create", pack(
             {"v": 1, "id": "ns", "auth": {"token": token},
              "body": {"metadata": {"name": VALID_NS}}})))

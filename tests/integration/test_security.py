@@ -20,7 +20,7 @@ from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny,
 from actors.client import Client
 from actors.store import StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
-from bus import Connection, Envelope, decode, encode
+from bus import BusConfig, Connection, Envelope, decode, encode
 from bus import loop as bus_loop
 from bus.errors import ApiError, Forbidden, InternalError, NotFound, Unauthorized
 from tests.conftest import pod
@@ -78,10 +78,13 @@ def admin(cluster: Cluster) -> Client:
 
 @pytest.fixture
 def as_user(cluster: Cluster, connect) -> Callable[..., Client]:
+    """A client of ``user``'s token, connected as that user (the apiserver answers a user
+    only in its own inbox)."""
     def make(user: str, **impersonation: Any) -> Client:
         token = USERS[user][0] if user in USERS else cluster.token(user)
-        return Client(connect(cluster, f"as-{user.replace(':', '-')}"), token,
-                      **impersonation)
+        bus = cluster.bus() if user == "admin" else BusConfig(  # the admin's is a password
+            url=cluster.url, prefix=cluster.config.prefix, user=user, token=token)
+        return Client(connect(bus, f"as-{user.replace(':', '-')}"), token, **impersonation)
 
     return make
 

@@ -27,6 +27,7 @@ SERVER = certs.issue(CA_KEY, CA, SERVER_KEY.public_key(), Identity("kube-apiserv
 TICKETS = os.urandom(32)
 WINDOW = 30.0
 SUBJECT = "kubeactor.api.core.configmaps.create"
+REPLY = "kubeactor.inbox.alice.1.2"
 LATE = WINDOW - 0.5
 """How long after the server started answering the replayed request is first sent: late in
 whatever generation a cache began with."""
@@ -67,7 +68,7 @@ def client(minutes: float = 60 * 24) -> tuple[certs.PrivateKey, Any]:
 def request(auth: dict[str, Any], key: bytes) -> tuple[dict[str, Any], Signed]:
     """``auth`` on a request MACed with the session ``key`` (its bytes stand for an envelope)."""
     data = msgpack.packb(auth)
-    return auth, Signed(SUBJECT, data, mac(key, SUBJECT, data))
+    return auth, Signed(SUBJECT, data, mac(key, SUBJECT, REPLY, data), REPLY)
 
 
 def session_request(ticket: bytes, key: bytes, stamp: float) -> tuple[dict[str, Any], Signed]:

@@ -13,9 +13,17 @@ from cryptography.hazmat.primitives import serialization
 
 from actors import certs
 from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, UserInfo
-from actors.apiserver.busauth import Admitted, answer, check_owner, identify, owners
+from actors.apiserver.busauth import (
+    Admitted,
+    answer,
+    check_owner,
+    check_reply,
+    identify,
+    may_answer,
+    owners,
+)
 from bus import callout
-from bus.errors import Forbidden, Unauthorized
+from bus.errors import BadRequest, Forbidden, Unauthorized
 from bus.nkeys import ACCOUNT, SERVER, USER, KeyPair, decode_jwt, encode_jwt
 from bus.subjects import Subjects
 
@@ -143,6 +151,36 @@ def test_a_user_has_events_sent_only_to_its_own_subjects():
     check_owner(alice, "alice", "watch events")
     with pytest.raises(Forbidden, match=r'may not have watch events sent to .* "bob"'):
         check_owner(alice, "bob", "watch events")
+
+
+@pytest.mark.parametrize("reply_to", [
+    "kubeactor.inbox.bob.r.1", "kubeactor.node.n1.exec", "kubeactor.watch.alice.w1",
+    "kubeactor.trace.store", "$JS.API.STREAM.DELETE.KV_kubeactor-store",
+    "$KV.kubeactor-store.=2Fpods", "kubeactor.inbox.alice", "kubeactor.inbox.alice.>",
+    "kubeactor.inbox.alice.*", "kubeactor.inbox.alice..x", "kubeactor.inbox.apiserver.1",
+    "kubeactor.inboxes.alice.1", "$SYS._INBOX.abc.def"])
+def test_an_answer_goes_only_into_an_inbox_its_sender_owns(reply_to: str):
+    alice = UserInfo("alice", "", (AUTHENTICATED,))
+    assert may_answer(alice, "kubeactor.inbox.alice.r1.7", Subjects())
+    check_reply(alice, "kubeactor.inbox.alice.r1.7", Subjects())
+    check_reply(alice, None, Subjects())  # no reply subject: nothing is sent
+    assert not may_answer(alice, reply_to, Subjects())
+    with pytest.raises(BadRequest, match=r'is not an inbox of user "alice"'):
+        check_reply(alice, reply_to, Subjects())
+
+
+def test_before_anyone_is_authenticated_an_answer_goes_only_into_some_inbox():
+    assert may_answer(None, "kubeactor.inbox.bob.r.1", Subjects())
+    for elsewhere in ("kubeactor.node.n1.exec", "$KV.kubeactor-store.x", "kubeactor.inbox.bob"):
+        assert not may_answer(None, elsewhere, Subjects())
+
+
+def test_the_admins_and_a_nodes_answers_may_go_to_the_inboxes_of_their_shared_identities():
+    root = UserInfo("root", "", ("system:masters",))
+    node = UserInfo("system:node:n1", "", ("system:nodes",))
+    assert may_answer(root, "kubeactor.inbox.admin.r.1", Subjects())
+    assert may_answer(node, "kubeactor.inbox.system:node-sim.r.1", Subjects())
+    assert not may_answer(node, "kubeactor.inbox.system:node:n2.r.1", Subjects())
 
 
 def test_a_node_name_that_cannot_be_a_subject_token_is_refused_not_dropped():

@@ -80,10 +80,13 @@ def test_a_handshake_gives_both_sides_one_session_key_and_a_ticket_any_apiserver
     session = certs.open_ticket(ticket, TICKETS)
     assert session.identity == Identity("alice", ("devs",))
     assert session.key == session_key and session.expires == expires == now + 3600
-    claimed = mac(session_key, "kubeactor.api.core.pods.get", b"body")
-    assert certs.mac_matches(session.key, "kubeactor.api.core.pods.get", b"body", claimed)
-    assert not certs.mac_matches(session.key, "kubeactor.api.core.pods.delete", b"body", claimed)
-    assert not certs.mac_matches(session.key, "kubeactor.api.core.pods.get", b"bodz", claimed)
+    get, reply = "kubeactor.api.core.pods.get", "kubeactor.inbox.alice.1.2"
+    claimed = mac(session_key, get, reply, b"body")
+    assert certs.mac_matches(session.key, get, reply, b"body", claimed)
+    assert not certs.mac_matches(session.key, "kubeactor.api.core.pods.delete", reply, b"body",
+                                 claimed)
+    assert not certs.mac_matches(session.key, get, reply, b"bodz", claimed)
+    assert not certs.mac_matches(session.key, get, "kubeactor.inbox.eve.1.2", b"body", claimed)
 
 
 def test_hellos_that_are_forged_stale_or_malformed_are_refused_with_the_reason():

@@ -12,6 +12,7 @@ from bus.permissions import (
     APISERVER,
     NODE_SIM,
     NONCE_USER,
+    STORE,
     Permissions,
     Role,
     authorization,
@@ -38,13 +39,27 @@ def test_the_admin_may_publish_and_subscribe_anywhere():
 def test_only_the_apiserver_subscribes_to_the_requests_and_it_sends_none():
     door = permissions(APISERVER, SUBJECTS)
     assert door == Permissions(
-        publish=(">",), deny_publish=("kubeactor.api.>", "kubeactor.authn.hello"),
+        publish=("kubeactor.inbox.>", "kubeactor.watch.>", "kubeactor.trace.>",
+                 "kubeactor.node.>", "kubeactor.admission.>", "$SYS._INBOX.>"),
+        deny_publish=("$JS.>", "$KV.>"),
         subscribe=("kubeactor.api.>", "kubeactor.authn.hello", "$SYS.REQ.USER.AUTH",
                    "kubeactor.inbox.apiserver.>"),
-        responses=True)
+        responses=False)
     for user in ("system:node:n1", NODE_SIM, "system:kube-scheduler", ANONYMOUS):
         assert not {"kubeactor.api.>", "kubeactor.authn.hello", "$SYS.REQ.USER.AUTH", ">"} & set(
             permissions(user, SUBJECTS).subscribe)
+
+
+def test_only_the_store_and_the_admin_publish_on_jetstreams_subjects():
+    """A response may go to any subject, a denied one included (NATS ``allow_responses``): the
+    apiserver and the store answer nobody that way, and only the store reaches JetStream."""
+    assert permissions(STORE, SUBJECTS) == Permissions(
+        publish=("$JS.>", "$KV.>"), subscribe=("kubeactor.inbox.system:store.>",))
+    for user in (APISERVER, "system:node:n1", NODE_SIM, "alice"):
+        allowed = permissions(user, SUBJECTS)
+        assert not {"$JS.>", "$KV.>", ">"} & set(allowed.publish)
+        assert not allowed.responses or user != APISERVER
+    assert role_of(STORE) is Role.STORE
 
 
 def test_a_client_sends_requests_and_reads_only_its_own_inbox_and_watches():

@@ -118,3 +118,24 @@ def test_watch_and_inbox_subjects_name_their_owner():
 def test_a_watch_id_without_one_owner_and_one_id_token_is_refused(watch_id: str):
     with pytest.raises(ValueError):
         SUBJECTS.watch(watch_id)
+
+
+@pytest.mark.parametrize(("subject", "owner"), [
+    ("kubeactor.inbox.alice.r1.7", "alice"), ("kubeactor.inbox.system:node:n1.x", "system:node:n1"),
+    ("kubeactor.inbox.alice", None), ("kubeactor.inbox.alice.", None),
+    ("kubeactor.inbox.alice.*", None), ("kubeactor.inbox.alice.a.>", None),
+    ("kubeactor.inbox..x", None), ("kubeactor.inbox.*.x", None), ("kubeactor.inboxes.a.b", None),
+    ("kubeactor.watch.alice.w", None), ("other.inbox.alice.x", None), ("", None)])
+def test_a_reply_subject_is_in_an_inbox_only_with_one_owner_and_no_wildcard(
+        subject: str, owner: str | None):
+    assert SUBJECTS.inbox_owner(subject) == owner
+    assert SUBJECTS.is_inbox_of(subject, None) == (owner is not None)
+    assert not SUBJECTS.is_inbox_of(subject, ("bob",))
+
+
+@pytest.mark.parametrize(("subject", "answers"), [
+    ("$SYS._INBOX.0olsvDYa.SNEkY7p9", True), ("$SYS._INBOX.a", False),
+    ("$SYS._INBOX.a.b.c", False), ("$SYS._INBOX.a.*", False), ("$SYS.REQ.USER.AUTH", False),
+    ("kubeactor.inbox.apiserver.a.b", False), ("$KV.kubeactor-store.x.y", False)])
+def test_the_auth_callout_is_answered_only_where_nats_server_waits(subject: str, answers: bool):
+    assert Subjects.is_callout_reply(subject) is answers
