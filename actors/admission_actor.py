@@ -8,21 +8,21 @@
 
 The actor serves ``P.admission.<name>`` (queue group ``<name>``, so replicas share the
 reviews); an ``AdmissionRegistration`` whose ``spec.subject`` is that name makes the apiserver
-ask it (see ``actors.apiserver.external``). On a locked-down bus a plain name is the admin's
-to serve; any identity serves names ``<its NATS user>.<actor>``
+ask it (see ``actors.apiserver.admission.external``). On a locked-down bus a plain name is the
+admin's to serve; any identity serves names ``<its NATS user>.<actor>``
 (``ImagePolicy.start(connection, "policy-bot.images")`` on a connection of certificate user
 ``policy-bot``). ``admit`` runs on the actor's thread, one review at
 a time; it should answer well within the registration's ``timeoutSeconds``. An exception
 in ``admit`` answers 500, which the apiserver treats as a failed call (failurePolicy decides).
 
-Neighbours: ``bus.actor`` (the bus side), ``actors.apiserver.external`` (the wire types).
+Neighbours: ``bus.actor`` (the bus side), ``actors.apiserver.admission.external`` (the wire types).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from actors.apiserver.external import Review, Verdict
+from actors.apiserver.admission.external import Review, Verdict
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope

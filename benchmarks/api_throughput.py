@@ -33,7 +33,7 @@ import nats.aio.client
 import nats.aio.msg
 from _common import cpu_seconds, measure, profiler, start
 
-from actors.credentials import TokenCredentials
+from actors.client.credentials import TokenCredentials
 from bindings import kubeconfig
 from bus import BusConfig, Connection, Envelope, NatsServer, Subjects, encode, new_id
 from bus.envelope import MAC_HEADER, mac

@@ -27,7 +27,7 @@ from typing import Any
 
 import docker
 
-from actors.client import Client, WatchEvent
+from actors.client.client import Client, WatchEvent
 from bindings import kubeconfig
 from bus import Connection
 

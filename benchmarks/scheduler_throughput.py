@@ -40,9 +40,9 @@ from typing import Any
 import nats
 from _common import measure, percentile, profiler, start
 
-from actors.client import Client, WatchEvent
-from actors.scheduling import Framework, PodInfo, Profile, default_plugins
-from actors.scheduling.cache import Cache
+from actors.client.client import Client, WatchEvent
+from actors.scheduler import Framework, PodInfo, Profile, default_plugins
+from actors.scheduler.cache import Cache
 from bindings import kubeconfig
 from bus import Connection, Envelope, NatsServer, Subjects, decode, encode, new_id
 

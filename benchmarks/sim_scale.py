@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from actors.client import Client, WatchEvent
+from actors.client.client import Client, WatchEvent
 from bindings import kubeconfig
 from bus import Connection
 

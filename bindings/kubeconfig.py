@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from actors import certs
-from actors.credentials import (
+from actors.api import certs
+from actors.client.credentials import (
     CertificateCredentials,
     Credentials,
     TokenCredentials,

@@ -140,7 +140,7 @@ MAC_HEADER = "Kubeactor-Mac"
 
 def mac(key: bytes, subject: str, reply_to: str, data: bytes) -> bytes:
     """HMAC-SHA256 over a message's subject, reply subject and bytes: proves all three came
-    from the holder of ``key`` (a session key, see ``actors.certs``), so that nobody who saw
+    from the holder of ``key`` (a session key, see ``actors.api.certs``), so that nobody who saw
     the message can send it again with its answer going elsewhere."""
     # hmac.new, not the one-shot hmac.digest: that gives up the GIL around OpenSSL's call
     # whatever the size, and a busy process then waits for it again on every request.

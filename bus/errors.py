@@ -16,7 +16,7 @@ the code that raises them are drawn here with their module::
     |   +-- NatsServerMissing         (bus.server) the nats-server binary is not installed
     +-- ApiError(code, reason)        a status from the apiserver; ``retryable`` says if it helps
     |   +-- BadRequest      400       malformed envelope or request; fix the caller
-    |   |   +-- PatchError            (actors.jsonpatch) a JSON patch that cannot apply
+    |   |   +-- PatchError            (actors.api.jsonpatch) a JSON patch that cannot apply
     |   +-- Unauthorized    401       who you are could not be established
     |   +-- Forbidden       403       you may not do this; the message names the permission
     |   +-- NotFound        404
@@ -37,21 +37,21 @@ the code that raises them are drawn here with their module::
     +-- UsageError                    what was asked cannot work as given; nothing was done:
     |   |                             fix it and ask again (the CLI: ``error: ...``, exit 1)
     |   +-- KubeConfigError           (bindings.kubeconfig) missing, unreadable or malformed
-    |   +-- ManifestError             (bindings.manifests) a manifest cannot be read or mapped
-    |   +-- JsonPathError             (bindings.jsonpath) an output template cannot be parsed
-    |   +-- RolloutError              (bindings.rollout) kubectl's refusal of a rollout action
-    |   +-- CaptureError              (bindings.tracing) not a ``trace --record`` capture
-    +-- RolloutFailed                 (bindings.printers) past its progress deadline: it will
+    |   +-- ManifestError             (bindings.cli.manifests) a manifest cannot be read or mapped
+    |   +-- JsonPathError             (bindings.cli.jsonpath) an output template cannot be parsed
+    |   +-- RolloutError              (bindings.cli.rollout) kubectl's refusal of a rollout action
+    |   +-- CaptureError              (bindings.cli.tracing) not a ``trace --record`` capture
+    +-- RolloutFailed                 (bindings.cli.printers) past its progress deadline: it will
     |                                 not finish by itself
-    +-- ClusterError                  (bindings.cluster) the cluster could not start; the
+    +-- ClusterError                  (bindings.cluster.launcher) the cluster could not start; the
     |                                 message says what to do
-    +-- RuntimeFailure(reason)        (actors.runtime) a container could not be made to run
+    +-- RuntimeFailure(reason)        (actors.kubelet.runtime) a container could not be made to run
     +-- NkeyError                     (bus.nkeys) a key, seed or JWT that is malformed or
                                       wrongly signed
 
-How a controller retries (``actors.controller``): a :class:`TemporaryError` after its delay, a
-:class:`PermanentError` or an :class:`ApiError` that is not ``retryable`` not at all (until the
-object changes), anything else with exponential back-off.
+How a controller retries (``actors.controllers.controller``): a :class:`TemporaryError` after its
+delay, a :class:`PermanentError` or an :class:`ApiError` that is not ``retryable`` not at all (until
+the object changes), anything else with exponential back-off.
 
 Misuse of an API (a plugin that extends nothing, a ``BusActor`` overriding ``on_receive``)
 raises ``TypeError`` or ``ValueError`` as Python does, outside this tree: it is a bug to fix,

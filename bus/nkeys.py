@@ -7,7 +7,7 @@ in unpadded base64url, the header ``{"typ": "JWT", "alg": "ed25519-nkey"}``, the
 Ed25519 over ``header.claims`` by the key named in the claims' ``iss``.
 
 Pure: no I/O. Neighbours: ``bus.callout`` (the authorization exchange built on these),
-tests/unit/test_nkeys.py.
+tests/unit/bus/test_nkeys.py.
 """
 
 from __future__ import annotations

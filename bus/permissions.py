@@ -27,8 +27,8 @@ identity its own and nobody else's. The roles:
 
 Every other identity (not the admin, the apiserver or the store) answers only requests it
 received (NATS ``allow_responses``).
-Pure: no I/O, unit-tested in tests/unit/test_permissions.py. Neighbours: ``bus.server`` (starts
-nats-server with the rendered text), ``bindings.bususers`` (the passwords and the callout's
+Pure: no I/O, unit-tested in tests/unit/bus/test_permissions.py. Neighbours: ``bus.server`` (starts
+nats-server with the rendered text), ``bindings.cluster.bususers`` (the passwords and the callout's
 issuer key), ``bus.callout`` (the callout's answers).
 """
 

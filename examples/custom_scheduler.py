@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from actors.client import Client, WatchEvent
-from actors.scheduler import Scheduler, SchedulerConfig
-from actors.scheduling import CycleState, NodeInfo, PodInfo
-from actors.scheduling.framework import MAX_NODE_SCORE, SUCCESS, Status
-from actors.scheduling.plugins import default_profile
-from bindings.cluster import SCHEDULER, Cluster, ClusterConfig
+from actors.client.client import Client, WatchEvent
+from actors.scheduler import CycleState, NodeInfo, PodInfo
+from actors.scheduler.framework import MAX_NODE_SCORE, SUCCESS, Status
+from actors.scheduler.plugins import default_profile
+from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from bindings.cluster.launcher import SCHEDULER, Cluster, ClusterConfig
 from bus import Connection
 
 LABEL, VALUE = "example.kubeactor.io/disk", "fast"

@@ -12,8 +12,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from actors.client import WatchEvent
-from bindings.cluster import Cluster, ClusterConfig
+from actors.client.client import WatchEvent
+from bindings.cluster.launcher import Cluster, ClusterConfig
 
 
 def main(data_dir: Path) -> str:

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from actors.client import Client, WatchEvent
+from actors.client.client import Client, WatchEvent
 from actors.store import Backend
 from bindings import kubeconfig
-from bindings.cluster import Cluster, ClusterConfig
-from bindings.jetstream import JetStreamBackend
-from bindings.sqlite import SqliteBackend
+from bindings.backends.jetstream import JetStreamBackend
+from bindings.backends.sqlite import SqliteBackend
+from bindings.cluster.launcher import Cluster, ClusterConfig
 from bus import BusConfig, Connection, NatsServer
 from tests.processes import UpProcess
 

@@ -1,7 +1,7 @@
 """The apiserver: authentication -> authorization (RBAC) -> admission -> store, on every request.
 """
 
-from actors.apiserver.admission import (
+from actors.apiserver.admission.chain import (
     AdmissionChain,
     AdmissionRequest,
     MutatingPlugin,

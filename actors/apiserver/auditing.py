@@ -5,7 +5,7 @@ impersonating user, when there is one), verb, resource, subresource, namespace, 
 authorization decision (``allow``/``deny``), the reply's code, the latency and the trace id.
 It is built from the decoded request and the reply's status, never from the envelope's
 ``auth``: no token, key or signature can reach the log. An :class:`AuditSink` takes records
-without blocking (``bindings.audit`` writes them as JSON lines on a thread of its own).
+without blocking (``bindings.cluster.audit`` writes them as JSON lines on a thread of its own).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ kinds, chosen by what ``auth`` holds:
   ``token,user,uid,"group1,group2"`` per line (:class:`TokenAuthenticator`);
 - ``{"ticket", "ts", "nonce"}`` with a MAC header: a session opened by a certificate
   handshake (:class:`Handshaker`, :class:`SessionAuthenticator`; the cryptography is in
-  ``actors.certs``). The message must be fresh (``ts`` inside the window, ahead or behind),
+  ``actors.api.certs``). The message must be fresh (``ts`` inside the window, ahead or behind),
   its nonce unseen while it is fresh (:class:`NonceCache`), its MAC right for its subject, reply
   subject and bytes, its session unexpired (a session ends with its certificate at the latest).
 
@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from cryptography import x509
 
-from actors import certs
+from actors.api import certs
 from bus.errors import BadRequest, Unauthorized
 
 AUTHENTICATED = "system:authenticated"

@@ -18,8 +18,8 @@ The names of the control plane's password users (``admin``, ``apiserver``,
 that user. Which thread: :func:`serve`'s handler runs on the bus loop; it does not block (one
 signature check, two signatures).
 
-Neighbours: ``bus.callout`` (the wire), ``actors.certs`` (the chain), ``actors.apiserver.authn``
-(the tokens), ``bindings.cluster`` (starts it beside the apiserver).
+Neighbours: ``bus.callout`` (the wire), ``actors.api.certs`` (the chain), ``actors.apiserver.authn``
+(the tokens), ``bindings.cluster.launcher`` (starts it beside the apiserver).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 
-from actors import certs
-from actors.apiserver.admission import NODES_GROUP, node_of
+from actors.api import certs
+from actors.apiserver.admission.chain import NODES_GROUP, node_of
 from actors.apiserver.authn import Authenticator, UserInfo
 from bus import callout
 from bus.connection import Connection

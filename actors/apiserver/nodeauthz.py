@@ -35,11 +35,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from actors.apiserver.admission import node_of
+from actors.api.objects import NODE_LEASE_NAMESPACE
+from actors.api.selectors import required_field
+from actors.apiserver.admission.chain import node_of
 from actors.apiserver.mirror import Key, Mirror
 from actors.apiserver.rbac import Attributes, Decision, Rule, node_rules
-from actors.objects import NODE_LEASE_NAMESPACE
-from actors.selectors import required_field
 
 Object = dict[str, Any]
 Reference = tuple[str, str]

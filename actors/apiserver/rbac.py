@@ -26,11 +26,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from actors import certificates
-from actors.apiserver.admission import AdmissionRequest
+from actors.api import certificates
+from actors.api.objects import ResourceInfo
+from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.authn import UserInfo
 from actors.apiserver.mirror import Key, Mirror, key_of
-from actors.objects import ResourceInfo
 from bus.errors import BadRequest, Forbidden
 from bus.permissions import NODE_SIM
 
@@ -558,7 +558,8 @@ def bootstrap_policy() -> list[Object]:
         # --runtime sim`` (each node acts as itself otherwise).
         _cluster_role(NODE_SIM, [_rule([""], ["pods", "nodes"], READ)]),
         _cluster_binding(NODE_SIM, "User", NODE_SIM),
-        _cluster_role(CSR_SIGNER, [  # the signer in the apiserver process (actors.csrsigning)
+        # the signer in the apiserver process (actors.controllers.csrsigning)
+        _cluster_role(CSR_SIGNER, [
             _rule([certificates.GROUP], [certificates.RESOURCE], READ),
             _rule([certificates.GROUP], [f"{certificates.RESOURCE}/status"], ["update"]),
             {**_rule([certificates.GROUP], ["signers"], ["sign"]),

@@ -15,8 +15,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors import certificates
-from actors.objects import (
+from actors.api import certificates
+from actors.api.objects import (
     DEFAULTERS,
     TRACE_ANNOTATION,
     ResourceInfo,
@@ -26,7 +26,7 @@ from actors.objects import (
     pod_containers,
     set_condition,
 )
-from actors.selectors import selector_text
+from actors.api.selectors import selector_text
 from bus.errors import BadRequest, Conflict, Invalid
 
 Object = dict[str, Any]

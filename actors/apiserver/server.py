@@ -23,8 +23,23 @@ from typing import Any
 
 import pykka
 
-from actors import certificates, priorityclasses
-from actors.apiserver.admission import (
+from actors.api import certificates, priorityclasses
+from actors.api.objects import (
+    RESOURCES,
+    REVIEWS,
+    SYSTEM_NAMESPACES,
+    ResourceInfo,
+    lookup,
+    trace_id_of,
+    validate,
+)
+from actors.api.selectors import matcher, required_field
+from actors.apiserver.admission.certificates import (
+    CertificateApproval,
+    CertificateSigning,
+    CertificateSubjectRestriction,
+)
+from actors.apiserver.admission.chain import (
     AdmissionChain,
     AdmissionRequest,
     Answer,
@@ -33,6 +48,9 @@ from actors.apiserver.admission import (
     NodeRestriction,
     Steps,
 )
+from actors.apiserver.admission.external import ExternalAdmission, Registrations
+from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
+from actors.apiserver.admission.priority import Priority
 from actors.apiserver.auditing import AuditSink, record
 from actors.apiserver.authn import (
     Authenticator,
@@ -43,17 +61,9 @@ from actors.apiserver.authn import (
     impersonation,
 )
 from actors.apiserver.busauth import check_owner, check_reply, may_answer
-from actors.apiserver.certificates import (
-    CertificateApproval,
-    CertificateSigning,
-    CertificateSubjectRestriction,
-)
-from actors.apiserver.external import ExternalAdmission, Registrations
-from actors.apiserver.limits import LimitRanger, ResourceQuota
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.options import Options, parse_options, read_continue, write_continue
-from actors.apiserver.priority import Priority
 from actors.apiserver.rbac import (
     RETIRED_POLICY,
     Attributes,
@@ -72,16 +82,6 @@ from actors.apiserver.registry import (
     with_propagation,
 )
 from actors.apiserver.watching import Watcher, event_type_for
-from actors.objects import (
-    RESOURCES,
-    REVIEWS,
-    SYSTEM_NAMESPACES,
-    ResourceInfo,
-    lookup,
-    trace_id_of,
-    validate,
-)
-from actors.selectors import matcher, required_field
 from actors.store import StoreEvent, StoreView, StoreWriter, Write
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming

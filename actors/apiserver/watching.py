@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from actors.objects import ResourceInfo
-from actors.selectors import Matcher
+from actors.api.objects import ResourceInfo
+from actors.api.selectors import Matcher
 from actors.store import StoreEvent
 
 DEFAULT_LEASE_SECONDS = 60.0

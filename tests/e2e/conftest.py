@@ -12,7 +12,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from actors.client import Client
+from actors.client.client import Client
 from tests.processes import UpProcess, start_up, stop_up
 
 IMAGE = "busybox:1.35"

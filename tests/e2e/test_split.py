@@ -13,8 +13,9 @@ from pathlib import Path
 import nats
 import pytest
 
-from bindings import bususers, kubeconfig
-from bindings.cluster import CONTROL_PLANE_USERS
+from bindings import kubeconfig
+from bindings.cluster import bususers
+from bindings.cluster.launcher import CONTROL_PLANE_USERS
 from bus.permissions import ADMIN, authorization
 from bus.server import NatsServer
 from bus.subjects import Subjects

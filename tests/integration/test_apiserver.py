@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from actors.client import Client, WatchEvent
-from bindings.cluster import Cluster, ClusterConfig
-from bindings.sqlite import SqliteBackend
+from actors.client.client import Client, WatchEvent
+from bindings.backends.sqlite import SqliteBackend
+from bindings.cluster.launcher import Cluster, ClusterConfig
 from bus import BusConfig, Envelope, decode, encode
 from bus.errors import (
     AlreadyExists,
@@ -331,7 +331,7 @@ def test_a_subresource_answers_only_its_own_verbs(admin, verb, subresource):
 
 
 def test_apply_puts_back_what_was_changed_behind_its_back(admin):
-    from bindings import manifests
+    from bindings.cli import manifests
 
     info = manifests.target(configmap("tidy"), "default")[0]
     desired = configmap("tidy", labels={"app": "tidy"})

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from actors.client import Client, Watch, WatchEvent
+from actors.client.client import Client, Watch, WatchEvent
 from bus.errors import ServiceUnavailable
 from tests.processes import UpProcess, start_up, stop_up
 

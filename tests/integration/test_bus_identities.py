@@ -15,9 +15,9 @@ import nats.errors
 import pytest
 from nats.aio.client import Client as NATS
 
-from actors import certs
-from actors.client import Client
-from actors.credentials import CertificateCredentials, TokenCredentials
+from actors.api import certs
+from actors.client.client import Client
+from actors.client.credentials import CertificateCredentials, TokenCredentials
 from bus import BusConfig, Connection
 from bus.callout import NONCE_CONTEXT
 from bus.errors import BusError, Forbidden, PermissionViolation

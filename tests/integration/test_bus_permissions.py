@@ -14,8 +14,9 @@ import nats
 import nats.errors
 import pytest
 
-from bindings import bususers, kubeconfig
-from bindings.cluster import Cluster, ClusterConfig
+from bindings import kubeconfig
+from bindings.cluster import bususers
+from bindings.cluster.launcher import Cluster, ClusterConfig
 from bus import BusConfig, Connection, NatsServer
 from bus.errors import BusError, PermissionViolation
 from bus.permissions import ADMIN, APISERVER, authorization

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography import x509
 
-from actors import certs
-from actors.client import Client
-from actors.credentials import CertificateCredentials, Proof
-from bindings.cluster import Cluster
+from actors.api import certs
+from actors.client.client import Client
+from actors.client.credentials import CertificateCredentials, Proof
+from bindings.cluster.launcher import Cluster
 from bus import Envelope, decode, encode
 from bus import loop as bus_loop
 from bus.envelope import MAC_HEADER, mac

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.client import Client
-from bindings.sim import PULL_ERROR
+from actors.client.client import Client
+from bindings.runtimes.sim import PULL_ERROR
 from bus.errors import Conflict, NotFound
 from tests.conftest import wait_for, wait_none_left
 from tests.processes import UpProcess, start_up, stop_up

@@ -18,10 +18,10 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
-from actors import certs
-from actors.credentials import CertificateCredentials
-from bindings.cluster import Cluster, ClusterConfig
-from bindings.jetstream import bucket_name
+from actors.api import certs
+from actors.client.credentials import CertificateCredentials
+from bindings.backends.jetstream import bucket_name
+from bindings.cluster.launcher import Cluster, ClusterConfig
 from bus import loop as bus_loop
 from bus.permissions import APISERVER
 from bus.subjects import Subjects

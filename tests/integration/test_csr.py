@@ -12,10 +12,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from actors import certificates, certs
-from actors.client import Client
-from bindings import cli, kubeconfig
-from bindings.cluster import Cluster
+from actors.api import certificates, certs
+from actors.client.client import Client
+from bindings import kubeconfig
+from bindings.cli import main as cli
+from bindings.cluster.launcher import Cluster
 from bus.errors import Forbidden, Invalid
 from tests.conftest import wait_for
 

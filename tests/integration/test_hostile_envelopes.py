@@ -30,9 +30,9 @@ from cryptography import x509
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
-from actors import certs
-from actors.credentials import CertificateCredentials
-from bindings.cluster import Cluster
+from actors.api import certs
+from actors.client.credentials import CertificateCredentials
+from bindings.cluster.launcher import Cluster
 from bus import Envelope, decode
 from bus.envelope import MAC_HEADER, mac
 from bus.subjects import Subjects

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from actors.client import Client
-from actors.disruption import DisruptionConfig
-from actors.objects import NODE_LEASE_NAMESPACE, now_micro, set_condition
-from bindings.cluster import Cluster, ClusterConfig
+from actors.api.objects import NODE_LEASE_NAMESPACE, now_micro, set_condition
+from actors.client.client import Client
+from actors.controllers.disruption import DisruptionConfig
+from bindings.cluster.launcher import Cluster, ClusterConfig
 from bus.errors import Conflict, NotFound
 from tests.conftest import node, pod, wait_for
 
@@ -70,7 +70,8 @@ class Heartbeats:
 
 
 class Logged(logging.Handler):
-    """Sets an event for each message of ``actors.disruption`` it is told to wait for."""
+    """Sets an event for each message of ``actors.controllers.disruption`` it is told to wait
+    for."""
 
     def __init__(self, *messages: str) -> None:
         super().__init__(logging.INFO)
@@ -85,7 +86,7 @@ class Logged(logging.Handler):
 @pytest.fixture
 def logged() -> Iterator[Logged]:
     handler = Logged("Entering master disruption mode", "Exiting master disruption mode")
-    logger = logging.getLogger("actors.disruption")
+    logger = logging.getLogger("actors.controllers.disruption")
     level = logger.level
     logger.setLevel(logging.INFO)
     logger.addHandler(handler)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from actors.scheduler import SchedulerConfig
-from bindings.cluster import Cluster
+from actors.scheduler.scheduler import SchedulerConfig
+from bindings.cluster.launcher import Cluster
 from tests.conftest import node, pod, wait_for
 from tests.integration.test_scheduling import bound, start_scheduler
 

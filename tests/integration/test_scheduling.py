@@ -11,11 +11,11 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.client import Client
-from actors.leaderelection import LeaderElectionConfig
-from actors.scheduler import Scheduler, SchedulerConfig
-from actors.scheduling import Code, Status, default_profile
-from bindings.cluster import Cluster
+from actors.client.client import Client
+from actors.client.leaderelection import LeaderElectionConfig
+from actors.scheduler import Code, Status, default_profile
+from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from bindings.cluster.launcher import Cluster
 from bus import Connection
 from tests.conftest import node, pod, wait_for
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bindings.cluster import Cluster, ClusterConfig
-from bindings.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS, START_SECONDS
+from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.runtimes.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS, START_SECONDS
 from tests.conftest import pod, wait_for
 from tests.processes import start_up, stop_up
 

@@ -16,8 +16,8 @@ import pykka
 import pytest
 
 from actors.store import Backend, Change, HistoryWindow, Store, StoreConfig, StoreEvent, size_of
-from bindings.jetstream import kv_key
-from bindings.sqlite import SqliteBackend
+from bindings.backends.jetstream import kv_key
+from bindings.backends.sqlite import SqliteBackend
 from bus import loop as bus_loop
 from bus.errors import AlreadyExists, Conflict, Gone, InternalError, NotFound, SpaceExceeded
 from tests.conftest import STORES
@@ -393,7 +393,7 @@ def test_a_purged_delete_marker_leaves_nothing_and_the_key_can_be_created_again(
 
 
 def test_delete_markers_are_purged_once_older_than_keep_deleted(nats_server, connect):
-    from bindings.jetstream import JetStreamBackend
+    from bindings.backends.jetstream import JetStreamBackend
     backend = JetStreamBackend(connect(nats_server.url, "store"), keep_deleted=0.5)
     try:
         backend.load()

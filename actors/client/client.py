@@ -1,0 +1,382 @@
+"""The client every component and the CLI use to talk to the apiserver over the bus.
+
+Calls block the calling thread (an actor's, or the CLI's main thread) until the reply comes, and
+raise the :class:`~bus.errors.ApiError` leaf matching the reply's status; transport failures
+become 503/504 errors. Never call them on the bus loop thread.
+
+Watches are pushed to a subject of the client's own (``<prefix>.watch.<owner>.<id>``, the owner
+its NATS user); the callback runs on the bus loop thread and must not block (tell an actor).
+The client renews the watch's lease at a third of its length and, if the apiserver lost it (a
+restart), resumes it from the last revision seen. With several apiserver processes, renewals
+go to the one holding the watch (the ``server`` its registration named) and to any of them once
+that one is gone.
+
+A followed log (:class:`LogStream`) is pushed, chunk by chunk, to a subject of the client's own
+too; only the chunks MACed with the stream's own random key (which only the pod's kubelet is
+given) are taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import hmac
+import logging
+import queue
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from actors.api.objects import ResourceInfo, resolve
+from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
+from actors.client.credentials import Credentials, TokenCredentials
+from bus import loop as bus_loop
+from bus.connection import Connection, Incoming
+from bus.envelope import Envelope, mac, new_id
+from bus.errors import (
+    ApiError,
+    BusError,
+    BusTimeout,
+    Conflict,
+    Gone,
+    NoResponders,
+    PayloadTooLarge,
+    RequestEntityTooLarge,
+    ServerTimeout,
+    ServiceUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    """One change pushed by the apiserver: ``ADDED``, ``MODIFIED``, ``DELETED``, ``BOOKMARK``
+    (``object`` holds only ``metadata.resourceVersion``: the watch may resume from there) or
+    ``ERROR`` (``object`` is a Status; code 410 means: relist)."""
+
+    type: str
+    object: Object
+    watch_id: str = ""
+
+
+class Watch:
+    """A live watch: subscribe to its subject, register it, renew its lease; :meth:`stop`
+    ends it. ``revision`` is the last resourceVersion seen."""
+
+    def __init__(self, client: Client, info: ResourceInfo, namespace: str | None,
+                 options: dict[str, Any], on_event: Callable[[WatchEvent], None]) -> None:
+        self.client, self.info, self.namespace = client, info, namespace
+        self.options, self.on_event = options, on_event
+        self.id: str = options["watchId"]
+        self.revision = ""
+        self.server: str | None = None
+        """The apiserver process holding the watch (None: the only one)."""
+        self._sub: Any = None
+        self._renewal: concurrent.futures.Future[None] | None = None
+
+    def start(self, resource_version: str | None) -> Watch:
+        """Subscribe, then register with the apiserver (events may arrive before it answers);
+        blocks this thread until registered. Raises ApiError and leaves nothing behind."""
+        connection = self.client.connection
+        self._sub = connection.subscribe(connection.subjects.watch(self.id), self._deliver)
+        try:
+            reply = self.client.request("watch", self.info.name, namespace=self.namespace,
+                                        options=dict(self.options,
+                                                     resourceVersion=resource_version or ""))
+        except ApiError:
+            connection.unsubscribe(self._sub)
+            raise
+        self.revision = str(max(int(self.revision or 0), int(reply.get("resourceVersion") or 0)))
+        self.server = reply.get("server")
+        self._renewal = bus_loop.submit(self._renew_forever())
+        return self
+
+    def _deliver(self, incoming: Incoming) -> None:  # bus loop thread
+        envelope = incoming.envelope
+        if not isinstance(envelope.body, dict):
+            log.warning("watch %s: ignored a malformed event from %r", self.id, envelope.sender)
+            return
+        obj = envelope.body.get("object") or {}
+        self.revision = obj.get("metadata", {}).get("resourceVersion", self.revision)
+        self.on_event(WatchEvent(str(envelope.body.get("type")), obj, self.id))
+
+    def stop(self) -> None:
+        """Unsubscribe and tell the apiserver to forget this watch; never raises."""
+        if self._renewal is not None:
+            self._renewal.cancel()
+        if self._sub is not None:
+            self.client.connection.unsubscribe(self._sub)
+            self._sub = None
+            with contextlib.suppress(ApiError, BusError):
+                self.client.request("watch", self.info.name, namespace=self.namespace,
+                                    options=dict(self.options, stop=True), timeout=2,
+                                    server=self.server)  # authorized as the watch itself
+
+    async def _renew_forever(self) -> None:
+        """Renew every third of the lease. A renewal the apiserver refuses for good (the
+        revision left its history, or the id is taken) ends the watch with an ERROR event."""
+        period = float(self.options.get("leaseSeconds", DEFAULT_LEASE_SECONDS)) / 3
+        delay = period
+        while True:
+            await asyncio.sleep(delay)
+            delay = period
+            options = dict(self.options, resourceVersion=self.revision)
+            try:
+                proof = await self.client.credentials.aprove(self.client.connection)
+                envelope = self.client.envelope("watch", self.info, self.namespace, None, None,
+                                                options, None, None, proof.auth)
+                reply = await self.client.connection.arequest(
+                    self.client.subject("watch", self.info, None, self.server), envelope,
+                    mac_key=proof.mac_key)
+                self.server = reply.raise_for_status().body.get("server", self.server)
+            except NoResponders as error:
+                if self.server is None:
+                    log.warning("watch %s: renewal failed: %s", self.id, error)
+                    continue
+                self.server, delay = None, 0  # its apiserver is gone: another resumes it now
+                log.info("watch %s: its apiserver is gone; resuming on another", self.id)
+            except (Gone, Conflict) as error:
+                self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
+                return
+            except ApiError as error:
+                if not error.retryable:  # 403, 404...: asking again will not help
+                    self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
+                    return
+                log.warning("watch %s: renewal failed: %s", self.id, error)
+            except BusError as error:
+                log.warning("watch %s: renewal failed: %s", self.id, error)
+
+
+STREAM_KEY_BYTES = 32
+"""Length of a followed log's random key (HMAC-SHA256's block of security)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """One chunk of a followed log, from the pod's kubelet (its MAC checked)."""
+
+    data: str
+    end: bool
+    """The container stopped: the stream is over."""
+    incoming: Incoming
+
+
+class LogStream:
+    """``logs -f`` as its reader: a subject of its own (``<prefix>.inbox.<owner>.logs.<id>``)
+    and a random key, sent with the request in ``auth.streamKey`` (kept out of traces and the
+    audit log) and given by the apiserver to the pod's kubelet alone, which MACs every chunk
+    with it. A chunk without that MAC (anyone else who may publish there: another kubelet) is
+    dropped and never acknowledged. Take chunks with :meth:`take`, acknowledge each once used
+    (flow control: the kubelet sends the next only then), :meth:`close` at the end."""
+
+    def __init__(self, client: Client, pod: str, namespace: str | None,
+                 options: dict[str, Any]) -> None:
+        """Subscribe, then ask the apiserver to have the log followed to us (ApiError when
+        it refuses: nothing is left subscribed)."""
+        connection = self.connection = client.connection
+        self.key = secrets.token_bytes(STREAM_KEY_BYTES)
+        self.subject = connection.subjects.log_stream(connection.owner, new_id())
+        self._chunks: queue.Queue[LogChunk] = queue.Queue()
+        self._subscription = connection.subscribe(self.subject, self._arrived)
+        try:
+            client.request("get", "pods", namespace=namespace, name=pod, subresource="log",
+                           options={**options, "followTo": self.subject},
+                           keys={"streamKey": self.key})
+        except ApiError:
+            self.close()
+            raise
+
+    def _arrived(self, incoming: Incoming) -> None:  # bus loop thread
+        expected = mac(self.key, incoming.subject, incoming.reply_to or "", incoming.data)
+        if incoming.mac is None or not hmac.compare_digest(incoming.mac, expected):
+            log.warning("log stream %s: dropped a chunk not MACed with its key (from %r)",
+                        self.subject, incoming.envelope.sender)
+            return
+        body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
+        self._chunks.put(LogChunk(str(body.get("data", "")), bool(body.get("end")), incoming))
+
+    def take(self, timeout: float) -> LogChunk | None:
+        """The next chunk; None when none came within ``timeout`` seconds."""
+        try:
+            return self._chunks.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def acknowledge(self, chunk: LogChunk) -> None:
+        """Tell the kubelet ``chunk`` is taken: it sends the next."""
+        incoming = chunk.incoming  # its MAC covers reply_to: the kubelet chose it, into an inbox
+        if incoming.reply_to and self.connection.subjects.is_inbox_of(incoming.reply_to, None):
+            body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
+            self.connection.publish(incoming.reply_to, incoming.envelope.reply(
+                {"seq": body.get("seq")}, sender=self.connection.name))
+
+    def close(self) -> None:
+        """Stop listening (the kubelet ends the stream at its next chunk)."""
+        self.connection.unsubscribe(self._subscription)
+
+
+def _settle(answer: concurrent.futures.Future[Any],
+            sent: concurrent.futures.Future[Envelope]) -> None:
+    """Resolve ``answer`` from the bus reply ``sent``: its body, or the matching ApiError."""
+    try:
+        answer.set_result(sent.result().raise_for_status().body)
+    except BusTimeout as error:
+        answer.set_exception(ServerTimeout(f"the server did not answer in time: {error}"))
+    except PayloadTooLarge as error:
+        answer.set_exception(RequestEntityTooLarge(f"the request is too large: {error}"))
+    except BusError as error:
+        answer.set_exception(ServiceUnavailable(f"the apiserver cannot be reached: {error}"))
+    except (Exception, concurrent.futures.CancelledError) as error:  # ApiError and the rest
+        answer.set_exception(error)
+
+
+class Client:
+    """A connection to the apiserver for one identity: a bearer token, or credentials (a
+    certificate session, see ``actors.client.credentials``)."""
+
+    def __init__(self, connection: Connection, credentials: Credentials | str | None,
+                 timeout: float | None = None, *, impersonate: str | None = None,
+                 impersonate_groups: tuple[str, ...] = ()) -> None:
+        """``impersonate``: act as this user (and ``impersonate_groups``), as kubectl's
+        ``--as``/``--as-group``; the identity of ``credentials`` needs RBAC's
+        ``impersonate``."""
+        self.connection = connection
+        self.subjects = connection.subjects
+        self.credentials: Credentials = (
+            TokenCredentials(credentials) if credentials is None or isinstance(credentials, str)
+            else credentials)
+        self._impersonate = {"user": impersonate, "groups": list(impersonate_groups)} \
+            if impersonate else None
+        self.timeout = timeout or connection.config.request_timeout
+
+    # -- the one request path ------------------------------------------------------------------
+
+    def subject(self, verb: str, info: ResourceInfo, subresource: str | None,
+                server: str | None = None) -> str:
+        resource = f"{info.name}/{subresource}" if subresource else info.name
+        return self.subjects.api(info.group, resource, verb, server)
+
+    def envelope(self, verb: str, info: ResourceInfo, namespace: str | None, name: str | None,
+                 body: Any, options: dict[str, Any] | None, subresource: str | None,
+                 trace_id: str | None, auth: dict[str, Any] | None,
+                 keys: dict[str, Any] | None = None) -> Envelope:
+        """``keys``: secrets of the request beside the credentials (a followed log's
+        ``streamKey``), carried in ``auth``, which no trace or audit record shows."""
+        if self._impersonate is not None and auth is not None:
+            auth = {**auth, "impersonate": self._impersonate}
+        if keys:
+            auth = {**(auth or {}), **keys}
+        return Envelope(
+            trace_id=trace_id or new_id(), span_id=new_id(), verb=verb, group=info.group,
+            resource=info.name, subresource=subresource,
+            namespace=namespace if info.namespaced else None, name=name, body=body,
+            options=options, auth=auth,
+        )
+
+    def request(self, verb: str, resource: str, *, namespace: str | None = None,
+                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
+                subresource: str | None = None, trace_id: str | None = None,
+                timeout: float | None = None, server: str | None = None,
+                keys: dict[str, Any] | None = None) -> Any:
+        """Send one API request and return the reply's body; raise ApiError on failure.
+        ``server``: to that one apiserver process (see ``Watch.server``), not to any;
+        ``keys``: see :meth:`envelope`."""
+        deadline = timeout or self.timeout
+        return self.submit(verb, resource, namespace=namespace, name=name, body=body,
+                           options=options, subresource=subresource, trace_id=trace_id,
+                           timeout=deadline, server=server, keys=keys).result(deadline + 1)
+
+    def submit(self, verb: str, resource: str, *, namespace: str | None = None,
+               name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
+               subresource: str | None = None, trace_id: str | None = None,
+               timeout: float | None = None, server: str | None = None,
+               keys: dict[str, Any] | None = None) -> concurrent.futures.Future[Any]:
+        """:meth:`request` without waiting: the future resolves to the reply's body or raises
+        the ApiError :meth:`request` would. Callable from any thread but the bus loop's (opening a
+        certificate session blocks for its handshake)."""
+        info = resolve(resource)
+        proof = self.credentials.prove(self.connection)
+        envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
+                                 trace_id, proof.auth, keys)
+        sent = self.connection.request(self.subject(verb, info, subresource, server), envelope,
+                                       timeout or self.timeout, proof.mac_key)
+        answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        sent.add_done_callback(lambda done: _settle(answer, done))
+        return answer
+
+    # -- verbs ---------------------------------------------------------------------------------
+
+    def get(self, resource: str, name: str, namespace: str | None = "default") -> Object:
+        return self.request("get", resource, namespace=namespace, name=name)
+
+    def list(self, resource: str, namespace: str | None = None, *,
+             label_selector: str | None = None, field_selector: str | None = None,
+             limit: int | None = None, continue_token: str | None = None) -> Object:
+        """A ``<Kind>List`` with ``items`` and ``metadata.resourceVersion`` (and with ``limit``,
+        ``metadata.continue`` while more pages follow)."""
+        options = {k: v for k, v in (("labelSelector", label_selector),
+                                     ("fieldSelector", field_selector), ("limit", limit),
+                                     ("continue", continue_token)) if v}
+        return self.request("list", resource, namespace=namespace, options=options or None)
+
+    def create(self, resource: str, obj: Object, namespace: str | None = "default",
+               trace_id: str | None = None) -> Object:
+        name = obj.get("metadata", {}).get("name")
+        return self.request("create", resource, namespace=namespace, name=name, body=obj,
+                            trace_id=trace_id)
+
+    def update(self, resource: str, obj: Object, *, subresource: str | None = None,
+               trace_id: str | None = None) -> Object:
+        metadata = obj.get("metadata", {})
+        return self.request("update", resource, namespace=metadata.get("namespace"),
+                            name=metadata.get("name"), body=obj, subresource=subresource,
+                            trace_id=trace_id)
+
+    def delete(self, resource: str, name: str, namespace: str | None = "default", *,
+               grace_period: int | None = None, propagation_policy: str | None = None,
+               trace_id: str | None = None) -> Object:
+        """Delete; ``propagation_policy`` (``Orphan``, ``Background``, ``Foreground``) says
+        what happens to the object's dependents."""
+        options = {k: v for k, v in (("gracePeriodSeconds", grace_period),
+                                     ("propagationPolicy", propagation_policy)) if v is not None}
+        return self.request("delete", resource, namespace=namespace, name=name,
+                            options=options or None, trace_id=trace_id)
+
+    def delete_collection(self, resource: str, namespace: str | None = "default", *,
+                          label_selector: str | None = None,
+                          field_selector: str | None = None) -> Object:
+        """Delete everything the selectors match (all of ``resource`` in ``namespace`` when
+        none); returns a ``<Kind>List`` of what each delete returned."""
+        options = {k: v for k, v in (("labelSelector", label_selector),
+                                     ("fieldSelector", field_selector)) if v}
+        return self.request("deletecollection", resource, namespace=namespace,
+                            options=options or None)
+
+    def bind(self, pod: Object, node: str, trace_id: str | None = None) -> None:
+        metadata = pod["metadata"]
+        binding = {"apiVersion": "v1", "kind": "Binding",
+                   "metadata": {"name": metadata["name"], "namespace": metadata["namespace"]},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        self.request("create", "pods", namespace=metadata["namespace"], name=metadata["name"],
+                     body=binding, subresource="binding", trace_id=trace_id)
+
+    def watch(self, resource: str, on_event: Callable[[WatchEvent], None], *,
+              namespace: str | None = None, label_selector: str | None = None,
+              field_selector: str | None = None, resource_version: str | None = None,
+              lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Watch:
+        """Start a watch; ``on_event`` runs on the bus loop thread and must not block."""
+        watch_id = self.subjects.watch_id(
+            self.connection.owner,
+            f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")
+        options: dict[str, Any] = {"watchId": watch_id, "leaseSeconds": lease_seconds,
+                                   "allowWatchBookmarks": True}
+        options.update({k: v for k, v in (("labelSelector", label_selector),
+                                          ("fieldSelector", field_selector)) if v})
+        return Watch(self, resolve(resource), namespace, options, on_event).start(
+            resource_version)

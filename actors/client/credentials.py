@@ -1,0 +1,142 @@
+"""What a client shows the apiserver on each request: a bearer token, or a certificate session.
+
+:class:`TokenCredentials` put ``{"token": ...}`` in every envelope. :class:`CertificateCredentials`
+hold a certificate and its key: before the first request (and again before the session ends)
+they run the handshake of ``actors.api.certs`` with the apiservers over ``<prefix>.authn.hello``
+(a session ends with the certificate at the latest, and is renewed before it ends); each
+request then carries ``{"ticket", "ts", "nonce"}`` and is MACed with the session key by the
+connection (a MAC, not a signature: see ``actors.api.certs``).
+
+Which thread: :meth:`Credentials.prove` blocks for a handshake (never call it on the bus loop);
+:meth:`Credentials.aprove` is its coroutine twin for code already on the loop (watch renewals).
+
+Neighbours: ``actors.client.client`` (uses them), ``actors.api.certs`` (the cryptography),
+``actors.apiserver.authn`` (the other side).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from actors.api import certs
+from bus.connection import BusConfig, Connection
+from bus.envelope import Envelope
+from bus.errors import BusError, ServiceUnavailable, Unauthorized
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """What one request carries: its ``auth`` map, and the key its MAC is made with (if any)."""
+
+    auth: dict[str, Any] | None
+    mac_key: bytes | None = None
+
+
+class Credentials(Protocol):
+    def prove(self, connection: Connection) -> Proof:
+        """The proof for one more request (may block for a handshake)."""
+        ...
+
+    async def aprove(self, connection: Connection) -> Proof:
+        """:meth:`prove` on the bus loop."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCredentials:
+    token: str | None
+
+    def prove(self, connection: Connection) -> Proof:
+        return Proof({"token": self.token} if self.token else None)
+
+    async def aprove(self, connection: Connection) -> Proof:
+        return self.prove(connection)
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    ticket: bytes
+    key: bytes
+    expires: float
+
+
+class CertificateCredentials:
+    """A client certificate, its key and the cluster CA; sessions opened as needed."""
+
+    RENEW_BEFORE = 0.2
+    """Share of a session's life left when a new one is opened (so none expires in flight)."""
+
+    def __init__(self, cert: x509.Certificate, key: certs.PrivateKey, ca: x509.Certificate,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cert, self.key, self.ca, self.clock = cert, key, ca, clock
+        self._session: _Session | None = None
+        self._opened = 0.0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_pem(cls, cert: bytes, key: bytes, ca: bytes) -> CertificateCredentials:
+        return cls(certs.load_cert(cert), certs.load_key(key), certs.load_cert(ca))
+
+    def bus(self, where: BusConfig) -> BusConfig:
+        """``where`` to connect, as this certificate's NATS identity."""
+        return certificate_bus(where, self.cert, self.key)
+
+    def prove(self, connection: Connection) -> Proof:
+        session = self._fresh()
+        if session is None:
+            with self._lock:  # one handshake at a time per identity
+                session = self._fresh()
+                if session is None:
+                    hello, pending = certs.hello(self.cert, self.key, self.clock())
+                    try:
+                        reply = connection.request(connection.subjects.hello,
+                                                   Envelope(body=hello)).result()
+                    except BusError as error:
+                        raise ServiceUnavailable(f"the apiserver cannot be reached for a "
+                                                 f"handshake: {error}") from error
+                    session = self._accept(reply, pending)
+        return self._proof(session)
+
+    async def aprove(self, connection: Connection) -> Proof:
+        session = self._fresh()
+        if session is None:
+            hello, pending = certs.hello(self.cert, self.key, self.clock())
+            reply = await connection.arequest(connection.subjects.hello, Envelope(body=hello))
+            session = self._accept(reply, pending)
+        return self._proof(session)
+
+    def _fresh(self) -> _Session | None:
+        session, now = self._session, self.clock()
+        if session is None:
+            return None
+        margin = (session.expires - self._opened) * self.RENEW_BEFORE
+        return session if now < session.expires - margin else None
+
+    def _accept(self, reply: Envelope, pending: certs.Pending) -> _Session:
+        reply.raise_for_status()
+        if not isinstance(reply.body, dict):
+            raise Unauthorized("Unauthorized: malformed handshake answer")
+        now = self.clock()
+        ticket, key, expires = certs.finish(reply.body, pending, self.ca, now)
+        self._session, self._opened = _Session(ticket, key, expires), now
+        return self._session
+
+    def _proof(self, session: _Session) -> Proof:
+        return Proof({"ticket": session.ticket, "ts": self.clock(), "nonce": os.urandom(12)},
+                     session.key)
+
+
+def certificate_bus(where: BusConfig, cert: x509.Certificate, key: certs.PrivateKey
+                    ) -> BusConfig:
+    """``where`` to connect, as the NATS identity of ``cert`` (its user, CN): the auth callout
+    admits the connection once ``key`` has signed the server's nonce (``bus.callout``)."""
+    return replace(where, user=certs.identity_of(cert.subject).user, password=None, token=None,
+                   certificate=cert.public_bytes(serialization.Encoding.DER), key=key)

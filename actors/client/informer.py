@@ -1,0 +1,151 @@
+"""The informer: list, then watch from the list's revision, relist on 410 Gone.
+
+Every component that follows objects (scheduler, kubelet, later the controllers) uses this
+instead of polling. Events reach ``on_event`` in commit order: the initial list as ADDED on
+the caller's thread, then watch events on the bus loop thread; ``on_event`` must not block
+(components pass ``BusActor.tell_self``). After a relist the informer reports what changed while
+it was blind: ADDED or MODIFIED for what is there, DELETED for what went away.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
+from actors.client.client import Client, Watch, WatchEvent
+from bus.errors import ApiError, BusError
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+
+RELIST_MAX_SECONDS = 30.0
+"""Longest pause between two failed relists."""
+
+LIST_PAGE = 500
+"""Objects per page of a (re)list: the whole list of a big cluster (a thousand Nodes, ten
+thousand Pods) is more than one bus message may carry; the pages are one consistent snapshot."""
+
+
+def object_key(obj: Object) -> str:
+    metadata = obj.get("metadata", {})
+    return f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
+
+
+class Informer:
+    """Follows one resource (optionally filtered) and keeps the last state of each object."""
+
+    def __init__(self, client: Client, resource: str, on_event: Callable[[WatchEvent], None],
+                 *, namespace: str | None = None, label_selector: str | None = None,
+                 field_selector: str | None = None,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS, page: int = LIST_PAGE) -> None:
+        """``lease_seconds``: of the informer's watches (renewed at a third of it); ``page``:
+        objects per page of a list."""
+        self.client, self.resource, self.on_event = client, resource, on_event
+        self.lease_seconds, self.page = lease_seconds, page
+        self.namespace = namespace
+        self.label_selector, self.field_selector = label_selector, field_selector
+        self._cache: dict[str, Object] = {}
+        self._lock = threading.Lock()
+        self._watch: Watch | None = None
+        self._stopped = False
+
+    def start(self) -> Informer:
+        """List and start watching; blocks this thread for the list (never call on the loop)."""
+        self._relist()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
+
+    def items(self) -> list[Object]:
+        with self._lock:
+            return list(self._cache.values())
+
+    def get(self, name: str, namespace: str | None = None) -> Object | None:
+        """The last state seen of one object, or None."""
+        with self._lock:
+            return self._cache.get(f"{namespace or ''}/{name}")
+
+    def _list(self) -> tuple[list[Object], str]:
+        """Every object, page by page, and the revision of the snapshot."""
+        items: list[Object] = []
+        token: str | None = None
+        while True:
+            page = self.client.list(self.resource, self.namespace,
+                                    label_selector=self.label_selector,
+                                    field_selector=self.field_selector, limit=self.page,
+                                    continue_token=token)
+            items += page["items"]
+            token = page["metadata"].get("continue")
+            if not token:
+                return items, str(page["metadata"]["resourceVersion"])
+
+    def _relist(self) -> None:
+        items, revision = self._list()
+        fresh = {object_key(obj): obj for obj in items}
+        with self._lock:
+            gone = [obj for key, obj in self._cache.items() if key not in fresh]
+            changed = [
+                ("MODIFIED" if key in self._cache else "ADDED", obj)
+                for key, obj in fresh.items()
+                if self._cache.get(key, {}).get("metadata", {}).get("resourceVersion")
+                != obj["metadata"].get("resourceVersion")
+            ]
+            self._cache = fresh
+        for obj in gone:
+            self.on_event(WatchEvent("DELETED", obj))
+        for kind, obj in changed:
+            self.on_event(WatchEvent(kind, obj))
+        watch = self.client.watch(
+            self.resource, self._on_watch_event, namespace=self.namespace,
+            resource_version=revision,
+            label_selector=self.label_selector, field_selector=self.field_selector,
+            lease_seconds=self.lease_seconds,
+        )
+        with self._lock:
+            stopped = self._stopped
+            if not stopped:
+                self._watch = watch
+        if stopped:  # stop() ran meanwhile: this watch must not outlive it
+            watch.stop()
+
+    def _on_watch_event(self, event: WatchEvent) -> None:  # bus loop thread
+        if event.type == "BOOKMARK":
+            return  # the watch's revision moved on; nothing changed for us
+        if event.type == "ERROR":
+            log.info("%s informer: watch expired (%s); relisting",
+                     self.resource, event.object.get("message"))
+            threading.Thread(target=self._relist_after_error, daemon=True).start()
+            return
+        with self._lock:
+            if event.type == "DELETED":
+                self._cache.pop(object_key(event.object), None)
+            else:
+                self._cache[object_key(event.object)] = event.object
+        self.on_event(event)
+
+    def _relist_after_error(self) -> None:
+        """Relist until it works (backing off to RELIST_MAX_SECONDS) or the informer stops."""
+        with self._lock:
+            watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
+        delay = 0.5
+        while not self._stopped:
+            try:
+                self._relist()
+                return
+            except (ApiError, BusError) as error:
+                log.warning("%s informer: relist failed (%s); retrying in %.1fs",
+                            self.resource, error, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, RELIST_MAX_SECONDS)

@@ -1,0 +1,436 @@
+"""The shared base of kube-controller-manager's loops: informers, a work queue, reconcile.
+
+A controller follows some resources with informers (no polling), shared with the other
+controllers on its client (``actors.client.sharedinformer``: one watch per resource for all of
+them), and keeps the last state of each object it saw. Every event becomes one or more *keys*
+(resource, namespace, name) put on a :class:`WorkQueue`; the queue holds each key once however
+many events name it, and the controller's :meth:`Controller.reconcile` is called with the key
+alone (level-based, as controller-runtime's reconcilers: it reads the current state from the
+cache and makes the world match, so it **must be idempotent**). A reconcile that returns a
+number of seconds is called again after that long (a toleration running out, a namespace still
+emptying; controller-runtime's ``Result{RequeueAfter}``). One that raises is retried as the
+error means (:func:`retry_after`, kopf's and controller-runtime's meaning): a
+``TemporaryError`` after its ``delay``; a ``PermanentError``, or an ``ApiError`` that is not
+``retryable`` (Forbidden, Invalid, NotFound...), not at all until an event queues the key again
+(its object changed); anything else with exponential backoff.
+
+Which thread: everything runs on the controller's actor thread; informers and timers only
+``tell`` it. Subclasses: ``actors.controllers.replicaset``, ``actors.controllers.deployment``,
+``actors.controllers.garbagecollector``, ``actors.controllers.namespace``,
+``actors.controllers.tainteviction``, ``actors.controllers.nodelifecycle``;
+``actors.controllers.manager`` starts them together.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import heapq
+import logging
+import math
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from actors.api.objects import RESOURCES, ResourceInfo, controller_ref, now_rfc3339, owner_reference
+from actors.api.selectors import selector_matches
+from actors.client.client import Client, WatchEvent
+from actors.client.sharedinformer import shared_informers
+from bus.actor import BusActor
+from bus.connection import Connection
+from bus.errors import ApiError, PermanentError, TemporaryError
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+BY_KIND: dict[str, ResourceInfo] = {info.kind: info for info in RESOURCES}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Key:
+    """What a reconcile request carries: which object, nothing of its state."""
+
+    resource: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: Object) -> Key:
+        metadata = obj.get("metadata", {})
+        return cls(BY_KIND[obj["kind"]].name, metadata.get("namespace", ""), metadata["name"])
+
+    def __str__(self) -> str:
+        return f"{self.resource}/{self.namespace}/{self.name}".replace("//", "/")
+
+
+@dataclass(frozen=True, slots=True)
+class _Reconcile:
+    """Local message: reconcile this key now."""
+
+    key: Key
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """Local message: the delay timer set for ``at`` (``time.monotonic``) went off."""
+
+    at: float
+
+
+DELAY_GRANULARITY_SECONDS = 0.05
+"""A delayed key comes back up to this much late: the keys due within it share one timer (the
+node lifecycle controller looks at every node every 5 s: 1,000 nodes, 200 keys a second)."""
+
+
+class Delays:
+    """Keys waiting for their time, the earliest asked for each (client-go's delaying queue:
+    one heap, so one timer serves them all). Used on one thread (the controller's)."""
+
+    def __init__(self) -> None:
+        self._when: dict[Key, float] = {}
+        self._heap: list[tuple[float, Key]] = []
+
+    def add(self, key: Key, when: float) -> bool:
+        """Hold ``key`` until ``when``; False when it already comes back no later."""
+        if self._when.get(key, math.inf) <= when:
+            return False
+        self._when[key] = when
+        heapq.heappush(self._heap, (when, key))
+        return True
+
+    def due(self, now: float) -> list[Key]:
+        """Take the keys whose time is ``now`` or before, earliest first."""
+        keys = []
+        while self._heap and self._heap[0][0] <= now:
+            when, key = heapq.heappop(self._heap)
+            if self._when.get(key) == when:  # else a later add brought it forward
+                del self._when[key]
+                keys.append(key)
+        return keys
+
+    def first(self) -> float | None:
+        """When the next key is due (None: none waits)."""
+        while self._heap and self._when.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)  # brought forward meanwhile: a stale entry
+        return self._heap[0][0] if self._heap else None
+
+    def __len__(self) -> int:
+        return len(self._when)
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerConfig:
+    workers: int = 16
+    """Threads for the requests a controller sends side by side (a batch of pod creations,
+    Events it does not wait for)."""
+    backoff_base_seconds: float = 0.05
+    """First retry of a failed reconcile (client-go's rate limiter starts at 5 ms; a bus round
+    trip is slower)."""
+    backoff_max_seconds: float = 60.0
+    """Longest wait between retries of a key that keeps failing."""
+
+
+def backoff_delay(failures: int, base: float, ceiling: float) -> float:
+    """Wait before retry number ``failures`` (1, 2, ...): base, 2*base, 4*base... to ceiling."""
+    return float(min(base * 2 ** min(max(failures - 1, 0), 32), ceiling))
+
+
+def retry_after(error: Exception, failures: int, config: ControllerConfig) -> float | None:
+    """Seconds before a key whose reconcile raised ``error`` (its ``failures``-th failure in a
+    row) is reconciled again; None: not until an event queues it again. A TemporaryError
+    waits its ``delay`` (when it has one); a PermanentError (controller-runtime's
+    TerminalError) and an ApiError that retrying cannot mend are terminal; anything else
+    backs off exponentially."""
+    if isinstance(error, TemporaryError) and error.delay is not None:
+        return error.delay
+    if isinstance(error, PermanentError) or (isinstance(error, ApiError)
+                                             and not error.retryable):  # TemporaryError: none
+        return None
+    return backoff_delay(failures, config.backoff_base_seconds, config.backoff_max_seconds)
+
+
+class WorkQueue:
+    """Keys waiting for a reconcile, each held once; failures per key for the backoff. Used
+    on one thread (the controller's)."""
+
+    def __init__(self, config: ControllerConfig) -> None:
+        self.config = config
+        self._pending: set[Key] = set()
+        self._failures: dict[Key, int] = {}
+
+    def add(self, key: Key) -> bool:
+        """True when ``key`` was not waiting yet (the caller schedules its reconcile)."""
+        if key in self._pending:
+            return False
+        self._pending.add(key)
+        return True
+
+    def take(self, key: Key) -> None:
+        """``key``'s reconcile starts: events from now on queue it again."""
+        self._pending.discard(key)
+
+    def failed(self, key: Key) -> int:
+        """Count a failure of ``key``'s reconcile; how many in a row (for the backoff)."""
+        self._failures[key] = self._failures.get(key, 0) + 1
+        return self._failures[key]
+
+    def forget(self, key: Key) -> None:
+        """``key`` reconciled: its next failure starts the backoff afresh."""
+        self._failures.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What an owner (a ReplicaSet, a Deployment) does with the objects of its namespace."""
+
+    owned: list[Object]
+    """Its own (controller reference to it) that its selector still matches, and adopted ones."""
+    adopt: list[Object]
+    """Orphans its selector matches: they get a controller reference to it."""
+    release: list[Object]
+    """Its own that its selector no longer matches: their reference to it goes."""
+
+
+def claim(owner: Object, candidates: list[Object]) -> Claim:
+    """Kubernetes' ControllerRefManager: an object belongs to the owner its controller
+    reference names; an orphan matching the selector is adopted (unless the owner or the
+    orphan is being deleted); an owned object that stopped matching is released."""
+    uid = owner["metadata"]["uid"]
+    selector = owner.get("spec", {}).get("selector") or {}
+    deleting = bool(owner["metadata"].get("deletionTimestamp"))
+    owned, adopt, release = [], [], []
+    for obj in candidates:
+        matches = selector_matches(selector, obj["metadata"].get("labels"))
+        ref = controller_ref(obj)
+        if ref is not None:
+            if ref.get("uid") != uid:
+                continue
+            if matches:
+                owned.append(obj)
+            elif not deleting:
+                release.append(obj)
+        elif matches and not deleting and not obj["metadata"].get("deletionTimestamp"):
+            adopt.append(obj)
+    return Claim(owned + adopt, adopt, release)
+
+
+def with_owner(obj: Object, owner: Object | None, owner_uid: str) -> Object:
+    """``obj`` (a copy) with its references to ``owner_uid`` removed, and a controller
+    reference to ``owner`` added when one is given."""
+    metadata = dict(obj["metadata"])
+    refs = [r for r in metadata.get("ownerReferences") or [] if r.get("uid") != owner_uid]
+    if owner is not None:
+        refs.append(owner_reference(owner))
+    metadata["ownerReferences"] = refs
+    return dict(obj, metadata=metadata)
+
+
+class Controller(BusActor):
+    """Informers on :attr:`resources`, a cache of what they saw, a work queue and
+    :meth:`reconcile`. Subclasses name their resources, map events to keys and reconcile."""
+
+    component: ClassVar[str] = "controller"
+    """The ``source.component`` of the Events it records."""
+    resources: ClassVar[tuple[str, ...]] = ()
+    """Resources followed (all namespaces)."""
+
+    def __init__(self, connection: Connection, client: Client,
+                 config: ControllerConfig | None = None) -> None:
+        super().__init__(connection)
+        self.client = client
+        self.controller_config = config or ControllerConfig()
+        self.queue = WorkQueue(self.controller_config)
+        self.pool = ThreadPoolExecutor(self.controller_config.workers,
+                                       thread_name_prefix=type(self).__name__)
+        """For requests sent side by side; results are handled back on the actor thread."""
+        self.objects: dict[str, dict[tuple[str, str], Object]] = {r: {} for r in self.resources}
+        self._informers: list[str] = []
+        """Resources whose shared informer this controller listens to."""
+        self._delays = Delays()
+        self._timer: concurrent.futures.Future[None] | None = None
+        """The one timer (on the bus loop, not a thread) for the earliest delayed key."""
+        self._timer_at = math.inf
+
+    # -- to override ---------------------------------------------------------------------------
+
+    def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
+        """The keys to reconcile because ``obj`` (of ``resource``) was ADDED, MODIFIED or
+        DELETED; by default the object's own key."""
+        return [Key.of(obj)]
+
+    def reconcile(self, key: Key) -> float | None:
+        """Make the world match what ``key``'s object declares; idempotent. Return seconds
+        after which to look again, or None; raise TemporaryError to be called again after
+        its delay, PermanentError not to be retried, anything else to be retried with
+        backoff (an ApiError: when it is ``retryable``, else as a PermanentError)."""
+        raise NotImplementedError
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        super().on_start()
+        informers = shared_informers(self.client)
+        for resource in self.resources:
+            informers.add(resource, self.tell_soon)
+            self._informers.append(resource)
+
+    def on_stop(self) -> None:
+        informers = shared_informers(self.client)
+        for resource in self._informers:
+            informers.remove(resource, self.tell_soon)
+        if self._timer is not None:
+            self._timer.cancel()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        super().on_stop()
+
+    def on_local(self, message: Any) -> Any:
+        if isinstance(message, WatchEvent):
+            self._observe(message)
+        elif isinstance(message, _Reconcile):
+            self._run(message.key)
+        elif isinstance(message, _Due):
+            if message.at == self._timer_at:
+                self._timer, self._timer_at = None, math.inf
+            for key in self._delays.due(time.monotonic()):
+                self.enqueue(key)
+            self._arm()
+        else:
+            return super().on_local(message)
+        return None
+
+    # -- the queue -----------------------------------------------------------------------------
+
+    def enqueue(self, key: Key, after: float = 0.0) -> None:
+        """Reconcile ``key`` soon (once, however often it is asked), or after ``after``
+        seconds (the earliest asked for wins; up to DELAY_GRANULARITY_SECONDS late)."""
+        if after <= 0:
+            if self.queue.add(key):
+                self.tell_self(_Reconcile(key))
+            return
+        if self._delays.add(key, time.monotonic() + after):
+            self._arm()
+
+    def _arm(self) -> None:
+        """Set the timer for the earliest delayed key, unless one goes off early enough."""
+        first = self._delays.first()
+        if first is None or self._timer_at <= first + DELAY_GRANULARITY_SECONDS:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = first + DELAY_GRANULARITY_SECONDS
+        self._timer = self.tell_later(max(self._timer_at - time.monotonic(), 0.0),
+                                      _Due(self._timer_at))
+
+    def _run(self, key: Key) -> None:
+        self.queue.take(key)
+        try:
+            again = self.reconcile(key)
+        except Exception as error:  # one bad object must not stop us
+            self._failed(key, error)
+            return
+        self.queue.forget(key)
+        if again is not None:
+            self.enqueue(key, after=again)
+
+    def _failed(self, key: Key, error: Exception) -> None:
+        """Log ``error`` and queue ``key`` again when (and as) :func:`retry_after` says."""
+        delay = retry_after(error, self.queue.failed(key), self.controller_config)
+        name = type(self).__name__
+        if delay is None:
+            log.warning("%s: reconcile %s failed (%s); not retried until it changes", name,
+                        key, error)
+            return
+        level = logging.INFO if isinstance(error, ApiError | TemporaryError) else logging.ERROR
+        log.log(level, "%s: reconcile %s failed (%s); retrying in %.2fs", name, key, error,
+                delay, exc_info=level == logging.ERROR)
+        self.enqueue(key, after=delay)
+
+    # -- the cache -----------------------------------------------------------------------------
+
+    def _observe(self, event: WatchEvent) -> None:
+        obj = event.object
+        info = BY_KIND.get(obj.get("kind", ""))
+        if info is None or info.name not in self.objects:
+            return
+        cache = self.objects[info.name]
+        metadata = obj["metadata"]
+        where = (metadata.get("namespace", ""), metadata["name"])
+        cached = cache.get(where)
+        if event.type == "DELETED":
+            if cached is not None and cached["metadata"].get("uid") == metadata.get("uid"):
+                del cache[where]
+        elif cached is None or _revision(cached) <= _revision(obj):
+            cache[where] = obj
+        else:
+            return  # older than what a write of ours already told us
+        for key in self.keys_for(info.name, obj, event.type):
+            self.enqueue(key)
+
+    def remember(self, obj: Object) -> Object:
+        """Take in an object a write of ours returned, before its watch event comes; so a
+        reconcile right after never acts on the state from before that write."""
+        info = BY_KIND.get(obj.get("kind", ""))
+        if info is not None and info.name in self.objects:
+            metadata = obj["metadata"]
+            cache = self.objects[info.name]
+            where = (metadata.get("namespace", ""), metadata["name"])
+            if _revision(cache.get(where, {})) <= _revision(obj):
+                cache[where] = obj
+        return obj
+
+    def cached(self, key: Key) -> Object | None:
+        return self.objects[key.resource].get((key.namespace, key.name))
+
+    def listed(self, resource: str, namespace: str | None = None) -> list[Object]:
+        """Cached objects of ``resource``, in ``namespace`` when given."""
+        return [obj for (ns, _), obj in self.objects[resource].items()
+                if namespace is None or ns == namespace]
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def claim(self, owner: Object, resource: str) -> list[Object]:
+        """The objects of ``resource`` in the owner's namespace that it owns, after adopting
+        the orphans its selector matches and releasing its own that it no longer matches."""
+        found = claim(owner, self.listed(resource, owner["metadata"].get("namespace", "")))
+        uid = owner["metadata"]["uid"]
+        owned = found.owned[:len(found.owned) - len(found.adopt)]  # adopted ones come last
+        for obj in found.adopt:
+            owned.append(self.remember(self.client.update(resource, with_owner(obj, owner,
+                                                                               uid))))
+        for obj in found.release:
+            self.remember(self.client.update(resource, with_owner(obj, None, uid)))
+        return owned
+
+    def record_event(self, obj: Object, kind: str, reason: str, message: str) -> None:
+        """Record an Event about ``obj`` (``Normal`` or ``Warning``) without waiting for it
+        (as client-go's recorder); a failure is logged."""
+        try:
+            self.pool.submit(self._send_event, obj, kind, reason, message)
+        except RuntimeError:  # stopping: the pool takes no more work
+            log.debug("event %s for %s dropped: stopping", reason, obj["metadata"]["name"])
+
+    def _send_event(self, obj: Object, kind: str, reason: str, message: str) -> None:
+        metadata = obj["metadata"]
+        namespace = metadata.get("namespace") or "default"
+        stamp = now_rfc3339()
+        event = {
+            "metadata": {"generateName": f"{metadata['name']}.", "namespace": namespace},
+            "involvedObject": {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+                               "name": metadata["name"], "namespace": metadata.get("namespace"),
+                               "uid": metadata.get("uid")},
+            "type": kind, "reason": reason, "message": message,
+            "source": {"component": self.component},
+            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+        }
+        try:
+            self.client.create("events", event, namespace)
+        except ApiError as error:
+            log.warning("cannot record event %s for %s: %s", reason, metadata["name"], error)
+
+
+def _revision(obj: Object) -> int:
+    return int(obj.get("metadata", {}).get("resourceVersion") or 0)

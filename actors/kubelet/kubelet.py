@@ -1,0 +1,526 @@
+"""The kubelet: runs the pods bound to its node(s) and reports their status (seed steps 5-7).
+
+Two parts:
+
+- :class:`NodeAgent`, one node's kubelet without a thread of its own: it registers the Node
+  (capacity, allocatable, labels, conditions), renews the node's Lease, keeps a
+  :class:`~actors.kubelet.podsync.PodRecord` per pod bound to the node and hands every change of a
+  pod (watch event, runtime event, timer) to the pod workers, where
+  :class:`~actors.kubelet.podsync.PodSync` acts on it. It answers the apiserver's node calls
+  (``logs``, with ``follow`` streamed to the caller's subject, and ``exec``) on a small call pool.
+- :class:`Kubelet`, the actor hosting one agent (a real node, one NATS identity) or many (the
+  simulated nodes of ``--runtime sim``: one connection, one informer, one pool of pod workers,
+  one timer thread, one heartbeat and two status writers for all of them, so a thousand nodes
+  need no thread each).
+
+Pod statuses and Lease renewals go out through :class:`~actors.kubelet.statuswriter.StatusWriter` s
+(one for pods, one for Leases, so a burst of pod statuses never delays a heartbeat): the latest
+per pod or node, many in flight, nobody waiting for the answers.
+
+Which thread: pod work on the pod workers (never two at once for one pod); Lease renewals on
+the heartbeat pool; node calls on the call pool; the actor thread only wires messages. Nothing
+here blocks the bus loop: informer and runtime callbacks just submit work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from actors.api.objects import (
+    NODE_LEASE_NAMESPACE,
+    condition,
+    now_micro,
+    now_rfc3339,
+    set_condition,
+    trace_id_of,
+)
+from actors.client.client import Client, WatchEvent
+from actors.client.events import EventRecorder
+from actors.client.informer import Informer
+from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
+from actors.kubelet.podworkers import PodWorkers
+from actors.kubelet.runtime import Runtime, RuntimeEvent, RuntimeFailure
+from actors.kubelet.statuswriter import StatusWriter
+from actors.kubelet.timers import Timers
+from bus.actor import BusActor
+from bus.connection import Connection, Incoming
+from bus.envelope import Envelope, new_id
+from bus.errors import AlreadyExists, ApiError, BadRequest, BusError, NotFound
+from bus.permissions import APISERVER
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+
+
+def host_cpu() -> str:
+    """This machine's CPU count, as a quantity."""
+    return str(os.cpu_count() or 1)
+
+
+def host_memory() -> str:
+    """This machine's memory, as a quantity in Ki."""
+    return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 1024}Ki"
+
+
+def host_arch() -> str:
+    """Kubernetes' name for this machine's architecture (``amd64``, ``arm64``)."""
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletConfig:
+    node_name: str
+    cpu: str = field(default_factory=host_cpu)
+    """Allocatable CPU the node offers to pods (Kubernetes quantity); the host's by default."""
+    memory: str = field(default_factory=host_memory)
+    """Allocatable memory the node offers to pods; the host's by default."""
+    max_pods: int = 110
+    """Kubernetes' default pod limit per node."""
+    address: str = "127.0.0.1"
+    """The node's InternalIP (here only loopback is allowed)."""
+    lease_duration_seconds: int = 40
+    """The node Lease's duration (kubelet's --node-lease-duration-seconds)."""
+    lease_renew_seconds: float = 10.0
+    """How often the Lease is renewed (the kubelet's 10 s); at most a quarter of the duration
+    is used when the duration is shorter."""
+    node_status_seconds: float = 60.0
+    """How often a renewal also looks at the Node and puts Ready back when the node lifecycle
+    controller marked it Unknown (a lease write alone every 10 s keeps a thousand nodes
+    cheap)."""
+    backoff_base: float = 10.0
+    """Seconds before the second restart of a dead container (the first is at once); doubles
+    per restart. Also the image pull back-off's base. Small in tests."""
+    backoff_max: float = 300.0
+    """Ceiling of the restart and pull back-offs (Kubernetes: five minutes)."""
+    backoff_reset_seconds: float = 600.0
+    """A container that ran this long cleanly starts its back-off again (Kubernetes: 10 min)."""
+    pod_workers: int = 16
+    """Threads running pod syncs (each pod one at a time): a pod stopping for its grace
+    period holds one of them."""
+    call_workers: int = 16
+    """Threads answering ``logs``/``exec`` calls; a followed log holds one while it lasts."""
+    relist_seconds: float = 60.0
+    """Every pod is synced again this often: the safety net under the runtime's events."""
+    record_events: bool = True
+    """Emit Events (Pulled, Created, Started, Killing, BackOff...); off for scale runs."""
+    writes_in_flight: int = 32
+    """Pod status writes sent without waiting for the answers of the ones before: enough to
+    keep the apiserver's workers and its store's group commits busy when a thousand simulated
+    nodes start ten thousand pods."""
+    lease_writes_in_flight: int = 64
+    """The same for Lease renewals, apart and more: the apiserver serves requests in the
+    order they come, so this is the heartbeats' share of a busy apiserver, and a Lease left
+    stale for the node monitor grace period gets its node's pods evicted."""
+
+
+MAX_LOG_CHARS = 256 * 1024
+"""Logs longer than this are cut to their end (the bus carries messages of 1 MiB at most)."""
+
+STREAM_ACK_SECONDS = 30.0
+"""A followed log stops when its reader has not acknowledged a chunk for this long."""
+
+
+# -- one node -------------------------------------------------------------------------------------
+
+
+class NodeAgent:
+    """One node's kubelet (see the module docstring). Methods may be called from any thread."""
+
+    def __init__(self, client: Client, runtime: Runtime, config: KubeletConfig,
+                 workers: PodWorkers, timers: Timers, writers: Writers,
+                 publish: Callable[[str, Envelope], None], subjects: Any) -> None:
+        self.client, self.runtime, self.config = client, runtime, config
+        self.workers, self.timers, self.publish, self.subjects = workers, timers, publish, subjects
+        self.leases = writers.leases
+        self.name = config.node_name
+        self.pods: dict[str, PodRecord] = {}
+        self._node_checked = float("-inf")
+        """When a renewal last looked at the Node (monotonic)."""
+        self._lease_missing = False
+        """The last renewal found no Lease: the next one creates it."""
+        self.registered = False
+        """The Node and its Lease exist: the heartbeat renews it."""
+        self.recorder = EventRecorder(client, "kubelet", self.name) \
+            if config.record_events else None
+        self.podsync = PodSync(
+            client, runtime, SyncConfig(self.name, config.address, config.backoff_base,
+                                        config.backoff_max, config.backoff_reset_seconds),
+            timers, self.submit, self._forget, self.recorder, writers.pods)
+        self.podsync.on_span = self._span
+
+    # -- node ---------------------------------------------------------------------------------
+
+    def register(self) -> None:
+        """Create or update the Node with its capacity, labels and conditions; then the Lease."""
+        resources = {"cpu": self.config.cpu, "memory": self.config.memory,
+                     "pods": str(self.config.max_pods)}
+        arch = host_arch()
+        labels = {"kubernetes.io/hostname": self.name, "kubernetes.io/os": "linux",
+                  "kubernetes.io/arch": arch}
+        node: Object = {"apiVersion": "v1", "kind": "Node", "spec": {},
+                        "metadata": {"name": self.name, "labels": labels}}
+        status = {
+            "capacity": resources, "allocatable": resources,
+            "conditions": node_conditions(now_rfc3339()),
+            "addresses": [{"type": "InternalIP", "address": self.config.address},
+                          {"type": "Hostname", "address": self.name}],
+            "nodeInfo": {"kubeletVersion": "kubeactor-0.1.0",
+                         "containerRuntimeVersion": self.runtime.version(),
+                         "operatingSystem": "linux", "architecture": arch},
+        }
+        try:
+            stored = self.client.create("nodes", dict(node, status=status), None)
+        except AlreadyExists:
+            stored = self.client.get("nodes", self.name, None)
+            stored["metadata"].setdefault("labels", {}).update(labels)
+            stored = self.client.update("nodes", stored)
+        self.client.update("nodes", dict(stored, status=status), subresource="status")
+        with contextlib.suppress(AlreadyExists):  # the heartbeat renews it from now on
+            self.client.create("leases", self._lease(), NODE_LEASE_NAMESPACE)
+        self.registered = True
+
+    def renew_lease(self, node: Object | None) -> None:
+        """Renew the node's Lease (the heartbeat the node lifecycle controller reads) through
+        the Lease writer and, every ``node_status_seconds``, put the node's Ready condition
+        back when the controller marked it Unknown; ``node`` is the Node as the kubelet's
+        informer last saw it (heartbeat pool). A failure is logged; the next renewal tries
+        again (and creates the Lease when it was missing)."""
+        self.leases.put(self.name, self._send_lease, self._lease_written)
+        if node is None or time.monotonic() < self._node_checked + \
+                self.config.node_status_seconds:
+            return
+        self._node_checked = time.monotonic()
+        if (condition(node, "Ready") or {}).get("status") != "True":
+            node = copy.deepcopy(node)
+            set_condition(node, "Ready", "True", "KubeletReady",
+                          "kubelet is posting ready status")
+            try:
+                self.client.update("nodes", node, subresource="status")
+            except ApiError as error:  # a Conflict: the informer brings the newer one
+                log.warning("%s: Ready not put back: %s", self.name, error)
+                self._node_checked = float("-inf")  # the next renewal tries again
+
+    def _send_lease(self) -> Future[Any]:
+        """The renewal, stamped when it is sent (a renewal that waited in line must not carry
+        the time it was asked for: the node lifecycle controller reads ``renewTime``)."""
+        return self.client.submit("create" if self._lease_missing else "update", "leases",
+                                  namespace=NODE_LEASE_NAMESPACE, name=self.name,
+                                  body=self._lease())
+
+    def _lease(self) -> Object:
+        return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": NODE_LEASE_NAMESPACE},
+                "spec": {"holderIdentity": self.name, "renewTime": now_micro(),
+                         "leaseDurationSeconds": self.config.lease_duration_seconds}}
+
+    def _lease_written(self, error: BaseException | None) -> None:  # bus loop thread
+        self._lease_missing = isinstance(error, NotFound)
+        if error is not None:
+            log.warning("%s: lease not renewed: %s", self.name, error)
+
+    # -- pods ---------------------------------------------------------------------------------
+
+    def adopt(self, bound: list[Object]) -> None:
+        """At start: remove the containers of pods no longer bound here (deleted while the
+        kubelet was down). Containers of bound pods are adopted by their labels."""
+        found = {info.pod_uid for info in self.runtime.list_containers()}
+        # Read after listing: a pod the informer delivered since (its container may already
+        # be starting on a worker) is in self.pods, and is kept.
+        known = {pod["metadata"]["uid"] for pod in bound} | set(self.pods)
+        for uid in found - known:
+            log.info("%s: removing containers of pod %s, deleted while away", self.name, uid)
+            self.runtime.remove_pod(uid)
+
+    def on_pod_event(self, event: WatchEvent) -> None:
+        """An informer event about a pod bound here (any thread; never blocks)."""
+        pod = event.object
+        uid = pod["metadata"]["uid"]
+        record = self.pods.get(uid)
+        unchanged = record is not None and event.type == "MODIFIED" and same_intent(
+            record.pod, pod)
+        if record is None:
+            if event.type == "DELETED":
+                record = PodRecord(pod)  # removed while unknown: still remove its containers
+            else:
+                record = self.pods.setdefault(uid, PodRecord(
+                    pod, start_time=pod.get("status", {}).get("startTime") or now_rfc3339()))
+        record.pod = pod
+        record.gone = record.gone or event.type == "DELETED"
+        if not unchanged:  # our own status writes come back here: nothing to do for them
+            self.workers.submit(uid, lambda: self.podsync.sync(record))
+
+    def on_runtime_event(self, event: RuntimeEvent) -> None:
+        """A container started or died (runtime thread; never blocks)."""
+        if event.action == "relist":
+            self.resync_all()
+        else:
+            self.submit(event.pod_uid)
+
+    def submit(self, uid: str) -> None:
+        """Sync one known pod on the pod workers."""
+        if (record := self.pods.get(uid)) is not None:
+            self.workers.submit(uid, lambda: self.podsync.sync(record))
+
+    def resync_all(self) -> None:
+        for uid in list(self.pods):
+            self.submit(uid)
+
+    def _forget(self, uid: str) -> None:
+        self.pods.pop(uid, None)
+
+    def stop(self) -> None:
+        self.podsync.close()
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def _span(self, pod: Object, verb: str, body: Object) -> None:
+        """Publish an in-process hop kubelet -> container runtime for tracers."""
+        metadata = pod["metadata"]
+        self.publish(self.subjects.trace("kubelet"), Envelope(
+            trace_id=trace_id_of(pod), span_id=new_id(), sender=f"kubelet-{self.name}",
+            target="runtime", verb=verb, resource="pods", subresource="containers",
+            namespace=metadata["namespace"], name=metadata["name"], body=body,
+            status={"code": 200, "reason": "OK", "message": ""}, timestamp=time.time(),
+        ))
+
+    # -- node calls -----------------------------------------------------------------------------
+
+    def answer(self, incoming: Incoming, connection: Connection) -> None:
+        """Answer a ``logs`` or ``exec`` call (call pool thread) and publish the reply; a
+        followed log is streamed to ``body.stream`` chunk by chunk (see docs/PROTOCOL.md)."""
+        envelope = incoming.envelope
+        body = envelope.body if isinstance(envelope.body, dict) else {}
+        uid, container = str(body.get("uid")), str(body.get("container"))
+        try:
+            if envelope.verb == "logs" and body.get("stream"):
+                key = (envelope.auth or {}).get("streamKey")
+                if not isinstance(key, bytes):
+                    raise RuntimeFailure("BadRequest", "a followed log needs its stream key")
+                stream = self.runtime.follow_logs(uid, container, body.get("tailLines"))
+                self._reply(incoming, envelope.reply({"stream": body["stream"]},
+                                                     sender=connection.name))
+                self._stream(stream, str(body["stream"]), key, connection)
+                return
+            if envelope.verb == "logs":
+                text = self.runtime.logs(uid, container, body.get("tailLines"))
+                if len(text) > MAX_LOG_CHARS:
+                    text = (f"... (first {len(text) - MAX_LOG_CHARS} characters left out; use "
+                            "--tail)\n" + text[-MAX_LOG_CHARS:])
+                reply = envelope.reply(text, sender=connection.name)
+            else:
+                result = self.runtime.exec(uid, container, list(body.get("command") or []))
+                reply = envelope.reply({"exitCode": result.exit_code, "stdout": result.stdout,
+                                        "stderr": result.stderr}, sender=connection.name)
+        except RuntimeFailure as failure:
+            reply = envelope.error_reply(BadRequest(failure.message), sender=connection.name)
+        self._reply(incoming, reply)
+
+    def _reply(self, incoming: Incoming, reply: Envelope) -> None:
+        if incoming.reply_to:
+            self.publish(incoming.reply_to, reply)
+
+    def _stream(self, stream: Any, subject: str, key: bytes, connection: Connection) -> None:
+        """Send each chunk as a request MACed with the reader's ``key`` and wait for its
+        acknowledgement (flow control: one chunk in flight); end with ``{"end": true}``. A
+        reader gone (no responders, no acknowledgement) stops the stream."""
+        def send(body: Object) -> None:
+            connection.request(subject, Envelope(sender=connection.name, verb="logs",
+                                                 body=body),
+                               STREAM_ACK_SECONDS, key).result(STREAM_ACK_SECONDS + 1)
+
+        seq = 0
+        try:
+            for chunk in stream:
+                seq += 1
+                send({"seq": seq, "data": chunk})
+            send({"seq": seq + 1, "end": True})
+        except (BusError, TimeoutError) as error:
+            log.info("%s: log stream to %s ended: %s", self.name, subject, error)
+        finally:
+            stream.close()
+
+
+def same_intent(old: Object, new: Object) -> bool:
+    """Whether two versions of a pod ask the same of the kubelet (only status differs)."""
+    return old.get("spec") == new.get("spec") and old["metadata"].get(
+        "deletionTimestamp") == new["metadata"].get("deletionTimestamp")
+
+
+def node_conditions(now: str) -> list[Object]:
+    """A healthy node's conditions, as the kubelet reports them."""
+    def cond(kind: str, status: str, reason: str, message: str) -> Object:
+        return {"type": kind, "status": status, "reason": reason, "message": message,
+                "lastHeartbeatTime": now, "lastTransitionTime": now}
+
+    return [cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
+                 "kubelet has sufficient memory available"),
+            cond("DiskPressure", "False", "KubeletHasNoDiskPressure",
+                 "kubelet has no disk pressure"),
+            cond("PIDPressure", "False", "KubeletHasSufficientPID",
+                 "kubelet has sufficient PID available"),
+            cond("Ready", "True", "KubeletReady", "kubelet is posting ready status")]
+
+
+# -- the actor ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node for the :class:`Kubelet` actor to host."""
+
+    client: Client
+    """The node's own identity (``system:node:<name>``)."""
+    runtime: Runtime
+    config: KubeletConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Writers:
+    """The status writers a :class:`Kubelet` shares between its nodes."""
+
+    pods: StatusWriter
+    leases: StatusWriter
+
+
+class Kubelet(BusActor):
+    """Hosts one or many :class:`NodeAgent` s on one connection (see the module docstring).
+    One node follows its own pods and Node as itself (the Node authorizer lets a kubelet
+    list only those); several share one informer of every pod and one of every Node, read as
+    ``lister`` (an identity that may: ``system:node-sim``)."""
+
+    answers = (APISERVER,)
+    """Node calls come from the apiserver: their answers go into its inbox, nowhere else."""
+
+    def __init__(self, connection: Connection, nodes: list[Node],
+                 lister: Client | None = None) -> None:
+        super().__init__(connection)
+        if not nodes:
+            raise ValueError("a kubelet needs at least one node")
+        if len(nodes) > 1 and lister is None:
+            raise ValueError("a kubelet of several nodes needs a lister: a client that may "
+                             "list every pod and node (a node may list only its own)")
+        self._lister = lister or nodes[0].client
+        first = nodes[0].config
+        self.name = connection.name
+        self.timers = Timers(f"{self.name}-timers")
+        self.workers = PodWorkers(first.pod_workers, f"{self.name}-pod")
+        self._calls = ThreadPoolExecutor(max_workers=first.call_workers,
+                                         thread_name_prefix=f"{self.name}-call")
+        self._beats = PodWorkers(min(len(nodes), 4), f"{self.name}-lease")
+        self.writers = Writers(StatusWriter(first.writes_in_flight, f"{self.name}-status"),
+                               StatusWriter(first.lease_writes_in_flight,
+                                            f"{self.name}-leases"))
+        self.agents = {node.config.node_name: NodeAgent(
+            node.client, node.runtime, node.config, self.workers, self.timers, self.writers,
+            self.publish, self.subjects) for node in nodes}
+        self._informer: Informer | None = None
+        self._nodes: Informer | None = None
+        """The hosted nodes as the API has them (their Ready condition, without a get)."""
+        self._stopped = False
+
+    def subscriptions(self) -> list[tuple[str, str]]:
+        """The apiserver's calls for the hosted nodes: ``pods/log`` and ``pods/exec``."""
+        return [(self.subjects.node(name, op), "") for name in self.agents
+                for op in ("logs", "exec")]
+
+    def handle(self, incoming: Incoming) -> Envelope | None:
+        """Check a node call and answer it on the call pool, so that a long command or a
+        followed log never holds up the pods or the heartbeat. A call to be answered anywhere
+        but the apiserver's inbox is not made (logged)."""
+        if not self.may_answer(incoming.reply_to or ""):
+            return None
+        envelope = incoming.envelope
+        node = self.subjects.parse_node(incoming.subject)
+        agent = self.agents.get(node or "")
+        body = envelope.body if isinstance(envelope.body, dict) else {}
+        if agent is None or body.get("uid") not in agent.pods:
+            raise NotFound(f'pod "{envelope.name}" is not running on node {node}')
+        if envelope.verb not in ("logs", "exec"):
+            raise BadRequest(f"unknown node call {envelope.verb!r}")
+        self._calls.submit(agent.answer, incoming, self.connection)
+        return None
+
+    def on_start(self) -> None:
+        super().on_start()
+        agents = list(self.agents.values())
+        self._heartbeat()  # renews each node from its registration on (a thousand take a while)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(NodeAgent.register, agents))
+        one = agents[0] if len(agents) == 1 else None
+        self._nodes = Informer(self._lister, "nodes", lambda event: None,
+                               field_selector=f"metadata.name={one.name}" if one else None)
+        self._nodes.start()
+        for agent in agents:
+            agent.runtime.watch(agent.on_runtime_event)
+        self._informer = Informer(
+            self._lister, "pods", self._on_pod_event,
+            field_selector=f"spec.nodeName={one.name}" if one else None)
+        self._informer.start()
+        items = self._informer.items()
+        for agent in agents:
+            agent.adopt([p for p in items if p.get("spec", {}).get("nodeName") == agent.name])
+        self._relist()
+
+    def on_stop(self) -> None:
+        self._stopped = True
+        self.timers.stop()
+        self.workers.stop()
+        self._beats.stop()
+        self.writers.pods.stop()
+        self.writers.leases.stop()
+        self._calls.shutdown(wait=False, cancel_futures=True)
+        for agent in self.agents.values():
+            agent.stop()
+        for informer in (self._informer, self._nodes):
+            if informer is not None:
+                informer.stop()
+        super().on_stop()
+
+    def lose(self, node: str) -> bool:
+        """Stop hosting ``node`` as if its machine were lost: no more heartbeats, pod status
+        or calls; its containers and its Node object stay behind. False when it is not here."""
+        agent = self.agents.pop(node, None)
+        if agent is not None:
+            agent.stop()
+        return agent is not None
+
+    def _on_pod_event(self, event: WatchEvent) -> None:  # bus loop thread: hand over
+        agent = self.agents.get(event.object.get("spec", {}).get("nodeName") or "")
+        if agent is not None:
+            agent.on_pod_event(event)
+
+    def _heartbeat(self) -> None:
+        """Renew every registered node's Lease now and every ``lease_renew_seconds`` (one
+        timer for all nodes; renewals on the heartbeat pool, apart from pod work)."""
+        agents = list(self.agents.items())  # lose() may take one away meanwhile
+        if self._stopped or not agents:
+            return
+        config = agents[0][1].config
+        every = min(config.lease_renew_seconds, config.lease_duration_seconds / 4)
+        for name, agent in agents:
+            if not agent.registered:
+                continue
+            node = self._nodes.get(name) if self._nodes is not None else None
+            self._beats.submit(name, functools.partial(agent.renew_lease, node))
+        self.timers.call_later(every, self._heartbeat)
+
+    def _relist(self) -> None:
+        """Sync every pod again now and then: the safety net under the runtime's events."""
+        agents = list(self.agents.values())
+        if self._stopped or not agents:
+            return
+        for agent in agents:
+            agent.resync_all()
+        config = agents[0].config
+        self.timers.call_later(config.relist_seconds, self._relist)

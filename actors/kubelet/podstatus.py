@@ -1,0 +1,183 @@
+"""A pod's status from what the runtime reports, as pure functions (no threads, no I/O).
+
+The kubelet's pod sync (``actors.kubelet.podsync``) gathers, for each container of a pod, a
+:class:`ContainerView`: the latest runtime container and the one before, why it waits when
+it could not be started (ErrImagePull...), and what its probes say. :func:`pod_status` turns
+the views into ``status`` as the kubelet does: ``phase`` (Kubernetes' ``getPhase``), the
+conditions PodScheduled, Initialized, ContainersReady and Ready, ``initContainerStatuses``
+and ``containerStatuses``. The restart decisions and the back-off live here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from actors.api.objects import now_rfc3339
+from actors.kubelet.runtime import ContainerInfo
+
+Object = dict[str, Any]
+
+TERMINAL_PHASES = ("Succeeded", "Failed")
+"""A pod in one of these phases never runs again (Kubernetes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerView:
+    """What the kubelet knows of one container of a pod."""
+
+    spec: Object
+    latest: ContainerInfo | None = None
+    """The latest runtime container (attempt) of this name, if any."""
+    previous: ContainerInfo | None = None
+    """The attempt before the latest (its ``lastState``)."""
+    waiting: tuple[str, str] | None = None
+    """(reason, message) when the container waits for a reason of the kubelet's own:
+    ErrImagePull, ImagePullBackOff, CreateContainerConfigError, CrashLoopBackOff,
+    PodInitializing."""
+    ready: bool | None = None
+    """The readiness probe's verdict; None: no readiness probe (running means ready)."""
+    started: bool | None = None
+    """The startup probe's verdict; None: no startup probe (running means started)."""
+
+
+# -- restarts ------------------------------------------------------------------------------------
+
+
+def should_restart(policy: str, exit_code: int | None, init: bool = False) -> bool:
+    """Whether a container that exited with ``exit_code`` runs again. Init containers run
+    until they succeed unless the policy is Never (Kubernetes treats Always as OnFailure)."""
+    if init:
+        return policy != "Never" and exit_code != 0
+    return policy == "Always" or (policy == "OnFailure" and exit_code != 0)
+
+
+def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
+    """Delay before restart number ``attempt + 1`` since the back-off was last reset, as the
+    kubelet does it: the first restart at once, then base, 2*base, 4*base... up to ceiling."""
+    if attempt <= 0:
+        return 0.0
+    return float(min(base * 2 ** min(attempt - 1, 32), ceiling))
+
+
+def crash_count(previous: int, ran_seconds: float, reset_seconds: float) -> int:
+    """Deaths counted for the back-off after one more: a container that ran ``reset_seconds``
+    (10 minutes) cleanly starts the count again."""
+    return 1 if ran_seconds >= reset_seconds else previous + 1
+
+
+# -- container statuses --------------------------------------------------------------------------
+
+
+def terminated(info: ContainerInfo) -> Object:
+    """A ``terminated`` state: reason OOMKilled (Docker's State.OOMKilled), Completed or Error."""
+    reason = "OOMKilled" if info.oom_killed else ("Completed" if info.exit_code == 0 else "Error")
+    return {"exitCode": info.exit_code, "reason": reason, "startedAt": info.started_at,
+            "finishedAt": info.finished_at, "containerID": container_id(info)}
+
+
+def container_id(info: ContainerInfo) -> str:
+    return f"{info.runtime}://{info.id}"
+
+
+def container_status(view: ContainerView) -> Object:
+    """One entry of ``containerStatuses`` (or ``initContainerStatuses``)."""
+    spec, latest = view.spec, view.latest
+    status: Object = {"name": spec["name"], "image": spec["image"], "imageID": "",
+                      "ready": False, "restartCount": latest.attempt if latest else 0,
+                      "started": False}
+    last = latest if latest is not None and latest.state == "exited" else view.previous
+    if latest is not None:
+        status.update(containerID=container_id(latest), imageID=latest.image_id)
+    if latest is not None and latest.state == "running":
+        status["state"] = {"running": {"startedAt": latest.started_at}}
+        status["started"] = view.started is not False
+        status["ready"] = status["started"] and view.ready is not False
+        last = view.previous
+    elif latest is not None and latest.state == "exited" and view.waiting is None:
+        status["state"] = {"terminated": terminated(latest)}
+        last = view.previous
+    else:
+        reason, message = view.waiting or ("ContainerCreating", "")
+        status["state"] = {"waiting": {"reason": reason, **({"message": message}
+                                                            if message else {})}}
+    if last is not None and last.state == "exited":
+        status["lastState"] = {"terminated": terminated(last)}
+    return status
+
+
+# -- the pod -------------------------------------------------------------------------------------
+
+
+def pod_phase(policy: str, inits: list[Object], statuses: list[Object]) -> str:
+    """Kubernetes' ``getPhase``: init containers first, then the app containers' states."""
+    for init in inits:
+        done = init["state"].get("terminated", {})
+        if done.get("exitCode") == 0:
+            continue
+        if done and policy == "Never":
+            return "Failed"
+        return "Pending"
+    running = waiting = stopped = succeeded = 0
+    for status in statuses:
+        state = status["state"]
+        if "running" in state:
+            running += 1
+        elif "terminated" in state:
+            stopped += 1
+            succeeded += state["terminated"].get("exitCode") == 0
+        elif "lastState" in status:  # waiting to restart
+            stopped += 1
+        else:
+            waiting += 1
+    if waiting:
+        return "Pending"
+    if running:
+        return "Running"
+    if policy == "Always":
+        return "Running"
+    if stopped == succeeded:
+        return "Succeeded"
+    return "Failed" if policy == "Never" else "Running"
+
+
+def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView],
+               host_ip: str, start_time: str) -> Object:
+    """The pod's ``status`` from the views of its init and app containers."""
+    policy = pod["spec"].get("restartPolicy", "Always")
+    init_statuses = [container_status(view) for view in inits]
+    statuses = [container_status(view) for view in apps]
+    phase = pod_phase(policy, init_statuses, statuses)
+    old = {c["type"]: c for c in pod.get("status", {}).get("conditions") or []}
+
+    def cond(kind: str, value: bool, reason: str = "", message: str = "") -> Object:
+        word = "True" if value else "False"
+        previous = old.get(kind, {})
+        since = previous.get("lastTransitionTime") if previous.get("status") == word else None
+        entry = {"type": kind, "status": word, "lastTransitionTime": since or now_rfc3339()}
+        return entry if value else {**entry, "reason": reason, "message": message}
+
+    incomplete = [s["name"] for s in init_statuses
+                  if s["state"].get("terminated", {}).get("exitCode") != 0]
+    unready = [s["name"] for s in statuses if not s["ready"]]
+    why = ("PodCompleted", "") if phase in TERMINAL_PHASES else (
+        "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]")
+    status: Object = {
+        "phase": phase, "hostIP": host_ip, "startTime": start_time,
+        "conditions": [
+            cond("PodScheduled", True),
+            cond("Initialized", not incomplete, "ContainersNotInitialized",
+                 f"containers with incomplete status: [{' '.join(incomplete)}]"),
+            cond("ContainersReady", not unready, *why),
+            cond("Ready", not unready, *why),
+        ],
+        "containerStatuses": statuses,
+    }
+    if init_statuses:
+        status["initContainerStatuses"] = init_statuses
+    return status
+
+
+def comparable(status: Object) -> Object:
+    """A status without the timestamps that change on every computation."""
+    return {**status, "conditions": [(c["type"], c["status"]) for c in status["conditions"]]}

@@ -1,0 +1,150 @@
+"""What the kubelet needs from a container runtime: the :class:`Runtime` protocol.
+
+Implementations live in ``bindings/`` (``bindings.runtimes.docker`` drives a real Docker engine);
+the kubelet receives one at start and never imports a runtime library itself. Containers are
+found again by their labels (:data:`LABELS`), which are a public contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bus.errors import KubeactorError
+
+Object = dict[str, Any]
+
+POD_NAME = "io.kubeactor.pod.name"
+POD_NAMESPACE = "io.kubeactor.pod.namespace"
+POD_UID = "io.kubeactor.pod.uid"
+CONTAINER_NAME = "io.kubeactor.container.name"
+ATTEMPT = "io.kubeactor.container.attempt"
+NODE_NAME = "io.kubeactor.node.name"
+CLUSTER_ID = "io.kubeactor.cluster.id"
+LABELS = (POD_NAME, POD_NAMESPACE, POD_UID, CONTAINER_NAME, ATTEMPT, NODE_NAME, CLUSTER_ID)
+"""Labels on every container kubeactor creates (the first four are a public contract). The
+node and cluster labels scope a runtime: several nodes, and several clusters, may share one
+Docker engine without ever touching each other's containers."""
+
+
+class RuntimeFailure(KubeactorError):
+    """A container could not be made to run; ``reason`` is the kubelet's waiting reason
+    (``ErrImagePull``, ``ErrImageNeverPull``, ``CreateContainerError``, ``RunContainerError``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerInfo:
+    """One runtime container of a pod, as the runtime last saw it."""
+
+    id: str
+    pod_uid: str
+    name: str
+    """The pod's container name (not the runtime's container name)."""
+    attempt: int
+    """0 for the first start; the restart count of the latest attempt."""
+    image: str
+    state: str
+    """``created``, ``running`` or ``exited``."""
+    exit_code: int | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    oom_killed: bool = False
+    runtime: str = "docker"
+    """The scheme of ``containerID`` in the pod's status (``docker://<id>``)."""
+    image_id: str = ""
+    """The image's digest or id (``imageID`` in the pod's status)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeEvent:
+    """A container of a pod started or died."""
+
+    pod_uid: str
+    container: str
+    action: str
+    """``start`` or ``die``; ``relist`` (no pod) when events may have been missed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """What a command run in a container printed, and how it ended."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class LogStream(Protocol):
+    """Chunks of a container's output as they come; iteration ends when the container stops."""
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None:
+        """Stop following (from any thread); the iteration ends soon after."""
+        ...
+
+
+class Runtime(Protocol):
+    """A container runtime as the kubelet uses it. Methods block; call them off the bus loop."""
+
+    def version(self) -> str:
+        """``docker://28.2.2`` and the like, for the Node's nodeInfo."""
+        ...
+
+    def image_present(self, image: str) -> bool:
+        """Whether ``image`` is on this node."""
+        ...
+
+    def pull_image(self, image: str) -> None:
+        """Pull ``image``; RuntimeFailure(ErrImagePull) with the registry's answer."""
+        ...
+
+    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
+        """Create and start one container of ``pod``, labelled; RuntimeFailure on failure."""
+        ...
+
+    def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        """Every container this runtime's node made (of one pod when ``pod_uid`` is given)."""
+        ...
+
+    def remove_container(self, container_id: str) -> None: ...
+
+    def stop_container(self, container_id: str, grace_seconds: int) -> None:
+        """SIGTERM, then SIGKILL after the grace period (a liveness failure, an update)."""
+        ...
+
+    def stop_pod(self, pod_uid: str, grace_seconds: int) -> None:
+        """Stop the pod's running containers: SIGTERM, then SIGKILL after the grace period."""
+        ...
+
+    def remove_pod(self, pod_uid: str) -> None:
+        """Remove every container of the pod (stopping any still running) and its emptyDir
+        volumes."""
+        ...
+
+    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
+        """What the latest attempt of ``container`` wrote (stdout and stderr), the last
+        ``tail_lines`` lines when given; RuntimeFailure when it does not exist."""
+        ...
+
+    def follow_logs(self, pod_uid: str, container: str,
+                    tail_lines: int | None = None) -> LogStream:
+        """The logs of :meth:`logs`, then what the container writes until it stops; close the
+        stream to stop early."""
+        ...
+
+    def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
+        """Run ``command`` in the running ``container`` and wait for it to finish."""
+        ...
+
+    def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
+        """Start reporting container starts and deaths to ``on_event`` (must not block)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,681 @@
+"""The scheduling framework: extension points, statuses, and one scheduling cycle.
+
+As in kube-scheduler, a pod goes through named extension points, each a Protocol with one
+method returning a :class:`Status`::
+
+    PreFilter -> Filter (per node) -> PostFilter (only when no node fits)
+    -> PreScore -> Score (per node) -> NormalizeScore -> pick the best node
+    -> Reserve (Unreserve on any later failure) -> Permit (may Wait) -> Bind
+
+A :class:`Profile` is a list of plugins and their score weights. The :class:`Framework` files
+each plugin under every extension point whose method it has, so adding a plugin never means
+editing this module. A PreFilter or PreScore returning ``Skip`` turns that plugin's Filter or
+Score off for the cycle (the cheap path for pods the plugin has nothing to say about).
+
+Score returns ``(score, Status)`` as kube-scheduler's ``(int64, *Status)``: an integer, which
+must lie in 0..MAX_NODE_SCORE once NormalizeScore (if the plugin has one) has run. A Score,
+PreScore or NormalizeScore that returns neither Success nor (PreScore) Skip, or a score out of
+range, fails the pod's cycle with Error (kube-scheduler's runScorePlugins). Plugins return the
+shared :data:`SUCCESS` so that the per-node check is an identity test, not an allocation.
+
+Misuse fails loudly when the :class:`Profile` is made, as kube-scheduler's
+``updatePluginList`` does ("plugin %q does not extend %s plugin"): a plugin with no name, one
+whose methods match no extension point (or only part of one: ``reserve`` without
+``unreserve``), one with a public method that looks like a misspelt extension point it lacks
+(``scores``: "did you mean score()?"), two plugins of one name, a weight for a plugin that is
+not in the profile or does not score.
+
+A plugin that needs more than its arguments (preemption runs the Filters on nodes with pods
+taken away, and reads the cache) has :class:`UsesFramework`'s ``use_framework``: it is handed
+the framework once, as kube-scheduler's plugin factories get a framework Handle; from it,
+:attr:`Framework.cache` and :meth:`Framework.run_filters`.
+
+Which thread: the scheduling cycle (:meth:`Framework.schedule`, Reserve, Permit) runs on the
+scheduler's actor thread; Bind runs on a binding worker thread (bind plugins must be
+thread-safe); :meth:`WaitingPod.allow` / ``reject`` may be called from any thread.
+
+Neighbours: ``actors.scheduler.plugins`` (the defaults), ``actors.scheduler.scheduler`` (the actor
+that drives cycles), ``actors.scheduler.nodeinfo`` (what plugins read).
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import itertools
+import operator
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from actors.scheduler.cache import Cache
+from actors.scheduler.nodeinfo import NodeInfo, PodInfo
+
+CycleState = dict[str, Any]
+"""What plugins keep between extension points of one cycle, under their own name."""
+
+MAX_NODE_SCORE = 100
+"""Scores are integers in MIN_NODE_SCORE..MAX_NODE_SCORE (after NormalizeScore) before weights
+apply (a bool passes as 0 or 1; see ``Framework._scores``)."""
+MIN_NODE_SCORE = 0
+_VALID_SCORES = frozenset(range(MIN_NODE_SCORE, MAX_NODE_SCORE + 1))
+MIN_FEASIBLE_NODES_TO_FIND = 100
+"""Below this many nodes every node is checked (kube-scheduler's minFeasibleNodesToFind)."""
+MIN_FEASIBLE_NODES_PERCENTAGE = 5
+"""The adaptive percentage of nodes to score never goes below this."""
+SKIPPED_FILTERS = "Framework.skippedFilters"
+"""CycleState key: the Filters this cycle's PreFilters turned off (kube-scheduler's
+CycleState.SkipFilterPlugins), so that :meth:`Framework.run_filters` skips them too."""
+
+
+class Code(enum.Enum):
+    SUCCESS = "Success"
+    ERROR = "Error"
+    """Something broke (not the pod's fault); the pod is retried after a back-off."""
+    UNSCHEDULABLE = "Unschedulable"
+    """Not here, but preemption or a cluster change may help."""
+    UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
+    """Not here, whatever is preempted (a label, a taint)."""
+    WAIT = "Wait"
+    """Permit only: hold the pod until a plugin allows or rejects it, or the timeout."""
+    SKIP = "Skip"
+    """PreFilter/PreScore: this plugin's Filter/Score has nothing to do for this pod; Bind:
+    leave the pod to the next binder."""
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The outcome of one plugin call: a code, reasons in kube-scheduler's words, and the
+    plugin that said it."""
+
+    code: Code = Code.SUCCESS
+    reasons: tuple[str, ...] = ()
+    plugin: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code is Code.SUCCESS
+
+    @property
+    def message(self) -> str:
+        return ", ".join(self.reasons)
+
+
+SUCCESS = Status()
+"""The one Success every plugin returns (the hot loops test it by identity first)."""
+SKIP = Status(Code.SKIP)
+
+
+def unschedulable(*reasons: str, resolvable: bool = True) -> Status:
+    code = Code.UNSCHEDULABLE if resolvable else Code.UNSCHEDULABLE_AND_UNRESOLVABLE
+    return Status(code, reasons)
+
+
+def error(message: str) -> Status:
+    return Status(Code.ERROR, (message,))
+
+
+class ClusterEvent(enum.Enum):
+    """Cluster changes that may let an unschedulable pod fit (the scheduling queue moves it
+    back when a plugin that rejected it cares about the event)."""
+
+    NODE_ADD = "NodeAdd"
+    NODE_UPDATE = "NodeUpdate"
+    ASSIGNED_POD_DELETE = "AssignedPodDelete"
+    """A pod bound to a node went away or finished: its resources are free."""
+
+
+ALL_EVENTS = frozenset(ClusterEvent)
+
+
+def events_of(plugin: Any) -> frozenset[ClusterEvent]:
+    """The events ``plugin`` declares in its ``events`` attribute (all when it says
+    nothing), as kube-scheduler's EnqueueExtensions."""
+    events: frozenset[ClusterEvent] = getattr(plugin, "events", ALL_EVENTS)
+    return events
+
+
+# -- extension points: one Protocol, one method each ------------------------------------------
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    """What every extension point's Protocol has: a name."""
+
+    @property
+    def name(self) -> str:
+        """Unique within a profile; names the plugin in statuses, weights and events (a
+        class attribute does)."""
+
+
+@runtime_checkable
+class PreFilterPlugin(Plugin, Protocol):
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        """Once per cycle, before any Filter: compute what Filter needs, reject the pod
+        outright, or return Skip to turn this plugin's Filter off (nothing to reject: the pod
+        asks nothing of this kind, or no node has what this plugin rejects)."""
+
+
+@runtime_checkable
+class FilterPlugin(Plugin, Protocol):
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        """May ``pod`` go to ``node``? Must be cheap: it runs for many nodes per pod."""
+
+
+@runtime_checkable
+class PostFilterPlugin(Plugin, Protocol):
+    def post_filter(self, state: CycleState, pod: PodInfo,
+                    statuses: Mapping[str, Status]) -> Status:
+        """No node fits (``statuses``: why, per node): make room (preemption) and return
+        Success, or return Unschedulable."""
+
+
+@runtime_checkable
+class PreScorePlugin(Plugin, Protocol):
+    def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        """Once per cycle, before any Score; Skip turns this plugin's Score off."""
+
+
+@runtime_checkable
+class ScorePlugin(Plugin, Protocol):
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        """How much ``node`` suits ``pod`` (higher is better; 0..MAX_NODE_SCORE unless this
+        plugin normalizes), with :data:`SUCCESS`, or 0 and why it failed (the cycle fails
+        with Error)."""
+
+
+@runtime_checkable
+class NormalizeScorePlugin(Plugin, Protocol):
+    def normalize_score(self, state: CycleState, pod: PodInfo,
+                        scores: dict[str, int]) -> Status:
+        """Bring this plugin's ``scores`` (node -> score, changed in place) to integers in
+        0..MAX_NODE_SCORE."""
+
+
+@runtime_checkable
+class ReservePlugin(Plugin, Protocol):
+    def reserve(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """The pod is assumed on ``node``: claim what it needs. Must be undone by
+        :meth:`unreserve`, which runs if any later step fails."""
+
+    def unreserve(self, state: CycleState, pod: PodInfo, node: str) -> None:
+        """Undo :meth:`reserve`; must be idempotent and never fail."""
+
+
+@runtime_checkable
+class PermitPlugin(Plugin, Protocol):
+    def permit(self, state: CycleState, pod: PodInfo, node: str) -> tuple[Status, float]:
+        """Success, a rejection, or Wait with a timeout in seconds (the pod waits for
+        :meth:`WaitingPod.allow` from this plugin; at the timeout it is rejected)."""
+
+
+@runtime_checkable
+class BindPlugin(Plugin, Protocol):
+    def bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """Bind ``pod`` to ``node`` (a binding thread: may block), or Skip to let the next
+        bind plugin do it."""
+
+
+@runtime_checkable
+class UsesFramework(Protocol):
+    def use_framework(self, framework: Framework) -> None:
+        """Called once, as the framework is built: keep it to run other plugins or read the
+        cache (kube-scheduler's framework Handle)."""
+
+
+EXTENSION_POINTS: tuple[type, ...] = (
+    PreFilterPlugin, FilterPlugin, PostFilterPlugin, PreScorePlugin, ScorePlugin,
+    NormalizeScorePlugin, ReservePlugin, PermitPlugin, BindPlugin)
+
+
+def _methods(point: type) -> tuple[str, ...]:
+    return tuple(name for name, value in vars(point).items()
+                 if callable(value) and not name.startswith("_"))
+
+
+POINT_METHODS: dict[type, tuple[str, ...]] = {point: _methods(point)
+                                             for point in EXTENSION_POINTS}
+"""Each extension point's methods (``reserve`` and ``unreserve`` for Reserve)."""
+_MISSPELT_CUTOFF = 0.85
+"""How alike (difflib's ratio, lowercase, no underscores) a public method must be to a
+missing extension point's to be taken for a misspelling of it: ``scores``, ``filters``,
+``prefilter``, ``Score`` are; ``permitted``, ``binding`` are not."""
+
+
+def _point_name(point: type) -> str:
+    return point.__name__.removesuffix("Plugin")
+
+
+def check_plugin(plugin: object) -> None:
+    """TypeError, naming the plugin and the fix, unless ``plugin`` has a name, extends at
+    least one extension point, extends each it has a method of fully, and has no public
+    method that looks like a misspelt extension point."""
+    name = getattr(plugin, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{plugin!r} has no name: give its class a name (a str), unique in "
+                        "its profile")
+    has = {method for methods in POINT_METHODS.values() for method in methods
+           if callable(getattr(type(plugin), method, None))}
+    for point, methods in POINT_METHODS.items():
+        if has & set(methods) and not has >= set(methods):
+            raise TypeError(f'plugin "{name}" does not extend {_point_name(point)} plugin: '
+                            f"it has {', '.join(sorted(has & set(methods)))}() but not "
+                            f"{', '.join(sorted(set(methods) - has))}()")
+    for method, meant in _misspelt(plugin, has):
+        point = next(p for p, methods in POINT_METHODS.items() if meant in methods)
+        raise TypeError(f'plugin "{name}" has a method {method}() that no extension point '
+                        f"calls: did you mean {meant}() ({_point_name(point)})?")
+    if not has:
+        wanted = ", ".join(f"{_point_name(p)}: {'/'.join(m)}()" for p, m in POINT_METHODS.items())
+        raise TypeError(f'plugin "{name}" does not extend any extension point ({wanted})')
+
+
+def _misspelt(plugin: object, has: set[str]) -> list[tuple[str, str]]:
+    """(method, the extension point method it looks like) for each public method of
+    ``plugin``'s class that looks like one the plugin lacks."""
+    missing = {method.replace("_", ""): method for methods in POINT_METHODS.values()
+               for method in methods if method not in has}
+    found = []
+    for attribute in dir(type(plugin)):
+        if attribute.startswith("_") or attribute in has or \
+                not callable(getattr(type(plugin), attribute)):
+            continue
+        close = difflib.get_close_matches(attribute.replace("_", "").lower(), missing, 1,
+                                          _MISSPELT_CUTOFF)
+        found += [(attribute, missing[close[0]])] if close else []
+    return found
+
+
+def check_profile(plugins: Sequence[Plugin], weights: Mapping[str, int]) -> None:
+    """TypeError or ValueError naming the plugin unless each plugin passes
+    :func:`check_plugin`, no two share a name, and each weight is a scoring plugin's."""
+    for plugin in plugins:
+        check_plugin(plugin)
+    names = [plugin.name for plugin in plugins]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f'plugin "{twice[0]}" is in the profile twice: plugin names must be '
+                         "unique in a profile")
+    scoring = {name for name, plugin in zip(names, plugins, strict=True)
+               if isinstance(plugin, ScorePlugin)}
+    for name in weights:
+        if name not in names:
+            raise ValueError(f'a weight for plugin "{name}", which is not in the profile '
+                             f"(its plugins: {', '.join(names)})")
+        if name not in scoring:
+            raise ValueError(f'plugin "{name}" does not extend Score plugin: its weight '
+                             "would never apply")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A scheduler's plugins (order matters within an extension point) and score weights;
+    refused when made (TypeError, ValueError) if :func:`check_profile` finds misuse."""
+
+    plugins: tuple[Plugin, ...]
+    weights: Mapping[str, int] = field(default_factory=dict)
+    """Score weight per plugin name (default 1)."""
+    percentage_of_nodes_to_score: int = 0
+    """Stop filtering once this share of the nodes fits; 0: kube-scheduler's adaptive share
+    (50% minus 1% per 125 nodes, at least 5%, at least 100 nodes)."""
+
+    def __post_init__(self) -> None:
+        check_profile(self.plugins, self.weights)
+
+
+# -- the outcome of a cycle -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Diagnosis:
+    """Why no node was chosen."""
+
+    node_statuses: dict[str, Status] = field(default_factory=dict)
+    pre_filter_message: str = ""
+    post_filter_message: str = ""
+    plugins: set[str] = field(default_factory=set)
+    """Plugins that rejected the pod somewhere (what cluster events may help it)."""
+    error: str = ""
+    """Set when a plugin failed with Error rather than rejecting the pod."""
+
+
+@dataclass(slots=True)
+class ScheduleResult:
+    node: str | None
+    """The chosen node, or None (see ``diagnosis``)."""
+    nodes: int = 0
+    """Nodes in the cluster when the cycle ran."""
+    evaluated: int = 0
+    feasible: int = 0
+    diagnosis: Diagnosis = field(default_factory=Diagnosis)
+
+    @property
+    def message(self) -> str:
+        """kube-scheduler's FitError message when no node was chosen."""
+        if self.diagnosis.error:
+            return self.diagnosis.error
+        return fit_error_message(self.nodes, self.diagnosis)
+
+
+def fit_error_message(total: int, diagnosis: Diagnosis) -> str:
+    """``0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint
+    {k: v}.``: each reason once with the number of nodes that gave it, the ``count reason``
+    strings sorted as strings (kube-scheduler's FitError.Error)."""
+    if total == 0:
+        return "0/0 nodes are available: no nodes registered."
+    message = f"0/{total} nodes are available:"
+    if diagnosis.pre_filter_message:
+        message += f" {diagnosis.pre_filter_message}."
+    else:
+        counts: Counter[str] = Counter()
+        for status in diagnosis.node_statuses.values():
+            counts.update(status.reasons)
+        message += " " + ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items())) + "."
+    if diagnosis.post_filter_message:  # one period at the end, even when it brings its own
+        message += f" {diagnosis.post_filter_message.removesuffix('.')}."
+    return message
+
+
+def nodes_to_find(total: int, percentage: int) -> int:
+    """How many feasible nodes to look for before scoring (kube-scheduler's
+    numFeasibleNodesToFind)."""
+    if total < MIN_FEASIBLE_NODES_TO_FIND:
+        return total
+    if percentage <= 0:
+        percentage = max(50 - total // 125, MIN_FEASIBLE_NODES_PERCENTAGE)
+    wanted = total * percentage // 100
+    return min(total, max(wanted, MIN_FEASIBLE_NODES_TO_FIND))
+
+
+def normalize(scores: dict[str, int], reverse: bool = False) -> None:
+    """Scale ``scores`` so the highest is MAX_NODE_SCORE (reversed: the lowest is), in place,
+    in integers (kube-scheduler's DefaultNormalizeScore)."""
+    highest = max(scores.values(), default=0)
+    for node, value in scores.items():
+        if highest == 0:
+            scores[node] = MAX_NODE_SCORE if reverse else 0
+        else:
+            scaled = MAX_NODE_SCORE * value // highest
+            scores[node] = MAX_NODE_SCORE - scaled if reverse else scaled
+
+
+# -- waiting at Permit ------------------------------------------------------------------------
+
+
+class WaitingPod:
+    """A pod held at Permit until every waiting plugin allows it, one rejects it, or the
+    timeout passes; ``on_done`` hears the outcome once (from the thread that decided)."""
+
+    def __init__(self, pod: PodInfo, node: str, plugins: Iterable[str],
+                 on_done: Callable[[Status], None]) -> None:
+        self.pod, self.node = pod, node
+        self._pending = set(plugins)
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._done = False
+
+    def allow(self, plugin: str) -> None:
+        with self._lock:
+            self._pending.discard(plugin)
+            finished = not self._pending and not self._done
+            self._done = self._done or finished
+        if finished:
+            self._on_done(SUCCESS)
+
+    def reject(self, plugin: str, message: str) -> None:
+        with self._lock:
+            first, self._done = not self._done, True
+        if first:
+            self._on_done(Status(Code.UNSCHEDULABLE, (message,), plugin))
+
+
+# -- the framework ----------------------------------------------------------------------------
+
+
+class _ScoreFailed(Exception):
+    """A PreScore, Score or NormalizeScore failed: the cycle ends with this Error."""
+
+
+class Framework:
+    """Runs a profile's plugins at each extension point. One per scheduler; not thread-safe
+    but for :meth:`run_bind` and the waiting pods."""
+
+    def __init__(self, profile: Profile, cache: Cache | None = None) -> None:
+        """``cache``: the scheduler's, for plugins that read it (a fresh one when none)."""
+        self.profile = profile
+        self.cache = cache if cache is not None else Cache()
+        points: dict[type, list[Any]] = {point: [] for point in EXTENSION_POINTS}
+        for plugin in profile.plugins:
+            for point in EXTENSION_POINTS:
+                if isinstance(plugin, point):
+                    points[point].append(plugin)
+        self.pre_filters, self.filters = points[PreFilterPlugin], points[FilterPlugin]
+        self.post_filters = points[PostFilterPlugin]
+        self.pre_scores, self.scores = points[PreScorePlugin], points[ScorePlugin]
+        self.reserves, self.permits = points[ReservePlugin], points[PermitPlugin]
+        self.binders = points[BindPlugin]
+        self.weights = {plugin.name: profile.weights.get(plugin.name, 1)
+                        for plugin in self.scores}
+        self._normalizers = {plugin.name for plugin in points[NormalizeScorePlugin]}
+        self.waiting: dict[str, WaitingPod] = {}
+        self._next_start = 0
+        """Where the next cycle starts looking, so every node gets its turn (as
+        kube-scheduler's nextStartNodeIndex)."""
+        for plugin in profile.plugins:
+            if isinstance(plugin, UsesFramework):
+                plugin.use_framework(self)
+
+    # -- the scheduling cycle ----------------------------------------------------------------
+
+    def schedule(self, state: CycleState, pod: PodInfo,
+                 nodes: Sequence[NodeInfo]) -> ScheduleResult:
+        """Choose a node for ``pod`` among ``nodes``: PreFilter, Filter, then PostFilter when
+        none fits, else PreScore, Score, NormalizeScore and the highest total."""
+        result = ScheduleResult(None, len(nodes))
+        filters = self._pre_filter(state, pod, nodes, result.diagnosis)
+        if filters is None:
+            return result
+        feasible = self._find_feasible(state, pod, nodes, filters, result)
+        if result.diagnosis.error:
+            return result
+        if not feasible:
+            self._post_filter(state, pod, result.diagnosis)
+            return result
+        if len(feasible) == 1:
+            result.node = feasible[0].name
+        else:
+            result.node, result.diagnosis.error = self._best(state, pod, feasible)
+        return result
+
+    def _pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
+                    diagnosis: Diagnosis) -> list[Any] | None:
+        """The filters this pod needs, or None when a PreFilter rejected it."""
+        skipped = set()
+        for plugin in self.pre_filters:
+            status = plugin.pre_filter(state, pod, nodes)
+            if status.code is Code.SKIP:
+                skipped.add(plugin.name)
+            elif status.code is Code.ERROR:
+                diagnosis.error = f"running PreFilter plugin {plugin.name}: {status.message}"
+                return None
+            elif not status.ok:
+                diagnosis.pre_filter_message = status.message
+                diagnosis.plugins.add(plugin.name)
+                return None
+        state[SKIPPED_FILTERS] = skipped
+        return [plugin for plugin in self.filters if plugin.name not in skipped]
+
+    def _find_feasible(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
+                       filters: list[Any], result: ScheduleResult) -> list[NodeInfo]:
+        """Run the filters over the nodes, from where the last cycle stopped, until enough
+        fit. The hot loop of the scheduler: keep it lean."""
+        total = len(nodes)
+        wanted = nodes_to_find(total, self.profile.percentage_of_nodes_to_score)
+        feasible: list[NodeInfo] = []
+        statuses = result.diagnosis.node_statuses
+        start = self._next_start % total if total else 0
+        checks = [(plugin.name, plugin.filter) for plugin in filters]
+        evaluated, failed_by = 0, ""
+        for node in itertools.chain(nodes[start:], nodes[:start]):
+            evaluated += 1
+            for name, check in checks:
+                status = check(state, pod, node)
+                if status is not SUCCESS and status.code is not Code.SUCCESS:
+                    failed_by = name
+                    break
+            else:
+                feasible.append(node)
+                if len(feasible) >= wanted:
+                    break
+                continue
+            if status.code is Code.ERROR:
+                result.diagnosis.error = (f"running Filter plugin {failed_by} on node "
+                                          f"{node.name}: {status.message}")
+                return []
+            statuses[node.name] = status
+            result.diagnosis.plugins.add(failed_by)
+        self._next_start = start + evaluated
+        result.evaluated, result.feasible = evaluated, len(feasible)
+        return feasible
+
+    def run_filters(self, state: CycleState, pod: PodInfo, node: NodeInfo,
+                    without: str = "") -> Status:
+        """The cycle's Filters (not those its PreFilters skipped, nor ``without``) on one
+        node, in order: the first rejection (naming its plugin), or Success
+        (kube-scheduler's RunFilterPlugins; preemption asks it of nodes with pods taken
+        away)."""
+        skipped = state.get(SKIPPED_FILTERS, ())
+        for plugin in self.filters:
+            if plugin.name in skipped or plugin.name == without:
+                continue
+            status = plugin.filter(state, pod, node)
+            if not status.ok:
+                return Status(status.code, status.reasons, plugin.name)
+        return SUCCESS
+
+    def _post_filter(self, state: CycleState, pod: PodInfo, diagnosis: Diagnosis) -> None:
+        for plugin in self.post_filters:
+            status = plugin.post_filter(state, pod, diagnosis.node_statuses)
+            if status.ok:
+                return
+            if status.message:
+                diagnosis.post_filter_message = status.message
+
+    def _best(self, state: CycleState, pod: PodInfo,
+              nodes: list[NodeInfo]) -> tuple[str | None, str]:
+        """The node with the highest weighted sum of scores, or None and why a PreScore,
+        Score or NormalizeScore failed. Ties (common: scores are integers) go to the first
+        in this cycle's order, by name from where the last cycle stopped looking: reproducible,
+        yet spread over the nodes as kube-scheduler's random pick among the best."""
+        totals: list[int] | None = None
+        try:
+            for plugin in self._scorers(state, pod, nodes):
+                scores = self._scores(state, pod, plugin, nodes)
+                weight = self.weights[plugin.name]
+                if weight != 1:
+                    scores = [value * weight for value in scores]
+                totals = scores if totals is None else list(map(operator.add, totals, scores))
+        except _ScoreFailed as failed:
+            return None, str(failed)
+        if totals is None:  # every Score plugin skipped: all tie
+            return nodes[0].name, ""
+        return nodes[totals.index(max(totals))].name, ""
+
+    def _scorers(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[Any]:
+        """The Score plugins whose PreScore did not Skip."""
+        skipped = set()
+        for plugin in self.pre_scores:
+            status = plugin.pre_score(state, pod, nodes)
+            if status.code is Code.SKIP:
+                skipped.add(plugin.name)
+            elif not status.ok:
+                raise _ScoreFailed(f"running PreScore plugin {plugin.name}: {status.message}")
+        return [plugin for plugin in self.scores if plugin.name not in skipped]
+
+    def _scores(self, state: CycleState, pod: PodInfo, plugin: Any,
+                nodes: list[NodeInfo]) -> list[int]:
+        """``plugin``'s scores of ``nodes``, normalized if it can, each checked to be an
+        integer in MIN_NODE_SCORE..MAX_NODE_SCORE: a float is refused even when whole (50.0);
+        a bool, an int in Python, passes as 0 or 1 (weighted sums come out right). The
+        scheduler's hottest loop: the statuses are checked in the same pass that takes the
+        scores, by identity with :data:`SUCCESS`; the sum costs about what the set's pass
+        does, a type check of every score (which would refuse bools too) three times that."""
+        score = plugin.score
+        results = [score(state, pod, node) for node in nodes]
+        scores = [value for value, status in results if status is SUCCESS]
+        if len(scores) != len(results):  # a status other than the shared SUCCESS: look
+            for node, (_, status) in zip(nodes, results, strict=True):
+                if not status.ok:
+                    raise _ScoreFailed(f"running Score plugin {plugin.name} on node "
+                                       f"{node.name}: {status.message}")
+            scores = [value for value, _ in results]
+        if plugin.name in self._normalizers:
+            named = dict(zip([node.name for node in nodes], scores, strict=True))
+            status = plugin.normalize_score(state, pod, named)
+            if not status.ok:
+                raise _ScoreFailed(f"running NormalizeScore plugin {plugin.name}: "
+                                   f"{status.message}")
+            scores = list(named.values())
+        # Two C passes: the values (rejects 101, -1, 2.5); then the sum, a float when any
+        # score is one (rejects 50.0, which the set takes: 50.0 == 50)
+        if not _VALID_SCORES.issuperset(scores) or type(sum(scores)) is not int:
+            bad = next(value for value in scores
+                       if value not in _VALID_SCORES or isinstance(value, float))
+            raise _ScoreFailed(
+                f"plugin {plugin.name} returns an invalid score {bad}, it should in the range "
+                f"of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing")
+        return scores
+
+    # -- after a node is chosen ----------------------------------------------------------------
+
+    def run_reserve(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """Reserve in order; on the first failure every Reserve plugin is unreserved."""
+        for plugin in self.reserves:
+            status = plugin.reserve(state, pod, node)
+            if not status.ok:
+                self.run_unreserve(state, pod, node)
+                return Status(status.code, status.reasons, plugin.name)
+        return SUCCESS
+
+    def run_unreserve(self, state: CycleState, pod: PodInfo, node: str) -> None:
+        """Unreserve in reverse order (Kubernetes' contract)."""
+        for plugin in reversed(self.reserves):
+            plugin.unreserve(state, pod, node)
+
+    def run_permit(self, state: CycleState, pod: PodInfo, node: str,
+                   on_done: Callable[[Status], None]) -> tuple[Status, float]:
+        """Success, a rejection, or Wait with the shortest timeout asked: the pod is then in
+        :attr:`waiting` and ``on_done`` hears once whether it was allowed or rejected
+        (:meth:`expire` rejects it at the timeout)."""
+        waiting: dict[str, float] = {}
+        for plugin in self.permits:
+            status, timeout = plugin.permit(state, pod, node)
+            if status.code is Code.WAIT:
+                waiting[plugin.name] = timeout
+            elif not status.ok:
+                return Status(status.code, status.reasons, plugin.name), 0.0
+        if not waiting:
+            return SUCCESS, 0.0
+
+        def finished(status: Status) -> None:
+            self.waiting.pop(pod.key, None)
+            on_done(status)
+
+        self.waiting[pod.key] = WaitingPod(pod, node, waiting, finished)
+        return Status(Code.WAIT), min(waiting.values())
+
+    def expire(self, key: str) -> None:
+        """Reject the pod waiting at Permit, if it still waits (its timeout passed)."""
+        waiting = self.waiting.get(key)
+        if waiting is not None:
+            waiting.reject("", f"pod {key} rejected at Permit: timed out waiting")
+
+    def run_bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """The first bind plugin that does not Skip binds (a binding worker thread)."""
+        for plugin in self.binders:
+            status = plugin.bind(state, pod, node)
+            if status.code is not Code.SKIP:
+                return Status(status.code, status.reasons, plugin.name)
+        return error(f"no bind plugin bound pod {pod.key}")

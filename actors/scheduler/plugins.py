@@ -1,0 +1,431 @@
+"""The default plugins, as kube-scheduler's default profile has them (names, reasons, weights).
+
+Each plugin is a small class whose extension-point methods call the pure functions beside it
+(unit-tested on their own). The default profile (:func:`default_profile`):
+
+=================================  =========================  ======
+plugin                             extension points           weight
+=================================  =========================  ======
+NodeUnschedulable                  PreFilter, Filter
+NodeName                           PreFilter, Filter
+NodeReady (kubeactor's)            PreFilter, Filter
+TaintToleration                    PreFilter, Filter,         3
+                                   PreScore, Score
+NodeAffinity                       PreFilter, Filter,         2
+                                   PreScore, Score
+NodeResourcesFit (LeastAllocated)  Filter, Score              1
+NodeResourcesBalancedAllocation    PreScore, Score            1
+DefaultPreemption                  PreFilter, Filter,
+                                   PostFilter
+DefaultBinder                      Bind
+=================================  =========================  ======
+
+NodeReady stands for what Kubernetes gets from the node lifecycle controller's
+``node.kubernetes.io/not-ready`` taint: a node whose Ready condition is not True takes only
+pods that tolerate that taint (``unreachable`` when Ready is Unknown).
+
+Scores are integers, as kube-scheduler's (its arithmetic, truncating), each ``score`` returning
+``(score, SUCCESS)``.
+PreFilters return Skip when their Filter has nothing to reject (no node tainted, cordoned or
+not ready; no selector asked; nobody nominated), so the common pod runs only NodeResourcesFit
+per node. DefaultPreemption lives in ``actors.scheduler.preemption``.
+
+Neighbours: ``actors.scheduler.framework`` (the Protocols these fit), ``actors.client.client``
+(DefaultBinder's ``pods/binding``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
+from typing import Any, ClassVar
+
+from actors.api.objects import trace_id_of
+from actors.client.client import Client
+from actors.scheduler.framework import (
+    MAX_NODE_SCORE,
+    SKIP,
+    SUCCESS,
+    ClusterEvent,
+    CycleState,
+    Plugin,
+    Profile,
+    Status,
+    error,
+    normalize,
+    unschedulable,
+)
+from actors.scheduler.nodeinfo import NodeInfo, PodInfo
+from actors.scheduler.preemption import DefaultPreemption
+from bus.errors import ApiError
+
+Object = dict[str, Any]
+
+NODE_EVENTS = frozenset({ClusterEvent.NODE_ADD, ClusterEvent.NODE_UPDATE})
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+
+
+class AnyNode:
+    """Whether any node of a snapshot has ``attribute`` true (``negate``: false), worked out
+    once per snapshot: the cache hands cycles a new node list whenever a node changed, so
+    PreFilters that ask this cost nothing per pod."""
+
+    def __init__(self, attribute: str, negate: bool = False) -> None:
+        self._get, self._negate = attrgetter(attribute), negate
+        self._nodes: Sequence[NodeInfo] | None = None
+        self._answer = False
+
+    def __call__(self, nodes: Sequence[NodeInfo]) -> bool:
+        if nodes is not self._nodes:
+            values = map(self._get, nodes)
+            self._answer = not all(values) if self._negate else any(values)
+            self._nodes = nodes
+        return self._answer
+
+
+# -- taints and tolerations -------------------------------------------------------------------
+
+
+def tolerates(toleration: Object, taint: Object) -> bool:
+    """Kubernetes' ToleratesTaint: an empty effect or key matches any; ``Exists`` matches
+    any value, ``Equal`` (the default) the same value."""
+    effect, key = toleration.get("effect"), toleration.get("key")
+    if effect and effect != taint.get("effect"):
+        return False
+    if key and key != taint.get("key"):
+        return False
+    operator = toleration.get("operator") or "Equal"
+    if operator == "Exists":
+        return True
+    return operator == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def untolerated_taint(taints: Sequence[Object], tolerations: Sequence[Object]) -> Object | None:
+    """The first of ``taints`` no toleration matches."""
+    for taint in taints:
+        if not any(tolerates(toleration, taint) for toleration in tolerations):
+            return taint
+    return None
+
+
+def intolerable_preferences(taints: Sequence[Object], tolerations: Sequence[Object]) -> int:
+    """How many PreferNoSchedule ``taints`` the pod does not tolerate (tolerations with an
+    effect other than PreferNoSchedule do not count)."""
+    soft = [t for t in tolerations if t.get("effect") in (None, "", "PreferNoSchedule")]
+    return sum(1 for taint in taints if not any(tolerates(t, taint) for t in soft))
+
+
+class TaintToleration:
+    """Filter: no untolerated NoSchedule/NoExecute taint. Score: fewer untolerated
+    PreferNoSchedule taints is better."""
+
+    name: ClassVar[str] = "TaintToleration"
+    events = NODE_EVENTS
+
+    def __init__(self) -> None:
+        self._hard, self._soft = AnyNode("hard_taints"), AnyNode("soft_taints")
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        state[self.name] = self._soft(nodes)  # for pre_score: any soft taint at all?
+        return SUCCESS if self._hard(nodes) else SKIP
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        if not node.hard_taints:
+            return SUCCESS
+        taint = untolerated_taint(node.hard_taints, pod.spec.get("tolerations") or ())
+        if taint is None:
+            return SUCCESS
+        return unschedulable(f"node(s) had untolerated taint {{{taint.get('key')}: "
+                             f"{taint.get('value') or ''}}}", resolvable=False)
+
+    def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        if not state.get(self.name, True):
+            return SKIP
+        return SUCCESS if any(node.soft_taints for node in nodes) else SKIP
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        return intolerable_preferences(node.soft_taints,
+                                       pod.spec.get("tolerations") or ()), SUCCESS
+
+    def normalize_score(self, state: CycleState, pod: PodInfo,
+                        scores: dict[str, int]) -> Status:
+        normalize(scores, reverse=True)
+        return SUCCESS
+
+
+# -- node conditions and names ----------------------------------------------------------------
+
+
+class NodeUnschedulable:
+    """Filter: a cordoned node (``spec.unschedulable``) takes only pods tolerating
+    ``node.kubernetes.io/unschedulable:NoSchedule``."""
+
+    name: ClassVar[str] = "NodeUnschedulable"
+    events = NODE_EVENTS
+    _taint: ClassVar[Object] = {"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"}
+    _rejected = unschedulable("node(s) were unschedulable", resolvable=False)
+
+    def __init__(self) -> None:
+        self._cordoned = AnyNode("unschedulable")
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        return SUCCESS if self._cordoned(nodes) else SKIP
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        if not node.unschedulable or untolerated_taint(
+                [self._taint], pod.spec.get("tolerations") or ()) is None:
+            return SUCCESS
+        return self._rejected
+
+
+class NodeReady:
+    """Filter: a node whose Ready condition is not True takes only pods tolerating the
+    taint Kubernetes would put on it (``not-ready``, or ``unreachable`` when Unknown)."""
+
+    name: ClassVar[str] = "NodeReady"
+    events = NODE_EVENTS
+    _rejected = unschedulable("node(s) were not ready", resolvable=False)
+
+    def __init__(self) -> None:
+        self._not_ready = AnyNode("ready", negate=True)
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        return SUCCESS if self._not_ready(nodes) else SKIP
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        if node.ready:
+            return SUCCESS
+        key = UNREACHABLE_TAINT if node.ready_status == "Unknown" else NOT_READY_TAINT
+        taint = {"key": key, "effect": "NoSchedule"}
+        if untolerated_taint([taint], pod.spec.get("tolerations") or ()) is None:
+            return SUCCESS
+        return self._rejected
+
+
+class NodeName:
+    """Filter: a pod that names its node (``spec.nodeName``) fits only there."""
+
+    name: ClassVar[str] = "NodeName"
+    events = frozenset({ClusterEvent.NODE_ADD})
+    _rejected = unschedulable("node(s) didn't match the requested node name", resolvable=False)
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        return SUCCESS if pod.spec.get("nodeName") else SKIP
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        return SUCCESS if pod.spec.get("nodeName") == node.name else self._rejected
+
+
+# -- node affinity ----------------------------------------------------------------------------
+
+
+def expression_matches(expression: Object, labels: Mapping[str, str]) -> bool:
+    """One ``matchExpressions`` requirement (In, NotIn, Exists, DoesNotExist, Gt, Lt)
+    against a node's labels. NotIn and DoesNotExist hold for a missing label; Gt and Lt
+    compare integers and fail on anything else."""
+    key, operator = expression.get("key", ""), expression.get("operator")
+    values = expression.get("values") or []
+    present, value = key in labels, labels.get(key)
+    match operator:
+        case "In":
+            return present and value in values
+        case "NotIn":
+            return value not in values
+        case "Exists":
+            return present
+        case "DoesNotExist":
+            return not present
+        case "Gt" | "Lt":
+            try:
+                have, bound = int(value or ""), int(values[0])
+            except (ValueError, IndexError):
+                return False
+            return have > bound if operator == "Gt" else have < bound
+    return False
+
+
+def field_matches(expression: Object, node_name: str) -> bool:
+    """One ``matchFields`` requirement: only ``metadata.name`` with In or NotIn exists."""
+    if expression.get("key") != "metadata.name":
+        return False
+    return expression_matches(expression, {"metadata.name": node_name}) if expression.get(
+        "operator") in ("In", "NotIn") else False
+
+
+def term_matches(term: Object, labels: Mapping[str, str], node_name: str) -> bool:
+    """A nodeSelectorTerm: all its requirements hold; a term with none matches nothing."""
+    expressions = term.get("matchExpressions") or []
+    fields = term.get("matchFields") or []
+    if not expressions and not fields:
+        return False
+    return (all(expression_matches(e, labels) for e in expressions)
+            and all(field_matches(f, node_name) for f in fields))
+
+
+def required_terms(spec: Object) -> list[Object] | None:
+    """The pod's requiredDuringSchedulingIgnoredDuringExecution nodeSelectorTerms (None: no
+    such requirement)."""
+    affinity = (spec.get("affinity") or {}).get("nodeAffinity") or {}
+    required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
+    return None if required is None else list(required.get("nodeSelectorTerms") or [])
+
+
+def node_matches(spec: Object, labels: Mapping[str, str], node_name: str) -> bool:
+    """``nodeSelector`` (every label equal) and the required terms (any term) both hold."""
+    selector = spec.get("nodeSelector") or {}
+    if any(labels.get(key) != value for key, value in selector.items()):
+        return False
+    terms = required_terms(spec)
+    return terms is None or any(term_matches(term, labels, node_name) for term in terms)
+
+
+def preferred_score(spec: Object, labels: Mapping[str, str], node_name: str) -> int:
+    """Sum of the weights of the pod's preferredDuringScheduling terms the node matches."""
+    affinity = (spec.get("affinity") or {}).get("nodeAffinity") or {}
+    preferred = affinity.get("preferredDuringSchedulingIgnoredDuringExecution") or []
+    return sum(int(item.get("weight", 0)) for item in preferred
+               if term_matches(item.get("preference") or {}, labels, node_name))
+
+
+class NodeAffinity:
+    """Filter: ``nodeSelector`` and required node affinity. Score: preferred node affinity."""
+
+    name: ClassVar[str] = "NodeAffinity"
+    events = NODE_EVENTS
+    _rejected = unschedulable("node(s) didn't match Pod's node affinity/selector",
+                              resolvable=False)
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        spec = pod.spec
+        wanted = spec.get("nodeSelector") or required_terms(spec) is not None
+        return SUCCESS if wanted else SKIP
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        return SUCCESS if node_matches(pod.spec, node.labels, node.name) else self._rejected
+
+    def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        affinity = (pod.spec.get("affinity") or {}).get("nodeAffinity") or {}
+        preferred = affinity.get("preferredDuringSchedulingIgnoredDuringExecution")
+        return SUCCESS if preferred else SKIP
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        return preferred_score(pod.spec, node.labels, node.name), SUCCESS
+
+    def normalize_score(self, state: CycleState, pod: PodInfo,
+                        scores: dict[str, int]) -> Status:
+        normalize(scores)
+        return SUCCESS
+
+
+# -- resources --------------------------------------------------------------------------------
+
+
+def insufficient_resources(pod: PodInfo, node: NodeInfo) -> list[str]:
+    """Why ``node`` lacks room for ``pod``, in kube-scheduler's words and order (a request of
+    zero never fails; the pod count always counts)."""
+    reasons = []
+    if len(node.pods) + 1 > node.allocatable_pods:
+        reasons.append("Too many pods")
+    if pod.cpu and pod.cpu > node.allocatable_cpu - node.requested_cpu:
+        reasons.append("Insufficient cpu")
+    if pod.memory and pod.memory > node.allocatable_memory - node.requested_memory:
+        reasons.append("Insufficient memory")
+    return reasons
+
+
+def least_allocated(pod: PodInfo, node: NodeInfo) -> int:
+    """Mean share of cpu and memory left free once the pod is there, in integers as
+    kube-scheduler's leastRequestedScore (0..100; requests with its non-zero defaults; a
+    resource asked beyond capacity scores 0)."""
+    cpu_cap, memory_cap = node.allocatable_cpu, node.allocatable_memory
+    cpu = node.nonzero_cpu + pod.nonzero_cpu
+    memory = node.nonzero_memory + pod.nonzero_memory
+    free_cpu = ((cpu_cap - cpu) * MAX_NODE_SCORE // cpu_cap
+                if cpu_cap > 0 and cpu <= cpu_cap else 0)
+    free_memory = ((memory_cap - memory) * MAX_NODE_SCORE // memory_cap
+                   if memory_cap > 0 and memory <= memory_cap else 0)
+    return (free_cpu + free_memory) // 2
+
+
+def balanced_allocation(pod: PodInfo, node: NodeInfo) -> int:
+    """100 when cpu and memory would be used in equal shares, less as they drift apart
+    (kube-scheduler: int((1 - standard deviation of the shares) * 100); requests as asked)."""
+    cpu_cap, memory_cap = node.allocatable_cpu, node.allocatable_memory
+    cpu = (node.requested_cpu + pod.cpu) / cpu_cap if cpu_cap > 0 else 1.0
+    memory = (node.requested_memory + pod.memory) / memory_cap if memory_cap > 0 else 1.0
+    return int((1 - abs((cpu if cpu < 1 else 1.0) - (memory if memory < 1 else 1.0)) / 2)
+               * MAX_NODE_SCORE)
+
+
+class NodeResourcesFit:
+    """Filter: requests fit in what is left (cpu, memory, pods). Score: LeastAllocated."""
+
+    name: ClassVar[str] = "NodeResourcesFit"
+    events = frozenset({*NODE_EVENTS, ClusterEvent.ASSIGNED_POD_DELETE})
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        if (len(node.pods) < node.allocatable_pods  # the common case, without a list
+                and pod.cpu <= node.allocatable_cpu - node.requested_cpu
+                and pod.memory <= node.allocatable_memory - node.requested_memory):
+            return SUCCESS
+        reasons = insufficient_resources(pod, node)
+        return unschedulable(*reasons) if reasons else SUCCESS
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        return least_allocated(pod, node), SUCCESS
+
+
+class NodeResourcesBalancedAllocation:
+    """Score: prefer nodes whose cpu and memory would be used in like shares; skipped for
+    pods that request neither (as kube-scheduler)."""
+
+    name: ClassVar[str] = "NodeResourcesBalancedAllocation"
+    events = frozenset({*NODE_EVENTS, ClusterEvent.ASSIGNED_POD_DELETE})
+
+    def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        return SUCCESS if pod.cpu or pod.memory else SKIP
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        return balanced_allocation(pod, node), SUCCESS
+
+
+# -- binding ----------------------------------------------------------------------------------
+
+
+class DefaultBinder:
+    """Bind: ``create pods/binding`` through the apiserver (blocks its binding thread)."""
+
+    name: ClassVar[str] = "DefaultBinder"
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        try:
+            self.client.bind(pod.pod, node, trace_id=trace_id_of(pod.pod))
+        except ApiError as failure:
+            return error(f"binding rejected: {failure.message}")
+        return SUCCESS
+
+
+DEFAULT_WEIGHTS: Mapping[str, int] = {
+    TaintToleration.name: 3, NodeAffinity.name: 2, NodeResourcesFit.name: 1,
+    NodeResourcesBalancedAllocation.name: 1}
+"""kube-scheduler's default score weights."""
+
+
+def default_plugins(client: Client) -> list[Plugin]:
+    """A fresh set of the default plugins, in kube-scheduler's order."""
+    return [NodeUnschedulable(), NodeName(), NodeReady(), TaintToleration(), NodeAffinity(),
+            NodeResourcesFit(), NodeResourcesBalancedAllocation(), DefaultPreemption(client),
+            DefaultBinder(client)]
+
+
+def default_profile(client: Client, extra: Sequence[Plugin] = (),
+                    weights: Mapping[str, int] | None = None) -> Profile:
+    """The default plugins followed by ``extra`` ones (a custom scheduler's own), with the
+    default weights updated by ``weights``."""
+    return Profile(tuple([*default_plugins(client), *extra]),
+                   {**DEFAULT_WEIGHTS, **(weights or {})})

@@ -1,0 +1,363 @@
+"""The scheduler actor: picks a node for each pending pod and binds it (seed step 4).
+
+It follows nodes and pods with informers (no polling) into a :class:`Cache` (nodes and what
+their pods request, assumed pods included) and a :class:`SchedulingQueue` (pending pods whose
+``spec.schedulerName`` is this scheduler's name). One pod at a time goes through a scheduling
+cycle of the :class:`Framework` with this scheduler's :class:`Profile` (default plugins unless
+given): filter and score nodes, assume the pod on the best one, Reserve, Permit. Binding
+(``pods/binding`` through the DefaultBinder) runs on a small pool of binding threads, so the
+next cycle does not wait for the apiserver; the outcome comes back as a message. Events
+(``Scheduled``, ``FailedScheduling``) go through an :class:`EventRecorder`: written one at a
+time off the scheduling path, aggregated, dropped past its queue as client-go's broadcaster
+drops them, so they never hold back scheduling. A pod that fits nowhere gets a
+``FailedScheduling`` Event with kube-scheduler's summary, the same message in its
+``PodScheduled=False`` condition (reason Unschedulable), and waits in the queue until a cluster
+event may help it.
+
+Several schedulers run side by side, each with its own name. With ``leader_election`` set,
+replicas of one scheduler share a Lease and only the leader schedules; the others keep their
+cache and queue up to date and take over when the Lease expires.
+
+Which thread: the actor's, for everything but Bind (binding threads). Neighbours:
+``actors.scheduler`` (framework, plugins, queue, cache), ``actors.client.leaderelection``,
+``actors.client.informer`` (events in), ``actors.client.client`` (bindings and events out).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from actors.api.objects import DEFAULT_SCHEDULER, set_condition
+from actors.client.client import Client, WatchEvent
+from actors.client.events import EventRecorder
+from actors.client.informer import Informer
+from actors.client.leaderelection import ElectionTick, LeaderElectionConfig, LeaderElector
+from actors.scheduler.cache import Cache
+from actors.scheduler.framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    Framework,
+    Profile,
+    Status,
+    events_of,
+)
+from actors.scheduler.nodeinfo import PodInfo, pod_key
+from actors.scheduler.plugins import default_profile
+from actors.scheduler.queue import QueueConfig, QueuedPod, SchedulingQueue
+from actors.scheduler.status import update_status
+from bus.actor import BusActor
+from bus.connection import Connection
+from bus.errors import KubeactorError, NotFound
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    name: str = DEFAULT_SCHEDULER
+    """Pods whose ``spec.schedulerName`` equals this are ours; also the Events' source."""
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    bind_workers: int = 16
+    """Bindings in flight at once (kube-scheduler binds in a goroutine per pod); enough to
+    keep the apiserver's group commits full."""
+    leader_election: LeaderElectionConfig | None = None
+    """None: this scheduler is alone and schedules from the start."""
+
+
+NEXT = object()
+"""Local message: run the next scheduling cycle."""
+WAKE = object()
+"""Local message: a backing-off pod is due."""
+
+
+@dataclass(frozen=True, slots=True)
+class BindingDone:
+    """Local message from a binding thread: how binding ``entry`` to ``node`` went."""
+
+    entry: QueuedPod
+    node: str
+    state: CycleState
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class PermitDone:
+    """Local message: the pod waiting at Permit was allowed or rejected."""
+
+    entry: QueuedPod
+    node: str
+    state: CycleState
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class PermitTimeout:
+    key: str
+
+
+class Scheduler(BusActor):
+    """See the module docstring."""
+
+    def __init__(self, connection: Connection, client: Client,
+                 config: SchedulerConfig | None = None, profile: Profile | None = None) -> None:
+        super().__init__(connection)
+        self.client = client
+        self.config = config or SchedulerConfig()
+        profile = profile or default_profile(client)
+        self.cache = Cache()
+        self.framework = Framework(profile, self.cache)
+        self.queue = SchedulingQueue(self.config.queue, {
+            plugin.name: events_of(plugin) for plugin in profile.plugins})
+        self.recorder = EventRecorder(client, self.config.name)
+        self.leading = self.config.leader_election is None
+        self._failures: dict[str, str] = {}
+        """Last FailedScheduling message per pod (the same one is not recorded twice)."""
+        self._informers: list[Informer] = []
+        self._binding: concurrent.futures.ThreadPoolExecutor | None = None
+        self._elector: LeaderElector | None = None
+        self._next_planned = False
+        self._wake: concurrent.futures.Future[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        super().on_start()
+        self._binding = concurrent.futures.ThreadPoolExecutor(
+            self.config.bind_workers, thread_name_prefix=f"{self.config.name}-bind")
+        self._informers = [Informer(self.client, "nodes", self.tell_soon).start(),
+                           Informer(self.client, "pods", self.tell_soon).start()]
+        if self.config.leader_election is not None:
+            self._elector = LeaderElector(self.client, self.config.leader_election,
+                                          self.tell_later, self._started_leading,
+                                          self._stopped_leading)
+            self._elector.start()
+
+    def on_stop(self) -> None:
+        if self._elector is not None:
+            self._elector.stop()
+        for informer in self._informers:
+            informer.stop()
+        if self._wake is not None:
+            self._wake.cancel()
+        if self._binding is not None:
+            self._binding.shutdown(wait=False, cancel_futures=True)
+        self.recorder.close()
+        super().on_stop()
+
+    def _started_leading(self) -> None:
+        self.leading = True
+        self._plan_next()
+
+    def _stopped_leading(self) -> None:
+        self.leading = False
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def on_local(self, message: Any) -> Any:
+        if message is NEXT:
+            self._next_planned = False
+            self._schedule_next()
+        elif message is WAKE:
+            self._plan_next()
+        elif isinstance(message, WatchEvent):
+            if message.object.get("kind") == "Node":
+                self._on_node(message)
+            else:
+                self._on_pod(message)
+        elif isinstance(message, BindingDone):
+            self._binding_done(message)
+        elif isinstance(message, PermitDone):
+            self._permit_done(message)
+        elif isinstance(message, PermitTimeout):
+            self.framework.expire(message.key)
+        elif isinstance(message, ElectionTick):
+            message.elector.tick()
+        else:
+            return super().on_local(message)
+        return None
+
+    def _on_node(self, event: WatchEvent) -> None:
+        if event.type == "DELETED":
+            self.cache.remove_node(event.object["metadata"]["name"])
+            return
+        new = self.cache.set_node(event.object)
+        self._moved(ClusterEvent.NODE_ADD if new else ClusterEvent.NODE_UPDATE)
+
+    def _on_pod(self, event: WatchEvent) -> None:
+        pod, key = event.object, pod_key(event.object)
+        if event.type == "DELETED":
+            self._forget_pending(key)
+            if self.cache.pod_deleted(key):
+                self._moved(ClusterEvent.ASSIGNED_POD_DELETE)
+        elif pod.get("spec", {}).get("nodeName"):
+            self._forget_pending(key)
+            if self.cache.pod_changed(pod):
+                self._moved(ClusterEvent.ASSIGNED_POD_DELETE)  # it finished: room again
+        elif not self._is_mine(pod):
+            self._forget_pending(key)
+        elif not self.cache.is_assumed(key):
+            self.queue.add(PodInfo.of(pod))
+            self._plan_next()
+
+    def _is_mine(self, pod: Object) -> bool:
+        return (not pod["metadata"].get("deletionTimestamp")
+                and pod.get("spec", {}).get("schedulerName", DEFAULT_SCHEDULER)
+                == self.config.name)
+
+    def _forget_pending(self, key: str) -> None:
+        self.queue.delete(key)
+        self._failures.pop(key, None)
+
+    def _moved(self, event: ClusterEvent) -> None:
+        if self.queue.move(event):
+            self._plan_next()
+
+    # -- the scheduling cycle ------------------------------------------------------------------
+
+    def _plan_next(self) -> None:
+        """Plan one cycle (a message, so watch events interleave with cycles), or a wake-up
+        for when the next backing-off pod is due."""
+        if not self.leading or self._next_planned:
+            return
+        if self.queue.has_active():
+            self._next_planned = True
+            self.tell_self(NEXT)
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+        delay = self.queue.next_wakeup()
+        self._wake = None if delay is None else self.tell_later(delay, WAKE)
+
+    def _schedule_next(self) -> None:
+        if not self.leading:
+            return
+        entry = self.queue.pop()
+        if entry is not None:
+            self._cycle(entry)
+        self._plan_next()
+
+    def _cycle(self, entry: QueuedPod) -> None:
+        info, state = entry.info, CycleState()
+        result = self.framework.schedule(state, info, self.cache.node_list())
+        if result.node is None:
+            self._failed(entry, result.message, frozenset(result.diagnosis.plugins),
+                         passing=bool(result.diagnosis.error))
+            return
+        node = result.node
+        self.cache.assume(info, node)
+        status = self.framework.run_reserve(state, info, node)
+        if not status.ok:
+            self.cache.forget(info.key)
+            self._failed(entry, status.message, frozenset({status.plugin}),
+                         passing=status.code is Code.ERROR)
+            return
+        status, timeout = self.framework.run_permit(
+            state, info, node,
+            lambda outcome: self.tell_self(PermitDone(entry, node, state, outcome)))
+        if status.code is Code.WAIT:
+            self.tell_later(timeout, PermitTimeout(info.key))
+        else:
+            self._permit_done(PermitDone(entry, node, state, status))
+
+    def _permit_done(self, message: PermitDone) -> None:
+        entry, node, state, status = message.entry, message.node, message.state, message.status
+        if status.ok:
+            assert self._binding is not None
+            self._binding.submit(self._bind, entry, node, state)
+            return
+        self.framework.run_unreserve(state, entry.info, node)
+        self.cache.forget(entry.key)
+        self._failed(entry, status.message, frozenset({status.plugin}),
+                     passing=status.code is Code.ERROR)
+
+    def _bind(self, entry: QueuedPod, node: str, state: CycleState) -> None:
+        """On a binding thread: Bind, then the Scheduled Event; the actor hears how it went."""
+        try:
+            status = self.framework.run_bind(state, entry.info, node)
+        except Exception as failure:  # a broken bind plugin must not lose the pod
+            log.exception("bind plugin failed for %s", entry.key)
+            status = Status(Code.ERROR, (f"{type(failure).__name__}: {failure}",))
+        if status.ok:
+            self.recorder.record(entry.info.pod, "Normal", "Scheduled",
+                                 f"Successfully assigned {entry.key} to {node}")
+        self.tell_self(BindingDone(entry, node, state, status))
+
+    def _binding_done(self, message: BindingDone) -> None:
+        entry, node = message.entry, message.node
+        if message.status.ok:
+            self.queue.done(entry.key)
+            self._failures.pop(entry.key, None)
+            return
+        log.info("binding %s to %s failed: %s", entry.key, node, message.status.message)
+        self.framework.run_unreserve(message.state, entry.info, node)
+        self.cache.forget(entry.key)
+        self._failed(entry, message.status.message, frozenset(), passing=True)
+
+    def _failed(self, entry: QueuedPod, message: str, rejected_by: frozenset[str], *,
+                passing: bool) -> None:
+        """Back to the queue (``passing``: after a back-off; else until an event may help)
+        and a FailedScheduling Event when the reason is new. A pod deleted or bound
+        meanwhile is left alone."""
+        if entry.key not in self.queue:
+            return
+        if passing:
+            self.queue.backoff(entry)
+        else:
+            self.queue.unschedulable(entry, rejected_by)
+        if self._failures.get(entry.key) != message:
+            self._failures[entry.key] = message
+            self.recorder.record(entry.info.pod, "Warning", "FailedScheduling", message)
+            self._mark_unscheduled(entry.info.pod, message, passing)
+
+    def _mark_unscheduled(self, pod: Object, message: str, passing: bool) -> None:
+        """Set the pod's PodScheduled condition False, as kube-scheduler does: reason
+        Unschedulable (SchedulerError for a passing failure), the FailedScheduling message.
+        Written on a binding thread, over the version the cycle saw; a 409 (the pod changed)
+        re-reads and re-applies it while the pod still waits and this failure is its latest."""
+        metadata, key = pod["metadata"], pod_key(pod)
+
+        def mark(current: Object) -> Object:
+            marked = dict(current, status=copy.deepcopy(current.get("status") or {}))
+            set_condition(marked, "PodScheduled", "False",
+                          "SchedulerError" if passing else "Unschedulable", message)
+            return marked
+
+        def write() -> None:
+            try:
+                update_status(
+                    lambda: self.client.get("pods", metadata["name"], metadata["namespace"]),
+                    while_waiting(mark, lambda: self._failures.get(key) == message),
+                    lambda body: self.client.request(
+                        "update", "pods", namespace=metadata["namespace"],
+                        name=metadata["name"], body=body, subresource="status"),
+                    seen=pod)
+            except NotFound:
+                pass  # gone: nothing to say
+            except KubeactorError as failure:  # said; left to the next failure
+                log.warning("cannot write PodScheduled for pod %s: %s", key, failure)
+
+        assert self._binding is not None
+        self._binding.submit(write)
+
+
+def while_waiting(mark: Callable[[Object], Object],
+                  current: Callable[[], bool]) -> Callable[[Object], Object | None]:
+    """``mark`` as the change of :func:`update_status`: made while the pod still waits for a
+    node (unbound, not being deleted) and ``current()`` (the change is still the one to
+    make); else nothing."""
+
+    def change(pod: Object) -> Object | None:
+        if (pod.get("spec", {}).get("nodeName") or pod["metadata"].get("deletionTimestamp")
+                or not current()):
+            return None
+        return mark(pod)
+
+    return change

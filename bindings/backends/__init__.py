@@ -1,0 +1,1 @@
+"""The store's backends: SQLite (``sqlite``) and NATS JetStream (``jetstream``)."""

@@ -1,0 +1,160 @@
+"""Tracing the control plane: turn bus messages into hops, lines and sequence diagrams.
+
+``kubeactor trace`` subscribes to ``<prefix>.>`` and hands every message here: a
+:class:`Hop` says who sent what to whom (a request, its reply, a watch event, a span of an
+in-process step), :func:`render` prints it as one line and :func:`mermaid` draws a run of hops
+as a Mermaid ``sequenceDiagram``. Captures (``--record``) are msgpack streams of
+``{"t", "subject", "msg"}`` maps; credentials are removed before anything is kept or shown.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import msgpack
+
+from actors.api.objects import ResourceInfo
+from bus.envelope import Envelope, decode
+from bus.errors import BadRequest, UsageError, translated
+
+SECRET_KEYS = ("auth",)
+"""Wire keys never recorded nor shown (tokens, keys, signatures)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One captured message: when it was seen, on which subject, its envelope (no secrets)."""
+
+    time: float
+    subject: str
+    message: dict[str, Any]
+
+    @classmethod
+    def capture(cls, subject: str, data: bytes, when: float | None = None) -> Record | None:
+        """The record of a raw bus message; None when it is not a kubeactor envelope."""
+        try:
+            wire = msgpack.unpackb(data, raw=False, strict_map_key=False)
+            decode(data)  # validates
+        except (BadRequest, ValueError):
+            return None
+        clean = {key: value for key, value in wire.items() if key not in SECRET_KEYS}
+        return cls(time.time() if when is None else when, subject, clean)
+
+    def envelope(self) -> Envelope:
+        return decode(msgpack.packb(self.message, use_bin_type=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One arrow of a sequence diagram."""
+
+    time: float
+    sender: str
+    target: str
+    verb: str
+    what: str
+    code: int | None = None
+    latency_ms: float | None = None
+    reply: bool = False
+    trace_id: str | None = None
+
+
+def _what(envelope: Envelope) -> str:
+    parts = [envelope.resource or "?"]
+    if envelope.name:
+        parts.append(envelope.name)
+    if envelope.subresource:
+        parts.append(envelope.subresource)
+    return "/".join(parts)
+
+
+def hop(record: Record) -> Hop:
+    """What one captured message means, read from its subject and envelope."""
+    envelope = record.envelope()
+    kind = record.subject.split(".")[1] if "." in record.subject else ""
+    code = int(envelope.status["code"]) if envelope.status and "code" in envelope.status else None
+    sender, target = envelope.sender or "?", envelope.target or "?"
+    verb, what = envelope.verb or "?", _what(envelope)
+    if kind == "api":
+        target, code = "apiserver", None
+    elif kind == "watch":
+        verb = str((envelope.body or {}).get("type", "event"))
+    elif kind == "trace" and envelope.verb == "commit":
+        revision = (envelope.body or {}).get("revision")
+        what = f"{what} (rev {revision})" if revision is not None else what
+    latency = (envelope.options or {}).get("latencyMs") if kind == "inbox" else None
+    return Hop(record.time, sender, target, verb, what, code,
+               float(latency) if isinstance(latency, int | float) else None,
+               reply=kind == "inbox", trace_id=envelope.trace_id)
+
+
+def matches(record: Record, info: ResourceInfo | None = None, name: str | None = None,
+            trace_id: str | None = None) -> bool:
+    """Whether ``record`` concerns object ``info``/``name`` and belongs to ``trace_id``."""
+    message = record.message
+    if trace_id and message.get("trace") != trace_id:
+        return False
+    if info is not None and message.get("resource") != info.name:
+        return False
+    return not name or message.get("name") == name
+
+
+def render(line: Hop) -> str:
+    """``15:04:05.123  cli -> apiserver  create pods/web  201  3.1ms``."""
+    millis = int(line.time * 1000) % 1000
+    stamp = f"{time.strftime('%H:%M:%S', time.localtime(line.time))}.{millis:03d}"
+    arrow = f"{line.sender} -> {line.target}"
+    text = f"{stamp}  {arrow:<36} {line.verb} {line.what}"
+    if line.code is not None:
+        text += f"  {line.code}"
+    if line.latency_ms is not None:
+        text += f"  {line.latency_ms:.1f}ms"
+    return text
+
+
+def _participant(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def mermaid(hops: Iterable[Hop]) -> str:
+    """A Mermaid sequenceDiagram of ``hops``: participants in order of first appearance,
+    requests, events and spans as solid arrows, replies dashed."""
+    hops = list(hops)
+    participants: dict[str, str] = {}
+    for line in hops:
+        for name in (line.sender, line.target):
+            participants.setdefault(name, _participant(name))
+    lines = ["sequenceDiagram"]
+    lines += [f"    participant {ident}" + (f" as {name}" if ident != name else "")
+              for name, ident in participants.items()]
+    for line in hops:
+        arrow = "-->>" if line.reply else "->>"
+        label = f"{line.verb} {line.what}" + (f" {line.code}" if line.code is not None else "")
+        lines.append(f"    {participants[line.sender]}{arrow}{participants[line.target]}: "
+                     f"{label.replace(';', ',').replace('#', '')}")
+    return "\n".join(lines) + "\n"
+
+
+def write_record(out: BinaryIO, record: Record) -> None:
+    out.write(msgpack.packb({"t": record.time, "subject": record.subject,
+                             "msg": record.message}, use_bin_type=True))
+    out.flush()
+
+
+class CaptureError(UsageError):
+    """A file that is not a ``trace --record`` capture."""
+
+
+def read_capture(path: Path) -> Iterator[Record]:
+    """The records of a ``--record`` file, in order; CaptureError for anything else."""
+    with translated(CaptureError), path.open("rb") as handle:
+        try:
+            for item in msgpack.Unpacker(handle, raw=False, strict_map_key=False):
+                yield Record(float(item["t"]), str(item["subject"]), dict(item["msg"]))
+        except (ValueError, KeyError, TypeError, msgpack.UnpackException) as error:
+            raise CaptureError(f"{path} is not a kubeactor trace capture ({error})") from None

@@ -1,0 +1,610 @@
+"""Launch a whole kubeactor cluster inside this process: what ``kubeactor up`` runs.
+
+Starts, in order: the embedded nats-server (unless a URL is given), the store (on SQLite in
+the data dir, or on a JetStream KV bucket of the NATS), the apiserver, the scheduler, the
+controller manager and N kubelets (``node-1`` ... ``node-N``), each component with its own NATS
+connection and identity (a client certificate of the cluster CA in ``DATA_DIR/pki``, and its
+own NATS user on the locked-down bus: ``bindings.cluster.bususers``, ``bus.permissions``). It then
+writes ``DATA_DIR/kubeconfig`` with the admin's credentials, and the scheduler's and the
+controller manager's own (``DATA_DIR/scheduler.kubeconfig``, ``controller-manager.kubeconfig``,
+as kubeadm writes ``scheduler.conf``) for ``kubeactor scheduler`` and ``kubeactor
+controller-manager`` processes. Without a control plane it joins one with a kubeconfig's
+credentials: kubelets (``kubeactor agent``), or a scheduler or a controller manager of its own.
+:meth:`Cluster.stop` stops everything it started, in reverse order.
+
+This is the one place that wires bindings (SQLite, JetStream, Docker) into actors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import fcntl
+import logging
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import pykka
+
+from actors.api import certs
+from actors.api.objects import DEFAULT_SCHEDULER
+from actors.apiserver import (
+    ApiServer,
+    ApiServerConfig,
+    Authorizer,
+    EitherAuthenticator,
+    NodeAuthorizer,
+    SessionAuthenticator,
+    TokenAuthenticator,
+    busauth,
+)
+from actors.apiserver.admission.external import Registrations
+from actors.apiserver.mirror import Mirror
+from actors.apiserver.server import ADMISSION_KINDS
+from actors.client.client import Client
+from actors.client.credentials import CertificateCredentials, Credentials
+from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
+from actors.controllers.csrsigning import CSRSigningController, SignerConfig
+from actors.controllers.disruption import DisruptionConfig
+from actors.controllers.manager import ControllerManager, ControllerManagerConfig
+from actors.controllers.nodelifecycle import NodeLifecycleConfig
+from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
+from actors.kubelet.runtime import Runtime, RuntimeFailure
+from actors.kubelet.timers import Timers
+from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from actors.store import Backend, Store, StoreConfig
+from bindings import kubeconfig
+from bindings.backends.jetstream import JetStreamBackend
+from bindings.backends.sqlite import SqliteBackend
+from bindings.cluster import bususers
+from bindings.cluster.audit import AuditLog
+from bindings.cluster.pki import Pki, ensure_pki, private_file
+from bindings.runtimes.docker import DockerRuntime
+from bindings.runtimes.sim import SimRuntime
+from bus import BusConfig, Connection, NatsServer
+from bus.envelope import new_id
+from bus.errors import KubeactorError, translated
+from bus.permissions import ADMIN as BUS_ADMIN
+from bus.permissions import APISERVER as BUS_APISERVER
+from bus.permissions import NODE_SIM, authorization
+from bus.permissions import STORE as BUS_STORE
+from bus.server import port_is_free
+from bus.subjects import Subjects
+
+log = logging.getLogger(__name__)
+
+ADMIN = ("admin", "system:masters")
+SCHEDULER = ("system:kube-scheduler", "")
+CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
+CSR_SIGNER = ("system:controller:certificate-controller", "")
+CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, BUS_STORE, SCHEDULER[0], CONTROLLER_MANAGER[0],
+                       CSR_SIGNER[0])
+"""The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
+them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
+``pki/nats-issuer.nk``: ``bus.permissions.authorization``)."""
+
+
+@dataclass
+class ClusterConfig:
+    data_dir: Path | None = None
+    """Where the control plane or the kubelets keep their state (locked: one process per
+    dir); None only for a scheduler or controller manager that joins a cluster."""
+    nodes: int = 1
+    """Kubelets to start, named node-1 ... node-N."""
+    node_names: tuple[str, ...] = ()
+    """Names of the kubelets to start, instead of node-1 ... node-N (``kubeactor agent``)."""
+    control_plane: bool = True
+    """Start store and apiserver (and the scheduler and controller manager, unless turned
+    off); False: join the cluster of ``nats_url`` with ``credentials`` (``kubeactor agent``,
+    ``kubeactor scheduler``, ``kubeactor controller-manager``)."""
+    runtime: str = "docker"
+    """``docker`` (real containers) or ``sim`` (in memory, see ``bindings.runtimes.sim``)."""
+    nats_url: str | None = None
+    """Use this NATS instead of starting the embedded nats-server (required for an agent)."""
+    nats_host: str = "127.0.0.1"
+    """Address the embedded nats-server listens on (agents on other hosts connect to it)."""
+    nats_port: int = 0
+    """Port of the embedded nats-server; 0 lets it pick a free one."""
+    prefix: str = "kubeactor"
+    apiserver_workers: int = 2
+    """Apiserver actors sharing the requests (and the store's group commits): one blocked on
+    a durable write does not stop the others."""
+    credentials: Credentials | None = None
+    """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
+    node_monitor_grace_seconds: float = 40.0
+    """A node whose Lease goes unrenewed this long becomes Unknown."""
+    node_monitor_seconds: float = 5.0
+    """How often the node lifecycle controller looks at the nodes."""
+    node_disruption: DisruptionConfig = field(default_factory=DisruptionConfig)
+    """Zones and the rate of NoExecute taints on lost nodes (--node-eviction-rate...)."""
+    node_lease_duration_seconds: int = 40
+    """The kubelets' Lease duration; they renew every quarter of it."""
+    node_cpu: str | None = None
+    """CPU each node offers (Kubernetes quantity); None: the host's."""
+    node_memory: str | None = None
+    """Memory each node offers; None: the host's."""
+    audit_log: Path | None = None
+    """Where the apiserver appends one JSON line per request; None: ``DATA_DIR/audit.log``."""
+    max_pods: int = 110
+    """Pods each node accepts (the kubelet's --max-pods)."""
+    backoff_base: float = 10.0
+    """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
+    small in tests."""
+    store: str = "sqlite"
+    """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
+    several apiserver processes may share)."""
+    storage: StoreConfig = field(default_factory=StoreConfig)
+    """The store's compaction and size limit (``--quota-backend-bytes``)."""
+    apiserver_only: bool = False
+    """Start the store and the apiserver only, no scheduler or controllers: one more apiserver
+    process of a cluster whose store is shared (``jetstream``, with ``nats_url``; the first
+    process runs the scheduler and the controllers), or an apiserver alone (tests of the API,
+    where nothing but the test writes)."""
+    tokens_file: Path | None = None
+    """The static token file; None: ``DATA_DIR/tokens.csv`` (made at first start). Apiservers
+    of one cluster must share it: give the others the first one's."""
+    namespace_retry_seconds: float = 2.0
+    """How often the namespace controller looks again at a terminating namespace that still
+    holds objects."""
+    bus: BusConfig | None = None
+    """NATS identity of the kubelets when there is no control plane here (from a kubeconfig:
+    its certificate); its URL and prefix are ``nats_url`` and ``prefix``."""
+    leader_elect_lease_seconds: float = 15.0
+    """How long replicas of the scheduler and of the controller manager wait after the
+    leader's last renewal before one takes over (Kubernetes' --leader-elect-lease-duration)."""
+    leader_elect_renew_seconds: float = 10.0
+    """How long a leader keeps trying to renew before it stops leading
+    (--leader-elect-renew-deadline); below the lease duration."""
+    leader_elect_retry_seconds: float = 2.0
+    """Seconds between two attempts to acquire or renew (--leader-elect-retry-period)."""
+    scheduler: bool = True
+    """Run the scheduler in this process (False: ``server --disable-scheduler``, where a
+    ``kubeactor scheduler`` process schedules; and for an agent)."""
+    controller_manager: bool = True
+    """Run the controller manager in this process (False: ``server
+    --disable-controller-manager``, and for an agent)."""
+    scheduler_name: str = DEFAULT_SCHEDULER
+    """The scheduler's name (pods choose it by ``spec.schedulerName``). Its Lease is
+    ``kube-scheduler`` for the default one, else its name, so that replicas of two
+    schedulers never wait for each other."""
+
+
+class ClusterError(KubeactorError):
+    """The cluster could not start; the message says what to do."""
+
+
+def node_identity(name: str) -> tuple[str, str]:
+    return f"system:node:{name}", "system:nodes"
+
+
+def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
+    """A kubeconfig for the kubelet of ``node`` joining the cluster kept in ``data_dir`` (its
+    control plane's): a new certificate of the cluster CA (``system:node:<node>`` in
+    ``system:nodes``), which is also its NATS identity (the auth callout admits it as node
+    ``<node>``). Needs the CA's key: run it where the control plane runs."""
+    data = data_dir.expanduser().resolve()
+    try:
+        admin = kubeconfig.load(data / "kubeconfig")
+    except kubeconfig.KubeConfigError:
+        raise ClusterError(f"no cluster has started in {data}: give the --data-dir of "
+                           "`kubeactor up` or `kubeactor server`") from None
+    user, groups = node_identity(node)
+    try:
+        Subjects(admin.prefix).node_calls(node)
+    except ValueError as error:
+        raise ClusterError(f"node name {node!r} is invalid: {error}") from None
+    if not (data / "pki" / "ca.key").exists():
+        raise ClusterError(f"the cluster CA is not in {data / 'pki'}: run this where its "
+                           "first control plane runs")
+    with translated(ClusterError):
+        key, cert = ensure_pki(data / "pki").issue(user, groups)
+    return kubeconfig.KubeConfig(
+        server=admin.server, prefix=admin.prefix, token=None, user=user,
+        client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca)
+
+
+def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, str]:
+    """The token of each identity (user name -> token), adding missing ones to the file."""
+    tokens: dict[str, str] = {}
+    rows: list[list[str]] = []
+    if path.exists():
+        with path.open(newline="") as handle:
+            rows = [row for row in csv.reader(handle) if row]
+        tokens = {row[1]: row[0] for row in rows}
+    missing = [(user, groups) for user, groups in identities if user not in tokens]
+    if path.exists() and not missing:
+        return tokens  # unchanged (perhaps another apiserver's file): not rewritten
+    for user, groups in missing:
+        tokens[user] = secrets.token_hex(16)
+        rows.append([tokens[user], user, user, groups])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with private_file(path) as handle:
+        csv.writer(handle).writerows(rows)
+    return tokens
+
+
+def _previous_port(path: Path, host: str) -> int:
+    """The port the embedded nats-server had last time, when it is free again (else 0)."""
+    try:
+        port = int(path.read_text())
+    except (OSError, ValueError):
+        return 0
+    return port if port_is_free(host, port) else 0
+
+
+def _cluster_id(path: Path) -> str:
+    """This data dir's cluster id, made on first start; it scopes the cluster's containers."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(8))
+    return path.read_text().strip()
+
+
+@dataclass
+class Cluster:
+    """A running cluster; build with :meth:`start`, end with :meth:`stop`."""
+
+    config: ClusterConfig
+    nats: NatsServer | None = None
+    url: str = ""
+    kubeconfig_path: Path = field(default_factory=Path)
+    _actors: list[pykka.ActorRef[Any]] = field(default_factory=list)
+    _connections: list[Connection] = field(default_factory=list)
+    _runtimes: list[Runtime] = field(default_factory=list)
+    _timers: list[Timers] = field(default_factory=list)
+    controller_manager: ControllerManager | None = None
+    _tokens: dict[str, str] = field(default_factory=dict)
+    _passwords: dict[str, str] = field(default_factory=dict)
+    """NATS user -> password of the control plane's identities (``bindings.cluster.bususers``)."""
+    _audit: AuditLog | None = None
+    _lock: TextIO | None = None
+    _pki: Pki | None = None
+    _progress: Callable[[str], None] = field(default=lambda step: None)
+
+    @classmethod
+    def start(cls, config: ClusterConfig,
+              progress: Callable[[str], None] | None = None) -> Cluster:
+        """Start what ``config`` asks for; ``progress`` hears each step as it begins.
+        ClusterError (a file or a port it cannot use among them) stops what had started."""
+        cluster = cls(config)
+        cluster._progress = progress or (lambda step: None)
+        try:
+            with translated(ClusterError):
+                cluster._start()
+        except BaseException:
+            cluster.stop()
+            raise
+        return cluster
+
+    def _start(self) -> None:
+        config, say = self.config, self._progress
+        names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
+        if config.data_dir is None:  # a scheduler or a controller manager, nothing kept here
+            if config.control_plane or names:
+                raise ClusterError("a control plane or a kubelet needs a data dir")
+            self._join()
+            return
+        data = self._open_data_dir(config.data_dir)
+        if config.control_plane:
+            self._start_control_plane(data, names)
+        else:
+            self._join()
+        cluster_id = _cluster_id(data / "cluster-id")
+        if names and config.runtime == "sim":
+            self._start_sim_nodes(names)
+        for name in names if config.runtime != "sim" else ():
+            say(f"kubelet {name}")
+            runtime = self._runtime(name, cluster_id)
+            connection = self._connect(node_identity(name)[0], f"kubelet-{name}")
+            self._run(Kubelet.start(connection, [self._node(connection, name, runtime)]))
+
+    def _join(self) -> None:
+        """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
+        controller manager when asked for (the kubelets follow in ``_start``)."""
+        config = self.config
+        if not (config.nats_url and config.credentials):
+            raise ClusterError("components without a control plane need a NATS URL and "
+                               "credentials (from --kubeconfig)")
+        self.url = config.nats_url
+        # Like kube-scheduler's <hostname>_<uuid>: a new replica at each start.
+        self._start_controllers(f"{socket.gethostname()}_{new_id()}")
+
+    def _open_data_dir(self, path: Path) -> Path:
+        """``path``, made (0700) and locked for this process."""
+        data = path.expanduser().resolve()
+        try:
+            data.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._lock_data_dir(data)
+        except FileExistsError:
+            raise ClusterError(f"data dir {data} is a file, not a directory") from None
+        except OSError as error:
+            raise ClusterError(f"data dir {data} cannot be used: {error.strerror}") from None
+        return data
+
+    def _node(self, connection: Connection, name: str, runtime: Runtime,
+              **overrides: Any) -> Node:
+        """One node for a kubelet, with its own identity on ``connection``."""
+        config = self.config
+        client = Client(connection, self._own_credentials(node_identity(name)))
+        return Node(client, runtime, KubeletConfig(
+            node_name=name, cpu=config.node_cpu or host_cpu(),
+            memory=config.node_memory or host_memory(),
+            lease_duration_seconds=config.node_lease_duration_seconds,
+            # Within one lease the kubelet puts back a Ready the controller took away on a
+            # stale view of the Lease (a race when the kubelet comes back).
+            node_status_seconds=min(60.0, config.node_lease_duration_seconds),
+            max_pods=config.max_pods, backoff_base=config.backoff_base, **overrides))
+
+    def _start_sim_nodes(self, names: tuple[str, ...]) -> None:
+        """Every simulated node in one kubelet actor on one connection: no thread per node.
+        Here the connection is NATS user ``system:node-sim``, a kubelet of every node; an
+        agent's is its own node's."""
+        self._progress(f"{len(names)} simulated kubelet(s)")
+        connection = self._connect(NODE_SIM, "kubelet-sim")
+        timers = Timers("sim-containers")
+        self._timers.append(timers)
+        lister = Client(connection, self._own_credentials((NODE_SIM, "")))
+        self._run(Kubelet.start(connection, [
+            self._node(connection, name, SimRuntime(name, timers), record_events=False,
+                       pod_workers=8) for name in names], lister))
+
+    def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> None:
+        """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
+        config, say = self.config, self._progress
+        tokens_path = (config.tokens_file or data / "tokens.csv").expanduser()
+        self._tokens = ensure_tokens(tokens_path, [ADMIN, SCHEDULER, CONTROLLER_MANAGER] + [
+            node_identity(name) for name in names])
+        # Apiservers sharing a store share the first one's CA and ticket key (beside its tokens).
+        pki = (config.tokens_file.expanduser().parent if config.tokens_file else data) / "pki"
+        self._pki = ensure_pki(pki)
+        nodes = [NODE_SIM] if names and config.runtime == "sim" else [
+            node_identity(name)[0] for name in names]
+        # Only today's users: a password the file still holds from an older cluster (its
+        # ``anonymous``, a node's from before the callout) must not bypass the callout.
+        users = [*CONTROL_PLANE_USERS, *nodes]
+        kept = bususers.ensure_users(pki / bususers.FILE, users)
+        self._passwords = {user: kept[user] for user in users}
+        issuer = bususers.ensure_issuer(pki)
+        if config.nats_url:
+            self.url = config.nats_url
+        else:
+            say("nats-server")
+            remembered = data / "nats" / "port"
+            port = config.nats_port or _previous_port(remembered, config.nats_host)
+            self.nats = NatsServer(data / "nats", host=config.nats_host, port=port,
+                                   sync_always=config.store == "jetstream",
+                                   authorization=authorization(
+                                       self._passwords, Subjects(config.prefix),
+                                       issuer.public)).start()
+            remembered.write_text(str(self.nats.port))  # agents find it again after a restart
+            self.url = self.nats.url
+        say(f"store ({config.store})")
+        store = self._run(Store.start(self._backend(data), config.storage))
+        say("apiserver")
+        connection = self._connect(BUS_APISERVER, "apiserver")
+        handshaker = self._pki.handshaker()
+        tokens = TokenAuthenticator.from_file(tokens_path)
+        busauth.serve(connection, issuer, self._pki.ca, tokens)  # who connects to the bus
+        authenticator = EitherAuthenticator(  # one policy, one nonce cache for all workers
+            tokens, SessionAuthenticator(self._pki.ticket_key, handshaker.window))
+        # Shared by all workers: a change committed by one applies to the next request of any.
+        authorizer, registrations = Authorizer(NodeAuthorizer()), Registrations()
+        admission_objects = Mirror(ADMISSION_KINDS)
+        self._audit = AuditLog(config.audit_log or data / "audit.log")
+        # On a shared store, other apiserver processes may serve the same requests.
+        server = new_id()[:8] if config.store == "jetstream" else None
+        for worker in range(config.apiserver_workers):
+            first = worker == 0  # holds the watchers and bootstraps the policy
+            self._run(ApiServer.start(
+                connection, store.proxy(), authenticator, None,
+                ApiServerConfig(serves_watches=first, bootstrap=first, server=server),
+                authorizer, handshaker, registrations=registrations, audit=self._audit,
+                admission_objects=admission_objects))
+        say("csr signer")  # where the CA's key is: every apiserver process
+        self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
+                                             SignerConfig(self._pki.ca_key, self._pki.ca)))
+        if not config.apiserver_only:
+            # Stable across restarts of this data dir: a restarted replica leads again at once.
+            self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
+        self.kubeconfig_path = data / "kubeconfig"
+        self._write_kubeconfig(self.kubeconfig_path, pki / "admin", ADMIN, BUS_ADMIN)
+        self._write_kubeconfig(data / "scheduler.kubeconfig", pki / "scheduler", SCHEDULER)
+        self._write_kubeconfig(data / "controller-manager.kubeconfig",
+                               pki / "controller-manager", CONTROLLER_MANAGER)
+
+    def _write_kubeconfig(self, path: Path, keys: Path, identity: tuple[str, str],
+                          bus_user: str | None = None) -> None:
+        """The kubeconfig of ``identity`` at ``path``: its certificate (kept at ``keys``, so
+        the file stays the same across restarts), token and NATS user (its user name unless
+        ``bus_user``)."""
+        assert self._pki is not None
+        key, cert = self._pki.kept(keys, *identity)
+        bus_user = bus_user or identity[0]
+        kubeconfig.write(path, kubeconfig.KubeConfig(
+            server=self.url, prefix=self.config.prefix, token=self._tokens[identity[0]],
+            user=identity[0], client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key),
+            ca=certs.cert_pem(self._pki.ca), nats_user=bus_user,
+            nats_password=self._passwords[bus_user]))
+
+    def _start_controllers(self, replica: str) -> None:
+        """The scheduler and the controller manager (each unless turned off), each leading
+        through its own Lease as ``replica`` (a replica in another process takes over when
+        this one stops or dies)."""
+        config, say = self.config, self._progress
+        if config.scheduler:
+            say("scheduler")
+            lease = ("kube-scheduler" if config.scheduler_name == DEFAULT_SCHEDULER
+                     else config.scheduler_name)
+            self._run(Scheduler.start(*self._component("scheduler", SCHEDULER),
+                                      SchedulerConfig(name=config.scheduler_name,
+                                                      leader_election=self._election(
+                                                          lease, replica))))
+        if config.controller_manager:
+            self._start_controller_manager(replica)
+
+    def _start_controller_manager(self, replica: str) -> None:
+        config, say = self.config, self._progress
+        say("controllers")
+        connection, client = self._component("controller-manager", CONTROLLER_MANAGER)
+        manager = self.controller_manager = ControllerManager(
+            connection, client, ControllerManagerConfig(
+                node_lifecycle=NodeLifecycleConfig(
+                    grace_seconds=config.node_monitor_grace_seconds,
+                    monitor_seconds=config.node_monitor_seconds,
+                    disruption=config.node_disruption),
+                namespace_retry_seconds=config.namespace_retry_seconds))
+        gate = LeaderGate.start(connection, client, self._election(
+            "kube-controller-manager", replica), manager.start, manager.stop)
+        # Leading at once, its on_start starts every controller, each within its own
+        # start_timeout_seconds: no limit on the whole here.
+        self._run(gate, timeout=None)
+
+    def _election(self, lease: str, replica: str) -> LeaderElectionConfig:
+        """Leader election on ``lease`` as ``replica`` with the configured periods."""
+        config = self.config
+        try:
+            return LeaderElectionConfig(
+                lease, replica, lease_duration=config.leader_elect_lease_seconds,
+                renew_deadline=config.leader_elect_renew_seconds,
+                retry_period=config.leader_elect_retry_seconds)
+        except ValueError as error:
+            raise ClusterError(str(error)) from None
+
+    def _backend(self, data: Path) -> Backend:
+        if self.config.store == "sqlite":
+            return SqliteBackend(data / "store.db")
+        if self.config.store == "jetstream":
+            return JetStreamBackend(self._connect(BUS_STORE, "store"))
+        raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
+
+    def _lock_data_dir(self, data: Path) -> None:
+        """One cluster per data dir: a second start fails instead of sharing the store."""
+        self._lock = (data / "lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            self._lock = None
+            raise ClusterError(f"another kubeactor is already running on {data}; stop it or "
+                               "pick another --data-dir") from None
+
+    def _connect(self, user: str, name: str) -> Connection:
+        """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
+        if self.config.control_plane:
+            password = self._passwords.get(user)
+            if password is None:
+                raise ClusterError(f"no NATS user {user} in the cluster's {bususers.FILE}")
+            bus = BusConfig(url=self.url, prefix=self.config.prefix, user=user,
+                            password=password)
+        else:
+            bus = dataclasses.replace(self.config.bus or BusConfig(), url=self.url,
+                                      prefix=self.config.prefix)
+        connection = Connection(bus, name).connect()
+        self._connections.append(connection)
+        return connection
+
+    def _component(self, name: str, identity: tuple[str, str]) -> tuple[Connection, Client]:
+        """A connection and client of ``identity``, whose NATS user is its user name (without
+        a control plane here: the kubeconfig's)."""
+        connection = self._connect(identity[0], name)
+        return connection, Client(connection, self._own_credentials(identity))
+
+    def _own_credentials(self, identity: tuple[str, str]) -> Credentials:
+        """What a component of ``identity`` shows the apiserver: a certificate made now by
+        the control plane here, else the credentials it joins with (its kubeconfig's)."""
+        if self.config.control_plane:
+            return self._credentials(identity)
+        assert self.config.credentials is not None
+        return self.config.credentials
+
+    def _credentials(self, identity: tuple[str, str]) -> CertificateCredentials:
+        """A certificate of this cluster's CA for ``(user, groups)``, made now."""
+        assert self._pki is not None, "certificates come from the control plane's CA"
+        key, cert = self._pki.issue(*identity)
+        return CertificateCredentials(cert, key, self._pki.ca)
+
+    def _runtime(self, node_name: str, cluster_id: str) -> Runtime:
+        runtime: Runtime
+        if self.config.runtime != "docker":
+            raise ClusterError(f"unknown runtime {self.config.runtime!r}: docker or sim")
+        try:
+            runtime = DockerRuntime(node_name, cluster_id)
+        except RuntimeFailure as failure:
+            raise ClusterError(
+                "cannot reach the Docker engine (DOCKER_HOST, else /var/run/docker.sock): start "
+                f"dockerd, e.g. with scripts/setup ({failure.message})") from None
+        self._runtimes.append(runtime)
+        return runtime
+
+    def _run(self, ref: pykka.ActorRef[Any], timeout: float | None = 60
+             ) -> pykka.ActorRef[Any]:
+        """Keep ``ref`` for stop() and wait until its on_start has finished (or failed), at
+        most ``timeout`` seconds (None: as long as it takes)."""
+        self._actors.append(ref)
+        try:
+            proxy: Any = ref.proxy()
+            proxy.use_daemon_thread.get(timeout=timeout)  # any attribute read waits for on_start
+        except pykka.ActorDeadError:
+            raise ClusterError(f"{ref.actor_class.__name__} failed to start; see the log above"
+                               ) from None
+        return ref
+
+    def admin_client(self, name: str = "admin") -> Client:
+        """A client with the admin's credentials on a new connection (closed by stop())."""
+        return self._component(name, ADMIN)[1]
+
+    def bus(self, user: str = BUS_ADMIN) -> BusConfig:
+        """Where and as NATS user ``user`` (one of this cluster's) to connect to its bus."""
+        return BusConfig(url=self.url, prefix=self.config.prefix, user=user,
+                         password=self._passwords.get(user))
+
+    def bus_of(self, credentials: CertificateCredentials) -> BusConfig:
+        """Where and as the NATS identity of ``credentials`` to connect to this cluster's bus
+        (the auth callout admits it)."""
+        return credentials.bus(BusConfig(url=self.url, prefix=self.config.prefix))
+
+    def credentials(self, user: str, groups: str = "") -> CertificateCredentials:
+        """A new certificate of this cluster's CA for ``user`` in comma-separated ``groups``."""
+        return self._credentials((user, groups))
+
+    def stop_kubelet(self, node: str) -> None:
+        """Stop the kubelet of ``node`` as when its machine is lost: no heartbeat, no pod
+        status, its Node object left behind (tests of node failure)."""
+        for ref in self._actors:
+            if ref.actor_class is Kubelet and ref.proxy().lose(node).get(timeout=30):
+                return
+        raise KeyError(f"no kubelet of node {node} runs here")
+
+    def token(self, user: str) -> str:
+        return self._tokens[user]
+
+    def stop(self) -> None:
+        """Stop actors (newest first), connections, runtimes and nats-server. Idempotent."""
+        if self.controller_manager is not None:
+            self.controller_manager.stop()
+        for ref in reversed(self._actors):
+            with contextlib.suppress(pykka.ActorDeadError, pykka.Timeout):
+                ref.stop(timeout=30)
+        self._actors.clear()
+        if self._audit is not None:
+            self._audit.close()
+            self._audit = None
+        for connection in self._connections:
+            connection.close()
+        self._connections.clear()
+        for runtime in self._runtimes:
+            runtime.close()
+        self._runtimes.clear()
+        for timers in self._timers:
+            timers.stop()
+        self._timers.clear()
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None

@@ -1,0 +1,1 @@
+"""The kubelet's runtimes: Docker (``docker``) and the in-memory simulation (``sim``)."""

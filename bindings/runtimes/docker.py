@@ -1,0 +1,333 @@
+"""The Docker runtime: the kubelet's :class:`~actors.kubelet.runtime.Runtime` on a real Docker
+engine.
+
+Talks to the engine through the Docker SDK (``DOCKER_HOST`` or /var/run/docker.sock). Every
+container carries the labels of :mod:`actors.kubelet.runtime` so the kubelet finds it again after a
+restart. Container starts and deaths come from Docker's event stream, read on a daemon thread
+that only decodes and hands over. Docker's exceptions become
+:class:`~actors.kubelet.runtime.RuntimeFailure` (with the kubelet's waiting reason) here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+from docker.models.containers import Container
+from docker.types import Mount
+
+from actors.api.quantity import parse_cpu, parse_memory
+from actors.kubelet.runtime import (
+    ATTEMPT,
+    CLUSTER_ID,
+    CONTAINER_NAME,
+    NODE_NAME,
+    POD_NAME,
+    POD_NAMESPACE,
+    POD_UID,
+    ContainerInfo,
+    ExecResult,
+    RuntimeEvent,
+    RuntimeFailure,
+)
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+
+
+def container_name(pod: Object, container: Object, attempt: int) -> str:
+    """Docker's name for one attempt, after the kubelet's ``k8s_`` convention."""
+    meta = pod["metadata"]
+    return (f"k8s_{container['name']}_{meta['name']}_{meta['namespace']}_"
+            f"{meta['uid'][:8]}_{attempt}")
+
+
+def run_options(pod: Object, container: Object, attempt: int,
+                scope: dict[str, str] | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``containers.create`` for one container of a pod; ``scope`` adds
+    the runtime's node and cluster labels."""
+    meta, spec = pod["metadata"], pod["spec"]
+    labels = {POD_NAME: meta["name"], POD_NAMESPACE: meta["namespace"], POD_UID: meta["uid"],
+              CONTAINER_NAME: container["name"], ATTEMPT: str(attempt), **(scope or {})}
+    env = {item["name"]: str(item.get("value", "")) for item in container.get("env") or []}
+    limits = (container.get("resources") or {}).get("limits") or {}
+    options: dict[str, Any] = {
+        "image": container["image"], "name": container_name(pod, container, attempt),
+        "labels": labels, "environment": env, "detach": True,
+        # Docker's init (tini) as PID 1 forwards SIGTERM, so a process without handlers (a
+        # shell, `sleep`) still stops within the grace period instead of waiting for SIGKILL.
+        "init": True,
+        "network_mode": "host" if spec.get("hostNetwork") else "none",
+    }
+    if container.get("command"):
+        options["entrypoint"] = container["command"]
+    if container.get("args"):
+        options["command"] = container["args"]
+    if container.get("workingDir"):
+        options["working_dir"] = container["workingDir"]
+    if "memory" in limits:
+        options["mem_limit"] = parse_memory(limits["memory"])
+        options["memswap_limit"] = options["mem_limit"]  # no swap, as the kubelet sets it
+    if "cpu" in limits:
+        options["nano_cpus"] = parse_cpu(limits["cpu"]) * 1_000_000
+    if mounts := volume_mounts(pod, container):
+        options["mounts"] = mounts
+    return options
+
+
+def volume_name(pod: Object, volume: str) -> str:
+    """The Docker volume holding one emptyDir of a pod."""
+    return f"k8s_{pod['metadata']['uid']}_{volume}"
+
+
+def volume_mounts(pod: Object, container: Object) -> list[Mount]:
+    """Docker mounts for the container's volumeMounts: an emptyDir is a Docker volume of the
+    pod (made on first use, removed with the pod), a hostPath a bind mount."""
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+    mounts = []
+    for mount in container.get("volumeMounts") or []:
+        volume = volumes.get(mount["name"])
+        if volume is None:
+            raise RuntimeFailure("CreateContainerConfigError",
+                                 f'volume "{mount["name"]}" is not declared by the pod')
+        read_only = bool(mount.get("readOnly"))
+        if "hostPath" in volume:
+            mounts.append(Mount(mount["mountPath"], volume["hostPath"]["path"], type="bind",
+                                read_only=read_only))
+        elif "emptyDir" in volume:
+            mounts.append(Mount(mount["mountPath"], volume_name(pod, volume["name"]),
+                                type="volume", read_only=read_only,
+                                labels={POD_UID: pod["metadata"]["uid"]}))
+        else:
+            raise RuntimeFailure("CreateContainerConfigError",
+                                 f'volume "{volume["name"]}": only emptyDir and hostPath are '
+                                 "supported")
+    return mounts
+
+
+def to_info(container: Container) -> ContainerInfo:
+    attrs = container.attrs
+    state = attrs.get("State", {})
+    labels = attrs.get("Config", {}).get("Labels") or {}
+    status = state.get("Status", "created")
+    return ContainerInfo(
+        id=container.id or "", pod_uid=labels.get(POD_UID, ""),
+        name=labels.get(CONTAINER_NAME, ""), attempt=int(labels.get(ATTEMPT, "0")),
+        image=attrs.get("Config", {}).get("Image", ""),
+        state={"running": "running", "exited": "exited", "dead": "exited"}.get(status, status),
+        exit_code=state.get("ExitCode") if status in ("exited", "dead") else None,
+        started_at=_timestamp(state.get("StartedAt")),
+        finished_at=_timestamp(state.get("FinishedAt")) if status in ("exited", "dead") else None,
+        oom_killed=bool(state.get("OOMKilled")), runtime="docker",
+        image_id=f"docker-pullable://{attrs.get('Image', '')}",
+    )
+
+
+def _timestamp(value: str | None) -> str | None:
+    """Docker's nanosecond RFC 3339 as Kubernetes' seconds RFC 3339."""
+    if not value or value.startswith("0001-"):
+        return None
+    return value[:19] + "Z"
+
+
+def _text(data: object) -> str:
+    return data.decode(errors="replace") if isinstance(data, bytes) else ""
+
+
+@contextlib.contextmanager
+def translated(reason: str) -> Iterator[None]:
+    """Turn the Docker SDK's and its HTTP layer's exceptions into RuntimeFailure(reason)."""
+    try:
+        yield
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+        raise RuntimeFailure(reason, str(error)) from error
+
+
+def _explanation(error: docker.errors.DockerException) -> str:
+    """The engine's own words for a failure (what Kubernetes shows as the message)."""
+    explanation = getattr(error, "explanation", None)
+    return str(explanation or error)
+
+
+class DockerLogStream:
+    """A followed container log (``docker logs -f``); ends when the container stops."""
+
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            for chunk in self._chunks:
+                yield _text(chunk)
+        except (docker.errors.DockerException, requests.exceptions.RequestException,
+                OSError, ValueError):
+            return  # closed from another thread, or the engine went away
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._chunks.close()
+
+
+class DockerRuntime:
+    """See the module docstring. Methods block; call them from the kubelet's thread. Every
+    method raises only RuntimeFailure."""
+
+    def __init__(self, node_name: str, cluster_id: str,
+                 client: docker.DockerClient | None = None) -> None:
+        self.scope = {NODE_NAME: node_name, CLUSTER_ID: cluster_id}
+        """Labels of every container this runtime makes; it sees no other container."""
+        with translated("RuntimeUnavailable"):
+            self.client = client or docker.from_env()
+            self.client.ping()
+        self._events: Any = None
+        self._closed = threading.Event()
+
+    def version(self) -> str:
+        with translated("RuntimeUnavailable"):
+            return f"docker://{self.client.version().get('Version', 'unknown')}"
+
+    def image_present(self, image: str) -> bool:
+        with translated("ErrImagePull"):
+            try:
+                self.client.images.get(image)
+                return True
+            except (docker.errors.ImageNotFound, docker.errors.APIError):
+                return False  # not found, or not even a valid reference
+
+    def pull_image(self, image: str) -> None:
+        with translated("ErrImagePull"):
+            try:
+                self.client.images.pull(image)
+            except docker.errors.DockerException as error:
+                raise RuntimeFailure("ErrImagePull", _explanation(error)) from error
+
+    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
+        options = run_options(pod, container, attempt, self.scope)
+        with translated("CreateContainerError"):
+            try:
+                created = self.client.containers.create(**options)
+            except docker.errors.APIError as error:
+                if error.status_code != 409:
+                    raise
+                self._remove_named(options["name"])  # a leftover of a start cut short
+                created = self.client.containers.create(**options)
+        with translated("RunContainerError"):
+            created.start()
+            created.reload()
+        return to_info(created)
+
+    def _remove_named(self, name: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.containers.get(name).remove(force=True)
+
+    def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        with translated("RuntimeUnavailable"):
+            found = self.client.containers.list(all=True, filters={"label": self._labels(pod_uid)})
+            return [to_info(container) for container in found]
+
+    def _labels(self, pod_uid: str | None) -> list[str]:
+        """Docker label filters (all must hold) for this runtime's containers, or one pod's."""
+        pod = f"{POD_UID}={pod_uid}" if pod_uid else POD_UID
+        return [pod, *(f"{key}={value}" for key, value in self.scope.items())]
+
+    def remove_container(self, container_id: str) -> None:
+        with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
+            self.client.containers.get(container_id).remove(force=True)
+
+    def stop_container(self, container_id: str, grace_seconds: int) -> None:
+        with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
+            self.client.containers.get(container_id).stop(timeout=max(grace_seconds, 0))
+
+    def stop_pod(self, pod_uid: str, grace_seconds: int) -> None:
+        """Stop the pod's containers together, each with SIGTERM then SIGKILL after grace."""
+        with translated("RuntimeUnavailable"):
+            running = self.client.containers.list(filters={"label": self._labels(pod_uid)})
+        if not running:
+            return
+
+        def stop(container: Container) -> None:
+            with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
+                container.stop(timeout=max(grace_seconds, 0))
+
+        with ThreadPoolExecutor(max_workers=len(running)) as pool:
+            list(pool.map(stop, running))
+
+    def remove_pod(self, pod_uid: str) -> None:
+        for info in self.list_containers(pod_uid):
+            self.remove_container(info.id)
+        with translated("RuntimeUnavailable"):
+            for volume in self.client.volumes.list(filters={"label": f"{POD_UID}={pod_uid}"}):
+                with contextlib.suppress(docker.errors.NotFound):
+                    volume.remove(force=True)
+
+    def _latest(self, pod_uid: str, container: str) -> Container:
+        infos = [i for i in self.list_containers(pod_uid) if i.name == container]
+        if not infos:
+            raise RuntimeFailure("ContainerNotFound",
+                                 f'container "{container}" has not been created yet')
+        latest = max(infos, key=lambda info: info.attempt)
+        with translated("RuntimeUnavailable"):
+            return self.client.containers.get(latest.id)
+
+    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
+        found = self._latest(pod_uid, container)
+        with translated("RuntimeUnavailable"):
+            data = found.logs(stdout=True, stderr=True,
+                              tail="all" if tail_lines is None else tail_lines)
+        return _text(data)
+
+    def follow_logs(self, pod_uid: str, container: str,
+                    tail_lines: int | None = None) -> DockerLogStream:
+        found = self._latest(pod_uid, container)
+        with translated("RuntimeUnavailable"):
+            return DockerLogStream(found.logs(stdout=True, stderr=True, stream=True, follow=True,
+                                              tail="all" if tail_lines is None else tail_lines))
+
+    def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
+        found = self._latest(pod_uid, container)
+        if found.status != "running":
+            raise RuntimeFailure("ContainerNotRunning",
+                                 f'container "{container}" is not running')
+        with translated("RunContainerError"):
+            code, (out, err) = found.exec_run(command, demux=True)
+        return ExecResult(int(code if code is not None else -1), _text(out), _text(err))
+
+    def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
+        threading.Thread(target=self._pump, args=(on_event,), name="docker-events",
+                         daemon=True).start()
+
+    def _pump(self, on_event: Callable[[RuntimeEvent], None]) -> None:
+        """Read Docker's event stream until close(); reopen it when the engine drops it, and
+        then ask for a relist, since events of the gap are lost."""
+        reopened = False
+        while not self._closed.is_set():
+            try:
+                self._events = self.client.events(
+                    decode=True, filters={"type": "container", "label": self._labels(None)})
+                if reopened:
+                    on_event(RuntimeEvent("", "", "relist"))
+                for event in self._events:
+                    action = event.get("Action") or event.get("status")
+                    if action in ("start", "die"):
+                        labels = event.get("Actor", {}).get("Attributes", {})
+                        on_event(RuntimeEvent(labels.get(POD_UID, ""),
+                                              labels.get(CONTAINER_NAME, ""), action))
+            except Exception as error:  # a closed or broken stream
+                if not self._closed.is_set():
+                    log.warning("docker event stream broke (%s); reopening", error)
+            reopened = True
+            self._closed.wait(1.0)
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._events is not None:
+            self._events.close()
+        self.client.close()

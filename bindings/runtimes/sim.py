@@ -1,0 +1,175 @@
+"""The simulated runtime: containers that exist only in memory, as KWOK's do.
+
+For scale runs and tests where Docker adds nothing. Every image is present, a container starts
+at once and runs until deleted, unless the pod asks otherwise with annotations:
+
+- ``sim.kubeactor.io/start-seconds``: containers stay created (ContainerCreating) that long
+  before they run;
+- ``sim.kubeactor.io/run-seconds``: the containers exit after running that many seconds;
+- ``sim.kubeactor.io/exit-code``: ...with this code (default 0);
+- ``sim.kubeactor.io/pull-error``: any value makes the image pull fail (ErrImagePull).
+
+Starts and deaths are reported through ``watch`` like Docker's event stream, from the one
+timer thread shared by every simulated node of the process (:class:`actors.kubelet.timers.Timers`),
+so a thousand nodes and ten thousand containers need no thread of their own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from actors.api.objects import now_rfc3339
+from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeEvent, RuntimeFailure
+from actors.kubelet.timers import Timer, Timers
+
+Object = dict[str, Any]
+
+START_SECONDS = "sim.kubeactor.io/start-seconds"
+RUN_SECONDS = "sim.kubeactor.io/run-seconds"
+EXIT_CODE = "sim.kubeactor.io/exit-code"
+PULL_ERROR = "sim.kubeactor.io/pull-error"
+
+_IDS = itertools.count(1)
+
+
+class _NoLogs:
+    """A followed log of a simulated container: nothing, then the end."""
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+class SimRuntime:
+    """A :class:`actors.kubelet.runtime.Runtime` without containers. Thread-safe."""
+
+    def __init__(self, node_name: str, timers: Timers | None = None) -> None:
+        self.node_name = node_name
+        self.timers = timers or Timers(f"sim-{node_name}")
+        self._own_timers = timers is None
+        self._containers: dict[str, ContainerInfo] = {}
+        self._by_pod: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+        self._on_event: Callable[[RuntimeEvent], None] = lambda event: None
+        self._timers: dict[str, Timer] = {}
+
+    def version(self) -> str:
+        return "sim://0.1.0"
+
+    def image_present(self, image: str) -> bool:
+        return True
+
+    def pull_image(self, image: str) -> None:
+        """Every image pulls; a pod asks for a pull error with an annotation (at start)."""
+
+    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
+        annotations = pod["metadata"].get("annotations") or {}
+        if PULL_ERROR in annotations:
+            raise RuntimeFailure("ErrImagePull",
+                                 f'failed to pull image "{container["image"]}": simulated')
+        try:
+            delay = float(annotations.get(START_SECONDS, "0"))
+            run_for = float(annotations[RUN_SECONDS]) if RUN_SECONDS in annotations else None
+            code = int(annotations.get(EXIT_CODE, "0"))
+        except ValueError as error:
+            raise RuntimeFailure("CreateContainerError",
+                                 f"bad sim.kubeactor.io annotation: {error}") from None
+        info = ContainerInfo(
+            id=f"{self.node_name}-{next(_IDS)}", pod_uid=pod["metadata"]["uid"],
+            name=container["name"], attempt=attempt, image=container["image"],
+            state="created", runtime="sim", image_id=f"sim://{container['image']}")
+        with self._lock:
+            self._containers[info.id] = info
+            self._by_pod.setdefault(info.pod_uid, set()).add(info.id)
+        if delay > 0:
+            self._later(info.id, delay, lambda: self._run(info.id, run_for, code))
+            return info
+        return self._run(info.id, run_for, code) or info
+
+    def _later(self, container_id: str, delay: float, action: Callable[[], Any]) -> None:
+        with self._lock:
+            self._timers[container_id] = self.timers.call_later(delay, action)
+
+    def _run(self, container_id: str, run_for: float | None, code: int) -> ContainerInfo | None:
+        with self._lock:
+            info = self._containers.get(container_id)
+            if info is None or info.state != "created":
+                return None
+            info = self._containers[container_id] = replace(info, state="running",
+                                                            started_at=now_rfc3339())
+        if run_for is not None:
+            self._later(container_id, run_for, lambda: self._exit(container_id, code))
+        self._on_event(RuntimeEvent(info.pod_uid, info.name, "start"))
+        return info
+
+    def _exit(self, container_id: str, code: int) -> None:
+        with self._lock:
+            self._timers.pop(container_id, None)
+            info = self._containers.get(container_id)
+            if info is None or info.state == "exited":
+                return
+            self._containers[container_id] = replace(
+                info, state="exited", exit_code=code, finished_at=now_rfc3339(),
+                started_at=info.started_at or now_rfc3339())
+        self._on_event(RuntimeEvent(info.pod_uid, info.name, "die"))
+
+    def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        with self._lock:
+            if pod_uid is None:
+                return list(self._containers.values())
+            return [self._containers[i] for i in self._by_pod.get(pod_uid, ())]
+
+    def remove_container(self, container_id: str) -> None:
+        with self._lock:
+            info = self._containers.pop(container_id, None)
+            timer = self._timers.pop(container_id, None)
+            if info is not None:
+                ids = self._by_pod.get(info.pod_uid, set())
+                ids.discard(container_id)
+                if not ids:
+                    self._by_pod.pop(info.pod_uid, None)
+        if timer is not None:
+            timer.cancel()
+
+    def stop_container(self, container_id: str, grace_seconds: int) -> None:
+        self._exit(container_id, 143)  # a simulated process honours SIGTERM at once
+
+    def stop_pod(self, pod_uid: str, grace_seconds: int) -> None:
+        for info in self.list_containers(pod_uid):
+            self._exit(info.id, 0)
+
+    def remove_pod(self, pod_uid: str) -> None:
+        for info in self.list_containers(pod_uid):
+            self.remove_container(info.id)
+
+    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
+        if not any(i.name == container for i in self.list_containers(pod_uid)):
+            raise RuntimeFailure("ContainerNotFound",
+                                 f'container "{container}" has not been created yet')
+        return ""  # a simulated container prints nothing
+
+    def follow_logs(self, pod_uid: str, container: str,
+                    tail_lines: int | None = None) -> _NoLogs:
+        self.logs(pod_uid, container)
+        return _NoLogs()
+
+    def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
+        self.logs(pod_uid, container)
+        return ExecResult(0, "", "")
+
+    def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
+        self._on_event = on_event
+
+    def close(self) -> None:
+        with self._lock:
+            timers, self._timers = list(self._timers.values()), {}
+        for timer in timers:
+            timer.cancel()
+        if self._own_timers:
+            self.timers.stop()

@@ -1,0 +1,271 @@
+"""One pod's sync (actors/kubelet/podsync.py) against an in-memory runtime and API: image pulls and
+their back-off, pull policies, env from ConfigMaps, init containers one at a time, an image
+update whose pull fails, restarts through the back-off."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from actors.api.objects import now_rfc3339
+from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
+from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeFailure
+from actors.kubelet.statuswriter import StatusWriter
+from actors.kubelet.timers import Timers
+from bus.errors import NotFound
+
+Object = dict[str, Any]
+
+
+class FakeRuntime:
+    """Containers in a dict; images present are a set; pulls of other images fail."""
+
+    def __init__(self, images: set[str]) -> None:
+        self.images = images
+        self.containers: dict[str, ContainerInfo] = {}
+        self.ids = itertools.count(1)
+        self.pulls: list[str] = []
+        self.started: list[Object] = []
+
+    def image_present(self, image: str) -> bool:
+        return image in self.images
+
+    def pull_image(self, image: str) -> None:
+        self.pulls.append(image)
+        raise RuntimeFailure("ErrImagePull", "manifest unknown")
+
+    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
+        self.started.append(container)
+        info = ContainerInfo(f"c{next(self.ids)}", pod["metadata"]["uid"], container["name"],
+                             attempt, container["image"], "running", started_at=now_rfc3339())
+        self.containers[info.id] = info
+        return info
+
+    def exit(self, name: str, code: int) -> None:
+        for key, info in self.containers.items():
+            if info.name == name and info.state == "running":
+                self.containers[key] = replace(info, state="exited", exit_code=code,
+                                               finished_at=now_rfc3339())
+
+    def backdate(self, attempt: int, started: float = 0.0, finished: float = 0.0) -> None:
+        """Make an attempt look started and finished that many seconds ago."""
+        for key, info in self.containers.items():
+            if info.attempt == attempt:
+                self.containers[key] = replace(
+                    info, started_at=_ago(started) if started else info.started_at,
+                    finished_at=_ago(finished) if finished else info.finished_at)
+
+    def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        return [i for i in self.containers.values() if pod_uid in (None, i.pod_uid)]
+
+    def stop_container(self, container_id: str, grace_seconds: int) -> None:
+        info = self.containers[container_id]
+        self.containers[container_id] = replace(info, state="exited", exit_code=143,
+                                                finished_at=now_rfc3339())
+
+    def remove_container(self, container_id: str) -> None:
+        self.containers.pop(container_id, None)
+
+    def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
+        return ExecResult(0, "", "")
+
+
+def _ago(seconds: float) -> str:
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+class FakeClient:
+    """ConfigMaps to read; status writes recorded."""
+
+    def __init__(self, configmaps: dict[str, Object] | None = None) -> None:
+        self.configmaps = configmaps or {}
+        self.statuses: list[Object] = []
+
+    def get(self, resource: str, name: str, namespace: str | None = "default") -> Object:
+        if name not in self.configmaps:
+            raise NotFound(f'configmaps "{name}" not found')
+        return self.configmaps[name]
+
+    def submit(self, verb: str, resource: str, *, body: Object, **_: Any) -> Future[Object]:
+        self.statuses.append(body["status"])
+        written: Future[Object] = Future()
+        written.set_result(body)
+        return written
+
+
+@pytest.fixture
+def timers():
+    timers = Timers()
+    yield timers
+    timers.stop()
+
+
+def syncer(runtime: FakeRuntime, client: FakeClient, timers: Timers) -> PodSync:
+    config = SyncConfig("node-1", "127.0.0.1", backoff_base=10.0, backoff_max=300.0,
+                        backoff_reset=600.0)
+    return PodSync(client, runtime, config, timers, lambda uid: None,  # type: ignore[arg-type]
+                   lambda uid: None, None, StatusWriter(4))
+
+
+def pod(*containers: Object, **spec: Any) -> Object:
+    return {"metadata": {"name": "p", "namespace": "default", "uid": "uid-1"},
+            "spec": {"containers": list(containers), "restartPolicy": "Always", **spec},
+            "status": {"phase": "Pending"}}
+
+
+def app(image: str = "busybox:1.35", **fields: Any) -> Object:
+    return {"name": "app", "image": image, "imagePullPolicy": "IfNotPresent", **fields}
+
+
+def waiting(client: FakeClient, key: str = "containerStatuses") -> Object:
+    return client.statuses[-1][key][0]["state"].get("waiting", {})
+
+
+def test_a_failed_pull_is_errimagepull_then_imagepullbackoff_without_pulling_again(timers):
+    runtime, client = FakeRuntime(set()), FakeClient()
+    sync, record = syncer(runtime, client, timers), PodRecord(pod(app("ghost:1")))
+    sync.sync(record)
+    first = client.statuses[0]["containerStatuses"][0]["state"]["waiting"]["reason"]
+    assert first == "ContainerCreating"  # said before the (slow) pull
+    assert waiting(client)["reason"] == "ErrImagePull"
+    assert waiting(client)["message"] == 'Failed to pull image "ghost:1": manifest unknown'
+    sync.sync(record)
+    assert waiting(client) == {"reason": "ImagePullBackOff",
+                               "message": 'Back-off pulling image "ghost:1"'}
+    assert runtime.pulls == ["ghost:1"]  # not pulled again inside the back-off
+    assert client.statuses[-1]["phase"] == "Pending"
+
+
+def test_pull_policy_never_with_a_missing_image_is_errimageneverpull(timers):
+    runtime, client = FakeRuntime(set()), FakeClient()
+    syncer(runtime, client, timers).sync(PodRecord(pod(app("ghost:1",
+                                                           imagePullPolicy="Never"))))
+    assert waiting(client)["reason"] == "ErrImageNeverPull"
+    assert runtime.pulls == []
+
+
+def test_pull_policy_always_pulls_a_present_image(timers):
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    syncer(runtime, client, timers).sync(PodRecord(pod(app(imagePullPolicy="Always"))))
+    assert runtime.pulls == ["busybox:1.35"]
+
+
+def test_env_comes_from_configmaps_and_a_missing_one_is_a_config_error(timers):
+    runtime = FakeRuntime({"busybox:1.35"})
+    client = FakeClient({"cfg": {"data": {"A": "1", "b": "2"}}})
+    env = [{"name": "B", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "b"}}},
+           {"name": "C", "value": "3"}]
+    syncer(runtime, client, timers).sync(PodRecord(pod(app(
+        env=env, envFrom=[{"configMapRef": {"name": "cfg"}, "prefix": "X_"}]))))
+    assert runtime.started[0]["env"] == [{"name": "X_A", "value": "1"},
+                                         {"name": "X_b", "value": "2"},
+                                         {"name": "B", "value": "2"}, {"name": "C", "value": "3"}]
+    missing = FakeClient()
+    syncer(FakeRuntime({"busybox:1.35"}), missing, timers).sync(PodRecord(pod(app(
+        env=[{"name": "B", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "b"}}}]))))
+    assert waiting(missing) == {"reason": "CreateContainerConfigError",
+                                "message": 'configmap "gone" not found'}
+
+
+def test_init_containers_run_one_at_a_time_before_the_app(timers):
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    first = {"name": "first", "image": "busybox:1.35"}
+    second = {"name": "second", "image": "busybox:1.35"}
+    sync, record = syncer(runtime, client, timers), PodRecord(pod(
+        app(), initContainers=[first, second]))
+    sync.sync(record)
+    assert [c["name"] for c in runtime.started] == ["first"]
+    assert waiting(client, "initContainerStatuses") == {}
+    assert client.statuses[-1]["initContainerStatuses"][1]["state"]["waiting"]["reason"] == (
+        "PodInitializing")
+    runtime.exit("first", 0)
+    sync.sync(record)
+    runtime.exit("second", 0)
+    sync.sync(record)
+    assert [c["name"] for c in runtime.started] == ["first", "second", "app"]
+    assert client.statuses[-1]["phase"] == "Running"
+
+
+def test_an_image_update_whose_pull_fails_keeps_the_pod_running(timers):
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    sync, record = syncer(runtime, client, timers), PodRecord(pod(app()))
+    sync.sync(record)
+    record.pod = pod(app("busybox:9.99"))
+    sync.sync(record)
+    status = client.statuses[-1]
+    assert status["phase"] == "Running"
+    entry = status["containerStatuses"][0]
+    assert entry["state"]["waiting"]["reason"] == "ErrImagePull"
+    assert entry["lastState"]["terminated"]["exitCode"] == 143
+
+
+def test_the_first_restart_is_at_once_and_the_second_waits_for_the_backoff(timers):
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    sync, record = syncer(runtime, client, timers), PodRecord(pod(app()))
+    sync.sync(record)
+    runtime.exit("app", 1)
+    sync.sync(record)
+    assert len(runtime.started) == 2
+    assert client.statuses[-1]["containerStatuses"][0]["restartCount"] == 1
+    runtime.exit("app", 1)
+    sync.sync(record)
+    assert len(runtime.started) == 2
+    assert waiting(client)["reason"] == "CrashLoopBackOff"
+    assert waiting(client)["message"] == "back-off 10s restarting failed container=app " \
+        "pod=p_default(uid-1)"
+    assert record.timer is not None and not record.timer.cancelled  # woken after the back-off
+
+
+def test_ten_minutes_of_clean_running_resets_the_restart_backoff(timers):
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    sync, record = syncer(runtime, client, timers), PodRecord(pod(app()))
+    sync.sync(record)
+    runtime.exit("app", 1)
+    sync.sync(record)  # the first restart: at once
+    runtime.exit("app", 1)
+    sync.sync(record)
+    assert waiting(client)["reason"] == "CrashLoopBackOff"  # the second waits 10 s
+    runtime.backdate(1, finished=11)
+    sync.sync(record)  # ... which have passed
+    assert len(runtime.started) == 3
+    runtime.backdate(2, started=11 * 60)  # this attempt ran for 11 minutes before dying
+    runtime.exit("app", 1)
+    sync.sync(record)
+    assert len(runtime.started) == 4  # restarted at once: the back-off started again
+    assert client.statuses[-1]["containerStatuses"][0]["restartCount"] == 3
+
+
+def test_an_image_update_replaces_the_container_whatever_the_restart_policy(timers):
+    runtime, client = FakeRuntime({"busybox:1.35", "busybox:1.36"}), FakeClient()
+    sync, record = syncer(runtime, client, timers), PodRecord(pod(app(), restartPolicy="Never"))
+    sync.sync(record)
+    record.pod = pod(app("busybox:1.36"), restartPolicy="Never")
+    sync.sync(record)
+    assert [c["image"] for c in runtime.started] == ["busybox:1.35", "busybox:1.36"]
+    entry = client.statuses[-1]["containerStatuses"][0]
+    assert (client.statuses[-1]["phase"], entry["restartCount"]) == ("Running", 1)
+
+
+def test_an_exec_probe_that_hangs_fails_after_its_timeout(timers):
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    release = threading.Event()
+    runtime.exec = lambda *args: (release.wait(10), ExecResult(0, "", ""))[1]  # type: ignore
+    probe = {"exec": {"command": ["true"]}, "timeoutSeconds": 0.2, "periodSeconds": 1}
+    sync = syncer(runtime, client, timers)
+    record = PodRecord(pod(app(readinessProbe=probe)))
+    try:
+        began = time.monotonic()
+        sync.sync(record)
+        assert time.monotonic() - began < 5
+        assert record.probes[("app", "readinessProbe")].state.failures == 1
+        assert client.statuses[-1]["containerStatuses"][0]["ready"] is False
+    finally:
+        release.set()
+        sync.close()

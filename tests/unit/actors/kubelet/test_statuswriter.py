@@ -1,0 +1,109 @@
+"""The kubelet's status writer (actors/kubelet/statuswriter.py): the latest write per key, in order
+per key, never more than the window in flight, failures told to their sender."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+
+from actors.kubelet.statuswriter import StatusWriter
+from bus.errors import NotFound, ServiceUnavailable
+from tests.unit.held import HeldRequests
+
+
+class Apiserver(HeldRequests):
+    """Requests held open until :meth:`answer`; records what was sent, in order."""
+
+    def send(self, key: str, value: int):
+        return lambda: self.hold((key, value))
+
+
+@pytest.fixture
+def writer():
+    writer = StatusWriter(window=2)
+    yield writer
+    writer.stop()
+
+
+def test_a_key_sends_its_latest_write_once_the_one_in_flight_is_answered(writer):
+    api, outcomes = Apiserver(), list[BaseException | None]()
+    for value in range(4):
+        writer.put("pod-a", api.send("pod-a", value), outcomes.append)
+    assert api.sent == [("pod-a", 0)]  # 1 and 2 were replaced by 3 while 0 flew
+    api.answer()
+    api.wait_sent(2)
+    assert api.sent == [("pod-a", 0), ("pod-a", 3)]
+    api.answer()
+    assert outcomes == [None, None]
+    assert writer.pending() == 0
+
+
+def test_no_more_than_the_window_is_in_flight_and_the_rest_follows_in_order(writer):
+    api = Apiserver()
+    for key in ("a", "b", "c", "d"):
+        writer.put(key, api.send(key, 0), lambda error: None)
+    assert [key for key, _ in api.sent] == ["a", "b"]
+    api.answer()
+    api.wait_sent(3)
+    assert [key for key, _ in api.sent] == ["a", "b", "c"]
+    api.answer()
+    api.answer()
+    api.wait_sent(4)
+    assert [key for key, _ in api.sent] == ["a", "b", "c", "d"]
+
+
+def test_a_newer_write_keeps_its_keys_place_in_line(writer):
+    api = Apiserver()
+    for key in ("a", "b", "lease", "c"):
+        writer.put(key, api.send(key, 0), lambda error: None)
+    writer.put("lease", api.send("lease", 1), lambda error: None)  # renewed while waiting
+    for _ in range(2):
+        api.answer()
+    api.wait_sent(4)
+    assert api.sent[2:] == [("lease", 1), ("c", 0)]
+
+
+def test_a_dropped_key_loses_its_waiting_write(writer):
+    api = Apiserver()
+    writer.put("gone", api.send("gone", 0), lambda error: None)
+    writer.put("gone", api.send("gone", 1), lambda error: None)
+    writer.drop("gone")  # its pod was removed meanwhile
+    assert writer.pending() == 1  # only the write in flight
+    api.answer()
+    writer.put("next", api.send("next", 0), lambda error: None)
+    api.wait_sent(2)
+    assert api.sent == [("gone", 0), ("next", 0)]
+
+
+def test_a_failed_write_is_told_with_its_error(writer):
+    api, outcomes = Apiserver(), list[BaseException | None]()
+    writer.put("gone", api.send("gone", 0), outcomes.append)
+    api.answer(NotFound('pods "gone" not found'))
+    writer.put("down", api.send("down", 0), outcomes.append)
+    api.answer(ServiceUnavailable("the apiserver cannot be reached"))
+    assert [type(error) for error in outcomes] == [NotFound, ServiceUnavailable]
+
+
+def test_a_request_that_cannot_start_is_told_at_once(writer):
+    outcomes: list[BaseException | None] = []
+
+    def broken() -> Future[Any]:
+        raise ServiceUnavailable("no connection")
+
+    writer.put("pod-a", broken, outcomes.append)
+    assert [type(error) for error in outcomes] == [ServiceUnavailable]
+    assert writer.pending() == 0
+
+
+def test_writes_put_after_stop_are_dropped(writer):
+    api = Apiserver()
+    writer.stop()
+    writer.put("pod-a", api.send("pod-a", 0), lambda error: None)
+    assert api.sent == []
+
+
+def test_a_window_below_one_is_refused():
+    with pytest.raises(ValueError, match="window of at least 1"):
+        StatusWriter(window=0)

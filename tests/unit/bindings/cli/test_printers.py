@@ -1,0 +1,81 @@
+"""kubectl's output conventions (bindings/cli/printers.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.api.objects import lookup, resolve
+from bindings.cli import printers
+from bindings.cli.printers import human_duration, table
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (5, "5s"), (119, "119s"), (120, "2m"), (312, "5m12s"), (600, "10m"), (10799, "179m"),
+    (10800, "3h"), (18180, "5h3m"), (108000, "30h"), (360000, "4d4h"), (30 * 86400, "30d"),
+])
+def test_ages_read_like_kubectl(seconds, shown):
+    assert human_duration(seconds) == shown
+
+
+def test_quota_table_shows_used_over_hard_like_kubectl():
+    quota = {"metadata": {"name": "compute", "creationTimestamp": "2020-01-01T00:00:00Z"},
+             "status": {"hard": {"pods": "3", "requests.cpu": "1", "limits.memory": "1Gi"},
+                        "used": {"pods": "2", "requests.cpu": "300m"}}}
+    lines = printers.table(resolve("quota"), [quota]).splitlines()
+    assert lines[0].split() == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    assert lines[1].split("   ")[0] == "compute"
+    assert lines[1].endswith("pods: 2/3, requests.cpu: 300m/1   limits.memory: 0/1Gi")
+
+
+def test_workload_and_namespace_tables_have_kubectls_columns():
+    rs = {"metadata": {"name": "web-abc"},
+          "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                   "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}},
+          "status": {"replicas": 3, "readyReplicas": 2}}
+    rows = [line.split() for line in table(lookup("apps", "replicasets"), [rs],
+                                           wide=True).splitlines()]
+    assert rows == [["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES",
+                     "SELECTOR"], ["web-abc", "3", "3", "2", "<unknown>", "c", "busybox",
+                                   "app=web"]]
+    deployment = dict(rs, metadata={"name": "web"},
+                      status={"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2})
+    rows = [line.split() for line in table(lookup("apps", "deployments"),
+                                           [deployment]).splitlines()]
+    assert rows == [["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+                    ["web", "2/3", "3", "2", "<unknown>"]]
+    going = {"metadata": {"name": "old"}, "status": {"phase": "Terminating"}}
+    rows = [line.split() for line in table(lookup("", "namespaces"), [going]).splitlines()]
+    assert rows == [["NAME", "STATUS", "AGE"], ["old", "Terminating", "<unknown>"]]
+
+
+def test_priority_class_table_has_kubectls_columns():
+    critical = {"metadata": {"name": "system-node-critical"}, "value": 2000001000,
+                "globalDefault": False}
+    rows = [line.split() for line in table(resolve("pc"), [critical]).splitlines()]
+    assert rows == [["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"],
+                    ["system-node-critical", "2000001000", "false", "<unknown>"]]
+
+
+def test_lease_table_shows_the_holder_like_kubectl():
+    held = {"metadata": {"name": "kube-scheduler"}, "spec": {"holderIdentity": "vm_1f2e"}}
+    released = {"metadata": {"name": "kube-controller-manager"}, "spec": {"holderIdentity": ""}}
+    rows = [line.split() for line in table(lookup("coordination.k8s.io", "leases"),
+                                           [held, released]).splitlines()]
+    assert rows == [["NAME", "HOLDER", "AGE"], ["kube-scheduler", "vm_1f2e", "<unknown>"],
+                    ["kube-controller-manager", "<none>", "<unknown>"]]
+
+
+def test_describe_node_aligns_its_conditions_on_the_longest_cell():
+    node = {"metadata": {"name": "n1"}, "status": {"conditions": [
+        {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
+         "message": "kubelet has sufficient memory available"},
+        {"type": "Ready", "status": "True", "reason": "KubeletReady",
+         "message": "kubelet is posting ready status"}]}}
+    lines = printers.describe_node(node, [], []).splitlines()
+    start = lines.index("Conditions:") + 1
+    assert lines[start:start + 4] == [
+        "  Type             Status   Reason                       Message",
+        "  ----             ------   ------                       -------",
+        "  MemoryPressure   False    KubeletHasSufficientMemory   kubelet has sufficient memory "
+        "available",
+        "  Ready            True     KubeletReady                 kubelet is posting ready status"]
