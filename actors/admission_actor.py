@@ -15,14 +15,15 @@ admin's to serve; any identity serves names ``<its NATS user>.<actor>``
 a time; it should answer well within the registration's ``timeoutSeconds``. An exception
 in ``admit`` answers 500, which the apiserver treats as a failed call (failurePolicy decides).
 
-Neighbours: ``bus.actor`` (the bus side), ``actors.apiserver.admission.external`` (the wire types).
+Neighbours: ``bus.actor`` (the bus side), ``actors.api.admission`` (the wire types),
+``actors.apiserver.admission.external`` (the apiserver's side).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from actors.apiserver.admission.external import Review, Verdict
+from actors.api.admission import Review, Verdict
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope

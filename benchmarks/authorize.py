@@ -20,7 +20,8 @@ import json
 import time
 from collections.abc import Callable
 
-from actors.apiserver.authn import AUTHENTICATED, UserInfo
+from actors.api.users import UserInfo
+from actors.apiserver.authn import AUTHENTICATED
 from actors.apiserver.rbac import RBAC_GROUP, Attributes, Authorizer, bootstrap_policy
 
 

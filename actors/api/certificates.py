@@ -17,7 +17,7 @@ in Kubernetes:
   signer nor admission lets anyone have ``system:masters``. A certificate once written never
   changes.
 
-Neighbours: ``actors.api.objects`` (its validation calls :func:`problems`),
+Neighbours: ``actors.api.validation`` (calls :func:`problems`), ``actors.api.resources``,
 ``actors.apiserver.registry`` (calls :func:`prepare_update`),
 ``actors.apiserver.admission.certificates`` (who may approve and sign),
 ``actors.controllers.csrsigning`` (the signer), ``actors.api.certs`` (the cryptography).

@@ -10,8 +10,9 @@ evict lower-priority pods for a pod whose policy is ``PreemptLowerPriority``.
 As in Kubernetes, user classes go up to HIGHEST_USER_PRIORITY; names starting ``system-`` are
 reserved for the two built-in classes the apiserver creates at start (:func:`system_classes`).
 
-Pure functions over plain dicts. Neighbours: ``actors.api.objects`` (defaults and validation call
-in here), ``actors.apiserver.admission.priority`` (admission).
+Pure functions over plain dicts. Neighbours: ``actors.api.defaulting`` and
+``actors.api.validation`` (they call in here), ``actors.apiserver.admission.priority``
+(admission).
 """
 
 from __future__ import annotations

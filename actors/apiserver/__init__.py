@@ -1,6 +1,7 @@
 """The apiserver: authentication -> authorization (RBAC) -> admission -> store, on every request.
 """
 
+from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import (
     AdmissionChain,
     AdmissionRequest,
@@ -14,7 +15,6 @@ from actors.apiserver.authn import (
     Handshaker,
     SessionAuthenticator,
     TokenAuthenticator,
-    UserInfo,
 )
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy

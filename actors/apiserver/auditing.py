@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from actors.apiserver.authn import UserInfo
+from actors.api.users import UserInfo
 
 Record = dict[str, Any]
 

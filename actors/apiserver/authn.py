@@ -24,24 +24,18 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography import x509
 
 from actors.api import certs
+from actors.api.users import UserInfo
 from bus.errors import BadRequest, Unauthorized
 
 AUTHENTICATED = "system:authenticated"
 """Group every authenticated user is in, as in Kubernetes."""
-
-
-@dataclass(frozen=True, slots=True)
-class UserInfo:
-    name: str
-    uid: str = ""
-    groups: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)

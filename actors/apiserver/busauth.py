@@ -33,8 +33,9 @@ from datetime import UTC, datetime
 from cryptography import x509
 
 from actors.api import certs
+from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import NODES_GROUP, node_of
-from actors.apiserver.authn import Authenticator, UserInfo
+from actors.apiserver.authn import Authenticator
 from bus import callout
 from bus.connection import Connection
 from bus.errors import BadRequest, Forbidden, Unauthorized

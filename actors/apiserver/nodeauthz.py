@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from actors.api.objects import NODE_LEASE_NAMESPACE
+from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.api.selectors import required_field
 from actors.apiserver.admission.chain import node_of
 from actors.apiserver.mirror import Key, Mirror

@@ -9,14 +9,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
+from actors.api.watches import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
 from bus.errors import BadRequest
 from bus.subjects import Subjects
 
 PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
-MIN_LEASE_SECONDS = 1.0
-MAX_LEASE_SECONDS = 600.0
-"""A watch lease may last from one second to ten minutes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from actors.api import certificates
-from actors.api.objects import ResourceInfo
+from actors.api.resources import ResourceInfo
+from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
-from actors.apiserver.authn import UserInfo
 from actors.apiserver.mirror import Key, Mirror, key_of
 from bus.errors import BadRequest, Forbidden
 from bus.permissions import NODE_SIM

@@ -16,16 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.api import certificates
-from actors.api.objects import (
-    DEFAULTERS,
-    TRACE_ANNOTATION,
-    ResourceInfo,
-    default_requests,
-    meta,
-    now_rfc3339,
-    pod_containers,
-    set_condition,
-)
+from actors.api.defaulting import DEFAULTERS, default_requests
+from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
+from actors.api.pods import pod_containers
+from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
 from bus.errors import BadRequest, Conflict, Invalid
 

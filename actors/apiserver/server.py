@@ -24,16 +24,11 @@ from typing import Any
 import pykka
 
 from actors.api import certificates, priorityclasses
-from actors.api.objects import (
-    RESOURCES,
-    REVIEWS,
-    SYSTEM_NAMESPACES,
-    ResourceInfo,
-    lookup,
-    trace_id_of,
-    validate,
-)
+from actors.api.meta import trace_id_of
+from actors.api.resources import RESOURCES, REVIEWS, SYSTEM_NAMESPACES, ResourceInfo, lookup
 from actors.api.selectors import matcher, required_field
+from actors.api.users import UserInfo
+from actors.api.validation import validate
 from actors.apiserver.admission.certificates import (
     CertificateApproval,
     CertificateSigning,
@@ -56,7 +51,6 @@ from actors.apiserver.authn import (
     Authenticator,
     Handshaker,
     Signed,
-    UserInfo,
     hello_user,
     impersonation,
 )

@@ -11,13 +11,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from actors.api.objects import ResourceInfo
+from actors.api.resources import ResourceInfo
 from actors.api.selectors import Matcher
+from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.store import StoreEvent
-
-DEFAULT_LEASE_SECONDS = 60.0
-"""A watcher that does not renew within this many seconds is dropped (the client renews at a
-third of it, so two lost renewals are tolerated)."""
 
 
 @dataclass(slots=True)

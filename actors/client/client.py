@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from actors.api.objects import ResourceInfo, resolve
-from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
+from actors.api.resources import ResourceInfo, resolve
+from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.credentials import Credentials, TokenCredentials
 from bus import loop as bus_loop
 from bus.connection import Connection, Incoming

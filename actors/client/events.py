@@ -23,7 +23,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from actors.api.objects import now_rfc3339, trace_id_of
+from actors.api.meta import now_rfc3339, trace_id_of
 from actors.client.client import Client
 from bus.errors import ApiError, NotFound
 

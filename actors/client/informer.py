@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from actors.apiserver.watching import DEFAULT_LEASE_SECONDS
+from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.client import Client, Watch, WatchEvent
 from bus.errors import ApiError, BusError
 

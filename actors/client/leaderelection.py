@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from actors.api.objects import now_micro
+from actors.api.meta import now_micro
 from actors.client.client import Client
 from bus.actor import BusActor
 from bus.connection import Connection

@@ -33,7 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from actors.api.objects import RESOURCES, ResourceInfo, controller_ref, now_rfc3339, owner_reference
+from actors.api.meta import controller_ref, now_rfc3339, owner_reference
+from actors.api.resources import RESOURCES, ResourceInfo
 from actors.api.selectors import selector_matches
 from actors.client.client import Client, WatchEvent
 from actors.client.sharedinformer import shared_informers

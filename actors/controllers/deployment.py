@@ -39,13 +39,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.api.objects import (
-    controller_ref,
-    int_or_percent,
-    now_rfc3339,
-    owner_reference,
-    parse_time,
-)
+from actors.api.amounts import int_or_percent
+from actors.api.meta import controller_ref, now_rfc3339, owner_reference, parse_time
 from actors.api.selectors import selector_matches
 from actors.controllers.controller import Controller, Key
 from bus.errors import AlreadyExists, TemporaryError

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from actors.api.objects import NOT_READY_TAINT, UNREACHABLE_TAINT
+from actors.api.pods import NOT_READY_TAINT, UNREACHABLE_TAINT
 
 log = logging.getLogger(__name__)
 

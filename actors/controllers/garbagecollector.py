@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from actors.api.objects import STORED
+from actors.api.resources import STORED
 from actors.client.client import Client
 from actors.controllers.controller import BY_KIND, Controller, ControllerConfig, Key, with_owner
 from bus.connection import Connection

@@ -17,7 +17,7 @@ import contextlib
 import logging
 from typing import Any
 
-from actors.api.objects import STORED
+from actors.api.resources import STORED
 from actors.client.client import Client
 from actors.controllers.controller import Controller, ControllerConfig, Key
 from bus.connection import Connection

@@ -31,15 +31,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.api.objects import (
-    NODE_LEASE_NAMESPACE,
-    NOT_READY_TAINT,
-    UNREACHABLE_TAINT,
-    condition,
-    now_rfc3339,
-    parse_time,
-    set_condition,
-)
+from actors.api.meta import condition, now_rfc3339, parse_time, set_condition
+from actors.api.pods import NOT_READY_TAINT, UNREACHABLE_TAINT
+from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client
 from actors.controllers.controller import Controller, Key
 from actors.controllers.disruption import (

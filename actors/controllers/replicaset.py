@@ -23,14 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.api.objects import (
-    condition,
-    controller_ref,
-    is_pod_active,
-    is_pod_ready,
-    owner_reference,
-    parse_time,
-)
+from actors.api.meta import condition, controller_ref, owner_reference, parse_time
+from actors.api.pods import is_pod_active, is_pod_ready
 from actors.api.selectors import selector_matches
 from actors.client.client import Client
 from actors.controllers.controller import Controller, ControllerConfig, Key

@@ -5,7 +5,7 @@ at once when it does not tolerate one of them, after the smallest ``tolerationSe
 tolerations it uses when all have one (counted from the taint's ``timeAdded``), never when one
 tolerates it for ever (:func:`eviction_delay`; Kubernetes' NoExecuteTaintManager). Pods get
 300 s tolerations of ``node.kubernetes.io/not-ready`` and ``unreachable`` by default
-(``actors.api.objects.default_tolerations``).
+(``actors.api.defaulting.default_tolerations``).
 
 A pod deleted on a node that is unreachable would wait for ever for its kubelet to confirm;
 like Kubernetes' pod GC this controller force-deletes (grace 0) a terminating pod on a node
@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.api.objects import UNREACHABLE_TAINT, parse_time, toleration_matches
+from actors.api.meta import parse_time
+from actors.api.pods import UNREACHABLE_TAINT, toleration_matches
 from actors.client.client import Client
 from actors.controllers.controller import Controller, ControllerConfig, Key
 from bus.connection import Connection

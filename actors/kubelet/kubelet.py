@@ -36,14 +36,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.api.objects import (
-    NODE_LEASE_NAMESPACE,
-    condition,
-    now_micro,
-    now_rfc3339,
-    set_condition,
-    trace_id_of,
-)
+from actors.api.meta import condition, now_micro, now_rfc3339, set_condition, trace_id_of
+from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
 from actors.client.informer import Informer

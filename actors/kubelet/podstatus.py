@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from actors.api.objects import now_rfc3339
+from actors.api.meta import now_rfc3339
 from actors.kubelet.runtime import ContainerInfo
 
 Object = dict[str, Any]

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.api.objects import now_rfc3339, parse_time, trace_id_of
+from actors.api.meta import now_rfc3339, parse_time, trace_id_of
 from actors.client.client import Client
 from actors.client.events import EventRecorder
 from actors.kubelet import probing

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.api.objects import condition, parse_count, pod_requests
+from actors.api.amounts import parse_count, pod_requests
+from actors.api.meta import condition
 from actors.api.quantity import parse_cpu, parse_memory
 
 Object = dict[str, Any]

@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import Any, ClassVar
 
-from actors.api.objects import trace_id_of
+from actors.api.meta import trace_id_of
 from actors.client.client import Client
 from actors.scheduler.framework import (
     MAX_NODE_SCORE,

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from actors.api.objects import DEFAULT_SCHEDULER, parse_time, set_condition
+from actors.api.meta import parse_time, set_condition
+from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.client import Client
 from actors.client.events import EventRecorder
 from actors.scheduler.framework import (

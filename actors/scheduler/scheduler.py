@@ -32,7 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.api.objects import DEFAULT_SCHEDULER, set_condition
+from actors.api.meta import set_condition
+from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
 from actors.client.informer import Informer

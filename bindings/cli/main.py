@@ -25,19 +25,13 @@ from typing import Any, BinaryIO, TypeVar
 from cryptography import x509
 
 from actors.api import certificates, certs
-from actors.api.objects import (
-    DEFAULT_SCHEDULER,
-    RESOURCES,
-    ResourceInfo,
-    controller_ref,
-    in_category,
-    lookup,
-    resolve,
-    validate,
-)
+from actors.api.meta import controller_ref
+from actors.api.pods import DEFAULT_SCHEDULER
 from actors.api.quantity import parse_memory
+from actors.api.resources import RESOURCES, ResourceInfo, in_category, lookup, resolve
+from actors.api.users import UserInfo
+from actors.api.validation import validate
 from actors.apiserver import rbac
-from actors.apiserver.authn import UserInfo
 from actors.client.client import Client, LogStream, WatchEvent
 from actors.controllers.deployment import without_hash
 from actors.controllers.disruption import DisruptionConfig

@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import yaml
 
-from actors.api.objects import DEFAULTERS, ResourceInfo, resolve
+from actors.api.defaulting import DEFAULTERS
+from actors.api.resources import ResourceInfo, resolve
 from actors.client.client import Client
 from bus.errors import BadRequest, NotFound, UsageError, translated
 

@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from actors.api import certificates
-from actors.api.objects import ResourceInfo, condition, parse_time
+from actors.api.meta import condition, parse_time
+from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
 from bindings.cli import jsonpath
 from bus.errors import KubeactorError, UsageError

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from actors.api.objects import controller_ref
+from actors.api.meta import controller_ref
 from actors.controllers.deployment import (
     CHANGE_CAUSE,
     NOT_COPIED,

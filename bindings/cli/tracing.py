@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import msgpack
 
-from actors.api.objects import ResourceInfo
+from actors.api.resources import ResourceInfo
 from bus.envelope import Envelope, decode
 from bus.errors import BadRequest, UsageError, translated
 

@@ -32,7 +32,7 @@ from typing import Any, TextIO
 import pykka
 
 from actors.api import certs
-from actors.api.objects import DEFAULT_SCHEDULER
+from actors.api.pods import DEFAULT_SCHEDULER
 from actors.apiserver import (
     ApiServer,
     ApiServerConfig,

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from actors.api.objects import now_rfc3339
+from actors.api.meta import now_rfc3339
 from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeEvent, RuntimeFailure
 from actors.kubelet.timers import Timer, Timers
 

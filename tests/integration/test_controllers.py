@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from actors.api.objects import controller_ref, is_pod_active, is_pod_ready
+from actors.api.meta import controller_ref
+from actors.api.pods import is_pod_active, is_pod_ready
 from actors.client.client import Client, WatchEvent
 from bindings.cluster.launcher import Cluster, ClusterConfig
 from bindings.runtimes.sim import PULL_ERROR

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from actors.api.objects import NODE_LEASE_NAMESPACE, now_micro, set_condition
+from actors.api.meta import now_micro, set_condition
+from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client
 from actors.controllers.disruption import DisruptionConfig
 from bindings.cluster.launcher import Cluster, ClusterConfig

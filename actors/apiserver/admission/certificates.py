@@ -18,8 +18,8 @@ Neighbours: ``actors.api.certificates`` (the object's rules), ``rbac`` (the :cla
 from __future__ import annotations
 
 from actors.api import certificates
+from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
-from actors.apiserver.authn import UserInfo
 from actors.apiserver.rbac import Attributes, Authorizer
 
 

@@ -22,8 +22,8 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from actors.api.objects import IMMORTAL_NAMESPACES, NODE_LEASE_NAMESPACE, ResourceInfo
-from actors.apiserver.authn import UserInfo
+from actors.api.resources import IMMORTAL_NAMESPACES, NODE_LEASE_NAMESPACE, ResourceInfo
+from actors.api.users import UserInfo
 from bus.envelope import Envelope
 from bus.errors import BusError, Forbidden, NotFound
 

@@ -2,7 +2,7 @@
 
 :class:`LimitRanger` fills each new pod's containers with the defaults of the namespace's
 LimitRange objects (``default`` limits, ``defaultRequest`` requests, each falling back as
-``objects.limit_range_defaults`` says) and refuses amounts outside their ``min``/``max``; it
+``defaulting.limit_range_defaults`` says) and refuses amounts outside their ``min``/``max``; it
 runs after the pod's own defaults, so a container's limit without a request has already
 become its request. :class:`ResourceQuota` keeps each ResourceQuota's
 ``status.used`` and refuses an object that would take it past ``spec.hard`` (what each object
@@ -12,8 +12,8 @@ never both take the last unit (the loser re-reads and is refused), and gives the
 when an object is removed or its write fails after admission (``release``).
 
 Neighbours: ``admission`` (the chain and its protocols), ``quota`` (the evaluators),
-``actors.api.objects`` (a pod's effective requests and limits, ``pod_amounts``, shared with the
-scheduler), ``actors.api.quantity``.
+``actors.api.amounts`` (a pod's effective requests and limits, ``pod_amounts``, shared with the
+scheduler), ``actors.api.defaulting`` (a LimitRange's defaults), ``actors.api.quantity``.
 """
 
 from __future__ import annotations
@@ -23,14 +23,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from actors.api.objects import (
-    COMPUTE_PARSERS,
-    limit_range_defaults,
-    lookup,
-    pod_amounts,
-    pod_containers,
-)
+from actors.api.amounts import COMPUTE_PARSERS, pod_amounts
+from actors.api.defaulting import limit_range_defaults
+from actors.api.pods import pod_containers
 from actors.api.quantity import format_cpu, format_memory
+from actors.api.resources import lookup
 from actors.apiserver.admission import quota as quota_usage
 from actors.apiserver.admission.chain import AdmissionRequest, ObjectAccess
 from bus.errors import Conflict, NotFound

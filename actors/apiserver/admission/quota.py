@@ -17,7 +17,8 @@ evaluator is written for each resource whether or not the server stores it yet: 
 soon as objects of it are stored.
 
 Neighbours: ``limits`` (the ResourceQuota admission plugin, which charges these amounts),
-``actors.api.objects`` (a pod's effective requests and limits, the registered resources).
+``actors.api.amounts`` (a pod's effective requests and limits), ``actors.api.resources`` (the
+registered resources).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from actors.api.objects import RESOURCES, ResourceInfo, pod_amounts
+from actors.api.amounts import pod_amounts
 from actors.api.quantity import format_cpu, format_memory, parse_cpu, parse_memory
+from actors.api.resources import RESOURCES, ResourceInfo
 
 Object = dict[str, Any]
 Usage = dict[str, int]

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from actors.api import certificates, certs
-from actors.api.objects import lookup, validate
+from actors.api.resources import lookup
+from actors.api.users import UserInfo
+from actors.api.validation import validate
 from actors.apiserver.admission.certificates import CertificateApproval, CertificateSigning
 from actors.apiserver.admission.chain import AdmissionRequest
-from actors.apiserver.authn import AUTHENTICATED, UserInfo
+from actors.apiserver.authn import AUTHENTICATED
 from actors.apiserver.rbac import CSR_SIGNER, Authorizer, bootstrap_policy
 from actors.apiserver.registry import prepare_create, prepare_update
 from bindings.cli import printers

@@ -1,5 +1,6 @@
-"""The object model (actors/api/objects.py) and quantities (actors/api/quantity.py): validation as
-kube-apiserver words it, pod defaults, resource names kubectl accepts, cpu and memory amounts."""
+"""The object model (actors/api/: resources, defaulting, validation, amounts) and quantities
+(actors/api/quantity.py): validation as kube-apiserver words it, pod defaults, resource names
+kubectl accepts, cpu and memory amounts."""
 
 from __future__ import annotations
 
@@ -8,17 +9,11 @@ from typing import Any
 
 import pytest
 
-from actors.api.objects import (
-    DEFAULTERS,
-    default_deployment,
-    default_pod,
-    lookup,
-    pod_amounts,
-    pod_requests,
-    resolve,
-    validate,
-)
+from actors.api.amounts import pod_amounts, pod_requests
+from actors.api.defaulting import DEFAULTERS, default_deployment, default_pod
 from actors.api.quantity import parse_cpu, parse_memory
+from actors.api.resources import lookup, resolve
+from actors.api.validation import validate
 from bus.errors import BadRequest, Invalid
 from tests.conftest import node, pod
 

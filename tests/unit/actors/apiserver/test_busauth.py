@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from actors.api import certs
-from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, UserInfo
+from actors.api.users import UserInfo
+from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator
 from actors.apiserver.busauth import (
     Admitted,
     answer,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from actors.apiserver.authn import UserInfo
+from actors.api.users import UserInfo
 from actors.apiserver.nodeauthz import NodeAuthorizer, NodeGraph, references
 from actors.apiserver.rbac import Attributes, Authorizer, Decision, bootstrap_policy
 from bus.errors import Forbidden

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from actors.api.objects import resolve
+from actors.api.resources import resolve
+from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
-from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, UserInfo, impersonation
+from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, impersonation
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.rbac import (

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from actors.api.objects import TRACE_ANNOTATION, condition, lookup, parse_time
+from actors.api.meta import TRACE_ANNOTATION, condition, parse_time
+from actors.api.resources import lookup
 from actors.apiserver.registry import (
     graceful_deletion,
     plain_copy,

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from actors.api.objects import NOT_READY_TAINT, UNREACHABLE_TAINT
+from actors.api.pods import NOT_READY_TAINT, UNREACHABLE_TAINT
 from actors.controllers.disruption import (
     DisruptionConfig,
     NodeHealth,

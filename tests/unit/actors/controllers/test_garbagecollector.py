@@ -3,7 +3,7 @@ propagationPolicy marks an object (actors/apiserver/registry.py)."""
 
 from __future__ import annotations
 
-from actors.api.objects import lookup
+from actors.api.resources import lookup
 from actors.apiserver.registry import graceful_deletion, with_propagation
 from actors.controllers.garbagecollector import (
     FOREGROUND,

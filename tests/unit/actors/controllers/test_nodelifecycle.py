@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from actors.api.objects import NOT_READY_TAINT
+from actors.api.pods import NOT_READY_TAINT
 from actors.controllers.nodelifecycle import (
     UNREACHABLE,
     health,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from actors.api.objects import owner_reference
+from actors.api.meta import owner_reference
 from actors.controllers.controller import Key, claim, with_owner
 from actors.controllers.replicaset import (
     BURST_REPLICAS,

@@ -1,12 +1,12 @@
 """Taint-based eviction timing and pod GC of lost nodes (actors/controllers/tainteviction.py), the
-default tolerations (actors/api/objects.py) and the controller base's queue
+default tolerations (actors/api/defaulting.py) and the controller base's queue
 (actors/controllers/controller.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from actors.api.objects import default_pod
+from actors.api.defaulting import default_pod
 from actors.controllers.controller import ControllerConfig, Key, WorkQueue, backoff_delay
 from actors.controllers.tainteviction import eviction_delay, force_delete
 

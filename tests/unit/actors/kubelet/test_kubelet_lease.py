@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from actors.api.objects import parse_time
+from actors.api.meta import parse_time
 from actors.kubelet.kubelet import KubeletConfig, NodeAgent, Writers
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.statuswriter import StatusWriter

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from actors.api.objects import condition
+from actors.api.meta import condition
 from actors.kubelet.podstatus import (
     ContainerView,
     backoff_seconds,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from actors.api.objects import now_rfc3339
+from actors.api.meta import now_rfc3339
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.api.objects import lookup, resolve
+from actors.api.resources import lookup, resolve
 from bindings.cli import printers
 from bindings.cli.printers import human_duration, table
 

@@ -7,8 +7,8 @@ import json
 import stat
 from pathlib import Path
 
+from actors.api.users import UserInfo
 from actors.apiserver.auditing import record
-from actors.apiserver.authn import UserInfo
 from bindings.cluster.audit import AuditLog
 
 

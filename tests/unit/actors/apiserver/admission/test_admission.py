@@ -10,21 +10,19 @@ from typing import Any
 import pytest
 
 from actors.api import jsonpatch
-from actors.api.objects import default_pod, lookup
+from actors.api.admission import Review, Verdict
+from actors.api.defaulting import default_pod
+from actors.api.resources import lookup
+from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import (
     AdmissionChain,
     AdmissionRequest,
     NamespaceLifecycle,
     NodeRestriction,
 )
-from actors.apiserver.admission.external import (
-    ExternalAdmission,
-    Registrations,
-    Review,
-    Verdict,
-)
+from actors.apiserver.admission.external import ExternalAdmission, Registrations
 from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
-from actors.apiserver.authn import AUTHENTICATED, UserInfo
+from actors.apiserver.authn import AUTHENTICATED
 from bus.envelope import Envelope
 from bus.errors import (
     BadRequest,

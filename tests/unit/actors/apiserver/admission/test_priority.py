@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from actors.api import priorityclasses
-from actors.api.objects import DEFAULTERS, lookup, validate
+from actors.api.defaulting import DEFAULTERS
+from actors.api.resources import lookup
+from actors.api.validation import validate
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.admission.priority import Priority
 from bus.errors import Forbidden, Invalid

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from actors.api.objects import ResourceInfo, lookup
+from actors.api.resources import ResourceInfo, lookup
 from actors.apiserver.admission import quota
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.admission.limits import ResourceQuota

@@ -1,0 +1,163 @@
+"""Defaulting: the fields Kubernetes fills on a new object before validation, per resource
+(:data:`DEFAULTERS`, looked up by plural name).
+
+Pure functions that change an object in place; a spec too malformed to default is left for
+validation to report.
+
+Neighbours: ``actors.api.validation`` (runs after), ``actors.api.pods`` (containers, taints
+tolerated), ``actors.api.priorityclasses`` (its defaults), ``actors.apiserver.registry`` and
+``bindings.cli.manifests`` (callers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.api import priorityclasses
+from actors.api.pods import (
+    DEFAULT_SCHEDULER,
+    DEFAULT_TOLERATION_SECONDS,
+    NOT_READY_TAINT,
+    UNREACHABLE_TAINT,
+    pod_containers,
+    toleration_matches,
+)
+
+Object = dict[str, Any]
+
+def default_pod(pod: Object) -> None:
+    """Fill the fields Kubernetes defaults on a new pod (in place), with the tolerations its
+    DefaultTolerationSeconds admission plugin adds; leaves a malformed spec alone for
+    validation to report."""
+    spec = pod.setdefault("spec", {})
+    if default_pod_spec(spec):
+        for container in pod_containers(spec):
+            default_requests(container)
+        default_tolerations(spec)
+        pod.setdefault("status", {}).setdefault("phase", "Pending")
+
+
+def default_pod_spec(spec: Any) -> bool:
+    """Defaults of a pod spec, also of the pod templates of workloads; False when it is too
+    malformed to default."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("containers", []), list):
+        return False
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("schedulerName", DEFAULT_SCHEDULER)
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    for container in pod_containers(spec):
+        container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
+    return True
+
+
+def default_requests(container: Object) -> None:
+    """A resource with a limit and no request is requested at its limit (Kubernetes'
+    SetDefaults_Pod; not done for the pod templates of workloads, as in Kubernetes)."""
+    resources = container.get("resources")
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    if not isinstance(resources, dict) or not isinstance(limits, dict) or not limits:
+        return
+    if resources.get("requests") is None:
+        resources["requests"] = {}
+    requests = resources["requests"]
+    if isinstance(requests, dict):
+        for resource, amount in limits.items():
+            requests.setdefault(resource, amount)
+
+
+def default_tolerations(spec: Object) -> None:
+    """DefaultTolerationSeconds: a pod that does not tolerate the not-ready and unreachable
+    NoExecute taints gets tolerations for them, for DEFAULT_TOLERATION_SECONDS."""
+    tolerations = spec.get("tolerations")
+    if tolerations is None:
+        tolerations = []
+    if not isinstance(tolerations, list) or not all(isinstance(t, dict) for t in tolerations):
+        return
+    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+        taint = {"key": key, "effect": "NoExecute"}
+        if not any(toleration_matches(t, taint) for t in tolerations):
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
+    spec["tolerations"] = tolerations
+
+
+def default_pull_policy(image: Any) -> str:
+    """``Always`` for ``:latest`` or untagged images, ``IfNotPresent`` otherwise."""
+    if not isinstance(image, str) or "@" in image:
+        return "IfNotPresent"
+    tag = image.rsplit("/", 1)[-1].partition(":")[2]
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def default_namespace(namespace: Object) -> None:
+    """A namespace is Active and holds the ``kubernetes`` finalizer, which the namespace
+    controller removes once everything in it is gone."""
+    spec = namespace.setdefault("spec", {})
+    if isinstance(spec, dict):
+        spec.setdefault("finalizers", ["kubernetes"])
+    status = namespace.setdefault("status", {})
+    if isinstance(status, dict):
+        status.setdefault("phase", "Active")
+
+
+def default_replicaset(rs: Object) -> None:
+    """Kubernetes' defaults of apps/v1 ReplicaSets (and the part Deployments share)."""
+    spec = rs.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("replicas", 1)
+    spec.setdefault("minReadySeconds", 0)
+    template = spec.get("template")
+    if isinstance(template, dict):
+        default_pod_spec(template.get("spec"))
+    rs.setdefault("status", {})
+
+
+def default_deployment(deployment: Object) -> None:
+    """Kubernetes' defaults of apps/v1 Deployments."""
+    default_replicaset(deployment)
+    spec = deployment["spec"]
+    if not isinstance(spec, dict):
+        return
+    strategy = spec.setdefault("strategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            if isinstance(rolling, dict):
+                rolling.setdefault("maxSurge", "25%")
+                rolling.setdefault("maxUnavailable", "25%")
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+
+
+def default_limit_range(limit_range: Object) -> None:
+    """Kubernetes' defaults of a LimitRange: each Container item's ``default`` and
+    ``defaultRequest`` filled as :func:`limit_range_defaults` says."""
+    spec = limit_range.get("spec")
+    items = spec.get("limits") if isinstance(spec, dict) else None
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and item.get("type", "Container") == "Container":
+            limits, requests = limit_range_defaults(item)
+            if limits:
+                item["default"] = limits
+            if requests:
+                item["defaultRequest"] = requests
+
+
+def limit_range_defaults(item: Object) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(limits, requests) a LimitRange Container item gives containers that lack them, as
+    Kubernetes defaults the item: a resource without a ``default`` limit takes its ``max``, one
+    without a ``defaultRequest`` takes its default limit, else its ``min``."""
+    def section(name: str) -> dict[str, Any]:
+        amounts = item.get(name)
+        return amounts if isinstance(amounts, dict) else {}
+
+    limits = {**section("max"), **section("default")}
+    return limits, {**section("min"), **limits, **section("defaultRequest")}
+
+
+DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
+              "replicasets": default_replicaset, "deployments": default_deployment,
+              "limitranges": default_limit_range,
+              priorityclasses.RESOURCE: priorityclasses.default_priority_class}

@@ -1,0 +1,87 @@
+"""What every object carries, as Kubernetes' ``meta/v1`` has it: timestamps, metadata,
+status conditions, owner references and the trace annotation.
+
+Functions over plain dicts, whatever their resource (:mod:`actors.api.resources`).
+
+Neighbours: ``actors.api.resources`` (the registry), ``actors.api.pods`` (pod predicates over
+conditions), ``actors.controllers`` (owner references, controller refs), ``actors.kubelet`` and
+``actors.scheduler`` (conditions and timestamps they write).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bus.errors import BadRequest
+
+Object = dict[str, Any]
+
+TRACE_ANNOTATION = "kubeactor.io/trace-id"
+"""Annotation carrying the trace id of the request that created an object (DESIGN §7)."""
+
+
+def now_rfc3339() -> str:
+    """The current time as Kubernetes writes timestamps (UTC, seconds)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str) -> datetime:
+    """Inverse of :func:`now_rfc3339` (and of :func:`now_micro`)."""
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if "." in value else "%Y-%m-%dT%H:%M:%SZ"
+    return datetime.strptime(value, pattern).replace(tzinfo=UTC)
+
+
+def now_micro() -> str:
+    """The current time as Kubernetes' MicroTime (Lease ``renewTime``)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def meta(obj: Object) -> dict[str, Any]:
+    """``obj["metadata"]``, created when absent."""
+    metadata = obj.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be a map")
+    return metadata
+
+
+def condition(obj: Object, kind: str) -> dict[str, Any] | None:
+    """The status condition of type ``kind``, or None."""
+    for cond in obj.get("status", {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return None
+
+
+def set_condition(obj: Object, kind: str, status: str, reason: str = "", message: str = "") -> None:
+    """Add or replace the status condition ``kind`` (transition time moves only on change)."""
+    conditions = obj.setdefault("status", {}).setdefault("conditions", [])
+    for cond in conditions:
+        if cond.get("type") == kind:
+            if cond.get("status") != status:
+                cond["lastTransitionTime"] = now_rfc3339()
+            cond.update(status=status, reason=reason, message=message)
+            return
+    conditions.append({"type": kind, "status": status, "reason": reason, "message": message,
+                       "lastTransitionTime": now_rfc3339()})
+
+
+def trace_id_of(obj: Object) -> str | None:
+    """The trace id an object carries in its annotations."""
+    return (obj.get("metadata", {}).get("annotations") or {}).get(TRACE_ANNOTATION)
+
+
+def owner_reference(owner: Object, controller: bool = True) -> Object:
+    """An ownerReference naming ``owner``: the owner's controller, blocking its foreground
+    deletion until this dependent is gone."""
+    metadata = owner["metadata"]
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": metadata["name"],
+            "uid": metadata["uid"], "controller": controller, "blockOwnerDeletion": True}
+
+
+def controller_ref(obj: Object) -> Object | None:
+    """The ownerReference with ``controller: true``, or None."""
+    for ref in obj.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return dict(ref)
+    return None

@@ -1,0 +1,128 @@
+"""The resources the API serves: what the apiserver and kubectl know about each one.
+
+Objects are plain dicts in Kubernetes' shape (``apiVersion``, ``kind``, ``metadata``, ``spec``,
+``status``), so simple Kubernetes manifests apply unchanged. This module holds the registry of
+resources (:class:`ResourceInfo`, :data:`RESOURCES`), how a name or a kubectl word finds one
+(:func:`lookup`, :func:`resolve`), and the namespaces every cluster has.
+
+Neighbours: ``actors.api.meta`` (what every object carries), ``actors.api.defaulting`` and
+``actors.api.validation`` (what the apiserver does to an object before storing it, per
+resource), ``actors.api.certificates`` and ``actors.api.priorityclasses`` (the rules of two
+resources), ``actors.apiserver`` (the only writer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actors.api import certificates
+from bus.errors import BadRequest, NotFound
+
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
+"""Namespaces that exist in every cluster and may not be deleted."""
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+"""Where each kubelet keeps the Lease that is its heartbeat."""
+SYSTEM_NAMESPACES = (*IMMORTAL_NAMESPACES, NODE_LEASE_NAMESPACE)
+"""Namespaces the apiserver creates at start."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInfo:
+    """What the apiserver and kubectl know about one resource."""
+
+    name: str
+    """Plural, lower case: ``pods``."""
+    kind: str
+    group: str = ""
+    version: str = "v1"
+    namespaced: bool = True
+    short_names: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    """Groups of types kubectl can name at once, as in API discovery: ``all``."""
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    def key(self, namespace: str | None, name: str) -> str:
+        """The store key of one object: ``/pods/<ns>/<name>`` or ``/nodes/<name>``."""
+        return f"{self.prefix(namespace)}{name}"
+
+    def prefix(self, namespace: str | None) -> str:
+        """Store key prefix of a list: all namespaces when ``namespace`` is None."""
+        group = f"{self.group}/" if self.group else ""
+        if self.namespaced and namespace:
+            return f"/{group}{self.name}/{namespace}/"
+        return f"/{group}{self.name}/"
+
+
+_RBAC = "rbac.authorization.k8s.io"
+RESOURCES: tuple[ResourceInfo, ...] = (
+    ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",),
+                 subresources=("finalize",)),
+    ResourceInfo(
+        "pods", "Pod", short_names=("po",), subresources=("status", "binding", "log", "exec"),
+        categories=("all",),
+    ),
+    ResourceInfo("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
+    ResourceInfo("events", "Event", short_names=("ev",)),
+    ResourceInfo("configmaps", "ConfigMap", short_names=("cm",)),
+    ResourceInfo("leases", "Lease", group="coordination.k8s.io"),
+    ResourceInfo("roles", "Role", group=_RBAC),
+    ResourceInfo("rolebindings", "RoleBinding", group=_RBAC),
+    ResourceInfo("clusterroles", "ClusterRole", group=_RBAC, namespaced=False),
+    ResourceInfo("clusterrolebindings", "ClusterRoleBinding", group=_RBAC, namespaced=False),
+    ResourceInfo("limitranges", "LimitRange", short_names=("limits",)),
+    ResourceInfo("resourcequotas", "ResourceQuota", short_names=("quota",),
+                 subresources=("status",)),
+    ResourceInfo("admissionregistrations", "AdmissionRegistration",
+                 group="admissionregistration.kubeactor.io", namespaced=False),
+    ResourceInfo("selfsubjectaccessreviews", "SelfSubjectAccessReview",
+                 group="authorization.k8s.io", namespaced=False),
+    ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",
+                 namespaced=False),
+    ResourceInfo("replicasets", "ReplicaSet", group="apps", short_names=("rs",),
+                 subresources=("status", "scale"), categories=("all",)),
+    ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),
+                 subresources=("status", "scale"), categories=("all",)),
+    ResourceInfo(certificates.RESOURCE, "CertificateSigningRequest", group=certificates.GROUP,
+                 namespaced=False, short_names=("csr",), subresources=("status", "approval")),
+    ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
+                 namespaced=False, short_names=("pc",)),
+)
+REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews")
+"""Resources that are questions, not objects: only ``create``, answered and never stored."""
+STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name not in REVIEWS)
+"""The resources kept in the store (listed, watched, owned, deleted with their namespace)."""
+
+_BY_GROUP_NAME = {(info.group, info.name): info for info in RESOURCES}
+
+
+def lookup(group: str, name: str) -> ResourceInfo:
+    """The resource ``name`` in ``group``; NotFound when the server does not have it."""
+    info = _BY_GROUP_NAME.get((group, name))
+    if info is None:
+        shown = f"{name}.{group}" if group else name
+        raise NotFound(f'the server could not find the requested resource "{shown}"')
+    return info
+
+
+def in_category(category: str) -> list[ResourceInfo]:
+    """The resources of a category (``all``), in discovery order."""
+    return [info for info in RESOURCES if category in info.categories]
+
+
+def resolve(word: str) -> ResourceInfo:
+    """The resource a kubectl user means by ``word``: plural, singular, short name or Kind."""
+    lowered = word.lower()
+    for info in RESOURCES:
+        names = (info.name, info.singular, *info.short_names, f"{info.name}.{info.group}",
+                 f"{info.singular}.{info.group}")
+        if lowered in names:
+            return info
+    raise BadRequest(f'the server doesn\'t have a resource type "{word}"')

@@ -1,0 +1,379 @@
+"""Validation: every problem with an object, as kube-apiserver words it, before it is stored
+(:func:`validate` raises :class:`~bus.errors.Invalid` listing them all).
+
+Pure functions over plain dicts; :data:`VALIDATORS` holds the checks of resources that need
+nothing more than their own shape (looked up by plural name).
+
+Neighbours: ``actors.api.defaulting`` (runs before), ``actors.api.resources`` (the registry),
+``actors.api.amounts`` and ``actors.api.quantity`` (amounts), ``actors.api.selectors``,
+``actors.api.certificates`` and ``actors.api.priorityclasses`` (their rules),
+``actors.apiserver.server`` (the caller).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from actors.api import certificates, priorityclasses
+from actors.api.amounts import COMPUTE_PARSERS, int_or_percent, parse_count
+from actors.api.meta import parse_time
+from actors.api.quantity import parse_cpu, parse_memory
+from actors.api.resources import ResourceInfo
+from actors.api.selectors import selector_matches, selector_requirements
+from bus.errors import Invalid
+
+Object = dict[str, Any]
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+
+
+def validate(info: ResourceInfo, obj: Object) -> None:
+    """Raise Invalid listing every problem with ``obj``, as kube-apiserver words it."""
+    problems = list(_metadata_problems(info, obj))
+    if info.name == "pods":
+        problems += _pod_problems(obj)
+    elif info.name == "nodes":
+        status = obj.get("status") or {}
+        for field in ("capacity", "allocatable"):
+            problems += _quantity_problems(f"status.{field}", status.get(field))
+    elif info.group == "rbac.authorization.k8s.io":
+        problems += _rbac_problems(info, obj)
+    elif info.name == "leases":
+        renewed = (obj.get("spec") or {}).get("renewTime")
+        try:
+            if renewed is not None:
+                parse_time(str(renewed))
+        except ValueError:
+            problems.append(f'spec.renewTime: Invalid value: "{renewed}": must be RFC 3339 '
+                            "with microseconds, e.g. 2006-01-02T15:04:05.000000Z")
+    elif info.group == "apps":
+        problems += _workload_problems(info, obj)
+    elif info.name == "configmaps":
+        data = obj.get("data") or {}
+        if not isinstance(data, dict):
+            problems.append("data: Invalid value: must be a map of strings")
+        else:
+            problems += [f"data[{key}]: Invalid value: must be a string"
+                         for key, value in data.items() if not isinstance(value, str)]
+    if checker := VALIDATORS.get(info.name):
+        problems += checker(obj)
+    if problems:
+        name = obj.get("metadata", {}).get("name", "")
+        raise Invalid(
+            f'{info.kind} "{name}" is invalid: ' + ", ".join(problems),
+            details={"name": name, "kind": info.singular, "causes": problems},
+        )
+
+
+def _metadata_problems(info: ResourceInfo, obj: Object) -> list[str]:
+    problems = []
+    if obj.get("kind") not in (None, info.kind):
+        problems.append(f"kind: Invalid value: {obj.get('kind')!r}: must be {info.kind}")
+    name = obj.get("metadata", {}).get("name")
+    pattern = _DNS_LABEL if info.name in ("namespaces",) else _DNS_SUBDOMAIN
+    if not name:
+        problems.append("metadata.name: Required value: name is required")
+    elif not isinstance(name, str) or len(name) > 253 or not pattern.match(name):
+        problems.append(
+            f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain must '
+            "consist of lower case alphanumeric characters, '-' or '.', and must start and end "
+            "with an alphanumeric character"
+        )
+    for field in ("labels", "annotations"):
+        value = obj.get("metadata", {}).get(field)
+        if value is not None and (
+            not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())
+        ):
+            problems.append(f"metadata.{field}: Invalid value: must be a map of strings")
+    return problems
+
+
+def _pod_problems(pod: Object) -> list[str]:
+    return _pod_spec_problems(pod.get("spec"), "spec")
+
+
+def _pod_spec_problems(spec: Any, at: str) -> list[str]:
+    """Problems with a pod spec found at path ``at`` (a pod's, or a workload's template)."""
+    if not isinstance(spec, dict):
+        return [f"{at}: Required value"]
+    problems = []
+    containers, inits = spec.get("containers"), spec.get("initContainers")
+    if not isinstance(containers, list) or not containers:
+        problems.append(f"{at}.containers: Required value")
+        containers = []
+    if inits is not None and not isinstance(inits, list):
+        problems.append(f"{at}.initContainers: Invalid value: must be a list")
+    seen: set[str] = set()  # one name space for init and app containers
+    for field, listed in (("initContainers", inits), ("containers", containers)):
+        for i, container in enumerate(listed if isinstance(listed, list) else []):
+            problems += _container_problems(container, f"{at}.{field}[{i}]", seen,
+                                            init=field == "initContainers")
+    if spec.get("restartPolicy", "Always") not in RESTART_POLICIES:
+        problems.append(
+            f"{at}.restartPolicy: Unsupported value: {spec['restartPolicy']!r}: supported "
+            'values: "Always", "OnFailure", "Never"'
+        )
+    return problems
+
+
+def _container_problems(container: Any, path: str, seen: set[str], init: bool) -> list[str]:
+    """Problems with one (``init``) container at ``path``; ``seen`` holds the names taken
+    before it."""
+    if not isinstance(container, dict):
+        return [f"{path}: Invalid value: must be a map"]
+    problems = []
+    name = container.get("name")
+    if not isinstance(name, str) or len(name) > 63 or not _DNS_LABEL.match(name):
+        problems.append(f'{path}.name: Invalid value: "{name}": must be a DNS-1123 label')
+    elif name in seen:
+        problems.append(f"{path}.name: Duplicate value: {name!r}")
+    seen.add(str(name))
+    if not isinstance(container.get("image"), str) or not container["image"].strip():
+        problems.append(f"{path}.image: Required value")
+    for field in ("command", "args"):
+        value = container.get(field)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+        ):
+            problems.append(f"{path}.{field}: Invalid value: must be a list of strings")
+    if container.get("imagePullPolicy", "IfNotPresent") not in PULL_POLICIES:
+        problems.append(
+            f"{path}.imagePullPolicy: Unsupported value: {container['imagePullPolicy']!r}"
+        )
+    if "restartPolicy" in container:  # only sidecars (init containers) may say, and Always
+        if not init:
+            problems.append(f"{path}.restartPolicy: Forbidden: may not be set for non-init "
+                            "containers")
+        elif container["restartPolicy"] != "Always":
+            problems.append(f"{path}.restartPolicy: Unsupported value: "
+                            f'{container["restartPolicy"]!r}: supported values: "Always"')
+    problems += _resource_problems(f"{path}.resources", container.get("resources"))
+    for j, env in enumerate(container.get("env") or []):
+        if not isinstance(env, dict) or not isinstance(env.get("name"), str):
+            problems.append(f"{path}.env[{j}].name: Required value")
+    return problems
+
+
+def _workload_problems(info: ResourceInfo, obj: Object) -> list[str]:
+    """ReplicaSet and Deployment: replicas, a selector that matches the template's labels, a
+    valid pod template that restarts Always, and (Deployments) the update strategy."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return ["spec: Required value"]
+    problems = []
+    for field in ("replicas", "minReadySeconds", "revisionHistoryLimit",
+                  "progressDeadlineSeconds"):
+        value = spec.get(field, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"spec.{field}: Invalid value: {value!r}: must be greater than or "
+                            "equal to 0")
+    selector = spec.get("selector")
+    template = spec.get("template")
+    labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else {}
+    if not isinstance(selector, dict):
+        problems.append("spec.selector: Required value")
+    else:
+        try:
+            if not selector_requirements(selector):
+                problems.append(f"spec.selector: Invalid value: {selector}: empty selector is "
+                                f"invalid for {info.singular}")
+            elif isinstance(labels, dict) and not selector_matches(selector, labels):
+                problems.append(f"spec.template.metadata.labels: Invalid value: {labels}: "
+                                "`selector` does not match template `labels`")
+        except (ValueError, AttributeError, TypeError) as error:
+            problems.append(f"spec.selector: Invalid value: {error}")
+    if not isinstance(template, dict):
+        return [*problems, "spec.template: Required value"]
+    problems += _pod_spec_problems(template.get("spec"), "spec.template.spec")
+    policy = (template.get("spec") or {}).get("restartPolicy", "Always")
+    if policy != "Always" and policy in RESTART_POLICIES:
+        problems.append(f'spec.template.spec.restartPolicy: Unsupported value: "{policy}": '
+                        'supported values: "Always"')
+    if info.kind == "Deployment":
+        problems += _strategy_problems(spec.get("strategy"))
+    return problems
+
+
+def _strategy_problems(strategy: Any) -> list[str]:
+    if not isinstance(strategy, dict) or strategy.get("type") not in ("RollingUpdate",
+                                                                       "Recreate"):
+        kind = strategy.get("type") if isinstance(strategy, dict) else strategy
+        return [f'spec.strategy.type: Unsupported value: "{kind}": supported values: '
+                '"Recreate", "RollingUpdate"']
+    rolling = strategy.get("rollingUpdate")
+    if strategy["type"] == "Recreate":
+        return ([] if rolling is None else ["spec.strategy.rollingUpdate: Forbidden: may not "
+                                            "be specified when strategy `type` is 'Recreate'"])
+    if not isinstance(rolling, dict):
+        return ["spec.strategy.rollingUpdate: Invalid value: must be a map"]
+    problems, zero = [], []
+    for field in ("maxSurge", "maxUnavailable"):
+        value = rolling.get(field)
+        try:
+            scaled = int_or_percent(value, 100, round_up=True)
+        except ValueError as error:
+            problems.append(f"spec.strategy.rollingUpdate.{field}: Invalid value: {error}")
+            continue
+        if field == "maxUnavailable" and isinstance(value, str) and scaled > 100:
+            problems.append(f"spec.strategy.rollingUpdate.{field}: Invalid value: {value!r}: "
+                            "must not be greater than 100%")
+        if scaled == 0:
+            zero.append(field)
+    if len(zero) == 2:
+        problems.append("spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may "
+                        "not be 0 when `maxSurge` is 0")
+    return problems
+
+
+def _resource_problems(path: str, resources: Any) -> list[str]:
+    if resources is None:
+        return []
+    if not isinstance(resources, dict):
+        return [f"{path}: Invalid value: must be a map"]
+    problems = []
+    for section in ("requests", "limits"):
+        problems += _quantity_problems(f"{path}.{section}", resources.get(section))
+    return problems
+
+
+def _quantity_problems(path: str, amounts: Any) -> list[str]:
+    """Problems with a map of resource name -> quantity (cpu, memory, pods)."""
+    if amounts is None:
+        return []
+    if not isinstance(amounts, dict):
+        return [f"{path}: Invalid value: must be a map"]
+    problems = []
+    for name, amount in amounts.items():
+        parse = {"cpu": parse_cpu, "memory": parse_memory, "pods": parse_count}.get(name)
+        try:
+            if parse is not None:
+                parse(amount)
+        except ValueError as error:
+            problems.append(f"{path}[{name}]: Invalid value: {error}")
+    return problems
+
+
+def _string_lists(path: str, value: Any, fields: tuple[str, ...]) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"{path}: Invalid value: must be a map"]
+    return [f"{path}.{field}: Invalid value: must be a list of strings" for field in fields
+            if not isinstance(value.get(field) or [], list)
+            or not all(isinstance(v, str) for v in value.get(field) or [])]
+
+
+def _rbac_problems(info: ResourceInfo, obj: Object) -> list[str]:
+    """Shape checks that keep the authorizer from ever reading a malformed rule or binding."""
+    problems = []
+    if info.kind in ("Role", "ClusterRole"):
+        rules = obj.get("rules") or []
+        if not isinstance(rules, list):
+            return ["rules: Invalid value: must be a list"]
+        for i, rule in enumerate(rules):
+            problems += _string_lists(f"rules[{i}]", rule,
+                                      ("apiGroups", "resources", "verbs", "resourceNames"))
+        return problems
+    ref = obj.get("roleRef")
+    kinds = ("ClusterRole",) if info.kind == "ClusterRoleBinding" else ("Role", "ClusterRole")
+    if not isinstance(ref, dict) or ref.get("kind") not in kinds or not ref.get("name"):
+        problems.append(f"roleRef: Invalid value: needs kind ({' or '.join(kinds)}) and name")
+    subjects = obj.get("subjects") or []
+    if not isinstance(subjects, list):
+        return [*problems, "subjects: Invalid value: must be a list"]
+    for i, subject in enumerate(subjects):
+        if not isinstance(subject, dict) or subject.get("kind") not in (
+            "User", "Group", "ServiceAccount"
+        ) or not isinstance(subject.get("name"), str):
+            problems.append(f"subjects[{i}]: Invalid value: needs kind (User, Group or "
+                            "ServiceAccount) and name")
+    return problems
+
+
+def _limit_range_problems(obj: Object) -> list[str]:
+    limits = (obj.get("spec") or {}).get("limits")
+    if not isinstance(limits, list):
+        return ["spec.limits: Required value: a list of limits"]
+    problems = []
+    for i, item in enumerate(limits):
+        if not isinstance(item, dict):
+            problems.append(f"spec.limits[{i}]: Invalid value: must be a map")
+            continue
+        if item.get("type", "Container") not in ("Container", "Pod"):
+            problems.append(f"spec.limits[{i}].type: Unsupported value: {item.get('type')!r}: "
+                            'supported values: "Container", "Pod"')
+        fields = ("default", "defaultRequest", "min", "max")
+        shape = [p for f in fields for p in _quantity_problems(f"spec.limits[{i}].{f}",
+                                                                 item.get(f))]
+        problems += shape or _limit_order_problems(f"spec.limits[{i}]", item)
+    return problems
+
+
+LIMIT_ORDER = (("min", "max", "min"), ("min", "defaultRequest", "defaultRequest"),
+               ("defaultRequest", "max", "defaultRequest"),
+               ("defaultRequest", "default", "defaultRequest"), ("min", "default", "default"),
+               ("default", "max", "default"))
+"""(lower, upper, field blamed) of a LimitRange item, each lower amount at most the upper one,
+in the order kube-apiserver checks them."""
+_LIMIT_WORDS = {"min": "min value", "max": "max value", "default": "default value",
+                "defaultRequest": "default request value"}
+
+
+def _limit_order_problems(at: str, item: Object) -> list[str]:
+    """kube-apiserver's checks that min <= defaultRequest <= default <= max, per resource."""
+    problems = []
+    for lower, upper, blamed in LIMIT_ORDER:
+        lows, highs = item.get(lower) or {}, item.get(upper) or {}
+        for resource in sorted(set(lows) & set(highs) & set(COMPUTE_PARSERS)):
+            parse = COMPUTE_PARSERS[resource]
+            if parse(lows[resource]) > parse(highs[resource]):
+                high_words = ("default limit value" if (lower, upper) == (
+                    "defaultRequest", "default") else _LIMIT_WORDS[upper])
+                problems.append(f'{at}.{blamed}[{resource}]: Invalid value: '
+                                f'"{item[blamed][resource]}": {_LIMIT_WORDS[lower]} '
+                                f"{lows[resource]} is greater than {high_words} "
+                                f"{highs[resource]}")
+    return problems
+
+
+def _quota_problems(obj: Object) -> list[str]:
+    hard = (obj.get("spec") or {}).get("hard")
+    if not isinstance(hard, dict):
+        return ["spec.hard: Required value: a map of resource to quantity"]
+    return _quantity_problems("spec.hard", {name.rpartition(".")[2]: value
+                                            for name, value in hard.items()})
+
+
+def _admission_registration_problems(obj: Object) -> list[str]:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return ["spec: Required value"]
+    problems = _string_lists("spec", spec, ("operations", "resources"))
+    subject = spec.get("subject")
+    if not isinstance(subject, str) or not re.match(
+            r"^([A-Za-z0-9_\-:/]+\.)?[A-Za-z0-9_\-:]+$", subject):
+        problems.append("spec.subject: Invalid value: a NATS subject token ([A-Za-z0-9_-:]), "
+                        "or <owner>.<token> for an actor serving as NATS identity <owner>")
+    for op in spec.get("operations") or []:
+        if op not in ("CREATE", "UPDATE", "DELETE", "CONNECT", "*"):
+            problems.append(f"spec.operations: Unsupported value: {op!r}")
+    if not spec.get("resources"):
+        problems.append("spec.resources: Required value")
+    timeout = spec.get("timeoutSeconds", 10)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 30:
+        problems.append("spec.timeoutSeconds: Invalid value: must be between 1 and 30 seconds")
+    if spec.get("failurePolicy", "Fail") not in ("Fail", "Ignore"):
+        problems.append(f"spec.failurePolicy: Unsupported value: {spec['failurePolicy']!r}: "
+                        'supported values: "Fail", "Ignore"')
+    if not isinstance(spec.get("mutating", False), bool):
+        problems.append("spec.mutating: Invalid value: must be true or false")
+    return problems
+
+
+VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_problems,
+              "admissionregistrations": _admission_registration_problems,
+              certificates.RESOURCE: certificates.problems,
+              priorityclasses.RESOURCE: priorityclasses.problems}
+"""Shape checks of resources that need nothing more (looked up by plural name)."""
