@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import hashlib
 import itertools
 import logging
 import secrets
@@ -121,9 +122,14 @@ class Connection:
         """A task on the loop is sending the outbox (it ends when the outbox is empty)."""
         self._outbox_lock = threading.Lock()
         self._reply_prefix = ""
-        """``<inbox>.<random>.``: a request's reply subject is this and the request's token
-        (one wildcard subscription per connection answers them all)."""
+        """``<inbox>.<random>.``: a request's reply subject is this and the request's token, a
+        keyed hash of a counter (one wildcard subscription per connection answers them all)."""
         self._tokens = itertools.count()
+        self._token_key = secrets.token_bytes(16)
+        """Keys a request's token: whoever sees one reply subject (a kubelet, an admission
+        actor, a log reader) can guess no other, so none can have an answer forged into a
+        request still waiting (say, an unauthenticated request's error, which the apiserver
+        answers into any inbox)."""
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
         """The requests awaiting a reply, by token (loop thread only)."""
 
@@ -370,7 +376,8 @@ class Connection:
                        mac_key: bytes | None) -> Envelope:
         deadline = timeout if timeout is not None else self.config.request_timeout
         data = encode(envelope)
-        token = str(next(self._tokens))
+        token = hashlib.blake2b(str(next(self._tokens)).encode(), key=self._token_key,
+                                digest_size=8).hexdigest()
         reply_to = self._reply_prefix + token
         headers = None if mac_key is None else {MAC_HEADER: base64.b64encode(
             mac(mac_key, subject, reply_to, data)).decode()}

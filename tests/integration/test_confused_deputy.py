@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import msgpack
 import nats
@@ -23,6 +24,8 @@ from actors.client.credentials import CertificateCredentials
 from bindings.backends.jetstream import bucket_name
 from bindings.cluster.launcher import Cluster, ClusterConfig
 from bus import loop as bus_loop
+from bus.connection import Connection
+from bus.errors import Forbidden, NotFound
 from bus.permissions import APISERVER
 from bus.subjects import Subjects
 from tests.conftest import NOBODY_TOKEN, STORES
@@ -220,3 +223,60 @@ def test_a_kubelet_answers_only_into_the_apiservers_inbox(sim_cluster: Cluster):
     answer = bus_loop.wait(call(f"{S.inbox(APISERVER)}.probe.2"), timeout=60)
     assert answer.subject == f"{S.inbox(APISERVER)}.probe.2"
     assert msgpack.unpackb(answer.data)["status"]["code"] == 404
+
+
+def test_a_node_cannot_answer_the_apiservers_other_calls_through_it(sim_cluster: Cluster):
+    """A kubelet sees the reply subjects of the apiserver's calls to it: knowing them must
+    not let it have the apiserver answer (400, as to any undecodable request) into the
+    apiserver's own inbox where another call waits. Here the call of a validating admission
+    actor with failurePolicy Ignore, whose denial would else be skipped."""
+    admin = sim_cluster.admin_client()
+    admin.create("admissionregistrations", {"metadata": {"name": "gate"}, "spec": {
+        "subject": "gate", "operations": ["CREATE"], "resources": ["configmaps"],
+        "timeoutSeconds": 20, "failurePolicy": "Ignore"}}, None)
+    admin.create("pods", {"metadata": {"name": "p"}, "spec": {
+        "nodeName": "node-1", "containers": [{"name": "c", "image": "busybox:1.35"}]}})
+    node = sim_cluster.bus_of(sim_cluster.credentials("system:node:node-1", "system:nodes"))
+
+    async def listen() -> tuple[NatsClient, NatsClient, Any, Any, Any]:
+        gate = await connected(sim_cluster, "admin", sim_cluster._passwords["admin"])
+        reviews = await gate.subscribe(S.admission("gate"))
+        mallory = await nats.connect(sim_cluster.url, **Connection(node, "n1")._credentials(),
+                                     inbox_prefix=S.inbox("system:node:node-1").encode())
+        calls = await mallory.subscribe(S.node("node-1", "logs"))
+        own = await mallory.subscribe(f"{S.inbox('system:node:node-1')}.probe.*")
+        await gate.flush()
+        await mallory.flush()
+        return gate, mallory, reviews, calls, own
+
+    gate, mallory, reviews, calls, own = bus_loop.wait(listen(), timeout=60)
+    try:
+        admin.request("get", "pods", namespace="default", name="p", subresource="log")
+        seen = bus_loop.wait(calls.next_msg(timeout=30), timeout=60).reply
+        created = admin.submit("create", "configmaps", namespace="default",
+                               body={"metadata": {"name": "cm"}})
+        review = bus_loop.wait(reviews.next_msg(timeout=30), timeout=60)
+        head, _, token = seen.rpartition(".")
+        base = 10 if token.isdigit() else 16  # the next tokens, were they a counter's
+        guesses = [f"{head}.{int(token, base) + step:{'d' if base == 10 else 'x'}}"
+                   for step in range(1, 5)]
+
+        async def forge_then_deny() -> None:
+            for guess in guesses:
+                await mallory.publish(S.api("", "pods", "get"), b"\xc1", reply=guess)
+            await mallory.publish(S.api("", "pods", "get"), b"\xc1",
+                                  reply=f"{S.inbox('system:node:node-1')}.probe.1")
+            await own.next_msg(timeout=30)  # the forged ones were answered before it
+            uid = msgpack.unpackb(review.data)["body"]["request"]["uid"]
+            await review.respond(msgpack.packb({"v": 1, "id": "r", "body": {
+                "response": {"uid": uid, "allowed": False,
+                             "status": {"code": 403, "message": "no"}}}}))
+
+        bus_loop.wait(forge_then_deny(), timeout=60)
+        with pytest.raises(Forbidden):
+            created.result(30)
+        with pytest.raises(NotFound):
+            admin.get("configmaps", "cm", "default")
+    finally:
+        bus_loop.wait(mallory.close(), timeout=10)
+        bus_loop.wait(gate.close(), timeout=10)
