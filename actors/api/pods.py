@@ -1,5 +1,6 @@
 """Pods as every component reads them: their containers, whether they count, the taints of
-unhealthy nodes they tolerate, and the scheduler that places them unless they say.
+unhealthy nodes they tolerate, the scheduler that places them unless they say, and the objects
+they refer to (:func:`references`: what the Node authorizer lets their kubelet read).
 
 Pure functions over plain dicts.
 
@@ -10,12 +11,18 @@ pods, taint eviction), ``actors.scheduler``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from actors.api.meta import condition
 
 Object = dict[str, Any]
+Reference = tuple[str, str]
+"""(resource, name) of an object a pod refers to, in the pod's namespace."""
 
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+"""Marks a mirror pod: the API's copy of a kubelet's static pod (the only pods a kubelet may
+create)."""
 DEFAULT_SCHEDULER = "default-scheduler"
 """The ``spec.schedulerName`` of a pod that names no scheduler."""
 
@@ -62,3 +69,64 @@ def is_pod_active(pod: Object) -> bool:
 
 def is_pod_ready(pod: Object) -> bool:
     return (condition(pod, "Ready") or {}).get("status") == "True"
+
+
+def bound_node(pod: Object) -> str:
+    """The node ``pod`` is bound to (``spec.nodeName``); "" when none."""
+    return _name(pod.get("spec"), "nodeName")
+
+
+def _map(value: Any) -> Object:
+    return value if isinstance(value, dict) else {}
+
+
+def _name(value: Any, field: str = "name") -> str:
+    name = _map(value).get(field)
+    return name if isinstance(name, str) else ""
+
+
+def _containers(spec: Object) -> Iterator[Object]:
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        yield from listed(spec.get(field))
+
+
+def _from_env(container: Object) -> Iterator[Reference]:
+    """``env[].valueFrom.{configMap,secret}KeyRef`` and ``envFrom[].{configMap,secret}Ref``."""
+    for item in listed(container.get("env")):
+        source = _map(item.get("valueFrom"))
+        yield "configmaps", _name(source.get("configMapKeyRef"))
+        yield "secrets", _name(source.get("secretKeyRef"))
+    for source in listed(container.get("envFrom")):
+        yield "configmaps", _name(source.get("configMapRef"))
+        yield "secrets", _name(source.get("secretRef"))
+
+
+def _from_volume(pod: str, volume: Object) -> Iterator[Reference]:
+    """A volume's ConfigMap, Secret, claim (an ephemeral volume's is ``<pod>-<volume>``),
+    projected sources, and the secrets of volume plugins (``secretRef``,
+    ``nodePublishSecretRef``)."""
+    yield "configmaps", _name(volume.get("configMap"))
+    yield "secrets", _name(volume.get("secret"), "secretName")
+    yield "persistentvolumeclaims", _name(volume.get("persistentVolumeClaim"), "claimName")
+    if isinstance(volume.get("ephemeral"), dict):
+        yield "persistentvolumeclaims", f"{pod}-{_name(volume)}"
+    for source in listed(_map(volume.get("projected")).get("sources")):
+        yield "configmaps", _name(source.get("configMap"))
+        yield "secrets", _name(source.get("secret"))
+    for plugin in volume.values():
+        for field in ("secretRef", "nodePublishSecretRef"):
+            yield "secrets", _name(_map(plugin).get(field))
+
+
+def references(pod: Object) -> frozenset[Reference]:
+    """Every object ``pod`` refers to, as Kubernetes' graph populator finds them: its
+    service account, image pull secrets, env and envFrom sources, and volumes."""
+    spec = _map(pod.get("spec"))
+    name = _name(pod.get("metadata"))
+    found: list[Reference] = [("serviceaccounts", _name(spec, "serviceAccountName"))]
+    found += [("secrets", _name(item)) for item in listed(spec.get("imagePullSecrets"))]
+    for container in _containers(spec):
+        found += _from_env(container)
+    for volume in listed(spec.get("volumes")):
+        found += _from_volume(name, volume)
+    return frozenset(ref for ref in found if ref[1])

@@ -40,12 +40,23 @@ from bus import callout
 from bus.connection import Connection
 from bus.errors import BadRequest, Forbidden, Unauthorized
 from bus.nkeys import KeyPair, NkeyError
-from bus.permissions import ADMIN, NODE_PREFIX, NODE_SIM, Role, permissions, role_of
+from bus.permissions import (
+    ADMIN,
+    APISERVER,
+    NODE_PREFIX,
+    NODE_SIM,
+    STORE,
+    Role,
+    permissions,
+    role_of,
+)
 from bus.subjects import Subjects, owner_token
 
 log = logging.getLogger(__name__)
 
 MASTERS = "system:masters"
+SERVICES = frozenset((APISERVER, STORE))
+"""The control plane's services, whose inboxes no unauthenticated error is answered into."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +113,14 @@ def _by_token(request: callout.AuthRequest, tokens: Authenticator) -> UserInfo:
 
 
 def owners(user: UserInfo) -> frozenset[str]:
-    """The NATS identities (owner tokens) to whose subjects ``user`` may have watch events
-    and followed logs sent: its own; also the simulated nodes' connection for a node, and the
-    bus admin's for a member of ``system:masters`` (the admin's kubeconfig connects as it)."""
+    """The NATS identities (owner tokens) to whose subjects ``user`` may have watch events,
+    followed logs and replies sent: its own; also the simulated nodes' connection for a
+    simulated node (group ``system:node-sim``, which only the control plane's certificates of
+    its simulated nodes carry: a node's own kubeconfig does not reach the others' subjects),
+    and the bus admin's for a member of ``system:masters`` (the admin's kubeconfig connects
+    as it)."""
     return frozenset((owner_token(user.name),
-                      *((NODE_SIM,) if NODES_GROUP in user.groups else ()),
+                      *((NODE_SIM,) if NODE_SIM in user.groups else ()),
                       *((ADMIN,) if MASTERS in user.groups else ())))
 
 
@@ -121,10 +135,14 @@ def check_owner(user: UserInfo, owner: str, what: str) -> None:
 def may_answer(user: UserInfo | None, reply_to: str, subjects: Subjects) -> bool:
     """Whether a request's answer may go to ``reply_to``: into an inbox of an identity its
     authenticated sender owns (:func:`owners`; the impersonator's when impersonating), or of
-    any identity while nobody is authenticated (an undecodable request, a 401). Anywhere else
-    (another's inbox, a watch, a node's calls, JetStream's subjects) would have the apiserver
-    publish what the sender may not: nothing is sent there."""
-    return subjects.is_inbox_of(reply_to, None if user is None else owners(user))
+    any identity but the control plane's services while nobody is authenticated (an
+    undecodable request, a 401: the apiserver's own calls and the store's wait there). Anywhere
+    else (another's inbox, a watch, a node's calls, JetStream's subjects) would have the
+    apiserver publish what the sender may not: nothing is sent there."""
+    if user is None:
+        return subjects.is_inbox_of(reply_to, None) and \
+            subjects.inbox_owner(reply_to) not in SERVICES
+    return subjects.is_inbox_of(reply_to, owners(user))
 
 
 def check_reply(user: UserInfo, reply_to: str | None, subjects: Subjects) -> None:

@@ -5,7 +5,7 @@ As kube-apiserver's (``--authorization-mode=Node,RBAC``), it decides for kubelet
 
 - ConfigMaps and Secrets (get, list, watch), PersistentVolumeClaims and ServiceAccounts (get;
   ``serviceaccounts/token`` create; ``persistentvolumeclaims/status`` update): only those a pod
-  bound to the node refers to (:func:`references`), in that pod's namespace;
+  bound to the node refers to (``actors.api.pods.references``), in that pod's namespace;
 - Pods: get one bound to the node; list and watch only with the field selector
   ``spec.nodeName=<n>`` (or one bound pod by name); create, delete, ``status`` and
   ``eviction`` (NodeRestriction, in admission, keeps those to its own pods);
@@ -32,9 +32,9 @@ a time, under the mirror's lock); :func:`decide` runs on every worker's thread w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
+from actors.api.pods import Reference, bound_node, references
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.api.selectors import required_field
 from actors.apiserver.admission.chain import node_of
@@ -42,74 +42,8 @@ from actors.apiserver.mirror import Key, Mirror
 from actors.apiserver.rbac import Attributes, Decision, Rule, node_rules
 
 Object = dict[str, Any]
-Reference = tuple[str, str]
-"""(resource, name) of an object a pod refers to, in the pod's namespace."""
 NO_OPINION = Decision(False)
 NODE_RULES = tuple(Rule.of(rule) for rule in node_rules())
-
-
-# -- what a pod refers to ----------------------------------------------------------------------
-
-
-def _dicts(value: Any) -> list[Object]:
-    """The maps of a list field; anything malformed counts as nothing."""
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _map(value: Any) -> Object:
-    return value if isinstance(value, dict) else {}
-
-
-def _name(value: Any, field: str = "name") -> str:
-    name = _map(value).get(field)
-    return name if isinstance(name, str) else ""
-
-
-def _containers(spec: Object) -> Iterator[Object]:
-    for field in ("initContainers", "containers", "ephemeralContainers"):
-        yield from _dicts(spec.get(field))
-
-
-def _from_env(container: Object) -> Iterator[Reference]:
-    """``env[].valueFrom.{configMap,secret}KeyRef`` and ``envFrom[].{configMap,secret}Ref``."""
-    for item in _dicts(container.get("env")):
-        source = _map(item.get("valueFrom"))
-        yield "configmaps", _name(source.get("configMapKeyRef"))
-        yield "secrets", _name(source.get("secretKeyRef"))
-    for source in _dicts(container.get("envFrom")):
-        yield "configmaps", _name(source.get("configMapRef"))
-        yield "secrets", _name(source.get("secretRef"))
-
-
-def _from_volume(pod: str, volume: Object) -> Iterator[Reference]:
-    """A volume's ConfigMap, Secret, claim (an ephemeral volume's is ``<pod>-<volume>``),
-    projected sources, and the secrets of volume plugins (``secretRef``,
-    ``nodePublishSecretRef``)."""
-    yield "configmaps", _name(volume.get("configMap"))
-    yield "secrets", _name(volume.get("secret"), "secretName")
-    yield "persistentvolumeclaims", _name(volume.get("persistentVolumeClaim"), "claimName")
-    if isinstance(volume.get("ephemeral"), dict):
-        yield "persistentvolumeclaims", f"{pod}-{_name(volume)}"
-    for source in _dicts(_map(volume.get("projected")).get("sources")):
-        yield "configmaps", _name(source.get("configMap"))
-        yield "secrets", _name(source.get("secret"))
-    for plugin in volume.values():
-        for field in ("secretRef", "nodePublishSecretRef"):
-            yield "secrets", _name(_map(plugin).get(field))
-
-
-def references(pod: Object) -> frozenset[Reference]:
-    """Every object ``pod`` refers to, as Kubernetes' graph populator finds them: its
-    service account, image pull secrets, env and envFrom sources, and volumes."""
-    spec = _map(pod.get("spec"))
-    name = _name(pod.get("metadata"))
-    found: list[Reference] = [("serviceaccounts", _name(spec, "serviceAccountName"))]
-    found += [("secrets", _name(item)) for item in _dicts(spec.get("imagePullSecrets"))]
-    for container in _containers(spec):
-        found += _from_env(container)
-    for volume in _dicts(spec.get("volumes")):
-        found += _from_volume(name, volume)
-    return frozenset(ref for ref in found if ref[1])
 
 
 # -- the graph -----------------------------------------------------------------------------------
@@ -128,7 +62,7 @@ class NodeGraph(Mirror):
 
     def apply(self, key: Key, obj: Object, deleted: bool) -> None:
         _, namespace, name = key
-        node = _name(obj.get("spec"), "nodeName")
+        node = bound_node(obj)
         old = self._pods.pop((namespace, name), None)
         if old is not None:
             self._count(old[0], namespace, old[1], -1)

@@ -178,8 +178,10 @@ class ClusterError(KubeactorError):
     """The cluster could not start; the message says what to do."""
 
 
-def node_identity(name: str) -> tuple[str, str]:
-    return f"system:node:{name}", "system:nodes"
+def node_identity(name: str, simulated: bool = False) -> tuple[str, str]:
+    """The user and groups of node ``name``'s kubelet; a simulated node's is also in group
+    ``system:node-sim``, whose connection it shares (``busauth.owners``)."""
+    return f"system:node:{name}", "system:nodes,system:node-sim" if simulated else "system:nodes"
 
 
 def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
@@ -329,7 +331,8 @@ class Cluster:
               **overrides: Any) -> Node:
         """One node for a kubelet, with its own identity on ``connection``."""
         config = self.config
-        client = Client(connection, self._own_credentials(node_identity(name)))
+        client = Client(connection, self._own_credentials(
+            node_identity(name, simulated=connection.owner == NODE_SIM)))
         return Node(client, runtime, KubeletConfig(
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),

@@ -105,6 +105,31 @@ def test_a_node_may_read_a_configmap_only_while_a_pod_bound_to_it_needs_it(
         n1.get("configmaps", "later-cm", "default")
 
 
+def test_a_node_cannot_gain_a_configmap_by_creating_a_pod_that_uses_it(
+        cluster: Cluster, as_node: Any):
+    admin = cluster.admin_client()
+    admin.create("configmaps", configmap("theirs-cm"), "default")
+    n1, _ = as_node("n1")
+    mirror = pod_using("bait", "n1", "theirs-cm")
+    mirror["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "x"}
+    for attempt, words in ((pod_using("bait", "n1", "theirs-cm"), "can only create mirror pods"),
+                           (mirror, "can not create pods that reference configmaps")):
+        with pytest.raises(Forbidden, match=words):
+            n1.create("pods", attempt, "default")
+    with pytest.raises(Forbidden, match="no relationship found"):
+        n1.get("configmaps", "theirs-cm", "default")
+
+
+def test_a_nodes_own_kubeconfig_cannot_reach_the_simulated_nodes_subjects(
+        cluster: Cluster, as_node: Any):
+    """The simulated nodes share one connection (NATS user system:node-sim); a real node's
+    kubeconfig must not have watch events sent there."""
+    n1, _ = as_node("n1")
+    with pytest.raises(Forbidden, match='NATS identity "system:node-sim"'):
+        n1.request("watch", "pods", options={"watchId": "system:node-sim.stolen",
+                                             "fieldSelector": "spec.nodeName=n1"})
+
+
 def test_auth_can_i_answers_for_a_node_as_the_node_authorizer(cluster: Cluster):
     admin = cluster.admin_client()
     admin.create("configmaps", configmap("one-cm"), "default")

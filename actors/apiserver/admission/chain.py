@@ -22,6 +22,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from actors.api.pods import MIRROR_ANNOTATION, bound_node, references
 from actors.api.resources import IMMORTAL_NAMESPACES, NODE_LEASE_NAMESPACE, ResourceInfo
 from actors.api.users import UserInfo
 from bus.envelope import Envelope
@@ -251,18 +252,52 @@ class NodeRestriction:
 
     @staticmethod
     def _own_pod(request: AdmissionRequest, node: str) -> None:
-        pod = request.object if request.operation == "CREATE" else request.old_object
-        bound_here = ((pod or {}).get("spec") or {}).get("nodeName") == node
+        if request.operation == "CREATE":
+            _mirror_pod(request, node, request.object or {})
+            return
+        bound_here = bound_node(request.old_object or {}) == node
         if request.operation == "UPDATE" and request.subresource == "status":
             if not bound_here:
                 raise request.forbidden(f'node "{node}" can only update pod status for pods '
                                         "with spec.nodeName set to itself")
-        elif request.operation in ("CREATE", "DELETE"):
+        elif request.operation == "DELETE":
             if not bound_here:
-                raise request.forbidden(f'node "{node}" can only {request.operation.lower()} '
-                                        "pods with spec.nodeName set to itself")
+                raise request.forbidden(f'node "{node}" can only delete pods with '
+                                        "spec.nodeName set to itself")
         else:
             raise request.forbidden(f'node "{node}" can only update the status of its pods')
+
+
+def _mirror_pod(request: AdmissionRequest, node: str, pod: Object) -> None:
+    """A kubelet creates only mirror pods (of its static pods): bound to itself, owned by
+    nothing but its Node, and referring to no other object, since the Node authorizer would
+    then let it read that object (Kubernetes' admitPodCreate, in its words)."""
+    metadata = pod.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    if MIRROR_ANNOTATION not in (metadata.get("annotations") or {}):
+        raise request.forbidden(f'pod does not have "{MIRROR_ANNOTATION}" annotation, node '
+                                f'"{node}" can only create mirror pods')
+    if bound_node(pod) != node:
+        raise request.forbidden(f'node "{node}" can only create pods with spec.nodeName set to '
+                                "itself")
+    owners = metadata.get("ownerReferences") or []
+    if len(owners) > 1:
+        raise request.forbidden(f'node "{node}" can only create pods with a single owner '
+                                "reference set to itself")
+    if owners and not (isinstance(owners[0], dict) and owners[0].get("kind") == "Node"
+                       and owners[0].get("name") == node):
+        raise request.forbidden(f'node "{node}" can only create pods with an owner reference '
+                                "set to itself")
+    referenced = {resource for resource, _ in references(pod)}
+    for resource, what in _REFERENCE_WORDS:
+        if resource in referenced:
+            raise request.forbidden(f'node "{node}" can not create pods that reference {what}')
+
+
+_REFERENCE_WORDS = (("serviceaccounts", "a service account"), ("secrets", "secrets"),
+                    ("configmaps", "configmaps"),
+                    ("persistentvolumeclaims", "persistentvolumeclaims"))
+"""What a mirror pod may not refer to, in the order and words Kubernetes checks them."""
 
 
 def _labels(obj: Object | None) -> dict[str, Any]:

@@ -146,7 +146,8 @@ def test_a_user_has_events_sent_only_to_its_own_subjects():
     alice = UserInfo("alice", "", (AUTHENTICATED,))
     assert owners(alice) == {"alice"}
     assert owners(UserInfo("a.b", "", ())) == {"a_2eb"}
-    assert owners(UserInfo("system:node:n1", "", ("system:nodes",))) == {
+    assert owners(UserInfo("system:node:n1", "", ("system:nodes",))) == {"system:node:n1"}
+    assert owners(UserInfo("system:node:n1", "", ("system:nodes", "system:node-sim"))) == {
         "system:node:n1", "system:node-sim"}
     assert owners(UserInfo("root", "", ("system:masters",))) == {"root", "admin"}
     check_owner(alice, "alice", "watch events")
@@ -172,15 +173,19 @@ def test_an_answer_goes_only_into_an_inbox_its_sender_owns(reply_to: str):
 
 def test_before_anyone_is_authenticated_an_answer_goes_only_into_some_inbox():
     assert may_answer(None, "kubeactor.inbox.bob.r.1", Subjects())
-    for elsewhere in ("kubeactor.node.n1.exec", "$KV.kubeactor-store.x", "kubeactor.inbox.bob"):
+    for elsewhere in ("kubeactor.node.n1.exec", "$KV.kubeactor-store.x", "kubeactor.inbox.bob",
+                      # the apiserver's own calls and the store's wait there
+                      "kubeactor.inbox.apiserver.r.1", "kubeactor.inbox.system:store.r.1"):
         assert not may_answer(None, elsewhere, Subjects())
 
 
-def test_the_admins_and_a_nodes_answers_may_go_to_the_inboxes_of_their_shared_identities():
+def test_the_admins_and_a_simulated_nodes_answers_may_go_to_their_shared_identities():
     root = UserInfo("root", "", ("system:masters",))
+    simulated = UserInfo("system:node:n1", "", ("system:nodes", "system:node-sim"))
     node = UserInfo("system:node:n1", "", ("system:nodes",))
     assert may_answer(root, "kubeactor.inbox.admin.r.1", Subjects())
-    assert may_answer(node, "kubeactor.inbox.system:node-sim.r.1", Subjects())
+    assert may_answer(simulated, "kubeactor.inbox.system:node-sim.r.1", Subjects())
+    assert not may_answer(node, "kubeactor.inbox.system:node-sim.r.1", Subjects())
     assert not may_answer(node, "kubeactor.inbox.system:node:n2.r.1", Subjects())
 
 

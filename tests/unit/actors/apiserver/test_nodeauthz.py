@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from actors.api.pods import references
 from actors.api.users import UserInfo
-from actors.apiserver.nodeauthz import NodeAuthorizer, NodeGraph, references
+from actors.apiserver.nodeauthz import NodeAuthorizer, NodeGraph
 from actors.apiserver.rbac import Attributes, Authorizer, Decision, bootstrap_policy
 from bus.errors import Forbidden
 

@@ -133,6 +133,45 @@ def test_node_restriction_lets_a_kubelet_touch_only_its_own(req: AdmissionReques
             NodeRestriction().validate(req)
 
 
+def mirror_pod(node: str, **spec: Any) -> Object:
+    made = pod("static", node)
+    made["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "hash"}
+    made["spec"].update(spec)
+    return made
+
+
+@pytest.mark.parametrize(("made", "refusal"), [
+    (pod("static", "node-1"), 'pod does not have "kubernetes.io/config.mirror" annotation, node '
+                              '"node-1" can only create mirror pods'),
+    (mirror_pod("node-2"), 'node "node-1" can only create pods with spec.nodeName set to itself'),
+    (mirror_pod("node-1", serviceAccountName="builder"),
+     'node "node-1" can not create pods that reference a service account'),
+    (mirror_pod("node-1", imagePullSecrets=[{"name": "registry"}]),
+     'node "node-1" can not create pods that reference secrets'),
+    (mirror_pod("node-1", volumes=[{"name": "v", "configMap": {"name": "other"}}]),
+     'node "node-1" can not create pods that reference configmaps'),
+    (mirror_pod("node-1", volumes=[{"name": "v", "persistentVolumeClaim": {"claimName": "c"}}]),
+     'node "node-1" can not create pods that reference persistentvolumeclaims'),
+])
+def test_a_kubelet_creates_only_mirror_pods_that_refer_to_nothing(made: Object, refusal: str):
+    """Else a pod of its own naming any ConfigMap would give it that ConfigMap to read (the
+    Node authorizer trusts what pods bound to the node refer to)."""
+    with pytest.raises(Forbidden) as denied:
+        NodeRestriction().validate(request("CREATE", "pods", made, None, NODE_1))
+    assert denied.value.message == f'pods "static" is forbidden: {refusal}'
+
+
+def test_a_kubelet_may_create_the_mirror_of_its_static_pod():
+    NodeRestriction().validate(request("CREATE", "pods", mirror_pod("node-1"), None, NODE_1))
+    owned = mirror_pod("node-1")
+    owned["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node",
+                                             "name": "node-1", "uid": "u"}]
+    NodeRestriction().validate(request("CREATE", "pods", owned, None, NODE_1))
+    owned["metadata"]["ownerReferences"][0]["name"] = "node-2"
+    with pytest.raises(Forbidden, match="owner reference set to itself"):
+        NodeRestriction().validate(request("CREATE", "pods", owned, None, NODE_1))
+
+
 def test_node_restriction_message_is_kubernetes_one():
     with pytest.raises(Forbidden) as denied:
         NodeRestriction().validate(request("UPDATE", "pods", pod("b", "node-2"),
