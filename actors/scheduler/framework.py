@@ -50,22 +50,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.scheduler import interface
 from actors.scheduler.cache import Cache
-from actors.scheduler.interface import (
-    EXTENSION_POINTS,
-    BindPlugin,
-    FilterPlugin,
-    NormalizeScorePlugin,
-    PermitPlugin,
-    Plugin,
-    PostFilterPlugin,
-    PreFilterPlugin,
-    PreScorePlugin,
-    ReservePlugin,
-    ScorePlugin,
-    UsesFramework,
-    check_profile,
-)
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 
 CycleState = dict[str, Any]
@@ -155,9 +141,9 @@ def events_of(plugin: Any) -> frozenset[ClusterEvent]:
 @dataclass(frozen=True)
 class Profile:
     """A scheduler's plugins (order matters within an extension point) and score weights;
-    refused when made (TypeError, ValueError) if :func:`check_profile` finds misuse."""
+    refused when made (TypeError, ValueError) if :func:`interface.check_profile` finds misuse."""
 
-    plugins: tuple[Plugin, ...]
+    plugins: tuple[interface.Plugin, ...]
     weights: Mapping[str, int] = field(default_factory=dict)
     """Score weight per plugin name (default 1)."""
     percentage_of_nodes_to_score: int = 0
@@ -165,7 +151,7 @@ class Profile:
     (50% minus 1% per 125 nodes, at least 5%, at least 100 nodes)."""
 
     def __post_init__(self) -> None:
-        check_profile(self.plugins, self.weights)
+        interface.check_profile(self.plugins, self.weights)
 
 
 # -- the outcome of a cycle -------------------------------------------------------------------
@@ -289,25 +275,28 @@ class Framework:
         """``cache``: the scheduler's, for plugins that read it (a fresh one when none)."""
         self.profile = profile
         self.cache = cache if cache is not None else Cache()
-        points: dict[type, list[Any]] = {point: [] for point in EXTENSION_POINTS}
+        points: dict[type, list[Any]] = {point: [] for point in interface.EXTENSION_POINTS}
         for plugin in profile.plugins:
-            for point in EXTENSION_POINTS:
+            for point in interface.EXTENSION_POINTS:
                 if isinstance(plugin, point):
                     points[point].append(plugin)
-        self.pre_filters, self.filters = points[PreFilterPlugin], points[FilterPlugin]
-        self.post_filters = points[PostFilterPlugin]
-        self.pre_scores, self.scores = points[PreScorePlugin], points[ScorePlugin]
-        self.reserves, self.permits = points[ReservePlugin], points[PermitPlugin]
-        self.binders = points[BindPlugin]
+        self.pre_filters = points[interface.PreFilterPlugin]
+        self.filters = points[interface.FilterPlugin]
+        self.post_filters = points[interface.PostFilterPlugin]
+        self.pre_scores = points[interface.PreScorePlugin]
+        self.scores = points[interface.ScorePlugin]
+        self.reserves = points[interface.ReservePlugin]
+        self.permits = points[interface.PermitPlugin]
+        self.binders = points[interface.BindPlugin]
         self.weights = {plugin.name: profile.weights.get(plugin.name, 1)
                         for plugin in self.scores}
-        self._normalizers = {plugin.name for plugin in points[NormalizeScorePlugin]}
+        self._normalizers = {plugin.name for plugin in points[interface.NormalizeScorePlugin]}
         self.waiting: dict[str, WaitingPod] = {}
         self._next_start = 0
         """Where the next cycle starts looking, so every node gets its turn (as
         kube-scheduler's nextStartNodeIndex)."""
         for plugin in profile.plugins:
-            if isinstance(plugin, UsesFramework):
+            if isinstance(plugin, interface.UsesFramework):
                 plugin.use_framework(self)
 
     # -- the scheduling cycle ----------------------------------------------------------------
