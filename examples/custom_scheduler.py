@@ -19,10 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from actors.client.client import Client, WatchEvent
-from actors.scheduler import CycleState, NodeInfo, PodInfo
-from actors.scheduler.framework import MAX_NODE_SCORE, SUCCESS, Status
-from actors.scheduler.plugins import default_profile
-from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from actors.scheduler import (
+    MAX_NODE_SCORE,
+    SUCCESS,
+    CycleState,
+    NodeInfo,
+    PodInfo,
+    Scheduler,
+    SchedulerConfig,
+    Status,
+    default_profile,
+)
 from bindings.cluster.launcher import SCHEDULER, Cluster, ClusterConfig
 from bus import Connection
 

@@ -6,15 +6,24 @@ validating) -> schema validation -> store -> reply. Each store commit is publish
 ``<prefix>.trace.store`` and pushed to the watchers whose filter it matches, on
 ``<prefix>.watch.<owner>.<id>`` (the watcher's NATS user, see ``bus.subjects``).
 
-Neighbours: ``authn``, ``rbac``, ``admission``, ``registry`` and ``watching`` in this package
-hold the decisions; ``actors.store`` holds the data.
+This module holds the pipeline: :class:`ApiServer` (decode, authenticate, authorize, run the
+verb, make its store writes and external admission calls without holding the worker, audit,
+reply), the bootstrap, and the store as admission plugins see it. The verbs themselves are
+``verbs``'s (mixed in), the pods/log and pods/exec relay to kubelets ``relay``'s (mixed in),
+the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`.
+
+Neighbours: ``verbs``, ``relay``, ``watching``; ``authn``, ``rbac``, ``nodeauthz``,
+``admission``, ``registry`` and ``options`` in this package hold the decisions;
+``actors.store`` holds the data.
+
+Which thread: each worker's actor thread runs the pipeline; replies to store writes and
+external calls come back from other threads as :class:`Resumed` messages, never handled there.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Generator
@@ -23,10 +32,9 @@ from typing import Any
 
 import pykka
 
-from actors.api import certificates, priorityclasses
-from actors.api.meta import trace_id_of
+from actors.api import priorityclasses
 from actors.api.resources import RESOURCES, REVIEWS, SYSTEM_NAMESPACES, ResourceInfo, lookup
-from actors.api.selectors import matcher, required_field
+from actors.api.selectors import required_field
 from actors.api.users import UserInfo
 from actors.api.validation import validate
 from actors.apiserver.admission.certificates import (
@@ -54,28 +62,21 @@ from actors.apiserver.authn import (
     hello_user,
     impersonation,
 )
-from actors.apiserver.busauth import check_owner, check_reply, may_answer
+from actors.apiserver.busauth import check_reply, may_answer
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
-from actors.apiserver.options import Options, parse_options, read_continue, write_continue
+from actors.apiserver.options import Options, parse_options
 from actors.apiserver.rbac import (
     RETIRED_POLICY,
     Attributes,
     Authorizer,
     PreventEscalation,
-    access_review,
     bootstrap_policy,
 )
-from actors.apiserver.registry import (
-    graceful_deletion,
-    prepare_binding,
-    prepare_create,
-    prepare_update,
-    sent_version,
-    to_scale,
-    with_propagation,
-)
-from actors.apiserver.watching import Watcher, event_type_for
+from actors.apiserver.registry import prepare_create
+from actors.apiserver.relay import NODE_CALLS, RELAYED, Relay
+from actors.apiserver.verbs import Verbs
+from actors.apiserver.watching import Watches
 from actors.store import StoreEvent, StoreView, StoreWriter, Write
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
@@ -85,15 +86,10 @@ from bus.errors import (
     ApiError,
     BadRequest,
     BusError,
-    Conflict,
     InternalError,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
     RequestEntityTooLarge,
-    ServerTimeout,
-    ServiceUnavailable,
-    TooManyRequests,
 )
 
 log = logging.getLogger(__name__)
@@ -105,19 +101,8 @@ SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log":
                      "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",),
                      "approval": ("get", "update")}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
-NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
-UPDATE_ATTEMPTS = 5
-"""How often an update without a resourceVersion is computed again after a concurrent write
-(kube-apiserver retries GuaranteedUpdate the same way)."""
-"""Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
-MIN_STREAM_KEY, MAX_STREAM_KEY = 16, 64
-"""Bytes of a followed log's key (``auth.streamKey``)."""
 _BY_KIND = {info.kind: info for info in RESOURCES}
 _BY_NAME = {info.name: info for info in RESOURCES}
-RELAYED = object()
-"""What a verb returns whose answer another component sends (the kubelet's, relayed)."""
-SWEEP_SECONDS = 1.0
-"""How often all watchers are looked at for an expired lease (a commit looks at its own)."""
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
 Step = ExternalCall | Write
@@ -205,12 +190,13 @@ class Resumed:
     answer: Result
 
 
-class ApiServer(BusActor):
+class ApiServer(Verbs, Relay, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
 
     def __init__(
         self,
         connection: Connection,
+        *,
         store: pykka.ActorProxy[Any],
         authenticator: Authenticator,
         admission: AdmissionChain | None = None,
@@ -239,13 +225,8 @@ class ApiServer(BusActor):
         self.audit = audit
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
-        self.watchers: dict[str, Watcher] = {}
-        self._watching: dict[tuple[str, str], dict[str, Watcher]] = {}
-        """The same watchers by (group, resource): a commit looks only at those of its own."""
-        self._swept = time.monotonic()
-        """When the watchers were last all looked at for an expired lease."""
-        self._dispatched = 0
-        """The last store revision whose event went past every watcher."""
+        self.watches = Watches(self.publish, self.config.name)
+        """The watchers (the watch worker's; the other workers' stays empty)."""
 
     def default_chain(self) -> AdmissionChain:
         """Kubernetes' order: NamespaceLifecycle first, built-in mutating plugins, then the
@@ -534,159 +515,7 @@ class ApiServer(BusActor):
         self._observe(stored)
         return stored
 
-    # -- verbs -------------------------------------------------------------------------------
-
-    def _get(self, request: Request) -> Object:
-        """The stored object (shared: read it, never change it)."""
-        assert self.view is not None, "reads before on_start"
-        obj = self.view.get(request.key)
-        if obj is None:
-            raise request.not_found()
-        return to_scale(request.info, obj) if request.subresource == "scale" else obj
-
-    def _list(self, request: Request) -> Object:
-        """A list, or with ``limit`` one page of it; every page of one list is consistent at
-        the revision of its first page (the ``continue`` token carries it)."""
-        options = request.options
-        match = matcher(options.label_selector, options.field_selector)
-        prefix = request.info.prefix(request.namespace)
-        if options.continue_token is None:  # now: from the view, without the store's thread
-            assert self.view is not None, "reads before on_start"
-            items, revision, last = self.view.page(prefix, match, options.limit)
-        else:  # at the first page's revision: rebuilt from the store's history
-            at, after = read_continue(options.continue_token)
-            items, revision, last = self.store.page_shared(
-                prefix, match, options.limit, after, at).get()
-        metadata: Object = {"resourceVersion": str(revision)}
-        if last is not None:
-            metadata["continue"] = write_continue(revision, last)
-        return {"apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
-                "metadata": metadata, "items": items}
-
-    def _create(self, request: Request) -> Generator[Step, Result, Object]:
-        if request.subresource == "binding":
-            return (yield from self._bind(request))
-        if request.info.name in REVIEWS:
-            return access_review(self.authorizer, request.info, request.envelope.body,
-                                 request.user)
-        envelope = request.envelope
-        obj = prepare_create(request.info, envelope.body, request.namespace, envelope.trace_id)
-        request.name = obj["metadata"].get("name") or request.name
-        if request.info.name == certificates.RESOURCE:  # who asks is who sent it
-            user = request.user
-            certificates.requested_by(obj, user.name, user.uid, user.groups)
-        yield from self._admit(request, "CREATE", obj, None)
-        try:
-            self._validate(request, obj)
-            stored = yield from self._store_write(request, "create", obj)
-            return self._commit(request, stored)
-        except AlreadyExists:
-            self.admission.release(obj)
-            raise AlreadyExists(f'{request.qualified} "{request.name}" already exists',
-                                details={"name": request.name, "kind": request.info.name}
-                                ) from None
-        except BaseException:
-            self.admission.release(obj)  # what admission charged for is not stored
-            raise
-
-    def _update(self, request: Request) -> Generator[Step, Result, Object]:
-        """An update computed from the stored object and written only if that is still the
-        stored one. Without a ``resourceVersion`` from the client, a concurrent write (another
-        worker's) makes it start again from the new object, as kube-apiserver's
-        GuaranteedUpdate does: no write is ever lost."""
-        sent = sent_version(request.envelope.body)
-        for attempt in range(UPDATE_ATTEMPTS):
-            try:
-                return (yield from self._update_once(request, sent))
-            except Conflict:
-                if sent is not None or attempt == UPDATE_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _update_once(self, request: Request, sent: int | None
-                     ) -> Generator[Step, Result, Object]:
-        assert self.view is not None, "reads before on_start"
-        old = self.view.get(request.key)
-        if old is None:
-            raise request.not_found()
-        current = int(old["metadata"]["resourceVersion"])
-        if sent is not None and sent != current:  # before validation, as Kubernetes
-            raise self._conflict(request, Conflict(
-                "the object has been modified; please apply your changes to the latest "
-                f"version and try again (have {current}, got {sent})"))
-        obj, _ = prepare_update(request.info, request.subresource, request.envelope.body, old)
-        yield from self._admit(request, "UPDATE", obj, old)
-        try:
-            self._validate(request, obj)
-            grace = obj["metadata"].get("deletionGracePeriodSeconds")
-            if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
-                request.info, obj, grace
-            ) is None:  # the last finalizer went: the deletion completes now
-                return (yield from self._remove(request, current))
-            stored = yield from self._write(request, obj, current)
-        except BaseException:
-            self.admission.release(obj, old)  # what admission charged for is not stored
-            raise
-        return to_scale(request.info, stored) if request.subresource == "scale" else stored
-
-    def _bind(self, request: Request) -> Generator[Step, Result, Object]:
-        old = self._get(request)
-        bound = prepare_binding(old, request.envelope.body)
-        yield from self._admit(request, "CREATE", bound, old)
-        yield from self._write(request, bound, int(old["metadata"]["resourceVersion"]))
-        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
-
-    def _delete(self, request: Request) -> Generator[Step, Result, Object]:
-        old = self._get(request)
-        yield from self._admit(request, "DELETE", None, old)
-        propagated = with_propagation(old, request.options.propagation_policy)
-        marked = graceful_deletion(request.info, propagated, request.options.grace_period)
-        if marked is old:
-            return old
-        if marked is not None:
-            return (yield from self._write(request, marked,
-                                           int(old["metadata"]["resourceVersion"])))
-        return (yield from self._remove(request))
-
-    def _deletecollection(self, request: Request) -> Generator[Step, Result, Object]:
-        """Delete every object the selectors match, each as its own delete (admission
-        included); objects gone meanwhile are skipped. The reply lists what each delete
-        returned."""
-        deleted = []
-        for obj in self._list(dataclasses.replace(
-                request, options=dataclasses.replace(request.options, limit=None,
-                                                     continue_token=None)))["items"]:
-            item = dataclasses.replace(request, name=obj["metadata"]["name"])
-            with contextlib.suppress(NotFound):
-                deleted.append((yield from self._delete(item)))
-        return {"apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
-                "metadata": {}, "items": deleted}
-
-    def _remove(self, request: Request, expected: int | None = None
-                ) -> Generator[Step, Result, Object]:
-        try:
-            removed = yield from self._store_write(request, "delete", None, expected)
-        except NotFound:
-            raise request.not_found() from None
-        except Conflict as error:
-            raise self._conflict(request, error) from None
-        self.admission.release(removed)
-        return self._commit(request, removed, removed=True)
-
-    def _write(self, request: Request, obj: Object, expected: int | None
-               ) -> Generator[Step, Result, Object]:
-        try:
-            stored = yield from self._store_write(request, "update", obj, expected)
-            return self._commit(request, stored)
-        except NotFound:
-            raise request.not_found() from None
-        except Conflict as error:
-            raise self._conflict(request, error) from None
-
-    @staticmethod
-    def _conflict(request: Request, error: Conflict) -> Conflict:
-        return Conflict(f'Operation cannot be fulfilled on {request.qualified} '
-                        f'"{request.name}": {error.message}')
+    # -- commits -----------------------------------------------------------------------------
 
     def _commit(self, request: Request, stored: Object, removed: bool = False) -> Object:
         """Apply a policy change at once (the next request already sees it); return stored."""
@@ -707,136 +536,6 @@ class ApiServer(BusActor):
             status={"code": 200, "reason": "OK", "message": ""},
         )
 
-    # -- calls served by a kubelet -----------------------------------------------------------
-
-    def _call_node(self, pending: Pending) -> Generator[Step, Result, object]:
-        """Forward ``pods/log`` or ``pods/exec`` (admitted first as a ``CONNECT``, as in
-        Kubernetes) to the kubelet of the pod's node without waiting: its reply (or the
-        failure to get one) is relayed to the caller from the bus thread, so a slow container
-        never holds up the apiserver. Returns RELAYED: the reply is not this verb's."""
-        request = pending.request
-        assert request is not None
-        pod = self._get(request)
-        name = pod["metadata"]["name"]
-        node = pod.get("spec", {}).get("nodeName")
-        if not node:
-            raise BadRequest(f"pod {name} does not have a host assigned")
-        op = NODE_CALLS[(request.verb, request.subresource or "")]
-        phase = pod.get("status", {}).get("phase")
-        if op == "exec" and phase in ("Succeeded", "Failed"):
-            raise BadRequest(f"cannot exec into a container in a completed pod; current phase "
-                             f"is {phase}")
-        body = request.envelope.body if isinstance(request.envelope.body, dict) else {}
-        names = [c["name"] for c in pod["spec"]["containers"]]
-        container = request.options.container or body.get("container")
-        if container is None and len(names) == 1:
-            container = names[0]
-        if container not in names:
-            raise BadRequest(f"a container name must be specified for pod {name}, choose one "
-                             f"of: [{' '.join(names)}]" if container is None else
-                             f"container {container} is not valid for pod {name}")
-        if op == "exec" and (not isinstance(body.get("command"), list) or not body["command"]
-                             or not all(isinstance(w, str) for w in body["command"])):
-            raise BadRequest("exec needs body.command, a non-empty list of strings")
-        stream = request.options.follow_to
-        if stream is not None:
-            check_owner(request.impersonator or request.user,
-                        self.subjects.log_stream_owner(stream) or "", "a followed log")
-        key = _stream_key(request.envelope) if stream is not None else None
-        if op == "exec":
-            options = {"apiVersion": "v1", "kind": "PodExecOptions", "container": container,
-                       "command": body["command"]}
-            yield from self._admit(request, "CONNECT", options, None)
-        envelope = request.envelope
-        forward = Envelope(
-            trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
-            sender=self.config.name, target=f"kubelet-{node}", verb=op, resource="pods",
-            subresource=request.subresource, namespace=request.namespace, name=name,
-            body={"uid": pod["metadata"]["uid"], "container": container,
-                  "tailLines": request.options.tail_lines, "command": body.get("command"),
-                  "stream": request.options.follow_to},
-            auth=None if key is None else {"streamKey": key},  # to this kubelet alone
-        )
-        call = self.connection.request(self.subjects.node(node, op), forward,
-                                       timeout=self.config.node_call_seconds)
-
-        def relay(done: concurrent.futures.Future[Envelope]) -> None:  # bus loop thread
-            """Always answer the caller, whatever came back (or did not)."""
-            try:
-                answer = done.result()
-                reply = envelope.reply(answer.body, sender=self.config.name)
-                reply.status = answer.status or reply.status
-            except BusError as error:
-                reply = envelope.error_reply(ServiceUnavailable(
-                    f"the kubelet of node {node} did not answer: {error}"),
-                    sender=self.config.name)
-            except Exception as error:  # a malformed answer, a cancelled call
-                reply = envelope.error_reply(InternalError(
-                    f"bad answer from the kubelet of node {node}: {error}"),
-                    sender=self.config.name)
-            self._finish(pending, reply)
-            if pending.incoming.reply_to:  # checked before the call (_decode)
-                self._reply(pending.incoming, reply)
-
-        call.add_done_callback(relay)
-        return RELAYED
-
-    # -- watches -----------------------------------------------------------------------------
-
-    def _watch(self, request: Request) -> Object:
-        options = request.options
-        watch_id = options.watch_id
-        if watch_id is None:
-            raise BadRequest("watch needs options.watchId (the client subscribes to its subject)")
-        check_owner(request.impersonator or request.user, self.subjects.watch_owner(watch_id),
-                    "watch events")
-        existing = self.watchers.get(watch_id)
-        if existing is not None and existing.user != request.user.name:
-            raise Conflict(f"watch {watch_id} belongs to another user")
-        if options.stop:
-            self._forget(watch_id)
-            return {"watchId": watch_id, "stopped": True}
-        if existing is not None:
-            existing.renew()
-            if options.bookmarks and self._dispatched > existing.revision:
-                # Every commit up to _dispatched was looked at for this watcher: it may resume
-                # from there (Kubernetes' BOOKMARK), even if none of them concerned it.
-                existing.revision = self._dispatched
-                self._push(existing, "BOOKMARK", {
-                    "apiVersion": existing.info.api_version, "kind": existing.info.kind,
-                    "metadata": {"resourceVersion": str(self._dispatched)}})
-            return {"watchId": watch_id, "renewed": True}
-        held = sum(w.user == request.user.name for w in self.watchers.values())
-        if held >= self.config.max_watches:
-            raise TooManyRequests(f'user "{request.user.name}" has {self.config.max_watches} '
-                                  "watches open; stop some first")
-        watcher = Watcher(
-            id=watch_id, subject=self.subjects.watch(watch_id),
-            owner=request.envelope.sender or request.user.name, user=request.user.name,
-            info=request.info, namespace=request.namespace,
-            match=matcher(options.label_selector, options.field_selector),
-            revision=0, lease_seconds=options.lease_seconds,
-        )
-        watcher.renew()
-        if options.resource_version is not None:
-            current = self.store.revision().get()
-            if options.resource_version > current:
-                raise ServerTimeout(f"Too large resource version: {options.resource_version}, "
-                                    f"current: {current}")
-            watcher.revision = options.resource_version
-            for event in self.store.events_since(options.resource_version).get():
-                self._deliver(watcher, event, _where(event))
-        else:  # every later commit reaches this worker after this snapshot: none is missed
-            assert self.view is not None, "watches before on_start"
-            items, watcher.revision, _ = self.view.page(request.info.prefix(request.namespace),
-                                                        watcher.match)
-            for obj in items:
-                self._push(watcher, "ADDED", obj)
-        self.watchers[watch_id] = watcher
-        self._watching.setdefault((request.info.group, request.info.name), {})[watch_id] = watcher
-        reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
-        return reply if self.config.server is None else {**reply, "server": self.config.server}
-
     def on_local(self, message: Any) -> Any:
         if isinstance(message, StoreEvent):
             self._on_commit(message)
@@ -850,65 +549,10 @@ class ApiServer(BusActor):
 
     def _on_commit(self, event: StoreEvent) -> None:
         self._observe(event.object, deleted=event.type == "DELETED")
-        self._dispatched = max(self._dispatched, event.revision)
         if isinstance(event.note, Envelope):  # the commit's span, before its watch events
             event.note.body["revision"] = event.revision  # the span is this worker's alone
             self.publish(self.subjects.trace("store"), event.note)
-        now, where = time.monotonic(), _where(event)
-        if now - self._swept > SWEEP_SECONDS:
-            self._sweep(now)
-        info = where[0]
-        watching = self._watching.get((info.group, info.name), {}) if info else {}
-        for watch_id, watcher in list(watching.items()):
-            if watcher.expired(now):
-                self._forget(watch_id)
-                continue
-            try:
-                self._deliver(watcher, event, where)
-            except PayloadTooLarge as error:
-                log.warning("watch %s: event at revision %d not delivered: %s", watch_id,
-                            event.revision, error)
-
-    def _sweep(self, now: float) -> None:
-        """Drop every watcher whose lease ran out (also those no commit concerns)."""
-        self._swept = now
-        for watch_id in [i for i, watcher in self.watchers.items() if watcher.expired(now)]:
-            self._forget(watch_id)
-
-    def _forget(self, watch_id: str) -> None:
-        watcher = self.watchers.pop(watch_id, None)
-        if watcher is not None:
-            self._watching.get((watcher.info.group, watcher.info.name), {}).pop(watch_id, None)
-
-    def _deliver(self, watcher: Watcher, event: StoreEvent,
-                 where: tuple[ResourceInfo | None, str | None]) -> None:
-        """Push ``event`` to ``watcher`` if it concerns it; ``where``: the event's resource and
-        namespace (:func:`_where`)."""
-        info, namespace = where
-        if info is None or not watcher.wants(info, namespace):
-            return
-        kind = event_type_for(watcher, event)
-        watcher.revision = max(watcher.revision, event.revision)
-        if kind is not None:
-            self._push(watcher, kind, event.object)
-
-    def _push(self, watcher: Watcher, kind: str, obj: Object) -> None:
-        metadata = obj.get("metadata", {})
-        self.publish(watcher.subject, Envelope(
-            trace_id=trace_id_of(obj), span_id=new_id(), sender=self.config.name,
-            target=watcher.owner, verb="event", group=watcher.info.group,
-            resource=watcher.info.name, namespace=metadata.get("namespace"),
-            name=metadata.get("name"), body={"type": kind, "object": obj},
-        ))
-
-
-def _stream_key(envelope: Envelope) -> bytes:
-    """A followed log's key (``auth.streamKey``), which its kubelet MACs every chunk with."""
-    key = (envelope.auth or {}).get("streamKey")
-    if not isinstance(key, bytes) or not MIN_STREAM_KEY <= len(key) <= MAX_STREAM_KEY:
-        raise BadRequest(f"a followed log needs auth.streamKey: {MIN_STREAM_KEY} to "
-                         f"{MAX_STREAM_KEY} random bytes")
-    return key
+        self.watches.on_commit(event)
 
 
 def _attributes(request: Request) -> Attributes:
@@ -921,12 +565,6 @@ def _attributes(request: Request) -> Attributes:
         name = required_field(selector, "metadata.name")
     return Attributes(request.user, request.verb, request.info.group, request.info.name,
                       request.subresource, request.namespace, name, selector)
-
-
-def _where(event: StoreEvent) -> tuple[ResourceInfo | None, str | None]:
-    """The resource and namespace of a commit's object."""
-    return (_BY_KIND.get(event.object.get("kind", "")),
-            event.object.get("metadata", {}).get("namespace"))
 
 
 def _outcome(done: concurrent.futures.Future[Object]) -> Result:

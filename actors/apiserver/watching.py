@@ -1,20 +1,44 @@
-"""Watchers: who asked to be told about which changes, and what each change means to them.
+"""Watchers: who asked to be told about which changes, what each change means to them, and
+the registry that tells them.
 
-Pure data and functions, used by the apiserver actor on its thread: a :class:`Watcher` holds a
-filter, the subject to push to and a lease; :func:`event_type_for` decides whether a store
-commit is ADDED, MODIFIED, DELETED or nothing for one watcher (an object that stops matching a
-selector is DELETED for it; one that starts matching is ADDED, as in Kubernetes).
+A :class:`Watcher` holds a filter, the subject to push to and a lease; :func:`event_type_for`
+decides whether a store commit is ADDED, MODIFIED, DELETED or nothing for one watcher (an object
+that stops matching a selector is DELETED for it; one that starts matching is ADDED, as in
+Kubernetes). Both are pure. :class:`Watches` is the registry of one apiserver's watch worker:
+its watchers by id and by resource, the sweep of expired leases, and the pushes of each commit's
+events to ``<prefix>.watch.<owner>.<id>``.
+
+Neighbours: ``server`` (the actor: it hands every store commit to :meth:`Watches.on_commit`),
+``verbs`` (the ``watch`` verb opens, renews and stops watchers here), ``actors.store`` (the
+events).
+
+Which thread: the watch worker's actor thread, alone (no lock); :meth:`Watches.push` only
+publishes, it never waits.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from actors.api.resources import ResourceInfo
+from actors.api.meta import trace_id_of
+from actors.api.resources import RESOURCES, ResourceInfo
 from actors.api.selectors import Matcher
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.store import StoreEvent
+from bus.envelope import Envelope, new_id
+from bus.errors import PayloadTooLarge
+
+log = logging.getLogger(__name__)
+
+Object = dict[str, Any]
+
+SWEEP_SECONDS = 1.0
+"""How often all watchers are looked at for an expired lease (a commit looks at its own)."""
+_BY_KIND = {info.kind: info for info in RESOURCES}
 
 
 @dataclass(slots=True)
@@ -57,3 +81,103 @@ def event_type_for(watcher: Watcher, event: StoreEvent) -> str | None:
     if now_matches:
         return "ADDED"
     return "DELETED" if was_matching else None
+
+
+def where(event: StoreEvent) -> tuple[ResourceInfo | None, str | None]:
+    """The resource and namespace of a commit's object."""
+    return (_BY_KIND.get(event.object.get("kind", "")),
+            event.object.get("metadata", {}).get("namespace"))
+
+
+class Watches:
+    """The watchers of one apiserver (held by its watch worker), by id and by resource."""
+
+    def __init__(self, publish: Callable[[str, Envelope], None], sender: str) -> None:
+        """``publish``: the actor's (events go out on the bus loop); ``sender``: the
+        apiserver's component name, in every event's envelope."""
+        self._publish = publish
+        self._sender = sender
+        self.watchers: dict[str, Watcher] = {}
+        self._watching: dict[tuple[str, str], dict[str, Watcher]] = {}
+        """The same watchers by (group, resource): a commit looks only at those of its own."""
+        self._swept = time.monotonic()
+        """When the watchers were last all looked at for an expired lease."""
+        self._dispatched = 0
+        """The last store revision whose event went past every watcher."""
+
+    def get(self, watch_id: str) -> Watcher | None:
+        return self.watchers.get(watch_id)
+
+    def held_by(self, user: str) -> int:
+        """How many watches ``user`` holds open."""
+        return sum(w.user == user for w in self.watchers.values())
+
+    def add(self, watcher: Watcher) -> None:
+        self.watchers[watcher.id] = watcher
+        self._watching.setdefault((watcher.info.group, watcher.info.name), {})[watcher.id] = \
+            watcher
+
+    def renew(self, existing: Watcher, bookmarks: bool) -> None:
+        existing.renew()
+        if bookmarks and self._dispatched > existing.revision:
+            # Every commit up to _dispatched was looked at for this watcher: it may resume
+            # from there (Kubernetes' BOOKMARK), even if none of them concerned it.
+            existing.revision = self._dispatched
+            self.push(existing, "BOOKMARK", {
+                "apiVersion": existing.info.api_version, "kind": existing.info.kind,
+                "metadata": {"resourceVersion": str(self._dispatched)}})
+
+    def replay(self, watcher: Watcher, events: Iterable[StoreEvent]) -> None:
+        """Push the events since the revision a new watch asked for."""
+        for event in events:
+            self.deliver(watcher, event, where(event))
+
+    def on_commit(self, event: StoreEvent) -> None:
+        """Push a store commit to the watchers of its resource; drop the expired ones."""
+        self._dispatched = max(self._dispatched, event.revision)
+        now, at = time.monotonic(), where(event)
+        if now - self._swept > SWEEP_SECONDS:
+            self._sweep(now)
+        info = at[0]
+        watching = self._watching.get((info.group, info.name), {}) if info else {}
+        for watch_id, watcher in list(watching.items()):
+            if watcher.expired(now):
+                self.forget(watch_id)
+                continue
+            try:
+                self.deliver(watcher, event, at)
+            except PayloadTooLarge as error:
+                log.warning("watch %s: event at revision %d not delivered: %s", watch_id,
+                            event.revision, error)
+
+    def _sweep(self, now: float) -> None:
+        """Drop every watcher whose lease ran out (also those no commit concerns)."""
+        self._swept = now
+        for watch_id in [i for i, watcher in self.watchers.items() if watcher.expired(now)]:
+            self.forget(watch_id)
+
+    def forget(self, watch_id: str) -> None:
+        watcher = self.watchers.pop(watch_id, None)
+        if watcher is not None:
+            self._watching.get((watcher.info.group, watcher.info.name), {}).pop(watch_id, None)
+
+    def deliver(self, watcher: Watcher, event: StoreEvent,
+                at: tuple[ResourceInfo | None, str | None]) -> None:
+        """Push ``event`` to ``watcher`` if it concerns it; ``at``: the event's resource and
+        namespace (:func:`where`)."""
+        info, namespace = at
+        if info is None or not watcher.wants(info, namespace):
+            return
+        kind = event_type_for(watcher, event)
+        watcher.revision = max(watcher.revision, event.revision)
+        if kind is not None:
+            self.push(watcher, kind, event.object)
+
+    def push(self, watcher: Watcher, kind: str, obj: Object) -> None:
+        metadata = obj.get("metadata", {})
+        self._publish(watcher.subject, Envelope(
+            trace_id=trace_id_of(obj), span_id=new_id(), sender=self._sender,
+            target=watcher.owner, verb="event", group=watcher.info.group,
+            resource=watcher.info.name, namespace=metadata.get("namespace"),
+            name=metadata.get("name"), body={"type": kind, "object": obj},
+        ))

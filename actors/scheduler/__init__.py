@@ -1,28 +1,77 @@
 """The scheduler: the actor that picks a node for each pending pod (``scheduler``) and
-its framework, small: extension points and statuses (``framework``), the default plugins
-(``plugins``), preemption, the queue of pending pods (``queue``) and the cache of nodes and
-assumed pods (``cache``, ``nodeinfo``).
+its framework, small: extension points and the checks that refuse misuse (``interface``),
+statuses, profiles and the cycle (``framework``), the default plugins (``plugins``),
+preemption, the queue of pending pods (``queue``) and the cache of nodes and assumed pods
+(``cache``, ``nodeinfo``).
+
+This face is the plugin API: a custom scheduler imports what it needs from here alone
+(``examples/custom_scheduler.py``).
 """
 
 from actors.scheduler.framework import (
+    MAX_NODE_SCORE,
+    MIN_NODE_SCORE,
+    SKIP,
+    SUCCESS,
+    ClusterEvent,
     Code,
     CycleState,
     Framework,
     Profile,
     Status,
+    WaitingPod,
+    error,
+    normalize,
+    unschedulable,
+)
+from actors.scheduler.interface import (
+    BindPlugin,
+    FilterPlugin,
+    NormalizeScorePlugin,
+    PermitPlugin,
+    Plugin,
+    PostFilterPlugin,
+    PreFilterPlugin,
+    PreScorePlugin,
+    ReservePlugin,
+    ScorePlugin,
+    UsesFramework,
 )
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.plugins import DEFAULT_WEIGHTS, default_plugins, default_profile
+from actors.scheduler.scheduler import Scheduler, SchedulerConfig
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "MAX_NODE_SCORE",
+    "MIN_NODE_SCORE",
+    "SKIP",
+    "SUCCESS",
+    "BindPlugin",
+    "ClusterEvent",
     "Code",
     "CycleState",
+    "FilterPlugin",
     "Framework",
     "NodeInfo",
+    "NormalizeScorePlugin",
+    "PermitPlugin",
+    "Plugin",
     "PodInfo",
+    "PostFilterPlugin",
+    "PreFilterPlugin",
+    "PreScorePlugin",
     "Profile",
+    "ReservePlugin",
+    "Scheduler",
+    "SchedulerConfig",
+    "ScorePlugin",
     "Status",
+    "UsesFramework",
+    "WaitingPod",
     "default_plugins",
     "default_profile",
+    "error",
+    "normalize",
+    "unschedulable",
 ]

@@ -1,7 +1,7 @@
-"""The scheduling framework: extension points, statuses, and one scheduling cycle.
+"""The scheduling framework: statuses, profiles, and one scheduling cycle.
 
-As in kube-scheduler, a pod goes through named extension points, each a Protocol with one
-method returning a :class:`Status`::
+As in kube-scheduler, a pod goes through named extension points, each a Protocol of
+``interface`` with one method returning a :class:`Status`::
 
     PreFilter -> Filter (per node) -> PostFilter (only when no node fits)
     -> PreScore -> Score (per node) -> NormalizeScore -> pick the best node
@@ -18,12 +18,12 @@ PreScore or NormalizeScore that returns neither Success nor (PreScore) Skip, or 
 range, fails the pod's cycle with Error (kube-scheduler's runScorePlugins). Plugins return the
 shared :data:`SUCCESS` so that the per-node check is an identity test, not an allocation.
 
-Misuse fails loudly when the :class:`Profile` is made, as kube-scheduler's
-``updatePluginList`` does ("plugin %q does not extend %s plugin"): a plugin with no name, one
-whose methods match no extension point (or only part of one: ``reserve`` without
-``unreserve``), one with a public method that looks like a misspelt extension point it lacks
-(``scores``: "did you mean score()?"), two plugins of one name, a weight for a plugin that is
-not in the profile or does not score.
+Misuse fails loudly when the :class:`Profile` is made (``interface.check_profile``, as
+kube-scheduler's ``updatePluginList``): a plugin with no name, one whose methods match no
+extension point (or only part of one: ``reserve`` without ``unreserve``), one with a public
+method that looks like a misspelt extension point it lacks (``scores``: "did you mean
+score()?"), two plugins of one name, a weight for a plugin that is not in the profile or does
+not score.
 
 A plugin that needs more than its arguments (preemption runs the Filters on nodes with pods
 taken away, and reads the cache) has :class:`UsesFramework`'s ``use_framework``: it is handed
@@ -34,13 +34,13 @@ Which thread: the scheduling cycle (:meth:`Framework.schedule`, Reserve, Permit)
 scheduler's actor thread; Bind runs on a binding worker thread (bind plugins must be
 thread-safe); :meth:`WaitingPod.allow` / ``reject`` may be called from any thread.
 
-Neighbours: ``actors.scheduler.plugins`` (the defaults), ``actors.scheduler.scheduler`` (the actor
-that drives cycles), ``actors.scheduler.nodeinfo`` (what plugins read).
+Neighbours: ``actors.scheduler.interface`` (the extension points and the checks),
+``actors.scheduler.plugins`` (the defaults), ``actors.scheduler.scheduler`` (the actor that
+drives cycles), ``actors.scheduler.nodeinfo`` (what plugins read).
 """
 
 from __future__ import annotations
 
-import difflib
 import enum
 import itertools
 import operator
@@ -48,8 +48,9 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from actors.scheduler import interface
 from actors.scheduler.cache import Cache
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 
@@ -137,184 +138,12 @@ def events_of(plugin: Any) -> frozenset[ClusterEvent]:
     return events
 
 
-# -- extension points: one Protocol, one method each ------------------------------------------
-
-
-@runtime_checkable
-class Plugin(Protocol):
-    """What every extension point's Protocol has: a name."""
-
-    @property
-    def name(self) -> str:
-        """Unique within a profile; names the plugin in statuses, weights and events (a
-        class attribute does)."""
-
-
-@runtime_checkable
-class PreFilterPlugin(Plugin, Protocol):
-    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
-        """Once per cycle, before any Filter: compute what Filter needs, reject the pod
-        outright, or return Skip to turn this plugin's Filter off (nothing to reject: the pod
-        asks nothing of this kind, or no node has what this plugin rejects)."""
-
-
-@runtime_checkable
-class FilterPlugin(Plugin, Protocol):
-    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
-        """May ``pod`` go to ``node``? Must be cheap: it runs for many nodes per pod."""
-
-
-@runtime_checkable
-class PostFilterPlugin(Plugin, Protocol):
-    def post_filter(self, state: CycleState, pod: PodInfo,
-                    statuses: Mapping[str, Status]) -> Status:
-        """No node fits (``statuses``: why, per node): make room (preemption) and return
-        Success, or return Unschedulable."""
-
-
-@runtime_checkable
-class PreScorePlugin(Plugin, Protocol):
-    def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
-        """Once per cycle, before any Score; Skip turns this plugin's Score off."""
-
-
-@runtime_checkable
-class ScorePlugin(Plugin, Protocol):
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
-        """How much ``node`` suits ``pod`` (higher is better; 0..MAX_NODE_SCORE unless this
-        plugin normalizes), with :data:`SUCCESS`, or 0 and why it failed (the cycle fails
-        with Error)."""
-
-
-@runtime_checkable
-class NormalizeScorePlugin(Plugin, Protocol):
-    def normalize_score(self, state: CycleState, pod: PodInfo,
-                        scores: dict[str, int]) -> Status:
-        """Bring this plugin's ``scores`` (node -> score, changed in place) to integers in
-        0..MAX_NODE_SCORE."""
-
-
-@runtime_checkable
-class ReservePlugin(Plugin, Protocol):
-    def reserve(self, state: CycleState, pod: PodInfo, node: str) -> Status:
-        """The pod is assumed on ``node``: claim what it needs. Must be undone by
-        :meth:`unreserve`, which runs if any later step fails."""
-
-    def unreserve(self, state: CycleState, pod: PodInfo, node: str) -> None:
-        """Undo :meth:`reserve`; must be idempotent and never fail."""
-
-
-@runtime_checkable
-class PermitPlugin(Plugin, Protocol):
-    def permit(self, state: CycleState, pod: PodInfo, node: str) -> tuple[Status, float]:
-        """Success, a rejection, or Wait with a timeout in seconds (the pod waits for
-        :meth:`WaitingPod.allow` from this plugin; at the timeout it is rejected)."""
-
-
-@runtime_checkable
-class BindPlugin(Plugin, Protocol):
-    def bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
-        """Bind ``pod`` to ``node`` (a binding thread: may block), or Skip to let the next
-        bind plugin do it."""
-
-
-@runtime_checkable
-class UsesFramework(Protocol):
-    def use_framework(self, framework: Framework) -> None:
-        """Called once, as the framework is built: keep it to run other plugins or read the
-        cache (kube-scheduler's framework Handle)."""
-
-
-EXTENSION_POINTS: tuple[type, ...] = (
-    PreFilterPlugin, FilterPlugin, PostFilterPlugin, PreScorePlugin, ScorePlugin,
-    NormalizeScorePlugin, ReservePlugin, PermitPlugin, BindPlugin)
-
-
-def _methods(point: type) -> tuple[str, ...]:
-    return tuple(name for name, value in vars(point).items()
-                 if callable(value) and not name.startswith("_"))
-
-
-POINT_METHODS: dict[type, tuple[str, ...]] = {point: _methods(point)
-                                             for point in EXTENSION_POINTS}
-"""Each extension point's methods (``reserve`` and ``unreserve`` for Reserve)."""
-_MISSPELT_CUTOFF = 0.85
-"""How alike (difflib's ratio, lowercase, no underscores) a public method must be to a
-missing extension point's to be taken for a misspelling of it: ``scores``, ``filters``,
-``prefilter``, ``Score`` are; ``permitted``, ``binding`` are not."""
-
-
-def _point_name(point: type) -> str:
-    return point.__name__.removesuffix("Plugin")
-
-
-def check_plugin(plugin: object) -> None:
-    """TypeError, naming the plugin and the fix, unless ``plugin`` has a name, extends at
-    least one extension point, extends each it has a method of fully, and has no public
-    method that looks like a misspelt extension point."""
-    name = getattr(plugin, "name", None)
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"{plugin!r} has no name: give its class a name (a str), unique in "
-                        "its profile")
-    has = {method for methods in POINT_METHODS.values() for method in methods
-           if callable(getattr(type(plugin), method, None))}
-    for point, methods in POINT_METHODS.items():
-        if has & set(methods) and not has >= set(methods):
-            raise TypeError(f'plugin "{name}" does not extend {_point_name(point)} plugin: '
-                            f"it has {', '.join(sorted(has & set(methods)))}() but not "
-                            f"{', '.join(sorted(set(methods) - has))}()")
-    for method, meant in _misspelt(plugin, has):
-        point = next(p for p, methods in POINT_METHODS.items() if meant in methods)
-        raise TypeError(f'plugin "{name}" has a method {method}() that no extension point '
-                        f"calls: did you mean {meant}() ({_point_name(point)})?")
-    if not has:
-        wanted = ", ".join(f"{_point_name(p)}: {'/'.join(m)}()" for p, m in POINT_METHODS.items())
-        raise TypeError(f'plugin "{name}" does not extend any extension point ({wanted})')
-
-
-def _misspelt(plugin: object, has: set[str]) -> list[tuple[str, str]]:
-    """(method, the extension point method it looks like) for each public method of
-    ``plugin``'s class that looks like one the plugin lacks."""
-    missing = {method.replace("_", ""): method for methods in POINT_METHODS.values()
-               for method in methods if method not in has}
-    found = []
-    for attribute in dir(type(plugin)):
-        if attribute.startswith("_") or attribute in has or \
-                not callable(getattr(type(plugin), attribute)):
-            continue
-        close = difflib.get_close_matches(attribute.replace("_", "").lower(), missing, 1,
-                                          _MISSPELT_CUTOFF)
-        found += [(attribute, missing[close[0]])] if close else []
-    return found
-
-
-def check_profile(plugins: Sequence[Plugin], weights: Mapping[str, int]) -> None:
-    """TypeError or ValueError naming the plugin unless each plugin passes
-    :func:`check_plugin`, no two share a name, and each weight is a scoring plugin's."""
-    for plugin in plugins:
-        check_plugin(plugin)
-    names = [plugin.name for plugin in plugins]
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise ValueError(f'plugin "{twice[0]}" is in the profile twice: plugin names must be '
-                         "unique in a profile")
-    scoring = {name for name, plugin in zip(names, plugins, strict=True)
-               if isinstance(plugin, ScorePlugin)}
-    for name in weights:
-        if name not in names:
-            raise ValueError(f'a weight for plugin "{name}", which is not in the profile '
-                             f"(its plugins: {', '.join(names)})")
-        if name not in scoring:
-            raise ValueError(f'plugin "{name}" does not extend Score plugin: its weight '
-                             "would never apply")
-
-
 @dataclass(frozen=True)
 class Profile:
     """A scheduler's plugins (order matters within an extension point) and score weights;
-    refused when made (TypeError, ValueError) if :func:`check_profile` finds misuse."""
+    refused when made (TypeError, ValueError) if :func:`interface.check_profile` finds misuse."""
 
-    plugins: tuple[Plugin, ...]
+    plugins: tuple[interface.Plugin, ...]
     weights: Mapping[str, int] = field(default_factory=dict)
     """Score weight per plugin name (default 1)."""
     percentage_of_nodes_to_score: int = 0
@@ -322,7 +151,7 @@ class Profile:
     (50% minus 1% per 125 nodes, at least 5%, at least 100 nodes)."""
 
     def __post_init__(self) -> None:
-        check_profile(self.plugins, self.weights)
+        interface.check_profile(self.plugins, self.weights)
 
 
 # -- the outcome of a cycle -------------------------------------------------------------------
@@ -446,25 +275,28 @@ class Framework:
         """``cache``: the scheduler's, for plugins that read it (a fresh one when none)."""
         self.profile = profile
         self.cache = cache if cache is not None else Cache()
-        points: dict[type, list[Any]] = {point: [] for point in EXTENSION_POINTS}
+        points: dict[type, list[Any]] = {point: [] for point in interface.EXTENSION_POINTS}
         for plugin in profile.plugins:
-            for point in EXTENSION_POINTS:
+            for point in interface.EXTENSION_POINTS:
                 if isinstance(plugin, point):
                     points[point].append(plugin)
-        self.pre_filters, self.filters = points[PreFilterPlugin], points[FilterPlugin]
-        self.post_filters = points[PostFilterPlugin]
-        self.pre_scores, self.scores = points[PreScorePlugin], points[ScorePlugin]
-        self.reserves, self.permits = points[ReservePlugin], points[PermitPlugin]
-        self.binders = points[BindPlugin]
+        self.pre_filters = points[interface.PreFilterPlugin]
+        self.filters = points[interface.FilterPlugin]
+        self.post_filters = points[interface.PostFilterPlugin]
+        self.pre_scores = points[interface.PreScorePlugin]
+        self.scores = points[interface.ScorePlugin]
+        self.reserves = points[interface.ReservePlugin]
+        self.permits = points[interface.PermitPlugin]
+        self.binders = points[interface.BindPlugin]
         self.weights = {plugin.name: profile.weights.get(plugin.name, 1)
                         for plugin in self.scores}
-        self._normalizers = {plugin.name for plugin in points[NormalizeScorePlugin]}
+        self._normalizers = {plugin.name for plugin in points[interface.NormalizeScorePlugin]}
         self.waiting: dict[str, WaitingPod] = {}
         self._next_start = 0
         """Where the next cycle starts looking, so every node gets its turn (as
         kube-scheduler's nextStartNodeIndex)."""
         for plugin in profile.plugins:
-            if isinstance(plugin, UsesFramework):
+            if isinstance(plugin, interface.UsesFramework):
                 plugin.use_framework(self)
 
     # -- the scheduling cycle ----------------------------------------------------------------

@@ -30,7 +30,7 @@ PreFilters return Skip when their Filter has nothing to reject (no node tainted,
 not ready; no selector asked; nobody nominated), so the common pod runs only NodeResourcesFit
 per node. DefaultPreemption lives in ``actors.scheduler.preemption``.
 
-Neighbours: ``actors.scheduler.framework`` (the Protocols these fit), ``actors.client.client``
+Neighbours: ``actors.scheduler.interface`` (the Protocols these fit), ``actors.client.client``
 (DefaultBinder's ``pods/binding``).
 """
 
@@ -48,13 +48,13 @@ from actors.scheduler.framework import (
     SUCCESS,
     ClusterEvent,
     CycleState,
-    Plugin,
     Profile,
     Status,
     error,
     normalize,
     unschedulable,
 )
+from actors.scheduler.interface import Plugin
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.preemption import DefaultPreemption
 from bus.errors import ApiError

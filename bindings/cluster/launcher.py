@@ -403,10 +403,10 @@ class Cluster:
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             self._run(ApiServer.start(
-                connection, store.proxy(), authenticator, None,
-                ApiServerConfig(serves_watches=first, bootstrap=first, server=server),
-                authorizer, handshaker, registrations=registrations, audit=self._audit,
-                admission_objects=admission_objects))
+                connection, store=store.proxy(), authenticator=authenticator,
+                config=ApiServerConfig(serves_watches=first, bootstrap=first, server=server),
+                authorizer=authorizer, handshaker=handshaker, registrations=registrations,
+                audit=self._audit, admission_objects=admission_objects))
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))

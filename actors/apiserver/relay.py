@@ -1,0 +1,177 @@
+"""The kubelet relay: ``pods/log`` and ``pods/exec``, served by the kubelet of the pod's node.
+
+The apiserver checks such a call (the pod is on a node, the container is the pod's, an exec has
+a command and a running pod, a followed log's stream is the caller's own), admits an exec as a
+``CONNECT`` (as Kubernetes does), forwards it on ``<prefix>.node.<node>.logs|exec`` without
+waiting, and relays the kubelet's reply (or the failure to get one) to the caller when it comes,
+so a slow container never holds up the apiserver. The checks and the envelopes are pure
+functions (:func:`node_call`, :func:`stream_key`, :func:`forward`, :func:`relayed`);
+:class:`Relay` (mixed into the actor) puts them in order.
+
+Neighbours: ``server`` (the actor, whose pipeline runs :meth:`Relay._call_node` as a verb and
+audits the relayed reply), ``busauth`` (who owns a followed log's stream),
+``actors.kubelet.kubelet`` (the other end).
+
+Which thread: :meth:`Relay._call_node` runs on an apiserver worker's actor thread; the reply is
+relayed from the bus loop thread (``_relay``), which never blocks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from actors.apiserver.busauth import check_owner
+from bus.envelope import Envelope, new_id
+from bus.errors import BadRequest, BusError, InternalError, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from actors.apiserver.admission.chain import Steps
+    from actors.apiserver.server import ApiServerConfig, Pending, Request, Result, Step
+    from bus.connection import Connection, Incoming
+    from bus.subjects import Subjects
+
+Object = dict[str, Any]
+
+NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
+"""Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
+MIN_STREAM_KEY, MAX_STREAM_KEY = 16, 64
+"""Bytes of a followed log's key (``auth.streamKey``)."""
+RELAYED = object()
+"""What a verb returns whose answer another component sends (the kubelet's, relayed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCall:
+    """What goes to the kubelet: which node, which op, for which container."""
+
+    node: str
+    op: str
+    """``logs`` or ``exec`` (:data:`NODE_CALLS`)."""
+    container: str
+    command: Any
+    """An exec's command (checked: a non-empty list of strings); what the body held else."""
+
+
+class Relay:
+    """The relay's steps in order, mixed into :class:`~actors.apiserver.server.ApiServer`.
+    What it uses of the actor is declared here."""
+
+    config: ApiServerConfig
+    connection: Connection
+    subjects: Subjects
+
+    if TYPE_CHECKING:
+        def _get(self, request: Request) -> Object: ...
+
+        def _admit(self, request: Request, operation: str, obj: Object | None,
+                   old: Object | None) -> Steps: ...
+
+        def _finish(self, pending: Pending, reply: Envelope) -> Envelope: ...
+
+        def _reply(self, message: Incoming, reply: Envelope) -> None: ...
+
+    def _call_node(self, pending: Pending) -> Generator[Step, Result, object]:
+        """Forward ``pods/log`` or ``pods/exec`` (admitted first as a ``CONNECT``, as in
+        Kubernetes) to the kubelet of the pod's node without waiting: its reply (or the
+        failure to get one) is relayed to the caller from the bus thread, so a slow container
+        never holds up the apiserver. Returns RELAYED: the reply is not this verb's."""
+        request = pending.request
+        assert request is not None
+        pod = self._get(request)
+        call = node_call(request, pod)
+        stream = request.options.follow_to
+        if stream is not None:
+            check_owner(request.impersonator or request.user,
+                        self.subjects.log_stream_owner(stream) or "", "a followed log")
+        key = stream_key(request.envelope) if stream is not None else None
+        if call.op == "exec":
+            options = {"apiVersion": "v1", "kind": "PodExecOptions",
+                       "container": call.container, "command": call.command}
+            yield from self._admit(request, "CONNECT", options, None)
+        envelope, sender = request.envelope, self.config.name
+        answer = self.connection.request(
+            self.subjects.node(call.node, call.op), forward(request, pod, call, key, sender),
+            timeout=self.config.node_call_seconds)
+        answer.add_done_callback(  # bus loop thread
+            lambda done: self._relay(pending, relayed(envelope, done, call.node, sender)))
+        return RELAYED
+
+    def _relay(self, pending: Pending, reply: Envelope) -> None:
+        """Audit the relayed reply and send it to the caller (bus loop thread)."""
+        self._finish(pending, reply)
+        if pending.incoming.reply_to:  # checked before the call (_decode)
+            self._reply(pending.incoming, reply)
+
+
+def node_call(request: Request, pod: Object) -> NodeCall:
+    """The call ``request`` asks of ``pod``'s kubelet; BadRequest if the pod has no node, an
+    exec's pod has completed, the container is not the pod's (or not said, among several), or
+    an exec has no command."""
+    name = pod["metadata"]["name"]
+    node = pod.get("spec", {}).get("nodeName")
+    if not node:
+        raise BadRequest(f"pod {name} does not have a host assigned")
+    op = NODE_CALLS[(request.verb, request.subresource or "")]
+    phase = pod.get("status", {}).get("phase")
+    if op == "exec" and phase in ("Succeeded", "Failed"):
+        raise BadRequest(f"cannot exec into a container in a completed pod; current phase "
+                         f"is {phase}")
+    body = request.envelope.body if isinstance(request.envelope.body, dict) else {}
+    names = [c["name"] for c in pod["spec"]["containers"]]
+    container = request.options.container or body.get("container")
+    if container is None and len(names) == 1:
+        container = names[0]
+    if container not in names:
+        raise BadRequest(f"a container name must be specified for pod {name}, choose one "
+                         f"of: [{' '.join(names)}]" if container is None else
+                         f"container {container} is not valid for pod {name}")
+    if op == "exec" and (not isinstance(body.get("command"), list) or not body["command"]
+                         or not all(isinstance(w, str) for w in body["command"])):
+        raise BadRequest("exec needs body.command, a non-empty list of strings")
+    return NodeCall(node, op, str(container), body.get("command"))  # one of names
+
+
+def stream_key(envelope: Envelope) -> bytes:
+    """A followed log's key (``auth.streamKey``), which its kubelet MACs every chunk with."""
+    key = (envelope.auth or {}).get("streamKey")
+    if not isinstance(key, bytes) or not MIN_STREAM_KEY <= len(key) <= MAX_STREAM_KEY:
+        raise BadRequest(f"a followed log needs auth.streamKey: {MIN_STREAM_KEY} to "
+                         f"{MAX_STREAM_KEY} random bytes")
+    return key
+
+
+def forward(request: Request, pod: Object, call: NodeCall, key: bytes | None,
+            sender: str) -> Envelope:
+    """The envelope to the kubelet: a child span of the request's; a followed log's key goes
+    to this kubelet alone."""
+    envelope = request.envelope
+    return Envelope(
+        trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
+        sender=sender, target=f"kubelet-{call.node}", verb=call.op, resource="pods",
+        subresource=request.subresource, namespace=request.namespace,
+        name=pod["metadata"]["name"],
+        body={"uid": pod["metadata"]["uid"], "container": call.container,
+              "tailLines": request.options.tail_lines, "command": call.command,
+              "stream": request.options.follow_to},
+        auth=None if key is None else {"streamKey": key},
+    )
+
+
+def relayed(envelope: Envelope, done: concurrent.futures.Future[Envelope], node: str,
+            sender: str) -> Envelope:
+    """The reply to ``envelope`` (the caller's request) from the kubelet's answer, whatever
+    came back (or did not)."""
+    try:
+        answer = done.result()
+        reply = envelope.reply(answer.body, sender=sender)
+        reply.status = answer.status or reply.status
+    except BusError as error:
+        reply = envelope.error_reply(ServiceUnavailable(
+            f"the kubelet of node {node} did not answer: {error}"), sender=sender)
+    except Exception as error:  # a malformed answer, a cancelled call
+        reply = envelope.error_reply(InternalError(
+            f"bad answer from the kubelet of node {node}: {error}"), sender=sender)
+    return reply

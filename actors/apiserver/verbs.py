@@ -1,0 +1,286 @@
+"""The verbs: get, list, watch, create, update (and its subresources), delete,
+deletecollection, as steps over a decoded, authorized :class:`~actors.apiserver.server.Request`.
+
+A verb that writes is a generator: it yields the store writes and external admission calls it
+waits for (the pipeline makes them without holding the worker and resumes it with the result),
+and returns the object to answer with. Kubernetes' rules on what is written are ``registry``'s
+pure functions; admission charges are released on every path that does not store (a refused
+create, a failed update, a removal).
+
+Neighbours: ``server`` (the pipeline :class:`Verbs` is mixed into: ``_admit``, ``_validate``,
+``_store_write``, ``_commit``), ``registry``, ``watching`` (the ``watch`` verb's registry),
+``actors.store`` (reads from its view).
+
+Which thread: an apiserver worker's actor thread; a verb never blocks on a write (it yields it)
+but reads the store's view, and ``watch`` with a ``resourceVersion`` asks the store actor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from actors.api import certificates
+from actors.api.resources import REVIEWS
+from actors.api.selectors import matcher
+from actors.apiserver.busauth import check_owner
+from actors.apiserver.options import read_continue, write_continue
+from actors.apiserver.rbac import access_review
+from actors.apiserver.registry import (
+    graceful_deletion,
+    prepare_binding,
+    prepare_create,
+    prepare_update,
+    sent_version,
+    to_scale,
+    with_propagation,
+)
+from actors.apiserver.watching import Watcher, Watches
+from bus.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServerTimeout,
+    TooManyRequests,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    import pykka
+
+    from actors.apiserver.admission.chain import AdmissionChain, Steps
+    from actors.apiserver.rbac import Authorizer
+    from actors.apiserver.server import ApiServerConfig, Request, Result, Step
+    from actors.store import StoreView
+    from bus.subjects import Subjects
+
+Object = dict[str, Any]
+
+UPDATE_ATTEMPTS = 5
+"""How often an update without a resourceVersion is computed again after a concurrent write
+(kube-apiserver retries GuaranteedUpdate the same way)."""
+
+
+class Verbs:
+    """The verbs, mixed into :class:`~actors.apiserver.server.ApiServer` (the pipeline finds
+    ``_<verb>`` by name). What they use of the pipeline is declared here."""
+
+    config: ApiServerConfig
+    subjects: Subjects
+    store: pykka.ActorProxy[Any]
+    view: StoreView | None
+    authorizer: Authorizer
+    admission: AdmissionChain
+    watches: Watches
+
+    if TYPE_CHECKING:
+        def _admit(self, request: Request, operation: str, obj: Object | None,
+                   old: Object | None) -> Steps: ...
+
+        def _validate(self, request: Request, obj: Object) -> None: ...
+
+        def _store_write(self, request: Request, op: str, obj: Object | None,
+                         expected: int | None = None) -> Generator[Step, Result, Object]: ...
+
+        def _commit(self, request: Request, stored: Object, removed: bool = False
+                    ) -> Object: ...
+
+    def _get(self, request: Request) -> Object:
+        """The stored object (shared: read it, never change it)."""
+        assert self.view is not None, "reads before on_start"
+        obj = self.view.get(request.key)
+        if obj is None:
+            raise request.not_found()
+        return to_scale(request.info, obj) if request.subresource == "scale" else obj
+
+    def _list(self, request: Request) -> Object:
+        """A list, or with ``limit`` one page of it; every page of one list is consistent at
+        the revision of its first page (the ``continue`` token carries it)."""
+        options = request.options
+        match = matcher(options.label_selector, options.field_selector)
+        prefix = request.info.prefix(request.namespace)
+        if options.continue_token is None:  # now: from the view, without the store's thread
+            assert self.view is not None, "reads before on_start"
+            items, revision, last = self.view.page(prefix, match, options.limit)
+        else:  # at the first page's revision: rebuilt from the store's history
+            at, after = read_continue(options.continue_token)
+            items, revision, last = self.store.page_shared(
+                prefix, match, options.limit, after, at).get()
+        metadata: Object = {"resourceVersion": str(revision)}
+        if last is not None:
+            metadata["continue"] = write_continue(revision, last)
+        return {"apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
+                "metadata": metadata, "items": items}
+
+    def _create(self, request: Request) -> Generator[Step, Result, Object]:
+        if request.subresource == "binding":
+            return (yield from self._bind(request))
+        if request.info.name in REVIEWS:
+            return access_review(self.authorizer, request.info, request.envelope.body,
+                                 request.user)
+        envelope = request.envelope
+        obj = prepare_create(request.info, envelope.body, request.namespace, envelope.trace_id)
+        request.name = obj["metadata"].get("name") or request.name
+        if request.info.name == certificates.RESOURCE:  # who asks is who sent it
+            user = request.user
+            certificates.requested_by(obj, user.name, user.uid, user.groups)
+        yield from self._admit(request, "CREATE", obj, None)
+        try:
+            self._validate(request, obj)
+            stored = yield from self._store_write(request, "create", obj)
+            return self._commit(request, stored)
+        except AlreadyExists:
+            self.admission.release(obj)
+            raise AlreadyExists(f'{request.qualified} "{request.name}" already exists',
+                                details={"name": request.name, "kind": request.info.name}
+                                ) from None
+        except BaseException:
+            self.admission.release(obj)  # what admission charged for is not stored
+            raise
+
+    def _update(self, request: Request) -> Generator[Step, Result, Object]:
+        """An update computed from the stored object and written only if that is still the
+        stored one. Without a ``resourceVersion`` from the client, a concurrent write (another
+        worker's) makes it start again from the new object, as kube-apiserver's
+        GuaranteedUpdate does: no write is ever lost."""
+        sent = sent_version(request.envelope.body)
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                return (yield from self._update_once(request, sent))
+            except Conflict:
+                if sent is not None or attempt == UPDATE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _update_once(self, request: Request, sent: int | None
+                     ) -> Generator[Step, Result, Object]:
+        assert self.view is not None, "reads before on_start"
+        old = self.view.get(request.key)
+        if old is None:
+            raise request.not_found()
+        current = int(old["metadata"]["resourceVersion"])
+        if sent is not None and sent != current:  # before validation, as Kubernetes
+            raise _conflict(request, Conflict(
+                "the object has been modified; please apply your changes to the latest "
+                f"version and try again (have {current}, got {sent})"))
+        obj, _ = prepare_update(request.info, request.subresource, request.envelope.body, old)
+        yield from self._admit(request, "UPDATE", obj, old)
+        try:
+            self._validate(request, obj)
+            grace = obj["metadata"].get("deletionGracePeriodSeconds")
+            if obj["metadata"].get("deletionTimestamp") and graceful_deletion(
+                request.info, obj, grace
+            ) is None:  # the last finalizer went: the deletion completes now
+                return (yield from self._remove(request, current))
+            stored = yield from self._write(request, obj, current)
+        except BaseException:
+            self.admission.release(obj, old)  # what admission charged for is not stored
+            raise
+        return to_scale(request.info, stored) if request.subresource == "scale" else stored
+
+    def _bind(self, request: Request) -> Generator[Step, Result, Object]:
+        old = self._get(request)
+        bound = prepare_binding(old, request.envelope.body)
+        yield from self._admit(request, "CREATE", bound, old)
+        yield from self._write(request, bound, int(old["metadata"]["resourceVersion"]))
+        return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
+
+    def _delete(self, request: Request) -> Generator[Step, Result, Object]:
+        old = self._get(request)
+        yield from self._admit(request, "DELETE", None, old)
+        propagated = with_propagation(old, request.options.propagation_policy)
+        marked = graceful_deletion(request.info, propagated, request.options.grace_period)
+        if marked is old:
+            return old
+        if marked is not None:
+            return (yield from self._write(request, marked,
+                                           int(old["metadata"]["resourceVersion"])))
+        return (yield from self._remove(request))
+
+    def _deletecollection(self, request: Request) -> Generator[Step, Result, Object]:
+        """Delete every object the selectors match, each as its own delete (admission
+        included); objects gone meanwhile are skipped. The reply lists what each delete
+        returned."""
+        deleted = []
+        for obj in self._list(dataclasses.replace(
+                request, options=dataclasses.replace(request.options, limit=None,
+                                                     continue_token=None)))["items"]:
+            item = dataclasses.replace(request, name=obj["metadata"]["name"])
+            with contextlib.suppress(NotFound):
+                deleted.append((yield from self._delete(item)))
+        return {"apiVersion": request.info.api_version, "kind": f"{request.info.kind}List",
+                "metadata": {}, "items": deleted}
+
+    def _remove(self, request: Request, expected: int | None = None
+                ) -> Generator[Step, Result, Object]:
+        try:
+            removed = yield from self._store_write(request, "delete", None, expected)
+        except NotFound:
+            raise request.not_found() from None
+        except Conflict as error:
+            raise _conflict(request, error) from None
+        self.admission.release(removed)
+        return self._commit(request, removed, removed=True)
+
+    def _write(self, request: Request, obj: Object, expected: int | None
+               ) -> Generator[Step, Result, Object]:
+        try:
+            stored = yield from self._store_write(request, "update", obj, expected)
+            return self._commit(request, stored)
+        except NotFound:
+            raise request.not_found() from None
+        except Conflict as error:
+            raise _conflict(request, error) from None
+
+    def _watch(self, request: Request) -> Object:
+        """Open, renew or stop a watch (its events come from :class:`Watches`)."""
+        options, watches = request.options, self.watches
+        watch_id = options.watch_id
+        if watch_id is None:
+            raise BadRequest("watch needs options.watchId (the client subscribes to its subject)")
+        check_owner(request.impersonator or request.user, self.subjects.watch_owner(watch_id),
+                    "watch events")
+        existing = watches.get(watch_id)
+        if existing is not None and existing.user != request.user.name:
+            raise Conflict(f"watch {watch_id} belongs to another user")
+        if options.stop:
+            watches.forget(watch_id)
+            return {"watchId": watch_id, "stopped": True}
+        if existing is not None:
+            watches.renew(existing, options.bookmarks)
+            return {"watchId": watch_id, "renewed": True}
+        if watches.held_by(request.user.name) >= self.config.max_watches:
+            raise TooManyRequests(f'user "{request.user.name}" has {self.config.max_watches} '
+                                  "watches open; stop some first")
+        watcher = Watcher(
+            id=watch_id, subject=self.subjects.watch(watch_id),
+            owner=request.envelope.sender or request.user.name, user=request.user.name,
+            info=request.info, namespace=request.namespace,
+            match=matcher(options.label_selector, options.field_selector),
+            revision=0, lease_seconds=options.lease_seconds,
+        )
+        watcher.renew()
+        if options.resource_version is not None:
+            current = self.store.revision().get()
+            if options.resource_version > current:
+                raise ServerTimeout(f"Too large resource version: {options.resource_version}, "
+                                    f"current: {current}")
+            watcher.revision = options.resource_version
+            watches.replay(watcher, self.store.events_since(options.resource_version).get())
+        else:  # every later commit reaches this worker after this snapshot: none is missed
+            assert self.view is not None, "watches before on_start"
+            items, watcher.revision, _ = self.view.page(request.info.prefix(request.namespace),
+                                                        watcher.match)
+            for obj in items:
+                watches.push(watcher, "ADDED", obj)
+        watches.add(watcher)
+        reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
+        return reply if self.config.server is None else {**reply, "server": self.config.server}
+
+
+def _conflict(request: Request, error: Conflict) -> Conflict:
+    return Conflict(f'Operation cannot be fulfilled on {request.qualified} '
+                    f'"{request.name}": {error.message}')

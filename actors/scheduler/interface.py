@@ -1,0 +1,202 @@
+"""The extension points: what a scheduler plugin implements, and the checks that refuse one
+that gets it wrong (kube-scheduler's ``framework/interface.go``).
+
+One Protocol per extension point, each with ``name`` and one method (Reserve two) returning a
+:class:`~actors.scheduler.framework.Status`::
+
+    PreFilter -> Filter (per node) -> PostFilter (only when no node fits)
+    -> PreScore -> Score (per node) -> NormalizeScore -> pick the best node
+    -> Reserve (Unreserve on any later failure) -> Permit (may Wait) -> Bind
+
+A plugin is filed under every extension point whose methods it has (duck typing, checked with
+``isinstance`` against these ``runtime_checkable`` Protocols); :func:`check_plugin` and
+:func:`check_profile` refuse misuse when a ``Profile`` is made, as kube-scheduler's
+``updatePluginList`` does ("plugin %q does not extend %s plugin").
+
+Neighbours: ``framework`` (``Status``, ``CycleState``, ``Profile``, which runs the checks, and
+``Framework``, which calls the plugins), ``nodeinfo`` (what plugins read), ``plugins`` (the
+defaults).
+
+Which thread: none of its own; the checks run wherever a ``Profile`` is made, the Protocols
+are called on the threads ``framework`` names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from actors.scheduler.nodeinfo import NodeInfo, PodInfo
+
+if TYPE_CHECKING:
+    from actors.scheduler.framework import CycleState, Framework, Status
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    """What every extension point's Protocol has: a name."""
+
+    @property
+    def name(self) -> str:
+        """Unique within a profile; names the plugin in statuses, weights and events (a
+        class attribute does)."""
+
+
+@runtime_checkable
+class PreFilterPlugin(Plugin, Protocol):
+    def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        """Once per cycle, before any Filter: compute what Filter needs, reject the pod
+        outright, or return Skip to turn this plugin's Filter off (nothing to reject: the pod
+        asks nothing of this kind, or no node has what this plugin rejects)."""
+
+
+@runtime_checkable
+class FilterPlugin(Plugin, Protocol):
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        """May ``pod`` go to ``node``? Must be cheap: it runs for many nodes per pod."""
+
+
+@runtime_checkable
+class PostFilterPlugin(Plugin, Protocol):
+    def post_filter(self, state: CycleState, pod: PodInfo,
+                    statuses: Mapping[str, Status]) -> Status:
+        """No node fits (``statuses``: why, per node): make room (preemption) and return
+        Success, or return Unschedulable."""
+
+
+@runtime_checkable
+class PreScorePlugin(Plugin, Protocol):
+    def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        """Once per cycle, before any Score; Skip turns this plugin's Score off."""
+
+
+@runtime_checkable
+class ScorePlugin(Plugin, Protocol):
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        """How much ``node`` suits ``pod`` (higher is better; 0..MAX_NODE_SCORE unless this
+        plugin normalizes), with :data:`SUCCESS`, or 0 and why it failed (the cycle fails
+        with Error)."""
+
+
+@runtime_checkable
+class NormalizeScorePlugin(Plugin, Protocol):
+    def normalize_score(self, state: CycleState, pod: PodInfo,
+                        scores: dict[str, int]) -> Status:
+        """Bring this plugin's ``scores`` (node -> score, changed in place) to integers in
+        0..MAX_NODE_SCORE."""
+
+
+@runtime_checkable
+class ReservePlugin(Plugin, Protocol):
+    def reserve(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """The pod is assumed on ``node``: claim what it needs. Must be undone by
+        :meth:`unreserve`, which runs if any later step fails."""
+
+    def unreserve(self, state: CycleState, pod: PodInfo, node: str) -> None:
+        """Undo :meth:`reserve`; must be idempotent and never fail."""
+
+
+@runtime_checkable
+class PermitPlugin(Plugin, Protocol):
+    def permit(self, state: CycleState, pod: PodInfo, node: str) -> tuple[Status, float]:
+        """Success, a rejection, or Wait with a timeout in seconds (the pod waits for
+        :meth:`WaitingPod.allow` from this plugin; at the timeout it is rejected)."""
+
+
+@runtime_checkable
+class BindPlugin(Plugin, Protocol):
+    def bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """Bind ``pod`` to ``node`` (a binding thread: may block), or Skip to let the next
+        bind plugin do it."""
+
+
+@runtime_checkable
+class UsesFramework(Protocol):
+    def use_framework(self, framework: Framework) -> None:
+        """Called once, as the framework is built: keep it to run other plugins or read the
+        cache (kube-scheduler's framework Handle)."""
+
+
+EXTENSION_POINTS: tuple[type, ...] = (
+    PreFilterPlugin, FilterPlugin, PostFilterPlugin, PreScorePlugin, ScorePlugin,
+    NormalizeScorePlugin, ReservePlugin, PermitPlugin, BindPlugin)
+
+
+def _methods(point: type) -> tuple[str, ...]:
+    return tuple(name for name, value in vars(point).items()
+                 if callable(value) and not name.startswith("_"))
+
+
+POINT_METHODS: dict[type, tuple[str, ...]] = {point: _methods(point)
+                                             for point in EXTENSION_POINTS}
+"""Each extension point's methods (``reserve`` and ``unreserve`` for Reserve)."""
+_MISSPELT_CUTOFF = 0.85
+"""How alike (difflib's ratio, lowercase, no underscores) a public method must be to a
+missing extension point's to be taken for a misspelling of it: ``scores``, ``filters``,
+``prefilter``, ``Score`` are; ``permitted``, ``binding`` are not."""
+
+
+def _point_name(point: type) -> str:
+    return point.__name__.removesuffix("Plugin")
+
+
+def check_plugin(plugin: object) -> None:
+    """TypeError, naming the plugin and the fix, unless ``plugin`` has a name, extends at
+    least one extension point, extends each it has a method of fully, and has no public
+    method that looks like a misspelt extension point."""
+    name = getattr(plugin, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{plugin!r} has no name: give its class a name (a str), unique in "
+                        "its profile")
+    has = {method for methods in POINT_METHODS.values() for method in methods
+           if callable(getattr(type(plugin), method, None))}
+    for point, methods in POINT_METHODS.items():
+        if has & set(methods) and not has >= set(methods):
+            raise TypeError(f'plugin "{name}" does not extend {_point_name(point)} plugin: '
+                            f"it has {', '.join(sorted(has & set(methods)))}() but not "
+                            f"{', '.join(sorted(set(methods) - has))}()")
+    for method, meant in _misspelt(plugin, has):
+        point = next(p for p, methods in POINT_METHODS.items() if meant in methods)
+        raise TypeError(f'plugin "{name}" has a method {method}() that no extension point '
+                        f"calls: did you mean {meant}() ({_point_name(point)})?")
+    if not has:
+        wanted = ", ".join(f"{_point_name(p)}: {'/'.join(m)}()" for p, m in POINT_METHODS.items())
+        raise TypeError(f'plugin "{name}" does not extend any extension point ({wanted})')
+
+
+def _misspelt(plugin: object, has: set[str]) -> list[tuple[str, str]]:
+    """(method, the extension point method it looks like) for each public method of
+    ``plugin``'s class that looks like one the plugin lacks."""
+    missing = {method.replace("_", ""): method for methods in POINT_METHODS.values()
+               for method in methods if method not in has}
+    found = []
+    for attribute in dir(type(plugin)):
+        if attribute.startswith("_") or attribute in has or \
+                not callable(getattr(type(plugin), attribute)):
+            continue
+        close = difflib.get_close_matches(attribute.replace("_", "").lower(), missing, 1,
+                                          _MISSPELT_CUTOFF)
+        found += [(attribute, missing[close[0]])] if close else []
+    return found
+
+
+def check_profile(plugins: Sequence[Plugin], weights: Mapping[str, int]) -> None:
+    """TypeError or ValueError naming the plugin unless each plugin passes
+    :func:`check_plugin`, no two share a name, and each weight is a scoring plugin's."""
+    for plugin in plugins:
+        check_plugin(plugin)
+    names = [plugin.name for plugin in plugins]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f'plugin "{twice[0]}" is in the profile twice: plugin names must be '
+                         "unique in a profile")
+    scoring = {name for name, plugin in zip(names, plugins, strict=True)
+               if isinstance(plugin, ScorePlugin)}
+    for name in weights:
+        if name not in names:
+            raise ValueError(f'a weight for plugin "{name}", which is not in the profile '
+                             f"(its plugins: {', '.join(names)})")
+        if name not in scoring:
+            raise ValueError(f'plugin "{name}" does not extend Score plugin: its weight '
+                             "would never apply")
