@@ -23,7 +23,8 @@ from actors.scheduler import CycleState, NodeInfo, PodInfo
 from actors.scheduler.framework import MAX_NODE_SCORE, SUCCESS, Status
 from actors.scheduler.plugins import default_profile
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
-from bindings.cluster.launcher import SCHEDULER, Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
+from bindings.cluster.identities import SCHEDULER
 from bus import Connection
 
 LABEL, VALUE = "example.kubeactor.io/disk", "fast"

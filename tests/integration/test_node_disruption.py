@@ -18,7 +18,7 @@ import pytest
 from actors.api.objects import NODE_LEASE_NAMESPACE, now_micro, set_condition
 from actors.client.client import Client
 from actors.controllers.disruption import DisruptionConfig
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus.errors import Conflict, NotFound
 from tests.conftest import node, pod, wait_for
 
