@@ -39,11 +39,11 @@ the code that raises them are drawn here with their module::
     |   +-- KubeConfigError           (bindings.kubeconfig) missing, unreadable or malformed
     |   +-- ManifestError             (bindings.cli.manifests) a manifest cannot be read or mapped
     |   +-- JsonPathError             (bindings.cli.jsonpath) an output template cannot be parsed
-    |   +-- RolloutError              (bindings.cli.rollout) kubectl's refusal of a rollout action
+    |   +-- RolloutError              (bindings.cli.workloads) kubectl's refusal of a rollout action
     |   +-- CaptureError              (bindings.cli.tracing) not a ``trace --record`` capture
     +-- RolloutFailed                 (bindings.cli.printers) past its progress deadline: it will
     |                                 not finish by itself
-    +-- ClusterError                  (bindings.cluster.launcher) the cluster could not start; the
+    +-- ClusterError                  (bindings.cluster.config) the cluster could not start; the
     |                                 message says what to do
     +-- RuntimeFailure(reason)        (actors.kubelet.runtime) a container could not be made to run
     +-- NkeyError                     (bus.nkeys) a key, seed or JWT that is malformed or

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, deny, patch
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection
 from bus.errors import ApiError
 

@@ -30,7 +30,8 @@ from actors.scheduler import (
     Status,
     default_profile,
 )
-from bindings.cluster.launcher import SCHEDULER, Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
+from bindings.cluster.identities import SCHEDULER
 from bus import Connection
 
 LABEL, VALUE = "example.kubeactor.io/disk", "fast"

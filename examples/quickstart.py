@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from actors.client.client import WatchEvent
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 
 
 def main(data_dir: Path) -> str:

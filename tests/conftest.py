@@ -16,7 +16,7 @@ from actors.store import Backend
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, NatsServer
 from tests.processes import UpProcess
 

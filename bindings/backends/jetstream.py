@@ -48,7 +48,7 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 
-from actors.store import Change, Outcome, Record, Undecodable, decode
+from actors.store.backend import Change, Outcome, Record, Undecodable, decode
 from bus import loop as bus_loop
 from bus.connection import Connection
 from bus.errors import (
@@ -104,7 +104,7 @@ def _encode(obj: Object) -> bytes:
 
 
 class JetStreamBackend:
-    """A :class:`actors.store.Backend` in a JetStream KV bucket, over ``connection`` (opened
+    """A :class:`actors.store.backend.Backend` in a JetStream KV bucket, over ``connection`` (opened
     by the caller, on the bus loop). Opening creates the bucket when missing and starts the
     feed."""
 

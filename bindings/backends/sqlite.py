@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from actors.store import Change, Outcome, Record, Undecodable, decode
+from actors.store.backend import Change, Outcome, Record, Undecodable, decode
 from bus.errors import ApiError, InternalError
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ INSERT OR IGNORE INTO meta (id, revision) VALUES (0, 0);
 
 
 class SqliteBackend:
-    """A :class:`actors.store.Backend` in one SQLite file. Used from the store thread only."""
+    """A :class:`actors.store.backend.Backend` in one SQLite file. Used from the store thread
+    only."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -1,2 +1,3 @@
-"""The ``kubeactor`` command: ``main`` (today the whole command), the printers and
-JSONPath, manifests, rollout and trace helpers it uses."""
+"""The ``kubeactor`` command: ``main`` (dispatch and errors), ``parsing`` (the grammar) and
+``session``; the verbs by group (``objects``, ``pods``, ``workloads``, ``auth``, ``daemons``,
+``tracing``); the printers, JSONPath and manifests they use."""

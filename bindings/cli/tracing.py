@@ -1,15 +1,26 @@
-"""Tracing the control plane: turn bus messages into hops, lines and sequence diagrams.
+"""Tracing the control plane: ``kubeactor trace``, and what turns bus messages into hops,
+lines and sequence diagrams.
 
 ``kubeactor trace`` subscribes to ``<prefix>.>`` and hands every message here: a
 :class:`Hop` says who sent what to whom (a request, its reply, a watch event, a span of an
 in-process step), :func:`render` prints it as one line and :func:`mermaid` draws a run of hops
 as a Mermaid ``sequenceDiagram``. Captures (``--record``) are msgpack streams of
-``{"t", "subject", "msg"}`` maps; credentials are removed before anything is kept or shown.
-"""
+``{"t", "subject", "msg"}`` maps; credentials are removed before anything is kept or shown;
+``trace replay FILE`` prints one again.
 
+Neighbours: ``bus.envelope`` (what a message holds), ``bindings.cli.session`` (the tracer's
+connection), ``bindings.cli.parsing`` (``KIND/NAME``), ``bindings.cli.main`` (dispatch).
+
+Which thread: the command runs on the main thread; messages arrive on the bus loop thread
+(``on_message``) and reach it through a queue.
+"""
 from __future__ import annotations
 
+import argparse
+import contextlib
+import queue
 import re
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,6 +30,8 @@ from typing import Any, BinaryIO
 import msgpack
 
 from actors.api.resources import ResourceInfo
+from bindings.cli import parsing
+from bindings.cli.session import Session, stop_on_signals
 from bus.envelope import Envelope, decode
 from bus.errors import BadRequest, UsageError, translated
 
@@ -158,3 +171,86 @@ def read_capture(path: Path) -> Iterator[Record]:
                 yield Record(float(item["t"]), str(item["subject"]), dict(item["msg"]))
         except (ValueError, KeyError, TypeError, msgpack.UnpackException) as error:
             raise CaptureError(f"{path} is not a kubeactor trace capture ({error})") from None
+
+
+def _add_trace(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    trace = verbs.add_parser("trace", parents=[common],
+                             help="print the control plane's messages live, or replay a capture",
+                             usage="kubeactor trace [replay FILE] [--object KIND/NAME] "
+                                   "[--trace-id ID] [--mermaid FILE] [--record FILE]")
+    trace.add_argument("replay", nargs="*", help=argparse.SUPPRESS)
+    trace.add_argument("--object", metavar="KIND/NAME", help="only messages about this object")
+    trace.add_argument("--trace-id", help="only messages of this trace")
+    trace.add_argument("--mermaid", metavar="FILE", type=Path,
+                       help="write a Mermaid sequenceDiagram of what was seen")
+    trace.add_argument("--record", metavar="FILE", type=Path,
+                       help="keep the capture (credentials removed) for `trace replay`")
+    trace.add_argument("--timeout", type=float, help="stop after this many seconds")
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    """``trace``: live from the bus until Ctrl-C (or --timeout), or ``trace replay FILE``."""
+    info, name = None, None
+    if args.object:
+        kind, _, name = args.object.partition("/")
+        info = parsing.resource_type(kind)
+    if args.replay:
+        if args.replay[0] != "replay" or len(args.replay) != 2:
+            raise UsageError("usage: kubeactor trace replay FILE")
+        records: Iterable[Record] = read_capture(Path(args.replay[1]))
+        hops = _show(records, info, name, args.trace_id)
+    else:
+        hops = _trace_live(args, info, name)
+    if args.mermaid:
+        with translated(UsageError):
+            args.mermaid.write_text(mermaid(hops))
+    return 0
+
+
+def _show(records: Iterable[Record], info: ResourceInfo | None, name: str | None,
+          trace_id: str | None, record_to: BinaryIO | None = None) -> list[Hop]:
+    hops = []
+    for record in records:
+        if not matches(record, info, name, trace_id):
+            continue
+        if record_to is not None:
+            write_record(record_to, record)
+        hops.append(hop(record))
+        print(render(hops[-1]), flush=True)
+    return hops
+
+
+def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
+                name: str | None) -> list[Hop]:
+    stop = stop_on_signals()
+    seen: queue.Queue[Record] = queue.Queue()
+
+    def on_message(subject: str, data: bytes) -> None:  # bus loop thread
+        if (record := Record.capture(subject, data)) is not None:
+            seen.put(record)
+
+    def drain() -> Iterator[Record]:
+        deadline = time.monotonic() + args.timeout if args.timeout else None
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            with contextlib.suppress(queue.Empty):
+                yield seen.get(timeout=0.1)
+        while not seen.empty():
+            yield seen.get()
+
+    session = Session(args, name="tracer")
+    try:
+        session.connection.subscribe_raw(session.connection.subjects.all, on_message)
+        print(f"tracing {session.connection.subjects.all} on {session.config.server} "
+              "(Ctrl-C to stop)", file=sys.stderr, flush=True)
+        with contextlib.ExitStack() as files:
+            with translated(UsageError):
+                out = files.enter_context(args.record.open("wb")) if args.record else None
+            return _show(drain(), info, name, args.trace_id, out)
+    finally:
+        session.close()
+
+
+PARSERS: dict[str, parsing.Builder] = {"trace": _add_trace}
+"""The verb's parser-builder (``bindings.cli.main`` calls them in the order of its help)."""
+COMMANDS = {"trace": cmd_trace}
+"""The verb's command: it opens a session of its own (a connection named ``tracer``)."""

@@ -13,12 +13,16 @@ credentials: kubelets (``kubeactor agent``), or a scheduler or a controller mana
 :meth:`Cluster.stop` stops everything it started, in reverse order.
 
 This is the one place that wires bindings (SQLite, JetStream, Docker) into actors.
+
+Neighbours: ``bindings.cluster.config`` (what it is asked to start),
+``bindings.cluster.identities`` (who each component is), ``bindings.cluster.pki``,
+``bindings.cluster.bususers`` and ``bindings.cluster.audit`` (what it keeps in the data dir),
+``bindings.cli.daemons`` (the verbs that run it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import fcntl
 import logging
@@ -50,25 +54,34 @@ from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
-from actors.controllers.disruption import DisruptionConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
 from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
-from actors.store import Backend, Store, StoreConfig
+from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
 from bindings.cluster import bususers
 from bindings.cluster.audit import AuditLog
-from bindings.cluster.pki import Pki, ensure_pki, private_file
+from bindings.cluster.config import ClusterConfig, ClusterError
+from bindings.cluster.identities import (
+    ADMIN,
+    CONTROL_PLANE_USERS,
+    CONTROLLER_MANAGER,
+    CSR_SIGNER,
+    SCHEDULER,
+    ensure_tokens,
+    node_identity,
+)
+from bindings.cluster.pki import Pki, ensure_pki
 from bindings.runtimes.docker import DockerRuntime
 from bindings.runtimes.sim import SimRuntime
 from bus import BusConfig, Connection, NatsServer
 from bus.envelope import new_id
-from bus.errors import KubeactorError, translated
+from bus.errors import translated
 from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
@@ -77,158 +90,6 @@ from bus.server import port_is_free
 from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
-
-ADMIN = ("admin", "system:masters")
-SCHEDULER = ("system:kube-scheduler", "")
-CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
-CSR_SIGNER = ("system:controller:certificate-controller", "")
-CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, BUS_STORE, SCHEDULER[0], CONTROLLER_MANAGER[0],
-                       CSR_SIGNER[0])
-"""The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
-them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
-``pki/nats-issuer.nk``: ``bus.permissions.authorization``)."""
-
-
-@dataclass
-class ClusterConfig:
-    data_dir: Path | None = None
-    """Where the control plane or the kubelets keep their state (locked: one process per
-    dir); None only for a scheduler or controller manager that joins a cluster."""
-    nodes: int = 1
-    """Kubelets to start, named node-1 ... node-N."""
-    node_names: tuple[str, ...] = ()
-    """Names of the kubelets to start, instead of node-1 ... node-N (``kubeactor agent``)."""
-    control_plane: bool = True
-    """Start store and apiserver (and the scheduler and controller manager, unless turned
-    off); False: join the cluster of ``nats_url`` with ``credentials`` (``kubeactor agent``,
-    ``kubeactor scheduler``, ``kubeactor controller-manager``)."""
-    runtime: str = "docker"
-    """``docker`` (real containers) or ``sim`` (in memory, see ``bindings.runtimes.sim``)."""
-    nats_url: str | None = None
-    """Use this NATS instead of starting the embedded nats-server (required for an agent)."""
-    nats_host: str = "127.0.0.1"
-    """Address the embedded nats-server listens on (agents on other hosts connect to it)."""
-    nats_port: int = 0
-    """Port of the embedded nats-server; 0 lets it pick a free one."""
-    prefix: str = "kubeactor"
-    apiserver_workers: int = 2
-    """Apiserver actors sharing the requests (and the store's group commits): one blocked on
-    a durable write does not stop the others."""
-    credentials: Credentials | None = None
-    """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
-    node_monitor_grace_seconds: float = 40.0
-    """A node whose Lease goes unrenewed this long becomes Unknown."""
-    node_monitor_seconds: float = 5.0
-    """How often the node lifecycle controller looks at the nodes."""
-    node_disruption: DisruptionConfig = field(default_factory=DisruptionConfig)
-    """Zones and the rate of NoExecute taints on lost nodes (--node-eviction-rate...)."""
-    node_lease_duration_seconds: int = 40
-    """The kubelets' Lease duration; they renew every quarter of it."""
-    node_cpu: str | None = None
-    """CPU each node offers (Kubernetes quantity); None: the host's."""
-    node_memory: str | None = None
-    """Memory each node offers; None: the host's."""
-    audit_log: Path | None = None
-    """Where the apiserver appends one JSON line per request; None: ``DATA_DIR/audit.log``."""
-    max_pods: int = 110
-    """Pods each node accepts (the kubelet's --max-pods)."""
-    backoff_base: float = 10.0
-    """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
-    small in tests."""
-    store: str = "sqlite"
-    """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
-    several apiserver processes may share)."""
-    storage: StoreConfig = field(default_factory=StoreConfig)
-    """The store's compaction and size limit (``--quota-backend-bytes``)."""
-    apiserver_only: bool = False
-    """Start the store and the apiserver only, no scheduler or controllers: one more apiserver
-    process of a cluster whose store is shared (``jetstream``, with ``nats_url``; the first
-    process runs the scheduler and the controllers), or an apiserver alone (tests of the API,
-    where nothing but the test writes)."""
-    tokens_file: Path | None = None
-    """The static token file; None: ``DATA_DIR/tokens.csv`` (made at first start). Apiservers
-    of one cluster must share it: give the others the first one's."""
-    namespace_retry_seconds: float = 2.0
-    """How often the namespace controller looks again at a terminating namespace that still
-    holds objects."""
-    bus: BusConfig | None = None
-    """NATS identity of the kubelets when there is no control plane here (from a kubeconfig:
-    its certificate); its URL and prefix are ``nats_url`` and ``prefix``."""
-    leader_elect_lease_seconds: float = 15.0
-    """How long replicas of the scheduler and of the controller manager wait after the
-    leader's last renewal before one takes over (Kubernetes' --leader-elect-lease-duration)."""
-    leader_elect_renew_seconds: float = 10.0
-    """How long a leader keeps trying to renew before it stops leading
-    (--leader-elect-renew-deadline); below the lease duration."""
-    leader_elect_retry_seconds: float = 2.0
-    """Seconds between two attempts to acquire or renew (--leader-elect-retry-period)."""
-    scheduler: bool = True
-    """Run the scheduler in this process (False: ``server --disable-scheduler``, where a
-    ``kubeactor scheduler`` process schedules; and for an agent)."""
-    controller_manager: bool = True
-    """Run the controller manager in this process (False: ``server
-    --disable-controller-manager``, and for an agent)."""
-    scheduler_name: str = DEFAULT_SCHEDULER
-    """The scheduler's name (pods choose it by ``spec.schedulerName``). Its Lease is
-    ``kube-scheduler`` for the default one, else its name, so that replicas of two
-    schedulers never wait for each other."""
-
-
-class ClusterError(KubeactorError):
-    """The cluster could not start; the message says what to do."""
-
-
-def node_identity(name: str, simulated: bool = False) -> tuple[str, str]:
-    """The user and groups of node ``name``'s kubelet; a simulated node's is also in group
-    ``system:node-sim``, whose connection it shares (``busauth.owners``)."""
-    return f"system:node:{name}", "system:nodes,system:node-sim" if simulated else "system:nodes"
-
-
-def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
-    """A kubeconfig for the kubelet of ``node`` joining the cluster kept in ``data_dir`` (its
-    control plane's): a new certificate of the cluster CA (``system:node:<node>`` in
-    ``system:nodes``), which is also its NATS identity (the auth callout admits it as node
-    ``<node>``). Needs the CA's key: run it where the control plane runs."""
-    data = data_dir.expanduser().resolve()
-    try:
-        admin = kubeconfig.load(data / "kubeconfig")
-    except kubeconfig.KubeConfigError:
-        raise ClusterError(f"no cluster has started in {data}: give the --data-dir of "
-                           "`kubeactor up` or `kubeactor server`") from None
-    user, groups = node_identity(node)
-    try:
-        Subjects(admin.prefix).node_calls(node)
-    except ValueError as error:
-        raise ClusterError(f"node name {node!r} is invalid: {error}") from None
-    if not (data / "pki" / "ca.key").exists():
-        raise ClusterError(f"the cluster CA is not in {data / 'pki'}: run this where its "
-                           "first control plane runs")
-    with translated(ClusterError):
-        key, cert = ensure_pki(data / "pki").issue(user, groups)
-    return kubeconfig.KubeConfig(
-        server=admin.server, prefix=admin.prefix, token=None, user=user,
-        client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca)
-
-
-def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, str]:
-    """The token of each identity (user name -> token), adding missing ones to the file."""
-    tokens: dict[str, str] = {}
-    rows: list[list[str]] = []
-    if path.exists():
-        with path.open(newline="") as handle:
-            rows = [row for row in csv.reader(handle) if row]
-        tokens = {row[1]: row[0] for row in rows}
-    missing = [(user, groups) for user, groups in identities if user not in tokens]
-    if path.exists() and not missing:
-        return tokens  # unchanged (perhaps another apiserver's file): not rewritten
-    for user, groups in missing:
-        tokens[user] = secrets.token_hex(16)
-        rows.append([tokens[user], user, user, groups])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with private_file(path) as handle:
-        csv.writer(handle).writerows(rows)
-    return tokens
-
 
 def _previous_port(path: Path, host: str) -> int:
     """The port the embedded nats-server had last time, when it is free again (else 0)."""

@@ -15,7 +15,7 @@ import pytest
 
 from bindings import kubeconfig
 from bindings.cluster import bususers
-from bindings.cluster.launcher import CONTROL_PLANE_USERS
+from bindings.cluster.identities import CONTROL_PLANE_USERS
 from bus.permissions import ADMIN, authorization
 from bus.server import NatsServer
 from bus.subjects import Subjects

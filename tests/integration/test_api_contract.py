@@ -17,7 +17,7 @@ import pytest
 from actors.client.client import Client, WatchEvent
 from actors.client.informer import Informer
 from actors.store import HistoryWindow, StoreConfig
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus import Envelope
 from bus.errors import Conflict, Gone
 from tests.conftest import STORES, node, pod

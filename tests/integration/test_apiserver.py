@@ -10,7 +10,7 @@ import pytest
 
 from actors.client.client import Client, WatchEvent
 from bindings.backends.sqlite import SqliteBackend
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Envelope, decode, encode
 from bus.errors import (
     AlreadyExists,

@@ -15,8 +15,7 @@ import nats.errors
 import pytest
 
 from bindings import kubeconfig
-from bindings.cluster import bususers
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig, bususers
 from bus import BusConfig, Connection, NatsServer
 from bus.errors import BusError, PermissionViolation
 from bus.permissions import ADMIN, APISERVER, authorization

@@ -14,7 +14,7 @@ from cryptography import x509
 from actors.api import certs
 from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, Proof
-from bindings.cluster.launcher import Cluster
+from bindings.cluster import Cluster
 from bus import Envelope, decode, encode
 from bus import loop as bus_loop
 from bus.envelope import MAC_HEADER, mac

@@ -22,7 +22,7 @@ from nats.aio.msg import Msg
 from actors.api import certs
 from actors.client.credentials import CertificateCredentials
 from bindings.backends.jetstream import bucket_name
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus import loop as bus_loop
 from bus.connection import Connection
 from bus.errors import Forbidden, NotFound

@@ -15,7 +15,7 @@ import pytest
 from actors.api.meta import controller_ref
 from actors.api.pods import is_pod_active, is_pod_ready
 from actors.client.client import Client, WatchEvent
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bindings.runtimes.sim import PULL_ERROR
 from bus.errors import Conflict, Forbidden, NotFound
 from tests.conftest import wait_for, wait_none_left

@@ -16,7 +16,7 @@ from actors.api import certificates, certs
 from actors.client.client import Client
 from bindings import kubeconfig
 from bindings.cli import main as cli
-from bindings.cluster.launcher import Cluster
+from bindings.cluster import Cluster
 from bus.errors import Forbidden, Invalid
 from tests.conftest import wait_for
 

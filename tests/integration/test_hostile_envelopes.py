@@ -32,7 +32,7 @@ from nats.aio.msg import Msg
 
 from actors.api import certs
 from actors.client.credentials import CertificateCredentials
-from bindings.cluster.launcher import Cluster
+from bindings.cluster import Cluster
 from bus import Envelope, decode
 from bus.envelope import MAC_HEADER, mac
 from bus.subjects import Subjects

@@ -16,7 +16,7 @@ import pytest
 
 from actors.client.client import Client, LogStream
 from bindings import kubeconfig
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection
 from bus.envelope import Envelope
 from bus.errors import BusTimeout, Forbidden

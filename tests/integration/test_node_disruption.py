@@ -19,7 +19,7 @@ from actors.api.meta import now_micro, set_condition
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client
 from actors.controllers.disruption import DisruptionConfig
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus.errors import Conflict, NotFound
 from tests.conftest import node, pod, wait_for
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from actors.scheduler.scheduler import SchedulerConfig
-from bindings.cluster.launcher import Cluster
+from bindings.cluster import Cluster
 from tests.conftest import node, pod, wait_for
 from tests.integration.test_scheduling import bound, start_scheduler
 

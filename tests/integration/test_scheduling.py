@@ -15,7 +15,7 @@ from actors.client.client import Client
 from actors.client.leaderelection import LeaderElectionConfig
 from actors.scheduler import Code, Status, default_profile
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
-from bindings.cluster.launcher import Cluster
+from bindings.cluster import Cluster
 from bus import Connection
 from tests.conftest import node, pod, wait_for
 

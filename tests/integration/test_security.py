@@ -19,7 +19,7 @@ import pytest
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
 from actors.client.client import Client
 from actors.store import StoreConfig
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, Envelope, decode, encode
 from bus import loop as bus_loop
 from bus.errors import ApiError, Forbidden, InternalError, NotFound, Unauthorized

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from bindings.runtimes.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS, START_SECONDS
 from tests.conftest import pod, wait_for
 from tests.processes import start_up, stop_up

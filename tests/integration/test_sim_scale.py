@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from actors.client.client import WatchEvent
-from bindings.cluster.launcher import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig
 from tests.conftest import pod
 
 pytestmark = pytest.mark.integration

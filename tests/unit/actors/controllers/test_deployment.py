@@ -1,6 +1,6 @@
 """The Deployment controller's decisions (actors/controllers/deployment.py) and kubectl's rollout
-status, history, undo, pause and resume (bindings/cli/printers.py, bindings/cli/rollout.py), as pure
-functions."""
+status, history, undo, pause and resume (bindings/cli/printers.py, bindings/cli/workloads.py), as
+pure functions."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from actors.controllers.deployment import (
     to_prune,
     without_hash,
 )
-from bindings.cli import rollout
+from bindings.cli import workloads
 from bindings.cli.printers import RolloutFailed, rollout_status
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -268,7 +268,7 @@ def test_the_new_replicaset_gets_the_deployments_annotations_but_its_own_bookkee
                            DESIRED_REPLICAS: "4", MAX_REPLICAS: "5"}
 
 
-# -- kubectl rollout history, undo, pause, resume (bindings/cli/rollout.py) ------------------------
+# -- kubectl rollout history, undo, pause, resume (bindings/cli/workloads.py) ----------------------
 
 
 def revised(rev: int, image: str, cause: str | None = None, owner: str = "d-uid") -> dict:
@@ -283,52 +283,52 @@ def revised(rev: int, image: str, cause: str | None = None, owner: str = "d-uid"
 
 def test_history_lists_the_revisions_with_their_change_cause_as_kubectl():
     kept = [revised(2, "v2", "set image v2"), revised(1, "v1"), revised(7, "x", owner="other")]
-    assert rollout.history(deployment(), kept) == (
+    assert workloads.history(deployment(), kept) == (
         "deployment.apps/web\n"
         "REVISION  CHANGE-CAUSE\n"
         "1         <none>\n"
         "2         set image v2\n")
-    one = rollout.history(deployment(), kept, wanted=2)
+    one = workloads.history(deployment(), kept, wanted=2)
     assert one.startswith("deployment.apps/web with revision #2\nPod Template:\n")
     assert "Image:        v2" in one and "pod-template-hash" not in one
-    assert rollout.history(deployment(), []) == "deployment.apps/web\nNo rollout history found."
-    with pytest.raises(rollout.RolloutError, match="unable to find the specified revision"):
-        rollout.history(deployment(), kept, wanted=7)
+    assert workloads.history(deployment(), []) == "deployment.apps/web\nNo rollout history found."
+    with pytest.raises(workloads.RolloutError, match="unable to find the specified revision"):
+        workloads.history(deployment(), kept, wanted=7)
 
 
 def test_undo_goes_back_to_the_previous_revision_or_the_one_named():
     d = deployment()
     kept = [revised(1, "v1"), revised(3, "v3"), revised(2, "v2")]
-    assert rollout.rollback_target(d, kept)[0] == 2
-    assert rollout.rollback_target(d, kept, 1) == (1, kept[0])
-    with pytest.raises(rollout.RolloutError, match="unable to find specified revision 9 in "
+    assert workloads.rollback_target(d, kept)[0] == 2
+    assert workloads.rollback_target(d, kept, 1) == (1, kept[0])
+    with pytest.raises(workloads.RolloutError, match="unable to find specified revision 9 in "
                                                    "history"):
-        rollout.rollback_target(d, kept, 9)
-    with pytest.raises(rollout.RolloutError, match='no rollout history found for deployment '
+        workloads.rollback_target(d, kept, 9)
+    with pytest.raises(workloads.RolloutError, match='no rollout history found for deployment '
                                                    '"web"'):
-        rollout.rollback_target(d, kept[:1])
+        workloads.rollback_target(d, kept[:1])
     d["spec"]["paused"] = True
-    with pytest.raises(rollout.RolloutError, match="cannot rollback a paused deployment"):
-        rollout.rollback_target(d, kept)
+    with pytest.raises(workloads.RolloutError, match="cannot rollback a paused deployment"):
+        workloads.rollback_target(d, kept)
 
 
 def test_undo_takes_the_template_and_annotations_of_the_revision_but_keeps_its_bookkeeping():
     d = deployment()
     d["metadata"]["annotations"] = {REVISION: "3", CHANGE_CAUSE: "set image v3", "x": "y"}
-    back = rollout.rolled_back(d, revised(1, "v0", "first"))
+    back = workloads.rolled_back(d, revised(1, "v0", "first"))
     assert back is not None
     assert back["spec"]["template"]["spec"]["containers"][0]["image"] == "v0"
     assert back["spec"]["template"]["metadata"]["labels"] == {"app": "web"}  # no hash label
     assert back["metadata"]["annotations"] == {REVISION: "3", CHANGE_CAUSE: "first"}
-    assert rollout.rolled_back(d, revised(1, "v1")) is None  # that template already
+    assert workloads.rolled_back(d, revised(1, "v1")) is None  # that template already
 
 
 def test_pause_and_resume_set_the_flag_once():
     d = deployment()
-    held = rollout.paused(d, True)
+    held = workloads.paused(d, True)
     assert held["spec"]["paused"] is True and "paused" not in d["spec"]
-    with pytest.raises(rollout.RolloutError, match=r'deployments\.apps "web" is already paused'):
-        rollout.paused(held, True)
-    assert rollout.paused(held, False)["spec"]["paused"] is False
-    with pytest.raises(rollout.RolloutError, match=r'deployments\.apps "web" is not paused'):
-        rollout.paused(d, False)
+    with pytest.raises(workloads.RolloutError, match=r'deployments\.apps "web" is already paused'):
+        workloads.paused(held, True)
+    assert workloads.paused(held, False)["spec"]["paused"] is False
+    with pytest.raises(workloads.RolloutError, match=r'deployments\.apps "web" is not paused'):
+        workloads.paused(d, False)

@@ -18,7 +18,8 @@ from actors.controllers.disruption import (
     zone_rate,
     zone_state,
 )
-from bindings.cli.main import _disruption, parser
+from bindings.cli.daemons import _disruption
+from bindings.cli.main import parser
 
 
 def health(name: str, status: str = "True", zone: str = "", tainted: str | None = None,

@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from bindings import kubeconfig
-from bindings.cli import jsonpath, manifests, printers, rollout, tracing
+from bindings.cli import jsonpath, manifests, printers, tracing, workloads
 from bindings.cli import main as cli
-from bindings.cluster.launcher import ClusterError
+from bindings.cluster import ClusterError
 from bus.errors import KubeactorError, UsageError
 from bus.nkeys import NkeyError
 
@@ -76,7 +76,7 @@ def test_an_error_outside_the_tree_is_a_bug_and_is_not_hidden(monkeypatch, tmp_p
 
 @pytest.mark.parametrize("leaf", [
     kubeconfig.KubeConfigError, manifests.ManifestError, jsonpath.JsonPathError,
-    rollout.RolloutError, tracing.CaptureError])
+    workloads.RolloutError, tracing.CaptureError])
 def test_what_the_user_gave_wrong_is_a_usage_error(leaf):
     assert issubclass(leaf, UsageError)
 

@@ -61,3 +61,14 @@ def test_node_kubeconfig_refuses_a_name_no_node_may_have_and_writes_nothing(tmp_
         'error: Node "BAD_NAME" is invalid: metadata.name: Invalid value: "BAD_NAME": a '
         "lowercase RFC 1123 subdomain")
     assert not out.exists()
+
+
+def test_every_verb_of_the_verb_modules_is_in_the_help_and_dispatched_once():
+    """main.VERBS (the help's order) names each verb of the verb modules exactly once, each
+    with a command in exactly one table; a verb missing there would not be parsed at all."""
+    assert len(cli.VERBS) == len(set(cli.VERBS))
+    assert not set(cli.COMMANDS) & set(cli.LOCAL_COMMANDS)
+    assert set(cli.VERBS) == set(cli.COMMANDS) | set(cli.LOCAL_COMMANDS)
+    shown = cli.parser().format_help()
+    places = [shown.index(f"\n    {verb} ") for verb in cli.VERBS]  # ValueError: not listed
+    assert places == sorted(places)

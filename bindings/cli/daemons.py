@@ -1,0 +1,337 @@
+"""``kubeactor up``, ``server``, ``scheduler``, ``controller-manager``, ``agent``: the verbs
+that run components in this process, until SIGINT or SIGTERM; and ``config view`` and
+``node-kubeconfig``, which read or write kubeconfigs on this host without a session.
+
+Each verb's parser is built here (the flags the daemons share, ``--leader-elect-*`` and the
+like, by one function per set); each command turns its flags into a ``ClusterConfig`` and
+serves it.
+
+Neighbours: ``bindings.cluster`` (``Cluster`` starts what the config asks for; the
+identities of nodes), ``bindings.kubeconfig`` (the files), ``bindings.cli.parsing`` (the flag
+types), ``bindings.cli.main`` (puts these verbs in its tables and dispatches to them).
+
+Which thread: the main thread; ``_serve`` blocks it until a signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from actors.api.pods import DEFAULT_SCHEDULER
+from actors.api.resources import lookup
+from actors.api.validation import validate
+from actors.controllers.disruption import DisruptionConfig
+from actors.store import StoreConfig
+from bindings import kubeconfig
+from bindings.cli import parsing
+from bindings.cli.session import stop_on_signals
+from bindings.cluster import Cluster, ClusterConfig
+from bindings.cluster.identities import node_identity, node_kubeconfig
+from bus.errors import Invalid, UsageError
+
+
+def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    up = verbs.add_parser("up", parents=[common], help="run a whole cluster in the foreground")
+    up.add_argument("--data-dir", type=Path, default=Path("~/.kubeactor"))
+    up.add_argument("--nodes", type=parsing.bounded(0, 1000), default=1)
+    up.add_argument("--runtime", choices=["docker", "sim"], default="docker")
+    up.add_argument("--nats", metavar="URL", help="use this NATS instead of an embedded one")
+    up.add_argument("--port", type=parsing.bounded(0, 65535), default=0,
+                    help="embedded nats-server port (0: a free one)")
+    for flags in (_store_flags, _monitor_flags, _leader_flags, _eviction_flags, _node_flags):
+        flags(up)
+
+
+def _add_server(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    server = verbs.add_parser("server", parents=[common],
+                              help="run the control plane (store, apiserver, scheduler)")
+    server.add_argument("--data-dir", type=Path, default=Path("~/.kubeactor"))
+    server.add_argument("--nats", metavar="URL", help="use this NATS instead of an embedded one")
+    server.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:0",
+                        help="where the embedded nats-server listens (port 0: a free one)")
+    server.add_argument("--apiserver-only", action="store_true",
+                        help="run the store and apiserver only: one more apiserver of a cluster "
+                             "on a shared store (needs --store jetstream --nats URL --tokens)")
+    server.add_argument("--tokens", metavar="FILE", type=Path, default=None,
+                        help="the static token file (default DATA_DIR/tokens.csv); give further "
+                             "apiservers the first one's")
+    server.add_argument("--disable-scheduler", action="store_true",
+                        help="no scheduler here: `kubeactor scheduler` processes schedule, with "
+                             "DATA_DIR/scheduler.kubeconfig")
+    server.add_argument("--disable-controller-manager", action="store_true",
+                        help="no controllers here: `kubeactor controller-manager` processes run "
+                             "them, with DATA_DIR/controller-manager.kubeconfig")
+    for flags in (_store_flags, _monitor_flags, _leader_flags, _eviction_flags):
+        flags(server)
+
+
+def _add_scheduler(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    scheduler = verbs.add_parser(
+        "scheduler", parents=[common],
+        help="run a scheduler that joins the cluster of --kubeconfig (kube-scheduler)")
+    scheduler.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER,
+                           help="schedule the pods whose spec.schedulerName is this; its Lease "
+                                "is kube-scheduler for the default, else this name")
+    _leader_flags(scheduler)
+
+
+def _add_controller_manager(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    controller_manager = verbs.add_parser(
+        "controller-manager", parents=[common],
+        help="run the controllers, joining the cluster of --kubeconfig "
+             "(kube-controller-manager)")
+    for flags in (_monitor_flags, _leader_flags, _eviction_flags):
+        flags(controller_manager)
+
+
+def _add_agent(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    agent = verbs.add_parser("agent", parents=[common],
+                             help="run one kubelet that joins the cluster of --kubeconfig")
+    agent.add_argument("--node", required=True, help="the node's name")
+    agent.add_argument("--runtime", choices=["docker", "sim"], default="docker")
+    agent.add_argument("--nats", metavar="URL",
+                       help="this NATS instead of the kubeconfig's (a server of the same "
+                            "NATS cluster, e.g. the one on this machine)")
+    agent.add_argument("--data-dir", type=Path, default=None,
+                       help="the agent's own state (default ~/.kubeactor/agent-NODE)")
+    _node_flags(agent)
+
+
+def _store_flags(command: argparse.ArgumentParser) -> None:
+    """--store, --quota-backend-bytes (up, server)."""
+    command.add_argument("--store", choices=["sqlite", "jetstream"], default="sqlite",
+                         help="the store: SQLite in the data dir, or JetStream KV on the NATS")
+    command.add_argument("--quota-backend-bytes", type=parsing.bounded(-1, 2**63 - 1),
+                         default=StoreConfig().quota_backend_bytes, metavar="BYTES",
+                         help="bytes the store may hold before writes that grow it are "
+                              "refused (etcd's; 0: its default of 2 GiB, -1: no limit)")
+
+
+def _monitor_flags(command: argparse.ArgumentParser) -> None:
+    """--node-monitor-* (up, server, controller-manager)."""
+    command.add_argument("--node-monitor-grace-period", type=parsing.bounded(1, 86400), default=40,
+                         metavar="SECONDS",
+                         help="a node whose lease goes unrenewed this long is Unknown")
+    command.add_argument("--node-monitor-period", type=parsing.bounded(1, 3600), default=5,
+                         metavar="SECONDS", help="how often nodes are checked")
+
+
+def _leader_flags(command: argparse.ArgumentParser) -> None:
+    """--leader-elect-* (up, server, scheduler, controller-manager)."""
+    command.add_argument("--leader-elect-lease-duration", type=parsing.duration, default=15.0,
+                         metavar="DURATION", help="how long standby schedulers and "
+                         "controller managers wait after the leader's last renewal")
+    command.add_argument("--leader-elect-renew-deadline", type=parsing.duration, default=10.0,
+                         metavar="DURATION",
+                         help="how long a leader tries to renew before it stops leading")
+    command.add_argument("--leader-elect-retry-period", type=parsing.duration, default=2.0,
+                         metavar="DURATION", help="time between attempts to lead or renew")
+
+
+def _eviction_flags(command: argparse.ArgumentParser) -> None:
+    """kube-controller-manager's eviction flags, with its defaults."""
+    command.add_argument("--node-eviction-rate", type=parsing.real(0, 1e6), default=0.1,
+                         metavar="RATE", help="nodes per second whose pods are evicted "
+                         "when a zone is healthy (the NoExecute taint)")
+    command.add_argument("--secondary-node-eviction-rate", type=parsing.real(0, 1e6),
+                         default=0.01, metavar="RATE", help="the same when a zone is "
+                         "unhealthy; 0 unless the zone is larger than "
+                         "--large-cluster-size-threshold")
+    command.add_argument("--large-cluster-size-threshold", type=parsing.bounded(0, 2**31 - 1),
+                         default=50, metavar="NODES",
+                         help="nodes from which a zone is large (eviction rates)")
+    command.add_argument("--unhealthy-zone-threshold", type=parsing.real(0, 1), default=0.55,
+                         metavar="FRACTION", help="fraction of a zone's nodes (at least "
+                         "3) not Ready from which the zone is unhealthy")
+
+
+def _node_flags(command: argparse.ArgumentParser) -> None:
+    """The kubelet's flags (up, agent)."""
+    command.add_argument("--node-lease-duration-seconds", type=parsing.bounded(4, 3600),
+                         default=40, metavar="SECONDS",
+                         help="the node lease's duration; renewed every 10 s (or a "
+                         "quarter of it)")
+    command.add_argument("--node-cpu", type=parsing.quantity, metavar="QUANTITY",
+                         help="CPU each node offers to pods (default: the host's)")
+    command.add_argument("--node-memory", type=parsing.quantity, metavar="QUANTITY",
+                         help="memory each node offers to pods (default: the host's)")
+    command.add_argument("--max-pods", type=parsing.bounded(1, 100000), default=110,
+                         metavar="N", help="pods each node accepts (kubelet's --max-pods)")
+    command.add_argument("--restart-backoff-base", type=parsing.seconds, default=10.0,
+                         metavar="SECONDS",
+                         help="the kubelet's first restart and image pull back-off, "
+                         "doubling up to 5 minutes (Kubernetes: 10)")
+
+
+def _add_config(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    config = verbs.add_parser("config", parents=[common], help="show the kubeconfig")
+    config.add_argument("action", choices=["view"])
+
+
+def _add_node_kubeconfig(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    node_config = verbs.add_parser(
+        "node-kubeconfig", parents=[common],
+        help="write the kubeconfig of a new node's agent (on the control plane's host)")
+    node_config.add_argument("--node", required=True, help="the node's name")
+    node_config.add_argument("--data-dir", type=Path, default=Path("~/.kubeactor"),
+                             help="the control plane's data dir (it holds the cluster CA)")
+    node_config.add_argument("--kubeconfig-out", type=Path, required=True, metavar="FILE",
+                             help="where to write it (mode 0600)")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """``up``: the whole cluster in this process."""
+    return _serve(_elected(args, ClusterConfig(
+        data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
+        nats_url=args.nats, nats_port=args.port, store=args.store, storage=_storage(args),
+        node_disruption=_disruption(args),
+        node_monitor_grace_seconds=args.node_monitor_grace_period,
+        node_monitor_seconds=args.node_monitor_period,
+        node_lease_duration_seconds=args.node_lease_duration_seconds,
+        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
+        node_memory=args.node_memory, max_pods=args.max_pods)), f"{args.nodes} node(s)")
+
+
+def _storage(args: argparse.Namespace) -> StoreConfig:
+    return StoreConfig(quota_backend_bytes=args.quota_backend_bytes)
+
+
+def _disruption(args: argparse.Namespace) -> DisruptionConfig:
+    """The node lifecycle controller's zone and eviction rate flags."""
+    return DisruptionConfig(
+        eviction_rate=args.node_eviction_rate,
+        secondary_eviction_rate=args.secondary_node_eviction_rate,
+        large_cluster_size_threshold=args.large_cluster_size_threshold,
+        unhealthy_zone_threshold=args.unhealthy_zone_threshold)
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    """``server``: store, apiserver and scheduler; kubelets join with ``agent``."""
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT")
+    if args.apiserver_only and not (args.store == "jetstream" and args.nats):
+        raise UsageError("an apiserver-only process shares the store of a running cluster: "
+                         "it needs --store jetstream and --nats URL")
+    return _serve(_elected(args, ClusterConfig(
+        data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
+        nats_port=int(port), store=args.store, storage=_storage(args),
+        apiserver_only=args.apiserver_only,
+        node_disruption=_disruption(args),
+        tokens_file=args.tokens, node_monitor_grace_seconds=args.node_monitor_grace_period,
+        node_monitor_seconds=args.node_monitor_period, scheduler=not args.disable_scheduler,
+        controller_manager=not args.disable_controller_manager)),
+        "apiserver" if args.apiserver_only else "control plane")
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """``scheduler``: kube-scheduler's process, joining the cluster of its kubeconfig (the
+    control plane writes ``DATA_DIR/scheduler.kubeconfig`` for it)."""
+    return _join(args, f"scheduler {args.scheduler_name}", scheduler_name=args.scheduler_name,
+                 controller_manager=False)
+
+
+def cmd_controller_manager(args: argparse.Namespace) -> int:
+    """``controller-manager``: kube-controller-manager's process, joining the cluster of its
+    kubeconfig (``DATA_DIR/controller-manager.kubeconfig``)."""
+    return _join(args, "controller manager", scheduler=False,
+                 node_monitor_grace_seconds=args.node_monitor_grace_period,
+                 node_monitor_seconds=args.node_monitor_period,
+                 node_disruption=_disruption(args))
+
+
+def _join(args: argparse.Namespace, what: str, **component: Any) -> int:
+    """Run ``component`` (ClusterConfig fields) in a process of its own that joins the
+    cluster of the kubeconfig with its credentials, leading through its Lease."""
+    config = kubeconfig.load(
+        Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser())
+    return _serve(_elected(args, ClusterConfig(
+        nodes=0, control_plane=False, nats_url=config.server, prefix=config.prefix,
+        credentials=config.credentials(), bus=config.bus(), **component)), what)
+
+
+def _elected(args: argparse.Namespace, config: ClusterConfig) -> ClusterConfig:
+    """``config`` with the periods of the ``--leader-elect-*`` flags."""
+    return dataclasses.replace(
+        config, leader_elect_lease_seconds=args.leader_elect_lease_duration,
+        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
+        leader_elect_retry_seconds=args.leader_elect_retry_period)
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    """``agent``: one kubelet, joining the cluster its kubeconfig names."""
+    path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
+    config = kubeconfig.load(path)
+    user, bus = node_identity(args.node)[0], config.bus()
+    if bus.user != user:
+        raise UsageError(
+            f"kubeconfig {path} is not node {args.node}'s (its NATS identity is "
+            f"{bus.user or 'nobody'!r}, not {user!r}): make one on the control plane's host "
+            f"with `kubeactor node-kubeconfig --node {args.node} --data-dir DIR "
+            "--kubeconfig-out FILE`")
+    data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
+    return _serve(ClusterConfig(
+        data_dir=data_dir, node_names=(args.node,), control_plane=False, scheduler=False,
+        controller_manager=False,
+        runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
+        credentials=config.credentials(), bus=bus,
+        node_lease_duration_seconds=args.node_lease_duration_seconds,
+        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
+        node_memory=args.node_memory, max_pods=args.max_pods), f"node {args.node}")
+
+
+def _serve(config: ClusterConfig, what: str) -> int:
+    """Start, say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0."""
+    stop = stop_on_signals()
+    cluster = Cluster.start(config, progress=lambda step: print(
+        f"starting {step}...", file=sys.stderr, flush=True))
+    try:
+        where = (f", kubeconfig at {cluster.kubeconfig_path}" if config.control_plane else "")
+        print(f"kubeactor is ready: {what}, NATS at {cluster.url}{where}", flush=True)
+        if config.control_plane:
+            print(f"  try: kubeactor --kubeconfig {cluster.kubeconfig_path} get nodes",
+                  flush=True)
+        stop.wait()
+    finally:
+        cluster.stop()
+    print("kubeactor stopped", flush=True)
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """``config view``: the kubeconfig in use, credentials redacted as kubectl does."""
+    path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
+    config = kubeconfig.load(path)
+    print(kubeconfig.render(config, redact=True), end="")
+    return 0
+
+
+def cmd_node_kubeconfig(args: argparse.Namespace) -> int:
+    """``node-kubeconfig``: a node's own identity and certificate (its NATS identity too),
+    for its agent. A name no Node may have is refused before anything is written."""
+    try:
+        validate(lookup("", "nodes"), {"kind": "Node", "metadata": {"name": args.node}})
+    except Invalid as error:
+        raise UsageError(error.message) from None
+    kubeconfig.write(args.kubeconfig_out.expanduser(),
+                     node_kubeconfig(args.data_dir, args.node))
+    print(f"kubeconfig of node {args.node} written to {args.kubeconfig_out}; start it with: "
+          f"kubeactor agent --node {args.node} --kubeconfig {args.kubeconfig_out}")
+    return 0
+
+
+PARSERS: dict[str, parsing.Builder] = {
+    "up": _add_up, "server": _add_server, "scheduler": _add_scheduler,
+    "controller-manager": _add_controller_manager, "agent": _add_agent, "config": _add_config,
+    "node-kubeconfig": _add_node_kubeconfig}
+"""Each verb's parser-builder (``bindings.cli.main`` calls them in the order of its help)."""
+COMMANDS = {
+    "up": cmd_up, "server": cmd_server, "scheduler": cmd_scheduler,
+    "controller-manager": cmd_controller_manager, "agent": cmd_agent, "config": cmd_config,
+    "node-kubeconfig": cmd_node_kubeconfig}
+"""Each verb's command: they run components here, or read and write files, without a
+session."""

@@ -1,0 +1,109 @@
+"""What a cluster is asked to be (:class:`ClusterConfig`, what ``kubeactor up``, ``server``,
+``agent``, ``scheduler`` and ``controller-manager`` fill from their flags) and how starting one
+fails (:class:`ClusterError`).
+
+Neighbours: ``bindings.cluster.launcher`` (starts what the config asks for),
+``bindings.cluster.identities`` (who the components are), ``bindings.cli.daemons`` (the flags),
+the components' own configs (``StoreConfig``, ``DisruptionConfig``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from actors.api.pods import DEFAULT_SCHEDULER
+from actors.client.credentials import Credentials
+from actors.controllers.disruption import DisruptionConfig
+from actors.store import StoreConfig
+from bus import BusConfig
+from bus.errors import KubeactorError
+
+
+@dataclass
+class ClusterConfig:
+    data_dir: Path | None = None
+    """Where the control plane or the kubelets keep their state (locked: one process per
+    dir); None only for a scheduler or controller manager that joins a cluster."""
+    nodes: int = 1
+    """Kubelets to start, named node-1 ... node-N."""
+    node_names: tuple[str, ...] = ()
+    """Names of the kubelets to start, instead of node-1 ... node-N (``kubeactor agent``)."""
+    control_plane: bool = True
+    """Start store and apiserver (and the scheduler and controller manager, unless turned
+    off); False: join the cluster of ``nats_url`` with ``credentials`` (``kubeactor agent``,
+    ``kubeactor scheduler``, ``kubeactor controller-manager``)."""
+    runtime: str = "docker"
+    """``docker`` (real containers) or ``sim`` (in memory, see ``bindings.runtimes.sim``)."""
+    nats_url: str | None = None
+    """Use this NATS instead of starting the embedded nats-server (required for an agent)."""
+    nats_host: str = "127.0.0.1"
+    """Address the embedded nats-server listens on (agents on other hosts connect to it)."""
+    nats_port: int = 0
+    """Port of the embedded nats-server; 0 lets it pick a free one."""
+    prefix: str = "kubeactor"
+    apiserver_workers: int = 2
+    """Apiserver actors sharing the requests (and the store's group commits): one blocked on
+    a durable write does not stop the others."""
+    credentials: Credentials | None = None
+    """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
+    node_monitor_grace_seconds: float = 40.0
+    """A node whose Lease goes unrenewed this long becomes Unknown."""
+    node_monitor_seconds: float = 5.0
+    """How often the node lifecycle controller looks at the nodes."""
+    node_disruption: DisruptionConfig = field(default_factory=DisruptionConfig)
+    """Zones and the rate of NoExecute taints on lost nodes (--node-eviction-rate...)."""
+    node_lease_duration_seconds: int = 40
+    """The kubelets' Lease duration; they renew every quarter of it."""
+    node_cpu: str | None = None
+    """CPU each node offers (Kubernetes quantity); None: the host's."""
+    node_memory: str | None = None
+    """Memory each node offers; None: the host's."""
+    audit_log: Path | None = None
+    """Where the apiserver appends one JSON line per request; None: ``DATA_DIR/audit.log``."""
+    max_pods: int = 110
+    """Pods each node accepts (the kubelet's --max-pods)."""
+    backoff_base: float = 10.0
+    """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
+    small in tests."""
+    store: str = "sqlite"
+    """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
+    several apiserver processes may share)."""
+    storage: StoreConfig = field(default_factory=StoreConfig)
+    """The store's compaction and size limit (``--quota-backend-bytes``)."""
+    apiserver_only: bool = False
+    """Start the store and the apiserver only, no scheduler or controllers: one more apiserver
+    process of a cluster whose store is shared (``jetstream``, with ``nats_url``; the first
+    process runs the scheduler and the controllers), or an apiserver alone (tests of the API,
+    where nothing but the test writes)."""
+    tokens_file: Path | None = None
+    """The static token file; None: ``DATA_DIR/tokens.csv`` (made at first start). Apiservers
+    of one cluster must share it: give the others the first one's."""
+    namespace_retry_seconds: float = 2.0
+    """How often the namespace controller looks again at a terminating namespace that still
+    holds objects."""
+    bus: BusConfig | None = None
+    """NATS identity of the kubelets when there is no control plane here (from a kubeconfig:
+    its certificate); its URL and prefix are ``nats_url`` and ``prefix``."""
+    leader_elect_lease_seconds: float = 15.0
+    """How long replicas of the scheduler and of the controller manager wait after the
+    leader's last renewal before one takes over (Kubernetes' --leader-elect-lease-duration)."""
+    leader_elect_renew_seconds: float = 10.0
+    """How long a leader keeps trying to renew before it stops leading
+    (--leader-elect-renew-deadline); below the lease duration."""
+    leader_elect_retry_seconds: float = 2.0
+    """Seconds between two attempts to acquire or renew (--leader-elect-retry-period)."""
+    scheduler: bool = True
+    """Run the scheduler in this process (False: ``server --disable-scheduler``, where a
+    ``kubeactor scheduler`` process schedules; and for an agent)."""
+    controller_manager: bool = True
+    """Run the controller manager in this process (False: ``server
+    --disable-controller-manager``, and for an agent)."""
+    scheduler_name: str = DEFAULT_SCHEDULER
+    """The scheduler's name (pods choose it by ``spec.schedulerName``). Its Lease is
+    ``kube-scheduler`` for the default one, else its name, so that replicas of two
+    schedulers never wait for each other."""
+
+
+class ClusterError(KubeactorError):
+    """The cluster could not start; the message says what to do."""

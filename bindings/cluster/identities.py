@@ -1,0 +1,87 @@
+"""Who the components of a cluster are: the control plane's identities (user, groups), the
+NATS users they connect as, a node's identity, and the credentials kept for them in the data
+dir: the static tokens (``tokens.csv``) and a new node's kubeconfig.
+
+Neighbours: ``bindings.cluster.launcher`` (gives each component its identity),
+``bindings.cluster.pki`` (the CA that signs their certificates), ``bindings.cluster.bususers``
+(their NATS passwords), ``bus.permissions`` (what each NATS user may do),
+``bindings.cli.daemons`` (``node-kubeconfig``, ``agent``).
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from pathlib import Path
+
+from actors.api import certs
+from bindings import kubeconfig
+from bindings.cluster.config import ClusterError
+from bindings.cluster.pki import ensure_pki, private_file
+from bus.errors import translated
+from bus.permissions import ADMIN as BUS_ADMIN
+from bus.permissions import APISERVER as BUS_APISERVER
+from bus.permissions import STORE as BUS_STORE
+from bus.subjects import Subjects
+
+ADMIN = ("admin", "system:masters")
+SCHEDULER = ("system:kube-scheduler", "")
+CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
+CSR_SIGNER = ("system:controller:certificate-controller", "")
+CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, BUS_STORE, SCHEDULER[0], CONTROLLER_MANAGER[0],
+                       CSR_SIGNER[0])
+"""The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
+them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
+``pki/nats-issuer.nk``: ``bus.permissions.authorization``)."""
+
+
+def node_identity(name: str, simulated: bool = False) -> tuple[str, str]:
+    """The user and groups of node ``name``'s kubelet; a simulated node's is also in group
+    ``system:node-sim``, whose connection it shares (``busauth.owners``)."""
+    return f"system:node:{name}", "system:nodes,system:node-sim" if simulated else "system:nodes"
+
+
+def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
+    """A kubeconfig for the kubelet of ``node`` joining the cluster kept in ``data_dir`` (its
+    control plane's): a new certificate of the cluster CA (``system:node:<node>`` in
+    ``system:nodes``), which is also its NATS identity (the auth callout admits it as node
+    ``<node>``). Needs the CA's key: run it where the control plane runs."""
+    data = data_dir.expanduser().resolve()
+    try:
+        admin = kubeconfig.load(data / "kubeconfig")
+    except kubeconfig.KubeConfigError:
+        raise ClusterError(f"no cluster has started in {data}: give the --data-dir of "
+                           "`kubeactor up` or `kubeactor server`") from None
+    user, groups = node_identity(node)
+    try:
+        Subjects(admin.prefix).node_calls(node)
+    except ValueError as error:
+        raise ClusterError(f"node name {node!r} is invalid: {error}") from None
+    if not (data / "pki" / "ca.key").exists():
+        raise ClusterError(f"the cluster CA is not in {data / 'pki'}: run this where its "
+                           "first control plane runs")
+    with translated(ClusterError):
+        key, cert = ensure_pki(data / "pki").issue(user, groups)
+    return kubeconfig.KubeConfig(
+        server=admin.server, prefix=admin.prefix, token=None, user=user,
+        client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca)
+
+
+def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, str]:
+    """The token of each identity (user name -> token), adding missing ones to the file."""
+    tokens: dict[str, str] = {}
+    rows: list[list[str]] = []
+    if path.exists():
+        with path.open(newline="") as handle:
+            rows = [row for row in csv.reader(handle) if row]
+        tokens = {row[1]: row[0] for row in rows}
+    missing = [(user, groups) for user, groups in identities if user not in tokens]
+    if path.exists() and not missing:
+        return tokens  # unchanged (perhaps another apiserver's file): not rewritten
+    for user, groups in missing:
+        tokens[user] = secrets.token_hex(16)
+        rows.append([tokens[user], user, user, groups])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with private_file(path) as handle:
+        csv.writer(handle).writerows(rows)
+    return tokens
