@@ -28,6 +28,7 @@ import json
 import re
 from typing import Any
 
+from actors.api.meta import LAST_APPLIED
 from bus.errors import BadRequest
 
 Object = dict[str, Any]
@@ -45,8 +46,6 @@ MAX_BYTES = 1024 * 1024
 """The most a Secret's or a ConfigMap's values may hold together (Kubernetes' MaxSecretSize)."""
 REDACTED = "<redacted>"
 """What a trace or a capture shows instead of a Secret's value."""
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-"""The annotation ``apply`` keeps the whole manifest in (so, a Secret's values too)."""
 
 _KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _NEWLINES = str.maketrans("", "", "\r\n")
@@ -232,7 +231,7 @@ def redacted(value: Any, secret: bool = False) -> Any:
     """A copy of ``value`` (a message body, an object, a list, a watch event) where no Secret's
     value is left: every map of kind Secret (or, with ``secret``, the value itself: a request
     body about a Secret, a patch) keeps its keys and loses its values and its last-applied
-    manifest."""
+    manifest (``apply`` keeps the whole manifest there, values too)."""
     if isinstance(value, list):
         return [_redacted_op(item) if secret else redacted(item) for item in value]
     if not isinstance(value, dict):
