@@ -105,13 +105,15 @@ def illegal_base64_at(text: str) -> int | None:
         return None
     except binascii.Error:
         pass
-    body = plain.rstrip("=")
+    padding = plain.find("=")
+    body = plain if padding < 0 else plain[:padding]
     for at, char in enumerate(body):
         if not (char.isascii() and (char.isalnum() or char in "+/")):
             return at
-    if len(plain) - len(body) > 2 or len(plain) % 4:
-        return len(body) - len(body) % 4
-    return len(body)
+    after = len(plain) - len(plain[len(body):].lstrip("="))
+    if after < len(plain):  # something after the padding
+        return after
+    return len(body) - len(body) % 4  # too short, or padded wrong
 
 
 def encode(value: bytes) -> str:
