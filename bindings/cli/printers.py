@@ -361,7 +361,7 @@ def describe_secret(secret: Object) -> str:
                                         if k != LAST_APPLIED}),
              "", f"Type:  {secret.get('type', '')}", "", "Data", "===="]
     data = secret.get("data") or {}
-    width = max((len(key) for key in data), default=0) + 2
+    width = max((len(key) for key in data), default=0) + 3  # "key:" and two spaces
     lines += [f"{key + ':':<{width}}{len(decoded(value))} bytes"
               for key, value in sorted(data.items())]
     return "\n".join(lines)
