@@ -167,3 +167,29 @@ def test_another_nodes_chunk_in_a_followed_log_is_dropped_unacknowledged(
         assert stream.take(timeout=0.2) is None
     finally:
         stream.close()
+
+
+def pod_mounting(name: str, node: str, secret: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"nodeName": node, "volumes": [{"name": "creds", "secret": {
+                "secretName": secret}}], "containers": [{
+                    "name": "c", "image": "busybox:1.35",
+                    "volumeMounts": [{"name": "creds", "mountPath": "/etc/creds"}]}]}}
+
+
+def test_a_node_reads_the_secret_its_pod_mounts_and_not_another_nodes(
+        cluster: Cluster, as_node: Any):
+    admin = cluster.admin_client()
+    for name, node in (("one", "n1"), ("two", "n2")):
+        admin.create("secrets", {"metadata": {"name": f"{name}-creds"},
+                                 "stringData": {"password": f"{name}-pw"}}, "default")
+        admin.create("pods", pod_mounting(name, node, f"{name}-creds"), "default")
+    wait_for(admin, "pods", "one", lambda p: p["status"].get("phase") == "Running")
+    n1, _ = as_node("n1")
+    assert n1.get("secrets", "one-creds", "default")["data"] == {"password": "b25lLXB3"}
+    with pytest.raises(Forbidden) as denied:
+        n1.get("secrets", "two-creds", "default")
+    assert denied.value.message == (
+        'secrets "two-creds" is forbidden: User "system:node:n1" cannot get resource '
+        '"secrets" in API group "" in the namespace "default": no relationship found '
+        "between node 'n1' and this object")
