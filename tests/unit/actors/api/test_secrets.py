@@ -122,8 +122,8 @@ def test_an_immutable_secret_refuses_changes_to_its_data_and_to_immutable():
 
 def test_a_secrets_type_never_changes():
     old = created({"stringData": {"a": "1"}})
-    with pytest.raises(Invalid, match='type: Invalid value: "kubernetes.io/basic-auth": field is '
-                                      "immutable"):
+    with pytest.raises(Invalid, match=r'type: Invalid value: "kubernetes\.io/basic-auth": field '
+                                      r"is immutable"):
         prepare_update(SECRETS, None, {**old, "type": "kubernetes.io/basic-auth"}, old)
 
 
