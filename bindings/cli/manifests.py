@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 import yaml
 
 from actors.api.defaulting import DEFAULTERS
+from actors.api.meta import LAST_APPLIED
 from actors.api.resources import ResourceInfo, resolve
 from actors.client.client import Client
 from bus.errors import BadRequest, NotFound, UsageError, translated
 
 Object = dict[str, Any]
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
