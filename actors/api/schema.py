@@ -33,6 +33,9 @@ KUBERNETES_VERSION = "1.35.0"
 """The release whose schemas are applied (a folder of ``kubernetes-validate``)."""
 _QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+_ZERO: dict[str, type] = {"object": dict, "array": list, "string": str, "integer": int,
+                          "number": int, "boolean": bool}
+"""Go's zero value of each JSON type."""
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
     "number": (int, float), "boolean": (bool,),
@@ -66,13 +69,17 @@ class Findings:
     unknown: list[str] = field(default_factory=list)
     dropped: list[tuple[Object, str, bool]] = field(default_factory=list)
     """(map, key, unknown) of every field the decoder drops: unknown ones and optional nulls."""
+    zeroed: list[tuple[list[Any], int, Any]] = field(default_factory=list)
+    """(list, index, zero value) of every null item of a list: Go's decoder makes it the zero
+    value of the item's type (``{}``, ``""``, ``0``)."""
 
-    def drop(self, keep_unknown: bool = False) -> None:
-        """Remove the dropped fields from the object walked (unknown ones unless
-        ``keep_unknown``), as Go's decoder never keeps them."""
-        for parent, key, unknown in self.dropped:
-            if not (unknown and keep_unknown):
-                parent.pop(key, None)
+    def drop(self) -> None:
+        """Change the object walked as Go's decoder would have read it: no unknown fields, no
+        optional nulls, no null items."""
+        for parent, key, _ in self.dropped:
+            parent.pop(key, None)
+        for items, index, zero in self.zeroed:
+            items[index] = zero
 
 
 def check(api_version: str, kind: str, obj: Object) -> Findings | None:
@@ -174,6 +181,9 @@ def _walk(value: Any, node: Node, path: str, found: Findings, parent: Object | N
         _walk_map(value, node, path, found)
     elif isinstance(value, list) and node.items is not None:
         for index, item in enumerate(value):
+            if item is None and node.items.types:  # then checked as that zero value
+                item = _ZERO[node.items.types[0]]()
+                found.zeroed.append((value, index, item))
             _walk(item, node.items, f"{path}[{index}]", found, None, "")
 
 

@@ -228,9 +228,9 @@ def _settle(answer: concurrent.futures.Future[Any],
     each warning of a successful reply (``status.warnings``) goes to ``warn`` first."""
     try:
         reply = sent.result().raise_for_status()
-        warnings = (reply.status or {}).get("warnings") or ()
-        for warning in warnings if warn is not None else ():
-            warn(str(warning))
+        if warn is not None:
+            for warning in (reply.status or {}).get("warnings") or ():
+                warn(str(warning))
         answer.set_result(reply.body)
     except BusTimeout as error:
         answer.set_exception(ServerTimeout(f"the server did not answer in time: {error}"))

@@ -1,7 +1,8 @@
 """What every command of the ``kubeactor`` CLI shares while it runs: the :class:`Session`
 (a connection and a client built from the kubeconfig, that asks for ``fieldValidation:
-Strict`` as kubectl does), kubectl's words for a server's error
-(:func:`print_error`, :func:`print_warning`), and the flag that Ctrl-C or SIGTERM raises (:class:`StopFlag`).
+Strict`` as kubectl does), kubectl's words for a server's error and warnings
+(:func:`print_error`, :func:`print_warning`), and the flag that Ctrl-C or SIGTERM raises
+(:class:`StopFlag`).
 
 Neighbours: ``bindings.kubeconfig`` (the file a session reads), ``actors.client.client`` (the
 client it holds), ``bus`` (its connection); the verb modules (``objects``, ``pods``,
