@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.api.pods import listed
-from actors.api.quantity import parse_cpu, parse_memory
+from actors.api.quantity import parse_cpu, parse_memory, parse_quantity
 
 Object = dict[str, Any]
 
@@ -90,10 +90,11 @@ def _add(into: dict[str, int], *amounts: dict[str, int]) -> dict[str, int]:
 
 
 def parse_count(value: Any) -> int:
-    """A whole number of things (``pods``): ``"110"`` or ``110``."""
-    if isinstance(value, bool) or not str(value).isdigit():
+    """A whole number of things (``pods``), as a quantity: ``"110"``, ``110``, ``"1e2"``."""
+    amount = parse_quantity(value)
+    if amount < 0 or amount != amount.to_integral_value():
         raise ValueError(f"{value!r} is not a whole number")
-    return int(value)
+    return int(amount)
 
 
 def int_or_percent(value: Any, total: int, round_up: bool) -> int:

@@ -1,10 +1,15 @@
-"""Validation: every problem with an object, as kube-apiserver words it, before it is stored
-(:func:`validate` raises :class:`~bus.errors.Invalid` listing them all).
+"""Validation: every problem with an object, as kube-apiserver words it, before it is stored.
+Two steps, as in kube-apiserver: :func:`decode` (before defaulting's results reach admission)
+applies Kubernetes' OpenAPI schema of the type (wrong types, unknown fields as the request's
+``fieldValidation`` says, optional nulls dropped); :func:`validate` (after admission) applies
+the semantic rules where the schema is silent (names per kind, label syntax, quantities,
+selectors...) and raises :class:`~bus.errors.Invalid` listing every problem.
 
 Pure functions over plain dicts; :data:`VALIDATORS` holds the checks of resources that need
 nothing more than their own shape (looked up by plural name).
 
-Neighbours: ``actors.api.defaulting`` (runs before), ``actors.api.resources`` (the registry),
+Neighbours: ``actors.api.schema`` (the schemas), ``actors.api.defaulting`` (runs before),
+``actors.api.resources`` (the registry),
 ``actors.api.amounts`` and ``actors.api.quantity`` (amounts), ``actors.api.selectors``,
 ``actors.api.certificates`` and ``actors.api.priorityclasses`` (their rules),
 ``actors.apiserver.server`` (the caller).
@@ -15,20 +20,46 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actors.api import certificates, priorityclasses, secrets
-from actors.api.amounts import COMPUTE_PARSERS, int_or_percent, parse_count
+from actors.api import certificates, priorityclasses, schema, secrets
+from actors.api.amounts import COMPUTE_PARSERS, int_or_percent
 from actors.api.meta import parse_time
-from actors.api.quantity import parse_cpu, parse_memory
+from actors.api.quantity import parse_quantity
 from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_matches, selector_requirements
-from bus.errors import Invalid
+from bus.errors import BadRequest, Invalid
 
 Object = dict[str, Any]
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
+"""What a request's ``fieldValidation`` may say of unknown fields: drop them silently, drop
+them with a warning (kube-apiserver's default), or refuse the object (kubectl's choice)."""
+MAX_ANNOTATION_BYTES = 256 * 1024
+"""Most bytes all of an object's annotations may hold, keys and values (Kubernetes')."""
+
+
+def decode(info: ResourceInfo, obj: Object, field_validation: str = "Warn") -> list[str]:
+    """Apply the schema of ``obj``'s type, as kube-apiserver's decoder does, and return the
+    warnings for the reply. Under ``Strict`` an unknown field is a BadRequest; otherwise
+    unknown fields are removed from ``obj``, and so are nulls where the field is optional. A
+    value of the wrong type is Invalid naming its path. Kinds Kubernetes does not have
+    (kubeactor's own) pass unchanged."""
+    findings = schema.check(info.api_version, info.kind, obj)
+    if findings is None:
+        return []
+    unknown = [f'unknown field "{path}"' for path in findings.unknown]
+    if unknown and field_validation == "Strict":
+        raise BadRequest(f'{info.kind} in version "{info.version}" cannot be handled as a '
+                         f"{info.kind}: strict decoding error: {', '.join(unknown)}")
+    if findings.errors:
+        raise _invalid(info, obj, findings.errors)
+    findings.drop()
+    return unknown if field_validation == "Warn" else []
 
 
 def validate(info: ResourceInfo, obj: Object) -> None:
@@ -62,34 +93,92 @@ def validate(info: ResourceInfo, obj: Object) -> None:
     if checker := VALIDATORS.get(info.name):
         problems += checker(obj)
     if problems:
-        name = obj.get("metadata", {}).get("name", "")
-        raise Invalid(
-            f'{info.kind} "{name}" is invalid: ' + ", ".join(problems),
-            details={"name": name, "kind": info.singular, "causes": problems},
-        )
+        raise _invalid(info, obj, problems)
+
+
+def _invalid(info: ResourceInfo, obj: Object, problems: list[str]) -> Invalid:
+    metadata = obj.get("metadata")
+    name = metadata.get("name", "") if isinstance(metadata, dict) else ""
+    return Invalid(f'{info.kind} "{name}" is invalid: ' + ", ".join(problems),
+                   details={"name": name, "kind": info.singular, "causes": problems})
 
 
 def _metadata_problems(info: ResourceInfo, obj: Object) -> list[str]:
     problems = []
     if obj.get("kind") not in (None, info.kind):
         problems.append(f"kind: Invalid value: {obj.get('kind')!r}: must be {info.kind}")
-    name = obj.get("metadata", {}).get("name")
-    pattern = _DNS_LABEL if info.name in ("namespaces",) else _DNS_SUBDOMAIN
+    metadata = obj.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    name = metadata.get("name")
     if not name:
         problems.append("metadata.name: Required value: name is required")
-    elif not isinstance(name, str) or len(name) > 253 or not pattern.match(name):
-        problems.append(
-            f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain must '
-            "consist of lower case alphanumeric characters, '-' or '.', and must start and end "
-            "with an alphanumeric character"
-        )
+    else:
+        problems += name_problems(info, name)
+    return problems + label_problems("metadata", metadata)
+
+
+def name_problems(info: ResourceInfo, name: Any) -> list[str]:
+    """Problems with ``name`` as the name of a ``info`` object: a DNS label for namespaces, a
+    path segment for RBAC objects (``system:node``), a DNS subdomain for the rest."""
+    shown = f'metadata.name: Invalid value: "{name}"'
+    if not isinstance(name, str):
+        return [f"{shown}: must be a string"]
+    if info.group == "rbac.authorization.k8s.io":
+        if name in (".", ".."):
+            return [f"{shown}: may not be '{name}'"]
+        return [f"{shown}: may not contain '{bad}'" for bad in ("/", "%") if bad in name]
+    if info.name == "namespaces":
+        if len(name) > 63 or not _DNS_LABEL.match(name):
+            return [f"{shown}: a lowercase RFC 1123 label must consist of lower case "
+                    "alphanumeric characters or '-', and must start and end with an "
+                    "alphanumeric character"]
+        return []
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        return [f"{shown}: a lowercase RFC 1123 subdomain must consist of lower case "
+                "alphanumeric characters, '-' or '.', and must start and end with an "
+                "alphanumeric character"]
+    return []
+
+
+def label_problems(at: str, metadata: Any) -> list[str]:
+    """Problems with the labels and annotations of the metadata found at ``at``: keys are
+    qualified names (``example.com/name``), label values at most 63 characters of
+    ``[-A-Za-z0-9_.]``, all annotations at most 256 KiB."""
+    if not isinstance(metadata, dict):
+        return []
+    problems = []
     for field in ("labels", "annotations"):
-        value = obj.get("metadata", {}).get(field)
-        if value is not None and (
-            not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())
-        ):
-            problems.append(f"metadata.{field}: Invalid value: must be a map of strings")
+        value = metadata.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            problems.append(f"{at}.{field}: Invalid value: must be a map of strings")
+            continue
+        problems += [f'{at}.{field}: Invalid value: "{key}": {why}' for key in value
+                     if (why := _qualified_name_problem(key))]
+        if field == "labels":
+            problems += [
+                f'{at}.labels: Invalid value: "{v}": a valid label must be an empty string or '
+                "consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+                "with an alphanumeric character" for v in value.values()
+                if len(v) > 63 or not _LABEL_VALUE.match(v)]
+        elif sum(len(k) + len(v) for k, v in value.items()) > MAX_ANNOTATION_BYTES:
+            problems.append(f"{at}.annotations: Too long: must have at most "
+                            f"{MAX_ANNOTATION_BYTES} bytes")
     return problems
+
+
+def _qualified_name_problem(key: str) -> str | None:
+    """Why ``key`` is not a qualified name (``[prefix/]name``), in Kubernetes' words."""
+    prefix, _, part = key.rpartition("/")
+    if "/" in key and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return "prefix part a lowercase RFC 1123 subdomain must consist of lower case " \
+               "alphanumeric characters, '-' or '.', and must start and end with an " \
+               "alphanumeric character"
+    if not part or len(part) > 63 or not _NAME_PART.match(part):
+        return "name part must consist of alphanumeric characters, '-', '_' or '.', and " \
+               "must start and end with an alphanumeric character"
+    return None
 
 
 def _pod_problems(pod: Object) -> list[str]:
@@ -241,19 +330,24 @@ def _resource_problems(path: str, resources: Any) -> list[str]:
 
 
 def _quantity_problems(path: str, amounts: Any) -> list[str]:
-    """Problems with a map of resource name -> quantity (cpu, memory, pods)."""
+    """Problems with a map of resource name -> quantity: each a quantity in Kubernetes'
+    grammar, not negative, and whole for ``pods``."""
     if amounts is None:
         return []
     if not isinstance(amounts, dict):
         return [f"{path}: Invalid value: must be a map"]
     problems = []
     for name, amount in amounts.items():
-        parse = {"cpu": parse_cpu, "memory": parse_memory, "pods": parse_count}.get(name)
+        shown = f"{path}[{name}]: Invalid value: {schema.shown(amount)}"
         try:
-            if parse is not None:
-                parse(amount)
+            value = parse_quantity(amount)
         except ValueError as error:
-            problems.append(f"{path}[{name}]: Invalid value: {error}")
+            problems.append(f"{shown}: {error}")
+            continue
+        if value < 0:
+            problems.append(f"{shown}: must be greater than or equal to 0")
+        elif name == "pods" and value != value.to_integral_value():
+            problems.append(f"{shown}: must be an integer")
     return problems
 
 

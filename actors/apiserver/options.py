@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from actors.api.validation import FIELD_VALIDATION
 from actors.api.watches import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
 from bus.errors import BadRequest
 from bus.subjects import Subjects
@@ -41,6 +42,9 @@ class Options:
     """``list``: at most this many objects; ``metadata.continue`` then fetches the rest."""
     continue_token: str | None = None
     """``list``: the ``metadata.continue`` of the previous page."""
+    field_validation: str = "Warn"
+    """``create``, ``update``: what an unknown field costs (``Strict``: the request, ``Warn``:
+    a warning, ``Ignore``: nothing; it is dropped unless refused). kube-apiserver's default."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -84,6 +88,10 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     tail = _typed(raw, "tailLines", int)
     if tail is not None and tail < 0:
         raise BadRequest("options.tailLines must be 0 or more")
+    fields = _typed(raw, "fieldValidation", str) or "Warn"
+    if fields not in FIELD_VALIDATION:
+        raise BadRequest(f'options.fieldValidation: Unsupported value: "{fields}": supported '
+                         'values: "Ignore", "Warn", "Strict"')
     follow_to = _typed(raw, "followTo", str) or None
     if follow_to is not None and not _is_log_stream(follow_to, subjects):
         raise BadRequest("options.followTo must be a subject "
@@ -103,6 +111,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         lease_seconds=float(lease) if lease is not None else DEFAULT_LEASE_SECONDS,
         grace_period=grace,
         propagation_policy=policy,
+        field_validation=fields,
     )
 
 

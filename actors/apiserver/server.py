@@ -2,7 +2,8 @@
 
 Every request on ``<prefix>.api.>`` (queue group ``apiserver``) goes through the same pipeline
 on this actor's thread: decode -> authenticate -> authorize (RBAC) -> admission (mutating, then
-validating) -> schema validation -> store -> reply. Each store commit is published as a span on
+validating), with the type's schema applied before admission and the semantic validation
+after it -> store -> reply. Each store commit is published as a span on
 ``<prefix>.trace.store`` and pushed to the watchers whose filter it matches, on
 ``<prefix>.watch.<owner>.<id>`` (the watcher's NATS user, see ``bus.subjects``).
 
@@ -36,7 +37,7 @@ from actors.api import priorityclasses
 from actors.api.resources import RESOURCES, REVIEWS, SYSTEM_NAMESPACES, ResourceInfo, lookup
 from actors.api.selectors import required_field
 from actors.api.users import UserInfo
-from actors.api.validation import validate
+from actors.api.validation import decode, validate
 from actors.apiserver.admission.certificates import (
     CertificateApproval,
     CertificateSigning,
@@ -149,6 +150,8 @@ class Request:
     options: Options
     impersonator: UserInfo | None = None
     """Who sent the request, when it acts as ``user`` (impersonation)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the reply warns of (``status.warnings``): unknown fields dropped."""
 
     @property
     def key(self) -> str:
@@ -363,6 +366,8 @@ class ApiServer(Verbs, Relay, BusActor):
                 done.value, code=201 if request.verb == "create" else 200,
                 sender=self.config.name)
             reply.options = {"latencyMs": round((time.monotonic() - pending.started) * 1000, 3)}
+            if request.warnings and reply.status is not None:
+                reply.status["warnings"] = request.warnings
             return self._finish(pending, reply)
         except ApiError as error:
             return self._finish(pending, request.envelope.error_reply(
@@ -473,6 +478,11 @@ class ApiServer(Verbs, Relay, BusActor):
             operation, request.info, request.subresource, request.namespace, name, obj, old,
             request.user,
         ))
+
+    def _check_schema(self, request: Request, obj: Object) -> None:
+        """The schema of ``obj``'s type, before admission sees it (unknown fields dropped, or
+        refused under ``fieldValidation: Strict``); its warnings go with the reply."""
+        request.warnings += decode(request.info, obj, request.options.field_validation)
 
     def _validate(self, request: Request, obj: Object) -> None:
         validate(request.info, obj)

@@ -80,6 +80,8 @@ class Verbs:
         def _admit(self, request: Request, operation: str, obj: Object | None,
                    old: Object | None) -> Steps: ...
 
+        def _check_schema(self, request: Request, obj: Object) -> None: ...
+
         def _validate(self, request: Request, obj: Object) -> None: ...
 
         def _store_write(self, request: Request, op: str, obj: Object | None,
@@ -127,6 +129,7 @@ class Verbs:
         if request.info.name == certificates.RESOURCE:  # who asks is who sent it
             user = request.user
             certificates.requested_by(obj, user.name, user.uid, user.groups)
+        self._check_schema(request, obj)
         yield from self._admit(request, "CREATE", obj, None)
         try:
             self._validate(request, obj)
@@ -167,6 +170,7 @@ class Verbs:
                 "the object has been modified; please apply your changes to the latest "
                 f"version and try again (have {current}, got {sent})"))
         obj, _ = prepare_update(request.info, request.subresource, request.envelope.body, old)
+        self._check_schema(request, obj)
         yield from self._admit(request, "UPDATE", obj, old)
         try:
             self._validate(request, obj)

@@ -222,10 +222,16 @@ class LogStream:
 
 
 def _settle(answer: concurrent.futures.Future[Any],
-            sent: concurrent.futures.Future[Envelope]) -> None:
-    """Resolve ``answer`` from the bus reply ``sent``: its body, or the matching ApiError."""
+            sent: concurrent.futures.Future[Envelope],
+            warn: Callable[[str], None] | None = None) -> None:
+    """Resolve ``answer`` from the bus reply ``sent``: its body, or the matching ApiError;
+    each warning of a successful reply (``status.warnings``) goes to ``warn`` first."""
     try:
-        answer.set_result(sent.result().raise_for_status().body)
+        reply = sent.result().raise_for_status()
+        if warn is not None:
+            for warning in (reply.status or {}).get("warnings") or ():
+                warn(str(warning))
+        answer.set_result(reply.body)
     except BusTimeout as error:
         answer.set_exception(ServerTimeout(f"the server did not answer in time: {error}"))
     except PayloadTooLarge as error:
@@ -242,10 +248,15 @@ class Client:
 
     def __init__(self, connection: Connection, credentials: Credentials | str | None,
                  timeout: float | None = None, *, impersonate: str | None = None,
-                 impersonate_groups: tuple[str, ...] = ()) -> None:
+                 impersonate_groups: tuple[str, ...] = (), field_validation: str | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
         """``impersonate``: act as this user (and ``impersonate_groups``), as kubectl's
         ``--as``/``--as-group``; the identity of ``credentials`` needs RBAC's
-        ``impersonate``."""
+        ``impersonate``. ``field_validation``: what :meth:`create` and :meth:`update` ask of
+        unknown fields (``Strict``, ``Warn``, ``Ignore``; None: the apiserver's default,
+        ``Warn``); ``warn`` is called (on the bus loop's thread) with each warning a reply
+        carries, such as an unknown field dropped."""
+        self.field_validation, self.warn = field_validation, warn
         self.connection = connection
         self.subjects = connection.subjects
         self.credentials: Credentials = (
@@ -307,7 +318,7 @@ class Client:
         sent = self.connection.request(self.subject(verb, info, subresource, server), envelope,
                                        timeout or self.timeout, proof.mac_key)
         answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        sent.add_done_callback(lambda done: _settle(answer, done))
+        sent.add_done_callback(lambda done: _settle(answer, done, self.warn))
         return answer
 
     # -- verbs ---------------------------------------------------------------------------------
@@ -329,14 +340,17 @@ class Client:
                trace_id: str | None = None) -> Object:
         name = obj.get("metadata", {}).get("name")
         return self.request("create", resource, namespace=namespace, name=name, body=obj,
-                            trace_id=trace_id)
+                            trace_id=trace_id, options=self._write_options())
 
     def update(self, resource: str, obj: Object, *, subresource: str | None = None,
                trace_id: str | None = None) -> Object:
         metadata = obj.get("metadata", {})
         return self.request("update", resource, namespace=metadata.get("namespace"),
                             name=metadata.get("name"), body=obj, subresource=subresource,
-                            trace_id=trace_id)
+                            trace_id=trace_id, options=self._write_options())
+
+    def _write_options(self) -> dict[str, Any] | None:
+        return {"fieldValidation": self.field_validation} if self.field_validation else None
 
     def delete(self, resource: str, name: str, namespace: str | None = "default", *,
                grace_period: int | None = None, propagation_policy: str | None = None,

@@ -1,6 +1,8 @@
 """What every command of the ``kubeactor`` CLI shares while it runs: the :class:`Session`
-(a connection and a client built from the kubeconfig), kubectl's words for a server's error
-(:func:`print_error`), and the flag that Ctrl-C or SIGTERM raises (:class:`StopFlag`).
+(a connection and a client built from the kubeconfig, that asks for ``fieldValidation:
+Strict`` as kubectl does), kubectl's words for a server's error and warnings
+(:func:`print_error`, :func:`print_warning`), and the flag that Ctrl-C or SIGTERM raises
+(:class:`StopFlag`).
 
 Neighbours: ``bindings.kubeconfig`` (the file a session reads), ``actors.client.client`` (the
 client it holds), ``bus`` (its connection); the verb modules (``objects``, ``pods``,
@@ -32,10 +34,16 @@ class Session:
         self.config = kubeconfig.load(path)
         self.namespace = getattr(args, "namespace", None) or self.config.namespace
         self.connection = Connection(self.config.bus(), name).connect()
-        self.client = Client(self.connection, self.config.credentials())
+        self.client = Client(self.connection, self.config.credentials(),
+                             field_validation="Strict", warn=print_warning)
 
     def close(self) -> None:
         self.connection.close()
+
+
+def print_warning(warning: str) -> None:
+    """Print a warning the server sent with its reply, as kubectl does."""
+    print(f"Warning: {warning}", file=sys.stderr)
 
 
 def print_error(error: ApiError) -> None:

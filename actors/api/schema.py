@@ -1,0 +1,242 @@
+"""Kubernetes' OpenAPI schema of every built-in type, applied as kube-apiserver's decoder
+applies it: a value of the wrong type, a missing required field and a bad quantity are field
+errors; a field the type does not have is unknown (refused, warned of or dropped, as the
+request's ``fieldValidation`` says); a ``null`` where the field is optional is dropped. A field
+the schema calls required is required outside ``status`` (where kube-apiserver takes Go's zero
+values: a kubelet need not know its ``machineID``).
+
+The schemas are those the ``kubernetes-validate`` package ships as JSON files, one folder per
+Kubernetes release (``kubernetes-json-schema/v<version>-local-strict/_definitions.json``, the
+``$defs`` of one OpenAPI document). They are read once, and each type compiled once into a
+:class:`Node` when first met (recursive types included), so a check is one walk of the object.
+
+Neighbours: ``actors.api.validation`` (the caller, which words the findings into errors and adds
+Kubernetes' semantic rules), ``actors.api.quantity`` (the grammar of quantities).
+
+Which thread: any; compiling takes a lock-free cache whose races only compile a type twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from actors.api import quantity
+
+Object = dict[str, Any]
+
+KUBERNETES_VERSION = "1.35.0"
+"""The release whose schemas are applied (a folder of ``kubernetes-validate``)."""
+_QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+_INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+_ZERO: dict[str, type] = {"object": dict, "array": list, "string": str, "integer": int,
+                          "number": int, "boolean": bool}
+"""Go's zero value of each JSON type."""
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
+    "number": (int, float), "boolean": (bool,),
+}
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    """One schema, compiled: what a value at its place may be."""
+
+    types: tuple[str, ...] = ()
+    """JSON types allowed (``object``, ``array``...); empty: any value."""
+    nullable: bool = True
+    properties: dict[str, Node] | None = None
+    """An object's fields; None: not a structure (a map, or anything)."""
+    values: Node | None = None
+    """A map's values (``additionalProperties``)."""
+    closed: bool = False
+    """Fields outside ``properties`` are unknown."""
+    items: Node | None = None
+    required: tuple[str, ...] = ()
+    special: str | None = None
+    """``quantity`` or ``int-or-string``: a value checked by its own grammar."""
+
+
+@dataclass(slots=True)
+class Findings:
+    """What one walk found, paths as kube-apiserver writes them (``spec.containers[0].name``)."""
+
+    errors: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    dropped: list[tuple[Object, str, bool]] = field(default_factory=list)
+    """(map, key, unknown) of every field the decoder drops: unknown ones and optional nulls."""
+    zeroed: list[tuple[list[Any], int, Any]] = field(default_factory=list)
+    """(list, index, zero value) of every null item of a list: Go's decoder makes it the zero
+    value of the item's type (``{}``, ``""``, ``0``)."""
+
+    def drop(self) -> None:
+        """Change the object walked as Go's decoder would have read it: no unknown fields, no
+        optional nulls, no null items."""
+        for parent, key, _ in self.dropped:
+            parent.pop(key, None)
+        for items, index, zero in self.zeroed:
+            items[index] = zero
+
+
+def check(api_version: str, kind: str, obj: Object) -> Findings | None:
+    """Walk ``obj`` against the schema of ``kind`` in ``api_version``; None when Kubernetes has
+    no such type (kubeactor's own kinds)."""
+    root = _root(api_version, kind)
+    if root is None:
+        return None
+    findings = Findings()
+    _walk(obj, root, "", findings, None, "")
+    return findings
+
+
+@functools.cache
+def _definitions() -> dict[str, Any]:
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the kubernetes-validate package is missing: pip install kubeactor")
+    folder = Path(next(iter(spec.submodule_search_locations)), "kubernetes-json-schema",
+                  f"v{KUBERNETES_VERSION}-local-strict")
+    with open(folder / "_definitions.json", encoding="utf-8") as file:
+        definitions: dict[str, Any] = json.load(file)["$defs"]
+    return definitions
+
+
+@functools.cache
+def _kinds() -> dict[tuple[str, str], str]:
+    """(apiVersion, kind) -> the name of its definition."""
+    found = {}
+    for name, schema in _definitions().items():
+        for gvk in schema.get("x-kubernetes-group-version-kind", ()):
+            group = f"{gvk['group']}/" if gvk["group"] else ""
+            found[(f"{group}{gvk['version']}", gvk["kind"])] = name
+    return found
+
+
+def _root(api_version: str, kind: str) -> Node | None:
+    name = _kinds().get((api_version, kind))
+    return None if name is None else _compiled(name)
+
+
+_COMPILED: dict[str, Node] = {}
+
+
+def _compiled(name: str) -> Node:
+    """The definition ``name``, compiled once (cached before its fields, for recursion)."""
+    if (node := _COMPILED.get(name)) is not None:
+        return node
+    node = _COMPILED[name] = Node()
+    special = {_QUANTITY: "quantity", _INT_OR_STRING: "int-or-string"}.get(name)
+    if special is not None:
+        node.special = special
+    else:
+        _fill(node, _definitions()[name])
+    return node
+
+
+def _compile(schema: dict[str, Any]) -> Node:
+    ref = schema.get("$ref")
+    if ref is not None:
+        return _compiled(ref.rsplit("/", 1)[-1])
+    node = Node()
+    _fill(node, schema)
+    return node
+
+
+def _fill(node: Node, schema: dict[str, Any]) -> None:
+    types = schema.get("type", ())
+    types = (types,) if isinstance(types, str) else tuple(types)
+    node.types = tuple(t for t in types if t != "null")
+    node.nullable = "null" in types or not types
+    if "properties" in schema:
+        node.properties = {key: _compile(sub) for key, sub in schema["properties"].items()}
+    extra = schema.get("additionalProperties")
+    node.closed = extra is False
+    if isinstance(extra, dict):
+        node.values = _compile(extra)
+    if "items" in schema:
+        node.items = _compile(schema["items"])
+    node.required = tuple(schema.get("required", ()))
+
+
+def _walk(value: Any, node: Node, path: str, found: Findings, parent: Object | None,
+          key: str) -> None:
+    if value is None:
+        if node.nullable or node.special:
+            if parent is not None:
+                found.dropped.append((parent, key, False))
+        else:
+            found.errors.append(_wrong_type(path, node.types, value))
+        return
+    if node.special:
+        found.errors += _special_problems(node.special, path, value)
+        return
+    if node.types and not _has_type(value, node.types):
+        found.errors.append(_wrong_type(path, node.types, value))
+        return
+    if isinstance(value, dict):
+        _walk_map(value, node, path, found)
+    elif isinstance(value, list) and node.items is not None:
+        for index, item in enumerate(value):
+            if item is None and node.items.types:  # then checked as that zero value
+                item = _ZERO[node.items.types[0]]()
+                found.zeroed.append((value, index, item))
+            _walk(item, node.items, f"{path}[{index}]", found, None, "")
+
+
+def _walk_map(value: Object, node: Node, path: str, found: Findings) -> None:
+    properties = node.properties or {}
+    for key, item in value.items():
+        sub = properties.get(key)
+        if sub is not None:
+            _walk(item, sub, f"{path}.{key}" if path else key, found, value, key)
+        elif node.values is not None:
+            _walk(item, node.values, f"{path}[{key}]", found, value, key)
+        elif node.closed:
+            found.unknown.append(f"{path}.{key}" if path else key)
+            found.dropped.append((value, key, True))
+    for key in node.required if not path.startswith("status") else ():
+        if value.get(key) is None:
+            found.errors.append(f"{path}.{key}: Required value" if path else
+                                f"{key}: Required value")
+
+
+def _has_type(value: Any, types: tuple[str, ...]) -> bool:
+    if isinstance(value, bool):
+        return "boolean" in types
+    return any(isinstance(value, _JSON_TYPES[t]) for t in types if t in _JSON_TYPES)
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a decoded value, as Kubernetes names it in messages."""
+    if value is None:
+        return "null"
+    for name in ("boolean", "integer", "number", "string", "array", "object"):
+        if _has_type(value, (name,)):
+            return name
+    return type(value).__name__
+
+
+def _wrong_type(path: str, types: tuple[str, ...], value: Any) -> str:
+    actual = json_type(value)
+    return (f'{path}: Invalid value: "{actual}": {path} in body must be of type '
+            f'{" or ".join(types)}: "{actual}"')
+
+
+def _special_problems(special: str, path: str, value: Any) -> list[str]:
+    if special == "int-or-string":
+        return [] if _has_type(value, ("integer", "string")) else \
+            [_wrong_type(path, ("integer", "string"), value)]
+    try:
+        quantity.parse_quantity(value)
+    except ValueError as error:
+        return [f"{path}: Invalid value: {shown(value)}: {error}"]
+    return []
+
+
+def shown(value: Any) -> str:
+    """A value as kube-apiserver quotes it in a field error."""
+    return json.dumps(value) if isinstance(value, str) else str(value)
