@@ -6,14 +6,12 @@ create; ``delete -f`` deleting what it knows and naming what it does not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from actors.client.client import Client
 from tests.conftest import wait_for
-from tests.processes import UpProcess, start_up, stop_up
+from tests.processes import UpProcess
 
 pytestmark = pytest.mark.integration
 
@@ -84,18 +82,6 @@ spec:
   - name: default-cpu-demo-ctr
     image: nginx
 """
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[UpProcess]:
-    up = start_up(tmp_path_factory.mktemp("up"), "--runtime", "sim", "--nodes", "1")
-    yield up
-    stop_up(up)
-
-
-@pytest.fixture
-def admin(cluster: UpProcess, admin_for) -> Client:
-    return admin_for(cluster)
 
 
 def written(path: Path, text: str) -> str:
