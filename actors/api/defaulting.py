@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import priorityclasses
+from actors.api import priorityclasses, secrets
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
     DEFAULT_TOLERATION_SECONDS,
@@ -160,4 +160,5 @@ def limit_range_defaults(item: Object) -> tuple[dict[str, Any], dict[str, Any]]:
 DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               "replicasets": default_replicaset, "deployments": default_deployment,
               "limitranges": default_limit_range,
-              priorityclasses.RESOURCE: priorityclasses.default_priority_class}
+              priorityclasses.RESOURCE: priorityclasses.default_priority_class,
+              secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap}

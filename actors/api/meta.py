@@ -18,6 +18,8 @@ from bus.errors import BadRequest
 Object = dict[str, Any]
 
 TRACE_ANNOTATION = "kubeactor.io/trace-id"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+"""The annotation ``apply`` keeps the manifest it applied in (kubectl's)."""
 """Annotation carrying the trace id of the request that created an object (DESIGN §7)."""
 
 

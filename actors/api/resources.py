@@ -72,6 +72,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
     ResourceInfo("events", "Event", short_names=("ev",)),
     ResourceInfo("configmaps", "ConfigMap", short_names=("cm",)),
+    ResourceInfo("secrets", "Secret"),
     ResourceInfo("leases", "Lease", group="coordination.k8s.io"),
     ResourceInfo("roles", "Role", group=_RBAC),
     ResourceInfo("rolebindings", "RoleBinding", group=_RBAC),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actors.api import certificates, priorityclasses
+from actors.api import certificates, priorityclasses, secrets
 from actors.api.amounts import COMPUTE_PARSERS, int_or_percent, parse_count
 from actors.api.meta import parse_time
 from actors.api.quantity import parse_cpu, parse_memory
@@ -375,5 +375,6 @@ def _admission_registration_problems(obj: Object) -> list[str]:
 VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_problems,
               "admissionregistrations": _admission_registration_problems,
               certificates.RESOURCE: certificates.problems,
-              priorityclasses.RESOURCE: priorityclasses.problems}
+              priorityclasses.RESOURCE: priorityclasses.problems,
+              secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.api import certificates
+from actors.api import certificates, secrets
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
 from actors.api.pods import pod_containers
@@ -180,15 +180,23 @@ def prepare_update(
             new["spec"]["finalizers"] = list(old["spec"]["finalizers"])
     elif info.group == "apps" and isinstance(new.get("spec"), dict) and (
             new["spec"].get("selector") != (old.get("spec") or {}).get("selector")):
-        name = old["metadata"]["name"]
-        raise Invalid(f'{info.kind} "{name}" is invalid: spec.selector: Invalid value: '
-                      f"{new['spec'].get('selector')}: field is immutable",
-                      details={"name": name, "kind": info.singular})
+        raise _invalid(info, old, [f"spec.selector: Invalid value: "
+                                   f"{new['spec'].get('selector')}: field is immutable"])
+    elif secrets.has_immutable_data(info.name) and (
+            problems := secrets.update_problems(info.name, old, new)):
+        raise _invalid(info, old, problems)
     elif info.name == certificates.RESOURCE:  # its main update and ``approval``
         certificates.prepare_update(subresource, body, new, old)
     if new.get("spec") != old.get("spec"):
         metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new, expected
+
+
+def _invalid(info: ResourceInfo, old: Object, problems: list[str]) -> Invalid:
+    """The 422 of an update that changes what may not change, as kube-apiserver words it."""
+    name = old["metadata"]["name"]
+    return Invalid(f'{info.kind} "{name}" is invalid: ' + ", ".join(problems),
+                   details={"name": name, "kind": info.singular, "causes": problems})
 
 
 def _spec_field_update(subresource: str, body: Object, old: Object) -> Object:

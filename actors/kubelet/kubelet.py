@@ -149,7 +149,8 @@ class NodeAgent:
             if config.record_events else None
         self.podsync = PodSync(
             client, runtime, SyncConfig(self.name, config.address, config.backoff_base,
-                                        config.backoff_max, config.backoff_reset_seconds),
+                                        config.backoff_max, config.backoff_reset_seconds,
+                                        {"cpu": config.cpu, "memory": config.memory}),
             timers, self.submit, self._forget, self.recorder, writers.pods)
         self.podsync.on_span = self._span
 

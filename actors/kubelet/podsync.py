@@ -8,9 +8,10 @@ on the difference, so running it again is always safe. In order:
    ``deletionGracePeriodSeconds`` (SIGTERM, then SIGKILL), removed, and the deletion confirmed;
 2. init containers run one after the other, each to success, before any app container;
 3. app containers are started (image pulled by ``imagePullPolicy``, with ErrImagePull then
-   ImagePullBackOff between pulls; env resolved from ConfigMaps, CreateContainerConfigError
-   when one is missing), replaced when an update changed their image, restarted per
-   ``restartPolicy`` with the crash-loop back-off;
+   ImagePullBackOff between pulls; env resolved from ConfigMaps, Secrets and the downward
+   API, CreateContainerConfigError when one is missing; the files of the volumes it mounts
+   written, ContainerCreating and FailedMount when they cannot be), replaced when an update
+   changed their image, restarted per ``restartPolicy`` with the crash-loop back-off;
 4. due probes run (liveness failures restart the container, readiness drives ``ready``);
 5. the status (``actors.kubelet.podstatus``) is handed to the status writer
    (``actors.kubelet.statuswriter``) when it changed, which sends it through ``pods/status`` without
@@ -46,10 +47,12 @@ from actors.kubelet.podstatus import (
     pod_status,
     should_restart,
 )
+from actors.kubelet.podvalues import Sources, environment
 from actors.kubelet.probing import KINDS, ProbeState, first_due, initial, period, run_probe
 from actors.kubelet.runtime import ContainerInfo, Runtime, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timer, Timers
+from actors.kubelet.volumes import file_volume, payload
 from bus.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,9 @@ class SyncConfig:
     backoff_base: float
     backoff_max: float
     backoff_reset: float
+    allocatable: Object = field(default_factory=dict)
+    """The node's allocatable ``cpu`` and ``memory``: a container's limit when it sets none
+    (the downward API's ``resourceFieldRef``)."""
 
 
 @dataclass(slots=True)
@@ -310,12 +316,13 @@ class PodSync:
         name = spec["name"]
         try:
             self._pull(record, spec, wakes)
-            resolved = {**spec, "env": self._environment(record.pod, spec)}
-            resolved.pop("envFrom", None)
-            info = self.runtime.start_container(record.pod, resolved, attempt)
+            info = self.runtime.start_container(record.pod, self._resolved(record, spec), attempt)
         except RuntimeFailure as failure:
             record.failures[name] = (failure.reason, failure.message)
-            if failure.reason not in ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull"):
+            if failure.reason == "ContainerCreating":  # a volume could not be set up
+                self._event(record, "Warning", "FailedMount", failure.message)
+                wakes.append(time.monotonic() + self.config.backoff_base)
+            elif failure.reason not in ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull"):
                 self._event(record, "Warning", "Failed", f"Error: {failure.message}")
                 wakes.append(time.monotonic() + self.config.backoff_base)
             return None
@@ -369,43 +376,29 @@ class PodSync:
         self._event(record, "Normal", "Pulled", f'Successfully pulled image "{image}" in '
                     f"{time.monotonic() - now:.3f}s")
 
-    def _environment(self, pod: Object, spec: Object) -> list[Object]:
-        """The container's env with ``valueFrom.configMapKeyRef`` and ``envFrom`` resolved;
-        CreateContainerConfigError (Kubernetes' message) when a ConfigMap or key is missing."""
-        namespace = pod["metadata"]["namespace"]
-        maps: dict[str, Object | None] = {}
+    def _resolved(self, record: PodRecord, spec: Object) -> Object:
+        """The container as the runtime starts it: env resolved (ConfigMaps, Secrets, the
+        downward API), the files of the volumes it mounts written (again at each start: a
+        restart sees their latest content)."""
+        pod = self._downward_view(record.pod)
+        sources = Sources(self.client.get, pod["metadata"]["namespace"])
+        volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+        for mount in spec.get("volumeMounts") or []:
+            volume = volumes.get(mount["name"])
+            if volume is not None and file_volume(volume):
+                self.runtime.write_volume(pod, volume["name"], payload(
+                    pod, volume, sources, self.config.allocatable))
+        resolved = {**spec, "env": environment(pod, spec, sources, self.config.allocatable)}
+        resolved.pop("envFrom", None)
+        return resolved
 
-        def data(name: str, optional: bool) -> dict[str, str] | None:
-            if name not in maps:
-                try:
-                    maps[name] = self.client.get("configmaps", name, namespace)
-                except NotFound:
-                    maps[name] = None
-            found = maps[name]
-            if found is None and not optional:
-                raise RuntimeFailure("CreateContainerConfigError",
-                                     f'configmap "{name}" not found')
-            return None if found is None else dict(found.get("data") or {})
-
-        env: list[Object] = []
-        for source in spec.get("envFrom") or []:
-            ref = source.get("configMapRef")
-            if ref and (values := data(ref["name"], bool(ref.get("optional")))) is not None:
-                prefix = source.get("prefix") or ""
-                env += [{"name": prefix + k, "value": v} for k, v in values.items()]
-        for item in spec.get("env") or []:
-            ref = (item.get("valueFrom") or {}).get("configMapKeyRef")
-            if ref is None:
-                env.append({"name": item["name"], "value": str(item.get("value", ""))})
-                continue
-            values = data(ref["name"], bool(ref.get("optional")))
-            if values is not None and ref["key"] in values:
-                env.append({"name": item["name"], "value": values[ref["key"]]})
-            elif not ref.get("optional"):
-                raise RuntimeFailure(
-                    "CreateContainerConfigError",
-                    f"couldn't find key {ref['key']} in ConfigMap {namespace}/{ref['name']}")
-        return env
+    def _downward_view(self, pod: Object) -> Object:
+        """``pod`` with the addresses the kubelet knows before its status says them."""
+        status = dict(pod.get("status") or {})
+        status.setdefault("hostIP", self.config.address)
+        if pod["spec"].get("hostNetwork"):
+            status.setdefault("podIP", self.config.address)
+        return {**pod, "status": status}
 
     # -- probes ------------------------------------------------------------------------------
 

@@ -80,6 +80,15 @@ class ExecResult:
     stderr: str
 
 
+@dataclass(frozen=True, slots=True)
+class VolumeFile:
+    """One file of a ConfigMap, Secret, downward API or projected volume."""
+
+    content: bytes
+    mode: int
+    """Permission bits, as the item's ``mode`` or the volume's ``defaultMode`` say."""
+
+
 class LogStream(Protocol):
     """Chunks of a container's output as they come; iteration ends when the container stops."""
 
@@ -109,6 +118,12 @@ class Runtime(Protocol):
         """Create and start one container of ``pod``, labelled; RuntimeFailure on failure."""
         ...
 
+    def write_volume(self, pod: Object, volume: str, files: dict[str, VolumeFile]) -> None:
+        """Make the files of ``pod``'s ``volume`` exactly ``files`` (by relative path), as the
+        kubelet's atomic writer does: a container that mounts it sees the old set or the new
+        one, never a mix. Its containers mount it read-only; it goes with the pod."""
+        ...
+
     def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         """Every container this runtime's node made (of one pod when ``pod_uid`` is given)."""
         ...
@@ -124,8 +139,8 @@ class Runtime(Protocol):
         ...
 
     def remove_pod(self, pod_uid: str) -> None:
-        """Remove every container of the pod (stopping any still running) and its emptyDir
-        volumes."""
+        """Remove every container of the pod (stopping any still running), its emptyDir
+        volumes and the files of its other volumes."""
         ...
 
     def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:

@@ -30,8 +30,8 @@ from cryptography import x509
 
 from actors.api import certificates, certs
 from actors.api.resources import ResourceInfo, resolve
-from actors.apiserver import rbac
 from actors.api.users import UserInfo
+from actors.apiserver import rbac
 from actors.client.client import Client, WatchEvent
 from bindings import kubeconfig
 from bindings.cli import parsing, printers

@@ -22,6 +22,7 @@ import yaml
 
 from actors.api import strategicmerge
 from actors.api.defaulting import DEFAULTERS
+from actors.api.meta import LAST_APPLIED
 from actors.api.resources import ResourceInfo, resolve
 from actors.apiserver.registry import SERVER_OWNED
 from actors.client.client import Client
@@ -29,7 +30,6 @@ from bus.errors import BadRequest, Conflict, NotFound, UsageError, translated
 
 Object = dict[str, Any]
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SUFFIXES = (".yaml", ".yml", ".json")
 
 

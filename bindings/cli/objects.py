@@ -237,9 +237,9 @@ def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -
 
 def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     info, names = parsing.resource_and_names([args.resource, *args.names])
-    if info.name not in ("pods", "nodes", "replicasets", "deployments"):
-        raise UsageError("describe knows pods, nodes, replicasets and deployments in this "
-                         f"release, not {info.name}")
+    if info.name not in ("pods", "nodes", "replicasets", "deployments", "secrets"):
+        raise UsageError("describe knows pods, nodes, replicasets, deployments and secrets in "
+                         f"this release, not {info.name}")
     namespace = session.namespace if info.namespaced else None
     if names:
         objects, failed = _get_each(session, info, namespace, names)
@@ -257,6 +257,8 @@ def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -
 
 
 def _describe(session: Session, info: ResourceInfo, obj: Object, events: list[Object]) -> str:
+    if info.name == "secrets":
+        return printers.describe_secret(obj)
     if info.name == "pods":
         return printers.describe_pod(obj, events)
     if info.name == "nodes":

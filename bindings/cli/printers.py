@@ -11,8 +11,9 @@ from typing import Any
 import yaml
 
 from actors.api import certificates
-from actors.api.meta import condition, parse_time
+from actors.api.meta import LAST_APPLIED, condition, parse_time
 from actors.api.resources import ResourceInfo
+from actors.api.secrets import decoded
 from actors.api.selectors import selector_text
 from bindings.cli import jsonpath
 from bus.errors import KubeactorError, UsageError
@@ -123,6 +124,11 @@ def _configmap_row(configmap: Object, wide: bool) -> list[str]:
     return [configmap["metadata"]["name"], str(data), age(configmap)]
 
 
+def _secret_row(secret: Object, wide: bool) -> list[str]:
+    return [secret["metadata"]["name"], str(secret.get("type", "")),
+            str(len(secret.get("data") or {})), age(secret)]
+
+
 def _event_row(event: Object, wide: bool) -> list[str]:
     involved = event.get("involvedObject") or {}
     last = event.get("lastTimestamp") or event["metadata"].get("creationTimestamp")
@@ -198,6 +204,7 @@ _TABLES: dict[str, Columns] = {
     "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
               ["INTERNAL-IP", "CONTAINER-RUNTIME"], _node_row),
     "configmaps": (["NAME", "DATA", "AGE"], [], _configmap_row),
+    "secrets": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
     "events": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
     "resourcequotas": (["NAME", "AGE", "REQUEST", "LIMIT"], [], _quota_row),
     "namespaces": (["NAME", "STATUS", "AGE"], [], _namespace_row),
@@ -343,6 +350,21 @@ def describe_pod(pod: Object, events: list[Object]) -> str:
     for cond in status.get("conditions") or []:
         lines.append(f"  {cond['type']:<18}{cond['status']}")
     return "\n".join(lines + _events_section(events))
+
+
+def describe_secret(secret: Object) -> str:
+    """kubectl describe secret: metadata, type, and each key with its size, never a value."""
+    meta = secret["metadata"]
+    lines = [f"Name:         {meta['name']}", f"Namespace:    {meta.get('namespace')}",
+             *_pairs("Labels:       ", meta.get("labels")),
+             *_pairs("Annotations:  ", {k: v for k, v in (meta.get("annotations") or {}).items()
+                                        if k != LAST_APPLIED}),
+             "", f"Type:  {secret.get('type', '')}", "", "Data", "===="]
+    data = secret.get("data") or {}
+    width = max((len(key) for key in data), default=0) + 3  # "key:" and two spaces
+    lines += [f"{key + ':':<{width}}{len(decoded(value))} bytes"
+              for key, value in sorted(data.items())]
+    return "\n".join(lines)
 
 
 def _aligned(rows: list[list[str]]) -> list[str]:

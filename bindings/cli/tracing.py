@@ -5,8 +5,9 @@ lines and sequence diagrams.
 :class:`Hop` says who sent what to whom (a request, its reply, a watch event, a span of an
 in-process step), :func:`render` prints it as one line and :func:`mermaid` draws a run of hops
 as a Mermaid ``sequenceDiagram``. Captures (``--record``) are msgpack streams of
-``{"t", "subject", "msg"}`` maps; credentials are removed before anything is kept or shown;
-``trace replay FILE`` prints one again.
+``{"t", "subject", "msg"}`` maps; credentials and the values of Secrets
+(``actors.api.secrets.redacted``) are removed before anything is kept or shown; ``trace replay
+FILE`` prints one again.
 
 Neighbours: ``bus.envelope`` (what a message holds), ``bindings.cli.session`` (the tracer's
 connection), ``bindings.cli.parsing`` (``KIND/NAME``), ``bindings.cli.main`` (dispatch).
@@ -29,6 +30,7 @@ from typing import Any, BinaryIO
 
 import msgpack
 
+from actors.api import secrets
 from actors.api.resources import ResourceInfo
 from bindings.cli import parsing
 from bindings.cli.session import Session, stop_on_signals
@@ -41,7 +43,8 @@ SECRET_KEYS = ("auth",)
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One captured message: when it was seen, on which subject, its envelope (no secrets)."""
+    """One captured message: when it was seen, on which subject, its envelope (no
+    credentials, no Secret's values)."""
 
     time: float
     subject: str
@@ -56,6 +59,9 @@ class Record:
         except (BadRequest, ValueError):
             return None
         clean = {key: value for key, value in wire.items() if key not in SECRET_KEYS}
+        if "body" in clean:
+            clean["body"] = secrets.redacted(clean["body"],
+                                             secret=clean.get("resource") == secrets.RESOURCE)
         return cls(time.time() if when is None else when, subject, clean)
 
     def envelope(self) -> Envelope:

@@ -161,7 +161,7 @@ class Cluster:
             self._start_sim_nodes(names)
         for name in names if config.runtime != "sim" else ():
             say(f"kubelet {name}")
-            runtime = self._runtime(name, cluster_id)
+            runtime = self._runtime(name, cluster_id, data / "kubelet" / name / "pods")
             connection = self._connect(node_identity(name)[0], f"kubelet-{name}")
             self._run(Kubelet.start(connection, [self._node(connection, name, runtime)]))
 
@@ -391,12 +391,13 @@ class Cluster:
         key, cert = self._pki.issue(*identity)
         return CertificateCredentials(cert, key, self._pki.ca)
 
-    def _runtime(self, node_name: str, cluster_id: str) -> Runtime:
+    def _runtime(self, node_name: str, cluster_id: str, pods_dir: Path) -> Runtime:
+        """A Docker runtime for ``node_name``, writing pods' volume files under ``pods_dir``."""
         runtime: Runtime
         if self.config.runtime != "docker":
             raise ClusterError(f"unknown runtime {self.config.runtime!r}: docker or sim")
         try:
-            runtime = DockerRuntime(node_name, cluster_id)
+            runtime = DockerRuntime(node_name, cluster_id, pods_dir=pods_dir)
         except RuntimeFailure as failure:
             raise ClusterError(
                 "cannot reach the Docker engine (DOCKER_HOST, else /var/run/docker.sock): start "

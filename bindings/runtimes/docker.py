@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -36,7 +39,10 @@ from actors.kubelet.runtime import (
     ExecResult,
     RuntimeEvent,
     RuntimeFailure,
+    VolumeFile,
 )
+from actors.kubelet.volumes import file_volume
+from bindings.runtimes import atomicwriter
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +57,10 @@ def container_name(pod: Object, container: Object, attempt: int) -> str:
 
 
 def run_options(pod: Object, container: Object, attempt: int,
-                scope: dict[str, str] | None = None) -> dict[str, Any]:
+                scope: dict[str, str] | None = None, pods_dir: Path | None = None
+                ) -> dict[str, Any]:
     """Keyword arguments of ``containers.create`` for one container of a pod; ``scope`` adds
-    the runtime's node and cluster labels."""
+    the runtime's node and cluster labels, ``pods_dir`` is where volume files are."""
     meta, spec = pod["metadata"], pod["spec"]
     labels = {POD_NAME: meta["name"], POD_NAMESPACE: meta["namespace"], POD_UID: meta["uid"],
               CONTAINER_NAME: container["name"], ATTEMPT: str(attempt), **(scope or {})}
@@ -78,7 +85,7 @@ def run_options(pod: Object, container: Object, attempt: int,
         options["memswap_limit"] = options["mem_limit"]  # no swap, as the kubelet sets it
     if "cpu" in limits:
         options["nano_cpus"] = parse_cpu(limits["cpu"]) * 1_000_000
-    if mounts := volume_mounts(pod, container):
+    if mounts := volume_mounts(pod, container, pods_dir):
         options["mounts"] = mounts
     return options
 
@@ -88,9 +95,17 @@ def volume_name(pod: Object, volume: str) -> str:
     return f"k8s_{pod['metadata']['uid']}_{volume}"
 
 
-def volume_mounts(pod: Object, container: Object) -> list[Mount]:
+def volume_dir(pods_dir: Path, pod_uid: str, volume: str) -> Path:
+    """Where the files of one ConfigMap, Secret, downward API or projected volume are (the
+    kubelet's ``pods/<uid>/volumes/<name>``)."""
+    return pods_dir / pod_uid / "volumes" / volume
+
+
+def volume_mounts(pod: Object, container: Object, pods_dir: Path | None = None) -> list[Mount]:
     """Docker mounts for the container's volumeMounts: an emptyDir is a Docker volume of the
-    pod (made on first use, removed with the pod), a hostPath a bind mount."""
+    pod (made on first use, removed with the pod), a hostPath a bind mount, the files of a
+    ConfigMap, Secret, downward API or projected volume a read-only bind mount of their
+    directory under ``pods_dir``."""
     volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
     mounts = []
     for mount in container.get("volumeMounts") or []:
@@ -106,10 +121,13 @@ def volume_mounts(pod: Object, container: Object) -> list[Mount]:
             mounts.append(Mount(mount["mountPath"], volume_name(pod, volume["name"]),
                                 type="volume", read_only=read_only,
                                 labels={POD_UID: pod["metadata"]["uid"]}))
+        elif file_volume(volume) and pods_dir is not None:
+            source = volume_dir(pods_dir, pod["metadata"]["uid"], volume["name"])
+            mounts.append(Mount(mount["mountPath"], str(source), type="bind", read_only=True))
         else:
             raise RuntimeFailure("CreateContainerConfigError",
-                                 f'volume "{volume["name"]}": only emptyDir and hostPath are '
-                                 "supported")
+                                 f'volume "{volume["name"]}": only emptyDir, hostPath, '
+                                 "configMap, secret, downwardAPI and projected are supported")
     return mounts
 
 
@@ -181,9 +199,13 @@ class DockerRuntime:
     method raises only RuntimeFailure."""
 
     def __init__(self, node_name: str, cluster_id: str,
-                 client: docker.DockerClient | None = None) -> None:
+                 client: docker.DockerClient | None = None, pods_dir: Path | None = None
+                 ) -> None:
         self.scope = {NODE_NAME: node_name, CLUSTER_ID: cluster_id}
         """Labels of every container this runtime makes; it sees no other container."""
+        self.pods_dir = pods_dir or Path(tempfile.mkdtemp(prefix=f"kubeactor-{node_name}-"))
+        """Where the files of pods' volumes are written (the kubelet's data dir, else a new
+        temporary one); Docker's engine must see the same paths to bind-mount them."""
         with translated("RuntimeUnavailable"):
             self.client = client or docker.from_env()
             self.client.ping()
@@ -210,7 +232,7 @@ class DockerRuntime:
                 raise RuntimeFailure("ErrImagePull", _explanation(error)) from error
 
     def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
-        options = run_options(pod, container, attempt, self.scope)
+        options = run_options(pod, container, attempt, self.scope, self.pods_dir)
         with translated("CreateContainerError"):
             try:
                 created = self.client.containers.create(**options)
@@ -223,6 +245,14 @@ class DockerRuntime:
             created.start()
             created.reload()
         return to_info(created)
+
+    def write_volume(self, pod: Object, volume: str, files: dict[str, VolumeFile]) -> None:
+        target = volume_dir(self.pods_dir, pod["metadata"]["uid"], volume)
+        try:
+            atomicwriter.write(target, files)
+        except (OSError, ValueError) as error:
+            raise RuntimeFailure("ContainerCreating", f"MountVolume.SetUp failed for volume "
+                                 f'"{volume}" : {error}') from error
 
     def _remove_named(self, name: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):
@@ -267,6 +297,7 @@ class DockerRuntime:
             for volume in self.client.volumes.list(filters={"label": f"{POD_UID}={pod_uid}"}):
                 with contextlib.suppress(docker.errors.NotFound):
                     volume.remove(force=True)
+        shutil.rmtree(self.pods_dir / pod_uid, ignore_errors=True)
 
     def _latest(self, pod_uid: str, container: str) -> Container:
         infos = [i for i in self.list_containers(pod_uid) if i.name == container]

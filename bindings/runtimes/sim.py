@@ -9,6 +9,11 @@ at once and runs until deleted, unless the pod asks otherwise with annotations:
 - ``sim.kubeactor.io/exit-code``: ...with this code (default 0);
 - ``sim.kubeactor.io/pull-error``: any value makes the image pull fail (ErrImagePull).
 
+The files of a pod's ConfigMap, Secret, downward API and projected volumes are kept in memory:
+``exec`` answers ``cat PATH`` with one of them (at the container's ``volumeMounts``) and
+``printenv [NAME]`` with the container's resolved env, as a shell in a real container would;
+any other command succeeds and prints nothing.
+
 Starts and deaths are reported through ``watch`` like Docker's event stream, from the one
 timer thread shared by every simulated node of the process (:class:`actors.kubelet.timers.Timers`),
 so a thousand nodes and ten thousand containers need no thread of their own.
@@ -23,7 +28,13 @@ from dataclasses import replace
 from typing import Any
 
 from actors.api.meta import now_rfc3339
-from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeEvent, RuntimeFailure
+from actors.kubelet.runtime import (
+    ContainerInfo,
+    ExecResult,
+    RuntimeEvent,
+    RuntimeFailure,
+    VolumeFile,
+)
 from actors.kubelet.timers import Timer, Timers
 
 Object = dict[str, Any]
@@ -58,6 +69,10 @@ class SimRuntime:
         self._lock = threading.Lock()
         self._on_event: Callable[[RuntimeEvent], None] = lambda event: None
         self._timers: dict[str, Timer] = {}
+        self._specs: dict[str, Object] = {}
+        """Container id -> the container as started (env resolved, volumeMounts)."""
+        self._volumes: dict[str, dict[str, dict[str, VolumeFile]]] = {}
+        """Pod uid -> volume name -> the files of that volume."""
 
     def version(self) -> str:
         return "sim://0.1.0"
@@ -86,6 +101,7 @@ class SimRuntime:
             state="created", runtime="sim", image_id=f"sim://{container['image']}")
         with self._lock:
             self._containers[info.id] = info
+            self._specs[info.id] = container
             self._by_pod.setdefault(info.pod_uid, set()).add(info.id)
         if delay > 0:
             self._later(info.id, delay, lambda: self._run(info.id, run_for, code))
@@ -119,6 +135,10 @@ class SimRuntime:
                 started_at=info.started_at or now_rfc3339())
         self._on_event(RuntimeEvent(info.pod_uid, info.name, "die"))
 
+    def write_volume(self, pod: Object, volume: str, files: dict[str, VolumeFile]) -> None:
+        with self._lock:
+            self._volumes.setdefault(pod["metadata"]["uid"], {})[volume] = dict(files)
+
     def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         with self._lock:
             if pod_uid is None:
@@ -128,6 +148,7 @@ class SimRuntime:
     def remove_container(self, container_id: str) -> None:
         with self._lock:
             info = self._containers.pop(container_id, None)
+            self._specs.pop(container_id, None)
             timer = self._timers.pop(container_id, None)
             if info is not None:
                 ids = self._by_pod.get(info.pod_uid, set())
@@ -147,6 +168,8 @@ class SimRuntime:
     def remove_pod(self, pod_uid: str) -> None:
         for info in self.list_containers(pod_uid):
             self.remove_container(info.id)
+        with self._lock:
+            self._volumes.pop(pod_uid, None)
 
     def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
         if not any(i.name == container for i in self.list_containers(pod_uid)):
@@ -161,6 +184,20 @@ class SimRuntime:
 
     def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
         self.logs(pod_uid, container)
+        latest = max((i for i in self.list_containers(pod_uid) if i.name == container),
+                     key=lambda info: info.attempt)
+        with self._lock:
+            spec = self._specs.get(latest.id, {})
+            volumes = self._volumes.get(pod_uid, {})
+        if command[:1] == ["cat"] and len(command) == 2:
+            return _cat(spec, volumes, command[1])
+        if command[:1] == ["printenv"]:
+            env = {item["name"]: str(item.get("value", "")) for item in spec.get("env") or []}
+            wanted = command[1:] or list(env)
+            lines = [env[name] if command[1:] else f"{name}={env[name]}" for name in wanted
+                     if name in env]
+            return ExecResult(0 if lines or not command[1:] else 1,
+                              "".join(f"{line}\n" for line in lines), "")
         return ExecResult(0, "", "")
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
@@ -173,3 +210,14 @@ class SimRuntime:
             timer.cancel()
         if self._own_timers:
             self.timers.stop()
+
+
+def _cat(container: Object, volumes: dict[str, dict[str, VolumeFile]], path: str) -> ExecResult:
+    """``cat PATH`` in a simulated container: a file of a volume it mounts, or busybox's
+    complaint."""
+    for mount in container.get("volumeMounts") or []:
+        root = mount["mountPath"].rstrip("/") + "/"
+        files = volumes.get(mount["name"], {})
+        if path.startswith(root) and path[len(root):] in files:
+            return ExecResult(0, files[path[len(root):]].content.decode(errors="replace"), "")
+    return ExecResult(1, "", f"cat: can't open '{path}': No such file or directory\n")

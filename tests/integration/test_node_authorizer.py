@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from bus.errors import BusTimeout, Forbidden
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
+
+Object = dict[str, Any]
 
 
 @pytest.fixture
@@ -65,21 +67,31 @@ def configmap(name: str) -> dict[str, Any]:
             "data": {"password": f"{name}-secret"}}
 
 
-def test_a_node_reads_the_configmap_of_its_own_pod_and_nothing_of_another_nodes(
-        cluster: Cluster, as_node: Any):
+def reads_only_its_own(cluster: Cluster, as_node: Any, resource: str,
+                       make: Callable[[str], Object], pod: Callable[[str, str, str], Object],
+                       ) -> tuple[Client, Object]:
+    """Pods "one" on n1 and "two" on n2, each referring to its own ``resource`` object (``one-x``
+    and ``two-x``, made by ``make``); n1 reads its own (returned) and is refused the other."""
     admin = cluster.admin_client()
     for name, node in (("one", "n1"), ("two", "n2")):
-        admin.create("configmaps", configmap(f"{name}-cm"), "default")
-        admin.create("pods", pod_using(name, node, f"{name}-cm"), "default")
+        admin.create(resource, make(f"{name}-x"), "default")
+        admin.create("pods", pod(name, node, f"{name}-x"), "default")
     wait_for(admin, "pods", "one", lambda p: p["status"].get("phase") == "Running")
     n1, _ = as_node("n1")
-    assert n1.get("configmaps", "one-cm", "default")["data"] == {"password": "one-cm-secret"}
+    own = n1.get(resource, "one-x", "default")
     with pytest.raises(Forbidden) as denied:
-        n1.get("configmaps", "two-cm", "default")
+        n1.get(resource, "two-x", "default")
     assert denied.value.message == (
-        'configmaps "two-cm" is forbidden: User "system:node:n1" cannot get resource '
-        '"configmaps" in API group "" in the namespace "default": no relationship found '
+        f'{resource} "two-x" is forbidden: User "system:node:n1" cannot get resource '
+        f'"{resource}" in API group "" in the namespace "default": no relationship found '
         "between node 'n1' and this object")
+    return n1, own
+
+
+def test_a_node_reads_the_configmap_of_its_own_pod_and_nothing_of_another_nodes(
+        cluster: Cluster, as_node: Any):
+    n1, own = reads_only_its_own(cluster, as_node, "configmaps", configmap, pod_using)
+    assert own["data"] == {"password": "one-x-secret"}
     with pytest.raises(Forbidden, match=r'cannot list resource "configmaps" in API group "" '
                                         r"at the cluster scope: can only read namespaced"):
         n1.list("configmaps", None)
@@ -167,3 +179,20 @@ def test_another_nodes_chunk_in_a_followed_log_is_dropped_unacknowledged(
         assert stream.take(timeout=0.2) is None
     finally:
         stream.close()
+
+
+def pod_mounting(name: str, node: str, secret: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"nodeName": node, "volumes": [{"name": "creds", "secret": {
+                "secretName": secret}}], "containers": [{
+                    "name": "c", "image": "busybox:1.35",
+                    "volumeMounts": [{"name": "creds", "mountPath": "/etc/creds"}]}]}}
+
+
+def test_a_node_reads_the_secret_its_pod_mounts_and_not_another_nodes(
+        cluster: Cluster, as_node: Any):
+    def secret(name: str) -> Object:
+        return {"metadata": {"name": name}, "stringData": {"password": f"{name}-pw"}}
+
+    _, own = reads_only_its_own(cluster, as_node, "secrets", secret, pod_mounting)
+    assert own["data"] == {"password": "b25lLXgtcHc="}  # one-x-pw
