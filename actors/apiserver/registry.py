@@ -21,7 +21,7 @@ from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
 from actors.api.pods import pod_containers
 from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
-from bus.errors import BadRequest, Conflict, Invalid
+from bus.errors import BadRequest, Conflict, InternalError, Invalid
 
 Object = dict[str, Any]
 
@@ -99,6 +99,9 @@ def prepare_create(
     obj["apiVersion"], obj["kind"] = info.api_version, info.kind
     metadata = meta(obj)
     _check_namespace(info, metadata, namespace)
+    if _version_set(metadata.get("resourceVersion")):  # kube-apiserver's storage refuses it
+        raise InternalError("Internal error occurred: resourceVersion should not be set on "
+                            "objects to be created")
     if not metadata.get("name") and metadata.get("generateName"):
         metadata["name"] = f"{metadata['generateName']}{new_uid().replace('-', '')[:5]}"
     for owned in SERVER_OWNED:
@@ -113,6 +116,13 @@ def prepare_create(
     if defaulter := DEFAULTERS.get(info.name):
         defaulter(obj)
     return obj
+
+
+def _version_set(version: Any) -> bool:
+    """A ``resourceVersion`` that names a version (as kube-apiserver's versioner parses one:
+    an unsigned decimal but 0; anything else counts as unset and is dropped, as there)."""
+    return isinstance(version, str) and version.isascii() and version.isdigit() \
+        and int(version) > 0
 
 
 def sent_version(body: Any) -> int | None:

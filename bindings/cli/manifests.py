@@ -2,8 +2,10 @@
 
 ``kubeactor create -f`` and ``apply -f`` take files, directories (their ``.yaml``, ``.yml`` and
 ``.json`` files, sorted) and ``-`` for stdin; a file may hold several documents (and ``List``
-objects). ``apply`` keeps the applied manifest in the annotation kubectl uses and reports
-``created``, ``configured`` or ``unchanged`` per object, as each is acknowledged.
+objects). ``apply`` keeps the applied manifest in the annotation kubectl uses, merges as
+kubectl does (``actors.api.strategicmerge``: the three-way strategic merge of that annotation,
+the manifest and the live object) and reports ``created``, ``configured`` or ``unchanged`` per
+object, as each is acknowledged.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any, TypeVar
 
 import yaml
 
+from actors.api import strategicmerge
 from actors.api.defaulting import DEFAULTERS
 from actors.api.meta import LAST_APPLIED
 from actors.api.resources import ResourceInfo, resolve
+from actors.apiserver.registry import SERVER_OWNED
 from actors.client.client import Client
-from bus.errors import BadRequest, NotFound, UsageError, translated
+from bus.errors import BadRequest, Conflict, NotFound, UsageError, translated
 
 Object = dict[str, Any]
 
@@ -117,43 +121,66 @@ def create(client: Client, info: ResourceInfo, ns: str | None, obj: Object) -> s
     return "created"
 
 
+APPLY_ATTEMPTS = 5
+"""How often ``apply`` reads and merges again when the object changed between its read and its
+write (kubectl's ``maxPatchRetry``)."""
+
+
 def apply(client: Client, info: ResourceInfo, ns: str | None, obj: Object) -> str:
-    """Create or update ``obj``; return ``created``, ``configured`` or ``unchanged``."""
+    """Create or update ``obj``; return ``created``, ``configured`` or ``unchanged``. A
+    ``resourceVersion`` in ``obj`` must still be the live one (Conflict otherwise); without
+    one, a concurrent write makes it read and merge again."""
+    desired = _with_last_applied(obj)
+    for attempt in range(APPLY_ATTEMPTS):
+        try:
+            live = client.get(info.name, desired["metadata"].get("name"), ns)
+        except NotFound:
+            client.create(info.name, desired, ns)
+            return "created"
+        wanted = configured(info, live, desired)
+        if wanted == live:  # nothing the manifest sets differs from what is stored
+            return "unchanged"
+        try:
+            client.update(info.name, wanted)
+            return "configured"
+        except Conflict:
+            if "resourceVersion" in desired["metadata"] or attempt == APPLY_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _with_last_applied(obj: Object) -> Object:
+    """``obj`` with the annotation holding it (without that annotation), as kubectl keeps it."""
     manifest = copy.deepcopy(obj)
     manifest.get("metadata", {}).get("annotations", {}).pop(LAST_APPLIED, None)
     applied = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
     desired = copy.deepcopy(obj)
     desired.setdefault("metadata", {}).setdefault("annotations", {})[LAST_APPLIED] = applied
-    name = desired["metadata"].get("name")
-    try:
-        live = client.get(info.name, name, ns)
-    except NotFound:
-        client.create(info.name, desired, ns)
-        return "created"
+    return desired
+
+
+def _last_applied(live: Object) -> Object:
+    """The manifest last applied to ``live`` ({} when none, or not one kubectl could read)."""
     previous = (live["metadata"].get("annotations") or {}).get(LAST_APPLIED)
-    last = json.loads(previous) if previous else {}
-    wanted = merged(live, last, desired)
+    try:
+        last = json.loads(previous) if isinstance(previous, str) else {}
+    except json.JSONDecodeError:
+        return {}
+    return last if isinstance(last, dict) else {}
+
+
+def configured(info: ResourceInfo, live: Object, desired: Object) -> Object:
+    """What ``live`` becomes: kubectl's three-way strategic merge of the manifest last applied,
+    ``desired`` and ``live``, then what the server would keep anyway: its own metadata, the
+    namespace and ``status`` (a manifest read from ``get -o yaml`` holds them; dropping them
+    from the next one asks for no change), and its defaults."""
+    wanted = strategicmerge.three_way_merge(live, _last_applied(live), desired)
+    metadata = wanted.setdefault("metadata", {})
+    for key in (*SERVER_OWNED, "name", "namespace"):
+        if key in live["metadata"]:
+            metadata.setdefault(key, live["metadata"][key])
+    if "status" in live:
+        wanted.setdefault("status", copy.deepcopy(live["status"]))
     if defaulter := DEFAULTERS.get(info.name):
-        defaulter(wanted)  # lists are replaced whole: put back what the server defaults
-    if wanted == live:  # nothing the manifest sets differs from what is stored
-        return "unchanged"
-    client.update(info.name, wanted)
-    return "configured"
-
-
-def merged(live: Object, last: Object, desired: Object) -> Object:
-    """kubectl's three-way merge, for maps: fields ``desired`` sets win, fields the last applied
-    manifest set and ``desired`` dropped are removed, everything else ``live`` has (server
-    defaults, ``spec.nodeName``, ``status``, server-owned metadata) is kept. Lists are
-    replaced whole."""
-    result = copy.deepcopy(live)
-    for key in last:
-        if key not in desired:
-            result.pop(key, None)
-    for key, value in desired.items():
-        if isinstance(value, dict) and isinstance(live.get(key), dict):
-            before = last.get(key)
-            result[key] = merged(live[key], before if isinstance(before, dict) else {}, value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
+        defaulter(wanted)  # atomic lists are replaced whole: put back what the server defaults
+    return wanted

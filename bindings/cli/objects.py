@@ -193,26 +193,37 @@ def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, sin
 
 def cmd_create(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     """``create -f``: create every object of the manifests."""
-    return _each_manifest(args, session, manifests.create)
+    return _each_manifest(args, session, _reporting(session, manifests.create))
 
 
 def cmd_apply(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     """``apply -f``: create or update every object of the manifests."""
-    return _each_manifest(args, session, manifests.apply)
+    return _each_manifest(args, session, _reporting(session, manifests.apply))
 
 
-def _each_manifest(args: argparse.Namespace, session: Session,
-                   action: Callable[[Client, ResourceInfo, str | None, Object], str]) -> int:
-    """Run ``action`` on every object of ``-f``; print ``kind/name OUTCOME`` as each is
-    acknowledged, and go on after a failure (exit 1 at the end, as kubectl does)."""
+Action = Callable[[ResourceInfo, str | None, Object], None]
+"""What a verb does to one object of ``-f``: its resource, its namespace, the object."""
+
+
+def _reporting(session: Session,
+               action: Callable[[Client, ResourceInfo, str | None, Object], str]) -> Action:
+    """``action``, then ``kind/name OUTCOME`` printed as the object is acknowledged."""
+    def act(info: ResourceInfo, namespace: str | None, obj: Object) -> None:
+        outcome = action(session.client, info, namespace, obj)
+        print(f"{manifests.describe(info, obj)} {outcome}", flush=True)
+    return act
+
+
+def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -> int:
+    """Run ``action`` on every object of ``-f`` and go on after a failure: an ApiError, or an
+    object that names no resource (each said on stderr; exit 1 at the end, as kubectl does)."""
     failed, seen = 0, 0
     explicit = getattr(args, "namespace", None) is not None
     for where, obj in manifests.read(args.filename):
         seen += 1
         try:
             info, namespace = manifests.target(obj, session.namespace, explicit)
-            outcome = action(session.client, info, namespace, obj)
-            print(f"{manifests.describe(info, obj)} {outcome}", flush=True)
+            action(info, namespace, obj)
         except ApiError as error:
             print_error(error)
             failed = 1
@@ -280,11 +291,18 @@ def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> 
         better = "orphan" if args.cascade == "false" else "background"
         print(f"warning: --cascade={args.cascade} is deprecated (boolean value) and can be "
               f"replaced with --cascade={better}.", file=sys.stderr)
+
+    def delete(info: ResourceInfo, namespace: str | None, name: str) -> None:
+        _delete(session.client, info, namespace, name, grace,
+                args.timeout if args.wait else None, parsing.CASCADES[args.cascade])
+
+    if args.filename:  # what names no resource is said, the rest deleted
+        return _each_manifest(args, session, lambda info, namespace, obj: delete(
+            info, namespace, str(obj["metadata"]["name"])))
     failed = 0
     for info, namespace, name in _deletion_targets(args, session):
         try:
-            _delete(session.client, info, namespace, name, grace,
-                    args.timeout if args.wait else None, parsing.CASCADES[args.cascade])
+            delete(info, namespace, name)
         except ApiError as error:
             print_error(error)
             failed = 1
@@ -293,14 +311,7 @@ def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> 
 
 def _deletion_targets(args: argparse.Namespace, session: Session
                       ) -> list[tuple[ResourceInfo, str | None, str]]:
-    """(resource, namespace, name) to delete: from manifests, a selector, or names."""
-    if args.filename:
-        targets = []
-        for _, obj in manifests.read(args.filename):
-            info, namespace = manifests.target(obj, session.namespace,
-                                               getattr(args, "namespace", None) is not None)
-            targets.append((info, namespace, str(obj.get("metadata", {}).get("name", ""))))
-        return targets
+    """(resource, namespace, name) to delete: by a selector, or by names."""
     if not args.resource:
         raise UsageError("you must provide one or more resources by argument or filename")
     info, names = parsing.resource_and_names([args.resource, *args.names])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,23 +15,10 @@ from actors.client.client import Client
 from bindings.runtimes.sim import PULL_ERROR
 from bus.errors import Conflict, NotFound
 from tests.conftest import wait_for, wait_none_left
-from tests.processes import UpProcess, start_up, stop_up
 
 pytestmark = pytest.mark.integration
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "examples" / "manifests"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[UpProcess]:
-    up = start_up(tmp_path_factory.mktemp("up"), "--runtime", "sim", "--nodes", "2")
-    yield up
-    stop_up(up)
-
-
-@pytest.fixture
-def admin(cluster: UpProcess, admin_for) -> Client:
-    return admin_for(cluster)
 
 
 def available(count: int):

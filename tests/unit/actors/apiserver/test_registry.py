@@ -18,7 +18,7 @@ from actors.apiserver.registry import (
     prepare_update,
     to_scale,
 )
-from bus.errors import BadRequest, Conflict, Invalid
+from bus.errors import BadRequest, Conflict, InternalError, Invalid
 from tests.conftest import pod
 
 Object = dict[str, Any]
@@ -36,7 +36,7 @@ def stored_pod(name: str = "web", node: str | None = None, rv: str = "5") -> Obj
 
 def test_create_sets_server_owned_metadata_and_drops_what_the_client_sent():
     body = pod("web")
-    body["metadata"].update(uid="forged", resourceVersion="42", generation=9,
+    body["metadata"].update(uid="forged", resourceVersion="0", generation=9,
                             creationTimestamp="2001-01-01T00:00:00Z")
     created = prepare_create(PODS, body, "default", "trace-1")
     metadata = created["metadata"]
@@ -47,6 +47,25 @@ def test_create_sets_server_owned_metadata_and_drops_what_the_client_sent():
     assert metadata["namespace"] == "default"
     assert metadata["annotations"] == {TRACE_ANNOTATION: "trace-1"}
     assert body["metadata"]["uid"] == "forged"
+
+
+def versioned(version: str) -> Any:
+    body = pod("web")
+    body["metadata"]["resourceVersion"] = version
+    return body
+
+
+@pytest.mark.parametrize("version", ["42", "007"])
+def test_a_resource_version_on_create_is_refused_as_kube_apiservers_storage_does(version: str):
+    with pytest.raises(InternalError, match=r"^Internal error occurred: resourceVersion should "
+                       r"not be set on objects to be created$"):
+        prepare_create(PODS, versioned(version), "default", None)
+
+
+@pytest.mark.parametrize("version", ["", "0", "-1", "x"])
+def test_a_resource_version_its_versioner_reads_as_none_is_dropped_on_create(version: str):
+    assert "resourceVersion" not in prepare_create(PODS, versioned(version), "default",
+                                                   None)["metadata"]
 
 
 def test_create_resets_a_pod_status_to_pending():

@@ -1,5 +1,5 @@
-"""The admission plugins (actors/apiserver/admission/chain.py, limits.py, external.py) and JSON
-Patch (actors/api/jsonpatch.py), as pure code over an in-memory store."""
+"""The admission plugins (actors/apiserver/admission/chain.py, limits.py, external.py), as pure
+code over an in-memory store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from actors.api import jsonpatch
 from actors.api.admission import Review, Verdict
 from actors.api.defaulting import default_pod
 from actors.api.resources import lookup
@@ -623,6 +622,16 @@ def test_a_patch_may_not_rename_the_object():
             {"op": "replace", "path": "/metadata/name", "value": "q"}])})
 
 
+@pytest.mark.parametrize("patch", [
+    [{"op": "remove", "path": ""}], [{"op": "add", "path": "/spec/containers/01", "value": {}}],
+])
+def test_a_patch_that_does_not_apply_is_kube_apiservers_internal_error(patch: Any):
+    chain = external_chain(registration("broken", mutating=True))
+    with pytest.raises(InternalError, match='"broken" returned a patch that does not apply'):
+        run_with(chain, request("CREATE", "pods", pod("p")), {"broken": Verdict(True,
+                                                                                patch=patch)})
+
+
 @pytest.mark.parametrize(("resources", "operations", "req", "wanted"), [
     (["pods"], ["CREATE"], request("CREATE", "pods", pod("p")), True),
     (["pods"], ["CREATE"], request("UPDATE", "pods", pod("p"), pod("p")), False),
@@ -650,29 +659,3 @@ def test_a_review_round_trips_and_a_wrong_uid_is_refused():
     with pytest.raises(InternalError, match="does not answer request uid"):
         steps.send(Envelope(body=Verdict(True).response("another-uid")))
 
-
-# -- JSON Patch ---------------------------------------------------------------------------------
-
-
-def test_json_patch_ops():
-    doc = {"a": {"b~c": 1, "list": [1, 2]}}
-    assert jsonpatch.apply(doc, [
-        {"op": "add", "path": "/a/list/-", "value": 3},
-        {"op": "add", "path": "/a/list/0", "value": 0},
-        {"op": "remove", "path": "/a/b~0c"},
-        {"op": "copy", "from": "/a/list", "path": "/copy"},
-        {"op": "move", "from": "/copy", "path": "/moved"},
-        {"op": "replace", "path": "/a/list/1", "value": 9},
-    ]) == {"a": {"list": [0, 9, 2, 3]}, "moved": [0, 1, 2, 3]}
-    assert doc == {"a": {"b~c": 1, "list": [1, 2]}}  # untouched
-
-
-@pytest.mark.parametrize("patch", [
-    {"op": "add"}, [{"op": "add", "path": "/x/y", "value": 1}],
-    [{"op": "remove", "path": "/missing"}], [{"op": "replace", "path": "/a/list/5", "value": 1}],
-    [{"op": "test", "path": "/a", "value": 2}], [{"op": "jump", "path": "/a"}],
-    [{"op": "add", "path": "no-slash", "value": 1}], ["not a map"],
-])
-def test_bad_json_patches_are_refused(patch: Any):
-    with pytest.raises(jsonpatch.PatchError):
-        jsonpatch.apply({"a": {"list": [1]}}, patch)

@@ -1,0 +1,24 @@
+"""The CLI modules of the integration tier share this: ``kubeactor up --runtime sim`` (real
+NATS, real store, two simulated nodes, no Docker) in a subprocess, one per module, and an admin
+client of it. Modules with a ``cluster`` or ``admin`` of their own use theirs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from actors.client.client import Client
+from tests.processes import UpProcess, start_up, stop_up
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[UpProcess]:
+    up = start_up(tmp_path_factory.mktemp("up"), "--runtime", "sim", "--nodes", "2")
+    yield up
+    stop_up(up)
+
+
+@pytest.fixture
+def admin(cluster: UpProcess, admin_for) -> Client:
+    return admin_for(cluster)
