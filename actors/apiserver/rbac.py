@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from actors.api import certificates
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
@@ -34,7 +35,6 @@ from actors.apiserver.mirror import Key, Mirror, key_of
 from bus.errors import BadRequest, Forbidden
 from bus.permissions import NODE_SIM
 
-Object = dict[str, Any]
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 ALL = "*"

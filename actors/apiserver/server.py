@@ -33,6 +33,7 @@ from typing import Any
 import pykka
 
 from actors.api import priorityclasses
+from actors.api.objects import Object
 from actors.api.resources import RESOURCES, REVIEWS, SYSTEM_NAMESPACES, ResourceInfo, lookup
 from actors.api.selectors import required_field
 from actors.api.users import UserInfo
@@ -93,8 +94,6 @@ from bus.errors import (
 )
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 VERBS = ("get", "list", "watch", "create", "update", "delete", "deletecollection")
 SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log": ("get",),

@@ -22,6 +22,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from actors.api import certificates
+from actors.api.objects import Object
 from actors.api.resources import REVIEWS
 from actors.api.selectors import matcher
 from actors.apiserver.busauth import check_owner
@@ -56,8 +57,6 @@ if TYPE_CHECKING:
     from actors.apiserver.server import ApiServerConfig, Request, Result, Step
     from actors.store import StoreView
     from bus.subjects import Subjects
-
-Object = dict[str, Any]
 
 UPDATE_ATTEMPTS = 5
 """How often an update without a resourceVersion is computed again after a concurrent write

@@ -22,9 +22,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from actors.api.meta import trace_id_of
+from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
 from actors.api.selectors import Matcher
 from actors.api.watches import DEFAULT_LEASE_SECONDS
@@ -33,8 +33,6 @@ from bus.envelope import Envelope, new_id
 from bus.errors import PayloadTooLarge
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 SWEEP_SECONDS = 1.0
 """How often all watchers are looked at for an expired lease (a commit looks at its own)."""

@@ -36,14 +36,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.api.meta import now_micro
+from actors.api.objects import Object
 from actors.client.client import Client
 from bus.actor import BusActor
 from bus.connection import Connection
 from bus.errors import AlreadyExists, ApiError, Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 LEASE_NAMESPACE = "kube-system"
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from actors.api.meta import controller_ref, now_rfc3339, owner_reference
+from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
 from actors.api.selectors import selector_matches
 from actors.client.client import Client, WatchEvent
@@ -44,7 +45,6 @@ from bus.errors import ApiError, PermanentError, TemporaryError
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
 BY_KIND: dict[str, ResourceInfo] = {info.kind: info for info in RESOURCES}
 
 

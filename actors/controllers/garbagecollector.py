@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from actors.api.objects import Object
 from actors.api.resources import STORED
 from actors.client.client import Client
 from actors.controllers.controller import BY_KIND, Controller, ControllerConfig, Key, with_owner
@@ -37,8 +38,6 @@ from bus.connection import Connection
 from bus.errors import NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"

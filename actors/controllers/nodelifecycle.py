@@ -29,9 +29,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from actors.api.meta import condition, now_rfc3339, parse_time, set_condition
+from actors.api.objects import Object
 from actors.api.pods import NOT_READY_TAINT, UNREACHABLE_TAINT
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client
@@ -48,8 +48,6 @@ from bus.connection import Connection
 from bus.errors import ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 UNREACHABLE = UNREACHABLE_TAINT
 CONTROLLER_TAINTS = {(UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute"),

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.api.meta import condition, now_micro, now_rfc3339, set_condition, trace_id_of
+from actors.api.objects import Object
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
@@ -53,8 +54,6 @@ from bus.errors import AlreadyExists, ApiError, BadRequest, BusError, NotFound
 from bus.permissions import APISERVER
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 def host_cpu() -> str:

@@ -31,9 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from actors.api.meta import now_rfc3339, parse_time, trace_id_of
+from actors.api.objects import Object
 from actors.client.client import Client
 from actors.client.events import EventRecorder
 from actors.kubelet import probing
@@ -53,8 +53,6 @@ from actors.kubelet.timers import Timer, Timers
 from bus.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

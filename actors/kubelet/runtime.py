@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from actors.api.objects import Object
 from bus.errors import KubeactorError
-
-Object = dict[str, Any]
 
 POD_NAME = "io.kubeactor.pod.name"
 POD_NAMESPACE = "io.kubeactor.pod.namespace"

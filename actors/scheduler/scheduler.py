@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.api.meta import set_condition
+from actors.api.objects import Object
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
@@ -57,8 +58,6 @@ from bus.connection import Connection
 from bus.errors import KubeactorError, NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

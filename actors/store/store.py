@@ -47,12 +47,11 @@ from typing import Any
 
 import pykka
 
+from actors.api.objects import Object
 from actors.store.backend import Backend, Change, Record, Undecodable
 from bus.errors import AlreadyExists, ApiError, Conflict, Gone, NotFound, SpaceExceeded
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,21 +24,19 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 
 from actors.api import certificates, certs
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, resolve
-from actors.apiserver import rbac
 from actors.api.users import UserInfo
+from actors.apiserver import rbac
 from actors.client.client import Client, WatchEvent
 from bindings import kubeconfig
 from bindings.cli import parsing, printers
 from bindings.cli.session import Session, print_error
 from bus.errors import ApiError, BadRequest, Conflict, UsageError
-
-Object = dict[str, Any]
 
 
 def _add_auth(verbs: parsing.Verbs, common: parsing.Parser) -> None:

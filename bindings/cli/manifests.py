@@ -14,16 +14,15 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 
 from actors.api.defaulting import DEFAULTERS
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, resolve
 from actors.client.client import Client
 from bus.errors import BadRequest, NotFound, UsageError, translated
-
-Object = dict[str, Any]
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SUFFIXES = (".yaml", ".yml", ".json")

@@ -15,8 +15,8 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, TypeVar
 
-from actors.api.resources import ResourceInfo, in_category, resolve
 from actors.api.quantity import parse_memory
+from actors.api.resources import ResourceInfo, in_category, resolve
 from bus.errors import BadRequest, UsageError
 
 

@@ -12,12 +12,11 @@ import yaml
 
 from actors.api import certificates
 from actors.api.meta import condition, parse_time
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
 from bindings.cli import jsonpath
 from bus.errors import KubeactorError, UsageError
-
-Object = dict[str, Any]
 
 
 def age(obj: Object, now: datetime | None = None) -> str:

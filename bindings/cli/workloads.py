@@ -23,9 +23,9 @@ import copy
 import queue
 import time
 from collections.abc import Callable
-from typing import Any
 
 from actors.api.meta import controller_ref
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.client.client import WatchEvent
 from actors.controllers.deployment import (
@@ -38,8 +38,6 @@ from actors.controllers.deployment import (
 from bindings.cli import parsing, printers
 from bindings.cli.session import Session, print_error
 from bus.errors import ApiError, Conflict, UsageError
-
-Object = dict[str, Any]
 
 
 class RolloutError(UsageError):

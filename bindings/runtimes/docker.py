@@ -23,6 +23,7 @@ import requests
 from docker.models.containers import Container
 from docker.types import Mount
 
+from actors.api.objects import Object
 from actors.api.quantity import parse_cpu, parse_memory
 from actors.kubelet.runtime import (
     ATTEMPT,
@@ -39,8 +40,6 @@ from actors.kubelet.runtime import (
 )
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 def container_name(pod: Object, container: Object, attempt: int) -> str:

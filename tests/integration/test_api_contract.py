@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.client.client import Client, WatchEvent
 from actors.client.informer import Informer
 from actors.store import HistoryWindow, StoreConfig
@@ -23,8 +24,6 @@ from bus.errors import Conflict, Gone
 from tests.conftest import STORES, node, pod
 
 pytestmark = pytest.mark.integration
-
-Object = dict[str, Any]
 
 
 @pytest.fixture(params=STORES)

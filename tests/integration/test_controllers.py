@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from actors.api.meta import controller_ref
+from actors.api.objects import Object
 from actors.api.pods import is_pod_active, is_pod_ready
 from actors.client.client import Client, WatchEvent
 from bindings.cluster import Cluster, ClusterConfig
@@ -22,8 +23,6 @@ from tests.conftest import wait_for, wait_none_left
 from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.integration
-
-Object = dict[str, Any]
 
 
 @pytest.fixture

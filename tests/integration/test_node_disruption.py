@@ -11,11 +11,11 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from actors.api.meta import now_micro, set_condition
+from actors.api.objects import Object
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client
 from actors.controllers.disruption import DisruptionConfig
@@ -25,7 +25,6 @@ from tests.conftest import node, pod, wait_for
 
 pytestmark = pytest.mark.integration
 
-Object = dict[str, Any]
 ZONES = {"a-1": "a", "a-2": "a", "b-1": "b"}
 NO_EXECUTE = {"node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"}
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
+from actors.api.objects import Object
 from actors.client.client import Client
 from actors.store import StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
@@ -27,7 +28,6 @@ from tests.conftest import pod
 
 pytestmark = pytest.mark.integration
 
-Object = dict[str, Any]
 RBAC = "rbac.authorization.k8s.io"
 USERS = {
     "ns-admin": ("tok-ns-admin", ""), "ns-editor": ("tok-ns-editor", ""),

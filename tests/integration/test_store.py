@@ -15,6 +15,7 @@ from typing import Any
 import pykka
 import pytest
 
+from actors.api.objects import Object
 from actors.store import Backend, Change, HistoryWindow, Store, StoreConfig, StoreEvent, size_of
 from bindings.backends.jetstream import kv_key
 from bindings.backends.sqlite import SqliteBackend
@@ -22,7 +23,6 @@ from bus import loop as bus_loop
 from bus.errors import AlreadyExists, Conflict, Gone, InternalError, NotFound, SpaceExceeded
 from tests.conftest import STORES
 
-Object = dict[str, Any]
 OpenStore = Callable[..., Any]
 
 

@@ -22,13 +22,12 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from actors.api.objects import Object
 from actors.api.pods import MIRROR_ANNOTATION, bound_node, references
 from actors.api.resources import IMMORTAL_NAMESPACES, NODE_LEASE_NAMESPACE, ResourceInfo
 from actors.api.users import UserInfo
 from bus.envelope import Envelope
 from bus.errors import BusError, Forbidden, NotFound
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

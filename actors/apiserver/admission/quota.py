@@ -27,10 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.api.amounts import pod_amounts
+from actors.api.objects import Object
 from actors.api.quantity import format_cpu, format_memory, parse_cpu, parse_memory
 from actors.api.resources import RESOURCES, ResourceInfo
 
-Object = dict[str, Any]
 Usage = dict[str, int]
 """Quota resource name -> amount in base units."""
 

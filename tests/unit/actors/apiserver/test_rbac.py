@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.api.resources import resolve
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
@@ -28,8 +29,6 @@ from actors.apiserver.rbac import (
     grants,
 )
 from bus.errors import BadRequest, Forbidden, Unauthorized
-
-Object = dict[str, Any]
 
 ADMIN = UserInfo("admin", groups=("system:masters",))
 SCHEDULER = UserInfo("system:kube-scheduler")

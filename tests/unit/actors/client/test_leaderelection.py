@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.client.leaderelection import (
     ElectionTick,
     LeaderElectionConfig,
@@ -20,8 +21,6 @@ from actors.client.leaderelection import (
     released_spec,
 )
 from bus.errors import AlreadyExists, Conflict, Forbidden, NotFound, ServiceUnavailable
-
-Object = dict[str, Any]
 
 
 def held_by(holder: str, duration: int = 15) -> Object:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from actors.api.meta import parse_time
+from actors.api.objects import Object
 from actors.kubelet.kubelet import KubeletConfig, NodeAgent, Writers
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.statuswriter import StatusWriter
@@ -19,8 +20,6 @@ from actors.kubelet.timers import Timers
 from bindings.runtimes.sim import SimRuntime
 from bus.errors import Conflict, NotFound
 from tests.unit.held import HeldRequests
-
-Object = dict[str, Any]
 
 
 class Apiserver(HeldRequests):

@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 
 from actors.api.meta import now_rfc3339
+from actors.api.objects import Object
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
 from bus.errors import NotFound
-
-Object = dict[str, Any]
 
 
 class FakeRuntime:

@@ -12,6 +12,7 @@ import pytest
 from actors.api import jsonpatch
 from actors.api.admission import Review, Verdict
 from actors.api.defaulting import default_pod
+from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import (
@@ -35,7 +36,6 @@ from bus.errors import (
 )
 from bus.subjects import Subjects
 
-Object = dict[str, Any]
 ALICE = UserInfo("alice", groups=(AUTHENTICATED,))
 NODE_1 = UserInfo("system:node:node-1", groups=("system:nodes", AUTHENTICATED))
 

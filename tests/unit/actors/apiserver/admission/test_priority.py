@@ -9,6 +9,7 @@ import pytest
 
 from actors.api import priorityclasses
 from actors.api.defaulting import DEFAULTERS
+from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.api.validation import validate
 from actors.apiserver.admission.chain import AdmissionRequest
@@ -16,7 +17,6 @@ from actors.apiserver.admission.priority import Priority
 from bus.errors import Forbidden, Invalid
 from tests.unit.actors.apiserver.admission.test_admission import ALICE, MemoryAccess, pod
 
-Object = dict[str, Any]
 PRIORITY_CLASSES = lookup(priorityclasses.GROUP, priorityclasses.RESOURCE)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, lookup
 from actors.apiserver.admission import quota
 from actors.apiserver.admission.chain import AdmissionRequest
@@ -23,7 +24,6 @@ from tests.unit.actors.apiserver.admission.test_admission import (
 )
 from tests.unit.actors.apiserver.admission.test_admission import quota as a_quota
 
-Object = dict[str, Any]
 CLAIMS = ResourceInfo("persistentvolumeclaims", "PersistentVolumeClaim")
 """Not a registered resource yet: the evaluator is there for when it is."""
 GOLD = "gold.storageclass.storage.k8s.io/"
