@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from actors.api import certificates
 from actors.api.objects import Object
-from actors.api.resources import ResourceInfo
+from actors.api.resources import ResourceInfo, qualify
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.mirror import Key, Mirror, key_of
@@ -347,7 +347,7 @@ class Authorizer(Mirror):
 
 def forbidden(attrs: Attributes, why: str) -> Forbidden:
     """kube-apiserver's 403: ``<resource>[.<group>] "<name>" is forbidden: <why>``."""
-    resource = f"{attrs.resource}.{attrs.group}" if attrs.group else attrs.resource
+    resource = qualify(attrs.resource, attrs.group)
     named = f'{resource} "{attrs.name}"' if attrs.name else resource
     return Forbidden(f"{named} is forbidden: {why}",
                      details={"kind": attrs.resource, "name": attrs.name or ""})

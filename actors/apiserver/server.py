@@ -155,14 +155,8 @@ class Request:
             raise BadRequest(f"{self.verb} {self.info.name} needs a name")
         return self.info.key(self.namespace, self.name)
 
-    @property
-    def qualified(self) -> str:
-        """kube-apiserver's name of the resource in messages: ``pods``, ``deployments.apps``."""
-        group = f".{self.info.group}" if self.info.group else ""
-        return f"{self.info.name}{group}"
-
     def not_found(self) -> NotFound:
-        return NotFound(f'{self.qualified} "{self.name}" not found',
+        return NotFound(f'{self.info.qualified} "{self.name}" not found',
                         details={"name": self.name, "kind": self.info.name})
 
 

@@ -133,7 +133,7 @@ class Verbs:
             return self._commit(request, stored)
         except AlreadyExists:
             self.admission.release(obj)
-            raise AlreadyExists(f'{request.qualified} "{request.name}" already exists',
+            raise AlreadyExists(f'{request.info.qualified} "{request.name}" already exists',
                                 details={"name": request.name, "kind": request.info.name}
                                 ) from None
         except BaseException:
@@ -281,5 +281,5 @@ class Verbs:
 
 
 def _conflict(request: Request, error: Conflict) -> Conflict:
-    return Conflict(f'Operation cannot be fulfilled on {request.qualified} '
+    return Conflict(f'Operation cannot be fulfilled on {request.info.qualified} '
                     f'"{request.name}": {error.message}')

@@ -79,8 +79,7 @@ def _documents(where: str, text: str) -> Iterator[tuple[str, Object]]:
 
 def describe(info: ResourceInfo, obj: Object) -> str:
     """kubectl's ``kind[.group]/name``."""
-    group = f".{info.group}" if info.group else ""
-    return f"{info.singular}{group}/{obj.get('metadata', {}).get('name', '')}"
+    return f"{info.qualified_singular}/{obj.get('metadata', {}).get('name', '')}"
 
 
 def target(obj: Object, namespace: str, explicit: bool = False

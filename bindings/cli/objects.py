@@ -328,7 +328,7 @@ def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str
                          field_selector=f"metadata.name={name}") if wait else None
     try:
         client.delete(info.name, name, namespace, grace_period=grace, propagation_policy=policy)
-        print(f'{printers.qualified(info)} "{name}" deleted', flush=True)
+        print(f'{info.qualified_singular} "{name}" deleted', flush=True)
         if watch is None:
             return
         try:

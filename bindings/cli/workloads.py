@@ -147,7 +147,7 @@ def cmd_scale(args: argparse.Namespace, session: Session, words: list[str]) -> i
             scale["metadata"].pop("resourceVersion", None)  # kubectl: no precondition
             session.client.request("update", info.name, namespace=session.namespace,
                                    name=name, subresource="scale", body=scale)
-            print(f"{printers.qualified(info)}/{name} scaled", flush=True)
+            print(f"{info.qualified_singular}/{name} scaled", flush=True)
         except ApiError as error:
             print_error(error)
             failed = 1
@@ -204,7 +204,7 @@ def _update_again(session: Session, info: ResourceInfo, name: str,
             return
         except Conflict:
             continue
-    raise UsageError(f"{printers.qualified(info)}/{name} kept changing; try again")
+    raise UsageError(f"{info.qualified_singular}/{name} kept changing; try again")
 
 
 def _rollout_status(args: argparse.Namespace, session: Session, info: ResourceInfo,

@@ -80,8 +80,7 @@ class AdmissionRequest:
     def forbidden(self, why: str) -> Forbidden:
         """kube-apiserver's admission 403: ``pods "web" is forbidden: <why>`` (the resource
         qualified by its group outside the core group: ``roles.rbac.authorization.k8s.io``)."""
-        info = self.info
-        resource = f"{info.name}.{info.group}" if info.group else info.name
+        resource = self.info.qualified
         named = f'{resource} "{self.name}"' if self.name else resource
         return Forbidden(f"{named} is forbidden: {why}",
                          details={"kind": self.info.name, "name": self.name})

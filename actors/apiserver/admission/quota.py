@@ -29,7 +29,7 @@ from typing import Any
 from actors.api.amounts import pod_amounts
 from actors.api.objects import Object
 from actors.api.quantity import format_cpu, format_memory, parse_cpu, parse_memory
-from actors.api.resources import RESOURCES, ResourceInfo
+from actors.api.resources import RESOURCES, ResourceInfo, qualify
 
 Usage = dict[str, int]
 """Quota resource name -> amount in base units."""
@@ -49,7 +49,7 @@ STORAGE_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
 
 def count_name(group: str, resource: str) -> str:
     """The object-count quota resource: ``count/configmaps``, ``count/deployments.apps``."""
-    return f"count/{resource}.{group}" if group else f"count/{resource}"
+    return f"count/{qualify(resource, group)}"
 
 
 def counted_by(name: str) -> tuple[str, str] | None:
