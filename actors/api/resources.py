@@ -117,6 +117,9 @@ STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name
 """The resources kept in the store (listed, watched, owned, deleted with their namespace)."""
 
 _BY_GROUP_NAME = {(info.group, info.name): info for info in RESOURCES}
+BY_KIND: dict[str, ResourceInfo] = {info.kind: info for info in RESOURCES}
+"""The resource of each kind: what a stored object, an event or an owner reference names
+(kinds are unique across the groups served)."""
 
 
 def lookup(group: str, name: str) -> ResourceInfo:

@@ -34,7 +34,14 @@ import pykka
 
 from actors.api import priorityclasses
 from actors.api.objects import Object
-from actors.api.resources import RESOURCES, REVIEWS, SYSTEM_NAMESPACES, ResourceInfo, lookup
+from actors.api.resources import (
+    BY_KIND,
+    RESOURCES,
+    REVIEWS,
+    SYSTEM_NAMESPACES,
+    ResourceInfo,
+    lookup,
+)
 from actors.api.selectors import required_field
 from actors.api.users import UserInfo
 from actors.api.validation import validate
@@ -100,7 +107,6 @@ SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log":
                      "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",),
                      "approval": ("get", "update")}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
-_BY_KIND = {info.kind: info for info in RESOURCES}
 _BY_NAME = {info.name: info for info in RESOURCES}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
@@ -271,7 +277,7 @@ class ApiServer(Verbs, Relay, BusActor):
         """Create the system namespaces, the bootstrap RBAC policy and the system
         PriorityClasses when missing; remove the retired bootstrap policy."""
         for kind, name in RETIRED_POLICY:
-            key = _BY_KIND[kind].key(None, name)
+            key = BY_KIND[kind].key(None, name)
             old = self.view.get(key) if self.view is not None else None
             if old is not None and old["metadata"].get("labels", {}).get(
                     "kubernetes.io/bootstrapping") == "rbac-defaults":
@@ -279,8 +285,8 @@ class ApiServer(Verbs, Relay, BusActor):
                     self._observe(self.store.delete(key).get(), deleted=True)
         namespaces = [{"metadata": {"name": name}} for name in SYSTEM_NAMESPACES]
         for info, obj in [(lookup("", "namespaces"), ns) for ns in namespaces] + [
-            (_BY_KIND[obj["kind"]], obj) for obj in [*bootstrap_policy(),
-                                                     *priorityclasses.system_classes()]
+            (BY_KIND[obj["kind"]], obj) for obj in [*bootstrap_policy(),
+                                                    *priorityclasses.system_classes()]
         ]:
             prepared = prepare_create(info, obj, None, None)
             key = info.key(None, prepared["metadata"]["name"])
