@@ -47,7 +47,7 @@ from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.runtime import Runtime, RuntimeEvent, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
-from bus.actor import BusActor
+from bus.actor import BusActor, send_reply
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id
 from bus.errors import AlreadyExists, ApiError, BadRequest, BusError, NotFound
@@ -301,8 +301,8 @@ class NodeAgent:
                 if not isinstance(key, bytes):
                     raise RuntimeFailure("BadRequest", "a followed log needs its stream key")
                 stream = self.runtime.follow_logs(uid, container, body.get("tailLines"))
-                self._reply(incoming, envelope.reply({"stream": body["stream"]},
-                                                     sender=connection.name))
+                send_reply(connection, incoming, envelope.reply({"stream": body["stream"]},
+                                                                sender=connection.name))
                 self._stream(stream, str(body["stream"]), key, connection)
                 return
             if envelope.verb == "logs":
@@ -317,11 +317,7 @@ class NodeAgent:
                                         "stderr": result.stderr}, sender=connection.name)
         except RuntimeFailure as failure:
             reply = envelope.error_reply(BadRequest(failure.message), sender=connection.name)
-        self._reply(incoming, reply)
-
-    def _reply(self, incoming: Incoming, reply: Envelope) -> None:
-        if incoming.reply_to:
-            self.publish(incoming.reply_to, reply)
+        send_reply(connection, incoming, reply)
 
     def _stream(self, stream: Any, subject: str, key: bytes, connection: Connection) -> None:
         """Send each chunk as a request MACed with the reader's ``key`` and wait for its
