@@ -34,6 +34,7 @@ from bindings.cli import parsing
 from bindings.cli.session import Session, stop_on_signals
 from bus.envelope import Envelope, decode
 from bus.errors import BadRequest, UsageError, translated
+from bus.subjects import Subjects
 
 SECRET_KEYS = ("auth",)
 """Wire keys never recorded nor shown (tokens, keys, signatures)."""
@@ -89,7 +90,7 @@ def _what(envelope: Envelope) -> str:
 def hop(record: Record) -> Hop:
     """What one captured message means, read from its subject and envelope."""
     envelope = record.envelope()
-    kind = record.subject.split(".")[1] if "." in record.subject else ""
+    kind = Subjects.family(record.subject)
     code = int(envelope.status["code"]) if envelope.status and "code" in envelope.status else None
     sender, target = envelope.sender or "?", envelope.target or "?"
     verb, what = envelope.verb or "?", _what(envelope)
