@@ -24,12 +24,13 @@ from typing import Any
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.api.resources import lookup
 from actors.api.validation import validate
+from actors.client.leaderelection import LeaderElectionConfig
 from actors.controllers.disruption import DisruptionConfig
 from actors.store import StoreConfig
 from bindings import kubeconfig
 from bindings.cli import parsing
 from bindings.cli.session import stop_on_signals
-from bindings.cluster import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig, ClusterError
 from bindings.cluster.identities import node_identity, node_kubeconfig
 from bus.errors import Invalid, UsageError
 
@@ -121,15 +122,19 @@ def _monitor_flags(command: argparse.ArgumentParser) -> None:
 
 
 def _leader_flags(command: argparse.ArgumentParser) -> None:
-    """--leader-elect-* (up, server, scheduler, controller-manager)."""
-    command.add_argument("--leader-elect-lease-duration", type=parsing.duration, default=15.0,
-                         metavar="DURATION", help="how long standby schedulers and "
-                         "controller managers wait after the leader's last renewal")
-    command.add_argument("--leader-elect-renew-deadline", type=parsing.duration, default=10.0,
-                         metavar="DURATION",
+    """--leader-elect-* (up, server, scheduler, controller-manager), defaults from
+    ``LeaderElectionConfig``."""
+    defaults = LeaderElectionConfig()
+    command.add_argument("--leader-elect-lease-duration", type=parsing.duration,
+                         default=defaults.lease_duration, metavar="DURATION",
+                         help="how long standby schedulers and controller managers wait after "
+                         "the leader's last renewal")
+    command.add_argument("--leader-elect-renew-deadline", type=parsing.duration,
+                         default=defaults.renew_deadline, metavar="DURATION",
                          help="how long a leader tries to renew before it stops leading")
-    command.add_argument("--leader-elect-retry-period", type=parsing.duration, default=2.0,
-                         metavar="DURATION", help="time between attempts to lead or renew")
+    command.add_argument("--leader-elect-retry-period", type=parsing.duration,
+                         default=defaults.retry_period, metavar="DURATION",
+                         help="time between attempts to lead or renew")
 
 
 def _eviction_flags(command: argparse.ArgumentParser) -> None:
@@ -255,11 +260,15 @@ def _join(args: argparse.Namespace, what: str, **component: Any) -> int:
 
 
 def _elected(args: argparse.Namespace, config: ClusterConfig) -> ClusterConfig:
-    """``config`` with the periods of the ``--leader-elect-*`` flags."""
-    return dataclasses.replace(
-        config, leader_elect_lease_seconds=args.leader_elect_lease_duration,
-        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
-        leader_elect_retry_seconds=args.leader_elect_retry_period)
+    """``config`` with the periods of the ``--leader-elect-*`` flags; ClusterError when they
+    do not fit together."""
+    try:
+        election = LeaderElectionConfig(lease_duration=args.leader_elect_lease_duration,
+                                        renew_deadline=args.leader_elect_renew_deadline,
+                                        retry_period=args.leader_elect_retry_period)
+    except ValueError as error:
+        raise ClusterError(str(error)) from None
+    return dataclasses.replace(config, leader_election=election)
 
 
 def cmd_agent(args: argparse.Namespace) -> int:

@@ -329,14 +329,8 @@ class Cluster:
 
     def _election(self, lease: str, replica: str) -> LeaderElectionConfig:
         """Leader election on ``lease`` as ``replica`` with the configured periods."""
-        config = self.config
-        try:
-            return LeaderElectionConfig(
-                lease, replica, lease_duration=config.leader_elect_lease_seconds,
-                renew_deadline=config.leader_elect_renew_seconds,
-                retry_period=config.leader_elect_retry_seconds)
-        except ValueError as error:
-            raise ClusterError(str(error)) from None
+        return dataclasses.replace(self.config.leader_election, lease_name=lease,
+                                   identity=replica)
 
     def _backend(self, data: Path) -> Backend:
         if self.config.store == "sqlite":

@@ -16,6 +16,7 @@ from actors.api.meta import controller_ref
 from actors.api.objects import Object
 from actors.api.pods import is_pod_active, is_pod_ready
 from actors.client.client import Client, WatchEvent
+from actors.client.leaderelection import LeaderElectionConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bindings.runtimes.sim import PULL_ERROR
 from bus.errors import Conflict, Forbidden, NotFound
@@ -444,8 +445,7 @@ def test_the_controller_manager_can_be_stopped_and_started_again(cluster, admin)
 
 # -- replicas of the controller manager -----------------------------------------------------------
 
-ELECTION = {"leader_elect_lease_seconds": 10, "leader_elect_renew_seconds": 8,
-            "leader_elect_retry_seconds": 1}
+ELECTION = LeaderElectionConfig(lease_duration=10, renew_deadline=8, retry_period=1)
 """Leader election periods short enough for a takeover within seconds, long enough that a
 leader slowed down by a loaded machine keeps its Lease."""
 
@@ -454,10 +454,9 @@ def test_the_standby_controller_manager_takes_over_when_the_leader_dies(tmp_path
     """Two control planes on one JetStream store: the first (a ``kubeactor server`` process)
     leads ``kube-controller-manager``; the second's controllers do nothing until the first is
     killed (no release: its Lease must expire), then they reconcile."""
-    flags = [f"--{flag}={ELECTION[field]}s" for flag, field in (
-        ("leader-elect-lease-duration", "leader_elect_lease_seconds"),
-        ("leader-elect-renew-deadline", "leader_elect_renew_seconds"),
-        ("leader-elect-retry-period", "leader_elect_retry_seconds"))]
+    flags = [f"--leader-elect-{flag}={seconds}s" for flag, seconds in (
+        ("lease-duration", ELECTION.lease_duration), ("renew-deadline", ELECTION.renew_deadline),
+        ("retry-period", ELECTION.retry_period))]
     leader = start_up(tmp_path / "a", "--store", "jetstream", "--nats", nats_server.url, *flags,
                       verb="server")
     standby: Cluster | None = None
@@ -465,7 +464,7 @@ def test_the_standby_controller_manager_takes_over_when_the_leader_dies(tmp_path
     try:
         standby = Cluster.start(ClusterConfig(
             data_dir=tmp_path / "b", nodes=0, store="jetstream", nats_url=nats_server.url,
-            tokens_file=leader.data_dir / "tokens.csv", **ELECTION))
+            tokens_file=leader.data_dir / "tokens.csv", leader_election=ELECTION))
         admin = standby.admin_client()
         watch = admin.watch("leases", lambda e: holders.append(
             e.object["spec"].get("holderIdentity", "")), namespace="kube-system",

@@ -59,6 +59,11 @@ def test_periods_must_nest():
         LeaderElectionConfig("l", "me", lease_duration=10, renew_deadline=10, retry_period=2)
 
 
+def test_an_elector_refuses_a_template_without_lease_or_identity():
+    with pytest.raises(ValueError, match="needs a lease_name and an identity"):
+        LeaderElector(None, LeaderElectionConfig(identity="me"), None, None, None)  # type: ignore[arg-type]
+
+
 # -- the elector --------------------------------------------------------------------------------
 
 
