@@ -4,7 +4,7 @@ fails (:class:`ClusterError`).
 
 Neighbours: ``bindings.cluster.launcher`` (starts what the config asks for),
 ``bindings.cluster.identities`` (who the components are), ``bindings.cli.daemons`` (the flags),
-the components' own configs (``StoreConfig``, ``DisruptionConfig``, ``LeaderElectionConfig``),
+the components' own configs (``StoreConfig``, ``NodeLifecycleConfig``, ``LeaderElectionConfig``),
 nested here rather than repeated.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.credentials import Credentials
 from actors.client.leaderelection import LeaderElectionConfig
-from actors.controllers.disruption import DisruptionConfig
+from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.store import StoreConfig
 from bus import BusConfig
 from bus.errors import KubeactorError
@@ -49,12 +49,10 @@ class ClusterConfig:
     a durable write does not stop the others."""
     credentials: Credentials | None = None
     """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
-    node_monitor_grace_seconds: float = 40.0
-    """A node whose Lease goes unrenewed this long becomes Unknown."""
-    node_monitor_seconds: float = 5.0
-    """How often the node lifecycle controller looks at the nodes."""
-    node_disruption: DisruptionConfig = field(default_factory=DisruptionConfig)
-    """Zones and the rate of NoExecute taints on lost nodes (--node-eviction-rate...)."""
+    node_lifecycle: NodeLifecycleConfig = field(default_factory=NodeLifecycleConfig)
+    """When a node whose Lease goes unrenewed becomes Unknown, how often nodes are looked at,
+    zones and the rate of NoExecute taints on lost nodes (--node-monitor-*,
+    --node-eviction-rate...)."""
     node_lease_duration_seconds: int = 40
     """The kubelets' Lease duration; they renew every quarter of it."""
     node_cpu: str | None = None

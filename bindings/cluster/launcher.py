@@ -55,7 +55,6 @@ from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
-from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
@@ -316,10 +315,7 @@ class Cluster:
         connection, client = self._component("controller-manager", CONTROLLER_MANAGER)
         manager = self.controller_manager = ControllerManager(
             connection, client, ControllerManagerConfig(
-                node_lifecycle=NodeLifecycleConfig(
-                    grace_seconds=config.node_monitor_grace_seconds,
-                    monitor_seconds=config.node_monitor_seconds,
-                    disruption=config.node_disruption),
+                node_lifecycle=config.node_lifecycle,
                 namespace_retry_seconds=config.namespace_retry_seconds))
         gate = LeaderGate.start(connection, client, self._election(
             "kube-controller-manager", replica), manager.start, manager.stop)

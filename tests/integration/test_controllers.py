@@ -17,6 +17,7 @@ from actors.api.objects import Object
 from actors.api.pods import is_pod_active, is_pod_ready
 from actors.client.client import Client, WatchEvent
 from actors.client.leaderelection import LeaderElectionConfig
+from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bindings.runtimes.sim import PULL_ERROR
 from bus.errors import Conflict, Forbidden, NotFound
@@ -29,8 +30,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     started = Cluster.start(ClusterConfig(
-        data_dir=tmp_path / "sim", nodes=3, runtime="sim", node_monitor_grace_seconds=6,
-        node_monitor_seconds=1, node_lease_duration_seconds=4, namespace_retry_seconds=0.5))
+        data_dir=tmp_path / "sim", nodes=3, runtime="sim",
+        node_lifecycle=NodeLifecycleConfig(grace_seconds=6, monitor_seconds=1),
+        node_lease_duration_seconds=4, namespace_retry_seconds=0.5))
     yield started
     started.stop()
 
