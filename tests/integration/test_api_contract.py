@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,6 +21,7 @@ from bindings.cluster import Cluster, ClusterConfig
 from bus import Envelope
 from bus.errors import Conflict, Gone
 from tests.conftest import STORES, node, pod
+from tests.support import until
 
 pytestmark = pytest.mark.integration
 
@@ -58,13 +58,6 @@ def names(listing: Object) -> list[str]:
 
 def rv(obj: Object) -> int:
     return int(obj["metadata"]["resourceVersion"])
-
-
-def until(check: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.05)
 
 
 def test_server_owned_metadata_and_generation_bumped_by_spec_changes_only(admin):
