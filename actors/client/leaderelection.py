@@ -137,7 +137,7 @@ def lost(last_renewal: float, now: float, renew_deadline: float) -> bool:
 class LeaderElector:
     """See the module docstring. Not thread-safe: every method runs on the owner's thread."""
 
-    def __init__(self, client: Client, config: LeaderElectionConfig,
+    def __init__(self, client: Client, config: LeaderElectionConfig, *,
                  schedule: Callable[[float, Any], concurrent.futures.Future[None]],
                  on_started_leading: Callable[[], None],
                  on_stopped_leading: Callable[[], None],
@@ -269,7 +269,8 @@ class LeaderGate(BusActor):
     def __init__(self, connection: Connection, client: Client, config: LeaderElectionConfig,
                  start: Callable[[], None], stop: Callable[[], None]) -> None:
         super().__init__(connection)
-        self._elector = LeaderElector(client, config, self.tell_later, start, stop)
+        self._elector = LeaderElector(client, config, schedule=self.tell_later,
+                                      on_started_leading=start, on_stopped_leading=stop)
 
     @property
     def leading(self) -> bool:

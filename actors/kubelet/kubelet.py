@@ -130,7 +130,7 @@ STREAM_ACK_SECONDS = 30.0
 class NodeAgent:
     """One node's kubelet (see the module docstring). Methods may be called from any thread."""
 
-    def __init__(self, client: Client, runtime: Runtime, config: KubeletConfig,
+    def __init__(self, client: Client, runtime: Runtime, *, config: KubeletConfig,
                  workers: PodWorkers, timers: Timers, writers: Writers,
                  publish: Callable[[str, Envelope], None], subjects: Any) -> None:
         self.client, self.runtime, self.config = client, runtime, config
@@ -147,9 +147,10 @@ class NodeAgent:
         self.recorder = EventRecorder(client, "kubelet", self.name) \
             if config.record_events else None
         self.podsync = PodSync(
-            client, runtime, SyncConfig(self.name, config.address, config.backoff_base,
-                                        config.backoff_max, config.backoff_reset_seconds),
-            timers, self.submit, self._forget, self.recorder, writers.pods)
+            client, runtime, config=SyncConfig(self.name, config.address, config.backoff_base,
+                                               config.backoff_max, config.backoff_reset_seconds),
+            timers=timers, resubmit=self.submit, forget=self._forget, recorder=self.recorder,
+            statuses=writers.pods)
         self.podsync.on_span = self._span
 
     # -- node ---------------------------------------------------------------------------------
@@ -411,8 +412,9 @@ class Kubelet(BusActor):
                                StatusWriter(first.lease_writes_in_flight,
                                             f"{self.name}-leases"))
         self.agents = {node.config.node_name: NodeAgent(
-            node.client, node.runtime, node.config, self.workers, self.timers, self.writers,
-            self.publish, self.subjects) for node in nodes}
+            node.client, node.runtime, config=node.config, workers=self.workers,
+            timers=self.timers, writers=self.writers, publish=self.publish,
+            subjects=self.subjects) for node in nodes}
         self._informer: Informer | None = None
         self._nodes: Informer | None = None
         """The hosted nodes as the API has them (their Ready condition, without a get)."""

@@ -113,7 +113,7 @@ class PodRecord:
 class PodSync:
     """The sync of every pod of one node (state lives in the :class:`PodRecord`)."""
 
-    def __init__(self, client: Client, runtime: Runtime, config: SyncConfig, timers: Timers,
+    def __init__(self, client: Client, runtime: Runtime, *, config: SyncConfig, timers: Timers,
                  resubmit: Callable[[str], None], forget: Callable[[str], None],
                  recorder: EventRecorder | None, statuses: StatusWriter) -> None:
         self.client, self.runtime, self.config = client, runtime, config

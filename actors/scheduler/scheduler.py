@@ -136,8 +136,9 @@ class Scheduler(BusActor):
                            Informer(self.client, "pods", self.tell_soon).start()]
         if self.config.leader_election is not None:
             self._elector = LeaderElector(self.client, self.config.leader_election,
-                                          self.tell_later, self._started_leading,
-                                          self._stopped_leading)
+                                          schedule=self.tell_later,
+                                          on_started_leading=self._started_leading,
+                                          on_stopped_leading=self._stopped_leading)
             self._elector.start()
 
     def on_stop(self) -> None:

@@ -102,8 +102,9 @@ def test_a_kubelets_node_call_answer_over_the_bus_limit_is_answered_500():
             return ExecResult(0, "y" * 1000, "")
 
     connection = LimitedConnection(limit=100)
-    agent = NodeAgent(None, Talkative(), KubeletConfig("n1"), None, None,  # type: ignore[arg-type]
-                      Writers(None, None), connection.publish, None)  # type: ignore[arg-type]
+    agent = NodeAgent(None, Talkative(), config=KubeletConfig("n1"),  # type: ignore[arg-type]
+                      workers=None, timers=None, writers=Writers(None, None),  # type: ignore[arg-type]
+                      publish=connection.publish, subjects=None)
     call = Envelope(verb="exec", body={"uid": "u", "container": "c", "command": ["yes"]})
     agent.answer(Incoming("kubeactor.node.n1.exec", call, "kubeactor.inbox.apiserver.1"),
                  connection)  # type: ignore[arg-type]

@@ -61,7 +61,9 @@ def test_periods_must_nest():
 
 def test_an_elector_refuses_a_template_without_lease_or_identity():
     with pytest.raises(ValueError, match="needs a lease_name and an identity"):
-        LeaderElector(None, LeaderElectionConfig(identity="me"), None, None, None)  # type: ignore[arg-type]
+        LeaderElector(None, LeaderElectionConfig(identity="me"),  # type: ignore[arg-type]
+                      schedule=None, on_started_leading=None,  # type: ignore[arg-type]
+                      on_stopped_leading=None)  # type: ignore[arg-type]
 
 
 # -- the elector --------------------------------------------------------------------------------
@@ -120,9 +122,9 @@ class Replica:
         config = LeaderElectionConfig("sched", identity, lease_duration=15, renew_deadline=10,
                                       retry_period=2, release_on_stop=release)
         self.elector = LeaderElector(
-            leases, config, self._plan,  # type: ignore[arg-type]
-            lambda: self.events.append("started"), lambda: self.events.append("stopped"),
-            clock=clock)
+            leases, config, schedule=self._plan,  # type: ignore[arg-type]
+            on_started_leading=lambda: self.events.append("started"),
+            on_stopped_leading=lambda: self.events.append("stopped"), clock=clock)
 
     def _plan(self, delay: float, message: ElectionTick) -> Any:
         self.planned.append((delay, message))

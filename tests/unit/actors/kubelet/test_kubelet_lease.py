@@ -46,8 +46,9 @@ def agent() -> Iterator[tuple[NodeAgent, Apiserver]]:
     api, timers = Apiserver(), Timers()
     writers = Writers(StatusWriter(1), StatusWriter(1))
     workers = PodWorkers(1)
-    node = NodeAgent(api, SimRuntime("node-1", timers), KubeletConfig("node-1"),  # type: ignore[arg-type]
-                     workers, timers, writers, lambda subject, envelope: None, None)
+    node = NodeAgent(api, SimRuntime("node-1", timers),  # type: ignore[arg-type]
+                     config=KubeletConfig("node-1"), workers=workers, timers=timers,
+                     writers=writers, publish=lambda subject, envelope: None, subjects=None)
     yield node, api
     writers.leases.stop()
     workers.stop()

@@ -109,8 +109,9 @@ def timers():
 def syncer(runtime: FakeRuntime, client: FakeClient, timers: Timers) -> PodSync:
     config = SyncConfig("node-1", "127.0.0.1", backoff_base=10.0, backoff_max=300.0,
                         backoff_reset=600.0)
-    return PodSync(client, runtime, config, timers, lambda uid: None,  # type: ignore[arg-type]
-                   lambda uid: None, None, StatusWriter(4))
+    return PodSync(client, runtime, config=config, timers=timers,  # type: ignore[arg-type]
+                   resubmit=lambda uid: None, forget=lambda uid: None, recorder=None,
+                   statuses=StatusWriter(4))
 
 
 def pod(*containers: Object, **spec: Any) -> Object:
