@@ -27,7 +27,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import pykka
@@ -146,6 +146,7 @@ class Request:
 
     verb: str
     info: ResourceInfo
+    _: KW_ONLY
     subresource: str | None
     namespace: str | None
     name: str | None
@@ -446,9 +447,9 @@ class ApiServer(Verbs, Relay, BusActor):
         namespace = envelope.namespace if info.namespaced else None
         if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
             raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")
-        request = Request(parsed.verb, info, subresource or None, namespace or None,
-                          envelope.name or None, user, envelope,
-                          parse_options(envelope.options, self.subjects))
+        request = Request(parsed.verb, info, subresource=subresource or None,
+                          namespace=namespace or None, name=envelope.name or None, user=user,
+                          envelope=envelope, options=parse_options(envelope.options, self.subjects))
         self._impersonate(request)
         return request
 
@@ -461,16 +462,17 @@ class ApiServer(Verbs, Relay, BusActor):
         asked = [("users", wanted.name)] + [("groups", g) for g in wanted.groups
                                             if g != "system:authenticated"]
         for resource, name in asked:
-            self.authorizer.authorize(Attributes(request.user, "impersonate", "", resource,
-                                                 None, None, name))
+            self.authorizer.authorize(Attributes(request.user, "impersonate", group="",
+                                                 resource=resource, subresource=None,
+                                                 namespace=None, name=name))
         request.impersonator, request.user = request.user, wanted
 
     def _admit(self, request: Request, operation: str, obj: Object | None, old: Object | None
                ) -> Steps:
         name = (obj or old or {}).get("metadata", {}).get("name", request.name or "")
         yield from self.admission.run(AdmissionRequest(
-            operation, request.info, request.subresource, request.namespace, name, obj, old,
-            request.user,
+            operation, request.info, subresource=request.subresource,
+            namespace=request.namespace, name=name, object=obj, old_object=old, user=request.user,
         ))
 
     def _validate(self, request: Request, obj: Object) -> None:
@@ -562,8 +564,9 @@ def _attributes(request: Request) -> Attributes:
     selector = request.options.field_selector
     if request.verb in ("list", "watch"):
         name = required_field(selector, "metadata.name")
-    return Attributes(request.user, request.verb, request.info.group, request.info.name,
-                      request.subresource, request.namespace, name, selector)
+    return Attributes(request.user, request.verb, group=request.info.group,
+                      resource=request.info.name, subresource=request.subresource,
+                      namespace=request.namespace, name=name, field_selector=selector)
 
 
 def _outcome(done: concurrent.futures.Future[Object]) -> Result:

@@ -115,10 +115,12 @@ def health(node: Object, lease: Object | None, now: datetime, grace: float,
     labels = node["metadata"].get("labels") or {}
     return NodeHealth(
         node["metadata"]["name"], zone_key(labels),
-        status == "True" and not silent(node, lease, now, grace, watching_since), status,
-        frozenset(t.get("key", "") for t in node.get("spec", {}).get("taints") or []
-                  if t.get("effect") == "NoExecute" and t.get("key") in TAINT_FOR.values()),
-        EXCLUDE_LABEL in labels)
+        ready=status == "True" and not silent(node, lease, now, grace, watching_since),
+        status=status,
+        no_execute=frozenset(
+            t.get("key", "") for t in node.get("spec", {}).get("taints") or []
+            if t.get("effect") == "NoExecute" and t.get("key") in TAINT_FOR.values()),
+        excluded=EXCLUDE_LABEL in labels)
 
 
 def marked_not_ready(pod: Object) -> Object | None:

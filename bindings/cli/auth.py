@@ -114,9 +114,11 @@ def cmd_auth(args: argparse.Namespace, session: Session, words: list[str]) -> in
         ("clusterroles", None), ("clusterrolebindings", None),
         ("roles", asked["namespace"] or None), ("rolebindings", asked["namespace"] or None))
         for obj in session.client.list(resource, namespace)["items"]]
-    found = rbac.grants(objects, rbac.Attributes(
-        UserInfo(""), asked["verb"], asked["group"], asked["resource"],
-        asked["subresource"] or None, asked["namespace"] or None, asked["name"] or None))
+    found = rbac.grants(objects, rbac.Attributes(UserInfo(""), asked["verb"], group=asked["group"],
+                                                 resource=asked["resource"],
+                                                 subresource=asked["subresource"] or None,
+                                                 namespace=asked["namespace"] or None,
+                                                 name=asked["name"] or None))
     what = f"{args.auth_verb} {args.resource}"
     for kind, top in (("RoleBinding", ["ROLEBINDING", "NAMESPACE", "SUBJECT", "TYPE",
                                        "SA-NAMESPACE"]),

@@ -23,7 +23,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -69,6 +69,7 @@ class Hop:
 
     time: float
     sender: str
+    _: KW_ONLY
     target: str
     verb: str
     what: str
@@ -102,8 +103,8 @@ def hop(record: Record) -> Hop:
         revision = (envelope.body or {}).get("revision")
         what = f"{what} (rev {revision})" if revision is not None else what
     latency = (envelope.options or {}).get("latencyMs") if kind == "inbox" else None
-    return Hop(record.time, sender, target, verb, what, code,
-               float(latency) if isinstance(latency, int | float) else None,
+    return Hop(record.time, sender, target=target, verb=verb, what=what, code=code,
+               latency_ms=float(latency) if isinstance(latency, int | float) else None,
                reply=kind == "inbox", trace_id=envelope.trace_id)
 
 

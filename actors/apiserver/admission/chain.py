@@ -19,7 +19,7 @@ ResourceQuota, ``external`` the external admission actors, ``rbac`` the escalati
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol
 
 from actors.api.objects import Object
@@ -69,6 +69,7 @@ class AdmissionRequest:
     operation: str
     """``CREATE``, ``UPDATE`` or ``DELETE``."""
     info: ResourceInfo
+    _: KW_ONLY
     subresource: str | None
     namespace: str | None
     name: str

@@ -159,8 +159,8 @@ def authorizer() -> Authorizer:
 
 
 def admission(user: UserInfo, subresource: str, new: Object, old: Object) -> AdmissionRequest:
-    return AdmissionRequest("UPDATE", INFO, subresource, None, old["metadata"]["name"], new,
-                            old, user)
+    return AdmissionRequest("UPDATE", INFO, subresource=subresource, namespace=None,
+                            name=old["metadata"]["name"], object=new, old_object=old, user=user)
 
 
 def test_the_signer_may_sign_but_not_approve(authorizer):

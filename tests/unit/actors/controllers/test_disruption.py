@@ -25,8 +25,8 @@ from bindings.cli.main import parser
 
 def health(name: str, status: str = "True", zone: str = "", tainted: str | None = None,
            excluded: bool = False) -> NodeHealth:
-    return NodeHealth(name, zone, status == "True", status,
-                      frozenset([tainted] if tainted else []), excluded)
+    return NodeHealth(name, zone, ready=status == "True", status=status,
+                      no_execute=frozenset([tainted] if tainted else []), excluded=excluded)
 
 
 def cluster(lost: int, ready: int, zone: str = "") -> list[NodeHealth]:

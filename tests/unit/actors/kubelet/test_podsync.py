@@ -42,8 +42,9 @@ class FakeRuntime:
 
     def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
         self.started.append(container)
-        info = ContainerInfo(f"c{next(self.ids)}", pod["metadata"]["uid"], container["name"],
-                             attempt, container["image"], "running", started_at=now_rfc3339())
+        info = ContainerInfo(f"c{next(self.ids)}", pod["metadata"]["uid"], name=container["name"],
+                             attempt=attempt, image=container["image"], state="running",
+                             started_at=now_rfc3339())
         self.containers[info.id] = info
         return info
 

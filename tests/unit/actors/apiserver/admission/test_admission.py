@@ -94,8 +94,9 @@ def request(operation: str, resource: str, obj: Object | None, old: Object | Non
             namespace: str | None = "default", name: str | None = None) -> AdmissionRequest:
     info = lookup("coordination.k8s.io" if resource == "leases" else "", resource)
     named = name or (obj or old or {}).get("metadata", {}).get("name", "")
-    return AdmissionRequest(operation, info, subresource, namespace if info.namespaced else None,
-                            named, obj, old, user)
+    return AdmissionRequest(operation, info, subresource=subresource,
+                            namespace=namespace if info.namespaced else None, name=named,
+                            object=obj, old_object=old, user=user)
 
 
 # -- NodeRestriction ------------------------------------------------------------------------------

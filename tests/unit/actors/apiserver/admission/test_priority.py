@@ -36,8 +36,9 @@ def with_classes(*classes: Object) -> tuple[Priority, MemoryAccess]:
 def create(resource: str, obj: Object, old: Object | None = None) -> AdmissionRequest:
     info = PRIORITY_CLASSES if resource == priorityclasses.RESOURCE else lookup("", resource)
     namespace = "default" if info.namespaced else None
-    return AdmissionRequest("UPDATE" if old else "CREATE", info, None, namespace,
-                            obj["metadata"]["name"], obj, old, ALICE)
+    return AdmissionRequest("UPDATE" if old else "CREATE", info, subresource=None,
+                            namespace=namespace, name=obj["metadata"]["name"], object=obj,
+                            old_object=old, user=ALICE)
 
 
 def admitted(plugin: Priority, obj: Object) -> Object:
@@ -105,13 +106,14 @@ def test_value_never_changes_and_built_in_classes_are_never_deleted():
         plugin.validate(create(priorityclasses.RESOURCE, priority_class("low", 11),
                                old=priority_class("low", 10)))
     with pytest.raises(Forbidden) as refused:
-        plugin.validate(AdmissionRequest("DELETE", PRIORITY_CLASSES, None, None,
-                                         "system-node-critical", None, None, ALICE))
+        plugin.validate(AdmissionRequest("DELETE", PRIORITY_CLASSES, subresource=None,
+                                         namespace=None, name="system-node-critical", object=None,
+                                         old_object=None, user=ALICE))
     assert refused.value.message == (
         'priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a '
         "system priority class and cannot be deleted")
-    plugin.validate(AdmissionRequest("DELETE", PRIORITY_CLASSES, None, None, "low", None,
-                                     None, ALICE))
+    plugin.validate(AdmissionRequest("DELETE", PRIORITY_CLASSES, subresource=None, namespace=None,
+                                     name="low", object=None, old_object=None, user=ALICE))
 
 
 # -- pods ------------------------------------------------------------------------------------------
