@@ -4,8 +4,7 @@ The object model, by concern: ``objects`` (the ``Object`` type every module name
 ``resources`` (the registry: which resources exist, their keys), ``meta`` (timestamps, metadata,
 conditions, owner references), ``pods`` (pod predicates, taints), ``amounts`` (requests and
 limits as Kubernetes counts them), ``defaulting`` and ``validation`` (what the apiserver does to
-an object before storing it). Beside it:
-``quantity``, ``selectors``, ``jsonpatch``, ``priorityclasses``, ``certificates`` (CSR rules),
-``certs`` (the certificates and sessions that prove who sends a request), ``users`` (who that
-is), ``admission`` (the review external admission actors answer) and ``watches`` (watch
-leases)."""
+an object before storing it). Beside it: ``quantity``, ``selectors``, ``jsonpatch``,
+``priorityclasses``, ``certificates`` (CSR rules), ``certs`` (the certificates and sessions that
+prove who sends a request), ``users`` (who that is), ``admission`` (the review external
+admission actors answer) and ``watches`` (watch leases)."""
