@@ -9,7 +9,9 @@ exception becomes a 500 reply and is logged, and the actor lives on.
 Replies go only into inboxes (``<prefix>.inbox.<owner>.<...>``) of the owners
 :attr:`BusActor.answers` names (None: any identity's): a reply subject elsewhere is logged and
 nothing is published, so that no requester makes this actor's identity publish where the
-requester may not (a node's calls, a watch, JetStream's subjects).
+requester may not (a node's calls, a watch, JetStream's subjects). A reply over the bus's
+limit is replaced by a 500 that says so (:func:`send_reply`, which the kubelet's node calls use
+too).
 
 Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
 answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox. Such a
@@ -40,6 +42,21 @@ log = logging.getLogger(__name__)
 
 _SOON = object()
 """Mailbox message: handle what :meth:`BusActor.tell_soon` queued."""
+
+
+def send_reply(connection: Connection, message: Incoming, reply: Envelope) -> None:
+    """Publish ``reply`` to ``message``'s reply subject (none: nothing is sent). A reply over
+    the bus's limit is replaced by a 500 that says so, so that the requester hears why instead
+    of timing out. Any thread; the caller has checked that it may answer there."""
+    if not message.reply_to:
+        return
+    try:
+        connection.publish(message.reply_to, reply)
+    except PayloadTooLarge as error:
+        failure = InternalError(f"the response is too large for the bus ({error}); "
+                                "narrow the request with a selector or a namespace")
+        connection.publish(message.reply_to, message.envelope.error_reply(
+            failure, sender=connection.name))
 
 
 class BusActor(pykka.ThreadingActor):
@@ -150,15 +167,8 @@ class BusActor(pykka.ThreadingActor):
         return False
 
     def _reply(self, message: Incoming, reply: Envelope) -> None:
-        if not self.may_answer(message.reply_to or ""):
-            return
-        try:
-            self.connection.publish(message.reply_to or "", reply)
-        except PayloadTooLarge as error:
-            failure = InternalError(f"the response is too large for the bus ({error}); "
-                                    "narrow the request with a selector or a namespace")
-            self.connection.publish(message.reply_to or "", message.envelope.error_reply(
-                failure, sender=self.connection.name))
+        if self.may_answer(message.reply_to or ""):
+            send_reply(self.connection, message, reply)
 
     # -- helpers for subclasses --------------------------------------------------------------
 

@@ -115,6 +115,13 @@ class Subjects:
         return owner is not None and (owners is None or owner in owners)
 
     @staticmethod
+    def family(subject: str) -> str:
+        """What a captured subject carries: its token after a one-token prefix (``api`` of
+        ``kubeactor.api.core.pods.get``; ``watch``, ``trace``, ``node``, ``inbox``...); ""
+        for a subject of one token. Needs no prefix: it reads replayed captures too."""
+        return subject.split(".")[1] if "." in subject else ""
+
+    @staticmethod
     def is_callout_reply(subject: str) -> bool:
         """Whether ``subject`` is where nats-server waits for an auth callout's answer
         (``$SYS._INBOX.<server>.<id>``)."""
@@ -241,6 +248,16 @@ class Subjects:
         """``<prefix>.inbox.<owner>.logs.<id>``: where a kubelet streams a followed log to its
         reader, NATS user ``owner`` (under its inbox: only the reader subscribes to it)."""
         return f"{self.inbox(owner)}.logs.{_token(stream_id, 'stream id')}"
+
+    def is_log_stream(self, subject: str) -> bool:
+        """Whether ``subject`` is ``<prefix>.inbox.<owner>.logs.<id>`` (one token each)."""
+        head = f"{self.inbox_prefix}."
+        parts = subject[len(head):].split(".")
+        try:
+            return subject.startswith(head) and len(parts) == 3 and parts[1] == "logs" and \
+                self.log_stream(parts[0], parts[2]) == subject
+        except ValueError:
+            return False
 
     def log_stream_owner(self, subject: str) -> str | None:
         """The owner token of a followed log's subject; None when it is not one."""

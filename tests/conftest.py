@@ -7,10 +7,10 @@ import csv
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.client.client import Client, WatchEvent
 from actors.store import Backend
 from bindings import kubeconfig
@@ -19,8 +19,6 @@ from bindings.backends.sqlite import SqliteBackend
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, NatsServer
 from tests.processes import UpProcess
-
-Object = dict[str, Any]
 
 NOBODY_TOKEN = "nobody-token-0123456789"
 """A valid identity (user ``nobody``) bound to no role."""

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.api.objects import Object
 from actors.api.users import UserInfo
 
-Object = dict[str, Any]
 REVIEW_API_VERSION = "admission.kubeactor.io/v1"
 
 

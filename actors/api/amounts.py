@@ -15,10 +15,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from actors.api.objects import Object
 from actors.api.pods import listed
 from actors.api.quantity import parse_cpu, parse_memory, parse_quantity
-
-Object = dict[str, Any]
 
 NONZERO_CPU = 100
 """Millicores counted for a container without a cpu request when scoring (kube-scheduler's)."""

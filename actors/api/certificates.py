@@ -34,9 +34,8 @@ from typing import Any
 from cryptography import x509
 
 from actors.api import certs
+from actors.api.objects import Object
 from bus.errors import BadRequest, Invalid
-
-Object = dict[str, Any]
 
 RESOURCE = "certificatesigningrequests"
 GROUP = "certificates.k8s.io"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.api import priorityclasses, secrets
+from actors.api.objects import Object
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
     DEFAULT_TOLERATION_SECONDS,
@@ -23,7 +24,6 @@ from actors.api.pods import (
     toleration_matches,
 )
 
-Object = dict[str, Any]
 
 def default_pod(pod: Object) -> None:
     """Fill the fields Kubernetes defaults on a new pod (in place), with the tolerations its

@@ -13,9 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from actors.api.objects import Object
 from bus.errors import BadRequest
-
-Object = dict[str, Any]
 
 TRACE_ANNOTATION = "kubeactor.io/trace-id"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

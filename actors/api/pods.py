@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from actors.api.meta import condition
+from actors.api.objects import Object
 
-Object = dict[str, Any]
 Reference = tuple[str, str]
 """(resource, name) of an object a pod refers to, in the pod's namespace."""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-Object = dict[str, Any]
+from actors.api.objects import Object
 
 GROUP = "scheduling.k8s.io"
 RESOURCE = "priorityclasses"

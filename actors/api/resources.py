@@ -49,6 +49,16 @@ class ResourceInfo:
     def singular(self) -> str:
         return self.kind.lower()
 
+    @property
+    def qualified(self) -> str:
+        """kube-apiserver's name of the resource in messages: ``pods``, ``deployments.apps``."""
+        return qualify(self.name, self.group)
+
+    @property
+    def qualified_singular(self) -> str:
+        """How kubectl names a type before ``/NAME``: ``pod``, ``deployment.apps``."""
+        return qualify(self.singular, self.group)
+
     def key(self, namespace: str | None, name: str) -> str:
         """The store key of one object: ``/pods/<ns>/<name>`` or ``/nodes/<name>``."""
         return f"{self.prefix(namespace)}{name}"
@@ -59,6 +69,12 @@ class ResourceInfo:
         if self.namespaced and namespace:
             return f"/{group}{self.name}/{namespace}/"
         return f"/{group}{self.name}/"
+
+
+def qualify(name: str, group: str) -> str:
+    """A resource's name qualified by its group outside the core group: ``pods``,
+    ``deployments.apps``, ``roles.rbac.authorization.k8s.io``."""
+    return f"{name}.{group}" if group else name
 
 
 _RBAC = "rbac.authorization.k8s.io"
@@ -102,14 +118,17 @@ STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name
 """The resources kept in the store (listed, watched, owned, deleted with their namespace)."""
 
 _BY_GROUP_NAME = {(info.group, info.name): info for info in RESOURCES}
+BY_KIND: dict[str, ResourceInfo] = {info.kind: info for info in RESOURCES}
+"""The resource of each kind: what a stored object, an event or an owner reference names
+(kinds are unique across the groups served)."""
 
 
 def lookup(group: str, name: str) -> ResourceInfo:
     """The resource ``name`` in ``group``; NotFound when the server does not have it."""
     info = _BY_GROUP_NAME.get((group, name))
     if info is None:
-        shown = f"{name}.{group}" if group else name
-        raise NotFound(f'the server could not find the requested resource "{shown}"')
+        raise NotFound(
+            f'the server could not find the requested resource "{qualify(name, group)}"')
     return info
 
 

@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.api import quantity
-
-Object = dict[str, Any]
+from actors.api.objects import Object
 
 KUBERNETES_VERSION = "1.35.0"
 """The release whose schemas are applied (a folder of ``kubernetes-validate``)."""

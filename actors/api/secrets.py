@@ -29,9 +29,8 @@ import re
 from typing import Any
 
 from actors.api.meta import LAST_APPLIED
+from actors.api.objects import Object
 from bus.errors import BadRequest
-
-Object = dict[str, Any]
 
 RESOURCE = "secrets"
 OPAQUE = "Opaque"

@@ -26,8 +26,8 @@ import copy
 from typing import Any
 
 from actors.api.jsonpatch import PatchError
+from actors.api.objects import Object
 
-Object = dict[str, Any]
 Path = tuple[str, ...]
 
 MERGE_KEYS: dict[Path, str] = {

@@ -23,12 +23,11 @@ from typing import Any
 from actors.api import certificates, priorityclasses, schema, secrets
 from actors.api.amounts import COMPUTE_PARSERS, int_or_percent
 from actors.api.meta import parse_time
+from actors.api.objects import Object
 from actors.api.quantity import parse_quantity
 from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_matches, selector_requirements
 from bus.errors import BadRequest, Invalid
-
-Object = dict[str, Any]
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

@@ -17,9 +17,9 @@ admission reads on every pod create and the Node authorizer's graph of pods are 
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-Object = dict[str, Any]
+from actors.api.objects import Object
+
 Key = tuple[str, str, str]
 """(kind, namespace, name); namespace empty for cluster-scoped objects."""
 MAX_TOMBSTONES = 10_000

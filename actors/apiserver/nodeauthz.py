@@ -32,8 +32,7 @@ a time, under the mirror's lock); :func:`decide` runs on every worker's thread w
 
 from __future__ import annotations
 
-from typing import Any
-
+from actors.api.objects import Object
 from actors.api.pods import Reference, bound_node, references
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.api.selectors import required_field
@@ -41,7 +40,6 @@ from actors.apiserver.admission.chain import node_of
 from actors.apiserver.mirror import Key, Mirror
 from actors.apiserver.rbac import Attributes, Decision, Rule, node_rules
 
-Object = dict[str, Any]
 NO_OPINION = Decision(False)
 NODE_RULES = tuple(Rule.of(rule) for rule in node_rules())
 

@@ -93,7 +93,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         raise BadRequest(f'options.fieldValidation: Unsupported value: "{fields}": supported '
                          'values: "Ignore", "Warn", "Strict"')
     follow_to = _typed(raw, "followTo", str) or None
-    if follow_to is not None and not _is_log_stream(follow_to, subjects):
+    if follow_to is not None and not subjects.is_log_stream(follow_to):
         raise BadRequest("options.followTo must be a subject "
                          f"{subjects.inbox_prefix}.<owner>.logs.<id>")
     return Options(
@@ -113,17 +113,6 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         propagation_policy=policy,
         field_validation=fields,
     )
-
-
-def _is_log_stream(subject: str, subjects: Subjects) -> bool:
-    """Whether ``subject`` is ``<prefix>.inbox.<owner>.logs.<id>`` (one token each)."""
-    head = f"{subjects.inbox_prefix}."
-    parts = subject[len(head):].split(".")
-    try:
-        return subject.startswith(head) and len(parts) == 3 and parts[1] == "logs" and \
-            subjects.log_stream(parts[0], parts[2]) == subject
-    except ValueError:
-        return False
 
 
 def write_continue(revision: int, last_key: str) -> str:

@@ -23,18 +23,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
 from actors.api import certificates
-from actors.api.resources import ResourceInfo
+from actors.api.objects import Object
+from actors.api.resources import ResourceInfo, qualify
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.mirror import Key, Mirror, key_of
 from bus.errors import BadRequest, Forbidden
 from bus.permissions import NODE_SIM
 
-Object = dict[str, Any]
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 ALL = "*"
@@ -49,6 +49,7 @@ class Attributes:
 
     user: UserInfo
     verb: str
+    _: KW_ONLY
     group: str
     resource: str
     subresource: str | None = None
@@ -217,6 +218,7 @@ class Grant:
 
     binding_kind: str
     binding: str
+    _: KW_ONLY
     namespace: str
     """The RoleBinding's namespace; empty for a ClusterRoleBinding."""
     subject_kind: str
@@ -243,10 +245,11 @@ def grants(objects: Iterable[Object], attrs: Attributes) -> list[Grant]:
         for subject in binding.get("subjects") or []:
             if isinstance(subject, dict):
                 found.append(Grant(
-                    kind, name, namespace, str(subject.get("kind", "")),
-                    str(subject.get("name", "")),
-                    str(subject.get("namespace", "")) if subject.get("kind") ==
-                    "ServiceAccount" else "", str(ref.get("kind", "")), str(ref.get("name", ""))))
+                    kind, name, namespace=namespace, subject_kind=str(subject.get("kind", "")),
+                    subject=str(subject.get("name", "")),
+                    subject_namespace=str(subject.get("namespace", ""))
+                    if subject.get("kind") == "ServiceAccount" else "",
+                    role_kind=str(ref.get("kind", "")), role=str(ref.get("name", ""))))
     return found
 
 
@@ -347,7 +350,7 @@ class Authorizer(Mirror):
 
 def forbidden(attrs: Attributes, why: str) -> Forbidden:
     """kube-apiserver's 403: ``<resource>[.<group>] "<name>" is forbidden: <why>``."""
-    resource = f"{attrs.resource}.{attrs.group}" if attrs.group else attrs.resource
+    resource = qualify(attrs.resource, attrs.group)
     named = f'{resource} "{attrs.name}"' if attrs.name else resource
     return Forbidden(f"{named} is forbidden: {why}",
                      details={"kind": attrs.resource, "name": attrs.name or ""})
@@ -371,10 +374,12 @@ def access_review(authorizer: Authorizer, info: ResourceInfo, body: Any,
         user = UserInfo(spec["user"], str(spec.get("uid", "")), tuple(str(g) for g in groups))
     selector = attributes.get("fieldSelector")
     raw = selector.get("rawSelector") if isinstance(selector, dict) else None
-    asked = Attributes(user, attributes["verb"], attributes.get("group", ""),
-                       attributes["resource"], attributes.get("subresource") or None,
-                       attributes.get("namespace") or None, attributes.get("name") or None,
-                       raw if isinstance(raw, str) else None)
+    asked = Attributes(user, attributes["verb"], group=attributes.get("group", ""),
+                       resource=attributes["resource"],
+                       subresource=attributes.get("subresource") or None,
+                       namespace=attributes.get("namespace") or None,
+                       name=attributes.get("name") or None,
+                       field_selector=raw if isinstance(raw, str) else None)
     decision = authorizer.decide(asked)
     status: Object = {"allowed": decision.allowed}
     reason = authorizer.reason(asked) if decision.allowed else decision.reason
@@ -412,8 +417,8 @@ class PreventEscalation:
             resource = "roles" if ref.get("kind") == "Role" else "clusterroles"
             verb, name = "bind", str(ref.get("name", ""))
             wanted = role_rules(self._authorizer.policy_objects(), obj)
-        if self._authorizer.allowed(Attributes(user, verb, RBAC_GROUP, resource, None,
-                                               namespace, name)):
+        if self._authorizer.allowed(Attributes(user, verb, group=RBAC_GROUP, resource=resource,
+                                               subresource=None, namespace=namespace, name=name)):
             return
         if wanted is None:
             raise request.forbidden(f'{resource}.{RBAC_GROUP} "{name}" not found')

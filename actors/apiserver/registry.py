@@ -18,12 +18,11 @@ from typing import Any
 from actors.api import certificates, secrets
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
+from actors.api.objects import Object
 from actors.api.pods import pod_containers
 from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
 from bus.errors import BadRequest, Conflict, InternalError, Invalid
-
-Object = dict[str, Any]
 
 SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "resourceVersion")

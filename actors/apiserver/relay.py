@@ -23,6 +23,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from actors.api.objects import Object
 from actors.apiserver.busauth import check_owner
 from bus.envelope import Envelope, new_id
 from bus.errors import BadRequest, BusError, InternalError, ServiceUnavailable
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from actors.apiserver.server import ApiServerConfig, Pending, Request, Result, Step
     from bus.connection import Connection, Incoming
     from bus.subjects import Subjects
-
-Object = dict[str, Any]
 
 NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
 """Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""

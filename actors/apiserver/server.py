@@ -28,13 +28,21 @@ import contextlib
 import logging
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import pykka
 
 from actors.api import priorityclasses
-from actors.api.resources import RESOURCES, REVIEWS, SYSTEM_NAMESPACES, ResourceInfo, lookup
+from actors.api.objects import Object
+from actors.api.resources import (
+    BY_KIND,
+    RESOURCES,
+    REVIEWS,
+    SYSTEM_NAMESPACES,
+    ResourceInfo,
+    lookup,
+)
 from actors.api.selectors import required_field
 from actors.api.users import UserInfo
 from actors.api.validation import decode, validate
@@ -95,14 +103,11 @@ from bus.errors import (
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
-
 VERBS = ("get", "list", "watch", "create", "update", "delete", "deletecollection")
 SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log": ("get",),
                      "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",),
                      "approval": ("get", "update")}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
-_BY_KIND = {info.kind: info for info in RESOURCES}
 _BY_NAME = {info.name: info for info in RESOURCES}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
@@ -142,6 +147,7 @@ class Request:
 
     verb: str
     info: ResourceInfo
+    _: KW_ONLY
     subresource: str | None
     namespace: str | None
     name: str | None
@@ -159,14 +165,8 @@ class Request:
             raise BadRequest(f"{self.verb} {self.info.name} needs a name")
         return self.info.key(self.namespace, self.name)
 
-    @property
-    def qualified(self) -> str:
-        """kube-apiserver's name of the resource in messages: ``pods``, ``deployments.apps``."""
-        group = f".{self.info.group}" if self.info.group else ""
-        return f"{self.info.name}{group}"
-
     def not_found(self) -> NotFound:
-        return NotFound(f'{self.qualified} "{self.name}" not found',
+        return NotFound(f'{self.info.qualified} "{self.name}" not found',
                         details={"name": self.name, "kind": self.info.name})
 
 
@@ -281,7 +281,7 @@ class ApiServer(Verbs, Relay, BusActor):
         """Create the system namespaces, the bootstrap RBAC policy and the system
         PriorityClasses when missing; remove the retired bootstrap policy."""
         for kind, name in RETIRED_POLICY:
-            key = _BY_KIND[kind].key(None, name)
+            key = BY_KIND[kind].key(None, name)
             old = self.view.get(key) if self.view is not None else None
             if old is not None and old["metadata"].get("labels", {}).get(
                     "kubernetes.io/bootstrapping") == "rbac-defaults":
@@ -289,8 +289,8 @@ class ApiServer(Verbs, Relay, BusActor):
                     self._observe(self.store.delete(key).get(), deleted=True)
         namespaces = [{"metadata": {"name": name}} for name in SYSTEM_NAMESPACES]
         for info, obj in [(lookup("", "namespaces"), ns) for ns in namespaces] + [
-            (_BY_KIND[obj["kind"]], obj) for obj in [*bootstrap_policy(),
-                                                     *priorityclasses.system_classes()]
+            (BY_KIND[obj["kind"]], obj) for obj in [*bootstrap_policy(),
+                                                    *priorityclasses.system_classes()]
         ]:
             prepared = prepare_create(info, obj, None, None)
             key = info.key(None, prepared["metadata"]["name"])
@@ -452,9 +452,9 @@ class ApiServer(Verbs, Relay, BusActor):
         namespace = envelope.namespace if info.namespaced else None
         if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
             raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")
-        request = Request(parsed.verb, info, subresource or None, namespace or None,
-                          envelope.name or None, user, envelope,
-                          parse_options(envelope.options, self.subjects))
+        request = Request(parsed.verb, info, subresource=subresource or None,
+                          namespace=namespace or None, name=envelope.name or None, user=user,
+                          envelope=envelope, options=parse_options(envelope.options, self.subjects))
         self._impersonate(request)
         return request
 
@@ -467,16 +467,17 @@ class ApiServer(Verbs, Relay, BusActor):
         asked = [("users", wanted.name)] + [("groups", g) for g in wanted.groups
                                             if g != "system:authenticated"]
         for resource, name in asked:
-            self.authorizer.authorize(Attributes(request.user, "impersonate", "", resource,
-                                                 None, None, name))
+            self.authorizer.authorize(Attributes(request.user, "impersonate", group="",
+                                                 resource=resource, subresource=None,
+                                                 namespace=None, name=name))
         request.impersonator, request.user = request.user, wanted
 
     def _admit(self, request: Request, operation: str, obj: Object | None, old: Object | None
                ) -> Steps:
         name = (obj or old or {}).get("metadata", {}).get("name", request.name or "")
         yield from self.admission.run(AdmissionRequest(
-            operation, request.info, request.subresource, request.namespace, name, obj, old,
-            request.user,
+            operation, request.info, subresource=request.subresource,
+            namespace=request.namespace, name=name, object=obj, old_object=old, user=request.user,
         ))
 
     def _check_schema(self, request: Request, obj: Object) -> None:
@@ -573,8 +574,9 @@ def _attributes(request: Request) -> Attributes:
     selector = request.options.field_selector
     if request.verb in ("list", "watch"):
         name = required_field(selector, "metadata.name")
-    return Attributes(request.user, request.verb, request.info.group, request.info.name,
-                      request.subresource, request.namespace, name, selector)
+    return Attributes(request.user, request.verb, group=request.info.group,
+                      resource=request.info.name, subresource=request.subresource,
+                      namespace=request.namespace, name=name, field_selector=selector)
 
 
 def _outcome(done: concurrent.futures.Future[Object]) -> Result:

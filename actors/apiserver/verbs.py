@@ -22,6 +22,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from actors.api import certificates
+from actors.api.objects import Object
 from actors.api.resources import REVIEWS
 from actors.api.selectors import matcher
 from actors.apiserver.busauth import check_owner
@@ -56,8 +57,6 @@ if TYPE_CHECKING:
     from actors.apiserver.server import ApiServerConfig, Request, Result, Step
     from actors.store import StoreView
     from bus.subjects import Subjects
-
-Object = dict[str, Any]
 
 UPDATE_ATTEMPTS = 5
 """How often an update without a resourceVersion is computed again after a concurrent write
@@ -137,7 +136,7 @@ class Verbs:
             return self._commit(request, stored)
         except AlreadyExists:
             self.admission.release(obj)
-            raise AlreadyExists(f'{request.qualified} "{request.name}" already exists',
+            raise AlreadyExists(f'{request.info.qualified} "{request.name}" already exists',
                                 details={"name": request.name, "kind": request.info.name}
                                 ) from None
         except BaseException:
@@ -286,5 +285,5 @@ class Verbs:
 
 
 def _conflict(request: Request, error: Conflict) -> Conflict:
-    return Conflict(f'Operation cannot be fulfilled on {request.qualified} '
+    return Conflict(f'Operation cannot be fulfilled on {request.info.qualified} '
                     f'"{request.name}": {error.message}')

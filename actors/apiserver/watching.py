@@ -22,10 +22,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from actors.api.meta import trace_id_of
-from actors.api.resources import RESOURCES, ResourceInfo
+from actors.api.objects import Object
+from actors.api.resources import BY_KIND, ResourceInfo
 from actors.api.selectors import Matcher
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.store import StoreEvent
@@ -34,11 +34,8 @@ from bus.errors import PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
-
 SWEEP_SECONDS = 1.0
 """How often all watchers are looked at for an expired lease (a commit looks at its own)."""
-_BY_KIND = {info.kind: info for info in RESOURCES}
 
 
 @dataclass(slots=True)
@@ -85,7 +82,7 @@ def event_type_for(watcher: Watcher, event: StoreEvent) -> str | None:
 
 def where(event: StoreEvent) -> tuple[ResourceInfo | None, str | None]:
     """The resource and namespace of a commit's object."""
-    return (_BY_KIND.get(event.object.get("kind", "")),
+    return (BY_KIND.get(event.object.get("kind", "")),
             event.object.get("metadata", {}).get("namespace"))
 
 

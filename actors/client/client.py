@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, resolve
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.credentials import Credentials, TokenCredentials
@@ -50,8 +51,6 @@ from bus.errors import (
 )
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

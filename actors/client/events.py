@@ -21,15 +21,13 @@ import logging
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from actors.api.meta import now_rfc3339, trace_id_of
+from actors.api.objects import Object
 from actors.client.client import Client
 from bus.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 REMEMBERED = 4096
 """Events kept for aggregation per recorder (the oldest are forgotten first)."""

@@ -13,15 +13,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
+from actors.api.objects import Object
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.client import Client, Watch, WatchEvent
 from bus.errors import ApiError, BusError
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 RELIST_MAX_SECONDS = 30.0
 """Longest pause between two failed relists."""

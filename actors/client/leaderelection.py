@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.api.meta import now_micro
+from actors.api.objects import Object
 from actors.client.client import Client
 from bus.actor import BusActor
 from bus.connection import Connection
@@ -43,27 +44,33 @@ from bus.errors import AlreadyExists, ApiError, Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
-
 LEASE_NAMESPACE = "kube-system"
 
 
 @dataclass(frozen=True, slots=True)
 class LeaderElectionConfig:
-    lease_name: str
+    """One replica's election; the periods' defaults are Kubernetes' own (kube-scheduler's and
+    kube-controller-manager's ``--leader-elect-*``), which the CLI's flags take from here. With
+    ``lease_name`` and ``identity`` empty it is a template (``ClusterConfig.leader_election``):
+    the launcher fills them for each component and replica."""
+
+    lease_name: str = ""
     """The Lease all replicas compete for (kube-scheduler's is ``kube-scheduler``)."""
-    identity: str
+    identity: str = ""
     """This replica's name in ``holderIdentity``; unique per replica, stable across restarts
     of one replica (it then resumes leading at once)."""
     namespace: str = LEASE_NAMESPACE
     lease_duration: float = 15.0
     """Seconds a non-leader waits after the last renewal it saw before taking over
-    (--leader-elect-lease-duration)."""
+    (--leader-elect-lease-duration). 15: a dead leader is replaced within a quarter minute,
+    while a leader slowed down for a few retries keeps its Lease."""
     renew_deadline: float = 10.0
     """Seconds a leader keeps trying to renew before it gives up leading
-    (--leader-elect-renew-deadline); must be below lease_duration."""
+    (--leader-elect-renew-deadline); must be below lease_duration. 10: it stops leading 5 s
+    before the others may take over, so that two never lead at once."""
     retry_period: float = 2.0
-    """Seconds between two attempts to acquire or renew (--leader-elect-retry-period)."""
+    """Seconds between two attempts to acquire or renew (--leader-elect-retry-period). 2: five
+    attempts fit in the renew deadline, at one small request per replica every 2 s."""
     release_on_stop: bool = True
     """Hand the Lease back when stopped, so a successor takes over at once."""
 
@@ -130,11 +137,14 @@ def lost(last_renewal: float, now: float, renew_deadline: float) -> bool:
 class LeaderElector:
     """See the module docstring. Not thread-safe: every method runs on the owner's thread."""
 
-    def __init__(self, client: Client, config: LeaderElectionConfig,
+    def __init__(self, client: Client, config: LeaderElectionConfig, *,
                  schedule: Callable[[float, Any], concurrent.futures.Future[None]],
                  on_started_leading: Callable[[], None],
                  on_stopped_leading: Callable[[], None],
                  clock: Callable[[], float] = time.monotonic) -> None:
+        if not config.lease_name or not config.identity:
+            raise ValueError("leader election needs a lease_name and an identity (a config "
+                             "without them is a template: fill them with dataclasses.replace)")
         self.client, self.config = client, config
         self._schedule = schedule
         self._on_started, self._on_stopped = on_started_leading, on_stopped_leading
@@ -259,7 +269,8 @@ class LeaderGate(BusActor):
     def __init__(self, connection: Connection, client: Client, config: LeaderElectionConfig,
                  start: Callable[[], None], stop: Callable[[], None]) -> None:
         super().__init__(connection)
-        self._elector = LeaderElector(client, config, self.tell_later, start, stop)
+        self._elector = LeaderElector(client, config, schedule=self.tell_later,
+                                      on_started_leading=start, on_stopped_leading=stop)
 
     @property
     def leading(self) -> bool:

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from actors.api.meta import controller_ref, now_rfc3339, owner_reference
-from actors.api.resources import RESOURCES, ResourceInfo
+from actors.api.objects import Object
+from actors.api.resources import BY_KIND
 from actors.api.selectors import selector_matches
 from actors.client.client import Client, WatchEvent
 from actors.client.sharedinformer import shared_informers
@@ -43,10 +44,6 @@ from bus.connection import Connection
 from bus.errors import ApiError, PermanentError, TemporaryError
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
-BY_KIND: dict[str, ResourceInfo] = {info.kind: info for info in RESOURCES}
-
 
 @dataclass(frozen=True, slots=True, order=True)
 class Key:

@@ -37,17 +37,15 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from actors.api.amounts import int_or_percent
 from actors.api.meta import controller_ref, now_rfc3339, owner_reference, parse_time
+from actors.api.objects import Object
 from actors.api.selectors import selector_matches
 from actors.controllers.controller import Controller, Key
 from bus.errors import AlreadyExists, TemporaryError
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"

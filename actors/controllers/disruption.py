@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 
 from actors.api.pods import NOT_READY_TAINT, UNREACHABLE_TAINT
@@ -137,6 +137,7 @@ class NodeHealth:
 
     name: str
     zone: str
+    _: KW_ONLY
     ready: bool
     """Counted Ready in its zone: its Ready condition is True and its heartbeat is fresh."""
     status: str | None

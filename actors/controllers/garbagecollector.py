@@ -30,15 +30,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from actors.api.resources import STORED
+from actors.api.objects import Object
+from actors.api.resources import BY_KIND, STORED
 from actors.client.client import Client
-from actors.controllers.controller import BY_KIND, Controller, ControllerConfig, Key, with_owner
+from actors.controllers.controller import Controller, ControllerConfig, Key, with_owner
 from bus.connection import Connection
 from bus.errors import NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
 
+from actors.api.objects import Object
 from actors.api.resources import STORED
 from actors.client.client import Client
 from actors.controllers.controller import Controller, ControllerConfig, Key
@@ -24,8 +24,6 @@ from bus.connection import Connection
 from bus.errors import NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 FINALIZER = "kubernetes"
 CONTENT = tuple(info.name for info in STORED if info.namespaced)

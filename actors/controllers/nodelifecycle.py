@@ -29,9 +29,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from actors.api.meta import condition, now_rfc3339, parse_time, set_condition
+from actors.api.objects import Object
 from actors.api.pods import NOT_READY_TAINT, UNREACHABLE_TAINT
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client
@@ -48,8 +48,6 @@ from bus.connection import Connection
 from bus.errors import ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 UNREACHABLE = UNREACHABLE_TAINT
 CONTROLLER_TAINTS = {(UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute"),
@@ -117,10 +115,12 @@ def health(node: Object, lease: Object | None, now: datetime, grace: float,
     labels = node["metadata"].get("labels") or {}
     return NodeHealth(
         node["metadata"]["name"], zone_key(labels),
-        status == "True" and not silent(node, lease, now, grace, watching_since), status,
-        frozenset(t.get("key", "") for t in node.get("spec", {}).get("taints") or []
-                  if t.get("effect") == "NoExecute" and t.get("key") in TAINT_FOR.values()),
-        EXCLUDE_LABEL in labels)
+        ready=status == "True" and not silent(node, lease, now, grace, watching_since),
+        status=status,
+        no_execute=frozenset(
+            t.get("key", "") for t in node.get("spec", {}).get("taints") or []
+            if t.get("effect") == "NoExecute" and t.get("key") in TAINT_FOR.values()),
+        excluded=EXCLUDE_LABEL in labels)
 
 
 def marked_not_ready(pod: Object) -> Object | None:

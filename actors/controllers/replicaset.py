@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actors.api.meta import condition, controller_ref, owner_reference, parse_time
+from actors.api.objects import Object
 from actors.api.pods import is_pod_active, is_pod_ready
 from actors.api.selectors import selector_matches
 from actors.client.client import Client
@@ -32,8 +33,6 @@ from bus.connection import Connection
 from bus.errors import ApiError, NotFound, TemporaryError
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 BURST_REPLICAS = 500
 """Most pods created or deleted in one reconcile (kube-controller-manager's burstReplicas)."""

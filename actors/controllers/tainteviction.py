@@ -21,16 +21,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from actors.api.meta import parse_time
+from actors.api.objects import Object
 from actors.api.pods import UNREACHABLE_TAINT, toleration_matches
 from actors.client.client import Client
 from actors.controllers.controller import Controller, ControllerConfig, Key
 from bus.connection import Connection
 from bus.errors import NotFound
-
-Object = dict[str, Any]
 
 
 def eviction_delay(pod: Object, taints: list[Object], now: datetime,

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.api.meta import condition, now_micro, now_rfc3339, set_condition, trace_id_of
+from actors.api.objects import Object
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
@@ -46,15 +47,13 @@ from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.runtime import Runtime, RuntimeEvent, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
-from bus.actor import BusActor
+from bus.actor import BusActor, send_reply
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id
 from bus.errors import AlreadyExists, ApiError, BadRequest, BusError, NotFound
 from bus.permissions import APISERVER
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 def host_cpu() -> str:
@@ -131,7 +130,7 @@ STREAM_ACK_SECONDS = 30.0
 class NodeAgent:
     """One node's kubelet (see the module docstring). Methods may be called from any thread."""
 
-    def __init__(self, client: Client, runtime: Runtime, config: KubeletConfig,
+    def __init__(self, client: Client, runtime: Runtime, *, config: KubeletConfig,
                  workers: PodWorkers, timers: Timers, writers: Writers,
                  publish: Callable[[str, Envelope], None], subjects: Any) -> None:
         self.client, self.runtime, self.config = client, runtime, config
@@ -148,10 +147,11 @@ class NodeAgent:
         self.recorder = EventRecorder(client, "kubelet", self.name) \
             if config.record_events else None
         self.podsync = PodSync(
-            client, runtime, SyncConfig(self.name, config.address, config.backoff_base,
-                                        config.backoff_max, config.backoff_reset_seconds,
-                                        {"cpu": config.cpu, "memory": config.memory}),
-            timers, self.submit, self._forget, self.recorder, writers.pods)
+            client, runtime, config=SyncConfig(self.name, config.address, config.backoff_base,
+                                               config.backoff_max, config.backoff_reset_seconds,
+                                               {"cpu": config.cpu, "memory": config.memory}),
+            timers=timers, resubmit=self.submit, forget=self._forget, recorder=self.recorder,
+            statuses=writers.pods)
         self.podsync.on_span = self._span
 
     # -- node ---------------------------------------------------------------------------------
@@ -303,8 +303,8 @@ class NodeAgent:
                 if not isinstance(key, bytes):
                     raise RuntimeFailure("BadRequest", "a followed log needs its stream key")
                 stream = self.runtime.follow_logs(uid, container, body.get("tailLines"))
-                self._reply(incoming, envelope.reply({"stream": body["stream"]},
-                                                     sender=connection.name))
+                send_reply(connection, incoming, envelope.reply({"stream": body["stream"]},
+                                                                sender=connection.name))
                 self._stream(stream, str(body["stream"]), key, connection)
                 return
             if envelope.verb == "logs":
@@ -319,11 +319,7 @@ class NodeAgent:
                                         "stderr": result.stderr}, sender=connection.name)
         except RuntimeFailure as failure:
             reply = envelope.error_reply(BadRequest(failure.message), sender=connection.name)
-        self._reply(incoming, reply)
-
-    def _reply(self, incoming: Incoming, reply: Envelope) -> None:
-        if incoming.reply_to:
-            self.publish(incoming.reply_to, reply)
+        send_reply(connection, incoming, reply)
 
     def _stream(self, stream: Any, subject: str, key: bytes, connection: Connection) -> None:
         """Send each chunk as a request MACed with the reader's ``key`` and wait for its
@@ -417,8 +413,9 @@ class Kubelet(BusActor):
                                StatusWriter(first.lease_writes_in_flight,
                                             f"{self.name}-leases"))
         self.agents = {node.config.node_name: NodeAgent(
-            node.client, node.runtime, node.config, self.workers, self.timers, self.writers,
-            self.publish, self.subjects) for node in nodes}
+            node.client, node.runtime, config=node.config, workers=self.workers,
+            timers=self.timers, writers=self.writers, publish=self.publish,
+            subjects=self.subjects) for node in nodes}
         self._informer: Informer | None = None
         self._nodes: Informer | None = None
         """The hosted nodes as the API has them (their Ready condition, without a get)."""

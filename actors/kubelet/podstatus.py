@@ -11,12 +11,10 @@ and ``containerStatuses``. The restart decisions and the back-off live here too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from actors.api.meta import now_rfc3339
+from actors.api.objects import Object
 from actors.kubelet.runtime import ContainerInfo
-
-Object = dict[str, Any]
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
 """A pod in one of these phases never runs again (Kubernetes)."""

@@ -32,9 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from actors.api.meta import now_rfc3339, parse_time, trace_id_of
+from actors.api.objects import Object
 from actors.client.client import Client
 from actors.client.events import EventRecorder
 from actors.kubelet import probing
@@ -56,8 +56,6 @@ from actors.kubelet.volumes import file_volume, payload
 from bus.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +119,7 @@ class PodRecord:
 class PodSync:
     """The sync of every pod of one node (state lives in the :class:`PodRecord`)."""
 
-    def __init__(self, client: Client, runtime: Runtime, config: SyncConfig, timers: Timers,
+    def __init__(self, client: Client, runtime: Runtime, *, config: SyncConfig, timers: Timers,
                  resubmit: Callable[[str], None], forget: Callable[[str], None],
                  recorder: EventRecorder | None, statuses: StatusWriter) -> None:
         self.client, self.runtime, self.config = client, runtime, config

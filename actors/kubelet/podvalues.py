@@ -21,11 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.api import secrets
+from actors.api.objects import Object
 from actors.api.quantity import parse_cpu, parse_memory
 from actors.kubelet.runtime import RuntimeFailure
 from bus.errors import NotFound
 
-Object = dict[str, Any]
 Fetch = Callable[[str, str, str], Object]
 """(resource, name, namespace) -> the object; NotFound when it does not exist."""
 

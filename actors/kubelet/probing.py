@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-Object = dict[str, Any]
+from actors.api.objects import Object
 
 KINDS = ("startupProbe", "livenessProbe", "readinessProbe")
 """Probe fields of a container spec, in the order the kubelet considers them."""

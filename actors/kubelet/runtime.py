@@ -8,12 +8,11 @@ found again by their labels (:data:`LABELS`), which are a public contract.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import KW_ONLY, dataclass
+from typing import Protocol
 
+from actors.api.objects import Object
 from bus.errors import KubeactorError
-
-Object = dict[str, Any]
 
 POD_NAME = "io.kubeactor.pod.name"
 POD_NAMESPACE = "io.kubeactor.pod.namespace"
@@ -44,6 +43,7 @@ class ContainerInfo:
 
     id: str
     pod_uid: str
+    _: KW_ONLY
     name: str
     """The pod's container name (not the runtime's container name)."""
     attempt: int

@@ -17,13 +17,10 @@ Which thread: a pod worker's.
 
 from __future__ import annotations
 
-from typing import Any
-
 from actors.api import secrets
+from actors.api.objects import Object
 from actors.kubelet.podvalues import Sources, field_value, resource_value
 from actors.kubelet.runtime import RuntimeFailure, VolumeFile
-
-Object = dict[str, Any]
 
 FILE_VOLUMES = ("configMap", "secret", "downwardAPI", "projected")
 """The volume sources whose files the kubelet writes (the runtime mounts them read-only)."""

@@ -21,11 +21,8 @@ from informers), ``actors.scheduler.nodeinfo``.
 
 from __future__ import annotations
 
-from typing import Any
-
+from actors.api.objects import Object
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo, pod_key
-
-Object = dict[str, Any]
 
 FINISHED = ("Succeeded", "Failed")
 

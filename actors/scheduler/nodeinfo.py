@@ -11,13 +11,11 @@ Neighbours: ``actors.scheduler.cache`` owns the NodeInfos; plugins read them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from actors.api.amounts import parse_count, pod_requests
 from actors.api.meta import condition
+from actors.api.objects import Object
 from actors.api.quantity import parse_cpu, parse_memory
-
-Object = dict[str, Any]
 
 HARD_EFFECTS = ("NoSchedule", "NoExecute")
 """Taint effects that keep pods off a node (PreferNoSchedule only lowers its score)."""

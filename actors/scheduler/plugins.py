@@ -38,9 +38,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from actors.api.meta import trace_id_of
+from actors.api.objects import Object
 from actors.client.client import Client
 from actors.scheduler.framework import (
     MAX_NODE_SCORE,
@@ -58,8 +59,6 @@ from actors.scheduler.interface import Plugin
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.preemption import DefaultPreemption
 from bus.errors import ApiError
-
-Object = dict[str, Any]
 
 NODE_EVENTS = frozenset({ClusterEvent.NODE_ADD, ClusterEvent.NODE_UPDATE})
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"

@@ -37,9 +37,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from actors.api.meta import parse_time, set_condition
+from actors.api.objects import Object
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.client import Client
 from actors.client.events import EventRecorder
@@ -60,7 +61,6 @@ from bus.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
 Fits = Callable[[NodeInfo], Status]
 """Runs the Filters for the preemptor on a (changed) node."""
 

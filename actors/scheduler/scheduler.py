@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.api.meta import set_condition
+from actors.api.objects import Object
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
@@ -57,8 +58,6 @@ from bus.connection import Connection
 from bus.errors import KubeactorError, NotFound
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +136,9 @@ class Scheduler(BusActor):
                            Informer(self.client, "pods", self.tell_soon).start()]
         if self.config.leader_election is not None:
             self._elector = LeaderElector(self.client, self.config.leader_election,
-                                          self.tell_later, self._started_leading,
-                                          self._stopped_leading)
+                                          schedule=self.tell_later,
+                                          on_started_leading=self._started_leading,
+                                          on_stopped_leading=self._stopped_leading)
             self._elector.start()
 
     def on_stop(self) -> None:

@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from actors.api.objects import Object
 from bus.errors import Conflict
-
-Object = dict[str, Any]
 
 STATUS_ATTEMPTS = 5
 """Writes of a status that meets 409s before giving up (client-go's ``retry.DefaultRetry``)."""

@@ -16,11 +16,10 @@ import builtins
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from actors.api.objects import Object
 from bus.errors import ApiError
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,17 +42,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import pykka
 
+from actors.api.objects import Object
 from actors.store.backend import Backend, Change, Record, Undecodable
 from bus.errors import AlreadyExists, ApiError, Conflict, Gone, NotFound, SpaceExceeded
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +97,7 @@ class StoreEvent:
     type: str
     """``ADDED``, ``MODIFIED`` or ``DELETED``."""
     key: str
+    _: KW_ONLY
     object: Object
     """The object after the change (for DELETED: its last state). Shared: read-only."""
     old: Object | None
@@ -509,11 +509,11 @@ class Store(pykka.ThreadingActor):
             self._account(record, (sizes or {}).get(record.revision))
             if record.object is not None:
                 kind = "ADDED" if current is None else "MODIFIED"
-                event = StoreEvent(kind, record.key, record.object, current, record.revision,
-                                   note)
+                event = StoreEvent(kind, record.key, object=record.object, old=current,
+                                   revision=record.revision, note=note)
             elif current is not None:
-                event = StoreEvent("DELETED", record.key, _stamped(current, record.revision),
-                                   current, record.revision, note)
+                event = StoreEvent("DELETED", record.key, object=_stamped(current, record.revision),
+                                   old=current, revision=record.revision, note=note)
             else:  # the deletion of a key this store never saw
                 continue
             events[record.revision] = event

@@ -48,6 +48,7 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 
+from actors.api.objects import Object
 from actors.store.backend import Change, Outcome, Record, Undecodable, decode
 from bus import loop as bus_loop
 from bus.connection import Connection
@@ -61,8 +62,6 @@ from bus.errors import (
 )
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 _SAFE = re.compile(rb"[A-Za-z0-9_/-]")
 _KV_OP = "KV-Operation"

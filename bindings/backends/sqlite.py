@@ -17,14 +17,13 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from actors.api.objects import Object
 from actors.store.backend import Change, Outcome, Record, Undecodable, decode
 from bus.errors import ApiError, InternalError
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
 _JSON = json.JSONEncoder(separators=(",", ":"))
 """One compact encoder for every line (``json.dumps`` with options builds one per call)."""
 

@@ -24,11 +24,11 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 
 from actors.api import certificates, certs
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, resolve
 from actors.api.users import UserInfo
 from actors.apiserver import rbac
@@ -37,8 +37,6 @@ from bindings import kubeconfig
 from bindings.cli import parsing, printers
 from bindings.cli.session import Session, print_error
 from bus.errors import ApiError, BadRequest, Conflict, UsageError
-
-Object = dict[str, Any]
 
 
 def _add_auth(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -116,9 +114,11 @@ def cmd_auth(args: argparse.Namespace, session: Session, words: list[str]) -> in
         ("clusterroles", None), ("clusterrolebindings", None),
         ("roles", asked["namespace"] or None), ("rolebindings", asked["namespace"] or None))
         for obj in session.client.list(resource, namespace)["items"]]
-    found = rbac.grants(objects, rbac.Attributes(
-        UserInfo(""), asked["verb"], asked["group"], asked["resource"],
-        asked["subresource"] or None, asked["namespace"] or None, asked["name"] or None))
+    found = rbac.grants(objects, rbac.Attributes(UserInfo(""), asked["verb"], group=asked["group"],
+                                                 resource=asked["resource"],
+                                                 subresource=asked["subresource"] or None,
+                                                 namespace=asked["namespace"] or None,
+                                                 name=asked["name"] or None))
     what = f"{args.auth_verb} {args.resource}"
     for kind, top in (("RoleBinding", ["ROLEBINDING", "NAMESPACE", "SUBJECT", "TYPE",
                                        "SA-NAMESPACE"]),

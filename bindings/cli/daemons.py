@@ -24,12 +24,14 @@ from typing import Any
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.api.resources import lookup
 from actors.api.validation import validate
+from actors.client.leaderelection import LeaderElectionConfig
 from actors.controllers.disruption import DisruptionConfig
+from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.store import StoreConfig
 from bindings import kubeconfig
 from bindings.cli import parsing
 from bindings.cli.session import stop_on_signals
-from bindings.cluster import Cluster, ClusterConfig
+from bindings.cluster import Cluster, ClusterConfig, ClusterError
 from bindings.cluster.identities import node_identity, node_kubeconfig
 from bus.errors import Invalid, UsageError
 
@@ -112,41 +114,51 @@ def _store_flags(command: argparse.ArgumentParser) -> None:
 
 
 def _monitor_flags(command: argparse.ArgumentParser) -> None:
-    """--node-monitor-* (up, server, controller-manager)."""
-    command.add_argument("--node-monitor-grace-period", type=parsing.bounded(1, 86400), default=40,
-                         metavar="SECONDS",
+    """--node-monitor-* (up, server, controller-manager), defaults from
+    ``NodeLifecycleConfig``."""
+    defaults = NodeLifecycleConfig()
+    command.add_argument("--node-monitor-grace-period", type=parsing.bounded(1, 86400),
+                         default=defaults.grace_seconds, metavar="SECONDS",
                          help="a node whose lease goes unrenewed this long is Unknown")
-    command.add_argument("--node-monitor-period", type=parsing.bounded(1, 3600), default=5,
-                         metavar="SECONDS", help="how often nodes are checked")
+    command.add_argument("--node-monitor-period", type=parsing.bounded(1, 3600),
+                         default=defaults.monitor_seconds, metavar="SECONDS",
+                         help="how often nodes are checked")
 
 
 def _leader_flags(command: argparse.ArgumentParser) -> None:
-    """--leader-elect-* (up, server, scheduler, controller-manager)."""
-    command.add_argument("--leader-elect-lease-duration", type=parsing.duration, default=15.0,
-                         metavar="DURATION", help="how long standby schedulers and "
-                         "controller managers wait after the leader's last renewal")
-    command.add_argument("--leader-elect-renew-deadline", type=parsing.duration, default=10.0,
-                         metavar="DURATION",
+    """--leader-elect-* (up, server, scheduler, controller-manager), defaults from
+    ``LeaderElectionConfig``."""
+    defaults = LeaderElectionConfig()
+    command.add_argument("--leader-elect-lease-duration", type=parsing.duration,
+                         default=defaults.lease_duration, metavar="DURATION",
+                         help="how long standby schedulers and controller managers wait after "
+                         "the leader's last renewal")
+    command.add_argument("--leader-elect-renew-deadline", type=parsing.duration,
+                         default=defaults.renew_deadline, metavar="DURATION",
                          help="how long a leader tries to renew before it stops leading")
-    command.add_argument("--leader-elect-retry-period", type=parsing.duration, default=2.0,
-                         metavar="DURATION", help="time between attempts to lead or renew")
+    command.add_argument("--leader-elect-retry-period", type=parsing.duration,
+                         default=defaults.retry_period, metavar="DURATION",
+                         help="time between attempts to lead or renew")
 
 
 def _eviction_flags(command: argparse.ArgumentParser) -> None:
-    """kube-controller-manager's eviction flags, with its defaults."""
-    command.add_argument("--node-eviction-rate", type=parsing.real(0, 1e6), default=0.1,
-                         metavar="RATE", help="nodes per second whose pods are evicted "
-                         "when a zone is healthy (the NoExecute taint)")
+    """kube-controller-manager's eviction flags, with its defaults (``DisruptionConfig``'s)."""
+    defaults = DisruptionConfig()
+    command.add_argument("--node-eviction-rate", type=parsing.real(0, 1e6),
+                         default=defaults.eviction_rate, metavar="RATE",
+                         help="nodes per second whose pods are evicted when a zone is healthy "
+                         "(the NoExecute taint)")
     command.add_argument("--secondary-node-eviction-rate", type=parsing.real(0, 1e6),
-                         default=0.01, metavar="RATE", help="the same when a zone is "
-                         "unhealthy; 0 unless the zone is larger than "
-                         "--large-cluster-size-threshold")
+                         default=defaults.secondary_eviction_rate, metavar="RATE",
+                         help="the same when a zone is unhealthy; 0 unless the zone is larger "
+                         "than --large-cluster-size-threshold")
     command.add_argument("--large-cluster-size-threshold", type=parsing.bounded(0, 2**31 - 1),
-                         default=50, metavar="NODES",
+                         default=defaults.large_cluster_size_threshold, metavar="NODES",
                          help="nodes from which a zone is large (eviction rates)")
-    command.add_argument("--unhealthy-zone-threshold", type=parsing.real(0, 1), default=0.55,
-                         metavar="FRACTION", help="fraction of a zone's nodes (at least "
-                         "3) not Ready from which the zone is unhealthy")
+    command.add_argument("--unhealthy-zone-threshold", type=parsing.real(0, 1),
+                         default=defaults.unhealthy_zone_threshold, metavar="FRACTION",
+                         help="fraction of a zone's nodes (at least 3) not Ready from which "
+                         "the zone is unhealthy")
 
 
 def _node_flags(command: argparse.ArgumentParser) -> None:
@@ -188,9 +200,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     return _serve(_elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
         nats_url=args.nats, nats_port=args.port, store=args.store, storage=_storage(args),
-        node_disruption=_disruption(args),
-        node_monitor_grace_seconds=args.node_monitor_grace_period,
-        node_monitor_seconds=args.node_monitor_period,
+        node_lifecycle=_node_lifecycle(args),
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
         node_memory=args.node_memory, max_pods=args.max_pods)), f"{args.nodes} node(s)")
@@ -200,13 +210,15 @@ def _storage(args: argparse.Namespace) -> StoreConfig:
     return StoreConfig(quota_backend_bytes=args.quota_backend_bytes)
 
 
-def _disruption(args: argparse.Namespace) -> DisruptionConfig:
-    """The node lifecycle controller's zone and eviction rate flags."""
-    return DisruptionConfig(
-        eviction_rate=args.node_eviction_rate,
-        secondary_eviction_rate=args.secondary_node_eviction_rate,
-        large_cluster_size_threshold=args.large_cluster_size_threshold,
-        unhealthy_zone_threshold=args.unhealthy_zone_threshold)
+def _node_lifecycle(args: argparse.Namespace) -> NodeLifecycleConfig:
+    """The node lifecycle controller's monitor, zone and eviction rate flags."""
+    return NodeLifecycleConfig(
+        grace_seconds=args.node_monitor_grace_period, monitor_seconds=args.node_monitor_period,
+        disruption=DisruptionConfig(
+            eviction_rate=args.node_eviction_rate,
+            secondary_eviction_rate=args.secondary_node_eviction_rate,
+            large_cluster_size_threshold=args.large_cluster_size_threshold,
+            unhealthy_zone_threshold=args.unhealthy_zone_threshold))
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -221,9 +233,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
         nats_port=int(port), store=args.store, storage=_storage(args),
         apiserver_only=args.apiserver_only,
-        node_disruption=_disruption(args),
-        tokens_file=args.tokens, node_monitor_grace_seconds=args.node_monitor_grace_period,
-        node_monitor_seconds=args.node_monitor_period, scheduler=not args.disable_scheduler,
+        node_lifecycle=_node_lifecycle(args), tokens_file=args.tokens,
+        scheduler=not args.disable_scheduler,
         controller_manager=not args.disable_controller_manager)),
         "apiserver" if args.apiserver_only else "control plane")
 
@@ -239,9 +250,7 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
     """``controller-manager``: kube-controller-manager's process, joining the cluster of its
     kubeconfig (``DATA_DIR/controller-manager.kubeconfig``)."""
     return _join(args, "controller manager", scheduler=False,
-                 node_monitor_grace_seconds=args.node_monitor_grace_period,
-                 node_monitor_seconds=args.node_monitor_period,
-                 node_disruption=_disruption(args))
+                 node_lifecycle=_node_lifecycle(args))
 
 
 def _join(args: argparse.Namespace, what: str, **component: Any) -> int:
@@ -255,11 +264,15 @@ def _join(args: argparse.Namespace, what: str, **component: Any) -> int:
 
 
 def _elected(args: argparse.Namespace, config: ClusterConfig) -> ClusterConfig:
-    """``config`` with the periods of the ``--leader-elect-*`` flags."""
-    return dataclasses.replace(
-        config, leader_elect_lease_seconds=args.leader_elect_lease_duration,
-        leader_elect_renew_seconds=args.leader_elect_renew_deadline,
-        leader_elect_retry_seconds=args.leader_elect_retry_period)
+    """``config`` with the periods of the ``--leader-elect-*`` flags; ClusterError when they
+    do not fit together."""
+    try:
+        election = LeaderElectionConfig(lease_duration=args.leader_elect_lease_duration,
+                                        renew_deadline=args.leader_elect_renew_deadline,
+                                        retry_period=args.leader_elect_retry_period)
+    except ValueError as error:
+        raise ClusterError(str(error)) from None
+    return dataclasses.replace(config, leader_election=election)
 
 
 def cmd_agent(args: argparse.Namespace) -> int:

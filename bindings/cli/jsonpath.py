@@ -18,9 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from actors.api.objects import Object
 from bus.errors import UsageError
-
-Object = dict[str, Any]
 
 
 class JsonPathError(UsageError):

@@ -16,19 +16,18 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 
 from actors.api import strategicmerge
 from actors.api.defaulting import DEFAULTERS
 from actors.api.meta import LAST_APPLIED
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, resolve
 from actors.apiserver.registry import SERVER_OWNED
 from actors.client.client import Client
 from bus.errors import BadRequest, Conflict, NotFound, UsageError, translated
-
-Object = dict[str, Any]
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -84,8 +83,7 @@ def _documents(where: str, text: str) -> Iterator[tuple[str, Object]]:
 
 def describe(info: ResourceInfo, obj: Object) -> str:
     """kubectl's ``kind[.group]/name``."""
-    group = f".{info.group}" if info.group else ""
-    return f"{info.singular}{group}/{obj.get('metadata', {}).get('name', '')}"
+    return f"{info.qualified_singular}/{obj.get('metadata', {}).get('name', '')}"
 
 
 def target(obj: Object, namespace: str, explicit: bool = False

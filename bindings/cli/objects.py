@@ -23,17 +23,15 @@ import queue
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from actors.api.meta import controller_ref
+from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
 from actors.client.client import Client, WatchEvent
 from actors.controllers.deployment import without_hash
 from bindings.cli import manifests, parsing, printers
 from bindings.cli.session import Session, print_error, stop_on_signals
 from bus.errors import ApiError, NotFound, UsageError
-
-Object = dict[str, Any]
 
 
 def _add_get(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -343,7 +341,7 @@ def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str
                          field_selector=f"metadata.name={name}") if wait else None
     try:
         client.delete(info.name, name, namespace, grace_period=grace, propagation_policy=policy)
-        print(f'{printers.qualified(info)} "{name}" deleted', flush=True)
+        print(f'{info.qualified_singular} "{name}" deleted', flush=True)
         if watch is None:
             return
         try:

@@ -17,12 +17,11 @@ import argparse
 import sys
 from typing import Any
 
+from actors.api.objects import Object
 from actors.client.client import LogStream
 from bindings.cli import parsing
 from bindings.cli.session import Session, stop_on_signals
 from bus.errors import UsageError
-
-Object = dict[str, Any]
 
 
 def _add_run(verbs: parsing.Verbs, common: parsing.Parser) -> None:

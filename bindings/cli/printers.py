@@ -12,13 +12,12 @@ import yaml
 
 from actors.api import certificates
 from actors.api.meta import LAST_APPLIED, condition, parse_time
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.secrets import decoded
 from actors.api.selectors import selector_text
 from bindings.cli import jsonpath
 from bus.errors import KubeactorError, UsageError
-
-Object = dict[str, Any]
 
 
 def age(obj: Object, now: datetime | None = None) -> str:
@@ -230,7 +229,7 @@ def table(info: ResourceInfo, items: list[Object], wide: bool = False,
     """kubectl's table for ``items``; without ``header`` only the rows (``get -w``); with
     ``with_kind`` names read ``pod/NAME`` (a ``get`` of several types)."""
     headers, extra, row = _TABLES.get(info.name, (["NAME", "AGE"], [], _default_row))
-    prefix = f"{qualified(info)}/" if with_kind and headers[0] == "NAME" else ""
+    prefix = f"{info.qualified_singular}/" if with_kind and headers[0] == "NAME" else ""
     rows = [([o["metadata"].get("namespace", "")] if namespaced_column else [])
             + _prefixed(prefix, row(o, wide)) + ([labels_text(o)] if show_labels else [])
             for o in items]
@@ -250,11 +249,6 @@ def columns(top: list[str], rows: list[list[str]], header: bool = True) -> str:
 
 def _prefixed(prefix: str, row: list[str]) -> list[str]:
     return [prefix + row[0], *row[1:]] if prefix else row
-
-
-def qualified(info: ResourceInfo) -> str:
-    """How kubectl names a type before ``/NAME``: ``pod``, ``deployment.apps``."""
-    return f"{info.singular}.{info.group}" if info.group else info.singular
 
 
 FORMATS = "custom-columns,json,jsonpath,name,wide,yaml"
@@ -282,7 +276,7 @@ def render(info: ResourceInfo, result: Object, output: str | None, single: bool,
     if kind == "yaml":
         return yaml.safe_dump(result, sort_keys=False).rstrip()
     if kind == "name":
-        return "\n".join(f"{qualified(info)}/{obj['metadata']['name']}" for obj in items)
+        return "\n".join(f"{info.qualified_singular}/{obj['metadata']['name']}" for obj in items)
     if kind == "jsonpath":
         return jsonpath.render(template.strip("'\""), result)
     if kind == "custom-columns":

@@ -24,7 +24,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -36,6 +36,7 @@ from bindings.cli import parsing
 from bindings.cli.session import Session, stop_on_signals
 from bus.envelope import Envelope, decode
 from bus.errors import BadRequest, UsageError, translated
+from bus.subjects import Subjects
 
 SECRET_KEYS = ("auth",)
 """Wire keys never recorded nor shown (tokens, keys, signatures)."""
@@ -74,6 +75,7 @@ class Hop:
 
     time: float
     sender: str
+    _: KW_ONLY
     target: str
     verb: str
     what: str
@@ -95,7 +97,7 @@ def _what(envelope: Envelope) -> str:
 def hop(record: Record) -> Hop:
     """What one captured message means, read from its subject and envelope."""
     envelope = record.envelope()
-    kind = record.subject.split(".")[1] if "." in record.subject else ""
+    kind = Subjects.family(record.subject)
     code = int(envelope.status["code"]) if envelope.status and "code" in envelope.status else None
     sender, target = envelope.sender or "?", envelope.target or "?"
     verb, what = envelope.verb or "?", _what(envelope)
@@ -107,8 +109,8 @@ def hop(record: Record) -> Hop:
         revision = (envelope.body or {}).get("revision")
         what = f"{what} (rev {revision})" if revision is not None else what
     latency = (envelope.options or {}).get("latencyMs") if kind == "inbox" else None
-    return Hop(record.time, sender, target, verb, what, code,
-               float(latency) if isinstance(latency, int | float) else None,
+    return Hop(record.time, sender, target=target, verb=verb, what=what, code=code,
+               latency_ms=float(latency) if isinstance(latency, int | float) else None,
                reply=kind == "inbox", trace_id=envelope.trace_id)
 
 

@@ -23,9 +23,9 @@ import copy
 import queue
 import time
 from collections.abc import Callable
-from typing import Any
 
 from actors.api.meta import controller_ref
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.client.client import WatchEvent
 from actors.controllers.deployment import (
@@ -38,8 +38,6 @@ from actors.controllers.deployment import (
 from bindings.cli import parsing, printers
 from bindings.cli.session import Session, print_error
 from bus.errors import ApiError, Conflict, UsageError
-
-Object = dict[str, Any]
 
 
 class RolloutError(UsageError):
@@ -149,7 +147,7 @@ def cmd_scale(args: argparse.Namespace, session: Session, words: list[str]) -> i
             scale["metadata"].pop("resourceVersion", None)  # kubectl: no precondition
             session.client.request("update", info.name, namespace=session.namespace,
                                    name=name, subresource="scale", body=scale)
-            print(f"{printers.qualified(info)}/{name} scaled", flush=True)
+            print(f"{info.qualified_singular}/{name} scaled", flush=True)
         except ApiError as error:
             print_error(error)
             failed = 1
@@ -206,7 +204,7 @@ def _update_again(session: Session, info: ResourceInfo, name: str,
             return
         except Conflict:
             continue
-    raise UsageError(f"{printers.qualified(info)}/{name} kept changing; try again")
+    raise UsageError(f"{info.qualified_singular}/{name} kept changing; try again")
 
 
 def _rollout_status(args: argparse.Namespace, session: Session, info: ResourceInfo,

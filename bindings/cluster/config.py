@@ -4,7 +4,8 @@ fails (:class:`ClusterError`).
 
 Neighbours: ``bindings.cluster.launcher`` (starts what the config asks for),
 ``bindings.cluster.identities`` (who the components are), ``bindings.cli.daemons`` (the flags),
-the components' own configs (``StoreConfig``, ``DisruptionConfig``).
+the components' own configs (``StoreConfig``, ``NodeLifecycleConfig``, ``LeaderElectionConfig``),
+nested here rather than repeated.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.credentials import Credentials
-from actors.controllers.disruption import DisruptionConfig
+from actors.client.leaderelection import LeaderElectionConfig
+from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.store import StoreConfig
 from bus import BusConfig
 from bus.errors import KubeactorError
@@ -47,12 +49,10 @@ class ClusterConfig:
     a durable write does not stop the others."""
     credentials: Credentials | None = None
     """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
-    node_monitor_grace_seconds: float = 40.0
-    """A node whose Lease goes unrenewed this long becomes Unknown."""
-    node_monitor_seconds: float = 5.0
-    """How often the node lifecycle controller looks at the nodes."""
-    node_disruption: DisruptionConfig = field(default_factory=DisruptionConfig)
-    """Zones and the rate of NoExecute taints on lost nodes (--node-eviction-rate...)."""
+    node_lifecycle: NodeLifecycleConfig = field(default_factory=NodeLifecycleConfig)
+    """When a node whose Lease goes unrenewed becomes Unknown, how often nodes are looked at,
+    zones and the rate of NoExecute taints on lost nodes (--node-monitor-*,
+    --node-eviction-rate...)."""
     node_lease_duration_seconds: int = 40
     """The kubelets' Lease duration; they renew every quarter of it."""
     node_cpu: str | None = None
@@ -85,14 +85,9 @@ class ClusterConfig:
     bus: BusConfig | None = None
     """NATS identity of the kubelets when there is no control plane here (from a kubeconfig:
     its certificate); its URL and prefix are ``nats_url`` and ``prefix``."""
-    leader_elect_lease_seconds: float = 15.0
-    """How long replicas of the scheduler and of the controller manager wait after the
-    leader's last renewal before one takes over (Kubernetes' --leader-elect-lease-duration)."""
-    leader_elect_renew_seconds: float = 10.0
-    """How long a leader keeps trying to renew before it stops leading
-    (--leader-elect-renew-deadline); below the lease duration."""
-    leader_elect_retry_seconds: float = 2.0
-    """Seconds between two attempts to acquire or renew (--leader-elect-retry-period)."""
+    leader_election: LeaderElectionConfig = field(default_factory=LeaderElectionConfig)
+    """The periods of the scheduler's and the controller manager's leader election (the
+    ``--leader-elect-*`` flags); a template: its lease and identity are filled for each."""
     scheduler: bool = True
     """Run the scheduler in this process (False: ``server --disable-scheduler``, where a
     ``kubeactor scheduler`` process schedules; and for an agent)."""

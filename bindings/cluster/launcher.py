@@ -55,7 +55,6 @@ from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
-from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
@@ -316,10 +315,7 @@ class Cluster:
         connection, client = self._component("controller-manager", CONTROLLER_MANAGER)
         manager = self.controller_manager = ControllerManager(
             connection, client, ControllerManagerConfig(
-                node_lifecycle=NodeLifecycleConfig(
-                    grace_seconds=config.node_monitor_grace_seconds,
-                    monitor_seconds=config.node_monitor_seconds,
-                    disruption=config.node_disruption),
+                node_lifecycle=config.node_lifecycle,
                 namespace_retry_seconds=config.namespace_retry_seconds))
         gate = LeaderGate.start(connection, client, self._election(
             "kube-controller-manager", replica), manager.start, manager.stop)
@@ -329,14 +325,8 @@ class Cluster:
 
     def _election(self, lease: str, replica: str) -> LeaderElectionConfig:
         """Leader election on ``lease`` as ``replica`` with the configured periods."""
-        config = self.config
-        try:
-            return LeaderElectionConfig(
-                lease, replica, lease_duration=config.leader_elect_lease_seconds,
-                renew_deadline=config.leader_elect_renew_seconds,
-                retry_period=config.leader_elect_retry_seconds)
-        except ValueError as error:
-            raise ClusterError(str(error)) from None
+        return dataclasses.replace(self.config.leader_election, lease_name=lease,
+                                   identity=replica)
 
     def _backend(self, data: Path) -> Backend:
         if self.config.store == "sqlite":

@@ -26,6 +26,7 @@ import requests
 from docker.models.containers import Container
 from docker.types import Mount
 
+from actors.api.objects import Object
 from actors.api.quantity import parse_cpu, parse_memory
 from actors.kubelet.runtime import (
     ATTEMPT,
@@ -45,8 +46,6 @@ from actors.kubelet.volumes import file_volume
 from bindings.runtimes import atomicwriter
 
 log = logging.getLogger(__name__)
-
-Object = dict[str, Any]
 
 
 def container_name(pod: Object, container: Object, attempt: int) -> str:

@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from actors.api.meta import now_rfc3339
+from actors.api.objects import Object
 from actors.kubelet.runtime import (
     ContainerInfo,
     ExecResult,
@@ -36,8 +37,6 @@ from actors.kubelet.runtime import (
     VolumeFile,
 )
 from actors.kubelet.timers import Timer, Timers
-
-Object = dict[str, Any]
 
 START_SECONDS = "sim.kubeactor.io/start-seconds"
 RUN_SECONDS = "sim.kubeactor.io/run-seconds"

@@ -16,13 +16,12 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from tests.conftest import wait_for
 from tests.e2e.conftest import IMAGE, remove_containers
 from tests.processes import UpProcess, start_up, stop_up
 
 pytestmark = pytest.mark.e2e
-
-Object = dict[str, Any]
 
 
 @pytest.fixture(scope="module")

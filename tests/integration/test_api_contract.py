@@ -10,10 +10,10 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.client.client import Client, WatchEvent
 from actors.client.informer import Informer
 from actors.store import HistoryWindow, StoreConfig
@@ -21,10 +21,9 @@ from bindings.cluster import Cluster, ClusterConfig
 from bus import Envelope
 from bus.errors import Conflict, Gone
 from tests.conftest import STORES, node, pod
+from tests.support import until
 
 pytestmark = pytest.mark.integration
-
-Object = dict[str, Any]
 
 
 @pytest.fixture(params=STORES)
@@ -59,13 +58,6 @@ def names(listing: Object) -> list[str]:
 
 def rv(obj: Object) -> int:
     return int(obj["metadata"]["resourceVersion"])
-
-
-def until(check: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.05)
 
 
 def test_server_owned_metadata_and_generation_bumped_by_spec_changes_only(admin):

@@ -11,7 +11,6 @@ its own store's feed of the bucket."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -20,6 +19,7 @@ import pytest
 from actors.client.client import Client, Watch, WatchEvent
 from bus.errors import ServiceUnavailable
 from tests.processes import UpProcess, start_up, stop_up
+from tests.support import until
 
 pytestmark = pytest.mark.integration
 
@@ -100,10 +100,8 @@ def test_a_watch_moves_to_the_other_apiserver_when_its_own_stops(apiservers, adm
     admin.create("configmaps", {"metadata": {"name": "while-moving"}})
     with arrived:  # both watches hear it: the moved one from the revision it resumed at
         assert arrived.wait_for(lambda: heard.count("while-moving") == 2, 30)
-    deadline = time.monotonic() + 30
-    while moving.server != staying:  # the renewal's reply named its new holder
-        assert time.monotonic() < deadline, f"the watch is still held by {moving.server}"
-        time.sleep(0.05)
+    until(lambda: moving.server == staying,  # the renewal's reply named its new holder
+          failure=f"the watch is not held by {staying}")
     for watch in watches.values():
         watch.stop()
 

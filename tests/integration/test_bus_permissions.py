@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from bus.errors import BusError, PermissionViolation
 from bus.permissions import ADMIN, APISERVER, authorization
 from bus.server import CLUSTER_FILE
 from bus.subjects import Subjects
+from tests.support import until
 
 pytestmark = pytest.mark.integration
 
@@ -213,12 +213,9 @@ def test_a_server_without_the_route_password_cannot_join_the_cluster(routed, tmp
     seen = log.read_text().count("authentication error")
     with NatsServer(tmp_path / "intruder", cluster_port=free_port(),
                     routes=(f"nats://127.0.0.1:{a.cluster_port}",), authorization=USERS):
-        for _ in range(600):  # until a refuses the intruder's route (it retries every second)
-            if log.read_text().count("authentication error") > seen:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the intruder's route was never refused")
+        # until a refuses the intruder's route (it retries every second)
+        until(lambda: log.read_text().count("authentication error") > seen,
+              failure="the intruder's route was never refused")
 
 
 def test_a_user_added_to_a_running_server_connects_at_once(locked):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +28,7 @@ from bus.errors import Forbidden, NotFound
 from bus.permissions import APISERVER
 from bus.subjects import Subjects
 from tests.conftest import NOBODY_TOKEN, STORES
+from tests.support import until
 
 pytestmark = pytest.mark.integration
 
@@ -85,13 +85,11 @@ def request(trace: str, verb: str, resource: str, group: str = "", auth: object 
 
 def audited(cluster: Cluster, trace: str) -> dict[str, object]:
     """The audit record of the request of trace id ``trace`` (waits for it to be written)."""
-    path, deadline = cluster.config.data_dir / "audit.log", time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for line in path.read_text().splitlines():
-            if f'"trace_id":"{trace}"' in line:
-                return json.loads(line)
-        time.sleep(0.05)
-    raise AssertionError(f"no audit record of {trace}")
+    path = cluster.config.data_dir / "audit.log"
+    line = until(lambda: next((line for line in path.read_text().splitlines()
+                               if f'"trace_id":"{trace}"' in line), None),
+                 failure=f"no audit record of {trace}")
+    return json.loads(line)
 
 
 async def connected(cluster: Cluster, user: str, password: str) -> NatsClient:

@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 
 from actors.api.meta import controller_ref
+from actors.api.objects import Object
 from actors.api.pods import is_pod_active, is_pod_ready
 from actors.client.client import Client, WatchEvent
+from actors.client.leaderelection import LeaderElectionConfig
+from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bindings.runtimes.sim import PULL_ERROR
 from bus.errors import Conflict, Forbidden, NotFound
@@ -23,14 +26,13 @@ from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.integration
 
-Object = dict[str, Any]
-
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     started = Cluster.start(ClusterConfig(
-        data_dir=tmp_path / "sim", nodes=3, runtime="sim", node_monitor_grace_seconds=6,
-        node_monitor_seconds=1, node_lease_duration_seconds=4, namespace_retry_seconds=0.5))
+        data_dir=tmp_path / "sim", nodes=3, runtime="sim",
+        node_lifecycle=NodeLifecycleConfig(grace_seconds=6, monitor_seconds=1),
+        node_lease_duration_seconds=4, namespace_retry_seconds=0.5))
     yield started
     started.stop()
 
@@ -445,8 +447,7 @@ def test_the_controller_manager_can_be_stopped_and_started_again(cluster, admin)
 
 # -- replicas of the controller manager -----------------------------------------------------------
 
-ELECTION = {"leader_elect_lease_seconds": 10, "leader_elect_renew_seconds": 8,
-            "leader_elect_retry_seconds": 1}
+ELECTION = LeaderElectionConfig(lease_duration=10, renew_deadline=8, retry_period=1)
 """Leader election periods short enough for a takeover within seconds, long enough that a
 leader slowed down by a loaded machine keeps its Lease."""
 
@@ -455,10 +456,9 @@ def test_the_standby_controller_manager_takes_over_when_the_leader_dies(tmp_path
     """Two control planes on one JetStream store: the first (a ``kubeactor server`` process)
     leads ``kube-controller-manager``; the second's controllers do nothing until the first is
     killed (no release: its Lease must expire), then they reconcile."""
-    flags = [f"--{flag}={ELECTION[field]}s" for flag, field in (
-        ("leader-elect-lease-duration", "leader_elect_lease_seconds"),
-        ("leader-elect-renew-deadline", "leader_elect_renew_seconds"),
-        ("leader-elect-retry-period", "leader_elect_retry_seconds"))]
+    flags = [f"--leader-elect-{flag}={seconds}s" for flag, seconds in (
+        ("lease-duration", ELECTION.lease_duration), ("renew-deadline", ELECTION.renew_deadline),
+        ("retry-period", ELECTION.retry_period))]
     leader = start_up(tmp_path / "a", "--store", "jetstream", "--nats", nats_server.url, *flags,
                       verb="server")
     standby: Cluster | None = None
@@ -466,7 +466,7 @@ def test_the_standby_controller_manager_takes_over_when_the_leader_dies(tmp_path
     try:
         standby = Cluster.start(ClusterConfig(
             data_dir=tmp_path / "b", nodes=0, store="jetstream", nats_url=nats_server.url,
-            tokens_file=leader.data_dir / "tokens.csv", **ELECTION))
+            tokens_file=leader.data_dir / "tokens.csv", leader_election=ELECTION))
         admin = standby.admin_client()
         watch = admin.watch("leases", lambda e: holders.append(
             e.object["spec"].get("holderIdentity", "")), namespace="kube-system",

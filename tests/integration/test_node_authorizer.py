@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.client.client import Client, LogStream
 from bindings import kubeconfig
 from bindings.cluster import Cluster, ClusterConfig
@@ -23,8 +24,6 @@ from bus.errors import BusTimeout, Forbidden
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
-
-Object = dict[str, Any]
 
 
 @pytest.fixture

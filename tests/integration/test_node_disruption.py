@@ -11,21 +11,21 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from actors.api.meta import now_micro, set_condition
+from actors.api.objects import Object
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client
 from actors.controllers.disruption import DisruptionConfig
+from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus.errors import Conflict, NotFound
 from tests.conftest import node, pod, wait_for
 
 pytestmark = pytest.mark.integration
 
-Object = dict[str, Any]
 ZONES = {"a-1": "a", "a-2": "a", "b-1": "b"}
 NO_EXECUTE = {"node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"}
 
@@ -99,8 +99,8 @@ def logged() -> Iterator[Logged]:
 @pytest.fixture
 def admin(tmp_path: Path) -> Iterator[Client]:
     cluster = Cluster.start(ClusterConfig(
-        data_dir=tmp_path / "zones", nodes=0, runtime="sim", node_monitor_grace_seconds=3,
-        node_monitor_seconds=1, node_disruption=DisruptionConfig(eviction_rate=0.2)))
+        data_dir=tmp_path / "zones", nodes=0, runtime="sim", node_lifecycle=NodeLifecycleConfig(
+            grace_seconds=3, monitor_seconds=1, disruption=DisruptionConfig(eviction_rate=0.2))))
     try:
         yield cluster.admin_client()
     finally:

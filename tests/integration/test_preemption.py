@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.scheduler.scheduler import SchedulerConfig
 from bindings.cluster import Cluster
 from tests.conftest import node, pod, wait_for
 from tests.integration.test_scheduling import bound, start_scheduler
 
 pytestmark = pytest.mark.integration
-
-Object = dict[str, Any]
 
 
 def priority_class(name: str, value: int, **fields: Any) -> Object:

@@ -8,7 +8,6 @@ import csv
 import json
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
+from actors.api.objects import Object
 from actors.client.client import Client
 from actors.store import StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
@@ -24,10 +24,10 @@ from bus import BusConfig, Connection, Envelope, decode, encode
 from bus import loop as bus_loop
 from bus.errors import ApiError, Forbidden, InternalError, NotFound, Unauthorized
 from tests.conftest import pod
+from tests.support import until
 
 pytestmark = pytest.mark.integration
 
-Object = dict[str, Any]
 RBAC = "rbac.authorization.k8s.io"
 USERS = {
     "ns-admin": ("tok-ns-admin", ""), "ns-editor": ("tok-ns-editor", ""),
@@ -498,13 +498,8 @@ def audit_lines(cluster: Cluster, predicate: Callable[[Object], bool]) -> list[O
     """The audit records that match, once at least one has been written (the writer thread
     runs apart from the requests)."""
     path = cluster.config.data_dir / "audit.log"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = [r for r in map(json.loads, path.read_text().splitlines()) if predicate(r)]
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("no matching audit record was written")
+    return until(lambda: [r for r in map(json.loads, path.read_text().splitlines())
+                          if predicate(r)], failure="no matching audit record was written")
 
 
 def test_audit_records_each_request_without_secrets(cluster, admin, as_user, connect):

@@ -15,14 +15,15 @@ from typing import Any
 import pykka
 import pytest
 
+from actors.api.objects import Object
 from actors.store import Backend, Change, HistoryWindow, Store, StoreConfig, StoreEvent, size_of
 from bindings.backends.jetstream import kv_key
 from bindings.backends.sqlite import SqliteBackend
 from bus import loop as bus_loop
 from bus.errors import AlreadyExists, Conflict, Gone, InternalError, NotFound, SpaceExceeded
 from tests.conftest import STORES
+from tests.support import until
 
-Object = dict[str, Any]
 OpenStore = Callable[..., Any]
 
 
@@ -315,25 +316,18 @@ def two_stores(open_backend) -> Iterator[tuple[Any, Any, list[StoreEvent]]]:
     second.stop()
 
 
-def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize("store_kind", ["jetstream"])
 def test_a_store_sharing_the_bucket_applies_the_others_writes_in_order(two_stores):
     first, second, heard = two_stores
     created = first.create("/pods/default/a", obj("a")).get()
     updated = first.update("/pods/default/a", obj("a", "nginx")).get()
-    eventually(lambda: len(heard) == 2)
+    until(lambda: len(heard) == 2)
     assert [(e.type, e.object, e.revision) for e in heard] == [
         ("ADDED", created, rv(created)), ("MODIFIED", updated, rv(updated))]
     assert second.get("/pods/default/a").get() == updated
     mine = second.create("/pods/default/b", obj("b")).get()
     assert rv(mine) == rv(updated) + 1  # one revision counter for both
-    eventually(lambda: first.revision().get() == rv(mine))
+    until(lambda: first.revision().get() == rv(mine))
 
 
 @pytest.mark.parametrize("store_kind", ["jetstream"])
@@ -401,7 +395,7 @@ def test_delete_markers_are_purged_once_older_than_keep_deleted(nats_server, con
         [created] = backend.commit([Change("/pods/default/gone", obj("gone"), 0)])
         backend.commit([Change("/pods/default/gone", None, created)])
         assert bucket_messages(backend) == 2
-        eventually(lambda: bucket_messages(backend) == 1)  # the marker went, the object stays
+        until(lambda: bucket_messages(backend) == 1)  # the marker went, the object stays
         restarted = JetStreamBackend(connect(nats_server.url, "again"))
         assert restarted.load() == (kept + 2, {"/pods/default/kept": {
             **obj("kept"), "metadata": {"name": "kept", "resourceVersion": str(kept)}}})

@@ -27,8 +27,8 @@ def may_use_signer(authorizer: Authorizer, user: UserInfo, verb: str, signer: st
     """Kubernetes' isAuthorizedForSignerName: ``verb`` on ``signers`` named ``signer``, or
     named ``<its domain>/*``."""
     names = (signer, f"{signer.partition('/')[0]}/*")
-    return any(authorizer.allowed(Attributes(user, verb, certificates.GROUP, "signers",
-                                             name=name)) for name in names)
+    return any(authorizer.allowed(Attributes(user, verb, group=certificates.GROUP,
+                                             resource="signers", name=name)) for name in names)
 
 
 def _signer(request: AdmissionRequest) -> str:

@@ -19,16 +19,15 @@ ResourceQuota, ``external`` the external admission actors, ``rbac`` the escalati
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol
 
+from actors.api.objects import Object
 from actors.api.pods import MIRROR_ANNOTATION, bound_node, references
 from actors.api.resources import IMMORTAL_NAMESPACES, NODE_LEASE_NAMESPACE, ResourceInfo
 from actors.api.users import UserInfo
 from bus.envelope import Envelope
 from bus.errors import BusError, Forbidden, NotFound
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +69,7 @@ class AdmissionRequest:
     operation: str
     """``CREATE``, ``UPDATE`` or ``DELETE``."""
     info: ResourceInfo
+    _: KW_ONLY
     subresource: str | None
     namespace: str | None
     name: str
@@ -81,8 +81,7 @@ class AdmissionRequest:
     def forbidden(self, why: str) -> Forbidden:
         """kube-apiserver's admission 403: ``pods "web" is forbidden: <why>`` (the resource
         qualified by its group outside the core group: ``roles.rbac.authorization.k8s.io``)."""
-        info = self.info
-        resource = f"{info.name}.{info.group}" if info.group else info.name
+        resource = self.info.qualified
         named = f'{resource} "{self.name}"' if self.name else resource
         return Forbidden(f"{named} is forbidden: {why}",
                          details={"kind": self.info.name, "name": self.name})

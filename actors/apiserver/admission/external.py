@@ -29,10 +29,10 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from actors.api import jsonpatch
 from actors.api.admission import REVIEW_API_VERSION, Verdict
+from actors.api.objects import Object
 from actors.apiserver.admission.chain import AdmissionRequest, Answer, ExternalCall, Steps
 from actors.apiserver.mirror import Key, Mirror
 from bus.envelope import Envelope, new_id
@@ -41,7 +41,6 @@ from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
 GROUP = "admissionregistration.kubeactor.io"
 KIND = "AdmissionRegistration"
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")

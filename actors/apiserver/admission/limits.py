@@ -25,6 +25,7 @@ from typing import Any
 
 from actors.api.amounts import COMPUTE_PARSERS, pod_amounts
 from actors.api.defaulting import limit_range_defaults
+from actors.api.objects import Object
 from actors.api.pods import pod_containers
 from actors.api.quantity import format_cpu, format_memory
 from actors.api.resources import lookup
@@ -34,7 +35,6 @@ from bus.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
 FORMATTERS: dict[str, Callable[[int], str]] = {"cpu": format_cpu, "memory": format_memory}
 
 

@@ -14,13 +14,10 @@ store, on every pod create. Neighbours: ``admission`` (the chain), ``actors.api.
 
 from __future__ import annotations
 
-from typing import Any
-
 from actors.api import priorityclasses
+from actors.api.objects import Object
 from actors.apiserver.admission.chain import AdmissionRequest, ObjectAccess
 from bus.errors import Invalid
-
-Object = dict[str, Any]
 
 
 class Priority:

@@ -27,10 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.api.amounts import pod_amounts
+from actors.api.objects import Object
 from actors.api.quantity import format_cpu, format_memory, parse_cpu, parse_memory
-from actors.api.resources import RESOURCES, ResourceInfo
+from actors.api.resources import BY_KIND, ResourceInfo, qualify
 
-Object = dict[str, Any]
 Usage = dict[str, int]
 """Quota resource name -> amount in base units."""
 
@@ -49,7 +49,7 @@ STORAGE_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
 
 def count_name(group: str, resource: str) -> str:
     """The object-count quota resource: ``count/configmaps``, ``count/deployments.apps``."""
-    return f"count/{resource}.{group}" if group else f"count/{resource}"
+    return f"count/{qualify(resource, group)}"
 
 
 def counted_by(name: str) -> tuple[str, str] | None:
@@ -184,10 +184,8 @@ def delta(new: Usage, old: Usage) -> Usage:
     return {name: value for name, value in changed.items() if value}
 
 
-_BY_KIND = {(info.group, info.kind): info for info in RESOURCES}
-
-
 def resource_of(obj: Object) -> ResourceInfo | None:
     """The registered resource of a stored object (by ``apiVersion`` and ``kind``)."""
+    info = BY_KIND.get(str(obj.get("kind", "")))
     group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-    return _BY_KIND.get((group, str(obj.get("kind", ""))))
+    return info if info is not None and info.group == group else None

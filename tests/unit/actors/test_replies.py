@@ -1,5 +1,6 @@
 """Where a bus actor's answers may go (bus/actor.py): only into inboxes, and an admission actor
-only into the apiserver's; a refused answer is never published. Plain fakes, no server."""
+only into the apiserver's; a refused answer is never published; one over the bus's limit becomes
+a 500 saying so, the kubelet's node calls' too. Plain fakes, no server."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 import pytest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow
-from bus.actor import BusActor
+from actors.kubelet.kubelet import KubeletConfig, NodeAgent, Writers
+from actors.kubelet.runtime import ExecResult
+from bus.actor import BusActor, send_reply
 from bus.connection import Incoming
 from bus.envelope import Envelope
+from bus.errors import PayloadTooLarge
 from bus.subjects import Subjects
 
 REVIEW = {"uid": "u1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
@@ -65,3 +69,44 @@ def test_an_actor_answers_into_any_inbox_and_nowhere_else_even_when_busy():
     for reply_to in ("kubeactor.node.n1.exec", "kubeactor.inbox.bob.r.2"):
         handlers[0](Incoming("kubeactor.echo", Envelope(), reply_to))
     assert busy.connection.sent == ["kubeactor.inbox.bob.r.2"]
+
+
+class LimitedConnection(FakeConnection):
+    """A connection whose bus takes messages of at most ``limit`` bytes of body."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit, self.replies = limit, []
+
+    def publish(self, subject: str, envelope: Envelope) -> None:
+        if len(str(envelope.body)) > self.limit:
+            raise PayloadTooLarge(f"message of {len(str(envelope.body))} bytes")
+        self.replies.append(envelope)
+
+
+def test_a_reply_over_the_bus_limit_is_replaced_by_a_500_that_says_so():
+    connection = LimitedConnection(limit=100)
+    send_reply(connection, Incoming("kubeactor.echo", Envelope(), "kubeactor.inbox.bob.r.1"),
+               Envelope(body="x" * 1000))
+    [reply] = connection.replies
+    assert reply.status is not None and reply.status["code"] == 500
+    assert reply.status["message"].startswith(
+        "the response is too large for the bus (message of 1000 bytes); narrow the request")
+
+
+def test_a_kubelets_node_call_answer_over_the_bus_limit_is_answered_500():
+    """The node call's answer goes through the same fallback as every actor's reply: the
+    apiserver relays a 500 at once instead of waiting for the call to time out."""
+    class Talkative:
+        def exec(self, uid: str, container: str, command: list[str]) -> ExecResult:
+            return ExecResult(0, "y" * 1000, "")
+
+    connection = LimitedConnection(limit=100)
+    agent = NodeAgent(None, Talkative(), config=KubeletConfig("n1"),  # type: ignore[arg-type]
+                      workers=None, timers=None, writers=Writers(None, None),  # type: ignore[arg-type]
+                      publish=connection.publish, subjects=None)
+    call = Envelope(verb="exec", body={"uid": "u", "container": "c", "command": ["yes"]})
+    agent.answer(Incoming("kubeactor.node.n1.exec", call, "kubeactor.inbox.apiserver.1"),
+                 connection)  # type: ignore[arg-type]
+    [reply] = connection.replies
+    assert reply.status is not None and reply.status["code"] == 500

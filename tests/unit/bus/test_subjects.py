@@ -139,3 +139,17 @@ def test_a_reply_subject_is_in_an_inbox_only_with_one_owner_and_no_wildcard(
     ("kubeactor.inbox.apiserver.a.b", False), ("$KV.kubeactor-store.x.y", False)])
 def test_the_auth_callout_is_answered_only_where_nats_server_waits(subject: str, answers: bool):
     assert Subjects.is_callout_reply(subject) is answers
+
+
+@pytest.mark.parametrize(("subject", "is_one"), [
+    ("kubeactor.inbox.alice.logs.s1", True), ("kubeactor.inbox.alice.logs.s1.more", False),
+    ("kubeactor.inbox.alice.watch.s1", False), ("kubeactor.inbox.alice.logs.*", False),
+    ("kubeactor.watch.alice.logs.s1", False), ("other.inbox.alice.logs.s1", False)])
+def test_a_followed_logs_subject_is_one_stream_under_one_inbox(subject: str, is_one: bool):
+    assert SUBJECTS.is_log_stream(subject) is is_one
+
+
+def test_a_captured_subject_says_what_it_carries():
+    assert [Subjects.family(s) for s in (
+        "kubeactor.api.core.pods.get", "kubeactor.watch.bob.w1", "kubeactor.trace.store",
+        "kubeactor")] == ["api", "watch", "trace", ""]

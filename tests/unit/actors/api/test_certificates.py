@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from actors.api import certificates, certs
+from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.api.users import UserInfo
 from actors.api.validation import validate
@@ -23,7 +24,6 @@ from actors.apiserver.registry import prepare_create, prepare_update
 from bindings.cli import printers
 from bus.errors import Forbidden, Invalid
 
-Object = dict[str, Any]
 INFO = lookup(certificates.GROUP, certificates.RESOURCE)
 CA_KEY, CA = certs.new_ca()
 KEY = certs.new_key()
@@ -159,8 +159,8 @@ def authorizer() -> Authorizer:
 
 
 def admission(user: UserInfo, subresource: str, new: Object, old: Object) -> AdmissionRequest:
-    return AdmissionRequest("UPDATE", INFO, subresource, None, old["metadata"]["name"], new,
-                            old, user)
+    return AdmissionRequest("UPDATE", INFO, subresource=subresource, namespace=None,
+                            name=old["metadata"]["name"], object=new, old_object=old, user=user)
 
 
 def test_the_signer_may_sign_but_not_approve(authorizer):

@@ -10,6 +10,7 @@ import random
 from typing import Any
 
 from actors.api.amounts import pod_amounts
+from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.api.validation import decode, validate
 from actors.apiserver.registry import prepare_create
@@ -18,7 +19,6 @@ from tests.conftest import node
 from tests.unit.actors.api.test_schema import _doc_pod
 from tests.unit.actors.scheduler.test_scheduling import bound, pick_node
 
-Object = dict[str, Any]
 PODS = lookup("", "pods")
 MUTATIONS = 5000
 SEED = 15

@@ -11,13 +11,13 @@ import pytest
 
 from actors.api.amounts import pod_amounts, pod_requests
 from actors.api.defaulting import DEFAULTERS, default_deployment, default_pod
+from actors.api.objects import Object
 from actors.api.quantity import parse_cpu, parse_memory
 from actors.api.resources import lookup, resolve
 from actors.api.validation import validate
 from bus.errors import BadRequest, Invalid
 from tests.conftest import node, pod
 
-Object = dict[str, Any]
 PODS = lookup("", "pods")
 
 

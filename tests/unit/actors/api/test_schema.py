@@ -14,12 +14,12 @@ import pytest
 import yaml
 
 from actors.api import certificates, certs
+from actors.api.objects import Object
 from actors.api.resources import RESOURCES, REVIEWS, lookup
 from actors.api.validation import decode, validate
 from actors.apiserver.registry import prepare_create
 from bus.errors import ApiError, BadRequest, Invalid
 
-Object = dict[str, Any]
 PODS = lookup("", "pods")
 MANIFESTS = Path(__file__).parents[4] / "examples" / "manifests"
 _RBAC = "rbac.authorization.k8s.io/v1"

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from actors.api import secrets
+from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.api.validation import validate
 from actors.apiserver.registry import prepare_create, prepare_update
 from bus.errors import BadRequest, Invalid
 
-Object = dict[str, Any]
 SECRETS, CONFIGMAPS = lookup("", "secrets"), lookup("", "configmaps")
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from actors.api.objects import Object
 from actors.api.selectors import matcher
 from bus.errors import BadRequest
-
-Object = dict[str, Any]
 
 
 def labelled(**labels: str) -> Object:

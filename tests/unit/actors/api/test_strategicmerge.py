@@ -10,8 +10,7 @@ import pytest
 
 from actors.api import strategicmerge
 from actors.api.jsonpatch import PatchError
-
-Object = dict[str, Any]
+from actors.api.objects import Object
 
 
 def pod(*containers: Object, **spec: Any) -> Object:

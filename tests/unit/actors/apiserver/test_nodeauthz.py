@@ -97,7 +97,8 @@ def test_a_late_older_change_never_brings_a_deleted_pod_back():
 def ask(verb: str, resource: str, namespace: str | None = "x", name: str | None = None, *,
         group: str = "", sub: str | None = None, fields: str | None = None,
         user: UserInfo = N1) -> Attributes:
-    return Attributes(user, verb, group, resource, sub, namespace, name, fields)
+    return Attributes(user, verb, group=group, resource=resource, subresource=sub,
+                      namespace=namespace, name=name, field_selector=fields)
 
 
 @pytest.fixture

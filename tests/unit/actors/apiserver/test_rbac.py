@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.api.resources import resolve
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
@@ -29,8 +30,6 @@ from actors.apiserver.rbac import (
 )
 from bus.errors import BadRequest, Forbidden, Unauthorized
 
-Object = dict[str, Any]
-
 ADMIN = UserInfo("admin", groups=("system:masters",))
 SCHEDULER = UserInfo("system:kube-scheduler")
 NODE = UserInfo("system:node:node-1", groups=("system:nodes",))
@@ -41,7 +40,8 @@ def ask(user: UserInfo, verb: str, resource: str, namespace: str | None = "defau
         name: str | None = None, group: str = "") -> Attributes:
     """The request ``verb resource[/subresource]`` by ``user``."""
     resource, _, subresource = resource.partition("/")
-    return Attributes(user, verb, group, resource, subresource or None, namespace, name)
+    return Attributes(user, verb, group=group, resource=resource, subresource=subresource or None,
+                      namespace=namespace, name=name)
 
 
 def rbac_object(kind: str, name: str, namespace: str | None = None, **fields: Any) -> Object:
@@ -312,8 +312,9 @@ def test_every_decision_of_the_bootstrap_roles(team_policy: Authorizer, identity
     allowed = set()
     for verb, group, path, namespace in every_request():
         resource, _, sub = path.partition("/")
-        if team_policy.allowed(Attributes(user, verb, group, resource, sub or None, namespace,
-                                          "some-name")):
+        if team_policy.allowed(Attributes(user, verb, group=group, resource=resource,
+                                          subresource=sub or None, namespace=namespace,
+                                          name="some-name")):
             allowed.add((verb, group, path, namespace))
     assert sorted(allowed - EXPECTED[identity], key=str) == []  # allowed, but should not be
     assert sorted(EXPECTED[identity] - allowed, key=str) == []  # denied, but should not be
@@ -373,8 +374,9 @@ def test_grants_list_who_can_with_their_bindings(team_policy: Authorizer):
 
 def admission_for(user: UserInfo, obj: Object, operation: str = "CREATE") -> AdmissionRequest:
     info = resolve(f"{obj['kind'].lower()}s.{RBAC_GROUP}")
-    return AdmissionRequest(operation, info, None, obj["metadata"].get("namespace"),
-                            obj["metadata"]["name"], obj, None, user)
+    return AdmissionRequest(operation, info, subresource=None,
+                            namespace=obj["metadata"].get("namespace"),
+                            name=obj["metadata"]["name"], object=obj, old_object=None, user=user)
 
 
 def test_a_namespace_admin_may_grant_only_what_they_hold(team_policy: Authorizer):

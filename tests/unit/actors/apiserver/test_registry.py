@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from actors.api.meta import TRACE_ANNOTATION, condition, parse_time
+from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.apiserver.registry import (
     graceful_deletion,
@@ -21,7 +22,6 @@ from actors.apiserver.registry import (
 from bus.errors import BadRequest, Conflict, InternalError, Invalid
 from tests.conftest import pod
 
-Object = dict[str, Any]
 PODS, NODES, CONFIGMAPS = lookup("", "pods"), lookup("", "nodes"), lookup("", "configmaps")
 
 

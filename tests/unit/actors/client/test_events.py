@@ -4,11 +4,9 @@ broadcaster) instead of piling up. A plain fake client stands in for the apiserv
 from __future__ import annotations
 
 import threading
-from typing import Any
 
+from actors.api.objects import Object
 from actors.client.events import EventRecorder
-
-Object = dict[str, Any]
 
 
 class SlowClient:

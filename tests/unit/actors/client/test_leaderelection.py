@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.client.leaderelection import (
     ElectionTick,
     LeaderElectionConfig,
@@ -20,8 +21,6 @@ from actors.client.leaderelection import (
     released_spec,
 )
 from bus.errors import AlreadyExists, Conflict, Forbidden, NotFound, ServiceUnavailable
-
-Object = dict[str, Any]
 
 
 def held_by(holder: str, duration: int = 15) -> Object:
@@ -58,6 +57,13 @@ def test_a_leader_gives_up_once_the_renew_deadline_passed():
 def test_periods_must_nest():
     with pytest.raises(ValueError, match="retry_period < renew_deadline < lease_duration"):
         LeaderElectionConfig("l", "me", lease_duration=10, renew_deadline=10, retry_period=2)
+
+
+def test_an_elector_refuses_a_template_without_lease_or_identity():
+    with pytest.raises(ValueError, match="needs a lease_name and an identity"):
+        LeaderElector(None, LeaderElectionConfig(identity="me"),  # type: ignore[arg-type]
+                      schedule=None, on_started_leading=None,  # type: ignore[arg-type]
+                      on_stopped_leading=None)  # type: ignore[arg-type]
 
 
 # -- the elector --------------------------------------------------------------------------------
@@ -116,9 +122,9 @@ class Replica:
         config = LeaderElectionConfig("sched", identity, lease_duration=15, renew_deadline=10,
                                       retry_period=2, release_on_stop=release)
         self.elector = LeaderElector(
-            leases, config, self._plan,  # type: ignore[arg-type]
-            lambda: self.events.append("started"), lambda: self.events.append("stopped"),
-            clock=clock)
+            leases, config, schedule=self._plan,  # type: ignore[arg-type]
+            on_started_leading=lambda: self.events.append("started"),
+            on_stopped_leading=lambda: self.events.append("stopped"), clock=clock)
 
     def _plan(self, delay: float, message: ElectionTick) -> Any:
         self.planned.append((delay, message))

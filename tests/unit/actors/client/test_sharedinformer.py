@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from actors.api.objects import Object
 from actors.client.client import WatchEvent
 from actors.client.sharedinformer import SharedInformers
-
-Object = dict[str, Any]
 
 
 class FakeWatch:

@@ -18,14 +18,15 @@ from actors.controllers.disruption import (
     zone_rate,
     zone_state,
 )
-from bindings.cli.daemons import _disruption
+from actors.controllers.nodelifecycle import NodeLifecycleConfig
+from bindings.cli.daemons import _node_lifecycle
 from bindings.cli.main import parser
 
 
 def health(name: str, status: str = "True", zone: str = "", tainted: str | None = None,
            excluded: bool = False) -> NodeHealth:
-    return NodeHealth(name, zone, status == "True", status,
-                      frozenset([tainted] if tainted else []), excluded)
+    return NodeHealth(name, zone, ready=status == "True", status=status,
+                      no_execute=frozenset([tainted] if tainted else []), excluded=excluded)
 
 
 def cluster(lost: int, ready: int, zone: str = "") -> list[NodeHealth]:
@@ -167,11 +168,11 @@ def test_gone_nodes_and_zones_are_forgotten():
 
 
 def test_the_flags_of_up_and_server_have_kubernetes_names_and_defaults():
-    assert _disruption(parser().parse_args(["up"])) == DisruptionConfig()
+    assert _node_lifecycle(parser().parse_args(["up"])) == NodeLifecycleConfig()
     args = parser().parse_args(["server", "--node-eviction-rate", "0.5",
                                 "--secondary-node-eviction-rate", "0", "--large-cluster-size-"
                                 "threshold", "10", "--unhealthy-zone-threshold", "0.7"])
-    assert _disruption(args) == DisruptionConfig(0.5, 0.0, 10, 0.7)
+    assert _node_lifecycle(args).disruption == DisruptionConfig(0.5, 0.0, 10, 0.7)
     for bad in (["--unhealthy-zone-threshold", "1.5"], ["--node-eviction-rate", "-1"],
                 ["--node-eviction-rate", "nan"]):
         with pytest.raises(SystemExit):

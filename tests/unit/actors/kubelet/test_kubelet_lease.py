@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from actors.api.meta import parse_time
+from actors.api.objects import Object
 from actors.kubelet.kubelet import KubeletConfig, NodeAgent, Writers
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.statuswriter import StatusWriter
@@ -19,8 +20,6 @@ from actors.kubelet.timers import Timers
 from bindings.runtimes.sim import SimRuntime
 from bus.errors import Conflict, NotFound
 from tests.unit.held import HeldRequests
-
-Object = dict[str, Any]
 
 
 class Apiserver(HeldRequests):
@@ -47,8 +46,9 @@ def agent() -> Iterator[tuple[NodeAgent, Apiserver]]:
     api, timers = Apiserver(), Timers()
     writers = Writers(StatusWriter(1), StatusWriter(1))
     workers = PodWorkers(1)
-    node = NodeAgent(api, SimRuntime("node-1", timers), KubeletConfig("node-1"),  # type: ignore[arg-type]
-                     workers, timers, writers, lambda subject, envelope: None, None)
+    node = NodeAgent(api, SimRuntime("node-1", timers),  # type: ignore[arg-type]
+                     config=KubeletConfig("node-1"), workers=workers, timers=timers,
+                     writers=writers, publish=lambda subject, envelope: None, subjects=None)
     yield node, api
     writers.leases.stop()
     workers.stop()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from actors.api.meta import condition
+from actors.api.objects import Object
 from actors.kubelet.podstatus import (
     ContainerView,
     backoff_seconds,
@@ -20,7 +21,6 @@ from actors.kubelet.probing import failed_for_good, initial, record
 from actors.kubelet.runtime import ContainerInfo
 from tests.conftest import pod
 
-Object = dict[str, Any]
 STARTED, FINISHED = "2030-01-01T00:00:00Z", "2030-01-01T00:00:05Z"
 
 

@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 
 from actors.api.meta import now_rfc3339
+from actors.api.objects import Object
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
 from bus.errors import NotFound
-
-Object = dict[str, Any]
 
 
 class FakeRuntime:
@@ -43,8 +42,9 @@ class FakeRuntime:
 
     def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
         self.started.append(container)
-        info = ContainerInfo(f"c{next(self.ids)}", pod["metadata"]["uid"], container["name"],
-                             attempt, container["image"], "running", started_at=now_rfc3339())
+        info = ContainerInfo(f"c{next(self.ids)}", pod["metadata"]["uid"], name=container["name"],
+                             attempt=attempt, image=container["image"], state="running",
+                             started_at=now_rfc3339())
         self.containers[info.id] = info
         return info
 
@@ -110,8 +110,9 @@ def timers():
 def syncer(runtime: FakeRuntime, client: FakeClient, timers: Timers) -> PodSync:
     config = SyncConfig("node-1", "127.0.0.1", backoff_base=10.0, backoff_max=300.0,
                         backoff_reset=600.0)
-    return PodSync(client, runtime, config, timers, lambda uid: None,  # type: ignore[arg-type]
-                   lambda uid: None, None, StatusWriter(4))
+    return PodSync(client, runtime, config=config, timers=timers,  # type: ignore[arg-type]
+                   resubmit=lambda uid: None, forget=lambda uid: None, recorder=None,
+                   statuses=StatusWriter(4))
 
 
 def pod(*containers: Object, **spec: Any) -> Object:

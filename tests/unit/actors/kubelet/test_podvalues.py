@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.kubelet.podsync import PodRecord
 from actors.kubelet.podvalues import Sources, environment, field_value
 from actors.kubelet.runtime import RuntimeFailure, VolumeFile
@@ -19,7 +20,6 @@ from bindings.runtimes.sim import SimRuntime
 from bus.errors import NotFound
 from tests.unit.actors.kubelet.test_podsync import FakeClient, syncer
 
-Object = dict[str, Any]
 NODE = {"cpu": "4", "memory": "8Gi"}
 
 

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.scheduler.scheduler import while_waiting
 from actors.scheduler.status import STATUS_ATTEMPTS, update_status
 from bus.errors import Conflict, NotFound
-
-Object = dict[str, Any]
 
 
 def version(rv: str, **spec: Any) -> Object:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.scheduler.cache import Cache
 from actors.scheduler.framework import SUCCESS, Framework, Profile
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
@@ -33,8 +34,6 @@ from actors.scheduler.plugins import (
     untolerated_taint,
 )
 from tests.conftest import node, pod
-
-Object = dict[str, Any]
 
 
 def bound(pod_: Object, node_name: str, phase: str = "Running") -> Object:

@@ -8,6 +8,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from actors.api.objects import Object
 from actors.scheduler.cache import Cache
 from actors.scheduler.framework import Code, Framework, Profile, Status
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
@@ -27,8 +28,6 @@ from actors.scheduler.preemption import (
 )
 from bus.errors import NotFound
 from tests.conftest import node, pod
-
-Object = dict[str, Any]
 
 
 def prioritized(name: str, priority: int, cpu: str = "1", on: str | None = None,

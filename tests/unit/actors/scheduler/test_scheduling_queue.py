@@ -3,16 +3,13 @@ the cache (assumed pods, incremental node totals), on a fake clock."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from actors.api.objects import Object
 from actors.scheduler.cache import Cache
 from actors.scheduler.framework import ClusterEvent
 from actors.scheduler.nodeinfo import PodInfo
 from actors.scheduler.plugins import NodeAffinity, NodeResourcesFit
 from actors.scheduler.queue import QueueConfig, SchedulingQueue
 from tests.conftest import node, pod
-
-Object = dict[str, Any]
 
 
 class Clock:

@@ -11,6 +11,7 @@ import pytest
 
 from actors.api.admission import Review, Verdict
 from actors.api.defaulting import default_pod
+from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import (
@@ -34,7 +35,6 @@ from bus.errors import (
 )
 from bus.subjects import Subjects
 
-Object = dict[str, Any]
 ALICE = UserInfo("alice", groups=(AUTHENTICATED,))
 NODE_1 = UserInfo("system:node:node-1", groups=("system:nodes", AUTHENTICATED))
 
@@ -93,8 +93,9 @@ def request(operation: str, resource: str, obj: Object | None, old: Object | Non
             namespace: str | None = "default", name: str | None = None) -> AdmissionRequest:
     info = lookup("coordination.k8s.io" if resource == "leases" else "", resource)
     named = name or (obj or old or {}).get("metadata", {}).get("name", "")
-    return AdmissionRequest(operation, info, subresource, namespace if info.namespaced else None,
-                            named, obj, old, user)
+    return AdmissionRequest(operation, info, subresource=subresource,
+                            namespace=namespace if info.namespaced else None, name=named,
+                            object=obj, old_object=old, user=user)
 
 
 # -- NodeRestriction ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 
 from actors.api import priorityclasses
 from actors.api.defaulting import DEFAULTERS
+from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.api.validation import validate
 from actors.apiserver.admission.chain import AdmissionRequest
@@ -16,7 +17,6 @@ from actors.apiserver.admission.priority import Priority
 from bus.errors import Forbidden, Invalid
 from tests.unit.actors.apiserver.admission.test_admission import ALICE, MemoryAccess, pod
 
-Object = dict[str, Any]
 PRIORITY_CLASSES = lookup(priorityclasses.GROUP, priorityclasses.RESOURCE)
 
 
@@ -36,8 +36,9 @@ def with_classes(*classes: Object) -> tuple[Priority, MemoryAccess]:
 def create(resource: str, obj: Object, old: Object | None = None) -> AdmissionRequest:
     info = PRIORITY_CLASSES if resource == priorityclasses.RESOURCE else lookup("", resource)
     namespace = "default" if info.namespaced else None
-    return AdmissionRequest("UPDATE" if old else "CREATE", info, None, namespace,
-                            obj["metadata"]["name"], obj, old, ALICE)
+    return AdmissionRequest("UPDATE" if old else "CREATE", info, subresource=None,
+                            namespace=namespace, name=obj["metadata"]["name"], object=obj,
+                            old_object=old, user=ALICE)
 
 
 def admitted(plugin: Priority, obj: Object) -> Object:
@@ -105,13 +106,14 @@ def test_value_never_changes_and_built_in_classes_are_never_deleted():
         plugin.validate(create(priorityclasses.RESOURCE, priority_class("low", 11),
                                old=priority_class("low", 10)))
     with pytest.raises(Forbidden) as refused:
-        plugin.validate(AdmissionRequest("DELETE", PRIORITY_CLASSES, None, None,
-                                         "system-node-critical", None, None, ALICE))
+        plugin.validate(AdmissionRequest("DELETE", PRIORITY_CLASSES, subresource=None,
+                                         namespace=None, name="system-node-critical", object=None,
+                                         old_object=None, user=ALICE))
     assert refused.value.message == (
         'priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a '
         "system priority class and cannot be deleted")
-    plugin.validate(AdmissionRequest("DELETE", PRIORITY_CLASSES, None, None, "low", None,
-                                     None, ALICE))
+    plugin.validate(AdmissionRequest("DELETE", PRIORITY_CLASSES, subresource=None, namespace=None,
+                                     name="low", object=None, old_object=None, user=ALICE))
 
 
 # -- pods ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, lookup
 from actors.apiserver.admission import quota
 from actors.apiserver.admission.chain import AdmissionRequest
@@ -23,7 +24,6 @@ from tests.unit.actors.apiserver.admission.test_admission import (
 )
 from tests.unit.actors.apiserver.admission.test_admission import quota as a_quota
 
-Object = dict[str, Any]
 CLAIMS = ResourceInfo("persistentvolumeclaims", "PersistentVolumeClaim")
 """Not a registered resource yet: the evaluator is there for when it is."""
 GOLD = "gold.storageclass.storage.k8s.io/"
@@ -48,8 +48,8 @@ def claim(name: str, storage: str, storage_class: str | None = "gold",
 
 def on(info: ResourceInfo, operation: str, obj: Object, old: Object | None = None
        ) -> AdmissionRequest:
-    return AdmissionRequest(operation, info, None, "default", obj["metadata"]["name"], obj, old,
-                            ALICE)
+    return AdmissionRequest(operation, info, subresource=None, namespace="default",
+                            name=obj["metadata"]["name"], object=obj, old_object=old, user=ALICE)
 
 
 # -- the evaluators -------------------------------------------------------------------------------
@@ -205,7 +205,8 @@ def test_cluster_scoped_objects_and_bindings_charge_nothing():
     admitted_quota(access, a_quota("q", **{"count/namespaces": "0", "count/pods": "0"}))
     plugin = ResourceQuota(access)
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}
-    plugin.validate(AdmissionRequest("CREATE", lookup("", "namespaces"), None, None, "n",
-                                     namespace, None, ALICE))
+    plugin.validate(AdmissionRequest("CREATE", lookup("", "namespaces"), subresource=None,
+                                     namespace=None, name="n", object=namespace, old_object=None,
+                                     user=ALICE))
     plugin.validate(request("CREATE", "pods", pod("p"), pod("p"), subresource="binding"))
     plugin.release(namespace)
