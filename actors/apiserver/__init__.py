@@ -18,7 +18,8 @@ from actors.apiserver.authn import (
 )
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
-from actors.apiserver.server import ApiServer, ApiServerConfig
+from actors.apiserver.requests import ApiServerConfig
+from actors.apiserver.server import ApiServer
 
 __all__ = [
     "AdmissionChain",

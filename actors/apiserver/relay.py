@@ -30,7 +30,7 @@ from bus.errors import BadRequest, BusError, InternalError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from actors.apiserver.admission.chain import Steps
-    from actors.apiserver.server import ApiServerConfig, Pending, Request, Result, Step
+    from actors.apiserver.requests import ApiServerConfig, Pending, Request, Result, Step
     from bus.connection import Connection, Incoming
     from bus.subjects import Subjects
 

@@ -1,5 +1,5 @@
 """The verbs: get, list, watch, create, update (and its subresources), delete,
-deletecollection, as steps over a decoded, authorized :class:`~actors.apiserver.server.Request`.
+deletecollection, as steps over a decoded, authorized :class:`~actors.apiserver.requests.Request`.
 
 A verb that writes is a generator: it yields the store writes and external admission calls it
 waits for (the pipeline makes them without holding the worker and resumes it with the result),
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
     from actors.apiserver.admission.chain import AdmissionChain, Steps
     from actors.apiserver.rbac import Authorizer
-    from actors.apiserver.server import ApiServerConfig, Request, Result, Step
+    from actors.apiserver.requests import ApiServerConfig, Request, Result, Step
     from actors.store import StoreView
     from bus.subjects import Subjects
 

@@ -1,0 +1,105 @@
+"""What travels through the apiserver's pipeline: its configuration, one decoded request, a
+request on its way (:class:`Pending`, which may wait for a step) and a step's answer coming back
+(:class:`Resumed`).
+
+Plain data. Neighbours: ``server`` (the pipeline that makes and finishes them), ``verbs`` and
+``relay`` (what runs a request), ``admission.chain`` (the external calls a verb waits for),
+``actors.store`` (the writes).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import KW_ONLY, dataclass, field
+
+from actors.api.objects import Object
+from actors.api.resources import ResourceInfo
+from actors.api.users import UserInfo
+from actors.apiserver.admission.chain import Answer, ExternalCall
+from actors.apiserver.options import Options
+from actors.store import Write
+from bus.connection import Incoming
+from bus.envelope import Envelope
+from bus.errors import BadRequest, NotFound
+
+Step = ExternalCall | Write
+"""What a verb waits for without holding its worker: an external admission call or a store
+write. It resumes (a :class:`Resumed` message) with the call's :data:`Result`."""
+Result = Answer | Object | BaseException
+"""An external call's answer, or a store write's stored object or error."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServerConfig:
+    name: str = "apiserver"
+    """Component name on the bus (envelope ``sender``)."""
+    queue: str = "apiserver"
+    """NATS queue group: replicas in one group share the requests."""
+    serves_watches: bool = True
+    """This worker holds the watchers (one per apiserver; the others serve every other verb)."""
+    server: str | None = None
+    """This apiserver process's id among several sharing one store: its watch worker also
+    serves every request addressed to it (``P.api.<g>.<r>.<verb>.<server>``), so that a
+    watch's renewals reach the process that holds the watch. None: the only apiserver."""
+    bootstrap: bool = True
+    """This worker loads the RBAC policy and creates the bootstrap objects at start."""
+    max_watches: int = 256
+    """Open watches one user may hold; each costs work on every commit."""
+    node_call_seconds: float = 300.0
+    """How long a ``pods/log`` or ``pods/exec`` call may wait for the kubelet."""
+    max_object_bytes: int = 256 * 1024
+    """Largest object stored (packed). Well under NATS's 1 MiB max payload, so that the object,
+    its reply and its watch events always fit (etcd's own limit is 1.5 MiB per request)."""
+
+
+@dataclass(slots=True)
+class Request:
+    """One decoded, authenticated request."""
+
+    verb: str
+    info: ResourceInfo
+    _: KW_ONLY
+    subresource: str | None
+    namespace: str | None
+    name: str | None
+    user: UserInfo
+    envelope: Envelope
+    options: Options
+    impersonator: UserInfo | None = None
+    """Who sent the request, when it acts as ``user`` (impersonation)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the reply warns of (``status.warnings``): unknown fields dropped."""
+
+    @property
+    def key(self) -> str:
+        if not self.name:
+            raise BadRequest(f"{self.verb} {self.info.name} needs a name")
+        return self.info.key(self.namespace, self.name)
+
+    def not_found(self) -> NotFound:
+        return NotFound(f'{self.info.qualified} "{self.name}" not found',
+                        details={"name": self.name, "kind": self.info.name})
+
+
+@dataclass(slots=True)
+class Pending:
+    """A request on its way through the pipeline; it may wait for external admission."""
+
+    incoming: Incoming
+    started: float = field(default_factory=time.monotonic)
+    sender: UserInfo | None = None
+    """Who sent it, once authenticated (the impersonator when impersonating): its answer goes
+    only into an inbox of an identity it owns (``busauth.may_answer``)."""
+    request: Request | None = None
+    authorized: bool = False
+    steps: Generator[Step, Result, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """A step the verb waited for came back: an external admission call answered, a store
+    write done (told to the worker that made it)."""
+
+    pending: Pending
+    answer: Result
