@@ -8,24 +8,16 @@ This face is the plugin API: a custom scheduler imports what it needs from here 
 (``examples/custom_scheduler.py``).
 """
 
-from actors.scheduler.framework import (
+from actors.scheduler.framework import Framework, Profile, WaitingPod, normalize
+from actors.scheduler.interface import (
     MAX_NODE_SCORE,
     MIN_NODE_SCORE,
     SKIP,
     SUCCESS,
+    BindPlugin,
     ClusterEvent,
     Code,
     CycleState,
-    Framework,
-    Profile,
-    Status,
-    WaitingPod,
-    error,
-    normalize,
-    unschedulable,
-)
-from actors.scheduler.interface import (
-    BindPlugin,
     FilterPlugin,
     NormalizeScorePlugin,
     PermitPlugin,
@@ -35,7 +27,10 @@ from actors.scheduler.interface import (
     PreScorePlugin,
     ReservePlugin,
     ScorePlugin,
+    Status,
     UsesFramework,
+    error,
+    unschedulable,
 )
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.plugins import DEFAULT_WEIGHTS, default_plugins, default_profile

@@ -41,7 +41,6 @@ drives cycles), ``actors.scheduler.nodeinfo`` (what plugins read).
 
 from __future__ import annotations
 
-import enum
 import itertools
 import operator
 import threading
@@ -52,15 +51,17 @@ from typing import Any
 
 from actors.scheduler import interface
 from actors.scheduler.cache import Cache
+from actors.scheduler.interface import (
+    MAX_NODE_SCORE,
+    MIN_NODE_SCORE,
+    SUCCESS,
+    Code,
+    CycleState,
+    Status,
+    error,
+)
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 
-CycleState = dict[str, Any]
-"""What plugins keep between extension points of one cycle, under their own name."""
-
-MAX_NODE_SCORE = 100
-"""Scores are integers in MIN_NODE_SCORE..MAX_NODE_SCORE (after NormalizeScore) before weights
-apply (a bool passes as 0 or 1; see ``Framework._scores``)."""
-MIN_NODE_SCORE = 0
 _VALID_SCORES = frozenset(range(MIN_NODE_SCORE, MAX_NODE_SCORE + 1))
 MIN_FEASIBLE_NODES_TO_FIND = 100
 """Below this many nodes every node is checked (kube-scheduler's minFeasibleNodesToFind)."""
@@ -69,73 +70,6 @@ MIN_FEASIBLE_NODES_PERCENTAGE = 5
 SKIPPED_FILTERS = "Framework.skippedFilters"
 """CycleState key: the Filters this cycle's PreFilters turned off (kube-scheduler's
 CycleState.SkipFilterPlugins), so that :meth:`Framework.run_filters` skips them too."""
-
-
-class Code(enum.Enum):
-    SUCCESS = "Success"
-    ERROR = "Error"
-    """Something broke (not the pod's fault); the pod is retried after a back-off."""
-    UNSCHEDULABLE = "Unschedulable"
-    """Not here, but preemption or a cluster change may help."""
-    UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
-    """Not here, whatever is preempted (a label, a taint)."""
-    WAIT = "Wait"
-    """Permit only: hold the pod until a plugin allows or rejects it, or the timeout."""
-    SKIP = "Skip"
-    """PreFilter/PreScore: this plugin's Filter/Score has nothing to do for this pod; Bind:
-    leave the pod to the next binder."""
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    """The outcome of one plugin call: a code, reasons in kube-scheduler's words, and the
-    plugin that said it."""
-
-    code: Code = Code.SUCCESS
-    reasons: tuple[str, ...] = ()
-    plugin: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.code is Code.SUCCESS
-
-    @property
-    def message(self) -> str:
-        return ", ".join(self.reasons)
-
-
-SUCCESS = Status()
-"""The one Success every plugin returns (the hot loops test it by identity first)."""
-SKIP = Status(Code.SKIP)
-
-
-def unschedulable(*reasons: str, resolvable: bool = True) -> Status:
-    code = Code.UNSCHEDULABLE if resolvable else Code.UNSCHEDULABLE_AND_UNRESOLVABLE
-    return Status(code, reasons)
-
-
-def error(message: str) -> Status:
-    return Status(Code.ERROR, (message,))
-
-
-class ClusterEvent(enum.Enum):
-    """Cluster changes that may let an unschedulable pod fit (the scheduling queue moves it
-    back when a plugin that rejected it cares about the event)."""
-
-    NODE_ADD = "NodeAdd"
-    NODE_UPDATE = "NodeUpdate"
-    ASSIGNED_POD_DELETE = "AssignedPodDelete"
-    """A pod bound to a node went away or finished: its resources are free."""
-
-
-ALL_EVENTS = frozenset(ClusterEvent)
-
-
-def events_of(plugin: Any) -> frozenset[ClusterEvent]:
-    """The events ``plugin`` declares in its ``events`` attribute (all when it says
-    nothing), as kube-scheduler's EnqueueExtensions."""
-    events: frozenset[ClusterEvent] = getattr(plugin, "events", ALL_EVENTS)
-    return events
 
 
 @dataclass(frozen=True)

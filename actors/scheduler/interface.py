@@ -2,7 +2,7 @@
 that gets it wrong (kube-scheduler's ``framework/interface.go``).
 
 One Protocol per extension point, each with ``name`` and one method (Reserve two) returning a
-:class:`~actors.scheduler.framework.Status`::
+:class:`Status`::
 
     PreFilter -> Filter (per node) -> PostFilter (only when no node fits)
     -> PreScore -> Score (per node) -> NormalizeScore -> pick the best node
@@ -13,8 +13,11 @@ A plugin is filed under every extension point whose methods it has (duck typing,
 :func:`check_profile` refuse misuse when a ``Profile`` is made, as kube-scheduler's
 ``updatePluginList`` does ("plugin %q does not extend %s plugin").
 
-Neighbours: ``framework`` (``Status``, ``CycleState``, ``Profile``, which runs the checks, and
-``Framework``, which calls the plugins), ``nodeinfo`` (what plugins read), ``plugins`` (the
+Also what a plugin speaks: ``Status`` and its ``Code``, ``CycleState``, the score bounds, the
+cluster events a plugin waits for, and the ``Handle`` a plugin that uses the framework gets.
+
+Neighbours: ``framework`` (``Profile``, which runs the checks, and ``Framework``, which calls
+the plugins), ``nodeinfo`` (what plugins read), ``plugins`` (the
 defaults).
 
 Which thread: none of its own; the checks run wherever a ``Profile`` is made, the Protocols
@@ -24,13 +27,98 @@ are called on the threads ``framework`` names.
 from __future__ import annotations
 
 import difflib
+import enum
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
+from actors.scheduler.cache import Cache
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 
-if TYPE_CHECKING:
-    from actors.scheduler.framework import CycleState, Framework, Status
+CycleState = dict[str, Any]
+"""What plugins keep between extension points of one cycle, under their own name."""
+
+MAX_NODE_SCORE = 100
+"""Scores are integers in MIN_NODE_SCORE..MAX_NODE_SCORE (after NormalizeScore) before weights
+apply (a bool passes as 0 or 1; see ``Framework._scores``)."""
+MIN_NODE_SCORE = 0
+
+class Code(enum.Enum):
+    SUCCESS = "Success"
+    ERROR = "Error"
+    """Something broke (not the pod's fault); the pod is retried after a back-off."""
+    UNSCHEDULABLE = "Unschedulable"
+    """Not here, but preemption or a cluster change may help."""
+    UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
+    """Not here, whatever is preempted (a label, a taint)."""
+    WAIT = "Wait"
+    """Permit only: hold the pod until a plugin allows or rejects it, or the timeout."""
+    SKIP = "Skip"
+    """PreFilter/PreScore: this plugin's Filter/Score has nothing to do for this pod; Bind:
+    leave the pod to the next binder."""
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The outcome of one plugin call: a code, reasons in kube-scheduler's words, and the
+    plugin that said it."""
+
+    code: Code = Code.SUCCESS
+    reasons: tuple[str, ...] = ()
+    plugin: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code is Code.SUCCESS
+
+    @property
+    def message(self) -> str:
+        return ", ".join(self.reasons)
+
+
+SUCCESS = Status()
+"""The one Success every plugin returns (the hot loops test it by identity first)."""
+SKIP = Status(Code.SKIP)
+
+
+def unschedulable(*reasons: str, resolvable: bool = True) -> Status:
+    code = Code.UNSCHEDULABLE if resolvable else Code.UNSCHEDULABLE_AND_UNRESOLVABLE
+    return Status(code, reasons)
+
+
+def error(message: str) -> Status:
+    return Status(Code.ERROR, (message,))
+
+
+class ClusterEvent(enum.Enum):
+    """Cluster changes that may let an unschedulable pod fit (the scheduling queue moves it
+    back when a plugin that rejected it cares about the event)."""
+
+    NODE_ADD = "NodeAdd"
+    NODE_UPDATE = "NodeUpdate"
+    ASSIGNED_POD_DELETE = "AssignedPodDelete"
+    """A pod bound to a node went away or finished: its resources are free."""
+
+
+ALL_EVENTS = frozenset(ClusterEvent)
+
+
+def events_of(plugin: Any) -> frozenset[ClusterEvent]:
+    """The events ``plugin`` declares in its ``events`` attribute (all when it says
+    nothing), as kube-scheduler's EnqueueExtensions."""
+    events: frozenset[ClusterEvent] = getattr(plugin, "events", ALL_EVENTS)
+    return events
+
+
+class Handle(Protocol):
+    """What the framework lends a plugin that uses it (kube-scheduler's framework.Handle):
+    the cache, and the cycle's Filters run on one node."""
+
+    @property
+    def cache(self) -> Cache: ...
+
+    def run_filters(self, state: CycleState, pod: PodInfo, node: NodeInfo,
+                    without: str = "") -> Status: ...
 
 
 @runtime_checkable
@@ -113,7 +201,7 @@ class BindPlugin(Plugin, Protocol):
 
 @runtime_checkable
 class UsesFramework(Protocol):
-    def use_framework(self, framework: Framework) -> None:
+    def use_framework(self, framework: Handle) -> None:
         """Called once, as the framework is built: keep it to run other plugins or read the
         cache (kube-scheduler's framework Handle)."""
 

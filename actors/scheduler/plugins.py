@@ -43,19 +43,18 @@ from typing import ClassVar
 from actors.api.meta import trace_id_of
 from actors.api.objects import Object
 from actors.client.client import Client
-from actors.scheduler.framework import (
+from actors.scheduler.framework import Profile, normalize
+from actors.scheduler.interface import (
     MAX_NODE_SCORE,
     SKIP,
     SUCCESS,
     ClusterEvent,
     CycleState,
-    Profile,
+    Plugin,
     Status,
     error,
-    normalize,
     unschedulable,
 )
-from actors.scheduler.interface import Plugin
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.preemption import DefaultPreemption
 from bus.errors import ApiError

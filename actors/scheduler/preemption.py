@@ -44,17 +44,8 @@ from actors.api.objects import Object
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.client import Client
 from actors.client.events import EventRecorder
-from actors.scheduler.framework import (
-    SKIP,
-    SUCCESS,
-    Code,
-    CycleState,
-    Diagnosis,
-    Framework,
-    Status,
-    fit_error_message,
-    unschedulable,
-)
+from actors.scheduler.framework import Diagnosis, Framework, fit_error_message
+from actors.scheduler.interface import SKIP, SUCCESS, Code, CycleState, Status, unschedulable
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.status import update_status
 from bus.errors import ApiError, NotFound

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from actors.scheduler.framework import ALL_EVENTS, ClusterEvent
+from actors.scheduler.interface import ALL_EVENTS, ClusterEvent
 from actors.scheduler.nodeinfo import PodInfo
 
 

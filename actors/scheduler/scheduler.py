@@ -40,15 +40,8 @@ from actors.client.events import EventRecorder
 from actors.client.informer import Informer
 from actors.client.leaderelection import ElectionTick, LeaderElectionConfig, LeaderElector
 from actors.scheduler.cache import Cache
-from actors.scheduler.framework import (
-    ClusterEvent,
-    Code,
-    CycleState,
-    Framework,
-    Profile,
-    Status,
-    events_of,
-)
+from actors.scheduler.framework import Framework, Profile
+from actors.scheduler.interface import ClusterEvent, Code, CycleState, Status, events_of
 from actors.scheduler.nodeinfo import PodInfo, pod_key
 from actors.scheduler.plugins import default_profile
 from actors.scheduler.queue import QueueConfig, QueuedPod, SchedulingQueue

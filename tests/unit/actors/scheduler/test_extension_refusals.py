@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from actors.scheduler.framework import SUCCESS, Framework, Profile, Status
+from actors.scheduler.framework import Framework, Profile
+from actors.scheduler.interface import SUCCESS, Status
 from bus.actor import BusActor
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from actors.api.objects import Object
 from actors.scheduler.cache import Cache
-from actors.scheduler.framework import SUCCESS, Framework, Profile
+from actors.scheduler.framework import Framework, Profile
+from actors.scheduler.interface import SUCCESS
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.plugins import (
     DEFAULT_WEIGHTS,

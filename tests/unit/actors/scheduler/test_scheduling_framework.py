@@ -12,20 +12,14 @@ from typing import Any, ClassVar
 import pytest
 
 from actors.scheduler.framework import (
-    SKIP,
-    SUCCESS,
-    Code,
-    CycleState,
     Diagnosis,
     Framework,
     Profile,
-    Status,
-    error,
     fit_error_message,
     nodes_to_find,
     normalize,
-    unschedulable,
 )
+from actors.scheduler.interface import SKIP, SUCCESS, Code, CycleState, Status, error, unschedulable
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from tests.conftest import node, pod
 

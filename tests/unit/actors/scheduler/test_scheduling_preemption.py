@@ -10,7 +10,8 @@ from typing import Any
 
 from actors.api.objects import Object
 from actors.scheduler.cache import Cache
-from actors.scheduler.framework import Code, Framework, Profile, Status
+from actors.scheduler.framework import Framework, Profile
+from actors.scheduler.interface import Code, Status
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.plugins import (
     DEFAULT_WEIGHTS,

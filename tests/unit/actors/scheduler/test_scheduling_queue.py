@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from actors.api.objects import Object
 from actors.scheduler.cache import Cache
-from actors.scheduler.framework import ClusterEvent
+from actors.scheduler.interface import ClusterEvent
 from actors.scheduler.nodeinfo import PodInfo
 from actors.scheduler.plugins import NodeAffinity, NodeResourcesFit
 from actors.scheduler.queue import QueueConfig, SchedulingQueue
