@@ -1,8 +1,11 @@
 """Kubeconfig files in Kubernetes' YAML shape (clusters, users, contexts, current-context).
 
-kubeactor's cluster entry keeps the NATS URL in ``server``, the cluster CA in
-``certificate-authority-data`` and its subject prefix in an ``extensions`` entry named
-``kubeactor``, where Kubernetes keeps per-tool settings. A user has a client certificate and key
+A cluster entry is one kubectl reads as it is: ``server`` the HTTPS API's URL, the cluster CA in
+``certificate-authority-data``; what kubeactor's own clients need besides, the NATS URL
+(``natsServers``) and the subject prefix (``subjectPrefix``), is in its ``extensions`` entry
+named ``kubeactor``, where Kubernetes keeps per-tool settings and kubectl ignores them. A
+kubeconfig from before the HTTPS API (no ``natsServers``) has the NATS URL in ``server``, and
+still works. A user has a client certificate and key
 (``client-certificate-data``, ``client-key-data``: base64 PEM, as kubectl writes them), a bearer
 token, or both; the certificate is used when there is one, for the API and for the bus (the
 auth callout admits the connection as the certificate's user; a token's user is the kubeconfig
@@ -56,6 +59,9 @@ class KubeConfig:
     ``nats_password``; None: the bus identity is the certificate's user, else the token's
     (:meth:`bus`)."""
     nats_password: str | None = None
+    https: str | None = None
+    """The Kubernetes API's URL (kubectl's ``server``); None: a cluster without one (an older
+    kubeconfig, whose ``server`` is the NATS URL)."""
 
     def bus(self) -> BusConfig:
         """Where and as whom to connect to the bus: the NATS password user, else the
@@ -107,8 +113,11 @@ def render(config: KubeConfig, name: str = "kubeactor", redact: bool = False) ->
     document = {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
         "clusters": [{"name": name, "cluster": _drop_none({
-            "server": config.server, "certificate-authority-data": data(config.ca),
-            "extensions": [{"name": "kubeactor", "extension": {"subjectPrefix": config.prefix}}],
+            "server": config.https or config.server,
+            "certificate-authority-data": data(config.ca),
+            "extensions": [{"name": "kubeactor", "extension": _drop_none({
+                "subjectPrefix": config.prefix,
+                "natsServers": config.server if config.https else None})}],
         })}],
         "users": [{"name": config.user, "user": user}],
         "contexts": [{"name": name, "context": {
@@ -158,7 +167,9 @@ def _parse(path: Path) -> KubeConfig:
         user = _named(path, document, "user", context["user"])
         extension = _kubeactor_extension(cluster)
         nats = _kubeactor_extension(user)
-        return KubeConfig(server=cluster["server"],
+        nats_servers = extension.get("natsServers")
+        return KubeConfig(server=nats_servers or cluster["server"],
+                          https=cluster["server"] if nats_servers else None,
                           prefix=extension.get("subjectPrefix", "kubeactor"),
                           token=user.get("token"), namespace=context.get("namespace", "default"),
                           user=context["user"],

@@ -46,8 +46,12 @@ class UpProcess:
 
 
 def start_up(data_dir: Path, *extra: str, verb: str = "up") -> UpProcess:
-    """Run ``kubeactor VERB --data-dir DATA_DIR EXTRA...`` until it says it is ready."""
-    return _started(data_dir, verb, "--data-dir", str(data_dir), *extra)
+    """Run ``kubeactor VERB --data-dir DATA_DIR EXTRA...`` until it says it is ready; an
+    ``up``'s or ``server``'s HTTPS API on a free port unless EXTRA says where (tests run side
+    by side)."""
+    serves = verb in ("up", "server") and "--https-listen" not in extra
+    listen = ("--https-listen", "127.0.0.1:0") if serves else ()
+    return _started(data_dir, verb, "--data-dir", str(data_dir), *listen, *extra)
 
 
 def start_joining(cluster: UpProcess, verb: str, *extra: str) -> UpProcess:

@@ -12,6 +12,7 @@ from actors.apiserver.admission.chain import (
 from actors.apiserver.authn import (
     Authenticator,
     EitherAuthenticator,
+    Forwarding,
     Handshaker,
     SessionAuthenticator,
     TokenAuthenticator,
@@ -30,6 +31,7 @@ __all__ = [
     "Authenticator",
     "Authorizer",
     "EitherAuthenticator",
+    "Forwarding",
     "Handshaker",
     "MutatingPlugin",
     "NamespaceLifecycle",

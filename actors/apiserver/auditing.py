@@ -1,8 +1,9 @@
 """Audit: one record per request the apiserver answers (step 6 of the seed's security).
 
 :func:`record` builds the record, a flat map of plain values: time, user, groups (and the
-impersonating user, when there is one), verb, resource, subresource, namespace, name, the
-authorization decision (``allow``/``deny``), the reply's code, the latency and the trace id.
+impersonating user, when there is one; the front that forwarded it, ``via``, when it came over
+HTTPS), verb, resource, subresource, namespace, name, the authorization decision
+(``allow``/``deny``), the reply's code, the latency and the trace id.
 It is built from the decoded request and the reply's status, never from the envelope's
 ``auth``: no token, key or signature can reach the log. An :class:`AuditSink` takes records
 without blocking (``bindings.cluster.audit`` writes them as JSON lines on a thread of its own).
@@ -27,6 +28,7 @@ class AuditSink(Protocol):
 
 def record(*, authorized: bool, code: int, latency_ms: float, trace_id: str | None,
            user: UserInfo | None = None, impersonator: UserInfo | None = None,
+           via: UserInfo | None = None,
            verb: str | None = None, group: str | None = None, resource: str | None = None,
            subresource: str | None = None, namespace: str | None = None,
            name: str | None = None) -> Record:
@@ -42,4 +44,6 @@ def record(*, authorized: bool, code: int, latency_ms: float, trace_id: str | No
     }
     if impersonator is not None:
         entry["impersonatedBy"] = impersonator.name
+    if via is not None:
+        entry["via"] = via.name
     return entry

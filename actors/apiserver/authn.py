@@ -12,6 +12,9 @@ kinds, chosen by what ``auth`` holds:
   its nonce unseen while it is fresh (:class:`NonceCache`), its MAC right for its subject, reply
   subject and bytes, its session unexpired (a session ends with its certificate at the latest).
 
+A front (the HTTPS listener) authenticates as itself and forwards its client's credentials in
+``auth.forwarded`` (:class:`Forwarding`): the request is then its client's.
+
 One instance of each is shared by the workers of an apiserver (calls from several threads).
 """
 
@@ -25,6 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -240,6 +244,38 @@ class EitherAuthenticator:
         if self.sessions is not None and isinstance(auth, dict) and "ticket" in auth:
             return self.sessions.authenticate(auth, signed)
         return self.tokens.authenticate(auth, signed)
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """The credentials a front forwards for its client (``auth.forwarded``): a certificate
+    (``{"certificate": DER}``, whose key the client proved it holds in the front's TLS
+    handshake) checked against the cluster CA here, as kube-apiserver's x509 authenticator
+    (CN user, O groups); else a bearer token (``{"token"}``) checked as any. Only the
+    identities in ``fronts`` may forward (kube-apiserver's request-header authentication and
+    its allowed names; here the credentials travel, not a name the front vouches for)."""
+
+    ca: x509.Certificate
+    tokens: Authenticator
+    fronts: frozenset[str]
+    """The users that may forward: the HTTPS listener's identity."""
+    clock: Callable[[], float] = time.time
+
+    def user(self, forwarded: Any, front: UserInfo) -> UserInfo:
+        """The client whose credentials ``front`` forwarded; Unauthorized saying why not."""
+        if front.name not in self.fronts:
+            raise Unauthorized(f'Unauthorized: user "{front.name}" may not forward credentials '
+                               f"(only {', '.join(sorted(self.fronts)) or 'nobody'} may)")
+        if not isinstance(forwarded, dict):
+            raise BadRequest("auth.forwarded must be a map")
+        certificate = forwarded.get("certificate")
+        if certificate is None:
+            return self.tokens.authenticate({"token": forwarded.get("token")})
+        try:
+            cert = x509.load_der_x509_certificate(certificate)
+        except (ValueError, TypeError):
+            raise Unauthorized("Unauthorized: the client certificate cannot be read") from None
+        return _user(certs.verify(cert, self.ca, datetime.fromtimestamp(self.clock(), UTC)))
 
 
 def impersonation(auth: dict[str, Any] | None) -> UserInfo | None:

@@ -83,7 +83,7 @@ class Relay:
         call = node_call(request, pod)
         stream = request.options.follow_to
         if stream is not None:
-            check_owner(request.impersonator or request.user,
+            check_owner(request.sender,
                         self.subjects.log_stream_owner(stream) or "", "a followed log")
         key = stream_key(request.envelope) if stream is not None else None
         if call.op == "exec":

@@ -68,8 +68,17 @@ class Request:
     options: Options
     impersonator: UserInfo | None = None
     """Who sent the request, when it acts as ``user`` (impersonation)."""
+    via: UserInfo | None = None
+    """The front (the HTTPS listener) that forwarded the credentials of its client, the
+    request's ``user`` (or impersonator): ``authn.Forwarding``."""
     warnings: list[str] = field(default_factory=list)
     """What the reply warns of (``status.warnings``): unknown fields dropped."""
+
+    @property
+    def sender(self) -> UserInfo:
+        """Whose NATS identity sent the request: events and followed logs go only to its
+        subjects (``busauth.check_owner``)."""
+        return self.via or self.impersonator or self.user
 
     @property
     def key(self) -> str:

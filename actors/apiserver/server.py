@@ -62,6 +62,7 @@ from actors.apiserver.admission.priority import Priority
 from actors.apiserver.auditing import AuditSink, record
 from actors.apiserver.authn import (
     Authenticator,
+    Forwarding,
     Handshaker,
     Signed,
     hello_user,
@@ -96,6 +97,7 @@ from bus.errors import (
     MethodNotAllowed,
     NotFound,
     RequestEntityTooLarge,
+    Unauthorized,
 )
 
 log = logging.getLogger(__name__)
@@ -124,16 +126,19 @@ class ApiServer(Verbs, Relay, BusActor):
         registrations: Registrations | None = None,
         audit: AuditSink | None = None,
         admission_objects: Mirror | None = None,
+        forwarding: Forwarding | None = None,
     ) -> None:
         """``authorizer``, ``registrations`` and ``admission_objects`` (a Mirror of
         ADMISSION_KINDS) are shared by the workers of one apiserver, so that a change
         committed by one applies to the next request of every other. With ``handshaker``,
         clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
-        record per answered request."""
+        record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
+        send requests for their clients."""
         super().__init__(connection)
         self.store = store
         self.authenticator = authenticator
         self.handshaker = handshaker
+        self.forwarding = forwarding
         self.config = config or ApiServerConfig()
         self.authorizer = authorizer or Authorizer(NodeAuthorizer())
         self.registrations = registrations or Registrations()
@@ -311,7 +316,8 @@ class ApiServer(Verbs, Relay, BusActor):
         request = pending.request
         what = {**self._named_by(pending.incoming.subject), "user": pending.sender} \
             if request is None else {
-            "user": request.user, "impersonator": request.impersonator, "verb": request.verb,
+            "user": request.user, "impersonator": request.impersonator, "via": request.via,
+            "verb": request.verb,
             "group": request.info.group, "resource": request.info.name,
             "subresource": request.subresource, "namespace": request.namespace,
             "name": request.name}
@@ -370,8 +376,19 @@ class ApiServer(Verbs, Relay, BusActor):
         request = Request(parsed.verb, info, subresource=subresource or None,
                           namespace=namespace or None, name=envelope.name or None, user=user,
                           envelope=envelope, options=parse_options(envelope.options, self.subjects))
+        self._forwarded(request)
         self._impersonate(request)
         return request
+
+    def _forwarded(self, request: Request) -> None:
+        """Act for the client whose credentials a front forwarded (``auth.forwarded``)."""
+        auth = request.envelope.auth or {}
+        if "forwarded" not in auth:
+            return
+        if self.forwarding is None:
+            raise Unauthorized("Unauthorized: this apiserver takes no forwarded credentials")
+        request.via, request.user = request.user, self.forwarding.user(auth["forwarded"],
+                                                                       request.user)
 
     def _impersonate(self, request: Request) -> None:
         """Act as the identity ``auth.impersonate`` names, if the sender may (RBAC verb

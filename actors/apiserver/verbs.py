@@ -244,7 +244,7 @@ class Verbs:
         watch_id = options.watch_id
         if watch_id is None:
             raise BadRequest("watch needs options.watchId (the client subscribes to its subject)")
-        check_owner(request.impersonator or request.user, self.subjects.watch_owner(watch_id),
+        check_owner(request.sender, self.subjects.watch_owner(watch_id),
                     "watch events")
         existing = watches.get(watch_id)
         if existing is not None and existing.user != request.user.name:

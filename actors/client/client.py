@@ -241,6 +241,11 @@ def _settle(answer: concurrent.futures.Future[Any],
         answer.set_exception(error)
 
 
+def _info(resource: str | ResourceInfo) -> ResourceInfo:
+    """The resource a kubectl word names, or the resource itself."""
+    return resource if isinstance(resource, ResourceInfo) else resolve(resource)
+
+
 class Client:
     """A connection to the apiserver for one identity: a bearer token, or credentials (a
     certificate session, see ``actors.client.credentials``)."""
@@ -302,15 +307,16 @@ class Client:
                            options=options, subresource=subresource, trace_id=trace_id,
                            timeout=deadline, server=server, keys=keys).result(deadline + 1)
 
-    def submit(self, verb: str, resource: str, *, namespace: str | None = None,
+    def submit(self, verb: str, resource: str | ResourceInfo, *, namespace: str | None = None,
                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
                subresource: str | None = None, trace_id: str | None = None,
                timeout: float | None = None, server: str | None = None,
                keys: dict[str, Any] | None = None) -> concurrent.futures.Future[Any]:
         """:meth:`request` without waiting: the future resolves to the reply's body or raises
         the ApiError :meth:`request` would. Callable from any thread but the bus loop's (opening a
-        certificate session blocks for its handshake)."""
-        info = resolve(resource)
+        certificate session blocks for its handshake). ``resource``: a kubectl word, or the
+        resource itself."""
+        info = _info(resource)
         proof = self.credentials.prove(self.connection)
         envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
                                  trace_id, proof.auth, keys)
@@ -379,7 +385,7 @@ class Client:
         self.request("create", "pods", namespace=metadata["namespace"], name=metadata["name"],
                      body=binding, subresource="binding", trace_id=trace_id)
 
-    def watch(self, resource: str, on_event: Callable[[WatchEvent], None], *,
+    def watch(self, resource: str | ResourceInfo, on_event: Callable[[WatchEvent], None], *,
               namespace: str | None = None, label_selector: str | None = None,
               field_selector: str | None = None, resource_version: str | None = None,
               lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Watch:
@@ -391,5 +397,5 @@ class Client:
                                    "allowWatchBookmarks": True}
         options.update({k: v for k, v in (("labelSelector", label_selector),
                                           ("fieldSelector", field_selector)) if v})
-        return Watch(self, resolve(resource), namespace, options, on_event).start(
+        return Watch(self, _info(resource), namespace, options, on_event).start(
             resource_version)

@@ -5,7 +5,9 @@ hold a certificate and its key: before the first request (and again before the s
 they run the handshake of ``actors.api.certs`` with the apiservers over ``<prefix>.authn.hello``
 (a session ends with the certificate at the latest, and is renewed before it ends); each
 request then carries ``{"ticket", "ts", "nonce"}`` and is MACed with the session key by the
-connection (a MAC, not a signature: see ``actors.api.certs``).
+connection (a MAC, not a signature: see ``actors.api.certs``). :class:`ForwardedCredentials`
+are a front's (the HTTPS listener's) for one client: its own proof, and the client's credentials
+beside it for the apiserver to check (``actors.apiserver.authn.Forwarding``).
 
 Which thread: :meth:`Credentials.prove` blocks for a handshake (never call it on the bus loop);
 :meth:`Credentials.aprove` is its coroutine twin for code already on the loop (watch renewals).
@@ -59,6 +61,24 @@ class TokenCredentials:
 
     async def aprove(self, connection: Connection) -> Proof:
         return self.prove(connection)
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardedCredentials:
+    """A front's own credentials, carrying ``forwarded``: a client's certificate
+    (``{"certificate": DER}``) or bearer token (``{"token"}``), or ``{}`` (none: refused)."""
+
+    front: Credentials
+    forwarded: dict[str, Any]
+
+    def prove(self, connection: Connection) -> Proof:
+        return self._with(self.front.prove(connection))
+
+    async def aprove(self, connection: Connection) -> Proof:
+        return self._with(await self.front.aprove(connection))
+
+    def _with(self, proof: Proof) -> Proof:
+        return Proof({**(proof.auth or {}), "forwarded": self.forwarded}, proof.mac_key)
 
 
 @dataclass(frozen=True, slots=True)

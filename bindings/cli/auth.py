@@ -208,7 +208,7 @@ def cmd_certs(args: argparse.Namespace, session: Session, words: list[str]) -> i
     kubeconfig.write(args.kubeconfig_out.expanduser(), kubeconfig.KubeConfig(
         server=session.config.server, prefix=session.config.prefix, token=None,
         user=args.user, client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key),
-        ca=session.config.ca))
+        ca=session.config.ca, https=session.config.https))
     print(f'kubeconfig of user "{args.user}" written to {args.kubeconfig_out}', flush=True)
     return 0
 

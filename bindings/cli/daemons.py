@@ -28,7 +28,7 @@ from actors.client.leaderelection import LeaderElectionConfig
 from actors.controllers.disruption import DisruptionConfig
 from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.store import StoreConfig
-from bindings import kubeconfig
+from bindings import https, kubeconfig
 from bindings.cli import parsing
 from bindings.cli.session import stop_on_signals
 from bindings.cluster import Cluster, ClusterConfig, ClusterError
@@ -44,7 +44,8 @@ def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     up.add_argument("--nats", metavar="URL", help="use this NATS instead of an embedded one")
     up.add_argument("--port", type=parsing.bounded(0, 65535), default=0,
                     help="embedded nats-server port (0: a free one)")
-    for flags in (_store_flags, _monitor_flags, _leader_flags, _eviction_flags, _node_flags):
+    for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
+                  _node_flags):
         flags(up)
 
 
@@ -67,7 +68,7 @@ def _add_server(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     server.add_argument("--disable-controller-manager", action="store_true",
                         help="no controllers here: `kubeactor controller-manager` processes run "
                              "them, with DATA_DIR/controller-manager.kubeconfig")
-    for flags in (_store_flags, _monitor_flags, _leader_flags, _eviction_flags):
+    for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags):
         flags(server)
 
 
@@ -111,6 +112,13 @@ def _store_flags(command: argparse.ArgumentParser) -> None:
                          default=StoreConfig().quota_backend_bytes, metavar="BYTES",
                          help="bytes the store may hold before writes that grow it are "
                               "refused (etcd's; 0: its default of 2 GiB, -1: no limit)")
+
+
+def _https_flags(command: argparse.ArgumentParser) -> None:
+    """--https-listen (up, server)."""
+    command.add_argument("--https-listen", metavar="HOST:PORT", default=https.DEFAULT_LISTEN,
+                         help="where Kubernetes' HTTPS API is served, for kubectl and other "
+                              "Kubernetes clients (port 0: a free one)")
 
 
 def _monitor_flags(command: argparse.ArgumentParser) -> None:
@@ -203,7 +211,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         node_lifecycle=_node_lifecycle(args),
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods)), f"{args.nodes} node(s)")
+        node_memory=args.node_memory, max_pods=args.max_pods,
+        https_listen=args.https_listen)), f"{args.nodes} node(s)")
 
 
 def _storage(args: argparse.Namespace) -> StoreConfig:
@@ -235,7 +244,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         apiserver_only=args.apiserver_only,
         node_lifecycle=_node_lifecycle(args), tokens_file=args.tokens,
         scheduler=not args.disable_scheduler,
-        controller_manager=not args.disable_controller_manager)),
+        controller_manager=not args.disable_controller_manager,
+        https_listen=args.https_listen)),
         "apiserver" if args.apiserver_only else "control plane")
 
 
@@ -304,6 +314,8 @@ def _serve(config: ClusterConfig, what: str) -> int:
         f"starting {step}...", file=sys.stderr, flush=True))
     try:
         where = (f", kubeconfig at {cluster.kubeconfig_path}" if config.control_plane else "")
+        if cluster.https is not None:
+            where += f", Kubernetes API at {cluster.https.url}"
         print(f"kubeactor is ready: {what}, NATS at {cluster.url}{where}", flush=True)
         if config.control_plane:
             print(f"  try: kubeactor --kubeconfig {cluster.kubeconfig_path} get nodes",

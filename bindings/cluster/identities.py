@@ -28,8 +28,11 @@ ADMIN = ("admin", "system:masters")
 SCHEDULER = ("system:kube-scheduler", "")
 CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
 CSR_SIGNER = ("system:controller:certificate-controller", "")
+HTTPS_FRONT = ("system:kube-apiserver-https", "")
+"""The HTTPS listener on the bus: it may forward its clients' credentials, nothing more
+(``actors.apiserver.authn.Forwarding``); RBAC grants it nothing."""
 CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, BUS_STORE, SCHEDULER[0], CONTROLLER_MANAGER[0],
-                       CSR_SIGNER[0])
+                       CSR_SIGNER[0], HTTPS_FRONT[0])
 """The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
 them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
 ``pki/nats-issuer.nk``: ``bus.permissions.authorization``)."""
@@ -64,7 +67,8 @@ def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
         key, cert = ensure_pki(data / "pki").issue(user, groups)
     return kubeconfig.KubeConfig(
         server=admin.server, prefix=admin.prefix, token=None, user=user,
-        client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca)
+        client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca,
+        https=admin.https)
 
 
 def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, str]:

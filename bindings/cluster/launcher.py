@@ -2,7 +2,8 @@
 
 Starts, in order: the embedded nats-server (unless a URL is given), the store (on SQLite in
 the data dir, or on a JetStream KV bucket of the NATS), the apiserver, the scheduler, the
-controller manager and N kubelets (``node-1`` ... ``node-N``), each component with its own NATS
+controller manager, the HTTPS listener of Kubernetes' API (``bindings.https``) and N
+kubelets (``node-1`` ... ``node-N``), each component with its own NATS
 connection and identity (a client certificate of the cluster CA in ``DATA_DIR/pki``, and its
 own NATS user on the locked-down bus: ``bindings.cluster.bususers``, ``bus.permissions``). It then
 writes ``DATA_DIR/kubeconfig`` with the admin's credentials, and the scheduler's and the
@@ -42,6 +43,7 @@ from actors.apiserver import (
     ApiServerConfig,
     Authorizer,
     EitherAuthenticator,
+    Forwarding,
     NodeAuthorizer,
     SessionAuthenticator,
     TokenAuthenticator,
@@ -71,16 +73,18 @@ from bindings.cluster.identities import (
     CONTROL_PLANE_USERS,
     CONTROLLER_MANAGER,
     CSR_SIGNER,
+    HTTPS_FRONT,
     SCHEDULER,
     ensure_tokens,
     node_identity,
 )
 from bindings.cluster.pki import Pki, ensure_pki
+from bindings.https import Front, HttpsListener, parse_listen, tls_context
 from bindings.runtimes.docker import DockerRuntime
 from bindings.runtimes.sim import SimRuntime
 from bus import BusConfig, Connection, NatsServer
 from bus.envelope import new_id
-from bus.errors import translated
+from bus.errors import UsageError, translated
 from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
@@ -125,6 +129,8 @@ class Cluster:
     _audit: AuditLog | None = None
     _lock: TextIO | None = None
     _pki: Pki | None = None
+    https: HttpsListener | None = None
+    """The HTTPS listener of Kubernetes' API (its ``url``), when the control plane runs here."""
     _progress: Callable[[str], None] = field(default=lambda step: None)
 
     @classmethod
@@ -266,10 +272,13 @@ class Cluster:
                 connection, store=store.proxy(), authenticator=authenticator,
                 config=ApiServerConfig(serves_watches=first, bootstrap=first, server=server),
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
-                audit=self._audit, admission_objects=admission_objects))
+                audit=self._audit, admission_objects=admission_objects,
+                forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
+        if config.https_listen is not None:
+            self._start_https(config.https_listen, pki)
         if not config.apiserver_only:
             # Stable across restarts of this data dir: a restarted replica leads again at once.
             self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
@@ -278,6 +287,25 @@ class Cluster:
         self._write_kubeconfig(data / "scheduler.kubeconfig", pki / "scheduler", SCHEDULER)
         self._write_kubeconfig(data / "controller-manager.kubeconfig",
                                pki / "controller-manager", CONTROLLER_MANAGER)
+
+    def _start_https(self, listen: str, pki: Path) -> None:
+        """The HTTPS listener on ``listen``, with a serving certificate made now for its
+        address, and its own identity on the bus."""
+        assert self._pki is not None
+        self._progress("https listener")
+        try:
+            host, port = parse_listen(listen)
+        except UsageError as error:
+            raise ClusterError(f"--https-listen {error}") from None
+        cert, key = self._pki.serving(pki / "apiserver-https", (host, "localhost", "127.0.0.1"))
+        connection, _ = self._component("https", HTTPS_FRONT)
+        listener = HttpsListener(Front(connection, self._credentials(HTTPS_FRONT)),
+                                 tls_context(cert, key, certs.cert_pem(self._pki.ca)), host, port)
+        try:
+            self.https = listener.start()
+        except OSError as error:
+            raise ClusterError(f"cannot serve the HTTPS API on {listen}: {error.strerror}; give "
+                               "--https-listen HOST:PORT (port 0: a free one)") from None
 
     def _write_kubeconfig(self, path: Path, keys: Path, identity: tuple[str, str],
                           bus_user: str | None = None) -> None:
@@ -291,7 +319,8 @@ class Cluster:
             server=self.url, prefix=self.config.prefix, token=self._tokens[identity[0]],
             user=identity[0], client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key),
             ca=certs.cert_pem(self._pki.ca), nats_user=bus_user,
-            nats_password=self._passwords[bus_user]))
+            nats_password=self._passwords[bus_user],
+            https=self.https.url.replace("0.0.0.0", "127.0.0.1") if self.https else None))
 
     def _start_controllers(self, replica: str) -> None:
         """The scheduler and the controller manager (each unless turned off), each leading
@@ -438,7 +467,11 @@ class Cluster:
         return self._tokens[user]
 
     def stop(self) -> None:
-        """Stop actors (newest first), connections, runtimes and nats-server. Idempotent."""
+        """Stop the HTTPS listener, actors (newest first), connections, runtimes and
+        nats-server. Idempotent."""
+        if self.https is not None:
+            self.https.stop()
+            self.https = None
         if self.controller_manager is not None:
             self.controller_manager.stop()
         for ref in reversed(self._actors):

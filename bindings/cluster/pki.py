@@ -51,6 +51,18 @@ class Pki:
             _write_private(key_file, certs.key_pem(key))
         return certs.load_key(key_file.read_bytes()), certs.load_cert(cert_file.read_bytes())
 
+    def serving(self, path: Path, hosts: tuple[str, ...]) -> tuple[Path, Path]:
+        """A new key and serving certificate for the HTTPS API naming ``hosts`` (the listen
+        address, ``localhost``, ``127.0.0.1``, as kube-apiserver's), written to
+        ``path``.crt/.key (which TLS loads from files); returns those two paths."""
+        key = certs.new_key()
+        cert = certs.issue(self.ca_key, self.ca, key.public_key(),
+                           certs.Identity("kube-apiserver"), server=True, hosts=hosts)
+        cert_file, key_file = path.with_suffix(".crt"), path.with_suffix(".key")
+        cert_file.write_bytes(certs.cert_pem(cert))
+        _write_private(key_file, certs.key_pem(key))
+        return cert_file, key_file
+
     def handshaker(self) -> Handshaker:
         """The apiserver's side of the handshake, with a server certificate made now."""
         key = certs.new_key()

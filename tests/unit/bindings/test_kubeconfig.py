@@ -77,3 +77,27 @@ def test_a_malformed_kubeconfig_is_named_in_kubectl_words(tmp_path, text, words)
     path.write_text(text)
     with pytest.raises(kubeconfig.KubeConfigError, match=re.escape(words)):
         kubeconfig.load(path)
+
+
+def test_kubectls_server_is_the_https_url_and_the_nats_url_is_in_the_extension(tmp_path):
+    path = tmp_path / "kubeconfig"
+    kubeconfig.write(path, kubeconfig.KubeConfig(
+        server="nats://127.0.0.1:4222", prefix="kubeactor", token="t",
+        https="https://127.0.0.1:6443"))
+    cluster = yaml.safe_load(path.read_text())["clusters"][0]["cluster"]
+    assert cluster["server"] == "https://127.0.0.1:6443"
+    assert cluster["extensions"] == [{"name": "kubeactor", "extension": {
+        "subjectPrefix": "kubeactor", "natsServers": "nats://127.0.0.1:4222"}}]
+    loaded = kubeconfig.load(path)
+    assert (loaded.server, loaded.https) == ("nats://127.0.0.1:4222", "https://127.0.0.1:6443")
+    assert loaded.bus().url == "nats://127.0.0.1:4222"
+
+
+def test_a_kubeconfig_from_before_the_https_api_still_names_the_bus(tmp_path):
+    path = tmp_path / "kubeconfig"
+    kubeconfig.write(path, kubeconfig.KubeConfig(server="nats://h:1", prefix="p", token="t"))
+    cluster = yaml.safe_load(path.read_text())["clusters"][0]["cluster"]
+    assert cluster["server"] == "nats://h:1"
+    assert "natsServers" not in cluster["extensions"][0]["extension"]
+    loaded = kubeconfig.load(path)
+    assert (loaded.server, loaded.https) == ("nats://h:1", None)

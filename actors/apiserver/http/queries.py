@@ -1,0 +1,108 @@
+"""A request's query string (and a DeleteOptions body) as the options of the verb on the bus
+(``actors.apiserver.options``): what kube-apiserver reads from ``ListOptions``, ``GetOptions``
+and ``DeleteOptions``. A value of the wrong shape is a 400; what is not served yet (``dryRun``,
+delete preconditions) is refused rather than ignored, so nothing is written that the caller
+did not mean.
+
+Pure: unit-tested in tests/unit/apiserver/http/test_queries.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from actors.api.objects import Object
+from actors.apiserver.http.routes import TRUE, Call
+from bus.errors import BadRequest
+
+DEFAULT_WATCH_SECONDS = 1800
+"""How long a watch stream lasts when the client names no ``timeoutSeconds`` (kube-apiserver:
+between 30 and 60 minutes); the client then watches again from where it was."""
+
+
+def options(call: Call, query: Mapping[str, str], body: bytes) -> Object:
+    """The bus options of ``call`` from its ``query`` (and, for a delete, its body)."""
+    if query.get("dryRun"):
+        raise BadRequest("dryRun is not served yet: nothing was done")
+    if call.verb in ("list", "watch", "deletecollection"):
+        found = _selecting(query)
+        if call.verb == "watch":
+            found["allowWatchBookmarks"] = query.get("allowWatchBookmarks") in TRUE
+    else:
+        found = {}
+    if call.verb in ("delete", "deletecollection"):
+        found.update(_deleting(query, body))
+    return found
+
+
+def _selecting(query: Mapping[str, str]) -> Object:
+    """labelSelector, fieldSelector, limit, continue, resourceVersion. A resourceVersion of
+    "0" asks for any state, which is the current one here."""
+    found: Object = {key: query[key] for key in ("labelSelector", "fieldSelector", "continue")
+                     if query.get(key)}
+    if query.get("limit"):
+        found["limit"] = _integer(query, "limit")
+    version = query.get("resourceVersion", "")
+    if version not in ("", "0"):
+        if not version.isdigit():
+            raise BadRequest(f"resourceVersion {version!r} is not a resource version")
+        found["resourceVersion"] = version
+    return found
+
+
+def _deleting(query: Mapping[str, str], body: bytes) -> Object:
+    """gracePeriodSeconds and propagationPolicy, from a DeleteOptions body (which wins, as
+    in kube-apiserver) or the query; the legacy ``orphanDependents`` as Orphan."""
+    delete = _delete_options(body)
+    found: Object = {}
+    if query.get("gracePeriodSeconds"):
+        found["gracePeriodSeconds"] = _integer(query, "gracePeriodSeconds")
+    if query.get("propagationPolicy"):
+        found["propagationPolicy"] = query["propagationPolicy"]
+    if query.get("orphanDependents") in TRUE or delete.get("orphanDependents") is True:
+        found["propagationPolicy"] = "Orphan"
+    found.update({key: delete[key] for key in ("gracePeriodSeconds", "propagationPolicy")
+                  if delete.get(key) is not None})
+    return found
+
+
+def _delete_options(body: bytes) -> Object:
+    """The DeleteOptions a delete's body holds ({} when it has none)."""
+    if not body.strip():
+        return {}
+    delete = json_body(body)
+    if delete.get("dryRun"):
+        raise BadRequest("dryRun is not served yet: nothing was done")
+    if delete.get("preconditions"):
+        raise BadRequest("DeleteOptions.preconditions are not served yet: nothing was done")
+    return delete
+
+
+def json_body(body: bytes) -> Object:
+    """A request's body as the JSON object it must be; BadRequest saying why not."""
+    try:
+        decoded = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    if not isinstance(decoded, dict):
+        raise BadRequest(f"the request body must be a JSON object, not "
+                         f"{type(decoded).__name__}")
+    return decoded
+
+
+def _integer(query: Mapping[str, str], key: str) -> int:
+    try:
+        return int(query[key])
+    except ValueError:
+        raise BadRequest(f"{key} {query[key]!r} is not an integer") from None
+
+
+def watch_seconds(query: Mapping[str, str]) -> float:
+    """How long a watch stream lasts: ``timeoutSeconds``, else :data:`DEFAULT_WATCH_SECONDS`."""
+    if not query.get("timeoutSeconds"):
+        return DEFAULT_WATCH_SECONDS
+    seconds = _integer(query, "timeoutSeconds")
+    if seconds < 0:
+        raise BadRequest("timeoutSeconds must be 0 or more")
+    return seconds or DEFAULT_WATCH_SECONDS

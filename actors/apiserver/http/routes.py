@@ -1,0 +1,85 @@
+"""Where an HTTP request goes: its method and path as the verb, resource, namespace, name and
+subresource of the request a bus message carries (kube-apiserver's ``RequestInfoFactory``).
+
+Paths: ``/api/v1/...`` (the core group) and ``/apis/GROUP/VERSION/...``, then
+``[namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]]``; ``namespaces/NAME/status`` and
+``/finalize`` are the Namespace's own subresources. Methods: GET a collection lists (or
+watches, with ``watch=1``), GET a name gets; POST a collection creates, POST a name's
+subresource (``binding``) creates there; PUT updates; DELETE a name deletes, a collection
+deletes what its selectors match.
+
+Pure: unit-tested in tests/unit/apiserver/http/test_routes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from actors.api.resources import ResourceInfo, lookup
+from bus.errors import MethodNotAllowed, NotFound
+
+NAMESPACE_SUBRESOURCES = ("status", "finalize")
+"""Segments after ``namespaces/NAME`` that are the Namespace's, not a resource in it."""
+TRUE = ("1", "true", "True")
+"""How a boolean query parameter says yes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API request, as the bus carries it."""
+
+    verb: str
+    info: ResourceInfo
+    namespace: str | None = None
+    name: str | None = None
+    subresource: str | None = None
+
+
+def route(method: str, path: str, query: Mapping[str, str]) -> Call:
+    """The request ``method`` on ``path`` makes; NotFound when no resource is there,
+    MethodNotAllowed when the method does not apply to it."""
+    parts = [part for part in path.split("/") if part]
+    group, version, rest = _group_version(parts, path)
+    namespace = None
+    if len(rest) > 2 and rest[0] == "namespaces" and rest[2] not in NAMESPACE_SUBRESOURCES:
+        namespace, rest = rest[1], rest[2:]
+    if not rest or len(rest) > 3:
+        raise _not_found(path)
+    info = lookup(group, rest[0])
+    if info.version != version or (namespace and not info.namespaced):
+        raise _not_found(path)
+    name, subresource = [*rest[1:], None, None][:2]
+    if subresource is not None and subresource not in info.subresources:
+        raise _not_found(path)
+    return Call(_verb(method, name, subresource, query), info, namespace, name, subresource)
+
+
+def _group_version(parts: list[str], path: str) -> tuple[str, str, list[str]]:
+    """The group and version a resource path names, and the segments after them."""
+    if len(parts) >= 2 and parts[0] == "api":
+        return "", parts[1], parts[2:]
+    if len(parts) >= 3 and parts[0] == "apis":
+        return parts[1], parts[2], parts[3:]
+    raise _not_found(path)
+
+
+def _verb(method: str, name: str | None, subresource: str | None,
+          query: Mapping[str, str]) -> str:
+    collection = name is None
+    verbs = {
+        "GET": ("watch" if query.get("watch") in TRUE else "list") if collection else "get",
+        "POST": "create" if collection or subresource else None,
+        "PUT": None if collection else "update",
+        "DELETE": "deletecollection" if collection else "delete",
+    }
+    verb = verbs.get(method)
+    if verb is None:
+        what = "a collection" if collection else "an object"
+        raise MethodNotAllowed(f"the server does not allow this method on the requested "
+                               f"resource ({method} on {what} is not served)")
+    return verb
+
+
+def _not_found(path: str) -> NotFound:
+    return NotFound(f"the server could not find the requested resource ({path})")

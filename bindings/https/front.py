@@ -1,0 +1,181 @@
+"""The handlers of the HTTPS listener: each HTTP request becomes the request a bus message
+carries, sent to the apiserver as its client's, and its answer becomes the HTTP answer.
+
+Who the client is, is the apiserver's to decide: the front authenticates on the bus as itself
+(its own certificate session) and forwards the client's credentials beside (its TLS client
+certificate, else its bearer token: ``ForwardedCredentials``), which the pipeline checks
+(``actors.apiserver.authn.Forwarding``) before RBAC, admission, validation and the store; the
+``Impersonate-User`` and ``Impersonate-Group`` headers become the request's impersonation,
+under RBAC's ``impersonate``. Only ``/healthz``, ``/livez``, ``/readyz`` and ``/version`` are
+answered here for anybody (kube-apiserver's ``system:public-info-viewer``); discovery and the
+OpenAPI documents are static but for authenticated users only, so the front has the apiserver
+authenticate the client first (a SelfSubjectAccessReview, which every authenticated user may
+make).
+
+A watch is a chunked stream of JSON lines: the front opens a bus watch for the client (``Client
+.watch``: its lease renewed, every renewal with the client's credentials) and writes each event
+as it comes, bookmarks only when asked for, until ``timeoutSeconds``, an ERROR event, or the
+client leaving; then the bus watch is stopped.
+
+Which thread: the listener's loop thread (``https``). A bus request is sent from it without
+waiting (opening a certificate session, once an hour, blocks it for one bus round trip); a
+watch starts and stops on the loop's executor threads; watch events come on the bus loop and are
+handed over with ``call_soon_threadsafe``.
+
+Neighbours: ``listener`` (serves this), ``actors.apiserver.http`` (the translation),
+``actors.client`` (the bus requests and watches).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from actors.api.objects import Object
+from actors.api.resources import lookup
+from actors.apiserver.http import answers, discovery, openapi, queries, routes
+from actors.client.client import Client, Watch, WatchEvent
+from actors.client.credentials import Credentials, ForwardedCredentials
+from bus.connection import Connection
+from bus.errors import ApiError, Gone, RequestEntityTooLarge
+
+log = logging.getLogger(__name__)
+
+HEALTH = ("/healthz", "/livez", "/readyz")
+MAX_BODY_BYTES = 3 * 1024 * 1024
+"""Largest request body read (kube-apiserver's limit); the object limit is the pipeline's."""
+_REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
+
+
+class Front:
+    """The handlers, sending on ``connection`` as the identity of ``credentials``."""
+
+    def __init__(self, connection: Connection, credentials: Credentials,
+                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.connection, self.credentials = connection, credentials
+        self.max_body_bytes = max_body_bytes
+        self.address = ""
+        """``HOST:PORT`` the listener serves on, which ``/api`` names (set once listening)."""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Answer one request (the listener's only route)."""
+        path = request.path
+        if path in HEALTH or path.startswith(tuple(f"{h}/" for h in HEALTH)):
+            return web.Response(text="ok")
+        if path == "/version":
+            return _json(200, discovery.version())
+        try:
+            return await self._answer(request, path)
+        except ApiError as error:
+            code, body = answers.failure(error)
+            return web.Response(status=code, body=body, content_type=answers.JSON)
+
+    async def _answer(self, request: web.Request, path: str) -> web.StreamResponse:
+        client = self._client(request)
+        document = discovery.document(path, self.address) or openapi.document(path)
+        if document is not None:
+            await _authenticated(client)
+            return _json(200, document)
+        call = routes.route(request.method, path, request.query)
+        body = await _body(request)
+        options = queries.options(call, request.query, body)
+        if call.verb == "watch":
+            return await self._watch(request, client, call, options)
+        payload = queries.json_body(body) if call.verb in ("create", "update") else None
+        answer = await asyncio.wrap_future(client.submit(
+            call.verb, call.info, namespace=call.namespace, name=call.name, body=payload,
+            options=options or None, subresource=call.subresource))
+        return _json(answers.success_code(call.verb), answer)
+
+    def _client(self, request: web.Request) -> Client:
+        """A client on the front's connection, for the caller of ``request``."""
+        headers = request.headers
+        return Client(self.connection, ForwardedCredentials(self.credentials, _forwarded(request)),
+                      impersonate=headers.get("Impersonate-User"),
+                      impersonate_groups=tuple(headers.getall("Impersonate-Group", ())))
+
+    async def _watch(self, request: web.Request, client: Client, call: routes.Call,
+                     options: Object) -> web.StreamResponse:
+        """Stream the events of a bus watch opened for the client (see the module
+        docstring)."""
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[WatchEvent] = asyncio.Queue()
+        seconds = queries.watch_seconds(request.query)
+        response = web.StreamResponse(headers={"Content-Type": answers.JSON})
+
+        def arrived(event: WatchEvent) -> None:  # bus loop thread
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        try:
+            watch = await loop.run_in_executor(None, functools.partial(
+                client.watch, call.info, arrived,
+                namespace=call.namespace, label_selector=options.get("labelSelector"),
+                field_selector=options.get("fieldSelector"),
+                resource_version=options.get("resourceVersion")))
+        except Gone as error:  # 200, then the 410 in the stream: the client lists again
+            await response.prepare(request)
+            await response.write(answers.error_event(error))
+            return response
+        try:
+            await response.prepare(request)
+            await _stream(response, events, loop.time() + seconds,
+                          bool(options.get("allowWatchBookmarks")))
+        except ConnectionError:
+            log.debug("watch %s: the client left", watch.id)
+        finally:
+            loop.run_in_executor(None, _stop, watch)
+        return response
+
+
+async def _stream(response: web.StreamResponse, events: asyncio.Queue[WatchEvent],
+                  deadline: float, bookmarks: bool) -> None:
+    """Write ``events`` until ``deadline`` (loop time) or an ERROR event."""
+    loop = asyncio.get_running_loop()
+    while (left := deadline - loop.time()) > 0:
+        try:
+            event = await asyncio.wait_for(events.get(), left)
+        except TimeoutError:
+            return
+        if event.type != "BOOKMARK" or bookmarks:
+            await response.write(answers.event(event.type, event.object))
+        if event.type == "ERROR":
+            return
+
+
+def _stop(watch: Watch) -> None:
+    watch.stop()
+
+
+def _forwarded(request: web.Request) -> Object:
+    """The caller's credentials: its TLS client certificate (DER; the handshake verified it
+    against the cluster CA and proved its key), else its bearer token, else none."""
+    transport = request.transport
+    tls = transport.get_extra_info("ssl_object") if transport is not None else None
+    certificate = tls.getpeercert(binary_form=True) if tls is not None else None
+    if certificate:
+        return {"certificate": certificate}
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return {"token": token.strip()} if scheme.lower() == "bearer" and token.strip() else {}
+
+
+async def _authenticated(client: Client) -> None:
+    """Have the apiserver authenticate ``client``'s caller (Unauthorized when it cannot)."""
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+              "spec": {"resourceAttributes": {"verb": "get", "resource": "namespaces"}}}
+    await asyncio.wrap_future(client.submit("create", _REVIEW, body=review))
+
+
+async def _body(request: web.Request) -> bytes:
+    """The request's body; RequestEntityTooLarge past the listener's limit."""
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge as error:
+        raise RequestEntityTooLarge(f"the request body is too large: {error.text}") from None
+
+
+def _json(code: int, body: Any) -> web.Response:
+    return web.Response(status=code, body=answers.encode(body), content_type=answers.JSON)

@@ -1,0 +1,79 @@
+"""Discovery, OpenAPI v3 and the answers' shapes, as kubectl reads them."""
+
+from __future__ import annotations
+
+import json
+
+from actors.api.resources import RESOURCES
+from actors.apiserver.http import answers, discovery, openapi
+from bus.errors import Gone, NotFound
+
+
+def test_the_core_group_lists_its_resources_with_kubectls_fields():
+    core = discovery.document("/api/v1", "127.0.0.1:6443")
+    assert core is not None and core["groupVersion"] == "v1"
+    pods = next(entry for entry in core["resources"] if entry["name"] == "pods")
+    assert pods == {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+                    "verbs": ["create", "delete", "deletecollection", "get", "list", "update",
+                              "watch"], "shortNames": ["po"], "categories": ["all"]}
+    status = next(entry for entry in core["resources"] if entry["name"] == "pods/status")
+    assert status["verbs"] == ["get", "update"]
+    nodes = next(entry for entry in core["resources"] if entry["name"] == "nodes")
+    assert nodes["namespaced"] is False
+
+
+def test_every_named_group_is_listed_and_served():
+    groups = discovery.document("/apis", "")
+    assert groups is not None
+    names = [group["name"] for group in groups["groups"]]
+    assert names == list(dict.fromkeys(info.group for info in RESOURCES if info.group))
+    for group in groups["groups"]:
+        listed = discovery.document(f"/apis/{group['preferredVersion']['groupVersion']}", "")
+        assert listed is not None and listed["resources"]
+
+
+def test_reviews_only_create_and_unknown_group_versions_are_no_document():
+    authz = discovery.document("/apis/authorization.k8s.io/v1", "")
+    assert authz is not None
+    assert {e["name"]: e["verbs"] for e in authz["resources"]}["selfsubjectaccessreviews"] == [
+        "create"]
+    assert discovery.document("/apis/apps/v2", "") is None
+    assert discovery.document("/api/v1/pods", "") is None
+
+
+def test_api_names_the_servers_address():
+    api = discovery.document("/api", "10.0.0.1:6443")
+    assert api is not None and api["versions"] == ["v1"]
+    assert api["serverAddressByClientCIDRs"][0]["serverAddress"] == "10.0.0.1:6443"
+
+
+def test_openapi_v3_tells_kubectl_the_server_validates_fields():
+    index = openapi.document("/openapi/v3")
+    assert index is not None
+    assert index["paths"]["apis/apps/v1"]["serverRelativeURL"] == "/openapi/v3/apis/apps/v1"
+    apps = openapi.document("/openapi/v3/apis/apps/v1")
+    assert apps is not None
+    patch = apps["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == {"group": "apps", "version": "v1",
+                                                         "kind": "Deployment"}
+    assert "fieldValidation" in [parameter["name"] for parameter in patch["parameters"]]
+    assert openapi.document("/openapi/v3/apis/nothing/v1") is None
+
+
+def test_errors_are_status_objects_with_their_http_code():
+    code, body = answers.failure(NotFound('pods "x" not found',
+                                          details={"name": "x", "kind": "pods"}))
+    assert code == 404
+    assert json.loads(body) == {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                "code": 404, "reason": "NotFound",
+                                "message": 'pods "x" not found',
+                                "details": {"name": "x", "kind": "pods"}}
+
+
+def test_a_watch_error_is_a_line_of_the_stream_and_bytes_become_base64():
+    line = answers.error_event(Gone("too old resource version: 1 (9)"))
+    assert line.endswith(b"\n")
+    event = json.loads(line)
+    assert event["type"] == "ERROR" and event["object"]["code"] == 410
+    assert json.loads(answers.encode({"data": b"\x00\x01"})) == {"data": "AAE="}
+    assert answers.success_code("create") == 201 and answers.success_code("get") == 200

@@ -1,0 +1,62 @@
+"""Query strings and DeleteOptions as the verbs' options on the bus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from actors.apiserver.http.queries import DEFAULT_WATCH_SECONDS, options, watch_seconds
+from actors.apiserver.http.routes import route
+from bus.errors import BadRequest
+
+
+def _options(method: str, path: str, body: bytes = b"", **query: str) -> dict:
+    return options(route(method, path, query), query, body)
+
+
+def test_a_list_takes_selectors_paging_and_a_resource_version():
+    assert _options("GET", "/api/v1/pods", labelSelector="app=web", fieldSelector="spec.nodeName=n",
+                    limit="5", resourceVersion="12", **{"continue": "abc"}) == {
+        "labelSelector": "app=web", "fieldSelector": "spec.nodeName=n", "limit": 5,
+        "continue": "abc", "resourceVersion": "12"}
+
+
+def test_resource_version_zero_means_any_state_so_none_is_sent():
+    assert _options("GET", "/api/v1/pods", resourceVersion="0") == {}
+
+
+def test_a_watch_asks_for_bookmarks_only_when_the_client_does():
+    assert _options("GET", "/api/v1/pods", watch="true")["allowWatchBookmarks"] is False
+    assert _options("GET", "/api/v1/pods", watch="1",
+                    allowWatchBookmarks="true")["allowWatchBookmarks"] is True
+
+
+def test_delete_options_in_the_body_win_over_the_query():
+    body = json.dumps({"kind": "DeleteOptions", "apiVersion": "v1",
+                       "propagationPolicy": "Foreground", "gracePeriodSeconds": 0}).encode()
+    assert _options("DELETE", "/api/v1/namespaces/d/pods/p", body,
+                    propagationPolicy="Orphan", gracePeriodSeconds="30") == {
+        "propagationPolicy": "Foreground", "gracePeriodSeconds": 0}
+
+
+def test_orphan_dependents_is_the_orphan_policy():
+    assert _options("DELETE", "/api/v1/namespaces/d/pods/p", orphanDependents="true") == {
+        "propagationPolicy": "Orphan"}
+
+
+@pytest.mark.parametrize(("query", "body"), [
+    ({"limit": "many"}, b""), ({"resourceVersion": "x1"}, b""), ({"dryRun": "All"}, b""),
+    ({}, b"{not json"), ({}, b"[1, 2]"), ({}, b'{"preconditions": {"uid": "u"}}'),
+    ({"gracePeriodSeconds": "soon"}, b""),
+])
+def test_what_cannot_be_served_as_asked_is_a_400(query, body):
+    with pytest.raises(BadRequest):
+        options(route("DELETE", "/api/v1/namespaces/d/configmaps", query), query, body)
+
+
+def test_a_watch_lasts_its_timeout_or_the_default():
+    assert watch_seconds({"timeoutSeconds": "7"}) == 7
+    assert watch_seconds({}) == watch_seconds({"timeoutSeconds": "0"}) == DEFAULT_WATCH_SECONDS
+    with pytest.raises(BadRequest):
+        watch_seconds({"timeoutSeconds": "-1"})
