@@ -258,7 +258,8 @@ class Controller(BusActor):
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         """The keys to reconcile because ``obj`` (of ``resource``) was ADDED, MODIFIED or
         DELETED; by default the object's own key."""
-        return [Key.of(obj)]
+        metadata = obj["metadata"]
+        return [Key(resource, metadata.get("namespace", ""), metadata["name"])]
 
     def reconcile(self, key: Key) -> float | None:
         """Make the world match what ``key``'s object declares; idempotent. Return seconds
@@ -351,7 +352,7 @@ class Controller(BusActor):
 
     def _observe(self, event: WatchEvent) -> None:
         obj = event.object
-        info = BY_KIND.get(obj.get("kind", ""))
+        info = self.client.served.of(obj)  # custom resources too, once resolved
         if info is None or info.name not in self.objects:
             return
         cache = self.objects[info.name]
@@ -371,7 +372,7 @@ class Controller(BusActor):
     def remember(self, obj: Object) -> Object:
         """Take in an object a write of ours returned, before its watch event comes; so a
         reconcile right after never acts on the state from before that write."""
-        info = BY_KIND.get(obj.get("kind", ""))
+        info = self.client.served.of(obj)  # custom resources too, once resolved
         if info is not None and info.name in self.objects:
             metadata = obj["metadata"]
             cache = self.objects[info.name]
