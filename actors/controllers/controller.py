@@ -277,6 +277,22 @@ class Controller(BusActor):
             informers.add(resource, self.tell_soon)
             self._informers.append(resource)
 
+    def key_of(self, obj: Object) -> Key:
+        """:meth:`Key.of`, for an object of a custom resource too (one the client knows)."""
+        info = self.client.served.of(obj)
+        if info is None:
+            raise KeyError(f"no resource serves kind {obj.get('kind')!r}")
+        metadata = obj["metadata"]
+        return Key(info.name, metadata.get("namespace", ""), metadata["name"])
+
+    def follow(self, resource: str) -> None:
+        """Follow ``resource`` too from now on (one the cluster began to serve: a custom
+        resource); on the actor thread."""
+        if resource not in self.objects:
+            self.objects[resource] = {}
+            shared_informers(self.client).add(resource, self.tell_soon)
+            self._informers.append(resource)
+
     def on_stop(self) -> None:
         informers = shared_informers(self.client)
         for resource in self._informers:

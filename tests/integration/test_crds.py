@@ -108,7 +108,7 @@ def test_an_invalid_object_is_refused_naming_its_fields_and_not_stored(
         'spec.port: Invalid value: "number": spec.port in body must be of type integer or '
         'string: "number"']
     admin.field_validation = "Strict"
-    with pytest.raises(BadRequest, match='unknown field "spec.junk"'):
+    with pytest.raises(BadRequest, match=r'unknown field "spec\.junk"'):
         admin.create("widgets", widget("strict", junk=1))
     with pytest.raises(NotFound):
         admin.get("widgets", "bad")
@@ -120,7 +120,7 @@ def test_status_changes_only_through_its_subresource(admin: Client, widgets: dic
     assert "ready" not in updated.get("status", {}) and updated["metadata"]["generation"] == 2
     ready = admin.update("widgets", {**updated, "status": {"ready": 4}}, subresource="status")
     assert ready["status"] == {"ready": 4} and ready["spec"]["size"] == 4
-    with pytest.raises(Invalid, match="status.ready"):
+    with pytest.raises(Invalid, match=r"status\.ready"):
         admin.update("widgets", {**ready, "status": {"ready": "yes"}}, subresource="status")
 
 
@@ -181,7 +181,7 @@ def test_rbac_applies_to_custom_resources(control_plane: Cluster, admin: Client,
     admin.create("widgets", widget("w"))
     jane = Client(admin.connection, admin.credentials, impersonate="jane")
     jane.served = admin.served  # she may not list CRDs: she would learn nothing herself
-    with pytest.raises(Forbidden, match="widgets.example.com"):
+    with pytest.raises(Forbidden, match=r"widgets\.example\.com"):
         jane.list("widgets.example.com", "default")
     admin.create("roles.rbac.authorization.k8s.io", {
         "metadata": {"name": "widget-reader"},
