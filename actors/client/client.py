@@ -343,7 +343,9 @@ class Client:
 
     def create(self, resource: str, obj: Object, namespace: str | None = "default",
                trace_id: str | None = None) -> Object:
-        name = obj.get("metadata", {}).get("name")
+        metadata = obj.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        name = name if isinstance(name, str) else None  # the apiserver refuses the body
         return self.request("create", resource, namespace=namespace, name=name, body=obj,
                             trace_id=trace_id, options=self._write_options())
 
