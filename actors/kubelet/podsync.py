@@ -495,7 +495,7 @@ class PodSync:
 
         self.statuses.put(record.uid, lambda: self.client.submit(
             "update", "pods", namespace=namespace, name=name, body=body, subresource="status",
-            trace_id=trace_id_of(pod)), written)
+            options=self.client.write_options(), trace_id=trace_id_of(pod)), written)
 
 
 def _succeeded(view: ContainerView) -> bool:

@@ -235,8 +235,21 @@ class Scheduler(BusActor):
             return
         entry = self.queue.pop()
         if entry is not None:
-            self._cycle(entry)
+            try:
+                self._cycle(entry)
+            except Exception as surprise:  # a plugin's bug, or a pod no check foresaw
+                self._surprised(entry, surprise)
         self._plan_next()
+
+    def _surprised(self, entry: QueuedPod, surprise: Exception) -> None:
+        """A cycle that raised: the pod is forgotten where it was assumed and backs off with
+        a FailedScheduling Event and condition (SchedulerError) naming the error, logged with
+        its traceback once per message."""
+        message = f"running the scheduling cycle: {type(surprise).__name__}: {surprise}"
+        if self._failures.get(entry.key) != message:
+            log.error("scheduling %s failed", entry.key, exc_info=surprise)
+        self.cache.forget(entry.key)
+        self._failed(entry, message, frozenset(), passing=True)
 
     def _cycle(self, entry: QueuedPod) -> None:
         info, state = entry.info, CycleState()

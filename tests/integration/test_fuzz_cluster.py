@@ -25,9 +25,8 @@ from tests.unit.actors.api.test_schema import _doc_pod, _workload
 
 pytestmark = pytest.mark.integration
 
-import os
-SEED = int(os.environ.get("FUZZ_SEED", 15))
-ROUNDS = 150
+SEED = 15
+ROUNDS = 200
 """Each round sends one mutation of every valid object below."""
 CONFIGMAPS = 20
 """The kubelet's pod of round ``i`` reads ConfigMap ``fuzz-<i % CONFIGMAPS>``."""
@@ -118,54 +117,58 @@ class Records(logging.Handler):
         self.records.append(record)
 
 
-class Pods:
-    """The pods of ``default`` and the Warning events about them, as watches tell them;
-    ``settled`` is set while every pod is handled or says why not."""
+class Watched:
+    """The pods and ReplicaSets of ``default`` and the Warning events about them, as watches
+    tell them; ``settled`` is set while every one is handled or says why not."""
 
     def __init__(self, client: Client) -> None:
-        self.pods: dict[str, Object] = {}
+        self.objects: dict[str, Object] = {}
         self.warned: dict[str, str] = {}
         self.nodes = {"node-1", "node-2"}
         self.settled = threading.Event()
         self._lock = threading.Lock()
-        self._watches = [client.watch("pods", self._pod, namespace="default"),
-                         client.watch("events", self._event, namespace="default")]
+        self._watches = [client.watch(resource, self._seen, namespace="default")
+                         for resource in ("pods", "replicasets", "events")]
 
-    def _pod(self, event: WatchEvent) -> None:
+    def _seen(self, event: WatchEvent) -> None:
+        obj = event.object
         with self._lock:
-            uid = event.object["metadata"]["uid"]
-            if event.type == "DELETED":
-                self.pods.pop(uid, None)
+            if obj.get("kind") == "Event":
+                if obj.get("type") == "Warning":
+                    involved = obj.get("involvedObject") or {}
+                    self.warned[involved.get("uid", "")] = obj.get("reason", "")
+            elif event.type == "DELETED":
+                self.objects.pop(obj["metadata"]["uid"], None)
             else:
-                self.pods[uid] = event.object
-            self._check()
-
-    def _event(self, event: WatchEvent) -> None:
-        with self._lock:
-            if event.object.get("type") == "Warning":
-                involved = event.object.get("involvedObject") or {}
-                self.warned[involved.get("uid", "")] = event.object.get("reason", "")
-            self._check()
-
-    def _check(self) -> None:
-        if self.unexplained():
-            self.settled.clear()
-        else:
-            self.settled.set()
+                self.objects[obj["metadata"]["uid"]] = obj
+            if self.unexplained():
+                self.settled.clear()
+            else:
+                self.settled.set()
 
     def unexplained(self) -> list[Object]:
-        return [pod for uid, pod in self.pods.items()
-                if uid not in self.warned and not explained(pod, self.nodes)]
+        return [obj for uid, obj in self.objects.items()
+                if uid not in self.warned and not explained(obj, self.nodes)]
+
+    def quiet(self, timeout: float) -> list[Object]:
+        """Wait (up to ``timeout`` seconds) for a moment when every object is explained;
+        those that are not at the end."""
+        self.settled.wait(timeout)
+        with self._lock:
+            return self.unexplained()
 
     def stop(self) -> None:
         for watch in self._watches:
             watch.stop()
 
 
-def explained(pod: Object, kubelets: set[str]) -> bool:
-    """Whether ``pod`` runs or ran, or its status says why it does not: unschedulable, a
-    container waiting with a reason that says it, bound to a node without a kubelet."""
-    status, spec = pod.get("status") or {}, pod.get("spec") or {}
+def explained(obj: Object, kubelets: set[str]) -> bool:
+    """Whether a ReplicaSet has its replicas, or a pod runs or ran, or its status says why it
+    does not: unschedulable, a container waiting with a reason that says it, bound to a node
+    without a kubelet."""
+    status, spec = obj.get("status") or {}, obj.get("spec") or {}
+    if obj.get("kind") == "ReplicaSet":
+        return status.get("replicas", 0) == spec.get("replicas", 1)
     if status.get("phase") in ("Running", "Succeeded", "Failed"):
         return True
     if spec.get("nodeName") and spec["nodeName"] not in kubelets:
@@ -226,7 +229,7 @@ def test_mutated_objects_are_refused_or_handled_by_every_component(sim_cluster, 
     admin = sim_cluster.admin_client()
     _prepare(admin)
     rng = random.Random(SEED)
-    pods = Pods(admin)
+    watched = Watched(admin)
     try:
         accepted = {resource: 0 for resource, _ in VALID}
         for index in range(ROUNDS):
@@ -234,14 +237,11 @@ def test_mutated_objects_are_refused_or_handled_by_every_component(sim_cluster, 
                 accepted[resource] += _send(admin, resource,
                                             mutated(rng, valid(index), WIRE_JUNK))
         assert all(accepted.values()), accepted  # every kind got through at least once
-        settled = pods.settled.wait(45)
-        print("STATS", accepted, len(pods.pods), len(pods.warned), len(records.records), [r.getMessage()[:1000] for r in records.records][:30])
-        left = pods.unexplained()
+        left = watched.quiet(45)
     finally:
-        pods.stop()
+        watched.stop()
     failures = [f"{r.name}: {r.getMessage()}" for r in records.records
                 if r.exc_info or r.levelno >= logging.ERROR]
     assert not failures, "\n".join(failures[:20])
-    assert settled and not left, [
-        (p["metadata"]["name"], p.get("spec", {}).get("nodeName"), p.get("status"))
-        for p in left[:5]]
+    assert not left, [(obj["kind"], obj["metadata"]["name"], obj.get("status"))
+                      for obj in left[:5]]

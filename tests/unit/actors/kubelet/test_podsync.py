@@ -82,7 +82,7 @@ def _ago(seconds: float) -> str:
 
 
 class FakeClient:
-    """ConfigMaps to read; status writes recorded."""
+    """ConfigMaps to read; status writes (sent with the client's write options) recorded."""
 
     def __init__(self, configmaps: dict[str, Object] | None = None) -> None:
         self.configmaps = configmaps or {}
@@ -96,7 +96,12 @@ class FakeClient:
             raise NotFound(f'configmaps "{name}" not found')
         return self.configmaps[name]
 
-    def submit(self, verb: str, resource: str, *, body: Object, **_: Any) -> Future[Object]:
+    def write_options(self) -> dict[str, Any]:
+        return {"fieldValidation": "Strict"}
+
+    def submit(self, verb: str, resource: str, *, body: Object,
+               options: dict[str, Any] | None = None, **_: Any) -> Future[Object]:
+        assert options == self.write_options()  # a field the API lacks is refused
         self.statuses.append(body["status"])
         written: Future[Object] = Future()
         written.set_result(body)
