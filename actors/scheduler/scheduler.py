@@ -12,7 +12,8 @@ time off the scheduling path, aggregated, dropped past its queue as client-go's 
 drops them, so they never hold back scheduling. A pod that fits nowhere gets a
 ``FailedScheduling`` Event with kube-scheduler's summary, the same message in its
 ``PodScheduled=False`` condition (reason Unschedulable), and waits in the queue until a cluster
-event may help it.
+event may help it; a cycle that raises (a plugin's bug, a pod no check foresaw) is said the
+same way with reason SchedulerError, and the pod backs off.
 
 Several schedulers run side by side, each with its own name. With ``leader_election`` set,
 replicas of one scheduler share a Lease and only the leader schedules; the others keep their
