@@ -108,8 +108,8 @@ def prepare_create(
     metadata.update(uid=new_uid(), creationTimestamp=now_rfc3339(), generation=1)
     if info.namespaced:
         metadata["namespace"] = namespace
-    if trace_id:
-        metadata.setdefault("annotations", {}).setdefault(TRACE_ANNOTATION, trace_id)
+    if trace_id and isinstance(metadata.setdefault("annotations", {}), dict):  # else refused
+        metadata["annotations"].setdefault(TRACE_ANNOTATION, trace_id)
     if info.name == "pods":
         obj["status"] = {}
     if defaulter := DEFAULTERS.get(info.name):

@@ -343,18 +343,21 @@ class Client:
 
     def create(self, resource: str, obj: Object, namespace: str | None = "default",
                trace_id: str | None = None) -> Object:
-        name = obj.get("metadata", {}).get("name")
+        metadata = obj.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        name = name if isinstance(name, str) else None  # the apiserver refuses the body
         return self.request("create", resource, namespace=namespace, name=name, body=obj,
-                            trace_id=trace_id, options=self._write_options())
+                            trace_id=trace_id, options=self.write_options())
 
     def update(self, resource: str, obj: Object, *, subresource: str | None = None,
                trace_id: str | None = None) -> Object:
         metadata = obj.get("metadata", {})
         return self.request("update", resource, namespace=metadata.get("namespace"),
                             name=metadata.get("name"), body=obj, subresource=subresource,
-                            trace_id=trace_id, options=self._write_options())
+                            trace_id=trace_id, options=self.write_options())
 
-    def _write_options(self) -> dict[str, Any] | None:
+    def write_options(self) -> dict[str, Any] | None:
+        """The options of a write (``fieldValidation``), for writes sent with :meth:`submit`."""
         return {"fieldValidation": self.field_validation} if self.field_validation else None
 
     def delete(self, resource: str, name: str, namespace: str | None = "default", *,
