@@ -35,6 +35,7 @@ from actors.apiserver.registry import (
     prepare_update,
     sent_version,
     to_scale,
+    unchanged,
     with_propagation,
 )
 from actors.apiserver.watching import Watcher, Watches
@@ -157,7 +158,9 @@ class Verbs:
         with the patch applied, then updated as an update would be: admission sees an
         UPDATE. A concurrent write makes it apply the patch again to the new object; a
         ``resourceVersion`` the patch sets is a precondition (409 when it is not the
-        stored one)."""
+        stored one). A patch that changes nothing writes nothing (the stored object is the
+        answer, its resourceVersion the same), as kube-apiserver's storage skips a write of
+        identical bytes: kubectl then says ``patched (no change)``."""
         patch_type = request.options.patch_type
         if patch_type is None:
             raise BadRequest(f"patch needs options.patchType: one of {', '.join(patches.TYPES)}")
@@ -203,7 +206,11 @@ class Verbs:
                 request.info, obj, grace
             ) is None:  # the last finalizer went: the deletion completes now
                 return (yield from self._remove(request, current))
-            stored = yield from self._write(request, obj, current)
+            if request.verb == "patch" and unchanged(obj, old):  # kube-apiserver's no-op
+                self.admission.release(obj, old)
+                stored = old
+            else:
+                stored = yield from self._write(request, obj, current)
         except BaseException:
             self.admission.release(obj, old)  # what admission charged for is not stored
             raise

@@ -118,3 +118,11 @@ def test_a_patch_without_its_type_is_400(admin):
         admin.request("patch", "configmaps", namespace="default", name="settings",
                       body={"data": {}})
     assert "options.patchType" in refused.value.message
+
+
+def test_a_patch_that_changes_nothing_writes_nothing(admin):
+    stored = admin.get("configmaps", "settings")
+    before = revision(admin)
+    same = admin.patch("configmaps", "settings", {"data": {"mode": "slow"}}, patches.MERGE_PATCH)
+    assert same == stored
+    assert revision(admin) == before
