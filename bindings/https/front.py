@@ -87,7 +87,7 @@ class Front:
             return await self._watch(request, client, call, options)
         answer = await asyncio.wrap_future(client.submit(
             call.verb, call.info, namespace=call.namespace, name=call.name,
-            body=queries.payload(call, body), options=options or None,
+            body=queries.payload(call, body, request.content_type), options=options or None,
             subresource=call.subresource))
         response = _json(answers.success_code(call.verb), answer)
         for warning in client.warnings:

@@ -25,6 +25,9 @@ DEFAULT_WATCH_SECONDS = 1800
 between 30 and 60 minutes); the client then watches again from where it was."""
 
 
+JSON = "application/json"
+BINARY = ("application/vnd.kubernetes.protobuf", "application/cbor")
+"""The encodings of objects client-go may send that are not served (JSON is)."""
 WRITES = ("create", "update", "patch")
 """The verbs that write an object the client sent: they take ``fieldValidation``."""
 
@@ -62,12 +65,18 @@ def patch_type(content_type: str) -> str:
                                f"media types include: {served}")
 
 
-def payload(call: Call, body: bytes) -> Any:
+def payload(call: Call, body: bytes, content_type: str = "") -> Any:
     """What the verb carries: the object of a create or update, the patch of a patch (a
-    JSON Patch is a list), nothing for the other verbs."""
+    JSON Patch is a list), nothing for the other verbs. An object in another encoding than
+    JSON (client-go's protobuf) is 415, which tells client-go to send JSON from then on."""
     if call.verb == "patch":
         return json_value(body)
-    return json_body(body) if call.verb in ("create", "update") else None
+    if call.verb not in ("create", "update"):
+        return None
+    if content_type in BINARY:
+        raise UnsupportedMediaType(f"the body of the request was in an unknown format - "
+                                   f"accepted media types include: {JSON}")
+    return json_body(body)
 
 
 def _selecting(query: Mapping[str, str]) -> Object:

@@ -99,3 +99,10 @@ def test_a_json_patch_is_carried_as_its_list_and_a_create_must_be_an_object():
     with pytest.raises(BadRequest):
         payload(route("POST", "/api/v1/namespaces/d/configmaps", {}), b"[1]")
     assert payload(route("GET", "/api/v1/namespaces/d/configmaps", {}), b"") is None
+
+
+def test_an_object_not_in_json_is_415_as_kube_apiserver_answers_an_unknown_encoding():
+    review = route("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {})
+    with pytest.raises(UnsupportedMediaType):
+        payload(review, b"k8s\x00\x0a", "application/vnd.kubernetes.protobuf")
+    assert payload(review, b'{"spec": {}}', "application/json") == {"spec": {}}
