@@ -191,6 +191,15 @@ def prepare_update(
     return new, expected
 
 
+def unchanged(new: Object, old: Object) -> bool:
+    """Whether writing ``new`` over ``old`` would store the same object (resourceVersion
+    aside): kube-apiserver's storage then does not write."""
+    def versionless(obj: Object) -> Object:
+        return {**obj, "metadata": {k: v for k, v in obj["metadata"].items()
+                                    if k != "resourceVersion"}}
+    return versionless(new) == versionless(old)
+
+
 def _invalid(info: ResourceInfo, old: Object, problems: list[str]) -> Invalid:
     """The 422 of an update that changes what may not change, as kube-apiserver words it."""
     name = old["metadata"]["name"]

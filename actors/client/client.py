@@ -356,6 +356,15 @@ class Client:
                             name=metadata.get("name"), body=obj, subresource=subresource,
                             trace_id=trace_id, options=self.write_options())
 
+    def patch(self, resource: str, name: str, patch: Any, patch_type: str,
+              namespace: str | None = "default", *, subresource: str | None = None,
+              trace_id: str | None = None) -> Object:
+        """Patch the stored object; ``patch_type``: one of ``actors.api.patches.TYPES``
+        (``application/merge-patch+json``...)."""
+        options = {**(self.write_options() or {}), "patchType": patch_type}
+        return self.request("patch", resource, namespace=namespace, name=name, body=patch,
+                            subresource=subresource, trace_id=trace_id, options=options)
+
     def write_options(self) -> dict[str, Any] | None:
         """The options of a write (``fieldValidation``), for writes sent with :meth:`submit`."""
         return {"fieldValidation": self.field_validation} if self.field_validation else None
