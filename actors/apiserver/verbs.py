@@ -1,4 +1,4 @@
-"""The verbs: get, list, watch, create, update (and its subresources), delete,
+"""The verbs: get, list, watch, create, update and patch (and their subresources), delete,
 deletecollection, as steps over a decoded, authorized :class:`~actors.apiserver.requests.Request`.
 
 A verb that writes is a generator: it yields the store writes and external admission calls it
@@ -21,7 +21,7 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from actors.api import certificates, crds
+from actors.api import certificates, crds, patches
 from actors.api.objects import Object
 from actors.api.resources import REVIEWS
 from actors.api.selectors import matcher
@@ -35,6 +35,7 @@ from actors.apiserver.registry import (
     prepare_update,
     sent_version,
     to_scale,
+    unchanged,
     with_propagation,
 )
 from actors.apiserver.watching import Watcher, Watches
@@ -48,7 +49,7 @@ from bus.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Callable, Generator
 
     import pykka
 
@@ -150,27 +151,54 @@ class Verbs:
         stored one. Without a ``resourceVersion`` from the client, a concurrent write (another
         worker's) makes it start again from the new object, as kube-apiserver's
         GuaranteedUpdate does: no write is ever lost."""
-        sent = sent_version(request.envelope.body)
+        pinned = sent_version(request.envelope.body) is not None
+        return (yield from self._guaranteed_update(request, lambda old: request.envelope.body,
+                                                   pinned))
+
+    def _patch(self, request: Request) -> Generator[Step, Result, Object]:
+        """The stored object (as its subresource shows it: a ``scale`` patches the Scale)
+        with the patch applied, then updated as an update would be: admission sees an
+        UPDATE. A concurrent write makes it apply the patch again to the new object; a
+        ``resourceVersion`` the patch sets is a precondition (409 when it is not the
+        stored one). A patch that changes nothing writes nothing (the stored object is the
+        answer, its resourceVersion the same), as kube-apiserver's storage skips a write of
+        identical bytes: kubectl then says ``patched (no change)``."""
+        patch_type = request.options.patch_type
+        if patch_type is None:
+            raise BadRequest(f"patch needs options.patchType: one of {', '.join(patches.TYPES)}")
+
+        def patched(old: Object) -> Object:
+            shown = to_scale(request.info, old) if request.subresource == "scale" else old
+            return patches.apply(shown, patch_type, request.envelope.body)
+
+        return (yield from self._guaranteed_update(request, patched, pinned=False))
+
+    def _guaranteed_update(self, request: Request, body_of: Callable[[Object], Any],
+                           pinned: bool) -> Generator[Step, Result, Object]:
+        """Update with the body ``body_of`` the stored object; on a concurrent write, again
+        from the new object unless the client ``pinned`` the version it updates."""
         for attempt in range(UPDATE_ATTEMPTS):
             try:
-                return (yield from self._update_once(request, sent))
+                return (yield from self._update_once(request, body_of))
             except Conflict:
-                if sent is not None or attempt == UPDATE_ATTEMPTS - 1:
+                if pinned or attempt == UPDATE_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
-    def _update_once(self, request: Request, sent: int | None
+    def _update_once(self, request: Request, body_of: Callable[[Object], Any]
                      ) -> Generator[Step, Result, Object]:
         assert self.view is not None, "reads before on_start"
         old = self.view.get(request.key)
         if old is None:
             raise request.not_found()
         current = int(old["metadata"]["resourceVersion"])
+        body = body_of(old)
+        sent = sent_version(body)
         if sent is not None and sent != current:  # before validation, as Kubernetes
             raise _conflict(request, Conflict(
                 "the object has been modified; please apply your changes to the latest "
                 f"version and try again (have {current}, got {sent})"))
-        obj, _ = prepare_update(request.info, request.subresource, request.envelope.body, old)
+        obj, _ = prepare_update(request.info, request.subresource, body, old)
         self._check_schema(request, obj)
         yield from self._admit(request, "UPDATE", obj, old)
         try:
@@ -180,7 +208,11 @@ class Verbs:
                 request.info, obj, grace
             ) is None:  # the last finalizer went: the deletion completes now
                 return (yield from self._remove(request, current))
-            stored = yield from self._write(request, obj, current)
+            if request.verb == "patch" and unchanged(obj, old):  # kube-apiserver's no-op
+                self.admission.release(obj, old)
+                stored = old
+            else:
+                stored = yield from self._write(request, obj, current)
         except BaseException:
             self.admission.release(obj, old)  # what admission charged for is not stored
             raise

@@ -367,18 +367,30 @@ class Client:
 
     def create(self, resource: str, obj: Object, namespace: str | None = "default",
                trace_id: str | None = None) -> Object:
-        name = obj.get("metadata", {}).get("name")
+        metadata = obj.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        name = name if isinstance(name, str) else None  # the apiserver refuses the body
         return self.request("create", resource, namespace=namespace, name=name, body=obj,
-                            trace_id=trace_id, options=self._write_options())
+                            trace_id=trace_id, options=self.write_options())
 
     def update(self, resource: str, obj: Object, *, subresource: str | None = None,
                trace_id: str | None = None) -> Object:
         metadata = obj.get("metadata", {})
         return self.request("update", resource, namespace=metadata.get("namespace"),
                             name=metadata.get("name"), body=obj, subresource=subresource,
-                            trace_id=trace_id, options=self._write_options())
+                            trace_id=trace_id, options=self.write_options())
 
-    def _write_options(self) -> dict[str, Any] | None:
+    def patch(self, resource: str, name: str, patch: Any, patch_type: str,
+              namespace: str | None = "default", *, subresource: str | None = None,
+              trace_id: str | None = None) -> Object:
+        """Patch the stored object; ``patch_type``: one of ``actors.api.patches.TYPES``
+        (``application/merge-patch+json``...)."""
+        options = {**(self.write_options() or {}), "patchType": patch_type}
+        return self.request("patch", resource, namespace=namespace, name=name, body=patch,
+                            subresource=subresource, trace_id=trace_id, options=options)
+
+    def write_options(self) -> dict[str, Any] | None:
+        """The options of a write (``fieldValidation``), for writes sent with :meth:`submit`."""
         return {"fieldValidation": self.field_validation} if self.field_validation else None
 
     def delete(self, resource: str, name: str, namespace: str | None = "default", *,

@@ -352,14 +352,18 @@ class Controller(BusActor):
             self.enqueue(key, after=again)
 
     def _failed(self, key: Key, error: Exception) -> None:
-        """Log ``error`` and queue ``key`` again when (and as) :func:`retry_after` says."""
-        delay = retry_after(error, self.queue.failed(key), self.controller_config)
+        """Log ``error`` and queue ``key`` again when (and as) :func:`retry_after` says. An
+        unexpected error (a bug, an object no check foresaw) is logged with its traceback at
+        the key's first failure in a row, its retries quietly."""
+        failures = self.queue.failed(key)
+        delay = retry_after(error, failures, self.controller_config)
         name = type(self).__name__
         if delay is None:
             log.warning("%s: reconcile %s failed (%s); not retried until it changes", name,
                         key, error)
             return
-        level = logging.INFO if isinstance(error, ApiError | TemporaryError) else logging.ERROR
+        expected = isinstance(error, ApiError | TemporaryError)
+        level = logging.INFO if expected else logging.ERROR if failures == 1 else logging.DEBUG
         log.log(level, "%s: reconcile %s failed (%s); retrying in %.2fs", name, key, error,
                 delay, exc_info=level == logging.ERROR)
         self.enqueue(key, after=delay)

@@ -43,7 +43,7 @@ from actors.api.meta import controller_ref, now_rfc3339, owner_reference, parse_
 from actors.api.objects import Object
 from actors.api.selectors import selector_matches
 from actors.controllers.controller import Controller, Key
-from bus.errors import AlreadyExists, TemporaryError
+from bus.errors import AlreadyExists, ApiError, TemporaryError
 
 log = logging.getLogger(__name__)
 
@@ -500,6 +500,11 @@ class DeploymentController(Controller):
             self.remember(self.client.update("deployments", dict(deployment, status=status),
                                              subresource="status"))
             raise TemporaryError(f"{error} (a hash collision, counted)", delay=soon) from error
+        except ApiError as error:  # refused (invalid, forbidden): said on the Deployment
+            self.record_event(deployment, "Warning", "ReplicaSetCreateError",
+                              f'Failed to create new replica set "{made["metadata"]["name"]}": '
+                              f"{error}")
+            raise
         self.record_event(deployment, "Normal", "ScalingReplicaSet",
                           f"Scaled up replica set {rs['metadata']['name']} to {replicas} from 0")
         self._set_revision(deployment, rev)

@@ -211,7 +211,7 @@ class NodeAgent:
         the time it was asked for: the node lifecycle controller reads ``renewTime``)."""
         return self.client.submit("create" if self._lease_missing else "update", "leases",
                                   namespace=NODE_LEASE_NAMESPACE, name=self.name,
-                                  body=self._lease())
+                                  body=self._lease(), options=self.client.write_options())
 
     def _lease(self) -> Object:
         return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",

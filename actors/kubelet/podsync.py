@@ -104,6 +104,8 @@ class PodRecord:
     announced: set[str] = field(default_factory=set)
     """Runtime ids whose death was already announced (BackOff events once per death)."""
     reported: Object | None = None
+    surprise: str | None = None
+    """The message of the last unexpected failure of the pod's sync (each one said once)."""
     timer: Timer | None = None
     wake_at: float = 0.0
 
@@ -135,7 +137,7 @@ class PodSync:
 
     def sync(self, record: PodRecord) -> None:
         """See the module docstring. Runtime and API failures are logged and the pod looked
-        at again after the back-off base."""
+        at again after the back-off base; anything else is a surprise (:meth:`_surprised`)."""
         if record.done:
             return
         wakes: list[float] = []
@@ -150,8 +152,22 @@ class PodSync:
         except (RuntimeFailure, ApiError) as failure:
             log.warning("%s: pod %s: %s; retrying", self.config.node_name, record.name, failure)
             wakes.append(time.monotonic() + self.config.backoff_base)
+        except Exception as surprise:  # a pod no check foresaw, or a bug: not retried
+            self._surprised(record, surprise)
         if not record.done and wakes:
             self._wake(record, min(wakes))
+
+    def _surprised(self, record: PodRecord, surprise: Exception) -> None:
+        """An unexpected failure of the pod's sync: logged with its traceback and told as a
+        ``Failed`` Warning event on the pod, once per message; the pod's next change syncs it
+        again."""
+        message = f"Error: {type(surprise).__name__}: {surprise}"
+        if record.surprise == message:
+            return
+        record.surprise = message
+        log.error("%s: pod %s: sync failed", self.config.node_name, record.name,
+                  exc_info=surprise)
+        self._event(record, "Warning", "Failed", message)
 
     def _wake(self, record: PodRecord, at: float) -> None:
         """Sync the pod again at ``at`` (monotonic), unless an earlier wake is pending."""
@@ -479,7 +495,7 @@ class PodSync:
 
         self.statuses.put(record.uid, lambda: self.client.submit(
             "update", "pods", namespace=namespace, name=name, body=body, subresource="status",
-            trace_id=trace_id_of(pod)), written)
+            options=self.client.write_options(), trace_id=trace_id_of(pod)), written)
 
 
 def _succeeded(view: ContainerView) -> bool:

@@ -4,7 +4,8 @@ ConfigMaps and Secrets (:class:`Sources`), the pod's own fields and its containe
 from them (:func:`environment`, the kubelet's makeEnvironmentVariables).
 
 A value that cannot be had is a :class:`~actors.kubelet.runtime.RuntimeFailure` with
-``CreateContainerConfigError`` and the kubelet's message; an ``optional`` reference to what is
+``CreateContainerConfigError`` and the kubelet's message (the apiserver's, when it refused the
+read: a reference without a name is Forbidden to a node); an ``optional`` reference to what is
 missing resolves to nothing. Pure functions but for :class:`Sources`, which reads through the
 kubelet's client (each object once per container start).
 
@@ -24,7 +25,7 @@ from actors.api import secrets
 from actors.api.objects import Object
 from actors.api.quantity import parse_cpu, parse_memory
 from actors.kubelet.runtime import RuntimeFailure
-from bus.errors import NotFound
+from bus.errors import ApiError, NotFound
 
 Fetch = Callable[[str, str, str], Object]
 """(resource, name, namespace) -> the object; NotFound when it does not exist."""
@@ -50,6 +51,8 @@ class Sources:
                                                        self.fetch(resource, name, self.namespace))
             except NotFound:
                 self._read[resource, name] = None
+            except ApiError as error:  # refused (a name the node may not read), unreachable
+                raise RuntimeFailure(CONFIG_ERROR, str(error)) from error
         found = self._read[resource, name]
         if found is None and not optional:
             raise RuntimeFailure(CONFIG_ERROR, f'{_WORDS[resource]} "{name}" not found')

@@ -12,7 +12,8 @@ time off the scheduling path, aggregated, dropped past its queue as client-go's 
 drops them, so they never hold back scheduling. A pod that fits nowhere gets a
 ``FailedScheduling`` Event with kube-scheduler's summary, the same message in its
 ``PodScheduled=False`` condition (reason Unschedulable), and waits in the queue until a cluster
-event may help it.
+event may help it; a cycle that raises (a plugin's bug, a pod no check foresaw) is said the
+same way with reason SchedulerError, and the pod backs off.
 
 Several schedulers run side by side, each with its own name. With ``leader_election`` set,
 replicas of one scheduler share a Lease and only the leader schedules; the others keep their
@@ -235,8 +236,21 @@ class Scheduler(BusActor):
             return
         entry = self.queue.pop()
         if entry is not None:
-            self._cycle(entry)
+            try:
+                self._cycle(entry)
+            except Exception as surprise:  # a plugin's bug, or a pod no check foresaw
+                self._surprised(entry, surprise)
         self._plan_next()
+
+    def _surprised(self, entry: QueuedPod, surprise: Exception) -> None:
+        """A cycle that raised: the pod is forgotten where it was assumed and backs off with
+        a FailedScheduling Event and condition (SchedulerError) naming the error, logged with
+        its traceback once per message."""
+        message = f"running the scheduling cycle: {type(surprise).__name__}: {surprise}"
+        if self._failures.get(entry.key) != message:
+            log.error("scheduling %s failed", entry.key, exc_info=surprise)
+        self.cache.forget(entry.key)
+        self._failed(entry, message, frozenset(), passing=True)
 
     def _cycle(self, entry: QueuedPod) -> None:
         info, state = entry.info, CycleState()

@@ -199,7 +199,8 @@ class Cluster:
         """One node for a kubelet, with its own identity on ``connection``."""
         config = self.config
         client = Client(connection, self._own_credentials(
-            node_identity(name, simulated=connection.owner == NODE_SIM)))
+            node_identity(name, simulated=connection.owner == NODE_SIM)),
+            field_validation="Strict")  # a field it writes that the API lacks is its bug
         return Node(client, runtime, KubeletConfig(
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),

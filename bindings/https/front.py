@@ -82,21 +82,25 @@ class Front:
             return _json(200, document)
         call = routes.route(request.method, path, request.query)
         body = await _body(request)
-        options = queries.options(call, request.query, body)
+        options = queries.options(call, request.query, body, request.content_type)
         if call.verb == "watch":
             return await self._watch(request, client, call, options)
-        payload = queries.json_body(body) if call.verb in ("create", "update") else None
         answer = await asyncio.wrap_future(client.submit(
-            call.verb, call.info, namespace=call.namespace, name=call.name, body=payload,
-            options=options or None, subresource=call.subresource))
-        return _json(answers.success_code(call.verb), answer)
+            call.verb, call.info, namespace=call.namespace, name=call.name,
+            body=queries.payload(call, body, request.content_type), options=options or None,
+            subresource=call.subresource))
+        response = _json(answers.success_code(call.verb), answer)
+        for warning in client.warnings:
+            response.headers.add("Warning", answers.warning(warning))
+        return response
 
-    def _client(self, request: web.Request) -> Client:
+    def _client(self, request: web.Request) -> _WarnedClient:
         """A client on the front's connection, for the caller of ``request``."""
         headers = request.headers
-        return Client(self.connection, ForwardedCredentials(self.credentials, _forwarded(request)),
-                      impersonate=headers.get("Impersonate-User"),
-                      impersonate_groups=tuple(headers.getall("Impersonate-Group", ())))
+        return _WarnedClient(
+            self.connection, ForwardedCredentials(self.credentials, _forwarded(request)),
+            impersonate=headers.get("Impersonate-User"),
+            impersonate_groups=tuple(headers.getall("Impersonate-Group", ())))
 
     async def _watch(self, request: web.Request, client: Client, call: routes.Call,
                      options: Object) -> web.StreamResponse:
@@ -129,6 +133,15 @@ class Front:
         finally:
             loop.run_in_executor(None, _stop, watch)
         return response
+
+
+class _WarnedClient(Client):
+    """A client for one HTTP request, keeping the warnings of its answer (an unknown field
+    dropped), which go back in ``Warning`` headers as kube-apiserver sends them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.warnings: list[str] = []
+        super().__init__(*args, warn=self.warnings.append, **kwargs)
 
 
 async def _stream(response: web.StreamResponse, events: asyncio.Queue[WatchEvent],

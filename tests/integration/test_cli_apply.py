@@ -169,8 +169,6 @@ def test_delete_f_deletes_what_it_knows_and_names_what_it_does_not(cluster, admi
             if cm["metadata"]["name"] in ("first", "last")] == []
 
 
-@pytest.mark.xfail(strict=True, reason="names with ':' are refused by name validation, "
-                   "branch schema's (RBAC names per kind): drop this mark once it is merged")
 def test_a_clusterrole_named_with_a_colon_applies_back_as_get_prints_it(cluster, tmp_path):
     got = cluster.cli("get", "clusterrole", "system:basic-user", "-o", "yaml").stdout
     back = cluster.cli("apply", "-f", written(tmp_path / "role.yaml", got))

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import queue
-import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,25 +17,11 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
-from tests.processes import UpProcess, start_up, stop_up
+from tests.processes import KUBECTL, UpProcess
 
 pytestmark = pytest.mark.integration
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "examples" / "manifests"
-KUBECTL = str(Path(sys.executable).with_name("kubectl")) if Path(
-    sys.executable).with_name("kubectl").exists() else shutil.which("kubectl") or "kubectl"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[UpProcess]:
-    up = start_up(tmp_path_factory.mktemp("up"), "--runtime", "sim", "--nodes", "2")
-    yield up
-    stop_up(up)
-
-
-def kubectl(cluster: UpProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), *args],
-                          capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture
@@ -50,14 +34,14 @@ def core(cluster: UpProcess) -> Iterator[k8s.CoreV1Api]:
 def test_the_kubeconfig_up_wrote_serves_kubectl_and_kubeactors_own_cli(cluster):
     document = cluster.kubeconfig.read_text()
     assert "server: https://127.0.0.1:" in document and "natsServers: nats://" in document
-    empty = kubectl(cluster, "get", "pods")
+    empty = cluster.kubectl("get", "pods")
     assert (empty.returncode, empty.stdout) == (0, "")
     assert empty.stderr == "No resources found in default namespace.\n"
     assert cluster.cli("get", "nodes", "-o", "name").stdout == "node/node-1\nnode/node-2\n"
 
 
 def test_get_nodes_as_json_lists_the_simulated_nodes(cluster):
-    listed = kubectl(cluster, "get", "nodes", "-o", "json")
+    listed = cluster.kubectl("get", "nodes", "-o", "json")
     assert listed.returncode == 0, listed.stderr
     nodes = json.loads(listed.stdout)
     assert nodes["kind"] == "List"
@@ -65,32 +49,32 @@ def test_get_nodes_as_json_lists_the_simulated_nodes(cluster):
 
 
 def test_a_missing_object_is_kubectls_not_found_with_exit_code_1(cluster):
-    missing = kubectl(cluster, "get", "pod", "nope")
+    missing = cluster.kubectl("get", "pod", "nope")
     assert missing.returncode == 1
     assert missing.stderr == 'Error from server (NotFound): pods "nope" not found\n'
 
 
 def test_create_and_delete_of_manifests_from_the_kubernetes_docs(cluster):
-    created = kubectl(cluster, "create", "-f", str(MANIFESTS / "pod.yaml"),
+    created = cluster.kubectl("create", "-f", str(MANIFESTS / "pod.yaml"),
                       "-f", str(MANIFESTS / "deployment.yaml"))
     assert created.returncode == 0, created.stderr
     assert created.stdout.splitlines() == [
         "pod/hello created", "configmap/hello-settings created", "deployment.apps/web created"]
-    shown = json.loads(kubectl(cluster, "get", "configmap", "hello-settings", "-o",
+    shown = json.loads(cluster.kubectl("get", "configmap", "hello-settings", "-o",
                                "json").stdout)
     assert shown["data"] == {"greeting": "hello"}
-    web = json.loads(kubectl(cluster, "get", "deployment", "web", "-o", "json").stdout)
+    web = json.loads(cluster.kubectl("get", "deployment", "web", "-o", "json").stdout)
     assert web["spec"]["replicas"] == 3 and web["metadata"]["uid"]
-    again = kubectl(cluster, "create", "-f", str(MANIFESTS / "deployment.yaml"))
+    again = cluster.kubectl("create", "-f", str(MANIFESTS / "deployment.yaml"))
     assert again.returncode == 1
     assert again.stderr.strip() == ('Error from server (AlreadyExists): error when creating '
                                     f'"{MANIFESTS / "deployment.yaml"}": deployments.apps '
                                     '"web" already exists')
-    deleted = kubectl(cluster, "delete", "-f", str(MANIFESTS / "deployment.yaml"),
+    deleted = cluster.kubectl("delete", "-f", str(MANIFESTS / "deployment.yaml"),
                       "-f", str(MANIFESTS / "pod.yaml"), "--wait=false")
     assert deleted.returncode == 0, deleted.stderr
     assert 'configmap "hello-settings" deleted' in deleted.stdout
-    gone = kubectl(cluster, "get", "configmap", "hello-settings")
+    gone = cluster.kubectl("get", "configmap", "hello-settings")
     assert (gone.returncode, gone.stderr) == (
         1, 'Error from server (NotFound): configmaps "hello-settings" not found\n')
 
@@ -108,14 +92,14 @@ def test_get_pods_watch_sees_a_pod_created_and_its_changes(cluster):
         threading.Thread(target=lambda: [lines.put(line) for line in stdout],
                          daemon=True).start()
         try:
-            run = kubectl(cluster, "run", "watched", "--image", "busybox:1.35", "--", "sleep",
+            run = cluster.kubectl("run", "watched", "--image", "busybox:1.35", "--", "sleep",
                           "60")
             assert run.returncode == 0, run.stderr
             rows = [lines.get(timeout=30).split() for _ in range(2)]
             assert [row[0] for row in rows] == ["watched", "watched"]
         finally:
             watcher.kill()
-    kubectl(cluster, "delete", "pod", "watched", "--wait=false")
+    cluster.kubectl("delete", "pod", "watched", "--wait=false")
 
 
 def test_the_official_python_client_lists_creates_and_watches(cluster, core):

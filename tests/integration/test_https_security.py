@@ -174,3 +174,48 @@ def test_a_create_over_https_is_stored_as_the_certificates_user(call, admin, adm
     status, _ = call("DELETE", f"{CONFIGMAPS}/over-https", client=admin_cert)
     assert status == 200
     assert call("GET", f"{CONFIGMAPS}/over-https", client=admin_cert)[0] == 404
+
+
+def test_patch_is_authorized_as_patch_so_update_alone_is_403(call, control_plane, tmp_path,
+                                                              admin, admin_cert):
+    """As in Kubernetes: RBAC's ``update`` does not allow a PATCH, ``patch`` does."""
+    assert call("POST", CONFIGMAPS, A_CONFIGMAP, client=admin_cert)[0] == 201
+    admin.create("roles", {"metadata": {"name": "updater"}, "rules": [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "update"]}]})
+    admin.create("rolebindings", {"metadata": {"name": "updater"}, "roleRef": {
+        "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "updater"},
+        "subjects": [{"kind": "User", "name": "updater"}]})
+    credentials = control_plane.credentials("updater")
+    updater = _pems(tmp_path, "updater", credentials.key, credentials.cert)
+    merge = {"Content-Type": "application/merge-patch+json"}
+    before = _revision(admin)
+    status, body = call("PATCH", f"{CONFIGMAPS}/over-https", b'{"data": {"a": "c"}}',
+                        client=updater, headers=merge)
+    assert (status, body["reason"]) == (403, "Forbidden")
+    assert 'User "updater" cannot patch resource "configmaps"' in body["message"]
+    assert _revision(admin) == before
+    admin.patch("roles", "updater", [{"op": "add", "path": "/rules/0/verbs/-",
+                                      "value": "patch"}], "application/json-patch+json")
+    status, body = call("PATCH", f"{CONFIGMAPS}/over-https", b'{"data": {"a": "c"}}',
+                        client=updater, headers=merge)
+    assert (status, body["data"]) == (200, {"a": "c"})
+
+
+@pytest.mark.parametrize(("content_type", "patch", "code"), [
+    ("application/merge-patch+json", b"{not json", 400),
+    ("application/json-patch+json", b'{"op": "remove"}', 400),
+    ("application/json-patch+json", b'[{"op": "remove", "path": "/data/none"}]', 400),
+    ("application/strategic-merge-patch+json", b'{"data": {"a": 1}}', 422),
+    ("application/merge-patch+json", b'{"metadata": {"name": "renamed"}}', 400),
+    ("application/json", b'{"data": {"a": "c"}}', 415),
+    ("application/apply-patch+yaml", b"data: {a: c}", 415),
+])
+def test_a_malformed_patch_is_refused_and_writes_nothing(call, admin, admin_cert,
+                                                         content_type, patch, code):
+    assert call("POST", CONFIGMAPS, A_CONFIGMAP, client=admin_cert)[0] == 201
+    before = _revision(admin)
+    status, body = call("PATCH", f"{CONFIGMAPS}/over-https", patch, client=admin_cert,
+                        headers={"Content-Type": content_type})
+    assert (status, body["kind"]) == (code, "Status")
+    assert _revision(admin) == before
+    assert admin.get("configmaps", "over-https")["data"] == {"a": "b"}

@@ -292,3 +292,36 @@ def test_a_pod_waiting_at_permit_binds_once_allowed_and_is_rejected_at_its_timeo
         for ref in refs:
             ref.stop()
 
+
+
+class Brittle:
+    """Filter plugin that trips on one pod, as a plugin indexing a field no check foresaw."""
+
+    name = "Brittle"
+
+    def filter(self, state, pod, node):
+        if pod.pod["metadata"]["name"] == "odd":
+            raise AttributeError("'list' object has no attribute 'get'")
+        return Status()
+
+
+def test_a_cycle_that_raises_is_a_failed_scheduling_event_and_the_scheduler_goes_on(
+        control_plane: Cluster, connect):
+    admin = control_plane.admin_client()
+    admin.create("nodes", node("n1"), None)
+    connection = connect(control_plane.bus("system:kube-scheduler"), "brittle")
+    client = Client(connection, control_plane.token("system:kube-scheduler"))
+    ref = Scheduler.start(connection, client, SchedulerConfig(name="brittle"),
+                          default_profile(client, extra=[Brittle()]))
+    try:
+        admin.create("pods", constrained("odd", "100m", schedulerName="brittle"))
+        admin.create("pods", constrained("even", "100m", schedulerName="brittle"))
+        assert wait_for(admin, "pods", "even", bound)["spec"]["nodeName"] == "n1"
+        said = wait_for(admin, "events", None, lambda e: e.get("reason") == "FailedScheduling"
+                        and e["involvedObject"]["name"] == "odd")
+        assert said["message"] == ("running the scheduling cycle: AttributeError: 'list' "
+                                   "object has no attribute 'get'")
+        odd = wait_for(admin, "pods", "odd", lambda p: scheduled_condition(p) is not None)
+        assert scheduled_condition(odd)["reason"] == "SchedulerError" and not bound(odd)
+    finally:
+        ref.stop()

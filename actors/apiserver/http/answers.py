@@ -2,6 +2,11 @@
 HTTP code (kubectl prints their reason and message: ``Error from server (NotFound): pods "x"
 not found``), and watch events as the lines of a chunked JSON stream.
 
+A 422's details are translated from the bus's form (``kind``: the singular resource;
+``causes``: ``"FIELD: MESSAGE"`` strings) to Kubernetes' (``kind``: the Kind, ``group``;
+``causes``: ``{"reason", "message", "field"}``), from which kubectl writes its own sentence:
+``The Deployment "web" is invalid: spec.replicas: Invalid value: ...``.
+
 Pure: unit-tested in tests/unit/apiserver/http/test_answers.py.
 """
 
@@ -11,8 +16,9 @@ import base64
 import json
 from typing import Any
 
+from actors.api import resources
 from actors.api.objects import Object
-from bus.errors import ApiError
+from bus.errors import ApiError, BadRequest, Invalid
 
 JSON = "application/json"
 
@@ -34,9 +40,49 @@ def success_code(verb: str) -> int:
     return 201 if verb == "create" else 200
 
 
+def warning(text: str) -> str:
+    """A ``Warning`` header's value, as kube-apiserver writes it (code 299, no agent); kubectl
+    prints ``Warning: <text>``. What a header cannot carry (control characters, non-ASCII)
+    becomes ``?``."""
+    printable = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return '299 - "' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def failure(error: ApiError) -> tuple[int, bytes]:
     """The HTTP code and ``Status`` body of ``error``."""
-    return error.code, encode(error.to_status())
+    status = error.to_status()
+    if isinstance(error, Invalid) and isinstance(error.details, dict):
+        status["details"] = _invalid_details(error.details)
+    return error.code, encode(status)
+
+
+CAUSE_REASONS = {"Invalid value": "FieldValueInvalid", "Required value": "FieldValueRequired",
+                 "Forbidden": "FieldValueForbidden", "Unsupported value":
+                 "FieldValueNotSupported", "Duplicate value": "FieldValueDuplicate",
+                 "Not found": "FieldValueNotFound", "Too long": "FieldValueTooLong"}
+"""The reason of a cause by the words its message starts with (Kubernetes' field.ErrorType)."""
+
+
+def _invalid_details(details: Object) -> Object:
+    translated = dict(details)
+    try:
+        info = resources.resolve(str(details.get("kind", "")))
+        translated.update(kind=info.kind, group=info.group)
+    except BadRequest:
+        pass
+    translated["causes"] = [_cause(cause) if isinstance(cause, str) else cause
+                            for cause in details.get("causes") or ()]
+    return translated
+
+
+def _cause(text: str) -> Object:
+    """``"spec.x: Invalid value: ..."`` as Kubernetes' StatusCause."""
+    field, _, message = text.partition(": ")
+    if not message:
+        return {"reason": "FieldValueInvalid", "message": text, "field": ""}
+    reason = next((r for words, r in CAUSE_REASONS.items() if message.startswith(words)),
+                  "FieldValueInvalid")
+    return {"reason": reason, "message": message, "field": field}
 
 
 def event(kind: str, obj: Object) -> bytes:

@@ -1,8 +1,10 @@
-"""A request's query string (and a DeleteOptions body) as the options of the verb on the bus
-(``actors.apiserver.options``): what kube-apiserver reads from ``ListOptions``, ``GetOptions``
-and ``DeleteOptions``. A value of the wrong shape is a 400; what is not served yet (``dryRun``,
-delete preconditions) is refused rather than ignored, so nothing is written that the caller
-did not mean.
+"""A request's query string (and a DeleteOptions body, a patch's Content-Type) as the options
+of the verb on the bus (``actors.apiserver.options``): what kube-apiserver reads from
+``ListOptions``, ``GetOptions``, ``CreateOptions``, ``UpdateOptions``, ``PatchOptions`` and
+``DeleteOptions``; and its body as what the verb carries (:func:`payload`). A value of the
+wrong shape is a 400, a patch of a type not served a 415; what is not served yet
+(``dryRun``, delete preconditions, server-side apply) is refused rather than ignored, so
+nothing is written that the caller did not mean.
 
 Pure: unit-tested in tests/unit/apiserver/http/test_queries.py.
 """
@@ -11,18 +13,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
+from actors.api import patches
 from actors.api.objects import Object
 from actors.apiserver.http.routes import TRUE, Call
-from bus.errors import BadRequest
+from bus.errors import BadRequest, UnsupportedMediaType
 
 DEFAULT_WATCH_SECONDS = 1800
 """How long a watch stream lasts when the client names no ``timeoutSeconds`` (kube-apiserver:
 between 30 and 60 minutes); the client then watches again from where it was."""
 
 
-def options(call: Call, query: Mapping[str, str], body: bytes) -> Object:
-    """The bus options of ``call`` from its ``query`` (and, for a delete, its body)."""
+JSON = "application/json"
+BINARY = ("application/vnd.kubernetes.protobuf", "application/cbor")
+"""The encodings of objects client-go may send that are not served (JSON is)."""
+WRITES = ("create", "update", "patch")
+"""The verbs that write an object the client sent: they take ``fieldValidation``."""
+
+
+def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str = "") -> Object:
+    """The bus options of ``call`` from its ``query`` (and, for a delete, its body; for a
+    patch, the body's ``content_type``)."""
     if query.get("dryRun"):
         raise BadRequest("dryRun is not served yet: nothing was done")
     if call.verb in ("list", "watch", "deletecollection"):
@@ -33,7 +45,38 @@ def options(call: Call, query: Mapping[str, str], body: bytes) -> Object:
         found = {}
     if call.verb in ("delete", "deletecollection"):
         found.update(_deleting(query, body))
+    if call.verb in WRITES and query.get("fieldValidation"):
+        found["fieldValidation"] = query["fieldValidation"]
+    if call.verb == "patch":
+        found["patchType"] = patch_type(content_type)
     return found
+
+
+def patch_type(content_type: str) -> str:
+    """The patch type a PATCH's Content-Type names; UnsupportedMediaType for any other (as
+    kube-apiserver answers), server-side apply's included until it is served."""
+    if content_type in patches.TYPES:
+        return content_type
+    served = ", ".join(patches.TYPES)
+    if content_type == patches.APPLY_PATCH:
+        raise UnsupportedMediaType(f"server-side apply ({content_type}) is not served yet: "
+                                   f"nothing was done; accepted media types include: {served}")
+    raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted "
+                               f"media types include: {served}")
+
+
+def payload(call: Call, body: bytes, content_type: str = "") -> Any:
+    """What the verb carries: the object of a create or update, the patch of a patch (a
+    JSON Patch is a list), nothing for the other verbs. An object in another encoding than
+    JSON (client-go's protobuf) is 415, which tells client-go to send JSON from then on."""
+    if call.verb == "patch":
+        return json_value(body)
+    if call.verb not in ("create", "update"):
+        return None
+    if content_type in BINARY:
+        raise UnsupportedMediaType(f"the body of the request was in an unknown format - "
+                                   f"accepted media types include: {JSON}")
+    return json_body(body)
 
 
 def _selecting(query: Mapping[str, str]) -> Object:
@@ -79,12 +122,17 @@ def _delete_options(body: bytes) -> Object:
     return delete
 
 
-def json_body(body: bytes) -> Object:
-    """A request's body as the JSON object it must be; BadRequest saying why not."""
+def json_value(body: bytes) -> Any:
+    """A request's body as JSON; BadRequest saying why it is not."""
     try:
-        decoded = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
+
+
+def json_body(body: bytes) -> Object:
+    """A request's body as the JSON object it must be; BadRequest saying why not."""
+    decoded = json_value(body)
     if not isinstance(decoded, dict):
         raise BadRequest(f"the request body must be a JSON object, not "
                          f"{type(decoded).__name__}")

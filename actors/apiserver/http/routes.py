@@ -5,8 +5,8 @@ Paths: ``/api/v1/...`` (the core group) and ``/apis/GROUP/VERSION/...``, then
 ``[namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]]``; ``namespaces/NAME/status`` and
 ``/finalize`` are the Namespace's own subresources. Methods: GET a collection lists (or
 watches, with ``watch=1``), GET a name gets; POST a collection creates, POST a name's
-subresource (``binding``) creates there; PUT updates; DELETE a name deletes, a collection
-deletes what its selectors match.
+subresource (``binding``) creates there; PUT updates, PATCH patches; DELETE a name deletes,
+a collection deletes what its selectors match.
 
 Pure: unit-tested in tests/unit/apiserver/http/test_routes.py.
 """
@@ -71,6 +71,7 @@ def _verb(method: str, name: str | None, subresource: str | None,
         "GET": ("watch" if query.get("watch") in TRUE else "list") if collection else "get",
         "POST": "create" if collection or subresource else None,
         "PUT": None if collection else "update",
+        "PATCH": None if collection else "patch",
         "DELETE": "deletecollection" if collection else "delete",
     }
     verb = verbs.get(method)

@@ -37,9 +37,11 @@ def _places(value: Any, keys: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-def mutated(rng: random.Random) -> Object:
-    """The docs' pod with one to three of its values replaced, removed or given a sibling."""
-    pod = _doc_pod()
+def mutated(rng: random.Random, valid: Object | None = None,
+            junk: tuple[Any, ...] = JUNK) -> Object:
+    """``valid`` (a copy; the docs' pod by default) with one to three of its values replaced
+    by ``junk``, removed or given a sibling."""
+    pod = copy.deepcopy(valid) if valid is not None else _doc_pod()
     for _ in range(rng.randint(1, 3)):
         places = _places(pod)
         keys = rng.choice(places)
@@ -48,14 +50,14 @@ def mutated(rng: random.Random) -> Object:
             holder = holder[key]
         roll = rng.random()
         if roll < 0.7:
-            holder[keys[-1]] = copy.deepcopy(rng.choice(JUNK))
+            holder[keys[-1]] = copy.deepcopy(rng.choice(junk))
         elif roll < 0.85 and isinstance(holder, dict):
             del holder[keys[-1]]
         elif isinstance(holder, list):
-            holder.append(copy.deepcopy(rng.choice([*JUNK, holder[keys[-1]]])))
+            holder.append(copy.deepcopy(rng.choice([*junk, holder[keys[-1]]])))
         else:
             holder[rng.choice(["bogus", "imagPullPolicy", "key", "operator"])] = \
-                copy.deepcopy(rng.choice(JUNK))
+                copy.deepcopy(rng.choice(junk))
     return pod
 
 

@@ -400,6 +400,10 @@ def test_workloads_need_a_selector_matching_their_template_and_sane_numbers():
     mismatch = workload_problems(deployment_body(selector={"matchLabels": {"app": "db"}}))
     assert mismatch == ["spec.template.metadata.labels: Invalid value: {'app': 'web'}: "
                         "`selector` does not match template `labels`"]
+    unlabelled = deployment_body()  # found by the cluster fuzz: its ReplicaSet was refused
+    del unlabelled["spec"]["template"]["metadata"]["labels"]
+    assert workload_problems(unlabelled) == ["spec.template.metadata.labels: Invalid value: "
+                                             "None: `selector` does not match template `labels`"]
     assert workload_problems(deployment_body(replicas=-1)) == [
         "spec.replicas: Invalid value: -1: must be greater than or equal to 0"]
     empty = deployment_body()

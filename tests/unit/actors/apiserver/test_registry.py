@@ -55,6 +55,11 @@ def versioned(version: str) -> Any:
     return body
 
 
+def test_a_trace_id_leaves_annotations_that_are_not_a_map_to_validation():
+    body = dict(pod("p"), metadata={"name": "p", "annotations": 1.5})  # found by the fuzz
+    assert prepare_create(PODS, body, "default", "trace-1")["metadata"]["annotations"] == 1.5
+
+
 @pytest.mark.parametrize("version", ["42", "007"])
 def test_a_resource_version_on_create_is_refused_as_kube_apiservers_storage_does(version: str):
     with pytest.raises(InternalError, match=r"^Internal error occurred: resourceVersion should "

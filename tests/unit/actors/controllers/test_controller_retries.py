@@ -83,6 +83,15 @@ def test_a_bug_backs_off_and_a_success_starts_the_backoff_afresh(scripted: Any) 
     assert run(controller, 1) == [0.1, 0.2, 0.1]
 
 
+def test_a_bug_is_logged_with_its_key_and_traceback_once_while_it_lasts(
+        scripted: Any, caplog: pytest.LogCaptureFixture) -> None:
+    controller = scripted(*[KeyError("spec")] * 3)
+    run(controller, 3)
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "replicasets/default/web" in errors[0].getMessage()
+    assert errors[0].exc_info
+
+
 def test_retry_after_is_the_meaning_of_each_error() -> None:
     assert retry_after(TemporaryError("x", delay=0.0), 9, CONFIG) == 0.0
     assert retry_after(TemporaryError("x"), 9, CONFIG) == 1.0

@@ -1,13 +1,16 @@
 """The Deployment controller's decisions (actors/controllers/deployment.py) and kubectl's rollout
 status, history, undo, pause and resume (bindings/cli/printers.py, bindings/cli/workloads.py), as
-pure functions."""
+pure functions; and the Warning a refused ReplicaSet becomes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
+from actors.api.discovery import Served
+from actors.controllers.controller import ControllerConfig, Key
 from actors.controllers.deployment import (
     CHANGE_CAUSE,
     DESIRED_REPLICAS,
@@ -15,6 +18,7 @@ from actors.controllers.deployment import (
     MAX_REPLICAS,
     REVISION,
     Counts,
+    DeploymentController,
     deployment_status,
     fenceposts,
     is_scaling_event,
@@ -27,6 +31,7 @@ from actors.controllers.deployment import (
 )
 from bindings.cli import workloads
 from bindings.cli.printers import RolloutFailed, rollout_status
+from bus.errors import Invalid
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
@@ -332,3 +337,35 @@ def test_pause_and_resume_set_the_flag_once():
     assert workloads.paused(held, False)["spec"]["paused"] is False
     with pytest.raises(workloads.RolloutError, match=r'deployments\.apps "web" is not paused'):
         workloads.paused(d, False)
+
+
+class Refusing(DeploymentController):
+    """A Deployment controller whose ReplicaSet creations the apiserver refuses; it keeps the
+    Events it records."""
+
+    def __init__(self) -> None:
+        super().__init__(SimpleNamespace(subjects=None), SimpleNamespace(  # type: ignore[arg-type]
+            create=self._refuse, served=Served()), ControllerConfig(workers=1))
+        self.said: list[tuple[str, str, str]] = []
+
+    @staticmethod
+    def _refuse(resource: str, obj: dict, namespace: str) -> dict:
+        raise Invalid(f'ReplicaSet "{obj["metadata"]["name"]}" is invalid: spec.template.'
+                      "metadata.labels: Invalid value: {}: `selector` does not match template "
+                      "`labels`")
+
+    def record_event(self, obj: dict, kind: str, reason: str, message: str) -> None:
+        self.said.append((kind, reason, message))
+
+
+def test_a_replicaset_the_apiserver_refuses_is_a_warning_event_on_the_deployment():
+    controller = Refusing()
+    try:
+        controller.remember(deployment())
+        with pytest.raises(Invalid):  # not retried until the Deployment changes
+            controller.reconcile(Key("deployments", "default", "web"))
+    finally:
+        controller.pool.shutdown()
+    [(kind, reason, message)] = controller.said
+    assert (kind, reason) == ("Warning", "ReplicaSetCreateError")
+    assert message.startswith('Failed to create new replica set "web-') and "`selector`" in message

@@ -33,6 +33,9 @@ class Apiserver(HeldRequests):
     def submit(self, verb: str, resource: str, *, body: Object, **_: Any) -> Future[Any]:
         return self.hold((verb, body))
 
+    def write_options(self) -> dict[str, Any]:
+        return {"fieldValidation": "Strict"}
+
     def update(self, resource: str, obj: Object, **_: Any) -> Object:
         self.updates.append(obj)
         if self.conflicts:

@@ -20,7 +20,7 @@ from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
-from bus.errors import NotFound
+from bus.errors import Forbidden, NotFound
 
 
 class FakeRuntime:
@@ -82,18 +82,26 @@ def _ago(seconds: float) -> str:
 
 
 class FakeClient:
-    """ConfigMaps to read; status writes recorded."""
+    """ConfigMaps to read; status writes (sent with the client's write options) recorded."""
 
     def __init__(self, configmaps: dict[str, Object] | None = None) -> None:
         self.configmaps = configmaps or {}
         self.statuses: list[Object] = []
 
     def get(self, resource: str, name: str, namespace: str | None = "default") -> Object:
+        if not name:  # as the node authorizer answers a kubelet
+            raise Forbidden(f'{resource} is forbidden: User "system:node:node-1" cannot get '
+                            f'resource "{resource}": No Object name found')
         if name not in self.configmaps:
             raise NotFound(f'configmaps "{name}" not found')
         return self.configmaps[name]
 
-    def submit(self, verb: str, resource: str, *, body: Object, **_: Any) -> Future[Object]:
+    def write_options(self) -> dict[str, Any]:
+        return {"fieldValidation": "Strict"}
+
+    def submit(self, verb: str, resource: str, *, body: Object,
+               options: dict[str, Any] | None = None, **_: Any) -> Future[Object]:
+        assert options == self.write_options()  # a field the API lacks is refused
         self.statuses.append(body["status"])
         written: Future[Object] = Future()
         written.set_result(body)
@@ -107,12 +115,23 @@ def timers():
     timers.stop()
 
 
-def syncer(runtime: FakeRuntime, client: FakeClient, timers: Timers) -> PodSync:
+class Events:
+    """A recorder keeping (reason, message) of each event."""
+
+    def __init__(self) -> None:
+        self.recorded: list[tuple[str, str]] = []
+
+    def record(self, pod: Object, kind: str, reason: str, message: str) -> None:
+        self.recorded.append((reason, message))
+
+
+def syncer(runtime: FakeRuntime, client: FakeClient, timers: Timers,
+           recorder: Events | None = None) -> PodSync:
     config = SyncConfig("node-1", "127.0.0.1", backoff_base=10.0, backoff_max=300.0,
                         backoff_reset=600.0)
     return PodSync(client, runtime, config=config, timers=timers,  # type: ignore[arg-type]
-                   resubmit=lambda uid: None, forget=lambda uid: None, recorder=None,
-                   statuses=StatusWriter(4))
+                   resubmit=lambda uid: None, forget=lambda uid: None,
+                   recorder=recorder, statuses=StatusWriter(4))  # type: ignore[arg-type]
 
 
 def pod(*containers: Object, **spec: Any) -> Object:
@@ -173,6 +192,30 @@ def test_env_comes_from_configmaps_and_a_missing_one_is_a_config_error(timers):
         env=[{"name": "B", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "b"}}}]))))
     assert waiting(missing) == {"reason": "CreateContainerConfigError",
                                 "message": 'configmap "gone" not found'}
+
+
+def test_a_reference_without_a_name_is_a_config_error_with_the_apiservers_refusal(timers):
+    client = FakeClient()  # found by the cluster fuzz: a secretKeyRef whose name was removed
+    syncer(FakeRuntime({"busybox:1.35"}), client, timers).sync(PodRecord(pod(app(
+        env=[{"name": "T", "valueFrom": {"secretKeyRef": {"key": "token"}}}]))))
+    assert waiting(client)["reason"] == "CreateContainerConfigError"
+    assert "No Object name found" in waiting(client)["message"]
+
+
+def test_a_surprise_in_a_sync_is_a_failed_event_logged_once_not_an_exception(timers, caplog):
+    runtime, client, events = FakeRuntime({"busybox:1.35"}), FakeClient(), Events()
+
+    def broken(pod: Object, container: Object, attempt: int) -> ContainerInfo:
+        raise KeyError("ports")
+
+    runtime.start_container = broken  # type: ignore[method-assign]
+    sync, record = syncer(runtime, client, timers, events), PodRecord(pod(app()))
+    sync.sync(record)
+    sync.sync(record)  # the same surprise again: said once
+    assert [e for e in events.recorded if e[0] == "Failed"] == [
+        ("Failed", "Error: KeyError: 'ports'")]
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "default/p" in errors[0].getMessage() and errors[0].exc_info
 
 
 def test_init_containers_run_one_at_a_time_before_the_app(timers):

@@ -6,7 +6,7 @@ import json
 
 from actors.api.resources import RESOURCES
 from actors.apiserver.http import answers, discovery, openapi
-from bus.errors import Gone, NotFound
+from bus.errors import Gone, Invalid, NotFound
 
 
 def test_the_core_group_lists_its_resources_with_kubectls_fields():
@@ -14,10 +14,10 @@ def test_the_core_group_lists_its_resources_with_kubectls_fields():
     assert core is not None and core["groupVersion"] == "v1"
     pods = next(entry for entry in core["resources"] if entry["name"] == "pods")
     assert pods == {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
-                    "verbs": ["create", "delete", "deletecollection", "get", "list", "update",
-                              "watch"], "shortNames": ["po"], "categories": ["all"]}
+                    "verbs": ["create", "delete", "deletecollection", "get", "list", "patch",
+                              "update", "watch"], "shortNames": ["po"], "categories": ["all"]}
     status = next(entry for entry in core["resources"] if entry["name"] == "pods/status")
-    assert status["verbs"] == ["get", "update"]
+    assert status["verbs"] == ["get", "patch", "update"]
     nodes = next(entry for entry in core["resources"] if entry["name"] == "nodes")
     assert nodes["namespaced"] is False
 
@@ -77,3 +77,22 @@ def test_a_watch_error_is_a_line_of_the_stream_and_bytes_become_base64():
     assert event["type"] == "ERROR" and event["object"]["code"] == 410
     assert json.loads(answers.encode({"data": b"\x00\x01"})) == {"data": "AAE="}
     assert answers.success_code("create") == 201 and answers.success_code("get") == 200
+
+
+def test_a_422_carries_kubernetes_causes_so_kubectl_writes_its_own_sentence():
+    problem = ('spec.replicas: Invalid value: "string": spec.replicas in body must be of '
+               'type integer: "string"')
+    code, body = answers.failure(Invalid(f'Deployment "web" is invalid: {problem}', details={
+        "name": "web", "kind": "deployment", "causes": [problem, "no field here"]}))
+    details = json.loads(body)["details"]
+    assert (code, details["kind"], details["group"], details["name"]) == (
+        422, "Deployment", "apps", "web")
+    assert details["causes"] == [
+        {"reason": "FieldValueInvalid", "field": "spec.replicas", "message":
+         'Invalid value: "string": spec.replicas in body must be of type integer: "string"'},
+        {"reason": "FieldValueInvalid", "field": "", "message": "no field here"}]
+
+
+def test_a_warning_header_is_kube_apiservers_and_carries_only_what_a_header_can():
+    assert answers.warning('unknown field "spec.x"') == '299 - "unknown field \\"spec.x\\""'
+    assert answers.warning("a\nb\u00e9") == '299 - "a?b?"'

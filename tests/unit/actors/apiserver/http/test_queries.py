@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from actors.apiserver.http.queries import DEFAULT_WATCH_SECONDS, options, watch_seconds
+from actors.api import patches
+from actors.apiserver.http.queries import DEFAULT_WATCH_SECONDS, options, payload, watch_seconds
 from actors.apiserver.http.routes import route
-from bus.errors import BadRequest
+from bus.errors import BadRequest, UnsupportedMediaType
 
 
 def _options(method: str, path: str, body: bytes = b"", **query: str) -> dict:
@@ -60,3 +61,48 @@ def test_a_watch_lasts_its_timeout_or_the_default():
     assert watch_seconds({}) == watch_seconds({"timeoutSeconds": "0"}) == DEFAULT_WATCH_SECONDS
     with pytest.raises(BadRequest):
         watch_seconds({"timeoutSeconds": "-1"})
+
+
+@pytest.mark.parametrize("content_type", patches.TYPES)
+def test_a_patch_says_its_type_in_its_content_type(content_type):
+    call = route("PATCH", "/api/v1/namespaces/d/configmaps/c", {})
+    assert options(call, {"fieldManager": "kubectl-patch"}, b"{}", content_type) == {
+        "patchType": content_type}
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/apply-patch+yaml",
+                                          "text/plain", ""])
+def test_a_patch_of_another_type_is_415_and_server_side_apply_says_it_is_not_served(
+        content_type):
+    call = route("PATCH", "/api/v1/namespaces/d/configmaps/c", {})
+    with pytest.raises(UnsupportedMediaType) as refused:
+        options(call, {}, b"{}", content_type)
+    assert refused.value.code == 415
+    assert "application/strategic-merge-patch+json" in refused.value.message
+    if content_type == patches.APPLY_PATCH:
+        assert "server-side apply" in refused.value.message
+
+
+def test_writes_pass_field_validation_on_and_reads_do_not():
+    for method, path in (("POST", "/api/v1/namespaces/d/configmaps"),
+                         ("PUT", "/api/v1/namespaces/d/configmaps/c")):
+        assert _options(method, path, fieldValidation="Strict") == {"fieldValidation": "Strict"}
+    assert _options("GET", "/api/v1/namespaces/d/configmaps/c", fieldValidation="Strict") == {}
+
+
+def test_a_json_patch_is_carried_as_its_list_and_a_create_must_be_an_object():
+    patch = route("PATCH", "/api/v1/namespaces/d/configmaps/c", {})
+    assert payload(patch, b'[{"op": "remove", "path": "/data"}]') == [
+        {"op": "remove", "path": "/data"}]
+    with pytest.raises(BadRequest):
+        payload(patch, b"{nope")
+    with pytest.raises(BadRequest):
+        payload(route("POST", "/api/v1/namespaces/d/configmaps", {}), b"[1]")
+    assert payload(route("GET", "/api/v1/namespaces/d/configmaps", {}), b"") is None
+
+
+def test_an_object_not_in_json_is_415_as_kube_apiserver_answers_an_unknown_encoding():
+    review = route("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {})
+    with pytest.raises(UnsupportedMediaType):
+        payload(review, b"k8s\x00\x0a", "application/vnd.kubernetes.protobuf")
+    assert payload(review, b'{"spec": {}}', "application/json") == {"spec": {}}

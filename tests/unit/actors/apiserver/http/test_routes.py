@@ -37,6 +37,10 @@ def _call(method: str, path: str, **query: str) -> tuple[object, ...]:
      ("get", "namespaces", None, "kube-system", None)),
     ("PUT", "/api/v1/namespaces/gone/finalize", {},
      ("update", "namespaces", None, "gone", "finalize")),
+    ("PATCH", "/api/v1/namespaces/x/pods/p", {}, ("patch", "pods", "x", "p", None)),
+    ("PATCH", "/apis/apps/v1/namespaces/x/deployments/d/scale", {},
+     ("patch", "deployments", "x", "d", "scale")),
+    ("PATCH", "/api/v1/nodes/node-1", {}, ("patch", "nodes", None, "node-1", None)),
 ])
 def test_a_path_and_method_name_the_verb_resource_namespace_name_and_subresource(
         method, path, query, expected):
@@ -56,7 +60,7 @@ def test_what_no_resource_serves_is_not_found(path):
 
 @pytest.mark.parametrize(("method", "path"), [
     ("PUT", "/api/v1/namespaces/x/pods"), ("POST", "/api/v1/namespaces/x/pods/p"),
-    ("PATCH", "/api/v1/namespaces/x/pods/p"), ("OPTIONS", "/api/v1/pods"),
+    ("PATCH", "/api/v1/namespaces/x/pods"), ("OPTIONS", "/api/v1/pods"),
 ])
 def test_a_method_that_does_not_apply_is_405(method, path):
     with pytest.raises(MethodNotAllowed):
