@@ -13,6 +13,7 @@ resources), ``actors.apiserver`` (the only writer).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from actors.api import certificates
@@ -111,6 +112,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  namespaced=False, short_names=("csr",), subresources=("status", "approval")),
     ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
                  namespaced=False, short_names=("pc",)),
+    ResourceInfo("customresourcedefinitions", "CustomResourceDefinition",
+                 group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
+                 subresources=("status",), categories=("api-extensions",)),
 )
 REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
@@ -132,15 +136,17 @@ def lookup(group: str, name: str) -> ResourceInfo:
     return info
 
 
-def in_category(category: str) -> list[ResourceInfo]:
+def in_category(category: str, among: Iterable[ResourceInfo] = RESOURCES
+                ) -> list[ResourceInfo]:
     """The resources of a category (``all``), in discovery order."""
-    return [info for info in RESOURCES if category in info.categories]
+    return [info for info in among if category in info.categories]
 
 
-def resolve(word: str) -> ResourceInfo:
-    """The resource a kubectl user means by ``word``: plural, singular, short name or Kind."""
+def resolve(word: str, among: Iterable[ResourceInfo] = RESOURCES) -> ResourceInfo:
+    """The resource a kubectl user means by ``word``: plural, singular, short name or Kind
+    (among the built-in ones unless told: ``actors.api.discovery`` adds the custom ones)."""
     lowered = word.lower()
-    for info in RESOURCES:
+    for info in among:
         names = (info.name, info.singular, *info.short_names, f"{info.name}.{info.group}",
                  f"{info.singular}.{info.group}")
         if lowered in names:

@@ -69,6 +69,7 @@ from actors.apiserver.authn import (
     impersonation,
 )
 from actors.apiserver.busauth import check_reply, may_answer
+from actors.apiserver.customresources import CustomResources
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.options import parse_options
@@ -127,9 +128,11 @@ class ApiServer(Verbs, Relay, BusActor):
         audit: AuditSink | None = None,
         admission_objects: Mirror | None = None,
         forwarding: Forwarding | None = None,
+        custom_resources: CustomResources | None = None,
     ) -> None:
-        """``authorizer``, ``registrations`` and ``admission_objects`` (a Mirror of
-        ADMISSION_KINDS) are shared by the workers of one apiserver, so that a change
+        """``authorizer``, ``registrations``, ``admission_objects`` (a Mirror of
+        ADMISSION_KINDS) and ``custom_resources`` (the resources served, CRDs' included) are
+        shared by the workers of one apiserver, so that a change
         committed by one applies to the next request of every other. With ``handshaker``,
         clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
         record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
@@ -143,12 +146,15 @@ class ApiServer(Verbs, Relay, BusActor):
         self.authorizer = authorizer or Authorizer(NodeAuthorizer())
         self.registrations = registrations or Registrations()
         self.admission_objects = admission_objects or Mirror(ADMISSION_KINDS)
-        self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects)
+        self.resources = custom_resources or CustomResources()
+        self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects,
+                        self.resources)
         self.admission = admission or self.default_chain()
         self.audit = audit
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
-        self.watches = Watches(self.publish, self.config.name)
+        self.watches = Watches(self.publish, self.config.name,
+                               lambda obj: self.resources.served.of(obj))
         """The watchers (the watch worker's; the other workers' stays empty)."""
 
     def default_chain(self) -> AdmissionChain:
@@ -158,7 +164,8 @@ class ApiServer(Verbs, Relay, BusActor):
         external = ExternalAdmission(self.registrations, self.subjects)
         limits, quota, priority = LimitRanger(self), ResourceQuota(self), Priority(self)
         return AdmissionChain(
-            mutating=[NamespaceLifecycle(self), limits, priority, quota, external],
+            mutating=[NamespaceLifecycle(self), self.resources, limits, priority, quota,
+                      external],
             validating=[NodeRestriction(),
                         PreventEscalation(self.authorizer), CertificateApproval(self.authorizer),
                         CertificateSigning(self.authorizer), CertificateSubjectRestriction(),
@@ -350,7 +357,7 @@ class ApiServer(Verbs, Relay, BusActor):
         if parsed.server not in (None, self.config.server):
             raise NotFound(f'no apiserver process "{parsed.server}" serves this cluster')
         resource, _, subresource = parsed.resource.partition("/")
-        info = lookup(parsed.group, resource)
+        info = self.resources.served.lookup(parsed.group, resource)
         if subresource and subresource not in info.subresources:
             raise NotFound(f'{resource} has no subresource "{subresource}"')
         if subresource and parsed.verb not in SUBRESOURCE_VERBS.get(subresource, ()):

@@ -9,7 +9,7 @@ create, a failed update, a removal).
 
 Neighbours: ``server`` (the pipeline :class:`Verbs` is mixed into: ``_admit``, ``_validate``,
 ``_store_write``, ``_commit``), ``registry``, ``watching`` (the ``watch`` verb's registry),
-``actors.store`` (reads from its view).
+``actors.store`` (reads from its view), ``customresources`` (a CRD's objects go with it).
 
 Which thread: an apiserver worker's actor thread; a verb never blocks on a write (it yields it)
 but reads the store's view, and ``watch`` with a ``resourceVersion`` asks the store actor.
@@ -21,7 +21,7 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from actors.api import certificates, patches
+from actors.api import certificates, crds, patches
 from actors.api.objects import Object
 from actors.api.resources import REVIEWS
 from actors.api.selectors import matcher
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     import pykka
 
     from actors.apiserver.admission.chain import AdmissionChain, Steps
+    from actors.apiserver.customresources import CustomResources
     from actors.apiserver.rbac import Authorizer
     from actors.apiserver.requests import ApiServerConfig, Request, Result, Step
     from actors.store import StoreView
@@ -74,6 +75,7 @@ class Verbs:
     view: StoreView | None
     authorizer: Authorizer
     admission: AdmissionChain
+    resources: CustomResources
     watches: Watches
 
     if TYPE_CHECKING:
@@ -251,6 +253,8 @@ class Verbs:
 
     def _remove(self, request: Request, expected: int | None = None
                 ) -> Generator[Step, Result, Object]:
+        if request.info.name == crds.RESOURCE and request.info.group == crds.GROUP:
+            yield from self._remove_custom_objects(request)
         try:
             removed = yield from self._store_write(request, "delete", None, expected)
         except NotFound:
@@ -259,6 +263,23 @@ class Verbs:
             raise _conflict(request, error) from None
         self.admission.release(removed)
         return self._commit(request, removed, removed=True)
+
+    def _remove_custom_objects(self, request: Request) -> Generator[Step, Result, None]:
+        """Remove every object of the resource the CRD ``request`` names serves, before the
+        CRD itself (apiextensions-apiserver's ``customresourcecleanup`` finalizer), each
+        with its watch event."""
+        assert self.view is not None, "reads before on_start"
+        info = next((i for i in self.resources.served.custom if i.definition == request.name),
+                    None)
+        if info is None:
+            return
+        for obj in self.view.page(info.prefix(None))[0]:
+            metadata = obj["metadata"]
+            item = dataclasses.replace(request, info=info, namespace=metadata.get("namespace"),
+                                       name=metadata["name"])
+            with contextlib.suppress(NotFound):
+                self._commit(item, (yield from self._store_write(item, "delete", None)),
+                             removed=True)
 
     def _write(self, request: Request, obj: Object, expected: int | None
                ) -> Generator[Step, Result, Object]:

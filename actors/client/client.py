@@ -30,8 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from actors.api import crds
+from actors.api.discovery import Served
 from actors.api.objects import Object
-from actors.api.resources import ResourceInfo, resolve
+from actors.api.resources import ResourceInfo
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.credentials import Credentials, TokenCredentials
 from bus import loop as bus_loop
@@ -39,9 +41,11 @@ from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, mac, new_id
 from bus.errors import (
     ApiError,
+    BadRequest,
     BusError,
     BusTimeout,
     Conflict,
+    Forbidden,
     Gone,
     NoResponders,
     PayloadTooLarge,
@@ -241,11 +245,6 @@ def _settle(answer: concurrent.futures.Future[Any],
         answer.set_exception(error)
 
 
-def _info(resource: str | ResourceInfo) -> ResourceInfo:
-    """The resource a kubectl word names, or the resource itself."""
-    return resource if isinstance(resource, ResourceInfo) else resolve(resource)
-
-
 class Client:
     """A connection to the apiserver for one identity: a bearer token, or credentials (a
     certificate session, see ``actors.client.credentials``)."""
@@ -269,6 +268,31 @@ class Client:
         self._impersonate = {"user": impersonate, "groups": list(impersonate_groups)} \
             if impersonate else None
         self.timeout = timeout or connection.config.request_timeout
+        self.served = Served()
+        """The resources this client knows: the built-in ones, and the custom ones it learnt
+        (:meth:`discover`). Replaced whole, never changed."""
+
+    def info(self, resource: str | ResourceInfo) -> ResourceInfo:
+        """The resource a kubectl word names (the apiserver asked for its custom resources
+        when the word is not known), or the resource itself."""
+        if isinstance(resource, ResourceInfo):
+            return resource
+        try:
+            return self.served.resolve(resource)
+        except BadRequest:
+            self.discover()
+            return self.served.resolve(resource)
+
+    def discover(self) -> Served:
+        """Learn the custom resources the cluster serves now: those of its Established
+        CustomResourceDefinitions (kubectl reads them from ``/apis``; over the bus they are
+        the CRDs themselves). Unchanged when this identity may not list CRDs."""
+        try:
+            found = self.list(crds.RESOURCE)["items"]
+        except Forbidden:
+            return self.served
+        self.served = Served(info for crd in found if (info := crds.resource_of(crd)))
+        return self.served
 
     # -- the one request path ------------------------------------------------------------------
 
@@ -316,7 +340,7 @@ class Client:
         the ApiError :meth:`request` would. Callable from any thread but the bus loop's (opening a
         certificate session blocks for its handshake). ``resource``: a kubectl word, or the
         resource itself."""
-        info = _info(resource)
+        info = self.info(resource)
         proof = self.credentials.prove(self.connection)
         envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
                                  trace_id, proof.auth, keys)
@@ -409,5 +433,5 @@ class Client:
                                    "allowWatchBookmarks": True}
         options.update({k: v for k, v in (("labelSelector", label_selector),
                                           ("fieldSelector", field_selector)) if v})
-        return Watch(self, _info(resource), namespace, options, on_event).start(
+        return Watch(self, self.info(resource), namespace, options, on_event).start(
             resource_version)

@@ -86,7 +86,7 @@ def _add_delete(verbs: parsing.Verbs, common: parsing.Parser) -> None:
 
 def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     printers.check_format(args.output)
-    targets = parsing.targets([args.resource, *args.names])
+    targets = parsing.targets([args.resource, *args.names], session.client.info)
     if args.watch:
         if len(targets) > 1:
             raise UsageError("you may only specify a single resource type")
@@ -220,7 +220,8 @@ def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -
     for where, obj in manifests.read(args.filename):
         seen += 1
         try:
-            info, namespace = manifests.target(obj, session.namespace, explicit)
+            info, namespace = manifests.target(obj, session.namespace, explicit,
+                                                session.client.info)
             action(info, namespace, obj)
         except ApiError as error:
             print_error(error)
@@ -234,7 +235,8 @@ def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -
 
 
 def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    info, names = parsing.resource_and_names([args.resource, *args.names])
+    info, names = parsing.resource_and_names([args.resource, *args.names],
+                                              session.client.info)
     if info.name not in ("pods", "nodes", "replicasets", "deployments", "secrets"):
         raise UsageError("describe knows pods, nodes, replicasets, deployments and secrets in "
                          f"this release, not {info.name}")
@@ -312,7 +314,8 @@ def _deletion_targets(args: argparse.Namespace, session: Session
     """(resource, namespace, name) to delete: by a selector, or by names."""
     if not args.resource:
         raise UsageError("you must provide one or more resources by argument or filename")
-    info, names = parsing.resource_and_names([args.resource, *args.names])
+    info, names = parsing.resource_and_names([args.resource, *args.names],
+                                              session.client.info)
     namespace = session.namespace if info.namespaced else None
     if args.selector:
         if names:

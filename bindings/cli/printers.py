@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from actors.api import certificates
+from actors.api import certificates, crds
 from actors.api.meta import LAST_APPLIED, condition, parse_time
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
@@ -218,6 +218,24 @@ _TABLES: dict[str, Columns] = {
 }
 
 
+def _custom_table(info: crds.CustomResource) -> Columns:
+    """A custom resource's table: NAME, then its CRD's ``additionalPrinterColumns`` (those of
+    priority 0 always, the others with ``-o wide``); a ``date`` column shows an age."""
+    first = [c for c in info.columns if c.priority == 0]
+    more = [c for c in info.columns if c.priority != 0]
+
+    def cell(column: crds.Column, obj: Object) -> str:
+        found = jsonpath.find(jsonpath.parse_path(column.json_path), obj)
+        if column.type == "date" and found and isinstance(found[0], str):
+            return age({"metadata": {"creationTimestamp": found[0]}})
+        return ",".join(jsonpath.text_of(value) for value in found) or "<none>"
+
+    def row(obj: Object, wide: bool) -> list[str]:
+        return [obj["metadata"]["name"], *(cell(c, obj) for c in first + (more if wide else []))]
+
+    return ["NAME", *(c.name.upper() for c in first)], [c.name.upper() for c in more], row
+
+
 def labels_text(obj: Object) -> str:
     labels = obj.get("metadata", {}).get("labels") or {}
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
@@ -228,7 +246,8 @@ def table(info: ResourceInfo, items: list[Object], wide: bool = False,
           header: bool = True, with_kind: bool = False) -> str:
     """kubectl's table for ``items``; without ``header`` only the rows (``get -w``); with
     ``with_kind`` names read ``pod/NAME`` (a ``get`` of several types)."""
-    headers, extra, row = _TABLES.get(info.name, (["NAME", "AGE"], [], _default_row))
+    headers, extra, row = _custom_table(info) if isinstance(info, crds.CustomResource) \
+        and info.columns else _TABLES.get(info.name, (["NAME", "AGE"], [], _default_row))
     prefix = f"{info.qualified_singular}/" if with_kind and headers[0] == "NAME" else ""
     rows = [([o["metadata"].get("namespace", "")] if namespaced_column else [])
             + _prefixed(prefix, row(o, wide)) + ([labels_text(o)] if show_labels else [])

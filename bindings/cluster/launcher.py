@@ -50,6 +50,7 @@ from actors.apiserver import (
     busauth,
 )
 from actors.apiserver.admission.external import Registrations
+from actors.apiserver.customresources import CustomResources
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.server import ADMISSION_KINDS
 from actors.client.client import Client
@@ -263,7 +264,7 @@ class Cluster:
             tokens, SessionAuthenticator(self._pki.ticket_key, handshaker.window))
         # Shared by all workers: a change committed by one applies to the next request of any.
         authorizer, registrations = Authorizer(NodeAuthorizer()), Registrations()
-        admission_objects = Mirror(ADMISSION_KINDS)
+        admission_objects, custom_resources = Mirror(ADMISSION_KINDS), CustomResources()
         self._audit = AuditLog(config.audit_log or data / "audit.log")
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
@@ -274,6 +275,7 @@ class Cluster:
                 config=ApiServerConfig(serves_watches=first, bootstrap=first, server=server),
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
                 audit=self._audit, admission_objects=admission_objects,
+                custom_resources=custom_resources,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
