@@ -10,12 +10,15 @@ under RBAC's ``impersonate``. Only ``/healthz``, ``/livez``, ``/readyz`` and ``/
 answered here for anybody (kube-apiserver's ``system:public-info-viewer``); discovery and the
 OpenAPI documents are static but for authenticated users only, so the front has the apiserver
 authenticate the client first (a SelfSubjectAccessReview, which every authenticated user may
-make).
+make). So is a request with a body and no client certificate, before its body is read: the
+front reads nothing from a sender nobody has authenticated (kube-apiserver authenticates before
+reading a body), and a body must arrive within ``body_seconds`` (:data:`BODY_SECONDS`).
 
 A watch is a chunked stream of JSON lines: the front opens a bus watch for the client (``Client
 .watch``: its lease renewed, every renewal with the client's credentials) and writes each event
 as it comes, bookmarks only when asked for, until ``timeoutSeconds``, an ERROR event, or the
-client leaving; then the bus watch is stopped.
+client leaving; then the bus watch is stopped. A client that lets ``watch_queue`` events pile
+up unread is cut off (:data:`WATCH_QUEUE`).
 
 Which thread: the listener's loop thread (``https``). A bus request is sent from it without
 waiting (opening a certificate session, once an hour, blocks it for one bus round trip); a
@@ -41,13 +44,21 @@ from actors.apiserver.http import answers, discovery, openapi, queries, routes
 from actors.client.client import Client, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bus.connection import Connection
-from bus.errors import ApiError, Gone, RequestEntityTooLarge
+from bus.errors import ApiError, Gone, RequestEntityTooLarge, ServerTimeout
 
 log = logging.getLogger(__name__)
 
 HEALTH = ("/healthz", "/livez", "/readyz")
 MAX_BODY_BYTES = 3 * 1024 * 1024
 """Largest request body read (kube-apiserver's limit); the object limit is the pipeline's."""
+BODY_SECONDS = 60.0
+"""Longest a request's body may take to arrive (kube-apiserver's request timeout); then 504.
+Unbounded, a body sent a byte at a time held its connection and buffer for ever."""
+WATCH_QUEUE = 100
+"""Events one watch may hold for a client that does not read them; one more and its connection
+is closed (it lists and watches again), as kube-apiserver closes a watcher whose buffer stays
+full. Unbounded, one client reading nothing had the front keep every event: 40 such watches
+and 100 updates of 240 KB grew the apiserver's process by 900 MB."""
 _REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
 
 
@@ -55,9 +66,11 @@ class Front:
     """The handlers, sending on ``connection`` as the identity of ``credentials``."""
 
     def __init__(self, connection: Connection, credentials: Credentials,
-                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = MAX_BODY_BYTES, watch_queue: int = WATCH_QUEUE,
+                 body_seconds: float = BODY_SECONDS) -> None:
         self.connection, self.credentials = connection, credentials
-        self.max_body_bytes = max_body_bytes
+        self.max_body_bytes, self.watch_queue = max_body_bytes, watch_queue
+        self.body_seconds = body_seconds
         self.address = ""
         """``HOST:PORT`` the listener serves on, which ``/api`` names (set once listening)."""
 
@@ -75,13 +88,16 @@ class Front:
             return web.Response(status=code, body=body, content_type=answers.JSON)
 
     async def _answer(self, request: web.Request, path: str) -> web.StreamResponse:
-        client = self._client(request)
+        forwarded = _forwarded(request)
+        client = self._client(request, forwarded)
         document = discovery.document(path, self.address) or openapi.document(path)
         if document is not None:
             await _authenticated(client)
             return _json(200, document)
         call = routes.route(request.method, path, request.query)
-        body = await _body(request)
+        if request.body_exists and "certificate" not in forwarded:  # TLS checked a certificate
+            await _authenticated(client)
+        body = await _body(request, self.body_seconds)
         options = queries.options(call, request.query, body)
         if call.verb == "watch":
             return await self._watch(request, client, call, options)
@@ -91,10 +107,11 @@ class Front:
             options=options or None, subresource=call.subresource))
         return _json(answers.success_code(call.verb), answer)
 
-    def _client(self, request: web.Request) -> Client:
-        """A client on the front's connection, for the caller of ``request``."""
+    def _client(self, request: web.Request, forwarded: Object) -> Client:
+        """A client on the front's connection, for the caller of ``request`` (who showed
+        ``forwarded``)."""
         headers = request.headers
-        return Client(self.connection, ForwardedCredentials(self.credentials, _forwarded(request)),
+        return Client(self.connection, ForwardedCredentials(self.credentials, forwarded),
                       impersonate=headers.get("Impersonate-User"),
                       impersonate_groups=tuple(headers.getall("Impersonate-Group", ())))
 
@@ -103,12 +120,12 @@ class Front:
         """Stream the events of a bus watch opened for the client (see the module
         docstring)."""
         loop = asyncio.get_running_loop()
-        events: asyncio.Queue[WatchEvent] = asyncio.Queue()
+        events: asyncio.Queue[WatchEvent] = asyncio.Queue(self.watch_queue)
         seconds = queries.watch_seconds(request.query)
         response = web.StreamResponse(headers={"Content-Type": answers.JSON})
 
         def arrived(event: WatchEvent) -> None:  # bus loop thread
-            loop.call_soon_threadsafe(events.put_nowait, event)
+            loop.call_soon_threadsafe(_offer, events, event, request)
 
         try:
             watch = await loop.run_in_executor(None, functools.partial(
@@ -146,6 +163,17 @@ async def _stream(response: web.StreamResponse, events: asyncio.Queue[WatchEvent
             return
 
 
+def _offer(events: asyncio.Queue[WatchEvent], event: WatchEvent, request: web.Request) -> None:
+    """Queue ``event`` for ``request``'s client, or cut the client off when ``events`` is full
+    (:data:`WATCH_QUEUE`): its handler ends on the lost connection and stops the bus watch."""
+    try:
+        events.put_nowait(event)
+    except asyncio.QueueFull:
+        if request.transport is not None:
+            log.info("a watch client of %s read too slowly: cut off", request.path)
+            request.transport.abort()
+
+
 def _stop(watch: Watch) -> None:
     watch.stop()
 
@@ -169,10 +197,14 @@ async def _authenticated(client: Client) -> None:
     await asyncio.wrap_future(client.submit("create", _REVIEW, body=review))
 
 
-async def _body(request: web.Request) -> bytes:
-    """The request's body; RequestEntityTooLarge past the listener's limit."""
+async def _body(request: web.Request, seconds: float) -> bytes:
+    """The request's body; RequestEntityTooLarge past the listener's limit, ServerTimeout
+    when it has not all come within ``seconds``."""
     try:
-        return await request.read()
+        async with asyncio.timeout(seconds):
+            return await request.read()
+    except TimeoutError:
+        raise ServerTimeout(f"the request body did not arrive within {seconds:g}s") from None
     except web.HTTPRequestEntityTooLarge as error:
         raise RequestEntityTooLarge(f"the request body is too large: {error.text}") from None
 
