@@ -17,8 +17,8 @@ reading a body), and a body must arrive within ``body_seconds`` (:data:`BODY_SEC
 A watch is a chunked stream of JSON lines: the front opens a bus watch for the client (``Client
 .watch``: its lease renewed, every renewal with the client's credentials) and writes each event
 as it comes, bookmarks only when asked for, until ``timeoutSeconds``, an ERROR event, or the
-client leaving; then the bus watch is stopped. A client that lets ``watch_queue`` events pile
-up unread is cut off (:data:`WATCH_QUEUE`).
+client leaving; then the bus watch is stopped. A client that lets more than ``watch_buffer``
+bytes of events pile up unread is cut off (:data:`WATCH_BUFFER`).
 
 Which thread: the listener's loop thread (``https``). A bus request is sent from it without
 waiting (opening a certificate session, once an hour, blocks it for one bus round trip); a
@@ -54,11 +54,12 @@ MAX_BODY_BYTES = 3 * 1024 * 1024
 BODY_SECONDS = 60.0
 """Longest a request's body may take to arrive (kube-apiserver's request timeout); then 504.
 Unbounded, a body sent a byte at a time held its connection and buffer for ever."""
-WATCH_QUEUE = 100
-"""Events one watch may hold for a client that does not read them; one more and its connection
-is closed (it lists and watches again), as kube-apiserver closes a watcher whose buffer stays
-full. Unbounded, one client reading nothing had the front keep every event: 40 such watches
-and 100 updates of 240 KB grew the apiserver's process by 900 MB."""
+WATCH_BUFFER = 4 * 1024 * 1024
+"""Bytes of encoded events one watch may hold for a client that does not read them; past it its
+connection is closed (it lists and watches again), as kube-apiserver closes a watcher whose
+buffer stays full. In bytes, not events: a burst of small events (a deletecollection) arrives
+all at once for a client that reads fast. Unbounded, one client reading nothing had the front
+keep every event: 40 such watches and 100 updates of 240 KB grew the process by 900 MB."""
 _REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
 
 
@@ -66,10 +67,10 @@ class Front:
     """The handlers, sending on ``connection`` as the identity of ``credentials``."""
 
     def __init__(self, connection: Connection, credentials: Credentials,
-                 max_body_bytes: int = MAX_BODY_BYTES, watch_queue: int = WATCH_QUEUE,
+                 max_body_bytes: int = MAX_BODY_BYTES, watch_buffer: int = WATCH_BUFFER,
                  body_seconds: float = BODY_SECONDS) -> None:
         self.connection, self.credentials = connection, credentials
-        self.max_body_bytes, self.watch_queue = max_body_bytes, watch_queue
+        self.max_body_bytes, self.watch_buffer = max_body_bytes, watch_buffer
         self.body_seconds = body_seconds
         self.address = ""
         """``HOST:PORT`` the listener serves on, which ``/api`` names (set once listening)."""
@@ -120,12 +121,12 @@ class Front:
         """Stream the events of a bus watch opened for the client (see the module
         docstring)."""
         loop = asyncio.get_running_loop()
-        events: asyncio.Queue[WatchEvent] = asyncio.Queue(self.watch_queue)
+        backlog = _Backlog(self.watch_buffer)
         seconds = queries.watch_seconds(request.query)
         response = web.StreamResponse(headers={"Content-Type": answers.JSON})
 
         def arrived(event: WatchEvent) -> None:  # bus loop thread
-            loop.call_soon_threadsafe(_offer, events, event, request)
+            loop.call_soon_threadsafe(_offer, backlog, event, request)
 
         try:
             watch = await loop.run_in_executor(None, functools.partial(
@@ -139,7 +140,7 @@ class Front:
             return response
         try:
             await response.prepare(request)
-            await _stream(response, events, loop.time() + seconds,
+            await _stream(response, backlog, loop.time() + seconds,
                           bool(options.get("allowWatchBookmarks")))
         except ConnectionError:
             log.debug("watch %s: the client left", watch.id)
@@ -148,30 +149,50 @@ class Front:
         return response
 
 
-async def _stream(response: web.StreamResponse, events: asyncio.Queue[WatchEvent],
-                  deadline: float, bookmarks: bool) -> None:
-    """Write ``events`` until ``deadline`` (loop time) or an ERROR event."""
+class _Backlog:
+    """The encoded events of one watch its client has not taken yet, at most ``limit`` bytes
+    (:data:`WATCH_BUFFER`). The listener's loop thread only."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.size = limit, 0
+        self._events: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+
+    def offer(self, kind: str, chunk: bytes) -> bool:
+        """Queue one event; False (nothing queued) when it would go past the limit."""
+        if self.size + len(chunk) > self.limit:
+            return False
+        self.size += len(chunk)
+        self._events.put_nowait((kind, chunk))
+        return True
+
+    async def take(self) -> tuple[str, bytes]:
+        kind, chunk = await self._events.get()
+        self.size -= len(chunk)
+        return kind, chunk
+
+
+async def _stream(response: web.StreamResponse, backlog: _Backlog, deadline: float,
+                  bookmarks: bool) -> None:
+    """Write ``backlog``'s events until ``deadline`` (loop time) or an ERROR event."""
     loop = asyncio.get_running_loop()
     while (left := deadline - loop.time()) > 0:
         try:
-            event = await asyncio.wait_for(events.get(), left)
+            kind, chunk = await asyncio.wait_for(backlog.take(), left)
         except TimeoutError:
             return
-        if event.type != "BOOKMARK" or bookmarks:
-            await response.write(answers.event(event.type, event.object))
-        if event.type == "ERROR":
+        if kind != "BOOKMARK" or bookmarks:
+            await response.write(chunk)
+        if kind == "ERROR":
             return
 
 
-def _offer(events: asyncio.Queue[WatchEvent], event: WatchEvent, request: web.Request) -> None:
-    """Queue ``event`` for ``request``'s client, or cut the client off when ``events`` is full
-    (:data:`WATCH_QUEUE`): its handler ends on the lost connection and stops the bus watch."""
-    try:
-        events.put_nowait(event)
-    except asyncio.QueueFull:
-        if request.transport is not None:
-            log.info("a watch client of %s read too slowly: cut off", request.path)
-            request.transport.abort()
+def _offer(backlog: _Backlog, event: WatchEvent, request: web.Request) -> None:
+    """Queue ``event`` for ``request``'s client, or cut the client off when its backlog is
+    full: its handler ends on the lost connection and stops the bus watch."""
+    if not backlog.offer(event.type, answers.event(event.type, event.object)) and \
+            request.transport is not None:
+        log.info("a watch client of %s read too slowly: cut off", request.path)
+        request.transport.abort()
 
 
 def _stop(watch: Watch) -> None:

@@ -217,7 +217,7 @@ def test_a_watcher_that_stops_reading_is_cut_off_not_buffered_without_bound(
     every event for a client that reads nothing (40 such watches, 100 updates of 240 KB: the
     apiserver's process grew by 900 MB)."""
     assert control_plane.https is not None
-    control_plane.https.front.watch_queue = 4
+    control_plane.https.front.watch_buffer = 1024 * 1024
     sock = _watching(control_plane, admin_cert,
                      f"{CONFIGMAPS}?watch=1&timeoutSeconds=600")
     for index in range(40):
