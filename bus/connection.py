@@ -236,7 +236,9 @@ class Connection:
         if self._nc is None:  # still connecting: _connect reports the outcome
             self._connect_error = self._connect_error or str(error)
             log.debug("%s: NATS error while connecting: %s", self.name, error)
-        elif refused:  # the subscriber gets PermissionViolation: no warning beside it
+        elif refused or self._down is not None or isinstance(error, nats.errors.UnexpectedEOF):
+            # Refused: the subscriber gets PermissionViolation. The loss of the server (EOF)
+            # and each failed attempt to reconnect: _on_disconnected says it once.
             log.debug("%s: NATS error: %s", self.name, error)
         else:
             log.warning("%s: NATS error: %s", self.name, error)
@@ -252,15 +254,21 @@ class Connection:
             window, self._lose, f"the connection to the bus at {self.config.url} was lost and "
                                 f"did not come back within {window:g}s")
         self._down = (time.monotonic(), timer)
-        log.warning("%s: lost the bus at %s; reconnecting", self.name, self.config.url)
+        log.log(self._loss_level(), "%s: lost the bus at %s; reconnecting", self.name,
+                self.config.url)
+
+    def _loss_level(self) -> int:
+        """How loudly to log the loss of the server: a connection that gives up tells its
+        callers (ConnectionLost), so it only informs; one that never does warns."""
+        return logging.WARNING if self.config.reconnect_window is None else logging.INFO
 
     async def _on_reconnected(self) -> None:
         if self._down is not None:
             since, timer = self._down
             if timer is not None:
                 timer.cancel()
-            log.warning("%s: reconnected to the bus after %.1fs", self.name,
-                        time.monotonic() - since)
+            log.log(self._loss_level(), "%s: reconnected to the bus after %.1fs", self.name,
+                    time.monotonic() - since)
         self._down = None
         self._up.set()
 
@@ -273,7 +281,7 @@ class Connection:
         if self.lost is not None or self._nc is None:
             return
         self.lost = reason
-        log.warning("%s: %s", self.name, reason)
+        log.log(self._loss_level(), "%s: %s", self.name, reason)
         for waiting in self._waiting.values():
             if not waiting.done():
                 waiting.set_exception(ConnectionLost(reason))
