@@ -43,15 +43,12 @@ from bus.errors import (
     ApiError,
     BadRequest,
     BusError,
-    BusTimeout,
     Conflict,
     Forbidden,
     Gone,
     NoResponders,
-    PayloadTooLarge,
-    RequestEntityTooLarge,
     ServerTimeout,
-    ServiceUnavailable,
+    api_error,
 )
 
 log = logging.getLogger(__name__)
@@ -156,6 +153,10 @@ class Watch:
                 log.warning("watch %s: renewal failed: %s", self.id, error)
 
 
+REPLY_SLACK = 1.0
+"""Seconds :meth:`Client.request` waits past its deadline for the bus to settle the request
+(the bus's own deadline fires first) before it gives up on it with ServerTimeout."""
+
 STREAM_KEY_BYTES = 32
 """Length of a followed log's random key (HMAC-SHA256's block of security)."""
 
@@ -235,12 +236,8 @@ def _settle(answer: concurrent.futures.Future[Any],
             for warning in (reply.status or {}).get("warnings") or ():
                 warn(str(warning))
         answer.set_result(reply.body)
-    except BusTimeout as error:
-        answer.set_exception(ServerTimeout(f"the server did not answer in time: {error}"))
-    except PayloadTooLarge as error:
-        answer.set_exception(RequestEntityTooLarge(f"the request is too large: {error}"))
     except BusError as error:
-        answer.set_exception(ServiceUnavailable(f"the apiserver cannot be reached: {error}"))
+        answer.set_exception(api_error(error))
     except (Exception, concurrent.futures.CancelledError) as error:  # ApiError and the rest
         answer.set_exception(error)
 
@@ -327,9 +324,14 @@ class Client:
         ``server``: to that one apiserver process (see ``Watch.server``), not to any;
         ``keys``: see :meth:`envelope`."""
         deadline = timeout or self.timeout
-        return self.submit(verb, resource, namespace=namespace, name=name, body=body,
-                           options=options, subresource=subresource, trace_id=trace_id,
-                           timeout=deadline, server=server, keys=keys).result(deadline + 1)
+        answer = self.submit(verb, resource, namespace=namespace, name=name, body=body,
+                             options=options, subresource=subresource, trace_id=trace_id,
+                             timeout=deadline, server=server, keys=keys)
+        try:
+            return answer.result(deadline + REPLY_SLACK)
+        except TimeoutError:  # the bus loop never settled it (stuck): say so, not hang on
+            answer.cancel()
+            raise ServerTimeout(f"no answer to {verb} {resource} within {deadline:g}s") from None
 
     def submit(self, verb: str, resource: str | ResourceInfo, *, namespace: str | None = None,
                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,

@@ -30,8 +30,8 @@ from actors.api.resources import RESOURCES, ResourceInfo
 from actors.client.client import Client, WatchEvent
 from actors.controllers.deployment import without_hash
 from bindings.cli import manifests, parsing, printers
-from bindings.cli.session import Session, print_error, stop_on_signals
-from bus.errors import ApiError, NotFound, UsageError
+from bindings.cli.session import POLL, Session, print_error, stop_on_signals
+from bus.errors import ApiError, NotFound, Unreachable, UsageError
 
 
 def _add_get(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -166,7 +166,7 @@ def _get_each(session: Session, info: ResourceInfo, namespace: str | None,
 def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, since: str,
                 args: argparse.Namespace) -> None:
     """``get -w``: print each change after the listing, in the listing's format, until
-    Ctrl-C or SIGTERM."""
+    Ctrl-C or SIGTERM, or until the connection is lost for good (ConnectionLost)."""
     changes: queue.Queue[WatchEvent] = queue.Queue()
     stop = stop_on_signals()
     watch = session.client.watch(info.name, changes.put, namespace=namespace,
@@ -175,8 +175,9 @@ def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, sin
     try:
         while not stop.is_set():
             try:
-                event = changes.get(timeout=0.2)
+                event = changes.get(timeout=POLL)
             except queue.Empty:
+                session.check()
                 continue
             if event.type == "ERROR":
                 raise UsageError(f"the watch ended: {event.object.get('message')}")
@@ -214,7 +215,9 @@ def _reporting(session: Session,
 
 def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -> int:
     """Run ``action`` on every object of ``-f`` and go on after a failure: an ApiError, or an
-    object that names no resource (each said on stderr; exit 1 at the end, as kubectl does)."""
+    object that names no resource (each said on stderr; exit 1 at the end, as kubectl does).
+    A server that cannot be reached (Unreachable) stops it there: every next object would
+    fail alike."""
     failed, seen = 0, 0
     explicit = getattr(args, "namespace", None) is not None
     for where, obj in manifests.read(args.filename):
@@ -223,6 +226,8 @@ def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -
             info, namespace = manifests.target(obj, session.namespace, explicit,
                                                 session.client.info)
             action(info, namespace, obj)
+        except Unreachable:
+            raise
         except ApiError as error:
             print_error(error)
             failed = 1
@@ -293,7 +298,7 @@ def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> 
               f"replaced with --cascade={better}.", file=sys.stderr)
 
     def delete(info: ResourceInfo, namespace: str | None, name: str) -> None:
-        _delete(session.client, info, namespace, name, grace,
+        _delete(session, info, namespace, name, grace,
                 args.timeout if args.wait else None, parsing.CASCADES[args.cascade])
 
     if args.filename:  # what names no resource is said, the rest deleted
@@ -303,6 +308,8 @@ def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> 
     for info, namespace, name in _deletion_targets(args, session):
         try:
             delete(info, namespace, name)
+        except Unreachable:
+            raise
         except ApiError as error:
             print_error(error)
             failed = 1
@@ -330,11 +337,11 @@ def _deletion_targets(args: argparse.Namespace, session: Session
     return [(info, namespace, name) for name in names]
 
 
-def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str,
+def _delete(session: Session, info: ResourceInfo, namespace: str | None, name: str,
             grace: int | None, wait: float | None, policy: str) -> None:
     """Delete, say so, then (as ``kubectl delete --wait``) wait until the object is gone
-    (with ``Foreground``, after what it owns)."""
-    gone = threading.Event()
+    (with ``Foreground``, after what it owns), or the connection is lost for good."""
+    client, gone = session.client, threading.Event()
 
     def on_event(event: WatchEvent) -> None:  # bus loop thread
         if event.type == "DELETED":
@@ -345,13 +352,13 @@ def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str
     try:
         client.delete(info.name, name, namespace, grace_period=grace, propagation_policy=policy)
         print(f'{info.qualified_singular} "{name}" deleted', flush=True)
-        if watch is None:
+        if watch is None or wait is None:
             return
         try:
             client.get(info.name, name, namespace)
         except NotFound:
             return
-        if not gone.wait(wait):
+        if not session.wait(gone, wait):
             raise UsageError(f'timed out waiting for the deletion of {info.singular} "{name}"')
     finally:
         if watch is not None:
