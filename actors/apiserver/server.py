@@ -52,6 +52,7 @@ from actors.apiserver.admission.chain import (
     AdmissionChain,
     AdmissionRequest,
     Answer,
+    Delay,
     NamespaceLifecycle,
     NodeRestriction,
     Steps,
@@ -59,6 +60,7 @@ from actors.apiserver.admission.chain import (
 from actors.apiserver.admission.external import ExternalAdmission, Registrations
 from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
 from actors.apiserver.admission.priority import Priority
+from actors.apiserver.admission.serviceaccount import ServiceAccount
 from actors.apiserver.auditing import AuditSink, record
 from actors.apiserver.authn import (
     Authenticator,
@@ -82,6 +84,7 @@ from actors.apiserver.rbac import (
 from actors.apiserver.registry import prepare_create
 from actors.apiserver.relay import NODE_CALLS, RELAYED, Relay
 from actors.apiserver.requests import ApiServerConfig, Pending, Request, Result, Resumed, Step
+from actors.apiserver.tokens import TokenIssuer
 from actors.apiserver.verbs import Verbs
 from actors.apiserver.watching import Watches
 from actors.store import StoreEvent, StoreView, StoreWriter, Write
@@ -105,7 +108,7 @@ log = logging.getLogger(__name__)
 VERBS = ("get", "list", "watch", "create", "update", "delete", "deletecollection")
 SUBRESOURCE_VERBS = {"status": ("get", "update"), "binding": ("create",), "log": ("get",),
                      "exec": ("create",), "scale": ("get", "update"), "finalize": ("update",),
-                     "approval": ("get", "update")}
+                     "approval": ("get", "update"), "token": ("create",)}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
 _BY_NAME = {info.name: info for info in RESOURCES}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
@@ -127,18 +130,21 @@ class ApiServer(Verbs, Relay, BusActor):
         audit: AuditSink | None = None,
         admission_objects: Mirror | None = None,
         forwarding: Forwarding | None = None,
+        token_issuer: TokenIssuer | None = None,
     ) -> None:
         """``authorizer``, ``registrations`` and ``admission_objects`` (a Mirror of
         ADMISSION_KINDS) are shared by the workers of one apiserver, so that a change
         committed by one applies to the next request of every other. With ``handshaker``,
         clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
         record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
-        send requests for their clients."""
+        send requests for their clients. With ``token_issuer``, it issues service account
+        tokens (TokenRequest) and reviews tokens (TokenReview)."""
         super().__init__(connection)
         self.store = store
         self.authenticator = authenticator
         self.handshaker = handshaker
         self.forwarding = forwarding
+        self.token_issuer = token_issuer
         self.config = config or ApiServerConfig()
         self.authorizer = authorizer or Authorizer(NodeAuthorizer())
         self.registrations = registrations or Registrations()
@@ -154,15 +160,18 @@ class ApiServer(Verbs, Relay, BusActor):
     def default_chain(self) -> AdmissionChain:
         """Kubernetes' order: NamespaceLifecycle first, built-in mutating plugins, then the
         mutating external actors; built-in validating plugins, then the validating external
-        actors, ResourceQuota last."""
+        actors, ResourceQuota last; but the plugins the config disables (by name)."""
         external = ExternalAdmission(self.registrations, self.subjects)
         limits, quota, priority = LimitRanger(self), ResourceQuota(self), Priority(self)
+        off = set(self.config.disabled_admission)
         return AdmissionChain(
-            mutating=[NamespaceLifecycle(self), limits, priority, quota, external],
-            validating=[NodeRestriction(),
-                        PreventEscalation(self.authorizer), CertificateApproval(self.authorizer),
-                        CertificateSigning(self.authorizer), CertificateSubjectRestriction(),
-                        limits, priority, external, quota])
+            mutating=[p for p in (NamespaceLifecycle(self), limits, ServiceAccount(self),
+                                  priority, quota, external) if p.name not in off],
+            validating=[p for p in (
+                NodeRestriction(self), PreventEscalation(self.authorizer),
+                CertificateApproval(self.authorizer), CertificateSigning(self.authorizer),
+                CertificateSubjectRestriction(), limits, priority, external, quota)
+                if p.name not in off])
 
     def subscriptions(self) -> list[tuple[str, str]]:
         """All in one queue group, so that each request reaches one worker: NATS hands a
@@ -278,7 +287,7 @@ class ApiServer(Verbs, Relay, BusActor):
         assert pending.steps is not None and pending.request is not None
         request = pending.request
         try:
-            call = pending.steps.send(answer)  # type: ignore[arg-type]
+            call = pending.steps.send(answer)
         except StopIteration as done:
             if done.value is RELAYED:
                 return None  # the kubelet's answer is relayed when it comes
@@ -301,6 +310,9 @@ class ApiServer(Verbs, Relay, BusActor):
             assert self.writer is not None, "writes before on_start"
             self.writer.submit(call).add_done_callback(
                 lambda done: self.tell_soon(Resumed(pending, _outcome(done))))
+            return None
+        if isinstance(call, Delay):  # a timer on the bus loop, not the worker
+            self.tell_later(call.seconds, Resumed(pending, None))
             return None
         call.envelope.trace_id = request.envelope.trace_id
         call.envelope.parent_id = request.envelope.span_id
