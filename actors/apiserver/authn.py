@@ -127,7 +127,12 @@ class ServiceAccountAuthenticator:
         token = (auth or {}).get("token")
         if not isinstance(token, str) or not token:
             raise Unauthorized("Unauthorized: no credentials in the request")
-        user = serviceaccounts.user(self.claims(token))
+        return self.user(self.claims(token))
+
+    @staticmethod
+    def user(claims: tokens.Claims) -> UserInfo:
+        """The authenticated user of a token of ``claims``."""
+        user = serviceaccounts.user(claims)
         return UserInfo(user.name, user.uid, (*user.groups, AUTHENTICATED))
 
     def _verify(self, token: str) -> tokens.Claims:

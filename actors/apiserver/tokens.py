@@ -68,11 +68,12 @@ class TokenIssuer:
         if tokens.looks_like_jwt(token):
             claims = self.service_accounts.claims(token, audiences or None)
             granted = [a for a in claims.audiences if a in (audiences or tokens.API_AUDIENCES)]
+            user = self.service_accounts.user(claims)
         else:  # a static token is for this server alone
             granted = [a for a in tokens.API_AUDIENCES if not audiences or a in audiences]
             if not granted:
                 raise Unauthorized("Unauthorized: the token is not for these audiences")
-        user = self.bearer.authenticate({"token": token})
+            user = self.bearer.authenticate({"token": token})
         return {"authenticated": True, "audiences": granted, "user": {
             "username": user.name, "uid": user.uid, "groups": list(user.groups)}}
 
