@@ -15,7 +15,7 @@ is made), ``actors.apiserver.admission.serviceaccount`` (waits for the ``default
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from actors.api import serviceaccounts
@@ -49,18 +49,27 @@ class PerNamespace(Controller):
         return []
 
     def reconcile(self, key: Key) -> float | None:
-        namespace = self.cached(key)
-        if namespace is None or namespace["metadata"].get("deletionTimestamp"):
-            return None
         live = self.objects[self.kept].get((key.name, self.object_name))
         wanted = self.wanted(key.name)
-        if live is None:
+        work = to_do(self.cached(key), live, wanted, self.differs)
+        if work == "create":
             with contextlib.suppress(AlreadyExists):  # our cache was behind: its event comes
                 self.remember(self.client.create(self.kept, wanted, key.name))
-        elif self.differs(live, wanted):
+        elif work == "update" and live is not None:
             self.remember(self.client.update(self.kept, {**live, **{
                 field: value for field, value in wanted.items() if field != "metadata"}}))
         return None
+
+
+def to_do(namespace: Object | None, live: Object | None, wanted: Object,
+          differs: Callable[[Object, Object], bool]) -> str | None:
+    """What a namespace's kept object needs: ``create``, ``update`` or nothing (None; also
+    when the namespace is gone or being deleted)."""
+    if namespace is None or namespace["metadata"].get("deletionTimestamp"):
+        return None
+    if live is None:
+        return "create"
+    return "update" if differs(live, wanted) else None
 
 
 class ServiceAccountsController(PerNamespace):
