@@ -223,8 +223,26 @@ class ApiServer(Verbs, Relay, BusActor):
         ]:
             prepared = prepare_create(info, obj, None, None)
             key = info.key(None, prepared["metadata"]["name"])
-            with contextlib.suppress(AlreadyExists):
+            try:
                 self._observe(self.store.create(key, prepared).get())
+            except AlreadyExists:
+                self._reconcile_role(key, prepared)
+
+    def _reconcile_role(self, key: str, wanted: Object) -> None:
+        """A bootstrap ClusterRole stored by an older version gets the rules it lacks (as
+        Kubernetes' RBAC bootstrap reconciles its roles at start, adding what is missing):
+        the controller manager of an older data dir may then make service accounts."""
+        assert self.view is not None
+        old = self.view.get(key)
+        if old is None or old.get("kind") != "ClusterRole" or (
+                old["metadata"].get("labels") or {}).get(
+                "kubernetes.io/bootstrapping") != "rbac-defaults":
+            return
+        rules = old.get("rules") or []
+        missing = [rule for rule in wanted.get("rules") or [] if rule not in rules]
+        if missing:
+            self._observe(self.store.update(key, {**old, "rules": [*rules, *missing]},
+                                            int(old["metadata"]["resourceVersion"])).get())
 
     def _observe(self, obj: Object, deleted: bool = False) -> None:
         """Keep the mirrors (RBAC, admission registrations and objects) current."""

@@ -186,3 +186,24 @@ def test_get_serviceaccounts_prints_name_secrets_age(cluster, admin):
     header, row = result.stdout.splitlines()
     assert header.split() == ["NAME", "SECRETS", "AGE"]
     assert row.split()[:2] == ["default", "0"]
+
+
+def test_a_data_dir_of_an_older_version_gets_the_rules_its_controllers_now_need(tmp_path):
+    config = ClusterConfig(data_dir=tmp_path / "old", nodes=0)
+    first = Cluster.start(config)
+    try:
+        admin = first.admin_client()
+        role = admin.get("clusterroles", "system:kube-controller-manager", None)
+        rule = {"apiGroups": [""], "resources": ["serviceaccounts", "configmaps"],
+                "verbs": ["create"]}
+        role["rules"].remove(rule)  # as an older version stored it
+        admin.update("clusterroles", role)
+    finally:
+        first.stop()
+    again = Cluster.start(config)
+    try:
+        admin = again.admin_client()
+        assert rule in admin.get("clusterroles", "system:kube-controller-manager", None)["rules"]
+        namespace(admin, "after-upgrade")  # its default account is made
+    finally:
+        again.stop()
