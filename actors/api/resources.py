@@ -90,6 +90,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("events", "Event", short_names=("ev",)),
     ResourceInfo("configmaps", "ConfigMap", short_names=("cm",)),
     ResourceInfo("secrets", "Secret"),
+    ResourceInfo("serviceaccounts", "ServiceAccount", short_names=("sa",),
+                 subresources=("token",)),
     ResourceInfo("leases", "Lease", group="coordination.k8s.io"),
     ResourceInfo("roles", "Role", group=_RBAC),
     ResourceInfo("rolebindings", "RoleBinding", group=_RBAC),
@@ -104,6 +106,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group="authorization.k8s.io", namespaced=False),
     ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",
                  namespaced=False),
+    ResourceInfo("tokenreviews", "TokenReview", group="authentication.k8s.io",
+                 namespaced=False),
     ResourceInfo("replicasets", "ReplicaSet", group="apps", short_names=("rs",),
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),
@@ -116,7 +120,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
                  subresources=("status",), categories=("api-extensions",)),
 )
-REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews")
+REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "tokenreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
 STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name not in REVIEWS)
 """The resources kept in the store (listed, watched, owned, deleted with their namespace)."""

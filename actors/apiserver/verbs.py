@@ -21,7 +21,7 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from actors.api import certificates, crds, patches
+from actors.api import certificates, crds, patches, serviceaccounts
 from actors.api.objects import Object
 from actors.api.resources import REVIEWS
 from actors.api.selectors import matcher
@@ -45,6 +45,7 @@ from bus.errors import (
     Conflict,
     NotFound,
     ServerTimeout,
+    ServiceUnavailable,
     TooManyRequests,
 )
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from actors.apiserver.customresources import CustomResources
     from actors.apiserver.rbac import Authorizer
     from actors.apiserver.requests import ApiServerConfig, Request, Result, Step
+    from actors.apiserver.tokens import TokenIssuer
     from actors.store import StoreView
     from bus.subjects import Subjects
 
@@ -77,8 +79,11 @@ class Verbs:
     admission: AdmissionChain
     resources: CustomResources
     watches: Watches
+    token_issuer: TokenIssuer | None
 
     if TYPE_CHECKING:
+        def get(self, resource: str, namespace: str | None, name: str) -> Object | None: ...
+
         def _admit(self, request: Request, operation: str, obj: Object | None,
                    old: Object | None) -> Steps: ...
 
@@ -122,6 +127,10 @@ class Verbs:
     def _create(self, request: Request) -> Generator[Step, Result, Object]:
         if request.subresource == "binding":
             return (yield from self._bind(request))
+        if request.subresource == "token":
+            return (yield from self._token_request(request))
+        if request.info.name == "tokenreviews":
+            return self._issuer().review(request.envelope.body)
         if request.info.name in REVIEWS:
             return access_review(self.authorizer, request.info, request.envelope.body,
                                  request.user)
@@ -145,6 +154,22 @@ class Verbs:
         except BaseException:
             self.admission.release(obj)  # what admission charged for is not stored
             raise
+
+    def _token_request(self, request: Request) -> Generator[Step, Result, Object]:
+        """A token of the service account (TokenRequest), after admission saw the request."""
+        issuer = self._issuer()
+        account = self._get(request)
+        spec, audiences, seconds = serviceaccounts.token_request(request.envelope.body,
+                                                                 request.namespace or "")
+        asked = {**serviceaccounts.TOKEN_REQUEST, "spec": spec,
+                 "metadata": {"name": request.name, "namespace": request.namespace}}
+        yield from self._admit(request, "CREATE", asked, None)
+        return issuer.token_request(account, spec, seconds, audiences, self.get)
+
+    def _issuer(self) -> TokenIssuer:
+        if self.token_issuer is None:
+            raise ServiceUnavailable("this apiserver has no service account signing key")
+        return self.token_issuer
 
     def _update(self, request: Request) -> Generator[Step, Result, Object]:
         """An update computed from the stored object and written only if that is still the

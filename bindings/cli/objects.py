@@ -3,8 +3,8 @@ the verbs that read and write objects of any type.
 
 ``get`` lists or reads objects and prints them in kubectl's formats (``-w``: then each change
 as the watch brings it); ``describe`` adds what an object owns and its events; ``create`` and
-``apply`` send the objects of manifests; ``delete`` removes objects by name, selector or
-manifest and waits for them to be gone.
+``apply`` send the objects of manifests (``create token``: ``tokens``); ``delete`` removes
+objects by name, selector or manifest and waits for them to be gone.
 
 Neighbours: ``bindings.cli.printers`` (tables and formats), ``bindings.cli.manifests``
 (reading ``-f``), ``bindings.cli.parsing`` (the words naming types and objects),
@@ -29,7 +29,7 @@ from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
 from actors.client.client import Client, WatchEvent
 from actors.controllers.deployment import without_hash
-from bindings.cli import manifests, parsing, printers
+from bindings.cli import manifests, parsing, printers, tokens
 from bindings.cli.session import POLL, Session, print_error, stop_on_signals
 from bus.errors import ApiError, NotFound, Unreachable, UsageError
 
@@ -190,8 +190,24 @@ def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, sin
         watch.stop()
 
 
+def _add_create(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    """``create -f FILE`` (objects from manifests) or ``create token NAME``."""
+    create = verbs.add_parser("create", parents=[common],
+                              help="create objects from manifests, or a token (create token NAME)")
+    create.add_argument("-f", "--filename", action="append", metavar="FILE",
+                        help="a file, a directory, or - for stdin")
+    create.add_argument("what", nargs="?", choices=["token"], help="token: a service "
+                        "account's token")
+    create.add_argument("name", nargs="?", help="the service account (create token)")
+    tokens.add_options(create)
+
+
 def cmd_create(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    """``create -f``: create every object of the manifests."""
+    """``create -f``: create every object of the manifests; ``create token NAME``."""
+    if args.what == "token":
+        return tokens.cmd_create_token(args, session)
+    if not args.filename:
+        raise UsageError("create needs -f FILE, or: create token NAME")
     return _each_manifest(args, session, _reporting(session, manifests.create))
 
 
@@ -367,8 +383,7 @@ def _delete(session: Session, info: ResourceInfo, namespace: str | None, name: s
 
 PARSERS: dict[str, parsing.Builder] = {
     "get": _add_get,
-    "create": functools.partial(_add_manifests, verb="create",
-                                text="create objects from manifests"),
+    "create": _add_create,
     "apply": functools.partial(_add_manifests, verb="apply",
                                text="create or update objects from manifests"),
     "describe": _add_describe, "api-resources": _add_api_resources, "delete": _add_delete}

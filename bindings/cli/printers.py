@@ -123,6 +123,10 @@ def _configmap_row(configmap: Object, wide: bool) -> list[str]:
     return [configmap["metadata"]["name"], str(data), age(configmap)]
 
 
+def _service_account_row(account: Object, wide: bool) -> list[str]:
+    return [account["metadata"]["name"], str(len(account.get("secrets") or [])), age(account)]
+
+
 def _secret_row(secret: Object, wide: bool) -> list[str]:
     return [secret["metadata"]["name"], str(secret.get("type", "")),
             str(len(secret.get("data") or {})), age(secret)]
@@ -204,6 +208,7 @@ _TABLES: dict[str, Columns] = {
               ["INTERNAL-IP", "CONTAINER-RUNTIME"], _node_row),
     "configmaps": (["NAME", "DATA", "AGE"], [], _configmap_row),
     "secrets": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
+    "serviceaccounts": (["NAME", "SECRETS", "AGE"], [], _service_account_row),
     "events": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
     "resourcequotas": (["NAME", "AGE", "REQUEST", "LIMIT"], [], _quota_row),
     "namespaces": (["NAME", "STATUS", "AGE"], [], _namespace_row),
