@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from actors.api import schema
 from actors.api.meta import now_rfc3339
@@ -124,10 +125,26 @@ def _version_problems(spec: Object) -> list[str]:
         if root.get("type") != "object":
             found.append(f"{at}.schema.openAPIV3Schema.type: Required value: must be object "
                          "at the root")
+        found += _pattern_problems(f"{at}.schema.openAPIV3Schema", root)
         found += [f"{at}.additionalPrinterColumns[{i}].jsonPath: Invalid value: "
                   f'"{c.get("jsonPath", "")}": must be a simple JSON path'
                   for i, c in enumerate(version.get("additionalPrinterColumns") or ())
                   if not str(c.get("jsonPath", "")).startswith(".")]
+    return found
+
+
+def _pattern_problems(at: str, node: Any) -> list[str]:
+    """The ``pattern`` of ``node`` and of the schemas under it that RE2 refuses."""
+    if not isinstance(node, dict):
+        return []
+    pattern = node.get("pattern")
+    problem = schema.pattern_problem(pattern) if isinstance(pattern, str) else None
+    found = [f'{at}.pattern: Invalid value: "{pattern}": must be a valid regular expression, '
+             f"but isn't: {problem}"] if problem else []
+    for key, sub in (node.get("properties") or {}).items():
+        found += _pattern_problems(f"{at}.properties[{key}]", sub)
+    for key in ("items", "additionalProperties"):
+        found += _pattern_problems(f"{at}.{key}", node.get(key))
     return found
 
 
