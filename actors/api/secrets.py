@@ -247,7 +247,7 @@ def redacted(value: Any, secret: bool = False, resource: str | None = None) -> A
         return value
     if secret or value.get("kind") == "Secret":
         return _redacted_secret(value)
-    holder = _TOKEN_HOLDERS.get(value.get("kind") or _TOKEN_RESOURCES.get(resource or ""))
+    holder = _TOKEN_HOLDERS.get(str(value.get("kind") or _TOKEN_RESOURCES.get(resource or "")))
     copy = {key: redacted(item) for key, item in value.items()}
     if isinstance(copy.get(holder), dict) and "token" in copy[holder]:
         copy[holder] = {**copy[holder], "token": REDACTED}
