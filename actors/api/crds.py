@@ -32,6 +32,7 @@ KIND = "CustomResourceDefinition"
 SCOPES = {"Namespaced": True, "Cluster": False}
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+API_APPROVED = "api-approved.kubernetes.io"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,10 @@ def problems(crd: Object) -> list[str]:
     if "." not in group:
         found.append(f'spec.group: Invalid value: "{group}": should be a domain with at least '
                      "one dot")
+    if _protected(group) and API_APPROVED not in (crd["metadata"].get("annotations") or {}):
+        found.append(f"metadata.annotations[{API_APPROVED}]: Required value: protected groups "
+                     f'must have approval annotation "{API_APPROVED}", see '
+                     "https://github.com/kubernetes/enhancements/pull/1111")
     if spec.get("scope") not in SCOPES:
         found.append(f'spec.scope: Unsupported value: "{spec.get("scope")}": supported values: '
                      '"Cluster", "Namespaced"')
@@ -91,6 +96,13 @@ def problems(crd: Object) -> list[str]:
         found.append(f'spec.conversion.strategy: Unsupported value: "{strategy}": supported '
                      'values: "None"')
     return found
+
+
+def _protected(group: str) -> bool:
+    """Whether ``group`` is Kubernetes' own (``k8s.io``, ``kubernetes.io`` and their
+    subdomains): a CRD may serve there only with the project's approval (KEP 1111)."""
+    return any(group == domain or group.endswith(f".{domain}")
+               for domain in ("k8s.io", "kubernetes.io"))
 
 
 def _name_problems(names: Object) -> list[str]:

@@ -116,3 +116,16 @@ def test_a_pattern_that_backtracks_in_python_is_matched_in_linear_time():
     assert crds.check(info, obj).errors == [
         f'spec.name: Invalid value: "{"a" * 40}b": spec.name in body should match '
         "'^(a+)+$'"]
+
+
+def test_a_crd_in_a_kubernetes_group_needs_the_api_approval_annotation():
+    crd = copy.deepcopy(CRD)
+    crd["spec"]["group"] = "rbac.authorization.k8s.io"
+    crd["metadata"]["name"] = "things.rbac.authorization.k8s.io"
+    assert crds.problems(crd) == [
+        "metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups "
+        'must have approval annotation "api-approved.kubernetes.io", see '
+        "https://github.com/kubernetes/enhancements/pull/1111"]
+    crd["metadata"]["annotations"] = {
+        "api-approved.kubernetes.io": "https://github.com/kubernetes/kubernetes/pull/1"}
+    assert crds.problems(crd) == []
