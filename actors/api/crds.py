@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from actors.api import schema
 from actors.api.meta import now_rfc3339
@@ -31,6 +32,7 @@ KIND = "CustomResourceDefinition"
 SCOPES = {"Namespaced": True, "Cluster": False}
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+API_APPROVED = "api-approved.kubernetes.io"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,10 @@ def problems(crd: Object) -> list[str]:
     if "." not in group:
         found.append(f'spec.group: Invalid value: "{group}": should be a domain with at least '
                      "one dot")
+    if _protected(group) and API_APPROVED not in (crd["metadata"].get("annotations") or {}):
+        found.append(f"metadata.annotations[{API_APPROVED}]: Required value: protected groups "
+                     f'must have approval annotation "{API_APPROVED}", see '
+                     "https://github.com/kubernetes/enhancements/pull/1111")
     if spec.get("scope") not in SCOPES:
         found.append(f'spec.scope: Unsupported value: "{spec.get("scope")}": supported values: '
                      '"Cluster", "Namespaced"')
@@ -90,6 +96,13 @@ def problems(crd: Object) -> list[str]:
         found.append(f'spec.conversion.strategy: Unsupported value: "{strategy}": supported '
                      'values: "None"')
     return found
+
+
+def _protected(group: str) -> bool:
+    """Whether ``group`` is Kubernetes' own (``k8s.io``, ``kubernetes.io`` and their
+    subdomains): a CRD may serve there only with the project's approval (KEP 1111)."""
+    return any(group == domain or group.endswith(f".{domain}")
+               for domain in ("k8s.io", "kubernetes.io"))
 
 
 def _name_problems(names: Object) -> list[str]:
@@ -124,10 +137,26 @@ def _version_problems(spec: Object) -> list[str]:
         if root.get("type") != "object":
             found.append(f"{at}.schema.openAPIV3Schema.type: Required value: must be object "
                          "at the root")
+        found += _pattern_problems(f"{at}.schema.openAPIV3Schema", root)
         found += [f"{at}.additionalPrinterColumns[{i}].jsonPath: Invalid value: "
                   f'"{c.get("jsonPath", "")}": must be a simple JSON path'
                   for i, c in enumerate(version.get("additionalPrinterColumns") or ())
                   if not str(c.get("jsonPath", "")).startswith(".")]
+    return found
+
+
+def _pattern_problems(at: str, node: Any) -> list[str]:
+    """The ``pattern`` of ``node`` and of the schemas under it that RE2 refuses."""
+    if not isinstance(node, dict):
+        return []
+    pattern = node.get("pattern")
+    problem = schema.pattern_problem(pattern) if isinstance(pattern, str) else None
+    found = [f'{at}.pattern: Invalid value: "{pattern}": must be a valid regular expression, '
+             f"but isn't: {problem}"] if problem else []
+    for key, sub in (node.get("properties") or {}).items():
+        found += _pattern_problems(f"{at}.properties[{key}]", sub)
+    for key in ("items", "additionalProperties"):
+        found += _pattern_problems(f"{at}.{key}", node.get(key))
     return found
 
 

@@ -17,6 +17,10 @@ Kubernetes release (``kubernetes-json-schema/v<version>-local-strict/_definition
 ``$defs`` of one OpenAPI document). They are read once, and each type compiled once into a
 :class:`Node` when first met (recursive types included), so a check is one walk of the object.
 
+A ``pattern`` is a regular expression in Go's RE2 syntax, matched by RE2 (``google-re2``) as
+kube-apiserver matches it: in time linear in the value, whatever the pattern (Python's ``re``
+backtracks: ``^(a+)+$`` against 40 ``a`` and a ``b`` would hold a worker for hours).
+
 Neighbours: ``actors.api.validation`` (the caller, which words the findings into errors and adds
 Kubernetes' semantic rules), ``actors.api.quantity`` (the grammar of quantities).
 
@@ -29,11 +33,12 @@ import copy
 import functools
 import importlib.util
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import re2
 
 from actors.api import quantity
 from actors.api.objects import Object
@@ -308,7 +313,7 @@ def _string_problems(rules: Rules, path: str, value: str) -> list[str]:
     if rules.min_length is not None and len(value) < rules.min_length:
         return [f"{path}: Invalid value: {shown(value)}: {path} in body should be at least "
                 f"{rules.min_length} chars long"]
-    if rules.pattern is not None and not re.search(rules.pattern, value):
+    if rules.pattern is not None and not regex(rules.pattern).search(value):
         return [f"{path}: Invalid value: {shown(value)}: {path} in body should match "
                 f"'{rules.pattern}'"]
     return []
@@ -342,6 +347,25 @@ def _list_problems(rules: Rules, path: str, value: list[Any]) -> list[str]:
             problems.append(f"{path}[{index}]: Duplicate value: {json.dumps(identity)}")
         seen.append(identity)
     return problems
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a regular expression RE2 takes, in its words; None when it is."""
+    try:
+        regex(pattern)
+    except re2.error as error:
+        return str(error.args[0].decode() if isinstance(error.args[0], bytes) else error)
+    return None
+
+
+_QUIET = re2.Options()
+_QUIET.log_errors = False
+
+
+@functools.lru_cache(maxsize=1024)
+def regex(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (once); ``re2.error`` when it is not one."""
+    return re2.compile(pattern, _QUIET)
 
 
 def _has_type(value: Any, types: tuple[str, ...]) -> bool:

@@ -12,7 +12,8 @@ As kube-apiserver does, in order:
 3. on update (:func:`update_problems`): ``type`` never changes; once ``immutable`` is true
    neither it nor the data may change.
 
-:func:`redacted` is what the trace and its captures keep of a message that may hold a Secret.
+:func:`redacted` is what the trace and its captures keep of a message that may hold a Secret
+or a service account token (a TokenRequest's answer, a TokenReview).
 
 Pure functions over plain dicts. Neighbours: ``actors.api.defaulting`` and
 ``actors.api.validation`` (their registries name these), ``actors.apiserver.registry`` (calls
@@ -228,18 +229,29 @@ def has_immutable_data(resource: str) -> bool:
 
 # -- redaction ------------------------------------------------------------------------------
 
-def redacted(value: Any, secret: bool = False) -> Any:
+_TOKEN_HOLDERS = {"TokenRequest": "status", "TokenReview": "spec"}
+"""Kinds that carry a token, and the field whose ``token`` it is."""
+_TOKEN_RESOURCES = {"tokenreviews": "TokenReview"}
+"""Resources whose request bodies carry a token (a client may leave their ``kind`` out)."""
+
+
+def redacted(value: Any, secret: bool = False, resource: str | None = None) -> Any:
     """A copy of ``value`` (a message body, an object, a list, a watch event) where no Secret's
-    value is left: every map of kind Secret (or, with ``secret``, the value itself: a request
-    body about a Secret, a patch) keeps its keys and loses its values and its last-applied
-    manifest (``apply`` keeps the whole manifest there, values too)."""
+    value and no token is left: every map of kind Secret (or, with ``secret``, the value itself:
+    a request body about a Secret, a patch) keeps its keys and loses its values and its
+    last-applied manifest (``apply`` keeps the whole manifest there, values too); a TokenRequest
+    and a TokenReview (or a request body about ``resource`` tokenreviews) lose their token."""
     if isinstance(value, list):
         return [_redacted_op(item) if secret else redacted(item) for item in value]
     if not isinstance(value, dict):
         return value
     if secret or value.get("kind") == "Secret":
         return _redacted_secret(value)
-    return {key: redacted(item) for key, item in value.items()}
+    holder = _TOKEN_HOLDERS.get(str(value.get("kind") or _TOKEN_RESOURCES.get(resource or "")))
+    copy = {key: redacted(item) for key, item in value.items()}
+    if isinstance(copy.get(holder), dict) and "token" in copy[holder]:
+        copy[holder] = {**copy[holder], "token": REDACTED}
+    return copy
 
 
 def _redacted_secret(secret: Object) -> Object:

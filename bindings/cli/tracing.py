@@ -5,9 +5,9 @@ lines and sequence diagrams.
 :class:`Hop` says who sent what to whom (a request, its reply, a watch event, a span of an
 in-process step), :func:`render` prints it as one line and :func:`mermaid` draws a run of hops
 as a Mermaid ``sequenceDiagram``. Captures (``--record``) are msgpack streams of
-``{"t", "subject", "msg"}`` maps; credentials and the values of Secrets
-(``actors.api.secrets.redacted``) are removed before anything is kept or shown; ``trace replay
-FILE`` prints one again.
+``{"t", "subject", "msg"}`` maps; credentials (service account tokens too) and the values of
+Secrets (``actors.api.secrets.redacted``) are removed before anything is kept or shown;
+``trace replay FILE`` prints one again.
 
 Neighbours: ``bus.envelope`` (what a message holds), ``bindings.cli.session`` (the tracer's
 connection), ``bindings.cli.parsing`` (``KIND/NAME``), ``bindings.cli.main`` (dispatch).
@@ -61,8 +61,9 @@ class Record:
             return None
         clean = {key: value for key, value in wire.items() if key not in SECRET_KEYS}
         if "body" in clean:
-            clean["body"] = secrets.redacted(clean["body"],
-                                             secret=clean.get("resource") == secrets.RESOURCE)
+            resource = clean.get("resource")
+            clean["body"] = secrets.redacted(clean["body"], resource == secrets.RESOURCE,
+                                             resource if isinstance(resource, str) else None)
         return cls(time.time() if when is None else when, subject, clean)
 
     def envelope(self) -> Envelope:

@@ -90,3 +90,42 @@ def test_a_schema_without_properties_preserving_unknown_fields_keeps_them():
     findings = schema.walk(root, obj)
     findings.drop()
     assert (findings.errors, findings.unknown, obj["anything"]) == ([], [], {"goes": [1]})
+
+
+def with_pattern(pattern: str) -> dict:
+    crd = copy.deepcopy(CRD)
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"]["name"] = {"type": "string", "pattern": pattern}
+    return crd
+
+
+def test_a_pattern_that_is_not_a_regular_expression_refuses_the_crd():
+    assert crds.problems(with_pattern("([")) == [
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[name].pattern: "
+        'Invalid value: "([": must be a valid regular expression, but isn\'t: missing ]: [']
+
+
+def test_a_pattern_that_backtracks_in_python_is_matched_in_linear_time():
+    crd = with_pattern("^(a+)+$")
+    assert crds.problems(crd) == []
+    crds.accept(crd, [])
+    info = crds.resource_of(crd)
+    assert info is not None
+    obj = {"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "a"},
+           "spec": {"name": "a" * 40 + "b"}}  # Python's re: 2**40 steps
+    assert crds.check(info, obj).errors == [
+        f'spec.name: Invalid value: "{"a" * 40}b": spec.name in body should match '
+        "'^(a+)+$'"]
+
+
+def test_a_crd_in_a_kubernetes_group_needs_the_api_approval_annotation():
+    crd = copy.deepcopy(CRD)
+    crd["spec"]["group"] = "rbac.authorization.k8s.io"
+    crd["metadata"]["name"] = "things.rbac.authorization.k8s.io"
+    assert crds.problems(crd) == [
+        "metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups "
+        'must have approval annotation "api-approved.kubernetes.io", see '
+        "https://github.com/kubernetes/enhancements/pull/1111"]
+    crd["metadata"]["annotations"] = {
+        "api-approved.kubernetes.io": "https://github.com/kubernetes/kubernetes/pull/1"}
+    assert crds.problems(crd) == []
