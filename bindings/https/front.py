@@ -39,7 +39,7 @@ from aiohttp import web
 from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.apiserver.http import answers, discovery, openapi, queries, routes, tables
-from actors.client.client import Client, Watch, WatchEvent
+from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bus.connection import Connection
 from bus.errors import ApiError, Gone, RequestEntityTooLarge
@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 HEALTH = ("/healthz", "/livez", "/readyz")
 MAX_BODY_BYTES = 3 * 1024 * 1024
 """Largest request body read (kube-apiserver's limit); the object limit is the pipeline's."""
+TEXT = "text/plain"
+"""A log's Content-Type."""
+GONE_CHECK_SECONDS = 1.0
+"""How often a followed log whose container is silent looks whether its client left."""
 CHANGES = ("ADDED", "MODIFIED", "DELETED")
 """The watch events that carry an object (which the ``Accept`` header shapes)."""
 _REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
@@ -88,10 +92,14 @@ class Front:
         options = queries.options(call, request.query, body, request.content_type)
         if call.verb == "watch":
             return await self._watch(request, client, call, options)
+        if call.subresource == "log" and request.query.get("follow") in routes.TRUE:
+            return await self._follow(request, client, call, options)
         answer = await asyncio.wrap_future(client.submit(
             call.verb, call.info, namespace=call.namespace, name=call.name,
             body=queries.payload(call, body, request.content_type), options=options or None,
             subresource=call.subresource))
+        if call.subresource == "log":
+            return web.Response(text=str(answer), content_type=TEXT)
         response = _json(answers.success_code(call.verb), _shaped(request, call, answer))
         for warning in client.warnings:
             response.headers.add("Warning", answers.warning(warning))
@@ -135,6 +143,34 @@ class Front:
             log.debug("watch %s: the client left", watch.id)
         finally:
             loop.run_in_executor(None, _stop, watch)
+        return response
+
+
+    async def _follow(self, request: web.Request, client: Client, call: routes.Call,
+                      options: Object) -> web.StreamResponse:
+        """Stream a followed log as chunked text: the front is the stream's reader (its
+        subject and key, see ``LogStream``), acknowledging each chunk once written, until the
+        container stops or the client leaves."""
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[LogChunk] = asyncio.Queue()
+
+        def arrived(chunk: LogChunk) -> None:  # bus loop thread
+            loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+
+        stream = await loop.run_in_executor(None, functools.partial(
+            LogStream, client, str(call.name), call.namespace, options, arrived))
+        response = web.StreamResponse(headers={"Content-Type": TEXT})
+        try:
+            await response.prepare(request)
+            while (chunk := await _next(chunks, request)) is not None:
+                await response.write(chunk.data.encode())
+                stream.acknowledge(chunk)  # the end's too: the kubelet waits for it
+                if chunk.end:
+                    break
+        except ConnectionError:
+            log.debug("log stream %s: the client left", stream.subject)
+        finally:
+            loop.run_in_executor(None, stream.close)
         return response
 
 
@@ -191,6 +227,17 @@ def _shaped(request: web.Request, call: routes.Call, answer: Any) -> Any:
 
 def _itself(obj: Object) -> Object:
     return obj
+
+
+async def _next(chunks: asyncio.Queue[LogChunk], request: web.Request) -> LogChunk | None:
+    """The next chunk of a followed log; None once the client has gone (looked at every
+    :data:`GONE_CHECK_SECONDS` while the container is silent)."""
+    while request.transport is not None and not request.transport.is_closing():
+        try:
+            return await asyncio.wait_for(chunks.get(), GONE_CHECK_SECONDS)
+        except TimeoutError:
+            continue
+    return None
 
 
 def _stop(watch: Watch) -> None:

@@ -76,3 +76,17 @@ def test_kubeactors_own_cli_prints_the_same_table(cluster, demo):
     ours = cluster.cli("get", "deployments", "web").stdout.splitlines()
     theirs = cluster.kubectl("get", "deployments", "web").stdout.splitlines()
     assert [line.split()[:4] for line in ours] == [line.split()[:4] for line in theirs]
+
+
+def test_logs_are_plain_text_and_unserved_options_are_refused(cluster, demo):
+    """A simulated container prints nothing: the log is empty, not ``""`` in JSON quotes."""
+    for args in ((), ("--tail", "5"), ("-c", "demo"), ("-f",)):
+        shown = cluster.kubectl("logs", demo, *args)
+        assert (shown.returncode, shown.stdout, shown.stderr) == (0, "", ""), args
+    previous = cluster.kubectl("logs", demo, "--previous")
+    assert (previous.returncode, previous.stderr) == (
+        1, "Error from server (BadRequest): previous is not served for pods/log: nothing was "
+           "done\n")
+    wrong = cluster.kubectl("logs", demo, "-c", "nope")
+    assert (wrong.returncode, wrong.stderr) == (
+        1, "error: container nope is not valid for pod demo out of: demo\n")

@@ -49,6 +49,24 @@ def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str
         found["fieldValidation"] = query["fieldValidation"]
     if call.verb == "patch":
         found["patchType"] = patch_type(content_type)
+    if call.subresource == "log":
+        found.update(_logging(query))
+    return found
+
+
+UNSERVED_LOG_OPTIONS = ("previous", "timestamps", "sinceSeconds", "sinceTime", "limitBytes")
+"""PodLogOptions not served: refused rather than ignored (``previous``: no log of a container's
+earlier instance is kept)."""
+
+
+def _logging(query: Mapping[str, str]) -> Object:
+    """A ``pods/log``'s container and tailLines (``follow`` is the front's to serve)."""
+    for key in UNSERVED_LOG_OPTIONS:
+        if query.get(key) not in (None, "", "false", "False", "0"):
+            raise BadRequest(f"{key} is not served for pods/log: nothing was done")
+    found: Object = {"container": query["container"]} if query.get("container") else {}
+    if query.get("tailLines"):
+        found["tailLines"] = _integer(query, "tailLines")
     return found
 
 

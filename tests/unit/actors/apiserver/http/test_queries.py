@@ -106,3 +106,13 @@ def test_an_object_not_in_json_is_415_as_kube_apiserver_answers_an_unknown_encod
     with pytest.raises(UnsupportedMediaType):
         payload(review, b"k8s\x00\x0a", "application/vnd.kubernetes.protobuf")
     assert payload(review, b'{"spec": {}}', "application/json") == {"spec": {}}
+
+
+def test_a_log_takes_its_container_and_tail_and_refuses_what_is_not_served():
+    path = "/api/v1/namespaces/default/pods/demo/log"
+    assert _options("GET", path, container="c", tailLines="3", follow="true") == {
+        "container": "c", "tailLines": 3}
+    assert _options("GET", path, previous="false") == {}
+    for unserved in ("previous", "timestamps"):
+        with pytest.raises(BadRequest, match=f"{unserved} is not served"):
+            _options("GET", path, **{unserved: "true"})
