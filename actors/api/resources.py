@@ -103,6 +103,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group="authorization.k8s.io", namespaced=False),
     ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",
                  namespaced=False),
+    ResourceInfo("selfsubjectreviews", "SelfSubjectReview", group="authentication.k8s.io",
+                 namespaced=False),
     ResourceInfo("replicasets", "ReplicaSet", group="apps", short_names=("rs",),
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),
@@ -112,7 +114,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
                  namespaced=False, short_names=("pc",)),
 )
-REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews")
+REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "selfsubjectreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
 STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name not in REVIEWS)
 """The resources kept in the store (listed, watched, owned, deleted with their namespace)."""

@@ -21,7 +21,7 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from actors.api import certificates, patches
+from actors.api import certificates, patches, users
 from actors.api.objects import Object
 from actors.api.resources import REVIEWS
 from actors.api.selectors import matcher
@@ -120,6 +120,8 @@ class Verbs:
     def _create(self, request: Request) -> Generator[Step, Result, Object]:
         if request.subresource == "binding":
             return (yield from self._bind(request))
+        if request.info.name == "selfsubjectreviews":
+            return users.self_review(request.user)
         if request.info.name in REVIEWS:
             return access_review(self.authorizer, request.info, request.envelope.body,
                                  request.user)

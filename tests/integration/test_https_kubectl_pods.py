@@ -90,3 +90,22 @@ def test_logs_are_plain_text_and_unserved_options_are_refused(cluster, demo):
     wrong = cluster.kubectl("logs", demo, "-c", "nope")
     assert (wrong.returncode, wrong.stderr) == (
         1, "error: container nope is not valid for pod demo out of: demo\n")
+
+
+def test_auth_whoami_names_the_user_of_the_certificate_or_the_impersonated_one(cluster):
+    admin = cluster.kubectl("auth", "whoami")
+    assert admin.returncode == 0, admin.stderr
+    assert admin.stdout.splitlines() == [
+        "ATTRIBUTE   VALUE", "Username    admin",
+        "Groups      [system:masters system:authenticated]"]
+    nobody = cluster.kubectl("auth", "whoami", "--as", "nobody", "-o", "jsonpath={.status}")
+    assert nobody.stdout == '{"userInfo":{"groups":["system:authenticated"],"username":"nobody"}}'
+
+
+def test_auth_can_i_answers_yes_or_no_with_kubectls_exit_codes(cluster):
+    assert cluster.kubectl("auth", "can-i", "get", "pods").stdout == "yes\n"
+    denied = cluster.kubectl("auth", "can-i", "create", "pods/exec", "--as", "nobody")
+    assert (denied.returncode, denied.stdout) == (1, "no\n")
+    reader = cluster.kubectl("auth", "can-i", "create", "selfsubjectreviews.authentication.k8s.io",
+                             "--as", "nobody", "--as-group", "system:authenticated")
+    assert (reader.returncode, reader.stdout) == (0, "yes\n")
