@@ -38,11 +38,19 @@ from aiohttp import web
 
 from actors.api.objects import Object
 from actors.api.resources import lookup
-from actors.apiserver.http import answers, discovery, openapi, queries, routes, tables
+from actors.apiserver.http import (
+    answers,
+    channels,
+    discovery,
+    openapi,
+    queries,
+    routes,
+    tables,
+)
 from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bus.connection import Connection
-from bus.errors import ApiError, Gone, RequestEntityTooLarge
+from bus.errors import ApiError, BadRequest, Gone, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +96,8 @@ class Front:
             await _authenticated(client)
             return _json(200, document)
         call = routes.route(request.method, path, request.query)
+        if call.subresource in routes.CONNECT:
+            return await self._exec(request, client, call)
         body = await _body(request)
         options = queries.options(call, request.query, body, request.content_type)
         if call.verb == "watch":
@@ -172,6 +182,29 @@ class Front:
         finally:
             loop.run_in_executor(None, stream.close)
         return response
+
+
+    async def _exec(self, request: web.Request, client: Client,
+                    call: routes.Call) -> web.StreamResponse:
+        """Run a command over WebSocket (``channels``): the bus's one-shot exec, for the
+        client (authorized as ``create pods/exec``), its output and status as the channels'
+        messages. What stops it from running is told on the status channel too."""
+        body = channels.execution(request.query.getall("command", []), request.query)
+        socket = web.WebSocketResponse(protocols=channels.PROTOCOLS)
+        if not socket.can_prepare(request).ok:
+            raise BadRequest(f"pods/exec is served over WebSocket only "
+                             f"({', '.join(channels.PROTOCOLS)}), not SPDY")
+        await socket.prepare(request)
+        try:
+            answer = await asyncio.wrap_future(client.submit(
+                "create", call.info, namespace=call.namespace, name=call.name, body=body,
+                subresource=call.subresource))
+            for message in channels.messages(answer, request.query):
+                await socket.send_bytes(message)
+        except ApiError as error:
+            await socket.send_bytes(channels.failure(error))
+        await socket.close()
+        return socket
 
 
 class _WarnedClient(Client):

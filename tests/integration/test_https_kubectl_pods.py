@@ -109,3 +109,45 @@ def test_auth_can_i_answers_yes_or_no_with_kubectls_exit_codes(cluster):
     reader = cluster.kubectl("auth", "can-i", "create", "selfsubjectreviews.authentication.k8s.io",
                              "--as", "nobody", "--as-group", "system:authenticated")
     assert (reader.returncode, reader.stdout) == (0, "yes\n")
+
+
+def test_exec_over_websocket_prints_the_output_and_exits_with_the_commands_code(cluster, demo):
+    said = cluster.kubectl("exec", demo, "--", "printenv", "GREETING")
+    assert (said.returncode, said.stdout, said.stderr) == (0, "hello\n", "")
+    missing = cluster.kubectl("exec", demo, "-c", "demo", "--", "cat", "/nope")
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == ("cat: can't open '/nope': No such file or directory\n"
+                              "command terminated with exit code 1\n")
+    unset = cluster.kubectl("exec", demo, "--", "printenv", "UNSET")
+    assert (unset.returncode, unset.stderr) == (1, "command terminated with exit code 1\n")
+
+
+def test_exec_is_authorized_as_create_pods_exec_for_the_caller(cluster, demo):
+    applied = cluster.kubectl("apply", "-f", "-", stdin=READER)
+    assert applied.returncode == 0, applied.stderr
+    refused = cluster.kubectl("exec", demo, "--as", "reader", "--", "printenv", "GREETING")
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == ('error: pods "demo" is forbidden: User "reader" cannot create '
+                              'resource "pods/exec" in API group "" in the namespace "default"\n')
+    logs = cluster.kubectl("logs", demo, "--as", "reader")
+    assert logs.returncode == 1 and 'cannot get resource "pods/log"' in logs.stderr
+
+
+def test_exec_with_input_is_refused_before_anything_runs(cluster, demo):
+    interactive = cluster.kubectl("exec", "-i", demo, "--", "cat", stdin="")
+    assert interactive.returncode == 1
+    assert "stdin is not served for pods/exec yet" in interactive.stderr
+
+
+READER = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: pod-reader}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
+subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
+"""
