@@ -17,13 +17,18 @@ A watch is a chunked stream of JSON lines: the front opens a bus watch for the c
 as it comes, bookmarks only when asked for, until ``timeoutSeconds``, an ERROR event, or the
 client leaving; then the bus watch is stopped.
 
+A get, list or watch whose ``Accept`` prefers the Table form gets a Table (``tables``). A log is
+text; a followed one is a chunked text stream, the front being the ``LogStream``'s reader. An
+exec is a WebSocket (``channels``): the bus's one-shot exec for the client, its output and exit
+code as the channels' messages.
+
 Which thread: the listener's loop thread (``https``). A bus request is sent from it without
 waiting (opening a certificate session, once an hour, blocks it for one bus round trip); a
 watch starts and stops on the loop's executor threads; watch events come on the bus loop and are
 handed over with ``call_soon_threadsafe``.
 
 Neighbours: ``listener`` (serves this), ``actors.apiserver.http`` (the translation),
-``actors.client`` (the bus requests and watches).
+``actors.client`` (the bus requests, watches and followed logs).
 """
 
 from __future__ import annotations
