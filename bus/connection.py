@@ -5,6 +5,12 @@ thread: it schedules the work on the loop and returns a ``concurrent.futures.Fut
 for one). Subscription callbacks run on the loop thread and must not block: decode, hand the
 message to an actor with ``tell()``, return.
 
+When the server goes away, nats-py reconnects in the background. Requests are never buffered
+meanwhile: one made while the connection is down waits for it to come back (at most its own
+deadline). A connection with a reconnect window (``BusConfig.reconnect_window``: clients) gives
+up when the window passes: it closes, and every request waiting on it, or made later, fails at
+once with ``ConnectionLost``; one without (the control plane) reconnects for ever.
+
 Neighbours: ``bus.loop`` (the thread), ``bus.envelope`` (the codec), ``bus.actor`` (the
 actor bridge built on this class).
 """
@@ -19,6 +25,7 @@ import itertools
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,6 +45,7 @@ from bus.errors import (
     ApiError,
     BusError,
     BusTimeout,
+    ConnectionLost,
     NoResponders,
     PayloadTooLarge,
     PermissionViolation,
@@ -49,6 +57,14 @@ log = logging.getLogger(__name__)
 STATUS_HEADER = "Status"
 NO_RESPONDERS_STATUS = "503"
 """The status header nats-server sets on the empty reply it sends when nobody listens."""
+
+RECONNECT_WAIT = 0.5
+"""Seconds nats-py waits between two attempts to reconnect to the same server."""
+CLIENT_RECONNECT_WINDOW = 2.0
+"""The reconnect window of a client a person waits on (the CLI, ``BusConfig.reconnect_window``):
+four attempts at :data:`RECONNECT_WAIT` ride out a nats-server restarted in place or the
+failover to another server of a NATS cluster, both well under a second; a bus that is gone fails
+the command within kubectl's feel of ``Unable to connect`` (issue 19: within 5 s)."""
 
 Handler = Callable[["Incoming"], None]
 """A subscription callback. Runs on the bus loop thread: it must not block."""
@@ -99,6 +115,12 @@ class BusConfig:
     """Seconds a request waits for its reply. Generous: the store commits durably first."""
     pending_limit: int = 65536
     """Messages a subscription may hold before NATS reports slow-consumer; bounds memory."""
+    reconnect_window: float | None = None
+    """Seconds a connection that lost its server keeps trying to get one back before it gives
+    up for good (then it closes, and every request fails at once with ``ConnectionLost``).
+    None, the default: for ever, as the control plane must (an apiserver, kubelet, scheduler or
+    controller outlives any restart of the bus and carries on). Clients a person waits on (the
+    CLI) fail fast instead, with :data:`CLIENT_RECONNECT_WINDOW`."""
 
 
 class Connection:
@@ -132,6 +154,13 @@ class Connection:
         answers into any inbox)."""
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
         """The requests awaiting a reply, by token (loop thread only)."""
+        self._up = asyncio.Event()
+        """Set while connected, or once lost for good: requests wait on it (loop thread only)."""
+        self._down: tuple[float, asyncio.TimerHandle | None] | None = None
+        """While reconnecting: since when (monotonic), and the timer that gives up."""
+        self.lost: str | None = None
+        """Why the connection is closed for good (its reconnect window passed), else None.
+        Readable from any thread: the CLI's watchers look at it to stop."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -148,10 +177,14 @@ class Connection:
                 **self._credentials(),
                 inbox_prefix=self.subjects.inbox(self.owner).encode(),
                 connect_timeout=2,
-                # Fail fast when nobody listens; once connected, reconnect for ever.
+                # Fail fast when nobody listens; once connected, reconnect for ever (or
+                # until the reconnect window closes the connection: _on_disconnected).
                 max_reconnect_attempts=1,
-                reconnect_time_wait=0.5,
+                reconnect_time_wait=RECONNECT_WAIT,
                 error_cb=self._on_error,
+                disconnected_cb=self._on_disconnected,
+                reconnected_cb=self._on_reconnected,
+                closed_cb=self._on_closed,
                 allow_reconnect=True,
             )
         except (nats.errors.Error, OSError, TimeoutError) as error:
@@ -166,6 +199,7 @@ class Connection:
         await nc.subscribe(f"{self._reply_prefix}*", cb=self._on_reply,
                            pending_msgs_limit=self.config.pending_limit)
         self._nc = nc
+        self._up.set()
 
     def _credentials(self) -> dict[str, Any]:
         """nats-py's connect options for this identity's credentials (``bus.callout`` says
@@ -202,10 +236,59 @@ class Connection:
         if self._nc is None:  # still connecting: _connect reports the outcome
             self._connect_error = self._connect_error or str(error)
             log.debug("%s: NATS error while connecting: %s", self.name, error)
-        elif refused:  # the subscriber gets PermissionViolation: no warning beside it
+        elif refused or self._down is not None or isinstance(error, nats.errors.UnexpectedEOF):
+            # Refused: the subscriber gets PermissionViolation. The loss of the server (EOF)
+            # and each failed attempt to reconnect: _on_disconnected says it once.
             log.debug("%s: NATS error: %s", self.name, error)
         else:
             log.warning("%s: NATS error: %s", self.name, error)
+
+    async def _on_disconnected(self) -> None:
+        """The server went away: nats-py reconnects; requests wait (see the module's
+        docstring), and with a reconnect window, a timer gives up when it passes."""
+        if self._nc is None or self.lost is not None or self._down is not None:
+            return  # connecting, closing on purpose, lost for good, or already reconnecting
+        self._up.clear()
+        window = self.config.reconnect_window
+        timer = None if window is None else asyncio.get_running_loop().call_later(
+            window, self._lose, f"the connection to the bus at {self.config.url} was lost and "
+                                f"did not come back within {window:g}s")
+        self._down = (time.monotonic(), timer)
+        log.log(self._loss_level(), "%s: lost the bus at %s; reconnecting", self.name,
+                self.config.url)
+
+    def _loss_level(self) -> int:
+        """How loudly to log the loss of the server: a connection that gives up tells its
+        callers (ConnectionLost), so it only informs; one that never does warns."""
+        return logging.WARNING if self.config.reconnect_window is None else logging.INFO
+
+    async def _on_reconnected(self) -> None:
+        if self._down is not None:
+            since, timer = self._down
+            if timer is not None:
+                timer.cancel()
+            log.log(self._loss_level(), "%s: reconnected to the bus after %.1fs", self.name,
+                    time.monotonic() - since)
+        self._down = None
+        self._up.set()
+
+    async def _on_closed(self) -> None:
+        if self._nc is not None and self.lost is None:  # not by close(): nats-py gave up
+            self._lose(f"the connection to the bus at {self.config.url} was closed")
+
+    def _lose(self, reason: str) -> None:
+        """Give up for good (loop thread): close, and fail every request with ``reason``."""
+        if self.lost is not None or self._nc is None:
+            return
+        self.lost = reason
+        log.log(self._loss_level(), "%s: %s", self.name, reason)
+        for waiting in self._waiting.values():
+            if not waiting.done():
+                waiting.set_exception(ConnectionLost(reason))
+        self._up.set()  # requests waiting for the connection wake up, and see it lost
+        closing = asyncio.ensure_future(self._nc.close())
+        self._publishing.add(closing)
+        closing.add_done_callback(self._publishing.discard)
 
     def close(self) -> None:
         """Drain and close; safe to call twice. Not on the loop thread (RuntimeError)."""
@@ -218,6 +301,8 @@ class Connection:
 
     @property
     def nc(self) -> NatsClient:
+        if self.lost is not None:
+            raise ConnectionLost(self.lost)
         if self._nc is None:
             raise BusError(f"connection {self.name!r} is not connected; call connect() first")
         return self._nc
@@ -381,11 +466,12 @@ class Connection:
         reply_to = self._reply_prefix + token
         headers = None if mac_key is None else {MAC_HEADER: base64.b64encode(
             mac(mac_key, subject, reply_to, data)).decode()}
+        left = await self._until_up(subject, deadline)
         waiting: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
         self._waiting[token] = waiting
         try:
             await self.nc.publish(subject, data, reply=reply_to, headers=headers)
-            msg = await asyncio.wait_for(waiting, deadline)
+            msg = await asyncio.wait_for(waiting, left)
         except nats.errors.MaxPayloadError as error:
             raise PayloadTooLarge(f"request to {subject} is over the bus limit") from error
         except TimeoutError as error:
@@ -397,6 +483,20 @@ class Connection:
         if msg.headers and msg.headers.get(STATUS_HEADER) == NO_RESPONDERS_STATUS:
             raise NoResponders(f"no responders on {subject}")
         return decode(msg.data)
+
+    async def _until_up(self, subject: str, deadline: float) -> float:
+        """Wait until connected (at most ``deadline`` seconds); what is left of the deadline.
+        ConnectionLost when the connection is lost for good, or still down at the deadline."""
+        started = time.monotonic()
+        if not self._up.is_set():
+            try:
+                await asyncio.wait_for(self._up.wait(), deadline)
+            except TimeoutError:
+                raise ConnectionLost(f"request on {subject}: the bus at {self.config.url} is "
+                                     f"not back after {deadline:.1f}s") from None
+        if self.lost is not None:
+            raise ConnectionLost(self.lost)
+        return deadline - (time.monotonic() - started)
 
     async def _on_reply(self, msg: Msg) -> None:
         """A reply to one of this connection's requests: resolve its future (loop thread)."""

@@ -11,6 +11,8 @@ the code that raises them are drawn here with their module::
     +-- BusError                      transport trouble; retrying later may help
     |   +-- BusTimeout                no reply within the deadline (surfaces as 504)
     |   +-- NoResponders              nobody serves that subject (surfaces as 503)
+    |   +-- ConnectionLost            the connection dropped and is not back (within its
+    |   |                             reconnect window, or the request's deadline)
     |   +-- PayloadTooLarge           over the server's max payload; not sent (narrow the query)
     |   +-- PermissionViolation       the locked-down bus refuses this identity that subject
     |   +-- NatsServerMissing         (bus.server) the nats-server binary is not installed
@@ -31,6 +33,8 @@ the code that raises them are drawn here with their module::
     |   +-- InternalError   500
     |   +-- SpaceExceeded   500       the store is full (etcd's quota); delete, then retry
     |   +-- ServiceUnavailable 503
+    |   |   +-- Unreachable           (a client's own) no apiserver can be reached at all: the
+    |   |                             CLI says ``Unable to connect to the server`` and stops
     |   +-- ServerTimeout   504
     +-- TemporaryError(delay)         try again after ``delay`` seconds, or the back-off (kopf)
     +-- PermanentError                a reconcile that retrying cannot mend: not retried until
@@ -39,7 +43,7 @@ the code that raises them are drawn here with their module::
     |   |                             fix it and ask again (the CLI: ``error: ...``, exit 1)
     |   +-- KubeConfigError           (bindings.kubeconfig) missing, unreadable or malformed
     |   +-- ManifestError             (bindings.cli.manifests) a manifest cannot be read or mapped
-    |   +-- JsonPathError             (bindings.cli.jsonpath) an output template cannot be parsed
+    |   +-- JsonPathError             (actors.api.jsonpath) an output template cannot be parsed
     |   +-- RolloutError              (bindings.cli.workloads) kubectl's refusal of a rollout action
     |   +-- CaptureError              (bindings.cli.tracing) not a ``trace --record`` capture
     +-- RolloutFailed                 (bindings.cli.printers) past its progress deadline: it will
@@ -112,6 +116,12 @@ class BusTimeout(BusError):
 
 class NoResponders(BusError):
     """No subscriber serves the subject (is the apiserver running?)."""
+
+
+class ConnectionLost(BusError):
+    """The connection lost its server and did not get one back in time (its reconnect window,
+    ``BusConfig.reconnect_window``, or the request's deadline): the request may or may not have
+    been processed. Retrying helps once the bus is back."""
 
 
 class PayloadTooLarge(BusError):
@@ -223,6 +233,13 @@ class ServiceUnavailable(ApiError):
     code, reason, retryable = 503, "ServiceUnavailable", True
 
 
+class Unreachable(ServiceUnavailable):
+    """No apiserver can be reached: the client's bus connection is lost, or nobody serves the
+    API on the bus. Raised by the client itself, never sent on the wire (received, a 503 is a
+    plain ServiceUnavailable); every later request would fail the same way, so a command stops
+    at the first (kubectl's ``Unable to connect to the server``)."""
+
+
 class ServerTimeout(ApiError):
     code, reason, retryable = 504, "Timeout", True
 
@@ -235,3 +252,16 @@ _LEAVES: tuple[type[ApiError], ...] = (
 )
 _BY_REASON = {cls.reason: cls for cls in _LEAVES}
 _BY_CODE = {cls.code: cls for cls in reversed(_LEAVES)}
+
+
+def api_error(error: BusError) -> ApiError:
+    """The ApiError a client of the apiserver raises for a failure of the bus under its request:
+    a missed deadline is 504, a request too big for the bus 413, a connection lost or an API
+    nobody serves :class:`Unreachable` (every later request would fail alike), the rest 503."""
+    if isinstance(error, BusTimeout):
+        return ServerTimeout(f"the server did not answer in time: {error}")
+    if isinstance(error, PayloadTooLarge):
+        return RequestEntityTooLarge(f"the request is too large: {error}")
+    if isinstance(error, ConnectionLost | NoResponders):
+        return Unreachable(str(error))
+    return ServiceUnavailable(f"the apiserver cannot be reached: {error}")

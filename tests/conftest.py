@@ -76,8 +76,10 @@ def control_plane(tmp_path: Path, store_kind: str, with_controllers: bool) -> It
     data.mkdir()
     with (data / "tokens.csv").open("w", newline="") as handle:
         csv.writer(handle).writerow([NOBODY_TOKEN, "nobody", "nobody", ""])
-    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0, store=store_kind,
-                                          apiserver_only=not with_controllers))
+    cluster = Cluster.start(ClusterConfig(
+        data_dir=data, nodes=0, store=store_kind, apiserver_only=not with_controllers,
+        # no controller makes the default service accounts
+        disabled_admission=() if with_controllers else ("ServiceAccount",)))
     yield cluster
     cluster.stop()
 

@@ -14,7 +14,8 @@ in Kubernetes:
 - the signer (``actors.controllers.csrsigning``) writes ``status.certificate`` through ``status``
   once the request is approved (:func:`awaits_signature`), for the identity the request's subject
   names (CN the user, each O a group): the approver, not the signer, is the guard, but neither the
-  signer nor admission lets anyone have ``system:masters``. A certificate once written never
+  signer nor admission lets anyone have ``system:masters`` or be the HTTPS front
+  (:func:`refused_identity`). A certificate once written never
   changes.
 
 Neighbours: ``actors.api.validation`` (calls :func:`problems`), ``actors.api.resources``,
@@ -51,6 +52,11 @@ MAX_SECONDS = 365 * 86400
 MASTERS = "system:masters"
 """The group no certificate of this signer may name: cluster-admin that no RBAC change revokes
 (refused at create by CertificateSubjectRestriction, and by the signer)."""
+FRONT = "system:kube-apiserver-https"
+"""The HTTPS listener's user on the bus, which may forward any client's certificate
+(``actors.apiserver.authn.Forwarding``), the admin's too: as good as ``system:masters``, so no
+certificate of this signer may name it either (kube-apiserver keeps its front proxy's
+certificates under a CA of their own)."""
 APPROVED, DENIED, FAILED = "Approved", "Denied", "Failed"
 DECISIONS = (APPROVED, DENIED)
 """Conditions only the ``approval`` subresource sets, and nothing removes."""
@@ -88,6 +94,14 @@ def requested_by(csr: Object, username: str, uid: str, groups: tuple[str, ...]) 
         spec.pop("extra", None)
         spec.update(username=username, uid=uid, groups=list(groups))
     csr["status"] = {}
+
+
+def refused_identity(identity: certs.Identity) -> tuple[str, str] | None:
+    """What of ``identity`` no certificate of the client signer may name, as ``("group",
+    "system:masters")`` or ``("user", "system:kube-apiserver-https")``; None when nothing."""
+    if MASTERS in identity.groups:
+        return "group", MASTERS
+    return ("user", FRONT) if identity.user == FRONT else None
 
 
 def requested_identity(csr: Object) -> certs.Identity | None:
@@ -292,8 +306,9 @@ def sign(csr: Object, ca_key: certs.PrivateKey, ca: x509.Certificate,
     seconds = min(int(spec.get("expirationSeconds") or max_seconds), max_seconds)
     try:
         pem = decode(spec.get("request"))
-        if MASTERS in certs.read_csr(pem)[1].groups:
-            raise ValueError(f"the signer {CLIENT_SIGNER} does not sign for the group {MASTERS}")
+        if refused := refused_identity(certs.read_csr(pem)[1]):
+            raise ValueError(f"the signer {CLIENT_SIGNER} does not sign for the "
+                             f"{' '.join(refused)}")
         status["certificate"] = encode(certs.sign_csr(ca_key, ca, pem, days=seconds / 86400))
     except (BadRequest, ValueError) as error:
         status.setdefault("conditions", []).append({

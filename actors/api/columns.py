@@ -12,7 +12,8 @@ Pure (the ages read the clock): unit-tested in tests/unit/bindings/cli/test_prin
 tests/unit/actors/apiserver/http/test_tables.py.
 
 Neighbours: ``bindings.cli.printers`` (the CLI's tables), ``actors.apiserver.http.tables``
-(the Table form), ``actors.api.certificates`` (a CSR's condition word).
+(the Table form), ``actors.api.certificates`` (a CSR's condition word), ``actors.api.crds`` (a
+custom resource's ``additionalPrinterColumns``, read with ``actors.api.jsonpath``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from actors.api import certificates
+from actors.api import certificates, crds, jsonpath
 from actors.api.meta import condition, parse_time
 from actors.api.objects import Object
+from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
 
 
@@ -149,6 +151,10 @@ def _configmap_cells(configmap: Object) -> list[str]:
     return [configmap["metadata"]["name"], str(data), age(configmap)]
 
 
+def _service_account_cells(account: Object) -> list[str]:
+    return [account["metadata"]["name"], str(len(account.get("secrets") or [])), age(account)]
+
+
 def _secret_cells(secret: Object) -> list[str]:
     return [secret["metadata"]["name"], str(secret.get("type", "")),
             str(len(secret.get("data") or {})), age(secret)]
@@ -237,6 +243,7 @@ BY_RESOURCE: dict[str, Columns] = {
                       _node_cells),
     "configmaps": _columns("Name,Data,Age", "", _configmap_cells),
     "secrets": _columns("Name,Type,Data,Age", "", _secret_cells),
+    "serviceaccounts": _columns("Name,Secrets,Age", "", _service_account_cells),
     "events": _columns("Last Seen,Type,Reason,Object,Message", "", _event_cells),
     "resourcequotas": _columns("Name,Age,Request,Limit", "", _quota_cells),
     "namespaces": _columns("Name,Status,Age", "", _namespace_cells),
@@ -252,6 +259,25 @@ BY_RESOURCE: dict[str, Columns] = {
 served)."""
 
 
-def of(resource: str) -> Columns:
-    """The columns of ``resource`` (a resource name: ``pods``)."""
-    return BY_RESOURCE.get(resource, DEFAULT)
+def of(info: ResourceInfo) -> Columns:
+    """The columns of ``info``'s objects: a custom resource's are its CRD's
+    ``additionalPrinterColumns`` (when it has some)."""
+    if isinstance(info, crds.CustomResource) and info.columns:
+        return _custom(info.columns)
+    return BY_RESOURCE.get(info.name, DEFAULT)
+
+
+def _custom(printed: tuple[crds.Column, ...]) -> Columns:
+    """Name, then a CRD's ``additionalPrinterColumns`` (priority 0 always, the others with
+    ``-o wide``); a ``date`` column shows an age."""
+    ordered = sorted(printed, key=lambda c: c.priority != 0)
+
+    def cell(column: crds.Column, obj: Object) -> str:
+        found = jsonpath.find(jsonpath.parse_path(column.json_path), obj)
+        if column.type == "date" and found and isinstance(found[0], str):
+            return age({"metadata": {"creationTimestamp": found[0]}})
+        return ",".join(jsonpath.text_of(value) for value in found) or "<none>"
+
+    return Columns(
+        (Column("Name", 0, "name"), *(Column(c.name, min(c.priority, 1)) for c in ordered)),
+        lambda obj: [obj["metadata"]["name"], *(cell(c, obj) for c in ordered)])

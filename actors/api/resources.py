@@ -13,6 +13,7 @@ resources), ``actors.apiserver`` (the only writer).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from actors.api import certificates
@@ -89,6 +90,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("events", "Event", short_names=("ev",)),
     ResourceInfo("configmaps", "ConfigMap", short_names=("cm",)),
     ResourceInfo("secrets", "Secret"),
+    ResourceInfo("serviceaccounts", "ServiceAccount", short_names=("sa",),
+                 subresources=("token",)),
     ResourceInfo("leases", "Lease", group="coordination.k8s.io"),
     ResourceInfo("roles", "Role", group=_RBAC),
     ResourceInfo("rolebindings", "RoleBinding", group=_RBAC),
@@ -105,6 +108,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  namespaced=False),
     ResourceInfo("selfsubjectreviews", "SelfSubjectReview", group="authentication.k8s.io",
                  namespaced=False),
+    ResourceInfo("tokenreviews", "TokenReview", group="authentication.k8s.io",
+                 namespaced=False),
     ResourceInfo("replicasets", "ReplicaSet", group="apps", short_names=("rs",),
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),
@@ -113,8 +118,12 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  namespaced=False, short_names=("csr",), subresources=("status", "approval")),
     ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
                  namespaced=False, short_names=("pc",)),
+    ResourceInfo("customresourcedefinitions", "CustomResourceDefinition",
+                 group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
+                 subresources=("status",), categories=("api-extensions",)),
 )
-REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "selfsubjectreviews")
+REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "tokenreviews",
+           "selfsubjectreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
 STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name not in REVIEWS)
 """The resources kept in the store (listed, watched, owned, deleted with their namespace)."""
@@ -134,15 +143,17 @@ def lookup(group: str, name: str) -> ResourceInfo:
     return info
 
 
-def in_category(category: str) -> list[ResourceInfo]:
+def in_category(category: str, among: Iterable[ResourceInfo] = RESOURCES
+                ) -> list[ResourceInfo]:
     """The resources of a category (``all``), in discovery order."""
-    return [info for info in RESOURCES if category in info.categories]
+    return [info for info in among if category in info.categories]
 
 
-def resolve(word: str) -> ResourceInfo:
-    """The resource a kubectl user means by ``word``: plural, singular, short name or Kind."""
+def resolve(word: str, among: Iterable[ResourceInfo] = RESOURCES) -> ResourceInfo:
+    """The resource a kubectl user means by ``word``: plural, singular, short name or Kind
+    (among the built-in ones unless told: ``actors.api.discovery`` adds the custom ones)."""
     lowered = word.lower()
-    for info in RESOURCES:
+    for info in among:
         names = (info.name, info.singular, *info.short_names, f"{info.name}.{info.group}",
                  f"{info.singular}.{info.group}")
         if lowered in names:

@@ -5,6 +5,13 @@ request's ``fieldValidation`` says); a ``null`` where the field is optional is d
 the schema calls required is required outside ``status`` (where kube-apiserver takes Go's zero
 values: a kubelet need not know its ``machineID``).
 
+A CustomResourceDefinition's ``openAPIV3Schema`` compiles (:func:`compile_custom`) into the
+same :class:`Node`, with what apiextensions-apiserver adds for custom resources: its value
+:class:`Rules` (enum, pattern, bounds, ``x-kubernetes-list-type``), defaults filled in as the
+walk meets a missing field, and pruning (a field the structural schema does not declare is
+unknown, unless ``x-kubernetes-preserve-unknown-fields``); ``metadata`` is checked as every
+object's.
+
 The schemas are those the ``kubernetes-validate`` package ships as JSON files, one folder per
 Kubernetes release (``kubernetes-json-schema/v<version>-local-strict/_definitions.json``, the
 ``$defs`` of one OpenAPI document). They are read once, and each type compiled once into a
@@ -18,9 +25,12 @@ Which thread: any; compiling takes a lock-free cache whose races only compile a 
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +42,7 @@ KUBERNETES_VERSION = "1.35.0"
 """The release whose schemas are applied (a folder of ``kubernetes-validate``)."""
 _QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _ZERO: dict[str, type] = {"object": dict, "array": list, "string": str, "integer": int,
                           "number": int, "boolean": bool}
 """Go's zero value of each JSON type."""
@@ -58,6 +69,32 @@ class Node:
     required: tuple[str, ...] = ()
     special: str | None = None
     """``quantity`` or ``int-or-string``: a value checked by its own grammar."""
+    default: Any = None
+    """What a missing field becomes (custom resources only; None: nothing)."""
+    defaulted: tuple[str, ...] = ()
+    """The ``properties`` that have a ``default``."""
+    rules: Rules | None = None
+    """What a value must be beyond its type (custom resources only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The value validations of a custom resource's schema, as OpenAPI v3 names them."""
+
+    enum: tuple[Any, ...] = ()
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    list_type: str | None = None
+    """``x-kubernetes-list-type``: ``set`` and ``map`` items are unique (``map``: by
+    ``list_keys``); ``atomic`` (the default) says nothing of them."""
+    list_keys: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -85,11 +122,52 @@ def check(api_version: str, kind: str, obj: Object) -> Findings | None:
     """Walk ``obj`` against the schema of ``kind`` in ``api_version``; None when Kubernetes has
     no such type (kubeactor's own kinds)."""
     root = _root(api_version, kind)
-    if root is None:
-        return None
+    return None if root is None else walk(root, obj)
+
+
+def walk(root: Node, obj: Object) -> Findings:
+    """Walk ``obj`` against ``root`` (filling in the defaults it declares)."""
     findings = Findings()
     _walk(obj, root, "", findings, None, "")
     return findings
+
+
+def compile_custom(schema: dict[str, Any]) -> Node:
+    """The ``openAPIV3Schema`` of a custom resource's version, compiled: its own fields
+    structural (pruned unless it says ``x-kubernetes-preserve-unknown-fields``), ``apiVersion``
+    and ``kind`` any string, ``metadata`` every object's."""
+    root = _compile_custom(schema)
+    root.properties = {**(root.properties or {}), "apiVersion": Node(types=("string",)),
+                       "kind": Node(types=("string",)), "metadata": _compiled(_OBJECT_META)}
+    return root
+
+
+def _compile_custom(schema: dict[str, Any]) -> Node:
+    node = Node(default=copy.deepcopy(schema.get("default")), rules=_rules(schema))
+    if schema.get("x-kubernetes-int-or-string"):
+        node.special = "int-or-string"
+        return node
+    _fill(node, schema, _compile_custom)
+    if node.types == ("object",) and node.values is None:
+        node.properties = node.properties or {}
+        node.closed = not schema.get("x-kubernetes-preserve-unknown-fields")
+    node.defaulted = tuple(key for key, sub in (node.properties or {}).items()
+                           if sub.default is not None)
+    node.nullable = bool(schema.get("nullable")) or not node.types
+    return node
+
+
+def _rules(schema: dict[str, Any]) -> Rules | None:
+    found = Rules(
+        enum=tuple(schema.get("enum") or ()), pattern=schema.get("pattern"),
+        minimum=schema.get("minimum"), maximum=schema.get("maximum"),
+        exclusive_minimum=bool(schema.get("exclusiveMinimum")),
+        exclusive_maximum=bool(schema.get("exclusiveMaximum")),
+        min_length=schema.get("minLength"), max_length=schema.get("maxLength"),
+        min_items=schema.get("minItems"), max_items=schema.get("maxItems"),
+        list_type=schema.get("x-kubernetes-list-type"),
+        list_keys=tuple(schema.get("x-kubernetes-list-map-keys") or ()))
+    return None if found == Rules() else found
 
 
 @functools.cache
@@ -145,19 +223,21 @@ def _compile(schema: dict[str, Any]) -> Node:
     return node
 
 
-def _fill(node: Node, schema: dict[str, Any]) -> None:
+def _fill(node: Node, schema: dict[str, Any],
+          compile_: Callable[[dict[str, Any]], Node] = _compile) -> None:
+    """Fill ``node`` from ``schema``, its parts compiled by ``compile_``."""
     types = schema.get("type", ())
     types = (types,) if isinstance(types, str) else tuple(types)
     node.types = tuple(t for t in types if t != "null")
     node.nullable = "null" in types or not types
     if "properties" in schema:
-        node.properties = {key: _compile(sub) for key, sub in schema["properties"].items()}
+        node.properties = {key: compile_(sub) for key, sub in schema["properties"].items()}
     extra = schema.get("additionalProperties")
     node.closed = extra is False
     if isinstance(extra, dict):
-        node.values = _compile(extra)
+        node.values = compile_(extra)
     if "items" in schema:
-        node.items = _compile(schema["items"])
+        node.items = compile_(schema["items"])
     node.required = tuple(schema.get("required", ()))
 
 
@@ -176,6 +256,8 @@ def _walk(value: Any, node: Node, path: str, found: Findings, parent: Object | N
     if node.types and not _has_type(value, node.types):
         found.errors.append(_wrong_type(path, node.types, value))
         return
+    if node.rules is not None:
+        found.errors += _rule_problems(node.rules, path, value)
     if isinstance(value, dict):
         _walk_map(value, node, path, found)
     elif isinstance(value, list) and node.items is not None:
@@ -188,6 +270,9 @@ def _walk(value: Any, node: Node, path: str, found: Findings, parent: Object | N
 
 def _walk_map(value: Object, node: Node, path: str, found: Findings) -> None:
     properties = node.properties or {}
+    for key in node.defaulted:
+        if value.get(key) is None and (key not in value or not properties[key].nullable):
+            value[key] = copy.deepcopy(properties[key].default)
     for key, item in value.items():
         sub = properties.get(key)
         if sub is not None:
@@ -201,6 +286,62 @@ def _walk_map(value: Object, node: Node, path: str, found: Findings) -> None:
         if value.get(key) is None:
             found.errors.append(f"{path}.{key}: Required value" if path else
                                 f"{key}: Required value")
+
+
+def _rule_problems(rules: Rules, path: str, value: Any) -> list[str]:
+    """What ``value`` (of the right type) breaks of ``rules``, as kube-openapi words it."""
+    if rules.enum and value not in rules.enum:
+        supported = ", ".join(shown(v) for v in rules.enum)
+        return [f"{path}: Unsupported value: {shown(value)}: supported values: {supported}"]
+    if isinstance(value, str):
+        return _string_problems(rules, path, value)
+    if isinstance(value, list):
+        return _list_problems(rules, path, value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _number_problems(rules, path, value)
+    return []
+
+
+def _string_problems(rules: Rules, path: str, value: str) -> list[str]:
+    if rules.max_length is not None and len(value) > rules.max_length:
+        return [f"{path}: Too long: may not be more than {rules.max_length} bytes"]
+    if rules.min_length is not None and len(value) < rules.min_length:
+        return [f"{path}: Invalid value: {shown(value)}: {path} in body should be at least "
+                f"{rules.min_length} chars long"]
+    if rules.pattern is not None and not re.search(rules.pattern, value):
+        return [f"{path}: Invalid value: {shown(value)}: {path} in body should match "
+                f"'{rules.pattern}'"]
+    return []
+
+
+def _number_problems(rules: Rules, path: str, value: float) -> list[str]:
+    low, high = rules.minimum, rules.maximum
+    if low is not None and (value < low or (rules.exclusive_minimum and value == low)):
+        than = "greater than" if rules.exclusive_minimum else "greater than or equal to"
+        return [f"{path}: Invalid value: {value}: {path} in body should be {than} {low}"]
+    if high is not None and (value > high or (rules.exclusive_maximum and value == high)):
+        than = "less than" if rules.exclusive_maximum else "less than or equal to"
+        return [f"{path}: Invalid value: {value}: {path} in body should be {than} {high}"]
+    return []
+
+
+def _list_problems(rules: Rules, path: str, value: list[Any]) -> list[str]:
+    if rules.max_items is not None and len(value) > rules.max_items:
+        return [f"{path}: Too many: {len(value)}: must have at most {rules.max_items} items"]
+    if rules.min_items is not None and len(value) < rules.min_items:
+        return [f"{path}: Invalid value: {len(value)}: {path} in body should have at least "
+                f"{rules.min_items} items"]
+    if rules.list_type not in ("set", "map"):
+        return []
+    seen: list[Any] = []
+    problems = []
+    for index, item in enumerate(value):
+        identity = [item.get(key) for key in rules.list_keys] if rules.list_type == "map" \
+            and isinstance(item, dict) else item
+        if identity in seen:
+            problems.append(f"{path}[{index}]: Duplicate value: {json.dumps(identity)}")
+        seen.append(identity)
+    return problems
 
 
 def _has_type(value: Any, types: tuple[str, ...]) -> bool:

@@ -11,8 +11,8 @@ nothing more than their own shape (looked up by plural name).
 Neighbours: ``actors.api.schema`` (the schemas), ``actors.api.defaulting`` (runs before),
 ``actors.api.resources`` (the registry),
 ``actors.api.amounts`` and ``actors.api.quantity`` (amounts), ``actors.api.selectors``,
-``actors.api.certificates`` and ``actors.api.priorityclasses`` (their rules),
-``actors.apiserver.server`` (the caller).
+``actors.api.certificates``, ``actors.api.priorityclasses`` and ``actors.api.crds`` (their
+rules; a custom resource's schema is its CRD's), ``actors.apiserver.server`` (the caller).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actors.api import certificates, priorityclasses, schema, secrets
+from actors.api import certificates, crds, priorityclasses, schema, secrets
 from actors.api.amounts import COMPUTE_PARSERS, int_or_percent
 from actors.api.meta import parse_time
 from actors.api.objects import Object
@@ -48,7 +48,8 @@ def decode(info: ResourceInfo, obj: Object, field_validation: str = "Warn") -> l
     unknown fields are removed from ``obj``, and so are nulls where the field is optional. A
     value of the wrong type is Invalid naming its path. Kinds Kubernetes does not have
     (kubeactor's own) pass unchanged."""
-    findings = schema.check(info.api_version, info.kind, obj)
+    findings = crds.check(info, obj) if isinstance(info, crds.CustomResource) else \
+        schema.check(info.api_version, info.kind, obj)
     if findings is None:
         return []
     unknown = [f'unknown field "{path}"' for path in findings.unknown]
@@ -64,6 +65,14 @@ def decode(info: ResourceInfo, obj: Object, field_validation: str = "Warn") -> l
 def validate(info: ResourceInfo, obj: Object) -> None:
     """Raise Invalid listing every problem with ``obj``, as kube-apiserver words it."""
     problems = list(_metadata_problems(info, obj))
+    if not isinstance(info, crds.CustomResource):  # its schema said all there is to say
+        problems += _builtin_problems(info, obj)
+    if problems:
+        raise _invalid(info, obj, problems)
+
+
+def _builtin_problems(info: ResourceInfo, obj: Object) -> list[str]:
+    problems = []
     if info.name == "pods":
         problems += _pod_problems(obj)
     elif info.name == "nodes":
@@ -91,8 +100,7 @@ def validate(info: ResourceInfo, obj: Object) -> None:
                          for key, value in data.items() if not isinstance(value, str)]
     if checker := VALIDATORS.get(info.name):
         problems += checker(obj)
-    if problems:
-        raise _invalid(info, obj, problems)
+    return problems
 
 
 def _invalid(info: ResourceInfo, obj: Object, problems: list[str]) -> Invalid:
@@ -468,6 +476,6 @@ def _admission_registration_problems(obj: Object) -> list[str]:
 VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_problems,
               "admissionregistrations": _admission_registration_problems,
               certificates.RESOURCE: certificates.problems,
-              priorityclasses.RESOURCE: priorityclasses.problems,
+              priorityclasses.RESOURCE: priorityclasses.problems, crds.RESOURCE: crds.problems,
               secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

@@ -5,7 +5,9 @@ carries) into a :class:`UserInfo` or raises :class:`~bus.errors.Unauthorized` sa
 kinds, chosen by what ``auth`` holds:
 
 - ``{"token": ...}``: a bearer token from a static token file in kube-apiserver's format,
-  ``token,user,uid,"group1,group2"`` per line (:class:`TokenAuthenticator`);
+  ``token,user,uid,"group1,group2"`` per line (:class:`TokenAuthenticator`), or a service
+  account's JWT (:class:`ServiceAccountAuthenticator`; :class:`BearerAuthenticator` picks by
+  the token's shape);
 - ``{"ticket", "ts", "nonce"}`` with a MAC header: a session opened by a certificate
   handshake (:class:`Handshaker`, :class:`SessionAuthenticator`; the cryptography is in
   ``actors.api.certs``). The message must be fresh (``ts`` inside the window, ahead or behind),
@@ -34,8 +36,10 @@ from typing import Any, Protocol
 
 from cryptography import x509
 
-from actors.api import certs
+from actors.api import certs, serviceaccounts, tokens
+from actors.api.resources import lookup
 from actors.api.users import UserInfo
+from actors.store import StoreView
 from bus.errors import BadRequest, Unauthorized
 
 AUTHENTICATED = "system:authenticated"
@@ -89,6 +93,82 @@ class TokenAuthenticator:
         if user is None:
             raise Unauthorized("Unauthorized: invalid bearer token")
         return UserInfo(user.name, user.uid, (*user.groups, AUTHENTICATED))
+
+
+class ServiceAccountAuthenticator:
+    """Service account tokens (``actors.api.tokens``): the signature is verified once per
+    token and the claims kept; every request then checks the dates, the audience and that
+    the account and the object the token is bound to still exist (the store's view: a token
+    dies with its pod), as kube-apiserver's service account authenticator."""
+
+    CACHE = 4096
+    """Verified tokens kept (a signature check costs far more than the rest)."""
+
+    def __init__(self, public: tokens.PublicKey, lookup: tokens.Lookup,
+                 audiences: tuple[str, ...] = tokens.API_AUDIENCES,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.public, self.lookup, self.audiences, self.clock = public, lookup, audiences, clock
+        self._verified: OrderedDict[bytes, tokens.Claims] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claims(self, token: str, audiences: tuple[str, ...] | None = None) -> tokens.Claims:
+        """The claims of ``token`` if it holds now for one of ``audiences`` (this server's
+        when None); Unauthorized saying why not."""
+        claims = self._verify(token)
+        now = self.clock()
+        tokens.check(claims, now, audiences or self.audiences)
+        problem = tokens.liveness_problem(claims, self.lookup, now)
+        if problem:
+            raise Unauthorized(f"Unauthorized: the service account token is invalid: {problem}")
+        return claims
+
+    def authenticate(self, auth: dict[str, Any] | None, signed: Signed | None = None
+                     ) -> UserInfo:
+        token = (auth or {}).get("token")
+        if not isinstance(token, str) or not token:
+            raise Unauthorized("Unauthorized: no credentials in the request")
+        return self.user(self.claims(token))
+
+    @staticmethod
+    def user(claims: tokens.Claims) -> UserInfo:
+        """The authenticated user of a token of ``claims``."""
+        user = serviceaccounts.user(claims)
+        return UserInfo(user.name, user.uid, (*user.groups, AUTHENTICATED))
+
+    def _verify(self, token: str) -> tokens.Claims:
+        digest = _digest(token)
+        with self._lock:
+            claims = self._verified.get(digest)
+            if claims is not None:
+                self._verified.move_to_end(digest)
+                return claims
+        claims = tokens.verify(self.public, token)
+        with self._lock:
+            self._verified[digest] = claims
+            while len(self._verified) > self.CACHE:
+                self._verified.popitem(last=False)
+        return claims
+
+
+def store_lookup(view: StoreView) -> tokens.Lookup:
+    """What a token's liveness check reads: the store's view, by resource and name."""
+    return lambda resource, namespace, name: view.get(lookup("", resource).key(namespace, name))
+
+
+class BearerAuthenticator:
+    """Bearer tokens: a service account's JWT (three dot-separated parts) or a static one."""
+
+    def __init__(self, static: Authenticator,
+                 service_accounts: ServiceAccountAuthenticator | None) -> None:
+        self.static, self.service_accounts = static, service_accounts
+
+    def authenticate(self, auth: dict[str, Any] | None, signed: Signed | None = None
+                     ) -> UserInfo:
+        token = (auth or {}).get("token")
+        if self.service_accounts is not None and isinstance(token, str) and \
+                tokens.looks_like_jwt(token):
+            return self.service_accounts.authenticate(auth, signed)
+        return self.static.authenticate(auth, signed)
 
 
 def _digest(token: str) -> bytes:

@@ -9,7 +9,12 @@ CA certificate (never its key) and the static token file:
   key must have signed this connection's nonce (new for every connection, so nothing can be
   replayed). The NATS user is the certificate's user (CN); ``system:node:<n>`` must also be in
   ``system:nodes``;
-- a static token, as NATS user and password: the token must be that user's;
+- a token, as NATS user and password: the token must be that user's. A static token, or a
+  service account's (``system:serviceaccount:<ns>:<name>``): its connection ends when the
+  token expires. The bus only carries API requests and their answers, which go to the
+  sender's own inbox, so a client of a service account token must be its NATS identity to
+  hear them; every request it sends is authenticated again (a token whose pod is gone is
+  refused at the next one);
 - nothing: refused. A connection the apiserver cannot tie to a user may not even read its own
   inbox on this bus.
 
@@ -33,6 +38,7 @@ from datetime import UTC, datetime
 from cryptography import x509
 
 from actors.api import certs
+from actors.api.tokens import expiry, looks_like_jwt
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import NODES_GROUP, node_of
 from actors.apiserver.authn import Authenticator
@@ -72,10 +78,12 @@ def identify(request: callout.AuthRequest, ca: x509.Certificate, tokens: Authent
              now: float) -> Admitted:
     """The NATS user of the connection ``request`` describes; Unauthorized saying why
     not."""
+    expires: float | None
     if request.signature:
         user, expires = _by_certificate(request, ca, now)
     elif request.user and request.password:
-        user, expires = _by_token(request, tokens), None
+        user = _by_token(request, tokens)
+        expires = expiry(request.password) if looks_like_jwt(request.password) else None
     elif request.token:
         raise Unauthorized("Unauthorized: a bearer token connects as NATS user <its user> "
                            "with the token as password")

@@ -551,6 +551,8 @@ def bootstrap_policy() -> list[Object]:
                                                              "patch", "delete"]),
             _rule(["apps"], ["replicasets/status", "deployments/status"], WRITE_STATUS),
             _rule([""], ["namespaces/finalize", "namespaces/status"], ["update"]),
+            # the default service accounts and the root CA ConfigMap of every namespace
+            _rule([""], ["serviceaccounts", "configmaps"], ["create"]),
             # The garbage collector and the namespace controller reach every resource.
             _rule([ALL], [ALL], [*READ, "update", "patch", "delete"]),
         ]),

@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.api import certificates, secrets
+from actors.api import certificates, crds, secrets
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
 from actors.api.objects import Object
@@ -95,7 +95,7 @@ def prepare_create(
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
     obj = plain_copy(body)
-    obj["apiVersion"], obj["kind"] = info.api_version, info.kind
+    obj["apiVersion"], obj["kind"] = _api_version(info, obj), info.kind
     metadata = meta(obj)
     _check_namespace(info, metadata, namespace)
     if _version_set(metadata.get("resourceVersion")):  # kube-apiserver's storage refuses it
@@ -115,6 +115,14 @@ def prepare_create(
     if defaulter := DEFAULTERS.get(info.name):
         defaulter(obj)
     return obj
+
+
+def _api_version(info: ResourceInfo, obj: Object) -> str:
+    """The ``apiVersion`` an object sent is read in: the resource's, or for a custom resource
+    the served version it names (its schema applies; it is stored in the storage version)."""
+    if isinstance(info, crds.CustomResource):
+        return f"{info.group}/{crds.decoded_version(info, obj)}"
+    return info.api_version
 
 
 def _version_set(version: Any) -> bool:
@@ -155,7 +163,7 @@ def prepare_update(
     if subresource in ("scale", "finalize"):
         return _spec_field_update(subresource, body, old), expected
     new = dict(body)  # its own top level: ``body`` keeps what was sent (status)
-    new["apiVersion"], new["kind"] = info.api_version, info.kind
+    new["apiVersion"], new["kind"] = _api_version(info, new), info.kind
     metadata = meta(new)
     if metadata.get("name") != old["metadata"]["name"]:
         raise BadRequest("the name of the object does not match the name on the request")

@@ -16,16 +16,16 @@ from dataclasses import KW_ONLY, dataclass, field
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
-from actors.apiserver.admission.chain import Answer, ExternalCall
+from actors.apiserver.admission.chain import Answer, Delay, ExternalCall
 from actors.apiserver.options import Options
 from actors.store import Write
 from bus.connection import Incoming
 from bus.envelope import Envelope
 from bus.errors import BadRequest, NotFound
 
-Step = ExternalCall | Write
-"""What a verb waits for without holding its worker: an external admission call or a store
-write. It resumes (a :class:`Resumed` message) with the call's :data:`Result`."""
+Step = ExternalCall | Delay | Write
+"""What a verb waits for without holding its worker: an external admission call, a pause or a
+store write. It resumes (a :class:`Resumed` message) with the call's :data:`Result`."""
 Result = Answer | Object | BaseException
 """An external call's answer, or a store write's stored object or error."""
 
@@ -48,6 +48,9 @@ class ApiServerConfig:
     """Open watches one user may hold; each costs work on every commit."""
     node_call_seconds: float = 300.0
     """How long a ``pods/log`` or ``pods/exec`` call may wait for the kubelet."""
+    disabled_admission: tuple[str, ...] = ()
+    """Admission plugins left out, by name (kube-apiserver's ``--disable-admission-plugins``):
+    ``ServiceAccount`` for an API tested without the controllers that make accounts."""
     max_object_bytes: int = 256 * 1024
     """Largest object stored (packed). Well under NATS's 1 MiB max payload, so that the object,
     its reply and its watch events always fit (etcd's own limit is 1.5 MiB per request)."""

@@ -52,6 +52,7 @@ from actors.apiserver.admission.chain import (
     AdmissionChain,
     AdmissionRequest,
     Answer,
+    Delay,
     NamespaceLifecycle,
     NodeRestriction,
     Steps,
@@ -59,6 +60,7 @@ from actors.apiserver.admission.chain import (
 from actors.apiserver.admission.external import ExternalAdmission, Registrations
 from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
 from actors.apiserver.admission.priority import Priority
+from actors.apiserver.admission.serviceaccount import ServiceAccount
 from actors.apiserver.auditing import AuditSink, record
 from actors.apiserver.authn import (
     Authenticator,
@@ -69,6 +71,7 @@ from actors.apiserver.authn import (
     impersonation,
 )
 from actors.apiserver.busauth import check_reply, may_answer
+from actors.apiserver.customresources import CustomResources
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.options import parse_options
@@ -82,6 +85,7 @@ from actors.apiserver.rbac import (
 from actors.apiserver.registry import prepare_create
 from actors.apiserver.relay import NODE_CALLS, RELAYED, Relay
 from actors.apiserver.requests import ApiServerConfig, Pending, Request, Result, Resumed, Step
+from actors.apiserver.tokens import TokenIssuer
 from actors.apiserver.verbs import Verbs
 from actors.apiserver.watching import Watches
 from actors.store import StoreEvent, StoreView, StoreWriter, Write
@@ -105,7 +109,8 @@ log = logging.getLogger(__name__)
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "binding": ("create",),
                      "log": ("get",), "exec": ("create",), "scale": ("get", "update", "patch"),
-                     "finalize": ("update",), "approval": ("get", "update", "patch")}
+                     "finalize": ("update",), "approval": ("get", "update", "patch"),
+                     "token": ("create",)}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
 _BY_NAME = {info.name: info for info in RESOURCES}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
@@ -127,42 +132,54 @@ class ApiServer(Verbs, Relay, BusActor):
         audit: AuditSink | None = None,
         admission_objects: Mirror | None = None,
         forwarding: Forwarding | None = None,
+        custom_resources: CustomResources | None = None,
+        token_issuer: TokenIssuer | None = None,
     ) -> None:
-        """``authorizer``, ``registrations`` and ``admission_objects`` (a Mirror of
-        ADMISSION_KINDS) are shared by the workers of one apiserver, so that a change
+        """``authorizer``, ``registrations``, ``admission_objects`` (a Mirror of
+        ADMISSION_KINDS) and ``custom_resources`` (the resources served, CRDs' included) are
+        shared by the workers of one apiserver, so that a change
         committed by one applies to the next request of every other. With ``handshaker``,
         clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
         record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
-        send requests for their clients."""
+        send requests for their clients. With ``token_issuer``, it issues service account
+        tokens (TokenRequest) and reviews tokens (TokenReview)."""
         super().__init__(connection)
         self.store = store
         self.authenticator = authenticator
         self.handshaker = handshaker
         self.forwarding = forwarding
+        self.token_issuer = token_issuer
         self.config = config or ApiServerConfig()
         self.authorizer = authorizer or Authorizer(NodeAuthorizer())
         self.registrations = registrations or Registrations()
         self.admission_objects = admission_objects or Mirror(ADMISSION_KINDS)
-        self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects)
+        self.resources = custom_resources or CustomResources()
+        self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects,
+                        self.resources)
         self.admission = admission or self.default_chain()
         self.audit = audit
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
-        self.watches = Watches(self.publish, self.config.name)
+        self.watches = Watches(self.publish, self.config.name,
+                               lambda obj: self.resources.served.of(obj))
         """The watchers (the watch worker's; the other workers' stays empty)."""
 
     def default_chain(self) -> AdmissionChain:
         """Kubernetes' order: NamespaceLifecycle first, built-in mutating plugins, then the
         mutating external actors; built-in validating plugins, then the validating external
-        actors, ResourceQuota last."""
+        actors, ResourceQuota last; but the plugins the config disables (by name)."""
         external = ExternalAdmission(self.registrations, self.subjects)
         limits, quota, priority = LimitRanger(self), ResourceQuota(self), Priority(self)
+        off = set(self.config.disabled_admission)
         return AdmissionChain(
-            mutating=[NamespaceLifecycle(self), limits, priority, quota, external],
-            validating=[NodeRestriction(),
-                        PreventEscalation(self.authorizer), CertificateApproval(self.authorizer),
-                        CertificateSigning(self.authorizer), CertificateSubjectRestriction(),
-                        limits, priority, external, quota])
+            mutating=[p for p in (NamespaceLifecycle(self), self.resources, limits,
+                                  ServiceAccount(self), priority, quota, external)
+                      if p.name not in off],
+            validating=[p for p in (
+                NodeRestriction(self), PreventEscalation(self.authorizer),
+                CertificateApproval(self.authorizer), CertificateSigning(self.authorizer),
+                CertificateSubjectRestriction(), limits, priority, external, quota)
+                if p.name not in off])
 
     def subscriptions(self) -> list[tuple[str, str]]:
         """All in one queue group, so that each request reaches one worker: NATS hands a
@@ -214,8 +231,26 @@ class ApiServer(Verbs, Relay, BusActor):
         ]:
             prepared = prepare_create(info, obj, None, None)
             key = info.key(None, prepared["metadata"]["name"])
-            with contextlib.suppress(AlreadyExists):
+            try:
                 self._observe(self.store.create(key, prepared).get())
+            except AlreadyExists:
+                self._reconcile_role(key, prepared)
+
+    def _reconcile_role(self, key: str, wanted: Object) -> None:
+        """A bootstrap ClusterRole stored by an older version gets the rules it lacks (as
+        Kubernetes' RBAC bootstrap reconciles its roles at start, adding what is missing):
+        the controller manager of an older data dir may then make service accounts."""
+        assert self.view is not None
+        old = self.view.get(key)
+        if old is None or old.get("kind") != "ClusterRole" or (
+                old["metadata"].get("labels") or {}).get(
+                "kubernetes.io/bootstrapping") != "rbac-defaults":
+            return
+        rules = old.get("rules") or []
+        missing = [rule for rule in wanted.get("rules") or [] if rule not in rules]
+        if missing:
+            self._observe(self.store.update(key, {**old, "rules": [*rules, *missing]},
+                                            int(old["metadata"]["resourceVersion"])).get())
 
     def _observe(self, obj: Object, deleted: bool = False) -> None:
         """Keep the mirrors (RBAC, admission registrations and objects) current."""
@@ -278,7 +313,7 @@ class ApiServer(Verbs, Relay, BusActor):
         assert pending.steps is not None and pending.request is not None
         request = pending.request
         try:
-            call = pending.steps.send(answer)  # type: ignore[arg-type]
+            call = pending.steps.send(answer)
         except StopIteration as done:
             if done.value is RELAYED:
                 return None  # the kubelet's answer is relayed when it comes
@@ -301,6 +336,9 @@ class ApiServer(Verbs, Relay, BusActor):
             assert self.writer is not None, "writes before on_start"
             self.writer.submit(call).add_done_callback(
                 lambda done: self.tell_soon(Resumed(pending, _outcome(done))))
+            return None
+        if isinstance(call, Delay):  # a timer on the bus loop, not the worker
+            self.tell_later(call.seconds, Resumed(pending, None))
             return None
         call.envelope.trace_id = request.envelope.trace_id
         call.envelope.parent_id = request.envelope.span_id
@@ -350,7 +388,7 @@ class ApiServer(Verbs, Relay, BusActor):
         if parsed.server not in (None, self.config.server):
             raise NotFound(f'no apiserver process "{parsed.server}" serves this cluster')
         resource, _, subresource = parsed.resource.partition("/")
-        info = lookup(parsed.group, resource)
+        info = self.resources.served.lookup(parsed.group, resource)
         if subresource and subresource not in info.subresources:
             raise NotFound(f'{resource} has no subresource "{subresource}"')
         if subresource and parsed.verb not in SUBRESOURCE_VERBS.get(subresource, ()):

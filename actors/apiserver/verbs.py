@@ -9,7 +9,7 @@ create, a failed update, a removal).
 
 Neighbours: ``server`` (the pipeline :class:`Verbs` is mixed into: ``_admit``, ``_validate``,
 ``_store_write``, ``_commit``), ``registry``, ``watching`` (the ``watch`` verb's registry),
-``actors.store`` (reads from its view).
+``actors.store`` (reads from its view), ``customresources`` (a CRD's objects go with it).
 
 Which thread: an apiserver worker's actor thread; a verb never blocks on a write (it yields it)
 but reads the store's view, and ``watch`` with a ``resourceVersion`` asks the store actor.
@@ -21,7 +21,7 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from actors.api import certificates, patches, users
+from actors.api import certificates, crds, patches, serviceaccounts, users
 from actors.api.objects import Object
 from actors.api.resources import REVIEWS
 from actors.api.selectors import matcher
@@ -45,6 +45,7 @@ from bus.errors import (
     Conflict,
     NotFound,
     ServerTimeout,
+    ServiceUnavailable,
     TooManyRequests,
 )
 
@@ -54,8 +55,10 @@ if TYPE_CHECKING:
     import pykka
 
     from actors.apiserver.admission.chain import AdmissionChain, Steps
+    from actors.apiserver.customresources import CustomResources
     from actors.apiserver.rbac import Authorizer
     from actors.apiserver.requests import ApiServerConfig, Request, Result, Step
+    from actors.apiserver.tokens import TokenIssuer
     from actors.store import StoreView
     from bus.subjects import Subjects
 
@@ -74,9 +77,13 @@ class Verbs:
     view: StoreView | None
     authorizer: Authorizer
     admission: AdmissionChain
+    resources: CustomResources
     watches: Watches
+    token_issuer: TokenIssuer | None
 
     if TYPE_CHECKING:
+        def get(self, resource: str, namespace: str | None, name: str) -> Object | None: ...
+
         def _admit(self, request: Request, operation: str, obj: Object | None,
                    old: Object | None) -> Steps: ...
 
@@ -120,6 +127,10 @@ class Verbs:
     def _create(self, request: Request) -> Generator[Step, Result, Object]:
         if request.subresource == "binding":
             return (yield from self._bind(request))
+        if request.subresource == "token":
+            return (yield from self._token_request(request))
+        if request.info.name == "tokenreviews":
+            return self._issuer().review(request.envelope.body)
         if request.info.name == "selfsubjectreviews":
             return users.self_review(request.user)
         if request.info.name in REVIEWS:
@@ -145,6 +156,22 @@ class Verbs:
         except BaseException:
             self.admission.release(obj)  # what admission charged for is not stored
             raise
+
+    def _token_request(self, request: Request) -> Generator[Step, Result, Object]:
+        """A token of the service account (TokenRequest), after admission saw the request."""
+        issuer = self._issuer()
+        account = self._get(request)
+        spec, audiences, seconds = serviceaccounts.token_request(request.envelope.body,
+                                                                 request.namespace or "")
+        asked = {**serviceaccounts.TOKEN_REQUEST, "spec": spec,
+                 "metadata": {"name": request.name, "namespace": request.namespace}}
+        yield from self._admit(request, "CREATE", asked, None)
+        return issuer.token_request(account, spec, seconds, audiences, self.get)
+
+    def _issuer(self) -> TokenIssuer:
+        if self.token_issuer is None:
+            raise ServiceUnavailable("this apiserver has no service account signing key")
+        return self.token_issuer
 
     def _update(self, request: Request) -> Generator[Step, Result, Object]:
         """An update computed from the stored object and written only if that is still the
@@ -253,6 +280,8 @@ class Verbs:
 
     def _remove(self, request: Request, expected: int | None = None
                 ) -> Generator[Step, Result, Object]:
+        if request.info.name == crds.RESOURCE and request.info.group == crds.GROUP:
+            yield from self._remove_custom_objects(request)
         try:
             removed = yield from self._store_write(request, "delete", None, expected)
         except NotFound:
@@ -261,6 +290,23 @@ class Verbs:
             raise _conflict(request, error) from None
         self.admission.release(removed)
         return self._commit(request, removed, removed=True)
+
+    def _remove_custom_objects(self, request: Request) -> Generator[Step, Result, None]:
+        """Remove every object of the resource the CRD ``request`` names serves, before the
+        CRD itself (apiextensions-apiserver's ``customresourcecleanup`` finalizer), each
+        with its watch event."""
+        assert self.view is not None, "reads before on_start"
+        info = next((i for i in self.resources.served.custom if i.definition == request.name),
+                    None)
+        if info is None:
+            return
+        for obj in self.view.page(info.prefix(None))[0]:
+            metadata = obj["metadata"]
+            item = dataclasses.replace(request, info=info, namespace=metadata.get("namespace"),
+                                       name=metadata["name"])
+            with contextlib.suppress(NotFound):
+                self._commit(item, (yield from self._store_write(item, "delete", None)),
+                             removed=True)
 
     def _write(self, request: Request, obj: Object, expected: int | None
                ) -> Generator[Step, Result, Object]:

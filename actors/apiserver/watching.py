@@ -80,20 +80,31 @@ def event_type_for(watcher: Watcher, event: StoreEvent) -> str | None:
     return "DELETED" if was_matching else None
 
 
-def where(event: StoreEvent) -> tuple[ResourceInfo | None, str | None]:
+ResourceOf = Callable[[Object], ResourceInfo | None]
+"""The resource of a stored object (custom ones included: ``actors.api.discovery``)."""
+
+
+def builtin_resource(obj: Object) -> ResourceInfo | None:
+    return BY_KIND.get(obj.get("kind", ""))
+
+
+def where(event: StoreEvent, resource_of: ResourceOf = builtin_resource
+          ) -> tuple[ResourceInfo | None, str | None]:
     """The resource and namespace of a commit's object."""
-    return (BY_KIND.get(event.object.get("kind", "")),
-            event.object.get("metadata", {}).get("namespace"))
+    return resource_of(event.object), event.object.get("metadata", {}).get("namespace")
 
 
 class Watches:
     """The watchers of one apiserver (held by its watch worker), by id and by resource."""
 
-    def __init__(self, publish: Callable[[str, Envelope], None], sender: str) -> None:
+    def __init__(self, publish: Callable[[str, Envelope], None], sender: str,
+                 resource_of: ResourceOf = builtin_resource) -> None:
         """``publish``: the actor's (events go out on the bus loop); ``sender``: the
-        apiserver's component name, in every event's envelope."""
+        apiserver's component name, in every event's envelope; ``resource_of``: which
+        resource a committed object is of."""
         self._publish = publish
         self._sender = sender
+        self._resource_of = resource_of
         self.watchers: dict[str, Watcher] = {}
         self._watching: dict[tuple[str, str], dict[str, Watcher]] = {}
         """The same watchers by (group, resource): a commit looks only at those of its own."""
@@ -127,12 +138,12 @@ class Watches:
     def replay(self, watcher: Watcher, events: Iterable[StoreEvent]) -> None:
         """Push the events since the revision a new watch asked for."""
         for event in events:
-            self.deliver(watcher, event, where(event))
+            self.deliver(watcher, event, where(event, self._resource_of))
 
     def on_commit(self, event: StoreEvent) -> None:
         """Push a store commit to the watchers of its resource; drop the expired ones."""
         self._dispatched = max(self._dispatched, event.revision)
-        now, at = time.monotonic(), where(event)
+        now, at = time.monotonic(), where(event, self._resource_of)
         if now - self._swept > SWEEP_SECONDS:
             self._sweep(now)
         info = at[0]

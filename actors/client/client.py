@@ -30,8 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from actors.api import crds
+from actors.api.discovery import Served
 from actors.api.objects import Object
-from actors.api.resources import ResourceInfo, resolve
+from actors.api.resources import ResourceInfo
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.credentials import Credentials, TokenCredentials
 from bus import loop as bus_loop
@@ -39,15 +41,14 @@ from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, mac, new_id
 from bus.errors import (
     ApiError,
+    BadRequest,
     BusError,
-    BusTimeout,
     Conflict,
+    Forbidden,
     Gone,
     NoResponders,
-    PayloadTooLarge,
-    RequestEntityTooLarge,
     ServerTimeout,
-    ServiceUnavailable,
+    api_error,
 )
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,10 @@ class Watch:
                 log.warning("watch %s: renewal failed: %s", self.id, error)
 
 
+REPLY_SLACK = 1.0
+"""Seconds :meth:`Client.request` waits past its deadline for the bus to settle the request
+(the bus's own deadline fires first) before it gives up on it with ServerTimeout."""
+
 STREAM_KEY_BYTES = 32
 """Length of a followed log's random key (HMAC-SHA256's block of security)."""
 
@@ -235,19 +240,10 @@ def _settle(answer: concurrent.futures.Future[Any],
             for warning in (reply.status or {}).get("warnings") or ():
                 warn(str(warning))
         answer.set_result(reply.body)
-    except BusTimeout as error:
-        answer.set_exception(ServerTimeout(f"the server did not answer in time: {error}"))
-    except PayloadTooLarge as error:
-        answer.set_exception(RequestEntityTooLarge(f"the request is too large: {error}"))
     except BusError as error:
-        answer.set_exception(ServiceUnavailable(f"the apiserver cannot be reached: {error}"))
+        answer.set_exception(api_error(error))
     except (Exception, concurrent.futures.CancelledError) as error:  # ApiError and the rest
         answer.set_exception(error)
-
-
-def _info(resource: str | ResourceInfo) -> ResourceInfo:
-    """The resource a kubectl word names, or the resource itself."""
-    return resource if isinstance(resource, ResourceInfo) else resolve(resource)
 
 
 class Client:
@@ -273,6 +269,31 @@ class Client:
         self._impersonate = {"user": impersonate, "groups": list(impersonate_groups)} \
             if impersonate else None
         self.timeout = timeout or connection.config.request_timeout
+        self.served = Served()
+        """The resources this client knows: the built-in ones, and the custom ones it learnt
+        (:meth:`discover`). Replaced whole, never changed."""
+
+    def info(self, resource: str | ResourceInfo) -> ResourceInfo:
+        """The resource a kubectl word names (the apiserver asked for its custom resources
+        when the word is not known), or the resource itself."""
+        if isinstance(resource, ResourceInfo):
+            return resource
+        try:
+            return self.served.resolve(resource)
+        except BadRequest:
+            self.discover()
+            return self.served.resolve(resource)
+
+    def discover(self) -> Served:
+        """Learn the custom resources the cluster serves now: those of its Established
+        CustomResourceDefinitions (kubectl reads them from ``/apis``; over the bus they are
+        the CRDs themselves). Unchanged when this identity may not list CRDs."""
+        try:
+            found = self.list(crds.RESOURCE)["items"]
+        except Forbidden:
+            return self.served
+        self.served = Served(info for crd in found if (info := crds.resource_of(crd)))
+        return self.served
 
     # -- the one request path ------------------------------------------------------------------
 
@@ -307,9 +328,14 @@ class Client:
         ``server``: to that one apiserver process (see ``Watch.server``), not to any;
         ``keys``: see :meth:`envelope`."""
         deadline = timeout or self.timeout
-        return self.submit(verb, resource, namespace=namespace, name=name, body=body,
-                           options=options, subresource=subresource, trace_id=trace_id,
-                           timeout=deadline, server=server, keys=keys).result(deadline + 1)
+        answer = self.submit(verb, resource, namespace=namespace, name=name, body=body,
+                             options=options, subresource=subresource, trace_id=trace_id,
+                             timeout=deadline, server=server, keys=keys)
+        try:
+            return answer.result(deadline + REPLY_SLACK)
+        except TimeoutError:  # the bus loop never settled it (stuck): say so, not hang on
+            answer.cancel()
+            raise ServerTimeout(f"no answer to {verb} {resource} within {deadline:g}s") from None
 
     def submit(self, verb: str, resource: str | ResourceInfo, *, namespace: str | None = None,
                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
@@ -320,7 +346,7 @@ class Client:
         the ApiError :meth:`request` would. Callable from any thread but the bus loop's (opening a
         certificate session blocks for its handshake). ``resource``: a kubectl word, or the
         resource itself."""
-        info = _info(resource)
+        info = self.info(resource)
         proof = self.credentials.prove(self.connection)
         envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
                                  trace_id, proof.auth, keys)
@@ -413,5 +439,5 @@ class Client:
                                    "allowWatchBookmarks": True}
         options.update({k: v for k, v in (("labelSelector", label_selector),
                                           ("fieldSelector", field_selector)) if v})
-        return Watch(self, _info(resource), namespace, options, on_event).start(
+        return Watch(self, self.info(resource), namespace, options, on_event).start(
             resource_version)

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from actors.api import certs
 from bus.connection import BusConfig, Connection
 from bus.envelope import Envelope
-from bus.errors import BusError, ServiceUnavailable, Unauthorized
+from bus.errors import BusError, Unauthorized, api_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +120,7 @@ class CertificateCredentials:
                         reply = connection.request(connection.subjects.hello,
                                                    Envelope(body=hello)).result()
                     except BusError as error:
-                        raise ServiceUnavailable(f"the apiserver cannot be reached for a "
-                                                 f"handshake: {error}") from error
+                        raise api_error(error) from error
                     session = self._accept(reply, pending)
         return self._proof(session)
 

@@ -258,7 +258,8 @@ class Controller(BusActor):
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         """The keys to reconcile because ``obj`` (of ``resource``) was ADDED, MODIFIED or
         DELETED; by default the object's own key."""
-        return [Key.of(obj)]
+        metadata = obj["metadata"]
+        return [Key(resource, metadata.get("namespace", ""), metadata["name"])]
 
     def reconcile(self, key: Key) -> float | None:
         """Make the world match what ``key``'s object declares; idempotent. Return seconds
@@ -274,6 +275,22 @@ class Controller(BusActor):
         informers = shared_informers(self.client)
         for resource in self.resources:
             informers.add(resource, self.tell_soon)
+            self._informers.append(resource)
+
+    def key_of(self, obj: Object) -> Key:
+        """:meth:`Key.of`, for an object of a custom resource too (one the client knows)."""
+        info = self.client.served.of(obj)
+        if info is None:
+            raise KeyError(f"no resource serves kind {obj.get('kind')!r}")
+        metadata = obj["metadata"]
+        return Key(info.name, metadata.get("namespace", ""), metadata["name"])
+
+    def follow(self, resource: str) -> None:
+        """Follow ``resource`` too from now on (one the cluster began to serve: a custom
+        resource); on the actor thread."""
+        if resource not in self.objects:
+            self.objects[resource] = {}
+            shared_informers(self.client).add(resource, self.tell_soon)
             self._informers.append(resource)
 
     def on_stop(self) -> None:
@@ -355,7 +372,7 @@ class Controller(BusActor):
 
     def _observe(self, event: WatchEvent) -> None:
         obj = event.object
-        info = BY_KIND.get(obj.get("kind", ""))
+        info = self.client.served.of(obj)  # custom resources too, once resolved
         if info is None or info.name not in self.objects:
             return
         cache = self.objects[info.name]
@@ -375,7 +392,7 @@ class Controller(BusActor):
     def remember(self, obj: Object) -> Object:
         """Take in an object a write of ours returned, before its watch event comes; so a
         reconcile right after never acts on the state from before that write."""
-        info = BY_KIND.get(obj.get("kind", ""))
+        info = self.client.served.of(obj)  # custom resources too, once resolved
         if info is not None and info.name in self.objects:
             metadata = obj["metadata"]
             cache = self.objects[info.name]

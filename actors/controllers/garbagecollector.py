@@ -30,8 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from actors.api import crds
 from actors.api.objects import Object
-from actors.api.resources import BY_KIND, STORED
+from actors.api.resources import STORED, ResourceInfo
 from actors.client.client import Client
 from actors.controllers.controller import Controller, ControllerConfig, Key, with_owner
 from bus.connection import Connection
@@ -103,7 +104,11 @@ class GarbageCollector(Controller):
         self._owners_of: dict[Key, set[str]] = {}
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
-        key, metadata = Key.of(obj), obj["metadata"]
+        if resource == crds.RESOURCE and event != "DELETED" and (
+                custom := crds.resource_of(obj)) is not None:
+            self.client.discover()  # then follow the objects of the resource it serves
+            self.follow(custom.name)
+        key, metadata = self.key_of(obj), obj["metadata"]
         uid = metadata.get("uid", "")
         owners = {r.get("uid", "") for r in metadata.get("ownerReferences") or []}
         for gone in self._owners_of.get(key, set()) - owners:
@@ -137,7 +142,7 @@ class GarbageCollector(Controller):
         uid = obj["metadata"]["uid"]
         if step == "orphan":
             for dependent in dependents:
-                self.remember(self.client.update(Key.of(dependent).resource,
+                self.remember(self.client.update(self.key_of(dependent).resource,
                                                  with_owner(dependent, None, uid)))
             self._drop_finalizer(key, obj, ORPHAN)
         elif step == "delete":
@@ -164,7 +169,7 @@ class GarbageCollector(Controller):
         solid, dangling, waiting = [], [], []
         namespace = obj["metadata"].get("namespace")
         for ref in obj["metadata"]["ownerReferences"]:
-            uid, info = ref.get("uid", ""), BY_KIND.get(ref.get("kind", ""))
+            uid, info = ref.get("uid", ""), self._resource_of(ref)
             owner = self.cached(self.by_uid[uid]) if uid in self.by_uid else None
             if owner is None and info is not None:  # the cache may be behind: ask
                 try:
@@ -183,8 +188,16 @@ class GarbageCollector(Controller):
                 solid.append(uid)
         return Owners(solid, dangling, waiting)
 
+    def _resource_of(self, ref: Object) -> ResourceInfo | None:
+        """The resource an ownerReference names: a built-in one, or a custom one the client
+        knows or learns now (None: this cluster does not serve it)."""
+        named = {"apiVersion": ref.get("apiVersion", ""), "kind": ref.get("kind", "")}
+        if (info := self.client.served.of(named)) is None:
+            info = self.client.discover().of(named)
+        return info
+
     def _delete(self, obj: Object, policy: str | None) -> None:
-        key = Key.of(obj)
+        key = self.key_of(obj)
         with contextlib.suppress(NotFound):
             self.client.delete(key.resource, key.name, key.namespace or None,
                                propagation_policy=policy)

@@ -1,7 +1,8 @@
 """The controller manager: kube-controller-manager's loops, started and stopped together.
 
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
-ReplicaSet, Deployment, garbage collector, namespace), all under one identity
+ReplicaSet, Deployment, garbage collector, namespace, service accounts and, given the cluster
+CA, the root CA publisher), all under one identity
 (``system:kube-controller-manager``) on one connection. :meth:`ControllerManager.start` and
 :meth:`ControllerManager.stop` may be called again and again: they are what a leader elector
 calls when this replica starts or stops leading, so that only one replica's controllers act.
@@ -27,6 +28,7 @@ from actors.controllers.garbagecollector import GarbageCollector
 from actors.controllers.namespace import NamespaceController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.controllers.replicaset import ReplicaSetController
+from actors.controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from actors.controllers.tainteviction import TaintEvictionController
 from bus.connection import Connection
 
@@ -42,6 +44,9 @@ class ControllerManagerConfig:
     """How often a terminating namespace that still holds objects is looked at again."""
     start_timeout_seconds: float = 60.0
     """How long each controller may take to list what it follows at start."""
+    root_ca: str | None = None
+    """The cluster CA (PEM) published in every namespace as ``kube-root-ca.crt``; None: not
+    published (no CA known)."""
 
 
 class ControllerManager:
@@ -74,7 +79,12 @@ class ControllerManager:
                 lambda: GarbageCollector.start(conn, client, config.controller),
                 lambda: NamespaceController.start(conn, client, config.controller,
                                                   config.namespace_retry_seconds),
+                lambda: ServiceAccountsController.start(conn, client, config.controller),
             ]
+            if config.root_ca is not None:
+                root_ca = config.root_ca
+                starters.append(lambda: RootCAPublisher.start(conn, client, root_ca,
+                                                              config.controller))
             try:
                 for start in starters:
                     ref = start()

@@ -13,6 +13,8 @@ on the difference, so running it again is always safe. In order:
    written, ContainerCreating and FailedMount when they cannot be), replaced when an update
    changed their image, restarted per ``restartPolicy`` with the crash-loop back-off;
 4. due probes run (liveness failures restart the container, readiness drives ``ready``);
+   the volumes holding a service account token are written again once it is due for refresh
+   (``actors.kubelet.tokens``: at 80% of its life);
 5. the status (``actors.kubelet.podstatus``) is handed to the status writer
    (``actors.kubelet.statuswriter``) when it changed, which sends it through ``pods/status`` without
    the worker waiting.
@@ -52,7 +54,8 @@ from actors.kubelet.probing import KINDS, ProbeState, first_due, initial, period
 from actors.kubelet.runtime import ContainerInfo, Runtime, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timer, Timers
-from actors.kubelet.volumes import file_volume, payload
+from actors.kubelet.tokens import TokenManager
+from actors.kubelet.volumes import file_volume, has_token, payload
 from bus.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
@@ -127,6 +130,8 @@ class PodSync:
         self.client, self.runtime, self.config = client, runtime, config
         self.timers, self.resubmit, self.forget = timers, resubmit, forget
         self.recorder, self.statuses = recorder, statuses
+        self.tokens = TokenManager(client)
+        """The service account tokens of the pods' projected volumes."""
         self._probe_execs = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe-exec")
         """Exec probes run here so that their timeout can be kept (threads made on demand)."""
         self.on_span: Callable[[Object, str, Object], None] = lambda *_: None
@@ -208,6 +213,7 @@ class PodSync:
 
     def _forget(self, record: PodRecord) -> None:
         record.done = True
+        self.tokens.forget(record.uid)
         self.statuses.drop(record.uid)
         if record.timer is not None:
             record.timer.cancel()
@@ -233,6 +239,7 @@ class PodSync:
                 waiting=("PodInitializing", "")) for c in spec["containers"]])
             return
         apps = [self._view(record, c, latest, previous, wakes) for c in spec["containers"]]
+        self._refresh_tokens(record, wakes)
         self._report(record, inits, apps)
 
     def _attempts(self, uid: str) -> tuple[dict[str, ContainerInfo], dict[str, ContainerInfo]]:
@@ -395,16 +402,37 @@ class PodSync:
         downward API), the files of the volumes it mounts written (again at each start: a
         restart sees their latest content)."""
         pod = self._downward_view(record.pod)
-        sources = Sources(self.client.get, pod["metadata"]["namespace"])
+        sources = self._sources(pod)
         volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
-        for mount in spec.get("volumeMounts") or []:
-            volume = volumes.get(mount["name"])
-            if volume is not None and file_volume(volume):
-                self.runtime.write_volume(pod, volume["name"], payload(
-                    pod, volume, sources, self.config.allocatable))
+        self._write_volumes(pod, [volumes[m["name"]] for m in spec.get("volumeMounts") or []
+                                  if m["name"] in volumes], sources)
         resolved = {**spec, "env": environment(pod, spec, sources, self.config.allocatable)}
         resolved.pop("envFrom", None)
         return resolved
+
+    def _sources(self, pod: Object) -> Sources:
+        return Sources(self.client.get, pod["metadata"]["namespace"],
+                       lambda source: self.tokens.token(pod, source))
+
+    def _write_volumes(self, pod: Object, volumes: list[Object], sources: Sources) -> None:
+        for volume in volumes:
+            if file_volume(volume):
+                self.runtime.write_volume(pod, volume["name"], payload(
+                    pod, volume, sources, self.config.allocatable))
+
+    def _refresh_tokens(self, record: PodRecord, wakes: list[float]) -> None:
+        """Write the token volumes again once a token they hold is due (80% of its life),
+        and wake when the next one is."""
+        due = self.tokens.due(record.uid)
+        if due is None:
+            return
+        if time.time() >= due:
+            pod = self._downward_view(record.pod)
+            self._write_volumes(pod, [v for v in pod["spec"].get("volumes") or []
+                                      if has_token(v)], self._sources(pod))
+            due = self.tokens.due(record.uid)
+            assert due is not None
+        wakes.append(time.monotonic() + max(0.0, due - time.time()))
 
     def _downward_view(self, pod: Object) -> Object:
         """``pod`` with the addresses the kubelet knows before its status says them."""

@@ -1,7 +1,7 @@
 """What a pod's containers get from outside their image, as the kubelet resolves it: keys of
-ConfigMaps and Secrets (:class:`Sources`), the pod's own fields and its containers' resources
-(the downward API: :func:`field_value`, :func:`resource_value`), and the environment built
-from them (:func:`environment`, the kubelet's makeEnvironmentVariables).
+ConfigMaps and Secrets, and service account tokens (:class:`Sources`), the pod's own fields and
+its containers' resources (the downward API: :func:`field_value`, :func:`resource_value`), and
+the environment built from them (:func:`environment`, the kubelet's makeEnvironmentVariables).
 
 A value that cannot be had is a :class:`~actors.kubelet.runtime.RuntimeFailure` with
 ``CreateContainerConfigError`` and the kubelet's message (the apiserver's, when it refused the
@@ -36,11 +36,21 @@ _WORDS = {"configmaps": "configmap", secrets.RESOURCE: "secret"}
 
 
 class Sources:
-    """The ConfigMaps and Secrets of one pod's namespace, each read once, as bytes by key."""
+    """The ConfigMaps and Secrets of one pod's namespace, each read once, as bytes by key; and
+    the pod's service account tokens (``token``: a ``serviceAccountToken`` source -> the
+    token, from the kubelet's token manager)."""
 
-    def __init__(self, fetch: Fetch, namespace: str) -> None:
+    def __init__(self, fetch: Fetch, namespace: str,
+                 token: Callable[[Object], bytes] | None = None) -> None:
         self.fetch, self.namespace = fetch, namespace
         self._read: dict[tuple[str, str], dict[str, bytes] | None] = {}
+        self._token = token
+
+    def token(self, source: Object) -> bytes:
+        """The token a ``serviceAccountToken`` projection asks for."""
+        if self._token is None:
+            raise RuntimeFailure("ContainerCreating", "no service account tokens here")
+        return self._token(source)
 
     def data(self, resource: str, name: str, optional: bool) -> dict[str, bytes] | None:
         """The keys of ConfigMap or Secret ``name``; None when it is missing and ``optional``,

@@ -6,7 +6,8 @@ Every key becomes a file (or, with ``items``, the keys listed, at their ``path``
 item's ``mode``, else the volume's ``defaultMode``, else 0644. A missing ConfigMap or Secret
 of an ``optional`` volume gives no files; otherwise the volume cannot be set up
 (``ContainerCreating``, with the kubelet's MountVolume message), nor can it when an item names a
-key that is not there. A projected volume's ``serviceAccountToken`` source is not served yet.
+key that is not there. A projected volume's ``serviceAccountToken`` source is the pod's token
+(at ``path``), from the kubelet's token manager (``actors.kubelet.tokens``).
 
 Pure functions over plain dicts (reads go through :class:`~actors.kubelet.podvalues.Sources`).
 Neighbours: ``actors.kubelet.podvalues`` (the values), ``actors.kubelet.podsync`` (the caller),
@@ -27,6 +28,13 @@ FILE_VOLUMES = ("configMap", "secret", "downwardAPI", "projected")
 DEFAULT_MODE = 0o644
 _SOURCES = {"configMap": ("configmaps", "name"), "secret": (secrets.RESOURCE, "secretName")}
 """Volume source -> (resource, the field naming the object)."""
+
+
+def has_token(volume: Object) -> bool:
+    """Whether ``volume`` holds a service account token (its files must be written again
+    before the token expires)."""
+    return any("serviceAccountToken" in source
+               for source in ((volume.get("projected") or {}).get("sources") or []))
 
 
 def file_volume(volume: Object) -> str | None:
@@ -62,13 +70,16 @@ def _projection(pod: Object, source: Object, mode: int, sources: Sources, alloca
         return {item["path"]: VolumeFile(_downward(pod, item, allocatable),
                                          item.get("mode", mode))
                 for item in source["downwardAPI"].get("items") or []}
+    if "serviceAccountToken" in source:
+        token = source["serviceAccountToken"] or {}
+        return {token.get("path") or "token": VolumeFile(sources.token(token), mode)}
     for kind, (resource, field) in _SOURCES.items():
         if kind in source:
             spec = source[kind] or {}
             name = spec.get(field if volume_level else "name", "")
             values = sources.data(resource, name, bool(spec.get("optional")))
             return _keyed(values or {}, spec, mode, _MISSING_KEY[resource])
-    return {}  # a serviceAccountToken or clusterTrustBundle source: not served yet
+    return {}  # a clusterTrustBundle source: not served yet
 
 
 _MISSING_KEY = {"configmaps": "configmap references non-existent config key",

@@ -2,7 +2,10 @@
 
 Client commands read a kubeconfig (``--kubeconfig``, else ``$KUBEACTOR_CONFIG``, else
 ``~/.kubeactor/kubeconfig``) and take ``-n/--namespace``; both may stand before or after the
-verb, as with kubectl. Errors go to stderr in kubectl's words, with exit code 1.
+verb, as with kubectl. Errors go to stderr in kubectl's words, with exit code 1 (a bus that
+cannot be reached or is lost: ``Unable to connect to the server: ...``). SIGTERM ends a command
+as Ctrl-C does (a watcher's loop ends; any other command stops where it is, closing its
+session): exit 143 and 130, the status a shell shows for kubectl, which dies by the signal.
 
 This module is the top of the CLI: it assembles :func:`parser` and the command tables from the
 verb modules, each of which builds its verbs' parsers and runs its commands: ``objects`` (get,
@@ -22,13 +25,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from bindings.cli import auth, daemons, objects, parsing, pods, tracing, workloads
 from bindings.cli.session import Session, print_error
-from bus.errors import ApiError, BusError, KubeactorError
+from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
          "apply", "describe", "logs", "exec", "api-resources", "auth", "config", "trace",
@@ -73,13 +77,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit code. Errors of kubeactor's tree (``bus.errors``) print as
     kubectl prints them, exit 1; anything else is a bug and shows its traceback. A reader that
     closed its end of stdout (``get pods | head``) ends the command quietly, as it ends kubectl."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         code = _run(argv)
         sys.stdout.flush()  # what is still buffered fails here, not at the interpreter's exit
         return code
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Terminated)
+        return 128 + getattr(interrupt, "signum", signal.SIGINT)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl-C raises KeyboardInterrupt: the command
+    unwinds (its session closes) and exits 143."""
+
+    signum = signal.SIGTERM
+
+
+def _terminate(*_: object) -> None:
+    raise Terminated
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -89,6 +109,9 @@ def _run(argv: Sequence[str] | None) -> int:
     if args.verb in LOCAL_COMMANDS:
         try:
             return LOCAL_COMMANDS[args.verb](args)
+        except ConnectionLost as error:  # trace's
+            print_error(error)
+            return 1
         except KubeactorError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -98,10 +121,8 @@ def _run(argv: Sequence[str] | None) -> int:
             return COMMANDS[args.verb](args, session, words)
         finally:
             session.close()
-    except ApiError as error:
+    except (ApiError, BusError) as error:
         print_error(error)
-    except BusError as error:
-        print(f"Unable to connect to the server: {error}", file=sys.stderr)
     except KubeactorError as error:
         print(f"error: {error}", file=sys.stderr)
     return 1

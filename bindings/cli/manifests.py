@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import yaml
 
-from actors.api import strategicmerge
+from actors.api import crds, strategicmerge
 from actors.api.defaulting import DEFAULTERS
 from actors.api.meta import LAST_APPLIED
 from actors.api.objects import Object
@@ -86,8 +86,15 @@ def describe(info: ResourceInfo, obj: Object) -> str:
     return f"{info.qualified_singular}/{obj.get('metadata', {}).get('name', '')}"
 
 
-def target(obj: Object, namespace: str, explicit: bool = False
-           ) -> tuple[ResourceInfo, str | None]:
+def served_versions(info: ResourceInfo) -> list[str]:
+    """The ``apiVersion`` values objects of ``info`` may be written in."""
+    if isinstance(info, crds.CustomResource):
+        return [f"{info.group}/{version}" for version in info.versions]
+    return [info.api_version]
+
+
+def target(obj: Object, namespace: str, explicit: bool = False,
+           resolver: Callable[[str], ResourceInfo] = resolve) -> tuple[ResourceInfo, str | None]:
     """The resource of ``obj`` and the namespace it goes to: its own, else ``namespace``;
     ManifestError when kind and apiVersion name no resource, the name is missing, or the
     object's namespace contradicts an ``explicit`` one (kubectl's ``-n``)."""
@@ -95,10 +102,10 @@ def target(obj: Object, namespace: str, explicit: bool = False
     if not version:
         raise ManifestError(f"error validating data: apiVersion not set ({kind})")
     try:
-        info = resolve(str(kind))
+        info = resolver(str(kind))
     except BadRequest:
         info = None
-    if info is None or info.kind != kind or info.api_version != version:
+    if info is None or info.kind != kind or version not in served_versions(info):
         raise ManifestError(f'resource mapping not found for kind "{kind}" in version '
                             f'"{version}": ensure CRDs are installed first')
     if not obj.get("metadata", {}).get("name"):

@@ -3,8 +3,8 @@ the verbs that read and write objects of any type.
 
 ``get`` lists or reads objects and prints them in kubectl's formats (``-w``: then each change
 as the watch brings it); ``describe`` adds what an object owns and its events; ``create`` and
-``apply`` send the objects of manifests; ``delete`` removes objects by name, selector or
-manifest and waits for them to be gone.
+``apply`` send the objects of manifests (``create token``: ``tokens``); ``delete`` removes
+objects by name, selector or manifest and waits for them to be gone.
 
 Neighbours: ``bindings.cli.printers`` (tables and formats), ``bindings.cli.manifests``
 (reading ``-f``), ``bindings.cli.parsing`` (the words naming types and objects),
@@ -29,9 +29,9 @@ from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
 from actors.client.client import Client, WatchEvent
 from actors.controllers.deployment import without_hash
-from bindings.cli import manifests, parsing, printers
-from bindings.cli.session import Session, print_error, stop_on_signals
-from bus.errors import ApiError, NotFound, UsageError
+from bindings.cli import manifests, parsing, printers, tokens
+from bindings.cli.session import POLL, Session, print_error, stop_on_signals
+from bus.errors import ApiError, NotFound, Unreachable, UsageError
 
 
 def _add_get(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -86,7 +86,7 @@ def _add_delete(verbs: parsing.Verbs, common: parsing.Parser) -> None:
 
 def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     printers.check_format(args.output)
-    targets = parsing.targets([args.resource, *args.names])
+    targets = parsing.targets([args.resource, *args.names], session.client.info)
     if args.watch:
         if len(targets) > 1:
             raise UsageError("you may only specify a single resource type")
@@ -166,7 +166,7 @@ def _get_each(session: Session, info: ResourceInfo, namespace: str | None,
 def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, since: str,
                 args: argparse.Namespace) -> None:
     """``get -w``: print each change after the listing, in the listing's format, until
-    Ctrl-C or SIGTERM."""
+    Ctrl-C or SIGTERM, or until the connection is lost for good (ConnectionLost)."""
     changes: queue.Queue[WatchEvent] = queue.Queue()
     stop = stop_on_signals()
     watch = session.client.watch(info.name, changes.put, namespace=namespace,
@@ -175,8 +175,9 @@ def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, sin
     try:
         while not stop.is_set():
             try:
-                event = changes.get(timeout=0.2)
+                event = changes.get(timeout=POLL)
             except queue.Empty:
+                session.check()
                 continue
             if event.type == "ERROR":
                 raise UsageError(f"the watch ended: {event.object.get('message')}")
@@ -189,8 +190,24 @@ def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, sin
         watch.stop()
 
 
+def _add_create(verbs: parsing.Verbs, common: parsing.Parser) -> None:
+    """``create -f FILE`` (objects from manifests) or ``create token NAME``."""
+    create = verbs.add_parser("create", parents=[common],
+                              help="create objects from manifests, or a token (create token NAME)")
+    create.add_argument("-f", "--filename", action="append", metavar="FILE",
+                        help="a file, a directory, or - for stdin")
+    create.add_argument("what", nargs="?", choices=["token"], help="token: a service "
+                        "account's token")
+    create.add_argument("name", nargs="?", help="the service account (create token)")
+    tokens.add_options(create)
+
+
 def cmd_create(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    """``create -f``: create every object of the manifests."""
+    """``create -f``: create every object of the manifests; ``create token NAME``."""
+    if args.what == "token":
+        return tokens.cmd_create_token(args, session)
+    if not args.filename:
+        raise UsageError("create needs -f FILE, or: create token NAME")
     return _each_manifest(args, session, _reporting(session, manifests.create))
 
 
@@ -214,14 +231,19 @@ def _reporting(session: Session,
 
 def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -> int:
     """Run ``action`` on every object of ``-f`` and go on after a failure: an ApiError, or an
-    object that names no resource (each said on stderr; exit 1 at the end, as kubectl does)."""
+    object that names no resource (each said on stderr; exit 1 at the end, as kubectl does).
+    A server that cannot be reached (Unreachable) stops it there: every next object would
+    fail alike."""
     failed, seen = 0, 0
     explicit = getattr(args, "namespace", None) is not None
     for where, obj in manifests.read(args.filename):
         seen += 1
         try:
-            info, namespace = manifests.target(obj, session.namespace, explicit)
+            info, namespace = manifests.target(obj, session.namespace, explicit,
+                                                session.client.info)
             action(info, namespace, obj)
+        except Unreachable:
+            raise
         except ApiError as error:
             print_error(error)
             failed = 1
@@ -234,7 +256,8 @@ def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -
 
 
 def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    info, names = parsing.resource_and_names([args.resource, *args.names])
+    info, names = parsing.resource_and_names([args.resource, *args.names],
+                                              session.client.info)
     if info.name not in ("pods", "nodes", "replicasets", "deployments", "secrets"):
         raise UsageError("describe knows pods, nodes, replicasets, deployments and secrets in "
                          f"this release, not {info.name}")
@@ -291,7 +314,7 @@ def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> 
               f"replaced with --cascade={better}.", file=sys.stderr)
 
     def delete(info: ResourceInfo, namespace: str | None, name: str) -> None:
-        _delete(session.client, info, namespace, name, grace,
+        _delete(session, info, namespace, name, grace,
                 args.timeout if args.wait else None, parsing.CASCADES[args.cascade])
 
     if args.filename:  # what names no resource is said, the rest deleted
@@ -301,6 +324,8 @@ def cmd_delete(args: argparse.Namespace, session: Session, words: list[str]) -> 
     for info, namespace, name in _deletion_targets(args, session):
         try:
             delete(info, namespace, name)
+        except Unreachable:
+            raise
         except ApiError as error:
             print_error(error)
             failed = 1
@@ -312,7 +337,8 @@ def _deletion_targets(args: argparse.Namespace, session: Session
     """(resource, namespace, name) to delete: by a selector, or by names."""
     if not args.resource:
         raise UsageError("you must provide one or more resources by argument or filename")
-    info, names = parsing.resource_and_names([args.resource, *args.names])
+    info, names = parsing.resource_and_names([args.resource, *args.names],
+                                              session.client.info)
     namespace = session.namespace if info.namespaced else None
     if args.selector:
         if names:
@@ -327,11 +353,11 @@ def _deletion_targets(args: argparse.Namespace, session: Session
     return [(info, namespace, name) for name in names]
 
 
-def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str,
+def _delete(session: Session, info: ResourceInfo, namespace: str | None, name: str,
             grace: int | None, wait: float | None, policy: str) -> None:
     """Delete, say so, then (as ``kubectl delete --wait``) wait until the object is gone
-    (with ``Foreground``, after what it owns)."""
-    gone = threading.Event()
+    (with ``Foreground``, after what it owns), or the connection is lost for good."""
+    client, gone = session.client, threading.Event()
 
     def on_event(event: WatchEvent) -> None:  # bus loop thread
         if event.type == "DELETED":
@@ -342,13 +368,13 @@ def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str
     try:
         client.delete(info.name, name, namespace, grace_period=grace, propagation_policy=policy)
         print(f'{info.qualified_singular} "{name}" deleted', flush=True)
-        if watch is None:
+        if watch is None or wait is None:
             return
         try:
             client.get(info.name, name, namespace)
         except NotFound:
             return
-        if not gone.wait(wait):
+        if not session.wait(gone, wait):
             raise UsageError(f'timed out waiting for the deletion of {info.singular} "{name}"')
     finally:
         if watch is not None:
@@ -357,8 +383,7 @@ def _delete(client: Client, info: ResourceInfo, namespace: str | None, name: str
 
 PARSERS: dict[str, parsing.Builder] = {
     "get": _add_get,
-    "create": functools.partial(_add_manifests, verb="create",
-                                text="create objects from manifests"),
+    "create": _add_create,
     "apply": functools.partial(_add_manifests, verb="apply",
                                text="create or update objects from manifests"),
     "describe": _add_describe, "api-resources": _add_api_resources, "delete": _add_delete}

@@ -153,22 +153,29 @@ def split_dash_dash(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def resource_and_names(words: list[str]) -> tuple[ResourceInfo, list[str]]:
+Resolver = Callable[[str], ResourceInfo]
+"""What finds the resource a word names: the built-in ones (:func:`resolve`), or a client's
+(``Client.info``: the cluster's custom resources too)."""
+
+
+def resource_and_names(words: list[str], resolver: Resolver = resolve
+                       ) -> tuple[ResourceInfo, list[str]]:
     """Like :func:`targets`, for verbs that take one type at a time."""
-    found = targets(words)
+    found = targets(words, resolver)
     if len(found) != 1:
         raise UsageError("only one resource type may be given here")
     return found[0]
 
 
-def resource_type(word: str) -> ResourceInfo:
+def resource_type(word: str, resolver: Resolver = resolve) -> ResourceInfo:
     try:
-        return resolve(word)
+        return resolver(word)
     except BadRequest as error:  # kubectl says this itself, it is not the server's answer
         raise UsageError(error.message) from None
 
 
-def targets(words: list[str]) -> list[tuple[ResourceInfo, list[str]]]:
+def targets(words: list[str], resolver: Resolver = resolve
+            ) -> list[tuple[ResourceInfo, list[str]]]:
     """kubectl's ``TYPE[,TYPE...] [NAME...]`` (``all`` is a category) or ``TYPE/NAME...``:
     each type with the names asked of it (none: all of them), in the order given."""
     if "/" in words[0]:
@@ -178,11 +185,11 @@ def targets(words: list[str]) -> list[tuple[ResourceInfo, list[str]]]:
         by_type: dict[str, tuple[ResourceInfo, list[str]]] = {}
         for word in words:
             kind, _, name = word.partition("/")
-            info = resource_type(kind)
+            info = resource_type(kind, resolver)
             by_type.setdefault(info.name, (info, []))[1].append(name)
         return list(by_type.values())
     infos: dict[str, ResourceInfo] = {}
     for word in words[0].split(","):
-        for info in in_category(word) or [resource_type(word)]:
+        for info in in_category(word) or [resource_type(word, resolver)]:
             infos.setdefault(info.name, info)
     return [(info, words[1:]) for info in infos.values()]

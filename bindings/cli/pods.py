@@ -20,7 +20,7 @@ from typing import Any
 from actors.api.objects import Object
 from actors.client.client import LogStream
 from bindings.cli import parsing
-from bindings.cli.session import Session, stop_on_signals
+from bindings.cli.session import POLL, Session, stop_on_signals
 from bus.errors import UsageError
 
 
@@ -103,14 +103,15 @@ def cmd_logs(args: argparse.Namespace, session: Session, words: list[str]) -> in
 
 def _follow_logs(session: Session, pod: str, options: dict[str, Any]) -> int:
     """``logs -f``: print each chunk the pod's kubelet streams to us, acknowledging it once
-    printed (flow control), until the container stops or Ctrl-C (docs/PROTOCOL.md, followed
-    logs)."""
+    printed (flow control), until the container stops, Ctrl-C or SIGTERM, or the connection
+    is lost for good (ConnectionLost) (docs/PROTOCOL.md, followed logs)."""
     stream = LogStream(session.client, pod, session.namespace, options)
     stop = stop_on_signals()
     try:
         while not stop.is_set():
-            chunk = stream.take(timeout=0.2)
+            chunk = stream.take(timeout=POLL)
             if chunk is None:
+                session.check()
                 continue
             sys.stdout.write(chunk.data)
             sys.stdout.flush()

@@ -1,6 +1,6 @@
 """kubectl's output formats: tables (plain and ``-o wide``; each type's columns are
 ``actors.api.columns``, which the HTTPS API serves too), ``json``, ``yaml``, ``name``,
-``jsonpath=`` and ``custom-columns=`` (see ``bindings.cli.jsonpath``)."""
+``jsonpath=`` and ``custom-columns=`` (see ``actors.api.jsonpath``)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import Any
 import yaml
 
 from actors.api import columns as type_columns
+from actors.api import jsonpath
 from actors.api.columns import age
 from actors.api.meta import LAST_APPLIED, condition
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.secrets import decoded
 from actors.api.selectors import selector_text
-from bindings.cli import jsonpath
 from bus.errors import KubeactorError, UsageError
 
 
@@ -31,7 +31,7 @@ def table(info: ResourceInfo, items: list[Object], wide: bool = False,
     """kubectl's table for ``items`` (the type's columns: ``actors.api.columns``); without
     ``header`` only the rows (``get -w``); with ``with_kind`` names read ``pod/NAME`` (a
     ``get`` of several types)."""
-    kind_columns = type_columns.of(info.name)
+    kind_columns = type_columns.of(info)
     shown = kind_columns.shown(wide)
     headers = [kind_columns.columns[i].name.upper() for i in shown]
     prefix = f"{info.qualified_singular}/" if with_kind and headers[0] == "NAME" else ""

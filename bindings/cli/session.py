@@ -1,8 +1,8 @@
 """What every command of the ``kubeactor`` CLI shares while it runs: the :class:`Session`
 (a connection and a client built from the kubeconfig, that asks for ``fieldValidation:
-Strict`` as kubectl does), kubectl's words for a server's error and warnings
-(:func:`print_error`, :func:`print_warning`), and the flag that Ctrl-C or SIGTERM raises
-(:class:`StopFlag`).
+Strict`` as kubectl does, and fails fast when the bus is gone: ``CLIENT_RECONNECT_WINDOW``),
+kubectl's words for a server's error and warnings (:func:`print_error`, :func:`print_warning`),
+and the flag that Ctrl-C or SIGTERM raises (:class:`StopFlag`).
 
 Neighbours: ``bindings.kubeconfig`` (the file a session reads), ``actors.client.client`` (the
 client it holds), ``bus`` (its connection); the verb modules (``objects``, ``pods``,
@@ -17,13 +17,18 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from actors.client.client import Client
 from bindings import kubeconfig
-from bus import Connection
-from bus.errors import ApiError, Invalid, Unauthorized
+from bus.connection import CLIENT_RECONNECT_WINDOW, Connection
+from bus.errors import ApiError, BusError, ConnectionLost, Invalid, Unauthorized, Unreachable
+
+POLL = 0.2
+"""Seconds between two looks of a waiting command at its signals and its connection."""
 
 
 class Session:
@@ -33,12 +38,29 @@ class Session:
         path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
         self.config = kubeconfig.load(path)
         self.namespace = getattr(args, "namespace", None) or self.config.namespace
-        self.connection = Connection(self.config.bus(), name).connect()
+        bus = replace(self.config.bus(), reconnect_window=CLIENT_RECONNECT_WINDOW)
+        self.connection = Connection(bus, name).connect()
         self.client = Client(self.connection, self.config.credentials(),
                              field_validation="Strict", warn=print_warning)
 
     def close(self) -> None:
         self.connection.close()
+
+    def check(self) -> None:
+        """Raise ConnectionLost once the connection is lost for good (past its reconnect
+        window): a command that waits on the bus (a watch, a followed log) calls it as it
+        waits, to stop and say so rather than wait for ever."""
+        if self.connection.lost is not None:
+            raise ConnectionLost(self.connection.lost)
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        """``event.wait(timeout)``, cut short by a lost connection (ConnectionLost)."""
+        deadline = time.monotonic() + timeout
+        while not event.wait(min(POLL, max(0.0, deadline - time.monotonic()))):
+            self.check()
+            if time.monotonic() >= deadline:
+                return False
+        return True
 
 
 def print_warning(warning: str) -> None:
@@ -46,9 +68,12 @@ def print_warning(warning: str) -> None:
     print(f"Warning: {warning}", file=sys.stderr)
 
 
-def print_error(error: ApiError) -> None:
-    """Print a server error as kubectl does."""
-    if isinstance(error, Invalid):
+def print_error(error: ApiError | BusError) -> None:
+    """Print a server error as kubectl does; a server that cannot be reached at all (the bus
+    connection failed or is lost) as kubectl prints a connection's failure."""
+    if isinstance(error, BusError | Unreachable):
+        print(f"Unable to connect to the server: {error}", file=sys.stderr)
+    elif isinstance(error, Invalid):
         print(f"The {error.message}", file=sys.stderr)
     elif isinstance(error, Unauthorized):
         print("error: You must be logged in to the server (Unauthorized)", file=sys.stderr)
@@ -72,9 +97,9 @@ class StopFlag:
         return self.raised
 
     def wait(self) -> None:
-        """Block until a signal came (the main thread wakes for signals within 0.2 s)."""
+        """Block until a signal came (the main thread wakes for signals within POLL s)."""
         while not self.raised:
-            time.sleep(0.2)
+            time.sleep(POLL)
 
 
 def stop_on_signals() -> StopFlag:

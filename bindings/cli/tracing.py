@@ -197,7 +197,8 @@ def _add_trace(verbs: parsing.Verbs, common: parsing.Parser) -> None:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    """``trace``: live from the bus until Ctrl-C (or --timeout), or ``trace replay FILE``."""
+    """``trace``: live from the bus until Ctrl-C (or --timeout, or the connection is lost for
+    good), or ``trace replay FILE``."""
     info, name = None, None
     if args.object:
         kind, _, name = args.object.partition("/")
@@ -240,8 +241,10 @@ def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
     def drain() -> Iterator[Record]:
         deadline = time.monotonic() + args.timeout if args.timeout else None
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            with contextlib.suppress(queue.Empty):
+            try:
                 yield seen.get(timeout=0.1)
+            except queue.Empty:
+                session.check()  # ConnectionLost: said, and the command ends
         while not seen.empty():
             yield seen.get()
 

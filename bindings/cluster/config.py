@@ -97,6 +97,9 @@ class ClusterConfig:
     https_listen: str | None = "127.0.0.1:0"
     """``HOST:PORT`` where the control plane serves Kubernetes' HTTPS API (port 0: a free one;
     the CLI's ``--https-listen`` defaults to kube-apiserver's 127.0.0.1:6443); None: none."""
+    disabled_admission: tuple[str, ...] = ()
+    """Admission plugins the apiserver leaves out, by name (kube-apiserver's
+    ``--disable-admission-plugins``): ``ServiceAccount`` where no controller makes accounts."""
     scheduler_name: str = DEFAULT_SCHEDULER
     """The scheduler's name (pods choose it by ``spec.schedulerName``). Its Lease is
     ``kube-scheduler`` for the default one, else its name, so that replicas of two

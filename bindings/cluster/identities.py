@@ -14,7 +14,7 @@ import csv
 import secrets
 from pathlib import Path
 
-from actors.api import certs
+from actors.api import certificates, certs
 from bindings import kubeconfig
 from bindings.cluster.config import ClusterError
 from bindings.cluster.pki import ensure_pki, private_file
@@ -28,7 +28,7 @@ ADMIN = ("admin", "system:masters")
 SCHEDULER = ("system:kube-scheduler", "")
 CONTROLLER_MANAGER = ("system:kube-controller-manager", "")
 CSR_SIGNER = ("system:controller:certificate-controller", "")
-HTTPS_FRONT = ("system:kube-apiserver-https", "")
+HTTPS_FRONT = (certificates.FRONT, "")
 """The HTTPS listener on the bus: it may forward its clients' credentials, nothing more
 (``actors.apiserver.authn.Forwarding``); RBAC grants it nothing."""
 CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, BUS_STORE, SCHEDULER[0], CONTROLLER_MANAGER[0],

@@ -50,8 +50,11 @@ from actors.apiserver import (
     busauth,
 )
 from actors.apiserver.admission.external import Registrations
+from actors.apiserver.authn import BearerAuthenticator, ServiceAccountAuthenticator, store_lookup
+from actors.apiserver.customresources import CustomResources
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.server import ADMISSION_KINDS
+from actors.apiserver.tokens import TokenIssuer
 from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
@@ -257,13 +260,16 @@ class Cluster:
         say("apiserver")
         connection = self._connect(BUS_APISERVER, "apiserver")
         handshaker = self._pki.handshaker()
-        tokens = TokenAuthenticator.from_file(tokens_path)
+        service_accounts = ServiceAccountAuthenticator(
+            self._pki.service_account_key.public_key(), store_lookup(store.proxy().view().get()))
+        tokens = BearerAuthenticator(TokenAuthenticator.from_file(tokens_path), service_accounts)
+        token_issuer = TokenIssuer(self._pki.service_account_key, tokens, service_accounts)
         busauth.serve(connection, issuer, self._pki.ca, tokens)  # who connects to the bus
         authenticator = EitherAuthenticator(  # one policy, one nonce cache for all workers
             tokens, SessionAuthenticator(self._pki.ticket_key, handshaker.window))
         # Shared by all workers: a change committed by one applies to the next request of any.
         authorizer, registrations = Authorizer(NodeAuthorizer()), Registrations()
-        admission_objects = Mirror(ADMISSION_KINDS)
+        admission_objects, custom_resources = Mirror(ADMISSION_KINDS), CustomResources()
         self._audit = AuditLog(config.audit_log or data / "audit.log")
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
@@ -271,9 +277,12 @@ class Cluster:
             first = worker == 0  # holds the watchers and bootstraps the policy
             self._run(ApiServer.start(
                 connection, store=store.proxy(), authenticator=authenticator,
-                config=ApiServerConfig(serves_watches=first, bootstrap=first, server=server),
+                config=ApiServerConfig(serves_watches=first, bootstrap=first, server=server,
+                                       disabled_admission=config.disabled_admission),
+                token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
                 audit=self._audit, admission_objects=admission_objects,
+                custom_resources=custom_resources,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
@@ -346,12 +355,20 @@ class Cluster:
         manager = self.controller_manager = ControllerManager(
             connection, client, ControllerManagerConfig(
                 node_lifecycle=config.node_lifecycle,
-                namespace_retry_seconds=config.namespace_retry_seconds))
+                namespace_retry_seconds=config.namespace_retry_seconds,
+                root_ca=self._root_ca()))
         gate = LeaderGate.start(connection, client, self._election(
             "kube-controller-manager", replica), manager.start, manager.stop)
         # Leading at once, its on_start starts every controller, each within its own
         # start_timeout_seconds: no limit on the whole here.
         self._run(gate, timeout=None)
+
+    def _root_ca(self) -> str | None:
+        """The cluster CA (PEM) to publish in every namespace: the control plane's, else the
+        one the credentials this process joins with trust."""
+        ca = self._pki.ca if self._pki is not None else getattr(self.config.credentials, "ca",
+                                                                 None)
+        return certs.cert_pem(ca).decode() if ca is not None else None
 
     def _election(self, lease: str, replica: str) -> LeaderElectionConfig:
         """Leader election on ``lease`` as ``replica`` with the configured periods."""

@@ -1,5 +1,6 @@
-"""Credentials on disk: the cluster CA and the key sealing session tickets (``DATA_DIR/pki``),
-in files of mode 0600 where they are secret.
+"""Credentials on disk: the cluster CA, the key sealing session tickets and the key signing
+service account tokens (``DATA_DIR/pki/sa.key``, ECDSA P-256 as kubeadm's ``sa.key``), in
+files of mode 0600 where they are secret.
 
 Neighbours: ``actors.api.certs`` (the cryptography), ``bindings.cluster.launcher`` (which starts the
 apiserver with a :class:`Pki`).
@@ -14,7 +15,7 @@ from typing import IO, Any
 
 from cryptography import x509
 
-from actors.api import certs
+from actors.api import certs, tokens
 from actors.apiserver import Handshaker
 
 
@@ -27,11 +28,13 @@ def private_file(path: Path, binary: bool = False) -> IO[Any]:
 
 @dataclass(frozen=True)
 class Pki:
-    """The cluster CA and the key sealing session tickets, kept in ``DATA_DIR/pki``."""
+    """The cluster CA, the key sealing session tickets and the service account key, kept in
+    ``DATA_DIR/pki``."""
 
     ca_key: certs.PrivateKey
     ca: x509.Certificate
     ticket_key: bytes
+    service_account_key: tokens.SigningKey
 
     def issue(self, user: str, groups: str) -> tuple[certs.PrivateKey, x509.Certificate]:
         """A new key and its client certificate for ``user`` in the comma-separated
@@ -82,8 +85,11 @@ def ensure_pki(path: Path) -> Pki:
         _write_private(tickets, os.urandom(32))
         ca_cert.write_bytes(certs.cert_pem(cert))
         _write_private(ca_key, certs.key_pem(key))  # last: its presence means all are there
+    sa_key = path / "sa.key"
+    if not sa_key.exists():  # also in a data dir made before service accounts
+        _write_private(sa_key, tokens.key_pem(tokens.new_key()))
     return Pki(certs.load_key(ca_key.read_bytes()), certs.load_cert(ca_cert.read_bytes()),
-               tickets.read_bytes())
+               tickets.read_bytes(), tokens.load_key(sa_key.read_bytes()))
 
 
 def _write_private(path: Path, data: bytes) -> None:

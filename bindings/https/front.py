@@ -10,12 +10,15 @@ under RBAC's ``impersonate``. Only ``/healthz``, ``/livez``, ``/readyz`` and ``/
 answered here for anybody (kube-apiserver's ``system:public-info-viewer``); discovery and the
 OpenAPI documents are static but for authenticated users only, so the front has the apiserver
 authenticate the client first (a SelfSubjectAccessReview, which every authenticated user may
-make).
+make). So is a request with a body and no client certificate, before its body is read: the
+front reads nothing from a sender nobody has authenticated (kube-apiserver authenticates before
+reading a body), and a body must arrive within ``body_seconds`` (:data:`BODY_SECONDS`).
 
 A watch is a chunked stream of JSON lines: the front opens a bus watch for the client (``Client
 .watch``: its lease renewed, every renewal with the client's credentials) and writes each event
 as it comes, bookmarks only when asked for, until ``timeoutSeconds``, an ERROR event, or the
-client leaving; then the bus watch is stopped.
+client leaving; then the bus watch is stopped. A client that lets more than ``watch_buffer``
+bytes of events pile up unread is cut off (:data:`WATCH_BUFFER`).
 
 A get, list or watch whose ``Accept`` prefers the Table form gets a Table (``tables``). A log is
 text; a followed one is a chunked text stream, the front being the ``LogStream``'s reader. An
@@ -55,13 +58,22 @@ from actors.apiserver.http import (
 from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bus.connection import Connection
-from bus.errors import ApiError, BadRequest, Gone, RequestEntityTooLarge
+from bus.errors import ApiError, BadRequest, Gone, RequestEntityTooLarge, ServerTimeout
 
 log = logging.getLogger(__name__)
 
 HEALTH = ("/healthz", "/livez", "/readyz")
 MAX_BODY_BYTES = 3 * 1024 * 1024
 """Largest request body read (kube-apiserver's limit); the object limit is the pipeline's."""
+BODY_SECONDS = 60.0
+"""Longest a request's body may take to arrive (kube-apiserver's request timeout); then 504.
+Unbounded, a body sent a byte at a time held its connection and buffer for ever."""
+WATCH_BUFFER = 4 * 1024 * 1024
+"""Bytes of encoded events one watch may hold for a client that does not read them; past it its
+connection is closed (it lists and watches again), as kube-apiserver closes a watcher whose
+buffer stays full. In bytes, not events: a burst of small events (a deletecollection) arrives
+all at once for a client that reads fast. Unbounded, one client reading nothing had the front
+keep every event: 40 such watches and 100 updates of 240 KB grew the process by 900 MB."""
 TEXT = "text/plain"
 """A log's Content-Type."""
 GONE_CHECK_SECONDS = 1.0
@@ -75,9 +87,11 @@ class Front:
     """The handlers, sending on ``connection`` as the identity of ``credentials``."""
 
     def __init__(self, connection: Connection, credentials: Credentials,
-                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = MAX_BODY_BYTES, watch_buffer: int = WATCH_BUFFER,
+                 body_seconds: float = BODY_SECONDS) -> None:
         self.connection, self.credentials = connection, credentials
-        self.max_body_bytes = max_body_bytes
+        self.max_body_bytes, self.watch_buffer = max_body_bytes, watch_buffer
+        self.body_seconds = body_seconds
         self.address = ""
         """``HOST:PORT`` the listener serves on, which ``/api`` names (set once listening)."""
 
@@ -95,15 +109,18 @@ class Front:
             return web.Response(status=code, body=body, content_type=answers.JSON)
 
     async def _answer(self, request: web.Request, path: str) -> web.StreamResponse:
-        client = self._client(request)
+        forwarded = _forwarded(request)
+        client = self._client(request, forwarded)
         document = discovery.document(path, self.address) or openapi.document(path)
         if document is not None:
             await _authenticated(client)
             return _json(200, document)
         call = routes.route(request.method, path, request.query)
+        if request.body_exists and "certificate" not in forwarded:  # TLS checked a certificate
+            await _authenticated(client)
         if call.subresource in routes.CONNECT:
             return await self._exec(request, client, call)
-        body = await _body(request)
+        body = await _body(request, self.body_seconds)
         options = queries.options(call, request.query, body, request.content_type)
         if call.verb == "watch":
             return await self._watch(request, client, call, options)
@@ -120,11 +137,12 @@ class Front:
             response.headers.add("Warning", answers.warning(warning))
         return response
 
-    def _client(self, request: web.Request) -> _WarnedClient:
-        """A client on the front's connection, for the caller of ``request``."""
+    def _client(self, request: web.Request, forwarded: Object) -> _WarnedClient:
+        """A client on the front's connection, for the caller of ``request`` (who showed
+        ``forwarded``)."""
         headers = request.headers
         return _WarnedClient(
-            self.connection, ForwardedCredentials(self.credentials, _forwarded(request)),
+            self.connection, ForwardedCredentials(self.credentials, forwarded),
             impersonate=headers.get("Impersonate-User"),
             impersonate_groups=tuple(headers.getall("Impersonate-Group", ())))
 
@@ -133,12 +151,13 @@ class Front:
         """Stream the events of a bus watch opened for the client (see the module
         docstring)."""
         loop = asyncio.get_running_loop()
-        events: asyncio.Queue[WatchEvent] = asyncio.Queue()
+        backlog = _Backlog(self.watch_buffer)
         seconds = queries.watch_seconds(request.query)
         response = web.StreamResponse(headers={"Content-Type": answers.JSON})
+        shape = _shaper(request, call)
 
         def arrived(event: WatchEvent) -> None:  # bus loop thread
-            loop.call_soon_threadsafe(events.put_nowait, event)
+            loop.call_soon_threadsafe(_offer, backlog, event, request, shape)
 
         try:
             watch = await loop.run_in_executor(None, functools.partial(
@@ -152,8 +171,8 @@ class Front:
             return response
         try:
             await response.prepare(request)
-            await _stream(response, events, loop.time() + seconds,
-                          bool(options.get("allowWatchBookmarks")), _shaper(request, call))
+            await _stream(response, backlog, loop.time() + seconds,
+                          bool(options.get("allowWatchBookmarks")))
         except ConnectionError:
             log.debug("watch %s: the client left", watch.id)
         finally:
@@ -221,22 +240,52 @@ class _WarnedClient(Client):
         super().__init__(*args, warn=self.warnings.append, **kwargs)
 
 
-async def _stream(response: web.StreamResponse, events: asyncio.Queue[WatchEvent],
-                  deadline: float, bookmarks: bool, shape: Shaper) -> None:
-    """Write ``events`` until ``deadline`` (loop time) or an ERROR event, each object of a
-    change as ``shape`` makes it."""
+class _Backlog:
+    """The encoded events of one watch its client has not taken yet, at most ``limit`` bytes
+    (:data:`WATCH_BUFFER`). The listener's loop thread only."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.size = limit, 0
+        self._events: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+
+    def offer(self, kind: str, chunk: bytes) -> bool:
+        """Queue one event; False (nothing queued) when it would go past the limit."""
+        if self.size + len(chunk) > self.limit:
+            return False
+        self.size += len(chunk)
+        self._events.put_nowait((kind, chunk))
+        return True
+
+    async def take(self) -> tuple[str, bytes]:
+        kind, chunk = await self._events.get()
+        self.size -= len(chunk)
+        return kind, chunk
+
+
+async def _stream(response: web.StreamResponse, backlog: _Backlog, deadline: float,
+                  bookmarks: bool) -> None:
+    """Write ``backlog``'s events until ``deadline`` (loop time) or an ERROR event."""
     loop = asyncio.get_running_loop()
     while (left := deadline - loop.time()) > 0:
         try:
-            event = await asyncio.wait_for(events.get(), left)
+            kind, chunk = await asyncio.wait_for(backlog.take(), left)
         except TimeoutError:
             return
-        if event.type in CHANGES:
-            await response.write(answers.event(event.type, shape(event.object)))
-        elif event.type != "BOOKMARK" or bookmarks:
-            await response.write(answers.event(event.type, event.object))
-        if event.type == "ERROR":
+        if kind != "BOOKMARK" or bookmarks:
+            await response.write(chunk)
+        if kind == "ERROR":
             return
+
+
+def _offer(backlog: _Backlog, event: WatchEvent, request: web.Request, shape: Shaper) -> None:
+    """Queue ``event`` for ``request``'s client (the object of a change as ``shape`` makes
+    it), or cut the client off when its backlog is full: its handler ends on the lost
+    connection and stops the bus watch."""
+    obj = shape(event.object) if event.type in CHANGES else event.object
+    if not backlog.offer(event.type, answers.event(event.type, obj)) and \
+            request.transport is not None:
+        log.info("a watch client of %s read too slowly: cut off", request.path)
+        request.transport.abort()
 
 
 Shaper = Callable[[Object], Object]
@@ -251,14 +300,14 @@ def _shaper(request: web.Request, call: routes.Call) -> Shaper:
     if version is None or call.subresource not in (None, "status"):
         return _itself
     include = tables.include(request.query)
-    return functools.partial(tables.table, call.info.name, version=version, what=include,
+    return functools.partial(tables.table, call.info, version=version, what=include,
                              single=True)
 
 
 def _shaped(request: web.Request, call: routes.Call, answer: Any) -> Any:
     """The answer of a get or a list as the ``Accept`` header asks (a Table or itself)."""
     if call.verb == "list" and (version := tables.asked(request.headers.get("Accept", ""))):
-        return tables.table(call.info.name, answer, version, tables.include(request.query),
+        return tables.table(call.info, answer, version, tables.include(request.query),
                             single=False)
     return _shaper(request, call)(answer) if call.verb == "get" else answer
 
@@ -301,10 +350,14 @@ async def _authenticated(client: Client) -> None:
     await asyncio.wrap_future(client.submit("create", _REVIEW, body=review))
 
 
-async def _body(request: web.Request) -> bytes:
-    """The request's body; RequestEntityTooLarge past the listener's limit."""
+async def _body(request: web.Request, seconds: float) -> bytes:
+    """The request's body; RequestEntityTooLarge past the listener's limit, ServerTimeout
+    when it has not all come within ``seconds``."""
     try:
-        return await request.read()
+        async with asyncio.timeout(seconds):
+            return await request.read()
+    except TimeoutError:
+        raise ServerTimeout(f"the request body did not arrive within {seconds:g}s") from None
     except web.HTTPRequestEntityTooLarge as error:
         raise RequestEntityTooLarge(f"the request body is too large: {error.text}") from None
 

@@ -208,10 +208,12 @@ def test_get_several_types_all_jsonpath_and_custom_columns(cluster, admin):
     assert image == IMAGE
     names = cluster.cli("get", "pods,configmaps", "-n", "shapes", "-o",
                         'jsonpath={range .items[*]}{.kind}/{.metadata.name}{"\\n"}{end}').stdout
-    assert names == "Pod/square\nConfigMap/colors\n"
+    # every namespace also holds the cluster CA's ConfigMap, as in Kubernetes
+    assert names == "Pod/square\nConfigMap/colors\nConfigMap/kube-root-ca.crt\n"
     columns = cluster.cli("get", "cm", "-n", "shapes", "-o",
                           "custom-columns=NAME:.metadata.name,A:.data.a").stdout
-    assert columns.splitlines() == ["NAME     A", "colors   1"]
+    assert columns.splitlines() == ["NAME               A", "colors             1",
+                                    "kube-root-ca.crt   <none>"]
 
     wrong = cluster.cli("get", "pods", "-o", "jsonpath", check=False)
     assert (wrong.returncode, wrong.stderr) == (

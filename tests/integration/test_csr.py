@@ -189,6 +189,17 @@ def test_nobody_gets_system_masters_from_the_client_signer(control_plane, admin)
     assert admin.list(CSR)["items"] == []
 
 
+def test_nobody_gets_the_https_fronts_identity_from_the_client_signer(control_plane, admin):
+    """A certificate naming the front could forward the admin's (public) certificate and be
+    cluster-admin: an approver of client certificates must not be able to mint one."""
+    with pytest.raises(Forbidden) as refused:
+        admin.create(CSR, request_for("system:kube-apiserver-https"), None)
+    assert refused.value.message.endswith(
+        "is forbidden: use of kubernetes.io/kube-apiserver-client signer with "
+        "system:kube-apiserver-https user is not allowed")
+    assert admin.list(CSR)["items"] == []
+
+
 def test_decisions_stay_and_a_denied_request_is_never_signed(control_plane, admin, capsys):
     name = admin.create(CSR, request_for("dave"), None)["metadata"]["name"]
     assert run(control_plane, "certificate", "deny", name) == 0

@@ -161,7 +161,7 @@ class Hostile:
     def bad_subject(self) -> Sent:
         """Unknown verbs, resources, groups, subresources; subjects of other shapes."""
         subject = self.rng.choice([
-            self.subject(verb="frobnicate"), self.subject(verb="patch"),
+            self.subject(verb="frobnicate"), self.subject(verb="proxy"),
             self.subject(resource="widgets"), self.subject(group="nope"),
             self.subject(group="apps", resource="deployments", verb="escalate"),
             self.subject(verb="create") + ".extra", self.subject(verb="create") + ".a.b",

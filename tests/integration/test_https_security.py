@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,3 +220,99 @@ def test_a_malformed_patch_is_refused_and_writes_nothing(call, admin, admin_cert
     assert (status, body["kind"]) == (code, "Status")
     assert _revision(admin) == before
     assert admin.get("configmaps", "over-https")["data"] == {"a": "b"}
+
+
+def _watching(control_plane: Cluster, cert: tuple[Path, Path], path: str) -> ssl.SSLSocket:
+    """A watch over HTTPS by a client that reads nothing after the response's headers (a
+    receive buffer of 4 KB: the server's writes soon block)."""
+    assert control_plane.https is not None
+    ca = kubeconfig.load(control_plane.kubeconfig_path).ca
+    assert ca is not None
+    context = ssl.create_default_context(cadata=ca.decode())
+    context.load_cert_chain(*cert)
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(30)
+    raw.connect((control_plane.https.host, control_plane.https.port))
+    sock = context.wrap_socket(raw, server_hostname=control_plane.https.host)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: kubeactor\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:  # the headers come once the bus watch is open
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 200")
+    return sock
+
+
+def _closed_by_server(sock: ssl.SSLSocket, seconds: float) -> bool:
+    """Whether reading ``sock`` reaches its end (or a reset) within ``seconds``."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except (ConnectionError, ssl.SSLError):
+        pass
+    return True
+
+
+def test_a_watcher_that_stops_reading_is_cut_off_not_buffered_without_bound(
+        control_plane, admin, admin_cert):
+    """kube-apiserver closes a watcher whose buffer stays full; without a bound the front kept
+    every event for a client that reads nothing (40 such watches, 100 updates of 240 KB: the
+    apiserver's process grew by 900 MB)."""
+    assert control_plane.https is not None
+    control_plane.https.front.watch_buffer = 1024 * 1024
+    sock = _watching(control_plane, admin_cert,
+                     f"{CONFIGMAPS}?watch=1&timeoutSeconds=600")
+    for index in range(40):
+        admin.create("configmaps", {"metadata": {"name": f"big-{index}"},
+                                    "data": {"a": "x" * 200_000}}, "default")
+    assert _closed_by_server(sock, 20)
+    sock.close()
+
+
+def _raw(control_plane: Cluster, cert: tuple[Path, Path] | None, head: bytes) -> ssl.SSLSocket:
+    """A TLS connection to the API that has sent ``head`` (and, so far, nothing more)."""
+    assert control_plane.https is not None
+    ca = kubeconfig.load(control_plane.kubeconfig_path).ca
+    assert ca is not None
+    context = ssl.create_default_context(cadata=ca.decode())
+    if cert is not None:
+        context.load_cert_chain(*cert)
+    raw = socket.create_connection((control_plane.https.host, control_plane.https.port),
+                                   timeout=10)
+    sock = context.wrap_socket(raw, server_hostname=control_plane.https.host)
+    sock.sendall(head)
+    return sock
+
+
+def _status_line(sock: ssl.SSLSocket) -> bytes:
+    answer = b""
+    while b"\r\n" not in answer and (chunk := sock.recv(1024)):
+        answer += chunk
+    return answer.partition(b"\r\n")[0]
+
+
+POST_HEAD = (f"POST {CONFIGMAPS} HTTP/1.1\r\nHost: kubeactor\r\nContent-Type: application/json"
+             f"\r\nContent-Length: 3000000\r\n\r\n").encode()
+
+
+def test_a_body_from_nobody_is_not_read_the_request_is_401_at_once(control_plane):
+    """Before, the front read (and held) up to 3 MB from anyone, then the apiserver said 401:
+    a client sending its body slowly held that connection and memory without credentials."""
+    with _raw(control_plane, None, POST_HEAD + b"{") as sock:
+        assert _status_line(sock) == b"HTTP/1.1 401 Unauthorized"
+    with _raw(control_plane, None, POST_HEAD.replace(
+            b"\r\n\r\n", b"\r\nAuthorization: Bearer made-up\r\n\r\n") + b"{") as sock:
+        assert _status_line(sock) == b"HTTP/1.1 401 Unauthorized"
+
+
+def test_a_body_that_does_not_arrive_in_time_is_504_and_writes_nothing(
+        control_plane, admin, admin_cert):
+    assert control_plane.https is not None
+    control_plane.https.front.body_seconds = 1
+    before = _revision(admin)
+    with _raw(control_plane, admin_cert, POST_HEAD + b"{") as sock:
+        assert _status_line(sock) == b"HTTP/1.1 504 Gateway Timeout"
+    assert _revision(admin) == before

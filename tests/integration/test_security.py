@@ -17,6 +17,7 @@ import pytest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
 from actors.api.objects import Object
+from actors.api.serviceaccounts import ROOT_CA_CONFIGMAP as ROOT_CA
 from actors.client.client import Client
 from actors.store import StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
@@ -145,7 +146,8 @@ def test_a_role_update_applies_to_the_next_request(admin, as_user):
     role = admin.get("roles", "cm", "team-a")
     role["rules"][0]["verbs"].append("list")
     admin.update("roles", role)
-    assert nobody.list("configmaps", "team-a")["items"] == []
+    assert [cm["metadata"]["name"] for cm in nobody.list("configmaps", "team-a")["items"]] == [
+        ROOT_CA]  # the only ConfigMap of the namespace: the controllers' (the CA)
 
 
 def test_a_namespace_admin_cannot_escalate(as_user):
@@ -238,7 +240,7 @@ def test_an_object_count_quota_refuses_the_third_configmap_of_a_user_who_may_cre
     admin.create("rolebindings", binding("nobody-cm", "cm-creator", "nobody", kind="Role"),
                  "team-a")
     admin.create("resourcequotas", {"metadata": {"name": "q"}, "spec": {"hard": {
-        "count/configmaps": "2"}}}, "team-a")
+        "count/configmaps": "3"}}}, "team-a")  # the namespace's root CA ConfigMap counts too
     nobody = as_user("nobody")
     blob = {"blob": "x" * 250_000}
     for name in ("c1", "c2"):
@@ -247,9 +249,9 @@ def test_an_object_count_quota_refuses_the_third_configmap_of_a_user_who_may_cre
         nobody.create("configmaps", {"metadata": {"name": "c3"}, "data": blob}, "team-a")
     assert denied.value.message == (
         'configmaps "c3" is forbidden: exceeded quota: q, requested: count/configmaps=1, '
-        "used: count/configmaps=2, limited: count/configmaps=2")
+        "used: count/configmaps=3, limited: count/configmaps=3")
     assert admin.get("resourcequotas", "q", "team-a")["status"]["used"] == {
-        "count/configmaps": "2"}
+        "count/configmaps": "3"}
     admin.delete("configmaps", "c1", "team-a")
     nobody.create("configmaps", {"metadata": {"name": "c3"}, "data": {}}, "team-a")
 
@@ -437,7 +439,8 @@ def test_a_create_in_a_missing_or_terminating_namespace_never_reaches_an_actor(a
     seen: list[str | None] = []
 
     def record(review: Review) -> Verdict:
-        seen.append(review.namespace)
+        if review.name != ROOT_CA:  # the controllers' ConfigMap in every new namespace
+            seen.append(review.namespace)
         return allow()
 
     actors("record", record, mutating=True, admin=admin, resources=("configmaps",))
@@ -566,4 +569,5 @@ def test_deletecollection_deletes_what_matches_and_is_authorized_as_such(admin, 
     deleted = as_user("ns-editor").delete_collection("configmaps", "team-a",
                                                      label_selector="tier=web")
     assert [o["metadata"]["name"] for o in deleted["items"]] == ["a", "b"]
-    assert [o["metadata"]["name"] for o in admin.list("configmaps", "team-a")["items"]] == ["c"]
+    assert [o["metadata"]["name"] for o in admin.list("configmaps", "team-a")["items"]] == [
+        "c", ROOT_CA]

@@ -9,7 +9,8 @@ Kubernetes' three plugins, validating, after RBAC let the request through:
 - :class:`CertificateSigning`: a ``status`` update that writes or changes
   ``status.certificate`` needs ``sign`` on that signer.
 - :class:`CertificateSubjectRestriction`: a request to the client signer may not ask for the
-  group ``system:masters`` (cluster-admin through a certificate no RBAC binding revokes).
+  group ``system:masters`` (cluster-admin through a certificate no RBAC binding revokes), nor
+  for the HTTPS front's user (which may forward anyone's certificate).
 
 Neighbours: ``actors.api.certificates`` (the object's rules), ``rbac`` (the :class:`Authorizer`),
 ``admission`` (the chain).
@@ -74,7 +75,8 @@ class CertificateSigning:
 
 
 class CertificateSubjectRestriction:
-    """No ``system:masters`` in a request to the client signer."""
+    """No ``system:masters``, nor the HTTPS front's user, in a request to the client
+    signer."""
 
     name = "CertificateSubjectRestriction"
 
@@ -84,6 +86,8 @@ class CertificateSubjectRestriction:
                 or csr is None or _signer(request) != certificates.CLIENT_SIGNER):
             return
         identity = certificates.requested_identity(csr)  # None: validation reports it (422)
-        if identity is not None and certificates.MASTERS in identity.groups:
+        refused = certificates.refused_identity(identity) if identity is not None else None
+        if refused is not None:  # in Kubernetes' words: "with system:masters group"
+            kind, name = refused
             raise request.forbidden(f"use of {certificates.CLIENT_SIGNER} signer with "
-                                    f"{certificates.MASTERS} group is not allowed")
+                                    f"{name} {kind} is not allowed")

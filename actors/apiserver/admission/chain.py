@@ -10,7 +10,8 @@ A plugin that must ask another actor (an external admission actor, see ``externa
 generator instead of None: it yields an :class:`ExternalCall` and is sent back the answer (an
 Envelope, or the BusError of a call that failed). The chain passes such calls up to the
 apiserver, which sends them without blocking its worker and resumes the chain when the answer
-comes (see ``server``).
+comes (see ``server``). A plugin that must wait a moment (for what a controller is about to
+make: the ServiceAccount plugin) yields a :class:`Delay` the same way, and is sent None.
 
 Built-in plugins here: NamespaceLifecycle and NodeRestriction; ``limits`` holds LimitRanger and
 ResourceQuota, ``external`` the external admission actors, ``rbac`` the escalation check.
@@ -39,9 +40,16 @@ class ExternalCall:
     timeout: float
 
 
-Answer = Envelope | BusError
-"""What an ExternalCall brings back: the reply, or why there is none."""
-Steps = Generator[ExternalCall, Answer, None]
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """A pause an admission plugin needs, without holding the worker: ``seconds``."""
+
+    seconds: float
+
+
+Answer = Envelope | BusError | None
+"""What an ExternalCall brings back: the reply, or why there is none (None after a Delay)."""
+Steps = Generator[ExternalCall | Delay, Answer, None]
 """A plugin's (or the chain's) work when it has calls to make."""
 
 
@@ -211,16 +219,23 @@ def node_of(user: UserInfo) -> str | None:
 class NodeRestriction:
     """A kubelet may change only its own Node (not its taints; labels only within
     :func:`kubelet_may_set`), its own Lease in ``kube-node-lease``, and the status of the pods
-    bound to it (and delete them), as Kubernetes' NodeRestriction admits, in its words."""
+    bound to it (and delete them), and tokens only bound to those pods, as Kubernetes'
+    NodeRestriction admits, in its words."""
 
     name = "NodeRestriction"
+
+    def __init__(self, access: ObjectAccess | None = None) -> None:
+        self._access = access
+        """Where the pod a kubelet's token is bound to is read (none: tokens refused)."""
 
     def validate(self, request: AdmissionRequest) -> None:
         node = node_of(request.user)
         if node is None:
             return
         resource = request.info.name
-        if resource == "nodes":
+        if (resource, request.subresource) == ("serviceaccounts", "token"):
+            self._own_token(request, node)
+        elif resource == "nodes":
             self._own_node(request, node)
         elif resource == "pods":
             self._own_pod(request, node)
@@ -248,6 +263,19 @@ class NodeRestriction:
             raise request.forbidden(f'node "{node}" is not allowed to modify taints')
         if forbidden:
             raise request.forbidden(f"is not allowed to modify labels: {', '.join(forbidden)}")
+
+    def _own_token(self, request: AdmissionRequest, node: str) -> None:
+        """A kubelet's token must be bound to a pod (named with its uid) on its node."""
+        ref = ((request.object or {}).get("spec") or {}).get("boundObjectRef") or {}
+        if not isinstance(ref, dict) or ref.get("kind") != "Pod":
+            raise request.forbidden("node requested token not bound to a pod")
+        if not ref.get("uid"):
+            raise request.forbidden("node requested token with a pod binding without a uid")
+        pod = self._access.get("pods", request.namespace, str(ref.get("name", ""))) \
+            if self._access is not None else None
+        if pod is None or pod["metadata"].get("uid") != ref["uid"] or bound_node(pod) != node:
+            raise request.forbidden("node requested token bound to a pod scheduled on a "
+                                    "different node")
 
     @staticmethod
     def _own_pod(request: AdmissionRequest, node: str) -> None:

@@ -159,6 +159,7 @@ class ExternalAdmission:
 def _verdict(answer: Answer, uid: str) -> Verdict:
     if isinstance(answer, BusError):
         raise answer
+    assert answer is not None, "an external call is answered by an envelope or an error"
     answer.raise_for_status()
     return Verdict.of(answer.body, uid)
 

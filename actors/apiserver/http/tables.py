@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from actors.api import columns
 from actors.api.objects import Object
+from actors.api.resources import ResourceInfo
 from bus.errors import BadRequest
 
 VERSIONS = ("v1", "v1beta1")
@@ -48,9 +49,10 @@ def include(query: Mapping[str, str]) -> str:
     return what
 
 
-def table(resource: str, answer: Object, version: str, what: str, single: bool) -> Object:
-    """The Table of ``answer`` (one object when ``single``, else a list) of ``resource``."""
-    kind_columns = columns.of(resource)
+def table(info: ResourceInfo, answer: Object, version: str, what: str,
+          single: bool) -> Object:
+    """The Table of ``answer`` (one object when ``single``, else a list) of ``info``."""
+    kind_columns = columns.of(info)
     items = [answer] if single else answer.get("items") or []
     metadata = answer.get("metadata") or {}
     return {

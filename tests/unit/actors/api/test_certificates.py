@@ -29,10 +29,10 @@ CA_KEY, CA = certs.new_ca()
 KEY = certs.new_key()
 
 
-def stored(*groups: str, **spec: Any) -> Object:
-    """A CSR for ``frank`` as the apiserver stores it after a create by ``admin``."""
+def stored(*groups: str, user: str = "frank", **spec: Any) -> Object:
+    """A CSR for ``user`` as the apiserver stores it after a create by ``admin``."""
     body = certificates.signing_request("csr-1", certs.make_csr(KEY, certs.Identity(
-        "frank", groups)))
+        user, groups)))
     body["spec"].update(spec)
     csr = prepare_create(INFO, body, None, None)
     certificates.requested_by(csr, "admin", "", ("system:masters",))
@@ -202,4 +202,12 @@ def test_the_signer_never_signs_for_system_masters_even_when_approved():
     refused = certificates.sign(approved(stored("system:masters")), CA_KEY, CA)
     assert certificates.condition_word(refused) == "Approved,Failed"
     assert "does not sign for the group system:masters" in \
+        refused["status"]["conditions"][-1]["message"]
+
+
+def test_the_signer_never_signs_for_the_https_front_even_when_approved():
+    """The front may forward anyone's certificate: its name is as good as system:masters."""
+    refused = certificates.sign(approved(stored(user="system:kube-apiserver-https")), CA_KEY, CA)
+    assert certificates.condition_word(refused) == "Approved,Failed"
+    assert "does not sign for the user system:kube-apiserver-https" in \
         refused["status"]["conditions"][-1]["message"]

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
-from actors.api import certificates, certs
+from actors.api import certificates, certs, crds
 from actors.api.objects import Object
 from actors.api.resources import RESOURCES, REVIEWS, lookup
 from actors.api.validation import decode, validate
 from actors.apiserver.registry import prepare_create
 from bus.errors import ApiError, BadRequest, Invalid
+from tests.unit.actors.api import test_crds
 
 PODS = lookup("", "pods")
 MANIFESTS = Path(__file__).parents[4] / "examples" / "manifests"
@@ -133,6 +134,12 @@ VALID: dict[str, list[Object]] = {
                                 "metadata": {"name": "labeller"},
                                 "spec": {"subject": "labeller", "operations": ["CREATE"],
                                          "resources": ["pods"]}}],
+    "serviceaccounts": [{"apiVersion": "v1", "kind": "ServiceAccount",
+                         "metadata": {"name": "build-robot"},
+                         "automountServiceAccountToken": False,
+                         "imagePullSecrets": [{"name": "registry"}]}],
+    "tokenreviews": [{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                      "spec": {"token": "a.b.c", "audiences": ["vault"]}}],
     "selfsubjectaccessreviews": [{"apiVersion": "authorization.k8s.io/v1",
                                   "kind": "SelfSubjectAccessReview",
                                   "spec": {"resourceAttributes": {"verb": "get",
@@ -149,6 +156,7 @@ VALID: dict[str, list[Object]] = {
     "priorityclasses": [{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                          "metadata": {"name": "high-priority"}, "value": 1000000,
                          "globalDefault": False, "description": "for XYZ pods only"}],
+    crds.RESOURCE: [test_crds.CRD],
 }
 for document in (d for f in sorted(MANIFESTS.glob("*.yaml"))
                  for d in yaml.safe_load_all(f.read_text()) if d):

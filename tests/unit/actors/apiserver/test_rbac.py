@@ -271,7 +271,7 @@ EXPECTED: dict[str, set[Decision]] = {
          for ns in TEAMS}
         | {(v, g, r, None) for v in [*READS, "update", "delete"] for g, r in CLUSTER}
         | grant(["get", "update"], "", ["nodes/status"], [None])
-        | grant(["create"], "", ["pods", "events"], BOTH)
+        | grant(["create"], "", ["pods", "events", "configmaps"], BOTH)  # configmaps: the CA
         | grant(["create"], APPS, ["deployments"], BOTH)
         | grant(["get", "update"], "", ["pods/status"], BOTH)
         | grant(["create"], COORD, ["leases"], BOTH) | SELF_REVIEW),

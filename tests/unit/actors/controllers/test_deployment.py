@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from actors.api.discovery import Served
 from actors.controllers.controller import ControllerConfig, Key
 from actors.controllers.deployment import (
     CHANGE_CAUSE,
@@ -344,7 +345,7 @@ class Refusing(DeploymentController):
 
     def __init__(self) -> None:
         super().__init__(SimpleNamespace(subjects=None), SimpleNamespace(  # type: ignore[arg-type]
-            create=self._refuse), ControllerConfig(workers=1))
+            create=self._refuse, served=Served()), ControllerConfig(workers=1))
         self.said: list[tuple[str, str, str]] = []
 
     @staticmethod

@@ -20,12 +20,14 @@ def test_every_key_is_private_and_the_ca_is_made_once(tmp_path: Path):
     first.kept(pki / "admin", "admin", "system:masters")
     assert mode(pki) == 0o700
     keys = sorted(p.name for p in pki.iterdir() if p.suffix != ".crt")
-    assert keys == ["admin.key", "ca.key", "ticket.key"]
+    assert keys == ["admin.key", "ca.key", "sa.key", "ticket.key"]
     assert {name: mode(pki / name) for name in keys} == dict.fromkeys(keys, 0o600)
     again = ensure_pki(pki)
     assert certs.cert_pem(again.ca) == certs.cert_pem(first.ca)
     assert certs.key_pem(again.ca_key) == certs.key_pem(first.ca_key)
     assert again.ticket_key == first.ticket_key
+    assert again.service_account_key.private_numbers() == \
+        first.service_account_key.private_numbers()
     _, cert = again.kept(pki / "admin", "admin", "system:masters")
     assert certs.verify(cert, first.ca, cert.not_valid_before_utc) == certs.Identity(
         "admin", ("system:masters",))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from actors.api.resources import lookup
 from actors.apiserver.http import tables
 from bus.errors import BadRequest
 
 KUBECTL = ("application/json;as=Table;v=v1;g=meta.k8s.io,"
            "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")
+PODS = lookup("", "pods")
 POD = {"metadata": {"name": "demo", "namespace": "default", "labels": {"run": "demo"}},
        "spec": {"containers": [{"name": "c"}], "nodeName": "node-1"},
        "status": {"phase": "Running", "podIP": "10.0.0.5",
@@ -31,7 +33,7 @@ def test_the_accept_header_says_which_table_form_if_any(accept, version):
 def test_a_list_of_pods_is_a_table_of_kubectls_columns_with_their_metadata():
     listed = {"kind": "PodList", "metadata": {"resourceVersion": "42", "continue": "c"},
               "items": [POD]}
-    table = tables.table("pods", listed, "v1", "Metadata", single=False)
+    table = tables.table(PODS, listed, "v1", "Metadata", single=False)
     assert (table["kind"], table["apiVersion"]) == ("Table", "meta.k8s.io/v1")
     assert table["metadata"] == {"resourceVersion": "42", "continue": "c"}
     assert [(c["name"], c["priority"]) for c in table["columnDefinitions"]] == [
@@ -45,9 +47,9 @@ def test_a_list_of_pods_is_a_table_of_kubectls_columns_with_their_metadata():
 
 
 def test_include_object_says_what_each_row_carries():
-    assert tables.table("pods", POD, "v1beta1", "Object", single=True)["rows"][0][
+    assert tables.table(PODS, POD, "v1beta1", "Object", single=True)["rows"][0][
         "object"] is POD
-    assert "object" not in tables.table("pods", POD, "v1", "None", single=True)["rows"][0]
+    assert "object" not in tables.table(PODS, POD, "v1", "None", single=True)["rows"][0]
     assert tables.include({}) == "Metadata"
     with pytest.raises(BadRequest, match="includeObject"):
         tables.include({"includeObject": "Everything"})
@@ -55,6 +57,7 @@ def test_include_object_says_what_each_row_carries():
 
 def test_a_type_without_columns_of_its_own_has_name_and_age():
     role = {"metadata": {"name": "reader"}}
-    table = tables.table("roles", {"items": [role]}, "v1", "None", single=False)
+    roles = lookup("rbac.authorization.k8s.io", "roles")
+    table = tables.table(roles, {"items": [role]}, "v1", "None", single=False)
     assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]
     assert table["rows"] == [{"cells": ["reader", "<unknown>"]}]

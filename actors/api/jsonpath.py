@@ -7,7 +7,8 @@ and escaped dots ``labels.app\\.kubernetes\\.io/name``. As in kubectl's ``get``,
 yields nothing rather than an error; several results are joined by spaces; maps and lists print
 as JSON.
 
-Pure functions; neighbours: ``bindings.cli.printers`` (which calls :func:`render`).
+Pure functions; neighbours: ``bindings.cli.printers`` (which calls :func:`render`),
+``actors.api.columns`` (a custom resource's columns are JSONPaths).
 """
 
 from __future__ import annotations
@@ -272,6 +273,11 @@ def render(template: str, data: Any) -> str:
     return execute(parse(template), data)
 
 
+def parse_path(where: str) -> Path:
+    """One column's path, with or without braces: ``.status.phase``, ``{.spec.size}``."""
+    return _path(where.strip().removeprefix("{").removesuffix("}"))
+
+
 def columns(spec: str, items: list[Object]) -> str:
     """``-o custom-columns=NAME:.metadata.name,PHASE:.status.phase``: one row per object,
     ``<none>`` where a path finds nothing."""
@@ -282,7 +288,7 @@ def columns(spec: str, items: list[Object]) -> str:
             raise JsonPathError(f"custom-columns format invalid: expected NAME:PATH, got "
                                 f"{column!r}")
         heads.append(head)
-        paths.append(_path(where.strip().removeprefix("{").removesuffix("}")))
+        paths.append(parse_path(where))
     rows = [heads] + [[",".join(text_of(v) for v in find(path, obj)) or "<none>"
                        for path in paths] for obj in items]
     widths = [max(len(row[i]) for row in rows) for i in range(len(heads))]

@@ -1,0 +1,219 @@
+"""CustomResourceDefinitions (``apiextensions.k8s.io/v1``): what makes a CRD valid, when its
+names are accepted and it is Established, and the resource it then serves.
+
+A CRD serves one resource (``<plural>.<group>``) in one or more versions, objects stored in its
+one storage version (conversion ``None``: only ``apiVersion`` changes between versions). Each
+version has a structural ``openAPIV3Schema``, compiled by ``actors.api.schema`` into the walker
+that checks, defaults and prunes its objects. apiextensions-apiserver sets the CRD's
+``NamesAccepted`` and ``Established`` conditions from controllers; kubeactor decides them
+(:func:`accept`) when the CRD is written, so the resource is served from the commit on.
+
+Pure functions over plain dicts. Neighbours: ``actors.api.schema`` (the walker),
+``actors.api.discovery`` (the resources served, built-in and custom),
+``actors.api.validation`` (calls :func:`problems` and :func:`decode_custom`),
+``actors.apiserver`` (keeps the served resources current from CRD commits).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from actors.api import schema
+from actors.api.meta import now_rfc3339
+from actors.api.objects import Object
+from actors.api.resources import ResourceInfo
+
+GROUP = "apiextensions.k8s.io"
+RESOURCE = "customresourcedefinitions"
+KIND = "CustomResourceDefinition"
+SCOPES = {"Namespaced": True, "Cluster": False}
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One ``additionalPrinterColumns`` entry: a column of the resource's tables."""
+
+    name: str
+    type: str
+    json_path: str
+    """A JSONPath without its braces: ``.spec.size``."""
+    priority: int = 0
+    """0: in every table; more: only in the wide one (``-o wide``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomResource(ResourceInfo):
+    """A resource a CRD serves; ``version`` is its storage version."""
+
+    definition: str = ""
+    """The CRD's name (``<plural>.<group>``)."""
+    versions: tuple[str, ...] = ()
+    """The served versions."""
+    schemas: Mapping[str, schema.Node] = field(default_factory=dict, compare=False)
+    """Each served version's compiled schema."""
+    columns: tuple[Column, ...] = ()
+
+
+def storage_version(crd: Object) -> str:
+    return next((v["name"] for v in _versions(crd) if v.get("storage")), "")
+
+
+def _versions(crd: Object) -> list[Object]:
+    versions = (crd.get("spec") or {}).get("versions")
+    return [v for v in versions if isinstance(v, dict)] if isinstance(versions, list) else []
+
+
+def problems(crd: Object) -> list[str]:
+    """What makes ``crd`` invalid, as apiextensions-apiserver's validation words it (its
+    schema checked ``crd``'s types already)."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    group, plural = spec.get("group", ""), names.get("plural", "")
+    found = []
+    if crd.get("metadata", {}).get("name") != f"{plural}.{group}":
+        found.append(f'metadata.name: Invalid value: "{crd["metadata"].get("name")}": must be '
+                     'spec.names.plural+"."+spec.group')
+    if "." not in group:
+        found.append(f'spec.group: Invalid value: "{group}": should be a domain with at least '
+                     "one dot")
+    if spec.get("scope") not in SCOPES:
+        found.append(f'spec.scope: Unsupported value: "{spec.get("scope")}": supported values: '
+                     '"Cluster", "Namespaced"')
+    found += _name_problems(names)
+    found += _version_problems(spec)
+    strategy = (spec.get("conversion") or {}).get("strategy", "None")
+    if strategy != "None":
+        found.append(f'spec.conversion.strategy: Unsupported value: "{strategy}": supported '
+                     'values: "None"')
+    return found
+
+
+def _name_problems(names: Object) -> list[str]:
+    words = {"plural": names.get("plural", ""), "singular": names.get("singular") or "x"}
+    words.update({f"shortNames[{i}]": short
+                  for i, short in enumerate(names.get("shortNames") or ())})
+    found = [f'spec.names.{key}: Invalid value: "{word}": a lowercase RFC 1123 label must '
+             "consist of lower case alphanumeric characters or '-'"
+             for key, word in words.items() if not _DNS_LABEL.match(str(word))]
+    if not _KIND.match(str(names.get("kind", ""))):
+        found.append(f'spec.names.kind: Invalid value: "{names.get("kind", "")}": must be a '
+                     "CamelCase name starting with an upper case letter")
+    return found
+
+
+def _version_problems(spec: Object) -> list[str]:
+    versions = _versions({"spec": spec})
+    if not versions:
+        return ["spec.versions: Invalid value: null: must have exactly one version marked as "
+                "storage version"]
+    found = []
+    if sum(bool(v.get("storage")) for v in versions) != 1:
+        found.append("spec.versions: Invalid value: must have exactly one version marked as "
+                     "storage version")
+    seen: set[str] = set()
+    for index, version in enumerate(versions):
+        at, name = f"spec.versions[{index}]", str(version.get("name", ""))
+        if name in seen or not _DNS_LABEL.match(name):
+            found.append(f'{at}.name: Invalid value: "{name}": must be a unique DNS label')
+        seen.add(name)
+        root = ((version.get("schema") or {}).get("openAPIV3Schema")) or {}
+        if root.get("type") != "object":
+            found.append(f"{at}.schema.openAPIV3Schema.type: Required value: must be object "
+                         "at the root")
+        found += [f"{at}.additionalPrinterColumns[{i}].jsonPath: Invalid value: "
+                  f'"{c.get("jsonPath", "")}": must be a simple JSON path'
+                  for i, c in enumerate(version.get("additionalPrinterColumns") or ())
+                  if not str(c.get("jsonPath", "")).startswith(".")]
+    return found
+
+
+def accept(crd: Object, served: list[ResourceInfo]) -> None:
+    """Set ``crd``'s status as apiextensions-apiserver's naming and establishing controllers
+    would: its names are accepted unless another resource of its group already uses them, and
+    then it is Established. ``served``: every resource served but ``crd``'s own."""
+    names = crd["spec"]["names"]
+    conflict = name_conflict(crd["spec"]["group"], names, served)
+    status = crd.setdefault("status", {})
+    stored = status.get("storedVersions") or []
+    if conflict is None:
+        status["acceptedNames"] = {key: value for key, value in names.items()}
+        status["acceptedNames"].setdefault("singular", names["kind"].lower())
+    status["storedVersions"] = list(dict.fromkeys([*stored, storage_version(crd)]))
+    conditions = [
+        _condition("NamesAccepted", conflict is None, "NoConflicts" if conflict is None
+                   else "NameConflict", conflict or "no conflicts found"),
+        _condition("Established", conflict is None, "InitialNamesAccepted"
+                   if conflict is None else "NotAccepted", "the initial names have been "
+                   "accepted" if conflict is None else "not all names are accepted"),
+    ]
+    status["conditions"] = conditions
+
+
+def _condition(kind: str, true: bool, reason: str, message: str) -> Object:
+    return {"type": kind, "status": "True" if true else "False", "reason": reason,
+            "message": message, "lastTransitionTime": now_rfc3339()}
+
+
+def name_conflict(group: str, names: Object, served: list[ResourceInfo]) -> str | None:
+    """Why ``names`` cannot be served in ``group`` (another resource uses one), or None."""
+    plural, kind = names.get("plural"), names.get("kind")
+    for info in served:
+        if info.group == group and info.name == plural:
+            return f'"{plural}" is already in use'
+        if info.group == group and info.kind == kind:
+            return f'"{kind}" is already in use'
+        taken = {info.name, info.singular, *info.short_names}
+        for short in names.get("shortNames") or ():
+            if info.group == group and short in taken:
+                return f'"{short}" is already in use'
+    return None
+
+
+def established(crd: Object) -> bool:
+    conditions = (crd.get("status") or {}).get("conditions") or ()
+    return any(c.get("type") == "Established" and c.get("status") == "True"
+               for c in conditions)
+
+
+def resource_of(crd: Object) -> CustomResource | None:
+    """The resource ``crd`` serves, once it is Established (None before)."""
+    if not established(crd):
+        return None
+    spec, names = crd["spec"], crd["spec"]["names"]
+    served = [v for v in _versions(crd) if v.get("served")]
+    subresources = {key for v in served for key in (v.get("subresources") or {})}
+    storage = next(v for v in _versions(crd) if v.get("storage"))
+    return CustomResource(
+        names["plural"], names["kind"], group=spec["group"], version=storage["name"],
+        namespaced=SCOPES[spec["scope"]], short_names=tuple(names.get("shortNames") or ()),
+        subresources=tuple(sorted(subresources)),
+        categories=tuple(names.get("categories") or ()),
+        definition=crd["metadata"]["name"], versions=tuple(v["name"] for v in served),
+        schemas={v["name"]: schema.compile_custom(v["schema"]["openAPIV3Schema"])
+                 for v in served},
+        columns=tuple(_column(c) for c in storage.get("additionalPrinterColumns") or ()),
+    )
+
+
+def _column(column: Object) -> Column:
+    return Column(str(column["name"]), str(column.get("type", "string")),
+                  str(column["jsonPath"]), int(column.get("priority", 0)))
+
+
+def decoded_version(info: CustomResource, obj: Object) -> str:
+    """The served version ``obj`` is written in (its ``apiVersion``), else the storage one."""
+    group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+    return version if group == info.group and version in info.versions else info.version
+
+
+def check(info: CustomResource, obj: Object) -> schema.Findings:
+    """Walk ``obj`` against the schema of the version it is written in (defaults filled in),
+    then make it the storage version's (conversion ``None``)."""
+    findings = schema.walk(info.schemas[decoded_version(info, obj)], obj)
+    obj["apiVersion"] = info.api_version
+    return findings
+
