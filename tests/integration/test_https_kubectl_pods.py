@@ -151,3 +151,4 @@ metadata: {name: reader}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
 subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
 """
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from actors.api import crds
 from actors.api.resources import lookup
 from actors.apiserver.http import tables
 from bus.errors import BadRequest
@@ -61,3 +62,14 @@ def test_a_type_without_columns_of_its_own_has_name_and_age():
     table = tables.table(roles, {"items": [role]}, "v1", "None", single=False)
     assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]
     assert table["rows"] == [{"cells": ["reader", "<unknown>"]}]
+
+
+def test_a_custom_resource_has_its_crds_printer_columns_the_wide_ones_at_priority_1():
+    widgets = crds.CustomResource("widgets", "Widget", group="example.com", columns=(
+        crds.Column("Ready", "integer", ".status.ready", priority=2),
+        crds.Column("Size", "integer", ".spec.size")))
+    widget = {"metadata": {"name": "w"}, "spec": {"size": 3}}
+    table = tables.table(widgets, widget, "v1", "None", single=True)
+    assert [(c["name"], c["priority"]) for c in table["columnDefinitions"]] == [
+        ("Name", 0), ("Size", 0), ("Ready", 1)]
+    assert table["rows"] == [{"cells": ["w", "3", "<none>"]}]
