@@ -43,7 +43,7 @@ the code that raises them are drawn here with their module::
     |   |                             fix it and ask again (the CLI: ``error: ...``, exit 1)
     |   +-- KubeConfigError           (bindings.kubeconfig) missing, unreadable or malformed
     |   +-- ManifestError             (bindings.cli.manifests) a manifest cannot be read or mapped
-    |   +-- JsonPathError             (bindings.cli.jsonpath) an output template cannot be parsed
+    |   +-- JsonPathError             (actors.api.jsonpath) an output template cannot be parsed
     |   +-- RolloutError              (bindings.cli.workloads) kubectl's refusal of a rollout action
     |   +-- CaptureError              (bindings.cli.tracing) not a ``trace --record`` capture
     +-- RolloutFailed                 (bindings.cli.printers) past its progress deadline: it will

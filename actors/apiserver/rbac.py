@@ -526,6 +526,7 @@ def bootstrap_policy() -> list[Object]:
         _cluster_role("system:basic-user", [
             _rule([AUTHORIZATION_GROUP], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
                   ["create"]),
+            _rule(["authentication.k8s.io"], ["selfsubjectreviews"], ["create"]),
         ]),
         _cluster_binding("system:basic-user", "Group", "system:authenticated"),
         _cluster_role("system:kube-scheduler", [

@@ -21,7 +21,7 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from actors.api import certificates, crds, patches, serviceaccounts
+from actors.api import certificates, crds, patches, serviceaccounts, users
 from actors.api.objects import Object
 from actors.api.resources import REVIEWS
 from actors.api.selectors import matcher
@@ -131,6 +131,8 @@ class Verbs:
             return (yield from self._token_request(request))
         if request.info.name == "tokenreviews":
             return self._issuer().review(request.envelope.body)
+        if request.info.name == "selfsubjectreviews":
+            return users.self_review(request.user)
         if request.info.name in REVIEWS:
             return access_review(self.authorizer, request.info, request.envelope.body,
                                  request.user)

@@ -180,13 +180,16 @@ class LogStream:
     (flow control: the kubelet sends the next only then), :meth:`close` at the end."""
 
     def __init__(self, client: Client, pod: str, namespace: str | None,
-                 options: dict[str, Any]) -> None:
+                 options: dict[str, Any],
+                 arrived: Callable[[LogChunk], None] | None = None) -> None:
         """Subscribe, then ask the apiserver to have the log followed to us (ApiError when
-        it refuses: nothing is left subscribed)."""
+        it refuses: nothing is left subscribed). ``arrived``: called with each chunk on the
+        bus loop thread (it must not block) instead of keeping it for :meth:`take`."""
         connection = self.connection = client.connection
         self.key = secrets.token_bytes(STREAM_KEY_BYTES)
         self.subject = connection.subjects.log_stream(connection.owner, new_id())
         self._chunks: queue.Queue[LogChunk] = queue.Queue()
+        self._arrived_chunk = arrived or self._chunks.put
         self._subscription = connection.subscribe(self.subject, self._arrived)
         try:
             client.request("get", "pods", namespace=namespace, name=pod, subresource="log",
@@ -203,7 +206,8 @@ class LogStream:
                         self.subject, incoming.envelope.sender)
             return
         body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
-        self._chunks.put(LogChunk(str(body.get("data", "")), bool(body.get("end")), incoming))
+        self._arrived_chunk(LogChunk(str(body.get("data", "")), bool(body.get("end")),
+                                     incoming))
 
     def take(self, timeout: float) -> LogChunk | None:
         """The next chunk; None when none came within ``timeout`` seconds."""

@@ -1,244 +1,23 @@
-"""kubectl's output formats: tables (plain and ``-o wide``), ``json``, ``yaml``, ``name``,
-``jsonpath=`` and ``custom-columns=`` (see ``bindings.cli.jsonpath``)."""
+"""kubectl's output formats: tables (plain and ``-o wide``; each type's columns are
+``actors.api.columns``, which the HTTPS API serves too), ``json``, ``yaml``, ``name``,
+``jsonpath=`` and ``custom-columns=`` (see ``actors.api.jsonpath``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 
-from actors.api import certificates, crds
-from actors.api.meta import LAST_APPLIED, condition, parse_time
+from actors.api import columns as type_columns
+from actors.api import jsonpath
+from actors.api.columns import age
+from actors.api.meta import LAST_APPLIED, condition
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.secrets import decoded
 from actors.api.selectors import selector_text
-from bindings.cli import jsonpath
 from bus.errors import KubeactorError, UsageError
-
-
-def age(obj: Object, now: datetime | None = None) -> str:
-    """kubectl's short age: ``5s``, ``3m``, ``2h``, ``4d``."""
-    created = obj.get("metadata", {}).get("creationTimestamp")
-    if not created:
-        return "<unknown>"
-    seconds = max(int(((now or datetime.now(UTC)) - parse_time(created)).total_seconds()), 0)
-    return human_duration(seconds)
-
-
-def human_duration(seconds: int) -> str:
-    """kubectl's HumanDuration: ``45s``, ``5m12s``, ``47m``, ``5h3m``, ``30h``, ``4d5h``..."""
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    if seconds < 120:
-        return f"{seconds}s"
-    if minutes < 10:
-        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if days < 8:
-        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
-    return f"{days}d"
-
-
-def pod_status_word(pod: Object) -> str:
-    """The STATUS column: a waiting or terminated reason, Terminating, or the phase."""
-    if pod["metadata"].get("deletionTimestamp"):
-        return "Terminating"
-    status = pod.get("status", {})
-    if (initializing := _init_status_word(pod)) is not None:
-        return initializing
-    for container in status.get("containerStatuses") or []:
-        state = container.get("state", {})
-        if "waiting" in state and state["waiting"].get("reason") not in (None, ""):
-            return str(state["waiting"]["reason"])
-        if "terminated" in state and status.get("phase") not in ("Succeeded", "Failed", None):
-            return str(state["terminated"].get("reason", "Terminated"))
-    if status.get("phase") in ("Succeeded", "Failed"):
-        terminated = [c["state"]["terminated"] for c in status.get("containerStatuses") or []
-                      if "terminated" in c.get("state", {})]
-        if terminated:
-            return str(terminated[0].get("reason") or status["phase"])
-    return str(status.get("phase", "Pending"))
-
-
-def _init_status_word(pod: Object) -> str | None:
-    """kubectl's word for a pod still running its init containers (``Init:0/2``,
-    ``Init:CrashLoopBackOff``, ``Init:Error``), None once they all succeeded."""
-    total = len(pod.get("spec", {}).get("initContainers") or [])
-    for index, container in enumerate(pod.get("status", {}).get("initContainerStatuses") or []):
-        state = container.get("state", {})
-        terminated, waiting = state.get("terminated"), state.get("waiting") or {}
-        if terminated and terminated.get("exitCode") == 0:
-            continue
-        if terminated:
-            return f"Init:{terminated.get('reason') or 'ExitCode:' + str(terminated['exitCode'])}"
-        if waiting.get("reason") not in (None, "", "PodInitializing"):
-            return f"Init:{waiting['reason']}"
-        return f"Init:{index}/{total}"
-    return None
-
-
-def _pod_row(pod: Object, wide: bool) -> list[str]:
-    statuses = pod.get("status", {}).get("containerStatuses") or []
-    total = len(pod.get("spec", {}).get("containers", []))
-    ready = sum(1 for s in statuses if s.get("ready"))
-    restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
-    row = [pod["metadata"]["name"], f"{ready}/{total}", pod_status_word(pod), str(restarts),
-           age(pod)]
-    if wide:
-        row += [pod.get("status", {}).get("podIP") or "<none>",
-                pod.get("spec", {}).get("nodeName") or "<none>"]
-    return row
-
-
-def _node_row(node: Object, wide: bool) -> list[str]:
-    ready = condition(node, "Ready")
-    status = "Ready" if ready and ready.get("status") == "True" else "NotReady"
-    if node.get("spec", {}).get("unschedulable"):
-        status += ",SchedulingDisabled"
-    labels = node["metadata"].get("labels") or {}
-    roles = ",".join(sorted(k.split("/", 1)[1] for k in labels
-                            if k.startswith("node-role.kubernetes.io/"))) or "<none>"
-    info = node.get("status", {}).get("nodeInfo") or {}
-    row = [node["metadata"]["name"], status, roles, age(node), info.get("kubeletVersion", "")]
-    if wide:
-        addresses = {a["type"]: a["address"] for a in node.get("status", {}).get("addresses", [])}
-        row += [addresses.get("InternalIP", "<none>"), info.get("containerRuntimeVersion", "")]
-    return row
-
-
-def _default_row(obj: Object, wide: bool) -> list[str]:
-    return [obj["metadata"]["name"], age(obj)]
-
-
-def _configmap_row(configmap: Object, wide: bool) -> list[str]:
-    data = len(configmap.get("data") or {}) + len(configmap.get("binaryData") or {})
-    return [configmap["metadata"]["name"], str(data), age(configmap)]
-
-
-def _service_account_row(account: Object, wide: bool) -> list[str]:
-    return [account["metadata"]["name"], str(len(account.get("secrets") or [])), age(account)]
-
-
-def _secret_row(secret: Object, wide: bool) -> list[str]:
-    return [secret["metadata"]["name"], str(secret.get("type", "")),
-            str(len(secret.get("data") or {})), age(secret)]
-
-
-def _event_row(event: Object, wide: bool) -> list[str]:
-    involved = event.get("involvedObject") or {}
-    last = event.get("lastTimestamp") or event["metadata"].get("creationTimestamp")
-    return [age({"metadata": {"creationTimestamp": last}}), str(event.get("type", "")),
-            str(event.get("reason", "")),
-            f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
-            str(event.get("message", ""))]
-
-
-def _template_columns(obj: Object) -> list[str]:
-    """-o wide of workloads: CONTAINERS, IMAGES, SELECTOR."""
-    spec = obj.get("spec", {})
-    containers = (spec.get("template", {}).get("spec") or {}).get("containers") or []
-    return [",".join(str(c.get("name")) for c in containers),
-            ",".join(str(c.get("image")) for c in containers),
-            selector_text(spec.get("selector") or {}) or "<none>"]
-
-
-def _replicaset_row(rs: Object, wide: bool) -> list[str]:
-    spec, status = rs.get("spec", {}), rs.get("status") or {}
-    row = [rs["metadata"]["name"], str(spec.get("replicas", 0)), str(status.get("replicas", 0)),
-           str(status.get("readyReplicas", 0)), age(rs)]
-    return row + (_template_columns(rs) if wide else [])
-
-
-def _deployment_row(deployment: Object, wide: bool) -> list[str]:
-    spec, status = deployment.get("spec", {}), deployment.get("status") or {}
-    row = [deployment["metadata"]["name"],
-           f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
-           str(status.get("updatedReplicas", 0)), str(status.get("availableReplicas", 0)),
-           age(deployment)]
-    return row + (_template_columns(deployment) if wide else [])
-
-
-def _namespace_row(namespace: Object, wide: bool) -> list[str]:
-    return [namespace["metadata"]["name"],
-            str((namespace.get("status") or {}).get("phase", "Active")), age(namespace)]
-
-
-Columns = tuple[list[str], list[str], Callable[[Object, bool], list[str]]]
-
-
-def _quota_row(quota: Object, wide: bool) -> list[str]:
-    """kubectl's ``used/hard`` per resource: requests (and counts) apart from limits."""
-    status = quota.get("status") or {}
-    hard, used = status.get("hard") or {}, status.get("used") or {}
-    cells = [", ".join(f"{name}: {used.get(name, 0)}/{hard[name]}" for name in sorted(hard)
-                       if name.startswith("limits.") == limits) for limits in (False, True)]
-    return [quota["metadata"]["name"], age(quota), *cells]
-
-
-def _csr_row(csr: Object, wide: bool) -> list[str]:
-    spec = csr.get("spec") or {}
-    seconds = spec.get("expirationSeconds")
-    return [csr["metadata"]["name"], age(csr), str(spec.get("signerName", "")),
-            str(spec.get("username", "")),
-            human_duration(int(seconds)) if seconds else "<none>",
-            certificates.condition_word(csr)]
-
-
-def _priority_class_row(priority_class: Object, wide: bool) -> list[str]:
-    return [priority_class["metadata"]["name"], str(priority_class.get("value", 0)),
-            str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class)]
-
-
-def _lease_row(lease: Object, wide: bool) -> list[str]:
-    holder = (lease.get("spec") or {}).get("holderIdentity")
-    return [lease["metadata"]["name"], str(holder) if holder else "<none>", age(lease)]
-
-
-_TABLES: dict[str, Columns] = {
-    "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE"], _pod_row),
-    "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
-              ["INTERNAL-IP", "CONTAINER-RUNTIME"], _node_row),
-    "configmaps": (["NAME", "DATA", "AGE"], [], _configmap_row),
-    "secrets": (["NAME", "TYPE", "DATA", "AGE"], [], _secret_row),
-    "serviceaccounts": (["NAME", "SECRETS", "AGE"], [], _service_account_row),
-    "events": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event_row),
-    "resourcequotas": (["NAME", "AGE", "REQUEST", "LIMIT"], [], _quota_row),
-    "namespaces": (["NAME", "STATUS", "AGE"], [], _namespace_row),
-    "replicasets": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
-                    ["CONTAINERS", "IMAGES", "SELECTOR"], _replicaset_row),
-    "deployments": (["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
-                    ["CONTAINERS", "IMAGES", "SELECTOR"], _deployment_row),
-    certificates.RESOURCE: (["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION",
-                             "CONDITION"], [], _csr_row),
-    "priorityclasses": (["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"], [], _priority_class_row),
-    "leases": (["NAME", "HOLDER", "AGE"], [], _lease_row),
-}
-
-
-def _custom_table(info: crds.CustomResource) -> Columns:
-    """A custom resource's table: NAME, then its CRD's ``additionalPrinterColumns`` (those of
-    priority 0 always, the others with ``-o wide``); a ``date`` column shows an age."""
-    first = [c for c in info.columns if c.priority == 0]
-    more = [c for c in info.columns if c.priority != 0]
-
-    def cell(column: crds.Column, obj: Object) -> str:
-        found = jsonpath.find(jsonpath.parse_path(column.json_path), obj)
-        if column.type == "date" and found and isinstance(found[0], str):
-            return age({"metadata": {"creationTimestamp": found[0]}})
-        return ",".join(jsonpath.text_of(value) for value in found) or "<none>"
-
-    def row(obj: Object, wide: bool) -> list[str]:
-        return [obj["metadata"]["name"], *(cell(c, obj) for c in first + (more if wide else []))]
-
-    return ["NAME", *(c.name.upper() for c in first)], [c.name.upper() for c in more], row
 
 
 def labels_text(obj: Object) -> str:
@@ -249,16 +28,19 @@ def labels_text(obj: Object) -> str:
 def table(info: ResourceInfo, items: list[Object], wide: bool = False,
           namespaced_column: bool = False, show_labels: bool = False,
           header: bool = True, with_kind: bool = False) -> str:
-    """kubectl's table for ``items``; without ``header`` only the rows (``get -w``); with
-    ``with_kind`` names read ``pod/NAME`` (a ``get`` of several types)."""
-    headers, extra, row = _custom_table(info) if isinstance(info, crds.CustomResource) \
-        and info.columns else _TABLES.get(info.name, (["NAME", "AGE"], [], _default_row))
+    """kubectl's table for ``items`` (the type's columns: ``actors.api.columns``); without
+    ``header`` only the rows (``get -w``); with ``with_kind`` names read ``pod/NAME`` (a
+    ``get`` of several types)."""
+    kind_columns = type_columns.of(info)
+    shown = kind_columns.shown(wide)
+    headers = [kind_columns.columns[i].name.upper() for i in shown]
     prefix = f"{info.qualified_singular}/" if with_kind and headers[0] == "NAME" else ""
     rows = [([o["metadata"].get("namespace", "")] if namespaced_column else [])
-            + _prefixed(prefix, row(o, wide)) + ([labels_text(o)] if show_labels else [])
-            for o in items]
-    top = ((["NAMESPACE"] if namespaced_column else []) + headers + (extra if wide else [])
-           + (["LABELS"] if show_labels else []))
+            + _prefixed(prefix, [cells[i] for i in shown])
+            + ([labels_text(o)] if show_labels else [])
+            for o in items for cells in [kind_columns.cells(o)]]
+    top = (["NAMESPACE"] if namespaced_column else []) + headers + (
+        ["LABELS"] if show_labels else [])
     return columns(top, rows, header)
 
 

@@ -20,13 +20,18 @@ as it comes, bookmarks only when asked for, until ``timeoutSeconds``, an ERROR e
 client leaving; then the bus watch is stopped. A client that lets more than ``watch_buffer``
 bytes of events pile up unread is cut off (:data:`WATCH_BUFFER`).
 
+A get, list or watch whose ``Accept`` prefers the Table form gets a Table (``tables``). A log is
+text; a followed one is a chunked text stream, the front being the ``LogStream``'s reader. An
+exec is a WebSocket (``channels``): the bus's one-shot exec for the client, its output and exit
+code as the channels' messages.
+
 Which thread: the listener's loop thread (``https``). A bus request is sent from it without
 waiting (opening a certificate session, once an hour, blocks it for one bus round trip); a
 watch starts and stops on the loop's executor threads; watch events come on the bus loop and are
 handed over with ``call_soon_threadsafe``.
 
 Neighbours: ``listener`` (serves this), ``actors.apiserver.http`` (the translation),
-``actors.client`` (the bus requests and watches).
+``actors.client`` (the bus requests, watches and followed logs).
 """
 
 from __future__ import annotations
@@ -34,17 +39,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from actors.api.objects import Object
 from actors.api.resources import lookup
-from actors.apiserver.http import answers, discovery, openapi, queries, routes
-from actors.client.client import Client, Watch, WatchEvent
+from actors.apiserver.http import (
+    answers,
+    channels,
+    discovery,
+    openapi,
+    queries,
+    routes,
+    tables,
+)
+from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bus.connection import Connection
-from bus.errors import ApiError, Gone, RequestEntityTooLarge, ServerTimeout
+from bus.errors import ApiError, BadRequest, Gone, RequestEntityTooLarge, ServerTimeout
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +74,12 @@ connection is closed (it lists and watches again), as kube-apiserver closes a wa
 buffer stays full. In bytes, not events: a burst of small events (a deletecollection) arrives
 all at once for a client that reads fast. Unbounded, one client reading nothing had the front
 keep every event: 40 such watches and 100 updates of 240 KB grew the process by 900 MB."""
+TEXT = "text/plain"
+"""A log's Content-Type."""
+GONE_CHECK_SECONDS = 1.0
+"""How often a followed log whose container is silent looks whether its client left."""
+CHANGES = ("ADDED", "MODIFIED", "DELETED")
+"""The watch events that carry an object (which the ``Accept`` header shapes)."""
 _REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
 
 
@@ -98,15 +118,21 @@ class Front:
         call = routes.route(request.method, path, request.query)
         if request.body_exists and "certificate" not in forwarded:  # TLS checked a certificate
             await _authenticated(client)
+        if call.subresource in routes.CONNECT:
+            return await self._exec(request, client, call)
         body = await _body(request, self.body_seconds)
         options = queries.options(call, request.query, body, request.content_type)
         if call.verb == "watch":
             return await self._watch(request, client, call, options)
+        if call.subresource == "log" and request.query.get("follow") in routes.TRUE:
+            return await self._follow(request, client, call, options)
         answer = await asyncio.wrap_future(client.submit(
             call.verb, call.info, namespace=call.namespace, name=call.name,
             body=queries.payload(call, body, request.content_type), options=options or None,
             subresource=call.subresource))
-        response = _json(answers.success_code(call.verb), answer)
+        if call.subresource == "log":
+            return web.Response(text=str(answer), content_type=TEXT)
+        response = _json(answers.success_code(call.verb), _shaped(request, call, answer))
         for warning in client.warnings:
             response.headers.add("Warning", answers.warning(warning))
         return response
@@ -128,9 +154,10 @@ class Front:
         backlog = _Backlog(self.watch_buffer)
         seconds = queries.watch_seconds(request.query)
         response = web.StreamResponse(headers={"Content-Type": answers.JSON})
+        shape = _shaper(request, call)
 
         def arrived(event: WatchEvent) -> None:  # bus loop thread
-            loop.call_soon_threadsafe(_offer, backlog, event, request)
+            loop.call_soon_threadsafe(_offer, backlog, event, request, shape)
 
         try:
             watch = await loop.run_in_executor(None, functools.partial(
@@ -151,6 +178,57 @@ class Front:
         finally:
             loop.run_in_executor(None, _stop, watch)
         return response
+
+
+    async def _follow(self, request: web.Request, client: Client, call: routes.Call,
+                      options: Object) -> web.StreamResponse:
+        """Stream a followed log as chunked text: the front is the stream's reader (its
+        subject and key, see ``LogStream``), acknowledging each chunk once written, until the
+        container stops or the client leaves."""
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[LogChunk] = asyncio.Queue()
+
+        def arrived(chunk: LogChunk) -> None:  # bus loop thread
+            loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+
+        stream = await loop.run_in_executor(None, functools.partial(
+            LogStream, client, str(call.name), call.namespace, options, arrived))
+        response = web.StreamResponse(headers={"Content-Type": TEXT})
+        try:
+            await response.prepare(request)
+            while (chunk := await _next(chunks, request)) is not None:
+                await response.write(chunk.data.encode())
+                stream.acknowledge(chunk)  # the end's too: the kubelet waits for it
+                if chunk.end:
+                    break
+        except ConnectionError:
+            log.debug("log stream %s: the client left", stream.subject)
+        finally:
+            loop.run_in_executor(None, stream.close)
+        return response
+
+
+    async def _exec(self, request: web.Request, client: Client,
+                    call: routes.Call) -> web.StreamResponse:
+        """Run a command over WebSocket (``channels``): the bus's one-shot exec, for the
+        client (authorized as ``create pods/exec``), its output and status as the channels'
+        messages. What stops it from running is told on the status channel too."""
+        body = channels.execution(request.query.getall("command", []), request.query)
+        socket = web.WebSocketResponse(protocols=channels.PROTOCOLS)
+        if not socket.can_prepare(request).ok:
+            raise BadRequest(f"pods/exec is served over WebSocket only "
+                             f"({', '.join(channels.PROTOCOLS)}), not SPDY")
+        await socket.prepare(request)
+        try:
+            answer = await asyncio.wrap_future(client.submit(
+                "create", call.info, namespace=call.namespace, name=call.name, body=body,
+                subresource=call.subresource))
+            for message in channels.messages(answer, request.query):
+                await socket.send_bytes(message)
+        except ApiError as error:
+            await socket.send_bytes(channels.failure(error))
+        await socket.close()
+        return socket
 
 
 class _WarnedClient(Client):
@@ -199,13 +277,54 @@ async def _stream(response: web.StreamResponse, backlog: _Backlog, deadline: flo
             return
 
 
-def _offer(backlog: _Backlog, event: WatchEvent, request: web.Request) -> None:
-    """Queue ``event`` for ``request``'s client, or cut the client off when its backlog is
-    full: its handler ends on the lost connection and stops the bus watch."""
-    if not backlog.offer(event.type, answers.event(event.type, event.object)) and \
+def _offer(backlog: _Backlog, event: WatchEvent, request: web.Request, shape: Shaper) -> None:
+    """Queue ``event`` for ``request``'s client (the object of a change as ``shape`` makes
+    it), or cut the client off when its backlog is full: its handler ends on the lost
+    connection and stops the bus watch."""
+    obj = shape(event.object) if event.type in CHANGES else event.object
+    if not backlog.offer(event.type, answers.event(event.type, obj)) and \
             request.transport is not None:
         log.info("a watch client of %s read too slowly: cut off", request.path)
         request.transport.abort()
+
+
+Shaper = Callable[[Object], Object]
+"""What an object of an answer becomes: itself, or its Table (``Accept``)."""
+
+
+def _shaper(request: web.Request, call: routes.Call) -> Shaper:
+    """How the objects of ``call``'s answer go back: as they are, or as a Table of one row
+    when the ``Accept`` header prefers one (a get, of the object or its status, and each
+    change of a watch)."""
+    version = tables.asked(request.headers.get("Accept", ""))
+    if version is None or call.subresource not in (None, "status"):
+        return _itself
+    include = tables.include(request.query)
+    return functools.partial(tables.table, call.info, version=version, what=include,
+                             single=True)
+
+
+def _shaped(request: web.Request, call: routes.Call, answer: Any) -> Any:
+    """The answer of a get or a list as the ``Accept`` header asks (a Table or itself)."""
+    if call.verb == "list" and (version := tables.asked(request.headers.get("Accept", ""))):
+        return tables.table(call.info, answer, version, tables.include(request.query),
+                            single=False)
+    return _shaper(request, call)(answer) if call.verb == "get" else answer
+
+
+def _itself(obj: Object) -> Object:
+    return obj
+
+
+async def _next(chunks: asyncio.Queue[LogChunk], request: web.Request) -> LogChunk | None:
+    """The next chunk of a followed log; None once the client has gone (looked at every
+    :data:`GONE_CHECK_SECONDS` while the container is silent)."""
+    while request.transport is not None and not request.transport.is_closing():
+        try:
+            return await asyncio.wait_for(chunks.get(), GONE_CHECK_SECONDS)
+        except TimeoutError:
+            continue
+    return None
 
 
 def _stop(watch: Watch) -> None:

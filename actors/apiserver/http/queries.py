@@ -17,6 +17,7 @@ from typing import Any
 
 from actors.api import patches
 from actors.api.objects import Object
+from actors.apiserver.http import protobuf
 from actors.apiserver.http.routes import TRUE, Call
 from bus.errors import BadRequest, UnsupportedMediaType
 
@@ -26,7 +27,7 @@ between 30 and 60 minutes); the client then watches again from where it was."""
 
 
 JSON = "application/json"
-BINARY = ("application/vnd.kubernetes.protobuf", "application/cbor")
+BINARY = (protobuf.MEDIA_TYPE, "application/cbor")
 """The encodings of objects client-go may send that are not served (JSON is)."""
 WRITES = ("create", "update", "patch")
 """The verbs that write an object the client sent: they take ``fieldValidation``."""
@@ -49,6 +50,24 @@ def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str
         found["fieldValidation"] = query["fieldValidation"]
     if call.verb == "patch":
         found["patchType"] = patch_type(content_type)
+    if call.subresource == "log":
+        found.update(_logging(query))
+    return found
+
+
+UNSERVED_LOG_OPTIONS = ("previous", "timestamps", "sinceSeconds", "sinceTime", "limitBytes")
+"""PodLogOptions not served: refused rather than ignored (``previous``: no log of a container's
+earlier instance is kept)."""
+
+
+def _logging(query: Mapping[str, str]) -> Object:
+    """A ``pods/log``'s container and tailLines (``follow`` is the front's to serve)."""
+    for key in UNSERVED_LOG_OPTIONS:
+        if query.get(key) not in (None, "", "false", "False", "0"):
+            raise BadRequest(f"{key} is not served for pods/log: nothing was done")
+    found: Object = {"container": query["container"]} if query.get("container") else {}
+    if query.get("tailLines"):
+        found["tailLines"] = _integer(query, "tailLines")
     return found
 
 
@@ -68,11 +87,14 @@ def patch_type(content_type: str) -> str:
 def payload(call: Call, body: bytes, content_type: str = "") -> Any:
     """What the verb carries: the object of a create or update, the patch of a patch (a
     JSON Patch is a list), nothing for the other verbs. An object in another encoding than
-    JSON (client-go's protobuf) is 415, which tells client-go to send JSON from then on."""
+    JSON is 415 (client-go's CBOR then falls back to JSON; its protobuf does not), but for the
+    few objects read from protobuf (``protobuf``: kubectl's reviews)."""
     if call.verb == "patch":
         return json_value(body)
     if call.verb not in ("create", "update"):
         return None
+    if content_type == protobuf.MEDIA_TYPE and call.verb == "create":
+        return protobuf.decode(body)  # the reviews kubectl sends only as protobuf
     if content_type in BINARY:
         raise UnsupportedMediaType(f"the body of the request was in an unknown format - "
                                    f"accepted media types include: {JSON}")

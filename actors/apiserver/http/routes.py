@@ -5,7 +5,8 @@ Paths: ``/api/v1/...`` (the core group) and ``/apis/GROUP/VERSION/...``, then
 ``[namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]]``; ``namespaces/NAME/status`` and
 ``/finalize`` are the Namespace's own subresources. Methods: GET a collection lists (or
 watches, with ``watch=1``), GET a name gets; POST a collection creates, POST a name's
-subresource (``binding``) creates there; PUT updates, PATCH patches; DELETE a name deletes,
+subresource (``binding``) creates there, GET or POST on ``exec`` connects (a create); PUT
+updates, PATCH patches; DELETE a name deletes,
 a collection deletes what its selectors match.
 
 Pure: unit-tested in tests/unit/apiserver/http/test_routes.py.
@@ -21,6 +22,9 @@ from bus.errors import MethodNotAllowed, NotFound
 
 NAMESPACE_SUBRESOURCES = ("status", "finalize")
 """Segments after ``namespaces/NAME`` that are the Namespace's, not a resource in it."""
+CONNECT = ("exec",)
+"""Subresources a client connects to (a WebSocket's GET, or a POST), authorized as a
+``create`` (``create pods/exec``, as kube-apiserver checks a WebSocket's exec)."""
 TRUE = ("1", "true", "True")
 """How a boolean query parameter says yes."""
 
@@ -52,7 +56,9 @@ def route(method: str, path: str, query: Mapping[str, str]) -> Call:
     name, subresource = [*rest[1:], None, None][:2]
     if subresource is not None and subresource not in info.subresources:
         raise _not_found(path)
-    return Call(_verb(method, name, subresource, query), info, namespace, name, subresource)
+    verb = "create" if subresource in CONNECT and method in ("GET", "POST") else _verb(
+        method, name, subresource, query)
+    return Call(verb, info, namespace, name, subresource)
 
 
 def _group_version(parts: list[str], path: str) -> tuple[str, str, list[str]]:

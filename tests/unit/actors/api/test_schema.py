@@ -148,6 +148,8 @@ VALID: dict[str, list[Object]] = {
                               "kind": "SubjectAccessReview",
                               "spec": {"user": "jane", "resourceAttributes": {
                                   "verb": "get", "resource": "pods", "namespace": "dev"}}}],
+    "selfsubjectreviews": [{"apiVersion": "authentication.k8s.io/v1",
+                            "kind": "SelfSubjectReview"}],
     "replicasets": [_workload("ReplicaSet")],
     "deployments": [_workload("Deployment")],
     certificates.RESOURCE: [_csr()],

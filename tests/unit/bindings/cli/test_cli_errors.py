@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
+from actors.api import jsonpath
 from bindings import kubeconfig
-from bindings.cli import jsonpath, manifests, printers, tracing, workloads
 from bindings.cli import main as cli
+from bindings.cli import manifests, printers, tracing, workloads
 from bindings.cluster import ClusterError
 from bus.errors import KubeactorError, UsageError
 from bus.nkeys import NkeyError

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from actors.api.columns import human_duration
 from actors.api.resources import lookup, resolve
 from bindings.cli import printers
-from bindings.cli.printers import human_duration, table
+from bindings.cli.printers import table
 
 
 @pytest.mark.parametrize(("seconds", "shown"), [

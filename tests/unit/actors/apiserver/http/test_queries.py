@@ -104,5 +104,27 @@ def test_a_json_patch_is_carried_as_its_list_and_a_create_must_be_an_object():
 def test_an_object_not_in_json_is_415_as_kube_apiserver_answers_an_unknown_encoding():
     review = route("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {})
     with pytest.raises(UnsupportedMediaType):
-        payload(review, b"k8s\x00\x0a", "application/vnd.kubernetes.protobuf")
+        payload(review, b"\xa1\x64kind", "application/cbor")
+    configmap = b"k8s\x00\x0a\x0f\x0a\x02v1\x12\x09ConfigMap"
+    with pytest.raises(UnsupportedMediaType, match="ConfigMap"):
+        payload(route("POST", "/api/v1/namespaces/d/configmaps", {}), configmap,
+                "application/vnd.kubernetes.protobuf")
     assert payload(review, b'{"spec": {}}', "application/json") == {"spec": {}}
+
+
+def test_a_review_in_protobuf_is_read_as_json():
+    review = route("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {})
+    whoami = (b"k8s\x00\x0a\x2d\x0a\x18authentication.k8s.io/v1\x12\x11SelfSubjectReview"
+              b"\x12\x02\x0a\x00")
+    assert payload(review, whoami, "application/vnd.kubernetes.protobuf") == {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview", "metadata": {}}
+
+
+def test_a_log_takes_its_container_and_tail_and_refuses_what_is_not_served():
+    path = "/api/v1/namespaces/default/pods/demo/log"
+    assert _options("GET", path, container="c", tailLines="3", follow="true") == {
+        "container": "c", "tailLines": 3}
+    assert _options("GET", path, previous="false") == {}
+    for unserved in ("previous", "timestamps"):
+        with pytest.raises(BadRequest, match=f"{unserved} is not served"):
+            _options("GET", path, **{unserved: "true"})

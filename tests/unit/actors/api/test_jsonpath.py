@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bindings.cli.jsonpath import JsonPathError, columns, render
+from actors.api.jsonpath import JsonPathError, columns, render
 
 POD = {
     "kind": "Pod",

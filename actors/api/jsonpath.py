@@ -7,7 +7,8 @@ and escaped dots ``labels.app\\.kubernetes\\.io/name``. As in kubectl's ``get``,
 yields nothing rather than an error; several results are joined by spaces; maps and lists print
 as JSON.
 
-Pure functions; neighbours: ``bindings.cli.printers`` (which calls :func:`render`).
+Pure functions; neighbours: ``bindings.cli.printers`` (which calls :func:`render`),
+``actors.api.columns`` (a custom resource's columns are JSONPaths).
 """
 
 from __future__ import annotations

@@ -1,0 +1,283 @@
+"""kubectl's columns of each served type (kube-apiserver's printers): what ``get`` shows of an
+object, as cells of text, for both doors: kubeactor's own CLI prints them
+(``bindings.cli.printers``) and the HTTPS API serves them as a ``Table``
+(``actors.apiserver.http.tables``), so kubectl prints the same table against either.
+
+A type's :class:`Columns` name every column (Kubernetes' names, ``Up-to-date``; kubectl prints
+them upper-cased), the wide ones (``-o wide``) with priority 1, and one function that makes
+every cell of an object's row, the wide ones included. A type without columns of its own has
+``NAME`` and ``AGE``.
+
+Pure (the ages read the clock): unit-tested in tests/unit/bindings/cli/test_printers.py and
+tests/unit/actors/apiserver/http/test_tables.py.
+
+Neighbours: ``bindings.cli.printers`` (the CLI's tables), ``actors.apiserver.http.tables``
+(the Table form), ``actors.api.certificates`` (a CSR's condition word), ``actors.api.crds`` (a
+custom resource's ``additionalPrinterColumns``, read with ``actors.api.jsonpath``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from actors.api import certificates, crds, jsonpath
+from actors.api.meta import condition, parse_time
+from actors.api.objects import Object
+from actors.api.resources import ResourceInfo
+from actors.api.selectors import selector_text
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a type's table (Kubernetes' ``TableColumnDefinition``)."""
+
+    name: str
+    """As Kubernetes names it (``Up-to-date``); kubectl prints it upper-cased."""
+    priority: int = 0
+    """0: always shown; 1: with ``-o wide`` only."""
+    format: str = ""
+    """``name`` for the column of the object's name (kubectl prefixes it with the kind)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """A type's columns and the cells of an object's row (every column, wide ones too)."""
+
+    columns: tuple[Column, ...]
+    cells: Callable[[Object], list[str]]
+
+    def shown(self, wide: bool) -> list[int]:
+        """The indexes of the columns shown, all of them with ``wide``."""
+        return [i for i, column in enumerate(self.columns) if wide or column.priority == 0]
+
+
+def age(obj: Object, now: datetime | None = None) -> str:
+    """kubectl's short age: ``5s``, ``3m``, ``2h``, ``4d``."""
+    created = obj.get("metadata", {}).get("creationTimestamp")
+    if not created:
+        return "<unknown>"
+    seconds = max(int(((now or datetime.now(UTC)) - parse_time(created)).total_seconds()), 0)
+    return human_duration(seconds)
+
+
+def human_duration(seconds: int) -> str:
+    """kubectl's HumanDuration: ``45s``, ``5m12s``, ``47m``, ``5h3m``, ``30h``, ``4d5h``..."""
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 120:
+        return f"{seconds}s"
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    return f"{days}d"
+
+
+def pod_status_word(pod: Object) -> str:
+    """The STATUS column: a waiting or terminated reason, Terminating, or the phase."""
+    if pod["metadata"].get("deletionTimestamp"):
+        return "Terminating"
+    status = pod.get("status", {})
+    if (initializing := _init_status_word(pod)) is not None:
+        return initializing
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state", {})
+        if "waiting" in state and state["waiting"].get("reason") not in (None, ""):
+            return str(state["waiting"]["reason"])
+        if "terminated" in state and status.get("phase") not in ("Succeeded", "Failed", None):
+            return str(state["terminated"].get("reason", "Terminated"))
+    if status.get("phase") in ("Succeeded", "Failed"):
+        terminated = [c["state"]["terminated"] for c in status.get("containerStatuses") or []
+                      if "terminated" in c.get("state", {})]
+        if terminated:
+            return str(terminated[0].get("reason") or status["phase"])
+    return str(status.get("phase", "Pending"))
+
+
+def _init_status_word(pod: Object) -> str | None:
+    """kubectl's word for a pod still running its init containers (``Init:0/2``,
+    ``Init:CrashLoopBackOff``, ``Init:Error``), None once they all succeeded."""
+    total = len(pod.get("spec", {}).get("initContainers") or [])
+    for index, container in enumerate(pod.get("status", {}).get("initContainerStatuses") or []):
+        state = container.get("state", {})
+        terminated, waiting = state.get("terminated"), state.get("waiting") or {}
+        if terminated and terminated.get("exitCode") == 0:
+            continue
+        if terminated:
+            return f"Init:{terminated.get('reason') or 'ExitCode:' + str(terminated['exitCode'])}"
+        if waiting.get("reason") not in (None, "", "PodInitializing"):
+            return f"Init:{waiting['reason']}"
+        return f"Init:{index}/{total}"
+    return None
+
+
+def _pod_cells(pod: Object) -> list[str]:
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    total = len(pod.get("spec", {}).get("containers", []))
+    ready = sum(1 for s in statuses if s.get("ready"))
+    restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
+    return [pod["metadata"]["name"], f"{ready}/{total}", pod_status_word(pod), str(restarts),
+            age(pod), pod.get("status", {}).get("podIP") or "<none>",
+            pod.get("spec", {}).get("nodeName") or "<none>"]
+
+
+def _node_cells(node: Object) -> list[str]:
+    ready = condition(node, "Ready")
+    status = "Ready" if ready and ready.get("status") == "True" else "NotReady"
+    if node.get("spec", {}).get("unschedulable"):
+        status += ",SchedulingDisabled"
+    labels = node["metadata"].get("labels") or {}
+    roles = ",".join(sorted(k.split("/", 1)[1] for k in labels
+                            if k.startswith("node-role.kubernetes.io/"))) or "<none>"
+    info = node.get("status", {}).get("nodeInfo") or {}
+    addresses = {a["type"]: a["address"] for a in node.get("status", {}).get("addresses", [])}
+    return [node["metadata"]["name"], status, roles, age(node), info.get("kubeletVersion", ""),
+            addresses.get("InternalIP", "<none>"), info.get("containerRuntimeVersion", "")]
+
+
+def _default_cells(obj: Object) -> list[str]:
+    return [obj["metadata"]["name"], age(obj)]
+
+
+def _configmap_cells(configmap: Object) -> list[str]:
+    data = len(configmap.get("data") or {}) + len(configmap.get("binaryData") or {})
+    return [configmap["metadata"]["name"], str(data), age(configmap)]
+
+
+def _service_account_cells(account: Object) -> list[str]:
+    return [account["metadata"]["name"], str(len(account.get("secrets") or [])), age(account)]
+
+
+def _secret_cells(secret: Object) -> list[str]:
+    return [secret["metadata"]["name"], str(secret.get("type", "")),
+            str(len(secret.get("data") or {})), age(secret)]
+
+
+def _event_cells(event: Object) -> list[str]:
+    involved = event.get("involvedObject") or {}
+    last = event.get("lastTimestamp") or event["metadata"].get("creationTimestamp")
+    return [age({"metadata": {"creationTimestamp": last}}), str(event.get("type", "")),
+            str(event.get("reason", "")),
+            f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
+            str(event.get("message", ""))]
+
+
+def _template_cells(obj: Object) -> list[str]:
+    """-o wide of workloads: CONTAINERS, IMAGES, SELECTOR."""
+    spec = obj.get("spec", {})
+    containers = (spec.get("template", {}).get("spec") or {}).get("containers") or []
+    return [",".join(str(c.get("name")) for c in containers),
+            ",".join(str(c.get("image")) for c in containers),
+            selector_text(spec.get("selector") or {}) or "<none>"]
+
+
+def _replicaset_cells(rs: Object) -> list[str]:
+    spec, status = rs.get("spec", {}), rs.get("status") or {}
+    return [rs["metadata"]["name"], str(spec.get("replicas", 0)), str(status.get("replicas", 0)),
+            str(status.get("readyReplicas", 0)), age(rs), *_template_cells(rs)]
+
+
+def _deployment_cells(deployment: Object) -> list[str]:
+    spec, status = deployment.get("spec", {}), deployment.get("status") or {}
+    return [deployment["metadata"]["name"],
+            f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
+            str(status.get("updatedReplicas", 0)), str(status.get("availableReplicas", 0)),
+            age(deployment), *_template_cells(deployment)]
+
+
+def _namespace_cells(namespace: Object) -> list[str]:
+    return [namespace["metadata"]["name"],
+            str((namespace.get("status") or {}).get("phase", "Active")), age(namespace)]
+
+
+def _quota_cells(quota: Object) -> list[str]:
+    """kubectl's ``used/hard`` per resource: requests (and counts) apart from limits."""
+    status = quota.get("status") or {}
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    cells = [", ".join(f"{name}: {used.get(name, 0)}/{hard[name]}" for name in sorted(hard)
+                       if name.startswith("limits.") == limits) for limits in (False, True)]
+    return [quota["metadata"]["name"], age(quota), *cells]
+
+
+def _csr_cells(csr: Object) -> list[str]:
+    spec = csr.get("spec") or {}
+    seconds = spec.get("expirationSeconds")
+    return [csr["metadata"]["name"], age(csr), str(spec.get("signerName", "")),
+            str(spec.get("username", "")),
+            human_duration(int(seconds)) if seconds else "<none>",
+            certificates.condition_word(csr)]
+
+
+def _priority_class_cells(priority_class: Object) -> list[str]:
+    return [priority_class["metadata"]["name"], str(priority_class.get("value", 0)),
+            str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class)]
+
+
+def _lease_cells(lease: Object) -> list[str]:
+    holder = (lease.get("spec") or {}).get("holderIdentity")
+    return [lease["metadata"]["name"], str(holder) if holder else "<none>", age(lease)]
+
+
+def _columns(names: str, wide: str, cells: Callable[[Object], list[str]]) -> Columns:
+    """Columns from their names (comma-separated; a ``Name`` column is the name's), the wide
+    ones after the others."""
+    return Columns(tuple(
+        Column(name, priority, "name" if name == "Name" else "")
+        for text, priority in ((names, 0), (wide, 1)) for name in text.split(",") if name),
+        cells)
+
+
+_WORKLOAD_WIDE = "Containers,Images,Selector"
+DEFAULT = _columns("Name,Age", "", _default_cells)
+"""The columns of a type without columns of its own."""
+BY_RESOURCE: dict[str, Columns] = {
+    "pods": _columns("Name,Ready,Status,Restarts,Age", "IP,Node", _pod_cells),
+    "nodes": _columns("Name,Status,Roles,Age,Version", "Internal-IP,Container-Runtime",
+                      _node_cells),
+    "configmaps": _columns("Name,Data,Age", "", _configmap_cells),
+    "secrets": _columns("Name,Type,Data,Age", "", _secret_cells),
+    "serviceaccounts": _columns("Name,Secrets,Age", "", _service_account_cells),
+    "events": _columns("Last Seen,Type,Reason,Object,Message", "", _event_cells),
+    "resourcequotas": _columns("Name,Age,Request,Limit", "", _quota_cells),
+    "namespaces": _columns("Name,Status,Age", "", _namespace_cells),
+    "replicasets": _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE, _replicaset_cells),
+    "deployments": _columns("Name,Ready,Up-to-date,Available,Age", _WORKLOAD_WIDE,
+                            _deployment_cells),
+    certificates.RESOURCE: _columns("Name,Age,SignerName,Requestor,RequestedDuration,Condition",
+                                    "", _csr_cells),
+    "priorityclasses": _columns("Name,Value,Global-Default,Age", "", _priority_class_cells),
+    "leases": _columns("Name,Holder,Age", "", _lease_cells),
+}
+"""The columns of each type by resource name (kinds, and so names, are unique across the groups
+served)."""
+
+
+def of(info: ResourceInfo) -> Columns:
+    """The columns of ``info``'s objects: a custom resource's are its CRD's
+    ``additionalPrinterColumns`` (when it has some)."""
+    if isinstance(info, crds.CustomResource) and info.columns:
+        return _custom(info.columns)
+    return BY_RESOURCE.get(info.name, DEFAULT)
+
+
+def _custom(printed: tuple[crds.Column, ...]) -> Columns:
+    """Name, then a CRD's ``additionalPrinterColumns`` (priority 0 always, the others with
+    ``-o wide``); a ``date`` column shows an age."""
+    ordered = sorted(printed, key=lambda c: c.priority != 0)
+
+    def cell(column: crds.Column, obj: Object) -> str:
+        found = jsonpath.find(jsonpath.parse_path(column.json_path), obj)
+        if column.type == "date" and found and isinstance(found[0], str):
+            return age({"metadata": {"creationTimestamp": found[0]}})
+        return ",".join(jsonpath.text_of(value) for value in found) or "<none>"
+
+    return Columns(
+        (Column("Name", 0, "name"), *(Column(c.name, min(c.priority, 1)) for c in ordered)),
+        lambda obj: [obj["metadata"]["name"], *(cell(c, obj) for c in ordered)])

@@ -1,0 +1,154 @@
+"""Real kubectl against ``kubeactor up --runtime sim`` through the HTTPS API: ``get``'s tables
+(the Table form, kubectl's columns), ``logs``, ``auth whoami`` and ``auth can-i``, and ``exec``
+over WebSocket, with kubectl's own words and exit codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.processes import UpProcess
+from tests.support import until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def demo(cluster: UpProcess) -> str:
+    """A running pod (whose env has GREETING) and a Deployment of two replicas."""
+    run = cluster.kubectl("run", "demo", "--image", "busybox:1.35", "--env", "GREETING=hello",
+                          "--", "sleep", "3600")
+    assert run.returncode == 0, run.stderr
+    assert cluster.kubectl("apply", "-f", "-", stdin=DEPLOYMENT).returncode == 0
+    until(lambda: _cells(cluster, "pods", "demo")[2] == "Running", timeout=30, interval=0.2)
+    until(lambda: _cells(cluster, "deployments", "web")[1] == "2/2", timeout=30, interval=0.2)
+    return "demo"
+
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "busybox:1.35", command: [sleep, "3600"]}]}
+"""
+
+
+def _cells(cluster: UpProcess, *args: str) -> list[str]:
+    shown = cluster.kubectl("get", *args, "--no-headers")
+    return shown.stdout.split() if shown.returncode == 0 else []
+
+
+def _header(cluster: UpProcess, *args: str) -> list[str]:
+    shown = cluster.kubectl("get", *args)
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout.splitlines()[0].split()
+
+
+def test_get_prints_kubectls_columns_for_pods_nodes_and_deployments(cluster, demo):
+    assert _header(cluster, "pods") == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert _cells(cluster, "pods", demo)[:4] == ["demo", "1/1", "Running", "0"]
+    assert _header(cluster, "nodes") == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert _cells(cluster, "nodes", "node-1")[:3] == ["node-1", "Ready", "<none>"]
+    assert _header(cluster, "deploy") == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert _cells(cluster, "deploy", "web")[:4] == ["web", "2/2", "2", "2"]
+
+
+def test_get_wide_all_namespaces_and_labels_read_the_tables_rows(cluster, demo):
+    wide = cluster.kubectl("get", "pods", demo, "-o", "wide")
+    assert wide.stdout.splitlines()[0].split() == [
+        "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    assert wide.stdout.splitlines()[1].split()[-1] in ("node-1", "node-2")
+    assert _header(cluster, "deploy", "-o", "wide")[5:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
+    assert _cells(cluster, "deploy", "web", "-o", "wide")[5:] == ["web", "busybox:1.35",
+                                                                  "app=web"]
+    labelled = cluster.kubectl("get", "pods", "-A", "--show-labels", "-l", "run=demo")
+    assert [line.split() for line in labelled.stdout.splitlines()][1][::6] == [
+        "default", "run=demo"]
+    assert cluster.kubectl("get", "pods", "-l", "app=web", "--sort-by=.metadata.name",
+                           "-o", "name").stdout.count("pod/web-") == 2
+
+
+def test_kubeactors_own_cli_prints_the_same_table(cluster, demo):
+    ours = cluster.cli("get", "deployments", "web").stdout.splitlines()
+    theirs = cluster.kubectl("get", "deployments", "web").stdout.splitlines()
+    assert [line.split()[:4] for line in ours] == [line.split()[:4] for line in theirs]
+
+
+def test_logs_are_plain_text_and_unserved_options_are_refused(cluster, demo):
+    """A simulated container prints nothing: the log is empty, not ``""`` in JSON quotes."""
+    for args in ((), ("--tail", "5"), ("-c", "demo"), ("-f",)):
+        shown = cluster.kubectl("logs", demo, *args)
+        assert (shown.returncode, shown.stdout, shown.stderr) == (0, "", ""), args
+    previous = cluster.kubectl("logs", demo, "--previous")
+    assert (previous.returncode, previous.stderr) == (
+        1, "Error from server (BadRequest): previous is not served for pods/log: nothing was "
+           "done\n")
+    wrong = cluster.kubectl("logs", demo, "-c", "nope")
+    assert (wrong.returncode, wrong.stderr) == (
+        1, "error: container nope is not valid for pod demo out of: demo\n")
+
+
+def test_auth_whoami_names_the_user_of_the_certificate_or_the_impersonated_one(cluster):
+    admin = cluster.kubectl("auth", "whoami")
+    assert admin.returncode == 0, admin.stderr
+    assert admin.stdout.splitlines() == [
+        "ATTRIBUTE   VALUE", "Username    admin",
+        "Groups      [system:masters system:authenticated]"]
+    nobody = cluster.kubectl("auth", "whoami", "--as", "nobody", "-o", "jsonpath={.status}")
+    assert nobody.stdout == '{"userInfo":{"groups":["system:authenticated"],"username":"nobody"}}'
+
+
+def test_auth_can_i_answers_yes_or_no_with_kubectls_exit_codes(cluster):
+    assert cluster.kubectl("auth", "can-i", "get", "pods").stdout == "yes\n"
+    denied = cluster.kubectl("auth", "can-i", "create", "pods/exec", "--as", "nobody")
+    assert (denied.returncode, denied.stdout) == (1, "no\n")
+    reader = cluster.kubectl("auth", "can-i", "create", "selfsubjectreviews.authentication.k8s.io",
+                             "--as", "nobody", "--as-group", "system:authenticated")
+    assert (reader.returncode, reader.stdout) == (0, "yes\n")
+
+
+def test_exec_over_websocket_prints_the_output_and_exits_with_the_commands_code(cluster, demo):
+    said = cluster.kubectl("exec", demo, "--", "printenv", "GREETING")
+    assert (said.returncode, said.stdout, said.stderr) == (0, "hello\n", "")
+    missing = cluster.kubectl("exec", demo, "-c", "demo", "--", "cat", "/nope")
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == ("cat: can't open '/nope': No such file or directory\n"
+                              "command terminated with exit code 1\n")
+    unset = cluster.kubectl("exec", demo, "--", "printenv", "UNSET")
+    assert (unset.returncode, unset.stderr) == (1, "command terminated with exit code 1\n")
+
+
+def test_exec_is_authorized_as_create_pods_exec_for_the_caller(cluster, demo):
+    applied = cluster.kubectl("apply", "-f", "-", stdin=READER)
+    assert applied.returncode == 0, applied.stderr
+    refused = cluster.kubectl("exec", demo, "--as", "reader", "--", "printenv", "GREETING")
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == ('error: pods "demo" is forbidden: User "reader" cannot create '
+                              'resource "pods/exec" in API group "" in the namespace "default"\n')
+    logs = cluster.kubectl("logs", demo, "--as", "reader")
+    assert logs.returncode == 1 and 'cannot get resource "pods/log"' in logs.stderr
+
+
+def test_exec_with_input_is_refused_before_anything_runs(cluster, demo):
+    interactive = cluster.kubectl("exec", "-i", demo, "--", "cat", stdin="")
+    assert interactive.returncode == 1
+    assert "stdin is not served for pods/exec yet" in interactive.stderr
+
+
+READER = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: pod-reader}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
+subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
+"""
+
