@@ -197,7 +197,9 @@ def sim_cluster(tmp_path) -> Iterator[Cluster]:
     data = tmp_path / "cluster"
     data.mkdir()
     cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=1, runtime="sim",
-                                          apiserver_only=True))
+                                          apiserver_only=True,
+                                          # no controller makes the default service accounts
+                                          disabled_admission=("ServiceAccount",)))
     yield cluster
     cluster.stop()
 
