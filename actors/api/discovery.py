@@ -23,6 +23,13 @@ from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
 
 
+def versions(info: ResourceInfo) -> tuple[str, ...]:
+    """The versions ``info`` is served at: a CRD's served ones, a built-in's one."""
+    if isinstance(info, CustomResource) and info.versions:
+        return info.versions
+    return (info.version,)
+
+
 class Served:
     """The built-in resources and ``custom`` ones; see the module docstring."""
 

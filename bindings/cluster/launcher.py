@@ -288,7 +288,7 @@ class Cluster:
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
         if config.https_listen is not None:
-            self._start_https(config.https_listen, pki)
+            self._start_https(config.https_listen, pki, custom_resources)
         if not config.apiserver_only:
             # Stable across restarts of this data dir: a restarted replica leads again at once.
             self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
@@ -298,9 +298,10 @@ class Cluster:
         self._write_kubeconfig(data / "controller-manager.kubeconfig",
                                pki / "controller-manager", CONTROLLER_MANAGER)
 
-    def _start_https(self, listen: str, pki: Path) -> None:
+    def _start_https(self, listen: str, pki: Path, resources: CustomResources) -> None:
         """The HTTPS listener on ``listen``, with a serving certificate made now for its
-        address, and its own identity on the bus."""
+        address, and its own identity on the bus; it serves what ``resources`` (the
+        apiserver workers' own) says is served."""
         assert self._pki is not None
         self._progress("https listener")
         try:
@@ -309,8 +310,9 @@ class Cluster:
             raise ClusterError(f"--https-listen {error}") from None
         cert, key = self._pki.serving(pki / "apiserver-https", (host, "localhost", "127.0.0.1"))
         connection, _ = self._component("https", HTTPS_FRONT)
-        listener = HttpsListener(Front(connection, self._credentials(HTTPS_FRONT)),
-                                 tls_context(cert, key, certs.cert_pem(self._pki.ca)), host, port)
+        front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served)
+        listener = HttpsListener(front, tls_context(cert, key, certs.cert_pem(self._pki.ca)),
+                                 host, port)
         try:
             self.https = listener.start()
         except OSError as error:

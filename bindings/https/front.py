@@ -8,7 +8,9 @@ certificate, else its bearer token: ``ForwardedCredentials``), which the pipelin
 ``Impersonate-User`` and ``Impersonate-Group`` headers become the request's impersonation,
 under RBAC's ``impersonate``. Only ``/healthz``, ``/livez``, ``/readyz`` and ``/version`` are
 answered here for anybody (kube-apiserver's ``system:public-info-viewer``); discovery and the
-OpenAPI documents are static but for authenticated users only, so the front has the apiserver
+OpenAPI documents are built from what the apiserver serves now (``served``: the built-in
+resources and those of the Established CRDs, the very set the apiserver's workers in this
+process resolve requests with) but for authenticated users only, so the front has the apiserver
 authenticate the client first (a SelfSubjectAccessReview, which every authenticated user may
 make). So is a request with a body and no client certificate, before its body is read: the
 front reads nothing from a sender nobody has authenticated (kube-apiserver authenticates before
@@ -44,6 +46,7 @@ from typing import Any
 
 from aiohttp import web
 
+from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.apiserver.http import (
@@ -84,12 +87,14 @@ _REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
 
 
 class Front:
-    """The handlers, sending on ``connection`` as the identity of ``credentials``."""
+    """The handlers, sending on ``connection`` as the identity of ``credentials``;
+    ``served`` says what the apiserver serves at the moment it is called (any thread: it
+    returns an immutable :class:`~actors.api.discovery.Served`)."""
 
     def __init__(self, connection: Connection, credentials: Credentials,
-                 max_body_bytes: int = MAX_BODY_BYTES, watch_buffer: int = WATCH_BUFFER,
-                 body_seconds: float = BODY_SECONDS) -> None:
-        self.connection, self.credentials = connection, credentials
+                 served: Callable[[], Served], max_body_bytes: int = MAX_BODY_BYTES,
+                 watch_buffer: int = WATCH_BUFFER, body_seconds: float = BODY_SECONDS) -> None:
+        self.connection, self.credentials, self.served = connection, credentials, served
         self.max_body_bytes, self.watch_buffer = max_body_bytes, watch_buffer
         self.body_seconds = body_seconds
         self.address = ""
@@ -111,11 +116,13 @@ class Front:
     async def _answer(self, request: web.Request, path: str) -> web.StreamResponse:
         forwarded = _forwarded(request)
         client = self._client(request, forwarded)
-        document = discovery.document(path, self.address) or openapi.document(path)
+        served = self.served()
+        document = discovery.document(path, self.address, served) or openapi.document(
+            path, served)
         if document is not None:
             await _authenticated(client)
             return _json(200, document)
-        call = routes.route(request.method, path, request.query)
+        call = routes.route(request.method, path, request.query, served)
         if request.body_exists and "certificate" not in forwarded:  # TLS checked a certificate
             await _authenticated(client)
         if call.subresource in routes.CONNECT:

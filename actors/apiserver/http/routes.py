@@ -9,6 +9,9 @@ subresource (``binding``) creates there, GET or POST on ``exec`` connects (a cre
 updates, PATCH patches; DELETE a name deletes,
 a collection deletes what its selectors match.
 
+The resources are those the apiserver serves now (a :class:`~actors.api.discovery.Served`):
+a CRD's at each version it serves.
+
 Pure: unit-tested in tests/unit/apiserver/http/test_routes.py.
 """
 
@@ -17,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from actors.api.resources import ResourceInfo, lookup
+from actors.api.discovery import Served, versions
+from actors.api.resources import ResourceInfo
 from bus.errors import MethodNotAllowed, NotFound
 
 NAMESPACE_SUBRESOURCES = ("status", "finalize")
@@ -40,9 +44,9 @@ class Call:
     subresource: str | None = None
 
 
-def route(method: str, path: str, query: Mapping[str, str]) -> Call:
-    """The request ``method`` on ``path`` makes; NotFound when no resource is there,
-    MethodNotAllowed when the method does not apply to it."""
+def route(method: str, path: str, query: Mapping[str, str], served: Served) -> Call:
+    """The request ``method`` on ``path`` makes, among the resources ``served``; NotFound
+    when no resource is there, MethodNotAllowed when the method does not apply to it."""
     parts = [part for part in path.split("/") if part]
     group, version, rest = _group_version(parts, path)
     namespace = None
@@ -50,8 +54,8 @@ def route(method: str, path: str, query: Mapping[str, str]) -> Call:
         namespace, rest = rest[1], rest[2:]
     if not rest or len(rest) > 3:
         raise _not_found(path)
-    info = lookup(group, rest[0])
-    if info.version != version or (namespace and not info.namespaced):
+    info = served.lookup(group, rest[0])
+    if version not in versions(info) or (namespace and not info.namespaced):
         raise _not_found(path)
     name, subresource = [*rest[1:], None, None][:2]
     if subresource is not None and subresource not in info.subresources:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from actors.api import certs
+from actors.api.discovery import Served
 from bindings.cluster.pki import ensure_pki
 from bindings.https import Front, HttpsListener, tls_context
 
@@ -24,7 +25,7 @@ def listener(tmp_path: Path) -> Iterator[tuple[HttpsListener, ssl.SSLContext]]:
     pki = ensure_pki(tmp_path / "pki")
     cert, key = pki.serving(tmp_path / "serving", ("127.0.0.1",))
     ca = certs.cert_pem(pki.ca)
-    front = Front(None, None)  # type: ignore[arg-type]  # /healthz never reaches the bus
+    front = Front(None, None, Served)  # type: ignore[arg-type]  # /healthz never reaches the bus
     served = HttpsListener(front, tls_context(cert, key, ca), "127.0.0.1", 0,
                            idle_seconds=1).start()
     yield served, ssl.create_default_context(cadata=ca.decode())

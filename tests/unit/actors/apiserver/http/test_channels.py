@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
 
-from actors.apiserver.http import channels
-from actors.apiserver.http.routes import route
+from actors.api.discovery import Served
+from actors.apiserver.http import channels, routes
 from bus.errors import BadRequest, Forbidden
+
+route = functools.partial(routes.route, served=Served())
+"""Routes among the built-in resources."""
 
 QUERY = {"container": "c", "stdout": "true", "stderr": "true"}
 

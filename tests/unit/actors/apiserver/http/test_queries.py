@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
 
 from actors.api import patches
+from actors.api.discovery import Served
+from actors.apiserver.http import routes
 from actors.apiserver.http.queries import DEFAULT_WATCH_SECONDS, options, payload, watch_seconds
-from actors.apiserver.http.routes import route
 from bus.errors import BadRequest, UnsupportedMediaType
+
+route = functools.partial(routes.route, served=Served())
+"""Routes among the built-in resources."""
 
 
 def _options(method: str, path: str, body: bytes = b"", **query: str) -> dict:

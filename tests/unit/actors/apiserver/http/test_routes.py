@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from actors.api import crds
+from actors.api.discovery import Served
 from actors.apiserver.http.routes import Call, route
 from bus.errors import MethodNotAllowed, NotFound
 
+SERVED = Served()
+
 
 def _call(method: str, path: str, **query: str) -> tuple[object, ...]:
-    call = route(method, path, query)
+    call = route(method, path, query, SERVED)
     return call.verb, call.info.name, call.namespace, call.name, call.subresource
 
 
@@ -55,7 +59,7 @@ def test_a_path_and_method_name_the_verb_resource_namespace_name_and_subresource
 ])
 def test_what_no_resource_serves_is_not_found(path):
     with pytest.raises(NotFound):
-        route("GET", path, {})
+        route("GET", path, {}, SERVED)
 
 
 @pytest.mark.parametrize(("method", "path"), [
@@ -64,9 +68,23 @@ def test_what_no_resource_serves_is_not_found(path):
 ])
 def test_a_method_that_does_not_apply_is_405(method, path):
     with pytest.raises(MethodNotAllowed):
-        route(method, path, {})
+        route(method, path, {}, SERVED)
 
 
 def test_a_call_carries_the_resource_itself():
-    call = route("GET", "/apis/apps/v1/deployments", {})
+    call = route("GET", "/apis/apps/v1/deployments", {}, SERVED)
     assert isinstance(call, Call) and call.info.group == "apps"
+
+
+def test_a_custom_resource_routes_at_each_version_its_crd_serves_and_no_other():
+    widgets = crds.CustomResource("widgets", "Widget", group="example.com", version="v1",
+                                  namespaced=False, versions=("v1", "v1beta1"))
+    served = Served([widgets])
+    for version in ("v1", "v1beta1"):
+        call = route("DELETE", f"/apis/example.com/{version}/widgets/w", {}, served)
+        assert (call.verb, call.info, call.name) == ("delete", widgets, "w")
+    for path in ("/apis/example.com/v2/widgets", "/apis/example.com/v1/namespaces/a/widgets"):
+        with pytest.raises(NotFound):
+            route("GET", path, {}, served)
+    with pytest.raises(NotFound):
+        route("GET", "/apis/example.com/v1/widgets", {}, SERVED)
