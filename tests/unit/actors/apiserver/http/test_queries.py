@@ -9,7 +9,7 @@ import pytest
 from actors.api import patches
 from actors.apiserver.http.queries import DEFAULT_WATCH_SECONDS, options, payload, watch_seconds
 from actors.apiserver.http.routes import route
-from bus.errors import BadRequest, UnsupportedMediaType
+from bus.errors import BadRequest, Invalid, UnsupportedMediaType
 
 
 def _options(method: str, path: str, body: bytes = b"", **query: str) -> dict:
@@ -31,6 +31,14 @@ def test_a_watch_asks_for_bookmarks_only_when_the_client_does():
     assert _options("GET", "/api/v1/pods", watch="true")["allowWatchBookmarks"] is False
     assert _options("GET", "/api/v1/pods", watch="1",
                     allowWatchBookmarks="true")["allowWatchBookmarks"] is True
+
+
+def test_a_streaming_list_is_refused_as_invalid_so_client_go_falls_back_to_list_and_watch():
+    with pytest.raises(Invalid, match="sendInitialEvents"):
+        _options("GET", "/apis/apps/v1/namespaces/d/deployments", watch="true",
+                 sendInitialEvents="true", resourceVersionMatch="NotOlderThan",
+                 allowWatchBookmarks="true")
+    assert _options("GET", "/api/v1/pods", watch="true", sendInitialEvents="false")
 
 
 def test_delete_options_in_the_body_win_over_the_query():
