@@ -3,8 +3,9 @@
 Label selectors: ``a=b``, ``a==b``, ``a!=b``, ``a in (x,y)``, ``a notin (x)``, ``a``, ``!a``,
 comma-separated (all must hold). Field selectors: ``path=value`` and ``path!=value`` on the
 fields Kubernetes supports (``metadata.name``, ``metadata.namespace``, ``spec.nodeName``,
-``status.phase``). A missing field compares as the empty string, so ``spec.nodeName=`` selects
-unscheduled pods.
+``status.phase``, and an Event's ``involvedObject.*``, ``reason`` and ``type``, which ``kubectl
+describe`` selects its events by). A missing field compares as the empty string, so
+``spec.nodeName=`` selects unscheduled pods.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from bus.errors import BadRequest
 
 Matcher = Callable[[dict[str, Any]], bool]
 
-FIELDS = ("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase")
+FIELDS = ("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase",
+          *(f"involvedObject.{field}" for field in ("kind", "namespace", "name", "uid",
+                                                     "apiVersion", "resourceVersion",
+                                                     "fieldPath")),
+          "reason", "type")
 _SET_TERM = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 
 

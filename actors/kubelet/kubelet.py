@@ -30,6 +30,7 @@ import functools
 import logging
 import os
 import platform
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -153,6 +154,11 @@ class NodeAgent:
             timers=timers, resubmit=self.submit, forget=self._forget, recorder=self.recorder,
             statuses=writers.pods)
         self.podsync.on_span = self._span
+        self._streams: set[Any] = set()
+        """The followed logs being streamed: closed when the agent stops, since a quiet
+        container's log would otherwise hold its call-pool thread (and the process's exit)."""
+        self._streams_lock = threading.Lock()
+        self._stopping = False
 
     # -- node ---------------------------------------------------------------------------------
 
@@ -278,6 +284,11 @@ class NodeAgent:
         self.podsync.close()
         if self.recorder is not None:
             self.recorder.close()
+        with self._streams_lock:
+            self._stopping = True
+            streams = list(self._streams)
+        for stream in streams:
+            stream.close()
 
     def _span(self, pod: Object, verb: str, body: Object) -> None:
         """Publish an in-process hop kubelet -> container runtime for tracers."""
@@ -330,6 +341,10 @@ class NodeAgent:
                                                  body=body),
                                STREAM_ACK_SECONDS, key).result(STREAM_ACK_SECONDS + 1)
 
+        with self._streams_lock:
+            self._streams.add(stream)
+            if self._stopping:
+                stream.close()
         seq = 0
         try:
             for chunk in stream:
@@ -339,6 +354,8 @@ class NodeAgent:
         except (BusError, TimeoutError) as error:
             log.info("%s: log stream to %s ended: %s", self.name, subject, error)
         finally:
+            with self._streams_lock:
+                self._streams.discard(stream)
             stream.close()
 
 

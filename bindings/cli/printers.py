@@ -102,14 +102,29 @@ def _pairs(title: str, values: dict[str, Any] | None, indent: int = 0) -> list[s
     return [f"{pad}{title}{first}"] + [f"{pad}{' ' * len(title)}{item}" for item in rest]
 
 
+def _annotations(title: str, meta: Object) -> list[str]:
+    """The annotations but kubectl apply's own record, which kubectl describe leaves out."""
+    return _pairs(title, {k: v for k, v in (meta.get("annotations") or {}).items()
+                          if k != LAST_APPLIED})
+
+
+def _last_seen(event: Object) -> str:
+    return str(event.get("lastTimestamp") or event["metadata"].get("creationTimestamp") or "")
+
+
+def _oldest_first(event: Object) -> tuple[str, int]:
+    """kubectl describe's order (by last seen); within one second, in the order stored."""
+    version = str(event["metadata"].get("resourceVersion", ""))
+    return _last_seen(event), int(version) if version.isdigit() else 0
+
+
 def _events_section(events: list[Object]) -> list[str]:
     if not events:
         return ["Events:  <none>"]
     rows = [[str(e.get("type", "")), str(e.get("reason", "")),
-             age({"metadata": {"creationTimestamp": e.get("lastTimestamp")
-                               or e["metadata"].get("creationTimestamp")}}),
+             age({"metadata": {"creationTimestamp": _last_seen(e)}}),
              str((e.get("source") or {}).get("component", "")), str(e.get("message", ""))]
-            for e in events]
+            for e in sorted(events, key=_oldest_first)]
     top = ["Type", "Reason", "Age", "From", "Message"]
     widths = [max(len(r[i]) for r in [top, *rows]) for i in range(len(top))]
     lines = ["Events:"]
@@ -157,8 +172,7 @@ def describe_secret(secret: Object) -> str:
     meta = secret["metadata"]
     lines = [f"Name:         {meta['name']}", f"Namespace:    {meta.get('namespace')}",
              *_pairs("Labels:       ", meta.get("labels")),
-             *_pairs("Annotations:  ", {k: v for k, v in (meta.get("annotations") or {}).items()
-                                        if k != LAST_APPLIED}),
+             *_annotations("Annotations:  ", meta),
              "", f"Type:  {secret.get('type', '')}", "", "Data", "===="]
     data = secret.get("data") or {}
     width = max((len(key) for key in data), default=0) + 3  # "key:" and two spaces
@@ -224,7 +238,7 @@ def _workload_head(obj: Object) -> list[str]:
     lines = [f"Name:           {meta['name']}", f"Namespace:      {meta.get('namespace')}",
              f"Selector:       {selector_text(spec.get('selector') or {}) or '<none>'}",
              *_pairs("Labels:         ", meta.get("labels")),
-             *_pairs("Annotations:    ", meta.get("annotations"))]
+             *_annotations("Annotations:    ", meta)]
     if owner:
         lines.append(f"Controlled By:  {owner.get('kind')}/{owner.get('name')}")
     return lines

@@ -1,7 +1,7 @@
 """The few objects client-go sends as protobuf and kubeactor reads: the reviews of kubectl's
-``auth can-i`` (SelfSubjectAccessReview) and ``auth whoami`` (SelfSubjectReview), which kubectl
-1.37 sends only as protobuf (client-go falls back to JSON after a 415 for CBOR, never for
-protobuf). Any other protobuf body stays a 415.
+``auth can-i`` (SelfSubjectAccessReview) and ``auth whoami`` (SelfSubjectReview) and the
+TokenRequest of ``create token``, which kubectl 1.37 sends only as protobuf (client-go falls
+back to JSON after a 415 for CBOR, never for protobuf). Any other protobuf body stays a 415.
 
 Kubernetes' protobuf envelope: the magic ``k8s\\x00``, then a ``runtime.Unknown`` message
 (1: TypeMeta {1: apiVersion, 2: kind}, 2: the object's own bytes, 3: contentEncoding, 4:
@@ -25,7 +25,8 @@ MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
 
 Schema = dict[int, tuple[str, Union[str, "Schema"]]]
-"""A message: field number -> (JSON name, ``string``, ``bool`` or a nested message)."""
+"""A message: field number -> (JSON name, ``string``, ``strings`` (repeated), ``bool``,
+``int`` or a nested message)."""
 
 _OBJECT_META: Schema = {1: ("name", "string"), 2: ("generateName", "string"),
                         3: ("namespace", "string")}
@@ -41,6 +42,11 @@ SCHEMAS: dict[tuple[str, str], Schema] = {
         2: ("spec", {1: ("resourceAttributes", _RESOURCE_ATTRIBUTES),
                      2: ("nonResourceAttributes", _NON_RESOURCE_ATTRIBUTES)})},
     ("authentication.k8s.io/v1", "SelfSubjectReview"): {1: ("metadata", _OBJECT_META)},
+    ("authentication.k8s.io/v1", "TokenRequest"): {
+        1: ("metadata", _OBJECT_META),
+        2: ("spec", {1: ("audiences", "strings"), 4: ("expirationSeconds", "int"),
+                     3: ("boundObjectRef", {1: ("kind", "string"), 2: ("apiVersion", "string"),
+                                            3: ("name", "string"), 4: ("uid", "string")})})},
 }
 """The objects read from protobuf, by apiVersion and kind."""
 _UNKNOWN: Schema = {1: ("typeMeta", {1: ("apiVersion", "string"), 2: ("kind", "string")}),
@@ -71,6 +77,9 @@ def _message(data: bytes, schema: Schema) -> Object:
         if number not in schema:
             continue
         name, kind = schema[number]
+        if kind == "strings":
+            found.setdefault(name, []).append(_value(value, "string", name))
+            continue
         decoded = _value(value, kind, name)
         if decoded not in ("", False, None):
             found[name] = decoded
@@ -80,6 +89,10 @@ def _message(data: bytes, schema: Schema) -> Object:
 def _value(value: int | bytes, kind: str | Schema, name: str) -> Any:
     if kind == "bool":
         return bool(value)
+    if kind == "int":
+        if not isinstance(value, int):
+            raise BadRequest(f"protobuf field {name} is not a number")
+        return value
     if not isinstance(value, bytes):
         raise BadRequest(f"protobuf field {name} is a number, not {kind}")
     if kind == "bytes":

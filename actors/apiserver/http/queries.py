@@ -3,8 +3,9 @@ of the verb on the bus (``actors.apiserver.options``): what kube-apiserver reads
 ``ListOptions``, ``GetOptions``, ``CreateOptions``, ``UpdateOptions``, ``PatchOptions`` and
 ``DeleteOptions``; and its body as what the verb carries (:func:`payload`). A value of the
 wrong shape is a 400, a patch of a type not served a 415; what is not served yet
-(``dryRun``, delete preconditions, server-side apply) is refused rather than ignored, so
-nothing is written that the caller did not mean.
+(``dryRun``, delete preconditions, server-side apply, a watch's ``sendInitialEvents``) is
+refused rather than ignored, so nothing is written, nor waited for, that the caller did not
+mean.
 
 Pure: unit-tested in tests/unit/apiserver/http/test_queries.py.
 """
@@ -19,7 +20,7 @@ from actors.api import patches
 from actors.api.objects import Object
 from actors.apiserver.http import protobuf
 from actors.apiserver.http.routes import TRUE, Call
-from bus.errors import BadRequest, UnsupportedMediaType
+from bus.errors import BadRequest, Invalid, UnsupportedMediaType
 
 DEFAULT_WATCH_SECONDS = 1800
 """How long a watch stream lasts when the client names no ``timeoutSeconds`` (kube-apiserver:
@@ -42,6 +43,7 @@ def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str
         found = _selecting(query)
         if call.verb == "watch":
             found["allowWatchBookmarks"] = query.get("allowWatchBookmarks") in TRUE
+            _refuse_watch_list(query)
     else:
         found = {}
     if call.verb in ("delete", "deletecollection"):
@@ -53,6 +55,17 @@ def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str
     if call.subresource == "log":
         found.update(_logging(query))
     return found
+
+
+def _refuse_watch_list(query: Mapping[str, str]) -> None:
+    """A streaming list (``sendInitialEvents``: the initial objects, then a bookmark marking
+    their end) is not served: refused as kube-apiserver refuses it without its WatchList feature,
+    so client-go's reflector (``kubectl rollout status``, ``wait``) falls back to list and watch
+    instead of waiting for that bookmark for ever."""
+    if query.get("sendInitialEvents") in TRUE:
+        raise Invalid('ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: '
+                      "sendInitialEvents is forbidden for watch unless the WatchList feature "
+                      "gate is enabled")
 
 
 UNSERVED_LOG_OPTIONS = ("previous", "timestamps", "sinceSeconds", "sinceTime", "limitBytes")

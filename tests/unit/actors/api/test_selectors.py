@@ -70,6 +70,20 @@ def test_field_selector_selects(selector: str, selected: list[Object]):
     assert [o for o in (SCHEDULED, UNSCHEDULED) if matches(o)] == selected
 
 
+def event_about(name: str, uid: str) -> Object:
+    return {"metadata": {"name": f"{name}.1", "namespace": "default"}, "reason": "Started",
+            "type": "Normal",
+            "involvedObject": {"kind": "Pod", "name": name, "namespace": "default", "uid": uid}}
+
+
+def test_events_are_selected_by_their_involved_object_as_kubectl_describe_asks():
+    about_web, about_db = event_about("web", "u1"), event_about("db", "u2")
+    matches = matcher(fields="involvedObject.name=web,involvedObject.namespace=default,"
+                             "involvedObject.uid=u1")
+    assert [e for e in (about_web, about_db) if matches(e)] == [about_web]
+    assert matcher(fields="involvedObject.kind=Pod,reason=Started,type=Normal")(about_db)
+
+
 @pytest.mark.parametrize("selector", ["spec.host=node-1", "metadata.labels=x", "spec.nodeName"])
 def test_unsupported_field_selector_is_bad_request_naming_the_field(selector: str):
     with pytest.raises(BadRequest, match="field label not supported"):

@@ -80,3 +80,30 @@ def test_describe_node_aligns_its_conditions_on_the_longest_cell():
         "  MemoryPressure   False    KubeletHasSufficientMemory   kubelet has sufficient memory "
         "available",
         "  Ready            True     KubeletReady                 kubelet is posting ready status"]
+
+
+def _event(reason: str, last_seen: str, version: int) -> dict:
+    return {"metadata": {"name": f"web.{version:05x}", "resourceVersion": str(version)},
+            "type": "Normal", "reason": reason, "lastTimestamp": last_seen,
+            "source": {"component": "kubelet"}, "message": reason}
+
+
+def test_describe_shows_events_oldest_first_as_kubectl_whatever_order_they_are_listed_in():
+    listed = [_event("Started", "2026-12-06T19:59:42Z", 57),
+              _event("Scheduled", "2026-12-06T19:59:41Z", 53),
+              _event("Created", "2026-12-06T19:59:42Z", 56),
+              _event("Pulled", "2026-12-06T19:59:41Z", 54)]
+    pod = {"metadata": {"name": "web", "namespace": "default"}, "spec": {}, "status": {}}
+    lines = printers.describe_pod(pod, listed).splitlines()
+    shown = [line.split()[1] for line in lines[lines.index("Events:") + 3:]]
+    assert shown == ["Scheduled", "Pulled", "Created", "Started"]
+
+
+def test_describe_deployment_leaves_out_kubectl_applys_record_as_kubectl_does():
+    deployment = {"metadata": {"name": "web", "namespace": "default", "annotations": {
+        "deployment.kubernetes.io/revision": "1",
+        "kubectl.kubernetes.io/last-applied-configuration": '{"kind":"Deployment"}'}},
+        "spec": {"replicas": 1, "template": {"metadata": {}, "spec": {"containers": []}}}}
+    text = printers.describe_deployment(deployment, None, [], [])
+    assert "Annotations:    deployment.kubernetes.io/revision=1" in text
+    assert "last-applied-configuration" not in text

@@ -1,4 +1,5 @@
-"""The protobuf bodies kubectl sends for ``auth can-i`` and ``auth whoami``, as JSON objects."""
+"""The protobuf bodies kubectl sends for ``auth can-i``, ``auth whoami`` and ``create token``, as
+JSON objects."""
 
 from __future__ import annotations
 
@@ -40,6 +41,21 @@ def test_a_whoami_review_and_a_field_selector_read_as_json():
                                       _field(2, _field(1, attributes))))
     assert review["spec"]["resourceAttributes"] == {
         "verb": "list", "resource": "pods", "fieldSelector": {"rawSelector": "a=b"}}
+
+
+def test_kubectls_token_request_reads_with_its_audiences_duration_and_bound_object():
+    bound = _field(1, b"Pod") + _field(2, b"v1") + _field(3, b"web")
+    spec = (_field(1, b"a1") + _field(1, b"a2") + bytes([4 << 3, 0xb0, 0x09])  # 1200 varint
+            + _field(3, bound))
+    request = protobuf.decode(_unknown("authentication.k8s.io/v1", "TokenRequest",
+                                       _field(1, b"") + _field(2, spec)))
+    assert request == {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                       "metadata": {}, "spec": {
+                           "audiences": ["a1", "a2"], "expirationSeconds": 1200,
+                           "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "web"}}}
+    assert protobuf.decode(_unknown("authentication.k8s.io/v1", "TokenRequest",
+                                    _field(2, b""))) == {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
 
 
 def test_other_objects_stay_unsupported_and_broken_bytes_are_bad_requests():

@@ -11,7 +11,7 @@ from actors.api import patches
 from actors.api.discovery import Served
 from actors.apiserver.http import routes
 from actors.apiserver.http.queries import DEFAULT_WATCH_SECONDS, options, payload, watch_seconds
-from bus.errors import BadRequest, UnsupportedMediaType
+from bus.errors import BadRequest, Invalid, UnsupportedMediaType
 
 route = functools.partial(routes.route, served=Served())
 """Routes among the built-in resources."""
@@ -36,6 +36,14 @@ def test_a_watch_asks_for_bookmarks_only_when_the_client_does():
     assert _options("GET", "/api/v1/pods", watch="true")["allowWatchBookmarks"] is False
     assert _options("GET", "/api/v1/pods", watch="1",
                     allowWatchBookmarks="true")["allowWatchBookmarks"] is True
+
+
+def test_a_streaming_list_is_refused_as_invalid_so_client_go_falls_back_to_list_and_watch():
+    with pytest.raises(Invalid, match="sendInitialEvents"):
+        _options("GET", "/apis/apps/v1/namespaces/d/deployments", watch="true",
+                 sendInitialEvents="true", resourceVersionMatch="NotOlderThan",
+                 allowWatchBookmarks="true")
+    assert _options("GET", "/api/v1/pods", watch="true", sendInitialEvents="false")
 
 
 def test_delete_options_in_the_body_win_over_the_query():

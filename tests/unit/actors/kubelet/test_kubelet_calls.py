@@ -1,0 +1,88 @@
+"""The kubelet's node calls (actors/kubelet/kubelet.py NodeAgent.answer): a followed log of a
+container that writes nothing more ends when the agent stops, instead of holding its call-pool
+thread, and the process's exit, until the container writes or stops."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+from actors.kubelet.kubelet import KubeletConfig, NodeAgent, Writers
+from actors.kubelet.podworkers import PodWorkers
+from actors.kubelet.statuswriter import StatusWriter
+from actors.kubelet.timers import Timers
+from bindings.runtimes.sim import SimRuntime
+from bus.connection import Incoming
+from bus.envelope import Envelope
+
+
+class QuietLog:
+    """A followed log that yields one chunk, then waits for more until it is closed."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def __iter__(self) -> Iterator[str]:
+        yield "first line\n"
+        self.closed.wait()
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+class QuietRuntime(SimRuntime):
+    def __init__(self, log: QuietLog, timers: Timers) -> None:
+        super().__init__("node-1", timers)
+        self.log = log
+
+    def follow_logs(self, pod_uid: str, container: str,
+                    tail_lines: int | None = None) -> Any:
+        return self.log
+
+
+class Reader:
+    """The bus as the kubelet sees it: the reply published, each chunk acknowledged."""
+
+    name = "kubelet-node-1"
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
+        self.first = threading.Event()
+
+    def publish(self, subject: str, envelope: Envelope) -> None:
+        pass
+
+    def request(self, subject: str, envelope: Envelope, timeout: float, key: bytes) -> Any:
+        self.chunks.append(envelope.body)
+        self.first.set()
+        done: Future[None] = Future()
+        done.set_result(None)
+        return done
+
+
+def test_a_followed_log_of_a_quiet_container_ends_when_the_agent_stops():
+    timers, log, reader = Timers(), QuietLog(), Reader()
+    writers, workers = Writers(StatusWriter(1), StatusWriter(1)), PodWorkers(1)
+    agent = NodeAgent(None, QuietRuntime(log, timers),  # type: ignore[arg-type]
+                      config=KubeletConfig("node-1", record_events=False), workers=workers,
+                      timers=timers, writers=writers, publish=lambda subject, envelope: None,
+                      subjects=None)
+    call = Envelope(sender="apiserver", verb="logs", auth={"streamKey": b"k" * 32},
+                    body={"uid": "u1", "container": "c", "stream": "_INBOX.logs.1"})
+    answering = threading.Thread(target=agent.answer, args=(
+        Incoming("kubeactor.node.node-1", call, "_INBOX.reply"), reader), daemon=True)
+    try:
+        answering.start()
+        assert reader.first.wait(5)
+        agent.stop()
+        answering.join(5)
+        assert not answering.is_alive()
+        assert reader.chunks[-1] == {"seq": 2, "end": True}
+    finally:
+        log.close()
+        writers.pods.stop()
+        writers.leases.stop()
+        workers.stop()
+        timers.stop()
