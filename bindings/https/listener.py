@@ -98,12 +98,23 @@ class HttpsListener:
         self.port = int(self._runner.addresses[0][1])
         self.front.address = f"{self.host}:{self.port}"
 
+    async def _stop(self) -> None:
+        """Close the site and its connections, then end what is still pending on the loop: a
+        connection accepted while the site closed is still in its TLS handshake, and a task
+        left pending when the loop closes leaks its socket (asyncio reports it later, in
+        whatever code runs then)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     def stop(self) -> None:
         """Close the listener and every connection; idempotent."""
         if self._thread.is_alive():
-            if self._runner is not None:
-                asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
-                self._runner = None
+            asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(30)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=30)
         if not self._loop.is_running() and not self._loop.is_closed():

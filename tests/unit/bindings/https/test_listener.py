@@ -5,8 +5,10 @@ process's memory and file descriptors (3000 of them held 790 MB for an hour befo
 
 from __future__ import annotations
 
+import gc
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +60,17 @@ def test_a_complete_request_is_answered(listener):
         while chunk := sock.recv(1024):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok")
+
+
+def test_stopping_during_a_handshake_leaks_no_socket(listener):
+    """A client that connected but never began TLS: the server's accept is still waiting for
+    the handshake when the listener stops. Left pending, that task is destroyed with the loop
+    and its socket is reported unclosed later, in whatever test runs then (a CI run failed so);
+    the warnings filter turns such a report into an error of this test."""
+    served, _ = listener
+    with socket.create_connection((served.host, served.port), timeout=10) as raw:
+        raw.sendall(b"\x16")  # one byte of a ClientHello, never the rest
+        time.sleep(0.2)  # the server has accepted and awaits the handshake
+        served.stop()
+        gc.collect()
+        assert raw.recv(1024) == b""  # the server closed its end
