@@ -299,7 +299,7 @@ class Connection:
     def close(self) -> None:
         """Drain and close; safe to call twice. Not on the loop thread (RuntimeError)."""
         self._closed = True
-        if self._nc is not None:
+        if self._nc is not None and self.lost is None:  # lost: _lose closes it, nothing to drain
             nc, self._nc = self._nc, None
             try:
                 bus_loop.wait(nc.drain(), timeout=5)
