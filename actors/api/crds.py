@@ -48,6 +48,16 @@ class Column:
 
 
 @dataclass(frozen=True, slots=True)
+class ScalePaths:
+    """A version's ``subresources.scale``: where its objects keep what an ``autoscaling/v1``
+    Scale shows. Simple JSON paths (``.spec.replicas``), no array steps."""
+
+    spec_replicas: str
+    status_replicas: str
+    label_selector: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CustomResource(ResourceInfo):
     """A resource a CRD serves; ``version`` is its storage version."""
 
@@ -58,6 +68,8 @@ class CustomResource(ResourceInfo):
     schemas: Mapping[str, schema.Node] = field(default_factory=dict, compare=False)
     """Each served version's compiled schema."""
     columns: tuple[Column, ...] = ()
+    scale: ScalePaths | None = None
+    """The storage version's ``scale`` subresource, when it has one."""
 
 
 def storage_version(crd: Object) -> str:
@@ -138,11 +150,57 @@ def _version_problems(spec: Object) -> list[str]:
             found.append(f"{at}.schema.openAPIV3Schema.type: Required value: must be object "
                          "at the root")
         found += _pattern_problems(f"{at}.schema.openAPIV3Schema", root)
+        found += _scale_problems(f"{at}.subresources.scale",
+                                 (version.get("subresources") or {}).get("scale"))
         found += [f"{at}.additionalPrinterColumns[{i}].jsonPath: Invalid value: "
                   f'"{c.get("jsonPath", "")}": must be a simple JSON path'
                   for i, c in enumerate(version.get("additionalPrinterColumns") or ())
                   if not str(c.get("jsonPath", "")).startswith(".")]
     return found
+
+
+SCALE_PATHS = {"specReplicasPath": (".spec.",), "statusReplicasPath": (".status.",),
+               "labelSelectorPath": (".spec.", ".status.")}
+"""Each path of a ``scale`` subresource, and where it must point (apiextensions' rules)."""
+_SIMPLE_PATH = re.compile(r"^(\.[A-Za-z_][-A-Za-z0-9_]*)+$")
+
+
+def _scale_problems(at: str, scale: Any) -> list[str]:
+    """What apiextensions-apiserver refuses in a version's ``subresources.scale``."""
+    if scale is None:
+        return []
+    if not isinstance(scale, dict):
+        return [f"{at}: Invalid value: must be an object"]
+    found = []
+    for key, roots in SCALE_PATHS.items():
+        path = scale.get(key)
+        if path is None and key == "labelSelectorPath":
+            continue
+        if not isinstance(path, str) or not path:
+            found.append(f"{at}.{key}: Required value")
+        elif not _SIMPLE_PATH.match(path) or not path.startswith(roots):
+            where = " or ".join(root.rstrip(".") for root in roots)
+            found.append(f'{at}.{key}: Invalid value: "{path}": should be a json path under '
+                         f"{where}")
+    return found
+
+
+def path_value(obj: Object, path: str) -> Any:
+    """The value at a simple JSON path (``.spec.replicas``) of ``obj``, None when absent."""
+    value: Any = obj
+    for key in path.split(".")[1:]:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def with_path_value(obj: Object, path: str, value: Any) -> None:
+    """Set the value at a simple JSON path of ``obj``, making the maps on the way."""
+    *parents, last = path.split(".")[1:]
+    for key in parents:
+        if not isinstance(obj.get(key), dict):
+            obj[key] = {}
+        obj = obj[key]
+    obj[last] = value
 
 
 def _pattern_problems(at: str, node: Any) -> list[str]:
@@ -225,7 +283,15 @@ def resource_of(crd: Object) -> CustomResource | None:
         schemas={v["name"]: schema.compile_custom(v["schema"]["openAPIV3Schema"])
                  for v in served},
         columns=tuple(_column(c) for c in storage.get("additionalPrinterColumns") or ()),
+        scale=_scale_paths((storage.get("subresources") or {}).get("scale")),
     )
+
+
+def _scale_paths(scale: Object | None) -> ScalePaths | None:
+    if scale is None:
+        return None
+    return ScalePaths(scale["specReplicasPath"], scale["statusReplicasPath"],
+                      scale.get("labelSelectorPath"))
 
 
 def _column(column: Object) -> Column:
@@ -237,6 +303,32 @@ def decoded_version(info: CustomResource, obj: Object) -> str:
     """The served version ``obj`` is written in (its ``apiVersion``), else the storage one."""
     group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
     return version if group == info.group and version in info.versions else info.version
+
+
+def served_as(info: ResourceInfo, version: str | None, answer: Object) -> Object:
+    """``answer`` (an object of ``info``, or a list of them) as the served ``version`` shows
+    it: conversion ``None`` changes only ``apiVersion``. Objects of another kind (a Scale, a
+    Status) and answers without a version asked for are returned as they are; the stored
+    object itself is never changed (a shallow copy is)."""
+    if version is None or version == info.version or not isinstance(answer, dict):
+        return answer
+    shown = f"{info.group}/{version}"
+    if answer.get("kind") == f"{info.kind}List" and isinstance(answer.get("items"), list):
+        return {**answer, "apiVersion": shown,
+                "items": [served_as(info, version, item) for item in answer["items"]]}
+    return {**answer, "apiVersion": shown} if answer.get("apiVersion") == info.api_version \
+        else answer
+
+
+def version_mismatch(info: ResourceInfo, version: str | None, body: Any) -> str | None:
+    """Why an object sent to be written at ``version`` is not (its ``apiVersion`` names
+    another), as kube-apiserver's decoder says it; None when it is, or no version was named."""
+    sent = body.get("apiVersion") if isinstance(body, dict) else None
+    expected = f"{info.group}/{version}"
+    if version is None or sent in (None, expected):
+        return None
+    return (f"the API version in the data ({sent}) does not match the expected API version "
+            f"({expected})")
 
 
 def check(info: CustomResource, obj: Object) -> schema.Findings:

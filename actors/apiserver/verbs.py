@@ -195,7 +195,8 @@ class Verbs:
             raise BadRequest(f"patch needs options.patchType: one of {', '.join(patches.TYPES)}")
 
         def patched(old: Object) -> Object:
-            shown = to_scale(request.info, old) if request.subresource == "scale" else old
+            shown = to_scale(request.info, old) if request.subresource == "scale" else \
+                crds.served_as(request.info, request.options.version, old)
             return patches.apply(shown, patch_type, request.envelope.body)
 
         return (yield from self._guaranteed_update(request, patched, pinned=False))
@@ -343,7 +344,7 @@ class Verbs:
             owner=request.envelope.sender or request.user.name, user=request.user.name,
             info=request.info, namespace=request.namespace,
             match=matcher(options.label_selector, options.field_selector),
-            revision=0, lease_seconds=options.lease_seconds,
+            revision=0, lease_seconds=options.lease_seconds, version=options.version,
         )
         watcher.renew()
         if options.resource_version is not None:
