@@ -16,8 +16,10 @@ Pure functions over plain dicts. Neighbours: ``actors.api.schema`` (the walker),
 
 from __future__ import annotations
 
+import copy
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +151,7 @@ def _version_problems(spec: Object) -> list[str]:
         if root.get("type") != "object":
             found.append(f"{at}.schema.openAPIV3Schema.type: Required value: must be object "
                          "at the root")
-        found += _pattern_problems(f"{at}.schema.openAPIV3Schema", root)
+        found += _schema_problems(f"{at}.schema.openAPIV3Schema", root)
         found += _scale_problems(f"{at}.subresources.scale",
                                  (version.get("subresources") or {}).get("scale"))
         found += [f"{at}.additionalPrinterColumns[{i}].jsonPath: Invalid value: "
@@ -203,19 +205,77 @@ def with_path_value(obj: Object, path: str, value: Any) -> None:
     obj[last] = value
 
 
-def _pattern_problems(at: str, node: Any) -> list[str]:
-    """The ``pattern`` of ``node`` and of the schemas under it that RE2 refuses."""
+def _schema_problems(at: str, root: Object) -> list[str]:
+    """What apiextensions-apiserver refuses in a version's ``openAPIV3Schema`` beyond its
+    types: a schema that is not structural, a ``pattern`` RE2 refuses, and (in a structural
+    one) a ``default`` its own schema refuses."""
+    nodes = list(_nodes(at, root, "root"))
+    found = [problem for where, node, level in nodes
+             for problem in _structural_problems(where, node, level)]
+    found += [problem for where, node, _ in nodes for problem in _pattern_problems(where, node)]
+    if found:
+        return found
+    return [problem for where, node, _ in nodes if "default" in node
+            for problem in _default_problems(where, node)]
+
+
+def _nodes(at: str, node: Any, level: str) -> Iterator[tuple[str, Object, str]]:
+    """``node`` and every schema under it, with where each is and its level (``root``,
+    ``field``: a property's, ``item``: an array's items, ``values``: additionalProperties')."""
     if not isinstance(node, dict):
-        return []
+        return
+    yield at, node, level
+    for key, sub in (node.get("properties") or {}).items():
+        yield from _nodes(f"{at}.properties[{key}]", sub, "field")
+    yield from _nodes(f"{at}.items", node.get("items"), "item")
+    yield from _nodes(f"{at}.additionalProperties", node.get("additionalProperties"), "values")
+
+
+_EMPTY_TYPE = {"field": "must not be empty for specified object fields",
+               "item": "must not be empty for specified array items"}
+"""How a structural schema's missing ``type`` is refused, by where the schema is."""
+
+
+def _structural_problems(at: str, node: Object, level: str) -> list[str]:
+    """Why ``node`` is not structural, as apiextensions-apiserver's checks say it."""
+    found = []
+    typeless = not node.get("type") and not node.get("x-kubernetes-int-or-string") and \
+        not node.get("x-kubernetes-preserve-unknown-fields")
+    if typeless and level in _EMPTY_TYPE:
+        found.append(f"{at}.type: Required value: {_EMPTY_TYPE[level]}")
+    if "properties" in node and "additionalProperties" in node:
+        found.append(f"{at}.additionalProperties: Forbidden: additionalProperties and "
+                     "properties are mutual exclusive")
+    return found
+
+
+def _pattern_problems(at: str, node: Object) -> list[str]:
+    """The ``pattern`` of ``node`` when RE2 refuses it."""
     pattern = node.get("pattern")
     problem = schema.pattern_problem(pattern) if isinstance(pattern, str) else None
-    found = [f'{at}.pattern: Invalid value: "{pattern}": must be a valid regular expression, '
-             f"but isn't: {problem}"] if problem else []
-    for key, sub in (node.get("properties") or {}).items():
-        found += _pattern_problems(f"{at}.properties[{key}]", sub)
-    for key in ("items", "additionalProperties"):
-        found += _pattern_problems(f"{at}.{key}", node.get(key))
-    return found
+    return [f'{at}.pattern: Invalid value: "{pattern}": must be a valid regular expression, '
+            f"but isn't: {problem}"] if problem else []
+
+
+_DEFAULT = "<default>"
+"""Where the walk of a default says it is: replaced by the default's path in the CRD."""
+
+
+def _default_problems(at: str, node: Object) -> list[str]:
+    """What ``node``'s own schema refuses in its ``default``: kube-openapi's words, the
+    field path the default's (``<at>.default``), the message's name relative to it."""
+    value = copy.deepcopy(node["default"])
+    findings = schema.walk(schema.compile_node(node), value, _DEFAULT)
+    shown = json.dumps(node["default"], separators=(",", ":"))
+    pruned = [f"{at}.default: Invalid value: {shown}: must not have unknown fields"] \
+        if findings.unknown else []
+    return pruned + [_at_default(at, error) for error in findings.errors]
+
+
+def _at_default(at: str, error: str) -> str:
+    field, _, message = error.partition(": ")
+    message = message.replace(f"{_DEFAULT}.", "").replace(f"{_DEFAULT} ", "")
+    return f"{at}.default{field.removeprefix(_DEFAULT)}: {message}"
 
 
 def accept(crd: Object, served: list[ResourceInfo]) -> None:

@@ -148,3 +148,26 @@ def test_a_quota_of_custom_objects_refuses_one_too_many(cluster: UpProcess, api,
                               _manifest(tmp_path, "two", widget("two")))
     assert refused.returncode == 1
     assert 'widgets.example.com "two" is forbidden: exceeded quota: q' in refused.stderr
+
+
+def test_a_crd_whose_default_its_schema_refuses_is_refused_with_kubernetes_words(
+        cluster: UpProcess, tmp_path: Path):
+    versions = [{**v, "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+        "spec": {"type": "object", "properties": {
+            "size": {"type": "integer", "default": "big"}, "loose": {}}}}}}}
+        for v in WIDGETS["spec"]["versions"]]
+    bad = {**WIDGETS, "metadata": {"name": "gadgets.example.com"},
+           "spec": {**WIDGETS["spec"], "versions": versions,
+                    "names": {"plural": "gadgets", "kind": "Gadget"}}}
+    refused = cluster.kubectl("apply", "-f", _manifest(tmp_path, "bad", bad))
+    assert refused.returncode == 1
+    at = "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties"
+    assert refused.stderr.startswith(
+        'The CustomResourceDefinition "gadgets.example.com" is invalid: \n'
+        f"* {at}[loose].type: Required value: must not be empty for specified object fields"
+    ), refused.stderr
+    fixed = json.loads(json.dumps(bad).replace('"loose": {}', '"loose": {"type": "string"}'))
+    refused = cluster.kubectl("apply", "-f", _manifest(tmp_path, "fixed", fixed))
+    assert f'{at}[size].default: Invalid value: "string": in body must be of type integer: ' \
+        '"string"' in refused.stderr
+    assert cluster.kubectl("get", "crd", "gadgets.example.com").returncode == 1

@@ -195,3 +195,43 @@ def test_an_object_sent_at_one_version_must_say_that_version():
     assert crds.version_mismatch(info, "v1", {"apiVersion": "example.com/v2"}) == (
         "the API version in the data (example.com/v2) does not match the expected API "
         "version (example.com/v1)")
+
+
+def _with_spec_fields(**fields: dict) -> dict:
+    crd = copy.deepcopy(CRD)
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"].update(fields)
+    return crd
+
+
+AT = "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties"
+
+
+def test_defaults_their_own_schema_refuses_refuse_the_crd():
+    crd = _with_spec_fields(
+        size={"type": "integer", "default": "big"},
+        low={"type": "integer", "minimum": 1, "default": 0},
+        box={"type": "object", "properties": {"a": {"type": "integer"}},
+             "default": {"a": "x", "b": 1}})
+    assert crds.problems(crd) == [
+        f'{AT}[size].default: Invalid value: "string": in body must be of type integer: '
+        '"string"',
+        f"{AT}[low].default: Invalid value: 0: in body should be greater than or equal to 1",
+        f'{AT}[box].default: Invalid value: {{"a":"x","b":1}}: must not have unknown fields',
+        f'{AT}[box].default.a: Invalid value: "string": a in body must be of type integer: '
+        '"string"']
+
+
+def test_a_schema_that_is_not_structural_refuses_the_crd():
+    crd = _with_spec_fields(
+        loose={"properties": {"a": {"type": "string"}}},
+        listed={"type": "array", "items": {}},
+        both={"type": "object", "properties": {"a": {"type": "string"}},
+              "additionalProperties": {"type": "string"}},
+        free={"x-kubernetes-preserve-unknown-fields": True},
+        port={"x-kubernetes-int-or-string": True})
+    assert crds.problems(crd) == [
+        f"{AT}[loose].type: Required value: must not be empty for specified object fields",
+        f"{AT}[listed].items.type: Required value: must not be empty for specified array items",
+        f"{AT}[both].additionalProperties: Forbidden: additionalProperties and properties are "
+        "mutual exclusive"]
