@@ -27,8 +27,10 @@ CRD = {
 }
 
 
-def established() -> crds.CustomResource:
+def established(subresources: dict | None = None) -> crds.CustomResource:
     crd = copy.deepcopy(CRD)
+    if subresources is not None:
+        crd["spec"]["versions"][0]["subresources"] = subresources
     crds.accept(crd, [])
     info = crds.resource_of(crd)
     assert info is not None
@@ -132,18 +134,9 @@ def test_a_crd_in_a_kubernetes_group_needs_the_api_approval_annotation():
     assert crds.problems(crd) == []
 
 
-def _scaled() -> crds.CustomResource:
-    crd = copy.deepcopy(CRD)
-    crd["spec"]["versions"][0]["subresources"] = {"scale": {
-        "specReplicasPath": ".spec.count", "statusReplicasPath": ".status.count"}}
-    crds.accept(crd, [])
-    info = crds.resource_of(crd)
-    assert info is not None
-    return info
-
-
 def test_a_scale_reads_and_writes_the_paths_of_the_crd():
-    info = _scaled()
+    info = established({"scale": {"specReplicasPath": ".spec.count",
+                                  "statusReplicasPath": ".status.count"}})
     assert info.scale == crds.ScalePaths(".spec.count", ".status.count")
     obj = {"apiVersion": "example.com/v1", "kind": "Thing",
            "metadata": {"name": "a", "generation": 1}, "spec": {"count": 2}}
