@@ -2,10 +2,12 @@
 names are accepted and it is Established, and the resource it then serves.
 
 A CRD serves one resource (``<plural>.<group>``) in one or more versions, objects stored in its
-one storage version (conversion ``None``: only ``apiVersion`` changes between versions). Each
-version has a structural ``openAPIV3Schema``, compiled by ``actors.api.schema`` into the walker
-that checks, defaults and prunes its objects. apiextensions-apiserver sets the CRD's
-``NamesAccepted`` and ``Established`` conditions from controllers; kubeactor decides them
+one storage version (conversion ``None``: only ``apiVersion`` changes between versions, see
+:func:`served_as`). Each version has a structural ``openAPIV3Schema`` (a CRD whose schema is not,
+or whose defaults it refuses, is invalid), compiled by ``actors.api.schema`` into the walker
+that checks, defaults and prunes its objects; a ``scale`` subresource's paths
+(:class:`ScalePaths`) say where its objects keep their replicas. apiextensions-apiserver sets
+the CRD's ``NamesAccepted`` and ``Established`` conditions from controllers; kubeactor decides them
 (:func:`accept`) when the CRD is written, so the resource is served from the commit on.
 
 Pure functions over plain dicts. Neighbours: ``actors.api.schema`` (the walker),

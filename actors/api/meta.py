@@ -30,7 +30,7 @@ def now_rfc3339() -> str:
 def parse_time(value: str) -> datetime:
     """Inverse of :func:`now_rfc3339` (and of :func:`now_micro`), and of any RFC 3339 time
     as clients write it (kopf's events: ``2026-12-06T21:00:29.474117+00:00``); ValueError
-    when ``value`` is none."""
+    when ``value`` is not a time."""
     parsed = datetime.fromisoformat(value)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 

@@ -306,8 +306,9 @@ class Verbs:
             item = dataclasses.replace(request, info=info, namespace=metadata.get("namespace"),
                                        name=metadata["name"])
             with contextlib.suppress(NotFound):
-                self._commit(item, (yield from self._store_write(item, "delete", None)),
-                             removed=True)
+                removed = yield from self._store_write(item, "delete", None)
+                self.admission.release(removed)  # a quota's count of it
+                self._commit(item, removed, removed=True)
 
     def _write(self, request: Request, obj: Object, expected: int | None
                ) -> Generator[Step, Result, Object]:

@@ -272,3 +272,7 @@ def test_a_quota_counts_custom_objects(admin: Client, widgets: dict):
         admin.create("widgets", widget("third"))
     admin.delete("widgets", "before")
     admin.create("widgets", widget("third"))  # the deleted one gave its count back
+    admin.delete(crds.RESOURCE, "widgets.example.com", None)  # and its objects with it
+    admin.create(crds.RESOURCE, WIDGETS, None)
+    for name in ("again", "twice"):
+        admin.create("widgets", widget(name))
