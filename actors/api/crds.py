@@ -2,10 +2,12 @@
 names are accepted and it is Established, and the resource it then serves.
 
 A CRD serves one resource (``<plural>.<group>``) in one or more versions, objects stored in its
-one storage version (conversion ``None``: only ``apiVersion`` changes between versions). Each
-version has a structural ``openAPIV3Schema``, compiled by ``actors.api.schema`` into the walker
-that checks, defaults and prunes its objects. apiextensions-apiserver sets the CRD's
-``NamesAccepted`` and ``Established`` conditions from controllers; kubeactor decides them
+one storage version (conversion ``None``: only ``apiVersion`` changes between versions, see
+:func:`served_as`). Each version has a structural ``openAPIV3Schema`` (a CRD whose schema is not,
+or whose defaults it refuses, is invalid), compiled by ``actors.api.schema`` into the walker
+that checks, defaults and prunes its objects; a ``scale`` subresource's paths
+(:class:`ScalePaths`) say where its objects keep their replicas. apiextensions-apiserver sets
+the CRD's ``NamesAccepted`` and ``Established`` conditions from controllers; kubeactor decides them
 (:func:`accept`) when the CRD is written, so the resource is served from the commit on.
 
 Pure functions over plain dicts. Neighbours: ``actors.api.schema`` (the walker),
@@ -16,8 +18,10 @@ Pure functions over plain dicts. Neighbours: ``actors.api.schema`` (the walker),
 
 from __future__ import annotations
 
+import copy
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +52,16 @@ class Column:
 
 
 @dataclass(frozen=True, slots=True)
+class ScalePaths:
+    """A version's ``subresources.scale``: where its objects keep what an ``autoscaling/v1``
+    Scale shows. Simple JSON paths (``.spec.replicas``), no array steps."""
+
+    spec_replicas: str
+    status_replicas: str
+    label_selector: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CustomResource(ResourceInfo):
     """A resource a CRD serves; ``version`` is its storage version."""
 
@@ -58,6 +72,8 @@ class CustomResource(ResourceInfo):
     schemas: Mapping[str, schema.Node] = field(default_factory=dict, compare=False)
     """Each served version's compiled schema."""
     columns: tuple[Column, ...] = ()
+    scale: ScalePaths | None = None
+    """The storage version's ``scale`` subresource, when it has one."""
 
 
 def storage_version(crd: Object) -> str:
@@ -137,7 +153,9 @@ def _version_problems(spec: Object) -> list[str]:
         if root.get("type") != "object":
             found.append(f"{at}.schema.openAPIV3Schema.type: Required value: must be object "
                          "at the root")
-        found += _pattern_problems(f"{at}.schema.openAPIV3Schema", root)
+        found += _schema_problems(f"{at}.schema.openAPIV3Schema", root)
+        found += _scale_problems(f"{at}.subresources.scale",
+                                 (version.get("subresources") or {}).get("scale"))
         found += [f"{at}.additionalPrinterColumns[{i}].jsonPath: Invalid value: "
                   f'"{c.get("jsonPath", "")}": must be a simple JSON path'
                   for i, c in enumerate(version.get("additionalPrinterColumns") or ())
@@ -145,19 +163,121 @@ def _version_problems(spec: Object) -> list[str]:
     return found
 
 
-def _pattern_problems(at: str, node: Any) -> list[str]:
-    """The ``pattern`` of ``node`` and of the schemas under it that RE2 refuses."""
-    if not isinstance(node, dict):
+SCALE_PATHS = {"specReplicasPath": (".spec.",), "statusReplicasPath": (".status.",),
+               "labelSelectorPath": (".spec.", ".status.")}
+"""Each path of a ``scale`` subresource, and where it must point (apiextensions' rules)."""
+_SIMPLE_PATH = re.compile(r"^(\.[A-Za-z_][-A-Za-z0-9_]*)+$")
+
+
+def _scale_problems(at: str, scale: Any) -> list[str]:
+    """What apiextensions-apiserver refuses in a version's ``subresources.scale``."""
+    if scale is None:
         return []
+    if not isinstance(scale, dict):
+        return [f"{at}: Invalid value: must be an object"]
+    found = []
+    for key, roots in SCALE_PATHS.items():
+        path = scale.get(key)
+        if path is None and key == "labelSelectorPath":
+            continue
+        if not isinstance(path, str) or not path:
+            found.append(f"{at}.{key}: Required value")
+        elif not _SIMPLE_PATH.match(path) or not path.startswith(roots):
+            where = " or ".join(root.rstrip(".") for root in roots)
+            found.append(f'{at}.{key}: Invalid value: "{path}": should be a json path under '
+                         f"{where}")
+    return found
+
+
+def path_value(obj: Object, path: str) -> Any:
+    """The value at a simple JSON path (``.spec.replicas``) of ``obj``, None when absent."""
+    value: Any = obj
+    for key in path.split(".")[1:]:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def with_path_value(obj: Object, path: str, value: Any) -> None:
+    """Set the value at a simple JSON path of ``obj``, making the maps on the way."""
+    *parents, last = path.split(".")[1:]
+    for key in parents:
+        if not isinstance(obj.get(key), dict):
+            obj[key] = {}
+        obj = obj[key]
+    obj[last] = value
+
+
+def _schema_problems(at: str, root: Object) -> list[str]:
+    """What apiextensions-apiserver refuses in a version's ``openAPIV3Schema`` beyond its
+    types: a schema that is not structural, a ``pattern`` RE2 refuses, and (in a structural
+    one) a ``default`` its own schema refuses."""
+    nodes = list(_nodes(at, root, "root"))
+    found = [problem for where, node, level in nodes
+             for problem in _structural_problems(where, node, level)]
+    found += [problem for where, node, _ in nodes for problem in _pattern_problems(where, node)]
+    if found:
+        return found
+    return [problem for where, node, _ in nodes if "default" in node
+            for problem in _default_problems(where, node)]
+
+
+def _nodes(at: str, node: Any, level: str) -> Iterator[tuple[str, Object, str]]:
+    """``node`` and every schema under it, with where each is and its level (``root``,
+    ``field``: a property's, ``item``: an array's items, ``values``: additionalProperties')."""
+    if not isinstance(node, dict):
+        return
+    yield at, node, level
+    for key, sub in (node.get("properties") or {}).items():
+        yield from _nodes(f"{at}.properties[{key}]", sub, "field")
+    yield from _nodes(f"{at}.items", node.get("items"), "item")
+    yield from _nodes(f"{at}.additionalProperties", node.get("additionalProperties"), "values")
+
+
+_EMPTY_TYPE = {"field": "must not be empty for specified object fields",
+               "item": "must not be empty for specified array items"}
+"""How a structural schema's missing ``type`` is refused, by where the schema is."""
+
+
+def _structural_problems(at: str, node: Object, level: str) -> list[str]:
+    """Why ``node`` is not structural, as apiextensions-apiserver's checks say it."""
+    found = []
+    typeless = not node.get("type") and not node.get("x-kubernetes-int-or-string") and \
+        not node.get("x-kubernetes-preserve-unknown-fields")
+    if typeless and level in _EMPTY_TYPE:
+        found.append(f"{at}.type: Required value: {_EMPTY_TYPE[level]}")
+    if "properties" in node and "additionalProperties" in node:
+        found.append(f"{at}.additionalProperties: Forbidden: additionalProperties and "
+                     "properties are mutual exclusive")
+    return found
+
+
+def _pattern_problems(at: str, node: Object) -> list[str]:
+    """The ``pattern`` of ``node`` when RE2 refuses it."""
     pattern = node.get("pattern")
     problem = schema.pattern_problem(pattern) if isinstance(pattern, str) else None
-    found = [f'{at}.pattern: Invalid value: "{pattern}": must be a valid regular expression, '
-             f"but isn't: {problem}"] if problem else []
-    for key, sub in (node.get("properties") or {}).items():
-        found += _pattern_problems(f"{at}.properties[{key}]", sub)
-    for key in ("items", "additionalProperties"):
-        found += _pattern_problems(f"{at}.{key}", node.get(key))
-    return found
+    return [f'{at}.pattern: Invalid value: "{pattern}": must be a valid regular expression, '
+            f"but isn't: {problem}"] if problem else []
+
+
+_DEFAULT = "<default>"
+"""Where the walk of a default says it is: replaced by the default's path in the CRD."""
+
+
+def _default_problems(at: str, node: Object) -> list[str]:
+    """What ``node``'s own schema refuses in its ``default``: kube-openapi's words, the
+    field path the default's (``<at>.default``), the message's name relative to it."""
+    value = copy.deepcopy(node["default"])
+    findings = schema.walk(schema.compile_node(node), value, _DEFAULT)
+    shown = json.dumps(node["default"], separators=(",", ":"))
+    pruned = [f"{at}.default: Invalid value: {shown}: must not have unknown fields"] \
+        if findings.unknown else []
+    return pruned + [_at_default(at, error) for error in findings.errors]
+
+
+def _at_default(at: str, error: str) -> str:
+    field, _, message = error.partition(": ")
+    message = message.replace(f"{_DEFAULT}.", "").replace(f"{_DEFAULT} ", "")
+    return f"{at}.default{field.removeprefix(_DEFAULT)}: {message}"
 
 
 def accept(crd: Object, served: list[ResourceInfo]) -> None:
@@ -225,7 +345,15 @@ def resource_of(crd: Object) -> CustomResource | None:
         schemas={v["name"]: schema.compile_custom(v["schema"]["openAPIV3Schema"])
                  for v in served},
         columns=tuple(_column(c) for c in storage.get("additionalPrinterColumns") or ()),
+        scale=_scale_paths((storage.get("subresources") or {}).get("scale")),
     )
+
+
+def _scale_paths(scale: Object | None) -> ScalePaths | None:
+    if scale is None:
+        return None
+    return ScalePaths(scale["specReplicasPath"], scale["statusReplicasPath"],
+                      scale.get("labelSelectorPath"))
 
 
 def _column(column: Object) -> Column:
@@ -237,6 +365,32 @@ def decoded_version(info: CustomResource, obj: Object) -> str:
     """The served version ``obj`` is written in (its ``apiVersion``), else the storage one."""
     group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
     return version if group == info.group and version in info.versions else info.version
+
+
+def served_as(info: ResourceInfo, version: str | None, answer: Object) -> Object:
+    """``answer`` (an object of ``info``, or a list of them) as the served ``version`` shows
+    it: conversion ``None`` changes only ``apiVersion``. Objects of another kind (a Scale, a
+    Status) and answers without a version asked for are returned as they are; the stored
+    object itself is never changed (a shallow copy is)."""
+    if version is None or version == info.version or not isinstance(answer, dict):
+        return answer
+    shown = f"{info.group}/{version}"
+    if answer.get("kind") == f"{info.kind}List" and isinstance(answer.get("items"), list):
+        return {**answer, "apiVersion": shown,
+                "items": [served_as(info, version, item) for item in answer["items"]]}
+    return {**answer, "apiVersion": shown} if answer.get("apiVersion") == info.api_version \
+        else answer
+
+
+def version_mismatch(info: ResourceInfo, version: str | None, body: Any) -> str | None:
+    """Why an object sent to be written at ``version`` is not (its ``apiVersion`` names
+    another), as kube-apiserver's decoder says it; None when it is, or no version was named."""
+    sent = body.get("apiVersion") if isinstance(body, dict) else None
+    expected = f"{info.group}/{version}"
+    if version is None or sent in (None, expected):
+        return None
+    return (f"the API version in the data ({sent}) does not match the expected API version "
+            f"({expected})")
 
 
 def check(info: CustomResource, obj: Object) -> schema.Findings:

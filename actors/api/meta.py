@@ -28,9 +28,11 @@ def now_rfc3339() -> str:
 
 
 def parse_time(value: str) -> datetime:
-    """Inverse of :func:`now_rfc3339` (and of :func:`now_micro`)."""
-    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if "." in value else "%Y-%m-%dT%H:%M:%SZ"
-    return datetime.strptime(value, pattern).replace(tzinfo=UTC)
+    """Inverse of :func:`now_rfc3339` (and of :func:`now_micro`), and of any RFC 3339 time
+    as clients write it (kopf's events: ``2026-12-06T21:00:29.474117+00:00``); ValueError
+    when ``value`` is not a time."""
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def now_micro() -> str:

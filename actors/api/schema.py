@@ -130,10 +130,11 @@ def check(api_version: str, kind: str, obj: Object) -> Findings | None:
     return None if root is None else walk(root, obj)
 
 
-def walk(root: Node, obj: Object) -> Findings:
-    """Walk ``obj`` against ``root`` (filling in the defaults it declares)."""
+def walk(root: Node, obj: Any, at: str = "") -> Findings:
+    """Walk ``obj`` against ``root`` (filling in the defaults it declares); ``at``: the path
+    its findings name it by (the object's root: none)."""
     findings = Findings()
-    _walk(obj, root, "", findings, None, "")
+    _walk(obj, root, at, findings, None, "")
     return findings
 
 
@@ -145,6 +146,12 @@ def compile_custom(schema: dict[str, Any]) -> Node:
     root.properties = {**(root.properties or {}), "apiVersion": Node(types=("string",)),
                        "kind": Node(types=("string",)), "metadata": _compiled(_OBJECT_META)}
     return root
+
+
+def compile_node(schema: dict[str, Any]) -> Node:
+    """One schema of a CRD's ``openAPIV3Schema`` (a field's, with what is under it),
+    compiled as its objects' are."""
+    return _compile_custom(schema)
 
 
 def _compile_custom(schema: dict[str, Any]) -> Node:

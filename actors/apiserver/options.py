@@ -48,6 +48,10 @@ class Options:
     a warning, ``Ignore``: nothing; it is dropped unless refused). kube-apiserver's default."""
     patch_type: str | None = None
     """``patch``: how the body patches the object (``actors.api.patches.TYPES``)."""
+    version: str | None = None
+    """The served version of the resource the client reads and writes at (an HTTP request's
+    path names it): a custom resource's answers and watch events come in it, a patch
+    applies to the object shown in it. None: the storage version."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -121,6 +125,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         propagation_policy=policy,
         field_validation=fields,
         patch_type=patch_type,
+        version=_typed(raw, "version", str) or None,
     )
 
 

@@ -161,7 +161,7 @@ def prepare_update(
             certificates.prepare_update(subresource, body, new, old)
         return new, expected
     if subresource in ("scale", "finalize"):
-        return _spec_field_update(subresource, body, old), expected
+        return _spec_field_update(info, subresource, body, old), expected
     new = dict(body)  # its own top level: ``body`` keeps what was sent (status)
     new["apiVersion"], new["kind"] = _api_version(info, new), info.kind
     metadata = meta(new)
@@ -215,9 +215,11 @@ def _invalid(info: ResourceInfo, old: Object, problems: list[str]) -> Invalid:
                    details={"name": name, "kind": info.singular, "causes": problems})
 
 
-def _spec_field_update(subresource: str, body: Object, old: Object) -> Object:
-    """``scale`` sets ``spec.replicas`` from a Scale; ``finalize`` sets a namespace's
-    ``spec.finalizers``. Nothing else of the object changes but its generation."""
+def _spec_field_update(info: ResourceInfo, subresource: str, body: Object, old: Object
+                       ) -> Object:
+    """``scale`` sets ``spec.replicas`` from a Scale (a custom resource's
+    ``specReplicasPath``); ``finalize`` sets a namespace's ``spec.finalizers``. Nothing else
+    of the object changes but its generation."""
     new = plain_copy(old)
     spec = body.get("spec")
     if not isinstance(spec, dict):
@@ -225,25 +227,38 @@ def _spec_field_update(subresource: str, body: Object, old: Object) -> Object:
     field = "replicas" if subresource == "scale" else "finalizers"
     if field not in spec:
         raise BadRequest(f"a {subresource} update needs spec.{field}")
-    new.setdefault("spec", {})[field] = plain_copy(spec[field])
+    crds.with_path_value(new, _scale_paths(info).spec_replicas if subresource == "scale"
+                         else ".spec.finalizers", plain_copy(spec[field]))
     if new.get("spec") != old.get("spec"):
         new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new
 
 
+APPS_SCALE = crds.ScalePaths(".spec.replicas", ".status.replicas")
+"""Where a ReplicaSet or Deployment keeps its Scale (its selector is ``spec.selector``)."""
+
+
+def _scale_paths(info: ResourceInfo) -> crds.ScalePaths:
+    return info.scale if isinstance(info, crds.CustomResource) and info.scale else APPS_SCALE
+
+
 def to_scale(info: ResourceInfo, obj: Object) -> Object:
-    """The ``autoscaling/v1`` Scale of a ReplicaSet or Deployment (its ``scale``
-    subresource)."""
-    metadata = obj["metadata"]
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    """The ``autoscaling/v1`` Scale of a ReplicaSet, a Deployment or a custom object (its
+    ``scale`` subresource; a custom resource's ``*Path``s say where its numbers are)."""
+    metadata, paths = obj["metadata"], _scale_paths(info)
+    if paths is APPS_SCALE:
+        selector = selector_text((obj.get("spec") or {}).get("selector") or {})
+    else:
+        found = crds.path_value(obj, paths.label_selector) if paths.label_selector else None
+        selector = found if isinstance(found, str) else ""
     return {
         "apiVersion": "autoscaling/v1", "kind": "Scale",
         "metadata": {key: metadata[key] for key in ("name", "namespace", "uid",
                                                     "resourceVersion", "creationTimestamp")
                      if key in metadata},
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {"replicas": status.get("replicas", 0),
-                   "selector": selector_text(spec.get("selector") or {})},
+        "spec": {"replicas": crds.path_value(obj, paths.spec_replicas) or 0},
+        "status": {"replicas": crds.path_value(obj, paths.status_replicas) or 0,
+                   **({"selector": selector} if selector else {})},  # Go's omitempty
     }
 
 

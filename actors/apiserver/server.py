@@ -32,13 +32,15 @@ from typing import Any
 
 import pykka
 
-from actors.api import priorityclasses
+from actors.api import crds, discovery, priorityclasses
+from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import (
     BY_KIND,
     RESOURCES,
     REVIEWS,
     SYSTEM_NAMESPACES,
+    ResourceInfo,
     lookup,
 )
 from actors.api.selectors import required_field
@@ -305,7 +307,7 @@ class ApiServer(Verbs, Relay, BusActor):
         result = getattr(self, f"_{request.verb}")(request)
         if isinstance(result, Generator):
             result = yield from result
-        return result
+        return crds.served_as(request.info, request.options.version, result)
 
     def _advance(self, pending: Pending, answer: Result | None) -> Envelope | None:
         """Run the verb until it finishes (the reply) or needs a call (sent without waiting;
@@ -411,9 +413,13 @@ class ApiServer(Verbs, Relay, BusActor):
         namespace = envelope.namespace if info.namespaced else None
         if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
             raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")
+        options = parse_options(envelope.options, self.subjects)
+        if options.version is not None and options.version not in discovery.versions(info):
+            raise NotFound(f'the server could not find the requested resource (version '
+                           f'"{options.version}" of {info.qualified} is not served)')
         request = Request(parsed.verb, info, subresource=subresource or None,
                           namespace=namespace or None, name=envelope.name or None, user=user,
-                          envelope=envelope, options=parse_options(envelope.options, self.subjects))
+                          envelope=envelope, options=options)
         self._forwarded(request)
         self._impersonate(request)
         return request
@@ -452,7 +458,12 @@ class ApiServer(Verbs, Relay, BusActor):
 
     def _check_schema(self, request: Request, obj: Object) -> None:
         """The schema of ``obj``'s type, before admission sees it (unknown fields dropped, or
-        refused under ``fieldValidation: Strict``); its warnings go with the reply."""
+        refused under ``fieldValidation: Strict``); its warnings go with the reply. An object
+        sent at one version (``options.version``) must be written in it."""
+        if request.verb in ("create", "update") and not request.subresource and (
+                mismatch := crds.version_mismatch(request.info, request.options.version,
+                                                  request.envelope.body)):
+            raise BadRequest(mismatch)
         request.warnings += decode(request.info, obj, request.options.field_validation)
 
     def _validate(self, request: Request, obj: Object) -> None:
@@ -480,12 +491,16 @@ class ApiServer(Verbs, Relay, BusActor):
         assert self.view is not None, "reads before on_start"
         return self.view.get(_BY_NAME[resource].key(namespace, name))
 
-    def list(self, resource: str, namespace: str | None) -> list[Object]:
-        info = _BY_NAME[resource]
+    def list(self, resource: str | ResourceInfo, namespace: str | None) -> list[Object]:
+        info = resource if isinstance(resource, ResourceInfo) else _BY_NAME[resource]
         if info.kind in ADMISSION_KINDS:
             return self.admission_objects.list(info.kind, namespace)
         assert self.view is not None, "reads before on_start"
         return self.view.page(info.prefix(namespace))[0]
+
+    @property
+    def served(self) -> Served:
+        return self.resources.served
 
     def update_status(self, resource: str, obj: Object) -> Object:
         assert self.writer is not None, "writes before on_start"

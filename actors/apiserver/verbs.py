@@ -195,7 +195,8 @@ class Verbs:
             raise BadRequest(f"patch needs options.patchType: one of {', '.join(patches.TYPES)}")
 
         def patched(old: Object) -> Object:
-            shown = to_scale(request.info, old) if request.subresource == "scale" else old
+            shown = to_scale(request.info, old) if request.subresource == "scale" else \
+                crds.served_as(request.info, request.options.version, old)
             return patches.apply(shown, patch_type, request.envelope.body)
 
         return (yield from self._guaranteed_update(request, patched, pinned=False))
@@ -305,8 +306,9 @@ class Verbs:
             item = dataclasses.replace(request, info=info, namespace=metadata.get("namespace"),
                                        name=metadata["name"])
             with contextlib.suppress(NotFound):
-                self._commit(item, (yield from self._store_write(item, "delete", None)),
-                             removed=True)
+                removed = yield from self._store_write(item, "delete", None)
+                self.admission.release(removed)  # a quota's count of it
+                self._commit(item, removed, removed=True)
 
     def _write(self, request: Request, obj: Object, expected: int | None
                ) -> Generator[Step, Result, Object]:
@@ -343,7 +345,7 @@ class Verbs:
             owner=request.envelope.sender or request.user.name, user=request.user.name,
             info=request.info, namespace=request.namespace,
             match=matcher(options.label_selector, options.field_selector),
-            revision=0, lease_seconds=options.lease_seconds,
+            revision=0, lease_seconds=options.lease_seconds, version=options.version,
         )
         watcher.renew()
         if options.resource_version is not None:

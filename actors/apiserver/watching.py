@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from actors.api import crds
 from actors.api.meta import trace_id_of
 from actors.api.objects import Object
 from actors.api.resources import BY_KIND, ResourceInfo
@@ -52,6 +53,9 @@ class Watcher:
     """Last revision delivered; older events are never sent again."""
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     expires: float = field(default=0.0)
+    version: str | None = None
+    """The served version the watcher reads at (its objects' ``apiVersion``; None: the
+    storage version)."""
 
     def renew(self, now: float | None = None) -> None:
         self.expires = (now if now is not None else time.monotonic()) + self.lease_seconds
@@ -187,5 +191,6 @@ class Watches:
             trace_id=trace_id_of(obj), span_id=new_id(), sender=self._sender,
             target=watcher.owner, verb="event", group=watcher.info.group,
             resource=watcher.info.name, namespace=metadata.get("namespace"),
-            name=metadata.get("name"), body={"type": kind, "object": obj},
+            name=metadata.get("name"),
+            body={"type": kind, "object": crds.served_as(watcher.info, watcher.version, obj)},
         ))

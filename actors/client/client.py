@@ -321,7 +321,7 @@ class Client:
             options=options, auth=auth,
         )
 
-    def request(self, verb: str, resource: str, *, namespace: str | None = None,
+    def request(self, verb: str, resource: str | ResourceInfo, *, namespace: str | None = None,
                 name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
                 subresource: str | None = None, trace_id: str | None = None,
                 timeout: float | None = None, server: str | None = None,
@@ -363,7 +363,7 @@ class Client:
     def get(self, resource: str, name: str, namespace: str | None = "default") -> Object:
         return self.request("get", resource, namespace=namespace, name=name)
 
-    def list(self, resource: str, namespace: str | None = None, *,
+    def list(self, resource: str | ResourceInfo, namespace: str | None = None, *,
              label_selector: str | None = None, field_selector: str | None = None,
              limit: int | None = None, continue_token: str | None = None) -> Object:
         """A ``<Kind>List`` with ``items`` and ``metadata.resourceVersion`` (and with ``limit``,
@@ -401,7 +401,7 @@ class Client:
         """The options of a write (``fieldValidation``), for writes sent with :meth:`submit`."""
         return {"fieldValidation": self.field_validation} if self.field_validation else None
 
-    def delete(self, resource: str, name: str, namespace: str | None = "default", *,
+    def delete(self, resource: str | ResourceInfo, name: str, namespace: str | None = "default", *,
                grace_period: int | None = None, propagation_policy: str | None = None,
                trace_id: str | None = None) -> Object:
         """Delete; ``propagation_policy`` (``Orphan``, ``Background``, ``Foreground``) says
@@ -432,14 +432,17 @@ class Client:
     def watch(self, resource: str | ResourceInfo, on_event: Callable[[WatchEvent], None], *,
               namespace: str | None = None, label_selector: str | None = None,
               field_selector: str | None = None, resource_version: str | None = None,
-              lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Watch:
-        """Start a watch; ``on_event`` runs on the bus loop thread and must not block."""
+              lease_seconds: float = DEFAULT_LEASE_SECONDS, version: str | None = None
+              ) -> Watch:
+        """Start a watch; ``on_event`` runs on the bus loop thread and must not block. With
+        ``version`` (a custom resource's served version), its objects come in that version."""
         watch_id = self.subjects.watch_id(
             self.connection.owner,
             f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")
         options: dict[str, Any] = {"watchId": watch_id, "leaseSeconds": lease_seconds,
                                    "allowWatchBookmarks": True}
         options.update({k: v for k, v in (("labelSelector", label_selector),
-                                          ("fieldSelector", field_selector)) if v})
+                                          ("fieldSelector", field_selector),
+                                          ("version", version)) if v})
         return Watch(self, self.info(resource), namespace, options, on_event).start(
             resource_version)

@@ -2,7 +2,8 @@
 
 Deleting a namespace marks it (``deletionTimestamp``, ``status.phase: Terminating``; the
 ``kubernetes`` entry of ``spec.finalizers`` holds it), and NamespaceLifecycle admission refuses
-new objects in it. This controller deletes every object of every namespaced resource in it and
+new objects in it. This controller deletes every object of every namespaced resource in it (the
+built-in ones, and the custom ones of the CRDs Established when it looks) and
 looks again every ``retry_seconds`` while some remain (pods stop gracefully); once it is empty
 it removes the ``kubernetes`` finalizer through ``namespaces/finalize`` and the apiserver
 removes the namespace.
@@ -17,7 +18,7 @@ import contextlib
 import logging
 
 from actors.api.objects import Object
-from actors.api.resources import STORED
+from actors.api.resources import STORED, ResourceInfo
 from actors.client.client import Client
 from actors.controllers.controller import Controller, ControllerConfig, Key
 from bus.connection import Connection
@@ -26,8 +27,8 @@ from bus.errors import NotFound
 log = logging.getLogger(__name__)
 
 FINALIZER = "kubernetes"
-CONTENT = tuple(info.name for info in STORED if info.namespaced)
-"""Every namespaced resource: what a namespace holds."""
+CONTENT: tuple[ResourceInfo, ...] = tuple(info for info in STORED if info.namespaced)
+"""Every namespaced built-in resource: what a namespace holds, beside custom objects."""
 
 
 def remaining_finalizers(namespace: Object) -> list[str]:
@@ -52,7 +53,8 @@ class NamespaceController(Controller):
             return None
         if FINALIZER not in ((namespace.get("spec") or {}).get("finalizers") or []):
             return None
-        left = sum(self._empty(resource, key.name) for resource in CONTENT)
+        custom = [info for info in self.client.discover().custom if info.namespaced]
+        left = sum(self._empty(resource, key.name) for resource in (*CONTENT, *custom))
         if left:
             log.info("namespace %s: %d objects left; looking again in %.1fs", key.name, left,
                      self.retry_seconds)
@@ -63,7 +65,7 @@ class NamespaceController(Controller):
                                     "finalizers": remaining_finalizers(namespace)}})
         return None
 
-    def _empty(self, resource: str, namespace: str) -> int:
+    def _empty(self, resource: ResourceInfo, namespace: str) -> int:
         """Delete what is left of ``resource`` in ``namespace``; how many objects remain."""
         items = self.client.list(resource, namespace)["items"]
         for obj in items:

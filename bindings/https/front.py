@@ -171,7 +171,7 @@ class Front:
                 client.watch, call.info, arrived,
                 namespace=call.namespace, label_selector=options.get("labelSelector"),
                 field_selector=options.get("fieldSelector"),
-                resource_version=options.get("resourceVersion")))
+                resource_version=options.get("resourceVersion"), version=call.version))
         except Gone as error:  # 200, then the 410 in the stream: the client lists again
             await response.prepare(request)
             await response.write(answers.error_event(error))

@@ -1,8 +1,9 @@
 """CustomResourceDefinitions over the bus, end to end: a CRD with two versions is Established
 and its resource served at once; its objects are defaulted, pruned and validated by the
-version's schema and stored in the storage version; its status subresource, printer columns
-and watches work; deleting the CRD deletes its objects (each with its watch event) and stops
-serving the resource."""
+version's schema and stored in the storage version, and read, listed and watched at any served
+version; its status and scale subresources, printer columns and watches work; a quota counts
+its objects; deleting the CRD deletes its objects (each with its watch event) and stops serving
+the resource."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def admin(control_plane: Cluster) -> Client:
     return control_plane.admin_client()
 
 
+SCALE = {"specReplicasPath": ".spec.size", "statusReplicasPath": ".status.ready",
+         "labelSelectorPath": ".status.selector"}
+
+
 def _version(name: str, storage: bool, size: dict) -> dict:
     spec = {"type": "object", "required": ["color"], "properties": {
         "size": size,
@@ -44,8 +49,9 @@ def _version(name: str, storage: bool, size: dict) -> dict:
     return {"name": name, "served": True, "storage": storage,
             "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                 "spec": spec,
-                "status": {"type": "object", "properties": {"ready": {"type": "integer"}}}}}},
-            "subresources": {"status": {}},
+                "status": {"type": "object", "properties": {"ready": {"type": "integer"},
+                                                            "selector": {"type": "string"}}}}}},
+            "subresources": {"status": {}, "scale": SCALE},
             "additionalPrinterColumns": [
                 {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
                 {"name": "Color", "type": "string", "jsonPath": ".spec.color"},
@@ -194,3 +200,79 @@ def test_rbac_applies_to_custom_resources(control_plane: Cluster, admin: Client,
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
                       "name": "jane"}]})
     assert [w["metadata"]["name"] for w in jane.list("widgets", "default")["items"]] == ["w"]
+
+
+def test_the_scale_subresource_reads_and_writes_where_the_crd_says(admin: Client,
+                                                                   widgets: dict):
+    created = admin.create("widgets", widget("w", size=2))
+    admin.update("widgets", {**created, "status": {"ready": 1, "selector": "app=w"}},
+                 subresource="status")
+    scale = admin.request("get", "widgets", namespace="default", name="w",
+                          subresource="scale")
+    assert (scale["apiVersion"], scale["kind"], scale["spec"], scale["status"]) == (
+        "autoscaling/v1", "Scale", {"replicas": 2}, {"replicas": 1, "selector": "app=w"})
+    scaled = admin.update("widgets", {**scale, "spec": {"replicas": 5}}, subresource="scale")
+    assert scaled["spec"] == {"replicas": 5}
+    stored = admin.get("widgets", "w")
+    assert (stored["spec"]["size"], stored["metadata"]["generation"]) == (5, 2)
+    with pytest.raises(Invalid, match=r"spec\.size: Invalid value: 11"):
+        admin.patch("widgets", "w", {"spec": {"replicas": 11}}, "application/merge-patch+json",
+                    subresource="scale")
+    assert admin.get("widgets", "w")["spec"]["size"] == 5
+
+
+def test_a_scale_path_outside_spec_or_status_refuses_the_crd(admin: Client):
+    versions = [{**v, "subresources": {"scale": {**SCALE, "specReplicasPath": ".size"}}}
+                for v in WIDGETS["spec"]["versions"]]
+    with pytest.raises(Invalid, match=r'spec\.versions\[0\]\.subresources\.scale\.'
+                                      r'specReplicasPath: Invalid value: "\.size": should be '
+                                      r"a json path under \.spec"):
+        admin.create(crds.RESOURCE, {**WIDGETS, "spec": {**WIDGETS["spec"],
+                                                         "versions": versions}}, None)
+
+
+def test_objects_are_read_listed_and_watched_at_the_version_asked(admin: Client,
+                                                                 widgets: dict):
+    admin.create("widgets", widget("w", size=3))
+    beta = {"version": "v1beta1"}
+    got = admin.request("get", "widgets", namespace="default", name="w", options=beta)
+    assert (got["apiVersion"], got["spec"]["size"]) == ("example.com/v1beta1", 3)
+    assert admin.get("widgets", "w")["apiVersion"] == "example.com/v1"
+    listed = admin.request("list", "widgets", namespace="default", options=beta)
+    assert [listed["apiVersion"], *(i["apiVersion"] for i in listed["items"])] == [
+        "example.com/v1beta1"] * 2
+    events: queue.Queue[WatchEvent] = queue.Queue()
+    watch = admin.watch("widgets", events.put, version="v1beta1")
+    try:
+        assert events.get(timeout=10).object["apiVersion"] == "example.com/v1beta1"
+        admin.patch("widgets", "w", {"spec": {"size": 4}}, "application/merge-patch+json")
+        changed = events.get(timeout=10)
+        assert (changed.type, changed.object["apiVersion"]) == (
+            "MODIFIED", "example.com/v1beta1")
+    finally:
+        watch.stop()
+    with pytest.raises(NotFound, match=r'version "v2" of widgets\.example\.com is not served'):
+        admin.request("get", "widgets", namespace="default", name="w",
+                      options={"version": "v2"})
+    with pytest.raises(BadRequest, match=r"the API version in the data \(example.com/v1\) "
+                                         r"does not match the expected API version "
+                                         r"\(example.com/v1beta1\)"):
+        admin.request("create", "widgets", namespace="default", body=widget("x"),
+                      options=beta)
+
+
+def test_a_quota_counts_custom_objects(admin: Client, widgets: dict):
+    admin.create("widgets", widget("before"))
+    quota = admin.create("resourcequotas", {"metadata": {"name": "q"}, "spec": {
+        "hard": {"count/widgets.example.com": "2"}}})
+    assert quota["status"]["used"] == {"count/widgets.example.com": "1"}
+    admin.create("widgets", widget("second"))
+    with pytest.raises(Forbidden, match=r"exceeded quota: q, requested: "
+                                        r"count/widgets.example.com=1"):
+        admin.create("widgets", widget("third"))
+    admin.delete("widgets", "before")
+    admin.create("widgets", widget("third"))  # the deleted one gave its count back
+    admin.delete(crds.RESOURCE, "widgets.example.com", None)  # and its objects with it
+    admin.create(crds.RESOURCE, WIDGETS, None)
+    for name in ("again", "twice"):
+        admin.create("widgets", widget(name))

@@ -23,6 +23,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol
 
+from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.pods import MIRROR_ANNOTATION, bound_node, references
 from actors.api.resources import IMMORTAL_NAMESPACES, NODE_LEASE_NAMESPACE, ResourceInfo
@@ -61,9 +62,15 @@ class ObjectAccess(Protocol):
         """The stored object, or None."""
         ...
 
-    def list(self, resource: str, namespace: str | None) -> list[Object]:
-        """Every stored object of ``resource`` in ``namespace``; read them, never change
-        them (some come from an in-memory copy shared by the workers)."""
+    def list(self, resource: str | ResourceInfo, namespace: str | None) -> list[Object]:
+        """Every stored object of ``resource`` (a built-in one's name, or any served one) in
+        ``namespace``; read them, never change them (some come from an in-memory copy shared
+        by the workers)."""
+        ...
+
+    @property
+    def served(self) -> Served:
+        """The resources served now, custom ones included."""
         ...
 
     def update_status(self, resource: str, obj: Object) -> Object:

@@ -28,7 +28,6 @@ from actors.api.defaulting import limit_range_defaults
 from actors.api.objects import Object
 from actors.api.pods import pod_containers
 from actors.api.quantity import format_cpu, format_memory
-from actors.api.resources import lookup
 from actors.apiserver.admission import quota as quota_usage
 from actors.apiserver.admission.chain import AdmissionRequest, ObjectAccess
 from bus.errors import Conflict, NotFound
@@ -203,10 +202,10 @@ class ResourceQuota:
         counted = {quota_usage.counted_by(name) for name in used}
         for group, resource in (pair for pair in counted if pair is not None):
             try:
-                info = lookup(group, resource)
-            except NotFound:  # not a resource this server stores (yet): nothing to count
+                info = self._access.served.lookup(group, resource)
+            except NotFound:  # not a resource this server serves (yet): nothing to count
                 continue
-            for obj in self._access.list(info.name, namespace):
+            for obj in self._access.list(info, namespace):
                 for name, amount in quota_usage.usage(group, resource, obj).items():
                     if name in used:
                         used[name] += amount
@@ -222,7 +221,7 @@ class ResourceQuota:
     def release(self, obj: Object, old: Object | None = None) -> None:
         """Give back what ``obj`` counted (or, with ``old``, what changing ``old`` into ``obj``
         was charged)."""
-        info = quota_usage.resource_of(obj)
+        info = self._access.served.of(obj)
         if info is None or not info.namespaced:
             return
         counted = quota_usage.usage(info.group, info.name, obj)

@@ -29,7 +29,7 @@ from typing import Any
 from actors.api.amounts import pod_amounts
 from actors.api.objects import Object
 from actors.api.quantity import format_cpu, format_memory, parse_cpu, parse_memory
-from actors.api.resources import BY_KIND, ResourceInfo, qualify
+from actors.api.resources import qualify
 
 Usage = dict[str, int]
 """Quota resource name -> amount in base units."""
@@ -183,9 +183,3 @@ def delta(new: Usage, old: Usage) -> Usage:
     changed = {name: new.get(name, 0) - old.get(name, 0) for name in {*new, *old}}
     return {name: value for name, value in changed.items() if value}
 
-
-def resource_of(obj: Object) -> ResourceInfo | None:
-    """The registered resource of a stored object (by ``apiVersion`` and ``kind``)."""
-    info = BY_KIND.get(str(obj.get("kind", "")))
-    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-    return info if info is not None and info.group == group else None

@@ -85,6 +85,12 @@ def _entries(info: ResourceInfo) -> list[Object]:
     if info.categories:
         main["categories"] = list(info.categories)
     return [main] + [{"name": f"{info.name}/{sub}", "singularName": "",
-                      "namespaced": info.namespaced, "kind": info.kind,
-                      "verbs": sorted(SUBRESOURCE_VERBS.get(sub, ()))}
+                      "namespaced": info.namespaced,
+                      "verbs": sorted(SUBRESOURCE_VERBS.get(sub, ())),
+                      **SUBRESOURCE_KINDS.get(sub, {"kind": info.kind})}
                      for sub in info.subresources]
+
+
+SUBRESOURCE_KINDS = {"scale": {"group": "autoscaling", "version": "v1", "kind": "Scale"}}
+"""Subresources whose object is not the resource's own kind, as kube-apiserver announces them
+(kubectl's scale client reads the Scale's group and version from there)."""

@@ -54,6 +54,8 @@ def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str
         found["patchType"] = patch_type(content_type)
     if call.subresource == "log":
         found.update(_logging(query))
+    if call.version is not None:
+        found["version"] = call.version
     return found
 
 

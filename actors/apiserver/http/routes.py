@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from actors.api.crds import CustomResource
 from actors.api.discovery import Served, versions
 from actors.api.resources import ResourceInfo
 from bus.errors import MethodNotAllowed, NotFound
@@ -42,6 +43,9 @@ class Call:
     namespace: str | None = None
     name: str | None = None
     subresource: str | None = None
+    version: str | None = None
+    """A custom resource's version the path names (any the CRD serves): the answer comes in
+    it, and an object sent must be written in it."""
 
 
 def route(method: str, path: str, query: Mapping[str, str], served: Served) -> Call:
@@ -62,7 +66,8 @@ def route(method: str, path: str, query: Mapping[str, str], served: Served) -> C
         raise _not_found(path)
     verb = "create" if subresource in CONNECT and method in ("GET", "POST") else _verb(
         method, name, subresource, query)
-    return Call(verb, info, namespace, name, subresource)
+    return Call(verb, info, namespace, name, subresource,
+                version if isinstance(info, CustomResource) else None)
 
 
 def _group_version(parts: list[str], path: str) -> tuple[str, str, list[str]]:

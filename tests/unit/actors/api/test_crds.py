@@ -7,6 +7,7 @@ import copy
 from actors.api import crds, schema
 from actors.api.discovery import Served
 from actors.api.resources import lookup
+from actors.apiserver.registry import prepare_update, to_scale
 
 CRD = {
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -26,8 +27,10 @@ CRD = {
 }
 
 
-def established() -> crds.CustomResource:
+def established(subresources: dict | None = None) -> crds.CustomResource:
     crd = copy.deepcopy(CRD)
+    if subresources is not None:
+        crd["spec"]["versions"][0]["subresources"] = subresources
     crds.accept(crd, [])
     info = crds.resource_of(crd)
     assert info is not None
@@ -129,3 +132,99 @@ def test_a_crd_in_a_kubernetes_group_needs_the_api_approval_annotation():
     crd["metadata"]["annotations"] = {
         "api-approved.kubernetes.io": "https://github.com/kubernetes/kubernetes/pull/1"}
     assert crds.problems(crd) == []
+
+
+def test_a_scale_reads_and_writes_the_paths_of_the_crd():
+    info = established({"scale": {"specReplicasPath": ".spec.count",
+                                  "statusReplicasPath": ".status.count"}})
+    assert info.scale == crds.ScalePaths(".spec.count", ".status.count")
+    obj = {"apiVersion": "example.com/v1", "kind": "Thing",
+           "metadata": {"name": "a", "generation": 1}, "spec": {"count": 2}}
+    scale = to_scale(info, obj)
+    assert (scale["spec"], scale["status"]) == ({"replicas": 2}, {"replicas": 0})
+    new, _ = prepare_update(info, "scale", {"spec": {"replicas": 4}}, obj)
+    assert (new["spec"], new["metadata"]["generation"]) == ({"count": 4}, 2)
+
+
+def test_simple_paths_are_read_and_written_making_the_maps_on_the_way():
+    obj: dict = {"status": "not a map"}
+    crds.with_path_value(obj, ".status.deep.count", 3)
+    assert obj == {"status": {"deep": {"count": 3}}}
+    assert crds.path_value(obj, ".status.deep.count") == 3
+    assert crds.path_value(obj, ".spec.count") is None
+
+
+def test_scale_paths_must_be_simple_and_under_spec_or_status():
+    crd = copy.deepcopy(CRD)
+    crd["spec"]["versions"][0]["subresources"] = {"scale": {
+        "specReplicasPath": ".status.n", "statusReplicasPath": ".status.items[0]"}}
+    at = "spec.versions[0].subresources.scale"
+    assert crds.problems(crd) == [
+        f'{at}.specReplicasPath: Invalid value: ".status.n": should be a json path under .spec',
+        f'{at}.statusReplicasPath: Invalid value: ".status.items[0]": should be a json path '
+        "under .status"]
+
+
+def test_an_object_is_shown_at_a_served_version_by_its_api_version_alone():
+    info = crds.CustomResource("things", "Thing", group="example.com", version="v1",
+                               versions=("v1", "v1beta1"))
+    stored = {"apiVersion": "example.com/v1", "kind": "Thing", "spec": {"a": 1}}
+    shown = crds.served_as(info, "v1beta1", stored)
+    assert shown == {**stored, "apiVersion": "example.com/v1beta1"}
+    assert stored["apiVersion"] == "example.com/v1"  # the stored object is untouched
+    listed = crds.served_as(info, "v1beta1", {"apiVersion": "example.com/v1",
+                                              "kind": "ThingList", "items": [stored]})
+    assert [listed["apiVersion"], listed["items"][0]["apiVersion"]] == [
+        "example.com/v1beta1"] * 2
+    scale = {"apiVersion": "autoscaling/v1", "kind": "Scale"}
+    assert crds.served_as(info, "v1beta1", scale) is scale
+    assert crds.served_as(info, None, stored) is stored
+
+
+def test_an_object_sent_at_one_version_must_say_that_version():
+    info = crds.CustomResource("things", "Thing", group="example.com", version="v1")
+    assert crds.version_mismatch(info, "v1", {"apiVersion": "example.com/v1"}) is None
+    assert crds.version_mismatch(info, None, {"apiVersion": "example.com/v9"}) is None
+    assert crds.version_mismatch(info, "v1", {"apiVersion": "example.com/v2"}) == (
+        "the API version in the data (example.com/v2) does not match the expected API "
+        "version (example.com/v1)")
+
+
+def _with_spec_fields(**fields: dict) -> dict:
+    crd = copy.deepcopy(CRD)
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"].update(fields)
+    return crd
+
+
+AT = "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties"
+
+
+def test_defaults_their_own_schema_refuses_refuse_the_crd():
+    crd = _with_spec_fields(
+        size={"type": "integer", "default": "big"},
+        low={"type": "integer", "minimum": 1, "default": 0},
+        box={"type": "object", "properties": {"a": {"type": "integer"}},
+             "default": {"a": "x", "b": 1}})
+    assert crds.problems(crd) == [
+        f'{AT}[size].default: Invalid value: "string": in body must be of type integer: '
+        '"string"',
+        f"{AT}[low].default: Invalid value: 0: in body should be greater than or equal to 1",
+        f'{AT}[box].default: Invalid value: {{"a":"x","b":1}}: must not have unknown fields',
+        f'{AT}[box].default.a: Invalid value: "string": a in body must be of type integer: '
+        '"string"']
+
+
+def test_a_schema_that_is_not_structural_refuses_the_crd():
+    crd = _with_spec_fields(
+        loose={"properties": {"a": {"type": "string"}}},
+        listed={"type": "array", "items": {}},
+        both={"type": "object", "properties": {"a": {"type": "string"}},
+              "additionalProperties": {"type": "string"}},
+        free={"x-kubernetes-preserve-unknown-fields": True},
+        port={"x-kubernetes-int-or-string": True})
+    assert crds.problems(crd) == [
+        f"{AT}[loose].type: Required value: must not be empty for specified object fields",
+        f"{AT}[listed].items.type: Required value: must not be empty for specified array items",
+        f"{AT}[both].additionalProperties: Forbidden: additionalProperties and properties are "
+        "mutual exclusive"]

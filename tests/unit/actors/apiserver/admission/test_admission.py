@@ -11,8 +11,9 @@ import pytest
 
 from actors.api.admission import Review, Verdict
 from actors.api.defaulting import default_pod
+from actors.api.discovery import Served
 from actors.api.objects import Object
-from actors.api.resources import lookup
+from actors.api.resources import ResourceInfo, lookup
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import (
     AdmissionChain,
@@ -60,9 +61,12 @@ class MemoryAccess:
     def get(self, resource: str, namespace: str | None, name: str) -> Object | None:
         return copy.deepcopy(self.objects.get((resource, namespace, name)))
 
-    def list(self, resource: str, namespace: str | None) -> list[Object]:
+    served = Served()
+
+    def list(self, resource: str | ResourceInfo, namespace: str | None) -> list[Object]:
+        name = resource if isinstance(resource, str) else resource.name
         return [copy.deepcopy(o) for (r, ns, _), o in sorted(self.objects.items(), key=str)
-                if r == resource and ns == namespace]
+                if r == name and ns == namespace]
 
     def update_status(self, resource: str, obj: Object) -> Object:
         meta = obj["metadata"]

@@ -82,7 +82,8 @@ def test_a_custom_resource_routes_at_each_version_its_crd_serves_and_no_other():
     served = Served([widgets])
     for version in ("v1", "v1beta1"):
         call = route("DELETE", f"/apis/example.com/{version}/widgets/w", {}, served)
-        assert (call.verb, call.info, call.name) == ("delete", widgets, "w")
+        assert (call.verb, call.info, call.name, call.version) == (
+            "delete", widgets, "w", version)  # the answer comes at the path's version
     for path in ("/apis/example.com/v2/widgets", "/apis/example.com/v1/namespaces/a/widgets"):
         with pytest.raises(NotFound):
             route("GET", path, {}, served)
