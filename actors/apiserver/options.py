@@ -48,6 +48,9 @@ class Options:
     a warning, ``Ignore``: nothing; it is dropped unless refused). kube-apiserver's default."""
     patch_type: str | None = None
     """``patch``: how the body patches the object (``actors.api.patches.TYPES``)."""
+    dry_run: bool = False
+    """``create``, ``update``, ``patch``, ``delete``, ``deletecollection``: everything but the
+    store write (``dryRun: ["All"]``, Kubernetes' only value)."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -105,6 +108,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         raise BadRequest("options.followTo must be a subject "
                          f"{subjects.inbox_prefix}.<owner>.logs.<id>")
     return Options(
+        dry_run=_dry_run(raw),
         follow_to=follow_to,
         container=_typed(raw, "container", str) or None,
         limit=limit or None,
@@ -122,6 +126,19 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         field_validation=fields,
         patch_type=patch_type,
     )
+
+
+DRY_RUN_ALL = "All"
+
+
+def _dry_run(raw: dict[str, Any]) -> bool:
+    """``dryRun``: a list of which only ``All`` is a value (empty: a real request)."""
+    asked = _typed(raw, "dryRun", list) or []
+    for value in asked:
+        if value != DRY_RUN_ALL:
+            raise BadRequest(f'options.dryRun: Unsupported value: {json.dumps(value)}: '
+                             f'supported values: "{DRY_RUN_ALL}"')
+    return bool(asked)
 
 
 def write_continue(revision: int, last_key: str) -> str:
