@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+from typing import Any
 
 from actors.api import crds
 from actors.api.discovery import Served
@@ -56,17 +59,65 @@ def test_api_names_the_servers_address():
     assert api["serverAddressByClientCIDRs"][0]["serverAddress"] == "10.0.0.1:6443"
 
 
+def opened(path: str, served: Served = SERVED) -> Any:
+    """The OpenAPI document at ``path``, decoded (None: there is none)."""
+    found = openapi.document(path, served)
+    return None if found is None else json.loads(found.body)
+
+
 def test_openapi_v3_tells_kubectl_the_server_validates_fields():
-    index = openapi.document("/openapi/v3", SERVED)
-    assert index is not None
-    assert index["paths"]["apis/apps/v1"]["serverRelativeURL"] == "/openapi/v3/apis/apps/v1"
-    apps = openapi.document("/openapi/v3/apis/apps/v1", SERVED)
-    assert apps is not None
+    index = opened("/openapi/v3")
+    assert index["paths"]["apis/apps/v1"]["serverRelativeURL"].startswith(
+        "/openapi/v3/apis/apps/v1?hash=")
+    apps = opened("/openapi/v3/apis/apps/v1")
     patch = apps["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
     assert patch["x-kubernetes-group-version-kind"] == {"group": "apps", "version": "v1",
                                                          "kind": "Deployment"}
     assert "fieldValidation" in [parameter["name"] for parameter in patch["parameters"]]
     assert openapi.document("/openapi/v3/apis/nothing/v1", SERVED) is None
+
+
+def test_a_group_versions_schemas_are_its_kinds_and_what_they_refer_to_as_kube_publishes():
+    schemas = opened("/openapi/v3/apis/apps/v1")["components"]["schemas"]
+    deployment = schemas["io.k8s.api.apps.v1.Deployment"]
+    assert deployment["x-kubernetes-group-version-kind"] == [
+        {"group": "apps", "kind": "Deployment", "version": "v1"}]
+    assert deployment["properties"]["spec"] == {
+        "allOf": [{"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}],
+        "description": "Specification of the desired behavior of the Deployment."}
+    assert "enum" not in deployment["properties"]["apiVersion"]
+    container = schemas["io.k8s.api.core.v1.Container"]  # referred to, through PodTemplateSpec
+    assert container["required"] == ["name"] and "additionalProperties" not in container
+    assert container["properties"]["args"]["type"] == "array"
+    assert container["properties"]["args"]["items"] == {"type": "string"}
+    assert schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] == {
+        "type": "string", "format": "int-or-string"}
+    assert "io.k8s.api.core.v1.Pod" not in schemas  # not referred to from apps/v1
+    referred = {ref.rsplit("/", 1)[-1] for ref in re.findall(r'"\$ref": ?"([^"]+)"',
+                                                              json.dumps(schemas))}
+    assert referred <= set(schemas)
+
+
+def test_openapi_v2_is_swagger_with_every_served_kind_for_json_clients_only():
+    swagger = opened("/openapi/v2")
+    assert swagger["swagger"] == "2.0"
+    pod = swagger["definitions"]["io.k8s.api.core.v1.Pod"]
+    assert pod["properties"]["spec"] == {
+        "$ref": "#/definitions/io.k8s.api.core.v1.PodSpec",
+        "description": pod["properties"]["spec"]["description"]}
+    assert "io.k8s.api.apps.v1.Deployment" in swagger["definitions"]
+    assert openapi.v2_acceptable("application/json, */*")
+    assert openapi.v2_acceptable("")
+    assert not openapi.v2_acceptable("application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+
+
+def test_documents_are_built_once_per_set_of_custom_resources():
+    assert openapi.document("/openapi/v3/api/v1", SERVED) is openapi.document(
+        "/openapi/v3/api/v1", Served())  # built-in only: whatever the CRDs
+    served = Served([WIDGETS])
+    first = openapi.document("/openapi/v3/apis/example.com/v1", served)
+    assert first is openapi.document("/openapi/v3/apis/example.com/v1", served)
+    assert first is not openapi.document("/openapi/v3/apis/example.com/v1", Served([WIDGETS]))
 
 
 def test_errors_are_status_objects_with_their_http_code():
@@ -127,10 +178,27 @@ def test_an_established_crd_is_discovered_at_each_version_it_serves():
 
 def test_an_established_crd_has_openapi_documents_at_each_version_it_serves():
     served = Served([WIDGETS])
-    index = openapi.document("/openapi/v3", served)
-    assert index is not None and "apis/example.com/v1beta1" in index["paths"]
-    beta = openapi.document("/openapi/v3/apis/example.com/v1beta1", served)
-    assert beta is not None
+    index = opened("/openapi/v3", served)
+    assert "apis/example.com/v1beta1" in index["paths"]
+    beta = opened("/openapi/v3/apis/example.com/v1beta1", served)
     operations = beta["paths"]["/apis/example.com/v1beta1/namespaces/{namespace}/widgets/{name}"]
     assert operations["patch"]["x-kubernetes-group-version-kind"]["version"] == "v1beta1"
     assert openapi.document("/apis/example.com/v1", served) is None
+
+
+def test_a_custom_resources_schema_is_its_crds_with_the_standard_fields():
+    spec = {"type": "object", "description": "What the widget should be.",
+            "properties": {"size": {"type": "integer", "description": "How big."}}}
+    widgets = dataclasses.replace(WIDGETS, openapi={"v1": {
+        "type": "object", "properties": {"spec": spec}}})
+    schemas = opened("/openapi/v3/apis/example.com/v1", Served([widgets]))["components"][
+        "schemas"]
+    widget = schemas["com.example.v1.Widget"]
+    assert widget["x-kubernetes-group-version-kind"] == [
+        {"group": "example.com", "version": "v1", "kind": "Widget"}]
+    assert widget["properties"]["spec"] == spec
+    assert widget["properties"]["metadata"]["allOf"] == [
+        {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}]
+    assert "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" in schemas
+    assert schemas["com.example.v1.WidgetList"]["x-kubernetes-group-version-kind"][0][
+        "kind"] == "WidgetList"
