@@ -59,6 +59,7 @@ from actors.apiserver.http import (
     routes,
     tables,
 )
+from actors.apiserver.http.documents import Document
 from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bus.connection import Connection
@@ -125,14 +126,15 @@ class Front:
         forwarded = _forwarded(request)
         client = self._client(request, forwarded)
         served = self.served()
+        published = discovery.aggregated(path, request.headers.get("Accept", ""), served) \
+            or openapi.document(path, served)
+        if published is not None:
+            await _authenticated(client)
+            return _published(request, published)
         document = discovery.document(path, self.address, served)
         if document is not None:
             await _authenticated(client)
             return _json(200, document)
-        published = openapi.document(path, served)
-        if published is not None:
-            await _authenticated(client)
-            return _published(request, published)
         call = routes.route(request.method, path, request.query, served)
         if request.body_exists and "certificate" not in forwarded:  # TLS checked a certificate
             await _authenticated(client)
@@ -380,18 +382,19 @@ async def _body(request: web.Request, seconds: float) -> bytes:
         raise RequestEntityTooLarge(f"the request body is too large: {error.text}") from None
 
 
-def _published(request: web.Request, document: openapi.Document) -> web.Response:
-    """An OpenAPI document: 304 when the client holds it (``If-None-Match``), immutable when
-    asked for by its hash (as the index names it), 406 for a v2 client that takes protobuf
-    only (client-go then goes without)."""
+def _published(request: web.Request, document: Document) -> web.Response:
+    """A document kept encoded (aggregated discovery, OpenAPI): 304 when the client holds
+    it (``If-None-Match``), immutable when asked for by its hash (as the index names it), 406
+    for a v2 client that takes protobuf only (kubectl then says so)."""
     if request.path.rstrip("/") == openapi.V2 and not openapi.v2_acceptable(
             request.headers.get("Accept", "")):
         raise NotAcceptable("only application/json is served for /openapi/v2")
-    headers = {"ETag": document.etag, "Cache-Control": "public, immutable"
+    headers = {"ETag": document.etag, "Vary": "Accept", "Cache-Control": "public, immutable"
                if request.query.get("hash") == document.hash else "no-cache, private"}
     if document.etag in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=headers)
-    return web.Response(body=document.body, content_type=answers.JSON, headers=headers)
+    return web.Response(body=document.body,
+                        headers={**headers, "Content-Type": document.content_type})
 
 
 def _json(code: int, body: Any) -> web.Response:

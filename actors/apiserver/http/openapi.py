@@ -17,13 +17,12 @@ int-or-strings as strings. A custom resource's is its CRD's ``openAPIV3Schema`` 
 version, with ``apiVersion``, ``kind`` and ``metadata`` added, as apiextensions-apiserver
 publishes it, under the name ``<reversed group>.<version>.<Kind>``.
 
-A document is built once and kept encoded with its ETag (a hash of its bytes), which the index
-names in each ``serverRelativeURL`` (``?hash=``, as kube-apiserver) so that kubectl's cache
-holds it: the built-in group versions' for the life of the process, those with custom
-resources (and ``/openapi/v2``) for as long as the :class:`~actors.api.discovery.Served` they
-were built from is the current one (a CRD commit replaces it).
+A document is built once and kept encoded with its ETag (``documents``: the built-in group
+versions' for the life of the process, those with custom resources and ``/openapi/v2`` for
+as long as their :class:`~actors.api.discovery.Served` is current), which the index names in
+each ``serverRelativeURL`` (``?hash=``, as kube-apiserver) so that kubectl's cache holds it.
 
-Which thread: the HTTPS listener's loop thread only (the caches are not locked).
+Which thread: the HTTPS listener's loop thread only (``documents``' caches are not locked).
 
 Pure but for the caches: unit-tested in tests/unit/actors/apiserver/http/test_documents.py.
 """
@@ -31,10 +30,7 @@ Pure but for the caches: unit-tested in tests/unit/actors/apiserver/http/test_do
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +39,7 @@ from actors.api.crds import CustomResource
 from actors.api.discovery import Served, versions
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
+from actors.apiserver.http.documents import Document, cached, encoded
 
 PREFIX = "/openapi/v3"
 V2 = "/openapi/v2"
@@ -51,18 +48,6 @@ _STANDARD = "io.k8s.api.core.v1.ConfigMap"
 """A built-in kind whose ``apiVersion``, ``kind`` and ``metadata`` descriptions a custom
 resource's schema borrows (every kind has the same)."""
 _INFO = {"title": "Kubernetes", "version": "kubeactor"}
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """A document as it is sent: its JSON and its ETag (quoted, as the header carries it)."""
-
-    body: bytes
-    etag: str
-
-    @property
-    def hash(self) -> str:
-        return self.etag.strip('"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +68,16 @@ def document(path: str, served: Served) -> Document | None:
     """The document at ``path`` among the resources ``served`` (None: no such document)."""
     path = path.rstrip("/")
     if path == PREFIX:
-        return _encoded(_index(served))
+        return encoded(_index(served))
     if path == V2:
-        return _cached(_PER_SERVED.setdefault(served, {}), V2,
-                       functools.partial(_swagger, served))
+        return cached(served, V2, lambda: encoded(_swagger(served)))
     root = path.removeprefix(f"{PREFIX}/")
     there = tuple(info for info in served.all if root in _roots(info))
     if not path.startswith(f"{PREFIX}/") or not there:
         return None
     custom = any(isinstance(info, CustomResource) for info in there)
-    cache = _PER_SERVED.setdefault(served, {}) if custom else _BUILT_IN
-    return _cached(cache, root, functools.partial(_group_version, root, there))
+    return cached(served if custom else None, path,
+                  lambda: encoded(_group_version(root, there)))
 
 
 def v2_acceptable(accept: str) -> bool:
@@ -101,23 +85,6 @@ def v2_acceptable(accept: str) -> bool:
     protobuf-only ``Accept`` is answered 406, as kube-apiserver answers a form it lacks."""
     types = [part.split(";")[0].strip() for part in accept.split(",")] if accept else ["*/*"]
     return any(t in ("application/json", "application/*", "*/*", "") for t in types)
-
-
-_BUILT_IN: dict[str, Document] = {}
-_PER_SERVED: weakref.WeakKeyDictionary[Served, dict[str, Document]] = (
-    weakref.WeakKeyDictionary())
-
-
-def _cached(cache: dict[str, Document], key: str, build: Callable[[], Object]) -> Document:
-    found = cache.get(key)
-    if found is None:
-        found = cache[key] = _encoded(build())
-    return found
-
-
-def _encoded(body: Object) -> Document:
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    return Document(raw, f'"{hashlib.sha256(raw).hexdigest().upper()}"')
 
 
 def _root(group: str, version: str) -> str:

@@ -202,3 +202,55 @@ def test_a_custom_resources_schema_is_its_crds_with_the_standard_fields():
     assert "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" in schemas
     assert schemas["com.example.v1.WidgetList"]["x-kubernetes-group-version-kind"][0][
         "kind"] == "WidgetList"
+
+
+KUBECTL_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+                  "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+                  "application/json")
+"""What kubectl 1.37 asks ``/api`` and ``/apis`` for."""
+
+
+def aggregated(path: str, accept: str = KUBECTL_ACCEPT, served: Served = SERVED) -> Any:
+    found = discovery.aggregated(path, accept, served)
+    return None if found is None else (json.loads(found.body), found.content_type)
+
+
+def test_aggregated_discovery_is_served_to_who_asks_for_it_first():
+    body, content_type = aggregated("/apis")
+    assert content_type == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    assert body["kind"] == "APIGroupDiscoveryList"
+    assert body["apiVersion"] == "apidiscovery.k8s.io/v2"
+    beta = aggregated("/api", KUBECTL_ACCEPT.partition(",")[2])
+    assert beta[0]["apiVersion"] == "apidiscovery.k8s.io/v2beta1"
+    assert aggregated("/apis", "application/json") is None
+    assert aggregated("/apis", "application/json, " + KUBECTL_ACCEPT) is None
+    assert aggregated("/apis/apps/v1") is None
+
+
+def test_aggregated_discovery_has_each_resource_with_what_kubectl_reads():
+    (core,) = aggregated("/api")[0]["items"]
+    assert core["metadata"] == {} and [v["version"] for v in core["versions"]] == ["v1"]
+    pods = next(r for r in core["versions"][0]["resources"] if r["resource"] == "pods")
+    assert pods["responseKind"] == {"group": "", "version": "v1", "kind": "Pod"}
+    assert (pods["scope"], pods["singularResource"], pods["shortNames"], pods["categories"]) == (
+        "Namespaced", "pod", ["po"], ["all"])
+    assert "watch" in pods["verbs"]
+    status = next(s for s in pods["subresources"] if s["subresource"] == "status")
+    assert status["verbs"] == ["get", "patch", "update"]
+    apps = next(g for g in aggregated("/apis")[0]["items"] if g["metadata"]["name"] == "apps")
+    deployments = next(r for r in apps["versions"][0]["resources"]
+                       if r["resource"] == "deployments")
+    scale = next(s for s in deployments["subresources"] if s["subresource"] == "scale")
+    assert scale["responseKind"] == {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+
+
+def test_aggregated_discovery_includes_custom_resources_at_each_served_version():
+    served = Served([WIDGETS])
+    groups = aggregated("/apis", served=served)[0]["items"]
+    example = next(g for g in groups if g["metadata"]["name"] == "example.com")
+    assert [v["version"] for v in example["versions"]] == ["v1", "v1beta1"]  # storage first
+    widgets = example["versions"][1]["resources"][0]
+    assert (widgets["resource"], widgets["shortNames"], widgets["scope"]) == (
+        "widgets", ["wd"], "Namespaced")
+    assert widgets["responseKind"]["version"] == "v1beta1"
+    assert "example.com" not in [g["metadata"]["name"] for g in aggregated("/apis")[0]["items"]]

@@ -1,11 +1,14 @@
-"""``kubectl explain`` and kubectl's schema use against kubeactor (``up --runtime sim``): the
-OpenAPI v3 documents carry every served kind's schema (Kubernetes' own, with its field
-descriptions) and a CRD's ``openAPIV3Schema``, so ``explain`` prints what it prints against
-Kubernetes; ``/openapi/v2`` is JSON for those who take it, 406 for protobuf-only clients."""
+"""The documents kubectl reads before it acts, against kubeactor (``up --runtime sim``):
+aggregated discovery (kubectl reads all of it from ``/api`` and ``/apis``, custom resources
+included, and fetches no group version), and the OpenAPI documents, which carry every served
+kind's schema (Kubernetes' own, with its field descriptions) and a CRD's ``openAPIV3Schema``,
+so ``kubectl explain`` prints what it prints against Kubernetes; ``/openapi/v2`` is JSON for
+those who take it, 406 for protobuf-only clients; each document has an ETag."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +87,18 @@ def test_documents_carry_an_etag_and_are_not_sent_again_to_who_holds_them(cluste
                                              "@v1.0+protobuf").status == 406
     finally:
         api.close()
+
+
+def test_kubectl_reads_aggregated_discovery_and_fetches_no_group_version(
+        cluster: UpProcess, tmp_path: Path):
+    manifest = tmp_path / "crd.json"
+    manifest.write_text(json.dumps(WIDGETS))
+    assert cluster.kubectl("apply", "-f", str(manifest)).returncode == 0
+    listed = cluster.kubectl("--cache-dir", str(tmp_path / "cache"), "api-resources", "-v=6")
+    assert listed.returncode == 0, listed.stderr
+    fetched = re.findall(r'verb="GET" url="https://[^/]+(/[^"?]*)', listed.stderr)
+    assert fetched == ["/api", "/apis"]
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
+    assert rows["widgets"] == ["widgets", "wd", "example.com/v1", "true", "Widget"]
+    assert rows["deployments"] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
+    assert rows["nodes"] == ["nodes", "no", "v1", "false", "Node"]
