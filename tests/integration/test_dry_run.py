@@ -1,7 +1,8 @@
-"""``dryRun=All`` over HTTP (an in-process control plane, nothing but the test writing): real
-kubectl's ``--dry-run=server`` for create, apply, patch, scale and delete, and the official
-client's ``dry_run="All"`` for create, replace, patch, delete and deletecollection, each
-answered with the object as it would be stored, while the store's revision stays where it was
+"""``dryRun: ["All"]`` (an in-process control plane, nothing but the test writing): on the bus,
+and over HTTP from real kubectl's ``--dry-run=server`` for create, apply, patch, scale and
+delete, and the official client's ``dry_run="All"`` for create, replace, patch, delete and
+deletecollection; each is answered with the object as it would be stored, what would fail
+fails alike, quotas are checked but not charged, while the store's revision stays where it was
 (read from outside, over HTTP) and the audit log says ``dryRun``."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from bindings.cluster import Cluster
+from bus.errors import ApiError
 from tests.processes import KUBECTL
 from tests.support import until
 
@@ -146,3 +148,25 @@ def test_a_dry_run_of_what_would_fail_fails_as_the_real_one_would(core, kubectl)
     assert _code(core.create_namespaced_config_map, "default", CONFIGMAP,
                  dry_run="Some") == 400
     assert _revision(kubectl) == before
+
+
+def test_on_the_bus_a_dry_run_is_checked_against_quotas_and_charges_nothing(
+        control_plane: Cluster, kubectl):
+    admin = control_plane.admin_client()
+    admin.create("resourcequotas", {"apiVersion": "v1", "kind": "ResourceQuota",
+                                    "metadata": {"name": "q"},
+                                    "spec": {"hard": {"count/configmaps": "1"}}})
+    before = _revision(kubectl)
+    dry = {"dryRun": ["All"]}
+    for _ in range(2):  # the second would be past the quota, had the first been charged
+        made = admin.request("create", "configmaps", namespace="default", name="real",
+                             body=CONFIGMAP, options=dry)
+        assert made["metadata"]["uid"] and "resourceVersion" not in made["metadata"]
+    assert _revision(kubectl) == before
+    assert admin.get("resourcequotas", "q", "default")["status"]["used"] == {
+        "count/configmaps": "0"}
+    admin.create("configmaps", CONFIGMAP)
+    with pytest.raises(ApiError) as refused:
+        admin.request("create", "configmaps", namespace="default", name="other",
+                      body={**CONFIGMAP, "metadata": {"name": "other"}}, options=dry)
+    assert refused.value.code == 403 and "exceeded quota: q" in refused.value.message
