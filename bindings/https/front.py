@@ -67,7 +67,6 @@ from bus.errors import (
     ApiError,
     BadRequest,
     Gone,
-    NotAcceptable,
     RequestEntityTooLarge,
     ServerTimeout,
 )
@@ -126,15 +125,16 @@ class Front:
         forwarded = _forwarded(request)
         client = self._client(request, forwarded)
         served = self.served()
-        published = discovery.aggregated(path, request.headers.get("Accept", ""), served) \
-            or openapi.document(path, served)
-        if published is not None:
-            await _authenticated(client)
-            return _published(request, published)
-        document = discovery.document(path, self.address, served)
-        if document is not None:
-            await _authenticated(client)
-            return _json(200, document)
+        accept = request.headers.get("Accept", "")
+        if discovery.is_document(path) or openapi.is_document(path):
+            await _authenticated(client)  # before anything is said of the document
+            published = discovery.aggregated(path, accept, served) or openapi.document(
+                path, served, accept)
+            if published is not None:
+                return _published(request, published)
+            document = discovery.document(path, self.address, served)
+            if document is not None:
+                return _json(200, document)
         call = routes.route(request.method, path, request.query, served)
         if request.body_exists and "certificate" not in forwarded:  # TLS checked a certificate
             await _authenticated(client)
@@ -384,11 +384,7 @@ async def _body(request: web.Request, seconds: float) -> bytes:
 
 def _published(request: web.Request, document: Document) -> web.Response:
     """A document kept encoded (aggregated discovery, OpenAPI): 304 when the client holds
-    it (``If-None-Match``), immutable when asked for by its hash (as the index names it), 406
-    for a v2 client that takes protobuf only (kubectl then says so)."""
-    if request.path.rstrip("/") == openapi.V2 and not openapi.v2_acceptable(
-            request.headers.get("Accept", "")):
-        raise NotAcceptable("only application/json is served for /openapi/v2")
+    it (``If-None-Match``), immutable when asked for by its hash (as the index names it)."""
     headers = {"ETag": document.etag, "Vary": "Accept", "Cache-Control": "public, immutable"
                if request.query.get("hash") == document.hash else "no-cache, private"}
     if document.etag in request.headers.get("If-None-Match", ""):

@@ -2,8 +2,8 @@
 aggregated discovery (kubectl reads all of it from ``/api`` and ``/apis``, custom resources
 included, and fetches no group version), and the OpenAPI documents, which carry every served
 kind's schema (Kubernetes' own, with its field descriptions) and a CRD's ``openAPIV3Schema``,
-so ``kubectl explain`` prints what it prints against Kubernetes; ``/openapi/v2`` is JSON for
-those who take it, 406 for protobuf-only clients; each document has an ETag."""
+so ``kubectl explain`` prints what it prints against Kubernetes, from v3 or (as protobuf) v2;
+each document has an ETag."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ def test_explain_prints_a_built_in_fields_descriptions(cluster: UpProcess):
     assert "A single application container that you want to run within a pod." in containers
     assert "  name\t<string> -required-\n" in containers
     assert "  image\t<string>\n" in containers
+
+
+def test_explain_from_openapi_v2_which_kubectl_reads_as_protobuf(cluster: UpProcess):
+    containers = _explained(cluster, "pod.spec.containers", "--output=plaintext-openapiv2")
+    assert "KIND:     Pod\nVERSION:  v1\n" in containers
+    assert "A single application container that you want to run within a pod." in containers
+    assert "   name\t<string> -required-\n" in containers
 
 
 def test_explain_recursive_walks_a_deployments_spec(cluster: UpProcess):
@@ -83,8 +90,7 @@ def test_documents_carry_an_etag_and_are_not_sent_again_to_who_holds_them(cluste
         assert fetched("/openapi/v3/api/v1", **{"If-None-Match": etag}).status == 304
         assert json.loads(fetched("/openapi/v2", Accept="application/json").data)[
             "swagger"] == "2.0"
-        assert fetched("/openapi/v2", Accept="application/com.github.proto-openapi.spec.v2"
-                                             "@v1.0+protobuf").status == 406
+        assert fetched("/openapi/v2", Accept="application/yaml").status == 406
     finally:
         api.close()
 

@@ -38,6 +38,13 @@ def version() -> Object:
             "buildDate": "", "goVersion": "", "compiler": "kubeactor", "platform": "python"}
 
 
+def is_document(path: str) -> bool:
+    """Whether ``path`` is one of discovery's (``/api``, ``/apis``, a group version's): a
+    resource's path has more parts."""
+    parts = [part for part in path.split("/") if part]
+    return bool(parts) and len(parts) <= {"api": 2, "apis": 3}.get(parts[0], 0)
+
+
 def document(path: str, address: str, served: Served) -> Object | None:
     """The discovery document at ``path`` (None: not a discovery path); ``address``: the
     server's ``HOST:PORT``, which ``/api`` names; ``served``: what the apiserver serves now."""

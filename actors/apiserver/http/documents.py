@@ -35,10 +35,15 @@ class Document:
     def hash(self) -> str:
         return self.etag.strip('"')
 
+    @classmethod
+    def of(cls, raw: bytes, content_type: str) -> Document:
+        """``raw``, its ETag the hash of its bytes."""
+        return cls(raw, f'"{hashlib.sha256(raw).hexdigest().upper()}"', content_type)
+
 
 def encoded(body: Object, content_type: str = "application/json") -> Document:
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    return Document(raw, f'"{hashlib.sha256(raw).hexdigest().upper()}"', content_type)
+    """``body`` as JSON."""
+    return Document.of(json.dumps(body, separators=(",", ":")).encode(), content_type)
 
 
 _SHARED: dict[str, Document] = {}

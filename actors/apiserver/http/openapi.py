@@ -3,7 +3,8 @@
 there, and in ``components.schemas`` the schema of each of their kinds, marked with its
 ``x-kubernetes-group-version-kind``, and of every type it refers to), and ``/openapi/v2``
 (Swagger 2.0: the same schemas for every served kind, in ``definitions``). ``kubectl explain``
-reads the v3 documents (``--output plaintext-openapiv2`` the v2 one); kubectl looks in them
+reads the v3 documents (``--output plaintext-openapiv2`` the v2 one, as protobuf:
+``swaggerproto``); kubectl looks in them
 for the ``fieldValidation`` parameter to know that the server validates what it is sent (and
 then leaves validation to it, asking for ``fieldValidation=Strict``).
 
@@ -39,7 +40,9 @@ from actors.api.crds import CustomResource
 from actors.api.discovery import Served, versions
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
+from actors.apiserver.http import swaggerproto
 from actors.apiserver.http.documents import Document, cached, encoded
+from bus.errors import NotAcceptable
 
 PREFIX = "/openapi/v3"
 V2 = "/openapi/v2"
@@ -64,12 +67,20 @@ V3_STYLE = _Style("#/components/schemas/", wrap=True)
 V2_STYLE = _Style("#/definitions/", wrap=False)
 
 
-def document(path: str, served: Served) -> Document | None:
-    """The document at ``path`` among the resources ``served`` (None: no such document)."""
+def document(path: str, served: Served, accept: str = "") -> Document | None:
+    """The document at ``path`` among the resources ``served`` (None: no such document), in
+    the form ``accept`` asks for (``/openapi/v2``: JSON or protobuf; NotAcceptable when
+    neither)."""
     path = path.rstrip("/")
     if path == PREFIX:
         return encoded(_index(served))
     if path == V2:
+        if v2_protobuf(accept):
+            return cached(served, f"{V2} protobuf", lambda: Document.of(
+                swaggerproto.document(_swagger(served)), swaggerproto.MEDIA_TYPE))
+        if not v2_acceptable(accept):
+            raise NotAcceptable("the server was unable to respond with a content type that the "
+                                "client supports")
         return cached(served, V2, lambda: encoded(_swagger(served)))
     root = path.removeprefix(f"{PREFIX}/")
     there = tuple(info for info in served.all if root in _roots(info))
@@ -80,11 +91,32 @@ def document(path: str, served: Served) -> Document | None:
                   lambda: encoded(_group_version(root, there)))
 
 
+def is_document(path: str) -> bool:
+    """Whether ``path`` is where OpenAPI documents are (served or not)."""
+    return path.rstrip("/") in (PREFIX, V2) or path.startswith(f"{PREFIX}/")
+
+
+def v2_protobuf(accept: str) -> bool:
+    """Whether ``accept`` asks for ``/openapi/v2`` as protobuf before JSON (kubectl's does,
+    alone)."""
+    for offered in _offered(accept):
+        if offered in swaggerproto.ASKED:
+            return True
+        if offered in _JSON:
+            return False
+    return False
+
+
 def v2_acceptable(accept: str) -> bool:
-    """Whether ``accept`` takes ``/openapi/v2`` as JSON (the only form served): client-go's
-    protobuf-only ``Accept`` is answered 406, as kube-apiserver answers a form it lacks."""
-    types = [part.split(";")[0].strip() for part in accept.split(",")] if accept else ["*/*"]
-    return any(t in ("application/json", "application/*", "*/*", "") for t in types)
+    """Whether ``accept`` takes ``/openapi/v2`` as JSON."""
+    return not accept or any(offered in _JSON for offered in _offered(accept))
+
+
+_JSON = ("application/json", "application/*", "*/*", "")
+
+
+def _offered(accept: str) -> list[str]:
+    return [part.split(";")[0].strip() for part in accept.split(",")]
 
 
 def _root(group: str, version: str) -> str:

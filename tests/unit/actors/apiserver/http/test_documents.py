@@ -7,11 +7,13 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from actors.api import crds
 from actors.api.discovery import Served
 from actors.api.resources import RESOURCES
-from actors.apiserver.http import answers, discovery, openapi
-from bus.errors import Gone, Invalid, NotFound
+from actors.apiserver.http import answers, discovery, openapi, swaggerproto
+from bus.errors import Gone, Invalid, NotAcceptable, NotFound
 
 SERVED = Served()
 WIDGETS = crds.CustomResource(
@@ -106,9 +108,33 @@ def test_openapi_v2_is_swagger_with_every_served_kind_for_json_clients_only():
         "$ref": "#/definitions/io.k8s.api.core.v1.PodSpec",
         "description": pod["properties"]["spec"]["description"]}
     assert "io.k8s.api.apps.v1.Deployment" in swagger["definitions"]
-    assert openapi.v2_acceptable("application/json, */*")
-    assert openapi.v2_acceptable("")
-    assert not openapi.v2_acceptable("application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+    with pytest.raises(NotAcceptable):
+        openapi.document("/openapi/v2", SERVED, "application/yaml")
+
+
+KUBECTL_V2 = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+"""What kubectl 1.37 asks ``/openapi/v2`` for (and nothing else)."""
+
+
+def test_openapi_v2_as_protobuf_is_gnostics_document():
+    found = openapi.document("/openapi/v2", SERVED, KUBECTL_V2)
+    assert found is not None
+    assert found.content_type == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    assert found.body.startswith(b"\x0a\x032.0\x12")  # 1: swagger "2.0", 2: info...
+    assert b"io.k8s.api.core.v1.PodSpec" in found.body
+    assert b'[{"group": "", "kind": "Pod", "version": "v1"}]' in found.body  # an Any's YAML
+    assert openapi.document("/openapi/v2", SERVED, "application/json").content_type == (
+        "application/json")
+
+
+def test_a_schema_is_written_field_by_field_as_gnostic_numbers_them():
+    assert swaggerproto.schema({"type": "string"}) == b"\xb2\x01\x08\x0a\x06string"
+    assert swaggerproto.schema({"$ref": "#/definitions/X", "description": "d"}) == (
+        b"\x0a\x0f#/definitions/X\x22\x01d")
+    assert swaggerproto.schema({"required": ["a", "b"], "maxItems": 3}) == (
+        b"\x9a\x01\x01a\x9a\x01\x01b\x70\x03")
+    assert swaggerproto.schema({"additionalProperties": False}) == b"\xaa\x01\x02\x10\x00"
+    assert swaggerproto.schema({"oneOf": [{}], "nullable": True}) == b""
 
 
 def test_documents_are_built_once_per_set_of_custom_resources():
