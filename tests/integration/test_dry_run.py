@@ -17,8 +17,10 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from actors.admission_actor import Review, Verdict, allow, deny
 from bindings.cluster import Cluster
 from bus.errors import ApiError
+from tests.integration.test_security import Scripted
 from tests.processes import KUBECTL
 from tests.support import until
 
@@ -170,3 +172,28 @@ def test_on_the_bus_a_dry_run_is_checked_against_quotas_and_charges_nothing(
         admin.request("create", "configmaps", namespace="default", name="other",
                       body={**CONFIGMAP, "metadata": {"name": "other"}}, options=dry)
     assert refused.value.code == 403 and "exceeded quota: q" in refused.value.message
+
+
+def test_an_external_admission_actor_sees_the_dry_run_and_may_refuse_it(
+        control_plane: Cluster, connect, kubectl):
+    admin = control_plane.admin_client()
+    seen: list[Review] = []
+
+    def dry_runs_refused(review: Review) -> Verdict:
+        seen.append(review)
+        return deny("no dry runs here", 400) if review.dry_run else allow()
+
+    actor = Scripted.start(connect(control_plane.bus(), "admission-dry"), "dry",
+                           dry_runs_refused)
+    try:
+        admin.create("admissionregistrations", {"metadata": {"name": "dry"}, "spec": {
+            "subject": "dry", "operations": ["CREATE"], "resources": ["configmaps"]}}, None)
+        before = _revision(kubectl)
+        refused = kubectl("create", "-f", "-", "--dry-run=server", stdin=json.dumps(CONFIGMAP))
+        assert refused.returncode == 1
+        assert 'admission webhook "dry" denied the request: no dry runs here' in refused.stderr
+        assert _revision(kubectl) == before
+        assert kubectl("create", "-f", "-", stdin=json.dumps(CONFIGMAP)).returncode == 0
+        assert [review.dry_run for review in seen] == [True, False]
+    finally:
+        actor.stop()
