@@ -200,6 +200,10 @@ class Gone(ApiError):
     code, reason, retryable = 410, "Expired", True
 
 
+class NotAcceptable(ApiError):
+    code, reason = 406, "NotAcceptable"
+
+
 class RequestEntityTooLarge(ApiError):
     code, reason = 413, "RequestEntityTooLarge"
 
@@ -246,7 +250,7 @@ class ServerTimeout(ApiError):
 
 _LEAVES: tuple[type[ApiError], ...] = (
     BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, AlreadyExists, Conflict,
-    Gone,
+    Gone, NotAcceptable,
     RequestEntityTooLarge, UnsupportedMediaType, Invalid,
     TooManyRequests, InternalError, ServiceUnavailable, ServerTimeout,
 )

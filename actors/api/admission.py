@@ -34,6 +34,8 @@ class Review:
     user: UserInfo
     object: Object | None
     old_object: Object | None
+    dry_run: bool = False
+    """Nothing will be stored: the actor must change nothing outside its answer."""
 
     @classmethod
     def of(cls, body: Any) -> Review:
@@ -49,7 +51,8 @@ class Review:
                    str(request.get("name", "")),
                    UserInfo(str(user.get("username", "")), str(user.get("uid", "")),
                             tuple(user.get("groups") or ())),
-                   request.get("object"), request.get("oldObject"))
+                   request.get("object"), request.get("oldObject"),
+                   request.get("dryRun") is True)
 
 
 @dataclass(slots=True)

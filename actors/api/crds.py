@@ -71,6 +71,9 @@ class CustomResource(ResourceInfo):
     """The served versions."""
     schemas: Mapping[str, schema.Node] = field(default_factory=dict, compare=False)
     """Each served version's compiled schema."""
+    openapi: Mapping[str, Object] = field(default_factory=dict, compare=False)
+    """Each served version's ``openAPIV3Schema`` as the CRD says it (what ``kubectl explain``
+    reads)."""
     columns: tuple[Column, ...] = ()
     scale: ScalePaths | None = None
     """The storage version's ``scale`` subresource, when it has one."""
@@ -344,6 +347,7 @@ def resource_of(crd: Object) -> CustomResource | None:
         definition=crd["metadata"]["name"], versions=tuple(v["name"] for v in served),
         schemas={v["name"]: schema.compile_custom(v["schema"]["openAPIV3Schema"])
                  for v in served},
+        openapi={v["name"]: v["schema"]["openAPIV3Schema"] for v in served},
         columns=tuple(_column(c) for c in storage.get("additionalPrinterColumns") or ()),
         scale=_scale_paths((storage.get("subresources") or {}).get("scale")),
     )

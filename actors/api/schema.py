@@ -48,6 +48,8 @@ KUBERNETES_VERSION = "1.35.0"
 _QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+SPECIAL_TYPES = {_QUANTITY: "quantity", _INT_OR_STRING: "int-or-string"}
+"""The definitions whose values have a grammar of their own rather than a JSON type."""
 _ZERO: dict[str, type] = {"object": dict, "array": list, "string": str, "integer": int,
                           "number": int, "boolean": bool}
 """Go's zero value of each JSON type."""
@@ -205,6 +207,19 @@ def _kinds() -> dict[tuple[str, str], str]:
     return found
 
 
+def definitions() -> dict[str, Any]:
+    """Every definition of the release, by name (``io.k8s.api.core.v1.Pod``), as the package
+    ships them (JSON Schema: references ``#/$defs/NAME``, types that may be ``null``); the
+    OpenAPI documents kubectl reads are written from these. Read them, never change them."""
+    return _definitions()
+
+
+def definition_of(api_version: str, kind: str) -> str | None:
+    """The name of the definition of ``kind`` in ``api_version``; None when Kubernetes has no
+    such type."""
+    return _kinds().get((api_version, kind))
+
+
 def _root(api_version: str, kind: str) -> Node | None:
     name = _kinds().get((api_version, kind))
     return None if name is None else _compiled(name)
@@ -218,7 +233,7 @@ def _compiled(name: str) -> Node:
     if (node := _COMPILED.get(name)) is not None:
         return node
     node = _COMPILED[name] = Node()
-    special = {_QUANTITY: "quantity", _INT_OR_STRING: "int-or-string"}.get(name)
+    special = SPECIAL_TYPES.get(name)
     if special is not None:
         node.special = special
     else:

@@ -3,7 +3,8 @@
 :func:`record` builds the record, a flat map of plain values: time, user, groups (and the
 impersonating user, when there is one; the front that forwarded it, ``via``, when it came over
 HTTPS), verb, resource, subresource, namespace, name, the authorization decision
-(``allow``/``deny``), the reply's code, the latency and the trace id.
+(``allow``/``deny``), the reply's code, the latency and the trace id; ``dryRun`` when the
+request asked for one (nothing was written).
 It is built from the decoded request and the reply's status, never from the envelope's
 ``auth``: no token, key or signature can reach the log. An :class:`AuditSink` takes records
 without blocking (``bindings.cluster.audit`` writes them as JSON lines on a thread of its own).
@@ -31,7 +32,7 @@ def record(*, authorized: bool, code: int, latency_ms: float, trace_id: str | No
            via: UserInfo | None = None,
            verb: str | None = None, group: str | None = None, resource: str | None = None,
            subresource: str | None = None, namespace: str | None = None,
-           name: str | None = None) -> Record:
+           name: str | None = None, dry_run: bool = False) -> Record:
     """One audit record (see the module docstring); what a request that was refused before
     it was understood does not say is left empty."""
     entry: Record = {
@@ -46,4 +47,6 @@ def record(*, authorized: bool, code: int, latency_ms: float, trace_id: str | No
         entry["impersonatedBy"] = impersonator.name
     if via is not None:
         entry["via"] = via.name
+    if dry_run:
+        entry["dryRun"] = True
     return entry

@@ -52,6 +52,9 @@ class Options:
     """The served version of the resource the client reads and writes at (an HTTP request's
     path names it): a custom resource's answers and watch events come in it, a patch
     applies to the object shown in it. None: the storage version."""
+    dry_run: bool = False
+    """``create``, ``update``, ``patch``, ``delete``, ``deletecollection``: everything but the
+    store write (``dryRun: ["All"]``, Kubernetes' only value)."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -109,6 +112,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         raise BadRequest("options.followTo must be a subject "
                          f"{subjects.inbox_prefix}.<owner>.logs.<id>")
     return Options(
+        dry_run=_dry_run(raw),
         follow_to=follow_to,
         container=_typed(raw, "container", str) or None,
         limit=limit or None,
@@ -127,6 +131,19 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         patch_type=patch_type,
         version=_typed(raw, "version", str) or None,
     )
+
+
+DRY_RUN_ALL = "All"
+
+
+def _dry_run(raw: dict[str, Any]) -> bool:
+    """``dryRun``: a list of which only ``All`` is a value (empty: a real request)."""
+    asked = _typed(raw, "dryRun", list) or []
+    for value in asked:
+        if value != DRY_RUN_ALL:
+            raise BadRequest(f'options.dryRun: Unsupported value: {json.dumps(value)}: '
+                             f'supported values: "{DRY_RUN_ALL}"')
+    return bool(asked)
 
 
 def write_continue(revision: int, last_key: str) -> str:

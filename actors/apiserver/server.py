@@ -90,7 +90,7 @@ from actors.apiserver.requests import ApiServerConfig, Pending, Request, Result,
 from actors.apiserver.tokens import TokenIssuer
 from actors.apiserver.verbs import Verbs
 from actors.apiserver.watching import Watches
-from actors.store import StoreEvent, StoreView, StoreWriter, Write
+from actors.store import StoreEvent, StoreView, StoreWriter, Write, dry_run
 from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id, packed_size
@@ -364,7 +364,8 @@ class ApiServer(Verbs, Relay, BusActor):
         self.audit(record(**what, authorized=pending.authorized,
                           code=int((reply.status or {}).get("code", 200)),
                           latency_ms=(time.monotonic() - pending.started) * 1000,
-                          trace_id=pending.incoming.envelope.trace_id))
+                          trace_id=pending.incoming.envelope.trace_id,
+                          dry_run=request is not None and request.options.dry_run))
         return reply
 
     def rejected(self, subject: str, error: ApiError) -> None:
@@ -454,6 +455,7 @@ class ApiServer(Verbs, Relay, BusActor):
         yield from self.admission.run(AdmissionRequest(
             operation, request.info, subresource=request.subresource,
             namespace=request.namespace, name=name, object=obj, old_object=old, user=request.user,
+            dry_run=request.options.dry_run,
         ))
 
     def _check_schema(self, request: Request, obj: Object) -> None:
@@ -478,7 +480,11 @@ class ApiServer(Verbs, Relay, BusActor):
                      expected: int | None = None) -> Generator[Step, Result, Object]:
         """Hand a write to the store's group commit (``obj`` becomes the store's: never
         change it after) and wait for it without holding the worker: the verb resumes
-        with the stored object once durable, or raises the store's error."""
+        with the stored object once durable, or raises the store's error. A dry run writes
+        nothing: the store's checks against the object it holds now, and what it would store."""
+        if request.options.dry_run:
+            assert self.view is not None, "writes before on_start"
+            return dry_run(Write(op, request.key, obj, expected), self.view.get(request.key))
         outcome = yield Write(op, request.key, obj, expected, self._commit_span(request))
         if isinstance(outcome, BaseException):
             raise outcome
@@ -514,9 +520,17 @@ class ApiServer(Verbs, Relay, BusActor):
     # -- commits -----------------------------------------------------------------------------
 
     def _commit(self, request: Request, stored: Object, removed: bool = False) -> Object:
-        """Apply a policy change at once (the next request already sees it); return stored."""
-        self._observe(stored, deleted=removed)
+        """Apply a policy change at once (the next request already sees it); return stored.
+        A dry run changed nothing."""
+        if not request.options.dry_run:
+            self._observe(stored, deleted=removed)
         return stored
+
+    def _release(self, request: Request, obj: Object, old: Object | None = None) -> None:
+        """Give back what admission charged for ``obj`` (``AdmissionChain.release``); a dry
+        run was charged nothing."""
+        if not request.options.dry_run:
+            self.admission.release(obj, old)
 
     def _commit_span(self, request: Request) -> Envelope:
         """The span of a store commit (the seed's 'write it to etcd'). It travels with the

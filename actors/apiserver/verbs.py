@@ -97,6 +97,9 @@ class Verbs:
         def _commit(self, request: Request, stored: Object, removed: bool = False
                     ) -> Object: ...
 
+        def _release(self, request: Request, obj: Object, old: Object | None = None
+                     ) -> None: ...
+
     def _get(self, request: Request) -> Object:
         """The stored object (shared: read it, never change it)."""
         assert self.view is not None, "reads before on_start"
@@ -149,12 +152,12 @@ class Verbs:
             stored = yield from self._store_write(request, "create", obj)
             return self._commit(request, stored)
         except AlreadyExists:
-            self.admission.release(obj)
+            self._release(request, obj)
             raise AlreadyExists(f'{request.info.qualified} "{request.name}" already exists',
                                 details={"name": request.name, "kind": request.info.name}
                                 ) from None
         except BaseException:
-            self.admission.release(obj)  # what admission charged for is not stored
+            self._release(request, obj)  # what admission charged for is not stored
             raise
 
     def _token_request(self, request: Request) -> Generator[Step, Result, Object]:
@@ -237,12 +240,12 @@ class Verbs:
             ) is None:  # the last finalizer went: the deletion completes now
                 return (yield from self._remove(request, current))
             if request.verb == "patch" and unchanged(obj, old):  # kube-apiserver's no-op
-                self.admission.release(obj, old)
+                self._release(request, obj, old)
                 stored = old
             else:
                 stored = yield from self._write(request, obj, current)
         except BaseException:
-            self.admission.release(obj, old)  # what admission charged for is not stored
+            self._release(request, obj, old)  # what admission charged for is not stored
             raise
         return to_scale(request.info, stored) if request.subresource == "scale" else stored
 
@@ -289,7 +292,7 @@ class Verbs:
             raise request.not_found() from None
         except Conflict as error:
             raise _conflict(request, error) from None
-        self.admission.release(removed)
+        self._release(request, removed)
         return self._commit(request, removed, removed=True)
 
     def _remove_custom_objects(self, request: Request) -> Generator[Step, Result, None]:

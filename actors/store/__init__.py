@@ -14,6 +14,7 @@ from actors.store.store import (
     StoreView,
     StoreWriter,
     Write,
+    dry_run,
     size_of,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "Undecodable",
     "Write",
     "decode",
+    "dry_run",
     "size_of",
 ]

@@ -240,6 +240,23 @@ def _check(write: Write, current: Object | None) -> None:
         )
 
 
+def dry_run(write: Write, current: Object | None) -> Object:
+    """What ``write`` would store over ``current``, without storing it (kube-apiserver's
+    dry-run storage): the error a commit would raise, else the object as it would be stored
+    but for the revision it would stamp: a create's has no resourceVersion, an update's keeps
+    ``current``'s, a delete answers ``current``."""
+    _check(write, current)
+    if write.obj is None:
+        assert current is not None
+        return current
+    would = copy.deepcopy(write.obj)
+    metadata = would.setdefault("metadata", {})
+    metadata.pop("resourceVersion", None)
+    if current is not None:
+        metadata["resourceVersion"] = str(resource_version(current))
+    return would
+
+
 Listener = Callable[[StoreEvent], None]
 """Called on the store thread after each commit; must not block (tell an actor)."""
 

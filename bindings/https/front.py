@@ -8,9 +8,10 @@ certificate, else its bearer token: ``ForwardedCredentials``), which the pipelin
 ``Impersonate-User`` and ``Impersonate-Group`` headers become the request's impersonation,
 under RBAC's ``impersonate``. Only ``/healthz``, ``/livez``, ``/readyz`` and ``/version`` are
 answered here for anybody (kube-apiserver's ``system:public-info-viewer``); discovery and the
-OpenAPI documents are built from what the apiserver serves now (``served``: the built-in
-resources and those of the Established CRDs, the very set the apiserver's workers in this
-process resolve requests with) but for authenticated users only, so the front has the apiserver
+OpenAPI documents (kept encoded with their ETags: ``openapi``) are built from what the
+apiserver serves now (``served``: the built-in resources and those of the Established CRDs,
+the very set the apiserver's workers in this process resolve requests with) but for
+authenticated users only, so the front has the apiserver
 authenticate the client first (a SelfSubjectAccessReview, which every authenticated user may
 make). So is a request with a body and no client certificate, before its body is read: the
 front reads nothing from a sender nobody has authenticated (kube-apiserver authenticates before
@@ -58,10 +59,17 @@ from actors.apiserver.http import (
     routes,
     tables,
 )
+from actors.apiserver.http.documents import Document
 from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bus.connection import Connection
-from bus.errors import ApiError, BadRequest, Gone, RequestEntityTooLarge, ServerTimeout
+from bus.errors import (
+    ApiError,
+    BadRequest,
+    Gone,
+    RequestEntityTooLarge,
+    ServerTimeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +125,16 @@ class Front:
         forwarded = _forwarded(request)
         client = self._client(request, forwarded)
         served = self.served()
-        document = discovery.document(path, self.address, served) or openapi.document(
-            path, served)
-        if document is not None:
-            await _authenticated(client)
-            return _json(200, document)
+        accept = request.headers.get("Accept", "")
+        if discovery.is_document(path) or openapi.is_document(path):
+            await _authenticated(client)  # before anything is said of the document
+            published = discovery.aggregated(path, accept, served) or openapi.document(
+                path, served, accept)
+            if published is not None:
+                return _published(request, published)
+            document = discovery.document(path, self.address, served)
+            if document is not None:
+                return _json(200, document)
         call = routes.route(request.method, path, request.query, served)
         if request.body_exists and "certificate" not in forwarded:  # TLS checked a certificate
             await _authenticated(client)
@@ -367,6 +380,17 @@ async def _body(request: web.Request, seconds: float) -> bytes:
         raise ServerTimeout(f"the request body did not arrive within {seconds:g}s") from None
     except web.HTTPRequestEntityTooLarge as error:
         raise RequestEntityTooLarge(f"the request body is too large: {error.text}") from None
+
+
+def _published(request: web.Request, document: Document) -> web.Response:
+    """A document kept encoded (aggregated discovery, OpenAPI): 304 when the client holds
+    it (``If-None-Match``), immutable when asked for by its hash (as the index names it)."""
+    headers = {"ETag": document.etag, "Vary": "Accept", "Cache-Control": "public, immutable"
+               if request.query.get("hash") == document.hash else "no-cache, private"}
+    if document.etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=document.body,
+                        headers={**headers, "Content-Type": document.content_type})
 
 
 def _json(code: int, body: Any) -> web.Response:

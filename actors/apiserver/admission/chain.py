@@ -92,6 +92,9 @@ class AdmissionRequest:
     """The object to be stored (None for DELETE); mutating plugins may change it."""
     old_object: Object | None
     user: UserInfo
+    dry_run: bool = False
+    """Nothing will be stored: a plugin checks, and changes nothing outside the object
+    (Kubernetes' ``admission.Attributes.IsDryRun``)."""
 
     def forbidden(self, why: str) -> Forbidden:
         """kube-apiserver's admission 403: ``pods "web" is forbidden: <why>`` (the resource

@@ -114,6 +114,7 @@ def review_body(request: AdmissionRequest, uid: str) -> Object:
         "userInfo": {"username": request.user.name, "uid": request.user.uid,
                      "groups": list(request.user.groups)},
         "object": request.object, "oldObject": request.old_object,
+        "dryRun": request.dry_run,
     }}
 
 

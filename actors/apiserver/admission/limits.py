@@ -9,7 +9,8 @@ become its request. :class:`ResourceQuota` keeps each ResourceQuota's
 counts: ``quota``): it charges the quota with a compare-and-swap on the quota object before the
 object is stored (an update: what it counts more than before), so two concurrent creates can
 never both take the last unit (the loser re-reads and is refused), and gives the amounts back
-when an object is removed or its write fails after admission (``release``).
+when an object is removed or its write fails after admission (``release``). A dry run is
+checked against the quotas but charges nothing (kube-apiserver's quota admission).
 
 Neighbours: ``admission`` (the chain and its protocols), ``quota`` (the evaluators),
 ``actors.api.amounts`` (a pod's effective requests and limits, ``pod_amounts``, shared with the
@@ -274,7 +275,7 @@ class ResourceQuota:
                 constraints(name, hard, request, names)
             check(name, hard, used, usage, request, names)
         charged = {r: max(0, used.get(r, 0) + usage[r]) for r in hard if usage.get(r)}
-        if not charged:
+        if not charged or (request is not None and request.dry_run):  # checked, not charged
             return
         updated = copy.deepcopy(quota)
         status = updated.setdefault("status", {})

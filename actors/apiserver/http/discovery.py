@@ -6,9 +6,13 @@ resource's kind, singular and short names, categories, scope and verbs, its subr
 CRDs, each CRD's at every version it serves) and the verbs the pipeline answers
 (``actors.apiserver.server``), so that discovery never promises what the server refuses.
 
-The aggregated form (``application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList``)
-is not served yet: kubectl asks for it with plain JSON as its second choice and, answered with
-the legacy documents, reads those.
+``/api`` and ``/apis`` are also served in the aggregated form kubectl 1.37 asks for first
+(``Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList``, or
+``v2beta1``): an APIGroupDiscoveryList of every group with each version's resources (scope,
+singular, response kind, verbs, short names, categories, subresources), so kubectl reads all of
+discovery in two requests instead of one per group version. Answered with that Content-Type
+(which is how client-go knows it got the aggregated form); a client that does not ask for it
+gets the legacy documents. Built once per set of custom resources (``documents``).
 
 Pure: unit-tested in tests/unit/apiserver/http/test_discovery.py.
 """
@@ -18,6 +22,8 @@ from __future__ import annotations
 from actors.api.discovery import Served, versions
 from actors.api.objects import Object
 from actors.api.resources import REVIEWS, ResourceInfo
+from actors.apiserver.http import documents
+from actors.apiserver.http.documents import Document
 from actors.apiserver.server import SUBRESOURCE_VERBS, VERBS
 
 KUBERNETES_VERSION = (1, 37)
@@ -30,6 +36,13 @@ def version() -> Object:
     return {"major": str(major), "minor": str(minor),
             "gitVersion": f"v{major}.{minor}.0-kubeactor", "gitCommit": "", "gitTreeState": "",
             "buildDate": "", "goVersion": "", "compiler": "kubeactor", "platform": "python"}
+
+
+def is_document(path: str) -> bool:
+    """Whether ``path`` is one of discovery's (``/api``, ``/apis``, a group version's): a
+    resource's path has more parts."""
+    parts = [part for part in path.split("/") if part]
+    return bool(parts) and len(parts) <= {"api": 2, "apis": 3}.get(parts[0], 0)
 
 
 def document(path: str, address: str, served: Served) -> Object | None:
@@ -46,6 +59,85 @@ def document(path: str, address: str, served: Served) -> Object | None:
     if len(parts) == 3 and parts[0] == "apis":
         return _resources(served, parts[1], parts[2])
     return None
+
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v={};as=APIGroupDiscoveryList"
+AGGREGATED_VERSIONS = ("v2", "v2beta1")
+
+
+def aggregated(path: str, accept: str, served: Served) -> Document | None:
+    """``/api`` or ``/apis`` in the aggregated form, when ``accept`` prefers it (the first
+    of the forms it names that is served); None otherwise."""
+    legacy = path.rstrip("/") == "/api"
+    if path.rstrip("/") not in ("/api", "/apis"):
+        return None
+    version = _asked_aggregation(accept)
+    if version is None:
+        return None
+    custom = None if legacy else served
+    return documents.cached(custom, f"{path.rstrip('/')} {version}", lambda: documents.encoded(
+        _discovery_list(served, version, legacy), AGGREGATED.format(version)))
+
+
+def _asked_aggregation(accept: str) -> str | None:
+    """The apidiscovery version ``accept`` asks for before any plain JSON (None: none)."""
+    for offered in accept.split(","):
+        parameters = dict(part.strip().partition("=")[::2] for part in offered.split(";")[1:])
+        if offered.split(";")[0].strip() != "application/json":
+            continue
+        if parameters.get("g") != "apidiscovery.k8s.io":
+            return None  # plain JSON (or another form) comes first
+        if parameters.get("as") == "APIGroupDiscoveryList" and \
+                parameters.get("v") in AGGREGATED_VERSIONS:
+            return parameters["v"]
+    return None
+
+
+def _discovery_list(served: Served, version: str, legacy: bool) -> Object:
+    """The APIGroupDiscoveryList of the core group (``legacy``) or of the named ones."""
+    groups = [""] if legacy else list(dict.fromkeys(
+        info.group for info in served.all if info.group))
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": f"apidiscovery.k8s.io/{version}",
+            "metadata": {}, "items": [_group_discovery(served, group) for group in groups]}
+
+
+def _group_discovery(served: Served, group: str) -> Object:
+    """One group: each version (the preferred first) with its resources."""
+    listed: dict[str, list[Object]] = {}
+    for info in served.all:
+        if info.group == group:
+            for version in (info.version, *versions(info)):
+                listed.setdefault(version, [])
+            for version in versions(info):
+                listed[version].append(_resource_discovery(info, version))
+    metadata = {"name": group} if group else {}
+    return {"metadata": metadata, "versions": [
+        {"version": version, "resources": resources, "freshness": "Current"}
+        for version, resources in listed.items()]}
+
+
+def _resource_discovery(info: ResourceInfo, version: str) -> Object:
+    kind = {"group": info.group, "version": version, "kind": info.kind}
+    entry: Object = {"resource": info.name, "responseKind": kind,
+                     "scope": "Namespaced" if info.namespaced else "Cluster",
+                     "singularResource": info.singular, "verbs": _verbs(info)}
+    if info.short_names:
+        entry["shortNames"] = list(info.short_names)
+    if info.categories:
+        entry["categories"] = list(info.categories)
+    if info.subresources:
+        entry["subresources"] = [
+            {"subresource": sub, "responseKind": SUBRESOURCE_KINDS.get(sub, kind),
+             "verbs": sorted(SUBRESOURCE_VERBS.get(sub, ()))} for sub in info.subresources]
+    return entry
+
+
+SUBRESOURCE_KINDS = {"scale": {"group": "autoscaling", "version": "v1", "kind": "Scale"}}
+"""What a subresource answers with when it is not its resource's kind."""
+
+
+def _verbs(info: ResourceInfo) -> list[str]:
+    return ["create"] if info.name in REVIEWS else sorted(VERBS)
 
 
 def _groups(served: Served) -> list[Object]:
@@ -79,7 +171,7 @@ def _entries(info: ResourceInfo) -> list[Object]:
     """The resource's entry, then one per subresource (``pods/status``)."""
     main: Object = {"name": info.name, "singularName": info.singular,
                     "namespaced": info.namespaced, "kind": info.kind,
-                    "verbs": ["create"] if info.name in REVIEWS else sorted(VERBS)}
+                    "verbs": _verbs(info)}
     if info.short_names:
         main["shortNames"] = list(info.short_names)
     if info.categories:

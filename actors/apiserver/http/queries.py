@@ -3,9 +3,9 @@ of the verb on the bus (``actors.apiserver.options``): what kube-apiserver reads
 ``ListOptions``, ``GetOptions``, ``CreateOptions``, ``UpdateOptions``, ``PatchOptions`` and
 ``DeleteOptions``; and its body as what the verb carries (:func:`payload`). A value of the
 wrong shape is a 400, a patch of a type not served a 415; what is not served yet
-(``dryRun``, delete preconditions, server-side apply, a watch's ``sendInitialEvents``) is
-refused rather than ignored, so nothing is written, nor waited for, that the caller did not
-mean.
+(delete preconditions, server-side apply, a watch's ``sendInitialEvents``) is refused rather
+than ignored, so nothing is written, nor waited for, that the caller did not mean. ``dryRun``
+(the query's, or a DeleteOptions body's) goes on as the bus option of the same name.
 
 Pure: unit-tested in tests/unit/apiserver/http/test_queries.py.
 """
@@ -32,13 +32,13 @@ BINARY = (protobuf.MEDIA_TYPE, "application/cbor")
 """The encodings of objects client-go may send that are not served (JSON is)."""
 WRITES = ("create", "update", "patch")
 """The verbs that write an object the client sent: they take ``fieldValidation``."""
+DRY_RUNS = (*WRITES, "delete", "deletecollection")
+"""The verbs that take ``dryRun``."""
 
 
 def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str = "") -> Object:
     """The bus options of ``call`` from its ``query`` (and, for a delete, its body; for a
     patch, the body's ``content_type``)."""
-    if query.get("dryRun"):
-        raise BadRequest("dryRun is not served yet: nothing was done")
     if call.verb in ("list", "watch", "deletecollection"):
         found = _selecting(query)
         if call.verb == "watch":
@@ -52,6 +52,8 @@ def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str
         found["fieldValidation"] = query["fieldValidation"]
     if call.verb == "patch":
         found["patchType"] = patch_type(content_type)
+    if call.verb in DRY_RUNS and query.get("dryRun"):
+        found["dryRun"] = [query["dryRun"]]
     if call.subresource == "log":
         found.update(_logging(query))
     if call.version is not None:
@@ -142,8 +144,8 @@ def _deleting(query: Mapping[str, str], body: bytes) -> Object:
         found["propagationPolicy"] = query["propagationPolicy"]
     if query.get("orphanDependents") in TRUE or delete.get("orphanDependents") is True:
         found["propagationPolicy"] = "Orphan"
-    found.update({key: delete[key] for key in ("gracePeriodSeconds", "propagationPolicy")
-                  if delete.get(key) is not None})
+    found.update({key: delete[key] for key in ("gracePeriodSeconds", "propagationPolicy",
+                                                "dryRun") if delete.get(key) is not None})
     return found
 
 
@@ -152,8 +154,6 @@ def _delete_options(body: bytes) -> Object:
     if not body.strip():
         return {}
     delete = json_body(body)
-    if delete.get("dryRun"):
-        raise BadRequest("dryRun is not served yet: nothing was done")
     if delete.get("preconditions"):
         raise BadRequest("DeleteOptions.preconditions are not served yet: nothing was done")
     return delete

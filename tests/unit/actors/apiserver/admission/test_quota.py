@@ -142,6 +142,21 @@ def test_an_object_count_quota_refuses_the_next_configmap_in_kubernetes_words():
     assert stored is not None and stored["status"]["used"] == {"count/configmaps": "2"}
 
 
+def test_a_dry_run_is_checked_against_the_quota_but_charges_nothing():
+    access = MemoryAccess()
+    admitted_quota(access, a_quota("q", **{"count/configmaps": "1"}))
+    plugin = ResourceQuota(access)
+    dry = request("CREATE", "configmaps", configmap("a"))
+    dry.dry_run = True
+    revision = access.revision
+    plugin.validate(dry)
+    plugin.validate(dry)  # nothing charged: still room for one
+    assert access.revision == revision
+    plugin.validate(request("CREATE", "configmaps", configmap("a")))
+    with pytest.raises(Forbidden, match="exceeded quota: q"):
+        plugin.validate(dry)
+
+
 def test_a_new_quota_counts_the_objects_already_there_itself_included():
     access = MemoryAccess(("configmaps", configmap("a")), ("configmaps", configmap("b")),
                           ("pods", pod("p")))

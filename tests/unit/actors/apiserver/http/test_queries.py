@@ -54,13 +54,22 @@ def test_delete_options_in_the_body_win_over_the_query():
         "propagationPolicy": "Foreground", "gracePeriodSeconds": 0}
 
 
+def test_dry_run_goes_on_for_the_writes_and_deletes_from_the_query_or_delete_options():
+    assert _options("POST", "/api/v1/namespaces/d/pods", dryRun="All")["dryRun"] == ["All"]
+    assert _options("PUT", "/api/v1/namespaces/d/pods/p", dryRun="All")["dryRun"] == ["All"]
+    assert _options("DELETE", "/api/v1/namespaces/d/pods", dryRun="All")["dryRun"] == ["All"]
+    body = json.dumps({"kind": "DeleteOptions", "dryRun": ["All"]}).encode()
+    assert _options("DELETE", "/api/v1/namespaces/d/pods/p", body)["dryRun"] == ["All"]
+    assert "dryRun" not in _options("GET", "/api/v1/namespaces/d/pods/p", dryRun="All")
+
+
 def test_orphan_dependents_is_the_orphan_policy():
     assert _options("DELETE", "/api/v1/namespaces/d/pods/p", orphanDependents="true") == {
         "propagationPolicy": "Orphan"}
 
 
 @pytest.mark.parametrize(("query", "body"), [
-    ({"limit": "many"}, b""), ({"resourceVersion": "x1"}, b""), ({"dryRun": "All"}, b""),
+    ({"limit": "many"}, b""), ({"resourceVersion": "x1"}, b""),
     ({}, b"{not json"), ({}, b"[1, 2]"), ({}, b'{"preconditions": {"uid": "u"}}'),
     ({"gracePeriodSeconds": "soon"}, b""),
 ])
