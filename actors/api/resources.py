@@ -106,6 +106,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group="authorization.k8s.io", namespaced=False),
     ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",
                  namespaced=False),
+    ResourceInfo("selfsubjectrulesreviews", "SelfSubjectRulesReview",
+                 group="authorization.k8s.io", namespaced=False),
     ResourceInfo("selfsubjectreviews", "SelfSubjectReview", group="authentication.k8s.io",
                  namespaced=False),
     ResourceInfo("tokenreviews", "TokenReview", group="authentication.k8s.io",
@@ -122,8 +124,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
                  subresources=("status",), categories=("api-extensions",)),
 )
-REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "tokenreviews",
-           "selfsubjectreviews")
+REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "selfsubjectrulesreviews",
+           "tokenreviews", "selfsubjectreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
 STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name not in REVIEWS)
 """The resources kept in the store (listed, watched, owned, deleted with their namespace)."""

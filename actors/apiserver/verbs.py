@@ -27,7 +27,7 @@ from actors.api.resources import REVIEWS
 from actors.api.selectors import matcher
 from actors.apiserver.busauth import check_owner
 from actors.apiserver.options import read_continue, write_continue
-from actors.apiserver.rbac import access_review
+from actors.apiserver.rbac import access_review, rules_review
 from actors.apiserver.registry import (
     graceful_deletion,
     prepare_binding,
@@ -133,6 +133,9 @@ class Verbs:
             return self._issuer().review(request.envelope.body)
         if request.info.name == "selfsubjectreviews":
             return users.self_review(request.user)
+        if request.info.name == "selfsubjectrulesreviews":
+            return rules_review(self.authorizer, request.info, request.envelope.body,
+                                request.user)
         if request.info.name in REVIEWS:
             return access_review(self.authorizer, request.info, request.envelope.body,
                                  request.user)

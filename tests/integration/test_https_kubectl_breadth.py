@@ -56,3 +56,40 @@ def test_the_create_generators_protobuf_is_stored_as_kubectl_prints_it(cluster):
     assert again.returncode == 1
     assert again.stderr == ('error: failed to create configmap: configmaps "settings" already '
                             'exists\n')
+
+
+def test_auth_can_i_list_shows_the_rules_bound_in_the_namespace(cluster):
+    for command in (["role", "lister", "--verb=get,list", "--resource=pods",
+                     "--resource-name=web", "-n", "default"],
+                    ["rolebinding", "listers", "--role=lister", "--user=carol", "-n",
+                     "default"]):
+        assert cluster.kubectl("create", *command).returncode == 0
+    listed = cluster.kubectl("auth", "can-i", "--list", "--as=carol", "-n", "default")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split() for line in listed.stdout.splitlines()]
+    assert rows[0] == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"]
+    assert ["pods", "[]", "[web]", "[get", "list]"] in rows
+    assert ["selfsubjectrulesreviews.authorization.k8s.io", "[]", "[]", "[create]"] in rows
+    elsewhere = cluster.kubectl("auth", "can-i", "--list", "--as=carol", "-n", "kube-system")
+    assert "pods" not in [row[0] for row in
+                          (line.split() for line in elsewhere.stdout.splitlines())]
+    admin = cluster.kubectl("auth", "can-i", "--list")
+    assert admin.stdout.splitlines()[1].split() == ["*.*", "[]", "[]", "[*]"]
+
+
+def test_a_token_review_over_https_says_whose_token_it_is_for_whom_rbac_allows(cluster):
+    assert cluster.kubectl("create", "serviceaccount", "reviewed").returncode == 0
+    token = cluster.kubectl("create", "token", "reviewed").stdout.strip()
+    review = json.dumps({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                         "spec": {"token": token}})
+    answered = cluster.kubectl("create", "-f", "-", "-o", "json", stdin=review)
+    assert answered.returncode == 0, answered.stderr
+    status = json.loads(answered.stdout)["status"]
+    assert status["authenticated"] is True
+    assert status["user"]["username"] == "system:serviceaccount:default:reviewed"
+    refused = cluster.kubectl("create", "-f", "-", "--as=alice", stdin=review)
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        'Error from server (Forbidden): error when creating "STDIN": '
+        'tokenreviews.authentication.k8s.io is forbidden: User "alice" cannot create '
+        'resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope\n')

@@ -27,6 +27,7 @@ from actors.apiserver.rbac import (
     access_review,
     bootstrap_policy,
     grants,
+    rules_review,
 )
 from bus.errors import BadRequest, Forbidden, Unauthorized
 
@@ -472,6 +473,33 @@ def test_subject_review_answers_for_the_named_subject(authorizer: Authorizer):
 def test_a_malformed_review_is_a_bad_request(authorizer: Authorizer, body: Any):
     with pytest.raises(BadRequest):
         access_review(authorizer, SSAR, body, ALICE)
+
+
+SSRR = resolve("selfsubjectrulesreviews")
+
+
+def test_rules_review_lists_the_rules_that_apply_in_the_namespace_asked(authorizer: Authorizer):
+    authorizer.observe(rbac_object("Role", "reader", "dev", rules=[
+        rule(["pods"], ["get", "list"], resourceNames=["web"])]))
+    authorizer.observe(role_binding("readers", "dev", "reader", "alice"))
+    authorizer.observe(rbac_object("ClusterRole", "health", rules=[
+        {"verbs": ["get"], "nonResourceURLs": ["/healthz"]}]))
+    authorizer.observe(rbac_object(
+        "ClusterRoleBinding", "health", roleRef={"kind": "ClusterRole", "name": "health"},
+        subjects=[{"kind": "Group", "name": AUTHENTICATED}]))
+    in_dev = rules_review(authorizer, SSRR, {"spec": {"namespace": "dev"}}, ALICE)["status"]
+    assert {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"],
+            "resourceNames": ["web"]} in in_dev["resourceRules"]
+    assert in_dev["nonResourceRules"] == [{"verbs": ["get"], "nonResourceURLs": ["/healthz"]}]
+    assert in_dev["incomplete"] is False
+    elsewhere = rules_review(authorizer, SSRR, {"spec": {"namespace": "prod"}}, ALICE)
+    assert all("pods" not in found["resources"]
+               for found in elsewhere["status"]["resourceRules"])
+    assert {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": [
+        "selfsubjectaccessreviews", "selfsubjectrulesreviews"]} in elsewhere["status"][
+        "resourceRules"]  # system:basic-user's, bound cluster-wide
+    with pytest.raises(BadRequest):
+        rules_review(authorizer, SSRR, {"spec": {"namespace": 3}}, ALICE)
 
 
 def test_changes_observed_at_once_by_several_workers_are_all_kept():
