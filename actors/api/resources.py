@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from actors.api import certificates
+from actors.api import certificates, disruptionbudgets
 from bus.errors import BadRequest, NotFound
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -83,7 +83,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",),
                  subresources=("finalize",)),
     ResourceInfo(
-        "pods", "Pod", short_names=("po",), subresources=("status", "binding", "log", "exec"),
+        "pods", "Pod", short_names=("po",),
+        subresources=("status", "binding", "eviction", "log", "exec"),
         categories=("all",),
     ),
     ResourceInfo("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
@@ -118,6 +119,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo(certificates.RESOURCE, "CertificateSigningRequest", group=certificates.GROUP,
                  namespaced=False, short_names=("csr",), subresources=("status", "approval")),
+    ResourceInfo(disruptionbudgets.RESOURCE, "PodDisruptionBudget",
+                 group=disruptionbudgets.GROUP, short_names=("pdb",), subresources=("status",)),
     ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
                  namespaced=False, short_names=("pc",)),
     ResourceInfo("customresourcedefinitions", "CustomResourceDefinition",

@@ -6,6 +6,7 @@ subresource; with kubectl's words and exit codes, and the store unchanged on ref
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -26,7 +27,8 @@ GENERATORS = [
      "clusterrole.rbac.authorization.k8s.io/health created"),
     (["clusterrolebinding", "healthy", "--clusterrole=health", "--user=bob"],
      "clusterrolebinding.rbac.authorization.k8s.io/healthy created"),
-    (["quota", "small", "--hard=cpu=1,memory=1G,pods=2"], "resourcequota/small created"),
+    (["quota", "small", "--hard=cpu=1,memory=1G,pods=2", "-n", "breadth"],
+     "resourcequota/small created"),
     (["priorityclass", "high", "--value=1000", "--description=important"],
      "priorityclass.scheduling.k8s.io/high created"),
 ]
@@ -50,7 +52,8 @@ def test_the_create_generators_protobuf_is_stored_as_kubectl_prints_it(cluster):
         created = cluster.kubectl("create", *command)
         assert (created.returncode, created.stdout.strip()) == (0, said), created.stderr
         kind, name = said.split()[0].split("/")
-        stored = json.loads(cluster.kubectl("get", kind, name, "-o", "json").stdout)
+        where = command[command.index("-n"):][:2] if "-n" in command else []
+        stored = json.loads(cluster.kubectl("get", kind, name, *where, "-o", "json").stdout)
         assert _stored_as_printed(json.loads(printed.stdout), stored), (printed.stdout, stored)
     again = cluster.kubectl("create", "configmap", "settings", "--from-literal=a=b")
     assert again.returncode == 1
@@ -93,3 +96,82 @@ def test_a_token_review_over_https_says_whose_token_it_is_for_whom_rbac_allows(c
         'Error from server (Forbidden): error when creating "STDIN": '
         'tokenreviews.authentication.k8s.io is forbidden: User "alice" cannot create '
         'resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope\n')
+
+
+def _evict(cluster, pod: str) -> subprocess.CompletedProcess[str]:
+    eviction = json.dumps({"apiVersion": "policy/v1", "kind": "Eviction",
+                           "metadata": {"name": pod, "namespace": "default"}})
+    return cluster.kubectl("create", "--raw", f"/api/v1/namespaces/default/pods/{pod}/eviction",
+                           "-f", "-", stdin=eviction)
+
+
+def _get(cluster, *what: str) -> dict:
+    shown = cluster.kubectl("get", *what, "-o", "json")
+    assert shown.returncode == 0, shown.stderr
+    return json.loads(shown.stdout)
+
+
+def _wait(cluster, what: str, condition: str) -> None:
+    waited = cluster.kubectl("wait", what, f"--for={condition}", "--timeout=30s")
+    assert waited.returncode == 0, waited.stderr
+
+
+def test_an_eviction_a_budget_forbids_is_429_and_changes_nothing_then_one_it_allows_goes(
+        cluster):
+    assert cluster.kubectl("create", "deployment", "guarded", "--image=busybox:1.35",
+                           "--replicas=2", "--", "sleep", "3600").returncode == 0
+    created = cluster.kubectl("create", "pdb", "guarded", "--selector=app=guarded",
+                              "--min-available=2")
+    assert created.stdout == "poddisruptionbudget.policy/guarded created\n", created.stderr
+    _wait(cluster, "pdb/guarded", "jsonpath={.status.currentHealthy}=2")
+    table = cluster.kubectl("get", "pdb", "guarded").stdout.splitlines()
+    assert table[0].split() == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED",
+                                "DISRUPTIONS", "AGE"]
+    assert table[1].split()[:4] == ["guarded", "2", "N/A", "0"]
+    pod = _get(cluster, "pods", "-l", "app=guarded")["items"][0]
+    name, before = pod["metadata"]["name"], pod["metadata"]["resourceVersion"]
+    budget_before = _get(cluster, "pdb", "guarded")["metadata"]["resourceVersion"]
+
+    refused = _evict(cluster, name)
+    assert (refused.returncode, refused.stderr) == (1, (
+        "Error from server (TooManyRequests): Cannot evict pod as it would violate the "
+        "pod's disruption budget.\n"))
+    assert _get(cluster, "pod", name)["metadata"]["resourceVersion"] == before
+    assert _get(cluster, "pdb", "guarded")["metadata"]["resourceVersion"] == budget_before
+
+    assert cluster.kubectl("patch", "pdb", "guarded", "--type=merge", "-p",
+                           '{"spec": {"minAvailable": 1}}').returncode == 0
+    _wait(cluster, "pdb/guarded", "jsonpath={.status.disruptionsAllowed}=1")
+    allowed = _evict(cluster, name)
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["status"] == "Success"
+    _wait(cluster, f"pod/{name}", "delete")
+    assert cluster.kubectl("delete", "pdb", "guarded").returncode == 0
+
+
+def test_drain_evicts_through_the_subresource_and_refuses_unmanaged_pods_without_force(
+        cluster):
+    ran = cluster.kubectl("run", "lonely", "--image=busybox:1.35",  # a protobuf Pod
+                          '--overrides={"spec": {"nodeName": "node-1"}}', "--", "sleep", "1h")
+    assert ran.returncode == 0, ran.stderr
+    assert cluster.kubectl("create", "deployment", "drained", "--image=busybox:1.35",
+                           "--replicas=4", "--", "sleep", "3600").returncode == 0
+    _wait(cluster, "deployment/drained", "condition=Available")
+
+    refused = cluster.kubectl("drain", "node-1", "--ignore-daemonsets",
+                              "--delete-emptydir-data", "--timeout=30s")
+    assert refused.returncode == 1
+    assert ("cannot delete Pods that declare no controller (use --force to override): "
+            "default/lonely") in refused.stderr
+    assert _get(cluster, "pod", "lonely")["spec"]["nodeName"] == "node-1"  # still there
+
+    drained = cluster.kubectl("drain", "node-1", "--ignore-daemonsets",
+                              "--delete-emptydir-data", "--force", "--timeout=60s")
+    assert drained.returncode == 0, drained.stderr
+    assert "evicting pod default/lonely" in drained.stdout
+    assert drained.stdout.splitlines()[-1] == "node/node-1 drained"
+    assert _get(cluster, "node", "node-1")["spec"]["unschedulable"] is True
+    left = _get(cluster, "pods", "-A", "--field-selector", "spec.nodeName=node-1")
+    assert [pod["metadata"]["name"] for pod in left["items"]] == []
+    _wait(cluster, "deployment/drained", "jsonpath={.status.availableReplicas}=4")
+    assert cluster.kubectl("uncordon", "node-1").returncode == 0

@@ -75,6 +75,15 @@ def _resources(served: Served, group: str, version: str) -> Object | None:
             "resources": [entry for info in there for entry in _entries(info)]}
 
 
+SUBRESOURCE_KINDS: dict[str, Object] = {
+    "eviction": {"group": "policy", "version": "v1", "kind": "Eviction"},
+    "scale": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+    "token": {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"},
+    "binding": {"kind": "Binding"}}
+"""Subresources whose objects are of another kind than their resource's, as kube-apiserver
+lists them (``kubectl drain`` evicts only when ``pods/eviction`` names policy's Eviction)."""
+
+
 def _entries(info: ResourceInfo) -> list[Object]:
     """The resource's entry, then one per subresource (``pods/status``)."""
     main: Object = {"name": info.name, "singularName": info.singular,
@@ -86,5 +95,6 @@ def _entries(info: ResourceInfo) -> list[Object]:
         main["categories"] = list(info.categories)
     return [main] + [{"name": f"{info.name}/{sub}", "singularName": "",
                       "namespaced": info.namespaced, "kind": info.kind,
-                      "verbs": sorted(SUBRESOURCE_VERBS.get(sub, ()))}
+                      "verbs": sorted(SUBRESOURCE_VERBS.get(sub, ())),
+                      **SUBRESOURCE_KINDS.get(sub, {})}
                      for sub in info.subresources]
