@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
-from actors.api import certificates
+from actors.api import certificates, disruptionbudgets
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, qualify
 from actors.api.users import UserInfo
@@ -477,7 +477,7 @@ class PreventEscalation:
 READ = ["get", "list", "watch"]
 WRITE = ["create", "update", "patch", "delete", "deletecollection"]
 WRITE_STATUS = ["get", "update", "patch"]
-APPS, BATCH, COORDINATION = "apps", "batch", "coordination.k8s.io"
+APPS, BATCH, COORDINATION, POLICY = "apps", "batch", "coordination.k8s.io", "policy"
 AUTHORIZATION_GROUP = "authorization.k8s.io"
 CSR_SIGNER = "system:controller:certificate-controller"
 """The identity of the CSR signer (Kubernetes' name for its certificate controller)."""
@@ -520,9 +520,12 @@ def _user_facing_roles() -> list[Object]:
     ClusterRoleBinding they apply everywhere), with Kubernetes' rule sets cut to what exists
     or is planned here."""
     view = [_rule([""], VIEWABLE_CORE, READ),
-            _rule([APPS], WORKLOADS_APPS, READ), _rule([BATCH], WORKLOADS_BATCH, READ)]
+            _rule([APPS], WORKLOADS_APPS, READ), _rule([BATCH], WORKLOADS_BATCH, READ),
+            _rule([POLICY], [disruptionbudgets.RESOURCE], READ)]
     edit = [*view,
             _rule([""], WORKLOADS_CORE, [*READ, *WRITE]),
+            _rule([""], ["pods/eviction"], ["create"]),
+            _rule([POLICY], [disruptionbudgets.RESOURCE], [*READ, *WRITE]),
             _rule([APPS], WORKLOADS_APPS, [*READ, *WRITE]),
             _rule([BATCH], WORKLOADS_BATCH, [*READ, *WRITE])]
     admin = [*edit,

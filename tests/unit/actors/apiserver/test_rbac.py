@@ -219,11 +219,12 @@ def test_token_file_line_without_a_uid_is_refused(tmp_path: Path):
 
 # -- the bootstrap roles, decision by decision ----------------------------------------------------
 
-APPS, COORD, AUTHZ = "apps", "coordination.k8s.io", "authorization.k8s.io"
+APPS, COORD, AUTHZ, POLICY = "apps", "coordination.k8s.io", "authorization.k8s.io", "policy"
 NAMESPACED = [("", "pods"), ("", "pods/log"), ("", "pods/status"), ("", "pods/exec"),
               ("", "pods/binding"), ("", "configmaps"), ("", "secrets"), ("", "events"),
               ("", "limitranges"), ("", "resourcequotas"), (RBAC_GROUP, "roles"),
-              (RBAC_GROUP, "rolebindings"), (APPS, "deployments"), (COORD, "leases")]
+              (RBAC_GROUP, "rolebindings"), (APPS, "deployments"), (COORD, "leases"),
+              ("", "pods/eviction"), (POLICY, "poddisruptionbudgets")]
 CLUSTER = [("", "nodes"), ("", "nodes/status"), ("", "namespaces"), (RBAC_GROUP, "clusterroles"),
            (AUTHZ, "selfsubjectaccessreviews")]
 VERBS = ["get", "list", "watch", "create", "update", "delete", "deletecollection"]
@@ -249,10 +250,13 @@ SELF_REVIEW = grant(["create"], AUTHZ, ["selfsubjectaccessreviews"], [None])
 """system:basic-user: every authenticated identity may ask what it may do."""
 VIEW_A = (grant(READS, "", ["pods", "pods/log", "pods/status", "configmaps", "events",
                             "limitranges", "resourcequotas"], ["team-a"])
-          | grant(READS, APPS, ["deployments"], ["team-a"]))
+          | grant(READS, APPS, ["deployments"], ["team-a"])
+          | grant(READS, POLICY, ["poddisruptionbudgets"], ["team-a"]))
 EDIT_A = (VIEW_A | grant(READS + WRITES, "", ["pods", "pods/exec", "configmaps", "secrets"],
                          ["team-a"])
-          | grant(READS + WRITES, APPS, ["deployments"], ["team-a"]))
+          | grant(READS + WRITES, APPS, ["deployments"], ["team-a"])
+          | grant(["create"], "", ["pods/eviction"], ["team-a"])  # kubectl drain
+          | grant(READS + WRITES, POLICY, ["poddisruptionbudgets"], ["team-a"]))
 ADMIN_A = EDIT_A | grant(READS + WRITES, RBAC_GROUP, ["roles", "rolebindings"], ["team-a"])
 BOTH: list[str | None] = list(TEAMS)
 EXPECTED: dict[str, set[Decision]] = {
@@ -278,6 +282,7 @@ EXPECTED: dict[str, set[Decision]] = {
         | grant(["create"], COORD, ["leases"], BOTH) | SELF_REVIEW),
     "system:node:node-1": (  # the Node authorizer's: nothing read of another node's
         grant(["create", "delete"], "", ["pods"], BOTH)  # NodeRestriction: its own
+        | grant(["create"], "", ["pods/eviction"], BOTH)  # NodeRestriction: its own
         | grant(["update"], "", ["pods/status"], BOTH)
         | grant(["create", "update"], "", ["nodes"], [None])
         | grant(["update"], "", ["nodes/status"], [None])
