@@ -98,11 +98,11 @@ def test_a_token_review_over_https_says_whose_token_it_is_for_whom_rbac_allows(c
         'resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope\n')
 
 
-def _evict(cluster, pod: str) -> subprocess.CompletedProcess[str]:
+def _evict(cluster, pod: str, *extra: str, named: str = "") -> subprocess.CompletedProcess[str]:
     eviction = json.dumps({"apiVersion": "policy/v1", "kind": "Eviction",
-                           "metadata": {"name": pod, "namespace": "default"}})
+                           "metadata": {"name": named or pod, "namespace": "default"}})
     return cluster.kubectl("create", "--raw", f"/api/v1/namespaces/default/pods/{pod}/eviction",
-                           "-f", "-", stdin=eviction)
+                           "-f", "-", *extra, stdin=eviction)
 
 
 def _get(cluster, *what: str) -> dict:
@@ -136,6 +136,14 @@ def test_an_eviction_a_budget_forbids_is_429_and_changes_nothing_then_one_it_all
     assert (refused.returncode, refused.stderr) == (1, (
         "Error from server (TooManyRequests): Cannot evict pod as it would violate the "
         "pod's disruption budget.\n"))
+    forbidden = _evict(cluster, name, "--as=alice")
+    assert (forbidden.returncode, forbidden.stderr) == (1, (
+        f'Error from server (Forbidden): pods "{name}" is forbidden: User "alice" cannot '
+        'create resource "pods/eviction" in API group "" in the namespace "default"\n'))
+    mismatched = _evict(cluster, name, named="another")
+    assert (mismatched.returncode, mismatched.stderr) == (1, (
+        "Error from server (BadRequest): name in URL does not match name in Eviction "
+        "object\n"))
     assert _get(cluster, "pod", name)["metadata"]["resourceVersion"] == before
     assert _get(cluster, "pdb", "guarded")["metadata"]["resourceVersion"] == budget_before
 

@@ -183,7 +183,7 @@ def test_a_kubelet_evicts_only_the_pods_bound_to_it():
 
     restriction.validate(eviction("mine"))
     restriction.validate(eviction("gone"))  # the eviction's own 404 answers
-    with pytest.raises(Forbidden, match="node-1 can only evict pods with spec.nodeName set"):
+    with pytest.raises(Forbidden, match=r"node-1 can only evict pods with spec\.nodeName set"):
         restriction.validate(eviction("theirs"))
     with pytest.raises(Forbidden):
         NodeRestriction().validate(eviction("mine"))  # no way to read the pod: refused
