@@ -110,6 +110,17 @@ def test_int_or_strings_quantities_and_times_read_as_kubernetes_writes_them():
     assert budget["spec"] == {"maxUnavailable": 2}
 
 
+def test_inlined_structs_and_maps_of_lists_read_as_their_json():
+    size = _field(2, _field(1, b"1Gi"))  # EmptyDirVolumeSource.sizeLimit, a Quantity
+    volume = _field(1, b"cache") + _field(2, _field(2, size))  # VolumeSource inlined
+    pod = protobuf.decode(_unknown("v1", "Pod", _field(2, _field(1, volume))))
+    assert pod["spec"]["volumes"] == [{"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}}]
+    team = _field(1, b"team") + _field(2, _field(1, b"a") + _field(1, b"b"))  # ExtraValue
+    review = protobuf.decode(_unknown("authorization.k8s.io/v1", "SubjectAccessReview",
+                                      _field(2, _field(3, b"jane") + _field(5, team))))
+    assert review["spec"] == {"user": "jane", "extra": {"team": ["a", "b"]}}
+
+
 def _varint(value: int) -> bytes:
     found = bytearray()
     while value > 0x7F:
