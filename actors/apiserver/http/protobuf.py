@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import json
 import struct
 from collections.abc import Iterator
@@ -41,8 +42,9 @@ MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
 MAX_DEPTH = 48
 """Deeper nesting than any served object has (a Pod's deepest field is about 12 down)."""
-_TYPE_META: tuple[protobuf_messages.Row, ...] = (
-    (1, "apiVersion", "string", ""), (2, "kind", "string", ""))
+Index = dict[int, protobuf_messages.Row]
+"""A message's rows by field number."""
+_TYPE_META: Index = {1: (1, "apiVersion", "string", ""), 2: (2, "kind", "string", "")}
 _ZEROS = ("", False, 0, 0.0)
 
 
@@ -61,24 +63,30 @@ def decode(body: bytes) -> Object:
             f"include: application/json ({MEDIA_TYPE} for {kind or 'this object'} is not "
             f"served)")
     return {"apiVersion": api_version, "kind": kind,
-            **_message(_length_delimited(unknown.get(2, b""), "raw"), _rows(root), 1)}
+            **_message(_length_delimited(unknown.get(2, b""), "raw"), _index(root), 1)}
 
 
-def _rows(message: str) -> tuple[protobuf_messages.Row, ...]:
-    return protobuf_messages.MESSAGES[message]
+@functools.cache
+def _index(message: str) -> Index:
+    return {row[0]: row for row in protobuf_messages.MESSAGES[message]}
 
 
-def _message(data: bytes, rows: tuple[protobuf_messages.Row, ...], depth: int) -> Any:
+@functools.cache
+def _map_entry(kind: str) -> Index:
+    """A map's entry: a message of its key (1) and its value (2)."""
+    return {1: (1, "key", "string", ""), 2: (2, "value", kind, "z")}
+
+
+def _message(data: bytes, index: Index, depth: int) -> Any:
     """One message's JSON: an object, or a list for a message that is a list in JSON."""
     if depth > MAX_DEPTH:
         raise BadRequest(f"the protobuf body nests deeper than {MAX_DEPTH} messages")
-    by_number = {row[0]: row for row in rows}
     found: Object = {}
     for number, value in _fields(data):
-        row = by_number.get(number)
+        row = index.get(number)
         if row is not None:
             _set(found, row, value, depth)
-    if rows and "l" in rows[0][3]:
+    if "l" in index.get(1, (0, "", "", ""))[3]:
         return found.get("", [])
     return found
 
@@ -87,8 +95,7 @@ def _set(found: Object, row: protobuf_messages.Row, value: int | bytes, depth: i
     """Adds one wire field to the object being read, by its row's flags."""
     _, name, kind, flags = row
     if "m" in flags:
-        entry = _message(_length_delimited(value, name), (
-            (1, "key", "string", ""), (2, "value", kind, "z")), depth + 1)
+        entry = _message(_length_delimited(value, name), _map_entry(kind), depth + 1)
         found.setdefault(name, {})[entry.get("key", "")] = entry.get(
             "value", _empty(kind))
     elif "r" in flags:
@@ -130,7 +137,7 @@ def _value(value: int | bytes, kind: str, name: str, depth: int) -> Any:
     special = protobuf_messages.SPECIAL.get(kind)
     if special is not None:
         return _special(special, data, name, depth)
-    return _message(data, _rows(kind), depth + 1)
+    return _message(data, _index(kind), depth + 1)
 
 
 def _special(special: str, data: bytes, name: str, depth: int) -> Any:
