@@ -220,6 +220,14 @@ def _priority_class_cells(priority_class: Object) -> list[str]:
             str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class)]
 
 
+def _budget_cells(budget: Object) -> list[str]:
+    spec = budget.get("spec") or {}
+    shown = [str(spec[field]) if spec.get(field) is not None else "N/A"
+             for field in ("minAvailable", "maxUnavailable")]
+    allowed = (budget.get("status") or {}).get("disruptionsAllowed", 0)
+    return [budget["metadata"]["name"], *shown, str(allowed), age(budget)]
+
+
 def _lease_cells(lease: Object) -> list[str]:
     holder = (lease.get("spec") or {}).get("holderIdentity")
     return [lease["metadata"]["name"], str(holder) if holder else "<none>", age(lease)]
@@ -254,6 +262,8 @@ BY_RESOURCE: dict[str, Columns] = {
                                     "", _csr_cells),
     "priorityclasses": _columns("Name,Value,Global-Default,Age", "", _priority_class_cells),
     "leases": _columns("Name,Holder,Age", "", _lease_cells),
+    "poddisruptionbudgets": _columns("Name,Min Available,Max Unavailable,Allowed Disruptions,Age",
+                                     "", _budget_cells),
 }
 """The columns of each type by resource name (kinds, and so names, are unique across the groups
 served)."""

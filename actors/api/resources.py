@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from actors.api import certificates
+from actors.api import certificates, disruptionbudgets
 from bus.errors import BadRequest, NotFound
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -83,7 +83,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",),
                  subresources=("finalize",)),
     ResourceInfo(
-        "pods", "Pod", short_names=("po",), subresources=("status", "binding", "log", "exec"),
+        "pods", "Pod", short_names=("po",),
+        subresources=("status", "binding", "eviction", "log", "exec"),
         categories=("all",),
     ),
     ResourceInfo("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
@@ -106,6 +107,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group="authorization.k8s.io", namespaced=False),
     ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",
                  namespaced=False),
+    ResourceInfo("selfsubjectrulesreviews", "SelfSubjectRulesReview",
+                 group="authorization.k8s.io", namespaced=False),
     ResourceInfo("selfsubjectreviews", "SelfSubjectReview", group="authentication.k8s.io",
                  namespaced=False),
     ResourceInfo("tokenreviews", "TokenReview", group="authentication.k8s.io",
@@ -116,14 +119,16 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo(certificates.RESOURCE, "CertificateSigningRequest", group=certificates.GROUP,
                  namespaced=False, short_names=("csr",), subresources=("status", "approval")),
+    ResourceInfo(disruptionbudgets.RESOURCE, "PodDisruptionBudget",
+                 group=disruptionbudgets.GROUP, short_names=("pdb",), subresources=("status",)),
     ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
                  namespaced=False, short_names=("pc",)),
     ResourceInfo("customresourcedefinitions", "CustomResourceDefinition",
                  group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
                  subresources=("status",), categories=("api-extensions",)),
 )
-REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "tokenreviews",
-           "selfsubjectreviews")
+REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "selfsubjectrulesreviews",
+           "tokenreviews", "selfsubjectreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
 STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name not in REVIEWS)
 """The resources kept in the store (listed, watched, owned, deleted with their namespace)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actors.api import certificates, crds, priorityclasses, schema, secrets
+from actors.api import certificates, crds, disruptionbudgets, priorityclasses, schema, secrets
 from actors.api.amounts import COMPUTE_PARSERS, int_or_percent
 from actors.api.objects import Object
 from actors.api.quantity import parse_quantity
@@ -475,5 +475,6 @@ VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_pro
               "admissionregistrations": _admission_registration_problems,
               certificates.RESOURCE: certificates.problems,
               priorityclasses.RESOURCE: priorityclasses.problems, crds.RESOURCE: crds.problems,
+              disruptionbudgets.RESOURCE: disruptionbudgets.problems,
               secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

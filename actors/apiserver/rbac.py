@@ -14,6 +14,7 @@ workers read the policy on their own threads while a commit replaces it).
 
 Also here, as pure functions over RBAC objects: :func:`grants` (which bindings allow a request:
 ``auth who-can`` and review reasons), :func:`access_review` (``auth can-i``),
+:func:`rules_review` (``auth can-i --list``),
 :func:`missing_rules` (privilege escalation prevention, applied by the :class:`PreventEscalation`
 admission plugin: a user grants only what they hold) and :func:`bootstrap_policy` (the roles and
 bindings every cluster starts with, after Kubernetes' defaults).
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
-from actors.api import certificates
+from actors.api import certificates, disruptionbudgets
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, qualify
 from actors.api.users import UserInfo
@@ -185,6 +186,13 @@ def _subject_key(subject: Any) -> tuple[str, str] | None:
 
 def role_rules(objects: dict[Key, Object], binding: Object) -> tuple[Rule, ...] | None:
     """The rules of the role a binding refers to; None when that role does not exist."""
+    rules = _policy_rules(objects, binding)
+    return None if rules is None else tuple(Rule.of(r) for r in rules)
+
+
+def _policy_rules(objects: dict[Key, Object], binding: Object) -> list[Any] | None:
+    """The PolicyRules, as stored, of the role a binding refers to; None when that role does
+    not exist."""
     ref = binding.get("roleRef") if isinstance(binding.get("roleRef"), dict) else {}
     assert isinstance(ref, dict)
     kind = ref.get("kind")
@@ -193,7 +201,7 @@ def role_rules(objects: dict[Key, Object], binding: Object) -> tuple[Rule, ...] 
     if role is None:
         return None
     rules = role.get("rules")
-    return tuple(Rule.of(r) for r in rules) if isinstance(rules, list) else ()
+    return rules if isinstance(rules, list) else []
 
 
 def _bindings(objects: dict[Key, Object]) -> Iterator[tuple[Key, Object]]:
@@ -310,6 +318,15 @@ class Authorizer(Mirror):
             rules = policy.compiled[identity] = compile_rules(policy, user)
         return rules
 
+    def policy_rules(self, user: UserInfo, namespace: str) -> Iterator[Any]:
+        """The PolicyRules, as stored, bound to ``user`` or its groups that apply in
+        ``namespace`` (every ClusterRoleBinding's, and the RoleBindings' of ``namespace``;
+        "": the cluster-wide ones only), as kube-apiserver's RBAC ``RulesFor``."""
+        policy = self._policy
+        for (kind, bound_in, _), binding in policy.bindings_of(user):
+            if kind == "ClusterRoleBinding" or (namespace and bound_in == namespace):
+                yield from _policy_rules(policy.objects, binding) or ()
+
     def decide(self, attrs: Attributes) -> Decision:
         """The first authorizer that allows decides; else RBAC; a denial keeps the reasons
         the others gave (kube-apiserver's union of authorizers)."""
@@ -389,6 +406,31 @@ def access_review(authorizer: Authorizer, info: ResourceInfo, body: Any,
             "status": status}
 
 
+def rules_review(authorizer: Authorizer, info: ResourceInfo, body: Any,
+                 user: UserInfo) -> Object:
+    """The answer to a SelfSubjectRulesReview (``kubectl auth can-i --list``): the rules bound
+    to ``user`` that apply in ``spec.namespace``, split as Kubernetes does into resource
+    rules and non-resource rules. ``incomplete`` stays false: the Node authorizer, which
+    cannot list rules, speaks for nodes only, whose RBAC rules are listed."""
+    spec = body.get("spec") if isinstance(body, dict) else None
+    namespace = spec.get("namespace", "") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or not isinstance(namespace, str):
+        raise BadRequest("spec.namespace must be a string")
+    resource_rules, non_resource_rules = [], []
+    for rule in authorizer.policy_rules(user, namespace):
+        if not isinstance(rule, dict):
+            continue
+        if rule.get("resources"):
+            resource_rules.append({key: rule[key] for key in (
+                "verbs", "apiGroups", "resources", "resourceNames") if rule.get(key)})
+        if rule.get("nonResourceURLs"):
+            non_resource_rules.append({"verbs": rule.get("verbs") or [],
+                                       "nonResourceURLs": rule["nonResourceURLs"]})
+    return {"apiVersion": info.api_version, "kind": info.kind, "metadata": {}, "spec": spec,
+            "status": {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules,
+                       "incomplete": False}}
+
+
 class PreventEscalation:
     """Kubernetes' privilege escalation prevention, as a validating admission plugin: a user
     may create or update a Role/ClusterRole only with rules they hold themselves (in that
@@ -435,7 +477,7 @@ class PreventEscalation:
 READ = ["get", "list", "watch"]
 WRITE = ["create", "update", "patch", "delete", "deletecollection"]
 WRITE_STATUS = ["get", "update", "patch"]
-APPS, BATCH, COORDINATION = "apps", "batch", "coordination.k8s.io"
+APPS, BATCH, COORDINATION, POLICY = "apps", "batch", "coordination.k8s.io", "policy"
 AUTHORIZATION_GROUP = "authorization.k8s.io"
 CSR_SIGNER = "system:controller:certificate-controller"
 """The identity of the CSR signer (Kubernetes' name for its certificate controller)."""
@@ -478,9 +520,12 @@ def _user_facing_roles() -> list[Object]:
     ClusterRoleBinding they apply everywhere), with Kubernetes' rule sets cut to what exists
     or is planned here."""
     view = [_rule([""], VIEWABLE_CORE, READ),
-            _rule([APPS], WORKLOADS_APPS, READ), _rule([BATCH], WORKLOADS_BATCH, READ)]
+            _rule([APPS], WORKLOADS_APPS, READ), _rule([BATCH], WORKLOADS_BATCH, READ),
+            _rule([POLICY], [disruptionbudgets.RESOURCE], READ)]
     edit = [*view,
             _rule([""], WORKLOADS_CORE, [*READ, *WRITE]),
+            _rule([""], ["pods/eviction"], ["create"]),
+            _rule([POLICY], [disruptionbudgets.RESOURCE], [*READ, *WRITE]),
             _rule([APPS], WORKLOADS_APPS, [*READ, *WRITE]),
             _rule([BATCH], WORKLOADS_BATCH, [*READ, *WRITE])]
     admin = [*edit,

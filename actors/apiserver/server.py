@@ -110,6 +110,7 @@ log = logging.getLogger(__name__)
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "binding": ("create",),
+                     "eviction": ("create",),
                      "log": ("get",), "exec": ("create",), "scale": ("get", "update", "patch"),
                      "finalize": ("update",), "approval": ("get", "update", "patch"),
                      "token": ("create",)}

@@ -21,13 +21,14 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from actors.api import certificates, crds, patches, serviceaccounts, users
+from actors.api import certificates, crds, disruptionbudgets, patches, serviceaccounts, users
 from actors.api.objects import Object
-from actors.api.resources import REVIEWS
+from actors.api.resources import REVIEWS, lookup
 from actors.api.selectors import matcher
+from actors.apiserver import evictions
 from actors.apiserver.busauth import check_owner
-from actors.apiserver.options import read_continue, write_continue
-from actors.apiserver.rbac import access_review
+from actors.apiserver.options import parse_options, read_continue, write_continue
+from actors.apiserver.rbac import access_review, rules_review
 from actors.apiserver.registry import (
     graceful_deletion,
     prepare_binding,
@@ -132,10 +133,15 @@ class Verbs:
             return (yield from self._bind(request))
         if request.subresource == "token":
             return (yield from self._token_request(request))
+        if request.subresource == "eviction":
+            return (yield from self._evict(request))
         if request.info.name == "tokenreviews":
             return self._issuer().review(request.envelope.body)
         if request.info.name == "selfsubjectreviews":
             return users.self_review(request.user)
+        if request.info.name == "selfsubjectrulesreviews":
+            return rules_review(self.authorizer, request.info, request.envelope.body,
+                                request.user)
         if request.info.name in REVIEWS:
             return access_review(self.authorizer, request.info, request.envelope.body,
                                  request.user)
@@ -170,6 +176,37 @@ class Verbs:
                  "metadata": {"name": request.name, "namespace": request.namespace}}
         yield from self._admit(request, "CREATE", asked, None)
         return issuer.token_request(account, spec, seconds, audiences, self.get)
+
+    def _evict(self, request: Request) -> Generator[Step, Result, Object]:
+        """kube-apiserver's eviction (``evictions``' rules): admission sees the Eviction
+        (CREATE pods/eviction), a budget that selects the pod spends one disruption (its
+        status written first, so that a concurrent eviction sees it spent), then the pod is
+        deleted with the Eviction's DeleteOptions. The answer is a Success Status."""
+        options = parse_options(evictions.delete_options(
+            request.envelope.body, request.name, request.namespace), self.subjects)
+        pod = self._get(request)
+        yield from self._admit(request, "CREATE", request.envelope.body, None)
+        budget = evictions.spend(pod, self._budgets(request.namespace))
+        if budget is not None:
+            metadata = budget["metadata"]
+            spending = dataclasses.replace(request, info=lookup(
+                disruptionbudgets.GROUP, disruptionbudgets.RESOURCE), subresource="status",
+                name=metadata["name"])
+            try:
+                yield from self._write(spending, budget, int(metadata["resourceVersion"]))
+            except Conflict:
+                raise TooManyRequests("Cannot evict pod as the disruption budget changed "
+                                      "meanwhile: try again", details={"retryAfterSeconds": 1}
+                                      ) from None
+        yield from self._delete(dataclasses.replace(request, subresource=None, options=(
+            dataclasses.replace(request.options, grace_period=options.grace_period,
+                                propagation_policy=options.propagation_policy))))
+        return evictions.SUCCESS
+
+    def _budgets(self, namespace: str | None) -> list[Object]:
+        assert self.view is not None, "reads before on_start"
+        info = lookup(disruptionbudgets.GROUP, disruptionbudgets.RESOURCE)
+        return list(self.view.page(info.prefix(namespace))[0])
 
     def _issuer(self) -> TokenIssuer:
         if self.token_issuer is None:

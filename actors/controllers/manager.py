@@ -1,8 +1,8 @@
 """The controller manager: kube-controller-manager's loops, started and stopped together.
 
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
-ReplicaSet, Deployment, garbage collector, namespace, service accounts and, given the cluster
-CA, the root CA publisher), all under one identity
+ReplicaSet, Deployment, disruption budgets, garbage collector, namespace, service accounts
+and, given the cluster CA, the root CA publisher), all under one identity
 (``system:kube-controller-manager``) on one connection. :meth:`ControllerManager.start` and
 :meth:`ControllerManager.stop` may be called again and again: they are what a leader elector
 calls when this replica starts or stops leading, so that only one replica's controllers act.
@@ -24,6 +24,7 @@ import pykka
 from actors.client.client import Client
 from actors.controllers.controller import ControllerConfig
 from actors.controllers.deployment import DeploymentController
+from actors.controllers.disruptionbudget import DisruptionBudgetController
 from actors.controllers.garbagecollector import GarbageCollector
 from actors.controllers.namespace import NamespaceController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
@@ -76,6 +77,7 @@ class ControllerManager:
                 lambda: TaintEvictionController.start(conn, client, config.controller),
                 lambda: ReplicaSetController.start(conn, client, config.controller),
                 lambda: DeploymentController.start(conn, client, config.controller),
+                lambda: DisruptionBudgetController.start(conn, client, config.controller),
                 lambda: GarbageCollector.start(conn, client, config.controller),
                 lambda: NamespaceController.start(conn, client, config.controller,
                                                   config.namespace_retry_seconds),

@@ -316,3 +316,16 @@ def test_a_body_that_does_not_arrive_in_time_is_504_and_writes_nothing(
     with _raw(control_plane, admin_cert, POST_HEAD + b"{") as sock:
         assert _status_line(sock) == b"HTTP/1.1 504 Gateway Timeout"
     assert _revision(admin) == before
+
+
+@pytest.mark.parametrize("body", [
+    b"k8s\x00\x0a\x05broken",  # a TypeMeta longer than the body
+    b"k8s\x00\x0a\x0f\x0a\x02v1\x12\x09ConfigMap\x12\x03\x0a\x01\x08",  # metadata as a number
+    b"k8s\x00\x0a\x0f\x0a\x02v1\x12\x09ConfigMap\x12\x05\x0a\x03\x0a\x01\xff",  # not UTF-8
+])
+def test_a_malformed_protobuf_body_is_400_and_writes_nothing(call, admin, admin_cert, body):
+    before = _revision(admin)
+    status, answer = call("POST", CONFIGMAPS, body, client=admin_cert,
+                          headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
+    assert (status, answer["reason"]) == (400, "BadRequest")
+    assert _revision(admin) == before

@@ -245,6 +245,8 @@ class NodeRestriction:
         resource = request.info.name
         if (resource, request.subresource) == ("serviceaccounts", "token"):
             self._own_token(request, node)
+        elif (resource, request.subresource) == ("pods", "eviction"):
+            self._own_eviction(request, node)
         elif resource == "nodes":
             self._own_node(request, node)
         elif resource == "pods":
@@ -286,6 +288,17 @@ class NodeRestriction:
         if pod is None or pod["metadata"].get("uid") != ref["uid"] or bound_node(pod) != node:
             raise request.forbidden("node requested token bound to a pod scheduled on a "
                                     "different node")
+
+    def _own_eviction(self, request: AdmissionRequest, node: str) -> None:
+        """A kubelet evicts only the pods bound to it (Kubernetes' admitPodEviction); a pod
+        that is not there is left to the eviction's own 404."""
+        if self._access is None:
+            raise request.forbidden(f"node {node} can only evict pods with spec.nodeName set "
+                                    "to itself")
+        pod = self._access.get("pods", request.namespace, request.name)
+        if pod is not None and bound_node(pod) != node:
+            raise request.forbidden(f"node {node} can only evict pods with spec.nodeName set "
+                                    "to itself")
 
     @staticmethod
     def _own_pod(request: AdmissionRequest, node: str) -> None:

@@ -127,13 +127,9 @@ def _resource_discovery(info: ResourceInfo, version: str) -> Object:
         entry["categories"] = list(info.categories)
     if info.subresources:
         entry["subresources"] = [
-            {"subresource": sub, "responseKind": SUBRESOURCE_KINDS.get(sub, kind),
+            {"subresource": sub, "responseKind": {**kind, **SUBRESOURCE_KINDS.get(sub, {})},
              "verbs": sorted(SUBRESOURCE_VERBS.get(sub, ()))} for sub in info.subresources]
     return entry
-
-
-SUBRESOURCE_KINDS = {"scale": {"group": "autoscaling", "version": "v1", "kind": "Scale"}}
-"""What a subresource answers with when it is not its resource's kind."""
 
 
 def _verbs(info: ResourceInfo) -> list[str]:
@@ -167,6 +163,15 @@ def _resources(served: Served, group: str, version: str) -> Object | None:
             "resources": [entry for info in there for entry in _entries(info)]}
 
 
+SUBRESOURCE_KINDS: dict[str, Object] = {
+    "eviction": {"group": "policy", "version": "v1", "kind": "Eviction"},
+    "scale": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+    "token": {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"},
+    "binding": {"kind": "Binding"}}
+"""Subresources whose objects are of another kind than their resource's, as kube-apiserver
+lists them (``kubectl drain`` evicts only when ``pods/eviction`` names policy's Eviction)."""
+
+
 def _entries(info: ResourceInfo) -> list[Object]:
     """The resource's entry, then one per subresource (``pods/status``)."""
     main: Object = {"name": info.name, "singularName": info.singular,
@@ -177,12 +182,8 @@ def _entries(info: ResourceInfo) -> list[Object]:
     if info.categories:
         main["categories"] = list(info.categories)
     return [main] + [{"name": f"{info.name}/{sub}", "singularName": "",
-                      "namespaced": info.namespaced,
+                      "namespaced": info.namespaced, "kind": info.kind,
                       "verbs": sorted(SUBRESOURCE_VERBS.get(sub, ())),
-                      **SUBRESOURCE_KINDS.get(sub, {"kind": info.kind})}
+                      **SUBRESOURCE_KINDS.get(sub, {})}
                      for sub in info.subresources]
 
-
-SUBRESOURCE_KINDS = {"scale": {"group": "autoscaling", "version": "v1", "kind": "Scale"}}
-"""Subresources whose object is not the resource's own kind, as kube-apiserver announces them
-(kubectl's scale client reads the Scale's group and version from there)."""

@@ -104,14 +104,14 @@ def patch_type(content_type: str) -> str:
 def payload(call: Call, body: bytes, content_type: str = "") -> Any:
     """What the verb carries: the object of a create or update, the patch of a patch (a
     JSON Patch is a list), nothing for the other verbs. An object in another encoding than
-    JSON is 415 (client-go's CBOR then falls back to JSON; its protobuf does not), but for the
-    few objects read from protobuf (``protobuf``: kubectl's reviews)."""
+    JSON is 415 (client-go's CBOR then falls back to JSON), but for Kubernetes' protobuf of the
+    built-in objects (``protobuf``: what client-go sends)."""
     if call.verb == "patch":
         return json_value(body)
     if call.verb not in ("create", "update"):
         return None
-    if content_type == protobuf.MEDIA_TYPE and call.verb == "create":
-        return protobuf.decode(body)  # the reviews kubectl sends only as protobuf
+    if content_type == protobuf.MEDIA_TYPE:
+        return protobuf.decode(body)
     if content_type in BINARY:
         raise UnsupportedMediaType(f"the body of the request was in an unknown format - "
                                    f"accepted media types include: {JSON}")

@@ -27,6 +27,7 @@ from actors.apiserver.rbac import (
     access_review,
     bootstrap_policy,
     grants,
+    rules_review,
 )
 from bus.errors import BadRequest, Forbidden, Unauthorized
 
@@ -218,11 +219,12 @@ def test_token_file_line_without_a_uid_is_refused(tmp_path: Path):
 
 # -- the bootstrap roles, decision by decision ----------------------------------------------------
 
-APPS, COORD, AUTHZ = "apps", "coordination.k8s.io", "authorization.k8s.io"
+APPS, COORD, AUTHZ, POLICY = "apps", "coordination.k8s.io", "authorization.k8s.io", "policy"
 NAMESPACED = [("", "pods"), ("", "pods/log"), ("", "pods/status"), ("", "pods/exec"),
               ("", "pods/binding"), ("", "configmaps"), ("", "secrets"), ("", "events"),
               ("", "limitranges"), ("", "resourcequotas"), (RBAC_GROUP, "roles"),
-              (RBAC_GROUP, "rolebindings"), (APPS, "deployments"), (COORD, "leases")]
+              (RBAC_GROUP, "rolebindings"), (APPS, "deployments"), (COORD, "leases"),
+              ("", "pods/eviction"), (POLICY, "poddisruptionbudgets")]
 CLUSTER = [("", "nodes"), ("", "nodes/status"), ("", "namespaces"), (RBAC_GROUP, "clusterroles"),
            (AUTHZ, "selfsubjectaccessreviews")]
 VERBS = ["get", "list", "watch", "create", "update", "delete", "deletecollection"]
@@ -248,10 +250,13 @@ SELF_REVIEW = grant(["create"], AUTHZ, ["selfsubjectaccessreviews"], [None])
 """system:basic-user: every authenticated identity may ask what it may do."""
 VIEW_A = (grant(READS, "", ["pods", "pods/log", "pods/status", "configmaps", "events",
                             "limitranges", "resourcequotas"], ["team-a"])
-          | grant(READS, APPS, ["deployments"], ["team-a"]))
+          | grant(READS, APPS, ["deployments"], ["team-a"])
+          | grant(READS, POLICY, ["poddisruptionbudgets"], ["team-a"]))
 EDIT_A = (VIEW_A | grant(READS + WRITES, "", ["pods", "pods/exec", "configmaps", "secrets"],
                          ["team-a"])
-          | grant(READS + WRITES, APPS, ["deployments"], ["team-a"]))
+          | grant(READS + WRITES, APPS, ["deployments"], ["team-a"])
+          | grant(["create"], "", ["pods/eviction"], ["team-a"])  # kubectl drain
+          | grant(READS + WRITES, POLICY, ["poddisruptionbudgets"], ["team-a"]))
 ADMIN_A = EDIT_A | grant(READS + WRITES, RBAC_GROUP, ["roles", "rolebindings"], ["team-a"])
 BOTH: list[str | None] = list(TEAMS)
 EXPECTED: dict[str, set[Decision]] = {
@@ -277,6 +282,7 @@ EXPECTED: dict[str, set[Decision]] = {
         | grant(["create"], COORD, ["leases"], BOTH) | SELF_REVIEW),
     "system:node:node-1": (  # the Node authorizer's: nothing read of another node's
         grant(["create", "delete"], "", ["pods"], BOTH)  # NodeRestriction: its own
+        | grant(["create"], "", ["pods/eviction"], BOTH)  # NodeRestriction: its own
         | grant(["update"], "", ["pods/status"], BOTH)
         | grant(["create", "update"], "", ["nodes"], [None])
         | grant(["update"], "", ["nodes/status"], [None])
@@ -472,6 +478,33 @@ def test_subject_review_answers_for_the_named_subject(authorizer: Authorizer):
 def test_a_malformed_review_is_a_bad_request(authorizer: Authorizer, body: Any):
     with pytest.raises(BadRequest):
         access_review(authorizer, SSAR, body, ALICE)
+
+
+SSRR = resolve("selfsubjectrulesreviews")
+
+
+def test_rules_review_lists_the_rules_that_apply_in_the_namespace_asked(authorizer: Authorizer):
+    authorizer.observe(rbac_object("Role", "reader", "dev", rules=[
+        rule(["pods"], ["get", "list"], resourceNames=["web"])]))
+    authorizer.observe(role_binding("readers", "dev", "reader", "alice"))
+    authorizer.observe(rbac_object("ClusterRole", "health", rules=[
+        {"verbs": ["get"], "nonResourceURLs": ["/healthz"]}]))
+    authorizer.observe(rbac_object(
+        "ClusterRoleBinding", "health", roleRef={"kind": "ClusterRole", "name": "health"},
+        subjects=[{"kind": "Group", "name": AUTHENTICATED}]))
+    in_dev = rules_review(authorizer, SSRR, {"spec": {"namespace": "dev"}}, ALICE)["status"]
+    assert {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"],
+            "resourceNames": ["web"]} in in_dev["resourceRules"]
+    assert in_dev["nonResourceRules"] == [{"verbs": ["get"], "nonResourceURLs": ["/healthz"]}]
+    assert in_dev["incomplete"] is False
+    elsewhere = rules_review(authorizer, SSRR, {"spec": {"namespace": "prod"}}, ALICE)
+    assert all("pods" not in found["resources"]
+               for found in elsewhere["status"]["resourceRules"])
+    assert {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": [
+        "selfsubjectaccessreviews", "selfsubjectrulesreviews"]} in elsewhere["status"][
+        "resourceRules"]  # system:basic-user's, bound cluster-wide
+    with pytest.raises(BadRequest):
+        rules_review(authorizer, SSRR, {"spec": {"namespace": 3}}, ALICE)
 
 
 def test_changes_observed_at_once_by_several_workers_are_all_kept():

@@ -176,6 +176,23 @@ def test_a_kubelet_may_create_the_mirror_of_its_static_pod():
         NodeRestriction().validate(request("CREATE", "pods", owned, None, NODE_1))
 
 
+def test_a_kubelet_evicts_only_the_pods_bound_to_it():
+    access = MemoryAccess(("pods", pod("mine", "node-1")), ("pods", pod("theirs", "node-2")))
+    restriction = NodeRestriction(access)
+
+    def eviction(name: str) -> AdmissionRequest:
+        return request("CREATE", "pods", {"apiVersion": "policy/v1", "kind": "Eviction",
+                                          "metadata": {"name": name}}, None, NODE_1,
+                       subresource="eviction")
+
+    restriction.validate(eviction("mine"))
+    restriction.validate(eviction("gone"))  # the eviction's own 404 answers
+    with pytest.raises(Forbidden, match=r"node-1 can only evict pods with spec\.nodeName set"):
+        restriction.validate(eviction("theirs"))
+    with pytest.raises(Forbidden):
+        NodeRestriction().validate(eviction("mine"))  # no way to read the pod: refused
+
+
 def test_node_restriction_message_is_kubernetes_one():
     with pytest.raises(Forbidden) as denied:
         NodeRestriction().validate(request("UPDATE", "pods", pod("b", "node-2"),

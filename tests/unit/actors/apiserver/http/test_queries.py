@@ -127,19 +127,23 @@ def test_an_object_not_in_json_is_415_as_kube_apiserver_answers_an_unknown_encod
     review = route("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {})
     with pytest.raises(UnsupportedMediaType):
         payload(review, b"\xa1\x64kind", "application/cbor")
-    configmap = b"k8s\x00\x0a\x0f\x0a\x02v1\x12\x09ConfigMap"
-    with pytest.raises(UnsupportedMediaType, match="ConfigMap"):
-        payload(route("POST", "/api/v1/namespaces/d/configmaps", {}), configmap,
+    widget = b"k8s\x00\x0a\x18\x0a\x0eexample.com/v1\x12\x06Widget"
+    with pytest.raises(UnsupportedMediaType, match="Widget"):
+        payload(route("POST", "/api/v1/namespaces/d/configmaps", {}), widget,
                 "application/vnd.kubernetes.protobuf")
     assert payload(review, b'{"spec": {}}', "application/json") == {"spec": {}}
 
 
-def test_a_review_in_protobuf_is_read_as_json():
+def test_a_review_or_an_update_in_protobuf_is_read_as_json():
     review = route("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {})
     whoami = (b"k8s\x00\x0a\x2d\x0a\x18authentication.k8s.io/v1\x12\x11SelfSubjectReview"
               b"\x12\x02\x0a\x00")
     assert payload(review, whoami, "application/vnd.kubernetes.protobuf") == {
         "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview", "metadata": {}}
+    configmap = b"k8s\x00\x0a\x0f\x0a\x02v1\x12\x09ConfigMap\x12\x05\x0a\x03\x0a\x01x"
+    assert payload(route("PUT", "/api/v1/namespaces/d/configmaps/x", {}), configmap,
+                   "application/vnd.kubernetes.protobuf") == {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
 
 
 def test_a_log_takes_its_container_and_tail_and_refuses_what_is_not_served():

@@ -1,0 +1,155 @@
+"""PodDisruptionBudgets (``policy/v1``): how many of a set of pods must stay up while they are
+evicted on purpose (``kubectl drain``), and the status that says how many may go now.
+
+A budget selects pods by ``spec.selector`` in its namespace (an empty selector: every pod
+there, as policy/v1's controller counts; the eviction subresource ignores such a budget, as
+kube-apiserver's) and asks for ``minAvailable`` or ``maxUnavailable`` of them, each a number
+or a percentage. :func:`budget_status` is the disruption controller's count: ``expectedPods``
+(the pods selected; Kubernetes takes percentages of the owning controllers' scale, kubeactor
+of the pods selected), ``currentHealthy`` (Ready, not being deleted, not evicted a moment
+ago), ``desiredHealthy`` and ``disruptionsAllowed`` (their difference, never below 0). The
+eviction subresource (``actors.apiserver.evictions``) spends one disruption per eviction and
+writes the pod in ``disruptedPods``, so that two evictions racing ahead of the controller
+cannot both spend the last one; an entry lasts until its pod is seen deleted, or two minutes.
+
+Pure functions over plain dicts. Neighbours: ``actors.api.validation`` (calls
+:func:`problems`), ``actors.controllers.disruptionbudget`` (writes :func:`budget_status`),
+``actors.apiserver.evictions`` (reads it).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from actors.api.meta import parse_time
+from actors.api.objects import Object
+from actors.api.pods import is_pod_ready
+from actors.api.selectors import selector_matches, selector_requirements
+
+GROUP = "policy"
+RESOURCE = "poddisruptionbudgets"
+DELETION_TIMEOUT = timedelta(minutes=2)
+"""How long a pod evicted but not yet seen deleted is not counted healthy (Kubernetes'
+DeletionTimeout)."""
+
+
+def problems(obj: Object) -> list[str]:
+    """kube-apiserver's checks of a budget's spec, in its words."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return ["spec: Required value"]
+    found = []
+    if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+        found.append("spec: Invalid value: minAvailable and maxUnavailable cannot be both set")
+    for field in ("minAvailable", "maxUnavailable"):
+        value = spec.get(field)
+        if value is not None and _amount(value) is None:
+            found.append(f'spec.{field}: Invalid value: "{value}": must be a non-negative '
+                         "integer or a percentage between 0% and 100%")
+    try:
+        selector_requirements(spec.get("selector") or {})
+    except (ValueError, TypeError, AttributeError) as error:
+        found.append(f"spec.selector: Invalid value: {error}")
+    return found
+
+
+def _amount(value: Any) -> tuple[int, bool] | None:
+    """(n, is a percentage) of an IntOrString; None when it is neither."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value, False
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        percent = int(value[:-1])
+        return (percent, True) if percent <= 100 else None
+    return None
+
+
+def selects(budget: Object, pod: Object) -> bool:
+    """Whether the budget counts ``pod`` (same namespace; an empty selector: every pod)."""
+    if pod["metadata"].get("namespace") != budget["metadata"].get("namespace"):
+        return False
+    selector = (budget.get("spec") or {}).get("selector") or {}
+    try:
+        if not selector_requirements(selector):
+            return True
+        return selector_matches(selector, pod["metadata"].get("labels"))
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def budget_status(budget: Object, pods: list[Object], now: datetime) -> Object:
+    """The budget's status from the pods it selects (finished ones left out)."""
+    spec, old = budget.get("spec") or {}, budget.get("status") or {}
+    counted = [pod for pod in pods if (pod.get("status") or {}).get("phase") not in (
+        "Succeeded", "Failed")]
+    disrupted = _still_disrupted(old.get("disruptedPods") or {}, counted, now)
+    healthy = sum(1 for pod in counted if is_pod_ready(pod)
+                  and not pod["metadata"].get("deletionTimestamp")
+                  and pod["metadata"]["name"] not in disrupted)
+    expected = len(counted)
+    desired = _desired(spec, expected)
+    allowed = max(0, healthy - desired)
+    status: Object = {
+        "observedGeneration": budget["metadata"].get("generation", 1),
+        "disruptionsAllowed": allowed, "currentHealthy": healthy, "desiredHealthy": desired,
+        "expectedPods": expected,
+        "conditions": [_condition(old, allowed, budget["metadata"].get("generation", 1),
+                                  now)]}
+    if disrupted:
+        status["disruptedPods"] = disrupted
+    return status
+
+
+def _desired(spec: Object, expected: int) -> int:
+    """How many pods must stay healthy: minAvailable, or expected - maxUnavailable
+    (percentages of ``expected``, rounded up as Kubernetes rounds them)."""
+    if (minimum := _amount(spec.get("minAvailable"))) is not None:
+        count, percent = minimum
+        return math.ceil(count * expected / 100) if percent else count
+    if (maximum := _amount(spec.get("maxUnavailable"))) is not None:
+        count, percent = maximum
+        unavailable = math.ceil(count * expected / 100) if percent else count
+        return max(0, expected - unavailable)
+    return 0
+
+
+def _still_disrupted(disrupted: dict[str, Any], pods: list[Object],
+                     now: datetime) -> dict[str, str]:
+    """The evicted pods still there, not yet being deleted, evicted less than two minutes
+    ago."""
+    live = {pod["metadata"]["name"] for pod in pods
+            if not pod["metadata"].get("deletionTimestamp")}
+    kept = {}
+    for name, when in disrupted.items():
+        try:
+            recent = now - parse_time(str(when)) < DELETION_TIMEOUT
+        except ValueError:
+            recent = False
+        if name in live and recent:
+            kept[name] = str(when)
+    return kept
+
+
+def expiry(status: Object, now: datetime) -> float | None:
+    """Seconds until the oldest ``disruptedPods`` entry times out (None: there is none)."""
+    times = []
+    for when in (status.get("disruptedPods") or {}).values():
+        try:
+            times.append(parse_time(str(when)))
+        except ValueError:
+            continue
+    if not times:
+        return None
+    return max(0.0, (min(times) + DELETION_TIMEOUT - now).total_seconds())
+
+
+def _condition(old: Object, allowed: int, generation: int, now: datetime) -> Object:
+    status = "True" if allowed > 0 else "False"
+    before: Object = next((c for c in old.get("conditions") or []
+                   if c.get("type") == "DisruptionAllowed"), {})
+    since = before.get("lastTransitionTime") if before.get("status") == status else None
+    return {"type": "DisruptionAllowed", "status": status,
+            "reason": "SufficientPods" if allowed > 0 else "InsufficientPods", "message": "",
+            "observedGeneration": generation,
+            "lastTransitionTime": since or now.strftime("%Y-%m-%dT%H:%M:%SZ")}
