@@ -159,7 +159,7 @@ def test_nobody_has_watch_events_or_logs_sent_to_another_identitys_subjects(
                       options={"watchId": S.watch_id("bob", "w1")})
     with pytest.raises(Forbidden, match=r'followed log sent to .* "bob"'):
         alice.request("get", "pods", namespace="default", name="web", subresource="log",
-                      options={"followTo": S.log_stream("bob", "s1")})
+                      options={"followTo": S.stream("bob", "s1")})
 
 
 def test_an_admission_actor_serves_under_its_own_name_and_nobody_elses(control_plane, connect):

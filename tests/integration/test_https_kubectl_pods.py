@@ -133,10 +133,17 @@ def test_exec_is_authorized_as_create_pods_exec_for_the_caller(cluster, demo):
     assert logs.returncode == 1 and 'cannot get resource "pods/log"' in logs.stderr
 
 
-def test_exec_with_input_is_refused_before_anything_runs(cluster, demo):
-    interactive = cluster.kubectl("exec", "-i", demo, "--", "cat", stdin="")
-    assert interactive.returncode == 1
-    assert "stdin is not served for pods/exec yet" in interactive.stderr
+def test_exec_with_input_streams_stdin_to_the_command_and_its_output_back(cluster, demo):
+    echoed = cluster.kubectl("exec", "-i", demo, "--", "cat", stdin="line one\nline two\n")
+    assert (echoed.returncode, echoed.stdout, echoed.stderr) == (
+        0, "line one\nline two\n", "")
+    big = "".join(f"{n:07d}\n" for n in range(40_000))  # 320 KB: many pieces, acknowledged
+    assert cluster.kubectl("exec", "-i", demo, "--", "cat", stdin=big).stdout == big
+
+
+def test_exec_exits_with_the_code_of_the_command_run_with_input(cluster, demo):
+    failed = cluster.kubectl("exec", "-i", demo, "--", "sh", "-c", "exit 7", stdin="ignored")
+    assert (failed.returncode, failed.stderr) == (7, "command terminated with exit code 7\n")
 
 
 READER = """
