@@ -113,7 +113,7 @@ class Relay:
         if stream is None:
             return None
         if self.subjects.stream_op(stream) != call.op:
-            raise BadRequest(f"options.followTo of a {call.op} call must be a subject "
+            raise BadRequest(f"options.followTo of {STREAMED[call.op]} must be a subject "
                              f"{self.subjects.inbox_prefix}.<owner>.{call.op}.<id>")
         check_owner(request.sender, self.subjects.stream_owner(stream) or "",
                     STREAMED[call.op])

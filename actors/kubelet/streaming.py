@@ -81,6 +81,8 @@ class ExecStreamer:
         try:
             while not self._over.is_set():
                 self._asking = self._request({"input": True}, INPUT_SECONDS + ACK_SECONDS)
+                if self._over.is_set():  # ended while asking: close() may not have seen it
+                    self._asking.cancel()
                 answer = self._asking.result(INPUT_SECONDS + ACK_SECONDS + 1)
                 if not self._take(answer.body if isinstance(answer.body, dict) else {}):
                     break

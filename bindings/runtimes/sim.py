@@ -65,7 +65,7 @@ PIPE_CHUNKS = 16
 """Chunks a simulated exec holds for its reader before its writer waits (backpressure)."""
 
 
-class _SimExec:
+class SimExec:
     """A streamed exec of a simulated container: its output is what it was given to print,
     and, when it echoes (``cat``), what it is written, until its input ends. At most
     :data:`PIPE_CHUNKS` chunks wait to be read: a writer beyond that waits."""
@@ -256,15 +256,15 @@ class SimRuntime:
         return ExecResult(0, "", "")
 
     def exec_stream(self, pod_uid: str, container: str, command: list[str], *, stdin: bool,
-                    tty: bool) -> _SimExec:
+                    tty: bool) -> SimExec:
         if command == ["cat"] and stdin:
             self.logs(pod_uid, container)
-            return _SimExec(ExecResult(0, "", ""), echoes=True)
+            return SimExec(ExecResult(0, "", ""), echoes=True)
         if command[:2] == ["sh", "-c"] and len(command) == 3 and (
                 code := _EXIT.match(command[2])):
             self.logs(pod_uid, container)
-            return _SimExec(ExecResult(int(code.group(1)), "", ""), echoes=False)
-        return _SimExec(self.exec(pod_uid, container, command), echoes=False)
+            return SimExec(ExecResult(int(code.group(1)), "", ""), echoes=False)
+        return SimExec(self.exec(pod_uid, container, command), echoes=False)
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         self._on_event = on_event
