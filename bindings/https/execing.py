@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 INPUT_BACKLOG = 16
 """Pieces of a client's input held for the kubelet; past it the socket is not read."""
 INPUT_PIECE = 64 * 1024
-"""Largest piece of input in one answer to the kubelet (bus messages stay small)."""
+"""Largest piece of input held (a client's bigger message is cut)."""
+INPUT_BYTES = 256 * 1024
+"""Input in one answer to the kubelet, at most about (bus messages stay well under 1 MiB):
+pieces already here are joined, since each answer is a round trip the kubelet waits for."""
 IDLE_SECONDS = 10.0
 """How long a call for input waits for the client before it is answered ``{}`` (the kubelet
 waits 40 s: ``actors.kubelet.streaming``)."""
@@ -54,6 +57,8 @@ class ExecRelay:
         self.inputs: asyncio.Queue[Object] = asyncio.Queue(INPUT_BACKLOG)
         self.asking: ExecMessage | None = None
         """The kubelet's call for input not answered yet."""
+        self.held: Object | None = None
+        """A client's message taken from ``inputs`` for the next answer."""
         self.stream: ExecStream | None = None
 
     async def run(self, client: Client, pod: str, namespace: str | None,
@@ -103,12 +108,22 @@ class ExecRelay:
                 task.cancel()
 
     async def _give(self, stream: ExecStream, said: ExecMessage) -> None:
-        """Answer a call for input with the client's next message, or ``{}`` after
+        """Answer a call for input with the client's next message (its input joined with the
+        input that follows it already here, up to :data:`INPUT_BYTES`), or ``{}`` after
         :data:`IDLE_SECONDS` without one."""
-        try:
-            given = await asyncio.wait_for(self.inputs.get(), IDLE_SECONDS)
-        except TimeoutError:
-            given = {}
+        given, self.held = self.held, None
+        if given is None:
+            try:
+                given = await asyncio.wait_for(self.inputs.get(), IDLE_SECONDS)
+            except TimeoutError:
+                given = {}
+        while "stdin" in given and len(given["stdin"]) < INPUT_BYTES and \
+                not self.inputs.empty():
+            more = self.inputs.get_nowait()
+            if "stdin" not in more:
+                self.held = more  # a resize or the close: the next answer's
+                break
+            given = {"stdin": given["stdin"] + more["stdin"]}
         if self.asking is said:
             self.asking = None
             stream.answer(said, given)

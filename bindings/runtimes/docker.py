@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import shutil
 import socket
 import tempfile
@@ -197,6 +198,8 @@ class DockerLogStream:
             self._chunks.close()
 
 
+OUTPUT_BYTES = 64 * 1024
+"""Most output of an exec handed over at once (a bus message stays small)."""
 EXIT_WAITS = 40
 """Looks (50 ms apart) at an exec whose output has ended for its exit code: the engine may
 report it a moment after the stream closes."""
@@ -213,12 +216,27 @@ class DockerExec:
         self._socket: socket.socket = getattr(attached, "_sock", attached)
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        """The output, frames of one stream that are already there joined (up to
+        :data:`OUTPUT_BYTES`): busybox writes 4 KiB at a time, and each chunk is a message
+        the reader answers."""
+        held_channel, held = 0, b""
         try:
             for channel, data in docker.utils.socket.frames_iter(self._attached, self._tty):
-                if data:
-                    yield channel, data
+                if held and channel != held_channel:
+                    yield held_channel, held
+                    held = b""
+                held_channel, held = channel, held + data
+                if held and (len(held) >= OUTPUT_BYTES or not self._readable()):
+                    yield held_channel, held
+                    held = b""
         except (OSError, ValueError):
             return  # closed from another thread
+        if held:
+            yield held_channel, held
+
+    def _readable(self) -> bool:
+        """Whether more output is already there (read without waiting)."""
+        return bool(select.select([self._socket], [], [], 0)[0])
 
     def write(self, data: bytes) -> None:
         with contextlib.suppress(OSError):
