@@ -10,10 +10,14 @@ kubelet has taken one, so a fast client waits on TCP, not in memory. A client th
 gets the kubelet's call for input answered ``hangup`` (or, between calls, the next message
 meets no responders): the kubelet lets go of the command and frees its worker.
 
-Neighbours: ``front`` (routes an exec here), ``actors.apiserver.http.channels`` (the framing),
+The relay knows its client only as a way to send it messages and the messages it sends: a
+WebSocket (:func:`websocket`) for the front, the terminal for ``kubeactor exec -i``
+(``bindings.cli.pods``).
+
+Neighbours: ``front`` (routes an exec here), ``bindings.cli.pods`` (``exec -i``), ``actors.apiserver.http.channels`` (the framing),
 ``actors.client.streams`` (the stream, its MAC and answers).
 
-Which thread: the listener's loop thread; the stream opens and closes on the loop's executor;
+Which thread: the listener's loop thread (the CLI's own loop for ``exec -i``); the stream opens and closes on the loop's executor;
 the kubelet's messages come on the bus loop and are handed over with ``call_soon_threadsafe``.
 """
 
@@ -23,6 +27,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import WSMsgType, web
 
@@ -46,11 +51,19 @@ IDLE_SECONDS = 10.0
 waits 40 s: ``actors.kubelet.streaming``)."""
 
 
-class ExecRelay:
-    """One exec between a prepared WebSocket and the bus (see the module docstring)."""
+Send = Callable[[bytes], Awaitable[None]]
+"""Writes one message (channel byte first) to the one who runs the command; ConnectionError
+once they have left."""
 
-    def __init__(self, socket: web.WebSocketResponse, query: dict[str, str]) -> None:
-        self.socket, self.query = socket, query
+
+class ExecRelay:
+    """One exec between a client (``send`` writes its messages, ``frames`` are its messages
+    until it leaves: a prepared WebSocket's, see :func:`websocket`, or a terminal's) and the
+    bus (see the module docstring)."""
+
+    def __init__(self, send: Send, frames: AsyncIterator[bytes],
+                 query: Mapping[str, str]) -> None:
+        self.send, self.frames, self.query = send, frames, query
         self.loop = asyncio.get_running_loop()
         self.said: asyncio.Queue[ExecMessage | None] = asyncio.Queue()
         """The kubelet's messages; None once the client has left."""
@@ -69,7 +82,7 @@ class ExecRelay:
             self.stream = await self.loop.run_in_executor(None, functools.partial(
                 ExecStream, client, pod, namespace, body, self._arrived))
         except ApiError as error:
-            await self.socket.send_bytes(channels.failure(error))
+            await self.send(channels.failure(error))
             return
         reading = asyncio.create_task(self._read())
         try:
@@ -92,7 +105,7 @@ class ExecRelay:
             while (said := await self.said.get()) is not None:
                 if said.kind == "output":
                     if (frame := channels.output(said.channel, said.data, self.query)):
-                        await self.socket.send_bytes(frame)
+                        await self.send(frame)
                     stream.answer(said)
                 elif said.kind == "input":
                     self.asking = said
@@ -100,7 +113,7 @@ class ExecRelay:
                     giving.add(task)
                     task.add_done_callback(giving.discard)
                 else:
-                    await self.socket.send_bytes(channels.status(said.exit_code))
+                    await self.send(channels.status(said.exit_code))
                     stream.answer(said)
                     return
         finally:
@@ -131,14 +144,20 @@ class ExecRelay:
     async def _read(self) -> None:
         """The client's messages, as input for the kubelet, until it leaves."""
         with contextlib.suppress(ConnectionError):
-            async for received in self.socket:
-                if received.type not in (WSMsgType.BINARY, WSMsgType.TEXT):
-                    continue
-                data = received.data if received.type == WSMsgType.BINARY else \
-                    received.data.encode()
+            async for data in self.frames:
                 for piece in pieces(channels.given(data)):
                     await self.inputs.put(piece)
         self.said.put_nowait(None)
+
+
+async def websocket(socket: web.WebSocketResponse) -> AsyncIterator[bytes]:
+    """A WebSocket client's messages as bytes (binary from kubectl, text from the Python
+    client), until it closes."""
+    async for received in socket:
+        if received.type == WSMsgType.BINARY:
+            yield received.data
+        elif received.type == WSMsgType.TEXT:
+            yield received.data.encode()
 
 
 def pieces(given: Object | None) -> list[Object]:

@@ -227,7 +227,7 @@ class Front:
             raise BadRequest(f"pods/exec is served over WebSocket only "
                              f"({', '.join(channels.PROTOCOLS)}), not SPDY")
         await socket.prepare(request)
-        await execing.ExecRelay(socket, dict(request.query)).run(
+        await execing.ExecRelay(socket.send_bytes, execing.websocket(socket), request.query).run(
             client, str(call.name), call.namespace, body)
         await socket.close()
         return socket
