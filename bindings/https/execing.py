@@ -14,11 +14,13 @@ The relay knows its client only as a way to send it messages and the messages it
 WebSocket (:func:`websocket`) for the front, the terminal for ``kubeactor exec -i``
 (``bindings.cli.pods``).
 
-Neighbours: ``front`` (routes an exec here), ``bindings.cli.pods`` (``exec -i``), ``actors.apiserver.http.channels`` (the framing),
-``actors.client.streams`` (the stream, its MAC and answers).
+Neighbours: ``front`` (routes an exec here), ``bindings.cli.pods`` (``exec -i``),
+``actors.apiserver.http.channels`` (the framing), ``actors.client.streams`` (the stream, its
+MAC and answers).
 
-Which thread: the listener's loop thread (the CLI's own loop for ``exec -i``); the stream opens and closes on the loop's executor;
-the kubelet's messages come on the bus loop and are handed over with ``call_soon_threadsafe``.
+Which thread: the listener's loop thread (the CLI's own loop for ``exec -i``); the stream
+opens and closes on the loop's executor; the kubelet's messages come on the bus loop and are
+handed over with ``call_soon_threadsafe``.
 """
 
 from __future__ import annotations
