@@ -147,7 +147,11 @@ def _kubelet_spans(s: Subjects, user: str) -> str:
 
 
 def _log_streams(s: Subjects, user: str) -> str:
-    return s.log_streams()
+    return s.streams("logs")
+
+
+def _exec_streams(s: Subjects, user: str) -> str:
+    return s.streams("exec")
 
 
 _CLIENTS = (Role.APISERVER, Role.STORE, Role.NODE, Role.NODE_SIM, Role.CLIENT)
@@ -179,6 +183,7 @@ TABLE: tuple[tuple[tuple[Role, ...], str, Subject], ...] = (
     ((Role.NODE_SIM,),       "subscribe",    _every_node),
     (_KUBELETS,              "publish",      _kubelet_spans),
     (_KUBELETS,              "publish",      _log_streams),
+    (_KUBELETS,              "publish",      _exec_streams),
 )
 """Who may do what: each row gives its roles one allowed (or, ``deny-``, refused) subject.
 A refusal wins over an allowance, as in nats-server."""

@@ -2,8 +2,9 @@
 
 All subjects live under one cluster prefix (default ``kubeactor``) so that a single wildcard
 subscription, ``<prefix>.>``, sees the whole control plane, replies included. Replies, watch
-events and followed logs go to subjects that name their owner (the NATS user of the
-connection that receives them: ``<prefix>.inbox.<owner>``, ``<prefix>.watch.<owner>.<id>``),
+events and streamed node calls (followed logs, execs) go to subjects that name their owner
+(the NATS user of the connection that receives them: ``<prefix>.inbox.<owner>``,
+``<prefix>.watch.<owner>.<id>``),
 so that a locked-down bus (``bus.permissions``) can let each identity read only its own.
 """
 
@@ -27,6 +28,9 @@ CALLOUT_REPLIES = "$SYS._INBOX."
 JETSTREAM = ("$JS.>", "$KV.>")
 """JetStream's API (``$JS.API.>``, with its flow control and acks) and its KV buckets' subjects:
 only the JetStream store (and the admin) may publish there."""
+
+STREAM_OPS = ("logs", "exec")
+"""The node calls a kubelet may stream to their caller (``Subjects.stream``)."""
 
 CORE_GROUP_TOKEN = "core"
 """Subject token standing for the core API group, whose name is the empty string."""
@@ -244,27 +248,29 @@ class Subjects:
         node, dot, _ = subject[len(head):].rpartition(".")
         return node if dot else None
 
-    def log_stream(self, owner: str, stream_id: str) -> str:
-        """``<prefix>.inbox.<owner>.logs.<id>``: where a kubelet streams a followed log to its
-        reader, NATS user ``owner`` (under its inbox: only the reader subscribes to it)."""
-        return f"{self.inbox(owner)}.logs.{_token(stream_id, 'stream id')}"
+    def stream(self, owner: str, stream_id: str, op: str = "logs") -> str:
+        """``<prefix>.inbox.<owner>.<op>.<id>``: where a kubelet streams a node call to the
+        one who opened it, NATS user ``owner`` (under its inbox: only that user subscribes to
+        it): ``logs``, a followed log; ``exec``, an exec's output and its calls for input."""
+        if op not in STREAM_OPS:
+            raise ValueError(f"no stream of {op!r}: one of {', '.join(STREAM_OPS)}")
+        return f"{self.inbox(owner)}.{op}.{_token(stream_id, 'stream id')}"
 
-    def is_log_stream(self, subject: str) -> bool:
-        """Whether ``subject`` is ``<prefix>.inbox.<owner>.logs.<id>`` (one token each)."""
+    def stream_op(self, subject: str) -> str | None:
+        """The op of a stream's subject ``<prefix>.inbox.<owner>.<op>.<id>`` (one token
+        each); None when ``subject`` is not one."""
         head = f"{self.inbox_prefix}."
         parts = subject[len(head):].split(".")
         try:
-            return subject.startswith(head) and len(parts) == 3 and parts[1] == "logs" and \
-                self.log_stream(parts[0], parts[2]) == subject
+            return parts[1] if subject.startswith(head) and len(parts) == 3 and \
+                self.stream(parts[0], parts[2], parts[1]) == subject else None
         except ValueError:
-            return False
+            return None
 
-    def log_stream_owner(self, subject: str) -> str | None:
-        """The owner token of a followed log's subject; None when it is not one."""
-        owner = self.inbox_owner(subject)
-        is_log = owner is not None and subject.startswith(f"{self.inbox(owner)}.logs.")
-        return owner if is_log else None
+    def stream_owner(self, subject: str) -> str | None:
+        """The owner token of a stream's subject; None when it is not one."""
+        return self.inbox_owner(subject) if self.stream_op(subject) else None
 
-    def log_streams(self) -> str:
-        """Every followed log's subject, whoever reads it (where kubelets may publish)."""
-        return f"{self.inbox_prefix}.*.logs.*"
+    def streams(self, op: str) -> str:
+        """Every stream of ``op``, whoever opened it (where kubelets may publish)."""
+        return f"{self.inbox_prefix}.*.{op}.*"

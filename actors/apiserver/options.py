@@ -108,9 +108,9 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
             f"the body of the request was in an unknown format ({patch_type}) - accepted "
             f"media types include: {', '.join(patches.TYPES)}")
     follow_to = _typed(raw, "followTo", str) or None
-    if follow_to is not None and not subjects.is_log_stream(follow_to):
+    if follow_to is not None and subjects.stream_op(follow_to) is None:
         raise BadRequest("options.followTo must be a subject "
-                         f"{subjects.inbox_prefix}.<owner>.logs.<id>")
+                         f"{subjects.inbox_prefix}.<owner>.logs|exec.<id>")
     return Options(
         dry_run=_dry_run(raw),
         follow_to=follow_to,

@@ -36,8 +36,11 @@ if TYPE_CHECKING:
 
 NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
 """Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
+STREAMED = {"logs": "a followed log", "exec": "an exec stream"}
+"""The node calls streamed to their caller's subject (``options.followTo``), as errors name
+them."""
 MIN_STREAM_KEY, MAX_STREAM_KEY = 16, 64
-"""Bytes of a followed log's key (``auth.streamKey``)."""
+"""Bytes of a stream's key (``auth.streamKey``)."""
 RELAYED = object()
 """What a verb returns whose answer another component sends (the kubelet's, relayed)."""
 
@@ -52,6 +55,10 @@ class NodeCall:
     container: str
     command: Any
     """An exec's command (checked: a non-empty list of strings); what the body held else."""
+    stdin: bool = False
+    """A streamed exec reads its caller's input."""
+    tty: bool = False
+    """A streamed exec runs in a terminal (its output on stdout alone; resizes)."""
 
 
 class Relay:
@@ -81,14 +88,11 @@ class Relay:
         assert request is not None
         pod = self._get(request)
         call = node_call(request, pod)
-        stream = request.options.follow_to
-        if stream is not None:
-            check_owner(request.sender,
-                        self.subjects.log_stream_owner(stream) or "", "a followed log")
-        key = stream_key(request.envelope) if stream is not None else None
+        key = self._stream_key(request, call)
         if call.op == "exec":
             options = {"apiVersion": "v1", "kind": "PodExecOptions",
-                       "container": call.container, "command": call.command}
+                       "container": call.container, "command": call.command,
+                       "stdin": call.stdin, "tty": call.tty}
             yield from self._admit(request, "CONNECT", options, None)
         envelope, sender = request.envelope, self.config.name
         answer = self.connection.request(
@@ -97,6 +101,23 @@ class Relay:
         answer.add_done_callback(  # bus loop thread
             lambda done: self._relay(pending, relayed(envelope, done, call.node, sender)))
         return RELAYED
+
+    def _stream_key(self, request: Request, call: NodeCall) -> bytes | None:
+        """The key of the stream the call asks for (None: not streamed); BadRequest when the
+        subject is another op's or the key is missing, Forbidden when the subject is not the
+        caller's own."""
+        stream = request.options.follow_to
+        if stream is None and (call.stdin or call.tty):
+            raise BadRequest("an exec with stdin or a terminal must be streamed "
+                             "(options.followTo)")
+        if stream is None:
+            return None
+        if self.subjects.stream_op(stream) != call.op:
+            raise BadRequest(f"options.followTo of {STREAMED[call.op]} must be a subject "
+                             f"{self.subjects.inbox_prefix}.<owner>.{call.op}.<id>")
+        check_owner(request.sender, self.subjects.stream_owner(stream) or "",
+                    STREAMED[call.op])
+        return stream_key(request.envelope, STREAMED[call.op])
 
     def _relay(self, pending: Pending, reply: Envelope) -> None:
         """Audit the relayed reply and send it to the caller (bus loop thread)."""
@@ -130,22 +151,23 @@ def node_call(request: Request, pod: Object) -> NodeCall:
     if op == "exec" and (not isinstance(body.get("command"), list) or not body["command"]
                          or not all(isinstance(w, str) for w in body["command"])):
         raise BadRequest("exec needs body.command, a non-empty list of strings")
-    return NodeCall(node, op, str(container), body.get("command"))  # one of names
+    return NodeCall(node, op, str(container), body.get("command"),  # one of names
+                    stdin=body.get("stdin") is True, tty=body.get("tty") is True)
 
 
-def stream_key(envelope: Envelope) -> bytes:
-    """A followed log's key (``auth.streamKey``), which its kubelet MACs every chunk with."""
+def stream_key(envelope: Envelope, what: str = STREAMED["logs"]) -> bytes:
+    """A stream's key (``auth.streamKey``), which its kubelet MACs every message with."""
     key = (envelope.auth or {}).get("streamKey")
     if not isinstance(key, bytes) or not MIN_STREAM_KEY <= len(key) <= MAX_STREAM_KEY:
-        raise BadRequest(f"a followed log needs auth.streamKey: {MIN_STREAM_KEY} to "
+        raise BadRequest(f"{what} needs auth.streamKey: {MIN_STREAM_KEY} to "
                          f"{MAX_STREAM_KEY} random bytes")
     return key
 
 
 def forward(request: Request, pod: Object, call: NodeCall, key: bytes | None,
             sender: str) -> Envelope:
-    """The envelope to the kubelet: a child span of the request's; a followed log's key goes
-    to this kubelet alone."""
+    """The envelope to the kubelet: a child span of the request's; a stream's key goes to
+    this kubelet alone."""
     envelope = request.envelope
     return Envelope(
         trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
@@ -154,7 +176,8 @@ def forward(request: Request, pod: Object, call: NodeCall, key: bytes | None,
         name=pod["metadata"]["name"],
         body={"uid": pod["metadata"]["uid"], "container": call.container,
               "tailLines": request.options.tail_lines, "command": call.command,
-              "stream": request.options.follow_to},
+              "stream": request.options.follow_to, "stdin": call.stdin or None,
+              "tty": call.tty or None},
         auth=None if key is None else {"streamKey": key},
     )
 

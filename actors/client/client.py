@@ -189,7 +189,7 @@ class LogStream:
         bus loop thread (it must not block) instead of keeping it for :meth:`take`."""
         connection = self.connection = client.connection
         self.key = secrets.token_bytes(STREAM_KEY_BYTES)
-        self.subject = connection.subjects.log_stream(connection.owner, new_id())
+        self.subject = connection.subjects.stream(connection.owner, new_id())
         self._chunks: queue.Queue[LogChunk] = queue.Queue()
         self._arrived_chunk = arrived or self._chunks.put
         self._subscription = connection.subscribe(self.subject, self._arrived)
@@ -202,10 +202,7 @@ class LogStream:
             raise
 
     def _arrived(self, incoming: Incoming) -> None:  # bus loop thread
-        expected = mac(self.key, incoming.subject, incoming.reply_to or "", incoming.data)
-        if incoming.mac is None or not hmac.compare_digest(incoming.mac, expected):
-            log.warning("log stream %s: dropped a chunk not MACed with its key (from %r)",
-                        self.subject, incoming.envelope.sender)
+        if not keyed(self.key, incoming):
             return
         body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
         self._arrived_chunk(LogChunk(str(body.get("data", "")), bool(body.get("end")),
@@ -220,15 +217,31 @@ class LogStream:
 
     def acknowledge(self, chunk: LogChunk) -> None:
         """Tell the kubelet ``chunk`` is taken: it sends the next."""
-        incoming = chunk.incoming  # its MAC covers reply_to: the kubelet chose it, into an inbox
-        if incoming.reply_to and self.connection.subjects.is_inbox_of(incoming.reply_to, None):
-            body = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
-            self.connection.publish(incoming.reply_to, incoming.envelope.reply(
-                {"seq": body.get("seq")}, sender=self.connection.name))
+        answer_stream(self.connection, chunk.incoming, {})
 
     def close(self) -> None:
         """Stop listening (the kubelet ends the stream at its next chunk)."""
         self.connection.unsubscribe(self._subscription)
+
+
+def keyed(key: bytes, incoming: Incoming) -> bool:
+    """Whether a message of a stream carries the MAC of the stream's ``key`` (only the pod's
+    kubelet has it); one that does not is logged, to be dropped."""
+    expected = mac(key, incoming.subject, incoming.reply_to or "", incoming.data)
+    if incoming.mac is not None and hmac.compare_digest(incoming.mac, expected):
+        return True
+    log.warning("stream %s: dropped a message not MACed with its key (from %r)",
+                incoming.subject, incoming.envelope.sender)
+    return False
+
+
+def answer_stream(connection: Connection, incoming: Incoming, body: dict[str, Any]) -> None:
+    """Answer a stream's message (its ``seq`` added to ``body``): the kubelet waits for it.
+    Its MAC covered ``reply_to``: the kubelet chose it, into an inbox (checked)."""
+    if incoming.reply_to and connection.subjects.is_inbox_of(incoming.reply_to, None):
+        sent = incoming.envelope.body if isinstance(incoming.envelope.body, dict) else {}
+        connection.publish(incoming.reply_to, incoming.envelope.reply(
+            {"seq": sent.get("seq"), **body}, sender=connection.name))
 
 
 def _settle(answer: concurrent.futures.Future[Any],

@@ -32,7 +32,7 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +47,7 @@ from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.runtime import Runtime, RuntimeEvent, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
+from actors.kubelet.streaming import ExecStreamer
 from actors.kubelet.timers import Timers
 from bus.actor import BusActor, send_reply
 from bus.connection import Connection, Incoming
@@ -103,7 +104,8 @@ class KubeletConfig:
     """Threads running pod syncs (each pod one at a time): a pod stopping for its grace
     period holds one of them."""
     call_workers: int = 16
-    """Threads answering ``logs``/``exec`` calls; a followed log holds one while it lasts."""
+    """Threads answering ``logs``/``exec`` calls; a followed log or an exec stream holds one
+    while it lasts (an exec stream's input has a thread of its own)."""
     relist_seconds: float = 60.0
     """Every pod is synced again this often: the safety net under the runtime's events."""
     record_events: bool = True
@@ -155,8 +157,9 @@ class NodeAgent:
             statuses=writers.pods)
         self.podsync.on_span = self._span
         self._streams: set[Any] = set()
-        """The followed logs being streamed: closed when the agent stops, since a quiet
-        container's log would otherwise hold its call-pool thread (and the process's exit)."""
+        """The followed logs and exec streams being streamed: closed when the agent stops,
+        since a quiet container's would otherwise hold its call-pool thread (and the
+        process's exit)."""
         self._streams_lock = threading.Lock()
         self._stopping = False
 
@@ -309,14 +312,8 @@ class NodeAgent:
         body = envelope.body if isinstance(envelope.body, dict) else {}
         uid, container = str(body.get("uid")), str(body.get("container"))
         try:
-            if envelope.verb == "logs" and body.get("stream"):
-                key = (envelope.auth or {}).get("streamKey")
-                if not isinstance(key, bytes):
-                    raise RuntimeFailure("BadRequest", "a followed log needs its stream key")
-                stream = self.runtime.follow_logs(uid, container, body.get("tailLines"))
-                send_reply(connection, incoming, envelope.reply({"stream": body["stream"]},
-                                                                sender=connection.name))
-                self._stream(stream, str(body["stream"]), key, connection)
+            if body.get("stream"):
+                self._streamed(incoming, connection)
                 return
             if envelope.verb == "logs":
                 text = self.runtime.logs(uid, container, body.get("tailLines"))
@@ -332,6 +329,45 @@ class NodeAgent:
             reply = envelope.error_reply(BadRequest(failure.message), sender=connection.name)
         send_reply(connection, incoming, reply)
 
+    def _streamed(self, incoming: Incoming, connection: Connection) -> None:
+        """Answer a call streamed to its caller's subject (a followed log, an exec) at once,
+        then stream it (this call-pool thread, while it lasts); RuntimeFailure when it cannot
+        start."""
+        envelope = incoming.envelope
+        body = envelope.body
+        key = (envelope.auth or {}).get("streamKey")
+        if not isinstance(key, bytes):
+            raise RuntimeFailure("BadRequest", "a streamed call needs its stream key")
+        uid, container, subject = str(body["uid"]), str(body["container"]), str(body["stream"])
+        if envelope.verb == "logs":
+            stream: Any = self.runtime.follow_logs(uid, container, body.get("tailLines"))
+        else:
+            stream = ExecStreamer(self.runtime.exec_stream(
+                uid, container, list(body.get("command") or []), stdin=bool(body.get("stdin")),
+                tty=bool(body.get("tty"))), subject, key, connection, bool(body.get("stdin")))
+        send_reply(connection, incoming, envelope.reply({"stream": subject},
+                                                        sender=connection.name))
+        with self._held(stream):
+            if envelope.verb == "logs":
+                self._stream(stream, subject, key, connection)
+            else:
+                stream.run()
+
+    @contextlib.contextmanager
+    def _held(self, stream: Any) -> Iterator[None]:
+        """Keep ``stream`` (anything with ``close``) while it runs, for :meth:`stop` to close;
+        closed at once when the agent is stopping, and at the end."""
+        with self._streams_lock:
+            self._streams.add(stream)
+            if self._stopping:
+                stream.close()
+        try:
+            yield
+        finally:
+            with self._streams_lock:
+                self._streams.discard(stream)
+            stream.close()
+
     def _stream(self, stream: Any, subject: str, key: bytes, connection: Connection) -> None:
         """Send each chunk as a request MACed with the reader's ``key`` and wait for its
         acknowledgement (flow control: one chunk in flight); end with ``{"end": true}``. A
@@ -341,10 +377,6 @@ class NodeAgent:
                                                  body=body),
                                STREAM_ACK_SECONDS, key).result(STREAM_ACK_SECONDS + 1)
 
-        with self._streams_lock:
-            self._streams.add(stream)
-            if self._stopping:
-                stream.close()
         seq = 0
         try:
             for chunk in stream:
@@ -353,10 +385,6 @@ class NodeAgent:
             send({"seq": seq + 1, "end": True})
         except (BusError, TimeoutError) as error:
             log.info("%s: log stream to %s ended: %s", self.name, subject, error)
-        finally:
-            with self._streams_lock:
-                self._streams.discard(stream)
-            stream.close()
 
 
 def same_intent(old: Object, new: Object) -> bool:

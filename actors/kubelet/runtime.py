@@ -99,6 +99,37 @@ class LogStream(Protocol):
         ...
 
 
+class ExecSession(Protocol):
+    """A command started in a container with its input and output attached (``docker exec
+    -i``): its output comes by iteration, its input goes by :meth:`write`. Iteration and
+    :meth:`exit_code` on one thread, the input on another; :meth:`close` from any."""
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        """The output as it comes, ``(1, bytes)`` for stdout, ``(2, bytes)`` for stderr (a
+        terminal's all on 1); ends when the command has ended (or the session was closed)."""
+        ...
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` to the command's stdin; blocks while the command does not read."""
+        ...
+
+    def close_stdin(self) -> None:
+        """End of input: the command reads end-of-file."""
+        ...
+
+    def resize(self, width: int, height: int) -> None:
+        """A terminal's new size, in characters."""
+        ...
+
+    def exit_code(self) -> int:
+        """How the command ended (once the iteration is over)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the command's input and output (its caller left): the iteration ends."""
+        ...
+
+
 class Runtime(Protocol):
     """A container runtime as the kubelet uses it. Methods block; call them off the bus loop."""
 
@@ -156,6 +187,12 @@ class Runtime(Protocol):
 
     def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
         """Run ``command`` in the running ``container`` and wait for it to finish."""
+        ...
+
+    def exec_stream(self, pod_uid: str, container: str, command: list[str], *, stdin: bool,
+                    tty: bool) -> ExecSession:
+        """Start ``command`` in the running ``container`` with its input (when ``stdin``) and
+        output attached, in a terminal when ``tty``; RuntimeFailure when it cannot start."""
         ...
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:

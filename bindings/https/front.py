@@ -25,8 +25,9 @@ bytes of events pile up unread is cut off (:data:`WATCH_BUFFER`).
 
 A get, list or watch whose ``Accept`` prefers the Table form gets a Table (``tables``). A log is
 text; a followed one is a chunked text stream, the front being the ``LogStream``'s reader. An
-exec is a WebSocket (``channels``): the bus's one-shot exec for the client, its output and exit
-code as the channels' messages.
+exec is a WebSocket (``channels``) relayed to the bus's exec stream opened for the client
+(``execing``): input, terminal sizes and the close of stdin one way, output and the exit status
+the other.
 
 Which thread: the listener's loop thread (``https``). A bus request is sent from it without
 waiting (opening a certificate session, once an hour, blocks it for one bus round trip); a
@@ -34,7 +35,7 @@ watch starts and stops on the loop's executor threads; watch events come on the 
 handed over with ``call_soon_threadsafe``.
 
 Neighbours: ``listener`` (serves this), ``actors.apiserver.http`` (the translation),
-``actors.client`` (the bus requests, watches and followed logs).
+``actors.client`` (the bus requests, watches and followed logs), ``execing`` (execs).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from actors.apiserver.http import (
 from actors.apiserver.http.documents import Document
 from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
+from bindings.https import execing
 from bus.connection import Connection
 from bus.errors import (
     ApiError,
@@ -230,23 +232,16 @@ class Front:
 
     async def _exec(self, request: web.Request, client: Client,
                     call: routes.Call) -> web.StreamResponse:
-        """Run a command over WebSocket (``channels``): the bus's one-shot exec, for the
-        client (authorized as ``create pods/exec``), its output and status as the channels'
-        messages. What stops it from running is told on the status channel too."""
+        """Run a command over WebSocket (``channels``): the bus's exec stream, opened for the
+        client (authorized as ``create pods/exec``), relayed both ways by ``execing``."""
         body = channels.execution(request.query.getall("command", []), request.query)
         socket = web.WebSocketResponse(protocols=channels.PROTOCOLS)
         if not socket.can_prepare(request).ok:
             raise BadRequest(f"pods/exec is served over WebSocket only "
                              f"({', '.join(channels.PROTOCOLS)}), not SPDY")
         await socket.prepare(request)
-        try:
-            answer = await asyncio.wrap_future(client.submit(
-                "create", call.info, namespace=call.namespace, name=call.name, body=body,
-                subresource=call.subresource))
-            for message in channels.messages(answer, request.query):
-                await socket.send_bytes(message)
-        except ApiError as error:
-            await socket.send_bytes(channels.failure(error))
+        await execing.ExecRelay(socket.send_bytes, execing.websocket(socket), request.query).run(
+            client, str(call.name), call.namespace, body)
         await socket.close()
         return socket
 

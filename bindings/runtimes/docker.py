@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import shutil
+import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +25,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.utils.socket
 import requests
 from docker.models.containers import Container
 from docker.types import Mount
@@ -38,6 +42,7 @@ from actors.kubelet.runtime import (
     POD_UID,
     ContainerInfo,
     ExecResult,
+    ExecSession,
     RuntimeEvent,
     RuntimeFailure,
     VolumeFile,
@@ -193,6 +198,75 @@ class DockerLogStream:
             self._chunks.close()
 
 
+OUTPUT_BYTES = 64 * 1024
+"""Most output of an exec handed over at once (a bus message stays small)."""
+EXIT_WAITS = 40
+"""Looks (50 ms apart) at an exec whose output has ended for its exit code: the engine may
+report it a moment after the stream closes."""
+
+
+class DockerExec:
+    """A ``docker exec`` with its input and output attached (the engine's hijacked
+    connection, ``exec_start(socket=True)``): output read as the engine frames it (raw with a
+    terminal), input written to the socket, its end a half-close."""
+
+    def __init__(self, api: Any, exec_id: str, attached: Any, tty: bool) -> None:
+        self._api, self._id, self._tty = api, exec_id, tty
+        self._attached = attached
+        self._socket: socket.socket = getattr(attached, "_sock", attached)
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        """The output, frames of one stream that are already there joined (up to
+        :data:`OUTPUT_BYTES`): busybox writes 4 KiB at a time, and each chunk is a message
+        the reader answers."""
+        held_channel, held = 0, b""
+        try:
+            for channel, data in docker.utils.socket.frames_iter(self._attached, self._tty):
+                if held and channel != held_channel:
+                    yield held_channel, held
+                    held = b""
+                held_channel, held = channel, held + data
+                if held and (len(held) >= OUTPUT_BYTES or not self._readable()):
+                    yield held_channel, held
+                    held = b""
+        except (OSError, ValueError):
+            return  # closed from another thread
+        if held:
+            yield held_channel, held
+
+    def _readable(self) -> bool:
+        """Whether more output is already there (read without waiting)."""
+        return bool(select.select([self._socket], [], [], 0)[0])
+
+    def write(self, data: bytes) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.sendall(data)
+
+    def close_stdin(self) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_WR)
+
+    def resize(self, width: int, height: int) -> None:
+        with contextlib.suppress(docker.errors.DockerException,
+                                 requests.exceptions.RequestException):
+            self._api.exec_resize(self._id, height=height, width=width)
+
+    def exit_code(self) -> int:
+        with translated("RuntimeUnavailable"):
+            for _ in range(EXIT_WAITS):
+                found = self._api.exec_inspect(self._id)
+                if not found.get("Running"):
+                    break
+                time.sleep(0.05)
+        return int(found.get("ExitCode") if found.get("ExitCode") is not None else -1)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self._attached.close()
+
+
 class DockerRuntime:
     """See the module docstring. Methods block; call them from the kubelet's thread. Every
     method raises only RuntimeFailure."""
@@ -329,6 +403,18 @@ class DockerRuntime:
         with translated("RunContainerError"):
             code, (out, err) = found.exec_run(command, demux=True)
         return ExecResult(int(code if code is not None else -1), _text(out), _text(err))
+
+    def exec_stream(self, pod_uid: str, container: str, command: list[str], *, stdin: bool,
+                    tty: bool) -> ExecSession:
+        found = self._latest(pod_uid, container)
+        if found.status != "running":
+            raise RuntimeFailure("ContainerNotRunning",
+                                 f'container "{container}" is not running')
+        api = self.client.api
+        with translated("RunContainerError"):
+            exec_id = api.exec_create(found.id, command, stdin=stdin, tty=tty)["Id"]
+            attached = api.exec_start(exec_id, tty=tty, socket=True)
+        return DockerExec(api, exec_id, attached, tty)
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         threading.Thread(target=self._pump, args=(on_event,), name="docker-events",

@@ -12,7 +12,9 @@ at once and runs until deleted, unless the pod asks otherwise with annotations:
 The files of a pod's ConfigMap, Secret, downward API and projected volumes are kept in memory:
 ``exec`` answers ``cat PATH`` with one of them (at the container's ``volumeMounts``) and
 ``printenv [NAME]`` with the container's resolved env, as a shell in a real container would;
-any other command succeeds and prints nothing.
+any other command succeeds and prints nothing. A streamed exec (``exec_stream``) runs those
+the same way; besides, ``cat`` without a path echoes its input until it ends, and ``sh -c 'exit
+N'`` exits with N.
 
 Starts and deaths are reported through ``watch`` like Docker's event stream, from the one
 timer thread shared by every simulated node of the process (:class:`actors.kubelet.timers.Timers`),
@@ -22,7 +24,9 @@ so a thousand nodes and ten thousand containers need no thread of their own.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -54,6 +58,58 @@ class _NoLogs:
 
     def close(self) -> None:
         pass
+
+
+_EXIT = re.compile(r"^\s*exit\s+(\d+)\s*$")
+PIPE_CHUNKS = 16
+"""Chunks a simulated exec holds for its reader before its writer waits (backpressure)."""
+
+
+class SimExec:
+    """A streamed exec of a simulated container: its output is what it was given to print,
+    and, when it echoes (``cat``), what it is written, until its input ends. At most
+    :data:`PIPE_CHUNKS` chunks wait to be read: a writer beyond that waits."""
+
+    def __init__(self, result: ExecResult, echoes: bool) -> None:
+        self._code, self._echoes = result.exit_code, echoes
+        self._chunks: deque[tuple[int, bytes]] = deque(
+            (channel, text.encode()) for channel, text in ((1, result.stdout),
+                                                          (2, result.stderr)) if text)
+        self._ended = not echoes
+        self._changed = threading.Condition()
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._chunks or self._ended)
+                if not self._chunks:
+                    return
+                chunk = self._chunks.popleft()
+                self._changed.notify_all()
+            yield chunk
+
+    def write(self, data: bytes) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._chunks) < PIPE_CHUNKS or self._ended)
+            if self._echoes and not self._ended:
+                self._chunks.append((1, data))
+                self._changed.notify_all()
+
+    def close_stdin(self) -> None:
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def resize(self, width: int, height: int) -> None:
+        pass
+
+    def exit_code(self) -> int:
+        return self._code
+
+    def close(self) -> None:
+        with self._changed:
+            self._chunks.clear()
+            self.close_stdin()
 
 
 class SimRuntime:
@@ -198,6 +254,17 @@ class SimRuntime:
             return ExecResult(0 if lines or not command[1:] else 1,
                               "".join(f"{line}\n" for line in lines), "")
         return ExecResult(0, "", "")
+
+    def exec_stream(self, pod_uid: str, container: str, command: list[str], *, stdin: bool,
+                    tty: bool) -> SimExec:
+        if command == ["cat"] and stdin:
+            self.logs(pod_uid, container)
+            return SimExec(ExecResult(0, "", ""), echoes=True)
+        if command[:2] == ["sh", "-c"] and len(command) == 3 and (
+                code := _EXIT.match(command[2])):
+            self.logs(pod_uid, container)
+            return SimExec(ExecResult(int(code.group(1)), "", ""), echoes=False)
+        return SimExec(self.exec(pod_uid, container, command), echoes=False)
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         self._on_event = on_event

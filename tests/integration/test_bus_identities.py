@@ -20,7 +20,7 @@ from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, TokenCredentials
 from bus import BusConfig, Connection
 from bus.callout import NONCE_CONTEXT
-from bus.errors import BusError, Forbidden, PermissionViolation
+from bus.errors import BadRequest, BusError, Forbidden, PermissionViolation
 from bus.subjects import Subjects, owner_token
 from tests.conftest import NOBODY_TOKEN
 
@@ -145,7 +145,7 @@ def test_a_node_certificate_is_a_node_and_a_node_name_outside_system_nodes_is_re
     assert "certificate" in refused(control_plane.bus_of(control_plane.credentials("admin")))
 
 
-def test_nobody_has_watch_events_or_logs_sent_to_another_identitys_subjects(
+def test_nobody_has_watch_events_logs_or_execs_sent_to_another_identitys_subjects(
         control_plane, connect):
     admin = control_plane.admin_client()
     grant_edit(admin, "alice")
@@ -159,7 +159,17 @@ def test_nobody_has_watch_events_or_logs_sent_to_another_identitys_subjects(
                       options={"watchId": S.watch_id("bob", "w1")})
     with pytest.raises(Forbidden, match=r'followed log sent to .* "bob"'):
         alice.request("get", "pods", namespace="default", name="web", subresource="log",
-                      options={"followTo": S.log_stream("bob", "s1")})
+                      options={"followTo": S.stream("bob", "s1")})
+    with pytest.raises(Forbidden, match=r'exec stream sent to .* "bob"'):
+        alice.request("create", "pods", namespace="default", name="web", subresource="exec",
+                      body={"command": ["cat"], "stdin": True},
+                      options={"followTo": S.stream("bob", "s1", "exec")})
+    with pytest.raises(BadRequest, match=r"followTo of an exec stream must be .*\.exec\."):
+        alice.request("create", "pods", namespace="default", name="web", subresource="exec",
+                      body={"command": ["cat"]}, options={"followTo": S.stream("alice", "s1")})
+    with pytest.raises(BadRequest, match="stdin or a terminal must be streamed"):
+        alice.request("create", "pods", namespace="default", name="web", subresource="exec",
+                      body={"command": ["sh"], "tty": True})
 
 
 def test_an_admission_actor_serves_under_its_own_name_and_nobody_elses(control_plane, connect):

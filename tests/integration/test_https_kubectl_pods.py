@@ -4,6 +4,9 @@ over WebSocket, with kubectl's own words and exit codes."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.processes import UpProcess
@@ -133,10 +136,31 @@ def test_exec_is_authorized_as_create_pods_exec_for_the_caller(cluster, demo):
     assert logs.returncode == 1 and 'cannot get resource "pods/log"' in logs.stderr
 
 
-def test_exec_with_input_is_refused_before_anything_runs(cluster, demo):
-    interactive = cluster.kubectl("exec", "-i", demo, "--", "cat", stdin="")
-    assert interactive.returncode == 1
-    assert "stdin is not served for pods/exec yet" in interactive.stderr
+def test_exec_with_input_streams_stdin_to_the_command_and_its_output_back(cluster, demo):
+    echoed = cluster.kubectl("exec", "-i", demo, "--", "cat", stdin="line one\nline two\n")
+    assert (echoed.returncode, echoed.stdout, echoed.stderr) == (
+        0, "line one\nline two\n", "")
+    big = "".join(f"{n:07d}\n" for n in range(40_000))  # 320 KB: many pieces, acknowledged
+    assert cluster.kubectl("exec", "-i", demo, "--", "cat", stdin=big).stdout == big
+
+
+def test_kubeactors_own_exec_i_streams_stdin_over_the_same_bus_stream(cluster, demo):
+    echoed = subprocess.run(
+        [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig), "exec",
+         "-i", demo, "--", "cat"], input=b"\x00binary\xff\n" * 5000, capture_output=True,
+        timeout=120)
+    assert echoed.stderr == b"", echoed.stderr.decode()
+    assert (echoed.returncode, echoed.stdout, echoed.stderr) == (
+        0, b"\x00binary\xff\n" * 5000, b"")
+    failed = cluster.cli("exec", "-i", demo, "--", "sh", "-c", "exit 5", check=False)
+    assert (failed.returncode, failed.stderr) == (5, "command terminated with exit code 5\n")
+    refused = cluster.cli("exec", "-i", "nope", "--", "cat", check=False)
+    assert refused.returncode == 1 and 'pods "nope" not found' in refused.stderr
+
+
+def test_exec_exits_with_the_code_of_the_command_run_with_input(cluster, demo):
+    failed = cluster.kubectl("exec", "-i", demo, "--", "sh", "-c", "exit 7", stdin="ignored")
+    assert (failed.returncode, failed.stderr) == (7, "command terminated with exit code 7\n")
 
 
 READER = """

@@ -2,10 +2,12 @@
 for both, each acting as itself): a node's own kubeconfig (``kubeactor node-kubeconfig``)
 reads only what the pods bound to it refer to (the Node authorizer), and a followed log takes
 only the chunks of the pod's kubelet (MACed with the reader's per-stream key), not what another
-node writes to its subject."""
+node writes to its subject; nor does an exec stream, whose input no other node can see or
+feed."""
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,11 +18,12 @@ import pytest
 
 from actors.api.objects import Object
 from actors.client.client import Client, LogStream
+from actors.client.streams import ExecMessage, ExecStream
 from bindings import kubeconfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection
 from bus.envelope import Envelope
-from bus.errors import BusTimeout, Forbidden
+from bus.errors import BusTimeout, Forbidden, PermissionViolation
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -158,24 +161,64 @@ def test_auth_can_i_answers_for_a_node_as_the_node_authorizer(cluster: Cluster):
         "allowed": False, "reason": "no relationship found between node 'n2' and this object"}
 
 
-def test_another_nodes_chunk_in_a_followed_log_is_dropped_unacknowledged(
-        cluster: Cluster, as_node: Any):
+def running_on_n1(cluster: Cluster, pod: str) -> Client:
+    """The admin's client, once ``pod`` (one container) runs on n1."""
     admin = cluster.admin_client()
-    admin.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "talker"},
+    admin.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod},
                           "spec": {"nodeName": "n1", "containers": [
                               {"name": "c", "image": "busybox:1.35"}]}}, "default")
-    wait_for(admin, "pods", "talker", lambda p: p["status"].get("phase") == "Running")
+    wait_for(admin, "pods", pod, lambda p: p["status"].get("phase") == "Running")
+    return admin
+
+
+def never_answered(node: Connection, subject: str, forged: Envelope) -> None:
+    """``forged`` sent on a stream's ``subject`` without a MAC, and with a MAC of another key,
+    is never answered."""
+    for key in (None, b"k" * 32):
+        with pytest.raises(BusTimeout):
+            node.request(subject, forged, 1.0, key).result(5)
+
+
+def test_another_nodes_chunk_in_a_followed_log_is_dropped_unacknowledged(
+        cluster: Cluster, as_node: Any):
+    admin = running_on_n1(cluster, "talker")
     stream = LogStream(admin, "talker", "default", {})
     try:
         _, n2 = as_node("n2")
-        for key in (None, b"k" * 32):  # no MAC, and a MAC with a key of its own
-            forged = Envelope(sender="kubelet-n1", verb="logs",
-                              body={"seq": 1, "data": "FORGED\n", "end": True})
-            with pytest.raises(BusTimeout):  # never acknowledged
-                n2.request(stream.subject, forged, 1.0, key).result(5)
+        never_answered(n2, stream.subject, Envelope(
+            sender="kubelet-n1", verb="logs", body={"seq": 1, "data": "FORGED\n", "end": True}))
         chunk = stream.take(timeout=30)  # the simulated container's log: empty, then the end
         assert chunk is not None and (chunk.data, chunk.end) == ("", True)
         assert stream.take(timeout=0.2) is None
+    finally:
+        stream.close()
+
+
+def test_another_node_can_neither_forge_an_exec_streams_output_nor_feed_its_input(
+        cluster: Cluster, as_node: Any):
+    admin = running_on_n1(cluster, "echo")
+    said: queue.Queue[ExecMessage] = queue.Queue()
+    stream = ExecStream(admin, "echo", "default", {"command": ["cat"], "stdin": True},
+                        said.put)
+    try:
+        _, n2 = as_node("n2")
+        with pytest.raises(PermissionViolation):  # so it never sees where input goes
+            n2.subscribe(stream.subject, lambda incoming: None)
+        never_answered(n2, stream.subject, Envelope(
+            sender="kubelet-n1", verb="exec", body={"seq": 1, "channel": 1, "data": b"FORGED\n"}))
+        asking = said.get(timeout=30)
+        assert asking.kind == "input"
+        stream.answer(asking, {"stdin": b"real\n"})
+        echoed = said.get(timeout=30)
+        while echoed.kind == "input":  # the next call for input may come first
+            stream.answer(echoed, {"close": True})
+            echoed = said.get(timeout=30)
+        assert (echoed.kind, echoed.data) == ("output", b"real\n")
+        stream.answer(echoed)
+        while (end := said.get(timeout=30)).kind == "input":
+            stream.answer(end, {"close": True})
+        assert (end.kind, end.exit_code) == ("end", 0)
+        stream.answer(end)
     finally:
         stream.close()
 

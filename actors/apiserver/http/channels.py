@@ -1,13 +1,15 @@
 """``pods/exec`` over WebSocket: Kubernetes' channel protocol (``v5.channel.k8s.io``, and
 ``v4.channel.k8s.io`` which it extends), as kubectl 1.30+ speaks it.
 
-Each binary message starts with its channel: 0 stdin, 1 stdout, 2 stderr, 3 the status (a JSON
+Each message starts with its channel: 0 stdin, 1 stdout, 2 stderr, 3 the status (a JSON
 ``Status`` once the command is over: ``Success``, or ``Failure`` with reason
 ``NonZeroExitCode`` and the code as the cause ``ExitCode``, from which kubectl exits with that
-code), 4 a terminal's size, 255 (v5) the close of a stream. The exec of the bus is one-shot
-(the kubelet answers ``{"exitCode", "stdout", "stderr"}``), so the command's query
-(``command``, ``container``, ``stdout``, ``stderr``) becomes its body, and its answer the
-messages; ``stdin`` and ``tty`` are refused (nothing is run) until the bus streams an exec.
+code), 4 a terminal's size (``{"Width", "Height"}``), 255 (v5) the close of a stream (its one
+byte: which; kubectl closes stdin, 0, at the end of its input). The command's query
+(``command``, ``container``, ``stdin``, ``tty``) becomes the body of the bus's exec stream; a
+client's message becomes what the front answers the kubelet's call for input with; the
+kubelet's output becomes messages on the channels the query asked for (``stdout``,
+``stderr``). Clients send binary messages (kubectl) or text ones (the Python client).
 
 Pure: unit-tested in tests/unit/actors/apiserver/http/test_channels.py.
 """
@@ -22,33 +24,51 @@ from bus.errors import ApiError, BadRequest
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 """The subprotocols served, the preferred first."""
-STDOUT, STDERR, STATUS = 1, 2, 3
-"""The channels written here (the first byte of a message)."""
+STDIN, STDOUT, STDERR, STATUS, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
+"""The channels (the first byte of a message)."""
 _FALSE = ("", "0", "false", "False")
 
 
 def execution(commands: list[str], query: Mapping[str, str]) -> Object:
     """The body of the bus's exec for the ``command`` words and the query; BadRequest when
-    there is no command, or stdin or a terminal is asked for (not served yet)."""
+    there is no command."""
     if not commands:
         raise BadRequest("you must specify at least 1 command")
-    for unserved in ("stdin", "tty"):
-        if query.get(unserved, "") not in _FALSE:
-            raise BadRequest(f"{unserved} is not served for pods/exec yet (the command runs "
-                             f"once, without input): nothing was run")
-    body: Object = {"command": list(commands)}
+    body: Object = {"command": list(commands), "stdin": _asked(query, "stdin"),
+                    "tty": _asked(query, "tty")}
     if query.get("container"):
         body["container"] = query["container"]
     return body
 
 
-def messages(answer: Object, query: Mapping[str, str]) -> list[bytes]:
-    """The messages of a finished exec: its output on the channels the query asked for
-    (``stdout``, ``stderr``), then its status."""
-    found = [bytes([channel]) + str(answer.get(name) or "").encode()
-             for channel, name in ((STDOUT, "stdout"), (STDERR, "stderr"))
-             if query.get(name, "") not in _FALSE and answer.get(name)]
-    return [*found, status(int(answer.get("exitCode") or 0))]
+def given(message: bytes) -> Object | None:
+    """What a client's message gives the command, as the answer to the kubelet's call for
+    input: ``{"stdin": bytes}``, ``{"resize": {"width", "height"}}``, ``{"close": true}``
+    (stdin closed); None for anything else (ignored: an empty message, another channel, a
+    size that is not one)."""
+    channel, data = (message[0], message[1:]) if message else (None, b"")
+    if channel == STDIN and data:
+        return {"stdin": data}
+    if channel == CLOSE and data[:1] == bytes([STDIN]):
+        return {"close": True}
+    if channel != RESIZE:
+        return None
+    try:
+        size = json.loads(data)
+        return {"resize": {"width": int(size["Width"]), "height": int(size["Height"])}}
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def output(channel: int, data: bytes, query: Mapping[str, str]) -> bytes | None:
+    """The message of the command's output on ``channel`` (1 stdout, 2 stderr); None when
+    the query did not ask for that stream."""
+    asked = _asked(query, {STDOUT: "stdout", STDERR: "stderr"}.get(channel, ""))
+    return bytes([channel]) + data if asked else None
+
+
+def _asked(query: Mapping[str, str], name: str) -> bool:
+    return bool(name) and query.get(name, "") not in _FALSE
 
 
 def status(exit_code: int) -> bytes:

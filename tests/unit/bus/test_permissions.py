@@ -71,10 +71,10 @@ def test_a_client_sends_requests_and_reads_only_its_own_inbox_and_watches():
         responses=True)
 
 
-def test_a_node_also_serves_its_own_calls_and_sends_spans_and_followed_logs():
+def test_a_node_also_serves_its_own_calls_and_sends_spans_followed_logs_and_execs():
     assert permissions("system:node:n1", SUBJECTS) == Permissions(
         publish=("kubeactor.api.>", "kubeactor.authn.hello", "kubeactor.trace.kubelet",
-                 "kubeactor.inbox.*.logs.*"),
+                 "kubeactor.inbox.*.logs.*", "kubeactor.inbox.*.exec.*"),
         subscribe=("kubeactor.inbox.system:node:n1.>", "kubeactor.watch.system:node:n1.>",
                    "kubeactor.admission.system:node:n1.*", "kubeactor.node.n1.>"),
         responses=True)

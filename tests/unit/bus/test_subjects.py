@@ -141,12 +141,14 @@ def test_the_auth_callout_is_answered_only_where_nats_server_waits(subject: str,
     assert Subjects.is_callout_reply(subject) is answers
 
 
-@pytest.mark.parametrize(("subject", "is_one"), [
-    ("kubeactor.inbox.alice.logs.s1", True), ("kubeactor.inbox.alice.logs.s1.more", False),
-    ("kubeactor.inbox.alice.watch.s1", False), ("kubeactor.inbox.alice.logs.*", False),
-    ("kubeactor.watch.alice.logs.s1", False), ("other.inbox.alice.logs.s1", False)])
-def test_a_followed_logs_subject_is_one_stream_under_one_inbox(subject: str, is_one: bool):
-    assert SUBJECTS.is_log_stream(subject) is is_one
+@pytest.mark.parametrize(("subject", "op"), [
+    ("kubeactor.inbox.alice.logs.s1", "logs"), ("kubeactor.inbox.alice.exec.s1", "exec"),
+    ("kubeactor.inbox.alice.logs.s1.more", None),
+    ("kubeactor.inbox.alice.watch.s1", None), ("kubeactor.inbox.alice.logs.*", None),
+    ("kubeactor.watch.alice.logs.s1", None), ("other.inbox.alice.logs.s1", None)])
+def test_a_streams_subject_is_one_stream_of_a_node_call_under_one_inbox(subject: str,
+                                                                        op: str | None):
+    assert SUBJECTS.stream_op(subject) == op
 
 
 def test_a_captured_subject_says_what_it_carries():

@@ -15,7 +15,7 @@ SUBJECTS = Subjects("kubeactor")
 def test_node_subjects_name_their_node_and_log_streams_live_under_the_inbox():
     assert SUBJECTS.parse_node(SUBJECTS.node("node-7", "logs")) == "node-7"
     assert SUBJECTS.parse_node("kubeactor.api.core.pods.get") is None
-    assert SUBJECTS.log_stream("alice", "abc") == "kubeactor.inbox.alice.logs.abc"
+    assert SUBJECTS.stream("alice", "abc") == "kubeactor.inbox.alice.logs.abc"
 
 
 @pytest.mark.parametrize("follow_to", ["kubeactor.api.core.pods.create",
@@ -28,5 +28,5 @@ def test_a_followed_log_goes_only_to_a_log_stream_subject(follow_to: str):
 
 
 def test_a_log_stream_subject_is_accepted():
-    assert parse_options({"followTo": SUBJECTS.log_stream("bob", "ok")}, SUBJECTS).follow_to == (
+    assert parse_options({"followTo": SUBJECTS.stream("bob", "ok")}, SUBJECTS).follow_to == (
         "kubeactor.inbox.bob.logs.ok")

@@ -1,4 +1,5 @@
-"""pods/exec over WebSocket: the bus exec's body from the query, its answer as channel messages."""
+"""pods/exec over WebSocket: the bus exec's body from the query, the framing of the
+client's messages and of the command's output and status."""
 
 from __future__ import annotations
 
@@ -23,27 +24,41 @@ def test_an_exec_is_a_create_whether_its_websocket_comes_as_get_or_post():
         assert (call.verb, call.subresource, call.name) == ("create", "exec", "demo")
 
 
-def test_the_query_becomes_the_bus_exec_and_input_is_refused():
-    assert channels.execution(["ls", "/"], QUERY) == {"command": ["ls", "/"], "container": "c"}
+def test_the_query_becomes_the_bus_exec_with_its_input_and_terminal():
+    assert channels.execution(["ls", "/"], QUERY) == {
+        "command": ["ls", "/"], "container": "c", "stdin": False, "tty": False}
+    assert channels.execution(["sh"], {"stdin": "true", "tty": "1"}) == {
+        "command": ["sh"], "stdin": True, "tty": True}
     with pytest.raises(BadRequest, match="at least 1 command"):
         channels.execution([], QUERY)
-    for unserved in ("stdin", "tty"):
-        with pytest.raises(BadRequest, match=f"{unserved} is not served"):
-            channels.execution(["sh"], {unserved: "true"})
 
 
-def test_the_answer_is_its_output_on_the_channels_asked_then_its_status():
-    answer = {"exitCode": 3, "stdout": "out\n", "stderr": "err\n"}
-    *output, status = channels.messages(answer, QUERY)
-    assert output == [b"\x01out\n", b"\x02err\n"]
+@pytest.mark.parametrize(("message", "given"), [
+    (b"\x00hello\n", {"stdin": b"hello\n"}),
+    (b"\xff\x00", {"close": True}),
+    (b'\x04{"Width":120,"Height":40}', {"resize": {"width": 120, "height": 40}}),
+    (b"\x00", None), (b"", None), (b"\xff\x01", None), (b"\x01out", None),
+    (b"\x04{not json", None), (b'\x04{"Width":"x","Height":1}', None), (b"\x04[]", None)])
+def test_a_clients_message_is_input_a_resize_or_the_close_of_stdin(message: bytes,
+                                                                   given: object):
+    assert channels.given(message) == given
+
+
+def test_output_goes_on_the_channels_the_query_asked_for():
+    assert channels.output(1, b"out", QUERY) == b"\x01out"
+    assert channels.output(2, b"err", QUERY) == b"\x02err"
+    assert channels.output(2, b"err", {"stdout": "true", "stderr": "false"}) is None
+    assert channels.output(7, b"x", QUERY) is None
+
+
+def test_the_status_says_success_or_the_exit_code_kubectl_exits_with():
+    status = channels.status(3)
     assert status[0] == channels.STATUS
     assert json.loads(status[1:]) == {
         "metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
         "message": "command terminated with non-zero exit code: exit status 3",
         "details": {"causes": [{"reason": "ExitCode", "message": "3"}]}}
-    assert channels.messages(answer, {"stdout": "true"})[0] == b"\x01out\n"
-    assert channels.messages({"exitCode": 0, "stdout": ""}, QUERY) == [
-        b'\x03{"metadata":{},"status":"Success"}']
+    assert channels.status(0) == b'\x03{"metadata":{},"status":"Success"}'
 
 
 def test_an_exec_refused_is_told_on_the_status_channel():

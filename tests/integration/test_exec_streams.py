@@ -1,0 +1,77 @@
+"""Exec streams over the bus at CI scale, on simulated nodes (one kubelet actor, one call pool
+for all of them): as many streams at once as the kubelet has call workers, each echoing its
+input through ``cat`` in many pieces, come back whole and in order with their exit codes."""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from actors.client.client import Client
+from actors.client.streams import ExecMessage, ExecStream
+from actors.kubelet.kubelet import KubeletConfig
+from bindings.cluster import Cluster, ClusterConfig
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.integration
+
+NODES = 4
+STREAMS = KubeletConfig("any").call_workers
+"""As many streams at once as the one kubelet of every simulated node serves at once."""
+PIECES = 40
+
+
+@pytest.fixture(scope="module")
+def sim_cluster(tmp_path_factory) -> Iterator[Cluster]:
+    cluster = Cluster.start(ClusterConfig(data_dir=tmp_path_factory.mktemp("sim"),
+                                          nodes=NODES, runtime="sim"))
+    admin = cluster.admin_client()
+    for n in range(STREAMS):
+        admin.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{n}"},
+                              "spec": {"containers": [{"name": "c", "image": "busybox:1.35"}]}},
+                     "default")
+    for n in range(STREAMS):
+        wait_for(admin, "pods", f"p{n}", lambda p: p["status"].get("phase") == "Running")
+    yield cluster
+    cluster.stop()
+
+
+def run(admin: Client, pod: str, command: list[str], pieces: list[bytes]) -> tuple[bytes, int]:
+    """Open an exec stream, give it ``pieces`` one per call for input then the end of input;
+    what it printed and its exit code."""
+    said: queue.Queue[ExecMessage] = queue.Queue()
+    stream = ExecStream(admin, pod, "default", {"command": command, "stdin": True}, said.put)
+    left, printed = list(pieces), b""
+    try:
+        while (message := said.get(timeout=60)).kind != "end":
+            if message.kind == "output":
+                printed += message.data
+                stream.answer(message)
+            else:
+                stream.answer(message, {"stdin": left.pop(0)} if left else {"close": True})
+        stream.answer(message)
+        return printed, message.exit_code
+    finally:
+        stream.close()
+
+
+def test_as_many_streams_as_call_workers_echo_their_input_whole_and_in_order(sim_cluster):
+    admin = sim_cluster.admin_client()
+    inputs = {f"p{n}": [f"{n}:{i:04d}\n".encode() * 64 for i in range(PIECES)]
+              for n in range(STREAMS)}
+    with ThreadPoolExecutor(STREAMS) as pool:
+        done = {pod: pool.submit(run, admin, pod, ["cat"], pieces)
+                for pod, pieces in inputs.items()}
+        echoed = {pod: future.result(timeout=120) for pod, future in done.items()}
+    assert echoed == {pod: (b"".join(pieces), 0) for pod, pieces in inputs.items()}
+
+
+def test_each_stream_ends_with_its_own_commands_exit_code(sim_cluster):
+    admin = sim_cluster.admin_client()
+    with ThreadPoolExecutor(STREAMS) as pool:
+        codes = list(pool.map(lambda n: run(admin, f"p{n}", ["sh", "-c", f"exit {n}"], [])[1],
+                              range(STREAMS)))
+    assert codes == list(range(STREAMS))
