@@ -38,9 +38,11 @@ def document(path: str, served: Served) -> Object | None:
     if path.rstrip("/") == PREFIX:
         roots = dict.fromkeys(root for info in served.all for root in _roots(info))
         return {"paths": {root: {"serverRelativeURL": f"{PREFIX}/{root}"} for root in roots}}
+    if not path.startswith(f"{PREFIX}/"):  # every API request passes here: answer it first
+        return None
     root = path.rstrip("/").removeprefix(f"{PREFIX}/")
     there = [info for info in served.all if root in _roots(info)]
-    if not path.startswith(f"{PREFIX}/") or not there:
+    if not there:
         return None
     version = root.rpartition("/")[2]
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "kubeactor"},
