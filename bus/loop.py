@@ -2,13 +2,16 @@
 
 Actor threads never touch nats-py objects directly: they submit coroutines with
 :func:`submit`, which returns a ``concurrent.futures.Future`` they may wait on (on their own
-thread, never on the loop's). The thread is a daemon started on first use.
+thread, never on the loop's); a coroutine of another event loop awaits :func:`awaited`. The
+thread is a daemon started on first use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -66,3 +69,47 @@ def call_later(delay: float, callback: Callable[[], None]) -> concurrent.futures
         callback()
 
     return submit(later())
+
+
+async def awaited(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the bus loop and await its outcome on the calling event loop, which
+    runs on another thread (the HTTPS listener's): one hand-over each way, and none of the
+    ``concurrent.futures.Future`` objects that :func:`submit` with ``asyncio.wrap_future``
+    make (two, each with its lock and condition: a tenth of the HTTPS front's time).
+    Cancelling the caller cancels ``coro``."""
+    here, bus = asyncio.get_running_loop(), loop()
+    outcome: asyncio.Future[T] = here.create_future()
+    started: list[asyncio.Task[T]] = []
+
+    def begin() -> None:  # bus loop thread
+        task = bus.create_task(coro)
+        task.add_done_callback(functools.partial(_hand_back, here, outcome))
+        started.append(task)
+
+    bus.call_soon_threadsafe(begin)
+    try:
+        return await outcome
+    except asyncio.CancelledError:
+        bus.call_soon_threadsafe(lambda: [task.cancel() for task in started])
+        raise
+
+
+def _hand_back(here: asyncio.AbstractEventLoop, outcome: asyncio.Future[T],
+               done: asyncio.Task[T]) -> None:
+    """Copy ``done``'s outcome to ``outcome``, on ``here`` (bus loop thread: schedules it);
+    nothing when ``here`` is closed (its listener stopped: nobody waits)."""
+    if not done.cancelled():
+        done.exception()  # retrieved: never logged as lost when nobody waits for it
+    with contextlib.suppress(RuntimeError):  # ``here`` is closed
+        here.call_soon_threadsafe(_copy, done, outcome)
+
+
+def _copy(done: asyncio.Task[T], outcome: asyncio.Future[T]) -> None:
+    if outcome.done():
+        return
+    if done.cancelled():
+        outcome.cancel()
+    elif (error := done.exception()) is not None:
+        outcome.set_exception(error)
+    else:
+        outcome.set_result(done.result())

@@ -28,7 +28,9 @@ exec is a WebSocket (``channels``): the bus's one-shot exec for the client, its 
 code as the channels' messages.
 
 Which thread: the listener's loop thread (``https``). A bus request is sent from it without
-waiting (opening a certificate session, once an hour, blocks it for one bus round trip); a
+waiting, run on the bus loop and awaited here (``Client.call``, ``bus.loop.awaited``: no
+``concurrent.futures`` in between); opening a certificate session, once an hour, blocks it for
+one bus round trip; a
 watch starts and stops on the loop's executor threads; watch events come on the bus loop and are
 handed over with ``call_soon_threadsafe``.
 
@@ -133,10 +135,10 @@ class Front:
             return await self._watch(request, client, call, options)
         if call.subresource == "log" and request.query.get("follow") in routes.TRUE:
             return await self._follow(request, client, call, options)
-        answer = await asyncio.wrap_future(client.submit(
+        answer = await client.call(
             call.verb, call.info, namespace=call.namespace, name=call.name,
             body=queries.payload(call, body, request.content_type), options=options or None,
-            subresource=call.subresource))
+            subresource=call.subresource)
         if call.subresource == "log":
             return web.Response(text=str(answer), content_type=TEXT)
         response = _json(answers.success_code(call.verb), _shaped(request, call, answer))
@@ -227,9 +229,9 @@ class Front:
                              f"({', '.join(channels.PROTOCOLS)}), not SPDY")
         await socket.prepare(request)
         try:
-            answer = await asyncio.wrap_future(client.submit(
+            answer = await client.call(
                 "create", call.info, namespace=call.namespace, name=call.name, body=body,
-                subresource=call.subresource))
+                subresource=call.subresource)
             for message in channels.messages(answer, request.query):
                 await socket.send_bytes(message)
         except ApiError as error:
@@ -354,7 +356,7 @@ async def _authenticated(client: Client) -> None:
     """Have the apiserver authenticate ``client``'s caller (Unauthorized when it cannot)."""
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
               "spec": {"resourceAttributes": {"verb": "get", "resource": "namespaces"}}}
-    await asyncio.wrap_future(client.submit("create", _REVIEW, body=review))
+    await client.call("create", _REVIEW, body=review)
 
 
 async def _body(request: web.Request, seconds: float) -> bytes:

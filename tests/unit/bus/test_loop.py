@@ -1,0 +1,50 @@
+"""``bus.loop.awaited``: a coroutine of another event loop awaits work run on the bus loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from bus import loop as bus_loop
+
+
+async def _on_bus_loop(value: int) -> tuple[int, bool]:
+    await asyncio.sleep(0)
+    return value * 2, bus_loop.on_loop_thread()
+
+
+async def _fails() -> None:
+    raise KeyError("nope")
+
+
+def test_the_coroutine_runs_on_the_bus_loop_and_its_result_comes_back():
+    assert asyncio.run(asyncio.wait_for(bus_loop.awaited(_on_bus_loop(21)), 5)) == (42, True)
+
+
+def test_its_exception_comes_back():
+    with pytest.raises(KeyError, match="nope"):
+        asyncio.run(asyncio.wait_for(bus_loop.awaited(_fails()), 5))
+
+
+def test_cancelling_the_caller_cancels_the_coroutine_on_the_bus_loop():
+    started, cancelled = threading.Event(), threading.Event()
+
+    async def forever() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def caller() -> None:
+        waiting = asyncio.ensure_future(bus_loop.awaited(forever()))
+        await asyncio.to_thread(started.wait, 5)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    asyncio.run(asyncio.wait_for(caller(), 5))
+    assert cancelled.wait(5)
