@@ -48,3 +48,37 @@ def test_cancelling_the_caller_cancels_the_coroutine_on_the_bus_loop():
 
     asyncio.run(asyncio.wait_for(caller(), 5))
     assert cancelled.wait(5)
+
+
+class _Loop:
+    """The part of an event loop a Handover uses: what it was asked to run soon."""
+
+    def __init__(self) -> None:
+        self.scheduled: list = []
+
+    def call_soon_threadsafe(self, callback) -> None:
+        self.scheduled.append(callback)
+
+    def call_exception_handler(self, context) -> None:
+        self.failed = context["exception"]
+
+
+def test_a_burst_of_handed_over_calls_wakes_the_loop_once_and_runs_in_order():
+    target, ran = _Loop(), []
+    handover = bus_loop.Handover(target)  # type: ignore[arg-type]
+    for number in range(3):
+        handover.call(lambda number=number: ran.append(number))
+    assert len(target.scheduled) == 1
+    target.scheduled.pop()()
+    assert ran == [0, 1, 2]
+    handover.call(lambda: ran.append(3))  # a new burst: a new wake-up
+    assert len(target.scheduled) == 1
+
+
+def test_a_failing_handed_over_call_is_reported_and_the_next_ones_still_run():
+    target, ran = _Loop(), []
+    handover = bus_loop.Handover(target)  # type: ignore[arg-type]
+    handover.call(lambda: 1 / 0)
+    handover.call(lambda: ran.append("after"))
+    target.scheduled.pop()()
+    assert isinstance(target.failed, ZeroDivisionError) and ran == ["after"]
