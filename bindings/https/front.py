@@ -361,7 +361,9 @@ async def _authenticated(client: Client) -> None:
 
 async def _body(request: web.Request, seconds: float) -> bytes:
     """The request's body; RequestEntityTooLarge past the listener's limit, ServerTimeout
-    when it has not all come within ``seconds``."""
+    when it has not all come within ``seconds``; empty at once when there is none (a get)."""
+    if not request.body_exists:
+        return b""
     try:
         async with asyncio.timeout(seconds):
             return await request.read()
