@@ -161,6 +161,7 @@ class Connection:
         self.lost: str | None = None
         """Why the connection is closed for good (its reconnect window passed), else None.
         Readable from any thread: the CLI's watchers look at it to stop."""
+        self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -290,8 +291,14 @@ class Connection:
         self._publishing.add(closing)
         closing.add_done_callback(self._publishing.discard)
 
+    @property
+    def closed(self) -> bool:
+        """Closed for good, by :meth:`close` or lost: nothing sent on it will go (any thread)."""
+        return self._closed or self.lost is not None
+
     def close(self) -> None:
         """Drain and close; safe to call twice. Not on the loop thread (RuntimeError)."""
+        self._closed = True
         if self._nc is not None:
             nc, self._nc = self._nc, None
             try:

@@ -150,6 +150,8 @@ class Watch:
                     return
                 log.warning("watch %s: renewal failed: %s", self.id, error)
             except BusError as error:
+                if self.client.connection.closed:
+                    return  # closed under a watch nobody stopped: nothing left to renew
                 log.warning("watch %s: renewal failed: %s", self.id, error)
 
 

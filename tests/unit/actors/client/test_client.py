@@ -3,6 +3,7 @@ connection whose requests settle as each test says: never, or with a bus error."
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import re
 import time
@@ -11,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from actors.client.client import REPLY_SLACK, Client
+from actors.api.discovery import Served
+from actors.client.client import REPLY_SLACK, Client, Watch
 from bus import BusConfig, Envelope, Subjects
 from bus.errors import (
     BusError,
@@ -33,12 +35,18 @@ class FakeConnection:
     config: BusConfig = field(default_factory=BusConfig)
     subjects: Subjects = field(default_factory=lambda: Subjects("kubeactor"))
 
+    closed: bool = False
+
     def request(self, subject: str, envelope: Envelope, timeout: float | None = None,
                 mac_key: bytes | None = None) -> concurrent.futures.Future[Envelope]:
         sent: concurrent.futures.Future[Envelope] = concurrent.futures.Future()
         if self.error is not None:
             sent.set_exception(self.error)
         return sent
+
+    async def arequest(self, subject: str, envelope: Envelope,
+                       mac_key: bytes | None = None) -> Envelope:
+        raise self.error or BusTimeout("no reply")
 
 
 def _client(error: BusError | None = None) -> Client:
@@ -65,6 +73,18 @@ def test_a_missed_reply_is_a_timeout_not_unreachable():
     with pytest.raises(ServerTimeout) as raised:
         _client(BusTimeout("no reply within 0.2s")).get("pods", "web")
     assert not isinstance(raised.value, Unreachable)
+
+
+def test_a_watch_left_running_stops_renewing_once_its_connection_is_closed(caplog):
+    """A watch nobody stopped before its connection closed: its renewals fail with 'not
+    connected'; it ends quietly instead of warning every third of its lease for ever (in
+    whatever runs next in the process)."""
+    client = _client(BusError("connection 'admin' is not connected; call connect() first"))
+    client.connection.closed = True  # type: ignore[attr-defined]
+    watch = Watch(client, Served().resolve("configmaps"), "default",
+                  {"watchId": "w", "leaseSeconds": 0.03}, lambda event: None)
+    asyncio.run(asyncio.wait_for(watch._renew_forever(), timeout=2))
+    assert not caplog.records
 
 
 class PagingClient(Client):
