@@ -35,7 +35,7 @@ from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.watches import DEFAULT_LEASE_SECONDS
-from actors.client.credentials import Credentials, TokenCredentials
+from actors.client.credentials import Credentials, Proof, TokenCredentials
 from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, mac, new_id
@@ -247,18 +247,23 @@ def answer_stream(connection: Connection, incoming: Incoming, body: dict[str, An
 def _settle(answer: concurrent.futures.Future[Any],
             sent: concurrent.futures.Future[Envelope],
             warn: Callable[[str], None] | None = None) -> None:
-    """Resolve ``answer`` from the bus reply ``sent``: its body, or the matching ApiError;
-    each warning of a successful reply (``status.warnings``) goes to ``warn`` first."""
+    """Resolve ``answer`` from the bus reply ``sent``: what :func:`_answer` makes of it."""
     try:
-        reply = sent.result().raise_for_status()
-        if warn is not None:
-            for warning in (reply.status or {}).get("warnings") or ():
-                warn(str(warning))
-        answer.set_result(reply.body)
+        answer.set_result(_answer(sent.result(), warn))
     except BusError as error:
         answer.set_exception(api_error(error))
     except (Exception, concurrent.futures.CancelledError) as error:  # ApiError and the rest
         answer.set_exception(error)
+
+
+def _answer(reply: Envelope, warn: Callable[[str], None] | None) -> Any:
+    """A bus reply's body, each of its warnings (``status.warnings``) to ``warn`` first; its
+    error raised (a BusError) when it is one."""
+    reply.raise_for_status()
+    if warn is not None:
+        for warning in (reply.status or {}).get("warnings") or ():
+            warn(str(warning))
+    return reply.body
 
 
 class Client:
@@ -361,15 +366,39 @@ class Client:
         the ApiError :meth:`request` would. Callable from any thread but the bus loop's (opening a
         certificate session blocks for its handshake). ``resource``: a kubectl word, or the
         resource itself."""
+        subject, envelope, proof = self._outgoing(verb, resource, namespace, name, body, options,
+                                                  subresource, trace_id, server, keys)
+        sent = self.connection.request(subject, envelope, timeout or self.timeout,
+                                       proof.mac_key)
+        answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        sent.add_done_callback(lambda done: _settle(answer, done, self.warn))
+        return answer
+
+    async def call(self, verb: str, resource: str | ResourceInfo, *,
+                   namespace: str | None = None, name: str | None = None, body: Any = None,
+                   options: dict[str, Any] | None = None, subresource: str | None = None
+                   ) -> Any:
+        """:meth:`submit` awaited on an event loop other than the bus loop (the HTTPS
+        listener's; ``bus.loop.awaited``): the reply's body, or the ApiError. Opening a
+        certificate session blocks the caller's loop for its handshake, once a session."""
+        subject, envelope, proof = self._outgoing(verb, resource, namespace, name, body, options,
+                                                  subresource, None, None, None)
+        try:
+            return _answer(await bus_loop.awaited(self.connection.arequest(
+                subject, envelope, self.timeout, proof.mac_key)), self.warn)
+        except BusError as error:
+            raise api_error(error) from error
+
+    def _outgoing(self, verb: str, resource: str | ResourceInfo, namespace: str | None,
+                  name: str | None, body: Any, options: dict[str, Any] | None,
+                  subresource: str | None, trace_id: str | None, server: str | None,
+                  keys: dict[str, Any] | None) -> tuple[str, Envelope, Proof]:
+        """A request's subject, envelope and proof (which may block for a handshake)."""
         info = self.info(resource)
         proof = self.credentials.prove(self.connection)
         envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
                                  trace_id, proof.auth, keys)
-        sent = self.connection.request(self.subject(verb, info, subresource, server), envelope,
-                                       timeout or self.timeout, proof.mac_key)
-        answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        sent.add_done_callback(lambda done: _settle(answer, done, self.warn))
-        return answer
+        return self.subject(verb, info, subresource, server), envelope, proof
 
     # -- verbs ---------------------------------------------------------------------------------
 
@@ -385,6 +414,25 @@ class Client:
                                      ("fieldSelector", field_selector), ("limit", limit),
                                      ("continue", continue_token)) if v}
         return self.request("list", resource, namespace=namespace, options=options or None)
+
+    def list_chunked(self, resource: str, namespace: str | None = None, *,
+                     label_selector: str | None = None, field_selector: str | None = None,
+                     chunk_size: int = 500) -> Object:
+        """:meth:`list` asked for in pages of ``chunk_size`` objects (0: in one request),
+        following ``metadata.continue`` to the last, as kubectl's ``--chunk-size``: so a list
+        of any length fits, page by page, in the bus's messages. One ``<Kind>List`` of every
+        page's items at the first page's ``resourceVersion`` (each page is consistent at it,
+        so a watch may start there)."""
+        page = first = self.list(resource, namespace, label_selector=label_selector,
+                                 field_selector=field_selector, limit=chunk_size or None)
+        items = list(first["items"])
+        while token := page["metadata"].get("continue"):
+            page = self.list(resource, namespace, label_selector=label_selector,
+                             field_selector=field_selector, limit=chunk_size,
+                             continue_token=token)
+            items.extend(page["items"])
+        return {**first, "metadata": {"resourceVersion": first["metadata"]["resourceVersion"]},
+                "items": items}
 
     def create(self, resource: str, obj: Object, namespace: str | None = "default",
                trace_id: str | None = None) -> Object:

@@ -18,6 +18,8 @@ Neighbours: ``actors.client.client`` (uses them), ``actors.api.certs`` (the cryp
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import threading
 import time
@@ -100,6 +102,7 @@ class CertificateCredentials:
         self._session: _Session | None = None
         self._opened = 0.0
         self._lock = threading.Lock()
+        self._nonces = _Nonces()
 
     @classmethod
     def from_pem(cls, cert: bytes, key: bytes, ca: bytes) -> CertificateCredentials:
@@ -149,8 +152,27 @@ class CertificateCredentials:
         return self._session
 
     def _proof(self, session: _Session) -> Proof:
-        return Proof({"ticket": session.ticket, "ts": self.clock(), "nonce": os.urandom(12)},
+        return Proof({"ticket": session.ticket, "ts": self.clock(), "nonce": self._nonces.next()},
                      session.key)
+
+
+class _Nonces:
+    """The nonces of a session's requests. The apiserver refuses a nonce it has seen from
+    anybody within the freshness window (``actors.apiserver.authn.NonceCache``, checked after
+    the MAC), so they must be unique across every client, and unpredictable so that nobody who
+    sees some could spend the next ones first. Each is a keyed BLAKE2b of a counter: a
+    pseudo-random function under a key of this process's, so unique and unpredictable without
+    the key; one ``os.urandom`` per credentials, not per request (a system call that gives up
+    the GIL, which a busy process then waits milliseconds to get back)."""
+
+    def __init__(self) -> None:
+        self._key = os.urandom(32)
+        self._counter = itertools.count()
+
+    def next(self) -> bytes:
+        """16 bytes never returned before (any thread: ``itertools.count`` is atomic)."""
+        return hashlib.blake2b(next(self._counter).to_bytes(8, "big"), key=self._key,
+                               digest_size=16).digest()
 
 
 def certificate_bus(where: BusConfig, cert: x509.Certificate, key: certs.PrivateKey

@@ -33,6 +33,10 @@ from bindings.cli import manifests, parsing, printers, tokens
 from bindings.cli.session import POLL, Session, print_error, stop_on_signals
 from bus.errors import ApiError, NotFound, Unreachable, UsageError
 
+CHUNK_SIZE = 500
+"""Objects per page of ``get``'s lists (kubectl's ``--chunk-size`` default): a page of them
+fits a bus message where a whole list of a big cluster does not."""
+
 
 def _add_get(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     get = verbs.add_parser("get", parents=[common], help="show resources")
@@ -46,6 +50,9 @@ def _add_get(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     get.add_argument("--show-labels", action="store_true")
     get.add_argument("-w", "--watch", action="store_true",
                      help="after listing, print each change until Ctrl-C")
+    get.add_argument("--chunk-size", type=parsing.count, default=CHUNK_SIZE, metavar="N",
+                     help=f"list in pages of N objects (default {CHUNK_SIZE}, as kubectl; "
+                     "0: in one request)")
 
 
 def _add_manifests(verbs: parsing.Verbs, common: parsing.Parser, verb: str,
@@ -98,8 +105,7 @@ def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int
             objects, missing = _get_each(session, info, namespace, names)
             failed |= missing
         else:
-            objects = session.client.list(info.name, namespace, label_selector=args.selector,
-                                          field_selector=args.field_selector)["items"]
+            objects = _listed(args, session, info, namespace)["items"]
         shown.append((info, objects))
     single = len(targets) == 1 and len(targets[0][1]) == 1
     _print_objects(args, session, shown, single, asked_names=any(names for _, names in targets))
@@ -142,11 +148,19 @@ def _get_and_watch(args: argparse.Namespace, session: Session, info: ResourceInf
                          "collections, but 2 or more resources were found")
     if names:
         args.field_selector = f"metadata.name={names[0]}"
-    listing = session.client.list(info.name, namespace, label_selector=args.selector,
-                                  field_selector=args.field_selector)
+    listing = _listed(args, session, info, namespace)
     _print_objects(args, session, [(info, listing["items"])], single=False, asked_names=False)
     _watch_rows(session, info, namespace, listing["metadata"]["resourceVersion"], args)
     return 0
+
+
+def _listed(args: argparse.Namespace, session: Session, info: ResourceInfo,
+            namespace: str | None) -> Object:
+    """The List ``get`` shows of ``info`` in ``namespace`` (None: all), in ``--chunk-size``
+    pages."""
+    return session.client.list_chunked(info.name, namespace, label_selector=args.selector,
+                                       field_selector=args.field_selector,
+                                       chunk_size=args.chunk_size)
 
 
 def _get_each(session: Session, info: ResourceInfo, namespace: str | None,

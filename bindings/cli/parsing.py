@@ -139,6 +139,13 @@ def duration(value: str) -> float:
     return total
 
 
+def count(value: str) -> int:
+    """A whole number, 0 or more (``--chunk-size``)."""
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more: {value!r}")
+    return int(value)
+
+
 def boolean(value: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise argparse.ArgumentTypeError("must be true or false")

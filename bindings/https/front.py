@@ -30,7 +30,9 @@ exec is a WebSocket (``channels``) relayed to the bus's exec stream opened for t
 the other.
 
 Which thread: the listener's loop thread (``https``). A bus request is sent from it without
-waiting (opening a certificate session, once an hour, blocks it for one bus round trip); a
+waiting, run on the bus loop and awaited here (``Client.call``, ``bus.loop.awaited``: no
+``concurrent.futures`` in between); opening a certificate session, once an hour, blocks it for
+one bus round trip; a
 watch starts and stops on the loop's executor threads; watch events come on the bus loop and are
 handed over with ``call_soon_threadsafe``.
 
@@ -148,10 +150,10 @@ class Front:
             return await self._watch(request, client, call, options)
         if call.subresource == "log" and request.query.get("follow") in routes.TRUE:
             return await self._follow(request, client, call, options)
-        answer = await asyncio.wrap_future(client.submit(
+        answer = await client.call(
             call.verb, call.info, namespace=call.namespace, name=call.name,
             body=queries.payload(call, body, request.content_type), options=options or None,
-            subresource=call.subresource))
+            subresource=call.subresource)
         if call.subresource == "log":
             return web.Response(text=str(answer), content_type=TEXT)
         response = _json(answers.success_code(call.verb), _shaped(request, call, answer))
@@ -362,12 +364,14 @@ async def _authenticated(client: Client) -> None:
     """Have the apiserver authenticate ``client``'s caller (Unauthorized when it cannot)."""
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
               "spec": {"resourceAttributes": {"verb": "get", "resource": "namespaces"}}}
-    await asyncio.wrap_future(client.submit("create", _REVIEW, body=review))
+    await client.call("create", _REVIEW, body=review)
 
 
 async def _body(request: web.Request, seconds: float) -> bytes:
     """The request's body; RequestEntityTooLarge past the listener's limit, ServerTimeout
-    when it has not all come within ``seconds``."""
+    when it has not all come within ``seconds``; empty at once when there is none (a get)."""
+    if not request.body_exists:
+        return b""
     try:
         async with asyncio.timeout(seconds):
             return await request.read()

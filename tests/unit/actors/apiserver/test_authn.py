@@ -113,6 +113,22 @@ def test_the_client_renews_its_session_before_the_certificate_ends_then_says_it_
         credentials.prove(connection)  # type: ignore[arg-type]
 
 
+def test_the_proofs_of_two_clients_never_repeat_a_nonce_and_are_all_accepted():
+    clock = Clock(time.time())
+    handshaker = Handshaker(CA, SERVER, SERVER_KEY, TICKETS, clock=clock)
+    sessions = SessionAuthenticator(TICKETS, WINDOW, clock)
+    connection = HelloOnly(handshaker)
+    nonces = set()
+    for key, cert in (client(), client()):
+        credentials = CertificateCredentials(cert, key, CA, clock)
+        for _ in range(500):
+            proof = credentials.prove(connection)  # type: ignore[arg-type]
+            assert proof.auth is not None and proof.mac_key is not None
+            nonces.add(proof.auth["nonce"])
+            assert sessions.authenticate(*request(proof.auth, proof.mac_key)).name == "alice"
+    assert len(nonces) == 1000
+
+
 # -- replays ------------------------------------------------------------------------------------
 
 

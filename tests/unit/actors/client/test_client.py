@@ -85,3 +85,38 @@ def test_a_watch_left_running_stops_renewing_once_its_connection_is_closed(caplo
                   {"watchId": "w", "leaseSeconds": 0.03}, lambda event: None)
     asyncio.run(asyncio.wait_for(watch._renew_forever(), timeout=2))
     assert not caplog.records
+
+
+class PagingClient(Client):
+    """A client whose lists come from ``names``, ``limit`` at a time, each page at a later
+    revision than the one before (as a cluster that moves on between pages)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(FakeConnection(), "token")  # type: ignore[arg-type]
+        self.names, self.asked = names, []
+
+    def list(self, resource: str, namespace: str | None = None, *,
+             label_selector: str | None = None, field_selector: str | None = None,
+             limit: int | None = None, continue_token: str | None = None) -> dict[str, Any]:
+        self.asked.append((limit, continue_token, label_selector))
+        start = int(continue_token or 0)
+        end = len(self.names) if limit is None else start + limit
+        metadata = {"resourceVersion": str(100 + len(self.asked))}
+        if end < len(self.names):
+            metadata["continue"] = str(end)
+        return {"kind": "ConfigMapList", "metadata": metadata,
+                "items": [{"metadata": {"name": n}} for n in self.names[start:end]]}
+
+
+def test_a_chunked_list_follows_every_continue_into_one_list_at_the_first_pages_revision():
+    client = PagingClient([f"cm-{i}" for i in range(7)])
+    listed = client.list_chunked("configmaps", "default", label_selector="a=b", chunk_size=3)
+    assert [item["metadata"]["name"] for item in listed["items"]] == client.names
+    assert listed["metadata"] == {"resourceVersion": "101"} and listed["kind"] == "ConfigMapList"
+    assert client.asked == [(3, None, "a=b"), (3, "3", "a=b"), (3, "6", "a=b")]
+
+
+def test_chunk_size_0_lists_in_one_request_without_a_limit():
+    client = PagingClient(["a", "b"])
+    assert len(client.list_chunked("configmaps", chunk_size=0)["items"]) == 2
+    assert client.asked == [(None, None, None)]

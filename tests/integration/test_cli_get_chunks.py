@@ -1,0 +1,136 @@
+"""``kubeactor get`` lists in pages (``--chunk-size``, default 500, as kubectl), so a list
+bigger than one bus message still prints, in every output form; ``--chunk-size 0`` asks for it
+in one request, which fails cleanly when the answer is over the bus's limit. Against ``kubeactor
+up --runtime sim`` (real NATS, real store; the CLI as a subprocess)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from actors.client.client import Client
+from bindings import kubeconfig
+from bus import Connection
+from tests.processes import UpProcess
+
+pytestmark = pytest.mark.integration
+
+NAMESPACE = "bulk"
+COUNT = 1000
+FILLER = "x" * 1500
+"""Each object's data: 1,000 of them are ~1.7 MB as one list, over the bus's 1 MiB messages."""
+
+
+@pytest.fixture(scope="module")
+def bulk(cluster: UpProcess) -> Iterator[list[str]]:
+    """The names of COUNT ConfigMaps in NAMESPACE, made 64 at a time."""
+    config = kubeconfig.load(cluster.kubeconfig)
+    connection = Connection(config.bus(), "bulk").connect()
+    try:
+        yield _made(Client(connection, config.token))
+    finally:
+        connection.close()
+
+
+def _made(admin: Client) -> list[str]:
+    admin.create("namespaces", {"metadata": {"name": NAMESPACE}}, namespace=None)
+    names = [f"cm-{i:04d}" for i in range(COUNT)]
+    pending: set[concurrent.futures.Future[object]] = set()
+    for name in names:
+        if len(pending) >= 64:
+            done, pending = concurrent.futures.wait(
+                pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                future.result()
+        pending.add(admin.submit("create", "configmaps", namespace=NAMESPACE, name=name,
+                                 body={"metadata": {"name": name}, "data": {"fill": FILLER}}))
+    for future in pending:
+        future.result()
+    return names
+
+
+def ours(names: list[str]) -> list[str]:
+    """``names`` without the namespace's own ``kube-root-ca.crt`` (its controller's)."""
+    return [name for name in names if "kube-root-ca.crt" not in name]
+
+
+def get(cluster: UpProcess, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return cluster.cli("get", "configmaps", "-n", NAMESPACE, *args, check=check)
+
+
+def test_one_request_for_the_whole_list_is_over_the_bus_limit_and_fails_cleanly(cluster, bulk):
+    failed = get(cluster, "--chunk-size", "0", "-o", "name", check=False)
+    assert failed.returncode == 1
+    assert "the response is too large for the bus" in failed.stderr
+    assert "Traceback" not in failed.stderr and failed.stdout == ""
+
+
+def test_chunk_size_0_lists_a_small_namespace_in_one_request_as_before(cluster, bulk):
+    shown = cluster.cli("get", "namespaces", "--chunk-size", "0", "-o", "name").stdout
+    assert f"namespace/{NAMESPACE}" in shown.splitlines()
+
+
+@pytest.mark.parametrize("chunk", [[], ["--chunk-size", "300"]])
+def test_names_of_every_object_once_in_order(cluster, bulk, chunk):
+    assert ours(get(cluster, "-o", "name", *chunk).stdout.splitlines()) == [
+        f"configmap/{name}" for name in bulk]
+
+
+@pytest.mark.parametrize("form", ["json", "yaml"])
+def test_json_and_yaml_of_a_chunked_list_are_one_list(cluster, bulk, form):
+    out = get(cluster, "-o", form).stdout
+    listed = json.loads(out) if form == "json" else yaml.safe_load(out)
+    assert listed["kind"] == "List"
+    mine = [item for item in listed["items"] if item["metadata"]["name"] != "kube-root-ca.crt"]
+    assert [item["metadata"]["name"] for item in mine] == bulk
+    assert all(item["data"] == {"fill": FILLER} for item in mine)
+
+
+@pytest.mark.parametrize("wide", [[], ["-o", "wide"]])
+def test_the_table_has_one_header_and_a_row_per_object(cluster, bulk, wide):
+    lines = get(cluster, *wide).stdout.splitlines()
+    assert lines[0].split() == ["NAME", "DATA", "AGE"]
+    rows = [line.split() for line in lines[1:] if ours([line])]
+    assert [row[0] for row in rows] == bulk
+    assert all(row[1] == "1" for row in rows)
+
+
+def test_all_namespaces_pages_across_namespaces(cluster, bulk):
+    lines = cluster.cli("get", "configmaps", "-A", "--chunk-size", "250").stdout.splitlines()
+    assert lines[0].split()[:2] == ["NAMESPACE", "NAME"]
+    rows = [line.split()[:2] for line in lines[1:]]
+    assert ours([name for namespace, name in rows if namespace == NAMESPACE]) == bulk
+    assert len(rows) == len({tuple(row) for row in rows})  # nothing twice
+
+
+def test_a_selector_pages_the_matches_only(cluster, bulk):
+    shown = get(cluster, "--field-selector", "metadata.name=cm-0999", "--chunk-size", "10",
+                "-o", "name").stdout
+    assert shown == "configmap/cm-0999\n"
+
+
+def test_watch_lists_in_chunks_then_prints_the_changes_after_the_listing(cluster, admin, bulk):
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig), "get",
+         "configmaps", "-n", NAMESPACE, "-w", "-o", "name", "--chunk-size", "100"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watch.stdout is not None
+        listed = [watch.stdout.readline().strip() for _ in range(COUNT + 1)]  # the CA's too
+        assert ours(listed) == [f"configmap/{name}" for name in bulk]
+        admin.create("configmaps", {"metadata": {"name": "late"}}, namespace=NAMESPACE)
+        assert watch.stdout.readline() == "configmap/late\n"
+    finally:
+        watch.terminate()
+        watch.communicate(timeout=30)
+
+
+def test_a_negative_chunk_size_is_a_usage_error(cluster):
+    refused = cluster.cli("get", "configmaps", "--chunk-size", "-1", check=False)
+    assert refused.returncode == 2 and "--chunk-size" in refused.stderr
