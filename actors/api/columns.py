@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from actors.api import certificates, crds, jsonpath
-from actors.api.meta import condition, parse_time
+from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
@@ -192,6 +192,31 @@ def _deployment_cells(deployment: Object) -> list[str]:
             age(deployment), *_template_cells(deployment)]
 
 
+def _daemonset_cells(daemonset: Object) -> list[str]:
+    spec, status = daemonset.get("spec", {}), daemonset.get("status") or {}
+    counts = [str(status.get(field, 0)) for field in (
+        "desiredNumberScheduled", "currentNumberScheduled", "numberReady",
+        "updatedNumberScheduled", "numberAvailable")]
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [daemonset["metadata"]["name"], *counts,
+            ",".join(f"{k}={v}" for k, v in node_selector.items()) or "<none>",
+            age(daemonset), *_template_cells(daemonset)]
+
+
+def _statefulset_cells(statefulset: Object) -> list[str]:
+    spec, status = statefulset.get("spec", {}), statefulset.get("status") or {}
+    return [statefulset["metadata"]["name"],
+            f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}", age(statefulset),
+            *_template_cells(statefulset)[:2]]
+
+
+def _revision_cells(revision: Object) -> list[str]:
+    owner = controller_ref(revision)
+    shown = f"{owner.get('kind', '').lower()}.apps/{owner.get('name')}" if owner else "<none>"
+    return [revision["metadata"]["name"], shown, str(revision.get("revision", 0)),
+            age(revision)]
+
+
 def _namespace_cells(namespace: Object) -> list[str]:
     return [namespace["metadata"]["name"],
             str((namespace.get("status") or {}).get("phase", "Active")), age(namespace)]
@@ -258,6 +283,10 @@ BY_RESOURCE: dict[str, Columns] = {
     "replicasets": _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE, _replicaset_cells),
     "deployments": _columns("Name,Ready,Up-to-date,Available,Age", _WORKLOAD_WIDE,
                             _deployment_cells),
+    "daemonsets": _columns("Name,Desired,Current,Ready,Up-to-date,Available,Node Selector,Age",
+                           _WORKLOAD_WIDE, _daemonset_cells),
+    "statefulsets": _columns("Name,Ready,Age", "Containers,Images", _statefulset_cells),
+    "controllerrevisions": _columns("Name,Controller,Revision,Age", "", _revision_cells),
     certificates.RESOURCE: _columns("Name,Age,SignerName,Requestor,RequestedDuration,Condition",
                                     "", _csr_cells),
     "priorityclasses": _columns("Name,Value,Global-Default,Age", "", _priority_class_cells),

@@ -131,6 +131,45 @@ def default_deployment(deployment: Object) -> None:
     spec.setdefault("progressDeadlineSeconds", 600)
 
 
+def default_daemonset(daemonset: Object) -> None:
+    """Kubernetes' defaults of apps/v1 DaemonSets: RollingUpdate, one unavailable, no surge."""
+    _default_workload(daemonset, {"maxUnavailable": 1, "maxSurge": 0})
+
+
+def default_statefulset(statefulset: Object) -> None:
+    """Kubernetes' defaults of apps/v1 StatefulSets: one replica, OrderedReady, RollingUpdate
+    from partition 0, claims retained."""
+    spec = _default_workload(statefulset, {"partition": 0})
+    if spec is not None:
+        spec.setdefault("replicas", 1)
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        spec.setdefault("persistentVolumeClaimRetentionPolicy",
+                        {"whenDeleted": "Retain", "whenScaled": "Retain"})
+
+
+def _default_workload(workload: Object, rolling: Object) -> Any:
+    """What DaemonSets and StatefulSets share: the pod template's defaults, ``minReadySeconds``
+    0, ``revisionHistoryLimit`` 10, and ``updateStrategy`` (a RollingUpdate's fields from
+    ``rolling``). The spec, None when it is no map."""
+    spec = workload.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return None
+    spec.setdefault("minReadySeconds", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    template = spec.get("template")
+    if isinstance(template, dict):
+        default_pod_spec(template.get("spec"))
+    strategy = spec.setdefault("updateStrategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        fields = strategy.setdefault("rollingUpdate", {}) if strategy[
+            "type"] == "RollingUpdate" else None
+        if isinstance(fields, dict):
+            strategy["rollingUpdate"] = {**rolling, **fields}
+    workload.setdefault("status", {})
+    return spec
+
+
 def default_limit_range(limit_range: Object) -> None:
     """Kubernetes' defaults of a LimitRange: each Container item's ``default`` and
     ``defaultRequest`` filled as :func:`limit_range_defaults` says."""
@@ -159,6 +198,7 @@ def limit_range_defaults(item: Object) -> tuple[dict[str, Any], dict[str, Any]]:
 
 DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               "replicasets": default_replicaset, "deployments": default_deployment,
+              "daemonsets": default_daemonset, "statefulsets": default_statefulset,
               "limitranges": default_limit_range,
               priorityclasses.RESOURCE: priorityclasses.default_priority_class,
               secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap}

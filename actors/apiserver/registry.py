@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.api import certificates, crds, secrets
+from actors.api import certificates, crds, secrets, validation
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
 from actors.api.objects import Object
@@ -189,14 +189,23 @@ def prepare_update(
             new["spec"].get("selector") != (old.get("spec") or {}).get("selector")):
         raise _invalid(info, old, [f"spec.selector: Invalid value: "
                                    f"{new['spec'].get('selector')}: field is immutable"])
-    elif secrets.has_immutable_data(info.name) and (
-            problems := secrets.update_problems(info.name, old, new)):
+    elif problems := _fixed_field_problems(info, old, new):
         raise _invalid(info, old, problems)
     elif info.name == certificates.RESOURCE:  # its main update and ``approval``
         certificates.prepare_update(subresource, body, new, old)
     if new.get("spec") != old.get("spec"):
         metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new, expected
+
+
+def _fixed_field_problems(info: ResourceInfo, old: Object, new: Object) -> list[str]:
+    """What an update changes that may not change: an immutable Secret's or ConfigMap's
+    data, a StatefulSet's fixed fields."""
+    if secrets.has_immutable_data(info.name):
+        return secrets.update_problems(info.name, old, new)
+    if info.name == "statefulsets":
+        return validation.statefulset_update_problems(old, new)
+    return []
 
 
 def unchanged(new: Object, old: Object) -> bool:

@@ -270,6 +270,20 @@ def test_a_workloads_selector_is_immutable():
         prepare_update(DEPLOYMENTS, None, body, old)
 
 
+def test_a_statefulsets_spec_changes_only_where_kubernetes_allows():
+    info = lookup("apps", "statefulsets")
+    old = prepare_create(info, {
+        "metadata": {"name": "web"}, "spec": {
+            "replicas": 1, "serviceName": "nginx", "selector": {"matchLabels": {"app": "w"}},
+            "template": {"metadata": {"labels": {"app": "w"}}, "spec": {"containers": [
+                {"name": "c", "image": "i"}]}}}}, "default", None)
+    scaled, _ = prepare_update(info, None, dict(old, spec=dict(old["spec"], replicas=3)), old)
+    assert scaled["metadata"]["generation"] == 2
+    with pytest.raises(Invalid, match="spec: Forbidden: updates to statefulset spec for fields "
+                                      "other than 'replicas'"):
+        prepare_update(info, None, dict(old, spec=dict(old["spec"], serviceName="db")), old)
+
+
 def test_only_namespaces_finalize_changes_a_namespaces_finalizers():
     old = prepare_create(NAMESPACES, {"metadata": {"name": "ns"}}, None, None)
     assert old["spec"]["finalizers"] == ["kubernetes"] and old["status"]["phase"] == "Active"
