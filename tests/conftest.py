@@ -7,6 +7,7 @@ import csv
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, NatsServer
+from bus.errors import Conflict
 from tests.processes import UpProcess
 
 NOBODY_TOKEN = "nobody-token-0123456789"
@@ -167,6 +169,20 @@ def node(name: str, *, cpu: str = "2", memory: str = "4Gi", ready: bool = True) 
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
             "status": {"capacity": resources, "allocatable": resources,
                        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def edit(client: Client, resource: str, name: str, change: Callable[[Object], Any],
+         namespace: str | None = "default") -> Object:
+    """``change(obj)`` on the current object, read again when a controller wrote it
+    meanwhile; the stored result."""
+    for _ in range(20):
+        current = client.get(resource, name, namespace)
+        change(current)
+        try:
+            return client.update(resource, current)
+        except Conflict:
+            continue
+    raise AssertionError(f"{resource}/{name} kept changing")
 
 
 def wait_none_left(client: Client, resource: str, label_selector: str,

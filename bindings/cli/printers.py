@@ -293,9 +293,64 @@ class RolloutFailed(KubeactorError):
     """The rollout will not finish by itself (its progress deadline passed)."""
 
 
-def rollout_status(deployment: Object) -> tuple[str, bool]:
-    """kubectl's rollout status line for a Deployment, and whether the rollout is done;
-    RolloutFailed once it is past its progress deadline."""
+def rollout_status(obj: Object) -> tuple[str, bool]:
+    """kubectl's rollout status line for a Deployment, DaemonSet or StatefulSet, and whether
+    the rollout is done; RolloutFailed when it will not finish by itself."""
+    viewer = {"DaemonSet": _daemonset_rollout, "StatefulSet": _statefulset_rollout}.get(
+        obj.get("kind", "Deployment"), _deployment_rollout)
+    return viewer(obj)
+
+
+def _rolling_only(obj: Object) -> tuple[Object, Object]:
+    """The spec and status of a DaemonSet or StatefulSet whose rollout can be followed (an
+    OnDelete one cannot: kubectl's error)."""
+    spec = obj.get("spec", {})
+    if (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
+        raise RolloutFailed("rollout status is only available for RollingUpdate strategy type")
+    return spec, obj.get("status") or {}
+
+
+def _daemonset_rollout(daemonset: Object) -> tuple[str, bool]:
+    _, status = _rolling_only(daemonset)
+    if int(daemonset["metadata"].get("generation", 1)) > int(
+            status.get("observedGeneration", 0)):
+        return "Waiting for daemon set spec update to be observed...", False
+    name, desired = daemonset["metadata"]["name"], int(status.get("desiredNumberScheduled", 0))
+    waiting = f'Waiting for daemon set "{name}" rollout to finish: '
+    updated, available = (int(status.get(f, 0)) for f in ("updatedNumberScheduled",
+                                                            "numberAvailable"))
+    if updated < desired:
+        return f"{waiting}{updated} out of {desired} new pods have been updated...", False
+    if available < desired:
+        return f"{waiting}{available} of {desired} updated pods are available...", False
+    return f'daemon set "{name}" successfully rolled out', True
+
+
+def _statefulset_rollout(statefulset: Object) -> tuple[str, bool]:
+    spec, status = _rolling_only(statefulset)
+    if not status.get("observedGeneration") or int(statefulset["metadata"].get(
+            "generation", 1)) > int(status["observedGeneration"]):
+        return "Waiting for statefulset spec update to be observed...", False
+    replicas, updated = int(spec.get("replicas", 1)), int(status.get("updatedReplicas", 0))
+    if int(status.get("readyReplicas", 0)) < replicas:
+        return f"Waiting for {replicas - int(status.get('readyReplicas', 0))} pods to be " \
+               "ready...", False
+    rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate")
+    if rolling is not None:  # as kubectl: a defaulted partition 0 counts as a partition
+        wanted = replicas - int(rolling.get("partition", 0))
+        if updated < wanted:
+            return ("Waiting for partitioned roll out to finish: "
+                    f"{updated} out of {wanted} new pods have been updated..."), False
+        return f"partitioned roll out complete: {updated} new pods have been updated...", True
+    if status.get("updateRevision") != status.get("currentRevision"):
+        return ("waiting for statefulset rolling update to complete "
+                f"{updated} pods at revision {status.get('updateRevision')}..."), False
+    return ("statefulset rolling update complete "
+            f"{status.get('currentReplicas', 0)} pods at revision "
+            f"{status.get('currentRevision')}..."), True
+
+
+def _deployment_rollout(deployment: Object) -> tuple[str, bool]:
     name = deployment["metadata"]["name"]
     spec, status = deployment.get("spec", {}), deployment.get("status") or {}
     if int(deployment["metadata"].get("generation", 1)) > int(

@@ -15,8 +15,7 @@ from actors.client.client import Client, WatchEvent
 from actors.controllers.daemonset import target_node
 from bindings.cluster import Cluster, ClusterConfig
 from bindings.runtimes.sim import START_SECONDS
-from bus.errors import Conflict
-from tests.conftest import wait_for
+from tests.conftest import edit, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -36,19 +35,6 @@ def workload(kind: str, name: str, image: str = "busybox:1.35", **spec: object) 
             "spec": {"selector": {"matchLabels": labels}, **spec, "template": {
                 "metadata": {"labels": labels, "annotations": {START_SECONDS: "0.2"}},
                 "spec": {"containers": [{"name": "main", "image": image}]}}}}
-
-
-def changed(client: Client, resource: str, name: str, change: Callable[[Object], None],
-            namespace: str | None = "default") -> Object:
-    """Read, change and write ``name`` until no other writer came between."""
-    for _ in range(20):
-        obj = client.get(resource, name, namespace)
-        change(obj)
-        try:
-            return client.update(resource, obj)
-        except Conflict:
-            continue
-    raise AssertionError(f"{resource}/{name} kept changing")
 
 
 class PodLog:
@@ -80,7 +66,7 @@ def status_is(**wanted: object) -> Callable[[Object], bool]:
 
 def test_a_daemonset_runs_on_each_eligible_node_and_rolls_within_max_unavailable(sim):
     admin = sim.admin_client()
-    changed(admin, "nodes", "node-3", lambda node: node["spec"].update(
+    edit(admin, "nodes", "node-3", lambda node: node["spec"].update(
         taints=[{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}]), None)
     admin.create("daemonsets", workload("DaemonSet", "agent", updateStrategy={
         "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}))
@@ -97,7 +83,7 @@ def test_a_daemonset_runs_on_each_eligible_node_and_rolls_within_max_unavailable
         "pods", "default", label_selector="app=agent")["items"]}
 
     log = PodLog(admin, "agent")
-    changed(admin, "daemonsets", "agent", lambda ds: ds["spec"]["template"]["spec"][
+    edit(admin, "daemonsets", "agent", lambda ds: ds["spec"]["template"]["spec"][
         "containers"][0].update(image="busybox:1.36"))
     rolled = wait_for(admin, "daemonsets", "agent", lambda ds: status_is(
         updatedNumberScheduled=4, numberAvailable=4, numberReady=4)(ds) and ds["status"][
@@ -161,7 +147,7 @@ def test_a_statefulset_makes_pods_in_order_removes_them_in_reverse_and_rolls_by_
     assert first(seen, named("web-2", leaving)) < first(seen, named("web-1", leaving))
     assert not any(p["metadata"]["name"] == "web-0" and leaving(k, p) for k, p in seen)
 
-    changed(admin, "statefulsets", "web", lambda sts: sts["spec"].update(replicas=3))
+    edit(admin, "statefulsets", "web", lambda sts: sts["spec"].update(replicas=3))
     wait_for(admin, "statefulsets", "web", status_is(readyReplicas=3))
     log = PodLog(admin, "web")
 
@@ -172,14 +158,14 @@ def test_a_statefulset_makes_pods_in_order_removes_them_in_reverse_and_rolls_by_
             sts["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:1.36"
         return change
 
-    changed(admin, "statefulsets", "web", new_image(1))
+    edit(admin, "statefulsets", "web", new_image(1))
     partial = wait_for(admin, "statefulsets", "web", status_is(updatedReplicas=2,
                                                                readyReplicas=3))
     assert partial["status"]["currentRevision"] != partial["status"]["updateRevision"]
     images = {name: admin.get("pods", name)["spec"]["containers"][0]["image"]
               for name in ("web-0", "web-1", "web-2")}
     assert images == {"web-0": "busybox:1.35", "web-1": "busybox:1.36", "web-2": "busybox:1.36"}
-    changed(admin, "statefulsets", "web", new_image(0))
+    edit(admin, "statefulsets", "web", new_image(0))
     done = wait_for(admin, "statefulsets", "web", lambda sts: status_is(
         updatedReplicas=3, readyReplicas=3, currentReplicas=3)(sts) and sts["status"][
         "currentRevision"] == sts["status"]["updateRevision"])

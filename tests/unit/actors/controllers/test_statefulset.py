@@ -1,9 +1,11 @@
 """The StatefulSet controller's decisions (actors/controllers/statefulset.py), as pure
-functions."""
+functions; and the rollout verbs' view of DaemonSets and StatefulSets (bindings/cli)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from actors.controllers import revisions
 from actors.controllers.statefulset import (
@@ -15,6 +17,8 @@ from actors.controllers.statefulset import (
     ordinal_of,
     statefulset_status,
 )
+from bindings.cli import workloads
+from bindings.cli.printers import RolloutFailed, rollout_status
 
 NOW = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
 
@@ -112,3 +116,41 @@ def test_status_counts_revisions_and_completes_a_rolling_update():
         "observedGeneration": 2}
     done = statefulset_status(sts(), [pod(i) for i in range(3)], "web-old", "web-new", NOW)
     assert (done["currentRevision"], done["currentReplicas"]) == ("web-new", 3)
+
+
+# -- kubectl rollout status, history, undo (bindings/cli/printers.py, workloads.py) -------------
+
+
+def test_rollout_status_of_statefulsets_and_daemonsets_speaks_as_kubectl():
+    rolling = sts(3, partition=1)
+    rolling["status"] = {"observedGeneration": 2, "readyReplicas": 3, "updatedReplicas": 1}
+    assert rollout_status(rolling) == ("Waiting for partitioned roll out to finish: 1 out of "
+                                       "2 new pods have been updated...", False)
+    rolling["status"]["readyReplicas"] = 1
+    assert rollout_status(rolling) == ("Waiting for 2 pods to be ready...", False)
+    with pytest.raises(RolloutFailed, match="only available for RollingUpdate"):
+        rollout_status(sts(strategy="OnDelete"))
+    daemonset = {"kind": "DaemonSet", "metadata": {"name": "agent", "generation": 1},
+                 "spec": {}, "status": {"observedGeneration": 1, "desiredNumberScheduled": 3,
+                                        "updatedNumberScheduled": 3, "numberAvailable": 2}}
+    assert rollout_status(daemonset) == ('Waiting for daemon set "agent" rollout to finish: 2 '
+                                         "of 3 updated pods are available...", False)
+
+
+def test_history_and_undo_read_the_controller_revisions_of_their_owner():
+    owner = sts()
+    owner["spec"]["template"] = {"spec": {"containers": [{"name": "c", "image": "v2"}]}}
+    made = [revisions.new_revision(dict(owner, spec=dict(owner["spec"], template={
+        "spec": {"containers": [{"name": "c", "image": image}]}})), number, 0)
+        for number, image in ((1, "v1"), (2, "v2"))]
+    kept = workloads.kept_revisions(owner, [*made, dict(made[0], metadata=dict(
+        made[0]["metadata"], ownerReferences=[{"uid": "other", "controller": True}]))])
+    assert sorted(kept) == [1, 2]
+    assert workloads.history(owner, kept).startswith("statefulset.apps/web\nREVISION")
+    rev, target = workloads.rollback_target(owner, kept)
+    back = workloads.rolled_back(owner, target)
+    assert rev == 1 and back is not None
+    assert back["spec"]["template"]["spec"]["containers"][0]["image"] == "v1"
+    assert workloads.rolled_back(owner, kept[2]) is None
+    with pytest.raises(workloads.RolloutError, match="no last revision to roll back to"):
+        workloads.rollback_target(owner, {2: kept[2]})
