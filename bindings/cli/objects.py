@@ -66,7 +66,7 @@ def _add_manifests(verbs: parsing.Verbs, common: parsing.Parser, verb: str,
 def _add_describe(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     describe = verbs.add_parser(
         "describe", parents=[common],
-        help="show details of pods, nodes, replicasets or deployments, with their events")
+        help="show details of pods, nodes, workloads or secrets, with their events")
     describe.add_argument("resource")
     describe.add_argument("names", nargs="*")
 
@@ -272,9 +272,10 @@ def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -
 def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     info, names = parsing.resource_and_names([args.resource, *args.names],
                                               session.client.info)
-    if info.name not in ("pods", "nodes", "replicasets", "deployments", "secrets"):
-        raise UsageError("describe knows pods, nodes, replicasets, deployments and secrets in "
-                         f"this release, not {info.name}")
+    if info.name not in ("pods", "nodes", "replicasets", "deployments", "daemonsets",
+                         "statefulsets", "secrets"):
+        raise UsageError("describe knows pods, nodes, replicasets, deployments, daemonsets, "
+                         f"statefulsets and secrets in this release, not {info.name}")
     namespace = session.namespace if info.namespaced else None
     if names:
         objects, failed = _get_each(session, info, namespace, names)
@@ -302,10 +303,10 @@ def _describe(session: Session, info: ResourceInfo, obj: Object, events: list[Ob
         return printers.describe_node(obj, pods["items"], events)
     uid, namespace = obj["metadata"]["uid"], obj["metadata"]["namespace"]
     owned = [o for o in session.client.list(
-        "pods" if info.name == "replicasets" else "replicasets", namespace)["items"]
+        "replicasets" if info.name == "deployments" else "pods", namespace)["items"]
         if (controller_ref(o) or {}).get("uid") == uid]
-    if info.name == "replicasets":
-        return printers.describe_replicaset(obj, owned, events)
+    if info.name != "deployments":
+        return printers.describe_pod_owner(obj, owned, events)
     template = without_hash(obj["spec"]["template"])
     new = next((rs for rs in owned if without_hash(rs["spec"]["template"]) == template), None)
     olds = [rs for rs in owned if rs is not new and rs.get("spec", {}).get("replicas")]

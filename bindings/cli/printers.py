@@ -244,17 +244,50 @@ def _workload_head(obj: Object) -> list[str]:
     return lines
 
 
-def describe_replicaset(rs: Object, pods: list[Object], events: list[Object]) -> str:
-    """kubectl describe replicaset: replicas, pods by phase, template, events."""
-    spec, status = rs.get("spec", {}), rs.get("status") or {}
+def describe_pod_owner(obj: Object, pods: list[Object], events: list[Object]) -> str:
+    """kubectl describe replicaset, daemonset or statefulset: its counts, pods by phase,
+    template, events."""
+    spec = obj.get("spec", {})
     phases = [p.get("status", {}).get("phase", "Pending") for p in pods]
-    lines = [*_workload_head(rs),
-             f"Replicas:       {status.get('replicas', 0)} current / {spec.get('replicas', 0)} "
-             "desired",
+    lines = [*_workload_head(obj), *_COUNTS[obj.get("kind", "ReplicaSet")](obj),
              f"Pods Status:    {phases.count('Running')} Running / {phases.count('Pending')} "
              f"Waiting / {phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed",
              *_template_lines(spec.get("template") or {})]
     return "\n".join(lines + _events_section(events))
+
+
+def _replicaset_counts(rs: Object) -> list[str]:
+    spec, status = rs.get("spec", {}), rs.get("status") or {}
+    return [f"Replicas:       {status.get('replicas', 0)} current / {spec.get('replicas', 0)} "
+            "desired"]
+
+
+def _daemonset_counts(daemonset: Object) -> list[str]:
+    status = daemonset.get("status") or {}
+    selector = ((daemonset.get("spec", {}).get("template") or {}).get("spec") or {}).get(
+        "nodeSelector") or {}
+    return [f"Node-Selector:  {','.join(f'{k}={v}' for k, v in selector.items()) or '<none>'}",
+            *(f"{title}: {status.get(field, 0)}" for title, field in (
+                ("Desired Number of Nodes Scheduled", "desiredNumberScheduled"),
+                ("Current Number of Nodes Scheduled", "currentNumberScheduled"),
+                ("Number of Nodes Scheduled with Up-to-date Pods", "updatedNumberScheduled"),
+                ("Number of Nodes Scheduled with Available Pods", "numberAvailable"),
+                ("Number of Nodes Misscheduled", "numberMisscheduled")))]
+
+
+def _statefulset_counts(statefulset: Object) -> list[str]:
+    spec, status = statefulset.get("spec", {}), statefulset.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    lines = [f"Replicas:       {spec.get('replicas', 1)} desired | {status.get('replicas', 0)} "
+             "total", f"Update Strategy:  {strategy.get('type', 'RollingUpdate')}"]
+    if "partition" in (strategy.get("rollingUpdate") or {}):
+        lines.append(f"  Partition:      {strategy['rollingUpdate']['partition']}")
+    return lines
+
+
+_COUNTS = {"ReplicaSet": _replicaset_counts, "DaemonSet": _daemonset_counts,
+           "StatefulSet": _statefulset_counts}
+"""The lines of each kind's own numbers in ``describe``."""
 
 
 def describe_deployment(deployment: Object, new: Object | None, olds: list[Object],

@@ -1,7 +1,7 @@
 """DaemonSets and StatefulSets on a simulated cluster (real NATS, real store, no Docker): a
-daemon pod on every eligible node (a tainted one left out, a new one given one) rolled within
-``maxUnavailable``; a StatefulSet's pods made in order, removed in reverse, rolled from the
-highest ordinal down to its partition."""
+daemon pod on every eligible node (a tainted one left out, a new one given one, a removed one
+losing its own) rolled within ``maxUnavailable``; a StatefulSet's pods made in order, removed
+in reverse, rolled from the highest ordinal down to its partition."""
 
 from __future__ import annotations
 
@@ -99,6 +99,13 @@ def test_a_daemonset_runs_on_each_eligible_node_and_rolls_within_max_unavailable
         "pods", "default", label_selector="app=agent")["items"]
         if not p["metadata"].get("deletionTimestamp")}
     assert images == {"busybox:1.36"}
+
+    sim.stop_kubelet("node-5")  # the machine goes, and its Node is deleted
+    admin.delete("nodes", "node-5", None)
+    wait_for(admin, "daemonsets", "agent", status_is(desiredNumberScheduled=3,
+                                                     currentNumberScheduled=3))
+    assert all(p["metadata"].get("deletionTimestamp") for p in admin.list(
+        "pods", "default", label_selector="app=agent")["items"] if target_node(p) == "node-5")
 
 
 def first(seen: list[tuple[str, Object]], test: Callable[[str, Object], bool]) -> int:

@@ -37,6 +37,10 @@ def test_the_docs_daemonset_rolls_out_and_back_with_kubectl(cluster):
     assert rows[0] == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE",
                        "SELECTOR", "AGE"]
     assert rows[1][:7] == [FLUENTD, "2", "2", "2", "2", "2", "<none>"]
+    for described in (cluster.cli("describe", "ds", FLUENTD, *system).stdout,
+                      ok(cluster.kubectl("describe", "ds", FLUENTD, *system))):
+        assert "Desired Number of Nodes Scheduled: 2" in described
+        assert "SuccessfulCreate" in described
     pods = json.loads(ok(cluster.kubectl("get", "pods", *system, "-l", f"name={FLUENTD}",
                                          "-o", "json")))["items"]
     assert sorted(p["spec"]["nodeName"] for p in pods) == ["node-1", "node-2"]
@@ -74,6 +78,10 @@ def test_the_docs_statefulset_scales_rolls_and_undoes_with_kubectl(cluster):
     assert rows[0] == ["NAME", "READY", "AGE", "CONTAINERS", "IMAGES"]
     assert [rows[1][i] for i in (0, 1, 3, 4)] == ["web", "3/3", "nginx",
                                                   "registry.k8s.io/nginx-slim:0.7"]
+    described = cluster.cli("describe", "sts", "web").stdout
+    assert "Replicas:       3 desired | 3 total" in described and "Partition:      0" in described
+    assert "create Pod web-2 in StatefulSet web successful" in described
+    assert "3 desired | 3 total" in ok(cluster.kubectl("describe", "statefulset", "web"))
     names = ok(cluster.kubectl("get", "pods", "-l", "app=nginx", "-o", "name")).split()
     assert names == ["pod/web-0", "pod/web-1", "pod/web-2"]
 
@@ -98,3 +106,14 @@ def test_a_statefulset_with_volume_claim_templates_is_refused_saying_why(cluster
            'served by this cluster yet' in refused.stderr
     gone = cluster.kubectl("get", "sts", "db")
     assert gone.returncode == 1
+
+
+def test_kubectl_knows_the_kinds_from_discovery_and_openapi(cluster):
+    resources = ok(cluster.kubectl("api-resources", "--api-group=apps", "--no-headers"))
+    rows = {line.split()[0]: line.split() for line in resources.splitlines()}
+    assert rows["daemonsets"][:2] == ["daemonsets", "ds"]
+    assert rows["statefulsets"][:2] == ["statefulsets", "sts"]
+    assert "controllerrevisions" in rows
+    explained = ok(cluster.kubectl("explain", "statefulset.spec.podManagementPolicy"))
+    assert "OrderedReady" in explained
+    assert "daemonset.apps/" in ok(cluster.kubectl("get", "all", "-A", "-o", "name"))
