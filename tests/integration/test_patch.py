@@ -101,7 +101,7 @@ def test_a_resource_version_in_the_patch_is_a_precondition(admin):
     ({"data": {"mode": 7}}, patches.MERGE_PATCH, Invalid),
     ({"metadata": {"name": "other"}}, patches.MERGE_PATCH, BadRequest),
     ([1, 2], patches.MERGE_PATCH, BadRequest),
-    ({"data": {"mode": "x"}}, "application/apply-patch+yaml", UnsupportedMediaType),
+    ({"data": {"mode": "x"}}, patches.APPLY_PATCH, Invalid),  # no fieldManager
     ({"data": {"mode": "x"}}, "text/plain", UnsupportedMediaType),
 ])
 def test_a_patch_that_cannot_apply_or_makes_an_invalid_object_changes_nothing(
