@@ -195,7 +195,7 @@ def apply(live: Object | None, config: Object, writer: Writer, force: bool) -> O
     before = live or {}
     managers = _managers_before(before)
     merged = _merge(copy.deepcopy(before), config, ())
-    applied = frozenset(owned(config, writer.reset))
+    applied = _configured(config, writer.reset)
     me = (writer.manager, APPLY, writer.subresource)
     previous = next((m for m in managers if m.identity == me), None)
     others = [m for m in managers if m.identity != me]
@@ -210,6 +210,13 @@ def apply(live: Object | None, config: Object, writer: Writer, force: bool) -> O
     merged.setdefault("metadata", {})["managedFields"] = write(
         [*(replace(m, fields=m.fields - changed - removed) for m in others), mine])
     return merged
+
+
+def _configured(config: Object, reset: tuple[str, ...]) -> FieldSet:
+    """The fields a configuration sets (as kube's ToFieldSet: a map that holds fields is not
+    one itself, a list item is)."""
+    return frozenset(path for path, value in owned(config, reset).items()
+                     if value is not fieldsets.INNER or path[-1].startswith("k:"))
 
 
 def _managers_before(live: Object) -> list[Manager]:
