@@ -25,6 +25,7 @@ Which thread: any; pure functions, the inputs are never changed.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -45,22 +46,38 @@ IGNORED: FieldSet = frozenset({("f:apiVersion",), ("f:kind",)} | {
 """Fields no manager owns (the server's, and the object's identity), with all they hold."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Manager:
-    """One entry of ``managedFields``."""
+    """One entry of ``managedFields``; its fields decoded only when asked for."""
 
     manager: str
     operation: str
     """``Apply`` or ``Update``."""
     api_version: str
     time: str
-    fields: FieldSet
+    tree: Object
+    """Its fields, as ``fieldsV1`` holds them."""
     subresource: str = ""
+
+    @classmethod
+    def of(cls, writer: Writer, operation: str, fields: FieldSet, time: str = "") -> Manager:
+        return cls(writer.manager, operation, writer.api_version, time or writer.time,
+                   fieldsets.encode(fields), writer.subresource)
+
+    @functools.cached_property
+    def fields(self) -> FieldSet:
+        return fieldsets.decode(self.tree)
 
     @property
     def identity(self) -> tuple[str, str, str]:
         """What tells entries apart (kube-apiserver's manager identifier)."""
         return self.manager, self.operation, self.subresource
+
+    def without(self, lost: FieldSet) -> Manager:
+        """This manager without the fields ``lost`` (itself when it holds none of them)."""
+        if not any(fieldsets.holds(self.tree, path) for path in lost):
+            return self
+        return replace(self, tree=fieldsets.encode(self.fields - lost))
 
     def described(self) -> str:
         """The manager as kube-apiserver's conflict messages name it."""
@@ -72,7 +89,7 @@ class Manager:
     def entry(self) -> Object:
         written: Object = {"manager": self.manager, "operation": self.operation,
                            "apiVersion": self.api_version, "time": self.time,
-                           "fieldsType": "FieldsV1", "fieldsV1": fieldsets.encode(self.fields)}
+                           "fieldsType": "FieldsV1", "fieldsV1": self.tree}
         return {**written, "subresource": self.subresource} if self.subresource else written
 
 
@@ -127,13 +144,28 @@ def _manager(entry: Object) -> Manager:
     if entry.get("operation") not in (APPLY, UPDATE) or not isinstance(entry["manager"], str):
         raise ValueError("not a managedFields entry")
     return Manager(entry["manager"], entry["operation"], str(entry.get("apiVersion", "")),
-                   str(entry.get("time", "")), fieldsets.decode(entry.get("fieldsV1", {})),
+                   str(entry.get("time", "")), entry.get("fieldsV1", {}),
                    str(entry.get("subresource", "")))
+
+
+def _sent(new: Object, old: Object | None) -> list[Manager] | None:
+    """The managers ``new`` carries when they are not ``old``'s (checked: None when they
+    cannot be read), else ``old``'s (read when stored)."""
+    entries = new["metadata"].get("managedFields")
+    if not entries or entries == ((old or {}).get("metadata") or {}).get("managedFields"):
+        return read(old)
+    managers = read(new)
+    try:
+        for manager in managers or ():
+            manager.fields  # noqa: B018 (decoded now: a malformed one is not read)
+    except (ValueError, TypeError, AttributeError):
+        return read(old)
+    return managers
 
 
 def write(managers: Iterable[Manager]) -> list[Object]:
     """``managedFields`` of ``managers``, those that own nothing left out."""
-    return [m.entry() for m in managers if m.fields]
+    return [m.entry() for m in managers if m.tree]
 
 
 def cleared(obj: Object) -> bool:
@@ -145,9 +177,20 @@ def cleared(obj: Object) -> bool:
 
 def owned(obj: Object, reset: tuple[str, ...] = ()) -> dict[Path, Any]:
     """The fields of ``obj`` a manager may own, with their values."""
-    unowned = IGNORED | {(f"f:{name}",) for name in reset}
     return {path: value for path, value in fieldsets.fields(obj).items()
-            if path != ("f:metadata",) and path[:1] not in unowned and path[:2] not in unowned}
+            if _ownable(path, reset)}
+
+
+def _ownable(path: Path, reset: tuple[str, ...] = ()) -> bool:
+    return (path != ("f:metadata",) and path[:1] not in IGNORED and path[:2] not in IGNORED
+            and not (path[0][2:] in reset and path[0].startswith("f:")))
+
+
+def _changes(old: Object, new: Object) -> tuple[FieldSet, FieldSet]:
+    """(set or changed, removed) of the fields a manager may own, from ``old`` to ``new``."""
+    changed, removed = fieldsets.changes(old, new)
+    return (frozenset(p for p in changed if _ownable(p)),
+            frozenset(p for p in removed if _ownable(p)))
 
 
 def record(old: Object | None, new: Object, writer: Writer) -> list[Object]:
@@ -155,16 +198,15 @@ def record(old: Object | None, new: Object, writer: Writer) -> list[Object]:
     a create or a non-apply patch: the managers ``new`` carries (or else ``old``'s), the
     writer's Update entry gaining the fields set or changed, the others losing them and the
     fields removed."""
-    managers = read(new) or read(old) or []
-    changed, removed = fieldsets.changes(owned(old or {}), owned(new))
-    kept = [replace(m, fields=m.fields - changed - removed) for m in managers]
+    managers = _sent(new, old) or []
+    changed, removed = _changes(old or {}, new)
+    kept = [m.without(changed | removed) for m in managers]
     if not changed:
         return write(kept)
     me = (writer.manager, UPDATE, writer.subresource)
     mine = next((m.fields for m in kept if m.identity == me), frozenset())
-    kept = [m for m in kept if m.identity != me]
-    return write([*kept, Manager(writer.manager, UPDATE, writer.api_version, writer.time,
-                                 mine | changed, writer.subresource)])
+    return write([*(m for m in kept if m.identity != me),
+                  Manager.of(writer, UPDATE, mine | changed)])
 
 
 def configuration(body: Any, kind: str, name: str | None) -> Object:
@@ -201,14 +243,14 @@ def apply(live: Object | None, config: Object, writer: Writer, force: bool) -> O
     others = [m for m in managers if m.identity != me]
     if previous is not None:
         _prune(merged, previous.fields - applied, applied.union(*(m.fields for m in others)))
-    changed, removed = fieldsets.changes(owned(before), owned(merged))
+    changed, removed = _changes(before, merged)
     conflicts = [(m, path) for m in others for path in sorted(m.fields & changed)]
     if conflicts and not force:
         raise ApplyConflict(conflicts)
     when = previous.time if previous and not (changed or removed) else writer.time
-    mine = Manager(writer.manager, APPLY, writer.api_version, when, applied, writer.subresource)
     merged.setdefault("metadata", {})["managedFields"] = write(
-        [*(replace(m, fields=m.fields - changed - removed) for m in others), mine])
+        [*(m.without(changed | removed) for m in others),
+         Manager.of(writer, APPLY, applied, when)])
     return merged
 
 
@@ -227,7 +269,7 @@ def _managers_before(live: Object) -> list[Manager]:
         return managers
     fields = frozenset(owned(live))
     version = str(live.get("apiVersion", ""))
-    return [Manager(FIRST_APPLY, UPDATE, version, "", fields)] if fields else []
+    return [Manager(FIRST_APPLY, UPDATE, version, "", fieldsets.encode(fields))] if fields else []
 
 
 def _merge(live: Any, config: Any, path: Path) -> Any:

@@ -23,7 +23,6 @@ Which thread: any; pure functions, the inputs are never changed.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -99,32 +98,38 @@ def item_element(key: str, value: Any) -> str:
 
 
 def encode(paths: Iterable[Path]) -> Object:
-    """The FieldsV1 map of a set of fields."""
-    return _tree(sorted(paths), 0)
-
-
-def _tree(paths: list[Path], depth: int) -> Object:
-    """The FieldsV1 map of ``paths`` (sorted, sharing their first ``depth`` elements)."""
+    """The FieldsV1 map of a set of fields (a field that holds others marks itself ``.``)."""
+    members = frozenset(paths)
     tree: Object = {}
-    for element, group in itertools.groupby(paths, key=lambda p: p[depth]):
-        shared = list(group)
-        node = _tree([p for p in shared if len(p) > depth + 1], depth + 1)
-        itself = any(len(p) == depth + 1 for p in shared)
-        tree[element] = {HERE: {}, **node} if itself and node else node
+    for path in sorted(members):  # a field before what it holds
+        node = tree
+        for depth, element in enumerate(path):
+            child = node.get(element)
+            if child is None:
+                child = node[element] = {}
+            elif not child and depth < len(path) - 1 and path[:depth + 1] in members:
+                child[HERE] = {}
+            node = child
     return tree
 
 
-def decode(tree: Any, path: Path = ()) -> FieldSet:
+def decode(tree: Any) -> FieldSet:
     """The set of fields a FieldsV1 map holds; ValueError when it is not one."""
+    found: list[Path] = []
+    _decode(tree, (), found)
+    return frozenset(found)
+
+
+def _decode(tree: Any, path: Path, found: list[Path]) -> None:
     if not isinstance(tree, dict):
         raise ValueError(f"fieldsV1 at {describe(path) or 'the top'} is not a map")
-    found: set[Path] = {path} if path and (not tree or HERE in tree) else set()
+    if path and (not tree or HERE in tree):
+        found.append(path)
     for element, child in tree.items():
         if element != HERE:
             if element[:2] not in ("f:", "k:", "v:", "i:"):
                 raise ValueError(f"fieldsV1: {element!r} is not a field")
-            found |= decode(child, (*path, element))
-    return frozenset(found)
+            _decode(child, (*path, element), found)
 
 
 def describe(path: Path) -> str:
@@ -144,16 +149,69 @@ def _describe(element: str) -> str:
     return f".{rest}"
 
 
-def changes(old: dict[Path, Any], new: dict[Path, Any]) -> tuple[FieldSet, FieldSet]:
-    """(the fields set or changed, the fields removed) from ``old`` to ``new``, both
-    :func:`fields` of an object."""
-    changed = {path for path, value in new.items()
-               if path not in old or not _same(old[path], value)}
-    return frozenset(changed), frozenset(old.keys() - new.keys())
+def changes(old: Any, new: Any) -> tuple[FieldSet, FieldSet]:
+    """(the fields set or changed, the fields removed) from the object ``old`` to ``new``
+    (what :func:`fields` of each would show, without walking what both hold alike)."""
+    changed: set[Path] = set()
+    removed: set[Path] = set()
+    _diff(old, new, (), changed, removed)
+    return frozenset(changed), frozenset(removed)
+
+
+_ABSENT = object()
+
+
+def _diff(old: Any, new: Any, path: Path, changed: set[Path], removed: set[Path]) -> None:
+    if type(old) is type(new) and old == new:
+        return
+    pairs = _pairs(old, new, path)
+    if pairs is not None:
+        for element, (before, after) in pairs.items():
+            _diff(before, after, (*path, element), changed, removed)
+        return
+    before, after = _fields_at(old, path), _fields_at(new, path)
+    changed.update(p for p, value in after.items() if p not in before or not _same(before[p],
+                                                                                     value))
+    removed.update(before.keys() - after.keys())
+
+
+def _pairs(old: Any, new: Any, path: Path) -> dict[str, tuple[Any, Any]] | None:
+    """The children of two maps, or two keyed or set lists, by element (None: not two)."""
+    if isinstance(old, dict) and isinstance(new, dict) and old and new:
+        olds = {f"f:{k}": v for k, v in old.items()}
+        news = {f"f:{k}": v for k, v in new.items()}
+    elif isinstance(old, list) and isinstance(new, list) and old and new and (
+            (before := elements(old, path)) is not None
+            and (after := elements(new, path)) is not None):
+        olds, news = dict(zip(before, old, strict=True)), dict(zip(after, new, strict=True))
+    else:
+        return None
+    return {e: (olds.get(e, _ABSENT), news.get(e, _ABSENT)) for e in olds.keys() | news.keys()}
+
+
+def _fields_at(value: Any, path: Path) -> dict[Path, Any]:
+    found: dict[Path, Any] = {}
+    if value is _ABSENT:
+        return found
+    if path and path[-1].startswith("v:"):
+        found[path] = value
+    else:
+        _walk(value, path, found)
+    return found
 
 
 def _same(a: Any, b: Any) -> bool:
     return a is b or (a is not INNER and b is not INNER and a == b and type(a) is type(b))
+
+
+def holds(tree: Object, path: Path) -> bool:
+    """Whether the FieldsV1 map ``tree`` holds the field ``path`` (without decoding it)."""
+    node: Any = tree
+    for element in path:
+        node = node.get(element) if isinstance(node, dict) else None
+        if node is None:
+            return False
+    return isinstance(node, dict) and (not node or HERE in node)
 
 
 def remove(obj: Object, path: Path) -> None:

@@ -5,7 +5,8 @@ A verb that writes is a generator: it yields the store writes and external admis
 waits for (the pipeline makes them without holding the worker and resumes it with the result),
 and returns the object to answer with. Kubernetes' rules on what is written are ``registry``'s
 pure functions; admission charges are released on every path that does not store (a refused
-create, a failed update, a removal).
+create, a failed update, a removal). Every create, update and patch records its writer in
+``metadata.managedFields``; a patch of type apply is server-side apply (``actors.api.applying``).
 
 Neighbours: ``server`` (the pipeline :class:`Verbs` is mixed into: ``_admit``, ``_validate``,
 ``_store_write``, ``_commit``), ``registry``, ``watching`` (the ``watch`` verb's registry),

@@ -54,7 +54,7 @@ def test_a_field_is_described_as_kube_apiserver_writes_it():
 
 def test_changes_are_what_was_set_or_changed_and_what_was_removed():
     new = {"metadata": {"labels": {"app": "api"}}, "spec": {**POD_SPEC, "nodeSelector": {}}}
-    changed, removed = fieldsets.changes(fieldsets.fields(OBJ), fieldsets.fields(new))
+    changed, removed = fieldsets.changes(OBJ, new)
     assert changed == {("f:metadata", "f:labels", "f:app"), ("f:spec", "f:nodeSelector")}
     assert ("f:spec", "f:nodeSelector", "f:disk") in removed
     assert ("f:metadata", "f:finalizers", 'v:"a"') in removed
