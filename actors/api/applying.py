@@ -149,18 +149,18 @@ def _manager(entry: Object) -> Manager:
 
 
 def _sent(new: Object, old: Object | None) -> list[Manager] | None:
-    """The managers ``new`` carries when they are not ``old``'s (checked: None when they
-    cannot be read), else ``old``'s (read when stored)."""
+    """The managers ``new`` carries when they are not ``old``'s and can be read (each
+    decoded now), else ``old``'s (read when stored)."""
     entries = new["metadata"].get("managedFields")
     if not entries or entries == ((old or {}).get("metadata") or {}).get("managedFields"):
         return read(old)
     managers = read(new)
     try:
         for manager in managers or ():
-            manager.fields  # noqa: B018 (decoded now: a malformed one is not read)
+            _ = manager.fields  # decoded now: a malformed one raises
     except (ValueError, TypeError, AttributeError):
         return read(old)
-    return managers
+    return managers or read(old)
 
 
 def write(managers: Iterable[Manager]) -> list[Object]:

@@ -159,3 +159,12 @@ def test_the_manager_entry_is_kubernetes_form():
     assert entry["fieldsV1"]["f:spec"]["f:replicas"] == {}
     assert fieldsets.decode(entry["fieldsV1"]) == _owners({"metadata": {"managedFields": [
         entry]}})[("ops", "Apply")]
+
+
+@pytest.mark.parametrize("sent", ["x", [{"manager": "m", "operation": "Update",
+                                         "fieldsV1": {"spec": {}}}], [{"manager": 1}]])
+def test_managers_sent_that_cannot_be_read_leave_the_live_ones(sent):
+    live = applying.apply(None, CONFIG, APPLIER, force=False)
+    body = copy.deepcopy(live)
+    body["metadata"]["managedFields"] = sent
+    assert applying.record(live, body, SCALER) == live["metadata"]["managedFields"]
