@@ -12,9 +12,11 @@ applied before and applies no longer unless another manager owns it, and makes t
 apply changes is a conflict (:class:`ApplyConflict`, a 409), unless ``force`` takes it; a
 field applied with the value it has is shared, not a conflict.
 
-Not done as Kubernetes does (no schema here, see ``fieldsets``): version conversion of
-managers' field sets, unions, the cap of ten Update entries (``ancient-changes``), and the
-upgrade of ``kubectl.kubernetes.io/last-applied-configuration`` to an Apply entry.
+``kubectl apply --server-side`` (the manager ``kubectl``) on an object kubectl applied
+client-side takes the fields of its ``last-applied-configuration`` annotation without a
+conflict, and keeps that annotation in step, as kube-apiserver does. Not done as Kubernetes
+does (no schema here, see ``fieldsets``): version conversion of managers' field sets, unions,
+the cap of ten Update entries (``ancient-changes``).
 
 Neighbours: ``actors.apiserver.verbs`` (create, update and patch record their writer;
 ``patch`` of type ``application/apply-patch+yaml`` applies), ``fieldsets``.
@@ -33,10 +35,13 @@ from typing import Any
 
 from actors.api import fieldsets
 from actors.api.fieldsets import FieldSet, Path
+from actors.api.meta import LAST_APPLIED
 from actors.api.objects import Object
 from bus.errors import BadRequest, Conflict
 
 APPLY, UPDATE = "Apply", "Update"
+KUBECTL = "kubectl"
+"""The manager of ``kubectl apply --server-side``, which upgrades client-side apply."""
 FIRST_APPLY = "before-first-apply"
 """The manager an apply finds owning every field of an object that had none recorded."""
 IGNORED: FieldSet = frozenset({("f:apiVersion",), ("f:kind",)} | {
@@ -245,6 +250,8 @@ def apply(live: Object | None, config: Object, writer: Writer, force: bool) -> O
         _prune(merged, previous.fields - applied, applied.union(*(m.fields for m in others)))
     changed, removed = _changes(before, merged)
     conflicts = [(m, path) for m in others for path in sorted(m.fields & changed)]
+    if writer.manager == KUBECTL:
+        conflicts = _upgrading(before, merged, config, conflicts)
     if conflicts and not force:
         raise ApplyConflict(conflicts)
     when = previous.time if previous and not (changed or removed) else writer.time
@@ -252,6 +259,31 @@ def apply(live: Object | None, config: Object, writer: Writer, force: bool) -> O
         [*(m.without(changed | removed) for m in others),
          Manager.of(writer, APPLY, applied, when)])
     return merged
+
+
+def _upgrading(live: Object, merged: Object, config: Object,
+               conflicts: list[tuple[Manager, Path]]) -> list[tuple[Manager, Path]]:
+    """kubectl's upgrade from client-side apply (kube-apiserver's, for the manager
+    ``kubectl`` only, on an object with the last-applied annotation): the fields that
+    annotation holds are no conflict, and the annotation becomes this configuration, so a
+    later ``kubectl apply`` without ``--server-side`` goes on from it."""
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    try:
+        last = json.loads(annotations[LAST_APPLIED])
+    except (KeyError, TypeError, ValueError):
+        return conflicts
+    allowed = _configured(last, ()) if isinstance(last, dict) else frozenset()
+    merged["metadata"].setdefault("annotations", {})[LAST_APPLIED] = json.dumps(
+        _without_last_applied(config), sort_keys=True, separators=(",", ":")) + "\n"
+    return [(m, path) for m, path in conflicts if path not in allowed]
+
+
+def _without_last_applied(config: Object) -> Object:
+    annotations = (config.get("metadata") or {}).get("annotations") or {}
+    if LAST_APPLIED not in annotations:
+        return config
+    kept = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    return {**config, "metadata": {**config["metadata"], "annotations": kept}}
 
 
 def _configured(config: Object, reset: tuple[str, ...]) -> FieldSet:

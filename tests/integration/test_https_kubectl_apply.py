@@ -1,9 +1,9 @@
 """Server-side apply with real kubectl and the official client, against ``kubeactor up
 --runtime sim``: ``apply --server-side`` of the Kubernetes docs' manifests (created, then
 unchanged, then changed), ``scale`` then ``apply --server-side`` (kubectl prints the conflict),
-``--force-conflicts``, an apply that creates needs ``create``, the managers kubectl's other
-writes are recorded under, and ``patch_namespaced_config_map`` with
-``application/apply-patch+yaml``."""
+``--force-conflicts``, an apply that creates needs ``create``, the upgrade from client-side
+apply, the managers kubectl's other writes are recorded under, and
+``patch_namespaced_config_map`` with ``application/apply-patch+yaml``."""
 
 from __future__ import annotations
 
@@ -114,6 +114,24 @@ def test_kubectls_other_writes_are_recorded_under_their_own_managers(cluster, tm
     assert cluster.kubectl("label", "configmap", "written", "tier=x").returncode == 0
     assert managers(shown(cluster, "configmap", "written")) == {
         "kubectl-client-side-apply": "Update", "kubectl-label": "Update"}
+
+
+def test_apply_server_side_upgrades_what_kubectl_applied_client_side(cluster, tmp_path):
+    deployment = manifest(tmp_path, "nginx-deployment.yaml", "upgraded")
+    assert cluster.kubectl("apply", "-f", str(deployment)).returncode == 0
+    deployment.write_text(deployment.read_text().replace("nginx:1.14.2", "nginx:1.16.1"))
+    upgraded = cluster.kubectl("apply", "--server-side", "-f", str(deployment))
+    assert (upgraded.returncode, upgraded.stdout) == (
+        0, "deployment.apps/upgraded serverside-applied\n"), upgraded.stderr
+    live = shown(cluster, "deployment", "upgraded")
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.16.1"
+    assert managers(live)["kubectl"] == "Apply"
+    last = json.loads(live["metadata"]["annotations"][
+        "kubectl.kubernetes.io/last-applied-configuration"])  # kept in step, as kube's
+    assert last["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.16.1"
+    back = cluster.kubectl("apply", "-f", str(deployment))  # client-side again: no change
+    assert back.returncode == 0, back.stderr
+    assert shown(cluster, "deployment", "upgraded")["metadata"]["generation"] == 2
 
 
 @pytest.fixture

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
 from actors.api import applying, fieldsets
+from actors.api.meta import LAST_APPLIED
 
 CONFIG = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
           "spec": {"replicas": 3, "template": {"spec": {"containers": [
@@ -168,3 +170,32 @@ def test_managers_sent_that_cannot_be_read_leave_the_live_ones(sent):
     body = copy.deepcopy(live)
     body["metadata"]["managedFields"] = sent
     assert applying.record(live, body, SCALER) == live["metadata"]["managedFields"]
+
+
+def _applied_client_side():
+    """CONFIG as ``kubectl apply`` (client-side) leaves it: the annotation, an Update."""
+    live = copy.deepcopy(CONFIG)
+    live["metadata"]["annotations"] = {LAST_APPLIED: json.dumps(CONFIG)}
+    csa = applying.Writer("kubectl-client-side-apply", "apps/v1", "t")
+    live["metadata"]["managedFields"] = applying.record(None, live, csa)
+    return live
+
+
+def test_kubectl_server_side_takes_what_it_applied_client_side_without_a_conflict():
+    changed = _with(CONFIG, replicas=5)
+    kubectl = applying.Writer("kubectl", "apps/v1", "t2")
+    upgraded = applying.apply(_applied_client_side(), changed, kubectl, force=False)
+    assert upgraded["spec"]["replicas"] == 5
+    assert REPLICAS in _owners(upgraded)[("kubectl", "Apply")]
+    assert json.loads(upgraded["metadata"]["annotations"][LAST_APPLIED])["spec"][
+        "replicas"] == 5
+    with pytest.raises(applying.ApplyConflict):  # another manager gets no such upgrade
+        applying.apply(_applied_client_side(), changed, APPLIER, force=False)
+
+
+def test_the_upgrade_leaves_conflicts_on_fields_kubectl_never_applied():
+    live = _scaled(_applied_client_side(), 4)
+    live["metadata"]["annotations"][LAST_APPLIED] = json.dumps(
+        {**CONFIG, "spec": {k: v for k, v in CONFIG["spec"].items() if k != "replicas"}})
+    with pytest.raises(applying.ApplyConflict, match=r"\.spec\.replicas"):
+        applying.apply(live, CONFIG, applying.Writer("kubectl", "apps/v1", "t"), force=False)
