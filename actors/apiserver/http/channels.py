@@ -57,7 +57,7 @@ def given(message: bytes) -> Object | None:
     try:
         size = json.loads(data)
         resize = streams.terminal_size({"width": size["Width"], "height": size["Height"]})
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         return None
     return None if resize is None else {"resize": resize}
 

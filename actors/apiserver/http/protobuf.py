@@ -156,7 +156,7 @@ def _special(special: str, data: bytes, name: str, depth: int) -> Any:
     raw = _length_delimited(fields.get(1, b""), name)
     try:
         return json.loads(raw) if raw else None
-    except ValueError:
+    except (ValueError, RecursionError):  # Recursion: nested too deep
         raise BadRequest(f"protobuf field {name} does not hold JSON") from None
 
 

@@ -163,7 +163,7 @@ def json_value(body: bytes) -> Any:
     """A request's body as JSON; BadRequest saying why it is not."""
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # Recursion: too deep
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
 
 
