@@ -31,6 +31,7 @@ from actors.apiserver.options import parse_options, read_continue, write_continu
 from actors.apiserver.rbac import access_review, rules_review
 from actors.apiserver.registry import (
     graceful_deletion,
+    plain_copy,
     prepare_binding,
     prepare_create,
     prepare_update,
@@ -233,11 +234,12 @@ class Verbs:
         patch_type = request.options.patch_type
         if patch_type is None:
             raise BadRequest(f"patch needs options.patchType: one of {', '.join(patches.TYPES)}")
+        patch = plain_copy(request.envelope.body, "patch")  # as deep as a body may be
 
         def patched(old: Object) -> Object:
             shown = to_scale(request.info, old) if request.subresource == "scale" else \
                 crds.served_as(request.info, request.options.version, old)
-            return patches.apply(shown, patch_type, request.envelope.body)
+            return patches.apply(shown, patch_type, patch)
 
         return (yield from self._guaranteed_update(request, patched, pinned=False))
 
