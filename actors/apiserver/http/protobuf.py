@@ -15,8 +15,8 @@ messages read as Kubernetes writes them in JSON: Time and MicroTime as RFC 3339,
 Go's ``1h2m3s``, Quantity as its string, IntOrString as the int or the string, RawExtension
 and FieldsV1 as the JSON they hold; a map of ExtraValue as lists.
 
-Bounded: nesting deeper than MAX_DEPTH, a field running past its message, a number longer
-than ten bytes or a string that is not UTF-8 is a BadRequest (400), never an exception of
+Bounded: nesting deeper than MAX_DEPTH, a field running past its message, a number past
+64 bits or a string that is not UTF-8 is a BadRequest (400), never an exception of
 another kind; the body's size is the listener's limit.
 
 Neighbours: ``actors.apiserver.http.queries`` (calls ``decode`` for a create or update body),
@@ -253,5 +253,7 @@ def _varint(data: bytes, at: int) -> tuple[int, int]:
         byte = data[at]
         value |= (byte & 0x7F) << shift
         at, shift = at + 1, shift + 7
+        if not byte & 0x80 and value >> 64:  # a tenth byte over 1: more than Go writes
+            raise BadRequest("the protobuf body holds a number past 64 bits")
         if not byte & 0x80:
             return value, at

@@ -155,3 +155,9 @@ def test_json_nested_past_the_interpreters_bound_inside_a_field_is_a_bad_request
     meta = _field(17, _field(7, _field(1, deep)))
     with pytest.raises(BadRequest, match="does not hold JSON"):
         protobuf.decode(_unknown("v1", "ConfigMap", _field(1, meta)))
+
+
+def test_a_number_past_64_bits_is_a_bad_request_not_a_crash():
+    generation = bytes([7 << 3]) + _varint(2 ** 69)  # ten bytes, as Go never writes
+    with pytest.raises(BadRequest, match="64 bits"):
+        protobuf.decode(_unknown("v1", "ConfigMap", _field(1, _field(1, b"x") + generation)))
