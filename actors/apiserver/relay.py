@@ -167,7 +167,7 @@ def stream_key(envelope: Envelope, what: str = STREAMED["logs"]) -> bytes:
 def forward(request: Request, pod: Object, call: NodeCall, key: bytes | None,
             sender: str) -> Envelope:
     """The envelope to the kubelet: a child span of the request's; a stream's key goes to
-    this kubelet alone."""
+    this kubelet alone, with the user it is for (the kubelet bounds each user's streams)."""
     envelope = request.envelope
     return Envelope(
         trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
@@ -177,7 +177,8 @@ def forward(request: Request, pod: Object, call: NodeCall, key: bytes | None,
         body={"uid": pod["metadata"]["uid"], "container": call.container,
               "tailLines": request.options.tail_lines, "command": call.command,
               "stream": request.options.follow_to, "stdin": call.stdin or None,
-              "tty": call.tty or None},
+              "tty": call.tty or None,
+              "user": request.user.name if request.options.follow_to else None},
         auth=None if key is None else {"streamKey": key},
     )
 
