@@ -349,7 +349,7 @@ class Verbs:
                                        name=metadata["name"])
             with contextlib.suppress(NotFound):
                 removed = yield from self._store_write(item, "delete", None)
-                self.admission.release(removed)  # a quota's count of it
+                self._release(item, removed)  # a quota's count of it (none in a dry run)
                 self._commit(item, removed, removed=True)
 
     def _write(self, request: Request, obj: Object, expected: int | None
