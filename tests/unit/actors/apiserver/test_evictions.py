@@ -52,8 +52,14 @@ def test_an_eviction_of_another_pod_or_with_options_not_served_is_a_bad_request(
 def test_a_pod_no_budget_selects_or_that_finished_goes_without_spending():
     assert evictions.spend(pod(app="other"), [budget(allowed=0)]) is None
     assert evictions.spend(pod(phase="Succeeded"), [budget(allowed=0)]) is None
-    everyone = dict(budget(allowed=0), spec={"selector": {}})
-    assert evictions.spend(pod(), [everyone]) is None  # an empty selector: not for evictions
+    nobody = dict(budget(allowed=0), spec={"selector": None, "minAvailable": 2})
+    assert evictions.spend(pod(), [nobody]) is None  # policy/v1: a null selector, no pod
+
+
+def test_a_budget_with_an_empty_selector_protects_every_pod_of_its_namespace():
+    everyone = dict(budget(allowed=0), spec={"selector": {}, "minAvailable": 2})
+    with pytest.raises(TooManyRequests):  # policy/v1: {} selects all, as its controller counts
+        evictions.spend(pod(app="other"), [everyone])
 
 
 def test_an_eviction_spends_one_disruption_and_names_the_pod_disrupted():
