@@ -128,13 +128,16 @@ class Relay:
 
 def node_call(request: Request, pod: Object) -> NodeCall:
     """The call ``request`` asks of ``pod``'s kubelet; BadRequest if the pod has no node, an
-    exec's pod has completed, the container is not the pod's (or not said, among several), or
-    an exec has no command."""
+    exec is a dry run or its pod has completed, the container is not the pod's (or not said,
+    among several), or an exec has no command."""
     name = pod["metadata"]["name"]
     node = pod.get("spec", {}).get("nodeName")
     if not node:
         raise BadRequest(f"pod {name} does not have a host assigned")
     op = NODE_CALLS[(request.verb, request.subresource or "")]
+    if op == "exec" and request.options.dry_run:  # kube-apiserver's CONNECT is never one
+        raise BadRequest("dryRun is not served for pods/exec: a command cannot run dry "
+                         "(nothing was run)")
     phase = pod.get("status", {}).get("phase")
     if op == "exec" and phase in ("Succeeded", "Failed"):
         raise BadRequest(f"cannot exec into a container in a completed pod; current phase "

@@ -16,6 +16,7 @@ from actors.client.client import Client
 from actors.client.streams import ExecMessage, ExecStream
 from actors.kubelet.kubelet import KubeletConfig
 from bindings.cluster import Cluster, ClusterConfig
+from bus.errors import BadRequest
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -105,3 +106,12 @@ def test_streams_held_open_by_one_user_never_starve_anyones_logs(sim_cluster):
         answering.join(5)
         for stream in streams:
             stream.close()
+
+
+def test_an_exec_cannot_be_a_dry_run_and_runs_nothing(sim_cluster):
+    """A command cannot run dry: asked with dryRun, the exec is refused before admission (which
+    would be told the CONNECT is a dry run) and before the kubelet (which would run it)."""
+    admin = sim_cluster.admin_client()
+    with pytest.raises(BadRequest, match="dryRun"):
+        admin.request("create", "pods", namespace="default", name="p0", subresource="exec",
+                      body={"command": ["sh", "-c", "exit 3"]}, options={"dryRun": ["All"]})
