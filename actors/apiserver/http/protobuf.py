@@ -155,9 +155,18 @@ def _special(special: str, data: bytes, name: str, depth: int) -> Any:
         return _signed(_integer(fields.get(2, 0), name))
     raw = _length_delimited(fields.get(1, b""), name)
     try:
-        return json.loads(raw) if raw else None
+        return json.loads(raw, parse_int=integer_64) if raw else None
     except (ValueError, RecursionError):  # Recursion: nested too deep
         raise BadRequest(f"protobuf field {name} does not hold JSON") from None
+
+
+def integer_64(text: str) -> int:
+    """A JSON integer as Kubernetes (and the bus's msgpack) holds one: in 64 bits; BadRequest
+    past them (a request's JSON body reads its integers with it too)."""
+    value = int(text)
+    if not -(1 << 63) <= value < 1 << 64:
+        raise BadRequest(f"the request body holds {text[:40]}, a number past 64 bits")
+    return value
 
 
 def _time(fields: dict[int, int | bytes], micro: bool, name: str) -> str | None:

@@ -162,17 +162,9 @@ def _delete_options(body: bytes) -> Object:
 def json_value(body: bytes) -> Any:
     """A request's body as JSON; BadRequest saying why it is not."""
     try:
-        return json.loads(body, parse_int=_integer_64)
+        return json.loads(body, parse_int=protobuf.integer_64)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:  # Recursion: too deep
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
-
-
-def _integer_64(text: str) -> int:
-    """A JSON integer as Kubernetes (and the bus's msgpack) holds one: in 64 bits."""
-    value = int(text)
-    if not -(1 << 63) <= value < 1 << 64:
-        raise BadRequest(f"the request body holds {text[:40]}, a number past 64 bits")
-    return value
 
 
 def json_body(body: bytes) -> Object:

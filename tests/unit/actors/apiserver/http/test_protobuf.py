@@ -161,3 +161,6 @@ def test_a_number_past_64_bits_is_a_bad_request_not_a_crash():
     generation = bytes([7 << 3]) + _varint(2 ** 69)  # ten bytes, as Go never writes
     with pytest.raises(BadRequest, match="64 bits"):
         protobuf.decode(_unknown("v1", "ConfigMap", _field(1, _field(1, b"x") + generation)))
+    fields = _field(17, _field(7, _field(1, b'{"f:a": 100000000000000000000000}')))
+    with pytest.raises(BadRequest, match="64 bits"):  # in the JSON a fieldsV1 holds
+        protobuf.decode(_unknown("v1", "ConfigMap", _field(1, fields)))
