@@ -9,7 +9,9 @@ import pytest
 
 from actors.api.objects import Object
 from actors.apiserver import evictions
+from actors.apiserver.options import parse_options
 from bus.errors import BadRequest, InternalError, TooManyRequests
+from bus.subjects import Subjects
 
 
 def eviction(name: str = "web-1", **delete_options: Any) -> Object:
@@ -82,3 +84,12 @@ def test_no_disruption_left_is_429_with_the_budget_as_its_cause():
         evictions.spend(pod(), [budget(observed=0)])  # not counted yet since it changed
     with pytest.raises(InternalError, match="more than one PodDisruptionBudget"):
         evictions.spend(pod(), [budget(), budget("other")])
+
+
+@pytest.mark.parametrize("seconds", [10 ** 12, 2 ** 62])
+def test_a_grace_period_past_any_date_is_a_bad_request(seconds: int):
+    """A delete's (or an Eviction's) grace period becomes a deletionTimestamp: one past what a
+    date holds was a 500 (OverflowError); kube-apiserver's is an int64 of nanoseconds."""
+    options = evictions.delete_options(eviction(gracePeriodSeconds=seconds), "web-1", "default")
+    with pytest.raises(BadRequest, match="gracePeriodSeconds"):
+        parse_options(options, Subjects("kubeactor"))
