@@ -16,6 +16,9 @@ from bus.errors import BadRequest, Invalid, UnsupportedMediaType
 from bus.subjects import Subjects
 
 PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
+MAX_GRACE_SECONDS = (1 << 63) // 10**9
+"""Longest grace period of a delete: kube-apiserver holds it as an int64 of nanoseconds (about
+292 years), and a deletionTimestamp that far ahead is still a date here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +94,9 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         raise BadRequest(f"options.leaseSeconds must be between {MIN_LEASE_SECONDS:g} and "
                          f"{MAX_LEASE_SECONDS:g}")
     grace = _typed(raw, "gracePeriodSeconds", int)
-    if grace is not None and grace < 0:
-        raise BadRequest("options.gracePeriodSeconds must be 0 or more")
+    if grace is not None and not 0 <= grace <= MAX_GRACE_SECONDS:
+        raise BadRequest(f"options.gracePeriodSeconds must be between 0 and "
+                         f"{MAX_GRACE_SECONDS}")
     limit = _typed(raw, "limit", int)
     if limit is not None and limit < 0:
         raise BadRequest("options.limit must be 0 or more")

@@ -9,6 +9,7 @@ a node is deleted gracefully (``deletionTimestamp`` first, removal once its kube
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import uuid
@@ -236,11 +237,25 @@ def _spec_field_update(info: ResourceInfo, subresource: str, body: Object, old: 
     field = "replicas" if subresource == "scale" else "finalizers"
     if field not in spec:
         raise BadRequest(f"a {subresource} update needs spec.{field}")
+    if subresource == "scale":
+        _check_replicas(spec["replicas"], old["metadata"]["name"])
     crds.with_path_value(new, _scale_paths(info).spec_replicas if subresource == "scale"
                          else ".spec.finalizers", plain_copy(spec[field]))
     if new.get("spec") != old.get("spec"):
         new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new
+
+
+def _check_replicas(replicas: Any, name: str) -> None:
+    """A Scale's ``spec.replicas`` as autoscaling/v1 holds it (an int32) and kube-apiserver's
+    ValidateScale allows it (not negative), whatever the object's own schema says."""
+    if type(replicas) is not int or replicas >= 1 << 31:
+        raise BadRequest(f"Scale.spec.replicas must be a 32-bit integer, not "
+                         f"{json.dumps(replicas)[:40]}")
+    if replicas < 0:
+        problem = f"spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0"
+        raise Invalid(f'Scale.autoscaling "{name}" is invalid: {problem}',
+                      details={"name": name, "kind": "Scale", "causes": [problem]})
 
 
 APPS_SCALE = crds.ScalePaths(".spec.replicas", ".status.replicas")

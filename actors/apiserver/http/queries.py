@@ -179,8 +179,8 @@ def _delete_options(body: bytes) -> Object:
 def json_value(body: bytes) -> Any:
     """A request's body as JSON; BadRequest saying why it is not."""
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        return json.loads(body, parse_int=protobuf.integer_64)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # Recursion: too deep
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
 
 

@@ -263,6 +263,15 @@ def test_the_scale_subresource_reads_and_sets_only_replicas():
         prepare_update(DEPLOYMENTS, "scale", {"spec": {}}, old)
 
 
+@pytest.mark.parametrize(("replicas", "error"), [
+    (-3, Invalid), ("many", BadRequest), (True, BadRequest), (2 ** 31, BadRequest),
+    ({"a": 1}, BadRequest)])
+def test_a_scale_whose_replicas_are_not_a_count_is_refused(replicas: Any, error: type):
+    with pytest.raises(error, match=r"spec\.replicas"):  # as ValidateScale, whatever the CRD
+        prepare_update(DEPLOYMENTS, "scale", {"spec": {"replicas": replicas}},
+                       stored_deployment())
+
+
 def test_a_workloads_selector_is_immutable():
     old = stored_deployment()
     body = dict(old, spec=dict(old["spec"], selector={"matchLabels": {"app": "other"}}))

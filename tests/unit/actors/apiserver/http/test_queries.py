@@ -144,6 +144,10 @@ def test_a_json_patch_is_carried_as_its_list_and_a_create_must_be_an_object():
         {"op": "remove", "path": "/data"}]
     with pytest.raises(BadRequest):
         payload(patch, b"{nope")
+    with pytest.raises(BadRequest, match="not valid JSON"):  # past the interpreter's bound
+        payload(patch, b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(BadRequest, match="64 bits"):  # what the bus cannot carry
+        payload(patch, b'{"data": {"a": 1}, "x": 100000000000000000000000000000}')
     with pytest.raises(BadRequest):
         payload(route("POST", "/api/v1/namespaces/d/configmaps", {}), b"[1]")
     assert payload(route("GET", "/api/v1/namespaces/d/configmaps", {}), b"") is None
