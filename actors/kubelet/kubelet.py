@@ -316,7 +316,8 @@ class NodeAgent:
                 self._streamed(incoming, connection)
                 return
             if envelope.verb == "logs":
-                text = self.runtime.logs(uid, container, body.get("tailLines"))
+                text = self.runtime.logs(uid, container, body.get("tailLines"),
+                                         previous=bool(body.get("previous")))
                 if len(text) > MAX_LOG_CHARS:
                     text = (f"... (first {len(text) - MAX_LOG_CHARS} characters left out; use "
                             "--tail)\n" + text[-MAX_LOG_CHARS:])
@@ -340,7 +341,8 @@ class NodeAgent:
             raise RuntimeFailure("BadRequest", "a streamed call needs its stream key")
         uid, container, subject = str(body["uid"]), str(body["container"]), str(body["stream"])
         if envelope.verb == "logs":
-            stream: Any = self.runtime.follow_logs(uid, container, body.get("tailLines"))
+            stream: Any = self.runtime.follow_logs(uid, container, body.get("tailLines"),
+                                                   previous=bool(body.get("previous")))
         else:
             stream = ExecStreamer(self.runtime.exec_stream(
                 uid, container, list(body.get("command") or []), stdin=bool(body.get("stdin")),
