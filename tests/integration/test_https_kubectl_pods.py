@@ -63,8 +63,10 @@ def test_get_prints_kubectls_columns_for_pods_nodes_and_deployments(cluster, dem
 def test_get_wide_all_namespaces_and_labels_read_the_tables_rows(cluster, demo):
     wide = cluster.kubectl("get", "pods", demo, "-o", "wide")
     assert wide.stdout.splitlines()[0].split() == [
-        "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
-    assert wide.stdout.splitlines()[1].split()[-1] in ("node-1", "node-2")
+        "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED", "NODE",
+        "READINESS", "GATES"]
+    assert wide.stdout.splitlines()[1].split()[-3:] in (
+        ["node-1", "<none>", "<none>"], ["node-2", "<none>", "<none>"])
     assert _header(cluster, "deploy", "-o", "wide")[5:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
     assert _cells(cluster, "deploy", "web", "-o", "wide")[5:] == ["web", "busybox:1.35",
                                                                   "app=web"]
