@@ -88,9 +88,12 @@ def test_logs_are_plain_text_and_unserved_options_are_refused(cluster, demo):
     for args in ((), ("--tail", "5"), ("-c", "demo"), ("-f",)):
         shown = cluster.kubectl("logs", demo, *args)
         assert (shown.returncode, shown.stdout, shown.stderr) == (0, "", ""), args
-    previous = cluster.kubectl("logs", demo, "--previous")
+    previous = cluster.kubectl("logs", demo, "--previous")  # it never restarted
     assert (previous.returncode, previous.stderr) == (
-        1, "Error from server (BadRequest): previous is not served for pods/log: nothing was "
+        1, 'Error from server (BadRequest): previous terminated container "demo" not found\n')
+    stamped = cluster.kubectl("logs", demo, "--timestamps")
+    assert (stamped.returncode, stamped.stderr) == (
+        1, "Error from server (BadRequest): timestamps is not served for pods/log: nothing was "
            "done\n")
     wrong = cluster.kubectl("logs", demo, "-c", "nope")
     assert (wrong.returncode, wrong.stderr) == (
