@@ -263,7 +263,7 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("serviceaccounts", "bot", "team", "Image pull secrets: <none>"),
     ("namespaces", "team", "", "Status: Active Resource Quotas Name: q Resource Used Hard"),
     ("nodes", "node-1", "", "Ready True"),
-    ("pods", "", "default", "Controlled By: ReplicaSet/web-"),
+    ("pods", "", "default", "Events: Type Reason Age From Message"),  # its events found
     ("replicasets", "", "default", "Controlled By: Deployment/web"),
     ("deployments", "web", "default", "Replicas: 3 desired | 3 updated | 3 total | "
      "3 available | 0 unavailable"),
