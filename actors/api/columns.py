@@ -151,7 +151,9 @@ def _node_cells(node: Object) -> list[str]:
     info = node.get("status", {}).get("nodeInfo") or {}
     addresses = {a["type"]: a["address"] for a in node.get("status", {}).get("addresses", [])}
     return [node["metadata"]["name"], status, roles, age(node), info.get("kubeletVersion", ""),
-            addresses.get("InternalIP", "<none>"), info.get("containerRuntimeVersion", "")]
+            addresses.get("InternalIP", "<none>"), addresses.get("ExternalIP", "<none>"),
+            info.get("osImage") or "<unknown>", info.get("kernelVersion") or "<unknown>",
+            info.get("containerRuntimeVersion", "")]
 
 
 def _default_cells(obj: Object) -> list[str]:
@@ -260,7 +262,8 @@ DEFAULT = _columns("Name,Age", "", _default_cells)
 BY_RESOURCE: dict[str, Columns] = {
     "pods": _columns("Name,Ready,Status,Restarts,Age", "IP,Node,Nominated Node,Readiness Gates",
                      _pod_cells),
-    "nodes": _columns("Name,Status,Roles,Age,Version", "Internal-IP,Container-Runtime",
+    "nodes": _columns("Name,Status,Roles,Age,Version",
+                      "Internal-IP,External-IP,OS-Image,Kernel-Version,Container-Runtime",
                       _node_cells),
     "configmaps": _columns("Name,Data,Age", "", _configmap_cells),
     "secrets": _columns("Name,Type,Data,Age", "", _secret_cells),

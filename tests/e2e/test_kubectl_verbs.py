@@ -99,6 +99,10 @@ def test_get_prints_every_output_form(cluster, web):
                                "NOMINATED", "NODE", "READINESS", "GATES"]
     assert wide[1].split()[:3] + wide[1].split()[-3:] == [pods[0], "1/1", "Running", "node-1",
                                                           "<none>", "<none>"]
+    nodes = ok(cluster, "get", "nodes", "-o", "wide").splitlines()
+    assert nodes[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP",
+                                "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]
+    assert nodes[1].split()[5:7] == ["127.0.0.1", "<none>"]
 
 
 def test_get_selects_sorts_pages_and_spans_namespaces(cluster, web):
