@@ -123,9 +123,21 @@ def _pod_cells(pod: Object) -> list[str]:
     total = len(pod.get("spec", {}).get("containers", []))
     ready = sum(1 for s in statuses if s.get("ready"))
     restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
+    status = pod.get("status", {})
     return [pod["metadata"]["name"], f"{ready}/{total}", pod_status_word(pod), str(restarts),
-            age(pod), pod.get("status", {}).get("podIP") or "<none>",
-            pod.get("spec", {}).get("nodeName") or "<none>"]
+            age(pod), status.get("podIP") or "<none>",
+            pod.get("spec", {}).get("nodeName") or "<none>",
+            status.get("nominatedNodeName") or "<none>", _readiness_gates(pod)]
+
+
+def _readiness_gates(pod: Object) -> str:
+    """``true/all`` of the pod's readiness gates' conditions, ``<none>`` without gates."""
+    gates = [gate.get("conditionType") for gate in pod.get("spec", {}).get("readinessGates")
+             or []]
+    if not gates:
+        return "<none>"
+    true = sum(1 for gate in gates if (condition(pod, gate) or {}).get("status") == "True")
+    return f"{true}/{len(gates)}"
 
 
 def _node_cells(node: Object) -> list[str]:
@@ -139,7 +151,9 @@ def _node_cells(node: Object) -> list[str]:
     info = node.get("status", {}).get("nodeInfo") or {}
     addresses = {a["type"]: a["address"] for a in node.get("status", {}).get("addresses", [])}
     return [node["metadata"]["name"], status, roles, age(node), info.get("kubeletVersion", ""),
-            addresses.get("InternalIP", "<none>"), info.get("containerRuntimeVersion", "")]
+            addresses.get("InternalIP", "<none>"), addresses.get("ExternalIP", "<none>"),
+            info.get("osImage") or "<unknown>", info.get("kernelVersion") or "<unknown>",
+            info.get("containerRuntimeVersion", "")]
 
 
 def _default_cells(obj: Object) -> list[str]:
@@ -271,8 +285,10 @@ _WORKLOAD_WIDE = "Containers,Images,Selector"
 DEFAULT = _columns("Name,Age", "", _default_cells)
 """The columns of a type without columns of its own."""
 BY_RESOURCE: dict[str, Columns] = {
-    "pods": _columns("Name,Ready,Status,Restarts,Age", "IP,Node", _pod_cells),
-    "nodes": _columns("Name,Status,Roles,Age,Version", "Internal-IP,Container-Runtime",
+    "pods": _columns("Name,Ready,Status,Restarts,Age", "IP,Node,Nominated Node,Readiness Gates",
+                     _pod_cells),
+    "nodes": _columns("Name,Status,Roles,Age,Version",
+                      "Internal-IP,External-IP,OS-Image,Kernel-Version,Container-Runtime",
                       _node_cells),
     "configmaps": _columns("Name,Data,Age", "", _configmap_cells),
     "secrets": _columns("Name,Type,Data,Age", "", _secret_cells),

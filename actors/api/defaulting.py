@@ -47,6 +47,10 @@ def default_pod_spec(spec: Any) -> bool:
     spec.setdefault("terminationGracePeriodSeconds", 30)
     for container in pod_containers(spec):
         container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
+        ports = container.get("ports")
+        for port in ports if isinstance(ports, list) else []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
     return True
 
 

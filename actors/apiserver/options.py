@@ -39,6 +39,9 @@ class Options:
     """``pods/log``: which container (the only one when omitted)."""
     tail_lines: int | None = None
     """``pods/log``: only the last lines."""
+    previous: bool = False
+    """``pods/log``: the log of the container's previous (terminated) instance, which the
+    kubelet keeps beside the latest, as Kubernetes' kubelet does."""
     follow_to: str | None = None
     """``pods/log``: follow the log, streamed by the kubelet to this subject (the caller's
     ``<prefix>.inbox.<owner>.logs.<id>``; see docs/PROTOCOL.md)."""
@@ -130,6 +133,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         limit=limit or None,
         continue_token=_typed(raw, "continue", str) or None,
         tail_lines=tail,
+        previous=bool(_typed(raw, "previous", bool)),
         label_selector=_typed(raw, "labelSelector", str) or None,
         field_selector=_typed(raw, "fieldSelector", str) or None,
         resource_version=int(version) if version not in (None, "") else None,

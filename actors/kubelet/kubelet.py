@@ -324,7 +324,8 @@ class NodeAgent:
                 self._streamed(incoming, connection)
                 return
             if envelope.verb == "logs":
-                text = self.runtime.logs(uid, container, body.get("tailLines"))
+                text = self.runtime.logs(uid, container, body.get("tailLines"),
+                                         previous=bool(body.get("previous")))
                 if len(text) > MAX_LOG_CHARS:
                     text = (f"... (first {len(text) - MAX_LOG_CHARS} characters left out; use "
                             "--tail)\n" + text[-MAX_LOG_CHARS:])
@@ -351,7 +352,8 @@ class NodeAgent:
         uid, container, subject = str(body["uid"]), str(body["container"]), str(body["stream"])
         with self._slot(str(body.get("user") or "")):
             if envelope.verb == "logs":
-                stream: Any = self.runtime.follow_logs(uid, container, body.get("tailLines"))
+                stream: Any = self.runtime.follow_logs(uid, container, body.get("tailLines"),
+                                                       previous=bool(body.get("previous")))
             else:
                 stream = ExecStreamer(self.runtime.exec_stream(
                     uid, container, list(body.get("command") or []),

@@ -123,8 +123,11 @@ def test_validate_reports_a_non_string_quantity_as_invalid():
 def test_default_pod_fills_what_kubernetes_defaults():
     filled = pod("web")
     del filled["spec"]["restartPolicy"]
+    container(filled)["ports"] = [{"containerPort": 80}, {"containerPort": 53,
+                                                          "protocol": "UDP"}]
     default_pod(filled)
     assert filled["spec"]["restartPolicy"] == "Always"
+    assert [port["protocol"] for port in container(filled)["ports"]] == ["TCP", "UDP"]
     assert filled["spec"]["schedulerName"] == "default-scheduler"
     assert filled["status"]["phase"] == "Pending"
 

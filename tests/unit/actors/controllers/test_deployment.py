@@ -4,6 +4,7 @@ pure functions; and the Warning a refused ReplicaSet becomes."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -104,6 +105,17 @@ def test_the_template_hash_is_stable_and_ignores_its_own_label():
     assert template_hash(template) == template_hash(without_hash(labelled))
     assert template_hash(template) != template_hash(template, collision_count=1)
     assert set(template_hash(template)) <= set("bcdfghjklmnpqrstvwxz2456789")
+
+
+def test_empty_maps_and_lists_are_as_absent_so_a_rollback_finds_its_replicaset():
+    template = deployment()["spec"]["template"]
+    sent = copy.deepcopy(template)  # as kubectl rollout undo sends it back
+    sent["spec"]["containers"][0]["resources"] = {}
+    sent["spec"]["volumes"] = []
+    assert without_hash(sent) == without_hash(template)
+    assert template_hash(without_hash(sent)) == template_hash(without_hash(template))
+    sent["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1"}}
+    assert without_hash(sent) != without_hash(template)
 
 
 def test_the_new_replicaset_carries_the_hash_in_name_selector_and_template():

@@ -39,8 +39,8 @@ class QuietRuntime(SimRuntime):
         super().__init__("node-1", timers)
         self.log = log
 
-    def follow_logs(self, pod_uid: str, container: str,
-                    tail_lines: int | None = None) -> Any:
+    def follow_logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
+                    previous: bool = False) -> Any:
         return self.log
 
 
