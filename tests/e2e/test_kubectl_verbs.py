@@ -259,6 +259,20 @@ def every_kind(cluster: UpProcess, web: str, carol: Path) -> None:
                      json.dumps(WIDGETS)):
         ok(cluster, "create", "-f", "-", stdin=manifest)
     ok(cluster, "create", "-f", "-", stdin=json.dumps(widget("gear", size=3)))
+    for kind in ("DaemonSet", "StatefulSet"):
+        ok(cluster, "create", "-f", "-", stdin=json.dumps(_sleeper(kind)))
+
+
+def _sleeper(kind: str) -> dict[str, Any]:
+    """A DaemonSet or a one-replica StatefulSet of busybox sleeping."""
+    name = kind.lower()
+    spec: dict[str, Any] = {"selector": {"matchLabels": {"app": name}}, "template": {
+        "metadata": {"labels": {"app": name}},
+        "spec": {"containers": [{"name": "main", "image": "busybox:1.35",
+                                 "command": ["sleep", "3600"]}]}}}
+    if kind == "StatefulSet":
+        spec.update(replicas=1, serviceName=name)
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as one space)
@@ -287,6 +301,9 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("customresourcedefinitions", "widgets.example.com", "", "Kind: Widget"),
     ("admissionregistrations", "quiet-policy", "", "Failure Policy: Ignore"),
     ("widgets", "gear", "default", "Spec: Color: red Size: 3"),
+    ("daemonsets", "daemonset", "default", "Desired Number of Nodes Scheduled: 1"),
+    ("statefulsets", "statefulset", "default", "Replicas: 1 desired | 1 total"),
+    ("controllerrevisions", "", "default", "Revision: 1"),
 ]
 
 
