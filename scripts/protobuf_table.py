@@ -34,6 +34,7 @@ ROOTS = {
     ("coordination.k8s.io/v1", "Lease"): "coordination.v1.Lease",
     ("apps/v1", "Deployment"): "apps.v1.Deployment",
     ("apps/v1", "ReplicaSet"): "apps.v1.ReplicaSet",
+    ("batch/v1", "Job"): "batch.v1.Job", ("batch/v1", "CronJob"): "batch.v1.CronJob",
     ("autoscaling/v1", "Scale"): "autoscaling.v1.Scale",
     ("policy/v1", "Eviction"): "policy.v1.Eviction",
     ("policy/v1", "PodDisruptionBudget"): "policy.v1.PodDisruptionBudget",

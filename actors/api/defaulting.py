@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import priorityclasses, secrets
+from actors.api import jobs, priorityclasses, secrets
 from actors.api.objects import Object
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
@@ -107,9 +107,7 @@ def default_replicaset(rs: Object) -> None:
         return
     spec.setdefault("replicas", 1)
     spec.setdefault("minReadySeconds", 0)
-    template = spec.get("template")
-    if isinstance(template, dict):
-        default_pod_spec(template.get("spec"))
+    _default_template(spec)
     rs.setdefault("status", {})
 
 
@@ -129,6 +127,27 @@ def default_deployment(deployment: Object) -> None:
                 rolling.setdefault("maxUnavailable", "25%")
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
+
+
+def default_job(job: Object) -> None:
+    """Kubernetes' defaults of a batch/v1 Job (its generated selector too) and its template."""
+    jobs.default_job(job)
+    _default_template(job.get("spec"))
+
+
+def default_cronjob(cronjob: Object) -> None:
+    """Kubernetes' defaults of a batch/v1 CronJob and its job template's pod template."""
+    jobs.default_cronjob(cronjob)
+    spec = cronjob.get("spec")
+    template = spec.get("jobTemplate") if isinstance(spec, dict) else None
+    _default_template(template.get("spec") if isinstance(template, dict) else None)
+
+
+def _default_template(spec: Any) -> None:
+    """The defaults of the pod template in a workload's ``spec``."""
+    template = spec.get("template") if isinstance(spec, dict) else None
+    if isinstance(template, dict):
+        default_pod_spec(template.get("spec"))
 
 
 def default_limit_range(limit_range: Object) -> None:
@@ -160,5 +179,6 @@ def limit_range_defaults(item: Object) -> tuple[dict[str, Any], dict[str, Any]]:
 DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               "replicasets": default_replicaset, "deployments": default_deployment,
               "limitranges": default_limit_range,
+              jobs.JOBS: default_job, jobs.CRONJOBS: default_cronjob,
               priorityclasses.RESOURCE: priorityclasses.default_priority_class,
               secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap}

@@ -595,6 +595,8 @@ def bootstrap_policy() -> list[Object]:
             _rule(["apps"], ["replicasets", "deployments"], [*READ, "create", "update",
                                                              "patch", "delete"]),
             _rule(["apps"], ["replicasets/status", "deployments/status"], WRITE_STATUS),
+            _rule([BATCH], WORKLOADS_BATCH, [*READ, "create", "update", "patch", "delete"]),
+            _rule([BATCH], ["jobs/status", "cronjobs/status"], WRITE_STATUS),
             _rule([""], ["namespaces/finalize", "namespaces/status"], ["update"]),
             # the default service accounts and the root CA ConfigMap of every namespace
             _rule([""], ["serviceaccounts", "configmaps"], ["create"]),

@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.api import certificates, crds, secrets
+from actors.api import certificates, crds, jobs, secrets
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
 from actors.api.objects import Object
@@ -189,6 +189,8 @@ def prepare_update(
             new["spec"].get("selector") != (old.get("spec") or {}).get("selector")):
         raise _invalid(info, old, [f"spec.selector: Invalid value: "
                                    f"{new['spec'].get('selector')}: field is immutable"])
+    elif info.group == jobs.GROUP and (problems := jobs.update_problems(info.name, old, new)):
+        raise _invalid(info, old, problems)
     elif secrets.has_immutable_data(info.name) and (
             problems := secrets.update_problems(info.name, old, new)):
         raise _invalid(info, old, problems)
