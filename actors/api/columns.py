@@ -230,7 +230,7 @@ def _cronjob_cells(cronjob: Object) -> list[str]:
             "<unset>" if suspend is None else str(bool(suspend)),
             str(len(status.get("active") or [])),
             age({"metadata": {"creationTimestamp": last}}) if last else "<none>", age(cronjob),
-            *_template_cells((spec.get("jobTemplate") or {}))]
+            *_template_cells(spec.get("jobTemplate") or {})]
 
 
 def _namespace_cells(namespace: Object) -> list[str]:

@@ -189,16 +189,21 @@ def prepare_update(
             new["spec"].get("selector") != (old.get("spec") or {}).get("selector")):
         raise _invalid(info, old, [f"spec.selector: Invalid value: "
                                    f"{new['spec'].get('selector')}: field is immutable"])
-    elif info.group == jobs.GROUP and (problems := jobs.update_problems(info.name, old, new)):
-        raise _invalid(info, old, problems)
-    elif secrets.has_immutable_data(info.name) and (
-            problems := secrets.update_problems(info.name, old, new)):
+    elif problems := _immutable_problems(info, old, new):
         raise _invalid(info, old, problems)
     elif info.name == certificates.RESOURCE:  # its main update and ``approval``
         certificates.prepare_update(subresource, body, new, old)
     if new.get("spec") != old.get("spec"):
         metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new, expected
+
+
+def _immutable_problems(info: ResourceInfo, old: Object, new: Object) -> list[str]:
+    """What an update changes of what may not change: a Secret's or ConfigMap's data once
+    ``immutable``, a Job's selector, template, completions..."""
+    if secrets.has_immutable_data(info.name):
+        return secrets.update_problems(info.name, old, new)
+    return jobs.update_problems(info.name, old, new)
 
 
 def unchanged(new: Object, old: Object) -> bool:

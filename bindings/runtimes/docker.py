@@ -78,6 +78,8 @@ def run_options(pod: Object, container: Object, attempt: int,
         "init": True,
         "network_mode": "host" if spec.get("hostNetwork") else "none",
     }
+    if not spec.get("hostNetwork"):  # Kubernetes' pod hostname: spec.hostname or the name
+        options["hostname"] = str(spec.get("hostname") or meta["name"])[:63]
     if container.get("command"):
         options["entrypoint"] = container["command"]
     if container.get("args"):
