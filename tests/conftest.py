@@ -169,11 +169,13 @@ def node(name: str, *, cpu: str = "2", memory: str = "4Gi", ready: bool = True) 
                        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
 
 
-def wait_none_left(client: Client, resource: str, label_selector: str,
-                   namespace: str | None = "default", timeout: float = 60.0) -> None:
-    """Block until no object of ``resource`` matches ``label_selector`` (listed, then
-    followed by a watch from the listing's revision)."""
-    listing = client.list(resource, namespace, label_selector=label_selector)
+def wait_none_left(client: Client, resource: str, label_selector: str | None,
+                   namespace: str | None = "default", timeout: float = 60.0, *,
+                   field_selector: str | None = None) -> None:
+    """Block until no object of ``resource`` matches ``label_selector`` and
+    ``field_selector`` (listed, then followed by a watch from the listing's revision)."""
+    listing = client.list(resource, namespace, label_selector=label_selector,
+                          field_selector=field_selector)
     left = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in listing["items"]}
     empty = threading.Event()
 
@@ -187,6 +189,7 @@ def wait_none_left(client: Client, resource: str, label_selector: str,
             empty.set()
 
     watch = client.watch(resource, on_event, namespace=namespace, label_selector=label_selector,
+                         field_selector=field_selector,
                          resource_version=listing["metadata"]["resourceVersion"])
     try:
         assert not left or empty.wait(timeout), f"{resource} left: {sorted(left)}"
