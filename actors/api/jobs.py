@@ -17,9 +17,11 @@ adds the pod template's), ``actors.api.defaulting`` (calls the defaulters),
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from actors.api import schedules
+from actors.api.meta import owner_reference
 from actors.api.objects import Object
 
 GROUP = "batch"
@@ -32,6 +34,8 @@ COMPLETION_INDEX = f"{LABEL_PREFIX}job-completion-index"
 """Annotation (and label) of an Indexed Job's pod: its index; env JOB_COMPLETION_INDEX."""
 TRACKING_FINALIZER = f"{LABEL_PREFIX}job-tracking"
 """On every pod a Job creates, until the Job's status has counted it."""
+INSTANTIATE = "cronjob.kubernetes.io/instantiate"
+"""Annotation of a Job made by hand from a CronJob (``create job --from``): ``manual``."""
 SCHEDULED_TIMESTAMP = f"{LABEL_PREFIX}cronjob-scheduled-timestamp"
 """Annotation of a CronJob's Job: the time it was scheduled for (RFC 3339, in the
 CronJob's time zone)."""
@@ -216,6 +220,22 @@ def update_problems(resource: str, old: Object, new: Object) -> list[str]:
 
 
 # -- what the controllers and printers read ---------------------------------------------------
+
+
+def job_from_cronjob(cronjob: Object, name: str, annotations: dict[str, str]) -> Object:
+    """A Job named ``name`` of ``cronjob``'s ``jobTemplate``, controlled by it, with
+    ``annotations`` added to the template's (the CronJob controller's scheduled time, or
+    kubectl's ``instantiate: manual``)."""
+    template = copy.deepcopy(cronjob["spec"].get("jobTemplate") or {})
+    metadata = template.get("metadata") or {}
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": cronjob["metadata"]["namespace"],
+                     "labels": metadata.get("labels") or {},
+                     "annotations": {**(metadata.get("annotations") or {}), **annotations},
+                     "ownerReferences": [owner_reference(cronjob)]},
+        "spec": template.get("spec") or {},
+    }
 
 
 def finished(job: Object) -> str | None:

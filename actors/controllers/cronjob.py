@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from actors.api import jobs, schedules
-from actors.api.meta import controller_ref, owner_reference, parse_time
+from actors.api.meta import controller_ref, parse_time
 from actors.api.objects import Object
 from actors.controllers.controller import Controller, Key
 from bus.errors import AlreadyExists, NotFound
@@ -43,19 +43,9 @@ def job_name(cronjob: Object, scheduled: datetime) -> str:
 
 def job_for(cronjob: Object, scheduled: datetime) -> Object:
     """The Job of ``cronjob`` for the time ``scheduled`` (getJobFromTemplate2)."""
-    template = copy.deepcopy(cronjob["spec"].get("jobTemplate") or {})
-    metadata = template.get("metadata") or {}
     zone = schedules.zone(cronjob["spec"].get("timeZone"))
-    return {
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {
-            "name": job_name(cronjob, scheduled), "namespace": cronjob["metadata"]["namespace"],
-            "labels": metadata.get("labels") or {},
-            "annotations": {**(metadata.get("annotations") or {}),
-                            jobs.SCHEDULED_TIMESTAMP: scheduled.astimezone(zone).isoformat()},
-            "ownerReferences": [owner_reference(cronjob)]},
-        "spec": template.get("spec") or {},
-    }
+    return jobs.job_from_cronjob(cronjob, job_name(cronjob, scheduled), {
+        jobs.SCHEDULED_TIMESTAMP: _rfc3339(scheduled.astimezone(zone))})
 
 
 def earliest(cronjob: Object, now: datetime) -> datetime:
@@ -84,6 +74,12 @@ def to_prune(finished: list[Object], limit: int | None) -> list[Object]:
                                               (j.get("status") or {}).get("startTime") or "",
                                               j["metadata"]["name"]))
     return ordered[:len(finished) - limit]
+
+
+def _rfc3339(when: datetime) -> str:
+    """Go's RFC 3339 of a time in its zone: ``2026-12-06T22:40:00+01:00``, ``...Z`` in UTC."""
+    text = when.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _stamp(when: datetime) -> str:

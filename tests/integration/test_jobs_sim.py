@@ -92,3 +92,72 @@ def test_an_indexed_job_completes_every_index_and_a_ttl_deletes_it(sim_cluster):
     assert {p["spec"]["hostname"] for p in pods} == {"indexed-0", "indexed-1", "indexed-2"}
     wait_none_left(admin, jobs.JOBS, "app=indexed", timeout=30)
     wait_none_left(admin, "pods", f"{jobs.JOB_NAME}=indexed", timeout=30)
+
+
+def test_a_suspended_job_runs_nothing_until_resumed(sim_cluster):
+    admin = sim_cluster.admin_client()
+    admin.create(jobs.JOBS, job("later", suspend=True))
+    suspended = wait_for(admin, jobs.JOBS, "later", lambda j: any(
+        c["type"] == "Suspended" and c["status"] == "True"
+        for c in (j.get("status") or {}).get("conditions") or []))
+    assert "startTime" not in suspended["status"] and not pods_of(admin, "later")
+    admin.patch(jobs.JOBS, "later", {"spec": {"suspend": False}},
+                "application/merge-patch+json", "default")
+    done = wait_for(admin, jobs.JOBS, "later", finished("Complete"))
+    resumed = next(c for c in done["status"]["conditions"] if c["type"] == "Suspended")
+    assert (resumed["status"], resumed["reason"]) == ("False", "JobResumed")
+
+
+def test_a_job_past_its_active_deadline_fails_and_its_pods_go(sim_cluster):
+    admin = sim_cluster.admin_client()
+    slow = job("slow", activeDeadlineSeconds=1)
+    slow["spec"]["template"]["metadata"]["annotations"][RUN_SECONDS] = "600"
+    admin.create(jobs.JOBS, slow)
+    failed = wait_for(admin, jobs.JOBS, "slow", finished("Failed"), timeout=30)
+    cond = next(c for c in failed["status"]["conditions"] if c["type"] == "Failed")
+    assert (cond["reason"], cond["message"]) == ("DeadlineExceeded",
+                                                 "Job was active longer than specified deadline")
+    assert failed["status"]["active"] == 0
+    wait_none_left(admin, "pods", f"{jobs.JOB_NAME}=slow", timeout=30)
+
+
+def test_an_ignored_failure_does_not_count_against_the_backoff_limit(sim_cluster):
+    admin = sim_cluster.admin_client()
+    policy = {"rules": [{"action": "Ignore", "onExitCodes": {"operator": "In", "values": [7]}}]}
+    admin.create(jobs.JOBS, job("ignored", exit_code=7, backoffLimit=0, parallelism=1,
+                                podFailurePolicy=policy))
+    names: set[str] = set()
+
+    def failed_pod(pod: dict) -> bool:
+        if pod["metadata"]["name"].startswith("ignored-") and \
+                pod["status"].get("phase") == "Failed":
+            names.add(pod["metadata"]["name"])
+        return len(names) == 2
+
+    wait_for(admin, "pods", None, failed_pod, timeout=30)  # replaced, not counted
+    ignored = admin.get(jobs.JOBS, "ignored", "default")
+    assert jobs.finished(ignored) is None and ignored["status"].get("failed", 0) == 0
+
+
+def test_the_cli_makes_a_job_from_a_cronjob_and_prints_both(cluster, admin):
+    template = job("x")["spec"]
+    admin.create(jobs.CRONJOBS, {
+        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
+        "spec": {"schedule": "@yearly", "timeZone": "Europe/Paris",
+                 "jobTemplate": {"metadata": {"labels": {"app": "nightly"}},
+                                 "spec": template}}}, "default")
+    made = cluster.cli("create", "job", "by-hand", "--from=cronjob/nightly")
+    assert made.stdout == "job.batch/by-hand created\n"
+    done = wait_for(admin, jobs.JOBS, "by-hand", finished("Complete"))
+    assert done["metadata"]["annotations"][jobs.INSTANTIATE] == "manual"
+    assert done["metadata"]["labels"]["app"] == "nightly"
+    assert done["metadata"]["ownerReferences"][0]["name"] == "nightly"
+    rows = [line.split() for line in cluster.cli("get", "jobs", "-o", "wide").stdout.splitlines()]
+    assert rows[0] == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE", "CONTAINERS",
+                       "IMAGES", "SELECTOR"]
+    assert rows[1][:3] + rows[1][5:7] == ["by-hand", "Complete", "1/1", "c", "sim"]
+    assert rows[1][7] == f"{jobs.CONTROLLER_UID}={done['metadata']['uid']}"
+    rows = [line.split() for line in cluster.cli("get", "cj").stdout.splitlines()]
+    assert rows[1][:6] == ["nightly", "@yearly", "Europe/Paris", "False", "0", "<none>"]
+    refused = cluster.cli("create", "job", "nope", "--from=cronjob/absent", check=False)
+    assert refused.returncode == 1 and "not found" in refused.stderr
