@@ -16,7 +16,7 @@ from tests.conftest import wait_for, wait_none_left
 from tests.e2e.conftest import IMAGE
 
 pytestmark = pytest.mark.e2e
-MANIFESTS = Path(__file__).parent / "manifests"
+MANIFESTS = Path(__file__).resolve().parents[2] / "examples" / "manifests"
 
 
 def job(name: str, script: str, **spec) -> dict:

@@ -159,6 +159,7 @@ VALID: dict[str, list[Object]] = {
                                  "spec": {"namespace": "default"}}],
     "replicasets": [_workload("ReplicaSet")],
     "deployments": [_workload("Deployment")],
+    "jobs": [], "cronjobs": [],  # examples/manifests: the Kubernetes docs' job and cronjob
     certificates.RESOURCE: [_csr()],
     "priorityclasses": [{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                          "metadata": {"name": "high-priority"}, "value": 1000000,
