@@ -274,12 +274,16 @@ def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -
     return failed
 
 
+DESCRIBED = ("pods", "nodes", "replicasets", "deployments", "secrets", "jobs", "cronjobs")
+"""The types ``describe`` knows."""
+
+
 def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     info, names = parsing.resource_and_names([args.resource, *args.names],
                                               session.client.info)
-    if info.name not in ("pods", "nodes", "replicasets", "deployments", "secrets"):
-        raise UsageError("describe knows pods, nodes, replicasets, deployments and secrets in "
-                         f"this release, not {info.name}")
+    if info.name not in DESCRIBED:
+        raise UsageError(f"describe knows {', '.join(DESCRIBED)} in this release, not "
+                         f"{info.name}")
     namespace = session.namespace if info.namespaced else None
     if names:
         objects, failed = _get_each(session, info, namespace, names)
@@ -301,6 +305,10 @@ def _describe(session: Session, info: ResourceInfo, obj: Object, events: list[Ob
         return printers.describe_secret(obj)
     if info.name == "pods":
         return printers.describe_pod(obj, events)
+    if info.name == "cronjobs":
+        return printers.describe_cronjob(obj, events)
+    if info.name == "jobs":
+        return printers.describe_job(obj, events)
     if info.name == "nodes":
         pods = session.client.list(
             "pods", None, field_selector=f"spec.nodeName={obj['metadata']['name']}")

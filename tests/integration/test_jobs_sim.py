@@ -5,24 +5,13 @@ with a TTL is deleted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from actors.api import jobs
-from bindings.cluster import Cluster, ClusterConfig
 from bindings.runtimes.sim import EXIT_CODE, RUN_SECONDS
 from tests.conftest import wait_for, wait_none_left
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def sim_cluster(tmp_path: Path) -> Iterator[Cluster]:
-    cluster = Cluster.start(ClusterConfig(data_dir=tmp_path / "sim", nodes=2, runtime="sim"))
-    yield cluster
-    cluster.stop()
 
 
 def job(name: str, *, exit_code: int = 0, **spec) -> dict:
@@ -54,6 +43,12 @@ def test_a_job_runs_its_completions_parallelism_at_a_time_and_completes(sim_clus
     assert all(not p["metadata"].get("finalizers") for p in pods)
     uid = done["metadata"]["uid"]
     assert all(p["metadata"]["labels"][jobs.CONTROLLER_UID] == uid for p in pods)
+    completed = wait_for(admin, "events", None, lambda e: e["involvedObject"]["uid"] == uid
+                         and e["reason"] == "Completed")
+    assert (completed["type"], completed["message"]) == ("Normal", "Job completed")
+    created = [e["message"] for e in admin.list("events", "default")["items"]
+               if e["involvedObject"]["uid"] == uid and e["reason"] == "SuccessfulCreate"]
+    assert sorted(created) == sorted(f"Created pod: {p['metadata']['name']}" for p in pods)
 
 
 def test_a_failing_job_fails_after_its_backoff_limit(sim_cluster):
@@ -159,5 +154,10 @@ def test_the_cli_makes_a_job_from_a_cronjob_and_prints_both(cluster, admin):
     assert rows[1][7] == f"{jobs.CONTROLLER_UID}={done['metadata']['uid']}"
     rows = [line.split() for line in cluster.cli("get", "cj").stdout.splitlines()]
     assert rows[1][:6] == ["nightly", "@yearly", "Europe/Paris", "False", "0", "<none>"]
+    described = cluster.cli("describe", "job", "by-hand").stdout
+    assert "Pods Statuses:    0 Active (0 Ready) / 1 Succeeded / 0 Failed" in described
+    described = cluster.cli("describe", "cronjob", "nightly").stdout
+    assert "Schedule:                      @yearly" in described
+    assert "Active Jobs:         <none>" in described
     refused = cluster.cli("create", "job", "nope", "--from=cronjob/absent", check=False)
     assert refused.returncode == 1 and "not found" in refused.stderr
