@@ -110,7 +110,8 @@ def job_spec_problems(spec: dict[str, Any], at: str) -> list[str]:
     """kube-apiserver's checks of a Job's spec at ``at`` (``spec``, or a CronJob's
     ``spec.jobTemplate.spec``) beyond its pod template's, in its words."""
     problems = _counts(spec, at, ("parallelism", "completions", "backoffLimit",
-                                  "ttlSecondsAfterFinished", "backoffLimitPerIndex"), 0)
+                                  "ttlSecondsAfterFinished", "backoffLimitPerIndex",
+                                  "maxFailedIndexes"), 0)
     problems += _counts(spec, at, ("activeDeadlineSeconds",), 1)
     mode = spec.get("completionMode", "NonIndexed")
     if mode not in COMPLETION_MODES:
@@ -121,6 +122,9 @@ def job_spec_problems(spec: dict[str, Any], at: str) -> list[str]:
     if spec.get("backoffLimitPerIndex") is not None and mode != "Indexed":
         problems.append(f"{at}.backoffLimitPerIndex: Forbidden: requires indexed completion "
                         "mode")
+    if spec.get("maxFailedIndexes") is not None and spec.get("backoffLimitPerIndex") is None:
+        problems.append(f"{at}.backoffLimitPerIndex: Required value: when maxFailedIndexes "
+                        "is specified")
     restart = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
     if restart not in ("OnFailure", "Never"):
         problems.append(f'{at}.template.spec.restartPolicy: Unsupported value: "{restart}": '

@@ -103,6 +103,8 @@ class JobController(Controller):
             uncountedTerminatedPods={k: v for k, v in tracking.uncounted.items() if v})
         if jobpods.is_indexed(job):
             status["completedIndexes"] = jobpods.format_indexes(tracking.completed)
+        if jobpods.per_index(job) is not None:
+            status["failedIndexes"] = jobpods.format_indexes(tracking.failed_indexes)
         if tracking.fail_job is not None and not condition(job, "FailureTarget"):
             _condition(status, "FailureTarget", "PodFailurePolicy", tracking.fail_job)
         return status
@@ -146,12 +148,12 @@ class JobController(Controller):
         if extra := jobpods.surplus(job, active):
             self._delete(key, job, pods_to_delete(active, extra))
             return deadline
-        wanted = jobpods.wanted(job, tracking, active)
-        delay = jobpods.creation_delay(pods, now) if wanted else 0.0
-        if wanted and delay == 0.0:
+        wanted, delay = jobpods.due_now(job, jobpods.wanted(job, tracking, active), pods, now)
+        if wanted:
             self.expectations.expect(key, adds=len(wanted))
-            create_pods(self, key, job, [jobpods.job_pod(job, i) for i in wanted],
-                        self.expectations)
+            create_pods(self, key, job, [
+                jobpods.job_pod(job, i, 0 if i is None else jobpods.next_failure_count(pods, i))
+                for i in wanted], self.expectations)
             status["active"] = len(active) + len(wanted)
         waits = [t for t in (deadline, delay or None) if t is not None]
         return min(waits) if waits else None

@@ -31,7 +31,13 @@ POD_BACKOFF_MAX_SECONDS = 360.0
 """Longest such delay (MaxJobPodFailureBackOff)."""
 MAX_UNCOUNTED = 500
 """Most pods held in uncountedTerminatedPods at once (Kubernetes' maxUncountedPods)."""
+FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count"
+"""Annotation of a pod of a Job with ``backoffLimitPerIndex``: how often its index failed
+before it."""
 BACKOFF_LIMIT = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
+MAX_FAILED_INDEXES = ("MaxFailedIndexesExceeded",
+                      "Job has exceeded the specified maximal number of failed indexes")
+FAILED_INDEXES = ("FailedIndexes", "Job has failed indexes")
 DEADLINE = ("DeadlineExceeded", "Job was active longer than specified deadline")
 COMPLETIONS = ("CompletionsReached", "Reached expected number of succeeded pods")
 
@@ -56,6 +62,18 @@ def index_of(pod: Object) -> int | None:
 
 def is_indexed(job: Object) -> bool:
     return job["spec"].get("completionMode") == "Indexed"
+
+
+def per_index(job: Object) -> int | None:
+    """``backoffLimitPerIndex`` of an Indexed Job (None: the Job's ``backoffLimit`` rules)."""
+    limit = job["spec"].get("backoffLimitPerIndex")
+    return int(limit) if limit is not None and is_indexed(job) else None
+
+
+def failure_count(pod: Object) -> int:
+    """How often the pod's index had failed before it."""
+    value = (pod["metadata"].get("annotations") or {}).get(FAILURE_COUNT, "0")
+    return int(value) if str(value).isdigit() else 0
 
 
 # -- the pod failure policy --------------------------------------------------------------------
@@ -111,6 +129,8 @@ class Tracking:
     failed: int
     completed: set[int]
     """An Indexed Job's completed indexes."""
+    failed_indexes: set[int]
+    """Its failed ones (``backoffLimitPerIndex`` exceeded, or a FailIndex rule)."""
     uncounted: dict[str, list[str]]
     """``uncountedTerminatedPods``: uids of finished pods counted once their finalizer goes."""
     release: list[Object] = field(default_factory=list)
@@ -129,6 +149,7 @@ def track(job: Object, pods: list[Object]) -> Tracking:
     waiting = status.get("uncountedTerminatedPods") or {}
     found = Tracking(int(status.get("succeeded") or 0), int(status.get("failed") or 0),
                      parse_indexes(status.get("completedIndexes") or ""),
+                     parse_indexes(status.get("failedIndexes") or ""),
                      {"succeeded": [], "failed": []})
     for kind in ("succeeded", "failed"):
         for uid in waiting.get(kind) or []:
@@ -151,6 +172,7 @@ def track(job: Object, pods: list[Object]) -> Tracking:
                 continue
             if action == "FailJob" and found.fail_job is None:
                 found.fail_job = message
+            _fail_index(found, job, pod, action == "FailIndex")
         elif is_indexed(job):  # its index counts at once, written with the uid
             _complete_index(found, job, pod)
         found.uncounted[outcome].append(pod["metadata"]["uid"])
@@ -177,6 +199,14 @@ def _count(found: Tracking, job: Object, outcome: str) -> None:
         found.succeeded = len(found.completed)
 
 
+def _fail_index(found: Tracking, job: Object, pod: Object, now: bool) -> None:
+    """With ``backoffLimitPerIndex``: the pod's index fails when a FailIndex rule says so or
+    its failures pass the limit (recorded with the pod's uid, as a success's index is)."""
+    limit, index = per_index(job), index_of(pod)
+    if limit is not None and index is not None and (now or failure_count(pod) + 1 > limit):
+        found.failed_indexes.add(index)
+
+
 def _complete_index(found: Tracking, job: Object, pod: Object) -> None:
     index = index_of(pod)
     if index is not None and index < int(job["spec"].get("completions") or 0):
@@ -194,14 +224,16 @@ def parse_indexes(text: str) -> set[int]:
 
 
 def format_indexes(indexes: set[int]) -> str:
-    """{1, 3, 4, 5} -> ``1,3-5``: intervals, as Kubernetes writes ``completedIndexes``."""
+    """{1, 3, 4, 5, 7, 8} -> ``1,3-5,7,8``: intervals, as Kubernetes writes
+    ``completedIndexes``."""
     parts, ordered = [], sorted(indexes)
     i = 0
     while i < len(ordered):
         j = i
         while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
             j += 1
-        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        gap = "-" if j > i + 1 else ","  # two in a row: "1,2", as Kubernetes writes them
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}{gap}{ordered[j]}")
         i = j + 1
     return ",".join(parts)
 
@@ -222,10 +254,16 @@ def verdict(job: Object, tracking: Tracking, active: list[Object], now: datetime
     if tracking.failed + len(tracking.uncounted["failed"]) > limit or _restarts_past(
             spec, active, limit):
         return "FailureTarget", *BACKOFF_LIMIT
+    most = spec.get("maxFailedIndexes")
+    if per_index(job) is not None and most is not None and len(tracking.failed_indexes) > most:
+        return "FailureTarget", *MAX_FAILED_INDEXES
     if deadline_left(job, now) == 0:
         return "FailureTarget", *DEADLINE
     if _complete(job, tracking, active):
         return "SuccessCriteriaMet", *COMPLETIONS
+    if tracking.failed_indexes and len(tracking.completed | tracking.failed_indexes) >= int(
+            spec.get("completions") or 0):
+        return "FailureTarget", *FAILED_INDEXES
     return None
 
 
@@ -270,7 +308,8 @@ def wanted(job: Object, tracking: Tracking, active: list[Object]) -> list[int | 
     parallelism = int(spec.get("parallelism", 1))
     completions = spec.get("completions")
     if is_indexed(job):
-        taken = tracking.completed | {index_of(pod) for pod in active} - {None}
+        taken = tracking.completed | tracking.failed_indexes | {
+            index_of(pod) for pod in active} - {None}
         missing = [i for i in range(int(completions or 0)) if i not in taken]
         return list(missing[:max(parallelism - len(active), 0)])
     succeeded = tracking.succeeded + len(tracking.uncounted["succeeded"])
@@ -286,10 +325,11 @@ def surplus(job: Object, active: list[Object]) -> int:
     return max(len(active) - int(job["spec"].get("parallelism", 1)), 0)
 
 
-def job_pod(job: Object, index: int | None) -> Object:
+def job_pod(job: Object, index: int | None, failures: int = 0) -> Object:
     """A pod of ``job``'s template holding the tracking finalizer; for an Indexed Job its
     index in an annotation and a label, env ``JOB_COMPLETION_INDEX`` in every container and
-    the hostname ``<job>-<index>``."""
+    the hostname ``<job>-<index>`` (with ``backoffLimitPerIndex``, the index's ``failures``
+    so far in an annotation)."""
     pod = new_pod(job)
     pod["metadata"]["finalizers"] = [jobs.TRACKING_FINALIZER]
     if index is None:
@@ -297,6 +337,8 @@ def job_pod(job: Object, index: int | None) -> Object:
     name = job["metadata"]["name"]
     pod["metadata"]["generateName"] = f"{name}-{index}-"
     pod["metadata"]["annotations"][jobs.COMPLETION_INDEX] = str(index)
+    if per_index(job) is not None:
+        pod["metadata"]["annotations"][FAILURE_COUNT] = str(failures)
     pod["metadata"]["labels"] = {**pod["metadata"]["labels"], jobs.COMPLETION_INDEX: str(index)}
     spec = copy.deepcopy(pod["spec"])
     spec.setdefault("hostname", f"{name}-{index}")
@@ -307,6 +349,31 @@ def job_pod(job: Object, index: int | None) -> Object:
             container["env"] = [*(container.get("env") or []), env]
     pod["spec"] = spec
     return pod
+
+
+def index_failures(pods: list[Object], index: int) -> list[Object]:
+    """The failed pods of one index."""
+    return [p for p in pods if index_of(p) == index
+            and (p.get("status") or {}).get("phase") == "Failed"]
+
+
+def next_failure_count(pods: list[Object], index: int) -> int:
+    """The failure count of the index's next pod: one more than its last failed pod's."""
+    return max((failure_count(p) + 1 for p in index_failures(pods, index)), default=0)
+
+
+def due_now(job: Object, wanted: list[int | None], pods: list[Object], now: datetime
+            ) -> tuple[list[int | None], float]:
+    """Which of the ``wanted`` pods may be created now, and the seconds until the next of the
+    others may: the failure back-off counts per index with ``backoffLimitPerIndex``, per Job
+    otherwise."""
+    if per_index(job) is None:
+        delay = creation_delay(pods, now) if wanted else 0.0
+        return (wanted, 0.0) if delay == 0.0 else ([], delay)
+    delays = {i: creation_delay(index_failures(pods, i), now) for i in wanted
+              if i is not None}
+    return ([i for i in wanted if i is None or delays[i] == 0.0],
+            min((d for d in delays.values() if d > 0), default=0.0))
 
 
 def creation_delay(pods: list[Object], now: datetime) -> float:

@@ -161,3 +161,14 @@ def test_the_cli_makes_a_job_from_a_cronjob_and_prints_both(cluster, admin):
     assert "Active Jobs:         <none>" in described
     refused = cluster.cli("create", "job", "nope", "--from=cronjob/absent", check=False)
     assert refused.returncode == 1 and "not found" in refused.stderr
+
+
+def test_an_index_that_keeps_failing_fails_alone_then_the_job(sim_cluster):
+    admin = sim_cluster.admin_client()
+    failing = job("per-index-fails", exit_code=1, completions=2, parallelism=2,
+                  completionMode="Indexed", backoffLimitPerIndex=1)
+    admin.create(jobs.JOBS, failing)
+    failed = wait_for(admin, jobs.JOBS, "per-index-fails", finished("Failed"), timeout=60)
+    cond = next(c for c in failed["status"]["conditions"] if c["type"] == "Failed")
+    assert (cond["reason"], failed["status"]["failedIndexes"]) == ("FailedIndexes", "0,1")
+    assert failed["status"]["failed"] == 4

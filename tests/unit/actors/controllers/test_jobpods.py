@@ -98,7 +98,7 @@ def test_the_pod_failure_policy_matches_exit_codes_and_conditions_in_order():
 
 
 def test_verdicts_come_in_kubernetes_order():
-    tracking = jobpods.Tracking(0, 3, set(), {"succeeded": [], "failed": []})
+    tracking = jobpods.Tracking(0, 3, set(), set(), {"succeeded": [], "failed": []})
     assert jobpods.verdict(job(), tracking, [], NOW) == (
         "FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
     tracking.failed = 0
@@ -118,18 +118,18 @@ def test_restarts_of_on_failure_pods_count_against_the_backoff_limit():
     on_failure["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
     crashing = pod("a")
     crashing["status"]["containerStatuses"][0]["restartCount"] = 2
-    tracking = jobpods.Tracking(0, 0, set(), {"succeeded": [], "failed": []})
+    tracking = jobpods.Tracking(0, 0, set(), set(), {"succeeded": [], "failed": []})
     assert jobpods.verdict(on_failure, tracking, [crashing], NOW)[1] == "BackoffLimitExceeded"
     assert jobpods.verdict(job(backoffLimit=2), tracking, [crashing], NOW) is None
 
 
 def test_pods_wanted_up_to_parallelism_and_the_completions_left():
-    tracking = jobpods.Tracking(1, 0, set(), {"succeeded": ["x"], "failed": []})
+    tracking = jobpods.Tracking(1, 0, set(), set(), {"succeeded": ["x"], "failed": []})
     assert jobpods.wanted(job(completions=3, parallelism=5), tracking, []) == [None]
     assert jobpods.wanted(job(completions=9, parallelism=2), tracking, [pod("a")]) == [None]
     assert jobpods.wanted(job(completions=None), tracking, []) == []  # a work queue, done
     indexed = job(completionMode="Indexed", completions=4, parallelism=2)
-    tracking = jobpods.Tracking(1, 0, {0}, {"succeeded": [], "failed": []})
+    tracking = jobpods.Tracking(1, 0, {0}, set(), {"succeeded": [], "failed": []})
     assert jobpods.wanted(indexed, tracking, [pod("a", index=1)]) == [2]
     assert jobpods.surplus(job(parallelism=1), [pod("a"), pod("b")]) == 1
 
@@ -158,5 +158,34 @@ def test_an_indexed_jobs_pod_carries_its_index_env_and_hostname():
 
 def test_completed_indexes_read_and_write_as_intervals():
     assert jobpods.parse_indexes("1,3-5,9") == {1, 3, 4, 5, 9}
-    assert jobpods.format_indexes({9, 1, 3, 4, 5}) == "1,3-5,9"
+    assert jobpods.format_indexes({10, 1, 3, 4, 5, 7, 8}) == "1,3-5,7,8,10"
+    assert jobpods.format_indexes({1, 2}) == "1,2"
     assert jobpods.format_indexes(set()) == "" and jobpods.parse_indexes("") == set()
+
+
+def test_an_index_fails_past_its_own_backoff_limit_and_is_not_run_again():
+    indexed = job(completionMode="Indexed", completions=3, parallelism=3,
+                  backoffLimitPerIndex=1, backoffLimit=2**31 - 1)
+    first = pod("a", "Failed", index=1, exit_code=1)
+    first["metadata"]["annotations"][jobpods.FAILURE_COUNT] = "0"
+    second = pod("b", "Failed", index=1, exit_code=1)
+    second["metadata"]["annotations"][jobpods.FAILURE_COUNT] = "1"
+    assert jobpods.track(indexed, [first]).failed_indexes == set()
+    assert jobpods.next_failure_count([first], 1) == 1
+    tracked = jobpods.track(indexed, [first, second, pod("c", "Succeeded", index=0),
+                                      pod("d", "Succeeded", index=2)])
+    assert tracked.failed_indexes == {1} and tracked.completed == {0, 2}
+    assert jobpods.wanted(indexed, tracked, []) == []
+    assert jobpods.verdict(indexed, tracked, [], NOW) == (
+        "FailureTarget", "FailedIndexes", "Job has failed indexes")
+    indexed["spec"]["maxFailedIndexes"] = 0
+    assert jobpods.verdict(indexed, tracked, [], NOW)[1] == "MaxFailedIndexesExceeded"
+    made = jobpods.job_pod(indexed, 1, 1)
+    assert made["metadata"]["annotations"][jobpods.FAILURE_COUNT] == "1"
+
+
+def test_the_backoff_counts_per_index_with_a_limit_per_index():
+    indexed = job(completionMode="Indexed", completions=3, backoffLimitPerIndex=3)
+    failed = [pod("a", "Failed", index=1, ended=4)]
+    assert jobpods.due_now(indexed, [0, 1], failed, NOW) == ([0], 6.0)
+    assert jobpods.due_now(job(), [None], failed, NOW) == ([], 6.0)
