@@ -6,6 +6,7 @@ with a TTL is deleted."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from actors.api import jobs
 from bindings.runtimes.sim import EXIT_CODE, RUN_SECONDS
@@ -172,3 +173,36 @@ def test_an_index_that_keeps_failing_fails_alone_then_the_job(sim_cluster):
     cond = next(c for c in failed["status"]["conditions"] if c["type"] == "Failed")
     assert (cond["reason"], failed["status"]["failedIndexes"]) == ("FailedIndexes", "0,1")
     assert failed["status"]["failed"] == 4
+
+
+def test_deleting_a_running_job_deletes_its_pods_finalizers_and_all(sim_cluster):
+    admin = sim_cluster.admin_client()
+    slow = job("doomed", parallelism=2, completions=2)
+    slow["spec"]["template"]["metadata"]["annotations"][RUN_SECONDS] = "600"
+    admin.create(jobs.JOBS, slow)
+    wait_for(admin, jobs.JOBS, "doomed", lambda j: (j.get("status") or {}).get("ready") == 2)
+    admin.delete(jobs.JOBS, "doomed", "default")
+    wait_none_left(admin, "pods", f"{jobs.JOB_NAME}=doomed", timeout=60)
+
+
+def test_kubectl_creates_waits_for_explains_and_deletes_jobs(cluster, admin):
+    made = cluster.kubectl("create", "job", "quick", "--image=sim", "--", "true")
+    assert (made.returncode, made.stdout) == (0, "job.batch/quick created\n"), made.stderr
+    command = cluster.kubectl("get", "job", "quick", "-o",
+                              "jsonpath={.spec.template.spec.containers[0].command}")
+    assert command.stdout == '["true"]'
+    made = cluster.kubectl("create", "-f", "-", stdin=yaml.safe_dump(job("short")))
+    assert made.returncode == 0, made.stderr
+    waited = cluster.kubectl("wait", "--for=condition=complete", "job/short", "--timeout=30s")
+    assert (waited.returncode, waited.stdout) == (0, "job.batch/short condition met\n")
+    explained = cluster.kubectl("explain", "job.spec.backoffLimit")
+    assert explained.returncode == 0 and "backoffLimit" in explained.stdout, explained.stderr
+    always = job("always")
+    always["spec"]["template"]["spec"]["restartPolicy"] = "Always"
+    bad = cluster.kubectl("create", "-f", "-", stdin=yaml.safe_dump(always))
+    assert bad.returncode == 1
+    assert ('spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: '
+            '"OnFailure", "Never"') in bad.stderr
+    gone = cluster.kubectl("delete", "job", "quick", "short")
+    assert gone.returncode == 0, gone.stderr
+    wait_none_left(admin, "pods", f"{jobs.JOB_NAME}=quick", timeout=60)
