@@ -10,7 +10,9 @@ left it gets ``Failed`` (BackoffLimitExceeded, DeadlineExceeded, PodFailurePolic
 has its pods deleted and the ``Suspended`` condition; otherwise pods are created up to
 ``parallelism`` (after the failure back-off) or the surplus deleted. ``startTime`` is set when
 it first runs (again on resume), the active deadline counted from it. Status: ``active``,
-``ready``, ``terminating``, ``succeeded``, ``failed``, ``completedIndexes``.
+``ready``, ``terminating``, ``succeeded``, ``failed``, ``completedIndexes``. A terminating
+pod is replaced at once, unless ``podReplacementPolicy: Failed`` (the default with a
+``podFailurePolicy``); a Job whose ``managedBy`` names another controller is left alone.
 
 Neighbours: ``actors.controllers.controller`` (base), ``actors.controllers.jobpods`` (the
 decisions), ``actors.controllers.replicaset`` (pod creation in batches, Expectations),
@@ -37,6 +39,9 @@ from bus.errors import ApiError, Conflict, NotFound, TemporaryError
 
 TERMINAL = {"FailureTarget": "Failed", "SuccessCriteriaMet": "Complete"}
 """The interim condition of a Job that met its criteria, and the final one it leads to."""
+MANAGER = "kubernetes.io/job-controller"
+"""The ``spec.managedBy`` of the Jobs this controller runs (the default); others are left to
+the controller they name."""
 
 
 class JobController(Controller):
@@ -76,14 +81,16 @@ class JobController(Controller):
                            if (controller_ref(pod) or {}).get("name") == key.name
                            and (controller_ref(pod) or {}).get("kind") == "Job"])
             return None
+        if job["spec"].get("managedBy", MANAGER) != MANAGER:
+            return None
         pods = self.claim(job, "pods")
         if jobs.finished(job) or job["metadata"].get("deletionTimestamp"):
             self._release([pod for pod in pods if jobpods.has_finalizer(pod)])
             return None
         tracking = jobpods.track(job, pods)
         status = self._status(job, tracking, pods)
-        if status.get("uncountedTerminatedPods") != (job.get("status") or {}).get(
-                "uncountedTerminatedPods") or tracking.release:
+        if status["uncountedTerminatedPods"] != ((job.get("status") or {}).get(
+                "uncountedTerminatedPods") or {}) or tracking.release:
             job = self._write(job, status)  # the uids first, then the finalizers go
             self._release(tracking.release)
             return 0.0  # count them once their finalizers are gone
@@ -148,7 +155,9 @@ class JobController(Controller):
         if extra := jobpods.surplus(job, active):
             self._delete(key, job, pods_to_delete(active, extra))
             return deadline
-        wanted, delay = jobpods.due_now(job, jobpods.wanted(job, tracking, active), pods, now)
+        running = active if job["spec"].get("podReplacementPolicy") != "Failed" else [
+            pod for pod in pods if not jobpods.is_finished(pod)]  # terminating ones too
+        wanted, delay = jobpods.due_now(job, jobpods.wanted(job, tracking, running), pods, now)
         if wanted:
             self.expectations.expect(key, adds=len(wanted))
             create_pods(self, key, job, [
