@@ -125,6 +125,8 @@ def job_spec_problems(spec: dict[str, Any], at: str) -> list[str]:
     if spec.get("maxFailedIndexes") is not None and spec.get("backoffLimitPerIndex") is None:
         problems.append(f"{at}.backoffLimitPerIndex: Required value: when maxFailedIndexes "
                         "is specified")
+    if spec.get("successPolicy") is not None:
+        problems += _success_policy_problems(spec, f"{at}.successPolicy")
     restart = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
     if restart not in ("OnFailure", "Never"):
         problems.append(f'{at}.template.spec.restartPolicy: Unsupported value: "{restart}": '
@@ -147,6 +149,44 @@ def _counts(spec: dict[str, Any], at: str, fields: tuple[str, ...], least: int) 
             problems.append(f"{at}.{field}: Invalid value: {value!r}: must be greater than "
                             + ("or equal to 0" if least == 0 else f"{least - 1}"))
     return problems
+
+
+def _success_policy_problems(spec: dict[str, Any], at: str) -> list[str]:
+    """An Indexed Job's ``successPolicy``: 1 to 20 rules, each naming indexes below
+    ``completions`` or a count of at most ``completions``."""
+    if spec.get("completionMode") != "Indexed":
+        return [f"{at}: Invalid value: requires indexed completion mode"]
+    rules = (spec.get("successPolicy") or {}).get("rules") or []
+    if not 1 <= len(rules) <= 20:
+        return [f"{at}.rules: Invalid value: must have between 1 and 20 rules"]
+    completions, problems = int(spec.get("completions") or 0), []
+    for i, rule in enumerate(rules):
+        where, count = f"{at}.rules[{i}]", rule.get("succeededCount")
+        indexes = rule.get("succeededIndexes")
+        if indexes is None and count is None:
+            problems.append(f"{where}: Required value: at least one of succeededCount or "
+                            "succeededIndexes must be specified")
+        if indexes is not None and not intervals_valid(indexes, completions):
+            problems.append(f'{where}.succeededIndexes: Invalid value: "{indexes}": must be '
+                            f"ordered intervals of indexes below {completions}")
+        if count is not None and not 0 < count <= completions:
+            problems.append(f"{where}.succeededCount: Invalid value: {count}: must be between "
+                            f"1 and {completions}")
+    return problems
+
+
+def intervals_valid(text: str, completions: int) -> bool:
+    """Whether ``text`` is ``1,3-5``-shaped with every index below ``completions``."""
+    last = -1
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            return False
+        first, end = int(low), int(high or low)
+        if first <= last or end < first or end >= completions:
+            return False
+        last = end
+    return True
 
 
 def _failure_policy_problems(policy: Any, at: str, restart: Any, per_index: bool

@@ -245,8 +245,9 @@ def verdict(job: Object, tracking: Tracking, active: list[Object], now: datetime
             ) -> tuple[str, str, str] | None:
     """The criteria the Job met: (``FailureTarget`` or ``SuccessCriteriaMet``, reason,
     message), in Kubernetes' order: a FailJob rule, the backoff limit (failed pods, or with
-    ``restartPolicy: OnFailure`` the restarts of the running ones), the active deadline,
-    then the completions; None while it runs."""
+    ``restartPolicy: OnFailure`` the restarts of the running ones), too many failed indexes,
+    the active deadline, the success policy, then the completions (or every index ended,
+    some failed); None while it runs."""
     spec = job["spec"]
     if tracking.fail_job is not None:
         return "FailureTarget", "PodFailurePolicy", tracking.fail_job
@@ -259,11 +260,28 @@ def verdict(job: Object, tracking: Tracking, active: list[Object], now: datetime
         return "FailureTarget", *MAX_FAILED_INDEXES
     if deadline_left(job, now) == 0:
         return "FailureTarget", *DEADLINE
+    if (matched := success_rule(job, tracking.completed)) is not None:
+        return "SuccessCriteriaMet", "SuccessPolicy", f"Matched rules at index {matched}"
     if _complete(job, tracking, active):
         return "SuccessCriteriaMet", *COMPLETIONS
     if tracking.failed_indexes and len(tracking.completed | tracking.failed_indexes) >= int(
             spec.get("completions") or 0):
         return "FailureTarget", *FAILED_INDEXES
+    return None
+
+
+def success_rule(job: Object, completed: set[int]) -> int | None:
+    """The first rule of an Indexed Job's ``successPolicy`` its completed indexes meet: all of
+    its ``succeededIndexes`` (or ``succeededCount`` of them), or ``succeededCount`` of any."""
+    if not is_indexed(job):
+        return None
+    for i, rule in enumerate((job["spec"].get("successPolicy") or {}).get("rules") or []):
+        among = parse_indexes(rule["succeededIndexes"]) if rule.get("succeededIndexes") \
+            else None
+        done = len(completed if among is None else completed & among)
+        wanted = rule.get("succeededCount")
+        if done >= (wanted if wanted is not None else len(among or ())) and done > 0:
+            return i
     return None
 
 

@@ -206,3 +206,14 @@ def test_kubectl_creates_waits_for_explains_and_deletes_jobs(cluster, admin):
     gone = cluster.kubectl("delete", "job", "quick", "short")
     assert gone.returncode == 0, gone.stderr
     wait_none_left(admin, "pods", f"{jobs.JOB_NAME}=quick", timeout=60)
+
+
+def test_a_success_policy_completes_an_indexed_job_before_every_index_ran(sim_cluster):
+    admin = sim_cluster.admin_client()
+    admin.create(jobs.JOBS, job("enough", completions=3, parallelism=1,
+                                completionMode="Indexed",
+                                successPolicy={"rules": [{"succeededCount": 1}]}))
+    done = wait_for(admin, jobs.JOBS, "enough", finished("Complete"))
+    cond = next(c for c in done["status"]["conditions"] if c["type"] == "Complete")
+    assert (cond["reason"], cond["message"]) == ("SuccessPolicy", "Matched rules at index 0")
+    assert (done["status"]["succeeded"], done["status"]["completedIndexes"]) == (1, "0")

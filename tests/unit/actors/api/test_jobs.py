@@ -157,3 +157,16 @@ def test_the_most_recent_time_due_and_how_many_were_missed():
     many = schedules.most_recent(every_minute, start, late)
     assert many == schedules.Due(datetime(2026, 12, 6, 12, 0, tzinfo=UTC), 120)
     assert many.missed > schedules.MANY_MISSED
+
+
+def test_a_success_policy_needs_an_indexed_job_and_rules_within_its_completions():
+    wrong = job(completionMode="Indexed", completions=3, successPolicy={"rules": [
+        {"succeededIndexes": "2-1"}, {"succeededCount": 4}, {}]})
+    assert problems(JOBS, wrong) == [
+        'spec.successPolicy.rules[0].succeededIndexes: Invalid value: "2-1": must be ordered '
+        "intervals of indexes below 3",
+        "spec.successPolicy.rules[1].succeededCount: Invalid value: 4: must be between 1 and 3",
+        "spec.successPolicy.rules[2]: Required value: at least one of succeededCount or "
+        "succeededIndexes must be specified"]
+    assert problems(JOBS, job(successPolicy={"rules": [{"succeededCount": 1}]})) == [
+        "spec.successPolicy: Invalid value: requires indexed completion mode"]

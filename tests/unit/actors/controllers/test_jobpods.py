@@ -189,3 +189,16 @@ def test_the_backoff_counts_per_index_with_a_limit_per_index():
     failed = [pod("a", "Failed", index=1, ended=4)]
     assert jobpods.due_now(indexed, [0, 1], failed, NOW) == ([0], 6.0)
     assert jobpods.due_now(job(), [None], failed, NOW) == ([], 6.0)
+
+
+def test_a_success_policy_rule_met_ends_an_indexed_job_early():
+    rules = [{"succeededIndexes": "0,2-3", "succeededCount": 2}, {"succeededIndexes": "1"},
+             {"succeededCount": 3}]
+    indexed = job(completionMode="Indexed", completions=5, successPolicy={"rules": rules})
+    assert jobpods.success_rule(indexed, {0, 1}) == 1
+    assert jobpods.success_rule(indexed, {0, 3}) == 0
+    assert jobpods.success_rule(indexed, {0, 4}) is None
+    assert jobpods.success_rule(indexed, {0, 4, 5}) == 2
+    tracking = jobpods.Tracking(2, 0, {0, 1}, set(), {"succeeded": [], "failed": []})
+    assert jobpods.verdict(indexed, tracking, [pod("a", index=2)], NOW) == (
+        "SuccessCriteriaMet", "SuccessPolicy", "Matched rules at index 1")
