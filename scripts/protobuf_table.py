@@ -37,6 +37,7 @@ ROOTS = {
     ("apps/v1", "DaemonSet"): "apps.v1.DaemonSet",
     ("apps/v1", "StatefulSet"): "apps.v1.StatefulSet",
     ("apps/v1", "ControllerRevision"): "apps.v1.ControllerRevision",
+    ("batch/v1", "Job"): "batch.v1.Job", ("batch/v1", "CronJob"): "batch.v1.CronJob",
     ("autoscaling/v1", "Scale"): "autoscaling.v1.Scale",
     ("policy/v1", "Eviction"): "policy.v1.Eviction",
     ("policy/v1", "PodDisruptionBudget"): "policy.v1.PodDisruptionBudget",

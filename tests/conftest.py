@@ -185,11 +185,13 @@ def edit(client: Client, resource: str, name: str, change: Callable[[Object], An
     raise AssertionError(f"{resource}/{name} kept changing")
 
 
-def wait_none_left(client: Client, resource: str, label_selector: str,
-                   namespace: str | None = "default", timeout: float = 60.0) -> None:
-    """Block until no object of ``resource`` matches ``label_selector`` (listed, then
-    followed by a watch from the listing's revision)."""
-    listing = client.list(resource, namespace, label_selector=label_selector)
+def wait_none_left(client: Client, resource: str, label_selector: str | None,
+                   namespace: str | None = "default", timeout: float = 60.0, *,
+                   field_selector: str | None = None) -> None:
+    """Block until no object of ``resource`` matches ``label_selector`` and
+    ``field_selector`` (listed, then followed by a watch from the listing's revision)."""
+    listing = client.list(resource, namespace, label_selector=label_selector,
+                          field_selector=field_selector)
     left = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in listing["items"]}
     empty = threading.Event()
 
@@ -203,6 +205,7 @@ def wait_none_left(client: Client, resource: str, label_selector: str,
             empty.set()
 
     watch = client.watch(resource, on_event, namespace=namespace, label_selector=label_selector,
+                         field_selector=field_selector,
                          resource_version=listing["metadata"]["resourceVersion"])
     try:
         assert not left or empty.wait(timeout), f"{resource} left: {sorted(left)}"

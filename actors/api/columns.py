@@ -229,6 +229,45 @@ def _revision_cells(revision: Object) -> list[str]:
     shown = f"{owner.get('kind', '').lower()}.apps/{owner.get('name')}" if owner else "<none>"
     return [revision["metadata"]["name"], shown, str(revision.get("revision", 0)),
             age(revision)]
+def _job_cells(job: Object) -> list[str]:
+    """kubectl's Job row: STATUS, COMPLETIONS (succeeded/completions; ``/1 of P`` without
+    completions at a parallelism P above 1), DURATION (from startTime to completionTime)."""
+    spec, status = job.get("spec", {}), job.get("status") or {}
+    completions, parallelism = spec.get("completions"), spec.get("parallelism") or 0
+    shown = f"{status.get('succeeded', 0)}/" + (
+        str(completions) if completions is not None else
+        f"1 of {parallelism}" if parallelism > 1 else "1")
+    started, ended = status.get("startTime"), status.get("completionTime")
+    duration = "" if not started else human_duration(int((
+        (parse_time(ended) if ended else datetime.now(UTC)) - parse_time(started)
+    ).total_seconds()))
+    return [job["metadata"]["name"], _job_status(job), shown, duration, age(job),
+            *_template_cells(job)]
+
+
+def _job_status(job: Object) -> str:
+    """kubectl's printJob status: Complete, Failed, Terminating, Suspended, FailureTarget,
+    SuccessCriteriaMet (the first that holds), else Running."""
+    for word in ("Complete", "Failed", "Terminating", "Suspended", "FailureTarget",
+                 "SuccessCriteriaMet"):
+        if word == "Terminating":
+            if job["metadata"].get("deletionTimestamp"):
+                return word
+        elif (condition(job, word) or {}).get("status") == "True":
+            return word
+    return "Running"
+
+
+def _cronjob_cells(cronjob: Object) -> list[str]:
+    spec, status = cronjob.get("spec", {}), cronjob.get("status") or {}
+    last = status.get("lastScheduleTime")
+    suspend = spec.get("suspend")
+    return [cronjob["metadata"]["name"], str(spec.get("schedule", "")),
+            str(spec.get("timeZone") or "<none>"),
+            "<unset>" if suspend is None else str(bool(suspend)),
+            str(len(status.get("active") or [])),
+            age({"metadata": {"creationTimestamp": last}}) if last else "<none>", age(cronjob),
+            *_template_cells(spec.get("jobTemplate") or {})]
 
 
 def _namespace_cells(namespace: Object) -> list[str]:
@@ -303,6 +342,9 @@ BY_RESOURCE: dict[str, Columns] = {
                            _WORKLOAD_WIDE, _daemonset_cells),
     "statefulsets": _columns("Name,Ready,Age", "Containers,Images", _statefulset_cells),
     "controllerrevisions": _columns("Name,Controller,Revision,Age", "", _revision_cells),
+    "jobs": _columns("Name,Status,Completions,Duration,Age", _WORKLOAD_WIDE, _job_cells),
+    "cronjobs": _columns("Name,Schedule,Timezone,Suspend,Active,Last Schedule,Age",
+                         _WORKLOAD_WIDE, _cronjob_cells),
     certificates.RESOURCE: _columns("Name,Age,SignerName,Requestor,RequestedDuration,Condition",
                                     "", _csr_cells),
     "priorityclasses": _columns("Name,Value,Global-Default,Age", "", _priority_class_cells),

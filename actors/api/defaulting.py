@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import priorityclasses, secrets
+from actors.api import jobs, priorityclasses, secrets
 from actors.api.objects import Object
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
@@ -111,9 +111,7 @@ def default_replicaset(rs: Object) -> None:
         return
     spec.setdefault("replicas", 1)
     spec.setdefault("minReadySeconds", 0)
-    template = spec.get("template")
-    if isinstance(template, dict):
-        default_pod_spec(template.get("spec"))
+    _default_template(spec)
     rs.setdefault("status", {})
 
 
@@ -172,6 +170,25 @@ def _default_workload(workload: Object, rolling: Object) -> Any:
             strategy["rollingUpdate"] = {**rolling, **fields}
     workload.setdefault("status", {})
     return spec
+def default_job(job: Object) -> None:
+    """Kubernetes' defaults of a batch/v1 Job (its generated selector too) and its template."""
+    jobs.default_job(job)
+    _default_template(job.get("spec"))
+
+
+def default_cronjob(cronjob: Object) -> None:
+    """Kubernetes' defaults of a batch/v1 CronJob and its job template's pod template."""
+    jobs.default_cronjob(cronjob)
+    spec = cronjob.get("spec")
+    template = spec.get("jobTemplate") if isinstance(spec, dict) else None
+    _default_template(template.get("spec") if isinstance(template, dict) else None)
+
+
+def _default_template(spec: Any) -> None:
+    """The defaults of the pod template in a workload's ``spec``."""
+    template = spec.get("template") if isinstance(spec, dict) else None
+    if isinstance(template, dict):
+        default_pod_spec(template.get("spec"))
 
 
 def default_limit_range(limit_range: Object) -> None:
@@ -204,5 +221,6 @@ DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               "replicasets": default_replicaset, "deployments": default_deployment,
               "daemonsets": default_daemonset, "statefulsets": default_statefulset,
               "limitranges": default_limit_range,
+              jobs.JOBS: default_job, jobs.CRONJOBS: default_cronjob,
               priorityclasses.RESOURCE: priorityclasses.default_priority_class,
               secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap}

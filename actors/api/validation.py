@@ -20,7 +20,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actors.api import certificates, crds, disruptionbudgets, priorityclasses, schema, secrets
+from actors.api import (
+    certificates,
+    crds,
+    disruptionbudgets,
+    jobs,
+    priorityclasses,
+    schema,
+    secrets,
+)
 from actors.api.amounts import COMPUTE_PARSERS, int_or_percent
 from actors.api.objects import Object
 from actors.api.quantity import parse_quantity
@@ -89,6 +97,10 @@ def _builtin_problems(info: ResourceInfo, obj: Object) -> list[str]:
                             "with microseconds, e.g. 2006-01-02T15:04:05.000000Z")
     elif info.group == "apps" and info.name != "controllerrevisions":
         problems += _workload_problems(info, obj)
+    elif info.name == jobs.JOBS:
+        problems += _job_problems(info, obj)
+    elif info.name == jobs.CRONJOBS:
+        problems += _cronjob_problems(obj)
     elif info.name == "configmaps":
         data = obj.get("data") or {}
         if not isinstance(data, dict):
@@ -265,21 +277,8 @@ def _workload_problems(info: ResourceInfo, obj: Object) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             problems.append(f"spec.{field}: Invalid value: {value!r}: must be greater than or "
                             "equal to 0")
-    selector = spec.get("selector")
+    problems += _selector_problems(info, spec)
     template = spec.get("template")
-    labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else {}
-    if not isinstance(selector, dict):
-        problems.append("spec.selector: Required value")
-    else:
-        try:
-            if not selector_requirements(selector):
-                problems.append(f"spec.selector: Invalid value: {selector}: empty selector is "
-                                f"invalid for {info.singular}")
-            elif not selector_matches(selector, labels if isinstance(labels, dict) else {}):
-                problems.append(f"spec.template.metadata.labels: Invalid value: {labels}: "
-                                "`selector` does not match template `labels`")
-        except (ValueError, AttributeError, TypeError) as error:
-            problems.append(f"spec.selector: Invalid value: {error}")
     if not isinstance(template, dict):
         return [*problems, "spec.template: Required value"]
     problems += _pod_spec_problems(template.get("spec"), "spec.template.spec")
@@ -288,6 +287,50 @@ def _workload_problems(info: ResourceInfo, obj: Object) -> list[str]:
         problems.append(f'spec.template.spec.restartPolicy: Unsupported value: "{policy}": '
                         'supported values: "Always"')
     return problems + _STRATEGY_CHECKS.get(info.kind, lambda spec: [])(spec)
+
+
+def _selector_problems(info: ResourceInfo, spec: dict[str, Any]) -> list[str]:
+    """A workload's selector: present, not empty, matching its template's labels."""
+    selector = spec.get("selector")
+    template = spec.get("template")
+    labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else {}
+    if not isinstance(selector, dict):
+        return ["spec.selector: Required value"]
+    try:
+        if not selector_requirements(selector):
+            return [f"spec.selector: Invalid value: {selector}: empty selector is invalid for "
+                    f"{info.singular}"]
+        if not selector_matches(selector, labels if isinstance(labels, dict) else {}):
+            return [f"spec.template.metadata.labels: Invalid value: {labels}: `selector` does "
+                    "not match template `labels`"]
+    except (ValueError, AttributeError, TypeError) as error:
+        return [f"spec.selector: Invalid value: {error}"]
+    return []
+
+
+def _job_problems(info: ResourceInfo, obj: Object) -> list[str]:
+    """A Job: its selector (generated unless ``manualSelector``), its spec, its template."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return ["spec: Required value"]
+    return [*_selector_problems(info, spec), *jobs.job_spec_problems(spec, "spec"),
+            *_template_problems(spec, "spec")]
+
+
+def _cronjob_problems(obj: Object) -> list[str]:
+    problems = jobs.cronjob_problems(obj)
+    template = (obj.get("spec") or {}).get("jobTemplate")
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        problems += _template_problems(template["spec"], "spec.jobTemplate.spec")
+    return problems
+
+
+def _template_problems(spec: dict[str, Any], at: str) -> list[str]:
+    """The pod template of a workload's ``spec`` at ``at``."""
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        return [f"{at}.template: Required value"]
+    return _pod_spec_problems(template.get("spec"), f"{at}.template.spec")
 
 
 def _strategy_problems(strategy: Any, at: str = "spec.strategy",

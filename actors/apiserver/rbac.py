@@ -599,6 +599,8 @@ def bootstrap_policy() -> list[Object]:
             _rule(["apps"], ["daemonsets", "statefulsets", "controllerrevisions"],
                   [*READ, "create", "update", "patch", "delete"]),
             _rule(["apps"], ["daemonsets/status", "statefulsets/status"], WRITE_STATUS),
+            _rule([BATCH], WORKLOADS_BATCH, [*READ, "create", "update", "patch", "delete"]),
+            _rule([BATCH], ["jobs/status", "cronjobs/status"], WRITE_STATUS),
             _rule([""], ["namespaces/finalize", "namespaces/status"], ["update"]),
             # the default service accounts and the root CA ConfigMap of every namespace
             _rule([""], ["serviceaccounts", "configmaps"], ["create"]),

@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.api import certificates, crds, secrets, validation
+from actors.api import certificates, crds, jobs, secrets, validation
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
 from actors.api.objects import Object
@@ -190,7 +190,7 @@ def prepare_update(
             new["spec"].get("selector") != (old.get("spec") or {}).get("selector")):
         raise _invalid(info, old, [f"spec.selector: Invalid value: "
                                    f"{new['spec'].get('selector')}: field is immutable"])
-    elif problems := _fixed_field_problems(info, old, new):
+    elif problems := _immutable_problems(info, old, new):
         raise _invalid(info, old, problems)
     elif info.name == certificates.RESOURCE:  # its main update and ``approval``
         certificates.prepare_update(subresource, body, new, old)
@@ -199,14 +199,14 @@ def prepare_update(
     return new, expected
 
 
-def _fixed_field_problems(info: ResourceInfo, old: Object, new: Object) -> list[str]:
-    """What an update changes that may not change: an immutable Secret's or ConfigMap's
-    data, a StatefulSet's fixed fields."""
+def _immutable_problems(info: ResourceInfo, old: Object, new: Object) -> list[str]:
+    """What an update changes of what may not change: a Secret's or ConfigMap's data once
+    ``immutable``, a StatefulSet's fixed fields, a Job's selector, template, completions..."""
     if secrets.has_immutable_data(info.name):
         return secrets.update_problems(info.name, old, new)
     if info.name == "statefulsets":
         return validation.statefulset_update_problems(old, new)
-    return []
+    return jobs.update_problems(info.name, old, new)
 
 
 def unchanged(new: Object, old: Object) -> bool:

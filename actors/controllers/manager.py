@@ -2,10 +2,11 @@
 
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
 ReplicaSet, Deployment, DaemonSet, StatefulSet, disruption budgets, garbage collector,
-namespace, service accounts and, given the cluster CA, the root CA publisher), all under one
-identity (``system:kube-controller-manager``) on one connection. :meth:`ControllerManager.start` and
-:meth:`ControllerManager.stop` may be called again and again: they are what a leader elector
-calls when this replica starts or stops leading, so that only one replica's controllers act.
+namespace, service accounts, Job, CronJob, TTL after finished and, given the cluster CA, the
+root CA publisher), all under one identity (``system:kube-controller-manager``) on one
+connection. :meth:`ControllerManager.start` and :meth:`ControllerManager.stop` may be called
+again and again: they are what a leader elector calls when this replica starts or stops
+leading, so that only one replica's controllers act.
 
 Neighbours: ``actors.controllers.controller`` (the shared base), ``bindings.cluster.launcher``
 (which builds it).
@@ -23,16 +24,19 @@ import pykka
 
 from actors.client.client import Client
 from actors.controllers.controller import ControllerConfig
+from actors.controllers.cronjob import CronJobController
 from actors.controllers.daemonset import DaemonSetController
 from actors.controllers.deployment import DeploymentController
 from actors.controllers.disruptionbudget import DisruptionBudgetController
 from actors.controllers.garbagecollector import GarbageCollector
+from actors.controllers.job import JobController
 from actors.controllers.namespace import NamespaceController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.controllers.replicaset import ReplicaSetController
 from actors.controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from actors.controllers.statefulset import StatefulSetController
 from actors.controllers.tainteviction import TaintEvictionController
+from actors.controllers.ttlafterfinished import TTLAfterFinishedController
 from bus.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -86,6 +90,9 @@ class ControllerManager:
                 lambda: NamespaceController.start(conn, client, config.controller,
                                                   config.namespace_retry_seconds),
                 lambda: ServiceAccountsController.start(conn, client, config.controller),
+                lambda: JobController.start(conn, client, config.controller),
+                lambda: CronJobController.start(conn, client, config.controller),
+                lambda: TTLAfterFinishedController.start(conn, client, config.controller),
             ]
             if config.root_ca is not None:
                 root_ca = config.root_ca

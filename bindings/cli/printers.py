@@ -336,6 +336,57 @@ def describe_deployment(deployment: Object, new: Object | None, olds: list[Objec
     return "\n".join(lines + _events_section(events))
 
 
+def describe_job(job: Object, events: list[Object]) -> str:
+    """kubectl describe job: its parallelism, completions, times, pods by state, template,
+    events."""
+    spec, status = job.get("spec", {}), job.get("status") or {}
+    lines = [*_workload_head(job),
+             f"Parallelism:      {spec.get('parallelism', '<unset>')}",
+             f"Completions:      {spec.get('completions', '<unset>')}",
+             f"Completion Mode:  {spec.get('completionMode', 'NonIndexed')}",
+             f"Suspend:          {str(bool(spec.get('suspend'))).lower()}",
+             f"Backoff Limit:    {spec.get('backoffLimit', '<unset>')}"]
+    for title, field in (("Start Time:", "startTime"), ("Completed At:", "completionTime")):
+        if status.get(field):
+            lines.append(f"{title:<18}{status[field]}")
+    if status.get("completedIndexes") is not None:
+        lines.append(f"Completed Indexes:  {status['completedIndexes'] or '<none>'}")
+    lines.append(f"Pods Statuses:    {status.get('active', 0)} Active "
+                 f"({status.get('ready', 0)} Ready) / {status.get('succeeded', 0)} Succeeded / "
+                 f"{status.get('failed', 0)} Failed")
+    lines += _template_lines(spec.get("template") or {})
+    return "\n".join(lines + _events_section(events))
+
+
+def describe_cronjob(cronjob: Object, events: list[Object]) -> str:
+    """kubectl describe cronjob: its schedule and policies, job template, last schedule time,
+    active Jobs, events."""
+    meta, spec, status = cronjob["metadata"], cronjob.get("spec", {}), cronjob.get("status") or {}
+    template = (spec.get("jobTemplate") or {}).get("spec") or {}
+
+    def unset(value: Any) -> str:
+        return "<unset>" if value is None else str(value)
+
+    lines = [f"Name:                          {meta['name']}",
+             f"Namespace:                     {meta.get('namespace')}",
+             *_pairs("Labels:                        ", meta.get("labels")),
+             *_annotations("Annotations:                   ", meta),
+             f"Schedule:                      {spec.get('schedule')}",
+             f"Time Zone:                     {spec.get('timeZone') or '<unset>'}",
+             f"Concurrency Policy:            {spec.get('concurrencyPolicy')}",
+             f"Suspend:                       {unset(spec.get('suspend'))}",
+             f"Successful Job History Limit:  {unset(spec.get('successfulJobsHistoryLimit'))}",
+             f"Failed Job History Limit:      {unset(spec.get('failedJobsHistoryLimit'))}",
+             f"Starting Deadline Seconds:     {unset(spec.get('startingDeadlineSeconds'))}",
+             f"Parallelism:                   {unset(template.get('parallelism'))}",
+             f"Completions:                   {unset(template.get('completions'))}",
+             *_template_lines(template.get("template") or {}),
+             f"Last Schedule Time:  {status.get('lastScheduleTime') or '<unset>'}",
+             "Active Jobs:         " + (", ".join(r.get("name", "") for r in status.get(
+                 "active") or []) or "<none>")]
+    return "\n".join(lines + _events_section(events))
+
+
 class RolloutFailed(KubeactorError):
     """The rollout will not finish by itself (its progress deadline passed)."""
 

@@ -79,8 +79,8 @@ def run_options(pod: Object, container: Object, attempt: int,
         "init": True,
         "network_mode": "host" if spec.get("hostNetwork") else "none",
     }
-    if not spec.get("hostNetwork"):  # the pod's hostname, as the kubelet sets it (63 at most)
-        options["hostname"] = (spec.get("hostname") or meta["name"])[:63]
+    if not spec.get("hostNetwork"):  # Kubernetes' pod hostname: spec.hostname or the name
+        options["hostname"] = str(spec.get("hostname") or meta["name"])[:63]
     if container.get("command"):
         options["entrypoint"] = container["command"]
     if container.get("args"):
