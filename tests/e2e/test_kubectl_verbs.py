@@ -254,7 +254,10 @@ def every_kind(cluster: UpProcess, web: str, carol: Path) -> None:
                  ["clusterrolebinding", "crb", "--clusterrole=node-reader", "--user=bob"],
                  ["quota", "q", "--hard=pods=10", "-n", "team"],
                  ["pdb", "web", "--selector=app=nginx", "--min-available=1"],
-                 ["priorityclass", "high", "--value=1000"]):
+                 ["priorityclass", "high", "--value=1000"],
+                 ["job", "once", "--image=busybox:1.35", "--", "true"],
+                 ["cronjob", "nightly", "--image=busybox:1.35", "--schedule=0 3 * * *",
+                  "--", "true"]):
         ok(cluster, "create", *args)
     for manifest in ((MANIFESTS / "game-demo.yaml").read_text(), LIMIT_RANGE, ADMISSION,
                      json.dumps(WIDGETS)):
@@ -305,6 +308,8 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("daemonsets", "daemonset", "default", "Desired Number of Nodes Scheduled: 1"),
     ("statefulsets", "statefulset", "default", "Replicas: 1 desired | 1 total"),
     ("controllerrevisions", "", "default", "Revision: 1"),
+    ("jobs", "once", "default", "Parallelism: 1 Completions: 1"),
+    ("cronjobs", "nightly", "default", "Schedule: 0 3 * * *"),
 ]
 
 
