@@ -7,6 +7,8 @@ is none.
 
 from __future__ import annotations
 
+import os
+import select
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -23,3 +25,14 @@ def until(check: Callable[[], T], timeout: float = 60.0, interval: float = 0.05,
         assert time.monotonic() < deadline, failure
         time.sleep(interval)
     return result
+
+
+def shown_until(terminal: int, wanted: bytes, seconds: float = 30.0) -> bytes:
+    """What the pseudo-terminal ``terminal`` (its main side) shows until ``wanted``;
+    AssertionError after ``seconds`` without it."""
+    seen, deadline = b"", time.monotonic() + seconds
+    while wanted not in seen:
+        ready, _, _ = select.select([terminal], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"{wanted!r} not shown; the terminal showed {seen!r}"
+        seen += os.read(terminal, 4096)
+    return seen

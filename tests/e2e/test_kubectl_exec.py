@@ -7,9 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import pty
-import select
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ from kubernetes.stream import stream as kube_stream
 
 from tests.e2e.conftest import IMAGE
 from tests.processes import KUBECTL
-from tests.support import until
+from tests.support import shown_until, until
 
 pytestmark = pytest.mark.e2e
 
@@ -65,24 +63,14 @@ def test_exec_it_runs_a_shell_in_a_terminal(cluster, shell):
                                stdin=terminal, stdout=terminal, stderr=terminal)
     os.close(terminal)
     try:
-        seen = _until(main, b"# ")  # the prompt: a shell in a terminal
+        seen = shown_until(main, b"# ")  # the prompt: a shell in a terminal
         os.write(main, b"tty; echo $((6 * 7)); exit 5\n")
-        seen += _until(main, b"\n42")
+        seen += shown_until(main, b"\n42")
         assert process.wait(timeout=30) == 5
     finally:
         process.kill()
         os.close(main)
     assert b"/dev/pts/" in seen
-
-
-def _until(main: int, wanted: bytes) -> bytes:
-    """What the terminal shows until ``wanted`` (30 s at most)."""
-    seen, deadline = b"", time.monotonic() + 30
-    while wanted not in seen:
-        ready, _, _ = select.select([main], [], [], max(0.0, deadline - time.monotonic()))
-        assert ready, f"{wanted!r} not shown; the terminal showed {seen!r}"
-        seen += os.read(main, 4096)
-    return seen
 
 
 def test_the_python_clients_stream_writes_stdin_and_reads_the_exit_code(cluster, shell):
