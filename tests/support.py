@@ -8,7 +8,9 @@ is none.
 from __future__ import annotations
 
 import os
+import pty
 import select
+import subprocess
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -36,3 +38,21 @@ def shown_until(terminal: int, wanted: bytes, seconds: float = 30.0) -> bytes:
         assert ready, f"{wanted!r} not shown; the terminal showed {seen!r}"
         seen += os.read(terminal, 4096)
     return seen
+
+
+def shell_in_terminal(argv: list[str], typed: bytes, wanted: bytes,
+                      seconds: float = 60.0) -> tuple[int, bytes]:
+    """Run ``argv`` (a command giving a shell, as ``kubectl exec -it``) in a pseudo-terminal:
+    wait for the shell's prompt, type ``typed``, wait for ``wanted``, then for the command's
+    end; its exit code and what the terminal showed."""
+    main, terminal = pty.openpty()
+    process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    try:
+        seen = shown_until(main, b"# ")  # the prompt: a shell in a terminal
+        os.write(main, typed)
+        seen += shown_until(main, wanted)
+        return process.wait(timeout=seconds), seen
+    finally:
+        process.kill()
+        os.close(main)

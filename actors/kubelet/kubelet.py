@@ -508,7 +508,8 @@ class Kubelet(BusActor):
         self._stopped = False
 
     def subscriptions(self) -> list[tuple[str, str]]:
-        """The apiserver's calls for the hosted nodes: ``pods/log`` and ``pods/exec``."""
+        """The apiserver's calls for the hosted nodes: ``pods/log``, ``pods/exec`` (and
+        ``pods/attach``, on ``exec``)."""
         return [(self.subjects.node(name, op), "") for name in self.agents
                 for op in ("logs", "exec")]
 

@@ -4,15 +4,13 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import subprocess
 
 import pytest
 
 from tests.e2e.conftest import IMAGE
 from tests.processes import KUBECTL
-from tests.support import shown_until
+from tests.support import shell_in_terminal
 
 pytestmark = pytest.mark.e2e
 
@@ -71,17 +69,9 @@ def _phase(cluster, name: str) -> str:
 
 
 def test_run_it_gives_a_shell_in_a_terminal(cluster):
-    main, terminal = pty.openpty()
-    process = subprocess.Popen([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "run", "-it",
-                                "--rm", "--restart=Never", f"--image={IMAGE}", "term", "--",
-                                "sh"], stdin=terminal, stdout=terminal, stderr=terminal)
-    os.close(terminal)
-    try:
-        seen = shown_until(main, b"# ")
-        os.write(main, b"tty; echo $((6 * 7)); exit 0\n")
-        seen += shown_until(main, b"\n42")
-        assert process.wait(timeout=60) == 0
-    finally:
-        process.kill()
-        os.close(main)
+    code, seen = shell_in_terminal([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "run",
+                                    "-it", "--rm", "--restart=Never", f"--image={IMAGE}",
+                                    "term", "--", "sh"],
+                                   b"tty; echo $((6 * 7)); exit 0\n", b"\n42")
+    assert code == 0
     assert b"/dev/pts/" in seen

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import os
-import pty
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from kubernetes.stream import stream as kube_stream
 
 from tests.e2e.conftest import IMAGE
 from tests.processes import KUBECTL
-from tests.support import shown_until, until
+from tests.support import shell_in_terminal, until
 
 pytestmark = pytest.mark.e2e
 
@@ -57,19 +56,10 @@ def test_cp_copies_a_file_into_the_pod_and_back_out(cluster, shell, tmp_path: Pa
 
 
 def test_exec_it_runs_a_shell_in_a_terminal(cluster, shell):
-    main, terminal = pty.openpty()
-    process = subprocess.Popen([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "exec",
-                                "-it", shell, "--", "sh"],
-                               stdin=terminal, stdout=terminal, stderr=terminal)
-    os.close(terminal)
-    try:
-        seen = shown_until(main, b"# ")  # the prompt: a shell in a terminal
-        os.write(main, b"tty; echo $((6 * 7)); exit 5\n")
-        seen += shown_until(main, b"\n42")
-        assert process.wait(timeout=30) == 5
-    finally:
-        process.kill()
-        os.close(main)
+    code, seen = shell_in_terminal([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "exec",
+                                    "-it", shell, "--", "sh"],
+                                   b"tty; echo $((6 * 7)); exit 5\n", b"\n42")
+    assert code == 5
     assert b"/dev/pts/" in seen
 
 
