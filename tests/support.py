@@ -7,10 +7,13 @@ is none.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
+import struct
 import subprocess
+import termios
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -40,12 +43,13 @@ def shown_until(terminal: int, wanted: bytes, seconds: float = 30.0) -> bytes:
     return seen
 
 
-def shell_in_terminal(argv: list[str], typed: bytes, wanted: bytes,
-                      seconds: float = 60.0) -> tuple[int, bytes]:
-    """Run ``argv`` (a command giving a shell, as ``kubectl exec -it``) in a pseudo-terminal:
-    wait for the shell's prompt, type ``typed``, wait for ``wanted``, then for the command's
-    end; its exit code and what the terminal showed."""
+def shell_in_terminal(argv: list[str], typed: bytes, wanted: bytes, seconds: float = 60.0,
+                      size: tuple[int, int] = (0, 0)) -> tuple[int, bytes]:
+    """Run ``argv`` (a command giving a shell, as ``kubectl exec -it``) in a pseudo-terminal
+    of ``size`` (rows, columns): wait for the shell's prompt, type ``typed``, wait for
+    ``wanted``, then for the command's end; its exit code and what the terminal showed."""
     main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
     process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal)
     os.close(terminal)
     try:

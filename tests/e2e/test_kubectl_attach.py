@@ -68,10 +68,12 @@ def _phase(cluster, name: str) -> str:
     return cluster.kubectl("get", "pod", name, "-o", "jsonpath={.status.phase}").stdout
 
 
-def test_run_it_gives_a_shell_in_a_terminal(cluster):
+def test_run_it_gives_a_shell_in_a_terminal_of_kubectls_size(cluster):
     code, seen = shell_in_terminal([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "run",
                                     "-it", "--rm", "--restart=Never", f"--image={IMAGE}",
                                     "term", "--", "sh"],
-                                   b"tty; echo $((6 * 7)); exit 0\n", b"\n42")
+                                   b"tty; stty size; echo $((6 * 7)); exit 0\n", b"\n42",
+                                   size=(37, 111))
     assert code == 0
     assert b"/dev/pts/" in seen
+    assert b"37 111" in seen  # kubectl's resize went to the container's terminal
