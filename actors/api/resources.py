@@ -84,7 +84,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("finalize",)),
     ResourceInfo(
         "pods", "Pod", short_names=("po",),
-        subresources=("status", "binding", "eviction", "log", "exec"),
+        subresources=("status", "binding", "eviction", "log", "exec", "attach"),
         categories=("all",),
     ),
     ResourceInfo("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
