@@ -30,7 +30,7 @@ from actors.api.selectors import selector_matches, selector_requirements
 
 GROUP = "policy"
 SCALED = {"deployments": "Deployment", "replicasets": "ReplicaSet",
-          "statefulsets": "StatefulSet"}
+          "statefulsets": "StatefulSet", "replicationcontrollers": "ReplicationController"}
 """The controllers whose ``spec.replicas`` a percentage is taken of (Kubernetes' finders)."""
 UNHEALTHY_POLICIES = ("IfHealthyBudget", "AlwaysAllow")
 RESOURCE = "poddisruptionbudgets"
