@@ -577,6 +577,7 @@ def bootstrap_policy() -> list[Object]:
         _cluster_binding("system:basic-user", "Group", "system:authenticated"),
         _cluster_role("system:kube-scheduler", [
             _rule([""], ["pods", "nodes", "namespaces"], READ),
+            _rule([POLICY], ["poddisruptionbudgets"], READ),  # preemption prefers them
             _rule([""], ["pods"], ["delete"]),  # preemption evicts lower-priority pods
             _rule([""], ["pods/binding"], ["create"]),
             _rule([""], ["pods/status", "replicationcontrollers/status"], WRITE_STATUS),
