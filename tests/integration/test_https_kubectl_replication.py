@@ -59,7 +59,8 @@ def test_the_docs_replication_controller_runs_scales_and_describes_with_kubectl(
 def test_delete_cascade_orphans_or_removes_a_replication_controllers_pods(cluster):
     ok(cluster.kubectl("apply", "-f", str(MANIFEST)))
     wait(cluster, "rc/nginx", "jsonpath={.status.readyReplicas}=3")  # from 5 if scaled before
-    ok(cluster.kubectl("scale", "rc", "nginx", "--replicas=2"))
+    assert ok(cluster.cli("scale", "rc", "nginx", "--replicas", "2")) == (  # kubeactor's
+        "replicationcontroller/nginx scaled\n")
     wait(cluster, "rc/nginx", "jsonpath={.status.replicas}=2")
     kept = {pod["metadata"]["name"] for pod in pods(cluster, "app=nginx")
             if not pod["metadata"].get("deletionTimestamp")}
