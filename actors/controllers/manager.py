@@ -21,12 +21,14 @@ from typing import Any
 
 import pykka
 
+from actors.api import addresses
 from actors.client.client import Client
 from actors.controllers.controller import ControllerConfig
 from actors.controllers.deployment import DeploymentController
 from actors.controllers.disruptionbudget import DisruptionBudgetController
 from actors.controllers.garbagecollector import GarbageCollector
 from actors.controllers.namespace import NamespaceController
+from actors.controllers.nodeipam import NodeIpamController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.controllers.replicaset import ReplicaSetController
 from actors.controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
@@ -48,6 +50,8 @@ class ControllerManagerConfig:
     root_ca: str | None = None
     """The cluster CA (PEM) published in every namespace as ``kube-root-ca.crt``; None: not
     published (no CA known)."""
+    ranges: addresses.Ranges = field(default_factory=addresses.Ranges)
+    """The cluster's address ranges: nodes' pod ranges come from its ``cluster_cidr``."""
 
 
 class ControllerManager:
@@ -82,6 +86,8 @@ class ControllerManager:
                 lambda: NamespaceController.start(conn, client, config.controller,
                                                   config.namespace_retry_seconds),
                 lambda: ServiceAccountsController.start(conn, client, config.controller),
+                lambda: NodeIpamController.start(conn, client, config.controller,
+                                                 config.ranges),
             ]
             if config.root_ca is not None:
                 root_ca = config.root_ca

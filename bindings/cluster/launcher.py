@@ -358,7 +358,7 @@ class Cluster:
             connection, client, ControllerManagerConfig(
                 node_lifecycle=config.node_lifecycle,
                 namespace_retry_seconds=config.namespace_retry_seconds,
-                root_ca=self._root_ca()))
+                root_ca=self._root_ca(), ranges=config.ranges))
         gate = LeaderGate.start(connection, client, self._election(
             "kube-controller-manager", replica), manager.start, manager.stop)
         # Leading at once, its on_start starts every controller, each within its own
