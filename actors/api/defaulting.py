@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import priorityclasses, secrets
+from actors.api import priorityclasses, secrets, services
 from actors.api.objects import Object
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
@@ -161,4 +161,5 @@ DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               "replicasets": default_replicaset, "deployments": default_deployment,
               "limitranges": default_limit_range,
               priorityclasses.RESOURCE: priorityclasses.default_priority_class,
-              secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap}
+              secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap,
+              services.RESOURCE: services.default_service}

@@ -20,7 +20,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actors.api import certificates, crds, disruptionbudgets, priorityclasses, schema, secrets
+from actors.api import (
+    certificates,
+    crds,
+    disruptionbudgets,
+    priorityclasses,
+    schema,
+    secrets,
+    services,
+)
 from actors.api.amounts import COMPUTE_PARSERS, int_or_percent
 from actors.api.objects import Object
 from actors.api.quantity import parse_quantity
@@ -58,7 +66,7 @@ def decode(info: ResourceInfo, obj: Object, field_validation: str = "Warn") -> l
         raise BadRequest(f'{info.kind} in version "{info.version}" cannot be handled as a '
                          f"{info.kind}: strict decoding error: {', '.join(unknown)}")
     if findings.errors:
-        raise _invalid(info, obj, findings.errors)
+        raise invalid(info, obj, findings.errors)
     findings.drop()
     return unknown if field_validation == "Warn" else []
 
@@ -69,7 +77,7 @@ def validate(info: ResourceInfo, obj: Object) -> None:
     if not isinstance(info, crds.CustomResource):  # its schema said all there is to say
         problems += _builtin_problems(info, obj)
     if problems:
-        raise _invalid(info, obj, problems)
+        raise invalid(info, obj, problems)
 
 
 def _builtin_problems(info: ResourceInfo, obj: Object) -> list[str]:
@@ -101,7 +109,8 @@ def _builtin_problems(info: ResourceInfo, obj: Object) -> list[str]:
     return problems
 
 
-def _invalid(info: ResourceInfo, obj: Object, problems: list[str]) -> Invalid:
+def invalid(info: ResourceInfo, obj: Object, problems: list[str]) -> Invalid:
+    """The 422 refusing ``obj`` for ``problems``, as kube-apiserver words it."""
     metadata = obj.get("metadata")
     name = metadata.get("name", "") if isinstance(metadata, dict) else ""
     return Invalid(f'{info.kind} "{name}" is invalid: ' + ", ".join(problems),
@@ -476,5 +485,6 @@ VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_pro
               certificates.RESOURCE: certificates.problems,
               priorityclasses.RESOURCE: priorityclasses.problems, crds.RESOURCE: crds.problems,
               disruptionbudgets.RESOURCE: disruptionbudgets.problems,
-              secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems}
+              secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems,
+              services.RESOURCE: services.problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 import pykka
 
-from actors.api import certs
+from actors.api import addresses, certs
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.apiserver import (
     ApiServer,
@@ -96,6 +96,11 @@ from bus.server import port_is_free
 from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
+
+def _local(host: str) -> str:
+    """An address to reach a listener on ``host`` at: 127.0.0.1 for every address."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
+
 
 def _previous_port(path: Path, host: str) -> int:
     """The port the embedded nats-server had last time, when it is free again (else 0)."""
@@ -273,22 +278,28 @@ class Cluster:
         self._audit = AuditLog(config.audit_log or data / "audit.log")
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
+        bootstrapper = None
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
-            self._run(ApiServer.start(
+            ref = self._run(ApiServer.start(
                 connection, store=store.proxy(), authenticator=authenticator,
                 config=ApiServerConfig(serves_watches=first, bootstrap=first, server=server,
-                                       disabled_admission=config.disabled_admission),
+                                       disabled_admission=config.disabled_admission,
+                                       ranges=config.ranges),
                 token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
                 audit=self._audit, admission_objects=admission_objects,
                 custom_resources=custom_resources,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
+            bootstrapper = ref if first else bootstrapper
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
         if config.https_listen is not None:
             self._start_https(config.https_listen, pki, custom_resources)
+            assert self.https is not None and bootstrapper is not None
+            bootstrapper.proxy().publish_kubernetes_service(
+                _local(self.https.host), self.https.port).get(timeout=60)
         if not config.apiserver_only:
             # Stable across restarts of this data dir: a restarted replica leads again at once.
             self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
@@ -308,7 +319,9 @@ class Cluster:
             host, port = parse_listen(listen)
         except UsageError as error:
             raise ClusterError(f"--https-listen {error}") from None
-        cert, key = self._pki.serving(pki / "apiserver-https", (host, "localhost", "127.0.0.1"))
+        cert, key = self._pki.serving(pki / "apiserver-https", (
+            host, "localhost", "127.0.0.1",  # and the kubernetes Service's, as kube-apiserver
+            addresses.host(self.config.ranges.service_cidr, 0)))
         connection, _ = self._component("https", HTTPS_FRONT)
         front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served)
         listener = HttpsListener(front, tls_context(cert, key, certs.cert_pem(self._pki.ca)),

@@ -4,7 +4,11 @@ sim`` with two nodes): node ranges, pod addresses, ClusterIPs and NodePorts, sli
 from __future__ import annotations
 
 import ipaddress
+import re
 
+import pytest
+
+from bus.errors import Invalid
 from tests.conftest import pod, wait_for
 
 
@@ -28,3 +32,79 @@ def test_a_host_network_pod_has_its_nodes_address(admin):
                                                      "hostNetwork": True}))
     running = wait_for(admin, "pods", "on-host", lambda p: bool(p["status"].get("podIP")))
     assert running["status"]["podIP"] == running["status"]["hostIP"] == "127.0.0.1"
+
+
+def _service(name: str, **spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"selector": {"app": name}, "ports": [{"port": 80}], **spec}}
+
+
+def test_the_kubernetes_service_points_at_the_https_api(admin, cluster):
+    service = admin.get("services", "kubernetes", "default")
+    assert service["spec"]["clusterIP"] == "127.16.0.1"
+    endpoints = admin.get("endpoints", "kubernetes", "default")
+    port = endpoints["subsets"][0]["ports"][0]["port"]
+    assert cluster.kubeconfig.read_text().count(f"127.0.0.1:{port}") >= 1
+
+
+def test_a_service_gets_a_cluster_ip_and_a_taken_one_is_refused_as_kubernetes_words_it(admin):
+    first = admin.create("services", _service("alloc-a"))
+    ip = first["spec"]["clusterIP"]
+    assert ipaddress.IPv4Address(ip) in ipaddress.IPv4Network("127.16.0.0/16")
+    assert first["spec"]["clusterIPs"] == [ip]
+    assert first["spec"]["ports"][0] == {"port": 80, "protocol": "TCP", "targetPort": 80}
+    with pytest.raises(Invalid, match=re.escape(
+            f'spec.clusterIPs: Invalid value: []string{{"{ip}"}}: failed to allocate IP {ip}: '
+            "provided IP is already allocated")):
+        admin.create("services", _service("alloc-b", clusterIP=ip))
+    with pytest.raises(Invalid, match=re.escape("is not in the valid range. The range of "
+                                                "valid IPs is 127.16.0.0/16")):
+        admin.create("services", _service("alloc-b", clusterIP="127.0.0.1"))
+    admin.delete("services", "alloc-a")
+    again = admin.create("services", _service("alloc-b", clusterIP=ip))
+    assert again["spec"]["clusterIP"] == ip
+
+
+def test_many_services_get_distinct_addresses(admin):
+    ips = {admin.create("services", _service(f"many-{i}"))["spec"]["clusterIP"]
+           for i in range(200)}
+    assert len(ips) == 200
+
+
+def test_node_ports_headless_and_external_name(admin):
+    node_port = admin.create("services", _service("np", type="NodePort", ports=[
+        {"name": "a", "port": 80}, {"name": "b", "port": 81, "nodePort": 30123}]))
+    ports = [p["nodePort"] for p in node_port["spec"]["ports"]]
+    assert ports[1] == 30123 and 30000 <= ports[0] <= 32767
+    assert node_port["spec"]["externalTrafficPolicy"] == "Cluster"
+    with pytest.raises(Invalid, match=r"spec.ports\[0\].nodePort: Invalid value: 30123: "
+                                      "provided port is already allocated"):
+        admin.create("services", _service("np2", type="NodePort", ports=[
+            {"port": 80, "nodePort": 30123}]))
+    with pytest.raises(Invalid, match=re.escape("provided port is not in the valid range. "
+                                                "The range of valid ports is 30000-32767")):
+        admin.create("services", _service("np2", type="NodePort", ports=[
+            {"port": 80, "nodePort": 80}]))
+    headless = admin.create("services", _service("headless", clusterIP="None"))
+    assert headless["spec"]["clusterIPs"] == ["None"]
+    external = admin.create("services", {"apiVersion": "v1", "kind": "Service",
+                                         "metadata": {"name": "db"},
+                                         "spec": {"type": "ExternalName",
+                                                  "externalName": "db.example.com"}})
+    assert "clusterIP" not in external["spec"]
+    admin.delete("services", "np")
+    freed = admin.create("services", _service("np2", type="NodePort", ports=[
+        {"port": 80, "nodePort": 30123}]))
+    assert freed["spec"]["ports"][0]["nodePort"] == 30123
+
+
+def test_an_update_keeps_the_cluster_ip_and_may_not_change_it(admin):
+    created = admin.create("services", _service("kept"))
+    body = dict(created, spec={**created["spec"], "clusterIP": "", "clusterIPs": None})
+    body["spec"] = {k: v for k, v in body["spec"].items() if v is not None}
+    updated = admin.update("services", body)
+    assert updated["spec"]["clusterIP"] == created["spec"]["clusterIP"]
+    with pytest.raises(Invalid, match="may not change once set"):
+        admin.update("services", dict(updated, spec={**updated["spec"],
+                                                     "clusterIP": "127.16.200.200",
+                                                     "clusterIPs": ["127.16.200.200"]}))
