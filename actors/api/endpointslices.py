@@ -31,6 +31,8 @@ MAX_ENDPOINTS = 100
 SERVICE_NAME = "kubernetes.io/service-name"
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 CONTROLLER = "endpointslice-controller.k8s.io"
+SKIP_MIRROR = "endpointslice.kubernetes.io/skip-mirror"
+"""On Endpoints the endpoints controller wrote (from the slices: not to be mirrored back)."""
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -134,9 +136,10 @@ def mirrored_endpoints(service: Object, slices: list[Object]) -> Object:
         if ready or unready:
             subsets.append(subset)
     metadata = service["metadata"]
+    labels = {**(metadata.get("labels") or {}), SKIP_MIRROR: "true"}
     return {"apiVersion": "v1", "kind": "Endpoints", "subsets": subsets,
             "metadata": {"name": metadata["name"], "namespace": metadata.get("namespace"),
-                         "labels": dict(metadata.get("labels") or {})}}
+                         "labels": labels}}
 
 
 def kubernetes_slice(address: str, port: int) -> Object:
@@ -147,3 +150,23 @@ def kubernetes_slice(address: str, port: int) -> Object:
             "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
             "endpoints": [{"addresses": [address], "conditions": {
                 "ready": True, "serving": True, "terminating": False}}]}
+
+
+def plan(existing: list[Object], wanted: list[Object]
+         ) -> tuple[list[Object], list[Object], list[Object]]:
+    """What to write so that ``existing`` slices (the controller's own, by name) hold
+    ``wanted``: (updates: existing slices with new content, creates, deletes). Slices whose
+    content is already wanted stay; the others are reused in name order before any is made."""
+    pending = list(wanted)
+    kept = []
+    for piece in sorted(existing, key=lambda p: p["metadata"]["name"]):
+        match = next((w for w in pending if same_content(piece, w)), None)
+        if match is not None:
+            pending.remove(match)
+            kept.append(piece)
+    spare = [p for p in sorted(existing, key=lambda p: p["metadata"]["name"]) if p not in kept]
+    updates = [{**old, **{f: new[f] for f in ("ports", "endpoints", "addressType")},
+                "metadata": {**old["metadata"], "labels": {
+                    **(old["metadata"].get("labels") or {}), **new["metadata"]["labels"]}}}
+               for old, new in zip(spare, pending, strict=False)]
+    return updates, pending[len(updates):], spare[len(updates):]

@@ -26,6 +26,7 @@ from actors.client.client import Client
 from actors.controllers.controller import ControllerConfig
 from actors.controllers.deployment import DeploymentController
 from actors.controllers.disruptionbudget import DisruptionBudgetController
+from actors.controllers.endpointslice import EndpointSliceController
 from actors.controllers.garbagecollector import GarbageCollector
 from actors.controllers.namespace import NamespaceController
 from actors.controllers.nodeipam import NodeIpamController
@@ -86,6 +87,7 @@ class ControllerManager:
                 lambda: NamespaceController.start(conn, client, config.controller,
                                                   config.namespace_retry_seconds),
                 lambda: ServiceAccountsController.start(conn, client, config.controller),
+                lambda: EndpointSliceController.start(conn, client, config.controller),
                 lambda: NodeIpamController.start(conn, client, config.controller,
                                                  config.ranges),
             ]

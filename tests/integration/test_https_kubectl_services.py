@@ -40,6 +40,15 @@ def test_the_documentations_networking_manifests_apply_whole(cluster):
     assert "role=db" in _kubectl(cluster, "get", "netpol", "test-network-policy")
     again = _kubectl(cluster, "apply", "-f", str(MANIFESTS))
     assert "service/my-nginx unchanged" in again
+    _kubectl(cluster, "rollout", "status", "deployment/my-nginx", "--timeout=60s")
+    ready = _kubectl(cluster, "wait", "endpoints/my-nginx", "--timeout=60s",
+                     "--for=jsonpath={.subsets[0].addresses[1].ip}")
+    assert "condition met" in ready
+    slices = _kubectl(cluster, "get", "endpointslices", "-l",
+                      "kubernetes.io/service-name=my-nginx").splitlines()
+    assert slices[0].split() == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    assert slices[1].split()[1:3] == ["IPv4", "80"]
+    assert len(slices[1].split()[3].split(",")) == 2
 
 
 def test_kubectl_expose_and_create_service_make_services(cluster):

@@ -10,6 +10,7 @@ import pytest
 
 from bus.errors import Invalid
 from tests.conftest import pod, wait_for
+from tests.support import until
 
 
 def test_each_node_gets_its_own_pod_range_and_pods_an_address_in_it(admin):
@@ -108,3 +109,43 @@ def test_an_update_keeps_the_cluster_ip_and_may_not_change_it(admin):
         admin.update("services", dict(updated, spec={**updated["spec"],
                                                      "clusterIP": "127.16.200.200",
                                                      "clusterIPs": ["127.16.200.200"]}))
+
+
+def _deployment(name: str, replicas: int) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {
+                         "containers": [{"name": "c", "image": "busybox:1.35",
+                                         "ports": [{"name": "http", "containerPort": 8080}]}]}}}}
+
+
+def _ready_addresses(piece: dict) -> list[str]:
+    return sorted(e["addresses"][0] for e in piece.get("endpoints") or []
+                  if e["conditions"]["ready"])
+
+
+def test_slices_and_endpoints_follow_the_pods_a_service_selects(admin):
+    admin.create("deployments", _deployment("sliced", 3))
+    admin.create("services", _service("sliced", ports=[{"port": 80, "targetPort": "http"}]))
+    label = "kubernetes.io/service-name=sliced"
+    piece = wait_for(admin, "endpointslices", None, lambda s: len(_ready_addresses(s)) == 3 and
+                     s["metadata"]["labels"].get("kubernetes.io/service-name") == "sliced")
+    assert piece["ports"] == [{"name": "", "port": 8080, "protocol": "TCP"}]
+    assert piece["metadata"]["ownerReferences"][0]["kind"] == "Service"
+    assert piece["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == \
+        "endpointslice-controller.k8s.io"
+    pods = admin.list("pods", "default", label_selector="app=sliced")["items"]
+    assert _ready_addresses(piece) == sorted(p["status"]["podIP"] for p in pods)
+    endpoints = wait_for(admin, "endpoints", "sliced", lambda e: len(
+        (e.get("subsets") or [{}])[0].get("addresses") or []) == 3)
+    assert endpoints["subsets"][0]["ports"][0]["port"] == 8080
+    admin.patch("deployments", "sliced", {"spec": {"replicas": 0}},
+                "application/merge-patch+json", "default")
+    wait_for(admin, "endpointslices", piece["metadata"]["name"],
+             lambda s: not s.get("endpoints"))
+    wait_for(admin, "endpoints", "sliced", lambda e: not e.get("subsets"))
+    admin.delete("services", "sliced")
+    until(lambda: not admin.list("endpointslices", "default", label_selector=label)["items"],
+          timeout=30)
+    until(lambda: not admin.list("endpoints", "default",
+                                 field_selector="metadata.name=sliced")["items"], timeout=30)
