@@ -63,6 +63,7 @@ from actors.controllers.manager import ControllerManager, ControllerManagerConfi
 from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
+from actors.proxy.proxy import ServiceProxy
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
 from actors.store import Backend, Store
 from bindings import kubeconfig
@@ -83,6 +84,7 @@ from bindings.cluster.identities import (
 )
 from bindings.cluster.pki import Pki, ensure_pki
 from bindings.https import Front, HttpsListener, parse_listen, tls_context
+from bindings.proxy import TcpForwarder
 from bindings.runtimes.docker import DockerRuntime
 from bindings.runtimes.sim import SimRuntime
 from bus import BusConfig, Connection, NatsServer
@@ -172,11 +174,18 @@ class Cluster:
         cluster_id = _cluster_id(data / "cluster-id")
         if names and config.runtime == "sim":
             self._start_sim_nodes(names)
+        nodes = []
         for name in names if config.runtime != "sim" else ():
             say(f"kubelet {name}")
             runtime = self._runtime(name, cluster_id, data / "kubelet" / name / "pods")
             connection = self._connect(node_identity(name)[0], f"kubelet-{name}")
-            self._run(Kubelet.start(connection, [self._node(connection, name, runtime)]))
+            nodes.append((connection, self._node(connection, name, runtime)))
+            self._run(Kubelet.start(connection, [nodes[-1][1]]))
+        if nodes:  # one for the host, whichever node's identity it reads as
+            say("service proxy")
+            connection, node = nodes[0]
+            self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
+                                         node.config.address))
 
     def _join(self) -> None:
         """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
