@@ -149,3 +149,19 @@ def test_slices_and_endpoints_follow_the_pods_a_service_selects(admin):
           timeout=30)
     until(lambda: not admin.list("endpoints", "default",
                                  field_selector="metadata.name=sliced")["items"], timeout=30)
+
+
+def test_kubeactor_expose_and_get_svc_print_kubectls_words(admin, cluster):
+    admin.create("deployments", _deployment("cli-web", 1))
+    said = cluster.cli("expose", "deployment", "cli-web", "--port", "80", "--target-port",
+                       "http", "--type", "NodePort")
+    assert said.stdout.strip() == "service/cli-web exposed"
+    table = cluster.cli("get", "svc", "cli-web", "-o", "wide").stdout.splitlines()
+    assert table[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE",
+                                "SELECTOR"]
+    name, kind, ip, external, ports, _, selector = table[1].split()
+    assert (name, kind, external, selector) == ("cli-web", "NodePort", "<none>", "app=cli-web")
+    assert ip.startswith("127.16.") and ports.startswith("80:") and ports.endswith("/TCP")
+    refused = cluster.cli("expose", "deployment", "cli-web", "--port", "80", check=False)
+    assert refused.returncode == 1
+    assert 'services "cli-web" already exists' in refused.stderr
