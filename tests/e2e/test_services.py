@@ -5,12 +5,15 @@ no pod left the ClusterIP refuses connections at once."""
 
 from __future__ import annotations
 
+import base64
 import socket
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
 
 import pytest
+import yaml
 
 from actors.api.objects import Object
 from tests.conftest import wait_for
@@ -48,6 +51,16 @@ def _get(ip: str) -> str | None:
         if isinstance(error.reason, ConnectionRefusedError):
             return None
         raise
+
+
+def test_the_kubernetes_service_reaches_the_https_api_under_its_certificate(cluster):
+    config = yaml.safe_load(cluster.kubeconfig.read_text())
+    ca = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"])
+    context = ssl.create_default_context(cadata=ca.decode())
+    with socket.create_connection(("127.16.0.1", 443), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="127.16.0.1") as tls:
+        tls.sendall(b"GET /version HTTP/1.1\r\nHost: 127.16.0.1\r\nConnection: close\r\n\r\n")
+        assert tls.recv(64).startswith(b"HTTP/1.1 ")
 
 
 def _ready_endpoints(admin: Any) -> list[str]:

@@ -49,6 +49,9 @@ def test_the_documentations_networking_manifests_apply_whole(cluster):
     assert slices[0].split() == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
     assert slices[1].split()[1:3] == ["IPv4", "80"]
     assert len(slices[1].split()[3].split(",")) == 2
+    pods = _kubectl(cluster, "get", "pods", "-l", "run=my-nginx", "-o", "wide").splitlines()
+    assert pods[0].split()[5] == "IP"
+    assert all(line.split()[5].startswith("127.64.") for line in pods[1:])
 
 
 def test_kubectl_expose_and_create_service_make_services(cluster):
