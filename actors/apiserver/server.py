@@ -32,7 +32,7 @@ from typing import Any
 
 import pykka
 
-from actors.api import addresses, crds, discovery, endpointslices, priorityclasses, ranges, services
+from actors.api import crds, discovery, priorityclasses
 from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import (
@@ -239,45 +239,6 @@ class ApiServer(Verbs, ServiceAllocations, Relay, BusActor):
                 self._observe(self.store.create(key, prepared).get())
             except AlreadyExists:
                 self._reconcile_role(key, prepared)
-
-    def publish_kubernetes_service(self, address: str, port: int) -> None:
-        """The ``kubernetes`` Service in ``default`` on the first ClusterIP, and its
-        Endpoints and EndpointSlice on the HTTPS API's ``address``:``port`` (kube-apiserver's
-        bootstrap controller); written straight to the store, again after a restart on
-        another port. Blocks this worker's thread on the store (at start, once)."""
-        assert self.view is not None, "publish after on_start"
-        ip = addresses.host(self.config.ranges.service_cidr, 0)
-        for obj in (services.kubernetes_service(ip),
-                    services.kubernetes_endpoints(address, port),
-                    endpointslices.kubernetes_slice(address, port)):
-            info = BY_KIND[obj["kind"]]
-            key = info.key("default", services.KUBERNETES)
-            old = self.view.get(key)
-            if old is None:
-                if info.name == services.RESOURCE:
-                    self._take_first_ip()
-                self._observe(self.store.create(key, prepare_create(
-                    info, obj, "default", None)).get())
-            elif info.name != services.RESOURCE and any(old.get(f) != obj.get(f) for f in (
-                    "subsets", "endpoints", "ports")):
-                self._observe(self.store.update(key, {**old, **obj, "metadata": old["metadata"]},
-                                                int(old["metadata"]["resourceVersion"])).get())
-
-    def _take_first_ip(self) -> None:
-        """Mark the first ClusterIP taken (the ``kubernetes`` Service's), as a create would."""
-        assert self.view is not None, "publish after on_start"
-        cidr = self.config.ranges.service_cidr
-        stored = self.view.get(ranges.SERVICE_IPS)
-        current = stored or ranges.allocation("serviceips", cidr)
-        bits = ranges.bits_of(current)
-        if bits & 1:
-            return
-        taken = ranges.with_bits(current, bits | 1)
-        if stored is None:
-            self.store.create(ranges.SERVICE_IPS, taken).get()
-        else:
-            self.store.update(ranges.SERVICE_IPS, taken,
-                              int(stored["metadata"]["resourceVersion"])).get()
 
     def _reconcile_role(self, key: str, wanted: Object) -> None:
         """A bootstrap ClusterRole stored by an older version gets the rules it lacks (as

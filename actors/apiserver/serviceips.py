@@ -8,6 +8,8 @@ again from the new bitmap when another write came first (so two apiservers on on
 hand out one address twice); then the Service is written. When that write fails, what was
 taken is given back; when it succeeds, what the old Service held and the new one does not is
 given back, as on removal. A dry run takes nothing but is refused as the real write would be.
+At start, :meth:`ServiceAllocations.publish_kubernetes_service` writes ``default/kubernetes``
+(kube-apiserver's bootstrap controller) on the range's first address.
 
 Neighbours: ``verbs`` (calls :meth:`ServiceAllocations._allocated`), ``actors.api.services``,
 ``actors.api.ranges``, ``actors.api.addresses``.
@@ -19,16 +21,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from actors.api import addresses, ranges, services
+from actors.api import addresses, endpointslices, ranges, services
 from actors.api.objects import Object
+from actors.api.resources import BY_KIND
 from actors.api.validation import invalid
 from actors.apiserver.admission.chain import Delay
+from actors.apiserver.registry import prepare_create
 from actors.store import Write
 from bus.errors import AlreadyExists, Conflict, ServiceUnavailable
 
 if TYPE_CHECKING:
+    import pykka
+
     from actors.apiserver.requests import ApiServerConfig, Request, Result, Step
     from actors.store import StoreView
 
@@ -48,6 +54,10 @@ class ServiceAllocations:
 
     config: ApiServerConfig
     view: StoreView | None
+    store: pykka.ActorProxy[Any]
+
+    if TYPE_CHECKING:
+        def _observe(self, obj: Object, deleted: bool = False) -> None: ...
 
     def _allocated(self, request: Request, obj: Object, old: Object | None,
                    write: Callable[[], Generator[Step, Result, Object]]
@@ -73,6 +83,45 @@ class ServiceAllocations:
         """Give back what a removed Service held."""
         if request.info.name == services.RESOURCE and not request.info.group:
             yield from self._give_back(request, removed, None)
+
+    def publish_kubernetes_service(self, address: str, port: int) -> None:
+        """The ``kubernetes`` Service in ``default`` on the first ClusterIP, and its
+        Endpoints and EndpointSlice on the HTTPS API's ``address``:``port`` (kube-apiserver's
+        bootstrap controller); written straight to the store, again after a restart on
+        another port. Blocks this worker's thread on the store (at start, once)."""
+        assert self.view is not None, "publish after on_start"
+        ip = addresses.host(self.config.ranges.service_cidr, 0)
+        for obj in (services.kubernetes_service(ip),
+                    services.kubernetes_endpoints(address, port),
+                    endpointslices.kubernetes_slice(address, port)):
+            info = BY_KIND[obj["kind"]]
+            key = info.key("default", services.KUBERNETES)
+            old = self.view.get(key)
+            if old is None:
+                if info.name == services.RESOURCE:
+                    self._take_first_ip()
+                self._observe(self.store.create(key, prepare_create(
+                    info, obj, "default", None)).get())
+            elif info.name != services.RESOURCE and any(old.get(f) != obj.get(f) for f in (
+                    "subsets", "endpoints", "ports")):
+                self._observe(self.store.update(key, {**old, **obj, "metadata": old["metadata"]},
+                                                int(old["metadata"]["resourceVersion"])).get())
+
+    def _take_first_ip(self) -> None:
+        """Mark the first ClusterIP taken (the ``kubernetes`` Service's), as a create would."""
+        assert self.view is not None, "publish after on_start"
+        cidr = self.config.ranges.service_cidr
+        stored = self.view.get(ranges.SERVICE_IPS)
+        current = stored or ranges.allocation("serviceips", cidr)
+        bits = ranges.bits_of(current)
+        if bits & 1:
+            return
+        taken = ranges.with_bits(current, bits | 1)
+        if stored is None:
+            self.store.create(ranges.SERVICE_IPS, taken).get()
+        else:
+            self.store.update(ranges.SERVICE_IPS, taken,
+                              int(stored["metadata"]["resourceVersion"])).get()
 
     # -- taking ------------------------------------------------------------------------------
 
