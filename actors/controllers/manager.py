@@ -1,8 +1,8 @@
 """The controller manager: kube-controller-manager's loops, started and stopped together.
 
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
-ReplicaSet, Deployment, disruption budgets, garbage collector, namespace, service accounts
-and, given the cluster CA, the root CA publisher), all under one identity
+ReplicaSet, Deployment, disruption budgets, garbage collector, namespace, service accounts,
+EndpointSlices, node IPAM and, given the cluster CA, the root CA publisher), all under one identity
 (``system:kube-controller-manager``) on one connection. :meth:`ControllerManager.start` and
 :meth:`ControllerManager.stop` may be called again and again: they are what a leader elector
 calls when this replica starts or stops leading, so that only one replica's controllers act.
