@@ -5,11 +5,12 @@
 keys, ``strategicmerge``). :func:`apply` is the one entry point: the object a patch makes of
 another, or PatchError (a 400) saying why there is none.
 
-Server-side apply (``application/apply-patch+yaml``) is not one of them yet: it is refused
-with the others kube-apiserver does not know (415).
+Server-side apply (``application/apply-patch+yaml``, :data:`APPLY_PATCH`) is a patch type
+on the wire but not a patch of the stored object: ``applying`` merges its configuration and
+records who owns which field.
 
 Neighbours: ``actors.apiserver.verbs`` (the ``patch`` verb applies a patch to the stored
-object, then updates); ``jsonpatch`` and ``strategicmerge``.
+object, then updates); ``jsonpatch``, ``strategicmerge`` and ``applying``.
 
 Which thread: any; pure functions, the inputs are never changed.
 """
@@ -27,9 +28,11 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
-"""Server-side apply's type: known, not served yet."""
+"""Server-side apply's type (``applying``)."""
 TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
-"""The patch types served."""
+"""The patch types :func:`apply` applies."""
+SERVED = (*TYPES, APPLY_PATCH)
+"""The patch types a ``patch`` request may name."""
 
 
 def apply(obj: Object, patch_type: str, patch: Any) -> Object:

@@ -12,7 +12,7 @@ from typing import Any
 from actors.api import patches
 from actors.api.validation import FIELD_VALIDATION
 from actors.api.watches import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
-from bus.errors import BadRequest, UnsupportedMediaType
+from bus.errors import BadRequest, Invalid, UnsupportedMediaType
 from bus.subjects import Subjects
 
 PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
@@ -47,7 +47,7 @@ class Options:
     """``create``, ``update``: what an unknown field costs (``Strict``: the request, ``Warn``:
     a warning, ``Ignore``: nothing; it is dropped unless refused). kube-apiserver's default."""
     patch_type: str | None = None
-    """``patch``: how the body patches the object (``actors.api.patches.TYPES``)."""
+    """``patch``: how the body patches the object (``actors.api.patches.SERVED``)."""
     version: str | None = None
     """The served version of the resource the client reads and writes at (an HTTP request's
     path names it): a custom resource's answers and watch events come in it, a patch
@@ -55,6 +55,11 @@ class Options:
     dry_run: bool = False
     """``create``, ``update``, ``patch``, ``delete``, ``deletecollection``: everything but the
     store write (``dryRun: ["All"]``, Kubernetes' only value)."""
+    field_manager: str | None = None
+    """``create``, ``update``, ``patch``: the manager ``metadata.managedFields`` records the
+    write under (required for an apply). None: the sender's name."""
+    force: bool = False
+    """``patch`` of type apply: take the fields other managers own instead of a conflict."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -103,10 +108,13 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         raise BadRequest(f'options.fieldValidation: Unsupported value: "{fields}": supported '
                          'values: "Ignore", "Warn", "Strict"')
     patch_type = _typed(raw, "patchType", str) or None
-    if patch_type is not None and patch_type not in patches.TYPES:
+    if patch_type is not None and patch_type not in patches.SERVED:
         raise UnsupportedMediaType(
             f"the body of the request was in an unknown format ({patch_type}) - accepted "
-            f"media types include: {', '.join(patches.TYPES)}")
+            f"media types include: {', '.join(patches.SERVED)}")
+    manager = _typed(raw, "fieldManager", str) or None
+    force = bool(_typed(raw, "force", bool))
+    _check_manager(patch_type, manager, force)
     follow_to = _typed(raw, "followTo", str) or None
     if follow_to is not None and subjects.stream_op(follow_to) is None:
         raise BadRequest("options.followTo must be a subject "
@@ -130,6 +138,8 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         field_validation=fields,
         patch_type=patch_type,
         version=_typed(raw, "version", str) or None,
+        field_manager=manager,
+        force=force,
     )
 
 
@@ -144,6 +154,29 @@ def _dry_run(raw: dict[str, Any]) -> bool:
             raise BadRequest(f'options.dryRun: Unsupported value: {json.dumps(value)}: '
                              f'supported values: "{DRY_RUN_ALL}"')
     return bool(asked)
+
+
+MAX_MANAGER_LENGTH = 128
+"""Longest ``fieldManager`` (kube-apiserver's)."""
+
+
+def _check_manager(patch_type: str | None, manager: str | None, force: bool) -> None:
+    """Invalid (as kube-apiserver's PatchOptions validation) when an apply names no manager,
+    another patch is forced, or the manager's name is too long or not printable."""
+    problems = []
+    if patch_type == patches.APPLY_PATCH and manager is None:
+        problems.append("fieldManager: Required value: is required for apply patch")
+    if force and patch_type != patches.APPLY_PATCH:
+        problems.append("force: Forbidden: may not be specified for non-apply patch")
+    if manager is not None and len(manager) > MAX_MANAGER_LENGTH:
+        problems.append(f"fieldManager: Too long: may not be more than {MAX_MANAGER_LENGTH} "
+                        "bytes")
+    elif manager is not None and not manager.isprintable():
+        problems.append(f"fieldManager: Invalid value: {manager!r}: must only contain "
+                        "printable characters")
+    if problems:
+        raise Invalid(f'PatchOptions.meta.k8s.io "" is invalid: {", ".join(problems)}',
+                      details={"kind": "PatchOptions", "causes": problems})
 
 
 def write_continue(revision: int, last_key: str) -> str:

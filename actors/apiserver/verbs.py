@@ -5,7 +5,8 @@ A verb that writes is a generator: it yields the store writes and external admis
 waits for (the pipeline makes them without holding the worker and resumes it with the result),
 and returns the object to answer with. Kubernetes' rules on what is written are ``registry``'s
 pure functions; admission charges are released on every path that does not store (a refused
-create, a failed update, a removal).
+create, a failed update, a removal). Every create, update and patch records its writer in
+``metadata.managedFields``; a patch of type apply is server-side apply (``actors.api.applying``).
 
 Neighbours: ``server`` (the pipeline :class:`Verbs` is mixed into: ``_admit``, ``_validate``,
 ``_store_write``, ``_commit``), ``registry``, ``watching`` (the ``watch`` verb's registry),
@@ -21,14 +22,23 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from actors.api import certificates, crds, disruptionbudgets, patches, serviceaccounts, users
+from actors.api import (
+    applying,
+    certificates,
+    crds,
+    disruptionbudgets,
+    patches,
+    serviceaccounts,
+    users,
+)
+from actors.api.meta import now_rfc3339
 from actors.api.objects import Object
 from actors.api.resources import REVIEWS, lookup
 from actors.api.selectors import matcher
 from actors.apiserver import evictions
 from actors.apiserver.busauth import check_owner
 from actors.apiserver.options import parse_options, read_continue, write_continue
-from actors.apiserver.rbac import access_review, rules_review
+from actors.apiserver.rbac import Attributes, access_review, rules_review
 from actors.apiserver.registry import (
     graceful_deletion,
     prepare_binding,
@@ -152,14 +162,18 @@ class Verbs:
         if request.info.name in REVIEWS:
             return access_review(self.authorizer, request.info, request.envelope.body,
                                  request.user)
-        envelope = request.envelope
-        obj = prepare_create(request.info, envelope.body, request.namespace, envelope.trace_id)
+        return (yield from self._create_object(request, request.envelope.body))
+
+    def _create_object(self, request: Request, body: Any) -> Generator[Step, Result, Object]:
+        """Create the object ``body`` sends (the request's, or an apply's configuration)."""
+        obj = prepare_create(request.info, body, request.namespace, request.envelope.trace_id)
         request.name = obj["metadata"].get("name") or request.name
         if request.info.name == certificates.RESOURCE:  # who asks is who sent it
             user = request.user
             certificates.requested_by(obj, user.name, user.uid, user.groups)
         self._check_schema(request, obj)
         yield from self._admit(request, "CREATE", obj, None)
+        self._record(request, None, obj)
         try:
             self._validate(request, obj)
             stored = yield from self._allocated(
@@ -240,7 +254,9 @@ class Verbs:
         identical bytes: kubectl then says ``patched (no change)``."""
         patch_type = request.options.patch_type
         if patch_type is None:
-            raise BadRequest(f"patch needs options.patchType: one of {', '.join(patches.TYPES)}")
+            raise BadRequest(f"patch needs options.patchType: one of {', '.join(patches.SERVED)}")
+        if patch_type == patches.APPLY_PATCH:
+            return (yield from self._apply(request))
 
         def patched(old: Object) -> Object:
             shown = to_scale(request.info, old) if request.subresource == "scale" else \
@@ -256,8 +272,9 @@ class Verbs:
         for attempt in range(UPDATE_ATTEMPTS):
             try:
                 return (yield from self._update_once(request, body_of))
-            except Conflict:
-                if pinned or attempt == UPDATE_ATTEMPTS - 1:
+            except Conflict as error:
+                if pinned or attempt == UPDATE_ATTEMPTS - 1 or isinstance(
+                        error, applying.ApplyConflict):
                     raise
         raise AssertionError("unreachable")
 
@@ -277,6 +294,7 @@ class Verbs:
         obj, _ = prepare_update(request.info, request.subresource, body, old)
         self._check_schema(request, obj)
         yield from self._admit(request, "UPDATE", obj, old)
+        self._record(request, old, obj)
         try:
             self._validate(request, obj)
             grace = obj["metadata"].get("deletionGracePeriodSeconds")
@@ -294,6 +312,53 @@ class Verbs:
             self._release(request, obj, old)  # what admission charged for is not stored
             raise
         return to_scale(request.info, stored) if request.subresource == "scale" else stored
+
+    def _apply(self, request: Request) -> Generator[Step, Result, Object]:
+        """Server-side apply (``actors.api.applying``): the configuration merged into the
+        stored object, its fields owned by the request's ``fieldManager``; a field another
+        manager owns and the apply changes is a 409 unless ``force``. An object not there yet
+        is created, when the user may also ``create`` it (as kube-apiserver authorizes it)."""
+        if request.subresource:
+            raise BadRequest("server-side apply of a subresource is not served yet: nothing "
+                             "was done")
+        config = applying.configuration(request.envelope.body, request.info.kind, request.name)
+        writer, force = self._writer(request), request.options.force
+        assert self.view is not None, "reads before on_start"
+        if self.view.get(request.key) is None:
+            self.authorizer.authorize(Attributes(
+                request.user, "create", group=request.info.group, resource=request.info.name,
+                namespace=request.namespace))
+            named = {**config, "metadata": {**(config.get("metadata") or {}),
+                                            "name": request.name}}
+            with contextlib.suppress(AlreadyExists):  # created meanwhile: applied to it
+                return (yield from self._create_object(
+                    request, applying.apply(None, named, writer, force)))
+        return (yield from self._guaranteed_update(
+            request, lambda old: applying.apply(old, config, writer, force), pinned=False))
+
+    def _writer(self, request: Request) -> applying.Writer:
+        """Who writes, as ``managedFields`` records it: the ``fieldManager`` option, else the
+        name the request was sent under."""
+        info = request.info
+        return applying.Writer(
+            request.options.field_manager or request.envelope.sender or "unknown",
+            info.api_version, now_rfc3339(), request.subresource or "",
+            reset=("status",) if not request.subresource and "status" in info.subresources
+            else ())
+
+    def _record(self, request: Request, old: Object | None, obj: Object) -> None:
+        """Set ``obj``'s ``managedFields`` (in place) as its write leaves them: the writer's
+        Update entry gains what it set (an apply has recorded its own); ``[{}]`` clears
+        them."""
+        metadata = obj["metadata"]
+        if request.options.patch_type == patches.APPLY_PATCH:
+            return
+        entries = [] if applying.cleared(obj) else applying.record(old, obj,
+                                                                   self._writer(request))
+        if entries:
+            metadata["managedFields"] = entries
+        else:
+            metadata.pop("managedFields", None)
 
     def _bind(self, request: Request) -> Generator[Step, Result, Object]:
         old = self._get(request)

@@ -33,6 +33,7 @@ from typing import Any
 from actors.api import crds
 from actors.api.discovery import Served
 from actors.api.objects import Object
+from actors.api.patches import APPLY_PATCH
 from actors.api.resources import ResourceInfo
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.credentials import Credentials, Proof, TokenCredentials
@@ -457,6 +458,17 @@ class Client:
         options = {**(self.write_options() or {}), "patchType": patch_type}
         return self.request("patch", resource, namespace=namespace, name=name, body=patch,
                             subresource=subresource, trace_id=trace_id, options=options)
+
+    def apply(self, resource: str, obj: Object, field_manager: str,
+              namespace: str | None = "default", *, force: bool = False) -> Object:
+        """Server-side apply ``obj`` (a configuration naming itself in ``metadata.name``) as
+        ``field_manager``: created when absent; ``force`` takes the fields other managers own
+        instead of a Conflict."""
+        options = {**(self.write_options() or {}), "patchType": APPLY_PATCH,
+                   "fieldManager": field_manager, "force": force}
+        return self.request("patch", resource, namespace=namespace,
+                            name=(obj.get("metadata") or {}).get("name"), body=obj,
+                            options=options)
 
     def write_options(self) -> dict[str, Any] | None:
         """The options of a write (``fieldValidation``), for writes sent with :meth:`submit`."""

@@ -48,6 +48,8 @@ def _add_get(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     get.add_argument("--field-selector")
     get.add_argument("-A", "--all-namespaces", action="store_true")
     get.add_argument("--show-labels", action="store_true")
+    get.add_argument("--show-managed-fields", action="store_true",
+                     help="keep metadata.managedFields in -o json and -o yaml")
     get.add_argument("-w", "--watch", action="store_true",
                      help="after listing, print each change until Ctrl-C")
     get.add_argument("--chunk-size", type=parsing.count, default=CHUNK_SIZE, metavar="N",
@@ -128,7 +130,8 @@ def _print_objects(args: argparse.Namespace, session: Session,
     if kind not in ("", "wide", "name"):
         result = items[0] if single else {"apiVersion": "v1", "kind": "List", "items": items,
                                           "metadata": {"resourceVersion": ""}}
-        print(printers.render(shown[0][0], result, args.output, single=single),
+        print(printers.render(shown[0][0], result, args.output, single=single,
+                              show_managed_fields=args.show_managed_fields),
               end="" if kind == "jsonpath" else "\n", flush=True)  # kubectl adds no newline
         return
     several = len(shown) > 1
@@ -199,7 +202,8 @@ def _watch_rows(session: Session, info: ResourceInfo, namespace: str | None, sin
                 continue
             print(printers.render(info, event.object, args.output, single=True,
                                   all_namespaces=args.all_namespaces and info.namespaced,
-                                  show_labels=args.show_labels, header=False), flush=True)
+                                  show_labels=args.show_labels, header=False,
+                                  show_managed_fields=args.show_managed_fields), flush=True)
     finally:
         watch.stop()
 

@@ -72,11 +72,17 @@ def check_format(output: str | None) -> None:
 
 def render(info: ResourceInfo, result: Object, output: str | None, single: bool,
            all_namespaces: bool = False, show_labels: bool = False,
-           header: bool = True, with_kind: bool = False) -> str:
-    """``result`` (one object when ``single``, else a List) in kubectl's ``-o`` format."""
+           header: bool = True, with_kind: bool = False,
+           show_managed_fields: bool = False) -> str:
+    """``result`` (one object when ``single``, else a List) in kubectl's ``-o`` format (as
+    kubectl, ``json`` and ``yaml`` leave ``metadata.managedFields`` out unless
+    ``show_managed_fields``)."""
     check_format(output)
     items = [result] if single else result.get("items", [])
     kind, _, template = (output or "").partition("=")
+    if kind in ("json", "yaml") and not show_managed_fields:
+        result = _unmanaged(result) if single else {
+            **result, "items": [_unmanaged(item) for item in items]}
     if kind == "json":
         return json.dumps(result, indent=4)
     if kind == "yaml":
@@ -89,6 +95,14 @@ def render(info: ResourceInfo, result: Object, output: str | None, single: bool,
         return jsonpath.columns(template, items)
     return table(info, items, wide=output == "wide", namespaced_column=all_namespaces,
                  show_labels=show_labels, header=header, with_kind=with_kind)
+
+
+def _unmanaged(obj: Object) -> Object:
+    """``obj`` without ``metadata.managedFields`` (a shallow copy)."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or "managedFields" not in metadata:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
 
 
 # -- describe -----------------------------------------------------------------------------------

@@ -145,7 +145,8 @@ class Front:
         if call.subresource in routes.CONNECT:
             return await self._exec(request, client, call)
         body = await _body(request, self.body_seconds)
-        options = queries.options(call, request.query, body, request.content_type)
+        options = queries.options(call, request.query, body, request.content_type,
+                                  request.headers.get("User-Agent", ""))
         if call.verb == "watch":
             return await self._watch(request, client, call, options)
         if call.subresource == "log" and request.query.get("follow") in routes.TRUE:

@@ -197,3 +197,21 @@ def test_an_external_admission_actor_sees_the_dry_run_and_may_refuse_it(
         assert [review.dry_run for review in seen] == [True, False]
     finally:
         actor.stop()
+
+
+def test_a_server_side_apply_dry_run_writes_nothing(kubectl):
+    """An apply that would change an object and one that would create it: both answered as
+    stored, neither written (the apply's own path, which creates as well as patches)."""
+    assert kubectl("create", "-f", "-", stdin=json.dumps(CONFIGMAP)).returncode == 0
+    before = _revision(kubectl)
+    changed = {**CONFIGMAP, "data": {"a": "applied"}}
+    new = {**CONFIGMAP, "metadata": {"name": "applied-dry", "namespace": "default"}}
+    for obj in (changed, new):
+        applied = kubectl("apply", "--server-side", "--force-conflicts", "--dry-run=server",
+                          "-o", "json", "-f", "-", stdin=json.dumps(obj))
+        assert applied.returncode == 0, applied.stderr
+        assert json.loads(applied.stdout)["data"] == obj["data"]
+    assert _revision(kubectl) == before
+    assert kubectl("get", "configmap", "applied-dry").returncode == 1
+    real = json.loads(kubectl("get", "configmap", "real", "-o", "json").stdout)
+    assert real["data"] == {"a": "1"}

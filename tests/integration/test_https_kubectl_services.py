@@ -40,6 +40,11 @@ def test_the_documentations_networking_manifests_apply_whole(cluster):
     assert "role=db" in _kubectl(cluster, "get", "netpol", "test-network-policy")
     again = _kubectl(cluster, "apply", "-f", str(MANIFESTS))
     assert "service/my-nginx unchanged" in again
+    server_side = _kubectl(cluster, "apply", "--server-side", "-f",
+                           str(MANIFESTS / "nginx-svc.yaml"))
+    assert "service/my-nginx serverside-applied" in server_side
+    assert _kubectl(cluster, "get", "svc", "my-nginx", "-o",
+                    "jsonpath={.spec.clusterIP}") == ip
     _kubectl(cluster, "rollout", "status", "deployment/my-nginx", "--timeout=60s")
     ready = _kubectl(cluster, "wait", "endpoints/my-nginx", "--timeout=60s",
                      "--for=jsonpath={.subsets[0].addresses[1].ip}")

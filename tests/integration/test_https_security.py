@@ -209,7 +209,7 @@ def test_patch_is_authorized_as_patch_so_update_alone_is_403(call, control_plane
     ("application/strategic-merge-patch+json", b'{"data": {"a": 1}}', 422),
     ("application/merge-patch+json", b'{"metadata": {"name": "renamed"}}', 400),
     ("application/json", b'{"data": {"a": "c"}}', 415),
-    ("application/apply-patch+yaml", b"data: {a: c}", 415),
+    ("application/apply-patch+yaml", b"data: {a: c}", 422),  # an apply without fieldManager
 ])
 def test_a_malformed_patch_is_refused_and_writes_nothing(call, admin, admin_cert,
                                                          content_type, patch, code):

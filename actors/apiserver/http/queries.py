@@ -3,7 +3,7 @@ of the verb on the bus (``actors.apiserver.options``): what kube-apiserver reads
 ``ListOptions``, ``GetOptions``, ``CreateOptions``, ``UpdateOptions``, ``PatchOptions`` and
 ``DeleteOptions``; and its body as what the verb carries (:func:`payload`). A value of the
 wrong shape is a 400, a patch of a type not served a 415; what is not served yet
-(delete preconditions, server-side apply, a watch's ``sendInitialEvents``) is refused rather
+(delete preconditions, a watch's ``sendInitialEvents``) is refused rather
 than ignored, so nothing is written, nor waited for, that the caller did not mean. ``dryRun``
 (the query's, or a DeleteOptions body's) goes on as the bus option of the same name.
 
@@ -16,10 +16,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
 from actors.api import patches
 from actors.api.objects import Object
 from actors.apiserver.http import protobuf
 from actors.apiserver.http.routes import TRUE, Call
+from actors.apiserver.options import MAX_MANAGER_LENGTH
 from bus.errors import BadRequest, Invalid, UnsupportedMediaType
 
 DEFAULT_WATCH_SECONDS = 1800
@@ -36,9 +39,11 @@ DRY_RUNS = (*WRITES, "delete", "deletecollection")
 """The verbs that take ``dryRun``."""
 
 
-def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str = "") -> Object:
+def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str = "",
+            user_agent: str = "") -> Object:
     """The bus options of ``call`` from its ``query`` (and, for a delete, its body; for a
-    patch, the body's ``content_type``)."""
+    patch, the body's ``content_type``; for a write, the ``user_agent`` names the field
+    manager when the query does not)."""
     if call.verb in ("list", "watch", "deletecollection"):
         found = _selecting(query)
         if call.verb == "watch":
@@ -52,6 +57,10 @@ def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str
         found["fieldValidation"] = query["fieldValidation"]
     if call.verb == "patch":
         found["patchType"] = patch_type(content_type)
+        if query.get("force"):
+            found["force"] = query["force"] in TRUE
+    if call.verb in WRITES:
+        found.update(_manager(query, found.get("patchType"), user_agent))
     if call.verb in DRY_RUNS and query.get("dryRun"):
         found["dryRun"] = [query["dryRun"]]
     if call.subresource == "log":
@@ -88,17 +97,23 @@ def _logging(query: Mapping[str, str]) -> Object:
     return found
 
 
+def _manager(query: Mapping[str, str], patch_type: str | None, user_agent: str) -> Object:
+    """The write's ``fieldManager``: the query's, else (but for an apply, which must name
+    one) the user agent's product, as kube-apiserver derives it (``kubectl-edit`` of
+    ``kubectl-edit/v1.37.0 (linux/amd64) kubernetes/...``)."""
+    if query.get("fieldManager"):
+        return {"fieldManager": query["fieldManager"]}
+    product = user_agent.split("/", 1)[0][:MAX_MANAGER_LENGTH]
+    return {"fieldManager": product} if product and patch_type != patches.APPLY_PATCH else {}
+
+
 def patch_type(content_type: str) -> str:
     """The patch type a PATCH's Content-Type names; UnsupportedMediaType for any other (as
-    kube-apiserver answers), server-side apply's included until it is served."""
-    if content_type in patches.TYPES:
+    kube-apiserver answers)."""
+    if content_type in patches.SERVED:
         return content_type
-    served = ", ".join(patches.TYPES)
-    if content_type == patches.APPLY_PATCH:
-        raise UnsupportedMediaType(f"server-side apply ({content_type}) is not served yet: "
-                                   f"nothing was done; accepted media types include: {served}")
     raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted "
-                               f"media types include: {served}")
+                               f"media types include: {', '.join(patches.SERVED)}")
 
 
 def payload(call: Call, body: bytes, content_type: str = "") -> Any:
@@ -106,6 +121,8 @@ def payload(call: Call, body: bytes, content_type: str = "") -> Any:
     JSON Patch is a list), nothing for the other verbs. An object in another encoding than
     JSON is 415 (client-go's CBOR then falls back to JSON), but for Kubernetes' protobuf of the
     built-in objects (``protobuf``: what client-go sends)."""
+    if call.verb == "patch" and content_type == patches.APPLY_PATCH:
+        return yaml_value(body)
     if call.verb == "patch":
         return json_value(body)
     if call.verb not in ("create", "update"):
@@ -165,6 +182,23 @@ def json_value(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as Kubernetes reads it into JSON: a timestamp stays the string it is written as."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def yaml_value(body: bytes) -> Any:
+    """A request's YAML (or JSON) body; BadRequest saying why it is not."""
+    try:
+        return yaml.load(body, Loader=_Loader)  # a SafeLoader
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise BadRequest(f"error decoding YAML: {error}") from None
 
 
 def json_body(body: bytes) -> Object:

@@ -107,3 +107,15 @@ def test_describe_deployment_leaves_out_kubectl_applys_record_as_kubectl_does():
     text = printers.describe_deployment(deployment, None, [], [])
     assert "Annotations:    deployment.kubernetes.io/revision=1" in text
     assert "last-applied-configuration" not in text
+
+
+def test_json_and_yaml_hide_managed_fields_unless_asked_as_kubectl():
+    managed = {"kind": "ConfigMap", "metadata": {"name": "c", "managedFields": [
+        {"manager": "ops", "operation": "Apply"}]}}
+    info = resolve("configmaps")
+    assert "managedFields" not in printers.render(info, managed, "yaml", single=True)
+    assert "managedFields" not in printers.render(info, {"items": [managed]}, "json",
+                                                  single=False)
+    assert "managedFields" in printers.render(info, managed, "json", single=True,
+                                              show_managed_fields=True)
+    assert managed["metadata"]["managedFields"]  # the object is left as it was

@@ -89,20 +89,46 @@ def test_a_watch_lasts_its_timeout_or_the_default():
 def test_a_patch_says_its_type_in_its_content_type(content_type):
     call = route("PATCH", "/api/v1/namespaces/d/configmaps/c", {})
     assert options(call, {"fieldManager": "kubectl-patch"}, b"{}", content_type) == {
-        "patchType": content_type}
+        "patchType": content_type, "fieldManager": "kubectl-patch"}
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/apply-patch+yaml",
-                                          "text/plain", ""])
-def test_a_patch_of_another_type_is_415_and_server_side_apply_says_it_is_not_served(
-        content_type):
+def test_a_write_names_its_field_manager_from_the_query_else_from_the_user_agent():
+    put = route("PUT", "/api/v1/namespaces/d/configmaps/c", {})
+    agent = "kubectl-edit/v1.37.0 (linux/amd64) kubernetes/abc"
+    assert options(put, {}, b"{}", user_agent=agent) == {"fieldManager": "kubectl-edit"}
+    assert options(put, {"fieldManager": "mine"}, b"{}", user_agent=agent) == {
+        "fieldManager": "mine"}
+    assert options(route("GET", "/api/v1/namespaces/d/configmaps/c", {}), {}, b"",
+                   user_agent=agent) == {}
+
+
+def test_an_apply_takes_its_manager_only_from_the_query_and_may_be_forced():
+    call = route("PATCH", "/api/v1/namespaces/d/configmaps/c", {})
+    agent = "kubectl/v1.37.0"
+    assert options(call, {}, b"{}", patches.APPLY_PATCH, agent) == {
+        "patchType": patches.APPLY_PATCH}
+    assert options(call, {"fieldManager": "ops", "force": "true"}, b"{}",
+                   patches.APPLY_PATCH, agent) == {
+        "patchType": patches.APPLY_PATCH, "fieldManager": "ops", "force": True}
+
+
+def test_an_apply_body_is_yaml_or_json_and_its_timestamps_stay_strings():
+    call = route("PATCH", "/api/v1/namespaces/d/configmaps/c", {})
+    yaml_body = b"kind: ConfigMap\ndata: {when: 2026-12-06, n: '1'}\n"
+    assert payload(call, yaml_body, patches.APPLY_PATCH) == {
+        "kind": "ConfigMap", "data": {"when": "2026-12-06", "n": "1"}}
+    assert payload(call, b'{"kind": "ConfigMap"}', patches.APPLY_PATCH) == {"kind": "ConfigMap"}
+    with pytest.raises(BadRequest):
+        payload(call, b"kind: [unclosed", patches.APPLY_PATCH)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", ""])
+def test_a_patch_of_another_type_is_415(content_type):
     call = route("PATCH", "/api/v1/namespaces/d/configmaps/c", {})
     with pytest.raises(UnsupportedMediaType) as refused:
         options(call, {}, b"{}", content_type)
     assert refused.value.code == 415
-    assert "application/strategic-merge-patch+json" in refused.value.message
-    if content_type == patches.APPLY_PATCH:
-        assert "server-side apply" in refused.value.message
+    assert "application/apply-patch+yaml" in refused.value.message
 
 
 def test_writes_pass_field_validation_on_and_reads_do_not():
