@@ -38,6 +38,8 @@ class TcpForwarder:
         self._loop = asyncio.new_event_loop()
         self._servers: dict[Address, asyncio.AbstractServer] = {}
         self._balancers: dict[Address, Balancer] = {}
+        self._copies: set[asyncio.Task[None]] = set()
+        """The connections being forwarded: cancelled when the forwarder stops."""
         self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
         self._thread.start()
 
@@ -47,7 +49,7 @@ class TcpForwarder:
     def stop(self) -> None:
         if self._loop.is_closed():
             return
-        asyncio.run_coroutine_threadsafe(self._apply({}), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
@@ -58,6 +60,13 @@ class TcpForwarder:
             return sorted(self._servers)
 
         return asyncio.run_coroutine_threadsafe(now(), self._loop).result(10)
+
+    async def _shutdown(self) -> None:
+        """No listener left, every forwarded connection closed."""
+        await self._apply({})
+        for task in self._copies:
+            task.cancel()
+        await asyncio.gather(*self._copies, return_exceptions=True)
 
     async def _apply(self, table: dict[Address, Route]) -> None:
         for address in [a for a in self._servers if a not in table]:
@@ -86,10 +95,16 @@ class TcpForwarder:
             writer.close()
             return
         upstream_reader, upstream_writer = backend
-        await asyncio.gather(_copy(reader, upstream_writer), _copy(upstream_reader, writer))
-        for end in (writer, upstream_writer):
-            with contextlib.suppress(ConnectionError, OSError):
-                end.close()
+        task = asyncio.current_task()
+        assert task is not None, "forwarding runs in a task"
+        self._copies.add(task)
+        try:
+            await asyncio.gather(_copy(reader, upstream_writer), _copy(upstream_reader, writer))
+        finally:
+            self._copies.discard(task)
+            for end in (writer, upstream_writer):
+                with contextlib.suppress(ConnectionError, OSError):
+                    end.close()
 
     async def _connect(self, balancer: Balancer, client_ip: str
                        ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
