@@ -15,6 +15,8 @@ addresses, and not-ready ones apart.
 Pure functions over plain dicts. Neighbours: ``actors.api.services`` (``target_port``),
 ``actors.controllers.endpointslice`` (writes what these compute), ``actors.proxy`` (reads the
 slices).
+
+Which thread: any.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ the new bitmap, so no offset is handed out twice.
 Pure functions over plain dicts and ints. Neighbours: ``actors.api.addresses`` (the ranges),
 ``actors.api.services`` (what a Service asks of them), ``actors.apiserver.serviceips`` (the
 writes).
+
+Which thread: any.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ Also here: a port's ``targetPort`` resolved against a pod (:func:`target_port`),
 Pure functions over plain dicts. Neighbours: ``actors.api.ranges`` and ``actors.api.addresses``
 (the allocation), ``actors.apiserver.serviceips`` (allocates), ``actors.api.endpointslices``
 (the endpoints), ``actors.api.columns`` (the cells).
+
+Which thread: any.
 """
 
 from __future__ import annotations
