@@ -19,6 +19,7 @@ Which thread: an apiserver worker's actor thread; the writes are yielded as any 
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -97,15 +98,17 @@ class ServiceAllocations:
             info = BY_KIND[obj["kind"]]
             key = info.key("default", services.KUBERNETES)
             old = self.view.get(key)
-            if old is None:
-                if info.name == services.RESOURCE:
-                    self._take_first_ip()
-                self._observe(self.store.create(key, prepare_create(
-                    info, obj, "default", None)).get())
-            elif info.name != services.RESOURCE and any(old.get(f) != obj.get(f) for f in (
-                    "subsets", "endpoints", "ports")):
-                self._observe(self.store.update(key, {**old, **obj, "metadata": old["metadata"]},
-                                                int(old["metadata"]["resourceVersion"])).get())
+            with contextlib.suppress(AlreadyExists, Conflict):  # another apiserver's, now
+                if old is None:
+                    if info.name == services.RESOURCE:
+                        self._take_first_ip()
+                    self._observe(self.store.create(key, prepare_create(
+                        info, obj, "default", None)).get())
+                elif info.name != services.RESOURCE and any(
+                        old.get(f) != obj.get(f) for f in ("subsets", "endpoints", "ports")):
+                    self._observe(self.store.update(
+                        key, {**old, **obj, "metadata": old["metadata"]},
+                        int(old["metadata"]["resourceVersion"])).get())
 
     def _take_first_ip(self) -> None:
         """Mark the first ClusterIP taken (the ``kubernetes`` Service's), as a create would."""
@@ -139,8 +142,15 @@ class ServiceAllocations:
             services.set_cluster_ip(obj, held)
         else:
             yield from self._take_ip(request, obj)
-        if services.needs_node_ports(obj):
+        if not services.needs_node_ports(obj):
+            return
+        try:
             yield from self._take_ports(request, obj, set(services.node_ports(old or {})))
+        except BaseException:  # the ClusterIP just taken goes back with the refusal
+            if held is None and services.needs_cluster_ip(obj):
+                yield from self._give_back(request, {"spec": {
+                    "clusterIP": obj["spec"]["clusterIP"]}}, None)
+            raise
 
     def _take_ip(self, request: Request, obj: Object) -> Generator[Step, Result, None]:
         cidr = self.config.ranges.service_cidr

@@ -80,8 +80,10 @@ def test_node_ports_headless_and_external_name(admin):
     assert node_port["spec"]["externalTrafficPolicy"] == "Cluster"
     with pytest.raises(Invalid, match=r"spec.ports\[0\].nodePort: Invalid value: 30123: "
                                       "provided port is already allocated"):
-        admin.create("services", _service("np2", type="NodePort", ports=[
-            {"port": 80, "nodePort": 30123}]))
+        admin.create("services", _service("np2", type="NodePort", clusterIP="127.16.33.33",
+                                          ports=[{"port": 80, "nodePort": 30123}]))
+    kept = admin.create("services", _service("np3", clusterIP="127.16.33.33"))  # not leaked
+    assert kept["spec"]["clusterIP"] == "127.16.33.33"
     with pytest.raises(Invalid, match=re.escape("provided port is not in the valid range. "
                                                 "The range of valid ports is 30000-32767")):
         admin.create("services", _service("np2", type="NodePort", ports=[
