@@ -167,3 +167,15 @@ def test_kubeactor_expose_and_get_svc_print_kubectls_words(admin, cluster):
     refused = cluster.cli("expose", "deployment", "cli-web", "--port", "80", check=False)
     assert refused.returncode == 1
     assert 'services "cli-web" already exists' in refused.stderr
+
+
+def test_a_dry_run_is_refused_as_the_create_would_be_and_takes_nothing(admin):
+    dry = {"dryRun": ["All"]}
+    shown = admin.request("create", "services", namespace="default", options=dry,
+                          body=_service("dry", clusterIP="127.16.44.44"))
+    assert shown["spec"]["clusterIP"] == "127.16.44.44"
+    made = admin.create("services", _service("wet", clusterIP="127.16.44.44"))  # still free
+    assert made["spec"]["clusterIP"] == "127.16.44.44"
+    with pytest.raises(Invalid, match="provided IP is already allocated"):
+        admin.request("create", "services", namespace="default", options=dry,
+                      body=_service("dry", clusterIP="127.16.44.44"))
