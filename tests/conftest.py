@@ -7,6 +7,7 @@ import csv
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, NatsServer
+from bus.errors import Conflict
 from tests.processes import UpProcess
 
 NOBODY_TOKEN = "nobody-token-0123456789"
@@ -169,11 +171,27 @@ def node(name: str, *, cpu: str = "2", memory: str = "4Gi", ready: bool = True) 
                        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
 
 
-def wait_none_left(client: Client, resource: str, label_selector: str,
-                   namespace: str | None = "default", timeout: float = 60.0) -> None:
-    """Block until no object of ``resource`` matches ``label_selector`` (listed, then
-    followed by a watch from the listing's revision)."""
-    listing = client.list(resource, namespace, label_selector=label_selector)
+def edit(client: Client, resource: str, name: str, change: Callable[[Object], Any],
+         namespace: str | None = "default") -> Object:
+    """``change(obj)`` on the current object, read again when a controller wrote it
+    meanwhile; the stored result."""
+    for _ in range(20):
+        current = client.get(resource, name, namespace)
+        change(current)
+        try:
+            return client.update(resource, current)
+        except Conflict:
+            continue
+    raise AssertionError(f"{resource}/{name} kept changing")
+
+
+def wait_none_left(client: Client, resource: str, label_selector: str | None,
+                   namespace: str | None = "default", timeout: float = 60.0, *,
+                   field_selector: str | None = None) -> None:
+    """Block until no object of ``resource`` matches ``label_selector`` and
+    ``field_selector`` (listed, then followed by a watch from the listing's revision)."""
+    listing = client.list(resource, namespace, label_selector=label_selector,
+                          field_selector=field_selector)
     left = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in listing["items"]}
     empty = threading.Event()
 
@@ -187,6 +205,7 @@ def wait_none_left(client: Client, resource: str, label_selector: str,
             empty.set()
 
     watch = client.watch(resource, on_event, namespace=namespace, label_selector=label_selector,
+                         field_selector=field_selector,
                          resource_version=listing["metadata"]["resourceVersion"])
     try:
         assert not left or empty.wait(timeout), f"{resource} left: {sorted(left)}"

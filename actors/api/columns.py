@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from actors.api import certificates, crds, jsonpath, services
-from actors.api.meta import condition, parse_time
+from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
@@ -123,9 +123,21 @@ def _pod_cells(pod: Object) -> list[str]:
     total = len(pod.get("spec", {}).get("containers", []))
     ready = sum(1 for s in statuses if s.get("ready"))
     restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
+    status = pod.get("status", {})
     return [pod["metadata"]["name"], f"{ready}/{total}", pod_status_word(pod), str(restarts),
-            age(pod), pod.get("status", {}).get("podIP") or "<none>",
-            pod.get("spec", {}).get("nodeName") or "<none>"]
+            age(pod), status.get("podIP") or "<none>",
+            pod.get("spec", {}).get("nodeName") or "<none>",
+            status.get("nominatedNodeName") or "<none>", _readiness_gates(pod)]
+
+
+def _readiness_gates(pod: Object) -> str:
+    """``true/all`` of the pod's readiness gates' conditions, ``<none>`` without gates."""
+    gates = [gate.get("conditionType") for gate in pod.get("spec", {}).get("readinessGates")
+             or []]
+    if not gates:
+        return "<none>"
+    true = sum(1 for gate in gates if (condition(pod, gate) or {}).get("status") == "True")
+    return f"{true}/{len(gates)}"
 
 
 def _node_cells(node: Object) -> list[str]:
@@ -139,7 +151,9 @@ def _node_cells(node: Object) -> list[str]:
     info = node.get("status", {}).get("nodeInfo") or {}
     addresses = {a["type"]: a["address"] for a in node.get("status", {}).get("addresses", [])}
     return [node["metadata"]["name"], status, roles, age(node), info.get("kubeletVersion", ""),
-            addresses.get("InternalIP", "<none>"), info.get("containerRuntimeVersion", "")]
+            addresses.get("InternalIP", "<none>"), addresses.get("ExternalIP", "<none>"),
+            info.get("osImage") or "<unknown>", info.get("kernelVersion") or "<unknown>",
+            info.get("containerRuntimeVersion", "")]
 
 
 def _default_cells(obj: Object) -> list[str]:
@@ -190,6 +204,70 @@ def _deployment_cells(deployment: Object) -> list[str]:
             f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
             str(status.get("updatedReplicas", 0)), str(status.get("availableReplicas", 0)),
             age(deployment), *_template_cells(deployment)]
+
+
+def _daemonset_cells(daemonset: Object) -> list[str]:
+    spec, status = daemonset.get("spec", {}), daemonset.get("status") or {}
+    counts = [str(status.get(field, 0)) for field in (
+        "desiredNumberScheduled", "currentNumberScheduled", "numberReady",
+        "updatedNumberScheduled", "numberAvailable")]
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [daemonset["metadata"]["name"], *counts,
+            ",".join(f"{k}={v}" for k, v in node_selector.items()) or "<none>",
+            age(daemonset), *_template_cells(daemonset)]
+
+
+def _statefulset_cells(statefulset: Object) -> list[str]:
+    spec, status = statefulset.get("spec", {}), statefulset.get("status") or {}
+    return [statefulset["metadata"]["name"],
+            f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}", age(statefulset),
+            *_template_cells(statefulset)[:2]]
+
+
+def _revision_cells(revision: Object) -> list[str]:
+    owner = controller_ref(revision)
+    shown = f"{owner.get('kind', '').lower()}.apps/{owner.get('name')}" if owner else "<none>"
+    return [revision["metadata"]["name"], shown, str(revision.get("revision", 0)),
+            age(revision)]
+def _job_cells(job: Object) -> list[str]:
+    """kubectl's Job row: STATUS, COMPLETIONS (succeeded/completions; ``/1 of P`` without
+    completions at a parallelism P above 1), DURATION (from startTime to completionTime)."""
+    spec, status = job.get("spec", {}), job.get("status") or {}
+    completions, parallelism = spec.get("completions"), spec.get("parallelism") or 0
+    shown = f"{status.get('succeeded', 0)}/" + (
+        str(completions) if completions is not None else
+        f"1 of {parallelism}" if parallelism > 1 else "1")
+    started, ended = status.get("startTime"), status.get("completionTime")
+    duration = "" if not started else human_duration(int((
+        (parse_time(ended) if ended else datetime.now(UTC)) - parse_time(started)
+    ).total_seconds()))
+    return [job["metadata"]["name"], _job_status(job), shown, duration, age(job),
+            *_template_cells(job)]
+
+
+def _job_status(job: Object) -> str:
+    """kubectl's printJob status: Complete, Failed, Terminating, Suspended, FailureTarget,
+    SuccessCriteriaMet (the first that holds), else Running."""
+    for word in ("Complete", "Failed", "Terminating", "Suspended", "FailureTarget",
+                 "SuccessCriteriaMet"):
+        if word == "Terminating":
+            if job["metadata"].get("deletionTimestamp"):
+                return word
+        elif (condition(job, word) or {}).get("status") == "True":
+            return word
+    return "Running"
+
+
+def _cronjob_cells(cronjob: Object) -> list[str]:
+    spec, status = cronjob.get("spec", {}), cronjob.get("status") or {}
+    last = status.get("lastScheduleTime")
+    suspend = spec.get("suspend")
+    return [cronjob["metadata"]["name"], str(spec.get("schedule", "")),
+            str(spec.get("timeZone") or "<none>"),
+            "<unset>" if suspend is None else str(bool(suspend)),
+            str(len(status.get("active") or [])),
+            age({"metadata": {"creationTimestamp": last}}) if last else "<none>", age(cronjob),
+            *_template_cells(spec.get("jobTemplate") or {})]
 
 
 def _namespace_cells(namespace: Object) -> list[str]:
@@ -299,8 +377,10 @@ _WORKLOAD_WIDE = "Containers,Images,Selector"
 DEFAULT = _columns("Name,Age", "", _default_cells)
 """The columns of a type without columns of its own."""
 BY_RESOURCE: dict[str, Columns] = {
-    "pods": _columns("Name,Ready,Status,Restarts,Age", "IP,Node", _pod_cells),
-    "nodes": _columns("Name,Status,Roles,Age,Version", "Internal-IP,Container-Runtime",
+    "pods": _columns("Name,Ready,Status,Restarts,Age", "IP,Node,Nominated Node,Readiness Gates",
+                     _pod_cells),
+    "nodes": _columns("Name,Status,Roles,Age,Version",
+                      "Internal-IP,External-IP,OS-Image,Kernel-Version,Container-Runtime",
                       _node_cells),
     "configmaps": _columns("Name,Data,Age", "", _configmap_cells),
     "secrets": _columns("Name,Type,Data,Age", "", _secret_cells),
@@ -311,6 +391,13 @@ BY_RESOURCE: dict[str, Columns] = {
     "replicasets": _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE, _replicaset_cells),
     "deployments": _columns("Name,Ready,Up-to-date,Available,Age", _WORKLOAD_WIDE,
                             _deployment_cells),
+    "daemonsets": _columns("Name,Desired,Current,Ready,Up-to-date,Available,Node Selector,Age",
+                           _WORKLOAD_WIDE, _daemonset_cells),
+    "statefulsets": _columns("Name,Ready,Age", "Containers,Images", _statefulset_cells),
+    "controllerrevisions": _columns("Name,Controller,Revision,Age", "", _revision_cells),
+    "jobs": _columns("Name,Status,Completions,Duration,Age", _WORKLOAD_WIDE, _job_cells),
+    "cronjobs": _columns("Name,Schedule,Timezone,Suspend,Active,Last Schedule,Age",
+                         _WORKLOAD_WIDE, _cronjob_cells),
     certificates.RESOURCE: _columns("Name,Age,SignerName,Requestor,RequestedDuration,Condition",
                                     "", _csr_cells),
     "priorityclasses": _columns("Name,Value,Global-Default,Age", "", _priority_class_cells),

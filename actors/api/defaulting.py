@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import priorityclasses, secrets, services
+from actors.api import jobs, priorityclasses, secrets, services
 from actors.api.objects import Object
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
@@ -47,6 +47,10 @@ def default_pod_spec(spec: Any) -> bool:
     spec.setdefault("terminationGracePeriodSeconds", 30)
     for container in pod_containers(spec):
         container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
+        ports = container.get("ports")
+        for port in ports if isinstance(ports, list) else []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
     return True
 
 
@@ -107,9 +111,7 @@ def default_replicaset(rs: Object) -> None:
         return
     spec.setdefault("replicas", 1)
     spec.setdefault("minReadySeconds", 0)
-    template = spec.get("template")
-    if isinstance(template, dict):
-        default_pod_spec(template.get("spec"))
+    _default_template(spec)
     rs.setdefault("status", {})
 
 
@@ -129,6 +131,64 @@ def default_deployment(deployment: Object) -> None:
                 rolling.setdefault("maxUnavailable", "25%")
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
+
+
+def default_daemonset(daemonset: Object) -> None:
+    """Kubernetes' defaults of apps/v1 DaemonSets: RollingUpdate, one unavailable, no surge."""
+    _default_workload(daemonset, {"maxUnavailable": 1, "maxSurge": 0})
+
+
+def default_statefulset(statefulset: Object) -> None:
+    """Kubernetes' defaults of apps/v1 StatefulSets: one replica, OrderedReady, RollingUpdate
+    from partition 0, claims retained."""
+    spec = _default_workload(statefulset, {"partition": 0})
+    if spec is not None:
+        spec.setdefault("replicas", 1)
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        spec.setdefault("persistentVolumeClaimRetentionPolicy",
+                        {"whenDeleted": "Retain", "whenScaled": "Retain"})
+
+
+def _default_workload(workload: Object, rolling: Object) -> Any:
+    """What DaemonSets and StatefulSets share: the pod template's defaults, ``minReadySeconds``
+    0, ``revisionHistoryLimit`` 10, and ``updateStrategy`` (a RollingUpdate's fields from
+    ``rolling``). The spec, None when it is no map."""
+    spec = workload.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return None
+    spec.setdefault("minReadySeconds", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    template = spec.get("template")
+    if isinstance(template, dict):
+        default_pod_spec(template.get("spec"))
+    strategy = spec.setdefault("updateStrategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        fields = strategy.setdefault("rollingUpdate", {}) if strategy[
+            "type"] == "RollingUpdate" else None
+        if isinstance(fields, dict):
+            strategy["rollingUpdate"] = {**rolling, **fields}
+    workload.setdefault("status", {})
+    return spec
+def default_job(job: Object) -> None:
+    """Kubernetes' defaults of a batch/v1 Job (its generated selector too) and its template."""
+    jobs.default_job(job)
+    _default_template(job.get("spec"))
+
+
+def default_cronjob(cronjob: Object) -> None:
+    """Kubernetes' defaults of a batch/v1 CronJob and its job template's pod template."""
+    jobs.default_cronjob(cronjob)
+    spec = cronjob.get("spec")
+    template = spec.get("jobTemplate") if isinstance(spec, dict) else None
+    _default_template(template.get("spec") if isinstance(template, dict) else None)
+
+
+def _default_template(spec: Any) -> None:
+    """The defaults of the pod template in a workload's ``spec``."""
+    template = spec.get("template") if isinstance(spec, dict) else None
+    if isinstance(template, dict):
+        default_pod_spec(template.get("spec"))
 
 
 def default_limit_range(limit_range: Object) -> None:
@@ -159,7 +219,9 @@ def limit_range_defaults(item: Object) -> tuple[dict[str, Any], dict[str, Any]]:
 
 DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               "replicasets": default_replicaset, "deployments": default_deployment,
+              "daemonsets": default_daemonset, "statefulsets": default_statefulset,
               "limitranges": default_limit_range,
+              jobs.JOBS: default_job, jobs.CRONJOBS: default_cronjob,
               priorityclasses.RESOURCE: priorityclasses.default_priority_class,
               secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap,
               services.RESOURCE: services.default_service}

@@ -1,12 +1,12 @@
 """PodDisruptionBudgets (``policy/v1``): how many of a set of pods must stay up while they are
 evicted on purpose (``kubectl drain``), and the status that says how many may go now.
 
-A budget selects pods by ``spec.selector`` in its namespace (an empty selector: every pod
-there, as policy/v1's controller counts; the eviction subresource ignores such a budget, as
-kube-apiserver's) and asks for ``minAvailable`` or ``maxUnavailable`` of them, each a number
-or a percentage. :func:`budget_status` is the disruption controller's count: ``expectedPods``
-(the pods selected; Kubernetes takes percentages of the owning controllers' scale, kubeactor
-of the pods selected), ``currentHealthy`` (Ready, not being deleted, not evicted a moment
+A budget selects pods by ``spec.selector`` in its namespace (as policy/v1: an empty selector,
+every pod there; none, no pod), for its count and for evictions alike, and asks for
+``minAvailable`` or ``maxUnavailable`` of them, each a number or a percentage.
+:func:`budget_status` is the disruption controller's count: ``expectedPods`` (the pods
+selected; Kubernetes takes percentages of the owning controllers' scale, kubeactor of the pods
+selected), ``currentHealthy`` (Ready, not being deleted, not evicted a moment
 ago), ``desiredHealthy`` and ``disruptionsAllowed`` (their difference, never below 0). The
 eviction subresource (``actors.apiserver.evictions``) spends one disruption per eviction and
 writes the pod in ``disruptedPods``, so that two evictions racing ahead of the controller
@@ -66,10 +66,13 @@ def _amount(value: Any) -> tuple[int, bool] | None:
 
 
 def selects(budget: Object, pod: Object) -> bool:
-    """Whether the budget counts ``pod`` (same namespace; an empty selector: every pod)."""
+    """Whether the budget counts ``pod``, and guards its eviction (same namespace; as
+    policy/v1: an empty selector, every pod; none, no pod)."""
     if pod["metadata"].get("namespace") != budget["metadata"].get("namespace"):
         return False
-    selector = (budget.get("spec") or {}).get("selector") or {}
+    selector = (budget.get("spec") or {}).get("selector")
+    if not isinstance(selector, dict):
+        return False
     try:
         if not selector_requirements(selector):
             return True

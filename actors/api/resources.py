@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from actors.api import certificates, disruptionbudgets
+from actors.api import certificates, disruptionbudgets, jobs
 from bus.errors import BadRequest, NotFound
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -118,6 +118,15 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),
                  subresources=("status", "scale"), categories=("all",)),
+    ResourceInfo("daemonsets", "DaemonSet", group="apps", short_names=("ds",),
+                 subresources=("status",), categories=("all",)),
+    ResourceInfo("statefulsets", "StatefulSet", group="apps", short_names=("sts",),
+                 subresources=("status", "scale"), categories=("all",)),
+    ResourceInfo("controllerrevisions", "ControllerRevision", group="apps"),
+    ResourceInfo(jobs.JOBS, "Job", group=jobs.GROUP, subresources=("status",),
+                 categories=("all",)),
+    ResourceInfo(jobs.CRONJOBS, "CronJob", group=jobs.GROUP, short_names=("cj",),
+                 subresources=("status",), categories=("all",)),
     ResourceInfo(certificates.RESOURCE, "CertificateSigningRequest", group=certificates.GROUP,
                  namespaced=False, short_names=("csr",), subresources=("status", "approval")),
     ResourceInfo(disruptionbudgets.RESOURCE, "PodDisruptionBudget",

@@ -24,6 +24,7 @@ from actors.api import (
     certificates,
     crds,
     disruptionbudgets,
+    jobs,
     priorityclasses,
     schema,
     secrets,
@@ -95,8 +96,12 @@ def _builtin_problems(info: ResourceInfo, obj: Object) -> list[str]:
         if renewed is not None and not _KUBERNETES_TIME.match(str(renewed)):
             problems.append(f'spec.renewTime: Invalid value: "{renewed}": must be RFC 3339 '
                             "with microseconds, e.g. 2006-01-02T15:04:05.000000Z")
-    elif info.group == "apps":
+    elif info.group == "apps" and info.name != "controllerrevisions":
         problems += _workload_problems(info, obj)
+    elif info.name == jobs.JOBS:
+        problems += _job_problems(info, obj)
+    elif info.name == jobs.CRONJOBS:
+        problems += _cronjob_problems(obj)
     elif info.name == "configmaps":
         data = obj.get("data") or {}
         if not isinstance(data, dict):
@@ -274,21 +279,8 @@ def _workload_problems(info: ResourceInfo, obj: Object) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             problems.append(f"spec.{field}: Invalid value: {value!r}: must be greater than or "
                             "equal to 0")
-    selector = spec.get("selector")
+    problems += _selector_problems(info, spec)
     template = spec.get("template")
-    labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else {}
-    if not isinstance(selector, dict):
-        problems.append("spec.selector: Required value")
-    else:
-        try:
-            if not selector_requirements(selector):
-                problems.append(f"spec.selector: Invalid value: {selector}: empty selector is "
-                                f"invalid for {info.singular}")
-            elif not selector_matches(selector, labels if isinstance(labels, dict) else {}):
-                problems.append(f"spec.template.metadata.labels: Invalid value: {labels}: "
-                                "`selector` does not match template `labels`")
-        except (ValueError, AttributeError, TypeError) as error:
-            problems.append(f"spec.selector: Invalid value: {error}")
     if not isinstance(template, dict):
         return [*problems, "spec.template: Required value"]
     problems += _pod_spec_problems(template.get("spec"), "spec.template.spec")
@@ -296,40 +288,152 @@ def _workload_problems(info: ResourceInfo, obj: Object) -> list[str]:
     if policy != "Always" and policy in RESTART_POLICIES:
         problems.append(f'spec.template.spec.restartPolicy: Unsupported value: "{policy}": '
                         'supported values: "Always"')
-    if info.kind == "Deployment":
-        problems += _strategy_problems(spec.get("strategy"))
+    return problems + _STRATEGY_CHECKS.get(info.kind, lambda spec: [])(spec)
+
+
+def _selector_problems(info: ResourceInfo, spec: dict[str, Any]) -> list[str]:
+    """A workload's selector: present, not empty, matching its template's labels."""
+    selector = spec.get("selector")
+    template = spec.get("template")
+    labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else {}
+    if not isinstance(selector, dict):
+        return ["spec.selector: Required value"]
+    try:
+        if not selector_requirements(selector):
+            return [f"spec.selector: Invalid value: {selector}: empty selector is invalid for "
+                    f"{info.singular}"]
+        if not selector_matches(selector, labels if isinstance(labels, dict) else {}):
+            return [f"spec.template.metadata.labels: Invalid value: {labels}: `selector` does "
+                    "not match template `labels`"]
+    except (ValueError, AttributeError, TypeError) as error:
+        return [f"spec.selector: Invalid value: {error}"]
+    return []
+
+
+def _job_problems(info: ResourceInfo, obj: Object) -> list[str]:
+    """A Job: its selector (generated unless ``manualSelector``), its spec, its template."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return ["spec: Required value"]
+    return [*_selector_problems(info, spec), *jobs.job_spec_problems(spec, "spec"),
+            *_template_problems(spec, "spec")]
+
+
+def _cronjob_problems(obj: Object) -> list[str]:
+    problems = jobs.cronjob_problems(obj)
+    template = (obj.get("spec") or {}).get("jobTemplate")
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        problems += _template_problems(template["spec"], "spec.jobTemplate.spec")
     return problems
 
 
-def _strategy_problems(strategy: Any) -> list[str]:
-    if not isinstance(strategy, dict) or strategy.get("type") not in ("RollingUpdate",
-                                                                       "Recreate"):
-        kind = strategy.get("type") if isinstance(strategy, dict) else strategy
-        return [f'spec.strategy.type: Unsupported value: "{kind}": supported values: '
-                '"Recreate", "RollingUpdate"']
-    rolling = strategy.get("rollingUpdate")
-    if strategy["type"] == "Recreate":
-        return ([] if rolling is None else ["spec.strategy.rollingUpdate: Forbidden: may not "
-                                            "be specified when strategy `type` is 'Recreate'"])
+def _template_problems(spec: dict[str, Any], at: str) -> list[str]:
+    """The pod template of a workload's ``spec`` at ``at``."""
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        return [f"{at}.template: Required value"]
+    return _pod_spec_problems(template.get("spec"), f"{at}.template.spec")
+
+
+def _strategy_problems(strategy: Any, at: str = "spec.strategy",
+                       other: str = "Recreate") -> list[str]:
+    """A Deployment's ``strategy`` (RollingUpdate or Recreate) or a DaemonSet's
+    ``updateStrategy`` (RollingUpdate or OnDelete): the rolling update's ``maxSurge`` and
+    ``maxUnavailable``, not both 0."""
+    rolling = strategy.get("rollingUpdate") if isinstance(strategy, dict) else None
+    if (problem := _strategy_type_problem(strategy, at, other)) is not None:
+        return problem
     if not isinstance(rolling, dict):
-        return ["spec.strategy.rollingUpdate: Invalid value: must be a map"]
+        return [f"{at}.rollingUpdate: Invalid value: must be a map"]
     problems, zero = [], []
     for field in ("maxSurge", "maxUnavailable"):
         value = rolling.get(field)
         try:
             scaled = int_or_percent(value, 100, round_up=True)
         except ValueError as error:
-            problems.append(f"spec.strategy.rollingUpdate.{field}: Invalid value: {error}")
+            problems.append(f"{at}.rollingUpdate.{field}: Invalid value: {error}")
             continue
         if field == "maxUnavailable" and isinstance(value, str) and scaled > 100:
-            problems.append(f"spec.strategy.rollingUpdate.{field}: Invalid value: {value!r}: "
+            problems.append(f"{at}.rollingUpdate.{field}: Invalid value: {value!r}: "
                             "must not be greater than 100%")
         if scaled == 0:
             zero.append(field)
     if len(zero) == 2:
-        problems.append("spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may "
+        problems.append(f"{at}.rollingUpdate.maxUnavailable: Invalid value: 0: may "
                         "not be 0 when `maxSurge` is 0")
     return problems
+
+
+def _strategy_type_problem(strategy: Any, at: str, other: str) -> list[str] | None:
+    """Problems with a strategy's ``type`` (RollingUpdate or ``other``), [] when it is
+    ``other`` and says nothing more; None: a RollingUpdate, whose fields are to check."""
+    kind = strategy.get("type") if isinstance(strategy, dict) else strategy
+    if not isinstance(strategy, dict) or kind not in ("RollingUpdate", other):
+        return [f'{at}.type: Unsupported value: "{kind}": supported values: '
+                f'"{other}", "RollingUpdate"']
+    if kind == "RollingUpdate":
+        return None
+    return ([] if strategy.get("rollingUpdate") is None else [
+        f"{at}.rollingUpdate: Forbidden: may not be specified when strategy `type` is "
+        f"'{other}'"])
+
+
+def _statefulset_problems(spec: Object) -> list[str]:
+    """A StatefulSet's podManagementPolicy, updateStrategy (a partition of 0 or more) and,
+    until PersistentVolumeClaims are served, no volumeClaimTemplates."""
+    problems = []
+    policy = spec.get("podManagementPolicy", "OrderedReady")
+    if policy not in ("OrderedReady", "Parallel"):
+        problems.append(f'spec.podManagementPolicy: Unsupported value: "{policy}": supported '
+                        'values: "OrderedReady", "Parallel"')
+    strategy, at = spec.get("updateStrategy"), "spec.updateStrategy"
+    found = _strategy_type_problem(strategy, at, "OnDelete")
+    rolling = (strategy.get("rollingUpdate") if isinstance(strategy, dict) else None) or {}
+    partition = rolling.get("partition", 0) if isinstance(rolling, dict) else None
+    if found is None and (isinstance(partition, bool) or not isinstance(partition, int)
+                          or partition < 0):
+        found = [f"{at}.rollingUpdate.partition: Invalid value: {partition!r}: must be "
+                 "greater than or equal to 0"]
+    if spec.get("volumeClaimTemplates"):
+        problems.append("spec.volumeClaimTemplates: Forbidden: PersistentVolumeClaims are not "
+                        "served by this cluster yet: a StatefulSet may not have "
+                        "volumeClaimTemplates")
+    return problems + (found or [])
+
+
+_STATEFULSET_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy",
+                        "revisionHistoryLimit", "persistentVolumeClaimRetentionPolicy",
+                        "minReadySeconds")
+"""What an update may change of a StatefulSet's spec (ValidateStatefulSetUpdate)."""
+
+
+def statefulset_update_problems(old: Object, new: Object) -> list[str]:
+    """kube-apiserver's refusal of an update to a StatefulSet's fixed fields."""
+    def fixed(obj: Object) -> Object:
+        spec = obj.get("spec")
+        return {k: v for k, v in (spec.items() if isinstance(spec, dict) else ())
+                if k not in _STATEFULSET_MUTABLE}
+    if fixed(old) == fixed(new):
+        return []
+    return ["spec: Forbidden: updates to statefulset spec for fields other than 'replicas', "
+            "'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', "
+            "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"]
+
+
+def _revision_problems(revision: Object) -> list[str]:
+    value = revision.get("revision")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return [f"revision: Invalid value: {value!r}: must be greater than or equal to 0"]
+    return []
+
+
+_STRATEGY_CHECKS = {
+    "Deployment": lambda spec: _strategy_problems(spec.get("strategy")),
+    "DaemonSet": lambda spec: _strategy_problems(spec.get("updateStrategy"),
+                                                 "spec.updateStrategy", "OnDelete"),
+    "StatefulSet": _statefulset_problems,
+}
+"""The checks of each workload kind's own fields, after those they share."""
 
 
 def _resource_problems(path: str, resources: Any) -> list[str]:
@@ -486,5 +590,5 @@ VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_pro
               priorityclasses.RESOURCE: priorityclasses.problems, crds.RESOURCE: crds.problems,
               disruptionbudgets.RESOURCE: disruptionbudgets.problems,
               secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems,
-              services.RESOURCE: services.problems}
+              "controllerrevisions": _revision_problems, services.RESOURCE: services.problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

@@ -23,8 +23,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from actors.api import disruptionbudgets
 from actors.api.objects import Object
-from actors.api.selectors import selector_matches
 from bus.errors import BadRequest, InternalError, TooManyRequests
 
 SUCCESS: Object = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
@@ -59,18 +59,9 @@ def delete_options(body: Any, name: str | None, namespace: str | None) -> Object
 
 
 def budgets_of(pod: Object, budgets: list[Object]) -> list[Object]:
-    """The budgets whose selector selects ``pod`` (an empty selector selects nothing in
-    policy/v1's eviction, as kube-apiserver's ``getPodDisruptionBudgets``)."""
-    labels = pod["metadata"].get("labels") or {}
-    return [budget for budget in budgets if _selects(budget, labels)]
-
-
-def _selects(budget: Object, labels: dict[str, str]) -> bool:
-    selector = (budget.get("spec") or {}).get("selector")
-    try:
-        return isinstance(selector, dict) and selector_matches(selector, labels)
-    except ValueError:  # validation refuses such a selector; one stored before selects nothing
-        return False
+    """The budgets that select ``pod`` (``disruptionbudgets.selects``: an empty selector
+    selects every pod of the namespace, as kube-apiserver's policy/v1 eviction)."""
+    return [budget for budget in budgets if disruptionbudgets.selects(budget, pod)]
 
 
 def spend(pod: Object, budgets: list[Object]) -> Object | None:

@@ -16,6 +16,9 @@ from bus.errors import BadRequest, Invalid, UnsupportedMediaType
 from bus.subjects import Subjects
 
 PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
+MAX_GRACE_SECONDS = (1 << 63) // 10**9
+"""Longest grace period of a delete: kube-apiserver holds it as an int64 of nanoseconds (about
+292 years), and a deletionTimestamp that far ahead is still a date here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,9 @@ class Options:
     """``pods/log``: which container (the only one when omitted)."""
     tail_lines: int | None = None
     """``pods/log``: only the last lines."""
+    previous: bool = False
+    """``pods/log``: the log of the container's previous (terminated) instance, which the
+    kubelet keeps beside the latest, as Kubernetes' kubelet does."""
     follow_to: str | None = None
     """``pods/log``: follow the log, streamed by the kubelet to this subject (the caller's
     ``<prefix>.inbox.<owner>.logs.<id>``; see docs/PROTOCOL.md)."""
@@ -91,8 +97,9 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         raise BadRequest(f"options.leaseSeconds must be between {MIN_LEASE_SECONDS:g} and "
                          f"{MAX_LEASE_SECONDS:g}")
     grace = _typed(raw, "gracePeriodSeconds", int)
-    if grace is not None and grace < 0:
-        raise BadRequest("options.gracePeriodSeconds must be 0 or more")
+    if grace is not None and not 0 <= grace <= MAX_GRACE_SECONDS:
+        raise BadRequest(f"options.gracePeriodSeconds must be between 0 and "
+                         f"{MAX_GRACE_SECONDS}")
     limit = _typed(raw, "limit", int)
     if limit is not None and limit < 0:
         raise BadRequest("options.limit must be 0 or more")
@@ -126,6 +133,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         limit=limit or None,
         continue_token=_typed(raw, "continue", str) or None,
         tail_lines=tail,
+        previous=bool(_typed(raw, "previous", bool)),
         label_selector=_typed(raw, "labelSelector", str) or None,
         field_selector=_typed(raw, "fieldSelector", str) or None,
         resource_version=int(version) if version not in (None, "") else None,

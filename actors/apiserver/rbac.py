@@ -522,7 +522,8 @@ def _user_facing_roles() -> list[Object]:
     ClusterRoleBinding they apply everywhere), with Kubernetes' rule sets cut to what exists
     or is planned here."""
     view = [_rule([""], VIEWABLE_CORE, READ),
-            _rule([APPS], WORKLOADS_APPS, READ), _rule([BATCH], WORKLOADS_BATCH, READ),
+            _rule([APPS], [*WORKLOADS_APPS, "controllerrevisions"], READ),
+            _rule([BATCH], WORKLOADS_BATCH, READ),
             _rule([POLICY], [disruptionbudgets.RESOURCE], READ),
             _rule([DISCOVERY], ["endpointslices"], READ),
             _rule([NETWORKING], NETWORKING_RESOURCES, READ)]
@@ -601,6 +602,11 @@ def bootstrap_policy() -> list[Object]:
             _rule(["apps"], ["replicasets", "deployments"], [*READ, "create", "update",
                                                              "patch", "delete"]),
             _rule(["apps"], ["replicasets/status", "deployments/status"], WRITE_STATUS),
+            _rule(["apps"], ["daemonsets", "statefulsets", "controllerrevisions"],
+                  [*READ, "create", "update", "patch", "delete"]),
+            _rule(["apps"], ["daemonsets/status", "statefulsets/status"], WRITE_STATUS),
+            _rule([BATCH], WORKLOADS_BATCH, [*READ, "create", "update", "patch", "delete"]),
+            _rule([BATCH], ["jobs/status", "cronjobs/status"], WRITE_STATUS),
             _rule([""], ["namespaces/finalize", "namespaces/status"], ["update"]),
             # the default service accounts and the root CA ConfigMap of every namespace
             _rule([""], ["serviceaccounts", "configmaps"], ["create"]),

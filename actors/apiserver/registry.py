@@ -9,13 +9,14 @@ a node is deleted gracefully (``deletionTimestamp`` first, removal once its kube
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.api import certificates, crds, secrets
+from actors.api import certificates, crds, jobs, secrets, validation
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
 from actors.api.objects import Object
@@ -189,14 +190,23 @@ def prepare_update(
             new["spec"].get("selector") != (old.get("spec") or {}).get("selector")):
         raise _invalid(info, old, [f"spec.selector: Invalid value: "
                                    f"{new['spec'].get('selector')}: field is immutable"])
-    elif secrets.has_immutable_data(info.name) and (
-            problems := secrets.update_problems(info.name, old, new)):
+    elif problems := _immutable_problems(info, old, new):
         raise _invalid(info, old, problems)
     elif info.name == certificates.RESOURCE:  # its main update and ``approval``
         certificates.prepare_update(subresource, body, new, old)
     if new.get("spec") != old.get("spec"):
         metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new, expected
+
+
+def _immutable_problems(info: ResourceInfo, old: Object, new: Object) -> list[str]:
+    """What an update changes of what may not change: a Secret's or ConfigMap's data once
+    ``immutable``, a StatefulSet's fixed fields, a Job's selector, template, completions..."""
+    if secrets.has_immutable_data(info.name):
+        return secrets.update_problems(info.name, old, new)
+    if info.name == "statefulsets":
+        return validation.statefulset_update_problems(old, new)
+    return jobs.update_problems(info.name, old, new)
 
 
 def unchanged(new: Object, old: Object) -> bool:
@@ -227,11 +237,25 @@ def _spec_field_update(info: ResourceInfo, subresource: str, body: Object, old: 
     field = "replicas" if subresource == "scale" else "finalizers"
     if field not in spec:
         raise BadRequest(f"a {subresource} update needs spec.{field}")
+    if subresource == "scale":
+        _check_replicas(spec["replicas"], old["metadata"]["name"])
     crds.with_path_value(new, _scale_paths(info).spec_replicas if subresource == "scale"
                          else ".spec.finalizers", plain_copy(spec[field]))
     if new.get("spec") != old.get("spec"):
         new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
     return new
+
+
+def _check_replicas(replicas: Any, name: str) -> None:
+    """A Scale's ``spec.replicas`` as autoscaling/v1 holds it (an int32) and kube-apiserver's
+    ValidateScale allows it (not negative), whatever the object's own schema says."""
+    if type(replicas) is not int or replicas >= 1 << 31:
+        raise BadRequest(f"Scale.spec.replicas must be a 32-bit integer, not "
+                         f"{json.dumps(replicas)[:40]}")
+    if replicas < 0:
+        problem = f"spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0"
+        raise Invalid(f'Scale.autoscaling "{name}" is invalid: {problem}',
+                      details={"name": name, "kind": "Scale", "causes": [problem]})
 
 
 APPS_SCALE = crds.ScalePaths(".spec.replicas", ".status.replicas")

@@ -128,13 +128,16 @@ class Relay:
 
 def node_call(request: Request, pod: Object) -> NodeCall:
     """The call ``request`` asks of ``pod``'s kubelet; BadRequest if the pod has no node, an
-    exec's pod has completed, the container is not the pod's (or not said, among several), or
-    an exec has no command."""
+    exec is a dry run or its pod has completed, the container is not the pod's (or not said,
+    among several), or an exec has no command."""
     name = pod["metadata"]["name"]
     node = pod.get("spec", {}).get("nodeName")
     if not node:
         raise BadRequest(f"pod {name} does not have a host assigned")
     op = NODE_CALLS[(request.verb, request.subresource or "")]
+    if op == "exec" and request.options.dry_run:  # kube-apiserver's CONNECT is never one
+        raise BadRequest("dryRun is not served for pods/exec: a command cannot run dry "
+                         "(nothing was run)")
     phase = pod.get("status", {}).get("phase")
     if op == "exec" and phase in ("Succeeded", "Failed"):
         raise BadRequest(f"cannot exec into a container in a completed pod; current phase "
@@ -167,7 +170,7 @@ def stream_key(envelope: Envelope, what: str = STREAMED["logs"]) -> bytes:
 def forward(request: Request, pod: Object, call: NodeCall, key: bytes | None,
             sender: str) -> Envelope:
     """The envelope to the kubelet: a child span of the request's; a stream's key goes to
-    this kubelet alone."""
+    this kubelet alone, with the user it is for (the kubelet bounds each user's streams)."""
     envelope = request.envelope
     return Envelope(
         trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
@@ -175,9 +178,11 @@ def forward(request: Request, pod: Object, call: NodeCall, key: bytes | None,
         subresource=request.subresource, namespace=request.namespace,
         name=pod["metadata"]["name"],
         body={"uid": pod["metadata"]["uid"], "container": call.container,
-              "tailLines": request.options.tail_lines, "command": call.command,
+              "tailLines": request.options.tail_lines,
+              "previous": request.options.previous or None, "command": call.command,
               "stream": request.options.follow_to, "stdin": call.stdin or None,
-              "tty": call.tty or None},
+              "tty": call.tty or None,
+              "user": request.user.name if request.options.follow_to else None},
         auth=None if key is None else {"streamKey": key},
     )
 

@@ -41,6 +41,7 @@ from actors.apiserver.options import parse_options, read_continue, write_continu
 from actors.apiserver.rbac import Attributes, access_review, rules_review
 from actors.apiserver.registry import (
     graceful_deletion,
+    plain_copy,
     prepare_binding,
     prepare_create,
     prepare_update,
@@ -255,13 +256,14 @@ class Verbs:
         patch_type = request.options.patch_type
         if patch_type is None:
             raise BadRequest(f"patch needs options.patchType: one of {', '.join(patches.SERVED)}")
+        patch = plain_copy(request.envelope.body, "patch")  # as deep as a body may be
         if patch_type == patches.APPLY_PATCH:
             return (yield from self._apply(request))
 
         def patched(old: Object) -> Object:
             shown = to_scale(request.info, old) if request.subresource == "scale" else \
                 crds.served_as(request.info, request.options.version, old)
-            return patches.apply(shown, patch_type, request.envelope.body)
+            return patches.apply(shown, patch_type, patch)
 
         return (yield from self._guaranteed_update(request, patched, pinned=False))
 
@@ -422,7 +424,7 @@ class Verbs:
                                        name=metadata["name"])
             with contextlib.suppress(NotFound):
                 removed = yield from self._store_write(item, "delete", None)
-                self.admission.release(removed)  # a quota's count of it
+                self._release(item, removed)  # a quota's count of it (none in a dry run)
                 self._commit(item, removed, removed=True)
 
     def _write(self, request: Request, obj: Object, expected: int | None

@@ -87,7 +87,7 @@ class Watch:
         connection = self.client.connection
         self._sub = connection.subscribe(connection.subjects.watch(self.id), self._deliver)
         try:
-            reply = self.client.request("watch", self.info.name, namespace=self.namespace,
+            reply = self.client.request("watch", self.info, namespace=self.namespace,
                                         options=dict(self.options,
                                                      resourceVersion=resource_version or ""))
         except ApiError:
@@ -115,7 +115,7 @@ class Watch:
             self.client.connection.unsubscribe(self._sub)
             self._sub = None
             with contextlib.suppress(ApiError, BusError):
-                self.client.request("watch", self.info.name, namespace=self.namespace,
+                self.client.request("watch", self.info, namespace=self.namespace,
                                     options=dict(self.options, stop=True), timeout=2,
                                     server=self.server)  # authorized as the watch itself
 

@@ -113,7 +113,7 @@ class EventRecorder:
         event = {
             "metadata": {"generateName": f"{metadata['name']}.",
                          "namespace": metadata["namespace"]},
-            "involvedObject": {"kind": "Pod", "name": metadata["name"],
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": metadata["name"],
                                "namespace": metadata["namespace"], "uid": metadata.get("uid")},
             "type": kind, "reason": reason, "message": message, "source": self.source,
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,

@@ -33,6 +33,9 @@ from bus.connection import Incoming
 from bus.envelope import new_id
 from bus.errors import ApiError
 
+TERMINAL_SIDE = 65535
+"""A terminal's largest width or height, in characters (Kubernetes' TerminalSize: uint16)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ExecMessage:
@@ -58,6 +61,17 @@ def message(incoming: Incoming) -> ExecMessage | None:
     if isinstance(body.get("data"), bytes) and body.get("channel") in (1, 2):
         return ExecMessage("output", incoming, channel=body["channel"], data=body["data"])
     return None
+
+
+def terminal_size(size: Any) -> Object | None:
+    """The ``resize`` an answer for input may carry: ``{"width", "height"}``, each a whole
+    number from 0 to :data:`TERMINAL_SIDE`; None for anything else (the kubelet ignores it)."""
+    if not isinstance(size, dict):
+        return None
+    sides = {side: size.get(side) for side in ("width", "height")}
+    if not all(type(value) is int and 0 <= value <= TERMINAL_SIDE for value in sides.values()):
+        return None
+    return sides
 
 
 class ExecStream:

@@ -219,12 +219,17 @@ def claim(owner: Object, candidates: list[Object]) -> Claim:
 def with_owner(obj: Object, owner: Object | None, owner_uid: str) -> Object:
     """``obj`` (a copy) with its references to ``owner_uid`` removed, and a controller
     reference to ``owner`` added when one is given."""
-    metadata = dict(obj["metadata"])
-    refs = [r for r in metadata.get("ownerReferences") or [] if r.get("uid") != owner_uid]
+    refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
     if owner is not None:
         refs.append(owner_reference(owner))
-    metadata["ownerReferences"] = refs
-    return dict(obj, metadata=metadata)
+    return with_owner_references(obj, refs)
+
+
+def with_owner_references(obj: Object, refs: list[Object]) -> Object:
+    """``obj`` (a copy) with these owner references; none is no field, as Kubernetes writes
+    an empty list (``kubectl get -o jsonpath={.metadata.ownerReferences}`` prints nothing)."""
+    metadata = {key: value for key, value in obj["metadata"].items() if key != "ownerReferences"}
+    return dict(obj, metadata={**metadata, "ownerReferences": refs} if refs else metadata)
 
 
 class Controller(BusActor):

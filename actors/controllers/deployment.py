@@ -37,6 +37,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from actors.api.amounts import int_or_percent
 from actors.api.meta import controller_ref, now_rfc3339, owner_reference, parse_time
@@ -78,9 +79,21 @@ def template_hash(template: Object, collision_count: int = 0) -> str:
 
 
 def without_hash(template: Object) -> Object:
+    """The template without its hash label and without empty maps and lists, which Kubernetes'
+    semantic equality takes for absent ones (``kubectl rollout undo`` sends ``resources: {}``
+    where the ReplicaSet's template has none, and must find that ReplicaSet)."""
     stripped = copy.deepcopy(template)
     (stripped.get("metadata") or {}).get("labels", {}).pop(HASH_LABEL, None)
-    return stripped
+    return _without_empties(stripped)
+
+
+def _without_empties(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {key: _without_empties(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if item != {} and item != []}
+    if isinstance(value, list):
+        return [_without_empties(item) for item in value]
+    return value
 
 
 def fenceposts(deployment: Object) -> tuple[int, int]:

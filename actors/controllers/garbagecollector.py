@@ -34,7 +34,13 @@ from actors.api import crds
 from actors.api.objects import Object
 from actors.api.resources import STORED, ResourceInfo
 from actors.client.client import Client
-from actors.controllers.controller import Controller, ControllerConfig, Key, with_owner
+from actors.controllers.controller import (
+    Controller,
+    ControllerConfig,
+    Key,
+    with_owner,
+    with_owner_references,
+)
 from bus.connection import Connection
 from bus.errors import NotFound
 
@@ -159,8 +165,8 @@ class GarbageCollector(Controller):
         owners = self._owners(obj)
         action, detail = owner_verdict(owners, bool(self._dependents_of(obj)))
         if action == "unlink":
-            kept = dict(obj, metadata=dict(obj["metadata"], ownerReferences=[
-                r for r in obj["metadata"]["ownerReferences"] if r.get("uid") not in detail]))
+            kept = with_owner_references(obj, [
+                r for r in obj["metadata"]["ownerReferences"] if r.get("uid") not in detail])
             self.remember(self.client.update(key.resource, kept))
         elif action == "delete" and not obj["metadata"].get("deletionTimestamp"):
             self._delete(obj, detail)

@@ -1,8 +1,9 @@
 """The controller manager: kube-controller-manager's loops, started and stopped together.
 
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
-ReplicaSet, Deployment, disruption budgets, garbage collector, namespace, service accounts,
-EndpointSlices, node IPAM and, given the cluster CA, the root CA publisher), all under one identity
+ReplicaSet, Deployment, DaemonSet, StatefulSet, disruption budgets, garbage collector,
+namespace, service accounts, Job, CronJob, TTL after finished, EndpointSlices, node IPAM
+and, given the cluster CA, the root CA publisher), all under one identity
 (``system:kube-controller-manager``) on one connection. :meth:`ControllerManager.start` and
 :meth:`ControllerManager.stop` may be called again and again: they are what a leader elector
 calls when this replica starts or stops leading, so that only one replica's controllers act.
@@ -24,16 +25,21 @@ import pykka
 from actors.api import addresses
 from actors.client.client import Client
 from actors.controllers.controller import ControllerConfig
+from actors.controllers.cronjob import CronJobController
+from actors.controllers.daemonset import DaemonSetController
 from actors.controllers.deployment import DeploymentController
 from actors.controllers.disruptionbudget import DisruptionBudgetController
 from actors.controllers.endpointslice import EndpointSliceController
 from actors.controllers.garbagecollector import GarbageCollector
+from actors.controllers.job import JobController
 from actors.controllers.namespace import NamespaceController
 from actors.controllers.nodeipam import NodeIpamController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.controllers.replicaset import ReplicaSetController
 from actors.controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
+from actors.controllers.statefulset import StatefulSetController
 from actors.controllers.tainteviction import TaintEvictionController
+from actors.controllers.ttlafterfinished import TTLAfterFinishedController
 from bus.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -82,11 +88,16 @@ class ControllerManager:
                 lambda: TaintEvictionController.start(conn, client, config.controller),
                 lambda: ReplicaSetController.start(conn, client, config.controller),
                 lambda: DeploymentController.start(conn, client, config.controller),
+                lambda: DaemonSetController.start(conn, client, config.controller),
+                lambda: StatefulSetController.start(conn, client, config.controller),
                 lambda: DisruptionBudgetController.start(conn, client, config.controller),
                 lambda: GarbageCollector.start(conn, client, config.controller),
                 lambda: NamespaceController.start(conn, client, config.controller,
                                                   config.namespace_retry_seconds),
                 lambda: ServiceAccountsController.start(conn, client, config.controller),
+                lambda: JobController.start(conn, client, config.controller),
+                lambda: CronJobController.start(conn, client, config.controller),
+                lambda: TTLAfterFinishedController.start(conn, client, config.controller),
                 lambda: EndpointSliceController.start(conn, client, config.controller),
                 lambda: NodeIpamController.start(conn, client, config.controller,
                                                  config.ranges),

@@ -173,6 +173,36 @@ def replicaset_status(rs: Object, pods: list[Object], now: datetime
     return status, soonest
 
 
+def create_pods(controller: Controller, key: Key, owner: Object, pods: list[Object],
+                expectations: Expectations) -> None:
+    """Create ``pods`` for ``owner`` (a ReplicaSet, a Job) in slow-start batches (1, 2, 4...: a
+    failing create, say a quota, fails once rather than once per pod), with a SuccessfulCreate
+    Event each; stop at the first batch with a failure (a FailedCreate Event), to be retried
+    with backoff whatever its kind (as kube's controllers: a quota or a webhook that refused
+    may allow later, and no event about the owner would say so). On the controller's
+    thread."""
+    sent = 0
+    for size in slow_start_batches(len(pods)):
+        futures = [controller.pool.submit(controller.client.create, "pods", pod, key.namespace)
+                   for pod in pods[sent:sent + size]]
+        sent += size
+        failures = []
+        for future in futures:
+            try:
+                pod = controller.remember(future.result())
+            except ApiError as error:
+                failures.append(error)
+                continue
+            controller.record_event(owner, "Normal", "SuccessfulCreate",
+                                    f"Created pod: {pod['metadata']['name']}")
+        if failures:
+            for _ in range(len(failures) + len(pods) - sent):  # none of those will show up
+                expectations.created(key)
+            controller.record_event(owner, "Warning", "FailedCreate",
+                                    f"Error creating: {failures[0].message}")
+            raise TemporaryError(str(failures[0])) from failures[0]
+
+
 # -- the controller -----------------------------------------------------------------------------
 
 
@@ -231,31 +261,7 @@ class ReplicaSetController(Controller):
             self._delete(key, rs, doomed)
 
     def _create(self, key: Key, rs: Object, count: int) -> None:
-        """Create ``count`` pods in slow-start batches (1, 2, 4...: a failing create, say a
-        quota, fails once rather than ``count`` times); stop at the first batch with a
-        failure, to be retried with backoff whatever its kind (as kube's ReplicaSet
-        controller: a quota or a webhook that refused may allow later, and no event about
-        this ReplicaSet would say so)."""
-        sent = 0
-        for size in slow_start_batches(count):
-            futures = [self.pool.submit(self.client.create, "pods", new_pod(rs), key.namespace)
-                       for _ in range(size)]
-            sent += size
-            failures = []
-            for future in futures:
-                try:
-                    pod = self.remember(future.result())
-                except ApiError as error:
-                    failures.append(error)
-                    continue
-                self.record_event(rs, "Normal", "SuccessfulCreate",
-                                  f"Created pod: {pod['metadata']['name']}")
-            if failures:
-                for _ in range(len(failures) + count - sent):  # none of those will show up
-                    self.expectations.created(key)
-                self.record_event(rs, "Warning", "FailedCreate",
-                                  f"Error creating: {failures[0].message}")
-                raise TemporaryError(str(failures[0])) from failures[0]
+        create_pods(self, key, rs, [new_pod(rs) for _ in range(count)], self.expectations)
 
     def _delete(self, key: Key, rs: Object, doomed: list[Object]) -> None:
         """Delete ``doomed`` side by side; the first failure but NotFound is retried with

@@ -7,7 +7,8 @@ Two parts:
   :class:`~actors.kubelet.podsync.PodRecord` per pod bound to the node and hands every change of a
   pod (watch event, runtime event, timer) to the pod workers, where
   :class:`~actors.kubelet.podsync.PodSync` acts on it. It answers the apiserver's node calls
-  (``logs``, with ``follow`` streamed to the caller's subject, and ``exec``) on a small call pool.
+  (``logs``, with ``follow`` streamed to the caller's subject, and ``exec``) on a small call pool,
+  a streamed one on a thread of its own (at most ``streams_per_user`` at once per user).
 - :class:`Kubelet`, the actor hosting one agent (a real node, one NATS identity) or many (the
   simulated nodes of ``--runtime sim``: one connection, one informer, one pool of pod workers,
   one timer thread, one heartbeat and two status writers for all of them, so a thousand nodes
@@ -24,6 +25,7 @@ here blocks the bus loop: informer and runtime callbacks just submit work.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import functools
@@ -53,7 +55,7 @@ from actors.kubelet.timers import Timers
 from bus.actor import BusActor, send_reply
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id
-from bus.errors import AlreadyExists, ApiError, BadRequest, BusError, NotFound
+from bus.errors import AlreadyExists, ApiError, BadRequest, BusError, NotFound, TooManyRequests
 from bus.permissions import APISERVER
 
 log = logging.getLogger(__name__)
@@ -105,8 +107,12 @@ class KubeletConfig:
     """Threads running pod syncs (each pod one at a time): a pod stopping for its grace
     period holds one of them."""
     call_workers: int = 16
-    """Threads answering ``logs``/``exec`` calls; a followed log or an exec stream holds one
-    while it lasts (an exec stream's input has a thread of its own)."""
+    """Threads answering ``logs``/``exec`` calls that are not streamed. A followed log or an
+    exec stream runs on a thread of its own while it lasts (its input on another), so that
+    streams held open never keep anyone's call waiting."""
+    streams_per_user: int = 64
+    """Followed logs and exec streams one user (``body.user``) may have open on this node at
+    once; one more is refused (429). Each holds a thread or two and a runtime exec."""
     relist_seconds: float = 60.0
     """Every pod is synced again this often: the safety net under the runtime's events."""
     record_events: bool = True
@@ -164,6 +170,8 @@ class NodeAgent:
         process's exit)."""
         self._streams_lock = threading.Lock()
         self._stopping = False
+        self._users: collections.Counter[str] = collections.Counter()
+        """Streams open per user (``body.user``), under ``_streams_lock``."""
 
     # -- node ---------------------------------------------------------------------------------
 
@@ -326,7 +334,8 @@ class NodeAgent:
                 self._streamed(incoming, connection)
                 return
             if envelope.verb == "logs":
-                text = self.runtime.logs(uid, container, body.get("tailLines"))
+                text = self.runtime.logs(uid, container, body.get("tailLines"),
+                                         previous=bool(body.get("previous")))
                 if len(text) > MAX_LOG_CHARS:
                     text = (f"... (first {len(text) - MAX_LOG_CHARS} characters left out; use "
                             "--tail)\n" + text[-MAX_LOG_CHARS:])
@@ -337,31 +346,55 @@ class NodeAgent:
                                         "stderr": result.stderr}, sender=connection.name)
         except RuntimeFailure as failure:
             reply = envelope.error_reply(BadRequest(failure.message), sender=connection.name)
+        except TooManyRequests as refused:
+            reply = envelope.error_reply(refused, sender=connection.name)
         send_reply(connection, incoming, reply)
 
     def _streamed(self, incoming: Incoming, connection: Connection) -> None:
         """Answer a call streamed to its caller's subject (a followed log, an exec) at once,
-        then stream it (this call-pool thread, while it lasts); RuntimeFailure when it cannot
-        start."""
+        then stream it (on its own thread: ``Kubelet.handle``, while it lasts); RuntimeFailure
+        when it cannot start, TooManyRequests when its user has all their streams open here."""
         envelope = incoming.envelope
         body = envelope.body
         key = (envelope.auth or {}).get("streamKey")
         if not isinstance(key, bytes):
             raise RuntimeFailure("BadRequest", "a streamed call needs its stream key")
         uid, container, subject = str(body["uid"]), str(body["container"]), str(body["stream"])
-        if envelope.verb == "logs":
-            stream: Any = self.runtime.follow_logs(uid, container, body.get("tailLines"))
-        else:
-            stream = ExecStreamer(self.runtime.exec_stream(
-                uid, container, list(body.get("command") or []), stdin=bool(body.get("stdin")),
-                tty=bool(body.get("tty"))), subject, key, connection, bool(body.get("stdin")))
-        send_reply(connection, incoming, envelope.reply({"stream": subject},
-                                                        sender=connection.name))
-        with self._held(stream):
+        with self._slot(str(body.get("user") or "")):
             if envelope.verb == "logs":
-                self._stream(stream, subject, key, connection)
+                stream: Any = self.runtime.follow_logs(uid, container, body.get("tailLines"),
+                                                       previous=bool(body.get("previous")))
             else:
-                stream.run()
+                stream = ExecStreamer(self.runtime.exec_stream(
+                    uid, container, list(body.get("command") or []),
+                    stdin=bool(body.get("stdin")), tty=bool(body.get("tty"))),
+                    subject, key, connection, bool(body.get("stdin")))
+            send_reply(connection, incoming, envelope.reply({"stream": subject},
+                                                            sender=connection.name))
+            with self._held(stream):
+                if envelope.verb == "logs":
+                    self._stream(stream, subject, key, connection)
+                else:
+                    stream.run()
+
+    @contextlib.contextmanager
+    def _slot(self, user: str) -> Iterator[None]:
+        """One of ``user``'s :attr:`KubeletConfig.streams_per_user` streams on this node, while
+        the block runs; TooManyRequests when they are all taken."""
+        with self._streams_lock:
+            if self._users[user] >= self.config.streams_per_user:
+                raise TooManyRequests(
+                    f"{user or 'this user'} has {self._users[user]} log or exec streams open "
+                    f"on node {self.name} already: close one first",
+                    details={"retryAfterSeconds": 1})
+            self._users[user] += 1
+        try:
+            yield
+        finally:
+            with self._streams_lock:
+                self._users[user] -= 1
+                if not self._users[user]:
+                    del self._users[user]
 
     @contextlib.contextmanager
     def _held(self, stream: Any) -> Iterator[None]:
@@ -482,8 +515,9 @@ class Kubelet(BusActor):
                 for op in ("logs", "exec")]
 
     def handle(self, incoming: Incoming) -> Envelope | None:
-        """Check a node call and answer it on the call pool, so that a long command or a
-        followed log never holds up the pods or the heartbeat. A call to be answered anywhere
+        """Check a node call and answer it on the call pool (a streamed one on a thread of its
+        own), so that a long command or a followed log never holds up the pods, the heartbeat
+        or another caller. A call to be answered anywhere
         but the apiserver's inbox is not made (logged)."""
         if not self.may_answer(incoming.reply_to or ""):
             return None
@@ -495,7 +529,11 @@ class Kubelet(BusActor):
             raise NotFound(f'pod "{envelope.name}" is not running on node {node}')
         if envelope.verb not in ("logs", "exec"):
             raise BadRequest(f"unknown node call {envelope.verb!r}")
-        self._calls.submit(agent.answer, incoming, self.connection)
+        if body.get("stream"):  # held while it lasts: never one of the pool's workers
+            threading.Thread(target=agent.answer, args=(incoming, self.connection),
+                             name=f"{self.name}-stream", daemon=True).start()
+        else:
+            self._calls.submit(agent.answer, incoming, self.connection)
         return None
 
     def on_start(self) -> None:

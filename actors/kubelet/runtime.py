@@ -7,7 +7,7 @@ found again by their labels (:data:`LABELS`), which are a public contract.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass
 from typing import Protocol
 
@@ -59,6 +59,21 @@ class ContainerInfo:
     """The scheme of ``containerID`` in the pod's status (``docker://<id>``)."""
     image_id: str = ""
     """The image's digest or id (``imageID`` in the pod's status)."""
+
+
+def attempt(infos: Iterable[ContainerInfo], container: str,
+            previous: bool = False) -> ContainerInfo:
+    """The latest attempt of ``container`` among ``infos`` or, when ``previous``, the one
+    before it (the kubelet keeps both, for ``logs --previous``); RuntimeFailure when there is
+    none, in the kubelet's words."""
+    attempts = sorted((i for i in infos if i.name == container), key=lambda i: i.attempt)
+    if not attempts:
+        raise RuntimeFailure("ContainerNotFound",
+                             f'container "{container}" has not been created yet')
+    if previous and len(attempts) < 2:
+        raise RuntimeFailure("ContainerNotFound",
+                             f'previous terminated container "{container}" not found')
+    return attempts[-2] if previous else attempts[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +189,15 @@ class Runtime(Protocol):
         volumes and the files of its other volumes."""
         ...
 
-    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
-        """What the latest attempt of ``container`` wrote (stdout and stderr), the last
-        ``tail_lines`` lines when given; RuntimeFailure when it does not exist."""
+    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
+             previous: bool = False) -> str:
+        """What the latest attempt of ``container`` wrote (stdout and stderr), or when
+        ``previous`` the attempt before it, the last ``tail_lines`` lines when given;
+        RuntimeFailure when it does not exist."""
         ...
 
-    def follow_logs(self, pod_uid: str, container: str,
-                    tail_lines: int | None = None) -> LogStream:
+    def follow_logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
+                    previous: bool = False) -> LogStream:
         """The logs of :meth:`logs`, then what the container writes until it stops; close the
         stream to stop early."""
         ...

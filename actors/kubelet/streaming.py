@@ -5,12 +5,12 @@ Every message goes to the opener's stream subject (``<prefix>.inbox.<owner>.exec
 request MACed with the stream's key, which only this kubelet was given: ``{"seq", "channel",
 "data"}`` for output, answered once written (one chunk in flight: a slow reader slows the
 command, never the kubelet's memory); ``{"seq", "input": true}`` for input, answered with
-``{"stdin": bytes}``, ``{"resize": {"width", "height"}}``, ``{"close": true}`` (end of input),
-``{"hangup": true}`` (the opener left) or ``{}`` (nothing yet: ask again); ``{"seq", "end":
-true, "exitCode"}`` once the command has ended. The answers come back into this kubelet's own
-inbox, at a reply subject only the opener saw: nobody else can inject input. An opener that
-is gone (no responders, no answer in time, a hangup) ends the stream and lets go of the
-command.
+``{"stdin": bytes}``, ``{"resize": {"width", "height"}}`` (a size that is not one is
+ignored), ``{"close": true}`` (end of input), ``{"hangup": true}`` (the opener left) or
+``{}`` (nothing yet: ask again); ``{"seq", "end": true, "exitCode"}`` once the command has
+ended. The answers come back into this kubelet's own inbox, at a reply subject only the opener
+saw: nobody else can inject input. An opener that is gone (no responders, no answer in time, a
+hangup), or input that stopped for any reason, ends the stream and lets go of the command.
 
 Neighbours: ``kubelet`` (starts a :class:`ExecStreamer` for an ``exec`` call with a stream),
 ``runtime`` (the :class:`~actors.kubelet.runtime.ExecSession` it drives),
@@ -29,6 +29,7 @@ import threading
 from typing import Any
 
 from actors.api.objects import Object
+from actors.client import streams
 from actors.kubelet.runtime import ExecSession
 from bus.connection import Connection
 from bus.envelope import Envelope
@@ -88,7 +89,8 @@ class ExecStreamer:
                     break
         except (BusError, TimeoutError, concurrent.futures.CancelledError) as error:
             log.info("exec stream %s: no more input: %s", self.subject, error)
-        self.close()
+        finally:  # whatever stopped the input, the command is let go of: its worker is freed
+            self.close()
 
     def _take(self, given: Object) -> bool:
         """Do what one answer for input says; False when the opener has gone."""
@@ -96,8 +98,8 @@ class ExecStreamer:
             return False
         if isinstance(given.get("stdin"), bytes) and self.stdin:
             self.session.write(given["stdin"])
-        elif isinstance(size := given.get("resize"), dict):
-            self.session.resize(int(size.get("width") or 0), int(size.get("height") or 0))
+        elif (size := streams.terminal_size(given.get("resize"))) is not None:
+            self.session.resize(size["width"], size["height"])
         elif given.get("close"):
             self.session.close_stdin()
         return True

@@ -3,7 +3,8 @@ the verbs that read and write objects of any type.
 
 ``get`` lists or reads objects and prints them in kubectl's formats (``-w``: then each change
 as the watch brings it); ``describe`` adds what an object owns and its events; ``create`` and
-``apply`` send the objects of manifests (``create token``: ``tokens``); ``delete`` removes
+``apply`` send the objects of manifests (``create token``: ``tokens``; ``create job``:
+``jobs``); ``delete`` removes
 objects by name, selector or manifest and waits for them to be gone.
 
 Neighbours: ``bindings.cli.printers`` (tables and formats), ``bindings.cli.manifests``
@@ -29,7 +30,7 @@ from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
 from actors.client.client import Client, WatchEvent
 from actors.controllers.deployment import without_hash
-from bindings.cli import manifests, parsing, printers, tokens
+from bindings.cli import jobs, manifests, parsing, printers, tokens
 from bindings.cli.session import POLL, Session, print_error, stop_on_signals
 from bus.errors import ApiError, NotFound, Unreachable, UsageError
 
@@ -68,7 +69,7 @@ def _add_manifests(verbs: parsing.Verbs, common: parsing.Parser, verb: str,
 def _add_describe(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     describe = verbs.add_parser(
         "describe", parents=[common],
-        help="show details of pods, nodes, replicasets or deployments, with their events")
+        help="show details of pods, nodes, workloads or secrets, with their events")
     describe.add_argument("resource")
     describe.add_argument("names", nargs="*")
 
@@ -214,16 +215,20 @@ def _add_create(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                               help="create objects from manifests, or a token (create token NAME)")
     create.add_argument("-f", "--filename", action="append", metavar="FILE",
                         help="a file, a directory, or - for stdin")
-    create.add_argument("what", nargs="?", choices=["token"], help="token: a service "
-                        "account's token")
-    create.add_argument("name", nargs="?", help="the service account (create token)")
+    create.add_argument("what", nargs="?", choices=["token", "job"], help="token: a service "
+                        "account's token; job: a Job (--from=cronjob/NAME or --image)")
+    create.add_argument("name", nargs="?", help="the service account (create token), the Job "
+                        "(create job)")
     tokens.add_options(create)
+    jobs.add_options(create)
 
 
 def cmd_create(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     """``create -f``: create every object of the manifests; ``create token NAME``."""
     if args.what == "token":
         return tokens.cmd_create_token(args, session)
+    if args.what == "job":
+        return jobs.cmd_create_job(args, session)
     if not args.filename:
         raise UsageError("create needs -f FILE, or: create token NAME")
     return _each_manifest(args, session, _reporting(session, manifests.create))
@@ -273,12 +278,17 @@ def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -
     return failed
 
 
+DESCRIBED = ("pods", "nodes", "replicasets", "deployments", "daemonsets", "statefulsets",
+             "secrets", "jobs", "cronjobs")
+"""The types ``describe`` knows."""
+
+
 def cmd_describe(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     info, names = parsing.resource_and_names([args.resource, *args.names],
                                               session.client.info)
-    if info.name not in ("pods", "nodes", "replicasets", "deployments", "secrets"):
-        raise UsageError("describe knows pods, nodes, replicasets, deployments and secrets in "
-                         f"this release, not {info.name}")
+    if info.name not in DESCRIBED:
+        raise UsageError(f"describe knows {', '.join(DESCRIBED)} in this release, not "
+                         f"{info.name}")
     namespace = session.namespace if info.namespaced else None
     if names:
         objects, failed = _get_each(session, info, namespace, names)
@@ -300,16 +310,20 @@ def _describe(session: Session, info: ResourceInfo, obj: Object, events: list[Ob
         return printers.describe_secret(obj)
     if info.name == "pods":
         return printers.describe_pod(obj, events)
+    if info.name == "cronjobs":
+        return printers.describe_cronjob(obj, events)
+    if info.name == "jobs":
+        return printers.describe_job(obj, events)
     if info.name == "nodes":
         pods = session.client.list(
             "pods", None, field_selector=f"spec.nodeName={obj['metadata']['name']}")
         return printers.describe_node(obj, pods["items"], events)
     uid, namespace = obj["metadata"]["uid"], obj["metadata"]["namespace"]
     owned = [o for o in session.client.list(
-        "pods" if info.name == "replicasets" else "replicasets", namespace)["items"]
+        "replicasets" if info.name == "deployments" else "pods", namespace)["items"]
         if (controller_ref(o) or {}).get("uid") == uid]
-    if info.name == "replicasets":
-        return printers.describe_replicaset(obj, owned, events)
+    if info.name != "deployments":
+        return printers.describe_pod_owner(obj, owned, events)
     template = without_hash(obj["spec"]["template"])
     new = next((rs for rs in owned if without_hash(rs["spec"]["template"]) == template), None)
     olds = [rs for rs in owned if rs is not new and rs.get("spec", {}).get("replicas")]

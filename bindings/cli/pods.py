@@ -54,6 +54,8 @@ def _add_logs(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     logs.add_argument("--tail", type=int, default=-1, help="lines from the end (-1: all)")
     logs.add_argument("-f", "--follow", action="store_true",
                       help="print new lines as the container writes them, until it stops")
+    logs.add_argument("-p", "--previous", action="store_true",
+                      help="the logs of the container's previous (terminated) instance")
 
 
 def _add_exec(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -105,6 +107,8 @@ def cmd_logs(args: argparse.Namespace, session: Session, words: list[str]) -> in
     options: dict[str, Any] = {"container": args.container} if args.container else {}
     if args.tail >= 0:
         options["tailLines"] = args.tail
+    if args.previous:
+        options["previous"] = True
     if args.follow:
         return _follow_logs(session, _pod_name(args.pod), options)
     text = session.client.request("get", "pods", namespace=session.namespace,

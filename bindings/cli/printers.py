@@ -258,17 +258,50 @@ def _workload_head(obj: Object) -> list[str]:
     return lines
 
 
-def describe_replicaset(rs: Object, pods: list[Object], events: list[Object]) -> str:
-    """kubectl describe replicaset: replicas, pods by phase, template, events."""
-    spec, status = rs.get("spec", {}), rs.get("status") or {}
+def describe_pod_owner(obj: Object, pods: list[Object], events: list[Object]) -> str:
+    """kubectl describe replicaset, daemonset or statefulset: its counts, pods by phase,
+    template, events."""
+    spec = obj.get("spec", {})
     phases = [p.get("status", {}).get("phase", "Pending") for p in pods]
-    lines = [*_workload_head(rs),
-             f"Replicas:       {status.get('replicas', 0)} current / {spec.get('replicas', 0)} "
-             "desired",
+    lines = [*_workload_head(obj), *_COUNTS[obj.get("kind", "ReplicaSet")](obj),
              f"Pods Status:    {phases.count('Running')} Running / {phases.count('Pending')} "
              f"Waiting / {phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed",
              *_template_lines(spec.get("template") or {})]
     return "\n".join(lines + _events_section(events))
+
+
+def _replicaset_counts(rs: Object) -> list[str]:
+    spec, status = rs.get("spec", {}), rs.get("status") or {}
+    return [f"Replicas:       {status.get('replicas', 0)} current / {spec.get('replicas', 0)} "
+            "desired"]
+
+
+def _daemonset_counts(daemonset: Object) -> list[str]:
+    status = daemonset.get("status") or {}
+    selector = ((daemonset.get("spec", {}).get("template") or {}).get("spec") or {}).get(
+        "nodeSelector") or {}
+    return [f"Node-Selector:  {','.join(f'{k}={v}' for k, v in selector.items()) or '<none>'}",
+            *(f"{title}: {status.get(field, 0)}" for title, field in (
+                ("Desired Number of Nodes Scheduled", "desiredNumberScheduled"),
+                ("Current Number of Nodes Scheduled", "currentNumberScheduled"),
+                ("Number of Nodes Scheduled with Up-to-date Pods", "updatedNumberScheduled"),
+                ("Number of Nodes Scheduled with Available Pods", "numberAvailable"),
+                ("Number of Nodes Misscheduled", "numberMisscheduled")))]
+
+
+def _statefulset_counts(statefulset: Object) -> list[str]:
+    spec, status = statefulset.get("spec", {}), statefulset.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    lines = [f"Replicas:       {spec.get('replicas', 1)} desired | {status.get('replicas', 0)} "
+             "total", f"Update Strategy:  {strategy.get('type', 'RollingUpdate')}"]
+    if "partition" in (strategy.get("rollingUpdate") or {}):
+        lines.append(f"  Partition:      {strategy['rollingUpdate']['partition']}")
+    return lines
+
+
+_COUNTS = {"ReplicaSet": _replicaset_counts, "DaemonSet": _daemonset_counts,
+           "StatefulSet": _statefulset_counts}
+"""The lines of each kind's own numbers in ``describe``."""
 
 
 def describe_deployment(deployment: Object, new: Object | None, olds: list[Object],
@@ -303,13 +336,119 @@ def describe_deployment(deployment: Object, new: Object | None, olds: list[Objec
     return "\n".join(lines + _events_section(events))
 
 
+def describe_job(job: Object, events: list[Object]) -> str:
+    """kubectl describe job: its parallelism, completions, times, pods by state, template,
+    events."""
+    spec, status = job.get("spec", {}), job.get("status") or {}
+    lines = [*_workload_head(job),
+             f"Parallelism:      {spec.get('parallelism', '<unset>')}",
+             f"Completions:      {spec.get('completions', '<unset>')}",
+             f"Completion Mode:  {spec.get('completionMode', 'NonIndexed')}",
+             f"Suspend:          {str(bool(spec.get('suspend'))).lower()}",
+             f"Backoff Limit:    {spec.get('backoffLimit', '<unset>')}"]
+    for title, field in (("Start Time:", "startTime"), ("Completed At:", "completionTime")):
+        if status.get(field):
+            lines.append(f"{title:<18}{status[field]}")
+    if status.get("completedIndexes") is not None:
+        lines.append(f"Completed Indexes:  {status['completedIndexes'] or '<none>'}")
+    lines.append(f"Pods Statuses:    {status.get('active', 0)} Active "
+                 f"({status.get('ready', 0)} Ready) / {status.get('succeeded', 0)} Succeeded / "
+                 f"{status.get('failed', 0)} Failed")
+    lines += _template_lines(spec.get("template") or {})
+    return "\n".join(lines + _events_section(events))
+
+
+def describe_cronjob(cronjob: Object, events: list[Object]) -> str:
+    """kubectl describe cronjob: its schedule and policies, job template, last schedule time,
+    active Jobs, events."""
+    meta, spec, status = cronjob["metadata"], cronjob.get("spec", {}), cronjob.get("status") or {}
+    template = (spec.get("jobTemplate") or {}).get("spec") or {}
+
+    def unset(value: Any) -> str:
+        return "<unset>" if value is None else str(value)
+
+    lines = [f"Name:                          {meta['name']}",
+             f"Namespace:                     {meta.get('namespace')}",
+             *_pairs("Labels:                        ", meta.get("labels")),
+             *_annotations("Annotations:                   ", meta),
+             f"Schedule:                      {spec.get('schedule')}",
+             f"Time Zone:                     {spec.get('timeZone') or '<unset>'}",
+             f"Concurrency Policy:            {spec.get('concurrencyPolicy')}",
+             f"Suspend:                       {unset(spec.get('suspend'))}",
+             f"Successful Job History Limit:  {unset(spec.get('successfulJobsHistoryLimit'))}",
+             f"Failed Job History Limit:      {unset(spec.get('failedJobsHistoryLimit'))}",
+             f"Starting Deadline Seconds:     {unset(spec.get('startingDeadlineSeconds'))}",
+             f"Parallelism:                   {unset(template.get('parallelism'))}",
+             f"Completions:                   {unset(template.get('completions'))}",
+             *_template_lines(template.get("template") or {}),
+             f"Last Schedule Time:  {status.get('lastScheduleTime') or '<unset>'}",
+             "Active Jobs:         " + (", ".join(r.get("name", "") for r in status.get(
+                 "active") or []) or "<none>")]
+    return "\n".join(lines + _events_section(events))
+
+
 class RolloutFailed(KubeactorError):
     """The rollout will not finish by itself (its progress deadline passed)."""
 
 
-def rollout_status(deployment: Object) -> tuple[str, bool]:
-    """kubectl's rollout status line for a Deployment, and whether the rollout is done;
-    RolloutFailed once it is past its progress deadline."""
+def rollout_status(obj: Object) -> tuple[str, bool]:
+    """kubectl's rollout status line for a Deployment, DaemonSet or StatefulSet, and whether
+    the rollout is done; RolloutFailed when it will not finish by itself."""
+    viewer = {"DaemonSet": _daemonset_rollout, "StatefulSet": _statefulset_rollout}.get(
+        obj.get("kind", "Deployment"), _deployment_rollout)
+    return viewer(obj)
+
+
+def _rolling_only(obj: Object) -> tuple[Object, Object]:
+    """The spec and status of a DaemonSet or StatefulSet whose rollout can be followed (an
+    OnDelete one cannot: kubectl's error)."""
+    spec = obj.get("spec", {})
+    if (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
+        raise RolloutFailed("rollout status is only available for RollingUpdate strategy type")
+    return spec, obj.get("status") or {}
+
+
+def _daemonset_rollout(daemonset: Object) -> tuple[str, bool]:
+    _, status = _rolling_only(daemonset)
+    if int(daemonset["metadata"].get("generation", 1)) > int(
+            status.get("observedGeneration", 0)):
+        return "Waiting for daemon set spec update to be observed...", False
+    name, desired = daemonset["metadata"]["name"], int(status.get("desiredNumberScheduled", 0))
+    waiting = f'Waiting for daemon set "{name}" rollout to finish: '
+    updated, available = (int(status.get(f, 0)) for f in ("updatedNumberScheduled",
+                                                            "numberAvailable"))
+    if updated < desired:
+        return f"{waiting}{updated} out of {desired} new pods have been updated...", False
+    if available < desired:
+        return f"{waiting}{available} of {desired} updated pods are available...", False
+    return f'daemon set "{name}" successfully rolled out', True
+
+
+def _statefulset_rollout(statefulset: Object) -> tuple[str, bool]:
+    spec, status = _rolling_only(statefulset)
+    if not status.get("observedGeneration") or int(statefulset["metadata"].get(
+            "generation", 1)) > int(status["observedGeneration"]):
+        return "Waiting for statefulset spec update to be observed...", False
+    replicas, updated = int(spec.get("replicas", 1)), int(status.get("updatedReplicas", 0))
+    if int(status.get("readyReplicas", 0)) < replicas:
+        return f"Waiting for {replicas - int(status.get('readyReplicas', 0))} pods to be " \
+               "ready...", False
+    rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate")
+    if rolling is not None:  # as kubectl: a defaulted partition 0 counts as a partition
+        wanted = replicas - int(rolling.get("partition", 0))
+        if updated < wanted:
+            return ("Waiting for partitioned roll out to finish: "
+                    f"{updated} out of {wanted} new pods have been updated..."), False
+        return f"partitioned roll out complete: {updated} new pods have been updated...", True
+    if status.get("updateRevision") != status.get("currentRevision"):
+        return ("waiting for statefulset rolling update to complete "
+                f"{updated} pods at revision {status.get('updateRevision')}..."), False
+    return ("statefulset rolling update complete "
+            f"{status.get('currentReplicas', 0)} pods at revision "
+            f"{status.get('currentRevision')}..."), True
+
+
+def _deployment_rollout(deployment: Object) -> tuple[str, bool]:
     name = deployment["metadata"]["name"]
     spec, status = deployment.get("spec", {}), deployment.get("status") or {}
     if int(deployment["metadata"].get("generation", 1)) > int(

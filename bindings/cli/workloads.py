@@ -1,15 +1,19 @@
-"""``kubeactor scale`` and ``rollout``: the verbs about workloads (Deployments, ReplicaSets).
+"""``kubeactor scale`` and ``rollout``: the verbs about workloads (Deployments, ReplicaSets,
+DaemonSets, StatefulSets).
 
 ``scale`` sets ``spec.replicas`` through the scale subresource. ``rollout`` is kubectl
-rollout's client side for Deployments: ``status`` follows the rollout; ``history``, ``undo``,
-``pause`` and ``resume`` read the revision history their ReplicaSets keep and write the
-Deployment back. Those decisions are pure functions over the objects read (:func:`history`,
-:func:`rollback_target`, :func:`rolled_back`, :func:`paused`): each returns the text to print or
-the Deployment to write, and raises :class:`RolloutError` with kubectl's message when the
-request cannot be met. The controller does the rest: a rolled-back template rolls out as any
-change (its old ReplicaSet becomes the newest revision), a paused Deployment rolls nothing out.
+rollout's client side for Deployments, DaemonSets and StatefulSets: ``status`` follows the
+rollout; ``history`` and ``undo`` read the revision history (a Deployment's ReplicaSets, the
+others' ControllerRevisions: :func:`kept_revisions`) and write the owner back; ``pause`` and
+``resume`` (Deployments only) flip ``spec.paused``. Those decisions are pure functions over the
+objects read (:func:`history`, :func:`rollback_target`, :func:`rolled_back`, :func:`paused`):
+each returns the text to print or the object to write, and raises :class:`RolloutError` with
+kubectl's message when the request cannot be met. The controllers do the rest: a rolled-back
+template rolls out as any change (its old ReplicaSet or ControllerRevision becomes the newest
+revision), a paused Deployment rolls nothing out.
 
 Neighbours: ``actors.controllers.deployment`` (the revision annotations the controller keeps),
+``actors.controllers.revisions`` (ControllerRevisions),
 ``bindings.cli.printers`` (the Pod Template section, rollout status lines),
 ``bindings.cli.parsing``, ``bindings.cli.session``, ``bindings.cli.main`` (dispatch).
 
@@ -23,11 +27,13 @@ import copy
 import queue
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from actors.api.meta import controller_ref
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.client.client import WatchEvent
+from actors.controllers import revisions
 from actors.controllers.deployment import (
     CHANGE_CAUSE,
     NOT_COPIED,
@@ -44,61 +50,86 @@ class RolloutError(UsageError):
     """The rollout command cannot do what was asked; the message is kubectl's."""
 
 
-def revisions(deployment: Object, replicasets: list[Object]) -> dict[int, Object]:
-    """The Deployment's ReplicaSets by revision (those it controls and that carry one)."""
-    uid = deployment["metadata"]["uid"]
-    return {revision(rs): rs for rs in replicasets
-            if (controller_ref(rs) or {}).get("uid") == uid and revision(rs)}
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """One revision of a workload's pod template, wherever it is kept."""
+
+    template: Object
+    annotations: dict[str, str]
 
 
-def history(deployment: Object, replicasets: list[Object], wanted: int = 0) -> str:
+HISTORY_OF = {"deployments": "replicasets", "daemonsets": revisions.RESOURCE,
+              "statefulsets": revisions.RESOURCE}
+"""Where each kind with a rollout keeps its history: a Deployment in its ReplicaSets, a
+DaemonSet or StatefulSet in ControllerRevisions."""
+
+
+def kept_revisions(owner: Object, history: list[Object]) -> dict[int, Kept]:
+    """The owner's revisions by number, from the ReplicaSets or ControllerRevisions it
+    controls (``history``, read from :data:`HISTORY_OF`)."""
+    uid = owner["metadata"]["uid"]
+    owned = [h for h in history if (controller_ref(h) or {}).get("uid") == uid]
+    if owner["kind"] == "Deployment":
+        return {revision(rs): Kept(without_hash(rs["spec"]["template"]), copied_annotations(rs))
+                for rs in owned if revision(rs)}
+    return {revisions.number(r): Kept(revisions.template_of(r),
+                                      r["metadata"].get("annotations") or {}) for r in owned}
+
+
+def _shown(owner: Object) -> str:
+    """How kubectl names it in rollout's lines: ``daemonset.apps/NAME``."""
+    return f"{owner['kind'].lower()}.apps/{owner['metadata']['name']}"
+
+
+def history(owner: Object, kept: dict[int, Kept], wanted: int = 0) -> str:
     """``rollout history``: every revision with its change-cause, or the pod template of the
     ``wanted`` one, under kubectl's ``deployment.apps/NAME`` line."""
-    name, kept = deployment["metadata"]["name"], revisions(deployment, replicasets)
     if wanted:
         if wanted not in kept:
             raise RolloutError("unable to find the specified revision")
-        template = without_hash(kept[wanted]["spec"]["template"])
-        return f"deployment.apps/{name} with revision #{wanted}\n{printers.pod_template(template)}"
+        return (f"{_shown(owner)} with revision #{wanted}\n"
+                f"{printers.pod_template(kept[wanted].template)}")
     if not kept:
-        return f"deployment.apps/{name}\nNo rollout history found."
+        return f"{_shown(owner)}\nNo rollout history found."
     width = max(len("REVISION"), *(len(str(rev)) for rev in kept)) + 2  # kubectl's tabwriter
     rows = [f"{rev:<{width}}{cause}" for rev, cause in [("REVISION", "CHANGE-CAUSE")] + [
-        (str(rev), (kept[rev]["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
-         or "<none>") for rev in sorted(kept)]]
-    return "\n".join([f"deployment.apps/{name}", *rows, ""])
+        (str(rev), kept[rev].annotations.get(CHANGE_CAUSE) or "<none>")
+        for rev in sorted(kept)]]
+    return "\n".join([_shown(owner), *rows, ""])
 
 
-def rollback_target(deployment: Object, replicasets: list[Object], to_revision: int = 0
-                    ) -> tuple[int, Object]:
-    """The revision ``rollout undo`` goes back to and its ReplicaSet: ``to_revision``, or (0)
-    the one before the newest."""
-    name = deployment["metadata"]["name"]
-    if deployment["spec"].get("paused"):
+def rollback_target(owner: Object, kept: dict[int, Kept], to_revision: int = 0
+                    ) -> tuple[int, Kept]:
+    """The revision ``rollout undo`` goes back to: ``to_revision``, or (0) the one before the
+    newest; kubectl's refusals (a paused Deployment, no such revision, none before)."""
+    name = owner["metadata"]["name"]
+    if owner["spec"].get("paused"):
         raise RolloutError("you cannot rollback a paused deployment; resume it first with "
                            f"'kubeactor rollout resume deployment/{name}' and try again")
-    kept = revisions(deployment, replicasets)
     if to_revision:
         if to_revision not in kept:
             raise RolloutError(f"unable to find specified revision {to_revision} in history")
         return to_revision, kept[to_revision]
     if len(kept) < 2:
-        raise RolloutError(f'no rollout history found for deployment "{name}"')
+        raise RolloutError(f'no rollout history found for deployment "{name}"' if owner[
+            "kind"] == "Deployment" else "no last revision to roll back to")
     previous = sorted(kept)[-2]
     return previous, kept[previous]
 
 
-def rolled_back(deployment: Object, rs: Object) -> Object | None:
-    """The Deployment with ``rs``'s template and annotations (the Deployment's own bookkeeping
-    kept), or None when its template is that one already."""
-    template = without_hash(rs["spec"]["template"])
-    if without_hash(deployment["spec"]["template"]) == template:
+def rolled_back(owner: Object, kept: Kept) -> Object | None:
+    """The owner with ``kept``'s template (a Deployment with its annotations too, its own
+    bookkeeping kept), or None when its template is that one already."""
+    current = owner["spec"]["template"]
+    if (without_hash(current) if owner["kind"] == "Deployment" else current) == kept.template:
         return None
-    own = {key: value for key, value in (deployment["metadata"].get("annotations") or {}).items()
+    spec = dict(owner["spec"], template=copy.deepcopy(kept.template))
+    if owner["kind"] != "Deployment":
+        return dict(owner, spec=spec)
+    own = {key: value for key, value in (owner["metadata"].get("annotations") or {}).items()
            if key in NOT_COPIED}
-    return dict(deployment, metadata=dict(deployment["metadata"],
-                                          annotations={**own, **copied_annotations(rs)}),
-                spec=dict(deployment["spec"], template=copy.deepcopy(template)))
+    return dict(owner, metadata=dict(owner["metadata"], annotations={**own, **kept.annotations}),
+                spec=spec)
 
 
 def paused(deployment: Object, pause: bool) -> Object:
@@ -158,35 +189,38 @@ ROLLOUT_UNSUPPORTED = {"status": "no status viewer has been implemented for {kin
                        "history": "no history viewer has been implemented for {kind}",
                        "undo": "no rollbacker has been implemented for {kind}",
                        "pause": "pausing is not supported", "resume": "resuming is not supported"}
-"""kubectl's words for a rollout action on a type that has none (all but Deployments here)."""
+"""kubectl's words for a rollout action on a type that has none."""
 
 
 def cmd_rollout(args: argparse.Namespace, session: Session, words: list[str]) -> int:
-    """``rollout status|history|undo|pause|resume deployment/NAME``, as kubectl's."""
+    """``rollout status|history|undo|pause|resume TYPE/NAME``, as kubectl's (pause and
+    resume: Deployments only)."""
     info, names = parsing.resource_and_names([args.resource, *args.names])
-    if info.name != "deployments":
+    pausing = args.action in ("pause", "resume")
+    if info.name not in HISTORY_OF or (pausing and info.name != "deployments"):
         raise UsageError(ROLLOUT_UNSUPPORTED[args.action].format(kind=info.kind))
     if len(names) != 1:
-        raise UsageError(f"rollout {args.action} takes exactly one deployment")
+        raise UsageError(f"rollout {args.action} takes exactly one {info.singular}")
     if args.action == "status":
         return _rollout_status(args, session, info, names[0])
-    deployment = session.client.get(info.name, names[0], session.namespace)
-    replicasets = session.client.list("replicasets", session.namespace)["items"]
+    owner = session.client.get(info.name, names[0], session.namespace)
+    if pausing:
+        pause = args.action == "pause"
+        _update_again(session, info, names[0], lambda current: paused(current, pause))
+        print(f"deployment.apps/{names[0]} {'paused' if pause else 'resumed'}")
+        return 0
+    kept = kept_revisions(owner, session.client.list(HISTORY_OF[info.name],
+                                                     session.namespace)["items"])
     if args.action == "history":
-        print(history(deployment, replicasets, args.revision))
+        print(history(owner, kept, args.revision))
         return 0
-    if args.action == "undo":
-        rev, rs = rollback_target(deployment, replicasets, args.to_revision)
-        if rolled_back(deployment, rs) is None:
-            print(f"deployment.apps/{names[0]} skipped rollback (current template already "
-                  f"matches revision {rev})")
-            return 0
-        _update_again(session, info, names[0], lambda current: rolled_back(current, rs))
-        print(f"deployment.apps/{names[0]} rolled back")
+    rev, target = rollback_target(owner, kept, args.to_revision)
+    if rolled_back(owner, target) is None:
+        print(f"{_shown(owner)} skipped rollback (current template already matches revision "
+              f"{rev})")
         return 0
-    pause = args.action == "pause"
-    _update_again(session, info, names[0], lambda current: paused(current, pause))
-    print(f"deployment.apps/{names[0]} {'paused' if pause else 'resumed'}")
+    _update_again(session, info, names[0], lambda current: rolled_back(current, target))
+    print(f"{_shown(owner)} rolled back")
     return 0
 
 

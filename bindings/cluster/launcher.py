@@ -239,6 +239,11 @@ class Cluster:
             self._node(connection, name, SimRuntime(name, timers), record_events=False,
                        pod_workers=8) for name in names], lister))
 
+    def add_sim_nodes(self, *names: str) -> None:
+        """Start simulated kubelets of more nodes, as machines joining a running cluster."""
+        with translated(ClusterError):
+            self._start_sim_nodes(names)
+
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> None:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
         config, say = self.config, self._progress

@@ -117,7 +117,7 @@ class Front:
         path = request.path
         if path in HEALTH or path.startswith(tuple(f"{h}/" for h in HEALTH)):
             return web.Response(text="ok")
-        if path == "/version":
+        if path in ("/version", "/version/"):  # kube-apiserver serves both; kr8s asks the 2nd
             return _json(200, discovery.version())
         try:
             return await self._answer(request, path)

@@ -46,6 +46,7 @@ from actors.kubelet.runtime import (
     RuntimeEvent,
     RuntimeFailure,
     VolumeFile,
+    attempt,
 )
 from actors.kubelet.volumes import file_volume
 from bindings.runtimes import atomicwriter
@@ -78,6 +79,8 @@ def run_options(pod: Object, container: Object, attempt: int,
         "init": True,
         "network_mode": "host" if spec.get("hostNetwork") else "none",
     }
+    if not spec.get("hostNetwork"):  # Kubernetes' pod hostname: spec.hostname or the name
+        options["hostname"] = str(spec.get("hostname") or meta["name"])[:63]
     if container.get("command"):
         options["entrypoint"] = container["command"]
     if container.get("args"):
@@ -372,25 +375,23 @@ class DockerRuntime:
                     volume.remove(force=True)
         shutil.rmtree(self.pods_dir / pod_uid, ignore_errors=True)
 
-    def _latest(self, pod_uid: str, container: str) -> Container:
-        infos = [i for i in self.list_containers(pod_uid) if i.name == container]
-        if not infos:
-            raise RuntimeFailure("ContainerNotFound",
-                                 f'container "{container}" has not been created yet')
-        latest = max(infos, key=lambda info: info.attempt)
+    def _latest(self, pod_uid: str, container: str, previous: bool = False) -> Container:
+        """The latest attempt of ``container``, or when ``previous`` the one before it."""
+        info = attempt(self.list_containers(pod_uid), container, previous)
         with translated("RuntimeUnavailable"):
-            return self.client.containers.get(latest.id)
+            return self.client.containers.get(info.id)
 
-    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
-        found = self._latest(pod_uid, container)
+    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
+             previous: bool = False) -> str:
+        found = self._latest(pod_uid, container, previous)
         with translated("RuntimeUnavailable"):
             data = found.logs(stdout=True, stderr=True,
                               tail="all" if tail_lines is None else tail_lines)
         return _text(data)
 
-    def follow_logs(self, pod_uid: str, container: str,
-                    tail_lines: int | None = None) -> DockerLogStream:
-        found = self._latest(pod_uid, container)
+    def follow_logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
+                    previous: bool = False) -> DockerLogStream:
+        found = self._latest(pod_uid, container, previous)
         with translated("RuntimeUnavailable"):
             return DockerLogStream(found.logs(stdout=True, stderr=True, stream=True, follow=True,
                                               tail="all" if tail_lines is None else tail_lines))

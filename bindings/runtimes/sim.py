@@ -39,6 +39,7 @@ from actors.kubelet.runtime import (
     RuntimeEvent,
     RuntimeFailure,
     VolumeFile,
+    attempt,
 )
 from actors.kubelet.timers import Timer, Timers
 
@@ -226,15 +227,14 @@ class SimRuntime:
         with self._lock:
             self._volumes.pop(pod_uid, None)
 
-    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None) -> str:
-        if not any(i.name == container for i in self.list_containers(pod_uid)):
-            raise RuntimeFailure("ContainerNotFound",
-                                 f'container "{container}" has not been created yet')
+    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
+             previous: bool = False) -> str:
+        attempt(self.list_containers(pod_uid), container, previous)
         return ""  # a simulated container prints nothing
 
-    def follow_logs(self, pod_uid: str, container: str,
-                    tail_lines: int | None = None) -> _NoLogs:
-        self.logs(pod_uid, container)
+    def follow_logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
+                    previous: bool = False) -> _NoLogs:
+        self.logs(pod_uid, container, previous=previous)
         return _NoLogs()
 
     def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:

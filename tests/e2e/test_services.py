@@ -6,6 +6,7 @@ no pod left the ClusterIP refuses connections at once."""
 from __future__ import annotations
 
 import base64
+import http.client
 import socket
 import ssl
 import urllib.error
@@ -43,7 +44,9 @@ def _httpd(name: str, port: int) -> Object:
 
 
 def _get(ip: str) -> str | None:
-    """The body served at http://ip/, None when the connection is refused."""
+    """The body served at http://ip/, None when the connection is refused; ``gone`` when
+    the backend went away under it or stopped answering (a pod being killed before its
+    endpoint left: Kubernetes has that race too)."""
     try:
         with urllib.request.urlopen(f"http://{ip}/", timeout=5) as answer:
             return str(answer.read().decode().strip())
@@ -51,6 +54,8 @@ def _get(ip: str) -> str | None:
         if isinstance(error.reason, ConnectionRefusedError):
             return None
         raise
+    except (ConnectionResetError, http.client.RemoteDisconnected, TimeoutError):
+        return "gone"
 
 
 def test_the_kubernetes_service_reaches_the_https_api_under_its_certificate(cluster):

@@ -21,7 +21,7 @@ from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bindings.runtimes.sim import PULL_ERROR
 from bus.errors import Conflict, Forbidden, NotFound
-from tests.conftest import wait_for, wait_none_left
+from tests.conftest import edit, wait_for, wait_none_left
 from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.integration
@@ -247,19 +247,6 @@ def test_a_recreate_deployment_stops_old_pods_before_starting_new_ones(admin):
         images.stop()
     assert {"busybox:1.36"} in images.seen
     assert not any(len(seen) > 1 for seen in images.seen)  # never old and new side by side
-
-
-def edit(admin: Client, resource: str, name: str, change: Any) -> Object:
-    """``change(obj)`` on the current object, read again when a controller wrote it
-    meanwhile; the stored result."""
-    for _ in range(10):
-        current = admin.get(resource, name)
-        change(current)
-        try:
-            return admin.update(resource, current)
-        except Conflict:
-            continue
-    raise AssertionError(f"{resource}/{name} kept changing")
 
 
 def scale(admin: Client, name: str, replicas: int) -> None:

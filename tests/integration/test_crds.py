@@ -261,6 +261,20 @@ def test_objects_are_read_listed_and_watched_at_the_version_asked(admin: Client,
                       options=beta)
 
 
+def test_a_dry_run_delete_of_a_crd_gives_back_no_quota(admin: Client, widgets: dict):
+    admin.create("widgets", widget("counted"))
+    admin.create("resourcequotas", {"metadata": {"name": "q"}, "spec": {
+        "hard": {"count/widgets.example.com": "1"}}})
+    admin.request("delete", crds.RESOURCE, name="widgets.example.com",
+                  options={"dryRun": ["All"]})
+    assert [w["metadata"]["name"] for w in admin.list("widgets", "default")["items"]] == [
+        "counted"]
+    assert admin.get("resourcequotas", "q")["status"]["used"] == {
+        "count/widgets.example.com": "1"}
+    with pytest.raises(Forbidden, match="exceeded quota: q"):
+        admin.create("widgets", widget("past-the-quota"))
+
+
 def test_a_quota_counts_custom_objects(admin: Client, widgets: dict):
     admin.create("widgets", widget("before"))
     quota = admin.create("resourcequotas", {"metadata": {"name": "q"}, "spec": {

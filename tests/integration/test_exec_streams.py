@@ -4,7 +4,9 @@ input through ``cat`` in many pieces, come back whole and in order with their ex
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,6 +16,7 @@ from actors.client.client import Client
 from actors.client.streams import ExecMessage, ExecStream
 from actors.kubelet.kubelet import KubeletConfig
 from bindings.cluster import Cluster, ClusterConfig
+from bus.errors import BadRequest
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -75,3 +78,40 @@ def test_each_stream_ends_with_its_own_commands_exit_code(sim_cluster):
         codes = list(pool.map(lambda n: run(admin, f"p{n}", ["sh", "-c", f"exit {n}"], [])[1],
                               range(STREAMS)))
     assert codes == list(range(STREAMS))
+
+
+def test_streams_held_open_by_one_user_never_starve_anyones_logs(sim_cluster):
+    """As many idle streams as the kubelet has call workers (a shell waiting for input, its
+    opener answering every call for input with nothing yet) leave the calls of others,
+    a log here, answered."""
+    admin = sim_cluster.admin_client()
+    said: queue.Queue[ExecMessage] = queue.Queue()
+    streams = [ExecStream(admin, f"p{n}", "default", {"command": ["cat"], "stdin": True},
+                          said.put) for n in range(STREAMS)]
+    idle = threading.Event()
+
+    def answer_nothing_yet() -> None:
+        while not idle.is_set():
+            with contextlib.suppress(queue.Empty):
+                message = said.get(timeout=0.5)
+                streams[0].answer(message, {} if message.kind == "input" else None)
+
+    answering = threading.Thread(target=answer_nothing_yet, daemon=True)
+    answering.start()
+    try:
+        assert admin.request("get", "pods", namespace="default", name="p0",
+                             subresource="log") == ""
+    finally:
+        idle.set()
+        answering.join(5)
+        for stream in streams:
+            stream.close()
+
+
+def test_an_exec_cannot_be_a_dry_run_and_runs_nothing(sim_cluster):
+    """A command cannot run dry: asked with dryRun, the exec is refused before admission (which
+    would be told the CONNECT is a dry run) and before the kubelet (which would run it)."""
+    admin = sim_cluster.admin_client()
+    with pytest.raises(BadRequest, match="dryRun"):
+        admin.request("create", "pods", namespace="default", name="p0", subresource="exec",
+                      body={"command": ["sh", "-c", "exit 3"]}, options={"dryRun": ["All"]})

@@ -171,3 +171,21 @@ def test_a_crd_whose_default_its_schema_refuses_is_refused_with_kubernetes_words
     assert f'{at}[size].default: Invalid value: "string": in body must be of type integer: ' \
         '"string"' in refused.stderr
     assert cluster.kubectl("get", "crd", "gadgets.example.com").returncode == 1
+
+
+def test_a_user_who_may_watch_custom_objects_but_not_crds_watches_them(
+        cluster: UpProcess, api, tmp_path: Path):
+    k8s.CustomObjectsApi(api).create_namespaced_custom_object("example.com", "v1", "default",
+                                                              "widgets", widget("watched"))
+    jane = tmp_path / "jane.kubeconfig"
+    cluster.cli("certs", "issue", "--user", "jane", "--kubeconfig-out", str(jane))
+    for args in (["create", "role", "widget-watcher", "--verb=list,watch",
+                  "--resource=widgets.example.com"],
+                 ["create", "rolebinding", "jane", "--role=widget-watcher", "--user=jane"]):
+        assert cluster.kubectl(*args).returncode == 0
+    watched = cluster.kubectl("--kubeconfig", str(jane), "get", "--raw",
+                              "/apis/example.com/v1/namespaces/default/widgets"
+                              "?watch=1&timeoutSeconds=1")
+    assert watched.returncode == 0, watched.stderr
+    assert "watched" in [json.loads(line)["object"]["metadata"]["name"]
+                         for line in watched.stdout.splitlines()]

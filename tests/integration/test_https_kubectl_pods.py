@@ -63,8 +63,10 @@ def test_get_prints_kubectls_columns_for_pods_nodes_and_deployments(cluster, dem
 def test_get_wide_all_namespaces_and_labels_read_the_tables_rows(cluster, demo):
     wide = cluster.kubectl("get", "pods", demo, "-o", "wide")
     assert wide.stdout.splitlines()[0].split() == [
-        "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
-    assert wide.stdout.splitlines()[1].split()[-1] in ("node-1", "node-2")
+        "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED", "NODE",
+        "READINESS", "GATES"]
+    assert wide.stdout.splitlines()[1].split()[-3:] in (
+        ["node-1", "<none>", "<none>"], ["node-2", "<none>", "<none>"])
     assert _header(cluster, "deploy", "-o", "wide")[5:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
     assert _cells(cluster, "deploy", "web", "-o", "wide")[5:] == ["web", "busybox:1.35",
                                                                   "app=web"]
@@ -86,9 +88,12 @@ def test_logs_are_plain_text_and_unserved_options_are_refused(cluster, demo):
     for args in ((), ("--tail", "5"), ("-c", "demo"), ("-f",)):
         shown = cluster.kubectl("logs", demo, *args)
         assert (shown.returncode, shown.stdout, shown.stderr) == (0, "", ""), args
-    previous = cluster.kubectl("logs", demo, "--previous")
+    previous = cluster.kubectl("logs", demo, "--previous")  # it never restarted
     assert (previous.returncode, previous.stderr) == (
-        1, "Error from server (BadRequest): previous is not served for pods/log: nothing was "
+        1, 'Error from server (BadRequest): previous terminated container "demo" not found\n')
+    stamped = cluster.kubectl("logs", demo, "--timestamps")
+    assert (stamped.returncode, stamped.stderr) == (
+        1, "Error from server (BadRequest): timestamps is not served for pods/log: nothing was "
            "done\n")
     wrong = cluster.kubectl("logs", demo, "-c", "nope")
     assert (wrong.returncode, wrong.stderr) == (

@@ -98,7 +98,18 @@ def test_a_resource_version_in_the_patch_is_a_precondition(admin):
     assert admin.get("configmaps", "settings")["data"]["mode"] == "fast"
 
 
+def nested(depth: int) -> object:
+    """A value ``depth`` lists deep: past the apiserver's bound, short of msgpack's."""
+    value: object = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(("patch", "patch_type", "error"), [
+    ([{"op": "add", "path": "/x", "value": nested(600)}], patches.JSON_PATCH, BadRequest),
+    ({"data": {"mode": "x"}, "x": {"y": nested(600)}}, patches.STRATEGIC_MERGE_PATCH,
+     BadRequest),
     ([{"op": "test", "path": "/data/mode", "value": "fast"},
       {"op": "remove", "path": "/data"}], patches.JSON_PATCH, BadRequest),
     ([{"op": "remove", "path": "/data/missing"}], patches.JSON_PATCH, BadRequest),

@@ -4,24 +4,14 @@ run, finish with their exit codes, fail to pull, and go away when deleted."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from bindings.cluster import Cluster, ClusterConfig
 from bindings.runtimes.sim import EXIT_CODE, PULL_ERROR, RUN_SECONDS, START_SECONDS
 from tests.conftest import pod, wait_for
 from tests.processes import start_up, stop_up
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def sim_cluster(tmp_path: Path) -> Iterator[Cluster]:
-    cluster = Cluster.start(ClusterConfig(data_dir=tmp_path / "sim", nodes=3, runtime="sim"))
-    yield cluster
-    cluster.stop()
 
 
 def phase(name):

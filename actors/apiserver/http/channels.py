@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping
 
 from actors.api.objects import Object
+from actors.client import streams
 from bus.errors import ApiError, BadRequest
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
@@ -45,7 +46,7 @@ def given(message: bytes) -> Object | None:
     """What a client's message gives the command, as the answer to the kubelet's call for
     input: ``{"stdin": bytes}``, ``{"resize": {"width", "height"}}``, ``{"close": true}``
     (stdin closed); None for anything else (ignored: an empty message, another channel, a
-    size that is not one)."""
+    size that is not one: ``streams.terminal_size``)."""
     channel, data = (message[0], message[1:]) if message else (None, b"")
     if channel == STDIN and data:
         return {"stdin": data}
@@ -55,9 +56,10 @@ def given(message: bytes) -> Object | None:
         return None
     try:
         size = json.loads(data)
-        return {"resize": {"width": int(size["Width"]), "height": int(size["Height"])}}
-    except (ValueError, TypeError, KeyError):
+        resize = streams.terminal_size({"width": size["Width"], "height": size["Height"]})
+    except (ValueError, TypeError, KeyError, RecursionError):
         return None
+    return None if resize is None else {"resize": resize}
 
 
 def output(channel: int, data: bytes, query: Mapping[str, str]) -> bytes | None:

@@ -15,8 +15,8 @@ messages read as Kubernetes writes them in JSON: Time and MicroTime as RFC 3339,
 Go's ``1h2m3s``, Quantity as its string, IntOrString as the int or the string, RawExtension
 and FieldsV1 as the JSON they hold; a map of ExtraValue as lists.
 
-Bounded: nesting deeper than MAX_DEPTH, a field running past its message, a number longer
-than ten bytes or a string that is not UTF-8 is a BadRequest (400), never an exception of
+Bounded: nesting deeper than MAX_DEPTH, a field running past its message, a number past
+64 bits or a string that is not UTF-8 is a BadRequest (400), never an exception of
 another kind; the body's size is the listener's limit.
 
 Neighbours: ``actors.apiserver.http.queries`` (calls ``decode`` for a create or update body),
@@ -155,9 +155,18 @@ def _special(special: str, data: bytes, name: str, depth: int) -> Any:
         return _signed(_integer(fields.get(2, 0), name))
     raw = _length_delimited(fields.get(1, b""), name)
     try:
-        return json.loads(raw) if raw else None
-    except ValueError:
+        return json.loads(raw, parse_int=integer_64) if raw else None
+    except (ValueError, RecursionError):  # Recursion: nested too deep
         raise BadRequest(f"protobuf field {name} does not hold JSON") from None
+
+
+def integer_64(text: str) -> int:
+    """A JSON integer as Kubernetes (and the bus's msgpack) holds one: in 64 bits; BadRequest
+    past them (a request's JSON body reads its integers with it too)."""
+    value = int(text)
+    if not -(1 << 63) <= value < 1 << 64:
+        raise BadRequest(f"the request body holds {text[:40]}, a number past 64 bits")
+    return value
 
 
 def _time(fields: dict[int, int | bytes], micro: bool, name: str) -> str | None:
@@ -253,5 +262,7 @@ def _varint(data: bytes, at: int) -> tuple[int, int]:
         byte = data[at]
         value |= (byte & 0x7F) << shift
         at, shift = at + 1, shift + 7
+        if not byte & 0x80 and value >> 64:  # a tenth byte over 1: more than Go writes
+            raise BadRequest("the protobuf body holds a number past 64 bits")
         if not byte & 0x80:
             return value, at

@@ -81,19 +81,21 @@ def _refuse_watch_list(query: Mapping[str, str]) -> None:
                       "gate is enabled")
 
 
-UNSERVED_LOG_OPTIONS = ("previous", "timestamps", "sinceSeconds", "sinceTime", "limitBytes")
-"""PodLogOptions not served: refused rather than ignored (``previous``: no log of a container's
-earlier instance is kept)."""
+UNSERVED_LOG_OPTIONS = ("timestamps", "sinceSeconds", "sinceTime", "limitBytes")
+"""PodLogOptions not served: refused rather than ignored."""
 
 
 def _logging(query: Mapping[str, str]) -> Object:
-    """A ``pods/log``'s container and tailLines (``follow`` is the front's to serve)."""
+    """A ``pods/log``'s container, tailLines and previous (``follow`` is the front's to
+    serve)."""
     for key in UNSERVED_LOG_OPTIONS:
         if query.get(key) not in (None, "", "false", "False", "0"):
             raise BadRequest(f"{key} is not served for pods/log: nothing was done")
     found: Object = {"container": query["container"]} if query.get("container") else {}
     if query.get("tailLines"):
         found["tailLines"] = _integer(query, "tailLines")
+    if query.get("previous") in TRUE:
+        found["previous"] = True
     return found
 
 
@@ -179,8 +181,8 @@ def _delete_options(body: bytes) -> Object:
 def json_value(body: bytes) -> Any:
     """A request's body as JSON; BadRequest saying why it is not."""
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        return json.loads(body, parse_int=protobuf.integer_64)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # Recursion: too deep
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
 
 

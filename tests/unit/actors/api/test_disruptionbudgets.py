@@ -62,10 +62,11 @@ def test_an_unchanged_count_keeps_its_condition_time_so_nothing_is_written_again
     assert disruptionbudgets.budget_status(counted, [pod("a"), pod("b")], later) == first
 
 
-def test_a_budget_selects_pods_of_its_namespace_and_an_empty_selector_all_of_them():
+def test_a_budget_selects_pods_of_its_namespace_an_empty_selector_all_a_null_one_none():
     everyone = dict(budget(), spec={"selector": {}})
     assert disruptionbudgets.selects(everyone, pod("x", app="other"))
     assert not disruptionbudgets.selects(budget(), pod("x", app="other"))
+    assert not disruptionbudgets.selects(dict(budget(), spec={}), pod("x"))  # null: none
     elsewhere = pod("x")
     elsewhere["metadata"]["namespace"] = "prod"
     assert not disruptionbudgets.selects(budget(), elsewhere)

@@ -123,8 +123,11 @@ def test_validate_reports_a_non_string_quantity_as_invalid():
 def test_default_pod_fills_what_kubernetes_defaults():
     filled = pod("web")
     del filled["spec"]["restartPolicy"]
+    container(filled)["ports"] = [{"containerPort": 80}, {"containerPort": 53,
+                                                          "protocol": "UDP"}]
     default_pod(filled)
     assert filled["spec"]["restartPolicy"] == "Always"
+    assert [port["protocol"] for port in container(filled)["ports"]] == ["TCP", "UDP"]
     assert filled["spec"]["schedulerName"] == "default-scheduler"
     assert filled["status"]["phase"] == "Pending"
 
@@ -429,8 +432,55 @@ def test_rolling_update_parameters_are_checked():
         "'Recreate'"]
 
 
+def sets_body(kind: str, **spec: object) -> dict:
+    return dict(deployment_body(**spec), kind=kind)
+
+
+def test_daemonsets_and_statefulsets_are_defaulted_as_kubernetes_does():
+    daemonset = sets_body("DaemonSet")
+    assert workload_problems(daemonset, "daemonsets") == []
+    assert daemonset["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+    assert "replicas" not in daemonset["spec"]
+    statefulset = sets_body("StatefulSet", updateStrategy={"type": "RollingUpdate"})
+    assert workload_problems(statefulset, "statefulsets") == []
+    spec = statefulset["spec"]
+    assert (spec["replicas"], spec["podManagementPolicy"], spec["revisionHistoryLimit"],
+            spec["updateStrategy"]) == (1, "OrderedReady", 10, {
+                "type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+
+
+def test_daemonset_and_statefulset_strategies_are_checked():
+    assert workload_problems(sets_body("DaemonSet", updateStrategy={"type": "Recreate"}),
+                             "daemonsets") == [
+        'spec.updateStrategy.type: Unsupported value: "Recreate": supported values: '
+        '"OnDelete", "RollingUpdate"']
+    zero = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}
+    assert workload_problems(sets_body("DaemonSet", updateStrategy=zero), "daemonsets") == [
+        "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 "
+        "when `maxSurge` is 0"]
+    assert workload_problems(sets_body("StatefulSet", podManagementPolicy="Random",
+                                       updateStrategy={"type": "RollingUpdate",
+                                                       "rollingUpdate": {"partition": -1}}),
+                             "statefulsets") == [
+        'spec.podManagementPolicy: Unsupported value: "Random": supported values: '
+        '"OrderedReady", "Parallel"',
+        "spec.updateStrategy.rollingUpdate.partition: Invalid value: -1: must be greater "
+        "than or equal to 0"]
+
+
+def test_a_statefulset_with_volume_claim_templates_is_refused_until_claims_are_served():
+    claims = [{"metadata": {"name": "www"}, "spec": {"accessModes": ["ReadWriteOnce"]}}]
+    assert workload_problems(sets_body("StatefulSet", volumeClaimTemplates=claims),
+                             "statefulsets") == [
+        "spec.volumeClaimTemplates: Forbidden: PersistentVolumeClaims are not served by this "
+        "cluster yet: a StatefulSet may not have volumeClaimTemplates"]
+
+
 def test_kubectl_names_of_the_workloads_resolve():
     for word in ("rs", "replicaset", "replicasets", "ReplicaSet", "replicaset.apps"):
         assert resolve(word).name == "replicasets"
     for word in ("deploy", "deployment", "deployments", "deployment.apps", "deployments.apps"):
         assert resolve(word).name == "deployments"
+    for word in ("ds", "daemonset.apps", "sts", "statefulsets", "controllerrevisions"):
+        assert resolve(word).name in ("daemonsets", "statefulsets", "controllerrevisions")

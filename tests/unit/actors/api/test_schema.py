@@ -161,6 +161,11 @@ VALID: dict[str, list[Object]] = {
                                  "spec": {"namespace": "default"}}],
     "replicasets": [_workload("ReplicaSet")],
     "deployments": [_workload("Deployment")],
+    "daemonsets": [], "statefulsets": [],  # examples/manifests has them
+    "controllerrevisions": [{"apiVersion": "apps/v1", "kind": "ControllerRevision",
+                             "metadata": {"name": "web-6b8bdb6db9"}, "revision": 1,
+                             "data": {"spec": {"template": {"$patch": "replace"}}}}],
+    "jobs": [], "cronjobs": [],  # examples/manifests: the Kubernetes docs' job and cronjob
     certificates.RESOURCE: [_csr()],
     "priorityclasses": [{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                          "metadata": {"name": "high-priority"}, "value": 1000000,
@@ -184,7 +189,8 @@ for document in (d for f in sorted([*MANIFESTS.glob("*.yaml"), *NETWORKING.glob(
 def stored(resource: str, body: Object) -> Object:
     """``body`` as the apiserver checks it on a create: prepared, then decoded Strictly."""
     info = next(i for i in RESOURCES if i.name == resource)
-    obj = prepare_create(info, copy.deepcopy(body), "default" if info.namespaced else None,
+    namespace = (body.get("metadata") or {}).get("namespace") or "default"
+    obj = prepare_create(info, copy.deepcopy(body), namespace if info.namespaced else None,
                          None)
     assert decode(info, obj, "Strict") == []
     return obj

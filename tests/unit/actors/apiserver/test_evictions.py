@@ -9,7 +9,9 @@ import pytest
 
 from actors.api.objects import Object
 from actors.apiserver import evictions
+from actors.apiserver.options import parse_options
 from bus.errors import BadRequest, InternalError, TooManyRequests
+from bus.subjects import Subjects
 
 
 def eviction(name: str = "web-1", **delete_options: Any) -> Object:
@@ -52,8 +54,14 @@ def test_an_eviction_of_another_pod_or_with_options_not_served_is_a_bad_request(
 def test_a_pod_no_budget_selects_or_that_finished_goes_without_spending():
     assert evictions.spend(pod(app="other"), [budget(allowed=0)]) is None
     assert evictions.spend(pod(phase="Succeeded"), [budget(allowed=0)]) is None
-    everyone = dict(budget(allowed=0), spec={"selector": {}})
-    assert evictions.spend(pod(), [everyone]) is None  # an empty selector: not for evictions
+    nobody = dict(budget(allowed=0), spec={"selector": None, "minAvailable": 2})
+    assert evictions.spend(pod(), [nobody]) is None  # policy/v1: a null selector, no pod
+
+
+def test_a_budget_with_an_empty_selector_protects_every_pod_of_its_namespace():
+    everyone = dict(budget(allowed=0), spec={"selector": {}, "minAvailable": 2})
+    with pytest.raises(TooManyRequests):  # policy/v1: {} selects all, as its controller counts
+        evictions.spend(pod(app="other"), [everyone])
 
 
 def test_an_eviction_spends_one_disruption_and_names_the_pod_disrupted():
@@ -76,3 +84,12 @@ def test_no_disruption_left_is_429_with_the_budget_as_its_cause():
         evictions.spend(pod(), [budget(observed=0)])  # not counted yet since it changed
     with pytest.raises(InternalError, match="more than one PodDisruptionBudget"):
         evictions.spend(pod(), [budget(), budget("other")])
+
+
+@pytest.mark.parametrize("seconds", [10 ** 12, 2 ** 62])
+def test_a_grace_period_past_any_date_is_a_bad_request(seconds: int):
+    """A delete's (or an Eviction's) grace period becomes a deletionTimestamp: one past what a
+    date holds was a 500 (OverflowError); kube-apiserver's is an int64 of nanoseconds."""
+    options = evictions.delete_options(eviction(gracePeriodSeconds=seconds), "web-1", "default")
+    with pytest.raises(BadRequest, match="gracePeriodSeconds"):
+        parse_options(options, Subjects("kubeactor"))

@@ -263,11 +263,34 @@ def test_the_scale_subresource_reads_and_sets_only_replicas():
         prepare_update(DEPLOYMENTS, "scale", {"spec": {}}, old)
 
 
+@pytest.mark.parametrize(("replicas", "error"), [
+    (-3, Invalid), ("many", BadRequest), (True, BadRequest), (2 ** 31, BadRequest),
+    ({"a": 1}, BadRequest)])
+def test_a_scale_whose_replicas_are_not_a_count_is_refused(replicas: Any, error: type):
+    with pytest.raises(error, match=r"spec\.replicas"):  # as ValidateScale, whatever the CRD
+        prepare_update(DEPLOYMENTS, "scale", {"spec": {"replicas": replicas}},
+                       stored_deployment())
+
+
 def test_a_workloads_selector_is_immutable():
     old = stored_deployment()
     body = dict(old, spec=dict(old["spec"], selector={"matchLabels": {"app": "other"}}))
     with pytest.raises(Invalid, match=r"spec.selector: Invalid value: .*field is immutable"):
         prepare_update(DEPLOYMENTS, None, body, old)
+
+
+def test_a_statefulsets_spec_changes_only_where_kubernetes_allows():
+    info = lookup("apps", "statefulsets")
+    old = prepare_create(info, {
+        "metadata": {"name": "web"}, "spec": {
+            "replicas": 1, "serviceName": "nginx", "selector": {"matchLabels": {"app": "w"}},
+            "template": {"metadata": {"labels": {"app": "w"}}, "spec": {"containers": [
+                {"name": "c", "image": "i"}]}}}}, "default", None)
+    scaled, _ = prepare_update(info, None, dict(old, spec=dict(old["spec"], replicas=3)), old)
+    assert scaled["metadata"]["generation"] == 2
+    with pytest.raises(Invalid, match="spec: Forbidden: updates to statefulset spec for fields "
+                                      "other than 'replicas'"):
+        prepare_update(info, None, dict(old, spec=dict(old["spec"], serviceName="db")), old)
 
 
 def test_only_namespaces_finalize_changes_a_namespaces_finalizers():

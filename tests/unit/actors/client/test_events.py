@@ -41,3 +41,5 @@ def test_recorder_drops_events_past_its_queue_and_writes_the_rest() -> None:
     assert [event["message"] for event in client.created] == ["a", "b"]
     assert recorder.dropped == 2
     assert client.created[0]["source"] == {"component": "default-scheduler"}
+    assert client.created[0]["involvedObject"] == {  # what kubectl events --for selects by
+        "apiVersion": "v1", "kind": "Pod", "name": "a", "namespace": "default", "uid": "uid-a"}

@@ -4,6 +4,7 @@ pure functions; and the Warning a refused ReplicaSet becomes."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -104,6 +105,17 @@ def test_the_template_hash_is_stable_and_ignores_its_own_label():
     assert template_hash(template) == template_hash(without_hash(labelled))
     assert template_hash(template) != template_hash(template, collision_count=1)
     assert set(template_hash(template)) <= set("bcdfghjklmnpqrstvwxz2456789")
+
+
+def test_empty_maps_and_lists_are_as_absent_so_a_rollback_finds_its_replicaset():
+    template = deployment()["spec"]["template"]
+    sent = copy.deepcopy(template)  # as kubectl rollout undo sends it back
+    sent["spec"]["containers"][0]["resources"] = {}
+    sent["spec"]["volumes"] = []
+    assert without_hash(sent) == without_hash(template)
+    assert template_hash(without_hash(sent)) == template_hash(without_hash(template))
+    sent["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1"}}
+    assert without_hash(sent) != without_hash(template)
 
 
 def test_the_new_replicaset_carries_the_hash_in_name_selector_and_template():
@@ -286,8 +298,13 @@ def revised(rev: int, image: str, cause: str | None = None, owner: str = "d-uid"
     return rs
 
 
+def of(owner: dict, replicasets: list[dict]) -> dict[int, workloads.Kept]:
+    return workloads.kept_revisions(owner, replicasets)
+
+
 def test_history_lists_the_revisions_with_their_change_cause_as_kubectl():
-    kept = [revised(2, "v2", "set image v2"), revised(1, "v1"), revised(7, "x", owner="other")]
+    kept = of(deployment(), [revised(2, "v2", "set image v2"), revised(1, "v1"),
+                             revised(7, "x", owner="other")])
     assert workloads.history(deployment(), kept) == (
         "deployment.apps/web\n"
         "REVISION  CHANGE-CAUSE\n"
@@ -296,22 +313,22 @@ def test_history_lists_the_revisions_with_their_change_cause_as_kubectl():
     one = workloads.history(deployment(), kept, wanted=2)
     assert one.startswith("deployment.apps/web with revision #2\nPod Template:\n")
     assert "Image:        v2" in one and "pod-template-hash" not in one
-    assert workloads.history(deployment(), []) == "deployment.apps/web\nNo rollout history found."
+    assert workloads.history(deployment(), {}) == "deployment.apps/web\nNo rollout history found."
     with pytest.raises(workloads.RolloutError, match="unable to find the specified revision"):
         workloads.history(deployment(), kept, wanted=7)
 
 
 def test_undo_goes_back_to_the_previous_revision_or_the_one_named():
     d = deployment()
-    kept = [revised(1, "v1"), revised(3, "v3"), revised(2, "v2")]
+    kept = of(d, [revised(1, "v1"), revised(3, "v3"), revised(2, "v2")])
     assert workloads.rollback_target(d, kept)[0] == 2
-    assert workloads.rollback_target(d, kept, 1) == (1, kept[0])
+    assert workloads.rollback_target(d, kept, 1) == (1, kept[1])
     with pytest.raises(workloads.RolloutError, match="unable to find specified revision 9 in "
                                                    "history"):
         workloads.rollback_target(d, kept, 9)
     with pytest.raises(workloads.RolloutError, match='no rollout history found for deployment '
                                                    '"web"'):
-        workloads.rollback_target(d, kept[:1])
+        workloads.rollback_target(d, {1: kept[1]})
     d["spec"]["paused"] = True
     with pytest.raises(workloads.RolloutError, match="cannot rollback a paused deployment"):
         workloads.rollback_target(d, kept)
@@ -320,12 +337,12 @@ def test_undo_goes_back_to_the_previous_revision_or_the_one_named():
 def test_undo_takes_the_template_and_annotations_of_the_revision_but_keeps_its_bookkeeping():
     d = deployment()
     d["metadata"]["annotations"] = {REVISION: "3", CHANGE_CAUSE: "set image v3", "x": "y"}
-    back = workloads.rolled_back(d, revised(1, "v0", "first"))
+    back = workloads.rolled_back(d, of(d, [revised(1, "v0", "first")])[1])
     assert back is not None
     assert back["spec"]["template"]["spec"]["containers"][0]["image"] == "v0"
     assert back["spec"]["template"]["metadata"]["labels"] == {"app": "web"}  # no hash label
     assert back["metadata"]["annotations"] == {REVISION: "3", CHANGE_CAUSE: "first"}
-    assert workloads.rolled_back(d, revised(1, "v1")) is None  # that template already
+    assert workloads.rolled_back(d, of(d, [revised(1, "v1")])[1]) is None  # that one already
 
 
 def test_pause_and_resume_set_the_flag_once():

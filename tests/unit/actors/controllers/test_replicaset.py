@@ -125,6 +125,7 @@ def test_with_owner_adds_and_removes_only_that_reference():
     assert [r["uid"] for r in adopted["metadata"]["ownerReferences"]] == ["x-uid", "rs-uid"]
     assert with_owner(adopted, None, "rs-uid")["metadata"]["ownerReferences"] == [other]
     assert orphan["metadata"]["ownerReferences"] == [other]  # a copy was changed
+    assert "ownerReferences" not in with_owner(orphan, None, "x-uid")["metadata"]
 
 
 def test_expectations_hold_until_the_creations_and_deletions_are_seen():

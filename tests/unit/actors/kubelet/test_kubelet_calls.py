@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
 
+import pytest
+
 from actors.kubelet.kubelet import KubeletConfig, NodeAgent, Writers
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.statuswriter import StatusWriter
@@ -37,8 +39,8 @@ class QuietRuntime(SimRuntime):
         super().__init__("node-1", timers)
         self.log = log
 
-    def follow_logs(self, pod_uid: str, container: str,
-                    tail_lines: int | None = None) -> Any:
+    def follow_logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
+                    previous: bool = False) -> Any:
         return self.log
 
 
@@ -50,9 +52,10 @@ class Reader:
     def __init__(self) -> None:
         self.chunks: list[Any] = []
         self.first = threading.Event()
+        self.replies: list[Envelope] = []
 
     def publish(self, subject: str, envelope: Envelope) -> None:
-        pass
+        self.replies.append(envelope)
 
     def request(self, subject: str, envelope: Envelope, timeout: float, key: bytes) -> Any:
         self.chunks.append(envelope.body)
@@ -62,27 +65,54 @@ class Reader:
         return done
 
 
-def test_a_followed_log_of_a_quiet_container_ends_when_the_agent_stops():
-    timers, log, reader = Timers(), QuietLog(), Reader()
+@pytest.fixture
+def quiet() -> Iterator[tuple[NodeAgent, QuietLog]]:
+    """An agent whose followed logs never end (until it stops), each user allowed two."""
+    timers, log = Timers(), QuietLog()
     writers, workers = Writers(StatusWriter(1), StatusWriter(1)), PodWorkers(1)
     agent = NodeAgent(None, QuietRuntime(log, timers),  # type: ignore[arg-type]
-                      config=KubeletConfig("node-1", record_events=False), workers=workers,
-                      timers=timers, writers=writers, publish=lambda subject, envelope: None,
-                      subjects=None)
+                      config=KubeletConfig("node-1", record_events=False, streams_per_user=2),
+                      workers=workers, timers=timers, writers=writers,
+                      publish=lambda subject, envelope: None, subjects=None)
+    yield agent, log
+    log.close()
+    writers.pods.stop()
+    writers.leases.stop()
+    workers.stop()
+    timers.stop()
+
+
+def follow(agent: NodeAgent, reader: Reader, user: str = "alice") -> threading.Thread:
+    """A followed log asked of ``agent`` for ``user``, answered on a thread (started)."""
     call = Envelope(sender="apiserver", verb="logs", auth={"streamKey": b"k" * 32},
-                    body={"uid": "u1", "container": "c", "stream": "_INBOX.logs.1"})
+                    body={"uid": "u1", "container": "c", "stream": "_INBOX.logs.1",
+                          "user": user})
     answering = threading.Thread(target=agent.answer, args=(
         Incoming("kubeactor.node.node-1", call, "_INBOX.reply"), reader), daemon=True)
-    try:
-        answering.start()
+    answering.start()
+    return answering
+
+
+def test_a_followed_log_of_a_quiet_container_ends_when_the_agent_stops(quiet):
+    agent, _ = quiet
+    reader = Reader()
+    answering = follow(agent, reader)
+    assert reader.first.wait(5)
+    agent.stop()
+    answering.join(5)
+    assert not answering.is_alive()
+    assert reader.chunks[-1] == {"seq": 2, "end": True}
+
+
+def test_a_user_with_all_their_streams_open_is_refused_one_more_and_others_are_not(quiet):
+    agent, _ = quiet
+    held = [Reader(), Reader()]
+    for reader in held:
+        follow(agent, reader)
         assert reader.first.wait(5)
-        agent.stop()
-        answering.join(5)
-        assert not answering.is_alive()
-        assert reader.chunks[-1] == {"seq": 2, "end": True}
-    finally:
-        log.close()
-        writers.pods.stop()
-        writers.leases.stop()
-        workers.stop()
-        timers.stop()
+    refused, other = Reader(), Reader()
+    follow(agent, refused).join(5)
+    assert [reply.status["code"] for reply in refused.replies] == [429]
+    follow(agent, other, user="bob")
+    assert other.first.wait(5)
+    agent.stop()

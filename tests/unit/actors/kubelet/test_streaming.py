@@ -9,6 +9,8 @@ import concurrent.futures
 import threading
 from typing import Any
 
+import pytest
+
 from actors.kubelet.runtime import ExecResult
 from actors.kubelet.streaming import ExecStreamer
 from bindings.runtimes.sim import SimExec
@@ -71,6 +73,19 @@ def test_input_is_echoed_in_order_then_the_exit_code_and_every_message_is_maced(
     assert opener.keys == {KEY}
     seqs = [m["seq"] for m in opener.sent]
     assert sorted(seqs) == list(range(1, len(seqs) + 1))
+
+
+@pytest.mark.parametrize("size", [{"width": "wide", "height": 1}, {"width": 10 ** 30},
+                                  {"width": -1, "height": 24}, "80x24"])
+def test_a_terminal_size_that_is_not_one_is_ignored_and_the_input_goes_on(size: object):
+    opener = Opener([{"resize": size}, {"stdin": b"still here\n"}, {"close": True}])
+    running = threading.Thread(target=streamed, daemon=True, args=(
+        SimExec(ExecResult(0, "", ""), echoes=True), opener))
+    running.start()
+    running.join(10)
+    assert not running.is_alive(), "the stream holds its worker: its input stopped"
+    assert opener.output() == [(1, b"still here\n")]
+    assert opener.ends() == [0]
 
 
 def test_a_command_without_stdin_never_gets_the_input_and_says_its_code():

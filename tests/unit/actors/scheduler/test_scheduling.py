@@ -9,6 +9,13 @@ from typing import Any
 import pytest
 
 from actors.api.objects import Object
+from actors.api.placement import (
+    expression_matches,
+    field_matches,
+    node_matches,
+    tolerates,
+    untolerated_taint,
+)
 from actors.scheduler.cache import Cache
 from actors.scheduler.framework import Framework, Profile
 from actors.scheduler.interface import SUCCESS
@@ -24,15 +31,10 @@ from actors.scheduler.plugins import (
     TaintToleration,
     balanced_allocation,
     default_plugins,
-    expression_matches,
-    field_matches,
     insufficient_resources,
     intolerable_preferences,
     least_allocated,
-    node_matches,
     preferred_score,
-    tolerates,
-    untolerated_taint,
 )
 from tests.conftest import node, pod
 

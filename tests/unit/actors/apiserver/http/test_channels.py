@@ -38,7 +38,10 @@ def test_the_query_becomes_the_bus_exec_with_its_input_and_terminal():
     (b"\xff\x00", {"close": True}),
     (b'\x04{"Width":120,"Height":40}', {"resize": {"width": 120, "height": 40}}),
     (b"\x00", None), (b"", None), (b"\xff\x01", None), (b"\x01out", None),
-    (b"\x04{not json", None), (b'\x04{"Width":"x","Height":1}', None), (b"\x04[]", None)])
+    (b"\x04{not json", None), (b'\x04{"Width":"x","Height":1}', None), (b"\x04[]", None),
+    (b'\x04{"Width":1e999,"Height":1}', None), (b'\x04{"Width":-1,"Height":1}', None),
+    (b'\x04{"Width":65536,"Height":1}', None), (b'\x04{"Width":1e30,"Height":1}', None),
+    (b"\x04" + b"[" * 100_000, None)])
 def test_a_clients_message_is_input_a_resize_or_the_close_of_stdin(message: bytes,
                                                                    given: object):
     assert channels.given(message) == given

@@ -20,7 +20,7 @@ CAN_I_GET_PODS = bytes.fromhex(  # kubectl 1.37's body for `auth can-i get pods`
 
 
 def _field(number: int, data: bytes) -> bytes:
-    return bytes([number << 3 | 2, len(data)]) + data
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
 
 
 def _unknown(api_version: str, kind: str, raw: bytes) -> bytes:
@@ -148,3 +148,19 @@ def test_nesting_past_the_bound_is_a_bad_request_not_a_crash(monkeypatch):
     monkeypatch.setattr(protobuf, "MAX_DEPTH", 3)
     with pytest.raises(BadRequest, match="deeper than 3"):
         protobuf.decode(pod)
+
+
+def test_json_nested_past_the_interpreters_bound_inside_a_field_is_a_bad_request():
+    deep = b"[" * 100_000 + b"]" * 100_000  # metadata.managedFields[0].fieldsV1
+    meta = _field(17, _field(7, _field(1, deep)))
+    with pytest.raises(BadRequest, match="does not hold JSON"):
+        protobuf.decode(_unknown("v1", "ConfigMap", _field(1, meta)))
+
+
+def test_a_number_past_64_bits_is_a_bad_request_not_a_crash():
+    generation = bytes([7 << 3]) + _varint(2 ** 69)  # ten bytes, as Go never writes
+    with pytest.raises(BadRequest, match="64 bits"):
+        protobuf.decode(_unknown("v1", "ConfigMap", _field(1, _field(1, b"x") + generation)))
+    fields = _field(17, _field(7, _field(1, b'{"f:a": 100000000000000000000000}')))
+    with pytest.raises(BadRequest, match="64 bits"):  # in the JSON a fieldsV1 holds
+        protobuf.decode(_unknown("v1", "ConfigMap", _field(1, fields)))

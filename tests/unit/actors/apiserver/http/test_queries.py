@@ -144,6 +144,10 @@ def test_a_json_patch_is_carried_as_its_list_and_a_create_must_be_an_object():
         {"op": "remove", "path": "/data"}]
     with pytest.raises(BadRequest):
         payload(patch, b"{nope")
+    with pytest.raises(BadRequest, match="not valid JSON"):  # past the interpreter's bound
+        payload(patch, b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(BadRequest, match="64 bits"):  # what the bus cannot carry
+        payload(patch, b'{"data": {"a": 1}, "x": 100000000000000000000000000000}')
     with pytest.raises(BadRequest):
         payload(route("POST", "/api/v1/namespaces/d/configmaps", {}), b"[1]")
     assert payload(route("GET", "/api/v1/namespaces/d/configmaps", {}), b"") is None
@@ -172,11 +176,12 @@ def test_a_review_or_an_update_in_protobuf_is_read_as_json():
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
 
 
-def test_a_log_takes_its_container_and_tail_and_refuses_what_is_not_served():
+def test_a_log_takes_its_container_tail_and_previous_and_refuses_what_is_not_served():
     path = "/api/v1/namespaces/default/pods/demo/log"
     assert _options("GET", path, container="c", tailLines="3", follow="true") == {
         "container": "c", "tailLines": 3}
     assert _options("GET", path, previous="false") == {}
-    for unserved in ("previous", "timestamps"):
+    assert _options("GET", path, previous="true") == {"previous": True}
+    for unserved in ("sinceSeconds", "timestamps"):
         with pytest.raises(BadRequest, match=f"{unserved} is not served"):
             _options("GET", path, **{unserved: "true"})

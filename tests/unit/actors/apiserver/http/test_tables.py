@@ -39,10 +39,11 @@ def test_a_list_of_pods_is_a_table_of_kubectls_columns_with_their_metadata():
     assert table["metadata"] == {"resourceVersion": "42", "continue": "c"}
     assert [(c["name"], c["priority"]) for c in table["columnDefinitions"]] == [
         ("Name", 0), ("Ready", 0), ("Status", 0), ("Restarts", 0), ("Age", 0), ("IP", 1),
-        ("Node", 1)]
+        ("Node", 1), ("Nominated Node", 1), ("Readiness Gates", 1)]
     assert table["columnDefinitions"][0]["format"] == "name"
     [row] = table["rows"]
-    assert row["cells"] == ["demo", "1/1", "Running", "2", "<unknown>", "10.0.0.5", "node-1"]
+    assert row["cells"] == ["demo", "1/1", "Running", "2", "<unknown>", "10.0.0.5", "node-1",
+                            "<none>", "<none>"]
     assert row["object"] == {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                              "metadata": POD["metadata"]}
 
@@ -73,3 +74,13 @@ def test_a_custom_resource_has_its_crds_printer_columns_the_wide_ones_at_priorit
     assert [(c["name"], c["priority"]) for c in table["columnDefinitions"]] == [
         ("Name", 0), ("Size", 0), ("Ready", 1)]
     assert table["rows"] == [{"cells": ["w", "3", "<none>"]}]
+
+
+def test_a_pods_nominated_node_and_readiness_gates_are_its_wide_cells():
+    gated = {**POD, "spec": {**POD["spec"], "readinessGates": [
+        {"conditionType": "example.com/lb"}, {"conditionType": "example.com/dns"}]},
+        "status": {**POD["status"], "nominatedNodeName": "node-2", "conditions": [
+            {"type": "example.com/lb", "status": "True"},
+            {"type": "example.com/dns", "status": "False"}]}}
+    assert tables.table(PODS, gated, "v1", "None", single=True)["rows"][0]["cells"][-2:] == [
+        "node-2", "1/2"]
