@@ -30,6 +30,10 @@ ROOTS = {
     ("v1", "ReplicationController"): "core.v1.ReplicationController",
     ("v1", "LimitRange"): "core.v1.LimitRange", ("v1", "ResourceQuota"): "core.v1.ResourceQuota",
     ("v1", "Binding"): "core.v1.Binding",
+    ("v1", "Service"): "core.v1.Service", ("v1", "Endpoints"): "core.v1.Endpoints",
+    ("discovery.k8s.io/v1", "EndpointSlice"): "discovery.v1.EndpointSlice",
+    **{("networking.k8s.io/v1", kind): f"networking.v1.{kind}"
+       for kind in ("Ingress", "IngressClass", "NetworkPolicy")},
     ("v1", "DeleteOptions"): "apis.meta.v1.DeleteOptions",
     ("meta.k8s.io/v1", "DeleteOptions"): "apis.meta.v1.DeleteOptions",
     ("coordination.k8s.io/v1", "Lease"): "coordination.v1.Lease",

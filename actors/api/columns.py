@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from actors.api import certificates, crds, jsonpath, replication
+from actors.api import certificates, crds, jsonpath, replication, services
 from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
@@ -311,6 +311,59 @@ def _lease_cells(lease: Object) -> list[str]:
     return [lease["metadata"]["name"], str(holder) if holder else "<none>", age(lease)]
 
 
+def _service_cells(service: Object) -> list[str]:
+    spec = service.get("spec") or {}
+    selector = ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items())
+    return [service["metadata"]["name"], str(spec.get("type", "ClusterIP")),
+            spec.get("clusterIP") or "<none>", services.external_ip_text(service),
+            services.ports_text(service), age(service), selector or "<none>"]
+
+
+def _listed(items: list[str], most: int = 3) -> str:
+    """kubectl's short list: the first three, then ``+ N more...``; ``<none>`` when empty."""
+    if not items:
+        return "<none>"
+    more = f" + {len(items) - most} more..." if len(items) > most else ""
+    return ",".join(items[:most]) + more
+
+
+def _endpoints_cells(endpoints: Object) -> list[str]:
+    found = [f"{a['ip']}:{p['port']}" for subset in endpoints.get("subsets") or []
+             for p in subset.get("ports") or [{}] if "port" in p
+             for a in subset.get("addresses") or []]
+    return [endpoints["metadata"]["name"], _listed(found), age(endpoints)]
+
+
+def _slice_cells(piece: Object) -> list[str]:
+    ports = [str(p.get("port")) for p in piece.get("ports") or [] if p.get("port")]
+    found = [a for e in piece.get("endpoints") or [] for a in e.get("addresses") or []]
+    return [piece["metadata"]["name"], str(piece.get("addressType", "")),
+            ",".join(ports) or "<unset>", _listed(found), age(piece)]
+
+
+def _ingress_cells(ingress: Object) -> list[str]:
+    spec = ingress.get("spec") or {}
+    hosts = [r["host"] for r in spec.get("rules") or [] if r.get("host")]
+    balancer = (ingress.get("status") or {}).get("loadBalancer", {}).get("ingress") or []
+    ports = "80, 443" if spec.get("tls") else "80"
+    return [ingress["metadata"]["name"], spec.get("ingressClassName") or "<none>",
+            ",".join(hosts) or "*", ",".join(i.get("ip") or i.get("hostname", "")
+                                            for i in balancer), ports, age(ingress)]
+
+
+def _ingress_class_cells(ingress_class: Object) -> list[str]:
+    spec = ingress_class.get("spec") or {}
+    parameters = spec.get("parameters") or {}
+    shown = f"{parameters.get('kind')}/{parameters.get('name')}" if parameters else "<none>"
+    return [ingress_class["metadata"]["name"], spec.get("controller", ""), shown,
+            age(ingress_class)]
+
+
+def _network_policy_cells(policy: Object) -> list[str]:
+    selector = (policy.get("spec") or {}).get("podSelector") or {}
+    return [policy["metadata"]["name"], selector_text(selector) or "<none>", age(policy)]
+
+
 def _columns(names: str, wide: str, cells: Callable[[Object], list[str]]) -> Columns:
     """Columns from their names (comma-separated; a ``Name`` column is the name's), the wide
     ones after the others."""
@@ -353,6 +406,13 @@ BY_RESOURCE: dict[str, Columns] = {
     "leases": _columns("Name,Holder,Age", "", _lease_cells),
     "poddisruptionbudgets": _columns("Name,Min Available,Max Unavailable,Allowed Disruptions,Age",
                                      "", _budget_cells),
+    "services": _columns("Name,Type,Cluster-IP,External-IP,Port(s),Age", "Selector",
+                         _service_cells),
+    "endpoints": _columns("Name,Endpoints,Age", "", _endpoints_cells),
+    "endpointslices": _columns("Name,AddressType,Ports,Endpoints,Age", "", _slice_cells),
+    "ingresses": _columns("Name,Class,Hosts,Address,Ports,Age", "", _ingress_cells),
+    "ingressclasses": _columns("Name,Controller,Parameters,Age", "", _ingress_class_cells),
+    "networkpolicies": _columns("Name,Pod-Selector,Age", "", _network_policy_cells),
 }
 """The columns of each type by resource name (kinds, and so names, are unique across the groups
 served)."""

@@ -79,6 +79,7 @@ def qualify(name: str, group: str) -> str:
 
 
 _RBAC = "rbac.authorization.k8s.io"
+_NETWORKING = "networking.k8s.io"
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",),
                  subresources=("finalize",)),
@@ -134,6 +135,15 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group=disruptionbudgets.GROUP, short_names=("pdb",), subresources=("status",)),
     ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
                  namespaced=False, short_names=("pc",)),
+    ResourceInfo("services", "Service", short_names=("svc",), subresources=("status",),
+                 categories=("all",)),
+    ResourceInfo("endpoints", "Endpoints", short_names=("ep",)),
+    ResourceInfo("endpointslices", "EndpointSlice", group="discovery.k8s.io"),
+    ResourceInfo("ingresses", "Ingress", group=_NETWORKING, short_names=("ing",),
+                 subresources=("status",)),
+    ResourceInfo("ingressclasses", "IngressClass", group=_NETWORKING, namespaced=False),
+    ResourceInfo("networkpolicies", "NetworkPolicy", group=_NETWORKING,
+                 short_names=("netpol",)),
     ResourceInfo("customresourcedefinitions", "CustomResourceDefinition",
                  group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
                  subresources=("status",), categories=("api-extensions",)),

@@ -29,6 +29,7 @@ from actors.api import (
     replication,
     schema,
     secrets,
+    services,
 )
 from actors.api.amounts import COMPUTE_PARSERS, int_or_percent
 from actors.api.objects import Object
@@ -67,7 +68,7 @@ def decode(info: ResourceInfo, obj: Object, field_validation: str = "Warn") -> l
         raise BadRequest(f'{info.kind} in version "{info.version}" cannot be handled as a '
                          f"{info.kind}: strict decoding error: {', '.join(unknown)}")
     if findings.errors:
-        raise _invalid(info, obj, findings.errors)
+        raise invalid(info, obj, findings.errors)
     findings.drop()
     return unknown if field_validation == "Warn" else []
 
@@ -78,7 +79,7 @@ def validate(info: ResourceInfo, obj: Object) -> None:
     if not isinstance(info, crds.CustomResource):  # its schema said all there is to say
         problems += _builtin_problems(info, obj)
     if problems:
-        raise _invalid(info, obj, problems)
+        raise invalid(info, obj, problems)
 
 
 def _builtin_problems(info: ResourceInfo, obj: Object) -> list[str]:
@@ -116,7 +117,8 @@ def _builtin_problems(info: ResourceInfo, obj: Object) -> list[str]:
     return problems
 
 
-def _invalid(info: ResourceInfo, obj: Object, problems: list[str]) -> Invalid:
+def invalid(info: ResourceInfo, obj: Object, problems: list[str]) -> Invalid:
+    """The 422 refusing ``obj`` for ``problems``, as kube-apiserver words it."""
     metadata = obj.get("metadata")
     name = metadata.get("name", "") if isinstance(metadata, dict) else ""
     return Invalid(f'{info.kind} "{name}" is invalid: ' + ", ".join(problems),
@@ -591,5 +593,5 @@ VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_pro
               priorityclasses.RESOURCE: priorityclasses.problems, crds.RESOURCE: crds.problems,
               disruptionbudgets.RESOURCE: disruptionbudgets.problems,
               secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems,
-              "controllerrevisions": _revision_problems}
+              "controllerrevisions": _revision_problems, services.RESOURCE: services.problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

@@ -478,6 +478,8 @@ READ = ["get", "list", "watch"]
 WRITE = ["create", "update", "patch", "delete", "deletecollection"]
 WRITE_STATUS = ["get", "update", "patch"]
 APPS, BATCH, COORDINATION, POLICY = "apps", "batch", "coordination.k8s.io", "policy"
+DISCOVERY, NETWORKING = "discovery.k8s.io", "networking.k8s.io"
+NETWORKING_RESOURCES = ["ingresses", "ingresses/status", "networkpolicies"]
 AUTHORIZATION_GROUP = "authorization.k8s.io"
 CSR_SIGNER = "system:controller:certificate-controller"
 """The identity of the CSR signer (Kubernetes' name for its certificate controller)."""
@@ -522,13 +524,16 @@ def _user_facing_roles() -> list[Object]:
     view = [_rule([""], VIEWABLE_CORE, READ),
             _rule([APPS], [*WORKLOADS_APPS, "controllerrevisions"], READ),
             _rule([BATCH], WORKLOADS_BATCH, READ),
-            _rule([POLICY], [disruptionbudgets.RESOURCE], READ)]
+            _rule([POLICY], [disruptionbudgets.RESOURCE], READ),
+            _rule([DISCOVERY], ["endpointslices"], READ),
+            _rule([NETWORKING], NETWORKING_RESOURCES, READ)]
     edit = [*view,
             _rule([""], WORKLOADS_CORE, [*READ, *WRITE]),
             _rule([""], ["pods/eviction"], ["create"]),
             _rule([POLICY], [disruptionbudgets.RESOURCE], [*READ, *WRITE]),
             _rule([APPS], WORKLOADS_APPS, [*READ, *WRITE]),
-            _rule([BATCH], WORKLOADS_BATCH, [*READ, *WRITE])]
+            _rule([BATCH], WORKLOADS_BATCH, [*READ, *WRITE]),
+            _rule([NETWORKING], NETWORKING_RESOURCES, [*READ, *WRITE])]
     admin = [*edit,
              _rule([RBAC_GROUP], ["roles", "rolebindings"], [*READ, *WRITE]),
              _rule([AUTHORIZATION_GROUP], ["localsubjectaccessreviews"], ["create"])]
@@ -548,6 +553,7 @@ def node_rules() -> list[Object]:
     return [
         _rule([AUTHORIZATION_GROUP], ["subjectaccessreviews"], ["create"]),
         _rule([""], ["services"], READ),
+        _rule([DISCOVERY], ["endpointslices"], READ),  # the service proxy (node-proxier's)
         _rule([""], ["nodes"], ["create", "get", "list", "watch", "update", "patch"]),
         _rule([""], ["nodes/status"], ["update", "patch"]),
         _rule([""], ["events"], ["create", "update", "patch"]),
@@ -605,6 +611,9 @@ def bootstrap_policy() -> list[Object]:
             _rule([""], ["namespaces/finalize", "namespaces/status"], ["update"]),
             # the default service accounts and the root CA ConfigMap of every namespace
             _rule([""], ["serviceaccounts", "configmaps"], ["create"]),
+            # the EndpointSlices of Services and the Endpoints mirrored from them
+            _rule([""], ["endpoints"], ["create"]),
+            _rule([DISCOVERY], ["endpointslices"], ["create"]),
             # The garbage collector and the namespace controller reach every resource.
             _rule([ALL], [ALL], [*READ, "update", "patch", "delete"]),
         ]),

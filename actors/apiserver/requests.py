@@ -13,6 +13,7 @@ import time
 from collections.abc import Generator
 from dataclasses import KW_ONLY, dataclass, field
 
+from actors.api import addresses
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
@@ -51,6 +52,8 @@ class ApiServerConfig:
     disabled_admission: tuple[str, ...] = ()
     """Admission plugins left out, by name (kube-apiserver's ``--disable-admission-plugins``):
     ``ServiceAccount`` for an API tested without the controllers that make accounts."""
+    ranges: addresses.Ranges = field(default_factory=addresses.Ranges)
+    """Where Services' ClusterIPs and NodePorts come from."""
     max_object_bytes: int = 256 * 1024
     """Largest object stored (packed). Well under NATS's 1 MiB max payload, so that the object,
     its reply and its watch events always fit (etcd's own limit is 1.5 MiB per request)."""

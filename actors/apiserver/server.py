@@ -87,6 +87,7 @@ from actors.apiserver.rbac import (
 from actors.apiserver.registry import prepare_create
 from actors.apiserver.relay import NODE_CALLS, RELAYED, Relay
 from actors.apiserver.requests import ApiServerConfig, Pending, Request, Result, Resumed, Step
+from actors.apiserver.serviceips import ServiceAllocations
 from actors.apiserver.tokens import TokenIssuer
 from actors.apiserver.verbs import Verbs
 from actors.apiserver.watching import Watches
@@ -119,7 +120,7 @@ SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "binding": ("create",
 _BY_NAME = {info.name: info for info in RESOURCES}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
-class ApiServer(Verbs, Relay, BusActor):
+class ApiServer(Verbs, ServiceAllocations, Relay, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
 
     def __init__(

@@ -112,6 +112,13 @@ class Verbs:
         def _release(self, request: Request, obj: Object, old: Object | None = None
                      ) -> None: ...
 
+        def _allocated(self, request: Request, obj: Object, old: Object | None,
+                       write: Callable[[], Generator[Step, Result, Object]]
+                       ) -> Generator[Step, Result, Object]: ...
+
+        def _released(self, request: Request, removed: Object
+                      ) -> Generator[Step, Result, None]: ...
+
     def _get(self, request: Request) -> Object:
         """The stored object (shared: read it, never change it)."""
         assert self.view is not None, "reads before on_start"
@@ -170,7 +177,8 @@ class Verbs:
         self._record(request, None, obj)
         try:
             self._validate(request, obj)
-            stored = yield from self._store_write(request, "create", obj)
+            stored = yield from self._allocated(
+                request, obj, None, lambda: self._store_write(request, "create", obj))
             return self._commit(request, stored)
         except AlreadyExists:
             self._release(request, obj)
@@ -300,7 +308,8 @@ class Verbs:
                 self._release(request, obj, old)
                 stored = old
             else:
-                stored = yield from self._write(request, obj, current)
+                stored = yield from self._allocated(
+                    request, obj, old, lambda: self._write(request, obj, current))
         except BaseException:
             self._release(request, obj, old)  # what admission charged for is not stored
             raise
@@ -397,6 +406,7 @@ class Verbs:
         except Conflict as error:
             raise _conflict(request, error) from None
         self._release(request, removed)
+        yield from self._released(request, removed)
         return self._commit(request, removed, removed=True)
 
     def _remove_custom_objects(self, request: Request) -> Generator[Step, Result, None]:

@@ -2,12 +2,12 @@
 
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
 ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, disruption budgets,
-garbage collector, namespace, service accounts, Job, CronJob, TTL after finished and, given
-the cluster CA, the root CA publisher), all under one identity
-(``system:kube-controller-manager``) on one connection. :meth:`ControllerManager.start` and
-:meth:`ControllerManager.stop` may be called again and again: they are what a leader
-elector calls when this replica starts or stops leading, so that only one replica's
-controllers act.
+garbage collector, namespace, service accounts, Job, CronJob, TTL after finished,
+EndpointSlices, node IPAM and, given the cluster CA, the root CA publisher), all under one
+identity (``system:kube-controller-manager``) on one connection.
+:meth:`ControllerManager.start` and :meth:`ControllerManager.stop` may be called again and
+again: they are what a leader elector calls when this replica starts or stops leading, so
+that only one replica's controllers act.
 
 Neighbours: ``actors.controllers.controller`` (the shared base), ``bindings.cluster.launcher``
 (which builds it).
@@ -23,15 +23,18 @@ from typing import Any
 
 import pykka
 
+from actors.api import addresses
 from actors.client.client import Client
 from actors.controllers.controller import ControllerConfig
 from actors.controllers.cronjob import CronJobController
 from actors.controllers.daemonset import DaemonSetController
 from actors.controllers.deployment import DeploymentController
 from actors.controllers.disruptionbudget import DisruptionBudgetController
+from actors.controllers.endpointslice import EndpointSliceController
 from actors.controllers.garbagecollector import GarbageCollector
 from actors.controllers.job import JobController
 from actors.controllers.namespace import NamespaceController
+from actors.controllers.nodeipam import NodeIpamController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.controllers.replicaset import ReplicaSetController, ReplicationManager
 from actors.controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
@@ -55,6 +58,8 @@ class ControllerManagerConfig:
     root_ca: str | None = None
     """The cluster CA (PEM) published in every namespace as ``kube-root-ca.crt``; None: not
     published (no CA known)."""
+    ranges: addresses.Ranges = field(default_factory=addresses.Ranges)
+    """The cluster's address ranges: nodes' pod ranges come from its ``cluster_cidr``."""
 
 
 class ControllerManager:
@@ -95,6 +100,9 @@ class ControllerManager:
                 lambda: JobController.start(conn, client, config.controller),
                 lambda: CronJobController.start(conn, client, config.controller),
                 lambda: TTLAfterFinishedController.start(conn, client, config.controller),
+                lambda: EndpointSliceController.start(conn, client, config.controller),
+                lambda: NodeIpamController.start(conn, client, config.controller,
+                                                 config.ranges),
             ]
             if config.root_ca is not None:
                 root_ca = config.root_ca

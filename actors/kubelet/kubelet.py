@@ -45,6 +45,7 @@ from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
 from actors.client.informer import Informer
+from actors.kubelet.podaddresses import PodAddresses
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.runtime import ExecSession, Runtime, RuntimeEvent, RuntimeFailure
@@ -155,12 +156,13 @@ class NodeAgent:
         """The Node and its Lease exist: the heartbeat renews it."""
         self.recorder = EventRecorder(client, "kubelet", self.name) \
             if config.record_events else None
+        self.addresses = PodAddresses(config.address)
         self.podsync = PodSync(
             client, runtime, config=SyncConfig(self.name, config.address, config.backoff_base,
                                                config.backoff_max, config.backoff_reset_seconds,
                                                {"cpu": config.cpu, "memory": config.memory}),
             timers=timers, resubmit=self.submit, forget=self._forget, recorder=self.recorder,
-            statuses=writers.pods)
+            statuses=writers.pods, addresses=self.addresses)
         self.podsync.on_span = self._span
         self._streams: set[Any] = set()
         """The followed logs and exec streams being streamed: closed when the agent stops,
@@ -197,7 +199,9 @@ class NodeAgent:
             stored = self.client.get("nodes", self.name, None)
             stored["metadata"].setdefault("labels", {}).update(labels)
             stored = self.client.update("nodes", stored)
-        self.client.update("nodes", dict(stored, status=status), subresource="status")
+        metadata = {k: v for k, v in stored["metadata"].items() if k != "resourceVersion"}
+        self.client.update("nodes", dict(stored, metadata=metadata, status=status),
+                           subresource="status")  # over whatever the node IPAM wrote since
         with contextlib.suppress(AlreadyExists):  # the heartbeat renews it from now on
             self.client.create("leases", self._lease(), NODE_LEASE_NAMESPACE)
         self.registered = True
@@ -271,6 +275,12 @@ class NodeAgent:
         record.gone = record.gone or event.type == "DELETED"
         if not unchanged:  # our own status writes come back here: nothing to do for them
             self.workers.submit(uid, lambda: self.podsync.sync(record))
+
+    def on_node(self, node: Object) -> None:
+        """The Node as the API has it (any thread): when it gets its pod range, the pods
+        that had no address yet are synced again to get one."""
+        if self.addresses.set_range(node.get("spec", {}).get("podCIDR")):
+            self.resync_all()
 
     def on_runtime_event(self, event: RuntimeEvent) -> None:
         """A container started or died (runtime thread; never blocks)."""
@@ -542,7 +552,7 @@ class Kubelet(BusActor):
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(NodeAgent.register, agents))
         one = agents[0] if len(agents) == 1 else None
-        self._nodes = Informer(self._lister, "nodes", lambda event: None,
+        self._nodes = Informer(self._lister, "nodes", self._on_node_event,
                                field_selector=f"metadata.name={one.name}" if one else None)
         self._nodes.start()
         for agent in agents:
@@ -583,6 +593,11 @@ class Kubelet(BusActor):
         agent = self.agents.get(event.object.get("spec", {}).get("nodeName") or "")
         if agent is not None:
             agent.on_pod_event(event)
+
+    def _on_node_event(self, event: WatchEvent) -> None:  # bus loop thread: never blocks
+        agent = self.agents.get(event.object["metadata"]["name"])
+        if agent is not None and event.type != "DELETED":
+            agent.on_node(event.object)
 
     def _heartbeat(self) -> None:
         """Renew every registered node's Lease now and every ``lease_renew_seconds`` (one

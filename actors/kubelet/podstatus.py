@@ -140,8 +140,9 @@ def pod_phase(policy: str, inits: list[Object], statuses: list[Object]) -> str:
 
 
 def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView],
-               host_ip: str, start_time: str) -> Object:
-    """The pod's ``status`` from the views of its init and app containers."""
+               host_ip: str, start_time: str, pod_ip: str | None = None) -> Object:
+    """The pod's ``status`` from the views of its init and app containers; ``pod_ip`` its
+    address (none while its node has no pod range)."""
     policy = pod["spec"].get("restartPolicy", "Always")
     init_statuses = [container_status(view) for view in inits]
     statuses = [container_status(view) for view in apps]
@@ -161,7 +162,8 @@ def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView
     why = ("PodCompleted", "") if phase in TERMINAL_PHASES else (
         "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]")
     status: Object = {
-        "phase": phase, "hostIP": host_ip, "startTime": start_time,
+        "phase": phase, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
+        "startTime": start_time,
         "conditions": [
             cond("PodScheduled", True),
             cond("Initialized", not incomplete, "ContainersNotInitialized",
@@ -173,6 +175,8 @@ def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView
     }
     if init_statuses:
         status["initContainerStatuses"] = init_statuses
+    if pod_ip:
+        status["podIP"], status["podIPs"] = pod_ip, [{"ip": pod_ip}]
     return status
 
 

@@ -40,6 +40,7 @@ from actors.api.objects import Object
 from actors.client.client import Client
 from actors.client.events import EventRecorder
 from actors.kubelet import probing
+from actors.kubelet.podaddresses import PodAddresses
 from actors.kubelet.podstatus import (
     TERMINAL_PHASES,
     ContainerView,
@@ -126,8 +127,10 @@ class PodSync:
 
     def __init__(self, client: Client, runtime: Runtime, *, config: SyncConfig, timers: Timers,
                  resubmit: Callable[[str], None], forget: Callable[[str], None],
-                 recorder: EventRecorder | None, statuses: StatusWriter) -> None:
+                 recorder: EventRecorder | None, statuses: StatusWriter,
+                 addresses: PodAddresses) -> None:
         self.client, self.runtime, self.config = client, runtime, config
+        self.addresses = addresses
         self.timers, self.resubmit, self.forget = timers, resubmit, forget
         self.recorder, self.statuses = recorder, statuses
         self.tokens = TokenManager(client)
@@ -219,6 +222,7 @@ class PodSync:
             record.timer.cancel()
         if self.recorder is not None:
             self.recorder.forget(record.uid)
+        self.addresses.release(record.uid)
         self.forget(record.uid)
 
     # -- convergence -------------------------------------------------------------------------
@@ -504,7 +508,8 @@ class PodSync:
         was last handed over; a write that fails (but for NotFound: the pod is gone) clears it
         and syncs the pod again after the back-off base, which writes it again."""
         pod = record.pod
-        status = pod_status(pod, inits, apps, self.config.address, record.start_time)
+        status = pod_status(pod, inits, apps, self.config.address, record.start_time,
+                            self.addresses.address(pod))
         if record.reported is not None and comparable(record.reported) == comparable(status):
             return
         name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]

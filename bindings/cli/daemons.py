@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from actors.api import addresses
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.api.resources import lookup
 from actors.api.validation import validate
@@ -45,7 +46,7 @@ def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     up.add_argument("--port", type=parsing.bounded(0, 65535), default=0,
                     help="embedded nats-server port (0: a free one)")
     for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
-                  _node_flags):
+                  _node_flags, _range_flags):
         flags(up)
 
 
@@ -68,7 +69,8 @@ def _add_server(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     server.add_argument("--disable-controller-manager", action="store_true",
                         help="no controllers here: `kubeactor controller-manager` processes run "
                              "them, with DATA_DIR/controller-manager.kubeconfig")
-    for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags):
+    for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
+                  _range_flags):
         flags(server)
 
 
@@ -87,7 +89,7 @@ def _add_controller_manager(verbs: parsing.Verbs, common: parsing.Parser) -> Non
         "controller-manager", parents=[common],
         help="run the controllers, joining the cluster of --kubeconfig "
              "(kube-controller-manager)")
-    for flags in (_monitor_flags, _leader_flags, _eviction_flags):
+    for flags in (_monitor_flags, _leader_flags, _eviction_flags, _range_flags):
         flags(controller_manager)
 
 
@@ -169,6 +171,28 @@ def _eviction_flags(command: argparse.ArgumentParser) -> None:
                          "the zone is unhealthy")
 
 
+def _range_flags(command: argparse.ArgumentParser) -> None:
+    """The address ranges (up, server, controller-manager), defaults from ``Ranges``."""
+    defaults = addresses.Ranges()
+    command.add_argument("--cluster-cidr", default=defaults.cluster_cidr, metavar="CIDR",
+                         help="pods' addresses, cut into one range per node")
+    command.add_argument("--node-cidr-mask-size", type=parsing.bounded(8, 30),
+                         default=defaults.node_cidr_mask, metavar="BITS",
+                         help="the prefix length of each node's pod range")
+    command.add_argument("--service-cluster-ip-range", default=defaults.service_cidr,
+                         metavar="CIDR", help="Services' ClusterIPs")
+    command.add_argument("--service-node-port-range", default=defaults.node_ports,
+                         metavar="FIRST-LAST", help="Services' NodePorts")
+
+
+def _ranges(args: argparse.Namespace) -> addresses.Ranges:
+    try:
+        return addresses.Ranges(args.cluster_cidr, args.node_cidr_mask_size,
+                                args.service_cluster_ip_range, args.service_node_port_range)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def _node_flags(command: argparse.ArgumentParser) -> None:
     """The kubelet's flags (up, agent)."""
     command.add_argument("--node-lease-duration-seconds", type=parsing.bounded(4, 3600),
@@ -212,7 +236,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
         node_memory=args.node_memory, max_pods=args.max_pods,
-        https_listen=args.https_listen)), f"{args.nodes} node(s)")
+        https_listen=args.https_listen, ranges=_ranges(args))), f"{args.nodes} node(s)")
 
 
 def _storage(args: argparse.Namespace) -> StoreConfig:
@@ -245,7 +269,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         node_lifecycle=_node_lifecycle(args), tokens_file=args.tokens,
         scheduler=not args.disable_scheduler,
         controller_manager=not args.disable_controller_manager,
-        https_listen=args.https_listen)),
+        https_listen=args.https_listen, ranges=_ranges(args))),
         "apiserver" if args.apiserver_only else "control plane")
 
 
@@ -260,7 +284,7 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
     """``controller-manager``: kube-controller-manager's process, joining the cluster of its
     kubeconfig (``DATA_DIR/controller-manager.kubeconfig``)."""
     return _join(args, "controller manager", scheduler=False,
-                 node_lifecycle=_node_lifecycle(args))
+                 node_lifecycle=_node_lifecycle(args), ranges=_ranges(args))
 
 
 def _join(args: argparse.Namespace, what: str, **component: Any) -> int:

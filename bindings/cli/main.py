@@ -31,22 +31,32 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bindings.cli import auth, daemons, drain, objects, parsing, pods, tracing, workloads
+from bindings.cli import (
+    auth,
+    daemons,
+    drain,
+    objects,
+    parsing,
+    pods,
+    services,
+    tracing,
+    workloads,
+)
 from bindings.cli.session import Session, print_error
 from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
          "apply", "describe", "logs", "exec", "api-resources", "auth", "config", "trace",
          "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig", "cordon",
-         "uncordon", "drain")
+         "uncordon", "drain", "expose")
 """Every verb, in the order ``kubeactor --help`` lists them (the order they came in)."""
 COMMANDS = {**objects.COMMANDS, **pods.COMMANDS, **workloads.COMMANDS, **auth.COMMANDS,
-            **drain.COMMANDS}
+            **drain.COMMANDS, **services.COMMANDS}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {**daemons.COMMANDS, **tracing.COMMANDS}
 """Commands that run components here, or connect on their own terms."""
 _PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS,
-            **daemons.PARSERS, **tracing.PARSERS, **drain.PARSERS}
+            **daemons.PARSERS, **tracing.PARSERS, **drain.PARSERS, **services.PARSERS}
 
 
 def parser() -> argparse.ArgumentParser:

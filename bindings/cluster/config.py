@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from actors.api import addresses
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.credentials import Credentials
 from actors.client.leaderelection import LeaderElectionConfig
@@ -53,6 +54,9 @@ class ClusterConfig:
     """When a node whose Lease goes unrenewed becomes Unknown, how often nodes are looked at,
     zones and the rate of NoExecute taints on lost nodes (--node-monitor-*,
     --node-eviction-rate...)."""
+    ranges: addresses.Ranges = field(default_factory=addresses.Ranges)
+    """Pods', nodes' and Services' addresses and NodePorts (--cluster-cidr,
+    --service-cluster-ip-range...): inside 127.0.0.0/8 by default, local to one machine."""
     node_lease_duration_seconds: int = 40
     """The kubelets' Lease duration; they renew every quarter of it."""
     node_cpu: str | None = None

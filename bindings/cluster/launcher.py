@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 import pykka
 
-from actors.api import certs
+from actors.api import addresses, certs
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.apiserver import (
     ApiServer,
@@ -63,6 +63,7 @@ from actors.controllers.manager import ControllerManager, ControllerManagerConfi
 from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
 from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
+from actors.proxy.proxy import ServiceProxy
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
 from actors.store import Backend, Store
 from bindings import kubeconfig
@@ -83,6 +84,7 @@ from bindings.cluster.identities import (
 )
 from bindings.cluster.pki import Pki, ensure_pki
 from bindings.https import Front, HttpsListener, parse_listen, tls_context
+from bindings.proxy import TcpForwarder
 from bindings.runtimes.docker import DockerRuntime
 from bindings.runtimes.sim import SimRuntime
 from bus import BusConfig, Connection, NatsServer
@@ -96,6 +98,11 @@ from bus.server import port_is_free
 from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
+
+def _local(host: str) -> str:
+    """An address to reach a listener on ``host`` at: 127.0.0.1 for every address."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
+
 
 def _previous_port(path: Path, host: str) -> int:
     """The port the embedded nats-server had last time, when it is free again (else 0)."""
@@ -167,11 +174,18 @@ class Cluster:
         cluster_id = _cluster_id(data / "cluster-id")
         if names and config.runtime == "sim":
             self._start_sim_nodes(names)
+        nodes = []
         for name in names if config.runtime != "sim" else ():
             say(f"kubelet {name}")
             runtime = self._runtime(name, cluster_id, data / "kubelet" / name / "pods")
             connection = self._connect(node_identity(name)[0], f"kubelet-{name}")
-            self._run(Kubelet.start(connection, [self._node(connection, name, runtime)]))
+            nodes.append((connection, self._node(connection, name, runtime)))
+            self._run(Kubelet.start(connection, [nodes[-1][1]]))
+        if nodes:  # one for the host, whichever node's identity it reads as
+            say("service proxy")
+            connection, node = nodes[0]
+            self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
+                                         node.config.address))
 
     def _join(self) -> None:
         """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
@@ -278,22 +292,28 @@ class Cluster:
         self._audit = AuditLog(config.audit_log or data / "audit.log")
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
+        bootstrapper = None
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
-            self._run(ApiServer.start(
+            ref = self._run(ApiServer.start(
                 connection, store=store.proxy(), authenticator=authenticator,
                 config=ApiServerConfig(serves_watches=first, bootstrap=first, server=server,
-                                       disabled_admission=config.disabled_admission),
+                                       disabled_admission=config.disabled_admission,
+                                       ranges=config.ranges),
                 token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
                 audit=self._audit, admission_objects=admission_objects,
                 custom_resources=custom_resources,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
+            bootstrapper = ref if first else bootstrapper
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
         if config.https_listen is not None:
             self._start_https(config.https_listen, pki, custom_resources)
+            assert self.https is not None and bootstrapper is not None
+            bootstrapper.proxy().publish_kubernetes_service(
+                _local(self.https.host), self.https.port).get(timeout=60)
         if not config.apiserver_only:
             # Stable across restarts of this data dir: a restarted replica leads again at once.
             self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
@@ -313,7 +333,9 @@ class Cluster:
             host, port = parse_listen(listen)
         except UsageError as error:
             raise ClusterError(f"--https-listen {error}") from None
-        cert, key = self._pki.serving(pki / "apiserver-https", (host, "localhost", "127.0.0.1"))
+        cert, key = self._pki.serving(pki / "apiserver-https", (
+            host, "localhost", "127.0.0.1",  # and the kubernetes Service's, as kube-apiserver
+            addresses.host(self.config.ranges.service_cidr, 0)))
         connection, _ = self._component("https", HTTPS_FRONT)
         front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served)
         listener = HttpsListener(front, tls_context(cert, key, certs.cert_pem(self._pki.ca)),
@@ -363,7 +385,7 @@ class Cluster:
             connection, client, ControllerManagerConfig(
                 node_lifecycle=config.node_lifecycle,
                 namespace_retry_seconds=config.namespace_retry_seconds,
-                root_ca=self._root_ca()))
+                root_ca=self._root_ca(), ranges=config.ranges))
         gate = LeaderGate.start(connection, client, self._election(
             "kube-controller-manager", replica), manager.start, manager.stop)
         # Leading at once, its on_start starts every controller, each within its own

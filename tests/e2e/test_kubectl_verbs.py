@@ -259,8 +259,10 @@ def every_kind(cluster: UpProcess, web: str, carol: Path) -> None:
                  ["cronjob", "nightly", "--image=busybox:1.35", "--schedule=0 3 * * *",
                   "--", "true"]):
         ok(cluster, "create", *args)
+    networking = [(MANIFESTS / "networking" / f"{name}.yaml").read_text() for name in
+                  ("minimal-ingress", "default-ingressclass", "networkpolicy")]
     for manifest in ((MANIFESTS / "game-demo.yaml").read_text(), LIMIT_RANGE, ADMISSION,
-                     json.dumps(WIDGETS)):
+                     json.dumps(WIDGETS), *networking):
         ok(cluster, "create", "-f", "-", stdin=manifest)
     ok(cluster, "create", "-f", "-", stdin=json.dumps(widget("gear", size=3)))
     for kind in ("DaemonSet", "StatefulSet", "ReplicationController"):
@@ -317,6 +319,13 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("replicationcontrollers", "replicationcontroller", "default",
      "Replicas: 1 current / 1 desired"),
     ("cronjobs", "nightly", "default", "Schedule: 0 3 * * *"),
+    ("services", "kubernetes", "default", "Type: ClusterIP IP Family Policy: SingleStack "
+     "IP Families: IPv4 IP: 127.16.0.1 IPs: 127.16.0.1 Port: https 443/TCP TargetPort: 443/TCP"),
+    ("endpoints", "kubernetes", "default", "Subsets: Addresses: 127.0.0.1"),
+    ("endpointslices", "kubernetes", "default", "AddressType: IPv4 Ports: Name Port Protocol"),
+    ("ingresses", "minimal-ingress", "default", "Ingress Class: nginx-example"),
+    ("ingressclasses", "example-class", "", "Controller: k8s.io/example-class"),
+    ("networkpolicies", "test-network-policy", "default", "PodSelector: role=db"),
 ]
 
 

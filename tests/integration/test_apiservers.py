@@ -113,3 +113,20 @@ def _silent(admin: Client, server: str) -> bool:
     except ServiceUnavailable:  # no responders there
         return True
     return False
+
+
+def test_two_apiservers_never_hand_out_one_cluster_ip_twice(apiservers, admin_for):
+    admin = admin_for(apiservers[1])
+    watches = watches_on_each_server(admin, lambda event: None)
+    servers = list(watches)
+    for watch in watches.values():
+        watch.stop()
+    answers = [admin.submit("create", "services", namespace="default", name=f"s{i}",
+                            server=servers[i % 2], body={
+                                "metadata": {"name": f"s{i}"},
+                                "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}]}})
+               for i in range(60)]
+    ips = [answer.result(60)["spec"]["clusterIP"] for answer in answers]
+    assert len(set(ips)) == 60
+    listed = admin.list("services", "default")["items"]
+    assert len({s["spec"]["clusterIP"] for s in listed}) == len(listed) == 61  # + kubernetes

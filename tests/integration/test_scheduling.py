@@ -169,11 +169,13 @@ def test_a_cordoned_node_taking_pods_again_frees_the_waiting_pod(control_plane: 
     admin = control_plane.admin_client()
     cordoned = node("cordoned")
     cordoned["spec"] = {"unschedulable": True}
-    created = admin.create("nodes", cordoned, None)
+    admin.create("nodes", cordoned, None)
     admin.create("pods", pod("patient"))
     warning = wait_for(admin, "events", None, lambda e: e.get("reason") == "FailedScheduling")
     assert warning["message"] == "0/1 nodes are available: 1 node(s) were unschedulable."
-    admin.update("nodes", dict(created, spec={"unschedulable": False}))
+    # as kubectl uncordon: a patch (the node IPAM controller wrote the Node meanwhile)
+    admin.patch("nodes", "cordoned", {"spec": {"unschedulable": False}},
+                "application/merge-patch+json", None)
     assert wait_for(admin, "pods", "patient", bound)["spec"]["nodeName"] == "cordoned"
 
 

@@ -23,6 +23,8 @@ from tests.unit.actors.api import test_crds
 
 PODS = lookup("", "pods")
 MANIFESTS = Path(__file__).parents[4] / "examples" / "manifests"
+NETWORKING = Path(__file__).parents[4] / "tests" / "integration" / "manifests" / "networking"
+"""The Kubernetes documentation's Service, Ingress, IngressClass and NetworkPolicy."""
 _RBAC = "rbac.authorization.k8s.io/v1"
 
 
@@ -170,10 +172,19 @@ VALID: dict[str, list[Object]] = {
                          "metadata": {"name": "high-priority"}, "value": 1000000,
                          "globalDefault": False, "description": "for XYZ pods only"}],
     crds.RESOURCE: [test_crds.CRD],
+    "endpoints": [{"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
+                   "subsets": [{"addresses": [{"ip": "127.64.0.2"}],
+                                "ports": [{"port": 80, "protocol": "TCP"}]}]}],
+    "endpointslices": [{"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                        "metadata": {"name": "web-abc"}, "addressType": "IPv4",
+                        "ports": [{"name": "", "port": 80, "protocol": "TCP"}],
+                        "endpoints": [{"addresses": ["127.64.0.2"],
+                                       "conditions": {"ready": True}}]}],
 }
-for document in (d for f in sorted(MANIFESTS.glob("*.yaml"))
+for document in (d for f in sorted([*MANIFESTS.glob("*.yaml"), *NETWORKING.glob("*.yaml")])
                  for d in yaml.safe_load_all(f.read_text()) if d):
-    VALID[next(i.name for i in RESOURCES if i.kind == document["kind"])].append(document)
+    VALID.setdefault(next(i.name for i in RESOURCES if i.kind == document["kind"]),
+                     []).append(document)
 
 
 def stored(resource: str, body: Object) -> Object:

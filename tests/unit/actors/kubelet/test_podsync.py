@@ -16,6 +16,7 @@ import pytest
 
 from actors.api.meta import now_rfc3339
 from actors.api.objects import Object
+from actors.kubelet.podaddresses import PodAddresses
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
@@ -131,7 +132,8 @@ def syncer(runtime: FakeRuntime, client: FakeClient, timers: Timers,
                         backoff_reset=600.0)
     return PodSync(client, runtime, config=config, timers=timers,  # type: ignore[arg-type]
                    resubmit=lambda uid: None, forget=lambda uid: None,
-                   recorder=recorder, statuses=StatusWriter(4))  # type: ignore[arg-type]
+                   recorder=recorder, statuses=StatusWriter(4),  # type: ignore[arg-type]
+                   addresses=PodAddresses(config.address))
 
 
 def pod(*containers: Object, **spec: Any) -> Object:
