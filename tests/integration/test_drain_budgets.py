@@ -17,6 +17,17 @@ REFUSED = ("Error from server (TooManyRequests): Cannot evict pod as it would vi
 RETRIED = "(will retry after 5s): Cannot evict pod as it would violate the pod's disruption"
 
 
+GUARDED = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "guarded"},
+           "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "guarded"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "guarded"},
+                                     # a replacement is not Ready at once: the eviction after
+                                     # the first meets the budget, however fast the machine
+                                     "annotations": {"sim.kubeactor.io/start-seconds": "5"}},
+                        "spec": {"containers": [{"name": "main", "image": "busybox:1.35",
+                                                 "command": ["sleep", "3600"]}]}}}}
+
+
 def ok(result) -> str:
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -50,8 +61,7 @@ def busiest_node(cluster) -> tuple[str, int]:
 
 
 def test_a_budget_of_two_in_three_allows_one_eviction_and_drains_wait_for_replacements(cluster):
-    ok(cluster.kubectl("create", "deployment", "guarded", "--image=busybox:1.35",
-                       "--replicas=3", "--", "sleep", "3600"))
+    ok(cluster.kubectl("create", "-f", "-", stdin=json.dumps(GUARDED)))
     ok(cluster.kubectl("create", "pdb", "guarded", "--selector=app=guarded",
                        "--min-available=2"))
     settled(cluster)
