@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.api import patches
+from actors.api.objects import Object
 from actors.api.validation import FIELD_VALIDATION
 from actors.api.watches import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
-from bus.errors import BadRequest, Invalid, UnsupportedMediaType
+from bus.errors import BadRequest, Conflict, Invalid, UnsupportedMediaType
 from bus.subjects import Subjects
 
 PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
@@ -66,6 +67,10 @@ class Options:
     write under (required for an apply). None: the sender's name."""
     force: bool = False
     """``patch`` of type apply: take the fields other managers own instead of a conflict."""
+    preconditions: tuple[tuple[str, str], ...] = ()
+    """``delete``, ``deletecollection`` (and an eviction's ``deleteOptions``): the ``uid``
+    and ``resourceVersion`` the object must have, checked with the delete
+    (:func:`check_preconditions`)."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -148,7 +153,42 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         version=_typed(raw, "version", str) or None,
         field_manager=manager,
         force=force,
+        preconditions=_preconditions(raw),
     )
+
+
+PRECONDITIONS = {"uid": "UID", "resourceVersion": "ResourceVersion"}
+"""DeleteOptions' ``preconditions`` and the words kube-apiserver names them with."""
+
+
+def _preconditions(raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``preconditions``: a map of ``uid`` and ``resourceVersion``, each a string."""
+    asked = _typed(raw, "preconditions", dict) or {}
+    unknown = sorted(set(asked) - set(PRECONDITIONS))
+    if unknown:
+        raise BadRequest(f"options.preconditions: unknown field {unknown[0]!r}")
+    for key, value in asked.items():
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(f"options.preconditions.{key} must be a string")
+    return tuple((key, value) for key, value in asked.items() if value is not None)
+
+
+class PreconditionFailed(Conflict):
+    """A delete's precondition does not hold: 409, never retried."""
+
+    retryable = False
+
+
+def check_preconditions(preconditions: tuple[tuple[str, str], ...], obj: Object) -> None:
+    """PreconditionFailed, in kube-apiserver's words, unless ``obj`` has the ``uid`` and
+    ``resourceVersion`` the preconditions name."""
+    metadata = obj["metadata"]
+    for key, asked in preconditions:
+        held = metadata.get(key, "")
+        if asked != held:
+            raise PreconditionFailed(f"Precondition failed: {PRECONDITIONS[key]} in "
+                                     f"precondition: {asked}, {PRECONDITIONS[key]} in object "
+                                     f"meta: {held}")
 
 
 DRY_RUN_ALL = "All"

@@ -37,7 +37,13 @@ from actors.api.resources import REVIEWS, lookup
 from actors.api.selectors import matcher
 from actors.apiserver import evictions
 from actors.apiserver.busauth import check_owner
-from actors.apiserver.options import parse_options, read_continue, write_continue
+from actors.apiserver.options import (
+    PreconditionFailed,
+    check_preconditions,
+    parse_options,
+    read_continue,
+    write_continue,
+)
 from actors.apiserver.rbac import Attributes, access_review, rules_review
 from actors.apiserver.registry import (
     graceful_deletion,
@@ -200,6 +206,7 @@ class Verbs:
         options = parse_options(evictions.delete_options(
             request.envelope.body, request.name, request.namespace), self.subjects)
         pod = self._get(request)
+        _check_preconditions(request, options.preconditions, pod)  # before a budget is spent
         yield from self._admit(request, "CREATE", request.envelope.body, None)
         budget = evictions.spend(pod, self._budgets(request.namespace))
         if budget is not None:
@@ -215,7 +222,8 @@ class Verbs:
                                       ) from None
         yield from self._delete(dataclasses.replace(request, subresource=None, options=(
             dataclasses.replace(request.options, grace_period=options.grace_period,
-                                propagation_policy=options.propagation_policy))))
+                                propagation_policy=options.propagation_policy,
+                                preconditions=options.preconditions))))
         return evictions.SUCCESS
 
     def _budgets(self, namespace: str | None) -> list[Object]:
@@ -361,16 +369,32 @@ class Verbs:
         return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
 
     def _delete(self, request: Request) -> Generator[Step, Result, Object]:
+        """Delete (or mark for deletion) the object. With ``preconditions``, it is removed
+        only at the revision they held for; a concurrent write makes the delete read and
+        check again (kube-apiserver's guaranteed update), a failed one is 409."""
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                return (yield from self._delete_once(request))
+            except PreconditionFailed:
+                raise
+            except Conflict:
+                if not request.options.preconditions or attempt == UPDATE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _delete_once(self, request: Request) -> Generator[Step, Result, Object]:
         old = self._get(request)
+        _check_preconditions(request, request.options.preconditions, old)
         yield from self._admit(request, "DELETE", None, old)
         propagated = with_propagation(old, request.options.propagation_policy)
         marked = graceful_deletion(request.info, propagated, request.options.grace_period)
         if marked is old:
             return old
+        current = int(old["metadata"]["resourceVersion"])
         if marked is not None:
-            return (yield from self._write(request, marked,
-                                           int(old["metadata"]["resourceVersion"])))
-        return (yield from self._remove(request))
+            return (yield from self._write(request, marked, current))
+        return (yield from self._remove(request, current if request.options.preconditions
+                                        else None))
 
     def _deletecollection(self, request: Request) -> Generator[Step, Result, Object]:
         """Delete every object the selectors match, each as its own delete (admission
@@ -476,3 +500,11 @@ class Verbs:
 def _conflict(request: Request, error: Conflict) -> Conflict:
     return Conflict(f'Operation cannot be fulfilled on {request.info.qualified} '
                     f'"{request.name}": {error.message}')
+
+
+def _check_preconditions(request: Request, preconditions: tuple[tuple[str, str], ...],
+                         obj: Object) -> None:
+    try:
+        check_preconditions(preconditions, obj)
+    except PreconditionFailed as error:
+        raise PreconditionFailed(_conflict(request, error).message) from None

@@ -3,7 +3,7 @@ of the verb on the bus (``actors.apiserver.options``): what kube-apiserver reads
 ``ListOptions``, ``GetOptions``, ``CreateOptions``, ``UpdateOptions``, ``PatchOptions`` and
 ``DeleteOptions``; and its body as what the verb carries (:func:`payload`). A value of the
 wrong shape is a 400, a patch of a type not served a 415; what is not served yet
-(delete preconditions, a watch's ``sendInitialEvents``) is refused rather
+(a watch's ``sendInitialEvents``) is refused rather
 than ignored, so nothing is written, nor waited for, that the caller did not mean. ``dryRun``
 (the query's, or a DeleteOptions body's) goes on as the bus option of the same name.
 
@@ -154,7 +154,8 @@ def _selecting(query: Mapping[str, str]) -> Object:
 
 def _deleting(query: Mapping[str, str], body: bytes) -> Object:
     """gracePeriodSeconds and propagationPolicy, from a DeleteOptions body (which wins, as
-    in kube-apiserver) or the query; the legacy ``orphanDependents`` as Orphan."""
+    in kube-apiserver) or the query, and the body's preconditions; the legacy
+    ``orphanDependents`` as Orphan."""
     delete = _delete_options(body)
     found: Object = {}
     if query.get("gracePeriodSeconds"):
@@ -164,7 +165,8 @@ def _deleting(query: Mapping[str, str], body: bytes) -> Object:
     if query.get("orphanDependents") in TRUE or delete.get("orphanDependents") is True:
         found["propagationPolicy"] = "Orphan"
     found.update({key: delete[key] for key in ("gracePeriodSeconds", "propagationPolicy",
-                                                "dryRun") if delete.get(key) is not None})
+                                                "dryRun", "preconditions")
+                  if delete.get(key) is not None})
     return found
 
 
@@ -172,10 +174,7 @@ def _delete_options(body: bytes) -> Object:
     """The DeleteOptions a delete's body holds ({} when it has none)."""
     if not body.strip():
         return {}
-    delete = json_body(body)
-    if delete.get("preconditions"):
-        raise BadRequest("DeleteOptions.preconditions are not served yet: nothing was done")
-    return delete
+    return json_body(body)
 
 
 def json_value(body: bytes) -> Any:

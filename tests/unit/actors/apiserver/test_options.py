@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from actors.api import patches
-from actors.apiserver.options import parse_options
-from bus.errors import Invalid
+from actors.apiserver.options import PreconditionFailed, check_preconditions, parse_options
+from bus.errors import BadRequest, Invalid
 from bus.subjects import Subjects
 
 SUBJECTS = Subjects("kubeactor")
@@ -35,3 +35,33 @@ def test_what_patch_options_validation_refuses_is_a_422(raw, words):
         parse_options(raw, SUBJECTS)
     assert refused.value.message.startswith('PatchOptions.meta.k8s.io "" is invalid: ')
     assert words in refused.value.message
+
+
+STORED = {"metadata": {"name": "c", "uid": "u1", "resourceVersion": "7"}}
+
+
+def test_a_delete_holds_when_its_preconditions_do():
+    preconditions = parse_options({"preconditions": {"uid": "u1", "resourceVersion": "7"}},
+                                  SUBJECTS).preconditions
+    assert preconditions == (("uid", "u1"), ("resourceVersion", "7"))
+    check_preconditions(preconditions, STORED)
+    check_preconditions((), STORED)
+
+
+@pytest.mark.parametrize(("asked", "words"), [
+    ({"uid": "u2"}, "Precondition failed: UID in precondition: u2, UID in object meta: u1"),
+    ({"uid": "u1", "resourceVersion": "6"}, "Precondition failed: ResourceVersion in "
+                                            "precondition: 6, ResourceVersion in object meta: 7"),
+])
+def test_a_failed_precondition_is_a_conflict_in_kubes_words_never_retried(asked, words):
+    with pytest.raises(PreconditionFailed) as failed:
+        check_preconditions(parse_options({"preconditions": asked}, SUBJECTS).preconditions,
+                            STORED)
+    assert failed.value.message == words
+    assert (failed.value.code, failed.value.retryable) == (409, False)
+
+
+@pytest.mark.parametrize("asked", [["u1"], {"name": "c"}, {"uid": 7}])
+def test_preconditions_of_another_shape_are_a_bad_request(asked):
+    with pytest.raises(BadRequest, match="preconditions"):
+        parse_options({"preconditions": asked}, SUBJECTS)

@@ -63,6 +63,14 @@ def test_dry_run_goes_on_for_the_writes_and_deletes_from_the_query_or_delete_opt
     assert "dryRun" not in _options("GET", "/api/v1/namespaces/d/pods/p", dryRun="All")
 
 
+def test_a_delete_bodys_preconditions_go_on_to_the_delete_and_deletecollection():
+    body = json.dumps({"kind": "DeleteOptions", "preconditions": {
+        "uid": "u1", "resourceVersion": "7"}}).encode()
+    for path in ("/api/v1/namespaces/d/pods/p", "/api/v1/namespaces/d/pods"):
+        assert _options("DELETE", path, body)["preconditions"] == {"uid": "u1",
+                                                                   "resourceVersion": "7"}
+
+
 def test_orphan_dependents_is_the_orphan_policy():
     assert _options("DELETE", "/api/v1/namespaces/d/pods/p", orphanDependents="true") == {
         "propagationPolicy": "Orphan"}
@@ -70,7 +78,7 @@ def test_orphan_dependents_is_the_orphan_policy():
 
 @pytest.mark.parametrize(("query", "body"), [
     ({"limit": "many"}, b""), ({"resourceVersion": "x1"}, b""),
-    ({}, b"{not json"), ({}, b"[1, 2]"), ({}, b'{"preconditions": {"uid": "u"}}'),
+    ({}, b"{not json"), ({}, b"[1, 2]"),
     ({"gracePeriodSeconds": "soon"}, b""),
 ])
 def test_what_cannot_be_served_as_asked_is_a_400(query, body):
