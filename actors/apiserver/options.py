@@ -13,7 +13,7 @@ from actors.api import patches
 from actors.api.objects import Object
 from actors.api.validation import FIELD_VALIDATION
 from actors.api.watches import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
-from bus.errors import BadRequest, Conflict, Invalid, UnsupportedMediaType
+from bus.errors import BadRequest, Conflict, Invalid, ServerTimeout, UnsupportedMediaType
 from bus.subjects import Subjects
 
 PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
@@ -67,6 +67,9 @@ class Options:
     write under (required for an apply). None: the sender's name."""
     force: bool = False
     """``patch`` of type apply: take the fields other managers own instead of a conflict."""
+    resource_version_match: str | None = None
+    """``list``: ``Exact`` (the list as it was at ``resourceVersion``) or ``NotOlderThan``
+    (at least that fresh): :func:`list_revision`. None: now."""
     preconditions: tuple[tuple[str, str], ...] = ()
     """``delete``, ``deletecollection`` (and an eviction's ``deleteOptions``): the ``uid``
     and ``resourceVersion`` the object must have, checked with the delete
@@ -127,6 +130,8 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     manager = _typed(raw, "fieldManager", str) or None
     force = bool(_typed(raw, "force", bool))
     _check_manager(patch_type, manager, force)
+    version_match = _typed(raw, "resourceVersionMatch", str) or None
+    _check_version_match(version_match, version, _typed(raw, "continue", str))
     follow_to = _typed(raw, "followTo", str) or None
     if follow_to is not None and subjects.stream_op(follow_to) is None:
         raise BadRequest("options.followTo must be a subject "
@@ -154,6 +159,7 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         field_manager=manager,
         force=force,
         preconditions=_preconditions(raw),
+        resource_version_match=version_match,
     )
 
 
@@ -240,3 +246,67 @@ def read_continue(token: str) -> tuple[int, str]:
         return int(decoded["rv"]), str(decoded["start"])
     except (ValueError, KeyError, TypeError):
         raise BadRequest("options.continue is not a valid continue token") from None
+
+
+EXACT, NOT_OLDER_THAN = "Exact", "NotOlderThan"
+
+
+def _list_options_invalid(*problems: str) -> Invalid:
+    return Invalid(f'ListOptions.meta.k8s.io "" is invalid: {", ".join(problems)}',
+                   details={"kind": "ListOptions", "group": "meta.k8s.io",
+                            "causes": list(problems)})
+
+
+def _check_version_match(match: str | None, version: Any, continue_token: str | None) -> None:
+    """Invalid, as kube-apiserver's ListOptions validation, for a ``resourceVersionMatch``
+    without a resourceVersion, with a continue token, of another value, or ``Exact`` at "0"."""
+    if match is None:
+        return
+    field = "resourceVersionMatch"
+    problems = []
+    if version in (None, ""):
+        problems.append(f"{field}: Forbidden: {field} is forbidden unless resourceVersion is "
+                        "provided")
+    if continue_token:
+        problems.append(f"{field}: Forbidden: {field} is forbidden when continue is provided")
+    if match not in (EXACT, NOT_OLDER_THAN):
+        problems.append(f'{field}: Unsupported value: "{match}": supported values: '
+                        f'"{EXACT}", "{NOT_OLDER_THAN}", ""')
+    if match == EXACT and str(version) == "0":
+        problems.append(f'{field}: Forbidden: {field} "exact" is forbidden for resourceVersion '
+                        '"0"')
+    if problems:
+        raise _list_options_invalid(*problems)
+
+
+def check_watch_match(match: str | None) -> None:
+    """Invalid for a watch with a ``resourceVersionMatch`` (kube-apiserver allows one only
+    with ``sendInitialEvents``, which is not served)."""
+    if match:
+        raise _list_options_invalid(
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch "
+            "unless sendInitialEvents is provided")
+
+
+def too_large(asked: int, current: int) -> ServerTimeout:
+    """A read asked at a revision this apiserver has not seen yet: 504 with kube-apiserver's
+    words and cause; the client asks again after a second."""
+    return ServerTimeout(f"Too large resource version: {asked}, current: {current}", details={
+        "causes": [{"reason": "ResourceVersionTooLarge",
+                    "message": "Too large resource version"}], "retryAfterSeconds": 1})
+
+
+EXPIRED_LIST = "The resourceVersion for the provided list is too old."
+"""Why an ``Exact`` list at a revision the history no longer holds is 410 Gone
+(kube-apiserver's words)."""
+
+
+def list_revision(options: Options, current: int) -> int | None:
+    """The revision a list is served at (None: now, ``current``): ``Exact``'s; ``too_large``
+    when a ``resourceVersionMatch`` asks for one past ``current``."""
+    if options.resource_version_match is None:
+        return None
+    asked = options.resource_version or 0
+    if asked > current:
+        raise too_large(asked, current)
+    return asked if options.resource_version_match == EXACT else None

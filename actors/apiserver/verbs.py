@@ -38,10 +38,14 @@ from actors.api.selectors import matcher
 from actors.apiserver import evictions
 from actors.apiserver.busauth import check_owner
 from actors.apiserver.options import (
+    EXPIRED_LIST,
     PreconditionFailed,
     check_preconditions,
+    check_watch_match,
+    list_revision,
     parse_options,
     read_continue,
+    too_large,
     write_continue,
 )
 from actors.apiserver.rbac import Attributes, access_review, rules_review
@@ -61,8 +65,8 @@ from bus.errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
+    Gone,
     NotFound,
-    ServerTimeout,
     ServiceUnavailable,
     TooManyRequests,
 )
@@ -128,12 +132,20 @@ class Verbs:
 
     def _list(self, request: Request) -> Object:
         """A list, or with ``limit`` one page of it; every page of one list is consistent at
-        the revision of its first page (the ``continue`` token carries it)."""
+        the revision of its first page (the ``continue`` token carries it), or of an
+        ``Exact`` ``resourceVersionMatch``."""
         options = request.options
         match = matcher(options.label_selector, options.field_selector)
         prefix = request.info.prefix(request.namespace)
-        if options.continue_token is None:  # now: from the view, without the store's thread
-            assert self.view is not None, "reads before on_start"
+        assert self.view is not None, "reads before on_start"
+        exact = list_revision(options, self.view.revision)
+        if exact is not None:  # as it was then (resourceVersionMatch=Exact)
+            try:
+                items, revision, last = self.store.page_shared(
+                    prefix, match, options.limit, "", exact).get()
+            except Gone:
+                raise Gone(EXPIRED_LIST) from None
+        elif options.continue_token is None:  # now: from the view, without the store's thread
             items, revision, last = self.view.page(prefix, match, options.limit)
         else:  # at the first page's revision: rebuilt from the store's history
             at, after = read_continue(options.continue_token)
@@ -457,6 +469,7 @@ class Verbs:
         watch_id = options.watch_id
         if watch_id is None:
             raise BadRequest("watch needs options.watchId (the client subscribes to its subject)")
+        check_watch_match(options.resource_version_match)
         check_owner(request.sender, self.subjects.watch_owner(watch_id),
                     "watch events")
         existing = watches.get(watch_id)
@@ -482,8 +495,7 @@ class Verbs:
         if options.resource_version is not None:
             current = self.store.revision().get()
             if options.resource_version > current:
-                raise ServerTimeout(f"Too large resource version: {options.resource_version}, "
-                                    f"current: {current}")
+                raise too_large(options.resource_version, current)
             watcher.revision = options.resource_version
             watches.replay(watcher, self.store.events_since(options.resource_version).get())
         else:  # every later commit reaches this worker after this snapshot: none is missed

@@ -22,7 +22,7 @@ from actors.api import patches
 from actors.api.objects import Object
 from actors.apiserver.http import protobuf
 from actors.apiserver.http.routes import TRUE, Call
-from actors.apiserver.options import MAX_MANAGER_LENGTH
+from actors.apiserver.options import MAX_MANAGER_LENGTH, check_watch_match
 from bus.errors import BadRequest, Invalid, UnsupportedMediaType
 
 DEFAULT_WATCH_SECONDS = 1800
@@ -44,11 +44,14 @@ def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str
     """The bus options of ``call`` from its ``query`` (and, for a delete, its body; for a
     patch, the body's ``content_type``; for a write, the ``user_agent`` names the field
     manager when the query does not)."""
+    if call.verb == "watch" and "sendInitialEvents" in query:  # false: a plain watch
+        query = {key: value for key, value in query.items() if key != "resourceVersionMatch"}
     if call.verb in ("list", "watch", "deletecollection"):
         found = _selecting(query)
         if call.verb == "watch":
             found["allowWatchBookmarks"] = query.get("allowWatchBookmarks") in TRUE
             _refuse_watch_list(query)
+            check_watch_match(query.get("resourceVersionMatch"))
     else:
         found = {}
     if call.verb in ("delete", "deletecollection"):
@@ -138,8 +141,8 @@ def payload(call: Call, body: bytes, content_type: str = "") -> Any:
 
 
 def _selecting(query: Mapping[str, str]) -> Object:
-    """labelSelector, fieldSelector, limit, continue, resourceVersion. A resourceVersion of
-    "0" asks for any state, which is the current one here."""
+    """labelSelector, fieldSelector, limit, continue, resourceVersion(Match). A
+    resourceVersion of "0" asks for any state, which is the current one here."""
     found: Object = {key: query[key] for key in ("labelSelector", "fieldSelector", "continue")
                      if query.get(key)}
     if query.get("limit"):
@@ -149,6 +152,10 @@ def _selecting(query: Mapping[str, str]) -> Object:
         if not version.isdigit():
             raise BadRequest(f"resourceVersion {version!r} is not a resource version")
         found["resourceVersion"] = version
+    if query.get("resourceVersionMatch"):  # "0" goes on with it: Exact refuses it
+        found["resourceVersionMatch"] = query["resourceVersionMatch"]
+        if version == "0":
+            found["resourceVersion"] = version
     return found
 
 

@@ -6,8 +6,14 @@ from __future__ import annotations
 import pytest
 
 from actors.api import patches
-from actors.apiserver.options import PreconditionFailed, check_preconditions, parse_options
-from bus.errors import BadRequest, Invalid
+from actors.apiserver.options import (
+    PreconditionFailed,
+    check_preconditions,
+    check_watch_match,
+    list_revision,
+    parse_options,
+)
+from bus.errors import BadRequest, Invalid, ServerTimeout
 from bus.subjects import Subjects
 
 SUBJECTS = Subjects("kubeactor")
@@ -65,3 +71,46 @@ def test_a_failed_precondition_is_a_conflict_in_kubes_words_never_retried(asked,
 def test_preconditions_of_another_shape_are_a_bad_request(asked):
     with pytest.raises(BadRequest, match="preconditions"):
         parse_options({"preconditions": asked}, SUBJECTS)
+
+
+def _match(match: str, version: str = "5", **raw: object):
+    return parse_options({"resourceVersionMatch": match, "resourceVersion": version, **raw},
+                         SUBJECTS)
+
+
+def test_an_exact_list_is_served_at_its_version_and_not_older_than_now():
+    assert list_revision(_match("Exact"), 9) == 5
+    assert list_revision(_match("NotOlderThan"), 9) is None
+    assert list_revision(_match("NotOlderThan", "0"), 9) is None
+    assert list_revision(parse_options({"resourceVersion": "50"}, SUBJECTS), 9) is None
+
+
+@pytest.mark.parametrize("match", ["Exact", "NotOlderThan"])
+def test_a_match_past_the_current_version_is_a_504_asking_to_retry(match):
+    with pytest.raises(ServerTimeout) as late:
+        list_revision(_match(match, "10"), 9)
+    assert late.value.message == "Too large resource version: 10, current: 9"
+    assert late.value.details["retryAfterSeconds"] == 1
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    ({"resourceVersionMatch": "Exact"}, "resourceVersionMatch: Forbidden: resourceVersionMatch "
+                                        "is forbidden unless resourceVersion is provided"),
+    ({"resourceVersionMatch": "Exact", "resourceVersion": "0"},
+     'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'),
+    ({"resourceVersionMatch": "Newest", "resourceVersion": "3"},
+     'Unsupported value: "Newest": supported values: "Exact", "NotOlderThan", ""'),
+    ({"resourceVersionMatch": "Exact", "resourceVersion": "3", "continue": "abc"},
+     "resourceVersionMatch is forbidden when continue is provided"),
+])
+def test_a_version_match_kube_refuses_is_invalid(raw, words):
+    with pytest.raises(Invalid) as refused:
+        parse_options(raw, SUBJECTS)
+    assert refused.value.message.startswith('ListOptions.meta.k8s.io "" is invalid: ')
+    assert words in refused.value.message
+
+
+def test_a_watch_with_a_version_match_is_invalid():
+    with pytest.raises(Invalid, match="forbidden for watch unless sendInitialEvents"):
+        check_watch_match(_match("NotOlderThan").resource_version_match)
+    check_watch_match(parse_options({"resourceVersion": "5"}, SUBJECTS).resource_version_match)

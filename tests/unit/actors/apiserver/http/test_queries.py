@@ -32,6 +32,25 @@ def test_resource_version_zero_means_any_state_so_none_is_sent():
     assert _options("GET", "/api/v1/pods", resourceVersion="0") == {}
 
 
+def test_a_version_match_goes_on_with_its_version_even_zero_which_exact_refuses():
+    assert _options("GET", "/api/v1/pods", resourceVersion="0",
+                    resourceVersionMatch="Exact") == {
+        "resourceVersion": "0", "resourceVersionMatch": "Exact"}
+    assert _options("GET", "/api/v1/pods", resourceVersion="7",
+                    resourceVersionMatch="NotOlderThan") == {
+        "resourceVersion": "7", "resourceVersionMatch": "NotOlderThan"}
+
+
+def test_a_watch_with_a_version_match_is_invalid_unless_it_says_no_initial_events():
+    with pytest.raises(Invalid, match="forbidden for watch unless sendInitialEvents"):
+        _options("GET", "/api/v1/pods", watch="true", resourceVersion="3",
+                 resourceVersionMatch="NotOlderThan")
+
+    assert "resourceVersionMatch" not in _options(
+        "GET", "/api/v1/pods", watch="true", sendInitialEvents="false",
+        resourceVersion="0", resourceVersionMatch="NotOlderThan")
+
+
 def test_a_watch_asks_for_bookmarks_only_when_the_client_does():
     assert _options("GET", "/api/v1/pods", watch="true")["allowWatchBookmarks"] is False
     assert _options("GET", "/api/v1/pods", watch="1",
