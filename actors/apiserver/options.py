@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from actors.api import patches
+from actors.api import patches, podlogs
 from actors.api.objects import Object
 from actors.api.validation import FIELD_VALIDATION
 from actors.api.watches import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
@@ -43,6 +43,14 @@ class Options:
     previous: bool = False
     """``pods/log``: the log of the container's previous (terminated) instance, which the
     kubelet keeps beside the latest, as Kubernetes' kubelet does."""
+    timestamps: bool = False
+    """``pods/log``: each line prefixed with its RFC3339Nano time."""
+    since_seconds: int | None = None
+    """``pods/log``: only what the container wrote this many seconds ago or later."""
+    since_time: str | None = None
+    """``pods/log``: only what the container wrote at this RFC3339 time or later."""
+    limit_bytes: int | None = None
+    """``pods/log``: at most this many bytes of the log (a followed one ends there)."""
     follow_to: str | None = None
     """``pods/log``: follow the log, streamed by the kubelet to this subject (the caller's
     ``<prefix>.inbox.<owner>.logs.<id>``; see docs/PROTOCOL.md)."""
@@ -132,6 +140,12 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     _check_manager(patch_type, manager, force)
     version_match = _typed(raw, "resourceVersionMatch", str) or None
     _check_version_match(version_match, version, _typed(raw, "continue", str))
+    since_seconds, since_time = _typed(raw, "sinceSeconds", int), _typed(raw, "sinceTime", str)
+    limit_bytes = _typed(raw, "limitBytes", int)
+    logging = podlogs.problems(since_seconds, since_time, limit_bytes)
+    if logging:
+        raise Invalid(f'PodLogOptions "" is invalid: {", ".join(logging)}',
+                      details={"kind": "PodLogOptions", "causes": logging})
     follow_to = _typed(raw, "followTo", str) or None
     if follow_to is not None and subjects.stream_op(follow_to) is None:
         raise BadRequest("options.followTo must be a subject "
@@ -159,6 +173,10 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         field_manager=manager,
         force=force,
         preconditions=_preconditions(raw),
+        timestamps=bool(_typed(raw, "timestamps", bool)),
+        since_seconds=since_seconds,
+        since_time=since_time,
+        limit_bytes=limit_bytes,
         resource_version_match=version_match,
     )
 

@@ -84,21 +84,16 @@ def _refuse_watch_list(query: Mapping[str, str]) -> None:
                       "gate is enabled")
 
 
-UNSERVED_LOG_OPTIONS = ("timestamps", "sinceSeconds", "sinceTime", "limitBytes")
-"""PodLogOptions not served: refused rather than ignored."""
-
-
 def _logging(query: Mapping[str, str]) -> Object:
-    """A ``pods/log``'s container, tailLines and previous (``follow`` is the front's to
-    serve)."""
-    for key in UNSERVED_LOG_OPTIONS:
-        if query.get(key) not in (None, "", "false", "False", "0"):
-            raise BadRequest(f"{key} is not served for pods/log: nothing was done")
-    found: Object = {"container": query["container"]} if query.get("container") else {}
-    if query.get("tailLines"):
-        found["tailLines"] = _integer(query, "tailLines")
-    if query.get("previous") in TRUE:
-        found["previous"] = True
+    """A ``pods/log``'s container, tailLines, previous, timestamps, sinceSeconds, sinceTime
+    and limitBytes (``follow`` is the front's to serve)."""
+    found: Object = {key: query[key] for key in ("container", "sinceTime") if query.get(key)}
+    for key in ("tailLines", "sinceSeconds", "limitBytes"):
+        if query.get(key):
+            found[key] = _integer(query, key)
+    for key in ("previous", "timestamps"):
+        if query.get(key) in TRUE:
+            found[key] = True
     return found
 
 

@@ -114,3 +114,24 @@ def test_a_watch_with_a_version_match_is_invalid():
     with pytest.raises(Invalid, match="forbidden for watch unless sendInitialEvents"):
         check_watch_match(_match("NotOlderThan").resource_version_match)
     check_watch_match(parse_options({"resourceVersion": "5"}, SUBJECTS).resource_version_match)
+
+
+def test_a_logs_timestamps_start_and_limit_are_options():
+    options = parse_options({"timestamps": True, "sinceSeconds": 10, "limitBytes": 5}, SUBJECTS)
+    assert (options.timestamps, options.since_seconds, options.limit_bytes) == (True, 10, 5)
+    assert parse_options({"sinceTime": "2026-12-06T22:00:00Z"}, SUBJECTS).since_time == \
+        "2026-12-06T22:00:00Z"
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    ({"limitBytes": 0}, "limitBytes: Invalid value: 0: must be greater than 0"),
+    ({"sinceSeconds": 0}, "sinceSeconds: Invalid value: 0: must be greater than 0"),
+    ({"sinceSeconds": 5, "sinceTime": "2026-12-06T22:00:00Z"},
+     "at most one of `sinceTime` or `sinceSeconds` may be specified"),
+    ({"sinceTime": "yesterday"}, "sinceTime: Invalid value: 'yesterday'"),
+])
+def test_log_options_kube_refuses_are_invalid(raw, words):
+    with pytest.raises(Invalid) as refused:
+        parse_options(raw, SUBJECTS)
+    assert refused.value.message.startswith('PodLogOptions "" is invalid: ')
+    assert words in refused.value.message

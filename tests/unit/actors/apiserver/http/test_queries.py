@@ -203,12 +203,15 @@ def test_a_review_or_an_update_in_protobuf_is_read_as_json():
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
 
 
-def test_a_log_takes_its_container_tail_and_previous_and_refuses_what_is_not_served():
+def test_a_log_takes_its_container_tail_previous_timestamps_start_and_limit():
     path = "/api/v1/namespaces/default/pods/demo/log"
     assert _options("GET", path, container="c", tailLines="3", follow="true") == {
         "container": "c", "tailLines": 3}
-    assert _options("GET", path, previous="false") == {}
-    assert _options("GET", path, previous="true") == {"previous": True}
-    for unserved in ("sinceSeconds", "timestamps"):
-        with pytest.raises(BadRequest, match=f"{unserved} is not served"):
-            _options("GET", path, **{unserved: "true"})
+    assert _options("GET", path, previous="false", timestamps="false") == {}
+    assert _options("GET", path, previous="true", timestamps="true", sinceSeconds="10",
+                    limitBytes="5") == {"previous": True, "timestamps": True,
+                                        "sinceSeconds": 10, "limitBytes": 5}
+    assert _options("GET", path, sinceTime="2026-12-06T22:00:00Z") == {
+        "sinceTime": "2026-12-06T22:00:00Z"}
+    with pytest.raises(BadRequest, match="limitBytes"):
+        _options("GET", path, limitBytes="lots")
