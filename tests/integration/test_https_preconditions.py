@@ -12,6 +12,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.rest import ApiException
 
 from bindings.cluster import Cluster, ClusterConfig
+from bus.errors import Conflict, NotFound
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +94,17 @@ def test_an_eviction_with_a_failed_precondition_keeps_the_pod(core):
     assert core.read_namespaced_pod("evicted", "default").metadata.uid == pod.metadata.uid
     evict(pod.metadata.uid)
     assert _answer(core.read_namespaced_pod, "evicted", "default")[0] == 404
+
+
+def test_on_the_bus_preconditions_are_a_delete_option(cluster, core):
+    """The same check for a client of the bus: ``options.preconditions``."""
+    uid = _configmap(core, "bus").metadata.uid
+    admin = cluster.admin_client()
+    with pytest.raises(Conflict, match="UID in precondition: other, UID in object meta: "):
+        admin.request("delete", "configmaps", namespace="default", name="bus",
+                      options={"preconditions": {"uid": "other"}})
+    assert admin.request("get", "configmaps", namespace="default", name="bus")
+    admin.request("delete", "configmaps", namespace="default", name="bus",
+                  options={"preconditions": {"uid": uid}})
+    with pytest.raises(NotFound):
+        admin.request("get", "configmaps", namespace="default", name="bus")

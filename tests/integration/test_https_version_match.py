@@ -105,3 +105,14 @@ def test_a_match_kube_refuses_is_422_and_lists_nothing(core, query, words):
                            _preload_content=False, **query)
     assert (code, status["reason"]) == (422, "Invalid")
     assert words in status["message"]
+
+
+def test_on_the_bus_an_exact_list_is_an_option(core, short):
+    version = _create(core, "bus-first")
+    _create(core, "bus-second")
+    listed = short.admin_client().request(
+        "list", "configmaps", namespace="default",
+        options={"resourceVersionMatch": "Exact", "resourceVersion": version,
+                 "labelSelector": "set=match"})
+    assert "bus-second" not in [item["metadata"]["name"] for item in listed["items"]]
+    assert listed["metadata"]["resourceVersion"] == version
