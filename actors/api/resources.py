@@ -113,6 +113,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  namespaced=False),
     ResourceInfo("tokenreviews", "TokenReview", group="authentication.k8s.io",
                  namespaced=False),
+    ResourceInfo("replicationcontrollers", "ReplicationController", short_names=("rc",),
+                 subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("replicasets", "ReplicaSet", group="apps", short_names=("rs",),
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),

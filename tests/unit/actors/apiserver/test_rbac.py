@@ -271,6 +271,7 @@ EXPECTED: dict[str, set[Decision]] = {
         | grant(["get", "update"], "", ["pods/status"], BOTH)
         | grant(["create", "update"], "", ["events"], BOTH)
         | grant(["get", "create", "update"], COORD, ["leases"], BOTH)
+        | grant(READS, POLICY, ["poddisruptionbudgets"], BOTH)  # preemption prefers them
         | grant(READS, "", ["nodes", "namespaces"], [None]) | SELF_REVIEW),
     "system:kube-controller-manager": (  # the garbage collector reaches every resource
         {(v, g, r, ns) for v in [*READS, "update", "delete"] for g, r in NAMESPACED
