@@ -8,4 +8,5 @@ apiserver does to an object before storing it), ``secrets`` (Secret rules). Besi
 ``quantity``, ``selectors``, ``jsonpatch``, ``strategicmerge`` (Kubernetes' patch, apply's
 three-way merge), ``priorityclasses``, ``certificates`` (CSR rules), ``certs`` (the
 certificates and sessions that prove who sends a request), ``users`` (who that is),
-``admission`` (the review external admission actors answer) and ``watches`` (watch leases)."""
+``admission`` (the review external admission actors answer), ``podlogs`` (a log's start and
+byte limit) and ``watches`` (watch leases)."""

@@ -3,16 +3,17 @@ the pod that a PodDisruptionBudget may refuse, as ``kubectl drain`` asks for it.
 
 Kubernetes' rules, as pure functions over the Eviction, the pod and the budgets: the Eviction
 names the pod of the URL (and its namespace); its ``deleteOptions`` (gracePeriodSeconds,
-propagationPolicy) are the delete's options; a pod that has finished (Succeeded, Failed), is
-Pending, is being deleted, or that no budget selects is deleted at once (canIgnorePDB); a pod
-that is not Ready goes without spending when its budget's ``unhealthyPodEvictionPolicy`` is
-``AlwaysAllow``, or (``IfHealthyBudget``, the default) while the budget has its desired healthy
-pods (``currentHealthy >= desiredHealthy > 0``); one selected by a budget is deleted only while the
-budget allows a disruption (``status.disruptionsAllowed`` > 0, counted by the disruption
-controller), which the eviction spends: the budget's status is written, one disruption fewer
-and the pod in ``disruptedPods``, before the pod is deleted. Otherwise 429 TooManyRequests
-with the budget named in a ``DisruptionBudget`` cause, as kube-apiserver answers; a pod under
-two budgets is a 500, as there.
+propagationPolicy, preconditions) are the delete's options; a pod that has finished
+(Succeeded, Failed), is Pending, is being deleted, or that no budget selects is deleted at once
+(canIgnorePDB); a pod that is not Ready goes without spending when its budget's
+``unhealthyPodEvictionPolicy`` is ``AlwaysAllow``, or (``IfHealthyBudget``, the default) while
+the budget has its desired healthy pods (``currentHealthy >= desiredHealthy > 0``); one
+selected by a budget is deleted only while the budget allows a disruption
+(``status.disruptionsAllowed`` > 0, counted by the disruption controller), which the eviction
+spends: the budget's status is written, one disruption fewer and the pod in
+``disruptedPods``, before the pod is deleted. Otherwise 429 TooManyRequests with the budget
+named in a ``DisruptionBudget`` cause, as kube-apiserver answers; a pod under two budgets is a
+500, as there.
 
 Neighbours: ``actors.apiserver.verbs`` (``_evict``: reads, writes and deletes with these
 decisions), ``actors.controllers.disruption`` (counts each budget's status),
@@ -53,10 +54,8 @@ def delete_options(body: Any, name: str | None, namespace: str | None) -> Object
         raise BadRequest("deleteOptions of an Eviction is a DeleteOptions object")
     if options.get("dryRun"):
         raise BadRequest("dryRun is not served yet: nothing was done")
-    if options.get("preconditions"):
-        raise BadRequest("DeleteOptions.preconditions are not served yet: nothing was done")
-    found = {key: options[key] for key in ("gracePeriodSeconds", "propagationPolicy")
-             if options.get(key) is not None}
+    found = {key: options[key] for key in ("gracePeriodSeconds", "propagationPolicy",
+                                           "preconditions") if options.get(key) is not None}
     if options.get("orphanDependents") is True:
         found["propagationPolicy"] = "Orphan"
     return found

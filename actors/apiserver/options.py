@@ -9,10 +9,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from actors.api import patches
+from actors.api import patches, podlogs
+from actors.api.objects import Object
 from actors.api.validation import FIELD_VALIDATION
 from actors.api.watches import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
-from bus.errors import BadRequest, Invalid, UnsupportedMediaType
+from bus.errors import BadRequest, Conflict, Invalid, ServerTimeout, UnsupportedMediaType
 from bus.subjects import Subjects
 
 PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
@@ -42,6 +43,14 @@ class Options:
     previous: bool = False
     """``pods/log``: the log of the container's previous (terminated) instance, which the
     kubelet keeps beside the latest, as Kubernetes' kubelet does."""
+    timestamps: bool = False
+    """``pods/log``: each line prefixed with its RFC3339Nano time."""
+    since_seconds: int | None = None
+    """``pods/log``: only what the container wrote this many seconds ago or later."""
+    since_time: str | None = None
+    """``pods/log``: only what the container wrote at this RFC3339 time or later."""
+    limit_bytes: int | None = None
+    """``pods/log``: at most this many bytes of the log (a followed one ends there)."""
     follow_to: str | None = None
     """``pods/log``: follow the log, streamed by the kubelet to this subject (the caller's
     ``<prefix>.inbox.<owner>.logs.<id>``; see docs/PROTOCOL.md)."""
@@ -66,6 +75,13 @@ class Options:
     write under (required for an apply). None: the sender's name."""
     force: bool = False
     """``patch`` of type apply: take the fields other managers own instead of a conflict."""
+    resource_version_match: str | None = None
+    """``list``: ``Exact`` (the list as it was at ``resourceVersion``) or ``NotOlderThan``
+    (at least that fresh): :func:`list_revision`. None: now."""
+    preconditions: tuple[tuple[str, str], ...] = ()
+    """``delete``, ``deletecollection`` (and an eviction's ``deleteOptions``): the ``uid``
+    and ``resourceVersion`` the object must have, checked with the delete
+    (:func:`check_preconditions`)."""
 
 
 def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
@@ -122,6 +138,14 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
     manager = _typed(raw, "fieldManager", str) or None
     force = bool(_typed(raw, "force", bool))
     _check_manager(patch_type, manager, force)
+    version_match = _typed(raw, "resourceVersionMatch", str) or None
+    _check_version_match(version_match, version, _typed(raw, "continue", str))
+    since_seconds, since_time = _typed(raw, "sinceSeconds", int), _typed(raw, "sinceTime", str)
+    limit_bytes = _typed(raw, "limitBytes", int)
+    logging = podlogs.problems(since_seconds, since_time, limit_bytes)
+    if logging:
+        raise Invalid(f'PodLogOptions "" is invalid: {", ".join(logging)}',
+                      details={"kind": "PodLogOptions", "causes": logging})
     follow_to = _typed(raw, "followTo", str) or None
     if follow_to is not None and subjects.stream_op(follow_to) is None:
         raise BadRequest("options.followTo must be a subject "
@@ -148,7 +172,47 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         version=_typed(raw, "version", str) or None,
         field_manager=manager,
         force=force,
+        preconditions=_preconditions(raw),
+        timestamps=bool(_typed(raw, "timestamps", bool)),
+        since_seconds=since_seconds,
+        since_time=since_time,
+        limit_bytes=limit_bytes,
+        resource_version_match=version_match,
     )
+
+
+PRECONDITIONS = {"uid": "UID", "resourceVersion": "ResourceVersion"}
+"""DeleteOptions' ``preconditions`` and the words kube-apiserver names them with."""
+
+
+def _preconditions(raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``preconditions``: a map of ``uid`` and ``resourceVersion``, each a string."""
+    asked = _typed(raw, "preconditions", dict) or {}
+    unknown = sorted(set(asked) - set(PRECONDITIONS))
+    if unknown:
+        raise BadRequest(f"options.preconditions: unknown field {unknown[0]!r}")
+    for key, value in asked.items():
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(f"options.preconditions.{key} must be a string")
+    return tuple((key, value) for key, value in asked.items() if value is not None)
+
+
+class PreconditionFailed(Conflict):
+    """A delete's precondition does not hold: 409, never retried."""
+
+    retryable = False
+
+
+def check_preconditions(preconditions: tuple[tuple[str, str], ...], obj: Object) -> None:
+    """PreconditionFailed, in kube-apiserver's words, unless ``obj`` has the ``uid`` and
+    ``resourceVersion`` the preconditions name."""
+    metadata = obj["metadata"]
+    for key, asked in preconditions:
+        held = metadata.get(key, "")
+        if asked != held:
+            raise PreconditionFailed(f"Precondition failed: {PRECONDITIONS[key]} in "
+                                     f"precondition: {asked}, {PRECONDITIONS[key]} in object "
+                                     f"meta: {held}")
 
 
 DRY_RUN_ALL = "All"
@@ -200,3 +264,67 @@ def read_continue(token: str) -> tuple[int, str]:
         return int(decoded["rv"]), str(decoded["start"])
     except (ValueError, KeyError, TypeError):
         raise BadRequest("options.continue is not a valid continue token") from None
+
+
+EXACT, NOT_OLDER_THAN = "Exact", "NotOlderThan"
+
+
+def _list_options_invalid(*problems: str) -> Invalid:
+    return Invalid(f'ListOptions.meta.k8s.io "" is invalid: {", ".join(problems)}',
+                   details={"kind": "ListOptions", "group": "meta.k8s.io",
+                            "causes": list(problems)})
+
+
+def _check_version_match(match: str | None, version: Any, continue_token: str | None) -> None:
+    """Invalid, as kube-apiserver's ListOptions validation, for a ``resourceVersionMatch``
+    without a resourceVersion, with a continue token, of another value, or ``Exact`` at "0"."""
+    if match is None:
+        return
+    field = "resourceVersionMatch"
+    problems = []
+    if version in (None, ""):
+        problems.append(f"{field}: Forbidden: {field} is forbidden unless resourceVersion is "
+                        "provided")
+    if continue_token:
+        problems.append(f"{field}: Forbidden: {field} is forbidden when continue is provided")
+    if match not in (EXACT, NOT_OLDER_THAN):
+        problems.append(f'{field}: Unsupported value: "{match}": supported values: '
+                        f'"{EXACT}", "{NOT_OLDER_THAN}", ""')
+    if match == EXACT and str(version) == "0":
+        problems.append(f'{field}: Forbidden: {field} "exact" is forbidden for resourceVersion '
+                        '"0"')
+    if problems:
+        raise _list_options_invalid(*problems)
+
+
+def check_watch_match(match: str | None) -> None:
+    """Invalid for a watch with a ``resourceVersionMatch`` (kube-apiserver allows one only
+    with ``sendInitialEvents``, which is not served)."""
+    if match:
+        raise _list_options_invalid(
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch "
+            "unless sendInitialEvents is provided")
+
+
+def too_large(asked: int, current: int) -> ServerTimeout:
+    """A read asked at a revision this apiserver has not seen yet: 504 with kube-apiserver's
+    words and cause; the client asks again after a second."""
+    return ServerTimeout(f"Too large resource version: {asked}, current: {current}", details={
+        "causes": [{"reason": "ResourceVersionTooLarge",
+                    "message": "Too large resource version"}], "retryAfterSeconds": 1})
+
+
+EXPIRED_LIST = "The resourceVersion for the provided list is too old."
+"""Why an ``Exact`` list at a revision the history no longer holds is 410 Gone
+(kube-apiserver's words)."""
+
+
+def list_revision(options: Options, current: int) -> int | None:
+    """The revision a list is served at (None: now, ``current``): ``Exact``'s; ``too_large``
+    when a ``resourceVersionMatch`` asks for one past ``current``."""
+    if options.resource_version_match is None:
+        return None
+    asked = options.resource_version or 0
+    if asked > current:
+        raise too_large(asked, current)
+    return asked if options.resource_version_match == EXACT else None

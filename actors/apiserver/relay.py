@@ -32,6 +32,7 @@ from bus.errors import BadRequest, BusError, InternalError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from actors.apiserver.admission.chain import Steps
+    from actors.apiserver.options import Options
     from actors.apiserver.requests import ApiServerConfig, Pending, Request, Result, Step
     from bus.connection import Connection, Incoming
     from bus.subjects import Subjects
@@ -194,12 +195,21 @@ def forward(request: Request, pod: Object, call: NodeCall, key: bytes | None,
         name=pod["metadata"]["name"],
         body={"uid": pod["metadata"]["uid"], "container": call.container,
               "tailLines": request.options.tail_lines,
-              "previous": request.options.previous or None, "command": call.command,
+              "previous": request.options.previous or None, **_log_options(request.options),
+              "command": call.command,
               "stream": request.options.follow_to, "stdin": call.stdin or None,
               "tty": call.tty or None, "attach": call.attach or None,
               "user": request.user.name if request.options.follow_to else None},
         auth=None if key is None else {"streamKey": key},
     )
+
+
+def _log_options(options: Options) -> Object:
+    """A ``pods/log``'s timestamps, start (``sinceSeconds`` back from the kubelet's now, or
+    ``sinceTime``) and ``limitBytes`` for the kubelet (none it was not asked for)."""
+    found = {"timestamps": options.timestamps or None, "limitBytes": options.limit_bytes,
+             "sinceSeconds": options.since_seconds, "sinceTime": options.since_time}
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def relayed(envelope: Envelope, done: concurrent.futures.Future[Envelope], node: str,

@@ -37,7 +37,17 @@ from actors.api.resources import REVIEWS, lookup
 from actors.api.selectors import matcher
 from actors.apiserver import evictions
 from actors.apiserver.busauth import check_owner
-from actors.apiserver.options import parse_options, read_continue, write_continue
+from actors.apiserver.options import (
+    EXPIRED_LIST,
+    PreconditionFailed,
+    check_preconditions,
+    check_watch_match,
+    list_revision,
+    parse_options,
+    read_continue,
+    too_large,
+    write_continue,
+)
 from actors.apiserver.rbac import Attributes, access_review, rules_review
 from actors.apiserver.registry import (
     graceful_deletion,
@@ -55,8 +65,8 @@ from bus.errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
+    Gone,
     NotFound,
-    ServerTimeout,
     ServiceUnavailable,
     TooManyRequests,
 )
@@ -129,12 +139,20 @@ class Verbs:
 
     def _list(self, request: Request) -> Object:
         """A list, or with ``limit`` one page of it; every page of one list is consistent at
-        the revision of its first page (the ``continue`` token carries it)."""
+        the revision of its first page (the ``continue`` token carries it), or of an
+        ``Exact`` ``resourceVersionMatch``."""
         options = request.options
         match = matcher(options.label_selector, options.field_selector)
         prefix = request.info.prefix(request.namespace)
-        if options.continue_token is None:  # now: from the view, without the store's thread
-            assert self.view is not None, "reads before on_start"
+        assert self.view is not None, "reads before on_start"
+        exact = list_revision(options, self.view.revision)
+        if exact is not None:  # as it was then (resourceVersionMatch=Exact)
+            try:
+                items, revision, last = self.store.page_shared(
+                    prefix, match, options.limit, "", exact).get()
+            except Gone:
+                raise Gone(EXPIRED_LIST) from None
+        elif options.continue_token is None:  # now: from the view, without the store's thread
             items, revision, last = self.view.page(prefix, match, options.limit)
         else:  # at the first page's revision: rebuilt from the store's history
             at, after = read_continue(options.continue_token)
@@ -208,6 +226,7 @@ class Verbs:
         options = parse_options(evictions.delete_options(
             request.envelope.body, request.name, request.namespace), self.subjects)
         pod = self._get(request)
+        _check_preconditions(request, options.preconditions, pod)  # before a budget is spent
         yield from self._admit(request, "CREATE", request.envelope.body, None)
         budget = evictions.spend(pod, self._budgets(request.namespace))
         if budget is not None:
@@ -223,7 +242,8 @@ class Verbs:
                                       ) from None
         yield from self._delete(dataclasses.replace(request, subresource=None, options=(
             dataclasses.replace(request.options, grace_period=options.grace_period,
-                                propagation_policy=options.propagation_policy))))
+                                propagation_policy=options.propagation_policy,
+                                preconditions=options.preconditions))))
         return evictions.SUCCESS
 
     def _budgets(self, namespace: str | None) -> list[Object]:
@@ -370,16 +390,32 @@ class Verbs:
         return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
 
     def _delete(self, request: Request) -> Generator[Step, Result, Object]:
+        """Delete (or mark for deletion) the object. With ``preconditions``, it is removed
+        only at the revision they held for; a concurrent write makes the delete read and
+        check again (kube-apiserver's guaranteed update), a failed one is 409."""
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                return (yield from self._delete_once(request))
+            except PreconditionFailed:
+                raise
+            except Conflict:
+                if not request.options.preconditions or attempt == UPDATE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _delete_once(self, request: Request) -> Generator[Step, Result, Object]:
         old = self._get(request)
+        _check_preconditions(request, request.options.preconditions, old)
         yield from self._admit(request, "DELETE", None, old)
         propagated = with_propagation(old, request.options.propagation_policy)
         marked = graceful_deletion(request.info, propagated, request.options.grace_period)
         if marked is old:
             return old
+        current = int(old["metadata"]["resourceVersion"])
         if marked is not None:
-            return (yield from self._write(request, marked,
-                                           int(old["metadata"]["resourceVersion"])))
-        return (yield from self._remove(request))
+            return (yield from self._write(request, marked, current))
+        return (yield from self._remove(request, current if request.options.preconditions
+                                        else None))
 
     def _deletecollection(self, request: Request) -> Generator[Step, Result, Object]:
         """Delete every object the selectors match, each as its own delete (admission
@@ -443,6 +479,7 @@ class Verbs:
         watch_id = options.watch_id
         if watch_id is None:
             raise BadRequest("watch needs options.watchId (the client subscribes to its subject)")
+        check_watch_match(options.resource_version_match)
         check_owner(request.sender, self.subjects.watch_owner(watch_id),
                     "watch events")
         existing = watches.get(watch_id)
@@ -468,8 +505,7 @@ class Verbs:
         if options.resource_version is not None:
             current = self.store.revision().get()
             if options.resource_version > current:
-                raise ServerTimeout(f"Too large resource version: {options.resource_version}, "
-                                    f"current: {current}")
+                raise too_large(options.resource_version, current)
             watcher.revision = options.resource_version
             watches.replay(watcher, self.store.events_since(options.resource_version).get())
         else:  # every later commit reaches this worker after this snapshot: none is missed
@@ -486,3 +522,11 @@ class Verbs:
 def _conflict(request: Request, error: Conflict) -> Conflict:
     return Conflict(f'Operation cannot be fulfilled on {request.info.qualified} '
                     f'"{request.name}": {error.message}')
+
+
+def _check_preconditions(request: Request, preconditions: tuple[tuple[str, str], ...],
+                         obj: Object) -> None:
+    try:
+        check_preconditions(preconditions, obj)
+    except PreconditionFailed as error:
+        raise PreconditionFailed(_conflict(request, error).message) from None

@@ -39,6 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.api import podlogs
 from actors.api.meta import condition, now_micro, now_rfc3339, set_condition, trace_id_of
 from actors.api.objects import Object
 from actors.api.resources import NODE_LEASE_NAMESPACE
@@ -334,8 +335,9 @@ class NodeAgent:
                 self._streamed(incoming, connection)
                 return
             if envelope.verb == "logs":
-                text = self.runtime.logs(uid, container, body.get("tailLines"),
-                                         previous=bool(body.get("previous")))
+                text = "".join(podlogs.limited([self.runtime.logs(
+                    uid, container, body.get("tailLines"), **_log_options(body))],
+                    body.get("limitBytes")))
                 if len(text) > MAX_LOG_CHARS:
                     text = (f"... (first {len(text) - MAX_LOG_CHARS} characters left out; use "
                             "--tail)\n" + text[-MAX_LOG_CHARS:])
@@ -363,7 +365,7 @@ class NodeAgent:
         with self._slot(str(body.get("user") or "")):
             if envelope.verb == "logs":
                 stream: Any = self.runtime.follow_logs(uid, container, body.get("tailLines"),
-                                                       previous=bool(body.get("previous")))
+                                                       **_log_options(body))
             else:
                 stream = ExecStreamer(self._session(body), subject, key, connection,
                                       bool(body.get("stdin")))
@@ -371,7 +373,8 @@ class NodeAgent:
                                                             sender=connection.name))
             with self._held(stream):
                 if envelope.verb == "logs":
-                    self._stream(stream, subject, key, connection)
+                    self._stream(podlogs.limited(stream, body.get("limitBytes")), subject, key,
+                                 connection)
                 else:
                     stream.run()
 
@@ -436,6 +439,14 @@ class NodeAgent:
             send({"seq": seq + 1, "end": True})
         except (BusError, TimeoutError) as error:
             log.info("%s: log stream to %s ended: %s", self.name, subject, error)
+
+
+def _log_options(body: Object) -> dict[str, Any]:
+    """A log call's ``previous``, ``timestamps`` and start (``since``: ``sinceSeconds`` back
+    from now, as Kubernetes' kubelet counts it, or ``sinceTime``) as the runtime's arguments."""
+    return {"previous": bool(body.get("previous")), "timestamps": bool(body.get("timestamps")),
+            "since": podlogs.since(body.get("sinceSeconds"), body.get("sinceTime"),
+                                   time.time())}
 
 
 def same_intent(old: Object, new: Object) -> bool:

@@ -190,14 +190,17 @@ class Runtime(Protocol):
         ...
 
     def logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
-             previous: bool = False) -> str:
+             previous: bool = False, timestamps: bool = False, since: float | None = None
+             ) -> str:
         """What the latest attempt of ``container`` wrote (stdout and stderr), or when
-        ``previous`` the attempt before it, the last ``tail_lines`` lines when given;
-        RuntimeFailure when it does not exist."""
+        ``previous`` the attempt before it, the last ``tail_lines`` lines when given, from
+        ``since`` (Unix seconds) on, each line prefixed with its RFC3339Nano time when
+        ``timestamps``; RuntimeFailure when it does not exist."""
         ...
 
     def follow_logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
-                    previous: bool = False) -> LogStream:
+                    previous: bool = False, timestamps: bool = False,
+                    since: float | None = None) -> LogStream:
         """The logs of :meth:`logs`, then what the container writes until it stops; close the
         stream to stop early."""
         ...

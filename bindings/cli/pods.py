@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import sys
 import threading
@@ -56,6 +57,12 @@ def _add_logs(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                       help="print new lines as the container writes them, until it stops")
     logs.add_argument("-p", "--previous", action="store_true",
                       help="the logs of the container's previous (terminated) instance")
+    logs.add_argument("--timestamps", action="store_true",
+                      help="prefix each line with its RFC3339Nano time")
+    logs.add_argument("--since", type=parsing.duration,
+                      help="only lines newer than this (5s, 2m, 3h); not with --since-time")
+    logs.add_argument("--since-time", help="only lines since this RFC3339 time")
+    logs.add_argument("--limit-bytes", type=int, help="at most this many bytes of the log")
 
 
 def _add_exec(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -109,6 +116,7 @@ def cmd_logs(args: argparse.Namespace, session: Session, words: list[str]) -> in
         options["tailLines"] = args.tail
     if args.previous:
         options["previous"] = True
+    options.update(_log_window(args))
     if args.follow:
         return _follow_logs(session, _pod_name(args.pod), options)
     text = session.client.request("get", "pods", namespace=session.namespace,
@@ -116,6 +124,19 @@ def cmd_logs(args: argparse.Namespace, session: Session, words: list[str]) -> in
                                   options=options or None, timeout=300)
     sys.stdout.write(str(text))
     return 0
+
+
+def _log_window(args: argparse.Namespace) -> dict[str, Any]:
+    """``--timestamps``, ``--since`` (whole seconds, rounded up as kubectl does),
+    ``--since-time`` and ``--limit-bytes`` as PodLogOptions (the apiserver checks them)."""
+    found: dict[str, Any] = {"timestamps": True} if args.timestamps else {}
+    if args.since is not None:
+        found["sinceSeconds"] = math.ceil(args.since)
+    if args.since_time:
+        found["sinceTime"] = args.since_time
+    if args.limit_bytes is not None:
+        found["limitBytes"] = args.limit_bytes
+    return found
 
 
 def _follow_logs(session: Session, pod: str, options: dict[str, Any]) -> int:

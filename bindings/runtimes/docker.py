@@ -192,6 +192,17 @@ def _explanation(error: docker.errors.DockerException) -> str:
     return str(explanation or error)
 
 
+def _log_arguments(tail_lines: int | None, timestamps: bool, since: float | None
+                   ) -> dict[str, Any]:
+    """The Docker SDK's ``logs`` arguments: both outputs, the last lines, the engine's own
+    timestamps (RFC3339Nano, as the kubelet's CRI log), from when."""
+    found: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": timestamps,
+                             "tail": "all" if tail_lines is None else tail_lines}
+    if since is not None:
+        found["since"] = since
+    return found
+
+
 class DockerLogStream:
     """A followed container log (``docker logs -f``); ends when the container stops."""
 
@@ -414,19 +425,20 @@ class DockerRuntime:
         return found
 
     def logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
-             previous: bool = False) -> str:
+             previous: bool = False, timestamps: bool = False, since: float | None = None
+             ) -> str:
         found = self._latest(pod_uid, container, previous)
         with translated("RuntimeUnavailable"):
-            data = found.logs(stdout=True, stderr=True,
-                              tail="all" if tail_lines is None else tail_lines)
+            data = found.logs(**_log_arguments(tail_lines, timestamps, since))
         return _text(data)
 
     def follow_logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
-                    previous: bool = False) -> DockerLogStream:
+                    previous: bool = False, timestamps: bool = False,
+                    since: float | None = None) -> DockerLogStream:
         found = self._latest(pod_uid, container, previous)
         with translated("RuntimeUnavailable"):
-            return DockerLogStream(found.logs(stdout=True, stderr=True, stream=True, follow=True,
-                                              tail="all" if tail_lines is None else tail_lines))
+            return DockerLogStream(found.logs(stream=True, follow=True, **_log_arguments(
+                tail_lines, timestamps, since)))
 
     def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
         found = self._running(pod_uid, container)

@@ -230,12 +230,14 @@ class SimRuntime:
             self._volumes.pop(pod_uid, None)
 
     def logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
-             previous: bool = False) -> str:
+             previous: bool = False, timestamps: bool = False, since: float | None = None
+             ) -> str:
         attempt(self.list_containers(pod_uid), container, previous)
-        return ""  # a simulated container prints nothing
+        return ""  # a simulated container prints nothing (no line to stamp)
 
     def follow_logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
-                    previous: bool = False) -> _NoLogs:
+                    previous: bool = False, timestamps: bool = False,
+                    since: float | None = None) -> _NoLogs:
         self.logs(pod_uid, container, previous=previous)
         return _NoLogs()
 

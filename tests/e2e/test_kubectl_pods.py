@@ -3,6 +3,8 @@ Docker: a container's real output, followed as it comes, and a real command's ex
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import wait_for
@@ -22,6 +24,33 @@ def test_kubectl_logs_prints_and_follows_a_containers_output(cluster, admin):
         0, "hello from kubeactor\nsecond\nthird\n")
     assert cluster.kubectl("logs", "counter").stdout == "hello from kubeactor\nsecond\nthird\n"
     assert cluster.kubectl("logs", "counter", "--tail", "1").stdout == "third\n"
+
+
+def test_kubectl_logs_timestamps_since_and_limit_bytes_on_dockers_log(cluster, admin):
+    """Docker's own timestamps (RFC3339Nano); ``--since-time`` the late line's second (its
+    early one 3 s before it); ``--limit-bytes`` cuts the log, a followed one too, which then
+    ends while the container goes on; kubeactor's own ``logs`` takes the same flags."""
+    made = cluster.kubectl("run", "stamped", "--image", IMAGE, "--restart", "Never", "--",
+                           "sh", "-c", "echo early; sleep 3; echo late; sleep 3600")
+    assert made.returncode == 0, made.stderr
+    wait_for(admin, "pods", "stamped", lambda pod: pod["status"].get("phase") == "Running")
+    followed = cluster.kubectl("logs", "-f", "stamped", "--limit-bytes", "9")  # early\nlat
+    assert (followed.returncode, followed.stdout) == (0, "early\nlat"), followed.stderr
+    stamped = cluster.kubectl("logs", "stamped", "--timestamps").stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in stamped] == ["early", "late"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", line.split(" ")[0])
+               for line in stamped)
+    late = stamped[1].split(" ")[0].split(".")[0] + "Z"
+    assert cluster.kubectl("logs", "stamped", "--since-time", late).stdout == "late\n"
+    assert cluster.kubectl("logs", "stamped", "--since", "1h").stdout == "early\nlate\n"
+    assert cluster.kubectl("logs", "stamped", "--limit-bytes", "3").stdout == "ear"
+    ours = cluster.cli("logs", "stamped", "--since-time", late, "--timestamps").stdout
+    assert ours == stamped[1] + "\n"
+    assert cluster.cli("logs", "stamped", "--limit-bytes", "8", "--since", "1h").stdout == \
+        "early\nla"
+    refused = cluster.kubectl("logs", "stamped", "--since", "1s", "--since-time", late)
+    assert refused.returncode == 1
+    cluster.kubectl("delete", "pod", "stamped", "--wait=false")
 
 
 def test_kubectl_exec_runs_a_command_in_the_container(cluster, admin):

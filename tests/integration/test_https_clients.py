@@ -1,7 +1,13 @@
 """Issue 14's item 5: the Python clients Kubernetes users already have, against the kubeconfig
 kubeactor writes, as they are: the official ``kubernetes`` client's watch through a ``410
 Gone`` (its history kept short here, 5 revisions, so a resource version falls out of it), and
-lightkube and kr8s getting, listing, creating, watching and deleting."""
+lightkube and kr8s getting, listing, creating, watching and deleting; and a list's
+``resourceVersionMatch`` (through the official client and kubectl's ``get --raw``): ``Exact``
+is the list as it was (410 once the history no longer holds it), ``NotOlderThan`` past the
+newest revision is kube-apiserver's 504 asking to retry, the combinations kube refuses 422;
+DeleteOptions' ``preconditions``, as client-go sends them: a delete, a deletecollection and an
+eviction whose ``uid`` or ``resourceVersion`` does not match are 409 in kube-apiserver's
+words and change nothing; matching ones delete."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import subprocess
 from collections.abc import Iterator
 
 import kr8s
@@ -26,6 +33,8 @@ from lightkube.types import on_error_retry
 
 from actors.store import HistoryWindow, StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
+from bus.errors import Conflict, NotFound
+from tests.processes import KUBECTL
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +166,160 @@ async def _kr8s_round(kubeconfig: str) -> None:
     finally:
         assert api._session is not None
         await api._session.aclose()
+
+
+# -- resourceVersionMatch -----------------------------------------------------------------------
+
+def _create(core: k8s.CoreV1Api, name: str) -> str:
+    created = core.create_namespaced_config_map("default", k8s.V1ConfigMap(
+        metadata=k8s.V1ObjectMeta(name=name, labels={"set": "match"})))
+    return str(created.metadata.resource_version)
+
+
+def _names(listed: k8s.V1ConfigMapList) -> list[str]:
+    return [item.metadata.name for item in listed.items]
+
+
+def _answer(call, *args, **kwargs) -> tuple[int, dict]:
+    """The HTTP code and Status ``call`` is answered with (the ApiException not kept: held,
+    its traceback keeps the client's connection open past the test)."""
+    try:
+        call(*args, **kwargs)
+    except k8s.ApiException as error:
+        return int(error.status), json.loads(error.body)
+    return 200, {}
+
+
+def test_an_exact_list_is_the_list_as_it_was_at_that_version(core, short):
+    first = _create(core, "first")
+    _create(core, "second")
+    then = core.list_namespaced_config_map("default", label_selector="set=match",
+                                           resource_version=first,
+                                           resource_version_match="Exact")
+    assert (_names(then), then.metadata.resource_version) == (["first"], first)
+    now = core.list_namespaced_config_map("default", label_selector="set=match",
+                                          resource_version=first,
+                                          resource_version_match="NotOlderThan")
+    assert _names(now) == ["first", "second"]
+    raw = subprocess.run([KUBECTL, "--kubeconfig", str(short.kubeconfig_path), "get", "--raw",
+                          f"/api/v1/namespaces/default/configmaps?labelSelector=set%3Dmatch"
+                          f"&resourceVersion={first}&resourceVersionMatch=Exact"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert [item["metadata"]["name"] for item in json.loads(raw.stdout)["items"]] == ["first"]
+
+
+def test_an_exact_list_the_history_no_longer_holds_is_410(core):
+    old = _create(core, "old")
+    for n in range(8):
+        _create(core, f"noise-{n}")
+    code, status = _answer(core.list_namespaced_config_map, "default", resource_version=old,
+                           resource_version_match="Exact")
+    assert (code, status["reason"], status["message"]) == (
+        410, "Expired", "The resourceVersion for the provided list is too old.")
+
+
+def test_a_version_not_yet_seen_is_504_asking_to_retry(core):
+    current = int(core.list_namespaced_config_map("default").metadata.resource_version)
+    code, status = _answer(core.list_namespaced_config_map, "default",
+                           resource_version=str(current + 100),
+                           resource_version_match="NotOlderThan")
+    assert (code, status["reason"], status["details"]["retryAfterSeconds"]) == (504, "Timeout", 1)
+    assert status["message"].startswith(f"Too large resource version: {current + 100}, ")
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    ({"resource_version_match": "Exact"}, "forbidden unless resourceVersion is provided"),
+    ({"resource_version_match": "Exact", "resource_version": "0"}, 'forbidden for '
+                                                                   'resourceVersion "0"'),
+    ({"resource_version_match": "NotOlderThan", "resource_version": "1", "watch": True},
+     "forbidden for watch unless sendInitialEvents is provided"),
+])
+def test_a_match_kube_refuses_is_422_and_lists_nothing(core, query, words):
+    code, status = _answer(core.list_namespaced_config_map, "default",
+                           _preload_content=False, **query)
+    assert (code, status["reason"]) == (422, "Invalid")
+    assert words in status["message"]
+
+
+def test_on_the_bus_an_exact_list_is_an_option(core, short):
+    version = _create(core, "bus-first")
+    _create(core, "bus-second")
+    listed = short.admin_client().request(
+        "list", "configmaps", namespace="default",
+        options={"resourceVersionMatch": "Exact", "resourceVersion": version,
+                 "labelSelector": "set=match"})
+    assert "bus-second" not in [item["metadata"]["name"] for item in listed["items"]]
+    assert listed["metadata"]["resourceVersion"] == version
+
+
+# -- DeleteOptions preconditions ----------------------------------------------------------------
+
+def _configmap(core: k8s.CoreV1Api, name: str) -> k8s.V1ConfigMap:
+    return core.create_namespaced_config_map("default", k8s.V1ConfigMap(
+        metadata=k8s.V1ObjectMeta(name=name, labels={"set": name}), data={"a": "1"}))
+
+
+def _refused(call, *args, **kwargs) -> str:
+    """The message of the 409 ``call`` is answered with."""
+    code, status = _answer(call, *args, **kwargs)
+    assert (code, status["reason"]) == (409, "Conflict")
+    return str(status["message"])
+
+
+def test_a_delete_whose_uid_or_version_does_not_match_is_409_and_changes_nothing(core):
+    stored = _configmap(core, "pinned")
+    meta = stored.metadata
+    body = _refused(core.delete_namespaced_config_map, "pinned", "default",
+                    body=k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid="other")))
+    assert body == (f'Operation cannot be fulfilled on configmaps "pinned": Precondition '
+                    f'failed: UID in precondition: other, UID in object meta: {meta.uid}')
+    body = _refused(core.delete_namespaced_config_map, "pinned", "default",
+                    body=k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(
+                        uid=meta.uid, resource_version="1")))
+    assert (f"ResourceVersion in precondition: 1, ResourceVersion in object meta: "
+            f"{meta.resource_version}") in body
+    kept = core.read_namespaced_config_map("pinned", "default").metadata
+    assert kept.resource_version == meta.resource_version
+    core.delete_namespaced_config_map("pinned", "default", body=k8s.V1DeleteOptions(
+        preconditions=k8s.V1Preconditions(uid=meta.uid, resource_version=meta.resource_version)))
+    assert not core.list_namespaced_config_map("default", label_selector="set=pinned").items
+
+
+def test_a_deletecollection_checks_each_objects_preconditions(core):
+    uid = _configmap(core, "many").metadata.uid
+    _refused(core.delete_collection_namespaced_config_map, "default", label_selector="set=many",
+             body=k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid="other")))
+    assert core.list_namespaced_config_map("default", label_selector="set=many").items
+    core.delete_collection_namespaced_config_map(
+        "default", label_selector="set=many",
+        body=k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=uid)))
+    assert not core.list_namespaced_config_map("default", label_selector="set=many").items
+
+
+def test_an_eviction_with_a_failed_precondition_keeps_the_pod(core):
+    pod = core.create_namespaced_pod("default", k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name="evicted"),
+        spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="c", image="busybox:1.35")])))
+    def evict(uid: str) -> None:
+        core.create_namespaced_pod_eviction("evicted", "default", k8s.V1Eviction(
+            metadata=k8s.V1ObjectMeta(name="evicted", namespace="default"),
+            delete_options=k8s.V1DeleteOptions(grace_period_seconds=0,
+                                               preconditions=k8s.V1Preconditions(uid=uid))))
+    assert "UID in precondition: other" in _refused(evict, "other")
+    assert core.read_namespaced_pod("evicted", "default").metadata.uid == pod.metadata.uid
+    evict(pod.metadata.uid)
+    assert _answer(core.read_namespaced_pod, "evicted", "default")[0] == 404
+
+
+def test_on_the_bus_preconditions_are_a_delete_option(short, core):
+    """The same check for a client of the bus: ``options.preconditions``."""
+    uid = _configmap(core, "bus").metadata.uid
+    admin = short.admin_client()
+    with pytest.raises(Conflict, match="UID in precondition: other, UID in object meta: "):
+        admin.request("delete", "configmaps", namespace="default", name="bus",
+                      options={"preconditions": {"uid": "other"}})
+    assert admin.request("get", "configmaps", namespace="default", name="bus")
+    admin.request("delete", "configmaps", namespace="default", name="bus",
+                  options={"preconditions": {"uid": uid}})
+    with pytest.raises(NotFound):
+        admin.request("get", "configmaps", namespace="default", name="bus")

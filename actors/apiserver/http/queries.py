@@ -3,7 +3,7 @@ of the verb on the bus (``actors.apiserver.options``): what kube-apiserver reads
 ``ListOptions``, ``GetOptions``, ``CreateOptions``, ``UpdateOptions``, ``PatchOptions`` and
 ``DeleteOptions``; and its body as what the verb carries (:func:`payload`). A value of the
 wrong shape is a 400, a patch of a type not served a 415; what is not served yet
-(delete preconditions, a watch's ``sendInitialEvents``) is refused rather
+(a watch's ``sendInitialEvents``) is refused rather
 than ignored, so nothing is written, nor waited for, that the caller did not mean. ``dryRun``
 (the query's, or a DeleteOptions body's) goes on as the bus option of the same name.
 
@@ -22,7 +22,7 @@ from actors.api import patches
 from actors.api.objects import Object
 from actors.apiserver.http import protobuf
 from actors.apiserver.http.routes import TRUE, Call
-from actors.apiserver.options import MAX_MANAGER_LENGTH
+from actors.apiserver.options import MAX_MANAGER_LENGTH, check_watch_match
 from bus.errors import BadRequest, Invalid, UnsupportedMediaType
 
 DEFAULT_WATCH_SECONDS = 1800
@@ -44,11 +44,14 @@ def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str
     """The bus options of ``call`` from its ``query`` (and, for a delete, its body; for a
     patch, the body's ``content_type``; for a write, the ``user_agent`` names the field
     manager when the query does not)."""
+    if call.verb == "watch" and "sendInitialEvents" in query:  # false: a plain watch
+        query = {key: value for key, value in query.items() if key != "resourceVersionMatch"}
     if call.verb in ("list", "watch", "deletecollection"):
         found = _selecting(query)
         if call.verb == "watch":
             found["allowWatchBookmarks"] = query.get("allowWatchBookmarks") in TRUE
             _refuse_watch_list(query)
+            check_watch_match(query.get("resourceVersionMatch"))
     else:
         found = {}
     if call.verb in ("delete", "deletecollection"):
@@ -81,21 +84,16 @@ def _refuse_watch_list(query: Mapping[str, str]) -> None:
                       "gate is enabled")
 
 
-UNSERVED_LOG_OPTIONS = ("timestamps", "sinceSeconds", "sinceTime", "limitBytes")
-"""PodLogOptions not served: refused rather than ignored."""
-
-
 def _logging(query: Mapping[str, str]) -> Object:
-    """A ``pods/log``'s container, tailLines and previous (``follow`` is the front's to
-    serve)."""
-    for key in UNSERVED_LOG_OPTIONS:
-        if query.get(key) not in (None, "", "false", "False", "0"):
-            raise BadRequest(f"{key} is not served for pods/log: nothing was done")
-    found: Object = {"container": query["container"]} if query.get("container") else {}
-    if query.get("tailLines"):
-        found["tailLines"] = _integer(query, "tailLines")
-    if query.get("previous") in TRUE:
-        found["previous"] = True
+    """A ``pods/log``'s container, tailLines, previous, timestamps, sinceSeconds, sinceTime
+    and limitBytes (``follow`` is the front's to serve)."""
+    found: Object = {key: query[key] for key in ("container", "sinceTime") if query.get(key)}
+    for key in ("tailLines", "sinceSeconds", "limitBytes"):
+        if query.get(key):
+            found[key] = _integer(query, key)
+    for key in ("previous", "timestamps"):
+        if query.get(key) in TRUE:
+            found[key] = True
     return found
 
 
@@ -138,8 +136,8 @@ def payload(call: Call, body: bytes, content_type: str = "") -> Any:
 
 
 def _selecting(query: Mapping[str, str]) -> Object:
-    """labelSelector, fieldSelector, limit, continue, resourceVersion. A resourceVersion of
-    "0" asks for any state, which is the current one here."""
+    """labelSelector, fieldSelector, limit, continue, resourceVersion(Match). A
+    resourceVersion of "0" asks for any state, which is the current one here."""
     found: Object = {key: query[key] for key in ("labelSelector", "fieldSelector", "continue")
                      if query.get(key)}
     if query.get("limit"):
@@ -149,12 +147,17 @@ def _selecting(query: Mapping[str, str]) -> Object:
         if not version.isdigit():
             raise BadRequest(f"resourceVersion {version!r} is not a resource version")
         found["resourceVersion"] = version
+    if query.get("resourceVersionMatch"):  # "0" goes on with it: Exact refuses it
+        found["resourceVersionMatch"] = query["resourceVersionMatch"]
+        if version == "0":
+            found["resourceVersion"] = version
     return found
 
 
 def _deleting(query: Mapping[str, str], body: bytes) -> Object:
     """gracePeriodSeconds and propagationPolicy, from a DeleteOptions body (which wins, as
-    in kube-apiserver) or the query; the legacy ``orphanDependents`` as Orphan."""
+    in kube-apiserver) or the query, and the body's preconditions; the legacy
+    ``orphanDependents`` as Orphan."""
     delete = _delete_options(body)
     found: Object = {}
     if query.get("gracePeriodSeconds"):
@@ -164,7 +167,8 @@ def _deleting(query: Mapping[str, str], body: bytes) -> Object:
     if query.get("orphanDependents") in TRUE or delete.get("orphanDependents") is True:
         found["propagationPolicy"] = "Orphan"
     found.update({key: delete[key] for key in ("gracePeriodSeconds", "propagationPolicy",
-                                                "dryRun") if delete.get(key) is not None})
+                                                "dryRun", "preconditions")
+                  if delete.get(key) is not None})
     return found
 
 
@@ -172,10 +176,7 @@ def _delete_options(body: bytes) -> Object:
     """The DeleteOptions a delete's body holds ({} when it has none)."""
     if not body.strip():
         return {}
-    delete = json_body(body)
-    if delete.get("preconditions"):
-        raise BadRequest("DeleteOptions.preconditions are not served yet: nothing was done")
-    return delete
+    return json_body(body)
 
 
 def json_value(body: bytes) -> Any:

@@ -6,8 +6,14 @@ from __future__ import annotations
 import pytest
 
 from actors.api import patches
-from actors.apiserver.options import parse_options
-from bus.errors import Invalid
+from actors.apiserver.options import (
+    PreconditionFailed,
+    check_preconditions,
+    check_watch_match,
+    list_revision,
+    parse_options,
+)
+from bus.errors import BadRequest, Invalid, ServerTimeout
 from bus.subjects import Subjects
 
 SUBJECTS = Subjects("kubeactor")
@@ -29,9 +35,90 @@ def test_an_apply_carries_its_manager_and_force():
      "force: Forbidden: may not be specified for non-apply patch"),
     ({"fieldManager": "m" * 129}, "fieldManager: Too long"),
     ({"fieldManager": "tab\there"}, "printable"),
+    ({"resourceVersionMatch": "Exact"}, "resourceVersionMatch: Forbidden: resourceVersionMatch "
+                                        "is forbidden unless resourceVersion is provided"),
+    ({"resourceVersionMatch": "Exact", "resourceVersion": "0"},
+     'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'),
+    ({"resourceVersionMatch": "Newest", "resourceVersion": "3"},
+     'Unsupported value: "Newest": supported values: "Exact", "NotOlderThan", ""'),
+    ({"resourceVersionMatch": "Exact", "resourceVersion": "3", "continue": "abc"},
+     "resourceVersionMatch is forbidden when continue is provided"),
+    ({"limitBytes": 0}, "limitBytes: Invalid value: 0: must be greater than 0"),
+    ({"sinceSeconds": 0}, "sinceSeconds: Invalid value: 0: must be greater than 0"),
+    ({"sinceSeconds": 5, "sinceTime": "2026-12-06T22:00:00Z"},
+     "at most one of `sinceTime` or `sinceSeconds` may be specified"),
+    ({"sinceTime": "yesterday"}, "sinceTime: Invalid value: 'yesterday'"),
 ])
-def test_what_patch_options_validation_refuses_is_a_422(raw, words):
+def test_what_options_validation_refuses_is_a_422_naming_its_options(raw, words):
+    """PatchOptions, ListOptions (``resourceVersionMatch``) and PodLogOptions, each refused
+    in kube-apiserver's words."""
     with pytest.raises(Invalid) as refused:
         parse_options(raw, SUBJECTS)
-    assert refused.value.message.startswith('PatchOptions.meta.k8s.io "" is invalid: ')
+    kind = ("PodLogOptions" if {"limitBytes", "sinceSeconds", "sinceTime"} & set(raw) else
+            "ListOptions.meta.k8s.io" if "resourceVersionMatch" in raw else
+            "PatchOptions.meta.k8s.io")
+    assert refused.value.message.startswith(f'{kind} "" is invalid: ')
     assert words in refused.value.message
+
+
+STORED = {"metadata": {"name": "c", "uid": "u1", "resourceVersion": "7"}}
+
+
+def test_a_delete_holds_when_its_preconditions_do():
+    preconditions = parse_options({"preconditions": {"uid": "u1", "resourceVersion": "7"}},
+                                  SUBJECTS).preconditions
+    assert preconditions == (("uid", "u1"), ("resourceVersion", "7"))
+    check_preconditions(preconditions, STORED)
+    check_preconditions((), STORED)
+
+
+@pytest.mark.parametrize(("asked", "words"), [
+    ({"uid": "u2"}, "Precondition failed: UID in precondition: u2, UID in object meta: u1"),
+    ({"uid": "u1", "resourceVersion": "6"}, "Precondition failed: ResourceVersion in "
+                                            "precondition: 6, ResourceVersion in object meta: 7"),
+])
+def test_a_failed_precondition_is_a_conflict_in_kubes_words_never_retried(asked, words):
+    with pytest.raises(PreconditionFailed) as failed:
+        check_preconditions(parse_options({"preconditions": asked}, SUBJECTS).preconditions,
+                            STORED)
+    assert failed.value.message == words
+    assert (failed.value.code, failed.value.retryable) == (409, False)
+
+
+@pytest.mark.parametrize("asked", [["u1"], {"name": "c"}, {"uid": 7}])
+def test_preconditions_of_another_shape_are_a_bad_request(asked):
+    with pytest.raises(BadRequest, match="preconditions"):
+        parse_options({"preconditions": asked}, SUBJECTS)
+
+
+def _match(match: str, version: str = "5", **raw: object):
+    return parse_options({"resourceVersionMatch": match, "resourceVersion": version, **raw},
+                         SUBJECTS)
+
+
+def test_an_exact_list_is_served_at_its_version_and_not_older_than_now():
+    assert list_revision(_match("Exact"), 9) == 5
+    assert list_revision(_match("NotOlderThan"), 9) is None
+    assert list_revision(_match("NotOlderThan", "0"), 9) is None
+    assert list_revision(parse_options({"resourceVersion": "50"}, SUBJECTS), 9) is None
+
+
+@pytest.mark.parametrize("match", ["Exact", "NotOlderThan"])
+def test_a_match_past_the_current_version_is_a_504_asking_to_retry(match):
+    with pytest.raises(ServerTimeout) as late:
+        list_revision(_match(match, "10"), 9)
+    assert late.value.message == "Too large resource version: 10, current: 9"
+    assert late.value.details["retryAfterSeconds"] == 1
+
+
+def test_a_watch_with_a_version_match_is_invalid():
+    with pytest.raises(Invalid, match="forbidden for watch unless sendInitialEvents"):
+        check_watch_match(_match("NotOlderThan").resource_version_match)
+    check_watch_match(parse_options({"resourceVersion": "5"}, SUBJECTS).resource_version_match)
+
+
+def test_a_logs_timestamps_start_and_limit_are_options():
+    options = parse_options({"timestamps": True, "sinceSeconds": 10, "limitBytes": 5}, SUBJECTS)
+    assert (options.timestamps, options.since_seconds, options.limit_bytes) == (True, 10, 5)
+    assert parse_options({"sinceTime": "2026-12-06T22:00:00Z"}, SUBJECTS).since_time == \
+        "2026-12-06T22:00:00Z"

@@ -5,6 +5,7 @@ thread, and the process's exit, until the container writes or stops."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
@@ -40,8 +41,14 @@ class QuietRuntime(SimRuntime):
         self.log = log
 
     def follow_logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
-                    previous: bool = False) -> Any:
+                    **options: Any) -> Any:
+        self.asked = options
         return self.log
+
+    def logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
+             **options: Any) -> str:
+        self.asked = options
+        return "2026-12-06T22:00:00.123456789Z first line\n"
 
 
 class Reader:
@@ -82,11 +89,12 @@ def quiet() -> Iterator[tuple[NodeAgent, QuietLog]]:
     timers.stop()
 
 
-def follow(agent: NodeAgent, reader: Reader, user: str = "alice") -> threading.Thread:
+def follow(agent: NodeAgent, reader: Reader, user: str = "alice", **asked: Any
+           ) -> threading.Thread:
     """A followed log asked of ``agent`` for ``user``, answered on a thread (started)."""
     call = Envelope(sender="apiserver", verb="logs", auth={"streamKey": b"k" * 32},
                     body={"uid": "u1", "container": "c", "stream": "_INBOX.logs.1",
-                          "user": user})
+                          "user": user, **asked})
     answering = threading.Thread(target=agent.answer, args=(
         Incoming("kubeactor.node.node-1", call, "_INBOX.reply"), reader), daemon=True)
     answering.start()
@@ -116,3 +124,25 @@ def test_a_user_with_all_their_streams_open_is_refused_one_more_and_others_are_n
     follow(agent, other, user="bob")
     assert other.first.wait(5)
     agent.stop()
+
+
+def test_a_followed_log_ends_at_its_byte_limit_and_stops_following(quiet):
+    agent, log = quiet
+    reader = Reader()
+    follow(agent, reader, limitBytes=5).join(5)
+    assert reader.chunks == [{"seq": 1, "data": "first"}, {"seq": 2, "end": True}]
+    assert log.closed.is_set()
+
+
+def test_a_log_asks_the_runtime_for_timestamps_and_its_start_and_is_cut_at_its_limit(quiet):
+    agent, _ = quiet
+    reader = Reader()
+    call = Envelope(sender="apiserver", verb="logs", body={
+        "uid": "u1", "container": "c", "timestamps": True, "sinceSeconds": 10,
+        "limitBytes": 30})
+    before = time.time()
+    agent.answer(Incoming("kubeactor.node.node-1", call, "_INBOX.reply"), reader)
+    assert reader.replies[0].body == "2026-12-06T22:00:00.123456789Z"
+    asked = agent.runtime.asked  # type: ignore[attr-defined]
+    assert (asked["timestamps"], asked["previous"]) == (True, False)
+    assert before - 10 <= asked["since"] <= time.time() - 10

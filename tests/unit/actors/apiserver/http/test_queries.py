@@ -32,6 +32,25 @@ def test_resource_version_zero_means_any_state_so_none_is_sent():
     assert _options("GET", "/api/v1/pods", resourceVersion="0") == {}
 
 
+def test_a_version_match_goes_on_with_its_version_even_zero_which_exact_refuses():
+    assert _options("GET", "/api/v1/pods", resourceVersion="0",
+                    resourceVersionMatch="Exact") == {
+        "resourceVersion": "0", "resourceVersionMatch": "Exact"}
+    assert _options("GET", "/api/v1/pods", resourceVersion="7",
+                    resourceVersionMatch="NotOlderThan") == {
+        "resourceVersion": "7", "resourceVersionMatch": "NotOlderThan"}
+
+
+def test_a_watch_with_a_version_match_is_invalid_unless_it_says_no_initial_events():
+    with pytest.raises(Invalid, match="forbidden for watch unless sendInitialEvents"):
+        _options("GET", "/api/v1/pods", watch="true", resourceVersion="3",
+                 resourceVersionMatch="NotOlderThan")
+
+    assert "resourceVersionMatch" not in _options(
+        "GET", "/api/v1/pods", watch="true", sendInitialEvents="false",
+        resourceVersion="0", resourceVersionMatch="NotOlderThan")
+
+
 def test_a_watch_asks_for_bookmarks_only_when_the_client_does():
     assert _options("GET", "/api/v1/pods", watch="true")["allowWatchBookmarks"] is False
     assert _options("GET", "/api/v1/pods", watch="1",
@@ -63,6 +82,14 @@ def test_dry_run_goes_on_for_the_writes_and_deletes_from_the_query_or_delete_opt
     assert "dryRun" not in _options("GET", "/api/v1/namespaces/d/pods/p", dryRun="All")
 
 
+def test_a_delete_bodys_preconditions_go_on_to_the_delete_and_deletecollection():
+    body = json.dumps({"kind": "DeleteOptions", "preconditions": {
+        "uid": "u1", "resourceVersion": "7"}}).encode()
+    for path in ("/api/v1/namespaces/d/pods/p", "/api/v1/namespaces/d/pods"):
+        assert _options("DELETE", path, body)["preconditions"] == {"uid": "u1",
+                                                                   "resourceVersion": "7"}
+
+
 def test_orphan_dependents_is_the_orphan_policy():
     assert _options("DELETE", "/api/v1/namespaces/d/pods/p", orphanDependents="true") == {
         "propagationPolicy": "Orphan"}
@@ -70,7 +97,7 @@ def test_orphan_dependents_is_the_orphan_policy():
 
 @pytest.mark.parametrize(("query", "body"), [
     ({"limit": "many"}, b""), ({"resourceVersion": "x1"}, b""),
-    ({}, b"{not json"), ({}, b"[1, 2]"), ({}, b'{"preconditions": {"uid": "u"}}'),
+    ({}, b"{not json"), ({}, b"[1, 2]"),
     ({"gracePeriodSeconds": "soon"}, b""),
 ])
 def test_what_cannot_be_served_as_asked_is_a_400(query, body):
@@ -176,12 +203,15 @@ def test_a_review_or_an_update_in_protobuf_is_read_as_json():
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
 
 
-def test_a_log_takes_its_container_tail_and_previous_and_refuses_what_is_not_served():
+def test_a_log_takes_its_container_tail_previous_timestamps_start_and_limit():
     path = "/api/v1/namespaces/default/pods/demo/log"
     assert _options("GET", path, container="c", tailLines="3", follow="true") == {
         "container": "c", "tailLines": 3}
-    assert _options("GET", path, previous="false") == {}
-    assert _options("GET", path, previous="true") == {"previous": True}
-    for unserved in ("sinceSeconds", "timestamps"):
-        with pytest.raises(BadRequest, match=f"{unserved} is not served"):
-            _options("GET", path, **{unserved: "true"})
+    assert _options("GET", path, previous="false", timestamps="false") == {}
+    assert _options("GET", path, previous="true", timestamps="true", sinceSeconds="10",
+                    limitBytes="5") == {"previous": True, "timestamps": True,
+                                        "sinceSeconds": 10, "limitBytes": 5}
+    assert _options("GET", path, sinceTime="2026-12-06T22:00:00Z") == {
+        "sinceTime": "2026-12-06T22:00:00Z"}
+    with pytest.raises(BadRequest, match="limitBytes"):
+        _options("GET", path, limitBytes="lots")
