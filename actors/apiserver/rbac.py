@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from actors.api import certificates, disruptionbudgets
 from actors.api.objects import Object
-from actors.api.resources import ResourceInfo, qualify
+from actors.api.resources import METRICS_GROUP, ResourceInfo, qualify
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.mirror import Key, Mirror, key_of
@@ -522,7 +522,8 @@ def _user_facing_roles() -> list[Object]:
     view = [_rule([""], VIEWABLE_CORE, READ),
             _rule([APPS], [*WORKLOADS_APPS, "controllerrevisions"], READ),
             _rule([BATCH], WORKLOADS_BATCH, READ),
-            _rule([POLICY], [disruptionbudgets.RESOURCE], READ)]
+            _rule([POLICY], [disruptionbudgets.RESOURCE], READ),
+            _rule([METRICS_GROUP], ["pods", "nodes"], READ)]
     edit = [*view,
             _rule([""], WORKLOADS_CORE, [*READ, *WRITE]),
             _rule([""], ["pods/eviction"], ["create"]),

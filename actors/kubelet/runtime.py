@@ -104,6 +104,16 @@ class VolumeFile:
     """Permission bits, as the item's ``mode`` or the volume's ``defaultMode`` say."""
 
 
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one running container uses now (``metrics.k8s.io``'s figures)."""
+
+    cpu: int
+    """CPU in nanocores: the CPU time used between two samples over the time between them."""
+    memory: int
+    """Memory working set in bytes (usage less the inactive page cache, as cAdvisor counts)."""
+
+
 class LogStream(Protocol):
     """Chunks of a container's output as they come; iteration ends when the container stops."""
 
@@ -210,6 +220,11 @@ class Runtime(Protocol):
                     tty: bool) -> ExecSession:
         """Start ``command`` in the running ``container`` with its input (when ``stdin``) and
         output attached, in a terminal when ``tty``; RuntimeFailure when it cannot start."""
+        ...
+
+    def usage(self, pod: Object) -> dict[str, Usage]:
+        """What each running container of ``pod`` uses now, by container name (a container
+        not running is left out). Blocks: Docker samples twice, about a second apart."""
         ...
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:

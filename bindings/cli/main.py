@@ -30,19 +30,20 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bindings.cli import auth, daemons, objects, parsing, pods, tracing, workloads
+from bindings.cli import auth, daemons, objects, parsing, pods, top, tracing, workloads
 from bindings.cli.session import Session, print_error
 from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
          "apply", "describe", "logs", "exec", "api-resources", "auth", "config", "trace",
-         "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig")
+         "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig", "top")
 """Every verb, in the order ``kubeactor --help`` lists them (the order they came in)."""
-COMMANDS = {**objects.COMMANDS, **pods.COMMANDS, **workloads.COMMANDS, **auth.COMMANDS}
+COMMANDS = {**objects.COMMANDS, **pods.COMMANDS, **workloads.COMMANDS, **auth.COMMANDS,
+            **top.COMMANDS}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {**daemons.COMMANDS, **tracing.COMMANDS}
 """Commands that run components here, or connect on their own terms."""
-_PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS,
+_PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS, **top.PARSERS,
             **daemons.PARSERS, **tracing.PARSERS}
 
 

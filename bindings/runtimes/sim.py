@@ -7,7 +7,10 @@ at once and runs until deleted, unless the pod asks otherwise with annotations:
   before they run;
 - ``sim.kubeactor.io/run-seconds``: the containers exit after running that many seconds;
 - ``sim.kubeactor.io/exit-code``: ...with this code (default 0);
-- ``sim.kubeactor.io/pull-error``: any value makes the image pull fail (ErrImagePull).
+- ``sim.kubeactor.io/pull-error``: any value makes the image pull fail (ErrImagePull);
+- ``sim.kubeactor.io/cpu-usage``, ``sim.kubeactor.io/memory-usage``: what each running container
+  uses (quantities: ``500m``, ``64Mi``; 0 when absent), read from the pod as the kubelet has it
+  now, so annotating a running pod changes its metrics.
 
 The files of a pod's ConfigMap, Secret, downward API and projected volumes are kept in memory:
 ``exec`` answers ``cat PATH`` with one of them (at the container's ``volumeMounts``) and
@@ -33,11 +36,13 @@ from typing import Any
 
 from actors.api.meta import now_rfc3339
 from actors.api.objects import Object
+from actors.api.quantity import parse_quantity
 from actors.kubelet.runtime import (
     ContainerInfo,
     ExecResult,
     RuntimeEvent,
     RuntimeFailure,
+    Usage,
     VolumeFile,
     attempt,
 )
@@ -47,6 +52,8 @@ START_SECONDS = "sim.kubeactor.io/start-seconds"
 RUN_SECONDS = "sim.kubeactor.io/run-seconds"
 EXIT_CODE = "sim.kubeactor.io/exit-code"
 PULL_ERROR = "sim.kubeactor.io/pull-error"
+CPU_USAGE = "sim.kubeactor.io/cpu-usage"
+MEMORY_USAGE = "sim.kubeactor.io/memory-usage"
 
 _IDS = itertools.count(1)
 
@@ -265,6 +272,20 @@ class SimRuntime:
             self.logs(pod_uid, container)
             return SimExec(ExecResult(int(code.group(1)), "", ""), echoes=False)
         return SimExec(self.exec(pod_uid, container, command), echoes=False)
+
+    def usage(self, pod: Object) -> dict[str, Usage]:
+        """Each running container's usage as the pod's annotations say (see the module
+        docstring); RuntimeFailure when one is not a quantity."""
+        annotations = pod["metadata"].get("annotations") or {}
+        try:
+            each = Usage(int(parse_quantity(annotations.get(CPU_USAGE, "0")) * 10**9),
+                         int(parse_quantity(annotations.get(MEMORY_USAGE, "0"))))
+        except ValueError as error:
+            raise RuntimeFailure("BadUsage", f"bad sim.kubeactor.io annotation: {error}"
+                                 ) from None
+        running = {i.name for i in self.list_containers(pod["metadata"]["uid"])
+                   if i.state == "running"}
+        return dict.fromkeys(sorted(running), each)
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         self._on_event = on_event
