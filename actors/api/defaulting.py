@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import jobs, priorityclasses, secrets
+from actors.api import autoscaling, jobs, priorityclasses, secrets
 from actors.api.objects import Object
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
@@ -223,4 +223,5 @@ DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               "limitranges": default_limit_range,
               jobs.JOBS: default_job, jobs.CRONJOBS: default_cronjob,
               priorityclasses.RESOURCE: priorityclasses.default_priority_class,
-              secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap}
+              secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap,
+              autoscaling.RESOURCE: autoscaling.default_autoscaler}

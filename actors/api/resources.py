@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from actors.api import certificates, disruptionbudgets, jobs
+from actors.api import autoscaling, certificates, disruptionbudgets, jobs
 from bus.errors import BadRequest, NotFound
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -138,6 +138,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("customresourcedefinitions", "CustomResourceDefinition",
                  group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
                  subresources=("status",), categories=("api-extensions",)),
+    ResourceInfo(autoscaling.RESOURCE, "HorizontalPodAutoscaler", group=autoscaling.GROUP,
+                 version="v2", short_names=("hpa",), subresources=("status",),
+                 categories=("all",)),
     # last: the core group's pods and nodes come first wherever a word is resolved
     ResourceInfo("pods", "PodMetrics", group=METRICS_GROUP, version="v1beta1"),
     ResourceInfo("nodes", "NodeMetrics", group=METRICS_GROUP, version="v1beta1",

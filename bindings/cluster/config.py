@@ -17,6 +17,7 @@ from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.credentials import Credentials
 from actors.client.leaderelection import LeaderElectionConfig
 from actors.controllers.nodelifecycle import NodeLifecycleConfig
+from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.store import StoreConfig
 from bus import BusConfig
 from bus.errors import KubeactorError
@@ -53,6 +54,9 @@ class ClusterConfig:
     """When a node whose Lease goes unrenewed becomes Unknown, how often nodes are looked at,
     zones and the rate of NoExecute taints on lost nodes (--node-monitor-*,
     --node-eviction-rate...)."""
+    autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
+    """The HPA controller's sync period and default scale-down window
+    (--horizontal-pod-autoscaler-*)."""
     node_lease_duration_seconds: int = 40
     """The kubelets' Lease duration; they renew every quarter of it."""
     node_cpu: str | None = None
