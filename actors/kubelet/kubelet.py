@@ -348,20 +348,16 @@ class NodeAgent:
 
     def stats(self, incoming: Incoming, connection: Connection) -> None:
         """Answer a ``stats`` call (call pool thread): what each running pod's containers use
-        now, and the node's total (the sum of its pods'): see docs/PROTOCOL.md. A pod whose
-        usage cannot be read is left out, as metrics-server leaves out what it cannot scrape."""
-        pods = []
-        for record in list(self.pods.values()):
-            if record.gone:
-                continue
-            try:
-                used = self.runtime.usage(record.pod)
-            except RuntimeFailure as failure:
-                log.warning("no usage of pod %s: %s", record.pod["metadata"]["name"],
-                            failure.message)
-                continue
-            if used:
-                pods.append(pod_stats(record.pod, used))
+        now, and the node's total (the sum of its pods'): see docs/PROTOCOL.md. What cannot be
+        read is left out, as metrics-server leaves out what it cannot scrape."""
+        live = [record.pod for record in list(self.pods.values()) if not record.gone]
+        try:
+            used = self.runtime.usage(live)
+        except RuntimeFailure as failure:
+            log.warning("no usage of node %s: %s", self.name, failure.message)
+            used = {}
+        pods = [pod_stats(pod, used[pod["metadata"]["uid"]]) for pod in live
+                if pod["metadata"]["uid"] in used]
         node = {"cpu": sum(c["cpu"] for p in pods for c in p["containers"]),
                 "memory": sum(c["memory"] for p in pods for c in p["containers"])}
         send_reply(connection, incoming, incoming.envelope.reply(

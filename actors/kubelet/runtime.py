@@ -222,9 +222,10 @@ class Runtime(Protocol):
         output attached, in a terminal when ``tty``; RuntimeFailure when it cannot start."""
         ...
 
-    def usage(self, pod: Object) -> dict[str, Usage]:
-        """What each running container of ``pod`` uses now, by container name (a container
-        not running is left out). Blocks: Docker samples twice, about a second apart."""
+    def usage(self, pods: list[Object]) -> dict[str, dict[str, Usage]]:
+        """What each running container of ``pods`` uses now: pod uid -> container name ->
+        usage (a container not running, or whose figures cannot be read, is left out).
+        Blocks about a second: Docker samples every container twice, all at once."""
         ...
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:

@@ -56,6 +56,10 @@ from bindings.runtimes import atomicwriter
 log = logging.getLogger(__name__)
 
 
+STATS_AT_ONCE = 32
+"""Containers whose stats are asked of the engine at once (each answer takes about a second)."""
+
+
 def container_name(pod: Object, container: Object, attempt: int) -> str:
     """Docker's name for one attempt, after the kubelet's ``k8s_`` convention."""
     meta = pod["metadata"]
@@ -446,23 +450,32 @@ class DockerRuntime:
             attached = api.exec_start(exec_id, tty=tty, socket=True)
         return DockerExec(api, exec_id, attached, tty)
 
-    def usage(self, pod: Object) -> dict[str, Usage]:
-        """Docker's stats of each running container of ``pod`` (one ``stats`` call each, in
-        parallel: the engine takes two samples about a second apart)."""
+    def usage(self, pods: list[Object]) -> dict[str, dict[str, Usage]]:
+        """Docker's stats of this node's running containers of ``pods``: one ``stats`` call
+        each, all at once (the engine takes two samples about a second apart); a container
+        gone or failing meanwhile is left out."""
+        uids = {pod["metadata"]["uid"] for pod in pods}
         with translated("RuntimeUnavailable"):
-            running = self.client.containers.list(
-                filters={"label": self._labels(pod["metadata"]["uid"])})
+            running = [c for c in self.client.containers.list(
+                filters={"label": self._labels(None)}) if c.labels.get(POD_UID) in uids]
+        found: dict[str, dict[str, Usage]] = {}
         if not running:
-            return {}
+            return found
 
-        def sample(container: Container) -> tuple[str, Usage] | None:
-            with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
+        def sample(container: Container) -> Usage | None:
+            try:
                 stats: Any = container.stats(stream=False)  # one answer, two samples
-                return container.labels.get(CONTAINER_NAME, ""), usage(stats)
-            return None
+            except (docker.errors.DockerException, requests.RequestException) as error:
+                log.debug("no stats of %s: %s", container.name, error)
+                return None
+            return usage(stats)
 
-        with ThreadPoolExecutor(max_workers=len(running)) as pool:
-            return dict(found for found in pool.map(sample, running) if found is not None)
+        with ThreadPoolExecutor(max_workers=min(len(running), STATS_AT_ONCE)) as pool:
+            for container, used in zip(running, pool.map(sample, running), strict=True):
+                if used is not None:
+                    found.setdefault(container.labels[POD_UID], {})[
+                        container.labels.get(CONTAINER_NAME, "")] = used
+        return found
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         threading.Thread(target=self._pump, args=(on_event,), name="docker-events",

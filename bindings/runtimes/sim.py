@@ -273,19 +273,17 @@ class SimRuntime:
             return SimExec(ExecResult(int(code.group(1)), "", ""), echoes=False)
         return SimExec(self.exec(pod_uid, container, command), echoes=False)
 
-    def usage(self, pod: Object) -> dict[str, Usage]:
-        """Each running container's usage as the pod's annotations say (see the module
-        docstring); RuntimeFailure when one is not a quantity."""
-        annotations = pod["metadata"].get("annotations") or {}
-        try:
-            each = Usage(int(parse_quantity(annotations.get(CPU_USAGE, "0")) * 10**9),
-                         int(parse_quantity(annotations.get(MEMORY_USAGE, "0"))))
-        except ValueError as error:
-            raise RuntimeFailure("BadUsage", f"bad sim.kubeactor.io annotation: {error}"
-                                 ) from None
-        running = {i.name for i in self.list_containers(pod["metadata"]["uid"])
-                   if i.state == "running"}
-        return dict.fromkeys(sorted(running), each)
+    def usage(self, pods: list[Object]) -> dict[str, dict[str, Usage]]:
+        """Each running container's usage as its pod's annotations say (see the module
+        docstring); a pod whose annotation is not a quantity has none."""
+        found = {}
+        for pod in pods:
+            uid = pod["metadata"]["uid"]
+            running = sorted(i.name for i in self.list_containers(uid) if i.state == "running")
+            each = _annotated_usage(pod)
+            if running and each is not None:
+                found[uid] = dict.fromkeys(running, each)
+        return found
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         self._on_event = on_event
@@ -297,6 +295,17 @@ class SimRuntime:
             timer.cancel()
         if self._own_timers:
             self.timers.stop()
+
+
+def _annotated_usage(pod: Object) -> Usage | None:
+    """What each container of ``pod`` uses by its annotations; None when one is not a
+    quantity."""
+    annotations = pod["metadata"].get("annotations") or {}
+    try:
+        return Usage(int(parse_quantity(annotations.get(CPU_USAGE, "0")) * 10**9),
+                     int(parse_quantity(annotations.get(MEMORY_USAGE, "0"))))
+    except ValueError:
+        return None
 
 
 def _cat(container: Object, volumes: dict[str, dict[str, VolumeFile]], path: str) -> ExecResult:
