@@ -76,6 +76,9 @@ def test_kubectl_top_pods_and_nodes_show_the_usage(cluster, top_pod):
     containers = cluster.kubectl("top", "pod", top_pod, "--containers")
     assert containers.returncode == 0, containers.stderr
     assert containers.stdout.splitlines()[1].split() == [top_pod, "a", "750m", "50Mi"]
+    listed = cluster.kubectl("get", "podmetrics", top_pod)  # NAME and AGE, not a pod's columns
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split()[:3] == ["NAME", "AGE", top_pod]
     nodes = cluster.kubectl("top", "nodes")
     assert nodes.returncode == 0, nodes.stderr
     assert nodes.stdout.splitlines()[0].split()[:3] == ["NAME", "CPU(cores)", "CPU(%)"]
