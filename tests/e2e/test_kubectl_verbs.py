@@ -32,6 +32,7 @@ from tests.support import until
 pytestmark = pytest.mark.e2e
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "integration" / "manifests"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "manifests"
 WEB = (MANIFESTS / "nginx-deployment.yaml").read_text().replace(
     "name: nginx-deployment", "name: web").replace(
     "        image: nginx:1.14.2\n",
@@ -260,7 +261,7 @@ def every_kind(cluster: UpProcess, web: str, carol: Path) -> None:
                   "--", "true"]):
         ok(cluster, "create", *args)
     for manifest in ((MANIFESTS / "game-demo.yaml").read_text(), LIMIT_RANGE, ADMISSION,
-                     json.dumps(WIDGETS)):
+                     json.dumps(WIDGETS), (EXAMPLES / "hpa.yaml").read_text()):
         ok(cluster, "create", "-f", "-", stdin=manifest)
     ok(cluster, "create", "-f", "-", stdin=json.dumps(widget("gear", size=3)))
     for kind in ("DaemonSet", "StatefulSet"):
@@ -310,6 +311,7 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("controllerrevisions", "", "default", "Revision: 1"),
     ("jobs", "once", "default", "Parallelism: 1 Completions: 1"),
     ("cronjobs", "nightly", "default", "Schedule: 0 3 * * *"),
+    ("horizontalpodautoscalers", "php-apache", "default", "Min replicas: 1 Max replicas: 10"),
 ]
 
 
