@@ -27,6 +27,7 @@ ROOTS = {
     ("v1", "Node"): "core.v1.Node", ("v1", "Event"): "core.v1.Event",
     ("v1", "ConfigMap"): "core.v1.ConfigMap", ("v1", "Secret"): "core.v1.Secret",
     ("v1", "ServiceAccount"): "core.v1.ServiceAccount",
+    ("v1", "ReplicationController"): "core.v1.ReplicationController",
     ("v1", "LimitRange"): "core.v1.LimitRange", ("v1", "ResourceQuota"): "core.v1.ResourceQuota",
     ("v1", "Binding"): "core.v1.Binding",
     ("v1", "DeleteOptions"): "apis.meta.v1.DeleteOptions",

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from actors.api import autoscaling, certificates, crds, jsonpath
+from actors.api import autoscaling, certificates, crds, jsonpath, replication
 from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
 from actors.api.resources import METRICS_GROUP, ResourceInfo
@@ -347,6 +347,8 @@ BY_RESOURCE: dict[str, Columns] = {
     "resourcequotas": _columns("Name,Age,Request,Limit", "", _quota_cells),
     "namespaces": _columns("Name,Status,Age", "", _namespace_cells),
     "replicasets": _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE, _replicaset_cells),
+    replication.RESOURCE: _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE,
+                                   lambda rc: _replicaset_cells(replication.as_replicaset(rc))),
     "deployments": _columns("Name,Ready,Up-to-date,Available,Age", _WORKLOAD_WIDE,
                             _deployment_cells),
     "daemonsets": _columns("Name,Desired,Current,Ready,Up-to-date,Available,Node Selector,Age",

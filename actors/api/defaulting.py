@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import autoscaling, jobs, priorityclasses, secrets
+from actors.api import autoscaling, jobs, priorityclasses, replication, secrets
 from actors.api.objects import Object
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
@@ -113,6 +113,13 @@ def default_replicaset(rs: Object) -> None:
     spec.setdefault("minReadySeconds", 0)
     _default_template(spec)
     rs.setdefault("status", {})
+
+
+def default_replication_controller(rc: Object) -> None:
+    """Kubernetes' defaults of v1 ReplicationControllers: the selector and labels from the
+    template's labels, then a ReplicaSet's."""
+    replication.default_replication_controller(rc)
+    default_replicaset(rc)
 
 
 def default_deployment(deployment: Object) -> None:
@@ -219,6 +226,7 @@ def limit_range_defaults(item: Object) -> tuple[dict[str, Any], dict[str, Any]]:
 
 DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               "replicasets": default_replicaset, "deployments": default_deployment,
+              replication.RESOURCE: default_replication_controller,
               "daemonsets": default_daemonset, "statefulsets": default_statefulset,
               "limitranges": default_limit_range,
               jobs.JOBS: default_job, jobs.CRONJOBS: default_cronjob,

@@ -23,12 +23,16 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from actors.api.meta import parse_time
+from actors.api.meta import controller_ref, parse_time
 from actors.api.objects import Object
 from actors.api.pods import is_pod_ready
 from actors.api.selectors import selector_matches, selector_requirements
 
 GROUP = "policy"
+SCALED = {"deployments": "Deployment", "replicasets": "ReplicaSet",
+          "statefulsets": "StatefulSet", "replicationcontrollers": "ReplicationController"}
+"""The controllers whose ``spec.replicas`` a percentage is taken of (Kubernetes' finders)."""
+UNHEALTHY_POLICIES = ("IfHealthyBudget", "AlwaysAllow")
 RESOURCE = "poddisruptionbudgets"
 DELETION_TIMEOUT = timedelta(minutes=2)
 """How long a pod evicted but not yet seen deleted is not counted healthy (Kubernetes'
@@ -48,6 +52,10 @@ def problems(obj: Object) -> list[str]:
         if value is not None and _amount(value) is None:
             found.append(f'spec.{field}: Invalid value: "{value}": must be a non-negative '
                          "integer or a percentage between 0% and 100%")
+    policy = spec.get("unhealthyPodEvictionPolicy")
+    if policy is not None and policy not in UNHEALTHY_POLICIES:
+        found.append(f'spec.unhealthyPodEvictionPolicy: Unsupported value: "{policy}": '
+                     'supported values: "AlwaysAllow", "IfHealthyBudget"')
     try:
         selector_requirements(spec.get("selector") or {})
     except (ValueError, TypeError, AttributeError) as error:
@@ -81,8 +89,43 @@ def selects(budget: Object, pod: Object) -> bool:
         return False
 
 
-def budget_status(budget: Object, pods: list[Object], now: datetime) -> Object:
-    """The budget's status from the pods it selects (finished ones left out)."""
+def controller_scales(controllers: list[Object]) -> dict[str, tuple[str, int]]:
+    """controller uid -> (uid of the controller whose scale counts, its ``spec.replicas``),
+    from the objects of :data:`SCALED`: a ReplicaSet a Deployment controls counts as the
+    Deployment, so two ReplicaSets of one rollout count once."""
+    scales = {obj["metadata"]["uid"]: (obj["metadata"]["uid"],
+                                       int((obj.get("spec") or {}).get("replicas", 1)))
+              for obj in controllers if obj["metadata"].get("uid")}
+    for obj in controllers:
+        owner = controller_ref(obj)
+        if obj.get("kind") == "ReplicaSet" and owner and owner.get("kind") == "Deployment":
+            uid = obj["metadata"].get("uid")
+            if owner.get("uid") in scales and uid:
+                scales[uid] = scales[owner["uid"]]
+    return scales
+
+
+def expected_pods(spec: Object, pods: list[Object],
+                  scales: dict[str, tuple[str, int]] | None) -> int | str:
+    """How many pods the budget expects (see the module docstring), or why it cannot tell
+    (a pod no known controller owns). ``scales`` None: the pods themselves are counted."""
+    minimum = _amount(spec.get("minAvailable"))
+    if scales is None or (minimum is not None and not minimum[1]):
+        return len(pods)
+    counted: dict[str, int] = {}
+    for pod in pods:
+        ref = controller_ref(pod)
+        if ref is None or ref.get("uid") not in scales:
+            return f"found no controllers for pod {pod['metadata']['name']!r}"
+        uid, replicas = scales[ref["uid"]]
+        counted[uid] = replicas
+    return sum(counted.values())
+
+
+def budget_status(budget: Object, pods: list[Object], now: datetime,
+                  scales: dict[str, tuple[str, int]] | None = None) -> Object:
+    """The budget's status from the pods it selects (finished ones left out) and, for a
+    percentage or ``maxUnavailable``, the scale of their controllers (:func:`expected_pods`)."""
     spec, old = budget.get("spec") or {}, budget.get("status") or {}
     counted = [pod for pod in pods if (pod.get("status") or {}).get("phase") not in (
         "Succeeded", "Failed")]
@@ -90,15 +133,18 @@ def budget_status(budget: Object, pods: list[Object], now: datetime) -> Object:
     healthy = sum(1 for pod in counted if is_pod_ready(pod)
                   and not pod["metadata"].get("deletionTimestamp")
                   and pod["metadata"]["name"] not in disrupted)
-    expected = len(counted)
+    expected = expected_pods(spec, counted, scales)
+    generation = budget["metadata"].get("generation", 1)
+    if isinstance(expected, str):  # Kubernetes' failSafe: nothing may go
+        return {**old, "observedGeneration": generation, "disruptionsAllowed": 0,
+                "conditions": [_condition(old, 0, generation, now, ("SyncFailed", expected))]}
     desired = _desired(spec, expected)
     allowed = max(0, healthy - desired)
     status: Object = {
-        "observedGeneration": budget["metadata"].get("generation", 1),
+        "observedGeneration": generation,
         "disruptionsAllowed": allowed, "currentHealthy": healthy, "desiredHealthy": desired,
         "expectedPods": expected,
-        "conditions": [_condition(old, allowed, budget["metadata"].get("generation", 1),
-                                  now)]}
+        "conditions": [_condition(old, allowed, generation, now)]}
     if disrupted:
         status["disruptedPods"] = disrupted
     return status
@@ -147,12 +193,15 @@ def expiry(status: Object, now: datetime) -> float | None:
     return max(0.0, (min(times) + DELETION_TIMEOUT - now).total_seconds())
 
 
-def _condition(old: Object, allowed: int, generation: int, now: datetime) -> Object:
+def _condition(old: Object, allowed: int, generation: int, now: datetime,
+               failed: tuple[str, str] | None = None) -> Object:
     status = "True" if allowed > 0 else "False"
+    reason, message = failed or (
+        "SufficientPods" if allowed > 0 else "InsufficientPods", "")
     before: Object = next((c for c in old.get("conditions") or []
                    if c.get("type") == "DisruptionAllowed"), {})
     since = before.get("lastTransitionTime") if before.get("status") == status else None
     return {"type": "DisruptionAllowed", "status": status,
-            "reason": "SufficientPods" if allowed > 0 else "InsufficientPods", "message": "",
+            "reason": reason, "message": message,
             "observedGeneration": generation,
             "lastTransitionTime": since or now.strftime("%Y-%m-%dT%H:%M:%SZ")}

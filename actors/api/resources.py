@@ -87,7 +87,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("finalize",)),
     ResourceInfo(
         "pods", "Pod", short_names=("po",),
-        subresources=("status", "binding", "eviction", "log", "exec"),
+        subresources=("status", "binding", "eviction", "log", "exec", "attach"),
         categories=("all",),
     ),
     ResourceInfo("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
@@ -116,6 +116,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  namespaced=False),
     ResourceInfo("tokenreviews", "TokenReview", group="authentication.k8s.io",
                  namespaced=False),
+    ResourceInfo("replicationcontrollers", "ReplicationController", short_names=("rc",),
+                 subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("replicasets", "ReplicaSet", group="apps", short_names=("rs",),
                  subresources=("status", "scale"), categories=("all",)),
     ResourceInfo("deployments", "Deployment", group="apps", short_names=("deploy",),

@@ -27,6 +27,7 @@ from actors.api import (
     disruptionbudgets,
     jobs,
     priorityclasses,
+    replication,
     schema,
     secrets,
 )
@@ -98,6 +99,8 @@ def _builtin_problems(info: ResourceInfo, obj: Object) -> list[str]:
                             "with microseconds, e.g. 2006-01-02T15:04:05.000000Z")
     elif info.group == "apps" and info.name != "controllerrevisions":
         problems += _workload_problems(info, obj)
+    elif info.name == replication.RESOURCE:
+        problems += _workload_problems(info, replication.as_replicaset(obj))
     elif info.name == jobs.JOBS:
         problems += _job_problems(info, obj)
     elif info.name == jobs.CRONJOBS:

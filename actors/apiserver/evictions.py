@@ -3,8 +3,11 @@ the pod that a PodDisruptionBudget may refuse, as ``kubectl drain`` asks for it.
 
 Kubernetes' rules, as pure functions over the Eviction, the pod and the budgets: the Eviction
 names the pod of the URL (and its namespace); its ``deleteOptions`` (gracePeriodSeconds,
-propagationPolicy) are the delete's options; a pod that has finished (Succeeded, Failed) or
-that no budget selects is deleted at once; one selected by a budget is deleted only while the
+propagationPolicy) are the delete's options; a pod that has finished (Succeeded, Failed), is
+Pending, is being deleted, or that no budget selects is deleted at once (canIgnorePDB); a pod
+that is not Ready goes without spending when its budget's ``unhealthyPodEvictionPolicy`` is
+``AlwaysAllow``, or (``IfHealthyBudget``, the default) while the budget has its desired healthy
+pods (``currentHealthy >= desiredHealthy > 0``); one selected by a budget is deleted only while the
 budget allows a disruption (``status.disruptionsAllowed`` > 0, counted by the disruption
 controller), which the eviction spends: the budget's status is written, one disruption fewer
 and the pod in ``disruptedPods``, before the pod is deleted. Otherwise 429 TooManyRequests
@@ -25,11 +28,12 @@ from typing import Any
 
 from actors.api import disruptionbudgets
 from actors.api.objects import Object
+from actors.api.pods import is_pod_ready
 from bus.errors import BadRequest, InternalError, TooManyRequests
 
 SUCCESS: Object = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
 """What an eviction answers (201), as kube-apiserver."""
-TERMINAL_PHASES = ("Succeeded", "Failed")
+IGNORED_PHASES = ("Succeeded", "Failed", "Pending")
 
 
 def delete_options(body: Any, name: str | None, namespace: str | None) -> Object:
@@ -67,7 +71,8 @@ def budgets_of(pod: Object, budgets: list[Object]) -> list[Object]:
 def spend(pod: Object, budgets: list[Object]) -> Object | None:
     """The budget with one disruption spent on ``pod`` (its status to write), or None when
     the pod may go without one; TooManyRequests when the budget allows no disruption now."""
-    if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
+    if ((pod.get("status") or {}).get("phase") in IGNORED_PHASES
+            or pod["metadata"].get("deletionTimestamp")):
         return None
     selecting = budgets_of(pod, budgets)
     if not selecting:
@@ -77,6 +82,8 @@ def spend(pod: Object, budgets: list[Object]) -> Object | None:
                             "eviction subresource does not support.")
     budget = selecting[0]
     status = budget.get("status") or {}
+    if not is_pod_ready(pod) and unhealthy_may_go(budget):
+        return None
     name = budget["metadata"]["name"]
     if status.get("observedGeneration", 0) < budget["metadata"].get("generation", 1):
         raise _refused(f"The disruption budget {name} is still being processed by the "
@@ -88,6 +95,16 @@ def spend(pod: Object, budgets: list[Object]) -> Object | None:
     disrupted[pod["metadata"]["name"]] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {**budget, "status": {**status, "disruptionsAllowed":
                                  status["disruptionsAllowed"] - 1, "disruptedPods": disrupted}}
+
+
+def unhealthy_may_go(budget: Object) -> bool:
+    """Whether a pod that is not Ready may go without a disruption spent (the budget's
+    ``unhealthyPodEvictionPolicy``, Kubernetes' rules)."""
+    if (budget.get("spec") or {}).get("unhealthyPodEvictionPolicy") == "AlwaysAllow":
+        return True
+    status = budget.get("status") or {}
+    desired = status.get("desiredHealthy", 0)
+    return bool(desired > 0 and status.get("currentHealthy", 0) >= desired)
 
 
 def _refused(cause: str) -> TooManyRequests:

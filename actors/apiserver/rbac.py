@@ -483,7 +483,7 @@ CSR_SIGNER = "system:controller:certificate-controller"
 """The identity of the CSR signer (Kubernetes' name for its certificate controller)."""
 WORKLOADS_CORE = ["pods", "pods/exec", "pods/attach", "configmaps", "secrets", "services",
                   "endpoints", "persistentvolumeclaims", "replicationcontrollers",
-                  "serviceaccounts"]
+                  "replicationcontrollers/scale", "serviceaccounts"]
 WORKLOADS_APPS = ["deployments", "deployments/scale", "replicasets", "replicasets/scale",
                   "statefulsets", "statefulsets/scale", "daemonsets"]
 WORKLOADS_BATCH = ["jobs", "cronjobs"]
@@ -580,9 +580,10 @@ def bootstrap_policy() -> list[Object]:
         _cluster_binding("system:basic-user", "Group", "system:authenticated"),
         _cluster_role("system:kube-scheduler", [
             _rule([""], ["pods", "nodes", "namespaces"], READ),
+            _rule([POLICY], ["poddisruptionbudgets"], READ),  # preemption prefers them
             _rule([""], ["pods"], ["delete"]),  # preemption evicts lower-priority pods
             _rule([""], ["pods/binding"], ["create"]),
-            _rule([""], ["pods/status"], WRITE_STATUS),
+            _rule([""], ["pods/status", "replicationcontrollers/status"], WRITE_STATUS),
             _rule([""], ["events"], ["create", "update", "patch"]),
             _rule([COORDINATION], ["leases"], ["get", "create", "update"]),
         ]),

@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.api import certificates, crds, jobs, secrets, validation
+from actors.api import certificates, crds, jobs, replication, secrets, validation
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
 from actors.api.objects import Object
@@ -259,7 +259,8 @@ def _check_replicas(replicas: Any, name: str) -> None:
 
 
 APPS_SCALE = crds.ScalePaths(".spec.replicas", ".status.replicas")
-"""Where a ReplicaSet or Deployment keeps its Scale (its selector is ``spec.selector``)."""
+"""Where a ReplicaSet, ReplicationController or Deployment keeps its Scale (its selector is
+``spec.selector``)."""
 
 
 def _scale_paths(info: ResourceInfo) -> crds.ScalePaths:
@@ -270,8 +271,9 @@ def to_scale(info: ResourceInfo, obj: Object) -> Object:
     """The ``autoscaling/v1`` Scale of a ReplicaSet, a Deployment or a custom object (its
     ``scale`` subresource; a custom resource's ``*Path``s say where its numbers are)."""
     metadata, paths = obj["metadata"], _scale_paths(info)
-    if paths is APPS_SCALE:
-        selector = selector_text((obj.get("spec") or {}).get("selector") or {})
+    if paths is APPS_SCALE:  # a ReplicationController's plain map as a LabelSelector
+        selector = selector_text((replication.as_replicaset(obj).get("spec") or {}).get(
+            "selector") or {})
     else:
         found = crds.path_value(obj, paths.label_selector) if paths.label_selector else None
         selector = found if isinstance(found, str) else ""

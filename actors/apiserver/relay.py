@@ -1,12 +1,14 @@
-"""The kubelet relay: ``pods/log`` and ``pods/exec``, served by the kubelet of the pod's node.
+"""The kubelet relay: ``pods/log``, ``pods/exec`` and ``pods/attach``, served by the kubelet of
+the pod's node.
 
 The apiserver checks such a call (the pod is on a node, the container is the pod's, an exec has
-a command and a running pod, a followed log's stream is the caller's own), admits an exec as a
-``CONNECT`` (as Kubernetes does), forwards it on ``<prefix>.node.<node>.logs|exec`` without
-waiting, and relays the kubelet's reply (or the failure to get one) to the caller when it comes,
-so a slow container never holds up the apiserver. The checks and the envelopes are pure
-functions (:func:`node_call`, :func:`stream_key`, :func:`forward`, :func:`relayed`);
-:class:`Relay` (mixed into the actor) puts them in order.
+a command, an exec or attach a pod not completed, a followed log's stream is the caller's own),
+admits an exec or attach as a ``CONNECT`` (as Kubernetes does), forwards it on
+``<prefix>.node.<node>.logs|exec`` without waiting, and relays the kubelet's reply (or the
+failure to get one) to the caller when it comes, so a slow container never holds up the
+apiserver. The checks and the envelopes are pure functions (:func:`node_call`,
+:func:`stream_key`, :func:`forward`, :func:`relayed`); :class:`Relay` (mixed into the actor)
+puts them in order.
 
 Neighbours: ``server`` (the actor, whose pipeline runs :meth:`Relay._call_node` as a verb and
 audits the relayed reply), ``busauth`` (who owns a followed log's stream),
@@ -34,8 +36,11 @@ if TYPE_CHECKING:
     from bus.connection import Connection, Incoming
     from bus.subjects import Subjects
 
-NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec"}
-"""Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``."""
+NODE_CALLS = {("get", "log"): "logs", ("create", "exec"): "exec", ("create", "attach"): "exec"}
+"""Subresources served by the pod's kubelet: (verb, subresource) -> op of ``P.node.<n>.<op>``
+(an attach rides the exec op and its stream, ``attach`` set instead of a command)."""
+CONNECT_KINDS = {"exec": "PodExecOptions", "attach": "PodAttachOptions"}
+"""The subresources admitted as a ``CONNECT``, and the kind of their options."""
 STREAMED = {"logs": "a followed log", "exec": "an exec stream"}
 """The node calls streamed to their caller's subject (``options.followTo``), as errors name
 them."""
@@ -59,6 +64,8 @@ class NodeCall:
     """A streamed exec reads its caller's input."""
     tty: bool = False
     """A streamed exec runs in a terminal (its output on stdout alone; resizes)."""
+    attach: bool = False
+    """``pods/attach``: the container's own stdio, not a command started in it."""
 
 
 class Relay:
@@ -80,20 +87,18 @@ class Relay:
         def _reply(self, message: Incoming, reply: Envelope) -> None: ...
 
     def _call_node(self, pending: Pending) -> Generator[Step, Result, object]:
-        """Forward ``pods/log`` or ``pods/exec`` (admitted first as a ``CONNECT``, as in
-        Kubernetes) to the kubelet of the pod's node without waiting: its reply (or the
-        failure to get one) is relayed to the caller from the bus thread, so a slow container
-        never holds up the apiserver. Returns RELAYED: the reply is not this verb's."""
+        """Forward ``pods/log``, ``pods/exec`` or ``pods/attach`` (the last two admitted first as a
+        ``CONNECT``, as in Kubernetes) to the kubelet of the pod's node without waiting: its
+        reply (or the failure to get one) is relayed to the caller from the bus thread, so a
+        slow container never holds up the apiserver. Returns RELAYED: the reply is not this
+        verb's."""
         request = pending.request
         assert request is not None
         pod = self._get(request)
         call = node_call(request, pod)
         key = self._stream_key(request, call)
         if call.op == "exec":
-            options = {"apiVersion": "v1", "kind": "PodExecOptions",
-                       "container": call.container, "command": call.command,
-                       "stdin": call.stdin, "tty": call.tty}
-            yield from self._admit(request, "CONNECT", options, None)
+            yield from self._admit(request, "CONNECT", connect_options(request, call), None)
         envelope, sender = request.envelope, self.config.name
         answer = self.connection.request(
             self.subjects.node(call.node, call.op), forward(request, pod, call, key, sender),
@@ -107,9 +112,9 @@ class Relay:
         subject is another op's or the key is missing, Forbidden when the subject is not the
         caller's own."""
         stream = request.options.follow_to
-        if stream is None and (call.stdin or call.tty):
-            raise BadRequest("an exec with stdin or a terminal must be streamed "
-                             "(options.followTo)")
+        if stream is None and (call.stdin or call.tty or call.attach):
+            raise BadRequest("an attach, or an exec with stdin or a terminal, must be "
+                             "streamed (options.followTo)")
         if stream is None:
             return None
         if self.subjects.stream_op(stream) != call.op:
@@ -128,20 +133,21 @@ class Relay:
 
 def node_call(request: Request, pod: Object) -> NodeCall:
     """The call ``request`` asks of ``pod``'s kubelet; BadRequest if the pod has no node, an
-    exec is a dry run or its pod has completed, the container is not the pod's (or not said,
-    among several), or an exec has no command."""
+    exec or attach is a dry run or its pod has completed, the container is not the pod's (or
+    not said, among several), or an exec has no command."""
     name = pod["metadata"]["name"]
     node = pod.get("spec", {}).get("nodeName")
     if not node:
         raise BadRequest(f"pod {name} does not have a host assigned")
     op = NODE_CALLS[(request.verb, request.subresource or "")]
+    attach = request.subresource == "attach"
     if op == "exec" and request.options.dry_run:  # kube-apiserver's CONNECT is never one
-        raise BadRequest("dryRun is not served for pods/exec: a command cannot run dry "
-                         "(nothing was run)")
+        raise BadRequest(f"dryRun is not served for pods/{request.subresource}: a stream "
+                         "cannot run dry (nothing was done)")
     phase = pod.get("status", {}).get("phase")
     if op == "exec" and phase in ("Succeeded", "Failed"):
-        raise BadRequest(f"cannot exec into a container in a completed pod; current phase "
-                         f"is {phase}")
+        raise BadRequest(f"cannot {'attach to' if attach else 'exec into'} a container in a "
+                         f"completed pod; current phase is {phase}")
     body = request.envelope.body if isinstance(request.envelope.body, dict) else {}
     names = [c["name"] for c in pod["spec"]["containers"]]
     container = request.options.container or body.get("container")
@@ -151,11 +157,20 @@ def node_call(request: Request, pod: Object) -> NodeCall:
         raise BadRequest(f"a container name must be specified for pod {name}, choose one "
                          f"of: [{' '.join(names)}]" if container is None else
                          f"container {container} is not valid for pod {name}")
-    if op == "exec" and (not isinstance(body.get("command"), list) or not body["command"]
-                         or not all(isinstance(w, str) for w in body["command"])):
+    if op == "exec" and not attach and (
+            not isinstance(body.get("command"), list) or not body["command"]
+            or not all(isinstance(w, str) for w in body["command"])):
         raise BadRequest("exec needs body.command, a non-empty list of strings")
-    return NodeCall(node, op, str(container), body.get("command"),  # one of names
-                    stdin=body.get("stdin") is True, tty=body.get("tty") is True)
+    return NodeCall(node, op, str(container),  # one of names
+                    None if attach else body.get("command"),
+                    stdin=body.get("stdin") is True, tty=body.get("tty") is True, attach=attach)
+
+
+def connect_options(request: Request, call: NodeCall) -> Object:
+    """What admission sees of an exec or attach (``CONNECT``): its ``Pod*Options``."""
+    options: Object = {"apiVersion": "v1", "kind": CONNECT_KINDS[request.subresource or ""],
+                       "container": call.container, "stdin": call.stdin, "tty": call.tty}
+    return options if call.attach else {**options, "command": call.command}
 
 
 def stream_key(envelope: Envelope, what: str = STREAMED["logs"]) -> bytes:
@@ -181,7 +196,7 @@ def forward(request: Request, pod: Object, call: NodeCall, key: bytes | None,
               "tailLines": request.options.tail_lines,
               "previous": request.options.previous or None, "command": call.command,
               "stream": request.options.follow_to, "stdin": call.stdin or None,
-              "tty": call.tty or None,
+              "tty": call.tty or None, "attach": call.attach or None,
               "user": request.user.name if request.options.follow_to else None},
         auth=None if key is None else {"streamKey": key},
     )

@@ -115,7 +115,8 @@ log = logging.getLogger(__name__)
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "binding": ("create",),
                      "eviction": ("create",),
-                     "log": ("get",), "exec": ("create",), "scale": ("get", "update", "patch"),
+                     "log": ("get",), "exec": ("create",), "attach": ("create",),
+                     "scale": ("get", "update", "patch"),
                      "finalize": ("update",), "approval": ("get", "update", "patch"),
                      "token": ("create",)}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""

@@ -2,10 +2,10 @@
 carried over the bus (docs/PROTOCOL.md, Exec streams).
 
 The opener subscribes to a subject of its own (``<prefix>.inbox.<owner>.exec.<id>``), makes a
-random key, and asks for ``create pods/exec`` with ``options.followTo`` and the key in
-``auth.streamKey`` (so it is in no trace or audit record); the apiserver authorizes it and
-gives the key to the pod's kubelet alone. The kubelet then sends, as requests MACed with the
-key, the command's output, its calls for input and its end; a message without that MAC is
+random key, and asks for ``create pods/exec`` (or ``pods/attach``) with ``options.followTo`` and
+the key in ``auth.streamKey`` (so it is in no trace or audit record); the apiserver authorizes
+it and gives the key to the pod's kubelet alone. The kubelet then sends, as requests MACed with
+the key, the command's output, its calls for input and its end; a message without that MAC is
 dropped unanswered. The opener answers each (:meth:`ExecStream.answer`): the output once
 written, a call for input with the input (or ``{}`` after a while without any), the end once
 taken. Only the opener subscribes there, so only the opener sees where the answers go: nobody
@@ -79,18 +79,19 @@ class ExecStream:
     ``arrived`` is given, :meth:`close` at the end."""
 
     def __init__(self, client: Client, pod: str, namespace: str | None, body: Object,
-                 arrived: Callable[[ExecMessage], None]) -> None:
+                 arrived: Callable[[ExecMessage], None], subresource: str = "exec") -> None:
         """Subscribe, then ask the apiserver for the exec (``body``: ``command``,
-        ``container``, ``stdin``, ``tty``) streamed to us; ApiError when it refuses or the
-        command cannot start (nothing is left subscribed)."""
+        ``container``, ``stdin``, ``tty``), or the attach (``subresource``, no command),
+        streamed to us; ApiError when it refuses or the command cannot start (nothing is
+        left subscribed)."""
         connection = self.connection = client.connection
         self.key = secrets.token_bytes(STREAM_KEY_BYTES)
         self.subject = connection.subjects.stream(connection.owner, new_id(), "exec")
         self._arrived_message = arrived
         self._subscription = connection.subscribe(self.subject, self._arrived)
         try:
-            client.request("create", "pods", namespace=namespace, name=pod, subresource="exec",
-                           body=body, options={"followTo": self.subject},
+            client.request("create", "pods", namespace=namespace, name=pod,
+                           subresource=subresource, body=body, options={"followTo": self.subject},
                            keys={"streamKey": self.key})
         except ApiError:
             self.close()

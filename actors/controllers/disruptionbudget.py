@@ -1,10 +1,13 @@
 """The disruption controller: each PodDisruptionBudget's status, counted from the pods it
-selects (kube-controller-manager's ``disruption`` controller).
+selects and the scale of the controllers that own them (kube-controller-manager's
+``disruption`` controller).
 
 Keys are budgets: a budget's own event queues it, a pod's event queues every budget in its
-namespace that selects it. A reconcile writes ``status`` (``/status``) when the count
-(``actors.api.disruptionbudgets.budget_status``) differs from the stored one, and comes back
-when the oldest pod the eviction subresource marked disrupted times out.
+namespace that selects it, a Deployment's, ReplicaSet's, StatefulSet's or
+ReplicationController's every budget in its namespace. A reconcile writes ``status``
+(``/status``) when the count (``actors.api.disruptionbudgets.budget_status``) differs from
+the stored one, and comes back when the oldest pod the eviction subresource marked
+disrupted times out.
 
 Neighbours: ``actors.controllers.controller`` (the base), ``actors.api.disruptionbudgets`` (the
 count), ``actors.apiserver.evictions`` (spends what this counts), ``actors.controllers.manager``
@@ -25,14 +28,15 @@ class DisruptionBudgetController(Controller):
     """See the module docstring."""
 
     component = "controllermanager"
-    resources = (disruptionbudgets.RESOURCE, "pods")
+    resources = (disruptionbudgets.RESOURCE, "pods", *disruptionbudgets.SCALED)
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         if resource == disruptionbudgets.RESOURCE:
             return [Key.of(obj)]
-        return [Key.of(budget) for budget in self.listed(
-            disruptionbudgets.RESOURCE, obj["metadata"].get("namespace", ""))
-            if disruptionbudgets.selects(budget, obj)]
+        budgets = self.listed(disruptionbudgets.RESOURCE, obj["metadata"].get("namespace", ""))
+        if resource in disruptionbudgets.SCALED:  # a scale changed: every budget there
+            return [Key.of(budget) for budget in budgets]
+        return [Key.of(budget) for budget in budgets if disruptionbudgets.selects(budget, obj)]
 
     def reconcile(self, key: Key) -> float | None:
         budget = self.cached(key)
@@ -41,7 +45,10 @@ class DisruptionBudgetController(Controller):
         now = datetime.now(UTC)
         pods = [pod for pod in self.listed("pods", key.namespace)
                 if disruptionbudgets.selects(budget, pod)]
-        status = disruptionbudgets.budget_status(budget, pods, now)
+        scales = disruptionbudgets.controller_scales([
+            obj for resource in disruptionbudgets.SCALED
+            for obj in self.listed(resource, key.namespace)])
+        status = disruptionbudgets.budget_status(budget, pods, now, scales)
         if status != budget.get("status"):
             self.remember(self.client.update(disruptionbudgets.RESOURCE,
                                              dict(budget, status=status),

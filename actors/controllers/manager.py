@@ -1,13 +1,13 @@
 """The controller manager: kube-controller-manager's loops, started and stopped together.
 
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
-ReplicaSet, Deployment, DaemonSet, StatefulSet, disruption budgets, garbage collector,
-namespace, service accounts, Job, CronJob, TTL after finished, horizontal pod autoscaler
-and, given the cluster CA, the
-root CA publisher), all under one identity (``system:kube-controller-manager``) on one
-connection. :meth:`ControllerManager.start` and :meth:`ControllerManager.stop` may be called
-again and again: they are what a leader elector calls when this replica starts or stops
-leading, so that only one replica's controllers act.
+ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, disruption budgets,
+garbage collector, namespace, service accounts, Job, CronJob, TTL after finished,
+horizontal pod autoscaler and, given the cluster CA, the root CA publisher), all under one identity
+(``system:kube-controller-manager``) on one connection. :meth:`ControllerManager.start` and
+:meth:`ControllerManager.stop` may be called again and again: they are what a leader
+elector calls when this replica starts or stops leading, so that only one replica's
+controllers act.
 
 Neighbours: ``actors.controllers.controller`` (the shared base), ``bindings.cluster.launcher``
 (which builds it).
@@ -34,7 +34,7 @@ from actors.controllers.job import JobController
 from actors.controllers.namespace import NamespaceController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.controllers.podautoscaler import AutoscalerConfig, PodAutoscalerController
-from actors.controllers.replicaset import ReplicaSetController
+from actors.controllers.replicaset import ReplicaSetController, ReplicationManager
 from actors.controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from actors.controllers.statefulset import StatefulSetController
 from actors.controllers.tainteviction import TaintEvictionController
@@ -86,6 +86,7 @@ class ControllerManager:
                 lambda: NodeLifecycleController.start(conn, client, config.node_lifecycle),
                 lambda: TaintEvictionController.start(conn, client, config.controller),
                 lambda: ReplicaSetController.start(conn, client, config.controller),
+                lambda: ReplicationManager.start(conn, client, config.controller),
                 lambda: DeploymentController.start(conn, client, config.controller),
                 lambda: DaemonSetController.start(conn, client, config.controller),
                 lambda: StatefulSetController.start(conn, client, config.controller),

@@ -9,6 +9,11 @@ pending, not ready, the most restarted, the newest, as Kubernetes ranks them), a
 observedGeneration). :class:`Expectations` keep it from acting again while the pods it just
 created or deleted have not come back through the watch.
 
+:class:`ReplicationManager` is the same controller for v1 ReplicationControllers (as
+kube-controller-manager's, which runs the ReplicaSet controller over a conversion): it reads
+each through ``actors.api.replication.as_replicaset`` (its plain-map selector as a
+LabelSelector) and writes its status back to the ReplicationController.
+
 Neighbours: ``actors.controllers.controller`` (base), ``actors.controllers.deployment`` (which owns
 ReplicaSets).
 """
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from actors.api import replication
 from actors.api.meta import condition, controller_ref, owner_reference, parse_time
 from actors.api.objects import Object
 from actors.api.pods import is_pod_active, is_pod_ready
@@ -210,7 +216,8 @@ class ReplicaSetController(Controller):
     """See the module docstring."""
 
     component = "replicaset-controller"
-    resources = ("replicasets", "pods")
+    owner_resource, owner_kind = "replicasets", "ReplicaSet"
+    resources = (owner_resource, "pods")
 
     def __init__(self, connection: Connection, client: Client,
                  config: ControllerConfig | None = None) -> None:
@@ -218,35 +225,40 @@ class ReplicaSetController(Controller):
         self.expectations = Expectations()
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
-        if resource == "replicasets":
+        if resource == self.owner_resource:
             return [Key.of(obj)]
         namespace = obj["metadata"]["namespace"]
         ref = controller_ref(obj)
         if ref is not None:
-            if ref.get("kind") != "ReplicaSet":
+            if ref.get("kind") != self.owner_kind:
                 return []
-            key = Key("replicasets", namespace, ref["name"])
+            key = Key(self.owner_resource, namespace, ref["name"])
             if event == "ADDED":
                 self.expectations.created(key)
             if event == "DELETED" or obj["metadata"].get("deletionTimestamp"):
                 self.expectations.deleted(key, obj["metadata"]["name"])
             return [key]
         labels = obj["metadata"].get("labels")  # an orphan: who could adopt it?
-        return [Key.of(rs) for rs in self.listed("replicasets", namespace)
-                if selector_matches(rs["spec"].get("selector") or {}, labels)]
+        return [Key.of(rs) for rs in self.listed(self.owner_resource, namespace)
+                if selector_matches(self.view(rs)["spec"].get("selector") or {}, labels)]
+
+    def view(self, owner: Object) -> Object:
+        """The owner as a ReplicaSet (itself)."""
+        return owner
 
     def reconcile(self, key: Key) -> float | None:
-        rs = self.cached(key)
-        if rs is None:
+        stored = self.cached(key)
+        if stored is None:
             self.expectations.forget(key)
             return None
+        rs = self.view(stored)
         pods = [pod for pod in self.claim(rs, "pods") if is_pod_active(pod)]
         self.expectations.still_there(key, {pod["metadata"]["name"] for pod in pods})
         if self.expectations.satisfied(key) and not rs["metadata"].get("deletionTimestamp"):
             self._manage(key, rs, pods)
         status, soonest = replicaset_status(rs, pods, datetime.now(UTC))
         if status != rs.get("status"):
-            self.remember(self.client.update("replicasets", dict(rs, status=status),
+            self.remember(self.client.update(self.owner_resource, dict(stored, status=status),
                                              subresource="status"))
         return soonest
 
@@ -281,3 +293,14 @@ class ReplicaSetController(Controller):
             self.record_event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
         if failure is not None:
             raise TemporaryError(str(failure)) from failure
+
+
+class ReplicationManager(ReplicaSetController):
+    """The ReplicaSet controller over v1 ReplicationControllers (see the module docstring)."""
+
+    component = "replication-controller"
+    owner_resource, owner_kind = replication.RESOURCE, replication.KIND
+    resources = (owner_resource, "pods")
+
+    def view(self, owner: Object) -> Object:
+        return replication.as_replicaset(owner)

@@ -48,7 +48,7 @@ from actors.client.events import EventRecorder
 from actors.client.informer import Informer
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.podworkers import PodWorkers
-from actors.kubelet.runtime import Runtime, RuntimeEvent, RuntimeFailure, Usage
+from actors.kubelet.runtime import ExecSession, Runtime, RuntimeEvent, RuntimeFailure, Usage
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.streaming import ExecStreamer
 from actors.kubelet.timers import Timers
@@ -379,10 +379,8 @@ class NodeAgent:
                 stream: Any = self.runtime.follow_logs(uid, container, body.get("tailLines"),
                                                        previous=bool(body.get("previous")))
             else:
-                stream = ExecStreamer(self.runtime.exec_stream(
-                    uid, container, list(body.get("command") or []),
-                    stdin=bool(body.get("stdin")), tty=bool(body.get("tty"))),
-                    subject, key, connection, bool(body.get("stdin")))
+                stream = ExecStreamer(self._session(body), subject, key, connection,
+                                      bool(body.get("stdin")))
             send_reply(connection, incoming, envelope.reply({"stream": subject},
                                                             sender=connection.name))
             with self._held(stream):
@@ -390,6 +388,16 @@ class NodeAgent:
                     self._stream(stream, subject, key, connection)
                 else:
                     stream.run()
+
+    def _session(self, body: Object) -> ExecSession:
+        """The exec stream's other end: a command started in the container, or (``attach``)
+        the container's own stdio."""
+        uid, container = str(body["uid"]), str(body["container"])
+        stdin, tty = bool(body.get("stdin")), bool(body.get("tty"))
+        if body.get("attach"):
+            return self.runtime.attach_stream(uid, container, stdin=stdin, tty=tty)
+        return self.runtime.exec_stream(uid, container, list(body.get("command") or []),
+                                        stdin=stdin, tty=tty)
 
     @contextlib.contextmanager
     def _slot(self, user: str) -> Iterator[None]:
@@ -532,7 +540,8 @@ class Kubelet(BusActor):
         self._stopped = False
 
     def subscriptions(self) -> list[tuple[str, str]]:
-        """The apiserver's calls for the hosted nodes: ``pods/log`` and ``pods/exec``."""
+        """The apiserver's calls for the hosted nodes: ``pods/log``, ``pods/exec`` (and
+        ``pods/attach``, on ``exec``)."""
         return [(self.subjects.node(name, op), "") for name in self.agents
                 for op in NODE_CALLS]
 

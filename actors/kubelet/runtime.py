@@ -228,6 +228,16 @@ class Runtime(Protocol):
         Blocks about a second: Docker samples every container twice, all at once."""
         ...
 
+    def attach_stream(self, pod_uid: str, container: str, *, stdin: bool,
+                      tty: bool) -> ExecSession:
+        """Attach to the running ``container``'s own output and (when ``stdin`` and the
+        container keeps its stdin open) input, as ``docker attach``: resizes go to its
+        terminal; the session ends when the container does (its exit code is 0: the attach
+        went well, as Kubernetes' kubelet reports it; the pod's status tells how the container
+        ended) or when closed, which leaves the container running (one with ``stdinOnce``
+        reads end-of-file); RuntimeFailure when it is not running."""
+        ...
+
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         """Start reporting container starts and deaths to ``on_event`` (must not block)."""
         ...

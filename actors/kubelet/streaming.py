@@ -1,5 +1,6 @@
-"""The kubelet's side of an exec stream: a command's output pushed to the one who opened the
-exec, its input pulled from them, over the bus (docs/PROTOCOL.md, Exec streams).
+"""The kubelet's side of an exec stream: a command's output (or, for an attach, the container's
+own) pushed to the one who opened the exec, its input pulled from them, over the bus
+(docs/PROTOCOL.md, Exec streams).
 
 Every message goes to the opener's stream subject (``<prefix>.inbox.<owner>.exec.<id>``) as a
 request MACed with the stream's key, which only this kubelet was given: ``{"seq", "channel",
@@ -13,7 +14,8 @@ saw: nobody else can inject input. An opener that is gone (no responders, no ans
 hangup), or input that stopped for any reason, ends the stream and lets go of the command.
 
 Neighbours: ``kubelet`` (starts a :class:`ExecStreamer` for an ``exec`` call with a stream),
-``runtime`` (the :class:`~actors.kubelet.runtime.ExecSession` it drives),
+``runtime`` (the :class:`~actors.kubelet.runtime.ExecSession` it drives: ``exec_stream``'s or
+``attach_stream``'s),
 ``actors.client.streams`` (the other end).
 
 Which thread: :meth:`ExecStreamer.run` on a call-pool thread (the output, until the command

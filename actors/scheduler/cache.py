@@ -10,7 +10,8 @@ nothing.
 It also keeps *nominated* pods: a pod that preempted others on a node waits there for their
 room (``status.nominatedNodeName``); filters read :meth:`Cache.nominated` so that no pod of
 lower priority takes that room first. A nomination ends when the pod is placed anywhere or
-deleted, or when another preemption decides otherwise.
+deleted, or when another preemption decides otherwise. And the PodDisruptionBudgets, which
+preemption spares when it can.
 
 Every change touches one :class:`NodeInfo` (add or remove one pod), never all pods; the node
 list handed to cycles is rebuilt only when a node comes, changes or goes.
@@ -47,6 +48,22 @@ class Cache:
         """Node name -> the pods nominated to it, by key."""
         self._nomination: dict[str, str] = {}
         """Pod key -> the node it is nominated to."""
+        self._budgets: dict[tuple[str, str], Object] = {}
+        """PodDisruptionBudgets by (namespace, name), for preemption to prefer what they
+        allow."""
+
+    # -- disruption budgets --------------------------------------------------------------------
+
+    def set_budget(self, budget: Object, deleted: bool = False) -> None:
+        metadata = budget["metadata"]
+        key = (metadata.get("namespace", ""), metadata["name"])
+        if deleted:
+            self._budgets.pop(key, None)
+        else:
+            self._budgets[key] = budget
+
+    def budgets(self) -> list[Object]:
+        return list(self._budgets.values())
 
     # -- nodes ---------------------------------------------------------------------------------
 

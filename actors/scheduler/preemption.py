@@ -8,9 +8,13 @@ As kube-scheduler's DefaultPreemption PostFilter plugin:
 2. On every node rejected for a reason preemption may fix (``Unschedulable``, not
    ``UnschedulableAndUnresolvable``), all pods of lower priority are taken away and the
    Filters run again; where the pod then fits, the taken pods are put back one by one, the
-   most important first (higher priority, then the longer running), keeping back each one
-   without which the pod no longer fits: those are the victims (:func:`select_victims`).
-3. Of the nodes with victims, the one whose most important victim has the lowest priority,
+   most important first (higher priority, then the longer running), those whose eviction
+   would break a PodDisruptionBudget before the others (:func:`violating`, kube-scheduler's
+   filterPodsWithPDBViolation), keeping back each one without which the pod no longer fits:
+   those are the victims, and the budget-breaking ones among them are counted
+   (:func:`select_victims`).
+3. Of the nodes with victims, the one with the fewest budget-breaking victims, then the one
+   whose most important victim has the lowest priority,
    then the lowest sum of victim priorities, then the fewest victims, then the most recently
    started most important victims (:func:`pick_candidate`).
 4. The pod is nominated to that node in the scheduler's cache at once (so no pod of lower
@@ -23,7 +27,8 @@ As kube-scheduler's DefaultPreemption PostFilter plugin:
    pod itself goes back to the queue (as unschedulable) and is tried again when the victims'
    deletion frees the room.
 
-PodDisruptionBudgets are not looked at (kubeactor has none). Which thread: PreFilter, Filter
+Budgets are only preferred: a victim that breaks one is still evicted (deleted, as
+kube-scheduler does) when nothing else makes room. Which thread: PreFilter, Filter
 and PostFilter on the scheduler's actor thread; the API writes on a short-lived thread per
 preemption. Neighbours: ``actors.scheduler.framework`` (``run_filters``, the cache),
 ``actors.scheduler.cache`` (nominations), ``actors.client.client``.
@@ -39,9 +44,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from actors.api import disruptionbudgets
 from actors.api.meta import parse_time, set_condition
 from actors.api.objects import Object
 from actors.api.pods import DEFAULT_SCHEDULER
+from actors.api.selectors import selector_requirements
 from actors.client.client import Client
 from actors.client.events import EventRecorder
 from actors.scheduler.framework import Diagnosis, Framework, fit_error_message
@@ -75,6 +82,8 @@ class Candidate:
 
     node: str
     victims: tuple[PodInfo, ...]
+    violations: int = 0
+    """How many victims' eviction breaks a PodDisruptionBudget."""
 
 
 # -- decisions --------------------------------------------------------------------------------
@@ -119,24 +128,59 @@ def changed_node(node: NodeInfo, add: Sequence[PodInfo] = (),
     return trial
 
 
-def select_victims(pod: PodInfo, node: NodeInfo, fits: Fits) -> tuple[list[PodInfo], Status]:
+def violating(pods: Sequence[PodInfo], budgets: Sequence[Object]) -> set[str]:
+    """The keys of the pods (in order) whose eviction would break a budget: each budget
+    that selects a pod (same namespace, a non-empty selector that matches; a pod already in
+    its ``disruptedPods`` is counted there) gives up one of its ``disruptionsAllowed``, and a
+    pod that takes one below zero breaks it (kube-scheduler's filterPodsWithPDBViolation)."""
+    allowed = [int((budget.get("status") or {}).get("disruptionsAllowed", 0))
+               for budget in budgets]
+    found = set()
+    for pod in pods:
+        metadata = pod.pod["metadata"]
+        for i, budget in enumerate(budgets):
+            if (not _guards(budget, pod.pod) or metadata["name"] in (
+                    (budget.get("status") or {}).get("disruptedPods") or {})):
+                continue
+            allowed[i] -= 1
+            if allowed[i] < 0:
+                found.add(pod.key)
+    return found
+
+
+def _guards(budget: Object, pod: Object) -> bool:
+    """The budget selects the pod, its selector not empty (an empty one: none, here)."""
+    selector = (budget.get("spec") or {}).get("selector")
+    try:
+        return bool(selector_requirements(selector or {})) and disruptionbudgets.selects(
+            budget, pod)
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def select_victims(pod: PodInfo, node: NodeInfo, fits: Fits,
+                   budgets: Sequence[Object] = ()) -> tuple[list[PodInfo], int, Status]:
     """The fewest, least important pods of lower priority whose removal lets ``pod`` fit on
-    ``node`` (kube-scheduler's SelectVictimsOnNode); no victims and why when there are
-    none."""
+    ``node``, those breaking a budget reprieved first, and how many of the victims break
+    one (kube-scheduler's SelectVictimsOnNode); no victims and why when there are none."""
     lower = [other for other in node.pods.values() if other.priority < pod.priority]
     if not lower:
-        return [], unschedulable(NO_VICTIMS, resolvable=False)
+        return [], 0, unschedulable(NO_VICTIMS, resolvable=False)
     trial = changed_node(node, remove=lower)
     status = fits(trial)
     if not status.ok:
-        return [], status
-    victims = []
-    for other in sorted(lower, key=importance):  # reprieve the most important first
+        return [], 0, status
+    ordered = sorted(lower, key=importance)  # reprieve the most important first
+    breaking = violating(ordered, budgets)
+    victims, violations = [], 0
+    for other in [p for p in ordered if p.key in breaking] + [
+            p for p in ordered if p.key not in breaking]:
         trial.add_pod(other)
         if not fits(trial).ok:
             trial.remove_pod(other.key)
             victims.append(other)
-    return victims, SUCCESS
+            violations += other.key in breaking
+    return sorted(victims, key=importance), violations, SUCCESS
 
 
 def candidates_wanted(nodes: int) -> int:
@@ -146,7 +190,8 @@ def candidates_wanted(nodes: int) -> int:
 
 
 def find_candidates(pod: PodInfo, nodes: Sequence[NodeInfo], statuses: Mapping[str, Status],
-                    fits: Fits) -> tuple[list[Candidate], dict[str, Status]]:
+                    fits: Fits, budgets: Sequence[Object] = ()
+                    ) -> tuple[list[Candidate], dict[str, Status]]:
     """The nodes where preempting helps ``pod``, and why each other node does not."""
     found: list[Candidate] = []
     failures: dict[str, Status] = {}
@@ -156,27 +201,27 @@ def find_candidates(pod: PodInfo, nodes: Sequence[NodeInfo], statuses: Mapping[s
         if status is None or status.code is not Code.UNSCHEDULABLE:
             failures[node.name] = unschedulable(NOT_HELPFUL, resolvable=False)
             continue
-        victims, why = select_victims(pod, node, fits)
+        victims, violations, why = select_victims(pod, node, fits, budgets)
         if not victims:
             failures[node.name] = why
             continue
-        found.append(Candidate(node.name, tuple(victims)))
+        found.append(Candidate(node.name, tuple(victims), violations))
         if len(found) >= wanted:
             break
     return found, failures
 
 
 def pick_candidate(candidates: Sequence[Candidate]) -> Candidate:
-    """kube-scheduler's pickOneNodeForPreemption (without PodDisruptionBudgets): the lowest
-    highest victim priority, then the lowest sum of priorities, then the fewest victims, then
-    the latest start among the highest-priority victims; ties: the first."""
+    """kube-scheduler's pickOneNodeForPreemption: the fewest victims breaking a budget, then
+    the lowest highest victim priority, then the lowest sum of priorities, then the fewest
+    victims, then the latest start among the highest-priority victims; ties: the first."""
 
-    def rank(candidate: Candidate) -> tuple[int, int, int, float]:
+    def rank(candidate: Candidate) -> tuple[int, int, int, int, float]:
         victims = candidate.victims
         top = max(victim.priority for victim in victims)
         earliest = min(start_time(victim) for victim in victims if victim.priority == top)
-        return (top, sum(victim.priority + 2**31 for victim in victims), len(victims),
-                -earliest)
+        return (candidate.violations, top, sum(victim.priority + 2**31 for victim in victims),
+                len(victims), -earliest)
 
     return min(candidates, key=rank)
 
@@ -237,7 +282,8 @@ class DefaultPreemption:
             return unschedulable(f"preemption: {why}")
         nodes = cache.node_list()
         found, failures = find_candidates(  # Filter included: nominated pods count
-            pod, nodes, statuses, lambda node: self.framework.run_filters(state, pod, node))
+            pod, nodes, statuses, lambda node: self.framework.run_filters(state, pod, node),
+            cache.budgets())
         if not found:
             cache.unnominate(pod.key)
             if all(status.reasons in QUIET for status in failures.values()):

@@ -1,8 +1,9 @@
 """The scheduler actor: picks a node for each pending pod and binds it (seed step 4).
 
-It follows nodes and pods with informers (no polling) into a :class:`Cache` (nodes and what
-their pods request, assumed pods included) and a :class:`SchedulingQueue` (pending pods whose
-``spec.schedulerName`` is this scheduler's name). One pod at a time goes through a scheduling
+It follows nodes, pods and PodDisruptionBudgets with informers (no polling) into a
+:class:`Cache` (nodes and what their pods request, assumed pods included; the budgets) and
+a :class:`SchedulingQueue` (pending pods whose ``spec.schedulerName`` is this scheduler's
+name). One pod at a time goes through a scheduling
 cycle of the :class:`Framework` with this scheduler's :class:`Profile` (default plugins unless
 given): filter and score nodes, assume the pod on the best one, Reserve, Permit. Binding
 (``pods/binding`` through the DefaultBinder) runs on a small pool of binding threads, so the
@@ -33,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.api import disruptionbudgets
 from actors.api.meta import set_condition
 from actors.api.objects import Object
 from actors.api.pods import DEFAULT_SCHEDULER
@@ -127,7 +129,9 @@ class Scheduler(BusActor):
         self._binding = concurrent.futures.ThreadPoolExecutor(
             self.config.bind_workers, thread_name_prefix=f"{self.config.name}-bind")
         self._informers = [Informer(self.client, "nodes", self.tell_soon).start(),
-                           Informer(self.client, "pods", self.tell_soon).start()]
+                           Informer(self.client, "pods", self.tell_soon).start(),
+                           Informer(self.client, disruptionbudgets.RESOURCE,
+                                    self.tell_soon).start()]
         if self.config.leader_election is not None:
             self._elector = LeaderElector(self.client, self.config.leader_election,
                                           schedule=self.tell_later,
@@ -165,6 +169,8 @@ class Scheduler(BusActor):
         elif isinstance(message, WatchEvent):
             if message.object.get("kind") == "Node":
                 self._on_node(message)
+            elif message.object.get("kind") == "PodDisruptionBudget":
+                self.cache.set_budget(message.object, deleted=message.type == "DELETED")
             else:
                 self._on_pod(message)
         elif isinstance(message, BindingDone):

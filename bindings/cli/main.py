@@ -10,9 +10,10 @@ session): exit 143 and 130, the status a shell shows for kubectl, which dies by 
 This module is the top of the CLI: it assembles :func:`parser` and the command tables from the
 verb modules, each of which builds its verbs' parsers and runs its commands: ``objects`` (get,
 describe, create, apply, delete, api-resources), ``pods`` (run, logs, exec), ``workloads``
-(scale, rollout), ``auth`` (auth, certificate, certs), ``daemons`` (up, server, scheduler,
-controller-manager, agent, config, node-kubeconfig) and ``tracing`` (trace). It then dispatches
-one command and turns the errors of kubeactor's tree into kubectl's lines.
+(scale, rollout), ``drain`` (cordon, uncordon, drain), ``auth`` (auth, certificate, certs),
+``daemons`` (up, server, scheduler, controller-manager, agent, config, node-kubeconfig) and
+``tracing`` (trace). It then dispatches one command and turns the errors of kubeactor's tree
+into kubectl's lines.
 
 Neighbours: ``bindings.cli.parsing`` (the grammar the verb modules build with),
 ``bindings.cli.session`` (the session a client command runs in), ``bus.errors`` (the tree).
@@ -30,21 +31,22 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bindings.cli import auth, daemons, objects, parsing, pods, top, tracing, workloads
+from bindings.cli import auth, daemons, drain, objects, parsing, pods, top, tracing, workloads
 from bindings.cli.session import Session, print_error
 from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
          "apply", "describe", "logs", "exec", "api-resources", "auth", "config", "trace",
-         "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig", "top")
+         "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig", "cordon",
+         "uncordon", "drain", "top")
 """Every verb, in the order ``kubeactor --help`` lists them (the order they came in)."""
 COMMANDS = {**objects.COMMANDS, **pods.COMMANDS, **workloads.COMMANDS, **auth.COMMANDS,
-            **top.COMMANDS}
+            **drain.COMMANDS, **top.COMMANDS}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {**daemons.COMMANDS, **tracing.COMMANDS}
 """Commands that run components here, or connect on their own terms."""
-_PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS, **top.PARSERS,
-            **daemons.PARSERS, **tracing.PARSERS}
+_PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS,
+            **daemons.PARSERS, **tracing.PARSERS, **drain.PARSERS, **top.PARSERS}
 
 
 def parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from actors.api import replication
 from actors.api.meta import controller_ref
 from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
@@ -278,8 +279,8 @@ def _each_manifest(args: argparse.Namespace, session: Session, action: Action) -
     return failed
 
 
-DESCRIBED = ("pods", "nodes", "replicasets", "deployments", "daemonsets", "statefulsets",
-             "secrets", "jobs", "cronjobs")
+DESCRIBED = ("pods", "nodes", "replicasets", replication.RESOURCE, "deployments", "daemonsets",
+             "statefulsets", "secrets", "jobs", "cronjobs")
 """The types ``describe`` knows."""
 
 
@@ -323,7 +324,7 @@ def _describe(session: Session, info: ResourceInfo, obj: Object, events: list[Ob
         "replicasets" if info.name == "deployments" else "pods", namespace)["items"]
         if (controller_ref(o) or {}).get("uid") == uid]
     if info.name != "deployments":
-        return printers.describe_pod_owner(obj, owned, events)
+        return printers.describe_pod_owner(replication.as_replicaset(obj), owned, events)
     template = without_hash(obj["spec"]["template"])
     new = next((rs for rs in owned if without_hash(rs["spec"]["template"]) == template), None)
     olds = [rs for rs in owned if rs is not new and rs.get("spec", {}).get("replicas")]

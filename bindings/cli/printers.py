@@ -299,7 +299,8 @@ def _statefulset_counts(statefulset: Object) -> list[str]:
     return lines
 
 
-_COUNTS = {"ReplicaSet": _replicaset_counts, "DaemonSet": _daemonset_counts,
+_COUNTS = {"ReplicaSet": _replicaset_counts, "ReplicationController": _replicaset_counts,
+           "DaemonSet": _daemonset_counts,
            "StatefulSet": _statefulset_counts}
 """The lines of each kind's own numbers in ``describe``."""
 

@@ -143,7 +143,8 @@ def paused(deployment: Object, pause: bool) -> Object:
 
 def _add_scale(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     scale = verbs.add_parser("scale", parents=[common],
-                             help="set the replicas of deployments or replicasets")
+                             help="set the replicas of deployments, replicasets, statefulsets or "
+                             "replicationcontrollers")
     scale.add_argument("resource")
     scale.add_argument("names", nargs="*")
     scale.add_argument("--replicas", type=parsing.bounded(0, 1_000_000), required=True)

@@ -1,5 +1,6 @@
-"""``pods/exec`` over WebSocket, relayed to the bus's exec stream: the front opens the stream
-for its client (authorized as ``create pods/exec`` for the client, not the front), writes the
+"""``pods/exec`` and ``pods/attach`` over WebSocket, relayed to the bus's exec stream: the front
+opens the stream for its client (authorized as ``create pods/exec`` or ``create pods/attach``
+for the client, not the front), writes the
 kubelet's output to the socket and answers the kubelet's calls for input with what the client
 sent (``channels`` frames both ways), then writes the exit status on channel 3.
 
@@ -77,12 +78,13 @@ class ExecRelay:
         self.stream: ExecStream | None = None
 
     async def run(self, client: Client, pod: str, namespace: str | None,
-                  body: Object) -> None:
-        """Open the stream and relay it until the command ends or the client leaves; what
-        stops it from starting is told on the status channel."""
+                  body: Object, subresource: str = "exec") -> None:
+        """Open the stream (an ``exec``, or an ``attach``) and relay it until the command or
+        container ends or the client leaves; what stops it from starting is told on the
+        status channel."""
         try:
             self.stream = await self.loop.run_in_executor(None, functools.partial(
-                ExecStream, client, pod, namespace, body, self._arrived))
+                ExecStream, client, pod, namespace, body, self._arrived, subresource))
         except ApiError as error:
             await self.send(channels.failure(error))
             return

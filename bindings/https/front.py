@@ -235,16 +235,19 @@ class Front:
 
     async def _exec(self, request: web.Request, client: Client,
                     call: routes.Call) -> web.StreamResponse:
-        """Run a command over WebSocket (``channels``): the bus's exec stream, opened for the
-        client (authorized as ``create pods/exec``), relayed both ways by ``execing``."""
-        body = channels.execution(request.query.getall("command", []), request.query)
+        """Run a command, or attach to the container, over WebSocket (``channels``): the
+        bus's exec stream, opened for the client (authorized as ``create pods/exec`` or
+        ``pods/attach``), relayed both ways by ``execing``."""
+        subresource = str(call.subresource)
+        body = channels.attachment(request.query) if subresource == "attach" else \
+            channels.execution(request.query.getall("command", []), request.query)
         socket = web.WebSocketResponse(protocols=channels.PROTOCOLS)
         if not socket.can_prepare(request).ok:
-            raise BadRequest(f"pods/exec is served over WebSocket only "
+            raise BadRequest(f"pods/{subresource} is served over WebSocket only "
                              f"({', '.join(channels.PROTOCOLS)}), not SPDY")
         await socket.prepare(request)
         await execing.ExecRelay(socket.send_bytes, execing.websocket(socket), request.query).run(
-            client, str(call.name), call.namespace, body)
+            client, str(call.name), call.namespace, body, subresource)
         await socket.close()
         return socket
 

@@ -11,7 +11,7 @@ stays.
 
 aiohttp is the server library: asyncio like the bus (one loop thread serves every connection,
 no thread per client), chunked streaming responses for watches, TLS through ``ssl`` with the
-peer's certificate at hand, and a WebSocket server for ``exec`` later.
+peer's certificate at hand, and a WebSocket server for ``exec`` and ``attach``.
 
 Which thread: :meth:`HttpsListener.start` and :meth:`~HttpsListener.stop` block their caller
 until the server is up or down; the handlers run on the listener's own loop thread

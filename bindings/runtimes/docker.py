@@ -79,7 +79,7 @@ def run_options(pod: Object, container: Object, attempt: int,
     limits = (container.get("resources") or {}).get("limits") or {}
     options: dict[str, Any] = {
         "image": container["image"], "name": container_name(pod, container, attempt),
-        "labels": labels, "environment": env, "detach": True,
+        "labels": labels, "environment": env,
         # Docker's init (tini) as PID 1 forwards SIGTERM, so a process without handlers (a
         # shell, `sleep`) still stops within the grace period instead of waiting for SIGKILL.
         "init": True,
@@ -100,7 +100,17 @@ def run_options(pod: Object, container: Object, attempt: int,
         options["nano_cpus"] = parse_cpu(limits["cpu"]) * 1_000_000
     if mounts := volume_mounts(pod, container, pods_dir):
         options["mounts"] = mounts
-    return options
+    return {**options, **stdio_options(container)}
+
+
+def stdio_options(container: Object) -> dict[str, Any]:
+    """A container's ``stdin``, ``stdinOnce`` and ``tty`` as Docker's: stdin kept open, a
+    terminal; the SDK sets ``StdinOnce`` (stdin closed when its first attach leaves) only for
+    a container it does not detach, so ``detach`` is False then (nothing else changes: the
+    container is started apart from its creation, never attached by ``start``)."""
+    stdin = container.get("stdin") is True
+    return {"stdin_open": stdin, "tty": container.get("tty") is True,
+            "detach": not (stdin and container.get("stdinOnce") is True)}
 
 
 def volume_name(pod: Object, volume: str) -> str:
@@ -303,6 +313,20 @@ class DockerExec:
             self._attached.close()
 
 
+class DockerAttach(DockerExec):
+    """A ``docker attach`` to a container's own stdio: as an exec's, but a resize goes to the
+    container's terminal and the end is the container's (reported 0, as Kubernetes' kubelet
+    does: ``Runtime.attach_stream``)."""
+
+    def resize(self, width: int, height: int) -> None:
+        with contextlib.suppress(docker.errors.DockerException,
+                                 requests.exceptions.RequestException):
+            self._api.resize(self._id, height=height, width=width)
+
+    def exit_code(self) -> int:
+        return 0
+
+
 class DockerRuntime:
     """See the module docstring. Methods block; call them from the kubelet's thread. Every
     method raises only RuntimeFailure."""
@@ -414,6 +438,14 @@ class DockerRuntime:
         with translated("RuntimeUnavailable"):
             return self.client.containers.get(info.id)
 
+    def _running(self, pod_uid: str, container: str) -> Container:
+        """The latest attempt of ``container``; RuntimeFailure when it is not running."""
+        found = self._latest(pod_uid, container)
+        if found.status != "running":
+            raise RuntimeFailure("ContainerNotRunning",
+                                 f'container "{container}" is not running')
+        return found
+
     def logs(self, pod_uid: str, container: str, tail_lines: int | None = None,
              previous: bool = False) -> str:
         found = self._latest(pod_uid, container, previous)
@@ -430,20 +462,14 @@ class DockerRuntime:
                                               tail="all" if tail_lines is None else tail_lines))
 
     def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
-        found = self._latest(pod_uid, container)
-        if found.status != "running":
-            raise RuntimeFailure("ContainerNotRunning",
-                                 f'container "{container}" is not running')
+        found = self._running(pod_uid, container)
         with translated("RunContainerError"):
             code, (out, err) = found.exec_run(command, demux=True)
         return ExecResult(int(code if code is not None else -1), _text(out), _text(err))
 
     def exec_stream(self, pod_uid: str, container: str, command: list[str], *, stdin: bool,
                     tty: bool) -> ExecSession:
-        found = self._latest(pod_uid, container)
-        if found.status != "running":
-            raise RuntimeFailure("ContainerNotRunning",
-                                 f'container "{container}" is not running')
+        found = self._running(pod_uid, container)
         api = self.client.api
         with translated("RunContainerError"):
             exec_id = api.exec_create(found.id, command, stdin=stdin, tty=tty)["Id"]
@@ -476,6 +502,16 @@ class DockerRuntime:
                     found.setdefault(container.labels[POD_UID], {})[
                         container.labels.get(CONTAINER_NAME, "")] = used
         return found
+
+    def attach_stream(self, pod_uid: str, container: str, *, stdin: bool,
+                      tty: bool) -> ExecSession:
+        found = self._running(pod_uid, container)
+        config, container_id = found.attrs.get("Config") or {}, str(found.id)
+        with translated("RunContainerError"):
+            attached = self.client.api.attach_socket(container_id, params={
+                "stdin": int(stdin and bool(config.get("OpenStdin"))), "stdout": 1,
+                "stderr": 1, "stream": 1})
+        return DockerAttach(self.client.api, container_id, attached, bool(config.get("Tty")))
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         threading.Thread(target=self._pump, args=(on_event,), name="docker-events",

@@ -17,7 +17,8 @@ The files of a pod's ConfigMap, Secret, downward API and projected volumes are k
 ``printenv [NAME]`` with the container's resolved env, as a shell in a real container would;
 any other command succeeds and prints nothing. A streamed exec (``exec_stream``) runs those
 the same way; besides, ``cat`` without a path echoes its input until it ends, and ``sh -c 'exit
-N'`` exits with N.
+N'`` exits with N. An attach (``attach_stream``) to a container with ``stdin`` echoes its input
+the same way; to one without, it shows nothing until closed.
 
 Starts and deaths are reported through ``watch`` like Docker's event stream, from the one
 timer thread shared by every simulated node of the process (:class:`actors.kubelet.timers.Timers`),
@@ -75,15 +76,16 @@ PIPE_CHUNKS = 16
 
 class SimExec:
     """A streamed exec of a simulated container: its output is what it was given to print,
-    and, when it echoes (``cat``), what it is written, until its input ends. At most
-    :data:`PIPE_CHUNKS` chunks wait to be read: a writer beyond that waits."""
+    and, when it echoes (``cat``), what it is written, until its input ends (or, when it
+    ``lasts``, an attach, until closed). At most :data:`PIPE_CHUNKS` chunks wait to be read: a
+    writer beyond that waits."""
 
-    def __init__(self, result: ExecResult, echoes: bool) -> None:
+    def __init__(self, result: ExecResult, echoes: bool, lasts: bool = False) -> None:
         self._code, self._echoes = result.exit_code, echoes
         self._chunks: deque[tuple[int, bytes]] = deque(
             (channel, text.encode()) for channel, text in ((1, result.stdout),
                                                           (2, result.stderr)) if text)
-        self._ended = not echoes
+        self._ended = not (echoes or lasts)
         self._changed = threading.Condition()
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
@@ -244,12 +246,17 @@ class SimRuntime:
         self.logs(pod_uid, container, previous=previous)
         return _NoLogs()
 
-    def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
+    def _spec(self, pod_uid: str, container: str) -> Object:
+        """The latest attempt of ``container`` as started; RuntimeFailure when there is none."""
         self.logs(pod_uid, container)
         latest = max((i for i in self.list_containers(pod_uid) if i.name == container),
                      key=lambda info: info.attempt)
         with self._lock:
-            spec = self._specs.get(latest.id, {})
+            return self._specs.get(latest.id, {})
+
+    def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
+        spec = self._spec(pod_uid, container)
+        with self._lock:
             volumes = self._volumes.get(pod_uid, {})
         if command[:1] == ["cat"] and len(command) == 2:
             return _cat(spec, volumes, command[1])
@@ -284,6 +291,11 @@ class SimRuntime:
             if running and each is not None:
                 found[uid] = dict.fromkeys(running, each)
         return found
+
+    def attach_stream(self, pod_uid: str, container: str, *, stdin: bool,
+                      tty: bool) -> SimExec:
+        keeps_stdin = self._spec(pod_uid, container).get("stdin") is True
+        return SimExec(ExecResult(0, "", ""), echoes=stdin and keeps_stdin, lasts=True)
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
         self._on_event = on_event

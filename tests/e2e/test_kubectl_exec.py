@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
-import pty
-import select
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,7 @@ from kubernetes.stream import stream as kube_stream
 
 from tests.e2e.conftest import IMAGE
 from tests.processes import KUBECTL
-from tests.support import until
+from tests.support import shell_in_terminal, until
 
 pytestmark = pytest.mark.e2e
 
@@ -59,30 +56,11 @@ def test_cp_copies_a_file_into_the_pod_and_back_out(cluster, shell, tmp_path: Pa
 
 
 def test_exec_it_runs_a_shell_in_a_terminal(cluster, shell):
-    main, terminal = pty.openpty()
-    process = subprocess.Popen([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "exec",
-                                "-it", shell, "--", "sh"],
-                               stdin=terminal, stdout=terminal, stderr=terminal)
-    os.close(terminal)
-    try:
-        seen = _until(main, b"# ")  # the prompt: a shell in a terminal
-        os.write(main, b"tty; echo $((6 * 7)); exit 5\n")
-        seen += _until(main, b"\n42")
-        assert process.wait(timeout=30) == 5
-    finally:
-        process.kill()
-        os.close(main)
+    code, seen = shell_in_terminal([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "exec",
+                                    "-it", shell, "--", "sh"],
+                                   b"tty; echo $((6 * 7)); exit 5\n", b"\n42")
+    assert code == 5
     assert b"/dev/pts/" in seen
-
-
-def _until(main: int, wanted: bytes) -> bytes:
-    """What the terminal shows until ``wanted`` (30 s at most)."""
-    seen, deadline = b"", time.monotonic() + 30
-    while wanted not in seen:
-        ready, _, _ = select.select([main], [], [], max(0.0, deadline - time.monotonic()))
-        assert ready, f"{wanted!r} not shown; the terminal showed {seen!r}"
-        seen += os.read(main, 4096)
-    return seen
 
 
 def test_the_python_clients_stream_writes_stdin_and_reads_the_exit_code(cluster, shell):

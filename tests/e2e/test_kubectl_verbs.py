@@ -264,20 +264,25 @@ def every_kind(cluster: UpProcess, web: str, carol: Path) -> None:
                      json.dumps(WIDGETS), (EXAMPLES / "hpa.yaml").read_text()):
         ok(cluster, "create", "-f", "-", stdin=manifest)
     ok(cluster, "create", "-f", "-", stdin=json.dumps(widget("gear", size=3)))
-    for kind in ("DaemonSet", "StatefulSet"):
+    for kind in ("DaemonSet", "StatefulSet", "ReplicationController"):
         ok(cluster, "create", "-f", "-", stdin=json.dumps(_sleeper(kind)))
 
 
 def _sleeper(kind: str) -> dict[str, Any]:
-    """A DaemonSet or a one-replica StatefulSet of busybox sleeping."""
+    """A DaemonSet, or a one-replica StatefulSet or ReplicationController, of busybox
+    sleeping."""
     name = kind.lower()
-    spec: dict[str, Any] = {"selector": {"matchLabels": {"app": name}}, "template": {
+    selector = {"app": name} if kind == "ReplicationController" else {"matchLabels": {"app": name}}
+    spec: dict[str, Any] = {"selector": selector, "template": {
         "metadata": {"labels": {"app": name}},
         "spec": {"containers": [{"name": "main", "image": "busybox:1.35",
                                  "command": ["sleep", "3600"]}]}}}
     if kind == "StatefulSet":
         spec.update(replicas=1, serviceName=name)
-    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
+    elif kind == "ReplicationController":
+        spec.update(replicas=1)
+    group = "v1" if kind == "ReplicationController" else "apps/v1"
+    return {"apiVersion": group, "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as one space)
@@ -310,6 +315,8 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("statefulsets", "statefulset", "default", "Replicas: 1 desired | 1 total"),
     ("controllerrevisions", "", "default", "Revision: 1"),
     ("jobs", "once", "default", "Parallelism: 1 Completions: 1"),
+    ("replicationcontrollers", "replicationcontroller", "default",
+     "Replicas: 1 current / 1 desired"),
     ("cronjobs", "nightly", "default", "Schedule: 0 3 * * *"),
     ("horizontalpodautoscalers", "php-apache", "default", "Min replicas: 1 Max replicas: 10"),
 ]

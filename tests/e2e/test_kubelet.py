@@ -266,7 +266,7 @@ def test_working_dir_is_where_the_command_runs(cluster, admin, tmp_path):
 
 def test_logs_follow_prints_lines_as_they_come_and_ends_with_the_container(cluster, admin):
     cluster.cli("run", "ticker", "--image", IMAGE, "--restart", "Never", "--", "sh", "-c",
-                "echo first; sleep 3; echo second; sleep 1")
+                "echo first; until [ -e /tmp/go ]; do sleep 0.1; done; echo second")
     wait_for(admin, "pods", "ticker", lambda p: p["status"].get("phase") == "Running")
     with subprocess.Popen(
             [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig),
@@ -274,6 +274,7 @@ def test_logs_follow_prints_lines_as_they_come_and_ends_with_the_container(clust
         assert follow.stdout is not None
         assert follow.stdout.readline() == "first\n"
         phase = admin.get("pods", "ticker")["status"]["phase"]
+        cluster.cli("exec", "ticker", "--", "touch", "/tmp/go")  # now, not after a sleep
         assert follow.stdout.readline() == "second\n"
         assert follow.wait(timeout=30) == 0  # the container stopped: the stream ended
     assert phase == "Running"  # "first" came while the container still ran

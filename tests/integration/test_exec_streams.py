@@ -115,3 +115,51 @@ def test_an_exec_cannot_be_a_dry_run_and_runs_nothing(sim_cluster):
     with pytest.raises(BadRequest, match="dryRun"):
         admin.request("create", "pods", namespace="default", name="p0", subresource="exec",
                       body={"command": ["sh", "-c", "exit 3"]}, options={"dryRun": ["All"]})
+
+
+def attach(admin: Client, pod: str, pieces: list[bytes]) -> bytes:
+    """Attach to ``pod``'s container with stdin, give it ``pieces``, read back as much as was
+    given, then leave (hang up); what it printed."""
+    said: queue.Queue[ExecMessage] = queue.Queue()
+    stream = ExecStream(admin, pod, "default", {"stdin": True}, said.put, "attach")
+    left, printed, wanted = list(pieces), b"", sum(map(len, pieces))
+    try:
+        while len(printed) < wanted:
+            message = said.get(timeout=60)
+            if message.kind == "output":
+                printed += message.data
+                stream.answer(message)
+            elif message.kind == "input":
+                stream.answer(message, {"stdin": left.pop(0)} if left else {})
+        while (message := said.get(timeout=60)).kind != "input":
+            stream.answer(message)
+        stream.answer(message, {"hangup": True})
+        return printed
+    finally:
+        stream.close()
+
+
+def test_an_attach_echoes_a_stdin_containers_input_and_leaving_keeps_it_running(sim_cluster):
+    admin = sim_cluster.admin_client()
+    admin.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "tty"},
+                          "spec": {"containers": [{"name": "c", "image": "busybox:1.35",
+                                                   "stdin": True, "tty": True}]}}, "default")
+    wait_for(admin, "pods", "tty", lambda p: p["status"].get("phase") == "Running")
+    assert attach(admin, "tty", [b"one\n", b"two\n"]) == b"one\ntwo\n"
+    assert attach(admin, "tty", [b"again\n"]) == b"again\n"  # the first left it running
+    assert admin.get("pods", "tty", "default")["status"]["phase"] == "Running"
+
+
+def test_an_attach_is_streamed_never_dry_and_never_to_a_completed_pod(sim_cluster):
+    admin = sim_cluster.admin_client()
+    admin.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "done", "annotations": {"sim.kubeactor.io/run-seconds": "0"}}, "spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1.35"}]}},
+        "default")
+    wait_for(admin, "pods", "done", lambda p: p["status"].get("phase") == "Succeeded")
+    with pytest.raises(BadRequest, match="cannot attach to a container in a completed pod"):
+        ExecStream(admin, "done", "default", {}, lambda said: None, "attach")
+    for options, refusal in (({}, "must be streamed"), ({"dryRun": ["All"]}, "dryRun")):
+        with pytest.raises(BadRequest, match=refusal):
+            admin.request("create", "pods", namespace="default", name="p0",
+                          subresource="attach", body={}, options=options)

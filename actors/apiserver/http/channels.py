@@ -1,12 +1,13 @@
-"""``pods/exec`` over WebSocket: Kubernetes' channel protocol (``v5.channel.k8s.io``, and
-``v4.channel.k8s.io`` which it extends), as kubectl 1.30+ speaks it.
+"""``pods/exec`` and ``pods/attach`` over WebSocket: Kubernetes' channel protocol
+(``v5.channel.k8s.io``, and ``v4.channel.k8s.io`` which it extends), as kubectl 1.30+ speaks it.
 
 Each message starts with its channel: 0 stdin, 1 stdout, 2 stderr, 3 the status (a JSON
 ``Status`` once the command is over: ``Success``, or ``Failure`` with reason
 ``NonZeroExitCode`` and the code as the cause ``ExitCode``, from which kubectl exits with that
 code), 4 a terminal's size (``{"Width", "Height"}``), 255 (v5) the close of a stream (its one
 byte: which; kubectl closes stdin, 0, at the end of its input). The command's query
-(``command``, ``container``, ``stdin``, ``tty``) becomes the body of the bus's exec stream; a
+(``command``, ``container``, ``stdin``, ``tty``; an attach's without ``command``) becomes the
+body of the bus's exec stream; a
 client's message becomes what the front answers the kubelet's call for input with; the
 kubelet's output becomes messages on the channels the query asked for (``stdout``,
 ``stderr``). Clients send binary messages (kubectl) or text ones (the Python client).
@@ -35,8 +36,12 @@ def execution(commands: list[str], query: Mapping[str, str]) -> Object:
     there is no command."""
     if not commands:
         raise BadRequest("you must specify at least 1 command")
-    body: Object = {"command": list(commands), "stdin": _asked(query, "stdin"),
-                    "tty": _asked(query, "tty")}
+    return {"command": list(commands), **attachment(query)}
+
+
+def attachment(query: Mapping[str, str]) -> Object:
+    """The body of the bus's attach for the query (its container, ``stdin``, ``tty``)."""
+    body: Object = {"stdin": _asked(query, "stdin"), "tty": _asked(query, "tty")}
     if query.get("container"):
         body["container"] = query["container"]
     return body

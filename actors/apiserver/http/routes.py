@@ -5,7 +5,8 @@ Paths: ``/api/v1/...`` (the core group) and ``/apis/GROUP/VERSION/...``, then
 ``[namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]]``; ``namespaces/NAME/status`` and
 ``/finalize`` are the Namespace's own subresources. Methods: GET a collection lists (or
 watches, with ``watch=1``), GET a name gets; POST a collection creates, POST a name's
-subresource (``binding``) creates there, GET or POST on ``exec`` connects (a create); PUT
+subresource (``binding``) creates there, GET or POST on ``exec`` or ``attach`` connects (a
+create); PUT
 updates, PATCH patches; DELETE a name deletes,
 a collection deletes what its selectors match.
 
@@ -27,9 +28,10 @@ from bus.errors import MethodNotAllowed, NotFound
 
 NAMESPACE_SUBRESOURCES = ("status", "finalize")
 """Segments after ``namespaces/NAME`` that are the Namespace's, not a resource in it."""
-CONNECT = ("exec",)
+CONNECT = ("exec", "attach")
 """Subresources a client connects to (a WebSocket's GET, or a POST), authorized as a
-``create`` (``create pods/exec``, as kube-apiserver checks a WebSocket's exec)."""
+``create`` (``create pods/exec``, ``create pods/attach``, as kube-apiserver checks a
+WebSocket's exec)."""
 TRUE = ("1", "true", "True")
 """How a boolean query parameter says yes."""
 

@@ -77,8 +77,48 @@ def test_a_budget_selects_pods_of_its_namespace_an_empty_selector_all_a_null_one
     ({"minAvailable": "150%"}, "spec.minAvailable: Invalid value"),
     ({"maxUnavailable": -1}, "spec.maxUnavailable: Invalid value"),
     ({"selector": {"matchExpressions": [{"key": "a", "operator": "In"}]}},
-     "spec.selector: Invalid value")])
+     "spec.selector: Invalid value"),
+    ({"unhealthyPodEvictionPolicy": "Never"}, "spec.unhealthyPodEvictionPolicy: Unsupported")])
 def test_a_malformed_budget_is_refused_in_kubernetes_words(spec, problem):
     found = disruptionbudgets.problems(budget(**spec))
     assert any(problem in text for text in found), found
     assert disruptionbudgets.problems(budget(minAvailable="50%")) == []
+
+
+def owned(obj: Object, kind: str, uid: str) -> Object:
+    obj["metadata"]["ownerReferences"] = [{"kind": kind, "name": uid, "uid": uid,
+                                           "controller": True}]
+    return obj
+
+
+def scaled(kind: str, uid: str, replicas: int, owner: str = "") -> Object:
+    obj: Object = {"kind": kind, "metadata": {"name": uid, "uid": uid},
+                   "spec": {"replicas": replicas}}
+    return owned(obj, "Deployment", owner) if owner else obj
+
+
+@pytest.mark.parametrize(("spec", "expected", "allowed"), [
+    ({"minAvailable": 2}, 3, 1), ({"minAvailable": "50%"}, 5, 0),
+    ({"maxUnavailable": 1}, 5, 0), ({"maxUnavailable": "40%"}, 5, 0),
+    ({"maxUnavailable": 3}, 5, 1)])
+def test_percentages_and_max_unavailable_count_the_controllers_scale_not_the_pods(
+        spec, expected, allowed):
+    # a Deployment of 5 whose two ReplicaSets (a rollout) run 3 Ready pods: counted once, as 5
+    scales = disruptionbudgets.controller_scales([
+        scaled("Deployment", "d", 5), scaled("ReplicaSet", "old", 1, owner="d"),
+        scaled("ReplicaSet", "new", 4, owner="d")])
+    pods = [owned(pod("a"), "ReplicaSet", "old"), owned(pod("b"), "ReplicaSet", "new"),
+            owned(pod("c"), "ReplicaSet", "new")]
+    status = disruptionbudgets.budget_status(budget(**spec), pods, NOW, scales)
+    assert (status["expectedPods"], status["disruptionsAllowed"]) == (expected, allowed)
+
+
+def test_a_pod_no_known_controller_owns_makes_a_percentage_budget_allow_nothing():
+    scales = disruptionbudgets.controller_scales([scaled("StatefulSet", "s", 3)])
+    pods = [owned(pod("a"), "StatefulSet", "s"), pod("b")]
+    status = disruptionbudgets.budget_status(budget(maxUnavailable="50%"), pods, NOW, scales)
+    assert status["disruptionsAllowed"] == 0
+    assert status["conditions"][0]["reason"] == "SyncFailed"
+    assert status["conditions"][0]["message"] == "found no controllers for pod 'b'"
+    fixed = disruptionbudgets.budget_status(budget(minAvailable=1), pods, NOW, scales)
+    assert fixed["disruptionsAllowed"] == 1  # an integer minAvailable counts the pods

@@ -158,6 +158,7 @@ VALID: dict[str, list[Object]] = {
                                  "kind": "SelfSubjectRulesReview",
                                  "spec": {"namespace": "default"}}],
     "replicasets": [_workload("ReplicaSet")],
+    "replicationcontrollers": [],  # examples/manifests: the docs' replication.yaml
     "deployments": [_workload("Deployment")],
     "daemonsets": [], "statefulsets": [],  # examples/manifests has them
     "controllerrevisions": [{"apiVersion": "apps/v1", "kind": "ControllerRevision",

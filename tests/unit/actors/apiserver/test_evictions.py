@@ -20,9 +20,10 @@ def eviction(name: str = "web-1", **delete_options: Any) -> Object:
             "deleteOptions": delete_options}
 
 
-def pod(phase: str = "Running", app: str = "web") -> Object:
+def pod(phase: str = "Running", app: str = "web", ready: bool = True) -> Object:
     return {"metadata": {"name": "web-1", "namespace": "default", "labels": {"app": app}},
-            "status": {"phase": phase}}
+            "status": {"phase": phase, "conditions": [
+                {"type": "Ready", "status": "True" if ready else "False"}]}}
 
 
 def budget(name: str = "web", allowed: int = 1, observed: int = 1) -> Object:
@@ -54,6 +55,10 @@ def test_an_eviction_of_another_pod_or_with_options_not_served_is_a_bad_request(
 def test_a_pod_no_budget_selects_or_that_finished_goes_without_spending():
     assert evictions.spend(pod(app="other"), [budget(allowed=0)]) is None
     assert evictions.spend(pod(phase="Succeeded"), [budget(allowed=0)]) is None
+    assert evictions.spend(pod(phase="Pending"), [budget(allowed=0)]) is None
+    deleting = pod()
+    deleting["metadata"]["deletionTimestamp"] = "2026-12-06T12:00:00Z"
+    assert evictions.spend(deleting, [budget(allowed=0)]) is None
     nobody = dict(budget(allowed=0), spec={"selector": None, "minAvailable": 2})
     assert evictions.spend(pod(), [nobody]) is None  # policy/v1: a null selector, no pod
 
@@ -84,6 +89,18 @@ def test_no_disruption_left_is_429_with_the_budget_as_its_cause():
         evictions.spend(pod(), [budget(observed=0)])  # not counted yet since it changed
     with pytest.raises(InternalError, match="more than one PodDisruptionBudget"):
         evictions.spend(pod(), [budget(), budget("other")])
+
+
+def test_an_unready_pod_goes_free_while_its_budget_is_healthy_or_always_with_always_allow():
+    short = dict(budget(allowed=0), status={"observedGeneration": 1, "disruptionsAllowed": 0,
+                                            "desiredHealthy": 2, "currentHealthy": 1})
+    assert evictions.spend(pod(ready=False), [budget(allowed=0)]) is None  # 2 of 2 healthy
+    with pytest.raises(TooManyRequests):  # IfHealthyBudget: the budget is short of healthy
+        evictions.spend(pod(ready=False), [short])
+    always = dict(short, spec={**short["spec"], "unhealthyPodEvictionPolicy": "AlwaysAllow"})
+    assert evictions.spend(pod(ready=False), [always]) is None
+    with pytest.raises(TooManyRequests):  # a Ready pod still needs a disruption
+        evictions.spend(pod(), [always])
 
 
 @pytest.mark.parametrize("seconds", [10 ** 12, 2 ** 62])

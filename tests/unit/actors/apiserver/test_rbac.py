@@ -221,7 +221,8 @@ def test_token_file_line_without_a_uid_is_refused(tmp_path: Path):
 
 APPS, COORD, AUTHZ, POLICY = "apps", "coordination.k8s.io", "authorization.k8s.io", "policy"
 NAMESPACED = [("", "pods"), ("", "pods/log"), ("", "pods/status"), ("", "pods/exec"),
-              ("", "pods/binding"), ("", "configmaps"), ("", "secrets"), ("", "events"),
+              ("", "pods/attach"), ("", "pods/binding"), ("", "configmaps"), ("", "secrets"),
+              ("", "events"),
               ("", "limitranges"), ("", "resourcequotas"), (RBAC_GROUP, "roles"),
               (RBAC_GROUP, "rolebindings"), (APPS, "deployments"), (COORD, "leases"),
               ("", "pods/eviction"), (POLICY, "poddisruptionbudgets")]
@@ -252,8 +253,8 @@ VIEW_A = (grant(READS, "", ["pods", "pods/log", "pods/status", "configmaps", "ev
                             "limitranges", "resourcequotas"], ["team-a"])
           | grant(READS, APPS, ["deployments"], ["team-a"])
           | grant(READS, POLICY, ["poddisruptionbudgets"], ["team-a"]))
-EDIT_A = (VIEW_A | grant(READS + WRITES, "", ["pods", "pods/exec", "configmaps", "secrets"],
-                         ["team-a"])
+EDIT_A = (VIEW_A | grant(READS + WRITES, "", ["pods", "pods/exec", "pods/attach", "configmaps",
+                                             "secrets"], ["team-a"])
           | grant(READS + WRITES, APPS, ["deployments"], ["team-a"])
           | grant(["create"], "", ["pods/eviction"], ["team-a"])  # kubectl drain
           | grant(READS + WRITES, POLICY, ["poddisruptionbudgets"], ["team-a"]))
@@ -270,6 +271,7 @@ EXPECTED: dict[str, set[Decision]] = {
         | grant(["get", "update"], "", ["pods/status"], BOTH)
         | grant(["create", "update"], "", ["events"], BOTH)
         | grant(["get", "create", "update"], COORD, ["leases"], BOTH)
+        | grant(READS, POLICY, ["poddisruptionbudgets"], BOTH)  # preemption prefers them
         | grant(READS, "", ["nodes", "namespaces"], [None]) | SELF_REVIEW),
     "system:kube-controller-manager": (  # the garbage collector reaches every resource
         {(v, g, r, ns) for v in [*READS, "update", "delete"] for g, r in NAMESPACED

@@ -26,6 +26,7 @@ from actors.scheduler.preemption import (
     ineligible,
     pick_candidate,
     select_victims,
+    violating,
 )
 from bus.errors import NotFound
 from tests.conftest import node, pod
@@ -61,8 +62,8 @@ def test_the_fewest_least_important_pods_are_the_victims():
     full = node_with("n", "3", prioritized("low", 1, on="n"), prioritized("mid", 5, on="n"),
                      prioritized("same", 10, on="n"))
     high = PodInfo.of(prioritized("high", 10, cpu="1"))
-    victims, status = select_victims(high, full, resources_fit(high))
-    assert status.ok and [v.key for v in victims] == ["default/low"]
+    victims, violations, status = select_victims(high, full, resources_fit(high))
+    assert status.ok and [v.key for v in victims] == ["default/low"] and violations == 0
     assert full.requested_cpu == 3000  # the node itself is left alone
 
 
@@ -70,13 +71,13 @@ def test_equal_priority_is_never_a_victim():
     full = node_with("n", "1", prioritized("peer", 10, on="n"))
     peer = PodInfo.of(prioritized("other", 10))
     assert select_victims(peer, full, resources_fit(peer)) == (
-        [], Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (NO_VICTIMS,)))
+        [], 0, Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (NO_VICTIMS,)))
 
 
 def test_a_node_too_small_even_when_emptied_has_no_victims():
     small = node_with("n", "1", prioritized("low", 1, on="n"))
     huge = PodInfo.of(prioritized("huge", 10, cpu="2"))
-    victims, status = select_victims(huge, small, resources_fit(huge))
+    victims, _, status = select_victims(huge, small, resources_fit(huge))
     assert victims == [] and status.reasons == ("Insufficient cpu",)
 
 
@@ -86,6 +87,46 @@ def test_of_equal_priorities_the_most_recently_started_goes():
     high = PodInfo.of(prioritized("high", 10))
     assert [v.key for v in select_victims(high, full, resources_fit(high))[0]] == [
         "default/new"]
+
+
+def budget(allowed: int, app: str = "web", disrupted: tuple[str, ...] = ()) -> Object:
+    return {"metadata": {"name": app, "namespace": "default"},
+            "spec": {"selector": {"matchLabels": {"app": app}}},
+            "status": {"disruptionsAllowed": allowed,
+                       "disruptedPods": dict.fromkeys(disrupted, "2026-12-06T12:00:00Z")}}
+
+
+def labelled(name: str, priority: int, app: str, **kwargs: Any) -> Object:
+    obj = prioritized(name, priority, **kwargs)
+    obj["metadata"]["labels"] = {"app": app}
+    return obj
+
+
+def test_pods_past_what_their_budget_allows_break_it_unless_already_disrupted():
+    pods = [PodInfo.of(labelled(name, 1, "web", on="n")) for name in ("a", "b", "c")]
+    assert violating(pods, [budget(1)]) == {"default/b", "default/c"}
+    assert violating(pods, [budget(1, disrupted=("a",))]) == {"default/c"}
+    everyone = dict(budget(0), spec={"selector": {}})  # kube-scheduler: an empty one, none
+    assert violating(pods, [everyone, budget(5, app="other")]) == set()
+
+
+def test_victims_that_break_a_budget_are_reprieved_before_the_others():
+    # one cpu to free: the guarded pod is newer (would go first) but its budget allows none
+    full = node_with("n", "2", labelled("guarded", 1, "web", on="n",
+                                        started="2026-06-01T00:00:00Z"),
+                     labelled("free", 1, "batch", on="n", started="2026-01-01T00:00:00Z"))
+    high = PodInfo.of(prioritized("high", 10))
+    victims, violations, _ = select_victims(high, full, resources_fit(high), [budget(0)])
+    assert ([v.key for v in victims], violations) == (["default/free"], 0)
+    victims, violations, _ = select_victims(  # both must go: one breaks its budget
+        PodInfo.of(prioritized("huge", 10, cpu="2")), full,
+        resources_fit(PodInfo.of(prioritized("huge", 10, cpu="2"))), [budget(0)])
+    assert (len(victims), violations) == (2, 1)
+
+
+def test_the_node_with_fewest_budget_breaking_victims_is_chosen_first():
+    assert pick_candidate([Candidate("a", victims(("a1", 1)), violations=1),
+                           Candidate("b", victims(("b1", 5), ("b2", 5)))]).node == "b"
 
 
 # -- which node ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""pods/exec over WebSocket: the bus exec's body from the query, the framing of the
-client's messages and of the command's output and status."""
+"""pods/exec and pods/attach over WebSocket: the bus exec's body from the query, the framing of
+the client's messages and of the command's output and status."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ route = functools.partial(routes.route, served=Served())
 QUERY = {"container": "c", "stdout": "true", "stderr": "true"}
 
 
-def test_an_exec_is_a_create_whether_its_websocket_comes_as_get_or_post():
+def test_an_exec_or_attach_is_a_create_whether_its_websocket_comes_as_get_or_post():
     for method in ("GET", "POST"):
-        call = route(method, "/api/v1/namespaces/default/pods/demo/exec", {})
-        assert (call.verb, call.subresource, call.name) == ("create", "exec", "demo")
+        for subresource in ("exec", "attach"):
+            call = route(method, f"/api/v1/namespaces/default/pods/demo/{subresource}", {})
+            assert (call.verb, call.subresource, call.name) == ("create", subresource, "demo")
 
 
 def test_the_query_becomes_the_bus_exec_with_its_input_and_terminal():
@@ -31,6 +32,13 @@ def test_the_query_becomes_the_bus_exec_with_its_input_and_terminal():
         "command": ["sh"], "stdin": True, "tty": True}
     with pytest.raises(BadRequest, match="at least 1 command"):
         channels.execution([], QUERY)
+
+
+def test_an_attachs_query_becomes_the_bus_attach_without_a_command():
+    assert channels.attachment({**QUERY, "stdin": "true", "tty": "true"}) == {
+        "container": "c", "stdin": True, "tty": True}
+    assert channels.attachment({"stdout": "1", "command": "sh"}) == {
+        "stdin": False, "tty": False}
 
 
 @pytest.mark.parametrize(("message", "given"), [
