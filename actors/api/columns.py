@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from actors.api import certificates, crds, jsonpath, replication, services
+from actors.api import autoscaling, certificates, crds, jsonpath, replication, services
 from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
-from actors.api.resources import ResourceInfo
+from actors.api.resources import METRICS_GROUP, ResourceInfo
 from actors.api.selectors import selector_text
 
 
@@ -306,6 +306,17 @@ def _budget_cells(budget: Object) -> list[str]:
     return [budget["metadata"]["name"], *shown, str(allowed), age(budget)]
 
 
+def _autoscaler_cells(hpa: Object) -> list[str]:
+    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    low = spec.get("minReplicas")
+    return [hpa["metadata"]["name"], f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            autoscaling.targets_text(spec.get("metrics") or [],
+                                     status.get("currentMetrics") or []),
+            "<unset>" if low is None else str(low), str(spec.get("maxReplicas", "")),
+            str(status.get("currentReplicas", 0)), age(hpa)]
+
+
 def _lease_cells(lease: Object) -> list[str]:
     holder = (lease.get("spec") or {}).get("holderIdentity")
     return [lease["metadata"]["name"], str(holder) if holder else "<none>", age(lease)]
@@ -413,6 +424,8 @@ BY_RESOURCE: dict[str, Columns] = {
     "ingresses": _columns("Name,Class,Hosts,Address,Ports,Age", "", _ingress_cells),
     "ingressclasses": _columns("Name,Controller,Parameters,Age", "", _ingress_class_cells),
     "networkpolicies": _columns("Name,Pod-Selector,Age", "", _network_policy_cells),
+    autoscaling.RESOURCE: _columns("Name,Reference,Targets,MinPods,MaxPods,Replicas,Age", "",
+                                   _autoscaler_cells),
 }
 """The columns of each type by resource name (kinds, and so names, are unique across the groups
 served)."""
@@ -423,7 +436,7 @@ def of(info: ResourceInfo) -> Columns:
     ``additionalPrinterColumns`` (when it has some)."""
     if isinstance(info, crds.CustomResource) and info.columns:
         return _custom(info.columns)
-    return BY_RESOURCE.get(info.name, DEFAULT)
+    return BY_RESOURCE.get(info.name, DEFAULT) if info.group != METRICS_GROUP else DEFAULT
 
 
 def _custom(printed: tuple[crds.Column, ...]) -> Columns:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import jobs, priorityclasses, replication, secrets, services
+from actors.api import autoscaling, jobs, priorityclasses, replication, secrets, services
 from actors.api.objects import Object
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
@@ -232,4 +232,5 @@ DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               jobs.JOBS: default_job, jobs.CRONJOBS: default_cronjob,
               priorityclasses.RESOURCE: priorityclasses.default_priority_class,
               secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap,
-              services.RESOURCE: services.default_service}
+              services.RESOURCE: services.default_service,
+              autoscaling.RESOURCE: autoscaling.default_autoscaler}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from actors.api import certificates, disruptionbudgets, jobs
+from actors.api import autoscaling, certificates, disruptionbudgets, jobs
 from bus.errors import BadRequest, NotFound
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -80,6 +80,9 @@ def qualify(name: str, group: str) -> str:
 
 _RBAC = "rbac.authorization.k8s.io"
 _NETWORKING = "networking.k8s.io"
+METRICS_GROUP = "metrics.k8s.io"
+"""The resource metrics (PodMetrics, NodeMetrics): read, never stored; the apiserver asks the
+kubelets (``actors.apiserver.metrics``)."""
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("namespaces", "Namespace", namespaced=False, short_names=("ns",),
                  subresources=("finalize",)),
@@ -147,11 +150,19 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("customresourcedefinitions", "CustomResourceDefinition",
                  group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
                  subresources=("status",), categories=("api-extensions",)),
+    ResourceInfo(autoscaling.RESOURCE, "HorizontalPodAutoscaler", group=autoscaling.GROUP,
+                 version="v2", short_names=("hpa",), subresources=("status",),
+                 categories=("all",)),
+    # last: the core group's pods and nodes come first wherever a word is resolved
+    ResourceInfo("pods", "PodMetrics", group=METRICS_GROUP, version="v1beta1"),
+    ResourceInfo("nodes", "NodeMetrics", group=METRICS_GROUP, version="v1beta1",
+                 namespaced=False),
 )
 REVIEWS = ("selfsubjectaccessreviews", "subjectaccessreviews", "selfsubjectrulesreviews",
            "tokenreviews", "selfsubjectreviews")
 """Resources that are questions, not objects: only ``create``, answered and never stored."""
-STORED: tuple[ResourceInfo, ...] = tuple(info for info in RESOURCES if info.name not in REVIEWS)
+STORED: tuple[ResourceInfo, ...] = tuple(
+    info for info in RESOURCES if info.name not in REVIEWS and info.group != METRICS_GROUP)
 """The resources kept in the store (listed, watched, owned, deleted with their namespace)."""
 
 _BY_GROUP_NAME = {(info.group, info.name): info for info in RESOURCES}

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from actors.api import (
+    autoscaling,
     certificates,
     crds,
     disruptionbudgets,
@@ -592,6 +593,7 @@ VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_pro
               certificates.RESOURCE: certificates.problems,
               priorityclasses.RESOURCE: priorityclasses.problems, crds.RESOURCE: crds.problems,
               disruptionbudgets.RESOURCE: disruptionbudgets.problems,
+              autoscaling.RESOURCE: autoscaling.problems,
               secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems,
               "controllerrevisions": _revision_problems, services.RESOURCE: services.problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

@@ -27,9 +27,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
-from actors.api import certificates, disruptionbudgets
+from actors.api import autoscaling, certificates, disruptionbudgets
 from actors.api.objects import Object
-from actors.api.resources import ResourceInfo, qualify
+from actors.api.resources import METRICS_GROUP, ResourceInfo, qualify
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.mirror import Key, Mirror, key_of
@@ -526,14 +526,17 @@ def _user_facing_roles() -> list[Object]:
             _rule([BATCH], WORKLOADS_BATCH, READ),
             _rule([POLICY], [disruptionbudgets.RESOURCE], READ),
             _rule([DISCOVERY], ["endpointslices"], READ),
-            _rule([NETWORKING], NETWORKING_RESOURCES, READ)]
+            _rule([NETWORKING], NETWORKING_RESOURCES, READ),
+            _rule([METRICS_GROUP], ["pods", "nodes"], READ),
+            _rule([autoscaling.GROUP], [autoscaling.RESOURCE], READ)]
     edit = [*view,
             _rule([""], WORKLOADS_CORE, [*READ, *WRITE]),
             _rule([""], ["pods/eviction"], ["create"]),
             _rule([POLICY], [disruptionbudgets.RESOURCE], [*READ, *WRITE]),
             _rule([APPS], WORKLOADS_APPS, [*READ, *WRITE]),
             _rule([BATCH], WORKLOADS_BATCH, [*READ, *WRITE]),
-            _rule([NETWORKING], NETWORKING_RESOURCES, [*READ, *WRITE])]
+            _rule([NETWORKING], NETWORKING_RESOURCES, [*READ, *WRITE]),
+            _rule([autoscaling.GROUP], [autoscaling.RESOURCE], [*READ, *WRITE])]
     admin = [*edit,
              _rule([RBAC_GROUP], ["roles", "rolebindings"], [*READ, *WRITE]),
              _rule([AUTHORIZATION_GROUP], ["localsubjectaccessreviews"], ["create"])]

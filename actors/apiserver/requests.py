@@ -49,6 +49,13 @@ class ApiServerConfig:
     """Open watches one user may hold; each costs work on every commit."""
     node_call_seconds: float = 300.0
     """How long a ``pods/log`` or ``pods/exec`` call may wait for the kubelet."""
+    metrics_call_seconds: float = 5.0
+    """How long a ``metrics.k8s.io`` read waits for each node's ``stats``; a node that does not
+    answer is left out of it."""
+    metrics_cache_seconds: float = 5.0
+    """A node's ``stats`` answer serves the metrics reads of this long (each worker its own):
+    readers poll (the HPA controller every 15 s, ``kubectl top``), Docker's figures take a
+    second to sample."""
     disabled_admission: tuple[str, ...] = ()
     """Admission plugins left out, by name (kube-apiserver's ``--disable-admission-plugins``):
     ``ServiceAccount`` for an API tested without the controllers that make accounts."""

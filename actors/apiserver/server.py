@@ -11,6 +11,7 @@ This module holds the pipeline: :class:`ApiServer` (decode, authenticate, author
 verb, make its store writes and external admission calls without holding the worker, audit,
 reply), the bootstrap, and the store as admission plugins see it. The verbs themselves are
 ``verbs``'s (mixed in), the pods/log and pods/exec relay to kubelets ``relay``'s (mixed in),
+the resource metrics (``metrics.k8s.io``, asked of the kubelets) ``metrics``'s (mixed in),
 the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`.
 
 Neighbours: ``verbs``, ``relay``, ``watching``; ``authn``, ``rbac``, ``nodeauthz``,
@@ -37,8 +38,10 @@ from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import (
     BY_KIND,
+    METRICS_GROUP,
     RESOURCES,
     REVIEWS,
+    STORED,
     SYSTEM_NAMESPACES,
     ResourceInfo,
     lookup,
@@ -74,6 +77,7 @@ from actors.apiserver.authn import (
 )
 from actors.apiserver.busauth import check_reply, may_answer
 from actors.apiserver.customresources import CustomResources
+from actors.apiserver.metrics import Metrics
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.options import parse_options
@@ -117,10 +121,10 @@ SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "binding": ("create",
                      "finalize": ("update",), "approval": ("get", "update", "patch"),
                      "token": ("create",)}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
-_BY_NAME = {info.name: info for info in RESOURCES}
+_BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
-class ApiServer(Verbs, ServiceAllocations, Relay, BusActor):
+class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
 
     def __init__(
@@ -165,6 +169,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, BusActor):
         self.audit = audit
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
+        self._stats: dict[str, tuple[float, Object]] = {}
         self.watches = Watches(self.publish, self.config.name,
                                lambda obj: self.resources.served.of(obj))
         """The watchers (the watch worker's; the other workers' stays empty)."""
@@ -276,8 +281,12 @@ class ApiServer(Verbs, ServiceAllocations, Relay, BusActor):
             pending.authorized = True
         except ApiError as error:
             return self._refused(pending, error)
-        pending.steps = self._call_node(pending) if (
-            request.verb, request.subresource) in NODE_CALLS else self._run_verb(request)
+        if (request.verb, request.subresource) in NODE_CALLS:
+            pending.steps = self._call_node(pending)
+        elif request.info.group == METRICS_GROUP:
+            pending.steps = self._metrics(request)
+        else:
+            pending.steps = self._run_verb(request)
         return self._advance(pending, None)
 
     def _hello(self, pending: Pending) -> Envelope | None:

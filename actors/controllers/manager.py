@@ -3,8 +3,8 @@
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
 ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, disruption budgets,
 garbage collector, namespace, service accounts, Job, CronJob, TTL after finished,
-EndpointSlices, node IPAM and, given the cluster CA, the root CA publisher), all under one
-identity (``system:kube-controller-manager``) on one connection.
+EndpointSlices, node IPAM, horizontal pod autoscaler and, given the cluster CA, the root CA
+publisher), all under one identity (``system:kube-controller-manager``) on one connection.
 :meth:`ControllerManager.start` and :meth:`ControllerManager.stop` may be called again and
 again: they are what a leader elector calls when this replica starts or stops leading, so
 that only one replica's controllers act.
@@ -36,6 +36,7 @@ from actors.controllers.job import JobController
 from actors.controllers.namespace import NamespaceController
 from actors.controllers.nodeipam import NodeIpamController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
+from actors.controllers.podautoscaler import AutoscalerConfig, PodAutoscalerController
 from actors.controllers.replicaset import ReplicaSetController, ReplicationManager
 from actors.controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from actors.controllers.statefulset import StatefulSetController
@@ -55,6 +56,8 @@ class ControllerManagerConfig:
     """How often a terminating namespace that still holds objects is looked at again."""
     start_timeout_seconds: float = 60.0
     """How long each controller may take to list what it follows at start."""
+    autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
+    """The HPA controller's sync period and default scale-down window."""
     root_ca: str | None = None
     """The cluster CA (PEM) published in every namespace as ``kube-root-ca.crt``; None: not
     published (no CA known)."""
@@ -103,6 +106,8 @@ class ControllerManager:
                 lambda: EndpointSliceController.start(conn, client, config.controller),
                 lambda: NodeIpamController.start(conn, client, config.controller,
                                                  config.ranges),
+                lambda: PodAutoscalerController.start(conn, client, config.controller,
+                                                      config.autoscaler),
             ]
             if config.root_ca is not None:
                 root_ca = config.root_ca

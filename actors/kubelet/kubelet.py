@@ -7,7 +7,8 @@ Two parts:
   :class:`~actors.kubelet.podsync.PodRecord` per pod bound to the node and hands every change of a
   pod (watch event, runtime event, timer) to the pod workers, where
   :class:`~actors.kubelet.podsync.PodSync` acts on it. It answers the apiserver's node calls
-  (``logs``, with ``follow`` streamed to the caller's subject, and ``exec``) on a small call pool,
+  (``logs``, with ``follow`` streamed to the caller's subject, ``exec``, and ``stats``: what its
+  pods' containers use now, for ``metrics.k8s.io``) on a small call pool,
   a streamed one on a thread of its own (at most ``streams_per_user`` at once per user).
 - :class:`Kubelet`, the actor hosting one agent (a real node, one NATS identity) or many (the
   simulated nodes of ``--runtime sim``: one connection, one informer, one pool of pod workers,
@@ -49,7 +50,7 @@ from actors.client.informer import Informer
 from actors.kubelet.podaddresses import PodAddresses
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.podworkers import PodWorkers
-from actors.kubelet.runtime import ExecSession, Runtime, RuntimeEvent, RuntimeFailure
+from actors.kubelet.runtime import ExecSession, Runtime, RuntimeEvent, RuntimeFailure, Usage
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.streaming import ExecStreamer
 from actors.kubelet.timers import Timers
@@ -114,6 +115,9 @@ class KubeletConfig:
     streams_per_user: int = 64
     """Followed logs and exec streams one user (``body.user``) may have open on this node at
     once; one more is refused (429). Each holds a thread or two and a runtime exec."""
+    stats_window_seconds: float = 1.0
+    """The window a CPU figure of ``stats`` is averaged over (Docker's two samples, a
+    second apart; PodMetrics' ``window``)."""
     relist_seconds: float = 60.0
     """Every pod is synced again this often: the safety net under the runtime's events."""
     record_events: bool = True
@@ -128,6 +132,8 @@ class KubeletConfig:
     stale for the node monitor grace period gets its node's pods evicted."""
 
 
+NODE_CALLS = ("logs", "exec", "stats")
+"""What the apiserver may ask of a node (``<prefix>.node.<node>.<op>``)."""
 MAX_LOG_CHARS = 256 * 1024
 """Logs longer than this are cut to their end (the bus carries messages of 1 MiB at most)."""
 
@@ -352,6 +358,24 @@ class NodeAgent:
             reply = envelope.error_reply(refused, sender=connection.name)
         send_reply(connection, incoming, reply)
 
+    def stats(self, incoming: Incoming, connection: Connection) -> None:
+        """Answer a ``stats`` call (call pool thread): what each running pod's containers use
+        now, and the node's total (the sum of its pods'): see docs/PROTOCOL.md. What cannot be
+        read is left out, as metrics-server leaves out what it cannot scrape."""
+        live = [record.pod for record in list(self.pods.values()) if not record.gone]
+        try:
+            used = self.runtime.usage(live)
+        except RuntimeFailure as failure:
+            log.warning("no usage of node %s: %s", self.name, failure.message)
+            used = {}
+        pods = [pod_stats(pod, used[pod["metadata"]["uid"]]) for pod in live
+                if pod["metadata"]["uid"] in used]
+        node = {"cpu": sum(c["cpu"] for p in pods for c in p["containers"]),
+                "memory": sum(c["memory"] for p in pods for c in p["containers"])}
+        send_reply(connection, incoming, incoming.envelope.reply(
+            {"timestamp": now_rfc3339(), "window": self.config.stats_window_seconds,
+             "node": node, "pods": pods}, sender=connection.name))
+
     def _streamed(self, incoming: Incoming, connection: Connection) -> None:
         """Answer a call streamed to its caller's subject (a followed log, an exec) at once,
         then stream it (on its own thread: ``Kubelet.handle``, while it lasts); RuntimeFailure
@@ -449,6 +473,14 @@ def _log_options(body: Object) -> dict[str, Any]:
                                    time.time())}
 
 
+def pod_stats(pod: Object, used: dict[str, Usage]) -> Object:
+    """One pod's entry of a ``stats`` answer."""
+    meta = pod["metadata"]
+    return {"namespace": meta["namespace"], "name": meta["name"], "uid": meta["uid"],
+            "containers": [{"name": name, "cpu": u.cpu, "memory": u.memory}
+                           for name, u in sorted(used.items())]}
+
+
 def same_intent(old: Object, new: Object) -> bool:
     """Whether two versions of a pod ask the same of the kubelet (only status differs)."""
     return old.get("spec") == new.get("spec") and old["metadata"].get(
@@ -532,7 +564,7 @@ class Kubelet(BusActor):
         """The apiserver's calls for the hosted nodes: ``pods/log``, ``pods/exec`` (and
         ``pods/attach``, on ``exec``)."""
         return [(self.subjects.node(name, op), "") for name in self.agents
-                for op in ("logs", "exec")]
+                for op in NODE_CALLS]
 
     def handle(self, incoming: Incoming) -> Envelope | None:
         """Check a node call and answer it on the call pool (a streamed one on a thread of its
@@ -545,10 +577,13 @@ class Kubelet(BusActor):
         node = self.subjects.parse_node(incoming.subject)
         agent = self.agents.get(node or "")
         body = envelope.body if isinstance(envelope.body, dict) else {}
+        if envelope.verb not in NODE_CALLS:
+            raise BadRequest(f"unknown node call {envelope.verb!r}")
+        if envelope.verb == "stats" and agent is not None:
+            self._calls.submit(agent.stats, incoming, self.connection)
+            return None
         if agent is None or body.get("uid") not in agent.pods:
             raise NotFound(f'pod "{envelope.name}" is not running on node {node}')
-        if envelope.verb not in ("logs", "exec"):
-            raise BadRequest(f"unknown node call {envelope.verb!r}")
         if body.get("stream"):  # held while it lasts: never one of the pool's workers
             threading.Thread(target=agent.answer, args=(incoming, self.connection),
                              name=f"{self.name}-stream", daemon=True).start()

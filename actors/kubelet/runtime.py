@@ -104,6 +104,16 @@ class VolumeFile:
     """Permission bits, as the item's ``mode`` or the volume's ``defaultMode`` say."""
 
 
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one running container uses now (``metrics.k8s.io``'s figures)."""
+
+    cpu: int
+    """CPU in nanocores: the CPU time used between two samples over the time between them."""
+    memory: int
+    """Memory working set in bytes (usage less the inactive page cache, as cAdvisor counts)."""
+
+
 class LogStream(Protocol):
     """Chunks of a container's output as they come; iteration ends when the container stops."""
 
@@ -213,6 +223,12 @@ class Runtime(Protocol):
                     tty: bool) -> ExecSession:
         """Start ``command`` in the running ``container`` with its input (when ``stdin``) and
         output attached, in a terminal when ``tty``; RuntimeFailure when it cannot start."""
+        ...
+
+    def usage(self, pods: list[Object]) -> dict[str, dict[str, Usage]]:
+        """What each running container of ``pods`` uses now: pod uid -> container name ->
+        usage (a container not running, or whose figures cannot be read, is left out).
+        Blocks about a second: Docker samples every container twice, all at once."""
         ...
 
     def attach_stream(self, pod_uid: str, container: str, *, stdin: bool,

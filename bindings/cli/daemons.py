@@ -28,6 +28,7 @@ from actors.api.validation import validate
 from actors.client.leaderelection import LeaderElectionConfig
 from actors.controllers.disruption import DisruptionConfig
 from actors.controllers.nodelifecycle import NodeLifecycleConfig
+from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.store import StoreConfig
 from bindings import https, kubeconfig
 from bindings.cli import parsing
@@ -46,7 +47,7 @@ def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     up.add_argument("--port", type=parsing.bounded(0, 65535), default=0,
                     help="embedded nats-server port (0: a free one)")
     for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
-                  _node_flags, _range_flags):
+                  _autoscaler_flags, _node_flags, _range_flags):
         flags(up)
 
 
@@ -70,7 +71,7 @@ def _add_server(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                         help="no controllers here: `kubeactor controller-manager` processes run "
                              "them, with DATA_DIR/controller-manager.kubeconfig")
     for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
-                  _range_flags):
+                  _range_flags, _autoscaler_flags):
         flags(server)
 
 
@@ -89,7 +90,8 @@ def _add_controller_manager(verbs: parsing.Verbs, common: parsing.Parser) -> Non
         "controller-manager", parents=[common],
         help="run the controllers, joining the cluster of --kubeconfig "
              "(kube-controller-manager)")
-    for flags in (_monitor_flags, _leader_flags, _eviction_flags, _range_flags):
+    for flags in (_monitor_flags, _leader_flags, _eviction_flags, _range_flags,
+                  _autoscaler_flags):
         flags(controller_manager)
 
 
@@ -133,6 +135,26 @@ def _monitor_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--node-monitor-period", type=parsing.bounded(1, 3600),
                          default=defaults.monitor_seconds, metavar="SECONDS",
                          help="how often nodes are checked")
+
+
+def _autoscaler_flags(command: argparse.ArgumentParser) -> None:
+    """--horizontal-pod-autoscaler-* (up, server, controller-manager), defaults from
+    ``AutoscalerConfig``."""
+    defaults = AutoscalerConfig()
+    command.add_argument("--horizontal-pod-autoscaler-sync-period", type=parsing.seconds,
+                         default=defaults.sync_seconds, metavar="SECONDS",
+                         help="how often each HorizontalPodAutoscaler is looked at")
+    command.add_argument("--horizontal-pod-autoscaler-downscale-stabilization",
+                         type=parsing.bounded(0, 3600), metavar="SECONDS",
+                         default=defaults.downscale_stabilization_seconds,
+                         help="an HPA scales down to the highest recommendation of this window "
+                              "(unless its behavior says otherwise)")
+
+
+def _autoscaler(args: argparse.Namespace) -> AutoscalerConfig:
+    return AutoscalerConfig(
+        sync_seconds=args.horizontal_pod_autoscaler_sync_period,
+        downscale_stabilization_seconds=args.horizontal_pod_autoscaler_downscale_stabilization)
 
 
 def _leader_flags(command: argparse.ArgumentParser) -> None:
@@ -232,7 +254,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     return _serve(_elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
         nats_url=args.nats, nats_port=args.port, store=args.store, storage=_storage(args),
-        node_lifecycle=_node_lifecycle(args),
+        node_lifecycle=_node_lifecycle(args), autoscaler=_autoscaler(args),
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
         node_memory=args.node_memory, max_pods=args.max_pods,
@@ -266,7 +288,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
         nats_port=int(port), store=args.store, storage=_storage(args),
         apiserver_only=args.apiserver_only,
-        node_lifecycle=_node_lifecycle(args), tokens_file=args.tokens,
+        node_lifecycle=_node_lifecycle(args), autoscaler=_autoscaler(args), tokens_file=args.tokens,
         scheduler=not args.disable_scheduler,
         controller_manager=not args.disable_controller_manager,
         https_listen=args.https_listen, ranges=_ranges(args))),
@@ -284,7 +306,8 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
     """``controller-manager``: kube-controller-manager's process, joining the cluster of its
     kubeconfig (``DATA_DIR/controller-manager.kubeconfig``)."""
     return _join(args, "controller manager", scheduler=False,
-                 node_lifecycle=_node_lifecycle(args), ranges=_ranges(args))
+                 node_lifecycle=_node_lifecycle(args), ranges=_ranges(args),
+                 autoscaler=_autoscaler(args))
 
 
 def _join(args: argparse.Namespace, what: str, **component: Any) -> int:

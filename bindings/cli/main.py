@@ -39,6 +39,7 @@ from bindings.cli import (
     parsing,
     pods,
     services,
+    top,
     tracing,
     workloads,
 )
@@ -48,15 +49,16 @@ from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
          "apply", "describe", "logs", "exec", "api-resources", "auth", "config", "trace",
          "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig", "cordon",
-         "uncordon", "drain", "expose")
+         "uncordon", "drain", "expose", "top")
 """Every verb, in the order ``kubeactor --help`` lists them (the order they came in)."""
 COMMANDS = {**objects.COMMANDS, **pods.COMMANDS, **workloads.COMMANDS, **auth.COMMANDS,
-            **drain.COMMANDS, **services.COMMANDS}
+            **drain.COMMANDS, **services.COMMANDS, **top.COMMANDS}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {**daemons.COMMANDS, **tracing.COMMANDS}
 """Commands that run components here, or connect on their own terms."""
 _PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS,
-            **daemons.PARSERS, **tracing.PARSERS, **drain.PARSERS, **services.PARSERS}
+            **daemons.PARSERS, **tracing.PARSERS, **drain.PARSERS, **services.PARSERS,
+            **top.PARSERS}
 
 
 def parser() -> argparse.ArgumentParser:

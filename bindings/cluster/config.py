@@ -18,6 +18,7 @@ from actors.api.pods import DEFAULT_SCHEDULER
 from actors.client.credentials import Credentials
 from actors.client.leaderelection import LeaderElectionConfig
 from actors.controllers.nodelifecycle import NodeLifecycleConfig
+from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.store import StoreConfig
 from bus import BusConfig
 from bus.errors import KubeactorError
@@ -57,6 +58,9 @@ class ClusterConfig:
     ranges: addresses.Ranges = field(default_factory=addresses.Ranges)
     """Pods', nodes' and Services' addresses and NodePorts (--cluster-cidr,
     --service-cluster-ip-range...): inside 127.0.0.0/8 by default, local to one machine."""
+    autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
+    """The HPA controller's sync period and default scale-down window
+    (--horizontal-pod-autoscaler-*)."""
     node_lease_duration_seconds: int = 40
     """The kubelets' Lease duration; they renew every quarter of it."""
     node_cpu: str | None = None

@@ -383,7 +383,7 @@ class Cluster:
         connection, client = self._component("controller-manager", CONTROLLER_MANAGER)
         manager = self.controller_manager = ControllerManager(
             connection, client, ControllerManagerConfig(
-                node_lifecycle=config.node_lifecycle,
+                node_lifecycle=config.node_lifecycle, autoscaler=config.autoscaler,
                 namespace_retry_seconds=config.namespace_retry_seconds,
                 root_ca=self._root_ca(), ranges=config.ranges))
         gate = LeaderGate.start(connection, client, self._election(

@@ -11,6 +11,7 @@ that only decodes and hands over. Docker's exceptions become
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import select
 import shutil
@@ -45,6 +46,7 @@ from actors.kubelet.runtime import (
     ExecSession,
     RuntimeEvent,
     RuntimeFailure,
+    Usage,
     VolumeFile,
     attempt,
 )
@@ -52,6 +54,10 @@ from actors.kubelet.volumes import file_volume
 from bindings.runtimes import atomicwriter
 
 log = logging.getLogger(__name__)
+
+
+STATS_AT_ONCE = 32
+"""Containers whose stats are asked of the engine at once (each answer takes about a second)."""
 
 
 def container_name(pod: Object, container: Object, attempt: int) -> str:
@@ -164,6 +170,33 @@ def to_info(container: Container) -> ContainerInfo:
         oom_killed=bool(state.get("OOMKilled")), runtime="docker",
         image_id=f"docker-pullable://{attrs.get('Image', '')}",
     )
+
+
+def usage(stats: dict[str, Any]) -> Usage:
+    """A container's :class:`Usage` from one answer of Docker's stats (which holds two
+    samples): the CPU time used between them over the time between them, in nanocores; the
+    memory used less the inactive page cache (cgroup v1 ``total_inactive_file``, v2
+    ``inactive_file``), as cAdvisor's working set."""
+    now, before = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
+    used = (now.get("cpu_usage") or {}).get("total_usage", 0) - (
+        before.get("cpu_usage") or {}).get("total_usage", 0)
+    elapsed = _seconds(stats.get("read")) - _seconds(stats.get("preread"))
+    memory = stats.get("memory_stats") or {}
+    cache = memory.get("stats") or {}
+    inactive = cache.get("total_inactive_file", cache.get("inactive_file", 0))
+    return Usage(int(used / elapsed) if used > 0 and elapsed > 0 else 0,
+                 max(int(memory.get("usage", 0)) - int(inactive), 0))
+
+
+def _seconds(stamp: str | None) -> float:
+    """Seconds since the epoch of Docker's RFC 3339 timestamp with nanoseconds; 0 for none
+    (or Docker's zero time, which a first sample's ``preread`` is)."""
+    if not stamp or stamp.startswith("0001-"):
+        return 0.0
+    day, _, rest = stamp.rstrip("Z").partition("T")
+    clock, _, fraction = rest.partition(".")
+    whole = datetime.datetime.fromisoformat(f"{day}T{clock}+00:00").timestamp()
+    return whole + float(f"0.{fraction or 0}")
 
 
 def _timestamp(value: str | None) -> str | None:
@@ -454,6 +487,33 @@ class DockerRuntime:
             exec_id = api.exec_create(found.id, command, stdin=stdin, tty=tty)["Id"]
             attached = api.exec_start(exec_id, tty=tty, socket=True)
         return DockerExec(api, exec_id, attached, tty)
+
+    def usage(self, pods: list[Object]) -> dict[str, dict[str, Usage]]:
+        """Docker's stats of this node's running containers of ``pods``: one ``stats`` call
+        each, all at once (the engine takes two samples about a second apart); a container
+        gone or failing meanwhile is left out."""
+        uids = {pod["metadata"]["uid"] for pod in pods}
+        with translated("RuntimeUnavailable"):
+            running = [c for c in self.client.containers.list(
+                filters={"label": self._labels(None)}) if c.labels.get(POD_UID) in uids]
+        found: dict[str, dict[str, Usage]] = {}
+        if not running:
+            return found
+
+        def sample(container: Container) -> Usage | None:
+            try:
+                stats: Any = container.stats(stream=False)  # one answer, two samples
+            except (docker.errors.DockerException, requests.RequestException) as error:
+                log.debug("no stats of %s: %s", container.name, error)
+                return None
+            return usage(stats)
+
+        with ThreadPoolExecutor(max_workers=min(len(running), STATS_AT_ONCE)) as pool:
+            for container, used in zip(running, pool.map(sample, running), strict=True):
+                if used is not None:
+                    found.setdefault(container.labels[POD_UID], {})[
+                        container.labels.get(CONTAINER_NAME, "")] = used
+        return found
 
     def attach_stream(self, pod_uid: str, container: str, *, stdin: bool,
                       tty: bool) -> ExecSession:

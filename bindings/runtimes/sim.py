@@ -7,7 +7,10 @@ at once and runs until deleted, unless the pod asks otherwise with annotations:
   before they run;
 - ``sim.kubeactor.io/run-seconds``: the containers exit after running that many seconds;
 - ``sim.kubeactor.io/exit-code``: ...with this code (default 0);
-- ``sim.kubeactor.io/pull-error``: any value makes the image pull fail (ErrImagePull).
+- ``sim.kubeactor.io/pull-error``: any value makes the image pull fail (ErrImagePull);
+- ``sim.kubeactor.io/cpu-usage``, ``sim.kubeactor.io/memory-usage``: what each running container
+  uses (quantities: ``500m``, ``64Mi``; 0 when absent), read from the pod as the kubelet has it
+  now, so annotating a running pod changes its metrics.
 
 The files of a pod's ConfigMap, Secret, downward API and projected volumes are kept in memory:
 ``exec`` answers ``cat PATH`` with one of them (at the container's ``volumeMounts``) and
@@ -34,11 +37,13 @@ from typing import Any
 
 from actors.api.meta import now_rfc3339
 from actors.api.objects import Object
+from actors.api.quantity import parse_quantity
 from actors.kubelet.runtime import (
     ContainerInfo,
     ExecResult,
     RuntimeEvent,
     RuntimeFailure,
+    Usage,
     VolumeFile,
     attempt,
 )
@@ -48,6 +53,8 @@ START_SECONDS = "sim.kubeactor.io/start-seconds"
 RUN_SECONDS = "sim.kubeactor.io/run-seconds"
 EXIT_CODE = "sim.kubeactor.io/exit-code"
 PULL_ERROR = "sim.kubeactor.io/pull-error"
+CPU_USAGE = "sim.kubeactor.io/cpu-usage"
+MEMORY_USAGE = "sim.kubeactor.io/memory-usage"
 
 _IDS = itertools.count(1)
 
@@ -275,6 +282,18 @@ class SimRuntime:
             return SimExec(ExecResult(int(code.group(1)), "", ""), echoes=False)
         return SimExec(self.exec(pod_uid, container, command), echoes=False)
 
+    def usage(self, pods: list[Object]) -> dict[str, dict[str, Usage]]:
+        """Each running container's usage as its pod's annotations say (see the module
+        docstring); a pod whose annotation is not a quantity has none."""
+        found = {}
+        for pod in pods:
+            uid = pod["metadata"]["uid"]
+            running = sorted(i.name for i in self.list_containers(uid) if i.state == "running")
+            each = _annotated_usage(pod)
+            if running and each is not None:
+                found[uid] = dict.fromkeys(running, each)
+        return found
+
     def attach_stream(self, pod_uid: str, container: str, *, stdin: bool,
                       tty: bool) -> SimExec:
         keeps_stdin = self._spec(pod_uid, container).get("stdin") is True
@@ -290,6 +309,17 @@ class SimRuntime:
             timer.cancel()
         if self._own_timers:
             self.timers.stop()
+
+
+def _annotated_usage(pod: Object) -> Usage | None:
+    """What each container of ``pod`` uses by its annotations; None when one is not a
+    quantity."""
+    annotations = pod["metadata"].get("annotations") or {}
+    try:
+        return Usage(int(parse_quantity(annotations.get(CPU_USAGE, "0")) * 10**9),
+                     int(parse_quantity(annotations.get(MEMORY_USAGE, "0"))))
+    except ValueError:
+        return None
 
 
 def _cat(container: Object, volumes: dict[str, dict[str, VolumeFile]], path: str) -> ExecResult:

@@ -32,6 +32,7 @@ from tests.support import until
 pytestmark = pytest.mark.e2e
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "integration" / "manifests"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "manifests"
 WEB = (MANIFESTS / "nginx-deployment.yaml").read_text().replace(
     "name: nginx-deployment", "name: web").replace(
     "        image: nginx:1.14.2\n",
@@ -262,7 +263,8 @@ def every_kind(cluster: UpProcess, web: str, carol: Path) -> None:
     networking = [(MANIFESTS / "networking" / f"{name}.yaml").read_text() for name in
                   ("minimal-ingress", "default-ingressclass", "networkpolicy")]
     for manifest in ((MANIFESTS / "game-demo.yaml").read_text(), LIMIT_RANGE, ADMISSION,
-                     json.dumps(WIDGETS), *networking):
+                     json.dumps(WIDGETS), *networking,
+                     (EXAMPLES / "hpa.yaml").read_text()):
         ok(cluster, "create", "-f", "-", stdin=manifest)
     ok(cluster, "create", "-f", "-", stdin=json.dumps(widget("gear", size=3)))
     for kind in ("DaemonSet", "StatefulSet", "ReplicationController"):
@@ -326,6 +328,7 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("ingresses", "minimal-ingress", "default", "Ingress Class: nginx-example"),
     ("ingressclasses", "example-class", "", "Controller: k8s.io/example-class"),
     ("networkpolicies", "test-network-policy", "default", "PodSelector: role=db"),
+    ("horizontalpodautoscalers", "php-apache", "default", "Min replicas: 1 Max replicas: 10"),
 ]
 
 

@@ -104,7 +104,8 @@ def test_kubectl_reads_aggregated_discovery_and_fetches_no_group_version(
     assert listed.returncode == 0, listed.stderr
     fetched = re.findall(r'verb="GET" url="https://[^/]+(/[^"?]*)', listed.stderr)
     assert fetched == ["/api", "/apis"]
-    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
-    assert rows["widgets"] == ["widgets", "wd", "example.com/v1", "true", "Widget"]
-    assert rows["deployments"] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
-    assert rows["nodes"] == ["nodes", "no", "v1", "false", "Node"]
+    rows = {line.split()[-1]: line.split() for line in listed.stdout.splitlines()[1:]}
+    assert rows["Widget"] == ["widgets", "wd", "example.com/v1", "true", "Widget"]
+    assert rows["Deployment"] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
+    assert rows["Node"] == ["nodes", "no", "v1", "false", "Node"]
+    assert rows["NodeMetrics"] == ["nodes", "metrics.k8s.io/v1beta1", "false", "NodeMetrics"]

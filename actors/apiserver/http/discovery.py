@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from actors.api.discovery import Served, versions
 from actors.api.objects import Object
-from actors.api.resources import REVIEWS, ResourceInfo
+from actors.api.resources import METRICS_GROUP, REVIEWS, ResourceInfo
 from actors.apiserver.http import documents
 from actors.apiserver.http.documents import Document
 from actors.apiserver.server import SUBRESOURCE_VERBS, VERBS
@@ -133,6 +133,8 @@ def _resource_discovery(info: ResourceInfo, version: str) -> Object:
 
 
 def _verbs(info: ResourceInfo) -> list[str]:
+    if info.group == METRICS_GROUP:
+        return ["get", "list"]
     return ["create"] if info.name in REVIEWS else sorted(VERBS)
 
 

@@ -167,6 +167,7 @@ VALID: dict[str, list[Object]] = {
                              "metadata": {"name": "web-6b8bdb6db9"}, "revision": 1,
                              "data": {"spec": {"template": {"$patch": "replace"}}}}],
     "jobs": [], "cronjobs": [],  # examples/manifests: the Kubernetes docs' job and cronjob
+    "horizontalpodautoscalers": [],  # examples/manifests: the Kubernetes docs' walkthrough
     certificates.RESOURCE: [_csr()],
     "priorityclasses": [{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                          "metadata": {"name": "high-priority"}, "value": 1000000,

@@ -1,0 +1,151 @@
+"""``metrics.k8s.io/v1beta1``: PodMetrics and NodeMetrics, asked of the kubelets when read.
+
+Kubernetes' metrics-server scrapes every kubelet's summary API on a timer and keeps the
+figures in memory. Here the apiserver asks each node it needs (``<prefix>.node.<node>.stats``,
+as ``pods/log`` asks a pod's node) when a get or list of metrics comes, and keeps a node's
+answer ``ApiServerConfig.metrics_cache_seconds``: an idle cluster costs nothing, a reader
+(``kubectl top``, the HPA controller every 15 s) at most one call per node per period, and the
+store never sees a sample. A node that does not answer in ``metrics_call_seconds`` is left
+out, as metrics-server leaves out a kubelet it could not scrape.
+
+The choice of nodes and the objects made of their answers are pure functions
+(:func:`nodes_to_ask`, :func:`answer`); :class:`Metrics` (mixed into the actor) asks the
+nodes one after another through the pipeline's external calls, never holding the worker.
+
+Neighbours: ``server`` (the pipeline that runs :meth:`Metrics._metrics` as the verb),
+``actors.kubelet.kubelet`` (``NodeAgent.stats``, the other end), ``actors.api.resources``
+(``METRICS_GROUP``).
+
+Which thread: an apiserver worker's actor thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterable
+from typing import TYPE_CHECKING, Any
+
+from actors.api.objects import Object
+from actors.api.resources import METRICS_GROUP
+from actors.api.selectors import matcher
+from actors.apiserver.admission.chain import ExternalCall
+from bus.envelope import Envelope, new_id
+from bus.errors import MethodNotAllowed, NotFound
+
+if TYPE_CHECKING:
+    from actors.apiserver.requests import ApiServerConfig, Request, Result, Step
+    from actors.store import StoreView
+    from bus.subjects import Subjects
+
+API_VERSION = f"{METRICS_GROUP}/v1beta1"
+KIB = 1024
+
+
+class Metrics:
+    """The metrics verb, mixed into :class:`~actors.apiserver.server.ApiServer`. What it uses
+    of the actor is declared here."""
+
+    config: ApiServerConfig
+    subjects: Subjects
+    view: StoreView | None
+    _stats: dict[str, tuple[float, Object]]
+    """Node -> (when, its last ``stats`` answer): this worker's cache."""
+
+    def _metrics(self, request: Request) -> Generator[Step, Result, Object]:
+        """A get or list of PodMetrics or NodeMetrics (any other verb: 405)."""
+        if request.verb not in ("get", "list"):
+            raise MethodNotAllowed(f'the server does not allow "{request.verb}" on '
+                                   f"{request.info.qualified}")
+        assert self.view is not None, "reads before on_start"
+        pods = self.view.page(f"/pods/{request.namespace}/" if request.namespace else "/pods/")[0]
+        nodes = [n["metadata"]["name"] for n in self.view.page("/nodes/")[0]]
+        stats: dict[str, Object] = {}
+        for node in nodes_to_ask(request.info.kind, request.name, pods, nodes):
+            found = yield from self._node_stats(node, request.envelope)
+            if found is not None:
+                stats[node] = found
+        return answer(request, stats, pods)
+
+    def _node_stats(self, node: str, envelope: Envelope
+                    ) -> Generator[Step, Result, Object | None]:
+        """``node``'s ``stats`` answer: the cached one while fresh, else asked (None when the
+        node did not answer)."""
+        cache = self._stats
+        when, stats = cache.get(node, (float("-inf"), None))
+        if stats is not None and time.monotonic() - when < self.config.metrics_cache_seconds:
+            return stats
+        reply = yield ExternalCall(self.subjects.node(node, "stats"), Envelope(
+            trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
+            target=f"kubelet-{node}", verb="stats", resource="nodes", name=node, body={}),
+            self.config.metrics_call_seconds)
+        if not isinstance(reply, Envelope) or int((reply.status or {}).get("code", 200)) >= 400 \
+                or not isinstance(reply.body, dict):
+            cache.pop(node, None)
+            return None
+        cache[node] = (time.monotonic(), reply.body)
+        return reply.body
+
+
+def nodes_to_ask(kind: str, name: str | None, pods: Iterable[Object],
+                 nodes: Iterable[str]) -> list[str]:
+    """The nodes whose answers a request needs: the named node, or every node (NodeMetrics);
+    the named pod's node, or the nodes of the pods listed (PodMetrics)."""
+    if kind == "NodeMetrics":
+        return sorted(node for node in nodes if name is None or node == name)
+    return sorted({pod["spec"]["nodeName"] for pod in pods if pod.get("spec", {}).get(
+        "nodeName") and (name is None or pod["metadata"]["name"] == name)})
+
+
+def answer(request: Request, stats: dict[str, Object], pods: list[Object]) -> Object:
+    """The object or list the request asks for, made of the nodes' answers; NotFound for a
+    named object without figures (as metrics-server answers)."""
+    kind, options = request.info.kind, request.options
+    if kind == "NodeMetrics":
+        items = [node_metrics(node, found) for node, found in sorted(stats.items())]
+    else:
+        labels = {(p["metadata"]["namespace"], p["metadata"]["name"]):
+                  p["metadata"].get("labels") or {} for p in pods}
+        items = [pod_metrics(entry, found, labels.get((entry["namespace"], entry["name"]), {}))
+                 for found in stats.values() for entry in found.get("pods") or []
+                 if (entry["namespace"], entry["name"]) in labels]
+    match = matcher(options.label_selector, options.field_selector)
+    items = sorted((i for i in items if match(i) and request.name in (None, i["metadata"][
+        "name"])), key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]))
+    if request.name is None:
+        return {"apiVersion": API_VERSION, "kind": f"{kind}List", "metadata": {},
+                "items": items}
+    if not items:
+        raise NotFound(f'{request.info.qualified} "{request.name}" not found',
+                       details={"name": request.name, "group": METRICS_GROUP,
+                                "kind": request.info.name})
+    return items[0]
+
+
+def pod_metrics(entry: Object, stats: Object, labels: dict[str, Any]) -> Object:
+    """One PodMetrics from a pod's entry of a node's ``stats`` answer."""
+    return {"apiVersion": API_VERSION, "kind": "PodMetrics",
+            "metadata": {"name": entry["name"], "namespace": entry["namespace"],
+                         "labels": labels, "creationTimestamp": stats["timestamp"]},
+            "timestamp": stats["timestamp"], "window": window(stats),
+            "containers": [{"name": c["name"], "usage": usage(c)}
+                           for c in entry.get("containers") or []]}
+
+
+def node_metrics(node: str, stats: Object) -> Object:
+    """One NodeMetrics from a node's ``stats`` answer."""
+    return {"apiVersion": API_VERSION, "kind": "NodeMetrics",
+            "metadata": {"name": node, "creationTimestamp": stats["timestamp"]},
+            "timestamp": stats["timestamp"], "window": window(stats),
+            "usage": usage(stats.get("node") or {})}
+
+
+def usage(figures: Object) -> Object:
+    """Kubernetes' quantities of nanocores and bytes, as metrics-server writes them."""
+    return {"cpu": f"{int(figures.get('cpu', 0))}n",
+            "memory": f"{int(figures.get('memory', 0)) // KIB}Ki"}
+
+
+def window(stats: Object) -> str:
+    """A duration as Kubernetes writes one: ``1s``, ``1.5s``."""
+    seconds = float(stats.get("window") or 0)
+    return f"{seconds:g}s"
