@@ -48,6 +48,9 @@ class Racing(Verbs):
     def _release(self, *args: Any) -> None:
         pass
 
+    def _released(self, *args: Any) -> Generator[Any, Any, None]:  # a Service's addresses
+        yield from ()
+
     def _commit(self, request: Request, stored: Any, removed: bool = False) -> Any:
         return stored
 
