@@ -78,6 +78,14 @@ def test_version_api_resources_and_api_versions_describe_the_server(cluster):
         ok(cluster, "api-versions").split())
 
 
+def test_cluster_info_names_the_control_plane(cluster):
+    """kubectl lists the Services labelled ``kubernetes.io/cluster-service`` (none here) after
+    the API's address; it failed while Services were not served."""
+    shown = ok(cluster, "cluster-info")
+    server = yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+    assert words(shown).startswith(f"Kubernetes control plane is running at {server}")
+
+
 def test_get_prints_every_output_form(cluster, web):
     names = ok(cluster, "get", "pods", "-l", "app=nginx", "-o", "name").split()
     assert len(names) == 3 and all(name.startswith("pod/web-") for name in names)
