@@ -66,3 +66,38 @@ def test_client_ip_affinity_holds_until_it_times_out_or_the_backend_goes():
     balancer.pick("c")
     balancer.route = Route("s", tuple(b for b in backends if b != first), 10)
     assert balancer.pick("a") != first
+
+
+def test_endpoints_outside_loopback_are_never_forwarded_to():
+    """An EndpointSlice anyone may write in their namespace must not turn the proxy into a
+    relay to other hosts: only 127.0.0.0/8 backends unless more networks are configured."""
+    pieces = [_slice("web", ("10.0.0.5", True), ("0.0.0.0", True), ("::1", True),
+                     ("not-an-ip", True), ("127.0.0.9", True))]
+    table = routes([_service()], pieces, "127.0.0.1")
+    assert table == {("127.16.0.7", 80): Route("default/web:http", (("127.0.0.9", 8080),))}
+    assert routes([_service()], [_slice("web", ("10.0.0.5", True))], "127.0.0.1") == {}
+
+
+def test_configured_networks_allow_forwarding_to_them():
+    from ipaddress import ip_network
+    table = routes([_service()], [_slice("web", ("10.0.0.5", True))], "127.0.0.1",
+                   allowed=(ip_network("10.0.0.0/8"), ip_network("127.0.0.0/8")))
+    assert table[("127.16.0.7", 80)].backends == (("10.0.0.5", 8080),)
+
+
+def test_the_proxy_never_listens_outside_loopback():
+    ready = [_slice("web", ("127.0.0.1", True))]
+    for ip in ("0.0.0.0", "10.96.0.1", "::", "bogus"):
+        assert routes([_service(clusterIP=ip)], ready, "127.0.0.1") == {}
+    node_port = _service(type="NodePort", ports=[
+        {"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30080}])
+    assert set(routes([node_port], ready, "0.0.0.0")) == {("127.16.0.7", 80)}
+
+
+def test_garbage_ports_in_a_slice_or_service_do_not_break_the_table():
+    bad_slice = _slice("web", ("127.0.0.1", True))
+    bad_slice["ports"][0]["port"] = "eighty"
+    good = _slice("api", ("127.0.0.2", True))
+    bad_service = _service(ports=[{"name": "http", "port": "x", "protocol": "TCP"}])
+    table = routes([bad_service, _service("api")], [bad_slice, good], "127.0.0.1")
+    assert table == {("127.16.0.7", 80): Route("default/api:http", (("127.0.0.2", 8080),))}
