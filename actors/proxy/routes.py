@@ -9,6 +9,12 @@ endpoint has no route: nothing listens there, so a connection is refused at once
 kube-proxy's REJECT rule), and a pod that turns unready leaves the backends, so new
 connections stop reaching it (established ones go on). UDP and SCTP ports are not proxied.
 
+Only addresses of ``allowed`` (:data:`LOOPBACK` unless the caller configures more) are
+listened on or forwarded to: an EndpointSlice is written by anyone who may edit its
+namespace, so an endpoint at ``10.0.0.5`` or ``0.0.0.0`` (or an address or port that is not
+one) is left out, and a ClusterIP or node address outside them gets no listener; the proxy
+never becomes a relay to another host.
+
 :class:`Balancer` picks a backend per connection: round robin, or with ``sessionAffinity:
 ClientIP`` the backend a client address had last (while it is still a backend and its
 affinity has not timed out).
@@ -21,15 +27,20 @@ Which thread: :func:`routes` any; a :class:`Balancer` is used on the forwarder's
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from actors.api import endpointslices, services
 from actors.api.objects import Object
 
 Address = tuple[str, int]
 """(IP, port)."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK: tuple[Network, ...] = (ipaddress.ip_network("127.0.0.0/8"),)
+"""Where the proxy may listen and forward unless configured otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,29 +54,47 @@ class Route:
     """ClientIP affinity's timeout; None: round robin."""
 
 
-def routes(known_services: Iterable[Object], slices: Iterable[Object], node_address: str
-           ) -> dict[Address, Route]:
+def routes(known_services: Iterable[Object], slices: Iterable[Object], node_address: str,
+           allowed: tuple[Network, ...] = LOOPBACK) -> dict[Address, Route]:
     """Every address to listen on and its route (see the module docstring)."""
-    ready = _ready_backends(slices)
+    ready = _ready_backends(slices, allowed)
     found: dict[Address, Route] = {}
     for service in known_services:
         spec = service.get("spec") or {}
         ip = spec.get("clusterIP")
-        if not ip or ip == services.HEADLESS or spec.get("type") == "ExternalName":
+        if not _within(ip, allowed) or spec.get("type") == "ExternalName":
             continue
         metadata = service["metadata"]
         owner = (metadata.get("namespace", ""), metadata["name"])
         affinity = _affinity(spec)
         for port in spec.get("ports") or []:
             backends = ready.get((*owner, port.get("name") or ""), ())
-            if port.get("protocol", "TCP") != "TCP" or not backends:
+            number, node_port = _port(port.get("port")), _port(port.get("nodePort"))
+            if port.get("protocol", "TCP") != "TCP" or not backends or number is None:
                 continue
-            route = Route(f"{owner[0]}/{owner[1]}:{port.get('name') or port['port']}",
+            route = Route(f"{owner[0]}/{owner[1]}:{port.get('name') or number}",
                           tuple(sorted(backends)), affinity)
-            found[(ip, int(port["port"]))] = route
-            if port.get("nodePort") and services.needs_node_ports(service):
-                found[(node_address, int(port["nodePort"]))] = route
+            found[(ip, number)] = route
+            if node_port and services.needs_node_ports(service) and \
+                    _within(node_address, allowed):
+                found[(node_address, node_port)] = route
     return found
+
+
+def _within(ip: object, allowed: tuple[Network, ...]) -> TypeGuard[str]:
+    """``ip`` is an address (not a network's own unspecified one) of one of ``allowed``."""
+    if not isinstance(ip, str):
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return not address.is_unspecified and any(address in net for net in allowed)
+
+
+def _port(value: object) -> int | None:
+    """A TCP port number, or None when ``value`` is not one."""
+    return value if isinstance(value, int) and 0 < value < 65536 else None
 
 
 def _affinity(spec: Object) -> float | None:
@@ -75,8 +104,9 @@ def _affinity(spec: Object) -> float | None:
     return float(config.get("timeoutSeconds", services.CLIENT_IP_TIMEOUT))
 
 
-def _ready_backends(slices: Iterable[Object]) -> dict[tuple[str, str, str], set[Address]]:
-    """(namespace, service, port name) -> the ready endpoints' addresses."""
+def _ready_backends(slices: Iterable[Object], allowed: tuple[Network, ...]
+                    ) -> dict[tuple[str, str, str], set[Address]]:
+    """(namespace, service, port name) -> the ready endpoints' addresses (those ``allowed``)."""
     found: dict[tuple[str, str, str], set[Address]] = {}
     for piece in slices:
         metadata = piece["metadata"]
@@ -84,11 +114,12 @@ def _ready_backends(slices: Iterable[Object]) -> dict[tuple[str, str, str], set[
         if not owner:
             continue
         ready = [e["addresses"][0] for e in piece.get("endpoints") or []
-                 if (e.get("conditions") or {}).get("ready", True) and e.get("addresses")]
+                 if (e.get("conditions") or {}).get("ready", True) and e.get("addresses")
+                 and _within(e["addresses"][0], allowed)]
         for port in piece.get("ports") or []:
-            if port.get("port") is not None:
+            if (number := _port(port.get("port"))) is not None:
                 found.setdefault((metadata.get("namespace", ""), owner, port.get("name") or ""),
-                                 set()).update((ip, int(port["port"])) for ip in ready)
+                                 set()).update((ip, number) for ip in ready)
     return found
 
 
