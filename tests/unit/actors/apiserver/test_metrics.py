@@ -34,3 +34,42 @@ def test_figures_become_kubernetes_quantities():
     assert (made["window"], made["metadata"]["labels"]) == ("1s", {"app": "x"})
     assert made["containers"] == [{"name": "c", "usage": {"cpu": "250000000n",
                                                           "memory": "2Ki"}}]
+
+
+def _request(kind: str, name: str | None = None):
+    from types import SimpleNamespace
+    return SimpleNamespace(info=SimpleNamespace(kind=kind, qualified=f"{kind.lower()}.x"),
+                           name=name, options=SimpleNamespace(label_selector=None,
+                                                              field_selector=None))
+
+
+def _stats(*entries: dict, node: dict | None = None) -> dict:
+    return {"timestamp": "2026-12-06T22:00:00Z", "window": 1.0,
+            "node": node or {"cpu": 1, "memory": 1024}, "pods": list(entries)}
+
+
+def _entry(name: str, cpu: object = 5, memory: object = 2048) -> dict:
+    return {"namespace": "default", "name": name,
+            "containers": [{"name": "c", "cpu": cpu, "memory": memory}]}
+
+
+def test_a_node_answering_for_pods_not_on_it_is_not_believed():
+    """n2 (compromised) claims figures for a, which runs on n1: only n1's figures count."""
+    from actors.apiserver.metrics import answer
+    stats = {"n1": _stats(_entry("a", cpu=5)), "n2": _stats(_entry("a", cpu=10**12),
+                                                           _entry("b", cpu=7))}
+    made = answer(_request("PodMetrics"), stats, PODS)
+    assert [(i["metadata"]["name"], i["containers"][0]["usage"]["cpu"])
+            for i in made["items"]] == [("a", "5n"), ("b", "7n")]
+
+
+def test_garbage_figures_are_left_out_not_a_500():
+    from actors.apiserver.metrics import answer
+    bad = [_entry("a", cpu="lots"), _entry("c", cpu=float("inf")), {"name": "x"}, "junk",
+           _entry("a", memory=-5), _entry("c", cpu=float("nan"))]
+    stats = {"n1": _stats(*bad), "n2": _stats(_entry("b"))}
+    made = answer(_request("PodMetrics"), stats, PODS)
+    assert [i["metadata"]["name"] for i in made["items"]] == ["b"]
+    nodes = answer(_request("NodeMetrics"), {"n1": _stats(node={"cpu": "x"}),
+                                            "n2": {"pods": 3}, "n3": _stats()}, PODS)
+    assert [i["metadata"]["name"] for i in nodes["items"]] == ["n3"]
