@@ -6,7 +6,10 @@ as ``pods/log`` asks a pod's node) when a get or list of metrics comes, and keep
 answer ``ApiServerConfig.metrics_cache_seconds``: an idle cluster costs nothing, a reader
 (``kubectl top``, the HPA controller every 15 s) at most one call per node per period, and the
 store never sees a sample. A node that does not answer in ``metrics_call_seconds`` is left
-out, as metrics-server leaves out a kubelet it could not scrape.
+out, as metrics-server leaves out a kubelet it could not scrape. A node is believed only for
+the pods bound to it (``spec.nodeName``), and an object whose figures are garbage (not a
+number, negative, NaN, infinite, beyond int64) is left out: a compromised kubelet can neither
+write another node's pods' figures (nor feed their HPA) nor make the read fail.
 
 The choice of nodes and the objects made of their answers are pure functions
 (:func:`nodes_to_ask`, :func:`answer`); :class:`Metrics` (mixed into the actor) asks the
@@ -22,7 +25,7 @@ Which thread: an apiserver worker's actor thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from actors.api.objects import Object
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
 
 API_VERSION = f"{METRICS_GROUP}/v1beta1"
 KIB = 1024
+MAX_FIGURE = 2**63
+"""Above any figure a node can report (int64 in Kubernetes' quantities)."""
 
 
 class Metrics:
@@ -101,13 +106,14 @@ def answer(request: Request, stats: dict[str, Object], pods: list[Object]) -> Ob
     named object without figures (as metrics-server answers)."""
     kind, options = request.info.kind, request.options
     if kind == "NodeMetrics":
-        items = [node_metrics(node, found) for node, found in sorted(stats.items())]
+        made = (_believed(node_metrics, node, found) for node, found in sorted(stats.items()))
     else:
-        labels = {(p["metadata"]["namespace"], p["metadata"]["name"]):
-                  p["metadata"].get("labels") or {} for p in pods}
-        items = [pod_metrics(entry, found, labels.get((entry["namespace"], entry["name"]), {}))
-                 for found in stats.values() for entry in found.get("pods") or []
-                 if (entry["namespace"], entry["name"]) in labels]
+        on_node = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in pods}
+        made = (_believed(pod_metrics, entry, found, on_node[key]["metadata"].get("labels") or {})
+                for node, found in stats.items() for entry in _entries(found)
+                if (key := (entry.get("namespace"), entry.get("name"))) in on_node
+                and on_node[key].get("spec", {}).get("nodeName") == node)
+    items = [item for item in made if item is not None]
     match = matcher(options.label_selector, options.field_selector)
     items = sorted((i for i in items if match(i) and request.name in (None, i["metadata"][
         "name"])), key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]))
@@ -119,6 +125,22 @@ def answer(request: Request, stats: dict[str, Object], pods: list[Object]) -> Ob
                        details={"name": request.name, "group": METRICS_GROUP,
                                 "kind": request.info.name})
     return items[0]
+
+
+def _entries(found: Object) -> list[Object]:
+    """The pods' entries of a node's answer (those that are objects)."""
+    entries = found.get("pods")
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def _believed(make: Callable[..., Object], *args: Any) -> Object | None:
+    """``make(*args)``, or None when a node's answer has garbage where a figure, name or
+    timestamp should be: that object is left out (as metrics-server drops a bad sample)
+    rather than the read failing."""
+    try:
+        return make(*args)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def pod_metrics(entry: Object, stats: Object, labels: dict[str, Any]) -> Object:
@@ -141,11 +163,22 @@ def node_metrics(node: str, stats: Object) -> Object:
 
 def usage(figures: Object) -> Object:
     """Kubernetes' quantities of nanocores and bytes, as metrics-server writes them."""
-    return {"cpu": f"{int(figures.get('cpu', 0))}n",
-            "memory": f"{int(figures.get('memory', 0)) // KIB}Ki"}
+    return {"cpu": f"{count(figures.get('cpu', 0))}n",
+            "memory": f"{count(figures.get('memory', 0)) // KIB}Ki"}
+
+
+def count(value: object) -> int:
+    """A figure of a node's answer: a finite number from 0 to 2**63 (ValueError otherwise:
+    a string, a bool, NaN, infinity, a negative or absurd number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 <= value < MAX_FIGURE:
+        raise ValueError(f"not a figure: {value!r}")
+    return int(value)
 
 
 def window(stats: Object) -> str:
     """A duration as Kubernetes writes one: ``1s``, ``1.5s``."""
     seconds = float(stats.get("window") or 0)
+    if not 0 <= seconds < MAX_FIGURE:
+        raise ValueError(f"not a window: {seconds!r}")
     return f"{seconds:g}s"
