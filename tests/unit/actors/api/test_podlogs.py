@@ -32,3 +32,13 @@ def test_an_endless_follow_ends_at_the_limit():
         while True:
             yield "line\n"
     assert "".join(podlogs.limited(endless(), 12)) == "line\nline\nli"
+
+
+def test_a_start_at_or_before_the_epoch_is_the_whole_log_not_a_runtime_error():
+    """The Docker SDK refuses a ``since`` that is not positive: a sinceTime of 1900 or a
+    sinceSeconds beyond now must mean "from the beginning", as in Kubernetes."""
+    now = 1_800_000_000.0
+    assert podlogs.since(None, "1900-01-01T00:00:00Z", now) is None
+    assert podlogs.since(None, "1970-01-01T00:00:00Z", now) is None
+    assert podlogs.since(10**12, None, now) is None
+    assert podlogs.since(60, None, now) == now - 60

@@ -215,3 +215,15 @@ def test_a_log_takes_its_container_tail_previous_timestamps_start_and_limit():
         "sinceTime": "2026-12-06T22:00:00Z"}
     with pytest.raises(BadRequest, match="limitBytes"):
         _options("GET", path, limitBytes="lots")
+
+
+def test_integers_beyond_int64_are_a_bad_request_not_an_encoding_crash():
+    """msgpack carries at most 64 bits: a larger number from the query must be refused
+    where it is read (kube-apiserver's ParseInt fails there too)."""
+    path = "/api/v1/namespaces/default/pods/demo/log"
+    for key in ("limitBytes", "sinceSeconds", "tailLines"):
+        with pytest.raises(BadRequest):
+            _options("GET", path, **{key: "1" + "0" * 30})
+    with pytest.raises(BadRequest):
+        _options("GET", "/api/v1/pods", limit=str(2**63))
+    assert _options("GET", path, limitBytes=str(2**63 - 1))["limitBytes"] == 2**63 - 1
