@@ -44,10 +44,13 @@ def parse_time(text: str) -> float | None:
 
 def since(since_seconds: int | None, since_time: str | None, now: float) -> float | None:
     """When the log starts (Unix seconds): ``since_seconds`` before ``now``, or
-    ``since_time``; None: from its beginning."""
+    ``since_time``; None: from its beginning (also for a start at or before the epoch, which
+    the runtime would refuse)."""
     if since_seconds is not None:
-        return now - since_seconds
-    return None if since_time is None else parse_time(since_time)
+        start: float | None = now - since_seconds
+    else:
+        start = None if since_time is None else parse_time(since_time)
+    return start if start is not None and start > 0 else None
 
 
 def limited(chunks: Iterable[str], limit_bytes: int | None) -> Iterator[str]:

@@ -37,6 +37,8 @@ WRITES = ("create", "update", "patch")
 """The verbs that write an object the client sent: they take ``fieldValidation``."""
 DRY_RUNS = (*WRITES, "delete", "deletecollection")
 """The verbs that take ``dryRun``."""
+INT64 = 2**63
+"""Integers of the query are int64 (and msgpack carries no more than 64 bits)."""
 
 
 def options(call: Call, query: Mapping[str, str], body: bytes, content_type: str = "",
@@ -214,10 +216,14 @@ def json_body(body: bytes) -> Object:
 
 
 def _integer(query: Mapping[str, str], key: str) -> int:
+    """The query's ``key`` as an int64 (kube-apiserver's ParseInt; the bus carries no more)."""
     try:
-        return int(query[key])
+        value = int(query[key])
     except ValueError:
         raise BadRequest(f"{key} {query[key]!r} is not an integer") from None
+    if not -INT64 <= value < INT64:
+        raise BadRequest(f"{key} {query[key]!r} is out of range")
+    return value
 
 
 def watch_seconds(query: Mapping[str, str]) -> float:
