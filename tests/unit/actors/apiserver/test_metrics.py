@@ -73,3 +73,33 @@ def test_garbage_figures_are_left_out_not_a_500():
     nodes = answer(_request("NodeMetrics"), {"n1": _stats(node={"cpu": "x"}),
                                             "n2": {"pods": 3}, "n3": _stats()}, PODS)
     assert [i["metadata"]["name"] for i in nodes["items"]] == ["n3"]
+
+
+def test_a_node_that_did_not_answer_is_not_asked_again_until_the_cache_period_ends():
+    """A dead or hostile node must not cost every metrics read (kubectl top, each HPA sync)
+    metrics_call_seconds again: its silence is remembered as its answer would be."""
+    from types import SimpleNamespace
+
+    from actors.apiserver.admission.chain import ExternalCall
+    from actors.apiserver.metrics import Metrics
+    from bus.envelope import Envelope
+    from bus.subjects import Subjects
+
+    reader = Metrics()
+    reader.config = SimpleNamespace(metrics_cache_seconds=60.0, metrics_call_seconds=5.0)
+    reader.subjects, reader._stats = Subjects(), {}
+    envelope = Envelope(trace_id="t", span_id="s", verb="list", resource="pods")
+
+    def read() -> list:
+        asked, steps = [], reader._node_stats("n1", envelope)
+        try:
+            step = next(steps)
+            while True:
+                asked.append(step)
+                step = steps.send(TimeoutError())
+        except StopIteration as done:
+            assert done.value is None
+        return asked
+
+    assert [type(s) for s in read()] == [ExternalCall]
+    assert read() == []
