@@ -6,7 +6,8 @@ as ``pods/log`` asks a pod's node) when a get or list of metrics comes, and keep
 answer ``ApiServerConfig.metrics_cache_seconds``: an idle cluster costs nothing, a reader
 (``kubectl top``, the HPA controller every 15 s) at most one call per node per period, and the
 store never sees a sample. A node that does not answer in ``metrics_call_seconds`` is left
-out, as metrics-server leaves out a kubelet it could not scrape. A node is believed only for
+out, as metrics-server leaves out a kubelet it could not scrape, and not asked again for the
+cache period either. A node is believed only for
 the pods bound to it (``spec.nodeName``), and an object whose figures are garbage (not a
 number, negative, NaN, infinite, beyond int64) is left out: a compromised kubelet can neither
 write another node's pods' figures (nor feed their HPA) nor make the read fail.
@@ -53,8 +54,9 @@ class Metrics:
     config: ApiServerConfig
     subjects: Subjects
     view: StoreView | None
-    _stats: dict[str, tuple[float, Object]]
-    """Node -> (when, its last ``stats`` answer): this worker's cache."""
+    _stats: dict[str, tuple[float, Object | None]]
+    """Node -> (when, its last ``stats`` answer; None: it did not answer): this worker's
+    cache."""
 
     def _metrics(self, request: Request) -> Generator[Step, Result, Object]:
         """A get or list of PodMetrics or NodeMetrics (any other verb: 405)."""
@@ -74,10 +76,11 @@ class Metrics:
     def _node_stats(self, node: str, envelope: Envelope
                     ) -> Generator[Step, Result, Object | None]:
         """``node``'s ``stats`` answer: the cached one while fresh, else asked (None when the
-        node did not answer)."""
+        node did not answer, which is cached too: a dead or hostile node costs a reader the
+        call's timeout once per cache period, not on every read)."""
         cache = self._stats
         when, stats = cache.get(node, (float("-inf"), None))
-        if stats is not None and time.monotonic() - when < self.config.metrics_cache_seconds:
+        if time.monotonic() - when < self.config.metrics_cache_seconds:
             return stats
         reply = yield ExternalCall(self.subjects.node(node, "stats"), Envelope(
             trace_id=envelope.trace_id, parent_id=envelope.span_id, span_id=new_id(),
@@ -85,7 +88,7 @@ class Metrics:
             self.config.metrics_call_seconds)
         if not isinstance(reply, Envelope) or int((reply.status or {}).get("code", 200)) >= 400 \
                 or not isinstance(reply.body, dict):
-            cache.pop(node, None)
+            cache[node] = (time.monotonic(), None)  # its silence is kept as an answer would be
             return None
         cache[node] = (time.monotonic(), reply.body)
         return reply.body

@@ -169,7 +169,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         self.audit = audit
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
-        self._stats: dict[str, tuple[float, Object]] = {}
+        self._stats: dict[str, tuple[float, Object | None]] = {}
         self.watches = Watches(self.publish, self.config.name,
                                lambda obj: self.resources.served.of(obj))
         """The watchers (the watch worker's; the other workers' stays empty)."""
