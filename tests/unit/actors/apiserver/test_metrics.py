@@ -103,3 +103,12 @@ def test_a_node_that_did_not_answer_is_not_asked_again_until_the_cache_period_en
 
     assert [type(s) for s in read()] == [ExternalCall]
     assert read() == []
+
+
+def test_a_timestamp_that_is_not_a_time_leaves_the_nodes_figures_out():
+    """Clients (kubectl top) decode the timestamp: a node's garbage must not reach them."""
+    from actors.apiserver.metrics import answer
+    odd = [{**_stats(), "timestamp": value} for value in ({"$x": 1}, 5, "yesterday")]
+    stats = {"n1": odd[0], "n2": odd[1], "n3": odd[2], "n4": _stats()}
+    nodes = answer(_request("NodeMetrics"), stats, PODS)
+    assert [i["metadata"]["name"] for i in nodes["items"]] == ["n4"]
