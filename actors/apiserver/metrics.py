@@ -7,10 +7,10 @@ answer ``ApiServerConfig.metrics_cache_seconds``: an idle cluster costs nothing,
 (``kubectl top``, the HPA controller every 15 s) at most one call per node per period, and the
 store never sees a sample. A node that does not answer in ``metrics_call_seconds`` is left
 out, as metrics-server leaves out a kubelet it could not scrape, and not asked again for the
-cache period either. A node is believed only for
-the pods bound to it (``spec.nodeName``), and an object whose figures are garbage (not a
-number, negative, NaN, infinite, beyond int64) is left out: a compromised kubelet can neither
-write another node's pods' figures (nor feed their HPA) nor make the read fail.
+cache period either. A node is believed only for the pods bound to it (``spec.nodeName``),
+and an object whose figures are garbage (not a number, negative, NaN, infinite, beyond
+int64; a timestamp that is not a time) is left out: a compromised kubelet can neither write
+another node's pods' figures (nor feed their HPA) nor make the read fail.
 
 The choice of nodes and the objects made of their answers are pure functions
 (:func:`nodes_to_ask`, :func:`answer`); :class:`Metrics` (mixed into the actor) asks the
@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
+from actors.api.meta import parse_time
 from actors.api.objects import Object
 from actors.api.resources import METRICS_GROUP
 from actors.api.selectors import matcher
@@ -150,8 +151,8 @@ def pod_metrics(entry: Object, stats: Object, labels: dict[str, Any]) -> Object:
     """One PodMetrics from a pod's entry of a node's ``stats`` answer."""
     return {"apiVersion": API_VERSION, "kind": "PodMetrics",
             "metadata": {"name": entry["name"], "namespace": entry["namespace"],
-                         "labels": labels, "creationTimestamp": stats["timestamp"]},
-            "timestamp": stats["timestamp"], "window": window(stats),
+                         "labels": labels, "creationTimestamp": stamp(stats)},
+            "timestamp": stamp(stats), "window": window(stats),
             "containers": [{"name": c["name"], "usage": usage(c)}
                            for c in entry.get("containers") or []]}
 
@@ -159,8 +160,8 @@ def pod_metrics(entry: Object, stats: Object, labels: dict[str, Any]) -> Object:
 def node_metrics(node: str, stats: Object) -> Object:
     """One NodeMetrics from a node's ``stats`` answer."""
     return {"apiVersion": API_VERSION, "kind": "NodeMetrics",
-            "metadata": {"name": node, "creationTimestamp": stats["timestamp"]},
-            "timestamp": stats["timestamp"], "window": window(stats),
+            "metadata": {"name": node, "creationTimestamp": stamp(stats)},
+            "timestamp": stamp(stats), "window": window(stats),
             "usage": usage(stats.get("node") or {})}
 
 
@@ -177,6 +178,12 @@ def count(value: object) -> int:
             not 0 <= value < MAX_FIGURE:
         raise ValueError(f"not a figure: {value!r}")
     return int(value)
+
+
+def stamp(stats: Object) -> str:
+    """The answer's RFC 3339 ``timestamp`` (TypeError or ValueError when it is not one)."""
+    parse_time(stats["timestamp"])
+    return str(stats["timestamp"])
 
 
 def window(stats: Object) -> str:
