@@ -17,6 +17,7 @@ rules; a custom resource's schema is its CRD's), ``actors.apiserver.server`` (th
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -409,6 +410,33 @@ _STATEFULSET_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy",
                         "revisionHistoryLimit", "persistentVolumeClaimRetentionPolicy",
                         "minReadySeconds")
 """What an update may change of a StatefulSet's spec (ValidateStatefulSetUpdate)."""
+
+
+def node_update_problems(old: Object, new: Object) -> list[str]:
+    """kube-apiserver's refusal of a change to a Node's pod range: set once (from none to a
+    valid CIDR, by the node IPAM controller), never changed or removed after."""
+    def ranges(obj: Object) -> tuple[Any, Any]:
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            return None, None
+        return spec.get("podCIDR") or None, spec.get("podCIDRs") or None
+    before, after = ranges(old), ranges(new)
+    if before == after:
+        return []
+    if before == (None, None) and _valid_cidr(after[0]) and after[1] in (None, [after[0]]):
+        return []
+    return ['spec.podCIDRs: Forbidden: node updates may not change podCIDR except from "" to '
+            "valid"]
+
+
+def _valid_cidr(text: object) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        ipaddress.ip_network(text)
+    except ValueError:
+        return False
+    return True
 
 
 def statefulset_update_problems(old: Object, new: Object) -> list[str]:

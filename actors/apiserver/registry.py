@@ -201,11 +201,14 @@ def prepare_update(
 
 def _immutable_problems(info: ResourceInfo, old: Object, new: Object) -> list[str]:
     """What an update changes of what may not change: a Secret's or ConfigMap's data once
-    ``immutable``, a StatefulSet's fixed fields, a Job's selector, template, completions..."""
+    ``immutable``, a StatefulSet's fixed fields, a Node's pod range once set, a Job's selector,
+    template, completions..."""
     if secrets.has_immutable_data(info.name):
         return secrets.update_problems(info.name, old, new)
     if info.name == "statefulsets":
         return validation.statefulset_update_problems(old, new)
+    if info.name == "nodes":
+        return validation.node_update_problems(old, new)
     return jobs.update_problems(info.name, old, new)
 
 
