@@ -167,7 +167,7 @@ def test_nobody_has_watch_events_logs_or_execs_sent_to_another_identitys_subject
     with pytest.raises(BadRequest, match=r"followTo of an exec stream must be .*\.exec\."):
         alice.request("create", "pods", namespace="default", name="web", subresource="exec",
                       body={"command": ["cat"]}, options={"followTo": S.stream("alice", "s1")})
-    with pytest.raises(BadRequest, match="stdin or a terminal must be streamed"):
+    with pytest.raises(BadRequest, match="with stdin or a terminal, must be streamed"):
         alice.request("create", "pods", namespace="default", name="web", subresource="exec",
                       body={"command": ["sh"], "tty": True})
 
