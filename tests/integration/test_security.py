@@ -340,9 +340,11 @@ def test_a_kubelet_may_not_retaint_or_relabel_its_node_but_registers(admin, as_u
     assert denied.value.message == ('nodes "node-a" is forbidden: node "node-a" is not allowed '
                                     "to set the following labels: "
                                     "node-role.kubernetes.io/control-plane")
-    mine = node_a.get("nodes", "node-a", None)
+    # node IPAM gives the node its pod range first: an update read before it would be stale
+    mine = until(lambda: (node := node_a.get("nodes", "node-a", None))["spec"].get(
+        "podCIDR") and node)
     with pytest.raises(Forbidden) as denied:
-        node_a.update("nodes", dict(mine, spec={"taints": []}))
+        node_a.update("nodes", dict(mine, spec=dict(mine["spec"], taints=[])))
     assert denied.value.message == ('nodes "node-a" is forbidden: node "node-a" is not allowed '
                                     "to modify taints")
     with pytest.raises(Forbidden, match=re.escape("is not allowed to modify labels: "
