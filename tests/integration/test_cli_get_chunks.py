@@ -27,9 +27,9 @@ from tests.support import until
 pytestmark = pytest.mark.integration
 
 NAMESPACE = "bulk"
-COUNT = 1000
-FILLER = "x" * 1500
-"""Each object's data: 1,000 of them are ~1.7 MB as one list, over the bus's 1 MiB messages."""
+COUNT = 5000
+FILLER = "x" * 300
+"""Each object's data: 5,000 of them are ~2.2 MB as one list, over the bus's 1 MiB messages."""
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +121,9 @@ def test_all_namespaces_pages_across_namespaces(cluster, bulk):
 
 
 def test_a_selector_pages_the_matches_only(cluster, bulk):
-    shown = get(cluster, "--field-selector", "metadata.name=cm-0999", "--chunk-size", "10",
+    shown = get(cluster, "--field-selector", "metadata.name=cm-4999", "--chunk-size", "10",
                 "-o", "name").stdout
-    assert shown == "configmap/cm-0999\n"
+    assert shown == "configmap/cm-4999\n"
 
 
 def test_watch_lists_in_chunks_then_prints_the_changes_after_the_listing(cluster, admin, bulk):
@@ -192,3 +192,29 @@ def _gone(admin: Client, namespace: str) -> bool:
     except NotFound:
         return True
     return False
+
+
+def test_pages_stay_at_the_first_pages_revision_while_objects_change(cluster, module_admin,
+                                                                     bulk):
+    before = [o["metadata"]["name"] for o in module_admin.list("configmaps", NAMESPACE)["items"]]
+    first = module_admin.list("configmaps", NAMESPACE, limit=2000)
+    module_admin.delete("configmaps", bulk[-1], namespace=NAMESPACE)
+    module_admin.create("configmaps", {"metadata": {"name": "cm-9999"}}, namespace=NAMESPACE)
+    module_admin.patch("configmaps", bulk[-2], {"data": {"fill": "changed"}},
+                       "application/merge-patch+json", namespace=NAMESPACE)
+    try:
+        items, page = list(first["items"]), first
+        while token := page["metadata"].get("continue"):
+            page = module_admin.list("configmaps", NAMESPACE, limit=2000, continue_token=token)
+            items += page["items"]
+        assert [o["metadata"]["name"] for o in items] == before  # as at the first page
+        assert {o["metadata"]["name"]: o for o in items}[bulk[-2]]["data"] == {"fill": FILLER}
+        now = module_admin.list("configmaps", NAMESPACE)["items"]
+        assert [o["metadata"]["name"] for o in now] == sorted(
+            {*before, "cm-9999"} - {bulk[-1]})
+    finally:
+        module_admin.delete("configmaps", "cm-9999", namespace=NAMESPACE)
+        module_admin.create("configmaps", {"metadata": {"name": bulk[-1]},
+                                           "data": {"fill": FILLER}}, namespace=NAMESPACE)
+        module_admin.patch("configmaps", bulk[-2], {"data": {"fill": FILLER}},
+                           "application/merge-patch+json", namespace=NAMESPACE)
