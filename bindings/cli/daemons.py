@@ -31,7 +31,7 @@ from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.store import StoreConfig
 from bindings import https, kubeconfig
-from bindings.cli import parsing
+from bindings.cli import extending, parsing
 from bindings.cli.session import stop_on_signals
 from bindings.cluster import Cluster, ClusterConfig, ClusterError
 from bindings.cluster.identities import node_identity, node_kubeconfig
@@ -82,6 +82,7 @@ def _add_scheduler(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     scheduler.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER,
                            help="schedule the pods whose spec.schedulerName is this; its Lease "
                                 "is kube-scheduler for the default, else this name")
+    extending.scheduler_flags(scheduler)
     _leader_flags(scheduler)
 
 
@@ -297,9 +298,10 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """``scheduler``: kube-scheduler's process, joining the cluster of its kubeconfig (the
-    control plane writes ``DATA_DIR/scheduler.kubeconfig`` for it)."""
+    control plane writes ``DATA_DIR/scheduler.kubeconfig`` for it), with the default plugins
+    and those of ``--plugin`` (``bindings.cli.extending``)."""
     return _join(args, f"scheduler {args.scheduler_name}", scheduler_name=args.scheduler_name,
-                 controller_manager=False)
+                 profile=extending.profile(args), controller_manager=False)
 
 
 def cmd_controller_manager(args: argparse.Namespace) -> int:
