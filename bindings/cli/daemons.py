@@ -237,6 +237,9 @@ def _node_flags(command: argparse.ArgumentParser) -> None:
 def _add_config(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     config = verbs.add_parser("config", parents=[common], help="show the kubeconfig")
     config.add_argument("action", choices=["view"])
+    config.add_argument("--raw", action="store_true",
+                        help="show the credentials too (certificate data, token, NATS "
+                             "password), as kubectl config view --raw does")
 
 
 def _add_node_kubeconfig(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -377,10 +380,12 @@ def _serve(config: ClusterConfig, what: str) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    """``config view``: the kubeconfig in use, credentials redacted as kubectl does."""
+    """``config view``: the kubeconfig in use, credentials redacted as kubectl does unless
+    ``--raw`` (what a tracer of the bus needs: NATS URL, subject prefix, NATS user and
+    password)."""
     path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
     config = kubeconfig.load(path)
-    print(kubeconfig.render(config, redact=True), end="")
+    print(kubeconfig.render(config, redact=not args.raw), end="")
     return 0
 
 
