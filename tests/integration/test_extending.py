@@ -6,6 +6,7 @@ on a name its identity may not serve is refused at once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -110,9 +111,9 @@ def test_an_admission_actor_on_a_name_its_identity_may_not_serve_is_refused_at_o
     connection = Connection(sim_cluster.bus_of(sim_cluster.credentials("policy-bot")),
                             "policy-bot").connect()
     try:
-        with pytest.raises(PermissionViolation, match="start it as 'policy-bot.images' and "
-                                                      "register it with spec.subject: "
-                                                      "policy-bot.images"):
+        with pytest.raises(PermissionViolation, match=re.escape(
+                "start it as 'policy-bot.images' and register it with spec.subject: "
+                "policy-bot.images")):
             TeamLabel.start(connection, "images")
         TeamLabel.start(connection, "policy-bot.images").stop()
     finally:
