@@ -11,7 +11,10 @@ controller manager's own (``DATA_DIR/scheduler.kubeconfig``, ``controller-manage
 as kubeadm writes ``scheduler.conf``) for ``kubeactor scheduler`` and ``kubeactor
 controller-manager`` processes. Without a control plane it joins one with a kubeconfig's
 credentials: kubelets (``kubeactor agent``), or a scheduler or a controller manager of its own.
-:meth:`Cluster.stop` stops everything it started, in reverse order.
+:meth:`Cluster.stop` stops everything it started, in reverse order. On a running cluster,
+:meth:`Cluster.start_scheduler` and :meth:`Cluster.start_admission` add a scheduler with
+plugins of its own or an admission actor, each with its own certificate identity
+(``bindings.cluster.extensions``).
 
 This is the one place that wires bindings (SQLite, JetStream, Docker) into actors.
 
