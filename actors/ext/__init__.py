@@ -33,74 +33,12 @@ Neighbours: ``actors.scheduler`` (the framework), ``actors.admission_actor`` (th
 ``actors.ext.scheduling`` and ``actors.ext.admitting`` (the offline benches).
 """
 
+from actors import scheduler as _scheduler
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
 from actors.ext.admitting import AdmissionBench, Admitted, review
 from actors.ext.scheduling import Placement, SchedulingBench, node, pod
-from actors.scheduler import (
-    DEFAULT_WEIGHTS,
-    MAX_NODE_SCORE,
-    MIN_NODE_SCORE,
-    SKIP,
-    SUCCESS,
-    BindPlugin,
-    ClusterEvent,
-    Code,
-    CycleState,
-    FilterPlugin,
-    NodeInfo,
-    NormalizeScorePlugin,
-    PermitPlugin,
-    Plugin,
-    PodInfo,
-    PostFilterPlugin,
-    PreFilterPlugin,
-    PreScorePlugin,
-    ProfileConfig,
-    ReservePlugin,
-    ScorePlugin,
-    Status,
-    error,
-    normalize,
-    unschedulable,
-)
+from actors.scheduler import *  # noqa: F403 (the whole plugin API, as its face exports it)
 
-__all__ = [
-    "DEFAULT_WEIGHTS",
-    "MAX_NODE_SCORE",
-    "MIN_NODE_SCORE",
-    "SKIP",
-    "SUCCESS",
-    "AdmissionActor",
-    "AdmissionBench",
-    "Admitted",
-    "BindPlugin",
-    "ClusterEvent",
-    "Code",
-    "CycleState",
-    "FilterPlugin",
-    "NodeInfo",
-    "NormalizeScorePlugin",
-    "PermitPlugin",
-    "Placement",
-    "Plugin",
-    "PodInfo",
-    "PostFilterPlugin",
-    "PreFilterPlugin",
-    "PreScorePlugin",
-    "ProfileConfig",
-    "ReservePlugin",
-    "Review",
-    "SchedulingBench",
-    "ScorePlugin",
-    "Status",
-    "Verdict",
-    "allow",
-    "deny",
-    "error",
-    "node",
-    "normalize",
-    "patch",
-    "pod",
-    "review",
-    "unschedulable",
-]
+__all__ = ["AdmissionActor", "AdmissionBench", "Admitted", "Placement", "Review",
+           "SchedulingBench", "Verdict", "allow", "deny", "node", "patch", "pod", "review"]
+__all__ += _scheduler.__all__
