@@ -1,8 +1,9 @@
 """Extending a running cluster in one call, on a real bus (a simulated cluster): a scheduler
 whose plugin raises, returns None or a bare int never loses a pod (each gets a
 FailedScheduling Event and PodScheduled=False naming the plugin, and is bound once the plugin
-is fixed); an admission actor started with its own identity denies and patches; one started
-on a name its identity may not serve is refused at once."""
+is fixed); the default scheduler runs the profile of ClusterConfig(profile=...); an admission
+actor started with its own identity denies and patches; one started on a name its identity may
+not serve is refused at once."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from actors import ext
 from actors.api.meta import condition
-from bindings.cluster import Cluster
+from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection
 from bus.errors import BadRequest, PermissionViolation
 from tests.conftest import pod, wait_for
@@ -77,6 +78,27 @@ def test_a_plugin_that_raises_or_returns_none_or_an_int_never_loses_a_pod(
             assert bound["spec"]["nodeName"] == "node-2"
     finally:
         scheduler.stop()
+
+
+class OnlyNode3(ext.ScorePlugin):
+    name = "OnlyNode3"
+
+    def score(self, state: Any, pod: ext.PodInfo, node: ext.NodeInfo) -> tuple[int, ext.Status]:
+        return (ext.MAX_NODE_SCORE if node.name == "node-3" else 0), ext.SUCCESS
+
+
+def test_the_default_scheduler_runs_the_profile_of_the_cluster_config(tmp_path) -> None:
+    cluster = Cluster.start(ClusterConfig(
+        data_dir=tmp_path / "sim", nodes=3, runtime="sim",
+        profile=ext.ProfileConfig((OnlyNode3(),), {"OnlyNode3": 50})))
+    try:
+        admin = cluster.admin_client()
+        for name in ("a", "b"):
+            admin.create("pods", pod(name))
+            assert wait_for(admin, "pods", name, lambda p: bool(
+                p["spec"].get("nodeName")))["spec"]["nodeName"] == "node-3"
+    finally:
+        cluster.stop()
 
 
 class TeamLabel(ext.AdmissionActor):
