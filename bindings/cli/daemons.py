@@ -31,7 +31,7 @@ from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.store import StoreConfig
 from bindings import https, kubeconfig
-from bindings.cli import parsing
+from bindings.cli import extending, parsing
 from bindings.cli.session import stop_on_signals
 from bindings.cluster import Cluster, ClusterConfig, ClusterError
 from bindings.cluster.identities import node_identity, node_kubeconfig
@@ -82,6 +82,7 @@ def _add_scheduler(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     scheduler.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER,
                            help="schedule the pods whose spec.schedulerName is this; its Lease "
                                 "is kube-scheduler for the default, else this name")
+    extending.scheduler_flags(scheduler)
     _leader_flags(scheduler)
 
 
@@ -236,6 +237,9 @@ def _node_flags(command: argparse.ArgumentParser) -> None:
 def _add_config(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     config = verbs.add_parser("config", parents=[common], help="show the kubeconfig")
     config.add_argument("action", choices=["view"])
+    config.add_argument("--raw", action="store_true",
+                        help="show the credentials too (certificate data, token, NATS "
+                             "password), as kubectl config view --raw does")
 
 
 def _add_node_kubeconfig(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -297,9 +301,10 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """``scheduler``: kube-scheduler's process, joining the cluster of its kubeconfig (the
-    control plane writes ``DATA_DIR/scheduler.kubeconfig`` for it)."""
+    control plane writes ``DATA_DIR/scheduler.kubeconfig`` for it), with the default plugins
+    and those of ``--plugin`` (``bindings.cli.extending``)."""
     return _join(args, f"scheduler {args.scheduler_name}", scheduler_name=args.scheduler_name,
-                 controller_manager=False)
+                 profile=extending.profile(args), controller_manager=False)
 
 
 def cmd_controller_manager(args: argparse.Namespace) -> int:
@@ -375,10 +380,12 @@ def _serve(config: ClusterConfig, what: str) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    """``config view``: the kubeconfig in use, credentials redacted as kubectl does."""
+    """``config view``: the kubeconfig in use, credentials redacted as kubectl does unless
+    ``--raw`` (what a tracer of the bus needs: NATS URL, subject prefix, NATS user and
+    password)."""
     path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
     config = kubeconfig.load(path)
-    print(kubeconfig.render(config, redact=True), end="")
+    print(kubeconfig.render(config, redact=not args.raw), end="")
     return 0
 
 

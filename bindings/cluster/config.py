@@ -19,6 +19,7 @@ from actors.client.credentials import Credentials
 from actors.client.leaderelection import LeaderElectionConfig
 from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.controllers.podautoscaler import AutoscalerConfig
+from actors.scheduler import ProfileConfig
 from actors.store import StoreConfig
 from bus import BusConfig
 from bus.errors import KubeactorError
@@ -112,6 +113,9 @@ class ClusterConfig:
     """The scheduler's name (pods choose it by ``spec.schedulerName``). Its Lease is
     ``kube-scheduler`` for the default one, else its name, so that replicas of two
     schedulers never wait for each other."""
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
+    """The scheduler's plugins beyond the default ones, and their weights (``kubeactor
+    scheduler --plugin module:Class --weight Name=N``); checked when made."""
 
 
 class ClusterError(KubeactorError):
