@@ -1,34 +1,54 @@
-"""Scale of the simulated runtime: N simulated nodes in one ``kubeactor up`` holding P pods.
+"""Scale of the simulated runtime: N simulated nodes under one ``kubeactor up`` running P pods.
 
     .venv/bin/python benchmarks/sim_scale.py [--nodes 1000] [--pods 10000] [--assign]
+                                             [--processes auto|1|N]
 
-Starts ``kubeactor up --runtime sim --nodes N`` in a subprocess, creates P pods from this
-process (several clients at once), waits until every one is Running (counted from a watch),
-then reads the resident memory of the ``up`` process (``/proc/PID/status`` VmRSS, and its
-peak VmHWM; children excluded: the embedded nats-server is its own process). Prints progress,
-then one JSON line: ``nodes``, ``pods``, ``rss_mb``, ``rss_peak_mb``, ``seconds_to_created``,
-``seconds_to_running``, ``threads`` (of the up process), ``deleted`` (pods deleted on the way,
-as by a taint eviction of a node whose Lease went stale: 0 when the kubelets kept up),
-``assigned``. By default every pod goes through the scheduler; with ``--assign`` the pods
-name their node (``spec.nodeName``, round-robin) and skip it, which measures the kubelets
-alone. Targets: 1,000 nodes and 10,000 pods in at most 1.5 GB.
+Starts ``kubeactor up --runtime sim --nodes N`` (with ``--processes`` when given) in a
+subprocess, creates a ReplicaSet of P pods from this process (with ``--assign``: P pods that
+name their node, ``spec.nodeName`` round-robin, created by several clients at once, which skips
+the scheduler and measures the kubelets alone), waits until every one is Running (counted from a
+watch), then reads the resident memory of the cluster: ``up`` and every process it started
+(its children's children too: agents, scheduler, controller manager, the embedded
+nats-server), from ``/proc``. Prints progress, a table, then one JSON line:
+
+- ``nodes``, ``pods``, ``processes`` (the ``--processes`` asked for; ``null``: ``up``'s default);
+- ``seconds_to_running`` (from the ReplicaSet's create, or the first pod's, to all Running),
+  ``pods_per_s`` (pods / that), ``seconds_to_created`` (``--assign``: until the last create
+  returned; else until the ReplicaSet's pods all exist);
+- ``rss_mb`` (all the cluster's processes together), ``rss_up_mb``, ``rss_peak_mb`` (the
+  ``up`` process alone: now and its peak), ``threads`` (of ``up``);
+- ``server_cpu_us_per_pod``: CPU time of ``up``'s process (the store and the apiserver: the
+  server) from create to all Running, per pod; ``cluster_cpu_us_per_pod``: of every process
+  of the cluster; the stable figures on a shared machine, beside ``load`` (the 1-minute load
+  average at the end);
+- ``deleted`` (pods deleted on the way, as by a taint eviction of a node whose Lease went
+  stale: 0 when the kubelets kept up), ``assigned``.
+
+Targets (issue 18): 10,000 pods Running on 1,000 nodes within 60 s (``pods_per_s`` >= 166),
+``rss_mb`` <= 1 GB.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from _common import cpu_seconds, start
 
 from actors.client.client import Client, WatchEvent
 from bindings import kubeconfig
 from bus import Connection
+
+REPLICASET = "sim"
 
 
 def proc_status(pid: int, field: str) -> int:
@@ -38,68 +58,130 @@ def proc_status(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def start_up(data: Path, nodes: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(data), "--runtime", "sim",
-         "--nodes", str(nodes)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "ready" in line:
-            return process
-    raise RuntimeError("kubeactor up did not start")
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every live process below it (from ``/proc/*/stat``'s parent ids)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(current := todo.pop())
+        todo.extend(parents.get(current, []))
+    return found
 
 
-def pod(index: int, node: str | None) -> dict[str, object]:
-    spec: dict[str, object] = {"containers": [{"name": "app", "image": "busybox:1.35",
-                                               "resources": {"requests": {"cpu": "1m"}}}]}
-    if node:
-        spec["nodeName"] = node
+def _total(pids: list[int], measure: Callable[[int], float]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += measure(pid)
+        except (OSError, KeyError):
+            continue  # ended in between
+    return total
+
+
+def pod(index: int, node: str) -> dict[str, object]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"sim-{index}"},
-            "spec": spec}
+            "spec": {**_pod_spec(), "nodeName": node}}
 
 
-def run(nodes: int, pods: int, assign: bool) -> dict[str, object]:
+def _pod_spec() -> dict[str, object]:
+    return {"containers": [{"name": "app", "image": "busybox:1.35",
+                            "resources": {"requests": {"cpu": "1m"}}}]}
+
+
+def replicaset(pods: int) -> dict[str, object]:
+    labels = {"app": REPLICASET}
+    return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": REPLICASET},
+            "spec": {"replicas": pods, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": _pod_spec()}}}
+
+
+class Counter:
+    """Pods seen, Running and deleted, from a watch (the bus loop's thread)."""
+
+    def __init__(self, pods: int) -> None:
+        self.pods, self.seen, self.running, self.deleted = pods, set(), set(), set()
+        self.all_seen, self.all_running = threading.Event(), threading.Event()
+
+    def __call__(self, event: WatchEvent) -> None:
+        name = event.object["metadata"]["name"]
+        if event.type == "DELETED":
+            self.deleted.add(name)
+            return
+        self.seen.add(name)
+        if len(self.seen) >= self.pods:
+            self.all_seen.set()
+        if event.object.get("status", {}).get("phase") == "Running":
+            self.running.add(name)
+            if len(self.running) >= self.pods:
+                self.all_running.set()
+
+
+def up_command(data: Path, nodes: int, processes: str | None) -> list[str]:
+    return [sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(data), "--runtime",
+            "sim", "--nodes", str(nodes), "--https-listen", "127.0.0.1:0",
+            *(["--processes", processes] if processes else [])]
+
+
+def create_all(client: Client, nodes: int, pods: int, assign: bool) -> None:
+    if not assign:
+        client.create("replicasets", replicaset(pods))
+        return
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda i: client.create("pods", pod(i, f"node-{i % nodes + 1}")),
+                      range(pods)))
+
+
+def run(nodes: int, pods: int, assign: bool, processes: str | None) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
-        up = start_up(Path(tmp) / "up", nodes)
+        up = start(up_command(Path(tmp) / "up", nodes, processes))
+        threading.Thread(target=lambda: list(up.stdout or ()), daemon=True).start()  # drained
         print(f"up with {nodes} nodes in {time.monotonic() - started:.1f}s", file=sys.stderr)
         config = kubeconfig.load(Path(tmp) / "up" / "kubeconfig")
         connection = Connection(config.bus(), "bench").connect()
         try:
             client = Client(connection, config.credentials(), timeout=60)
-            running: set[str] = set()
-            deleted: set[str] = set()
-            all_running = threading.Event()
-
-            def count(event: WatchEvent) -> None:
-                if event.type == "DELETED":
-                    deleted.add(event.object["metadata"]["name"])
-                elif event.object.get("status", {}).get("phase") == "Running":
-                    running.add(event.object["metadata"]["name"])
-                    if len(running) >= pods:
-                        all_running.set()
-
-            watch = client.watch("pods", count, namespace="default")
+            counter = Counter(pods)
+            watch = client.watch("pods", counter, namespace="default")
+            pids = descendants(up.pid)
+            cpu_before = (cpu_seconds(up.pid), _total(pids, cpu_seconds))
             began = time.monotonic()
-            with ThreadPoolExecutor(max_workers=16) as pool:
-                list(pool.map(lambda i: client.create("pods", pod(
-                    i, f"node-{i % nodes + 1}" if assign else None)), range(pods)))
+            create_all(client, nodes, pods, assign)
             created = time.monotonic() - began
+            if not assign:
+                counter.all_seen.wait(600)
+                created = time.monotonic() - began
             print(f"{pods} pods created in {created:.1f}s", file=sys.stderr)
-            while not all_running.wait(10):
-                print(f"  {len(running)}/{pods} running, {len(deleted)} deleted",
-                      file=sys.stderr)
-                if deleted and len(running | deleted) >= pods:
+            while not counter.all_running.wait(10):
+                print(f"  {len(counter.running)}/{pods} running, {len(counter.deleted)} "
+                      "deleted", file=sys.stderr)
+                if counter.deleted and len(counter.running | counter.deleted) >= pods:
                     break  # the deleted ones will not come back: report what happened
             elapsed = time.monotonic() - began
             watch.stop()
-            return {"nodes": nodes, "pods": pods,
-                    "rss_mb": round(proc_status(up.pid, "VmRSS") / 1024, 1),
-                    "rss_peak_mb": round(proc_status(up.pid, "VmHWM") / 1024, 1),
-                    "seconds_to_created": round(created, 1),
+            pids = descendants(up.pid)
+            server_cpu = cpu_seconds(up.pid) - cpu_before[0]
+            cluster_cpu = _total(pids, cpu_seconds) - cpu_before[1]
+            return {"nodes": nodes, "pods": pods, "processes": processes,
                     "seconds_to_running": round(elapsed, 1),
-                    "threads": proc_status(up.pid, "Threads"), "deleted": len(deleted),
-                    "assigned": assign}
+                    "pods_per_s": round(pods / elapsed, 1),
+                    "seconds_to_created": round(created, 1),
+                    "rss_mb": round(_total(pids, lambda p: proc_status(p, "VmRSS")) / 1024, 1),
+                    "rss_up_mb": round(proc_status(up.pid, "VmRSS") / 1024, 1),
+                    "rss_peak_mb": round(proc_status(up.pid, "VmHWM") / 1024, 1),
+                    "server_cpu_us_per_pod": round(server_cpu / pods * 1e6),
+                    "cluster_cpu_us_per_pod": round(cluster_cpu / pods * 1e6),
+                    "cluster_processes": len(pids),
+                    "threads": proc_status(up.pid, "Threads"),
+                    "deleted": len(counter.deleted), "assigned": assign,
+                    "load": round(os.getloadavg()[0], 1)}
         finally:
             connection.close()
             up.terminate()
@@ -112,8 +194,13 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--assign", action="store_true",
                         help="pods name their node and skip the scheduler")
+    parser.add_argument("--processes", default=None,
+                        help="up's --processes (default: up's own default)")
     args = parser.parse_args()
-    print(json.dumps(run(args.nodes, args.pods, args.assign)))
+    results = run(args.nodes, args.pods, args.assign, args.processes)
+    for key, value in results.items():
+        print(f"{key:<28}{value!s:>12}")
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":
