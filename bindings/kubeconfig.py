@@ -35,6 +35,10 @@ from bus import BusConfig
 from bus.errors import UsageError, translated
 from bus.subjects import Subjects
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's when there is one: a simulated nodes' agent's kubeconfig holds a thousand users."""
+
 DEFAULT_PATH = Path("~/.kubeactor/kubeconfig")
 ENV_VAR = "KUBEACTOR_CONFIG"
 
@@ -102,7 +106,35 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
 def render(config: KubeConfig, name: str = "kubeactor", redact: bool = False) -> str:
     """The kubeconfig's YAML; with ``redact`` secrets and data read as ``kubectl config view``
     shows them (``REDACTED``, ``DATA+OMITTED``)."""
+    return render_contexts({name: config}, redact)
+
+
+def render_contexts(contexts: dict[str, KubeConfig], redact: bool = False) -> str:
+    """The YAML of a kubeconfig with one context per entry of ``contexts`` (context name ->
+    its settings; the first is the current one), all on the first one's cluster, each of its
+    own user (a simulated nodes' agent's: ``load_contexts``)."""
+    name, first = next(iter(contexts.items()))
     data = (lambda pem: "DATA+OMITTED" if pem else None) if redact else _data
+    document = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": name, "cluster": _drop_none({
+            "server": first.https or first.server,
+            "certificate-authority-data": data(first.ca),
+            "extensions": [{"name": "kubeactor", "extension": _drop_none({
+                "subjectPrefix": first.prefix,
+                "natsServers": first.server if first.https else None})}],
+        })}],
+        "users": [{"name": config.user, "user": _user(config, data, redact)}
+                  for config in contexts.values()],
+        "contexts": [{"name": context, "context": {
+            "cluster": name, "user": config.user, "namespace": config.namespace}}
+            for context, config in contexts.items()],
+        "current-context": name,
+    }
+    return yaml.dump(document, Dumper=_DUMPER, sort_keys=False)
+
+
+def _user(config: KubeConfig, data: Any, redact: bool) -> dict[str, Any]:
     user = _drop_none({"client-certificate-data": data(config.client_cert),
                        "client-key-data": data(config.client_key),
                        "token": "REDACTED" if redact and config.token else config.token})
@@ -110,44 +142,61 @@ def render(config: KubeConfig, name: str = "kubeactor", redact: bool = False) ->
         user["extensions"] = [{"name": "kubeactor", "extension": {
             "natsUser": config.nats_user,
             "natsPassword": "REDACTED" if redact else config.nats_password}}]
-    document = {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": name, "cluster": _drop_none({
-            "server": config.https or config.server,
-            "certificate-authority-data": data(config.ca),
-            "extensions": [{"name": "kubeactor", "extension": _drop_none({
-                "subjectPrefix": config.prefix,
-                "natsServers": config.server if config.https else None})}],
-        })}],
-        "users": [{"name": config.user, "user": user}],
-        "contexts": [{"name": name, "context": {
-            "cluster": name, "user": config.user, "namespace": config.namespace}}],
-        "current-context": name,
-    }
-    return yaml.safe_dump(document, sort_keys=False)
+    return user
 
 
 def write(path: Path, config: KubeConfig) -> None:
     """Write atomically with mode 0600 (it holds a credential); KubeConfigError when the
     file cannot be written."""
+    write_contexts(path, {"kubeactor": config})
+
+
+def write_contexts(path: Path, contexts: dict[str, KubeConfig]) -> None:
+    """:func:`write` of a kubeconfig with several contexts (:func:`render_contexts`)."""
     with translated(KubeConfigError):
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(render(config))
+            handle.write(render_contexts(contexts))
         partial.replace(path)
 
 
 def load(path: Path) -> KubeConfig:
     """The current context of the kubeconfig at ``path``; KubeConfigError saying what is
     wrong when it is missing, unreadable, malformed or names unusable keys."""
-    return _usable(path, _parse(path))
+    document = _document(path)
+    return _usable(path, _resolved(path, document, _current(path, document)))
 
 
-def _parse(path: Path) -> KubeConfig:
+def load_contexts(path: Path) -> dict[str, KubeConfig]:
+    """Every context of the kubeconfig at ``path`` by name, the current one first (the file
+    read once: a simulated nodes' agent's holds one per node); errors as :func:`load`."""
+    document = _document(path)
+    current = _current(path, document)
+    names = [current, *(str(c.get("name")) for c in _entries(path, document, "context")
+                        if c.get("name") != current)]
+    return {name: _usable(path, _resolved(path, document, name)) for name in names}
+
+
+def _current(path: Path, document: dict[str, Any]) -> str:
     try:
-        document: Any = yaml.safe_load(path.read_text())
+        return str(document["current-context"])
+    except KeyError as error:
+        raise KubeConfigError(f"kubeconfig {path} is incomplete: missing {error}") from None
+
+
+def _entries(path: Path, document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    entries = document.get(f"{kind}s")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise KubeConfigError(f"kubeconfig {path} is malformed: clusters, contexts and users "
+                              "must be lists of entries with a name")
+    return entries
+
+
+def _document(path: Path) -> dict[str, Any]:
+    try:
+        document: Any = yaml.load(path.read_text(), Loader=_LOADER)
     except FileNotFoundError:
         raise KubeConfigError(
             f"kubeconfig {path} not found: start a cluster with `kubeactor up` or pass "
@@ -160,8 +209,12 @@ def _parse(path: Path) -> KubeConfig:
     if not isinstance(document, dict):
         raise KubeConfigError(f"kubeconfig {path} is not a Config: expected a mapping with "
                               "clusters, contexts, users and current-context")
+    return document
+
+
+def _resolved(path: Path, document: dict[str, Any], current: str) -> KubeConfig:
+    """The settings of context ``current`` of ``document`` (the file at ``path``)."""
     try:
-        current = document["current-context"]
         context = _named(path, document, "context", current)
         cluster = _named(path, document, "cluster", context["cluster"])
         user = _named(path, document, "user", context["user"])

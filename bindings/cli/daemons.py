@@ -34,8 +34,14 @@ from bindings import https, kubeconfig
 from bindings.cli import extending, parsing
 from bindings.cli.session import stop_on_signals
 from bindings.cluster import Cluster, ClusterConfig, ClusterError
-from bindings.cluster.identities import node_identity, node_kubeconfig
+from bindings.cluster.identities import (
+    node_identity,
+    node_kubeconfig,
+    sim_kubeconfig,
+    sim_node_names,
+)
 from bus.errors import Invalid, UsageError
+from bus.permissions import NODE_SIM
 
 
 def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -98,15 +104,39 @@ def _add_controller_manager(verbs: parsing.Verbs, common: parsing.Parser) -> Non
 
 def _add_agent(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     agent = verbs.add_parser("agent", parents=[common],
-                             help="run one kubelet that joins the cluster of --kubeconfig")
-    agent.add_argument("--node", required=True, help="the node's name")
+                             help="run one kubelet (or, with --runtime sim --nodes N, the "
+                                  "kubelets of N simulated nodes) that joins the cluster of "
+                                  "--kubeconfig")
+    _node_names_flags(agent, "the node's name")
     agent.add_argument("--runtime", choices=["docker", "sim"], default="docker")
     agent.add_argument("--nats", metavar="URL",
                        help="this NATS instead of the kubeconfig's (a server of the same "
                             "NATS cluster, e.g. the one on this machine)")
     agent.add_argument("--data-dir", type=Path, default=None,
-                       help="the agent's own state (default ~/.kubeactor/agent-NODE)")
+                       help="the agent's own state (default ~/.kubeactor/agent-NODE, NODE "
+                            "its first node)")
     _node_flags(agent)
+
+
+def _node_names_flags(command: argparse.ArgumentParser, node_help: str) -> None:
+    """--node NAME, or --nodes N with --node-prefix and --first-node (agent,
+    node-kubeconfig): one node, or simulated nodes PREFIX<FIRST> ... PREFIX<FIRST+N-1>."""
+    which = command.add_mutually_exclusive_group(required=True)
+    which.add_argument("--node", help=node_help)
+    which.add_argument("--nodes", type=parsing.bounded(1, 100000), metavar="N",
+                       help="N simulated nodes in one process (with --runtime sim), named "
+                            "PREFIX<FIRST> ... PREFIX<FIRST+N-1>")
+    command.add_argument("--node-prefix", default="node-", metavar="PREFIX",
+                         help="the simulated nodes' names before their number (default node-)")
+    command.add_argument("--first-node", type=parsing.bounded(0, 10**9), default=1,
+                         metavar="FIRST", help="the first simulated node's number (default 1)")
+
+
+def _node_names(args: argparse.Namespace) -> tuple[str, ...]:
+    """The node names of ``_node_names_flags``."""
+    if args.nodes is None:
+        return (args.node,)
+    return sim_node_names(args.nodes, args.node_prefix, args.first_node)
 
 
 def _store_flags(command: argparse.ArgumentParser) -> None:
@@ -246,7 +276,8 @@ def _add_node_kubeconfig(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     node_config = verbs.add_parser(
         "node-kubeconfig", parents=[common],
         help="write the kubeconfig of a new node's agent (on the control plane's host)")
-    node_config.add_argument("--node", required=True, help="the node's name")
+    _node_names_flags(node_config, "the node's name (--nodes: an agent's of simulated nodes, "
+                                   "one context each)")
     node_config.add_argument("--data-dir", type=Path, default=Path("~/.kubeactor"),
                              help="the control plane's data dir (it holds the cluster CA)")
     node_config.add_argument("--kubeconfig-out", type=Path, required=True, metavar="FILE",
@@ -338,25 +369,38 @@ def _elected(args: argparse.Namespace, config: ClusterConfig) -> ClusterConfig:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    """``agent``: one kubelet, joining the cluster its kubeconfig names."""
+    """``agent``: one kubelet, or (``--nodes``) many simulated ones, joining the cluster its
+    kubeconfig names."""
     path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
-    config = kubeconfig.load(path)
-    user, bus = node_identity(args.node)[0], config.bus()
-    if bus.user != user:
+    names = _node_names(args)
+    if args.nodes is not None and args.runtime != "sim":
+        raise UsageError("--nodes N hosts simulated nodes: give --runtime sim (a kubelet of "
+                         "Docker containers is one node: --node NAME)")
+    contexts = kubeconfig.load_contexts(path)
+    own = next(iter(contexts.values()))
+    user = node_identity(args.node)[0] if args.nodes is None else NODE_SIM
+    missing = [name for name in names if name not in contexts and args.nodes is not None]
+    if own.bus().user != user or missing:
+        make = (f"--node {args.node}" if args.nodes is None else
+                f"--nodes {args.nodes} --node-prefix {args.node_prefix} --first-node "
+                f"{args.first_node}")
+        why = (f"it has no context of node {missing[0]}" if missing else
+               f"its NATS identity is {own.bus().user or 'nobody'!r}, not {user!r}")
         raise UsageError(
-            f"kubeconfig {path} is not node {args.node}'s (its NATS identity is "
-            f"{bus.user or 'nobody'!r}, not {user!r}): make one on the control plane's host "
-            f"with `kubeactor node-kubeconfig --node {args.node} --data-dir DIR "
-            "--kubeconfig-out FILE`")
-    data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
+            f"kubeconfig {path} is not that of node(s) {names[0]} ... {names[-1]} ({why}): "
+            f"make one on the control plane's host with `kubeactor node-kubeconfig {make} "
+            "--data-dir DIR --kubeconfig-out FILE`")
     return _serve(ClusterConfig(
-        data_dir=data_dir, node_names=(args.node,), control_plane=False, scheduler=False,
-        controller_manager=False,
-        runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
-        credentials=config.credentials(), bus=bus,
+        data_dir=args.data_dir or Path(f"~/.kubeactor/agent-{names[0]}"), node_names=names,
+        control_plane=False, scheduler=False, controller_manager=False,
+        runtime=args.runtime, nats_url=args.nats or own.server, prefix=own.prefix,
+        credentials=own.credentials(), bus=own.bus(), node_credentials={
+            contexts[name].user: contexts[name].credentials()
+            for name in names if args.nodes is not None},
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods), f"node {args.node}")
+        node_memory=args.node_memory, max_pods=args.max_pods),
+        f"node {args.node}" if args.nodes is None else f"{len(names)} simulated node(s)")
 
 
 def _serve(config: ClusterConfig, what: str) -> int:
@@ -392,14 +436,23 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_node_kubeconfig(args: argparse.Namespace) -> int:
     """``node-kubeconfig``: a node's own identity and certificate (its NATS identity too),
     for its agent. A name no Node may have is refused before anything is written."""
-    try:
-        validate(lookup("", "nodes"), {"kind": "Node", "metadata": {"name": args.node}})
-    except Invalid as error:
-        raise UsageError(error.message) from None
-    kubeconfig.write(args.kubeconfig_out.expanduser(),
-                     node_kubeconfig(args.data_dir, args.node))
-    print(f"kubeconfig of node {args.node} written to {args.kubeconfig_out}; start it with: "
-          f"kubeactor agent --node {args.node} --kubeconfig {args.kubeconfig_out}")
+    names = _node_names(args)
+    for name in names:
+        try:
+            validate(lookup("", "nodes"), {"kind": "Node", "metadata": {"name": name}})
+        except Invalid as error:
+            raise UsageError(error.message) from None
+    out = args.kubeconfig_out.expanduser()
+    if args.nodes is None:
+        kubeconfig.write(out, node_kubeconfig(args.data_dir, args.node))
+        print(f"kubeconfig of node {args.node} written to {args.kubeconfig_out}; start it "
+              f"with: kubeactor agent --node {args.node} --kubeconfig {args.kubeconfig_out}")
+        return 0
+    kubeconfig.write_contexts(out, sim_kubeconfig(args.data_dir, names))
+    print(f"kubeconfig of simulated nodes {names[0]} ... {names[-1]} written to "
+          f"{args.kubeconfig_out}; start them with: kubeactor agent --runtime sim --nodes "
+          f"{args.nodes} --node-prefix {args.node_prefix} --first-node {args.first_node} "
+          f"--kubeconfig {args.kubeconfig_out}")
     return 0
 
 

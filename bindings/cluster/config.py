@@ -52,6 +52,10 @@ class ClusterConfig:
     a durable write does not stop the others."""
     credentials: Credentials | None = None
     """Credentials of the kubelets when there is no control plane here (from a kubeconfig)."""
+    node_credentials: dict[str, Credentials] = field(default_factory=dict)
+    """User name -> credentials of each simulated node (and ``system:node-sim``) of an agent
+    of many (``agent --runtime sim --nodes N``: one context each in its kubeconfig); a user
+    not here shows ``credentials``."""
     node_lifecycle: NodeLifecycleConfig = field(default_factory=NodeLifecycleConfig)
     """When a node whose Lease goes unrenewed becomes Unknown, how often nodes are looked at,
     zones and the rate of NoExecute taints on lost nodes (--node-monitor-*,

@@ -229,8 +229,7 @@ class Cluster:
         # Apiservers sharing a store share the first one's CA and ticket key (beside its tokens).
         pki = (config.tokens_file.expanduser().parent if config.tokens_file else data) / "pki"
         self._pki = ensure_pki(pki)
-        nodes = [NODE_SIM] if names and config.runtime == "sim" else [
-            node_identity(name)[0] for name in names]
+        nodes = [node_identity(name)[0] for name in names if config.runtime != "sim"]
         # Only today's users: a password the file still holds from an older cluster (its
         # ``anonymous``, a node's from before the callout) must not bypass the callout.
         users = [*CONTROL_PLANE_USERS, *nodes]
@@ -411,11 +410,13 @@ class Cluster:
 
     def _own_credentials(self, identity: tuple[str, str]) -> Credentials:
         """What a component of ``identity`` shows the apiserver: a certificate made now by
-        the control plane here, else the credentials it joins with (its kubeconfig's)."""
+        the control plane here, else the credentials it joins with (its kubeconfig's, or its
+        own context's in a simulated nodes' agent's)."""
         if self.config.control_plane:
             return self._credentials(identity)
-        assert self.config.credentials is not None
-        return self.config.credentials
+        credentials = self.config.node_credentials.get(identity[0], self.config.credentials)
+        assert credentials is not None
+        return credentials
 
     def _credentials(self, identity: tuple[str, str]) -> CertificateCredentials:
         """A certificate of this cluster's CA for ``(user, groups)``, made now."""
