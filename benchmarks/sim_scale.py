@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -110,6 +109,8 @@ class Counter:
         self.all_seen, self.all_running = threading.Event(), threading.Event()
 
     def __call__(self, event: WatchEvent) -> None:
+        if event.type not in ("ADDED", "MODIFIED", "DELETED"):
+            return  # a BOOKMARK, or an ERROR (whose object is a Status)
         name = event.object["metadata"]["name"]
         if event.type == "DELETED":
             self.deleted.add(name)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,14 @@ from actors.store import StoreConfig
 from bindings import https, kubeconfig
 from bindings.cli import extending, parsing
 from bindings.cli.session import stop_on_signals
-from bindings.cluster import Cluster, ClusterConfig, ClusterError
+from bindings.cluster import Cluster, ClusterConfig, ClusterError, layout
 from bindings.cluster.identities import (
     node_identity,
     node_kubeconfig,
     sim_kubeconfig,
     sim_node_names,
 )
+from bindings.cluster.supervising import Child, Supervisor
 from bus.errors import Invalid, UsageError
 from bus.permissions import NODE_SIM
 
@@ -52,6 +54,12 @@ def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     up.add_argument("--nats", metavar="URL", help="use this NATS instead of an embedded one")
     up.add_argument("--port", type=parsing.bounded(0, 65535), default=0,
                     help="embedded nats-server port (0: a free one)")
+    up.add_argument("--processes", type=layout.processes, default=None, metavar="auto|N",
+                    help="processes the cluster spreads over besides nats-server: 1 all in "
+                         "this one; from 2, simulated kubelets' agents, the scheduler and the "
+                         "controller manager get processes of their own, supervised by this "
+                         "one (auto, the default: 1 for Docker nodes or under "
+                         f"{layout.AUTO_NODES} simulated ones, else {layout.AUTO_PROCESSES})")
     for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
                   _autoscaler_flags, _node_flags, _range_flags):
         flags(up)
@@ -285,15 +293,60 @@ def _add_node_kubeconfig(verbs: parsing.Verbs, common: parsing.Parser) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    """``up``: the whole cluster in this process."""
+    """``up``: the whole cluster, in this process and the children ``--processes`` asks for
+    (``bindings.cluster.layout``), which this one supervises."""
+    plan = layout.layout(args.processes, args.nodes, args.runtime)
     return _serve(_elected(args, ClusterConfig(
-        data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
+        data_dir=args.data_dir, nodes=0 if plan.agents else args.nodes, runtime=args.runtime,
         nats_url=args.nats, nats_port=args.port, store=args.store, storage=_storage(args),
         node_lifecycle=_node_lifecycle(args), autoscaler=_autoscaler(args),
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
         node_memory=args.node_memory, max_pods=args.max_pods,
-        https_listen=args.https_listen, ranges=_ranges(args))), f"{args.nodes} node(s)")
+        scheduler=not plan.scheduler, controller_manager=not plan.controller_manager,
+        https_listen=args.https_listen, ranges=_ranges(args))),
+        f"{args.nodes} node(s) in {plan.processes} process(es)",
+        lambda: _children(args, plan))
+
+
+def _children(args: argparse.Namespace, plan: layout.Layout) -> list[Child]:
+    """The processes of ``plan`` beside ``up``'s, each with the flags of ``up`` its verb
+    takes too; an agent's kubeconfig (a context per node) is written now, with new
+    certificates."""
+    data = args.data_dir.expanduser().resolve()
+    children = []
+    for number, (first, count) in enumerate(plan.agents, 1):
+        path = data / "agents" / f"sim-{number}.kubeconfig"
+        kubeconfig.write_contexts(path, sim_kubeconfig(data, sim_node_names(count, first=first)))
+        children.append(_child(args, f"agent-{number}", "agent", "--runtime", "sim", "--nodes",
+                               str(count), "--first-node", str(first), "--kubeconfig",
+                               str(path), "--data-dir", str(data / "agents" / f"sim-{number}")))
+    for verb in ("scheduler", "controller-manager"):
+        if getattr(plan, verb.replace("-", "_")):
+            children.append(_child(args, verb, verb, "--kubeconfig",
+                                   str(data / f"{verb}.kubeconfig")))
+    return children
+
+
+_NOT_FORWARDED = frozenset(("kubeconfig", "data_dir", "nodes", "node", "runtime", "nats",
+                            "node_prefix", "first_node", "help"))
+"""``up``'s flags that mean something else to a child: given by ``_children`` itself."""
+
+
+def _child(args: argparse.Namespace, name: str, verb: str, *own: str) -> Child:
+    """A child running ``kubeactor VERB OWN...`` with every other flag of ``up`` that VERB
+    takes, at ``up``'s value (the leader election's periods, the node flags...)."""
+    verbs = parsing.Parser().add_subparsers()
+    PARSERS[verb](verbs, parsing.common())
+    forwarded = []
+    for action in verbs.choices[verb]._actions:
+        value = getattr(args, action.dest, None)
+        if (action.dest in _NOT_FORWARDED or not action.option_strings or value is None
+                or value == action.default):
+            continue
+        flag = action.option_strings[-1]
+        forwarded.append(flag if value is True else f"{flag}={value}")
+    return Child(name, [sys.executable, "-m", "bindings.cli", verb, *own, *forwarded])
 
 
 def _storage(args: argparse.Namespace) -> StoreConfig:
@@ -403,12 +456,16 @@ def cmd_agent(args: argparse.Namespace) -> int:
         f"node {args.node}" if args.nodes is None else f"{len(names)} simulated node(s)")
 
 
-def _serve(config: ClusterConfig, what: str) -> int:
-    """Start, say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0."""
+def _serve(config: ClusterConfig, what: str,
+           children: Callable[[], list[Child]] = list) -> int:
+    """Start, then the ``children`` processes, say ``ready``, run until SIGINT or SIGTERM,
+    stop everything; exit 0."""
     stop = stop_on_signals()
     cluster = Cluster.start(config, progress=lambda step: print(
         f"starting {step}...", file=sys.stderr, flush=True))
+    supervisor = Supervisor()
     try:
+        supervisor.start(children())
         where = (f", kubeconfig at {cluster.kubeconfig_path}" if config.control_plane else "")
         if cluster.https is not None:
             where += f", Kubernetes API at {cluster.https.url}"
@@ -418,6 +475,7 @@ def _serve(config: ClusterConfig, what: str) -> int:
                   flush=True)
         stop.wait()
     finally:
+        supervisor.stop()
         cluster.stop()
     print("kubeactor stopped", flush=True)
     return 0

@@ -1,6 +1,8 @@
 """A kubeactor cluster in this process: :class:`Cluster` starts what a :class:`ClusterConfig`
 asks for (``launcher``) and keeps in its data dir the PKI (``pki``), the bus users
 (``bususers``), the tokens and identities (``identities``) and the audit log (``audit``).
+``kubeactor up --processes`` spreads it over processes (``layout``: which; ``supervising``:
+keeps them running).
 
 From Python::
 
