@@ -18,12 +18,13 @@ from pathlib import Path
 
 
 def start(args: list[str]) -> subprocess.Popen[str]:
-    """Start ``args`` and return once it printed a line holding ``ready``."""
+    """Start ``args`` and return once it printed a line holding ``ready`` of its own (not one
+    of the lines of ``up``'s children, which it relays after ``[NAME]``)."""
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
     assert process.stdout is not None
     for line in process.stdout:
-        if "ready" in line:
+        if "ready" in line and not line.startswith("["):
             return process
     raise RuntimeError(f"{args[:4]} did not start")
 

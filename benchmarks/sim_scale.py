@@ -16,7 +16,8 @@ nats-server), from ``/proc``. Prints progress, a table, then one JSON line:
   ``pods_per_s`` (pods / that), ``seconds_to_created`` (``--assign``: until the last create
   returned; else until the ReplicaSet's pods all exist);
 - ``rss_mb`` (all the cluster's processes together), ``rss_up_mb``, ``rss_peak_mb`` (the
-  ``up`` process alone: now and its peak), ``threads`` (of ``up``);
+  ``up`` process alone: now and its peak), ``rss_by_process_mb`` (each process's, by verb),
+  ``threads`` (of ``up``);
 - ``server_cpu_us_per_pod``: CPU time of ``up``'s process (the store and the apiserver: the
   server) from create to all Running, per pod; ``cluster_cpu_us_per_pod``: of every process
   of the cluster; the stable figures on a shared machine, beside ``load`` (the 1-minute load
@@ -82,6 +83,23 @@ def _total(pids: list[int], measure: Callable[[int], float]) -> float:
         except (OSError, KeyError):
             continue  # ended in between
     return total
+
+
+def rss_by_process(pids: list[int]) -> dict[str, float]:
+    """MB of resident memory of each process, named by its kubeactor verb (``agent-2``: the
+    second agent) or its program."""
+    found: dict[str, float] = {}
+    for pid in pids:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+            rss = proc_status(pid, "VmRSS") / 1024
+        except (OSError, KeyError):
+            continue
+        name = (argv[argv.index("bindings.cli") + 1] if "bindings.cli" in argv
+                else Path(argv[0]).name)
+        number = sum(key.startswith(name) for key in found)
+        found[f"{name}-{number + 1}" if number else name] = round(rss, 1)
+    return found
 
 
 def pod(index: int, node: str) -> dict[str, object]:
@@ -176,6 +194,7 @@ def run(nodes: int, pods: int, assign: bool, processes: str | None) -> dict[str,
                     "seconds_to_created": round(created, 1),
                     "rss_mb": round(_total(pids, lambda p: proc_status(p, "VmRSS")) / 1024, 1),
                     "rss_up_mb": round(proc_status(up.pid, "VmRSS") / 1024, 1),
+                    "rss_by_process_mb": rss_by_process(pids),
                     "rss_peak_mb": round(proc_status(up.pid, "VmHWM") / 1024, 1),
                     "server_cpu_us_per_pod": round(server_cpu / pods * 1e6),
                     "cluster_cpu_us_per_pod": round(cluster_cpu / pods * 1e6),
