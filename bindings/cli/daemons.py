@@ -439,10 +439,11 @@ def cmd_agent(args: argparse.Namespace) -> int:
                 f"{args.first_node}")
         why = (f"it has no context of node {missing[0]}" if missing else
                f"its NATS identity is {own.bus().user or 'nobody'!r}, not {user!r}")
+        whose = (f"node {args.node}'s" if args.nodes is None else
+                 f"that of simulated nodes {names[0]} ... {names[-1]}")
         raise UsageError(
-            f"kubeconfig {path} is not that of node(s) {names[0]} ... {names[-1]} ({why}): "
-            f"make one on the control plane's host with `kubeactor node-kubeconfig {make} "
-            "--data-dir DIR --kubeconfig-out FILE`")
+            f"kubeconfig {path} is not {whose} ({why}): make one on the control plane's host "
+            f"with `kubeactor node-kubeconfig {make} --data-dir DIR --kubeconfig-out FILE`")
     return _serve(ClusterConfig(
         data_dir=args.data_dir or Path(f"~/.kubeactor/agent-{names[0]}"), node_names=names,
         control_plane=False, scheduler=False, controller_manager=False,
