@@ -123,7 +123,10 @@ class Counter:
     """Pods seen, Running and deleted, from a watch (the bus loop's thread)."""
 
     def __init__(self, pods: int) -> None:
-        self.pods, self.seen, self.running, self.deleted = pods, set(), set(), set()
+        self.pods = pods
+        self.seen: set[str] = set()
+        self.running: set[str] = set()
+        self.deleted: set[str] = set()
         self.all_seen, self.all_running = threading.Event(), threading.Event()
 
     def __call__(self, event: WatchEvent) -> None:
