@@ -1,63 +1,147 @@
-"""``kubeactor trace``: a recorded ``run`` replays to a diagram of the seed's eight steps."""
+"""``kubeactor trace``: a recorded ``run`` replays to a diagram of the seed's eight steps, and
+its page, opened in headless Chromium, draws them."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
+from actors.client.client import Client
 from bindings import kubeconfig
+from bus.connection import Connection
 from tests.conftest import wait_for
 from tests.e2e.conftest import IMAGE
 from tests.processes import UpProcess
 
 pytestmark = pytest.mark.e2e
 
-SEED_ARROWS = [  # (step, the diagram line it must match, in order)
-    ("1 request", r"cli->>apiserver: create pods/seen$"),
-    ("2 stored", r"apiserver->>store: commit pods/seen \(rev \d+\) 200$"),
-    ("3 scheduler invoked", r"apiserver->>scheduler: ADDED pods/seen$"),
-    ("4 binding", r"scheduler->>apiserver: create pods/seen/binding$"),
-    ("5 kubelet invoked", r"apiserver->>kubelet_node_1: ADDED pods/seen$"),
-    ("6 container", r"kubelet_node_1->>runtime: start pods/seen/containers 200$"),
-    ("7 status", r"kubelet_node_1->>apiserver: update pods/seen/status$"),
-    ("8 status stored", r"apiserver->>store: commit pods/seen/status \(rev \d+\) 200$"),
+SEED_ARROWS = [  # (step, sender, receiver, the arrow's label), in order
+    ("1 request", "cli", "apiserver", r"create pods/seen"),
+    ("2 stored", "apiserver", "store", r"commit pods/seen \(rev \d+\) 200"),
+    ("3 scheduler invoked", "apiserver", "scheduler", r"ADDED pods/seen"),
+    ("4 binding", "scheduler", "apiserver", r"create pods/seen/binding"),
+    ("5 kubelet invoked", "apiserver", "kubelet-node-1", r"ADDED pods/seen"),
+    ("6 container", "kubelet-node-1", "runtime", r"start pods/seen/containers 200"),
+    ("7 status", "kubelet-node-1", "apiserver", r"update pods/seen/status"),
+    ("8 status stored", "apiserver", "store", r"commit pods/seen/status \(rev \d+\) 200"),
 ]
 
 
-def test_recorded_run_replays_to_the_seeds_eight_steps(cluster: UpProcess, admin, tmp_path):
-    capture, diagram = tmp_path / "run.capture", tmp_path / "run.mmd"
+def in_order(arrows: list[str], pattern_of) -> None:
+    """Every seed step's arrow is in ``arrows`` after the one before; ``pattern_of(sender,
+    receiver, label)`` is the pattern an arrow must match."""
+    at = 0
+    for step, sender, target, label in SEED_ARROWS:
+        pattern = pattern_of(sender, target, label)
+        found = next((i for i in range(at, len(arrows)) if re.search(pattern, arrows[i])), None)
+        assert found is not None, f"step {step} missing after arrow {at}:\n" + "\n".join(arrows)
+        at = found + 1
+
+
+@dataclass
+class Recorded:
+    capture: Path
+    page: Path
+    live: str
+
+
+@pytest.fixture(scope="module")
+def recorded(cluster: UpProcess, tmp_path_factory) -> Recorded:
+    """One ``run`` seen by a live tracer that keeps its capture and draws its page."""
+    folder = tmp_path_factory.mktemp("trace")
+    capture, page = folder / "run.capture", folder / "run.html"
     tracer = subprocess.Popen(
         [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig),
-         "trace", "--object", "pod/seen", "--record", str(capture)],
+         "trace", "--object", "pod/seen", "--record", str(capture), "--html", str(page)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert tracer.stderr is not None
         assert "tracing" in tracer.stderr.readline()  # subscribed: nothing will be missed
         cluster.cli("run", "seen", "--image", IMAGE, "--", "sleep", "3600")
-        wait_for(admin, "pods", "seen", lambda p: p["status"].get("phase") == "Running")
+        config = kubeconfig.load(cluster.kubeconfig)
+        with contextlib.closing(Connection(config.bus(), "e2e").connect()) as connection:
+            wait_for(Client(connection, config.token), "pods", "seen",
+                     lambda p: p["status"].get("phase") == "Running")
     finally:
         tracer.send_signal(signal.SIGINT)
         live, _ = tracer.communicate(timeout=30)
     assert tracer.returncode == 0
-    assert "cli -> apiserver" in live
-    recorded, token = capture.read_bytes(), kubeconfig.load(cluster.kubeconfig).token
-    assert token and token.encode() not in recorded  # no credential is kept
-    assert b"\xa4auth" not in recorded  # no envelope's auth map (tickets, MACs, tokens)
-    assert b"eyJ" not in recorded  # no JWT: the pod's service-account token stays out
+    cluster.cli("delete", "pod", "seen", "--grace-period", "0")
+    return Recorded(capture, page, live)
 
-    replay = cluster.cli("trace", "replay", str(capture), "--mermaid", str(diagram))
-    assert replay.stdout == live  # the capture renders exactly as the live trace did
+
+def test_recorded_run_replays_to_the_seeds_eight_steps(cluster: UpProcess, recorded, tmp_path):
+    diagram = tmp_path / "run.mmd"
+    assert "cli -> apiserver" in recorded.live
+    captured, token = recorded.capture.read_bytes(), kubeconfig.load(cluster.kubeconfig).token
+    assert token and token.encode() not in captured  # no credential is kept
+    assert b"\xa4auth" not in captured  # no envelope's auth map (tickets, MACs, tokens)
+    assert b"eyJ" not in captured  # no JWT: the pod's service-account token stays out
+
+    replay = cluster.cli("trace", "replay", str(recorded.capture), "--mermaid", str(diagram))
+    assert replay.stdout == recorded.live  # the capture renders exactly as the live trace did
     lines = diagram.read_text().splitlines()
     assert lines[0] == "sequenceDiagram"
     for name in ("apiserver", "store", "scheduler", "kubelet_node_1 as kubelet-node-1"):
         assert f"    participant {name}" in lines
-    at = 0
-    for step, pattern in SEED_ARROWS:
-        found = next((i for i in range(at, len(lines)) if re.search(pattern, lines[i])), None)
-        assert found is not None, f"step {step} missing after line {at}:\n" + "\n".join(lines)
-        at = found + 1
-    cluster.cli("delete", "pod", "seen", "--grace-period", "0")
+    in_order(lines, lambda sender, target, label:
+             f"{sender}->>{target}: {label}$".replace("kubelet-node-1", "kubelet_node_1"))
+
+
+class Arrows(HTMLParser):
+    """The arrows a rendered page holds: ``sender -> receiver: label`` each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrows: list[str] = []
+        self._label = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "g" and (found.get("class") or "").startswith("message"):
+            self.arrows.append(f"{found['data-from']} -> {found['data-to']}: ")
+        self._label = tag == "text" and found.get("class") == "label"
+
+    def handle_data(self, data: str) -> None:
+        if self._label and self.arrows:
+            self.arrows[-1] += data
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    """Debian's headless Chromium on a local file (no network), as root may run it."""
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.fail("this test needs Debian's chromium; run scripts/setup")
+    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                           "--window-size=1900,1100", *args],
+                          capture_output=True, text=True, timeout=90, check=True)
+
+
+def test_the_page_of_a_run_draws_the_seeds_eight_steps_in_chromium(cluster: UpProcess,
+                                                                    recorded, tmp_path):
+    replayed = tmp_path / "replayed.html"
+    cluster.cli("trace", "replay", str(recorded.capture), "--html", str(replayed))
+    assert replayed.read_text() == recorded.page.read_text()  # live and replay draw alike
+    page = recorded.page.read_text()
+    assert not re.search(r"(src|href)=\"?(https?:)?//", page)  # nothing fetched when viewed
+    assert "\"auth\"" not in page and "eyJ" not in page  # no credential to hover over
+
+    profile, shot = f"--user-data-dir={tmp_path / 'profile'}", tmp_path / "trace.png"
+    dom = chromium(profile, "--dump-dom", recorded.page.as_uri()).stdout  # after its script
+    parser = Arrows()
+    parser.feed(dom)
+    in_order(parser.arrows, lambda sender, target, label: f"^{sender} -> {target}: {label}$")
+    assert re.search(r'<g class="message"[^>]*data-from="cli".*?>\d+\.\d ms</text>', dom)
+
+    chromium(profile, f"--screenshot={shot}", recorded.page.as_uri())
+    print(f"screenshot of the trace page: {shot}")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
