@@ -35,7 +35,7 @@ import msgpack
 
 from actors.api import secrets
 from actors.api.resources import ResourceInfo
-from bindings.cli import parsing, tracepage
+from bindings.cli import otlp, parsing, tracepage
 from bindings.cli.session import Session, stop_on_signals
 from bus.envelope import Envelope, decode
 from bus.errors import BadRequest, UsageError, translated
@@ -212,7 +212,7 @@ def _add_trace(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                              help="print the control plane's messages live, or replay a capture",
                              usage="kubeactor trace [replay FILE] [--object KIND/NAME] "
                                    "[--trace-id ID] [--mermaid FILE] [--html FILE] "
-                                   "[--record FILE]")
+                                   "[--record FILE] [--otlp-endpoint URL]")
     trace.add_argument("replay", nargs="*", help=argparse.SUPPRESS)
     trace.add_argument("--object", metavar="KIND/NAME", help="only messages about this object")
     trace.add_argument("--trace-id", help="only messages of this trace")
@@ -222,6 +222,9 @@ def _add_trace(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                        help="write a self-contained HTML page drawing what was seen")
     trace.add_argument("--record", metavar="FILE", type=Path,
                        help="keep the capture (credentials removed) for `trace replay`")
+    trace.add_argument("--otlp-endpoint", metavar="URL",
+                       help="export what is seen as OpenTelemetry spans over OTLP/HTTP "
+                            "(http://HOST:4318; needs kubeactor[otel])")
     trace.add_argument("--timeout", type=float, help="stop after this many seconds")
 
 
@@ -232,12 +235,18 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.object:
         kind, _, name = args.object.partition("/")
         info = parsing.resource_type(kind)
-    if args.replay:
-        if args.replay[0] != "replay" or len(args.replay) != 2:
-            raise UsageError("usage: kubeactor trace replay FILE")
-        seen = _show(read_capture(Path(args.replay[1])), info, name, args.trace_id)
-    else:
-        seen = _trace_live(args, info, name)
+    if args.replay and (args.replay[0] != "replay" or len(args.replay) != 2):
+        raise UsageError("usage: kubeactor trace replay FILE")
+    exporter = otlp.Exporter(args.otlp_endpoint) if args.otlp_endpoint else None
+    try:
+        if args.replay:
+            seen = _show(read_capture(Path(args.replay[1])), info, name, args.trace_id,
+                         exporter=exporter)
+        else:
+            seen = _trace_live(args, info, name, exporter)
+    finally:
+        if exporter is not None:
+            exporter.close()
     _write_views(args, seen)
     return 0
 
@@ -254,7 +263,8 @@ def _write_views(args: argparse.Namespace, seen: list[tuple[Record, Hop]]) -> No
 
 
 def _show(records: Iterable[Record], info: ResourceInfo | None, name: str | None,
-          trace_id: str | None, record_to: BinaryIO | None = None) -> list[tuple[Record, Hop]]:
+          trace_id: str | None, record_to: BinaryIO | None = None,
+          exporter: otlp.Exporter | None = None) -> list[tuple[Record, Hop]]:
     seen = []
     for record in records:
         if not matches(record, info, name, trace_id):
@@ -263,11 +273,13 @@ def _show(records: Iterable[Record], info: ResourceInfo | None, name: str | None
             write_record(record_to, record)
         seen.append((record, hop(record)))
         print(render(seen[-1][1]), flush=True)
+        if exporter is not None:
+            exporter.add(seen[-1][1], record.message)
     return seen
 
 
-def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
-                name: str | None) -> list[tuple[Record, Hop]]:
+def _trace_live(args: argparse.Namespace, info: ResourceInfo | None, name: str | None,
+                exporter: otlp.Exporter | None) -> list[tuple[Record, Hop]]:
     stop = stop_on_signals()
     seen: queue.Queue[Record] = queue.Queue()
 
@@ -293,7 +305,7 @@ def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
         with contextlib.ExitStack() as files:
             with translated(UsageError):
                 out = files.enter_context(args.record.open("wb")) if args.record else None
-            return _show(drain(), info, name, args.trace_id, out)
+            return _show(drain(), info, name, args.trace_id, out, exporter)
     finally:
         session.close()
 

@@ -1,19 +1,24 @@
-"""``kubeactor trace``: a recorded ``run`` replays to a diagram of the seed's eight steps, and
-its page, opened in headless Chromium, draws them."""
+"""``kubeactor trace``: a recorded ``run`` replays to a diagram of the seed's eight steps, its
+page, opened in headless Chromium, draws them, and its OTLP export is one trace of them."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import http.server
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from actors.client.client import Client
 from bindings import kubeconfig
@@ -145,3 +150,82 @@ def test_the_page_of_a_run_draws_the_seeds_eight_steps_in_chromium(cluster: UpPr
     chromium(profile, f"--screenshot={shot}", recorded.page.as_uri())
     print(f"screenshot of the trace page: {shot}")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+class Receiver(http.server.ThreadingHTTPServer):
+    """A local OTLP/HTTP receiver: keeps the spans POSTed to /v1/traces."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[str, Any]] = []  # (service.name, span)
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+        for resource in request.resource_spans:
+            service = next(a.value.string_value for a in resource.resource.attributes
+                           if a.key == "service.name")
+            self.server.spans += [(service, span) for scope in resource.scope_spans
+                                  for span in scope.spans]
+        self.send_response(200 if self.path == "/v1/traces" else 404)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+OTLP_STEPS = [  # (service, span name, receiver) of each seed step, in order
+    ("cli", "create pods", "apiserver"),
+    ("store", "commit pods", "store"),
+    ("apiserver", "ADDED pods", "scheduler"),
+    ("scheduler", "create pods/binding", "apiserver"),
+    ("apiserver", "ADDED pods", "kubelet-node-1"),
+    ("kubelet-node-1", "start pods/containers", "runtime"),
+    ("kubelet-node-1", "update pods/status", "apiserver"),
+    ("store", "commit pods/status", "store"),
+]
+CAUSES = {2: [1], 3: [2], 4: [3], 5: ["commit pods/binding", 4], 6: [5], 7: [5], 8: [7]}
+"""Seed step -> its span's ancestors, nearest first, up to a seed step (a commit's parent is
+the request it wrote, an event's the commit it tells of, the binding's the event that made
+the scheduler bind...)."""
+
+
+def test_one_run_exports_to_otlp_as_one_trace_of_the_eight_steps(cluster: UpProcess,
+                                                                  recorded):
+    receiver = Receiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        cluster.cli("trace", "replay", str(recorded.capture), "--otlp-endpoint",
+                    f"http://127.0.0.1:{receiver.server_address[1]}")
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+
+    def attribute(span: Any, key: str) -> str:
+        return next((a.value.string_value for a in span.attributes if a.key == key), "")
+
+    steps = []
+    for service, name, target in OTLP_STEPS:
+        steps.append(next(span for who, span in receiver.spans if who == service
+                          and span.name == name and attribute(span, "kubeactor.to") == target))
+    trace_id = steps[0].trace_id
+    assert len(trace_id) == 16 and trace_id[:8] != bytes(8)  # 128 bits, W3C's
+    assert all(span.trace_id == trace_id for span in steps)  # one trace
+    assert steps[0].parent_span_id == b""  # the root: the CLI's request
+    spans = {span.span_id: span for _, span in receiver.spans if span.trace_id == trace_id}
+    assert all(span.parent_span_id in spans for span in spans.values() if span.parent_span_id)
+    for step, ancestors in CAUSES.items():
+        span = steps[step - 1]
+        for ancestor in ancestors:
+            span = spans[span.parent_span_id]
+            assert span.name == ancestor if isinstance(ancestor, str) else (
+                span is steps[ancestor - 1]), (step, ancestor)
+    request = steps[0]
+    assert request.end_time_unix_nano > request.start_time_unix_nano  # until its reply came
