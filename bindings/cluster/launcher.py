@@ -60,7 +60,8 @@ from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
-from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
+from actors.kubelet.config import KubeletConfig, host_cpu, host_memory
+from actors.kubelet.kubelet import Kubelet, Node
 from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
 from actors.proxy.proxy import ServiceProxy
