@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from actors.api import podlogs
@@ -91,7 +91,7 @@ class NodeAgent:
         """The last renewal found no Lease: the next one creates it."""
         self.registered = False
         """The Node and its Lease exist: the heartbeat renews it."""
-        self.recorder = EventRecorder(client, "kubelet", self.name) \
+        self.recorder = EventRecorder(client, "kubelet", self.name, writer=writers.events) \
             if config.record_events else None
         self.addresses = PodAddresses(config.address)
         self.podsync = PodSync(
@@ -432,10 +432,14 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Writers:
-    """The status writers a :class:`Kubelet` shares between its nodes."""
+    """The writers a :class:`Kubelet` shares between its nodes."""
 
     pods: StatusWriter
     leases: StatusWriter
+    events: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        1, thread_name_prefix="kubelet-events"))
+    """One thread writing every hosted node's Events (a thousand simulated nodes: not a
+    thousand threads); started by the first Event."""
 
 
 class Kubelet(BusActor):
@@ -465,7 +469,8 @@ class Kubelet(BusActor):
         self._beats = PodWorkers(min(len(nodes), 4), f"{self.name}-lease")
         self.writers = Writers(StatusWriter(first.writes_in_flight, f"{self.name}-status"),
                                StatusWriter(first.lease_writes_in_flight,
-                                            f"{self.name}-leases"))
+                                            f"{self.name}-leases"),
+                               ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-events"))
         self.agents = {node.config.node_name: NodeAgent(
             node.client, node.runtime, config=node.config, workers=self.workers,
             timers=self.timers, writers=self.writers, publish=self.publish,
@@ -534,6 +539,7 @@ class Kubelet(BusActor):
         self._beats.stop()
         self.writers.pods.stop()
         self.writers.leases.stop()
+        self.writers.events.shutdown(wait=False, cancel_futures=True)
         self._calls.shutdown(wait=False, cancel_futures=True)
         for agent in self.agents.values():
             agent.stop()

@@ -237,7 +237,8 @@ class Cluster:
         self._timers.append(timers)
         lister = Client(connection, self._own_credentials((NODE_SIM, "")))
         self._run(Kubelet.start(connection, [
-            self._node(connection, name, SimRuntime(name, timers), record_events=False,
+            self._node(connection, name, SimRuntime(name, timers),
+                       record_events=self.config.sim_events,
                        pod_workers=8) for name in names], lister))
 
     def add_sim_nodes(self, *names: str) -> None:
