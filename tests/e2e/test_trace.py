@@ -52,21 +52,63 @@ def in_order(arrows: list[str], pattern_of) -> None:
         at = found + 1
 
 
+class Receiver(http.server.ThreadingHTTPServer):
+    """A local OTLP/HTTP receiver: keeps the spans POSTed to /v1/traces."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[str, Any]] = []  # (service.name, span)
+        super().__init__(("127.0.0.1", 0), _Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+        for resource in request.resource_spans:
+            service = next(a.value.string_value for a in resource.resource.attributes
+                           if a.key == "service.name")
+            self.server.spans += [(service, span) for scope in resource.scope_spans
+                                  for span in scope.spans]
+        self.send_response(200 if self.path == "/v1/traces" else 404)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
 @dataclass
 class Recorded:
     capture: Path
     page: Path
     live: str
+    exported: list[tuple[str, Any]]
+    """The live tracer's OTLP export: (service.name, span) each."""
 
 
 @pytest.fixture(scope="module")
 def recorded(cluster: UpProcess, tmp_path_factory) -> Recorded:
-    """One ``run`` seen by a live tracer that keeps its capture and draws its page."""
-    folder = tmp_path_factory.mktemp("trace")
+    """One ``run`` seen by a live tracer that keeps its capture, draws its page and exports
+    it to a local OTLP receiver."""
+    folder, receiver = tmp_path_factory.mktemp("trace"), Receiver()
     capture, page = folder / "run.capture", folder / "run.html"
     tracer = subprocess.Popen(
         [sys.executable, "-m", "bindings.cli", "--kubeconfig", str(cluster.kubeconfig),
-         "trace", "--object", "pod/seen", "--record", str(capture), "--html", str(page)],
+         "trace", "--object", "pod/seen", "--record", str(capture), "--html", str(page),
+         "--otlp-endpoint", receiver.endpoint],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert tracer.stderr is not None
@@ -78,10 +120,11 @@ def recorded(cluster: UpProcess, tmp_path_factory) -> Recorded:
                      lambda p: p["status"].get("phase") == "Running")
     finally:
         tracer.send_signal(signal.SIGINT)
-        live, _ = tracer.communicate(timeout=30)
+        live, _ = tracer.communicate(timeout=30)  # the export is sent before it exits
+        receiver.close()
     assert tracer.returncode == 0
     cluster.cli("delete", "pod", "seen", "--grace-period", "0")
-    return Recorded(capture, page, live)
+    return Recorded(capture, page, live, receiver.spans)
 
 
 def test_recorded_run_replays_to_the_seeds_eight_steps(cluster: UpProcess, recorded, tmp_path):
@@ -152,35 +195,6 @@ def test_the_page_of_a_run_draws_the_seeds_eight_steps_in_chromium(cluster: UpPr
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
-class Receiver(http.server.ThreadingHTTPServer):
-    """A local OTLP/HTTP receiver: keeps the spans POSTed to /v1/traces."""
-
-    def __init__(self) -> None:
-        self.spans: list[tuple[str, Any]] = []  # (service.name, span)
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
-        for resource in request.resource_spans:
-            service = next(a.value.string_value for a in resource.resource.attributes
-                           if a.key == "service.name")
-            self.server.spans += [(service, span) for scope in resource.scope_spans
-                                  for span in scope.spans]
-        self.send_response(200 if self.path == "/v1/traces" else 404)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.end_headers()
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
 OTLP_STEPS = [  # (service, span name, receiver) of each seed step, in order
     ("cli", "create pods", "apiserver"),
     ("store", "commit pods", "store"),
@@ -200,26 +214,29 @@ the scheduler bind...)."""
 def test_one_run_exports_to_otlp_as_one_trace_of_the_eight_steps(cluster: UpProcess,
                                                                   recorded):
     receiver = Receiver()
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
         cluster.cli("trace", "replay", str(recorded.capture), "--otlp-endpoint",
-                    f"http://127.0.0.1:{receiver.server_address[1]}")
+                    receiver.endpoint)
     finally:
-        receiver.shutdown()
-        receiver.server_close()
+        receiver.close()
+
+    def tree(exported: list[tuple[str, Any]]) -> set[tuple[str, bytes, bytes, str]]:
+        return {(who, s.span_id, s.parent_span_id, s.name) for who, s in exported}
+
+    assert tree(receiver.spans) == tree(recorded.exported)  # live and replay export alike
 
     def attribute(span: Any, key: str) -> str:
         return next((a.value.string_value for a in span.attributes if a.key == key), "")
 
     steps = []
     for service, name, target in OTLP_STEPS:
-        steps.append(next(span for who, span in receiver.spans if who == service
+        steps.append(next(span for who, span in recorded.exported if who == service
                           and span.name == name and attribute(span, "kubeactor.to") == target))
     trace_id = steps[0].trace_id
     assert len(trace_id) == 16 and trace_id[:8] != bytes(8)  # 128 bits, W3C's
     assert all(span.trace_id == trace_id for span in steps)  # one trace
     assert steps[0].parent_span_id == b""  # the root: the CLI's request
-    spans = {span.span_id: span for _, span in receiver.spans if span.trace_id == trace_id}
+    spans = {span.span_id: span for _, span in recorded.exported if span.trace_id == trace_id}
     assert all(span.parent_span_id in spans for span in spans.values() if span.parent_span_id)
     for step, ancestors in CAUSES.items():
         span = steps[step - 1]
