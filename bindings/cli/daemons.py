@@ -232,6 +232,9 @@ def _node_flags(command: argparse.ArgumentParser) -> None:
                          metavar="SECONDS",
                          help="the kubelet's first restart and image pull back-off, "
                          "doubling up to 5 minutes (Kubernetes: 10)")
+    command.add_argument("--sim-events", action=argparse.BooleanOptionalAction, default=True,
+                         help="simulated kubelets record Events as real ones (Pulled, "
+                         "Started, BackOff...); --no-sim-events for scale runs")
 
 
 def _add_config(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -260,8 +263,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         nats_url=args.nats, nats_port=args.port, store=args.store, storage=_storage(args),
         node_lifecycle=_node_lifecycle(args), autoscaler=_autoscaler(args),
         node_lease_duration_seconds=args.node_lease_duration_seconds,
-        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods,
+        backoff_base=args.restart_backoff_base, sim_events=args.sim_events,
+        node_cpu=args.node_cpu, node_memory=args.node_memory, max_pods=args.max_pods,
         https_listen=args.https_listen, ranges=_ranges(args))), f"{args.nodes} node(s)")
 
 
@@ -355,8 +358,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
         runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
         credentials=config.credentials(), bus=bus,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
-        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods), f"node {args.node}")
+        backoff_base=args.restart_backoff_base, sim_events=args.sim_events,
+        node_cpu=args.node_cpu, node_memory=args.node_memory, max_pods=args.max_pods),
+        f"node {args.node}")
 
 
 def _serve(config: ClusterConfig, what: str) -> int:

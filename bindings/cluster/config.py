@@ -75,6 +75,10 @@ class ClusterConfig:
     backoff_base: float = 10.0
     """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
     small in tests."""
+    sim_events: bool = True
+    """Simulated kubelets record Events as real ones do (so ``describe pod`` explains a
+    restart); off for scale runs, where a thousand nodes' Events would measure the Event
+    writes rather than the control plane (``benchmarks/sim_scale.py``)."""
     store: str = "sqlite"
     """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
     several apiserver processes may share)."""

@@ -64,7 +64,8 @@ from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
-from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
+from actors.kubelet.config import KubeletConfig, host_cpu, host_memory
+from actors.kubelet.kubelet import Kubelet, Node
 from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
 from actors.proxy.proxy import ServiceProxy
@@ -242,7 +243,8 @@ class Cluster:
         self._timers.append(timers)
         lister = Client(connection, self._own_credentials((NODE_SIM, "")))
         self._run(Kubelet.start(connection, [
-            self._node(connection, name, SimRuntime(name, timers), record_events=False,
+            self._node(connection, name, SimRuntime(name, timers),
+                       record_events=self.config.sim_events,
                        pod_workers=8) for name in names], lister))
 
     def add_sim_nodes(self, *names: str) -> None:
