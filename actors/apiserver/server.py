@@ -110,6 +110,7 @@ from bus.errors import (
     RequestEntityTooLarge,
     Unauthorized,
 )
+from bus.inprocess import Door
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         forwarding: Forwarding | None = None,
         custom_resources: CustomResources | None = None,
         token_issuer: TokenIssuer | None = None,
+        door: Door | None = None,
     ) -> None:
         """``authorizer``, ``registrations``, ``admission_objects`` (a Mirror of
         ADMISSION_KINDS) and ``custom_resources`` (the resources served, CRDs' included) are
@@ -151,8 +153,9 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
         record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
         send requests for their clients. With ``token_issuer``, it issues service account
-        tokens (TokenRequest) and reviews tokens (TokenReview)."""
-        super().__init__(connection)
+        tokens (TokenRequest) and reviews tokens (TokenReview). With ``door``, its HTTPS front
+        hands it requests in the process, to the same pipeline (``bus.inprocess``)."""
+        super().__init__(connection, door)
         self.store = store
         self.authenticator = authenticator
         self.handshaker = handshaker
