@@ -33,7 +33,7 @@ from typing import Any
 
 import pykka
 
-from actors.api import crds, discovery, priorityclasses
+from actors.api import conversion, crds, discovery, priorityclasses
 from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import (
@@ -325,7 +325,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         result = getattr(self, f"_{request.verb}")(request)
         if isinstance(result, Generator):
             result = yield from result
-        return crds.served_as(request.info, request.options.version, result)
+        return conversion.served_as(request.info, request.options.version, result)
 
     def _advance(self, pending: Pending, answer: Result | None) -> Envelope | None:
         """Run the verb until it finishes (the reply) or needs a call (sent without waiting;
