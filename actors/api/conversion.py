@@ -67,6 +67,12 @@ def stored(info: ResourceInfo, version: str | None, body: Any) -> Any:
     return conversion[1](body)
 
 
+def as_stored(info: ResourceInfo, obj: Object) -> Object:
+    """``obj``, shown at whichever version its ``apiVersion`` names, as it is stored."""
+    version = str(obj.get("apiVersion") or "").rpartition("/")[2]
+    return stored(info, version, obj) if version != info.version else obj
+
+
 def converted(info: ResourceInfo, version: str | None) -> bool:
     """Whether objects of ``info`` at ``version`` are converted (not only relabelled)."""
     return (info.group, info.name, version or "") in _CONVERSIONS

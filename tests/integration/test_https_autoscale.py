@@ -66,6 +66,10 @@ def test_kubectl_autoscale_then_the_hpa_at_v1_and_v2(quick):
     assert v2["spec"]["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
         "type": "Utilization", "averageUtilization": 80}}}]
     assert "autoscaling.alpha.kubernetes.io/conditions" not in v2["metadata"]["annotations"]
+    tables = [kubectl(quick, "get", f"horizontalpodautoscalers.{version}.autoscaling", "web")
+              for version in ("v1", "v2")]  # the columns read the stored form
+    assert tables[0].splitlines()[1].split()[:3] == tables[1].splitlines()[1].split()[:3] == [
+        "web", "Deployment/web", "cpu:"]
     versions = kubectl(quick, "api-versions").split()
     assert {"autoscaling/v1", "autoscaling/v2"} <= set(versions)
 
@@ -84,7 +88,7 @@ def test_the_official_clients_v1_hpa_scales_a_replication_controller(quick):
                 "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 50}})
         assert created.spec.target_cpu_utilization_percentage == 50
         wait_for(admin, "replicationcontrollers", "old",
-                 lambda rc: rc.get("status", {}).get("readyReplicas") == 4, timeout=30)
+                 lambda rc: rc.get("status", {}).get("readyReplicas") == 4)
         wait_for(admin, "hpa", "old", lambda h: h.get("status", {}).get("currentReplicas") == 4)
         read = v1.read_namespaced_horizontal_pod_autoscaler("old", "default")
         assert (read.status.current_replicas, read.status.current_cpu_utilization_percentage) \

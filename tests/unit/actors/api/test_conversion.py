@@ -89,3 +89,9 @@ def test_an_annotation_that_is_not_json_is_400():
     written["metadata"]["annotations"] = {conversion.METRICS: "{not json"}
     with pytest.raises(BadRequest, match="not JSON"):
         conversion.stored(HPA, "v1", written)
+
+
+def test_an_object_shown_at_v1_as_stored_for_the_columns():
+    stored = _v2({"scaleTargetRef": REF, "maxReplicas": 2, "metrics": [CPU]})
+    assert conversion.as_stored(HPA, conversion.served_as(HPA, "v1", stored)) == stored
+    assert conversion.as_stored(HPA, stored) is stored
