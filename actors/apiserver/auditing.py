@@ -8,6 +8,9 @@ request asked for one (nothing was written).
 It is built from the decoded request and the reply's status, never from the envelope's
 ``auth``: no token, key or signature can reach the log. An :class:`AuditSink` takes records
 without blocking (``bindings.cluster.audit`` writes them as JSON lines on a thread of its own).
+
+:func:`handed_span` is what ``kubeactor trace`` sees of a request a front handed to the
+pipeline in its process (``bus.inprocess``), which crossed no subject.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from actors.api.users import UserInfo
+from bus.envelope import Envelope, new_id
 
 Record = dict[str, Any]
 
@@ -50,3 +54,16 @@ def record(*, authorized: bool, code: int, latency_ms: float, trace_id: str | No
     if dry_run:
         entry["dryRun"] = True
     return entry
+
+
+def handed_span(request: Envelope, code: int, latency_ms: float, name: str | None) -> Envelope:
+    """The hop of a request handed over in the process, as a span (published on
+    ``<prefix>.trace.apiserver``): who sent what to the apiserver (``name``: the object's,
+    a create's from its body), the answer's code and the latency, in the request's trace;
+    nothing of its body, options or credentials."""
+    return Envelope(trace_id=request.trace_id, parent_id=request.span_id, span_id=new_id(),
+                    sender=request.sender, target="apiserver", verb=request.verb,
+                    group=request.group, resource=request.resource,
+                    subresource=request.subresource, namespace=request.namespace,
+                    name=name or request.name, status={"code": code},
+                    options={"latencyMs": round(latency_ms, 3)})

@@ -66,7 +66,7 @@ from actors.apiserver.admission.external import ExternalAdmission, Registrations
 from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
 from actors.apiserver.admission.priority import Priority
 from actors.apiserver.admission.serviceaccount import ServiceAccount
-from actors.apiserver.auditing import AuditSink, record
+from actors.apiserver.auditing import AuditSink, handed_span, record
 from actors.apiserver.authn import (
     Authenticator,
     Forwarding,
@@ -368,10 +368,16 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         return None
 
     def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
-        """Audit the answer to a request, and return it."""
+        """Audit the answer to a request (and trace one handed over in the process: it
+        crossed no subject), and return it."""
+        code = int((reply.status or {}).get("code", 200))
+        latency_ms = (time.monotonic() - pending.started) * 1000
+        request = pending.request
+        if pending.incoming.answer is not None:
+            self.publish(self.subjects.trace("apiserver"), handed_span(
+                pending.incoming.envelope, code, latency_ms, request.name if request else None))
         if self.audit is None:
             return reply
-        request = pending.request
         what = {**self._named_by(pending.incoming.subject), "user": pending.sender} \
             if request is None else {
             "user": request.user, "impersonator": request.impersonator, "via": request.via,
@@ -379,9 +385,8 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
             "group": request.info.group, "resource": request.info.name,
             "subresource": request.subresource, "namespace": request.namespace,
             "name": request.name}
-        self.audit(record(**what, authorized=pending.authorized,
-                          code=int((reply.status or {}).get("code", 200)),
-                          latency_ms=(time.monotonic() - pending.started) * 1000,
+        self.audit(record(**what, authorized=pending.authorized, code=code,
+                          latency_ms=latency_ms,
                           trace_id=pending.incoming.envelope.trace_id,
                           dry_run=request is not None and request.options.dry_run))
         return reply

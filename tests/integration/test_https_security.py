@@ -21,6 +21,7 @@ from actors.client.client import Client
 from bindings import kubeconfig
 from bindings.cluster import Cluster
 from bus.connection import Connection
+from bus.envelope import Envelope, decode
 from tests.support import until
 
 pytestmark = pytest.mark.integration
@@ -337,7 +338,8 @@ def test_http_requests_are_handed_to_the_pipeline_in_the_process_and_audited_as_
         call, control_plane, tmp_path, admin, admin_cert, monkeypatch):
     """The front hands its requests to the apiserver's workers of its process (no NATS hop:
     the bus's API requests fail here), and they still go through authentication, RBAC,
-    admission and the audit, as the client's, via the front."""
+    admission and the audit, as the client's, via the front; ``kubeactor trace`` sees each
+    as a span."""
     bus_request = Connection.arequest
 
     async def no_api_over_nats(self: Connection, subject: str, *args: Any, **kwargs: Any) -> Any:
@@ -345,6 +347,10 @@ def test_http_requests_are_handed_to_the_pipeline_in_the_process_and_audited_as_
         return await bus_request(self, subject, *args, **kwargs)
 
     monkeypatch.setattr(Connection, "arequest", no_api_over_nats)
+    spans: list[Envelope] = []  # what ``kubeactor trace`` sees of them
+    connection = admin.connection
+    traced = connection.subscribe_raw(connection.subjects.trace("apiserver"),
+                                      lambda subject, data: spans.append(decode(data)))
     credentials = control_plane.credentials("nobody")
     nobody = _pems(tmp_path, "nobody", credentials.key, credentials.cert)
     before = _revision(admin)
@@ -366,3 +372,7 @@ def test_http_requests_are_handed_to_the_pipeline_in_the_process_and_audited_as_
     until(lambda: ("admin", "default", 201, front) in audited(),
           failure="the HTTP create was not audited")
     assert {("nobody", "default", 403, front), ("admin", "ghost", 404, front)} <= set(audited())
+    until(lambda: [span for span in spans if (span.verb, span.resource, span.name, span.status)
+                   == ("create", "configmaps", "over-https", {"code": 201})],
+          failure="the HTTP create was not traced")
+    connection.unsubscribe(traced)
