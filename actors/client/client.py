@@ -448,8 +448,8 @@ class Client:
                              field_selector=field_selector, limit=chunk_size,
                              continue_token=token)
             items.extend(page["items"])
-        return {**first, "metadata": {"resourceVersion": first["metadata"]["resourceVersion"]},
-                "items": items}
+        return {**first, "items": items, "metadata": {  # metrics lists have no revision
+            key: value for key, value in first["metadata"].items() if key == "resourceVersion"}}
 
     def create(self, resource: str, obj: Object, namespace: str | None = "default",
                trace_id: str | None = None) -> Object:
