@@ -89,7 +89,8 @@ def test_the_official_clients_v1_hpa_scales_a_replication_controller(quick):
         assert created.spec.target_cpu_utilization_percentage == 50
         wait_for(admin, "replicationcontrollers", "old",
                  lambda rc: rc.get("status", {}).get("readyReplicas") == 4)
-        wait_for(admin, "hpa", "old", lambda h: h.get("status", {}).get("currentReplicas") == 4)
+        wait_for(admin, "hpa", "old", lambda h: h.get("status", {}).get("currentReplicas") == 4
+                 and bool(h["status"].get("currentMetrics")))  # the new pods' figures too
         read = v1.read_namespaced_horizontal_pod_autoscaler("old", "default")
         assert (read.status.current_replicas, read.status.current_cpu_utilization_percentage) \
             == (4, 200)
