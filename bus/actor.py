@@ -14,7 +14,9 @@ limit is replaced by a 500 that says so (:func:`send_reply`, which the kubelet's
 too).
 
 Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
-answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox. Such a
+answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox; so is one
+:meth:`BusActor.arrived` refuses (a subclass's admission on the loop: the apiserver's flow
+control). Such a
 refusal, and that of a message that did not decode, is told to :meth:`BusActor.rejected`.
 
 Bus messages, and whatever other threads hand over with :meth:`BusActor.tell_soon`, wait in a
@@ -104,9 +106,19 @@ class BusActor(pykka.ThreadingActor):
         """Answer one bus message on the actor thread; the returned envelope is the reply."""
         return None
 
+    def arrived(self, incoming: Incoming) -> ApiError | None:
+        """Take in a bus message that found room in the mailbox, on the bus loop thread (must
+        not block): by default hand it to :meth:`handle` in order (``tell_soon``). An override
+        may queue it elsewhere (the apiserver's flow control) and hand it over later with
+        :meth:`serve`; or return the error refusing it, which is answered and told to
+        :meth:`rejected`."""
+        self.tell_soon(incoming)
+        return None
+
     def rejected(self, subject: str, error: ApiError) -> None:
         """A message on ``subject`` was refused before it reached :meth:`handle` (it did not
-        decode, or the mailbox was full) and answered with ``error``. Runs on the bus loop
+        decode, the mailbox was full, or :meth:`arrived` refused it) and answered with
+        ``error``. Runs on the bus loop
         thread: must not block. Nothing by default (the apiserver audits it)."""
 
     def on_local(self, message: Any) -> Any:
@@ -135,6 +147,10 @@ class BusActor(pykka.ThreadingActor):
                 self._receive(each)
             return None
         return self._receive(message)
+
+    def serve(self, message: Incoming) -> None:
+        """Handle a bus message :meth:`arrived` kept back (the actor's thread)."""
+        self._receive(message)
 
     def _receive(self, message: Any) -> Any:
         if not isinstance(message, Incoming):
@@ -179,14 +195,18 @@ class BusActor(pykka.ThreadingActor):
                 full = self._waiting >= self.mailbox_limit
                 if not full:
                     self._waiting += 1
-            if full:
-                busy = TooManyRequests(f"{type(self).__name__} is busy; retry later")
-                if incoming.reply_to and self.may_answer(incoming.reply_to):
-                    reply = incoming.envelope.error_reply(busy, sender=self.connection.name)
-                    self.connection.publish(incoming.reply_to, reply)
-                self.rejected(incoming.subject, busy)
+            refused: ApiError | None = TooManyRequests(
+                f"{type(self).__name__} is busy; retry later") if full else \
+                self.arrived(incoming)
+            if refused is None:
                 return
-            self.tell_soon(incoming)
+            if not full:
+                with self._waiting_lock:
+                    self._waiting -= 1
+            if incoming.reply_to and self.may_answer(incoming.reply_to):
+                reply = incoming.envelope.error_reply(refused, sender=self.connection.name)
+                self.connection.publish(incoming.reply_to, reply)
+            self.rejected(incoming.subject, refused)
 
         self._subscriptions.append(self.connection.subscribe(
             subject, enqueue, queue=queue, rejected=self.rejected, answers=self.may_answer))

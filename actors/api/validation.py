@@ -26,6 +26,7 @@ from actors.api import (
     certificates,
     crds,
     disruptionbudgets,
+    flowcontrol,
     jobs,
     priorityclasses,
     replication,
@@ -623,5 +624,6 @@ VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_pro
               disruptionbudgets.RESOURCE: disruptionbudgets.problems,
               autoscaling.RESOURCE: autoscaling.problems,
               secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems,
-              "controllerrevisions": _revision_problems, services.RESOURCE: services.problems}
+              "controllerrevisions": _revision_problems, services.RESOURCE: services.problems,
+              **flowcontrol.VALIDATORS}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

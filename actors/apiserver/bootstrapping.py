@@ -1,6 +1,7 @@
-"""What the apiserver creates at start: the system namespaces, the bootstrap RBAC policy and the
-system PriorityClasses, when missing; the retired bootstrap policy removed, and the bootstrap
-ClusterRoles of an older data dir given the rules they lack.
+"""What the apiserver creates at start: the system namespaces, the bootstrap RBAC policy, the
+system PriorityClasses and Kubernetes' FlowSchemas and priority levels, when missing; the
+retired bootstrap policy removed, and the bootstrap ClusterRoles of an older data dir given the
+rules they lack.
 
 :class:`Bootstrap` is mixed into :class:`~actors.apiserver.server.ApiServer`; the objects
 themselves are the decisions of ``rbac`` and ``actors.api.priorityclasses``.
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from actors.api import priorityclasses
+from actors.api import flowcontrol, priorityclasses
 from actors.api.objects import Object
 from actors.api.resources import BY_KIND, SYSTEM_NAMESPACES, lookup
 from actors.apiserver.rbac import RETIRED_POLICY, bootstrap_policy
@@ -38,8 +39,9 @@ class Bootstrap:
         def _observe(self, obj: Object, deleted: bool = False) -> None: ...
 
     def _bootstrap(self) -> None:
-        """Create the system namespaces, the bootstrap RBAC policy and the system
-        PriorityClasses when missing; remove the retired bootstrap policy."""
+        """Create the system namespaces, the bootstrap RBAC policy, the system
+        PriorityClasses and the default FlowSchemas and levels when missing; remove the
+        retired bootstrap policy."""
         for kind, name in RETIRED_POLICY:
             key = BY_KIND[kind].key(None, name)
             old = self.view.get(key) if self.view is not None else None
@@ -50,7 +52,8 @@ class Bootstrap:
         namespaces = [{"metadata": {"name": name}} for name in SYSTEM_NAMESPACES]
         for info, obj in [(lookup("", "namespaces"), ns) for ns in namespaces] + [
             (BY_KIND[obj["kind"]], obj) for obj in [*bootstrap_policy(),
-                                                    *priorityclasses.system_classes()]
+                                                    *priorityclasses.system_classes(),
+                                                    *flowcontrol.defaults()]
         ]:
             prepared = prepare_create(info, obj, None, None)
             key = info.key(None, prepared["metadata"]["name"])

@@ -13,7 +13,9 @@ admission plugins see it. Decoding and authenticating a message is ``decoding``'
 the objects made at start ``bootstrapping``'s (mixed in), the verbs themselves
 ``verbs``'s (mixed in), the pods/log and pods/exec relay to kubelets ``relay``'s (mixed in),
 the resource metrics (``metrics.k8s.io``, asked of the kubelets) ``metrics``'s (mixed in),
-the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`.
+the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`; API Priority and
+Fairness (each request queued by its flow as it arrives, served in fair order) ``fairness``'s
+(mixed in).
 
 Neighbours: ``decoding``, ``bootstrapping``, ``verbs``, ``relay``, ``watching``; ``authn``,
 ``rbac``, ``nodeauthz``, ``admission``, ``registry`` and ``options`` in this package hold the
@@ -71,11 +73,14 @@ from actors.apiserver.authn import (
 )
 from actors.apiserver.bootstrapping import Bootstrap
 from actors.apiserver.busauth import check_reply, may_answer
+from actors.apiserver.classifying import FlowControl
 from actors.apiserver.customresources import CustomResources
 from actors.apiserver.decoding import VERBS, Decoding
+from actors.apiserver.fairness import DISPATCH, Fairness, Identities
 from actors.apiserver.metrics import Metrics
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
+from actors.apiserver.queueing import Dispatcher, Ticket
 from actors.apiserver.rbac import (
     Authorizer,
     PreventEscalation,
@@ -103,7 +108,7 @@ log = logging.getLogger(__name__)
 _BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
-class ApiServer(Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics, BusActor):
+class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
 
     def __init__(
@@ -122,6 +127,7 @@ class ApiServer(Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics, 
         forwarding: Forwarding | None = None,
         custom_resources: CustomResources | None = None,
         token_issuer: TokenIssuer | None = None,
+        flow_control: FlowControl | None = None,
     ) -> None:
         """``authorizer``, ``registrations``, ``admission_objects`` (a Mirror of
         ADMISSION_KINDS) and ``custom_resources`` (the resources served, CRDs' included) are
@@ -130,7 +136,8 @@ class ApiServer(Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics, 
         clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
         record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
         send requests for their clients. With ``token_issuer``, it issues service account
-        tokens (TokenRequest) and reviews tokens (TokenReview)."""
+        tokens (TokenRequest) and reviews tokens (TokenReview). ``flow_control`` (the
+        FlowSchemas and priority levels) is shared by the workers too."""
         super().__init__(connection)
         self.store = store
         self.authenticator = authenticator
@@ -142,8 +149,13 @@ class ApiServer(Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics, 
         self.registrations = registrations or Registrations()
         self.admission_objects = admission_objects or Mirror(ADMISSION_KINDS)
         self.resources = custom_resources or CustomResources()
+        self.flow_control = flow_control or FlowControl()
         self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects,
-                        self.resources)
+                        self.resources, self.flow_control)
+        self.identities = Identities(self.subjects)
+        self.dispatcher = Dispatcher(self.config.concurrency, self.config.max_queue_wait)
+        self._seated: Ticket | None = None
+        """The ticket of the request being dispatched, for handle() (``fairness``)."""
         self.admission = admission or self.default_chain()
         self.audit = audit
         self.writer: StoreWriter | None = None
@@ -214,10 +226,13 @@ class ApiServer(Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics, 
         """Decode, authenticate, authorize, then run the verb; a verb that waits for an
         external admission actor answers later (:meth:`_advance`), so None is returned."""
         pending = Pending(incoming)
+        if (late := self._seat(pending)) is not None:
+            return self._refused(pending, late)
         if incoming.subject == self.subjects.hello and self.handshaker is not None:
             return self._hello(pending)
         try:
             request = pending.request = self._decode(pending)
+            self._learn(pending, request)
             self.authorizer.authorize(decoding.attributes(request))
             pending.authorized = True
         except ApiError as error:
@@ -271,6 +286,7 @@ class ApiServer(Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics, 
             call = pending.steps.send(answer)
         except StopIteration as done:
             if done.value is RELAYED:
+                self._unseat(pending, None)  # a stream is not counted as it lasts
                 return None  # the kubelet's answer is relayed when it comes
             reply = request.envelope.reply(
                 done.value, code=201 if request.verb == "create" else 200,
@@ -303,7 +319,8 @@ class ApiServer(Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics, 
         return None
 
     def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
-        """Audit the answer to a request, and return it."""
+        """Give back the request's seat, audit the answer to it, and return it."""
+        self._unseat(pending, reply)
         if self.audit is None:
             return reply
         request = pending.request
@@ -432,6 +449,9 @@ class ApiServer(Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics, 
         )
 
     def on_local(self, message: Any) -> Any:
+        if message is DISPATCH:
+            self._dispatch()
+            return None
         if isinstance(message, StoreEvent):
             self._on_commit(message)
             return None

@@ -1,0 +1,170 @@
+"""API Priority and Fairness in the pipeline: every request is classified as it arrives, waits
+in its priority level's queues, and is served when the fair order reaches it.
+
+kube-apiserver classifies a request once it is authenticated. Here authentication is a
+worker's job (an HMAC and a ticket per request), and the worker is the very resource a flood
+takes: classifying after it would leave a flood's requests in front of everyone else's, in the
+worker's mailbox. So a request is classified on the bus loop as it arrives
+(:meth:`Fairness.arrived`), by the identity it claims: the owner of its reply inbox (the NATS
+identity that may read the answer) and, for a front's request, the credentials it forwards.
+That claim is looked up in :class:`Identities`, what the workers learnt from the requests of
+that claim they authenticated; a claim not seen yet is an authenticated user named after its
+inbox's owner (global-default, by user). A false claim gains nothing lasting: the worker
+authenticates the request before any work and answers only into its sender's inboxes
+(``busauth.check_reply``), so a request claiming another's inbox is refused (400) at the price
+of a refusal, and learns nothing. Impersonation does not change the flow (the sender's is
+used).
+
+The queued message waits in the worker's :class:`~actors.apiserver.queueing.Dispatcher`, and
+a marker is handed to the worker in its place (``tell_soon``, in the order of its other
+messages): each marker serves the request the dispatcher chooses then, so that a request of
+the exempt level (``system:masters``) or of a level served less than its share overtakes the
+flood. The request holds its seat until answered (:meth:`Fairness._unseat`); its answer
+carries the UIDs of its FlowSchema and level (``opts``), which the HTTPS front sends as
+kube-apiserver's ``X-Kubernetes-PF-FlowSchema-UID`` and ``X-Kubernetes-PF-PriorityLevel-UID``
+headers. A refusal is a 429 with ``details.retryAfterSeconds`` (``Retry-After`` over HTTP).
+
+Neighbours: ``classifying`` (the flows), ``queueing`` (the queues), ``server`` (mixes this in,
+calls :meth:`Fairness._seat`, :meth:`Fairness._learn` and :meth:`Fairness._unseat`).
+
+Which thread: :meth:`Fairness.arrived` on the bus loop (no blocking: a dict lookup, a
+classification usually remembered, a queue); the rest on the worker's actor thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from actors.api.users import UserInfo
+from actors.apiserver.authn import AUTHENTICATED
+from actors.apiserver.classifying import Asked, Flow, FlowControl
+from actors.apiserver.queueing import Dispatcher, Ticket
+from actors.apiserver.requests import ApiServerConfig, Pending, Request
+from bus.connection import Incoming
+from bus.envelope import Envelope
+from bus.errors import ApiError, TooManyRequests
+from bus.subjects import Subjects
+
+DISPATCH = object()
+"""Worker message: serve the request the dispatcher chooses now (one per arrival, and one per
+seat given back while requests wait for it)."""
+MAX_IDENTITIES = 4096
+"""Claims :class:`Identities` keeps before starting afresh."""
+
+Claim = tuple[str | None, str | None]
+"""Who a message says it is from: its reply inbox's owner, and the credential a front
+forwards (a token or a certificate)."""
+
+
+class Identities:
+    """The users the workers authenticated, by the claim their requests made (see the module
+    docstring). Written by the workers, read on the bus loop; one lock."""
+
+    def __init__(self, subjects: Subjects) -> None:
+        self.subjects = subjects
+        self._users: dict[Claim, UserInfo] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, incoming: Incoming) -> Claim:
+        owner = self.subjects.inbox_owner(incoming.reply_to) if incoming.reply_to else None
+        forwarded = (incoming.envelope.auth or {}).get("forwarded")
+        credential = forwarded.get("token") or forwarded.get("certificate") \
+            if isinstance(forwarded, dict) else None
+        return owner, credential if isinstance(credential, str) else None
+
+    def user(self, incoming: Incoming) -> UserInfo:
+        """Who ``incoming`` is, as far as is known before authenticating it."""
+        claim = self.claim(incoming)
+        known = self._users.get(claim)
+        return known or UserInfo(claim[0] or "", groups=(AUTHENTICATED,))
+
+    def learn(self, incoming: Incoming, user: UserInfo) -> None:
+        """``incoming``, now authenticated, was from ``user``."""
+        claim = self.claim(incoming)
+        if self._users.get(claim) == user:
+            return
+        with self._lock:
+            if len(self._users) >= MAX_IDENTITIES:
+                self._users.clear()
+            self._users[claim] = user
+
+
+def asked(incoming: Incoming, subjects: Subjects, user: UserInfo) -> Asked:
+    """What classification reads of a message; a handshake is a create of ``hello``."""
+    parsed = subjects.parse_api(incoming.subject)
+    if parsed is None:
+        return Asked(user, "create", "", "hello", None)
+    namespace = incoming.envelope.namespace
+    return Asked(user, parsed.verb, parsed.group, parsed.resource,
+                 namespace if isinstance(namespace, str) and namespace else None)
+
+
+def refusal(flow: Flow, why: str) -> TooManyRequests:
+    """The 429 of a request its level cannot take (kube-apiserver's words)."""
+    return TooManyRequests(f"Too many requests, please try again later. ({why}: flow schema "
+                           f'"{flow.schema}", priority level "{flow.level.name}")',
+                           details={"retryAfterSeconds": 1})
+
+
+class Fairness:
+    """See the module docstring. What it uses of the pipeline is declared here."""
+
+    config: ApiServerConfig
+    subjects: Subjects
+    flow_control: FlowControl
+    identities: Identities
+    dispatcher: Dispatcher
+    _seated: Ticket | None
+
+    if TYPE_CHECKING:
+        def tell_soon(self, message: Any) -> None: ...
+
+        def serve(self, message: Incoming) -> None: ...
+
+    def arrived(self, incoming: Incoming) -> ApiError | None:
+        """Queue ``incoming`` for its flow (bus loop thread); the 429 when its level is
+        full."""
+        policy = self.flow_control.policy
+        flow = policy.classify(asked(incoming, self.subjects, self.identities.user(incoming)))
+        if self.dispatcher.offer(flow, incoming, time.monotonic(), policy.total_shares) is None:
+            return refusal(flow, "queue full" if flow.level.queues else "concurrency limit")
+        self.tell_soon(DISPATCH)
+        return None
+
+    def _dispatch(self) -> None:
+        """Serve the request the dispatcher chooses now, if any may go."""
+        ticket = self.dispatcher.next(time.monotonic())
+        if ticket is not None:
+            self._seated = ticket
+            self.serve(ticket.item)  # the pipeline's handle() takes the ticket
+
+    def _seat(self, pending: Pending) -> ApiError | None:
+        """Give ``pending`` the ticket it was dispatched with; the 429 when it waited too
+        long."""
+        ticket, self._seated = self._seated, None
+        pending.ticket = ticket
+        if ticket is not None and ticket.expired:
+            return refusal(ticket.flow, f"waited {self.dispatcher.max_wait:g} s in its queue")
+        return None
+
+    def _learn(self, pending: Pending, request: Request) -> None:
+        """The request is authenticated: its claim is its sender's from now on."""
+        self.identities.learn(pending.incoming, request.impersonator or request.user)
+
+    def _unseat(self, pending: Pending, reply: Envelope | None) -> None:
+        """The request is answered (or relayed): give its seat back, and tell who its flow
+        was (``opts``) in ``reply``."""
+        ticket = pending.ticket
+        if ticket is None:
+            return
+        if self.dispatcher.release(ticket):
+            self.tell_soon(DISPATCH)
+        if reply is not None:
+            reply.options = {**(reply.options or {}), **flow_options(ticket.flow)}
+
+
+def flow_options(flow: Flow) -> dict[str, str]:
+    """The reply options naming a request's FlowSchema and level (their UIDs)."""
+    return {"flowSchemaUID": flow.schema_uid, "priorityLevelUID": flow.level.uid}
