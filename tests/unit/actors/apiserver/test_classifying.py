@@ -72,7 +72,10 @@ ALICE_SUBJECT = [{"kind": "User", "user": {"name": "alice"}}]
 
 
 def test_lower_precedence_wins_and_rules_narrow_by_verb_resource_and_namespace():
-    objects = [*flowcontrol.defaults(), _schema("alice-reads", "workload-low", 50, ALICE_SUBJECT, {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"], "namespaces": ["team"]})]
+    objects = [*flowcontrol.defaults(), _schema(
+        "alice-reads", "workload-low", 50, ALICE_SUBJECT,
+        {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"],
+         "namespaces": ["team"]})]
     rules = policy(objects)
     assert classify(rules, Asked(ALICE, "list", "", "pods", "team")).schema == "alice-reads"
     for other in (Asked(ALICE, "create", "", "pods", "team"),
