@@ -14,10 +14,10 @@ limit is replaced by a 500 that says so (:func:`send_reply`, which the kubelet's
 too).
 
 Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
-answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox; so is one
-:meth:`BusActor.arrived` refuses (a subclass's admission on the loop: the apiserver's flow
-control). Such a
-refusal, and that of a message that did not decode, is told to :meth:`BusActor.rejected`.
+answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox. Such a
+refusal, that of a message that did not decode, and that of a message
+:meth:`BusActor.arrived` refuses (a subclass's admission: the apiserver's flow control) are
+told to :meth:`BusActor.rejected`.
 
 Bus messages, and whatever other threads hand over with :meth:`BusActor.tell_soon`, wait in a
 list beside the Pykka mailbox: only the first of a burst puts a message in the mailbox (one
@@ -106,20 +106,20 @@ class BusActor(pykka.ThreadingActor):
         """Answer one bus message on the actor thread; the returned envelope is the reply."""
         return None
 
-    def arrived(self, incoming: Incoming) -> ApiError | None:
-        """Take in a bus message that found room in the mailbox, on the bus loop thread (must
-        not block): by default hand it to :meth:`handle` in order (``tell_soon``). An override
-        may queue it elsewhere (the apiserver's flow control) and hand it over later with
-        :meth:`serve`; or return the error refusing it, which is answered and told to
-        :meth:`rejected`."""
-        self.tell_soon(incoming)
+    def arrived(self, message: Incoming) -> ApiError | None:
+        """A bus message taken from the mailbox, on the actor's thread: by default answered at
+        once (:meth:`serve`). An override may keep it back and :meth:`serve` it later (the
+        apiserver queues it by flow: a whole batch of the mailbox is queued before any of it
+        is served, so the order served is the override's), or return the error refusing it
+        (answered, and told to :meth:`rejected`)."""
+        self.serve(message)
         return None
 
     def rejected(self, subject: str, error: ApiError) -> None:
         """A message on ``subject`` was refused before it reached :meth:`handle` (it did not
         decode, the mailbox was full, or :meth:`arrived` refused it) and answered with
-        ``error``. Runs on the bus loop
-        thread: must not block. Nothing by default (the apiserver audits it)."""
+        ``error``. Runs on the bus loop thread or the actor's: must not block. Nothing by
+        default (the apiserver audits it)."""
 
     def on_local(self, message: Any) -> Any:
         """Handle a message told by another actor or thread in this process (events, timers).
@@ -148,10 +148,6 @@ class BusActor(pykka.ThreadingActor):
             return None
         return self._receive(message)
 
-    def serve(self, message: Incoming) -> None:
-        """Handle a bus message :meth:`arrived` kept back (the actor's thread)."""
-        self._receive(message)
-
     def _receive(self, message: Any) -> Any:
         if not isinstance(message, Incoming):
             try:
@@ -161,6 +157,14 @@ class BusActor(pykka.ThreadingActor):
                 return None
         with self._waiting_lock:
             self._waiting -= 1
+        refused = self.arrived(message)
+        if refused is not None:
+            self._refuse(message, refused)
+        return None
+
+    def serve(self, message: Incoming) -> None:
+        """Answer a bus message: :meth:`handle`, then its reply (an error's, if it raised).
+        The actor's thread."""
         try:
             reply = self.handle(message)
         except ApiError as error:
@@ -171,7 +175,14 @@ class BusActor(pykka.ThreadingActor):
             reply = message.envelope.error_reply(failure, sender=self.connection.name)
         if reply is not None and message.reply_to:
             self._reply(message, reply)
-        return None
+
+    def _refuse(self, message: Incoming, error: ApiError) -> None:
+        """Answer ``message`` with ``error`` where it may be answered, and tell
+        :meth:`rejected`. Any thread."""
+        if message.reply_to and self.may_answer(message.reply_to):
+            self.connection.publish(message.reply_to, message.envelope.error_reply(
+                error, sender=self.connection.name))
+        self.rejected(message.subject, error)
 
     def may_answer(self, reply_to: str) -> bool:
         """Whether a reply may go to ``reply_to`` (see :attr:`answers`); logs a refusal.
@@ -195,18 +206,11 @@ class BusActor(pykka.ThreadingActor):
                 full = self._waiting >= self.mailbox_limit
                 if not full:
                     self._waiting += 1
-            refused: ApiError | None = TooManyRequests(
-                f"{type(self).__name__} is busy; retry later") if full else \
-                self.arrived(incoming)
-            if refused is None:
+            if full:
+                self._refuse(incoming, TooManyRequests(
+                    f"{type(self).__name__} is busy; retry later"))
                 return
-            if not full:
-                with self._waiting_lock:
-                    self._waiting -= 1
-            if incoming.reply_to and self.may_answer(incoming.reply_to):
-                reply = incoming.envelope.error_reply(refused, sender=self.connection.name)
-                self.connection.publish(incoming.reply_to, reply)
-            self.rejected(incoming.subject, refused)
+            self.tell_soon(incoming)
 
         self._subscriptions.append(self.connection.subscribe(
             subject, enqueue, queue=queue, rejected=self.rejected, answers=self.may_answer))

@@ -19,9 +19,8 @@ fair queuing when every request costs about the same). A request that waited lon
 ``max_wait`` is handed out marked expired: the worker refuses it (kube-apiserver's 429 for a
 request that timed out in its queue), since its client has all but given up.
 
-Which thread: :meth:`Dispatcher.offer` on the bus loop, :meth:`Dispatcher.next` and
-:meth:`Dispatcher.release` on the worker's thread; one lock, held for O(1) work (a hand is
-dealt once per flow and kept).
+Which thread: any, one at a time (the apiserver's worker); a lock guards each call anyway,
+held for O(1) work (a hand is dealt once per flow and kept).
 
 Neighbours: ``classifying`` (the flows), ``fairness`` (the pipeline's side).
 """

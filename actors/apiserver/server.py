@@ -156,6 +156,7 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         self.dispatcher = Dispatcher(self.config.concurrency, self.config.max_queue_wait)
         self._seated: Ticket | None = None
         """The ticket of the request being dispatched, for handle() (``fairness``)."""
+        self._dispatching = False
         self.admission = admission or self.default_chain()
         self.audit = audit
         self.writer: StoreWriter | None = None
