@@ -162,6 +162,8 @@ class Fairness:
         long."""
         ticket, self._seated = self._seated, None
         pending.ticket = ticket
+        if ticket is not None:
+            pending.started = ticket.arrived  # its wait in the queue is its latency too
         if ticket is not None and ticket.expired:
             return refusal(ticket.flow, f"waited {self.dispatcher.max_wait:g} s in its queue")
         return None

@@ -120,6 +120,8 @@ class Pending:
 
     incoming: Incoming
     started: float = field(default_factory=time.monotonic)
+    """When it left the worker's mailbox: its latency (``opts.latencyMs``, the audit's)
+    counts its wait in its priority level's queue, as kube-apiserver's does."""
     sender: UserInfo | None = None
     """Who sent it, once authenticated (the impersonator when impersonating): its answer goes
     only into an inbox of an identity it owns (``busauth.may_answer``)."""

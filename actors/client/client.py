@@ -385,10 +385,19 @@ class Client:
         subject, envelope, proof = self._outgoing(verb, resource, namespace, name, body, options,
                                                   subresource, None, None, None)
         try:
-            return _answer(await bus_loop.awaited(self.connection.arequest(
-                subject, envelope, self.timeout, proof.mac_key)), self.warn)
+            reply = await bus_loop.awaited(self.connection.arequest(
+                subject, envelope, self.timeout, proof.mac_key))
         except BusError as error:
             raise api_error(error) from error
+        self.answered(reply)
+        try:
+            return _answer(reply, self.warn)
+        except BusError as error:
+            raise api_error(error) from error
+
+    def answered(self, reply: Envelope) -> None:
+        """Hears each reply :meth:`call` awaited, before its body is taken or its error
+        raised (the HTTPS front reads its ``opts`` there). Nothing by default."""
 
     def _outgoing(self, verb: str, resource: str | ResourceInfo, namespace: str | None,
                   name: str | None, body: Any, options: dict[str, Any] | None,
