@@ -48,6 +48,10 @@ class ApiServerConfig:
     """This worker loads the RBAC policy and creates the bootstrap objects at start."""
     max_watches: int = 256
     """Open watches one user may hold; each costs work on every commit."""
+    max_watch_initial_bytes: int = 16 * 1024 * 1024
+    """Bytes (packed) a new watch's initial list may send (its ADDED events): a watch of
+    everything in a big cluster is refused (413) rather than flooding the watch worker and
+    the bus; an informer lists in pages and watches from the list's resourceVersion."""
     node_call_seconds: float = 300.0
     """How long a ``pods/log`` or ``pods/exec`` call may wait for the kubelet."""
     metrics_call_seconds: float = 5.0
