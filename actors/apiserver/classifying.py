@@ -83,6 +83,12 @@ class Policy:
     schemas: tuple[Object, ...] = ()
     levels: dict[str, Level] = field(default_factory=dict)
     remembered: dict[Asked, Flow] = field(default_factory=dict, compare=False)
+    total_shares: int = field(init=False)
+    """The shares of every level but the exempt ones: the seats' denominator."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total_shares", sum(
+            level.shares for level in self.levels.values() if not level.exempt))
 
     def classify(self, asked: Asked) -> Flow:
         """The flow of ``asked`` (see the module docstring). Any thread."""
@@ -92,10 +98,6 @@ class Policy:
                 self.remembered.clear()
             flow = self.remembered[asked] = classify(self, asked)
         return flow
-
-    @property
-    def total_shares(self) -> int:
-        return sum(level.shares for level in self.levels.values() if not level.exempt)
 
 
 def classify(policy: Policy, asked: Asked) -> Flow:

@@ -40,6 +40,7 @@ Which thread: the worker's actor thread (the dispatcher's lock is shared with no
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ from actors.apiserver.requests import ApiServerConfig, Pending, Request
 from bus.connection import Incoming
 from bus.envelope import Envelope
 from bus.errors import ApiError, TooManyRequests
-from bus.subjects import Subjects
+from bus.subjects import ApiSubject, Subjects
 
 DISPATCH = object()
 """Worker message: serve what the dispatcher chooses now (one is in the mailbox at a time)."""
@@ -76,7 +77,10 @@ class Identities:
         self._users: dict[Claim, UserInfo] = {}
 
     def claim(self, incoming: Incoming) -> Claim:
-        owner = self.subjects.inbox_owner(incoming.reply_to) if incoming.reply_to else None
+        """The claim of ``incoming``: read, not checked (the worker checks the reply subject
+        and the credentials before any work)."""
+        reply, inbox = incoming.reply_to or "", self.subjects.inbox_prefix + "."
+        owner = reply[len(inbox):].partition(".")[0] if reply.startswith(inbox) else None
         forwarded = (incoming.envelope.auth or {}).get("forwarded")
         credential = forwarded.get("token") or forwarded.get("certificate") \
             if isinstance(forwarded, dict) else None
@@ -99,12 +103,18 @@ class Identities:
 
 def asked(incoming: Incoming, subjects: Subjects, user: UserInfo) -> Asked:
     """What classification reads of a message; a handshake is a create of ``hello``."""
-    parsed = subjects.parse_api(incoming.subject)
+    parsed = _parsed(subjects, incoming.subject)
     if parsed is None:
         return Asked(user, "create", "", "hello", None)
     namespace = incoming.envelope.namespace
     return Asked(user, parsed.verb, parsed.group, parsed.resource,
                  namespace if isinstance(namespace, str) and namespace else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(subjects: Subjects, subject: str) -> ApiSubject | None:
+    """``subjects.parse_api``, remembered: a flood sends the same few subjects."""
+    return subjects.parse_api(subject)
 
 
 def refusal(flow: Flow, why: str) -> TooManyRequests:
