@@ -157,7 +157,11 @@ class BusActor(pykka.ThreadingActor):
                 return None
         with self._waiting_lock:
             self._waiting -= 1
-        refused = self.arrived(message)
+        try:
+            refused = self.arrived(message)
+        except Exception as error:
+            log.exception("%s failed to take in %s", type(self).__name__, message.subject)
+            refused = InternalError(f"{type(self).__name__}: {type(error).__name__}: {error}")
         if refused is not None:
             self._refuse(message, refused)
         return None

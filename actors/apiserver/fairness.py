@@ -81,7 +81,8 @@ class Identities:
         and the credentials before any work)."""
         reply, inbox = incoming.reply_to or "", self.subjects.inbox_prefix + "."
         owner = reply[len(inbox):].partition(".")[0] if reply.startswith(inbox) else None
-        forwarded = (incoming.envelope.auth or {}).get("forwarded")
+        auth = incoming.envelope.auth
+        forwarded = auth.get("forwarded") if isinstance(auth, dict) else None
         credential = forwarded.get("token") or forwarded.get("certificate") \
             if isinstance(forwarded, dict) else None
         return owner, credential if isinstance(credential, str) else None
