@@ -97,7 +97,7 @@ GONE_CHECK_SECONDS = 1.0
 CHANGES = ("ADDED", "MODIFIED", "DELETED")
 """The watch events that carry an object (which the ``Accept`` header shapes)."""
 _REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
-FLOW = "kubeactor.flow"
+FLOW = web.RequestKey("kubeactor.flow", dict)
 """Where a request keeps the ``opts`` of its bus answer (``_WarnedClient.flow``), for the
 ``X-Kubernetes-PF-*`` headers."""
 
