@@ -21,14 +21,17 @@ Pure (:class:`FlowControl` keeps the one Policy current). Neighbours:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from actors.api import flowcontrol
 from actors.api.objects import Object
 from actors.api.users import UserInfo
 from actors.apiserver.mirror import Key, Mirror
 
+K = TypeVar("K")
+V = TypeVar("V")
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 MAX_REMEMBERED = 4096
 """Classifications a Policy keeps (by the request's attributes) before starting afresh."""
@@ -92,12 +95,18 @@ class Policy:
 
     def classify(self, asked: Asked) -> Flow:
         """The flow of ``asked`` (see the module docstring). Any thread."""
-        flow = self.remembered.get(asked)
-        if flow is None:
-            if len(self.remembered) >= MAX_REMEMBERED:
-                self.remembered.clear()
-            flow = self.remembered[asked] = classify(self, asked)
-        return flow
+        return remembered(self.remembered, asked, MAX_REMEMBERED, lambda: classify(self, asked))
+
+
+def remembered(memo: dict[K, V], key: K, limit: int, make: Callable[[], V]) -> V:
+    """``memo[key]``, made by ``make`` when missing; ``memo`` starts afresh at ``limit``
+    entries (what a flood asks again and again stays cheap; what it asks once, bounded)."""
+    value = memo.get(key)
+    if value is None:
+        if len(memo) >= limit:
+            memo.clear()
+        value = memo[key] = make()
+    return value
 
 
 def classify(policy: Policy, asked: Asked) -> Flow:

@@ -34,7 +34,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.apiserver.classifying import Flow, Level
+from actors.apiserver.classifying import Flow, Level, remembered
 
 MAX_HANDS = 4096
 """Hands a level keeps (by flow) before dealing afresh."""
@@ -121,13 +121,8 @@ class LevelState:
         return True
 
     def _hand(self, key: str) -> list[int]:
-        hand = self.hands.get(key)
-        if hand is None:
-            if len(self.hands) >= MAX_HANDS:
-                self.hands.clear()
-            hand = self.hands[key] = deal(flow_hash(key), self.level.queues,
-                                          min(self.level.hand_size, self.level.queues))
-        return hand
+        return remembered(self.hands, key, MAX_HANDS, lambda: deal(
+            flow_hash(key), self.level.queues, min(self.level.hand_size, self.level.queues)))
 
     @property
     def ready(self) -> bool:
