@@ -95,7 +95,8 @@ async def run(total: int, concurrency: int, store: str, auth: str, workdir: Path
     server = NatsServer(workdir / "nats", sync_always=store == "jetstream").start()
     echo = start([sys.executable, "-c", ECHO, server.url])
     up = start([sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(workdir / "up"),
-                "--nodes", "0", "--nats", server.url, "--store", store])
+                "--nodes", "0", "--nats", server.url, "--store", store,
+                "--https-listen", "127.0.0.1:0"])  # 6443 may be another cluster's
     connection = None
     try:
         config = kubeconfig.load(workdir / "up" / "kubeconfig")

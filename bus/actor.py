@@ -16,7 +16,9 @@ handled the same way, and its reply goes back to its requester without NATS.
 
 Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
 answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox. Such a
-refusal, and that of a message that did not decode, is told to :meth:`BusActor.rejected`.
+refusal, that of a message that did not decode, and that of a message
+:meth:`BusActor.arrived` refuses (a subclass's admission: the apiserver's flow control) are
+told to :meth:`BusActor.rejected`.
 
 Bus messages, and whatever other threads hand over with :meth:`BusActor.tell_soon`, wait in a
 list beside the Pykka mailbox: only the first of a burst puts a message in the mailbox (one
@@ -113,10 +115,20 @@ class BusActor(pykka.ThreadingActor):
         """Answer one bus message on the actor thread; the returned envelope is the reply."""
         return None
 
+    def arrived(self, message: Incoming) -> ApiError | None:
+        """A bus message taken from the mailbox, on the actor's thread: by default answered at
+        once (:meth:`serve`). An override may keep it back and :meth:`serve` it later (the
+        apiserver queues it by flow: a whole batch of the mailbox is queued before any of it
+        is served, so the order served is the override's), or return the error refusing it
+        (answered, and told to :meth:`rejected`)."""
+        self.serve(message)
+        return None
+
     def rejected(self, subject: str, error: ApiError) -> None:
         """A message on ``subject`` was refused before it reached :meth:`handle` (it did not
-        decode, or the mailbox was full) and answered with ``error``. Runs on the bus loop
-        thread: must not block. Nothing by default (the apiserver audits it)."""
+        decode, the mailbox was full, or :meth:`arrived` refused it) and answered with
+        ``error``. Runs on the bus loop thread or the actor's: must not block. Nothing by
+        default (the apiserver audits it)."""
 
     def on_local(self, message: Any) -> Any:
         """Handle a message told by another actor or thread in this process (events, timers).
@@ -159,6 +171,18 @@ class BusActor(pykka.ThreadingActor):
         with self._waiting_lock:
             self._waiting -= 1
         try:
+            refused = self.arrived(message)
+        except Exception as error:
+            log.exception("%s failed to take in %s", type(self).__name__, message.subject)
+            refused = InternalError(f"{type(self).__name__}: {type(error).__name__}: {error}")
+        if refused is not None:
+            self._refuse(message, refused)
+        return None
+
+    def serve(self, message: Incoming) -> None:
+        """Answer a bus message: :meth:`handle`, then its reply (an error's, if it raised).
+        The actor's thread."""
+        try:
             reply = self.handle(message)
         except ApiError as error:
             reply = message.envelope.error_reply(error, sender=self.connection.name)
@@ -168,7 +192,14 @@ class BusActor(pykka.ThreadingActor):
             reply = message.envelope.error_reply(failure, sender=self.connection.name)
         if reply is not None and message.reply_to:
             self._reply(message, reply)
-        return None
+
+    def _refuse(self, message: Incoming, error: ApiError) -> None:
+        """Answer ``message`` with ``error`` where it may be answered, and tell
+        :meth:`rejected`. Any thread."""
+        if message.reply_to and self.may_answer(message.reply_to):
+            send_reply(self.connection, message, message.envelope.error_reply(
+                error, sender=self.connection.name))
+        self.rejected(message.subject, error)
 
     def may_answer(self, reply_to: str) -> bool:
         """Whether a reply may go to ``reply_to`` (see :attr:`answers`); logs a refusal.
@@ -199,11 +230,7 @@ class BusActor(pykka.ThreadingActor):
             if not full:
                 self._waiting += 1
         if full:
-            busy = TooManyRequests(f"{type(self).__name__} is busy; retry later")
-            if incoming.reply_to and self.may_answer(incoming.reply_to):
-                send_reply(self.connection, incoming,
-                           incoming.envelope.error_reply(busy, sender=self.connection.name))
-            self.rejected(incoming.subject, busy)
+            self._refuse(incoming, TooManyRequests(f"{type(self).__name__} is busy; retry later"))
             return
         self.tell_soon(incoming)
 

@@ -49,6 +49,9 @@ ROOTS = {
     ("policy/v1", "Eviction"): "policy.v1.Eviction",
     ("policy/v1", "PodDisruptionBudget"): "policy.v1.PodDisruptionBudget",
     ("scheduling.k8s.io/v1", "PriorityClass"): "scheduling.v1.PriorityClass",
+    ("flowcontrol.apiserver.k8s.io/v1", "FlowSchema"): "flowcontrol.v1.FlowSchema",
+    ("flowcontrol.apiserver.k8s.io/v1", "PriorityLevelConfiguration"):
+        "flowcontrol.v1.PriorityLevelConfiguration",
     ("certificates.k8s.io/v1", "CertificateSigningRequest"):
         "certificates.v1.CertificateSigningRequest",
     **{("rbac.authorization.k8s.io/v1", kind): f"rbac.v1.{kind}"

@@ -375,6 +375,30 @@ def _network_policy_cells(policy: Object) -> list[str]:
     return [policy["metadata"]["name"], selector_text(selector) or "<none>", age(policy)]
 
 
+def _priority_level_cells(level: Object) -> list[str]:
+    """kube-apiserver's printer: the figures of a ``Limited`` level, its queuing's if it
+    queues; ``<none>`` where there are none."""
+    spec = level.get("spec") or {}
+    limited = spec.get("limited") or {}
+    queuing = (limited.get("limitResponse") or {}).get("queuing") or {}
+    figures = [limited.get("nominalConcurrencyShares"), *(
+        queuing.get(key) for key in ("queues", "handSize", "queueLengthLimit"))]
+    return [level["metadata"]["name"], str(spec.get("type", "")),
+            *("<none>" if figure is None else str(figure) for figure in figures), age(level)]
+
+
+def _flow_schema_cells(schema: Object) -> list[str]:
+    """kube-apiserver's printer: ``MissingPL`` is the ``Dangling`` condition's status, ``?``
+    before anyone set it."""
+    spec = schema.get("spec") or {}
+    dangling = condition(schema, "Dangling") or {}
+    return [schema["metadata"]["name"], str((spec.get("priorityLevelConfiguration") or {})
+                                            .get("name", "")),
+            str(spec.get("matchingPrecedence", "")),
+            str((spec.get("distinguisherMethod") or {}).get("type") or "<none>"), age(schema),
+            str(dangling.get("status", "?"))]
+
+
 def _columns(names: str, wide: str, cells: Callable[[Object], list[str]]) -> Columns:
     """Columns from their names (comma-separated; a ``Name`` column is the name's), the wide
     ones after the others."""
@@ -414,6 +438,11 @@ BY_RESOURCE: dict[str, Columns] = {
     certificates.RESOURCE: _columns("Name,Age,SignerName,Requestor,RequestedDuration,Condition",
                                     "", _csr_cells),
     "priorityclasses": _columns("Name,Value,Global-Default,Age", "", _priority_class_cells),
+    "flowschemas": _columns("Name,PriorityLevel,MatchingPrecedence,DistinguisherMethod,Age,"
+                            "MissingPL", "", _flow_schema_cells),
+    "prioritylevelconfigurations": _columns(
+        "Name,Type,NominalConcurrencyShares,Queues,HandSize,QueueLengthLimit,Age", "",
+        _priority_level_cells),
     "leases": _columns("Name,Holder,Age", "", _lease_cells),
     "poddisruptionbudgets": _columns("Name,Min Available,Max Unavailable,Allowed Disruptions,Age",
                                      "", _budget_cells),

@@ -82,6 +82,7 @@ def qualify(name: str, group: str) -> str:
 
 
 _RBAC = "rbac.authorization.k8s.io"
+_FLOWCONTROL = "flowcontrol.apiserver.k8s.io"
 _NETWORKING = "networking.k8s.io"
 METRICS_GROUP = "metrics.k8s.io"
 """The resource metrics (PodMetrics, NodeMetrics): read, never stored; the apiserver asks the
@@ -141,6 +142,10 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group=disruptionbudgets.GROUP, short_names=("pdb",), subresources=("status",)),
     ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
                  namespaced=False, short_names=("pc",)),
+    ResourceInfo("flowschemas", "FlowSchema", group=_FLOWCONTROL, namespaced=False,
+                 subresources=("status",)),
+    ResourceInfo("prioritylevelconfigurations", "PriorityLevelConfiguration",
+                 group=_FLOWCONTROL, namespaced=False, subresources=("status",)),
     ResourceInfo("services", "Service", short_names=("svc",), subresources=("status",),
                  categories=("all",)),
     ResourceInfo("endpoints", "Endpoints", short_names=("ep",)),

@@ -28,6 +28,7 @@ from actors.api import (
     certificates,
     crds,
     disruptionbudgets,
+    flowcontrol,
     jobs,
     policychecks,
     priorityclasses,
@@ -172,5 +173,5 @@ VALIDATORS = {"limitranges": policychecks.limit_range_problems,
               autoscaling.RESOURCE: autoscaling.problems,
               secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems,
               "controllerrevisions": workloadchecks.revision_problems,
-              services.RESOURCE: services.problems}
+              services.RESOURCE: services.problems, **flowcontrol.VALIDATORS}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

@@ -17,7 +17,7 @@ published), each message refused before a worker saw it audited.
 Neighbours: ``actors.apiserver.server`` (the pipeline that calls it), ``bindings.cluster.audit``
 (the sink).
 
-Which thread: :meth:`Auditing._finish` on a worker's thread (or the bus loop's, for relayed
+Which thread: :meth:`Auditing._audited` on a worker's thread (or the bus loop's, for relayed
 replies); :meth:`Auditing.rejected` on the bus loop's.
 """
 
@@ -90,7 +90,7 @@ class Auditing:
     if TYPE_CHECKING:
         def publish(self, subject: str, envelope: Envelope) -> None: ...
 
-    def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
+    def _audited(self, pending: Pending, reply: Envelope) -> Envelope:
         """Audit the answer to a request (and trace one handed over in the process: it
         crossed no subject), and return it."""
         code = int((reply.status or {}).get("code", 200))

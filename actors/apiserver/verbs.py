@@ -63,12 +63,14 @@ from actors.apiserver.registry import (
     with_propagation,
 )
 from actors.apiserver.watching import Watcher, Watches
+from bus.envelope import packed_size
 from bus.errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
     Gone,
     NotFound,
+    RequestEntityTooLarge,
     ServiceUnavailable,
     TooManyRequests,
 )
@@ -519,11 +521,23 @@ class Verbs:
             assert self.view is not None, "watches before on_start"
             items, watcher.revision, _ = self.view.page(request.info.prefix(request.namespace),
                                                         watcher.match)
+            check_initial_list(items, self.config.max_watch_initial_bytes)
             for obj in items:
                 watches.push(watcher, "ADDED", obj)
         watches.add(watcher)
         reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
         return reply if self.config.server is None else {**reply, "server": self.config.server}
+
+
+def check_initial_list(items: list[Object], limit: int) -> None:
+    """RequestEntityTooLarge when a watch's initial list is over ``limit`` bytes (packed):
+    nothing is opened; the client narrows it, or lists in pages and watches from the list."""
+    size = sum(packed_size(obj) for obj in items)
+    if size > limit:
+        raise RequestEntityTooLarge(
+            f"the initial list of this watch is {size} bytes, over the limit of {limit}: "
+            "narrow it with a selector or a namespace, or list in pages and watch from the "
+            "list's resourceVersion")
 
 
 def _conflict(request: Request, error: Conflict) -> Conflict:

@@ -402,9 +402,17 @@ class Client:
             else:
                 reply = await bus_loop.awaited(self.connection.arequest(
                     subject, envelope, self.timeout, proof.mac_key))
+        except BusError as error:
+            raise api_error(error) from error
+        self.answered(reply)
+        try:
             return _answer(reply, self.warn)
         except BusError as error:
             raise api_error(error) from error
+
+    def answered(self, reply: Envelope) -> None:
+        """Hears each reply :meth:`call` awaited, before its body is taken or its error
+        raised (the HTTPS front reads its ``opts`` there). Nothing by default."""
 
     def _outgoing(self, verb: str, resource: str | ResourceInfo, namespace: str | None,
                   name: str | None, body: Any, options: dict[str, Any] | None,

@@ -55,6 +55,7 @@ from actors.apiserver import (
 )
 from actors.apiserver.admission.external import Registrations
 from actors.apiserver.authn import BearerAuthenticator, ServiceAccountAuthenticator, store_lookup
+from actors.apiserver.classifying import FlowControl
 from actors.apiserver.customresources import CustomResources
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.server import ADMISSION_KINDS
@@ -298,6 +299,7 @@ class Cluster:
         # Shared by all workers: a change committed by one applies to the next request of any.
         authorizer, registrations = Authorizer(NodeAuthorizer()), Registrations()
         admission_objects, custom_resources = Mirror(ADMISSION_KINDS), CustomResources()
+        flow_control = FlowControl()
         self._audit = AuditLog(config.audit_log or data / "audit.log")
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
@@ -312,7 +314,7 @@ class Cluster:
                 token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
                 audit=self._audit, admission_objects=admission_objects,
-                custom_resources=custom_resources, door=door,
+                custom_resources=custom_resources, door=door, flow_control=flow_control,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
             bootstrapper = ref if first else bootstrapper
         say("csr signer")  # where the CA's key is: every apiserver process

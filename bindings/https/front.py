@@ -67,6 +67,7 @@ from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bindings.https import execing
 from bus.connection import Connection
+from bus.envelope import Envelope
 from bus.errors import (
     ApiError,
     BadRequest,
@@ -97,6 +98,9 @@ GONE_CHECK_SECONDS = 1.0
 CHANGES = ("ADDED", "MODIFIED", "DELETED")
 """The watch events that carry an object (which the ``Accept`` header shapes)."""
 _REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
+FLOW = web.RequestKey("kubeactor.flow", dict)
+"""Where a request keeps the ``opts`` of its bus answer (``_WarnedClient.flow``), for the
+``X-Kubernetes-PF-*`` headers."""
 
 
 class Front:
@@ -125,10 +129,13 @@ class Front:
         if path in ("/version", "/version/"):  # kube-apiserver serves both; kr8s asks the 2nd
             return _json(200, discovery.version())
         try:
-            return await self._answer(request, path)
+            response = await self._answer(request, path)
         except ApiError as error:
             code, body = answers.failure(error)
-            return web.Response(status=code, body=body, content_type=answers.JSON)
+            response = web.Response(status=code, body=body, content_type=answers.JSON,
+                                    headers=answers.retry_after(error))
+        response.headers.extend(answers.flow_headers(request.get(FLOW, {})))
+        return response
 
     async def _answer(self, request: web.Request, path: str) -> web.StreamResponse:
         forwarded = _forwarded(request)
@@ -171,10 +178,12 @@ class Front:
         """A client on the front's connection, for the caller of ``request`` (who showed
         ``forwarded``)."""
         headers = request.headers
-        return _WarnedClient(
+        client = _WarnedClient(
             self.connection, ForwardedCredentials(self.credentials, forwarded),
             impersonate=headers.get("Impersonate-User"),
             impersonate_groups=tuple(headers.getall("Impersonate-Group", ())), door=self.door)
+        request[FLOW] = client.flow
+        return client
 
     async def _watch(self, request: web.Request, client: Client, call: routes.Call,
                      options: Object) -> web.StreamResponse:
@@ -259,11 +268,17 @@ class Front:
 
 class _WarnedClient(Client):
     """A client for one HTTP request, keeping the warnings of its answer (an unknown field
-    dropped), which go back in ``Warning`` headers as kube-apiserver sends them."""
+    dropped), which go back in ``Warning`` headers as kube-apiserver sends them, and the flow
+    that served it (``opts``: its FlowSchema's and priority level's UIDs), which go back in
+    kube-apiserver's ``X-Kubernetes-PF-*`` headers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.warnings: list[str] = []
+        self.flow: dict[str, Any] = {}
         super().__init__(*args, warn=self.warnings.append, **kwargs)
+
+    def answered(self, reply: Envelope) -> None:
+        self.flow.update(reply.options or {})
 
 
 class _Backlog:

@@ -316,6 +316,8 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("clusterrolebindings", "crb", "", "Kind: ClusterRole Name: node-reader"),
     ("poddisruptionbudgets", "web", "default", "Min available: 1 Selector: app=nginx"),
     ("priorityclasses", "high", "", "Value: 1000"),
+    ("flowschemas", "global-default", "", "Type: ByUser Matching Precedence: 9900"),
+    ("prioritylevelconfigurations", "global-default", "", "Nominal Concurrency Shares: 20"),
     ("certificatesigningrequests", "carol", "", "Signer: kubernetes.io/kube-apiserver-client"),
     ("leases", "node-1", "kube-node-lease", "Holder Identity: node-1"),
     ("events", "", "default", "Involved Object: API Version:"),

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actors.api import certificates, certs, crds
+from actors.api import certificates, certs, crds, flowcontrol
 from actors.api.objects import Object
 from actors.api.resources import RESOURCES, REVIEWS, lookup
 from actors.api.validation import decode, validate
@@ -173,6 +173,8 @@ VALID: dict[str, list[Object]] = {
                          "metadata": {"name": "high-priority"}, "value": 1000000,
                          "globalDefault": False, "description": "for XYZ pods only"}],
     crds.RESOURCE: [test_crds.CRD],
+    **{resource: [obj for obj in flowcontrol.defaults() if obj["kind"].lower() + "s" == resource]
+       for resource in (flowcontrol.FLOW_SCHEMAS, flowcontrol.PRIORITY_LEVELS)},
     "endpoints": [{"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
                    "subsets": [{"addresses": [{"ip": "127.64.0.2"}],
                                 "ports": [{"port": 80, "protocol": "TCP"}]}]}],
