@@ -41,6 +41,9 @@ class ClusterConfig:
     """``docker`` (real containers) or ``sim`` (in memory, see ``bindings.runtimes.sim``)."""
     nats_url: str | None = None
     """Use this NATS instead of starting the embedded nats-server (required for an agent)."""
+    nats_ca: bytes | None = None
+    """PEM of the CA that signs the certificates of ``nats_url``'s servers (``--nats-ca``, for
+    ``tls://`` URLs); None: the system's CAs. The embedded nats-server's is the cluster CA."""
     nats_host: str = "127.0.0.1"
     """Address the embedded nats-server listens on (agents on other hosts connect to it)."""
     nats_port: int = 0

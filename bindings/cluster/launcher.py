@@ -104,6 +104,12 @@ def _local(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
 
 
+def _names(host: str) -> tuple[str, ...]:
+    """The names a server listening on ``host`` is reached at, for its certificate: the
+    address itself, this machine's name and loopback's."""
+    return (host, socket.gethostname(), "localhost", "127.0.0.1")
+
+
 def _previous_port(path: Path, host: str) -> int:
     """The port the embedded nats-server had last time, when it is free again (else 0)."""
     try:
@@ -127,6 +133,9 @@ class Cluster:
     config: ClusterConfig
     nats: NatsServer | None = None
     url: str = ""
+    bus_ca: bytes | None = None
+    """PEM of the CA the bus's servers are checked against (``tls://`` URLs): the cluster CA
+    for the embedded nats-server, ``--nats-ca`` for a NATS of one's own."""
     kubeconfig_path: Path = field(default_factory=Path)
     _actors: list[pykka.ActorRef[Any]] = field(default_factory=list)
     _connections: list[Connection] = field(default_factory=list)
@@ -262,7 +271,7 @@ class Cluster:
         self._passwords = {user: kept[user] for user in users}
         issuer = bususers.ensure_issuer(pki)
         if config.nats_url:
-            self.url = config.nats_url
+            self.url, self.bus_ca = config.nats_url, config.nats_ca
         else:
             say("nats-server")
             remembered = data / "nats" / "port"
@@ -271,9 +280,11 @@ class Cluster:
                                    sync_always=config.store == "jetstream",
                                    authorization=authorization(
                                        self._passwords, Subjects(config.prefix),
-                                       issuer.public)).start()
+                                       issuer.public),
+                                   tls=self._pki.bus_tls(data / "nats" / "tls", _names(
+                                       config.nats_host))).start()
             remembered.write_text(str(self.nats.port))  # agents find it again after a restart
-            self.url = self.nats.url
+            self.url, self.bus_ca = self.nats.url, certs.cert_pem(self._pki.ca)
         say(f"store ({config.store})")
         store = self._run(Store.start(self._backend(data), config.storage))
         say("apiserver")
@@ -357,7 +368,7 @@ class Cluster:
         kubeconfig.write(path, kubeconfig.KubeConfig(
             server=self.url, prefix=self.config.prefix, token=self._tokens[identity[0]],
             user=identity[0], client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key),
-            ca=certs.cert_pem(self._pki.ca), nats_user=bus_user,
+            ca=certs.cert_pem(self._pki.ca), nats_ca=self.config.nats_ca, nats_user=bus_user,
             nats_password=self._passwords[bus_user],
             https=self.https.url.replace("0.0.0.0", "127.0.0.1") if self.https else None))
 
@@ -425,11 +436,9 @@ class Cluster:
     def _connect(self, user: str, name: str) -> Connection:
         """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
         if self.config.control_plane:
-            password = self._passwords.get(user)
-            if password is None:
+            if user not in self._passwords:
                 raise ClusterError(f"no NATS user {user} in the cluster's {bususers.FILE}")
-            bus = BusConfig(url=self.url, prefix=self.config.prefix, user=user,
-                            password=password)
+            bus = self.bus(user)
         else:
             bus = dataclasses.replace(self.config.bus or BusConfig(), url=self.url,
                                       prefix=self.config.prefix)
@@ -490,13 +499,14 @@ class Cluster:
 
     def bus(self, user: str = BUS_ADMIN) -> BusConfig:
         """Where and as NATS user ``user`` (one of this cluster's) to connect to its bus."""
-        return BusConfig(url=self.url, prefix=self.config.prefix, user=user,
+        return BusConfig(url=self.url, prefix=self.config.prefix, ca=self.bus_ca, user=user,
                          password=self._passwords.get(user))
 
     def bus_of(self, credentials: CertificateCredentials) -> BusConfig:
         """Where and as the NATS identity of ``credentials`` to connect to this cluster's bus
         (the auth callout admits it)."""
-        return credentials.bus(BusConfig(url=self.url, prefix=self.config.prefix))
+        return credentials.bus(BusConfig(url=self.url, prefix=self.config.prefix,
+                                         ca=self.bus_ca))
 
     def credentials(self, user: str, groups: str = "") -> CertificateCredentials:
         """A new certificate of this cluster's CA for ``user`` in comma-separated ``groups``."""
