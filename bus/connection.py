@@ -165,6 +165,14 @@ def tls_options(url: str, ca: bytes | None) -> dict[str, Any]:
     return {"tls": context, "tls_handshake_first": True}
 
 
+def _hang_up(nc: NatsClient) -> None:
+    """Close the socket of ``nc``'s failed TLS handshake, which nats-py leaves open (it waits for
+    ever for its close, so its connect was cancelled before it closed it)."""
+    transport = getattr(nc, "_transport", None)
+    if transport is not None:
+        transport.close()
+
+
 class Connection:
     """A NATS connection for one identity on the shared bus loop."""
 
@@ -179,7 +187,7 @@ class Connection:
         self._connect_error = ""
         """What the server said while connecting (an authorization violation), or why its
         TLS handshake failed."""
-        self._connecting: asyncio.Future[NatsClient] | None = None
+        self._connecting: asyncio.Future[None] | None = None
         """nats.connect while it runs: a failed TLS handshake cancels it (nats-py would wait
         for ever on the broken connection's close)."""
         self._nc: NatsClient | None = None
@@ -217,7 +225,8 @@ class Connection:
         return self
 
     async def _connect(self) -> None:
-        self._connecting = asyncio.ensure_future(nats.connect(
+        nc = NatsClient()
+        self._connecting = asyncio.ensure_future(nc.connect(
                 servers=self.config.url.split(","),
                 name=self.name,
                 **self._credentials(),
@@ -227,7 +236,7 @@ class Connection:
                 # Fail fast when nobody listens; once connected, reconnect for ever (or
                 # until the reconnect window closes the connection: _on_disconnected).
                 max_reconnect_attempts=1,
-                reconnect_time_wait=RECONNECT_WAIT,
+                reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]  # any float
                 error_cb=self._on_error,
                 disconnected_cb=self._on_disconnected,
                 reconnected_cb=self._on_reconnected,
@@ -235,10 +244,11 @@ class Connection:
                 allow_reconnect=True,
             ))
         try:
-            nc = await self._connecting
+            await self._connecting
         except asyncio.CancelledError:
             if not self._connect_error.startswith(TLS_FAILED):
                 raise
+            _hang_up(nc)
             raise BusError(f"cannot connect to NATS at {self.config.url}: "
                            f"{self._connect_error}") from None
         except (nats.errors.Error, OSError, TimeoutError) as error:
