@@ -221,6 +221,14 @@ class NatsServer:
             proc.kill()
             proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL the server, as when its machine is lost (tests of a NATS cluster);
+        :meth:`start` brings it back on the same ports and data."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+
     def __enter__(self) -> NatsServer:
         return self.start()
 

@@ -1,10 +1,14 @@
 """Read the control plane off the bus with nothing but nats-py and msgpack.
 
-    python examples/tracing.py nats://127.0.0.1:PORT [--prefix kubeactor] [--seconds 30]
+    python examples/tracing.py tls://USER:PASSWORD@127.0.0.1:PORT --ca CA_FILE
+        [--prefix kubeactor] [--seconds 30]
 
-The URL is the ``server`` of your kubeconfig, with the NATS user and password of its
-``kubeactor`` user extension (``natsUser``, ``natsPassword``):
-``nats://admin:PASSWORD@127.0.0.1:PORT``. On the locked-down bus only the admin may read
+The URL is the NATS URL of your kubeconfig (``natsServers`` in its cluster's ``kubeactor``
+extension), with the NATS user and password of its ``kubeactor`` user extension
+(``natsUser``, ``natsPassword``): ``tls://admin:PASSWORD@127.0.0.1:PORT``. The bus speaks TLS
+from the first byte, with a certificate of the cluster CA: give that CA (the kubeconfig's
+``certificate-authority-data``, base64-decoded) in a file. On the locked-down bus only the
+admin may read
 every subject. Every kubeactor message is a msgpack map (see
 docs/PROTOCOL.md); this prints subject, sender -> receiver, verb and object of each.
 """
@@ -13,13 +17,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 
 import msgpack
 import nats
 
 
-async def follow(url: str, prefix: str, seconds: float) -> None:
-    nc = await nats.connect(url)
+async def follow(url: str, ca: str | None, prefix: str, seconds: float) -> None:
+    tls = ssl.create_default_context(cafile=ca) if url.startswith("tls://") else None
+    nc = await nats.connect(url, tls=tls, tls_handshake_first=tls is not None)
 
     async def show(msg) -> None:
         message = msgpack.unpackb(msg.data, raw=False)
@@ -39,7 +45,8 @@ async def follow(url: str, prefix: str, seconds: float) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="print every kubeactor message on the bus")
     parser.add_argument("url")
+    parser.add_argument("--ca", help="the cluster CA's certificate (PEM file)")
     parser.add_argument("--prefix", default="kubeactor")
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
-    asyncio.run(follow(args.url, args.prefix, args.seconds))
+    asyncio.run(follow(args.url, args.ca, args.prefix, args.seconds))

@@ -69,7 +69,7 @@ from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
-from bindings.cluster import bususers
+from bindings.cluster import bususers, natsservers
 from bindings.cluster.audit import AuditLog
 from bindings.cluster.config import ClusterConfig, ClusterError
 from bindings.cluster.identities import (
@@ -94,30 +94,9 @@ from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
 from bus.permissions import STORE as BUS_STORE
-from bus.server import port_is_free
 from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
-
-def _local(host: str) -> str:
-    """An address to reach a listener on ``host`` at: 127.0.0.1 for every address."""
-    return "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
-
-
-def _names(host: str) -> tuple[str, ...]:
-    """The names a server listening on ``host`` is reached at, for its certificate: the
-    address itself, this machine's name and loopback's."""
-    return (host, socket.gethostname(), "localhost", "127.0.0.1")
-
-
-def _previous_port(path: Path, host: str) -> int:
-    """The port the embedded nats-server had last time, when it is free again (else 0)."""
-    try:
-        port = int(path.read_text())
-    except (OSError, ValueError):
-        return 0
-    return port if port_is_free(host, port) else 0
-
 
 def _cluster_id(path: Path) -> str:
     """This data dir's cluster id, made on first start; it scopes the cluster's containers."""
@@ -131,7 +110,8 @@ class Cluster:
     """A running cluster; build with :meth:`start`, end with :meth:`stop`."""
 
     config: ClusterConfig
-    nats: NatsServer | None = None
+    nats_servers: list[NatsServer] = field(default_factory=list)
+    """The embedded nats-servers (none when the cluster uses a NATS of its own)."""
     url: str = ""
     bus_ca: bytes | None = None
     """PEM of the CA the bus's servers are checked against (``tls://`` URLs): the cluster CA
@@ -273,18 +253,14 @@ class Cluster:
         if config.nats_url:
             self.url, self.bus_ca = config.nats_url, config.nats_ca
         else:
-            say("nats-server")
-            remembered = data / "nats" / "port"
-            port = config.nats_port or _previous_port(remembered, config.nats_host)
-            self.nats = NatsServer(data / "nats", host=config.nats_host, port=port,
-                                   sync_always=config.store == "jetstream",
-                                   authorization=authorization(
-                                       self._passwords, Subjects(config.prefix),
-                                       issuer.public),
-                                   tls=self._pki.bus_tls(data / "nats" / "tls", _names(
-                                       config.nats_host))).start()
-            remembered.write_text(str(self.nats.port))  # agents find it again after a restart
-            self.url, self.bus_ca = self.nats.url, certs.cert_pem(self._pki.ca)
+            say("nats-server" if config.nats_cluster == 1 else
+                f"a NATS cluster of {config.nats_cluster} nats-servers")
+            self.nats_servers = natsservers.start(data, pki, self._pki, natsservers.EmbeddedNats(
+                config.nats_host, config.nats_port, config.nats_cluster,
+                sync_always=config.store == "jetstream"), authorization(
+                    self._passwords, Subjects(config.prefix), issuer.public))
+            self.url = ",".join(server.url for server in self.nats_servers)
+            self.bus_ca = certs.cert_pem(self._pki.ca)
         say(f"store ({config.store})")
         store = self._run(Store.start(self._backend(data), config.storage))
         say("apiserver")
@@ -324,7 +300,7 @@ class Cluster:
             self._start_https(config.https_listen, pki, custom_resources)
             assert self.https is not None and bootstrapper is not None
             bootstrapper.proxy().publish_kubernetes_service(
-                _local(self.https.host), self.https.port).get(timeout=60)
+                natsservers.local_address(self.https.host), self.https.port).get(timeout=60)
         if not config.apiserver_only:
             # Stable across restarts of this data dir: a restarted replica leads again at once.
             self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
@@ -419,7 +395,8 @@ class Cluster:
         if self.config.store == "sqlite":
             return SqliteBackend(data / "store.db")
         if self.config.store == "jetstream":
-            return JetStreamBackend(self._connect(BUS_STORE, "store"))
+            return JetStreamBackend(self._connect(BUS_STORE, "store"), replicas=(
+                self.config.store_replicas or self.config.nats_cluster))
         raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
 
     def _lock_data_dir(self, data: Path) -> None:
@@ -547,9 +524,9 @@ class Cluster:
         for timers in self._timers:
             timers.stop()
         self._timers.clear()
-        if self.nats is not None:
-            self.nats.stop()
-            self.nats = None
+        for server in self.nats_servers:
+            server.stop()
+        self.nats_servers.clear()
         if self._lock is not None:
             self._lock.close()  # releases the flock
             self._lock = None
