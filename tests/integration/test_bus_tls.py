@@ -18,9 +18,9 @@ from bindings import kubeconfig
 from bindings.cluster import Cluster, ClusterConfig
 from bindings.cluster.pki import ensure_pki
 from bus import Connection, NatsServer
-from bus.connection import tls_options
 from bus.errors import BusError
 from tests.processes import start_up, stop_up
+from tests.routing import free_port, wait_until_routed
 from tests.support import until
 
 
@@ -84,13 +84,11 @@ def test_the_cli_and_an_agent_work_over_tls(tmp_path: Path):
         assert stop_up(server) == 0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+ROUTE_REFUSED = "TLS route handshake error"
+"""What a TLS server logs when a plaintext server tries to route to it."""
 
 
-async def test_a_route_between_two_servers_is_tls(tmp_path: Path):
+def test_a_route_between_two_servers_is_tls(tmp_path: Path):
     pki = ensure_pki(tmp_path / "pki")
     ports = (free_port(), free_port())
     routes = tuple(f"nats://127.0.0.1:{port}" for port in ports)
@@ -99,36 +97,13 @@ async def test_a_route_between_two_servers_is_tls(tmp_path: Path):
             NatsServer(tmp_path / "b", cluster_port=ports[1], routes=routes,
                        tls=pki.bus_tls(tmp_path / "b" / "tls", ("127.0.0.1",))) as b:
         assert plaintext_answer(ports[0]) == b""
-        await until_routed(a, b, certs.cert_pem(pki.ca))
+        wait_until_routed(a, b, ca=certs.cert_pem(pki.ca))
         log = a.data_dir / "nats.log"
         seen = log.read_text().count(ROUTE_REFUSED)
         with NatsServer(tmp_path / "plain", cluster_port=free_port(),
                         routes=(f"nats://127.0.0.1:{ports[0]}",)):
             until(lambda: log.read_text().count(ROUTE_REFUSED) > seen or None,
                   failure="a plaintext server's route was never refused")
-
-
-ROUTE_REFUSED = "TLS route handshake error"
-
-
-async def until_routed(sender: NatsServer, receiver: NatsServer, ca: bytes) -> None:
-    """Until a message published on ``sender`` reaches a subscriber on ``receiver``."""
-    inbound, outbound = [await nats.connect(server.url, **tls_options(server.url, ca))
-                         for server in (receiver, sender)]
-    try:
-        subscription = await inbound.subscribe("route.probe")
-        await inbound.flush()
-        for _ in range(200):
-            await outbound.publish("route.probe", b"?")
-            try:
-                await subscription.next_msg(timeout=0.05)
-                return
-            except nats.errors.TimeoutError:
-                continue
-        raise AssertionError("the two TLS servers never formed a cluster")
-    finally:
-        await inbound.close()
-        await outbound.close()
 
 
 def test_a_nats_of_ones_own_is_used_over_tls_with_its_ca_file(tmp_path: Path):
