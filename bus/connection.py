@@ -309,9 +309,10 @@ class Connection:
             if isinstance(error, ssl.SSLError) and self._connecting is not None:
                 self._connect_error = f"{TLS_FAILED} ({error})"
                 self._connecting.cancel()
-        elif refused or self._down is not None or isinstance(error, nats.errors.UnexpectedEOF):
-            # Refused: the subscriber gets PermissionViolation. The loss of the server (EOF)
-            # and each failed attempt to reconnect: _on_disconnected says it once.
+        elif refused or self._down is not None or isinstance(
+                error, (nats.errors.UnexpectedEOF, ConnectionError)):
+            # Refused: the subscriber gets PermissionViolation. The loss of the server (EOF,
+            # a reset) and each failed attempt to reconnect: _on_disconnected says it once.
             log.debug("%s: NATS error: %s", self.name, error)
         else:
             log.warning("%s: NATS error: %s", self.name, error)
