@@ -23,8 +23,8 @@ from tests.support import until
 
 RESUMED = 20.0
 """Seconds within which writes resume after a server is lost: JetStream elects a new leader
-of the bucket's stream (some 5 s), and a write in flight to the lost leader waits out its
-10 s before it fails (issue 19 asks for 5 s: not met yet, see docs/DESIGN.md §4)."""
+of the bucket's stream, and a write in flight to the lost leader waits out its 10 s before it
+fails (issue 19 asks for 5 s: not met yet, see benchmarks/RESULTS.md, One-off)."""
 
 
 class Creates:
