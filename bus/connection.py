@@ -11,6 +11,11 @@ deadline). A connection with a reconnect window (``BusConfig.reconnect_window``:
 up when the window passes: it closes, and every request waiting on it, or made later, fails at
 once with ``ConnectionLost``; one without (the control plane) reconnects for ever.
 
+A ``tls://`` URL means TLS from the first byte (:func:`tls_options`, nats-server's
+``handshake_first``): the server's certificate is checked against ``BusConfig.ca`` (else the
+system's CAs) and its address before any credential is sent, and no server can talk the
+client down to plaintext.
+
 Neighbours: ``bus.loop`` (the thread), ``bus.envelope`` (the codec), ``bus.actor`` (the
 actor bridge built on this class).
 """
@@ -24,6 +29,7 @@ import hashlib
 import itertools
 import logging
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -66,6 +72,23 @@ four attempts at :data:`RECONNECT_WAIT` ride out a nats-server restarted in plac
 failover to another server of a NATS cluster, both well under a second; a bus that is gone fails
 the command within kubectl's feel of ``Unable to connect`` (issue 19: within 5 s)."""
 
+TLS_FAILED = ("the TLS handshake with the server failed: is it a tls:// server, is its "
+              "certificate of the CA in the kubeconfig (or --nats-ca), naming the address "
+              "connected to?")
+
+
+
+class _TlsEofNoise(logging.Filter):
+    """Drops asyncio's warning that ``eof_received()`` returned true on a TLS connection: nats-py
+    upgrades its stream to TLS under asyncio's plaintext protocol, so every TLS connection the
+    server closes says it; noise, not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received()" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_TlsEofNoise())
+
 Handler = Callable[["Incoming"], None]
 """A subscription callback. Runs on the bus loop thread: it must not block."""
 Rejected = Callable[[str, ApiError], None]
@@ -97,7 +120,11 @@ class BusConfig:
     """Where and as whom a component connects."""
 
     url: str = "nats://127.0.0.1:4222"
-    """NATS server URL (several may be given comma-separated, as for a NATS cluster)."""
+    """NATS server URL (several may be given comma-separated, as for a NATS cluster);
+    ``tls://`` for TLS (:func:`tls_options`)."""
+    ca: bytes | None = None
+    """PEM of the CA that signs the NATS servers' certificates (the cluster CA for the
+    embedded one); None: the system's CAs. Only ``tls://`` URLs use it."""
     prefix: str = "kubeactor"
     """Cluster subject prefix; every subject and inbox lives under it."""
     user: str | None = None
@@ -127,6 +154,29 @@ class BusConfig:
     CLI) fail fast instead, with :data:`CLIENT_RECONNECT_WINDOW`."""
 
 
+def tls_options(url: str, ca: bytes | None) -> dict[str, Any]:
+    """nats-py's connect options for the servers of ``url`` (comma-separated): for ``tls://``
+    ones, TLS from the first byte, verifying the server's certificate against ``ca`` (PEM;
+    None: the system's CAs) and its address; none for ``nats://`` ones (plaintext). A mix is
+    refused: one plaintext server would expose every credential."""
+    schemes = {server.strip().partition("://")[0] for server in url.split(",")}
+    if "tls" not in schemes:
+        return {}
+    if schemes != {"tls"}:
+        raise BusError(f"NATS URLs {url!r} mix tls:// and plaintext servers: make them all "
+                       "tls://")
+    context = ssl.create_default_context(cadata=ca.decode() if ca else None)
+    return {"tls": context, "tls_handshake_first": True}
+
+
+def _hang_up(nc: NatsClient) -> None:
+    """Close the socket of ``nc``'s failed TLS handshake, which nats-py leaves open (it waits for
+    ever for its close, so its connect was cancelled before it closed it)."""
+    transport = getattr(nc, "_transport", None)
+    if transport is not None:
+        transport.close()
+
+
 class Connection:
     """A NATS connection for one identity on the shared bus loop."""
 
@@ -137,9 +187,13 @@ class Connection:
         self.owner = owner_token(config.user) if config.user else ANONYMOUS
         """Owner token of this connection's inbox and watch subjects: its NATS user's."""
         self._refused: set[str] = set()
-        self._connect_error = ""
-        """What the server said while connecting (an authorization violation)."""
         """Subjects whose subscription the server refused, until subscribe() reports it."""
+        self._connect_error = ""
+        """What the server said while connecting (an authorization violation), or why its
+        TLS handshake failed."""
+        self._connecting: asyncio.Future[None] | None = None
+        """nats.connect while it runs: a failed TLS handshake cancels it (nats-py would wait
+        for ever on the broken connection's close)."""
         self._nc: NatsClient | None = None
         self._publishing: set[asyncio.Future[None]] = set()
         self._outbox: list[tuple[str, bytes]] = []
@@ -175,30 +229,37 @@ class Connection:
         return self
 
     async def _connect(self) -> None:
-        try:
-            nc = await nats.connect(
+        nc = NatsClient()
+        self._connecting = asyncio.ensure_future(nc.connect(
                 servers=self.config.url.split(","),
                 name=self.name,
                 **self._credentials(),
+                **tls_options(self.config.url, self.config.ca),
                 inbox_prefix=self.subjects.inbox(self.owner).encode(),
                 connect_timeout=2,
                 # Fail fast when nobody listens; once connected, reconnect for ever (or
                 # until the reconnect window closes the connection: _on_disconnected).
                 max_reconnect_attempts=1,
-                reconnect_time_wait=RECONNECT_WAIT,
+                reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]  # any float
                 error_cb=self._on_error,
                 disconnected_cb=self._on_disconnected,
                 reconnected_cb=self._on_reconnected,
                 closed_cb=self._on_closed,
                 allow_reconnect=True,
-            )
+            ))
+        try:
+            await self._connecting
+        except asyncio.CancelledError:
+            if not self._connect_error.startswith(TLS_FAILED):
+                raise
+            _hang_up(nc)
+            raise BusError(f"cannot connect to NATS at {self.config.url}: "
+                           f"{self._connect_error}") from None
         except (nats.errors.Error, OSError, TimeoutError) as error:
-            reason = str(error) or type(error).__name__
-            if "authorization" in self._connect_error.lower():
-                reason = f"{self._connect_error}: {self._refused_credentials()}"
-            elif isinstance(error, nats.errors.NoServersError):
-                reason = "connection refused"
-            raise BusError(f"cannot connect to NATS at {self.config.url}: {reason}") from None
+            raise BusError(f"cannot connect to NATS at {self.config.url}: "
+                           f"{self._refusal(error)}") from None
+        finally:
+            self._connecting = None
         nc.options["max_reconnect_attempts"] = -1
         self._reply_prefix = f"{self.subjects.inbox(self.owner)}.{secrets.token_hex(8)}."
         await nc.subscribe(f"{self._reply_prefix}*", cb=self._on_reply,
@@ -218,6 +279,14 @@ class Connection:
         if config.token is not None:
             return {"user": config.user, "password": config.token}
         return {}
+
+    def _refusal(self, error: Exception) -> str:
+        """Why connecting failed with ``error``, in words that say what to check."""
+        if "authorization" in self._connect_error.lower():
+            return f"{self._connect_error}: {self._refused_credentials()}"
+        if isinstance(error, nats.errors.NoServersError):
+            return "connection refused"
+        return str(error) or type(error).__name__
 
     def _refused_credentials(self) -> str:
         """What the server refused, and what to check (it says no more than that it did)."""
@@ -241,6 +310,9 @@ class Connection:
         if self._nc is None:  # still connecting: _connect reports the outcome
             self._connect_error = self._connect_error or str(error)
             log.debug("%s: NATS error while connecting: %s", self.name, error)
+            if isinstance(error, ssl.SSLError) and self._connecting is not None:
+                self._connect_error = f"{TLS_FAILED} ({error})"
+                self._connecting.cancel()
         elif refused or self._down is not None or isinstance(
                 error, (nats.errors.UnexpectedEOF, ConnectionError)):
             # Refused: the subscriber gets PermissionViolation. The loss of the server (EOF,

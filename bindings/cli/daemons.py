@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from actors.api import addresses
+from actors.api import addresses, certs
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.api.resources import lookup
 from actors.api.validation import validate
@@ -46,8 +46,11 @@ def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     up.add_argument("--nats", metavar="URL", help="use this NATS instead of an embedded one")
     up.add_argument("--port", type=parsing.bounded(0, 65535), default=0,
                     help="embedded nats-server port (0: a free one)")
-    for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
-                  _autoscaler_flags, _node_flags, _range_flags):
+    up.add_argument("--nats-cluster", type=parsing.bounded(1, 9), default=1, metavar="N",
+                    help="start N nats-servers routed as one NATS cluster (3: the bus and a "
+                         "--store jetstream survive losing one)")
+    for flags in (_nats_ca_flag, _store_flags, _https_flags, _monitor_flags, _leader_flags,
+                  _eviction_flags, _autoscaler_flags, _node_flags, _range_flags):
         flags(up)
 
 
@@ -70,8 +73,8 @@ def _add_server(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     server.add_argument("--disable-controller-manager", action="store_true",
                         help="no controllers here: `kubeactor controller-manager` processes run "
                              "them, with DATA_DIR/controller-manager.kubeconfig")
-    for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
-                  _range_flags, _autoscaler_flags):
+    for flags in (_nats_ca_flag, _store_flags, _https_flags, _monitor_flags, _leader_flags,
+                  _eviction_flags, _range_flags, _autoscaler_flags):
         flags(server)
 
 
@@ -109,6 +112,37 @@ def _add_agent(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     _node_flags(agent)
 
 
+def _nats_ca_flag(command: argparse.ArgumentParser) -> None:
+    """--nats-ca (up, server)."""
+    command.add_argument("--nats-ca", metavar="FILE", type=Path,
+                         help="the CA (PEM) that signs the certificates of --nats's tls:// "
+                              "servers (default: the system's CAs)")
+
+
+def _nats_ca(args: argparse.Namespace) -> bytes | None:
+    """The PEM of ``--nats-ca`` (with ``--nats``), checked to be a certificate."""
+    if args.nats_ca is None:
+        return None
+    if not args.nats:
+        raise UsageError("--nats-ca is the CA of a NATS of your own: give --nats URL too")
+    try:
+        pem = args.nats_ca.expanduser().read_bytes()
+        certs.load_cert(pem)
+    except OSError as error:
+        raise UsageError(f"--nats-ca {args.nats_ca}: {error.strerror}") from None
+    except ValueError:
+        raise UsageError(f"--nats-ca {args.nats_ca}: not a PEM certificate") from None
+    return pem
+
+
+def _nats_cluster(args: argparse.Namespace) -> int:
+    """``--nats-cluster``, which starts embedded servers: not with a NATS of one's own."""
+    if args.nats_cluster > 1 and args.nats:
+        raise UsageError("--nats-cluster starts nats-servers here; --nats URL uses yours: "
+                         "give one or the other")
+    return int(args.nats_cluster)
+
+
 def _store_flags(command: argparse.ArgumentParser) -> None:
     """--store, --quota-backend-bytes (up, server)."""
     command.add_argument("--store", choices=["sqlite", "jetstream"], default="sqlite",
@@ -117,6 +151,10 @@ def _store_flags(command: argparse.ArgumentParser) -> None:
                          default=StoreConfig().quota_backend_bytes, metavar="BYTES",
                          help="bytes the store may hold before writes that grow it are "
                               "refused (etcd's; 0: its default of 2 GiB, -1: no limit)")
+    command.add_argument("--store-replicas", type=parsing.bounded(1, 5), metavar="N",
+                         help="replicas of the jetstream store's bucket, made at first start "
+                              "(3 on a NATS cluster of three; default: one per embedded "
+                              "nats-server)")
 
 
 def _https_flags(command: argparse.ArgumentParser) -> None:
@@ -260,7 +298,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster in this process."""
     return _serve(_elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
-        nats_url=args.nats, nats_port=args.port, store=args.store, storage=_storage(args),
+        nats_url=args.nats, nats_ca=_nats_ca(args), nats_port=args.port,
+        nats_cluster=_nats_cluster(args), store=args.store, store_replicas=args.store_replicas,
+        storage=_storage(args),
         node_lifecycle=_node_lifecycle(args), autoscaler=_autoscaler(args),
         node_lease_duration_seconds=args.node_lease_duration_seconds,
         backoff_base=args.restart_backoff_base, sim_events=args.sim_events,
@@ -292,7 +332,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         raise UsageError("an apiserver-only process shares the store of a running cluster: "
                          "it needs --store jetstream and --nats URL")
     return _serve(_elected(args, ClusterConfig(
-        data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
+        data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_ca=_nats_ca(args),
+        nats_host=host, store_replicas=args.store_replicas,
         nats_port=int(port), store=args.store, storage=_storage(args),
         apiserver_only=args.apiserver_only,
         node_lifecycle=_node_lifecycle(args), autoscaler=_autoscaler(args), tokens_file=args.tokens,

@@ -42,10 +42,17 @@ class ClusterConfig:
     """``docker`` (real containers) or ``sim`` (in memory, see ``bindings.runtimes.sim``)."""
     nats_url: str | None = None
     """Use this NATS instead of starting the embedded nats-server (required for an agent)."""
+    nats_ca: bytes | None = None
+    """PEM of the CA that signs the certificates of ``nats_url``'s servers (``--nats-ca``, for
+    ``tls://`` URLs); None: the system's CAs. The embedded nats-server's is the cluster CA."""
     nats_host: str = "127.0.0.1"
     """Address the embedded nats-server listens on (agents on other hosts connect to it)."""
     nats_port: int = 0
     """Port of the embedded nats-server; 0 lets it pick a free one."""
+    nats_cluster: int = 1
+    """Embedded nats-servers, routed as one NATS cluster on this machine (``--nats-cluster``):
+    1 alone; 3 keep the bus and a ``jetstream`` store (three replicas) through the loss of
+    one."""
     prefix: str = "kubeactor"
     apiserver_workers: int = 2
     """Apiserver actors sharing the requests (and the store's group commits): one blocked on
@@ -82,6 +89,9 @@ class ClusterConfig:
     store: str = "sqlite"
     """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
     several apiserver processes may share)."""
+    store_replicas: int | None = None
+    """Replicas of the ``jetstream`` store's bucket when this process creates it
+    (``--store-replicas``: 3 on a NATS cluster of three); None: one per embedded server."""
     storage: StoreConfig = field(default_factory=StoreConfig)
     """The store's compaction and size limit (``--quota-backend-bytes``)."""
     apiserver_only: bool = False

@@ -68,7 +68,7 @@ def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
     return kubeconfig.KubeConfig(
         server=admin.server, prefix=admin.prefix, token=None, user=user,
         client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca,
-        https=admin.https)
+        nats_ca=admin.nats_ca, https=admin.https)
 
 
 def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, str]:

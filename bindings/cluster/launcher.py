@@ -76,7 +76,7 @@ from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
-from bindings.cluster import bususers
+from bindings.cluster import bususers, natsservers
 from bindings.cluster.audit import AuditLog
 from bindings.cluster.config import ClusterConfig, ClusterError
 from bindings.cluster.extensions import Started
@@ -103,24 +103,9 @@ from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
 from bus.permissions import STORE as BUS_STORE
-from bus.server import port_is_free
 from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
-
-def _local(host: str) -> str:
-    """An address to reach a listener on ``host`` at: 127.0.0.1 for every address."""
-    return "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
-
-
-def _previous_port(path: Path, host: str) -> int:
-    """The port the embedded nats-server had last time, when it is free again (else 0)."""
-    try:
-        port = int(path.read_text())
-    except (OSError, ValueError):
-        return 0
-    return port if port_is_free(host, port) else 0
-
 
 def _cluster_id(path: Path) -> str:
     """This data dir's cluster id, made on first start; it scopes the cluster's containers."""
@@ -134,8 +119,12 @@ class Cluster:
     """A running cluster; build with :meth:`start`, end with :meth:`stop`."""
 
     config: ClusterConfig
-    nats: NatsServer | None = None
+    nats_servers: list[NatsServer] = field(default_factory=list)
+    """The embedded nats-servers (none when the cluster uses a NATS of its own)."""
     url: str = ""
+    bus_ca: bytes | None = None
+    """PEM of the CA the bus's servers are checked against (``tls://`` URLs): the cluster CA
+    for the embedded nats-server, ``--nats-ca`` for a NATS of one's own."""
     kubeconfig_path: Path = field(default_factory=Path)
     _actors: list[pykka.ActorRef[Any]] = field(default_factory=list)
     _connections: list[Connection] = field(default_factory=list)
@@ -272,18 +261,16 @@ class Cluster:
         self._passwords = {user: kept[user] for user in users}
         issuer = bususers.ensure_issuer(pki)
         if config.nats_url:
-            self.url = config.nats_url
+            self.url, self.bus_ca = config.nats_url, config.nats_ca
         else:
-            say("nats-server")
-            remembered = data / "nats" / "port"
-            port = config.nats_port or _previous_port(remembered, config.nats_host)
-            self.nats = NatsServer(data / "nats", host=config.nats_host, port=port,
-                                   sync_always=config.store == "jetstream",
-                                   authorization=authorization(
-                                       self._passwords, Subjects(config.prefix),
-                                       issuer.public)).start()
-            remembered.write_text(str(self.nats.port))  # agents find it again after a restart
-            self.url = self.nats.url
+            say("nats-server" if config.nats_cluster == 1 else
+                f"a NATS cluster of {config.nats_cluster} nats-servers")
+            self.nats_servers = natsservers.start(data, pki, self._pki, natsservers.EmbeddedNats(
+                config.nats_host, config.nats_port, config.nats_cluster,
+                sync_always=config.store == "jetstream"), authorization(
+                    self._passwords, Subjects(config.prefix), issuer.public))
+            self.url = ",".join(server.url for server in self.nats_servers)
+            self.bus_ca = certs.cert_pem(self._pki.ca)
         say(f"store ({config.store})")
         store = self._run(Store.start(self._backend(data), config.storage))
         say("apiserver")
@@ -324,7 +311,7 @@ class Cluster:
             self._start_https(config.https_listen, pki, custom_resources, door)
             assert self.https is not None and bootstrapper is not None
             bootstrapper.proxy().publish_kubernetes_service(
-                _local(self.https.host), self.https.port).get(timeout=60)
+                natsservers.local_address(self.https.host), self.https.port).get(timeout=60)
         if not config.apiserver_only:
             # Stable across restarts of this data dir: a restarted replica leads again at once.
             self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
@@ -371,7 +358,7 @@ class Cluster:
         kubeconfig.write(path, kubeconfig.KubeConfig(
             server=self.url, prefix=self.config.prefix, token=self._tokens[identity[0]],
             user=identity[0], client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key),
-            ca=certs.cert_pem(self._pki.ca), nats_user=bus_user,
+            ca=certs.cert_pem(self._pki.ca), nats_ca=self.config.nats_ca, nats_user=bus_user,
             nats_password=self._passwords[bus_user],
             https=self.https.url.replace("0.0.0.0", "127.0.0.1") if self.https else None))
 
@@ -422,7 +409,8 @@ class Cluster:
         if self.config.store == "sqlite":
             return SqliteBackend(data / "store.db")
         if self.config.store == "jetstream":
-            return JetStreamBackend(self._connect(BUS_STORE, "store"))
+            return JetStreamBackend(self._connect(BUS_STORE, "store"), replicas=(
+                self.config.store_replicas or self.config.nats_cluster))
         raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
 
     def _lock_data_dir(self, data: Path) -> None:
@@ -439,11 +427,9 @@ class Cluster:
     def _connect(self, user: str, name: str) -> Connection:
         """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
         if self.config.control_plane:
-            password = self._passwords.get(user)
-            if password is None:
+            if user not in self._passwords:
                 raise ClusterError(f"no NATS user {user} in the cluster's {bususers.FILE}")
-            bus = BusConfig(url=self.url, prefix=self.config.prefix, user=user,
-                            password=password)
+            bus = self.bus(user)
         else:
             bus = dataclasses.replace(self.config.bus or BusConfig(), url=self.url,
                                       prefix=self.config.prefix)
@@ -530,13 +516,14 @@ class Cluster:
 
     def bus(self, user: str = BUS_ADMIN) -> BusConfig:
         """Where and as NATS user ``user`` (one of this cluster's) to connect to its bus."""
-        return BusConfig(url=self.url, prefix=self.config.prefix, user=user,
+        return BusConfig(url=self.url, prefix=self.config.prefix, ca=self.bus_ca, user=user,
                          password=self._passwords.get(user))
 
     def bus_of(self, credentials: CertificateCredentials) -> BusConfig:
         """Where and as the NATS identity of ``credentials`` to connect to this cluster's bus
         (the auth callout admits it)."""
-        return credentials.bus(BusConfig(url=self.url, prefix=self.config.prefix))
+        return credentials.bus(BusConfig(url=self.url, prefix=self.config.prefix,
+                                         ca=self.bus_ca))
 
     def credentials(self, user: str, groups: str = "") -> CertificateCredentials:
         """A new certificate of this cluster's CA for ``user`` in comma-separated ``groups``."""
@@ -577,9 +564,9 @@ class Cluster:
         for timers in self._timers:
             timers.stop()
         self._timers.clear()
-        if self.nats is not None:
-            self.nats.stop()
-            self.nats = None
+        for server in self.nats_servers:
+            server.stop()
+        self.nats_servers.clear()
         if self._lock is not None:
             self._lock.close()  # releases the flock
             self._lock = None

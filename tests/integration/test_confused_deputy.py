@@ -23,7 +23,7 @@ from actors.client.credentials import CertificateCredentials
 from bindings.backends.jetstream import bucket_name
 from bindings.cluster import Cluster, ClusterConfig
 from bus import loop as bus_loop
-from bus.connection import Connection
+from bus.connection import Connection, tls_options
 from bus.errors import Forbidden, NotFound
 from bus.permissions import APISERVER
 from bus.subjects import Subjects
@@ -94,7 +94,8 @@ def audited(cluster: Cluster, trace: str) -> dict[str, object]:
 
 async def connected(cluster: Cluster, user: str, password: str) -> NatsClient:
     return await nats.connect(cluster.url, user=user, password=password,
-                              inbox_prefix=S.inbox(user).encode())
+                              inbox_prefix=S.inbox(user).encode(),
+                              **tls_options(cluster.url, cluster.bus_ca))
 
 
 def revision(cluster: Cluster) -> str:
@@ -242,7 +243,8 @@ def test_a_node_cannot_answer_the_apiservers_other_calls_through_it(sim_cluster:
         gate = await connected(sim_cluster, "admin", sim_cluster._passwords["admin"])
         reviews = await gate.subscribe(S.admission("gate"))
         mallory = await nats.connect(sim_cluster.url, **Connection(node, "n1")._credentials(),
-                                     inbox_prefix=S.inbox("system:node:node-1").encode())
+                                     inbox_prefix=S.inbox("system:node:node-1").encode(),
+                                     **tls_options(sim_cluster.url, sim_cluster.bus_ca))
         calls = await mallory.subscribe(S.node("node-1", "logs"))
         own = await mallory.subscribe(f"{S.inbox('system:node:node-1')}.probe.*")
         await gate.flush()

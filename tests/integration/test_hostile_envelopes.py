@@ -34,6 +34,7 @@ from actors.api import certs
 from actors.client.credentials import CertificateCredentials
 from bindings.cluster import Cluster
 from bus import Envelope, decode
+from bus.connection import tls_options
 from bus.envelope import MAC_HEADER, mac
 from bus.subjects import Subjects
 from tests.conftest import NOBODY_TOKEN
@@ -399,7 +400,8 @@ async def test_ten_thousand_hostile_messages_get_4xx_and_change_nothing(control_
     rng = random.Random(SEED)
     token = control_plane.token("admin")
     nc = await nats.connect(control_plane.url, user="admin",
-                            password=control_plane._passwords["admin"])
+                            password=control_plane._passwords["admin"],
+                            **tls_options(control_plane.url, control_plane.bus_ca))
     asker = Asker(nc, control_plane.config.data_dir / "audit.log")
     try:
         await asker.start()

@@ -84,7 +84,8 @@ def as_user(cluster: Cluster, connect) -> Callable[..., Client]:
     def make(user: str, **impersonation: Any) -> Client:
         token = USERS[user][0] if user in USERS else cluster.token(user)
         bus = cluster.bus() if user == "admin" else BusConfig(  # the admin's is a password
-            url=cluster.url, prefix=cluster.config.prefix, user=user, token=token)
+            url=cluster.url, prefix=cluster.config.prefix, ca=cluster.bus_ca, user=user,
+            token=token)
         return Client(connect(bus, f"as-{user.replace(':', '-')}"), token, **impersonation)
 
     return make
