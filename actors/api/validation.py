@@ -32,6 +32,7 @@ from actors.api import (
     schema,
     secrets,
     services,
+    storage,
 )
 from actors.api.amounts import COMPUTE_PARSERS, int_or_percent
 from actors.api.objects import Object
@@ -623,5 +624,7 @@ VALIDATORS = {"limitranges": _limit_range_problems, "resourcequotas": _quota_pro
               disruptionbudgets.RESOURCE: disruptionbudgets.problems,
               autoscaling.RESOURCE: autoscaling.problems,
               secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems,
-              "controllerrevisions": _revision_problems, services.RESOURCE: services.problems}
+              "controllerrevisions": _revision_problems, services.RESOURCE: services.problems,
+              storage.VOLUMES: storage.volume_problems, storage.CLAIMS: storage.claim_problems,
+              storage.CLASSES: storage.class_problems}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

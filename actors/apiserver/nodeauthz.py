@@ -5,7 +5,8 @@ As kube-apiserver's (``--authorization-mode=Node,RBAC``), it decides for kubelet
 
 - ConfigMaps and Secrets (get, list, watch), PersistentVolumeClaims and ServiceAccounts (get;
   ``serviceaccounts/token`` create; ``persistentvolumeclaims/status`` update): only those a pod
-  bound to the node refers to (``actors.api.pods.references``), in that pod's namespace;
+  bound to the node refers to (``actors.api.pods.references``), in that pod's namespace; but
+  claims may be listed and watched (the local-path provisioner runs in the kubelet's process);
 - Pods: get one bound to the node; list and watch only with the field selector
   ``spec.nodeName=<n>`` (or one bound pod by name); create, delete, ``status`` and
   ``eviction`` (NodeRestriction, in admission, keeps those to its own pods);
@@ -151,6 +152,14 @@ def _get(node: str, attrs: Attributes, graph: NodeGraph) -> Decision:
     return _related(node, attrs, graph)
 
 
+def _claims(node: str, attrs: Attributes, graph: NodeGraph) -> Decision:
+    """PersistentVolumeClaims: list and watch of all (the local-path provisioner of the
+    kubelet's process follows them, as k3s's provisioner may), else as :func:`_get`."""
+    if attrs.verb in ("list", "watch") and not attrs.subresource:
+        return Decision(True)
+    return _get(node, attrs, graph)
+
+
 def _lease(node: str, attrs: Attributes, graph: NodeGraph) -> Decision:
     """Its own Lease in ``kube-node-lease`` (a create is checked by name in admission)."""
     if attrs.verb not in ("get", "create", "update", "patch", "delete"):
@@ -202,7 +211,7 @@ def _pod(node: str, attrs: Attributes, graph: NodeGraph) -> Decision:
 _RULES = {
     ("", "configmaps"): _read_namespaced,
     ("", "secrets"): _read_namespaced,
-    ("", "persistentvolumeclaims"): _get,
+    ("", "persistentvolumeclaims"): _claims,
     ("", "serviceaccounts"): _get,
     ("", "pods"): _pod,
     ("", "nodes"): _node,

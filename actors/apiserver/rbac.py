@@ -478,7 +478,7 @@ READ = ["get", "list", "watch"]
 WRITE = ["create", "update", "patch", "delete", "deletecollection"]
 WRITE_STATUS = ["get", "update", "patch"]
 APPS, BATCH, COORDINATION, POLICY = "apps", "batch", "coordination.k8s.io", "policy"
-DISCOVERY, NETWORKING = "discovery.k8s.io", "networking.k8s.io"
+DISCOVERY, NETWORKING, STORAGE = "discovery.k8s.io", "networking.k8s.io", "storage.k8s.io"
 NETWORKING_RESOURCES = ["ingresses", "ingresses/status", "networkpolicies"]
 AUTHORIZATION_GROUP = "authorization.k8s.io"
 CSR_SIGNER = "system:controller:certificate-controller"
@@ -564,7 +564,10 @@ def node_rules() -> list[Object]:
         _rule([""], ["pods/status"], ["update", "patch"]),
         _rule([""], ["pods/eviction"], ["create"]),
         _rule([""], ["secrets", "configmaps"], READ),
-        _rule([""], ["persistentvolumeclaims", "persistentvolumes", "endpoints"], ["get"]),
+        _rule([""], ["persistentvolumeclaims", "endpoints"], ["get"]),
+        # the local-path provisioner in the kubelet's process (k3s grants its own the same)
+        _rule([""], ["persistentvolumes"], [*READ, "create", "delete"]),
+        _rule([STORAGE], ["storageclasses"], READ),
         _rule([""], ["persistentvolumeclaims/status"], ["get", "update", "patch"]),
         _rule([""], ["serviceaccounts/token"], ["create"]),
         _rule([certificates.GROUP], [certificates.RESOURCE], ["create", *READ]),
@@ -587,6 +590,10 @@ def bootstrap_policy() -> list[Object]:
         _cluster_role("system:kube-scheduler", [
             _rule([""], ["pods", "nodes", "namespaces"], READ),
             _rule([POLICY], ["poddisruptionbudgets"], READ),  # preemption prefers them
+            # VolumeBinding: claims' volumes and classes; the selected node on a claim
+            _rule([""], ["persistentvolumeclaims", "persistentvolumes"], READ),
+            _rule([STORAGE], ["storageclasses"], READ),
+            _rule([""], ["persistentvolumeclaims"], ["update", "patch"]),
             _rule([""], ["pods"], ["delete"]),  # preemption evicts lower-priority pods
             _rule([""], ["pods/binding"], ["create"]),
             _rule([""], ["pods/status", "replicationcontrollers/status"], WRITE_STATUS),

@@ -1,0 +1,76 @@
+"""PersistentVolumes and claims on a simulated cluster (``kubeactor up --runtime sim``): the
+binder, the phases, reclaim and in-use protection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bus.errors import NotFound
+from tests.conftest import pod, wait_for
+from tests.support import until
+
+
+def _volume(name: str, size: str = "10Gi", policy: str = "Retain") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+            "spec": {"storageClassName": "manual", "capacity": {"storage": size},
+                     "accessModes": ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": policy,
+                     "hostPath": {"path": f"/tmp/kubeactor-test-{name}"}}}
+
+
+def _claim(name: str, size: str = "3Gi") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+            "spec": {"storageClassName": "manual", "accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": size}}}}
+
+
+def _phase(phase: str):
+    return lambda obj: obj.get("status", {}).get("phase") == phase
+
+
+def test_a_claim_binds_the_smallest_fitting_volume_and_releases_it_when_deleted(admin):
+    admin.create("persistentvolumes", _volume("big", "20Gi"), None)
+    admin.create("persistentvolumes", _volume("small", "5Gi"), None)
+    admin.create("persistentvolumeclaims", _claim("data"))
+    bound = wait_for(admin, "persistentvolumeclaims", "data", _phase("Bound"))
+    assert bound["spec"]["volumeName"] == "small"
+    assert bound["status"]["capacity"] == {"storage": "5Gi"}
+    assert bound["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+    volume = wait_for(admin, "persistentvolumes", "small", _phase("Bound"), None)
+    assert volume["spec"]["claimRef"]["uid"] == bound["metadata"]["uid"]
+    assert wait_for(admin, "persistentvolumes", "big", _phase("Available"), None)
+    admin.delete("persistentvolumeclaims", "data")
+    released = wait_for(admin, "persistentvolumes", "small", _phase("Released"), None)
+    assert released["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+
+
+def test_a_static_volume_with_delete_reclaim_fails_with_no_deleter(admin):
+    admin.create("persistentvolumes", _volume("gone", policy="Delete"), None)
+    admin.create("persistentvolumeclaims", _claim("short"))
+    wait_for(admin, "persistentvolumeclaims", "short", _phase("Bound"))
+    admin.delete("persistentvolumeclaims", "short")
+    failed = wait_for(admin, "persistentvolumes", "gone", _phase("Failed"), None)
+    assert "no deletable volume plugin matched" in failed["status"]["message"]
+
+
+def test_a_claim_in_use_stays_until_its_pod_is_gone(admin):
+    admin.create("persistentvolumes", _volume("held"), None)
+    admin.create("persistentvolumeclaims", _claim("held"))
+    wait_for(admin, "persistentvolumeclaims", "held", _phase("Bound"))
+    user = pod("user")
+    user["spec"]["volumes"] = [{"name": "v", "persistentVolumeClaim": {"claimName": "held"}}]
+    admin.create("pods", user)
+    wait_for(admin, "pods", "user", lambda p: bool(p["spec"].get("nodeName")))
+    admin.delete("persistentvolumeclaims", "held")
+    terminating = admin.get("persistentvolumeclaims", "held")
+    assert terminating["metadata"]["deletionTimestamp"]
+    assert terminating["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+    admin.delete("pods", "user", grace_period=0)
+
+    def gone() -> bool:
+        try:
+            admin.get("persistentvolumeclaims", "held")
+        except NotFound:
+            return True
+        return False
+
+    until(gone, failure="the claim stayed after its pod was gone")
