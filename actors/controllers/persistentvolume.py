@@ -1,9 +1,9 @@
 """The persistent volume binder: claims bound to volumes, the phases of both, reclaim
 (kube-controller-manager's ``persistentvolume-binder``).
 
-Keys are claims and volumes. A claim's event queues it; a volume's queues it and the claim its
-``claimRef`` names; a StorageClass's queues the claims of that class; a node's nothing (its
-labels are read when a claim waits on it).
+Keys are claims and volumes. A claim's event queues it and the volume it names; a volume's
+queues it and the claim its ``claimRef`` names; a StorageClass's queues the claims of that
+class; a node's nothing (its labels are read when a claim waits on it).
 
 A claim without ``spec.volumeName``:
 
@@ -48,8 +48,9 @@ class PersistentVolumeController(Controller):
     resources = (VOLUMES, CLAIMS, CLASSES, "nodes")
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
-        if resource == CLAIMS:
-            return [Key.of(obj)]
+        if resource == CLAIMS:  # and its volume: a claim gone releases it
+            named = (obj.get("spec") or {}).get("volumeName")
+            return [Key.of(obj), *([Key(VOLUMES, "", named)] if named else [])]
         if resource == VOLUMES:
             ref = (obj.get("spec") or {}).get("claimRef") or {}
             claim = [Key(CLAIMS, ref.get("namespace", ""), ref["name"])] if ref.get("name") \

@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 import pykka
 
-from actors.api import addresses, certs
+from actors.api import addresses, certs, storage
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.apiserver import (
     ApiServer,
@@ -65,6 +65,7 @@ from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
 from actors.proxy.proxy import ServiceProxy
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from actors.storage.localpath import LocalPathProvisioner
 from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
@@ -87,9 +88,10 @@ from bindings.https import Front, HttpsListener, parse_listen, tls_context
 from bindings.proxy import TcpForwarder
 from bindings.runtimes.docker import DockerRuntime
 from bindings.runtimes.sim import SimRuntime
+from bindings.storage import LocalDisk
 from bus import BusConfig, Connection, NatsServer
 from bus.envelope import new_id
-from bus.errors import UsageError, translated
+from bus.errors import AlreadyExists, UsageError, translated
 from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
@@ -186,6 +188,9 @@ class Cluster:
             connection, node = nodes[0]
             self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
                                          node.config.address))
+            say("local-path provisioner")
+            self._run(LocalPathProvisioner.start(connection, node.client, LocalDisk(), {
+                name: data / "kubelet" / name / "storage" for name in names}))
 
     def _join(self) -> None:
         """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
@@ -309,6 +314,7 @@ class Cluster:
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
+        self._deploy_defaults()
         if config.https_listen is not None:
             self._start_https(config.https_listen, pki, custom_resources)
             assert self.https is not None and bootstrapper is not None
@@ -322,6 +328,18 @@ class Cluster:
         self._write_kubeconfig(data / "scheduler.kubeconfig", pki / "scheduler", SCHEDULER)
         self._write_kubeconfig(data / "controller-manager.kubeconfig",
                                pki / "controller-manager", CONTROLLER_MANAGER)
+
+    def _deploy_defaults(self) -> None:
+        """What k3s deploys at start beside the API: the default ``local-path``
+        StorageClass (created once; a changed or deleted one is the admin's choice after)."""
+        connection = self._connect(BUS_ADMIN, "deploy")
+        try:
+            with contextlib.suppress(AlreadyExists):
+                Client(connection, self._credentials(ADMIN)).create(
+                    storage.CLASSES, storage.local_path_class(), None)
+        finally:
+            connection.close()
+            self._connections.remove(connection)
 
     def _start_https(self, listen: str, pki: Path, resources: CustomResources) -> None:
         """The HTTPS listener on ``listen``, with a serving certificate made now for its

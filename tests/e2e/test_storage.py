@@ -1,0 +1,69 @@
+"""Storage on real Docker: a Deployment's claim on the default StorageClass (``local-path``,
+WaitForFirstConsumer) binds once its pod is scheduled, to a directory the provisioner made
+under the node's data dir; a file written by the pod is read by its replacement; deleting the
+claim after the Deployment removes the directory and the volume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bus.errors import NotFound
+from tests.conftest import wait_for, wait_none_left
+from tests.e2e.conftest import IMAGE
+from tests.support import until
+
+pytestmark = pytest.mark.e2e
+
+CLAIM = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "keep"},
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+SCRIPT = ("[ -f /data/visits ] && cp /data/visits /data/seen-by-$HOSTNAME; "
+          "echo $HOSTNAME >> /data/visits; exec sleep 3600")
+DEPLOYMENT = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "keeper"},
+    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "keeper"}}, "template": {
+        "metadata": {"labels": {"app": "keeper"}},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+            "name": "main", "image": IMAGE, "command": ["sh", "-c", SCRIPT],
+            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "keep"}}]}}}}
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+def test_a_claim_on_the_default_class_keeps_a_pods_file_for_its_replacement(admin, cluster):
+    assert admin.get("storageclasses", "local-path", None)["volumeBindingMode"] == \
+        "WaitForFirstConsumer"
+    admin.create("persistentvolumeclaims", CLAIM)
+    waiting = wait_for(admin, "persistentvolumeclaims", "keep",
+                       lambda c: c["spec"].get("storageClassName") == "local-path")
+    assert waiting["status"]["phase"] == "Pending"  # no consumer yet
+    admin.create("deployments", DEPLOYMENT)
+    bound = wait_for(admin, "persistentvolumeclaims", "keep",
+                     lambda c: c["status"].get("phase") == "Bound")
+    volume = admin.get("persistentvolumes", bound["spec"]["volumeName"], None)
+    directory = Path(volume["spec"]["hostPath"]["path"])
+    node = bound["metadata"]["annotations"]["volume.kubernetes.io/selected-node"]
+    assert directory.is_relative_to(cluster.data_dir / "kubelet" / node / "storage")
+    assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+    first = until(lambda: _lines(directory / "visits"), failure="the pod wrote nothing")
+    admin.delete("pods", first[0], grace_period=0)
+    visits = until(lambda: (lines := _lines(directory / "visits"))[1:] and lines,
+                   failure="the replacement wrote nothing")
+    assert _lines(directory / f"seen-by-{visits[1]}") == [first[0]]  # it read the first's
+    admin.delete("deployments", "keeper")
+    wait_none_left(admin, "pods", "app=keeper")
+    admin.delete("persistentvolumeclaims", "keep")
+
+    def volume_gone() -> bool:
+        try:
+            admin.get("persistentvolumes", volume["metadata"]["name"], None)
+        except NotFound:
+            return True
+        return False
+
+    until(volume_gone, failure="the released volume was not deleted")
+    assert not directory.exists()
