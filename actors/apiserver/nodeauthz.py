@@ -13,7 +13,7 @@ As kube-apiserver's (``--authorization-mode=Node,RBAC``), it decides for kubelet
 - Nodes: get, list and watch only its own (by name, or ``metadata.name=<n>``); create,
   update and ``status`` (NodeRestriction keeps those to its own Node);
 - Leases: only ``kube-node-lease/<n>``;
-- anything else: Kubernetes' NodeRules (``rbac.node_rules``: events, CSRs, ...).
+- anything else: Kubernetes' NodeRules (``bootstrappolicy.node_rules``: events, CSRs, ...).
 
 A request it does not allow goes on to RBAC, which grants kubelets nothing by default; the
 403 then ends with this authorizer's reason (``no relationship found between node 'n1' and
@@ -38,8 +38,9 @@ from actors.api.pods import Reference, bound_node, references
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.api.selectors import required_field
 from actors.apiserver.admission.chain import node_of
+from actors.apiserver.bootstrappolicy import node_rules
 from actors.apiserver.mirror import Key, Mirror
-from actors.apiserver.rbac import Attributes, Decision, Rule, node_rules
+from actors.apiserver.rbac import Attributes, Decision, Rule
 
 NO_OPINION = Decision(False)
 NODE_RULES = tuple(Rule.of(rule) for rule in node_rules())

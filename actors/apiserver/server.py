@@ -75,19 +75,14 @@ from actors.apiserver.authn import (
     hello_user,
     impersonation,
 )
+from actors.apiserver.bootstrappolicy import RETIRED_POLICY, bootstrap_policy
 from actors.apiserver.busauth import check_reply, may_answer
 from actors.apiserver.customresources import CustomResources
 from actors.apiserver.metrics import Metrics
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.options import parse_options
-from actors.apiserver.rbac import (
-    RETIRED_POLICY,
-    Attributes,
-    Authorizer,
-    PreventEscalation,
-    bootstrap_policy,
-)
+from actors.apiserver.rbac import Attributes, Authorizer, PreventEscalation
 from actors.apiserver.registry import prepare_create
 from actors.apiserver.relay import NODE_CALLS, RELAYED, Relay
 from actors.apiserver.requests import ApiServerConfig, Pending, Request, Result, Resumed, Step
