@@ -157,6 +157,13 @@ def claim_problems(claim: Object) -> list[str]:
     return found
 
 
+def template_problems(at: str, template: Object) -> list[str]:
+    """A StatefulSet's claim template at ``at``: a name, and a claim's checks."""
+    found = [] if (template.get("metadata") or {}).get("name") else [
+        f"{at}.metadata.name: Required value: name or generateName is required"]
+    return found + [f"{at}.{problem}" for problem in claim_problems(template)]
+
+
 def class_problems(storage_class: Object) -> list[str]:
     """ValidateStorageClass, in kube-apiserver's words."""
     found = []

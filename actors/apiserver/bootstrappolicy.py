@@ -168,6 +168,8 @@ def bootstrap_policy() -> list[Object]:
             _rule([""], ["serviceaccounts", "configmaps"], ["create"]),
             # the EndpointSlices of Services and the Endpoints mirrored from them
             _rule([""], ["endpoints"], ["create"]),
+            # a StatefulSet's claims from its volumeClaimTemplates
+            _rule([""], ["persistentvolumeclaims"], ["create"]),
             _rule([DISCOVERY], ["endpointslices"], ["create"]),
             # The garbage collector and the namespace controller reach every resource.
             _rule([ALL], [ALL], [*READ, "update", "patch", "delete"]),
