@@ -93,3 +93,29 @@ def test_a_statefulsets_claim_outlives_its_pod_on_scale_down_and_serves_it_again
     admin.patch("statefulsets", "db", {"spec": {"replicas": 1}}, "application/merge-patch+json")
     assert until(lambda: len(_lines(directory / "visits")) == 2,
                  failure="db-0 came back without its data")
+
+
+def test_a_static_local_volume_is_mounted_from_its_directory(admin, tmp_path):
+    node = admin.list("nodes")["items"][0]["metadata"]["name"]
+    admin.create("persistentvolumes", {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "disk-1"},
+        "spec": {"capacity": {"storage": "5Gi"}, "accessModes": ["ReadWriteOnce"],
+                 "local": {"path": str(tmp_path)}, "nodeAffinity": {"required": {
+                     "nodeSelectorTerms": [{"matchExpressions": [{
+                         "key": "kubernetes.io/hostname", "operator": "In",
+                         "values": [node]}]}]}}}}, None)
+    admin.create("persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "disk"},
+        "spec": {"storageClassName": "", "accessModes": ["ReadWriteOnce"],
+                 "resources": {"requests": {"storage": "1Gi"}}}})
+    assert wait_for(admin, "persistentvolumeclaims", "disk",
+                    lambda c: c["status"].get("phase") == "Bound")["spec"]["volumeName"] == \
+        "disk-1"
+    admin.create("pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "writer"},
+        "spec": {"restartPolicy": "Never", "containers": [{
+            "name": "main", "image": IMAGE, "command": ["sh", "-c", "echo hi > /mnt/out"],
+            "volumeMounts": [{"name": "disk", "mountPath": "/mnt"}]}],
+            "volumes": [{"name": "disk", "persistentVolumeClaim": {"claimName": "disk"}}]}})
+    wait_for(admin, "pods", "writer", lambda p: p["status"].get("phase") == "Succeeded")
+    assert (tmp_path / "out").read_text() == "hi\n"
