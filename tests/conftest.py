@@ -123,6 +123,23 @@ def admin_for() -> Iterator[Callable[[UpProcess], Client]]:
         connection.close()
 
 
+@pytest.fixture
+def kube_api() -> Iterator[Callable[[Path | str], Any]]:
+    """``kube_api(kubeconfig)``: the official ``kubernetes`` client's ApiClient for that
+    kubeconfig (its connection pool closed after the test)."""
+    from kubernetes import config as k8s_config
+
+    made: list[Any] = []
+
+    def make(path: Path | str) -> Any:
+        made.append(k8s_config.new_client_from_config(str(path)))
+        return made[-1]
+
+    yield make
+    for api in made:
+        api.close()
+
+
 def wait_for(client: Client, resource: str, name: str | None,
              predicate: Callable[[Object], bool], namespace: str | None = "default",
              timeout: float = 60.0) -> Object:

@@ -77,6 +77,9 @@ class Ranges:
     """ClusterIPs (``--service-cluster-ip-range``)."""
     node_ports: str = NODE_PORTS
     """NodePorts (``--service-node-port-range``)."""
+    repair_seconds: float = 180.0
+    """Period of the apiserver's repair of both ranges' bitmaps against the Services that hold
+    them (kube-apiserver's 3 minutes); 0: never."""
 
     def __post_init__(self) -> None:
         pods, services = network(self.cluster_cidr), network(self.service_cidr)

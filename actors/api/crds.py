@@ -27,6 +27,7 @@ from typing import Any
 
 from actors.api import schema
 from actors.api.meta import now_rfc3339
+from actors.api.names import DNS_LABEL
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 
@@ -34,7 +35,6 @@ GROUP = "apiextensions.k8s.io"
 RESOURCE = "customresourcedefinitions"
 KIND = "CustomResourceDefinition"
 SCOPES = {"Namespaced": True, "Cluster": False}
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 API_APPROVED = "api-approved.kubernetes.io"
 
@@ -130,7 +130,7 @@ def _name_problems(names: Object) -> list[str]:
                   for i, short in enumerate(names.get("shortNames") or ())})
     found = [f'spec.names.{key}: Invalid value: "{word}": a lowercase RFC 1123 label must '
              "consist of lower case alphanumeric characters or '-'"
-             for key, word in words.items() if not _DNS_LABEL.match(str(word))]
+             for key, word in words.items() if not DNS_LABEL.match(str(word))]
     if not _KIND.match(str(names.get("kind", ""))):
         found.append(f'spec.names.kind: Invalid value: "{names.get("kind", "")}": must be a '
                      "CamelCase name starting with an upper case letter")
@@ -149,7 +149,7 @@ def _version_problems(spec: Object) -> list[str]:
     seen: set[str] = set()
     for index, version in enumerate(versions):
         at, name = f"spec.versions[{index}]", str(version.get("name", ""))
-        if name in seen or not _DNS_LABEL.match(name):
+        if name in seen or not DNS_LABEL.match(name):
             found.append(f'{at}.name: Invalid value: "{name}": must be a unique DNS label')
         seen.add(name)
         root = ((version.get("schema") or {}).get("openAPIV3Schema")) or {}

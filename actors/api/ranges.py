@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from actors.api.objects import Object
 
@@ -26,6 +27,9 @@ SERVICE_IPS = "/ranges/serviceips"
 """The store key of the ClusterIPs' bitmap (kube-apiserver's ``/registry/ranges/serviceips``)."""
 NODE_PORTS = "/ranges/servicenodeports"
 """The store key of the NodePorts' bitmap."""
+LEAK_REPAIRS = 3
+"""Repairs that must find an offset taken by no object before it is freed (kube-apiserver's
+``numRepairsBeforeLeakCleanup``): a create takes its offset before its object is written."""
 
 
 class Taken(Exception):
@@ -88,3 +92,49 @@ def _free(bits: int, size: int, start: int) -> int:
         if not bits >> offset & 1:
             return offset
     raise Full()
+
+
+@dataclass(slots=True)
+class Repair:
+    """What a repair of one bitmap found, and the bitmap to store."""
+
+    bits: int
+    leaks: dict[int, int] = field(default_factory=dict)
+    """Offsets taken by no object, and the repairs each has left before it is freed."""
+    marked: list[int] = field(default_factory=list)
+    """Offsets an object holds that the bitmap did not say were taken (now taken)."""
+    freed: list[int] = field(default_factory=list)
+    """Offsets taken by no object for :data:`LEAK_REPAIRS` repairs (now free)."""
+    doubled: list[int] = field(default_factory=list)
+    """Offsets two objects or more hold (reported, as kube-apiserver's repair reports them)."""
+
+
+def repair(bits: int, held: Iterable[int], leaks: Mapping[int, int]) -> Repair:
+    """kube-apiserver's repair of an allocation bitmap (``ipallocator/controller/repair.go``):
+    every offset ``held`` by an object is taken; an offset taken by none stays taken until
+    :data:`LEAK_REPAIRS` repairs in a row have found it so (``leaks``: what the last repair
+    left), then is freed."""
+    found, doubled = 0, []
+    for offset in held:
+        if found >> offset & 1:
+            doubled.append(offset)
+        found |= 1 << offset
+    result = Repair(found, marked=_offsets(found & ~bits), doubled=doubled)
+    for offset in _offsets(bits & ~found):
+        left = leaks.get(offset, LEAK_REPAIRS) - 1
+        if left > 0:
+            result.leaks[offset] = left
+            result.bits |= 1 << offset
+        else:
+            result.freed.append(offset)
+    return result
+
+
+def _offsets(bits: int) -> list[int]:
+    """The offsets set in ``bits``, lowest first."""
+    offsets = []
+    while bits:
+        low = bits & -bits
+        offsets.append(low.bit_length() - 1)
+        bits ^= low
+    return offsets

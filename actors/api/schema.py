@@ -53,6 +53,8 @@ SPECIAL_TYPES = {_QUANTITY: "quantity", _INT_OR_STRING: "int-or-string"}
 _ZERO: dict[str, type] = {"object": dict, "array": list, "string": str, "integer": int,
                           "number": int, "boolean": bool}
 """Go's zero value of each JSON type."""
+_INTEGER_BITS = {"int32": 32, "int64": 64}
+"""The widths of OpenAPI's integer formats."""
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
     "number": (int, float), "boolean": (bool,),
@@ -82,6 +84,8 @@ class Node:
     """The ``properties`` that have a ``default``."""
     rules: Rules | None = None
     """What a value must be beyond its type (custom resources only)."""
+    bits: int | None = None
+    """An integer's width (``format: int32`` or ``int64``): Go's field holds no more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +270,7 @@ def _fill(node: Node, schema: dict[str, Any],
     if "items" in schema:
         node.items = compile_(schema["items"])
     node.required = tuple(schema.get("required", ()))
+    node.bits = _INTEGER_BITS.get(schema.get("format", ""))
 
 
 def _walk(value: Any, node: Node, path: str, found: Findings, parent: Object | None,
@@ -283,6 +288,11 @@ def _walk(value: Any, node: Node, path: str, found: Findings, parent: Object | N
     if node.types and not _has_type(value, node.types):
         found.errors.append(_wrong_type(path, node.types, value))
         return
+    if node.bits is not None and isinstance(value, int) and not isinstance(value, bool):
+        low, high = -1 << node.bits - 1, (1 << node.bits - 1) - 1
+        if not low <= value <= high:
+            found.errors.append(f"{path}: Invalid value: {value}: must be between {low} and "
+                                f"{high}, inclusive")
     if node.rules is not None:
         found.errors += _rule_problems(node.rules, path, value)
     if isinstance(value, dict):

@@ -29,8 +29,11 @@ AUTHORIZATION_GROUP = "authorization.k8s.io"
 CSR_SIGNER = "system:controller:certificate-controller"
 """The identity of the CSR signer (Kubernetes' name for its certificate controller)."""
 WORKLOADS_CORE = ["pods", "pods/exec", "pods/attach", "configmaps", "secrets", "services",
-                  "endpoints", "persistentvolumeclaims", "replicationcontrollers",
+                  "persistentvolumeclaims", "replicationcontrollers",
                   "replicationcontrollers/scale", "serviceaccounts"]
+"""What ``edit`` writes of the core group. Not Endpoints (nor EndpointSlices): since Kubernetes
+1.22 (CVE-2021-25740) they are the controllers', read only, or an editor could point a Service
+at any address, another namespace's pods or the apiserver included."""
 WORKLOADS_APPS = ["deployments", "deployments/scale", "replicasets", "replicasets/scale",
                   "statefulsets", "statefulsets/scale", "daemonsets"]
 WORKLOADS_BATCH = ["jobs", "cronjobs"]

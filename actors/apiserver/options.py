@@ -11,8 +11,10 @@ from typing import Any
 
 from actors.api import patches, podlogs
 from actors.api.objects import Object
+from actors.api.resources import ResourceInfo
 from actors.api.validation import FIELD_VALIDATION
 from actors.api.watches import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
+from bus.envelope import packed_size
 from bus.errors import BadRequest, Conflict, Invalid, ServerTimeout, UnsupportedMediaType
 from bus.subjects import Subjects
 
@@ -264,6 +266,21 @@ def read_continue(token: str) -> tuple[int, str]:
         return int(decoded["rv"]), str(decoded["start"])
     except (ValueError, KeyError, TypeError):
         raise BadRequest("options.continue is not a valid continue token") from None
+
+
+def fit_page(info: ResourceInfo, items: list[Object], last: str | None, max_bytes: int
+             ) -> tuple[list[Object], str | None]:
+    """A page's ``items`` cut to the first ones that fit ``max_bytes`` packed (at least one),
+    and the key the next page starts after (``last``, the page's own, when nothing was cut):
+    a page of large objects shrinks so that its reply fits the bus, as kube-apiserver may
+    return fewer items than ``limit``. The client follows ``continue`` as for any page."""
+    used = 0
+    for count, obj in enumerate(items):
+        used += packed_size(obj)
+        if used > max_bytes and count:
+            metadata = items[count - 1]["metadata"]
+            return items[:count], info.key(metadata.get("namespace"), metadata["name"])
+    return items, last
 
 
 EXACT, NOT_OLDER_THAN = "Exact", "NotOlderThan"

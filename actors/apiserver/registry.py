@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actors.api import certificates, crds, jobs, replication, secrets, validation
+from actors.api import certificates, crds, jobs, replication, secrets, validation, workloadchecks
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
 from actors.api.objects import Object
@@ -206,7 +206,7 @@ def _immutable_problems(info: ResourceInfo, old: Object, new: Object) -> list[st
     if secrets.has_immutable_data(info.name):
         return secrets.update_problems(info.name, old, new)
     if info.name == "statefulsets":
-        return validation.statefulset_update_problems(old, new)
+        return workloadchecks.statefulset_update_problems(old, new)
     if info.name == "nodes":
         return validation.node_update_problems(old, new)
     return jobs.update_problems(info.name, old, new)

@@ -64,6 +64,9 @@ class ApiServerConfig:
     max_object_bytes: int = 256 * 1024
     """Largest object stored (packed). Well under NATS's 1 MiB max payload, so that the object,
     its reply and its watch events always fit (etcd's own limit is 1.5 MiB per request)."""
+    max_page_bytes: int = 768 * 1024
+    """Most bytes (packed) of the items of one list page asked for with ``limit``: a page of
+    large objects shrinks to fit the bus's 1 MiB with room for the envelope."""
 
 
 @dataclass(slots=True)

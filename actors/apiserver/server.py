@@ -86,7 +86,7 @@ from actors.apiserver.rbac import Attributes, Authorizer, PreventEscalation
 from actors.apiserver.registry import prepare_create
 from actors.apiserver.relay import NODE_CALLS, RELAYED, Relay
 from actors.apiserver.requests import ApiServerConfig, Pending, Request, Result, Resumed, Step
-from actors.apiserver.serviceips import ServiceAllocations
+from actors.apiserver.serviceips import REPAIR_RANGES, ServiceAllocations
 from actors.apiserver.tokens import TokenIssuer
 from actors.apiserver.verbs import Verbs
 from actors.apiserver.watching import Watches
@@ -165,6 +165,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
         self._stats: dict[str, tuple[float, Object | None]] = {}
+        self.range_leaks = {}
         self.watches = Watches(self.publish, self.config.name,
                                lambda obj: self.resources.served.of(obj))
         """The watchers (the watch worker's; the other workers' stays empty)."""
@@ -217,6 +218,8 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
                     for obj in self.view.page(info.prefix(None))[0]:
                         self._observe(obj)
             self._bootstrap()
+            if self.config.ranges.repair_seconds:
+                self.tell_soon(REPAIR_RANGES)
         super().on_start()  # serve only once the policy is in place
 
     def _bootstrap(self) -> None:
@@ -556,6 +559,10 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
     def on_local(self, message: Any) -> Any:
         if isinstance(message, StoreEvent):
             self._on_commit(message)
+            return None
+        if message is REPAIR_RANGES:
+            self.repair_ranges()
+            self.tell_later(self.config.ranges.repair_seconds, REPAIR_RANGES)
             return None
         if isinstance(message, Resumed):
             reply = self._advance(message.pending, message.answer)

@@ -9,7 +9,11 @@ hand out one address twice); then the Service is written. When that write fails,
 taken is given back; when it succeeds, what the old Service held and the new one does not is
 given back, as on removal. A dry run takes nothing but is refused as the real write would be.
 At start, :meth:`ServiceAllocations.publish_kubernetes_service` writes ``default/kubernetes``
-(kube-apiserver's bootstrap controller) on the range's first address.
+(kube-apiserver's bootstrap controller) on the range's first address. The store has no
+transactions over two keys, so a crash between a bitmap write and the Service's can leak an
+offset (or lose one, restored from a backup): :meth:`ServiceAllocations.repair_ranges`,
+kube-apiserver's repair loops, sets each bitmap again from the Services every
+``Ranges.repair_seconds``.
 
 Neighbours: ``verbs`` (calls :meth:`ServiceAllocations._allocated`), ``actors.api.services``,
 ``actors.api.ranges``, ``actors.api.addresses``.
@@ -20,6 +24,7 @@ Which thread: an apiserver worker's actor thread; the writes are yielded as any 
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -39,12 +44,17 @@ if TYPE_CHECKING:
     from actors.apiserver.requests import ApiServerConfig, Request, Result, Step
     from actors.store import StoreView
 
+log = logging.getLogger(__name__)
+
 ATTEMPTS = 100
 """How often a bitmap write is computed again after another write came first: each round of
 concurrent writes of one bitmap lets one through, so a burst of N creates needs N rounds."""
 BACKOFF = 0.005
 """Seconds of random pause per attempt made, up to 20 of them (at most 0.1 s): the writes
 that lost spread out instead of colliding again."""
+
+REPAIR_RANGES = object()
+"""The bootstrap worker's message to itself: :meth:`ServiceAllocations.repair_ranges` now."""
 
 Change = Callable[[int], int]
 """A bitmap in, the bitmap to store out (raises Invalid to refuse)."""
@@ -56,6 +66,9 @@ class ServiceAllocations:
     config: ApiServerConfig
     view: StoreView | None
     store: pykka.ActorProxy[Any]
+    range_leaks: dict[str, dict[int, int]]
+    """Per bitmap key, the offsets the last repair found taken by no Service (and the repairs
+    each has left before it is freed)."""
 
     if TYPE_CHECKING:
         def _observe(self, obj: Object, deleted: bool = False) -> None: ...
@@ -109,6 +122,53 @@ class ServiceAllocations:
                     self._observe(self.store.update(
                         key, {**old, **obj, "metadata": old["metadata"]},
                         int(old["metadata"]["resourceVersion"])).get())
+
+    def repair_ranges(self) -> None:
+        """kube-apiserver's repair loops over ClusterIPs and NodePorts (``ranges.repair``):
+        an offset a Service holds that its bitmap does not mark is marked, one no Service has
+        held for ``LEAK_REPAIRS`` repairs in a row is freed, an address held twice or out of
+        its range is reported. A repair whose write loses to another write waits for the next.
+        Blocks this worker's thread on the store (once a period)."""
+        assert self.view is not None, "repairs after on_start"
+        cidr = self.config.ranges.service_cidr
+        span = addresses.PortRange.parse(self.config.ranges.node_ports)
+        # The bitmaps first: an offset taken after them is one no Service read below holds.
+        stored = {key: self.view.get(key) for key in (ranges.SERVICE_IPS, ranges.NODE_PORTS)}
+        held = self.view.page(BY_KIND["Service"].prefix(None))[0]
+        ips = [(s, _held_ip(s)) for s in held if _held_ip(s) is not None]
+        offsets = [(s, addresses.offset_of(cidr, str(ip))) for s, ip in ips]
+        for service, offset in offsets:
+            if offset is None:
+                log.warning("the ClusterIP %s of Service %s is not within %s",
+                            service["spec"]["clusterIP"], _named(service), cidr)
+        self._repair(ranges.SERVICE_IPS, stored[ranges.SERVICE_IPS], cidr,
+                     [o for _, o in offsets if o is not None],
+                     lambda o: f"ClusterIP {addresses.host(cidr, o)}")
+        self._repair(ranges.NODE_PORTS, stored[ranges.NODE_PORTS], str(span),
+                     [p - span.first for s in held for p in services.node_ports(s)
+                      if span.first <= p <= span.last],
+                     lambda o: f"NodePort {o + span.first}")
+
+    def _repair(self, key: str, stored: Object | None, range_text: str, held: list[int],
+                shown: Callable[[int], str]) -> None:
+        current = stored or ranges.allocation(key.rsplit("/", 1)[-1], range_text)
+        bits = ranges.bits_of(current)
+        found = ranges.repair(bits, held, self.range_leaks.get(key, {}))
+        for words, offsets in (("is held by a Service but was not allocated; repairing",
+                                found.marked), ("is held by no Service: freed", found.freed),
+                               ("is held by more than one Service", found.doubled)):
+            for offset in offsets:
+                log.warning("%s %s", shown(offset), words)
+        if found.bits != bits:
+            try:
+                if stored is None:
+                    self.store.create(key, ranges.with_bits(current, found.bits)).get()
+                else:
+                    self.store.update(key, ranges.with_bits(current, found.bits),
+                                      int(stored["metadata"]["resourceVersion"])).get()
+            except (Conflict, AlreadyExists):
+                return  # another write came first: the next repair looks again
+        self.range_leaks[key] = found.leaks
 
     def _take_first_ip(self) -> None:
         """Mark the first ClusterIP taken (the ``kubernetes`` Service's), as a create would."""
@@ -249,6 +309,10 @@ class ServiceAllocations:
                     raise outcome
                 return
         raise ServiceUnavailable(f"the allocation at {key} kept changing: try again")
+
+
+def _named(obj: Object) -> str:
+    return f"{obj['metadata'].get('namespace')}/{obj['metadata']['name']}"
 
 
 def _held_ip(service: Object | None) -> str | None:

@@ -42,6 +42,7 @@ from actors.apiserver.options import (
     PreconditionFailed,
     check_preconditions,
     check_watch_match,
+    fit_page,
     list_revision,
     parse_options,
     read_continue,
@@ -158,6 +159,8 @@ class Verbs:
             at, after = read_continue(options.continue_token)
             items, revision, last = self.store.page_shared(
                 prefix, match, options.limit, after, at).get()
+        if options.limit is not None:
+            items, last = fit_page(request.info, items, last, self.config.max_page_bytes)
         metadata: Object = {"resourceVersion": str(revision)}
         if last is not None:
             metadata["continue"] = write_continue(revision, last)

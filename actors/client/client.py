@@ -160,6 +160,11 @@ REPLY_SLACK = 1.0
 """Seconds :meth:`Client.request` waits past its deadline for the bus to settle the request
 (the bus's own deadline fires first) before it gives up on it with ServerTimeout."""
 
+CHUNK_SIZE = 500
+"""Objects per page of a list asked for whole (kubectl's ``--chunk-size`` default): a page of
+them fits a bus message where the whole list of a big cluster (a thousand Nodes, ten thousand
+Pods) does not; the server shrinks a page further when its objects are large."""
+
 STREAM_KEY_BYTES = 32
 """Length of a followed log's random key (HMAC-SHA256's block of security)."""
 
@@ -408,24 +413,24 @@ class Client:
 
     def list(self, resource: str | ResourceInfo, namespace: str | None = None, *,
              label_selector: str | None = None, field_selector: str | None = None,
-             limit: int | None = None, continue_token: str | None = None) -> Object:
-        """A ``<Kind>List`` with ``items`` and ``metadata.resourceVersion`` (and with ``limit``,
-        ``metadata.continue`` while more pages follow)."""
-        options = {k: v for k, v in (("labelSelector", label_selector),
-                                     ("fieldSelector", field_selector), ("limit", limit),
-                                     ("continue", continue_token)) if v}
-        return self.request("list", resource, namespace=namespace, options=options or None)
+             limit: int | None = None, continue_token: str | None = None,
+             chunk_size: int = CHUNK_SIZE) -> Object:
+        """A ``<Kind>List`` with ``items`` and ``metadata.resourceVersion``.
 
-    def list_chunked(self, resource: str, namespace: str | None = None, *,
-                     label_selector: str | None = None, field_selector: str | None = None,
-                     chunk_size: int = 500) -> Object:
-        """:meth:`list` asked for in pages of ``chunk_size`` objects (0: in one request),
-        following ``metadata.continue`` to the last, as kubectl's ``--chunk-size``: so a list
-        of any length fits, page by page, in the bus's messages. One ``<Kind>List`` of every
-        page's items at the first page's ``resourceVersion`` (each page is consistent at it,
-        so a watch may start there)."""
+        With ``limit``, one page of at most that many (the server may send fewer, to fit the
+        bus) and ``metadata.continue`` while more follow. Without, every item: asked for in
+        pages of ``chunk_size`` (0: in one request) following ``metadata.continue`` to the
+        last, as kubectl's ``--chunk-size``, so that a list of any length fits the bus's
+        messages; each page is consistent at the first page's ``resourceVersion``, which the
+        List carries (a watch may start there)."""
+        if limit is not None or not chunk_size:
+            options = {k: v for k, v in (("labelSelector", label_selector),
+                                         ("fieldSelector", field_selector), ("limit", limit),
+                                         ("continue", continue_token)) if v}
+            return self.request("list", resource, namespace=namespace, options=options or None)
         page = first = self.list(resource, namespace, label_selector=label_selector,
-                                 field_selector=field_selector, limit=chunk_size or None)
+                                 field_selector=field_selector, limit=chunk_size,
+                                 continue_token=continue_token)
         items = list(first["items"])
         while token := page["metadata"].get("continue"):
             page = self.list(resource, namespace, label_selector=label_selector,

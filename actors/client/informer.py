@@ -16,18 +16,13 @@ from collections.abc import Callable
 
 from actors.api.objects import Object
 from actors.api.watches import DEFAULT_LEASE_SECONDS
-from actors.client.client import Client, Watch, WatchEvent
+from actors.client.client import CHUNK_SIZE, Client, Watch, WatchEvent
 from bus.errors import ApiError, BusError
 
 log = logging.getLogger(__name__)
 
 RELIST_MAX_SECONDS = 30.0
 """Longest pause between two failed relists."""
-
-LIST_PAGE = 500
-"""Objects per page of a (re)list: the whole list of a big cluster (a thousand Nodes, ten
-thousand Pods) is more than one bus message may carry; the pages are one consistent snapshot."""
-
 
 def object_key(obj: Object) -> str:
     metadata = obj.get("metadata", {})
@@ -40,7 +35,7 @@ class Informer:
     def __init__(self, client: Client, resource: str, on_event: Callable[[WatchEvent], None],
                  *, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS, page: int = LIST_PAGE) -> None:
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS, page: int = CHUNK_SIZE) -> None:
         """``lease_seconds``: of the informer's watches (renewed at a third of it); ``page``:
         objects per page of a list."""
         self.client, self.resource, self.on_event = client, resource, on_event
@@ -74,18 +69,11 @@ class Informer:
             return self._cache.get(f"{namespace or ''}/{name}")
 
     def _list(self) -> tuple[list[Object], str]:
-        """Every object, page by page, and the revision of the snapshot."""
-        items: list[Object] = []
-        token: str | None = None
-        while True:
-            page = self.client.list(self.resource, self.namespace,
-                                    label_selector=self.label_selector,
-                                    field_selector=self.field_selector, limit=self.page,
-                                    continue_token=token)
-            items += page["items"]
-            token = page["metadata"].get("continue")
-            if not token:
-                return items, str(page["metadata"]["resourceVersion"])
+        """Every object, page by page (one consistent snapshot), and its revision."""
+        listed = self.client.list(self.resource, self.namespace,
+                                  label_selector=self.label_selector,
+                                  field_selector=self.field_selector, chunk_size=self.page)
+        return listed["items"], str(listed["metadata"]["resourceVersion"])
 
     def _relist(self) -> None:
         items, revision = self._list()

@@ -29,15 +29,11 @@ from actors.api import replication
 from actors.api.meta import controller_ref
 from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
-from actors.client.client import Client, WatchEvent
+from actors.client.client import CHUNK_SIZE, Client, WatchEvent
 from actors.controllers.deployment import without_hash
 from bindings.cli import jobs, manifests, parsing, printers, tokens
 from bindings.cli.session import POLL, Session, print_error, stop_on_signals
 from bus.errors import ApiError, NotFound, Unreachable, UsageError
-
-CHUNK_SIZE = 500
-"""Objects per page of ``get``'s lists (kubectl's ``--chunk-size`` default): a page of them
-fits a bus message where a whole list of a big cluster does not."""
 
 
 def _add_get(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -163,9 +159,8 @@ def _listed(args: argparse.Namespace, session: Session, info: ResourceInfo,
             namespace: str | None) -> Object:
     """The List ``get`` shows of ``info`` in ``namespace`` (None: all), in ``--chunk-size``
     pages."""
-    return session.client.list_chunked(info.name, namespace, label_selector=args.selector,
-                                       field_selector=args.field_selector,
-                                       chunk_size=args.chunk_size)
+    return session.client.list(info.name, namespace, label_selector=args.selector,
+                               field_selector=args.field_selector, chunk_size=args.chunk_size)
 
 
 def _get_each(session: Session, info: ResourceInfo, namespace: str | None,

@@ -1,6 +1,8 @@
 """``kubeactor get`` lists in pages (``--chunk-size``, default 500, as kubectl), so a list
 bigger than one bus message still prints, in every output form; ``--chunk-size 0`` asks for it
-in one request, which fails cleanly when the answer is over the bus's limit. Against ``kubeactor
+in one request, which fails cleanly when the answer is over the bus's limit. A page of large
+objects shrinks to fit the bus, so that clients, informers and the namespace controller still
+list a namespace a user filled with them. Against ``kubeactor
 up --runtime sim`` (real NATS, real store; the CLI as a subprocess)."""
 
 from __future__ import annotations
@@ -15,27 +17,36 @@ import pytest
 import yaml
 
 from actors.client.client import Client
+from actors.client.informer import Informer
 from bindings import kubeconfig
 from bus import Connection
+from bus.errors import NotFound
 from tests.processes import UpProcess
+from tests.support import until
 
 pytestmark = pytest.mark.integration
 
 NAMESPACE = "bulk"
-COUNT = 1000
-FILLER = "x" * 1500
-"""Each object's data: 1,000 of them are ~1.7 MB as one list, over the bus's 1 MiB messages."""
+COUNT = 5000
+FILLER = "x" * 300
+"""Each object's data: 5,000 of them are ~2.2 MB as one list, over the bus's 1 MiB messages."""
 
 
 @pytest.fixture(scope="module")
-def bulk(cluster: UpProcess) -> Iterator[list[str]]:
-    """The names of COUNT ConfigMaps in NAMESPACE, made 64 at a time."""
+def module_admin(cluster: UpProcess) -> Iterator[Client]:
+    """The admin's client for the whole module."""
     config = kubeconfig.load(cluster.kubeconfig)
     connection = Connection(config.bus(), "bulk").connect()
     try:
-        yield _made(Client(connection, config.token))
+        yield Client(connection, config.token)
     finally:
         connection.close()
+
+
+@pytest.fixture(scope="module")
+def bulk(module_admin: Client) -> list[str]:
+    """The names of COUNT ConfigMaps in NAMESPACE, made 64 at a time."""
+    return _made(module_admin)
 
 
 def _made(admin: Client) -> list[str]:
@@ -110,9 +121,9 @@ def test_all_namespaces_pages_across_namespaces(cluster, bulk):
 
 
 def test_a_selector_pages_the_matches_only(cluster, bulk):
-    shown = get(cluster, "--field-selector", "metadata.name=cm-0999", "--chunk-size", "10",
+    shown = get(cluster, "--field-selector", "metadata.name=cm-4999", "--chunk-size", "10",
                 "-o", "name").stdout
-    assert shown == "configmap/cm-0999\n"
+    assert shown == "configmap/cm-4999\n"
 
 
 def test_watch_lists_in_chunks_then_prints_the_changes_after_the_listing(cluster, admin, bulk):
@@ -134,3 +145,76 @@ def test_watch_lists_in_chunks_then_prints_the_changes_after_the_listing(cluster
 def test_a_negative_chunk_size_is_a_usage_error(cluster):
     refused = cluster.cli("get", "configmaps", "--chunk-size", "-1", check=False)
     assert refused.returncode == 2 and "--chunk-size" in refused.stderr
+
+
+HEAVY = "y" * 200_000
+"""A ConfigMap's data near the largest object stored: ten of them (2 MB) are more than one bus
+message, and so is a page of them however few ``limit`` asks for."""
+
+
+@pytest.fixture(scope="module")
+def heavy(module_admin: Client) -> Client:
+    """Namespace ``heavy`` holding ten ConfigMaps of 200 KB, as a user with ``create
+    configmaps`` in one namespace may make them."""
+    admin = module_admin
+    admin.create("namespaces", {"metadata": {"name": "heavy"}}, namespace=None)
+    for i in range(10):
+        admin.create("configmaps", {"metadata": {"name": f"big-{i}"}, "data": {"d": HEAVY}},
+                     namespace="heavy")
+    return admin
+
+
+def test_a_page_of_large_objects_shrinks_to_fit_the_bus_and_continues(cluster, heavy):
+    page = heavy.list("configmaps", "heavy", limit=500)
+    assert 1 <= len(page["items"]) < 10 and page["metadata"]["continue"]
+    whole = heavy.list("configmaps", "heavy")
+    assert ours([o["metadata"]["name"] for o in whole["items"]]) == [f"big-{i}" for i in range(10)]
+    assert all(o["data"] == {"d": HEAVY} for o in whole["items"]
+               if o["metadata"]["name"].startswith("big-"))
+
+
+def test_get_informers_and_namespace_deletion_work_over_large_objects(cluster, heavy):
+    shown = cluster.cli("get", "configmaps", "-n", "heavy", "-o", "name").stdout.splitlines()
+    assert ours(shown) == [f"configmap/big-{i}" for i in range(10)]
+    informer = Informer(heavy, "configmaps", lambda event: None, namespace="heavy")
+    informer.start()
+    try:
+        assert len(ours([o["metadata"]["name"] for o in informer.items()])) == 10
+    finally:
+        informer.stop()
+    heavy.delete("namespaces", "heavy", namespace=None)  # its controller lists what it holds
+    until(lambda: _gone(heavy, "heavy"), timeout=60)
+
+
+def _gone(admin: Client, namespace: str) -> bool:
+    try:
+        admin.get("namespaces", namespace, None)
+    except NotFound:
+        return True
+    return False
+
+
+def test_pages_stay_at_the_first_pages_revision_while_objects_change(cluster, module_admin,
+                                                                     bulk):
+    before = [o["metadata"]["name"] for o in module_admin.list("configmaps", NAMESPACE)["items"]]
+    first = module_admin.list("configmaps", NAMESPACE, limit=2000)
+    module_admin.delete("configmaps", bulk[-1], namespace=NAMESPACE)
+    module_admin.create("configmaps", {"metadata": {"name": "cm-9999"}}, namespace=NAMESPACE)
+    module_admin.patch("configmaps", bulk[-2], {"data": {"fill": "changed"}},
+                       "application/merge-patch+json", namespace=NAMESPACE)
+    try:
+        items, page = list(first["items"]), first
+        while token := page["metadata"].get("continue"):
+            page = module_admin.list("configmaps", NAMESPACE, limit=2000, continue_token=token)
+            items += page["items"]
+        assert [o["metadata"]["name"] for o in items] == before  # as at the first page
+        assert {o["metadata"]["name"]: o for o in items}[bulk[-2]]["data"] == {"fill": FILLER}
+        now = module_admin.list("configmaps", NAMESPACE)["items"]
+        assert [o["metadata"]["name"] for o in now] == sorted(
+            {*before, "cm-9999"} - {bulk[-1]})
+    finally:
+        module_admin.delete("configmaps", "cm-9999", namespace=NAMESPACE)
+        module_admin.create("configmaps", {"metadata": {"name": bulk[-1]},
+                                           "data": {"fill": FILLER}}, namespace=NAMESPACE)
+        module_admin.patch("configmaps", bulk[-2], {"data": {"fill": FILLER}},
+                           "application/merge-patch+json", namespace=NAMESPACE)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
 from actors.admission_actor import Review, Verdict, allow, deny
 from bindings.cluster import Cluster
@@ -50,10 +48,8 @@ def kubectl(control_plane: Cluster) -> Any:
 
 
 @pytest.fixture
-def core(control_plane: Cluster) -> Iterator[k8s.CoreV1Api]:
-    api = k8s_config.new_client_from_config(str(control_plane.kubeconfig_path))
-    yield k8s.CoreV1Api(api)
-    api.close()
+def core(control_plane: Cluster, kube_api) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(kube_api(control_plane.kubeconfig_path))
 
 
 def _revision(kubectl: Any) -> str:

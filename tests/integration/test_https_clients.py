@@ -23,7 +23,6 @@ import kr8s.asyncio
 import kr8s.asyncio.objects
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 from lightkube import Client as LightClient
 from lightkube import KubeConfig
@@ -49,9 +48,8 @@ def short(tmp_path_factory) -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def core(short: Cluster) -> Iterator[k8s.CoreV1Api]:
-    with k8s_config.new_client_from_config(str(short.kubeconfig_path)) as api_client:
-        yield k8s.CoreV1Api(api_client)
+def core(short: Cluster, kube_api) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(kube_api(short.kubeconfig_path))
 
 
 def configmap(name: str, label: str) -> k8s.V1ConfigMap:

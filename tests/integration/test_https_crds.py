@@ -7,12 +7,10 @@ namespace, all by kubectl's own words."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
 from tests.integration.test_crds import WIDGETS, widget
@@ -62,13 +60,11 @@ def test_kubectl_applies_a_crd_then_gets_and_deletes_its_objects_by_every_name(
 
 
 @pytest.fixture
-def api(cluster: UpProcess, tmp_path: Path) -> Iterator[k8s.ApiClient]:
+def api(cluster: UpProcess, tmp_path: Path, kube_api) -> k8s.ApiClient:
     """The official client, once the widgets CRD is applied."""
     applied = cluster.kubectl("apply", "-f", _manifest(tmp_path, "crd", WIDGETS))
     assert applied.returncode == 0, applied.stderr
-    api = k8s_config.new_client_from_config(str(cluster.kubeconfig))
-    yield api
-    api.close()
+    return kube_api(cluster.kubeconfig)
 
 
 def test_kubectl_and_the_client_scale_a_custom_object(cluster: UpProcess, api, tmp_path):

@@ -9,12 +9,10 @@ import json
 import queue
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
 from tests.processes import KUBECTL, UpProcess
@@ -25,10 +23,8 @@ MANIFESTS = Path(__file__).resolve().parents[2] / "examples" / "manifests"
 
 
 @pytest.fixture
-def core(cluster: UpProcess) -> Iterator[k8s.CoreV1Api]:
-    api = k8s_config.new_client_from_config(str(cluster.kubeconfig))
-    yield k8s.CoreV1Api(api)
-    api.close()
+def core(cluster: UpProcess, kube_api) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(kube_api(cluster.kubeconfig))
 
 
 def test_the_kubeconfig_up_wrote_serves_kubectl_and_kubeactors_own_cli(cluster):

@@ -8,13 +8,11 @@ apply, the managers kubectl's other writes are recorded under, and
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
 from tests.processes import UpProcess
 
@@ -135,10 +133,8 @@ def test_apply_server_side_upgrades_what_kubectl_applied_client_side(cluster, tm
 
 
 @pytest.fixture
-def api(cluster: UpProcess) -> Iterator[k8s.ApiClient]:
-    api = k8s_config.new_client_from_config(str(cluster.kubeconfig))
-    yield api
-    api.close()
+def api(cluster: UpProcess, kube_api) -> k8s.ApiClient:
+    return kube_api(cluster.kubeconfig)
 
 
 def test_the_official_client_applies_with_its_field_manager(api):

@@ -8,13 +8,11 @@ exit codes; a patch that cannot apply changes nothing. The manifests are the Kub
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
 from tests.processes import UpProcess
 
@@ -170,10 +168,8 @@ def test_cordon_and_uncordon_a_node(cluster):
 
 
 @pytest.fixture
-def api(cluster: UpProcess) -> Iterator[k8s.ApiClient]:
-    api = k8s_config.new_client_from_config(str(cluster.kubeconfig))
-    yield api
-    api.close()
+def api(cluster: UpProcess, kube_api) -> k8s.ApiClient:
+    return kube_api(cluster.kubeconfig)
 
 
 def test_the_official_client_patches_with_each_type_and_scales(cluster, api, tmp_path):

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
 from bus.server import die_with_parent
 from tests.processes import UpProcess
@@ -48,10 +47,8 @@ def operator(cluster: UpProcess, tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def api(cluster: UpProcess) -> Iterator[k8s.ApiClient]:
-    api = k8s_config.new_client_from_config(str(cluster.kubeconfig))
-    yield api
-    api.close()
+def api(cluster: UpProcess, kube_api) -> k8s.ApiClient:
+    return kube_api(cluster.kubeconfig)
 
 
 def _message(core: k8s.CoreV1Api, name: str) -> str | None:

@@ -271,6 +271,23 @@ def test_a_list_where_the_scheduler_wants_a_map_is_refused_as_kube_apiserver_wor
         'object: "array"')
 
 
+@pytest.mark.parametrize(("field", "value", "bits"), [
+    ("terminationGracePeriodSeconds", 1 << 63, 64),
+    ("priority", 1 << 31, 32), ("priority", -(1 << 31) - 1, 32)])
+def test_an_integer_wider_than_its_go_field_is_invalid(field: str, value: int, bits: int):
+    pod = _doc_pod()
+    pod["spec"][field] = value
+    with pytest.raises(Invalid, match=f"spec.{field}: Invalid value: {value}: must be between "
+                                      f"{-1 << bits - 1} and {(1 << bits - 1) - 1}, inclusive"):
+        decode(PODS, prepare_create(PODS, pod, "default", None))
+
+
+def test_the_widest_integer_a_go_field_holds_is_accepted():
+    pod = _doc_pod()
+    pod["spec"].update(priority=(1 << 31) - 1, terminationGracePeriodSeconds=(1 << 63) - 1)
+    decode(PODS, prepare_create(PODS, pod, "default", None))
+
+
 STRUCTS = ["", "metadata", "spec", "spec.containers[0]", "spec.containers[0].resources",
            "spec.containers[0].ports[0]", "spec.containers[0].livenessProbe.httpGet",
            "spec.affinity.nodeAffinity", "spec.tolerations[0]", "spec.volumes[0].emptyDir",

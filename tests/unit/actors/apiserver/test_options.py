@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 
 from actors.api import patches
+from actors.api.resources import lookup
 from actors.apiserver.options import (
     PreconditionFailed,
     check_preconditions,
     check_watch_match,
+    fit_page,
     list_revision,
     parse_options,
 )
@@ -122,3 +124,26 @@ def test_a_logs_timestamps_start_and_limit_are_options():
     assert (options.timestamps, options.since_seconds, options.limit_bytes) == (True, 10, 5)
     assert parse_options({"sinceTime": "2026-12-06T22:00:00Z"}, SUBJECTS).since_time == \
         "2026-12-06T22:00:00Z"
+
+
+def _configmap(name: str, size: int) -> dict[str, object]:
+    return {"metadata": {"name": name, "namespace": "ns"}, "data": {"d": "x" * size}}
+
+
+def test_a_page_over_its_byte_budget_is_cut_after_the_last_object_that_fits():
+    items = [_configmap(f"c{i}", 400) for i in range(5)]
+    kept, last = fit_page(lookup("", "configmaps"), items, None, 1000)
+    assert [o["metadata"]["name"] for o in kept] == ["c0", "c1"]
+    assert last == "/configmaps/ns/c1"  # the next page starts after it
+
+
+def test_a_page_that_fits_is_left_whole_with_its_own_continue():
+    items = [_configmap(f"c{i}", 10) for i in range(3)]
+    assert fit_page(lookup("", "configmaps"), items, "/configmaps/ns/c2", 10_000) == (
+        items, "/configmaps/ns/c2")
+
+
+def test_one_object_over_the_budget_still_makes_a_page_of_one():
+    kept, last = fit_page(lookup("", "nodes"), [{"metadata": {"name": "n1"}, "x": "y" * 50},
+                                            {"metadata": {"name": "n2"}}], None, 10)
+    assert len(kept) == 1 and last == "/nodes/n1"

@@ -225,7 +225,8 @@ NAMESPACED = [("", "pods"), ("", "pods/log"), ("", "pods/status"), ("", "pods/ex
               ("", "events"),
               ("", "limitranges"), ("", "resourcequotas"), (RBAC_GROUP, "roles"),
               (RBAC_GROUP, "rolebindings"), (APPS, "deployments"), (COORD, "leases"),
-              ("", "pods/eviction"), (POLICY, "poddisruptionbudgets")]
+              ("", "pods/eviction"), (POLICY, "poddisruptionbudgets"), ("", "endpoints"),
+              ("discovery.k8s.io", "endpointslices")]
 CLUSTER = [("", "nodes"), ("", "nodes/status"), ("", "namespaces"), (RBAC_GROUP, "clusterroles"),
            (AUTHZ, "selfsubjectaccessreviews")]
 VERBS = ["get", "list", "watch", "create", "update", "delete", "deletecollection"]
@@ -250,7 +251,8 @@ def grant(verbs: list[str], group: str, resources: list[str],
 SELF_REVIEW = grant(["create"], AUTHZ, ["selfsubjectaccessreviews"], [None])
 """system:basic-user: every authenticated identity may ask what it may do."""
 VIEW_A = (grant(READS, "", ["pods", "pods/log", "pods/status", "configmaps", "events",
-                            "limitranges", "resourcequotas"], ["team-a"])
+                            "limitranges", "resourcequotas", "endpoints"], ["team-a"])
+          | grant(READS, "discovery.k8s.io", ["endpointslices"], ["team-a"])
           | grant(READS, APPS, ["deployments"], ["team-a"])
           | grant(READS, POLICY, ["poddisruptionbudgets"], ["team-a"]))
 EDIT_A = (VIEW_A | grant(READS + WRITES, "", ["pods", "pods/exec", "pods/attach", "configmaps",
@@ -280,12 +282,16 @@ EXPECTED: dict[str, set[Decision]] = {
         | grant(["get", "update"], "", ["nodes/status"], [None])
         | grant(["create"], "", ["pods", "events", "configmaps"], BOTH)  # configmaps: the CA
         | grant(["create"], APPS, ["deployments"], BOTH)
+        | grant(["create"], "", ["endpoints"], BOTH)  # the EndpointSlice controllers
+        | grant(["create"], "discovery.k8s.io", ["endpointslices"], BOTH)
         | grant(["get", "update"], "", ["pods/status"], BOTH)
         | grant(["create"], COORD, ["leases"], BOTH) | SELF_REVIEW),
     "system:node:node-1": (  # the Node authorizer's: nothing read of another node's
         grant(["create", "delete"], "", ["pods"], BOTH)  # NodeRestriction: its own
         | grant(["create"], "", ["pods/eviction"], BOTH)  # NodeRestriction: its own
         | grant(["update"], "", ["pods/status"], BOTH)
+        | grant(["get"], "", ["endpoints"], BOTH)
+        | grant(READS, "discovery.k8s.io", ["endpointslices"], BOTH)  # its service proxy
         | grant(["create", "update"], "", ["nodes"], [None])
         | grant(["update"], "", ["nodes/status"], [None])
         | grant(["create", "update"], "", ["events"], BOTH) | SELF_REVIEW),
@@ -326,6 +332,13 @@ def test_every_decision_of_the_bootstrap_roles(team_policy: Authorizer, identity
             allowed.add((verb, group, path, namespace))
     assert sorted(allowed - EXPECTED[identity], key=str) == []  # allowed, but should not be
     assert sorted(EXPECTED[identity] - allowed, key=str) == []  # denied, but should not be
+
+
+def test_edit_reads_endpoints_but_never_writes_them(team_policy: Authorizer):
+    editor = IDENTITIES["ns-editor"]  # CVE-2021-25740: a Service pointed anywhere
+    assert team_policy.allowed(ask(editor, "get", "endpoints", "team-a", name="web"))
+    for verb in ("create", "update", "patch", "delete"):
+        assert not team_policy.allowed(ask(editor, verb, "endpoints", "team-a", name="web"))
 
 
 def test_view_never_reads_secrets_and_edit_does(team_policy: Authorizer):

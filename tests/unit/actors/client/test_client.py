@@ -95,10 +95,10 @@ class PagingClient(Client):
         super().__init__(FakeConnection(), "token")  # type: ignore[arg-type]
         self.names, self.asked = names, []
 
-    def list(self, resource: str, namespace: str | None = None, *,
-             label_selector: str | None = None, field_selector: str | None = None,
-             limit: int | None = None, continue_token: str | None = None) -> dict[str, Any]:
-        self.asked.append((limit, continue_token, label_selector))
+    def request(self, verb: str, resource: Any, **kwargs: Any) -> dict[str, Any]:
+        options = kwargs.get("options") or {}
+        limit, continue_token = options.get("limit"), options.get("continue")
+        self.asked.append((limit, continue_token, options.get("labelSelector")))
         start = int(continue_token or 0)
         end = len(self.names) if limit is None else start + limit
         metadata = {"resourceVersion": str(100 + len(self.asked))}
@@ -110,7 +110,7 @@ class PagingClient(Client):
 
 def test_a_chunked_list_follows_every_continue_into_one_list_at_the_first_pages_revision():
     client = PagingClient([f"cm-{i}" for i in range(7)])
-    listed = client.list_chunked("configmaps", "default", label_selector="a=b", chunk_size=3)
+    listed = client.list("configmaps", "default", label_selector="a=b", chunk_size=3)
     assert [item["metadata"]["name"] for item in listed["items"]] == client.names
     assert listed["metadata"] == {"resourceVersion": "101"} and listed["kind"] == "ConfigMapList"
     assert client.asked == [(3, None, "a=b"), (3, "3", "a=b"), (3, "6", "a=b")]
@@ -118,5 +118,5 @@ def test_a_chunked_list_follows_every_continue_into_one_list_at_the_first_pages_
 
 def test_chunk_size_0_lists_in_one_request_without_a_limit():
     client = PagingClient(["a", "b"])
-    assert len(client.list_chunked("configmaps", chunk_size=0)["items"]) == 2
+    assert len(client.list("configmaps", chunk_size=0)["items"]) == 2
     assert client.asked == [(None, None, None)]
