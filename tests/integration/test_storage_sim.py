@@ -1,11 +1,13 @@
 """PersistentVolumes and claims on a simulated cluster (``kubeactor up --runtime sim``): the
-binder, the phases, reclaim and in-use protection."""
+binder, the phases, reclaim, in-use protection and quotas."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bus.errors import NotFound
+import pytest
+
+from bus.errors import Forbidden, NotFound
 from tests.conftest import pod, wait_for
 from tests.support import until
 
@@ -74,3 +76,17 @@ def test_a_claim_in_use_stays_until_its_pod_is_gone(admin):
         return False
 
     until(gone, failure="the claim stayed after its pod was gone")
+
+
+def test_a_quota_counts_claims_and_the_storage_they_request(admin):
+    admin.create("namespaces", {"metadata": {"name": "quoted"}}, None)
+    admin.create("resourcequotas", {"metadata": {"name": "disk"}, "spec": {"hard": {
+        "persistentvolumeclaims": "2", "requests.storage": "5Gi"}}}, "quoted")
+    admin.create("persistentvolumeclaims", _claim("first", "4Gi"), "quoted")
+    with pytest.raises(Forbidden, match=r"exceeded quota: disk, requested: requests.storage=2Gi, "
+                                        r"used: requests.storage=4Gi, limited: "
+                                        r"requests.storage=5Gi"):
+        admin.create("persistentvolumeclaims", _claim("second", "2Gi"), "quoted")
+    admin.create("persistentvolumeclaims", _claim("second", "1Gi"), "quoted")
+    with pytest.raises(Forbidden, match="persistentvolumeclaims=1"):
+        admin.create("persistentvolumeclaims", _claim("third", "1Mi"), "quoted")
