@@ -188,9 +188,18 @@ class Cluster:
             connection, node = nodes[0]
             self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
                                          node.config.address))
-            say("local-path provisioner")
-            self._run(LocalPathProvisioner.start(connection, node.client, LocalDisk(), {
-                name: data / "kubelet" / name / "storage" for name in names}))
+            self._start_provisioner(connection, node.client, names)
+
+    def _start_provisioner(self, connection: Connection, client: Client,
+                           names: tuple[str, ...]) -> None:
+        """The local-path provisioner of ``names`` (this process's nodes), reading and writing
+        as a node of theirs (``client``): their volumes are directories of this machine, under
+        each node's dir (``<data dir>/kubelet/<node>/storage``)."""
+        self._progress("local-path provisioner")
+        assert self.config.data_dir is not None, "nodes run with a data dir"
+        data = self.config.data_dir.expanduser().resolve()
+        self._run(LocalPathProvisioner.start(connection, client, LocalDisk(), {
+            name: data / "kubelet" / name / "storage" for name in names}))
 
     def _join(self) -> None:
         """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
@@ -240,9 +249,10 @@ class Cluster:
         timers = Timers("sim-containers")
         self._timers.append(timers)
         lister = Client(connection, self._own_credentials((NODE_SIM, "")))
-        self._run(Kubelet.start(connection, [
-            self._node(connection, name, SimRuntime(name, timers), record_events=False,
-                       pod_workers=8) for name in names], lister))
+        nodes = [self._node(connection, name, SimRuntime(name, timers), record_events=False,
+                            pod_workers=8) for name in names]
+        self._run(Kubelet.start(connection, nodes, lister))
+        self._start_provisioner(connection, nodes[0].client, names)
 
     def add_sim_nodes(self, *names: str) -> None:
         """Start simulated kubelets of more nodes, as machines joining a running cluster."""

@@ -90,3 +90,25 @@ def test_a_quota_counts_claims_and_the_storage_they_request(admin):
     admin.create("persistentvolumeclaims", _claim("second", "1Gi"), "quoted")
     with pytest.raises(Forbidden, match="persistentvolumeclaims=1"):
         admin.create("persistentvolumeclaims", _claim("third", "1Mi"), "quoted")
+
+
+def test_a_statefulsets_pods_get_their_own_provisioned_claims_on_simulated_nodes(admin):
+    template = {"metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "db", "image": "busybox:1.35"}]}}
+    admin.create("statefulsets", {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+        "spec": {"replicas": 2, "serviceName": "db", "template": template,
+                 "selector": {"matchLabels": {"app": "db"}},
+                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                     "accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "1Gi"}}}}]}})
+    wait_for(admin, "statefulsets", "db", lambda s: s.get("status", {}).get("readyReplicas") == 2)
+    for ordinal in (0, 1):
+        claim = admin.get("persistentvolumeclaims", f"data-db-{ordinal}")
+        assert claim["status"]["phase"] == "Bound"
+        node = admin.get("pods", f"db-{ordinal}")["spec"]["nodeName"]
+        assert claim["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == node
+        volume = admin.get("persistentvolumes", claim["spec"]["volumeName"], None)
+        assert volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0][
+            "matchExpressions"][0]["values"] == [node]
+        assert f"/kubelet/{node}/storage/" in volume["spec"]["hostPath"]["path"]
