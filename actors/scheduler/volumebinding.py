@@ -39,11 +39,13 @@ from actors.scheduler.interface import (
     unschedulable,
 )
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
-from bus.errors import ApiError
+from bus.errors import ApiError, Conflict
 
 _STATE = "VolumeBinding"
 CONFLICT = "node(s) had volume node affinity conflict"
 NOT_FOUND = "node(s) didn't find available persistent volumes to bind"
+CONFLICT_RETRIES = 5
+"""Writes of a claim's selected node tried before the binding fails (and the pod retries)."""
 
 
 def claims_problem(claims: dict[str, Object | None], classes: dict[str, Object]) -> str | None:
@@ -123,6 +125,18 @@ class VolumeBinding:
         return SUCCESS
 
     def _select(self, claim: Object, node: str) -> None:
+        """Annotate the claim with ``node``; read again when another writer (the binder, the
+        protection controller) changed it meanwhile."""
         current = copy.deepcopy(claim)
-        current["metadata"].setdefault("annotations", {})[storage.SELECTED_NODE] = node
-        self.client.update(storage.CLAIMS, current)
+        for _ in range(CONFLICT_RETRIES):
+            if current["spec"].get("volumeName"):
+                return  # bound meanwhile: nothing to select
+            current["metadata"].setdefault("annotations", {})[storage.SELECTED_NODE] = node
+            try:
+                self.client.update(storage.CLAIMS, current)
+                return
+            except Conflict:
+                metadata = current["metadata"]
+                current = self.client.get(storage.CLAIMS, metadata["name"],
+                                          metadata.get("namespace"))
+        raise Conflict(f'persistentvolumeclaim "{claim["metadata"]["name"]}" kept changing')

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.scheduler.volumebinding import CONFLICT, NOT_FOUND, claims_problem, node_problem
+from actors.scheduler.volumebinding import (
+    CONFLICT,
+    NOT_FOUND,
+    VolumeBinding,
+    claims_problem,
+    node_problem,
+)
+from bus.errors import Conflict
 
 WAITING = {"metadata": {"name": "local-path"}, "provisioner": "rancher.io/local-path",
            "volumeBindingMode": "WaitForFirstConsumer"}
@@ -57,3 +64,35 @@ def test_a_waiting_claim_needs_a_free_volume_on_the_node_or_a_provisioner():
     assert node_problem([static], volumes, CLASSES, "node-1", labels("node-1")) == NOT_FOUND
     assert node_problem([static], volumes, CLASSES, "node-2", labels("node-2")) is None
     assert node_problem([claim("data")], volumes, CLASSES, "node-1", labels("node-1")) is None
+
+
+class FakeClaims:
+    """The claims' side of a client: one update refused as a Conflict (another writer came
+    first), then the stored claim read again."""
+
+    def __init__(self, stored: dict) -> None:
+        self.stored, self.conflicts, self.updates = stored, 1, []
+
+    def update(self, resource: str, obj: dict) -> dict:
+        if self.conflicts:
+            self.conflicts -= 1
+            raise Conflict("the object has been modified")
+        self.updates.append(obj)
+        return obj
+
+    def get(self, resource: str, name: str, namespace: str | None) -> dict:
+        return self.stored
+
+
+def test_pre_bind_writes_the_selected_node_again_over_a_conflicting_writer():
+    waiting = claim("data")
+    stored = claim("data", finalizers=["kubernetes.io/pvc-protection"])
+    client = FakeClaims(stored)
+    plugin = VolumeBinding(client)  # type: ignore[arg-type]
+    state = {"VolumeBinding": ([waiting], CLASSES)}
+    status = plugin.pre_bind(state, None, "node-1")  # type: ignore[arg-type]
+    assert status.ok
+    [written] = client.updates
+    assert written["metadata"]["annotations"] == {
+        "volume.kubernetes.io/selected-node": "node-1"}
+    assert written["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]  # kept
