@@ -104,15 +104,25 @@ class PersistentVolumeController(Controller):
         node = self._selected_node(claim)
         waits = binding.waits_for_consumer(claim, classes)
         if waits and node is None:
+            self.record_event(claim, "Normal", "WaitForFirstConsumer",
+                              "waiting for first consumer to be created before binding")
             self._write_claim_status(claim, {"phase": "Pending"})
             return
         volume = binding.best_volume(claim, self.listed(VOLUMES), node if waits else None)
         if volume is not None:
             self._bind(volume, claim)
             return
-        found = classes.get(storage.class_name(claim))
+        name = storage.class_name(claim)
+        found = classes.get(name)
         if found is not None and found.get("provisioner"):
             self._ask_provisioner(claim, found["provisioner"])
+        elif name and found is None:
+            self.record_event(claim, "Warning", "ProvisioningFailed",
+                              f'storageclass.storage.k8s.io "{name}" not found')
+        elif not name:
+            self.record_event(claim, "Normal", "FailedBinding",
+                              "no persistent volumes available for this claim and no storage "
+                              "class is set")
         self._write_claim_status(claim, {"phase": "Pending"})
 
     def _selected_node(self, claim: Object) -> tuple[str, dict[str, str]] | None:

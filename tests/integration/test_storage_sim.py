@@ -112,3 +112,19 @@ def test_a_statefulsets_pods_get_their_own_provisioned_claims_on_simulated_nodes
         assert volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0][
             "matchExpressions"][0]["values"] == [node]
         assert f"/kubelet/{node}/storage/" in volume["spec"]["hostPath"]["path"]
+
+
+def test_a_claim_nothing_can_bind_says_why_in_events(admin):
+    lonely = _claim("lonely")
+    lonely["spec"]["storageClassName"] = ""
+    admin.create("persistentvolumeclaims", lonely)
+    admin.create("persistentvolumeclaims", _claim("classless"))  # "manual" is no StorageClass
+
+    def said(name: str, reason: str):
+        return lambda e: (e["involvedObject"]["name"], e["reason"]) == (name, reason)
+
+    assert wait_for(admin, "events", None, said("lonely", "FailedBinding"))["message"] == \
+        "no persistent volumes available for this claim and no storage class is set"
+    assert wait_for(admin, "events", None, said("classless", "ProvisioningFailed"))[
+        "message"] == 'storageclass.storage.k8s.io "manual" not found'
+    assert admin.get("persistentvolumeclaims", "lonely")["status"]["phase"] == "Pending"
