@@ -68,18 +68,27 @@ def fits(volume: Object, claim: Object, node: tuple[str, Labels] | None = None) 
     if volume.get("status", {}).get("phase") in ("Released", "Failed") \
             or volume["metadata"].get("deletionTimestamp"):
         return False
-    if (spec.get("storageClassName") or "") != storage.class_name(claim):
-        return False
-    if spec.get("volumeMode", "Filesystem") != wants.get("volumeMode", "Filesystem"):
-        return False
-    if not set(wants.get("accessModes") or []) <= set(spec.get("accessModes") or []):
-        return False
-    if storage.capacity(volume) < storage.requested(claim):
+    if unsatisfied(volume, claim) is not None:
         return False
     selector = wants.get("selector")
     if selector and not selector_matches(selector, volume["metadata"].get("labels")):
         return False
     return node is None or admits(volume, node[1], node[0])
+
+
+def unsatisfied(volume: Object, claim: Object) -> str | None:
+    """Why ``volume`` cannot serve ``claim`` whatever else holds (class, size, access modes,
+    volume mode; Kubernetes' checkVolumeSatisfyClaim words); None when it can."""
+    spec, wants = volume.get("spec") or {}, claim.get("spec") or {}
+    if (spec.get("storageClassName") or "") != storage.class_name(claim):
+        return "storageClassName does not match"
+    if storage.capacity(volume) < storage.requested(claim):
+        return "requested PV is too small"
+    if spec.get("volumeMode", "Filesystem") != wants.get("volumeMode", "Filesystem"):
+        return "incompatible volumeMode"
+    if not set(wants.get("accessModes") or []) <= set(spec.get("accessModes") or []):
+        return "incompatible accessMode"
+    return None
 
 
 def best_volume(claim: Object, volumes: Iterable[Object],

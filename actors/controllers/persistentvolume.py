@@ -82,11 +82,16 @@ class PersistentVolumeController(Controller):
             return
         volume = self.objects[VOLUMES].get(("", named))
         if volume is not None and not volume["spec"].get("claimRef"):
-            self._bind(volume, claim)
+            if (why := binding.unsatisfied(volume, claim)) is None:
+                self._bind(volume, claim)
+            else:
+                self._write_claim_status(claim, {"phase": "Pending"})
+                self.record_event(claim, "Warning", "VolumeMismatch",
+                                  f'Cannot bind to requested volume "{named}": {why}')
         elif volume is not None and not binding.refers_to(volume, claim):
             self._write_claim_status(claim, {"phase": "Pending"})
             self.record_event(claim, "Warning", "FailedBinding",
-                              f"volume {named!r} already bound to a different claim.")
+                              f'volume "{named}" already bound to a different claim.')
         else:
             if volume is not None:
                 self._write_volume_status(volume, "Bound")

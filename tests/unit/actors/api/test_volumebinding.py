@@ -140,3 +140,15 @@ def test_get_pvc_shows_the_bound_volumes_capacity_and_short_access_modes():
         "capacity": {"storage": "5Gi"}}}
     assert storage.claim_cells(bound, "2m") == [
         "data", "Bound", "pvc-1", "5Gi", "RWO,ROX", "local-path", "<unset>", "2m", "Filesystem"]
+
+
+def test_a_requested_volume_that_cannot_serve_the_claim_says_why_as_kubernetes():
+    assert binding.unsatisfied(volume("v", "1Gi"), claim(size="3Gi")) == \
+        "requested PV is too small"
+    assert binding.unsatisfied(volume("v", cls="slow"), claim()) == \
+        "storageClassName does not match"
+    assert binding.unsatisfied(volume("v", modes=("ReadOnlyMany",)), claim()) == \
+        "incompatible accessMode"
+    assert binding.unsatisfied(volume("v", volumeMode="Block"), claim()) == \
+        "incompatible volumeMode"
+    assert binding.unsatisfied(volume("v"), claim()) is None
