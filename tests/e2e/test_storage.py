@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bus.errors import NotFound
-from tests.conftest import wait_for, wait_none_left
+from tests.conftest import claimed_set, wait_for, wait_none_left
 from tests.e2e.conftest import IMAGE
 from tests.support import until
 
@@ -58,37 +57,24 @@ def test_a_claim_on_the_default_class_keeps_a_pods_file_for_its_replacement(admi
     wait_none_left(admin, "pods", "app=keeper")
     admin.delete("persistentvolumeclaims", "keep")
 
-    def volume_gone() -> bool:
-        try:
-            admin.get("persistentvolumes", volume["metadata"]["name"], None)
-        except NotFound:
-            return True
-        return False
-
-    until(volume_gone, failure="the released volume was not deleted")
+    wait_none_left(admin, "persistentvolumes", None, None,
+                   field_selector=f"metadata.name={volume['metadata']['name']}")
     assert not directory.exists()
 
 
 def test_a_statefulsets_claim_outlives_its_pod_on_scale_down_and_serves_it_again(admin):
     script = "echo $HOSTNAME >> /data/visits; exec sleep 3600"
-    template = {"metadata": {"labels": {"app": "sts-keeper"}},
-                "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
-                    "name": "main", "image": IMAGE, "command": ["sh", "-c", script],
-                    "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}}
-    admin.create("statefulsets", {
-        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
-        "spec": {"replicas": 1, "serviceName": "db", "template": template,
-                 "selector": {"matchLabels": {"app": "sts-keeper"}},
-                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
-                     "accessModes": ["ReadWriteOnce"],
-                     "resources": {"requests": {"storage": "1Gi"}}}}]}})
+    admin.create("statefulsets", claimed_set("db", {"spec": {
+        "terminationGracePeriodSeconds": 1, "containers": [{
+            "name": "main", "image": IMAGE, "command": ["sh", "-c", script],
+            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}}))
     bound = wait_for(admin, "persistentvolumeclaims", "data-db-0",
                      lambda c: c["status"].get("phase") == "Bound")
     directory = Path(admin.get("persistentvolumes", bound["spec"]["volumeName"], None)[
         "spec"]["hostPath"]["path"])
     until(lambda: _lines(directory / "visits"), failure="db-0 wrote nothing")
     admin.patch("statefulsets", "db", {"spec": {"replicas": 0}}, "application/merge-patch+json")
-    wait_none_left(admin, "pods", "app=sts-keeper")
+    wait_none_left(admin, "pods", "app=db")
     assert admin.get("persistentvolumeclaims", "data-db-0")["status"]["phase"] == "Bound"
     admin.patch("statefulsets", "db", {"spec": {"replicas": 1}}, "application/merge-patch+json")
     assert until(lambda: len(_lines(directory / "visits")) == 2,

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from bus.errors import Forbidden, NotFound
-from tests.conftest import pod, wait_for
-from tests.support import until
+from bus.errors import Forbidden
+from tests.conftest import claimed_set, pod, wait_for, wait_none_left
 
 
 def _volume(name: str, size: str = "10Gi", policy: str = "Retain") -> dict[str, Any]:
@@ -68,14 +67,8 @@ def test_a_claim_in_use_stays_until_its_pod_is_gone(admin):
     assert terminating["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
     admin.delete("pods", "user", grace_period=0)
 
-    def gone() -> bool:
-        try:
-            admin.get("persistentvolumeclaims", "held")
-        except NotFound:
-            return True
-        return False
-
-    until(gone, failure="the claim stayed after its pod was gone")
+    wait_none_left(admin, "persistentvolumeclaims", None,
+                   field_selector="metadata.name=held")
 
 
 def test_a_quota_counts_claims_and_the_storage_they_request(admin):
@@ -93,15 +86,8 @@ def test_a_quota_counts_claims_and_the_storage_they_request(admin):
 
 
 def test_a_statefulsets_pods_get_their_own_provisioned_claims_on_simulated_nodes(admin):
-    template = {"metadata": {"labels": {"app": "db"}},
-                "spec": {"containers": [{"name": "db", "image": "busybox:1.35"}]}}
-    admin.create("statefulsets", {
-        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
-        "spec": {"replicas": 2, "serviceName": "db", "template": template,
-                 "selector": {"matchLabels": {"app": "db"}},
-                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
-                     "accessModes": ["ReadWriteOnce"],
-                     "resources": {"requests": {"storage": "1Gi"}}}}]}})
+    admin.create("statefulsets", claimed_set("db", {"spec": {"containers": [
+        {"name": "db", "image": "busybox:1.35"}]}}, replicas=2))
     wait_for(admin, "statefulsets", "db", lambda s: s.get("status", {}).get("readyReplicas") == 2)
     for ordinal in (0, 1):
         claim = admin.get("persistentvolumeclaims", f"data-db-{ordinal}")
