@@ -237,9 +237,10 @@ class Connection:
         if self._nc is None:  # still connecting: _connect reports the outcome
             self._connect_error = self._connect_error or str(error)
             log.debug("%s: NATS error while connecting: %s", self.name, error)
-        elif refused or self._down is not None or isinstance(error, nats.errors.UnexpectedEOF):
-            # Refused: the subscriber gets PermissionViolation. The loss of the server (EOF)
-            # and each failed attempt to reconnect: _on_disconnected says it once.
+        elif refused or self._down is not None or isinstance(
+                error, (nats.errors.UnexpectedEOF, ConnectionError)):
+            # Refused: the subscriber gets PermissionViolation. The loss of the server (EOF,
+            # a reset) and each failed attempt to reconnect: _on_disconnected says it once.
             log.debug("%s: NATS error: %s", self.name, error)
         else:
             log.warning("%s: NATS error: %s", self.name, error)

@@ -3,12 +3,22 @@
     .venv/bin/python examples/custom_admission.py [DATA_DIR]
 
 Starts a one-node cluster on the simulated runtime (no Docker needed), starts an
-``AdmissionActor`` on its own NATS connection, as its own identity (a certificate of the
-cluster's CA for user ``image-policy``: the actor serves ``image-policy.images``, under its
-own name on the locked-down bus, needing no admin credentials), registers it with an
-AdmissionRegistration (mutating, CREATE of pods, failurePolicy Fail), then creates two pods:
-one whose image is not allowed (refused with the actor's message) and one that is (stored with
-the label the actor added, and run).
+``AdmissionActor`` in one call (``cluster.start_admission``: its own NATS connection, as its
+own identity, a certificate of the cluster's CA for user ``image-policy``; it serves
+``image-policy.images``, ``<its user>.<its name>``, the only admission names an identity
+other than the admin's may serve), registers it with an AdmissionRegistration whose
+``spec.subject`` is that (mutating, CREATE of pods, failurePolicy Fail), then creates two pods:
+one whose image is not allowed (refused, 400, with the actor's message) and one that is
+(stored with the label the actor added, and run).
+
+The same actor in a process of its own, with a kubeconfig of user ``image-policy``:
+
+    kubeactor certs issue --user image-policy --kubeconfig-out policy.kubeconfig
+    kubeactor admission --kubeconfig policy.kubeconfig \
+        --actor custom_admission:ImagePolicy --name images
+
+(with this directory on PYTHONPATH). ``test_custom_admission.py`` beside it tests the actor
+offline, without a cluster.
 """
 
 from __future__ import annotations
@@ -17,27 +27,26 @@ import sys
 import tempfile
 from pathlib import Path
 
-from actors.admission_actor import AdmissionActor, Review, Verdict, deny, patch
+from actors import ext
 from bindings.cluster import Cluster, ClusterConfig
-from bus import Connection
 from bus.errors import ApiError
 
 ALLOWED_REGISTRIES = ("busybox:", "registry.example.com/")
 
 
-class ImagePolicy(AdmissionActor):
+class ImagePolicy(ext.AdmissionActor):
     """Every container image must come from an allowed place; admitted pods get a label."""
 
-    def admit(self, review: Review) -> Verdict:
+    def admit(self, review: ext.Review) -> ext.Verdict:
         pod = review.object or {}
         for container in pod.get("spec", {}).get("containers", []):
             image = str(container.get("image", ""))
             if not image.startswith(ALLOWED_REGISTRIES):
-                return deny(f"image {image} is not from an allowed registry")
+                return ext.deny(f"image {image} is not from an allowed registry")
         operations = [] if pod["metadata"].get("labels") else [
             {"op": "add", "path": "/metadata/labels", "value": {}}]
-        return patch(*operations, {"op": "add", "path": "/metadata/labels/image-policy",
-                                   "value": "checked"})
+        return ext.patch(*operations, {"op": "add", "path": "/metadata/labels/image-policy",
+                                       "value": "checked"})
 
 
 def pod(name: str, image: str) -> dict[str, object]:
@@ -47,15 +56,13 @@ def pod(name: str, image: str) -> dict[str, object]:
 
 def main(data_dir: Path) -> None:
     cluster = Cluster.start(ClusterConfig(data_dir=data_dir, nodes=1, runtime="sim"))
-    # It subscribes to kubeactor.admission.image-policy.images: its own to serve.
-    connection = Connection(cluster.bus_of(cluster.credentials("image-policy")),
-                            "image-policy").connect()
-    actor = ImagePolicy.start(connection, "image-policy.images")
     try:
+        # It subscribes to kubeactor.admission.image-policy.images: its own to serve.
+        actor = cluster.start_admission(ImagePolicy, "images", user="image-policy")
         client = cluster.admin_client()
         client.create("admissionregistrations", {
             "metadata": {"name": "image-policy"},
-            "spec": {"subject": "image-policy.images", "operations": ["CREATE"],
+            "spec": {"subject": actor.subject, "operations": ["CREATE"],
                      "resources": ["pods"],
                      "timeoutSeconds": 5, "failurePolicy": "Fail", "mutating": True}}, None)
         try:
@@ -64,9 +71,8 @@ def main(data_dir: Path) -> None:
             print(f"untrusted: refused ({error.code}): {error.message}")
         stored = client.create("pods", pod("trusted", "busybox:1.35"))
         print(f"trusted: created with labels {stored['metadata']['labels']}")
-    finally:
         actor.stop()
-        connection.close()
+    finally:
         cluster.stop()
 
 

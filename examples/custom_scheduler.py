@@ -3,10 +3,21 @@
     .venv/bin/python examples/custom_scheduler.py [DATA_DIR]
 
 Starts a cluster on the simulated runtime (no Docker) with three nodes and labels node-3
-``example.kubeactor.io/disk=fast``. Then starts ``my-scheduler``: the default plugins plus
-``PreferLabel``, a Score plugin of this file that prefers nodes with that label. Pods that set
-``spec.schedulerName: my-scheduler`` go through it; the others through the default scheduler.
-Prints who placed each pod where, from the ``Scheduled`` Events.
+``example.kubeactor.io/disk=fast``. Then starts ``my-scheduler`` in one call
+(``cluster.start_scheduler``, as the scheduler's own certificate identity): the default plugins
+plus ``PreferLabel``, a Score plugin of this file that prefers nodes with that label, weighted
+10 (a weight's key is the plugin's ``name``). Pods that set ``spec.schedulerName:
+my-scheduler`` go through it; the others through the default scheduler. Prints who placed each
+pod where, from the ``Scheduled`` Events.
+
+The same plugin in a scheduler process of its own, beside any cluster:
+
+    kubeactor scheduler --kubeconfig DATA_DIR/scheduler.kubeconfig \
+        --scheduler-name my-scheduler --plugin custom_scheduler:PreferLabel \
+        --weight PreferLabel=10
+
+(with this directory on PYTHONPATH). ``test_custom_scheduler.py`` beside it tests the plugin
+offline, without a cluster.
 """
 
 from __future__ import annotations
@@ -18,21 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from actors import ext
 from actors.client.client import Client, WatchEvent
-from actors.scheduler import (
-    MAX_NODE_SCORE,
-    SUCCESS,
-    CycleState,
-    NodeInfo,
-    PodInfo,
-    Scheduler,
-    SchedulerConfig,
-    Status,
-    default_profile,
-)
 from bindings.cluster import Cluster, ClusterConfig
-from bindings.cluster.identities import SCHEDULER
-from bus import Connection
 
 LABEL, VALUE = "example.kubeactor.io/disk", "fast"
 PODS = {"fast-1": "my-scheduler", "fast-2": "my-scheduler", "fast-3": "my-scheduler",
@@ -40,48 +39,45 @@ PODS = {"fast-1": "my-scheduler", "fast-2": "my-scheduler", "fast-3": "my-schedu
 
 
 @dataclass
-class PreferLabel:
-    """Score plugin: full marks on nodes labelled ``key=value``, none elsewhere. Having a
-    ``score`` method is all it takes to be a Score plugin; the framework finds it."""
+class PreferLabel(ext.ScorePlugin):
+    """Score plugin: full marks on nodes labelled ``key=value``, none elsewhere. Declaring
+    ``ext.ScorePlugin`` has the class checked when it is defined (a misspelt ``scores`` is
+    refused with "did you mean score()?"); having a ``score`` method is what the framework
+    calls."""
 
-    key: str
-    value: str
+    key: str = LABEL
+    value: str = VALUE
     name: str = "PreferLabel"
     scored: set[str] = field(default_factory=set)
     """Pods this plugin has scored nodes for (shows they went through it)."""
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
-        """An integer in 0..MAX_NODE_SCORE and the shared SUCCESS (any other status fails
-        the pod's cycle with Error)."""
+    def score(self, state: ext.CycleState, pod: ext.PodInfo,
+              node: ext.NodeInfo) -> tuple[int, ext.Status]:
+        """An integer in 0..MAX_NODE_SCORE and the shared SUCCESS. Anything else (raising,
+        returning None or a bare int) fails the pod's cycle with an Error naming this plugin
+        and the node: a FailedScheduling Event, and a retry after a back-off."""
         self.scored.add(pod.key)
-        return (MAX_NODE_SCORE if node.labels.get(self.key) == self.value else 0), SUCCESS
+        return (ext.MAX_NODE_SCORE if node.labels.get(self.key) == self.value else 0), \
+            ext.SUCCESS
 
 
 def main(data_dir: Path) -> list[str]:
     cluster = Cluster.start(ClusterConfig(data_dir=data_dir, nodes=3, runtime="sim"))
-    # As the scheduler's identity, on the bus (its NATS user) as towards the apiserver.
-    connection = Connection(cluster.bus(SCHEDULER[0]), "my-scheduler").connect()
-    scheduler = None
     try:
         admin = cluster.admin_client()
         fast = admin.get("nodes", "node-3", None)
         fast["metadata"].setdefault("labels", {})[LABEL] = VALUE
         admin.update("nodes", fast)
 
-        client = Client(connection, cluster.token(SCHEDULER[0]))
-        plugin = PreferLabel(LABEL, VALUE)
-        profile = default_profile(client, extra=[plugin], weights={plugin.name: 10})
-        scheduler = Scheduler.start(connection, client, SchedulerConfig(name="my-scheduler"),
-                                    profile)
-
+        plugin = PreferLabel()
+        scheduler = cluster.start_scheduler("my-scheduler", plugins=[plugin],
+                                            weights={plugin.name: 10})
         lines = scheduled_lines(admin, plugin)
         for line in lines:
             print(line)
+        scheduler.stop()
         return lines
     finally:
-        if scheduler is not None:
-            scheduler.stop()
-        connection.close()
         cluster.stop()
 
 

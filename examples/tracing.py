@@ -1,21 +1,49 @@
-"""Read the control plane off the bus with nothing but nats-py and msgpack.
+"""Read the control plane off the bus with nothing but nats-py and msgpack (and PyYAML to read
+a kubeconfig).
 
-    python examples/tracing.py nats://127.0.0.1:PORT [--prefix kubeactor] [--seconds 30]
+    python examples/tracing.py --kubeconfig DATA_DIR/kubeconfig [--seconds 30]
+    python examples/tracing.py nats://USER:PASSWORD@127.0.0.1:PORT [--prefix kubeactor]
 
-The URL is the ``server`` of your kubeconfig, with the NATS user and password of its
-``kubeactor`` user extension (``natsUser``, ``natsPassword``):
-``nats://admin:PASSWORD@127.0.0.1:PORT``. On the locked-down bus only the admin may read
-every subject. Every kubeactor message is a msgpack map (see
-docs/PROTOCOL.md); this prints subject, sender -> receiver, verb and object of each.
+What a tracer connects with is in the kubeconfig, ``kubeactor config view --raw`` shows it:
+the NATS URL (the cluster's ``kubeactor`` extension, ``natsServers``; ``server`` in a
+kubeconfig without an HTTPS API), the subject prefix (same extension, ``subjectPrefix``), and
+the NATS user and password (the user's ``kubeactor`` extension, ``natsUser`` and
+``natsPassword``). On the locked-down bus only the admin may read every subject. Every
+kubeactor message is a msgpack map (see docs/PROTOCOL.md); this prints subject, sender ->
+receiver, verb and object of each, after dropping its ``auth`` (a credential: a tracer never
+prints or keeps it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
+from typing import Any
 
 import msgpack
 import nats
+
+
+def bus_of(path: Path) -> tuple[str, str]:
+    """The NATS URL (with the admin's user and password) and the subject prefix of a
+    kubeconfig's current context."""
+    import yaml  # only for --kubeconfig
+
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    context = next(c["context"] for c in document["contexts"]
+                   if c["name"] == document["current-context"])
+    cluster = next(c["cluster"] for c in document["clusters"] if c["name"] == context["cluster"])
+    user = next(u["user"] for u in document["users"] if u["name"] == context["user"])
+    ours = next((e["extension"] for e in cluster.get("extensions", [])
+                 if e["name"] == "kubeactor"), {})
+    nats_user = next((e["extension"] for e in user.get("extensions", [])
+                      if e["name"] == "kubeactor"), {})
+    url = ours.get("natsServers") or cluster["server"]
+    if nats_user.get("natsUser"):
+        url = url.replace("nats://", f"nats://{nats_user['natsUser']}:"
+                                     f"{nats_user['natsPassword']}@", 1)
+    return url, ours.get("subjectPrefix", "kubeactor")
 
 
 async def follow(url: str, prefix: str, seconds: float) -> None:
@@ -23,6 +51,7 @@ async def follow(url: str, prefix: str, seconds: float) -> None:
 
     async def show(msg) -> None:
         message = msgpack.unpackb(msg.data, raw=False)
+        message.pop("auth", None)  # a credential: never printed
         what = "/".join(str(p) for p in (message.get("resource"), message.get("name"),
                                          message.get("sub")) if p)
         event = (message.get("body") or {}).get("type") if message.get("verb") == "event" else ""
@@ -38,8 +67,13 @@ async def follow(url: str, prefix: str, seconds: float) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="print every kubeactor message on the bus")
-    parser.add_argument("url")
+    parser.add_argument("url", nargs="?", help="nats://USER:PASSWORD@HOST:PORT")
+    parser.add_argument("--kubeconfig", type=Path, help="read URL, credentials and prefix here")
     parser.add_argument("--prefix", default="kubeactor")
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
+    if args.kubeconfig:
+        args.url, args.prefix = bus_of(args.kubeconfig)
+    elif not args.url:
+        parser.error("give the NATS URL or --kubeconfig")
     asyncio.run(follow(args.url, args.prefix, args.seconds))

@@ -183,12 +183,14 @@ class Watches:
         kind = event_type_for(watcher, event)
         watcher.revision = max(watcher.revision, event.revision)
         if kind is not None:
-            self.push(watcher, kind, event.object)
+            commit = event.note.span_id if isinstance(event.note, Envelope) else None
+            self.push(watcher, kind, event.object, commit)
 
-    def push(self, watcher: Watcher, kind: str, obj: Object) -> None:
+    def push(self, watcher: Watcher, kind: str, obj: Object, parent: str | None = None) -> None:
+        """Publish one event to ``watcher``; ``parent``: the span of the commit it tells of."""
         metadata = obj.get("metadata", {})
         self._publish(watcher.subject, Envelope(
-            trace_id=trace_id_of(obj), span_id=new_id(), sender=self._sender,
+            trace_id=trace_id_of(obj), span_id=new_id(), parent_id=parent, sender=self._sender,
             target=watcher.owner, verb="event", group=watcher.info.group,
             resource=watcher.info.name, namespace=metadata.get("namespace"),
             name=metadata.get("name"),

@@ -39,7 +39,7 @@ from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.credentials import Credentials, Proof, TokenCredentials
 from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
-from bus.envelope import Envelope, mac, new_id
+from bus.envelope import Envelope, mac, new_id, new_trace_id
 from bus.errors import (
     ApiError,
     BadRequest,
@@ -339,7 +339,7 @@ class Client:
         if keys:
             auth = {**(auth or {}), **keys}
         return Envelope(
-            trace_id=trace_id or new_id(), span_id=new_id(), verb=verb, group=info.group,
+            trace_id=trace_id or new_trace_id(), span_id=new_id(), verb=verb, group=info.group,
             resource=info.name, subresource=subresource,
             namespace=namespace if info.namespaced else None, name=name, body=body,
             options=options, auth=auth,

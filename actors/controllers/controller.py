@@ -12,7 +12,8 @@ emptying; controller-runtime's ``Result{RequeueAfter}``). One that raises is ret
 error means (:func:`retry_after`, kopf's and controller-runtime's meaning): a
 ``TemporaryError`` after its ``delay``; a ``PermanentError``, or an ``ApiError`` that is not
 ``retryable`` (Forbidden, Invalid, NotFound...), not at all until an event queues the key again
-(its object changed); anything else with exponential backoff.
+(its object changed); anything else with exponential backoff, and so does one that returns
+what is neither seconds nor None (a bug, logged naming the controller and the key).
 
 Which thread: everything runs on the controller's actor thread; informers and timers only
 ``tell`` it. Subclasses: ``actors.controllers.replicaset``, ``actors.controllers.deployment``,
@@ -127,6 +128,16 @@ class ControllerConfig:
     trip is slower)."""
     backoff_max_seconds: float = 60.0
     """Longest wait between retries of a key that keeps failing."""
+
+
+def _seconds_or_none(again: object, controller: object, key: Key) -> float | None:
+    """What a reconcile returned, when it is what reconcile promises (seconds, or None);
+    else TypeError naming the controller and the key (the key backs off, as when reconcile
+    raises: a bug)."""
+    if again is None or (isinstance(again, int | float) and not isinstance(again, bool)):
+        return again
+    raise TypeError(f"{type(controller).__name__}.reconcile({key}) returned {again!r}, not "
+                    "seconds to reconcile again after, or None")
 
 
 def backoff_delay(failures: int, base: float, ceiling: float) -> float:
@@ -348,7 +359,7 @@ class Controller(BusActor):
     def _run(self, key: Key) -> None:
         self.queue.take(key)
         try:
-            again = self.reconcile(key)
+            again = _seconds_or_none(self.reconcile(key), self, key)
         except Exception as error:  # one bad object must not stop us
             self._failed(key, error)
             return

@@ -4,7 +4,8 @@ statuses, profiles and the cycle (``framework``), the default plugins (``plugins
 preemption, the queue of pending pods (``queue``) and the cache of nodes and assumed pods
 (``cache``, ``nodeinfo``).
 
-This face is the plugin API: a custom scheduler imports what it needs from here alone
+This face is the plugin API; ``actors.ext`` re-exports it with the admission actor's and the
+offline benches, the one import a plugin or an admission actor needs
 (``examples/custom_scheduler.py``).
 """
 
@@ -33,7 +34,13 @@ from actors.scheduler.interface import (
     unschedulable,
 )
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
-from actors.scheduler.plugins import DEFAULT_WEIGHTS, default_plugins, default_profile
+from actors.scheduler.plugins import (
+    DEFAULT_WEIGHTS,
+    ProfileConfig,
+    default_plugins,
+    default_profile,
+    placement_plugins,
+)
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
 
 __all__ = [
@@ -57,6 +64,7 @@ __all__ = [
     "PreFilterPlugin",
     "PreScorePlugin",
     "Profile",
+    "ProfileConfig",
     "ReservePlugin",
     "Scheduler",
     "SchedulerConfig",
@@ -68,5 +76,6 @@ __all__ = [
     "default_profile",
     "error",
     "normalize",
+    "placement_plugins",
     "unschedulable",
 ]

@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.scheduler import interface
+from actors.scheduler import guarding, interface
 from actors.scheduler.cache import Cache
 from actors.scheduler.interface import (
     MAX_NODE_SCORE,
@@ -197,8 +197,37 @@ class WaitingPod:
 # -- the framework ----------------------------------------------------------------------------
 
 
+_PERMIT_PAIR = guarding.is_pair(Status, (int, float))
+_CALLING: Any = object()
+"""What a Filter's status is while the plugin runs (an exception then is the plugin's)."""
+
+
+def _filter_failed(plugin: str, node: NodeInfo | None, status: Any,
+                   failure: Exception) -> str:
+    """The Error message of a Filter that raised ``failure`` or returned ``status``, which
+    is no Status."""
+    what = (guarding.raised(failure) if status is _CALLING
+            else guarding.returned(status, "a Status"))
+    if status is _CALLING:
+        guarding.log.error("Filter plugin %s failed", plugin, exc_info=failure)
+    return guarding.failed("Filter", plugin, node.name if node else "", what).message
+
+
 class _ScoreFailed(Exception):
     """A PreScore, Score or NormalizeScore failed: the cycle ends with this Error."""
+
+
+def _checked_score(plugin: Any, node: NodeInfo, result: Any) -> Any:
+    """The score of ``result`` (``plugin``'s on ``node``), or _ScoreFailed naming them when
+    it is no ``(score, Status)`` pair or its status is not Success."""
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Status)):
+        raise _ScoreFailed(guarding.failed("Score", plugin.name, node.name, guarding.returned(
+            result, "(score, Status)")).message)
+    value, status = result
+    if not status.ok:
+        raise _ScoreFailed(guarding.failed("Score", plugin.name, node.name,
+                                           status.message).message)
+    return value
 
 
 class Framework:
@@ -261,11 +290,12 @@ class Framework:
         """The filters this pod needs, or None when a PreFilter rejected it."""
         skipped = set()
         for plugin in self.pre_filters:
-            status = plugin.pre_filter(state, pod, nodes)
+            status = guarding.call_status("PreFilter", plugin, plugin.pre_filter, state, pod,
+                                          nodes)
             if status.code is Code.SKIP:
                 skipped.add(plugin.name)
             elif status.code is Code.ERROR:
-                diagnosis.error = f"running PreFilter plugin {plugin.name}: {status.message}"
+                diagnosis.error = status.message
                 return None
             elif not status.ok:
                 diagnosis.pre_filter_message = status.message
@@ -277,32 +307,37 @@ class Framework:
     def _find_feasible(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
                        filters: list[Any], result: ScheduleResult) -> list[NodeInfo]:
         """Run the filters over the nodes, from where the last cycle stopped, until enough
-        fit. The hot loop of the scheduler: keep it lean."""
+        fit. The hot loop of the scheduler: keep it lean (a plugin that raises, or returns
+        no Status, is caught around the loop, not guarded call by call)."""
         total = len(nodes)
         wanted = nodes_to_find(total, self.profile.percentage_of_nodes_to_score)
         feasible: list[NodeInfo] = []
         statuses = result.diagnosis.node_statuses
         start = self._next_start % total if total else 0
         checks = [(plugin.name, plugin.filter) for plugin in filters]
-        evaluated, failed_by = 0, ""
-        for node in itertools.chain(nodes[start:], nodes[:start]):
-            evaluated += 1
-            for name, check in checks:
-                status = check(state, pod, node)
-                if status is not SUCCESS and status.code is not Code.SUCCESS:
-                    failed_by = name
-                    break
-            else:
-                feasible.append(node)
-                if len(feasible) >= wanted:
-                    break
-                continue
-            if status.code is Code.ERROR:
-                result.diagnosis.error = (f"running Filter plugin {failed_by} on node "
-                                          f"{node.name}: {status.message}")
-                return []
-            statuses[node.name] = status
-            result.diagnosis.plugins.add(failed_by)
+        evaluated, failed_by, node, status = 0, "", None, _CALLING
+        try:
+            for node in itertools.chain(nodes[start:], nodes[:start]):
+                evaluated += 1
+                for failed_by, check in checks:  # noqa: B007 (named after a break)
+                    status = _CALLING
+                    status = check(state, pod, node)
+                    if status is not SUCCESS and status.code is not Code.SUCCESS:
+                        break
+                else:
+                    feasible.append(node)
+                    if len(feasible) >= wanted:
+                        break
+                    continue
+                if status.code is Code.ERROR:
+                    result.diagnosis.error = guarding.failed(
+                        "Filter", failed_by, node.name, status.message).message
+                    return []
+                statuses[node.name] = status
+                result.diagnosis.plugins.add(failed_by)
+        except Exception as failure:
+            result.diagnosis.error = _filter_failed(failed_by, node, status, failure)
+            return []
         self._next_start = start + evaluated
         result.evaluated, result.feasible = evaluated, len(feasible)
         return feasible
@@ -317,15 +352,20 @@ class Framework:
         for plugin in self.filters:
             if plugin.name in skipped or plugin.name == without:
                 continue
-            status = plugin.filter(state, pod, node)
+            status = guarding.call_status("Filter", plugin, plugin.filter, state, pod, node,
+                                          node=node.name)
             if not status.ok:
                 return Status(status.code, status.reasons, plugin.name)
         return SUCCESS
 
     def _post_filter(self, state: CycleState, pod: PodInfo, diagnosis: Diagnosis) -> None:
         for plugin in self.post_filters:
-            status = plugin.post_filter(state, pod, diagnosis.node_statuses)
+            status = guarding.call_status("PostFilter", plugin, plugin.post_filter, state, pod,
+                                          diagnosis.node_statuses)
             if status.ok:
+                return
+            if status.code is Code.ERROR:
+                diagnosis.error = status.message
                 return
             if status.message:
                 diagnosis.post_filter_message = status.message
@@ -354,11 +394,12 @@ class Framework:
         """The Score plugins whose PreScore did not Skip."""
         skipped = set()
         for plugin in self.pre_scores:
-            status = plugin.pre_score(state, pod, nodes)
+            status = guarding.call_status("PreScore", plugin, plugin.pre_score, state, pod,
+                                          nodes)
             if status.code is Code.SKIP:
                 skipped.add(plugin.name)
             elif not status.ok:
-                raise _ScoreFailed(f"running PreScore plugin {plugin.name}: {status.message}")
+                raise _ScoreFailed(guarding.error_message("PreScore", plugin, status))
         return [plugin for plugin in self.scores if plugin.name not in skipped]
 
     def _scores(self, state: CycleState, pod: PodInfo, plugin: Any,
@@ -370,46 +411,59 @@ class Framework:
         scores, by identity with :data:`SUCCESS`; the sum costs about what the set's pass
         does, a type check of every score (which would refuse bools too) three times that."""
         score = plugin.score
-        results = [score(state, pod, node) for node in nodes]
-        scores = [value for value, status in results if status is SUCCESS]
+        try:
+            results = [score(state, pod, node) for node in nodes]
+            scores = [value for value, status in results if status is SUCCESS]
+        except Exception:  # raised, or returned no pair: again node by node, to say where
+            results, scores = [self._score_on(state, pod, plugin, node) for node in nodes], []
         if len(scores) != len(results):  # a status other than the shared SUCCESS: look
-            for node, (_, status) in zip(nodes, results, strict=True):
-                if not status.ok:
-                    raise _ScoreFailed(f"running Score plugin {plugin.name} on node "
-                                       f"{node.name}: {status.message}")
-            scores = [value for value, _ in results]
+            scores = [_checked_score(plugin, node, result)
+                      for node, result in zip(nodes, results, strict=True)]
         if plugin.name in self._normalizers:
             named = dict(zip([node.name for node in nodes], scores, strict=True))
-            status = plugin.normalize_score(state, pod, named)
+            status = guarding.call_status("NormalizeScore", plugin, plugin.normalize_score,
+                                          state, pod, named)
             if not status.ok:
-                raise _ScoreFailed(f"running NormalizeScore plugin {plugin.name}: "
-                                   f"{status.message}")
+                raise _ScoreFailed(guarding.error_message("NormalizeScore", plugin, status))
             scores = list(named.values())
-        # Two C passes: the values (rejects 101, -1, 2.5); then the sum, a float when any
-        # score is one (rejects 50.0, which the set takes: 50.0 == 50)
+        # Two C passes: the values (rejects 101, -1, 2.5, None); then the sum, a float when
+        # any score is one (rejects 50.0, which the set takes: 50.0 == 50)
         if not _VALID_SCORES.issuperset(scores) or type(sum(scores)) is not int:
-            bad = next(value for value in scores
-                       if value not in _VALID_SCORES or isinstance(value, float))
-            raise _ScoreFailed(
-                f"plugin {plugin.name} returns an invalid score {bad}, it should in the range "
-                f"of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing")
+            at = next(i for i, value in enumerate(scores)
+                      if value not in _VALID_SCORES or isinstance(value, float))
+            raise _ScoreFailed(guarding.failed(
+                "Score", plugin.name, nodes[at].name,
+                f"invalid score {scores[at]!r}, it should be an integer in the range of "
+                f"[{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing").message)
         return scores
+
+    @staticmethod
+    def _score_on(state: CycleState, pod: PodInfo, plugin: Any, node: NodeInfo) -> Any:
+        """``plugin``'s score of ``node``, guarded: _ScoreFailed naming them when it raises."""
+        value, status = guarding.call("Score", plugin, plugin.score, state, pod, node,
+                                      node=node.name, wanted=guarding.anything)
+        if not status.ok:
+            raise _ScoreFailed(status.message)
+        return value
 
     # -- after a node is chosen ----------------------------------------------------------------
 
     def run_reserve(self, state: CycleState, pod: PodInfo, node: str) -> Status:
         """Reserve in order; on the first failure every Reserve plugin is unreserved."""
         for plugin in self.reserves:
-            status = plugin.reserve(state, pod, node)
+            status = guarding.call_status("Reserve", plugin, plugin.reserve, state, pod, node,
+                                          node=node)
             if not status.ok:
                 self.run_unreserve(state, pod, node)
                 return Status(status.code, status.reasons, plugin.name)
         return SUCCESS
 
     def run_unreserve(self, state: CycleState, pod: PodInfo, node: str) -> None:
-        """Unreserve in reverse order (Kubernetes' contract)."""
+        """Unreserve in reverse order (Kubernetes' contract); one that fails is logged and
+        the others still run."""
         for plugin in reversed(self.reserves):
-            plugin.unreserve(state, pod, node)
+            guarding.call("Unreserve", plugin, plugin.unreserve, state, pod, node, node=node,
+                          wanted=guarding.anything)
 
     def run_permit(self, state: CycleState, pod: PodInfo, node: str,
                    on_done: Callable[[Status], None]) -> tuple[Status, float]:
@@ -418,7 +472,12 @@ class Framework:
         (:meth:`expire` rejects it at the timeout)."""
         waiting: dict[str, float] = {}
         for plugin in self.permits:
-            status, timeout = plugin.permit(state, pod, node)
+            pair, status = guarding.call("Permit", plugin, plugin.permit, state, pod, node,
+                                         node=node, wanted=_PERMIT_PAIR,
+                                         shape="(Status, timeout)")
+            if status.ok:
+                status, timeout = pair
+                status = guarding.blamed("Permit", plugin, status, node)
             if status.code is Code.WAIT:
                 waiting[plugin.name] = timeout
             elif not status.ok:
@@ -443,11 +502,13 @@ class Framework:
         """PreBind in order, then the first bind plugin that does not Skip binds (a binding
         worker thread)."""
         for pre in self.pre_binds:
-            status = pre.pre_bind(state, pod, node)
+            status = guarding.call_status("PreBind", pre, pre.pre_bind, state, pod, node,
+                                          node=node)
             if not status.ok:
                 return Status(status.code, status.reasons, pre.name)
         for plugin in self.binders:
-            status = plugin.bind(state, pod, node)
+            status = guarding.call_status("Bind", plugin, plugin.bind, state, pod, node,
+                                          node=node)
             if status.code is not Code.SKIP:
                 return Status(status.code, status.reasons, plugin.name)
         return error(f"no bind plugin bound pod {pod.key}")

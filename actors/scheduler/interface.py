@@ -30,7 +30,7 @@ import difflib
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from actors.scheduler.cache import Cache
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
@@ -125,12 +125,25 @@ class Handle(Protocol):
 
 @runtime_checkable
 class Plugin(Protocol):
-    """What every extension point's Protocol has: a name."""
+    """What every extension point's Protocol has: a name.
+
+    A plugin may just have the methods (the framework finds them), or declare the extension
+    points it means as base classes (``class FewestPods(ScorePlugin)``): then the class is
+    checked when it is defined, as a Profile checks a plugin, and refused (TypeError) when it
+    has no ``name``, lacks a declared point's method, or has a method that looks like a
+    misspelt one (``scores``: "did you mean score()?")."""
 
     @property
     def name(self) -> str:
-        """Unique within a profile; names the plugin in statuses, weights and events (a
-        class attribute does)."""
+        """Unique within a profile; names the plugin in statuses, events and its Score
+        weight's key (a class attribute does; the class's own name plays no part)."""
+
+    if not TYPE_CHECKING:  # mypy would take it for a member every plugin must match
+
+        def __init_subclass__(cls, **kwargs: Any) -> None:
+            super().__init_subclass__(**kwargs)
+            if not vars(cls).get("_is_protocol", False):  # a plugin, not an extension point
+                check_class(cls)
 
 
 @runtime_checkable
@@ -246,8 +259,39 @@ def check_plugin(plugin: object) -> None:
     if not isinstance(name, str) or not name:
         raise TypeError(f"{plugin!r} has no name: give its class a name (a str), unique in "
                         "its profile")
-    has = {method for methods in POINT_METHODS.values() for method in methods
-           if callable(getattr(type(plugin), method, None))}
+    _check_methods(name, plugin, _has(type(plugin)))
+
+
+def check_class(cls: type) -> None:
+    """TypeError, naming the class and the fix, unless the plugin class ``cls`` (one that
+    declares extension points as its bases) has a name, every method of the points it
+    declares, and passes :func:`check_plugin`'s checks of its methods."""
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f'plugin class {cls.__qualname__} has no name: give it a class '
+                        'attribute name = "..." (unique in its profile; its weight\'s key)')
+    _check_methods(name, cls, _has(cls))
+
+
+def _has(cls: type) -> set[str]:
+    """The extension point methods ``cls`` implements (the Protocols' own are stubs)."""
+    return {method for methods in POINT_METHODS.values() for method in methods
+            if _implements(cls, method)}
+
+
+def _implements(cls: type, method: str) -> bool:
+    for klass in cls.__mro__:
+        if method in vars(klass):
+            return (not vars(klass).get("_is_protocol", False)
+                    and callable(vars(klass)[method]))
+    return False
+
+
+def _check_methods(name: str, plugin: object, has: set[str]) -> None:
+    """TypeError unless ``plugin`` (an instance or a class) extends each extension point it
+    has a method of fully, has no public method that looks like a misspelt one, has every
+    method of the points its class declares as bases, and extends at least one."""
+    cls = plugin if isinstance(plugin, type) else type(plugin)
     for point, methods in POINT_METHODS.items():
         if has & set(methods) and not has >= set(methods):
             raise TypeError(f'plugin "{name}" does not extend {_point_name(point)} plugin: '
@@ -257,6 +301,11 @@ def check_plugin(plugin: object) -> None:
         point = next(p for p, methods in POINT_METHODS.items() if meant in methods)
         raise TypeError(f'plugin "{name}" has a method {method}() that no extension point '
                         f"calls: did you mean {meant}() ({_point_name(point)})?")
+    for point in EXTENSION_POINTS:
+        lacking = sorted(set(POINT_METHODS[point]) - has) if point in cls.__mro__ else []
+        if lacking:
+            raise TypeError(f'plugin "{name}" declares {point.__name__} but has no '
+                            f"{', '.join(lacking)}()")
     if not has:
         wanted = ", ".join(f"{_point_name(p)}: {'/'.join(m)}()" for p, m in POINT_METHODS.items())
         raise TypeError(f'plugin "{name}" does not extend any extension point ({wanted})')
@@ -268,9 +317,10 @@ def _misspelt(plugin: object, has: set[str]) -> list[tuple[str, str]]:
     missing = {method.replace("_", ""): method for methods in POINT_METHODS.values()
                for method in methods if method not in has}
     found = []
-    for attribute in dir(type(plugin)):
-        if attribute.startswith("_") or attribute in has or \
-                not callable(getattr(type(plugin), attribute)):
+    cls = plugin if isinstance(plugin, type) else type(plugin)
+    for attribute in dir(cls):
+        if attribute.startswith("_") or attribute in has or attribute in missing.values() or \
+                not callable(getattr(cls, attribute)):
             continue
         close = difflib.get_close_matches(attribute.replace("_", "").lower(), missing, 1,
                                           _MISSPELT_CUTOFF)
@@ -293,7 +343,8 @@ def check_profile(plugins: Sequence[Plugin], weights: Mapping[str, int]) -> None
     for name in weights:
         if name not in names:
             raise ValueError(f'a weight for plugin "{name}", which is not in the profile '
-                             f"(its plugins: {', '.join(names)})")
+                             f"(its plugins: {', '.join(names)}; a weight's key is the "
+                             "plugin's name, not its class's)")
         if name not in scoring:
             raise ValueError(f'plugin "{name}" does not extend Score plugin: its weight '
                              "would never apply")

@@ -40,6 +40,7 @@ Neighbours: ``actors.scheduler.interface`` (the Protocols these fit), ``actors.c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import ClassVar
 
@@ -62,6 +63,7 @@ from actors.scheduler.interface import (
     CycleState,
     Plugin,
     Status,
+    check_profile,
     error,
     unschedulable,
 )
@@ -343,11 +345,37 @@ DEFAULT_WEIGHTS: Mapping[str, int] = {
 """kube-scheduler's default score weights."""
 
 
+def placement_plugins() -> list[Plugin]:
+    """A fresh set of the default plugins that only read (Filters and Scores: no
+    preemption, no binding), in kube-scheduler's order; what ``actors.ext.scheduling``
+    runs offline."""
+    return [NodeUnschedulable(), NodeName(), NodeReady(), TaintToleration(), NodeAffinity(),
+            NodeResourcesFit(), NodeResourcesBalancedAllocation()]
+
+
 def default_plugins(client: Client) -> list[Plugin]:
     """A fresh set of the default plugins, in kube-scheduler's order."""
-    return [NodeUnschedulable(), NodeName(), NodeReady(), TaintToleration(), NodeAffinity(),
-            NodeResourcesFit(), NodeResourcesBalancedAllocation(), VolumeBinding(client),
-            DefaultPreemption(client), DefaultBinder(client)]
+    return [*placement_plugins(), VolumeBinding(client), DefaultPreemption(client),
+            DefaultBinder(client)]
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """A scheduler's profile as configuration (``ClusterConfig.profile``, ``kubeactor
+    scheduler --plugin --weight``): the default plugins followed by ``plugins``, the default
+    weights updated by ``weights`` (keyed by plugin ``name``). Refused when made, as a
+    Profile is (TypeError, ValueError naming the plugin): a plugin without a name or that
+    extends no extension point, two of one name, a weight for no Score plugin."""
+
+    plugins: tuple[Plugin, ...] = ()
+    weights: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_profile([*placement_plugins(), *self.plugins], {**DEFAULT_WEIGHTS, **self.weights})
+
+    def profile(self, client: Client) -> Profile:
+        """The Profile, with the default plugins that use ``client`` (preemption, binding)."""
+        return default_profile(client, self.plugins, self.weights)
 
 
 def default_profile(client: Client, extra: Sequence[Plugin] = (),

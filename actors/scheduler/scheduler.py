@@ -15,7 +15,9 @@ drops them, so they never hold back scheduling. A pod that fits nowhere gets a
 ``FailedScheduling`` Event with kube-scheduler's summary, the same message in its
 ``PodScheduled=False`` condition (reason Unschedulable), and waits in the queue until a cluster
 event may help it; a cycle that raises (a plugin's bug, a pod no check foresaw) is said the
-same way with reason SchedulerError, and the pod backs off.
+same way with reason SchedulerError, and the pod backs off; a plugin that raises or returns
+the wrong type is caught by the framework's guards (``guarding``), which name the plugin, the
+extension point and the node.
 
 Several schedulers run side by side, each with its own name. With ``leader_election`` set,
 replicas of one scheduler share a Lease and only the leader schedules; the others keep their
@@ -302,12 +304,9 @@ class Scheduler(BusActor):
                      passing=status.code is Code.ERROR)
 
     def _bind(self, entry: QueuedPod, node: str, state: CycleState) -> None:
-        """On a binding thread: Bind, then the Scheduled Event; the actor hears how it went."""
-        try:
-            status = self.framework.run_bind(state, entry.info, node)
-        except Exception as failure:  # a broken bind plugin must not lose the pod
-            log.exception("bind plugin failed for %s", entry.key)
-            status = Status(Code.ERROR, (f"{type(failure).__name__}: {failure}",))
+        """On a binding thread: Bind (guarded: a broken bind plugin is an Error, and the pod
+        backs off), then the Scheduled Event; the actor hears how it went."""
+        status = self.framework.run_bind(state, entry.info, node)
         if status.ok:
             self.recorder.record(entry.info.pod, "Normal", "Scheduled",
                                  f"Successfully assigned {entry.key} to {node}")

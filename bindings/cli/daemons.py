@@ -31,7 +31,7 @@ from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.store import StoreConfig
 from bindings import https, kubeconfig
-from bindings.cli import parsing
+from bindings.cli import extending, parsing
 from bindings.cli.session import stop_on_signals
 from bindings.cluster import Cluster, ClusterConfig, ClusterError
 from bindings.cluster.identities import node_identity, node_kubeconfig
@@ -82,6 +82,7 @@ def _add_scheduler(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     scheduler.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER,
                            help="schedule the pods whose spec.schedulerName is this; its Lease "
                                 "is kube-scheduler for the default, else this name")
+    extending.scheduler_flags(scheduler)
     _leader_flags(scheduler)
 
 
@@ -231,11 +232,17 @@ def _node_flags(command: argparse.ArgumentParser) -> None:
                          metavar="SECONDS",
                          help="the kubelet's first restart and image pull back-off, "
                          "doubling up to 5 minutes (Kubernetes: 10)")
+    command.add_argument("--sim-events", action=argparse.BooleanOptionalAction, default=True,
+                         help="simulated kubelets record Events as real ones (Pulled, "
+                         "Started, BackOff...); --no-sim-events for scale runs")
 
 
 def _add_config(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     config = verbs.add_parser("config", parents=[common], help="show the kubeconfig")
     config.add_argument("action", choices=["view"])
+    config.add_argument("--raw", action="store_true",
+                        help="show the credentials too (certificate data, token, NATS "
+                             "password), as kubectl config view --raw does")
 
 
 def _add_node_kubeconfig(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -256,8 +263,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         nats_url=args.nats, nats_port=args.port, store=args.store, storage=_storage(args),
         node_lifecycle=_node_lifecycle(args), autoscaler=_autoscaler(args),
         node_lease_duration_seconds=args.node_lease_duration_seconds,
-        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods,
+        backoff_base=args.restart_backoff_base, sim_events=args.sim_events,
+        node_cpu=args.node_cpu, node_memory=args.node_memory, max_pods=args.max_pods,
         https_listen=args.https_listen, ranges=_ranges(args))), f"{args.nodes} node(s)")
 
 
@@ -297,9 +304,10 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """``scheduler``: kube-scheduler's process, joining the cluster of its kubeconfig (the
-    control plane writes ``DATA_DIR/scheduler.kubeconfig`` for it)."""
+    control plane writes ``DATA_DIR/scheduler.kubeconfig`` for it), with the default plugins
+    and those of ``--plugin`` (``bindings.cli.extending``)."""
     return _join(args, f"scheduler {args.scheduler_name}", scheduler_name=args.scheduler_name,
-                 controller_manager=False)
+                 profile=extending.profile(args), controller_manager=False)
 
 
 def cmd_controller_manager(args: argparse.Namespace) -> int:
@@ -350,8 +358,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
         runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
         credentials=config.credentials(), bus=bus,
         node_lease_duration_seconds=args.node_lease_duration_seconds,
-        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods), f"node {args.node}")
+        backoff_base=args.restart_backoff_base, sim_events=args.sim_events,
+        node_cpu=args.node_cpu, node_memory=args.node_memory, max_pods=args.max_pods),
+        f"node {args.node}")
 
 
 def _serve(config: ClusterConfig, what: str) -> int:
@@ -375,10 +384,12 @@ def _serve(config: ClusterConfig, what: str) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    """``config view``: the kubeconfig in use, credentials redacted as kubectl does."""
+    """``config view``: the kubeconfig in use, credentials redacted as kubectl does unless
+    ``--raw`` (what a tracer of the bus needs: NATS URL, subject prefix, NATS user and
+    password)."""
     path = Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser()
     config = kubeconfig.load(path)
-    print(kubeconfig.render(config, redact=True), end="")
+    print(kubeconfig.render(config, redact=not args.raw), end="")
     return 0
 
 

@@ -11,9 +11,9 @@ This module is the top of the CLI: it assembles :func:`parser` and the command t
 verb modules, each of which builds its verbs' parsers and runs its commands: ``objects`` (get,
 describe, create, apply, delete, api-resources), ``pods`` (run, logs, exec), ``workloads``
 (scale, rollout), ``drain`` (cordon, uncordon, drain), ``auth`` (auth, certificate, certs),
-``daemons`` (up, server, scheduler, controller-manager, agent, config, node-kubeconfig) and
-``tracing`` (trace). It then dispatches one command and turns the errors of kubeactor's tree
-into kubectl's lines.
+``daemons`` (up, server, scheduler, controller-manager, agent, config, node-kubeconfig),
+``extending`` (admission) and ``tracing`` (trace). It then dispatches one command and turns
+the errors of kubeactor's tree into kubectl's lines.
 
 Neighbours: ``bindings.cli.parsing`` (the grammar the verb modules build with),
 ``bindings.cli.session`` (the session a client command runs in), ``bus.errors`` (the tree).
@@ -35,6 +35,7 @@ from bindings.cli import (
     auth,
     daemons,
     drain,
+    extending,
     objects,
     parsing,
     pods,
@@ -49,16 +50,16 @@ from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
          "apply", "describe", "logs", "exec", "api-resources", "auth", "config", "trace",
          "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig", "cordon",
-         "uncordon", "drain", "expose", "top")
+         "uncordon", "drain", "expose", "top", "admission")
 """Every verb, in the order ``kubeactor --help`` lists them (the order they came in)."""
 COMMANDS = {**objects.COMMANDS, **pods.COMMANDS, **workloads.COMMANDS, **auth.COMMANDS,
             **drain.COMMANDS, **services.COMMANDS, **top.COMMANDS}
 """Commands that talk to the apiserver through one Session."""
-LOCAL_COMMANDS = {**daemons.COMMANDS, **tracing.COMMANDS}
+LOCAL_COMMANDS = {**daemons.COMMANDS, **tracing.COMMANDS, **extending.COMMANDS}
 """Commands that run components here, or connect on their own terms."""
 _PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS,
             **daemons.PARSERS, **tracing.PARSERS, **drain.PARSERS, **services.PARSERS,
-            **top.PARSERS}
+            **top.PARSERS, **extending.PARSERS}
 
 
 def parser() -> argparse.ArgumentParser:

@@ -7,6 +7,8 @@ From Python::
     from bindings.cluster import Cluster, ClusterConfig
 
     cluster = Cluster.start(ClusterConfig(data_dir=Path("/tmp/kubeactor")))
+    scheduler = cluster.start_scheduler("my-scheduler", plugins=[MyPlugin()])
+    actor = cluster.start_admission(MyPolicy, "policy")  # register actor.subject
 """
 
 from bindings.cluster.config import ClusterConfig, ClusterError

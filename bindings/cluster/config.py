@@ -19,6 +19,7 @@ from actors.client.credentials import Credentials
 from actors.client.leaderelection import LeaderElectionConfig
 from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.controllers.podautoscaler import AutoscalerConfig
+from actors.scheduler import ProfileConfig
 from actors.store import StoreConfig
 from bus import BusConfig
 from bus.errors import KubeactorError
@@ -74,6 +75,10 @@ class ClusterConfig:
     backoff_base: float = 10.0
     """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
     small in tests."""
+    sim_events: bool = True
+    """Simulated kubelets record Events as real ones do (so ``describe pod`` explains a
+    restart); off for scale runs, where a thousand nodes' Events would measure the Event
+    writes rather than the control plane (``benchmarks/sim_scale.py``)."""
     store: str = "sqlite"
     """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
     several apiserver processes may share)."""
@@ -112,6 +117,9 @@ class ClusterConfig:
     """The scheduler's name (pods choose it by ``spec.schedulerName``). Its Lease is
     ``kube-scheduler`` for the default one, else its name, so that replicas of two
     schedulers never wait for each other."""
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
+    """The scheduler's plugins beyond the default ones, and their weights (``kubeactor
+    scheduler --plugin module:Class --weight Name=N``); checked when made."""
 
 
 class ClusterError(KubeactorError):

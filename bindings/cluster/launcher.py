@@ -11,7 +11,10 @@ controller manager's own (``DATA_DIR/scheduler.kubeconfig``, ``controller-manage
 as kubeadm writes ``scheduler.conf``) for ``kubeactor scheduler`` and ``kubeactor
 controller-manager`` processes. Without a control plane it joins one with a kubeconfig's
 credentials: kubelets (``kubeactor agent``), or a scheduler or a controller manager of its own.
-:meth:`Cluster.stop` stops everything it started, in reverse order.
+:meth:`Cluster.stop` stops everything it started, in reverse order. On a running cluster,
+:meth:`Cluster.start_scheduler` and :meth:`Cluster.start_admission` add a scheduler with
+plugins of its own or an admission actor, each with its own certificate identity
+(``bindings.cluster.extensions``).
 
 This is the one place that wires bindings (SQLite, JetStream, Docker) into actors.
 
@@ -36,6 +39,7 @@ from typing import Any, TextIO
 
 import pykka
 
+from actors.admission_actor import AdmissionActor
 from actors.api import addresses, certs, storage
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.apiserver import (
@@ -60,10 +64,12 @@ from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
-from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
+from actors.kubelet.config import KubeletConfig, host_cpu, host_memory
+from actors.kubelet.kubelet import Kubelet, Node
 from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
 from actors.proxy.proxy import ServiceProxy
+from actors.scheduler import Plugin, ProfileConfig
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
 from actors.storage.localpath import LocalPathProvisioner
 from actors.store import Backend, Store
@@ -73,6 +79,7 @@ from bindings.backends.sqlite import SqliteBackend
 from bindings.cluster import bususers
 from bindings.cluster.audit import AuditLog
 from bindings.cluster.config import ClusterConfig, ClusterError
+from bindings.cluster.extensions import Started
 from bindings.cluster.identities import (
     ADMIN,
     CONTROL_PLANE_USERS,
@@ -249,8 +256,9 @@ class Cluster:
         timers = Timers("sim-containers")
         self._timers.append(timers)
         lister = Client(connection, self._own_credentials((NODE_SIM, "")))
-        nodes = [self._node(connection, name, SimRuntime(name, timers), record_events=False,
-                            pod_workers=8) for name in names]
+        nodes = [self._node(connection, name, SimRuntime(name, timers),
+                            record_events=self.config.sim_events, pod_workers=8)
+                 for name in names]
         self._run(Kubelet.start(connection, nodes, lister))
         self._start_provisioner(connection, nodes[0].client, names)
 
@@ -398,10 +406,10 @@ class Cluster:
             say("scheduler")
             lease = ("kube-scheduler" if config.scheduler_name == DEFAULT_SCHEDULER
                      else config.scheduler_name)
-            self._run(Scheduler.start(*self._component("scheduler", SCHEDULER),
-                                      SchedulerConfig(name=config.scheduler_name,
-                                                      leader_election=self._election(
-                                                          lease, replica))))
+            connection, client = self._component("scheduler", SCHEDULER)
+            self._run(Scheduler.start(connection, client, SchedulerConfig(
+                name=config.scheduler_name, leader_election=self._election(lease, replica)),
+                config.profile.profile(client)))
         if config.controller_manager:
             self._start_controller_manager(replica)
 
@@ -511,6 +519,32 @@ class Cluster:
             raise ClusterError(f"{ref.actor_class.__name__} failed to start; see the log above"
                                ) from None
         return ref
+
+    def start_scheduler(self, name: str, plugins: tuple[Plugin, ...] | list[Plugin] = (),
+                        weights: dict[str, int] | None = None) -> Started:
+        """A scheduler ``name`` (pods choose it by ``spec.schedulerName``) with the default
+        plugins followed by ``plugins``, the default weights updated by ``weights`` (keyed by
+        plugin name), as the scheduler's identity; refused (TypeError, ValueError) before
+        anything starts when the profile is (``ProfileConfig``)."""
+        profile = ProfileConfig(tuple(plugins), dict(weights or {}))
+        connection, client = self._component(f"scheduler-{name}", SCHEDULER)
+        return Started(name, self._run(Scheduler.start(
+            connection, client, SchedulerConfig(name=name), profile.profile(client))),
+            connection)
+
+    def start_admission(self, actor_class: type[AdmissionActor], name: str, *args: Any,
+                        user: str | None = None, **kwargs: Any) -> Started:
+        """An admission actor of ``actor_class`` (``args``, ``kwargs``: its own) as user
+        ``user`` (default ``name``), a new certificate of this cluster's CA: it serves
+        ``<user>.<name>``, the returned handle's ``subject``, which an AdmissionRegistration
+        then names."""
+        with translated(ClusterError):
+            credentials = self._credentials((user or name, ""))
+            connection = Connection(self.bus_of(credentials), f"admission-{name}").connect()
+        self._connections.append(connection)
+        subject = f"{connection.owner}.{name}"
+        return Started(name, self._run(actor_class.start(connection, subject, *args, **kwargs)),
+                       connection, subject)
 
     def admin_client(self, name: str = "admin") -> Client:
         """A client with the admin's credentials on a new connection (closed by stop())."""

@@ -59,6 +59,6 @@ def test_custom_admission_example_denies_one_pod_and_labels_the_other(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        'untrusted: refused (403): admission webhook "image-policy" denied the request: image '
+        'untrusted: refused (400): admission webhook "image-policy" denied the request: image '
         "evil.example.org/miner:1 is not from an allowed registry\n"
         "trusted: created with labels {'image-policy': 'checked'}\n")

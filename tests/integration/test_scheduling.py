@@ -321,8 +321,8 @@ def test_a_cycle_that_raises_is_a_failed_scheduling_event_and_the_scheduler_goes
         assert wait_for(admin, "pods", "even", bound)["spec"]["nodeName"] == "n1"
         said = wait_for(admin, "events", None, lambda e: e.get("reason") == "FailedScheduling"
                         and e["involvedObject"]["name"] == "odd")
-        assert said["message"] == ("running the scheduling cycle: AttributeError: 'list' "
-                                   "object has no attribute 'get'")
+        assert said["message"] == ("running Filter plugin Brittle on node n1: raised "
+                                   "AttributeError: 'list' object has no attribute 'get'")
         odd = wait_for(admin, "pods", "odd", lambda p: scheduled_condition(p) is not None)
         assert scheduled_condition(odd)["reason"] == "SchedulerError" and not bound(odd)
     finally:

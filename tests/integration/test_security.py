@@ -23,7 +23,7 @@ from actors.store import StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, Envelope, decode, encode
 from bus import loop as bus_loop
-from bus.errors import ApiError, Forbidden, InternalError, NotFound, Unauthorized
+from bus.errors import ApiError, BadRequest, Forbidden, InternalError, NotFound, Unauthorized
 from tests.conftest import pod
 from tests.support import until
 
@@ -403,7 +403,7 @@ def test_an_external_actor_denies_and_another_patches(admin, actors):
            else deny(f"image {images(r)[0]} is not allowed"), admin=admin)
     actors("labels", lambda r: patch({"op": "add", "path": "/metadata/labels",
                                       "value": {"checked": "yes"}}), mutating=True, admin=admin)
-    with pytest.raises(Forbidden) as denied:
+    with pytest.raises(BadRequest) as denied:  # deny()'s default code, as Kubernetes'
         bad = pod("bad")
         bad["spec"]["containers"][0]["image"] = "evil/miner"
         admin.create("pods", bad)
@@ -426,7 +426,7 @@ def test_exec_is_admitted_as_a_connect(admin, actors):
 
     actors("exec-policy", no_shells, operations=("CONNECT",), resources=("pods/exec",),
            admin=admin)
-    with pytest.raises(Forbidden, match='admission webhook "exec-policy" denied the request: '
+    with pytest.raises(BadRequest, match='admission webhook "exec-policy" denied the request: '
                                         "no shells here"):
         admin.request("create", "pods", namespace="default", name="shell", subresource="exec",
                       body={"command": ["sh", "-c", "id"]})

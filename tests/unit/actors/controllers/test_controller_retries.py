@@ -99,3 +99,33 @@ def test_retry_after_is_the_meaning_of_each_error() -> None:
     assert retry_after(Forbidden("x"), 1, CONFIG) is None
     assert retry_after(Conflict("x"), 2, CONFIG) == 0.2
     assert retry_after(ValueError("x"), 1, CONFIG) == 0.1
+
+
+class Returns(Scripted):
+    """A controller whose reconcile returns what it is given."""
+
+    def __init__(self, again: Any) -> None:
+        super().__init__()
+        self.again = again
+
+    def reconcile(self, key: Key) -> float | None:
+        return self.again  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("again", ["5", True, [1]])
+def test_a_reconcile_that_returns_no_seconds_backs_off_as_a_bug(again: Any,
+                                                                caplog: Any) -> None:
+    controller = Returns(again)
+    try:
+        assert run(controller, 2) == [0.1, 0.2]
+    finally:
+        controller.pool.shutdown()
+    assert f"Returns.reconcile({KEY}) returned {again!r}, not seconds" in caplog.text
+
+
+def test_a_reconcile_that_returns_seconds_is_queued_after_them() -> None:
+    controller = Returns(2)
+    try:
+        assert run(controller, 1) == [2]
+    finally:
+        controller.pool.shutdown()

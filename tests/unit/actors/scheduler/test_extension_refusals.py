@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import pytest
 
 from actors.scheduler.framework import Framework, Profile
-from actors.scheduler.interface import SUCCESS, Status
+from actors.scheduler.interface import SUCCESS, FilterPlugin, ReservePlugin, ScorePlugin, Status
 from bus.actor import BusActor
 
 
@@ -107,7 +107,8 @@ def test_two_plugins_of_one_name_are_refused() -> None:
 
 def test_a_weight_for_an_unknown_plugin_is_refused() -> None:
     assert refusal(ValueError, Scorer(), Scorr=3) == (
-        'a weight for plugin "Scorr", which is not in the profile (its plugins: Scorer)')
+        'a weight for plugin "Scorr", which is not in the profile (its plugins: Scorer; a '
+        "weight's key is the plugin's name, not its class's)")
 
 
 def test_a_weight_for_a_plugin_that_does_not_score_is_refused() -> None:
@@ -119,6 +120,66 @@ def test_helpers_unlike_a_missing_point_and_proper_plugins_are_accepted() -> Non
     framework = Framework(Profile((FilterWithHelpers(), Scorer()), {"Scorer": 2}))
     assert [p.name for p in framework.filters] == ["Helpers"]
     assert framework.weights == {"Scorer": 2}
+
+
+# -- declared extension points: refused when the class is defined ------------------------------
+
+
+def defining(source: str) -> str:
+    """The TypeError of defining the plugin class of ``source``."""
+    with pytest.raises(TypeError) as refused:
+        exec(source, {"ScorePlugin": ScorePlugin, "FilterPlugin": FilterPlugin,
+                      "ReservePlugin": ReservePlugin, "SUCCESS": SUCCESS})
+    return str(refused.value)
+
+
+def test_a_declared_score_plugin_with_a_misspelt_score_is_refused_when_defined() -> None:
+    assert defining("""
+class Spread(ScorePlugin):
+    name = "Spread"
+    def scores(self, state, pod, node):
+        return 1, SUCCESS
+""") == ('plugin "Spread" has a method scores() that no extension point calls: did you '
+         "mean score() (Score)?")
+
+
+def test_a_declared_point_without_its_method_is_refused_when_defined() -> None:
+    assert defining("""
+class Lazy(ScorePlugin, FilterPlugin):
+    name = "Lazy"
+    def filter(self, state, pod, node):
+        return SUCCESS
+""") == 'plugin "Lazy" declares ScorePlugin but has no score()'
+    assert defining("""
+class Half(ReservePlugin):
+    name = "Half"
+    def reserve(self, state, pod, node):
+        return SUCCESS
+""") == 'plugin "Half" does not extend Reserve plugin: it has reserve() but not unreserve()'
+
+
+def test_a_declared_plugin_without_a_name_is_refused_when_defined() -> None:
+    assert defining("""
+class Nameless(FilterPlugin):
+    def filter(self, state, pod, node):
+        return SUCCESS
+""") == ('plugin class Nameless has no name: give it a class attribute name = "..." (unique '
+         "in its profile; its weight's key)")
+
+
+def test_a_declared_plugin_that_is_right_is_filed_under_its_points() -> None:
+    class FewestPods(ScorePlugin, FilterPlugin):
+        name = "FewestPods"
+
+        def score(self, state: Any, pod: Any, node: Any) -> tuple[int, Status]:
+            return 100 - min(len(node.pods), 100), SUCCESS
+
+        def filter(self, state: Any, pod: Any, node: Any) -> Status:
+            return SUCCESS
+
+    framework = Framework(Profile((FewestPods(),), {"FewestPods": 3}))
+    assert (framework.scores, framework.filters) == ([framework.profile.plugins[0]],) * 2
+    assert framework.weights == {"FewestPods": 3}
 
 
 def test_a_bus_actor_overriding_on_receive_is_refused_when_defined() -> None:

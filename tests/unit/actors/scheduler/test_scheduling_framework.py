@@ -280,14 +280,16 @@ def test_a_pre_score_or_normalize_score_that_fails_fails_the_cycle():
         None, "running NormalizeScore plugin Fixed: cannot normalize")
 
 
-@pytest.mark.parametrize(("scores", "bad"), [
-    ({"a": 101, "b": 0}, "101"), ({"a": 5, "b": -1}, "-1"), ({"a": 5, "b": 2.5}, "2.5"),
-    ({"a": 5, "b": 50.0}, "50.0")])  # whole, and equal to 50 in the set of valid scores
-def test_a_score_out_of_range_or_not_whole_after_normalizing_fails_the_cycle(scores, bad):
+@pytest.mark.parametrize(("scores", "where", "bad"), [
+    ({"a": 101, "b": 0}, "a", "101"), ({"a": 5, "b": -1}, "b", "-1"),
+    ({"a": 5, "b": 2.5}, "b", "2.5"), ({"a": 5, "b": None}, "b", "None"),
+    ({"a": 5, "b": 50.0}, "b", "50.0")])  # whole, and equal to 50 in the set of valid scores
+def test_a_score_out_of_range_or_not_whole_after_normalizing_fails_the_cycle(scores, where,
+                                                                              bad):
     result = Framework(Profile((Fixed(scores),))).schedule({}, WEB, nodes("a", "b"))
     assert (result.node, result.message) == (None, (
-        f"plugin Fixed returns an invalid score {bad}, it should in the range of [0, 100] "
-        "after normalizing"))
+        f"running Score plugin Fixed on node {where}: invalid score {bad}, it should be an "
+        "integer in the range of [0, 100] after normalizing"))
 
 
 def test_a_bool_score_counts_as_the_integer_it_is():  # as the docstring of _scores says
