@@ -199,14 +199,11 @@ class Cluster:
 
     def _start_provisioner(self, connection: Connection, client: Client,
                            names: tuple[str, ...]) -> None:
-        """The local-path provisioner of ``names`` (this process's nodes), reading and writing
-        as a node of theirs (``client``): their volumes are directories of this machine, under
-        each node's dir (``<data dir>/kubelet/<node>/storage``)."""
-        self._progress("local-path provisioner")
+        """The local-path provisioner of this process's nodes, as one of them (``client``)."""
         assert self.config.data_dir is not None, "nodes run with a data dir"
-        data = self.config.data_dir.expanduser().resolve()
+        kubelets = self.config.data_dir.expanduser().resolve() / "kubelet"
         self._run(LocalPathProvisioner.start(connection, client, LocalDisk(), {
-            name: data / "kubelet" / name / "storage" for name in names}))
+            name: kubelets / name / "storage" for name in names}))
 
     def _join(self) -> None:
         """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
@@ -348,16 +345,12 @@ class Cluster:
                                pki / "controller-manager", CONTROLLER_MANAGER)
 
     def _deploy_defaults(self) -> None:
-        """What k3s deploys at start beside the API: the default ``local-path``
-        StorageClass (created once; a changed or deleted one is the admin's choice after)."""
-        connection = self._connect(BUS_ADMIN, "deploy")
-        try:
-            with contextlib.suppress(AlreadyExists):
-                Client(connection, self._credentials(ADMIN)).create(
-                    storage.CLASSES, storage.local_path_class(), None)
-        finally:
-            connection.close()
-            self._connections.remove(connection)
+        """What k3s deploys beside the API at start: the default StorageClass ``local-path``."""
+        connection, client = self._component("deploy", ADMIN)
+        with contextlib.suppress(AlreadyExists):
+            client.create(storage.CLASSES, storage.local_path_class(), None)
+        self._connections.remove(connection)
+        connection.close()
 
     def _start_https(self, listen: str, pki: Path, resources: CustomResources) -> None:
         """The HTTPS listener on ``listen``, with a serving certificate made now for its
