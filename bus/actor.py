@@ -11,7 +11,8 @@ Replies go only into inboxes (``<prefix>.inbox.<owner>.<...>``) of the owners
 nothing is published, so that no requester makes this actor's identity publish where the
 requester may not (a node's calls, a watch, JetStream's subjects). A reply over the bus's
 limit is replaced by a 500 that says so (:func:`send_reply`, which the kubelet's node calls use
-too).
+too). A request handed over in this process (:meth:`BusActor.offer`, ``bus.inprocess``) is
+handled the same way, and its reply goes back to its requester without NATS.
 
 Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
 answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox. Such a
@@ -37,6 +38,7 @@ from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope
 from bus.errors import ApiError, InternalError, PayloadTooLarge, TooManyRequests
+from bus.inprocess import Door
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,12 @@ _SOON = object()
 def send_reply(connection: Connection, message: Incoming, reply: Envelope) -> None:
     """Publish ``reply`` to ``message``'s reply subject (none: nothing is sent). A reply over
     the bus's limit is replaced by a 500 that says so, so that the requester hears why instead
-    of timing out. Any thread; the caller has checked that it may answer there."""
+    of timing out. A request handed over in this process gets its reply back directly
+    (``Incoming.answer``). Any thread; the caller has checked that it may answer there."""
     if not message.reply_to:
+        return
+    if message.answer is not None:
+        message.answer(reply)
         return
     try:
         connection.publish(message.reply_to, reply)
@@ -75,9 +81,12 @@ class BusActor(pykka.ThreadingActor):
     """Owner tokens of the inboxes this actor answers into (an admission actor: the
     apiserver's); None: any identity's inbox. A reply subject elsewhere gets no answer."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, door: Door | None = None) -> None:
+        """With ``door``, requesters of this process may also hand it requests without NATS
+        (``bus.inprocess``), from the end of :meth:`on_start` until :meth:`on_stop`."""
         super().__init__()
         self.connection = connection
+        self.door = door
         self.subjects = connection.subjects
         self._subscriptions: list[Any] = []
         self._waiting = 0
@@ -121,8 +130,12 @@ class BusActor(pykka.ThreadingActor):
     def on_start(self) -> None:
         for subject, queue in self.subscriptions():
             self.listen(subject, queue=queue)
+        if self.door is not None:
+            self.door.open(self.offer)
 
     def on_stop(self) -> None:
+        if self.door is not None:
+            self.door.close(self.offer)
         for sub in self._subscriptions:
             self.connection.unsubscribe(sub)
         self._subscriptions.clear()
@@ -174,22 +187,25 @@ class BusActor(pykka.ThreadingActor):
 
     def listen(self, subject: str, *, queue: str = "") -> None:
         """Subscribe to ``subject``; its messages arrive in :meth:`handle` on this thread."""
-        def enqueue(incoming: Incoming) -> None:  # bus loop thread: must not block
-            with self._waiting_lock:
-                full = self._waiting >= self.mailbox_limit
-                if not full:
-                    self._waiting += 1
-            if full:
-                busy = TooManyRequests(f"{type(self).__name__} is busy; retry later")
-                if incoming.reply_to and self.may_answer(incoming.reply_to):
-                    reply = incoming.envelope.error_reply(busy, sender=self.connection.name)
-                    self.connection.publish(incoming.reply_to, reply)
-                self.rejected(incoming.subject, busy)
-                return
-            self.tell_soon(incoming)
-
         self._subscriptions.append(self.connection.subscribe(
-            subject, enqueue, queue=queue, rejected=self.rejected, answers=self.may_answer))
+            subject, self.offer, queue=queue, rejected=self.rejected, answers=self.may_answer))
+
+    def offer(self, incoming: Incoming) -> None:
+        """Take a message for :meth:`handle`, as a subscription delivers it (the bus loop
+        thread) or as a requester in this process hands it over (``bus.inprocess``: its
+        thread); a full mailbox answers 429 instead. Any thread: must not block."""
+        with self._waiting_lock:
+            full = self._waiting >= self.mailbox_limit
+            if not full:
+                self._waiting += 1
+        if full:
+            busy = TooManyRequests(f"{type(self).__name__} is busy; retry later")
+            if incoming.reply_to and self.may_answer(incoming.reply_to):
+                send_reply(self.connection, incoming,
+                           incoming.envelope.error_reply(busy, sender=self.connection.name))
+            self.rejected(incoming.subject, busy)
+            return
+        self.tell_soon(incoming)
 
     def tell_self(self, message: Any) -> None:
         """Put ``message`` in this actor's mailbox from any thread (timers, informers, event

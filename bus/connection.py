@@ -86,6 +86,10 @@ class Incoming:
     """The message as it travelled, for checking its MAC."""
     mac: bytes | None = None
     """The sender's MAC over subject and data (header ``Kubeactor-Mac``), when it sent one."""
+    answer: Callable[[Envelope], None] | None = None
+    """Where the reply goes instead of being published to ``reply_to``: a request handed over
+    in this process (``bus.inprocess``); any thread, must not block. ``reply_to`` is still the
+    requester's inbox, which its MAC covers and the responder checks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,15 +469,44 @@ class Connection:
         envelope.sender = envelope.sender or self.name
         return await self._request(subject, envelope, timeout, mac_key)
 
-    async def _request(self, subject: str, envelope: Envelope, timeout: float | None,
-                       mac_key: bytes | None) -> Envelope:
+    async def handed(self, take: Callable[[Incoming], None], subject: str, envelope: Envelope,
+                     timeout: float | None = None, mac_key: bytes | None = None) -> Envelope:
+        """The request of :meth:`arequest`, handed to ``take`` (a responder in this process,
+        ``bus.inprocess``) instead of published: the same bytes, reply subject and MAC; the
+        reply comes back encoded and is decoded here, as from NATS. Awaited on any event loop
+        (the HTTPS listener's): neither the bus loop nor NATS is involved."""
+        envelope.sender = envelope.sender or self.name
         deadline = timeout if timeout is not None else self.config.request_timeout
+        data, token, signed = self._outgoing(subject, envelope, mac_key)
+        here = asyncio.get_running_loop()
+        back = bus_loop.handover(here)
+        replied: asyncio.Future[bytes] = here.create_future()
+
+        def answer(reply: Envelope) -> None:  # the responder's thread
+            back.call(partial(_resolve, replied, encode(reply)))
+
+        take(Incoming(subject, decode(data), self._reply_prefix + token, data, signed, answer))
+        try:
+            return decode(await asyncio.wait_for(replied, deadline))
+        except TimeoutError as error:
+            raise BusTimeout(f"no reply on {subject} within {deadline:.1f}s") from error
+
+    def _outgoing(self, subject: str, envelope: Envelope, mac_key: bytes | None
+                  ) -> tuple[bytes, str, bytes | None]:
+        """A request's bytes, the token of its reply subject and its MAC (None: no key)."""
         data = encode(envelope)
         token = hashlib.blake2b(str(next(self._tokens)).encode(), key=self._token_key,
                                 digest_size=8).hexdigest()
+        signed = None if mac_key is None else mac(mac_key, subject, self._reply_prefix + token,
+                                                 data)
+        return data, token, signed
+
+    async def _request(self, subject: str, envelope: Envelope, timeout: float | None,
+                       mac_key: bytes | None) -> Envelope:
+        deadline = timeout if timeout is not None else self.config.request_timeout
+        data, token, signed = self._outgoing(subject, envelope, mac_key)
         reply_to = self._reply_prefix + token
-        headers = None if mac_key is None else {MAC_HEADER: base64.b64encode(
-            mac(mac_key, subject, reply_to, data)).decode()}
+        headers = None if signed is None else {MAC_HEADER: base64.b64encode(signed).decode()}
         left = await self._until_up(subject, deadline)
         waiting: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
         self._waiting[token] = waiting
@@ -511,3 +544,9 @@ class Connection:
         waiting = self._waiting.get(msg.subject[len(self._reply_prefix):])
         if waiting is not None and not waiting.done():
             waiting.set_result(msg)
+
+
+def _resolve(replied: asyncio.Future[bytes], data: bytes) -> None:
+    """A handed-over request's reply, on the requester's loop (it may have given up)."""
+    if not replied.done():
+        replied.set_result(data)

@@ -47,6 +47,7 @@ ROOTS = {
     ("apps/v1", "ControllerRevision"): "apps.v1.ControllerRevision",
     ("batch/v1", "Job"): "batch.v1.Job", ("batch/v1", "CronJob"): "batch.v1.CronJob",
     ("autoscaling/v1", "Scale"): "autoscaling.v1.Scale",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "autoscaling.v1.HorizontalPodAutoscaler",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling.v2.HorizontalPodAutoscaler",
     ("policy/v1", "Eviction"): "policy.v1.Eviction",
     ("policy/v1", "PodDisruptionBudget"): "policy.v1.PodDisruptionBudget",

@@ -41,6 +41,9 @@ class ResourceInfo:
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     """Groups of types kubectl can name at once, as in API discovery: ``all``."""
+    also: tuple[str, ...] = ()
+    """Other versions it is served at, its objects converted (``actors.api.conversion``);
+    stored at ``version``, which discovery prefers."""
 
     @property
     def api_version(self) -> str:
@@ -158,7 +161,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("status",), categories=("api-extensions",)),
     ResourceInfo(autoscaling.RESOURCE, "HorizontalPodAutoscaler", group=autoscaling.GROUP,
                  version="v2", short_names=("hpa",), subresources=("status",),
-                 categories=("all",)),
+                 categories=("all",), also=("v1",)),
     # last: the core group's pods and nodes come first wherever a word is resolved
     ResourceInfo("pods", "PodMetrics", group=METRICS_GROUP, version="v1beta1"),
     ResourceInfo("nodes", "NodeMetrics", group=METRICS_GROUP, version="v1beta1",

@@ -12,7 +12,8 @@ verb, make its store writes and external admission calls without holding the wor
 reply), the bootstrap, and the store as admission plugins see it. The verbs themselves are
 ``verbs``'s (mixed in), the pods/log and pods/exec relay to kubelets ``relay``'s (mixed in),
 the resource metrics (``metrics.k8s.io``, asked of the kubelets) ``metrics``'s (mixed in),
-the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`.
+the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`, the audit of
+each answer ``auditing``'s (mixed in).
 
 Neighbours: ``verbs``, ``relay``, ``watching``; ``authn``, ``rbac``, ``nodeauthz``,
 ``admission``, ``registry`` and ``options`` in this package hold the decisions;
@@ -33,7 +34,7 @@ from typing import Any
 
 import pykka
 
-from actors.api import crds, discovery, priorityclasses
+from actors.api import conversion, crds, discovery, priorityclasses
 from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import (
@@ -66,7 +67,7 @@ from actors.apiserver.admission.external import ExternalAdmission, Registrations
 from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
 from actors.apiserver.admission.priority import Priority
 from actors.apiserver.admission.serviceaccount import ServiceAccount
-from actors.apiserver.auditing import AuditSink, record
+from actors.apiserver.auditing import Auditing, AuditSink
 from actors.apiserver.authn import (
     Authenticator,
     Forwarding,
@@ -105,6 +106,7 @@ from bus.errors import (
     RequestEntityTooLarge,
     Unauthorized,
 )
+from bus.inprocess import Door
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +121,7 @@ SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "binding": ("create",
 _BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
-class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
+class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, Auditing, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
 
     def __init__(
@@ -138,6 +140,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         forwarding: Forwarding | None = None,
         custom_resources: CustomResources | None = None,
         token_issuer: TokenIssuer | None = None,
+        door: Door | None = None,
     ) -> None:
         """``authorizer``, ``registrations``, ``admission_objects`` (a Mirror of
         ADMISSION_KINDS) and ``custom_resources`` (the resources served, CRDs' included) are
@@ -146,8 +149,9 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
         record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
         send requests for their clients. With ``token_issuer``, it issues service account
-        tokens (TokenRequest) and reviews tokens (TokenReview)."""
-        super().__init__(connection)
+        tokens (TokenRequest) and reviews tokens (TokenReview). With ``door``, its HTTPS front
+        hands it requests in the process, to the same pipeline (``bus.inprocess``)."""
+        super().__init__(connection, door)
         self.store = store
         self.authenticator = authenticator
         self.handshaker = handshaker
@@ -317,7 +321,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         result = getattr(self, f"_{request.verb}")(request)
         if isinstance(result, Generator):
             result = yield from result
-        return crds.served_as(request.info, request.options.version, result)
+        return conversion.served_as(request.info, request.options.version, result)
 
     def _advance(self, pending: Pending, answer: Result | None) -> Envelope | None:
         """Run the verb until it finishes (the reply) or needs a call (sent without waiting;
@@ -358,38 +362,6 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         self.connection.request(call.subject, call.envelope, call.timeout).add_done_callback(
             lambda done: self.tell_soon(Resumed(pending, _answer(done))))
         return None
-
-    def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
-        """Audit the answer to a request, and return it."""
-        if self.audit is None:
-            return reply
-        request = pending.request
-        what = {**self._named_by(pending.incoming.subject), "user": pending.sender} \
-            if request is None else {
-            "user": request.user, "impersonator": request.impersonator, "via": request.via,
-            "verb": request.verb,
-            "group": request.info.group, "resource": request.info.name,
-            "subresource": request.subresource, "namespace": request.namespace,
-            "name": request.name}
-        self.audit(record(**what, authorized=pending.authorized,
-                          code=int((reply.status or {}).get("code", 200)),
-                          latency_ms=(time.monotonic() - pending.started) * 1000,
-                          trace_id=pending.incoming.envelope.trace_id,
-                          dry_run=request is not None and request.options.dry_run))
-        return reply
-
-    def rejected(self, subject: str, error: ApiError) -> None:
-        """Audit a message refused on the bus loop before a worker saw it (it did not
-        decode, or the mailbox was full): nobody authenticated, denied, with its code."""
-        if self.audit is not None:
-            self.audit(record(**self._named_by(subject), authorized=False, code=error.code,
-                              latency_ms=0.0, trace_id=None))
-
-    def _named_by(self, subject: str) -> dict[str, Any]:
-        """What an audit record can say of a request from its subject alone."""
-        if parsed := self.subjects.parse_api(subject):
-            return {"verb": parsed.verb, "group": parsed.group, "resource": parsed.resource}
-        return {"verb": "hello"} if subject == self.subjects.hello else {}
 
     def _decode(self, pending: Pending) -> Request:
         incoming = pending.incoming

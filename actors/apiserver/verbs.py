@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from actors.api import (
     applying,
     certificates,
+    conversion,
     crds,
     disruptionbudgets,
     patches,
@@ -188,7 +189,9 @@ class Verbs:
 
     def _create_object(self, request: Request, body: Any) -> Generator[Step, Result, Object]:
         """Create the object ``body`` sends (the request's, or an apply's configuration)."""
-        obj = prepare_create(request.info, body, request.namespace, request.envelope.trace_id)
+        obj = prepare_create(request.info, conversion.stored(
+            request.info, request.options.version, body), request.namespace,
+            request.envelope.trace_id)
         request.name = obj["metadata"].get("name") or request.name
         if request.info.name == certificates.RESOURCE:  # who asks is who sent it
             user = request.user
@@ -285,7 +288,7 @@ class Verbs:
 
         def patched(old: Object) -> Object:
             shown = to_scale(request.info, old) if request.subresource == "scale" else \
-                crds.served_as(request.info, request.options.version, old)
+                conversion.served_as(request.info, request.options.version, old)
             return patches.apply(shown, patch_type, patch)
 
         return (yield from self._guaranteed_update(request, patched, pinned=False))
@@ -310,7 +313,7 @@ class Verbs:
         if old is None:
             raise request.not_found()
         current = int(old["metadata"]["resourceVersion"])
-        body = body_of(old)
+        body = conversion.stored(request.info, request.options.version, body_of(old))
         sent = sent_version(body)
         if sent is not None and sent != current:  # before validation, as Kubernetes
             raise _conflict(request, Conflict(
@@ -343,9 +346,10 @@ class Verbs:
         stored object, its fields owned by the request's ``fieldManager``; a field another
         manager owns and the apply changes is a 409 unless ``force``. An object not there yet
         is created, when the user may also ``create`` it (as kube-apiserver authorizes it)."""
-        if request.subresource:
-            raise BadRequest("server-side apply of a subresource is not served yet: nothing "
-                             "was done")
+        if request.subresource or conversion.converted(request.info, request.options.version):
+            what = "a subresource" if request.subresource else \
+                f"{request.info.kind} at {request.info.group}/{request.options.version}"
+            raise BadRequest(f"server-side apply of {what} is not served yet: nothing was done")
         config = applying.configuration(request.envelope.body, request.info.kind, request.name)
         writer, force = self._writer(request), request.options.force
         assert self.view is not None, "reads before on_start"

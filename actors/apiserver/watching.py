@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from actors.api import crds
+from actors.api import conversion
 from actors.api.meta import trace_id_of
 from actors.api.objects import Object
 from actors.api.resources import BY_KIND, ResourceInfo
@@ -194,5 +194,5 @@ class Watches:
             target=watcher.owner, verb="event", group=watcher.info.group,
             resource=watcher.info.name, namespace=metadata.get("namespace"),
             name=metadata.get("name"),
-            body={"type": kind, "object": crds.served_as(watcher.info, watcher.version, obj)},
+            body={"type": kind, "object": conversion.served_as(watcher.info, watcher.version, obj)},
         ))

@@ -51,6 +51,7 @@ from bus.errors import (
     ServerTimeout,
     api_error,
 )
+from bus.inprocess import Door
 
 log = logging.getLogger(__name__)
 
@@ -279,14 +280,16 @@ class Client:
     def __init__(self, connection: Connection, credentials: Credentials | str | None,
                  timeout: float | None = None, *, impersonate: str | None = None,
                  impersonate_groups: tuple[str, ...] = (), field_validation: str | None = None,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None, door: Door | None = None) -> None:
         """``impersonate``: act as this user (and ``impersonate_groups``), as kubectl's
         ``--as``/``--as-group``; the identity of ``credentials`` needs RBAC's
         ``impersonate``. ``field_validation``: what :meth:`create` and :meth:`update` ask of
         unknown fields (``Strict``, ``Warn``, ``Ignore``; None: the apiserver's default,
         ``Warn``); ``warn`` is called (on the bus loop's thread) with each warning a reply
-        carries, such as an unknown field dropped."""
-        self.field_validation, self.warn = field_validation, warn
+        carries, such as an unknown field dropped. With ``door`` (the apiserver's workers of
+        this process), :meth:`call` hands its requests to one of them without NATS
+        (``bus.inprocess``), and sends them on the bus when none is open."""
+        self.field_validation, self.warn, self.door = field_validation, warn, door
         self.connection = connection
         self.subjects = connection.subjects
         self.credentials: Credentials = (
@@ -386,12 +389,20 @@ class Client:
                    ) -> Any:
         """:meth:`submit` awaited on an event loop other than the bus loop (the HTTPS
         listener's; ``bus.loop.awaited``): the reply's body, or the ApiError. Opening a
-        certificate session blocks the caller's loop for its handshake, once a session."""
+        certificate session blocks the caller's loop for its handshake, once a session. A
+        request goes to an apiserver worker of this process when the door has one open (a
+        watch is the watch worker's, on the bus)."""
         subject, envelope, proof = self._outgoing(verb, resource, namespace, name, body, options,
                                                   subresource, None, None, None)
+        take = self.door.taker() if self.door is not None and verb != "watch" else None
         try:
-            return _answer(await bus_loop.awaited(self.connection.arequest(
-                subject, envelope, self.timeout, proof.mac_key)), self.warn)
+            if take is not None:
+                reply = await self.connection.handed(take, subject, envelope, self.timeout,
+                                                     proof.mac_key)
+            else:
+                reply = await bus_loop.awaited(self.connection.arequest(
+                    subject, envelope, self.timeout, proof.mac_key))
+            return _answer(reply, self.warn)
         except BusError as error:
             raise api_error(error) from error
 
@@ -437,8 +448,8 @@ class Client:
                              field_selector=field_selector, limit=chunk_size,
                              continue_token=token)
             items.extend(page["items"])
-        return {**first, "metadata": {"resourceVersion": first["metadata"]["resourceVersion"]},
-                "items": items}
+        return {**first, "items": items, "metadata": {  # metrics lists have no revision
+            key: value for key, value in first["metadata"].items() if key == "resourceVersion"}}
 
     def create(self, resource: str, obj: Object, namespace: str | None = "default",
                trace_id: str | None = None) -> Object:

@@ -99,6 +99,7 @@ from bindings.storage import LocalDisk
 from bus import BusConfig, Connection, NatsServer
 from bus.envelope import new_id
 from bus.errors import AlreadyExists, UsageError, translated
+from bus.inprocess import Door
 from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
@@ -312,7 +313,7 @@ class Cluster:
         self._audit = AuditLog(config.audit_log or data / "audit.log")
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
-        bootstrapper = None
+        bootstrapper, door = None, Door()  # the front hands its requests to the workers here
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             ref = self._run(ApiServer.start(
@@ -323,15 +324,18 @@ class Cluster:
                 token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
                 audit=self._audit, admission_objects=admission_objects,
-                custom_resources=custom_resources,
+                custom_resources=custom_resources, door=door,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
             bootstrapper = ref if first else bootstrapper
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
-        self._deploy_defaults()
+        deploy, client = self._component("deploy", ADMIN)  # what k3s deploys beside the API
+        with contextlib.suppress(AlreadyExists):
+            client.create(storage.CLASSES, storage.local_path_class(), None)
+        deploy.close()  # (closing twice, at stop, is safe)
         if config.https_listen is not None:
-            self._start_https(config.https_listen, pki, custom_resources)
+            self._start_https(config.https_listen, pki, custom_resources, door)
             assert self.https is not None and bootstrapper is not None
             bootstrapper.proxy().publish_kubernetes_service(
                 _local(self.https.host), self.https.port).get(timeout=60)
@@ -344,18 +348,12 @@ class Cluster:
         self._write_kubeconfig(data / "controller-manager.kubeconfig",
                                pki / "controller-manager", CONTROLLER_MANAGER)
 
-    def _deploy_defaults(self) -> None:
-        """What k3s deploys beside the API at start: the default StorageClass ``local-path``."""
-        connection, client = self._component("deploy", ADMIN)
-        with contextlib.suppress(AlreadyExists):
-            client.create(storage.CLASSES, storage.local_path_class(), None)
-        self._connections.remove(connection)
-        connection.close()
-
-    def _start_https(self, listen: str, pki: Path, resources: CustomResources) -> None:
+    def _start_https(self, listen: str, pki: Path, resources: CustomResources,
+                     door: Door) -> None:
         """The HTTPS listener on ``listen``, with a serving certificate made now for its
         address, and its own identity on the bus; it serves what ``resources`` (the
-        apiserver workers' own) says is served."""
+        apiserver workers' own) says is served, and hands its requests to the workers through
+        ``door``."""
         assert self._pki is not None
         self._progress("https listener")
         try:
@@ -366,7 +364,8 @@ class Cluster:
             host, "localhost", "127.0.0.1",  # and the kubernetes Service's, as kube-apiserver
             addresses.host(self.config.ranges.service_cidr, 0)))
         connection, _ = self._component("https", HTTPS_FRONT)
-        front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served)
+        front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served,
+                      door=door)
         listener = HttpsListener(front, tls_context(cert, key, certs.cert_pem(self._pki.ca)),
                                  host, port)
         try:

@@ -74,6 +74,7 @@ from bus.errors import (
     RequestEntityTooLarge,
     ServerTimeout,
 )
+from bus.inprocess import Door
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,12 @@ class Front:
 
     def __init__(self, connection: Connection, credentials: Credentials,
                  served: Callable[[], Served], max_body_bytes: int = MAX_BODY_BYTES,
-                 watch_buffer: int = WATCH_BUFFER, body_seconds: float = BODY_SECONDS) -> None:
+                 watch_buffer: int = WATCH_BUFFER, body_seconds: float = BODY_SECONDS,
+                 door: Door | None = None) -> None:
         self.connection, self.credentials, self.served = connection, credentials, served
+        self.door = door
+        """The apiserver workers of this process, to which requests are handed without the
+        NATS hop (None, or none open: over the bus)."""
         self.max_body_bytes, self.watch_buffer = max_body_bytes, watch_buffer
         self.body_seconds = body_seconds
         self.address = ""
@@ -169,7 +174,7 @@ class Front:
         return _WarnedClient(
             self.connection, ForwardedCredentials(self.credentials, forwarded),
             impersonate=headers.get("Impersonate-User"),
-            impersonate_groups=tuple(headers.getall("Impersonate-Group", ())))
+            impersonate_groups=tuple(headers.getall("Impersonate-Group", ())), door=self.door)
 
     async def _watch(self, request: web.Request, client: Client, call: routes.Call,
                      options: Object) -> web.StreamResponse:
