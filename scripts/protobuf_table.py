@@ -30,6 +30,9 @@ ROOTS = {
     ("v1", "ReplicationController"): "core.v1.ReplicationController",
     ("v1", "LimitRange"): "core.v1.LimitRange", ("v1", "ResourceQuota"): "core.v1.ResourceQuota",
     ("v1", "Binding"): "core.v1.Binding",
+    ("v1", "PersistentVolume"): "core.v1.PersistentVolume",
+    ("v1", "PersistentVolumeClaim"): "core.v1.PersistentVolumeClaim",
+    ("storage.k8s.io/v1", "StorageClass"): "storage.v1.StorageClass",
     ("v1", "Service"): "core.v1.Service", ("v1", "Endpoints"): "core.v1.Endpoints",
     ("discovery.k8s.io/v1", "EndpointSlice"): "discovery.v1.EndpointSlice",
     **{("networking.k8s.io/v1", kind): f"networking.v1.{kind}"

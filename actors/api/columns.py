@@ -22,7 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from actors.api import autoscaling, certificates, crds, jsonpath, replication, services
+from actors.api import (
+    autoscaling,
+    certificates,
+    crds,
+    jsonpath,
+    replication,
+    services,
+    storage,
+)
 from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
 from actors.api.resources import METRICS_GROUP, ResourceInfo
@@ -455,6 +463,15 @@ BY_RESOURCE: dict[str, Columns] = {
     "networkpolicies": _columns("Name,Pod-Selector,Age", "", _network_policy_cells),
     autoscaling.RESOURCE: _columns("Name,Reference,Targets,MinPods,MaxPods,Replicas,Age", "",
                                    _autoscaler_cells),
+    storage.VOLUMES: _columns("Name,Capacity,Access Modes,Reclaim Policy,Status,Claim,"
+                              "StorageClass,VolumeAttributesClass,Reason,Age", "VolumeMode",
+                              lambda pv: storage.volume_cells(pv, age(pv))),
+    storage.CLAIMS: _columns("Name,Status,Volume,Capacity,Access Modes,StorageClass,"
+                             "VolumeAttributesClass,Age", "VolumeMode",
+                             lambda pvc: storage.claim_cells(pvc, age(pvc))),
+    storage.CLASSES: _columns("Name,Provisioner,ReclaimPolicy,VolumeBindingMode,"
+                              "AllowVolumeExpansion,Age", "",
+                              lambda sc: storage.class_cells(sc, age(sc))),
 }
 """The columns of each type by resource name (kinds, and so names, are unique across the groups
 served)."""

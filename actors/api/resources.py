@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from actors.api import autoscaling, certificates, disruptionbudgets, jobs
+from actors.api import autoscaling, certificates, disruptionbudgets, jobs, storage
 from bus.errors import BadRequest, NotFound
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -155,6 +155,12 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("ingressclasses", "IngressClass", group=_NETWORKING, namespaced=False),
     ResourceInfo("networkpolicies", "NetworkPolicy", group=_NETWORKING,
                  short_names=("netpol",)),
+    ResourceInfo(storage.VOLUMES, "PersistentVolume", namespaced=False, short_names=("pv",),
+                 subresources=("status",)),
+    ResourceInfo(storage.CLAIMS, "PersistentVolumeClaim", short_names=("pvc",),
+                 subresources=("status",)),
+    ResourceInfo(storage.CLASSES, "StorageClass", group=storage.GROUP, namespaced=False,
+                 short_names=("sc",)),
     ResourceInfo("customresourcedefinitions", "CustomResourceDefinition",
                  group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
                  subresources=("status",), categories=("api-extensions",)),

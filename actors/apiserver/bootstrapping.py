@@ -23,7 +23,7 @@ import pykka
 from actors.api import flowcontrol, priorityclasses
 from actors.api.objects import Object
 from actors.api.resources import BY_KIND, SYSTEM_NAMESPACES, lookup
-from actors.apiserver.rbac import RETIRED_POLICY, bootstrap_policy
+from actors.apiserver.bootstrappolicy import RETIRED_POLICY, bootstrap_policy
 from actors.apiserver.registry import prepare_create
 from actors.store import StoreView
 from bus.errors import AlreadyExists, NotFound

@@ -1,7 +1,8 @@
 """The scheduler actor: picks a node for each pending pod and binds it (seed step 4).
 
-It follows nodes, pods and PodDisruptionBudgets with informers (no polling) into a
-:class:`Cache` (nodes and what their pods request, assumed pods included; the budgets) and
+It follows nodes, pods, PodDisruptionBudgets and the storage kinds (claims, volumes, classes:
+VolumeBinding's) with informers (no polling) into a :class:`Cache` (nodes and what their pods
+request, assumed pods included; the budgets; the storage objects) and
 a :class:`SchedulingQueue` (pending pods whose ``spec.schedulerName`` is this scheduler's
 name). One pod at a time goes through a scheduling
 cycle of the :class:`Framework` with this scheduler's :class:`Profile` (default plugins unless
@@ -36,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.api import disruptionbudgets
+from actors.api import disruptionbudgets, storage
 from actors.api.meta import set_condition
 from actors.api.objects import Object
 from actors.api.pods import DEFAULT_SCHEDULER
@@ -70,6 +71,8 @@ class SchedulerConfig:
     """None: this scheduler is alone and schedules from the start."""
 
 
+STORAGE_KINDS = storage.KINDS
+"""What VolumeBinding reads, followed into the cache."""
 NEXT = object()
 """Local message: run the next scheduling cycle."""
 WAKE = object()
@@ -133,7 +136,9 @@ class Scheduler(BusActor):
         self._informers = [Informer(self.client, "nodes", self.tell_soon).start(),
                            Informer(self.client, "pods", self.tell_soon).start(),
                            Informer(self.client, disruptionbudgets.RESOURCE,
-                                    self.tell_soon).start()]
+                                    self.tell_soon).start(),
+                           *(Informer(self.client, resource, self.tell_soon).start()
+                             for resource in STORAGE_KINDS.values())]
         if self.config.leader_election is not None:
             self._elector = LeaderElector(self.client, self.config.leader_election,
                                           schedule=self.tell_later,
@@ -173,6 +178,10 @@ class Scheduler(BusActor):
                 self._on_node(message)
             elif message.object.get("kind") == "PodDisruptionBudget":
                 self.cache.set_budget(message.object, deleted=message.type == "DELETED")
+            elif message.object.get("kind") in STORAGE_KINDS:
+                self.cache.set_storage(STORAGE_KINDS[message.object["kind"]], message.object,
+                                       deleted=message.type == "DELETED")
+                self._moved(ClusterEvent.STORAGE_CHANGE)
             else:
                 self._on_pod(message)
         elif isinstance(message, BindingDone):

@@ -40,7 +40,7 @@ from typing import Any, TextIO
 import pykka
 
 from actors.admission_actor import AdmissionActor
-from actors.api import addresses, certs
+from actors.api import addresses, certs, storage
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.apiserver import (
     ApiServer,
@@ -72,6 +72,7 @@ from actors.kubelet.timers import Timers
 from actors.proxy.proxy import ServiceProxy
 from actors.scheduler import Plugin, ProfileConfig
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from actors.storage.localpath import LocalPathProvisioner
 from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
@@ -95,9 +96,10 @@ from bindings.https import Front, HttpsListener, parse_listen, tls_context
 from bindings.proxy import TcpForwarder
 from bindings.runtimes.docker import DockerRuntime
 from bindings.runtimes.sim import SimRuntime
+from bindings.storage import LocalDisk
 from bus import BusConfig, Connection, NatsServer
 from bus.envelope import new_id
-from bus.errors import UsageError, translated
+from bus.errors import AlreadyExists, UsageError, translated
 from bus.inprocess import Door
 from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
@@ -184,6 +186,15 @@ class Cluster:
             connection, node = nodes[0]
             self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
                                          node.config.address))
+            self._start_provisioner(connection, node.client, names)
+
+    def _start_provisioner(self, connection: Connection, client: Client,
+                           names: tuple[str, ...]) -> None:
+        """The local-path provisioner of this process's nodes, as one of them (``client``)."""
+        assert self.config.data_dir is not None, "nodes run with a data dir"
+        kubelets = self.config.data_dir.expanduser().resolve() / "kubelet"
+        self._run(LocalPathProvisioner.start(connection, client, LocalDisk(), {
+            name: kubelets / name / "storage" for name in names}))
 
     def _join(self) -> None:
         """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
@@ -233,10 +244,11 @@ class Cluster:
         timers = Timers("sim-containers")
         self._timers.append(timers)
         lister = Client(connection, self._own_credentials((NODE_SIM, "")))
-        self._run(Kubelet.start(connection, [
-            self._node(connection, name, SimRuntime(name, timers),
-                       record_events=self.config.sim_events,
-                       pod_workers=8) for name in names], lister))
+        nodes = [self._node(connection, name, SimRuntime(name, timers),
+                            record_events=self.config.sim_events, pod_workers=8)
+                 for name in names]
+        self._run(Kubelet.start(connection, nodes, lister))
+        self._start_provisioner(connection, nodes[0].client, names)
 
     def add_sim_nodes(self, *names: str) -> None:
         """Start simulated kubelets of more nodes, as machines joining a running cluster."""
@@ -307,6 +319,10 @@ class Cluster:
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
+        deploy, client = self._component("deploy", ADMIN)  # what k3s deploys beside the API
+        with contextlib.suppress(AlreadyExists):
+            client.create(storage.CLASSES, storage.local_path_class(), None)
+        deploy.close()  # (closing twice, at stop, is safe)
         if config.https_listen is not None:
             self._start_https(config.https_listen, pki, custom_resources, door)
             assert self.https is not None and bootstrapper is not None

@@ -270,6 +270,8 @@ def every_kind(cluster: UpProcess, web: str, carol: Path) -> None:
         ok(cluster, "create", *args)
     networking = [(MANIFESTS / "networking" / f"{name}.yaml").read_text() for name in
                   ("minimal-ingress", "default-ingressclass", "networkpolicy")]
+    networking += [(MANIFESTS / "storage" / f"{name}.yaml").read_text() for name in
+                   ("pv-volume", "pv-claim")]  # the docs' static volume and its claim
     for manifest in ((MANIFESTS / "game-demo.yaml").read_text(), LIMIT_RANGE, ADMISSION,
                      json.dumps(WIDGETS), *networking,
                      (EXAMPLES / "hpa.yaml").read_text()):
@@ -339,6 +341,11 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("ingressclasses", "example-class", "", "Controller: k8s.io/example-class"),
     ("networkpolicies", "test-network-policy", "default", "PodSelector: role=db"),
     ("horizontalpodautoscalers", "php-apache", "default", "Min replicas: 1 Max replicas: 10"),
+    ("persistentvolumes", "task-pv-volume", "", "StorageClass: manual Status: Bound "
+     "Claim: default/task-pv-claim Reclaim Policy: Retain Access Modes: RWO"),
+    ("persistentvolumeclaims", "task-pv-claim", "default", "StorageClass: manual Status: Bound "
+     "Volume: task-pv-volume"),
+    ("storageclasses", "local-path", "", "IsDefaultClass: Yes"),
 ]
 
 

@@ -24,6 +24,7 @@ from tests.unit.actors.api import test_crds
 PODS = lookup("", "pods")
 MANIFESTS = Path(__file__).parents[4] / "examples" / "manifests"
 NETWORKING = Path(__file__).parents[4] / "tests" / "integration" / "manifests" / "networking"
+STORAGE = NETWORKING.parent / "storage"
 """The Kubernetes documentation's Service, Ingress, IngressClass and NetworkPolicy."""
 _RBAC = "rbac.authorization.k8s.io/v1"
 
@@ -184,7 +185,8 @@ VALID: dict[str, list[Object]] = {
                         "endpoints": [{"addresses": ["127.64.0.2"],
                                        "conditions": {"ready": True}}]}],
 }
-for document in (d for f in sorted([*MANIFESTS.glob("*.yaml"), *NETWORKING.glob("*.yaml")])
+for document in (d for f in sorted([*MANIFESTS.glob("*.yaml"), *NETWORKING.glob("*.yaml"),
+                                   *STORAGE.glob("pv-*.yaml"), *STORAGE.glob("storageclass-*")])
                  for d in yaml.safe_load_all(f.read_text()) if d):
     VALID.setdefault(next(i.name for i in RESOURCES if i.kind == document["kind"]),
                      []).append(document)

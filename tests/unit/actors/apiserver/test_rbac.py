@@ -17,6 +17,7 @@ from actors.api.resources import resolve
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, impersonation
+from actors.apiserver.bootstrappolicy import bootstrap_policy
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.rbac import (
@@ -25,7 +26,6 @@ from actors.apiserver.rbac import (
     Authorizer,
     PreventEscalation,
     access_review,
-    bootstrap_policy,
     grants,
     rules_review,
 )
