@@ -24,11 +24,10 @@ from actors.apiserver.rbac import (
     Attributes,
     Authorizer,
     PreventEscalation,
-    access_review,
     bootstrap_policy,
     grants,
-    rules_review,
 )
+from actors.apiserver.reviews import access_review, rules_review
 from bus.errors import BadRequest, Forbidden, Unauthorized
 
 ADMIN = UserInfo("admin", groups=("system:masters",))
