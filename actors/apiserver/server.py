@@ -66,7 +66,6 @@ from actors.apiserver.admission.external import ExternalAdmission, Registrations
 from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
 from actors.apiserver.admission.priority import Priority
 from actors.apiserver.admission.serviceaccount import ServiceAccount
-from actors.apiserver.auditing import AuditSink, record
 from actors.apiserver.authn import (
     Authenticator,
     Forwarding,
@@ -81,6 +80,7 @@ from actors.apiserver.metrics import Metrics
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.options import parse_options
+from actors.apiserver.outcomes import Observer, answered, refused
 from actors.apiserver.rbac import (
     RETIRED_POLICY,
     Attributes,
@@ -138,7 +138,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         authorizer: Authorizer | None = None,
         handshaker: Handshaker | None = None,
         registrations: Registrations | None = None,
-        audit: AuditSink | None = None,
+        observer: Observer | None = None,
         admission_objects: Mirror | None = None,
         forwarding: Forwarding | None = None,
         custom_resources: CustomResources | None = None,
@@ -148,8 +148,9 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         ADMISSION_KINDS) and ``custom_resources`` (the resources served, CRDs' included) are
         shared by the workers of one apiserver, so that a change
         committed by one applies to the next request of every other. With ``handshaker``,
-        clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
-        record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
+        clients may open certificate sessions (``<prefix>.authn.hello``). ``observer`` (the audit,
+        the request metrics: ``outcomes``) hears of each request taken and answered. With
+        ``forwarding``, its fronts (the HTTPS listener) may
         send requests for their clients. With ``token_issuer``, it issues service account
         tokens (TokenRequest) and reviews tokens (TokenReview)."""
         super().__init__(connection)
@@ -166,7 +167,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects,
                         self.resources)
         self.admission = admission or self.default_chain()
-        self.audit = audit
+        self.observer = observer
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
         self._stats: dict[str, tuple[float, Object | None]] = {}
@@ -276,6 +277,8 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         """Decode, authenticate, authorize, then run the verb; a verb that waits for an
         external admission actor answers later (:meth:`_advance`), so None is returned."""
         pending = Pending(incoming)
+        if self.observer is not None:
+            self.observer.received()
         if incoming.subject == self.subjects.hello and self.handshaker is not None:
             return self._hello(pending)
         try:
@@ -365,32 +368,20 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         return None
 
     def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
-        """Audit the answer to a request, and return it."""
-        if self.audit is None:
-            return reply
-        request = pending.request
-        what = {**self._named_by(pending.incoming.subject), "user": pending.sender} \
-            if request is None else {
-            "user": request.user, "impersonator": request.impersonator, "via": request.via,
-            "verb": request.verb,
-            "group": request.info.group, "resource": request.info.name,
-            "subresource": request.subresource, "namespace": request.namespace,
-            "name": request.name}
-        self.audit(record(**what, authorized=pending.authorized,
-                          code=int((reply.status or {}).get("code", 200)),
-                          latency_ms=(time.monotonic() - pending.started) * 1000,
-                          trace_id=pending.incoming.envelope.trace_id,
-                          dry_run=request is not None and request.options.dry_run))
+        """Tell the observer of the answer to a request, and return it."""
+        if self.observer is not None:
+            self.observer.answered(answered(pending, reply, self._named_by(
+                pending.incoming.subject)), counted=True)
         return reply
 
     def rejected(self, subject: str, error: ApiError) -> None:
-        """Audit a message refused on the bus loop before a worker saw it (it did not
-        decode, or the mailbox was full): nobody authenticated, denied, with its code."""
-        if self.audit is not None:
-            self.audit(record(**self._named_by(subject), authorized=False, code=error.code,
-                              latency_ms=0.0, trace_id=None))
+        """Tell the observer of a message refused on the bus loop before a worker saw it (it
+        did not decode, or the mailbox was full): nobody authenticated, denied, with its code."""
+        if self.observer is not None:
+            self.observer.answered(refused(subject, error.code, self._named_by(subject)),
+                                   counted=False)
 
-    def _named_by(self, subject: str) -> dict[str, Any]:
+    def _named_by(self, subject: str) -> dict[str, str]:
         """What an audit record can say of a request from its subject alone."""
         if parsed := self.subjects.parse_api(subject):
             return {"verb": parsed.verb, "group": parsed.group, "resource": parsed.resource}

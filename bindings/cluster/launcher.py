@@ -54,6 +54,7 @@ from actors.apiserver import (
     busauth,
 )
 from actors.apiserver.admission.external import Registrations
+from actors.apiserver.auditing import Auditor
 from actors.apiserver.authn import BearerAuthenticator, ServiceAccountAuthenticator, store_lookup
 from actors.apiserver.customresources import CustomResources
 from actors.apiserver.mirror import Mirror
@@ -76,7 +77,7 @@ from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
 from bindings.cluster import bususers
-from bindings.cluster.audit import AuditLog
+from bindings.cluster.audit import AuditLog, audit_policy
 from bindings.cluster.config import ClusterConfig, ClusterError
 from bindings.cluster.extensions import Started
 from bindings.cluster.identities import (
@@ -297,7 +298,10 @@ class Cluster:
         # Shared by all workers: a change committed by one applies to the next request of any.
         authorizer, registrations = Authorizer(NodeAuthorizer()), Registrations()
         admission_objects, custom_resources = Mirror(ADMISSION_KINDS), CustomResources()
-        self._audit = AuditLog(config.audit_log or data / "audit.log")
+        self._audit = AuditLog(config.audit_log or data / "audit.log",
+                               max_bytes=config.audit_log_max_bytes,
+                               max_backups=config.audit_log_max_backups)
+        observer = Auditor(self._audit, audit_policy(config.audit_policy_file))
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
         bootstrapper = None
@@ -310,7 +314,7 @@ class Cluster:
                                        ranges=config.ranges),
                 token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
-                audit=self._audit, admission_objects=admission_objects,
+                observer=observer, admission_objects=admission_objects,
                 custom_resources=custom_resources,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
             bootstrapper = ref if first else bootstrapper

@@ -1,0 +1,130 @@
+"""What the apiserver tells its observers of each request it answered: an :class:`Outcome`.
+
+The pipeline (``server``) makes one Outcome per answered request (and per message refused on
+the bus loop before a worker saw it) and hands it to its :class:`Observer`: the audit
+(``auditing.Auditor``) and the request metrics (``instrumenting.RequestMetrics``), fanned out by
+:class:`Observers`. An Outcome is plain data, built from the decoded request and the reply,
+never from the envelope's ``auth``: no token, key or signature reaches an observer.
+
+Neighbours: ``server`` (makes them), ``auditing`` and ``instrumenting`` (hear them).
+
+Which thread: an apiserver worker's (or the bus loop's, for :meth:`Observer.answered` of a
+message refused there); observers must not block.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from actors.api.users import UserInfo
+from actors.apiserver.requests import Pending
+from bus.envelope import Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One answered request: who asked what, and the answer."""
+
+    subject: str
+    """The bus subject the request came on."""
+    received: float
+    """When it came (wall clock, seconds since the epoch)."""
+    code: int
+    """The reply's HTTP-style code."""
+    authorized: bool
+    user: UserInfo | None = None
+    """Who sent it, once authenticated (the impersonator when impersonating); None: nobody."""
+    impersonated: UserInfo | None = None
+    """Whom the request acted as, when its sender impersonated."""
+    via: UserInfo | None = None
+    """The front (HTTPS listener) that forwarded its client's credentials."""
+    source_ip: str | None = None
+    """The client's address, when a front forwarded it; the bus does not say."""
+    verb: str = ""
+    group: str = ""
+    version: str = ""
+    resource: str = ""
+    subresource: str = ""
+    namespace: str = ""
+    name: str = ""
+    decoded: bool = False
+    """The request was understood (a known resource and verb, its sender authenticated)."""
+    dry_run: bool = False
+    trace_id: str = ""
+    reason: str = ""
+    message: str = ""
+    request_object: Any = None
+    response_object: Any = None
+    finished: float = field(default_factory=time.time)
+    """When it was answered (wall clock)."""
+
+    @property
+    def latency(self) -> float:
+        """Seconds from received to answered."""
+        return max(0.0, self.finished - self.received)
+
+
+class Observer(Protocol):
+    """Hears of requests as the apiserver takes and answers them; never blocks."""
+
+    def received(self) -> None:
+        """A request reached a worker (it will be answered: :meth:`answered` follows)."""
+        ...
+
+    def answered(self, outcome: Outcome, counted: bool) -> None:
+        """A request was answered; ``counted``: :meth:`received` was told of it first."""
+        ...
+
+
+class Observers:
+    """Several observers as one, told in order."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self.observers = observers
+
+    def received(self) -> None:
+        for observer in self.observers:
+            observer.received()
+
+    def answered(self, outcome: Outcome, counted: bool) -> None:
+        for observer in self.observers:
+            observer.answered(outcome, counted)
+
+
+def answered(pending: Pending, reply: Envelope, named: dict[str, str]) -> Outcome:
+    """The outcome of ``pending`` answered by ``reply``; ``named``: what its subject says
+    of it (verb, group, resource), for a request not understood."""
+    status = reply.status or {}
+    request = pending.request
+    received = time.time() - (time.monotonic() - pending.started)
+    common: dict[str, Any] = dict(
+        subject=pending.incoming.subject, received=received,
+        code=int(status.get("code", 200)), authorized=pending.authorized,
+        reason=str(status.get("reason", "")), message=str(status.get("message", "")),
+        trace_id=pending.incoming.envelope.trace_id or "", response_object=reply.body)
+    if request is None:
+        return Outcome(user=pending.sender, **_named(named), **common)
+    forwarded = (request.envelope.auth or {}).get("forwarded")
+    return Outcome(
+        user=request.impersonator or request.user,
+        impersonated=request.user if request.impersonator else None, via=request.via,
+        source_ip=str(forwarded.get("sourceIP", "")) if isinstance(forwarded, dict)
+        and request.via is not None else None,
+        verb=request.verb, group=request.info.group,
+        version=request.options.version or request.info.version,
+        resource=request.info.name, subresource=request.subresource or "",
+        namespace=request.namespace or "", name=request.name or "", decoded=True,
+        dry_run=request.options.dry_run, request_object=request.envelope.body, **common)
+
+
+def refused(subject: str, code: int, named: dict[str, str]) -> Outcome:
+    """The outcome of a message refused on the bus loop before a worker saw it."""
+    return Outcome(subject=subject, received=time.time(), code=code, authorized=False,
+                   **_named(named))
+
+
+def _named(named: dict[str, str]) -> dict[str, Any]:
+    """What a subject says of a request: its verb, group and resource (when it says)."""
+    return {key: named.get(key, "") for key in ("verb", "group", "resource")}
