@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from actors.api.objects import Object
+from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
 from actors.apiserver.outcomes import Outcome
 from bus.errors import UsageError
@@ -265,9 +266,12 @@ class Auditor:
     def __init__(self, sink: AuditSink, policy: Policy = DEFAULT_POLICY) -> None:
         self.sink, self.policy = sink, policy
 
-    def received(self) -> None:
+    def received(self, subject: str) -> None:
         """Nothing: a request's Events are made once it is answered."""
 
     def answered(self, outcome: Outcome, counted: bool) -> None:
         for event in events(self.policy, outcome):
             self.sink(event)
+
+    def watched(self, info: ResourceInfo) -> None:
+        """Nothing: a watch is audited when it is opened, not per event."""

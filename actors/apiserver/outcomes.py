@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
 from actors.apiserver.requests import Pending
 from bus.envelope import Envelope
@@ -69,12 +70,17 @@ class Outcome:
 class Observer(Protocol):
     """Hears of requests as the apiserver takes and answers them; never blocks."""
 
-    def received(self) -> None:
-        """A request reached a worker (it will be answered: :meth:`answered` follows)."""
+    def received(self, subject: str) -> None:
+        """A request on ``subject`` reached a worker (it will be answered: :meth:`answered`
+        follows)."""
         ...
 
     def answered(self, outcome: Outcome, counted: bool) -> None:
         """A request was answered; ``counted``: :meth:`received` was told of it first."""
+        ...
+
+    def watched(self, info: ResourceInfo) -> None:
+        """A watch event of ``info``'s objects was pushed to a watcher."""
         ...
 
 
@@ -84,13 +90,17 @@ class Observers:
     def __init__(self, *observers: Observer) -> None:
         self.observers = observers
 
-    def received(self) -> None:
+    def received(self, subject: str) -> None:
         for observer in self.observers:
-            observer.received()
+            observer.received(subject)
 
     def answered(self, outcome: Outcome, counted: bool) -> None:
         for observer in self.observers:
             observer.answered(outcome, counted)
+
+    def watched(self, info: ResourceInfo) -> None:
+        for observer in self.observers:
+            observer.watched(info)
 
 
 def answered(pending: Pending, reply: Envelope, named: dict[str, str]) -> Outcome:

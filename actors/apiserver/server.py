@@ -173,7 +173,8 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         self._stats: dict[str, tuple[float, Object | None]] = {}
         self.range_leaks = {}
         self.watches = Watches(self.publish, self.config.name,
-                               lambda obj: self.resources.served.of(obj))
+                               lambda obj: self.resources.served.of(obj),
+                               observer.watched if observer is not None else None)
         """The watchers (the watch worker's; the other workers' stays empty)."""
 
     def default_chain(self) -> AdmissionChain:
@@ -278,7 +279,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         external admission actor answers later (:meth:`_advance`), so None is returned."""
         pending = Pending(incoming)
         if self.observer is not None:
-            self.observer.received()
+            self.observer.received(incoming.subject)
         if incoming.subject == self.subjects.hello and self.handshaker is not None:
             return self._hello(pending)
         try:

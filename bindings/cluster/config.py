@@ -120,6 +120,9 @@ class ClusterConfig:
     https_listen: str | None = "127.0.0.1:0"
     """``HOST:PORT`` where the control plane serves Kubernetes' HTTPS API (port 0: a free one;
     the CLI's ``--https-listen`` defaults to kube-apiserver's 127.0.0.1:6443); None: none."""
+    metrics_listen: str | None = None
+    """``HOST:PORT`` where this process serves ``/metrics`` over plain HTTP
+    (``--metrics-listen``; port 0: a free one); None: only on the HTTPS port, if any."""
     disabled_admission: tuple[str, ...] = ()
     """Admission plugins the apiserver leaves out, by name (kube-apiserver's
     ``--disable-admission-plugins``): ``ServiceAccount`` where no controller makes accounts."""

@@ -57,14 +57,19 @@ from actors.apiserver.admission.external import Registrations
 from actors.apiserver.auditing import Auditor
 from actors.apiserver.authn import BearerAuthenticator, ServiceAccountAuthenticator, store_lookup
 from actors.apiserver.customresources import CustomResources
+from actors.apiserver.http import health
+from actors.apiserver.instrumenting import RequestMetrics
 from actors.apiserver.mirror import Mirror
+from actors.apiserver.outcomes import Observers
 from actors.apiserver.server import ADMISSION_KINDS
 from actors.apiserver.tokens import TokenIssuer
 from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
+from actors.controllers.controller import ControllerConfig
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
+from actors.instruments import Instruments
 from actors.kubelet.config import KubeletConfig, host_cpu, host_memory
 from actors.kubelet.kubelet import Kubelet, Node
 from actors.kubelet.runtime import Runtime, RuntimeFailure
@@ -89,6 +94,13 @@ from bindings.cluster.identities import (
     SCHEDULER,
     ensure_tokens,
     node_identity,
+)
+from bindings.cluster.monitoring import (
+    BusCollector,
+    MetricsListener,
+    TimedBackend,
+    health_checks,
+    storage_counts,
 )
 from bindings.cluster.pki import Pki, ensure_pki
 from bindings.https import Front, HttpsListener, parse_listen, tls_context
@@ -145,6 +157,10 @@ class Cluster:
     _passwords: dict[str, str] = field(default_factory=dict)
     """NATS user -> password of the control plane's identities (``bindings.cluster.bususers``)."""
     _audit: AuditLog | None = None
+    instruments: Instruments = field(default_factory=Instruments)
+    """This process's metrics (``/metrics`` on the HTTPS port and on ``metrics_listen``)."""
+    metrics: MetricsListener | None = None
+    """The plain-HTTP ``/metrics`` listener, when ``metrics_listen`` asks for one."""
     _lock: TextIO | None = None
     _pki: Pki | None = None
     https: HttpsListener | None = None
@@ -168,6 +184,7 @@ class Cluster:
 
     def _start(self) -> None:
         config, say = self.config, self._progress
+        self._start_metrics()
         names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
         if config.data_dir is None:  # a scheduler or a controller manager, nothing kept here
             if config.control_plane or names:
@@ -194,6 +211,19 @@ class Cluster:
             connection, node = nodes[0]
             self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
                                          node.config.address))
+
+    def _start_metrics(self) -> None:
+        """The bus's figures in this process's registry, and ``metrics_listen``'s listener."""
+        self.instruments.registry.register(BusCollector(self._connections))
+        if self.config.metrics_listen is None:
+            return
+        try:
+            self.metrics = MetricsListener(self.config.metrics_listen, self.instruments)
+        except UsageError as error:
+            raise ClusterError(f"--metrics-listen {error}") from None
+        except OSError as error:
+            raise ClusterError(f"cannot serve metrics on {self.config.metrics_listen}: "
+                               f"{error.strerror}") from None
 
     def _join(self) -> None:
         """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
@@ -284,7 +314,12 @@ class Cluster:
             remembered.write_text(str(self.nats.port))  # agents find it again after a restart
             self.url = self.nats.url
         say(f"store ({config.store})")
-        store = self._run(Store.start(self._backend(data), config.storage))
+        store = self._run(Store.start(TimedBackend(self._backend(data), self.instruments),
+                                      config.storage))
+        self.instruments.gauge_from(
+            "apiserver_storage_objects", "Number of stored objects at the time of last check "
+            "split by kind.", ("resource",), "store",
+            storage_counts(store.proxy().view().get().snapshot))
         say("apiserver")
         connection = self._connect(BUS_APISERVER, "apiserver")
         handshaker = self._pki.handshaker()
@@ -301,10 +336,11 @@ class Cluster:
         self._audit = AuditLog(config.audit_log or data / "audit.log",
                                max_bytes=config.audit_log_max_bytes,
                                max_backups=config.audit_log_max_backups)
-        observer = Auditor(self._audit, audit_policy(config.audit_policy_file))
+        observer = Observers(Auditor(self._audit, audit_policy(config.audit_policy_file)),
+                             RequestMetrics(self.instruments, Subjects(config.prefix)))
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
-        bootstrapper = None
+        bootstrapper, workers = None, []
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             ref = self._run(ApiServer.start(
@@ -318,11 +354,13 @@ class Cluster:
                 custom_resources=custom_resources,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
             bootstrapper = ref if first else bootstrapper
+            workers.append(ref)
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
         if config.https_listen is not None:
-            self._start_https(config.https_listen, pki, custom_resources)
+            self._start_https(config.https_listen, pki, custom_resources,
+                              health_checks(store, connection, workers, self._connections))
             assert self.https is not None and bootstrapper is not None
             bootstrapper.proxy().publish_kubernetes_service(
                 _local(self.https.host), self.https.port).get(timeout=60)
@@ -335,7 +373,8 @@ class Cluster:
         self._write_kubeconfig(data / "controller-manager.kubeconfig",
                                pki / "controller-manager", CONTROLLER_MANAGER)
 
-    def _start_https(self, listen: str, pki: Path, resources: CustomResources) -> None:
+    def _start_https(self, listen: str, pki: Path, resources: CustomResources,
+                     checks: dict[str, list[health.Check]]) -> None:
         """The HTTPS listener on ``listen``, with a serving certificate made now for its
         address, and its own identity on the bus; it serves what ``resources`` (the
         apiserver workers' own) says is served."""
@@ -349,7 +388,8 @@ class Cluster:
             host, "localhost", "127.0.0.1",  # and the kubernetes Service's, as kube-apiserver
             addresses.host(self.config.ranges.service_cidr, 0)))
         connection, _ = self._component("https", HTTPS_FRONT)
-        front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served)
+        front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served,
+                      metrics=self.instruments.registry, checks=checks)
         listener = HttpsListener(front, tls_context(cert, key, certs.cert_pem(self._pki.ca)),
                                  host, port)
         try:
@@ -385,7 +425,7 @@ class Cluster:
             connection, client = self._component("scheduler", SCHEDULER)
             self._run(Scheduler.start(connection, client, SchedulerConfig(
                 name=config.scheduler_name, leader_election=self._election(lease, replica)),
-                config.profile.profile(client)))
+                config.profile.profile(client), instruments=self.instruments))
         if config.controller_manager:
             self._start_controller_manager(replica)
 
@@ -397,7 +437,8 @@ class Cluster:
             connection, client, ControllerManagerConfig(
                 node_lifecycle=config.node_lifecycle, autoscaler=config.autoscaler,
                 namespace_retry_seconds=config.namespace_retry_seconds,
-                root_ca=self._root_ca(), ranges=config.ranges))
+                root_ca=self._root_ca(), ranges=config.ranges,
+                controller=ControllerConfig(instruments=self.instruments)))
         gate = LeaderGate.start(connection, client, self._election(
             "kube-controller-manager", replica), manager.start, manager.stop)
         # Leading at once, its on_start starts every controller, each within its own
@@ -505,8 +546,8 @@ class Cluster:
         profile = ProfileConfig(tuple(plugins), dict(weights or {}))
         connection, client = self._component(f"scheduler-{name}", SCHEDULER)
         return Started(name, self._run(Scheduler.start(
-            connection, client, SchedulerConfig(name=name), profile.profile(client))),
-            connection)
+            connection, client, SchedulerConfig(name=name), profile.profile(client),
+            instruments=self.instruments)), connection)
 
     def start_admission(self, actor_class: type[AdmissionActor], name: str, *args: Any,
                         user: str | None = None, **kwargs: Any) -> Started:
@@ -557,6 +598,9 @@ class Cluster:
         if self.https is not None:
             self.https.stop()
             self.https = None
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
         if self.controller_manager is not None:
             self.controller_manager.stop()
         for ref in reversed(self._actors):

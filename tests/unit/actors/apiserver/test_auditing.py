@@ -120,7 +120,7 @@ def test_a_policy_that_is_not_one_is_refused_saying_why(document: object):
 def test_the_auditor_writes_what_the_policy_says():
     written: list[dict[str, object]] = []
     auditor = Auditor(written.append, policy({"level": "None"}))
-    auditor.received()
+    auditor.received("kubeactor.api.core.secrets.create")
     auditor.answered(outcome(), counted=True)
     assert written == []
     Auditor(written.append).answered(outcome(), counted=True)
