@@ -35,7 +35,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import pykka
 
@@ -97,6 +97,7 @@ from bindings.cluster.identities import (
 )
 from bindings.cluster.monitoring import (
     BusCollector,
+    MeteredRuntime,
     MetricsListener,
     TimedBackend,
     health_checks,
@@ -255,7 +256,8 @@ class Cluster:
         client = Client(connection, self._own_credentials(
             node_identity(name, simulated=connection.owner == NODE_SIM)),
             field_validation="Strict")  # a field it writes that the API lacks is its bug
-        return Node(client, runtime, KubeletConfig(
+        metered = cast(Runtime, MeteredRuntime(runtime, self.instruments, name))
+        return Node(client, metered, KubeletConfig(
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),
             lease_duration_seconds=config.node_lease_duration_seconds,

@@ -5,6 +5,10 @@
   ``records``; ``type``: the resource of the keys written).
 - :func:`storage_counts` counts the stored objects by resource, kube-apiserver's
   ``apiserver_storage_objects``, from the store's view at each scrape.
+- :class:`MeteredRuntime` wraps a kubelet's container runtime: ``kubelet_running_pods`` (pods
+  with a container started and not stopped or removed since: the kubelet's sandboxes) and
+  ``kubelet_pod_start_sli_duration_seconds`` (from the pod's creation to the start of the
+  last of its containers, its image pulls on this node left out, as the SLI's).
 - :class:`BusCollector` reads each NATS connection's own counters (nats-py's ``stats``) at
   each scrape: ``kubeactor_bus_messages_total`` and ``kubeactor_bus_bytes_total`` by
   ``component`` (the connection's name) and ``direction`` (``in``, ``out``).
@@ -24,8 +28,10 @@ Which thread: the store's (TimedBackend); the serving thread of a scrape (the re
 from __future__ import annotations
 
 import builtins
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pykka
@@ -37,6 +43,7 @@ from actors.api.objects import Object
 from actors.api.resources import RESOURCES
 from actors.apiserver.http import health
 from actors.instruments import Instruments
+from actors.kubelet.runtime import ContainerInfo, Runtime
 from actors.store import Backend
 from actors.store.backend import Change, Outcome, Record, Undecodable
 from bindings.https import parse_listen
@@ -47,12 +54,14 @@ _BY_PREFIX = {info.prefix(None): info.qualified for info in RESOURCES}
 
 
 def resource_of(key: str) -> str:
-    """The resource a store key is of (``/apps/deployments/ns/x``: ``deployments.apps``);
-    a custom resource's: its key's first part."""
+    """The resource a store key is of (``/apps/deployments/ns/x``: ``deployments.apps``;
+    a custom resource's ``/example.com/widgets/...``: ``widgets.example.com``)."""
     parts = key.split("/")
     for prefix in ("/".join(parts[:3]) + "/", "/".join(parts[:2]) + "/"):
         if prefix in _BY_PREFIX:
             return _BY_PREFIX[prefix]
+    if len(parts) > 2 and "." in parts[1]:
+        return f"{parts[2]}.{parts[1]}"
     return parts[1] if len(parts) > 1 else ""
 
 
@@ -108,6 +117,67 @@ class TimedBackend:
     @property
     def undecodable(self) -> builtins.list[Undecodable]:
         return self.backend.undecodable
+
+
+class MeteredRuntime:
+    """``runtime`` (a kubelet's), measured (see the module docstring); every other call
+    passes through. Thread-safe: pod workers call it side by side."""
+
+    def __init__(self, runtime: Runtime, instruments: Instruments, node: str) -> None:
+        self.runtime, self.instruments = runtime, instruments
+        self._lock = threading.Lock()
+        self._started: dict[str, set[str]] = {}
+        """Pod uid -> the containers started once (the pod counts as running)."""
+        self._pulled: dict[str, float] = {}
+        """Image -> seconds its last pull took (left out of the next start using it)."""
+        instruments.gauge_from("kubelet_running_pods", "Number of pods that have a running "
+                               "pod sandbox", (), node, lambda: {(): len(self._started)})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.runtime, name)
+
+    def pull_image(self, image: str) -> None:
+        began = time.monotonic()
+        self.runtime.pull_image(image)
+        with self._lock:
+            self._pulled[image] = time.monotonic() - began
+
+    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
+        info = self.runtime.start_container(pod, container, attempt)
+        names = [c.get("name") for c in pod.get("spec", {}).get("containers") or []]
+        with self._lock:
+            started = self._started.setdefault(pod["metadata"]["uid"], set())
+            first = len(started) < len(names)
+            started.add(container["name"])
+            if first and len(started) == len(names):
+                self._observe_start(pod)
+        return info
+
+    def _observe_start(self, pod: Object) -> None:
+        """The pod's last container started: its start SLI (lock held)."""
+        images = {c.get("image") for c in pod["spec"].get("containers") or []}
+        pulls = sum(self._pulled.pop(image, 0.0) for image in images if image)
+        created = parse_time(pod["metadata"].get("creationTimestamp"))
+        if created is not None:
+            self.instruments.pod_start.observe(max(0.0, time.time() - created - pulls))
+
+    def stop_pod(self, pod_uid: str, grace_seconds: int) -> None:
+        self.runtime.stop_pod(pod_uid, grace_seconds)
+        with self._lock:
+            self._started.pop(pod_uid, None)
+
+    def remove_pod(self, pod_uid: str) -> None:
+        self.runtime.remove_pod(pod_uid)
+        with self._lock:
+            self._started.pop(pod_uid, None)
+
+
+def parse_time(stamp: Any) -> float | None:
+    """Seconds since the epoch of an RFC 3339 timestamp; None when it is not one."""
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 class BusCollector(Collector):

@@ -69,6 +69,9 @@ def test_metrics_after_a_pods_life_count_its_requests_and_its_scheduling_attempt
     admin = sim.admin_client()
     admin.create("pods", pod("life"), "default")
     wait_for(admin, "pods", "life", lambda p: p.get("status", {}).get("phase") == "Running")
+    running = samples(get(sim, "/metrics")[1])
+    assert value(running, "kubelet_running_pods") == 1
+    assert value(running, "kubelet_pod_start_sli_duration_seconds_count") == 1
     admin.delete("pods", "life", "default")
     status, text = get(sim, "/metrics")
     assert status == 200, text
