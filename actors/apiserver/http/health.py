@@ -9,7 +9,10 @@ one check: 200 ``ok`` or 500 ``internal server error: <reason>``; an unknown nam
 ``?exclude=<name>`` (repeatable) leaves checks out.
 
 Pure functions of the checks' answers. Neighbours: ``bindings.https.front`` (serves them),
-``bindings.cluster.launcher`` (the checks: store, bus, apiserver workers).
+``bindings.cluster.monitoring`` (the checks: store, bus, apiserver workers).
+
+Which thread: the caller's (the HTTPS front runs them on an executor thread: a check may
+wait a moment for the store).
 """
 
 from __future__ import annotations
