@@ -47,12 +47,16 @@ EVENT: dict[str, Any] = {
         "annotations": {"type": "object", "additionalProperties": {"type": "string"}}}}
 
 
+_VALIDATOR = jsonschema.Draft202012Validator(EVENT)
+"""Checked once (``jsonschema.validate`` checks the schema itself at every call)."""
+
+
 def events(path: Path) -> list[dict[str, Any]]:
     """Every Event of the log at ``path``, each validated (jsonschema's ValidationError
     when a line is not an Event)."""
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     for line in lines:
-        jsonschema.validate(line, EVENT)
+        _VALIDATOR.validate(line)
     return lines
 
 
