@@ -100,6 +100,7 @@ from bindings.cluster.monitoring import (
     MeteredRuntime,
     MetricsListener,
     TimedBackend,
+    bus_checks,
     health_checks,
     storage_counts,
 )
@@ -162,6 +163,8 @@ class Cluster:
     """This process's metrics (``/metrics`` on the HTTPS port and on ``metrics_listen``)."""
     metrics: MetricsListener | None = None
     """The plain-HTTP ``/metrics`` listener, when ``metrics_listen`` asks for one."""
+    checks: dict[str, list[health.Check]] = field(default_factory=dict)
+    """This process's health checks by endpoint (the HTTPS port's and ``metrics``')."""
     _lock: TextIO | None = None
     _pki: Pki | None = None
     https: HttpsListener | None = None
@@ -216,10 +219,12 @@ class Cluster:
     def _start_metrics(self) -> None:
         """The bus's figures in this process's registry, and ``metrics_listen``'s listener."""
         self.instruments.registry.register(BusCollector(self._connections))
+        self.checks.update(bus_checks(self._connections))  # an apiserver's replace these
         if self.config.metrics_listen is None:
             return
         try:
-            self.metrics = MetricsListener(self.config.metrics_listen, self.instruments)
+            self.metrics = MetricsListener(self.config.metrics_listen, self.instruments,
+                                           self.checks)
         except UsageError as error:
             raise ClusterError(f"--metrics-listen {error}") from None
         except OSError as error:
@@ -360,9 +365,9 @@ class Cluster:
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
+        self.checks.update(health_checks(store, connection, workers, self._connections))
         if config.https_listen is not None:
-            self._start_https(config.https_listen, pki, custom_resources,
-                              health_checks(store, connection, workers, self._connections))
+            self._start_https(config.https_listen, pki, custom_resources)
             assert self.https is not None and bootstrapper is not None
             bootstrapper.proxy().publish_kubernetes_service(
                 _local(self.https.host), self.https.port).get(timeout=60)
@@ -375,8 +380,7 @@ class Cluster:
         self._write_kubeconfig(data / "controller-manager.kubeconfig",
                                pki / "controller-manager", CONTROLLER_MANAGER)
 
-    def _start_https(self, listen: str, pki: Path, resources: CustomResources,
-                     checks: dict[str, list[health.Check]]) -> None:
+    def _start_https(self, listen: str, pki: Path, resources: CustomResources) -> None:
         """The HTTPS listener on ``listen``, with a serving certificate made now for its
         address, and its own identity on the bus; it serves what ``resources`` (the
         apiserver workers' own) says is served."""
@@ -391,7 +395,7 @@ class Cluster:
             addresses.host(self.config.ranges.service_cidr, 0)))
         connection, _ = self._component("https", HTTPS_FRONT)
         front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served,
-                      metrics=self.instruments.registry, checks=checks)
+                      metrics=self.instruments.registry, checks=self.checks)
         listener = HttpsListener(front, tls_context(cert, key, certs.cert_pem(self._pki.ca)),
                                  host, port)
         try:

@@ -14,10 +14,11 @@
   ``component`` (the connection's name) and ``direction`` (``in``, ``out``).
 - :func:`health_checks`: what ``/livez``, ``/readyz`` and ``/healthz`` check in an apiserver
   process (``actors.apiserver.http.health`` answers them).
-- :class:`MetricsListener` serves ``/metrics`` in the Prometheus text format on
-  ``--metrics-listen HOST:PORT`` (plain HTTP, no authentication, as kube-scheduler's
-  ``--bind-address`` once did: keep it on loopback, or scrape the HTTPS port instead, where
-  RBAC's ``nonResourceURLs`` decide).
+- :class:`MetricsListener` serves ``/metrics`` in the Prometheus text format, and the health
+  endpoints, on ``--metrics-listen HOST:PORT`` (plain HTTP, no authentication, as
+  kube-scheduler's ``--bind-address`` once did: keep it on loopback, or scrape the HTTPS
+  port instead, where RBAC's ``nonResourceURLs`` decide); :func:`bus_checks` are the health
+  of a process without an apiserver (scheduler, controller manager, kubelets).
 
 Neighbours: ``actors.instruments`` (the registry), ``bindings.cluster.launcher`` (wires it),
 ``bindings.https.front`` (``/metrics`` on the HTTPS port).
@@ -30,13 +31,17 @@ from __future__ import annotations
 import builtins
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pykka
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 from prometheus_client.core import CounterMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 from actors.api.objects import Object
@@ -212,14 +217,39 @@ def _stats(connection: Connection) -> dict[str, Any]:
         return {}
 
 
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Nothing: a scrape every few seconds is no news."""
+
+
 class MetricsListener:
     """``/metrics`` of ``instruments`` over plain HTTP on ``listen`` (``HOST:PORT``; port 0: a
-    free one), on a thread of its own until :meth:`stop`."""
+    free one), and the health endpoints of ``checks`` (by endpoint; read at each request, so
+    the process may fill them once its components run), on threads of its own until
+    :meth:`stop`."""
 
-    def __init__(self, listen: str, instruments: Instruments) -> None:
+    def __init__(self, listen: str, instruments: Instruments,
+                 checks: Mapping[str, Sequence[health.Check]]) -> None:
         host, port = parse_listen(listen)
-        self._server, self._thread = start_http_server(port, host, instruments.registry)
+        self.checks = checks
+        self._metrics = make_wsgi_app(instruments.registry)
+        self._server = make_server(host, port, self._app, ThreadingWSGIServer, _Quiet)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics",
+                                        daemon=True)
+        self._thread.start()
         self.host, self.port = host, int(self._server.server_address[1])
+
+    def _app(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not health.is_health(path):
+            return self._metrics(environ, start_response)
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        endpoint = "/" + path.lstrip("/").partition("/")[0]
+        code, text = health.answer(path, self.checks.get(endpoint, ()), "verbose" in query,
+                                   query.get("exclude", []))
+        start_response(f"{code} {HTTPStatus(code).phrase}",
+                       [("Content-Type", "text/plain; charset=utf-8")])
+        return [text.encode()]
 
     @property
     def url(self) -> str:
@@ -229,6 +259,15 @@ class MetricsListener:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+
+
+def bus_checks(connections: list[Connection]) -> dict[str, list[health.Check]]:
+    """The health of a process without an apiserver (a scheduler's, a kubelet's): alive
+    while it runs, ready while every bus connection of ``connections`` is up."""
+    alive: list[health.Check] = [("ping", lambda: None)]
+    ready = [*alive, ("bus", lambda: next((f"{c.name}: {c.down}" for c in list(connections)
+                                          if c.down), None))]
+    return {"/livez": alive, "/readyz": ready, "/healthz": ready}
 
 
 def health_checks(store: pykka.ActorRef[Any], connection: Connection,

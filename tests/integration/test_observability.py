@@ -102,6 +102,11 @@ def test_metrics_after_a_pods_life_count_its_requests_and_its_scheduling_attempt
     with urllib.request.urlopen(sim.metrics.url, timeout=10) as answer:
         assert value(samples(answer.read().decode()), "scheduler_schedule_attempts_total",
                      result="scheduled") == 1
+    base = sim.metrics.url.removesuffix("/metrics")  # and the process's health beside
+    with urllib.request.urlopen(f"{base}/readyz?verbose", timeout=10) as answer:
+        assert answer.read().decode().splitlines() == [
+            "[+]ping ok", "[+]informer-sync ok", "[+]bus ok", "[+]store ok",
+            "readyz check passed"]
 
 
 def test_metrics_are_for_whom_rbac_lets_get_the_non_resource_url(sim: Cluster):

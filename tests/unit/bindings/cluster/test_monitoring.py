@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.apiserver.http.health import answer
 from actors.instruments import Instruments
-from bindings.cluster.monitoring import MeteredRuntime, parse_time, resource_of
+from bindings.cluster.monitoring import MeteredRuntime, bus_checks, parse_time, resource_of
 
 
 class FakeRuntime:
@@ -61,3 +62,19 @@ def test_store_keys_name_their_resource_as_kube_apiserver_does():
     assert resource_of("/example.com/widgets/default/w") == "widgets.example.com"
     assert parse_time("2026-12-07T00:00:00Z") == 1796601600.0
     assert parse_time("yesterday") is None
+
+
+class FakeConnection:
+    def __init__(self, name: str) -> None:
+        self.name, self.down = name, None
+
+
+def test_a_process_without_an_apiserver_is_ready_while_its_bus_connections_are_up():
+    kubelet, scheduler = FakeConnection("kubelet-sim"), FakeConnection("scheduler")
+    checks = bus_checks([kubelet, scheduler])  # type: ignore[list-item]
+    assert answer("/readyz", checks["/readyz"]) == (200, "ok")
+    scheduler.down = "reconnecting to nats://127.0.0.1:4222 for 1.0s"  # type: ignore[assignment]
+    assert answer("/readyz/bus", checks["/readyz"]) == (
+        500, "internal server error: scheduler: reconnecting to nats://127.0.0.1:4222 for "
+             "1.0s\n")
+    assert answer("/livez", checks["/livez"]) == (200, "ok")
