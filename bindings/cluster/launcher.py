@@ -20,17 +20,16 @@ This is the one place that wires bindings (SQLite, JetStream, Docker) into actor
 
 Neighbours: ``bindings.cluster.config`` (what it is asked to start),
 ``bindings.cluster.identities`` (who each component is), ``bindings.cluster.pki``,
-``bindings.cluster.bususers`` and ``bindings.cluster.audit`` (what it keeps in the data dir),
-``bindings.cli.daemons`` (the verbs that run it).
+``bindings.cluster.datadir``, ``bindings.cluster.bususers`` and ``bindings.cluster.audit``
+(what it keeps in the data dir), ``bindings.cluster.monitoring`` (the metrics and health of the
+process), ``bindings.cli.daemons`` (the verbs that run it).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import logging
-import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,7 +80,7 @@ from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
-from bindings.cluster import bususers
+from bindings.cluster import bususers, datadir
 from bindings.cluster.audit import AuditLog, audit_policy
 from bindings.cluster.config import ClusterConfig, ClusterError
 from bindings.cluster.extensions import Started
@@ -116,7 +115,6 @@ from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
 from bus.permissions import STORE as BUS_STORE
-from bus.server import port_is_free
 from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
@@ -124,22 +122,6 @@ log = logging.getLogger(__name__)
 def _local(host: str) -> str:
     """An address to reach a listener on ``host`` at: 127.0.0.1 for every address."""
     return "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
-
-
-def _previous_port(path: Path, host: str) -> int:
-    """The port the embedded nats-server had last time, when it is free again (else 0)."""
-    try:
-        port = int(path.read_text())
-    except (OSError, ValueError):
-        return 0
-    return port if port_is_free(host, port) else 0
-
-
-def _cluster_id(path: Path) -> str:
-    """This data dir's cluster id, made on first start; it scopes the cluster's containers."""
-    if not path.exists():
-        path.write_text(secrets.token_hex(8))
-    return path.read_text().strip()
 
 
 @dataclass
@@ -195,12 +177,12 @@ class Cluster:
                 raise ClusterError("a control plane or a kubelet needs a data dir")
             self._join()
             return
-        data = self._open_data_dir(config.data_dir)
+        data, self._lock = datadir.open_locked(config.data_dir)
         if config.control_plane:
             self._start_control_plane(data, names)
         else:
             self._join()
-        cluster_id = _cluster_id(data / "cluster-id")
+        cluster_id = datadir.cluster_id(data / "cluster-id")
         if names and config.runtime == "sim":
             self._start_sim_nodes(names)
         nodes = []
@@ -241,18 +223,6 @@ class Cluster:
         self.url = config.nats_url
         # Like kube-scheduler's <hostname>_<uuid>: a new replica at each start.
         self._start_controllers(f"{socket.gethostname()}_{new_id()}")
-
-    def _open_data_dir(self, path: Path) -> Path:
-        """``path``, made (0700) and locked for this process."""
-        data = path.expanduser().resolve()
-        try:
-            data.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._lock_data_dir(data)
-        except FileExistsError:
-            raise ClusterError(f"data dir {data} is a file, not a directory") from None
-        except OSError as error:
-            raise ClusterError(f"data dir {data} cannot be used: {error.strerror}") from None
-        return data
 
     def _node(self, connection: Connection, name: str, runtime: Runtime,
               **overrides: Any) -> Node:
@@ -312,7 +282,7 @@ class Cluster:
         else:
             say("nats-server")
             remembered = data / "nats" / "port"
-            port = config.nats_port or _previous_port(remembered, config.nats_host)
+            port = config.nats_port or datadir.previous_port(remembered, config.nats_host)
             self.nats = NatsServer(data / "nats", host=config.nats_host, port=port,
                                    sync_always=config.store == "jetstream",
                                    authorization=authorization(
@@ -373,7 +343,8 @@ class Cluster:
                 _local(self.https.host), self.https.port).get(timeout=60)
         if not config.apiserver_only:
             # Stable across restarts of this data dir: a restarted replica leads again at once.
-            self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
+            replica = datadir.cluster_id(data / "cluster-id")
+            self._start_controllers(f"{socket.gethostname()}_{replica}")
         self.kubeconfig_path = data / "kubeconfig"
         self._write_kubeconfig(self.kubeconfig_path, pki / "admin", ADMIN, BUS_ADMIN)
         self._write_kubeconfig(data / "scheduler.kubeconfig", pki / "scheduler", SCHEDULER)
@@ -469,17 +440,6 @@ class Cluster:
         if self.config.store == "jetstream":
             return JetStreamBackend(self._connect(BUS_STORE, "store"))
         raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
-
-    def _lock_data_dir(self, data: Path) -> None:
-        """One cluster per data dir: a second start fails instead of sharing the store."""
-        self._lock = (data / "lock").open("w")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.close()
-            self._lock = None
-            raise ClusterError(f"another kubeactor is already running on {data}; stop it or "
-                               "pick another --data-dir") from None
 
     def _connect(self, user: str, name: str) -> Connection:
         """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
