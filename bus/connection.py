@@ -369,6 +369,16 @@ class Connection:
         closing.add_done_callback(self._publishing.discard)
 
     @property
+    def down(self) -> str | None:
+        """Why nothing sent on it goes now: lost for good, closed, or reconnecting since a
+        loss; None while connected (any thread: the health checks ask)."""
+        if self.lost is not None or self._closed:
+            return self.lost or "closed"
+        if self._down is not None:
+            return f"reconnecting to {self.config.url} for {time.monotonic() - self._down[0]:.1f}s"
+        return None
+
+    @property
     def closed(self) -> bool:
         """Closed for good, by :meth:`close` or lost: nothing sent on it will go (any thread)."""
         return self._closed or self.lost is not None

@@ -92,6 +92,9 @@ def _user_facing_roles() -> list[Object]:
             _cluster_role("view", view)]
 
 
+MONITORING_URLS = ["/healthz", "/healthz/*", "/livez", "/livez/*", "/readyz", "/readyz/*",
+                   "/metrics", "/metrics/slis"]
+"""What Kubernetes' ``system:monitoring`` ClusterRole may get."""
 RETIRED_POLICY = (("ClusterRoleBinding", "system:node"),)
 """Bootstrap objects of older versions, removed at start while they still carry the bootstrap
 label: ``system:node`` bound to every kubelet gave each the reads the Node authorizer now
@@ -126,7 +129,12 @@ def node_rules() -> list[Object]:
 def bootstrap_policy() -> list[Object]:
     """Cluster roles and bindings every cluster starts with, after Kubernetes' defaults."""
     return [
-        _cluster_role("cluster-admin", [_rule([ALL], [ALL], [ALL])]),
+        _cluster_role("cluster-admin", [_rule([ALL], [ALL], [ALL]),
+                                        {"nonResourceURLs": [ALL], "verbs": [ALL]}]),
+        # Kubernetes' system:monitoring: the health and metrics endpoints, for scrapers.
+        _cluster_role("system:monitoring", [{"nonResourceURLs": MONITORING_URLS,
+                                             "verbs": ["get"]}]),
+        _cluster_binding("system:monitoring", "Group", "system:monitoring"),
         _cluster_binding("cluster-admin", "Group", "system:masters"),
         *_user_facing_roles(),
         _cluster_role("system:basic-user", [

@@ -13,8 +13,7 @@ until the next policy change, which starts an empty cache (copy on write: the ap
 workers read the policy on their own threads while a commit replaces it).
 
 Also here, as pure functions over RBAC objects: :func:`grants` (which bindings allow a request:
-``auth who-can`` and review reasons), :func:`access_review` (``auth can-i``),
-:func:`rules_review` (``auth can-i --list``),
+``auth who-can`` and review reasons),
 :func:`missing_rules` (privilege escalation prevention, applied by the :class:`PreventEscalation`
 admission plugin: a user grants only what they hold). The roles and bindings every cluster
 starts with are ``bootstrappolicy``'s.
@@ -28,11 +27,11 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
 from actors.api.objects import Object
-from actors.api.resources import ResourceInfo, qualify
+from actors.api.resources import qualify
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.mirror import Key, Mirror, key_of
-from bus.errors import BadRequest, Forbidden
+from bus.errors import Forbidden
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
@@ -369,64 +368,6 @@ def forbidden(attrs: Attributes, why: str) -> Forbidden:
     named = f'{resource} "{attrs.name}"' if attrs.name else resource
     return Forbidden(f"{named} is forbidden: {why}",
                      details={"kind": attrs.resource, "name": attrs.name or ""})
-
-
-def access_review(authorizer: Authorizer, info: ResourceInfo, body: Any,
-                  user: UserInfo) -> Object:
-    """The answer to a SelfSubjectAccessReview (about ``user``) or a SubjectAccessReview
-    (about ``spec.user`` and ``spec.groups``): may they do ``spec.resourceAttributes``?"""
-    spec = body.get("spec") if isinstance(body, dict) else None
-    attributes = spec.get("resourceAttributes") if isinstance(spec, dict) else None
-    fields = ("namespace", "verb", "group", "resource", "subresource", "name")
-    if not isinstance(spec, dict) or not isinstance(attributes, dict) or not all(
-        isinstance(attributes.get(k, ""), str) for k in fields
-    ) or not attributes.get("verb") or not attributes.get("resource"):
-        raise BadRequest("spec.resourceAttributes needs verb and resource (strings)")
-    if info.kind == "SubjectAccessReview":
-        groups = spec.get("groups") or []
-        if not isinstance(spec.get("user"), str) or not isinstance(groups, list):
-            raise BadRequest("spec.user (a string) and spec.groups (a list) are required")
-        user = UserInfo(spec["user"], str(spec.get("uid", "")), tuple(str(g) for g in groups))
-    selector = attributes.get("fieldSelector")
-    raw = selector.get("rawSelector") if isinstance(selector, dict) else None
-    asked = Attributes(user, attributes["verb"], group=attributes.get("group", ""),
-                       resource=attributes["resource"],
-                       subresource=attributes.get("subresource") or None,
-                       namespace=attributes.get("namespace") or None,
-                       name=attributes.get("name") or None,
-                       field_selector=raw if isinstance(raw, str) else None)
-    decision = authorizer.decide(asked)
-    status: Object = {"allowed": decision.allowed}
-    reason = authorizer.reason(asked) if decision.allowed else decision.reason
-    if reason:
-        status["reason"] = reason
-    return {"apiVersion": info.api_version, "kind": info.kind, "metadata": {}, "spec": spec,
-            "status": status}
-
-
-def rules_review(authorizer: Authorizer, info: ResourceInfo, body: Any,
-                 user: UserInfo) -> Object:
-    """The answer to a SelfSubjectRulesReview (``kubectl auth can-i --list``): the rules bound
-    to ``user`` that apply in ``spec.namespace``, split as Kubernetes does into resource
-    rules and non-resource rules. ``incomplete`` stays false: the Node authorizer, which
-    cannot list rules, speaks for nodes only, whose RBAC rules are listed."""
-    spec = body.get("spec") if isinstance(body, dict) else None
-    namespace = spec.get("namespace", "") if isinstance(spec, dict) else None
-    if not isinstance(spec, dict) or not isinstance(namespace, str):
-        raise BadRequest("spec.namespace must be a string")
-    resource_rules, non_resource_rules = [], []
-    for rule in authorizer.policy_rules(user, namespace):
-        if not isinstance(rule, dict):
-            continue
-        if rule.get("resources"):
-            resource_rules.append({key: rule[key] for key in (
-                "verbs", "apiGroups", "resources", "resourceNames") if rule.get(key)})
-        if rule.get("nonResourceURLs"):
-            non_resource_rules.append({"verbs": rule.get("verbs") or [],
-                                       "nonResourceURLs": rule["nonResourceURLs"]})
-    return {"apiVersion": info.api_version, "kind": info.kind, "metadata": {}, "spec": spec,
-            "status": {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules,
-                       "incomplete": False}}
 
 
 class PreventEscalation:

@@ -15,7 +15,8 @@ the objects made at start ``bootstrapping``'s (mixed in), the verbs themselves
 the resource metrics (``metrics.k8s.io``, asked of the kubelets) ``metrics``'s (mixed in),
 the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`; API Priority and
 Fairness (each request queued by its flow as it arrives, served in fair order) ``fairness``'s
-(mixed in), the audit of each answer ``auditing``'s (mixed in).
+(mixed in), what each answer tells the observers (the audit, the metrics) ``outcomes``'s (mixed
+in).
 
 Neighbours: ``decoding``, ``bootstrapping``, ``verbs``, ``relay``, ``watching``; ``authn``,
 ``rbac``, ``nodeauthz``, ``admission``, ``registry`` and ``options`` in this package hold the
@@ -64,7 +65,6 @@ from actors.apiserver.admission.external import ExternalAdmission, Registrations
 from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
 from actors.apiserver.admission.priority import Priority
 from actors.apiserver.admission.serviceaccount import ServiceAccount
-from actors.apiserver.auditing import Auditing, AuditSink
 from actors.apiserver.authn import (
     Authenticator,
     Forwarding,
@@ -80,6 +80,7 @@ from actors.apiserver.fairness import DISPATCH, Fairness, Identities
 from actors.apiserver.metrics import Metrics
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
+from actors.apiserver.outcomes import Observer, Telling
 from actors.apiserver.queueing import Dispatcher, Ticket
 from actors.apiserver.rbac import (
     Authorizer,
@@ -110,7 +111,7 @@ _BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
 class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics,
-                Auditing, BusActor):
+                Telling, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
 
     def __init__(
@@ -124,7 +125,7 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         authorizer: Authorizer | None = None,
         handshaker: Handshaker | None = None,
         registrations: Registrations | None = None,
-        audit: AuditSink | None = None,
+        observer: Observer | None = None,
         admission_objects: Mirror | None = None,
         forwarding: Forwarding | None = None,
         custom_resources: CustomResources | None = None,
@@ -136,8 +137,9 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         ADMISSION_KINDS) and ``custom_resources`` (the resources served, CRDs' included) are
         shared by the workers of one apiserver, so that a change
         committed by one applies to the next request of every other. With ``handshaker``,
-        clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
-        record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
+        clients may open certificate sessions (``<prefix>.authn.hello``). ``observer`` (the
+        audit, the request metrics: ``outcomes``) hears of each request taken and answered.
+        With ``forwarding``, its fronts (the HTTPS listener) may
         send requests for their clients. With ``token_issuer``, it issues service account
         tokens (TokenRequest) and reviews tokens (TokenReview). ``flow_control`` (the
         FlowSchemas and priority levels) is shared by the workers too. With ``door``, its
@@ -163,13 +165,14 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         """The ticket of the request being dispatched, for handle() (``fairness``)."""
         self._dispatching = False
         self.admission = admission or self.default_chain()
-        self.audit = audit
+        self.observer = observer
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
         self._stats: dict[str, tuple[float, Object | None]] = {}
         self.range_leaks = {}
         self.watches = Watches(self.publish, self.config.name,
-                               lambda obj: self.resources.served.of(obj))
+                               lambda obj: self.resources.served.of(obj),
+                               observer.watched if observer is not None else None)
         """The watchers (the watch worker's; the other workers' stays empty)."""
 
     def default_chain(self) -> AdmissionChain:
@@ -235,6 +238,8 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         """Decode, authenticate, authorize, then run the verb; a verb that waits for an
         external admission actor answers later (:meth:`_advance`), so None is returned."""
         pending = Pending(incoming)
+        if self.observer is not None:
+            self.observer.received(incoming.subject)
         if (late := self._seat(pending)) is not None:
             return self._refused(pending, late)
         if incoming.subject == self.subjects.hello and self.handshaker is not None:
@@ -328,9 +333,9 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         return None
 
     def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
-        """Give back the request's seat, audit the answer to it, and return it."""
+        """Give back the request's seat, tell the observers of the answer, and return it."""
         self._unseat(pending, reply)
-        return self._audited(pending, reply)
+        return self._told(pending, reply)
 
     def _admit(self, request: Request, operation: str, obj: Object | None, old: Object | None
                ) -> Steps:

@@ -50,7 +50,7 @@ from actors.apiserver.options import (
     too_large,
     write_continue,
 )
-from actors.apiserver.rbac import Attributes, access_review, rules_review
+from actors.apiserver.rbac import Attributes
 from actors.apiserver.registry import (
     graceful_deletion,
     plain_copy,
@@ -62,6 +62,7 @@ from actors.apiserver.registry import (
     unchanged,
     with_propagation,
 )
+from actors.apiserver.reviews import access_review, rules_review
 from actors.apiserver.watching import Watcher, Watches
 from bus.envelope import packed_size
 from bus.errors import (

@@ -102,11 +102,14 @@ class Watches:
     """The watchers of one apiserver (held by its watch worker), by id and by resource."""
 
     def __init__(self, publish: Callable[[str, Envelope], None], sender: str,
-                 resource_of: ResourceOf = builtin_resource) -> None:
+                 resource_of: ResourceOf = builtin_resource,
+                 sent: Callable[[ResourceInfo], None] | None = None) -> None:
         """``publish``: the actor's (events go out on the bus loop); ``sender``: the
         apiserver's component name, in every event's envelope; ``resource_of``: which
-        resource a committed object is of."""
+        resource a committed object is of; ``sent`` hears of each event pushed (the
+        metrics)."""
         self._publish = publish
+        self._sent = sent
         self._sender = sender
         self._resource_of = resource_of
         self.watchers: dict[str, Watcher] = {}
@@ -196,3 +199,5 @@ class Watches:
             name=metadata.get("name"),
             body={"type": kind, "object": conversion.served_as(watcher.info, watcher.version, obj)},
         ))
+        if self._sent is not None:
+            self._sent(watcher.info)

@@ -45,6 +45,7 @@ from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
 from actors.client.informer import Informer
 from actors.client.leaderelection import ElectionTick, LeaderElectionConfig, LeaderElector
+from actors.instruments import Attempts, Instruments
 from actors.scheduler.cache import Cache
 from actors.scheduler.framework import Framework, Profile
 from actors.scheduler.interface import ClusterEvent, Code, CycleState, Status, events_of
@@ -108,7 +109,9 @@ class Scheduler(BusActor):
     """See the module docstring."""
 
     def __init__(self, connection: Connection, client: Client,
-                 config: SchedulerConfig | None = None, profile: Profile | None = None) -> None:
+                 config: SchedulerConfig | None = None, profile: Profile | None = None,
+                 instruments: Instruments | None = None) -> None:
+        """``instruments``: where its metrics go (a registry of its own when None)."""
         super().__init__(connection)
         self.client = client
         self.config = config or SchedulerConfig()
@@ -118,6 +121,10 @@ class Scheduler(BusActor):
         self.queue = SchedulingQueue(self.config.queue, {
             plugin.name: events_of(plugin) for plugin in profile.plugins})
         self.recorder = EventRecorder(client, self.config.name)
+        instruments = instruments or Instruments()
+        self.attempts = Attempts(instruments, self.config.name)
+        instruments.gauge_from("scheduler_pending_pods", "Number of pending pods, by the queue "
+                               "type.", ("queue",), self.config.name, self.queue.sizes)
         self.leading = self.config.leader_election is None
         self._failures: dict[str, str] = {}
         """Last FailedScheduling message per pod (the same one is not recorded twice)."""
@@ -253,6 +260,7 @@ class Scheduler(BusActor):
             return
         entry = self.queue.pop()
         if entry is not None:
+            self.attempts.started(entry.key)
             try:
                 self._cycle(entry)
             except Exception as surprise:  # a plugin's bug, or a pod no check foresaw
@@ -317,6 +325,7 @@ class Scheduler(BusActor):
         if message.status.ok:
             self.queue.done(entry.key)
             self._failures.pop(entry.key, None)
+            self.attempts.ended(entry.key, "scheduled")
             return
         log.info("binding %s to %s failed: %s", entry.key, node, message.status.message)
         self.framework.run_unreserve(message.state, entry.info, node)
@@ -330,6 +339,7 @@ class Scheduler(BusActor):
         meanwhile is left alone."""
         if entry.key not in self.queue:
             return
+        self.attempts.ended(entry.key, "error" if passing else "unschedulable")
         if passing:
             self.queue.backoff(entry)
         else:

@@ -33,7 +33,7 @@ from actors.store import StoreConfig
 from bindings import https, kubeconfig
 from bindings.cli import extending, parsing
 from bindings.cli.session import stop_on_signals
-from bindings.cluster import Cluster, ClusterConfig, ClusterError
+from bindings.cluster import Cluster, ClusterConfig, ClusterError, audit
 from bindings.cluster.identities import node_identity, node_kubeconfig
 from bus.errors import Invalid, UsageError
 
@@ -50,7 +50,8 @@ def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                     help="start N nats-servers routed as one NATS cluster (3: the bus and a "
                          "--store jetstream survive losing one)")
     for flags in (_nats_ca_flag, _store_flags, _https_flags, _monitor_flags, _leader_flags,
-                  _eviction_flags, _autoscaler_flags, _node_flags, _range_flags):
+                  _eviction_flags, _autoscaler_flags, _node_flags, _range_flags, _audit_flags,
+                  _metrics_flags):
         flags(up)
 
 
@@ -74,7 +75,8 @@ def _add_server(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                         help="no controllers here: `kubeactor controller-manager` processes run "
                              "them, with DATA_DIR/controller-manager.kubeconfig")
     for flags in (_nats_ca_flag, _store_flags, _https_flags, _monitor_flags, _leader_flags,
-                  _eviction_flags, _range_flags, _autoscaler_flags):
+                  _eviction_flags, _range_flags, _autoscaler_flags, _audit_flags,
+                  _metrics_flags):
         flags(server)
 
 
@@ -87,6 +89,7 @@ def _add_scheduler(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                                 "is kube-scheduler for the default, else this name")
     extending.scheduler_flags(scheduler)
     _leader_flags(scheduler)
+    _metrics_flags(scheduler)
 
 
 def _add_controller_manager(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -95,7 +98,7 @@ def _add_controller_manager(verbs: parsing.Verbs, common: parsing.Parser) -> Non
         help="run the controllers, joining the cluster of --kubeconfig "
              "(kube-controller-manager)")
     for flags in (_monitor_flags, _leader_flags, _eviction_flags, _range_flags,
-                  _autoscaler_flags):
+                  _autoscaler_flags, _metrics_flags):
         flags(controller_manager)
 
 
@@ -110,6 +113,7 @@ def _add_agent(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     agent.add_argument("--data-dir", type=Path, default=None,
                        help="the agent's own state (default ~/.kubeactor/agent-NODE)")
     _node_flags(agent)
+    _metrics_flags(agent)
 
 
 def _nats_ca_flag(command: argparse.ArgumentParser) -> None:
@@ -155,6 +159,36 @@ def _store_flags(command: argparse.ArgumentParser) -> None:
                          help="replicas of the jetstream store's bucket, made at first start "
                               "(3 on a NATS cluster of three; default: one per embedded "
                               "nats-server)")
+
+
+def _audit_flags(command: argparse.ArgumentParser) -> None:
+    """--audit-policy-file, --audit-log-maxsize, --audit-log-maxbackup (up, server), as
+    kube-apiserver's."""
+    command.add_argument("--audit-policy-file", type=Path, metavar="FILE",
+                         help="an audit.k8s.io/v1 Policy (default: every request at Metadata)")
+    command.add_argument("--audit-log-maxsize", type=parsing.bounded(0, 1 << 20),
+                         default=audit.MAX_BYTES >> 20, metavar="MB",
+                         help="rotate DATA_DIR/audit.log past this size (0: never)")
+    command.add_argument("--audit-log-maxbackup", type=parsing.bounded(0, 1 << 20),
+                         default=audit.MAX_BACKUPS, metavar="N",
+                         help="rotated audit logs kept (0: all)")
+
+
+def _metrics_flags(command: argparse.ArgumentParser) -> None:
+    """--metrics-listen (every process)."""
+    command.add_argument("--metrics-listen", metavar="HOST:PORT",
+                         help="also serve /metrics over plain HTTP here, unauthenticated (keep "
+                              "it on loopback; the HTTPS port serves it under RBAC)")
+
+
+def _observed(args: argparse.Namespace, config: ClusterConfig) -> ClusterConfig:
+    """``config`` with the metrics and audit flags its command has."""
+    flags = vars(args)
+    audit_flags = {} if "audit_policy_file" not in flags else dict(
+        audit_policy_file=args.audit_policy_file,
+        audit_log_max_bytes=args.audit_log_maxsize << 20,
+        audit_log_max_backups=args.audit_log_maxbackup)
+    return dataclasses.replace(config, metrics_listen=args.metrics_listen, **audit_flags)
 
 
 def _https_flags(command: argparse.ArgumentParser) -> None:
@@ -296,7 +330,7 @@ def _add_node_kubeconfig(verbs: parsing.Verbs, common: parsing.Parser) -> None:
 
 def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster in this process."""
-    return _serve(_elected(args, ClusterConfig(
+    return _serve(args, _elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=args.nodes, runtime=args.runtime,
         nats_url=args.nats, nats_ca=_nats_ca(args), nats_port=args.port,
         nats_cluster=_nats_cluster(args), store=args.store, store_replicas=args.store_replicas,
@@ -331,7 +365,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     if args.apiserver_only and not (args.store == "jetstream" and args.nats):
         raise UsageError("an apiserver-only process shares the store of a running cluster: "
                          "it needs --store jetstream and --nats URL")
-    return _serve(_elected(args, ClusterConfig(
+    return _serve(args, _elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_ca=_nats_ca(args),
         nats_host=host, store_replicas=args.store_replicas,
         nats_port=int(port), store=args.store, storage=_storage(args),
@@ -364,7 +398,7 @@ def _join(args: argparse.Namespace, what: str, **component: Any) -> int:
     cluster of the kubeconfig with its credentials, leading through its Lease."""
     config = kubeconfig.load(
         Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser())
-    return _serve(_elected(args, ClusterConfig(
+    return _serve(args, _elected(args, ClusterConfig(
         nodes=0, control_plane=False, nats_url=config.server, prefix=config.prefix,
         credentials=config.credentials(), bus=config.bus(), **component)), what)
 
@@ -393,7 +427,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
             f"with `kubeactor node-kubeconfig --node {args.node} --data-dir DIR "
             "--kubeconfig-out FILE`")
     data_dir = args.data_dir or Path(f"~/.kubeactor/agent-{args.node}")
-    return _serve(ClusterConfig(
+    return _serve(args, ClusterConfig(
         data_dir=data_dir, node_names=(args.node,), control_plane=False, scheduler=False,
         controller_manager=False,
         runtime=args.runtime, nats_url=args.nats or config.server, prefix=config.prefix,
@@ -404,8 +438,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
         f"node {args.node}")
 
 
-def _serve(config: ClusterConfig, what: str) -> int:
-    """Start, say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0."""
+def _serve(args: argparse.Namespace, config: ClusterConfig, what: str) -> int:
+    """Start (with the metrics and audit flags of ``args``), say ``ready``, run until SIGINT
+    or SIGTERM, stop everything; exit 0."""
+    config = _observed(args, config)
     stop = stop_on_signals()
     cluster = Cluster.start(config, progress=lambda step: print(
         f"starting {step}...", file=sys.stderr, flush=True))
@@ -413,6 +449,8 @@ def _serve(config: ClusterConfig, what: str) -> int:
         where = (f", kubeconfig at {cluster.kubeconfig_path}" if config.control_plane else "")
         if cluster.https is not None:
             where += f", Kubernetes API at {cluster.https.url}"
+        if cluster.metrics is not None:
+            where += f", metrics at {cluster.metrics.url}"
         print(f"kubeactor is ready: {what}, NATS at {cluster.url}{where}", flush=True)
         if config.control_plane:
             print(f"  try: kubeactor --kubeconfig {cluster.kubeconfig_path} get nodes",

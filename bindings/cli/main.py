@@ -39,6 +39,7 @@ from bindings.cli import (
     objects,
     parsing,
     pods,
+    raw,
     services,
     top,
     tracing,
@@ -122,9 +123,11 @@ def _run(argv: Sequence[str] | None) -> int:
     head, words = parsing.split_dash_dash(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(head)
     _configure_logging(getattr(args, "verbose", False))
-    if args.verb in LOCAL_COMMANDS:
+    local = LOCAL_COMMANDS.get(args.verb) or (raw.cmd_raw if getattr(args, "raw", None)
+                                                else None)
+    if local is not None:  # no session: what needs no bus (get --raw: HTTPS only)
         try:
-            return LOCAL_COMMANDS[args.verb](args)
+            return local(args)
         except ConnectionLost as error:  # trace's
             print_error(error)
             return 1

@@ -21,6 +21,7 @@ from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.scheduler import ProfileConfig
 from actors.store import StoreConfig
+from bindings.cluster import audit
 from bus import BusConfig
 from bus.errors import KubeactorError
 
@@ -76,7 +77,16 @@ class ClusterConfig:
     node_memory: str | None = None
     """Memory each node offers; None: the host's."""
     audit_log: Path | None = None
-    """Where the apiserver appends one JSON line per request; None: ``DATA_DIR/audit.log``."""
+    """Where the apiserver appends its ``audit.k8s.io/v1`` Events, a JSON line each; None:
+    ``DATA_DIR/audit.log``."""
+    audit_policy_file: Path | None = None
+    """An ``audit.k8s.io/v1`` Policy (YAML or JSON, ``--audit-policy-file``); None:
+    ``actors.apiserver.auditing.DEFAULT_POLICY`` (every request at Metadata)."""
+    audit_log_max_bytes: int = audit.MAX_BYTES
+    """The size past which the audit log rotates (``--audit-log-maxsize``, in MB there); 0:
+    never."""
+    audit_log_max_backups: int = audit.MAX_BACKUPS
+    """Rotated audit logs kept (``--audit-log-maxbackup``); 0: all."""
     max_pods: int = 110
     """Pods each node accepts (the kubelet's --max-pods)."""
     backoff_base: float = 10.0
@@ -120,6 +130,9 @@ class ClusterConfig:
     https_listen: str | None = "127.0.0.1:0"
     """``HOST:PORT`` where the control plane serves Kubernetes' HTTPS API (port 0: a free one;
     the CLI's ``--https-listen`` defaults to kube-apiserver's 127.0.0.1:6443); None: none."""
+    metrics_listen: str | None = None
+    """``HOST:PORT`` where this process serves ``/metrics`` over plain HTTP
+    (``--metrics-listen``; port 0: a free one); None: only on the HTTPS port, if any."""
     disabled_admission: tuple[str, ...] = ()
     """Admission plugins the apiserver leaves out, by name (kube-apiserver's
     ``--disable-admission-plugins``): ``ServiceAccount`` where no controller makes accounts."""

@@ -20,22 +20,21 @@ This is the one place that wires bindings (SQLite, JetStream, Docker) into actor
 
 Neighbours: ``bindings.cluster.config`` (what it is asked to start),
 ``bindings.cluster.identities`` (who each component is), ``bindings.cluster.pki``,
-``bindings.cluster.bususers`` and ``bindings.cluster.audit`` (what it keeps in the data dir),
-``bindings.cli.daemons`` (the verbs that run it).
+``bindings.cluster.datadir``, ``bindings.cluster.bususers`` and ``bindings.cluster.audit``
+(what it keeps in the data dir), ``bindings.cluster.monitoring`` (the metrics and health of the
+process), ``bindings.cli.daemons`` (the verbs that run it).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import logging
-import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import pykka
 
@@ -54,17 +53,23 @@ from actors.apiserver import (
     busauth,
 )
 from actors.apiserver.admission.external import Registrations
+from actors.apiserver.auditing import Auditor
 from actors.apiserver.authn import BearerAuthenticator, ServiceAccountAuthenticator, store_lookup
 from actors.apiserver.classifying import FlowControl
 from actors.apiserver.customresources import CustomResources
+from actors.apiserver.http import health
+from actors.apiserver.instrumenting import RequestMetrics
 from actors.apiserver.mirror import Mirror
+from actors.apiserver.outcomes import Observers
 from actors.apiserver.server import ADMISSION_KINDS
 from actors.apiserver.tokens import TokenIssuer
 from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
+from actors.controllers.controller import ControllerConfig
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
+from actors.instruments import Instruments
 from actors.kubelet.config import KubeletConfig, host_cpu, host_memory
 from actors.kubelet.kubelet import Kubelet, Node
 from actors.kubelet.runtime import Runtime, RuntimeFailure
@@ -77,8 +82,8 @@ from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
-from bindings.cluster import bususers, natsservers
-from bindings.cluster.audit import AuditLog
+from bindings.cluster import bususers, datadir, natsservers
+from bindings.cluster.audit import AuditLog, audit_policy
 from bindings.cluster.config import ClusterConfig, ClusterError
 from bindings.cluster.extensions import Started
 from bindings.cluster.identities import (
@@ -90,6 +95,15 @@ from bindings.cluster.identities import (
     SCHEDULER,
     ensure_tokens,
     node_identity,
+)
+from bindings.cluster.monitoring import (
+    BusCollector,
+    MeteredRuntime,
+    MetricsListener,
+    TimedBackend,
+    bus_checks,
+    health_checks,
+    storage_counts,
 )
 from bindings.cluster.pki import Pki, ensure_pki
 from bindings.https import Front, HttpsListener, parse_listen, tls_context
@@ -109,11 +123,6 @@ from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
 
-def _cluster_id(path: Path) -> str:
-    """This data dir's cluster id, made on first start; it scopes the cluster's containers."""
-    if not path.exists():
-        path.write_text(secrets.token_hex(8))
-    return path.read_text().strip()
 
 
 @dataclass
@@ -137,6 +146,12 @@ class Cluster:
     _passwords: dict[str, str] = field(default_factory=dict)
     """NATS user -> password of the control plane's identities (``bindings.cluster.bususers``)."""
     _audit: AuditLog | None = None
+    instruments: Instruments = field(default_factory=Instruments)
+    """This process's metrics (``/metrics`` on the HTTPS port and on ``metrics_listen``)."""
+    metrics: MetricsListener | None = None
+    """The plain-HTTP ``/metrics`` listener, when ``metrics_listen`` asks for one."""
+    checks: dict[str, list[health.Check]] = field(default_factory=dict)
+    """This process's health checks by endpoint (the HTTPS port's and ``metrics``')."""
     _lock: TextIO | None = None
     _pki: Pki | None = None
     https: HttpsListener | None = None
@@ -160,18 +175,19 @@ class Cluster:
 
     def _start(self) -> None:
         config, say = self.config, self._progress
+        self._start_metrics()
         names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
         if config.data_dir is None:  # a scheduler or a controller manager, nothing kept here
             if config.control_plane or names:
                 raise ClusterError("a control plane or a kubelet needs a data dir")
             self._join()
             return
-        data = self._open_data_dir(config.data_dir)
+        data, self._lock = datadir.open_locked(config.data_dir)
         if config.control_plane:
             self._start_control_plane(data, names)
         else:
             self._join()
-        cluster_id = _cluster_id(data / "cluster-id")
+        cluster_id = datadir.cluster_id(data / "cluster-id")
         if names and config.runtime == "sim":
             self._start_sim_nodes(names)
         nodes = []
@@ -196,6 +212,21 @@ class Cluster:
         self._run(LocalPathProvisioner.start(connection, client, LocalDisk(), {
             name: kubelets / name / "storage" for name in names}))
 
+    def _start_metrics(self) -> None:
+        """The bus's figures in this process's registry, and ``metrics_listen``'s listener."""
+        self.instruments.registry.register(BusCollector(self._connections))
+        self.checks.update(bus_checks(self._connections))  # an apiserver's replace these
+        if self.config.metrics_listen is None:
+            return
+        try:
+            self.metrics = MetricsListener(self.config.metrics_listen, self.instruments,
+                                           self.checks)
+        except UsageError as error:
+            raise ClusterError(f"--metrics-listen {error}") from None
+        except OSError as error:
+            raise ClusterError(f"cannot serve metrics on {self.config.metrics_listen}: "
+                               f"{error.strerror}") from None
+
     def _join(self) -> None:
         """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
         controller manager when asked for (the kubelets follow in ``_start``)."""
@@ -207,18 +238,6 @@ class Cluster:
         # Like kube-scheduler's <hostname>_<uuid>: a new replica at each start.
         self._start_controllers(f"{socket.gethostname()}_{new_id()}")
 
-    def _open_data_dir(self, path: Path) -> Path:
-        """``path``, made (0700) and locked for this process."""
-        data = path.expanduser().resolve()
-        try:
-            data.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._lock_data_dir(data)
-        except FileExistsError:
-            raise ClusterError(f"data dir {data} is a file, not a directory") from None
-        except OSError as error:
-            raise ClusterError(f"data dir {data} cannot be used: {error.strerror}") from None
-        return data
-
     def _node(self, connection: Connection, name: str, runtime: Runtime,
               **overrides: Any) -> Node:
         """One node for a kubelet, with its own identity on ``connection``."""
@@ -226,7 +245,8 @@ class Cluster:
         client = Client(connection, self._own_credentials(
             node_identity(name, simulated=connection.owner == NODE_SIM)),
             field_validation="Strict")  # a field it writes that the API lacks is its bug
-        return Node(client, runtime, KubeletConfig(
+        metered = cast(Runtime, MeteredRuntime(runtime, self.instruments, name))
+        return Node(client, metered, KubeletConfig(
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),
             lease_duration_seconds=config.node_lease_duration_seconds,
@@ -284,7 +304,12 @@ class Cluster:
             self.url = ",".join(server.url for server in self.nats_servers)
             self.bus_ca = certs.cert_pem(self._pki.ca)
         say(f"store ({config.store})")
-        store = self._run(Store.start(self._backend(data), config.storage))
+        store = self._run(Store.start(TimedBackend(self._backend(data), self.instruments),
+                                      config.storage))
+        self.instruments.gauge_from(
+            "apiserver_storage_objects", "Number of stored objects at the time of last check "
+            "split by kind.", ("resource",), "store",
+            storage_counts(store.proxy().view().get().snapshot))
         say("apiserver")
         connection = self._connect(BUS_APISERVER, "apiserver")
         handshaker = self._pki.handshaker()
@@ -299,10 +324,15 @@ class Cluster:
         authorizer, registrations = Authorizer(NodeAuthorizer()), Registrations()
         admission_objects, custom_resources = Mirror(ADMISSION_KINDS), CustomResources()
         flow_control = FlowControl()
-        self._audit = AuditLog(config.audit_log or data / "audit.log")
+        self._audit = AuditLog(config.audit_log or data / "audit.log",
+                               max_bytes=config.audit_log_max_bytes,
+                               max_backups=config.audit_log_max_backups)
+        observer = Observers(Auditor(self._audit, audit_policy(config.audit_policy_file)),
+                             RequestMetrics(self.instruments, Subjects(config.prefix)))
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
-        bootstrapper, door = None, Door()  # the front hands its requests to the workers here
+        bootstrapper, workers = None, []
+        door = Door()  # the front hands its requests to the workers here
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             ref = self._run(ApiServer.start(
@@ -312,13 +342,15 @@ class Cluster:
                                        ranges=config.ranges),
                 token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
-                audit=self._audit, admission_objects=admission_objects,
+                observer=observer, admission_objects=admission_objects,
                 custom_resources=custom_resources, door=door, flow_control=flow_control,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
             bootstrapper = ref if first else bootstrapper
+            workers.append(ref)
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
+        self.checks.update(health_checks(store, connection, workers, self._connections))
         deploy, client = self._component("deploy", ADMIN)  # what k3s deploys beside the API
         with contextlib.suppress(AlreadyExists):
             client.create(storage.CLASSES, storage.local_path_class(), None)
@@ -330,7 +362,8 @@ class Cluster:
                 natsservers.local_address(self.https.host), self.https.port).get(timeout=60)
         if not config.apiserver_only:
             # Stable across restarts of this data dir: a restarted replica leads again at once.
-            self._start_controllers(f"{socket.gethostname()}_{_cluster_id(data / 'cluster-id')}")
+            replica = datadir.cluster_id(data / "cluster-id")
+            self._start_controllers(f"{socket.gethostname()}_{replica}")
         self.kubeconfig_path = data / "kubeconfig"
         self._write_kubeconfig(self.kubeconfig_path, pki / "admin", ADMIN, BUS_ADMIN)
         self._write_kubeconfig(data / "scheduler.kubeconfig", pki / "scheduler", SCHEDULER)
@@ -354,7 +387,7 @@ class Cluster:
             addresses.host(self.config.ranges.service_cidr, 0)))
         connection, _ = self._component("https", HTTPS_FRONT)
         front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served,
-                      door=door)
+                      door=door, metrics=self.instruments.registry, checks=self.checks)
         listener = HttpsListener(front, tls_context(cert, key, certs.cert_pem(self._pki.ca)),
                                  host, port)
         try:
@@ -390,7 +423,7 @@ class Cluster:
             connection, client = self._component("scheduler", SCHEDULER)
             self._run(Scheduler.start(connection, client, SchedulerConfig(
                 name=config.scheduler_name, leader_election=self._election(lease, replica)),
-                config.profile.profile(client)))
+                config.profile.profile(client), instruments=self.instruments))
         if config.controller_manager:
             self._start_controller_manager(replica)
 
@@ -402,7 +435,8 @@ class Cluster:
             connection, client, ControllerManagerConfig(
                 node_lifecycle=config.node_lifecycle, autoscaler=config.autoscaler,
                 namespace_retry_seconds=config.namespace_retry_seconds,
-                root_ca=self._root_ca(), ranges=config.ranges))
+                root_ca=self._root_ca(), ranges=config.ranges,
+                controller=ControllerConfig(instruments=self.instruments)))
         gate = LeaderGate.start(connection, client, self._election(
             "kube-controller-manager", replica), manager.start, manager.stop)
         # Leading at once, its on_start starts every controller, each within its own
@@ -428,17 +462,6 @@ class Cluster:
             return JetStreamBackend(self._connect(BUS_STORE, "store"), replicas=(
                 self.config.store_replicas or self.config.nats_cluster))
         raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
-
-    def _lock_data_dir(self, data: Path) -> None:
-        """One cluster per data dir: a second start fails instead of sharing the store."""
-        self._lock = (data / "lock").open("w")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.close()
-            self._lock = None
-            raise ClusterError(f"another kubeactor is already running on {data}; stop it or "
-                               "pick another --data-dir") from None
 
     def _connect(self, user: str, name: str) -> Connection:
         """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
@@ -509,8 +532,8 @@ class Cluster:
         profile = ProfileConfig(tuple(plugins), dict(weights or {}))
         connection, client = self._component(f"scheduler-{name}", SCHEDULER)
         return Started(name, self._run(Scheduler.start(
-            connection, client, SchedulerConfig(name=name), profile.profile(client))),
-            connection)
+            connection, client, SchedulerConfig(name=name), profile.profile(client),
+            instruments=self.instruments)), connection)
 
     def start_admission(self, actor_class: type[AdmissionActor], name: str, *args: Any,
                         user: str | None = None, **kwargs: Any) -> Started:
@@ -562,6 +585,9 @@ class Cluster:
         if self.https is not None:
             self.https.stop()
             self.https = None
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
         if self.controller_manager is not None:
             self.controller_manager.stop()
         for ref in reversed(self._actors):

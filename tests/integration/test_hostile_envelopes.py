@@ -350,7 +350,7 @@ class Asker:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             lines = self.audit.read_text().splitlines()
-            if any(f'"trace_id":"{trace}"' in line for line in lines):
+            if any(f'"kubeactor.io/trace-id":"{trace}"' in line for line in lines):
                 return len(lines)
             await asyncio.sleep(0.05)
         raise AssertionError(f"the audit record of {trace} was never written")
