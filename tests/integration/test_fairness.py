@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from actors.client.client import Client
 from bindings import kubeconfig
 from bus.connection import Connection
 from bus.envelope import Envelope
+from tests import auditlog
 from tests.processes import UpProcess, start_up, stop_up
 
 pytestmark = pytest.mark.integration
@@ -158,9 +160,17 @@ def flooded(cluster: UpProcess, flooder: Path) -> Flooded:
 
 
 def _latencies(audited: list[dict[str, Any]], user: str, resource: str) -> list[float]:
-    return sorted(r["latency_ms"] for r in audited
-                  if r.get("user") == user and r.get("resource") == resource
-                  and r.get("code") == 200)
+    """Milliseconds from received to answered of ``user``'s answered ``resource`` requests
+    (their ResponseComplete audit Events)."""
+    return sorted((_time(e["stageTimestamp"]) - _time(e["requestReceivedTimestamp"])) * 1000
+                  for e in audited if e["stage"] == "ResponseComplete"
+                  and auditlog.user(e) == user
+                  and e.get("objectRef", {}).get("resource") == resource
+                  and e["responseStatus"]["code"] == 200)
+
+
+def _time(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def test_a_flooding_user_gets_429s_and_the_admin_overtakes_the_flood(flooded):

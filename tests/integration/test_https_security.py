@@ -22,6 +22,7 @@ from bindings import kubeconfig
 from bindings.cluster import Cluster
 from bus.connection import Connection
 from bus.envelope import Envelope, decode
+from tests import auditlog
 from tests.support import until
 
 pytestmark = pytest.mark.integration
@@ -365,9 +366,11 @@ def test_http_requests_are_handed_to_the_pipeline_in_the_process_and_audited_as_
     front = "system:kube-apiserver-https"
 
     def audited() -> list[tuple[str, str, int, str]]:
-        return [(r["user"], r["namespace"], r["code"], r.get("via", ""))
-                for r in map(json.loads, path.read_text().splitlines())
-                if r["verb"] == "create" and r["resource"] == "configmaps"]
+        return [(auditlog.user(e), e["objectRef"].get("namespace"), e["responseStatus"]["code"],
+                 e.get("annotations", {}).get("kubeactor.io/via", ""))
+                for e in auditlog.events(path) if e["stage"] == "ResponseComplete"
+                and e["verb"] == "create" and e.get("objectRef", {}).get("resource") ==
+                "configmaps"]
 
     until(lambda: ("admin", "default", 201, front) in audited(),
           failure="the HTTP create was not audited")

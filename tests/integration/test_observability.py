@@ -132,8 +132,8 @@ def test_readyz_turns_unready_when_the_bus_and_store_are_gone_and_ready_when_bac
             "readyz check passed"]
         assert get(cluster, "/readyz/store") == (200, "ok")
         assert get(cluster, "/readyz/nothing")[0] == 404
-        assert cluster.nats is not None
-        cluster.nats.stop()
+        [nats] = cluster.nats_servers
+        nats.stop()
         status, text = until(lambda: (answer := get(cluster, "/readyz"))[0] == 500 and answer)
         assert "[-]bus failed: reason withheld" in text and text.endswith(
             "readyz check failed\n")
@@ -143,7 +143,7 @@ def test_readyz_turns_unready_when_the_bus_and_store_are_gone_and_ready_when_bac
         args = ["--kubeconfig", str(cluster.kubeconfig_path), "get", "--raw", "/readyz"]
         assert cli.main(args) == 1
         assert "[-]bus failed" in capsys.readouterr().err
-        cluster.nats.start()
+        nats.start()
         assert until(lambda: get(cluster, "/readyz") == (200, "ok"), timeout=60)
         assert cli.main([*args[:-1], "/readyz?verbose"]) == 0
         assert capsys.readouterr().out.endswith("readyz check passed\n")
