@@ -16,8 +16,11 @@ A ``tls://`` URL means TLS from the first byte (:func:`tls_options`, nats-server
 system's CAs) and its address before any credential is sent, and no server can talk the
 client down to plaintext.
 
+Every message a subscription receives meets this process's fault plans first
+(``bus.faults``): almost always none, and it goes straight to its handler.
+
 Neighbours: ``bus.loop`` (the thread), ``bus.envelope`` (the codec), ``bus.actor`` (the
-actor bridge built on this class).
+actor bridge built on this class), ``bus.faults`` (fault injection).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from bus import faults
 from bus import loop as bus_loop
 from bus.callout import sign_nonce
 from bus.envelope import MAC_HEADER, Envelope, decode, encode, mac, read_mac
@@ -175,6 +179,15 @@ def _hang_up(nc: NatsClient) -> None:
     transport = getattr(nc, "_transport", None)
     if transport is not None:
         transport.close()
+
+def _suffer(fate: faults.Fate, handler: Handler, incoming: Incoming) -> None:
+    """Hand ``incoming`` to ``handler`` as a fault plan decided: not at all, twice, or later
+    (loop thread; a delay is a timer of the loop, so the messages after it overtake it)."""
+    for _ in range(fate.copies):
+        if fate.delay:
+            asyncio.get_running_loop().call_later(fate.delay, handler, incoming)
+        else:
+            handler(incoming)
 
 
 class Connection:
@@ -430,8 +443,14 @@ class Connection:
                     reply = Envelope(sender=self.name).error_reply(error, sender=self.name)
                     await self.nc.publish(msg.reply, encode(reply))
                 return
-            handler(Incoming(msg.subject, envelope, msg.reply or None, msg.data,
-                             read_mac(msg.headers)))
+            incoming = Incoming(msg.subject, envelope, msg.reply or None, msg.data,
+                                read_mac(msg.headers))
+            chosen = faults.PROCESS.fate(msg.subject, Subjects.family(msg.subject),
+                                         envelope.group, envelope.resource)
+            if chosen is None:
+                handler(incoming)
+            else:
+                _suffer(chosen, handler, incoming)
 
         return await self._checked(subject, await self.nc.subscribe(
             subject, queue=queue, cb=deliver, pending_msgs_limit=self.config.pending_limit))
