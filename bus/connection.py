@@ -445,8 +445,7 @@ class Connection:
                 return
             incoming = Incoming(msg.subject, envelope, msg.reply or None, msg.data,
                                 read_mac(msg.headers))
-            chosen = faults.PROCESS.fate(msg.subject, Subjects.family(msg.subject),
-                                         envelope.group, envelope.resource)
+            chosen = faults.PROCESS.fate(msg.subject, envelope, self.name)
             if chosen is None:
                 handler(incoming)
             else:

@@ -34,6 +34,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bus.envelope import Envelope
+from bus.subjects import Subjects
+
 GROUP = "chaos.kubeactor.io"
 """The API group of the FaultPlan kind."""
 RESOURCE = "faultplans"
@@ -111,8 +114,9 @@ def exempt(family: str, group: str | None, resource: str | None) -> bool:
     return family in EXEMPT_FAMILIES or (group == GROUP and resource == RESOURCE)
 
 
-Reporter = Callable[[Fate, str], None]
-"""Told of each fault done to a message on a subject (loop thread: it must not block)."""
+Reporter = Callable[[Fate, str, Envelope, str], None]
+"""Told of each fault: the fate, the message's subject and envelope, and the connection that
+received it (loop thread: it must not block)."""
 
 
 class Faults:
@@ -137,11 +141,12 @@ class Faults:
         with self._lock:
             return [plan for plan, _ in self._plans.values()]
 
-    def fate(self, subject: str, family: str, group: str | None,
-             resource: str | None) -> Fate | None:
-        """The fate of a message from the first plan that faults it, reported; None for most
-        (no plan, exempt, expired plans, or left alone). Loop thread."""
-        if not self._plans or exempt(family, group, resource):
+    def fate(self, subject: str, envelope: Envelope, receiver: str) -> Fate | None:
+        """The fate of a message connection ``receiver`` got, from the first plan that faults
+        it, reported; None for most (no plan, exempt, expired plans, or left alone). Loop
+        thread."""
+        if not self._plans or exempt(Subjects.family(subject), envelope.group,
+                                     envelope.resource):
             return None
         now = time.time()
         with self._lock:
@@ -150,7 +155,7 @@ class Faults:
             chosen = fate(plan, rng, subject) if plan.until > now else None
             if chosen is not None:
                 if self.reporter is not None:
-                    self.reporter(chosen, subject)
+                    self.reporter(chosen, subject, envelope, receiver)
                 return chosen
         return None
 

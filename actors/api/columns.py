@@ -407,6 +407,13 @@ def _flow_schema_cells(schema: Object) -> list[str]:
             str(dangling.get("status", "?"))]
 
 
+def _fault_plan_cells(plan: Object) -> list[str]:
+    spec = plan.get("spec") or {}
+    return [plan["metadata"]["name"], ",".join(spec.get("subjects") or []),
+            *(str(spec.get(rate, 0)) for rate in ("drop", "duplicate", "reorder")),
+            f"{spec.get('delaySeconds', 0)}s", str(spec.get("expires", "")), age(plan)]
+
+
 def _columns(names: str, wide: str, cells: Callable[[Object], list[str]]) -> Columns:
     """Columns from their names (comma-separated; a ``Name`` column is the name's), the wide
     ones after the others."""
@@ -461,6 +468,8 @@ BY_RESOURCE: dict[str, Columns] = {
     "ingresses": _columns("Name,Class,Hosts,Address,Ports,Age", "", _ingress_cells),
     "ingressclasses": _columns("Name,Controller,Parameters,Age", "", _ingress_class_cells),
     "networkpolicies": _columns("Name,Pod-Selector,Age", "", _network_policy_cells),
+    "faultplans": _columns("Name,Subjects,Drop,Duplicate,Reorder,Delay,Expires,Age", "",
+                           _fault_plan_cells),
     autoscaling.RESOURCE: _columns("Name,Reference,Targets,MinPods,MaxPods,Replicas,Age", "",
                                    _autoscaler_cells),
     storage.VOLUMES: _columns("Name,Capacity,Access Modes,Reclaim Policy,Status,Claim,"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from actors.api import autoscaling, certificates, disruptionbudgets, jobs, storage
+from actors.api import autoscaling, certificates, disruptionbudgets, faultplans, jobs, storage
 from bus.errors import BadRequest, NotFound
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -111,6 +111,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("status",)),
     ResourceInfo("admissionregistrations", "AdmissionRegistration",
                  group="admissionregistration.kubeactor.io", namespaced=False),
+    ResourceInfo(faultplans.RESOURCE, faultplans.KIND, group=faultplans.GROUP,
+                 namespaced=False),
     ResourceInfo("selfsubjectaccessreviews", "SelfSubjectAccessReview",
                  group="authorization.k8s.io", namespaced=False),
     ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",

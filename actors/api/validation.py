@@ -28,6 +28,7 @@ from actors.api import (
     certificates,
     crds,
     disruptionbudgets,
+    faultplans,
     flowcontrol,
     jobs,
     policychecks,
@@ -176,5 +177,6 @@ VALIDATORS = {"limitranges": policychecks.limit_range_problems,
               "controllerrevisions": workloadchecks.revision_problems,
               services.RESOURCE: services.problems,
               storage.VOLUMES: storage.volume_problems, storage.CLAIMS: storage.claim_problems,
-              storage.CLASSES: storage.class_problems, **flowcontrol.VALIDATORS}
+              storage.CLASSES: storage.class_problems, faultplans.RESOURCE: faultplans.problems,
+              **flowcontrol.VALIDATORS}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

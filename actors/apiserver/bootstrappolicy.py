@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import autoscaling, certificates, disruptionbudgets
+from actors.api import autoscaling, certificates, disruptionbudgets, faultplans
 from actors.api.objects import Object
 from actors.api.resources import METRICS_GROUP
 from actors.apiserver.rbac import ALL, RBAC_GROUP
@@ -203,4 +203,22 @@ def bootstrap_policy() -> list[Object]:
              "resourceNames": [certificates.CLIENT_SIGNER]},
         ]),
         _cluster_binding(CSR_SIGNER, "User", CSR_SIGNER),
+        *_fault_plan_roles(),
     ]
+
+
+FAULT_PLAN_READER = "system:kubeactor:fault-plan-reader"
+
+
+def _fault_plan_roles() -> list[Object]:
+    """Who follows FaultPlans (``actors.client.faultinjection``): every process hosting
+    components, as its own identity; the control plane's injector also deletes expired ones.
+    Nobody else is granted them: making one is the admin's (``cluster-admin``)."""
+    read = _rule([faultplans.GROUP], [faultplans.RESOURCE], READ)
+    readers = _cluster_binding(FAULT_PLAN_READER, "Group", "system:nodes")
+    readers["subjects"] += [{"apiGroup": RBAC_GROUP, "kind": "User", "name": user}
+                            for user in ("system:kube-scheduler", NODE_SIM)]
+    return [_cluster_role(FAULT_PLAN_READER, [read]), readers,
+            _cluster_role(faultplans.INJECTOR, [
+                read, _rule([faultplans.GROUP], [faultplans.RESOURCE], ["delete"])]),
+            _cluster_binding(faultplans.INJECTOR, "User", faultplans.INJECTOR)]

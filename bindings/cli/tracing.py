@@ -122,6 +122,8 @@ def hop(record: Record) -> Hop:
         target, code = "apiserver", None
     elif kind == "watch":
         verb = str((envelope.body or {}).get("type", "event"))
+    elif kind == "trace" and "chaos" in (envelope.options or {}):
+        verb = _chaos_verb(envelope)
     elif kind == "trace" and envelope.verb == "commit":
         revision = (envelope.body or {}).get("revision")
         what = f"{what} (rev {revision})" if revision is not None else what
@@ -139,6 +141,14 @@ def answered(hops: Iterable[Hop]) -> list[Hop]:
     latency = {line.parent_id: line.latency_ms for line in hops if line.reply and line.parent_id}
     return [dataclasses.replace(line, latency_ms=latency[line.span_id])
             if not line.reply and line.span_id in latency else line for line in hops]
+
+
+def _chaos_verb(envelope: Envelope) -> str:
+    """A fault plan's span: ``chaos start``, ``chaos end (expired)``, ``chaos drop create``."""
+    options = envelope.options or {}
+    said = options.get("faulted") or options.get("reason")
+    said = f" ({said})" if envelope.verb == "end" else f" {said}" if said else ""
+    return f"chaos {envelope.verb}{said}"
 
 
 def matches(record: Record, info: ResourceInfo | None = None, name: str | None = None,

@@ -14,7 +14,7 @@ import csv
 import secrets
 from pathlib import Path
 
-from actors.api import certificates, certs
+from actors.api import certificates, certs, faultplans
 from bindings import kubeconfig
 from bindings.cluster.config import ClusterError
 from bindings.cluster.pki import ensure_pki, private_file
@@ -31,8 +31,10 @@ CSR_SIGNER = ("system:controller:certificate-controller", "")
 HTTPS_FRONT = (certificates.FRONT, "")
 """The HTTPS listener on the bus: it may forward its clients' credentials, nothing more
 (``actors.apiserver.authn.Forwarding``); RBAC grants it nothing."""
+FAULT_INJECTOR = (faultplans.INJECTOR, "")
+"""The control plane's fault injector: follows FaultPlans, deletes expired ones."""
 CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, BUS_STORE, SCHEDULER[0], CONTROLLER_MANAGER[0],
-                       CSR_SIGNER[0], HTTPS_FRONT[0])
+                       CSR_SIGNER[0], HTTPS_FRONT[0], FAULT_INJECTOR[0])
 """The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
 them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
 ``pki/nats-issuer.nk``: ``bus.permissions.authorization``)."""

@@ -65,6 +65,7 @@ from actors.apiserver.server import ADMISSION_KINDS
 from actors.apiserver.tokens import TokenIssuer
 from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, Credentials
+from actors.client.faultinjection import FaultInjector
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
 from actors.controllers.controller import ControllerConfig
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
@@ -91,6 +92,7 @@ from bindings.cluster.identities import (
     CONTROL_PLANE_USERS,
     CONTROLLER_MANAGER,
     CSR_SIGNER,
+    FAULT_INJECTOR,
     HTTPS_FRONT,
     SCHEDULER,
     ensure_tokens,
@@ -235,6 +237,7 @@ class Cluster:
             raise ClusterError("components without a control plane need a NATS URL and "
                                "credentials (from --kubeconfig)")
         self.url = config.nats_url
+        self._start_fault_injector()
         # Like kube-scheduler's <hostname>_<uuid>: a new replica at each start.
         self._start_controllers(f"{socket.gethostname()}_{new_id()}")
 
@@ -347,6 +350,7 @@ class Cluster:
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
             bootstrapper = ref if first else bootstrapper
             workers.append(ref)
+        self._start_fault_injector()
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
@@ -410,6 +414,14 @@ class Cluster:
             ca=certs.cert_pem(self._pki.ca), nats_ca=self.config.nats_ca, nats_user=bus_user,
             nats_password=self._passwords[bus_user],
             https=self.https.url.replace("0.0.0.0", "127.0.0.1") if self.https else None))
+
+    def _start_fault_injector(self) -> None:
+        """Every process hosting components follows the FaultPlans before its components
+        start: the control plane's as its own identity, which deletes expired plans; any other
+        as its kubeconfig's (``_component`` then reads no identity)."""
+        connection, client = self._component("fault-injector", FAULT_INJECTOR)
+        self._run(FaultInjector.start(connection, client,
+                                      deletes_expired=self.config.control_plane))
 
     def _start_controllers(self, replica: str) -> None:
         """The scheduler and the controller manager (each unless turned off), each leading

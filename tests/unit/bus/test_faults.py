@@ -8,9 +8,11 @@ import time
 import pytest
 
 from bus import faults
+from bus.envelope import Envelope
 from bus.faults import FaultPlan, Faults
 
 PODS = "kubeactor.api.*.pods.*"
+POD_GET = Envelope(verb="get", group="", resource="pods")
 
 
 def plan(**rates: float) -> FaultPlan:
@@ -58,7 +60,7 @@ def test_a_seeded_plan_faults_the_same_messages_each_time_it_is_installed() -> N
 
     def run() -> list[int]:
         installed.install(plan(drop=0.3))
-        return [0 if installed.fate("kubeactor.api.core.pods.get", "api", "", "pods") else 1
+        return [0 if installed.fate("kubeactor.api.core.pods.get", POD_GET, "apiserver") else 1
                 for _ in range(50)]
 
     assert run() == run()
@@ -68,20 +70,22 @@ def test_fault_plans_spans_and_the_handshake_are_exempt() -> None:
     installed = Faults()
     installed.install(FaultPlan("all", ("kubeactor.>",), until=time.time() + 60, drop=1.0))
     subject = "kubeactor.api.chaos_kubeactor_io.faultplans.delete"
-    assert installed.fate(subject, "api", faults.GROUP, faults.RESOURCE) is None
-    assert installed.fate("kubeactor.trace.chaos", "trace", None, None) is None
-    assert installed.fate("kubeactor.authn.hello", "authn", None, None) is None
-    assert installed.fate("kubeactor.api.core.pods.get", "api", "", "pods") is not None
+    plans = Envelope(group=faults.GROUP, resource=faults.RESOURCE)
+    assert installed.fate(subject, plans, "apiserver") is None
+    assert installed.fate("kubeactor.trace.chaos", Envelope(), "tracer") is None
+    assert installed.fate("kubeactor.authn.hello", Envelope(), "apiserver") is None
+    assert installed.fate("kubeactor.api.core.pods.get", POD_GET, "apiserver") is not None
 
 
 def test_an_expired_plan_faults_nothing_and_each_fault_is_reported() -> None:
     installed = Faults()
     seen: list[tuple[str, str]] = []
-    installed.reporter = lambda fate, subject: seen.append((fate.fault, subject))
+    installed.reporter = lambda fate, subject, envelope, receiver: seen.append(
+        (fate.fault, subject))
     installed.install(FaultPlan("old", (PODS,), until=time.time() - 1, drop=1.0))
-    assert installed.fate("kubeactor.api.core.pods.get", "api", "", "pods") is None
+    assert installed.fate("kubeactor.api.core.pods.get", POD_GET, "apiserver") is None
     installed.install(FaultPlan("new", (PODS,), until=time.time() + 60, drop=1.0))
-    installed.fate("kubeactor.api.core.pods.get", "api", "", "pods")
+    installed.fate("kubeactor.api.core.pods.get", POD_GET, "apiserver")
     assert seen == [("drop", "kubeactor.api.core.pods.get")]
     installed.remove("new")
     assert [p.name for p in installed.installed()] == ["old"]
