@@ -180,10 +180,14 @@ def _hang_up(nc: NatsClient) -> None:
     if transport is not None:
         transport.close()
 
-def _suffer(fate: faults.Fate, handler: Handler, incoming: Incoming) -> None:
-    """Hand ``incoming`` to ``handler`` as a fault plan decided: not at all, twice, or later
-    (loop thread; a delay is a timer of the loop, so the messages after it overtake it)."""
+
+def _suffer(fate: faults.Fate, handler: Handler, msg: Msg) -> None:
+    """Hand ``msg`` to ``handler`` as a fault plan decided: not at all, twice (each copy
+    decoded anew, as two deliveries would be), or later (loop thread; a delay is a timer of
+    the loop, so the messages after it overtake it)."""
     for _ in range(fate.copies):
+        incoming = Incoming(msg.subject, decode(msg.data), msg.reply or None, msg.data,
+                            read_mac(msg.headers))
         if fate.delay:
             asyncio.get_running_loop().call_later(fate.delay, handler, incoming)
         else:
@@ -443,13 +447,12 @@ class Connection:
                     reply = Envelope(sender=self.name).error_reply(error, sender=self.name)
                     await self.nc.publish(msg.reply, encode(reply))
                 return
-            incoming = Incoming(msg.subject, envelope, msg.reply or None, msg.data,
-                                read_mac(msg.headers))
             chosen = faults.PROCESS.fate(msg.subject, envelope, self.name)
             if chosen is None:
-                handler(incoming)
+                handler(Incoming(msg.subject, envelope, msg.reply or None, msg.data,
+                                 read_mac(msg.headers)))
             else:
-                _suffer(chosen, handler, incoming)
+                _suffer(chosen, handler, msg)
 
         return await self._checked(subject, await self.nc.subscribe(
             subject, queue=queue, cb=deliver, pending_msgs_limit=self.config.pending_limit))

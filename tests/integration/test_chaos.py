@@ -23,7 +23,8 @@ from bus.errors import Forbidden
 from tests.conftest import wait_for
 from tests.support import until
 
-POD_SUBJECTS = ["kubeactor.api.*.pods.*", "kubeactor.api.*.pods/binding.*"]
+POD_SUBJECTS = ["kubeactor.api.*.pods.*", "kubeactor.api.*.pods/binding.*",
+                "kubeactor.api.*.pods/status.*"]
 
 
 def plan(seconds: float, **rates: float) -> dict[str, Any]:
