@@ -34,7 +34,7 @@ from actors.api import crds
 from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.patches import APPLY_PATCH
-from actors.api.resources import ResourceInfo
+from actors.api.resources import METRICS_GROUP, ResourceInfo
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.credentials import Credentials, Proof, TokenCredentials
 from bus import loop as bus_loop
@@ -160,6 +160,14 @@ class Watch:
 REPLY_SLACK = 1.0
 """Seconds :meth:`Client.request` waits past its deadline for the bus to settle the request
 (the bus's own deadline fires first) before it gives up on it with ServerTimeout."""
+
+READS = ("get", "list")
+"""Verbs a request sends again, once, when no reply came within half its deadline (a request
+or its reply lost on the way, as ``bus.faults`` does on purpose): asking again changes nothing
+and both attempts fit the deadline. Only of stored objects: not a subresource (a followed
+log's get opens a stream) nor metrics (measured anew by the kubelets each time). A write is
+sent once: one that timed out may have been done, and its caller decides (controllers requeue
+with backoff; a create sent again meets AlreadyExists)."""
 
 CHUNK_SIZE = 500
 """Objects per page of a list asked for whole (kubectl's ``--chunk-size`` default): a page of
@@ -357,14 +365,29 @@ class Client:
         ``server``: to that one apiserver process (see ``Watch.server``), not to any;
         ``keys``: see :meth:`envelope`."""
         deadline = timeout or self.timeout
-        answer = self.submit(verb, resource, namespace=namespace, name=name, body=body,
-                             options=options, subresource=subresource, trace_id=trace_id,
-                             timeout=deadline, server=server, keys=keys)
-        try:
-            return answer.result(deadline + REPLY_SLACK)
-        except TimeoutError:  # the bus loop never settled it (stuck): say so, not hang on
-            answer.cancel()
-            raise ServerTimeout(f"no answer to {verb} {resource} within {deadline:g}s") from None
+        tries = 2 if self._read_again(verb, resource, subresource) else 1
+        wait, tried = deadline / tries, 1
+        while True:
+            answer = self.submit(verb, resource, namespace=namespace, name=name, body=body,
+                                 options=options, subresource=subresource, trace_id=trace_id,
+                                 timeout=wait, server=server, keys=keys)
+            try:
+                return answer.result(wait + REPLY_SLACK)
+            except TimeoutError:  # the bus loop never settled it (stuck): say so, not hang on
+                answer.cancel()
+                raise ServerTimeout(
+                    f"no answer to {verb} {resource} within {deadline:g}s") from None
+            except ServerTimeout:  # no reply came: a read asks again (READS)
+                if tried == tries:
+                    raise
+                log.info("%s %s: no reply within %gs; asking again", verb, resource, wait)
+            tried += 1
+
+    def _read_again(self, verb: str, resource: str | ResourceInfo,
+                    subresource: str | None) -> bool:
+        """Whether a request is asked again when its reply is lost (:data:`READS`)."""
+        return verb in READS and subresource is None and \
+            self.info(resource).group != METRICS_GROUP
 
     def submit(self, verb: str, resource: str | ResourceInfo, *, namespace: str | None = None,
                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
