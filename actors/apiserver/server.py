@@ -69,6 +69,7 @@ from actors.apiserver.authn import (
     Authenticator,
     Forwarding,
     Handshaker,
+    Replayed,
     hello_user,
 )
 from actors.apiserver.bootstrapping import Bootstrap
@@ -275,10 +276,14 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
 
     def _refused(self, pending: Pending, error: ApiError) -> Envelope | None:
         """Audit the refusal of a request, and answer it only where its sender may read
-        (``busauth.may_answer``): else nothing is published."""
+        (``busauth.may_answer``) and unless it is a copy of one taken (``authn.Replayed``):
+        else nothing is published."""
         reply = self._finish(pending, pending.incoming.envelope.error_reply(
             error, sender=self.config.name))
         reply_to = pending.incoming.reply_to
+        if isinstance(error, Replayed):
+            log.info("%s: not answered: %s", pending.incoming.subject, error.message)
+            return None
         if reply_to and not may_answer(pending.sender, reply_to, self.subjects):
             log.warning("%s: not answered: %s", pending.incoming.subject, error.message)
             return None

@@ -194,7 +194,7 @@ class Verbs:
         """Create the object ``body`` sends (the request's, or an apply's configuration)."""
         obj = prepare_create(request.info, conversion.stored(
             request.info, request.options.version, body), request.namespace,
-            request.envelope.trace_id)
+            request.envelope.trace_id, request.envelope.id)
         request.name = obj["metadata"].get("name") or request.name
         if request.info.name == certificates.RESOURCE:  # who asks is who sent it
             user = request.user

@@ -118,3 +118,29 @@ def test_a_plan_is_the_admins_and_ends_by_itself(sim_cluster: Cluster, connect) 
     assert faults.PROCESS.installed() == []
     until(lambda: admin.list(faultplans.RESOURCE)["items"] == [], timeout=10)
     assert spans.verbs()["start"] == 1, name
+
+
+def test_a_duplicated_create_makes_one_object_and_a_duplicated_binding_one_container(
+        sim_cluster: Cluster, connect) -> None:
+    admin = sim_cluster.admin_client()  # a certificate session: each request has a nonce
+    by_token = Client(connect(sim_cluster.bus(), "by-token"), sim_cluster.token("admin"))
+    spans = Spans(connect(sim_cluster.bus(), "tracer"))
+    doubled = faultplans.manifest(["kubeactor.api.*.configmaps.*",
+                                   "kubeactor.api.*.pods/binding.*"],
+                                  (datetime.now(UTC) + timedelta(seconds=60)).isoformat(),
+                                  rates={"duplicate": 1.0})
+    admin.create(faultplans.RESOURCE, doubled, None)
+    until(lambda: faults.PROCESS.installed(), timeout=10)
+    for client in (admin, by_token):
+        client.create("configmaps", {"metadata": {"generateName": "twice-"}})
+    made = [cm for cm in admin.list("configmaps", "default")["items"]
+            if cm["metadata"]["name"].startswith("twice-")]
+    assert len(made) == 2  # one each, though each create arrived twice
+    unscheduled = {"metadata": {"name": "bound-once"},
+                   "spec": {"schedulerName": "nobody",
+                            "containers": [{"name": "main", "image": "busybox:1.35"}]}}
+    pod = admin.create("pods", unscheduled)
+    admin.bind(pod, "node-1")
+    wait_for(admin, "pods", "bound-once", lambda p: p["status"].get("phase") == "Running")
+    assert spans.verbs()["duplicate"] >= 3
+    assert spans.starts()["bound-once"] == 1
