@@ -230,6 +230,11 @@ metadata: {name: quiet-policy}
 spec: {subject: quiet-policy, operations: [DELETE], resources: [limitranges],
        timeoutSeconds: 5, failurePolicy: Ignore, mutating: false}
 """
+QUIET_CHAOS = """apiVersion: chaos.kubeactor.io/v1
+kind: FaultPlan
+metadata: {name: quiet-chaos}
+spec: {subjects: [kubeactor.api.*.nothing.*], delaySeconds: 0, expires: "2099-01-01T00:00:00Z"}
+"""
 LIMIT_RANGE = """apiVersion: v1
 kind: LimitRange
 metadata:
@@ -273,6 +278,7 @@ def every_kind(cluster: UpProcess, web: str, carol: Path) -> None:
     networking += [(MANIFESTS / "storage" / f"{name}.yaml").read_text() for name in
                    ("pv-volume", "pv-claim")]  # the docs' static volume and its claim
     for manifest in ((MANIFESTS / "game-demo.yaml").read_text(), LIMIT_RANGE, ADMISSION,
+                     QUIET_CHAOS,
                      json.dumps(WIDGETS), *networking,
                      (EXAMPLES / "hpa.yaml").read_text()):
         ok(cluster, "create", "-f", "-", stdin=manifest)
@@ -325,6 +331,7 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("events", "", "default", "Involved Object: API Version:"),
     ("customresourcedefinitions", "widgets.example.com", "", "Kind: Widget"),
     ("admissionregistrations", "quiet-policy", "", "Failure Policy: Ignore"),
+    ("faultplans", "quiet-chaos", "", "Expires: 2099-01-01T00:00:00Z"),
     ("widgets", "gear", "default", "Spec: Color: red Size: 3"),
     ("daemonsets", "daemonset", "default", "Desired Number of Nodes Scheduled: 1"),
     ("statefulsets", "statefulset", "default", "Replicas: 1 desired | 1 total"),

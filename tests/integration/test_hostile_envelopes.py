@@ -2,10 +2,10 @@
 
 The cluster runs without scheduler and controllers, so nothing but the test writes. Each hostile
 message must get a 4xx reply (never a 2xx, a 5xx, a timeout or no responders), but a replayed
-request none at all, and leave exactly one audit record; valid requests sent in between (token reads, and creates and deletes of a
-certificate session) keep succeeding; the store's revision moves by those valid writes and by
-nothing else. The messages are generated from a seeded random source, so a failure names the
-seed and the kind of message that caused it.
+request none at all, and leave exactly one audit record; valid requests sent in between (token
+reads, and creates and deletes of a certificate session) keep succeeding; the store's revision
+moves by those valid writes and by nothing else. The messages are generated from a seeded
+random source, so a failure names the seed and the kind of message that caused it.
 """
 
 from __future__ import annotations
