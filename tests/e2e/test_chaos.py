@@ -15,7 +15,7 @@ import pytest
 from actors.kubelet.runtime import CLUSTER_ID, POD_UID
 from tests.conftest import wait_for
 from tests.e2e.conftest import IMAGE
-from tests.integration.test_chaos import lost_a_pod, replica_set, running
+from tests.integration.test_chaos import CONVERGING_SECONDS, lost_a_pod, replica_set, running
 from tests.processes import UpProcess
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +32,7 @@ def containers_by_pod(engine: docker.DockerClient, cluster: UpProcess) -> Counte
         filters={"label": f"{CLUSTER_ID}={cluster_id}"}))
 
 
+@pytest.mark.timeout(CONVERGING_SECONDS)
 def test_a_replicaset_of_20_keeps_20_running_under_chaos_with_one_container_each(
         cluster: UpProcess, admin, docker_engine) -> None:
     tracer = subprocess.Popen(
