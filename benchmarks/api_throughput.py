@@ -1,9 +1,11 @@
 """API throughput against a raw NATS request/reply baseline, measured in the same run.
 
     .venv/bin/python benchmarks/api_throughput.py [--requests N] [--concurrency C]
-        [--store sqlite|jetstream] [--auth cert|token] [--profile FILE]
+        [--store sqlite|jetstream] [--auth cert|token] [--plaintext] [--profile FILE]
 
-Starts one nats-server, an echo responder process (the baseline: raw nats-py request/reply)
+Starts one nats-server (TLS, as the embedded one, with a certificate of a CA made for the run;
+``--plaintext``: without TLS), an echo responder process (the baseline: raw nats-py
+request/reply over the same transport)
 and a ``kubeactor up --nodes 0`` process (store, apiserver, scheduler, controllers), then
 measures, from this process with raw nats-py clients, echo, ``create configmaps`` and ``get
 configmaps`` through the full pipeline (authentication, RBAC, admission, the durable store:
@@ -35,13 +37,17 @@ from _common import cpu_seconds, measure, profiler, start
 
 from actors.client.credentials import TokenCredentials
 from bindings import kubeconfig
+from bindings.cluster.pki import ensure_pki
 from bus import BusConfig, Connection, Envelope, NatsServer, Subjects, encode, new_id
+from bus.connection import tls_options
 from bus.envelope import MAC_HEADER, mac
 
 ECHO = """
 import asyncio, sys, nats
+from bus.connection import tls_options
 async def main():
-    nc = await nats.connect(sys.argv[1])
+    ca = open(sys.argv[2], "rb").read() if len(sys.argv) > 2 else None
+    nc = await nats.connect(sys.argv[1], **tls_options(sys.argv[1], ca))
     async def echo(msg):
         await msg.respond(msg.data)
     await nc.subscribe("bench.echo", cb=echo)
@@ -91,17 +97,23 @@ class Caller:
 
 
 async def run(total: int, concurrency: int, store: str, auth: str, workdir: Path,
-              profile: Path | None) -> dict[str, float]:
-    server = NatsServer(workdir / "nats", sync_always=store == "jetstream").start()
-    echo = start([sys.executable, "-c", ECHO, server.url])
+              profile: Path | None, plaintext: bool) -> dict[str, float]:
+    tls = None if plaintext else ensure_pki(workdir / "pki").bus_tls(workdir / "tls",
+                                                                     ("127.0.0.1",))
+    ca = ["--nats-ca", str(tls.ca_file)] if tls else []
+    server = NatsServer(workdir / "nats", sync_always=store == "jetstream", tls=tls).start()
+    echo = start([sys.executable, "-c", ECHO, server.url, *ca[1:]])
     up = start([sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(workdir / "up"),
-                "--nodes", "0", "--nats", server.url, "--store", store])
+                "--nodes", "0", "--nats", server.url, *ca, "--store", store,
+                "--https-listen", "127.0.0.1:0"])  # 6443 may be another cluster's
     connection = None
     try:
         config = kubeconfig.load(workdir / "up" / "kubeconfig")
-        connection = Connection(BusConfig(url=server.url, prefix=config.prefix, user="admin"),
-                                "bench").connect()  # an open bus: the name is the inbox's
-        nc = await nats.connect(server.url,
+        trusted = config.bus().ca
+        # An open bus: the user name is only the inbox's.
+        connection = Connection(BusConfig(url=server.url, prefix=config.prefix, user="admin",
+                                          ca=trusted), "bench").connect()
+        nc = await nats.connect(server.url, **tls_options(server.url, trusted),
                                 inbox_prefix=Subjects(config.prefix).inbox_prefix.encode())
         api = await asyncio.to_thread(Caller, nc, config, auth, connection)
         await api.start()
@@ -164,6 +176,8 @@ def main() -> None:
     parser.add_argument("--auth", choices=["cert", "token"], default="cert",
                         help="certificate session with a MAC per request (as the CLI), or "
                              "bearer token")
+    parser.add_argument("--plaintext", action="store_true",
+                        help="the bus without TLS (the comparison: what TLS costs)")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="write py-spy profiles (raw, the thread holding the GIL) of the "
                              "cluster process during the concurrent create and get runs, to "
@@ -171,7 +185,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         results = asyncio.run(run(args.requests, args.concurrency, args.store, args.auth,
-                                  Path(workdir), args.profile))
+                                  Path(workdir), args.profile, args.plaintext))
     print(json.dumps(results))
 
 

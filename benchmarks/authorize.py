@@ -22,7 +22,8 @@ from collections.abc import Callable
 
 from actors.api.users import UserInfo
 from actors.apiserver.authn import AUTHENTICATED
-from actors.apiserver.rbac import RBAC_GROUP, Attributes, Authorizer, bootstrap_policy
+from actors.apiserver.bootstrappolicy import bootstrap_policy
+from actors.apiserver.rbac import RBAC_GROUP, Attributes, Authorizer
 
 
 def policy(authorizer: Authorizer, namespaces: int) -> None:

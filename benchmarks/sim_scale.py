@@ -148,6 +148,7 @@ class Counter:
 def up_command(data: Path, nodes: int, processes: str | None) -> list[str]:
     return [sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(data), "--runtime",
             "sim", "--nodes", str(nodes), "--https-listen", "127.0.0.1:0",
+            "--no-sim-events",  # as measured before simulated kubelets had Events
             *(["--processes", processes] if processes else [])]
 
 

@@ -3,7 +3,10 @@
 A cluster entry is one kubectl reads as it is: ``server`` the HTTPS API's URL, the cluster CA in
 ``certificate-authority-data``; what kubeactor's own clients need besides, the NATS URL
 (``natsServers``) and the subject prefix (``subjectPrefix``), is in its ``extensions`` entry
-named ``kubeactor``, where Kubernetes keeps per-tool settings and kubectl ignores them. A
+named ``kubeactor``, where Kubernetes keeps per-tool settings and kubectl ignores them. The
+NATS URL is ``tls://`` for a bus that speaks TLS, whose servers' certificates are checked
+against the cluster CA, or against ``natsCertificateAuthorityData`` (base64 PEM) in that
+extension when a NATS of one's own has another CA (``--nats-ca``). A
 kubeconfig from before the HTTPS API (no ``natsServers``) has the NATS URL in ``server``, and
 still works. A user has a client certificate and key
 (``client-certificate-data``, ``client-key-data``: base64 PEM, as kubectl writes them), a bearer
@@ -57,7 +60,10 @@ class KubeConfig:
     """PEM client certificate (with ``client_key`` and ``ca``), or None for the token alone."""
     client_key: bytes | None = None
     ca: bytes | None = None
-    """PEM of the cluster CA, which signs the apiserver's and the users' certificates."""
+    """PEM of the cluster CA, which signs the apiserver's, the embedded nats-server's and the
+    users' certificates."""
+    nats_ca: bytes | None = None
+    """PEM of the CA of a NATS of one's own (``--nats-ca``), when not the cluster CA."""
     nats_user: str | None = None
     """A control plane NATS user of a locked-down bus (``bus.permissions``), with
     ``nats_password``; None: the bus identity is the certificate's user, else the token's
@@ -70,7 +76,7 @@ class KubeConfig:
     def bus(self) -> BusConfig:
         """Where and as whom to connect to the bus: the NATS password user, else the
         certificate, else the token (else nobody: a locked-down bus refuses that)."""
-        where = BusConfig(url=self.server, prefix=self.prefix)
+        where = BusConfig(url=self.server, prefix=self.prefix, ca=self.nats_ca or self.ca)
         if self.nats_user and self.nats_password:
             return replace(where, user=self.nats_user, password=self.nats_password)
         if self.client_cert and self.client_key:
@@ -122,7 +128,8 @@ def render_contexts(contexts: dict[str, KubeConfig], redact: bool = False) -> st
             "certificate-authority-data": data(first.ca),
             "extensions": [{"name": "kubeactor", "extension": _drop_none({
                 "subjectPrefix": first.prefix,
-                "natsServers": first.server if first.https else None})}],
+                "natsServers": first.server if first.https else None,
+                "natsCertificateAuthorityData": data(first.nats_ca)})}],
         })}],
         "users": [{"name": config.user, "user": _user(config, data, redact)}
                   for config in contexts.values()],
@@ -229,6 +236,7 @@ def _resolved(path: Path, document: dict[str, Any], current: str) -> KubeConfig:
                           client_cert=_pem(user.get("client-certificate-data")),
                           client_key=_pem(user.get("client-key-data")),
                           ca=_pem(cluster.get("certificate-authority-data")),
+                          nats_ca=_pem(extension.get("natsCertificateAuthorityData")),
                           nats_user=nats.get("natsUser"), nats_password=nats.get("natsPassword"))
     except KeyError as error:
         raise KubeConfigError(f"kubeconfig {path} is incomplete: missing {error}") from None
@@ -245,7 +253,7 @@ def _usable(path: Path, config: KubeConfig) -> KubeConfig:
     that no later use of them fails with a library's error)."""
     try:
         Subjects(config.prefix)
-        for cert in (config.client_cert, config.ca):
+        for cert in (config.client_cert, config.ca, config.nats_ca):
             if cert:
                 certs.load_cert(cert)
         if config.client_key:

@@ -11,11 +11,14 @@ Replies go only into inboxes (``<prefix>.inbox.<owner>.<...>``) of the owners
 nothing is published, so that no requester makes this actor's identity publish where the
 requester may not (a node's calls, a watch, JetStream's subjects). A reply over the bus's
 limit is replaced by a 500 that says so (:func:`send_reply`, which the kubelet's node calls use
-too).
+too). A request handed over in this process (:meth:`BusActor.offer`, ``bus.inprocess``) is
+handled the same way, and its reply goes back to its requester without NATS.
 
 Backpressure: a message that arrives while ``mailbox_limit`` messages are still waiting is
 answered ``429 TooManyRequests`` on the loop thread and never reaches the mailbox. Such a
-refusal, and that of a message that did not decode, is told to :meth:`BusActor.rejected`.
+refusal, that of a message that did not decode, and that of a message
+:meth:`BusActor.arrived` refuses (a subclass's admission: the apiserver's flow control) are
+told to :meth:`BusActor.rejected`.
 
 Bus messages, and whatever other threads hand over with :meth:`BusActor.tell_soon`, wait in a
 list beside the Pykka mailbox: only the first of a burst puts a message in the mailbox (one
@@ -37,6 +40,7 @@ from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope
 from bus.errors import ApiError, InternalError, PayloadTooLarge, TooManyRequests
+from bus.inprocess import Door
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,12 @@ _SOON = object()
 def send_reply(connection: Connection, message: Incoming, reply: Envelope) -> None:
     """Publish ``reply`` to ``message``'s reply subject (none: nothing is sent). A reply over
     the bus's limit is replaced by a 500 that says so, so that the requester hears why instead
-    of timing out. Any thread; the caller has checked that it may answer there."""
+    of timing out. A request handed over in this process gets its reply back directly
+    (``Incoming.answer``). Any thread; the caller has checked that it may answer there."""
     if not message.reply_to:
+        return
+    if message.answer is not None:
+        message.answer(reply)
         return
     try:
         connection.publish(message.reply_to, reply)
@@ -75,9 +83,12 @@ class BusActor(pykka.ThreadingActor):
     """Owner tokens of the inboxes this actor answers into (an admission actor: the
     apiserver's); None: any identity's inbox. A reply subject elsewhere gets no answer."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, door: Door | None = None) -> None:
+        """With ``door``, requesters of this process may also hand it requests without NATS
+        (``bus.inprocess``), from the end of :meth:`on_start` until :meth:`on_stop`."""
         super().__init__()
         self.connection = connection
+        self.door = door
         self.subjects = connection.subjects
         self._subscriptions: list[Any] = []
         self._waiting = 0
@@ -104,10 +115,20 @@ class BusActor(pykka.ThreadingActor):
         """Answer one bus message on the actor thread; the returned envelope is the reply."""
         return None
 
+    def arrived(self, message: Incoming) -> ApiError | None:
+        """A bus message taken from the mailbox, on the actor's thread: by default answered at
+        once (:meth:`serve`). An override may keep it back and :meth:`serve` it later (the
+        apiserver queues it by flow: a whole batch of the mailbox is queued before any of it
+        is served, so the order served is the override's), or return the error refusing it
+        (answered, and told to :meth:`rejected`)."""
+        self.serve(message)
+        return None
+
     def rejected(self, subject: str, error: ApiError) -> None:
         """A message on ``subject`` was refused before it reached :meth:`handle` (it did not
-        decode, or the mailbox was full) and answered with ``error``. Runs on the bus loop
-        thread: must not block. Nothing by default (the apiserver audits it)."""
+        decode, the mailbox was full, or :meth:`arrived` refused it) and answered with
+        ``error``. Runs on the bus loop thread or the actor's: must not block. Nothing by
+        default (the apiserver audits it)."""
 
     def on_local(self, message: Any) -> Any:
         """Handle a message told by another actor or thread in this process (events, timers).
@@ -121,8 +142,12 @@ class BusActor(pykka.ThreadingActor):
     def on_start(self) -> None:
         for subject, queue in self.subscriptions():
             self.listen(subject, queue=queue)
+        if self.door is not None:
+            self.door.open(self.offer)
 
     def on_stop(self) -> None:
+        if self.door is not None:
+            self.door.close(self.offer)
         for sub in self._subscriptions:
             self.connection.unsubscribe(sub)
         self._subscriptions.clear()
@@ -146,6 +171,18 @@ class BusActor(pykka.ThreadingActor):
         with self._waiting_lock:
             self._waiting -= 1
         try:
+            refused = self.arrived(message)
+        except Exception as error:
+            log.exception("%s failed to take in %s", type(self).__name__, message.subject)
+            refused = InternalError(f"{type(self).__name__}: {type(error).__name__}: {error}")
+        if refused is not None:
+            self._refuse(message, refused)
+        return None
+
+    def serve(self, message: Incoming) -> None:
+        """Answer a bus message: :meth:`handle`, then its reply (an error's, if it raised).
+        The actor's thread."""
+        try:
             reply = self.handle(message)
         except ApiError as error:
             reply = message.envelope.error_reply(error, sender=self.connection.name)
@@ -155,7 +192,14 @@ class BusActor(pykka.ThreadingActor):
             reply = message.envelope.error_reply(failure, sender=self.connection.name)
         if reply is not None and message.reply_to:
             self._reply(message, reply)
-        return None
+
+    def _refuse(self, message: Incoming, error: ApiError) -> None:
+        """Answer ``message`` with ``error`` where it may be answered, and tell
+        :meth:`rejected`. Any thread."""
+        if message.reply_to and self.may_answer(message.reply_to):
+            send_reply(self.connection, message, message.envelope.error_reply(
+                error, sender=self.connection.name))
+        self.rejected(message.subject, error)
 
     def may_answer(self, reply_to: str) -> bool:
         """Whether a reply may go to ``reply_to`` (see :attr:`answers`); logs a refusal.
@@ -174,22 +218,21 @@ class BusActor(pykka.ThreadingActor):
 
     def listen(self, subject: str, *, queue: str = "") -> None:
         """Subscribe to ``subject``; its messages arrive in :meth:`handle` on this thread."""
-        def enqueue(incoming: Incoming) -> None:  # bus loop thread: must not block
-            with self._waiting_lock:
-                full = self._waiting >= self.mailbox_limit
-                if not full:
-                    self._waiting += 1
-            if full:
-                busy = TooManyRequests(f"{type(self).__name__} is busy; retry later")
-                if incoming.reply_to and self.may_answer(incoming.reply_to):
-                    reply = incoming.envelope.error_reply(busy, sender=self.connection.name)
-                    self.connection.publish(incoming.reply_to, reply)
-                self.rejected(incoming.subject, busy)
-                return
-            self.tell_soon(incoming)
-
         self._subscriptions.append(self.connection.subscribe(
-            subject, enqueue, queue=queue, rejected=self.rejected, answers=self.may_answer))
+            subject, self.offer, queue=queue, rejected=self.rejected, answers=self.may_answer))
+
+    def offer(self, incoming: Incoming) -> None:
+        """Take a message for :meth:`handle`, as a subscription delivers it (the bus loop
+        thread) or as a requester in this process hands it over (``bus.inprocess``: its
+        thread); a full mailbox answers 429 instead. Any thread: must not block."""
+        with self._waiting_lock:
+            full = self._waiting >= self.mailbox_limit
+            if not full:
+                self._waiting += 1
+        if full:
+            self._refuse(incoming, TooManyRequests(f"{type(self).__name__} is busy; retry later"))
+            return
+        self.tell_soon(incoming)
 
     def tell_self(self, message: Any) -> None:
         """Put ``message`` in this actor's mailbox from any thread (timers, informers, event

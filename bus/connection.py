@@ -11,8 +11,16 @@ deadline). A connection with a reconnect window (``BusConfig.reconnect_window``:
 up when the window passes: it closes, and every request waiting on it, or made later, fails at
 once with ``ConnectionLost``; one without (the control plane) reconnects for ever.
 
+A ``tls://`` URL means TLS from the first byte (:func:`tls_options`, nats-server's
+``handshake_first``): the server's certificate is checked against ``BusConfig.ca`` (else the
+system's CAs) and its address before any credential is sent, and no server can talk the
+client down to plaintext.
+
+Every message a subscription receives meets this process's fault plans first
+(``bus.faults``): almost always none, and it goes straight to its handler.
+
 Neighbours: ``bus.loop`` (the thread), ``bus.envelope`` (the codec), ``bus.actor`` (the
-actor bridge built on this class).
+actor bridge built on this class), ``bus.faults`` (fault injection).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import hashlib
 import itertools
 import logging
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +47,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from bus import faults
 from bus import loop as bus_loop
 from bus.callout import sign_nonce
 from bus.envelope import MAC_HEADER, Envelope, decode, encode, mac, read_mac
@@ -66,6 +76,23 @@ four attempts at :data:`RECONNECT_WAIT` ride out a nats-server restarted in plac
 failover to another server of a NATS cluster, both well under a second; a bus that is gone fails
 the command within kubectl's feel of ``Unable to connect`` (issue 19: within 5 s)."""
 
+TLS_FAILED = ("the TLS handshake with the server failed: is it a tls:// server, is its "
+              "certificate of the CA in the kubeconfig (or --nats-ca), naming the address "
+              "connected to?")
+
+
+
+class _TlsEofNoise(logging.Filter):
+    """Drops asyncio's warning that ``eof_received()`` returned true on a TLS connection: nats-py
+    upgrades its stream to TLS under asyncio's plaintext protocol, so every TLS connection the
+    server closes says it; noise, not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received()" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_TlsEofNoise())
+
 Handler = Callable[["Incoming"], None]
 """A subscription callback. Runs on the bus loop thread: it must not block."""
 Rejected = Callable[[str, ApiError], None]
@@ -86,6 +113,10 @@ class Incoming:
     """The message as it travelled, for checking its MAC."""
     mac: bytes | None = None
     """The sender's MAC over subject and data (header ``Kubeactor-Mac``), when it sent one."""
+    answer: Callable[[Envelope], None] | None = None
+    """Where the reply goes instead of being published to ``reply_to``: a request handed over
+    in this process (``bus.inprocess``); any thread, must not block. ``reply_to`` is still the
+    requester's inbox, which its MAC covers and the responder checks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +124,11 @@ class BusConfig:
     """Where and as whom a component connects."""
 
     url: str = "nats://127.0.0.1:4222"
-    """NATS server URL (several may be given comma-separated, as for a NATS cluster)."""
+    """NATS server URL (several may be given comma-separated, as for a NATS cluster);
+    ``tls://`` for TLS (:func:`tls_options`)."""
+    ca: bytes | None = None
+    """PEM of the CA that signs the NATS servers' certificates (the cluster CA for the
+    embedded one); None: the system's CAs. Only ``tls://`` URLs use it."""
     prefix: str = "kubeactor"
     """Cluster subject prefix; every subject and inbox lives under it."""
     user: str | None = None
@@ -123,6 +158,42 @@ class BusConfig:
     CLI) fail fast instead, with :data:`CLIENT_RECONNECT_WINDOW`."""
 
 
+def tls_options(url: str, ca: bytes | None) -> dict[str, Any]:
+    """nats-py's connect options for the servers of ``url`` (comma-separated): for ``tls://``
+    ones, TLS from the first byte, verifying the server's certificate against ``ca`` (PEM;
+    None: the system's CAs) and its address; none for ``nats://`` ones (plaintext). A mix is
+    refused: one plaintext server would expose every credential."""
+    schemes = {server.strip().partition("://")[0] for server in url.split(",")}
+    if "tls" not in schemes:
+        return {}
+    if schemes != {"tls"}:
+        raise BusError(f"NATS URLs {url!r} mix tls:// and plaintext servers: make them all "
+                       "tls://")
+    context = ssl.create_default_context(cadata=ca.decode() if ca else None)
+    return {"tls": context, "tls_handshake_first": True}
+
+
+def _hang_up(nc: NatsClient) -> None:
+    """Close the socket of ``nc``'s failed TLS handshake, which nats-py leaves open (it waits for
+    ever for its close, so its connect was cancelled before it closed it)."""
+    transport = getattr(nc, "_transport", None)
+    if transport is not None:
+        transport.close()
+
+
+def _suffer(fate: faults.Fate, handler: Handler, msg: Msg) -> None:
+    """Hand ``msg`` to ``handler`` as a fault plan decided: not at all, twice (each copy
+    decoded anew, as two deliveries would be), or later (loop thread; a delay is a timer of
+    the loop, so the messages after it overtake it)."""
+    for _ in range(fate.copies):
+        incoming = Incoming(msg.subject, decode(msg.data), msg.reply or None, msg.data,
+                            read_mac(msg.headers))
+        if fate.delay:
+            asyncio.get_running_loop().call_later(fate.delay, handler, incoming)
+        else:
+            handler(incoming)
+
+
 class Connection:
     """A NATS connection for one identity on the shared bus loop."""
 
@@ -133,9 +204,13 @@ class Connection:
         self.owner = owner_token(config.user) if config.user else ANONYMOUS
         """Owner token of this connection's inbox and watch subjects: its NATS user's."""
         self._refused: set[str] = set()
-        self._connect_error = ""
-        """What the server said while connecting (an authorization violation)."""
         """Subjects whose subscription the server refused, until subscribe() reports it."""
+        self._connect_error = ""
+        """What the server said while connecting (an authorization violation), or why its
+        TLS handshake failed."""
+        self._connecting: asyncio.Future[None] | None = None
+        """nats.connect while it runs: a failed TLS handshake cancels it (nats-py would wait
+        for ever on the broken connection's close)."""
         self._nc: NatsClient | None = None
         self._publishing: set[asyncio.Future[None]] = set()
         self._outbox: list[tuple[str, bytes]] = []
@@ -171,30 +246,37 @@ class Connection:
         return self
 
     async def _connect(self) -> None:
-        try:
-            nc = await nats.connect(
+        nc = NatsClient()
+        self._connecting = asyncio.ensure_future(nc.connect(
                 servers=self.config.url.split(","),
                 name=self.name,
                 **self._credentials(),
+                **tls_options(self.config.url, self.config.ca),
                 inbox_prefix=self.subjects.inbox(self.owner).encode(),
                 connect_timeout=2,
                 # Fail fast when nobody listens; once connected, reconnect for ever (or
                 # until the reconnect window closes the connection: _on_disconnected).
                 max_reconnect_attempts=1,
-                reconnect_time_wait=RECONNECT_WAIT,
+                reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]  # any float
                 error_cb=self._on_error,
                 disconnected_cb=self._on_disconnected,
                 reconnected_cb=self._on_reconnected,
                 closed_cb=self._on_closed,
                 allow_reconnect=True,
-            )
+            ))
+        try:
+            await self._connecting
+        except asyncio.CancelledError:
+            if not self._connect_error.startswith(TLS_FAILED):
+                raise
+            _hang_up(nc)
+            raise BusError(f"cannot connect to NATS at {self.config.url}: "
+                           f"{self._connect_error}") from None
         except (nats.errors.Error, OSError, TimeoutError) as error:
-            reason = str(error) or type(error).__name__
-            if "authorization" in self._connect_error.lower():
-                reason = f"{self._connect_error}: {self._refused_credentials()}"
-            elif isinstance(error, nats.errors.NoServersError):
-                reason = "connection refused"
-            raise BusError(f"cannot connect to NATS at {self.config.url}: {reason}") from None
+            raise BusError(f"cannot connect to NATS at {self.config.url}: "
+                           f"{self._refusal(error)}") from None
+        finally:
+            self._connecting = None
         nc.options["max_reconnect_attempts"] = -1
         self._reply_prefix = f"{self.subjects.inbox(self.owner)}.{secrets.token_hex(8)}."
         await nc.subscribe(f"{self._reply_prefix}*", cb=self._on_reply,
@@ -214,6 +296,14 @@ class Connection:
         if config.token is not None:
             return {"user": config.user, "password": config.token}
         return {}
+
+    def _refusal(self, error: Exception) -> str:
+        """Why connecting failed with ``error``, in words that say what to check."""
+        if "authorization" in self._connect_error.lower():
+            return f"{self._connect_error}: {self._refused_credentials()}"
+        if isinstance(error, nats.errors.NoServersError):
+            return "connection refused"
+        return str(error) or type(error).__name__
 
     def _refused_credentials(self) -> str:
         """What the server refused, and what to check (it says no more than that it did)."""
@@ -237,9 +327,13 @@ class Connection:
         if self._nc is None:  # still connecting: _connect reports the outcome
             self._connect_error = self._connect_error or str(error)
             log.debug("%s: NATS error while connecting: %s", self.name, error)
-        elif refused or self._down is not None or isinstance(error, nats.errors.UnexpectedEOF):
-            # Refused: the subscriber gets PermissionViolation. The loss of the server (EOF)
-            # and each failed attempt to reconnect: _on_disconnected says it once.
+            if isinstance(error, ssl.SSLError) and self._connecting is not None:
+                self._connect_error = f"{TLS_FAILED} ({error})"
+                self._connecting.cancel()
+        elif refused or self._down is not None or isinstance(
+                error, (nats.errors.UnexpectedEOF, ConnectionError)):
+            # Refused: the subscriber gets PermissionViolation. The loss of the server (EOF,
+            # a reset) and each failed attempt to reconnect: _on_disconnected says it once.
             log.debug("%s: NATS error: %s", self.name, error)
         else:
             log.warning("%s: NATS error: %s", self.name, error)
@@ -290,6 +384,16 @@ class Connection:
         closing = asyncio.ensure_future(self._nc.close())
         self._publishing.add(closing)
         closing.add_done_callback(self._publishing.discard)
+
+    @property
+    def down(self) -> str | None:
+        """Why nothing sent on it goes now: lost for good, closed, or reconnecting since a
+        loss; None while connected (any thread: the health checks ask)."""
+        if self.lost is not None or self._closed:
+            return self.lost or "closed"
+        if self._down is not None:
+            return f"reconnecting to {self.config.url} for {time.monotonic() - self._down[0]:.1f}s"
+        return None
 
     @property
     def closed(self) -> bool:
@@ -343,8 +447,12 @@ class Connection:
                     reply = Envelope(sender=self.name).error_reply(error, sender=self.name)
                     await self.nc.publish(msg.reply, encode(reply))
                 return
-            handler(Incoming(msg.subject, envelope, msg.reply or None, msg.data,
-                             read_mac(msg.headers)))
+            chosen = faults.PROCESS.fate(msg.subject, envelope, self.name)
+            if chosen is None:
+                handler(Incoming(msg.subject, envelope, msg.reply or None, msg.data,
+                                 read_mac(msg.headers)))
+            else:
+                _suffer(chosen, handler, msg)
 
         return await self._checked(subject, await self.nc.subscribe(
             subject, queue=queue, cb=deliver, pending_msgs_limit=self.config.pending_limit))
@@ -464,15 +572,44 @@ class Connection:
         envelope.sender = envelope.sender or self.name
         return await self._request(subject, envelope, timeout, mac_key)
 
-    async def _request(self, subject: str, envelope: Envelope, timeout: float | None,
-                       mac_key: bytes | None) -> Envelope:
+    async def handed(self, take: Callable[[Incoming], None], subject: str, envelope: Envelope,
+                     timeout: float | None = None, mac_key: bytes | None = None) -> Envelope:
+        """The request of :meth:`arequest`, handed to ``take`` (a responder in this process,
+        ``bus.inprocess``) instead of published: the same bytes, reply subject and MAC; the
+        reply comes back encoded and is decoded here, as from NATS. Awaited on any event loop
+        (the HTTPS listener's): neither the bus loop nor NATS is involved."""
+        envelope.sender = envelope.sender or self.name
         deadline = timeout if timeout is not None else self.config.request_timeout
+        data, token, signed = self._outgoing(subject, envelope, mac_key)
+        here = asyncio.get_running_loop()
+        back = bus_loop.handover(here)
+        replied: asyncio.Future[bytes] = here.create_future()
+
+        def answer(reply: Envelope) -> None:  # the responder's thread
+            back.call(partial(_resolve, replied, encode(reply)))
+
+        take(Incoming(subject, decode(data), self._reply_prefix + token, data, signed, answer))
+        try:
+            return decode(await asyncio.wait_for(replied, deadline))
+        except TimeoutError as error:
+            raise BusTimeout(f"no reply on {subject} within {deadline:.1f}s") from error
+
+    def _outgoing(self, subject: str, envelope: Envelope, mac_key: bytes | None
+                  ) -> tuple[bytes, str, bytes | None]:
+        """A request's bytes, the token of its reply subject and its MAC (None: no key)."""
         data = encode(envelope)
         token = hashlib.blake2b(str(next(self._tokens)).encode(), key=self._token_key,
                                 digest_size=8).hexdigest()
+        signed = None if mac_key is None else mac(mac_key, subject, self._reply_prefix + token,
+                                                 data)
+        return data, token, signed
+
+    async def _request(self, subject: str, envelope: Envelope, timeout: float | None,
+                       mac_key: bytes | None) -> Envelope:
+        deadline = timeout if timeout is not None else self.config.request_timeout
+        data, token, signed = self._outgoing(subject, envelope, mac_key)
         reply_to = self._reply_prefix + token
-        headers = None if mac_key is None else {MAC_HEADER: base64.b64encode(
-            mac(mac_key, subject, reply_to, data)).decode()}
+        headers = None if signed is None else {MAC_HEADER: base64.b64encode(signed).decode()}
         left = await self._until_up(subject, deadline)
         waiting: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
         self._waiting[token] = waiting
@@ -510,3 +647,9 @@ class Connection:
         waiting = self._waiting.get(msg.subject[len(self._reply_prefix):])
         if waiting is not None and not waiting.done():
             waiting.set_result(msg)
+
+
+def _resolve(replied: asyncio.Future[bytes], data: bytes) -> None:
+    """A handed-over request's reply, on the requester's loop (it may have given up)."""
+    if not replied.done():
+        replied.set_result(data)

@@ -68,6 +68,12 @@ def new_id() -> str:
     return f"{random.getrandbits(64):016x}"
 
 
+def new_trace_id() -> str:
+    """A random trace id: 32 hex digits, the 128 bits of W3C trace context (and so of
+    OpenTelemetry), never all zeros. Drawn as :func:`new_id` is, for the same reason."""
+    return f"{random.getrandbits(128) or 1:032x}"
+
+
 @dataclass(slots=True)
 class Envelope:
     """One message on the bus.

@@ -24,6 +24,9 @@ identity its own and nobody else's. The roles:
   ``kubeactor certs issue`` and of the static tokens): a client, which sends API requests and
   reads its own inbox and watches, and may serve admission actors under its own name
   (``<prefix>.admission.<user>.<actor>``). A connection without credentials is refused.
+- every identity but the admin's, the apiserver's and the store's may also publish the spans of
+  fault injection (``<prefix>.trace.chaos``: ``actors.client.faultinjection``, in every process
+  hosting components); a span is a report, not a request: nobody acts on it.
 
 Every other identity (not the admin, the apiserver or the store) answers only requests it
 received (NATS ``allow_responses``).
@@ -146,6 +149,10 @@ def _kubelet_spans(s: Subjects, user: str) -> str:
     return s.trace("kubelet")
 
 
+def _chaos_spans(s: Subjects, user: str) -> str:
+    return s.trace("chaos")
+
+
 def _log_streams(s: Subjects, user: str) -> str:
     return s.streams("logs")
 
@@ -184,6 +191,7 @@ TABLE: tuple[tuple[tuple[Role, ...], str, Subject], ...] = (
     (_KUBELETS,              "publish",      _kubelet_spans),
     (_KUBELETS,              "publish",      _log_streams),
     (_KUBELETS,              "publish",      _exec_streams),
+    ((Role.NODE, Role.NODE_SIM, Role.CLIENT), "publish", _chaos_spans),
 )
 """Who may do what: each row gives its roles one allowed (or, ``deny-``, refused) subject.
 A refusal wins over an allowance, as in nats-server."""

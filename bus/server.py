@@ -7,7 +7,10 @@ under the server's own data dir (synced to disk on every write with ``sync_alway
 locked down; that part of the configuration lives in ``auth.conf`` (mode 0600: it holds the
 passwords), which :func:`reload_authorization` rewrites for a running server. Servers of a
 NATS cluster (``cluster_port``, ``routes``) route to each other as user ``route`` with a shared
-``route_password`` (``cluster.conf``, mode 0600): a server without it cannot join.
+``route_password`` (``cluster.conf``, mode 0600): a server without it cannot join. With ``tls``
+(:class:`NatsTls`) the server speaks TLS only: clients from their first byte (nats-server's
+``handshake_first``: there is no plaintext INFO to downgrade), routes both ways with the
+certificates of both ends checked against the CA; a plaintext client or route is refused.
 """
 
 from __future__ import annotations
@@ -29,6 +32,31 @@ from bus.errors import BusError
 
 class NatsServerMissing(BusError):
     """The nats-server binary is not installed."""
+
+
+TLS_TIMEOUT = 5.0
+"""Seconds a TLS handshake may take (nats-server's default, half a second, is too short for a
+loaded machine's first handshake)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NatsTls:
+    """The files a TLS nats-server reads: its certificate (valid for both ends of a route:
+    server and client usage, naming every address it is reached at) and key, and the CA that
+    signs every server's certificate of its NATS cluster."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+
+    def block(self) -> dict[str, object]:
+        """The ``tls`` block of a route (``cluster``) configuration."""
+        return {"cert_file": str(self.cert_file), "key_file": str(self.key_file),
+                "ca_file": str(self.ca_file), "timeout": TLS_TIMEOUT}
+
+    def clients(self) -> str:
+        """The top-level ``tls`` block: clients speak TLS from their first byte."""
+        return f"tls: {json.dumps({**self.block(), 'handshake_first': True})}\n"
 
 
 def find_binary() -> Path:
@@ -93,13 +121,17 @@ class NatsServer:
     """The users and their permissions (``bus.permissions.authorization``); None: an open bus,
     where any connection may publish and subscribe anywhere. Every server of a NATS cluster
     gets the same."""
+    tls: NatsTls | None = None
+    """Serve clients and routes over TLS only, with these files; None: plaintext (tests and
+    benchmarks of the bus alone, on loopback)."""
 
     def __post_init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        """Where clients connect: ``tls://`` when the server speaks TLS only."""
+        return f"{'nats' if self.tls is None else 'tls'}://{self.host}:{self.port}"
 
     def start(self) -> NatsServer:
         binary = find_binary()
@@ -112,6 +144,7 @@ class NatsServer:
         log_file = (self.data_dir / "nats-server.log").open("ab")
         config = self.data_dir / "nats-server.conf"
         config.write_text(("jetstream { sync_interval: always }\n" if self.sync_always else "")
+                          + ("" if self.tls is None else self.tls.clients())
                           + ("" if self.authorization is None else f'include "{AUTH_FILE}"\n')
                           + ("" if self.cluster_port is None else f'include "{CLUSTER_FILE}"\n'))
         if self.authorization is not None:
@@ -143,6 +176,8 @@ class NatsServer:
             routes = [route.replace("://", f"://{ROUTE_USER}:{secret}@", 1) for route in routes]
         if routes:
             cluster["routes"] = routes
+        if self.tls is not None:
+            cluster["tls"] = self.tls.block()
         return (f"server_name: {json.dumps(f'kubeactor-{self.host}-{self.cluster_port}')}\n"
                 f"cluster: {json.dumps(cluster, indent=1)}\n")
 
@@ -183,6 +218,14 @@ class NatsServer:
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the server, as when its machine is lost (tests of a NATS cluster);
+        :meth:`start` brings it back on the same ports and data."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
             proc.kill()
             proc.wait()
 

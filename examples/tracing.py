@@ -2,13 +2,15 @@
 a kubeconfig).
 
     python examples/tracing.py --kubeconfig DATA_DIR/kubeconfig [--seconds 30]
-    python examples/tracing.py nats://USER:PASSWORD@127.0.0.1:PORT [--prefix kubeactor]
+    python examples/tracing.py tls://USER:PASSWORD@127.0.0.1:PORT --ca CA_FILE [--prefix P]
 
 What a tracer connects with is in the kubeconfig, ``kubeactor config view --raw`` shows it:
 the NATS URL (the cluster's ``kubeactor`` extension, ``natsServers``; ``server`` in a
 kubeconfig without an HTTPS API), the subject prefix (same extension, ``subjectPrefix``), and
 the NATS user and password (the user's ``kubeactor`` extension, ``natsUser`` and
-``natsPassword``). On the locked-down bus only the admin may read every subject. Every
+``natsPassword``). The bus speaks TLS from the first byte with a certificate of the cluster
+CA (the kubeconfig's ``certificate-authority-data``; ``--ca`` a PEM file of it with a URL).
+On the locked-down bus only the admin may read every subject. Every
 kubeactor message is a msgpack map (see docs/PROTOCOL.md); this prints subject, sender ->
 receiver, verb and object of each, after dropping its ``auth`` (a credential: a tracer never
 prints or keeps it).
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +29,9 @@ import msgpack
 import nats
 
 
-def bus_of(path: Path) -> tuple[str, str]:
-    """The NATS URL (with the admin's user and password) and the subject prefix of a
-    kubeconfig's current context."""
+def bus_of(path: Path) -> tuple[str, str, str | None]:
+    """The NATS URL (with the admin's user and password), the subject prefix and the CA (PEM)
+    of a kubeconfig's current context."""
     import yaml  # only for --kubeconfig
 
     document: dict[str, Any] = yaml.safe_load(path.read_text())
@@ -41,13 +45,22 @@ def bus_of(path: Path) -> tuple[str, str]:
                       if e["name"] == "kubeactor"), {})
     url = ours.get("natsServers") or cluster["server"]
     if nats_user.get("natsUser"):
-        url = url.replace("nats://", f"nats://{nats_user['natsUser']}:"
-                                     f"{nats_user['natsPassword']}@", 1)
-    return url, ours.get("subjectPrefix", "kubeactor")
+        url = url.replace("://", f"://{nats_user['natsUser']}:{nats_user['natsPassword']}@", 1)
+    ca = ours.get("natsCertificateAuthorityData") or cluster.get("certificate-authority-data")
+    pem = base64.b64decode(ca).decode() if ca else None
+    return url, ours.get("subjectPrefix", "kubeactor"), pem
 
 
-async def follow(url: str, prefix: str, seconds: float) -> None:
-    nc = await nats.connect(url)
+def tls_of(url: str, ca: str | None) -> dict[str, Any]:
+    """nats-py's options for ``url``: a ``tls://`` one is TLS from the first byte, its server
+    checked against ``ca`` (PEM)."""
+    if not url.startswith("tls://"):
+        return {}
+    return {"tls": ssl.create_default_context(cadata=ca), "tls_handshake_first": True}
+
+
+async def follow(url: str, ca: str | None, prefix: str, seconds: float) -> None:
+    nc = await nats.connect(url, **tls_of(url, ca))
 
     async def show(msg) -> None:
         message = msgpack.unpackb(msg.data, raw=False)
@@ -67,13 +80,15 @@ async def follow(url: str, prefix: str, seconds: float) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="print every kubeactor message on the bus")
-    parser.add_argument("url", nargs="?", help="nats://USER:PASSWORD@HOST:PORT")
+    parser.add_argument("url", nargs="?", help="tls://USER:PASSWORD@HOST:PORT")
+    parser.add_argument("--ca", type=Path, help="with a URL: the cluster CA (PEM file)")
     parser.add_argument("--kubeconfig", type=Path, help="read URL, credentials and prefix here")
     parser.add_argument("--prefix", default="kubeactor")
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
+    ca = args.ca.read_text() if args.ca else None
     if args.kubeconfig:
-        args.url, args.prefix = bus_of(args.kubeconfig)
+        args.url, args.prefix, ca = bus_of(args.kubeconfig)
     elif not args.url:
         parser.error("give the NATS URL or --kubeconfig")
-    asyncio.run(follow(args.url, args.prefix, args.seconds))
+    asyncio.run(follow(args.url, ca, args.prefix, args.seconds))

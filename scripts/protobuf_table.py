@@ -30,6 +30,9 @@ ROOTS = {
     ("v1", "ReplicationController"): "core.v1.ReplicationController",
     ("v1", "LimitRange"): "core.v1.LimitRange", ("v1", "ResourceQuota"): "core.v1.ResourceQuota",
     ("v1", "Binding"): "core.v1.Binding",
+    ("v1", "PersistentVolume"): "core.v1.PersistentVolume",
+    ("v1", "PersistentVolumeClaim"): "core.v1.PersistentVolumeClaim",
+    ("storage.k8s.io/v1", "StorageClass"): "storage.v1.StorageClass",
     ("v1", "Service"): "core.v1.Service", ("v1", "Endpoints"): "core.v1.Endpoints",
     ("discovery.k8s.io/v1", "EndpointSlice"): "discovery.v1.EndpointSlice",
     **{("networking.k8s.io/v1", kind): f"networking.v1.{kind}"
@@ -44,10 +47,14 @@ ROOTS = {
     ("apps/v1", "ControllerRevision"): "apps.v1.ControllerRevision",
     ("batch/v1", "Job"): "batch.v1.Job", ("batch/v1", "CronJob"): "batch.v1.CronJob",
     ("autoscaling/v1", "Scale"): "autoscaling.v1.Scale",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "autoscaling.v1.HorizontalPodAutoscaler",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling.v2.HorizontalPodAutoscaler",
     ("policy/v1", "Eviction"): "policy.v1.Eviction",
     ("policy/v1", "PodDisruptionBudget"): "policy.v1.PodDisruptionBudget",
     ("scheduling.k8s.io/v1", "PriorityClass"): "scheduling.v1.PriorityClass",
+    ("flowcontrol.apiserver.k8s.io/v1", "FlowSchema"): "flowcontrol.v1.FlowSchema",
+    ("flowcontrol.apiserver.k8s.io/v1", "PriorityLevelConfiguration"):
+        "flowcontrol.v1.PriorityLevelConfiguration",
     ("certificates.k8s.io/v1", "CertificateSigningRequest"):
         "certificates.v1.CertificateSigningRequest",
     **{("rbac.authorization.k8s.io/v1", kind): f"rbac.v1.{kind}"

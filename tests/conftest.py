@@ -181,6 +181,18 @@ def pod(name: str, *, cpu: str | None = None, memory: str | None = None,
             "spec": {"containers": [container], "restartPolicy": restart}}
 
 
+def claimed_set(name: str, template: Object, replicas: int = 1) -> Object:
+    """A StatefulSet of ``template`` (labels ``app: <name>``) whose pods each get a 1Gi claim
+    ``data-<name>-<ordinal>`` of the default class."""
+    template = {"metadata": {"labels": {"app": name}}, **template}
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "serviceName": name, "template": template,
+                     "selector": {"matchLabels": {"app": name}},
+                     "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                         "accessModes": ["ReadWriteOnce"],
+                         "resources": {"requests": {"storage": "1Gi"}}}}]}}
+
+
 def node(name: str, *, cpu: str = "2", memory: str = "4Gi", ready: bool = True) -> Object:
     resources = {"cpu": cpu, "memory": memory, "pods": "110"}
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},

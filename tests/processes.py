@@ -27,6 +27,8 @@ class UpProcess:
     process: subprocess.Popen[str]
     data_dir: Path
     lines: queue.Queue[str]
+    ready: str = ""
+    """The line that said it was ready (it names the bus URL)."""
 
     @property
     def kubeconfig(self) -> Path:
@@ -101,6 +103,7 @@ def _started(data_dir: Path, verb: str, *args: str) -> UpProcess:
             raise AssertionError(f"kubeactor {verb} never said ready: {''.join(seen)}") from None
         seen.append(line)
         if "ready" in line:
+            up.ready = line
             return up
         if process.poll() is not None and lines.empty():
             raise AssertionError(f"kubeactor {verb} exited early: {''.join(seen)}")

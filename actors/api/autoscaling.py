@@ -31,7 +31,7 @@ GROUP, RESOURCE = "autoscaling", "horizontalpodautoscalers"
 TOLERANCE = 0.1
 """A usage within 10% of the target changes nothing (``--horizontal-pod-autoscaler-tolerance``)."""
 SCALABLE = {"Deployment": "deployments", "ReplicaSet": "replicasets",
-            "StatefulSet": "statefulsets"}
+            "StatefulSet": "statefulsets", "ReplicationController": "replicationcontrollers"}
 """The kinds an HPA may scale (through their ``scale`` subresource), by their resource."""
 RESOURCES = ("cpu", "memory")
 DEFAULT_METRICS = ({"type": "Resource", "resource": {

@@ -119,18 +119,20 @@ def new_ca(name: str = "kubeactor-ca", days: int = 3650) -> tuple[PrivateKey, x5
 
 def issue(ca_key: PrivateKey, ca_cert: x509.Certificate, public_key: ed25519.Ed25519PublicKey,
           identity: Identity, days: float = 365, server: bool = False,
-          hosts: tuple[str, ...] = ()) -> x509.Certificate:
-    """A certificate for ``identity``'s key, signed by the CA (for clients unless ``server``);
-    ``hosts`` (names or IP addresses) become its subject alternative names, which TLS clients
-    check a server's address against."""
+          hosts: tuple[str, ...] = (), peer: bool = False) -> x509.Certificate:
+    """A certificate for ``identity``'s key, signed by the CA (for clients unless ``server``;
+    for both with ``peer``: a NATS server's, which both ends of a route check); ``hosts`` (names
+    or IP addresses) become its subject alternative names, which TLS clients check a server's
+    address against."""
     now = datetime.now(UTC)
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server or peer else []) + (
+        [ExtendedKeyUsageOID.CLIENT_AUTH] if peer or not server else [])
     builder = (x509.CertificateBuilder().subject_name(_name(identity))
                .issuer_name(ca_cert.subject).public_key(public_key)
                .serial_number(x509.random_serial_number())
                .not_valid_before(now - CLOCK_SKEW).not_valid_after(now + timedelta(days=days))
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+               .add_extension(x509.ExtendedKeyUsage(usages), critical=False))
     if hosts:
         builder = builder.add_extension(x509.SubjectAlternativeName(
             [_alternative_name(host) for host in dict.fromkeys(hosts)]), critical=False)

@@ -22,7 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from actors.api import autoscaling, certificates, crds, jsonpath, replication, services
+from actors.api import (
+    autoscaling,
+    certificates,
+    crds,
+    jsonpath,
+    replication,
+    services,
+    storage,
+)
 from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
 from actors.api.resources import METRICS_GROUP, ResourceInfo
@@ -375,6 +383,37 @@ def _network_policy_cells(policy: Object) -> list[str]:
     return [policy["metadata"]["name"], selector_text(selector) or "<none>", age(policy)]
 
 
+def _priority_level_cells(level: Object) -> list[str]:
+    """kube-apiserver's printer: the figures of a ``Limited`` level, its queuing's if it
+    queues; ``<none>`` where there are none."""
+    spec = level.get("spec") or {}
+    limited = spec.get("limited") or {}
+    queuing = (limited.get("limitResponse") or {}).get("queuing") or {}
+    figures = [limited.get("nominalConcurrencyShares"), *(
+        queuing.get(key) for key in ("queues", "handSize", "queueLengthLimit"))]
+    return [level["metadata"]["name"], str(spec.get("type", "")),
+            *("<none>" if figure is None else str(figure) for figure in figures), age(level)]
+
+
+def _flow_schema_cells(schema: Object) -> list[str]:
+    """kube-apiserver's printer: ``MissingPL`` is the ``Dangling`` condition's status, ``?``
+    before anyone set it."""
+    spec = schema.get("spec") or {}
+    dangling = condition(schema, "Dangling") or {}
+    return [schema["metadata"]["name"], str((spec.get("priorityLevelConfiguration") or {})
+                                            .get("name", "")),
+            str(spec.get("matchingPrecedence", "")),
+            str((spec.get("distinguisherMethod") or {}).get("type") or "<none>"), age(schema),
+            str(dangling.get("status", "?"))]
+
+
+def _fault_plan_cells(plan: Object) -> list[str]:
+    spec = plan.get("spec") or {}
+    return [plan["metadata"]["name"], ",".join(spec.get("subjects") or []),
+            *(str(spec.get(rate, 0)) for rate in ("drop", "duplicate", "reorder")),
+            f"{spec.get('delaySeconds', 0)}s", str(spec.get("expires", "")), age(plan)]
+
+
 def _columns(names: str, wide: str, cells: Callable[[Object], list[str]]) -> Columns:
     """Columns from their names (comma-separated; a ``Name`` column is the name's), the wide
     ones after the others."""
@@ -414,6 +453,11 @@ BY_RESOURCE: dict[str, Columns] = {
     certificates.RESOURCE: _columns("Name,Age,SignerName,Requestor,RequestedDuration,Condition",
                                     "", _csr_cells),
     "priorityclasses": _columns("Name,Value,Global-Default,Age", "", _priority_class_cells),
+    "flowschemas": _columns("Name,PriorityLevel,MatchingPrecedence,DistinguisherMethod,Age,"
+                            "MissingPL", "", _flow_schema_cells),
+    "prioritylevelconfigurations": _columns(
+        "Name,Type,NominalConcurrencyShares,Queues,HandSize,QueueLengthLimit,Age", "",
+        _priority_level_cells),
     "leases": _columns("Name,Holder,Age", "", _lease_cells),
     "poddisruptionbudgets": _columns("Name,Min Available,Max Unavailable,Allowed Disruptions,Age",
                                      "", _budget_cells),
@@ -424,8 +468,19 @@ BY_RESOURCE: dict[str, Columns] = {
     "ingresses": _columns("Name,Class,Hosts,Address,Ports,Age", "", _ingress_cells),
     "ingressclasses": _columns("Name,Controller,Parameters,Age", "", _ingress_class_cells),
     "networkpolicies": _columns("Name,Pod-Selector,Age", "", _network_policy_cells),
+    "faultplans": _columns("Name,Subjects,Drop,Duplicate,Reorder,Delay,Expires,Age", "",
+                           _fault_plan_cells),
     autoscaling.RESOURCE: _columns("Name,Reference,Targets,MinPods,MaxPods,Replicas,Age", "",
                                    _autoscaler_cells),
+    storage.VOLUMES: _columns("Name,Capacity,Access Modes,Reclaim Policy,Status,Claim,"
+                              "StorageClass,VolumeAttributesClass,Reason,Age", "VolumeMode",
+                              lambda pv: storage.volume_cells(pv, age(pv))),
+    storage.CLAIMS: _columns("Name,Status,Volume,Capacity,Access Modes,StorageClass,"
+                             "VolumeAttributesClass,Age", "VolumeMode",
+                             lambda pvc: storage.claim_cells(pvc, age(pvc))),
+    storage.CLASSES: _columns("Name,Provisioner,ReclaimPolicy,VolumeBindingMode,"
+                              "AllowVolumeExpansion,Age", "",
+                              lambda sc: storage.class_cells(sc, age(sc))),
 }
 """The columns of each type by resource name (kinds, and so names, are unique across the groups
 served)."""

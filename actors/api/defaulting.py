@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import autoscaling, jobs, priorityclasses, replication, secrets, services
+from actors.api import (
+    autoscaling,
+    flowcontrol,
+    jobs,
+    priorityclasses,
+    replication,
+    secrets,
+    services,
+    storage,
+)
 from actors.api.objects import Object
 from actors.api.pods import (
     DEFAULT_SCHEDULER,
@@ -233,4 +242,6 @@ DEFAULTERS = {"pods": default_pod, "namespaces": default_namespace,
               priorityclasses.RESOURCE: priorityclasses.default_priority_class,
               secrets.RESOURCE: secrets.decode_secret, "configmaps": secrets.decode_configmap,
               services.RESOURCE: services.default_service,
-              autoscaling.RESOURCE: autoscaling.default_autoscaler}
+              autoscaling.RESOURCE: autoscaling.default_autoscaler,
+              storage.VOLUMES: storage.default_volume, storage.CLAIMS: storage.default_claim,
+              storage.CLASSES: storage.default_class, **flowcontrol.DEFAULTERS}

@@ -24,10 +24,11 @@ from actors.api.resources import RESOURCES, ResourceInfo
 
 
 def versions(info: ResourceInfo) -> tuple[str, ...]:
-    """The versions ``info`` is served at: a CRD's served ones, a built-in's one."""
+    """The versions ``info`` is served at: a CRD's served ones, a built-in's stored one and
+    those it is converted to."""
     if isinstance(info, CustomResource) and info.versions:
         return info.versions
-    return (info.version,)
+    return (info.version, *info.also)
 
 
 class Served:

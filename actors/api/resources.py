@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from actors.api import autoscaling, certificates, disruptionbudgets, jobs
+from actors.api import autoscaling, certificates, disruptionbudgets, faultplans, jobs, storage
 from bus.errors import BadRequest, NotFound
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -41,6 +41,9 @@ class ResourceInfo:
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     """Groups of types kubectl can name at once, as in API discovery: ``all``."""
+    also: tuple[str, ...] = ()
+    """Other versions it is served at, its objects converted (``actors.api.conversion``);
+    stored at ``version``, which discovery prefers."""
 
     @property
     def api_version(self) -> str:
@@ -79,6 +82,7 @@ def qualify(name: str, group: str) -> str:
 
 
 _RBAC = "rbac.authorization.k8s.io"
+_FLOWCONTROL = "flowcontrol.apiserver.k8s.io"
 _NETWORKING = "networking.k8s.io"
 METRICS_GROUP = "metrics.k8s.io"
 """The resource metrics (PodMetrics, NodeMetrics): read, never stored; the apiserver asks the
@@ -107,6 +111,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  subresources=("status",)),
     ResourceInfo("admissionregistrations", "AdmissionRegistration",
                  group="admissionregistration.kubeactor.io", namespaced=False),
+    ResourceInfo(faultplans.RESOURCE, faultplans.KIND, group=faultplans.GROUP,
+                 namespaced=False),
     ResourceInfo("selfsubjectaccessreviews", "SelfSubjectAccessReview",
                  group="authorization.k8s.io", namespaced=False),
     ResourceInfo("subjectaccessreviews", "SubjectAccessReview", group="authorization.k8s.io",
@@ -138,6 +144,10 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  group=disruptionbudgets.GROUP, short_names=("pdb",), subresources=("status",)),
     ResourceInfo("priorityclasses", "PriorityClass", group="scheduling.k8s.io",
                  namespaced=False, short_names=("pc",)),
+    ResourceInfo("flowschemas", "FlowSchema", group=_FLOWCONTROL, namespaced=False,
+                 subresources=("status",)),
+    ResourceInfo("prioritylevelconfigurations", "PriorityLevelConfiguration",
+                 group=_FLOWCONTROL, namespaced=False, subresources=("status",)),
     ResourceInfo("services", "Service", short_names=("svc",), subresources=("status",),
                  categories=("all",)),
     ResourceInfo("endpoints", "Endpoints", short_names=("ep",)),
@@ -147,12 +157,18 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("ingressclasses", "IngressClass", group=_NETWORKING, namespaced=False),
     ResourceInfo("networkpolicies", "NetworkPolicy", group=_NETWORKING,
                  short_names=("netpol",)),
+    ResourceInfo(storage.VOLUMES, "PersistentVolume", namespaced=False, short_names=("pv",),
+                 subresources=("status",)),
+    ResourceInfo(storage.CLAIMS, "PersistentVolumeClaim", short_names=("pvc",),
+                 subresources=("status",)),
+    ResourceInfo(storage.CLASSES, "StorageClass", group=storage.GROUP, namespaced=False,
+                 short_names=("sc",)),
     ResourceInfo("customresourcedefinitions", "CustomResourceDefinition",
                  group="apiextensions.k8s.io", namespaced=False, short_names=("crd", "crds"),
                  subresources=("status",), categories=("api-extensions",)),
     ResourceInfo(autoscaling.RESOURCE, "HorizontalPodAutoscaler", group=autoscaling.GROUP,
                  version="v2", short_names=("hpa",), subresources=("status",),
-                 categories=("all",)),
+                 categories=("all",), also=("v1",)),
     # last: the core group's pods and nodes come first wherever a word is resolved
     ResourceInfo("pods", "PodMetrics", group=METRICS_GROUP, version="v1beta1"),
     ResourceInfo("nodes", "NodeMetrics", group=METRICS_GROUP, version="v1beta1",

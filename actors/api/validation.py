@@ -28,6 +28,8 @@ from actors.api import (
     certificates,
     crds,
     disruptionbudgets,
+    faultplans,
+    flowcontrol,
     jobs,
     policychecks,
     priorityclasses,
@@ -35,6 +37,7 @@ from actors.api import (
     schema,
     secrets,
     services,
+    storage,
     workloadchecks,
 )
 from actors.api.names import label_problems, name_problems
@@ -172,5 +175,8 @@ VALIDATORS = {"limitranges": policychecks.limit_range_problems,
               autoscaling.RESOURCE: autoscaling.problems,
               secrets.RESOURCE: secrets.secret_problems, "configmaps": secrets.configmap_problems,
               "controllerrevisions": workloadchecks.revision_problems,
-              services.RESOURCE: services.problems}
+              services.RESOURCE: services.problems,
+              storage.VOLUMES: storage.volume_problems, storage.CLAIMS: storage.claim_problems,
+              storage.CLASSES: storage.class_problems, faultplans.RESOURCE: faultplans.problems,
+              **flowcontrol.VALIDATORS}
 """Shape checks of resources that need nothing more (looked up by plural name)."""

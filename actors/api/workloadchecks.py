@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.api import jobs
+from actors.api import jobs, storage
 from actors.api.amounts import int_or_percent
 from actors.api.objects import Object
 from actors.api.podspecs import RESTART_POLICIES, pod_spec_problems
@@ -134,8 +134,8 @@ def _strategy_type_problem(strategy: Any, at: str, other: str) -> list[str] | No
 
 
 def _statefulset_problems(spec: Object) -> list[str]:
-    """A StatefulSet's podManagementPolicy, updateStrategy (a partition of 0 or more) and,
-    until PersistentVolumeClaims are served, no volumeClaimTemplates."""
+    """A StatefulSet's podManagementPolicy, updateStrategy (a partition of 0 or more) and
+    volumeClaimTemplates (each a claim)."""
     problems = []
     policy = spec.get("podManagementPolicy", "OrderedReady")
     if policy not in ("OrderedReady", "Parallel"):
@@ -149,10 +149,8 @@ def _statefulset_problems(spec: Object) -> list[str]:
                           or partition < 0):
         found = [f"{at}.rollingUpdate.partition: Invalid value: {partition!r}: must be "
                  "greater than or equal to 0"]
-    if spec.get("volumeClaimTemplates"):
-        problems.append("spec.volumeClaimTemplates: Forbidden: PersistentVolumeClaims are not "
-                        "served by this cluster yet: a StatefulSet may not have "
-                        "volumeClaimTemplates")
+    for index, template in enumerate(spec.get("volumeClaimTemplates") or []):
+        problems += storage.template_problems(f"spec.volumeClaimTemplates[{index}]", template)
     return problems + (found or [])
 
 

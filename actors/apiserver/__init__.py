@@ -17,8 +17,9 @@ from actors.apiserver.authn import (
     SessionAuthenticator,
     TokenAuthenticator,
 )
+from actors.apiserver.bootstrappolicy import bootstrap_policy
 from actors.apiserver.nodeauthz import NodeAuthorizer
-from actors.apiserver.rbac import Attributes, Authorizer, bootstrap_policy
+from actors.apiserver.rbac import Attributes, Authorizer
 from actors.apiserver.requests import ApiServerConfig
 from actors.apiserver.server import ApiServer
 

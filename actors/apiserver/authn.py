@@ -314,8 +314,15 @@ class SessionAuthenticator:
                                  signed.mac):
             raise Unauthorized("Unauthorized: the request's MAC does not match its session")
         if not self.nonces.first_time(nonce, stamp + self.window, now):
-            raise Unauthorized("Unauthorized: replayed request (nonce already seen)")
+            raise Replayed("Unauthorized: replayed request (nonce already seen)")
         return _user(session.identity)
+
+
+class Replayed(Unauthorized):
+    """A session request whose nonce was seen: a copy of one already taken (a replay, or the
+    bus delivering it twice). Audited and not answered: its reply subject, which its MAC
+    covers, is its original sender's inbox, who has the original's answer and never sent a
+    second (``ApiServer._refused``)."""
 
 
 class EitherAuthenticator:

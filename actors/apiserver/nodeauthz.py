@@ -5,14 +5,15 @@ As kube-apiserver's (``--authorization-mode=Node,RBAC``), it decides for kubelet
 
 - ConfigMaps and Secrets (get, list, watch), PersistentVolumeClaims and ServiceAccounts (get;
   ``serviceaccounts/token`` create; ``persistentvolumeclaims/status`` update): only those a pod
-  bound to the node refers to (``actors.api.pods.references``), in that pod's namespace;
+  bound to the node refers to (``actors.api.pods.references``), in that pod's namespace; but
+  claims may be listed and watched (the local-path provisioner runs in the kubelet's process);
 - Pods: get one bound to the node; list and watch only with the field selector
   ``spec.nodeName=<n>`` (or one bound pod by name); create, delete, ``status`` and
   ``eviction`` (NodeRestriction, in admission, keeps those to its own pods);
 - Nodes: get, list and watch only its own (by name, or ``metadata.name=<n>``); create,
   update and ``status`` (NodeRestriction keeps those to its own Node);
 - Leases: only ``kube-node-lease/<n>``;
-- anything else: Kubernetes' NodeRules (``rbac.node_rules``: events, CSRs, ...).
+- anything else: Kubernetes' NodeRules (``bootstrappolicy.node_rules``: events, CSRs, ...).
 
 A request it does not allow goes on to RBAC, which grants kubelets nothing by default; the
 403 then ends with this authorizer's reason (``no relationship found between node 'n1' and
@@ -37,8 +38,9 @@ from actors.api.pods import Reference, bound_node, references
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.api.selectors import required_field
 from actors.apiserver.admission.chain import node_of
+from actors.apiserver.bootstrappolicy import node_rules
 from actors.apiserver.mirror import Key, Mirror
-from actors.apiserver.rbac import Attributes, Decision, Rule, node_rules
+from actors.apiserver.rbac import Attributes, Decision, Rule
 
 NO_OPINION = Decision(False)
 NODE_RULES = tuple(Rule.of(rule) for rule in node_rules())
@@ -151,6 +153,14 @@ def _get(node: str, attrs: Attributes, graph: NodeGraph) -> Decision:
     return _related(node, attrs, graph)
 
 
+def _claims(node: str, attrs: Attributes, graph: NodeGraph) -> Decision:
+    """PersistentVolumeClaims: list and watch of all (the local-path provisioner of the
+    kubelet's process follows them, as k3s's provisioner may), else as :func:`_get`."""
+    if attrs.verb in ("list", "watch") and not attrs.subresource:
+        return Decision(True)
+    return _get(node, attrs, graph)
+
+
 def _lease(node: str, attrs: Attributes, graph: NodeGraph) -> Decision:
     """Its own Lease in ``kube-node-lease`` (a create is checked by name in admission)."""
     if attrs.verb not in ("get", "create", "update", "patch", "delete"):
@@ -202,7 +212,7 @@ def _pod(node: str, attrs: Attributes, graph: NodeGraph) -> Decision:
 _RULES = {
     ("", "configmaps"): _read_namespaced,
     ("", "secrets"): _read_namespaced,
-    ("", "persistentvolumeclaims"): _get,
+    ("", "persistentvolumeclaims"): _claims,
     ("", "serviceaccounts"): _get,
     ("", "pods"): _pod,
     ("", "nodes"): _node,

@@ -13,11 +13,10 @@ until the next policy change, which starts an empty cache (copy on write: the ap
 workers read the policy on their own threads while a commit replaces it).
 
 Also here, as pure functions over RBAC objects: :func:`grants` (which bindings allow a request:
-``auth who-can`` and review reasons), :func:`access_review` (``auth can-i``),
-:func:`rules_review` (``auth can-i --list``),
+``auth who-can`` and review reasons),
 :func:`missing_rules` (privilege escalation prevention, applied by the :class:`PreventEscalation`
-admission plugin: a user grants only what they hold) and :func:`bootstrap_policy` (the roles and
-bindings every cluster starts with, after Kubernetes' defaults).
+admission plugin: a user grants only what they hold). The roles and bindings every cluster
+starts with are ``bootstrappolicy``'s.
 """
 
 from __future__ import annotations
@@ -27,14 +26,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
-from actors.api import autoscaling, certificates, disruptionbudgets
 from actors.api.objects import Object
-from actors.api.resources import METRICS_GROUP, ResourceInfo, qualify
+from actors.api.resources import qualify
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.mirror import Key, Mirror, key_of
-from bus.errors import BadRequest, Forbidden
-from bus.permissions import NODE_SIM
+from bus.errors import Forbidden
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
@@ -373,64 +370,6 @@ def forbidden(attrs: Attributes, why: str) -> Forbidden:
                      details={"kind": attrs.resource, "name": attrs.name or ""})
 
 
-def access_review(authorizer: Authorizer, info: ResourceInfo, body: Any,
-                  user: UserInfo) -> Object:
-    """The answer to a SelfSubjectAccessReview (about ``user``) or a SubjectAccessReview
-    (about ``spec.user`` and ``spec.groups``): may they do ``spec.resourceAttributes``?"""
-    spec = body.get("spec") if isinstance(body, dict) else None
-    attributes = spec.get("resourceAttributes") if isinstance(spec, dict) else None
-    fields = ("namespace", "verb", "group", "resource", "subresource", "name")
-    if not isinstance(spec, dict) or not isinstance(attributes, dict) or not all(
-        isinstance(attributes.get(k, ""), str) for k in fields
-    ) or not attributes.get("verb") or not attributes.get("resource"):
-        raise BadRequest("spec.resourceAttributes needs verb and resource (strings)")
-    if info.kind == "SubjectAccessReview":
-        groups = spec.get("groups") or []
-        if not isinstance(spec.get("user"), str) or not isinstance(groups, list):
-            raise BadRequest("spec.user (a string) and spec.groups (a list) are required")
-        user = UserInfo(spec["user"], str(spec.get("uid", "")), tuple(str(g) for g in groups))
-    selector = attributes.get("fieldSelector")
-    raw = selector.get("rawSelector") if isinstance(selector, dict) else None
-    asked = Attributes(user, attributes["verb"], group=attributes.get("group", ""),
-                       resource=attributes["resource"],
-                       subresource=attributes.get("subresource") or None,
-                       namespace=attributes.get("namespace") or None,
-                       name=attributes.get("name") or None,
-                       field_selector=raw if isinstance(raw, str) else None)
-    decision = authorizer.decide(asked)
-    status: Object = {"allowed": decision.allowed}
-    reason = authorizer.reason(asked) if decision.allowed else decision.reason
-    if reason:
-        status["reason"] = reason
-    return {"apiVersion": info.api_version, "kind": info.kind, "metadata": {}, "spec": spec,
-            "status": status}
-
-
-def rules_review(authorizer: Authorizer, info: ResourceInfo, body: Any,
-                 user: UserInfo) -> Object:
-    """The answer to a SelfSubjectRulesReview (``kubectl auth can-i --list``): the rules bound
-    to ``user`` that apply in ``spec.namespace``, split as Kubernetes does into resource
-    rules and non-resource rules. ``incomplete`` stays false: the Node authorizer, which
-    cannot list rules, speaks for nodes only, whose RBAC rules are listed."""
-    spec = body.get("spec") if isinstance(body, dict) else None
-    namespace = spec.get("namespace", "") if isinstance(spec, dict) else None
-    if not isinstance(spec, dict) or not isinstance(namespace, str):
-        raise BadRequest("spec.namespace must be a string")
-    resource_rules, non_resource_rules = [], []
-    for rule in authorizer.policy_rules(user, namespace):
-        if not isinstance(rule, dict):
-            continue
-        if rule.get("resources"):
-            resource_rules.append({key: rule[key] for key in (
-                "verbs", "apiGroups", "resources", "resourceNames") if rule.get(key)})
-        if rule.get("nonResourceURLs"):
-            non_resource_rules.append({"verbs": rule.get("verbs") or [],
-                                       "nonResourceURLs": rule["nonResourceURLs"]})
-    return {"apiVersion": info.api_version, "kind": info.kind, "metadata": {}, "spec": spec,
-            "status": {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules,
-                       "incomplete": False}}
-
-
 class PreventEscalation:
     """Kubernetes' privilege escalation prevention, as a validating admission plugin: a user
     may create or update a Role/ClusterRole only with rules they hold themselves (in that
@@ -470,175 +409,3 @@ class PreventEscalation:
             raise request.forbidden(
                 f'user "{user.name}" (groups=[{groups}]) is attempting to grant RBAC '
                 "permissions not currently held:\n" + "\n".join(r.show() for r in missing))
-
-
-# -- bootstrap policy ---------------------------------------------------------------------------
-
-READ = ["get", "list", "watch"]
-WRITE = ["create", "update", "patch", "delete", "deletecollection"]
-WRITE_STATUS = ["get", "update", "patch"]
-APPS, BATCH, COORDINATION, POLICY = "apps", "batch", "coordination.k8s.io", "policy"
-DISCOVERY, NETWORKING = "discovery.k8s.io", "networking.k8s.io"
-NETWORKING_RESOURCES = ["ingresses", "ingresses/status", "networkpolicies"]
-AUTHORIZATION_GROUP = "authorization.k8s.io"
-CSR_SIGNER = "system:controller:certificate-controller"
-"""The identity of the CSR signer (Kubernetes' name for its certificate controller)."""
-WORKLOADS_CORE = ["pods", "pods/exec", "pods/attach", "configmaps", "secrets", "services",
-                  "persistentvolumeclaims", "replicationcontrollers",
-                  "replicationcontrollers/scale", "serviceaccounts"]
-"""What ``edit`` writes of the core group. Not Endpoints (nor EndpointSlices): since Kubernetes
-1.22 (CVE-2021-25740) they are the controllers', read only, or an editor could point a Service
-at any address, another namespace's pods or the apiserver included."""
-WORKLOADS_APPS = ["deployments", "deployments/scale", "replicasets", "replicasets/scale",
-                  "statefulsets", "statefulsets/scale", "daemonsets"]
-WORKLOADS_BATCH = ["jobs", "cronjobs"]
-VIEWABLE_CORE = ["pods", "pods/log", "pods/status", "configmaps", "services", "endpoints",
-                 "persistentvolumeclaims", "replicationcontrollers", "serviceaccounts",
-                 "events", "limitranges", "resourcequotas", "resourcequotas/status",
-                 "namespaces", "namespaces/status"]
-"""What ``view`` reads: workloads and their settings, never secrets (as in Kubernetes)."""
-
-
-def _rule(groups: list[str], resources: list[str], verbs: list[str]) -> dict[str, Any]:
-    return {"apiGroups": groups, "resources": resources, "verbs": verbs}
-
-
-def _cluster_role(name: str, rules: list[dict[str, Any]]) -> Object:
-    return {
-        "apiVersion": f"{RBAC_GROUP}/v1", "kind": "ClusterRole",
-        "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-        "rules": rules,
-    }
-
-
-def _cluster_binding(name: str, kind: str, subject: str) -> Object:
-    return {
-        "apiVersion": f"{RBAC_GROUP}/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": name},
-        "subjects": [{"apiGroup": RBAC_GROUP, "kind": kind, "name": subject}],
-    }
-
-
-def _user_facing_roles() -> list[Object]:
-    """``view`` < ``edit`` < ``admin``: meant for RoleBindings in one namespace (bound with a
-    ClusterRoleBinding they apply everywhere), with Kubernetes' rule sets cut to what exists
-    or is planned here."""
-    view = [_rule([""], VIEWABLE_CORE, READ),
-            _rule([APPS], [*WORKLOADS_APPS, "controllerrevisions"], READ),
-            _rule([BATCH], WORKLOADS_BATCH, READ),
-            _rule([POLICY], [disruptionbudgets.RESOURCE], READ),
-            _rule([DISCOVERY], ["endpointslices"], READ),
-            _rule([NETWORKING], NETWORKING_RESOURCES, READ),
-            _rule([METRICS_GROUP], ["pods", "nodes"], READ),
-            _rule([autoscaling.GROUP], [autoscaling.RESOURCE], READ)]
-    edit = [*view,
-            _rule([""], WORKLOADS_CORE, [*READ, *WRITE]),
-            _rule([""], ["pods/eviction"], ["create"]),
-            _rule([POLICY], [disruptionbudgets.RESOURCE], [*READ, *WRITE]),
-            _rule([APPS], WORKLOADS_APPS, [*READ, *WRITE]),
-            _rule([BATCH], WORKLOADS_BATCH, [*READ, *WRITE]),
-            _rule([NETWORKING], NETWORKING_RESOURCES, [*READ, *WRITE]),
-            _rule([autoscaling.GROUP], [autoscaling.RESOURCE], [*READ, *WRITE])]
-    admin = [*edit,
-             _rule([RBAC_GROUP], ["roles", "rolebindings"], [*READ, *WRITE]),
-             _rule([AUTHORIZATION_GROUP], ["localsubjectaccessreviews"], ["create"])]
-    return [_cluster_role("admin", admin), _cluster_role("edit", edit),
-            _cluster_role("view", view)]
-
-
-RETIRED_POLICY = (("ClusterRoleBinding", "system:node"),)
-"""Bootstrap objects of older versions, removed at start while they still carry the bootstrap
-label: ``system:node`` bound to every kubelet gave each the reads the Node authorizer now
-limits to its own node."""
-
-
-def node_rules() -> list[Object]:
-    """Kubernetes' NodeRules, cut to what exists or is planned here: what any kubelet may
-    do, before the Node authorizer narrows reads to its own node and NodeRestriction writes."""
-    return [
-        _rule([AUTHORIZATION_GROUP], ["subjectaccessreviews"], ["create"]),
-        _rule([""], ["services"], READ),
-        _rule([DISCOVERY], ["endpointslices"], READ),  # the service proxy (node-proxier's)
-        _rule([""], ["nodes"], ["create", "get", "list", "watch", "update", "patch"]),
-        _rule([""], ["nodes/status"], ["update", "patch"]),
-        _rule([""], ["events"], ["create", "update", "patch"]),
-        _rule([""], ["pods"], [*READ, "create", "delete"]),
-        _rule([""], ["pods/status"], ["update", "patch"]),
-        _rule([""], ["pods/eviction"], ["create"]),
-        _rule([""], ["secrets", "configmaps"], READ),
-        _rule([""], ["persistentvolumeclaims", "persistentvolumes", "endpoints"], ["get"]),
-        _rule([""], ["persistentvolumeclaims/status"], ["get", "update", "patch"]),
-        _rule([""], ["serviceaccounts/token"], ["create"]),
-        _rule([certificates.GROUP], [certificates.RESOURCE], ["create", *READ]),
-        _rule([COORDINATION], ["leases"], ["get", "create", "update", "patch", "delete"]),
-    ]
-
-
-def bootstrap_policy() -> list[Object]:
-    """Cluster roles and bindings every cluster starts with, after Kubernetes' defaults."""
-    return [
-        _cluster_role("cluster-admin", [_rule([ALL], [ALL], [ALL])]),
-        _cluster_binding("cluster-admin", "Group", "system:masters"),
-        *_user_facing_roles(),
-        _cluster_role("system:basic-user", [
-            _rule([AUTHORIZATION_GROUP], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-                  ["create"]),
-            _rule(["authentication.k8s.io"], ["selfsubjectreviews"], ["create"]),
-        ]),
-        _cluster_binding("system:basic-user", "Group", "system:authenticated"),
-        _cluster_role("system:kube-scheduler", [
-            _rule([""], ["pods", "nodes", "namespaces"], READ),
-            _rule([POLICY], ["poddisruptionbudgets"], READ),  # preemption prefers them
-            _rule([""], ["pods"], ["delete"]),  # preemption evicts lower-priority pods
-            _rule([""], ["pods/binding"], ["create"]),
-            _rule([""], ["pods/status", "replicationcontrollers/status"], WRITE_STATUS),
-            _rule([""], ["events"], ["create", "update", "patch"]),
-            _rule([COORDINATION], ["leases"], ["get", "create", "update"]),
-        ]),
-        _cluster_binding("system:kube-scheduler", "User", "system:kube-scheduler"),
-        _cluster_role("system:kube-controller-manager", [
-            _rule([""], ["nodes"], [*READ, "update", "patch"]),
-            _rule([""], ["nodes/status"], WRITE_STATUS),
-            _rule([""], ["pods"], [*READ, "create", "delete", "update", "patch"]),
-            _rule([""], ["pods/status"], WRITE_STATUS),
-            _rule([""], ["events"], ["create", "update", "patch"]),
-            _rule([""], ["resourcequotas"], READ),
-            _rule([""], ["resourcequotas/status"], WRITE_STATUS),
-            _rule([COORDINATION], ["leases"], [*READ, "create", "update"]),
-            _rule(["apps"], ["replicasets", "deployments"], [*READ, "create", "update",
-                                                             "patch", "delete"]),
-            _rule(["apps"], ["replicasets/status", "deployments/status"], WRITE_STATUS),
-            _rule(["apps"], ["daemonsets", "statefulsets", "controllerrevisions"],
-                  [*READ, "create", "update", "patch", "delete"]),
-            _rule(["apps"], ["daemonsets/status", "statefulsets/status"], WRITE_STATUS),
-            _rule([BATCH], WORKLOADS_BATCH, [*READ, "create", "update", "patch", "delete"]),
-            _rule([BATCH], ["jobs/status", "cronjobs/status"], WRITE_STATUS),
-            _rule([""], ["namespaces/finalize", "namespaces/status"], ["update"]),
-            # the default service accounts and the root CA ConfigMap of every namespace
-            _rule([""], ["serviceaccounts", "configmaps"], ["create"]),
-            # the EndpointSlices of Services and the Endpoints mirrored from them
-            _rule([""], ["endpoints"], ["create"]),
-            _rule([DISCOVERY], ["endpointslices"], ["create"]),
-            # The garbage collector and the namespace controller reach every resource.
-            _rule([ALL], [ALL], [*READ, "update", "patch", "delete"]),
-        ]),
-        _cluster_binding("system:kube-controller-manager", "User",
-                         "system:kube-controller-manager"),
-        # Bound to nobody, as in Kubernetes: the Node authorizer grants kubelets these rules,
-        # cut down to their own node (nodeauthz), and NodeRestriction (admission) what they
-        # write.
-        _cluster_role("system:node", node_rules()),
-        # The one informer of pods and of nodes that serves every simulated node of ``up
-        # --runtime sim`` (each node acts as itself otherwise).
-        _cluster_role(NODE_SIM, [_rule([""], ["pods", "nodes"], READ)]),
-        _cluster_binding(NODE_SIM, "User", NODE_SIM),
-        # the signer in the apiserver process (actors.controllers.csrsigning)
-        _cluster_role(CSR_SIGNER, [
-            _rule([certificates.GROUP], [certificates.RESOURCE], READ),
-            _rule([certificates.GROUP], [f"{certificates.RESOURCE}/status"], ["update"]),
-            {**_rule([certificates.GROUP], ["signers"], ["sign"]),
-             "resourceNames": [certificates.CLIENT_SIGNER]},
-        ]),
-        _cluster_binding(CSR_SIGNER, "User", CSR_SIGNER),
-    ]

@@ -9,6 +9,7 @@ a node is deleted gracefully (``deletionTimestamp`` first, removal once its kube
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -89,10 +90,23 @@ def _copy(value: Any, depth: int) -> Any:
     raise _NotPlain(f"{type(value).__name__} values are not allowed")
 
 
+def generated_suffix(request_id: str | None) -> str:
+    """Five hex digits after a ``generateName``: of the request's id (a keyless hash), or
+    random without one."""
+    if request_id is None:
+        return new_uid().replace("-", "")[:5]
+    return hashlib.blake2b(request_id.encode(), digest_size=8).hexdigest()[:5]
+
+
 def prepare_create(
-    info: ResourceInfo, body: Any, namespace: str | None, trace_id: str | None
+    info: ResourceInfo, body: Any, namespace: str | None, trace_id: str | None,
+    request_id: str | None = None,
 ) -> Object:
-    """The object to store for a create request (a copy; ``body`` is untouched)."""
+    """The object to store for a create request (a copy; ``body`` is untouched). A
+    ``generateName`` gets its suffix from ``request_id`` (the envelope's id) when given: the
+    same message delivered twice (``bus.faults`` duplicates) names the same object, and its
+    second create meets AlreadyExists instead of making a second object; a client that
+    sends again sends a new message, with a new id, as kubectl's retry makes a new name."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be an object")
     obj = plain_copy(body)
@@ -103,7 +117,7 @@ def prepare_create(
         raise InternalError("Internal error occurred: resourceVersion should not be set on "
                             "objects to be created")
     if not metadata.get("name") and metadata.get("generateName"):
-        metadata["name"] = f"{metadata['generateName']}{new_uid().replace('-', '')[:5]}"
+        metadata["name"] = f"{metadata['generateName']}{generated_suffix(request_id)}"
     for owned in SERVER_OWNED:
         metadata.pop(owned, None)
     metadata.update(uid=new_uid(), creationTimestamp=now_rfc3339(), generation=1)

@@ -19,6 +19,7 @@ from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import Answer, Delay, ExternalCall
 from actors.apiserver.options import Options
+from actors.apiserver.queueing import Ticket
 from actors.store import Write
 from bus.connection import Incoming
 from bus.envelope import Envelope
@@ -47,6 +48,10 @@ class ApiServerConfig:
     """This worker loads the RBAC policy and creates the bootstrap objects at start."""
     max_watches: int = 256
     """Open watches one user may hold; each costs work on every commit."""
+    max_watch_initial_bytes: int = 16 * 1024 * 1024
+    """Bytes (packed) a new watch's initial list may send (its ADDED events): a watch of
+    everything in a big cluster is refused (413) rather than flooding the watch worker and
+    the bus; an informer lists in pages and watches from the list's resourceVersion."""
     node_call_seconds: float = 300.0
     """How long a ``pods/log`` or ``pods/exec`` call may wait for the kubelet."""
     metrics_call_seconds: float = 5.0
@@ -61,6 +66,15 @@ class ApiServerConfig:
     ``ServiceAccount`` for an API tested without the controllers that make accounts."""
     ranges: addresses.Ranges = field(default_factory=addresses.Ranges)
     """Where Services' ClusterIPs and NodePorts come from."""
+    concurrency: int = 600
+    """Requests a worker serves at once, shared by the priority levels by their
+    ``nominalConcurrencyShares`` (kube-apiserver's ``--max-requests-inflight`` 400 plus
+    ``--max-mutating-requests-inflight`` 200). A read holds its seat only while the worker runs
+    it; a write until its commit, an external admission call until its answer."""
+    max_queue_wait: float = 5.0
+    """Seconds a request may wait in its priority level's queue before it is refused (429):
+    half the clients' 10 s timeout, so that what is served is still awaited (kube-apiserver
+    waits a quarter of its 60 s request timeout)."""
     max_object_bytes: int = 256 * 1024
     """Largest object stored (packed). Well under NATS's 1 MiB max payload, so that the object,
     its reply and its watch events always fit (etcd's own limit is 1.5 MiB per request)."""
@@ -113,12 +127,16 @@ class Pending:
 
     incoming: Incoming
     started: float = field(default_factory=time.monotonic)
+    """When it left the worker's mailbox: its latency (``opts.latencyMs``, the audit's)
+    counts its wait in its priority level's queue, as kube-apiserver's does."""
     sender: UserInfo | None = None
     """Who sent it, once authenticated (the impersonator when impersonating): its answer goes
     only into an inbox of an identity it owns (``busauth.may_answer``)."""
     request: Request | None = None
     authorized: bool = False
     steps: Generator[Step, Result, object] | None = None
+    ticket: Ticket | None = None
+    """Its place in flow control (``fairness``): its flow, and the seat it holds."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,20 @@ after it -> store -> reply. Each store commit is published as a span on
 ``<prefix>.trace.store`` and pushed to the watchers whose filter it matches, on
 ``<prefix>.watch.<owner>.<id>`` (the watcher's NATS user, see ``bus.subjects``).
 
-This module holds the pipeline: :class:`ApiServer` (decode, authenticate, authorize, run the
-verb, make its store writes and external admission calls without holding the worker, audit,
-reply), the bootstrap, and the store as admission plugins see it. The verbs themselves are
+This module holds the pipeline: :class:`ApiServer` (authorize, run the verb, make its store
+writes and external admission calls without holding the worker, audit, reply) and the store as
+admission plugins see it. Decoding and authenticating a message is ``decoding``'s (mixed in),
+the objects made at start ``bootstrapping``'s (mixed in), the verbs themselves
 ``verbs``'s (mixed in), the pods/log and pods/exec relay to kubelets ``relay``'s (mixed in),
 the resource metrics (``metrics.k8s.io``, asked of the kubelets) ``metrics``'s (mixed in),
-the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`.
+the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`; API Priority and
+Fairness (each request queued by its flow as it arrives, served in fair order) ``fairness``'s
+(mixed in), what each answer tells the observers (the audit, the metrics) ``outcomes``'s (mixed
+in).
 
-Neighbours: ``verbs``, ``relay``, ``watching``; ``authn``, ``rbac``, ``nodeauthz``,
-``admission``, ``registry`` and ``options`` in this package hold the decisions;
-``actors.store`` holds the data.
+Neighbours: ``decoding``, ``bootstrapping``, ``verbs``, ``relay``, ``watching``; ``authn``,
+``rbac``, ``nodeauthz``, ``admission``, ``registry`` and ``options`` in this package hold the
+decisions; ``actors.store`` holds the data.
 
 Which thread: each worker's actor thread runs the pipeline; replies to store writes and
 external calls come back from other threads as :class:`Resumed` messages, never handled there.
@@ -25,7 +29,6 @@ external calls come back from other threads as :class:`Resumed` messages, never 
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import logging
 import time
 from collections.abc import Generator
@@ -33,21 +36,17 @@ from typing import Any
 
 import pykka
 
-from actors.api import crds, discovery, priorityclasses
+from actors.api import conversion, crds
 from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import (
-    BY_KIND,
     METRICS_GROUP,
     RESOURCES,
-    REVIEWS,
     STORED,
-    SYSTEM_NAMESPACES,
     ResourceInfo,
-    lookup,
 )
-from actors.api.selectors import required_field
 from actors.api.validation import decode, validate
+from actors.apiserver import decoding
 from actors.apiserver.admission.certificates import (
     CertificateApproval,
     CertificateSigning,
@@ -66,29 +65,28 @@ from actors.apiserver.admission.external import ExternalAdmission, Registrations
 from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
 from actors.apiserver.admission.priority import Priority
 from actors.apiserver.admission.serviceaccount import ServiceAccount
-from actors.apiserver.auditing import AuditSink, record
 from actors.apiserver.authn import (
     Authenticator,
     Forwarding,
     Handshaker,
-    Signed,
+    Replayed,
     hello_user,
-    impersonation,
 )
+from actors.apiserver.bootstrapping import Bootstrap
 from actors.apiserver.busauth import check_reply, may_answer
+from actors.apiserver.classifying import FlowControl
 from actors.apiserver.customresources import CustomResources
+from actors.apiserver.decoding import VERBS, Decoding
+from actors.apiserver.fairness import DISPATCH, Fairness, Identities
 from actors.apiserver.metrics import Metrics
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
-from actors.apiserver.options import parse_options
+from actors.apiserver.outcomes import Observer, Telling
+from actors.apiserver.queueing import Dispatcher, Ticket
 from actors.apiserver.rbac import (
-    RETIRED_POLICY,
-    Attributes,
     Authorizer,
     PreventEscalation,
-    bootstrap_policy,
 )
-from actors.apiserver.registry import prepare_create
 from actors.apiserver.relay import NODE_CALLS, RELAYED, Relay
 from actors.apiserver.requests import ApiServerConfig, Pending, Request, Result, Resumed, Step
 from actors.apiserver.serviceips import REPAIR_RANGES, ServiceAllocations
@@ -100,31 +98,21 @@ from bus.actor import BusActor
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, new_id, packed_size
 from bus.errors import (
-    AlreadyExists,
     ApiError,
     BadRequest,
     BusError,
     InternalError,
-    MethodNotAllowed,
-    NotFound,
     RequestEntityTooLarge,
-    Unauthorized,
 )
+from bus.inprocess import Door
 
 log = logging.getLogger(__name__)
 
-VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
-SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "binding": ("create",),
-                     "eviction": ("create",),
-                     "log": ("get",), "exec": ("create",), "attach": ("create",),
-                     "scale": ("get", "update", "patch"),
-                     "finalize": ("update",), "approval": ("get", "update", "patch"),
-                     "token": ("create",)}
-"""The verbs each subresource answers; any other is 405, never the parent's handler."""
 _BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
-class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
+class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics,
+                Telling, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
 
     def __init__(
@@ -138,21 +126,27 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         authorizer: Authorizer | None = None,
         handshaker: Handshaker | None = None,
         registrations: Registrations | None = None,
-        audit: AuditSink | None = None,
+        observer: Observer | None = None,
         admission_objects: Mirror | None = None,
         forwarding: Forwarding | None = None,
         custom_resources: CustomResources | None = None,
         token_issuer: TokenIssuer | None = None,
+        flow_control: FlowControl | None = None,
+        door: Door | None = None,
     ) -> None:
         """``authorizer``, ``registrations``, ``admission_objects`` (a Mirror of
         ADMISSION_KINDS) and ``custom_resources`` (the resources served, CRDs' included) are
         shared by the workers of one apiserver, so that a change
         committed by one applies to the next request of every other. With ``handshaker``,
-        clients may open certificate sessions (``<prefix>.authn.hello``). ``audit`` hears one
-        record per answered request. With ``forwarding``, its fronts (the HTTPS listener) may
+        clients may open certificate sessions (``<prefix>.authn.hello``). ``observer`` (the
+        audit, the request metrics: ``outcomes``) hears of each request taken and answered.
+        With ``forwarding``, its fronts (the HTTPS listener) may
         send requests for their clients. With ``token_issuer``, it issues service account
-        tokens (TokenRequest) and reviews tokens (TokenReview)."""
-        super().__init__(connection)
+        tokens (TokenRequest) and reviews tokens (TokenReview). ``flow_control`` (the
+        FlowSchemas and priority levels) is shared by the workers too. With ``door``, its
+        HTTPS front hands it requests in the process, to the same pipeline
+        (``bus.inprocess``)."""
+        super().__init__(connection, door)
         self.store = store
         self.authenticator = authenticator
         self.handshaker = handshaker
@@ -163,16 +157,23 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         self.registrations = registrations or Registrations()
         self.admission_objects = admission_objects or Mirror(ADMISSION_KINDS)
         self.resources = custom_resources or CustomResources()
+        self.flow_control = flow_control or FlowControl()
         self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects,
-                        self.resources)
+                        self.resources, self.flow_control)
+        self.identities = Identities(self.subjects)
+        self.dispatcher = Dispatcher(self.config.concurrency, self.config.max_queue_wait)
+        self._seated: Ticket | None = None
+        """The ticket of the request being dispatched, for handle() (``fairness``)."""
+        self._dispatching = False
         self.admission = admission or self.default_chain()
-        self.audit = audit
+        self.observer = observer
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
         self._stats: dict[str, tuple[float, Object | None]] = {}
         self.range_leaks = {}
         self.watches = Watches(self.publish, self.config.name,
-                               lambda obj: self.resources.served.of(obj))
+                               lambda obj: self.resources.served.of(obj),
+                               observer.watched if observer is not None else None)
         """The watchers (the watch worker's; the other workers' stays empty)."""
 
     def default_chain(self) -> AdmissionChain:
@@ -227,44 +228,6 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
                 self.tell_soon(REPAIR_RANGES)
         super().on_start()  # serve only once the policy is in place
 
-    def _bootstrap(self) -> None:
-        """Create the system namespaces, the bootstrap RBAC policy and the system
-        PriorityClasses when missing; remove the retired bootstrap policy."""
-        for kind, name in RETIRED_POLICY:
-            key = BY_KIND[kind].key(None, name)
-            old = self.view.get(key) if self.view is not None else None
-            if old is not None and old["metadata"].get("labels", {}).get(
-                    "kubernetes.io/bootstrapping") == "rbac-defaults":
-                with contextlib.suppress(NotFound):
-                    self._observe(self.store.delete(key).get(), deleted=True)
-        namespaces = [{"metadata": {"name": name}} for name in SYSTEM_NAMESPACES]
-        for info, obj in [(lookup("", "namespaces"), ns) for ns in namespaces] + [
-            (BY_KIND[obj["kind"]], obj) for obj in [*bootstrap_policy(),
-                                                    *priorityclasses.system_classes()]
-        ]:
-            prepared = prepare_create(info, obj, None, None)
-            key = info.key(None, prepared["metadata"]["name"])
-            try:
-                self._observe(self.store.create(key, prepared).get())
-            except AlreadyExists:
-                self._reconcile_role(key, prepared)
-
-    def _reconcile_role(self, key: str, wanted: Object) -> None:
-        """A bootstrap ClusterRole stored by an older version gets the rules it lacks (as
-        Kubernetes' RBAC bootstrap reconciles its roles at start, adding what is missing):
-        the controller manager of an older data dir may then make service accounts."""
-        assert self.view is not None
-        old = self.view.get(key)
-        if old is None or old.get("kind") != "ClusterRole" or (
-                old["metadata"].get("labels") or {}).get(
-                "kubernetes.io/bootstrapping") != "rbac-defaults":
-            return
-        rules = old.get("rules") or []
-        missing = [rule for rule in wanted.get("rules") or [] if rule not in rules]
-        if missing:
-            self._observe(self.store.update(key, {**old, "rules": [*rules, *missing]},
-                                            int(old["metadata"]["resourceVersion"])).get())
-
     def _observe(self, obj: Object, deleted: bool = False) -> None:
         """Keep the mirrors (RBAC, admission registrations and objects) current."""
         for mirror in self.mirrors:
@@ -276,11 +239,16 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         """Decode, authenticate, authorize, then run the verb; a verb that waits for an
         external admission actor answers later (:meth:`_advance`), so None is returned."""
         pending = Pending(incoming)
+        if self.observer is not None:
+            self.observer.received(incoming.subject)
+        if (late := self._seat(pending)) is not None:
+            return self._refused(pending, late)
         if incoming.subject == self.subjects.hello and self.handshaker is not None:
             return self._hello(pending)
         try:
             request = pending.request = self._decode(pending)
-            self.authorizer.authorize(_attributes(request))
+            self._learn(pending, request)
+            self.authorizer.authorize(decoding.attributes(request))
             pending.authorized = True
         except ApiError as error:
             return self._refused(pending, error)
@@ -308,10 +276,14 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
 
     def _refused(self, pending: Pending, error: ApiError) -> Envelope | None:
         """Audit the refusal of a request, and answer it only where its sender may read
-        (``busauth.may_answer``): else nothing is published."""
+        (``busauth.may_answer``) and unless it is a copy of one taken (``authn.Replayed``):
+        else nothing is published."""
         reply = self._finish(pending, pending.incoming.envelope.error_reply(
             error, sender=self.config.name))
         reply_to = pending.incoming.reply_to
+        if isinstance(error, Replayed):
+            log.info("%s: not answered: %s", pending.incoming.subject, error.message)
+            return None
         if reply_to and not may_answer(pending.sender, reply_to, self.subjects):
             log.warning("%s: not answered: %s", pending.incoming.subject, error.message)
             return None
@@ -322,7 +294,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         result = getattr(self, f"_{request.verb}")(request)
         if isinstance(result, Generator):
             result = yield from result
-        return crds.served_as(request.info, request.options.version, result)
+        return conversion.served_as(request.info, request.options.version, result)
 
     def _advance(self, pending: Pending, answer: Result | None) -> Envelope | None:
         """Run the verb until it finishes (the reply) or needs a call (sent without waiting;
@@ -333,6 +305,7 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
             call = pending.steps.send(answer)
         except StopIteration as done:
             if done.value is RELAYED:
+                self._unseat(pending, None)  # a stream is not counted as it lasts
                 return None  # the kubelet's answer is relayed when it comes
             reply = request.envelope.reply(
                 done.value, code=201 if request.verb == "create" else 200,
@@ -365,104 +338,9 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         return None
 
     def _finish(self, pending: Pending, reply: Envelope) -> Envelope:
-        """Audit the answer to a request, and return it."""
-        if self.audit is None:
-            return reply
-        request = pending.request
-        what = {**self._named_by(pending.incoming.subject), "user": pending.sender} \
-            if request is None else {
-            "user": request.user, "impersonator": request.impersonator, "via": request.via,
-            "verb": request.verb,
-            "group": request.info.group, "resource": request.info.name,
-            "subresource": request.subresource, "namespace": request.namespace,
-            "name": request.name}
-        self.audit(record(**what, authorized=pending.authorized,
-                          code=int((reply.status or {}).get("code", 200)),
-                          latency_ms=(time.monotonic() - pending.started) * 1000,
-                          trace_id=pending.incoming.envelope.trace_id,
-                          dry_run=request is not None and request.options.dry_run))
-        return reply
-
-    def rejected(self, subject: str, error: ApiError) -> None:
-        """Audit a message refused on the bus loop before a worker saw it (it did not
-        decode, or the mailbox was full): nobody authenticated, denied, with its code."""
-        if self.audit is not None:
-            self.audit(record(**self._named_by(subject), authorized=False, code=error.code,
-                              latency_ms=0.0, trace_id=None))
-
-    def _named_by(self, subject: str) -> dict[str, Any]:
-        """What an audit record can say of a request from its subject alone."""
-        if parsed := self.subjects.parse_api(subject):
-            return {"verb": parsed.verb, "group": parsed.group, "resource": parsed.resource}
-        return {"verb": "hello"} if subject == self.subjects.hello else {}
-
-    def _decode(self, pending: Pending) -> Request:
-        incoming = pending.incoming
-        envelope = incoming.envelope
-        parsed = self.subjects.parse_api(incoming.subject)
-        if parsed is None:
-            raise NotFound(f"the server could not find the requested resource "
-                           f"({incoming.subject} is not <prefix>.api.<group>.<resource>.<verb>)")
-        if parsed.server not in (None, self.config.server):
-            raise NotFound(f'no apiserver process "{parsed.server}" serves this cluster')
-        resource, _, subresource = parsed.resource.partition("/")
-        info = self.resources.served.lookup(parsed.group, resource)
-        if subresource and subresource not in info.subresources:
-            raise NotFound(f'{resource} has no subresource "{subresource}"')
-        if subresource and parsed.verb not in SUBRESOURCE_VERBS.get(subresource, ()):
-            raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on '
-                                   f"{resource}/{subresource}")
-        if info.name in REVIEWS and parsed.verb != "create":
-            raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on {resource}')
-        if parsed.verb not in VERBS:
-            raise MethodNotAllowed(f'the server does not allow the verb "{parsed.verb}" on '
-                                   f"{resource} (known: {', '.join(VERBS)})")
-        if envelope.verb not in (None, parsed.verb) or envelope.resource not in (None, resource):
-            raise BadRequest("envelope verb/resource do not match the subject")
-        for field_ in ("namespace", "name"):
-            if not isinstance(getattr(envelope, field_), str | None):
-                raise BadRequest(f"envelope field {field_!r} must be a string")
-        user = pending.sender = self.authenticator.authenticate(
-            envelope.auth, Signed(incoming.subject, incoming.data, incoming.mac,
-                                  incoming.reply_to or ""))
-        check_reply(user, incoming.reply_to, self.subjects)
-        namespace = envelope.namespace if info.namespaced else None
-        if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
-            raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")
-        options = parse_options(envelope.options, self.subjects)
-        if options.version is not None and options.version not in discovery.versions(info):
-            raise NotFound(f'the server could not find the requested resource (version '
-                           f'"{options.version}" of {info.qualified} is not served)')
-        request = Request(parsed.verb, info, subresource=subresource or None,
-                          namespace=namespace or None, name=envelope.name or None, user=user,
-                          envelope=envelope, options=options)
-        self._forwarded(request)
-        self._impersonate(request)
-        return request
-
-    def _forwarded(self, request: Request) -> None:
-        """Act for the client whose credentials a front forwarded (``auth.forwarded``)."""
-        auth = request.envelope.auth or {}
-        if "forwarded" not in auth:
-            return
-        if self.forwarding is None:
-            raise Unauthorized("Unauthorized: this apiserver takes no forwarded credentials")
-        request.via, request.user = request.user, self.forwarding.user(auth["forwarded"],
-                                                                       request.user)
-
-    def _impersonate(self, request: Request) -> None:
-        """Act as the identity ``auth.impersonate`` names, if the sender may (RBAC verb
-        ``impersonate`` on ``users`` and on each of ``groups``, as in Kubernetes)."""
-        wanted = impersonation(request.envelope.auth)
-        if wanted is None:
-            return
-        asked = [("users", wanted.name)] + [("groups", g) for g in wanted.groups
-                                            if g != "system:authenticated"]
-        for resource, name in asked:
-            self.authorizer.authorize(Attributes(request.user, "impersonate", group="",
-                                                 resource=resource, subresource=None,
-                                                 namespace=None, name=name))
-        request.impersonator, request.user = request.user, wanted
+        """Give back the request's seat, tell the observers of the answer, and return it."""
+        self._unseat(pending, reply)
+        return self._told(pending, reply)
 
     def _admit(self, request: Request, operation: str, obj: Object | None, old: Object | None
                ) -> Steps:
@@ -562,6 +440,9 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
         )
 
     def on_local(self, message: Any) -> Any:
+        if message is DISPATCH:
+            self._dispatch()
+            return None
         if isinstance(message, StoreEvent):
             self._on_commit(message)
             return None
@@ -582,19 +463,6 @@ class ApiServer(Verbs, ServiceAllocations, Relay, Metrics, BusActor):
             event.note.body["revision"] = event.revision  # the span is this worker's alone
             self.publish(self.subjects.trace("store"), event.note)
         self.watches.on_commit(event)
-
-
-def _attributes(request: Request) -> Attributes:
-    """What ``request`` asks, for the authorizers. As in Kubernetes, a create is not
-    authorized by name (the name is in the body), and a list or watch is by the name its
-    field selector asks for (``metadata.name=<name>``)."""
-    name = request.name if request.verb != "create" or request.subresource else None
-    selector = request.options.field_selector
-    if request.verb in ("list", "watch"):
-        name = required_field(selector, "metadata.name")
-    return Attributes(request.user, request.verb, group=request.info.group,
-                      resource=request.info.name, subresource=request.subresource,
-                      namespace=request.namespace, name=name, field_selector=selector)
 
 
 def _outcome(done: concurrent.futures.Future[Object]) -> Result:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from actors.api import (
     applying,
     certificates,
+    conversion,
     crds,
     disruptionbudgets,
     patches,
@@ -49,7 +50,7 @@ from actors.apiserver.options import (
     too_large,
     write_continue,
 )
-from actors.apiserver.rbac import Attributes, access_review, rules_review
+from actors.apiserver.rbac import Attributes
 from actors.apiserver.registry import (
     graceful_deletion,
     plain_copy,
@@ -61,13 +62,16 @@ from actors.apiserver.registry import (
     unchanged,
     with_propagation,
 )
+from actors.apiserver.reviews import access_review, rules_review
 from actors.apiserver.watching import Watcher, Watches
+from bus.envelope import packed_size
 from bus.errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
     Gone,
     NotFound,
+    RequestEntityTooLarge,
     ServiceUnavailable,
     TooManyRequests,
 )
@@ -188,7 +192,9 @@ class Verbs:
 
     def _create_object(self, request: Request, body: Any) -> Generator[Step, Result, Object]:
         """Create the object ``body`` sends (the request's, or an apply's configuration)."""
-        obj = prepare_create(request.info, body, request.namespace, request.envelope.trace_id)
+        obj = prepare_create(request.info, conversion.stored(
+            request.info, request.options.version, body), request.namespace,
+            request.envelope.trace_id, request.envelope.id)
         request.name = obj["metadata"].get("name") or request.name
         if request.info.name == certificates.RESOURCE:  # who asks is who sent it
             user = request.user
@@ -285,7 +291,7 @@ class Verbs:
 
         def patched(old: Object) -> Object:
             shown = to_scale(request.info, old) if request.subresource == "scale" else \
-                crds.served_as(request.info, request.options.version, old)
+                conversion.served_as(request.info, request.options.version, old)
             return patches.apply(shown, patch_type, patch)
 
         return (yield from self._guaranteed_update(request, patched, pinned=False))
@@ -310,7 +316,7 @@ class Verbs:
         if old is None:
             raise request.not_found()
         current = int(old["metadata"]["resourceVersion"])
-        body = body_of(old)
+        body = conversion.stored(request.info, request.options.version, body_of(old))
         sent = sent_version(body)
         if sent is not None and sent != current:  # before validation, as Kubernetes
             raise _conflict(request, Conflict(
@@ -343,9 +349,10 @@ class Verbs:
         stored object, its fields owned by the request's ``fieldManager``; a field another
         manager owns and the apply changes is a 409 unless ``force``. An object not there yet
         is created, when the user may also ``create`` it (as kube-apiserver authorizes it)."""
-        if request.subresource:
-            raise BadRequest("server-side apply of a subresource is not served yet: nothing "
-                             "was done")
+        if request.subresource or conversion.converted(request.info, request.options.version):
+            what = "a subresource" if request.subresource else \
+                f"{request.info.kind} at {request.info.group}/{request.options.version}"
+            raise BadRequest(f"server-side apply of {what} is not served yet: nothing was done")
         config = applying.configuration(request.envelope.body, request.info.kind, request.name)
         writer, force = self._writer(request), request.options.force
         assert self.view is not None, "reads before on_start"
@@ -515,11 +522,23 @@ class Verbs:
             assert self.view is not None, "watches before on_start"
             items, watcher.revision, _ = self.view.page(request.info.prefix(request.namespace),
                                                         watcher.match)
+            check_initial_list(items, self.config.max_watch_initial_bytes)
             for obj in items:
                 watches.push(watcher, "ADDED", obj)
         watches.add(watcher)
         reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
         return reply if self.config.server is None else {**reply, "server": self.config.server}
+
+
+def check_initial_list(items: list[Object], limit: int) -> None:
+    """RequestEntityTooLarge when a watch's initial list is over ``limit`` bytes (packed):
+    nothing is opened; the client narrows it, or lists in pages and watches from the list."""
+    size = sum(packed_size(obj) for obj in items)
+    if size > limit:
+        raise RequestEntityTooLarge(
+            f"the initial list of this watch is {size} bytes, over the limit of {limit}: "
+            "narrow it with a selector or a namespace, or list in pages and watch from the "
+            "list's resourceVersion")
 
 
 def _conflict(request: Request, error: Conflict) -> Conflict:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from actors.api import crds
+from actors.api import conversion
 from actors.api.meta import trace_id_of
 from actors.api.objects import Object
 from actors.api.resources import BY_KIND, ResourceInfo
@@ -102,11 +102,14 @@ class Watches:
     """The watchers of one apiserver (held by its watch worker), by id and by resource."""
 
     def __init__(self, publish: Callable[[str, Envelope], None], sender: str,
-                 resource_of: ResourceOf = builtin_resource) -> None:
+                 resource_of: ResourceOf = builtin_resource,
+                 sent: Callable[[ResourceInfo], None] | None = None) -> None:
         """``publish``: the actor's (events go out on the bus loop); ``sender``: the
         apiserver's component name, in every event's envelope; ``resource_of``: which
-        resource a committed object is of."""
+        resource a committed object is of; ``sent`` hears of each event pushed (the
+        metrics)."""
         self._publish = publish
+        self._sent = sent
         self._sender = sender
         self._resource_of = resource_of
         self.watchers: dict[str, Watcher] = {}
@@ -183,14 +186,18 @@ class Watches:
         kind = event_type_for(watcher, event)
         watcher.revision = max(watcher.revision, event.revision)
         if kind is not None:
-            self.push(watcher, kind, event.object)
+            commit = event.note.span_id if isinstance(event.note, Envelope) else None
+            self.push(watcher, kind, event.object, commit)
 
-    def push(self, watcher: Watcher, kind: str, obj: Object) -> None:
+    def push(self, watcher: Watcher, kind: str, obj: Object, parent: str | None = None) -> None:
+        """Publish one event to ``watcher``; ``parent``: the span of the commit it tells of."""
         metadata = obj.get("metadata", {})
         self._publish(watcher.subject, Envelope(
-            trace_id=trace_id_of(obj), span_id=new_id(), sender=self._sender,
+            trace_id=trace_id_of(obj), span_id=new_id(), parent_id=parent, sender=self._sender,
             target=watcher.owner, verb="event", group=watcher.info.group,
             resource=watcher.info.name, namespace=metadata.get("namespace"),
             name=metadata.get("name"),
-            body={"type": kind, "object": crds.served_as(watcher.info, watcher.version, obj)},
+            body={"type": kind, "object": conversion.served_as(watcher.info, watcher.version, obj)},
         ))
+        if self._sent is not None:
+            self._sent(watcher.info)

@@ -34,12 +34,12 @@ from actors.api import crds
 from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.patches import APPLY_PATCH
-from actors.api.resources import ResourceInfo
+from actors.api.resources import METRICS_GROUP, ResourceInfo
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.credentials import Credentials, Proof, TokenCredentials
 from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
-from bus.envelope import Envelope, mac, new_id
+from bus.envelope import Envelope, mac, new_id, new_trace_id
 from bus.errors import (
     ApiError,
     BadRequest,
@@ -51,6 +51,7 @@ from bus.errors import (
     ServerTimeout,
     api_error,
 )
+from bus.inprocess import Door
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,14 @@ class Watch:
 REPLY_SLACK = 1.0
 """Seconds :meth:`Client.request` waits past its deadline for the bus to settle the request
 (the bus's own deadline fires first) before it gives up on it with ServerTimeout."""
+
+READS = ("get", "list")
+"""Verbs a request sends again, once, when no reply came within half its deadline (a request
+or its reply lost on the way, as ``bus.faults`` does on purpose): asking again changes nothing
+and both attempts fit the deadline. Only of stored objects: not a subresource (a followed
+log's get opens a stream) nor metrics (measured anew by the kubelets each time). A write is
+sent once: one that timed out may have been done, and its caller decides (controllers requeue
+with backoff; a create sent again meets AlreadyExists)."""
 
 CHUNK_SIZE = 500
 """Objects per page of a list asked for whole (kubectl's ``--chunk-size`` default): a page of
@@ -279,14 +288,16 @@ class Client:
     def __init__(self, connection: Connection, credentials: Credentials | str | None,
                  timeout: float | None = None, *, impersonate: str | None = None,
                  impersonate_groups: tuple[str, ...] = (), field_validation: str | None = None,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None, door: Door | None = None) -> None:
         """``impersonate``: act as this user (and ``impersonate_groups``), as kubectl's
         ``--as``/``--as-group``; the identity of ``credentials`` needs RBAC's
         ``impersonate``. ``field_validation``: what :meth:`create` and :meth:`update` ask of
         unknown fields (``Strict``, ``Warn``, ``Ignore``; None: the apiserver's default,
         ``Warn``); ``warn`` is called (on the bus loop's thread) with each warning a reply
-        carries, such as an unknown field dropped."""
-        self.field_validation, self.warn = field_validation, warn
+        carries, such as an unknown field dropped. With ``door`` (the apiserver's workers of
+        this process), :meth:`call` hands its requests to one of them without NATS
+        (``bus.inprocess``), and sends them on the bus when none is open."""
+        self.field_validation, self.warn, self.door = field_validation, warn, door
         self.connection = connection
         self.subjects = connection.subjects
         self.credentials: Credentials = (
@@ -339,7 +350,7 @@ class Client:
         if keys:
             auth = {**(auth or {}), **keys}
         return Envelope(
-            trace_id=trace_id or new_id(), span_id=new_id(), verb=verb, group=info.group,
+            trace_id=trace_id or new_trace_id(), span_id=new_id(), verb=verb, group=info.group,
             resource=info.name, subresource=subresource,
             namespace=namespace if info.namespaced else None, name=name, body=body,
             options=options, auth=auth,
@@ -354,14 +365,29 @@ class Client:
         ``server``: to that one apiserver process (see ``Watch.server``), not to any;
         ``keys``: see :meth:`envelope`."""
         deadline = timeout or self.timeout
-        answer = self.submit(verb, resource, namespace=namespace, name=name, body=body,
-                             options=options, subresource=subresource, trace_id=trace_id,
-                             timeout=deadline, server=server, keys=keys)
-        try:
-            return answer.result(deadline + REPLY_SLACK)
-        except TimeoutError:  # the bus loop never settled it (stuck): say so, not hang on
-            answer.cancel()
-            raise ServerTimeout(f"no answer to {verb} {resource} within {deadline:g}s") from None
+        tries = 2 if self._read_again(verb, resource, subresource) else 1
+        wait, tried = deadline / tries, 1
+        while True:
+            answer = self.submit(verb, resource, namespace=namespace, name=name, body=body,
+                                 options=options, subresource=subresource, trace_id=trace_id,
+                                 timeout=wait, server=server, keys=keys)
+            try:
+                return answer.result(wait + REPLY_SLACK)
+            except TimeoutError:  # the bus loop never settled it (stuck): say so, not hang on
+                answer.cancel()
+                raise ServerTimeout(
+                    f"no answer to {verb} {resource} within {deadline:g}s") from None
+            except ServerTimeout:  # no reply came: a read asks again (READS)
+                if tried == tries:
+                    raise
+                log.info("%s %s: no reply within %gs; asking again", verb, resource, wait)
+            tried += 1
+
+    def _read_again(self, verb: str, resource: str | ResourceInfo,
+                    subresource: str | None) -> bool:
+        """Whether a request is asked again when its reply is lost (:data:`READS`)."""
+        return verb in READS and subresource is None and \
+            self.info(resource).group != METRICS_GROUP
 
     def submit(self, verb: str, resource: str | ResourceInfo, *, namespace: str | None = None,
                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
@@ -386,14 +412,30 @@ class Client:
                    ) -> Any:
         """:meth:`submit` awaited on an event loop other than the bus loop (the HTTPS
         listener's; ``bus.loop.awaited``): the reply's body, or the ApiError. Opening a
-        certificate session blocks the caller's loop for its handshake, once a session."""
+        certificate session blocks the caller's loop for its handshake, once a session. A
+        request goes to an apiserver worker of this process when the door has one open (a
+        watch is the watch worker's, on the bus)."""
         subject, envelope, proof = self._outgoing(verb, resource, namespace, name, body, options,
                                                   subresource, None, None, None)
+        take = self.door.taker() if self.door is not None and verb != "watch" else None
         try:
-            return _answer(await bus_loop.awaited(self.connection.arequest(
-                subject, envelope, self.timeout, proof.mac_key)), self.warn)
+            if take is not None:
+                reply = await self.connection.handed(take, subject, envelope, self.timeout,
+                                                     proof.mac_key)
+            else:
+                reply = await bus_loop.awaited(self.connection.arequest(
+                    subject, envelope, self.timeout, proof.mac_key))
         except BusError as error:
             raise api_error(error) from error
+        self.answered(reply)
+        try:
+            return _answer(reply, self.warn)
+        except BusError as error:
+            raise api_error(error) from error
+
+    def answered(self, reply: Envelope) -> None:
+        """Hears each reply :meth:`call` awaited, before its body is taken or its error
+        raised (the HTTPS front reads its ``opts`` there). Nothing by default."""
 
     def _outgoing(self, verb: str, resource: str | ResourceInfo, namespace: str | None,
                   name: str | None, body: Any, options: dict[str, Any] | None,
@@ -437,8 +479,8 @@ class Client:
                              field_selector=field_selector, limit=chunk_size,
                              continue_token=token)
             items.extend(page["items"])
-        return {**first, "metadata": {"resourceVersion": first["metadata"]["resourceVersion"]},
-                "items": items}
+        return {**first, "items": items, "metadata": {  # metrics lists have no revision
+            key: value for key, value in first["metadata"].items() if key == "resourceVersion"}}
 
     def create(self, resource: str, obj: Object, namespace: str | None = "default",
                trace_id: str | None = None) -> Object:

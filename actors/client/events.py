@@ -1,9 +1,13 @@
 """Recording Kubernetes Events for the objects a component works on, with aggregation.
 
-:class:`EventRecorder` creates ``Event`` objects (``source.component``, ``source.host``) and,
-like Kubernetes' event correlator, does not create a new object when the same object gets the
-same reason and message again: it bumps ``count`` and ``lastTimestamp`` of the one it made, so a
-crash loop costs one Event, not one per restart. Which thread: :meth:`EventRecorder.record`
+:class:`EventRecorder` creates ``Event`` objects (``source.component``, ``source.host``) and
+aggregates them as client-go's event correlator (the one kubelets and schedulers use) does:
+the same object getting the same reason and message again bumps ``count`` and
+``lastTimestamp`` of the Event made before, so a crash loop costs one Event, not one per
+restart; and once an object gets :data:`SIMILAR_EVENTS` events of one type and reason with
+different messages within :data:`SIMILAR_WINDOW_SECONDS` (:class:`Similar`), the next ones
+go to one Event whose message reads ``(combined from similar events): <the latest>``. Which
+thread: :meth:`EventRecorder.record`
 may be called from any thread and never blocks: the writes are made in order on the
 recorder's own thread (started on first use), off the pod's critical path; a failure is
 logged and dropped (events are best effort). Past ``max_queued`` events waiting to be written,
@@ -19,8 +23,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from actors.api.meta import now_rfc3339, trace_id_of
 from actors.api.objects import Object
@@ -33,14 +40,58 @@ REMEMBERED = 4096
 """Events kept for aggregation per recorder (the oldest are forgotten first)."""
 MAX_QUEUED = 1000
 """Events waiting to be written before new ones are dropped (client-go's maxQueuedEvents)."""
+SIMILAR_EVENTS = 10
+"""Messages of one object, type and reason before they are combined (client-go's
+defaultAggregateMaxEvents)."""
+SIMILAR_WINDOW_SECONDS = 600.0
+"""How long similar messages are counted together (defaultAggregateIntervalInSeconds)."""
+COMBINED = "(combined from similar events): "
+"""What a combined Event's message starts with (client-go's EventAggregatorByReasonMessageFunc)."""
+
+
+@dataclass(slots=True)
+class _Messages:
+    seen: set[str] = field(default_factory=set)
+    last: float = float("-inf")
+
+
+class Similar:
+    """client-go's EventAggregator, as a pure function of what it was shown and the clock:
+    which Event an event goes to. Not thread-safe (the recorder's writer thread owns it)."""
+
+    def __init__(self, limit: int = SIMILAR_EVENTS, window: float = SIMILAR_WINDOW_SECONDS,
+                 remembered: int = REMEMBERED) -> None:
+        self.limit, self.window, self.remembered = limit, window, remembered
+        self._groups: OrderedDict[tuple[str, str, str], _Messages] = OrderedDict()
+
+    def message(self, uid: str, kind: str, reason: str, message: str, now: float) -> str:
+        """``message``, or the combined one once the object has had ``limit`` different
+        messages of this type and reason, each within ``window`` seconds of the one before."""
+        key = (uid, kind, reason)
+        group = self._groups.pop(key, None)
+        if group is None or now - group.last > self.window:
+            group = _Messages()
+        group.seen.add(message)
+        group.last = now
+        self._groups[key] = group
+        while len(self._groups) > self.remembered:
+            self._groups.popitem(last=False)
+        return COMBINED + message if len(group.seen) >= self.limit else message
+
+    def forget(self, uid: str) -> None:
+        for key in [key for key in self._groups if key[0] == uid]:
+            del self._groups[key]
 
 
 class EventRecorder:
     """Events about pods from one component on one host. Thread-safe."""
 
     def __init__(self, client: Client, component: str, host: str = "",
-                 max_queued: int = MAX_QUEUED) -> None:
-        self.client = client
+                 max_queued: int = MAX_QUEUED, clock: Callable[[], float] = time.monotonic,
+                 writer: ThreadPoolExecutor | None = None) -> None:
+        """``writer``: a one-thread executor shared with other recorders (the kubelet's, for
+        every node it hosts), which :meth:`close` leaves running; by default its own."""
+        self.client, self.clock = client, clock
         self.source = {"component": component, **({"host": host} if host else {})}
         self.max_queued = max_queued
         self.dropped = 0
@@ -48,11 +99,16 @@ class EventRecorder:
         self._queued = 0
         self._made: OrderedDict[tuple[str, str, str], Object] = OrderedDict()
         self._lock = threading.Lock()
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
+        self._similar = Similar()  # the writer thread's alone
+        self._owned = writer is None
+        self._closed = False
+        self._writer = writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
 
     def record(self, pod: Object, kind: str, reason: str, message: str) -> None:
         """A ``Normal`` or ``Warning`` event ``reason`` about ``pod`` (written soon after, or
         dropped when ``max_queued`` wait)."""
+        if self._closed:
+            return
         with self._lock:
             full = self._queued >= self.max_queued
             if full:
@@ -73,8 +129,10 @@ class EventRecorder:
             self._queued -= 1
 
     def close(self) -> None:
-        """Drop events not yet written; later ones are ignored."""
-        self._writer.shutdown(wait=False, cancel_futures=True)
+        """Drop events not yet written (of an own writer); later ones are ignored."""
+        self._closed = True
+        if self._owned:
+            self._writer.shutdown(wait=False, cancel_futures=True)
 
     def _record(self, pod: Object, kind: str, reason: str, message: str) -> None:
         try:
@@ -84,11 +142,14 @@ class EventRecorder:
 
     def _write(self, pod: Object, kind: str, reason: str, message: str) -> None:
         metadata = pod["metadata"]
-        key = (str(metadata.get("uid")), reason, message)
+        uid = str(metadata.get("uid"))
+        message = self._similar.message(uid, kind, reason, message, self.clock())
+        key = (uid, reason, COMBINED if message.startswith(COMBINED) else message)
         with self._lock:
             made = self._made.pop(key, None)
         try:
-            stored = self._bump(made) if made else self._create(pod, kind, reason, message)
+            stored = self._bump(made, message) if made else self._create(pod, kind, reason,
+                                                                          message)
         except ApiError as error:
             log.warning("event %s for pod %s not recorded: %s", reason, metadata["name"], error)
             return
@@ -103,6 +164,7 @@ class EventRecorder:
             self._writer.submit(self._forget, pod_uid)
 
     def _forget(self, pod_uid: str) -> None:
+        self._similar.forget(pod_uid)
         with self._lock:
             for key in [key for key in self._made if key[0] == pod_uid]:
                 del self._made[key]
@@ -122,8 +184,11 @@ class EventRecorder:
                                             trace_id=trace_id_of(pod))
         return result
 
-    def _bump(self, made: Object) -> Object:
-        bumped = {**made, "count": int(made.get("count", 1)) + 1, "lastTimestamp": now_rfc3339()}
+    def _bump(self, made: Object, message: str) -> Object:
+        """The Event made before, seen once more (with the latest message: a combined one's
+        changes)."""
+        bumped = {**made, "count": int(made.get("count", 1)) + 1, "lastTimestamp": now_rfc3339(),
+                  "message": message}
         try:
             result: Object = self.client.update("events", bumped)
         except NotFound:  # deleted meanwhile (a namespace went): start again

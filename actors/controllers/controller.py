@@ -31,7 +31,7 @@ import math
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from actors.api.meta import controller_ref, now_rfc3339, owner_reference
@@ -40,6 +40,7 @@ from actors.api.resources import BY_KIND
 from actors.api.selectors import selector_matches
 from actors.client.client import Client, WatchEvent
 from actors.client.sharedinformer import shared_informers
+from actors.instruments import Instruments
 from bus.actor import BusActor
 from bus.connection import Connection
 from bus.errors import ApiError, PermanentError, TemporaryError
@@ -128,6 +129,8 @@ class ControllerConfig:
     trip is slower)."""
     backoff_max_seconds: float = 60.0
     """Longest wait between retries of a key that keeps failing."""
+    instruments: Instruments | None = field(default=None, compare=False)
+    """Where the work queues' metrics go (``workqueue_*``); None: nowhere served."""
 
 
 def _seconds_or_none(again: object, controller: object, key: Key) -> float | None:
@@ -161,23 +164,33 @@ def retry_after(error: Exception, failures: int, config: ControllerConfig) -> fl
 
 class WorkQueue:
     """Keys waiting for a reconcile, each held once; failures per key for the backoff. Used
-    on one thread (the controller's)."""
+    on one thread (the controller's). Its ``name`` labels client-go's work queue metrics:
+    ``workqueue_depth``, ``workqueue_adds_total``, ``workqueue_queue_duration_seconds``."""
 
-    def __init__(self, config: ControllerConfig) -> None:
+    def __init__(self, config: ControllerConfig, name: str = "") -> None:
         self.config = config
-        self._pending: set[Key] = set()
+        self._pending: dict[Key, float] = {}
+        """Keys waiting, with when each was added (``time.monotonic``)."""
         self._failures: dict[Key, int] = {}
+        instruments = config.instruments or Instruments()
+        self._adds = instruments.queue_adds.labels(name=name)
+        self._waited = instruments.queue_duration.labels(name=name)
+        instruments.gauge_from("workqueue_depth", "Current depth of workqueue", ("name",),
+                               name, lambda: {(name,): len(self._pending)})
 
     def add(self, key: Key) -> bool:
         """True when ``key`` was not waiting yet (the caller schedules its reconcile)."""
+        self._adds.inc()
         if key in self._pending:
             return False
-        self._pending.add(key)
+        self._pending[key] = time.monotonic()
         return True
 
     def take(self, key: Key) -> None:
         """``key``'s reconcile starts: events from now on queue it again."""
-        self._pending.discard(key)
+        added = self._pending.pop(key, None)
+        if added is not None:
+            self._waited.observe(time.monotonic() - added)
 
     def failed(self, key: Key) -> int:
         """Count a failure of ``key``'s reconcile; how many in a row (for the backoff)."""
@@ -257,7 +270,8 @@ class Controller(BusActor):
         super().__init__(connection)
         self.client = client
         self.controller_config = config or ControllerConfig()
-        self.queue = WorkQueue(self.controller_config)
+        self.queue = WorkQueue(self.controller_config,
+                               type(self).__name__.removesuffix("Controller").lower())
         self.pool = ThreadPoolExecutor(self.controller_config.workers,
                                        thread_name_prefix=type(self).__name__)
         """For requests sent side by side; results are handled back on the actor thread."""

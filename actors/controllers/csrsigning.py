@@ -9,8 +9,8 @@ two apiserver processes never both write; the loser finds it issued). A request 
 sign gets a ``Failed`` condition. Only the signing request ever reaches it; the key stays
 with the requester.
 
-Identity: ``system:controller:certificate-controller`` (``rbac.CSR_SIGNER``), allowed to read
-CSRs, update their status and ``sign`` for this signer, nothing else.
+Identity: ``system:controller:certificate-controller`` (``bootstrappolicy.CSR_SIGNER``),
+allowed to read CSRs, update their status and ``sign`` for this signer, nothing else.
 
 Neighbours: ``actors.controllers.controller`` (base), ``actors.api.certificates`` (the decisions),
 ``bindings.cluster.launcher`` (starts it with the CA of ``DATA_DIR/pki``).

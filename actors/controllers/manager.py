@@ -3,8 +3,9 @@
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
 ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, disruption budgets,
 garbage collector, namespace, service accounts, Job, CronJob, TTL after finished,
-EndpointSlices, node IPAM, horizontal pod autoscaler and, given the cluster CA, the root CA
-publisher), all under one identity (``system:kube-controller-manager``) on one connection.
+EndpointSlices, node IPAM, horizontal pod autoscaler, persistent volume binder, volume
+protection and, given the cluster CA, the root CA publisher), all under one identity
+(``system:kube-controller-manager``) on one connection.
 :meth:`ControllerManager.start` and :meth:`ControllerManager.stop` may be called again and
 again: they are what a leader elector calls when this replica starts or stops leading, so
 that only one replica's controllers act.
@@ -36,12 +37,14 @@ from actors.controllers.job import JobController
 from actors.controllers.namespace import NamespaceController
 from actors.controllers.nodeipam import NodeIpamController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
+from actors.controllers.persistentvolume import PersistentVolumeController
 from actors.controllers.podautoscaler import AutoscalerConfig, PodAutoscalerController
 from actors.controllers.replicaset import ReplicaSetController, ReplicationManager
 from actors.controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from actors.controllers.statefulset import StatefulSetController
 from actors.controllers.tainteviction import TaintEvictionController
 from actors.controllers.ttlafterfinished import TTLAfterFinishedController
+from actors.controllers.volumeprotection import VolumeProtectionController
 from bus.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -108,6 +111,8 @@ class ControllerManager:
                                                  config.ranges),
                 lambda: PodAutoscalerController.start(conn, client, config.controller,
                                                       config.autoscaler),
+                lambda: PersistentVolumeController.start(conn, client, config.controller),
+                lambda: VolumeProtectionController.start(conn, client, config.controller),
             ]
             if config.root_ca is not None:
                 root_ca = config.root_ca

@@ -16,6 +16,13 @@ actions, as Kubernetes' updateStatefulSet:
   time, each once the one above is healthy; pods below the partition are made from the current
   revision; ``OnDelete``: a pod is replaced only once someone deletes it.
 
+Each ``volumeClaimTemplates`` entry gives each ordinal a claim ``<template>-<set>-<ordinal>``
+(:func:`new_claims`), made before its pod when missing and named in the pod's volumes; claims
+outlive their pods (a pod made again finds its data), are owned by the set under
+``persistentVolumeClaimRetentionPolicy.whenDeleted: Delete`` (the garbage collector removes
+them with it) and deleted once their pod is gone under ``whenScaled: Delete`` when their
+ordinal is scaled away (:func:`scaled_away`).
+
 Status (:func:`statefulset_status`): replicas, readyReplicas, availableReplicas,
 currentReplicas, updatedReplicas, currentRevision (becomes updateRevision once every pod runs
 it and is ready), updateRevision, collisionCount, observedGeneration.
@@ -26,10 +33,12 @@ history), ``actors.controllers.daemonset`` (what "available" means).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from actors.api import storage
 from actors.api.meta import controller_ref, owner_reference
 from actors.api.objects import Object
 from actors.api.pods import is_pod_ready
@@ -57,12 +66,59 @@ def revision_of(pod: Object) -> str | None:
     return (pod["metadata"].get("labels") or {}).get(revisions.HASH_LABEL)
 
 
+def claim_name(template: Object, statefulset: Object, ordinal: int) -> str:
+    """``<template>-<set>-<ordinal>``: the claim of one ordinal from one template."""
+    return f"{template['metadata']['name']}-{statefulset['metadata']['name']}-{ordinal}"
+
+
+def new_claims(statefulset: Object, ordinal: int) -> list[Object]:
+    """The claims of pod ``ordinal`` from the set's ``volumeClaimTemplates``: the template's
+    labels and the selector's, owned by the set when ``whenDeleted: Delete``."""
+    spec, metadata = statefulset["spec"], statefulset["metadata"]
+    selected = (spec.get("selector") or {}).get("matchLabels") or {}
+    deleted = (spec.get("persistentVolumeClaimRetentionPolicy") or {}).get("whenDeleted")
+    owners = [owner_reference(statefulset)] if deleted == "Delete" else []
+    claims = []
+    for template in spec.get("volumeClaimTemplates") or []:
+        own = template.get("metadata") or {}
+        claims.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {
+            "name": claim_name(template, statefulset, ordinal),
+            "namespace": metadata["namespace"],
+            "labels": {**(own.get("labels") or {}), **selected},
+            "annotations": own.get("annotations") or {}, "ownerReferences": owners},
+            "spec": template.get("spec") or {}})
+    return claims
+
+
+def scaled_away(statefulset: Object, claims: list[Object], pods: dict[int, Object]) -> list[str]:
+    """Claims to delete under ``whenScaled: Delete``: those of ordinals beyond the replicas
+    whose pod is gone."""
+    spec = statefulset["spec"]
+    if (spec.get("persistentVolumeClaimRetentionPolicy") or {}).get("whenScaled") != "Delete":
+        return []
+    start = int((spec.get("ordinals") or {}).get("start", 0))
+    kept = range(start, start + int(spec.get("replicas", 1)))
+    stems = [f"{t['metadata']['name']}-{statefulset['metadata']['name']}-"
+             for t in spec.get("volumeClaimTemplates") or []]
+    ordinals = {claim["metadata"]["name"]: name[len(stem):] for claim in claims
+                for stem in stems if (name := claim["metadata"]["name"]).startswith(stem)}
+    return [name for name, number in ordinals.items()
+            if number.isdigit() and int(number) not in kept and int(number) not in pods]
+
+
 def new_pod(statefulset: Object, ordinal: int, revision: Object) -> Object:
-    """Pod ``ordinal`` of ``statefulset``, from ``revision``'s template."""
+    """Pod ``ordinal`` of ``statefulset``, from ``revision``'s template, with a volume per
+    claim template (replacing the template's volume of that name)."""
     template = revisions.template_of(revision)
     name = f"{statefulset['metadata']['name']}-{ordinal}"
     metadata = template.get("metadata") or {}
     spec = dict(template.get("spec") or {}, hostname=name)
+    claimed = {t["metadata"]["name"]: {"name": t["metadata"]["name"], "persistentVolumeClaim": {
+        "claimName": claim_name(t, statefulset, ordinal)}}
+        for t in statefulset["spec"].get("volumeClaimTemplates") or []}
+    if claimed:
+        spec["volumes"] = [v for v in spec.get("volumes") or [] if v.get("name") not in claimed
+                           ] + list(claimed.values())
     if service := statefulset["spec"].get("serviceName"):
         spec["subdomain"] = service
     return {
@@ -183,11 +239,13 @@ class StatefulSetController(Controller):
     """See the module docstring."""
 
     component = "statefulset-controller"
-    resources = ("statefulsets", "controllerrevisions", "pods")
+    resources = ("statefulsets", "controllerrevisions", "pods", storage.CLAIMS)
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         if resource == "statefulsets":
             return [Key.of(obj)]
+        if resource == storage.CLAIMS:
+            return []  # read when a pod is made or scaled away
         namespace = obj["metadata"]["namespace"]
         ref = controller_ref(obj)
         if ref is not None:
@@ -210,7 +268,7 @@ class StatefulSetController(Controller):
         by_ordinal = {o: p for p in pods if (o := ordinal_of(name, p)) is not None}
         now = datetime.now(UTC)
         step = next_step(statefulset, by_ordinal, update["metadata"]["name"], now)
-        self._apply(statefulset, step, current, update)
+        self._apply(statefulset, step, current, update, by_ordinal)
         pods = [self.cached(Key("pods", key.namespace, p["metadata"]["name"])) or p
                 for p in pods]
         revisions.prune(self, statefulset, history,
@@ -224,12 +282,26 @@ class StatefulSetController(Controller):
         return min_ready / 2 if min_ready and status["availableReplicas"] < status[
             "readyReplicas"] else None
 
-    def _apply(self, statefulset: Object, step: Step, current: Object, update: Object) -> None:
+    def _make_claims(self, statefulset: Object, ordinal: int) -> None:
+        """Each claim of pod ``ordinal`` that does not exist yet (kept from before: reused)."""
+        name = statefulset["metadata"]["name"]
+        for claim in new_claims(statefulset, ordinal):
+            namespace, claimed = claim["metadata"]["namespace"], claim["metadata"]["name"]
+            if self.objects[storage.CLAIMS].get((namespace, claimed)) is None:
+                with contextlib.suppress(AlreadyExists):
+                    self.remember(self.client.create(storage.CLAIMS, claim, namespace))
+                    self.record_event(statefulset, "Normal", "SuccessfulCreate",
+                                      f"create Claim {claimed} Pod {name}-{ordinal} in "
+                                      f"StatefulSet {name} success")
+
+    def _apply(self, statefulset: Object, step: Step, current: Object, update: Object,
+               pods: dict[int, Object]) -> None:
         """Create and delete what ``step`` says, in its order; a refusal is retried with
         backoff (a name still held by a pod on its way out: soon)."""
         namespace, name = statefulset["metadata"]["namespace"], statefulset["metadata"]["name"]
         try:
             for ordinal in step.create:
+                self._make_claims(statefulset, ordinal)
                 made = new_pod(statefulset, ordinal,
                                current if creation_revision(statefulset, ordinal) else update)
                 self.remember(self.client.create("pods", made, namespace))
@@ -240,6 +312,9 @@ class StatefulSetController(Controller):
                 self.client.delete("pods", pod, namespace)
                 self.record_event(statefulset, "Normal", "SuccessfulDelete",
                                   f"delete Pod {pod} in StatefulSet {name} successful")
+            for claim in scaled_away(statefulset, self.listed(storage.CLAIMS, namespace), pods):
+                with contextlib.suppress(NotFound):
+                    self.client.delete(storage.CLAIMS, claim, namespace)
         except (AlreadyExists, NotFound) as error:
             raise TemporaryError(str(error),
                                  delay=self.controller_config.backoff_base_seconds) from error

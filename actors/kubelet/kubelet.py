@@ -31,8 +31,6 @@ import contextlib
 import copy
 import functools
 import logging
-import os
-import platform
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,6 +45,7 @@ from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
 from actors.client.informer import Informer
+from actors.kubelet.config import KubeletConfig, host_arch, node_conditions
 from actors.kubelet.podaddresses import PodAddresses
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.podworkers import PodWorkers
@@ -61,75 +60,6 @@ from bus.errors import AlreadyExists, ApiError, BadRequest, BusError, NotFound, 
 from bus.permissions import APISERVER
 
 log = logging.getLogger(__name__)
-
-
-def host_cpu() -> str:
-    """This machine's CPU count, as a quantity."""
-    return str(os.cpu_count() or 1)
-
-
-def host_memory() -> str:
-    """This machine's memory, as a quantity in Ki."""
-    return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 1024}Ki"
-
-
-def host_arch() -> str:
-    """Kubernetes' name for this machine's architecture (``amd64``, ``arm64``)."""
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
-
-
-@dataclass(frozen=True, slots=True)
-class KubeletConfig:
-    node_name: str
-    cpu: str = field(default_factory=host_cpu)
-    """Allocatable CPU the node offers to pods (Kubernetes quantity); the host's by default."""
-    memory: str = field(default_factory=host_memory)
-    """Allocatable memory the node offers to pods; the host's by default."""
-    max_pods: int = 110
-    """Kubernetes' default pod limit per node."""
-    address: str = "127.0.0.1"
-    """The node's InternalIP (here only loopback is allowed)."""
-    lease_duration_seconds: int = 40
-    """The node Lease's duration (kubelet's --node-lease-duration-seconds)."""
-    lease_renew_seconds: float = 10.0
-    """How often the Lease is renewed (the kubelet's 10 s); at most a quarter of the duration
-    is used when the duration is shorter."""
-    node_status_seconds: float = 60.0
-    """How often a renewal also looks at the Node and puts Ready back when the node lifecycle
-    controller marked it Unknown (a lease write alone every 10 s keeps a thousand nodes
-    cheap)."""
-    backoff_base: float = 10.0
-    """Seconds before the second restart of a dead container (the first is at once); doubles
-    per restart. Also the image pull back-off's base. Small in tests."""
-    backoff_max: float = 300.0
-    """Ceiling of the restart and pull back-offs (Kubernetes: five minutes)."""
-    backoff_reset_seconds: float = 600.0
-    """A container that ran this long cleanly starts its back-off again (Kubernetes: 10 min)."""
-    pod_workers: int = 16
-    """Threads running pod syncs (each pod one at a time): a pod stopping for its grace
-    period holds one of them."""
-    call_workers: int = 16
-    """Threads answering ``logs``/``exec`` calls that are not streamed. A followed log or an
-    exec stream runs on a thread of its own while it lasts (its input on another), so that
-    streams held open never keep anyone's call waiting."""
-    streams_per_user: int = 64
-    """Followed logs and exec streams one user (``body.user``) may have open on this node at
-    once; one more is refused (429). Each holds a thread or two and a runtime exec."""
-    stats_window_seconds: float = 1.0
-    """The window a CPU figure of ``stats`` is averaged over (Docker's two samples, a
-    second apart; PodMetrics' ``window``)."""
-    relist_seconds: float = 60.0
-    """Every pod is synced again this often: the safety net under the runtime's events."""
-    record_events: bool = True
-    """Emit Events (Pulled, Created, Started, Killing, BackOff...); off for scale runs."""
-    writes_in_flight: int = 32
-    """Pod status writes sent without waiting for the answers of the ones before: enough to
-    keep the apiserver's workers and its store's group commits busy when a thousand simulated
-    nodes start ten thousand pods."""
-    lease_writes_in_flight: int = 64
-    """The same for Lease renewals, apart and more: the apiserver serves requests in the
-    order they come, so this is the heartbeats' share of a busy apiserver, and a Lease left
-    stale for the node monitor grace period gets its node's pods evicted."""
 
 
 NODE_CALLS = ("logs", "exec", "stats")
@@ -161,7 +91,7 @@ class NodeAgent:
         """The last renewal found no Lease: the next one creates it."""
         self.registered = False
         """The Node and its Lease exist: the heartbeat renews it."""
-        self.recorder = EventRecorder(client, "kubelet", self.name) \
+        self.recorder = EventRecorder(client, "kubelet", self.name, writer=writers.events) \
             if config.record_events else None
         self.addresses = PodAddresses(config.address)
         self.podsync = PodSync(
@@ -487,21 +417,6 @@ def same_intent(old: Object, new: Object) -> bool:
         "deletionTimestamp") == new["metadata"].get("deletionTimestamp")
 
 
-def node_conditions(now: str) -> list[Object]:
-    """A healthy node's conditions, as the kubelet reports them."""
-    def cond(kind: str, status: str, reason: str, message: str) -> Object:
-        return {"type": kind, "status": status, "reason": reason, "message": message,
-                "lastHeartbeatTime": now, "lastTransitionTime": now}
-
-    return [cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
-                 "kubelet has sufficient memory available"),
-            cond("DiskPressure", "False", "KubeletHasNoDiskPressure",
-                 "kubelet has no disk pressure"),
-            cond("PIDPressure", "False", "KubeletHasSufficientPID",
-                 "kubelet has sufficient PID available"),
-            cond("Ready", "True", "KubeletReady", "kubelet is posting ready status")]
-
-
 # -- the actor ------------------------------------------------------------------------------------
 
 
@@ -517,10 +432,14 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Writers:
-    """The status writers a :class:`Kubelet` shares between its nodes."""
+    """The writers a :class:`Kubelet` shares between its nodes."""
 
     pods: StatusWriter
     leases: StatusWriter
+    events: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        1, thread_name_prefix="kubelet-events"))
+    """One thread writing every hosted node's Events (a thousand simulated nodes: not a
+    thousand threads); started by the first Event."""
 
 
 class Kubelet(BusActor):
@@ -550,7 +469,8 @@ class Kubelet(BusActor):
         self._beats = PodWorkers(min(len(nodes), 4), f"{self.name}-lease")
         self.writers = Writers(StatusWriter(first.writes_in_flight, f"{self.name}-status"),
                                StatusWriter(first.lease_writes_in_flight,
-                                            f"{self.name}-leases"))
+                                            f"{self.name}-leases"),
+                               ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-events"))
         self.agents = {node.config.node_name: NodeAgent(
             node.client, node.runtime, config=node.config, workers=self.workers,
             timers=self.timers, writers=self.writers, publish=self.publish,
@@ -619,6 +539,7 @@ class Kubelet(BusActor):
         self._beats.stop()
         self.writers.pods.stop()
         self.writers.leases.stop()
+        self.writers.events.shutdown(wait=False, cancel_futures=True)
         self._calls.shutdown(wait=False, cancel_futures=True)
         for agent in self.agents.values():
             agent.stop()

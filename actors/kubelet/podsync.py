@@ -56,7 +56,7 @@ from actors.kubelet.runtime import ContainerInfo, Runtime, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timer, Timers
 from actors.kubelet.tokens import TokenManager
-from actors.kubelet.volumes import file_volume, has_token, payload
+from actors.kubelet.volumes import claimed, file_volume, has_token, payload
 from bus.errors import ApiError, NotFound
 
 log = logging.getLogger(__name__)
@@ -341,7 +341,8 @@ class PodSync:
         name = spec["name"]
         try:
             self._pull(record, spec, wakes)
-            info = self.runtime.start_container(record.pod, self._resolved(record, spec), attempt)
+            pod = claimed(record.pod, self.client.get)
+            info = self.runtime.start_container(pod, self._resolved(record, spec), attempt)
         except RuntimeFailure as failure:
             record.failures[name] = (failure.reason, failure.message)
             if failure.reason == "ContainerCreating":  # a volume could not be set up

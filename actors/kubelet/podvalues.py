@@ -27,7 +27,7 @@ from actors.api.quantity import parse_cpu, parse_memory
 from actors.kubelet.runtime import RuntimeFailure
 from bus.errors import ApiError, NotFound
 
-Fetch = Callable[[str, str, str], Object]
+Fetch = Callable[[str, str, str | None], Object]
 """(resource, name, namespace) -> the object; NotFound when it does not exist."""
 
 CONFIG_ERROR = "CreateContainerConfigError"

@@ -1,6 +1,7 @@
 """The files of a pod's ``configMap``, ``secret``, ``downwardAPI`` and ``projected`` volumes, as
 the kubelet's volume plugins make them (:func:`payload`); the runtime writes them
-(``Runtime.write_volume``) with the kubelet's atomic writer.
+(``Runtime.write_volume``) with the kubelet's atomic writer. A ``persistentVolumeClaim`` volume
+is its bound volume's directory on the node (:func:`claimed`).
 
 Every key becomes a file (or, with ``items``, the keys listed, at their ``path``), with the
 item's ``mode``, else the volume's ``defaultMode``, else 0644. A missing ConfigMap or Secret
@@ -18,10 +19,11 @@ Which thread: a pod worker's.
 
 from __future__ import annotations
 
-from actors.api import secrets
+from actors.api import secrets, storage
 from actors.api.objects import Object
-from actors.kubelet.podvalues import Sources, field_value, resource_value
+from actors.kubelet.podvalues import Fetch, Sources, field_value, resource_value
 from actors.kubelet.runtime import RuntimeFailure, VolumeFile
+from bus.errors import ApiError
 
 FILE_VOLUMES = ("configMap", "secret", "downwardAPI", "projected")
 """The volume sources whose files the kubelet writes (the runtime mounts them read-only)."""
@@ -107,3 +109,35 @@ def _downward(pod: Object, item: Object, allocatable: Object) -> bytes:
         return field_value(pod, item["fieldRef"].get("fieldPath", "")).encode()
     ref = item.get("resourceFieldRef") or {}
     return resource_value(pod, ref.get("containerName", ""), ref, allocatable).encode()
+
+
+def claimed(pod: Object, fetch: Fetch) -> Object:
+    """The pod as the runtime mounts it: each ``persistentVolumeClaim`` volume replaced by a
+    ``hostPath`` one of its bound volume's directory (a ``hostPath`` or ``local`` volume).
+    RuntimeFailure(ContainerCreating) while a claim is not bound (the kubelet waits for it, as
+    its volume manager does) or its volume is of a kind no node here mounts."""
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    if not any("persistentVolumeClaim" in v for v in volumes):
+        return pod
+    namespace = pod["metadata"].get("namespace", "default")
+    mounted = [_claim_mount(v, namespace, fetch) if "persistentVolumeClaim" in v else v
+               for v in volumes]
+    return {**pod, "spec": {**pod["spec"], "volumes": mounted}}
+
+
+def _claim_mount(volume: Object, namespace: str, fetch: Fetch) -> Object:
+    name = (volume.get("persistentVolumeClaim") or {}).get("claimName", "")
+    try:
+        claim = fetch(storage.CLAIMS, name, namespace)
+        bound = claim.get("spec", {}).get("volumeName")
+        if not bound or claim.get("status", {}).get("phase") != "Bound":
+            raise RuntimeFailure("ContainerCreating", f'persistentvolumeclaim "{name}" is not '
+                                 "bound yet")
+        path = storage.path_of(fetch(storage.VOLUMES, bound, None))
+    except ApiError as failure:
+        raise RuntimeFailure("ContainerCreating", f'MountVolume.SetUp failed for volume '
+                             f'"{volume.get("name")}" : {failure}') from failure
+    if path is None:
+        raise RuntimeFailure("ContainerCreating", f'volume "{bound}" of claim "{name}" is not a '
+                             "hostPath or local volume: no plugin here mounts it")
+    return {"name": volume["name"], "hostPath": {"path": path}}

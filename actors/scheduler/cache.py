@@ -51,6 +51,19 @@ class Cache:
         self._budgets: dict[tuple[str, str], Object] = {}
         """PodDisruptionBudgets by (namespace, name), for preemption to prefer what they
         allow."""
+        self.storage: dict[str, dict[tuple[str, str], Object]] = {}
+        """Claims, volumes and classes by resource, then (namespace, name): VolumeBinding's."""
+
+    # -- storage -------------------------------------------------------------------------------
+
+    def set_storage(self, resource: str, obj: Object, deleted: bool = False) -> None:
+        metadata = obj["metadata"]
+        found = self.storage.setdefault(resource, {})
+        key = (metadata.get("namespace", ""), metadata["name"])
+        if deleted:
+            found.pop(key, None)
+        else:
+            found[key] = obj
 
     # -- disruption budgets --------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ As in kube-scheduler, a pod goes through named extension points, each a Protocol
 
     PreFilter -> Filter (per node) -> PostFilter (only when no node fits)
     -> PreScore -> Score (per node) -> NormalizeScore -> pick the best node
-    -> Reserve (Unreserve on any later failure) -> Permit (may Wait) -> Bind
+    -> Reserve (Unreserve on any later failure) -> Permit (may Wait) -> PreBind -> Bind
 
 A :class:`Profile` is a list of plugins and their score weights. The :class:`Framework` files
 each plugin under every extension point whose method it has, so adding a plugin never means
@@ -250,6 +250,7 @@ class Framework:
         self.scores = points[interface.ScorePlugin]
         self.reserves = points[interface.ReservePlugin]
         self.permits = points[interface.PermitPlugin]
+        self.pre_binds = points[interface.PreBindPlugin]
         self.binders = points[interface.BindPlugin]
         self.weights = {plugin.name: profile.weights.get(plugin.name, 1)
                         for plugin in self.scores}
@@ -498,7 +499,13 @@ class Framework:
             waiting.reject("", f"pod {key} rejected at Permit: timed out waiting")
 
     def run_bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
-        """The first bind plugin that does not Skip binds (a binding worker thread)."""
+        """PreBind in order, then the first bind plugin that does not Skip binds (a binding
+        worker thread)."""
+        for pre in self.pre_binds:
+            status = guarding.call_status("PreBind", pre, pre.pre_bind, state, pod, node,
+                                          node=node)
+            if not status.ok:
+                return Status(status.code, status.reasons, pre.name)
         for plugin in self.binders:
             status = guarding.call_status("Bind", plugin, plugin.bind, state, pod, node,
                                           node=node)

@@ -98,6 +98,8 @@ class ClusterEvent(enum.Enum):
     NODE_UPDATE = "NodeUpdate"
     ASSIGNED_POD_DELETE = "AssignedPodDelete"
     """A pod bound to a node went away or finished: its resources are free."""
+    STORAGE_CHANGE = "StorageChange"
+    """A PersistentVolume, PersistentVolumeClaim or StorageClass was added or changed."""
 
 
 ALL_EVENTS = frozenset(ClusterEvent)
@@ -206,6 +208,13 @@ class PermitPlugin(Plugin, Protocol):
 
 
 @runtime_checkable
+class PreBindPlugin(Plugin, Protocol):
+    def pre_bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """Before any Bind (a binding thread: may block): make ready what the pod needs on
+        ``node`` (VolumeBinding writes its claims' node); a failure fails the binding."""
+
+
+@runtime_checkable
 class BindPlugin(Plugin, Protocol):
     def bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
         """Bind ``pod`` to ``node`` (a binding thread: may block), or Skip to let the next
@@ -221,7 +230,7 @@ class UsesFramework(Protocol):
 
 EXTENSION_POINTS: tuple[type, ...] = (
     PreFilterPlugin, FilterPlugin, PostFilterPlugin, PreScorePlugin, ScorePlugin,
-    NormalizeScorePlugin, ReservePlugin, PermitPlugin, BindPlugin)
+    NormalizeScorePlugin, ReservePlugin, PermitPlugin, PreBindPlugin, BindPlugin)
 
 
 def _methods(point: type) -> tuple[str, ...]:

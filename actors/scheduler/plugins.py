@@ -15,6 +15,8 @@ NodeAffinity                       PreFilter, Filter,         2
                                    PreScore, Score
 NodeResourcesFit (LeastAllocated)  Filter, Score              1
 NodeResourcesBalancedAllocation    PreScore, Score            1
+VolumeBinding                      PreFilter, Filter,
+                                   PreBind
 DefaultPreemption                  PreFilter, Filter,
                                    PostFilter
 DefaultBinder                      Bind
@@ -28,7 +30,8 @@ Scores are integers, as kube-scheduler's (its arithmetic, truncating), each ``sc
 ``(score, SUCCESS)``.
 PreFilters return Skip when their Filter has nothing to reject (no node tainted, cordoned or
 not ready; no selector asked; nobody nominated), so the common pod runs only NodeResourcesFit
-per node. DefaultPreemption lives in ``actors.scheduler.preemption``.
+per node. DefaultPreemption lives in ``actors.scheduler.preemption``, VolumeBinding in
+``actors.scheduler.volumebinding``.
 
 Neighbours: ``actors.scheduler.interface`` (the Protocols these fit), ``actors.client.client``
 (DefaultBinder's ``pods/binding``).
@@ -66,6 +69,7 @@ from actors.scheduler.interface import (
 )
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.preemption import DefaultPreemption
+from actors.scheduler.volumebinding import VolumeBinding
 from bus.errors import ApiError
 
 NODE_EVENTS = frozenset({ClusterEvent.NODE_ADD, ClusterEvent.NODE_UPDATE})
@@ -351,7 +355,8 @@ def placement_plugins() -> list[Plugin]:
 
 def default_plugins(client: Client) -> list[Plugin]:
     """A fresh set of the default plugins, in kube-scheduler's order."""
-    return [*placement_plugins(), DefaultPreemption(client), DefaultBinder(client)]
+    return [*placement_plugins(), VolumeBinding(client), DefaultPreemption(client),
+            DefaultBinder(client)]
 
 
 @dataclass(frozen=True)

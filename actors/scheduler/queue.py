@@ -91,6 +91,12 @@ class SchedulingQueue:
         return any(key in part for part in (self._active, self._backoff, self._unschedulable,
                                             self._in_flight))
 
+    def sizes(self) -> dict[tuple[str, ...], float]:
+        """Pods waiting, by queue (kube-scheduler's ``scheduler_pending_pods``); read from any
+        thread (a scrape): a length read while the scheduler changes the queue is a moment's."""
+        return {("active",): len(self._active), ("backoff",): len(self._backoff),
+                ("unschedulable",): len(self._unschedulable)}
+
     def has_active(self) -> bool:
         self._flush()
         return bool(self._active)

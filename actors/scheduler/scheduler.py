@@ -1,7 +1,8 @@
 """The scheduler actor: picks a node for each pending pod and binds it (seed step 4).
 
-It follows nodes, pods and PodDisruptionBudgets with informers (no polling) into a
-:class:`Cache` (nodes and what their pods request, assumed pods included; the budgets) and
+It follows nodes, pods, PodDisruptionBudgets and the storage kinds (claims, volumes, classes:
+VolumeBinding's) with informers (no polling) into a :class:`Cache` (nodes and what their pods
+request, assumed pods included; the budgets; the storage objects) and
 a :class:`SchedulingQueue` (pending pods whose ``spec.schedulerName`` is this scheduler's
 name). One pod at a time goes through a scheduling
 cycle of the :class:`Framework` with this scheduler's :class:`Profile` (default plugins unless
@@ -36,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.api import disruptionbudgets
+from actors.api import disruptionbudgets, storage
 from actors.api.meta import set_condition
 from actors.api.objects import Object
 from actors.api.pods import DEFAULT_SCHEDULER
@@ -44,6 +45,7 @@ from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
 from actors.client.informer import Informer
 from actors.client.leaderelection import ElectionTick, LeaderElectionConfig, LeaderElector
+from actors.instruments import Attempts, Instruments
 from actors.scheduler.cache import Cache
 from actors.scheduler.framework import Framework, Profile
 from actors.scheduler.interface import ClusterEvent, Code, CycleState, Status, events_of
@@ -70,6 +72,8 @@ class SchedulerConfig:
     """None: this scheduler is alone and schedules from the start."""
 
 
+STORAGE_KINDS = storage.KINDS
+"""What VolumeBinding reads, followed into the cache."""
 NEXT = object()
 """Local message: run the next scheduling cycle."""
 WAKE = object()
@@ -105,7 +109,9 @@ class Scheduler(BusActor):
     """See the module docstring."""
 
     def __init__(self, connection: Connection, client: Client,
-                 config: SchedulerConfig | None = None, profile: Profile | None = None) -> None:
+                 config: SchedulerConfig | None = None, profile: Profile | None = None,
+                 instruments: Instruments | None = None) -> None:
+        """``instruments``: where its metrics go (a registry of its own when None)."""
         super().__init__(connection)
         self.client = client
         self.config = config or SchedulerConfig()
@@ -115,6 +121,10 @@ class Scheduler(BusActor):
         self.queue = SchedulingQueue(self.config.queue, {
             plugin.name: events_of(plugin) for plugin in profile.plugins})
         self.recorder = EventRecorder(client, self.config.name)
+        instruments = instruments or Instruments()
+        self.attempts = Attempts(instruments, self.config.name)
+        instruments.gauge_from("scheduler_pending_pods", "Number of pending pods, by the queue "
+                               "type.", ("queue",), self.config.name, self.queue.sizes)
         self.leading = self.config.leader_election is None
         self._failures: dict[str, str] = {}
         """Last FailedScheduling message per pod (the same one is not recorded twice)."""
@@ -133,7 +143,9 @@ class Scheduler(BusActor):
         self._informers = [Informer(self.client, "nodes", self.tell_soon).start(),
                            Informer(self.client, "pods", self.tell_soon).start(),
                            Informer(self.client, disruptionbudgets.RESOURCE,
-                                    self.tell_soon).start()]
+                                    self.tell_soon).start(),
+                           *(Informer(self.client, resource, self.tell_soon).start()
+                             for resource in STORAGE_KINDS.values())]
         if self.config.leader_election is not None:
             self._elector = LeaderElector(self.client, self.config.leader_election,
                                           schedule=self.tell_later,
@@ -173,6 +185,10 @@ class Scheduler(BusActor):
                 self._on_node(message)
             elif message.object.get("kind") == "PodDisruptionBudget":
                 self.cache.set_budget(message.object, deleted=message.type == "DELETED")
+            elif message.object.get("kind") in STORAGE_KINDS:
+                self.cache.set_storage(STORAGE_KINDS[message.object["kind"]], message.object,
+                                       deleted=message.type == "DELETED")
+                self._moved(ClusterEvent.STORAGE_CHANGE)
             else:
                 self._on_pod(message)
         elif isinstance(message, BindingDone):
@@ -244,6 +260,7 @@ class Scheduler(BusActor):
             return
         entry = self.queue.pop()
         if entry is not None:
+            self.attempts.started(entry.key)
             try:
                 self._cycle(entry)
             except Exception as surprise:  # a plugin's bug, or a pod no check foresaw
@@ -308,6 +325,7 @@ class Scheduler(BusActor):
         if message.status.ok:
             self.queue.done(entry.key)
             self._failures.pop(entry.key, None)
+            self.attempts.ended(entry.key, "scheduled")
             return
         log.info("binding %s to %s failed: %s", entry.key, node, message.status.message)
         self.framework.run_unreserve(message.state, entry.info, node)
@@ -321,6 +339,7 @@ class Scheduler(BusActor):
         meanwhile is left alone."""
         if entry.key not in self.queue:
             return
+        self.attempts.ended(entry.key, "error" if passing else "unschedulable")
         if passing:
             self.queue.backoff(entry)
         else:

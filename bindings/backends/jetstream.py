@@ -18,7 +18,9 @@ record at all.
 Several stores (one per apiserver process) may share the bucket. Each follows the stream with
 an ordered consumer from the last value of every key on, and its store applies every record,
 its own and the others', in sequence order; its own writes are durable when acknowledged and
-visible once the feed has passed them.
+visible once the feed has passed them. The consumer lives on one NATS server: when that
+server is lost (a NATS cluster of three, a bucket of three replicas), the feed follows again
+from the record after the last it brought, within ``FEED_CHECK_SECONDS``.
 
 A record that cannot be decoded (its key or its value: written by hand, or damaged) is set
 aside where it is met, at load or in the feed: logged once with its key and sequence, listed by
@@ -35,6 +37,7 @@ callback runs there and only appends. nats errors are translated into ``bus.erro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -65,6 +68,12 @@ log = logging.getLogger(__name__)
 
 _SAFE = re.compile(rb"[A-Za-z0-9_/-]")
 _KV_OP = "KV-Operation"
+OPEN_SECONDS = 30.0
+"""How long opening the bucket is tried again while JetStream is not ready: the servers of a
+NATS cluster just started elect a metadata leader (some 5 s), then place the replicas."""
+FEED_CHECK_SECONDS = 1.0
+"""How often the feed's consumer is looked for (one request to the NATS each time): within
+this the store follows again after losing the server that held it."""
 _WRONG_LAST_SEQUENCE = (10071, 10164)
 """JetStream's error codes for a failed compare-and-set."""
 
@@ -136,33 +145,75 @@ class JetStreamBackend:
         self.undecodable: list[Undecodable] = []
         self._sub: Any = None
         self._js: JetStreamContext = connection.nc.jetstream()
-        self._start_revision = bus_loop.wait(self._open(replicas), timeout + 1)
+        self._start_revision = bus_loop.wait(self._open(replicas), OPEN_SECONDS + 2 * timeout)
         self._purging = bus_loop.submit(self._purge_every(max(keep_deleted / 10, 0.1)))
+        self._following = bus_loop.submit(self._keep_following(FEED_CHECK_SECONDS))
 
     async def _open(self, replicas: int) -> int:
+        """Open the bucket (made when missing), trying again for :data:`OPEN_SECONDS` while
+        JetStream is not ready."""
+        deadline = time.monotonic() + OPEN_SECONDS
+        while True:
+            try:
+                return await self._open_once(replicas)
+            except (nats.errors.Error, OSError) as error:
+                if time.monotonic() > deadline:
+                    raise ServiceUnavailable(
+                        f"cannot open the JetStream store {self._bucket} (is JetStream enabled "
+                        f"on that NATS? nats-server -js): {error or type(error).__name__}"
+                    ) from None
+                await asyncio.sleep(0.25)
+
+    async def _open_once(self, replicas: int) -> int:
         js = self._js
         try:
-            try:
-                info = await js.stream_info(self._stream)
-            except nats.js.errors.NotFoundError:
-                await js.create_key_value(api.KeyValueConfig(
-                    bucket=self._bucket, history=1, storage=api.StorageType.FILE,
-                    replicas=replicas))
-                info = await js.stream_info(self._stream)
-            if not info.state.messages:
-                self._caught_up = True
-            self._sub = await js.subscribe(
-                f"{self._subjects}>", stream=self._stream, cb=self._on_record,
-                ordered_consumer=True, deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT)
-        except (nats.errors.Error, OSError) as error:
-            raise ServiceUnavailable(
-                f"cannot open the JetStream store {self._bucket} (is JetStream enabled on that "
-                f"NATS? nats-server -js): {error or type(error).__name__}") from None
+            info = await js.stream_info(self._stream)
+        except nats.js.errors.NotFoundError:
+            await js.create_key_value(api.KeyValueConfig(
+                bucket=self._bucket, history=1, storage=api.StorageType.FILE,
+                replicas=replicas))
+            info = await js.stream_info(self._stream)
+        if not info.state.messages:
+            self._caught_up = True
+        await self._subscribe(None)
         return int(info.state.last_seq)
+
+    async def _subscribe(self, start: int | None) -> None:
+        """Follow the stream with an ordered consumer: from the last value of every key on
+        (None), or from sequence ``start`` on."""
+        where: dict[str, Any] = {"deliver_policy": api.DeliverPolicy.LAST_PER_SUBJECT} if (
+            start is None) else {"config": api.ConsumerConfig(
+                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)}
+        self._sub = await self._js.subscribe(f"{self._subjects}>", stream=self._stream,
+                                             cb=self._on_record, ordered_consumer=True, **where)
+
+    async def _keep_following(self, period: float) -> None:
+        """Every ``period`` seconds, make sure the feed's consumer still exists; when it does
+        not (the NATS server that held it was lost: a consumer of one replica goes with its
+        server, and nats-py's ordered consumer does not come back by itself), follow again
+        from the record after the last one the feed brought."""
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._sub.consumer_info()
+                continue
+            except (nats.errors.Error, OSError) as error:
+                log.info("JetStream store %s: the feed's consumer is gone (%s); following "
+                         "again from revision %d", self._bucket, error or type(error).__name__,
+                         self._seen + 1)
+            with contextlib.suppress(nats.errors.Error, OSError):  # gone with its server
+                await self._sub.unsubscribe()
+            try:
+                await self._subscribe(self._seen + 1)
+            except (nats.errors.Error, OSError) as error:
+                log.warning("JetStream store %s: following the stream again: %s",
+                            self._bucket, error or type(error).__name__)
 
     async def _on_record(self, msg: Msg) -> None:
         """Feed callback (bus loop thread): keep the record, wake whoever waits for it."""
         sequence, pending = msg.metadata.sequence.stream, msg.metadata.num_pending
+        if sequence <= self._seen:
+            return  # brought again by a consumer that follows again from an earlier record
         kv = msg.subject[len(self._subjects):]
         try:
             key: str | None = store_key(kv)
@@ -315,6 +366,7 @@ class JetStreamBackend:
 
     def close(self) -> None:
         self._purging.cancel()
+        self._following.cancel()
         if self._sub is not None:
             sub, self._sub = self._sub, None
             try:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from actors.api import addresses
+from actors.api import addresses, certs
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.api.resources import lookup
 from actors.api.validation import validate
@@ -34,7 +34,7 @@ from actors.store import StoreConfig
 from bindings import https, kubeconfig
 from bindings.cli import extending, parsing
 from bindings.cli.session import stop_on_signals
-from bindings.cluster import Cluster, ClusterConfig, ClusterError, layout
+from bindings.cluster import Cluster, ClusterConfig, ClusterError, audit, layout
 from bindings.cluster.identities import (
     node_identity,
     node_kubeconfig,
@@ -60,8 +60,12 @@ def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                          "controller manager get processes of their own, supervised by this "
                          "one (auto, the default: 1 for Docker nodes or under "
                          f"{layout.AUTO_NODES} simulated ones, else {layout.AUTO_PROCESSES})")
-    for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
-                  _autoscaler_flags, _node_flags, _range_flags):
+    up.add_argument("--nats-cluster", type=parsing.bounded(1, 9), default=1, metavar="N",
+                    help="start N nats-servers routed as one NATS cluster (3: the bus and a "
+                         "--store jetstream survive losing one)")
+    for flags in (_nats_ca_flag, _store_flags, _https_flags, _monitor_flags, _leader_flags,
+                  _eviction_flags, _autoscaler_flags, _node_flags, _range_flags, _audit_flags,
+                  _metrics_flags):
         flags(up)
 
 
@@ -84,8 +88,9 @@ def _add_server(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     server.add_argument("--disable-controller-manager", action="store_true",
                         help="no controllers here: `kubeactor controller-manager` processes run "
                              "them, with DATA_DIR/controller-manager.kubeconfig")
-    for flags in (_store_flags, _https_flags, _monitor_flags, _leader_flags, _eviction_flags,
-                  _range_flags, _autoscaler_flags):
+    for flags in (_nats_ca_flag, _store_flags, _https_flags, _monitor_flags, _leader_flags,
+                  _eviction_flags, _range_flags, _autoscaler_flags, _audit_flags,
+                  _metrics_flags):
         flags(server)
 
 
@@ -98,6 +103,7 @@ def _add_scheduler(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                                 "is kube-scheduler for the default, else this name")
     extending.scheduler_flags(scheduler)
     _leader_flags(scheduler)
+    _metrics_flags(scheduler)
 
 
 def _add_controller_manager(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -106,7 +112,7 @@ def _add_controller_manager(verbs: parsing.Verbs, common: parsing.Parser) -> Non
         help="run the controllers, joining the cluster of --kubeconfig "
              "(kube-controller-manager)")
     for flags in (_monitor_flags, _leader_flags, _eviction_flags, _range_flags,
-                  _autoscaler_flags):
+                  _autoscaler_flags, _metrics_flags):
         flags(controller_manager)
 
 
@@ -124,6 +130,38 @@ def _add_agent(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                        help="the agent's own state (default ~/.kubeactor/agent-NODE, NODE "
                             "its first node)")
     _node_flags(agent)
+    _metrics_flags(agent)
+
+
+def _nats_ca_flag(command: argparse.ArgumentParser) -> None:
+    """--nats-ca (up, server)."""
+    command.add_argument("--nats-ca", metavar="FILE", type=Path,
+                         help="the CA (PEM) that signs the certificates of --nats's tls:// "
+                              "servers (default: the system's CAs)")
+
+
+def _nats_ca(args: argparse.Namespace) -> bytes | None:
+    """The PEM of ``--nats-ca`` (with ``--nats``), checked to be a certificate."""
+    if args.nats_ca is None:
+        return None
+    if not args.nats:
+        raise UsageError("--nats-ca is the CA of a NATS of your own: give --nats URL too")
+    try:
+        pem = args.nats_ca.expanduser().read_bytes()
+        certs.load_cert(pem)
+    except OSError as error:
+        raise UsageError(f"--nats-ca {args.nats_ca}: {error.strerror}") from None
+    except ValueError:
+        raise UsageError(f"--nats-ca {args.nats_ca}: not a PEM certificate") from None
+    return pem
+
+
+def _nats_cluster(args: argparse.Namespace) -> int:
+    """``--nats-cluster``, which starts embedded servers: not with a NATS of one's own."""
+    if args.nats_cluster > 1 and args.nats:
+        raise UsageError("--nats-cluster starts nats-servers here; --nats URL uses yours: "
+                         "give one or the other")
+    return int(args.nats_cluster)
 
 
 def _node_names_flags(command: argparse.ArgumentParser, node_help: str) -> None:
@@ -155,6 +193,40 @@ def _store_flags(command: argparse.ArgumentParser) -> None:
                          default=StoreConfig().quota_backend_bytes, metavar="BYTES",
                          help="bytes the store may hold before writes that grow it are "
                               "refused (etcd's; 0: its default of 2 GiB, -1: no limit)")
+    command.add_argument("--store-replicas", type=parsing.bounded(1, 5), metavar="N",
+                         help="replicas of the jetstream store's bucket, made at first start "
+                              "(3 on a NATS cluster of three; default: one per embedded "
+                              "nats-server)")
+
+
+def _audit_flags(command: argparse.ArgumentParser) -> None:
+    """--audit-policy-file, --audit-log-maxsize, --audit-log-maxbackup (up, server), as
+    kube-apiserver's."""
+    command.add_argument("--audit-policy-file", type=Path, metavar="FILE",
+                         help="an audit.k8s.io/v1 Policy (default: every request at Metadata)")
+    command.add_argument("--audit-log-maxsize", type=parsing.bounded(0, 1 << 20),
+                         default=audit.MAX_BYTES >> 20, metavar="MB",
+                         help="rotate DATA_DIR/audit.log past this size (0: never)")
+    command.add_argument("--audit-log-maxbackup", type=parsing.bounded(0, 1 << 20),
+                         default=audit.MAX_BACKUPS, metavar="N",
+                         help="rotated audit logs kept (0: all)")
+
+
+def _metrics_flags(command: argparse.ArgumentParser) -> None:
+    """--metrics-listen (every process)."""
+    command.add_argument("--metrics-listen", metavar="HOST:PORT",
+                         help="also serve /metrics over plain HTTP here, unauthenticated (keep "
+                              "it on loopback; the HTTPS port serves it under RBAC)")
+
+
+def _observed(args: argparse.Namespace, config: ClusterConfig) -> ClusterConfig:
+    """``config`` with the metrics and audit flags its command has."""
+    flags = vars(args)
+    audit_flags = {} if "audit_policy_file" not in flags else dict(
+        audit_policy_file=args.audit_policy_file,
+        audit_log_max_bytes=args.audit_log_maxsize << 20,
+        audit_log_max_backups=args.audit_log_maxbackup)
+    return dataclasses.replace(config, metrics_listen=args.metrics_listen, **audit_flags)
 
 
 def _https_flags(command: argparse.ArgumentParser) -> None:
@@ -270,6 +342,9 @@ def _node_flags(command: argparse.ArgumentParser) -> None:
                          metavar="SECONDS",
                          help="the kubelet's first restart and image pull back-off, "
                          "doubling up to 5 minutes (Kubernetes: 10)")
+    command.add_argument("--sim-events", action=argparse.BooleanOptionalAction, default=True,
+                         help="simulated kubelets record Events as real ones (Pulled, "
+                         "Started, BackOff...); --no-sim-events for scale runs")
 
 
 def _add_config(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -296,13 +371,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster, in this process and the children ``--processes`` asks for
     (``bindings.cluster.layout``), which this one supervises."""
     plan = layout.layout(args.processes, args.nodes, args.runtime)
-    return _serve(_elected(args, ClusterConfig(
+    return _serve(args, _elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=0 if plan.agents else args.nodes, runtime=args.runtime,
-        nats_url=args.nats, nats_port=args.port, store=args.store, storage=_storage(args),
+        nats_url=args.nats, nats_ca=_nats_ca(args), nats_port=args.port,
+        nats_cluster=_nats_cluster(args), store=args.store, store_replicas=args.store_replicas,
+        storage=_storage(args),
         node_lifecycle=_node_lifecycle(args), autoscaler=_autoscaler(args),
         node_lease_duration_seconds=args.node_lease_duration_seconds,
-        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods,
+        backoff_base=args.restart_backoff_base, sim_events=args.sim_events,
+        node_cpu=args.node_cpu, node_memory=args.node_memory, max_pods=args.max_pods,
         scheduler=not plan.scheduler, controller_manager=not plan.controller_manager,
         https_listen=args.https_listen, ranges=_ranges(args))),
         f"{args.nodes} node(s) in {plan.processes} process(es)",
@@ -329,8 +406,9 @@ def _children(args: argparse.Namespace, plan: layout.Layout) -> list[Child]:
 
 
 _NOT_FORWARDED = frozenset(("kubeconfig", "data_dir", "nodes", "node", "runtime", "nats",
-                            "node_prefix", "first_node", "help"))
-"""``up``'s flags that mean something else to a child: given by ``_children`` itself."""
+                            "node_prefix", "first_node", "help", "metrics_listen"))
+"""``up``'s flags that mean something else to a child: given by ``_children`` itself, or
+``up``'s own (its metrics' address: a child's would take the same port)."""
 
 
 def _child(args: argparse.Namespace, name: str, verb: str, *own: str) -> Child:
@@ -345,7 +423,7 @@ def _child(args: argparse.Namespace, name: str, verb: str, *own: str) -> Child:
                 or value == action.default):
             continue
         flag = action.option_strings[-1]
-        forwarded.append(flag if value is True else f"{flag}={value}")
+        forwarded.append(flag if action.nargs == 0 else f"{flag}={value}")  # a switch
     return Child(name, [sys.executable, "-m", "bindings.cli", verb, *own, *forwarded])
 
 
@@ -372,8 +450,9 @@ def cmd_server(args: argparse.Namespace) -> int:
     if args.apiserver_only and not (args.store == "jetstream" and args.nats):
         raise UsageError("an apiserver-only process shares the store of a running cluster: "
                          "it needs --store jetstream and --nats URL")
-    return _serve(_elected(args, ClusterConfig(
-        data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_host=host,
+    return _serve(args, _elected(args, ClusterConfig(
+        data_dir=args.data_dir, nodes=0, nats_url=args.nats, nats_ca=_nats_ca(args),
+        nats_host=host, store_replicas=args.store_replicas,
         nats_port=int(port), store=args.store, storage=_storage(args),
         apiserver_only=args.apiserver_only,
         node_lifecycle=_node_lifecycle(args), autoscaler=_autoscaler(args), tokens_file=args.tokens,
@@ -404,7 +483,7 @@ def _join(args: argparse.Namespace, what: str, **component: Any) -> int:
     cluster of the kubeconfig with its credentials, leading through its Lease."""
     config = kubeconfig.load(
         Path(getattr(args, "kubeconfig", None) or kubeconfig.default_path()).expanduser())
-    return _serve(_elected(args, ClusterConfig(
+    return _serve(args, _elected(args, ClusterConfig(
         nodes=0, control_plane=False, nats_url=config.server, prefix=config.prefix,
         credentials=config.credentials(), bus=config.bus(), **component)), what)
 
@@ -444,7 +523,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         raise UsageError(
             f"kubeconfig {path} is not {whose} ({why}): make one on the control plane's host "
             f"with `kubeactor node-kubeconfig {make} --data-dir DIR --kubeconfig-out FILE`")
-    return _serve(ClusterConfig(
+    return _serve(args, ClusterConfig(
         data_dir=args.data_dir or Path(f"~/.kubeactor/agent-{names[0]}"), node_names=names,
         control_plane=False, scheduler=False, controller_manager=False,
         runtime=args.runtime, nats_url=args.nats or own.server, prefix=own.prefix,
@@ -452,15 +531,16 @@ def cmd_agent(args: argparse.Namespace) -> int:
             contexts[name].user: contexts[name].credentials()
             for name in names if args.nodes is not None},
         node_lease_duration_seconds=args.node_lease_duration_seconds,
-        backoff_base=args.restart_backoff_base, node_cpu=args.node_cpu,
-        node_memory=args.node_memory, max_pods=args.max_pods),
+        backoff_base=args.restart_backoff_base, sim_events=args.sim_events,
+        node_cpu=args.node_cpu, node_memory=args.node_memory, max_pods=args.max_pods),
         f"node {args.node}" if args.nodes is None else f"{len(names)} simulated node(s)")
 
 
-def _serve(config: ClusterConfig, what: str,
+def _serve(args: argparse.Namespace, config: ClusterConfig, what: str,
            children: Callable[[], list[Child]] = list) -> int:
-    """Start, then the ``children`` processes, say ``ready``, run until SIGINT or SIGTERM,
-    stop everything; exit 0."""
+    """Start (with the metrics and audit flags of ``args``), then the ``children`` processes,
+    say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0."""
+    config = _observed(args, config)
     stop = stop_on_signals()
     cluster = Cluster.start(config, progress=lambda step: print(
         f"starting {step}...", file=sys.stderr, flush=True))
@@ -470,6 +550,8 @@ def _serve(config: ClusterConfig, what: str,
         where = (f", kubeconfig at {cluster.kubeconfig_path}" if config.control_plane else "")
         if cluster.https is not None:
             where += f", Kubernetes API at {cluster.https.url}"
+        if cluster.metrics is not None:
+            where += f", metrics at {cluster.metrics.url}"
         print(f"kubeactor is ready: {what}, NATS at {cluster.url}{where}", flush=True)
         if config.control_plane:
             print(f"  try: kubeactor --kubeconfig {cluster.kubeconfig_path} get nodes",

@@ -33,12 +33,14 @@ from typing import Any
 
 from bindings.cli import (
     auth,
+    chaos,
     daemons,
     drain,
     extending,
     objects,
     parsing,
     pods,
+    raw,
     services,
     top,
     tracing,
@@ -50,16 +52,16 @@ from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
          "apply", "describe", "logs", "exec", "api-resources", "auth", "config", "trace",
          "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig", "cordon",
-         "uncordon", "drain", "expose", "top", "admission")
+         "uncordon", "drain", "expose", "top", "admission", "chaos")
 """Every verb, in the order ``kubeactor --help`` lists them (the order they came in)."""
 COMMANDS = {**objects.COMMANDS, **pods.COMMANDS, **workloads.COMMANDS, **auth.COMMANDS,
-            **drain.COMMANDS, **services.COMMANDS, **top.COMMANDS}
+            **drain.COMMANDS, **services.COMMANDS, **top.COMMANDS, **chaos.COMMANDS}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {**daemons.COMMANDS, **tracing.COMMANDS, **extending.COMMANDS}
 """Commands that run components here, or connect on their own terms."""
 _PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS,
             **daemons.PARSERS, **tracing.PARSERS, **drain.PARSERS, **services.PARSERS,
-            **top.PARSERS, **extending.PARSERS}
+            **top.PARSERS, **extending.PARSERS, **chaos.PARSERS}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -122,9 +124,11 @@ def _run(argv: Sequence[str] | None) -> int:
     head, words = parsing.split_dash_dash(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(head)
     _configure_logging(getattr(args, "verbose", False))
-    if args.verb in LOCAL_COMMANDS:
+    local = LOCAL_COMMANDS.get(args.verb) or (raw.cmd_raw if getattr(args, "raw", None)
+                                                else None)
+    if local is not None:  # no session: what needs no bus (get --raw: HTTPS only)
         try:
-            return LOCAL_COMMANDS[args.verb](args)
+            return local(args)
         except ConnectionLost as error:  # trace's
             print_error(error)
             return 1

@@ -38,7 +38,10 @@ from bus.errors import ApiError, NotFound, Unreachable, UsageError
 
 def _add_get(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     get = verbs.add_parser("get", parents=[common], help="show resources")
-    get.add_argument("resource")
+    get.add_argument("resource", nargs="?")
+    get.add_argument("--raw", metavar="PATH",
+                     help="GET this path of the HTTPS API and print what it answers "
+                          "(/readyz?verbose, /metrics)")
     get.add_argument("names", nargs="*")
     get.add_argument("-o", "--output", metavar="FORMAT",
                      help=f"one of {printers.FORMATS} (jsonpath=TEMPLATE, custom-columns=SPEC)")
@@ -93,6 +96,8 @@ def _add_delete(verbs: parsing.Verbs, common: parsing.Parser) -> None:
 
 def cmd_get(args: argparse.Namespace, session: Session, words: list[str]) -> int:
     printers.check_format(args.output)
+    if args.resource is None:
+        raise UsageError("get needs a resource type (or --raw PATH)")
     targets = parsing.targets([args.resource, *args.names], session.client.info)
     if args.watch:
         if len(targets) > 1:

@@ -132,11 +132,26 @@ def _oldest_first(event: Object) -> tuple[str, int]:
     return _last_seen(event), int(version) if version.isdigit() else 0
 
 
+def _since(stamp: Any) -> str:
+    return age({"metadata": {"creationTimestamp": stamp}})
+
+
+def _event_age(event: Object) -> str:
+    """kubectl describe's Age of an Event: since it was first seen, or ``LAST (xCOUNT over
+    FIRST)`` for one seen again (its ``series``, else its ``count``)."""
+    first = _since(event.get("eventTime") or event.get("firstTimestamp") or _last_seen(event))
+    series = event.get("series") or {}
+    if series.get("count"):
+        return f"{_since(series.get('lastObservedTime'))} (x{series['count']} over {first})"
+    if int(event.get("count") or 1) > 1:
+        return f"{_since(_last_seen(event))} (x{event['count']} over {first})"
+    return first
+
+
 def _events_section(events: list[Object]) -> list[str]:
     if not events:
         return ["Events:  <none>"]
-    rows = [[str(e.get("type", "")), str(e.get("reason", "")),
-             age({"metadata": {"creationTimestamp": _last_seen(e)}}),
+    rows = [[str(e.get("type", "")), str(e.get("reason", "")), _event_age(e),
              str((e.get("source") or {}).get("component", "")), str(e.get("message", ""))]
             for e in sorted(events, key=_oldest_first)]
     top = ["Type", "Reason", "Age", "From", "Message"]

@@ -4,13 +4,15 @@ lines and sequence diagrams.
 ``kubeactor trace`` subscribes to ``<prefix>.>`` and hands every message here: a
 :class:`Hop` says who sent what to whom (a request, its reply, a watch event, a span of an
 in-process step), :func:`render` prints it as one line and :func:`mermaid` draws a run of hops
-as a Mermaid ``sequenceDiagram``. Captures (``--record``) are msgpack streams of
-``{"t", "subject", "msg"}`` maps; credentials (service account tokens too) and the values of
+as a Mermaid ``sequenceDiagram``; ``bindings.cli.tracepage`` draws them as an HTML page
+(``--html``). Captures (``--record``) are msgpack streams of ``{"t", "subject", "msg"}``
+maps; credentials (service account tokens too), the handshake's proofs and the values of
 Secrets (``actors.api.secrets.redacted``) are removed before anything is kept or shown;
 ``trace replay FILE`` prints one again.
 
 Neighbours: ``bus.envelope`` (what a message holds), ``bindings.cli.session`` (the tracer's
-connection), ``bindings.cli.parsing`` (``KIND/NAME``), ``bindings.cli.main`` (dispatch).
+connection), ``bindings.cli.parsing`` (``KIND/NAME``), ``bindings.cli.main`` (dispatch),
+``bindings.cli.tracepage`` (the page).
 
 Which thread: the command runs on the main thread; messages arrive on the bus loop thread
 (``on_message``) and reach it through a queue.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import queue
 import re
 import sys
@@ -32,7 +35,7 @@ import msgpack
 
 from actors.api import secrets
 from actors.api.resources import ResourceInfo
-from bindings.cli import parsing
+from bindings.cli import otlp, parsing, tracepage
 from bindings.cli.session import Session, stop_on_signals
 from bus.envelope import Envelope, decode
 from bus.errors import BadRequest, UsageError, translated
@@ -40,6 +43,9 @@ from bus.subjects import Subjects
 
 SECRET_KEYS = ("auth",)
 """Wire keys never recorded nor shown (tokens, keys, signatures)."""
+PROOF_KEYS = ("sig", "nonce", "eph", "ticket")
+"""Keys of a certificate handshake's body (``actors.api.certs.hello`` and ``welcome``) never
+recorded nor shown: signatures, ephemeral keys, the session ticket."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,9 @@ class Record:
         except (BadRequest, ValueError):
             return None
         clean = {key: value for key, value in wire.items() if key not in SECRET_KEYS}
+        if isinstance(clean.get("body"), dict) and "sig" in clean["body"]:  # a handshake
+            clean["body"] = {key: value for key, value in clean["body"].items()
+                             if key not in PROOF_KEYS}
         if "body" in clean:
             resource = clean.get("resource")
             clean["body"] = secrets.redacted(clean["body"], resource == secrets.RESOURCE,
@@ -84,6 +93,13 @@ class Hop:
     latency_ms: float | None = None
     reply: bool = False
     trace_id: str | None = None
+    span_id: str | None = None
+    parent_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``create pods/web``, and the status code when there is one: ``... 201``."""
+        return f"{self.verb} {self.what}" + (f" {self.code}" if self.code is not None else "")
 
 
 def _what(envelope: Envelope) -> str:
@@ -106,13 +122,33 @@ def hop(record: Record) -> Hop:
         target, code = "apiserver", None
     elif kind == "watch":
         verb = str((envelope.body or {}).get("type", "event"))
+    elif kind == "trace" and "chaos" in (envelope.options or {}):
+        verb = _chaos_verb(envelope)
     elif kind == "trace" and envelope.verb == "commit":
         revision = (envelope.body or {}).get("revision")
         what = f"{what} (rev {revision})" if revision is not None else what
     latency = (envelope.options or {}).get("latencyMs") if kind == "inbox" else None
     return Hop(record.time, sender, target=target, verb=verb, what=what, code=code,
                latency_ms=float(latency) if isinstance(latency, int | float) else None,
-               reply=kind == "inbox", trace_id=envelope.trace_id)
+               reply=kind == "inbox", trace_id=envelope.trace_id, span_id=envelope.span_id,
+               parent_id=envelope.parent_id)
+
+
+def answered(hops: Iterable[Hop]) -> list[Hop]:
+    """``hops`` where each request has its reply's latency (a reply names the request's span
+    as its parent)."""
+    hops = list(hops)
+    latency = {line.parent_id: line.latency_ms for line in hops if line.reply and line.parent_id}
+    return [dataclasses.replace(line, latency_ms=latency[line.span_id])
+            if not line.reply and line.span_id in latency else line for line in hops]
+
+
+def _chaos_verb(envelope: Envelope) -> str:
+    """A fault plan's span: ``chaos start``, ``chaos end (expired)``, ``chaos drop create``."""
+    options = envelope.options or {}
+    said = options.get("faulted") or options.get("reason")
+    said = f" ({said})" if envelope.verb == "end" else f" {said}" if said else ""
+    return f"chaos {envelope.verb}{said}"
 
 
 def matches(record: Record, info: ResourceInfo | None = None, name: str | None = None,
@@ -156,9 +192,8 @@ def mermaid(hops: Iterable[Hop]) -> str:
               for name, ident in participants.items()]
     for line in hops:
         arrow = "-->>" if line.reply else "->>"
-        label = f"{line.verb} {line.what}" + (f" {line.code}" if line.code is not None else "")
         lines.append(f"    {participants[line.sender]}{arrow}{participants[line.target]}: "
-                     f"{label.replace(';', ',').replace('#', '')}")
+                     f"{line.label.replace(';', ',').replace('#', '')}")
     return "\n".join(lines) + "\n"
 
 
@@ -186,14 +221,20 @@ def _add_trace(verbs: parsing.Verbs, common: parsing.Parser) -> None:
     trace = verbs.add_parser("trace", parents=[common],
                              help="print the control plane's messages live, or replay a capture",
                              usage="kubeactor trace [replay FILE] [--object KIND/NAME] "
-                                   "[--trace-id ID] [--mermaid FILE] [--record FILE]")
+                                   "[--trace-id ID] [--mermaid FILE] [--html FILE] "
+                                   "[--record FILE] [--otlp-endpoint URL]")
     trace.add_argument("replay", nargs="*", help=argparse.SUPPRESS)
     trace.add_argument("--object", metavar="KIND/NAME", help="only messages about this object")
     trace.add_argument("--trace-id", help="only messages of this trace")
     trace.add_argument("--mermaid", metavar="FILE", type=Path,
                        help="write a Mermaid sequenceDiagram of what was seen")
+    trace.add_argument("--html", metavar="FILE", type=Path,
+                       help="write a self-contained HTML page drawing what was seen")
     trace.add_argument("--record", metavar="FILE", type=Path,
                        help="keep the capture (credentials removed) for `trace replay`")
+    trace.add_argument("--otlp-endpoint", metavar="URL",
+                       help="export what is seen as OpenTelemetry spans over OTLP/HTTP "
+                            "(http://HOST:4318; needs kubeactor[otel])")
     trace.add_argument("--timeout", type=float, help="stop after this many seconds")
 
 
@@ -204,34 +245,51 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.object:
         kind, _, name = args.object.partition("/")
         info = parsing.resource_type(kind)
-    if args.replay:
-        if args.replay[0] != "replay" or len(args.replay) != 2:
-            raise UsageError("usage: kubeactor trace replay FILE")
-        records: Iterable[Record] = read_capture(Path(args.replay[1]))
-        hops = _show(records, info, name, args.trace_id)
-    else:
-        hops = _trace_live(args, info, name)
-    if args.mermaid:
-        with translated(UsageError):
-            args.mermaid.write_text(mermaid(hops))
+    if args.replay and (args.replay[0] != "replay" or len(args.replay) != 2):
+        raise UsageError("usage: kubeactor trace replay FILE")
+    exporter = otlp.Exporter(args.otlp_endpoint) if args.otlp_endpoint else None
+    try:
+        if args.replay:
+            seen = _show(read_capture(Path(args.replay[1])), info, name, args.trace_id,
+                         exporter=exporter)
+        else:
+            seen = _trace_live(args, info, name, exporter)
+    finally:
+        if exporter is not None:
+            exporter.close()
+    _write_views(args, seen)
     return 0
 
 
+def _write_views(args: argparse.Namespace, seen: list[tuple[Record, Hop]]) -> None:
+    """The files asked for of what was seen: ``--mermaid``, ``--html``."""
+    hops = answered(line for _, line in seen)
+    with translated(UsageError):
+        if args.mermaid:
+            args.mermaid.write_text(mermaid(hops))
+        if args.html:
+            messages = zip(hops, (record.message for record, _ in seen), strict=True)
+            args.html.write_text(tracepage.page(messages), encoding="utf-8")
+
+
 def _show(records: Iterable[Record], info: ResourceInfo | None, name: str | None,
-          trace_id: str | None, record_to: BinaryIO | None = None) -> list[Hop]:
-    hops = []
+          trace_id: str | None, record_to: BinaryIO | None = None,
+          exporter: otlp.Exporter | None = None) -> list[tuple[Record, Hop]]:
+    seen = []
     for record in records:
         if not matches(record, info, name, trace_id):
             continue
         if record_to is not None:
             write_record(record_to, record)
-        hops.append(hop(record))
-        print(render(hops[-1]), flush=True)
-    return hops
+        seen.append((record, hop(record)))
+        print(render(seen[-1][1]), flush=True)
+        if exporter is not None:
+            exporter.add(seen[-1][1], record.message)
+    return seen
 
 
-def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
-                name: str | None) -> list[Hop]:
+def _trace_live(args: argparse.Namespace, info: ResourceInfo | None, name: str | None,
+                exporter: otlp.Exporter | None) -> list[tuple[Record, Hop]]:
     stop = stop_on_signals()
     seen: queue.Queue[Record] = queue.Queue()
 
@@ -257,7 +315,7 @@ def _trace_live(args: argparse.Namespace, info: ResourceInfo | None,
         with contextlib.ExitStack() as files:
             with translated(UsageError):
                 out = files.enter_context(args.record.open("wb")) if args.record else None
-            return _show(drain(), info, name, args.trace_id, out)
+            return _show(drain(), info, name, args.trace_id, out, exporter)
     finally:
         session.close()
 

@@ -21,6 +21,7 @@ from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.scheduler import ProfileConfig
 from actors.store import StoreConfig
+from bindings.cluster import audit
 from bus import BusConfig
 from bus.errors import KubeactorError
 
@@ -42,10 +43,17 @@ class ClusterConfig:
     """``docker`` (real containers) or ``sim`` (in memory, see ``bindings.runtimes.sim``)."""
     nats_url: str | None = None
     """Use this NATS instead of starting the embedded nats-server (required for an agent)."""
+    nats_ca: bytes | None = None
+    """PEM of the CA that signs the certificates of ``nats_url``'s servers (``--nats-ca``, for
+    ``tls://`` URLs); None: the system's CAs. The embedded nats-server's is the cluster CA."""
     nats_host: str = "127.0.0.1"
     """Address the embedded nats-server listens on (agents on other hosts connect to it)."""
     nats_port: int = 0
     """Port of the embedded nats-server; 0 lets it pick a free one."""
+    nats_cluster: int = 1
+    """Embedded nats-servers, routed as one NATS cluster on this machine (``--nats-cluster``):
+    1 alone; 3 keep the bus and a ``jetstream`` store (three replicas) through the loss of
+    one."""
     prefix: str = "kubeactor"
     apiserver_workers: int = 2
     """Apiserver actors sharing the requests (and the store's group commits): one blocked on
@@ -73,15 +81,31 @@ class ClusterConfig:
     node_memory: str | None = None
     """Memory each node offers; None: the host's."""
     audit_log: Path | None = None
-    """Where the apiserver appends one JSON line per request; None: ``DATA_DIR/audit.log``."""
+    """Where the apiserver appends its ``audit.k8s.io/v1`` Events, a JSON line each; None:
+    ``DATA_DIR/audit.log``."""
+    audit_policy_file: Path | None = None
+    """An ``audit.k8s.io/v1`` Policy (YAML or JSON, ``--audit-policy-file``); None:
+    ``actors.apiserver.auditing.DEFAULT_POLICY`` (every request at Metadata)."""
+    audit_log_max_bytes: int = audit.MAX_BYTES
+    """The size past which the audit log rotates (``--audit-log-maxsize``, in MB there); 0:
+    never."""
+    audit_log_max_backups: int = audit.MAX_BACKUPS
+    """Rotated audit logs kept (``--audit-log-maxbackup``); 0: all."""
     max_pods: int = 110
     """Pods each node accepts (the kubelet's --max-pods)."""
     backoff_base: float = 10.0
     """The kubelets' restart and image pull back-off base in seconds (Kubernetes: 10 s);
     small in tests."""
+    sim_events: bool = True
+    """Simulated kubelets record Events as real ones do (so ``describe pod`` explains a
+    restart); off for scale runs, where a thousand nodes' Events would measure the Event
+    writes rather than the control plane (``benchmarks/sim_scale.py``)."""
     store: str = "sqlite"
     """``sqlite`` (``DATA_DIR/store.db``) or ``jetstream`` (a KV bucket on the NATS, which
     several apiserver processes may share)."""
+    store_replicas: int | None = None
+    """Replicas of the ``jetstream`` store's bucket when this process creates it
+    (``--store-replicas``: 3 on a NATS cluster of three); None: one per embedded server."""
     storage: StoreConfig = field(default_factory=StoreConfig)
     """The store's compaction and size limit (``--quota-backend-bytes``)."""
     apiserver_only: bool = False
@@ -110,6 +134,9 @@ class ClusterConfig:
     https_listen: str | None = "127.0.0.1:0"
     """``HOST:PORT`` where the control plane serves Kubernetes' HTTPS API (port 0: a free one;
     the CLI's ``--https-listen`` defaults to kube-apiserver's 127.0.0.1:6443); None: none."""
+    metrics_listen: str | None = None
+    """``HOST:PORT`` where this process serves ``/metrics`` over plain HTTP
+    (``--metrics-listen``; port 0: a free one); None: only on the HTTPS port, if any."""
     disabled_admission: tuple[str, ...] = ()
     """Admission plugins the apiserver leaves out, by name (kube-apiserver's
     ``--disable-admission-plugins``): ``ServiceAccount`` where no controller makes accounts."""

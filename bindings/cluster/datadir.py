@@ -1,8 +1,10 @@
-"""The data dir of a control plane or an agent: made (0700) and locked for one process, and
-what it remembers across restarts (the cluster's id, the embedded nats-server's port).
+"""The data dir of a kubeactor process: made private and locked for it alone, and what it
+remembers between starts (the cluster's id, the embedded nats-server's port).
 
-Neighbours: ``bindings.cluster.launcher`` (opens it first), ``bindings.cluster.config``
-(``ClusterError``). Which thread: the caller's; nothing here blocks but the file system.
+Neighbours: ``bindings.cluster.launcher`` (opens it first, closes the lock last),
+``bindings.cluster.config`` (``ClusterError``).
+
+Which thread: the launcher's caller's.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from bus.server import port_is_free
 
 
 def open_locked(path: Path) -> tuple[Path, TextIO]:
-    """``path`` resolved, made (0700) and locked for this process, with the open lock file
-    (closing it releases the lock); ClusterError when it cannot be used or another process
-    holds it: one cluster per data dir, a second start fails instead of sharing the store."""
+    """``path`` (resolved), made (0700) and locked for this process, and the open lock file
+    (closing it releases the lock). One cluster per data dir: a second start fails instead of
+    sharing the store."""
     data = path.expanduser().resolve()
     try:
         data.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import dataclasses
 import secrets
 from pathlib import Path
 
-from actors.api import certificates, certs
+from actors.api import certificates, certs, faultplans
 from bindings import kubeconfig
 from bindings.cluster import bususers
 from bindings.cluster.config import ClusterError
@@ -35,8 +35,10 @@ CSR_SIGNER = ("system:controller:certificate-controller", "")
 HTTPS_FRONT = (certificates.FRONT, "")
 """The HTTPS listener on the bus: it may forward its clients' credentials, nothing more
 (``actors.apiserver.authn.Forwarding``); RBAC grants it nothing."""
+FAULT_INJECTOR = (faultplans.INJECTOR, "")
+"""The control plane's fault injector: follows FaultPlans, deletes expired ones."""
 CONTROL_PLANE_USERS = (BUS_ADMIN, BUS_APISERVER, BUS_STORE, SCHEDULER[0], CONTROLLER_MANAGER[0],
-                       CSR_SIGNER[0], HTTPS_FRONT[0], NODE_SIM)
+                       CSR_SIGNER[0], HTTPS_FRONT[0], FAULT_INJECTOR[0], NODE_SIM)
 """The NATS users of a control plane's components (a NATS of your own, ``--nats``, needs
 them all, with the passwords of ``pki/nats-users.json``, and the auth callout of
 ``pki/nats-issuer.nk``: ``bus.permissions.authorization``)."""
@@ -112,7 +114,7 @@ def node_kubeconfig(data_dir: Path, node: str) -> kubeconfig.KubeConfig:
     return kubeconfig.KubeConfig(
         server=admin.server, prefix=admin.prefix, token=None, user=user,
         client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key), ca=admin.ca,
-        https=admin.https)
+        nats_ca=admin.nats_ca, https=admin.https)
 
 
 def ensure_tokens(path: Path, identities: list[tuple[str, str]]) -> dict[str, str]:

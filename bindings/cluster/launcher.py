@@ -19,10 +19,10 @@ plugins of its own or an admission actor, each with its own certificate identity
 This is the one place that wires bindings (SQLite, JetStream, Docker) into actors.
 
 Neighbours: ``bindings.cluster.config`` (what it is asked to start),
-``bindings.cluster.identities`` (who each component is), ``bindings.cluster.datadir`` (its
-lock and memory), ``bindings.cluster.pki``, ``bindings.cluster.bususers`` and
-``bindings.cluster.audit`` (what it keeps in the data dir),
-``bindings.cli.daemons`` (the verbs that run it).
+``bindings.cluster.identities`` (who each component is), ``bindings.cluster.pki``,
+``bindings.cluster.datadir``, ``bindings.cluster.bususers`` and ``bindings.cluster.audit``
+(what it keeps in the data dir), ``bindings.cluster.monitoring`` (the metrics and health of the
+process), ``bindings.cli.daemons`` (the verbs that run it).
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import pykka
 
 from actors.admission_actor import AdmissionActor
-from actors.api import addresses, certs
+from actors.api import addresses, certs, storage
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.apiserver import (
     ApiServer,
@@ -53,28 +53,38 @@ from actors.apiserver import (
     busauth,
 )
 from actors.apiserver.admission.external import Registrations
+from actors.apiserver.auditing import Auditor
 from actors.apiserver.authn import BearerAuthenticator, ServiceAccountAuthenticator, store_lookup
+from actors.apiserver.classifying import FlowControl
 from actors.apiserver.customresources import CustomResources
+from actors.apiserver.http import health
+from actors.apiserver.instrumenting import RequestMetrics
 from actors.apiserver.mirror import Mirror
+from actors.apiserver.outcomes import Observers
 from actors.apiserver.server import ADMISSION_KINDS
 from actors.apiserver.tokens import TokenIssuer
 from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, Credentials
+from actors.client.faultinjection import FaultInjector
 from actors.client.leaderelection import LeaderElectionConfig, LeaderGate
+from actors.controllers.controller import ControllerConfig
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
-from actors.kubelet.kubelet import Kubelet, KubeletConfig, Node, host_cpu, host_memory
+from actors.instruments import Instruments
+from actors.kubelet.config import KubeletConfig, host_cpu, host_memory
+from actors.kubelet.kubelet import Kubelet, Node
 from actors.kubelet.runtime import Runtime, RuntimeFailure
 from actors.kubelet.timers import Timers
 from actors.proxy.proxy import ServiceProxy
 from actors.scheduler import Plugin, ProfileConfig
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from actors.storage.localpath import LocalPathProvisioner
 from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
 from bindings.backends.sqlite import SqliteBackend
-from bindings.cluster import bususers, datadir
-from bindings.cluster.audit import AuditLog
+from bindings.cluster import bususers, datadir, natsservers
+from bindings.cluster.audit import AuditLog, audit_policy
 from bindings.cluster.config import ClusterConfig, ClusterError
 from bindings.cluster.extensions import Started
 from bindings.cluster.identities import (
@@ -82,19 +92,31 @@ from bindings.cluster.identities import (
     CONTROL_PLANE_USERS,
     CONTROLLER_MANAGER,
     CSR_SIGNER,
+    FAULT_INJECTOR,
     HTTPS_FRONT,
     SCHEDULER,
     ensure_tokens,
     node_identity,
+)
+from bindings.cluster.monitoring import (
+    BusCollector,
+    MeteredRuntime,
+    MetricsListener,
+    TimedBackend,
+    bus_checks,
+    health_checks,
+    storage_counts,
 )
 from bindings.cluster.pki import Pki, ensure_pki
 from bindings.https import Front, HttpsListener, parse_listen, tls_context
 from bindings.proxy import TcpForwarder
 from bindings.runtimes.docker import DockerRuntime
 from bindings.runtimes.sim import SimRuntime
+from bindings.storage import LocalDisk
 from bus import BusConfig, Connection, NatsServer
 from bus.envelope import new_id
-from bus.errors import UsageError, translated
+from bus.errors import AlreadyExists, UsageError, translated
+from bus.inprocess import Door
 from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import NODE_SIM, authorization
@@ -103,9 +125,6 @@ from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
 
-def _local(host: str) -> str:
-    """An address to reach a listener on ``host`` at: 127.0.0.1 for every address."""
-    return "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
 
 
 @dataclass
@@ -113,8 +132,12 @@ class Cluster:
     """A running cluster; build with :meth:`start`, end with :meth:`stop`."""
 
     config: ClusterConfig
-    nats: NatsServer | None = None
+    nats_servers: list[NatsServer] = field(default_factory=list)
+    """The embedded nats-servers (none when the cluster uses a NATS of its own)."""
     url: str = ""
+    bus_ca: bytes | None = None
+    """PEM of the CA the bus's servers are checked against (``tls://`` URLs): the cluster CA
+    for the embedded nats-server, ``--nats-ca`` for a NATS of one's own."""
     kubeconfig_path: Path = field(default_factory=Path)
     _actors: list[pykka.ActorRef[Any]] = field(default_factory=list)
     _connections: list[Connection] = field(default_factory=list)
@@ -125,6 +148,12 @@ class Cluster:
     _passwords: dict[str, str] = field(default_factory=dict)
     """NATS user -> password of the control plane's identities (``bindings.cluster.bususers``)."""
     _audit: AuditLog | None = None
+    instruments: Instruments = field(default_factory=Instruments)
+    """This process's metrics (``/metrics`` on the HTTPS port and on ``metrics_listen``)."""
+    metrics: MetricsListener | None = None
+    """The plain-HTTP ``/metrics`` listener, when ``metrics_listen`` asks for one."""
+    checks: dict[str, list[health.Check]] = field(default_factory=dict)
+    """This process's health checks by endpoint (the HTTPS port's and ``metrics``')."""
     _lock: TextIO | None = None
     _pki: Pki | None = None
     https: HttpsListener | None = None
@@ -148,6 +177,7 @@ class Cluster:
 
     def _start(self) -> None:
         config, say = self.config, self._progress
+        self._start_metrics()
         names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
         if config.data_dir is None:  # a scheduler or a controller manager, nothing kept here
             if config.control_plane or names:
@@ -174,6 +204,30 @@ class Cluster:
             connection, node = nodes[0]
             self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
                                          node.config.address))
+            self._start_provisioner(connection, node.client, names)
+
+    def _start_provisioner(self, connection: Connection, client: Client,
+                           names: tuple[str, ...]) -> None:
+        """The local-path provisioner of this process's nodes, as one of them (``client``)."""
+        assert self.config.data_dir is not None, "nodes run with a data dir"
+        kubelets = self.config.data_dir.expanduser().resolve() / "kubelet"
+        self._run(LocalPathProvisioner.start(connection, client, LocalDisk(), {
+            name: kubelets / name / "storage" for name in names}))
+
+    def _start_metrics(self) -> None:
+        """The bus's figures in this process's registry, and ``metrics_listen``'s listener."""
+        self.instruments.registry.register(BusCollector(self._connections))
+        self.checks.update(bus_checks(self._connections))  # an apiserver's replace these
+        if self.config.metrics_listen is None:
+            return
+        try:
+            self.metrics = MetricsListener(self.config.metrics_listen, self.instruments,
+                                           self.checks)
+        except UsageError as error:
+            raise ClusterError(f"--metrics-listen {error}") from None
+        except OSError as error:
+            raise ClusterError(f"cannot serve metrics on {self.config.metrics_listen}: "
+                               f"{error.strerror}") from None
 
     def _join(self) -> None:
         """Join the cluster of ``nats_url`` with ``credentials``: the scheduler and the
@@ -183,6 +237,7 @@ class Cluster:
             raise ClusterError("components without a control plane need a NATS URL and "
                                "credentials (from --kubeconfig)")
         self.url = config.nats_url
+        self._start_fault_injector()
         # Like kube-scheduler's <hostname>_<uuid>: a new replica at each start.
         self._start_controllers(f"{socket.gethostname()}_{new_id()}")
 
@@ -193,7 +248,8 @@ class Cluster:
         client = Client(connection, self._own_credentials(
             node_identity(name, simulated=connection.owner == NODE_SIM)),
             field_validation="Strict")  # a field it writes that the API lacks is its bug
-        return Node(client, runtime, KubeletConfig(
+        metered = cast(Runtime, MeteredRuntime(runtime, self.instruments, name))
+        return Node(client, metered, KubeletConfig(
             node_name=name, cpu=config.node_cpu or host_cpu(),
             memory=config.node_memory or host_memory(),
             lease_duration_seconds=config.node_lease_duration_seconds,
@@ -211,9 +267,11 @@ class Cluster:
         timers = Timers("sim-containers")
         self._timers.append(timers)
         lister = Client(connection, self._own_credentials((NODE_SIM, "")))
-        self._run(Kubelet.start(connection, [
-            self._node(connection, name, SimRuntime(name, timers), record_events=False,
-                       pod_workers=8) for name in names], lister))
+        nodes = [self._node(connection, name, SimRuntime(name, timers),
+                            record_events=self.config.sim_events, pod_workers=8)
+                 for name in names]
+        self._run(Kubelet.start(connection, nodes, lister))
+        self._start_provisioner(connection, nodes[0].client, names)
 
     def add_sim_nodes(self, *names: str) -> None:
         """Start simulated kubelets of more nodes, as machines joining a running cluster."""
@@ -237,20 +295,23 @@ class Cluster:
         self._passwords = {user: kept[user] for user in users}
         issuer = bususers.ensure_issuer(pki)
         if config.nats_url:
-            self.url = config.nats_url
+            self.url, self.bus_ca = config.nats_url, config.nats_ca
         else:
-            say("nats-server")
-            remembered = data / "nats" / "port"
-            port = config.nats_port or datadir.previous_port(remembered, config.nats_host)
-            self.nats = NatsServer(data / "nats", host=config.nats_host, port=port,
-                                   sync_always=config.store == "jetstream",
-                                   authorization=authorization(
-                                       self._passwords, Subjects(config.prefix),
-                                       issuer.public)).start()
-            remembered.write_text(str(self.nats.port))  # agents find it again after a restart
-            self.url = self.nats.url
+            say("nats-server" if config.nats_cluster == 1 else
+                f"a NATS cluster of {config.nats_cluster} nats-servers")
+            self.nats_servers = natsservers.start(data, pki, self._pki, natsservers.EmbeddedNats(
+                config.nats_host, config.nats_port, config.nats_cluster,
+                sync_always=config.store == "jetstream"), authorization(
+                    self._passwords, Subjects(config.prefix), issuer.public))
+            self.url = ",".join(server.url for server in self.nats_servers)
+            self.bus_ca = certs.cert_pem(self._pki.ca)
         say(f"store ({config.store})")
-        store = self._run(Store.start(self._backend(data), config.storage))
+        store = self._run(Store.start(TimedBackend(self._backend(data), self.instruments),
+                                      config.storage))
+        self.instruments.gauge_from(
+            "apiserver_storage_objects", "Number of stored objects at the time of last check "
+            "split by kind.", ("resource",), "store",
+            storage_counts(store.proxy().view().get().snapshot))
         say("apiserver")
         connection = self._connect(BUS_APISERVER, "apiserver")
         handshaker = self._pki.handshaker()
@@ -264,10 +325,16 @@ class Cluster:
         # Shared by all workers: a change committed by one applies to the next request of any.
         authorizer, registrations = Authorizer(NodeAuthorizer()), Registrations()
         admission_objects, custom_resources = Mirror(ADMISSION_KINDS), CustomResources()
-        self._audit = AuditLog(config.audit_log or data / "audit.log")
+        flow_control = FlowControl()
+        self._audit = AuditLog(config.audit_log or data / "audit.log",
+                               max_bytes=config.audit_log_max_bytes,
+                               max_backups=config.audit_log_max_backups)
+        observer = Observers(Auditor(self._audit, audit_policy(config.audit_policy_file)),
+                             RequestMetrics(self.instruments, Subjects(config.prefix)))
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
-        bootstrapper = None
+        bootstrapper, workers = None, []
+        door = Door()  # the front hands its requests to the workers here
         for worker in range(config.apiserver_workers):
             first = worker == 0  # holds the watchers and bootstraps the policy
             ref = self._run(ApiServer.start(
@@ -277,18 +344,25 @@ class Cluster:
                                        ranges=config.ranges),
                 token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
-                audit=self._audit, admission_objects=admission_objects,
-                custom_resources=custom_resources,
+                observer=observer, admission_objects=admission_objects,
+                custom_resources=custom_resources, door=door, flow_control=flow_control,
                 forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
             bootstrapper = ref if first else bootstrapper
+            workers.append(ref)
+        self._start_fault_injector()
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
                                              SignerConfig(self._pki.ca_key, self._pki.ca)))
+        self.checks.update(health_checks(store, connection, workers, self._connections))
+        deploy, client = self._component("deploy", ADMIN)  # what k3s deploys beside the API
+        with contextlib.suppress(AlreadyExists):
+            client.create(storage.CLASSES, storage.local_path_class(), None)
+        deploy.close()  # (closing twice, at stop, is safe)
         if config.https_listen is not None:
-            self._start_https(config.https_listen, pki, custom_resources)
+            self._start_https(config.https_listen, pki, custom_resources, door)
             assert self.https is not None and bootstrapper is not None
             bootstrapper.proxy().publish_kubernetes_service(
-                _local(self.https.host), self.https.port).get(timeout=60)
+                natsservers.local_address(self.https.host), self.https.port).get(timeout=60)
         if not config.apiserver_only:
             # Stable across restarts of this data dir: a restarted replica leads again at once.
             replica = datadir.cluster_id(data / "cluster-id")
@@ -299,10 +373,12 @@ class Cluster:
         self._write_kubeconfig(data / "controller-manager.kubeconfig",
                                pki / "controller-manager", CONTROLLER_MANAGER)
 
-    def _start_https(self, listen: str, pki: Path, resources: CustomResources) -> None:
+    def _start_https(self, listen: str, pki: Path, resources: CustomResources,
+                     door: Door) -> None:
         """The HTTPS listener on ``listen``, with a serving certificate made now for its
         address, and its own identity on the bus; it serves what ``resources`` (the
-        apiserver workers' own) says is served."""
+        apiserver workers' own) says is served, and hands its requests to the workers through
+        ``door``."""
         assert self._pki is not None
         self._progress("https listener")
         try:
@@ -313,7 +389,8 @@ class Cluster:
             host, "localhost", "127.0.0.1",  # and the kubernetes Service's, as kube-apiserver
             addresses.host(self.config.ranges.service_cidr, 0)))
         connection, _ = self._component("https", HTTPS_FRONT)
-        front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served)
+        front = Front(connection, self._credentials(HTTPS_FRONT), lambda: resources.served,
+                      door=door, metrics=self.instruments.registry, checks=self.checks)
         listener = HttpsListener(front, tls_context(cert, key, certs.cert_pem(self._pki.ca)),
                                  host, port)
         try:
@@ -333,9 +410,17 @@ class Cluster:
         kubeconfig.write(path, kubeconfig.KubeConfig(
             server=self.url, prefix=self.config.prefix, token=self._tokens[identity[0]],
             user=identity[0], client_cert=certs.cert_pem(cert), client_key=certs.key_pem(key),
-            ca=certs.cert_pem(self._pki.ca), nats_user=bus_user,
+            ca=certs.cert_pem(self._pki.ca), nats_ca=self.config.nats_ca, nats_user=bus_user,
             nats_password=self._passwords[bus_user],
             https=self.https.url.replace("0.0.0.0", "127.0.0.1") if self.https else None))
+
+    def _start_fault_injector(self) -> None:
+        """Every process hosting components follows the FaultPlans before its components
+        start: the control plane's as its own identity, which deletes expired plans; any other
+        as its kubeconfig's (``_component`` then reads no identity)."""
+        connection, client = self._component("fault-injector", FAULT_INJECTOR)
+        self._run(FaultInjector.start(connection, client,
+                                      deletes_expired=self.config.control_plane))
 
     def _start_controllers(self, replica: str) -> None:
         """The scheduler and the controller manager (each unless turned off), each leading
@@ -349,7 +434,7 @@ class Cluster:
             connection, client = self._component("scheduler", SCHEDULER)
             self._run(Scheduler.start(connection, client, SchedulerConfig(
                 name=config.scheduler_name, leader_election=self._election(lease, replica)),
-                config.profile.profile(client)))
+                config.profile.profile(client), instruments=self.instruments))
         if config.controller_manager:
             self._start_controller_manager(replica)
 
@@ -361,7 +446,8 @@ class Cluster:
             connection, client, ControllerManagerConfig(
                 node_lifecycle=config.node_lifecycle, autoscaler=config.autoscaler,
                 namespace_retry_seconds=config.namespace_retry_seconds,
-                root_ca=self._root_ca(), ranges=config.ranges))
+                root_ca=self._root_ca(), ranges=config.ranges,
+                controller=ControllerConfig(instruments=self.instruments)))
         gate = LeaderGate.start(connection, client, self._election(
             "kube-controller-manager", replica), manager.start, manager.stop)
         # Leading at once, its on_start starts every controller, each within its own
@@ -384,17 +470,16 @@ class Cluster:
         if self.config.store == "sqlite":
             return SqliteBackend(data / "store.db")
         if self.config.store == "jetstream":
-            return JetStreamBackend(self._connect(BUS_STORE, "store"))
+            return JetStreamBackend(self._connect(BUS_STORE, "store"), replicas=(
+                self.config.store_replicas or self.config.nats_cluster))
         raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
 
     def _connect(self, user: str, name: str) -> Connection:
         """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
         if self.config.control_plane:
-            password = self._passwords.get(user)
-            if password is None:
+            if user not in self._passwords:
                 raise ClusterError(f"no NATS user {user} in the cluster's {bususers.FILE}")
-            bus = BusConfig(url=self.url, prefix=self.config.prefix, user=user,
-                            password=password)
+            bus = self.bus(user)
         else:
             bus = dataclasses.replace(self.config.bus or BusConfig(), url=self.url,
                                       prefix=self.config.prefix)
@@ -410,8 +495,7 @@ class Cluster:
 
     def _own_credentials(self, identity: tuple[str, str]) -> Credentials:
         """What a component of ``identity`` shows the apiserver: a certificate made now by
-        the control plane here, else the credentials it joins with (its kubeconfig's, or its
-        own context's in a simulated nodes' agent's)."""
+        the control plane here, else its kubeconfig's (its context's: ``node_credentials``)."""
         if self.config.control_plane:
             return self._credentials(identity)
         credentials = self.config.node_credentials.get(identity[0], self.config.credentials)
@@ -460,8 +544,8 @@ class Cluster:
         profile = ProfileConfig(tuple(plugins), dict(weights or {}))
         connection, client = self._component(f"scheduler-{name}", SCHEDULER)
         return Started(name, self._run(Scheduler.start(
-            connection, client, SchedulerConfig(name=name), profile.profile(client))),
-            connection)
+            connection, client, SchedulerConfig(name=name), profile.profile(client),
+            instruments=self.instruments)), connection)
 
     def start_admission(self, actor_class: type[AdmissionActor], name: str, *args: Any,
                         user: str | None = None, **kwargs: Any) -> Started:
@@ -483,13 +567,14 @@ class Cluster:
 
     def bus(self, user: str = BUS_ADMIN) -> BusConfig:
         """Where and as NATS user ``user`` (one of this cluster's) to connect to its bus."""
-        return BusConfig(url=self.url, prefix=self.config.prefix, user=user,
+        return BusConfig(url=self.url, prefix=self.config.prefix, ca=self.bus_ca, user=user,
                          password=self._passwords.get(user))
 
     def bus_of(self, credentials: CertificateCredentials) -> BusConfig:
         """Where and as the NATS identity of ``credentials`` to connect to this cluster's bus
         (the auth callout admits it)."""
-        return credentials.bus(BusConfig(url=self.url, prefix=self.config.prefix))
+        return credentials.bus(BusConfig(url=self.url, prefix=self.config.prefix,
+                                         ca=self.bus_ca))
 
     def credentials(self, user: str, groups: str = "") -> CertificateCredentials:
         """A new certificate of this cluster's CA for ``user`` in comma-separated ``groups``."""
@@ -512,6 +597,9 @@ class Cluster:
         if self.https is not None:
             self.https.stop()
             self.https = None
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
         if self.controller_manager is not None:
             self.controller_manager.stop()
         for ref in reversed(self._actors):
@@ -530,9 +618,9 @@ class Cluster:
         for timers in self._timers:
             timers.stop()
         self._timers.clear()
-        if self.nats is not None:
-            self.nats.stop()
-            self.nats = None
+        for server in self.nats_servers:
+            server.stop()
+        self.nats_servers.clear()
         if self._lock is not None:
             self._lock.close()  # releases the flock
             self._lock = None

@@ -17,6 +17,7 @@ from cryptography import x509
 
 from actors.api import certs, tokens
 from actors.apiserver import Handshaker
+from bus.server import NatsTls
 
 
 def private_file(path: Path, binary: bool = False) -> IO[Any]:
@@ -54,17 +55,30 @@ class Pki:
             _write_private(key_file, certs.key_pem(key))
         return certs.load_key(key_file.read_bytes()), certs.load_cert(cert_file.read_bytes())
 
-    def serving(self, path: Path, hosts: tuple[str, ...]) -> tuple[Path, Path]:
-        """A new key and serving certificate for the HTTPS API naming ``hosts`` (the listen
-        address, ``localhost``, ``127.0.0.1``, as kube-apiserver's), written to
-        ``path``.crt/.key (which TLS loads from files); returns those two paths."""
+    def serving(self, path: Path, hosts: tuple[str, ...], user: str = "kube-apiserver",
+                peer: bool = False) -> tuple[Path, Path]:
+        """A new key and serving certificate of ``user`` naming ``hosts`` (the listen address,
+        ``localhost``, ``127.0.0.1``, as kube-apiserver's), for both ends of a connection with
+        ``peer``, written to ``path``.crt/.key (which TLS loads from files); returns those two
+        paths."""
         key = certs.new_key()
-        cert = certs.issue(self.ca_key, self.ca, key.public_key(),
-                           certs.Identity("kube-apiserver"), server=True, hosts=hosts)
+        cert = certs.issue(self.ca_key, self.ca, key.public_key(), certs.Identity(user),
+                           server=True, hosts=hosts, peer=peer)
         cert_file, key_file = path.with_suffix(".crt"), path.with_suffix(".key")
         cert_file.write_bytes(certs.cert_pem(cert))
         _write_private(key_file, certs.key_pem(key))
         return cert_file, key_file
+
+    def bus_tls(self, directory: Path, hosts: tuple[str, ...]) -> NatsTls:
+        """The TLS files of a nats-server of this cluster reached at ``hosts``, written to
+        ``directory`` (``tls.crt``, ``tls.key`` and the CA's ``ca.crt``): a certificate of
+        this CA good for both ends of a route, made now."""
+        directory.mkdir(parents=True, exist_ok=True)
+        cert_file, key_file = self.serving(directory / "tls", hosts, user="nats-server",
+                                           peer=True)
+        ca_file = directory / "ca.crt"
+        ca_file.write_bytes(certs.cert_pem(self.ca))
+        return NatsTls(cert_file, key_file, ca_file)
 
     def handshaker(self) -> Handshaker:
         """The apiserver's side of the handshake, with a server certificate made now."""

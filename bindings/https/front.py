@@ -6,8 +6,11 @@ Who the client is, is the apiserver's to decide: the front authenticates on the 
 certificate, else its bearer token: ``ForwardedCredentials``), which the pipeline checks
 (``actors.apiserver.authn.Forwarding``) before RBAC, admission, validation and the store; the
 ``Impersonate-User`` and ``Impersonate-Group`` headers become the request's impersonation,
-under RBAC's ``impersonate``. Only ``/healthz``, ``/livez``, ``/readyz`` and ``/version`` are
-answered here for anybody (kube-apiserver's ``system:public-info-viewer``); discovery and the
+under RBAC's ``impersonate``. Only ``/healthz``, ``/livez``, ``/readyz`` (their checks:
+``actors.apiserver.http.health``) and ``/version`` are answered here for anybody
+(kube-apiserver's ``system:public-info-viewer``); ``/metrics`` (this process's registry, in the
+Prometheus text format) for whom RBAC lets ``get`` that non-resource URL (a
+SelfSubjectAccessReview of it, made as the client); discovery and the
 OpenAPI documents (kept encoded with their ETags: ``openapi``) are built from what the
 apiserver serves now (``served``: the built-in resources and those of the Established CRDs,
 the very set the apiserver's workers in this process resolve requests with) but for
@@ -45,10 +48,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from actors.api.discovery import Served
 from actors.api.objects import Object
@@ -57,6 +61,7 @@ from actors.apiserver.http import (
     answers,
     channels,
     discovery,
+    health,
     openapi,
     queries,
     routes,
@@ -67,17 +72,19 @@ from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bindings.https import execing
 from bus.connection import Connection
+from bus.envelope import Envelope
 from bus.errors import (
     ApiError,
     BadRequest,
+    Forbidden,
     Gone,
     RequestEntityTooLarge,
     ServerTimeout,
 )
+from bus.inprocess import Door
 
 log = logging.getLogger(__name__)
 
-HEALTH = ("/healthz", "/livez", "/readyz")
 MAX_BODY_BYTES = 3 * 1024 * 1024
 """Largest request body read (kube-apiserver's limit); the object limit is the pipeline's."""
 BODY_SECONDS = 60.0
@@ -96,6 +103,10 @@ GONE_CHECK_SECONDS = 1.0
 CHANGES = ("ADDED", "MODIFIED", "DELETED")
 """The watch events that carry an object (which the ``Accept`` header shapes)."""
 _REVIEW = lookup("authorization.k8s.io", "selfsubjectaccessreviews")
+FLOW = web.RequestKey("kubeactor.flow", dict)
+"""Where a request keeps the ``opts`` of its bus answer (``_WarnedClient.flow``), for the
+``X-Kubernetes-PF-*`` headers."""
+_WHOAMI = lookup("authentication.k8s.io", "selfsubjectreviews")
 
 
 class Front:
@@ -105,8 +116,16 @@ class Front:
 
     def __init__(self, connection: Connection, credentials: Credentials,
                  served: Callable[[], Served], max_body_bytes: int = MAX_BODY_BYTES,
-                 watch_buffer: int = WATCH_BUFFER, body_seconds: float = BODY_SECONDS) -> None:
+                 watch_buffer: int = WATCH_BUFFER, body_seconds: float = BODY_SECONDS,
+                 door: Door | None = None, metrics: CollectorRegistry | None = None,
+                 checks: Mapping[str, Sequence[health.Check]] | None = None) -> None:
+        """``door``: the apiserver workers of this process, to which requests are handed
+        without the NATS hop (None, or none open: over the bus); ``metrics``: what
+        ``/metrics`` shows (None: 404); ``checks``: each health endpoint's (``/readyz``...),
+        run on an executor thread (they may take a moment)."""
         self.connection, self.credentials, self.served = connection, credentials, served
+        self.door = door
+        self.metrics, self.checks = metrics, checks or {}
         self.max_body_bytes, self.watch_buffer = max_body_bytes, watch_buffer
         self.body_seconds = body_seconds
         self.address = ""
@@ -115,19 +134,44 @@ class Front:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one request (the listener's only route)."""
         path = request.path
-        if path in HEALTH or path.startswith(tuple(f"{h}/" for h in HEALTH)):
-            return web.Response(text="ok")
+        if health.is_health(path):
+            return await self._health(request, path)
         if path in ("/version", "/version/"):  # kube-apiserver serves both; kr8s asks the 2nd
             return _json(200, discovery.version())
         try:
-            return await self._answer(request, path)
+            response = await self._answer(request, path)
         except ApiError as error:
             code, body = answers.failure(error)
-            return web.Response(status=code, body=body, content_type=answers.JSON)
+            response = web.Response(status=code, body=body, content_type=answers.JSON,
+                                    headers=answers.retry_after(error))
+        response.headers.extend(answers.flow_headers(request.get(FLOW, {})))
+        return response
+
+    async def _health(self, request: web.Request, path: str) -> web.Response:
+        endpoint = "/" + path.lstrip("/").partition("/")[0]
+        code, text = await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+            health.answer, path, self.checks.get(endpoint, ()), "verbose" in request.query,
+            request.query.getall("exclude", [])))
+        return web.Response(status=code, text=text)
+
+    async def _metrics(self, client: Client) -> web.Response:
+        """This process's metrics, for a client RBAC lets ``get`` ``/metrics``."""
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                  "spec": {"nonResourceAttributes": {"verb": "get", "path": "/metrics"}}}
+        if not (await client.call("create", _REVIEW, body=review))["status"]["allowed"]:
+            who = await client.call("create", _WHOAMI, body={
+                "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+            raise Forbidden(f'forbidden: User "{who["status"]["userInfo"]["username"]}" '
+                            'cannot get path "/metrics"')
+        assert self.metrics is not None
+        return web.Response(body=generate_latest(self.metrics),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _answer(self, request: web.Request, path: str) -> web.StreamResponse:
         forwarded = _forwarded(request)
         client = self._client(request, forwarded)
+        if path == "/metrics" and self.metrics is not None:
+            return await self._metrics(client)
         served = self.served()
         accept = request.headers.get("Accept", "")
         if discovery.is_document(path) or openapi.is_document(path):
@@ -166,10 +210,12 @@ class Front:
         """A client on the front's connection, for the caller of ``request`` (who showed
         ``forwarded``)."""
         headers = request.headers
-        return _WarnedClient(
+        client = _WarnedClient(
             self.connection, ForwardedCredentials(self.credentials, forwarded),
             impersonate=headers.get("Impersonate-User"),
-            impersonate_groups=tuple(headers.getall("Impersonate-Group", ())))
+            impersonate_groups=tuple(headers.getall("Impersonate-Group", ())), door=self.door)
+        request[FLOW] = client.flow
+        return client
 
     async def _watch(self, request: web.Request, client: Client, call: routes.Call,
                      options: Object) -> web.StreamResponse:
@@ -254,11 +300,17 @@ class Front:
 
 class _WarnedClient(Client):
     """A client for one HTTP request, keeping the warnings of its answer (an unknown field
-    dropped), which go back in ``Warning`` headers as kube-apiserver sends them."""
+    dropped), which go back in ``Warning`` headers as kube-apiserver sends them, and the flow
+    that served it (``opts``: its FlowSchema's and priority level's UIDs), which go back in
+    kube-apiserver's ``X-Kubernetes-PF-*`` headers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.warnings: list[str] = []
+        self.flow: dict[str, Any] = {}
         super().__init__(*args, warn=self.warnings.append, **kwargs)
+
+    def answered(self, reply: Envelope) -> None:
+        self.flow.update(reply.options or {})
 
 
 class _Backlog:
@@ -358,10 +410,12 @@ def _forwarded(request: web.Request) -> Object:
     transport = request.transport
     tls = transport.get_extra_info("ssl_object") if transport is not None else None
     certificate = tls.getpeercert(binary_form=True) if tls is not None else None
+    source = {"sourceIP": request.remote} if request.remote else {}
     if certificate:
-        return {"certificate": certificate}
+        return {"certificate": certificate, **source}
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return {"token": token.strip()} if scheme.lower() == "bearer" and token.strip() else {}
+    return {"token": token.strip(), **source} if scheme.lower() == "bearer" and token.strip() \
+        else source
 
 
 async def _authenticated(client: Client) -> None:

@@ -15,10 +15,11 @@ at once and runs until deleted, unless the pod asks otherwise with annotations:
 The files of a pod's ConfigMap, Secret, downward API and projected volumes are kept in memory:
 ``exec`` answers ``cat PATH`` with one of them (at the container's ``volumeMounts``) and
 ``printenv [NAME]`` with the container's resolved env, as a shell in a real container would;
+``sh -c 'exit N'`` exits with N (an exec probe that fails: ``Unhealthy``, then a restart);
 any other command succeeds and prints nothing. A streamed exec (``exec_stream``) runs those
-the same way; besides, ``cat`` without a path echoes its input until it ends, and ``sh -c 'exit
-N'`` exits with N. An attach (``attach_stream``) to a container with ``stdin`` echoes its input
-the same way; to one without, it shows nothing until closed.
+the same way; besides, ``cat`` without a path echoes its input until it ends. An attach
+(``attach_stream``) to a container with ``stdin`` echoes its input the same way; to one
+without, it shows nothing until closed.
 
 Starts and deaths are reported through ``watch`` like Docker's event stream, from the one
 timer thread shared by every simulated node of the process (:class:`actors.kubelet.timers.Timers`),
@@ -262,6 +263,9 @@ class SimRuntime:
             volumes = self._volumes.get(pod_uid, {})
         if command[:1] == ["cat"] and len(command) == 2:
             return _cat(spec, volumes, command[1])
+        if command[:2] == ["sh", "-c"] and len(command) == 3 and (
+                code := _EXIT.match(command[2])):
+            return ExecResult(int(code.group(1)), "", "")
         if command[:1] == ["printenv"]:
             env = {item["name"]: str(item.get("value", "")) for item in spec.get("env") or []}
             wanted = command[1:] or list(env)
@@ -276,10 +280,6 @@ class SimRuntime:
         if command == ["cat"] and stdin:
             self.logs(pod_uid, container)
             return SimExec(ExecResult(0, "", ""), echoes=True)
-        if command[:2] == ["sh", "-c"] and len(command) == 3 and (
-                code := _EXIT.match(command[2])):
-            self.logs(pod_uid, container)
-            return SimExec(ExecResult(int(code.group(1)), "", ""), echoes=False)
         return SimExec(self.exec(pod_uid, container, command), echoes=False)
 
     def usage(self, pods: list[Object]) -> dict[str, dict[str, Usage]]:

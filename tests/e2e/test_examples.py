@@ -29,12 +29,14 @@ def test_quickstart_runs_a_pod_to_completion_and_cleans_up(tmp_path, docker_engi
         remove_containers(docker_engine, tmp_path)
 
 
-def test_tracing_example_reads_the_bus_with_plain_nats_and_msgpack(cluster, admin):
+def test_tracing_example_reads_the_bus_with_plain_nats_and_msgpack(cluster, admin, tmp_path):
     config = kubeconfig.load(cluster.kubeconfig)
+    assert config.ca is not None
+    (tmp_path / "ca.crt").write_bytes(config.ca)
     follower = subprocess.Popen(
         [sys.executable, str(EXAMPLES / "tracing.py"), config.server.replace(
-            "nats://", f"nats://{config.nats_user}:{config.nats_password}@"),
-         "--seconds", "60"],
+            "tls://", f"tls://{config.nats_user}:{config.nats_password}@"),
+         "--ca", str(tmp_path / "ca.crt"), "--seconds", "60"],
         stdout=subprocess.PIPE, text=True)
     try:
         assert follower.stdout is not None

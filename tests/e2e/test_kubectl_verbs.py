@@ -230,6 +230,11 @@ metadata: {name: quiet-policy}
 spec: {subject: quiet-policy, operations: [DELETE], resources: [limitranges],
        timeoutSeconds: 5, failurePolicy: Ignore, mutating: false}
 """
+QUIET_CHAOS = """apiVersion: chaos.kubeactor.io/v1
+kind: FaultPlan
+metadata: {name: quiet-chaos}
+spec: {subjects: [kubeactor.api.*.nothing.*], delaySeconds: 0, expires: "2099-01-01T00:00:00Z"}
+"""
 LIMIT_RANGE = """apiVersion: v1
 kind: LimitRange
 metadata:
@@ -270,7 +275,10 @@ def every_kind(cluster: UpProcess, web: str, carol: Path) -> None:
         ok(cluster, "create", *args)
     networking = [(MANIFESTS / "networking" / f"{name}.yaml").read_text() for name in
                   ("minimal-ingress", "default-ingressclass", "networkpolicy")]
+    networking += [(MANIFESTS / "storage" / f"{name}.yaml").read_text() for name in
+                   ("pv-volume", "pv-claim")]  # the docs' static volume and its claim
     for manifest in ((MANIFESTS / "game-demo.yaml").read_text(), LIMIT_RANGE, ADMISSION,
+                     QUIET_CHAOS,
                      json.dumps(WIDGETS), *networking,
                      (EXAMPLES / "hpa.yaml").read_text()):
         ok(cluster, "create", "-f", "-", stdin=manifest)
@@ -316,11 +324,14 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("clusterrolebindings", "crb", "", "Kind: ClusterRole Name: node-reader"),
     ("poddisruptionbudgets", "web", "default", "Min available: 1 Selector: app=nginx"),
     ("priorityclasses", "high", "", "Value: 1000"),
+    ("flowschemas", "global-default", "", "Type: ByUser Matching Precedence: 9900"),
+    ("prioritylevelconfigurations", "global-default", "", "Nominal Concurrency Shares: 20"),
     ("certificatesigningrequests", "carol", "", "Signer: kubernetes.io/kube-apiserver-client"),
     ("leases", "node-1", "kube-node-lease", "Holder Identity: node-1"),
     ("events", "", "default", "Involved Object: API Version:"),
     ("customresourcedefinitions", "widgets.example.com", "", "Kind: Widget"),
     ("admissionregistrations", "quiet-policy", "", "Failure Policy: Ignore"),
+    ("faultplans", "quiet-chaos", "", "Expires: 2099-01-01T00:00:00Z"),
     ("widgets", "gear", "default", "Spec: Color: red Size: 3"),
     ("daemonsets", "daemonset", "default", "Desired Number of Nodes Scheduled: 1"),
     ("statefulsets", "statefulset", "default", "Replicas: 1 desired | 1 total"),
@@ -337,6 +348,11 @@ DESCRIBED = [  # resource, name, namespace, what describe says of it (blanks as 
     ("ingressclasses", "example-class", "", "Controller: k8s.io/example-class"),
     ("networkpolicies", "test-network-policy", "default", "PodSelector: role=db"),
     ("horizontalpodautoscalers", "php-apache", "default", "Min replicas: 1 Max replicas: 10"),
+    ("persistentvolumes", "task-pv-volume", "", "StorageClass: manual Status: Bound "
+     "Claim: default/task-pv-claim Reclaim Policy: Retain Access Modes: RWO"),
+    ("persistentvolumeclaims", "task-pv-claim", "default", "StorageClass: manual Status: Bound "
+     "Volume: task-pv-volume"),
+    ("storageclasses", "local-path", "", "IsDefaultClass: Yes"),
 ]
 
 

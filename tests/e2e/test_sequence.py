@@ -13,6 +13,7 @@ import nats
 import pytest
 
 from bindings import kubeconfig
+from bus.connection import tls_options
 from tests.e2e.conftest import IMAGE
 from tests.processes import UpProcess
 
@@ -73,7 +74,7 @@ def first_in_order(messages: list[Message]) -> list[int]:
 async def test_one_run_shows_the_seeds_eight_steps_in_order(cluster: UpProcess):
     config = kubeconfig.load(cluster.kubeconfig)
     nc = await nats.connect(config.server, user=config.nats_user,  # the admin sees all
-                            password=config.nats_password)
+                            password=config.nats_password, **tls_options(config.server, config.ca))
     messages: list[Message] = []
     trace: dict[str, str] = {}
     complete = asyncio.Event()

@@ -35,7 +35,7 @@ def test_a_pod_reads_its_token_and_the_token_is_its_account(cluster: UpProcess, 
     assert cat(cluster, "namespace") == "default"
     assert cat(cluster, "ca.crt").startswith("-----BEGIN CERTIFICATE-----")
     config = kubeconfig.load(cluster.kubeconfig)
-    bus = BusConfig(url=config.bus().url, prefix=config.prefix,
+    bus = BusConfig(url=config.bus().url, prefix=config.prefix, ca=config.ca,
                     user="system:serviceaccount:default:default", password=token)
     connection = Connection(bus, "pod-token").connect()
     try:

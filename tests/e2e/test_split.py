@@ -4,13 +4,10 @@ node-kubeconfig``)."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import nats
 import pytest
 
 from bindings import kubeconfig
@@ -22,6 +19,7 @@ from bus.subjects import Subjects
 from tests.conftest import wait_for
 from tests.e2e.conftest import IMAGE, remove_containers
 from tests.processes import start_up, stop_up
+from tests.routing import free_port, wait_until_routed
 
 pytestmark = pytest.mark.e2e
 
@@ -147,37 +145,6 @@ def test_a_long_exec_does_not_stop_the_nodes_heartbeat(tmp_path, admin_for, dock
     finally:
         assert stop_up(up) == 0
         remove_containers(docker_engine, up.data_dir)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_routed(sender: NatsServer, receiver: NatsServer, user: str = "",
-                      password: str = "") -> None:
-    """Until a message published on ``sender`` reaches a subscriber on ``receiver`` (both
-    connections as ``user``, who may publish and subscribe anywhere)."""
-    async def probe() -> None:
-        inbound, outbound = (await nats.connect(receiver.url, user=user, password=password),
-                             await nats.connect(sender.url, user=user, password=password))
-        try:
-            subscription = await inbound.subscribe("route.probe")
-            await inbound.flush()
-            for _ in range(200):
-                await outbound.publish("route.probe", b"?")
-                try:
-                    await subscription.next_msg(timeout=0.05)
-                    return
-                except nats.errors.TimeoutError:
-                    continue
-            raise AssertionError("the two nats-servers never formed a cluster")
-        finally:
-            await inbound.close()
-            await outbound.close()
-
-    asyncio.run(probe())
 
 
 def test_an_agent_joins_through_another_server_of_a_nats_cluster(tmp_path, admin_for):

@@ -53,7 +53,8 @@ def client_with(control_plane: Cluster, connect):
     only in its own inbox); None: as an identity of its own (for a token that proves nobody)."""
     def make(token: str | None, user: str | None = None) -> Client:
         bus = control_plane.bus(user) if user in control_plane._passwords else BusConfig(
-            url=control_plane.url, user=user, token=token) if user else control_plane
+            url=control_plane.url, ca=control_plane.bus_ca, user=user, token=token
+        ) if user else control_plane
         return Client(connect(bus, "test-client"), token)
 
     return make

@@ -20,6 +20,7 @@ from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, TokenCredentials
 from bus import BusConfig, Connection
 from bus.callout import NONCE_CONTEXT
+from bus.connection import tls_options
 from bus.errors import BadRequest, BusError, Forbidden, PermissionViolation
 from bus.subjects import Subjects, owner_token
 from tests.conftest import NOBODY_TOKEN
@@ -96,7 +97,8 @@ def test_certificates_of_another_ca_or_expired_are_refused_at_connect(control_pl
     for creds in (other_ca_credentials("mallory"), expired_credentials(control_plane, "old")):
         message = refused(control_plane.bus_of(creds))
         assert "Authorization Violation" in message and "certificate" in message
-    assert "without credentials" in refused(BusConfig(url=control_plane.url))
+    assert "without credentials" in refused(BusConfig(url=control_plane.url,
+                                                         ca=control_plane.bus_ca))
 
 
 async def test_a_signature_over_another_nonce_is_refused(control_plane):
@@ -111,17 +113,20 @@ async def test_a_signature_over_another_nonce_is_refused(control_plane):
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):
             await refused.connect(control_plane.url, token=base64.b64encode(der).decode(),
                                   signature_cb=lambda nonce, f=forged: base64.b64encode(
-                                      f(nonce)), allow_reconnect=False, connect_timeout=5)
+                                      f(nonce)), allow_reconnect=False, connect_timeout=5,
+                                  **tls_options(control_plane.url, control_plane.bus_ca))
         await refused.close()
     good = await nats.connect(
         control_plane.url, token=base64.b64encode(der).decode(),
         signature_cb=lambda nonce: base64.b64encode(creds.key.sign(
-            NONCE_CONTEXT + nonce.encode())), allow_reconnect=False)
+            NONCE_CONTEXT + nonce.encode())), allow_reconnect=False,
+        **tls_options(control_plane.url, control_plane.bus_ca))
     await good.close()
 
 
 def test_a_token_user_connects_as_itself_and_a_wrong_name_is_refused(control_plane, connect):
-    nobody = BusConfig(url=control_plane.url, user="nobody", token=NOBODY_TOKEN)
+    nobody = BusConfig(url=control_plane.url, ca=control_plane.bus_ca, user="nobody",
+                       token=NOBODY_TOKEN)
     connection = connect(nobody, "nobody")
     assert connection.owner == "nobody"
     connection.subscribe(S.watches("nobody"), lambda incoming: None)

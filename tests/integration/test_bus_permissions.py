@@ -264,8 +264,8 @@ def test_passwords_an_older_cluster_left_in_the_file_no_longer_open_the_bus(tmp_
     try:
         for user, password in stale.items():
             with pytest.raises(BusError, match="Authorization Violation"):
-                Connection(BusConfig(url=cluster.url, user=user, password=password),
-                           "stale").connect()
+                Connection(BusConfig(url=cluster.url, ca=cluster.bus_ca, user=user,
+                                     password=password), "stale").connect()
         Connection(cluster.bus("system:kube-scheduler"), "current").connect().close()
     finally:
         cluster.stop()

@@ -8,7 +8,6 @@ into the apiserver's inbox."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,12 +22,12 @@ from actors.client.credentials import CertificateCredentials
 from bindings.backends.jetstream import bucket_name
 from bindings.cluster import Cluster, ClusterConfig
 from bus import loop as bus_loop
-from bus.connection import Connection
+from bus.connection import Connection, tls_options
 from bus.errors import Forbidden, NotFound
 from bus.permissions import APISERVER
 from bus.subjects import Subjects
+from tests import auditlog
 from tests.conftest import NOBODY_TOKEN, STORES
-from tests.support import until
 
 pytestmark = pytest.mark.integration
 
@@ -83,18 +82,16 @@ def request(trace: str, verb: str, resource: str, group: str = "", auth: object 
     return S.api(group, resource, verb), msgpack.packb(wire, use_bin_type=True)
 
 
-def audited(cluster: Cluster, trace: str) -> dict[str, object]:
-    """The audit record of the request of trace id ``trace`` (waits for it to be written)."""
-    path = cluster.config.data_dir / "audit.log"
-    line = until(lambda: next((line for line in path.read_text().splitlines()
-                               if f'"trace_id":"{trace}"' in line), None),
-                 failure=f"no audit record of {trace}")
-    return json.loads(line)
+def audited(cluster: Cluster, trace: str) -> dict[str, Any]:
+    """The audit Event of the request of trace id ``trace`` (waits for it to be written)."""
+    return auditlog.written(cluster.config.data_dir / "audit.log", lambda event: event[
+        "annotations"].get("kubeactor.io/trace-id") == trace)[0]
 
 
 async def connected(cluster: Cluster, user: str, password: str) -> NatsClient:
     return await nats.connect(cluster.url, user=user, password=password,
-                              inbox_prefix=S.inbox(user).encode())
+                              inbox_prefix=S.inbox(user).encode(),
+                              **tls_options(cluster.url, cluster.bus_ca))
 
 
 def revision(cluster: Cluster) -> str:
@@ -154,8 +151,9 @@ def test_nobody_has_the_apiserver_publish_where_she_may_not(control_plane: Clust
         bus_loop.wait(nobody.close(), timeout=10)
         bus_loop.wait(admin.close(), timeout=10)
     for (where, kind), record in records.items():
-        assert (record["user"], record["code"], record["decision"]) == (
-            *KINDS[kind], "deny"), (where, kind, record)
+        assert (auditlog.user(record), record["responseStatus"]["code"],
+                record["annotations"]["authorization.k8s.io/decision"]) == (
+            *KINDS[kind], "forbid"), (where, kind, record)
     assert revision(control_plane) == before
 
 
@@ -242,7 +240,8 @@ def test_a_node_cannot_answer_the_apiservers_other_calls_through_it(sim_cluster:
         gate = await connected(sim_cluster, "admin", sim_cluster._passwords["admin"])
         reviews = await gate.subscribe(S.admission("gate"))
         mallory = await nats.connect(sim_cluster.url, **Connection(node, "n1")._credentials(),
-                                     inbox_prefix=S.inbox("system:node:node-1").encode())
+                                     inbox_prefix=S.inbox("system:node:node-1").encode(),
+                                     **tls_options(sim_cluster.url, sim_cluster.bus_ca))
         calls = await mallory.subscribe(S.node("node-1", "logs"))
         own = await mallory.subscribe(f"{S.inbox('system:node:node-1')}.probe.*")
         await gate.flush()

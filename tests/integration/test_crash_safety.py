@@ -15,6 +15,7 @@ import pytest
 
 from bindings import kubeconfig
 from bus import Envelope, Subjects, encode
+from bus.connection import tls_options
 from bus.subjects import ANONYMOUS
 from tests.conftest import STORES
 from tests.processes import start_up, stop_up
@@ -30,7 +31,8 @@ async def create_until_killed(config: kubeconfig.KubeConfig, up) -> set[str]:
     subjects = Subjects(config.prefix)
     nc = await nats.connect(config.server, user=config.nats_user, password=config.nats_password,
                             inbox_prefix=subjects.inbox(config.nats_user or ANONYMOUS).encode(),
-                            max_reconnect_attempts=0)
+                            max_reconnect_attempts=0,
+                            **tls_options(config.server, config.nats_ca or config.ca))
     acknowledged: set[str] = set()
     names = iter(f"cm-{i:03d}" for i in range(TOTAL))
 

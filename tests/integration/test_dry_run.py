@@ -3,7 +3,7 @@ and over HTTP from real kubectl's ``--dry-run=server`` for create, apply, patch,
 delete, and the official client's ``dry_run="All"`` for create, replace, patch, delete and
 deletecollection; each is answered with the object as it would be stored, what would fail
 fails alike, quotas are checked but not charged, while the store's revision stays where it was
-(read from outside, over HTTP) and the audit log says ``dryRun``."""
+(read from outside, over HTTP) and the audit log's ``requestURI`` says ``dryRun=All``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from kubernetes import client as k8s
 from actors.admission_actor import Review, Verdict, allow, deny
 from bindings.cluster import Cluster
 from bus.errors import ApiError
+from tests import auditlog
 from tests.integration.test_security import Scripted
 from tests.processes import KUBECTL
 from tests.support import until
@@ -66,8 +67,7 @@ def _dry_audited(control_plane: Cluster, count: int) -> list[dict[str, Any]]:
     path = Path(control_plane.config.data_dir, "audit.log")
 
     def found() -> list[dict[str, Any]] | None:
-        records = [json.loads(line) for line in path.read_text().splitlines()]
-        dry = [r for r in records if r.get("dryRun")]
+        dry = [r for r in auditlog.events(path) if r["requestURI"].endswith("?dryRun=All")]
         return dry if len(dry) >= count else None
     return until(found, timeout=10)
 
@@ -102,7 +102,7 @@ def test_kubectl_dry_run_server_answers_as_stored_and_writes_nothing(kubectl, co
     assert real["data"] == {"a": "1"}
     web = json.loads(kubectl("get", "deployment", "web", "-o", "json").stdout)
     assert web["spec"]["replicas"] == 1
-    verbs = {(r["verb"], r["resource"]) for r in _dry_audited(control_plane, 5)}
+    verbs = {(r["verb"], r["objectRef"]["resource"]) for r in _dry_audited(control_plane, 5)}
     assert {("create", "configmaps"), ("patch", "configmaps"), ("delete", "configmaps"),
             ("patch", "deployments")} <= verbs
 

@@ -14,7 +14,7 @@ import pytest
 
 from actors.client.client import Client
 from actors.client.streams import ExecMessage, ExecStream
-from actors.kubelet.kubelet import KubeletConfig
+from actors.kubelet.config import KubeletConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus.errors import BadRequest
 from tests.conftest import wait_for

@@ -1,11 +1,11 @@
 """Ten thousand malformed or hostile messages at the apiserver, over a real nats-server.
 
 The cluster runs without scheduler and controllers, so nothing but the test writes. Each hostile
-message must get a 4xx reply (never a 2xx, a 5xx, a timeout or no responders) and leave exactly
-one audit record; valid requests sent in between (token reads, and creates and deletes of a
-certificate session) keep succeeding; the store's revision moves by those valid writes and by
-nothing else. The messages are generated from a seeded random source, so a failure names the
-seed and the kind of message that caused it.
+message must get a 4xx reply (never a 2xx, a 5xx, a timeout or no responders), but a replayed
+request none at all, and leave exactly one audit record; valid requests sent in between (token
+reads, and creates and deletes of a certificate session) keep succeeding; the store's revision
+moves by those valid writes and by nothing else. The messages are generated from a seeded
+random source, so a failure names the seed and the kind of message that caused it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from actors.api import certs
 from actors.client.credentials import CertificateCredentials
 from bindings.cluster import Cluster
 from bus import Envelope, decode
+from bus.connection import tls_options
 from bus.envelope import MAC_HEADER, mac
 from bus.subjects import Subjects
 from tests.conftest import NOBODY_TOKEN
@@ -46,6 +47,9 @@ SEED = int(os.environ.get("HOSTILE_SEED", "20261126"))
 VALID_NS = "valid-writes"
 """Where the valid writes between the batches go."""
 UNAUTHORIZED = {401}
+UNANSWERED: set[int] = {0}
+"""Audited, never answered: a replayed request (its reply subject is its original sender's,
+who has the original's answer)."""
 
 
 @pytest.fixture
@@ -304,7 +308,7 @@ class Hostile:
                 self.deep_nesting: None, self.bad_auth: {400, 401}, self.forbidden: {403},
                 self.invalid_object: None, self.bad_options: None, self.missing_target: None,
                 self.bad_strings: {400}, self.forged_mac: UNAUTHORIZED,
-                self.replayed_request: UNAUTHORIZED, self.skewed_timestamp: UNAUTHORIZED,
+                self.replayed_request: UNANSWERED, self.skewed_timestamp: UNAUTHORIZED,
                 self.foreign_ticket: UNAUTHORIZED, self.bad_hello: UNAUTHORIZED}
 
 
@@ -320,7 +324,7 @@ class Asker:
     all): the apiserver answers only into an inbox of the request's sender."""
 
     def __init__(self, nc: NatsClient, audit: Path) -> None:
-        self.nc, self.audit, self.sent = nc, audit, 0
+        self.nc, self.audit, self.sent, self.unasked = nc, audit, 0, 0
         self.waiting: dict[str, deque[asyncio.Future[bytes]]] = defaultdict(deque)
         """Futures by reply subject, oldest first (a replay reuses its original's)."""
 
@@ -329,9 +333,17 @@ class Asker:
             waiting = self.waiting.get(msg.subject)
             if waiting:
                 waiting.popleft().set_result(msg.data)
+            else:  # an answer nobody waits for (an unanswered kind's)
+                self.unasked += 1
 
         await self.nc.subscribe(f"{Subjects().inbox_prefix}.>", cb=on_reply)
         await self.nc.flush()
+
+    async def tell(self, sent: Sent) -> None:
+        """Send what must not be answered (an answer counts in ``unasked``)."""
+        self.sent += 1
+        await self.nc.publish(sent.subject, sent.data, reply=sent.reply or reply_in(),
+                              headers=sent.headers)
 
     async def ask(self, sent: Sent) -> Envelope:
         self.sent += 1
@@ -349,7 +361,7 @@ class Asker:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             lines = self.audit.read_text().splitlines()
-            if any(f'"trace_id":"{trace}"' in line for line in lines):
+            if any(f'"kubeactor.io/trace-id":"{trace}"' in line for line in lines):
                 return len(lines)
             await asyncio.sleep(0.05)
         raise AssertionError(f"the audit record of {trace} was never written")
@@ -399,7 +411,8 @@ async def test_ten_thousand_hostile_messages_get_4xx_and_change_nothing(control_
     rng = random.Random(SEED)
     token = control_plane.token("admin")
     nc = await nats.connect(control_plane.url, user="admin",
-                            password=control_plane._passwords["admin"])
+                            password=control_plane._passwords["admin"],
+                            **tls_options(control_plane.url, control_plane.bus_ca))
     asker = Asker(nc, control_plane.config.data_dir / "audit.log")
     try:
         await asker.start()
@@ -424,10 +437,14 @@ async def test_ten_thousand_hostile_messages_get_4xx_and_change_nothing(control_
         for round_ in range(MESSAGES // BATCH):
             batch = [rng.choice(list(kinds)) for _ in range(BATCH)]
             sent = [(kind, kind()) for kind in batch]
-            replies = await asyncio.gather(*(asker.ask(message) for _, message in sent),
-                                           return_exceptions=True)
+            replies = await asyncio.gather(
+                *(asker.tell(message) if kinds[kind] is UNANSWERED else asker.ask(message)
+                  for kind, message in sent), return_exceptions=True)
             for (kind, message), reply in zip(sent, replies, strict=True):
                 name = kind.__name__
+                if kinds[kind] is UNANSWERED:
+                    codes[name, 0] += 1
+                    continue
                 assert isinstance(reply, Envelope), (
                     f"seed {SEED}: {name} on {message.subject}: {reply!r}")
                 code = code_of(reply)
@@ -445,6 +462,7 @@ async def test_ten_thousand_hostile_messages_get_4xx_and_change_nothing(control_
         assert await store_revision(asker, token) == revision + writes
         sent = asker.sent
         assert await asker.audited(token, "after-the-storm") == lines + sent + 1
+        assert asker.unasked == 0  # no replay was answered
     finally:
         await nc.close()
     assert {kind.__name__ for kind in kinds} == {kind for kind, _ in codes}

@@ -29,7 +29,7 @@ def core(cluster: UpProcess, kube_api) -> k8s.CoreV1Api:
 
 def test_the_kubeconfig_up_wrote_serves_kubectl_and_kubeactors_own_cli(cluster):
     document = cluster.kubeconfig.read_text()
-    assert "server: https://127.0.0.1:" in document and "natsServers: nats://" in document
+    assert "server: https://127.0.0.1:" in document and "natsServers: tls://" in document
     empty = cluster.kubectl("get", "pods")
     assert (empty.returncode, empty.stdout) == (0, "")
     assert empty.stderr == "No resources found in default namespace.\n"

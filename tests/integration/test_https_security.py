@@ -20,6 +20,10 @@ from actors.api import certs
 from actors.client.client import Client
 from bindings import kubeconfig
 from bindings.cluster import Cluster
+from bus.connection import Connection
+from bus.envelope import Envelope, decode
+from tests import auditlog
+from tests.support import until
 
 pytestmark = pytest.mark.integration
 
@@ -329,3 +333,49 @@ def test_a_malformed_protobuf_body_is_400_and_writes_nothing(call, admin, admin_
                           headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
     assert (status, answer["reason"]) == (400, "BadRequest")
     assert _revision(admin) == before
+
+
+def test_http_requests_are_handed_to_the_pipeline_in_the_process_and_audited_as_the_client(
+        call, control_plane, tmp_path, admin, admin_cert, monkeypatch):
+    """The front hands its requests to the apiserver's workers of its process (no NATS hop:
+    the bus's API requests fail here), and they still go through authentication, RBAC,
+    admission and the audit, as the client's, via the front; ``kubeactor trace`` sees each
+    as a span."""
+    bus_request = Connection.arequest
+
+    async def no_api_over_nats(self: Connection, subject: str, *args: Any, **kwargs: Any) -> Any:
+        assert ".api." not in subject, f"{subject} went over NATS"
+        return await bus_request(self, subject, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "arequest", no_api_over_nats)
+    spans: list[Envelope] = []  # what ``kubeactor trace`` sees of them
+    connection = admin.connection
+    traced = connection.subscribe_raw(connection.subjects.trace("apiserver"),
+                                      lambda subject, data: spans.append(decode(data)))
+    credentials = control_plane.credentials("nobody")
+    nobody = _pems(tmp_path, "nobody", credentials.key, credentials.cert)
+    before = _revision(admin)
+    assert call("POST", CONFIGMAPS, A_CONFIGMAP, client=nobody)[0] == 403  # RBAC
+    assert call("POST", CONFIGMAPS, A_CONFIGMAP)[0] == 401  # authentication
+    ghost = "/api/v1/namespaces/ghost/configmaps"
+    status, body = call("POST", ghost, A_CONFIGMAP, client=admin_cert)  # admission
+    assert (status, body["message"]) == (404, 'namespaces "ghost" not found')
+    assert _revision(admin) == before
+    assert call("POST", CONFIGMAPS, A_CONFIGMAP, client=admin_cert)[0] == 201
+    path = control_plane.config.data_dir / "audit.log"
+    front = "system:kube-apiserver-https"
+
+    def audited() -> list[tuple[str, str, int, str]]:
+        return [(auditlog.user(e), e["objectRef"].get("namespace"), e["responseStatus"]["code"],
+                 e.get("annotations", {}).get("kubeactor.io/via", ""))
+                for e in auditlog.events(path) if e["stage"] == "ResponseComplete"
+                and e["verb"] == "create" and e.get("objectRef", {}).get("resource") ==
+                "configmaps"]
+
+    until(lambda: ("admin", "default", 201, front) in audited(),
+          failure="the HTTP create was not audited")
+    assert {("nobody", "default", 403, front), ("admin", "ghost", 404, front)} <= set(audited())
+    until(lambda: [span for span in spans if (span.verb, span.resource, span.name, span.status)
+                   == ("create", "configmaps", "over-https", {"code": 201})],
+          failure="the HTTP create was not traced")
+    connection.unsubscribe(traced)

@@ -5,7 +5,6 @@ NodeRestriction, external admission actors) and the audit log."""
 from __future__ import annotations
 
 import csv
-import json
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, Envelope, decode, encode
 from bus import loop as bus_loop
 from bus.errors import ApiError, BadRequest, Forbidden, InternalError, NotFound, Unauthorized
+from tests import auditlog
 from tests.conftest import pod
 from tests.support import until
 
@@ -84,7 +84,8 @@ def as_user(cluster: Cluster, connect) -> Callable[..., Client]:
     def make(user: str, **impersonation: Any) -> Client:
         token = USERS[user][0] if user in USERS else cluster.token(user)
         bus = cluster.bus() if user == "admin" else BusConfig(  # the admin's is a password
-            url=cluster.url, prefix=cluster.config.prefix, user=user, token=token)
+            url=cluster.url, prefix=cluster.config.prefix, ca=cluster.bus_ca, user=user,
+            token=token)
         return Client(connect(bus, f"as-{user.replace(':', '-')}"), token, **impersonation)
 
     return make
@@ -500,38 +501,54 @@ def test_a_slow_actor_does_not_stall_other_requests(admin, actors):
 
 
 def audit_lines(cluster: Cluster, predicate: Callable[[Object], bool]) -> list[Object]:
-    """The audit records that match, once at least one has been written (the writer thread
-    runs apart from the requests)."""
-    path = cluster.config.data_dir / "audit.log"
-    return until(lambda: [r for r in map(json.loads, path.read_text().splitlines())
-                          if predicate(r)], failure="no matching audit record was written")
+    """The audit Events that match (every line validated as an ``audit.k8s.io/v1`` Event)."""
+    return auditlog.written(cluster.config.data_dir / "audit.log", predicate)
+
+
+def _trace(event: Object) -> str:
+    return str(event["annotations"].get("kubeactor.io/trace-id", ""))
+
+
+def _decision(event: Object) -> str:
+    return str(event["annotations"]["authorization.k8s.io/decision"])
+
+
+def _code(event: Object) -> int:
+    return int(event["responseStatus"]["code"])
 
 
 def test_audit_records_each_request_without_secrets(cluster, admin, as_user, connect):
     admin.create("configmaps", {"metadata": {"name": "audited"}}, "team-a", trace_id="tr-1")
     with pytest.raises(Forbidden):
         as_user("nobody").delete("configmaps", "audited", "team-a")
-    created = audit_lines(cluster, lambda r: r.get("trace_id") == "tr-1")[0]
-    assert {k: created[k] for k in ("user", "groups", "verb", "resource", "subresource",
-                                    "namespace", "name", "decision", "code")} == {
-        "user": "admin", "groups": ["system:masters", "system:authenticated"],
-        "verb": "create", "resource": "configmaps", "subresource": "", "namespace": "team-a",
-        "name": "audited", "decision": "allow", "code": 201}
-    assert created["latency_ms"] >= 0 and created["time"].endswith("Z")
-    denied = audit_lines(cluster, lambda r: r.get("user") == "nobody" and r["verb"] == "delete")
-    assert (denied[0]["decision"], denied[0]["code"]) == ("deny", 403)
+    created = audit_lines(cluster, lambda r: _trace(r) == "tr-1")[0]
+    assert {k: created[k] for k in ("level", "stage", "verb", "requestURI", "user",
+                                    "objectRef")} == {
+        "level": "Metadata", "stage": "ResponseComplete", "verb": "create",
+        "requestURI": "/api/v1/namespaces/team-a/configmaps/audited",
+        "user": {"username": "admin", "groups": ["system:masters", "system:authenticated"]},
+        "objectRef": {"resource": "configmaps", "namespace": "team-a", "name": "audited",
+                      "apiVersion": "v1"}}
+    assert (_decision(created), created["responseStatus"]) == (
+        "allow", {"metadata": {}, "code": 201})
+    assert created["requestReceivedTimestamp"] <= created["stageTimestamp"]
+    assert "requestObject" not in created  # Metadata: no bodies
+    denied = audit_lines(cluster, lambda r: auditlog.user(r) == "nobody" and r["verb"] == "delete")
+    assert (_decision(denied[0]), _code(denied[0])) == ("forbid", 403)
+    assert denied[0]["responseStatus"]["reason"] == "Forbidden"
     with pytest.raises(Unauthorized):
         Client(connect(cluster, "intruder"), "tok-guessed-secret").list("pods", "team-a")
-    refused = audit_lines(cluster, lambda r: r["code"] == 401)
-    assert {k: refused[0][k] for k in ("user", "verb", "resource", "decision")} == {
-        "user": "", "verb": "list", "resource": "pods", "decision": "deny"}
+    refused = audit_lines(cluster, lambda r: _code(r) == 401)
+    assert (refused[0]["user"], refused[0]["verb"], refused[0]["objectRef"]["resource"],
+            _decision(refused[0])) == ({}, "list", "pods", "forbid")
     raw = connect(cluster, "raw")
     refused_hello = raw.request(raw.subjects.hello, Envelope(body="not a hello")).result(10)
     assert (refused_hello.status or {}).get("code") == 401
     hellos = audit_lines(cluster, lambda r: r["verb"] == "hello")  # the admin's own first
-    assert (hellos[0]["code"], hellos[0]["decision"]) == (200, "allow")
-    assert audit_lines(cluster, lambda r: r["verb"] == "hello" and r["code"] == 401)[0][
-        "decision"] == "deny"
+    assert (_code(hellos[0]), _decision(hellos[0])) == (200, "allow")
+    assert hellos[0]["requestURI"] == raw.subjects.hello
+    assert _decision(audit_lines(cluster, lambda r: r["verb"] == "hello" and _code(r) == 401
+                                 )[0]) == "forbid"
     text = (cluster.config.data_dir / "audit.log").read_text()
     for secret in (cluster.token("admin"), "tok-nobody", "tok-guessed-secret"):
         assert secret not in text
@@ -552,14 +569,16 @@ def test_what_no_worker_sees_or_no_verb_serves_is_answered_4xx_and_audited(clust
         "kubeactor.api.core.widgets.get": 404, "kubeactor.api.core.pods.get.gone-server": 404,
         "kubeactor.api.core": 404}
     assert answers["kubeactor.api.core.pods.frobnicate"].status["reason"] == "MethodNotAllowed"
-    undecoded = audit_lines(cluster, lambda r: r["code"] == 400 and r["verb"] == "create")[0]
-    assert {k: undecoded[k] for k in ("user", "groups", "resource", "decision")} == {
-        "user": "", "groups": [], "resource": "pods", "decision": "deny"}
-    assert audit_lines(cluster, lambda r: r["verb"] == "frobnicate")[0]["code"] == 405
-    assert audit_lines(cluster, lambda r: r["resource"] == "widgets")[0]["code"] == 404
-    assert audit_lines(cluster, lambda r: (r["verb"], r["resource"], r["code"]) == (
-        "get", "pods", 404))
-    assert audit_lines(cluster, lambda r: (r["verb"], r["code"]) == ("", 404))
+    undecoded = audit_lines(cluster, lambda r: _code(r) == 400 and r["verb"] == "create")[0]
+    assert (undecoded["user"], undecoded["objectRef"], undecoded["requestURI"],
+            _decision(undecoded)) == ({}, {"resource": "pods"},
+                                      "kubeactor.api.core.pods.create", "forbid")
+    assert _code(audit_lines(cluster, lambda r: r["verb"] == "frobnicate")[0]) == 405
+    assert _code(audit_lines(cluster, lambda r: r.get("objectRef", {}).get(
+        "resource") == "widgets")[0]) == 404
+    assert audit_lines(cluster, lambda r: (r["verb"], r.get("objectRef", {}).get("resource"),
+                                           _code(r)) == ("get", "pods", 404))
+    assert audit_lines(cluster, lambda r: (r["verb"], _code(r)) == ("", 404))
 
 
 def test_deletecollection_deletes_what_matches_and_is_authorized_as_such(admin, as_user):

@@ -42,7 +42,7 @@ def as_token(cluster: Cluster) -> Iterator:
     opened: list[Connection] = []
 
     def make(namespace: str, name: str, token: str) -> Client:
-        bus = BusConfig(url=cluster.url, prefix=cluster.config.prefix,
+        bus = BusConfig(url=cluster.url, prefix=cluster.config.prefix, ca=cluster.bus_ca,
                         user=f"system:serviceaccount:{namespace}:{name}", password=token)
         opened.append(Connection(bus, f"sa-{name}").connect())
         return Client(opened[-1], token)

@@ -48,6 +48,28 @@ def warning(text: str) -> str:
     return '299 - "' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def retry_after(error: ApiError) -> dict[str, str]:
+    """The ``Retry-After`` header of a 429 (``details.retryAfterSeconds``, else 1), which
+    kubectl and client-go wait before they send the request again; none for other errors."""
+    if error.code != 429:
+        return {}
+    seconds = (error.details or {}).get("retryAfterSeconds") if isinstance(
+        error.details, dict) else None
+    return {"Retry-After": str(seconds if isinstance(seconds, int) and seconds > 0 else 1)}
+
+
+FLOW_HEADERS = {"flowSchemaUID": "X-Kubernetes-PF-FlowSchema-UID",
+                "priorityLevelUID": "X-Kubernetes-PF-PriorityLevel-UID"}
+"""kube-apiserver's headers naming the flow that served a request, by the reply option that
+carries each (``actors.apiserver.fairness``)."""
+
+
+def flow_headers(options: dict[str, Any]) -> dict[str, str]:
+    """The ``X-Kubernetes-PF-*`` headers of a reply's ``opts`` (none it does not carry)."""
+    return {header: str(options[key]) for key, header in FLOW_HEADERS.items()
+            if isinstance(options.get(key), str) and options[key]}
+
+
 def failure(error: ApiError) -> tuple[int, bytes]:
     """The HTTP code and ``Status`` body of ``error``."""
     status = error.to_status()

@@ -22,9 +22,9 @@ from __future__ import annotations
 from actors.api.discovery import Served, versions
 from actors.api.objects import Object
 from actors.api.resources import METRICS_GROUP, REVIEWS, ResourceInfo
+from actors.apiserver.decoding import SUBRESOURCE_VERBS, VERBS
 from actors.apiserver.http import documents
 from actors.apiserver.http.documents import Document
-from actors.apiserver.server import SUBRESOURCE_VERBS, VERBS
 
 KUBERNETES_VERSION = (1, 37)
 """The Kubernetes API whose shapes kubeactor serves (the kubectl of the test extra's)."""

@@ -46,8 +46,9 @@ class Call:
     name: str | None = None
     subresource: str | None = None
     version: str | None = None
-    """A custom resource's version the path names (any the CRD serves): the answer comes in
-    it, and an object sent must be written in it."""
+    """A custom resource's version the path names (any the CRD serves), or a built-in's other
+    than the stored one (``ResourceInfo.also``): the answer comes in it, and an object sent
+    must be written in it."""
 
 
 def route(method: str, path: str, query: Mapping[str, str], served: Served) -> Call:
@@ -69,7 +70,7 @@ def route(method: str, path: str, query: Mapping[str, str], served: Served) -> C
     verb = "create" if subresource in CONNECT and method in ("GET", "POST") else _verb(
         method, name, subresource, query)
     return Call(verb, info, namespace, name, subresource,
-                version if isinstance(info, CustomResource) else None)
+                version if isinstance(info, CustomResource) or version != info.version else None)
 
 
 def _group_version(parts: list[str], path: str) -> tuple[str, str, list[str]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from actors.api import columns
+from actors.api import columns, conversion
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from bus.errors import BadRequest
@@ -62,13 +62,16 @@ def table(info: ResourceInfo, answer: Object, version: str, what: str,
         "columnDefinitions": [
             {"name": c.name, "type": "string", "format": c.format, "description": "",
              "priority": c.priority} for c in kind_columns.columns],
-        "rows": [row(kind_columns, obj, what) for obj in items],
+        "rows": [row(kind_columns, obj, what, conversion.as_stored(info, obj))
+                 for obj in items],
     }
 
 
-def row(kind_columns: columns.Columns, obj: Object, what: str) -> Object:
-    """One row: the object's cells and what ``what`` says of the object."""
-    found: Object = {"cells": kind_columns.cells(obj)}
+def row(kind_columns: columns.Columns, obj: Object, what: str, stored: Object) -> Object:
+    """One row: the cells of the object (as ``stored``: at the version the columns read,
+    whichever ``obj`` is shown at, as kube-apiserver prints its internal version) and what
+    ``what`` says of the object."""
+    found: Object = {"cells": kind_columns.cells(stored)}
     if what == "Object":
         found["object"] = obj
     elif what == "Metadata":

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow
-from actors.kubelet.kubelet import KubeletConfig, NodeAgent, Writers
+from actors.kubelet.config import KubeletConfig
+from actors.kubelet.kubelet import NodeAgent, Writers
 from actors.kubelet.runtime import ExecResult
 from bus.actor import BusActor, send_reply
 from bus.connection import Incoming

@@ -101,3 +101,15 @@ def test_a_kubeconfig_from_before_the_https_api_still_names_the_bus(tmp_path):
     assert "natsServers" not in cluster["extensions"][0]["extension"]
     loaded = kubeconfig.load(path)
     assert (loaded.server, loaded.https) == ("nats://h:1", None)
+
+
+def test_the_bus_is_checked_against_the_nats_ca_when_given_else_the_cluster_ca(tmp_path):
+    cluster_ca, own_ca = (certs.cert_pem(certs.new_ca(name)[1]) for name in ("c", "own"))
+    path = tmp_path / "kubeconfig"
+    for nats_ca, trusted in ((None, cluster_ca), (own_ca, own_ca)):
+        kubeconfig.write(path, kubeconfig.KubeConfig(
+            server="tls://h:4222", prefix="p", token="t", ca=cluster_ca, nats_ca=nats_ca,
+            https="https://h:6443"))
+        loaded = kubeconfig.load(path)
+        assert (loaded.nats_ca, loaded.bus().ca, loaded.bus().url) == (
+            nats_ca, trusted, "tls://h:4222")

@@ -62,9 +62,9 @@ def test_only_the_store_and_the_admin_publish_on_jetstreams_subjects():
     assert role_of(STORE) is Role.STORE
 
 
-def test_a_client_sends_requests_and_reads_only_its_own_inbox_and_watches():
+def test_a_client_sends_requests_and_fault_spans_and_reads_only_its_own_inbox_and_watches():
     assert permissions("system:kube-scheduler", SUBJECTS) == Permissions(
-        publish=("kubeactor.api.>", "kubeactor.authn.hello"),
+        publish=("kubeactor.api.>", "kubeactor.authn.hello", "kubeactor.trace.chaos"),
         subscribe=("kubeactor.inbox.system:kube-scheduler.>",
                    "kubeactor.watch.system:kube-scheduler.>",
                    "kubeactor.admission.system:kube-scheduler.*"),
@@ -74,7 +74,8 @@ def test_a_client_sends_requests_and_reads_only_its_own_inbox_and_watches():
 def test_a_node_also_serves_its_own_calls_and_sends_spans_followed_logs_and_execs():
     assert permissions("system:node:n1", SUBJECTS) == Permissions(
         publish=("kubeactor.api.>", "kubeactor.authn.hello", "kubeactor.trace.kubelet",
-                 "kubeactor.inbox.*.logs.*", "kubeactor.inbox.*.exec.*"),
+                 "kubeactor.inbox.*.logs.*", "kubeactor.inbox.*.exec.*",
+                 "kubeactor.trace.chaos"),
         subscribe=("kubeactor.inbox.system:node:n1.>", "kubeactor.watch.system:node:n1.>",
                    "kubeactor.admission.system:node:n1.*", "kubeactor.node.n1.>"),
         responses=True)

@@ -19,7 +19,8 @@ from actors.api.validation import validate
 from actors.apiserver.admission.certificates import CertificateApproval, CertificateSigning
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.authn import AUTHENTICATED
-from actors.apiserver.rbac import CSR_SIGNER, Authorizer, bootstrap_policy
+from actors.apiserver.bootstrappolicy import CSR_SIGNER, bootstrap_policy
+from actors.apiserver.rbac import Authorizer
 from actors.apiserver.registry import prepare_create, prepare_update
 from bindings.cli import printers
 from bus.errors import Forbidden, Invalid

@@ -469,12 +469,15 @@ def test_daemonset_and_statefulset_strategies_are_checked():
         "than or equal to 0"]
 
 
-def test_a_statefulset_with_volume_claim_templates_is_refused_until_claims_are_served():
-    claims = [{"metadata": {"name": "www"}, "spec": {"accessModes": ["ReadWriteOnce"]}}]
+def test_a_statefulsets_volume_claim_templates_are_checked_as_claims():
+    claims = [{"metadata": {"name": "www"}, "spec": {"accessModes": ["ReadWriteOnce"]}},
+              {"spec": {"accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "1Gi"}}}}]
     assert workload_problems(sets_body("StatefulSet", volumeClaimTemplates=claims),
                              "statefulsets") == [
-        "spec.volumeClaimTemplates: Forbidden: PersistentVolumeClaims are not served by this "
-        "cluster yet: a StatefulSet may not have volumeClaimTemplates"]
+        "spec.volumeClaimTemplates[0].spec.resources[storage]: Required value",
+        "spec.volumeClaimTemplates[1].metadata.name: Required value: name or generateName is "
+        "required"]
 
 
 def test_kubectl_names_of_the_workloads_resolve():

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actors.api import certificates, certs, crds
+from actors.api import certificates, certs, crds, flowcontrol
 from actors.api.objects import Object
 from actors.api.resources import RESOURCES, REVIEWS, lookup
 from actors.api.validation import decode, validate
@@ -24,6 +24,7 @@ from tests.unit.actors.api import test_crds
 PODS = lookup("", "pods")
 MANIFESTS = Path(__file__).parents[4] / "examples" / "manifests"
 NETWORKING = Path(__file__).parents[4] / "tests" / "integration" / "manifests" / "networking"
+STORAGE = NETWORKING.parent / "storage"
 """The Kubernetes documentation's Service, Ingress, IngressClass and NetworkPolicy."""
 _RBAC = "rbac.authorization.k8s.io/v1"
 
@@ -136,6 +137,10 @@ VALID: dict[str, list[Object]] = {
                                 "metadata": {"name": "labeller"},
                                 "spec": {"subject": "labeller", "operations": ["CREATE"],
                                          "resources": ["pods"]}}],
+    "faultplans": [{"apiVersion": "chaos.kubeactor.io/v1", "kind": "FaultPlan",
+                    "metadata": {"name": "flaky-pods"},
+                    "spec": {"subjects": ["kubeactor.api.*.pods.*"], "drop": 0.1,
+                             "duplicate": 0.05, "expires": "2026-12-07T01:00:00Z"}}],
     "serviceaccounts": [{"apiVersion": "v1", "kind": "ServiceAccount",
                          "metadata": {"name": "build-robot"},
                          "automountServiceAccountToken": False,
@@ -173,6 +178,8 @@ VALID: dict[str, list[Object]] = {
                          "metadata": {"name": "high-priority"}, "value": 1000000,
                          "globalDefault": False, "description": "for XYZ pods only"}],
     crds.RESOURCE: [test_crds.CRD],
+    **{resource: [obj for obj in flowcontrol.defaults() if obj["kind"].lower() + "s" == resource]
+       for resource in (flowcontrol.FLOW_SCHEMAS, flowcontrol.PRIORITY_LEVELS)},
     "endpoints": [{"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
                    "subsets": [{"addresses": [{"ip": "127.64.0.2"}],
                                 "ports": [{"port": 80, "protocol": "TCP"}]}]}],
@@ -182,7 +189,8 @@ VALID: dict[str, list[Object]] = {
                         "endpoints": [{"addresses": ["127.64.0.2"],
                                        "conditions": {"ready": True}}]}],
 }
-for document in (d for f in sorted([*MANIFESTS.glob("*.yaml"), *NETWORKING.glob("*.yaml")])
+for document in (d for f in sorted([*MANIFESTS.glob("*.yaml"), *NETWORKING.glob("*.yaml"),
+                                   *STORAGE.glob("pv-*.yaml"), *STORAGE.glob("storageclass-*")])
                  for d in yaml.safe_load_all(f.read_text()) if d):
     VALID.setdefault(next(i.name for i in RESOURCES if i.kind == document["kind"]),
                      []).append(document)

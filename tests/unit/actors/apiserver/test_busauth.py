@@ -131,7 +131,8 @@ def test_the_answer_admits_one_connection_with_the_tables_permissions():
     assert (user["sub"], user["aud"], user["name"]) == (request.user_nkey, "$G", "bob")
     assert user["nats"]["sub"] == {"allow": [
         "kubeactor.inbox.bob.>", "kubeactor.watch.bob.>", "kubeactor.admission.bob.*"]}
-    assert user["nats"]["pub"] == {"allow": ["kubeactor.api.>", "kubeactor.authn.hello"]}
+    assert user["nats"]["pub"] == {"allow": ["kubeactor.api.>", "kubeactor.authn.hello",
+                                            "kubeactor.trace.chaos"]}
     assert user["nats"]["resp"] == {"max": 1, "ttl": 3600 * 10**9}
     assert user["exp"] > time.time()
 

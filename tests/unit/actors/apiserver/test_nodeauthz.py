@@ -9,8 +9,9 @@ import pytest
 
 from actors.api.pods import references
 from actors.api.users import UserInfo
+from actors.apiserver.bootstrappolicy import bootstrap_policy
 from actors.apiserver.nodeauthz import NodeAuthorizer, NodeGraph
-from actors.apiserver.rbac import Attributes, Authorizer, Decision, bootstrap_policy
+from actors.apiserver.rbac import Attributes, Authorizer, Decision
 from bus.errors import Forbidden
 
 N1 = UserInfo("system:node:n1", groups=("system:nodes",))

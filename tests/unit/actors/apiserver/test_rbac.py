@@ -17,6 +17,7 @@ from actors.api.resources import resolve
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import AdmissionRequest
 from actors.apiserver.authn import AUTHENTICATED, TokenAuthenticator, impersonation
+from actors.apiserver.bootstrappolicy import bootstrap_policy
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
 from actors.apiserver.rbac import (
@@ -24,11 +25,9 @@ from actors.apiserver.rbac import (
     Attributes,
     Authorizer,
     PreventEscalation,
-    access_review,
-    bootstrap_policy,
     grants,
-    rules_review,
 )
+from actors.apiserver.reviews import access_review, non_resource_allowed, rules_review
 from bus.errors import BadRequest, Forbidden, Unauthorized
 
 ADMIN = UserInfo("admin", groups=("system:masters",))
@@ -549,3 +548,24 @@ def test_a_mirror_lists_one_kind_in_one_namespace_by_name():
     mirror.observe({"kind": "ConfigMap", "metadata": {"name": "ignored", "namespace": "a"}})
     assert [o["metadata"]["name"] for o in mirror.list("LimitRange", "a")] == ["x", "y"]
     assert len(mirror.list("LimitRange", None)) == 3
+
+
+def test_non_resource_urls_are_granted_by_cluster_roles_bound_cluster_wide(
+        authorizer: Authorizer):
+    monitor = UserInfo("prometheus", groups=("system:monitoring", AUTHENTICATED))
+    assert non_resource_allowed(authorizer, monitor, "get", "/metrics")
+    assert non_resource_allowed(authorizer, monitor, "get", "/readyz/store")  # /readyz/*
+    assert not non_resource_allowed(authorizer, monitor, "post", "/metrics")
+    assert not non_resource_allowed(authorizer, monitor, "get", "/api")
+    assert not non_resource_allowed(authorizer, ALICE, "get", "/metrics")
+    assert non_resource_allowed(authorizer, ADMIN, "get", "/anything")  # cluster-admin's *
+    authorizer.observe(rbac_object("ClusterRole", "scrape", "", rules=[
+        {"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]))
+    authorizer.observe(role_binding("scrape", "team-a", "scrape", "alice", "ClusterRole"))
+    assert not non_resource_allowed(authorizer, ALICE, "get", "/metrics")  # a RoleBinding's
+    body = {"spec": {"nonResourceAttributes": {"verb": "get", "path": "/metrics"}}}
+    assert access_review(authorizer, SSAR, body, monitor)["status"] == {"allowed": True}
+    assert access_review(authorizer, SSAR, body, ALICE)["status"] == {"allowed": False}
+    with pytest.raises(BadRequest, match="nonResourceAttributes"):
+        access_review(authorizer, SSAR, {"spec": {"nonResourceAttributes": {"verb": 3}}},
+                      ALICE)

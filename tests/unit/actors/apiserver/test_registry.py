@@ -79,6 +79,15 @@ def test_create_resets_a_pod_status_to_pending():
     assert prepare_create(PODS, body, "default", None)["status"] == {"phase": "Pending"}
 
 
+def test_a_generated_name_is_the_same_for_one_message_delivered_twice_and_new_for_another():
+    body = {"metadata": {"generateName": "web-"}, "spec": pod("web")["spec"]}
+    twice = [prepare_create(PODS, body, "default", None, "0123456789abcdef")["metadata"]["name"]
+             for _ in range(2)]
+    another = prepare_create(PODS, body, "default", None, "fedcba9876543210")
+    assert twice[0] == twice[1] and twice[0].startswith("web-") and len(twice[0]) == 9
+    assert another["metadata"]["name"] != twice[0]
+
+
 def test_create_rejects_a_body_namespace_other_than_the_request():
     body = pod("web")
     body["metadata"]["namespace"] = "kube-system"

@@ -120,3 +120,40 @@ def test_chunk_size_0_lists_in_one_request_without_a_limit():
     client = PagingClient(["a", "b"])
     assert len(client.list("configmaps", chunk_size=0)["items"]) == 2
     assert client.asked == [(None, None, None)]
+
+
+class DroppingConnection(FakeConnection):
+    """Loses the first ``lost`` requests (no reply: a BusTimeout at their deadline) and
+    answers the others with an empty list; keeps each request's verb and deadline."""
+
+    def __init__(self, lost: int) -> None:
+        super().__init__()
+        self.lost, self.sent = lost, []
+
+    def request(self, subject: str, envelope: Envelope, timeout: float | None = None,
+                mac_key: bytes | None = None) -> concurrent.futures.Future[Envelope]:
+        self.sent.append((envelope.verb, timeout))
+        sent: concurrent.futures.Future[Envelope] = concurrent.futures.Future()
+        if len(self.sent) <= self.lost:
+            sent.set_exception(BusTimeout(f"no reply on {subject}"))
+        else:
+            sent.set_result(Envelope(body={"items": [], "metadata": {}}, status={"code": 200}))
+        return sent
+
+
+def test_a_read_whose_reply_was_lost_is_asked_again_within_its_deadline():
+    connection: Any = DroppingConnection(lost=1)
+    assert Client(connection, "token", timeout=4).get("pods", "web") == {
+        "items": [], "metadata": {}}
+    assert connection.sent == [("get", 2.0), ("get", 2.0)]
+
+
+def test_a_read_lost_twice_and_a_lost_write_are_timeouts_after_one_deadline():
+    reads: Any = DroppingConnection(lost=2)
+    with pytest.raises(ServerTimeout):
+        Client(reads, "token", timeout=4).get("pods", "web")
+    assert len(reads.sent) == 2
+    writes: Any = DroppingConnection(lost=1)
+    with pytest.raises(ServerTimeout):
+        Client(writes, "token", timeout=4).create("pods", {"metadata": {"name": "web"}})
+    assert writes.sent == [("create", 4)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from actors.api.objects import Object
-from actors.client.events import EventRecorder
+from actors.client.events import COMBINED, EventRecorder, Similar
 
 
 class SlowClient:
@@ -43,3 +43,55 @@ def test_recorder_drops_events_past_its_queue_and_writes_the_rest() -> None:
     assert client.created[0]["source"] == {"component": "default-scheduler"}
     assert client.created[0]["involvedObject"] == {  # what kubectl events --for selects by
         "apiVersion": "v1", "kind": "Pod", "name": "a", "namespace": "default", "uid": "uid-a"}
+
+
+class Store:
+    """Creates and updates Events at once, keeping the latest of each."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, Object] = {}
+
+    def create(self, resource: str, obj: Object, namespace: str | None,
+               trace_id: str | None = None) -> Object:
+        made = {**obj, "metadata": {**obj["metadata"], "name": f"e{len(self.events)}"}}
+        self.events[made["metadata"]["name"]] = made
+        return made
+
+    def update(self, resource: str, obj: Object) -> Object:
+        self.events[obj["metadata"]["name"]] = obj
+        return obj
+
+
+def recorded(*messages: tuple[str, str], clock: list[float]) -> list[Object]:
+    """The Events a recorder leaves for pod ``web`` after ``(reason, message)`` each."""
+    store = Store()
+    recorder = EventRecorder(store, "kubelet", "node-1",  # type: ignore[arg-type]
+                             clock=lambda: clock[0])
+    for reason, message in messages:
+        recorder.record(pod("web"), "Warning", reason, message)
+    recorder._writer.shutdown(wait=True)
+    return list(store.events.values())
+
+
+def test_the_same_event_again_is_counted_on_one_event():
+    [backoff] = recorded(*[("BackOff", "Back-off restarting failed container c")] * 3,
+                         clock=[0.0])
+    assert backoff["count"] == 3 and backoff["reason"] == "BackOff"
+
+
+def test_ten_similar_messages_are_combined_into_one_event_as_client_go_does():
+    messages = [("Unhealthy", f"Readiness probe failed: attempt {i}") for i in range(14)]
+    events = recorded(*messages, clock=[0.0])
+    assert len(events) == 10  # nine as they came, then one for the rest
+    combined = events[-1]
+    assert combined["message"] == f"{COMBINED}Readiness probe failed: attempt 13"
+    assert combined["count"] == 5
+
+
+def test_similar_messages_further_apart_than_the_window_are_not_combined():
+    similar, clock = Similar(limit=3, window=10.0), 0.0
+    for index in range(5):
+        clock += 11.0
+        assert similar.message("uid", "Warning", "Unhealthy", f"m{index}", clock) == f"m{index}"
+    assert similar.message("uid", "Warning", "Unhealthy", "m5", clock + 1) == "m5"
+    assert similar.message("uid", "Warning", "Unhealthy", "m6", clock + 2).startswith(COMBINED)

@@ -12,9 +12,11 @@ from actors.controllers.statefulset import (
     POD_INDEX_LABEL,
     POD_NAME_LABEL,
     creation_revision,
+    new_claims,
     new_pod,
     next_step,
     ordinal_of,
+    scaled_away,
     statefulset_status,
 )
 from bindings.cli import workloads
@@ -154,3 +156,34 @@ def test_history_and_undo_read_the_controller_revisions_of_their_owner():
     assert workloads.rolled_back(owner, kept[2]) is None
     with pytest.raises(workloads.RolloutError, match="no last revision to roll back to"):
         workloads.rollback_target(owner, {2: kept[2]})
+
+
+WWW = {"metadata": {"name": "www", "labels": {"tier": "data"}},
+       "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+
+
+def test_each_ordinal_gets_a_claim_per_template_named_in_its_pod():
+    claimed = sts(volumeClaimTemplates=[WWW], selector={"matchLabels": {"app": "nginx"}})
+    [claim] = new_claims(claimed, 2)
+    assert claim["metadata"]["name"] == "www-web-2"
+    assert claim["metadata"]["labels"] == {"tier": "data", "app": "nginx"}
+    assert claim["metadata"]["ownerReferences"] == []  # whenDeleted Retain: outlives the set
+    assert claim["spec"] == WWW["spec"]
+    claimed["spec"]["template"] = {"spec": {"containers": [], "volumes": [
+        {"name": "www", "emptyDir": {}}, {"name": "other", "emptyDir": {}}]}}
+    made = new_pod(claimed, 2, revisions.new_revision(claimed, 1, 0))
+    assert made["spec"]["volumes"] == [
+        {"name": "other", "emptyDir": {}},
+        {"name": "www", "persistentVolumeClaim": {"claimName": "www-web-2"}}]
+
+
+def test_claims_are_owned_by_the_set_when_deleted_with_it_and_dropped_when_scaled_away():
+    policy = {"whenDeleted": "Delete", "whenScaled": "Delete"}
+    claimed = sts(replicas=2, volumeClaimTemplates=[WWW],
+                  persistentVolumeClaimRetentionPolicy=policy)
+    assert new_claims(claimed, 0)[0]["metadata"]["ownerReferences"][0]["name"] == "web"
+    claims = [{"metadata": {"name": name}} for name in
+              ("www-web-0", "www-web-1", "www-web-2", "www-web-3", "other-web-5")]
+    assert scaled_away(claimed, claims, {3: pod(3)}) == ["www-web-2"]  # 3's pod still runs
+    kept = sts(replicas=2, volumeClaimTemplates=[WWW])
+    assert scaled_away(kept, claims, {}) == []

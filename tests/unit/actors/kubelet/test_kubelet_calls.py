@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from actors.kubelet.kubelet import KubeletConfig, NodeAgent, Writers
+from actors.kubelet.config import KubeletConfig
+from actors.kubelet.kubelet import NodeAgent, Writers
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers

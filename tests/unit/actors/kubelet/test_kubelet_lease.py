@@ -13,7 +13,8 @@ import pytest
 
 from actors.api.meta import parse_time
 from actors.api.objects import Object
-from actors.kubelet.kubelet import KubeletConfig, NodeAgent, Writers
+from actors.kubelet.config import KubeletConfig
+from actors.kubelet.kubelet import NodeAgent, Writers
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers

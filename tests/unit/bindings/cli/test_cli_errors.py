@@ -105,3 +105,15 @@ def test_a_reader_that_closed_stdout_ends_the_command_quietly(tmp_path):
         os.close(write)
     assert done.returncode == 1
     assert done.stderr == b""
+
+
+@pytest.mark.parametrize(("flags", "words"), [
+    (["up", "--nats-cluster", "3", "--nats", "tls://h:1"], "give one or the other"),
+    (["server", "--nats-ca", "ca.pem"], "--nats-ca is the CA of a NATS of your own"),
+    (["up", "--nats", "tls://h:1", "--nats-ca", "/nonexistent/ca.pem"],
+     "--nats-ca /nonexistent/ca.pem: No such file"),
+])
+def test_bus_flags_that_cannot_work_together_are_refused_before_starting(
+        tmp_path, capsys, flags, words):
+    assert cli.main([*flags, "--data-dir", str(tmp_path)]) == 1
+    assert words in capsys.readouterr().err and not (tmp_path / "nats").exists()

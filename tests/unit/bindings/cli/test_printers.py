@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from actors.api.columns import human_duration
@@ -97,6 +100,24 @@ def test_describe_shows_events_oldest_first_as_kubectl_whatever_order_they_are_l
     lines = printers.describe_pod(pod, listed).splitlines()
     shown = [line.split()[1] for line in lines[lines.index("Events:") + 3:]]
     assert shown == ["Scheduled", "Pulled", "Created", "Started"]
+
+
+def test_describe_counts_an_event_seen_again_as_kubectl_does():
+    now = datetime.now(UTC)
+
+    def ago(seconds: int) -> str:
+        return (now - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    backoff = {**_event("BackOff", ago(5), 60), "count": 4, "firstTimestamp": ago(200)}
+    series = {**_event("Unhealthy", ago(9), 61), "firstTimestamp": ago(90),
+              "series": {"count": 7, "lastObservedTime": ago(3)}}
+    once = {**_event("Pulled", ago(300), 50), "firstTimestamp": ago(300)}
+    pod = {"metadata": {"name": "web", "namespace": "default"}, "spec": {}, "status": {}}
+    lines = printers.describe_pod(pod, [backoff, series, once]).splitlines()
+    ages = {line.split()[1]: line for line in lines[lines.index("Events:") + 3:]}
+    assert re.search(r"  (5|6)s \(x4 over 3m2\ds\) +kubelet", ages["BackOff"])
+    assert re.search(r"  (3|4)s \(x7 over 9\ds\) +kubelet", ages["Unhealthy"])
+    assert re.search(r"Pulled +5m +kubelet", ages["Pulled"])
 
 
 def test_describe_deployment_leaves_out_kubectl_applys_record_as_kubectl_does():

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import msgpack
 
 from actors.api import serviceaccounts
-from bindings.cli.tracing import Record
+from bindings.cli import tracepage
+from bindings.cli.tracing import PROOF_KEYS, Record, answered, hop
 from bus.envelope import Envelope, encode
 
 TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl"
@@ -30,3 +33,39 @@ def test_a_service_account_token_is_kept_nowhere_in_a_capture():
     ):
         assert TOKEN.encode() not in kept(envelope)
     assert b"expirationTimestamp" in kept(Envelope(body=answer))  # the rest is kept
+
+
+def test_a_handshake_keeps_its_certificate_and_loses_its_proofs():
+    hello = {"cert": b"-----BEGIN CERTIFICATE-----", "eph": b"k" * 32, "ts": 1.0,
+             "nonce": b"n" * 16, "sig": b"s" * 64}
+    welcome = {"eph": b"k" * 32, "cert": b"pem", "expires": 2.0, "sig": b"s" * 64,
+               "ticket": b"t" * 80}
+    for body in (hello, welcome):
+        record = Record.capture("kubeactor.authn.hello", encode(Envelope(body=body)))
+        assert record is not None
+        assert set(record.message["body"]) == set(body) - set(PROOF_KEYS)
+
+
+def test_the_page_inlines_its_messages_so_that_no_body_ends_its_script():
+    record = Record.capture("kubeactor.api.core.pods.create", encode(Envelope(
+        sender="cli", verb="create", resource="pods", namespace="default", name="web",
+        body={"metadata": {"name": "web", "annotations": {"x": "</script><script>alert(1)"}},
+              "data": b"\x00\x01"}, auth={"token": TOKEN})))
+    assert record is not None
+    html = tracepage.page([(hop(record), record.message)], title="<b>run</b>")
+    assert html.count("</script>") == 2  # the data's own and the drawing's: nothing injected
+    assert "<title>&lt;b&gt;run&lt;/b&gt;</title>" in html and TOKEN not in html
+    data = html.split('id="trace-data">', 1)[1].split("</script>", 1)[0]
+    [message] = json.loads(data)["messages"]
+    assert message["object"] == "pods default/web" and message["label"] == "create pods/web"
+    assert message["envelope"]["body"]["data"] == "<2 bytes>"
+
+
+def test_a_request_shows_the_latency_its_reply_measured():
+    request = Envelope(span_id="a1", sender="cli", verb="create", resource="pods")
+    reply = request.reply(code=201, sender="apiserver")
+    reply.options = {"latencyMs": 4.5}
+    hops = answered(hop(record) for record in (
+        Record.capture("kubeactor.api.core.pods.create", encode(request)),
+        Record.capture("kubeactor.inbox.cli.x", encode(reply))) if record is not None)
+    assert [line.latency_ms for line in hops] == [4.5, 4.5]

@@ -1,0 +1,200 @@
+"""API Priority and Fairness in the pipeline: every request is classified as it leaves the
+worker's mailbox, waits in its priority level's queues, and is served when the fair order
+reaches it.
+
+kube-apiserver classifies a request once it is authenticated. Here authentication is most of
+a worker's work on a read (a ticket and an HMAC per request), and the worker is the very
+resource a flood takes: classifying after it would serve a flood's requests in the order they
+came, before everyone else's. So the worker takes each request out of its mailbox
+(:meth:`Fairness.arrived`, a tenth of the cost of serving it) and classifies it by the
+identity it claims: the owner of its reply inbox (the NATS identity that may read the answer)
+and, for a front's request, the credentials it forwards.
+That claim is looked up in :class:`Identities`, what the workers learnt from the requests of
+that claim they authenticated; a claim not seen yet is an authenticated user named after its
+inbox's owner (global-default, by user). A false claim gains nothing lasting: the worker
+authenticates the request before any work and answers only into its sender's inboxes
+(``busauth.check_reply``), so a request claiming another's inbox is refused (400) at the price
+of a refusal, and learns nothing. Impersonation does not change the flow (the sender's is
+used).
+
+The queued message waits in the worker's :class:`~actors.apiserver.queueing.Dispatcher`. One
+marker at a time is handed to the worker (``tell_soon``: behind the whole batch the mailbox
+held, which is queued first); each marker serves the next :data:`SERVED_PER_TURN` requests the
+dispatcher chooses, then hands over the next marker, behind what arrived meanwhile. So what
+arrives is queued within a few requests' time, and a request of the exempt level
+(``system:masters``) or of a level served less than its share overtakes the flood. (Classifying
+on the bus loop, before the mailbox, was tried and measured worse: every message and reply
+crosses the loop, and what it does per message delays everyone's.)
+
+The request holds its seat until answered (:meth:`Fairness._unseat`); its answer carries the
+UIDs of its FlowSchema and level (``opts``), which the HTTPS front sends as kube-apiserver's
+``X-Kubernetes-PF-FlowSchema-UID`` and ``X-Kubernetes-PF-PriorityLevel-UID`` headers. A refusal
+is a 429 with ``details.retryAfterSeconds`` (``Retry-After`` over HTTP).
+
+Neighbours: ``classifying`` (the flows), ``queueing`` (the queues), ``server`` (mixes this in,
+calls :meth:`Fairness._seat`, :meth:`Fairness._learn` and :meth:`Fairness._unseat`).
+
+Which thread: the worker's actor thread (the dispatcher's lock is shared with nobody else;
+:class:`Identities` is shared by nobody either).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import TYPE_CHECKING, Any
+
+from actors.api.users import UserInfo
+from actors.apiserver.authn import AUTHENTICATED
+from actors.apiserver.classifying import Asked, Flow, FlowControl
+from actors.apiserver.queueing import Dispatcher, Ticket
+from actors.apiserver.requests import ApiServerConfig, Pending, Request
+from bus.connection import Incoming
+from bus.envelope import Envelope
+from bus.errors import ApiError, TooManyRequests
+from bus.subjects import ApiSubject, Subjects
+
+DISPATCH = object()
+"""Worker message: serve what the dispatcher chooses now (one is in the mailbox at a time)."""
+SERVED_PER_TURN = 4
+"""Requests served per DISPATCH before the mailbox is looked at again: what arrived meanwhile
+waits at most this many requests' time to be queued (and, if it is the exempt level's, to be
+served). More saves a mailbox round trip per request; fewer makes the wait shorter."""
+MAX_IDENTITIES = 4096
+"""Claims :class:`Identities` keeps before starting afresh."""
+
+Claim = tuple[str | None, str | None]
+"""Who a message says it is from: its reply inbox's owner, and the credential a front
+forwards (a token or a certificate)."""
+
+
+class Identities:
+    """The users a worker authenticated, by the claim their requests made (see the module
+    docstring)."""
+
+    def __init__(self, subjects: Subjects) -> None:
+        self.subjects = subjects
+        self._users: dict[Claim, UserInfo] = {}
+
+    def claim(self, incoming: Incoming) -> Claim:
+        """The claim of ``incoming``: read, not checked (the worker checks the reply subject
+        and the credentials before any work)."""
+        reply, inbox = incoming.reply_to or "", self.subjects.inbox_prefix + "."
+        owner = reply[len(inbox):].partition(".")[0] if reply.startswith(inbox) else None
+        auth = incoming.envelope.auth
+        forwarded = auth.get("forwarded") if isinstance(auth, dict) else None
+        credential = forwarded.get("token") or forwarded.get("certificate") \
+            if isinstance(forwarded, dict) else None
+        return owner, credential if isinstance(credential, str) else None
+
+    def user(self, incoming: Incoming) -> UserInfo:
+        """Who ``incoming`` is, as far as is known before authenticating it."""
+        claim = self.claim(incoming)
+        known = self._users.get(claim)
+        return known or UserInfo(claim[0] or "", groups=(AUTHENTICATED,))
+
+    def learn(self, incoming: Incoming, user: UserInfo) -> None:
+        """``incoming``, now authenticated, was from ``user``."""
+        claim = self.claim(incoming)
+        if self._users.get(claim) != user:
+            if len(self._users) >= MAX_IDENTITIES:
+                self._users.clear()
+            self._users[claim] = user
+
+
+def asked(incoming: Incoming, subjects: Subjects, user: UserInfo) -> Asked:
+    """What classification reads of a message; a handshake is a create of ``hello``."""
+    parsed = _parsed(subjects, incoming.subject)
+    if parsed is None:
+        return Asked(user, "create", "", "hello", None)
+    namespace = incoming.envelope.namespace
+    return Asked(user, parsed.verb, parsed.group, parsed.resource,
+                 namespace if isinstance(namespace, str) and namespace else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(subjects: Subjects, subject: str) -> ApiSubject | None:
+    """``subjects.parse_api``, remembered: a flood sends the same few subjects."""
+    return subjects.parse_api(subject)
+
+
+def refusal(flow: Flow, why: str) -> TooManyRequests:
+    """The 429 of a request its level cannot take (kube-apiserver's words)."""
+    return TooManyRequests(f"Too many requests, please try again later. ({why}: flow schema "
+                           f'"{flow.schema}", priority level "{flow.level.name}")',
+                           details={"retryAfterSeconds": 1})
+
+
+class Fairness:
+    """See the module docstring. What it uses of the pipeline is declared here."""
+
+    config: ApiServerConfig
+    subjects: Subjects
+    flow_control: FlowControl
+    identities: Identities
+    dispatcher: Dispatcher
+    _seated: Ticket | None
+    _dispatching: bool
+    """A DISPATCH is in the mailbox."""
+
+    if TYPE_CHECKING:
+        def tell_soon(self, message: Any) -> None: ...
+
+        def serve(self, message: Incoming) -> None: ...
+
+    def arrived(self, incoming: Incoming) -> ApiError | None:
+        """Queue ``incoming`` for its flow; the 429 when its level is full."""
+        policy = self.flow_control.policy
+        flow = policy.classify(asked(incoming, self.subjects, self.identities.user(incoming)))
+        if self.dispatcher.offer(flow, incoming, time.monotonic(), policy.total_shares) is None:
+            return refusal(flow, "queue full" if flow.level.queues else "concurrency limit")
+        self._dispatch_soon()
+        return None
+
+    def _dispatch_soon(self) -> None:
+        if not self._dispatching:
+            self._dispatching = True
+            self.tell_soon(DISPATCH)
+
+    def _dispatch(self) -> None:
+        """Serve what the dispatcher chooses, SERVED_PER_TURN at most; the next turn behind
+        what arrived meanwhile."""
+        self._dispatching = False
+        for _ in range(SERVED_PER_TURN):
+            ticket = self.dispatcher.next(time.monotonic())
+            if ticket is None:
+                return  # nothing waits, or no seat is free: a seat given back calls again
+            self._seated = ticket
+            self.serve(ticket.item)  # the pipeline's handle() takes the ticket
+        self._dispatch_soon()
+
+    def _seat(self, pending: Pending) -> ApiError | None:
+        """Give ``pending`` the ticket it was dispatched with; the 429 when it waited too
+        long."""
+        ticket, self._seated = self._seated, None
+        pending.ticket = ticket
+        if ticket is not None:
+            pending.started = ticket.arrived  # its wait in the queue is its latency too
+        if ticket is not None and ticket.expired:
+            return refusal(ticket.flow, f"waited {self.dispatcher.max_wait:g} s in its queue")
+        return None
+
+    def _learn(self, pending: Pending, request: Request) -> None:
+        """The request is authenticated: its claim is its sender's from now on."""
+        self.identities.learn(pending.incoming, request.impersonator or request.user)
+
+    def _unseat(self, pending: Pending, reply: Envelope | None) -> None:
+        """The request is answered (or relayed): give its seat back, and tell who its flow
+        was (``opts``) in ``reply``."""
+        ticket = pending.ticket
+        if ticket is None:
+            return
+        if self.dispatcher.release(ticket):
+            self._dispatch_soon()
+        if reply is not None:
+            reply.options = {**(reply.options or {}), **flow_options(ticket.flow)}
+
+
+def flow_options(flow: Flow) -> dict[str, str]:
+    """The reply options naming a request's FlowSchema and level (their UIDs)."""
+    return {"flowSchemaUID": flow.schema_uid, "priorityLevelUID": flow.level.uid}

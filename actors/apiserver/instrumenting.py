@@ -1,0 +1,70 @@
+"""The apiserver's request metrics: an ``outcomes.Observer`` updating ``actors.instruments``.
+
+Each answered request counts once in ``apiserver_request_total`` and is timed in
+``apiserver_request_duration_seconds``, with kube-apiserver's labels: ``verb`` as it names them
+(``GET``, ``LIST``, ``WATCH``, ``POST``, ``PUT``, ``PATCH``, ``DELETE``, ``CONNECT`` for exec
+and attach), ``group``, ``version``, ``resource``, ``subresource``, ``scope`` (``resource``
+for a named object, ``namespace``, ``cluster``), ``dry_run``, ``component`` (``apiserver``)
+and ``code``; ``apiserver_current_inflight_requests`` counts requests taken and not yet
+answered, ``readOnly`` or ``mutating`` as the verb of their subject says.
+
+Neighbours: ``outcomes`` (what it hears), ``actors.instruments`` (the metrics), ``server``.
+
+Which thread: the apiserver workers' (and the bus loop's); the metrics lock for themselves.
+"""
+
+from __future__ import annotations
+
+from actors.api.resources import ResourceInfo
+from actors.apiserver.outcomes import Outcome
+from actors.instruments import Instruments
+from bus.subjects import Subjects
+
+VERBS = {"get": "GET", "list": "LIST", "watch": "WATCH", "create": "POST", "update": "PUT",
+         "patch": "PATCH", "delete": "DELETE", "deletecollection": "DELETE"}
+"""kube-apiserver's metric verb of each request verb."""
+READ_ONLY = frozenset({"get", "list", "watch"})
+CONNECT = frozenset({"exec", "attach", "portforward"})
+
+
+def metric_verb(outcome: Outcome) -> str:
+    if outcome.subresource in CONNECT:
+        return "CONNECT"
+    return VERBS.get(outcome.verb, outcome.verb.upper())
+
+
+def scope(outcome: Outcome) -> str:
+    """kube-apiserver's: a named object (a create's is its collection's, as its URL says)."""
+    if not outcome.resource:
+        return ""
+    if outcome.name and (outcome.verb != "create" or outcome.subresource):
+        return "resource"
+    return "namespace" if outcome.namespace else "cluster"
+
+
+class RequestMetrics:
+    """See the module docstring; ``subjects`` names the requests' subjects."""
+
+    def __init__(self, instruments: Instruments, subjects: Subjects) -> None:
+        self.instruments, self.subjects = instruments, subjects
+
+    def _kind(self, subject: str) -> str:
+        parsed = self.subjects.parse_api(subject)
+        return "readOnly" if parsed is not None and parsed.verb in READ_ONLY else "mutating"
+
+    def received(self, subject: str) -> None:
+        self.instruments.inflight.labels(request_kind=self._kind(subject)).inc()
+
+    def answered(self, outcome: Outcome, counted: bool) -> None:
+        if counted:
+            self.instruments.inflight.labels(request_kind=self._kind(outcome.subject)).dec()
+        labels = {"verb": metric_verb(outcome), "dry_run": "All" if outcome.dry_run else "",
+                  "group": outcome.group, "version": outcome.version,
+                  "resource": outcome.resource, "subresource": outcome.subresource,
+                  "scope": scope(outcome), "component": "apiserver"}
+        self.instruments.requests.labels(**labels, code=str(outcome.code)).inc()
+        self.instruments.request_duration.labels(**labels).observe(outcome.latency)
+
+    def watched(self, info: ResourceInfo) -> None:
+        self.instruments.watch_events.labels(group=info.group, version=info.version,
+                                             kind=info.kind).inc()

@@ -1,0 +1,206 @@
+"""Where classified requests wait for a worker, and which one it serves next (API Priority and
+Fairness' queueing and dispatching).
+
+Each priority level has seats: its part of the server's concurrency, ``ceil(concurrency *
+shares / total shares)`` (Kubernetes' nominal concurrency limit). A request holds a seat from
+the moment it is dispatched until it is answered (a write waiting for its commit still holds
+one; a stream relayed to a kubelet gives it back once relayed, as kube-apiserver does not
+count long-running requests). A level that queues deals each flow a hand of ``handSize`` of
+its ``queues`` from a hash of the flow's key (shuffle sharding: two flows rarely share a whole
+hand) and puts the request in the shortest queue of the hand; that queue holding
+``queueLengthLimit`` already, the request is refused (429). A level that rejects has no queue:
+a request that would wait beyond its seats is refused.
+
+Dispatching: the exempt level first (it has no seats to run out of); otherwise the level with
+waiting requests and a free seat that has been served least for its shares (each dispatch
+advances the level's virtual time by ``1 / shares``; a level that was idle starts from the
+present, not from its unused past); within a level, its non-empty queues in turn (round robin:
+fair queuing when every request costs about the same). A request that waited longer than
+``max_wait`` is handed out marked expired: the worker refuses it (kube-apiserver's 429 for a
+request that timed out in its queue), since its client has all but given up.
+
+Which thread: any, one at a time (the apiserver's worker); a lock guards each call anyway,
+held for O(1) work (a hand is dealt once per flow and kept).
+
+Neighbours: ``classifying`` (the flows), ``fairness`` (the pipeline's side).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from actors.apiserver.classifying import Flow, Level, remembered
+
+MAX_HANDS = 4096
+"""Hands a level keeps (by flow) before dealing afresh."""
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One request's place: waiting, then seated, then released."""
+
+    flow: Flow
+    item: Any
+    """What waits (the bus message)."""
+    arrived: float
+    expired: bool = False
+    """Waited beyond ``max_wait``: to be refused, not served (it holds no seat)."""
+    seated: bool = False
+    state: LevelState | None = None
+    """Its level's state, once queued."""
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds a refused client should wait (``Retry-After``)."""
+        return 1
+
+
+def deal(hash_value: int, deck: int, hand: int) -> list[int]:
+    """``hand`` distinct cards of ``deck`` chosen by ``hash_value`` (Kubernetes'
+    shufflesharding.Dealer: each draw takes the hash modulo the cards left)."""
+    chosen: list[int] = []
+    for left in range(deck, deck - hand, -1):
+        index, hash_value = hash_value % left, hash_value // left
+        for card in sorted(chosen):
+            if card <= index:
+                index += 1
+        chosen.append(index)
+    return chosen
+
+
+def flow_hash(key: str) -> int:
+    """A stable 64-bit hash of a flow's key (the same hand on every worker and restart)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+
+
+def seats(level: Level, concurrency: int, total_shares: int) -> int:
+    """A level's concurrency limit: its shares' part of ``concurrency``, at least one."""
+    if level.exempt:  # never waits for a seat
+        return concurrency
+    return max(1, math.ceil(concurrency * level.shares / max(total_shares, 1)))
+
+
+@dataclass(slots=True)
+class LevelState:
+    """One level's seats, queues and place in the dispatching order."""
+
+    level: Level
+    limit: int
+    """Seats."""
+    used: int = 0
+    waiting: int = 0
+    queues: list[deque[Ticket]] = field(default_factory=list)
+    ring: deque[int] = field(default_factory=deque)
+    """The non-empty queues, in the order they are served."""
+    hands: dict[str, list[int]] = field(default_factory=dict)
+    vtime: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.queues = [deque() for _ in range(max(self.level.queues, 1))]
+
+    def offer(self, ticket: Ticket) -> bool:
+        """Queue ``ticket``; False (nothing queued) when its queue, or the level, is full."""
+        if self.level.queues == 0:  # Reject: no waiting beyond the seats
+            if not self.level.exempt and self.used + self.waiting >= self.limit:
+                return False
+            index = 0
+        else:
+            index = min(self._hand(ticket.flow.key), key=lambda i: len(self.queues[i]))
+            if len(self.queues[index]) >= self.level.queue_length_limit:
+                return False
+        if not self.queues[index]:
+            self.ring.append(index)
+        ticket.state = self
+        self.queues[index].append(ticket)
+        self.waiting += 1
+        return True
+
+    def _hand(self, key: str) -> list[int]:
+        return remembered(self.hands, key, MAX_HANDS, lambda: deal(
+            flow_hash(key), self.level.queues, min(self.level.hand_size, self.level.queues)))
+
+    @property
+    def ready(self) -> bool:
+        """Something waits and a seat is free."""
+        return self.waiting > 0 and (self.level.exempt or self.used < self.limit)
+
+    def take(self) -> Ticket:
+        """The next ticket in turn (``ready`` must hold)."""
+        index = self.ring.popleft()
+        queue = self.queues[index]
+        ticket = queue.popleft()
+        if queue:
+            self.ring.append(index)
+        self.waiting -= 1
+        return ticket
+
+
+class Dispatcher:
+    """The levels' states of one worker; see the module docstring."""
+
+    def __init__(self, concurrency: int, max_wait: float) -> None:
+        self.concurrency, self.max_wait = concurrency, max_wait
+        self._levels: dict[tuple[Level, int], LevelState] = {}
+        self._clock = 0.0
+        """The virtual time of the last dispatch."""
+        self._lock = threading.Lock()
+
+    def offer(self, flow: Flow, item: Any, now: float, total_shares: int) -> Ticket | None:
+        """Queue ``item`` for ``flow``; None when its level refuses it (429)."""
+        ticket = Ticket(flow, item, now)
+        with self._lock:
+            state = self._state(flow.level, total_shares)
+            idle = state.waiting == 0
+            if not state.offer(ticket):
+                return None
+            if idle:
+                state.vtime = max(state.vtime, self._clock)
+        return ticket
+
+    def _state(self, level: Level, total_shares: int) -> LevelState:
+        key = (level, total_shares)
+        state = self._levels.get(key)
+        if state is None:  # a new level, or a changed one: the old drains, then goes
+            self._levels = {k: s for k, s in self._levels.items() if s.waiting or s.used}
+            state = self._levels[key] = LevelState(
+                level, seats(level, self.concurrency, total_shares))
+        return state
+
+    def next(self, now: float) -> Ticket | None:
+        """The request to serve now, seated (or marked expired); None when none may go."""
+        with self._lock:
+            ready = [s for s in self._levels.values() if s.ready]
+            if not ready:
+                return None
+            exempt = [s for s in ready if s.level.exempt]
+            state = exempt[0] if exempt else min(ready, key=lambda s: s.vtime)
+            ticket = state.take()
+            if now - ticket.arrived > self.max_wait:
+                ticket.expired = True
+                return ticket
+            if not state.level.exempt:
+                self._clock = state.vtime
+                state.vtime += 1 / max(state.level.shares, 1)
+            state.used += 1
+            ticket.seated = True
+            return ticket
+
+    def release(self, ticket: Ticket) -> bool:
+        """Give back ``ticket``'s seat (once; a ticket never seated holds none). True when a
+        request of its level waited for that seat: it may go now."""
+        with self._lock:
+            state = ticket.state
+            if not ticket.seated or state is None:
+                return False
+            ticket.seated = False
+            state.used -= 1
+            return state.waiting > 0 and state.used == state.limit - 1
+
+    @property
+    def waiting(self) -> int:
+        return sum(state.waiting for state in self._levels.values())

@@ -1,0 +1,1 @@
+"""The local-path provisioner (``localpath``): volumes made as directories of the nodes."""

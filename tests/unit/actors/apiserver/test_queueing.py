@@ -1,0 +1,108 @@
+"""Queueing and dispatching (API Priority and Fairness) as plain data: shuffle sharding, queue
+limits, seats, the order levels and flows are served in."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from actors.apiserver.classifying import Flow, Level
+from actors.apiserver.queueing import Dispatcher, deal, flow_hash, seats
+
+EXEMPT = Level("exempt", exempt=True, shares=0)
+WIDE = Level("global-default", shares=20, queues=128, hand_size=6, queue_length_limit=50)
+LOW = Level("low", shares=10, queues=16, hand_size=4, queue_length_limit=1000)
+HIGH = Level("high", shares=30, queues=16, hand_size=4, queue_length_limit=1000)
+REJECT = Level("catch-all", shares=5)
+TOTAL = 245
+
+
+def _flow(level: Level, who: str) -> Flow:
+    return Flow(level.name, "", level, f"{level.name}/{who}")
+
+
+def test_a_hand_is_distinct_cards_of_the_deck_and_always_the_same_for_a_flow():
+    for key in ("global-default/alice", "global-default/bob", "x"):
+        hand = deal(flow_hash(key), 128, 6)
+        assert len(set(hand)) == 6 and all(0 <= card < 128 for card in hand)
+        assert hand == deal(flow_hash(key), 128, 6)
+    assert deal(flow_hash("global-default/alice"), 128, 6) != deal(
+        flow_hash("global-default/bob"), 128, 6)
+    assert sorted(deal(12345, 4, 4)) == [0, 1, 2, 3]
+
+
+def test_a_flooding_flow_fills_only_its_hand_and_is_refused_beyond_it():
+    dispatcher = Dispatcher(concurrency=600, max_wait=5.0)
+    flood = _flow(WIDE, "mallory")
+    taken = [dispatcher.offer(flood, i, 0.0, TOTAL) for i in range(1000)]
+    accepted = sum(ticket is not None for ticket in taken)
+    assert accepted == 6 * 50  # handSize queues of queueLengthLimit
+    assert dispatcher.offer(_flow(WIDE, "alice"), "alice", 0.0, TOTAL) is not None
+
+
+def test_queues_of_a_level_are_served_in_turn_whatever_their_backlog():
+    """A flow spreads over the queues of its hand (the shortest first), so a flood has at
+    most handSize turns for another flow's one, as in Kubernetes."""
+    dispatcher = Dispatcher(concurrency=600, max_wait=5.0)
+    for i in range(100):
+        dispatcher.offer(_flow(LOW, "mallory"), f"m{i}", 0.0, TOTAL)
+    dispatcher.offer(_flow(LOW, "alice"), "a0", 0.0, TOTAL)
+    first = [dispatcher.next(0.0).item for _ in range(LOW.hand_size + 1)]
+    assert "a0" in first
+
+
+def test_the_exempt_level_is_served_before_any_other():
+    dispatcher = Dispatcher(concurrency=600, max_wait=5.0)
+    for i in range(50):
+        dispatcher.offer(_flow(WIDE, "mallory"), f"m{i}", 0.0, TOTAL)
+    dispatcher.offer(_flow(EXEMPT, "admin"), "admin", 0.0, TOTAL)
+    assert dispatcher.next(0.0).item == "admin"
+
+
+def test_busy_levels_are_served_in_proportion_to_their_shares():
+    dispatcher = Dispatcher(concurrency=10_000, max_wait=5.0)
+    for i in range(400):
+        dispatcher.offer(_flow(LOW, "a"), ("low", i), 0.0, TOTAL)
+        dispatcher.offer(_flow(HIGH, "b"), ("high", i), 0.0, TOTAL)
+    served = Counter(dispatcher.next(0.0).item[0] for _ in range(200))
+    assert served == {"high": 150, "low": 50}  # 30 shares against 10
+
+
+def test_a_level_idle_for_a_while_gets_no_burst_credit():
+    dispatcher = Dispatcher(concurrency=10_000, max_wait=5.0)
+    for i in range(300):
+        dispatcher.offer(_flow(HIGH, "b"), ("high", i), 0.0, TOTAL)
+    for _ in range(200):
+        dispatcher.next(0.0)
+    for i in range(100):
+        dispatcher.offer(_flow(LOW, "a"), ("low", i), 0.0, TOTAL)
+    served = Counter(dispatcher.next(0.0).item[0] for _ in range(40))
+    assert served == {"high": 30, "low": 10}
+
+
+def test_a_level_never_runs_more_than_its_seats_and_a_released_seat_lets_one_go():
+    limit = seats(WIDE, 600, TOTAL)
+    assert limit == 49  # ceil(600 * 20 / 245)
+    dispatcher = Dispatcher(concurrency=600, max_wait=5.0)
+    for who in range(limit + 2):
+        dispatcher.offer(_flow(WIDE, str(who)), who, 0.0, TOTAL)
+    running = [dispatcher.next(0.0) for _ in range(limit)]
+    assert all(ticket is not None and ticket.seated for ticket in running)
+    assert dispatcher.next(0.0) is None
+    assert dispatcher.release(running[0]) is True
+    assert dispatcher.release(running[0]) is False  # once
+    assert dispatcher.next(0.0) is not None and dispatcher.next(0.0) is None
+
+
+def test_a_rejecting_level_refuses_what_would_wait_beyond_its_seats():
+    dispatcher = Dispatcher(concurrency=600, max_wait=5.0)
+    limit = seats(REJECT, 600, TOTAL)
+    taken = [dispatcher.offer(_flow(REJECT, str(i)), i, 0.0, TOTAL) for i in range(limit + 5)]
+    assert sum(ticket is not None for ticket in taken) == limit
+
+
+def test_a_request_that_waited_too_long_is_handed_out_expired_without_a_seat():
+    dispatcher = Dispatcher(concurrency=600, max_wait=5.0)
+    dispatcher.offer(_flow(WIDE, "alice"), "late", 0.0, TOTAL)
+    ticket = dispatcher.next(6.0)
+    assert ticket is not None and ticket.expired and not ticket.seated
+    assert dispatcher.waiting == 0
