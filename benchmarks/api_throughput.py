@@ -39,12 +39,12 @@ from actors.client.credentials import TokenCredentials
 from bindings import kubeconfig
 from bindings.cluster.pki import ensure_pki
 from bus import BusConfig, Connection, Envelope, NatsServer, Subjects, encode, new_id
-from bus.connection import tls_options
+from bus.config import tls_options
 from bus.envelope import MAC_HEADER, mac
 
 ECHO = """
 import asyncio, sys, nats
-from bus.connection import tls_options
+from bus.config import tls_options
 async def main():
     ca = open(sys.argv[2], "rb").read() if len(sys.argv) > 2 else None
     nc = await nats.connect(sys.argv[1], **tls_options(sys.argv[1], ca))

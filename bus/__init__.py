@@ -5,7 +5,8 @@ loop thread itself is ``bus.loop`` and the error tree ``bus.errors``.
 """
 
 from bus.actor import BusActor
-from bus.connection import BusConfig, Connection, Incoming
+from bus.config import BusConfig
+from bus.connection import Connection, Incoming
 from bus.envelope import VERSION, Envelope, decode, encode, new_id
 from bus.server import NatsServer, NatsServerMissing
 from bus.subjects import ApiSubject, Subjects

@@ -11,16 +11,14 @@ deadline). A connection with a reconnect window (``BusConfig.reconnect_window``:
 up when the window passes: it closes, and every request waiting on it, or made later, fails at
 once with ``ConnectionLost``; one without (the control plane) reconnects for ever.
 
-A ``tls://`` URL means TLS from the first byte (:func:`tls_options`, nats-server's
-``handshake_first``): the server's certificate is checked against ``BusConfig.ca`` (else the
-system's CAs) and its address before any credential is sent, and no server can talk the
-client down to plaintext.
+A ``tls://`` URL means TLS from the first byte (``bus.config.tls_options``).
 
 Every message a subscription receives meets this process's fault plans first
 (``bus.faults``): almost always none, and it goes straight to its handler.
 
-Neighbours: ``bus.loop`` (the thread), ``bus.envelope`` (the codec), ``bus.actor`` (the
-actor bridge built on this class), ``bus.faults`` (fault injection).
+Neighbours: ``bus.config`` (where and as whom), ``bus.loop`` (the thread), ``bus.envelope``
+(the codec), ``bus.actor`` (the actor bridge built on this class), ``bus.faults`` (fault
+injection).
 """
 
 from __future__ import annotations
@@ -36,13 +34,12 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import nats
 import nats.errors
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -50,6 +47,7 @@ from nats.aio.subscription import Subscription
 from bus import faults
 from bus import loop as bus_loop
 from bus.callout import sign_nonce
+from bus.config import RECONNECT_WAIT, BusConfig, tls_options
 from bus.envelope import MAC_HEADER, Envelope, decode, encode, mac, read_mac
 from bus.errors import (
     ApiError,
@@ -68,30 +66,11 @@ STATUS_HEADER = "Status"
 NO_RESPONDERS_STATUS = "503"
 """The status header nats-server sets on the empty reply it sends when nobody listens."""
 
-RECONNECT_WAIT = 0.5
-"""Seconds nats-py waits between two attempts to reconnect to the same server."""
-CLIENT_RECONNECT_WINDOW = 2.0
-"""The reconnect window of a client a person waits on (the CLI, ``BusConfig.reconnect_window``):
-four attempts at :data:`RECONNECT_WAIT` ride out a nats-server restarted in place or the
-failover to another server of a NATS cluster, both well under a second; a bus that is gone fails
-the command within kubectl's feel of ``Unable to connect`` (issue 19: within 5 s)."""
-
 TLS_FAILED = ("the TLS handshake with the server failed: is it a tls:// server, is its "
               "certificate of the CA in the kubeconfig (or --nats-ca), naming the address "
               "connected to?")
 
 
-
-class _TlsEofNoise(logging.Filter):
-    """Drops asyncio's warning that ``eof_received()`` returned true on a TLS connection: nats-py
-    upgrades its stream to TLS under asyncio's plaintext protocol, so every TLS connection the
-    server closes says it; noise, not a fault."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "eof_received()" not in record.getMessage()
-
-
-logging.getLogger("asyncio").addFilter(_TlsEofNoise())
 
 Handler = Callable[["Incoming"], None]
 """A subscription callback. Runs on the bus loop thread: it must not block."""
@@ -117,60 +96,6 @@ class Incoming:
     """Where the reply goes instead of being published to ``reply_to``: a request handed over
     in this process (``bus.inprocess``); any thread, must not block. ``reply_to`` is still the
     requester's inbox, which its MAC covers and the responder checks."""
-
-
-@dataclass(frozen=True, slots=True)
-class BusConfig:
-    """Where and as whom a component connects."""
-
-    url: str = "nats://127.0.0.1:4222"
-    """NATS server URL (several may be given comma-separated, as for a NATS cluster);
-    ``tls://`` for TLS (:func:`tls_options`)."""
-    ca: bytes | None = None
-    """PEM of the CA that signs the NATS servers' certificates (the cluster CA for the
-    embedded one); None: the system's CAs. Only ``tls://`` URLs use it."""
-    prefix: str = "kubeactor"
-    """Cluster subject prefix; every subject and inbox lives under it."""
-    user: str | None = None
-    """NATS user of this identity on a locked-down bus (``bus.permissions``): a control plane
-    user's name (with ``password``), the certificate's user (with ``certificate``) or the
-    token's (with ``token``); its inbox and watch subjects are named by it. None: none (an
-    open bus; a locked-down one refuses the connection)."""
-    password: str | None = field(default=None, repr=False)
-    """The NATS user's password. Never logged, never in a trace."""
-    certificate: bytes | None = None
-    """DER client certificate of the cluster CA, shown to the auth callout (``bus.callout``)
-    with a signature of ``key`` over the server's nonce to this connection."""
-    key: ed25519.Ed25519PrivateKey | None = field(default=None, repr=False)
-    """The certificate's key; it signs, and never travels."""
-    token: str | None = field(default=None, repr=False)
-    """A static bearer token of user ``user``, shown to the auth callout as the NATS password.
-    Never logged."""
-    request_timeout: float = 10.0
-    """Seconds a request waits for its reply. Generous: the store commits durably first."""
-    pending_limit: int = 65536
-    """Messages a subscription may hold before NATS reports slow-consumer; bounds memory."""
-    reconnect_window: float | None = None
-    """Seconds a connection that lost its server keeps trying to get one back before it gives
-    up for good (then it closes, and every request fails at once with ``ConnectionLost``).
-    None, the default: for ever, as the control plane must (an apiserver, kubelet, scheduler or
-    controller outlives any restart of the bus and carries on). Clients a person waits on (the
-    CLI) fail fast instead, with :data:`CLIENT_RECONNECT_WINDOW`."""
-
-
-def tls_options(url: str, ca: bytes | None) -> dict[str, Any]:
-    """nats-py's connect options for the servers of ``url`` (comma-separated): for ``tls://``
-    ones, TLS from the first byte, verifying the server's certificate against ``ca`` (PEM;
-    None: the system's CAs) and its address; none for ``nats://`` ones (plaintext). A mix is
-    refused: one plaintext server would expose every credential."""
-    schemes = {server.strip().partition("://")[0] for server in url.split(",")}
-    if "tls" not in schemes:
-        return {}
-    if schemes != {"tls"}:
-        raise BusError(f"NATS URLs {url!r} mix tls:// and plaintext servers: make them all "
-                       "tls://")
-    context = ssl.create_default_context(cadata=ca.decode() if ca else None)
-    return {"tls": context, "tls_handshake_first": True}
 
 
 def _hang_up(nc: NatsClient) -> None:

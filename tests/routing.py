@@ -9,7 +9,7 @@ import socket
 import nats
 import nats.errors
 
-from bus.connection import tls_options
+from bus.config import tls_options
 from bus.server import NatsServer
 
 

@@ -31,7 +31,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from actors.api import certs
-from bus.connection import BusConfig, Connection
+from bus.config import BusConfig
+from bus.connection import Connection
 from bus.envelope import Envelope
 from bus.errors import BusError, Unauthorized, api_error
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from actors.client.client import Client
 from bindings import kubeconfig
-from bus.connection import CLIENT_RECONNECT_WINDOW, Connection
+from bus.config import CLIENT_RECONNECT_WINDOW
+from bus.connection import Connection
 from bus.errors import ApiError, BusError, ConnectionLost, Invalid, Unauthorized, Unreachable
 
 POLL = 0.2

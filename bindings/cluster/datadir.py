@@ -1,5 +1,5 @@
 """The data dir of a kubeactor process: made private and locked for it alone, and what it
-remembers between starts (the cluster's id, the embedded nats-server's port).
+remembers between starts (the cluster's id; the nats-servers' ports are ``natsservers'``).
 
 Neighbours: ``bindings.cluster.launcher`` (opens it first, closes the lock last),
 ``bindings.cluster.config`` (``ClusterError``).
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TextIO
 
 from bindings.cluster.config import ClusterError
-from bus.server import port_is_free
 
 
 def open_locked(path: Path) -> tuple[Path, TextIO]:
@@ -37,15 +36,6 @@ def open_locked(path: Path) -> tuple[Path, TextIO]:
         raise ClusterError(f"another kubeactor is already running on {data}; stop it or "
                            "pick another --data-dir") from None
     return data, lock
-
-
-def previous_port(path: Path, host: str) -> int:
-    """The port the embedded nats-server had last time, when it is free again (else 0)."""
-    try:
-        port = int(path.read_text())
-    except (OSError, ValueError):
-        return 0
-    return port if port_is_free(host, port) else 0
 
 
 def cluster_id(path: Path) -> str:

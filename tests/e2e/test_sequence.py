@@ -13,7 +13,7 @@ import nats
 import pytest
 
 from bindings import kubeconfig
-from bus.connection import tls_options
+from bus.config import tls_options
 from tests.e2e.conftest import IMAGE
 from tests.processes import UpProcess
 

@@ -20,7 +20,7 @@ from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, TokenCredentials
 from bus import BusConfig, Connection
 from bus.callout import NONCE_CONTEXT
-from bus.connection import tls_options
+from bus.config import tls_options
 from bus.errors import BadRequest, BusError, Forbidden, PermissionViolation
 from bus.subjects import Subjects, owner_token
 from tests.conftest import NOBODY_TOKEN

@@ -22,7 +22,8 @@ from actors.client.credentials import CertificateCredentials
 from bindings.backends.jetstream import bucket_name
 from bindings.cluster import Cluster, ClusterConfig
 from bus import loop as bus_loop
-from bus.connection import Connection, tls_options
+from bus.config import tls_options
+from bus.connection import Connection
 from bus.errors import Forbidden, NotFound
 from bus.permissions import APISERVER
 from bus.subjects import Subjects

@@ -15,7 +15,7 @@ import pytest
 
 from bindings import kubeconfig
 from bus import Envelope, Subjects, encode
-from bus.connection import tls_options
+from bus.config import tls_options
 from bus.subjects import ANONYMOUS
 from tests.conftest import STORES
 from tests.processes import start_up, stop_up

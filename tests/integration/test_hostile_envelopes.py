@@ -34,7 +34,7 @@ from actors.api import certs
 from actors.client.credentials import CertificateCredentials
 from bindings.cluster import Cluster
 from bus import Envelope, decode
-from bus.connection import tls_options
+from bus.config import tls_options
 from bus.envelope import MAC_HEADER, mac
 from bus.subjects import Subjects
 from tests.conftest import NOBODY_TOKEN

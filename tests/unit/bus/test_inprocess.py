@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from bus.actor import send_reply
-from bus.connection import BusConfig, Connection, Incoming
+from bus.config import BusConfig
+from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, encode, mac
 from bus.errors import BusTimeout
 from bus.inprocess import Door

@@ -8,7 +8,7 @@ import ssl
 import pytest
 
 from actors.api import certs
-from bus.connection import tls_options
+from bus.config import tls_options
 from bus.errors import BusError
 
 
