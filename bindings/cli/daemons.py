@@ -32,7 +32,7 @@ from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.store import StoreConfig
 from bindings import https, kubeconfig
-from bindings.cli import extending, parsing
+from bindings.cli import extending, parsing, spreading
 from bindings.cli.session import stop_on_signals
 from bindings.cluster import Cluster, ClusterConfig, ClusterError, audit, layout
 from bindings.cluster.identities import (
@@ -383,48 +383,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         scheduler=not plan.scheduler, controller_manager=not plan.controller_manager,
         https_listen=args.https_listen, ranges=_ranges(args))),
         f"{args.nodes} node(s) in {plan.processes} process(es)",
-        lambda: _children(args, plan))
-
-
-def _children(args: argparse.Namespace, plan: layout.Layout) -> list[Child]:
-    """The processes of ``plan`` beside ``up``'s, each with the flags of ``up`` its verb
-    takes too; an agent's kubeconfig (a context per node) is written now, with new
-    certificates."""
-    data = args.data_dir.expanduser().resolve()
-    children = []
-    for number, (first, count) in enumerate(plan.agents, 1):
-        path = data / "agents" / f"sim-{number}.kubeconfig"
-        kubeconfig.write_contexts(path, sim_kubeconfig(data, sim_node_names(count, first=first)))
-        children.append(_child(args, f"agent-{number}", "agent", "--runtime", "sim", "--nodes",
-                               str(count), "--first-node", str(first), "--kubeconfig",
-                               str(path), "--data-dir", str(data / "agents" / f"sim-{number}")))
-    for verb in ("scheduler", "controller-manager"):
-        if getattr(plan, verb.replace("-", "_")):
-            children.append(_child(args, verb, verb, "--kubeconfig",
-                                   str(data / f"{verb}.kubeconfig")))
-    return children
-
-
-_NOT_FORWARDED = frozenset(("kubeconfig", "data_dir", "nodes", "node", "runtime", "nats",
-                            "node_prefix", "first_node", "help", "metrics_listen"))
-"""``up``'s flags that mean something else to a child: given by ``_children`` itself, or
-``up``'s own (its metrics' address: a child's would take the same port)."""
-
-
-def _child(args: argparse.Namespace, name: str, verb: str, *own: str) -> Child:
-    """A child running ``kubeactor VERB OWN...`` with every other flag of ``up`` that VERB
-    takes, at ``up``'s value (the leader election's periods, the node flags...)."""
-    verbs = parsing.Parser().add_subparsers()
-    PARSERS[verb](verbs, parsing.common())
-    forwarded = []
-    for action in verbs.choices[verb]._actions:
-        value = getattr(args, action.dest, None)
-        if (action.dest in _NOT_FORWARDED or not action.option_strings or value is None
-                or value == action.default):
-            continue
-        flag = action.option_strings[-1]
-        forwarded.append(flag if action.nargs == 0 else f"{flag}={value}")  # a switch
-    return Child(name, [sys.executable, "-m", "bindings.cli", verb, *own, *forwarded])
+        lambda: spreading.children(args, plan, PARSERS))
 
 
 def _storage(args: argparse.Namespace) -> StoreConfig:
