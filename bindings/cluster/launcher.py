@@ -21,7 +21,8 @@ This is the one place that wires bindings (SQLite, JetStream, Docker) into actor
 Neighbours: ``bindings.cluster.config`` (what it is asked to start),
 ``bindings.cluster.identities`` (who each component is), ``bindings.cluster.pki``,
 ``bindings.cluster.datadir``, ``bindings.cluster.bususers`` and ``bindings.cluster.audit``
-(what it keeps in the data dir), ``bindings.cluster.monitoring`` (the metrics and health of the
+(what it keeps in the data dir), ``bindings.cluster.nodes`` (the kubelets it hosts, mixed
+in), ``bindings.cluster.monitoring`` (the metrics and health of the
 process), ``bindings.cli.daemons`` (the verbs that run it).
 """
 
@@ -34,7 +35,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 import pykka
 
@@ -71,14 +72,10 @@ from actors.controllers.controller import ControllerConfig
 from actors.controllers.csrsigning import CSRSigningController, SignerConfig
 from actors.controllers.manager import ControllerManager, ControllerManagerConfig
 from actors.instruments import Instruments
-from actors.kubelet.config import KubeletConfig, host_cpu, host_memory
-from actors.kubelet.kubelet import Kubelet, Node
-from actors.kubelet.runtime import Runtime, RuntimeFailure
+from actors.kubelet.runtime import Runtime
 from actors.kubelet.timers import Timers
-from actors.proxy.proxy import ServiceProxy
 from actors.scheduler import Plugin, ProfileConfig
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
-from actors.storage.localpath import LocalPathProvisioner
 from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
@@ -100,27 +97,23 @@ from bindings.cluster.identities import (
 )
 from bindings.cluster.monitoring import (
     BusCollector,
-    MeteredRuntime,
     MetricsListener,
     TimedBackend,
     bus_checks,
     health_checks,
     storage_counts,
 )
+from bindings.cluster.nodes import Nodes
 from bindings.cluster.pki import Pki, ensure_pki
 from bindings.https import Front, HttpsListener, parse_listen, tls_context
-from bindings.proxy import TcpForwarder
-from bindings.runtimes.docker import DockerRuntime
-from bindings.runtimes.sim import SimRuntime
-from bindings.storage import LocalDisk
 from bus import BusConfig, Connection, NatsServer
 from bus.envelope import new_id
 from bus.errors import AlreadyExists, UsageError, translated
 from bus.inprocess import Door
 from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
-from bus.permissions import NODE_SIM, authorization
 from bus.permissions import STORE as BUS_STORE
+from bus.permissions import authorization
 from bus.subjects import Subjects
 
 log = logging.getLogger(__name__)
@@ -128,7 +121,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Cluster:
+class Cluster(Nodes):
     """A running cluster; build with :meth:`start`, end with :meth:`stop`."""
 
     config: ClusterConfig
@@ -176,7 +169,7 @@ class Cluster:
         return cluster
 
     def _start(self) -> None:
-        config, say = self.config, self._progress
+        config = self.config
         self._start_metrics()
         names = config.node_names or tuple(f"node-{i}" for i in range(1, config.nodes + 1))
         if config.data_dir is None:  # a scheduler or a controller manager, nothing kept here
@@ -192,27 +185,8 @@ class Cluster:
         cluster_id = datadir.cluster_id(data / "cluster-id")
         if names and config.runtime == "sim":
             self._start_sim_nodes(names)
-        nodes = []
-        for name in names if config.runtime != "sim" else ():
-            say(f"kubelet {name}")
-            runtime = self._runtime(name, cluster_id, data / "kubelet" / name / "pods")
-            connection = self._connect(node_identity(name)[0], f"kubelet-{name}")
-            nodes.append((connection, self._node(connection, name, runtime)))
-            self._run(Kubelet.start(connection, [nodes[-1][1]]))
-        if nodes:  # one for the host, whichever node's identity it reads as
-            say("service proxy")
-            connection, node = nodes[0]
-            self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
-                                         node.config.address))
-            self._start_provisioner(connection, node.client, names)
-
-    def _start_provisioner(self, connection: Connection, client: Client,
-                           names: tuple[str, ...]) -> None:
-        """The local-path provisioner of this process's nodes, as one of them (``client``)."""
-        assert self.config.data_dir is not None, "nodes run with a data dir"
-        kubelets = self.config.data_dir.expanduser().resolve() / "kubelet"
-        self._run(LocalPathProvisioner.start(connection, client, LocalDisk(), {
-            name: kubelets / name / "storage" for name in names}))
+        elif names:
+            self._start_docker_nodes(names, data, cluster_id)
 
     def _start_metrics(self) -> None:
         """The bus's figures in this process's registry, and ``metrics_listen``'s listener."""
@@ -240,43 +214,6 @@ class Cluster:
         self._start_fault_injector()
         # Like kube-scheduler's <hostname>_<uuid>: a new replica at each start.
         self._start_controllers(f"{socket.gethostname()}_{new_id()}")
-
-    def _node(self, connection: Connection, name: str, runtime: Runtime,
-              **overrides: Any) -> Node:
-        """One node for a kubelet, with its own identity on ``connection``."""
-        config = self.config
-        client = Client(connection, self._own_credentials(
-            node_identity(name, simulated=connection.owner == NODE_SIM)),
-            field_validation="Strict")  # a field it writes that the API lacks is its bug
-        metered = cast(Runtime, MeteredRuntime(runtime, self.instruments, name))
-        return Node(client, metered, KubeletConfig(
-            node_name=name, cpu=config.node_cpu or host_cpu(),
-            memory=config.node_memory or host_memory(),
-            lease_duration_seconds=config.node_lease_duration_seconds,
-            # Within one lease the kubelet puts back a Ready the controller took away on a
-            # stale view of the Lease (a race when the kubelet comes back).
-            node_status_seconds=min(60.0, config.node_lease_duration_seconds),
-            max_pods=config.max_pods, backoff_base=config.backoff_base, **overrides))
-
-    def _start_sim_nodes(self, names: tuple[str, ...]) -> None:
-        """Every simulated node in one kubelet actor on one connection: no thread per node.
-        Here the connection is NATS user ``system:node-sim``, a kubelet of every node; an
-        agent's is its own node's."""
-        self._progress(f"{len(names)} simulated kubelet(s)")
-        connection = self._connect(NODE_SIM, "kubelet-sim")
-        timers = Timers("sim-containers")
-        self._timers.append(timers)
-        lister = Client(connection, self._own_credentials((NODE_SIM, "")))
-        nodes = [self._node(connection, name, SimRuntime(name, timers),
-                            record_events=self.config.sim_events, pod_workers=8)
-                 for name in names]
-        self._run(Kubelet.start(connection, nodes, lister))
-        self._start_provisioner(connection, nodes[0].client, names)
-
-    def add_sim_nodes(self, *names: str) -> None:
-        """Start simulated kubelets of more nodes, as machines joining a running cluster."""
-        with translated(ClusterError):
-            self._start_sim_nodes(names)
 
     def _start_control_plane(self, data: Path, names: tuple[str, ...]) -> None:
         """nats-server (unless given), store, apiserver, scheduler; then the kubeconfig."""
@@ -508,20 +445,6 @@ class Cluster:
         key, cert = self._pki.issue(*identity)
         return CertificateCredentials(cert, key, self._pki.ca)
 
-    def _runtime(self, node_name: str, cluster_id: str, pods_dir: Path) -> Runtime:
-        """A Docker runtime for ``node_name``, writing pods' volume files under ``pods_dir``."""
-        runtime: Runtime
-        if self.config.runtime != "docker":
-            raise ClusterError(f"unknown runtime {self.config.runtime!r}: docker or sim")
-        try:
-            runtime = DockerRuntime(node_name, cluster_id, pods_dir=pods_dir)
-        except RuntimeFailure as failure:
-            raise ClusterError(
-                "cannot reach the Docker engine (DOCKER_HOST, else /var/run/docker.sock): start "
-                f"dockerd, e.g. with scripts/setup ({failure.message})") from None
-        self._runtimes.append(runtime)
-        return runtime
-
     def _run(self, ref: pykka.ActorRef[Any], timeout: float | None = 60
              ) -> pykka.ActorRef[Any]:
         """Keep ``ref`` for stop() and wait until its on_start has finished (or failed), at
@@ -579,14 +502,6 @@ class Cluster:
     def credentials(self, user: str, groups: str = "") -> CertificateCredentials:
         """A new certificate of this cluster's CA for ``user`` in comma-separated ``groups``."""
         return self._credentials((user, groups))
-
-    def stop_kubelet(self, node: str) -> None:
-        """Stop the kubelet of ``node`` as when its machine is lost: no heartbeat, no pod
-        status, its Node object left behind (tests of node failure)."""
-        for ref in self._actors:
-            if ref.actor_class is Kubelet and ref.proxy().lose(node).get(timeout=30):
-                return
-        raise KeyError(f"no kubelet of node {node} runs here")
 
     def token(self, user: str) -> str:
         return self._tokens[user]
