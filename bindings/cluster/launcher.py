@@ -204,15 +204,15 @@ class Cluster:
             connection, node = nodes[0]
             self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
                                          node.config.address))
-            self._start_provisioner(connection, node.client, names)
+            self._start_provisioner(connection, [each for _, each in nodes])
 
-    def _start_provisioner(self, connection: Connection, client: Client,
-                           names: tuple[str, ...]) -> None:
-        """The local-path provisioner of this process's nodes, as one of them (``client``)."""
+    def _start_provisioner(self, connection: Connection, nodes: list[Node]) -> None:
+        """The local-path provisioner of this process's nodes, each writing as its own."""
         assert self.config.data_dir is not None, "nodes run with a data dir"
         kubelets = self.config.data_dir.expanduser().resolve() / "kubelet"
-        self._run(LocalPathProvisioner.start(connection, client, LocalDisk(), {
-            name: kubelets / name / "storage" for name in names}))
+        self._run(LocalPathProvisioner.start(connection, nodes[0].client, LocalDisk(), {
+            n.config.node_name: kubelets / n.config.node_name / "storage" for n in nodes},
+            {n.config.node_name: n.client for n in nodes}))
 
     def _start_metrics(self) -> None:
         """The bus's figures in this process's registry, and ``metrics_listen``'s listener."""
@@ -271,7 +271,7 @@ class Cluster:
                             record_events=self.config.sim_events, pod_workers=8)
                  for name in names]
         self._run(Kubelet.start(connection, nodes, lister))
-        self._start_provisioner(connection, nodes[0].client, names)
+        self._start_provisioner(connection, nodes)
 
     def add_sim_nodes(self, *names: str) -> None:
         """Start simulated kubelets of more nodes, as machines joining a running cluster."""

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
+from actors.api import storage
 from actors.api.objects import Object
 from actors.api.serviceaccounts import ROOT_CA_CONFIGMAP as ROOT_CA
+from actors.api.volumebinding import claim_ref
 from actors.client.client import Client
 from actors.store import StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
@@ -357,6 +359,55 @@ def test_a_kubelet_may_not_retaint_or_relabel_its_node_but_registers(admin, as_u
         **mine["metadata"]["labels"], "topology.kubernetes.io/zone": "z1"}))
     assert node_a.update("nodes", relabelled)["metadata"]["labels"][
         "topology.kubernetes.io/zone"] == "z1"
+
+
+def local_volume(name: str, node: str, path: str, claim: Object | None = None) -> Object:
+    """A volume as the local-path provisioner makes one on ``node`` (for ``claim``)."""
+    spec: Object = {
+        "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+        "persistentVolumeReclaimPolicy": "Delete", "storageClassName": storage.LOCAL_PATH,
+        "hostPath": {"path": path, "type": "DirectoryOrCreate"},
+        "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}}}
+    if claim is not None:
+        spec["claimRef"] = claim_ref(claim)
+    return {"metadata": {"name": name, "annotations": {
+        storage.PROVISIONED_BY: storage.LOCAL_PATH_PROVISIONER}}, "spec": spec}
+
+
+def claim_on(name: str, node: str) -> Object:
+    return {"metadata": {"name": name, "annotations": {storage.SELECTED_NODE: node}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage.LOCAL_PATH,
+                     "resources": {"requests": {"storage": "1Gi"}}}}
+
+
+def test_a_kubelet_makes_and_deletes_only_the_volumes_of_claims_placed_on_its_node(
+        admin, as_user):
+    """The provisioner's grant (create and delete any volume) is not a compromised kubelet's:
+    no volume of the host's root bound to another's claim, none of another node deleted (its
+    provisioner would then remove the directory the volume names)."""
+    node_a = as_user("system:node:node-a")
+    theirs = admin.create("persistentvolumeclaims", claim_on("theirs", "node-b"), "team-a")
+    with pytest.raises(Forbidden) as denied:
+        node_a.create("persistentvolumes", local_volume("root", "node-a", "/", theirs), None)
+    assert denied.value.message == (
+        'persistentvolumes "root" is forbidden: node "node-a" can only create persistentvolumes '
+        "for claims whose selected node is itself")
+    with pytest.raises(Forbidden, match="can only create persistentvolumes with node affinity "
+                                        "to itself"):
+        node_a.create("persistentvolumes", local_volume(
+            f"pvc-{theirs['metadata']['uid']}", "node-b", "/", theirs), None)
+    admin.create("persistentvolumes", local_volume("on-b", "node-b", "/var/lib/data"), None)
+    with pytest.raises(Forbidden) as denied:
+        node_a.delete("persistentvolumes", "on-b", None)
+    assert denied.value.message == ('persistentvolumes "on-b" is forbidden: node "node-a" can '
+                                    "only delete persistentvolumes with node affinity to itself")
+    volumes = admin.list("persistentvolumes", None)["items"]
+    assert [v["metadata"]["name"] for v in volumes] == ["on-b"]
+    mine = admin.create("persistentvolumeclaims", claim_on("mine", "node-a"), "team-a")
+    name = f"pvc-{mine['metadata']['uid']}"
+    node_a.create("persistentvolumes", local_volume(name, "node-a", "/data/x", mine), None)
+    node_a.delete("persistentvolumes", name, None)
 
 
 class Scripted(AdmissionActor):
