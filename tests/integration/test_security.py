@@ -24,7 +24,15 @@ from actors.store import StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, Envelope, decode, encode
 from bus import loop as bus_loop
-from bus.errors import ApiError, BadRequest, Forbidden, InternalError, NotFound, Unauthorized
+from bus.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    InternalError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from tests import auditlog
 from tests.conftest import pod
 from tests.support import until
@@ -51,7 +59,13 @@ def unscheduled(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+def workers() -> int:
+    """The apiserver's workers (a test parametrizes it to have one)."""
+    return 2
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, workers: int) -> Iterator[Cluster]:
     """A control plane whose token file also holds the users above; ``team-a`` exists, with
     admin, edit and view bound there to ns-admin, ns-editor and ns-viewer."""
     data = tmp_path / "cluster"
@@ -59,7 +73,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     with (data / "tokens.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows([token, user, user, groups]
                                      for user, (token, groups) in USERS.items())
-    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0))
+    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0, apiserver_workers=workers))
     admin = cluster.admin_client()
     admin.create("namespaces", {"metadata": {"name": "team-a"}}, None)
     for user, role in (("ns-admin", "admin"), ("ns-editor", "edit"), ("ns-viewer", "view")):
@@ -546,6 +560,50 @@ def test_a_slow_actor_does_not_stall_other_requests(admin, actors):
         gate.set()
         assert sorted(f.result(timeout=60)["metadata"]["name"] for f in waiting) == sorted(
             f"w{i}" for i in range(8))
+
+
+TIGHT = {"metadata": {"name": "tight"}, "spec": {"type": "Limited", "limited": {
+    "nominalConcurrencyShares": 1, "limitResponse": {"type": "Reject"}}}}
+EDITOR_IS_TIGHT = {"metadata": {"name": "editor"}, "spec": {
+    "priorityLevelConfiguration": {"name": "tight"}, "matchingPrecedence": 100,
+    "distinguisherMethod": {"type": "ByUser"}, "rules": [{
+        "subjects": [{"kind": "User", "user": {"name": "ns-editor"}}],
+        "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
+                           "namespaces": ["*"]}]}]}}
+
+
+@pytest.mark.parametrize("workers", [1])  # the seats the editor holds are the ones met
+def test_a_request_naming_anothers_inbox_is_not_classified_into_their_flow(
+        cluster, admin, as_user, actors, connect, workers):
+    """Priority and fairness classify a request by the identity it claims, before it is
+    authenticated: a claim of the editor's inbox made with another's credentials must not be
+    queued (here: refused, its 429 sent into the editor's inbox) in the editor's flow."""
+    admin.create("prioritylevelconfigurations", TIGHT, None)
+    admin.create("flowschemas", EDITOR_IS_TIGHT, None)
+    gate = threading.Event()
+    actors("hold", lambda r: allow(), timeout=30, gate=gate, admin=admin,
+           resources=("configmaps",))
+    editor = as_user("ns-editor")
+    heard: list[Envelope] = []
+    inbox = f"{editor.connection.subjects.inbox('ns-editor')}.forged"
+    editor.connection.subscribe(f"{inbox}.>", lambda incoming: heard.append(incoming.envelope))
+    with ThreadPoolExecutor(8) as pool:  # more than the level's seats: the last refused
+        held = [pool.submit(editor.create, "configmaps", {"metadata": {"name": f"h{i}"}},
+                            "team-a") for i in range(8)]
+        try:
+            refused = until(lambda: [f for f in held if f.done()])
+            assert isinstance(refused[0].exception(), TooManyRequests)
+            forged = Envelope(verb="create", namespace="team-a", auth={"token": "tok-nobody"},
+                              body={"metadata": {"name": "forged"}})
+            nobody = connect(cluster.bus_of(cluster.credentials("test:nobody")), "nobody")
+            bus_loop.wait(nobody.nc.publish(
+                "kubeactor.api.core.configmaps.create", encode(forged), reply=f"{inbox}.1"))
+            log = cluster.config.data_dir / "audit.log"
+            until(lambda: heard or [r for r in auditlog.events(log) if (
+                r["user"].get("username"), _code(r)) == ("nobody", 400)])
+            assert heard == []
+        finally:
+            gate.set()
 
 
 # -- audit -------------------------------------------------------------------------------------
