@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
 from actors.api import storage
@@ -688,6 +689,21 @@ def test_what_no_worker_sees_or_no_verb_serves_is_answered_4xx_and_audited(clust
     assert audit_lines(cluster, lambda r: (r["verb"], r.get("objectRef", {}).get("resource"),
                                            _code(r)) == ("get", "pods", 404))
     assert audit_lines(cluster, lambda r: (r["verb"], _code(r)) == ("", 404))
+
+
+def test_made_up_subjects_add_no_label_values_to_the_request_metrics(cluster, connect):
+    """A subject's verb, group, resource and subresource are anyone's to write: the request
+    metrics name only what the apiserver understood (else one series per made-up name, in
+    the apiserver's memory and in every scrape, without bound)."""
+    raw = connect(cluster, "raw")
+    token = encode(Envelope(auth={"token": "tok-nobody"}))
+    subjects = [f"kubeactor.api.{group}.{resource}.{verb}" for group, resource, verb in (
+        ("core", "made-up-0", "get"), ("made-up-1.io", "pods", "get"),
+        ("core", "pods/made-up-2", "get"), ("core", "pods", "made-up-3"))]
+    for subject in subjects:
+        bus_loop.wait(raw.nc.request(subject, token, timeout=10))
+    written = generate_latest(cluster.instruments.registry).decode()
+    assert "apiserver_request_total" in written and "made-up" not in written.lower()
 
 
 def test_deletecollection_deletes_what_matches_and_is_authorized_as_such(admin, as_user):
