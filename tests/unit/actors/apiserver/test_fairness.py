@@ -42,3 +42,16 @@ def test_a_forged_inbox_is_classified_neither_exempt_nor_as_its_owner():
     for auth in forged:
         assert _flow(identities, _request("admin", auth))[0] != "exempt"
         assert _flow(identities, _request("alice", auth)) != alice
+
+
+def test_a_forwarded_certificate_without_the_fronts_own_credential_is_not_the_forwarded_user():
+    """A certificate is no secret: naming the front's inbox and forwarding the admin's
+    certificate, without the front's own ticket, does not make a request exempt."""
+    identities = Identities(SUBJECTS)
+    front = "system:kube-apiserver-https"
+    forwarded = {"certificate": b"admin's DER"}
+    identities.learn(_request(front, {"ticket": b"front's", "forwarded": forwarded}), ADMIN)
+    assert _flow(identities, _request(front, {"ticket": b"front's",
+                                              "forwarded": forwarded}))[0] == "exempt"
+    for auth in ({"forwarded": forwarded}, {"token": "tok-mallory", "forwarded": forwarded}):
+        assert _flow(identities, _request(front, auth))[0] != "exempt"
