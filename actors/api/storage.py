@@ -24,6 +24,7 @@ from typing import Any
 
 from actors.api.objects import Object
 from actors.api.quantity import parse_quantity
+from actors.api.selectors import selector_requirements
 
 VOLUMES, CLAIMS, CLASSES = "persistentvolumes", "persistentvolumeclaims", "storageclasses"
 GROUP = "storage.k8s.io"
@@ -155,6 +156,10 @@ def claim_problems(claim: Object) -> list[str]:
     found = _modes_problems("spec", spec)
     requests = (spec.get("resources") or {}).get("requests")
     found += _storage_problems("spec.resources[storage]", requests)
+    try:
+        selector_requirements(spec.get("selector") or {})
+    except (ValueError, TypeError, AttributeError) as error:
+        found.append(f"spec.selector: Invalid value: {error}")
     return found
 
 
