@@ -24,6 +24,7 @@ from typing import Any
 
 from actors.api.objects import Object
 from actors.api.quantity import parse_quantity
+from actors.api.selectors import selector_requirements
 
 VOLUMES, CLAIMS, CLASSES = "persistentvolumes", "persistentvolumeclaims", "storageclasses"
 GROUP = "storage.k8s.io"
@@ -55,6 +56,7 @@ BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
 CLAIM_PROTECTION = "kubernetes.io/pvc-protection"
 VOLUME_PROTECTION = "kubernetes.io/pv-protection"
+HOSTNAME = "kubernetes.io/hostname"
 LOCAL_PATH = "local-path"
 """The default StorageClass every cluster starts with (k3s's)."""
 LOCAL_PATH_PROVISIONER = "rancher.io/local-path"
@@ -154,6 +156,10 @@ def claim_problems(claim: Object) -> list[str]:
     found = _modes_problems("spec", spec)
     requests = (spec.get("resources") or {}).get("requests")
     found += _storage_problems("spec.resources[storage]", requests)
+    try:
+        selector_requirements(spec.get("selector") or {})
+    except (ValueError, TypeError, AttributeError) as error:
+        found.append(f"spec.selector: Invalid value: {error}")
     return found
 
 
@@ -229,6 +235,27 @@ def path_of(volume: Object) -> str | None:
         if isinstance(spec.get(source), dict) and spec[source].get("path"):
             return str(spec[source]["path"])
     return None
+
+
+def volume_nodes(volume: Object) -> set[str]:
+    """The nodes a volume's required node affinity names by ``kubernetes.io/hostname`` (the
+    local-path provisioner's volumes name one); malformed parts name none."""
+    required = _field(_field(_field(volume, "spec"), "nodeAffinity"), "required")
+    terms = required.get("nodeSelectorTerms")
+    found: set[str] = set()
+    for term in terms if isinstance(terms, list) else []:
+        expressions = term.get("matchExpressions") if isinstance(term, dict) else None
+        for e in expressions if isinstance(expressions, list) else []:
+            if isinstance(e, dict) and (e.get("key"), e.get("operator")) == (HOSTNAME, "In") \
+                    and isinstance(e.get("values"), list):
+                found.update(str(value) for value in e["values"])
+    return found
+
+
+def _field(obj: Any, name: str) -> dict[str, Any]:
+    """The map ``obj[name]`` (an empty one when ``obj`` or it is not a map)."""
+    value = obj.get(name) if isinstance(obj, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def modes_text(modes: list[str] | None) -> str:

@@ -8,10 +8,14 @@ resource a flood takes: classifying after it would serve a flood's requests in t
 came, before everyone else's. So the worker takes each request out of its mailbox
 (:meth:`Fairness.arrived`, a tenth of the cost of serving it) and classifies it by the
 identity it claims: the owner of its reply inbox (the NATS identity that may read the answer)
-and, for a front's request, the credentials it forwards.
-That claim is looked up in :class:`Identities`, what the workers learnt from the requests of
-that claim they authenticated; a claim not seen yet is an authenticated user named after its
-inbox's owner (global-default, by user). A false claim gains nothing lasting: the worker
+and its credentials (the token or session ticket it carries and, for a front's request, the
+one it forwards): anyone may name another's inbox as reply subject, or forward a certificate
+(no secret), but only its holder has a token or ticket. That claim is looked up in
+:class:`Identities`, what the workers learnt from the requests of that claim they
+authenticated; a claim not seen yet is an authenticated user of its own (global-default, by
+user, named after its inbox's owner and a digest of its credentials), never the owner's flow:
+a flood naming the admin's inbox is not exempt, one naming another's fills no queue of
+theirs. A false claim gains nothing lasting: the worker
 authenticates the request before any work and answers only into its sender's inboxes
 (``busauth.check_reply``), so a request claiming another's inbox is refused (400) at the price
 of a refusal, and learns nothing. Impersonation does not change the flow (the sender's is
@@ -41,6 +45,7 @@ Which thread: the worker's actor thread (the dispatcher's lock is shared with no
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -63,9 +68,11 @@ served). More saves a mailbox round trip per request; fewer makes the wait short
 MAX_IDENTITIES = 4096
 """Claims :class:`Identities` keeps before starting afresh."""
 
-Claim = tuple[str | None, str | None]
-"""Who a message says it is from: its reply inbox's owner, and the credential a front
-forwards (a token or a certificate)."""
+Credential = str | bytes | None
+Claim = tuple[str | None, Credential, Credential]
+"""Who a message says it is from: its reply inbox's owner, its own credential (a token or a
+session ticket: a secret of its sender's) and, from a front, the one it forwards (a token or a
+certificate, which is no secret)."""
 
 
 class Identities:
@@ -81,17 +88,14 @@ class Identities:
         and the credentials before any work)."""
         reply, inbox = incoming.reply_to or "", self.subjects.inbox_prefix + "."
         owner = reply[len(inbox):].partition(".")[0] if reply.startswith(inbox) else None
-        auth = incoming.envelope.auth
-        forwarded = auth.get("forwarded") if isinstance(auth, dict) else None
-        credential = forwarded.get("token") or forwarded.get("certificate") \
-            if isinstance(forwarded, dict) else None
-        return owner, credential if isinstance(credential, str) else None
+        auth = incoming.envelope.auth if isinstance(incoming.envelope.auth, dict) else {}
+        forwarded = auth.get("forwarded")
+        return owner, _credential(auth), _credential(forwarded)
 
     def user(self, incoming: Incoming) -> UserInfo:
         """Who ``incoming`` is, as far as is known before authenticating it."""
         claim = self.claim(incoming)
-        known = self._users.get(claim)
-        return known or UserInfo(claim[0] or "", groups=(AUTHENTICATED,))
+        return self._users.get(claim) or unverified(claim)
 
     def learn(self, incoming: Incoming, user: UserInfo) -> None:
         """``incoming``, now authenticated, was from ``user``."""
@@ -100,6 +104,23 @@ class Identities:
             if len(self._users) >= MAX_IDENTITIES:
                 self._users.clear()
             self._users[claim] = user
+
+
+def _credential(auth: object) -> Credential:
+    """The token, ticket or certificate of an ``auth`` map (None: not a map, or none)."""
+    held = auth if isinstance(auth, dict) else {}
+    found = held.get("token") or held.get("ticket") or held.get("certificate")
+    return found if isinstance(found, str | bytes) else None
+
+
+def unverified(claim: Claim) -> UserInfo:
+    """The user a claim not authenticated yet is classified as: a flow of its own, told apart
+    by its credentials, never the flow of the inbox's owner it names."""
+    digest = hashlib.blake2b(digest_size=6)
+    for credential in claim[1:]:
+        digest.update(credential.encode() if isinstance(credential, str) else credential or b"")
+        digest.update(b"\0")
+    return UserInfo(f"{claim[0] or ''}?{digest.hexdigest()}", groups=(AUTHENTICATED,))
 
 
 def asked(incoming: Incoming, subjects: Subjects, user: UserInfo) -> Asked:

@@ -6,7 +6,11 @@ Each answered request counts once in ``apiserver_request_total`` and is timed in
 and attach), ``group``, ``version``, ``resource``, ``subresource``, ``scope`` (``resource``
 for a named object, ``namespace``, ``cluster``), ``dry_run``, ``component`` (``apiserver``)
 and ``code``; ``apiserver_current_inflight_requests`` counts requests taken and not yet
-answered, ``readOnly`` or ``mutating`` as the verb of their subject says.
+answered, ``readOnly`` or ``mutating`` as the verb of their subject says. A request the
+apiserver did not understand (it did not decode or authenticate, or names what is not served)
+is counted with no group, resource or subresource and its verb as kube-apiserver's
+``CleanVerb`` names an unknown one (``other``): a subject is anyone's to write, and each
+made-up name would be a series of its own, without bound.
 
 Neighbours: ``outcomes`` (what it hears), ``actors.instruments`` (the metrics), ``server``.
 
@@ -27,10 +31,14 @@ READ_ONLY = frozenset({"get", "list", "watch"})
 CONNECT = frozenset({"exec", "attach", "portforward"})
 
 
+OTHER = "other"
+"""kube-apiserver's metric verb of a request whose verb it does not know."""
+
+
 def metric_verb(outcome: Outcome) -> str:
     if outcome.subresource in CONNECT:
         return "CONNECT"
-    return VERBS.get(outcome.verb, outcome.verb.upper())
+    return VERBS.get(outcome.verb, outcome.verb.upper() if outcome.decoded else OTHER)
 
 
 def scope(outcome: Outcome) -> str:
@@ -58,10 +66,12 @@ class RequestMetrics:
     def answered(self, outcome: Outcome, counted: bool) -> None:
         if counted:
             self.instruments.inflight.labels(request_kind=self._kind(outcome.subject)).dec()
+        understood = outcome.decoded
         labels = {"verb": metric_verb(outcome), "dry_run": "All" if outcome.dry_run else "",
-                  "group": outcome.group, "version": outcome.version,
-                  "resource": outcome.resource, "subresource": outcome.subresource,
-                  "scope": scope(outcome), "component": "apiserver"}
+                  "group": outcome.group if understood else "", "version": outcome.version,
+                  "resource": outcome.resource if understood else "",
+                  "subresource": outcome.subresource if understood else "",
+                  "scope": scope(outcome) if understood else "", "component": "apiserver"}
         self.instruments.requests.labels(**labels, code=str(outcome.code)).inc()
         self.instruments.request_duration.labels(**labels).observe(outcome.latency)
 

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 REFRESH = object()
 """Local message: something followed changed; look again."""
-HOSTNAME = "kubernetes.io/hostname"
+HOSTNAME = storage.HOSTNAME
 
 
 class Disk(Protocol):
@@ -97,19 +97,19 @@ def to_remove(volume: Object, nodes: set[str]) -> str | None:
     if spec.get("persistentVolumeReclaimPolicy") != "Delete" or \
             volume.get("status", {}).get("phase") != "Released":
         return None
-    terms = ((spec.get("nodeAffinity") or {}).get("required") or {}).get("nodeSelectorTerms")
-    values = {v for t in terms or [] for e in t.get("matchExpressions") or []
-              if e.get("key") == HOSTNAME for v in e.get("values") or []}
-    return storage.path_of(volume) if values & nodes else None
+    return storage.path_of(volume) if storage.volume_nodes(volume) & nodes else None
 
 
 class LocalPathProvisioner(BusActor):
-    """See the module docstring. ``dirs``: each node of this process -> its storage dir."""
+    """See the module docstring. ``dirs``: each node of this process -> its storage dir;
+    ``writers``: each node -> its client (a kubelet may make and delete only its own node's
+    volumes: ``NodeRestriction``), ``client`` reads for them all."""
 
     def __init__(self, connection: Connection, client: Client, disk: Disk,
-                 dirs: dict[str, Path]) -> None:
+                 dirs: dict[str, Path], writers: dict[str, Client] | None = None) -> None:
         super().__init__(connection)
         self.client, self.disk, self.dirs = client, disk, dirs
+        self.writers = writers or {}
         self._informers: dict[str, Informer] = {}
         self._seen: dict[str, dict[tuple[str, str], Object]] = {
             r: {} for r in (storage.CLAIMS, storage.VOLUMES, storage.CLASSES)}
@@ -157,7 +157,7 @@ class LocalPathProvisioner(BusActor):
         for volume in volumes.values():
             path = to_remove(volume, nodes)
             if path is not None:
-                self._delete(volume, Path(path))
+                self._delete(volume, Path(path), nodes)
 
     def _provision(self, claim: Object, storage_class: Object) -> None:
         node = claim["metadata"]["annotations"][storage.SELECTED_NODE]
@@ -165,14 +165,18 @@ class LocalPathProvisioner(BusActor):
         try:
             self.disk.make(Path(volume["spec"]["hostPath"]["path"]))
             with contextlib.suppress(AlreadyExists):
-                self.client.create(storage.VOLUMES, volume, None)
+                self._writer(node).create(storage.VOLUMES, volume, None)
         except (ApiError, OSError) as failure:
             log.warning("provisioning %s failed: %s", volume_name(claim), failure)
 
-    def _delete(self, volume: Object, path: Path) -> None:
+    def _writer(self, node: str) -> Client:
+        return self.writers.get(node, self.client)
+
+    def _delete(self, volume: Object, path: Path, nodes: set[str]) -> None:
+        writer = self._writer(min(storage.volume_nodes(volume) & nodes))
         try:
             self.disk.remove(path)
             with contextlib.suppress(NotFound):
-                self.client.delete(storage.VOLUMES, volume["metadata"]["name"], None)
+                writer.delete(storage.VOLUMES, volume["metadata"]["name"], None)
         except (ApiError, OSError) as failure:
             log.warning("deleting %s failed: %s", volume["metadata"]["name"], failure)

@@ -8,7 +8,10 @@ as a Mermaid ``sequenceDiagram``; ``bindings.cli.tracepage`` draws them as an HT
 (``--html``). Captures (``--record``) are msgpack streams of ``{"t", "subject", "msg"}``
 maps; credentials (service account tokens too), the handshake's proofs and the values of
 Secrets (``actors.api.secrets.redacted``) are removed before anything is kept or shown;
-``trace replay FILE`` prints one again.
+``trace replay FILE`` prints one again. What a hop shows is written by whoever sent the message
+(any identity may send requests and chaos spans): a character that is not printable (escape
+sequences, bidirectional overrides, newlines) is shown escaped (``\x1b``), never sent to the
+terminal as is.
 
 Neighbours: ``bus.envelope`` (what a message holds), ``bindings.cli.session`` (the tracer's
 connection), ``bindings.cli.parsing`` (``KIND/NAME``), ``bindings.cli.main`` (dispatch),
@@ -116,22 +119,29 @@ def hop(record: Record) -> Hop:
     envelope = record.envelope()
     kind = Subjects.family(record.subject)
     code = int(envelope.status["code"]) if envelope.status and "code" in envelope.status else None
-    sender, target = envelope.sender or "?", envelope.target or "?"
-    verb, what = envelope.verb or "?", _what(envelope)
+    sender, target = shown(envelope.sender or "?"), shown(envelope.target or "?")
+    verb, what = shown(envelope.verb or "?"), shown(_what(envelope))
     if kind == "api":
         target, code = "apiserver", None
     elif kind == "watch":
         verb = str((envelope.body or {}).get("type", "event"))
     elif kind == "trace" and "chaos" in (envelope.options or {}):
-        verb = _chaos_verb(envelope)
+        verb = shown(_chaos_verb(envelope))
     elif kind == "trace" and envelope.verb == "commit":
         revision = (envelope.body or {}).get("revision")
-        what = f"{what} (rev {revision})" if revision is not None else what
+        what = shown(f"{what} (rev {revision})") if revision is not None else what
     latency = (envelope.options or {}).get("latencyMs") if kind == "inbox" else None
     return Hop(record.time, sender, target=target, verb=verb, what=what, code=code,
                latency_ms=float(latency) if isinstance(latency, int | float) else None,
                reply=kind == "inbox", trace_id=envelope.trace_id, span_id=envelope.span_id,
                parent_id=envelope.parent_id)
+
+
+def shown(text: str) -> str:
+    """``text`` with each character that is not printable escaped (``\x1b``, ``\u202e``),
+    so that a message's sender cannot write to the tracer's terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in str(text))
 
 
 def answered(hops: Iterable[Hop]) -> list[Hop]:

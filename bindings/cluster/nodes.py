@@ -70,7 +70,7 @@ class Nodes:
         connection, node = nodes[0]
         self._run(ServiceProxy.start(connection, node.client, TcpForwarder(),
                                      node.config.address))
-        self._start_provisioner(connection, node.client, names)
+        self._start_provisioner(connection, [each for _, each in nodes])
 
     def _node(self, connection: Connection, name: str, runtime: Runtime,
               **overrides: Any) -> Node:
@@ -102,20 +102,20 @@ class Nodes:
                             record_events=self.config.sim_events, pod_workers=8)
                  for name in names]
         self._run(Kubelet.start(connection, nodes, lister))
-        self._start_provisioner(connection, nodes[0].client, names)
+        self._start_provisioner(connection, nodes)
 
     def add_sim_nodes(self, *names: str) -> None:
         """Start simulated kubelets of more nodes, as machines joining a running cluster."""
         with translated(ClusterError):
             self._start_sim_nodes(names)
 
-    def _start_provisioner(self, connection: Connection, client: Client,
-                           names: tuple[str, ...]) -> None:
-        """The local-path provisioner of this process's nodes, as one of them (``client``)."""
+    def _start_provisioner(self, connection: Connection, nodes: list[Node]) -> None:
+        """The local-path provisioner of this process's nodes, each writing as its own."""
         assert self.config.data_dir is not None, "nodes run with a data dir"
         kubelets = self.config.data_dir.expanduser().resolve() / "kubelet"
-        self._run(LocalPathProvisioner.start(connection, client, LocalDisk(), {
-            name: kubelets / name / "storage" for name in names}))
+        self._run(LocalPathProvisioner.start(connection, nodes[0].client, LocalDisk(), {
+            n.config.node_name: kubelets / n.config.node_name / "storage" for n in nodes},
+            {n.config.node_name: n.client for n in nodes}))
 
     def _runtime(self, node_name: str, cluster_id: str, pods_dir: Path) -> Runtime:
         """A Docker runtime for ``node_name``, writing pods' volume files under ``pods_dir``."""

@@ -13,16 +13,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow, deny, patch
+from actors.api import storage
 from actors.api.objects import Object
 from actors.api.serviceaccounts import ROOT_CA_CONFIGMAP as ROOT_CA
+from actors.api.volumebinding import claim_ref
 from actors.client.client import Client
 from actors.store import StoreConfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, Envelope, decode, encode
 from bus import loop as bus_loop
-from bus.errors import ApiError, BadRequest, Forbidden, InternalError, NotFound, Unauthorized
+from bus.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    InternalError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from tests import auditlog
 from tests.conftest import pod
 from tests.support import until
@@ -49,7 +60,13 @@ def unscheduled(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+def workers() -> int:
+    """The apiserver's workers (a test parametrizes it to have one)."""
+    return 2
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, workers: int) -> Iterator[Cluster]:
     """A control plane whose token file also holds the users above; ``team-a`` exists, with
     admin, edit and view bound there to ns-admin, ns-editor and ns-viewer."""
     data = tmp_path / "cluster"
@@ -57,7 +74,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     with (data / "tokens.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows([token, user, user, groups]
                                      for user, (token, groups) in USERS.items())
-    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0))
+    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0, apiserver_workers=workers))
     admin = cluster.admin_client()
     admin.create("namespaces", {"metadata": {"name": "team-a"}}, None)
     for user, role in (("ns-admin", "admin"), ("ns-editor", "edit"), ("ns-viewer", "view")):
@@ -359,6 +376,55 @@ def test_a_kubelet_may_not_retaint_or_relabel_its_node_but_registers(admin, as_u
         "topology.kubernetes.io/zone"] == "z1"
 
 
+def local_volume(name: str, node: str, path: str, claim: Object | None = None) -> Object:
+    """A volume as the local-path provisioner makes one on ``node`` (for ``claim``)."""
+    spec: Object = {
+        "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+        "persistentVolumeReclaimPolicy": "Delete", "storageClassName": storage.LOCAL_PATH,
+        "hostPath": {"path": path, "type": "DirectoryOrCreate"},
+        "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}}}
+    if claim is not None:
+        spec["claimRef"] = claim_ref(claim)
+    return {"metadata": {"name": name, "annotations": {
+        storage.PROVISIONED_BY: storage.LOCAL_PATH_PROVISIONER}}, "spec": spec}
+
+
+def claim_on(name: str, node: str) -> Object:
+    return {"metadata": {"name": name, "annotations": {storage.SELECTED_NODE: node}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage.LOCAL_PATH,
+                     "resources": {"requests": {"storage": "1Gi"}}}}
+
+
+def test_a_kubelet_makes_and_deletes_only_the_volumes_of_claims_placed_on_its_node(
+        admin, as_user):
+    """The provisioner's grant (create and delete any volume) is not a compromised kubelet's:
+    no volume of the host's root bound to another's claim, none of another node deleted (its
+    provisioner would then remove the directory the volume names)."""
+    node_a = as_user("system:node:node-a")
+    theirs = admin.create("persistentvolumeclaims", claim_on("theirs", "node-b"), "team-a")
+    with pytest.raises(Forbidden) as denied:
+        node_a.create("persistentvolumes", local_volume("root", "node-a", "/", theirs), None)
+    assert denied.value.message == (
+        'persistentvolumes "root" is forbidden: node "node-a" can only create persistentvolumes '
+        "for claims whose selected node is itself")
+    with pytest.raises(Forbidden, match="can only create persistentvolumes with node affinity "
+                                        "to itself"):
+        node_a.create("persistentvolumes", local_volume(
+            f"pvc-{theirs['metadata']['uid']}", "node-b", "/", theirs), None)
+    admin.create("persistentvolumes", local_volume("on-b", "node-b", "/var/lib/data"), None)
+    with pytest.raises(Forbidden) as denied:
+        node_a.delete("persistentvolumes", "on-b", None)
+    assert denied.value.message == ('persistentvolumes "on-b" is forbidden: node "node-a" can '
+                                    "only delete persistentvolumes with node affinity to itself")
+    volumes = admin.list("persistentvolumes", None)["items"]
+    assert [v["metadata"]["name"] for v in volumes] == ["on-b"]
+    mine = admin.create("persistentvolumeclaims", claim_on("mine", "node-a"), "team-a")
+    name = f"pvc-{mine['metadata']['uid']}"
+    node_a.create("persistentvolumes", local_volume(name, "node-a", "/data/x", mine), None)
+    node_a.delete("persistentvolumes", name, None)
+
+
 class Scripted(AdmissionActor):
     """Answers with ``verdict(review)``; with ``gate``, waits for it first (a slow actor)."""
 
@@ -497,6 +563,50 @@ def test_a_slow_actor_does_not_stall_other_requests(admin, actors):
             f"w{i}" for i in range(8))
 
 
+TIGHT = {"metadata": {"name": "tight"}, "spec": {"type": "Limited", "limited": {
+    "nominalConcurrencyShares": 1, "limitResponse": {"type": "Reject"}}}}
+EDITOR_IS_TIGHT = {"metadata": {"name": "editor"}, "spec": {
+    "priorityLevelConfiguration": {"name": "tight"}, "matchingPrecedence": 100,
+    "distinguisherMethod": {"type": "ByUser"}, "rules": [{
+        "subjects": [{"kind": "User", "user": {"name": "ns-editor"}}],
+        "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
+                           "namespaces": ["*"]}]}]}}
+
+
+@pytest.mark.parametrize("workers", [1])  # the seats the editor holds are the ones met
+def test_a_request_naming_anothers_inbox_is_not_classified_into_their_flow(
+        cluster, admin, as_user, actors, connect, workers):
+    """Priority and fairness classify a request by the identity it claims, before it is
+    authenticated: a claim of the editor's inbox made with another's credentials must not be
+    queued (here: refused, its 429 sent into the editor's inbox) in the editor's flow."""
+    admin.create("prioritylevelconfigurations", TIGHT, None)
+    admin.create("flowschemas", EDITOR_IS_TIGHT, None)
+    gate = threading.Event()
+    actors("hold", lambda r: allow(), timeout=30, gate=gate, admin=admin,
+           resources=("configmaps",))
+    editor = as_user("ns-editor")
+    heard: list[Envelope] = []
+    inbox = f"{editor.connection.subjects.inbox('ns-editor')}.forged"
+    editor.connection.subscribe(f"{inbox}.>", lambda incoming: heard.append(incoming.envelope))
+    with ThreadPoolExecutor(8) as pool:  # more than the level's seats: the last refused
+        held = [pool.submit(editor.create, "configmaps", {"metadata": {"name": f"h{i}"}},
+                            "team-a") for i in range(8)]
+        try:
+            refused = until(lambda: [f for f in held if f.done()])
+            assert isinstance(refused[0].exception(), TooManyRequests)
+            forged = Envelope(verb="create", namespace="team-a", auth={"token": "tok-nobody"},
+                              body={"metadata": {"name": "forged"}})
+            nobody = connect(cluster.bus_of(cluster.credentials("test:nobody")), "nobody")
+            bus_loop.wait(nobody.nc.publish(
+                "kubeactor.api.core.configmaps.create", encode(forged), reply=f"{inbox}.1"))
+            log = cluster.config.data_dir / "audit.log"
+            until(lambda: heard or [r for r in auditlog.events(log) if (
+                r["user"].get("username"), _code(r)) == ("nobody", 400)])
+            assert heard == []
+        finally:
+            gate.set()
+
+
 # -- audit -------------------------------------------------------------------------------------
 
 
@@ -579,6 +689,21 @@ def test_what_no_worker_sees_or_no_verb_serves_is_answered_4xx_and_audited(clust
     assert audit_lines(cluster, lambda r: (r["verb"], r.get("objectRef", {}).get("resource"),
                                            _code(r)) == ("get", "pods", 404))
     assert audit_lines(cluster, lambda r: (r["verb"], _code(r)) == ("", 404))
+
+
+def test_made_up_subjects_add_no_label_values_to_the_request_metrics(cluster, connect):
+    """A subject's verb, group, resource and subresource are anyone's to write: the request
+    metrics name only what the apiserver understood (else one series per made-up name, in
+    the apiserver's memory and in every scrape, without bound)."""
+    raw = connect(cluster, "raw")
+    token = encode(Envelope(auth={"token": "tok-nobody"}))
+    subjects = [f"kubeactor.api.{group}.{resource}.{verb}" for group, resource, verb in (
+        ("core", "made-up-0", "get"), ("made-up-1.io", "pods", "get"),
+        ("core", "pods/made-up-2", "get"), ("core", "pods", "made-up-3"))]
+    for subject in subjects:
+        bus_loop.wait(raw.nc.request(subject, token, timeout=10))
+    written = generate_latest(cluster.instruments.registry).decode()
+    assert "apiserver_request_total" in written and "made-up" not in written.lower()
 
 
 def test_deletecollection_deletes_what_matches_and_is_authorized_as_such(admin, as_user):

@@ -23,6 +23,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol
 
+from actors.api import storage
 from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.pods import MIRROR_ANNOTATION, bound_node, references
@@ -251,6 +252,8 @@ class NodeRestriction:
             self._own_node(request, node)
         elif resource == "pods":
             self._own_pod(request, node)
+        elif resource == "persistentvolumes":
+            self._own_volume(request, node)
         elif resource == "leases" and request.namespace != NODE_LEASE_NAMESPACE:
             raise request.forbidden(f'node "{node}" can only access leases in the '
                                     f'"{NODE_LEASE_NAMESPACE}" system namespace')
@@ -299,6 +302,31 @@ class NodeRestriction:
         if pod is not None and bound_node(pod) != node:
             raise request.forbidden(f"node {node} can only evict pods with spec.nodeName set "
                                     "to itself")
+
+    def _own_volume(self, request: AdmissionRequest, node: str) -> None:
+        """The local-path provisioner in a kubelet's process makes and deletes volumes on
+        its node only, a new one for a claim the scheduler placed there: a compromised kubelet
+        may not bind a host path to another node's claim, nor delete another node's volume
+        (whose provisioner would then remove the directory it names)."""
+        volume = request.object if request.operation == "CREATE" else request.old_object
+        if storage.volume_nodes(volume or {}) != {node}:
+            verb = "create" if request.operation == "CREATE" else "delete"
+            raise request.forbidden(f'node "{node}" can only {verb} persistentvolumes with '
+                                    "node affinity to itself")
+        if request.operation == "CREATE" and not self._placed_here(volume or {}, node):
+            raise request.forbidden(f'node "{node}" can only create persistentvolumes for '
+                                    "claims whose selected node is itself")
+
+    def _placed_here(self, volume: Object, node: str) -> bool:
+        """Whether the volume's ``claimRef`` names (by uid) a claim placed on ``node``."""
+        ref = ((volume.get("spec") or {}).get("claimRef")) or {}
+        if not isinstance(ref, dict) or not ref.get("uid") or self._access is None:
+            return False
+        claim = self._access.get(storage.CLAIMS, str(ref.get("namespace", "")),
+                                 str(ref.get("name", ""))) or {"metadata": {}}
+        metadata = claim["metadata"]
+        return metadata.get("uid") == ref["uid"] and \
+            (metadata.get("annotations") or {}).get(storage.SELECTED_NODE) == node
 
     @staticmethod
     def _own_pod(request: AdmissionRequest, node: str) -> None:

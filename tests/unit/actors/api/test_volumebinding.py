@@ -152,3 +152,18 @@ def test_a_requested_volume_that_cannot_serve_the_claim_says_why_as_kubernetes()
     assert binding.unsatisfied(volume("v", volumeMode="Block"), claim()) == \
         "incompatible volumeMode"
     assert binding.unsatisfied(volume("v"), claim()) is None
+
+
+def test_a_claims_selector_is_checked_as_a_label_selector():
+    """A malformed selector stored would fail the scheduler's VolumeBinding on every node
+    (SchedulerError) and the binder's every look at the claim: refused, as Kubernetes does."""
+    def claim(selector: Any) -> dict[str, Any]:
+        return {"spec": {"accessModes": ["ReadWriteOnce"], "selector": selector,
+                         "resources": {"requests": {"storage": "1Gi"}}}}
+    for bad in ({"matchExpressions": [{"key": "a", "operator": "Foo"}]},
+                {"matchExpressions": [{"key": "a", "operator": "In"}]},
+                {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}):
+        [problem] = storage.claim_problems(claim(bad))
+        assert problem.startswith("spec.selector: Invalid value: matchExpressions")
+    assert storage.claim_problems(claim({"matchLabels": {"tier": "db"}})) == []
+    assert storage.claim_problems(claim({})) == []

@@ -67,3 +67,14 @@ def test_each_process_has_its_own_registry_and_read_gauges_sum_their_owners():
     assert sample(one, "kubelet_running_pods") == 3  # node-2's reader was replaced
     assert sample(two, "kubelet_running_pods") is None
     assert b"_created" not in generate_latest(one.registry)
+
+
+def test_a_request_not_understood_is_counted_without_the_names_its_subject_made_up():
+    instruments = Instruments()
+    metrics = RequestMetrics(instruments, Subjects())
+    metrics.answered(answered(decoded=False, verb="frobnicate", group="made.up",
+                              resource="widgets", subresource="knobs", version="", code=404),
+                     counted=False)
+    assert sample(instruments, "apiserver_request_total", verb="other", dry_run="", group="",
+                  version="", resource="", subresource="", scope="", component="apiserver",
+                  code="404") == 1

@@ -8,7 +8,7 @@ import msgpack
 
 from actors.api import serviceaccounts
 from bindings.cli import tracepage
-from bindings.cli.tracing import PROOF_KEYS, Record, answered, hop
+from bindings.cli.tracing import PROOF_KEYS, Record, answered, hop, mermaid, render
 from bus.envelope import Envelope, encode
 
 TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl"
@@ -69,3 +69,18 @@ def test_a_request_shows_the_latency_its_reply_measured():
         Record.capture("kubeactor.api.core.pods.create", encode(request)),
         Record.capture("kubeactor.inbox.cli.x", encode(reply))) if record is not None)
     assert [line.latency_ms for line in hops] == [4.5, 4.5]
+
+
+def test_what_a_sender_wrote_reaches_the_terminal_escaped():
+    """Anyone may publish a chaos span (or a request): escape sequences in it would be the
+    tracer's terminal's commands (a title, a cleared screen, OSC 52 writing the clipboard)."""
+    span = Envelope(sender="fault-injector\x1b]52;c;cm0gLXJmIH4=\x07", target="chaos\r",
+                    verb="drop", resource="pods\x1b[2J", name="web\u202egpj.exe",
+                    options={"chaos": "plan", "faulted": "create\n12:00:00  admin -> x"})
+    record = Record.capture("kubeactor.trace.chaos", encode(span))
+    assert record is not None
+    line = hop(record)
+    text = render(line) + mermaid([line])
+    assert not any(c in text for c in "\x1b\x07\r\u202e") and text.count("\n") == 4
+    assert "fault-injector\\x1b]52;c;cm0gLXJmIH4=\\x07 -> chaos\\r" in render(line)
+    assert "chaos drop create\\n12:00:00  admin -> x pods\\x1b[2J/web\\u202egpj.exe" in render(line)
