@@ -195,7 +195,8 @@ class Verbs:
         obj = prepare_create(request.info, conversion.stored(
             request.info, request.options.version, body), request.namespace,
             request.envelope.trace_id, request.envelope.id)
-        request.name = obj["metadata"].get("name") or request.name
+        named = obj["metadata"].get("name")
+        request.name = named if isinstance(named, str) and named else request.name  # else 422
         if request.info.name == certificates.RESOURCE:  # who asks is who sent it
             user = request.user
             certificates.requested_by(obj, user.name, user.uid, user.groups)

@@ -17,6 +17,7 @@ from bus.errors import (
     BadRequest,
     Conflict,
     Forbidden,
+    Invalid,
     MethodNotAllowed,
     NotFound,
     RequestEntityTooLarge,
@@ -131,6 +132,18 @@ def test_create_get_list_and_duplicate(admin):
     assert [p["metadata"]["name"] for p in admin.list("pods", "default")["items"]] == ["web"]
     with pytest.raises(AlreadyExists, match='pods "web" already exists'):
         admin.create("pods", pod("web"))
+
+
+@pytest.mark.parametrize("name", [["a", "b"], {"a": 1}, 7])
+def test_a_name_that_is_not_a_string_is_invalid_and_audited_without_a_500(admin, name):
+    """The request's name is taken from the body only when it is one (the audit's request URI
+    joined a list once: a 500 after the 422)."""
+    with pytest.raises(Invalid, match="metadata.name"):
+        admin.request("create", "replicasets", namespace="default", body={
+            "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
+                "metadata": {"labels": {"a": "b"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1.35"}]}}}})
 
 
 def test_create_in_missing_namespace_is_refused_by_namespace_lifecycle(admin):
