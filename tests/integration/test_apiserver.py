@@ -138,7 +138,7 @@ def test_create_get_list_and_duplicate(admin):
 def test_a_name_that_is_not_a_string_is_invalid_and_audited_without_a_500(admin, name):
     """The request's name is taken from the body only when it is one (the audit's request URI
     joined a list once: a 500 after the 422)."""
-    with pytest.raises(Invalid, match="metadata.name"):
+    with pytest.raises(Invalid, match=r"metadata\.name"):
         admin.request("create", "replicasets", namespace="default", body={
             "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name},
             "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {

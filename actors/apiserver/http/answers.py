@@ -49,13 +49,16 @@ def warning(text: str) -> str:
 
 
 def retry_after(error: ApiError) -> dict[str, str]:
-    """The ``Retry-After`` header of a 429 (``details.retryAfterSeconds``, else 1), which
-    kubectl and client-go wait before they send the request again; none for other errors."""
-    if error.code != 429:
-        return {}
+    """The ``Retry-After`` header of a 429 that says when to try again
+    (``details.retryAfterSeconds`` > 0: flow control's), which client-go waits and then sends
+    the request again by itself; none for a 429 that says nothing (an eviction a budget
+    refuses: kubectl drain says so and retries), nor for other errors, as kube-apiserver."""
     seconds = (error.details or {}).get("retryAfterSeconds") if isinstance(
         error.details, dict) else None
-    return {"Retry-After": str(seconds if isinstance(seconds, int) and seconds > 0 else 1)}
+    if error.code != 429 or isinstance(seconds, bool) or not isinstance(seconds, int) \
+            or seconds <= 0:
+        return {}
+    return {"Retry-After": str(seconds)}
 
 
 FLOW_HEADERS = {"flowSchemaUID": "X-Kubernetes-PF-FlowSchema-UID",
