@@ -5,9 +5,12 @@ thread: it schedules the work on the loop and returns a ``concurrent.futures.Fut
 for one). Subscription callbacks run on the loop thread and must not block: decode, hand the
 message to an actor with ``tell()``, return.
 
-When the server goes away, nats-py reconnects in the background. Requests are never buffered
-meanwhile: one made while the connection is down waits for it to come back (at most its own
-deadline). A connection with a reconnect window (``BusConfig.reconnect_window``: clients) gives
+When the server goes away, nats-py reconnects in the background (to another server of a NATS
+cluster when there is one). Requests are never buffered meanwhile: one made while the
+connection is down waits for it to come back (at most its own deadline); one that was awaiting
+its reply fails once it is back, with ``ReplyLost`` (no reply can come through the server lost:
+the request may or may not have been done, as after a timeout), instead of waiting out its
+deadline. A connection with a reconnect window (``BusConfig.reconnect_window``: clients) gives
 up when the window passes: it closes, and every request waiting on it, or made later, fails at
 once with ``ConnectionLost``; one without (the control plane) reconnects for ever.
 
@@ -251,6 +254,7 @@ class Connection:
         if self._nc is None or self.lost is not None or self._down is not None:
             return  # connecting, closing on purpose, lost for good, or already reconnecting
         self._up.clear()
+        self.requests.dropped()
         window = self.config.reconnect_window
         timer = None if window is None else asyncio.get_running_loop().call_later(
             window, self._lose, f"the connection to the bus at {self.config.url} was lost and "
@@ -272,6 +276,7 @@ class Connection:
             log.log(self._loss_level(), "%s: reconnected to the bus after %.1fs", self.name,
                     time.monotonic() - since)
         self._down = None
+        self.requests.reconnected()
         self._up.set()
 
     async def _on_closed(self) -> None:

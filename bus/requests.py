@@ -28,7 +28,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
 from bus.envelope import MAC_HEADER, Envelope, decode, encode, mac
-from bus.errors import BusError, BusTimeout, NoResponders, PayloadTooLarge
+from bus.errors import BusError, BusTimeout, NoResponders, PayloadTooLarge, ReplyLost
 
 if TYPE_CHECKING:
     from bus.connection import Connection
@@ -51,6 +51,9 @@ class Requests:
         """Keys a request's token (see the module's docstring)."""
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
         """The requests awaiting a reply, by token (loop thread only)."""
+        self._stranded: set[str] = set()
+        """The tokens of the requests that awaited a reply when the connection lost its server
+        (:meth:`dropped`), until it is back (:meth:`reconnected`)."""
 
     async def start(self, nc: NatsClient) -> None:
         """Subscribe to the replies on ``nc`` (the connection's, as it connects)."""
@@ -65,6 +68,23 @@ class Requests:
         for waiting in self._waiting.values():
             if not waiting.done():
                 waiting.set_exception(error)
+
+    def dropped(self) -> None:
+        """The connection lost its server: the requests awaiting a reply now will get none
+        (it went, or goes, through the server lost). They fail with ReplyLost once the
+        connection is back (:meth:`reconnected`), with ConnectionLost if it is lost for good
+        (:meth:`fail`): not at once, so a client a person waits on says which (loop thread)."""
+        self._stranded.update(self._waiting)
+
+    def reconnected(self) -> None:
+        """The connection is back: fail the requests stranded by its loss (loop thread)."""
+        stranded, self._stranded = self._stranded, set()
+        for token in stranded:
+            waiting = self._waiting.get(token)
+            if waiting is not None and not waiting.done():
+                waiting.set_exception(ReplyLost(
+                    "the connection lost its server while the reply was awaited; the request "
+                    "may or may not have been done"))
 
     def outgoing(self, subject: str, envelope: Envelope, mac_key: bytes | None
                  ) -> tuple[bytes, str, bytes | None]:
@@ -93,6 +113,8 @@ class Requests:
             raise PayloadTooLarge(f"request to {subject} is over the bus limit") from error
         except TimeoutError as error:
             raise BusTimeout(f"no reply on {subject} within {deadline:.1f}s") from error
+        except ReplyLost as error:
+            raise ReplyLost(f"no reply on {subject}: {error}") from None
         except nats.errors.Error as error:
             raise BusError(f"request on {subject} failed: {error}") from error
         finally:
