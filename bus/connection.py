@@ -47,7 +47,13 @@ from nats.aio.subscription import Subscription
 from bus import faults
 from bus import loop as bus_loop
 from bus.callout import sign_nonce
-from bus.config import RECONNECT_WAIT, BusConfig, tls_options
+from bus.config import (
+    MAX_OUTSTANDING_PINGS,
+    PING_INTERVAL,
+    RECONNECT_WAIT,
+    BusConfig,
+    tls_options,
+)
 from bus.envelope import Envelope, decode, encode, read_mac
 from bus.errors import (
     ApiError,
@@ -170,6 +176,8 @@ class Connection:
                 # until the reconnect window closes the connection: _on_disconnected).
                 max_reconnect_attempts=1,
                 reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]  # any float
+                ping_interval=PING_INTERVAL,
+                max_outstanding_pings=MAX_OUTSTANDING_PINGS,
                 error_cb=self._on_error,
                 disconnected_cb=self._on_disconnected,
                 reconnected_cb=self._on_reconnected,

@@ -2,10 +2,13 @@
 window) gives up when the window passes and fails every request at once with ConnectionLost; the
 control plane's (no window) waits for the server and carries on when it is back; a request that
 awaited its reply when the server went fails once the connection is back (ReplyLost), not at its
-deadline."""
+deadline; a server gone silent (frozen: no TCP reset, as a machine lost) is given up within
+three seconds of pings."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from dataclasses import replace
@@ -85,3 +88,17 @@ def test_a_request_awaiting_its_reply_fails_once_the_connection_is_back(tmp_path
             pending.result(10)
         assert time.monotonic() - started < 5
         assert component.lost is None
+
+
+def test_a_server_gone_silent_is_given_up_within_three_seconds(tmp_path, connect):
+    with NatsServer(tmp_path / "nats") as server:
+        component = connect(server.url, "component")
+        assert server._proc is not None
+        os.kill(server._proc.pid, signal.SIGSTOP)  # no reset, no answer: a machine lost
+        try:
+            frozen = time.monotonic()
+            until(lambda: component.down, timeout=6)
+            assert time.monotonic() - frozen < 4.5
+        finally:
+            os.kill(server._proc.pid, signal.SIGCONT)
+        until(lambda: component.down is None, timeout=15)  # and back once it answers
