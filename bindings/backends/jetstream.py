@@ -304,12 +304,19 @@ class JetStreamBackend:
 
     async def _ask_for(self, until: int) -> None:
         """Bring the records up to ``until`` that the feed has not, asking the stream for each
-        (the next one of the bucket after the last seen); stop at the first failure (logged:
+        (the next one of the bucket after the last seen), again while it cannot answer yet (a
+        new leader just elected: 503), until the timeout; stop at any other failure (logged:
         a later commit asks again)."""
+        deadline = time.monotonic() + self._timeout
         while self._seen < until:
             try:
                 msg = await self._js.get_msg(self._stream, seq=self._seen + 1,
                                              subject=f"{self._subjects}>", next=True)
+            except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+                if time.monotonic() + RETRY_SECONDS >= deadline:
+                    return
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
             except (nats.errors.Error, OSError) as error:
                 log.warning("JetStream store %s: asking for revision %d: %s", self._bucket,
                             self._seen + 1, error or type(error).__name__)
@@ -426,11 +433,11 @@ class JetStreamBackend:
             self._late = self._late or late
         if late:
             with contextlib.suppress(TimeoutError):
-                bus_loop.wait(self._ask_for(until), self._timeout)
+                bus_loop.wait(self._ask_for(until), self._timeout + 1)
         with self._changed:
             if self._seen < until:
-                log.warning("JetStream store %s: revision %d has not come within %gs",
-                            self._bucket, until, FEED_WAIT_SECONDS + self._timeout)
+                log.warning("JetStream store %s: revision %d has not come: the feed is late and "
+                            "the stream did not give it", self._bucket, until)
             arrived, self._arrived = self._arrived, []
             self._committing = False
         records = [record for raw in arrived if (record := self._decode(*raw)) is not None]

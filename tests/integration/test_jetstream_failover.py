@@ -1,7 +1,8 @@
 """The JetStream store backend when a NATS server is lost under it, on a real nats-server: a
 write whose acknowledgement is lost is sent again under its ``Nats-Msg-Id`` and stored once, at
 the first attempt's revision (never refused by its own compare-and-set); a commit whose records
-the feed does not bring (its consumer gone with its server) asks the stream for them."""
+the feed does not bring (its consumer gone with its server) asks the stream for them, again
+while the stream cannot answer yet."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import nats.errors
+import nats.js.errors
 import pytest
 
 from actors.store import Change
@@ -77,6 +79,16 @@ def test_writes_of_their_own_get_ids_of_their_own(backend):
 def test_a_commit_the_feed_does_not_bring_asks_the_stream_for_its_records(backend):
     backend._following.cancel()  # the feed does not follow again: as while its server is lost
     bus_loop.wait(backend._sub.unsubscribe(), 10)
+    get_msg, asked = backend._js.get_msg, []
+
+    async def electing(*arguments: Any, **options: Any) -> Any:  # a leader just elected
+        asked.append(options["seq"])
+        if len(asked) == 1:
+            raise nats.js.errors.ServiceUnavailableError(
+                code=503, err_code=10008, description="JetStream system temporarily unavailable")
+        return await get_msg(*arguments, **options)
+
+    backend._js.get_msg = electing  # type: ignore[method-assign]
     outcomes = backend.commit([Change(f"/pods/default/{name}", {"metadata": {"name": name}}, 0)
                                for name in "pq"])
     started = time.monotonic()
@@ -84,6 +96,7 @@ def test_a_commit_the_feed_does_not_bring_asks_the_stream_for_its_records(backen
     assert time.monotonic() - started < FEED_WAIT_SECONDS + 1
     assert [(r.key, r.revision) for r in records] == [
         ("/pods/default/p", outcomes[0]), ("/pods/default/q", outcomes[1])]
+    assert asked == [outcomes[0], outcomes[0], outcomes[1]]  # asked again after the 503
     [later] = backend.commit([Change("/pods/default/r", {"metadata": {"name": "r"}}, 0)])
     started = time.monotonic()
     assert [r.revision for r in backend.records(later)] == [later]
