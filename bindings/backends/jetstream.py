@@ -3,7 +3,11 @@
 Every object is one key of the bucket ``<prefix>-store`` (file storage, one version per key):
 a write is a put, a deletion a KV delete marker, each with compare-and-set on the key's last
 revision (``Nats-Expected-Last-Subject-Sequence``, KV's "update with last revision"), and a
-write is acknowledged only once JetStream has acknowledged it.
+write is acknowledged only once JetStream has acknowledged it. The bucket's stream sequence is
+the global revision: every put and every delete marker of every key takes the next one, so one
+bucket holding all resources gives etcd's single revision counter, and an object's
+``resourceVersion`` is the sequence of its last put (kept out of the stored value and stamped
+back on read, as etcd's ``mod_revision``).
 
 A write whose acknowledgement is lost (its NATS server or the stream's leader died under it) or
 refused for now (the stream has no leader while its replicas elect one) is sent again, the same
@@ -14,11 +18,7 @@ second attempt of a write already stored is answered with the first one's sequen
 (``duplicate``), never stored twice nor refused by its own compare-and-set; one of a write still
 being stored is told so, and tried again. A stream of one replica (one nats-server) checks the
 compare-and-set first: a later attempt it refuses reads the key's last record back, and when
-that record carries the write's own id, the write was stored there. The bucket's stream sequence is
-the global revision: every put and every delete marker of every key takes the next one, so one
-bucket holding all resources gives etcd's single revision counter, and an object's
-``resourceVersion`` is the sequence of its last put (kept out of the stored value and stamped
-back on read, as etcd's ``mod_revision``).
+that record carries the write's own id, the write was stored there.
 
 A delete marker stays in the bucket ``keep_deleted`` seconds (five minutes, as kube-apiserver
 compacts etcd), then each store purges the markers it knows of (only records up to the marker:
