@@ -122,7 +122,7 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
     try:
         config = kubeconfig.load(workdir / "up" / "kubeconfig")
         subjects = Subjects(config.prefix)
-        nc = await nats.connect(server.url, inbox_prefix=subjects.inbox_prefix.encode())
+        nc = await nats.connect(server.url, inbox_prefix=subjects.inbox("admin").encode())
         auth = {"token": config.token}
 
         async def api(verb: str, resource: str, name: str, body: object,
@@ -223,13 +223,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         results = asyncio.run(run(args.nodes, args.pods, args.concurrency, Path(workdir),
                                   args.in_process, args.profile))
-    print(f"{'what':<28}{'value':>12}")
+    print(f"{'what':<36}{'value':>12}")
     for key in ("create_rps", "pod_create_rps", "pods_per_s", "ratio_to_create",
                 "scheduler_only_pods_per_s",
                 "p50_bind_ms", "p99_bind_ms", "server_cpu_us_per_pod",
                 "scheduler_cpu_us_per_pod", "controller_manager_cpu_us_per_pod"):
         if key in results:
-            print(f"{key:<28}{results[key]:>12}")
+            print(f"{key:<36}{results[key]:>12}")
     print(json.dumps(results))
 
 
