@@ -80,6 +80,10 @@ class NodeInfo:
     nonzero_cpu: int = 0
     nonzero_memory: int = 0
     pods: dict[str, PodInfo] = field(default_factory=dict)
+    usage: tuple[int, ...] = (0, 0, 0, 0, 0, 0)
+    """What resource scores read of the node, as one key: allocatable cpu and memory,
+    requested, and requested with the non-zero defaults. Nodes of one shape and load share
+    it, so a cycle scores each distinct usage once (``plugins.ByUsage``)."""
 
     def set_node(self, node: Object) -> None:
         """Take in a new version of the node (parsing its allocatable and taints once)."""
@@ -96,6 +100,7 @@ class NodeInfo:
         self.allocatable_cpu = parse_cpu(allocatable.get("cpu", 0))
         self.allocatable_memory = parse_memory(allocatable.get("memory", 0))
         self.allocatable_pods = parse_count(allocatable.get("pods", DEFAULT_MAX_PODS))
+        self._refresh_usage()
 
     def add_pod(self, info: PodInfo) -> None:
         self.remove_pod(info.key)
@@ -113,3 +118,8 @@ class NodeInfo:
         self.requested_memory += sign * info.memory
         self.nonzero_cpu += sign * info.nonzero_cpu
         self.nonzero_memory += sign * info.nonzero_memory
+        self._refresh_usage()
+
+    def _refresh_usage(self) -> None:
+        self.usage = (self.allocatable_cpu, self.allocatable_memory, self.requested_cpu,
+                      self.requested_memory, self.nonzero_cpu, self.nonzero_memory)

@@ -13,7 +13,7 @@ TaintToleration                    PreFilter, Filter,         3
                                    PreScore, Score
 NodeAffinity                       PreFilter, Filter,         2
                                    PreScore, Score
-NodeResourcesFit (LeastAllocated)  Filter, Score              1
+NodeResourcesFit (LeastAllocated)  Filter, PreScore, Score    1
 NodeResourcesBalancedAllocation    PreScore, Score            1
 VolumeBinding                      PreFilter, Filter,
                                    PreBind
@@ -288,11 +288,39 @@ def balanced_allocation(pod: PodInfo, node: NodeInfo) -> int:
                * MAX_NODE_SCORE)
 
 
-class NodeResourcesFit:
+class ByUsage:
+    """Score plugins whose score depends only on the pod and the node's ``usage`` (its
+    allocatable and requested resources): PreScore leaves the cycle an empty table (the
+    pod's state), and each distinct usage is scored once in a cycle (nodes of one shape and
+    load, the common case, share one), the same score kube-scheduler's would be. Subclasses
+    name the plugin and give ``scored`` (pure: pod, node -> score)."""
+
+    name: ClassVar[str]
+
+    @staticmethod
+    def scored(pod: PodInfo, node: NodeInfo) -> int:
+        raise NotImplementedError
+
+    def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        state[self.name] = {}
+        return SUCCESS
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        known = state.get(self.name)
+        if known is None:  # scored outside a cycle (no PreScore ran)
+            return self.scored(pod, node), SUCCESS
+        pair: tuple[int, Status] | None = known.get(node.usage)
+        if pair is None:
+            pair = known[node.usage] = (self.scored(pod, node), SUCCESS)
+        return pair
+
+
+class NodeResourcesFit(ByUsage):
     """Filter: requests fit in what is left (cpu, memory, pods). Score: LeastAllocated."""
 
     name: ClassVar[str] = "NodeResourcesFit"
     events = frozenset({*NODE_EVENTS, ClusterEvent.ASSIGNED_POD_DELETE})
+    scored = staticmethod(least_allocated)
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if (len(node.pods) < node.allocatable_pods  # the common case, without a list
@@ -302,22 +330,17 @@ class NodeResourcesFit:
         reasons = insufficient_resources(pod, node)
         return unschedulable(*reasons) if reasons else SUCCESS
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
-        return least_allocated(pod, node), SUCCESS
 
-
-class NodeResourcesBalancedAllocation:
+class NodeResourcesBalancedAllocation(ByUsage):
     """Score: prefer nodes whose cpu and memory would be used in like shares; skipped for
     pods that request neither (as kube-scheduler)."""
 
     name: ClassVar[str] = "NodeResourcesBalancedAllocation"
     events = frozenset({*NODE_EVENTS, ClusterEvent.ASSIGNED_POD_DELETE})
+    scored = staticmethod(balanced_allocation)
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
-        return SUCCESS if pod.cpu or pod.memory else SKIP
-
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
-        return balanced_allocation(pod, node), SUCCESS
+        return super().pre_score(state, pod, nodes) if pod.cpu or pod.memory else SKIP
 
 
 # -- binding ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from actors.scheduler.plugins import (
     NodeName,
     NodeReady,
     NodeResourcesBalancedAllocation,
+    NodeResourcesFit,
     NodeUnschedulable,
     TaintToleration,
     balanced_allocation,
@@ -452,6 +453,26 @@ def test_balanced_allocation_is_skipped_for_pods_that_request_nothing():
     plugin = NodeResourcesBalancedAllocation()
     assert plugin.pre_score({}, PodInfo.of(pod("p")), []).code.value == "Skip"
     assert plugin.pre_score({}, PodInfo.of(pod("p", cpu="1")), []).ok
+
+
+@pytest.mark.parametrize(("plugin", "pure"), [
+    (NodeResourcesFit(), least_allocated),
+    (NodeResourcesBalancedAllocation(), balanced_allocation)])
+def test_resource_scores_are_worked_out_once_per_usage_in_a_cycle_and_equal_the_pure_ones(
+        plugin, pure):
+    # six nodes, three usages: two shapes, one of them loaded on two nodes
+    nodes = [info(node("a")), info(node("b")), info(node("c", cpu="8", memory="16Gi")),
+             info(node("d"), bound(pod("o1", cpu="1", memory="1Gi"), "d")),
+             info(node("e"), bound(pod("o2", cpu="1", memory="1Gi"), "e")),
+             info(node("f", cpu="8", memory="16Gi"))]
+    web, state = PodInfo.of(pod("web", cpu="500m", memory="256Mi")), {}
+    assert plugin.pre_score(state, web, nodes).ok
+    scores = [plugin.score(state, web, n)[0] for n in nodes]
+    assert scores == [pure(web, n) for n in nodes]
+    assert len(state[plugin.name]) == 3  # a, b share one; c, f one; d, e one
+    nodes[0].add_pod(PodInfo.of(bound(pod("o3", cpu="2", memory="0"), "a")))  # a changes
+    assert plugin.score(state, web, nodes[0])[0] == pure(web, nodes[0])  # its usage is new
+    assert plugin.score({}, web, nodes[3])[0] == pure(web, nodes[3])  # no PreScore: computed
 
 
 def test_balanced_allocation_breaks_a_least_allocated_tie_toward_even_use():
