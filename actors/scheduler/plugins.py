@@ -80,19 +80,21 @@ UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 
 class AnyNode:
     """Whether any node of a snapshot has ``attribute`` true (``negate``: false), worked out
-    once per snapshot: the cache hands cycles a new node list whenever a node changed, so
-    PreFilters that ask this cost nothing per pod."""
+    again only when the snapshot is another list or its ``generation`` moved (a node came,
+    changed or went: ``cache.Snapshot``), so PreFilters that ask this cost nothing per pod."""
 
     def __init__(self, attribute: str, negate: bool = False) -> None:
         self._get, self._negate = attrgetter(attribute), negate
-        self._nodes: Sequence[NodeInfo] | None = None
+        self._seen: tuple[Sequence[NodeInfo] | None, int | None] = (None, None)
         self._answer = False
 
     def __call__(self, nodes: Sequence[NodeInfo]) -> bool:
-        if nodes is not self._nodes:
+        seen = self._seen
+        generation = getattr(nodes, "generation", None)
+        if nodes is not seen[0] or generation != seen[1]:
             values = map(self._get, nodes)
             self._answer = not all(values) if self._negate else any(values)
-            self._nodes = nodes
+            self._seen = (nodes, generation)
         return self._answer
 
 

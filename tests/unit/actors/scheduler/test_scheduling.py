@@ -18,7 +18,7 @@ from actors.api.placement import (
 )
 from actors.scheduler.cache import Cache
 from actors.scheduler.framework import Framework, Profile
-from actors.scheduler.interface import SUCCESS
+from actors.scheduler.interface import SUCCESS, CycleState
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 from actors.scheduler.plugins import (
     DEFAULT_WEIGHTS,
@@ -465,7 +465,7 @@ def test_resource_scores_are_worked_out_once_per_usage_in_a_cycle_and_equal_the_
              info(node("d"), bound(pod("o1", cpu="1", memory="1Gi"), "d")),
              info(node("e"), bound(pod("o2", cpu="1", memory="1Gi"), "e")),
              info(node("f", cpu="8", memory="16Gi"))]
-    web, state = PodInfo.of(pod("web", cpu="500m", memory="256Mi")), {}
+    web, state = PodInfo.of(pod("web", cpu="500m", memory="256Mi")), CycleState()
     assert plugin.pre_score(state, web, nodes).ok
     scores = [plugin.score(state, web, n)[0] for n in nodes]
     assert scores == [pure(web, n) for n in nodes]
@@ -492,6 +492,50 @@ def test_node_wide_pre_filter_answers_follow_the_snapshot_when_a_node_changes():
     assert plugin.pre_filter({}, web, first).code.value == "Skip"
     cache.set_node(tainted("a", "dedicated", "gpu"))  # the same node, now tainted
     second = cache.node_list()
-    assert second is not first
+    assert second is first and second.generation > 0  # changed in place, generation moved
+    assert second[0].hard_taints
     assert plugin.pre_filter({}, web, second).ok
     assert pick_node(pod("web"), [tainted("a", "dedicated", "gpu")], [])[0] is None
+
+
+def test_the_snapshot_is_updated_incrementally_and_matches_one_built_afresh():
+    cache = Cache()
+    for name in ("b", "d", "a"):
+        cache.set_node(node(name))
+    snapshot = cache.node_list()
+    generation = snapshot.generation
+    cache.pod_changed(bound(pod("p", cpu="1"), "b"))  # pods leave the snapshot as it is
+    assert cache.node_list() is snapshot and snapshot.generation == generation
+    cache.set_node(cordoned("d"))  # a change: in place, a new generation
+    assert cache.node_list() is snapshot and snapshot.generation > generation
+    cache.set_node(node("c"))  # a node comes: a new list, in name order
+    cache.remove_node("a")  # and one goes
+    updated = cache.node_list()
+    afresh = Cache()
+    for obj in (node("b"), cordoned("d"), node("c")):
+        afresh.set_node(obj)
+    afresh.pod_changed(bound(pod("p", cpu="1"), "b"))
+    assert updated is not snapshot
+    assert [(n.name, n.unschedulable, n.usage) for n in updated] == [
+        (n.name, n.unschedulable, n.usage) for n in afresh.node_list()]
+    assert [n.name for n in updated] == ["b", "c", "d"]
+
+
+def test_node_wide_answers_are_worked_out_again_only_when_the_generation_moves():
+    cache, plugin, web = Cache(), NodeUnschedulable(), PodInfo.of(pod("web"))
+    cache.set_node(node("a"))
+    looked: list[str] = []
+    real = plugin._cordoned._get
+
+    def get(info: NodeInfo) -> bool:
+        looked.append(info.name)
+        return bool(real(info))
+
+    plugin._cordoned._get = get  # type: ignore[assignment]
+    assert plugin.pre_filter({}, web, cache.node_list()).code.value == "Skip"
+    cache.pod_changed(bound(pod("p"), "a"))
+    assert plugin.pre_filter({}, web, cache.node_list()).code.value == "Skip"
+    assert looked == ["a"]  # once: pods do not move the generation
+    cache.set_node(cordoned("a"))
+    assert plugin.pre_filter({}, web, cache.node_list()).ok
+    assert looked == ["a", "a"]
