@@ -410,15 +410,7 @@ class Framework:
         scheduler's hottest loop: the statuses are checked in the same pass that takes the
         scores, by identity with :data:`SUCCESS`; the sum costs about what the set's pass
         does, a type check of every score (which would refuse bools too) three times that."""
-        score = plugin.score
-        try:
-            results = [score(state, pod, node) for node in nodes]
-            scores = [value for value, status in results if status is SUCCESS]
-        except Exception:  # raised, or returned no pair: again node by node, to say where
-            results, scores = [self._score_on(state, pod, plugin, node) for node in nodes], []
-        if len(scores) != len(results):  # a status other than the shared SUCCESS: look
-            scores = [_checked_score(plugin, node, result)
-                      for node, result in zip(nodes, results, strict=True)]
+        scores = self._raw_scores(state, pod, plugin, nodes)
         if plugin.name in self._normalizers:
             named = dict(zip([node.name for node in nodes], scores, strict=True))
             status = guarding.call_status("NormalizeScore", plugin, plugin.normalize_score,
@@ -435,6 +427,31 @@ class Framework:
                 "Score", plugin.name, nodes[at].name,
                 f"invalid score {scores[at]!r}, it should be an integer in the range of "
                 f"[{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing").message)
+        return scores
+
+    def _raw_scores(self, state: CycleState, pod: PodInfo, plugin: Any,
+                    nodes: list[NodeInfo]) -> list[Any]:
+        """``plugin``'s scores of ``nodes`` before NormalizeScore: from its ``score_nodes``
+        when it has one, else ``score`` node by node; a failure (raised, no pair, a status
+        but SUCCESS) is looked at node by node to say where."""
+        batch = getattr(plugin, "score_nodes", None)
+        try:
+            if batch is not None:
+                scores: list[Any] = batch(state, pod, nodes)
+                if isinstance(scores, list) and len(scores) == len(nodes):
+                    return scores
+                raise _ScoreFailed(guarding.failed("Score", plugin.name, "", guarding.returned(
+                    scores, f"a list of {len(nodes)} scores")).message)
+            score = plugin.score
+            results = [score(state, pod, node) for node in nodes]
+            scores = [value for value, status in results if status is SUCCESS]
+        except _ScoreFailed:
+            raise
+        except Exception:  # raised, or returned no pair: again node by node, to say where
+            results, scores = [self._score_on(state, pod, plugin, node) for node in nodes], []
+        if len(scores) != len(results):  # a status other than the shared SUCCESS: look
+            scores = [_checked_score(plugin, node, result)
+                      for node, result in zip(nodes, results, strict=True)]
         return scores
 
     @staticmethod

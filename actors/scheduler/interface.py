@@ -179,7 +179,11 @@ class ScorePlugin(Plugin, Protocol):
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
         """How much ``node`` suits ``pod`` (higher is better; 0..MAX_NODE_SCORE unless this
         plugin normalizes), with :data:`SUCCESS`, or 0 and why it failed (the cycle fails
-        with Error)."""
+        with Error). A Score plugin may also have ``score_nodes(state, pod, nodes) ->
+        list[int]``, the scores of all ``nodes`` at once, which the framework then calls
+        instead (kubeactor's: one call a cycle rather than one a node); it must give what
+        ``score`` would, node by node, and raise where ``score`` would fail (the framework
+        then asks ``score`` node by node, to say where)."""
 
 
 @runtime_checkable

@@ -80,10 +80,11 @@ class NodeInfo:
     nonzero_cpu: int = 0
     nonzero_memory: int = 0
     pods: dict[str, PodInfo] = field(default_factory=dict)
-    usage: tuple[int, ...] = (0, 0, 0, 0, 0, 0)
-    """What resource scores read of the node, as one key: allocatable cpu and memory,
-    requested, and requested with the non-zero defaults. Nodes of one shape and load share
-    it, so a cycle scores each distinct usage once (``plugins.ByUsage``)."""
+    usage: str = ""
+    """What the resource Filter and Scores read of the node, as one key (a string: its hash
+    is computed once): allocatable cpu, memory and pods; requested cpu and memory, with and
+    without the non-zero defaults; the pod count. Nodes of one shape and load share it, so a
+    cycle filters and scores each distinct usage once (``plugins.ByUsage``)."""
 
     def set_node(self, node: Object) -> None:
         """Take in a new version of the node (parsing its allocatable and taints once)."""
@@ -121,5 +122,6 @@ class NodeInfo:
         self._refresh_usage()
 
     def _refresh_usage(self) -> None:
-        self.usage = (self.allocatable_cpu, self.allocatable_memory, self.requested_cpu,
-                      self.requested_memory, self.nonzero_cpu, self.nonzero_memory)
+        self.usage = (f"{self.allocatable_cpu} {self.allocatable_memory} "
+                      f"{self.allocatable_pods} {self.requested_cpu} {self.requested_memory} "
+                      f"{self.nonzero_cpu} {self.nonzero_memory} {len(self.pods)}")

@@ -290,6 +290,9 @@ def balanced_allocation(pod: PodInfo, node: NodeInfo) -> int:
                * MAX_NODE_SCORE)
 
 
+_USAGE = attrgetter("usage")
+
+
 class ByUsage:
     """Score plugins whose score depends only on the pod and the node's ``usage`` (its
     allocatable and requested resources): PreScore leaves the cycle an empty table (the
@@ -311,10 +314,21 @@ class ByUsage:
         known = state.get(self.name)
         if known is None:  # scored outside a cycle (no PreScore ran)
             return self.scored(pod, node), SUCCESS
-        pair: tuple[int, Status] | None = known.get(node.usage)
-        if pair is None:
-            pair = known[node.usage] = (self.scored(pod, node), SUCCESS)
-        return pair
+        value: int | None = known.get(node.usage)
+        if value is None:
+            value = known[node.usage] = self.scored(pod, node)
+        return value, SUCCESS
+
+    def score_nodes(self, state: CycleState, pod: PodInfo,
+                    nodes: Sequence[NodeInfo]) -> list[int]:
+        """The scores of all ``nodes``: each distinct usage scored once, on one node that
+        has it (loops in C but for that)."""
+        known: dict[str, int] = state.setdefault(self.name, {})
+        usages = list(map(_USAGE, nodes))
+        for usage, node in dict(zip(usages, nodes, strict=True)).items():
+            if usage not in known:
+                known[usage] = self.scored(pod, node)
+        return list(map(known.__getitem__, usages))
 
 
 class NodeResourcesFit(ByUsage):

@@ -470,6 +470,7 @@ def test_resource_scores_are_worked_out_once_per_usage_in_a_cycle_and_equal_the_
     scores = [plugin.score(state, web, n)[0] for n in nodes]
     assert scores == [pure(web, n) for n in nodes]
     assert len(state[plugin.name]) == 3  # a, b share one; c, f one; d, e one
+    assert plugin.score_nodes(CycleState(), web, nodes) == scores  # all at once: the same
     nodes[0].add_pod(PodInfo.of(bound(pod("o3", cpu="2", memory="0"), "a")))  # a changes
     assert plugin.score(state, web, nodes[0])[0] == pure(web, nodes[0])  # its usage is new
     assert plugin.score({}, web, nodes[3])[0] == pure(web, nodes[3])  # no PreScore: computed
