@@ -42,7 +42,6 @@ drives cycles), ``actors.scheduler.nodeinfo`` (what plugins read).
 
 from __future__ import annotations
 
-import itertools
 import operator
 import threading
 from collections import Counter
@@ -284,7 +283,7 @@ class Framework:
         wanted = nodes_to_find(total, self.profile.percentage_of_nodes_to_score)
         start = self._next_start % total if total else 0
         diagnosis = result.diagnosis
-        search = find_feasible(state, pod, itertools.chain(nodes[start:], nodes[:start]),
+        search = find_feasible(state, pod, [*nodes[start:], *nodes[:start]],
                                filters, wanted, diagnosis.node_statuses, diagnosis.plugins)
         if search.error:
             diagnosis.error = search.error

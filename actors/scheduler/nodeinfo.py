@@ -10,6 +10,7 @@ Neighbours: ``actors.scheduler.cache`` owns the NodeInfos; plugins read them.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 from actors.api.amounts import parse_count, pod_requests
@@ -81,10 +82,11 @@ class NodeInfo:
     nonzero_memory: int = 0
     pods: dict[str, PodInfo] = field(default_factory=dict)
     usage: str = ""
-    """What the resource Filter and Scores read of the node, as one key (a string: its hash
-    is computed once): allocatable cpu, memory and pods; requested cpu and memory, with and
-    without the non-zero defaults; the pod count. Nodes of one shape and load share it, so a
-    cycle filters and scores each distinct usage once (``plugins.ByUsage``)."""
+    """What the resource Filter and Scores read of the node, as one key: allocatable cpu,
+    memory and pods; requested cpu and memory, with and without the non-zero defaults; the
+    pod count. An interned string (nodes of one usage share it: hashed once, found by
+    identity). Nodes of one shape and load share it, so a cycle filters and scores each
+    distinct usage once (``plugins.per_usage``)."""
 
     def set_node(self, node: Object) -> None:
         """Take in a new version of the node (parsing its allocatable and taints once)."""
@@ -122,6 +124,6 @@ class NodeInfo:
         self._refresh_usage()
 
     def _refresh_usage(self) -> None:
-        self.usage = (f"{self.allocatable_cpu} {self.allocatable_memory} "
+        self.usage = sys.intern(f"{self.allocatable_cpu} {self.allocatable_memory} "
                       f"{self.allocatable_pods} {self.requested_cpu} {self.requested_memory} "
                       f"{self.nonzero_cpu} {self.nonzero_memory} {len(self.pods)}")

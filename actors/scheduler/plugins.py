@@ -39,10 +39,10 @@ Neighbours: ``actors.scheduler.interface`` (the Protocols these fit), ``actors.c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from actors.api.meta import trace_id_of
 from actors.api.objects import Object
@@ -291,6 +291,19 @@ def balanced_allocation(pod: PodInfo, node: NodeInfo) -> int:
 
 
 _USAGE = attrgetter("usage")
+_T = TypeVar("_T")
+
+
+def per_usage(known: dict[str, _T], nodes: Sequence[NodeInfo],
+              decide: Callable[[NodeInfo], _T]) -> list[_T]:
+    """What ``decide`` says of each of ``nodes``, asked once per distinct ``usage`` (on one
+    node that has it) and kept in ``known`` (a cycle's table), the loops in C but for
+    that."""
+    usages = list(map(_USAGE, nodes))
+    for usage, node in dict(zip(usages, nodes, strict=True)).items():
+        if usage not in known:
+            known[usage] = decide(node)
+    return list(map(known.__getitem__, usages))
 
 
 class ByUsage:
@@ -321,14 +334,12 @@ class ByUsage:
 
     def score_nodes(self, state: CycleState, pod: PodInfo,
                     nodes: Sequence[NodeInfo]) -> list[int]:
-        """The scores of all ``nodes``: each distinct usage scored once, on one node that
-        has it (loops in C but for that)."""
-        known: dict[str, int] = state.setdefault(self.name, {})
-        usages = list(map(_USAGE, nodes))
-        for usage, node in dict(zip(usages, nodes, strict=True)).items():
-            if usage not in known:
-                known[usage] = self.scored(pod, node)
-        return list(map(known.__getitem__, usages))
+        return per_usage(state.setdefault(self.name, {}), nodes,
+                         lambda node: self.scored(pod, node))
+
+
+FILTERED = "NodeResourcesFit/filter"
+"""CycleState key: NodeResourcesFit's Filter statuses by node usage, this cycle's."""
 
 
 class NodeResourcesFit(ByUsage):
@@ -345,6 +356,12 @@ class NodeResourcesFit(ByUsage):
             return SUCCESS
         reasons = insufficient_resources(pod, node)
         return unschedulable(*reasons) if reasons else SUCCESS
+
+    def filter_nodes(self, state: CycleState, pod: PodInfo,
+                     nodes: Sequence[NodeInfo]) -> list[Status]:
+        """:meth:`filter` of each node, once per distinct usage in a cycle."""
+        return per_usage(state.setdefault(FILTERED, {}), nodes,
+                         lambda node: self.filter(state, pod, node))
 
 
 class NodeResourcesBalancedAllocation(ByUsage):
