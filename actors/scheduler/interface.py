@@ -157,7 +157,11 @@ class PreFilterPlugin(Plugin, Protocol):
 @runtime_checkable
 class FilterPlugin(Plugin, Protocol):
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
-        """May ``pod`` go to ``node``? Must be cheap: it runs for many nodes per pod."""
+        """May ``pod`` go to ``node``? Must be cheap: it runs for many nodes per pod. A Filter
+        plugin may also have ``filter_nodes(state, pod, nodes) -> list[Status]``, the
+        statuses of many nodes at once (kubeactor's): when every Filter left for a pod has
+        it, the framework asks it chunk by chunk (``actors.scheduler.feasible``); it must
+        give what ``filter`` would, node by node."""
 
 
 @runtime_checkable
