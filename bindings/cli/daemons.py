@@ -25,6 +25,7 @@ from typing import Any
 from actors.api.pods import DEFAULT_SCHEDULER
 from actors.api.resources import lookup
 from actors.api.validation import validate
+from actors.scheduler.shadowing import ShadowConfig
 from bindings import kubeconfig
 from bindings.cli import extending, flags, parsing, spreading
 from bindings.cli.session import stop_on_signals
@@ -95,6 +96,12 @@ def _add_scheduler(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                            help="schedule the pods whose spec.schedulerName is this; its Lease "
                                 "is kube-scheduler for the default, else this name")
     extending.scheduler_flags(scheduler)
+    scheduler.add_argument("--shadow", action="store_true",
+                           help="run the profile as a shadow of the --scheduler-name scheduler: "
+                                "it binds nothing and takes no Lease, and reports where its "
+                                "choices differ (Events; `kubeactor shadow report`)")
+    scheduler.add_argument("--shadow-name", default=ShadowConfig.name, metavar="NAME",
+                           help="the shadow's name, the source of its Events")
     flags.leader_flags(scheduler)
     flags.metrics_flags(scheduler)
 
@@ -189,7 +196,15 @@ def cmd_server(args: argparse.Namespace) -> int:
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """``scheduler``: kube-scheduler's process, joining the cluster of its kubeconfig (the
     control plane writes ``DATA_DIR/scheduler.kubeconfig`` for it), with the default plugins
-    and those of ``--plugin`` (``bindings.cli.extending``)."""
+    and those of ``--plugin`` (``bindings.cli.extending``); with ``--shadow``, a shadow
+    scheduler (``actors.scheduler.shadowing``) of that profile instead."""
+    if args.shadow:
+        try:
+            shadow = ShadowConfig(extending.profile(args), args.shadow_name, args.scheduler_name)
+        except ValueError as refused:
+            raise UsageError(str(refused)) from None
+        return _join(args, f"shadow scheduler {args.shadow_name} of {args.scheduler_name}",
+                     scheduler=False, controller_manager=False, shadow=shadow)
     return _join(args, f"scheduler {args.scheduler_name}", scheduler_name=args.scheduler_name,
                  profile=extending.profile(args), controller_manager=False)
 

@@ -76,6 +76,7 @@ from actors.kubelet.runtime import Runtime
 from actors.kubelet.timers import Timers
 from actors.scheduler import Plugin, ProfileConfig
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from actors.scheduler.shadowing import ShadowConfig, ShadowScheduler
 from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
@@ -372,6 +373,9 @@ class Cluster(Nodes):
             self._run(Scheduler.start(connection, client, SchedulerConfig(
                 name=config.scheduler_name, leader_election=self._election(lease, replica)),
                 config.profile.profile(client), instruments=self.instruments))
+        if config.shadow is not None:
+            say("shadow scheduler")
+            self.start_shadow(config.shadow)
         if config.controller_manager:
             self._start_controller_manager(replica)
 
@@ -469,6 +473,12 @@ class Cluster(Nodes):
         return Started(name, self._run(Scheduler.start(
             connection, client, SchedulerConfig(name=name), profile.profile(client),
             instruments=self.instruments)), connection)
+
+    def start_shadow(self, config: ShadowConfig) -> Started:
+        """A shadow scheduler (``actors.scheduler.shadowing``) as the scheduler's identity."""
+        connection, client = self._component(config.name, SCHEDULER)
+        return Started(config.name, self._run(ShadowScheduler.start(
+            connection, client, config, instruments=self.instruments)), connection)
 
     def start_admission(self, actor_class: type[AdmissionActor], name: str, *args: Any,
                         user: str | None = None, **kwargs: Any) -> Started:
