@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from actors.api.objects import Object
 from actors.client.client import Client, WatchEvent
-from actors.client.informer import Informer, Transform, trim_managed_fields
+from actors.client.informer import Informer, Transform, compact
 from actors.kubelet.config import KubeletConfig
 from actors.kubelet.nodeagent import NODE_CALLS, NodeAgent, Writers
 from actors.kubelet.podworkers import PodWorkers
@@ -52,15 +52,15 @@ class Node:
 
 
 def hosted(nodes: frozenset[str], *path: str) -> Transform:
-    """An informer's transform keeping (trimmed) only the objects whose field at ``path`` (a
-    pod's ``spec.nodeName``, a Node's ``metadata.name``) names one of ``nodes``: what the
-    kubelets of those nodes would each hold, in one cache."""
+    """An informer's transform keeping (compacted, as every informer keeps objects) only the
+    objects whose field at ``path`` (a pod's ``spec.nodeName``, a Node's ``metadata.name``)
+    names one of ``nodes``: what the kubelets of those nodes would each hold, in one cache."""
 
     def keep(obj: Object) -> Object | None:
         value: object = obj
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
-        return trim_managed_fields(obj) if isinstance(value, str) and value in nodes else None
+        return compact(obj) if isinstance(value, str) and value in nodes else None
 
     return keep
 

@@ -1,5 +1,6 @@
-"""What an informer keeps of each object: without ``managedFields`` by default (as
-kube-scheduler's and kube-controller-manager's informers), and nothing of an object its
+"""What an informer keeps of each object: by default without ``managedFields`` (as
+kube-scheduler's and kube-controller-manager's informers) and with its short strings shared
+by every object holding them (interned), and nothing of an object its
 transform leaves out (neither kept nor told), from the list as from the watch. The plain fake
 client of the shared informers' tests stands in for the apiserver."""
 
@@ -48,3 +49,17 @@ def test_without_a_transform_the_managed_fields_stay() -> None:
     informer = Informer(client, "pods", lambda e: None,  # type: ignore[arg-type]
                         transform=lambda o: o).start()
     assert "managedFields" in informer.items()[0]["metadata"]
+
+
+def test_kept_objects_share_their_short_strings() -> None:
+    def with_image(name: str) -> Object:
+        obj = pod(name)
+        long = f"{'x' * 65}{len(name) - 1}"  # built at run time: one string per pod
+        obj["spec"] = {"image": "".join(["busybox:", "1.35"]), "note": long}
+        return obj
+
+    client = FakeClient([with_image("a"), with_image("b")])
+    informer = Informer(client, "pods", lambda e: None).start()  # type: ignore[arg-type]
+    first, second = (o["spec"] for o in informer.items())
+    assert first["image"] is second["image"]
+    assert first["note"] == second["note"] and first["note"] is not second["note"]
