@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from actors.api.meta import unmanaged
 from actors.api.objects import Object
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.client import CHUNK_SIZE, Client, Watch, WatchEvent
@@ -49,10 +50,7 @@ timestamps); longer ones (certificates, ConfigMap data) are seldom repeated."""
 def compact(obj: Object) -> Object:
     """``obj`` as an informer keeps it by default: a copy without ``metadata.managedFields``,
     its short strings interned (a decoded pod: 21 KB -> 8 KB)."""
-    metadata = obj.get("metadata")
-    if isinstance(metadata, dict) and "managedFields" in metadata:
-        obj = {**obj, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
-    return _interned(obj)
+    return _interned(unmanaged(obj))
 
 
 def _interned(value: Any) -> Any:
