@@ -1,5 +1,6 @@
 """What every object carries, as Kubernetes' ``meta/v1`` has it: timestamps, metadata,
-status conditions, owner references and the trace annotation.
+status conditions, owner references, the trace annotation, an object without its
+``managedFields`` (what kubectl prints, what informers keep).
 
 Functions over plain dicts, whatever their resource (:mod:`actors.api.resources`).
 
@@ -46,6 +47,14 @@ def meta(obj: Object) -> dict[str, Any]:
     if not isinstance(metadata, dict):
         raise BadRequest("metadata must be a map")
     return metadata
+
+
+def unmanaged(obj: Object) -> Object:
+    """``obj`` without ``metadata.managedFields`` (a shallow copy when it had them)."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or "managedFields" not in metadata:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
 
 
 def condition(obj: Object, kind: str) -> dict[str, Any] | None:
