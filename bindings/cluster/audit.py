@@ -93,9 +93,9 @@ class AuditLog:
 
     def _write(self, out: BinaryIO, batch: list[Record]) -> BinaryIO:
         """Write ``batch``, rotating first where a line would take the file past its size
-        (UTF-8 lines, counted in bytes); return the file written to."""
+        (lines are ASCII: the rest escaped); return the file written to."""
         try:
-            for line in (jsontext.dumps(r) + b"\n" for r in batch):
+            for line in (jsontext.dumps(r, ascii=True) + b"\n" for r in batch):
                 if self.max_bytes and self._size and self._size + len(line) > self.max_bytes:
                     out = self._rotate(out)
                 out.write(line)

@@ -24,3 +24,11 @@ def test_what_orjson_refuses_json_still_writes():
 def test_what_is_not_json_is_refused_with_a_type_error():
     with pytest.raises(TypeError):
         jsontext.dumps({"a": object()})
+
+
+def test_ascii_escapes_what_a_text_reader_would_split_a_line_at():
+    value = {"message": "a\u2028b\x85c\u00e9", "n": 2**70}
+    for written in (jsontext.dumps(value, ascii=True), jsontext.dumps({"m": "\u2028"}, True)):
+        assert written.isascii() and len(written.decode().splitlines()) == 1
+    assert json.loads(jsontext.dumps(value, ascii=True)) == value
+    assert jsontext.dumps({"a": "b"}, ascii=True) == b'{"a":"b"}'
