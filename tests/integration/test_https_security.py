@@ -353,7 +353,8 @@ def test_http_requests_are_handed_to_the_pipeline_in_the_process_and_audited_as_
     traced = connection.subscribe_raw(connection.subjects.trace("apiserver"),
                                       lambda subject, data: spans.append(decode(data)))
     untraced = A_CONFIGMAP.replace(b"over-https", b"while-nobody-traced")
-    assert call("POST", CONFIGMAPS, untraced, client=admin_cert)[0] == 201  # no span: see below
+    assert call("POST", "/api/v1/namespaces/kube-system/configmaps", untraced,
+                client=admin_cert)[0] == 201  # no span: see below
     connection.publish(connection.subjects.tracers, Envelope(verb="listen"))  # as a tracer
     admin.get("namespaces", "default", None)  # after the announcement, on the same connections
     credentials = control_plane.credentials("nobody")
