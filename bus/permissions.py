@@ -117,6 +117,10 @@ def _spans(s: Subjects, user: str) -> str:
     return s.trace()
 
 
+def _tracers(s: Subjects, user: str) -> str:
+    return s.tracers
+
+
 def _jetstream_api(s: Subjects, user: str) -> str:
     return JETSTREAM[0]
 
@@ -179,6 +183,7 @@ TABLE: tuple[tuple[tuple[Role, ...], str, Subject], ...] = (
     ((Role.APISERVER,),      "subscribe",    _requests),
     ((Role.APISERVER,),      "subscribe",    _hello),
     ((Role.APISERVER,),      "subscribe",    _auth_requests),
+    ((Role.APISERVER,),      "subscribe",    _tracers),
     ((Role.STORE,),          "publish",      _jetstream_api),
     ((Role.STORE,),          "publish",      _kv),
     (_CLIENTS,               "subscribe",    _own_inbox),

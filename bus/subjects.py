@@ -90,6 +90,12 @@ class Subjects:
         return f"{self.prefix}.>"
 
     @property
+    def tracers(self) -> str:
+        """``<prefix>.tracers``: a tracer says it listens, every few seconds; the apiserver
+        publishes the spans of requests handed over in its process only while one does."""
+        return f"{self.prefix}.tracers"
+
+    @property
     def inbox_prefix(self) -> str:
         """Prefix of every reply subject, so replies stay under the cluster prefix."""
         return f"{self.prefix}.inbox"

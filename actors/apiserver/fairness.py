@@ -166,7 +166,9 @@ class Fairness:
     def arrived(self, incoming: Incoming) -> ApiError | None:
         """Queue ``incoming`` for its flow; the 429 when its level is full."""
         policy = self.flow_control.policy
-        flow = policy.classify(asked(incoming, self.subjects, self.identities.user(incoming)))
+        user = self.identities.user(incoming)
+        flow = policy.classify_message(user, incoming.subject, incoming.envelope.namespace,
+                                       lambda: asked(incoming, self.subjects, user))
         if self.dispatcher.offer(flow, incoming, time.monotonic(), policy.total_shares) is None:
             return refusal(flow, "queue full" if flow.level.queues else "concurrency limit")
         self._dispatch_soon()

@@ -81,7 +81,7 @@ from actors.apiserver.fairness import DISPATCH, Fairness, Identities
 from actors.apiserver.metrics import Metrics
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
-from actors.apiserver.outcomes import Observer, Telling
+from actors.apiserver.outcomes import Observer, Telling, Tracers
 from actors.apiserver.queueing import Dispatcher, Ticket
 from actors.apiserver.rbac import (
     Authorizer,
@@ -167,6 +167,7 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         self._dispatching = False
         self.admission = admission or self.default_chain()
         self.observer = observer
+        self.tracers = Tracers()
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
         self._stats: dict[str, tuple[float, Object | None]] = {}
@@ -226,6 +227,7 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
             self._bootstrap()
             if self.config.ranges.repair_seconds:
                 self.tell_soon(REPAIR_RANGES)
+        self._hear_tracers()
         super().on_start()  # serve only once the policy is in place
 
     def _observe(self, obj: Object, deleted: bool = False) -> None:

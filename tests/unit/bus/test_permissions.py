@@ -43,7 +43,7 @@ def test_only_the_apiserver_subscribes_to_the_requests_and_it_sends_none():
                  "kubeactor.node.>", "kubeactor.admission.>", "$SYS._INBOX.>"),
         deny_publish=("$JS.>", "$KV.>"),
         subscribe=("kubeactor.api.>", "kubeactor.authn.hello", "$SYS.REQ.USER.AUTH",
-                   "kubeactor.inbox.apiserver.>"),
+                   "kubeactor.tracers", "kubeactor.inbox.apiserver.>"),
         responses=False)
     for user in ("system:node:n1", NODE_SIM, "system:kube-scheduler", ANONYMOUS):
         assert not {"kubeactor.api.>", "kubeactor.authn.hello", "$SYS.REQ.USER.AUTH", ">"} & set(
