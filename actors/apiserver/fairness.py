@@ -30,6 +30,11 @@ arrives is queued within a few requests' time, and a request of the exempt level
 on the bus loop, before the mailbox, was tried and measured worse: every message and reply
 crosses the loop, and what it does per message delays everyone's.)
 
+A flow the dispatcher paces (``queueing.Pacing``: a user's) that took its part of the worker's
+time waits: :meth:`Fairness._dispatch` then serves the others, and a timer (RESUME) comes back
+to it when it may go. The admin's requests mostly never reach this worker: they travel on the
+exempt lane, served by a worker of their own (``ApiServerConfig.lanes``).
+
 The request holds its seat until answered (:meth:`Fairness._unseat`); its answer carries the
 UIDs of its FlowSchema and level (``opts``), which the HTTPS front sends as kube-apiserver's
 ``X-Kubernetes-PF-FlowSchema-UID`` and ``X-Kubernetes-PF-PriorityLevel-UID`` headers. A refusal

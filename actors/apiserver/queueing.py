@@ -19,6 +19,14 @@ fair queuing when every request costs about the same). A request that waited lon
 ``max_wait`` is handed out marked expired: the worker refuses it (kube-apiserver's 429 for a
 request that timed out in its queue), since its client has all but given up.
 
+Pacing (not Kubernetes'): a flow of the levels :class:`Pacing` names may take only a part of
+the worker's time (:class:`Duty`, told by :meth:`Dispatcher.served`); while it owes more than
+its burst, its queues are passed over (the other flows of its level and the other levels go)
+and :meth:`Dispatcher.pause` says when it may go again. A seat bounds a multi-core
+kube-apiserver's cores; here a read holds its seat only while the one worker thread runs it,
+so seats never bind and the worker's time has to (docs/DESIGN.md, "Priority lanes and paced
+flows").
+
 Which thread: any, one at a time (the apiserver's worker); a lock guards each call anyway,
 held for O(1) work (a hand is dealt once per flow and kept).
 

@@ -15,7 +15,9 @@ the objects made at start ``bootstrapping``'s (mixed in), the verbs themselves
 the resource metrics (``metrics.k8s.io``, asked of the kubelets) ``metrics``'s (mixed in),
 the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`; API Priority and
 Fairness (each request queued by its flow as it arrives, served in fair order) ``fairness``'s
-(mixed in), what each answer tells the observers (the audit, the metrics) ``outcomes``'s (mixed
+(mixed in; the admin's requests come on the exempt lane, which the launcher gives a worker,
+connection and loop thread of their own: ``ApiServerConfig.lanes``), what each answer tells the
+observers (the audit, the metrics) ``outcomes``'s (mixed
 in).
 
 Neighbours: ``decoding``, ``bootstrapping``, ``verbs``, ``relay``, ``watching``; ``authn``,

@@ -70,7 +70,7 @@ print(json.dumps(codes), flush=True)
 connection.close()
 """
 IN_FLIGHT = 1000
-SAMPLES = 200
+SAMPLES = 300
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def flooded(cluster: UpProcess, flooder: Path) -> Flooded:
         audit = cluster.data_dir / "audit.log"
         start = audit.stat().st_size
         flood = subprocess.Popen([sys.executable, "-c", FLOODER, str(flooder), str(IN_FLIGHT),
-                                  "20"], stdout=subprocess.PIPE, text=True)
+                                  "30"], stdout=subprocess.PIPE, text=True)
         assert flood.stdout is not None and flood.stdout.readline().strip() == "flooding"
         time.sleep(1.0)  # under way: hundreds in flight, queues full
         loaded, machine = _p99(_latencies_of(get_pods)), _p99(_latencies_of(echo))
@@ -186,10 +186,10 @@ def _time(stamp: str) -> float:
 def test_a_flooding_user_gets_429s_and_the_admin_overtakes_the_flood(flooded):
     """In the apiserver (from the worker's mailbox to the answer, the audit's latency), the
     admin's requests are served before the flood's, which wait in their queues."""
-    assert flooded.codes.get("429", 0) > 0 and flooded.codes.get("200", 0) > 1000
+    assert flooded.codes.get("429", 0) > 0 and flooded.codes.get("200", 0) > 100
     admin = _latencies(flooded.audited, "admin", "pods")
     flood = _latencies(flooded.audited, "mallory", "configmaps")
-    assert len(admin) >= SAMPLES and len(flood) > 1000
+    assert len(admin) >= SAMPLES and len(flood) > 100
     admin_p99, flood_median = admin[int(len(admin) * 0.99) - 1], flood[len(flood) // 2]
     print(f"in the apiserver: the admin's p99 {admin_p99:.1f} ms, the flood's median "
           f"{flood_median:.1f} ms")
