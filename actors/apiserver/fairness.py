@@ -67,7 +67,7 @@ from bus.subjects import ApiSubject, Subjects
 DISPATCH = object()
 """Worker message: serve what the dispatcher chooses now (one is in the mailbox at a time)."""
 RESUME = object()
-"""Worker message: the limited levels may be served again (a timer's)."""
+"""Worker message: a paced flow may be served again (a timer's)."""
 MIN_PAUSE = 0.001
 """The shortest wait for the worker's time (s): a timer per request would cost more than it
 saves."""
@@ -193,9 +193,9 @@ class Fairness:
 
     def _dispatch(self) -> None:
         """Serve what the dispatcher chooses, SERVED_PER_TURN at most; the next turn behind
-        what arrived meanwhile, or, when the limited levels have had their part of the
-        worker's time, once they may go again (a timer: what arrives meanwhile is queued, and
-        the exempt level's is served)."""
+        what arrived meanwhile, or, when only paced flows that had their part of the worker's
+        time wait, once the first may go again (a timer: what arrives meanwhile is queued, and
+        served if it may)."""
         self._dispatching = False
         for _ in range(SERVED_PER_TURN):
             started = time.monotonic()

@@ -138,13 +138,13 @@ class LevelState:
         """Something waits and a seat is free."""
         return self.waiting > 0 and (self.level.exempt or self.used < self.limit)
 
-    def take(self, free: Callable[[Flow], bool]) -> Ticket | None:
-        """The next ticket in turn whose flow is ``free`` to go (``ready`` must hold); None
-        when every queue's first is of a flow that must wait (each is then passed)."""
+    def take(self, free: Callable[[Ticket], bool]) -> Ticket | None:
+        """The next ticket in turn that is ``free`` to go (``ready`` must hold); None when
+        every queue's first must wait (each is then passed)."""
         for _ in range(len(self.ring)):
             index = self.ring.popleft()
             queue = self.queues[index]
-            if not free(queue[0].flow):
+            if not free(queue[0]):
                 self.ring.append(index)
                 continue
             ticket = queue.popleft()
@@ -174,17 +174,17 @@ class Duty:
     share: float
     """The part of the worker's time the flow may take (1: all of it)."""
     burst: float = 0.02
-    """Seconds of work owed before the limited levels wait: a burst is served at once."""
+    """Seconds of work owed before the flow waits: a burst is served at once."""
     owed: float = 0.0
     at: float = 0.0
 
     def spent(self, seconds: float, now: float) -> None:
-        """A limited level's request held the worker ``seconds``, until ``now``."""
+        """A request of the flow held the worker ``seconds``, until ``now``."""
         self._drain(now)
         self.owed += seconds
 
     def wait(self, now: float) -> float:
-        """Seconds until the limited levels may be served again (0: now)."""
+        """Seconds until the flow may be served again (0: now)."""
         self._drain(now)
         return max(0.0, (self.owed - self.burst) / self.share)
 
@@ -234,7 +234,7 @@ class Dispatcher:
             ready = sorted((s for s in self._levels.values() if s.ready),
                            key=lambda s: (not s.level.exempt, s.vtime))
             for state in ready:  # the exempt level first, then the least served
-                if (ticket := state.take(lambda flow: self._free(flow, now))) is not None:
+                if (ticket := state.take(lambda t: self._free(t, now))) is not None:
                     break
             else:
                 return None
@@ -248,10 +248,12 @@ class Dispatcher:
             ticket.seated = True
             return ticket
 
-    def _free(self, flow: Flow, now: float) -> bool:
-        """Whether ``flow`` may be served now: not paced, or owing no more than its burst."""
-        duty = self._duties.get(flow.key)
-        return duty is None or duty.wait(now) == 0
+    def _free(self, ticket: Ticket, now: float) -> bool:
+        """Whether ``ticket`` may go now: its flow is not paced or owes no more than its
+        burst, or it waited too long (its refusal is not held back past its client's
+        patience)."""
+        duty = self._duties.get(ticket.flow.key)
+        return duty is None or duty.wait(now) == 0 or now - ticket.arrived > self.max_wait
 
     def served(self, ticket: Ticket, seconds: float, now: float) -> None:
         """``ticket``'s request held the worker ``seconds``: owed by its flow, if paced."""

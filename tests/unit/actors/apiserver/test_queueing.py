@@ -145,3 +145,13 @@ def test_flows_of_levels_not_paced_take_the_whole_worker():
         dispatcher.served(ticket, 1.0, 0.0)
         dispatcher.release(ticket)
     assert dispatcher.pause(0.0) == 0
+
+
+def test_a_paced_flows_request_that_waited_too_long_is_refused_without_waiting_its_turn():
+    """Its 429 must reach the client before the client gives up, pace or not."""
+    dispatcher = Dispatcher(600, 5.0, Pacing(frozenset({WIDE.name}), 0.1))
+    dispatcher.offer(_flow(WIDE, "mallory"), "m0", 0.0, TOTAL)
+    dispatcher.offer(_flow(WIDE, "mallory"), "m1", 0.0, TOTAL)
+    dispatcher.served(dispatcher.next(0.0), 1.0, 0.0)  # owes 10 s of pace
+    late = dispatcher.next(6.0)
+    assert late is not None and late.item == "m1" and late.expired
