@@ -16,7 +16,9 @@ on ``spec.nodeName!=``. ``pods_per_s`` is M over the time from the first create 
 pod bound. Last, the scheduler's own capacity: the same cluster's scheduling cycles run in this
 process without the API (``scheduler_only_pods_per_s``). Prints a table, then one JSON line:
 ``nodes``, ``pods``, ``pods_per_s``, ``create_rps`` (baseline), ``pod_create_rps`` (pods,
-while the scheduler runs), their ratio, and create->bound latency percentiles. Machines here
+while the scheduler runs), their ratio, create->bound latency percentiles, and each process's
+CPU per pod over the pods phase (``server_cpu_us_per_pod``, ``scheduler_cpu_us_per_pod``,
+``controller_manager_cpu_us_per_pod``). Machines here
 are shared: compare ratios, not numbers.
 ``--profile FILE`` samples the server process with py-spy while the pods are scheduled (the
 scheduler's into ``FILE.scheduler``, the controller manager's into
@@ -38,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
-from _common import measure, percentile, profiler, start
+from _common import cpu_seconds, measure, percentile, profiler, start
 
 from actors.client.client import Client, WatchEvent
 from actors.scheduler import Framework, PodInfo, Profile, default_plugins
@@ -85,6 +87,15 @@ def cycles_per_second(nodes: int, pods: int) -> float:
     return pods / (time.perf_counter() - began)
 
 
+def cpu_per_pod(used: list[float], pods: int, in_process: bool) -> dict[str, float]:
+    """CPU microseconds per pod of each process over the pods phase (created, scheduled,
+    bound): the stable figure on a shared machine. ``server_cpu_us_per_pod`` is the server's
+    (with the scheduler and controllers inside it under ``--in-process``)."""
+    names = ("server",) if in_process else ("server", "scheduler", "controller_manager")
+    return {f"{name}_cpu_us_per_pod": seconds * 1e6 / pods
+            for name, seconds in zip(names, used, strict=False)}
+
+
 def start_cluster(nats_url: str, data: Path, in_process: bool) -> list[subprocess.Popen[str]]:
     """The control plane, then (unless ``in_process``) the scheduler and the controller
     manager in processes of their own, with the kubeconfigs it wrote for them."""
@@ -111,7 +122,7 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
     try:
         config = kubeconfig.load(workdir / "up" / "kubeconfig")
         subjects = Subjects(config.prefix)
-        nc = await nats.connect(server.url, inbox_prefix=subjects.inbox_prefix.encode())
+        nc = await nats.connect(server.url, inbox_prefix=subjects.inbox("admin").encode())
         auth = {"token": config.token}
 
         async def api(verb: str, resource: str, name: str, body: object,
@@ -157,6 +168,7 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
         bound = BoundWatch(Client(connection, config.token), pods)
         spies = [profiler(process.pid, profile and Path(f"{profile}{suffix}")) for process, suffix
                  in zip(cluster, ("", ".scheduler", ".controller-manager"), strict=False)]
+        cpu_before = [cpu_seconds(process.pid) for process in cluster]
         began = time.perf_counter()
         pod_create_seconds = (await measure(create_pod, pods, concurrency)).seconds
         if not await asyncio.to_thread(bound.done.wait, 600):
@@ -166,6 +178,8 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
         elapsed = max(bound.bound_at.values()) - began
+        cpu_used = [cpu_seconds(process.pid) - before
+                    for process, before in zip(cluster, cpu_before, strict=True)]
         bound.watch.stop()
         await nc.close()
     finally:
@@ -187,6 +201,7 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
         "scheduler_only_pods_per_s": cycles,
         "p50_bind_ms": percentile(latencies, 0.5) * 1000,
         "p99_bind_ms": percentile(latencies, 0.99) * 1000,
+        **cpu_per_pod(cpu_used, pods, in_process),
     }
     return {key: round(value, 3) if isinstance(value, float) else value
             for key, value in results.items()}
@@ -208,11 +223,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         results = asyncio.run(run(args.nodes, args.pods, args.concurrency, Path(workdir),
                                   args.in_process, args.profile))
-    print(f"{'what':<28}{'value':>12}")
+    print(f"{'what':<36}{'value':>12}")
     for key in ("create_rps", "pod_create_rps", "pods_per_s", "ratio_to_create",
                 "scheduler_only_pods_per_s",
-                "p50_bind_ms", "p99_bind_ms"):
-        print(f"{key:<28}{results[key]:>12}")
+                "p50_bind_ms", "p99_bind_ms", "server_cpu_us_per_pod",
+                "scheduler_cpu_us_per_pod", "controller_manager_cpu_us_per_pod"):
+        if key in results:
+            print(f"{key:<36}{results[key]:>12}")
     print(json.dumps(results))
 
 

@@ -24,6 +24,12 @@ from bus.errors import BusError
 
 RECONNECT_WAIT = 0.5
 """Seconds nats-py waits between two attempts to reconnect to the same server."""
+PING_INTERVAL = 1
+"""Seconds between two pings of a connection to its server; with :data:`MAX_OUTSTANDING_PINGS`
+it says how soon a server that went silent (its machine lost, no TCP reset) is given up for
+another: within three seconds (nats-py's default, two minutes, took four)."""
+MAX_OUTSTANDING_PINGS = 2
+"""Pings a connection may have unanswered; at the next, the server is taken for lost."""
 CLIENT_RECONNECT_WINDOW = 2.0
 """The reconnect window of a client a person waits on (the CLI, ``BusConfig.reconnect_window``):
 four attempts at :data:`RECONNECT_WAIT` ride out a nats-server restarted in place or the

@@ -5,9 +5,12 @@ thread: it schedules the work on the loop and returns a ``concurrent.futures.Fut
 for one). Subscription callbacks run on the loop thread and must not block: decode, hand the
 message to an actor with ``tell()``, return.
 
-When the server goes away, nats-py reconnects in the background. Requests are never buffered
-meanwhile: one made while the connection is down waits for it to come back (at most its own
-deadline). A connection with a reconnect window (``BusConfig.reconnect_window``: clients) gives
+When the server goes away, nats-py reconnects in the background (to another server of a NATS
+cluster when there is one). Requests are never buffered meanwhile: one made while the
+connection is down waits for it to come back (at most its own deadline); one that was awaiting
+its reply fails once it is back, with ``ReplyLost`` (no reply can come through the server lost:
+the request may or may not have been done, as after a timeout), instead of waiting out its
+deadline. A connection with a reconnect window (``BusConfig.reconnect_window``: clients) gives
 up when the window passes: it closes, and every request waiting on it, or made later, fails at
 once with ``ConnectionLost``; one without (the control plane) reconnects for ever.
 
@@ -17,8 +20,8 @@ Every message a subscription receives meets this process's fault plans first
 (``bus.faults``): almost always none, and it goes straight to its handler.
 
 Neighbours: ``bus.config`` (where and as whom), ``bus.loop`` (the thread), ``bus.envelope``
-(the codec), ``bus.actor`` (the actor bridge built on this class), ``bus.faults`` (fault
-injection).
+(the codec), ``bus.requests`` (the request/reply mux), ``bus.actor`` (the actor bridge built on
+this class), ``bus.faults`` (fault injection).
 """
 
 from __future__ import annotations
@@ -26,10 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
-import hashlib
-import itertools
 import logging
-import secrets
 import ssl
 import threading
 import time
@@ -47,24 +47,26 @@ from nats.aio.subscription import Subscription
 from bus import faults
 from bus import loop as bus_loop
 from bus.callout import sign_nonce
-from bus.config import RECONNECT_WAIT, BusConfig, tls_options
-from bus.envelope import MAC_HEADER, Envelope, decode, encode, mac, read_mac
+from bus.config import (
+    MAX_OUTSTANDING_PINGS,
+    PING_INTERVAL,
+    RECONNECT_WAIT,
+    BusConfig,
+    tls_options,
+)
+from bus.envelope import Envelope, decode, encode, read_mac
 from bus.errors import (
     ApiError,
     BusError,
     BusTimeout,
     ConnectionLost,
-    NoResponders,
     PayloadTooLarge,
     PermissionViolation,
 )
+from bus.requests import Requests
 from bus.subjects import ANONYMOUS, Subjects, owner_token
 
 log = logging.getLogger(__name__)
-
-STATUS_HEADER = "Status"
-NO_RESPONDERS_STATUS = "503"
-"""The status header nats-server sets on the empty reply it sends when nobody listens."""
 
 TLS_FAILED = ("the TLS handshake with the server failed: is it a tls:// server, is its "
               "certificate of the CA in the kubeconfig (or --nats-ca), naming the address "
@@ -147,17 +149,8 @@ class Connection:
         self._sending = False
         """A task on the loop is sending the outbox (it ends when the outbox is empty)."""
         self._outbox_lock = threading.Lock()
-        self._reply_prefix = ""
-        """``<inbox>.<random>.``: a request's reply subject is this and the request's token, a
-        keyed hash of a counter (one wildcard subscription per connection answers them all)."""
-        self._tokens = itertools.count()
-        self._token_key = secrets.token_bytes(16)
-        """Keys a request's token: whoever sees one reply subject (a kubelet, an admission
-        actor, a log reader) can guess no other, so none can have an answer forged into a
-        request still waiting (say, an unauthenticated request's error, which the apiserver
-        answers into any inbox)."""
-        self._waiting: dict[str, asyncio.Future[Msg]] = {}
-        """The requests awaiting a reply, by token (loop thread only)."""
+        self.requests = Requests(self)
+        """The requests awaiting their replies (``bus.requests``)."""
         self._up = asyncio.Event()
         """Set while connected, or once lost for good: requests wait on it (loop thread only)."""
         self._down: tuple[float, asyncio.TimerHandle | None] | None = None
@@ -187,6 +180,8 @@ class Connection:
                 # until the reconnect window closes the connection: _on_disconnected).
                 max_reconnect_attempts=1,
                 reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]  # any float
+                ping_interval=PING_INTERVAL,
+                max_outstanding_pings=MAX_OUTSTANDING_PINGS,
                 error_cb=self._on_error,
                 disconnected_cb=self._on_disconnected,
                 reconnected_cb=self._on_reconnected,
@@ -207,9 +202,7 @@ class Connection:
         finally:
             self._connecting = None
         nc.options["max_reconnect_attempts"] = -1
-        self._reply_prefix = f"{self.subjects.inbox(self.owner)}.{secrets.token_hex(8)}."
-        await nc.subscribe(f"{self._reply_prefix}*", cb=self._on_reply,
-                           pending_msgs_limit=self.config.pending_limit)
+        await self.requests.start(nc)
         self._nc = nc
         self._up.set()
 
@@ -273,6 +266,7 @@ class Connection:
         if self._nc is None or self.lost is not None or self._down is not None:
             return  # connecting, closing on purpose, lost for good, or already reconnecting
         self._up.clear()
+        self.requests.dropped()
         window = self.config.reconnect_window
         timer = None if window is None else asyncio.get_running_loop().call_later(
             window, self._lose, f"the connection to the bus at {self.config.url} was lost and "
@@ -294,6 +288,7 @@ class Connection:
             log.log(self._loss_level(), "%s: reconnected to the bus after %.1fs", self.name,
                     time.monotonic() - since)
         self._down = None
+        self.requests.reconnected()
         self._up.set()
 
     async def _on_closed(self) -> None:
@@ -306,9 +301,7 @@ class Connection:
             return
         self.lost = reason
         log.log(self._loss_level(), "%s: %s", self.name, reason)
-        for waiting in self._waiting.values():
-            if not waiting.done():
-                waiting.set_exception(ConnectionLost(reason))
+        self.requests.fail(ConnectionLost(reason))
         self._up.set()  # requests waiting for the connection wake up, and see it lost
         closing = asyncio.ensure_future(self._nc.close())
         self._publishing.add(closing)
@@ -491,7 +484,7 @@ class Connection:
         """Send a request; the future resolves to the reply envelope or a BusError. With
         ``mac_key`` the request carries a MAC over its subject and bytes (see ``mac``)."""
         envelope.sender = envelope.sender or self.name
-        return self.loop.submit(self._request(subject, envelope, timeout, mac_key))
+        return self.loop.submit(self.requests.request(subject, envelope, timeout, mac_key))
 
     async def arequest(
         self, subject: str, envelope: Envelope, timeout: float | None = None,
@@ -499,7 +492,7 @@ class Connection:
     ) -> Envelope:
         """The request of :meth:`request`, awaited on the loop thread itself."""
         envelope.sender = envelope.sender or self.name
-        return await self._request(subject, envelope, timeout, mac_key)
+        return await self.requests.request(subject, envelope, timeout, mac_key)
 
     async def handed(self, take: Callable[[Incoming], None], subject: str, envelope: Envelope,
                      timeout: float | None = None, mac_key: bytes | None = None) -> Envelope:
@@ -509,7 +502,7 @@ class Connection:
         (the HTTPS listener's): neither the bus loop nor NATS is involved."""
         envelope.sender = envelope.sender or self.name
         deadline = timeout if timeout is not None else self.config.request_timeout
-        data, token, signed = self._outgoing(subject, envelope, mac_key)
+        data, token, signed = self.requests.outgoing(subject, envelope, mac_key)
         here = asyncio.get_running_loop()
         back = bus_loop.handover(here)
         replied: asyncio.Future[bytes] = here.create_future()
@@ -517,49 +510,16 @@ class Connection:
         def answer(reply: Envelope) -> None:  # the responder's thread
             back.call(partial(_resolve, replied, encode(reply)))
 
-        take(Incoming(subject, decode(data), self._reply_prefix + token, data, signed, answer))
+        take(Incoming(subject, decode(data), self.requests.prefix + token, data, signed, answer))
         try:
             return decode(await asyncio.wait_for(replied, deadline))
         except TimeoutError as error:
             raise BusTimeout(f"no reply on {subject} within {deadline:.1f}s") from error
 
-    def _outgoing(self, subject: str, envelope: Envelope, mac_key: bytes | None
-                  ) -> tuple[bytes, str, bytes | None]:
-        """A request's bytes, the token of its reply subject and its MAC (None: no key)."""
-        data = encode(envelope)
-        token = hashlib.blake2b(str(next(self._tokens)).encode(), key=self._token_key,
-                                digest_size=8).hexdigest()
-        signed = None if mac_key is None else mac(mac_key, subject, self._reply_prefix + token,
-                                                 data)
-        return data, token, signed
-
-    async def _request(self, subject: str, envelope: Envelope, timeout: float | None,
-                       mac_key: bytes | None) -> Envelope:
-        deadline = timeout if timeout is not None else self.config.request_timeout
-        data, token, signed = self._outgoing(subject, envelope, mac_key)
-        reply_to = self._reply_prefix + token
-        headers = None if signed is None else {MAC_HEADER: base64.b64encode(signed).decode()}
-        left = await self._until_up(subject, deadline)
-        waiting: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
-        self._waiting[token] = waiting
-        try:
-            await self.nc.publish(subject, data, reply=reply_to, headers=headers)
-            msg = await asyncio.wait_for(waiting, left)
-        except nats.errors.MaxPayloadError as error:
-            raise PayloadTooLarge(f"request to {subject} is over the bus limit") from error
-        except TimeoutError as error:
-            raise BusTimeout(f"no reply on {subject} within {deadline:.1f}s") from error
-        except nats.errors.Error as error:
-            raise BusError(f"request on {subject} failed: {error}") from error
-        finally:
-            self._waiting.pop(token, None)
-        if msg.headers and msg.headers.get(STATUS_HEADER) == NO_RESPONDERS_STATUS:
-            raise NoResponders(f"no responders on {subject}")
-        return decode(msg.data)
-
-    async def _until_up(self, subject: str, deadline: float) -> float:
-        """Wait until connected (at most ``deadline`` seconds); what is left of the deadline.
-        ConnectionLost when the connection is lost for good, or still down at the deadline."""
+    async def wait_up(self, subject: str, deadline: float) -> float:
+        """Wait until connected (at most ``deadline`` seconds; loop thread: each request of
+        ``bus.requests`` does first); what is left of the deadline. ConnectionLost when the
+        connection is lost for good, or still down at the deadline."""
         started = time.monotonic()
         if not self._up.is_set():
             try:
@@ -570,12 +530,6 @@ class Connection:
         if self.lost is not None:
             raise ConnectionLost(self.lost)
         return deadline - (time.monotonic() - started)
-
-    async def _on_reply(self, msg: Msg) -> None:
-        """A reply to one of this connection's requests: resolve its future (loop thread)."""
-        waiting = self._waiting.get(msg.subject[len(self._reply_prefix):])
-        if waiting is not None and not waiting.done():
-            waiting.set_result(msg)
 
 
 def _resolve(replied: asyncio.Future[bytes], data: bytes) -> None:

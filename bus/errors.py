@@ -10,6 +10,8 @@ the code that raises them are drawn here with their module::
     KubeactorError
     +-- BusError                      transport trouble; retrying later may help
     |   +-- BusTimeout                no reply within the deadline (surfaces as 504)
+    |   |   +-- ReplyLost             the connection dropped while the reply was awaited: none
+    |   |                             will come (504 too: done or not, as a timeout)
     |   +-- NoResponders              nobody serves that subject (surfaces as 503)
     |   +-- ConnectionLost            the connection dropped and is not back (within its
     |   |                             reconnect window, or the request's deadline)
@@ -112,6 +114,13 @@ class BusError(KubeactorError):
 
 class BusTimeout(BusError):
     """No reply arrived before the deadline."""
+
+
+class ReplyLost(BusTimeout):
+    """The connection lost its server while the request awaited its reply: the reply went, or
+    goes, through the server lost, so none will come. Said once the connection is back (lost for
+    good: :class:`ConnectionLost` instead). As a timeout: the request may or may not have been
+    processed, and a read may be asked again at once."""
 
 
 class NoResponders(BusError):

@@ -13,8 +13,12 @@ lower priority takes that room first. A nomination ends when the pod is placed a
 deleted, or when another preemption decides otherwise. And the PodDisruptionBudgets, which
 preemption spares when it can.
 
-Every change touches one :class:`NodeInfo` (add or remove one pod), never all pods; the node
-list handed to cycles is rebuilt only when a node comes, changes or goes.
+Every change touches one :class:`NodeInfo` (add or remove one pod), never all pods. The
+:class:`Snapshot` handed to cycles (the nodes by name) is updated incrementally, as
+kube-scheduler's cache with its generation numbers: a node that changes (a status heartbeat, a
+taint) is changed in place and only raises the snapshot's ``generation``; the list is rebuilt
+only when a node comes or goes. Plugins that work something out over all nodes (``AnyNode``)
+do it again only when the generation moved.
 
 Pure data, on the scheduler's actor thread. Neighbours: ``actors.scheduler.scheduler`` (feeds it
 from informers), ``actors.scheduler.nodeinfo``.
@@ -26,6 +30,14 @@ from actors.api.objects import Object
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo, pod_key
 
 FINISHED = ("Succeeded", "Failed")
+
+
+class Snapshot(list[NodeInfo]):
+    """The nodes a cycle may choose from, by name, and the cache's node ``generation`` when a
+    node last came, changed or went (pods coming and going change the NodeInfos' totals in
+    place and leave it)."""
+
+    generation: int = 0
 
 
 def holds_resources(pod: Object) -> bool:
@@ -43,7 +55,9 @@ class Cache:
         self._placed: dict[str, str] = {}
         """Pod key -> the node it is counted on."""
         self._assumed: set[str] = set()
-        self._list: list[NodeInfo] | None = None
+        self._list: Snapshot | None = None
+        self._generation = 0
+        """Raised by every node that comes, changes or goes."""
         self._nominated: dict[str, dict[str, PodInfo]] = {}
         """Node name -> the pods nominated to it, by key."""
         self._nomination: dict[str, str] = {}
@@ -88,7 +102,7 @@ class Cache:
         if info is None:
             info = self._nodes[name] = NodeInfo(name)
         info.set_node(node)
-        self._list = None
+        self._node_changed(rebuild=new)
         return new
 
     def remove_node(self, name: str) -> None:
@@ -101,16 +115,26 @@ class Cache:
             info.node = None
         else:
             del self._nodes[name]
-        self._list = None
+        self._node_changed(rebuild=True)
 
-    def node_list(self) -> list[NodeInfo]:
-        """The nodes a cycle may choose from, by name: a snapshot, the same list object until
-        a node is added, changed or removed (then a new one), so plugins may remember what
-        they worked out per list. Pods coming and going change the NodeInfos' totals in
-        place."""
+    def _node_changed(self, rebuild: bool) -> None:
+        """A node came or went (``rebuild``: the next snapshot is a new list) or changed in
+        place (the snapshot stays, its generation moves)."""
+        self._generation += 1
+        if rebuild:
+            self._list = None
+        elif self._list is not None:
+            self._list.generation = self._generation
+
+    def node_list(self) -> Snapshot:
+        """The nodes a cycle may choose from, by name: the same list object until a node is
+        added or removed (then a new one); its ``generation`` moves whenever a node changes,
+        so plugins may remember what they worked out per (list, generation)."""
         if self._list is None:
-            self._list = sorted((info for info in self._nodes.values() if info.node is not None),
-                                key=lambda info: info.name)
+            self._list = Snapshot(sorted(
+                (info for info in self._nodes.values() if info.node is not None),
+                key=lambda info: info.name))
+            self._list.generation = self._generation
         return self._list
 
     def node(self, name: str) -> NodeInfo | None:

@@ -35,13 +35,13 @@ scheduler's actor thread; Bind runs on a binding worker thread (bind plugins mus
 thread-safe); :meth:`WaitingPod.allow` / ``reject`` may be called from any thread.
 
 Neighbours: ``actors.scheduler.interface`` (the extension points and the checks),
+``actors.scheduler.feasible`` (the Filters' search for nodes that fit),
 ``actors.scheduler.plugins`` (the defaults), ``actors.scheduler.scheduler`` (the actor that
 drives cycles), ``actors.scheduler.nodeinfo`` (what plugins read).
 """
 
 from __future__ import annotations
 
-import itertools
 import operator
 import threading
 from collections import Counter
@@ -51,6 +51,7 @@ from typing import Any
 
 from actors.scheduler import guarding, interface
 from actors.scheduler.cache import Cache
+from actors.scheduler.feasible import find_feasible, nodes_to_find
 from actors.scheduler.interface import (
     MAX_NODE_SCORE,
     MIN_NODE_SCORE,
@@ -63,10 +64,6 @@ from actors.scheduler.interface import (
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
 
 _VALID_SCORES = frozenset(range(MIN_NODE_SCORE, MAX_NODE_SCORE + 1))
-MIN_FEASIBLE_NODES_TO_FIND = 100
-"""Below this many nodes every node is checked (kube-scheduler's minFeasibleNodesToFind)."""
-MIN_FEASIBLE_NODES_PERCENTAGE = 5
-"""The adaptive percentage of nodes to score never goes below this."""
 SKIPPED_FILTERS = "Framework.skippedFilters"
 """CycleState key: the Filters this cycle's PreFilters turned off (kube-scheduler's
 CycleState.SkipFilterPlugins), so that :meth:`Framework.run_filters` skips them too."""
@@ -141,17 +138,6 @@ def fit_error_message(total: int, diagnosis: Diagnosis) -> str:
     return message
 
 
-def nodes_to_find(total: int, percentage: int) -> int:
-    """How many feasible nodes to look for before scoring (kube-scheduler's
-    numFeasibleNodesToFind)."""
-    if total < MIN_FEASIBLE_NODES_TO_FIND:
-        return total
-    if percentage <= 0:
-        percentage = max(50 - total // 125, MIN_FEASIBLE_NODES_PERCENTAGE)
-    wanted = total * percentage // 100
-    return min(total, max(wanted, MIN_FEASIBLE_NODES_TO_FIND))
-
-
 def normalize(scores: dict[str, int], reverse: bool = False) -> None:
     """Scale ``scores`` so the highest is MAX_NODE_SCORE (reversed: the lowest is), in place,
     in integers (kube-scheduler's DefaultNormalizeScore)."""
@@ -198,21 +184,6 @@ class WaitingPod:
 
 
 _PERMIT_PAIR = guarding.is_pair(Status, (int, float))
-_CALLING: Any = object()
-"""What a Filter's status is while the plugin runs (an exception then is the plugin's)."""
-
-
-def _filter_failed(plugin: str, node: NodeInfo | None, status: Any,
-                   failure: Exception) -> str:
-    """The Error message of a Filter that raised ``failure`` or returned ``status``, which
-    is no Status."""
-    what = (guarding.raised(failure) if status is _CALLING
-            else guarding.returned(status, "a Status"))
-    if status is _CALLING:
-        guarding.log.error("Filter plugin %s failed", plugin, exc_info=failure)
-    return guarding.failed("Filter", plugin, node.name if node else "", what).message
-
-
 class _ScoreFailed(Exception):
     """A PreScore, Score or NormalizeScore failed: the cycle ends with this Error."""
 
@@ -307,40 +278,19 @@ class Framework:
     def _find_feasible(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
                        filters: list[Any], result: ScheduleResult) -> list[NodeInfo]:
         """Run the filters over the nodes, from where the last cycle stopped, until enough
-        fit. The hot loop of the scheduler: keep it lean (a plugin that raises, or returns
-        no Status, is caught around the loop, not guarded call by call)."""
+        fit (``feasible.find_feasible``)."""
         total = len(nodes)
         wanted = nodes_to_find(total, self.profile.percentage_of_nodes_to_score)
-        feasible: list[NodeInfo] = []
-        statuses = result.diagnosis.node_statuses
         start = self._next_start % total if total else 0
-        checks = [(plugin.name, plugin.filter) for plugin in filters]
-        evaluated, failed_by, node, status = 0, "", None, _CALLING
-        try:
-            for node in itertools.chain(nodes[start:], nodes[:start]):
-                evaluated += 1
-                for failed_by, check in checks:  # noqa: B007 (named after a break)
-                    status = _CALLING
-                    status = check(state, pod, node)
-                    if status is not SUCCESS and status.code is not Code.SUCCESS:
-                        break
-                else:
-                    feasible.append(node)
-                    if len(feasible) >= wanted:
-                        break
-                    continue
-                if status.code is Code.ERROR:
-                    result.diagnosis.error = guarding.failed(
-                        "Filter", failed_by, node.name, status.message).message
-                    return []
-                statuses[node.name] = status
-                result.diagnosis.plugins.add(failed_by)
-        except Exception as failure:
-            result.diagnosis.error = _filter_failed(failed_by, node, status, failure)
+        diagnosis = result.diagnosis
+        search = find_feasible(state, pod, [*nodes[start:], *nodes[:start]],
+                               filters, wanted, diagnosis.node_statuses, diagnosis.plugins)
+        if search.error:
+            diagnosis.error = search.error
             return []
-        self._next_start = start + evaluated
-        result.evaluated, result.feasible = evaluated, len(feasible)
-        return feasible
+        self._next_start = start + search.evaluated
+        result.evaluated, result.feasible = search.evaluated, len(search.feasible)
+        return search.feasible
 
     def run_filters(self, state: CycleState, pod: PodInfo, node: NodeInfo,
                     without: str = "") -> Status:
@@ -390,6 +340,22 @@ class Framework:
             return nodes[0].name, ""
         return nodes[totals.index(max(totals))].name, ""
 
+    def scores_of(self, state: CycleState, pod: PodInfo,
+                  nodes: list[NodeInfo]) -> tuple[dict[str, dict[str, int]], str]:
+        """Each Score plugin's score of each of ``nodes``, normalized, unweighted, by node
+        then plugin (what :meth:`_best` weighs and sums: the shadow scheduler's breakdown);
+        or nothing and why a PreScore, Score or NormalizeScore failed. Run after
+        :meth:`schedule` on the same ``state``."""
+        by_node: dict[str, dict[str, int]] = {node.name: {} for node in nodes}
+        try:
+            for plugin in self._scorers(state, pod, nodes):
+                for node, value in zip(nodes, self._scores(state, pod, plugin, nodes),
+                                       strict=True):
+                    by_node[node.name][plugin.name] = value
+        except _ScoreFailed as failed:
+            return {}, str(failed)
+        return by_node, ""
+
     def _scorers(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[Any]:
         """The Score plugins whose PreScore did not Skip."""
         skipped = set()
@@ -410,15 +376,7 @@ class Framework:
         scheduler's hottest loop: the statuses are checked in the same pass that takes the
         scores, by identity with :data:`SUCCESS`; the sum costs about what the set's pass
         does, a type check of every score (which would refuse bools too) three times that."""
-        score = plugin.score
-        try:
-            results = [score(state, pod, node) for node in nodes]
-            scores = [value for value, status in results if status is SUCCESS]
-        except Exception:  # raised, or returned no pair: again node by node, to say where
-            results, scores = [self._score_on(state, pod, plugin, node) for node in nodes], []
-        if len(scores) != len(results):  # a status other than the shared SUCCESS: look
-            scores = [_checked_score(plugin, node, result)
-                      for node, result in zip(nodes, results, strict=True)]
+        scores = self._raw_scores(state, pod, plugin, nodes)
         if plugin.name in self._normalizers:
             named = dict(zip([node.name for node in nodes], scores, strict=True))
             status = guarding.call_status("NormalizeScore", plugin, plugin.normalize_score,
@@ -435,6 +393,31 @@ class Framework:
                 "Score", plugin.name, nodes[at].name,
                 f"invalid score {scores[at]!r}, it should be an integer in the range of "
                 f"[{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing").message)
+        return scores
+
+    def _raw_scores(self, state: CycleState, pod: PodInfo, plugin: Any,
+                    nodes: list[NodeInfo]) -> list[Any]:
+        """``plugin``'s scores of ``nodes`` before NormalizeScore: from its ``score_nodes``
+        when it has one, else ``score`` node by node; a failure (raised, no pair, a status
+        but SUCCESS) is looked at node by node to say where."""
+        batch = getattr(plugin, "score_nodes", None)
+        try:
+            if batch is not None:
+                scores: list[Any] = batch(state, pod, nodes)
+                if isinstance(scores, list) and len(scores) == len(nodes):
+                    return scores
+                raise _ScoreFailed(guarding.failed("Score", plugin.name, "", guarding.returned(
+                    scores, f"a list of {len(nodes)} scores")).message)
+            score = plugin.score
+            results = [score(state, pod, node) for node in nodes]
+            scores = [value for value, status in results if status is SUCCESS]
+        except _ScoreFailed:
+            raise
+        except Exception:  # raised, or returned no pair: again node by node, to say where
+            results, scores = [self._score_on(state, pod, plugin, node) for node in nodes], []
+        if len(scores) != len(results):  # a status other than the shared SUCCESS: look
+            scores = [_checked_score(plugin, node, result)
+                      for node, result in zip(nodes, results, strict=True)]
         return scores
 
     @staticmethod

@@ -157,7 +157,11 @@ class PreFilterPlugin(Plugin, Protocol):
 @runtime_checkable
 class FilterPlugin(Plugin, Protocol):
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
-        """May ``pod`` go to ``node``? Must be cheap: it runs for many nodes per pod."""
+        """May ``pod`` go to ``node``? Must be cheap: it runs for many nodes per pod. A Filter
+        plugin may also have ``filter_nodes(state, pod, nodes) -> list[Status]``, the
+        statuses of many nodes at once (kubeactor's): when every Filter left for a pod has
+        it, the framework asks it chunk by chunk (``actors.scheduler.feasible``); it must
+        give what ``filter`` would, node by node."""
 
 
 @runtime_checkable
@@ -179,7 +183,11 @@ class ScorePlugin(Plugin, Protocol):
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
         """How much ``node`` suits ``pod`` (higher is better; 0..MAX_NODE_SCORE unless this
         plugin normalizes), with :data:`SUCCESS`, or 0 and why it failed (the cycle fails
-        with Error)."""
+        with Error). A Score plugin may also have ``score_nodes(state, pod, nodes) ->
+        list[int]``, the scores of all ``nodes`` at once, which the framework then calls
+        instead (kubeactor's: one call a cycle rather than one a node); it must give what
+        ``score`` would, node by node, and raise where ``score`` would fail (the framework
+        then asks ``score`` node by node, to say where)."""
 
 
 @runtime_checkable

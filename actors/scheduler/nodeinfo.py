@@ -10,6 +10,7 @@ Neighbours: ``actors.scheduler.cache`` owns the NodeInfos; plugins read them.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 from actors.api.amounts import parse_count, pod_requests
@@ -80,6 +81,12 @@ class NodeInfo:
     nonzero_cpu: int = 0
     nonzero_memory: int = 0
     pods: dict[str, PodInfo] = field(default_factory=dict)
+    usage: str = ""
+    """What the resource Filter and Scores read of the node, as one key: allocatable cpu,
+    memory and pods; requested cpu and memory, with and without the non-zero defaults; the
+    pod count. An interned string (nodes of one usage share it: hashed once, found by
+    identity). Nodes of one shape and load share it, so a cycle filters and scores each
+    distinct usage once (``plugins.per_usage``)."""
 
     def set_node(self, node: Object) -> None:
         """Take in a new version of the node (parsing its allocatable and taints once)."""
@@ -96,6 +103,7 @@ class NodeInfo:
         self.allocatable_cpu = parse_cpu(allocatable.get("cpu", 0))
         self.allocatable_memory = parse_memory(allocatable.get("memory", 0))
         self.allocatable_pods = parse_count(allocatable.get("pods", DEFAULT_MAX_PODS))
+        self._refresh_usage()
 
     def add_pod(self, info: PodInfo) -> None:
         self.remove_pod(info.key)
@@ -113,3 +121,9 @@ class NodeInfo:
         self.requested_memory += sign * info.memory
         self.nonzero_cpu += sign * info.nonzero_cpu
         self.nonzero_memory += sign * info.nonzero_memory
+        self._refresh_usage()
+
+    def _refresh_usage(self) -> None:
+        self.usage = sys.intern(f"{self.allocatable_cpu} {self.allocatable_memory} "
+                      f"{self.allocatable_pods} {self.requested_cpu} {self.requested_memory} "
+                      f"{self.nonzero_cpu} {self.nonzero_memory} {len(self.pods)}")

@@ -13,7 +13,7 @@ TaintToleration                    PreFilter, Filter,         3
                                    PreScore, Score
 NodeAffinity                       PreFilter, Filter,         2
                                    PreScore, Score
-NodeResourcesFit (LeastAllocated)  Filter, Score              1
+NodeResourcesFit (LeastAllocated)  Filter, PreScore, Score    1
 NodeResourcesBalancedAllocation    PreScore, Score            1
 VolumeBinding                      PreFilter, Filter,
                                    PreBind
@@ -39,10 +39,10 @@ Neighbours: ``actors.scheduler.interface`` (the Protocols these fit), ``actors.c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from actors.api.meta import trace_id_of
 from actors.api.objects import Object
@@ -80,19 +80,21 @@ UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 
 class AnyNode:
     """Whether any node of a snapshot has ``attribute`` true (``negate``: false), worked out
-    once per snapshot: the cache hands cycles a new node list whenever a node changed, so
-    PreFilters that ask this cost nothing per pod."""
+    again only when the snapshot is another list or its ``generation`` moved (a node came,
+    changed or went: ``cache.Snapshot``), so PreFilters that ask this cost nothing per pod."""
 
     def __init__(self, attribute: str, negate: bool = False) -> None:
         self._get, self._negate = attrgetter(attribute), negate
-        self._nodes: Sequence[NodeInfo] | None = None
+        self._seen: tuple[Sequence[NodeInfo] | None, int | None] = (None, None)
         self._answer = False
 
     def __call__(self, nodes: Sequence[NodeInfo]) -> bool:
-        if nodes is not self._nodes:
+        seen = self._seen
+        generation = getattr(nodes, "generation", None)
+        if nodes is not seen[0] or generation != seen[1]:
             values = map(self._get, nodes)
             self._answer = not all(values) if self._negate else any(values)
-            self._nodes = nodes
+            self._seen = (nodes, generation)
         return self._answer
 
 
@@ -288,11 +290,64 @@ def balanced_allocation(pod: PodInfo, node: NodeInfo) -> int:
                * MAX_NODE_SCORE)
 
 
-class NodeResourcesFit:
+_USAGE = attrgetter("usage")
+_T = TypeVar("_T")
+
+
+def per_usage(known: dict[str, _T], nodes: Sequence[NodeInfo],
+              decide: Callable[[NodeInfo], _T]) -> list[_T]:
+    """What ``decide`` says of each of ``nodes``, asked once per distinct ``usage`` (on one
+    node that has it) and kept in ``known`` (a cycle's table), the loops in C but for
+    that."""
+    usages = list(map(_USAGE, nodes))
+    for usage, node in dict(zip(usages, nodes, strict=True)).items():
+        if usage not in known:
+            known[usage] = decide(node)
+    return list(map(known.__getitem__, usages))
+
+
+class ByUsage:
+    """Score plugins whose score depends only on the pod and the node's ``usage`` (its
+    allocatable and requested resources): PreScore leaves the cycle an empty table (the
+    pod's state), and each distinct usage is scored once in a cycle (nodes of one shape and
+    load, the common case, share one), the same score kube-scheduler's would be. Subclasses
+    name the plugin and give ``scored`` (pure: pod, node -> score)."""
+
+    name: ClassVar[str]
+
+    @staticmethod
+    def scored(pod: PodInfo, node: NodeInfo) -> int:
+        raise NotImplementedError
+
+    def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
+        state[self.name] = {}
+        return SUCCESS
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        known = state.get(self.name)
+        if known is None:  # scored outside a cycle (no PreScore ran)
+            return self.scored(pod, node), SUCCESS
+        value: int | None = known.get(node.usage)
+        if value is None:
+            value = known[node.usage] = self.scored(pod, node)
+        return value, SUCCESS
+
+    def score_nodes(self, state: CycleState, pod: PodInfo,
+                    nodes: Sequence[NodeInfo]) -> list[int]:
+        return per_usage(state.setdefault(self.name, {}), nodes,
+                         lambda node: self.scored(pod, node))
+
+
+FILTERED = "NodeResourcesFit/filter"
+"""CycleState key: NodeResourcesFit's Filter statuses by node usage, this cycle's."""
+
+
+class NodeResourcesFit(ByUsage):
     """Filter: requests fit in what is left (cpu, memory, pods). Score: LeastAllocated."""
 
     name: ClassVar[str] = "NodeResourcesFit"
     events = frozenset({*NODE_EVENTS, ClusterEvent.ASSIGNED_POD_DELETE})
+    scored = staticmethod(least_allocated)
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if (len(node.pods) < node.allocatable_pods  # the common case, without a list
@@ -302,22 +357,23 @@ class NodeResourcesFit:
         reasons = insufficient_resources(pod, node)
         return unschedulable(*reasons) if reasons else SUCCESS
 
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
-        return least_allocated(pod, node), SUCCESS
+    def filter_nodes(self, state: CycleState, pod: PodInfo,
+                     nodes: Sequence[NodeInfo]) -> list[Status]:
+        """:meth:`filter` of each node, once per distinct usage in a cycle."""
+        return per_usage(state.setdefault(FILTERED, {}), nodes,
+                         lambda node: self.filter(state, pod, node))
 
 
-class NodeResourcesBalancedAllocation:
+class NodeResourcesBalancedAllocation(ByUsage):
     """Score: prefer nodes whose cpu and memory would be used in like shares; skipped for
     pods that request neither (as kube-scheduler)."""
 
     name: ClassVar[str] = "NodeResourcesBalancedAllocation"
     events = frozenset({*NODE_EVENTS, ClusterEvent.ASSIGNED_POD_DELETE})
+    scored = staticmethod(balanced_allocation)
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
-        return SUCCESS if pod.cpu or pod.memory else SKIP
-
-    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
-        return balanced_allocation(pod, node), SUCCESS
+        return super().pre_score(state, pod, nodes) if pod.cpu or pod.memory else SKIP
 
 
 # -- binding ----------------------------------------------------------------------------------

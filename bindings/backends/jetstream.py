@@ -9,6 +9,17 @@ bucket holding all resources gives etcd's single revision counter, and an object
 ``resourceVersion`` is the sequence of its last put (kept out of the stored value and stamped
 back on read, as etcd's ``mod_revision``).
 
+A write whose acknowledgement is lost (its NATS server or the stream's leader died under it) or
+refused for now (the stream has no leader while its replicas elect one) is sent again, the same
+bytes under the same ``Nats-Msg-Id``, every :data:`RETRY_SECONDS` until it is acknowledged or
+the commit's timeout passes, each attempt waiting :data:`ATTEMPT_SECONDS`. A stream of several
+replicas checks the id against its duplicate window (two minutes) before anything else: a
+second attempt of a write already stored is answered with the first one's sequence
+(``duplicate``), never stored twice nor refused by its own compare-and-set; one of a write still
+being stored is told so, and tried again. A stream of one replica (one nats-server) checks the
+compare-and-set first: a later attempt it refuses reads the key's last record back, and when
+that record carries the write's own id, the write was stored there.
+
 A delete marker stays in the bucket ``keep_deleted`` seconds (five minutes, as kube-apiserver
 compacts etcd), then each store purges the markers it knows of (only records up to the marker:
 a later create of the key survives), so deleted keys do not grow the bucket forever. A create
@@ -20,7 +31,10 @@ an ordered consumer from the last value of every key on, and its store applies e
 its own and the others', in sequence order; its own writes are durable when acknowledged and
 visible once the feed has passed them. The consumer lives on one NATS server: when that
 server is lost (a NATS cluster of three, a bucket of three replicas), the feed follows again
-from the record after the last it brought, within ``FEED_CHECK_SECONDS``.
+from the record after the last it brought, within ``FEED_CHECK_SECONDS`` and once the cluster's
+metadata leader can create a consumer (an election, when that server held it). A commit does
+not wait for that: when the feed has not brought its records within :data:`FEED_WAIT_SECONDS`,
+the store asks the stream for them, one after the other from the last the feed brought.
 
 A record that cannot be decoded (its key or its value: written by hand, or damaged) is set
 aside where it is met, at load or in the feed: logged once with its key and sequence, listed by
@@ -38,12 +52,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import nats.errors
@@ -74,8 +91,36 @@ NATS cluster just started elect a metadata leader (some 5 s), then place the rep
 FEED_CHECK_SECONDS = 1.0
 """How often the feed's consumer is looked for (one request to the NATS each time): within
 this the store follows again after losing the server that held it."""
+FEED_WAIT_SECONDS = 1.0
+"""How long a commit waits for the feed to bring its records before it asks the stream for
+them (the feed's consumer may be gone with its server)."""
+ATTEMPT_SECONDS = 1.0
+"""How long one attempt of a write, or one request to JetStream of the running store, waits
+for its answer: the acknowledgement of a write replicated to three servers comes within
+milliseconds, one lost with its server never does."""
+RETRY_SECONDS = 0.1
+"""The pause before a write is sent again (the stream may have no leader for a few seconds)."""
 _WRONG_LAST_SEQUENCE = (10071, 10164)
 """JetStream's error codes for a failed compare-and-set."""
+_IN_PROCESS = 10158
+"""JetStream's error code for a write whose ``Nats-Msg-Id`` is still being stored."""
+_MSG_ID = "Nats-Msg-Id"
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    """One record of the stream, as the feed brought it or as the store asked for it."""
+
+    sequence: int
+    subject: str
+    headers: dict[str, str] | None
+    data: bytes
+    at: float
+    """When it was written (epoch seconds)."""
+    last: bool
+    """It was the stream's last when it came: the feed has caught up."""
+    fed: bool = True
+    """Brought by the feed (not asked for)."""
 
 
 def kv_key(key: str) -> str:
@@ -134,6 +179,9 @@ class JetStreamBackend:
         """The highest sequence the feed has brought."""
         self._caught_up = False
         """The feed has brought every record that existed when it started."""
+        self._late = False
+        """The feed was late with a commit's records, and has brought none since: the next
+        commit asks for its records without waiting for it."""
         self._deleted: dict[str, tuple[int, float]] = {}
         """Keys whose last record is a delete marker: its sequence (what a create of the key
         must name as the last revision) and when it was written (epoch seconds)."""
@@ -144,7 +192,10 @@ class JetStreamBackend:
         self._committing = False
         self.undecodable: list[Undecodable] = []
         self._sub: Any = None
-        self._js: JetStreamContext = connection.nc.jetstream()
+        self._writer = secrets.token_hex(8)
+        """Names this backend's writes (``Nats-Msg-Id``: the writer and a counter)."""
+        self._writes = itertools.count()
+        self._js: JetStreamContext = connection.nc.jetstream(timeout=ATTEMPT_SECONDS)
         self._start_revision = bus_loop.wait(self._open(replicas), OPEN_SECONDS + 2 * timeout)
         self._purging = bus_loop.submit(self._purge_every(max(keep_deleted / 10, 0.1)))
         self._following = bus_loop.submit(self._keep_following(FEED_CHECK_SECONDS))
@@ -210,11 +261,19 @@ class JetStreamBackend:
                             self._bucket, error or type(error).__name__)
 
     async def _on_record(self, msg: Msg) -> None:
-        """Feed callback (bus loop thread): keep the record, wake whoever waits for it."""
-        sequence, pending = msg.metadata.sequence.stream, msg.metadata.num_pending
+        """Feed callback (bus loop thread)."""
+        self._arrive(_Arrival(msg.metadata.sequence.stream, msg.subject, msg.headers, msg.data,
+                              msg.metadata.timestamp.timestamp(),
+                              msg.metadata.num_pending == 0))
+
+    def _arrive(self, arrival: _Arrival) -> None:
+        """Keep a record the feed brought or the store asked for (bus loop thread), wake whoever
+        waits for it; one already seen is dropped (brought again by a consumer that follows
+        again from an earlier record, or asked for before the feed brought it)."""
+        sequence = arrival.sequence
         if sequence <= self._seen:
-            return  # brought again by a consumer that follows again from an earlier record
-        kv = msg.subject[len(self._subjects):]
+            return
+        kv = arrival.subject[len(self._subjects):]
         try:
             key: str | None = store_key(kv)
         except ValueError as error:  # UnicodeDecodeError too
@@ -223,23 +282,48 @@ class JetStreamBackend:
         with self._changed:
             tell = not self._arrived and not self._committing and self._notify is not None
             if key is not None:
-                self._keep(sequence, key, msg)
-            self._seen = max(self._seen, sequence)
-            self._caught_up = self._caught_up or pending == 0
+                self._keep(key, arrival)
+            self._seen = sequence
+            self._late = self._late and not arrival.fed
+            self._caught_up = self._caught_up or arrival.last
             self._changed.notify_all()
         if tell:
             assert self._notify is not None
             self._notify()
 
-    def _keep(self, sequence: int, key: str, msg: Msg) -> None:
-        """Hold ``msg`` for :meth:`records` and note whether ``key`` is now deleted (under the
-        lock)."""
-        deleted = bool(msg.headers and msg.headers.get(_KV_OP) in ("DEL", "PURGE"))
-        self._arrived.append((sequence, key, None if deleted else msg.data))
+    def _keep(self, key: str, arrival: _Arrival) -> None:
+        """Hold ``arrival`` for :meth:`records` and note whether ``key`` is now deleted (under
+        the lock)."""
+        headers = arrival.headers
+        deleted = bool(headers and headers.get(_KV_OP) in ("DEL", "PURGE"))
+        self._arrived.append((arrival.sequence, key, None if deleted else arrival.data))
         if deleted:
-            self._deleted[key] = (sequence, msg.metadata.timestamp.timestamp())
+            self._deleted[key] = (arrival.sequence, arrival.at)
         else:
             self._deleted.pop(key, None)
+
+    async def _ask_for(self, until: int) -> None:
+        """Bring the records up to ``until`` that the feed has not, asking the stream for each
+        (the next one of the bucket after the last seen), again while it cannot answer yet (a
+        new leader just elected: 503), until the timeout; stop at any other failure (logged:
+        a later commit asks again)."""
+        deadline = time.monotonic() + self._timeout
+        while self._seen < until:
+            try:
+                msg = await self._js.get_msg(self._stream, seq=self._seen + 1,
+                                             subject=f"{self._subjects}>", next=True)
+            except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+                if time.monotonic() + RETRY_SECONDS >= deadline:
+                    return
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            except (nats.errors.Error, OSError) as error:
+                log.warning("JetStream store %s: asking for revision %d: %s", self._bucket,
+                            self._seen + 1, error or type(error).__name__)
+                return
+            self._arrive(_Arrival(msg.seq or 0, msg.subject or "", msg.headers, msg.data or b"",
+                                  msg.time.timestamp() if msg.time else time.time(),
+                                  last=False, fed=False))
 
     # -- Backend ---------------------------------------------------------------------------
 
@@ -272,16 +356,18 @@ class JetStreamBackend:
             self._publish(change, last) for change, last in zip(changes, expected, strict=True))))
 
     async def _publish(self, change: Change, last: int) -> Outcome:
-        headers: dict[str, Any] = {api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE.value: str(last)}
+        """Write ``change`` if its key's last revision is still ``last``: the revision it was
+        stored at, or why not."""
+        headers: dict[str, Any] = {api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE.value: str(last),
+                                   _MSG_ID: f"{self._writer}-{next(self._writes)}"}
         try:
             if change.object is None:
                 headers[_KV_OP] = "DEL"
                 payload = b""
             else:
                 payload = _encode(change.object)
-            ack = await self._js.publish(
-                self._subjects + kv_key(change.key), payload, timeout=self._timeout,
-                headers=headers)
+            stored = await self._acknowledged(self._subjects + kv_key(change.key), payload,
+                                              headers)
         except ApiError as error:
             return error
         except nats.js.errors.APIError as error:
@@ -293,19 +379,65 @@ class JetStreamBackend:
                 return AlreadyExists(f"key {change.key} already exists")
             return Conflict("the object has been modified; please apply your changes to the "
                             f"latest version and try again (key {change.key})")
-        except nats.errors.TimeoutError:
-            return ServerTimeout("the JetStream store did not acknowledge in time")
         except (nats.errors.Error, OSError) as error:
             return ServiceUnavailable(f"the JetStream store is unreachable: {error}")
-        return int(ack.seq)
+        return stored
+
+    async def _acknowledged(self, subject: str, payload: bytes, headers: dict[str, Any]
+                            ) -> int:
+        """The sequence JetStream stored one write at, sent again (same ``Nats-Msg-Id``) while
+        its answer is lost or JetStream cannot take it yet (see the module's docstring), until
+        the timeout: then ServerTimeout (no answer) or ServiceUnavailable (no leader). Its
+        refusal (a failed compare-and-set of a write not stored before) is raised."""
+        deadline, first = time.monotonic() + self._timeout, True
+        while True:
+            try:
+                ack = await self._js.publish(subject, payload, headers=headers, timeout=max(
+                    min(ATTEMPT_SECONDS, deadline - time.monotonic()), 0.01))
+                return int(ack.seq)
+            except nats.js.errors.APIError as error:
+                if error.err_code in _WRONG_LAST_SEQUENCE and not first:
+                    stored = await self._stored_at(subject, headers[_MSG_ID])
+                    if stored is not None:
+                        return stored
+                if error.err_code != _IN_PROCESS and not isinstance(
+                        error, nats.js.errors.ServiceUnavailableError):
+                    raise
+                failure: ApiError = ServiceUnavailable(
+                    f"the JetStream store cannot take writes now: {error.description}")
+            except nats.js.errors.NoStreamResponseError:
+                failure = ServiceUnavailable("the JetStream store's stream has no leader")
+            except (nats.errors.TimeoutError, nats.errors.ConnectionReconnectingError,
+                    nats.errors.StaleConnectionError):
+                failure = ServerTimeout("the JetStream store did not acknowledge in time")
+            if time.monotonic() + RETRY_SECONDS >= deadline:
+                raise failure
+            first = False
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def _stored_at(self, subject: str, msg_id: str) -> int | None:
+        """The sequence of ``subject``'s last record when it is the write ``msg_id``."""
+        try:
+            last = await self._js.get_msg(self._stream, subject=subject)
+        except nats.js.errors.NotFoundError:
+            return None
+        return last.seq if (last.headers or {}).get(_MSG_ID) == msg_id else None
 
     def records(self, until: int) -> list[Record]:
-        """The feed's records not read yet, once it has brought ``until`` (or after the
-        timeout: then later ones come with a later call, by ``follow``'s notice)."""
+        """The feed's records not read yet, once it has brought ``until``; those it has not
+        brought within :data:`FEED_WAIT_SECONDS` (at once while it is late) are asked for (when
+        that fails too, they come with a later call, by ``follow``'s notice)."""
         with self._changed:
-            if not self._changed.wait_for(lambda: self._seen >= until, self._timeout):
-                log.warning("JetStream store %s: the feed has not brought revision %d within "
-                            "%gs", self._bucket, until, self._timeout)
+            wait = 0.0 if self._late else FEED_WAIT_SECONDS
+            late = not self._changed.wait_for(lambda: self._seen >= until, wait)
+            self._late = self._late or late
+        if late:
+            with contextlib.suppress(TimeoutError):
+                bus_loop.wait(self._ask_for(until), self._timeout + 1)
+        with self._changed:
+            if self._seen < until:
+                log.warning("JetStream store %s: revision %d has not come: the feed is late and "
+                            "the stream did not give it", self._bucket, until)
             arrived, self._arrived = self._arrived, []
             self._committing = False
         records = [record for raw in arrived if (record := self._decode(*raw)) is not None]

@@ -64,6 +64,7 @@ from actors.apiserver.mirror import Mirror
 from actors.apiserver.outcomes import Observers
 from actors.apiserver.server import ADMISSION_KINDS
 from actors.apiserver.tokens import TokenIssuer
+from actors.client import leaderelection
 from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.faultinjection import FaultInjector
@@ -76,6 +77,7 @@ from actors.kubelet.runtime import Runtime
 from actors.kubelet.timers import Timers
 from actors.scheduler import Plugin, ProfileConfig
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from actors.scheduler.shadowing import ShadowConfig, ShadowScheduler
 from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
@@ -148,6 +150,8 @@ class Cluster(Nodes):
     """The plain-HTTP ``/metrics`` listener, when ``metrics_listen`` asks for one."""
     checks: dict[str, list[health.Check]] = field(default_factory=dict)
     """This process's health checks by endpoint (the HTTPS port's and ``metrics``')."""
+    _electors: list[leaderelection.LeaderElector] = field(default_factory=list)
+    """The leader elections of this process's components (its ``leaderElection`` check)."""
     _lock: TextIO | None = None
     _pki: Pki | None = None
     https: HttpsListener | None = None
@@ -376,9 +380,12 @@ class Cluster(Nodes):
             lease = ("kube-scheduler" if config.scheduler_name == DEFAULT_SCHEDULER
                      else config.scheduler_name)
             connection, client = self._component("scheduler", SCHEDULER)
-            self._run(Scheduler.start(connection, client, SchedulerConfig(
+            self._checked(self._run(Scheduler.start(connection, client, SchedulerConfig(
                 name=config.scheduler_name, leader_election=self._election(lease, replica)),
-                config.profile.profile(client), instruments=self.instruments))
+                config.profile.profile(client), instruments=self.instruments)))
+        if config.shadow is not None:
+            say("shadow scheduler")
+            self.start_shadow(config.shadow)
         if config.controller_manager:
             self._start_controller_manager(replica)
 
@@ -396,7 +403,20 @@ class Cluster(Nodes):
             "kube-controller-manager", replica), manager.start, manager.stop)
         # Leading at once, its on_start starts every controller, each within its own
         # start_timeout_seconds: no limit on the whole here.
-        self._run(gate, timeout=None)
+        self._checked(self._run(gate, timeout=None))
+
+    def _checked(self, ref: pykka.ActorRef[Any]) -> None:
+        """Add the elector of ``ref`` (a scheduler or a leader gate) to the process's
+        ``leaderElection`` check of /healthz and /readyz, made with the first one."""
+        elector = ref.proxy().elector.get(timeout=60)
+        if elector is None:  # alone: not required to lead
+            return
+        if not self._electors:
+            check = ("leaderElection", lambda: leaderelection.failing(self._electors))
+            for checks in {id(c): c for c in (self.checks["/healthz"],
+                                              self.checks["/readyz"])}.values():
+                checks.append(check)
+        self._electors.append(elector)
 
     def _root_ca(self) -> str | None:
         """The cluster CA (PEM) to publish in every namespace: the control plane's, else the
@@ -477,6 +497,12 @@ class Cluster(Nodes):
         return Started(name, self._run(Scheduler.start(
             connection, client, SchedulerConfig(name=name), profile.profile(client),
             instruments=self.instruments)), connection)
+
+    def start_shadow(self, config: ShadowConfig) -> Started:
+        """A shadow scheduler (``actors.scheduler.shadowing``) as the scheduler's identity."""
+        connection, client = self._component(config.name, SCHEDULER)
+        return Started(config.name, self._run(ShadowScheduler.start(
+            connection, client, config, instruments=self.instruments)), connection)
 
     def start_admission(self, actor_class: type[AdmissionActor], name: str, *args: Any,
                         user: str | None = None, **kwargs: Any) -> Started:

@@ -1,9 +1,15 @@
 """A connection whose nats-server goes away, on a real nats-server: a client's (with a reconnect
 window) gives up when the window passes and fails every request at once with ConnectionLost; the
-control plane's (no window) waits for the server and carries on when it is back."""
+control plane's (no window) waits for the server and carries on when it is back; a request that
+awaited its reply when the server went fails once the connection is back (ReplyLost), not at its
+deadline; a server gone silent (frozen: no TCP reset, as a machine lost) is given up within
+three seconds of pings."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from dataclasses import replace
 
@@ -11,7 +17,7 @@ import pytest
 
 from bus import BusConfig, Envelope, Incoming, NatsServer
 from bus.connection import Connection
-from bus.errors import ConnectionLost
+from bus.errors import ConnectionLost, ReplyLost
 from tests.support import until
 
 pytestmark = pytest.mark.integration
@@ -64,3 +70,35 @@ def test_the_control_plane_waits_for_its_server_and_carries_on(tmp_path, connect
         server.start()  # on the same port
         assert pending.result(20).body == "meanwhile"
         assert component.lost is None
+
+
+def test_a_request_awaiting_its_reply_fails_once_the_connection_is_back(tmp_path, connect):
+    """Its reply went, or goes, through the server lost: it fails when the connection is back,
+    saying it may or may not have been done, instead of waiting out its 30 s."""
+    with NatsServer(tmp_path / "nats") as server:
+        component = connect(server.url, "component")
+        received = threading.Event()
+        connect(server.url, "mute").subscribe("kubeactor.echo", lambda incoming: received.set())
+        pending = component.request("kubeactor.echo", Envelope(body="hi"), timeout=30)
+        assert received.wait(5)
+        server.stop()
+        started = time.monotonic()
+        server.start()  # on the same port
+        with pytest.raises(ReplyLost, match="may or may not have been done"):
+            pending.result(10)
+        assert time.monotonic() - started < 5
+        assert component.lost is None
+
+
+def test_a_server_gone_silent_is_given_up_within_three_seconds(tmp_path, connect):
+    with NatsServer(tmp_path / "nats") as server:
+        component = connect(server.url, "component")
+        assert server._proc is not None
+        os.kill(server._proc.pid, signal.SIGSTOP)  # no reset, no answer: a machine lost
+        try:
+            frozen = time.monotonic()
+            until(lambda: component.down, timeout=6)
+            assert time.monotonic() - frozen < 4.5
+        finally:
+            os.kill(server._proc.pid, signal.SIGCONT)
+        until(lambda: component.down is None, timeout=15)  # and back once it answers

@@ -20,7 +20,7 @@ KEY = b"k" * 32
 
 def _connection() -> Connection:
     connection = Connection(BusConfig(request_timeout=5), "front")
-    connection._reply_prefix = "kubeactor.inbox.front.r."  # what connect() sets
+    connection.requests.prefix = "kubeactor.inbox.front.r."  # what connect() sets
     return connection
 
 

@@ -292,6 +292,46 @@ def test_a_score_out_of_range_or_not_whole_after_normalizing_fails_the_cycle(sco
         "integer in the range of [0, 100] after normalizing"))
 
 
+@dataclass
+class Batched(Fixed):
+    """Score: fixed scores, all nodes at once (``score_nodes``); records its calls."""
+
+    calls: list[str] = field(default_factory=list)
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+        self.calls.append(f"score {node.name}")
+        return super().score(state, pod, node)
+
+    def score_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[int]:
+        self.calls.append("score_nodes")
+        return [self.scores[node.name] for node in nodes]
+
+
+def test_a_plugin_with_score_nodes_is_asked_once_a_cycle_instead_of_once_a_node():
+    plugin = Batched({"a": 10, "b": 90, "c": 40})
+    assert Framework(Profile((plugin,))).schedule({}, WEB, nodes("a", "b", "c")).node == "b"
+    assert plugin.calls == ["score_nodes"]
+
+
+def test_batched_scores_are_held_to_the_range_and_a_raising_batch_is_told_node_by_node():
+    out_of_range = Framework(Profile((Batched({"a": 10, "b": 101}),)))
+    result = out_of_range.schedule({}, WEB, nodes("a", "b"))
+    assert result.node is None and "invalid score 101" in result.diagnosis.error
+
+    class Broken(Batched):
+        def score_nodes(self, state: CycleState, pod: PodInfo,
+                        nodes: list[NodeInfo]) -> list[int]:
+            raise KeyError("oops")
+
+        def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
+            if node.name == "b":
+                raise KeyError("oops")
+            return super().score(state, pod, node)
+
+    result = Framework(Profile((Broken({"a": 1, "b": 2}),))).schedule({}, WEB, nodes("a", "b"))
+    assert result.diagnosis.error == "running Score plugin Fixed on node b: raised KeyError: 'oops'"
+
+
 def test_a_bool_score_counts_as_the_integer_it_is():  # as the docstring of _scores says
     profile = Profile((Fixed({"a": False, "b": True}),))
     assert Framework(profile).schedule({}, WEB, nodes("a", "b")).node == "b"
