@@ -79,7 +79,7 @@ class ApiServerConfig:
     ``--max-mutating-requests-inflight`` 200). A read holds its seat only while the worker runs
     it; a write until its commit, an external admission call until its answer."""
     pacing: Pacing = field(default_factory=lambda: Pacing(
-        frozenset(("global-default", "workload-low", "catch-all")), 0.1))
+        frozenset(("global-default", "workload-low", "catch-all")), 0.05))
     """Flows that may each take only a part of a worker's time (``queueing.Duty``): beyond
     it their requests wait in their queues, and are refused (429) when those are full. The
     levels where users' and service accounts' requests land by Kubernetes' default
