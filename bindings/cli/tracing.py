@@ -45,7 +45,7 @@ from bindings.cli import otlp, parsing, tracepage
 from bindings.cli.session import Session, stop_on_signals
 from bus.envelope import Envelope, decode
 from bus.errors import BadRequest, UsageError, translated
-from bus.subjects import Subjects
+from bus.subjects import EXEMPT_LANE, Subjects
 
 SECRET_KEYS = ("auth",)
 """Wire keys never recorded nor shown (tokens, keys, signatures)."""
@@ -124,7 +124,7 @@ def hop(record: Record) -> Hop:
     code = int(envelope.status["code"]) if envelope.status and "code" in envelope.status else None
     sender, target = shown(envelope.sender or "?"), shown(envelope.target or "?")
     verb, what = shown(envelope.verb or "?"), shown(_what(envelope))
-    if kind == "api":
+    if kind in ("api", EXEMPT_LANE):  # a request, on the shared lane or the admin's
         target, code = "apiserver", None
     elif kind == "watch":
         verb = str((envelope.body or {}).get("type", "event"))

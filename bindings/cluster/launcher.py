@@ -109,6 +109,7 @@ from bindings.cluster.nodes import Nodes
 from bindings.cluster.pki import Pki, ensure_pki
 from bindings.https import Front, HttpsListener, parse_listen, tls_context
 from bus import BusConfig, Connection, NatsServer
+from bus import loop as bus_loop
 from bus.envelope import new_id
 from bus.errors import AlreadyExists, UsageError, translated
 from bus.inprocess import Door
@@ -116,7 +117,7 @@ from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import STORE as BUS_STORE
 from bus.permissions import authorization
-from bus.subjects import Subjects
+from bus.subjects import EXEMPT_LANE, Subjects
 
 log = logging.getLogger(__name__)
 
@@ -274,22 +275,28 @@ class Cluster(Nodes):
                              RequestMetrics(self.instruments, Subjects(config.prefix)))
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
-        bootstrapper, workers = None, []
         door = Door()  # the front hands its requests to the workers here
-        for worker in range(config.apiserver_workers):
-            first = worker == 0  # holds the watchers and bootstraps the policy
-            ref = self._run(ApiServer.start(
-                connection, store=store.proxy(), authenticator=authenticator,
-                config=ApiServerConfig(serves_watches=first, bootstrap=first, server=server,
-                                       disabled_admission=config.disabled_admission,
-                                       ranges=config.ranges),
+        forwarding = Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))
+
+        def worker(bus: Connection, served: Door | None, **options: Any) -> pykka.ActorRef[Any]:
+            return self._run(ApiServer.start(
+                bus, store=store.proxy(), authenticator=authenticator,
+                config=ApiServerConfig(server=server, disabled_admission=config.disabled_admission,
+                                       ranges=config.ranges, **options),
                 token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
                 observer=observer, admission_objects=admission_objects,
-                custom_resources=custom_resources, door=door, flow_control=flow_control,
-                forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
-            bootstrapper = ref if first else bootstrapper
-            workers.append(ref)
+                custom_resources=custom_resources, door=served, flow_control=flow_control,
+                forwarding=forwarding))
+
+        # The first holds the watchers and bootstraps the policy.
+        workers = [worker(connection, door, serves_watches=index == 0, bootstrap=index == 0,
+                          lanes=("api",)) for index in range(config.apiserver_workers)]
+        bootstrapper = workers[0]
+        # The admin's lane: a worker, a connection and a loop thread of its own.
+        lane = self._connect(BUS_APISERVER, "apiserver-exempt", bus_loop.Loop("kubeactor-exempt"))
+        workers.append(worker(lane, None, serves_watches=False, bootstrap=False,
+                              lanes=(EXEMPT_LANE,)))
         self._start_fault_injector()
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
@@ -431,8 +438,9 @@ class Cluster(Nodes):
                 self.config.store_replicas or self.config.nats_cluster))
         raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
 
-    def _connect(self, user: str, name: str) -> Connection:
-        """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
+    def _connect(self, user: str, name: str, loop: bus_loop.Loop = bus_loop.BUS) -> Connection:
+        """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's),
+        read and written on ``loop``'s thread."""
         if self.config.control_plane:
             if user not in self._passwords:
                 raise ClusterError(f"no NATS user {user} in the cluster's {bususers.FILE}")
@@ -440,7 +448,7 @@ class Cluster(Nodes):
         else:
             bus = dataclasses.replace(self.config.bus or BusConfig(), url=self.url,
                                       prefix=self.config.prefix)
-        connection = Connection(bus, name).connect()
+        connection = Connection(bus, name, loop).connect()
         self._connections.append(connection)
         return connection
 
