@@ -501,7 +501,7 @@ class Verbs:
             return {"watchId": watch_id, "stopped": True}
         if existing is not None:
             watches.renew(existing, options.bookmarks)
-            return {"watchId": watch_id, "renewed": True}
+            return {"watchId": watch_id, "renewed": True, "seq": existing.sequence}
         if watches.held_by(request.user.name) >= self.config.max_watches:
             raise TooManyRequests(f'user "{request.user.name}" has {self.config.max_watches} '
                                   "watches open; stop some first")

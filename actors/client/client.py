@@ -447,13 +447,16 @@ class Client:
               ) -> Watch:
         """Start a watch; ``on_event`` runs on the bus loop thread and must not block. With
         ``version`` (a custom resource's served version), its objects come in that version."""
-        watch_id = self.subjects.watch_id(
-            self.connection.owner,
-            f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")
-        options: dict[str, Any] = {"watchId": watch_id, "leaseSeconds": lease_seconds,
+        options: dict[str, Any] = {"watchId": self.new_watch_id(), "leaseSeconds": lease_seconds,
                                    "allowWatchBookmarks": True}
         options.update({k: v for k, v in (("labelSelector", label_selector),
                                           ("fieldSelector", field_selector),
                                           ("version", version)) if v})
         return Watch(self, self.info(resource), namespace, options, on_event).start(
             resource_version)
+
+    def new_watch_id(self) -> str:
+        """A watch id of this client's own: ``<owner>.<connection name>-<random>``."""
+        return self.subjects.watch_id(
+            self.connection.owner,
+            f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")

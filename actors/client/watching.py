@@ -2,10 +2,11 @@
 apiserver, the renewals of its lease.
 
 Events are pushed to a subject of the client's own (``<prefix>.watch.<owner>.<id>``, the owner
-its NATS user). The client renews the watch's lease at a third of its length and, if the
-apiserver lost it (a restart), resumes it from the last revision seen. With several apiserver
-processes, renewals go to the one holding the watch (the ``server`` its registration named) and
-to any of them once that one is gone.
+its NATS user), each numbered (``opts.seq``). The client renews the watch's lease at a third of
+its length; with several apiserver processes, at the one holding the watch (the ``server`` its
+registration named). A watch that may have missed events (its connection lost its server, a
+number skipped, the apiserver holding it gone or restarted) resumes from the last revision it
+took under a new id: see :class:`Watch`.
 
 Neighbours: ``client`` (:meth:`Client.watch` starts one; its requests), ``informer`` (the user
 that relists on an ERROR), ``actors.apiserver.watching`` (the other end).
@@ -21,6 +22,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,9 +52,33 @@ class WatchEvent:
     watch_id: str = ""
 
 
+def in_line(seen: int, sequence: Any) -> str:
+    """What to do with an event numbered ``sequence`` (its ``opts.seq``) after the ``seen``
+    first events of a watch: ``take`` it (the next one; also any event of an apiserver that
+    numbers none), drop it as a ``duplicate`` (a number already taken), or ``resume``: events
+    before it were lost on the way, and the watch starts again from the last revision taken."""
+    if not isinstance(sequence, int) or isinstance(sequence, bool):
+        return "take"
+    if sequence <= seen:
+        return "duplicate"
+    return "take" if sequence == seen + 1 else "resume"
+
+
+RESUME_MAX_SECONDS = 30.0
+"""Longest pause between two failed attempts to resume a watch."""
+
+
 class Watch:
     """A live watch: subscribe to its subject, register it, renew its lease; :meth:`stop`
-    ends it. ``revision`` is the last resourceVersion seen."""
+    ends it. ``revision`` is the last resourceVersion seen.
+
+    A watch that may have missed events resumes from ``revision`` under a new id (client-go's
+    reflector re-establishing a broken watch from its last resourceVersion): when its
+    connection comes back after losing its server (whatever was pushed meanwhile is lost),
+    when an event's number (``opts.seq``) skips one, when a renewal's answer numbers more
+    events than came (the last ones were lost), or when its apiserver is gone or had lost it.
+    The apiserver replays what came after ``revision``; when that left its history (410), the
+    watch ends with an ERROR event and its informer relists."""
 
     def __init__(self, client: Client, info: ResourceInfo, namespace: str | None,
                  options: dict[str, Any], on_event: Callable[[WatchEvent], None]) -> None:
@@ -61,55 +88,141 @@ class Watch:
         self.revision = ""
         self.server: str | None = None
         """The apiserver process holding the watch (None: the only one)."""
+        self._subject = client.subjects.watch(self.id)
+        """Where this watch's events come: those of an earlier id are dropped."""
         self._sub: Any = None
         self._renewal: concurrent.futures.Future[None] | None = None
+        self._seen = 0
+        """The number of the last event taken under this id."""
+        self._owed = 0
+        """How many events the last renewal's answer said were pushed under this id."""
+        self._resuming = False
+        self._stopped = False
+        self._lock = threading.Lock()
+        """Held while the id, subscription and server change hands (never over a request)."""
+        self._unlisten: Callable[[], None] | None = None
 
     def start(self, resource_version: str | None) -> Watch:
         """Subscribe, then register with the apiserver (events may arrive before it answers);
         blocks this thread until registered. Raises ApiError and leaves nothing behind."""
+        self._open(resource_version)
+        self._unlisten = self.client.connection.when_reconnected(
+            lambda: self._resume("its connection to the bus came back"))
+        return self
+
+    def _open(self, resource_version: str | None) -> None:
+        """Subscribe and register under the current id; start renewing."""
         connection = self.client.connection
-        self._sub = connection.subscribe(connection.subjects.watch(self.id), self._deliver)
+        sub = connection.subscribe(self._subject, self._deliver)
         try:
             reply = self.client.request("watch", self.info, namespace=self.namespace,
                                         options=dict(self.options,
                                                      resourceVersion=resource_version or ""))
-        except ApiError:
-            connection.unsubscribe(self._sub)
+        except (ApiError, BusError):
+            connection.unsubscribe(sub)
             raise
-        self.revision = str(max(int(self.revision or 0), int(reply.get("resourceVersion") or 0)))
-        self.server = reply.get("server")
-        self._renewal = bus_loop.submit(self._renew_forever())
-        return self
+        with self._lock:
+            self._sub, self.server = sub, reply.get("server")
+            self.revision = str(max(int(self.revision or 0),
+                                    int(reply.get("resourceVersion") or 0)))
+            self._renewal = bus_loop.submit(self._renew_forever())
 
     def _deliver(self, incoming: Incoming) -> None:  # bus loop thread
         envelope = incoming.envelope
+        if incoming.subject != self._subject:
+            return  # pushed under an id this watch left: what it told comes again
         if not isinstance(envelope.body, dict):
             log.warning("watch %s: ignored a malformed event from %r", self.id, envelope.sender)
             return
+        sequence = (envelope.options or {}).get("seq")
+        verdict = in_line(self._seen, sequence)
+        if verdict == "resume":
+            self._resume(f"event {sequence} came after event {self._seen}")
+            return
+        if verdict == "duplicate":
+            return
+        self._seen = sequence if isinstance(sequence, int) else self._seen
         obj = envelope.body.get("object") or {}
         self.revision = obj.get("metadata", {}).get("resourceVersion", self.revision)
         self.on_event(WatchEvent(str(envelope.body.get("type")), obj, self.id))
 
+    def _resume(self, why: str) -> None:  # bus loop thread
+        """Leave the current id at once (its later events are dropped) and resume from
+        ``revision`` under a new one, on a thread of its own (a registration blocks)."""
+        with self._lock:
+            if self._resuming or self._stopped:
+                return
+            self._resuming = True
+            left = (self.id, self._sub, self.server, self._renewal)
+            self.id = self.client.new_watch_id()
+            self.options = dict(self.options, watchId=self.id)
+            self._subject = self.client.subjects.watch(self.id)
+            self._sub = self._renewal = None
+            self._seen = self._owed = 0
+            revision = self.revision
+        log.info("watch %s: %s; resuming from revision %s as %s", left[0], why, revision,
+                 self.id)
+        threading.Thread(target=self._resume_from, args=(revision, left), daemon=True,
+                         name=f"resume-{self.id}").start()
+
+    def _resume_from(self, revision: str, left: tuple[str, Any, str | None, Any]) -> None:
+        """Forget the id left, then register the new one from ``revision`` until it works
+        (backing off to RESUME_MAX_SECONDS), the watch stops, or the apiserver refuses for
+        good: then an ERROR event (410: relist)."""
+        self._forget(*left)
+        delay = 0.1
+        while not self._stopped:
+            try:
+                self._open(revision)
+                break
+            except Exception as error:  # the bus's, or the subscription's (a timeout)
+                if isinstance(error, ApiError) and not error.retryable:
+                    self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
+                    break
+                log.warning("watch %s: resuming failed (%s); again in %.1fs", self.id, error,
+                            delay)
+                time.sleep(delay)
+                delay = min(delay * 2, RESUME_MAX_SECONDS)
+        with self._lock:
+            self._resuming = False
+            stopped = self._stopped
+        if stopped:  # stop() ran meanwhile: the id it did not see goes too
+            self.stop()
+
+    def _forget(self, watch_id: str, sub: Any, server: str | None,
+                renewal: concurrent.futures.Future[None] | None) -> None:
+        """Stop renewing ``watch_id``, unsubscribe, and tell the apiserver to forget it;
+        never raises."""
+        if renewal is not None:
+            renewal.cancel()
+        if sub is None:
+            return
+        self.client.connection.unsubscribe(sub)
+        with contextlib.suppress(ApiError, BusError):
+            self.client.request("watch", self.info, namespace=self.namespace,
+                                options=dict(self.options, watchId=watch_id, stop=True),
+                                timeout=2, server=server)  # authorized as the watch itself
+
     def stop(self) -> None:
         """Unsubscribe and tell the apiserver to forget this watch; never raises."""
-        if self._renewal is not None:
-            self._renewal.cancel()
-        if self._sub is not None:
-            self.client.connection.unsubscribe(self._sub)
-            self._sub = None
-            with contextlib.suppress(ApiError, BusError):
-                self.client.request("watch", self.info, namespace=self.namespace,
-                                    options=dict(self.options, stop=True), timeout=2,
-                                    server=self.server)  # authorized as the watch itself
+        with self._lock:
+            self._stopped = True
+            current = (self.id, self._sub, self.server, self._renewal)
+            self._sub = self._renewal = None
+        if self._unlisten is not None:
+            self._unlisten()
+        self._forget(*current)
 
     async def _renew_forever(self) -> None:
         """Renew every third of the lease. A renewal the apiserver refuses for good (the
-        revision left its history, or the id is taken) ends the watch with an ERROR event."""
+        revision left its history, or the id is taken) ends the watch with an ERROR event.
+        One that finds events lost, its apiserver gone or the watch lost there resumes it."""
         period = float(self.options.get("leaseSeconds", DEFAULT_LEASE_SECONDS)) / 3
-        delay = period
         while True:
-            await asyncio.sleep(delay)
-            delay = period
+            await asyncio.sleep(period)
+            if self._seen < self._owed:  # the answer before said more were pushed
+                self._resume(f"events {self._seen + 1} to {self._owed} never came")
+                return
             options = dict(self.options, resourceVersion=self.revision)
             try:
                 proof = await self.client.credentials.aprove(self.client.connection)
@@ -118,13 +231,13 @@ class Watch:
                 reply = await self.client.connection.arequest(
                     self.client.subject("watch", self.info, None, self.server), envelope,
                     mac_key=proof.mac_key)
-                self.server = reply.raise_for_status().body.get("server", self.server)
+                answer = reply.raise_for_status().body
             except NoResponders as error:
                 if self.server is None:
                     log.warning("watch %s: renewal failed: %s", self.id, error)
                     continue
-                self.server, delay = None, 0  # its apiserver is gone: another resumes it now
-                log.info("watch %s: its apiserver is gone; resuming on another", self.id)
+                self._resume("its apiserver is gone")  # another takes it
+                return
             except (Gone, Conflict) as error:
                 self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
                 return
@@ -133,7 +246,13 @@ class Watch:
                     self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
                     return
                 log.warning("watch %s: renewal failed: %s", self.id, error)
+                continue
             except BusError as error:
                 if self.client.connection.closed:
                     return  # closed under a watch nobody stopped: nothing left to renew
                 log.warning("watch %s: renewal failed: %s", self.id, error)
+                continue
+            if not answer.get("renewed"):  # the apiserver had lost it and made it again
+                self._resume("its apiserver had lost it")
+                return
+            self._owed = max(self._owed, int(answer.get("seq") or 0))
