@@ -527,7 +527,8 @@ class Verbs:
             for obj in items:
                 watches.push(watcher, "ADDED", obj)
         watches.add(watcher)
-        reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
+        reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision),
+                 "seq": watcher.sequence}
         return reply if self.config.server is None else {**reply, "server": self.config.server}
 
 

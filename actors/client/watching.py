@@ -95,7 +95,13 @@ class Watch:
         self._seen = 0
         """The number of the last event taken under this id."""
         self._owed = 0
-        """How many events the last renewal's answer said were pushed under this id."""
+        """How many events the last answer of the apiserver said were pushed under this id."""
+        self._answered: tuple[int, str] | None = None
+        """The registration's answer until every event it numbered is taken: how many were
+        pushed before it (the replay, the initial list) and the revision it names."""
+        self._listing = False
+        """Started without a revision and the initial list not all taken: its events come in
+        no order of revision, so none moves ``revision`` and a resume sends it all again."""
         self._resuming = False
         self._stopped = False
         self._lock = threading.Lock()
@@ -105,6 +111,7 @@ class Watch:
     def start(self, resource_version: str | None) -> Watch:
         """Subscribe, then register with the apiserver (events may arrive before it answers);
         blocks this thread until registered. Raises ApiError and leaves nothing behind."""
+        self.revision, self._listing = resource_version or "", not resource_version
         self._open(resource_version)
         self._unlisten = self.client.connection.when_reconnected(
             lambda: self._resume("its connection to the bus came back"))
@@ -123,9 +130,23 @@ class Watch:
             raise
         with self._lock:
             self._sub, self.server = sub, reply.get("server")
-            self.revision = str(max(int(self.revision or 0),
-                                    int(reply.get("resourceVersion") or 0)))
             self._renewal = bus_loop.submit(self._renew_forever())
+        bus_loop.wait(self._registered(int(reply.get("seq") or 0),
+                                       str(reply.get("resourceVersion") or "")), timeout=10)
+
+    async def _registered(self, pushed: int, revision: str) -> None:  # bus loop thread
+        """The registration's answer: ``pushed`` events went before it, and every commit up
+        to ``revision`` was looked at for the watch."""
+        self._owed = max(self._owed, pushed)
+        self._answered = (pushed, revision)
+        self._caught_up()
+
+    def _caught_up(self) -> None:  # bus loop thread
+        """Once every event the registration's answer numbered is taken, the revision it
+        named is the watch's (a replay's tail lost is noticed at the next renewal)."""
+        if self._answered is not None and self._seen >= self._answered[0]:
+            revision, self._answered, self._listing = self._answered[1], None, False
+            self.revision = str(max(int(self.revision or 0), int(revision or 0)))
 
     def _deliver(self, incoming: Incoming) -> None:  # bus loop thread
         envelope = incoming.envelope
@@ -143,7 +164,9 @@ class Watch:
             return
         self._seen = sequence if isinstance(sequence, int) else self._seen
         obj = envelope.body.get("object") or {}
-        self.revision = obj.get("metadata", {}).get("resourceVersion", self.revision)
+        if not self._listing:
+            self.revision = obj.get("metadata", {}).get("resourceVersion", self.revision)
+        self._caught_up()
         self.on_event(WatchEvent(str(envelope.body.get("type")), obj, self.id))
 
     def _resume(self, why: str) -> None:  # bus loop thread
@@ -158,8 +181,8 @@ class Watch:
             self.options = dict(self.options, watchId=self.id)
             self._subject = self.client.subjects.watch(self.id)
             self._sub = self._renewal = None
-            self._seen = self._owed = 0
-            revision = self.revision
+            self._seen, self._owed, self._answered = 0, 0, None
+            revision = "" if self._listing else self.revision
         log.info("watch %s: %s; resuming from revision %s as %s", left[0], why, revision,
                  self.id)
         threading.Thread(target=self._resume_from, args=(revision, left), daemon=True,

@@ -1,24 +1,36 @@
 """A watch that missed events resumes from the last revision it took (client-go's reflector
-re-establishing a broken watch), on a real NATS cluster of two: an informer whose nats-server
-is gone while objects are created through the other one has every one of them once its
-connection is back, and goes on hearing of new ones."""
+re-establishing a broken watch), on real nats-servers: an informer whose nats-server is gone
+while objects are created through another one of the NATS cluster has every one of them once
+its connection is back, and goes on hearing of new ones; an informer whose connection never
+drops but whose watch events are dropped, duplicated and reordered on the way notices by their
+numbers and ends up with every object as stored."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from pathlib import Path
+
+import pytest
 
 from actors.client.client import Client
 from actors.client.informer import Informer
 from bindings.cluster import Cluster, ClusterConfig
-from bus import Connection
+from bus import Connection, faults
 from bus import loop as bus_loop
 from bus.errors import AlreadyExists, ApiError
 from bus.permissions import ADMIN
 from tests.support import until
 
 CREATED_MEANWHILE = 20
+CREATED_LOSSY = 40
+
+
+@pytest.fixture
+def with_controllers() -> bool:
+    """Nothing but the tests write (``control_plane``)."""
+    return False
 
 
 def configmap(name: str) -> dict[str, object]:
@@ -81,3 +93,30 @@ def test_an_informer_keeps_every_object_created_while_its_nats_server_was_gone(t
         informer.stop()
         connection.close()
         cluster.stop()
+
+
+def test_an_informer_whose_watch_events_are_lost_on_the_way_keeps_every_object(
+        control_plane: Cluster):
+    connection = Connection(control_plane.bus(ADMIN), "informer").connect()
+    client = Client(connection, control_plane.credentials("informer", "system:masters"))
+    informer = Informer(client, "configmaps", lambda event: None, namespace="default",
+                        lease_seconds=1.5).start()  # a lost tail is noticed at a renewal
+    plan = faults.FaultPlan(
+        "lossy-watch", (f"{control_plane.config.prefix}.watch.{connection.owner}.>",),
+        until=time.time() + 120, drop=0.2, duplicate=0.2, reorder=0.2, seed=7)
+    faults.PROCESS.install(plan)
+    try:
+        writer = control_plane.admin_client("writer")
+        for number in range(CREATED_LOSSY):
+            writer.create("configmaps", configmap(f"lossy-{number}"))
+        writer.delete("configmaps", "lossy-0")
+        writer.update("configmaps", {**writer.get("configmaps", "lossy-1"), "data": {"k": "v2"}})
+        stored = {obj["metadata"]["name"]: obj["metadata"]["resourceVersion"]
+                  for obj in writer.list("configmaps", "default")["items"]}
+        until(lambda: {obj["metadata"]["name"]: obj["metadata"]["resourceVersion"]
+                       for obj in informer.items()} == stored, timeout=30,
+              failure="the informer's objects are not those stored")
+    finally:
+        faults.PROCESS.remove(plan.name)
+        informer.stop()
+        connection.close()

@@ -16,6 +16,7 @@ from actors.api.discovery import Served
 from actors.client.client import WatchEvent
 from actors.client.watching import Watch, in_line
 from bus import Envelope, Incoming, Subjects
+from tests.support import until
 
 
 class FakeConnection:
@@ -48,6 +49,7 @@ class FakeClient:
         self.subjects = self.connection.subjects
         self.asked: list[dict[str, Any]] = []
         self.registered = threading.Event()
+        self.answer: dict[str, Any] = {"resourceVersion": "5"}
         self._ids = itertools.count(2)
 
     def new_watch_id(self) -> str:
@@ -58,7 +60,7 @@ class FakeClient:
         self.asked.append(options)
         if not options.get("stop"):
             self.registered.set()
-        return {"watchId": options["watchId"], "resourceVersion": "5"}
+        return {"watchId": options["watchId"], **self.answer}
 
 
 def event(watch_id: str, sequence: int, revision: int) -> Incoming:
@@ -118,3 +120,19 @@ def test_a_renewal_numbering_events_never_seen_resumes_the_watch(watched):
     asyncio.run(asyncio.wait_for(watch._renew_forever(), timeout=2))
     assert client.registered.wait(5)
     assert {"watchId": "me.w2", "resourceVersion": "6"}.items() <= client.asked[-1].items()
+
+
+def test_a_replay_moves_the_revision_to_its_answers_once_every_event_it_numbered_came(
+        watched):
+    """The answer (every commit up to 9 looked at, 2 events replayed) may be read before
+    the events: resuming before they came must start from the last one taken."""
+    client, watch, _ = watched
+    client.answer = {"resourceVersion": "9", "seq": 2}
+    client.connection.listeners[0]()
+    assert client.registered.wait(5)
+    until(lambda: watch._answered)
+    assert watch.revision == "5"
+    watch._deliver(event("me.w2", 1, 6))
+    assert watch.revision == "6"
+    watch._deliver(event("me.w2", 2, 8))
+    assert watch.revision == "9"
