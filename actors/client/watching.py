@@ -118,25 +118,36 @@ class Watch:
         return self
 
     def _open(self, resource_version: str | None) -> None:
-        """Subscribe and register under the current id; start renewing."""
+        """Subscribe and register under the current id; start renewing. An id left meanwhile
+        (a resume, :meth:`stop`) is forgotten at once."""
         connection = self.client.connection
-        sub = connection.subscribe(self._subject, self._deliver)
+        with self._lock:
+            watch_id, subject = self.id, self._subject
+        sub = connection.subscribe(subject, self._deliver)
         try:
             reply = self.client.request("watch", self.info, namespace=self.namespace,
-                                        options=dict(self.options,
+                                        options=dict(self.options, watchId=watch_id,
                                                      resourceVersion=resource_version or ""))
         except (ApiError, BusError):
             connection.unsubscribe(sub)
             raise
         with self._lock:
-            self._sub, self.server = sub, reply.get("server")
-            self._renewal = bus_loop.submit(self._renew_forever())
-        bus_loop.wait(self._registered(int(reply.get("seq") or 0),
+            current = self.id == watch_id and not self._stopped
+            if current:
+                self._sub, self.server = sub, reply.get("server")
+                self._renewal = bus_loop.submit(self._renew_forever(watch_id))
+        if not current:
+            self._forget(watch_id, sub, reply.get("server"), None)
+            return
+        bus_loop.wait(self._registered(watch_id, int(reply.get("seq") or 0),
                                        str(reply.get("resourceVersion") or "")), timeout=10)
 
-    async def _registered(self, pushed: int, revision: str) -> None:  # bus loop thread
+    async def _registered(self, watch_id: str, pushed: int, revision: str
+                          ) -> None:  # bus loop thread
         """The registration's answer: ``pushed`` events went before it, and every commit up
         to ``revision`` was looked at for the watch."""
+        if watch_id != self.id:
+            return  # left since
         self._owed = max(self._owed, pushed)
         self._answered = (pushed, revision)
         self._caught_up()
@@ -208,9 +219,6 @@ class Watch:
                 delay = min(delay * 2, RESUME_MAX_SECONDS)
         with self._lock:
             self._resuming = False
-            stopped = self._stopped
-        if stopped:  # stop() ran meanwhile: the id it did not see goes too
-            self.stop()
 
     def _forget(self, watch_id: str, sub: Any, server: str | None,
                 renewal: concurrent.futures.Future[None] | None) -> None:
@@ -236,46 +244,55 @@ class Watch:
             self._unlisten()
         self._forget(*current)
 
-    async def _renew_forever(self) -> None:
-        """Renew every third of the lease. A renewal the apiserver refuses for good (the
-        revision left its history, or the id is taken) ends the watch with an ERROR event.
-        One that finds events lost, its apiserver gone or the watch lost there resumes it."""
+    async def _renew_forever(self, watch_id: str) -> None:
+        """Renew ``watch_id`` every third of the lease, while it is the watch's. One that
+        finds events lost, or the watch lost by its apiserver, resumes it; a failed one is
+        :meth:`_renewal_failed`'s."""
         period = float(self.options.get("leaseSeconds", DEFAULT_LEASE_SECONDS)) / 3
         while True:
             await asyncio.sleep(period)
+            if watch_id != self.id:
+                return  # left by a resume
             if self._seen < self._owed:  # the answer before said more were pushed
                 self._resume(f"events {self._seen + 1} to {self._owed} never came")
                 return
-            options = dict(self.options, resourceVersion=self.revision)
             try:
-                proof = await self.client.credentials.aprove(self.client.connection)
-                envelope = self.client.envelope("watch", self.info, self.namespace, None, None,
-                                                options, None, None, proof.auth)
-                reply = await self.client.connection.arequest(
-                    self.client.subject("watch", self.info, None, self.server), envelope,
-                    mac_key=proof.mac_key)
-                answer = reply.raise_for_status().body
-            except NoResponders as error:
-                if self.server is None:
-                    log.warning("watch %s: renewal failed: %s", self.id, error)
+                answer = await self._renew()
+            except (ApiError, BusError) as error:
+                if watch_id == self.id and self._renewal_failed(error):
                     continue
-                self._resume("its apiserver is gone")  # another takes it
                 return
-            except (Gone, Conflict) as error:
-                self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
-                return
-            except ApiError as error:
-                if not error.retryable:  # 403, 404...: asking again will not help
-                    self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
-                    return
-                log.warning("watch %s: renewal failed: %s", self.id, error)
-                continue
-            except BusError as error:
-                if self.client.connection.closed:
-                    return  # closed under a watch nobody stopped: nothing left to renew
-                log.warning("watch %s: renewal failed: %s", self.id, error)
-                continue
+            if watch_id != self.id:
+                return  # left by a resume meanwhile
             if not answer.get("renewed"):  # the apiserver had lost it and made it again
                 self._resume("its apiserver had lost it")
                 return
             self._owed = max(self._owed, int(answer.get("seq") or 0))
+
+    async def _renew(self) -> dict[str, Any]:
+        """One renewal, from the last revision taken: the apiserver's answer."""
+        options = dict(self.options, resourceVersion=self.revision)
+        proof = await self.client.credentials.aprove(self.client.connection)
+        envelope = self.client.envelope("watch", self.info, self.namespace, None, None,
+                                        options, None, None, proof.auth)
+        reply = await self.client.connection.arequest(
+            self.client.subject("watch", self.info, None, self.server), envelope,
+            mac_key=proof.mac_key)
+        answer: dict[str, Any] = reply.raise_for_status().body
+        return answer
+
+    def _renewal_failed(self, error: ApiError | BusError) -> bool:
+        """Whether to renew again after ``error``: not once the apiserver refused for good (the
+        revision left its history, the id is taken, 403...: an ERROR event), the one holding
+        the watch is gone (it resumes on another) or the connection is closed."""
+        if isinstance(error, NoResponders) and self.server is not None:
+            self._resume("its apiserver is gone")
+            return False
+        if isinstance(error, Gone | Conflict) or (
+                isinstance(error, ApiError) and not error.retryable):
+            self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
+            return False
+        if isinstance(error, BusError) and self.client.connection.closed:
+            return False  # closed under a watch nobody stopped: nothing left to renew
+        log.warning("watch %s: renewal failed: %s", self.id, error)
+        return True

@@ -83,7 +83,7 @@ def test_a_watch_left_running_stops_renewing_once_its_connection_is_closed(caplo
     client.connection.closed = True  # type: ignore[attr-defined]
     watch = Watch(client, Served().resolve("configmaps"), "default",
                   {"watchId": "owner.w", "leaseSeconds": 0.03}, lambda event: None)
-    asyncio.run(asyncio.wait_for(watch._renew_forever(), timeout=2))
+    asyncio.run(asyncio.wait_for(watch._renew_forever(watch.id), timeout=2))
     assert not caplog.records
 
 

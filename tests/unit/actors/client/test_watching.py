@@ -117,7 +117,7 @@ def test_a_renewal_numbering_events_never_seen_resumes_the_watch(watched):
     watch.options["leaseSeconds"] = 0.03
     watch._deliver(event("me.w1", 1, 6))
     watch._owed = 2  # the last renewal's answer: two events were pushed; the last was lost
-    asyncio.run(asyncio.wait_for(watch._renew_forever(), timeout=2))
+    asyncio.run(asyncio.wait_for(watch._renew_forever(watch.id), timeout=2))
     assert client.registered.wait(5)
     assert {"watchId": "me.w2", "resourceVersion": "6"}.items() <= client.asked[-1].items()
 
