@@ -6,8 +6,9 @@ components of a process update: the apiserver's requests (``apiserver_request_to
 (``etcd_request_duration_seconds``, ``apiserver_storage_objects``) and watches
 (``apiserver_watch_events_total``); the scheduler's attempts and queue
 (``scheduler_schedule_attempts_total``, ``scheduler_scheduling_attempt_duration_seconds``,
-``scheduler_pending_pods``); the controllers' work queues (``workqueue_*``, by controller);
-the kubelet's pods (``kubelet_running_pods``, ``kubelet_pod_start_sli_duration_seconds``).
+``scheduler_pending_pods``; a shadow's ``scheduler_shadow_decisions_total``); the
+controllers' work queues (``workqueue_*``, by controller); the kubelet's pods
+(``kubelet_running_pods``, ``kubelet_pod_start_sli_duration_seconds``).
 Gauges that are a count of something held elsewhere (objects stored, pods queued or running)
 are read when scraped, from the callables given to :meth:`Instruments.gauge_from`.
 
@@ -107,6 +108,10 @@ class Instruments:
             "scheduler_schedule_attempts_total", "Number of attempts to schedule pods, by the "
             "result. 'unschedulable' means a pod could not be scheduled, while 'error' means "
             "an internal scheduler problem.", ["result", "profile"], registry=r)
+        self.shadow_decisions = Counter(
+            "scheduler_shadow_decisions_total", "Number of pods a shadow scheduler placed, by "
+            "whether its profile's choice agrees with the node the active scheduler bound.",
+            ["result", "profile"], registry=r)
         self.attempt_duration = Histogram(
             "scheduler_scheduling_attempt_duration_seconds", "Scheduling attempt latency in "
             "seconds (scheduling algorithm + binding)", ["result", "profile"],

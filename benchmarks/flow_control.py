@@ -4,7 +4,8 @@
 
 Classification of a request by Kubernetes' default FlowSchemas (remembered, as for a flood's
 requests, and found afresh, as for a new kind of request), the claim's identity looked up, and
-a ticket through a level's queues (offer, dispatch, release). Prints one JSON line of
+a ticket through a level's queues (offer, dispatch, the time it held the worker told to its
+flow's pacing, release). Prints one JSON line of
 microseconds per request. The whole pipeline's CPU per request with and without flow control
 is ``api_throughput.py``'s ``*_server_cpu_us``, run on both trees side by side.
 """
@@ -21,6 +22,7 @@ from actors.api.users import UserInfo
 from actors.apiserver.classifying import classify, policy
 from actors.apiserver.fairness import Identities, asked
 from actors.apiserver.queueing import Dispatcher
+from actors.apiserver.requests import ApiServerConfig
 from bus.connection import Incoming
 from bus.envelope import Envelope
 from bus.subjects import Subjects
@@ -49,12 +51,13 @@ def main() -> None:
     identities.learn(incoming, UserInfo("mallory", groups=("system:authenticated",)))
     question = asked(incoming, subjects, identities.user(incoming))
     flow = rules.classify(question)
-    dispatcher = Dispatcher(600, 5.0)
+    dispatcher = Dispatcher(600, 5.0, ApiServerConfig().pacing)  # global-default is paced
 
     def queued() -> None:
         dispatcher.offer(flow, incoming, 0.0, rules.total_shares)
         ticket = dispatcher.next(0.0)
         assert ticket is not None
+        dispatcher.served(ticket, 0.0, 0.0)
         dispatcher.release(ticket)
 
     print(json.dumps({

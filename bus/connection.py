@@ -124,9 +124,13 @@ def _suffer(fate: faults.Fate, handler: Handler, msg: Msg) -> None:
 class Connection:
     """A NATS connection for one identity on the shared bus loop."""
 
-    def __init__(self, config: BusConfig, name: str) -> None:
+    def __init__(self, config: BusConfig, name: str, loop: bus_loop.Loop = bus_loop.BUS
+                 ) -> None:
+        """``loop``: the thread its messages are read, decoded and sent on (the bus loop,
+        shared by the process's connections, unless a lane's own)."""
         self.config = config
         self.name = name
+        self.loop = loop
         self.subjects = Subjects(config.prefix)
         self.owner = owner_token(config.user) if config.user else ANONYMOUS
         """Owner token of this connection's inbox and watch subjects: its NATS user's."""
@@ -162,7 +166,7 @@ class Connection:
 
     def connect(self, timeout: float = 10.0) -> Connection:
         """Connect (blocking this thread, not the loop); return self for chaining."""
-        bus_loop.wait(self._connect(), timeout=timeout + 1)
+        self.loop.wait(self._connect(), timeout=timeout + 1)
         return self
 
     async def _connect(self) -> None:
@@ -340,7 +344,7 @@ class Connection:
         if self._nc is not None and self.lost is None:  # lost: _lose closes it, nothing to drain
             nc, self._nc = self._nc, None
             try:
-                bus_loop.wait(nc.drain(), timeout=5)
+                self.loop.wait(nc.drain(), timeout=5)
             except (nats.errors.Error, OSError, TimeoutError) as error:
                 log.debug("%s: close: %s", self.name, error)
 
@@ -361,7 +365,7 @@ class Connection:
         A message that does not decode is told to ``rejected`` and answered with its error
         when ``answers(reply subject)`` (by default: into an inbox, ``Subjects.inbox_owner``).
         """
-        return bus_loop.wait(self._subscribe(subject, handler, queue, rejected,
+        return self.loop.wait(self._subscribe(subject, handler, queue, rejected,
                                              answers or self._is_inbox), timeout=10)
 
     def _is_inbox(self, subject: str) -> bool:
@@ -416,7 +420,7 @@ class Connection:
             return await self._checked(subject, await self.nc.subscribe(
                 subject, cb=deliver, pending_msgs_limit=self.config.pending_limit))
 
-        return bus_loop.wait(subscribe(), timeout=10)
+        return self.loop.wait(subscribe(), timeout=10)
 
     def serve_raw(self, subject: str, queue: str, answer: Callable[[bytes], bytes | None],
                   answers: Callable[[str], bool]) -> Subscription:
@@ -437,12 +441,12 @@ class Connection:
             return await self._checked(subject, await self.nc.subscribe(
                 subject, queue=queue, cb=deliver, pending_msgs_limit=self.config.pending_limit))
 
-        return bus_loop.wait(subscribe(), timeout=10)
+        return self.loop.wait(subscribe(), timeout=10)
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop a subscription (a closed connection has none left). Not on the loop thread."""
         try:
-            bus_loop.wait(sub.unsubscribe(), timeout=5)
+            self.loop.wait(sub.unsubscribe(), timeout=5)
         except (nats.errors.Error, OSError, TimeoutError) as error:
             log.debug("%s: unsubscribe: %s", self.name, error)
 
@@ -464,10 +468,10 @@ class Connection:
             if self._sending:  # the running sender takes it, after the ones before it
                 return
             self._sending = True
-        if bus_loop.on_loop_thread():
+        if self.loop.on_loop_thread():
             self._start_sending()
         else:  # one wake-up of the loop for every message queued until the sender runs
-            bus_loop.loop().call_soon_threadsafe(self._start_sending)
+            self.loop.loop().call_soon_threadsafe(self._start_sending)
 
     def _start_sending(self) -> None:
         task = asyncio.ensure_future(self._send_outbox())
@@ -496,7 +500,7 @@ class Connection:
         """Send a request; the future resolves to the reply envelope or a BusError. With
         ``mac_key`` the request carries a MAC over its subject and bytes (see ``mac``)."""
         envelope.sender = envelope.sender or self.name
-        return bus_loop.submit(self.requests.request(subject, envelope, timeout, mac_key))
+        return self.loop.submit(self.requests.request(subject, envelope, timeout, mac_key))
 
     async def arequest(
         self, subject: str, envelope: Envelope, timeout: float | None = None,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
+import msgspec
 
 from bus.errors import ApiError, BadRequest
 
@@ -166,7 +167,26 @@ def read_mac(headers: dict[str, str] | None) -> bytes | None:
 
 def packed_size(value: Any) -> int:
     """Bytes ``value`` takes on the wire (to keep objects well under the bus's max payload)."""
-    return len(msgpack.packb(value, use_bin_type=True))
+    return len(pack(value))
+
+
+_PACKER = msgspec.msgpack.Encoder()
+"""msgspec's msgpack encoder: the same bytes as msgpack's ``packb`` in a third of the time."""
+
+
+def packed(value: Any) -> msgspec.Raw:
+    """``value`` encoded once, to be put as it is in several envelopes' bodies (a watch
+    event's object, for every watcher of it)."""
+    return msgspec.Raw(pack(value))
+
+
+def pack(value: Any) -> bytes:
+    """``value`` as msgpack (str as str, bytes as bin); what msgspec will not write (a
+    subclass of str, as an enum's value) msgpack writes."""
+    try:
+        return _PACKER.encode(value)
+    except TypeError:
+        return msgpack.packb(value, use_bin_type=True)
 
 
 _WIRE_KEYS = tuple(_KEYS[f.name] for f in dataclasses.fields(Envelope))
@@ -179,7 +199,7 @@ def encode(envelope: Envelope) -> bytes:
     """Pack ``envelope`` as a msgpack map, dropping ``None`` fields."""
     wire = {key: value for key, value in zip(_WIRE_KEYS, _VALUES(envelope), strict=True)
             if value is not None}
-    return msgpack.packb(wire, use_bin_type=True)
+    return pack(wire)
 
 
 def decode(data: bytes) -> Envelope:

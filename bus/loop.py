@@ -1,9 +1,12 @@
-"""The process's one asyncio loop thread, where everything NATS happens.
+"""The asyncio loop threads where everything NATS happens: the process's bus loop, and a
+loop of its own for a connection that must not wait behind the others (:class:`Loop`: the
+apiserver's exempt lane, docs/DESIGN.md "Priority lanes").
 
 Actor threads never touch nats-py objects directly: they submit coroutines with
 :func:`submit`, which returns a ``concurrent.futures.Future`` they may wait on (on their own
-thread, never on the loop's); a coroutine of another event loop awaits :func:`awaited`. The
-thread is a daemon started on first use.
+thread, never on the loop's); a coroutine of another event loop awaits :func:`awaited`. Each
+thread is a daemon started on first use. The module's functions are the bus loop's
+(:data:`BUS`).
 """
 
 from __future__ import annotations
@@ -19,32 +22,62 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_lock = threading.Lock()
-_loop: asyncio.AbstractEventLoop | None = None
-_thread: threading.Thread | None = None
+class Loop:
+    """One asyncio loop on a daemon thread of its own, named ``name``, started on first use."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The asyncio loop, started on first call."""
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name=self.name,
+                                                daemon=True)
+                self._thread.start()
+            return self._loop
+
+    def on_loop_thread(self) -> bool:
+        """True when called from this loop's thread (where blocking is forbidden)."""
+        return self._thread is not None and threading.current_thread() is self._thread
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule ``coro`` on this loop from any thread; return its future."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop())
+
+    def wait(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on this loop and block this (other) thread for its result.
+
+        Raises RuntimeError when called on the loop's thread, where it would deadlock.
+        """
+        if self.on_loop_thread():
+            coro.close()
+            raise RuntimeError(f"wait() called on the {self.name} thread; use 'await' there, "
+                               "or tell an actor")
+        return self.submit(coro).result(timeout)
+
+
+BUS = Loop("kubeactor-bus-loop")
+"""The process's bus loop: every connection's but a lane's."""
 
 
 def loop() -> asyncio.AbstractEventLoop:
     """The shared bus loop, started on first call."""
-    global _loop, _thread
-    with _lock:
-        if _loop is None or _loop.is_closed():
-            _loop = asyncio.new_event_loop()
-            _thread = threading.Thread(
-                target=_loop.run_forever, name="kubeactor-bus-loop", daemon=True
-            )
-            _thread.start()
-        return _loop
+    return BUS.loop()
 
 
 def on_loop_thread() -> bool:
     """True when called from the bus loop thread (where blocking is forbidden)."""
-    return _thread is not None and threading.current_thread() is _thread
+    return BUS.on_loop_thread()
 
 
 def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
     """Schedule ``coro`` on the bus loop from any thread; return its future."""
-    return asyncio.run_coroutine_threadsafe(coro, loop())
+    return BUS.submit(coro)
 
 
 def wait(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
@@ -52,12 +85,7 @@ def wait(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
 
     Raises RuntimeError when called on the loop thread, where it would deadlock.
     """
-    if on_loop_thread():
-        coro.close()
-        raise RuntimeError(
-            "bus.wait() called on the bus loop thread; use 'await' there, or tell an actor"
-        )
-    return submit(coro).result(timeout)
+    return BUS.wait(coro, timeout)
 
 
 def call_later(delay: float, callback: Callable[[], None]) -> concurrent.futures.Future[None]:

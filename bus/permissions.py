@@ -9,7 +9,8 @@ of its inbox and watch subjects (``bus.subjects.owner_token``), so the table can
 identity its own and nobody else's. The roles:
 
 - ``admin``: everything (the admin's kubeconfig, ``kubeactor trace``).
-- ``apiserver``: the door. Serves the API subjects (only it may subscribe there) and publishes
+- ``apiserver``: the door. Serves the API subjects and the exempt lane's (only it may subscribe
+  there; nobody but the admin may publish on the lane, ``<prefix>.exempt``) and publishes
   replies (into inboxes), watch events, spans, calls to kubelets and admission actors, and the
   auth callout's answers; nothing else (never JetStream's subjects), and it may not answer
   elsewhere (no ``allow_responses``: NATS lets a response go to any subject, a denied one
@@ -89,6 +90,10 @@ def _requests(s: Subjects, user: str) -> str:
     return s.api_all
 
 
+def _exempt_lane(s: Subjects, user: str) -> str:
+    return s.exempt_all
+
+
 def _hello(s: Subjects, user: str) -> str:
     return s.hello
 
@@ -115,6 +120,10 @@ def _admissions(s: Subjects, user: str) -> str:
 
 def _spans(s: Subjects, user: str) -> str:
     return s.trace()
+
+
+def _tracers(s: Subjects, user: str) -> str:
+    return s.tracers
 
 
 def _jetstream_api(s: Subjects, user: str) -> str:
@@ -177,8 +186,10 @@ TABLE: tuple[tuple[tuple[Role, ...], str, Subject], ...] = (
     ((Role.APISERVER,),      "deny-publish", _jetstream_api),
     ((Role.APISERVER,),      "deny-publish", _kv),
     ((Role.APISERVER,),      "subscribe",    _requests),
+    ((Role.APISERVER,),      "subscribe",    _exempt_lane),
     ((Role.APISERVER,),      "subscribe",    _hello),
     ((Role.APISERVER,),      "subscribe",    _auth_requests),
+    ((Role.APISERVER,),      "subscribe",    _tracers),
     ((Role.STORE,),          "publish",      _jetstream_api),
     ((Role.STORE,),          "publish",      _kv),
     (_CLIENTS,               "subscribe",    _own_inbox),

@@ -32,6 +32,11 @@ only the JetStream store (and the admin) may publish there."""
 STREAM_OPS = ("logs", "exec")
 """The node calls a kubelet may stream to their caller (``Subjects.stream``)."""
 
+EXEMPT_LANE = "exempt"
+"""The family token of the exempt lane's request subjects (``Subjects.api``), which the admin
+alone may publish on: its requests travel apart from everyone else's (docs/DESIGN.md, "Priority
+lanes")."""
+
 CORE_GROUP_TOKEN = "core"
 """Subject token standing for the core API group, whose name is the empty string."""
 
@@ -88,6 +93,12 @@ class Subjects:
     def all(self) -> str:
         """Wildcard matching every subject of the cluster (for tracers)."""
         return f"{self.prefix}.>"
+
+    @property
+    def tracers(self) -> str:
+        """``<prefix>.tracers``: a tracer says it listens, every few seconds; the apiserver
+        publishes the spans of requests handed over in its process only while one does."""
+        return f"{self.prefix}.tracers"
 
     @property
     def inbox_prefix(self) -> str:
@@ -149,26 +160,37 @@ class Subjects:
         head = f"{self.prefix}.api"
         return f"{head}.*", f"{head}.*.*", f"{head}.*.*.*", f"{head}.*.*.*.*.>"
 
-    def api(self, group: str, resource: str, verb: str, server: str | None = None) -> str:
+    def api(self, group: str, resource: str, verb: str, server: str | None = None,
+            lane: str = "api") -> str:
         """``<prefix>.api.<group>.<resource>[/<sub>].<verb>``: a request to the apiserver;
-        with ``.<server>`` after it, to that one apiserver process (a watch's renewals)."""
-        subject = f"{self.prefix}.api.{group_token(group)}.{_token(resource, 'resource')}." \
+        with ``.<server>`` after it, to that one apiserver process (a watch's renewals). With
+        ``lane`` :data:`EXEMPT_LANE`, the same request on the exempt lane (``<prefix>.exempt``:
+        only the admin may publish there, and the apiservers serve it apart)."""
+        subject = f"{self.prefix}.{lane}.{group_token(group)}.{_token(resource, 'resource')}." \
             + _token(verb, "verb")
         return subject if server is None else f"{subject}.{_token(server, 'server')}"
+
+    @property
+    def exempt_all(self) -> str:
+        """Every subject of the exempt lane."""
+        return f"{self.prefix}.{EXEMPT_LANE}.>"
 
     def api_server(self, server: str) -> str:
         """Every request addressed to apiserver process ``server``."""
         return f"{self.prefix}.api.*.*.*.{_token(server, 'server')}"
 
-    def api_verb(self, verb: str) -> str:
+    def api_verb(self, verb: str, lane: str = "api") -> str:
         """Every apiserver request with this verb, whatever the group and resource (so that
-        workers can split the verbs between them: watches to the one holding the watchers)."""
-        return f"{self.prefix}.api.*.*.{_token(verb, 'verb')}"
+        workers can split the verbs between them: watches to the one holding the watchers),
+        on ``lane`` (see :meth:`api`)."""
+        return f"{self.prefix}.{lane}.*.*.{_token(verb, 'verb')}"
 
     def parse_api(self, subject: str) -> ApiSubject | None:
         """Split an apiserver request subject; None when it is not one."""
-        head = f"{self.prefix}.api."
-        if not subject.startswith(head):
+        head, exempt = f"{self.prefix}.api.", f"{self.prefix}.{EXEMPT_LANE}."
+        if subject.startswith(exempt):
+            head = exempt
+        elif not subject.startswith(head):
             return None
         parts = subject[len(head):].split(".")
         if len(parts) not in (3, 4):

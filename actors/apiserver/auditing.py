@@ -28,9 +28,10 @@ Which thread: an apiserver worker's (or the bus loop's); nothing here blocks.
 from __future__ import annotations
 
 import fnmatch
+import math
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from actors.api.objects import Object
@@ -254,9 +255,22 @@ def _annotations(outcome: Outcome) -> dict[str, str]:
 
 
 def _stamp(seconds: float) -> str:
-    """RFC 3339 with microseconds, as kube-apiserver's MicroTime."""
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds").replace(
-        "+00:00", "Z")
+    """RFC 3339 with microseconds, as kube-apiserver's MicroTime (rounded as
+    ``datetime.fromtimestamp``; the whole seconds formatted once per second)."""
+    global _formatted
+    fraction, whole = math.modf(seconds)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    elif micros < 0:
+        whole, micros = whole - 1, micros + 1_000_000
+    if _formatted[0] != whole:
+        _formatted = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_formatted[1]}.{micros:06d}Z"
+
+
+_formatted = (math.nan, "")
+"""The last whole second :func:`_stamp` formatted, and its text (one tuple: replaced whole)."""
 
 
 class Auditor:

@@ -12,7 +12,10 @@ mandatory ``catch-all``'s.
 :class:`Policy` is the compiled configuration, one immutable value replaced whole on every
 change of a FlowSchema or a level (:class:`FlowControl`, a Mirror shared by the workers), so a
 reader on any thread sees one configuration or the next. It keeps the flows it found by the
-request's attributes (bounded): a flood asks the same few questions again and again.
+request's attributes (bounded): a flood asks the same few questions again and again; and by
+the request as it came (its user, subject and namespace: :meth:`Policy.classify_message`), so
+that a request asked before is classified without building its question. A FlowSchema or level
+changed, the next Policy starts with neither.
 
 Pure (:class:`FlowControl` keeps the one Policy current). Neighbours:
 ``actors.api.flowcontrol`` (the objects), ``queueing`` (what a flow waits in), ``fairness``
@@ -86,6 +89,8 @@ class Policy:
     schemas: tuple[Object, ...] = ()
     levels: dict[str, Level] = field(default_factory=dict)
     remembered: dict[Asked, Flow] = field(default_factory=dict, compare=False)
+    by_message: dict[tuple[UserInfo, str, object], Flow] = field(default_factory=dict,
+                                                                  compare=False)
     total_shares: int = field(init=False)
     """The shares of every level but the exempt ones: the seats' denominator."""
 
@@ -96,6 +101,15 @@ class Policy:
     def classify(self, asked: Asked) -> Flow:
         """The flow of ``asked`` (see the module docstring). Any thread."""
         return remembered(self.remembered, asked, MAX_REMEMBERED, lambda: classify(self, asked))
+
+    def classify_message(self, user: UserInfo, subject: str, namespace: object,
+                         asking: Callable[[], Asked]) -> Flow:
+        """The flow of a message from ``user`` on ``subject`` naming ``namespace`` (as it
+        came: any value), whose question ``asking`` builds: remembered by those. Any
+        thread."""
+        key = (user, subject, namespace if isinstance(namespace, str) else None)
+        return remembered(self.by_message, key, MAX_REMEMBERED,
+                          lambda: self.classify(asking()))
 
 
 def remembered(memo: dict[K, V], key: K, limit: int, make: Callable[[], V]) -> V:

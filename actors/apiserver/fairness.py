@@ -30,6 +30,11 @@ arrives is queued within a few requests' time, and a request of the exempt level
 on the bus loop, before the mailbox, was tried and measured worse: every message and reply
 crosses the loop, and what it does per message delays everyone's.)
 
+A flow the dispatcher paces (``queueing.Pacing``: a user's) that took its part of the worker's
+time waits: :meth:`Fairness._dispatch` then serves the others, and a timer (RESUME) comes back
+to it when it may go. The admin's requests mostly never reach this worker: they travel on the
+exempt lane, served by a worker of their own (``ApiServerConfig.lanes``).
+
 The request holds its seat until answered (:meth:`Fairness._unseat`); its answer carries the
 UIDs of its FlowSchema and level (``opts``), which the HTTPS front sends as kube-apiserver's
 ``X-Kubernetes-PF-FlowSchema-UID`` and ``X-Kubernetes-PF-PriorityLevel-UID`` headers. A refusal
@@ -61,6 +66,11 @@ from bus.subjects import ApiSubject, Subjects
 
 DISPATCH = object()
 """Worker message: serve what the dispatcher chooses now (one is in the mailbox at a time)."""
+RESUME = object()
+"""Worker message: a paced flow may be served again (a timer's)."""
+MIN_PAUSE = 0.001
+"""The shortest wait for the worker's time (s): a timer per request would cost more than it
+saves."""
 SERVED_PER_TURN = 4
 """Requests served per DISPATCH before the mailbox is looked at again: what arrived meanwhile
 waits at most this many requests' time to be queued (and, if it is the exempt level's, to be
@@ -157,16 +167,22 @@ class Fairness:
     _seated: Ticket | None
     _dispatching: bool
     """A DISPATCH is in the mailbox."""
+    _resuming: bool = False
+    """A RESUME is on its way."""
 
     if TYPE_CHECKING:
         def tell_soon(self, message: Any) -> None: ...
+
+        def tell_later(self, delay: float, message: Any) -> Any: ...
 
         def serve(self, message: Incoming) -> None: ...
 
     def arrived(self, incoming: Incoming) -> ApiError | None:
         """Queue ``incoming`` for its flow; the 429 when its level is full."""
         policy = self.flow_control.policy
-        flow = policy.classify(asked(incoming, self.subjects, self.identities.user(incoming)))
+        user = self.identities.user(incoming)
+        flow = policy.classify_message(user, incoming.subject, incoming.envelope.namespace,
+                                       lambda: asked(incoming, self.subjects, user))
         if self.dispatcher.offer(flow, incoming, time.monotonic(), policy.total_shares) is None:
             return refusal(flow, "queue full" if flow.level.queues else "concurrency limit")
         self._dispatch_soon()
@@ -179,14 +195,29 @@ class Fairness:
 
     def _dispatch(self) -> None:
         """Serve what the dispatcher chooses, SERVED_PER_TURN at most; the next turn behind
-        what arrived meanwhile."""
+        what arrived meanwhile, or, when only paced flows that had their part of the worker's
+        time wait, once the first may go again (a timer: what arrives meanwhile is queued, and
+        served if it may)."""
         self._dispatching = False
         for _ in range(SERVED_PER_TURN):
-            ticket = self.dispatcher.next(time.monotonic())
+            started = time.monotonic()
+            ticket = self.dispatcher.next(started)
             if ticket is None:
+                self._resume_later(self.dispatcher.pause(started))
                 return  # nothing waits, or no seat is free: a seat given back calls again
             self._seated = ticket
             self.serve(ticket.item)  # the pipeline's handle() takes the ticket
+            now = time.monotonic()
+            self.dispatcher.served(ticket, now - started, now)
+        self._dispatch_soon()
+
+    def _resume_later(self, pause: float) -> None:
+        if pause > 0 and not self._resuming:
+            self._resuming = True
+            self.tell_later(max(pause, MIN_PAUSE), RESUME)
+
+    def _resume(self) -> None:
+        self._resuming = False
         self._dispatch_soon()
 
     def _seat(self, pending: Pending) -> ApiError | None:

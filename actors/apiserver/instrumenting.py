@@ -19,6 +19,8 @@ Which thread: the apiserver workers' (and the bus loop's); the metrics lock for 
 
 from __future__ import annotations
 
+from typing import Any
+
 from actors.api.resources import ResourceInfo
 from actors.apiserver.outcomes import Outcome
 from actors.instruments import Instruments
@@ -31,6 +33,11 @@ READ_ONLY = frozenset({"get", "list", "watch"})
 CONNECT = frozenset({"exec", "attach", "portforward"})
 
 
+LABELS = ("verb", "dry_run", "group", "version", "resource", "subresource", "scope")
+"""The labels of a request's metrics, but ``component`` and ``code``."""
+MAX_CHILDREN = 4096
+"""Metric children kept by their label values (and gauges by subject) before starting afresh:
+a made-up subject is anyone's to send."""
 OTHER = "other"
 """kube-apiserver's metric verb of a request whose verb it does not know."""
 
@@ -51,29 +58,49 @@ def scope(outcome: Outcome) -> str:
 
 
 class RequestMetrics:
-    """See the module docstring; ``subjects`` names the requests' subjects."""
+    """See the module docstring; ``subjects`` names the requests' subjects. The metrics'
+    children are kept by their label values (``labels()`` checks and locks on every call, a
+    tenth of a get's CPU): bounded, as the labels of a request not understood are few."""
 
     def __init__(self, instruments: Instruments, subjects: Subjects) -> None:
         self.instruments, self.subjects = instruments, subjects
+        self._inflight: dict[str, Any] = {}
+        self._children: dict[tuple[str, ...], tuple[Any, Any]] = {}
 
-    def _kind(self, subject: str) -> str:
-        parsed = self.subjects.parse_api(subject)
-        return "readOnly" if parsed is not None and parsed.verb in READ_ONLY else "mutating"
+    def _kind(self, subject: str) -> Any:
+        """The inflight gauge of ``subject``'s kind of request."""
+        gauge = self._inflight.get(subject)
+        if gauge is None:
+            parsed = self.subjects.parse_api(subject)
+            kind = "readOnly" if parsed is not None and parsed.verb in READ_ONLY else "mutating"
+            if len(self._inflight) >= MAX_CHILDREN:
+                self._inflight.clear()
+            gauge = self._inflight[subject] = self.instruments.inflight.labels(
+                request_kind=kind)
+        return gauge
 
     def received(self, subject: str) -> None:
-        self.instruments.inflight.labels(request_kind=self._kind(subject)).inc()
+        self._kind(subject).inc()
 
     def answered(self, outcome: Outcome, counted: bool) -> None:
         if counted:
-            self.instruments.inflight.labels(request_kind=self._kind(outcome.subject)).dec()
+            self._kind(outcome.subject).dec()
         understood = outcome.decoded
-        labels = {"verb": metric_verb(outcome), "dry_run": "All" if outcome.dry_run else "",
-                  "group": outcome.group if understood else "", "version": outcome.version,
-                  "resource": outcome.resource if understood else "",
-                  "subresource": outcome.subresource if understood else "",
-                  "scope": scope(outcome) if understood else "", "component": "apiserver"}
-        self.instruments.requests.labels(**labels, code=str(outcome.code)).inc()
-        self.instruments.request_duration.labels(**labels).observe(outcome.latency)
+        values = (metric_verb(outcome), "All" if outcome.dry_run else "",
+                  outcome.group if understood else "", outcome.version,
+                  outcome.resource if understood else "",
+                  outcome.subresource if understood else "",
+                  scope(outcome) if understood else "", str(outcome.code))
+        children = self._children.get(values)
+        if children is None:
+            if len(self._children) >= MAX_CHILDREN:
+                self._children.clear()
+            labels = dict(zip(LABELS, values[:-1], strict=True), component="apiserver")
+            children = self._children[values] = (
+                self.instruments.requests.labels(**labels, code=values[-1]),
+                self.instruments.request_duration.labels(**labels))
+        children[0].inc()
+        children[1].observe(outcome.latency)
 
     def watched(self, info: ResourceInfo) -> None:
         self.instruments.watch_events.labels(group=info.group, version=info.version,

@@ -9,7 +9,10 @@ never from the envelope's ``auth``: no token, key or signature reaches an observ
 :class:`Telling` is the apiserver's side (mixed into ``ApiServer``): each answer told to the
 observer, each message refused before a worker saw it told too, and the span of a request a
 front handed to the pipeline in its process (``bus.inprocess``: it crossed no subject, so
-``kubeactor trace`` sees it only so, :func:`handed_span`) published.
+``kubeactor trace`` sees it only so, :func:`handed_span`) published, but only while a tracer
+listens (:class:`Tracers`: nats-py cannot ask the server whether a subject has subscribers, so
+tracers say so themselves on ``<prefix>.tracers``, every :data:`TRACER_REPEAT` seconds; a
+request handed over when none did costs no span).
 
 Neighbours: ``server`` (makes them), ``auditing`` and ``instrumenting`` (hear them).
 
@@ -20,15 +23,22 @@ message refused there); observers must not block.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
 from actors.apiserver.requests import Pending
+from bus.connection import Connection
 from bus.envelope import Envelope, new_id
 from bus.errors import ApiError
 from bus.subjects import Subjects
+
+TRACER_REPEAT = 2.0
+"""Seconds between a tracer's announcements on ``<prefix>.tracers``."""
+TRACER_HEARD_FOR = 3 * TRACER_REPEAT
+"""Seconds a tracer counts as listening after its last announcement: two may be lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,19 +170,46 @@ def handed_span(request: Envelope, code: int, latency_ms: float, name: str | Non
                     options={"latencyMs": round(latency_ms, 3)})
 
 
+class Tracers:
+    """Whether a tracer listens: one announced itself less than :data:`TRACER_HEARD_FOR`
+    seconds ago. ``clock``: monotonic seconds. Any thread (one float, replaced whole)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._until = float("-inf")
+
+    def heard(self, subject: str = "", data: bytes = b"") -> None:
+        """A tracer announced itself (as a raw subscription hands it over: what it says is
+        not read)."""
+        self._until = self._clock() + TRACER_HEARD_FOR
+
+    @property
+    def listening(self) -> bool:
+        return self._clock() < self._until
+
+
 class Telling:
     """What ``ApiServer`` tells of its answers (mixed in: see the module docstring)."""
 
     observer: Observer | None
     subjects: Subjects
+    tracers: Tracers
+    connection: Connection
+    _subscriptions: list[Any]
 
     if TYPE_CHECKING:
         def publish(self, subject: str, envelope: Envelope) -> None: ...
 
+    def _hear_tracers(self) -> None:
+        """Listen for tracers' announcements (on the bus loop: a float set); the
+        subscription ends with the actor's others."""
+        self._subscriptions.append(self.connection.subscribe_raw(self.subjects.tracers,
+                                                                 self.tracers.heard))
+
     def _told(self, pending: Pending, reply: Envelope) -> Envelope:
         """Tell the observer of the answer to a request (and trace one handed over in the
         process), and return it."""
-        if pending.incoming.answer is not None:
+        if pending.incoming.answer is not None and self.tracers.listening:
             request = pending.request
             self.publish(self.subjects.trace("apiserver"), handed_span(
                 pending.incoming.envelope, int((reply.status or {}).get("code", 200)),

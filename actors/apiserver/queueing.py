@@ -19,6 +19,14 @@ fair queuing when every request costs about the same). A request that waited lon
 ``max_wait`` is handed out marked expired: the worker refuses it (kube-apiserver's 429 for a
 request that timed out in its queue), since its client has all but given up.
 
+Pacing (not Kubernetes'): a flow of the levels :class:`Pacing` names may take only a part of
+the worker's time (:class:`Duty`, told by :meth:`Dispatcher.served`); while it owes more than
+its burst, its queues are passed over (the other flows of its level and the other levels go)
+and :meth:`Dispatcher.pause` says when it may go again. A seat bounds a multi-core
+kube-apiserver's cores; here a read holds its seat only while the one worker thread runs it,
+so seats never bind and the worker's time has to (docs/DESIGN.md, "Priority lanes and paced
+flows").
+
 Which thread: any, one at a time (the apiserver's worker); a lock guards each call anyway,
 held for O(1) work (a hand is dealt once per flow and kept).
 
@@ -31,6 +39,7 @@ import hashlib
 import math
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,22 +138,70 @@ class LevelState:
         """Something waits and a seat is free."""
         return self.waiting > 0 and (self.level.exempt or self.used < self.limit)
 
-    def take(self) -> Ticket:
-        """The next ticket in turn (``ready`` must hold)."""
-        index = self.ring.popleft()
-        queue = self.queues[index]
-        ticket = queue.popleft()
-        if queue:
-            self.ring.append(index)
-        self.waiting -= 1
-        return ticket
+    def take(self, free: Callable[[Ticket], bool]) -> Ticket | None:
+        """The next ticket in turn that is ``free`` to go (``ready`` must hold); None when
+        every queue's first must wait (each is then passed)."""
+        for _ in range(len(self.ring)):
+            index = self.ring.popleft()
+            queue = self.queues[index]
+            if not free(queue[0]):
+                self.ring.append(index)
+                continue
+            ticket = queue.popleft()
+            if queue:
+                self.ring.append(index)
+            self.waiting -= 1
+            return ticket
+        return None
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Which flows may take only a part of a worker's time, and how much."""
+
+    levels: frozenset[str] = frozenset()
+    """The priority levels whose flows are paced (by name)."""
+    share: float = 1.0
+    """The part of a worker's time each of their flows may take."""
+
+
+@dataclass(slots=True)
+class Duty:
+    """The worker's time one flow took, as a leaky bucket: each request served adds the
+    seconds it held the worker, and ``share`` seconds drain per second of wall time; while
+    more than ``burst`` is owed, the flow's requests wait."""
+
+    share: float
+    """The part of the worker's time the flow may take (1: all of it)."""
+    burst: float = 0.02
+    """Seconds of work owed before the flow waits: a burst is served at once."""
+    owed: float = 0.0
+    at: float = 0.0
+
+    def spent(self, seconds: float, now: float) -> None:
+        """A request of the flow held the worker ``seconds``, until ``now``."""
+        self._drain(now)
+        self.owed += seconds
+
+    def wait(self, now: float) -> float:
+        """Seconds until the flow may be served again (0: now)."""
+        self._drain(now)
+        return max(0.0, (self.owed - self.burst) / self.share)
+
+    def _drain(self, now: float) -> None:
+        self.owed, self.at = max(0.0, self.owed - (now - self.at) * self.share), now
 
 
 class Dispatcher:
     """The levels' states of one worker; see the module docstring."""
 
-    def __init__(self, concurrency: int, max_wait: float) -> None:
+    def __init__(self, concurrency: int, max_wait: float, paced: Pacing | None = None) -> None:
+        """``paced``: the levels whose flows may each take only a part of the worker's time
+        (none: every flow may take all of it)."""
         self.concurrency, self.max_wait = concurrency, max_wait
+        self.paced = paced or Pacing()
+        self._duties: dict[str, Duty] = {}
+        """The paced flows' time owed, by flow key (those owing nothing are dropped)."""
         self._levels: dict[tuple[Level, int], LevelState] = {}
         self._clock = 0.0
         """The virtual time of the last dispatch."""
@@ -174,12 +231,13 @@ class Dispatcher:
     def next(self, now: float) -> Ticket | None:
         """The request to serve now, seated (or marked expired); None when none may go."""
         with self._lock:
-            ready = [s for s in self._levels.values() if s.ready]
-            if not ready:
+            ready = sorted((s for s in self._levels.values() if s.ready),
+                           key=lambda s: (not s.level.exempt, s.vtime))
+            for state in ready:  # the exempt level first, then the least served
+                if (ticket := state.take(lambda t: self._free(t, now))) is not None:
+                    break
+            else:
                 return None
-            exempt = [s for s in ready if s.level.exempt]
-            state = exempt[0] if exempt else min(ready, key=lambda s: s.vtime)
-            ticket = state.take()
             if now - ticket.arrived > self.max_wait:
                 ticket.expired = True
                 return ticket
@@ -189,6 +247,29 @@ class Dispatcher:
             state.used += 1
             ticket.seated = True
             return ticket
+
+    def _free(self, ticket: Ticket, now: float) -> bool:
+        """Whether ``ticket`` may go now: its flow is not paced or owes no more than its
+        burst, or it waited too long (its refusal is not held back past its client's
+        patience)."""
+        duty = self._duties.get(ticket.flow.key)
+        return duty is None or duty.wait(now) == 0 or now - ticket.arrived > self.max_wait
+
+    def served(self, ticket: Ticket, seconds: float, now: float) -> None:
+        """``ticket``'s request held the worker ``seconds``: owed by its flow, if paced."""
+        if ticket.flow.level.name in self.paced.levels:
+            with self._lock:
+                remembered(self._duties, ticket.flow.key, MAX_HANDS,
+                           lambda: Duty(self.paced.share, at=now)).spent(seconds, now)
+
+    def pause(self, now: float) -> float:
+        """Seconds until the first paced flow may go again (0: none owes its burst); the
+        flows that owe nothing are forgotten."""
+        with self._lock:
+            waits = {key: duty.wait(now) for key, duty in self._duties.items()}
+            self._duties = {key: self._duties[key] for key, duty in self._duties.items()
+                            if duty.owed > 0}
+            return min((wait for wait in waits.values() if wait > 0), default=0.0)
 
     def release(self, ticket: Ticket) -> bool:
         """Give back ``ticket``'s seat (once; a ticket never seated holds none). True when a

@@ -8,8 +8,11 @@ kube-apiserver's ``--authorization-mode=Node,RBAC``) may allow first; their reas
 denial. A denial names the user, verb, resource and namespace as kube-apiserver does.
 
 Decisions are cheap: the rules that reach one identity (user and groups) are compiled once into
-a :class:`UserRules` (cluster-wide rules, and rules per namespace, each a set lookup) and kept
-until the next policy change, which starts an empty cache (copy on write: the apiserver's
+a :class:`UserRules` (cluster-wide rules, and rules per namespace, each a set lookup), and
+RBAC's answer to each question asked (identity, verb, group, resource, namespace: a flood asks
+the same few again and again) is remembered beside them, the object's name left out unless a
+rule with ``resourceNames`` could decide; both are kept until the next change of a role or a
+binding, which starts a new generation with empty caches (copy on write: the apiserver's
 workers read the policy on their own threads while a commit replaces it).
 
 Also here, as pure functions over RBAC objects: :func:`grants` (which bindings allow a request:
@@ -39,6 +42,11 @@ ALL = "*"
 MAX_CACHED_IDENTITIES = 10_000
 """Compiled identities kept between policy changes; past this the cache starts again (memory
 stays bounded whatever the number of users)."""
+MAX_CACHED_DECISIONS = 10_000
+"""RBAC answers kept between policy changes, by question; past this the cache starts again."""
+Question = tuple[str, tuple[str, ...], str, str, str, str | None]
+"""What RBAC is asked, the object's name aside: user, groups, verb, group, resource[/sub],
+namespace."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +101,15 @@ class Rule:
         """Kubernetes' RuleAllows: ``*`` matches any verb, group or (sub)resource;
         ``*/<sub>`` any resource's subresource; resourceNames restrict to those objects (a
         request without a name, like a list, never matches a rule that has them)."""
+        return self.covers(verb, group, resource_path) and (not self.names or name in self.names)
+
+    def covers(self, verb: str, group: str, resource_path: str) -> bool:
+        """The verb, group and (sub)resource match, whatever the object's name."""
         _, _, subresource = resource_path.partition("/")
         return ((ALL in self.verbs or verb in self.verbs)
                 and (ALL in self.groups or group in self.groups)
                 and (ALL in self.resources or resource_path in self.resources
-                     or (bool(subresource) and f"*/{subresource}" in self.resources))
-                and (not self.names or name in self.names))
+                     or (bool(subresource) and f"*/{subresource}" in self.resources)))
 
     def atoms(self) -> Iterator[tuple[str, str, str, str | None]]:
         """(verb, group, resource, name) of everything this rule grants, ``*`` as a literal
@@ -136,6 +147,16 @@ class UserRules:
         return any(rule.allows(attrs.verb, attrs.group, path, attrs.name)
                    for rule in self.in_scope(attrs.namespace))
 
+    def allows_any_name(self, attrs: Attributes) -> bool | None:
+        """True: a rule without ``resourceNames`` allows ``attrs`` whatever its name; False:
+        no rule does for any name; None: it depends on the name (a rule naming objects)."""
+        path = attrs.resource_path
+        covering = [rule for rule in self.in_scope(attrs.namespace)
+                    if rule.covers(attrs.verb, attrs.group, path)]
+        if any(not rule.names for rule in covering):
+            return True
+        return None if covering else False
+
 
 def subject_matches(subject: Any, user: UserInfo) -> bool:
     key = _subject_key(subject)
@@ -147,11 +168,12 @@ class _Policy:
     """One generation of the policy: its objects, its bindings by subject (indexed on first
     use) and the identities compiled from it. Never changed but to fill those caches."""
 
-    __slots__ = ("_by_subject", "compiled", "objects")
+    __slots__ = ("_by_subject", "compiled", "decisions", "objects")
 
     def __init__(self, objects: dict[Key, Object] | None = None) -> None:
         self.objects: dict[Key, Object] = objects or {}
         self.compiled: dict[tuple[str, tuple[str, ...]], UserRules] = {}
+        self.decisions: dict[Question, bool | None] = {}
         self._by_subject: dict[tuple[str, str], list[Key]] | None = None
 
     def bindings_of(self, user: UserInfo) -> Iterator[tuple[Key, Object]]:
@@ -306,7 +328,11 @@ class Authorizer(Mirror):
 
     def rules_for(self, user: UserInfo) -> UserRules:
         """The compiled rules of ``user``; compiled on first use after each policy change."""
-        policy = self._policy  # compile from, and cache into, the same generation
+        return self._rules_in(self._policy, user)
+
+    @staticmethod
+    def _rules_in(policy: _Policy, user: UserInfo) -> UserRules:
+        """The compiled rules of ``user`` in the generation ``policy`` (cached there)."""
         identity = (user.name, user.groups)
         rules = policy.compiled.get(identity)
         if rules is None:
@@ -314,6 +340,22 @@ class Authorizer(Mirror):
                 policy.compiled.clear()
             rules = policy.compiled[identity] = compile_rules(policy, user)
         return rules
+
+    def rbac_allows(self, attrs: Attributes) -> bool:
+        """RBAC's answer, remembered by question in the policy's generation (a change of a
+        role or binding starts a new one: the next request is decided afresh)."""
+        policy = self._policy  # decide from, and cache into, the same generation
+        user = attrs.user
+        question = (user.name, user.groups, attrs.verb, attrs.group, attrs.resource_path,
+                    attrs.namespace)
+        try:
+            known = policy.decisions[question]
+        except KeyError:
+            if len(policy.decisions) >= MAX_CACHED_DECISIONS:
+                policy.decisions.clear()
+            known = policy.decisions[question] = self._rules_in(
+                policy, user).allows_any_name(attrs)
+        return self._rules_in(policy, user).allows(attrs) if known is None else known
 
     def policy_rules(self, user: UserInfo, namespace: str) -> Iterator[Any]:
         """The PolicyRules, as stored, bound to ``user`` or its groups that apply in
@@ -333,7 +375,7 @@ class Authorizer(Mirror):
             if decision.allowed:
                 return decision
             reasons.append(decision.reason)
-        if self.rules_for(attrs.user).allows(attrs):
+        if self.rbac_allows(attrs):
             return Decision(True)
         return Decision(False, ", ".join(reason for reason in reasons if reason))
 

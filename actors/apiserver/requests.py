@@ -19,11 +19,12 @@ from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
 from actors.apiserver.admission.chain import Answer, Delay, ExternalCall
 from actors.apiserver.options import Options
-from actors.apiserver.queueing import Ticket
+from actors.apiserver.queueing import Pacing, Ticket
 from actors.store import Write
 from bus.connection import Incoming
 from bus.envelope import Envelope
 from bus.errors import BadRequest, NotFound
+from bus.subjects import EXEMPT_LANE
 
 Step = ExternalCall | Delay | Write
 """What a verb waits for without holding its worker: an external admission call, a pause or a
@@ -38,6 +39,12 @@ class ApiServerConfig:
     """Component name on the bus (envelope ``sender``)."""
     queue: str = "apiserver"
     """NATS queue group: replicas in one group share the requests."""
+    lanes: tuple[str, ...] = ("api", EXEMPT_LANE)
+    """The request lanes this worker serves (``Subjects.api``): everyone's (``api``) and the
+    exempt lane, which only the admin may publish on. The launcher gives the exempt lane a
+    worker of its own, on a connection and loop thread of their own, so that the admin's
+    requests never wait behind a flood's (docs/DESIGN.md, "Priority lanes"); a worker made
+    alone serves both."""
     serves_watches: bool = True
     """This worker holds the watchers (one per apiserver; the others serve every other verb)."""
     server: str | None = None
@@ -71,6 +78,15 @@ class ApiServerConfig:
     ``nominalConcurrencyShares`` (kube-apiserver's ``--max-requests-inflight`` 400 plus
     ``--max-mutating-requests-inflight`` 200). A read holds its seat only while the worker runs
     it; a write until its commit, an external admission call until its answer."""
+    pacing: Pacing = field(default_factory=lambda: Pacing(
+        frozenset(("global-default", "workload-low", "catch-all")), 0.05))
+    """Flows that may each take only a part of a worker's time (``queueing.Duty``): beyond
+    it their requests wait in their queues, and are refused (429) when those are full. The
+    levels where users' and service accounts' requests land by Kubernetes' default
+    FlowSchemas; not those of the cluster's own components (nodes, controllers, scheduler,
+    leader election), whose flows are few and known. Without it, one user's flood of cheap
+    reads keeps every core of a small machine busy, and everyone waits for a core, the admin
+    on its own lane too (docs/DESIGN.md, "Priority lanes")."""
     max_queue_wait: float = 5.0
     """Seconds a request may wait in its priority level's queue before it is refused (429):
     half the clients' 10 s timeout, so that what is served is still awaited (kube-apiserver

@@ -15,7 +15,9 @@ the objects made at start ``bootstrapping``'s (mixed in), the verbs themselves
 the resource metrics (``metrics.k8s.io``, asked of the kubelets) ``metrics``'s (mixed in),
 the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`; API Priority and
 Fairness (each request queued by its flow as it arrives, served in fair order) ``fairness``'s
-(mixed in), what each answer tells the observers (the audit, the metrics) ``outcomes``'s (mixed
+(mixed in; the admin's requests come on the exempt lane, which the launcher gives a worker,
+connection and loop thread of their own: ``ApiServerConfig.lanes``), what each answer tells the
+observers (the audit, the metrics) ``outcomes``'s (mixed
 in).
 
 Neighbours: ``decoding``, ``bootstrapping``, ``verbs``, ``relay``, ``watching``; ``authn``,
@@ -77,11 +79,11 @@ from actors.apiserver.busauth import check_reply, may_answer
 from actors.apiserver.classifying import FlowControl
 from actors.apiserver.customresources import CustomResources
 from actors.apiserver.decoding import VERBS, Decoding
-from actors.apiserver.fairness import DISPATCH, Fairness, Identities
+from actors.apiserver.fairness import DISPATCH, RESUME, Fairness, Identities
 from actors.apiserver.metrics import Metrics
 from actors.apiserver.mirror import Mirror
 from actors.apiserver.nodeauthz import NodeAuthorizer
-from actors.apiserver.outcomes import Observer, Telling
+from actors.apiserver.outcomes import Observer, Telling, Tracers
 from actors.apiserver.queueing import Dispatcher, Ticket
 from actors.apiserver.rbac import (
     Authorizer,
@@ -105,6 +107,7 @@ from bus.errors import (
     RequestEntityTooLarge,
 )
 from bus.inprocess import Door
+from bus.subjects import EXEMPT_LANE
 
 log = logging.getLogger(__name__)
 
@@ -161,12 +164,14 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects,
                         self.resources, self.flow_control)
         self.identities = Identities(self.subjects)
-        self.dispatcher = Dispatcher(self.config.concurrency, self.config.max_queue_wait)
+        self.dispatcher = Dispatcher(self.config.concurrency, self.config.max_queue_wait,
+                                     self.config.pacing)
         self._seated: Ticket | None = None
         """The ticket of the request being dispatched, for handle() (``fairness``)."""
         self._dispatching = False
         self.admission = admission or self.default_chain()
         self.observer = observer
+        self.tracers = Tracers()
         self.writer: StoreWriter | None = None
         self.view: StoreView | None = None
         self._stats: dict[str, tuple[float, Object | None]] = {}
@@ -199,14 +204,18 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         serves every verb but watch; the one holding the watchers serves the whole API prefix
         but what is addressed to another process, so watches reach it alone, and so does a
         subject no verb serves (answered 404 or 405, and audited, rather than left to the
-        bus's "no responders")."""
-        queue = self.config.queue
+        bus's "no responders"). The exempt lane carries every verb but watch."""
+        queue, lanes = self.config.queue, self.config.lanes
+        subjects = [(self.subjects.api_verb(verb, EXEMPT_LANE), queue) for verb in VERBS
+                    if verb != "watch" and EXEMPT_LANE in lanes]
+        if "api" not in lanes:
+            return subjects
         if not self.config.serves_watches:
-            subjects = [(self.subjects.api_verb(verb), queue) for verb in VERBS if verb != "watch"]
+            subjects += [(self.subjects.api_verb(verb), queue) for verb in VERBS if verb != "watch"]
         elif self.config.server is None:  # the only apiserver: nothing is addressed
-            subjects = [(self.subjects.api_all, queue)]
+            subjects.append((self.subjects.api_all, queue))
         else:  # a process gone leaves its address unserved: its watches' clients move on
-            subjects = [(subject, queue) for subject in self.subjects.api_unaddressed()]
+            subjects += [(subject, queue) for subject in self.subjects.api_unaddressed()]
             subjects.append((self.subjects.api_server(self.config.server), ""))
         if self.handshaker is not None:
             subjects.append((self.subjects.hello, queue))
@@ -226,6 +235,7 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
             self._bootstrap()
             if self.config.ranges.repair_seconds:
                 self.tell_soon(REPAIR_RANGES)
+        self._hear_tracers()
         super().on_start()  # serve only once the policy is in place
 
     def _observe(self, obj: Object, deleted: bool = False) -> None:
@@ -442,6 +452,9 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
     def on_local(self, message: Any) -> Any:
         if message is DISPATCH:
             self._dispatch()
+            return None
+        if message is RESUME:
+            self._resume()
             return None
         if isinstance(message, StoreEvent):
             self._on_commit(message)

@@ -6,7 +6,8 @@ decides whether a store commit is ADDED, MODIFIED, DELETED or nothing for one wa
 that stops matching a selector is DELETED for it; one that starts matching is ADDED, as in
 Kubernetes). Both are pure. :class:`Watches` is the registry of one apiserver's watch worker:
 its watchers by id and by resource, the sweep of expired leases, and the pushes of each commit's
-events to ``<prefix>.watch.<owner>.<id>``.
+events to ``<prefix>.watch.<owner>.<id>``: the object encoded once for all the watchers that
+read it at one version (``bus.envelope.packed``), each event's envelope around it.
 
 Neighbours: ``server`` (the actor: it hands every store commit to :meth:`Watches.on_commit`),
 ``verbs`` (the ``watch`` verb opens, renews and stops watchers here), ``actors.store`` (the
@@ -22,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from actors.api import conversion
 from actors.api.meta import trace_id_of
@@ -30,7 +32,7 @@ from actors.api.resources import BY_KIND, ResourceInfo
 from actors.api.selectors import Matcher
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.store import StoreEvent
-from bus.envelope import Envelope, new_id
+from bus.envelope import Envelope, new_id, packed
 from bus.errors import PayloadTooLarge
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,9 @@ class Watches:
         """When the watchers were last all looked at for an expired lease."""
         self._dispatched = 0
         """The last store revision whose event went past every watcher."""
+        self._encoded: tuple[Object, tuple[ResourceInfo, str | None], Any] | None = None
+        """The object last pushed, the resource and version it was served as, and its bytes
+        (a stored object is never changed: the same object is the same bytes)."""
 
     def get(self, watch_id: str) -> Watcher | None:
         return self.watchers.get(watch_id)
@@ -192,6 +197,17 @@ class Watches:
             commit = event.note.span_id if isinstance(event.note, Envelope) else None
             self.push(watcher, kind, event.object, commit)
 
+    def _encode(self, watcher: Watcher, obj: Object) -> Any:
+        """``obj`` as ``watcher`` reads it, encoded: once for the watchers of a commit that
+        read it as the same resource and version."""
+        served = (watcher.info, watcher.version)
+        last = self._encoded
+        if last is not None and last[0] is obj and last[1] == served:
+            return last[2]
+        encoded = packed(conversion.served_as(watcher.info, watcher.version, obj))
+        self._encoded = (obj, served, encoded)
+        return encoded
+
     def push(self, watcher: Watcher, kind: str, obj: Object, parent: str | None = None) -> None:
         """Publish one event to ``watcher``; ``parent``: the span of the commit it tells of."""
         metadata, sequence = obj.get("metadata", {}), watcher.sequence + 1
@@ -200,7 +216,7 @@ class Watches:
             target=watcher.owner, verb="event", group=watcher.info.group,
             resource=watcher.info.name, namespace=metadata.get("namespace"),
             name=metadata.get("name"),
-            body={"type": kind, "object": conversion.served_as(watcher.info, watcher.version, obj)},
+            body={"type": kind, "object": self._encode(watcher, obj)},
             options={"seq": sequence},
         ))
         watcher.sequence = sequence  # not when it was too large to go: its watcher never hears

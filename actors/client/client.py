@@ -44,6 +44,8 @@ from bus.errors import (
     api_error,
 )
 from bus.inprocess import Door
+from bus.permissions import Role, role_of
+from bus.subjects import EXEMPT_LANE
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +199,10 @@ class Client:
         self._impersonate = {"user": impersonate, "groups": list(impersonate_groups)} \
             if impersonate else None
         self.timeout = timeout or connection.config.request_timeout
+        self.lane = EXEMPT_LANE if role_of(connection.config.user or "") is Role.ADMIN else "api"
+        """Where its requests travel (``Subjects.api``): the admin's on the exempt lane, which
+        only its NATS user may publish on, apart from everyone else's (docs/DESIGN.md,
+        "Priority lanes")."""
         self.served = Served()
         """The resources this client knows: the built-in ones, and the custom ones it learnt
         (:meth:`discover`). Replaced whole, never changed."""
@@ -227,8 +233,11 @@ class Client:
 
     def subject(self, verb: str, info: ResourceInfo, subresource: str | None,
                 server: str | None = None) -> str:
+        """The request's subject: on this client's lane, but a watch and a request addressed
+        to one apiserver process (the lane carries neither)."""
         resource = f"{info.name}/{subresource}" if subresource else info.name
-        return self.subjects.api(info.group, resource, verb, server)
+        lane = self.lane if verb != "watch" and server is None else "api"
+        return self.subjects.api(info.group, resource, verb, server, lane)
 
     def envelope(self, verb: str, info: ResourceInfo, namespace: str | None, name: str | None,
                  body: Any, options: dict[str, Any] | None, subresource: str | None,

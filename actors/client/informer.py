@@ -5,15 +5,27 @@ instead of polling. Events reach ``on_event`` in commit order: the initial list 
 the caller's thread, then watch events on the bus loop thread; ``on_event`` must not block
 (components pass ``BusActor.tell_self``). After a relist the informer reports what changed while
 it was blind: ADDED or MODIFIED for what is there, DELETED for what went away.
+
+What the informer keeps of each object is its ``transform``'s (client-go's ``SetTransform``):
+by default :func:`compact`, every object without its ``managedFields`` (as kube-scheduler and
+kube-controller-manager trim theirs: half a pod's memory, which no controller reads; an update
+of an object without them keeps the stored ones) and with its short strings interned (the
+``"True"``, image names and condition types of ten thousand pods held once, not once a pod).
+A transform that answers None leaves the object out: neither kept nor told (a kubelet of many
+nodes keeps only its nodes' pods).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
+from actors.api.meta import unmanaged
 from actors.api.objects import Object
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.client import CHUNK_SIZE, Client, Watch, WatchEvent
@@ -23,6 +35,33 @@ log = logging.getLogger(__name__)
 
 RELIST_MAX_SECONDS = 30.0
 """Longest pause between two failed relists."""
+
+Transform = Callable[[Object], Object | None]
+"""What to keep of an object an informer follows; None: leave it out (neither kept nor told).
+It must answer the same for every state of one object (as a pod's ``spec.nodeName``, which
+never changes once set), or the object may stay behind in the cache."""
+
+
+INTERNED_CHARS = 64
+"""Strings up to this long are interned by :func:`compact` (names, values of enums, images,
+timestamps); longer ones (certificates, ConfigMap data) are seldom repeated."""
+
+
+def compact(obj: Object) -> Object:
+    """``obj`` as an informer keeps it by default: a copy without ``metadata.managedFields``,
+    its short strings interned (a decoded pod: 21 KB -> 8 KB)."""
+    return _interned(unmanaged(obj))
+
+
+def _interned(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _interned(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_interned(item) for item in value]
+    if isinstance(value, str) and len(value) <= INTERNED_CHARS:
+        return sys.intern(value)
+    return value
+
 
 def object_key(obj: Object) -> str:
     metadata = obj.get("metadata", {})
@@ -35,10 +74,12 @@ class Informer:
     def __init__(self, client: Client, resource: str, on_event: Callable[[WatchEvent], None],
                  *, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS, page: int = CHUNK_SIZE) -> None:
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS, page: int = CHUNK_SIZE,
+                 transform: Transform = compact) -> None:
         """``lease_seconds``: of the informer's watches (renewed at a third of it); ``page``:
-        objects per page of a list."""
+        objects per page of a list; ``transform``: what is kept and told of each object."""
         self.client, self.resource, self.on_event = client, resource, on_event
+        self.transform = transform
         self.lease_seconds, self.page = lease_seconds, page
         self.namespace = namespace
         self.label_selector, self.field_selector = label_selector, field_selector
@@ -73,7 +114,9 @@ class Informer:
         listed = self.client.list(self.resource, self.namespace,
                                   label_selector=self.label_selector,
                                   field_selector=self.field_selector, chunk_size=self.page)
-        return listed["items"], str(listed["metadata"]["resourceVersion"])
+        kept = (self.transform(obj) for obj in listed["items"])
+        revision = str(listed["metadata"]["resourceVersion"])
+        return [obj for obj in kept if obj is not None], revision
 
     def _relist(self) -> None:
         items, revision = self._list()
@@ -112,12 +155,15 @@ class Informer:
                      self.resource, event.object.get("message"))
             threading.Thread(target=self._relist_after_error, daemon=True).start()
             return
+        kept = self.transform(event.object)
+        if kept is None:
+            return
         with self._lock:
             if event.type == "DELETED":
-                self._cache.pop(object_key(event.object), None)
+                self._cache.pop(object_key(kept), None)
             else:
-                self._cache[object_key(event.object)] = event.object
-        self.on_event(event)
+                self._cache[object_key(kept)] = kept
+        self.on_event(event if kept is event.object else dataclasses.replace(event, object=kept))
 
     def _relist_after_error(self) -> None:
         """Relist until it works (backing off to RELIST_MAX_SECONDS) or the informer stops."""

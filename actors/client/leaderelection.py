@@ -31,7 +31,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,7 +135,8 @@ def lost(last_renewal: float, now: float, renew_deadline: float) -> bool:
 
 
 class LeaderElector:
-    """See the module docstring. Not thread-safe: every method runs on the owner's thread."""
+    """See the module docstring. Not thread-safe: every method but :meth:`check` runs on the
+    owner's thread."""
 
     def __init__(self, client: Client, config: LeaderElectionConfig, *,
                  schedule: Callable[[float, Any], concurrent.futures.Future[None]],
@@ -171,6 +172,17 @@ class LeaderElector:
             self._step_down()
             if self.config.release_on_stop and self._lease is not None:
                 self._release(self._lease)
+
+    def check(self) -> str | None:
+        """The ``leaderElection`` health check, as client-go's HealthzAdaptor: None while
+        this replica is not leading (it is not required to hold the Lease) or renewed it
+        within ``renew_deadline``; else why not (its renewals are failing, or its thread is
+        stuck). Any thread may call it: it only reads."""
+        renewed, now = self._renewed_at, self._clock()
+        if self.leading and lost(renewed, now, self.config.renew_deadline):
+            return (f"failed election to renew leadership on lease {self.config.lease_name}: "
+                    f"not renewed for {now - renewed:.1f}s")
+        return None
 
     def tick(self) -> None:
         """One attempt to acquire or renew, then the next one is planned (also when the
@@ -256,6 +268,12 @@ class LeaderElector:
         self._on_stopped()
 
 
+def failing(electors: Sequence[LeaderElector]) -> str | None:
+    """A process's ``leaderElection`` health check over all its electors (a scheduler's and
+    a controller manager's in one ``kubeactor up``): the first failure, or None."""
+    return next((why for elector in list(electors) if (why := elector.check())), None)
+
+
 class LeaderGate(BusActor):
     """Runs a component only while this replica leads its Lease, as kube-controller-manager
     runs its controllers: ``start`` when this replica becomes the leader, ``stop`` when it
@@ -269,19 +287,19 @@ class LeaderGate(BusActor):
     def __init__(self, connection: Connection, client: Client, config: LeaderElectionConfig,
                  start: Callable[[], None], stop: Callable[[], None]) -> None:
         super().__init__(connection)
-        self._elector = LeaderElector(client, config, schedule=self.tell_later,
-                                      on_started_leading=start, on_stopped_leading=stop)
+        self.elector = LeaderElector(client, config, schedule=self.tell_later,
+                                     on_started_leading=start, on_stopped_leading=stop)
 
     @property
     def leading(self) -> bool:
-        return self._elector.leading
+        return self.elector.leading
 
     def on_start(self) -> None:
         super().on_start()
-        self._elector.start()
+        self.elector.start()
 
     def on_stop(self) -> None:
-        self._elector.stop()
+        self.elector.stop()
         super().on_stop()
 
     def on_local(self, message: Any) -> Any:

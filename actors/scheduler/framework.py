@@ -340,6 +340,22 @@ class Framework:
             return nodes[0].name, ""
         return nodes[totals.index(max(totals))].name, ""
 
+    def scores_of(self, state: CycleState, pod: PodInfo,
+                  nodes: list[NodeInfo]) -> tuple[dict[str, dict[str, int]], str]:
+        """Each Score plugin's score of each of ``nodes``, normalized, unweighted, by node
+        then plugin (what :meth:`_best` weighs and sums: the shadow scheduler's breakdown);
+        or nothing and why a PreScore, Score or NormalizeScore failed. Run after
+        :meth:`schedule` on the same ``state``."""
+        by_node: dict[str, dict[str, int]] = {node.name: {} for node in nodes}
+        try:
+            for plugin in self._scorers(state, pod, nodes):
+                for node, value in zip(nodes, self._scores(state, pod, plugin, nodes),
+                                       strict=True):
+                    by_node[node.name][plugin.name] = value
+        except _ScoreFailed as failed:
+            return {}, str(failed)
+        return by_node, ""
+
     def _scorers(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[Any]:
         """The Score plugins whose PreScore did not Skip."""
         skipped = set()

@@ -21,7 +21,11 @@ extension point and the node.
 
 Several schedulers run side by side, each with its own name. With ``leader_election`` set,
 replicas of one scheduler share a Lease and only the leader schedules; the others keep their
-cache and queue up to date and take over when the Lease expires.
+cache and queue up to date and take over when the Lease expires. Its :attr:`elector` answers
+the process's ``leaderElection`` health check from any thread.
+
+Hooks for a subclass (``actors.scheduler.shadowing``, the shadow scheduler): ``_on_pod`` (a
+pod's watch event, which keeps the cache and the queue) and ``_plan_next`` (plans cycles).
 
 Which thread: the actor's, for everything but Bind (binding threads). Neighbours:
 ``actors.scheduler`` (framework, plugins, queue, cache), ``actors.client.leaderelection``,
@@ -130,7 +134,10 @@ class Scheduler(BusActor):
         """Last FailedScheduling message per pod (the same one is not recorded twice)."""
         self._informers: list[Informer] = []
         self._binding: concurrent.futures.ThreadPoolExecutor | None = None
-        self._elector: LeaderElector | None = None
+        self.elector = None if self.config.leader_election is None else LeaderElector(
+            client, self.config.leader_election, schedule=self.tell_later,
+            on_started_leading=self._started_leading, on_stopped_leading=self._stopped_leading)
+        """This replica's election (started with the actor); None when alone."""
         self._next_planned = False
         self._wake: concurrent.futures.Future[None] | None = None
 
@@ -146,16 +153,12 @@ class Scheduler(BusActor):
                                     self.tell_soon).start(),
                            *(Informer(self.client, resource, self.tell_soon).start()
                              for resource in STORAGE_KINDS.values())]
-        if self.config.leader_election is not None:
-            self._elector = LeaderElector(self.client, self.config.leader_election,
-                                          schedule=self.tell_later,
-                                          on_started_leading=self._started_leading,
-                                          on_stopped_leading=self._stopped_leading)
-            self._elector.start()
+        if self.elector is not None:
+            self.elector.start()
 
     def on_stop(self) -> None:
-        if self._elector is not None:
-            self._elector.stop()
+        if self.elector is not None:
+            self.elector.stop()
         for informer in self._informers:
             informer.stop()
         if self._wake is not None:

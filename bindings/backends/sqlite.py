@@ -12,20 +12,17 @@ by ``undecodable``) and the rest is served.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from actors.api import jsontext
 from actors.api.objects import Object
 from actors.store.backend import Change, Outcome, Record, Undecodable, decode
 from bus.errors import ApiError, InternalError
 
 log = logging.getLogger(__name__)
-
-_JSON = json.JSONEncoder(separators=(",", ":"))
-"""One compact encoder for every line (``json.dumps`` with options builds one per call)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,7 +90,7 @@ class SqliteBackend:
 
     def _write(self, revision: int, changes: list[tuple[str, Object | None]]) -> None:
         try:  # serialise first: nothing can fail half-way through the transaction but SQLite
-            rows = [(key, None if obj is None else _JSON.encode(obj))
+            rows = [(key, None if obj is None else jsontext.dumps(obj).decode())
                     for key, obj in changes]
         except (TypeError, ValueError) as error:
             raise InternalError(f"store commit failed: object is not JSON: {error}") from error

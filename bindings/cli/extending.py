@@ -1,7 +1,8 @@
 """``kubeactor admission --actor module:Class --name N``: an admission actor in a process of
 its own, with the identity of its kubeconfig (a client certificate: ``kubeactor certs issue
 --user NAME --kubeconfig-out FILE`` makes one); and the loading of ``module:Class`` for it and
-for ``kubeactor scheduler --plugin module:Class [--weight Name=N]``.
+for ``kubeactor scheduler --plugin module:Class [--weight Name=N]``, and the profile file of
+``kubeactor scheduler --profile FILE`` (the same two as YAML: ``plugins:``, ``weights:``).
 
 The actor serves ``<its NATS user>.<N>``, the ``spec.subject`` its AdmissionRegistration names
 (the ready line says it). A class that cannot be loaded, a plugin the scheduler's profile
@@ -21,6 +22,8 @@ import importlib
 import sys
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from actors.admission_actor import AdmissionActor
 from actors.scheduler import ProfileConfig
@@ -54,16 +57,41 @@ def weight(text: str) -> tuple[str, int]:
 
 
 def profile(args: argparse.Namespace) -> ProfileConfig:
-    """The scheduler's profile of ``--plugin`` (each class made with no arguments) and
-    ``--weight``; UsageError saying what the profile refuses."""
+    """The scheduler's profile of ``--profile FILE``, then ``--plugin`` (each class made with
+    no arguments) and ``--weight``; UsageError saying what the profile refuses."""
+    specs, weights = profile_file(args.profile) if args.profile else ([], {})
     try:
-        plugins = tuple(loaded(spec, "--plugin")() for spec in args.plugin)
-        return ProfileConfig(plugins, dict(args.weight))
+        plugins = tuple(loaded(spec, "--plugin")() for spec in [*specs, *args.plugin])
+        return ProfileConfig(plugins, {**weights, **dict(args.weight)})
     except (TypeError, ValueError) as refused:
         raise UsageError(str(refused)) from None
 
 
+def profile_file(path: Path) -> tuple[list[str], dict[str, int]]:
+    """The ``plugins`` (``module:Class``, as ``--plugin``) and ``weights`` (name: N, as
+    ``--weight``) of a profile file (YAML); UsageError saying what is wrong in it."""
+    try:
+        body = yaml.safe_load(path.expanduser().read_text()) or {}
+    except OSError as error:
+        raise UsageError(f"--profile {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise UsageError(f"--profile {path}: not YAML: {error}") from None
+    bad = UsageError(f"--profile {path}: expected only `plugins:` (a list of module:Class) "
+                     "and `weights:` (plugin name: a whole number)")
+    if not isinstance(body, dict) or set(body) - {"plugins", "weights"}:
+        raise bad
+    plugins, weights = body.get("plugins") or [], body.get("weights") or {}
+    if not (isinstance(plugins, list) and all(isinstance(spec, str) for spec in plugins)
+            and isinstance(weights, dict) and all(
+                type(n) is int and n >= 0 for n in weights.values())):
+        raise bad
+    return plugins, {str(name): n for name, n in weights.items()}
+
+
 def scheduler_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--profile", type=Path, metavar="FILE",
+                         help="a profile file (YAML): `plugins:` (module:Class, as --plugin) "
+                              "and `weights:` (Name: N, as --weight); the flags add to it")
     command.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
                          help="a plugin class to add to the default ones (repeatable)")
     command.add_argument("--weight", action="append", type=weight, default=[],

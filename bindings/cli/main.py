@@ -12,8 +12,8 @@ verb modules, each of which builds its verbs' parsers and runs its commands: ``o
 describe, create, apply, delete, api-resources), ``pods`` (run, logs, exec), ``workloads``
 (scale, rollout), ``drain`` (cordon, uncordon, drain), ``auth`` (auth, certificate, certs),
 ``daemons`` (up, server, scheduler, controller-manager, agent, config, node-kubeconfig),
-``extending`` (admission) and ``tracing`` (trace). It then dispatches one command and turns
-the errors of kubeactor's tree into kubectl's lines.
+``extending`` (admission), ``shadow`` (shadow report) and ``tracing`` (trace). It then
+dispatches one command and turns the errors of kubeactor's tree into kubectl's lines.
 
 Neighbours: ``bindings.cli.parsing`` (the grammar the verb modules build with),
 ``bindings.cli.session`` (the session a client command runs in), ``bus.errors`` (the tree).
@@ -42,6 +42,7 @@ from bindings.cli import (
     pods,
     raw,
     services,
+    shadow,
     top,
     tracing,
     workloads,
@@ -52,16 +53,17 @@ from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
          "apply", "describe", "logs", "exec", "api-resources", "auth", "config", "trace",
          "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig", "cordon",
-         "uncordon", "drain", "expose", "top", "admission", "chaos")
+         "uncordon", "drain", "expose", "top", "admission", "chaos", "shadow")
 """Every verb, in the order ``kubeactor --help`` lists them (the order they came in)."""
 COMMANDS = {**objects.COMMANDS, **pods.COMMANDS, **workloads.COMMANDS, **auth.COMMANDS,
-            **drain.COMMANDS, **services.COMMANDS, **top.COMMANDS, **chaos.COMMANDS}
+            **drain.COMMANDS, **services.COMMANDS, **top.COMMANDS, **chaos.COMMANDS,
+            **shadow.COMMANDS}
 """Commands that talk to the apiserver through one Session."""
 LOCAL_COMMANDS = {**daemons.COMMANDS, **tracing.COMMANDS, **extending.COMMANDS}
 """Commands that run components here, or connect on their own terms."""
 _PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS,
             **daemons.PARSERS, **tracing.PARSERS, **drain.PARSERS, **services.PARSERS,
-            **top.PARSERS, **extending.PARSERS, **chaos.PARSERS}
+            **top.PARSERS, **extending.PARSERS, **chaos.PARSERS, **shadow.PARSERS}
 
 
 def parser() -> argparse.ArgumentParser:

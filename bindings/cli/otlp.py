@@ -6,7 +6,8 @@ is a span from when it was sent to when its reply came (the reply's code its sta
 commit, a container start or a watch event a span of its own. Ids are the envelope's: the
 trace id (32 hex digits, W3C's 128 bits; an older 16-digit one reads as its left-padded
 value), the span id (16 hex digits). A span's parent is the one its envelope names
-(``parent``: a reply's request, a commit's request) when it was seen; otherwise it is
+(``parent``: a reply's request, a commit's request) when it was seen, or is the root's
+(the caller's span of a ``traceparent`` on the HTTPS port); otherwise it is
 inferred as the last message of the same trace that its sender received (the watch event
 that made the scheduler bind, the binding that made the apiserver tell the kubelet), and
 failing that the trace's first span, its root. One ``kubeactor run`` is thus one trace over
@@ -135,9 +136,12 @@ class _Trace:
     """Participant -> the span of the last message it received."""
 
     def parent(self, line: Hop, span_id: int) -> int | None:
-        """``line``'s parent (None for the root), and remember ``line``."""
+        """``line``'s parent (for the root: the span its envelope names, which a
+        ``traceparent`` on the HTTPS port sets to the caller's own, else None), and remember
+        ``line``."""
         named = _id(line.parent_id)
-        parent = named if named in self.spans else self.received.get(line.sender, self.root)
+        seen = named in self.spans or self.root is None
+        parent = named if seen else self.received.get(line.sender, self.root)
         self.root = self.root or span_id
         self.spans.add(span_id)
         self.received[line.target] = span_id

@@ -12,7 +12,7 @@ import yaml
 from actors.api import columns as type_columns
 from actors.api import jsonpath
 from actors.api.columns import age
-from actors.api.meta import LAST_APPLIED, condition
+from actors.api.meta import LAST_APPLIED, condition, unmanaged
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.secrets import decoded
@@ -81,8 +81,8 @@ def render(info: ResourceInfo, result: Object, output: str | None, single: bool,
     items = [result] if single else result.get("items", [])
     kind, _, template = (output or "").partition("=")
     if kind in ("json", "yaml") and not show_managed_fields:
-        result = _unmanaged(result) if single else {
-            **result, "items": [_unmanaged(item) for item in items]}
+        result = unmanaged(result) if single else {
+            **result, "items": [unmanaged(item) for item in items]}
     if kind == "json":
         return json.dumps(result, indent=4)
     if kind == "yaml":
@@ -95,14 +95,6 @@ def render(info: ResourceInfo, result: Object, output: str | None, single: bool,
         return jsonpath.columns(template, items)
     return table(info, items, wide=output == "wide", namespaced_column=all_namespaces,
                  show_labels=show_labels, header=header, with_kind=with_kind)
-
-
-def _unmanaged(obj: Object) -> Object:
-    """``obj`` without ``metadata.managedFields`` (a shallow copy)."""
-    metadata = obj.get("metadata")
-    if not isinstance(metadata, dict) or "managedFields" not in metadata:
-        return obj
-    return {**obj, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
 
 
 # -- describe -----------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Tracing the control plane: ``kubeactor trace``, and what turns bus messages into hops,
 lines and sequence diagrams.
 
-``kubeactor trace`` subscribes to ``<prefix>.>`` and hands every message here: a
+``kubeactor trace`` subscribes to ``<prefix>.>``, says it listens on ``<prefix>.tracers``
+every few seconds (the apiserver publishes the spans of requests handed over in its process only
+while a tracer does: ``actors.apiserver.outcomes.Tracers``) and hands every message here: a
 :class:`Hop` says who sent what to whom (a request, its reply, a watch event, a span of an
 in-process step), :func:`render` prints it as one line and :func:`mermaid` draws a run of hops
 as a Mermaid ``sequenceDiagram``; ``bindings.cli.tracepage`` draws them as an HTML page
@@ -38,11 +40,12 @@ import msgpack
 
 from actors.api import secrets
 from actors.api.resources import ResourceInfo
+from actors.apiserver import outcomes
 from bindings.cli import otlp, parsing, tracepage
 from bindings.cli.session import Session, stop_on_signals
 from bus.envelope import Envelope, decode
 from bus.errors import BadRequest, UsageError, translated
-from bus.subjects import Subjects
+from bus.subjects import EXEMPT_LANE, Subjects
 
 SECRET_KEYS = ("auth",)
 """Wire keys never recorded nor shown (tokens, keys, signatures)."""
@@ -121,7 +124,7 @@ def hop(record: Record) -> Hop:
     code = int(envelope.status["code"]) if envelope.status and "code" in envelope.status else None
     sender, target = shown(envelope.sender or "?"), shown(envelope.target or "?")
     verb, what = shown(envelope.verb or "?"), shown(_what(envelope))
-    if kind == "api":
+    if kind in ("api", EXEMPT_LANE):  # a request, on the shared lane or the admin's
         target, code = "apiserver", None
     elif kind == "watch":
         verb = str((envelope.body or {}).get("type", "event"))
@@ -304,12 +307,16 @@ def _trace_live(args: argparse.Namespace, info: ResourceInfo | None, name: str |
     seen: queue.Queue[Record] = queue.Queue()
 
     def on_message(subject: str, data: bytes) -> None:  # bus loop thread
-        if (record := Record.capture(subject, data)) is not None:
+        if subject != announced and (record := Record.capture(subject, data)) is not None:
             seen.put(record)
 
     def drain() -> Iterator[Record]:
         deadline = time.monotonic() + args.timeout if args.timeout else None
+        next_announcement = 0.0
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            if time.monotonic() >= next_announcement:  # the apiserver's spans need it
+                session.connection.publish(announced, Envelope(verb="listen"))
+                next_announcement = time.monotonic() + outcomes.TRACER_REPEAT
             try:
                 yield seen.get(timeout=0.1)
             except queue.Empty:
@@ -318,6 +325,7 @@ def _trace_live(args: argparse.Namespace, info: ResourceInfo | None, name: str |
             yield seen.get()
 
     session = Session(args, name="tracer")
+    announced = session.connection.subjects.tracers
     try:
         session.connection.subscribe_raw(session.connection.subjects.all, on_message)
         print(f"tracing {session.connection.subjects.all} on {session.config.server} "

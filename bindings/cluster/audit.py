@@ -16,23 +16,21 @@ name sorts by age) and starts a new one; only the newest ``max_backups`` of thos
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import yaml
 
+from actors.api import jsontext
 from actors.apiserver import auditing
 from bus.errors import UsageError
 
 log = logging.getLogger(__name__)
 
 Record = dict[str, Any]
-_JSON = json.JSONEncoder(separators=(",", ":"))
-"""One compact encoder for every line (``json.dumps`` with options builds one per call)."""
 
 
 MAX_BYTES = 100 * 1024 * 1024
@@ -77,7 +75,7 @@ class AuditLog:
             self._wake.set()
 
     def _write_forever(self) -> None:
-        out: TextIO = self.path.open("a", encoding="utf-8")
+        out: BinaryIO = self.path.open("ab")
         try:
             while not self._closing.is_set() or self._waiting:
                 self._wake.wait()
@@ -93,11 +91,11 @@ class AuditLog:
         finally:
             out.close()
 
-    def _write(self, out: TextIO, batch: list[Record]) -> TextIO:
+    def _write(self, out: BinaryIO, batch: list[Record]) -> BinaryIO:
         """Write ``batch``, rotating first where a line would take the file past its size
-        (lines are ASCII: the encoder escapes the rest); return the file written to."""
+        (lines are ASCII: the rest escaped); return the file written to."""
         try:
-            for line in (_JSON.encode(r) + "\n" for r in batch):
+            for line in (jsontext.dumps(r, ascii=True) + b"\n" for r in batch):
                 if self.max_bytes and self._size and self._size + len(line) > self.max_bytes:
                     out = self._rotate(out)
                 out.write(line)
@@ -107,7 +105,7 @@ class AuditLog:
             log.error("audit log %s: %d events lost: %s", self.path, len(batch), error)
         return out
 
-    def _rotate(self, out: TextIO) -> TextIO:
+    def _rotate(self, out: BinaryIO) -> BinaryIO:
         """Rename the file to its backup name, drop the oldest backups, open a new one."""
         out.flush()
         out.close()
@@ -117,7 +115,7 @@ class AuditLog:
             old.unlink(missing_ok=True)
         self.path.touch(mode=0o600)
         self._size = 0
-        return self.path.open("a", encoding="utf-8")
+        return self.path.open("ab")
 
     def close(self) -> None:
         """Write what is queued, then stop the thread; safe to call twice."""

@@ -20,6 +20,7 @@ from actors.client.leaderelection import LeaderElectionConfig
 from actors.controllers.nodelifecycle import NodeLifecycleConfig
 from actors.controllers.podautoscaler import AutoscalerConfig
 from actors.scheduler import ProfileConfig
+from actors.scheduler.shadowing import ShadowConfig
 from actors.store import StoreConfig
 from bindings.cluster import audit
 from bus import BusConfig
@@ -147,6 +148,9 @@ class ClusterConfig:
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     """The scheduler's plugins beyond the default ones, and their weights (``kubeactor
     scheduler --plugin module:Class --weight Name=N``); checked when made."""
+    shadow: ShadowConfig | None = None
+    """A shadow scheduler to run here (``kubeactor scheduler --shadow``): it binds nothing
+    and holds no Lease."""
 
 
 class ClusterError(KubeactorError):

@@ -64,6 +64,7 @@ from actors.apiserver.mirror import Mirror
 from actors.apiserver.outcomes import Observers
 from actors.apiserver.server import ADMISSION_KINDS
 from actors.apiserver.tokens import TokenIssuer
+from actors.client import leaderelection
 from actors.client.client import Client
 from actors.client.credentials import CertificateCredentials, Credentials
 from actors.client.faultinjection import FaultInjector
@@ -76,6 +77,7 @@ from actors.kubelet.runtime import Runtime
 from actors.kubelet.timers import Timers
 from actors.scheduler import Plugin, ProfileConfig
 from actors.scheduler.scheduler import Scheduler, SchedulerConfig
+from actors.scheduler.shadowing import ShadowConfig, ShadowScheduler
 from actors.store import Backend, Store
 from bindings import kubeconfig
 from bindings.backends.jetstream import JetStreamBackend
@@ -107,6 +109,7 @@ from bindings.cluster.nodes import Nodes
 from bindings.cluster.pki import Pki, ensure_pki
 from bindings.https import Front, HttpsListener, parse_listen, tls_context
 from bus import BusConfig, Connection, NatsServer
+from bus import loop as bus_loop
 from bus.envelope import new_id
 from bus.errors import AlreadyExists, UsageError, translated
 from bus.inprocess import Door
@@ -114,7 +117,7 @@ from bus.permissions import ADMIN as BUS_ADMIN
 from bus.permissions import APISERVER as BUS_APISERVER
 from bus.permissions import STORE as BUS_STORE
 from bus.permissions import authorization
-from bus.subjects import Subjects
+from bus.subjects import EXEMPT_LANE, Subjects
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,8 @@ class Cluster(Nodes):
     """The plain-HTTP ``/metrics`` listener, when ``metrics_listen`` asks for one."""
     checks: dict[str, list[health.Check]] = field(default_factory=dict)
     """This process's health checks by endpoint (the HTTPS port's and ``metrics``')."""
+    _electors: list[leaderelection.LeaderElector] = field(default_factory=list)
+    """The leader elections of this process's components (its ``leaderElection`` check)."""
     _lock: TextIO | None = None
     _pki: Pki | None = None
     https: HttpsListener | None = None
@@ -270,22 +275,28 @@ class Cluster(Nodes):
                              RequestMetrics(self.instruments, Subjects(config.prefix)))
         # On a shared store, other apiserver processes may serve the same requests.
         server = new_id()[:8] if config.store == "jetstream" else None
-        bootstrapper, workers = None, []
         door = Door()  # the front hands its requests to the workers here
-        for worker in range(config.apiserver_workers):
-            first = worker == 0  # holds the watchers and bootstraps the policy
-            ref = self._run(ApiServer.start(
-                connection, store=store.proxy(), authenticator=authenticator,
-                config=ApiServerConfig(serves_watches=first, bootstrap=first, server=server,
-                                       disabled_admission=config.disabled_admission,
-                                       ranges=config.ranges),
+        forwarding = Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))
+
+        def worker(bus: Connection, served: Door | None, **options: Any) -> pykka.ActorRef[Any]:
+            return self._run(ApiServer.start(
+                bus, store=store.proxy(), authenticator=authenticator,
+                config=ApiServerConfig(server=server, disabled_admission=config.disabled_admission,
+                                       ranges=config.ranges, **options),
                 token_issuer=token_issuer,
                 authorizer=authorizer, handshaker=handshaker, registrations=registrations,
                 observer=observer, admission_objects=admission_objects,
-                custom_resources=custom_resources, door=door, flow_control=flow_control,
-                forwarding=Forwarding(self._pki.ca, tokens, frozenset((HTTPS_FRONT[0],)))))
-            bootstrapper = ref if first else bootstrapper
-            workers.append(ref)
+                custom_resources=custom_resources, door=served, flow_control=flow_control,
+                forwarding=forwarding))
+
+        # The first holds the watchers and bootstraps the policy.
+        workers = [worker(connection, door, serves_watches=index == 0, bootstrap=index == 0,
+                          lanes=("api",)) for index in range(config.apiserver_workers)]
+        bootstrapper = workers[0]
+        # The admin's lane: a worker, a connection and a loop thread of its own.
+        lane = self._connect(BUS_APISERVER, "apiserver-exempt", bus_loop.Loop("kubeactor-exempt"))
+        workers.append(worker(lane, None, serves_watches=False, bootstrap=False,
+                              lanes=(EXEMPT_LANE,)))
         self._start_fault_injector()
         say("csr signer")  # where the CA's key is: every apiserver process
         self._run(CSRSigningController.start(*self._component("csr-signer", CSR_SIGNER),
@@ -369,9 +380,12 @@ class Cluster(Nodes):
             lease = ("kube-scheduler" if config.scheduler_name == DEFAULT_SCHEDULER
                      else config.scheduler_name)
             connection, client = self._component("scheduler", SCHEDULER)
-            self._run(Scheduler.start(connection, client, SchedulerConfig(
+            self._checked(self._run(Scheduler.start(connection, client, SchedulerConfig(
                 name=config.scheduler_name, leader_election=self._election(lease, replica)),
-                config.profile.profile(client), instruments=self.instruments))
+                config.profile.profile(client), instruments=self.instruments)))
+        if config.shadow is not None:
+            say("shadow scheduler")
+            self.start_shadow(config.shadow)
         if config.controller_manager:
             self._start_controller_manager(replica)
 
@@ -389,7 +403,20 @@ class Cluster(Nodes):
             "kube-controller-manager", replica), manager.start, manager.stop)
         # Leading at once, its on_start starts every controller, each within its own
         # start_timeout_seconds: no limit on the whole here.
-        self._run(gate, timeout=None)
+        self._checked(self._run(gate, timeout=None))
+
+    def _checked(self, ref: pykka.ActorRef[Any]) -> None:
+        """Add the elector of ``ref`` (a scheduler or a leader gate) to the process's
+        ``leaderElection`` check of /healthz and /readyz, made with the first one."""
+        elector = ref.proxy().elector.get(timeout=60)
+        if elector is None:  # alone: not required to lead
+            return
+        if not self._electors:
+            check = ("leaderElection", lambda: leaderelection.failing(self._electors))
+            for checks in {id(c): c for c in (self.checks["/healthz"],
+                                              self.checks["/readyz"])}.values():
+                checks.append(check)
+        self._electors.append(elector)
 
     def _root_ca(self) -> str | None:
         """The cluster CA (PEM) to publish in every namespace: the control plane's, else the
@@ -411,8 +438,9 @@ class Cluster(Nodes):
                 self.config.store_replicas or self.config.nats_cluster))
         raise ClusterError(f"unknown store {self.config.store!r}: sqlite or jetstream")
 
-    def _connect(self, user: str, name: str) -> Connection:
-        """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's)."""
+    def _connect(self, user: str, name: str, loop: bus_loop.Loop = bus_loop.BUS) -> Connection:
+        """A connection named ``name`` as NATS user ``user`` (an agent's: its kubeconfig's),
+        read and written on ``loop``'s thread."""
         if self.config.control_plane:
             if user not in self._passwords:
                 raise ClusterError(f"no NATS user {user} in the cluster's {bususers.FILE}")
@@ -420,7 +448,7 @@ class Cluster(Nodes):
         else:
             bus = dataclasses.replace(self.config.bus or BusConfig(), url=self.url,
                                       prefix=self.config.prefix)
-        connection = Connection(bus, name).connect()
+        connection = Connection(bus, name, loop).connect()
         self._connections.append(connection)
         return connection
 
@@ -469,6 +497,12 @@ class Cluster(Nodes):
         return Started(name, self._run(Scheduler.start(
             connection, client, SchedulerConfig(name=name), profile.profile(client),
             instruments=self.instruments)), connection)
+
+    def start_shadow(self, config: ShadowConfig) -> Started:
+        """A shadow scheduler (``actors.scheduler.shadowing``) as the scheduler's identity."""
+        connection, client = self._component(config.name, SCHEDULER)
+        return Started(config.name, self._run(ShadowScheduler.start(
+            connection, client, config, instruments=self.instruments)), connection)
 
     def start_admission(self, actor_class: type[AdmissionActor], name: str, *args: Any,
                         user: str | None = None, **kwargs: Any) -> Started:

@@ -70,7 +70,7 @@ from actors.apiserver.http import (
 from actors.apiserver.http.documents import Document
 from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
-from bindings.https import execing
+from bindings.https import execing, tracecontext
 from bus.connection import Connection
 from bus.envelope import Envelope
 from bus.errors import (
@@ -213,7 +213,8 @@ class Front:
         client = _WarnedClient(
             self.connection, ForwardedCredentials(self.credentials, forwarded),
             impersonate=headers.get("Impersonate-User"),
-            impersonate_groups=tuple(headers.getall("Impersonate-Group", ())), door=self.door)
+            impersonate_groups=tuple(headers.getall("Impersonate-Group", ())), door=self.door,
+            trace=tracecontext.parent(headers.get(tracecontext.HEADER)))
         request[FLOW] = client.flow
         return client
 
@@ -302,12 +303,21 @@ class _WarnedClient(Client):
     """A client for one HTTP request, keeping the warnings of its answer (an unknown field
     dropped), which go back in ``Warning`` headers as kube-apiserver sends them, and the flow
     that served it (``opts``: its FlowSchema's and priority level's UIDs), which go back in
-    kube-apiserver's ``X-Kubernetes-PF-*`` headers."""
+    kube-apiserver's ``X-Kubernetes-PF-*`` headers; its bus requests are in the ``trace`` of
+    the request's ``traceparent`` (trace id, the caller's span as their parent), if any."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, trace: tuple[str, str] | None = None,
+                 **kwargs: Any) -> None:
         self.warnings: list[str] = []
         self.flow: dict[str, Any] = {}
+        self.trace = trace
         super().__init__(*args, warn=self.warnings.append, **kwargs)
+
+    def envelope(self, *args: Any, **kwargs: Any) -> Envelope:
+        envelope = super().envelope(*args, **kwargs)
+        if self.trace is not None:
+            envelope.trace_id, envelope.parent_id = self.trace
+        return envelope
 
     def answered(self, reply: Envelope) -> None:
         self.flow.update(reply.options or {})

@@ -50,7 +50,7 @@ def test_tracing_example_reads_the_bus_with_plain_nats_and_msgpack(cluster, admi
     finally:
         follower.kill()
         follower.communicate()
-    assert seen[0] == ["kubeactor.api.core.configmaps.create", "e2e", "->", "?:", "create",
+    assert seen[0] == ["kubeactor.exempt.core.configmaps.create", "e2e", "->", "?:", "create",
                        "configmaps/traced-example"]
     assert seen[-1][:5] == ["kubeactor.trace.store", "apiserver", "->", "store:", "commit"]
 

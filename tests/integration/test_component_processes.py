@@ -1,9 +1,13 @@
 """The scheduler and the controller manager in processes of their own (``kubeactor scheduler``,
 ``kubeactor controller-manager``), joining a ``kubeactor server --disable-scheduler
 --disable-controller-manager`` with the kubeconfigs it wrote for them, as kube-scheduler and
-kube-controller-manager join a kube-apiserver; replicas fail over through their Lease."""
+kube-controller-manager join a kube-apiserver; replicas fail over through their Lease; the
+scheduler's ``--metrics-listen`` ``/healthz`` checks its leader election."""
 
 from __future__ import annotations
+
+import re
+import urllib.request
 
 import pytest
 
@@ -46,7 +50,8 @@ def test_a_scheduler_and_a_controller_manager_of_their_own_run_the_cluster(tmp_p
             assert oct((server.data_dir / f"{verb}.kubeconfig").stat().st_mode & 0o777) == "0o600"
         admin = admin_for(server)
         assert admin.list("leases", "kube-system")["items"] == []  # nothing runs them here
-        joined.append(start_joining(server, "scheduler", *ELECTION))
+        joined.append(start_joining(server, "scheduler", *ELECTION,
+                                    "--metrics-listen", "127.0.0.1:0"))
         joined.append(start_joining(server, "controller-manager", *ELECTION,
                                     "--node-monitor-grace-period", "3600"))
         admin.create("nodes", node("n1"), None)
@@ -68,6 +73,11 @@ def test_a_scheduler_and_a_controller_manager_of_their_own_run_the_cluster(tmp_p
                   for lease in admin.list("leases", "kube-system")["items"]}
         assert set(leases) == {"kube-scheduler", "kube-controller-manager"}
         assert all(leases.values())
+        metrics = re.search(r"metrics at (\S+)/metrics", joined[0].ready)
+        assert metrics is not None, joined[0].ready
+        with urllib.request.urlopen(f"{metrics[1]}/healthz?verbose", timeout=10) as answer:
+            assert answer.read().decode().splitlines() == [  # leading, and renewing in time
+                "[+]ping ok", "[+]bus ok", "[+]leaderElection ok", "healthz check passed"]
     finally:
         stop_all(*joined, server)
 

@@ -1,9 +1,10 @@
 """API Priority and Fairness on a real cluster (``kubeactor up`` in a process of its own, a
 real nats-server): while one user floods the apiserver from another process, with hundreds of
-requests in flight, the flooder is refused with 429s and, inside the apiserver, the admin's
-requests overtake the flood's; the HTTPS API says which flow served a request, as
-kube-apiserver does. (The issue's client-side criterion, the admin's p99 within 3x its idle
-p99, is not met on this machine: benchmarks/RESULTS.md, apf.)"""
+requests in flight, the flooder is refused with 429s and the admin's ``get pods`` p99 stays
+within 3x its idle p99 (its requests travel on the exempt lane, served apart, and the flood
+takes at most its part of the workers' time: docs/DESIGN.md, "Priority lanes"); nobody else
+may publish on that lane; the HTTPS API says which flow served a request, as kube-apiserver
+does."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ import pytest
 
 from actors.client.client import Client
 from bindings import kubeconfig
-from bus.connection import Connection
+from bus.connection import Connection, Incoming
 from bus.envelope import Envelope
+from bus.errors import ServerTimeout
+from bus.subjects import EXEMPT_LANE
 from tests import auditlog
 from tests.processes import UpProcess, start_up, stop_up
 
@@ -67,7 +70,7 @@ print(json.dumps(codes), flush=True)
 connection.close()
 """
 IN_FLIGHT = 1000
-SAMPLES = 200
+SAMPLES = 500
 
 
 @pytest.fixture(scope="module")
@@ -88,15 +91,19 @@ def flooder(cluster: UpProcess, tmp_path_factory) -> Path:
     return path
 
 
-def _p99(call: Callable[[], object]) -> float:
-    """The p99 of SAMPLES sequential calls, in seconds."""
+def _latencies_of(call: Callable[[], object], samples: int = SAMPLES) -> list[float]:
+    """The seconds each of ``samples`` sequential calls took."""
     latencies = []
-    for _ in range(SAMPLES):
+    for _ in range(samples):
         started = time.perf_counter()
         call()
         latencies.append(time.perf_counter() - started)
-    latencies.sort()
-    return latencies[int(len(latencies) * 0.99) - 1]
+    return latencies
+
+
+def _p99(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[int(len(ordered) * 0.99) - 1]
 
 
 def _echo(connection: Connection) -> Callable[[], object]:
@@ -111,7 +118,7 @@ def _echo(connection: Connection) -> Callable[[], object]:
 @dataclass(frozen=True)
 class Flooded:
     idle: float
-    """The admin's ``get pods`` p99 before the flood (s)."""
+    """The admin's ``get pods`` p99 without the flood, before and after it (s)."""
     loaded: float
     """... and under it."""
     machine: float
@@ -125,7 +132,9 @@ class Flooded:
 @pytest.fixture(scope="module")
 def flooded(cluster: UpProcess, flooder: Path) -> Flooded:
     """The flooder keeps IN_FLIGHT requests out, as client-go does: a 429 waits its
-    Retry-After; meanwhile the admin lists pods, SAMPLES times one after the other."""
+    Retry-After; meanwhile the admin lists pods, SAMPLES times one after the other (and as
+    many times before and after the flood: the idle p99 is that of both, which spans the
+    machine's own moods of the minute)."""
     config = kubeconfig.load(cluster.kubeconfig)
     connection = Connection(config.bus(), "admin").connect()
     flood: subprocess.Popen[str] | None = None
@@ -136,16 +145,17 @@ def flooded(cluster: UpProcess, flooder: Path) -> Flooded:
             return admin.request("list", "pods", namespace="default")
 
         echo = _echo(connection)
-        _p99(get_pods)  # warm: the session, the classification
-        idle = _p99(get_pods)
+        _latencies_of(get_pods, 50)  # warm: the session, the classification
+        before = _latencies_of(get_pods)
         audit = cluster.data_dir / "audit.log"
         start = audit.stat().st_size
         flood = subprocess.Popen([sys.executable, "-c", FLOODER, str(flooder), str(IN_FLIGHT),
-                                  "20"], stdout=subprocess.PIPE, text=True)
+                                  "30"], stdout=subprocess.PIPE, text=True)
         assert flood.stdout is not None and flood.stdout.readline().strip() == "flooding"
         time.sleep(1.0)  # under way: hundreds in flight, queues full
-        loaded, machine = _p99(get_pods), _p99(echo)
+        loaded, machine = _p99(_latencies_of(get_pods)), _p99(_latencies_of(echo, 200))
         codes = json.loads(flood.communicate(timeout=60)[0])
+        idle = _p99(before + _latencies_of(get_pods))
     finally:
         connection.close()
         if flood is not None and flood.poll() is None:
@@ -176,14 +186,48 @@ def _time(stamp: str) -> float:
 def test_a_flooding_user_gets_429s_and_the_admin_overtakes_the_flood(flooded):
     """In the apiserver (from the worker's mailbox to the answer, the audit's latency), the
     admin's requests are served before the flood's, which wait in their queues."""
-    assert flooded.codes.get("429", 0) > 0 and flooded.codes.get("200", 0) > 1000
+    assert flooded.codes.get("429", 0) > 0 and flooded.codes.get("200", 0) > 100
     admin = _latencies(flooded.audited, "admin", "pods")
     flood = _latencies(flooded.audited, "mallory", "configmaps")
-    assert len(admin) >= SAMPLES and len(flood) > 1000
+    assert len(admin) >= SAMPLES and len(flood) > 100
     admin_p99, flood_median = admin[int(len(admin) * 0.99) - 1], flood[len(flood) // 2]
     print(f"in the apiserver: the admin's p99 {admin_p99:.1f} ms, the flood's median "
           f"{flood_median:.1f} ms")
     assert admin_p99 < flood_median
+
+
+def test_the_admins_p99_under_a_flood_stays_within_three_times_its_idle_p99(flooded):
+    """The issue's criterion, seen from the admin's client: its requests travel on a lane of
+    their own (subjects, connection, loop thread and worker in the apiserver process), and
+    the flood may take only its part of the shared workers' time, so what is left of the
+    machine answers the admin."""
+    assert flooded.codes.get("429", 0) > 0
+    assert flooded.loaded <= 3 * flooded.idle, (
+        f"p99 under the flood {flooded.loaded * 1000:.1f} ms, idle {flooded.idle * 1000:.1f} ms")
+
+
+def test_an_unprivileged_user_cannot_publish_on_the_admins_lane(cluster, flooder):
+    """nats-server refuses mallory's publish on the exempt lane (her NATS user may publish only
+    on the shared one): no apiserver worker and no subscriber of the lane receives it, and her
+    request goes unanswered; the same request on her own lane is served."""
+    admin = Connection(kubeconfig.load(cluster.kubeconfig).bus(), "lane-watcher").connect()
+    heard: list[Incoming] = []
+    admin.subscribe(admin.subjects.exempt_all, heard.append)
+    config = kubeconfig.load(flooder)
+    connection = Connection(config.bus(), "mallory").connect()
+    try:
+        mallory = Client(connection, config.credentials())
+        assert "items" in mallory.request("list", "configmaps", namespace="default")
+        mallory.lane = EXEMPT_LANE
+        with pytest.raises(ServerTimeout):
+            mallory.request("list", "configmaps", namespace="default", timeout=2)
+        admin.request(admin.subjects.api("", "configmaps", "list", lane=EXEMPT_LANE),
+                      Envelope(namespace="default"), 10).result()  # the lane is heard
+    finally:
+        connection.close()
+        admin.close()
+    senders = {incoming.envelope.sender for incoming in heard}
+    assert "lane-watcher" in senders and "mallory" not in senders
 
 
 def test_answers_over_https_name_their_flow_schema_and_priority_level(cluster):

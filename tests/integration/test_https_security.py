@@ -352,6 +352,11 @@ def test_http_requests_are_handed_to_the_pipeline_in_the_process_and_audited_as_
     connection = admin.connection
     traced = connection.subscribe_raw(connection.subjects.trace("apiserver"),
                                       lambda subject, data: spans.append(decode(data)))
+    untraced = A_CONFIGMAP.replace(b"over-https", b"while-nobody-traced")
+    assert call("POST", "/api/v1/namespaces/kube-system/configmaps", untraced,
+                client=admin_cert)[0] == 201  # no span: see below
+    connection.publish(connection.subjects.tracers, Envelope(verb="listen"))  # as a tracer
+    admin.get("namespaces", "default", None)  # after the announcement, on the same connections
     credentials = control_plane.credentials("nobody")
     nobody = _pems(tmp_path, "nobody", credentials.key, credentials.cert)
     before = _revision(admin)
@@ -378,4 +383,5 @@ def test_http_requests_are_handed_to_the_pipeline_in_the_process_and_audited_as_
     until(lambda: [span for span in spans if (span.verb, span.resource, span.name, span.status)
                    == ("create", "configmaps", "over-https", {"code": 201})],
           failure="the HTTP create was not traced")
+    assert "while-nobody-traced" not in {span.name for span in spans}  # published before it
     connection.unsubscribe(traced)

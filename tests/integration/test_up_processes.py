@@ -61,6 +61,9 @@ def test_up_spreads_the_cluster_over_processes_and_survives_a_kill_of_each(tmp_p
         started = children(cluster.process.pid)  # 2 agents of 2 nodes each
         assert set(started) == {"agent-1", "agent-3", "scheduler", "controller-manager"}
         admin = admin_for(cluster)
+        # the first child's ready line may come before the controller manager made the
+        # namespace's ServiceAccount, which admission needs
+        wait_for(admin, "serviceaccounts", "default", lambda _: True)
         admin.create("pods", pod("p0"))
         wait_for(admin, "pods", "p0", running)
         admin.delete("pods", "p0", "default")

@@ -10,7 +10,7 @@ import pytest
 
 from actors.admission_actor import AdmissionActor, Review, Verdict, allow
 from actors.kubelet.config import KubeletConfig
-from actors.kubelet.kubelet import NodeAgent, Writers
+from actors.kubelet.nodeagent import NodeAgent, Writers
 from actors.kubelet.runtime import ExecResult
 from bus.actor import BusActor, send_reply
 from bus.connection import Incoming

@@ -42,12 +42,20 @@ def test_only_the_apiserver_subscribes_to_the_requests_and_it_sends_none():
         publish=("kubeactor.inbox.>", "kubeactor.watch.>", "kubeactor.trace.>",
                  "kubeactor.node.>", "kubeactor.admission.>", "$SYS._INBOX.>"),
         deny_publish=("$JS.>", "$KV.>"),
-        subscribe=("kubeactor.api.>", "kubeactor.authn.hello", "$SYS.REQ.USER.AUTH",
-                   "kubeactor.inbox.apiserver.>"),
+        subscribe=("kubeactor.api.>", "kubeactor.exempt.>", "kubeactor.authn.hello",
+                   "$SYS.REQ.USER.AUTH", "kubeactor.tracers", "kubeactor.inbox.apiserver.>"),
         responses=False)
     for user in ("system:node:n1", NODE_SIM, "system:kube-scheduler", ANONYMOUS):
         assert not {"kubeactor.api.>", "kubeactor.authn.hello", "$SYS.REQ.USER.AUTH", ">"} & set(
             permissions(user, SUBJECTS).subscribe)
+
+
+def test_only_the_admin_publishes_on_the_exempt_lane():
+    """The lane's requests skip the flood's queues: nobody else may send there."""
+    for user in (APISERVER, STORE, "system:node:n1", NODE_SIM, "system:kube-scheduler", "alice"):
+        allowed = permissions(user, SUBJECTS).publish
+        assert not {"kubeactor.exempt.>", ">"} & set(allowed), user
+    assert ">" in permissions(ADMIN, SUBJECTS).publish
 
 
 def test_only_the_store_and_the_admin_publish_on_jetstreams_subjects():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bus.subjects import ApiSubject, Subjects
+from bus.subjects import EXEMPT_LANE, ApiSubject, Subjects
 
 SUBJECTS = Subjects()
 
@@ -155,3 +155,11 @@ def test_a_captured_subject_says_what_it_carries():
     assert [Subjects.family(s) for s in (
         "kubeactor.api.core.pods.get", "kubeactor.watch.bob.w1", "kubeactor.trace.store",
         "kubeactor")] == ["api", "watch", "trace", ""]
+
+
+def test_a_request_on_the_exempt_lane_parses_as_the_same_request():
+    subject = SUBJECTS.api("", "pods", "list", lane=EXEMPT_LANE)
+    assert subject == "kubeactor.exempt.core.pods.list"
+    assert SUBJECTS.parse_api(subject) == ApiSubject("", "pods", "list")
+    assert subject.startswith(SUBJECTS.exempt_all[:-1])
+    assert SUBJECTS.api_verb("get", EXEMPT_LANE) == "kubeactor.exempt.*.*.get"

@@ -116,3 +116,34 @@ def test_flow_control_recompiles_on_each_change_and_remembers_answers():
         "verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "clusterScope": True,
         "namespaces": ["*"]}))
     assert mirror.policy.classify(asked).schema == "alice-first"
+
+
+def test_a_message_classified_before_is_classified_afresh_once_a_flowschema_changes():
+    mirror = FlowControl()
+    for obj in flowcontrol.defaults():
+        mirror.observe(obj)
+    asked = Asked(ALICE, "get", "", "pods", "x")
+    built: list[Asked] = []
+
+    def asking() -> Asked:
+        built.append(asked)
+        return asked
+
+    def flow_of(user: UserInfo) -> str:
+        return mirror.policy.classify_message(user, "kubeactor.api.core.pods.get", "x",
+                                              asking).schema
+
+    assert [flow_of(ALICE), flow_of(ALICE)] == ["global-default", "global-default"]
+    assert len(built) == 1  # the second was remembered by the message
+    mirror.observe(_schema("alice-first", "workload-low", 5, ALICE_SUBJECT, {
+        "verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "clusterScope": True,
+        "namespaces": ["*"]}))
+    assert flow_of(ALICE) == "alice-first"
+
+
+def test_a_message_is_remembered_by_its_user_and_a_malformed_namespace_as_none():
+    rules = _defaults()
+    admin = rules.classify_message(ADMIN, "s", ["not", "a", "string"],
+                                   lambda: Asked(ADMIN, "get", "", "pods", None))
+    alice = rules.classify_message(ALICE, "s", None, lambda: Asked(ALICE, "get", "", "pods", None))
+    assert (admin.schema, alice.schema) == ("exempt", "global-default")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from actors.apiserver.classifying import Flow, Level
-from actors.apiserver.queueing import Dispatcher, deal, flow_hash, seats
+from actors.apiserver.queueing import Dispatcher, Duty, Pacing, deal, flow_hash, seats
 
 EXEMPT = Level("exempt", exempt=True, shares=0)
 WIDE = Level("global-default", shares=20, queues=128, hand_size=6, queue_length_limit=50)
@@ -106,3 +106,52 @@ def test_a_request_that_waited_too_long_is_handed_out_expired_without_a_seat():
     ticket = dispatcher.next(6.0)
     assert ticket is not None and ticket.expired and not ticket.seated
     assert dispatcher.waiting == 0
+
+
+def test_a_duty_lets_a_burst_go_then_paces_to_its_share():
+    duty = Duty(0.1, burst=0.02)
+    duty.spent(0.02, 0.0)
+    assert duty.wait(0.0) == 0  # the burst
+    duty.spent(0.01, 0.0)
+    assert abs(duty.wait(0.0) - 0.1) < 1e-9  # 10 ms over, drained at a tenth of a second each
+    assert duty.wait(0.1) == 0
+
+
+def test_a_paced_flow_over_its_share_waits_while_other_flows_and_levels_go():
+    """A flood's flow that held the worker beyond its share waits (its requests stay queued);
+    another user's flow of its level, and the levels not paced, are served meanwhile."""
+    dispatcher = Dispatcher(600, 5.0, Pacing(frozenset({WIDE.name}), 0.1))
+    for i in range(10):
+        dispatcher.offer(_flow(WIDE, "mallory"), f"m{i}", 0.0, TOTAL)
+    flood = dispatcher.next(0.0)
+    assert flood is not None and flood.item == "m0"
+    dispatcher.served(flood, 0.05, 0.0)  # 30 ms beyond the burst: 0.3 s at a tenth
+    assert dispatcher.next(0.0) is None
+    assert abs(dispatcher.pause(0.0) - 0.3) < 1e-9
+    dispatcher.offer(_flow(WIDE, "alice"), "alice", 0.0, TOTAL)
+    dispatcher.offer(_flow(HIGH, "controller"), "controller", 0.0, TOTAL)
+    assert {dispatcher.next(0.0).item, dispatcher.next(0.0).item} == {"alice", "controller"}
+    assert dispatcher.next(0.0) is None and dispatcher.waiting == 9
+    assert dispatcher.next(0.31).item == "m1"
+
+
+def test_flows_of_levels_not_paced_take_the_whole_worker():
+    dispatcher = Dispatcher(600, 5.0, Pacing(frozenset({WIDE.name}), 0.1))
+    for i in range(3):
+        dispatcher.offer(_flow(HIGH, "controller"), i, 0.0, TOTAL)
+    for _ in range(3):
+        ticket = dispatcher.next(0.0)
+        assert ticket is not None
+        dispatcher.served(ticket, 1.0, 0.0)
+        dispatcher.release(ticket)
+    assert dispatcher.pause(0.0) == 0
+
+
+def test_a_paced_flows_request_that_waited_too_long_is_refused_without_waiting_its_turn():
+    """Its 429 must reach the client before the client gives up, pace or not."""
+    dispatcher = Dispatcher(600, 5.0, Pacing(frozenset({WIDE.name}), 0.1))
+    dispatcher.offer(_flow(WIDE, "mallory"), "m0", 0.0, TOTAL)
+    dispatcher.offer(_flow(WIDE, "mallory"), "m1", 0.0, TOTAL)
+    dispatcher.served(dispatcher.next(0.0), 1.0, 0.0)  # owes 10 s of pace
+    late = dispatcher.next(6.0)
+    assert late is not None and late.item == "m1" and late.expired

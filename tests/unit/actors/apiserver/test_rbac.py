@@ -569,3 +569,41 @@ def test_non_resource_urls_are_granted_by_cluster_roles_bound_cluster_wide(
     with pytest.raises(BadRequest, match="nonResourceAttributes"):
         access_review(authorizer, SSAR, {"spec": {"nonResourceAttributes": {"verb": 3}}},
                       ALICE)
+
+
+def test_a_remembered_allow_is_forgotten_when_its_binding_is_deleted(authorizer: Authorizer):
+    binding = role_binding("alice-sched", "default", "system:kube-scheduler", "alice",
+                           role_kind="ClusterRole")
+    authorizer.observe(binding)
+    for _ in range(2):  # the second is answered from the remembered decision
+        assert authorizer.allowed(ask(ALICE, "get", "pods", name="web"))
+    authorizer.observe(binding, deleted=True)
+    assert not authorizer.allowed(ask(ALICE, "get", "pods", name="web"))
+
+
+def test_a_remembered_denial_is_forgotten_when_the_bound_role_grows(authorizer: Authorizer):
+    role = rbac_object("Role", "reader", "default", rules=[rule(["secrets"], ["get"])])
+    authorizer.observe(role)
+    authorizer.observe(role_binding("alice-reads", "default", "reader", "alice"))
+    assert not authorizer.allowed(ask(ALICE, "get", "configmaps", name="a"))
+    authorizer.observe(dict(role, rules=[rule(["secrets", "configmaps"], ["get"])]))
+    assert authorizer.allowed(ask(ALICE, "get", "configmaps", name="a"))
+
+
+def test_a_remembered_decision_of_a_named_rule_is_still_taken_by_name(authorizer: Authorizer):
+    authorizer.observe(rbac_object("Role", "one-config", "default", rules=[
+        rule(["configmaps"], ["get"], resourceNames=["app-config"])]))
+    authorizer.observe(role_binding("alice-config", "default", "one-config", "alice"))
+    names = ["app-config", "db-config", "app-config", "db-config"]
+    assert [authorizer.allowed(ask(ALICE, "get", "configmaps", name=n)) for n in names] == \
+        [True, False, True, False]
+
+
+def test_decisions_are_remembered_per_identity_groups_included(authorizer: Authorizer):
+    authorizer.observe(rbac_object("RoleBinding", "ops-read", "default",
+                                   roleRef={"apiGroup": RBAC_GROUP, "kind": "ClusterRole",
+                                            "name": "view"},
+                                   subjects=[{"kind": "Group", "name": "ops"}]))
+    ops = UserInfo("alice", groups=(AUTHENTICATED, "ops"))
+    assert authorizer.allowed(ask(ops, "list", "pods"))
+    assert not authorizer.allowed(ask(ALICE, "list", "pods"))

@@ -10,7 +10,7 @@ from actors.api.resources import resolve
 from actors.api.selectors import matcher
 from actors.apiserver.watching import Watcher, Watches
 from actors.store import StoreEvent
-from bus.envelope import Envelope
+from bus.envelope import Envelope, encode
 from bus.errors import PayloadTooLarge
 
 CONFIGMAPS = resolve("configmaps")
@@ -49,7 +49,7 @@ def test_each_watcher_numbers_its_own_events_and_bookmarks_one_after_another():
 
 def test_an_event_too_large_to_go_takes_no_number():
     def publish(subject: str, envelope: Envelope) -> None:
-        if len(envelope.body["object"]["data"]["k"]) > 100:
+        if len(encode(envelope)) > 800:
             raise PayloadTooLarge("over the bus limit")
 
     watches = Watches(publish, "apiserver")

@@ -157,3 +157,16 @@ def test_a_read_lost_twice_and_a_lost_write_are_timeouts_after_one_deadline():
     with pytest.raises(ServerTimeout):
         Client(writes, "token", timeout=4).create("pods", {"metadata": {"name": "web"}})
     assert writes.sent == [("create", 4)]
+
+
+def test_the_admins_requests_travel_on_the_exempt_lane_but_its_watches():
+    """Only the admin's NATS user may publish on the exempt lane; the lane has no watch (the
+    watchers' worker is on the shared one), nor requests addressed to one process."""
+    admin: Any = FakeConnection(config=BusConfig(user="admin"))
+    alice: Any = FakeConnection(config=BusConfig(user="alice"))
+    pods = Client(admin, "token").info("pods")
+    assert Client(admin, "token").subject("list", pods, None) == "kubeactor.exempt.core.pods.list"
+    assert Client(admin, "token").subject("watch", pods, None) == "kubeactor.api.core.pods.watch"
+    assert Client(admin, "token").subject("get", pods, None, "s1") == \
+        "kubeactor.api.core.pods.get.s1"
+    assert Client(alice, "token").subject("list", pods, None) == "kubeactor.api.core.pods.list"

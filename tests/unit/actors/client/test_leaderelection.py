@@ -16,6 +16,7 @@ from actors.client.leaderelection import (
     LeaderElectionConfig,
     LeaderElector,
     decide,
+    failing,
     lost,
     next_spec,
     released_spec,
@@ -275,3 +276,23 @@ def test_a_replica_refused_the_lease_says_so_in_a_warning_and_keeps_trying(caplo
     assert [r.getMessage() for r in caplog.records] == [
         'leader election sched: leases.coordination.k8s.io "sched" is forbidden: node "n1" can '
         'only access leases in the "kube-node-lease" system namespace']
+
+
+def test_the_health_check_fails_while_a_leader_has_not_renewed_within_the_deadline():
+    leases, clock = Leases(), Clock()
+    one, two = Replica(leases, "one", clock), Replica(leases, "two", clock)
+    one.elector.start()
+    two.elector.start()
+    assert one.elector.check() is None and two.elector.check() is None
+    leases.down = True
+    clock.now = 8
+    one.elector.tick()  # renewal failed, still within the deadline
+    assert one.elector.check() is None
+    clock.now = 11  # its thread is stuck: no tick has stepped it down yet
+    assert one.elector.check() == ("failed election to renew leadership on lease sched: not "
+                                   "renewed for 11.0s")
+    assert two.elector.check() is None  # not leading: not required to hold the lease
+    assert failing([two.elector, one.elector]) == one.elector.check()
+    leases.down = False
+    one.elector.tick()  # renewed: healthy again
+    assert one.elector.check() is None and failing([two.elector, one.elector]) is None

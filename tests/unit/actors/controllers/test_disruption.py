@@ -19,7 +19,7 @@ from actors.controllers.disruption import (
     zone_state,
 )
 from actors.controllers.nodelifecycle import NodeLifecycleConfig
-from bindings.cli.daemons import _node_lifecycle
+from bindings.cli.flags import node_lifecycle
 from bindings.cli.main import parser
 
 
@@ -168,11 +168,11 @@ def test_gone_nodes_and_zones_are_forgotten():
 
 
 def test_the_flags_of_up_and_server_have_kubernetes_names_and_defaults():
-    assert _node_lifecycle(parser().parse_args(["up"])) == NodeLifecycleConfig()
+    assert node_lifecycle(parser().parse_args(["up"])) == NodeLifecycleConfig()
     args = parser().parse_args(["server", "--node-eviction-rate", "0.5",
                                 "--secondary-node-eviction-rate", "0", "--large-cluster-size-"
                                 "threshold", "10", "--unhealthy-zone-threshold", "0.7"])
-    assert _node_lifecycle(args).disruption == DisruptionConfig(0.5, 0.0, 10, 0.7)
+    assert node_lifecycle(args).disruption == DisruptionConfig(0.5, 0.0, 10, 0.7)
     for bad in (["--unhealthy-zone-threshold", "1.5"], ["--node-eviction-rate", "-1"],
                 ["--node-eviction-rate", "nan"]):
         with pytest.raises(SystemExit):

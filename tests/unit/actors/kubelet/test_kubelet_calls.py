@@ -1,4 +1,4 @@
-"""The kubelet's node calls (actors/kubelet/kubelet.py NodeAgent.answer): a followed log of a
+"""The kubelet's node calls (actors/kubelet/nodeagent.py NodeAgent.answer): a followed log of a
 container that writes nothing more ends when the agent stops, instead of holding its call-pool
 thread, and the process's exit, until the container writes or stops."""
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from actors.kubelet.config import KubeletConfig
-from actors.kubelet.kubelet import NodeAgent, Writers
+from actors.kubelet.nodeagent import NodeAgent, Writers
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers

@@ -1,4 +1,4 @@
-"""The kubelet's Lease renewals (actors/kubelet/kubelet.py NodeAgent): through the Lease writer,
+"""The kubelet's Lease renewals (actors/kubelet/nodeagent.py NodeAgent): through the Lease writer,
 stamped when they are sent, a missing Lease created by the next renewal; Ready put back when the
 node lifecycle controller took it away."""
 
@@ -14,7 +14,7 @@ import pytest
 from actors.api.meta import parse_time
 from actors.api.objects import Object
 from actors.kubelet.config import KubeletConfig
-from actors.kubelet.kubelet import NodeAgent, Writers
+from actors.kubelet.nodeagent import NodeAgent, Writers
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers

@@ -44,3 +44,11 @@ def test_parents_are_the_named_span_else_what_the_sender_last_received_else_the_
 def test_a_message_of_no_trace_is_no_span():
     untraced = Hop(1.0, "cli", target="apiserver", verb="get", what="pods", span_id="a1")
     assert Spans().add(untraced, {}) == []
+
+
+def test_the_root_takes_the_parent_its_envelope_names_the_callers_span_of_a_traceparent():
+    spans = Spans()
+    [commit] = spans.add(line(1.0, "apiserver", "store", "commit", "c3", parent="b7ad"), {})
+    [event] = spans.add(line(1.1, "apiserver", "scheduler", "ADDED", "d4", parent="ffff"), {})
+    assert commit.parent_id == 0xb7ad  # the caller's span, outside the bus
+    assert event.parent_id == 0xc3  # past the root, an unseen parent is inferred as before

@@ -221,7 +221,7 @@ def node_object(labels: dict[str, str] | None = None, taints: list[Object] | Non
 NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
 KUBELET_SET = {"kubernetes.io/hostname": "node-1", "kubernetes.io/os": "linux",
                "kubernetes.io/arch": "amd64"}
-"""What actors/kubelet/kubelet.py puts on its Node at registration."""
+"""What actors/kubelet/nodeagent.py puts on its Node at registration."""
 
 
 @pytest.mark.parametrize("label", [
