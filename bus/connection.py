@@ -159,6 +159,8 @@ class Connection:
         """Why the connection is closed for good (its reconnect window passed), else None.
         Readable from any thread: the CLI's watchers look at it to stop."""
         self._closed = False
+        self._reconnected: list[Callable[[], None]] = []
+        """Told each time the connection is back after a loss (:meth:`when_reconnected`)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -290,6 +292,20 @@ class Connection:
         self._down = None
         self.requests.reconnected()
         self._up.set()
+        for listener in tuple(self._reconnected):
+            listener()
+
+    def when_reconnected(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` each time the connection is back after losing its server (on the
+        loop thread: it must not block): what was published to its subscriptions meanwhile
+        never came (a watch resumes). Returns what stops that (any thread, twice is fine)."""
+        self._reconnected.append(listener)
+
+        def forget() -> None:
+            if listener in self._reconnected:
+                self._reconnected.remove(listener)
+
+        return forget
 
     async def _on_closed(self) -> None:
         if self._nc is not None and self.lost is None:  # not by close(): nats-py gave up

@@ -501,7 +501,7 @@ class Verbs:
             return {"watchId": watch_id, "stopped": True}
         if existing is not None:
             watches.renew(existing, options.bookmarks)
-            return {"watchId": watch_id, "renewed": True}
+            return {"watchId": watch_id, "renewed": True, "seq": existing.sequence}
         if watches.held_by(request.user.name) >= self.config.max_watches:
             raise TooManyRequests(f'user "{request.user.name}" has {self.config.max_watches} '
                                   "watches open; stop some first")
@@ -527,7 +527,8 @@ class Verbs:
             for obj in items:
                 watches.push(watcher, "ADDED", obj)
         watches.add(watcher)
-        reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision)}
+        reply = {"watchId": watch_id, "resourceVersion": str(watcher.revision),
+                 "seq": watcher.sequence}
         return reply if self.config.server is None else {**reply, "server": self.config.server}
 
 

@@ -58,6 +58,9 @@ class Watcher:
     version: str | None = None
     """The served version the watcher reads at (its objects' ``apiVersion``; None: the
     storage version)."""
+    sequence: int = 0
+    """Events pushed to it so far: each carries its number (``opts.seq``), so a watcher that
+    misses one notices (and resumes from its last revision)."""
 
     def renew(self, now: float | None = None) -> None:
         self.expires = (now if now is not None else time.monotonic()) + self.lease_seconds
@@ -207,13 +210,15 @@ class Watches:
 
     def push(self, watcher: Watcher, kind: str, obj: Object, parent: str | None = None) -> None:
         """Publish one event to ``watcher``; ``parent``: the span of the commit it tells of."""
-        metadata = obj.get("metadata", {})
+        metadata, sequence = obj.get("metadata", {}), watcher.sequence + 1
         self._publish(watcher.subject, Envelope(
             trace_id=trace_id_of(obj), span_id=new_id(), parent_id=parent, sender=self._sender,
             target=watcher.owner, verb="event", group=watcher.info.group,
             resource=watcher.info.name, namespace=metadata.get("namespace"),
             name=metadata.get("name"),
             body={"type": kind, "object": self._encode(watcher, obj)},
+            options={"seq": sequence},
         ))
+        watcher.sequence = sequence  # not when it was too large to go: its watcher never hears
         if self._sent is not None:
             self._sent(watcher.info)

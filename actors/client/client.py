@@ -4,12 +4,8 @@ Calls block the calling thread (an actor's, or the CLI's main thread) until the 
 raise the :class:`~bus.errors.ApiError` leaf matching the reply's status; transport failures
 become 503/504 errors. Never call them on the bus loop thread.
 
-Watches are pushed to a subject of the client's own (``<prefix>.watch.<owner>.<id>``, the owner
-its NATS user); the callback runs on the bus loop thread and must not block (tell an actor).
-The client renews the watch's lease at a third of its length and, if the apiserver lost it (a
-restart), resumes it from the last revision seen. With several apiserver processes, renewals
-go to the one holding the watch (the ``server`` its registration named) and to any of them once
-that one is gone.
+Watches (``actors.client.watching``) are pushed to a subject of the client's own; the callback
+runs on the bus loop thread and must not block (tell an actor).
 
 A followed log (:class:`LogStream`) is pushed, chunk by chunk, to a subject of the client's own
 too; only the chunks MACed with the stream's own random key (which only the pod's kubelet is
@@ -18,9 +14,7 @@ given) are taken.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import contextlib
 import hmac
 import logging
 import queue
@@ -37,6 +31,7 @@ from actors.api.patches import APPLY_PATCH
 from actors.api.resources import METRICS_GROUP, ResourceInfo
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.credentials import Credentials, Proof, TokenCredentials
+from actors.client.watching import Watch, WatchEvent
 from bus import loop as bus_loop
 from bus.connection import Connection, Incoming
 from bus.envelope import Envelope, mac, new_id, new_trace_id
@@ -44,10 +39,7 @@ from bus.errors import (
     ApiError,
     BadRequest,
     BusError,
-    Conflict,
     Forbidden,
-    Gone,
-    NoResponders,
     ServerTimeout,
     api_error,
 )
@@ -56,107 +48,6 @@ from bus.permissions import Role, role_of
 from bus.subjects import EXEMPT_LANE
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
-    """One change pushed by the apiserver: ``ADDED``, ``MODIFIED``, ``DELETED``, ``BOOKMARK``
-    (``object`` holds only ``metadata.resourceVersion``: the watch may resume from there) or
-    ``ERROR`` (``object`` is a Status; code 410 means: relist)."""
-
-    type: str
-    object: Object
-    watch_id: str = ""
-
-
-class Watch:
-    """A live watch: subscribe to its subject, register it, renew its lease; :meth:`stop`
-    ends it. ``revision`` is the last resourceVersion seen."""
-
-    def __init__(self, client: Client, info: ResourceInfo, namespace: str | None,
-                 options: dict[str, Any], on_event: Callable[[WatchEvent], None]) -> None:
-        self.client, self.info, self.namespace = client, info, namespace
-        self.options, self.on_event = options, on_event
-        self.id: str = options["watchId"]
-        self.revision = ""
-        self.server: str | None = None
-        """The apiserver process holding the watch (None: the only one)."""
-        self._sub: Any = None
-        self._renewal: concurrent.futures.Future[None] | None = None
-
-    def start(self, resource_version: str | None) -> Watch:
-        """Subscribe, then register with the apiserver (events may arrive before it answers);
-        blocks this thread until registered. Raises ApiError and leaves nothing behind."""
-        connection = self.client.connection
-        self._sub = connection.subscribe(connection.subjects.watch(self.id), self._deliver)
-        try:
-            reply = self.client.request("watch", self.info, namespace=self.namespace,
-                                        options=dict(self.options,
-                                                     resourceVersion=resource_version or ""))
-        except ApiError:
-            connection.unsubscribe(self._sub)
-            raise
-        self.revision = str(max(int(self.revision or 0), int(reply.get("resourceVersion") or 0)))
-        self.server = reply.get("server")
-        self._renewal = bus_loop.submit(self._renew_forever())
-        return self
-
-    def _deliver(self, incoming: Incoming) -> None:  # bus loop thread
-        envelope = incoming.envelope
-        if not isinstance(envelope.body, dict):
-            log.warning("watch %s: ignored a malformed event from %r", self.id, envelope.sender)
-            return
-        obj = envelope.body.get("object") or {}
-        self.revision = obj.get("metadata", {}).get("resourceVersion", self.revision)
-        self.on_event(WatchEvent(str(envelope.body.get("type")), obj, self.id))
-
-    def stop(self) -> None:
-        """Unsubscribe and tell the apiserver to forget this watch; never raises."""
-        if self._renewal is not None:
-            self._renewal.cancel()
-        if self._sub is not None:
-            self.client.connection.unsubscribe(self._sub)
-            self._sub = None
-            with contextlib.suppress(ApiError, BusError):
-                self.client.request("watch", self.info, namespace=self.namespace,
-                                    options=dict(self.options, stop=True), timeout=2,
-                                    server=self.server)  # authorized as the watch itself
-
-    async def _renew_forever(self) -> None:
-        """Renew every third of the lease. A renewal the apiserver refuses for good (the
-        revision left its history, or the id is taken) ends the watch with an ERROR event."""
-        period = float(self.options.get("leaseSeconds", DEFAULT_LEASE_SECONDS)) / 3
-        delay = period
-        while True:
-            await asyncio.sleep(delay)
-            delay = period
-            options = dict(self.options, resourceVersion=self.revision)
-            try:
-                proof = await self.client.credentials.aprove(self.client.connection)
-                envelope = self.client.envelope("watch", self.info, self.namespace, None, None,
-                                                options, None, None, proof.auth)
-                reply = await self.client.connection.arequest(
-                    self.client.subject("watch", self.info, None, self.server), envelope,
-                    mac_key=proof.mac_key)
-                self.server = reply.raise_for_status().body.get("server", self.server)
-            except NoResponders as error:
-                if self.server is None:
-                    log.warning("watch %s: renewal failed: %s", self.id, error)
-                    continue
-                self.server, delay = None, 0  # its apiserver is gone: another resumes it now
-                log.info("watch %s: its apiserver is gone; resuming on another", self.id)
-            except (Gone, Conflict) as error:
-                self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
-                return
-            except ApiError as error:
-                if not error.retryable:  # 403, 404...: asking again will not help
-                    self.on_event(WatchEvent("ERROR", error.to_status(), self.id))
-                    return
-                log.warning("watch %s: renewal failed: %s", self.id, error)
-            except BusError as error:
-                if self.client.connection.closed:
-                    return  # closed under a watch nobody stopped: nothing left to renew
-                log.warning("watch %s: renewal failed: %s", self.id, error)
 
 
 REPLY_SLACK = 1.0
@@ -565,13 +456,16 @@ class Client:
               ) -> Watch:
         """Start a watch; ``on_event`` runs on the bus loop thread and must not block. With
         ``version`` (a custom resource's served version), its objects come in that version."""
-        watch_id = self.subjects.watch_id(
-            self.connection.owner,
-            f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")
-        options: dict[str, Any] = {"watchId": watch_id, "leaseSeconds": lease_seconds,
+        options: dict[str, Any] = {"watchId": self.new_watch_id(), "leaseSeconds": lease_seconds,
                                    "allowWatchBookmarks": True}
         options.update({k: v for k, v in (("labelSelector", label_selector),
                                           ("fieldSelector", field_selector),
                                           ("version", version)) if v})
         return Watch(self, self.info(resource), namespace, options, on_event).start(
             resource_version)
+
+    def new_watch_id(self) -> str:
+        """A watch id of this client's own: ``<owner>.<connection name>-<random>``."""
+        return self.subjects.watch_id(
+            self.connection.owner,
+            f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")

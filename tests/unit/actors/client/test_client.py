@@ -82,8 +82,8 @@ def test_a_watch_left_running_stops_renewing_once_its_connection_is_closed(caplo
     client = _client(BusError("connection 'admin' is not connected; call connect() first"))
     client.connection.closed = True  # type: ignore[attr-defined]
     watch = Watch(client, Served().resolve("configmaps"), "default",
-                  {"watchId": "w", "leaseSeconds": 0.03}, lambda event: None)
-    asyncio.run(asyncio.wait_for(watch._renew_forever(), timeout=2))
+                  {"watchId": "owner.w", "leaseSeconds": 0.03}, lambda event: None)
+    asyncio.run(asyncio.wait_for(watch._renew_forever(watch.id), timeout=2))
     assert not caplog.records
 
 
