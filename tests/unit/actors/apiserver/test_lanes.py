@@ -16,20 +16,10 @@ from actors.client.credentials import CertificateCredentials
 from bus.config import BusConfig
 from bus.envelope import Envelope
 from bus.errors import ApiError, BusTimeout
+from bus.faults import matches
 from bus.subjects import EXEMPT_LANE, Subjects
 
 SUBJECTS = Subjects()
-
-
-def _matches(pattern: str, subject: str) -> bool:
-    """NATS subject matching (``*`` one token, ``>`` the rest)."""
-    wanted, tokens = pattern.split("."), subject.split(".")
-    for index, token in enumerate(wanted):
-        if token == ">":
-            return len(tokens) > index
-        if index >= len(tokens) or token not in ("*", tokens[index]):
-            return False
-    return len(wanted) == len(tokens)
 
 
 class _Recording:
@@ -67,5 +57,5 @@ def test_the_admins_certificate_handshake_is_served_by_the_lanes_worker():
     with pytest.raises(ApiError):
         CertificateCredentials(cert, key, ca).prove(connection)  # type: ignore[arg-type]
     assert connection.sent, "no handshake sent"
-    assert all(any(_matches(pattern, subject) for pattern in served)
+    assert all(any(matches(pattern, subject) for pattern in served)
                for subject in connection.sent), (connection.sent, served)
