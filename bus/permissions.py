@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from bus.subjects import CALLOUT_REPLIES, JETSTREAM, Subjects, owner_token
+from bus.subjects import CALLOUT_REPLIES, EXEMPT_LANE, JETSTREAM, Subjects, owner_token
 
 ADMIN = "admin"
 APISERVER = "apiserver"
@@ -63,6 +63,12 @@ class Role(Enum):
     NODE = "node"
     NODE_SIM = "node-sim"
     CLIENT = "client"
+
+
+def lane_of(user: str) -> str:
+    """The lane NATS user ``user`` sends its requests on (``Subjects.api``): the admin's, the
+    exempt lane, which only it may publish on (docs/DESIGN.md, "Priority lanes")."""
+    return EXEMPT_LANE if role_of(user) is Role.ADMIN else "api"
 
 
 def role_of(user: str) -> Role:

@@ -209,6 +209,15 @@ class Subjects:
         """``<prefix>.authn.hello``: a client's certificate handshake with the apiservers."""
         return f"{self.prefix}.authn.hello"
 
+    def hello_on(self, lane: str) -> str:
+        """Where a client on ``lane`` sends its certificate handshake: :attr:`hello`, or on the
+        exempt lane ``<prefix>.exempt.authn.hello`` (served by the lane's worker)."""
+        return self.hello if lane == "api" else f"{self.prefix}.{_token(lane, 'lane')}.authn.hello"
+
+    def is_hello(self, subject: str) -> bool:
+        """Whether ``subject`` is a certificate handshake's, on either lane."""
+        return subject in (self.hello, self.hello_on(EXEMPT_LANE))
+
     def watch(self, watch_id: str) -> str:
         """``<prefix>.watch.<owner>.<id>``: where the apiserver pushes one watcher's events;
         ``watch_id`` is ``<owner>.<id>`` (see :meth:`watch_id`)."""

@@ -38,6 +38,10 @@ V = TypeVar("V")
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 MAX_REMEMBERED = 4096
 """Classifications a Policy keeps (by the request's attributes) before starting afresh."""
+UNVERIFIED = "kubeactor.io:unverified"
+"""The group of a user known only by a claim not authenticated yet (``fairness.unverified``)."""
+UNVERIFIED_DEBTOR = "?unverified"
+"""The one :attr:`Flow.debtor` of every such user's flow."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,12 @@ class Flow:
     level: Level
     key: str
     """Tells this flow from the others of its level: ``<schema>/<user or namespace>``."""
+    debtor: str = ""
+    """Whose account the worker's time its requests take is counted on, when its level is
+    paced (``queueing.Pacing``): its own ("") or, for a user known only by a claim not
+    authenticated yet, :data:`UNVERIFIED_DEBTOR`, shared by all of them (a credential made
+    up per request makes a flow per request: their queues stay apart, their time is one
+    sender's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +140,14 @@ def classify(policy: Policy, asked: Asked) -> Flow:
         if any(_rule_matches(rule, asked) for rule in spec.get("rules") or ()):
             level = policy.levels[spec["priorityLevelConfiguration"]["name"]]
             return Flow(schema["metadata"]["name"], schema["metadata"].get("uid", ""), level,
-                        _flow_key(schema, asked))
+                        _flow_key(schema, asked), _debtor(asked.user))
     level = policy.levels.get(flowcontrol.CATCH_ALL, CATCH_ALL_LEVEL)
-    return Flow(flowcontrol.CATCH_ALL, "", level, f"{flowcontrol.CATCH_ALL}/{asked.user.name}")
+    return Flow(flowcontrol.CATCH_ALL, "", level, f"{flowcontrol.CATCH_ALL}/{asked.user.name}",
+                _debtor(asked.user))
+
+
+def _debtor(user: UserInfo) -> str:
+    return UNVERIFIED_DEBTOR if UNVERIFIED in user.groups else ""
 
 
 def _flow_key(schema: Object, asked: Asked) -> str:

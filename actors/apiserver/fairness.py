@@ -15,7 +15,10 @@ one it forwards): anyone may name another's inbox as reply subject, or forward a
 authenticated; a claim not seen yet is an authenticated user of its own (global-default, by
 user, named after its inbox's owner and a digest of its credentials), never the owner's flow:
 a flood naming the admin's inbox is not exempt, one naming another's fills no queue of
-theirs. A false claim gains nothing lasting: the worker
+theirs. Where flows are paced, the time of every claim not seen yet is counted on one account
+(``classifying.UNVERIFIED_DEBTOR``): a flood making up a credential per request is a flow per
+request, but paced as one sender (a newcomer's first request shares that pace).
+A false claim gains nothing lasting: the worker
 authenticates the request before any work and answers only into its sender's inboxes
 (``busauth.check_reply``), so a request claiming another's inbox is refused (400) at the price
 of a refusal, and learns nothing. Impersonation does not change the flow (the sender's is
@@ -56,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from actors.api.users import UserInfo
 from actors.apiserver.authn import AUTHENTICATED
-from actors.apiserver.classifying import Asked, Flow, FlowControl
+from actors.apiserver.classifying import UNVERIFIED, Asked, Flow, FlowControl
 from actors.apiserver.queueing import Dispatcher, Ticket
 from actors.apiserver.requests import ApiServerConfig, Pending, Request
 from bus.connection import Incoming
@@ -125,12 +128,15 @@ def _credential(auth: object) -> Credential:
 
 def unverified(claim: Claim) -> UserInfo:
     """The user a claim not authenticated yet is classified as: a flow of its own, told apart
-    by its credentials, never the flow of the inbox's owner it names."""
+    by its credentials, never the flow of the inbox's owner it names; of the group
+    :data:`~actors.apiserver.classifying.UNVERIFIED`, so that the worker's time it takes is
+    counted with every other such claim's (a credential made up per request is paced as one
+    sender)."""
     digest = hashlib.blake2b(digest_size=6)
     for credential in claim[1:]:
         digest.update(credential.encode() if isinstance(credential, str) else credential or b"")
         digest.update(b"\0")
-    return UserInfo(f"{claim[0] or ''}?{digest.hexdigest()}", groups=(AUTHENTICATED,))
+    return UserInfo(f"{claim[0] or ''}?{digest.hexdigest()}", groups=(AUTHENTICATED, UNVERIFIED))
 
 
 def asked(incoming: Incoming, subjects: Subjects, user: UserInfo) -> Asked:

@@ -231,4 +231,4 @@ class Telling:
         """What an audit record can say of a request from its subject alone."""
         if parsed := self.subjects.parse_api(subject):
             return {"verb": parsed.verb, "group": parsed.group, "resource": parsed.resource}
-        return {"verb": "hello"} if subject == self.subjects.hello else {}
+        return {"verb": "hello"} if self.subjects.is_hello(subject) else {}

@@ -22,10 +22,12 @@ request that timed out in its queue), since its client has all but given up.
 Pacing (not Kubernetes'): a flow of the levels :class:`Pacing` names may take only a part of
 the worker's time (:class:`Duty`, told by :meth:`Dispatcher.served`); while it owes more than
 its burst, its queues are passed over (the other flows of its level and the other levels go)
-and :meth:`Dispatcher.pause` says when it may go again. A seat bounds a multi-core
-kube-apiserver's cores; here a read holds its seat only while the one worker thread runs it,
-so seats never bind and the worker's time has to (docs/DESIGN.md, "Priority lanes and paced
-flows").
+and :meth:`Dispatcher.pause` says when it may go again. A Duty is kept by the flow's debtor
+(``Flow.debtor``: its key, or one account for every claim not authenticated yet), and never
+forgotten while it owes: past :data:`MAX_DEBTORS`, newcomers share one account. A seat bounds
+a multi-core kube-apiserver's cores; here a read holds its seat only while the one worker
+thread runs it, so seats never bind and the worker's time has to (docs/DESIGN.md, "Priority
+lanes and paced flows").
 
 Which thread: any, one at a time (the apiserver's worker); a lock guards each call anyway,
 held for O(1) work (a hand is dealt once per flow and kept).
@@ -47,6 +49,11 @@ from actors.apiserver.classifying import Flow, Level, remembered
 
 MAX_HANDS = 4096
 """Hands a level keeps (by flow) before dealing afresh."""
+MAX_DEBTORS = 4096
+"""Accounts of paced flows kept (see :meth:`Dispatcher.served`); past it, a newcomer's time is
+counted on :data:`OVERFLOW`, never on a forgotten account."""
+OVERFLOW = "?overflow"
+"""The one account of the paced flows that came while :data:`MAX_DEBTORS` others owed."""
 
 
 @dataclass(slots=True)
@@ -188,6 +195,11 @@ class Duty:
         self._drain(now)
         return max(0.0, (self.owed - self.burst) / self.share)
 
+    def owes(self, now: float) -> bool:
+        """Whether any time is still owed (none: the Duty may be forgotten)."""
+        self._drain(now)
+        return self.owed > 0
+
     def _drain(self, now: float) -> None:
         self.owed, self.at = max(0.0, self.owed - (now - self.at) * self.share), now
 
@@ -201,7 +213,7 @@ class Dispatcher:
         self.concurrency, self.max_wait = concurrency, max_wait
         self.paced = paced or Pacing()
         self._duties: dict[str, Duty] = {}
-        """The paced flows' time owed, by flow key (those owing nothing are dropped)."""
+        """The paced flows' time owed, by debtor (those owing nothing are dropped)."""
         self._levels: dict[tuple[Level, int], LevelState] = {}
         self._clock = 0.0
         """The virtual time of the last dispatch."""
@@ -252,24 +264,41 @@ class Dispatcher:
         """Whether ``ticket`` may go now: its flow is not paced or owes no more than its
         burst, or it waited too long (its refusal is not held back past its client's
         patience)."""
-        duty = self._duties.get(ticket.flow.key)
+        debtor = self._debtor(ticket.flow)
+        duty = None if debtor is None else self._duties.get(debtor)
         return duty is None or duty.wait(now) == 0 or now - ticket.arrived > self.max_wait
 
+    def _debtor(self, flow: Flow) -> str | None:
+        """The account ``flow``'s time is counted on: None when its level is not paced; its
+        debtor's, or :data:`OVERFLOW` when that has none and :data:`MAX_DEBTORS` others owe."""
+        if flow.level.name not in self.paced.levels:
+            return None
+        debtor = flow.debtor or flow.key
+        return debtor if debtor in self._duties or len(self._duties) < MAX_DEBTORS else OVERFLOW
+
     def served(self, ticket: Ticket, seconds: float, now: float) -> None:
-        """``ticket``'s request held the worker ``seconds``: owed by its flow, if paced."""
-        if ticket.flow.level.name in self.paced.levels:
-            with self._lock:
-                remembered(self._duties, ticket.flow.key, MAX_HANDS,
-                           lambda: Duty(self.paced.share, at=now)).spent(seconds, now)
+        """``ticket``'s request held the worker ``seconds``: owed by its debtor, if paced."""
+        with self._lock:
+            if (debtor := self._debtor(ticket.flow)) == OVERFLOW:
+                self._forget_paid(now)  # room, if some paid meanwhile
+                debtor = self._debtor(ticket.flow)
+            if debtor is None:
+                return
+            duty = self._duties.get(debtor)
+            if duty is None:
+                duty = self._duties[debtor] = Duty(self.paced.share, at=now)
+            duty.spent(seconds, now)
 
     def pause(self, now: float) -> float:
         """Seconds until the first paced flow may go again (0: none owes its burst); the
-        flows that owe nothing are forgotten."""
+        debtors that owe nothing are forgotten."""
         with self._lock:
-            waits = {key: duty.wait(now) for key, duty in self._duties.items()}
-            self._duties = {key: self._duties[key] for key, duty in self._duties.items()
-                            if duty.owed > 0}
-            return min((wait for wait in waits.values() if wait > 0), default=0.0)
+            self._forget_paid(now)
+            return min((wait for duty in self._duties.values() if (wait := duty.wait(now)) > 0),
+                       default=0.0)
+
+    def _forget_paid(self, now: float) -> None:
+        self._duties = {key: duty for key, duty in self._duties.items() if duty.owes(now)}
 
     def release(self, ticket: Ticket) -> bool:
         """Give back ``ticket``'s seat (once; a ticket never seated holds none). True when a

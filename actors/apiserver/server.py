@@ -208,6 +208,8 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         queue, lanes = self.config.queue, self.config.lanes
         subjects = [(self.subjects.api_verb(verb, EXEMPT_LANE), queue) for verb in VERBS
                     if verb != "watch" and EXEMPT_LANE in lanes]
+        if self.handshaker is not None and EXEMPT_LANE in lanes:
+            subjects.append((self.subjects.hello_on(EXEMPT_LANE), queue))
         if "api" not in lanes:
             return subjects
         if not self.config.serves_watches:
@@ -253,7 +255,7 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
             self.observer.received(incoming.subject)
         if (late := self._seat(pending)) is not None:
             return self._refused(pending, late)
-        if incoming.subject == self.subjects.hello and self.handshaker is not None:
+        if self.subjects.is_hello(incoming.subject) and self.handshaker is not None:
             return self._hello(pending)
         try:
             request = pending.request = self._decode(pending)

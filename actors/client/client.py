@@ -44,8 +44,7 @@ from bus.errors import (
     api_error,
 )
 from bus.inprocess import Door
-from bus.permissions import Role, role_of
-from bus.subjects import EXEMPT_LANE
+from bus.permissions import lane_of
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +198,7 @@ class Client:
         self._impersonate = {"user": impersonate, "groups": list(impersonate_groups)} \
             if impersonate else None
         self.timeout = timeout or connection.config.request_timeout
-        self.lane = EXEMPT_LANE if role_of(connection.config.user or "") is Role.ADMIN else "api"
+        self.lane = lane_of(connection.config.user or "")
         """Where its requests travel (``Subjects.api``): the admin's on the exempt lane, which
         only its NATS user may publish on, apart from everyone else's (docs/DESIGN.md,
         "Priority lanes")."""

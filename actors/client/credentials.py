@@ -35,6 +35,7 @@ from bus.config import BusConfig
 from bus.connection import Connection
 from bus.envelope import Envelope
 from bus.errors import BusError, Unauthorized, api_error
+from bus.permissions import lane_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ class CertificateCredentials:
                 if session is None:
                     hello, pending = certs.hello(self.cert, self.key, self.clock())
                     try:
-                        reply = connection.request(connection.subjects.hello,
+                        reply = connection.request(_hello(connection),
                                                    Envelope(body=hello)).result()
                     except BusError as error:
                         raise api_error(error) from error
@@ -132,7 +133,7 @@ class CertificateCredentials:
         session = self._fresh()
         if session is None:
             hello, pending = certs.hello(self.cert, self.key, self.clock())
-            reply = await connection.arequest(connection.subjects.hello, Envelope(body=hello))
+            reply = await connection.arequest(_hello(connection), Envelope(body=hello))
             session = self._accept(reply, pending)
         return self._proof(session)
 
@@ -155,6 +156,12 @@ class CertificateCredentials:
     def _proof(self, session: _Session) -> Proof:
         return Proof({"ticket": session.ticket, "ts": self.clock(), "nonce": self._nonces.next()},
                      session.key)
+
+
+def _hello(connection: Connection) -> str:
+    """Where ``connection``'s user sends its handshake: on its lane (the admin's, apart from
+    everyone else's requests)."""
+    return connection.subjects.hello_on(lane_of(connection.config.user or ""))
 
 
 class _Nonces:

@@ -230,6 +230,21 @@ def test_an_unprivileged_user_cannot_publish_on_the_admins_lane(cluster, flooder
     assert "lane-watcher" in senders and "mallory" not in senders
 
 
+def test_a_new_admin_command_opens_its_certificate_session_on_the_admins_lane(cluster):
+    """``kubeactor get pods`` as the admin: its process's certificate handshake travels on the
+    lane (``P.exempt.authn.hello``, served by the lane's worker), and the command works."""
+    watcher = Connection(kubeconfig.load(cluster.kubeconfig).bus(), "lane-watcher").connect()
+    heard: list[Incoming] = []
+    watcher.subscribe(watcher.subjects.exempt_all, heard.append)
+    try:
+        done = cluster.cli("get", "pods", "--all-namespaces", check=False)
+    finally:
+        watcher.close()
+    assert done.returncode == 0, done.stderr
+    hello = watcher.subjects.hello_on(EXEMPT_LANE)
+    assert any(incoming.subject == hello for incoming in heard), {i.subject for i in heard}
+
+
 def test_answers_over_https_name_their_flow_schema_and_priority_level(cluster):
     """kube-apiserver's X-Kubernetes-PF-* headers (kubectl -v=8 prints them): the admin's
     requests are the exempt schema's."""

@@ -16,6 +16,7 @@ from actors.api import certs
 from actors.api.certs import Identity
 from actors.apiserver.authn import Handshaker, NonceCache, SessionAuthenticator, Signed
 from actors.client.credentials import CertificateCredentials
+from bus.config import BusConfig
 from bus.envelope import Envelope, mac
 from bus.errors import Unauthorized
 from bus.subjects import Subjects
@@ -46,6 +47,8 @@ class Clock:
 class HelloOnly:
     """The part of a Connection that CertificateCredentials use for a handshake: each hello is
     answered by ``handshaker`` (and counted)."""
+
+    config = BusConfig(user="alice")
 
     def __init__(self, handshaker: Handshaker) -> None:
         self.handshaker, self.subjects, self.hellos = handshaker, Subjects(), 0

@@ -9,6 +9,7 @@ from actors.api import flowcontrol
 from actors.api.users import UserInfo
 from actors.apiserver.classifying import policy
 from actors.apiserver.fairness import Identities, asked
+from actors.apiserver.queueing import Dispatcher, Pacing
 from bus.connection import Incoming
 from bus.envelope import Envelope
 from bus.subjects import Subjects
@@ -55,3 +56,31 @@ def test_a_forwarded_certificate_without_the_fronts_own_credential_is_not_the_fo
                                               "forwarded": forwarded}))[0] == "exempt"
     for auth in ({"forwarded": forwarded}, {"token": "tok-mallory", "forwarded": forwarded}):
         assert _flow(identities, _request(front, auth))[0] != "exempt"
+
+
+def test_a_flood_making_up_a_credential_per_request_is_paced_as_one_sender():
+    """Hole (attack, s8-fair): an unauthenticated claim is a flow of its own, told apart by its
+    credential, and pacing keeps a Duty per flow: a flood whose every request carries a
+    made-up token (or names a made-up inbox owner) is a new flow each time, owes one
+    request's time, and is never paced; it takes the whole worker, as before pacing."""
+    identities = Identities(SUBJECTS)
+    levels = policy(flowcontrol.defaults())
+    dispatcher = Dispatcher(concurrency=600, max_wait=5.0, paced=Pacing(
+        frozenset(("global-default", "workload-low", "catch-all")), 0.1))
+    for index in range(300):
+        incoming = _request("mallory", {"token": f"made-up-{index}"})
+        flow = levels.classify(asked(incoming, SUBJECTS, identities.user(incoming)))
+        assert dispatcher.offer(flow, incoming, 0.0, levels.total_shares) is not None
+    now, busy, cost = 0.0, 0.0, 0.002  # one 401 costs the worker 2 ms
+    while now < 1.0:
+        ticket = dispatcher.next(now)
+        if ticket is None:
+            pause = dispatcher.pause(now)
+            if pause == 0:
+                break
+            now += max(pause, 0.001)  # fairness.MIN_PAUSE
+            continue
+        now, busy = now + cost, busy + cost
+        dispatcher.served(ticket, cost, now)
+        dispatcher.release(ticket)
+    assert busy <= 0.1 * 1.0 + 0.02 + cost, f"the flood held the worker {busy:.3f} s of 1 s"

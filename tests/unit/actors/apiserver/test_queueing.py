@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from actors.apiserver import queueing
 from actors.apiserver.classifying import Flow, Level
 from actors.apiserver.queueing import Dispatcher, Duty, Pacing, deal, flow_hash, seats
 
@@ -155,3 +156,26 @@ def test_a_paced_flows_request_that_waited_too_long_is_refused_without_waiting_i
     dispatcher.served(dispatcher.next(0.0), 1.0, 0.0)  # owes 10 s of pace
     late = dispatcher.next(6.0)
     assert late is not None and late.item == "m1" and late.expired
+
+
+def test_flows_past_the_debtors_kept_are_paced_together_and_wipe_no_flows_debt(monkeypatch):
+    """A flood of new flows past MAX_DEBTORS does not forget what a real flow owes: the
+    newcomers share one account instead."""
+    monkeypatch.setattr(queueing, "MAX_DEBTORS", 4)
+    dispatcher = Dispatcher(600, 5.0, Pacing(frozenset({WIDE.name}), 0.1))
+
+    def serve(who: str, seconds: float) -> None:
+        dispatcher.offer(_flow(WIDE, who), who, 0.0, TOTAL)
+        ticket = dispatcher.next(0.0)
+        assert ticket is not None and ticket.item == who
+        dispatcher.served(ticket, seconds, 0.0)
+        dispatcher.release(ticket)
+
+    serve("alice", 1.0)  # owes 10 s of pace
+    for index in range(3):
+        serve(f"new-{index}", 0.001)  # the accounts are full, each owing a little
+    serve("new-3", 0.05)  # on the overflow's account: 30 ms past its burst
+    dispatcher.offer(_flow(WIDE, "alice"), "alice again", 0.0, TOTAL)
+    dispatcher.offer(_flow(WIDE, "new-4"), "new-4", 0.0, TOTAL)
+    assert dispatcher.next(0.0) is None  # alice still owes; new-4 shares new-3's account
+    assert dispatcher.next(0.31).item == "new-4"
