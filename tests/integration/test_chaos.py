@@ -133,8 +133,10 @@ def test_a_duplicated_create_makes_one_object_and_a_duplicated_binding_one_conta
     admin = sim_cluster.admin_client()  # a certificate session: each request has a nonce
     by_token = Client(connect(sim_cluster.bus(), "by-token"), sim_cluster.token("admin"))
     spans = Spans(connect(sim_cluster.bus(), "tracer"))
-    doubled = faultplans.manifest(["kubeactor.api.*.configmaps.*",
-                                   "kubeactor.api.*.pods/binding.*"],
+    # Both lanes: the admin's requests travel on its own (kubeactor.exempt...), the others' on
+    # kubeactor.api...
+    doubled = faultplans.manifest(["kubeactor.*.*.configmaps.*",
+                                   "kubeactor.*.*.pods/binding.*"],
                                   (datetime.now(UTC) + timedelta(seconds=60)).isoformat(),
                                   rates={"duplicate": 1.0})
     admin.create(faultplans.RESOURCE, doubled, None)
