@@ -2,14 +2,16 @@
 
     .venv/bin/python benchmarks/sim_scale.py [--nodes 1000] [--pods 10000] [--assign]
                                              [--processes auto|1|N]
+                                             [--store jetstream] [--apiservers N]
 
-Starts ``kubeactor up --runtime sim --nodes N`` (with ``--processes`` when given) in a
-subprocess, creates a ReplicaSet of P pods from this process (with ``--assign``: P pods that
-name their node, ``spec.nodeName`` round-robin, created by several clients at once, which skips
-the scheduler and measures the kubelets alone), waits until every one is Running (counted from a
-watch), then reads the resident memory of the cluster: ``up`` and every process it started
-(its children's children too: agents, scheduler, controller manager, the embedded
-nats-server), from ``/proc``. Prints progress, a table, then one JSON line:
+Starts ``kubeactor up --runtime sim --nodes N`` (with ``--processes``, ``--store`` and
+``--apiservers`` when given) in a subprocess, creates a ReplicaSet of P pods from this process
+(with ``--assign``: P pods that name their node, ``spec.nodeName`` round-robin, created by
+several clients at once, which skips the scheduler and measures the kubelets alone), waits
+until every one is Running (counted from a watch), then reads the resident memory of the
+cluster: ``up`` and every process it started (its children's children too: agents,
+scheduler, controller manager, other apiservers, the embedded nats-server), from ``/proc``.
+Prints progress, a table, then one JSON line:
 
 - ``nodes``, ``pods``, ``processes`` (the ``--processes`` asked for; ``null``: ``up``'s default);
 - ``seconds_to_running`` (from the ReplicaSet's create, or the first pod's, to all Running),
@@ -20,8 +22,9 @@ nats-server), from ``/proc``. Prints progress, a table, then one JSON line:
   ``threads`` (of ``up``);
 - ``server_cpu_us_per_pod``: CPU time of ``up``'s process (the store and the apiserver: the
   server) from create to all Running, per pod; ``cluster_cpu_us_per_pod``: of every process
-  of the cluster; the stable figures on a shared machine, beside ``load`` (the 1-minute load
-  average at the end);
+  of the cluster; ``cpu_by_process_us_per_pod``: each process's, named as in
+  ``rss_by_process_mb``; the stable figures on a shared machine, beside ``load`` (the
+  1-minute load average at the end);
 - ``deleted`` (pods deleted on the way, as by a taint eviction of a node whose Lease went
   stale: 0 when the kubelets kept up), ``assigned``.
 
@@ -85,21 +88,35 @@ def _total(pids: list[int], measure: Callable[[int], float]) -> float:
     return total
 
 
-def rss_by_process(pids: list[int]) -> dict[str, float]:
-    """MB of resident memory of each process, named by its kubeactor verb (``agent-2``: the
+def by_process(pids: list[int], measure: Callable[[int], float]) -> dict[int, tuple[str, float]]:
+    """``measure`` of each process by pid, with its name: its kubeactor verb (``agent-2``: the
     second agent) or its program."""
-    found: dict[str, float] = {}
+    found: dict[int, tuple[str, float]] = {}
     for pid in pids:
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-            rss = proc_status(pid, "VmRSS") / 1024
+            value = measure(pid)
         except (OSError, KeyError):
             continue
         name = (argv[argv.index("bindings.cli") + 1] if "bindings.cli" in argv
                 else Path(argv[0]).name)
-        number = sum(key.startswith(name) for key in found)
-        found[f"{name}-{number + 1}" if number else name] = round(rss, 1)
+        number = sum(key.startswith(name) for key, _ in found.values())
+        found[pid] = (f"{name}-{number + 1}" if number else name, value)
     return found
+
+
+def rss_by_process(pids: list[int]) -> dict[str, float]:
+    """MB of resident memory of each process, by name (``by_process``)."""
+    return {name: round(rss / 1024, 1) for name, rss in
+            by_process(pids, lambda pid: proc_status(pid, "VmRSS")).values()}
+
+
+def cpu_by_process(before: dict[int, tuple[str, float]], pids: list[int],
+                   pods: int) -> dict[str, int]:
+    """Microseconds of CPU per pod of each process since ``before`` (``by_process`` of
+    ``cpu_seconds``), by name."""
+    return {name: round((now - before.get(pid, (name, 0.0))[1]) / pods * 1e6)
+            for pid, (name, now) in by_process(pids, cpu_seconds).items()}
 
 
 def pod(index: int, node: str) -> dict[str, object]:
@@ -145,11 +162,12 @@ class Counter:
                 self.all_running.set()
 
 
-def up_command(data: Path, nodes: int, processes: str | None) -> list[str]:
+def up_command(data: Path, nodes: int, processes: str | None,
+               *more: str) -> list[str]:
     return [sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(data), "--runtime",
             "sim", "--nodes", str(nodes), "--https-listen", "127.0.0.1:0",
             "--no-sim-events",  # as measured before simulated kubelets had Events
-            *(["--processes", processes] if processes else [])]
+            *(["--processes", processes] if processes else []), *more]
 
 
 def create_all(client: Client, nodes: int, pods: int, assign: bool) -> None:
@@ -161,10 +179,11 @@ def create_all(client: Client, nodes: int, pods: int, assign: bool) -> None:
                       range(pods)))
 
 
-def run(nodes: int, pods: int, assign: bool, processes: str | None) -> dict[str, object]:
+def run(nodes: int, pods: int, assign: bool, processes: str | None,
+        *more: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
-        up = start(up_command(Path(tmp) / "up", nodes, processes))
+        up = start(up_command(Path(tmp) / "up", nodes, processes, *more))
         threading.Thread(target=lambda: list(up.stdout or ()), daemon=True).start()  # drained
         print(f"up with {nodes} nodes in {time.monotonic() - started:.1f}s", file=sys.stderr)
         config = kubeconfig.load(Path(tmp) / "up" / "kubeconfig")
@@ -174,7 +193,8 @@ def run(nodes: int, pods: int, assign: bool, processes: str | None) -> dict[str,
             counter = Counter(pods)
             watch = client.watch("pods", counter, namespace="default")
             pids = descendants(up.pid)
-            cpu_before = (cpu_seconds(up.pid), _total(pids, cpu_seconds))
+            cpu_before = (cpu_seconds(up.pid), _total(pids, cpu_seconds),
+                          by_process(pids, cpu_seconds))
             began = time.monotonic()
             create_all(client, nodes, pods, assign)
             created = time.monotonic() - began
@@ -192,7 +212,7 @@ def run(nodes: int, pods: int, assign: bool, processes: str | None) -> dict[str,
             pids = descendants(up.pid)
             server_cpu = cpu_seconds(up.pid) - cpu_before[0]
             cluster_cpu = _total(pids, cpu_seconds) - cpu_before[1]
-            return {"nodes": nodes, "pods": pods, "processes": processes,
+            return {"nodes": nodes, "pods": pods, "processes": processes, "up_flags": more,
                     "seconds_to_running": round(elapsed, 1),
                     "pods_per_s": round(pods / elapsed, 1),
                     "seconds_to_created": round(created, 1),
@@ -202,6 +222,7 @@ def run(nodes: int, pods: int, assign: bool, processes: str | None) -> dict[str,
                     "rss_peak_mb": round(proc_status(up.pid, "VmHWM") / 1024, 1),
                     "server_cpu_us_per_pod": round(server_cpu / pods * 1e6),
                     "cluster_cpu_us_per_pod": round(cluster_cpu / pods * 1e6),
+                    "cpu_by_process_us_per_pod": cpu_by_process(cpu_before[2], pids, pods),
                     "cluster_processes": len(pids),
                     "threads": proc_status(up.pid, "Threads"),
                     "deleted": len(counter.deleted), "assigned": assign,
@@ -220,8 +241,13 @@ def main() -> None:
                         help="pods name their node and skip the scheduler")
     parser.add_argument("--processes", default=None,
                         help="up's --processes (default: up's own default)")
+    parser.add_argument("--store", default=None, help="up's --store (default: up's own)")
+    parser.add_argument("--apiservers", default=None,
+                        help="up's --apiservers (several need --store jetstream)")
     args = parser.parse_args()
-    results = run(args.nodes, args.pods, args.assign, args.processes)
+    more = [*(["--store", args.store] if args.store else []),
+            *(["--apiservers", args.apiservers] if args.apiservers else [])]
+    results = run(args.nodes, args.pods, args.assign, args.processes, *more)
     for key, value in results.items():
         print(f"{key:<28}{value!s:>12}")
     print(json.dumps(results))

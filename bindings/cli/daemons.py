@@ -54,6 +54,10 @@ def _add_up(verbs: parsing.Verbs, common: parsing.Parser) -> None:
                          "controller manager get processes of their own, supervised by this "
                          "one (auto, the default: 1 for Docker nodes or under "
                          f"{layout.AUTO_NODES} simulated ones, else {layout.AUTO_PROCESSES})")
+    up.add_argument("--apiservers", type=parsing.bounded(1, 8), default=1, metavar="N",
+                    help="apiserver processes sharing the store (from 2: --store jetstream; "
+                         "the others are `server --apiserver-only` children of this one, the "
+                         "requests spread between all by NATS queue groups)")
     up.add_argument("--nats-cluster", type=parsing.bounded(1, 9), default=1, metavar="N",
                     help="start N nats-servers routed as one NATS cluster (3: the bus and a "
                          "--store jetstream survive losing one)")
@@ -156,7 +160,10 @@ def _add_node_kubeconfig(verbs: parsing.Verbs, common: parsing.Parser) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     """``up``: the whole cluster, in this process and the children ``--processes`` asks for
     (``bindings.cluster.layout``), which this one supervises."""
-    plan = layout.layout(args.processes, args.nodes, args.runtime)
+    if args.apiservers > 1 and args.store != "jetstream":
+        raise UsageError("several apiserver processes share a JetStream store: give --store "
+                         "jetstream with --apiservers (the SQLite file has one owner)")
+    plan = layout.layout(args.processes, args.nodes, args.runtime, args.apiservers)
     return _serve(args, flags.elected(args, ClusterConfig(
         data_dir=args.data_dir, nodes=0 if plan.agents else args.nodes, runtime=args.runtime,
         nats_url=args.nats, nats_ca=flags.nats_ca(args), nats_port=args.port,
@@ -169,7 +176,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         scheduler=not plan.scheduler, controller_manager=not plan.controller_manager,
         https_listen=args.https_listen, ranges=flags.ranges(args))),
         f"{args.nodes} node(s) in {plan.processes} process(es)",
-        lambda: spreading.children(args, plan, PARSERS))
+        lambda cluster: spreading.children(args, plan, PARSERS, cluster.url))
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -264,7 +271,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, config: ClusterConfig, what: str,
-           children: Callable[[], list[Child]] = list) -> int:
+           children: Callable[[Cluster], list[Child]] = lambda cluster: []) -> int:
     """Start (with the metrics and audit flags of ``args``), then the ``children`` processes,
     say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0."""
     config = flags.observed(args, config)
@@ -273,7 +280,7 @@ def _serve(args: argparse.Namespace, config: ClusterConfig, what: str,
         f"starting {step}...", file=sys.stderr, flush=True))
     supervisor = Supervisor()
     try:
-        supervisor.start(children())
+        supervisor.start(children(cluster))
         where = (f", kubeconfig at {cluster.kubeconfig_path}" if config.control_plane else "")
         if cluster.https is not None:
             where += f", Kubernetes API at {cluster.https.url}"

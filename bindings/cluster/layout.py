@@ -8,9 +8,11 @@ everything runs in ``up``'s process. From 2 on, ``up``'s process keeps the store
 apiserver, the HTTPS listener and the CSR signer (and the kubelets of Docker nodes, which share
 its host), and the others go, in this order, to processes of their own: the simulated
 kubelets (one ``agent --runtime sim`` process), the scheduler, the controller manager, then
-more agent processes, the simulated nodes spread evenly over them. ``auto`` is 1 for Docker
-nodes or fewer than :data:`AUTO_NODES` simulated ones, else :data:`AUTO_PROCESSES` (the
-measurements behind it: ``docs/DESIGN.md``, "More than one core").
+more agent processes, the simulated nodes spread evenly over them. On a JetStream store,
+``--apiservers N`` adds N - 1 apiserver processes (``server --apiserver-only``) besides.
+``auto`` is 1 for Docker nodes or fewer than :data:`AUTO_NODES` simulated ones, else
+:data:`AUTO_PROCESSES` (the measurements behind it: ``docs/DESIGN.md``, "More than one
+core").
 
 Neighbours: ``bindings.cluster.supervising`` (runs the processes), ``bindings.cli.daemons``
 (``up --processes``; the command line of each process). Which thread: any; pure.
@@ -38,11 +40,15 @@ class Layout:
     """The scheduler runs in a ``kubeactor scheduler`` process."""
     controller_manager: bool = False
     """The controller manager runs in a ``kubeactor controller-manager`` process."""
+    apiservers: int = 0
+    """Apiserver processes besides ``up``'s (``server --apiserver-only`` on its JetStream
+    store)."""
 
     @property
     def processes(self) -> int:
         """The processes of this layout, ``up``'s included."""
-        return 1 + len(self.agents) + self.scheduler + self.controller_manager
+        return (1 + len(self.agents) + self.scheduler + self.controller_manager
+                + self.apiservers)
 
 
 def processes(value: str) -> int | None:
@@ -55,9 +61,11 @@ def processes(value: str) -> int | None:
     return number
 
 
-def layout(processes: int | None, nodes: int, runtime: str) -> Layout:
+def layout(processes: int | None, nodes: int, runtime: str, apiservers: int = 1) -> Layout:
     """Where the components go for ``processes`` processes (None: ``auto``) of a cluster of
-    ``nodes`` nodes of ``runtime``; never more processes than have something to run."""
+    ``nodes`` nodes of ``runtime`` with ``apiservers`` apiserver processes (``up``'s and
+    others, not counted in ``processes``); never more processes than have something to
+    run."""
     simulated = nodes if runtime == "sim" else 0
     if processes is None:
         processes = AUTO_PROCESSES if simulated >= AUTO_NODES else 1
@@ -65,7 +73,7 @@ def layout(processes: int | None, nodes: int, runtime: str) -> Layout:
     agents = min(simulated, 1 if spare < 4 else spare - 2) if simulated and spare else 0
     spare -= agents
     scheduler, controller_manager = spare >= 1, spare >= 2
-    return Layout(_slices(simulated, agents), scheduler, controller_manager)
+    return Layout(_slices(simulated, agents), scheduler, controller_manager, apiservers - 1)
 
 
 def _slices(nodes: int, parts: int) -> tuple[tuple[int, int], ...]:

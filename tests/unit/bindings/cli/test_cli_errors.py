@@ -112,6 +112,7 @@ def test_a_reader_that_closed_stdout_ends_the_command_quietly(tmp_path):
     (["server", "--nats-ca", "ca.pem"], "--nats-ca is the CA of a NATS of your own"),
     (["up", "--nats", "tls://h:1", "--nats-ca", "/nonexistent/ca.pem"],
      "--nats-ca /nonexistent/ca.pem: No such file"),
+    (["up", "--apiservers", "2"], "several apiserver processes share a JetStream store"),
 ])
 def test_bus_flags_that_cannot_work_together_are_refused_before_starting(
         tmp_path, capsys, flags, words):

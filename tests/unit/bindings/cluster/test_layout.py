@@ -41,3 +41,10 @@ def test_a_count_below_one_or_not_a_number_is_refused(value):
     with pytest.raises(ValueError):
         processes(value)
     assert processes("auto") is None and processes("3") == 3
+
+
+def test_more_apiservers_are_processes_of_their_own_beside_the_others():
+    plan = layout(4, 1000, "sim", apiservers=3)
+    assert plan == Layout(((1, 1000),), True, True, apiservers=2)
+    assert plan.processes == 6
+    assert layout(1, 3, "docker", apiservers=2) == Layout(apiservers=1)
