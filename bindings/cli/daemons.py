@@ -273,14 +273,16 @@ def cmd_agent(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, config: ClusterConfig, what: str,
            children: Callable[[Cluster], list[Child]] = lambda cluster: []) -> int:
     """Start (with the metrics and audit flags of ``args``), then the ``children`` processes,
-    say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0."""
+    say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0 (130 or 143, as the
+    CLI's other commands, for a signal before the children were all ready)."""
     config = flags.observed(args, config)
     stop = stop_on_signals()
     cluster = Cluster.start(config, progress=lambda step: print(
         f"starting {step}...", file=sys.stderr, flush=True))
     supervisor = Supervisor()
     try:
-        supervisor.start(children(cluster))
+        if not supervisor.start(children(cluster), stopped=stop.is_set):
+            return 128 + stop.signum
         where = (f", kubeconfig at {cluster.kubeconfig_path}" if config.control_plane else "")
         if cluster.https is not None:
             where += f", Kubernetes API at {cluster.https.url}"

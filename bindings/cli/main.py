@@ -16,9 +16,10 @@ describe, create, apply, delete, api-resources), ``pods`` (run, logs, exec), ``w
 dispatches one command and turns the errors of kubeactor's tree into kubectl's lines.
 
 Neighbours: ``bindings.cli.parsing`` (the grammar the verb modules build with),
-``bindings.cli.session`` (the session a client command runs in), ``bus.errors`` (the tree).
+``bindings.cli.session`` (the session a client command runs in), ``bus.errors`` (the tree),
+``bindings.cluster.supervising`` (a child of ``up --processes`` exits with its parent).
 
-Which thread: the main thread.
+Which thread: the main thread (a child of ``up`` also waits for its parent's end in a thread).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from bindings.cli import (
     workloads,
 )
 from bindings.cli.session import Session, print_error
+from bindings.cluster.supervising import exit_with_parent
 from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
@@ -98,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kubectl prints them, exit 1; anything else is a bug and shows its traceback. A reader that
     closed its end of stdout (``get pods | head``) ends the command quietly, as it ends kubectl."""
     previous = signal.signal(signal.SIGTERM, _terminate)
+    exit_with_parent()
     try:
         code = _run(argv)
         sys.stdout.flush()  # what is still buffered fails here, not at the interpreter's exit

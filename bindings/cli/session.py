@@ -88,11 +88,14 @@ class StopFlag:
 
     def __init__(self) -> None:
         self.raised = False
+        self.signum = 0
+        """The signal that came (0: none yet)."""
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._raise)
 
-    def _raise(self, *_: object) -> None:
+    def _raise(self, signum: int, _: object) -> None:
         self.raised = True
+        self.signum = signum
 
     def is_set(self) -> bool:
         return self.raised

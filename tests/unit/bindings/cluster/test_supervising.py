@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +46,46 @@ def test_a_child_that_never_says_ready_fails_the_start(monkeypatch):
     with pytest.raises(ClusterError, match="silent did not start"):
         supervisor.start([silent])
     assert silent.process is not None and silent.process.poll() is not None
+
+
+def test_a_signal_while_waiting_for_ready_stops_the_children_at_once():
+    supervisor = Supervisor()
+    silent = Child("silent", ["sh", "-c", "exec sleep 60"])
+    asked = []  # the second look at ``stopped`` (the first is before the children start)
+    assert supervisor.start([silent], stopped=lambda: asked.append(1) or len(asked) > 1) is False
+    assert silent.process is not None and silent.process.poll() is not None
+
+
+def test_a_signal_before_the_start_starts_no_child():
+    silent = Child("silent", ["sh", "-c", "exec sleep 60"])
+    assert Supervisor().start([silent], stopped=lambda: True) is False
+    assert silent.process is None
+
+
+def test_a_child_exits_once_its_supervisor_is_gone(tmp_path):
+    """A supervisor (a Python child of this test) is SIGKILLed: its child, which called
+    ``exit_with_parent`` and ignores SIGTERM (no parent-death signal would end it), exits."""
+    pidfile = tmp_path / "pid"
+    grandchild = ("import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                  "from bindings.cluster.supervising import exit_with_parent; "
+                  "exit_with_parent(); print('ready', flush=True); time.sleep(60)")
+    parent = ("import sys; from bindings.cluster.supervising import Child, Supervisor; "
+              f"s = Supervisor(); c = Child('g', [sys.executable, '-c', {grandchild!r}]); "
+              f"s.start([c]); open({str(pidfile)!r}, 'w').write(str(c.pid)); "
+              "import time; time.sleep(60)")
+    supervisor = subprocess.Popen([sys.executable, "-c", parent], stderr=subprocess.DEVNULL)
+    try:
+        pid = int(until(lambda: pidfile.exists() and pidfile.read_text(), timeout=30,
+                        failure="the supervisor never started its child"))
+    finally:
+        supervisor.kill()
+        supervisor.wait()
+    until(lambda: not alive(pid), timeout=5, failure="the child outlived its supervisor")
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaped yet does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
