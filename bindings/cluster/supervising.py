@@ -10,8 +10,8 @@ Each child dies with ``up``: Linux's parent-death signal SIGTERMs it, and it exi
 when the pipe only ``up`` writes to reads end-of-file (``exit_with_parent``: also where there
 is no prctl, or ``up`` died before the child asked for the signal; a child's graceful stop
 would wait on the bus, which died with ``up``). ``stop`` ends them all with SIGTERM (SIGKILL
-after a grace period), and so does a signal to ``up`` while it waits for them to be ready. Their output goes to ``up``'s stderr, each line after
-the child's name.
+after a grace period), and so does a signal to ``up`` while it waits for them to be ready.
+Their output goes to ``up``'s stderr, each line after the child's name.
 
 Neighbours: ``bindings.cli.daemons`` (gives each child's command line), ``bus.server``
 (``die_with_parent``), ``bindings.cli.main`` (calls ``exit_with_parent`` in every child).
