@@ -16,6 +16,7 @@ import subprocess
 import termios
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -30,6 +31,14 @@ def until(check: Callable[[], T], timeout: float = 60.0, interval: float = 0.05,
         assert time.monotonic() < deadline, failure
         time.sleep(interval)
     return result
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie nobody reaped yet does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def shown_until(terminal: int, wanted: bytes, seconds: float = 30.0) -> bytes:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from bus.server import die_with_parent
 from tests.conftest import pod, wait_for
 from tests.processes import start_up, stop_up
-from tests.support import until
+from tests.support import alive, until
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +101,40 @@ def test_up_spreads_the_cluster_over_processes_and_survives_a_kill_of_each(tmp_p
     finally:
         assert stop_up(cluster) == 0
     assert not [pid for pid in restarted.values() if Path(f"/proc/{pid}").exists()]
+
+
+
+def test_a_sigterm_while_up_waits_for_its_children_ends_up_and_them_at_once(tmp_path):
+    """The scheduler is held (SIGSTOP) before it can say ready, so ``up`` is waiting for it
+    (the wait's own limit is 300 s): a SIGTERM ends ``up`` (143) and every child in seconds."""
+    up = subprocess.Popen(
+        [sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(tmp_path / "up"),
+         "--https-listen", "127.0.0.1:0", "--runtime", "sim", "--nodes", "2",
+         "--processes", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent)
+    try:
+        held = until(lambda: children(up.pid).get("scheduler"), timeout=120, interval=0.01,
+                     failure="up never started its scheduler")
+        os.kill(held, signal.SIGSTOP)
+        started = until(lambda: (found := children(up.pid)).keys() >= {"agent-1", "scheduler"}
+                        and found, timeout=60, failure="up never started its agent")
+        up.send_signal(signal.SIGTERM)
+        os.kill(held, signal.SIGCONT)  # its SIGTERM from up is delivered now
+        assert up.wait(timeout=15) == 128 + signal.SIGTERM
+    finally:
+        up.kill()
+        up.wait()
+    until(lambda: not any(alive(pid) for pid in started.values()), timeout=10,
+          failure="a child of up outlived it")
+
+
+def test_a_sigkill_of_up_leaves_no_child_running(tmp_path):
+    cluster = start_up(tmp_path / "up", "--runtime", "sim", "--nodes", "2", "--processes", "3")
+    try:
+        started = children(cluster.process.pid)
+        assert set(started) == {"agent-1", "scheduler"}
+    finally:
+        kill(cluster.process.pid)
+        cluster.process.wait()
+    until(lambda: not any(alive(pid) for pid in started.values()), timeout=10,
+          failure="a child of up outlived its SIGKILL")

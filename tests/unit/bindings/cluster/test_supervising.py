@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from bindings.cluster import supervising
 from bindings.cluster.config import ClusterError
 from bindings.cluster.supervising import Child, Supervisor, backoff
-from tests.support import until
+from tests.support import alive, until
 
 
 def test_the_pause_doubles_while_a_child_keeps_failing_and_resets_once_it_ran_a_while():
@@ -82,10 +81,3 @@ def test_a_child_exits_once_its_supervisor_is_gone(tmp_path):
         supervisor.wait()
     until(lambda: not alive(pid), timeout=5, failure="the child outlived its supervisor")
 
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie nobody reaped yet does not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
