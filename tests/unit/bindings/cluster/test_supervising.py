@@ -80,4 +80,3 @@ def test_a_child_exits_once_its_supervisor_is_gone(tmp_path):
         supervisor.kill()
         supervisor.wait()
     until(lambda: not alive(pid), timeout=5, failure="the child outlived its supervisor")
-
