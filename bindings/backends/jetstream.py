@@ -494,11 +494,16 @@ class JetStreamBackend:
         return bus_loop.wait(self._purge(time.time() - older_than), self._timeout + 1)
 
     def latest(self) -> int:
-        """The stream's last sequence, asked of JetStream (any thread but the bus loop's)."""
+        """The stream's last sequence, asked of JetStream (any thread but the bus loop's),
+        less the records at its end this store set aside (never applied, so never reached)."""
         try:
-            return bus_loop.wait(self._last_sequence(), ATTEMPT_SECONDS + 1)
+            last = bus_loop.wait(self._last_sequence(), ATTEMPT_SECONDS + 1)
         except TimeoutError:
             raise ServerTimeout(_NO_LAST) from None
+        aside = {record.revision for record in self.undecodable}
+        while last in aside:
+            last -= 1
+        return last
 
     async def _last_sequence(self) -> int:
         try:

@@ -492,6 +492,18 @@ def test_a_record_in_the_feed_that_cannot_be_decoded_is_set_aside(open_store, wr
 
 
 @pytest.mark.parametrize("store_kind", ["jetstream"])
+def test_a_record_set_aside_at_the_end_of_the_stream_does_not_hold_consistent_reads(
+        open_store, write_garbage):
+    """The view never applies a record it set aside: a consistent read must not wait for it
+    (every get would be a 504 after 3 s until the next write)."""
+    store = open_store()
+    store.create("/things/before", obj("before")).get()
+    write_garbage("/things/garbage")
+    until(lambda: store.undecodable().get(), timeout=5)
+    assert store.view().get().catch_up(1) is None
+
+
+@pytest.mark.parametrize("store_kind", ["jetstream"])
 def test_a_caught_up_view_holds_what_the_other_store_just_committed(two_stores):
     """A consistent read (an apiserver's get without resourceVersion): the second store's view,
     once caught up with the stream's last sequence, holds the write the first one was just
