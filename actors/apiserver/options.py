@@ -323,6 +323,19 @@ def check_watch_match(match: str | None) -> None:
             "unless sendInitialEvents is provided")
 
 
+CONSISTENT_READ_SECONDS = 3.0
+"""How long a consistent read waits for this apiserver's store view to apply every write
+acknowledged before it (kube-apiserver's wait for a fresh watch cache: 3 s), then 504."""
+
+
+def consistent(options: Options) -> bool:
+    """Whether a get or list must see every write acknowledged before it, by any apiserver
+    (KEP-2340, etcd's quorum read): no ``resourceVersion`` (nor ``""``), no
+    ``resourceVersionMatch``, no ``continue`` (a later page is read at the first one's)."""
+    return (options.resource_version is None and options.resource_version_match is None
+            and options.continue_token is None)
+
+
 def too_large(asked: int, current: int) -> ServerTimeout:
     """A read asked at a revision this apiserver has not seen yet: 504 with kube-apiserver's
     words and cause; the client asks again after a second."""

@@ -39,10 +39,12 @@ from actors.api.selectors import matcher
 from actors.apiserver import evictions
 from actors.apiserver.busauth import check_owner
 from actors.apiserver.options import (
+    CONSISTENT_READ_SECONDS,
     EXPIRED_LIST,
     PreconditionFailed,
     check_preconditions,
     check_watch_match,
+    consistent,
     fit_page,
     list_revision,
     parse_options,
@@ -134,8 +136,20 @@ class Verbs:
         def _released(self, request: Request, removed: Object
                       ) -> Generator[Step, Result, None]: ...
 
+    def _caught_up(self, request: Request) -> None:
+        """Before a consistent read (:func:`consistent`): wait until the view holds every write
+        acknowledged before it, by this apiserver or another on the same store (a synchronous,
+        bounded wait on this worker's thread), 504 Too large resource version after
+        :data:`CONSISTENT_READ_SECONDS`; a read at a resourceVersion is served at once."""
+        assert self.view is not None, "reads before on_start"
+        if consistent(request.options):
+            behind = self.view.catch_up(CONSISTENT_READ_SECONDS)
+            if behind is not None:
+                raise too_large(*behind)
+
     def _get(self, request: Request) -> Object:
         """The stored object (shared: read it, never change it)."""
+        self._caught_up(request)
         assert self.view is not None, "reads before on_start"
         obj = self.view.get(request.key)
         if obj is None:
@@ -149,6 +163,7 @@ class Verbs:
         options = request.options
         match = matcher(options.label_selector, options.field_selector)
         prefix = request.info.prefix(request.namespace)
+        self._caught_up(request)
         assert self.view is not None, "reads before on_start"
         exact = list_revision(options, self.view.revision)
         if exact is not None:  # as it was then (resourceVersionMatch=Exact)

@@ -7,7 +7,8 @@ serving a stored value.
 Neighbours: ``actors.store.store`` (the actor that calls a :class:`Backend`),
 ``bindings.backends.sqlite`` and ``bindings.backends.jetstream`` (the implementations).
 
-Which thread: the store's own, except ``Backend.follow``'s ``notify``.
+Which thread: the store's own, except ``Backend.follow``'s ``notify`` and ``Backend.latest``
+(any reader's thread).
 """
 
 from __future__ import annotations
@@ -93,6 +94,13 @@ class Backend(Protocol):
     def follow(self, notify: Callable[[], None]) -> None:
         """Call ``notify`` (from any thread; it must not block) whenever records written by
         someone else are waiting to be read with :meth:`records`."""
+        ...
+
+    def latest(self) -> int | None:
+        """The log's last revision now, every acknowledged write of every store included, for a
+        consistent read (called from any thread; one bounded request; ServerTimeout or
+        ServiceUnavailable when it gets no answer). None: this store is the log's only writer,
+        so its view always holds every acknowledged write."""
         ...
 
     def close(self) -> None: ...

@@ -174,13 +174,30 @@ class StoreView:
     copied: read them, never change them (a write prepares a new object). A key's object is
     replaced whole by each change; :meth:`snapshot` takes every object and the revision they
     are at together (a lock held by the store only while it applies one record).
+    :meth:`catch_up` waits until it holds every write acknowledged before, another store's too.
     """
 
-    def __init__(self, revision: int, objects: dict[str, Object]) -> None:
+    def __init__(self, revision: int, objects: dict[str, Object],
+                 latest: Callable[[], int | None] = lambda: None) -> None:
+        """``latest``: the backend's :meth:`~actors.store.backend.Backend.latest`."""
         self.revision = revision
         """The last revision applied."""
         self._objects = objects
-        self._lock = threading.Lock()
+        self._latest = latest
+        self._lock = threading.Condition()
+
+    def catch_up(self, timeout: float) -> tuple[int, int] | None:
+        """Wait (at most ``timeout`` seconds) until this view has applied every write any store
+        of the backend had acknowledged when called (a consistent read, as etcd's quorum read);
+        None once it has (at once with a backend of one writer), else the revision waited for
+        and the one reached."""
+        target = self._latest()
+        if target is None:
+            return None
+        with self._lock:
+            if self._lock.wait_for(lambda: self.revision >= target, timeout):
+                return None
+            return target, self.revision
 
     def get(self, key: str) -> Object | None:
         return self._objects.get(key)
@@ -205,6 +222,7 @@ class StoreView:
             else:
                 self._objects[key] = obj
             self.revision = revision
+            self._lock.notify_all()
 
 
 def _page(objects: dict[str, Object], revision: int, prefix: str,
@@ -321,7 +339,7 @@ class Store(pykka.ThreadingActor):
         self._sizes = {key: size_of(key, obj) for key, obj in objects.items()}
         """What each key counts against the quota (:func:`size_of`)."""
         self._size = sum(self._sizes.values())
-        self._view = StoreView(revision, objects)
+        self._view = StoreView(revision, objects, backend.latest)
         self._objects = objects
         """The view's objects: this thread reads them directly (it alone changes them)."""
         self._history: deque[tuple[float, StoreEvent]] = deque()

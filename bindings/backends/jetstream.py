@@ -36,6 +36,9 @@ metadata leader can create a consumer (an election, when that server held it). A
 not wait for that: when the feed has not brought its records within :data:`FEED_WAIT_SECONDS`,
 the store asks the stream for them, one after the other from the last the feed brought.
 
+A consistent read (``latest``) asks the stream for its last sequence: a store whose view has
+applied up to it holds every write any store had acknowledged before.
+
 A record that cannot be decoded (its key or its value: written by hand, or damaged) is set
 aside where it is met, at load or in the feed: logged once with its key and sequence, listed by
 ``undecodable``, never raised; the rest is served.
@@ -105,6 +108,7 @@ _WRONG_LAST_SEQUENCE = (10071, 10164)
 _IN_PROCESS = 10158
 """JetStream's error code for a write whose ``Nats-Msg-Id`` is still being stored."""
 _MSG_ID = "Nats-Msg-Id"
+_NO_LAST = "the JetStream store did not tell its last revision in time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,6 +492,27 @@ class JetStreamBackend:
     def purge_deleted(self, older_than: float = 0.0) -> int:
         """Purge now the delete markers older than ``older_than`` seconds; how many."""
         return bus_loop.wait(self._purge(time.time() - older_than), self._timeout + 1)
+
+    def latest(self) -> int:
+        """The stream's last sequence, asked of JetStream (any thread but the bus loop's),
+        less the records at its end this store set aside (never applied, so never reached)."""
+        try:
+            last = bus_loop.wait(self._last_sequence(), ATTEMPT_SECONDS + 1)
+        except TimeoutError:
+            raise ServerTimeout(_NO_LAST) from None
+        aside = {record.revision for record in self.undecodable}
+        while last in aside:
+            last -= 1
+        return last
+
+    async def _last_sequence(self) -> int:
+        try:
+            info = await self._js.stream_info(self._stream)
+        except nats.errors.TimeoutError:
+            raise ServerTimeout(_NO_LAST) from None
+        except (nats.errors.Error, OSError) as error:
+            raise ServiceUnavailable(f"the JetStream store is unreachable: {error}") from None
+        return int(info.state.last_seq)
 
     def follow(self, notify: Callable[[], None]) -> None:
         with self._changed:

@@ -111,6 +111,10 @@ class SqliteBackend:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
 
+    def latest(self) -> None:
+        """The only writer: the store's view holds every acknowledged write already."""
+        return None
+
     def close(self) -> None:
         self._db.close()
 

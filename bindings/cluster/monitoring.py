@@ -116,6 +116,9 @@ class TimedBackend:
     def follow(self, notify: Callable[[], None]) -> None:
         self.backend.follow(notify)
 
+    def latest(self) -> int | None:
+        return self.backend.latest()
+
     def close(self) -> None:
         self.backend.close()
 

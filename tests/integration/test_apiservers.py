@@ -117,10 +117,7 @@ def _silent(admin: Client, server: str) -> bool:
 
 def test_two_apiservers_never_hand_out_one_cluster_ip_twice(apiservers, admin_for):
     admin = admin_for(apiservers[1])
-    watches = watches_on_each_server(admin, lambda event: None)
-    servers = list(watches)
-    for watch in watches.values():
-        watch.stop()
+    servers = _servers(admin)
     answers = [admin.submit("create", "services", namespace="default", name=f"s{i}",
                             server=servers[i % 2], body={
                                 "metadata": {"name": f"s{i}"},
@@ -130,3 +127,37 @@ def test_two_apiservers_never_hand_out_one_cluster_ip_twice(apiservers, admin_fo
     assert len(set(ips)) == 60
     listed = admin.list("services", "default")["items"]
     assert len({s["spec"]["clusterIP"] for s in listed}) == len(listed) == 61  # + kubernetes
+
+
+def test_a_read_through_one_apiserver_sees_a_write_just_made_through_the_other(
+        apiservers, admin_for):
+    """A get or list without resourceVersion is consistent (KEP-2340): the other process waits
+    until its store's view has applied the stream up to its last sequence, so the objects just
+    created are there (the kubelet's create-then-get of its Node); one at resourceVersion "0"
+    is served from the view at once. Each round writes a burst, so the reader's feed has
+    records to bring when the get arrives: without the wait a run failed one time in two or three
+    here (the store-level test in test_store.py fails every time)."""
+    admin = admin_for(apiservers[1])
+    writer, reader = _servers(admin)
+    for i in range(50):
+        names = [f"fresh-{i}-{j}" for j in range(10)]
+        for answer in [admin.submit("create", "configmaps", namespace="default", name=name,
+                                    body={"metadata": {"name": name}}, server=writer)
+                       for name in names]:
+            answer.result(30)
+        got = admin.request("get", "configmaps", namespace="default", name=names[-1],
+                            server=reader)
+        assert got["metadata"]["name"] == names[-1]
+        listed = admin.request("list", "configmaps", namespace="default", server=reader)
+        assert set(names) <= {item["metadata"]["name"] for item in listed["items"]}
+    any_version = admin.request("list", "configmaps", namespace="default", server=reader,
+                                options={"resourceVersion": "0"})
+    assert int(any_version["metadata"]["resourceVersion"]) > 0
+
+
+def _servers(admin: Client) -> list[str]:
+    """The two apiserver processes' ids (found by the watches they hold)."""
+    watches = watches_on_each_server(admin, lambda event: None)
+    for watch in watches.values():
+        watch.stop()
+    return list(watches)

@@ -489,3 +489,37 @@ def test_a_record_in_the_feed_that_cannot_be_decoded_is_set_aside(open_store, wr
     [aside] = store.undecodable().get()
     assert (aside.key, aside.revision) == ("/things/garbage", rv(after) - 1)
     assert store.get("/things/after").get() == after
+
+
+@pytest.mark.parametrize("store_kind", ["jetstream"])
+def test_a_record_set_aside_at_the_end_of_the_stream_does_not_hold_consistent_reads(
+        open_store, write_garbage):
+    """The view never applies a record it set aside: a consistent read must not wait for it
+    (every get would be a 504 after 3 s until the next write)."""
+    store = open_store()
+    store.create("/things/before", obj("before")).get()
+    write_garbage("/things/garbage")
+    until(lambda: store.undecodable().get(), timeout=5)
+    assert store.view().get().catch_up(1) is None
+
+
+@pytest.mark.parametrize("store_kind", ["jetstream"])
+def test_a_caught_up_view_holds_what_the_other_store_just_committed(two_stores):
+    """A consistent read (an apiserver's get without resourceVersion): the second store's view,
+    once caught up with the stream's last sequence, holds the write the first one was just
+    acknowledged for, every time."""
+    first, second, _ = two_stores
+    view = second.view().get()
+    for i in range(50):
+        created = first.create(f"/pods/default/p{i}", obj(f"p{i}")).get()
+        assert view.catch_up(3) is None
+        assert view.get(f"/pods/default/p{i}") == created
+
+
+def test_a_view_of_the_only_writer_is_caught_up_at_once(tmp_path):
+    ref = Store.start(SqliteBackend(tmp_path / "store.db"))
+    try:
+        ref.proxy().create("/things/a", obj("a")).get()
+        assert ref.proxy().view().get().catch_up(0) is None
+    finally:
+        ref.stop()
