@@ -102,7 +102,7 @@ def _started(data_dir: Path, verb: str, *args: str) -> UpProcess:
             process.kill()
             raise AssertionError(f"kubeactor {verb} never said ready: {''.join(seen)}") from None
         seen.append(line)
-        if "ready" in line:
+        if line.startswith("kubeactor is ready"):  # not "address already in use"
             up.ready = line
             return up
         if process.poll() is not None and lines.empty():

@@ -449,6 +449,8 @@ async def test_ten_thousand_hostile_messages_get_4xx_and_change_nothing(control_
                     f"seed {SEED}: {name} on {message.subject}: {reply!r}")
                 code = code_of(reply)
                 codes[name, code] += 1
+                if code == 429:  # flow control pacing the flood (unverified claims: one sender)
+                    continue
                 assert 400 <= code < 500 and code in (kinds[kind] or {code}), (
                     f"seed {SEED}: {name} on {message.subject} got {code}: "
                     f"{(reply.status or {}).get('message')}")
@@ -466,3 +468,5 @@ async def test_ten_thousand_hostile_messages_get_4xx_and_change_nothing(control_
     finally:
         await nc.close()
     assert {kind.__name__ for kind in kinds} == {kind for kind, _ in codes}
+    paced = sum(n for (_, code), n in codes.items() if code == 429)
+    assert paced < MESSAGES // 10, f"{paced} of {MESSAGES} refused by flow control alone"
