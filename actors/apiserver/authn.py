@@ -317,6 +317,22 @@ class SessionAuthenticator:
             raise Replayed("Unauthorized: replayed request (nonce already seen)")
         return _user(session.identity)
 
+    def first_answer(self, auth: object) -> bool:
+        """Whether a refusal made before authenticating a request (flow control's 429) may
+        answer it: not when it is a fresh session request whose nonce was taken (a copy of one
+        answered already); else a fresh nonce is taken now, so a copy of the request arriving
+        later is not served either: its sender gets one answer, and it tells what was done.
+        (A nonce is random: nobody takes another's before it is sent.)"""
+        auth = auth if isinstance(auth, dict) else {}
+        stamp, nonce = auth.get("ts"), auth.get("nonce")
+        if not (isinstance(stamp, int | float) and not isinstance(stamp, bool)
+                and isinstance(nonce, bytes) and 8 <= len(nonce) <= 64):
+            return True
+        now = self.clock()
+        if not abs(now - stamp) <= self.window:
+            return True  # stale: refused however often it comes
+        return self.nonces.first_time(nonce, stamp + self.window, now)
+
 
 class Replayed(Unauthorized):
     """A session request whose nonce was seen: a copy of one already taken (a replay, or the
@@ -336,6 +352,12 @@ class EitherAuthenticator:
         if self.sessions is not None and isinstance(auth, dict) and "ticket" in auth:
             return self.sessions.authenticate(auth, signed)
         return self.tokens.authenticate(auth, signed)
+
+    def first_answer(self, auth: object) -> bool:
+        """See :meth:`SessionAuthenticator.first_answer` (a token request: always)."""
+        sessions = self.sessions
+        return not (isinstance(sessions, SessionAuthenticator) and isinstance(auth, dict)
+                    and "ticket" in auth) or sessions.first_answer(auth)
 
 
 @dataclass(frozen=True, slots=True)

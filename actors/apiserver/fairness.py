@@ -58,7 +58,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from actors.api.users import UserInfo
-from actors.apiserver.authn import AUTHENTICATED
+from actors.apiserver.authn import AUTHENTICATED, Authenticator, EitherAuthenticator
 from actors.apiserver.classifying import UNVERIFIED, Asked, Flow, FlowControl
 from actors.apiserver.queueing import Dispatcher, Ticket
 from actors.apiserver.requests import ApiServerConfig, Pending, Request
@@ -167,6 +167,7 @@ class Fairness:
 
     config: ApiServerConfig
     subjects: Subjects
+    authenticator: Authenticator
     flow_control: FlowControl
     identities: Identities
     dispatcher: Dispatcher
@@ -183,16 +184,31 @@ class Fairness:
 
         def serve(self, message: Incoming) -> None: ...
 
+        def rejected(self, subject: str, error: ApiError) -> None: ...
+
     def arrived(self, incoming: Incoming) -> ApiError | None:
-        """Queue ``incoming`` for its flow; the 429 when its level is full."""
+        """Queue ``incoming`` for its flow; the 429 when its level is full (audited and not
+        answered when it is a copy of a request taken: :meth:`_first_answer`)."""
         policy = self.flow_control.policy
         user = self.identities.user(incoming)
         flow = policy.classify_message(user, incoming.subject, incoming.envelope.namespace,
                                        lambda: asked(incoming, self.subjects, user))
         if self.dispatcher.offer(flow, incoming, time.monotonic(), policy.total_shares) is None:
-            return refusal(flow, "queue full" if flow.level.queues else "concurrency limit")
+            refused = refusal(flow, "queue full" if flow.level.queues else "concurrency limit")
+            if self._first_answer(incoming):
+                return refused
+            self.rejected(incoming.subject, refused)  # audited, not answered
+            return None
         self._dispatch_soon()
         return None
+
+    def _first_answer(self, incoming: Incoming) -> bool:
+        """Whether flow control's refusal of ``incoming`` (made before authenticating it) may
+        be answered: never a copy of a session request answered already, and once refused no
+        copy of it is served (``authn.SessionAuthenticator.first_answer``). Any thread."""
+        authenticator = self.authenticator
+        return not isinstance(authenticator, EitherAuthenticator) or \
+            authenticator.first_answer(incoming.envelope.auth)
 
     def _dispatch_soon(self) -> None:
         if not self._dispatching:

@@ -105,6 +105,7 @@ from bus.errors import (
     BusError,
     InternalError,
     RequestEntityTooLarge,
+    TooManyRequests,
 )
 from bus.inprocess import Door
 from bus.subjects import EXEMPT_LANE
@@ -293,8 +294,10 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         reply = self._finish(pending, pending.incoming.envelope.error_reply(
             error, sender=self.config.name))
         reply_to = pending.incoming.reply_to
-        if isinstance(error, Replayed):
-            log.info("%s: not answered: %s", pending.incoming.subject, error.message)
+        if isinstance(error, Replayed) or (isinstance(error, TooManyRequests)
+                                           and not self._first_answer(pending.incoming)):
+            log.info("%s: not answered: %s (a copy of a request taken)",
+                     pending.incoming.subject, error.message)
             return None
         if reply_to and not may_answer(pending.sender, reply_to, self.subjects):
             log.warning("%s: not answered: %s", pending.incoming.subject, error.message)

@@ -20,6 +20,7 @@ import logging
 import queue
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ from bus.errors import (
     BusError,
     Forbidden,
     ServerTimeout,
+    TooManyRequests,
     api_error,
 )
 from bus.inprocess import Door
@@ -65,6 +67,14 @@ CHUNK_SIZE = 500
 """Objects per page of a list asked for whole (kubectl's ``--chunk-size`` default): a page of
 them fits a bus message where the whole list of a big cluster (a thousand Nodes, ten thousand
 Pods) does not; the server shrinks a page further when its objects are large."""
+
+MAX_THROTTLED = 10
+"""Times :meth:`Client.request` sends a request again that the apiserver refused with 429
+(flow control: not served, so nothing was done), each after the ``retryAfterSeconds`` the
+refusal names, before it raises: client-go's ``maxRetries`` for a ``Retry-After`` answer."""
+
+MAX_RETRY_AFTER = 10.0
+"""The longest pause (s) a refusal's ``retryAfterSeconds`` buys."""
 
 STREAM_KEY_BYTES = 32
 """Length of a followed log's random key (HMAC-SHA256's block of security)."""
@@ -260,9 +270,30 @@ class Client:
                 subresource: str | None = None, trace_id: str | None = None,
                 timeout: float | None = None, server: str | None = None,
                 keys: dict[str, Any] | None = None) -> Any:
-        """Send one API request and return the reply's body; raise ApiError on failure.
-        ``server``: to that one apiserver process (see ``Watch.server``), not to any;
-        ``keys``: see :meth:`envelope`."""
+        """Send one API request and return the reply's body; raise ApiError on failure. A
+        request flow control refused (429) is sent again after the pause it names, at most
+        :data:`MAX_THROTTLED` times. ``server``: to that one apiserver process (see
+        ``Watch.server``), not to any; ``keys``: see :meth:`envelope`."""
+        throttled = 0
+        while True:
+            try:
+                return self._request(verb, resource, namespace=namespace, name=name, body=body,
+                                     options=options, subresource=subresource,
+                                     trace_id=trace_id, timeout=timeout, server=server,
+                                     keys=keys)
+            except TooManyRequests as error:  # not served: sent again, as client-go does
+                throttled += 1
+                if throttled > MAX_THROTTLED:
+                    raise
+                pause = _retry_after(error)
+                log.info("%s %s: %s; again in %gs", verb, resource, error.message, pause)
+                time.sleep(pause)
+
+    def _request(self, verb: str, resource: str | ResourceInfo, *, namespace: str | None,
+                 name: str | None, body: Any, options: dict[str, Any] | None,
+                 subresource: str | None, trace_id: str | None, timeout: float | None,
+                 server: str | None, keys: dict[str, Any] | None) -> Any:
+        """One :meth:`request` as sent, a read asked again when its reply was lost."""
         deadline = timeout or self.timeout
         tries = 2 if self._read_again(verb, resource, subresource) else 1
         wait, tried = deadline / tries, 1
@@ -468,3 +499,11 @@ class Client:
         return self.subjects.watch_id(
             self.connection.owner,
             f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")
+
+
+def _retry_after(error: ApiError) -> float:
+    """The pause a 429 asks for (``details.retryAfterSeconds``; 1 s when it names none)."""
+    seconds = error.details.get("retryAfterSeconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        return 1.0
+    return min(float(seconds), MAX_RETRY_AFTER)

@@ -14,7 +14,15 @@ import pytest
 
 from actors.api import certs
 from actors.api.certs import Identity
-from actors.apiserver.authn import Handshaker, NonceCache, SessionAuthenticator, Signed
+from actors.apiserver.authn import (
+    EitherAuthenticator,
+    Handshaker,
+    NonceCache,
+    Replayed,
+    SessionAuthenticator,
+    Signed,
+    TokenAuthenticator,
+)
 from actors.client.credentials import CertificateCredentials
 from bus.config import BusConfig
 from bus.envelope import Envelope, mac
@@ -188,3 +196,27 @@ def test_a_nonce_is_forgotten_only_once_its_request_is_stale():
     for now in moments(100.0, 160.0, 0.5):
         assert not nonces.first_time(b"n" * 12, until=now + WINDOW, now=now)
     assert nonces.first_time(b"n" * 12, until=250.0, now=220.0)
+
+
+def test_flow_controls_refusal_answers_a_session_request_once_and_then_serves_no_copy():
+    """A request refused with 429 before it was authenticated: its first refusal is answered
+    and takes its nonce, so a copy of it is neither answered nor served; a copy of a request
+    served is not answered either; a token request always is."""
+    key, cert = client()
+    clock = Clock(time.time())
+    handshaker = Handshaker(CA, SERVER, SERVER_KEY, TICKETS, clock=clock)
+    sessions = EitherAuthenticator(TokenAuthenticator({}), SessionAuthenticator(TICKETS, WINDOW,
+                                                                                clock))
+    message, pending = certs.hello(cert, key, clock())
+    ticket, session_key, _ = certs.finish(handshaker.answer(message), pending, CA, clock())
+    refused = session_request(ticket, session_key, clock())
+    assert sessions.first_answer(refused[0])
+    assert not sessions.first_answer(refused[0])
+    with pytest.raises(Replayed):
+        sessions.authenticate(*refused)
+    served = session_request(ticket, session_key, clock())
+    assert sessions.authenticate(*served).name == "alice"
+    assert not sessions.first_answer(served[0])
+    stale = session_request(ticket, session_key, clock() - 2 * WINDOW)
+    assert sessions.first_answer(stale[0]) and sessions.first_answer(stale[0])
+    assert sessions.first_answer({"token": "t"}) and sessions.first_answer("not a map")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from actors.api.discovery import Served
-from actors.client.client import REPLY_SLACK, Client, Watch
+from actors.client.client import MAX_THROTTLED, REPLY_SLACK, Client, Watch
 from bus import BusConfig, Envelope, Subjects
 from bus.errors import (
     BusError,
@@ -22,6 +22,7 @@ from bus.errors import (
     NoResponders,
     ServerTimeout,
     ServiceUnavailable,
+    TooManyRequests,
     Unreachable,
 )
 
@@ -170,3 +171,40 @@ def test_the_admins_requests_travel_on_the_exempt_lane_but_its_watches():
     assert Client(admin, "token").subject("get", pods, None, "s1") == \
         "kubeactor.api.core.pods.get.s1"
     assert Client(alice, "token").subject("list", pods, None) == "kubeactor.api.core.pods.list"
+
+
+@dataclass
+class ThrottlingConnection(FakeConnection):
+    """Answers the first ``refusals`` requests with flow control's 429, then each with its
+    own name; counts what was sent."""
+
+    refusals: int = 0
+    sent: int = 0
+
+    def request(self, subject: str, envelope: Envelope, timeout: float | None = None,
+                mac_key: bytes | None = None) -> concurrent.futures.Future[Envelope]:
+        self.sent += 1
+        answered: concurrent.futures.Future[Envelope] = concurrent.futures.Future()
+        if self.sent <= self.refusals:
+            answered.set_result(envelope.error_reply(TooManyRequests(
+                "Too many requests, please try again later.",
+                details={"retryAfterSeconds": 0.05})))
+        else:
+            answered.set_result(envelope.reply({"metadata": {"name": envelope.name}}))
+        return answered
+
+
+def test_a_request_refused_by_flow_control_is_sent_again_after_the_pause_it_names():
+    connection = ThrottlingConnection(refusals=3)
+    started = time.monotonic()
+    got = Client(connection, "token", timeout=1).request("get", "pods", name="web")
+    assert got == {"metadata": {"name": "web"}} and connection.sent == 4
+    assert time.monotonic() - started >= 3 * 0.05
+
+
+def test_a_request_refused_more_than_client_gos_ten_retries_raises_the_429():
+    connection = ThrottlingConnection(refusals=100)
+    with pytest.raises(TooManyRequests):
+        Client(connection, "token", timeout=1).request("create", "configmaps",
+                                                       namespace="default", body={})
+    assert connection.sent == MAX_THROTTLED + 1
