@@ -230,7 +230,8 @@ class BusActor(pykka.ThreadingActor):
             if not full:
                 self._waiting += 1
         if full:
-            self._refuse(incoming, TooManyRequests(f"{type(self).__name__} is busy; retry later"))
+            self._refuse(incoming, TooManyRequests(f"{type(self).__name__} is busy; retry later",
+                                                   details={"retryAfterSeconds": 1}))
             return
         self.tell_soon(incoming)
 

@@ -69,9 +69,9 @@ them fits a bus message where the whole list of a big cluster (a thousand Nodes,
 Pods) does not; the server shrinks a page further when its objects are large."""
 
 MAX_THROTTLED = 10
-"""Times :meth:`Client.request` sends a request again that the apiserver refused with 429
-(flow control: not served, so nothing was done), each after the ``retryAfterSeconds`` the
-refusal names, before it raises: client-go's ``maxRetries`` for a ``Retry-After`` answer."""
+"""Times :meth:`Client.request` sends a request again that was refused with 429 naming a
+``retryAfterSeconds`` (flow control, a busy mailbox: not served, so nothing was done), each
+after that pause, before it raises: client-go's ``maxRetries`` for a ``Retry-After`` answer."""
 
 MAX_RETRY_AFTER = 10.0
 """The longest pause (s) a refusal's ``retryAfterSeconds`` buys."""
@@ -271,8 +271,8 @@ class Client:
                 timeout: float | None = None, server: str | None = None,
                 keys: dict[str, Any] | None = None) -> Any:
         """Send one API request and return the reply's body; raise ApiError on failure. A
-        request flow control refused (429) is sent again after the pause it names, at most
-        :data:`MAX_THROTTLED` times. ``server``: to that one apiserver process (see
+        request refused with 429 is sent again after the pause it names (if it names one), at
+        most :data:`MAX_THROTTLED` times. ``server``: to that one apiserver process (see
         ``Watch.server``), not to any; ``keys``: see :meth:`envelope`."""
         throttled = 0
         while True:
@@ -283,9 +283,9 @@ class Client:
                                      keys=keys)
             except TooManyRequests as error:  # not served: sent again, as client-go does
                 throttled += 1
-                if throttled > MAX_THROTTLED:
-                    raise
                 pause = _retry_after(error)
+                if pause is None or throttled > MAX_THROTTLED:
+                    raise
                 log.info("%s %s: %s; again in %gs", verb, resource, error.message, pause)
                 time.sleep(pause)
 
@@ -501,9 +501,11 @@ class Client:
             f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")
 
 
-def _retry_after(error: ApiError) -> float:
-    """The pause a 429 asks for (``details.retryAfterSeconds``; 1 s when it names none)."""
+def _retry_after(error: ApiError) -> float | None:
+    """The pause a 429 asks for (``details.retryAfterSeconds``); None when it names none (a
+    refusal that waiting does not lift, as an eviction a disruption budget forbids: client-go
+    sends again only an answer with ``Retry-After``)."""
     seconds = error.details.get("retryAfterSeconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-        return 1.0
+        return None
     return min(float(seconds), MAX_RETRY_AFTER)

@@ -179,6 +179,7 @@ class ThrottlingConnection(FakeConnection):
     own name; counts what was sent."""
 
     refusals: int = 0
+    pause: float | None = 0.05
     sent: int = 0
 
     def request(self, subject: str, envelope: Envelope, timeout: float | None = None,
@@ -188,7 +189,7 @@ class ThrottlingConnection(FakeConnection):
         if self.sent <= self.refusals:
             answered.set_result(envelope.error_reply(TooManyRequests(
                 "Too many requests, please try again later.",
-                details={"retryAfterSeconds": 0.05})))
+                details={} if self.pause is None else {"retryAfterSeconds": self.pause})))
         else:
             answered.set_result(envelope.reply({"metadata": {"name": envelope.name}}))
         return answered
@@ -208,3 +209,12 @@ def test_a_request_refused_more_than_client_gos_ten_retries_raises_the_429():
         Client(connection, "token", timeout=1).request("create", "configmaps",
                                                        namespace="default", body={})
     assert connection.sent == MAX_THROTTLED + 1
+
+
+def test_a_429_naming_no_pause_is_raised_at_once():
+    """As an eviction a disruption budget forbids: waiting does not lift it (client-go sends
+    again only an answer with Retry-After)."""
+    connection = ThrottlingConnection(refusals=1, pause=None)
+    with pytest.raises(TooManyRequests):
+        Client(connection, "token", timeout=1).request("get", "pods", name="web")
+    assert connection.sent == 1
