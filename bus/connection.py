@@ -323,6 +323,17 @@ class Connection:
         self._publishing.add(closing)
         closing.add_done_callback(self._publishing.discard)
 
+    def stopping(self) -> None:
+        """Its owner is stopping: a connection reconnecting now is given up at once, so what
+        the stop still sends (a Lease released, a watch stopped) fails fast instead of waiting
+        out the reconnect window for a bus that is gone. Any thread but the loop's."""
+        async def give_up() -> None:
+            if self._down is not None:
+                self._lose(f"the bus at {self.config.url} is down while {self.name} stops")
+
+        if self._nc is not None and not self.closed:
+            self.loop.wait(give_up(), timeout=5)
+
     @property
     def down(self) -> str | None:
         """Why nothing sent on it goes now: lost for good, closed, or reconnecting since a

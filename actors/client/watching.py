@@ -229,6 +229,8 @@ class Watch:
         if sub is None:
             return
         self.client.connection.unsubscribe(sub)
+        if self.client.connection.down is not None:
+            return  # not waited for: the apiserver forgets it once its lease lapses
         with contextlib.suppress(ApiError, BusError):
             self.client.request("watch", self.info, namespace=self.namespace,
                                 options=dict(self.options, watchId=watch_id, stop=True),

@@ -543,6 +543,8 @@ class Cluster(Nodes):
     def stop(self) -> None:
         """Stop the HTTPS listener, actors (newest first), connections, runtimes and
         nats-server. Idempotent."""
+        for connection in self._connections:  # a bus that is gone is not waited for
+            connection.stopping()
         if self.https is not None:
             self.https.stop()
             self.https = None

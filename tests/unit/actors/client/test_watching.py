@@ -28,6 +28,7 @@ class FakeConnection:
         self.unsubscribed: list[str] = []
         self.listeners: list[Any] = []
         self.closed = False
+        self.down: str | None = None
 
     def subscribe(self, subject: str, handler: Any) -> str:
         self.subscribed.append(subject)
@@ -136,3 +137,14 @@ def test_a_replay_moves_the_revision_to_its_answers_once_every_event_it_numbered
     assert watch.revision == "6"
     watch._deliver(event("me.w2", 2, 8))
     assert watch.revision == "9"
+
+
+def test_a_watch_stopped_while_the_bus_is_down_does_not_wait_to_tell_the_apiserver(watched):
+    """A stop that would wait out its request's deadline on a bus that is gone (every
+    controller stopping so made a process's shutdown last minutes): the apiserver forgets the
+    watch once its lease lapses."""
+    client, watch, _ = watched
+    client.connection.down = "reconnecting to tls://127.0.0.1:4222 for 3.0s"
+    watch.stop()
+    assert not any(options.get("stop") for options in client.asked)
+    assert client.connection.unsubscribed == [Subjects("kubeactor").watch("me.w1")]
