@@ -589,8 +589,10 @@ def test_a_request_naming_anothers_inbox_is_not_classified_into_their_flow(
     inbox = f"{editor.connection.subjects.inbox('ns-editor')}.forged"
     editor.connection.subscribe(f"{inbox}.>", lambda incoming: heard.append(incoming.envelope))
     with ThreadPoolExecutor(8) as pool:  # more than the level's seats: the last refused
-        held = [pool.submit(editor.create, "configmaps", {"metadata": {"name": f"h{i}"}},
-                            "team-a") for i in range(8)]
+        # submitted, not requested: Client.request would send a 429 again after its pause
+        held = [pool.submit(lambda i=i: editor.submit(
+            "create", "configmaps", namespace="team-a",
+            body={"metadata": {"name": f"h{i}"}}).result(30)) for i in range(8)]
         try:
             refused = until(lambda: [f for f in held if f.done()])
             assert isinstance(refused[0].exception(), TooManyRequests)
