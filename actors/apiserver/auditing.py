@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import os
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -177,10 +177,18 @@ def events(policy: Policy, outcome: Outcome, audit_id: str | None = None) -> lis
     level, omitted = policy.decide(outcome)
     if level == "None":
         return []
-    audit_id = audit_id or str(uuid.uuid4())
+    audit_id = audit_id or random_uuid()
     final = "Panic" if outcome.code == 500 else "ResponseComplete"
     return [_event(level, stage, outcome, audit_id)
             for stage in ("RequestReceived", final) if stage not in omitted]
+
+
+def random_uuid() -> str:
+    """A random (version 4) UUID's text, as ``str(uuid.uuid4())`` writes it, at a third of its
+    cost (no UUID object): an audit ID per request."""
+    hexa = os.urandom(16).hex()
+    return (f"{hexa[:8]}-{hexa[8:12]}-4{hexa[13:16]}-{'89ab'[int(hexa[16], 16) & 3]}"
+            f"{hexa[17:20]}-{hexa[20:]}")
 
 
 def _event(level: str, stage: str, outcome: Outcome, audit_id: str) -> Event:

@@ -122,7 +122,7 @@ class Observers:
 
 def answered(pending: Pending, reply: Envelope, named: dict[str, str]) -> Outcome:
     """The outcome of ``pending`` answered by ``reply``; ``named``: what its subject says
-    of it (verb, group, resource), for a request not understood."""
+    of it (verb, group, resource), read only for a request not understood."""
     status = reply.status or {}
     request = pending.request
     received = time.time() - (time.monotonic() - pending.started)
@@ -216,8 +216,8 @@ class Telling:
                 (time.monotonic() - pending.started) * 1000,
                 request.name if request else None))
         if self.observer is not None:
-            self.observer.answered(answered(pending, reply, self._named_by(
-                pending.incoming.subject)), counted=True)
+            named = self._named_by(pending.incoming.subject) if pending.request is None else {}
+            self.observer.answered(answered(pending, reply, named), counted=True)
         return reply
 
     def rejected(self, subject: str, error: ApiError) -> None:
