@@ -41,9 +41,11 @@ TRACER_HEARD_FOR = 3 * TRACER_REPEAT
 """Seconds a tracer counts as listening after its last announcement: two may be lost."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
-    """One answered request: who asked what, and the answer."""
+    """One answered request: who asked what, and the answer. Observers read it, never change
+    it (not frozen: a frozen dataclass is built a call per field, and one is built for every
+    request)."""
 
     subject: str
     """The bus subject the request came on."""
