@@ -191,8 +191,11 @@ def _ownable(path: Path, reset: tuple[str, ...] = ()) -> bool:
             and not (path[0][2:] in reset and path[0].startswith("f:")))
 
 
-def _changes(old: Object, new: Object) -> tuple[FieldSet, FieldSet]:
-    """(set or changed, removed) of the fields a manager may own, from ``old`` to ``new``."""
+def _changes(old: Object | None, new: Object) -> tuple[FieldSet, FieldSet]:
+    """(set or changed, removed) of the fields a manager may own, from ``old`` (None:
+    created, so every field of ``new`` is set, without a diff) to ``new``."""
+    if old is None:
+        return frozenset(p for p in fieldsets.fields(new) if _ownable(p)), frozenset()
     changed, removed = fieldsets.changes(old, new)
     return (frozenset(p for p in changed if _ownable(p)),
             frozenset(p for p in removed if _ownable(p)))
@@ -204,7 +207,7 @@ def record(old: Object | None, new: Object, writer: Writer) -> list[Object]:
     writer's Update entry gaining the fields set or changed, the others losing them and the
     fields removed."""
     managers = _sent(new, old) or []
-    changed, removed = _changes(old or {}, new)
+    changed, removed = _changes(old, new)
     kept = [m.without(changed | removed) for m in managers]
     if not changed:
         return write(kept)

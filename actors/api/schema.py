@@ -403,7 +403,15 @@ def regex(pattern: str) -> Any:
 def _has_type(value: Any, types: tuple[str, ...]) -> bool:
     if isinstance(value, bool):
         return "boolean" in types
-    return any(isinstance(value, _JSON_TYPES[t]) for t in types if t in _JSON_TYPES)
+    classes = _CLASSES.get(types)
+    if classes is None:  # once per tuple of types a schema names (a few dozen)
+        classes = _CLASSES[types] = tuple(c for t in types for c in _JSON_TYPES.get(t, ()))
+    return isinstance(value, classes)
+
+
+_CLASSES: dict[tuple[str, ...], tuple[type, ...]] = {}
+"""The Python classes of each tuple of JSON types :func:`_has_type` was asked about (one
+``isinstance`` instead of one per type: the schema walk's largest cost)."""
 
 
 def json_type(value: Any) -> str:

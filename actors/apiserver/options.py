@@ -94,10 +94,14 @@ def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     return value
 
 
+NO_OPTIONS = Options()
+"""A request's options when it sends none (most do): one, shared, as Options never change."""
+
+
 def parse_options(raw: Any, subjects: Subjects) -> Options:
     """The options of one request; BadRequest naming the first bad one."""
     if raw is None:
-        return Options()
+        return NO_OPTIONS
     if not isinstance(raw, dict):
         raise BadRequest("options must be a map")
     version = _typed(raw, "resourceVersion", (str, int))

@@ -41,9 +41,11 @@ TRACER_HEARD_FOR = 3 * TRACER_REPEAT
 """Seconds a tracer counts as listening after its last announcement: two may be lost."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
-    """One answered request: who asked what, and the answer."""
+    """One answered request: who asked what, and the answer. Observers read it, never change
+    it (not frozen: a frozen dataclass is built a call per field, and one is built for every
+    request)."""
 
     subject: str
     """The bus subject the request came on."""
@@ -122,7 +124,7 @@ class Observers:
 
 def answered(pending: Pending, reply: Envelope, named: dict[str, str]) -> Outcome:
     """The outcome of ``pending`` answered by ``reply``; ``named``: what its subject says
-    of it (verb, group, resource), for a request not understood."""
+    of it (verb, group, resource), read only for a request not understood."""
     status = reply.status or {}
     request = pending.request
     received = time.time() - (time.monotonic() - pending.started)
@@ -216,8 +218,8 @@ class Telling:
                 (time.monotonic() - pending.started) * 1000,
                 request.name if request else None))
         if self.observer is not None:
-            self.observer.answered(answered(pending, reply, self._named_by(
-                pending.incoming.subject)), counted=True)
+            named = self._named_by(pending.incoming.subject) if pending.request is None else {}
+            self.observer.answered(answered(pending, reply, named), counted=True)
         return reply
 
     def rejected(self, subject: str, error: ApiError) -> None:

@@ -13,7 +13,6 @@ import hashlib
 import json
 import math
 import random
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,10 +34,18 @@ MAX_DEPTH = 64
 
 
 def new_uid() -> str:
-    """A random (version 4) UUID for ``metadata.uid``: unique, not secret, so drawn from
-    ``random`` (seeded from the OS) rather than ``os.urandom``, a system call that gives up
-    the GIL on every create."""
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+    """A random (version 4) UUID for ``metadata.uid`` and an audit ID: unique, not secret, so
+    drawn from ``random`` (seeded from the OS) rather than ``os.urandom``, a system call that
+    gives up the GIL on every create."""
+    digits = f"{random.getrandbits(128) & ~_VERSION_BITS | _VERSION_4:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+_VERSION_BITS = 0xF000 << 64 | 0xC000 << 48
+"""Where a UUID holds its version (4 bits) and variant (the top 2 of the next ones)."""
+_VERSION_4 = 0x4000 << 64 | 0x8000 << 48
+"""Version 4 (random), RFC 4122's variant: what ``uuid.UUID(int=..., version=4)`` sets (the
+text written without a UUID object, a third of its cost)."""
 
 
 class _NotPlain(Exception):

@@ -155,13 +155,20 @@ def _written(amounts: dict[str, int], names: dict[str, str]) -> dict[str, str]:
                        for r, amount in amounts.items()))
 
 
+def _charges(request: AdmissionRequest) -> bool:
+    """Whether ``request`` may add to its namespace's quotas: a create (not a binding) or an
+    update of a namespaced object."""
+    return request.info.namespaced and request.object is not None and \
+        request.operation != "DELETE" and not (request.operation == "CREATE"
+                                                 and request.subresource)  # a binding
+
+
 def _request_usage(request: AdmissionRequest) -> dict[str, int]:
-    """What ``request`` adds to its namespace's quotas (negative: gives back): a create, what
-    the new object counts; an update, what it counts more (or less) than the old one."""
+    """What ``request`` (that :func:`_charges`) adds to its namespace's quotas (negative: gives
+    back): a create, what the new object counts; an update, what it counts more (or less)
+    than the old one."""
     info = request.info
-    if not info.namespaced or request.object is None or request.operation == "DELETE" or (
-            request.operation == "CREATE" and request.subresource):  # a binding
-        return {}
+    assert request.object is not None, "only asked of a request that charges"
     new = quota_usage.usage(info.group, info.name, request.object)
     if request.operation == "CREATE":
         return new
@@ -213,34 +220,41 @@ class ResourceQuota:
         return used
 
     def validate(self, request: AdmissionRequest) -> None:
+        if not _charges(request) or not (quotas := self._quotas(request.namespace)):
+            return  # no quota there: what the object counts is not even counted
         usage = _request_usage(request)
         pod_create = request.info.name == "pods" and request.operation == "CREATE"
         if usage:
-            self._charge(request.namespace, usage, request,
-                         _pod_constraints if pod_create else None)
+            self._charge(quotas, usage, request, _pod_constraints if pod_create else None)
 
     def release(self, obj: Object, old: Object | None = None) -> None:
         """Give back what ``obj`` counted (or, with ``old``, what changing ``old`` into ``obj``
         was charged)."""
         info = self._access.served.of(obj)
-        if info is None or not info.namespaced:
+        if info is None or not info.namespaced or not (
+                quotas := self._quotas(obj.get("metadata", {}).get("namespace"))):
             return
         counted = quota_usage.usage(info.group, info.name, obj)
         if old is not None:
             counted = quota_usage.delta(counted, quota_usage.usage(info.group, info.name, old))
         if counted:
-            self._charge(obj.get("metadata", {}).get("namespace"),
-                         {name: -amount for name, amount in counted.items()}, None)
+            self._charge(quotas, {name: -amount for name, amount in counted.items()}, None)
 
-    def _charge(self, namespace: str | None, usage: dict[str, int],
+    def _quotas(self, namespace: str | None) -> list[Object]:
+        """The ResourceQuotas of ``namespace`` (None, a cluster-scoped object's: none). Read
+        before the usage is counted: a pod's requests and limits cost more to count than the
+        list, and most namespaces have no quota."""
+        return self._access.list("resourcequotas", namespace) if namespace else []
+
+    def _charge(self, quotas: list[Object], usage: dict[str, int],
                 request: AdmissionRequest | None, constraints: Constraints | None = None
                 ) -> None:
-        """Add ``usage`` to every quota of ``namespace`` that tracks any of it, each by a
-        compare-and-swap; refuse (when ``request`` is given) past a hard limit, giving back
-        what the other quotas were charged."""
+        """Add ``usage`` to every one of ``quotas`` (a namespace's) that tracks any of it, each
+        by a compare-and-swap; refuse (when ``request`` is given) past a hard limit, giving
+        back what the other quotas were charged."""
         charged: list[Object] = []
         try:
-            for quota in self._access.list("resourcequotas", namespace):
+            for quota in quotas:
                 self._charge_with_retries(quota, usage, request, constraints)
                 charged.append(quota)
         except Exception:

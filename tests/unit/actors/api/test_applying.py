@@ -199,3 +199,17 @@ def test_the_upgrade_leaves_conflicts_on_fields_kubectl_never_applied():
         {**CONFIG, "spec": {k: v for k, v in CONFIG["spec"].items() if k != "replicas"}})
     with pytest.raises(applying.ApplyConflict, match=r"\.spec\.replicas"):
         applying.apply(live, CONFIG, applying.Writer("kubectl", "apps/v1", "t"), force=False)
+
+
+def test_a_create_records_what_a_diff_from_nothing_would():
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "web", "namespace": "default", "uid": "u", "labels": {"app": "web"},
+        "finalizers": ["a", "b"]}, "spec": {"containers": [
+            {"name": "web", "image": "nginx:1", "ports": [{"containerPort": 80}]},
+            {"name": "side", "image": "busybox"}], "tolerations": [{"key": "k"}]},
+        "status": {}}
+    created = applying.record(None, pod, APPLIER)  # without a diff
+    assert created == applying.record({}, pod, APPLIER)  # the diff's answer
+    owned = _owners({"metadata": {"managedFields": created}})[("ops", applying.UPDATE)]
+    assert ("f:spec", "f:containers", 'k:{"name":"web"}', "f:image") in owned
+    assert ("f:metadata", "f:uid") not in owned

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actors.api import certificates, certs, crds, flowcontrol
+from actors.api import certificates, certs, crds, flowcontrol, schema
 from actors.api.objects import Object
 from actors.api.resources import RESOURCES, REVIEWS, lookup
 from actors.api.validation import decode, validate
@@ -393,3 +393,15 @@ def test_kubeactors_own_kinds_pass_the_schema_unchanged():
     body = copy.deepcopy(VALID["admissionregistrations"][0]) | {"extra": 1}
     assert decode(info, body, "Strict") == []
     assert body["extra"] == 1
+
+
+@pytest.mark.parametrize(("value", "types", "ok"), [
+    (True, ("integer",), False), (True, ("number",), False), (True, ("boolean",), True),
+    (1, ("number",), True), (1.5, ("integer",), False), (1.5, ("number",), True),
+    (1, ("integer", "string"), True), ("1", ("integer", "string"), True),
+    ("1", ("integer",), False), ([], ("object",), False), ({}, ("object",), True),
+    ([], ("array",), True), ("x", ("no-such-type",), False)])
+def test_a_value_has_the_json_types_kubernetes_gives_it(value: Any, types: tuple[str, ...],
+                                                         ok: bool):
+    for _ in range(2):  # the second time from the classes remembered for those types
+        assert schema.walk(schema.Node(types=types), value).errors is not ok

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 import jsonschema
 import pytest
 
 from actors.api.users import UserInfo
-from actors.apiserver.auditing import DEFAULT_POLICY, Auditor, Policy, events, request_uri
+from actors.apiserver.auditing import (
+    DEFAULT_POLICY,
+    Auditor,
+    Policy,
+    events,
+    request_uri,
+)
 from actors.apiserver.outcomes import Outcome
 from bus.errors import UsageError
 from tests.auditlog import EVENT
@@ -125,3 +133,12 @@ def test_the_auditor_writes_what_the_policy_says():
     assert written == []
     Auditor(written.append).answered(outcome(), counted=True)
     assert len(written) == 1
+
+
+def test_audit_ids_are_random_version_4_uuids_as_uuid_writes_them():
+    ids = [events(DEFAULT_POLICY, outcome())[0]["auditID"] for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert {text[19] for text in ids} == set("89ab")  # the variant's two random bits

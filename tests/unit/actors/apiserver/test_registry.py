@@ -3,6 +3,7 @@ an update, a binding and a delete."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.apiserver.registry import (
     graceful_deletion,
+    new_uid,
     plain_copy,
     prepare_binding,
     prepare_create,
@@ -340,3 +342,10 @@ def test_a_body_is_copied_whole_and_must_be_plain_data():
         deep = {"d": deep}
     with pytest.raises(BadRequest, match="nested more than 64 levels deep"):
         plain_copy(deep)
+
+
+def test_a_uid_is_the_text_uuid_writes_of_the_same_random_version_4_uuid():
+    state = random.getstate()
+    uids = [new_uid() for _ in range(500)]
+    random.setstate(state)
+    assert uids == [str(uuid.UUID(int=random.getrandbits(128), version=4)) for _ in range(500)]

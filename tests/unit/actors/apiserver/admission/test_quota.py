@@ -225,3 +225,21 @@ def test_cluster_scoped_objects_and_bindings_charge_nothing():
                                      user=ALICE))
     plugin.validate(request("CREATE", "pods", pod("p"), pod("p"), subresource="binding"))
     plugin.release(namespace)
+
+
+def test_a_namespace_without_a_quota_has_nothing_counted(monkeypatch: pytest.MonkeyPatch):
+    access = MemoryAccess()
+    admitted_quota(access, a_quota("q", pods="1"))  # in "default"
+    plugin = ResourceQuota(access)
+    counted: list[str] = []
+    monkeypatch.setattr(quota, "usage", lambda group, resource, obj: counted.append(
+        obj["metadata"]["namespace"]) or {"pods": 1})
+    elsewhere = pod("p")
+    elsewhere["metadata"]["namespace"] = "team-a"
+    plugin.validate(AdmissionRequest("CREATE", lookup("", "pods"), subresource=None,
+                                     namespace="team-a", name="p", object=elsewhere,
+                                     old_object=None, user=ALICE))
+    plugin.release(elsewhere)
+    assert counted == []  # a pod's requests and limits were not read
+    plugin.validate(request("CREATE", "pods", pod("p")))
+    assert counted == ["default"]
