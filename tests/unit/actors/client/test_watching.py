@@ -29,7 +29,7 @@ class FakeConnection:
         self.listeners: list[Any] = []
         self.closed = False
 
-    def subscribe(self, subject: str, handler: Any) -> str:
+    def subscribe(self, subject: str, handler: Any, **options: Any) -> str:
         self.subscribed.append(subject)
         return subject
 
