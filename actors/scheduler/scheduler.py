@@ -7,8 +7,11 @@ a :class:`SchedulingQueue` (pending pods whose ``spec.schedulerName`` is this sc
 name). One pod at a time goes through a scheduling
 cycle of the :class:`Framework` with this scheduler's :class:`Profile` (default plugins unless
 given): filter and score nodes, assume the pod on the best one, Reserve, Permit. Binding
-(``pods/binding`` through the DefaultBinder) runs on a small pool of binding threads, so the
-next cycle does not wait for the apiserver; the outcome comes back as a message. Events
+(``pods/binding`` through the DefaultBinder) never holds the next cycle: a pod with nothing to
+do at PreBind (every PreBind plugin's pre-flight says Skip, as VolumeBinding's for a pod
+without claims) is bound by a request sent from the cycle and answered on the bus loop; any
+other binds on a small pool of binding threads (PreBind may block). The outcome comes back as
+a message. Events
 (``Scheduled``, ``FailedScheduling``) go through an :class:`EventRecorder`: written one at a
 time off the scheduling path, aggregated, dropped past its queue as client-go's broadcaster
 drops them, so they never hold back scheduling. A pod that fits nowhere gets a
@@ -27,7 +30,8 @@ the process's ``leaderElection`` health check from any thread.
 Hooks for a subclass (``actors.scheduler.shadowing``, the shadow scheduler): ``_on_pod`` (a
 pod's watch event, which keeps the cache and the queue) and ``_plan_next`` (plans cycles).
 
-Which thread: the actor's, for everything but Bind (binding threads). Neighbours:
+Which thread: the actor's, for everything but binding (binding threads, or the bus loop
+that answers a binding sent from the cycle). Neighbours:
 ``actors.scheduler`` (framework, plugins, queue, cache), ``actors.client.leaderelection``,
 ``actors.client.informer`` (events in), ``actors.client.client`` (bindings and events out).
 """
@@ -86,7 +90,8 @@ WAKE = object()
 
 @dataclass(frozen=True, slots=True)
 class BindingDone:
-    """Local message from a binding thread: how binding ``entry`` to ``node`` went."""
+    """Local message from a binding thread or the bus loop: how binding ``entry`` to
+    ``node`` went."""
 
     entry: QueuedPod
     node: str
@@ -306,8 +311,10 @@ class Scheduler(BusActor):
     def _permit_done(self, message: PermitDone) -> None:
         entry, node, state, status = message.entry, message.node, message.state, message.status
         if status.ok:
-            assert self._binding is not None
-            self._binding.submit(self._bind, entry, node, state)
+            if not self.framework.bind_soon(state, entry.info, node,
+                                            lambda bound: self._bound(entry, node, state, bound)):
+                assert self._binding is not None
+                self._binding.submit(self._bind, entry, node, state)
             return
         self.framework.run_unreserve(state, entry.info, node)
         self.cache.forget(entry.key)
@@ -315,9 +322,13 @@ class Scheduler(BusActor):
                      passing=status.code is Code.ERROR)
 
     def _bind(self, entry: QueuedPod, node: str, state: CycleState) -> None:
-        """On a binding thread: Bind (guarded: a broken bind plugin is an Error, and the pod
-        backs off), then the Scheduled Event; the actor hears how it went."""
-        status = self.framework.run_bind(state, entry.info, node)
+        """On a binding thread: PreBind and Bind (guarded: a broken plugin is an Error, and
+        the pod backs off), then :meth:`_bound`."""
+        self._bound(entry, node, state, self.framework.run_bind(state, entry.info, node))
+
+    def _bound(self, entry: QueuedPod, node: str, state: CycleState, status: Status) -> None:
+        """How binding went (a binding thread, or the bus loop for a binding that needed
+        none): the Scheduled Event, and the actor hears it."""
         if status.ok:
             self.recorder.record(entry.info.pod, "Normal", "Scheduled",
                                  f"Successfully assigned {entry.key} to {node}")
