@@ -38,8 +38,10 @@ that answers a binding sent from the cycle). Neighbours:
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import copy
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,7 +77,9 @@ class SchedulerConfig:
     queue: QueueConfig = field(default_factory=QueueConfig)
     bind_workers: int = 16
     """Bindings in flight at once (kube-scheduler binds in a goroutine per pod); enough to
-    keep the apiserver's group commits full."""
+    keep the apiserver's group commits full. The binding threads, and the bound of the
+    bindings sent from the cycle and the threads' together (more would wait in the
+    apiserver's queues for the scheduler's flow, past their length a 429)."""
     leader_election: LeaderElectionConfig | None = None
     """None: this scheduler is alone and schedules from the start."""
 
@@ -139,6 +143,12 @@ class Scheduler(BusActor):
         """Last FailedScheduling message per pod (the same one is not recorded twice)."""
         self._informers: list[Informer] = []
         self._binding: concurrent.futures.ThreadPoolExecutor | None = None
+        self._in_flight = 0
+        """Bindings handed over (sent from the cycle, or to the binding threads) and not
+        answered yet."""
+        self._to_bind: collections.deque[tuple[QueuedPod, str, CycleState]] = \
+            collections.deque()
+        """Pods through Permit waiting for a binding to end (``bind_workers`` in flight)."""
         self.elector = None if self.config.leader_election is None else LeaderElector(
             client, self.config.leader_election, schedule=self.tell_later,
             on_started_leading=self._started_leading, on_stopped_leading=self._stopped_leading)
@@ -311,15 +321,24 @@ class Scheduler(BusActor):
     def _permit_done(self, message: PermitDone) -> None:
         entry, node, state, status = message.entry, message.node, message.state, message.status
         if status.ok:
-            if not self.framework.bind_soon(state, entry.info, node,
-                                            lambda bound: self._bound(entry, node, state, bound)):
-                assert self._binding is not None
-                self._binding.submit(self._bind, entry, node, state)
+            self._to_bind.append((entry, node, state))
+            self._bind_next()
             return
         self.framework.run_unreserve(state, entry.info, node)
         self.cache.forget(entry.key)
         self._failed(entry, status.message, frozenset({status.plugin}),
                      passing=status.code is Code.ERROR)
+
+    def _bind_next(self) -> None:
+        """Hand the pods waiting to be bound over while fewer than ``bind_workers`` bindings
+        are in flight: sent from here when they need no binding thread, else to one."""
+        while self._to_bind and self._in_flight < self.config.bind_workers:
+            entry, node, state = self._to_bind.popleft()
+            self._in_flight += 1
+            if not self.framework.bind_soon(state, entry.info, node,
+                                            functools.partial(self._bound, entry, node, state)):
+                assert self._binding is not None
+                self._binding.submit(self._bind, entry, node, state)
 
     def _bind(self, entry: QueuedPod, node: str, state: CycleState) -> None:
         """On a binding thread: PreBind and Bind (guarded: a broken plugin is an Error, and
@@ -336,6 +355,8 @@ class Scheduler(BusActor):
 
     def _binding_done(self, message: BindingDone) -> None:
         entry, node = message.entry, message.node
+        self._in_flight -= 1
+        self._bind_next()
         if message.status.ok:
             self.queue.done(entry.key)
             self._failures.pop(entry.key, None)

@@ -1,7 +1,8 @@
 """Binding without a binding thread (actors/scheduler/framework.py ``bind_soon``,
 DefaultBinder's ``bind_soon``, VolumeBinding's pre-flight): taken only when every PreBind
 plugin's pre-flight says Skip and the first binder binds without blocking; its Status is the
-one ``run_bind`` would give, guarded the same way, told once."""
+one ``run_bind`` would give, guarded the same way, told once; no more bindings in flight
+than ``bind_workers``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from actors.scheduler.framework import Framework, Profile
 from actors.scheduler.interface import SKIP, SUCCESS, Code, CycleState, Status, error
 from actors.scheduler.nodeinfo import PodInfo
 from actors.scheduler.plugins import DefaultBinder
+from actors.scheduler.scheduler import BindingDone, PermitDone, Scheduler, SchedulerConfig
 from actors.scheduler.volumebinding import VolumeBinding
+from bus import Subjects
 from bus.errors import Conflict
 from tests.conftest import pod
 
@@ -144,3 +147,38 @@ def test_volume_binding_has_nothing_to_pre_bind_only_without_claims():
     claim = {"metadata": {"name": "data"}, "spec": {}}
     state: dict[str, Any] = {"VolumeBinding": ([claim], {})}
     assert plugin.pre_bind_pre_flight(state, WEB, "n1").ok
+
+
+@dataclass
+class HeldBinder:
+    """bind_soon that holds every binding's ``done`` (the answer not come yet)."""
+
+    name: str = "Held"
+    held: list[str] = field(default_factory=list)
+
+    def bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        return SUCCESS
+
+    def bind_soon(self, state: CycleState, pod: PodInfo, node: str,
+                  done: Callable[[Status], None]) -> None:
+        self.held.append(pod.key)
+
+
+def test_no_more_bindings_are_in_flight_than_bind_workers():
+    binder = HeldBinder()
+    scheduler = Scheduler(FakeConnection(), None,  # type: ignore[arg-type]
+                          SchedulerConfig(bind_workers=2), Profile((binder,)))
+    for name in ("a", "b", "c"):
+        scheduler.queue.add(PodInfo.of(pod(name)))
+    entries = [scheduler.queue.pop() for _ in range(3)]
+    for entry in entries:
+        assert entry is not None
+        scheduler._permit_done(PermitDone(entry, "n1", {}, SUCCESS))
+    assert binder.held == ["/a", "/b"]
+    scheduler._binding_done(BindingDone(entries[0], "n1", {}, SUCCESS))  # type: ignore[arg-type]
+    assert binder.held == ["/a", "/b", "/c"]
+    scheduler.recorder.close()
+
+
+class FakeConnection:
+    subjects = Subjects("kubeactor")
