@@ -76,10 +76,14 @@ class SchedulerConfig:
     """Pods whose ``spec.schedulerName`` equals this are ours; also the Events' source."""
     queue: QueueConfig = field(default_factory=QueueConfig)
     bind_workers: int = 16
-    """Bindings in flight at once (kube-scheduler binds in a goroutine per pod); enough to
-    keep the apiserver's group commits full. The binding threads, and the bound of the
-    bindings sent from the cycle and the threads' together (more would wait in the
-    apiserver's queues for the scheduler's flow, past their length a 429)."""
+    """Binding threads, for the pods with something to do at PreBind (kube-scheduler binds
+    in a goroutine per pod); enough to keep the apiserver's group commits full."""
+    bindings_in_flight: int = 128
+    """Bindings sent and not answered yet, at most (on threads and from the cycle together):
+    enough for 1,000 pods/s at 128 ms a binding, and under what the apiserver queues for
+    the scheduler's flow (a namespace's: 6 queues of 50 at workload-high) before a 429.
+    As many as ``bind_workers`` held the scheduler's pace to 16 per binding's round trip
+    (about 150 pods/s on a loaded machine)."""
     leader_election: LeaderElectionConfig | None = None
     """None: this scheduler is alone and schedules from the start."""
 
@@ -148,7 +152,7 @@ class Scheduler(BusActor):
         answered yet."""
         self._to_bind: collections.deque[tuple[QueuedPod, str, CycleState]] = \
             collections.deque()
-        """Pods through Permit waiting for a binding to end (``bind_workers`` in flight)."""
+        """Pods through Permit waiting for a binding to end (``bindings_in_flight``)."""
         self.elector = None if self.config.leader_election is None else LeaderElector(
             client, self.config.leader_election, schedule=self.tell_later,
             on_started_leading=self._started_leading, on_stopped_leading=self._stopped_leading)
@@ -330,9 +334,9 @@ class Scheduler(BusActor):
                      passing=status.code is Code.ERROR)
 
     def _bind_next(self) -> None:
-        """Hand the pods waiting to be bound over while fewer than ``bind_workers`` bindings
-        are in flight: sent from here when they need no binding thread, else to one."""
-        while self._to_bind and self._in_flight < self.config.bind_workers:
+        """Hand the pods waiting to be bound over while fewer than ``bindings_in_flight``
+        are: sent from here when they need no binding thread, else to one."""
+        while self._to_bind and self._in_flight < self.config.bindings_in_flight:
             entry, node, state = self._to_bind.popleft()
             self._in_flight += 1
             if not self.framework.bind_soon(state, entry.info, node,

@@ -2,7 +2,7 @@
 DefaultBinder's ``bind_soon``, VolumeBinding's pre-flight): taken only when every PreBind
 plugin's pre-flight says Skip and the first binder binds without blocking; its Status is the
 one ``run_bind`` would give, guarded the same way, told once; no more bindings in flight
-than ``bind_workers``."""
+than ``bindings_in_flight``."""
 
 from __future__ import annotations
 
@@ -164,10 +164,10 @@ class HeldBinder:
         self.held.append(pod.key)
 
 
-def test_no_more_bindings_are_in_flight_than_bind_workers():
+def test_no_more_bindings_are_in_flight_than_bindings_in_flight():
     binder = HeldBinder()
     scheduler = Scheduler(FakeConnection(), None,  # type: ignore[arg-type]
-                          SchedulerConfig(bind_workers=2), Profile((binder,)))
+                          SchedulerConfig(bindings_in_flight=2), Profile((binder,)))
     for name in ("a", "b", "c"):
         scheduler.queue.add(PodInfo.of(pod(name)))
     entries = [scheduler.queue.pop() for _ in range(3)]
