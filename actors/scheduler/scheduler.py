@@ -78,12 +78,11 @@ class SchedulerConfig:
     bind_workers: int = 16
     """Binding threads, for the pods with something to do at PreBind (kube-scheduler binds
     in a goroutine per pod); enough to keep the apiserver's group commits full."""
-    bindings_in_flight: int = 128
+    bindings_in_flight: int = 256
     """Bindings sent and not answered yet, at most (on threads and from the cycle together):
-    enough for 1,000 pods/s at 128 ms a binding, and under what the apiserver queues for
-    the scheduler's flow (a namespace's: 6 queues of 50 at workload-high) before a 429.
-    As many as ``bind_workers`` held the scheduler's pace to 16 per binding's round trip
-    (about 150 pods/s on a loaded machine)."""
+    under what the apiserver queues for the scheduler's flow (a namespace's: 6 queues of 50
+    at workload-high) before a 429. Fewer held the scheduler back on a loaded machine, where
+    a binding's round trip reaches a second (benchmarks/RESULTS.md: 16 and 128)."""
     leader_election: LeaderElectionConfig | None = None
     """None: this scheduler is alone and schedules from the start."""
 
