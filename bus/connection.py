@@ -108,12 +108,13 @@ def _hang_up(nc: NatsClient) -> None:
         transport.close()
 
 
-def _suffer(fate: faults.Fate, handler: Handler, msg: Msg) -> None:
+def _suffer(fate: faults.Fate, handler: Handler, msg: Msg,
+            decoder: Callable[[bytes], Envelope] = decode) -> None:
     """Hand ``msg`` to ``handler`` as a fault plan decided: not at all, twice (each copy
     decoded anew, as two deliveries would be), or later (loop thread; a delay is a timer of
     the loop, so the messages after it overtake it)."""
     for _ in range(fate.copies):
-        incoming = Incoming(msg.subject, decode(msg.data), msg.reply or None, msg.data,
+        incoming = Incoming(msg.subject, decoder(msg.data), msg.reply or None, msg.data,
                             read_mac(msg.headers))
         if fate.delay:
             asyncio.get_running_loop().call_later(fate.delay, handler, incoming)
@@ -371,23 +372,26 @@ class Connection:
 
     def subscribe(self, subject: str, handler: Handler, *, queue: str = "",
                   rejected: Rejected | None = None,
-                  answers: Callable[[str], bool] | None = None) -> Subscription:
+                  answers: Callable[[str], bool] | None = None,
+                  decoder: Callable[[bytes], Envelope] = decode) -> Subscription:
         """Subscribe ``handler`` (runs on the loop thread) to ``subject``; blocks until done.
         A message that does not decode is told to ``rejected`` and answered with its error
         when ``answers(reply subject)`` (by default: into an inbox, ``Subjects.inbox_owner``).
+        ``decoder``: :func:`~bus.envelope.decode`, or ``decode_from_apiserver`` where only the
+        apiserver may publish (a watch's events).
         """
         return self.loop.wait(self._subscribe(subject, handler, queue, rejected,
-                                             answers or self._is_inbox), timeout=10)
+                                             answers or self._is_inbox, decoder), timeout=10)
 
     def _is_inbox(self, subject: str) -> bool:
         return self.subjects.is_inbox_of(subject, None)
 
     async def _subscribe(self, subject: str, handler: Handler, queue: str,
-                         rejected: Rejected | None,
-                         answers: Callable[[str], bool]) -> Subscription:
+                         rejected: Rejected | None, answers: Callable[[str], bool],
+                         decoder: Callable[[bytes], Envelope]) -> Subscription:
         async def deliver(msg: Msg) -> None:
             try:
-                envelope = decode(msg.data)
+                envelope = decoder(msg.data)
             except ApiError as error:
                 log.warning("%s: dropped bad message on %s: %s", self.name, msg.subject, error)
                 if rejected is not None:
@@ -401,7 +405,7 @@ class Connection:
                 handler(Incoming(msg.subject, envelope, msg.reply or None, msg.data,
                                  read_mac(msg.headers)))
             else:
-                _suffer(chosen, handler, msg)
+                _suffer(chosen, handler, msg, decoder)
 
         return await self._checked(subject, await self.nc.subscribe(
             subject, queue=queue, cb=deliver, pending_msgs_limit=self.config.pending_limit))

@@ -208,6 +208,29 @@ def decode(data: bytes) -> Envelope:
         wire = msgpack.unpackb(data, raw=False, strict_map_key=False)
     except Exception as error:  # msgpack raises several unrelated types
         raise BadRequest(f"message is not valid msgpack: {error}") from error
+    return _envelope(wire)
+
+
+_UNPACKER = msgspec.msgpack.Decoder()
+"""msgspec's msgpack decoder: a watch event in about a third of ``msgpack.unpackb``'s time
+(and its short keys shared). Not for requests: it takes an array as a map's key (a tuple),
+which a request's reader must refuse (400) and msgpack's does."""
+
+
+def decode_from_apiserver(data: bytes) -> Envelope:
+    """:func:`decode` for what only the apiserver may publish (watch events: nats-server
+    refuses anyone else's publish to ``P.watch.>``, docs/PROTOCOL.md), whose objects the
+    apiserver wrote and checked. The same envelope from the same bytes, faster; a message
+    that is not one still raises BadRequest."""
+    try:
+        wire = _UNPACKER.decode(data)
+    except msgspec.DecodeError as error:
+        raise BadRequest(f"message is not valid msgpack: {error}") from error
+    return _envelope(wire)
+
+
+def _envelope(wire: Any) -> Envelope:
+    """The envelope an unpacked message holds; BadRequest when it holds none."""
     if not isinstance(wire, dict):
         raise BadRequest("message is not a msgpack map")
     version = wire.get("v")

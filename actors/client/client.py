@@ -161,6 +161,14 @@ def answer_stream(connection: Connection, incoming: Incoming, body: dict[str, An
             {"seq": sent.get("seq"), **body}, sender=connection.name))
 
 
+def binding_of(pod: Object, node: str) -> Object:
+    """The Binding of ``pod`` to ``node`` (``create pods/binding``'s body)."""
+    metadata = pod["metadata"]
+    return {"apiVersion": "v1", "kind": "Binding",
+            "metadata": {"name": metadata["name"], "namespace": metadata["namespace"]},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+
+
 def _settle(answer: concurrent.futures.Future[Any],
             sent: concurrent.futures.Future[Envelope],
             warn: Callable[[str], None] | None = None) -> None:
@@ -473,11 +481,16 @@ class Client:
 
     def bind(self, pod: Object, node: str, trace_id: str | None = None) -> None:
         metadata = pod["metadata"]
-        binding = {"apiVersion": "v1", "kind": "Binding",
-                   "metadata": {"name": metadata["name"], "namespace": metadata["namespace"]},
-                   "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
         self.request("create", "pods", namespace=metadata["namespace"], name=metadata["name"],
-                     body=binding, subresource="binding", trace_id=trace_id)
+                     body=binding_of(pod, node), subresource="binding", trace_id=trace_id)
+
+    def bind_soon(self, pod: Object, node: str, trace_id: str | None = None
+                  ) -> concurrent.futures.Future[Any]:
+        """:meth:`bind` without waiting (:meth:`submit`'s future)."""
+        metadata = pod["metadata"]
+        return self.submit("create", "pods", namespace=metadata["namespace"],
+                           name=metadata["name"], body=binding_of(pod, node),
+                           subresource="binding", trace_id=trace_id)
 
     def watch(self, resource: str | ResourceInfo, on_event: Callable[[WatchEvent], None], *,
               namespace: str | None = None, label_selector: str | None = None,

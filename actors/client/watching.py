@@ -33,6 +33,7 @@ from actors.api.resources import ResourceInfo
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from bus import loop as bus_loop
 from bus.connection import Incoming
+from bus.envelope import decode_from_apiserver
 from bus.errors import ApiError, BusError, Conflict, Gone, NoResponders
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ class Watch:
         connection = self.client.connection
         with self._lock:
             watch_id, subject = self.id, self._subject
-        sub = connection.subscribe(subject, self._deliver)
+        sub = connection.subscribe(subject, self._deliver, decoder=decode_from_apiserver)
         try:
             reply = self.client.request("watch", self.info, namespace=self.namespace,
                                         options=dict(self.options, watchId=watch_id,

@@ -495,3 +495,44 @@ class Framework:
             if status.code is not Code.SKIP:
                 return Status(status.code, status.reasons, plugin.name)
         return error(f"no bind plugin bound pod {pod.key}")
+
+    def bind_soon(self, state: CycleState, pod: PodInfo, node: str,
+                  done: Callable[[Status], None]) -> bool:
+        """:meth:`run_bind` without a binding thread, when it needs none: every PreBind
+        plugin's pre-flight says Skip and the first bind plugin binds without blocking (the
+        default profile's plain pods). Then True, and ``done`` gets the Status :meth:`run_bind`
+        would give (guarded as it is), on the thread the answer comes; else False, nothing
+        done."""
+        binder = self.binders[0] if self.binders else None
+        if not isinstance(binder, interface.BindsSoon) or not all(
+                self._nothing_to_pre_bind(pre, state, pod, node) for pre in self.pre_binds):
+            return False
+
+        told = threading.Event()
+
+        def settle(status: Status) -> None:
+            if not told.is_set():  # else a broken plugin's second answer
+                told.set()
+                done(Status(status.code, status.reasons, binder.name))
+
+        def bound(status: Any) -> None:
+            settle(guarding.blamed("Bind", binder, status, node)
+                   if isinstance(status, Status) and status.code is not Code.SKIP
+                   else guarding.failed("Bind", binder.name, node, guarding.returned(
+                       status, "a Status other than Skip")))
+
+        _, status = guarding.call("Bind", binder, binder.bind_soon, state, pod, node, bound,
+                                  node=node, wanted=guarding.anything)
+        if not status.ok:
+            settle(status)
+        return True
+
+    @staticmethod
+    def _nothing_to_pre_bind(plugin: Any, state: CycleState, pod: PodInfo, node: str) -> bool:
+        """Whether ``plugin``'s PreBind has nothing to do for ``pod`` (its pre-flight says
+        Skip; a plugin without one, or whose pre-flight breaks, may have)."""
+        if not isinstance(plugin, interface.PreBindPreFlight):
+            return False
+        value, status = guarding.call("PreBindPreFlight", plugin, plugin.pre_bind_pre_flight,
+                                      state, pod, node, node=node)
+        return status.ok and value.code is Code.SKIP

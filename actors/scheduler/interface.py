@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import difflib
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -227,6 +227,23 @@ class BindPlugin(Plugin, Protocol):
     def bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
         """Bind ``pod`` to ``node`` (a binding thread: may block), or Skip to let the next
         bind plugin do it."""
+
+
+@runtime_checkable
+class PreBindPreFlight(Plugin, Protocol):
+    def pre_bind_pre_flight(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """Skip when this PreBind plugin's PreBind has nothing to do for ``pod`` (the
+        scheduling thread: must not block; kube-scheduler's PreBindPreFlight): a binding
+        whose every PreBind says so need not wait on a binding thread."""
+
+
+@runtime_checkable
+class BindsSoon(Plugin, Protocol):
+    def bind_soon(self, state: CycleState, pod: PodInfo, node: str,
+                  done: Callable[[Status], None]) -> None:
+        """:meth:`BindPlugin.bind` without blocking (the scheduling thread): send the binding
+        and return; ``done`` is called once with its Status, on whatever thread the answer
+        comes (it does not block)."""
 
 
 @runtime_checkable

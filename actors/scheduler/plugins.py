@@ -39,10 +39,11 @@ Neighbours: ``actors.scheduler.interface`` (the Protocols these fit), ``actors.c
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from actors.api.meta import trace_id_of
 from actors.api.objects import Object
@@ -380,7 +381,8 @@ class NodeResourcesBalancedAllocation(ByUsage):
 
 
 class DefaultBinder:
-    """Bind: ``create pods/binding`` through the apiserver (blocks its binding thread)."""
+    """Bind: ``create pods/binding`` through the apiserver (``bind`` blocks its binding
+    thread; ``bind_soon`` does not block)."""
 
     name: ClassVar[str] = "DefaultBinder"
 
@@ -393,6 +395,25 @@ class DefaultBinder:
         except ApiError as failure:
             return error(f"binding rejected: {failure.message}")
         return SUCCESS
+
+    def bind_soon(self, state: CycleState, pod: PodInfo, node: str,
+                  done: Callable[[Status], None]) -> None:
+        """The same request, answered on the bus loop (no binding thread waits for it)."""
+        sent = self.client.bind_soon(pod.pod, node, trace_id=trace_id_of(pod.pod))
+        sent.add_done_callback(lambda answered: done(bind_status(answered)))
+
+
+def bind_status(answered: concurrent.futures.Future[Any]) -> Status:
+    """DefaultBinder's Status for a binding's answer: Success, or the Error of the
+    apiserver's refusal (as ``bind``'s) or of whatever else ended it. Never raises: it runs
+    on the bus loop, where nobody would hear it."""
+    try:
+        answered.result()
+    except ApiError as failure:
+        return error(f"binding rejected: {failure.message}")
+    except Exception as failure:  # cancelled, or a bug on the way
+        return error(f"binding failed: {type(failure).__name__}: {failure}")
+    return SUCCESS
 
 
 DEFAULT_WEIGHTS: Mapping[str, int] = {

@@ -7,8 +7,11 @@ a :class:`SchedulingQueue` (pending pods whose ``spec.schedulerName`` is this sc
 name). One pod at a time goes through a scheduling
 cycle of the :class:`Framework` with this scheduler's :class:`Profile` (default plugins unless
 given): filter and score nodes, assume the pod on the best one, Reserve, Permit. Binding
-(``pods/binding`` through the DefaultBinder) runs on a small pool of binding threads, so the
-next cycle does not wait for the apiserver; the outcome comes back as a message. Events
+(``pods/binding`` through the DefaultBinder) never holds the next cycle: a pod with nothing to
+do at PreBind (every PreBind plugin's pre-flight says Skip, as VolumeBinding's for a pod
+without claims) is bound by a request sent from the cycle and answered on the bus loop; any
+other binds on a small pool of binding threads (PreBind may block). The outcome comes back as
+a message. Events
 (``Scheduled``, ``FailedScheduling``) go through an :class:`EventRecorder`: written one at a
 time off the scheduling path, aggregated, dropped past its queue as client-go's broadcaster
 drops them, so they never hold back scheduling. A pod that fits nowhere gets a
@@ -27,15 +30,18 @@ the process's ``leaderElection`` health check from any thread.
 Hooks for a subclass (``actors.scheduler.shadowing``, the shadow scheduler): ``_on_pod`` (a
 pod's watch event, which keeps the cache and the queue) and ``_plan_next`` (plans cycles).
 
-Which thread: the actor's, for everything but Bind (binding threads). Neighbours:
+Which thread: the actor's, for everything but binding (binding threads, or the bus loop
+that answers a binding sent from the cycle). Neighbours:
 ``actors.scheduler`` (framework, plugins, queue, cache), ``actors.client.leaderelection``,
 ``actors.client.informer`` (events in), ``actors.client.client`` (bindings and events out).
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import copy
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,8 +76,13 @@ class SchedulerConfig:
     """Pods whose ``spec.schedulerName`` equals this are ours; also the Events' source."""
     queue: QueueConfig = field(default_factory=QueueConfig)
     bind_workers: int = 16
-    """Bindings in flight at once (kube-scheduler binds in a goroutine per pod); enough to
-    keep the apiserver's group commits full."""
+    """Binding threads, for the pods with something to do at PreBind (kube-scheduler binds
+    in a goroutine per pod); enough to keep the apiserver's group commits full."""
+    bindings_in_flight: int = 256
+    """Bindings sent and not answered yet, at most (on threads and from the cycle together):
+    under what the apiserver queues for the scheduler's flow (a namespace's: 6 queues of 50
+    at workload-high) before a 429. Fewer held the scheduler back on a loaded machine, where
+    a binding's round trip reaches a second (benchmarks/RESULTS.md: 16 and 128)."""
     leader_election: LeaderElectionConfig | None = None
     """None: this scheduler is alone and schedules from the start."""
 
@@ -86,7 +97,8 @@ WAKE = object()
 
 @dataclass(frozen=True, slots=True)
 class BindingDone:
-    """Local message from a binding thread: how binding ``entry`` to ``node`` went."""
+    """Local message from a binding thread or the bus loop: how binding ``entry`` to
+    ``node`` went."""
 
     entry: QueuedPod
     node: str
@@ -134,6 +146,12 @@ class Scheduler(BusActor):
         """Last FailedScheduling message per pod (the same one is not recorded twice)."""
         self._informers: list[Informer] = []
         self._binding: concurrent.futures.ThreadPoolExecutor | None = None
+        self._in_flight = 0
+        """Bindings handed over (sent from the cycle, or to the binding threads) and not
+        answered yet."""
+        self._to_bind: collections.deque[tuple[QueuedPod, str, CycleState]] = \
+            collections.deque()
+        """Pods through Permit waiting for a binding to end (``bindings_in_flight``)."""
         self.elector = None if self.config.leader_election is None else LeaderElector(
             client, self.config.leader_election, schedule=self.tell_later,
             on_started_leading=self._started_leading, on_stopped_leading=self._stopped_leading)
@@ -306,18 +324,33 @@ class Scheduler(BusActor):
     def _permit_done(self, message: PermitDone) -> None:
         entry, node, state, status = message.entry, message.node, message.state, message.status
         if status.ok:
-            assert self._binding is not None
-            self._binding.submit(self._bind, entry, node, state)
+            self._to_bind.append((entry, node, state))
+            self._bind_next()
             return
         self.framework.run_unreserve(state, entry.info, node)
         self.cache.forget(entry.key)
         self._failed(entry, status.message, frozenset({status.plugin}),
                      passing=status.code is Code.ERROR)
 
+    def _bind_next(self) -> None:
+        """Hand the pods waiting to be bound over while fewer than ``bindings_in_flight``
+        are: sent from here when they need no binding thread, else to one."""
+        while self._to_bind and self._in_flight < self.config.bindings_in_flight:
+            entry, node, state = self._to_bind.popleft()
+            self._in_flight += 1
+            if not self.framework.bind_soon(state, entry.info, node,
+                                            functools.partial(self._bound, entry, node, state)):
+                assert self._binding is not None
+                self._binding.submit(self._bind, entry, node, state)
+
     def _bind(self, entry: QueuedPod, node: str, state: CycleState) -> None:
-        """On a binding thread: Bind (guarded: a broken bind plugin is an Error, and the pod
-        backs off), then the Scheduled Event; the actor hears how it went."""
-        status = self.framework.run_bind(state, entry.info, node)
+        """On a binding thread: PreBind and Bind (guarded: a broken plugin is an Error, and
+        the pod backs off), then :meth:`_bound`."""
+        self._bound(entry, node, state, self.framework.run_bind(state, entry.info, node))
+
+    def _bound(self, entry: QueuedPod, node: str, state: CycleState, status: Status) -> None:
+        """How binding went (a binding thread, or the bus loop for a binding that needed
+        none): the Scheduled Event, and the actor hears it."""
         if status.ok:
             self.recorder.record(entry.info.pod, "Normal", "Scheduled",
                                  f"Successfully assigned {entry.key} to {node}")
@@ -325,6 +358,8 @@ class Scheduler(BusActor):
 
     def _binding_done(self, message: BindingDone) -> None:
         entry, node = message.entry, message.node
+        self._in_flight -= 1
+        self._bind_next()
         if message.status.ok:
             self.queue.done(entry.key)
             self._failures.pop(entry.key, None)

@@ -113,6 +113,11 @@ class VolumeBinding:
         problem = node_problem(claims, volumes, classes, node.name, node.labels)
         return SUCCESS if problem is None else unschedulable(problem)
 
+    def pre_bind_pre_flight(self, state: CycleState, pod: PodInfo, node: str) -> Status:
+        """Skip for a pod without claims (PreFilter left none in ``state``)."""
+        claims, _ = state.get(_STATE, ([], {}))
+        return SUCCESS if claims else SKIP
+
     def pre_bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
         claims, _ = state.get(_STATE, ([], {}))
         try:

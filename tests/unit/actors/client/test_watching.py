@@ -16,6 +16,7 @@ from actors.api.discovery import Served
 from actors.client.client import WatchEvent
 from actors.client.watching import Watch, in_line
 from bus import Envelope, Incoming, Subjects
+from bus.envelope import decode_from_apiserver
 from tests.support import until
 
 
@@ -25,13 +26,15 @@ class FakeConnection:
     def __init__(self) -> None:
         self.subjects = Subjects("kubeactor")
         self.subscribed: list[str] = []
+        self.decoders: list[Any] = []
         self.unsubscribed: list[str] = []
         self.listeners: list[Any] = []
         self.closed = False
         self.down: str | None = None
 
-    def subscribe(self, subject: str, handler: Any) -> str:
+    def subscribe(self, subject: str, handler: Any, **options: Any) -> str:
         self.subscribed.append(subject)
+        self.decoders.append(options.get("decoder"))
         return subject
 
     def unsubscribe(self, sub: str) -> None:
@@ -102,6 +105,13 @@ def test_a_skipped_number_resumes_the_watch_from_the_last_revision_taken(watched
     watch._deliver(event("me.w2", 1, 7))
     watch._deliver(event("me.w2", 1, 7))  # a duplicate
     assert [e.object["metadata"]["resourceVersion"] for e in events] == ["6", "7"]
+
+
+def test_a_watch_reads_its_events_as_only_the_apiserver_sends_them(watched):
+    """Its subject is one only the apiserver may publish to: msgspec's decoder, not the
+    requests' (which must refuse what msgspec takes)."""
+    client, _, _ = watched
+    assert client.connection.decoders == [decode_from_apiserver]
 
 
 def test_a_connection_back_from_a_loss_resumes_the_watch(watched):
