@@ -11,7 +11,9 @@ conditions), ``actors.controllers`` (owner references, controller refs), ``actor
 
 from __future__ import annotations
 
+import random
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,3 +109,11 @@ def controller_ref(obj: Object) -> Object | None:
         if ref.get("controller"):
             return dict(ref)
     return None
+
+
+def new_uid() -> str:
+    """A random (version 4) UUID for ``metadata.uid``, an audit ID, a token's ``jti``: unique,
+    not secret, so drawn from ``random`` (seeded from the OS) rather than ``os.urandom``, a
+    system call that gives up the GIL (and, in a busy process, waits to get it back) on every
+    request."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))

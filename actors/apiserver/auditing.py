@@ -30,10 +30,10 @@ from __future__ import annotations
 import fnmatch
 import math
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from actors.api.meta import new_uid
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
@@ -177,7 +177,7 @@ def events(policy: Policy, outcome: Outcome, audit_id: str | None = None) -> lis
     level, omitted = policy.decide(outcome)
     if level == "None":
         return []
-    audit_id = audit_id or str(uuid.uuid4())
+    audit_id = audit_id or new_uid()
     final = "Panic" if outcome.code == 500 else "ResponseComplete"
     return [_event(level, stage, outcome, audit_id)
             for stage in ("RequestReceived", final) if stage not in omitted]

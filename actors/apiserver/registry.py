@@ -12,14 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import random
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.api import certificates, crds, jobs, replication, secrets, validation, workloadchecks
 from actors.api.defaulting import DEFAULTERS, default_requests
-from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
+from actors.api.meta import TRACE_ANNOTATION, meta, new_uid, now_rfc3339, set_condition
 from actors.api.objects import Object
 from actors.api.pods import pod_containers
 from actors.api.resources import ResourceInfo
@@ -32,13 +30,6 @@ SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
 
 MAX_DEPTH = 64
 """Deepest nesting of maps and lists accepted in a body."""
-
-
-def new_uid() -> str:
-    """A random (version 4) UUID for ``metadata.uid``: unique, not secret, so drawn from
-    ``random`` (seeded from the OS) rather than ``os.urandom``, a system call that gives up
-    the GIL on every create."""
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 class _NotPlain(Exception):
