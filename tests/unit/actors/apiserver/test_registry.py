@@ -3,6 +3,7 @@ an update, a binding and a delete."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -340,3 +341,15 @@ def test_a_body_is_copied_whole_and_must_be_plain_data():
         deep = {"d": deep}
     with pytest.raises(BadRequest, match="nested more than 64 levels deep"):
         plain_copy(deep)
+
+
+def test_a_copied_body_shares_its_keys_and_short_strings_with_every_equal_one():
+    # what the store keeps: thousands of pods repeat "Running", their image, their node
+    text = json.dumps({"spec": {"nodeName": "node-1", "image": "x" * 70},
+                       "status": {"conditions": [{"type": "Ready"}]}})
+    first, second = (plain_copy(json.loads(text)) for _ in range(2))
+    assert first == second
+    assert first["spec"]["nodeName"] is second["spec"]["nodeName"]
+    assert first["status"]["conditions"][0]["type"] is second["status"]["conditions"][0]["type"]
+    assert next(iter(first["spec"])) is next(iter(second["spec"]))
+    assert first["spec"]["image"] is not second["spec"]["image"]  # long: seldom repeated
