@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from actors.api import strategicmerge
-from actors.api.objects import Object
+from actors.api.objects import Object, interned
 
 Path = tuple[str, ...]
 FieldSet = frozenset[Path]
@@ -105,8 +105,8 @@ def encode(paths: Iterable[Path]) -> Object:
         node = tree
         for depth, element in enumerate(path):
             child = node.get(element)
-            if child is None:
-                child = node[element] = {}
+            if child is None:  # (the names interned: every pod's managedFields repeat them)
+                child = node[interned(element)] = {}
             elif not child and depth < len(path) - 1 and path[:depth + 1] in members:
                 child[HERE] = {}
             node = child

@@ -11,6 +11,7 @@ conditions), ``actors.controllers`` (owner references, controller refs), ``actor
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -107,3 +108,19 @@ def controller_ref(obj: Object) -> Object | None:
         if ref.get("controller"):
             return dict(ref)
     return None
+
+
+def new_uid() -> str:
+    """A random (version 4) UUID for ``metadata.uid``, an audit ID, a token's ``jti``: unique,
+    not secret, so drawn from ``random`` (seeded from the OS) rather than ``os.urandom``, a
+    system call that gives up the GIL (and, in a busy process, waits to get it back) on every
+    request. The text written without a UUID object (a third of its cost): the same text
+    ``uuid.UUID(int=..., version=4)`` writes for the same bits."""
+    digits = f"{random.getrandbits(128) & ~_VERSION_BITS | _VERSION_4:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+_VERSION_BITS = 0xF000 << 64 | 0xC000 << 48
+"""Where a UUID holds its version (4 bits) and variant (the top 2 of the next ones)."""
+_VERSION_4 = 0x4000 << 64 | 0x8000 << 48
+"""Version 4 (random), RFC 4122's variant: what ``uuid.UUID(int=..., version=4)`` sets."""

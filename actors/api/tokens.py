@@ -26,7 +26,6 @@ import base64
 import binascii
 import hashlib
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from actors.api.meta import parse_time
+from actors.api.meta import new_uid, parse_time
 from actors.api.objects import Object
 from bus.errors import Unauthorized
 
@@ -119,7 +118,7 @@ def issue(key: SigningKey, account: Object, audiences: tuple[str, ...], now: flo
     for ``seconds``; and its claims."""
     metadata = account["metadata"]
     claims = Claims(metadata["namespace"], metadata["name"], metadata["uid"], audiences,
-                    int(now), int(now) + seconds, bound, str(uuid.uuid4()))
+                    int(now), int(now) + seconds, bound, new_uid())
     return sign(key, claims), claims
 
 

@@ -33,11 +33,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from actors.api.meta import new_uid
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo
 from actors.api.users import UserInfo
 from actors.apiserver.outcomes import Outcome
-from actors.apiserver.registry import new_uid
 from bus.errors import UsageError
 
 Event = dict[str, Any]

@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import random
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.api import certificates, crds, jobs, replication, secrets, validation, workloadchecks
 from actors.api.defaulting import DEFAULTERS, default_requests
-from actors.api.meta import TRACE_ANNOTATION, meta, now_rfc3339, set_condition
-from actors.api.objects import Object
+from actors.api.meta import TRACE_ANNOTATION, meta, new_uid, now_rfc3339, set_condition
+from actors.api.objects import INTERNED_CHARS, Object, interned
 from actors.api.pods import pod_containers
 from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
@@ -31,21 +31,6 @@ SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
 
 MAX_DEPTH = 64
 """Deepest nesting of maps and lists accepted in a body."""
-
-
-def new_uid() -> str:
-    """A random (version 4) UUID for ``metadata.uid`` and an audit ID: unique, not secret, so
-    drawn from ``random`` (seeded from the OS) rather than ``os.urandom``, a system call that
-    gives up the GIL on every create."""
-    digits = f"{random.getrandbits(128) & ~_VERSION_BITS | _VERSION_4:032x}"
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-
-
-_VERSION_BITS = 0xF000 << 64 | 0xC000 << 48
-"""Where a UUID holds its version (4 bits) and variant (the top 2 of the next ones)."""
-_VERSION_4 = 0x4000 << 64 | 0x8000 << 48
-"""Version 4 (random), RFC 4122's variant: what ``uuid.UUID(int=..., version=4)`` sets (the
-text written without a UUID object, a third of its cost)."""
 
 
 class _NotPlain(Exception):
@@ -66,7 +51,11 @@ def plain_copy(value: Any, path: str = "body") -> Any:
 
 
 def _copy(value: Any, depth: int) -> Any:
-    if isinstance(value, str | int) or value is None:  # bool is an int
+    """(Keys and short strings interned, inline: the store keeps what this makes, thousands
+    of objects alike; a call of :func:`interned` for each would double the time.)"""
+    if isinstance(value, str):
+        return interned(value)
+    if isinstance(value, int) or value is None:  # bool is an int
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -77,10 +66,12 @@ def _copy(value: Any, depth: int) -> Any:
     if isinstance(value, dict):
         copied = {}
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise _NotPlain(f"map keys must be strings, got {key!r}")
             try:
-                copied[key] = item if type(item) is str else _copy(item, depth + 1)
+                copied[sys.intern(key)] = (
+                    (sys.intern(item) if len(item) <= INTERNED_CHARS else item)
+                    if type(item) is str else _copy(item, depth + 1))
             except _NotPlain as error:
                 error.path.append(f".{key}")
                 raise
@@ -89,7 +80,8 @@ def _copy(value: Any, depth: int) -> Any:
         items = []
         for index, item in enumerate(value):
             try:
-                items.append(item if type(item) is str else _copy(item, depth + 1))
+                items.append((sys.intern(item) if len(item) <= INTERNED_CHARS else item)
+                             if type(item) is str else _copy(item, depth + 1))
             except _NotPlain as error:
                 error.path.append(f"[{index}]")
                 raise

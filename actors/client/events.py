@@ -6,7 +6,11 @@ the same object getting the same reason and message again bumps ``count`` and
 ``lastTimestamp`` of the Event made before, so a crash loop costs one Event, not one per
 restart; and once an object gets :data:`SIMILAR_EVENTS` events of one type and reason with
 different messages within :data:`SIMILAR_WINDOW_SECONDS` (:class:`Similar`), the next ones
-go to one Event whose message reads ``(combined from similar events): <the latest>``. Which
+go to one Event whose message reads ``(combined from similar events): <the latest>``. And as
+its spam filter (:class:`SpamFilter`): an object's events of one type and reason from one
+recorder pass :data:`SPAM_BURST` at once and one more every :data:`SPAM_REFILL_SECONDS`, the
+rest are dropped (a ReplicaSet creating 10,000 pods: 25 SuccessfulCreate writes, not 10,000).
+The object may be of any kind (a pod, a ReplicaSet: the controllers' events). Which
 thread: :meth:`EventRecorder.record`
 may be called from any thread and never blocks: the writes are made in order on the
 recorder's own thread (started on first use), off the pod's critical path; a failure is
@@ -45,6 +49,10 @@ SIMILAR_EVENTS = 10
 defaultAggregateMaxEvents)."""
 SIMILAR_WINDOW_SECONDS = 600.0
 """How long similar messages are counted together (defaultAggregateIntervalInSeconds)."""
+SPAM_BURST = 25
+"""Events of one object, type and reason let through at once (client-go's defaultSpamBurst)."""
+SPAM_REFILL_SECONDS = 300.0
+"""Seconds until one more is let through (client-go's defaultSpamQPS: 1/300)."""
 COMBINED = "(combined from similar events): "
 """What a combined Event's message starts with (client-go's EventAggregatorByReasonMessageFunc)."""
 
@@ -83,8 +91,32 @@ class Similar:
             del self._groups[key]
 
 
+class SpamFilter:
+    """client-go's EventSourceObjectSpamFilter, as a pure function of what it was shown and
+    the clock: a token bucket of ``burst`` per object, type and reason (the source is the
+    recorder's own), refilled by one every ``refill`` seconds. Not thread-safe (the recorder's
+    writer thread owns it)."""
+
+    def __init__(self, burst: int = SPAM_BURST, refill: float = SPAM_REFILL_SECONDS,
+                 remembered: int = REMEMBERED) -> None:
+        self.burst, self.refill, self.remembered = burst, refill, remembered
+        self._buckets: OrderedDict[tuple[str, str, str], tuple[float, float]] = OrderedDict()
+        """(uid, type, reason) -> (tokens, when counted), least recently used first."""
+
+    def allows(self, uid: str, kind: str, reason: str, now: float) -> bool:
+        """Whether this event may be written (taking a token when it may)."""
+        key = (uid, kind, reason)
+        tokens, counted = self._buckets.pop(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - counted) / self.refill)
+        allowed = tokens >= 1
+        self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+        while len(self._buckets) > self.remembered:
+            self._buckets.popitem(last=False)
+        return allowed
+
+
 class EventRecorder:
-    """Events about pods from one component on one host. Thread-safe."""
+    """Events about objects (pods above all) from one component on one host. Thread-safe."""
 
     def __init__(self, client: Client, component: str, host: str = "",
                  max_queued: int = MAX_QUEUED, clock: Callable[[], float] = time.monotonic,
@@ -100,6 +132,7 @@ class EventRecorder:
         self._made: OrderedDict[tuple[str, str, str], Object] = OrderedDict()
         self._lock = threading.Lock()
         self._similar = Similar()  # the writer thread's alone
+        self._spam = SpamFilter()  # the writer thread's alone
         self._owned = writer is None
         self._closed = False
         self._writer = writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
@@ -143,7 +176,11 @@ class EventRecorder:
     def _write(self, pod: Object, kind: str, reason: str, message: str) -> None:
         metadata = pod["metadata"]
         uid = str(metadata.get("uid"))
-        message = self._similar.message(uid, kind, reason, message, self.clock())
+        now = self.clock()
+        message = self._similar.message(uid, kind, reason, message, now)
+        if not self._spam.allows(uid, kind, reason, now):
+            log.debug("event %s for %s dropped: spam filter", reason, metadata["name"])
+            return
         key = (uid, reason, COMBINED if message.startswith(COMBINED) else message)
         with self._lock:
             made = self._made.pop(key, None)
@@ -169,19 +206,21 @@ class EventRecorder:
             for key in [key for key in self._made if key[0] == pod_uid]:
                 del self._made[key]
 
-    def _create(self, pod: Object, kind: str, reason: str, message: str) -> Object:
-        metadata = pod["metadata"]
+    def _create(self, obj: Object, kind: str, reason: str, message: str) -> Object:
+        metadata = obj["metadata"]
+        namespace = metadata.get("namespace") or "default"  # a cluster-scoped object's
         now = now_rfc3339()
         event = {
-            "metadata": {"generateName": f"{metadata['name']}.",
-                         "namespace": metadata["namespace"]},
-            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": metadata["name"],
-                               "namespace": metadata["namespace"], "uid": metadata.get("uid")},
+            "metadata": {"generateName": f"{metadata['name']}.", "namespace": namespace},
+            "involvedObject": {"apiVersion": obj.get("apiVersion", "v1"),
+                               "kind": obj.get("kind", "Pod"), "name": metadata["name"],
+                               "namespace": metadata.get("namespace"),
+                               "uid": metadata.get("uid")},
             "type": kind, "reason": reason, "message": message, "source": self.source,
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }
-        result: Object = self.client.create("events", event, metadata["namespace"],
-                                            trace_id=trace_id_of(pod))
+        result: Object = self.client.create("events", event, namespace,
+                                            trace_id=trace_id_of(obj))
         return result
 
     def _bump(self, made: Object, message: str) -> Object:

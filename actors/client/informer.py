@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from actors.api.meta import unmanaged
-from actors.api.objects import Object
+from actors.api.objects import Object, interned
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.client.client import CHUNK_SIZE, Client, Watch, WatchEvent
 from bus.errors import ApiError, BusError
@@ -42,9 +41,6 @@ It must answer the same for every state of one object (as a pod's ``spec.nodeNam
 never changes once set), or the object may stay behind in the cache."""
 
 
-INTERNED_CHARS = 64
-"""Strings up to this long are interned by :func:`compact` (names, values of enums, images,
-timestamps); longer ones (certificates, ConfigMap data) are seldom repeated."""
 
 
 def compact(obj: Object) -> Object:
@@ -58,9 +54,7 @@ def _interned(value: Any) -> Any:
         return {key: _interned(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_interned(item) for item in value]
-    if isinstance(value, str) and len(value) <= INTERNED_CHARS:
-        return sys.intern(value)
-    return value
+    return interned(value) if isinstance(value, str) else value
 
 
 def object_key(obj: Object) -> str:

@@ -34,11 +34,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from actors.api.meta import controller_ref, now_rfc3339, owner_reference
+from actors.api.meta import controller_ref, owner_reference
 from actors.api.objects import Object
 from actors.api.resources import BY_KIND
 from actors.api.selectors import selector_matches
 from actors.client.client import Client, WatchEvent
+from actors.client.events import EventRecorder
 from actors.client.sharedinformer import shared_informers
 from actors.instruments import Instruments
 from bus.actor import BusActor
@@ -275,6 +276,8 @@ class Controller(BusActor):
         self.pool = ThreadPoolExecutor(self.controller_config.workers,
                                        thread_name_prefix=type(self).__name__)
         """For requests sent side by side; results are handled back on the actor thread."""
+        self.events = EventRecorder(client, self.component)
+        """The Events it records (:meth:`record_event`)."""
         self.objects: dict[str, dict[tuple[str, str], Object]] = {r: {} for r in self.resources}
         self._informers: list[str] = []
         """Resources whose shared informer this controller listens to."""
@@ -330,6 +333,7 @@ class Controller(BusActor):
         if self._timer is not None:
             self._timer.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.events.close()
         super().on_stop()
 
     def on_local(self, message: Any) -> Any:
@@ -456,29 +460,8 @@ class Controller(BusActor):
 
     def record_event(self, obj: Object, kind: str, reason: str, message: str) -> None:
         """Record an Event about ``obj`` (``Normal`` or ``Warning``) without waiting for it
-        (as client-go's recorder); a failure is logged."""
-        try:
-            self.pool.submit(self._send_event, obj, kind, reason, message)
-        except RuntimeError:  # stopping: the pool takes no more work
-            log.debug("event %s for %s dropped: stopping", reason, obj["metadata"]["name"])
-
-    def _send_event(self, obj: Object, kind: str, reason: str, message: str) -> None:
-        metadata = obj["metadata"]
-        namespace = metadata.get("namespace") or "default"
-        stamp = now_rfc3339()
-        event = {
-            "metadata": {"generateName": f"{metadata['name']}.", "namespace": namespace},
-            "involvedObject": {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
-                               "name": metadata["name"], "namespace": metadata.get("namespace"),
-                               "uid": metadata.get("uid")},
-            "type": kind, "reason": reason, "message": message,
-            "source": {"component": self.component},
-            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-        }
-        try:
-            self.client.create("events", event, namespace)
-        except ApiError as error:
-            log.warning("cannot record event %s for %s: %s", reason, metadata["name"], error)
+        (client-go's recorder: aggregated, spam-filtered, written on its own thread)."""
+        self.events.record(obj, kind, reason, message)
 
 
 def _revision(obj: Object) -> int:

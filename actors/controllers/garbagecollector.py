@@ -96,6 +96,15 @@ def finalizer_step(obj: Object, dependents: list[Object]) -> tuple[str, list[Obj
     return ("delete", []) if blocking else ("finish", [])
 
 
+def being_deleted(obj: Object | None) -> bool:
+    """Whether ``obj`` (cached; None: not seen) is being deleted: only then do its dependents
+    matter to it (its finalizers wait on them), and only then is an owner looked at again for
+    a change of one of its dependents, as in Kubernetes' collector. Looking at a live owner
+    for each dependent's change costs all its dependents each time: a ReplicaSet of 10,000
+    pods, 10,000 x 10,000."""
+    return obj is not None and bool(obj["metadata"].get("deletionTimestamp"))
+
+
 class GarbageCollector(Controller):
     """See the module docstring."""
 
@@ -121,7 +130,8 @@ class GarbageCollector(Controller):
             self.dependents.get(gone, set()).discard(key)
         for owner in owners:
             self.dependents.setdefault(owner, set()).add(key)
-        keys = [self.by_uid[o] for o in owners if o in self.by_uid]  # a waiting owner
+        keys = [self.by_uid[o] for o in owners
+                if o in self.by_uid and being_deleted(self.cached(self.by_uid[o]))]
         if event == "DELETED":
             self.by_uid.pop(uid, None)
             self._owners_of.pop(key, None)
@@ -144,7 +154,8 @@ class GarbageCollector(Controller):
         obj = self.cached(key)
         if obj is None:
             return None
-        step, dependents = finalizer_step(obj, self._dependents_of(obj))
+        step, dependents = finalizer_step(  # a live object's dependents are no matter here
+            obj, self._dependents_of(obj) if being_deleted(obj) else [])
         uid = obj["metadata"]["uid"]
         if step == "orphan":
             for dependent in dependents:

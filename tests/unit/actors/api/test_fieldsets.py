@@ -68,3 +68,11 @@ def test_removing_a_field_finds_keyed_items_and_set_values():
     fieldsets.remove(obj, ("f:metadata", "f:finalizers", 'v:"f"'))
     fieldsets.remove(obj, ("f:spec", "f:missing", "f:x"))
     assert obj == {"spec": {"containers": [{"name": "b"}]}, "metadata": {"finalizers": ["g"]}}
+
+
+def test_encoded_field_names_are_shared_by_every_object_that_has_them():
+    # every pod's managedFields name the same fields: held once, not once per pod (the store)
+    built = [tuple("".join(["f:", name]) for name in ("spec", "nodeName")) for _ in range(2)]
+    first, second = (fieldsets.encode({path}) for path in built)
+    [(spec_1, inner_1)], [(spec_2, inner_2)] = first.items(), second.items()
+    assert spec_1 is spec_2 and next(iter(inner_1)) is next(iter(inner_2))

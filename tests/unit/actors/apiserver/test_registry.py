@@ -3,18 +3,18 @@ an update, a binding and a delete."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from typing import Any
 
 import pytest
 
-from actors.api.meta import TRACE_ANNOTATION, condition, parse_time
+from actors.api.meta import TRACE_ANNOTATION, condition, new_uid, parse_time
 from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.apiserver.registry import (
     graceful_deletion,
-    new_uid,
     plain_copy,
     prepare_binding,
     prepare_create,
@@ -349,3 +349,15 @@ def test_a_uid_is_the_text_uuid_writes_of_the_same_random_version_4_uuid():
     uids = [new_uid() for _ in range(500)]
     random.setstate(state)
     assert uids == [str(uuid.UUID(int=random.getrandbits(128), version=4)) for _ in range(500)]
+
+
+def test_a_copied_body_shares_its_keys_and_short_strings_with_every_equal_one():
+    # what the store keeps: thousands of pods repeat "Running", their image, their node
+    text = json.dumps({"spec": {"nodeName": "node-1", "image": "x" * 70},
+                       "status": {"conditions": [{"type": "Ready"}]}})
+    first, second = (plain_copy(json.loads(text)) for _ in range(2))
+    assert first == second
+    assert first["spec"]["nodeName"] is second["spec"]["nodeName"]
+    assert first["status"]["conditions"][0]["type"] is second["status"]["conditions"][0]["type"]
+    assert next(iter(first["spec"])) is next(iter(second["spec"]))
+    assert first["spec"]["image"] is not second["spec"]["image"]  # long: seldom repeated

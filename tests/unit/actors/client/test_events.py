@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from actors.api.objects import Object
-from actors.client.events import COMBINED, EventRecorder, Similar
+from actors.client.events import COMBINED, EventRecorder, Similar, SpamFilter
 
 
 class SlowClient:
@@ -95,3 +95,30 @@ def test_similar_messages_further_apart_than_the_window_are_not_combined():
         assert similar.message("uid", "Warning", "Unhealthy", f"m{index}", clock) == f"m{index}"
     assert similar.message("uid", "Warning", "Unhealthy", "m5", clock + 1) == "m5"
     assert similar.message("uid", "Warning", "Unhealthy", "m6", clock + 2).startswith(COMBINED)
+
+
+def test_an_objects_events_of_one_reason_pass_25_then_one_every_five_minutes():
+    spam, now = SpamFilter(), 1000.0
+    assert all(spam.allows("uid", "Normal", "SuccessfulCreate", now) for _ in range(25))
+    assert not spam.allows("uid", "Normal", "SuccessfulCreate", now)
+    assert spam.allows("uid", "Normal", "Scheduled", now)  # another reason: its own bucket
+    assert spam.allows("other", "Normal", "SuccessfulCreate", now)  # another object
+    assert not spam.allows("uid", "Normal", "SuccessfulCreate", now + 299.0)
+    assert spam.allows("uid", "Normal", "SuccessfulCreate", now + 300.5)
+    assert not spam.allows("uid", "Normal", "SuccessfulCreate", now + 301.0)
+
+
+def test_a_replicaset_creating_many_pods_writes_25_event_writes_not_one_per_pod():
+    store = Store()
+    recorder = EventRecorder(store, "replicaset-controller")  # type: ignore[arg-type]
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+             "metadata": {"name": "web", "namespace": "default", "uid": "uid-web"}}
+    for index in range(200):
+        recorder.record(owner, "Normal", "SuccessfulCreate", f"Created pod: web-{index}")
+    recorder._writer.shutdown(wait=True)
+    *first, combined = store.events.values()  # nine as they came, then one combined
+    assert len(first) == 9 and combined["message"].startswith(COMBINED)
+    assert sum(event["count"] for event in store.events.values()) == 25  # 25 writes of 200
+    assert first[0]["involvedObject"] == {
+        "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web", "namespace": "default",
+        "uid": "uid-web"}
