@@ -320,7 +320,7 @@ class Connection:
         log.log(self._loss_level(), "%s: %s", self.name, reason)
         self.requests.fail(ConnectionLost(reason))
         self._up.set()  # requests waiting for the connection wake up, and see it lost
-        closing = asyncio.ensure_future(self._nc.close())
+        closing = asyncio.ensure_future(_close_quietly(self._nc, self.name))
         self._publishing.add(closing)
         closing.add_done_callback(self._publishing.discard)
 
@@ -561,6 +561,15 @@ class Connection:
         if self.lost is not None:
             raise ConnectionLost(self.lost)
         return deadline - (time.monotonic() - started)
+
+
+async def _close_quietly(nc: NatsClient, name: str) -> None:
+    """Close a connection given up: nats-py's close may fail on a transport already gone
+    (a TLS one whose protocol is None); that is no news once the loss was told."""
+    try:
+        await nc.close()
+    except Exception as error:  # nats-py raises unrelated types here
+        log.debug("%s: closing the lost connection: %s", name, error)
 
 
 def _resolve(replied: asyncio.Future[bytes], data: bytes) -> None:

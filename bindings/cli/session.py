@@ -15,6 +15,7 @@ Which thread: the main thread; :class:`StopFlag`'s handler runs there too, betwe
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -74,6 +75,9 @@ def print_error(error: ApiError | BusError) -> None:
     connection failed or is lost) as kubectl prints a connection's failure."""
     if isinstance(error, BusError | Unreachable):
         print(f"Unable to connect to the server: {error}", file=sys.stderr)
+        # the lost connection's tasks, cut short, are destroyed at exit: asyncio's reports of
+        # them would follow the one line that said why
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     elif isinstance(error, Invalid):
         print(f"The {error.message}", file=sys.stderr)
     elif isinstance(error, Unauthorized):

@@ -585,6 +585,9 @@ def test_a_request_naming_anothers_inbox_is_not_classified_into_their_flow(
     actors("hold", lambda r: allow(), timeout=30, gate=gate, admin=admin,
            resources=("configmaps",))
     editor = as_user("ns-editor")
+    # its claim learnt first: a claim no worker authenticated yet is a newcomer's flow of its
+    # own (global-default), not the editor's tight one
+    editor.list("configmaps", "team-a")
     heard: list[Envelope] = []
     inbox = f"{editor.connection.subjects.inbox('ns-editor')}.forged"
     editor.connection.subscribe(f"{inbox}.>", lambda incoming: heard.append(incoming.envelope))
