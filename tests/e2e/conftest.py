@@ -33,7 +33,8 @@ def remove_containers(engine: docker.DockerClient, data_dir: Path) -> None:
     """Remove what a test cluster left running (a stopped control plane keeps its pods)."""
     cluster_id = (data_dir / "cluster-id").read_text().strip()
     label = f"io.kubeactor.cluster.id={cluster_id}"
-    for container in engine.containers.list(all=True, filters={"label": label}):
+    # sparse: no inspect per container, which waits while dockerd is still stopping one
+    for container in engine.containers.list(all=True, sparse=True, filters={"label": label}):
         container.remove(force=True)
 
 
