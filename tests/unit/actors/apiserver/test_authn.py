@@ -26,7 +26,7 @@ from actors.apiserver.authn import (
 from actors.client.credentials import CertificateCredentials
 from bus.config import BusConfig
 from bus.envelope import Envelope, mac
-from bus.errors import Unauthorized
+from bus.errors import BusTimeout, Unauthorized
 from bus.subjects import Subjects
 
 CA_KEY, CA = certs.new_ca()
@@ -220,3 +220,26 @@ def test_flow_controls_refusal_answers_a_session_request_once_and_then_serves_no
     stale = session_request(ticket, session_key, clock() - 2 * WINDOW)
     assert sessions.first_answer(stale[0]) and sessions.first_answer(stale[0])
     assert sessions.first_answer({"token": "t"}) and sessions.first_answer("not a map")
+
+
+class FirstHelloLost(HelloOnly):
+    """Leaves the first hello unanswered (the bus's timeout), answers the next ones."""
+
+    def request(self, subject: str, envelope: Envelope) -> Future[Envelope]:
+        if self.hellos == 0:
+            self.hellos += 1
+            lost: Future[Envelope] = Future()
+            lost.set_exception(BusTimeout(f"no reply on {subject} within 10.0s"))
+            return lost
+        return super().request(subject, envelope)
+
+
+def test_a_hello_left_unanswered_is_sent_once_more_before_the_client_gives_up():
+    key, cert = client()
+    clock = Clock(time.time())
+    connection = FirstHelloLost(Handshaker(CA, SERVER, SERVER_KEY, TICKETS, clock=clock))
+    sessions = SessionAuthenticator(TICKETS, WINDOW, clock)
+    proof = CertificateCredentials(cert, key, CA, clock).prove(connection)  # type: ignore[arg-type]
+    assert connection.hellos == 2
+    assert proof.auth is not None and proof.mac_key is not None
+    assert sessions.authenticate(*request(proof.auth, proof.mac_key)).name == "alice"
