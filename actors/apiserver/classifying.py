@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from actors.api import flowcontrol
 from actors.api.objects import Object
@@ -228,11 +228,15 @@ def level(obj: Object) -> Level:
 
 class FlowControl(Mirror):
     """The FlowSchemas and levels of the store, compiled into :attr:`policy` on each change;
-    shared by the workers of one apiserver."""
+    shared by the workers of one apiserver, and with them :attr:`learnt`."""
 
     def __init__(self) -> None:
         super().__init__(("FlowSchema", "PriorityLevelConfiguration"))
         self.policy = Policy()
+        self.learnt: dict[Any, UserInfo] = {}
+        """Who the claims the workers authenticated are (``fairness.Identities``): a claim
+        one worker learnt is known to all, so that a client's requests are unverified only
+        until its first is authenticated, whichever worker serves the next."""
 
     def changed(self, objects: dict[Key, Object]) -> None:
         self.policy = policy(objects.values())  # one assignment: readers see old or new

@@ -46,8 +46,9 @@ is a 429 with ``details.retryAfterSeconds`` (``Retry-After`` over HTTP).
 Neighbours: ``classifying`` (the flows), ``queueing`` (the queues), ``server`` (mixes this in,
 calls :meth:`Fairness._seat`, :meth:`Fairness._learn` and :meth:`Fairness._unseat`).
 
-Which thread: the worker's actor thread (the dispatcher's lock is shared with nobody else;
-:class:`Identities` is shared by nobody either).
+Which thread: the worker's actor thread (the dispatcher's lock is shared with nobody else);
+what :class:`Identities` learnt is shared by the workers of one apiserver (a dict's reads and
+writes, each atomic).
 """
 
 from __future__ import annotations
@@ -92,9 +93,11 @@ class Identities:
     """The users a worker authenticated, by the claim their requests made (see the module
     docstring)."""
 
-    def __init__(self, subjects: Subjects) -> None:
+    def __init__(self, subjects: Subjects, users: dict[Claim, UserInfo] | None = None) -> None:
+        """``users``: what was learnt, shared by the workers of one apiserver
+        (``FlowControl.learnt``: dict reads and writes are atomic)."""
         self.subjects = subjects
-        self._users: dict[Claim, UserInfo] = {}
+        self._users: dict[Claim, UserInfo] = {} if users is None else users
 
     def claim(self, incoming: Incoming) -> Claim:
         """The claim of ``incoming``: read, not checked (the worker checks the reply subject

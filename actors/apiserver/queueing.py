@@ -52,6 +52,9 @@ MAX_HANDS = 4096
 MAX_DEBTORS = 4096
 """Accounts of paced flows kept (see :meth:`Dispatcher.served`); past it, a newcomer's time is
 counted on :data:`OVERFLOW`, never on a forgotten account."""
+EXPIRY_SLACK = 0.001
+"""Seconds past ``max_wait`` a held-back request's refusal is looked at (it is then
+expired)."""
 OVERFLOW = "?overflow"
 """The one account of the paced flows that came while :data:`MAX_DEBTORS` others owed."""
 
@@ -170,6 +173,13 @@ class Pacing:
     """The priority levels whose flows are paced (by name)."""
     share: float = 1.0
     """The part of a worker's time each of their flows may take."""
+    burst: float = 0.02
+    """Seconds of work a flow may owe before it waits: a burst is served at once."""
+    shared_burst: float = 0.5
+    """The same for an account shared by many flows (``Flow.debtor``: every claim not
+    authenticated yet): at a cluster's start every component's handshake and first
+    requests come at once on it, and a burst of 20 ms kept them past their clients'
+    patience under load. A flood of made-up credentials still gets its share once past it."""
 
 
 @dataclass(slots=True)
@@ -286,16 +296,29 @@ class Dispatcher:
                 return
             duty = self._duties.get(debtor)
             if duty is None:
-                duty = self._duties[debtor] = Duty(self.paced.share, at=now)
+                shared = debtor == ticket.flow.debtor
+                duty = self._duties[debtor] = Duty(
+                    self.paced.share, self.paced.shared_burst if shared else self.paced.burst,
+                    at=now)
             duty.spent(seconds, now)
 
     def pause(self, now: float) -> float:
-        """Seconds until the first paced flow may go again (0: none owes its burst); the
-        debtors that owe nothing are forgotten."""
+        """Seconds until the first paced flow may go again, or until the first request held
+        back has waited too long (its refusal is due then, not at its flow's turn); 0: none
+        owes its burst. The debtors that owe nothing are forgotten."""
         with self._lock:
             self._forget_paid(now)
-            return min((wait for duty in self._duties.values() if (wait := duty.wait(now)) > 0),
+            wait = min((wait for duty in self._duties.values() if (wait := duty.wait(now)) > 0),
                        default=0.0)
+            return min(wait, self._first_expiry(now)) if wait > 0 else 0.0
+
+    def _first_expiry(self, now: float) -> float:
+        """Seconds until the oldest request that may not go yet waits beyond ``max_wait``
+        (each queue's first is its oldest; a level with no free seat is called again when
+        one is given back)."""
+        oldest = min((state.queues[index][0].arrived for state in self._levels.values()
+                      if state.ready for index in state.ring), default=math.inf)
+        return oldest + self.max_wait - now + EXPIRY_SLACK
 
     def _forget_paid(self, now: float) -> None:
         self._duties = {key: duty for key, duty in self._duties.items() if duty.owes(now)}

@@ -164,7 +164,7 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         self.flow_control = flow_control or FlowControl()
         self.mirrors = (*self.authorizer.mirrors, self.registrations, self.admission_objects,
                         self.resources, self.flow_control)
-        self.identities = Identities(self.subjects)
+        self.identities = Identities(self.subjects, self.flow_control.learnt)
         self.dispatcher = Dispatcher(self.config.concurrency, self.config.max_queue_wait,
                                      self.config.pacing)
         self._seated: Ticket | None = None

@@ -158,6 +158,42 @@ def test_a_paced_flows_request_that_waited_too_long_is_refused_without_waiting_i
     assert late is not None and late.item == "m1" and late.expired
 
 
+def test_a_held_back_request_is_looked_at_again_when_it_expires_not_at_its_flows_turn():
+    """The timer that resumes paced flows must come back by the time a request held back
+    waited ``max_wait``: its 429 is due then. A flow owing 10 s of pace kept a request
+    unanswered past its client's 10 s (a cluster's start: 'no reply on ... within 10.0s')."""
+    dispatcher = Dispatcher(600, 5.0, Pacing(frozenset({WIDE.name}), 0.1))
+    dispatcher.offer(_flow(WIDE, "mallory"), "m0", 0.0, TOTAL)
+    dispatcher.served(dispatcher.next(0.0), 1.0, 0.0)  # owes 10 s of pace
+    dispatcher.offer(_flow(WIDE, "mallory"), "m1", 2.0, TOTAL)
+    assert dispatcher.next(2.0) is None
+    pause = dispatcher.pause(2.0)
+    assert 5.0 < pause < 5.1
+    late = dispatcher.next(2.0 + pause)
+    assert late is not None and late.item == "m1" and late.expired
+
+
+def test_an_account_shared_by_many_flows_has_a_larger_burst():
+    """Every claim not authenticated yet is paced on one account: at a cluster's start all
+    components' handshakes come at once on it and must go at once."""
+    pacing = Pacing(frozenset({WIDE.name}), 0.05)
+    dispatcher = Dispatcher(600, 5.0, pacing)
+    hellos = [Flow(WIDE.name, "", WIDE, f"{WIDE.name}/component-{i}", "?unverified")
+              for i in range(80)]
+    for flow in hellos:
+        dispatcher.offer(flow, flow.key, 0.0, TOTAL)
+    served = 0
+    while (ticket := dispatcher.next(0.0)) is not None:
+        dispatcher.served(ticket, 1 / 64, 0.0)  # a handshake under load: 16 ms
+        dispatcher.release(ticket)
+        served += 1
+    assert served == pacing.shared_burst * 64 + 1  # the last goes owing no more than its burst
+    dispatcher.offer(_flow(WIDE, "alice"), "alice", 0.0, TOTAL)
+    alice = dispatcher.next(0.0)
+    dispatcher.served(alice, 0.03, 0.0)
+    assert dispatcher.pause(0.0) > 0  # a flow of its own keeps the small burst
+
+
 def test_flows_past_the_debtors_kept_are_paced_together_and_wipe_no_flows_debt(monkeypatch):
     """A flood of new flows past MAX_DEBTORS does not forget what a real flow owes: the
     newcomers share one account instead."""
