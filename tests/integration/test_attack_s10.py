@@ -1,0 +1,126 @@
+"""Session 10's attacks on flow control and the scheduler, over a real nats-server and store.
+
+The attacker holds what an attacker would: an unprivileged user's certificate (a NATS identity
+of her own, no RBAC binding), a simulated node's identity, and the bus's URL. Each test is one
+attempt; it passes when the defence holds:
+
+- flow control classifies a request before authenticating it, by the claim it makes (its reply
+  inbox's owner, its credentials): a made-up credential naming another identity's inbox is a
+  newcomer of its own, whatever that inbox's owner looks like (a service account of
+  kube-system, whose FlowSchema is an unpaced level);
+- what the workers learnt of claims cannot be forgotten on an attacker's say-so: only the
+  credential that authenticates a request names its claim;
+- nobody but the apiserver publishes a watch event, so a watch decoded with the apiserver's
+  trusted decoder hears no forged one;
+- the 429 flow control answers before authenticating takes the nonce of the request refused:
+  a forged copy of a victim's session request (its ticket, a nonce of the attacker's, no MAC)
+  takes nothing of the victim's, whose requests are answered.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.apiserver import fairness
+from actors.client.client import Client
+from actors.client.credentials import CertificateCredentials
+from bindings.cluster import Cluster, ClusterConfig
+from bus import Connection, Envelope, encode
+from bus import loop as bus_loop
+from bus.errors import TooManyRequests
+from tests.conftest import NOBODY_TOKEN
+from tests.support import until
+
+pytestmark = pytest.mark.integration
+
+SA_INBOX = "kubeactor.inbox.system:serviceaccount:kube-system:x"
+"""An inbox named as kube-system's service accounts' would be: their FlowSchema
+(``kube-system-service-accounts``) sends them to ``workload-high``, a level flow control does
+not pace."""
+MONITORING_INBOX = "kubeactor.inbox.system:serviceaccount:monitoring:agent"
+EXEMPT_MONITORING = {"metadata": {"name": "monitoring-exempt"}, "spec": {
+    "priorityLevelConfiguration": {"name": "exempt"}, "matchingPrecedence": 50,
+    "rules": [{"subjects": [{"kind": "ServiceAccount", "serviceAccount": {
+        "namespace": "monitoring", "name": "*"}}],
+        "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
+                           "namespaces": ["*"], "clusterScope": True}]}]}}
+"""A cluster's own choice, as some make: its monitoring agents' requests never wait."""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[Cluster]:
+    """An apiserver (no scheduler, no controllers) whose token file holds ``nobody``."""
+    data = tmp_path_factory.mktemp("attack") / "cluster"
+    data.mkdir()
+    with (data / "tokens.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerow([NOBODY_TOKEN, "nobody", "nobody", ""])
+    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0, apiserver_only=True,
+                                          disabled_admission=("ServiceAccount",)))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def admin(cluster: Cluster) -> Client:
+    return cluster.admin_client("attack-admin")
+
+
+@pytest.fixture(scope="module")
+def observer(cluster: Cluster) -> Connection:
+    """The bus admin's connection: it may read every subject, the test's eyes on inboxes
+    nobody else reads."""
+    connection = Connection(cluster.bus(), "observer").connect()
+    yield connection
+    connection.close()
+
+
+def uid_of_schema(admin: Client, name: str) -> str:
+    return str(admin.get("flowschemas", name, None)["metadata"]["uid"])
+
+
+def heard_on(observer: Connection, subject: str) -> list[Envelope]:
+    """What the apiserver answers into ``subject`` (an inbox: every reply under it)."""
+    heard: list[Envelope] = []
+    observer.subscribe(f"{subject}.>", lambda incoming: heard.append(incoming.envelope))
+    return heard
+
+
+def publish(connection: Connection, subject: str, envelope: Envelope, reply: str) -> None:
+    """A raw request, its reply subject the sender's choice (NATS checks none)."""
+    bus_loop.wait(connection.nc.publish(subject, encode(envelope), reply=reply))
+    bus_loop.wait(connection.nc.flush())
+
+
+# -- who a made-up credential is -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("inbox, schema", [(SA_INBOX, "kube-system-service-accounts"),
+                                           (MONITORING_INBOX, "monitoring-exempt")])
+def test_a_made_up_credential_naming_a_service_accounts_inbox_is_not_that_accounts_flow(
+        cluster, admin, observer, connect, inbox, schema):
+    """Mallory names, as her requests' reply inbox, one a service account's would be, with a
+    made-up token: before it is authenticated (401), her request must be a newcomer's
+    (``global-default``, paced), never the FlowSchema that account's requests meet (unpaced
+    ``workload-high``, or a cluster's exempt schema: a flood there would never wait)."""
+    if schema == EXEMPT_MONITORING["metadata"]["name"]:
+        admin.create("flowschemas", EXEMPT_MONITORING, None)
+    newcomer, theirs = uid_of_schema(admin, "global-default"), uid_of_schema(admin, schema)
+    heard = heard_on(observer, inbox)
+    mallory = connect(cluster, "mallory")
+    for index in range(3):
+        publish(mallory, "kubeactor.api.core.configmaps.list", Envelope(
+            verb="list", resource="configmaps", namespace="kube-system",
+            auth={"token": f"made-up-{index}"}), f"{inbox}.{index}")
+    until(lambda: len(heard) == 3, 30, failure=f"answers heard: {heard}")
+    assert [(reply.status or {}).get("code") for reply in heard] == [401] * 3
+    schemas = {(reply.options or {}).get("flowSchemaUID") for reply in heard}
+    assert schemas == {newcomer}, f"classified as {schema} ({theirs}), not a newcomer"
