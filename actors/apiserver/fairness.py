@@ -134,12 +134,15 @@ def unverified(claim: Claim) -> UserInfo:
     by its credentials, never the flow of the inbox's owner it names; of the group
     :data:`~actors.apiserver.classifying.UNVERIFIED`, so that the worker's time it takes is
     counted with every other such claim's (a credential made up per request is paced as one
-    sender)."""
+    sender). Its name starts with ``?``, as no user's does: the inbox's owner is the sender's
+    choice, and a name starting ``system:serviceaccount:kube-system:`` would match that
+    namespace's service accounts' FlowSchemas (an unpaced level; a cluster's exempt one)."""
     digest = hashlib.blake2b(digest_size=6)
     for credential in claim[1:]:
         digest.update(credential.encode() if isinstance(credential, str) else credential or b"")
         digest.update(b"\0")
-    return UserInfo(f"{claim[0] or ''}?{digest.hexdigest()}", groups=(AUTHENTICATED, UNVERIFIED))
+    return UserInfo(f"?{claim[0] or ''}?{digest.hexdigest()}",
+                    groups=(AUTHENTICATED, UNVERIFIED))
 
 
 def asked(incoming: Incoming, subjects: Subjects, user: UserInfo) -> Asked:
