@@ -124,3 +124,43 @@ def test_a_made_up_credential_naming_a_service_accounts_inbox_is_not_that_accoun
     assert [(reply.status or {}).get("code") for reply in heard] == [401] * 3
     schemas = {(reply.options or {}).get("flowSchemaUID") for reply in heard}
     assert schemas == {newcomer}, f"classified as {schema} ({theirs}), not a newcomer"
+
+
+# -- what the workers learnt of claims ------------------------------------------------------
+
+
+def answered(client: Client, auth: dict[str, Any] | None = None) -> Envelope:
+    """The reply to one ``list configmaps`` of ``client``'s session, with ``auth`` added to
+    its credentials (the MAC right: the request authenticates as the session's user)."""
+    info = client.info("configmaps")
+    proof = client.credentials.prove(client.connection)
+    assert proof.auth is not None
+    envelope = client.envelope("list", info, "default", None, None, None, None, None,
+                               {**proof.auth, **(auth or {})})
+    return client.connection.request(client.subject("list", info, None), envelope, 10,
+                                     proof.mac_key).result()
+
+
+def session_client(cluster: Cluster, connect: Callable[..., Connection], user: str) -> Client:
+    credentials = cluster.credentials(user)
+    return Client(connect(cluster.bus_of(credentials), user.rpartition(":")[2]), credentials)
+
+
+def test_a_credential_beside_the_one_that_authenticates_mints_no_claims(
+        cluster, admin, connect, monkeypatch):
+    """Mallory's session requests carry, beside her ticket (which authenticates them), a token
+    she makes up for each: were that token her claim, every request would be a claim learnt
+    anew, and past MAX_IDENTITIES of them the workers would forget every claim they knew, the
+    scheduler's among them (its next request then a newcomer's, paced with any flood of
+    made-up credentials). Her claim is her ticket's: the scheduler stays known."""
+    monkeypatch.setattr(fairness, "MAX_IDENTITIES", 16)
+    scheduler = session_client(cluster, connect, "system:kube-scheduler")
+    schedulers = uid_of_schema(admin, "kube-scheduler")
+    answered(scheduler)  # learnt from its first request on
+    assert (answered(scheduler).options or {}).get("flowSchemaUID") == schedulers
+    mallory = session_client(cluster, connect, "test:mallory-mints")
+    codes = {(answered(mallory, {"token": f"made-up-{index}"}).status or {}).get("code")
+             for index in range(2 * fairness.MAX_IDENTITIES)}
+    assert codes == {403}  # authenticated as herself, who may list nothing
+    assert (answered(scheduler).options or {}).get("flowSchemaUID") == schedulers, \
+        "the scheduler's claim was forgotten"
