@@ -123,9 +123,13 @@ class Identities:
 
 
 def _credential(auth: object) -> Credential:
-    """The token, ticket or certificate of an ``auth`` map (None: not a map, or none)."""
+    """The ticket, certificate or token of an ``auth`` map (None: not a map, or none): the
+    one that authenticates it, as ``authn`` chooses (a session's ticket, a forwarded
+    certificate, before a token). Any other is the sender's to make up: a token beside a
+    ticket would make each request a claim of its own, learnt anew, and a few thousand would
+    have the workers forget every claim they knew (:data:`MAX_IDENTITIES`)."""
     held = auth if isinstance(auth, dict) else {}
-    found = held.get("token") or held.get("ticket") or held.get("certificate")
+    found = held.get("ticket") or held.get("certificate") or held.get("token")
     return found if isinstance(found, str | bytes) else None
 
 
