@@ -164,3 +164,42 @@ def test_a_credential_beside_the_one_that_authenticates_mints_no_claims(
     assert codes == {403}  # authenticated as herself, who may list nothing
     assert (answered(scheduler).options or {}).get("flowSchemaUID") == schedulers, \
         "the scheduler's claim was forgotten"
+
+
+# -- watch events: the apiserver's alone -----------------------------------------------------
+
+
+def forged_events(watch_subject: str, seq: int) -> list[bytes]:
+    """What a forger would push into a watch: an event of an object never stored, next in
+    line; one whose body is no event; bytes that are no envelope."""
+    stored = {"metadata": {"name": "forged", "namespace": "watched", "resourceVersion": "1"}}
+    return [encode(Envelope(verb="event", sender="apiserver", options={"seq": seq},
+                            body={"type": "ADDED", "object": stored})),
+            encode(Envelope(verb="event", sender="apiserver", options={"seq": seq},
+                            body={"type": "ADDED", "object": ["not", "a", "map"]})),
+            b"\xc1 not msgpack"]
+
+
+def test_nobody_but_the_apiserver_pushes_an_event_into_a_watch(cluster, admin, connect):
+    """A user and a node publish forged events on the admin's watch's subject and on a
+    watch subject of their own: nats-server refuses every one (only the apiserver publishes
+    on ``<prefix>.watch.>``), so the watch, which decodes its events trusting that, hears the
+    next real event and nothing forged before it."""
+    admin.create("namespaces", {"metadata": {"name": "watched"}}, None)
+    heard: list[tuple[str, str]] = []
+    watch = admin.watch("configmaps", lambda event: heard.append(
+        (event.type, event.object["metadata"]["name"])), namespace="watched")
+    try:
+        node = cluster.credentials("system:node:n1", "system:nodes")
+        forgers = [connect(cluster, "mallory-forges"), connect(cluster.bus_of(node), "n1")]
+        for forger in forgers:
+            own = forger.subjects.watch(forger.subjects.watch_id(forger.owner, "mine"))
+            for subject in (forger.subjects.watch(watch.id), own):
+                for data in forged_events(subject, 1):
+                    bus_loop.wait(forger.nc.publish(subject, data))
+            bus_loop.wait(forger.nc.flush())
+        admin.create("configmaps", {"metadata": {"name": "real"}}, "watched")
+        until(lambda: heard, 30)
+        assert heard == [("ADDED", "real")]
+    finally:
+        watch.stop()
