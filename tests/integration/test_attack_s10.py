@@ -20,23 +20,22 @@ attempt; it passes when the defence holds:
 from __future__ import annotations
 
 import csv
+import itertools
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from actors.apiserver import fairness
 from actors.client.client import Client
-from actors.client.credentials import CertificateCredentials
 from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection, Envelope, encode
 from bus import loop as bus_loop
-from bus.errors import TooManyRequests
 from tests.conftest import NOBODY_TOKEN
 from tests.support import until
 
@@ -47,7 +46,7 @@ SA_INBOX = "kubeactor.inbox.system:serviceaccount:kube-system:x"
 (``kube-system-service-accounts``) sends them to ``workload-high``, a level flow control does
 not pace."""
 MONITORING_INBOX = "kubeactor.inbox.system:serviceaccount:monitoring:agent"
-EXEMPT_MONITORING = {"metadata": {"name": "monitoring-exempt"}, "spec": {
+EXEMPT_MONITORING: dict[str, Any] = {"metadata": {"name": "monitoring-exempt"}, "spec": {
     "priorityLevelConfiguration": {"name": "exempt"}, "matchingPrecedence": 50,
     "rules": [{"subjects": [{"kind": "ServiceAccount", "serviceAccount": {
         "namespace": "monitoring", "name": "*"}}],
@@ -75,7 +74,7 @@ def admin(cluster: Cluster) -> Client:
 
 
 @pytest.fixture(scope="module")
-def observer(cluster: Cluster) -> Connection:
+def observer(cluster: Cluster) -> Iterator[Connection]:
     """The bus admin's connection: it may read every subject, the test's eyes on inboxes
     nobody else reads."""
     connection = Connection(cluster.bus(), "observer").connect()
@@ -164,6 +163,84 @@ def test_a_credential_beside_the_one_that_authenticates_mints_no_claims(
     assert codes == {403}  # authenticated as herself, who may list nothing
     assert (answered(scheduler).options or {}).get("flowSchemaUID") == schedulers, \
         "the scheduler's claim was forgotten"
+
+
+
+# -- flow control's 429 and the nonces it takes ---------------------------------------------
+
+
+VICTIMS = 40
+"""The victim's requests at once: more than its level's seats."""
+
+
+def tight(name: str) -> dict[str, Any]:
+    """A level of one share that queues nothing: what it cannot seat at once gets 429."""
+    return {"metadata": {"name": name}, "spec": {"type": "Limited", "limited": {
+        "nominalConcurrencyShares": 1, "limitResponse": {"type": "Reject"}}}}
+
+
+def schema(name: str, level: str, subject: dict[str, Any], resource: str) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "spec": {
+        "priorityLevelConfiguration": {"name": level}, "matchingPrecedence": 100,
+        "distinguisherMethod": {"type": "ByUser"}, "rules": [{
+            "subjects": [subject], "resourceRules": [{
+                "verbs": ["*"], "apiGroups": ["*"], "resources": [resource],
+                "namespaces": ["*"]}]}]}}
+
+
+def test_forged_copies_refused_by_flow_control_take_no_nonce_of_the_victims(
+        cluster, admin, observer, connect, caplog):
+    """Mallory sends hundreds of session requests naming the victim's inbox, with a made-up
+    ticket, a timestamp ahead and nonces of her own (no MAC), into a level that refuses what it
+    cannot seat: flow control answers them 429 before authenticating them, taking their nonces
+    (into the victim's inbox, at reply subjects no request of the victim's waits on). Meanwhile
+    the victim's own requests, in a tight flow of theirs too, meet 429s and are sent again: each
+    is answered (here 403: the victim may list nothing), none left waiting for an answer its
+    nonce taken would have kept."""
+    for level in ("a10-victim", "a10-forged"):
+        admin.create("prioritylevelconfigurations", tight(level), None)
+    admin.create("flowschemas", schema("a10-victim", "a10-victim", {
+        "kind": "User", "user": {"name": "test:victim"}}, "configmaps"), None)
+    admin.create("flowschemas", schema("a10-forged", "a10-forged", {
+        "kind": "Group", "group": {"name": "kubeactor.io:unverified"}}, "secrets"), None)
+    caplog.set_level(logging.INFO, "actors.client.client")
+    victim = session_client(cluster, connect, "test:victim")
+    answered(victim)  # its claim learnt: its flow is the tight one from now on
+    forged_inbox = f"{victim.connection.subjects.inbox(victim.connection.owner)}.forged"
+    heard = heard_on(observer, forged_inbox)
+    mallory = connect(cluster, "mallory-burns")
+    stop, sent = threading.Event(), itertools.count()
+
+    async def burst() -> None:
+        """Published in one go: the worker queues the lot before serving any."""
+        for _ in range(200):
+            envelope = Envelope(verb="list", resource="secrets", namespace="default",
+                                auth={"ticket": os.urandom(48), "ts": time.time() + 25,
+                                      "nonce": os.urandom(16)})
+            await mallory.nc.publish("kubeactor.api.core.secrets.list", encode(envelope),
+                                     reply=f"{forged_inbox}.{next(sent)}")
+        await mallory.nc.flush()
+
+    def forge() -> None:
+        while not stop.is_set():
+            bus_loop.wait(burst())
+
+    def refused() -> bool:
+        return any((reply.status or {}).get("code") == 429 for reply in heard)
+
+    with ThreadPoolExecutor(1 + VICTIMS) as pool:
+        forging = pool.submit(forge)
+        try:
+            until(refused, 30, failure="no forged request met flow control's 429")
+            outcomes = [pool.submit(lambda: victim.request(
+                "list", "configmaps", namespace="default")) for _ in range(VICTIMS)]
+            errors = [type(outcome.exception(60)).__name__ for outcome in outcomes]
+        finally:
+            stop.set()
+        forging.result(30)
+    assert errors == ["Forbidden"] * VICTIMS, errors
+    assert any("again in" in record.getMessage() for record in caplog.records), \
+        "the victim met no 429: its nonces were never at stake"
 
 
 # -- watch events: the apiserver's alone -----------------------------------------------------
