@@ -36,7 +36,7 @@ from actors.client.client import Client
 from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection, Envelope, encode
 from bus import loop as bus_loop
-from tests.conftest import NOBODY_TOKEN
+from tests.conftest import NOBODY_TOKEN, pod, wait_for
 from tests.support import until
 
 pytestmark = pytest.mark.integration
@@ -280,3 +280,57 @@ def test_nobody_but_the_apiserver_pushes_an_event_into_a_watch(cluster, admin, c
         assert heard == [("ADDED", "real")]
     finally:
         watch.stop()
+
+
+# -- the scheduler -------------------------------------------------------------------------
+
+
+def pod_creator(cluster: Cluster, connect: Callable[..., Connection], namespace: str) -> Client:
+    """Mallory, who may create, read and delete pods in ``namespace`` and nothing more."""
+    admin = cluster.admin_client("granting")
+    admin.create("namespaces", {"metadata": {"name": namespace}}, None)
+    admin.create("roles", {"metadata": {"name": "pods"}, "rules": [{
+        "apiGroups": [""], "resources": ["pods"],
+        "verbs": ["create", "get", "list", "watch", "delete"]}]}, namespace)
+    admin.create("rolebindings", {"metadata": {"name": "mallory-pods"},
+                                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                              "kind": "Role", "name": "pods"},
+                                  "subjects": [{"kind": "User", "name": "mallory"}]}, namespace)
+    return session_client(cluster, connect, "mallory")
+
+
+def test_a_users_pods_keep_no_one_elses_from_being_bound(sim_cluster, connect):
+    """Mallory creates pods for a scheduler nobody runs, pods no node can take, and pods she
+    deletes as soon as they are made (some of their bindings then refused, the pod gone: a
+    dozen in a run here), all at once; the admin's pod created meanwhile is bound, and so is one after the churn (no
+    binding left in flight for ever)."""
+    mallory, namespace = pod_creator(sim_cluster, connect, "mallory"), "mallory"
+    admin = sim_cluster.admin_client("victim")
+
+    def unscheduled(index: int) -> None:
+        body = pod(f"other-{index}")
+        body["spec"]["schedulerName"] = "nobody-runs-this"
+        mallory.create("pods", body, namespace)
+
+    def nowhere(index: int) -> None:
+        body = pod(f"nowhere-{index}")
+        body["spec"]["nodeSelector"] = {"kubeactor.io/none": "x"}
+        mallory.create("pods", body, namespace)
+
+    def churned(index: int) -> None:
+        mallory.create("pods", pod(f"churn-{index}"), namespace)
+        mallory.delete("pods", f"churn-{index}", namespace)
+
+    def bound(name: str) -> None:
+        wait_for(admin, "pods", name, lambda obj: bool(obj["spec"].get("nodeName")),
+                 timeout=60)
+
+    with ThreadPoolExecutor(12) as pool:
+        made = [pool.submit(make, index) for index in range(100)
+                for make in (unscheduled, nowhere, churned)]
+        admin.create("pods", pod("victim-during"))
+        bound("victim-during")
+        for each in made:
+            each.result(120)
+    admin.create("pods", pod("victim-after"))
+    bound("victim-after")
