@@ -302,8 +302,8 @@ def pod_creator(cluster: Cluster, connect: Callable[..., Connection], namespace:
 def test_a_users_pods_keep_no_one_elses_from_being_bound(sim_cluster, connect):
     """Mallory creates pods for a scheduler nobody runs, pods no node can take, and pods she
     deletes as soon as they are made (some of their bindings then refused, the pod gone: a
-    dozen in a run here), all at once; the admin's pod created meanwhile is bound, and so is one after the churn (no
-    binding left in flight for ever)."""
+    dozen in a run here), all at once; the admin's pod created meanwhile is bound, and so is
+    one after the churn (no binding left in flight for ever)."""
     mallory, namespace = pod_creator(sim_cluster, connect, "mallory"), "mallory"
     admin = sim_cluster.admin_client("victim")
 
