@@ -19,6 +19,7 @@ attempt; it passes when the defence holds:
 
 from __future__ import annotations
 
+import base64
 import csv
 import itertools
 import logging
@@ -36,6 +37,7 @@ from actors.client.client import Client
 from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection, Envelope, encode
 from bus import loop as bus_loop
+from bus.envelope import MAC_HEADER, mac
 from tests.conftest import NOBODY_TOKEN, pod, wait_for
 from tests.support import until
 
@@ -241,6 +243,60 @@ def test_forged_copies_refused_by_flow_control_take_no_nonce_of_the_victims(
     assert errors == ["Forbidden"] * VICTIMS, errors
     assert any("again in" in record.getMessage() for record in caplog.records), \
         "the victim met no 429: its nonces were never at stake"
+
+
+
+# -- a flood of made-up credentials ----------------------------------------------------------
+
+FLOOD = 16_000
+"""Made-up requests in one burst: more than the ``global-default`` level queues in both
+workers (128 queues of 50 each)."""
+
+
+def test_a_made_up_flood_fills_no_queue_of_a_known_user(cluster, observer, connect):
+    """Mallory publishes, in one burst, requests that each carry a token she makes up: each is
+    a claim no worker knows, so each its own flow of ``global-default``, dealt its own hand of
+    that level's queues, and the level's queues fill (the overflow refused 429). A known
+    user's request that comes right behind them (the editor's, authenticated before: a flow
+    of that level) must still find room in its hand: it is answered (403: the editor may list
+    nothing), not refused as the flood's overflow is."""
+    editor = session_client(cluster, connect, "test:editor")
+    assert (answered(editor).status or {}).get("code") == 403  # learnt
+    probe = f"{editor.connection.subjects.inbox(editor.connection.owner)}.probe"
+    editors = heard_on(observer, probe)
+    mallory = connect(cluster, "mallory-floods")
+    void = f"{mallory.subjects.inbox(mallory.owner)}.void"
+    codes: dict[int, int] = {}
+
+    def heard(incoming: Any) -> None:
+        code = int((incoming.envelope.status or {}).get("code", 0))
+        codes[code] = codes.get(code, 0) + 1
+
+    mallory.subscribe(f"{void}.>", heard)
+    info, proof = editor.info("configmaps"), editor.credentials.prove(editor.connection)
+    assert proof.auth is not None and proof.mac_key is not None
+    subject = editor.subject("list", info, None)
+    data = encode(editor.envelope("list", info, "default", None, None, None, None, None,
+                                  proof.auth))
+    reply = f"{probe}.1"
+    signed = {MAC_HEADER: base64.b64encode(mac(proof.mac_key, subject, reply, data)).decode()}
+
+    async def flood() -> None:
+        """The editor's request sent by mallory's connection, behind the flood: nats-server
+        delivers it after the flood to whichever worker takes it."""
+        for index in range(FLOOD):
+            envelope = Envelope(verb="list", resource="configmaps", namespace="default",
+                                auth={"token": f"made-up-{index}"})
+            await mallory.nc.publish(subject, encode(envelope), reply=f"{void}.{index}")
+        await mallory.nc.publish(subject, data, reply=reply, headers=signed)
+        await mallory.nc.flush()
+
+    bus_loop.wait(flood(), timeout=60)
+    until(lambda: editors and sum(codes.values()) == FLOOD, 60,
+          failure=f"answers: {codes}, the editor's {editors}")
+    assert codes.get(429), f"the flood filled no queue: {codes}"
+    assert [(e.status or {}).get("code") for e in editors] == [403], \
+        f"the known user's request met the flood's fate: {editors[0].status}"
 
 
 # -- watch events: the apiserver's alone -----------------------------------------------------
