@@ -11,6 +11,12 @@ hand) and puts the request in the shortest queue of the hand; that queue holding
 ``queueLengthLimit`` already, the request is refused (429). A level that rejects has no queue:
 a request that would wait beyond its seats is refused.
 
+The flows of one debtor (``Flow.debtor``: every claim not authenticated yet) are dealt one
+hand: a credential made up per request is a flow per request, and hands of their own would
+spread them over every queue of the level, each queue's head then paced on their one account,
+so that a known flow queued behind them would wait their pace (and be refused after
+``max_wait``); one hand keeps them to ``handSize`` queues.
+
 Dispatching: the exempt level first (it has no seats to run out of); otherwise the level with
 waiting requests and a free seat that has been served least for its shares (each dispatch
 advances the level's virtual time by ``1 / shares``; a level that was idle starts from the
@@ -129,7 +135,8 @@ class LevelState:
                 return False
             index = 0
         else:
-            index = min(self._hand(ticket.flow.key), key=lambda i: len(self.queues[i]))
+            index = min(self._hand(ticket.flow.debtor or ticket.flow.key),
+                        key=lambda i: len(self.queues[i]))
             if len(self.queues[index]) >= self.level.queue_length_limit:
                 return False
         if not self.queues[index]:

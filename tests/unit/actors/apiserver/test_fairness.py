@@ -67,11 +67,11 @@ def test_a_flood_making_up_a_credential_per_request_is_paced_as_one_sender():
     levels = policy(flowcontrol.defaults())
     pacing = Pacing(frozenset(("global-default", "workload-low", "catch-all")), 0.1)
     dispatcher = Dispatcher(concurrency=600, max_wait=100.0, paced=pacing)
-    for index in range(3000):  # 6 s of the worker's time
+    for index in range(300):  # 6 s of the worker's time (one hand's queues: 6 of 50)
         incoming = _request("mallory", {"token": f"made-up-{index}"})
         flow = levels.classify(asked(incoming, SUBJECTS, identities.user(incoming)))
         assert dispatcher.offer(flow, incoming, 0.0, levels.total_shares) is not None
-    now, busy, cost = 0.0, 0.0, 0.002  # one 401 costs the worker 2 ms
+    now, busy, cost = 0.0, 0.0, 0.02  # one 401 costs the worker 20 ms
     while now < 10.0:
         ticket = dispatcher.next(now)
         if ticket is None:
@@ -85,6 +85,35 @@ def test_a_flood_making_up_a_credential_per_request_is_paced_as_one_sender():
         dispatcher.release(ticket)
     assert busy <= 0.1 * 10.0 + pacing.shared_burst + cost, \
         f"the flood held the worker {busy:.3f} s of 10 s"
+
+
+def test_a_flood_making_up_a_credential_per_request_holds_no_known_flow_behind_its_pace():
+    """Hole (attack, s10): each made-up claim, a flow of its own, was dealt a hand of its own,
+    so a flood spread over every queue of ``global-default``; each queue's head then waited on
+    the one paced account of unverified claims, and a known user's request behind it waited
+    that pace, refused after ``max_wait``. The claims of that account share one hand: they
+    fill its queues alone (the rest refused), and the known user's request goes at once."""
+    identities = Identities(SUBJECTS)
+    alice = _request("alice", {"token": "tok-alice"})
+    identities.learn(alice, ALICE)
+    levels = policy(flowcontrol.defaults())
+    dispatcher = Dispatcher(concurrency=600, max_wait=5.0,
+                            paced=Pacing(frozenset(("global-default",)), 0.05))
+
+    def offered(incoming: Incoming) -> bool:
+        flow = levels.classify(asked(incoming, SUBJECTS, identities.user(incoming)))
+        return dispatcher.offer(flow, incoming, 0.0, levels.total_shares) is not None
+
+    queued = sum(offered(_request("mallory", {"token": f"made-up-{index}"}))
+                 for index in range(6400))
+    assert queued == 6 * 50  # one hand of the level's queues
+    assert offered(alice)
+    now = 0.0
+    while (ticket := dispatcher.next(now)) is not None and ticket.item is not alice:
+        now += 0.002  # each 401 the flood costs: its account soon owes its burst
+        dispatcher.served(ticket, 0.002, now)
+        dispatcher.release(ticket)
+    assert ticket is not None and ticket.item is alice and not ticket.expired
 
 
 def test_a_claim_one_worker_authenticated_is_known_to_the_others():
