@@ -286,7 +286,13 @@ class Client:
         """Send one API request and return the reply's body; raise ApiError on failure. A
         request refused with 429 is sent again after the pause it names (if it names one), at
         most :data:`MAX_THROTTLED` times. ``server``: to that one apiserver process (see
-        ``Watch.server``), not to any; ``keys``: see :meth:`envelope`."""
+        ``Watch.server``), not to any; ``keys``: see :meth:`envelope`.
+
+        Which thread: any but the bus loop's; it blocks that thread for the answer and sleeps
+        on it through each 429's pause (as client-go's request sleeps in its goroutine): on an
+        actor's thread its mailbox waits meanwhile, over 10 s when flow control keeps refusing.
+        An actor that must not stall sends with :meth:`submit` (``resend_throttled``, as
+        :meth:`bind_soon`) and is told the answer."""
         throttled = 0
         while True:
             try:
