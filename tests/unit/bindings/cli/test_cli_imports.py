@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import io
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -71,6 +72,24 @@ def test_each_verb_module_serves_exactly_the_verbs_the_table_gives_it():
 
 def test_the_parent_pipe_is_the_one_supervising_names():
     assert cli._PARENT_PIPE == supervising.PARENT_PIPE_VARIABLE
+
+
+def test_a_child_of_up_still_waits_for_its_parents_end_and_no_other_command_does():
+    """main loads ``supervising`` only in a child of a Supervisor (its pipe named in the
+    environment), which then has the thread that exits with the parent."""
+    probe = ("import sys, threading; from bindings.cli import main\n"
+             "try:\n    main.main(['get', 'pods', '--help'])\nexcept SystemExit:\n    pass\n"
+             "print([t.name for t in threading.enumerate()], file=sys.stderr)")
+    read, write = os.pipe()
+    try:
+        threads = [subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+            check=False, pass_fds=(read,), env={**os.environ, **extra}).stderr.splitlines()[-1]
+            for extra in ({supervising.PARENT_PIPE_VARIABLE: str(read)}, {})]
+    finally:
+        os.close(read)
+        os.close(write)
+    assert "parent-lifeline" in threads[0] and "parent-lifeline" not in threads[1]
 
 
 def _parsed(only: Any, words: list[str]) -> tuple[Any, ...]:
