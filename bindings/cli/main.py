@@ -78,7 +78,6 @@ def _deferred(verb: str) -> Callable[..., int]:
         run: Callable[..., int] = home(verb).COMMANDS[verb]
         return run(*args)
 
-    command.__name__ = f"deferred {verb}"
     return command
 
 
