@@ -48,11 +48,12 @@ def _under(modules: set[str], packages: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.parametrize("words", [
     ["get", "pods", "--help"], ["--kubeconfig", "/nonexistent/kubeconfig", "get", "pods"],
-    ["logs", "--help"], ["exec", "--help"], ["run", "--help"], ["describe", "--help"]])
+    ["logs", "--help"], ["exec", "--help"], ["run", "--help"], ["describe", "--help"],
+    ["auth", "--help"]])
 def test_a_client_command_imports_neither_the_cluster_nor_docker_nor_the_apiserver(words):
     imported = _imported(*words)
     assert _under(imported, HEAVY) == []
-    assert {"bindings.cli.objects", "bindings.cli.pods"} & imported
+    assert {"bindings.cli.objects", "bindings.cli.pods", "bindings.cli.auth"} & imported
 
 
 @pytest.mark.parametrize("module", sorted({*cli.SESSION_HOMES, *cli.LOCAL_HOMES}))
