@@ -32,12 +32,16 @@ COMMANDS = {"help": ["get", "pods", "--help"], "get_pods": ["get", "pods"],
             "get_nodes": ["get", "nodes"]}
 
 
+NOWHERE = Path(tempfile.gettempdir())
+"""Where the commands run: not a tree's root, whose package ``-m`` would take first."""
+
+
 def timed(python: str, words: list[str]) -> tuple[float, float]:
     """One command's wall and CPU milliseconds (it must succeed)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
-    subprocess.run([python, "-m", "bindings.cli", *words], check=True,
-                   stdout=subprocess.DEVNULL, timeout=120)
+    subprocess.run([python, "-m", "bindings.cli", *words], check=True, cwd=NOWHERE,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -45,9 +49,11 @@ def timed(python: str, words: list[str]) -> tuple[float, float]:
 
 
 def import_ms(python: str) -> float:
-    """The imports of ``get pods --help``: the sum of ``-X importtime``'s top-level entries."""
+    """The imports of ``get pods --help``: the sum of ``-X importtime``'s top-level entries
+    (the interpreter's own start included)."""
     done = subprocess.run([python, "-X", "importtime", "-m", "bindings.cli", *COMMANDS["help"]],
-                          capture_output=True, text=True, timeout=120, check=True)
+                          capture_output=True, text=True, timeout=120, check=True,
+                          cwd=NOWHERE)
     tops = re.findall(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", done.stderr, re.MULTILINE)
     return sum(int(us) for us, _ in tops) / 1000
 
