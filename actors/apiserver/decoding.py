@@ -94,7 +94,7 @@ class Decoding:
             self._asked_by_subject, self._asked_of = {}, served
         asked = self._asked_by_subject.get(subject)
         if asked is None:
-            asked = _asked(self.subjects, served, subject, self.config.server)
+            asked = _meaning(self.subjects, served, subject, self.config.server)
             if len(self._asked_by_subject) >= MAX_SUBJECTS:
                 self._asked_by_subject.clear()
             self._asked_by_subject[subject] = asked
@@ -125,7 +125,7 @@ class Decoding:
         request.impersonator, request.user = request.user, wanted
 
 
-def _asked(subjects: Subjects, served: Served, subject: str, server: str | None) -> Asked:
+def _meaning(subjects: Subjects, served: Served, subject: str, server: str | None) -> Asked:
     """What :meth:`Decoding._asked` remembers: the meaning of a request's subject for an
     apiserver process ``server`` serving ``served``."""
     parsed = subjects.parse_api(subject)
