@@ -117,11 +117,10 @@ class Subjects:
         head = f"{self.inbox_prefix}."
         if not subject.startswith(head):
             return None
-        owner, _, rest = subject[len(head):].partition(".")
-        tokens = [owner, *rest.split(".")]
-        if not rest or not all(tokens) or any(t in ("*", ">") for t in tokens):
+        tokens = subject[len(head):].split(".")
+        if len(tokens) < 2 or "" in tokens or "*" in tokens or ">" in tokens:
             return None
-        return owner
+        return tokens[0]
 
     def is_inbox_of(self, subject: str, owners: Collection[str] | None) -> bool:
         """Whether ``subject`` is in the inbox of one of ``owners`` (None: of anyone): the

@@ -279,6 +279,12 @@ class Handshaker:
                              self.clock())
 
 
+def _opened(ticket: bytes, ticket_key: bytes) -> tuple[certs.Session, UserInfo]:
+    """The session a ticket seals, and its user."""
+    session = certs.open_ticket(ticket, ticket_key)
+    return session, _user(session.identity)
+
+
 def hello_user(hello: certs.Hello) -> UserInfo:
     """The user of a certificate handshake (its certificate's)."""
     return _user(hello.identity)
@@ -294,7 +300,8 @@ class SessionAuthenticator:
                  clock: Callable[[], float] = time.time) -> None:
         self.ticket_key, self.window, self.clock = ticket_key, window, clock
         self.nonces = NonceCache(window)
-        self._sessions: _Verified[bytes, certs.Session] = _Verified(self.CACHE)
+        self._sessions: _Verified[bytes, tuple[certs.Session, UserInfo]] = _Verified(self.CACHE)
+        """Each ticket opened, and its user (one UserInfo for all the session's requests)."""
 
     def authenticate(self, auth: dict[str, Any] | None, signed: Signed | None = None
                      ) -> UserInfo:
@@ -306,7 +313,7 @@ class SessionAuthenticator:
             raise Unauthorized("Unauthorized: a session request needs ticket, ts and nonce")
         if signed is None or signed.mac is None:
             raise Unauthorized("Unauthorized: the request carries no MAC")
-        session = self._sessions.get(ticket, lambda: certs.open_ticket(ticket, self.ticket_key))
+        session, user = self._sessions.get(ticket, lambda: _opened(ticket, self.ticket_key))
         now = self.clock()
         certs.check_unexpired(session, now)
         certs.check_fresh("request", stamp, now, self.window)
@@ -315,7 +322,7 @@ class SessionAuthenticator:
             raise Unauthorized("Unauthorized: the request's MAC does not match its session")
         if not self.nonces.first_time(nonce, stamp + self.window, now):
             raise Replayed("Unauthorized: replayed request (nonce already seen)")
-        return _user(session.identity)
+        return user
 
     def first_answer(self, auth: object) -> bool:
         """Whether a refusal made before authenticating a request (flow control's 429) may

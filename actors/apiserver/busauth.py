@@ -30,6 +30,7 @@ Neighbours: ``bus.callout`` (the wire), ``actors.api.certs`` (the chain), ``acto
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -120,13 +121,14 @@ def _by_token(request: callout.AuthRequest, tokens: Authenticator) -> UserInfo:
     return user
 
 
+@functools.lru_cache(maxsize=4096)
 def owners(user: UserInfo) -> frozenset[str]:
     """The NATS identities (owner tokens) to whose subjects ``user`` may have watch events,
     followed logs and replies sent: its own; also the simulated nodes' connection for a
     simulated node (group ``system:node-sim``, which only the control plane's certificates of
     its simulated nodes carry: a node's own kubeconfig does not reach the others' subjects),
     and the bus admin's for a member of ``system:masters`` (the admin's kubeconfig connects
-    as it)."""
+    as it). Remembered per user: every request's answer asks."""
     return frozenset((owner_token(user.name),
                       *((NODE_SIM,) if NODE_SIM in user.groups else ()),
                       *((ADMIN,) if MASTERS in user.groups else ())))

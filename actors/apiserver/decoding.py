@@ -4,7 +4,9 @@
 message into a :class:`~actors.apiserver.requests.Request`: the subject parsed and checked
 against what is served (404, 405), the sender authenticated (``authn``), its reply subject
 checked (``busauth.check_reply``), the options parsed (``options``), then the forwarded
-credentials of a front and the impersonation applied. :func:`attributes` is what RBAC is asked.
+credentials of a front and the impersonation applied. What a subject asks for is remembered
+per subject while the resources served stay the same (each worker its own: a flood sends the
+same few subjects). :func:`attributes` is what RBAC is asked.
 
 Neighbours: ``server`` (the pipeline that calls in here), ``authn``, ``busauth``, ``options``,
 ``rbac`` (the decisions it applies); ``http.discovery`` (reads :data:`VERBS`).
@@ -15,7 +17,8 @@ Which thread: the worker's actor thread.
 from __future__ import annotations
 
 from actors.api import discovery
-from actors.api.resources import REVIEWS
+from actors.api.discovery import Served
+from actors.api.resources import REVIEWS, ResourceInfo
 from actors.api.selectors import required_field
 from actors.apiserver.authn import Authenticator, Forwarding, Signed, impersonation
 from actors.apiserver.busauth import check_reply
@@ -34,6 +37,11 @@ SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "binding": ("create",
                      "finalize": ("update",), "approval": ("get", "update", "patch"),
                      "token": ("create",)}
 """The verbs each subresource answers; any other is 405, never the parent's handler."""
+MAX_SUBJECTS = 4096
+"""Subjects whose meaning a worker remembers before starting afresh."""
+Asked = tuple[str, str, ResourceInfo, str | None]
+"""What a request's subject asks for: the verb, the resource as named, the resource served,
+the subresource (None: the resource itself)."""
 
 
 class Decoding:
@@ -45,29 +53,16 @@ class Decoding:
     authorizer: Authorizer
     forwarding: Forwarding | None
     resources: CustomResources
+    _asked_of: Served | None = None
+    """The resources served when :attr:`_asked_by_subject` was started."""
+    _asked_by_subject: dict[str, Asked]
+    """What each subject served asks for (:meth:`_asked`); this worker's own."""
 
     def _decode(self, pending: Pending) -> Request:
         incoming = pending.incoming
         envelope = incoming.envelope
-        parsed = self.subjects.parse_api(incoming.subject)
-        if parsed is None:
-            raise NotFound(f"the server could not find the requested resource "
-                           f"({incoming.subject} is not <prefix>.api.<group>.<resource>.<verb>)")
-        if parsed.server not in (None, self.config.server):
-            raise NotFound(f'no apiserver process "{parsed.server}" serves this cluster')
-        resource, _, subresource = parsed.resource.partition("/")
-        info = self.resources.served.lookup(parsed.group, resource)
-        if subresource and subresource not in info.subresources:
-            raise NotFound(f'{resource} has no subresource "{subresource}"')
-        if subresource and parsed.verb not in SUBRESOURCE_VERBS.get(subresource, ()):
-            raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on '
-                                   f"{resource}/{subresource}")
-        if info.name in REVIEWS and parsed.verb != "create":
-            raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on {resource}')
-        if parsed.verb not in VERBS:
-            raise MethodNotAllowed(f'the server does not allow the verb "{parsed.verb}" on '
-                                   f"{resource} (known: {', '.join(VERBS)})")
-        if envelope.verb not in (None, parsed.verb) or envelope.resource not in (None, resource):
+        verb, resource, info, subresource = self._asked(incoming.subject)
+        if envelope.verb not in (None, verb) or envelope.resource not in (None, resource):
             raise BadRequest("envelope verb/resource do not match the subject")
         for field_ in ("namespace", "name"):
             if not isinstance(getattr(envelope, field_), str | None):
@@ -77,18 +72,33 @@ class Decoding:
                                   incoming.reply_to or ""))
         check_reply(user, incoming.reply_to, self.subjects)
         namespace = envelope.namespace if info.namespaced else None
-        if info.namespaced and not namespace and parsed.verb not in ("list", "watch"):
-            raise BadRequest(f"{parsed.verb} {info.name} needs a namespace")
+        if info.namespaced and not namespace and verb not in ("list", "watch"):
+            raise BadRequest(f"{verb} {info.name} needs a namespace")
         options = parse_options(envelope.options, self.subjects)
         if options.version is not None and options.version not in discovery.versions(info):
             raise NotFound(f'the server could not find the requested resource (version '
                            f'"{options.version}" of {info.qualified} is not served)')
-        request = Request(parsed.verb, info, subresource=subresource or None,
+        request = Request(verb, info, subresource=subresource,
                           namespace=namespace or None, name=envelope.name or None, user=user,
                           envelope=envelope, options=options)
         self._forwarded(request)
         self._impersonate(request)
         return request
+
+    def _asked(self, subject: str) -> Asked:
+        """What ``subject`` asks for (NotFound, MethodNotAllowed when this apiserver serves no
+        such thing), remembered per subject served (a flood sends the same few) for the
+        resources served now: a change of them (a CRD's) starts afresh."""
+        served = self.resources.served
+        if self._asked_of is not served:
+            self._asked_by_subject, self._asked_of = {}, served
+        asked = self._asked_by_subject.get(subject)
+        if asked is None:
+            asked = _meaning(self.subjects, served, subject, self.config.server)
+            if len(self._asked_by_subject) >= MAX_SUBJECTS:
+                self._asked_by_subject.clear()
+            self._asked_by_subject[subject] = asked
+        return asked
 
     def _forwarded(self, request: Request) -> None:
         """Act for the client whose credentials a front forwarded (``auth.forwarded``)."""
@@ -113,6 +123,30 @@ class Decoding:
                                                  resource=resource, subresource=None,
                                                  namespace=None, name=name))
         request.impersonator, request.user = request.user, wanted
+
+
+def _meaning(subjects: Subjects, served: Served, subject: str, server: str | None) -> Asked:
+    """What :meth:`Decoding._asked` remembers: the meaning of a request's subject for an
+    apiserver process ``server`` serving ``served``."""
+    parsed = subjects.parse_api(subject)
+    if parsed is None:
+        raise NotFound(f"the server could not find the requested resource "
+                       f"({subject} is not <prefix>.api.<group>.<resource>.<verb>)")
+    if parsed.server not in (None, server):
+        raise NotFound(f'no apiserver process "{parsed.server}" serves this cluster')
+    resource, _, subresource = parsed.resource.partition("/")
+    info = served.lookup(parsed.group, resource)
+    if subresource and subresource not in info.subresources:
+        raise NotFound(f'{resource} has no subresource "{subresource}"')
+    if subresource and parsed.verb not in SUBRESOURCE_VERBS.get(subresource, ()):
+        raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on '
+                               f"{resource}/{subresource}")
+    if info.name in REVIEWS and parsed.verb != "create":
+        raise MethodNotAllowed(f'the server does not allow "{parsed.verb}" on {resource}')
+    if parsed.verb not in VERBS:
+        raise MethodNotAllowed(f'the server does not allow the verb "{parsed.verb}" on '
+                               f"{resource} (known: {', '.join(VERBS)})")
+    return parsed.verb, resource, info, subresource or None
 
 
 def attributes(request: Request) -> Attributes:

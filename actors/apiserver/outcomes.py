@@ -128,15 +128,15 @@ def answered(pending: Pending, reply: Envelope, named: dict[str, str]) -> Outcom
     status = reply.status or {}
     request = pending.request
     received = time.time() - (time.monotonic() - pending.started)
-    common: dict[str, Any] = dict(
-        subject=pending.incoming.subject, received=received,
-        code=int(status.get("code", 200)), authorized=pending.authorized,
-        reason=str(status.get("reason", "")), message=str(status.get("message", "")),
-        trace_id=pending.incoming.envelope.trace_id or "", response_object=reply.body)
+    code, reason = int(status.get("code", 200)), str(status.get("reason", ""))
+    message, trace_id = str(status.get("message", "")), pending.incoming.envelope.trace_id or ""
     if request is None:
-        return Outcome(user=pending.sender, **_named(named), **common)
+        return Outcome(pending.incoming.subject, received, code, pending.authorized,
+                       pending.sender, reason=reason, message=message, trace_id=trace_id,
+                       response_object=reply.body, **_named(named))
     forwarded = (request.envelope.auth or {}).get("forwarded")
     return Outcome(
+        pending.incoming.subject, received, code, pending.authorized,
         user=request.impersonator or request.user,
         impersonated=request.user if request.impersonator else None, via=request.via,
         source_ip=str(forwarded.get("sourceIP", "")) if isinstance(forwarded, dict)
@@ -145,7 +145,8 @@ def answered(pending: Pending, reply: Envelope, named: dict[str, str]) -> Outcom
         version=request.options.version or request.info.version,
         resource=request.info.name, subresource=request.subresource or "",
         namespace=request.namespace or "", name=request.name or "", decoded=True,
-        dry_run=request.options.dry_run, request_object=request.envelope.body, **common)
+        dry_run=request.options.dry_run, trace_id=trace_id, reason=reason, message=message,
+        request_object=request.envelope.body, response_object=reply.body)
 
 
 def refused(subject: str, code: int, named: dict[str, str]) -> Outcome:

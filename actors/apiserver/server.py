@@ -67,6 +67,7 @@ from actors.apiserver.admission.external import ExternalAdmission, Registrations
 from actors.apiserver.admission.limits import LimitRanger, ResourceQuota
 from actors.apiserver.admission.priority import Priority
 from actors.apiserver.admission.serviceaccount import ServiceAccount
+from actors.apiserver.admission.storageclass import DefaultStorageClass
 from actors.apiserver.authn import (
     Authenticator,
     Forwarding,
@@ -113,7 +114,7 @@ from bus.subjects import EXEMPT_LANE
 log = logging.getLogger(__name__)
 
 _BY_NAME = {info.name: info for info in STORED}
-ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass")
+ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass", "StorageClass")
 """What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
 class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics,
                 Telling, BusActor):
@@ -191,7 +192,8 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         off = set(self.config.disabled_admission)
         return AdmissionChain(
             mutating=[p for p in (NamespaceLifecycle(self), self.resources, limits,
-                                  ServiceAccount(self), priority, quota, external)
+                                  ServiceAccount(self), priority, DefaultStorageClass(self),
+                                  quota, external)
                       if p.name not in off],
             validating=[p for p in (
                 NodeRestriction(self), PreventEscalation(self.authorizer),

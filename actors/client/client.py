@@ -14,6 +14,7 @@ given) are taken.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import hmac
 import logging
@@ -69,9 +70,10 @@ them fits a bus message where the whole list of a big cluster (a thousand Nodes,
 Pods) does not; the server shrinks a page further when its objects are large."""
 
 MAX_THROTTLED = 10
-"""Times :meth:`Client.request` sends a request again that was refused with 429 naming a
-``retryAfterSeconds`` (flow control, a busy mailbox: not served, so nothing was done), each
-after that pause, before it raises: client-go's ``maxRetries`` for a ``Retry-After`` answer."""
+"""Times :meth:`Client.request` (and :meth:`Client.submit` asked to, as ``bind_soon``) sends a
+request again that was refused with 429 naming a ``retryAfterSeconds`` (flow control, a busy
+mailbox: not served, so nothing was done), each after that pause, before it raises: client-go's
+``maxRetries`` for a ``Retry-After`` answer."""
 
 MAX_RETRY_AFTER = 10.0
 """The longest pause (s) a refusal's ``retryAfterSeconds`` buys."""
@@ -161,12 +163,15 @@ def answer_stream(connection: Connection, incoming: Incoming, body: dict[str, An
             {"seq": sent.get("seq"), **body}, sender=connection.name))
 
 
-def binding_of(pod: Object, node: str) -> Object:
-    """The Binding of ``pod`` to ``node`` (``create pods/binding``'s body)."""
+def binding_request(pod: Object, node: str, trace_id: str | None) -> dict[str, Any]:
+    """The request binding ``pod`` to ``node``: ``create pods/binding`` with the Binding as
+    body (:meth:`Client.request`'s and :meth:`Client.submit`'s arguments)."""
     metadata = pod["metadata"]
-    return {"apiVersion": "v1", "kind": "Binding",
-            "metadata": {"name": metadata["name"], "namespace": metadata["namespace"]},
-            "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+    where = {"name": metadata["name"], "namespace": metadata["namespace"]}
+    return {"verb": "create", "resource": "pods", **where, "subresource": "binding",
+            "trace_id": trace_id,
+            "body": {"apiVersion": "v1", "kind": "Binding", "metadata": where,
+                     "target": {"apiVersion": "v1", "kind": "Node", "name": node}}}
 
 
 def _settle(answer: concurrent.futures.Future[Any],
@@ -281,7 +286,13 @@ class Client:
         """Send one API request and return the reply's body; raise ApiError on failure. A
         request refused with 429 is sent again after the pause it names (if it names one), at
         most :data:`MAX_THROTTLED` times. ``server``: to that one apiserver process (see
-        ``Watch.server``), not to any; ``keys``: see :meth:`envelope`."""
+        ``Watch.server``), not to any; ``keys``: see :meth:`envelope`.
+
+        Which thread: any but the bus loop's; it blocks that thread for the answer and sleeps
+        on it through each 429's pause (as client-go's request sleeps in its goroutine): on an
+        actor's thread its mailbox waits meanwhile, over 10 s when flow control keeps refusing.
+        An actor that must not stall sends with :meth:`submit` (``resend_throttled``, as
+        :meth:`bind_soon`) and is told the answer."""
         throttled = 0
         while True:
             try:
@@ -290,10 +301,10 @@ class Client:
                                      trace_id=trace_id, timeout=timeout, server=server,
                                      keys=keys)
             except TooManyRequests as error:  # not served: sent again, as client-go does
-                throttled += 1
-                pause = _retry_after(error)
-                if pause is None or throttled > MAX_THROTTLED:
+                pause = _resend_after(error, throttled)
+                if pause is None:
                     raise
+                throttled += 1
                 log.info("%s %s: %s; again in %gs", verb, resource, error.message, pause)
                 time.sleep(pause)
 
@@ -331,17 +342,25 @@ class Client:
                name: str | None = None, body: Any = None, options: dict[str, Any] | None = None,
                subresource: str | None = None, trace_id: str | None = None,
                timeout: float | None = None, server: str | None = None,
-               keys: dict[str, Any] | None = None) -> concurrent.futures.Future[Any]:
+               keys: dict[str, Any] | None = None, resend_throttled: bool = False
+               ) -> concurrent.futures.Future[Any]:
         """:meth:`request` without waiting: the future resolves to the reply's body or raises
         the ApiError :meth:`request` would. Callable from any thread but the bus loop's (opening a
         certificate session blocks for its handshake). ``resource``: a kubectl word, or the
-        resource itself."""
-        subject, envelope, proof = self._outgoing(verb, resource, namespace, name, body, options,
-                                                  subresource, trace_id, server, keys)
-        sent = self.connection.request(subject, envelope, timeout or self.timeout,
-                                       proof.mac_key)
+        resource itself. A 429 resolves it at once, unless ``resend_throttled``: then the
+        request is sent again after the pause the 429 names, as :meth:`request` does, each
+        pause a timer of the connection's loop (nothing waits) and each resend proven there
+        (``Credentials.aprove``)."""
+        subject, make = self._outgoing(verb, resource, namespace, name, body, options,
+                                       subresource, trace_id, server, keys)
+        proof = self.credentials.prove(self.connection)
+        deadline = timeout or self.timeout
+        sent = self.connection.request(subject, make(proof), deadline, proof.mac_key)
         answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        sent.add_done_callback(lambda done: _settle(answer, done, self.warn))
+        if resend_throttled:
+            sent.add_done_callback(_Resending(self, subject, make, deadline, answer).heard)
+        else:
+            sent.add_done_callback(lambda done: _settle(answer, done, self.warn))
         return answer
 
     async def call(self, verb: str, resource: str | ResourceInfo, *,
@@ -353,8 +372,10 @@ class Client:
         certificate session blocks the caller's loop for its handshake, once a session. A
         request goes to an apiserver worker of this process when the door has one open (a
         watch is the watch worker's, on the bus)."""
-        subject, envelope, proof = self._outgoing(verb, resource, namespace, name, body, options,
-                                                  subresource, None, None, None)
+        subject, make = self._outgoing(verb, resource, namespace, name, body, options,
+                                       subresource, None, None, None)
+        proof = self.credentials.prove(self.connection)
+        envelope = make(proof)
         take = self.door.taker() if self.door is not None and verb != "watch" else None
         try:
             if take is not None:
@@ -378,13 +399,17 @@ class Client:
     def _outgoing(self, verb: str, resource: str | ResourceInfo, namespace: str | None,
                   name: str | None, body: Any, options: dict[str, Any] | None,
                   subresource: str | None, trace_id: str | None, server: str | None,
-                  keys: dict[str, Any] | None) -> tuple[str, Envelope, Proof]:
-        """A request's subject, envelope and proof (which may block for a handshake)."""
+                  keys: dict[str, Any] | None) -> tuple[str, Callable[[Proof], Envelope]]:
+        """A request's subject, and its envelope as sent under a proof (each send of it one
+        of its own, all of one trace)."""
         info = self.info(resource)
-        proof = self.credentials.prove(self.connection)
-        envelope = self.envelope(verb, info, namespace, name, body, options, subresource,
+        trace_id = trace_id or new_trace_id()
+
+        def make(proof: Proof) -> Envelope:
+            return self.envelope(verb, info, namespace, name, body, options, subresource,
                                  trace_id, proof.auth, keys)
-        return self.subject(verb, info, subresource, server), envelope, proof
+
+        return self.subject(verb, info, subresource, server), make
 
     # -- verbs ---------------------------------------------------------------------------------
 
@@ -480,17 +505,14 @@ class Client:
                             options=options or None)
 
     def bind(self, pod: Object, node: str, trace_id: str | None = None) -> None:
-        metadata = pod["metadata"]
-        self.request("create", "pods", namespace=metadata["namespace"], name=metadata["name"],
-                     body=binding_of(pod, node), subresource="binding", trace_id=trace_id)
+        """Bind ``pod`` to ``node`` (``create pods/binding``), waiting for the answer."""
+        self.request(**binding_request(pod, node, trace_id))
 
     def bind_soon(self, pod: Object, node: str, trace_id: str | None = None
                   ) -> concurrent.futures.Future[Any]:
-        """:meth:`bind` without waiting (:meth:`submit`'s future)."""
-        metadata = pod["metadata"]
-        return self.submit("create", "pods", namespace=metadata["namespace"],
-                           name=metadata["name"], body=binding_of(pod, node),
-                           subresource="binding", trace_id=trace_id)
+        """:meth:`bind` without waiting (:meth:`submit`'s future), a 429 sent again after
+        its pause as :meth:`bind` does, on the connection loop's timer."""
+        return self.submit(**binding_request(pod, node, trace_id), resend_throttled=True)
 
     def watch(self, resource: str | ResourceInfo, on_event: Callable[[WatchEvent], None], *,
               namespace: str | None = None, label_selector: str | None = None,
@@ -512,6 +534,58 @@ class Client:
         return self.subjects.watch_id(
             self.connection.owner,
             f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.connection.name)}-{new_id()}")
+
+
+class _Resending:
+    """A request of :meth:`Client.submit` sent again after each 429 naming a pause, as
+    :meth:`Client.request` does but with nobody waiting: the pause is a timer of the
+    connection's loop, the resend proven and sent there. Settles ``answer`` with the last
+    answer (or leaves it once cancelled)."""
+
+    def __init__(self, client: Client, subject: str, make: Callable[[Proof], Envelope],
+                 timeout: float, answer: concurrent.futures.Future[Any]) -> None:
+        self.client, self.subject, self.make, self.timeout = client, subject, make, timeout
+        self.answer = answer
+        self.throttled = 0
+
+    def heard(self, sent: concurrent.futures.Future[Envelope]) -> None:
+        """The answer to one send (the connection's loop thread, or the sender's when it
+        came at once): settle, or send again after the 429's pause. Never blocks."""
+        if self.answer.done():  # cancelled meanwhile
+            return
+        pause = self._pause(sent)
+        if pause is None:
+            _settle(self.answer, sent, self.client.warn)
+            return
+        self.throttled += 1
+        log.info("%s: refused (429); again in %gs", self.subject, pause)
+        self.client.connection.loop.submit(self._again(pause)).add_done_callback(self.heard)
+
+    def _pause(self, sent: concurrent.futures.Future[Envelope]) -> float | None:
+        """The pause before sending again (:func:`_resend_after`); None: settle now."""
+        try:
+            sent.result().raise_for_status()
+        except TooManyRequests as refused:
+            return _resend_after(refused, self.throttled)
+        except (Exception, concurrent.futures.CancelledError):  # settled as it is
+            pass
+        return None
+
+    async def _again(self, pause: float) -> Envelope:
+        """The request sent once more after ``pause`` seconds, unless cancelled meanwhile."""
+        await asyncio.sleep(pause)
+        if self.answer.cancelled():
+            raise asyncio.CancelledError
+        connection = self.client.connection
+        proof = await self.client.credentials.aprove(connection)
+        return await connection.arequest(self.subject, self.make(proof), self.timeout,
+                                         proof.mac_key)
+
+
+def _resend_after(error: TooManyRequests, throttled: int) -> float | None:
+    """The pause before sending again a request refused with ``error`` that was sent again
+    ``throttled`` times already; None: it is not (:data:`MAX_THROTTLED`, :func:`_retry_after`)."""
+    return None if throttled >= MAX_THROTTLED else _retry_after(error)
 
 
 def _retry_after(error: ApiError) -> float | None:

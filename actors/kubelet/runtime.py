@@ -78,12 +78,13 @@ def attempt(infos: Iterable[ContainerInfo], container: str,
 
 @dataclass(frozen=True, slots=True)
 class RuntimeEvent:
-    """A container of a pod started or died."""
+    """A container of a pod started, died or was OOM-killed."""
 
     pod_uid: str
     container: str
     action: str
-    """``start`` or ``die``; ``relist`` (no pod) when events may have been missed."""
+    """``start``, ``die`` or ``oom`` (a process of it was killed for its memory);
+    ``relist`` (no pod) when events may have been missed."""
 
 
 @dataclass(frozen=True, slots=True)

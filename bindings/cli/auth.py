@@ -31,7 +31,6 @@ from actors.api import certificates, certs
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, resolve
 from actors.api.users import UserInfo
-from actors.apiserver import rbac
 from actors.client.client import Client, WatchEvent
 from bindings import kubeconfig
 from bindings.cli import parsing, printers
@@ -110,6 +109,8 @@ def cmd_auth(args: argparse.Namespace, session: Session, words: list[str]) -> in
         allowed = bool(review.get("status", {}).get("allowed"))
         print("yes" if allowed else "no")
         return 0 if allowed else 1
+    from actors.apiserver import rbac  # loads the apiserver: who-can alone pays
+
     objects = [obj for resource, namespace in (
         ("clusterroles", None), ("clusterrolebindings", None),
         ("roles", asked["namespace"] or None), ("rolebindings", asked["namespace"] or None))

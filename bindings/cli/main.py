@@ -15,6 +15,12 @@ describe, create, apply, delete, api-resources), ``pods`` (run, logs, exec), ``w
 ``extending`` (admission), ``shadow`` (shadow report) and ``tracing`` (trace). It then
 dispatches one command and turns the errors of kubeactor's tree into kubectl's lines.
 
+A command imports only its own verb's module (:data:`HOMES`), as kubectl's cobra keeps each
+command's code apart: ``get`` never loads the daemons' cluster, docker or the apiserver's
+actors. The verb is found in the words before it (:func:`verb_of`); when they are anything but
+plain (``--help``, a typo, no verb), the whole parser is built, so what argparse says is the
+same either way.
+
 Neighbours: ``bindings.cli.parsing`` (the grammar the verb modules build with),
 ``bindings.cli.session`` (the session a client command runs in), ``bus.errors`` (the tree),
 ``bindings.cluster.supervising`` (a child of ``up --processes`` exits with its parent).
@@ -25,31 +31,17 @@ Which thread: the main thread (a child of ``up`` also waits for its parent's end
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from types import ModuleType
 from typing import Any
 
-from bindings.cli import (
-    auth,
-    chaos,
-    daemons,
-    drain,
-    extending,
-    objects,
-    parsing,
-    pods,
-    raw,
-    services,
-    shadow,
-    top,
-    tracing,
-    workloads,
-)
+from bindings.cli import parsing
 from bindings.cli.session import Session, print_error
-from bindings.cluster.supervising import exit_with_parent
 from bus.errors import ApiError, BusError, ConnectionLost, KubeactorError
 
 VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get", "create",
@@ -57,27 +49,78 @@ VERBS = ("up", "server", "scheduler", "controller-manager", "agent", "run", "get
          "delete", "scale", "rollout", "certs", "certificate", "node-kubeconfig", "cordon",
          "uncordon", "drain", "expose", "top", "admission", "chaos", "shadow")
 """Every verb, in the order ``kubeactor --help`` lists them (the order they came in)."""
-COMMANDS = {**objects.COMMANDS, **pods.COMMANDS, **workloads.COMMANDS, **auth.COMMANDS,
-            **drain.COMMANDS, **services.COMMANDS, **top.COMMANDS, **chaos.COMMANDS,
-            **shadow.COMMANDS}
+SESSION_HOMES = {
+    "objects": ("get", "describe", "create", "apply", "delete", "api-resources"),
+    "pods": ("run", "logs", "exec"), "workloads": ("scale", "rollout"),
+    "auth": ("auth", "certificate", "certs"), "drain": ("cordon", "uncordon", "drain"),
+    "services": ("expose",), "top": ("top",), "chaos": ("chaos",), "shadow": ("shadow",)}
+"""The verb modules of commands that talk to the apiserver through one Session, and their
+verbs (each module's ``COMMANDS`` and ``PARSERS``)."""
+LOCAL_HOMES = {
+    "daemons": ("up", "server", "scheduler", "controller-manager", "agent", "config",
+                "node-kubeconfig"),
+    "tracing": ("trace",), "extending": ("admission",)}
+"""The verb modules of commands that run components here, or connect on their own terms."""
+HOMES = {verb: module for homes in (SESSION_HOMES, LOCAL_HOMES)
+         for module, verbs in homes.items() for verb in verbs}
+"""Each verb's module (in ``bindings.cli``), imported when a command of it runs."""
+
+
+def home(verb: str) -> ModuleType:
+    """The module of ``verb``'s parser and command (imported now, if not yet)."""
+    return importlib.import_module(f"bindings.cli.{HOMES[verb]}")
+
+
+def _deferred(verb: str) -> Callable[..., int]:
+    """``verb``'s command, its module imported when it runs."""
+
+    def command(*args: Any) -> int:
+        run: Callable[..., int] = home(verb).COMMANDS[verb]
+        return run(*args)
+
+    return command
+
+
+COMMANDS = {verb: _deferred(verb) for verbs in SESSION_HOMES.values() for verb in verbs}
 """Commands that talk to the apiserver through one Session."""
-LOCAL_COMMANDS = {**daemons.COMMANDS, **tracing.COMMANDS, **extending.COMMANDS}
+LOCAL_COMMANDS = {verb: _deferred(verb) for verbs in LOCAL_HOMES.values() for verb in verbs}
 """Commands that run components here, or connect on their own terms."""
-_PARSERS = {**objects.PARSERS, **pods.PARSERS, **workloads.PARSERS, **auth.PARSERS,
-            **daemons.PARSERS, **tracing.PARSERS, **drain.PARSERS, **services.PARSERS,
-            **top.PARSERS, **extending.PARSERS, **chaos.PARSERS, **shadow.PARSERS}
 
 
-def parser() -> argparse.ArgumentParser:
-    """The whole command line: each verb's parser, built by its module, in :data:`VERBS`'
-    order."""
+def parser(only: Iterable[str] = VERBS) -> argparse.ArgumentParser:
+    """The command line: the parser of each verb of ``only`` (every verb: the whole command
+    line), built by its module, in :data:`VERBS`' order."""
     common = parsing.common()
     top = parsing.Parser(prog="kubeactor", parents=[common],
                          description="A Kubernetes-style control plane on Pykka and NATS")
     verbs = top.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+    chosen = set(only)
     for verb in VERBS:
-        _PARSERS[verb](verbs, common)
+        if verb in chosen:
+            home(verb).PARSERS[verb](verbs, common)
     return top
+
+
+_VALUED = ("--kubeconfig", "-n", "--namespace")
+"""The common flags (``parsing.common``) that take a value, which may stand before the verb."""
+
+
+def verb_of(words: Sequence[str]) -> str | None:
+    """The verb of a command line, read past the common flags before it; None when the words
+    before it are anything else (``--help``, an unknown flag) or it names no verb: the whole
+    parser then says what argparse says."""
+    valued = False
+    for word in words:
+        if valued:
+            valued = False
+        elif word in _VALUED:
+            valued = True
+        elif word in ("-v", "--verbose") or word.startswith(("--kubeconfig=", "--namespace=")) \
+                or (word.startswith("-n") and not word.startswith("--")):
+            continue
+        else:
+            return word if word in HOMES else None
+    return None
 
 
 class _BriefFormatter(logging.Formatter):
@@ -100,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kubectl prints them, exit 1; anything else is a bug and shows its traceback. A reader that
     closed its end of stdout (``get pods | head``) ends the command quietly, as it ends kubectl."""
     previous = signal.signal(signal.SIGTERM, _terminate)
-    exit_with_parent()
+    _exit_with_parent()
     try:
         code = _run(argv)
         sys.stdout.flush()  # what is still buffered fails here, not at the interpreter's exit
@@ -125,12 +168,25 @@ def _terminate(*_: object) -> None:
     raise Terminated
 
 
+def _exit_with_parent() -> None:
+    """In a child of ``up --processes``: exit with the parent (``supervising``, which loads
+    the cluster's package: only then)."""
+    if _PARENT_PIPE in os.environ:
+        from bindings.cluster import supervising
+
+        supervising.exit_with_parent()
+
+
+_PARENT_PIPE = "KUBEACTOR_PARENT_PIPE"
+"""``bindings.cluster.supervising.PARENT_PIPE_VARIABLE`` (a test checks they agree)."""
+
+
 def _run(argv: Sequence[str] | None) -> int:
     head, words = parsing.split_dash_dash(sys.argv[1:] if argv is None else argv)
-    args = parser().parse_args(head)
+    verb = verb_of(head)
+    args = parser(VERBS if verb is None else (verb,)).parse_args(head)
     _configure_logging(getattr(args, "verbose", False))
-    local = LOCAL_COMMANDS.get(args.verb) or (raw.cmd_raw if getattr(args, "raw", None)
-                                                else None)
+    local = LOCAL_COMMANDS.get(args.verb) or (_raw() if getattr(args, "raw", None) else None)
     if local is not None:  # no session: what needs no bus (get --raw: HTTPS only)
         try:
             return local(args)
@@ -151,6 +207,13 @@ def _run(argv: Sequence[str] | None) -> int:
     except KubeactorError as error:
         print(f"error: {error}", file=sys.stderr)
     return 1
+
+
+def _raw() -> Callable[[argparse.Namespace], int]:
+    """``get --raw``'s command (HTTPS only: no session)."""
+    from bindings.cli import raw
+
+    return raw.cmd_raw
 
 
 if __name__ == "__main__":

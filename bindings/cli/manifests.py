@@ -25,7 +25,6 @@ from actors.api.defaulting import DEFAULTERS
 from actors.api.meta import LAST_APPLIED
 from actors.api.objects import Object
 from actors.api.resources import ResourceInfo, resolve
-from actors.apiserver.registry import SERVER_OWNED
 from actors.client.client import Client
 from bus.errors import BadRequest, Conflict, NotFound, UsageError, translated
 
@@ -179,6 +178,8 @@ def configured(info: ResourceInfo, live: Object, desired: Object) -> Object:
     ``desired`` and ``live``, then what the server would keep anyway: its own metadata, the
     namespace and ``status`` (a manifest read from ``get -o yaml`` holds them; dropping them
     from the next one asks for no change), and its defaults."""
+    from actors.apiserver.registry import SERVER_OWNED  # loads the apiserver: apply pays
+
     wanted = strategicmerge.three_way_merge(live, _last_applied(live), desired)
     metadata = wanted.setdefault("metadata", {})
     for key in (*SERVER_OWNED, "name", "namespace"):

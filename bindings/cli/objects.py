@@ -30,7 +30,6 @@ from actors.api.meta import controller_ref
 from actors.api.objects import Object
 from actors.api.resources import RESOURCES, ResourceInfo
 from actors.client.client import CHUNK_SIZE, Client, WatchEvent
-from actors.controllers.deployment import without_hash
 from bindings.cli import jobs, manifests, parsing, printers, tokens
 from bindings.cli.session import POLL, Session, print_error, stop_on_signals
 from bus.errors import ApiError, NotFound, Unreachable, UsageError
@@ -325,6 +324,8 @@ def _describe(session: Session, info: ResourceInfo, obj: Object, events: list[Ob
         if (controller_ref(o) or {}).get("uid") == uid]
     if info.name != "deployments":
         return printers.describe_pod_owner(replication.as_replicaset(obj), owned, events)
+    from actors.controllers.deployment import without_hash  # loads the controllers
+
     template = without_hash(obj["spec"]["template"])
     new = next((rs for rs in owned if without_hash(rs["spec"]["template"]) == template), None)
     olds = [rs for rs in owned if rs is not new and rs.get("spec", {}).get("replicas")]

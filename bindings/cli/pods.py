@@ -5,35 +5,26 @@ container's log and ``exec`` runs a command in it (with ``-i``, streaming our st
 its output back, as ``kubectl exec -i``), both through the pod's subresources, which the
 apiserver relays to the pod's kubelet.
 
-Neighbours: ``actors.client.client`` (requests, ``LogStream``), ``bindings.https.execing``
-(the exec stream's relay, shared with the HTTPS front), ``bindings.cli.session``,
-``bindings.cli.parsing`` (``TYPE/NAME`` words), ``bindings.cli.main`` (dispatch).
+Neighbours: ``actors.client.client`` (requests, ``LogStream``), ``bindings.cli.consoles``
+(``exec -i``'s terminal), ``bindings.cli.session``, ``bindings.cli.parsing`` (``TYPE/NAME``
+words), ``bindings.cli.main`` (dispatch).
 
 Which thread: the main thread; a followed log's chunks arrive on the bus loop thread and are
-taken here. ``exec -i`` runs an event loop of its own on the main thread (the relay's), its
-stdin read by a daemon thread.
+taken here.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import json
 import math
-import os
 import sys
-import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 from actors.api.objects import Object
-from actors.apiserver.http import channels
 from actors.client.client import LogStream
 from bindings.cli import parsing
 from bindings.cli.session import POLL, Session, stop_on_signals
-from bindings.https import execing
-from bus.errors import ApiError, UsageError
+from bus.errors import UsageError
 
 
 def _add_run(verbs: parsing.Verbs, common: parsing.Parser) -> None:
@@ -169,7 +160,10 @@ def cmd_exec(args: argparse.Namespace, session: Session, words: list[str]) -> in
     if args.container:
         body["container"] = args.container
     if args.stdin:
-        return _exited(_exec_streamed(session, _pod_name(args.pod), {**body, "stdin": True}))
+        from bindings.cli import consoles  # the HTTPS relay and aiohttp: exec -i alone pays
+
+        return _exited(consoles.exec_streamed(session, _pod_name(args.pod),
+                                              {**body, "stdin": True}))
     result = session.client.request("create", "pods", namespace=session.namespace,
                                     name=_pod_name(args.pod), subresource="exec", body=body,
                                     timeout=300)
@@ -183,72 +177,6 @@ def _exited(code: int) -> int:
     if code:
         print(f"command terminated with exit code {code}", file=sys.stderr)
     return code
-
-
-def _exec_streamed(session: Session, pod: str, body: Object) -> int:
-    """``exec -i``: our stdin to the command as it comes, its output to our stdout and stderr,
-    over the bus's exec stream (the relay of the HTTPS front, ``bindings.https.execing``),
-    until it ends; its exit code (ApiError when it could not run)."""
-    console = _Console()
-
-    async def relayed() -> None:  # the relay is made on its loop
-        await execing.ExecRelay(console.send, console.frames(), ALL_OUTPUT).run(
-            session.client, pod, session.namespace, body)
-
-    asyncio.run(relayed())
-    return console.exit_code()
-
-
-ALL_OUTPUT = {"stdout": "true", "stderr": "true"}
-"""The exec's output this console takes (a WebSocket client's query says so)."""
-
-
-class _Console:
-    """Our stdin, stdout and stderr as an exec's client, in the channels' messages. The
-    relay's loop only (the stdin on a daemon thread of its own: a read blocks)."""
-
-    def __init__(self) -> None:
-        self.status: Object | None = None
-
-    async def send(self, message: bytes) -> None:
-        channel, data = message[0], message[1:]
-        if channel == channels.STATUS:
-            self.status = json.loads(data)
-            return
-        written = sys.stdout.buffer if channel == channels.STDOUT else sys.stderr.buffer
-        written.write(data)
-        written.flush()
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        """Our stdin, then its close; then nothing more, while the command goes on."""
-        loop = asyncio.get_running_loop()
-        read: asyncio.Queue[bytes] = asyncio.Queue(execing.INPUT_BACKLOG)
-        threading.Thread(target=_read_stdin, args=(loop, read), name="exec-stdin",
-                         daemon=True).start()
-        while data := await read.get():
-            yield bytes([channels.STDIN]) + data
-        yield bytes([channels.CLOSE, channels.STDIN])
-        await asyncio.Event().wait()
-
-    def exit_code(self) -> int:
-        """The command's exit code from its status; ApiError when it could not run."""
-        status = self.status or {"status": "Failure", "message": "the exec ended early"}
-        if status.get("status") == "Success":
-            return 0
-        if status.get("reason") == "NonZeroExitCode":
-            return int(status["details"]["causes"][0]["message"])
-        raise ApiError.from_status(status)
-
-
-def _read_stdin(loop: asyncio.AbstractEventLoop, read: asyncio.Queue[bytes]) -> None:
-    """Hand our stdin to ``loop`` as it comes, waiting while ``read`` is full; b"" at its
-    end (a daemon thread: a read blocks)."""
-    with contextlib.suppress(RuntimeError, OSError, ValueError):  # the loop is gone
-        while True:
-            data = os.read(sys.stdin.fileno(), execing.INPUT_PIECE)
-            asyncio.run_coroutine_threadsafe(read.put(data), loop).result()
-            if not data:
-                return
 
 
 PARSERS: dict[str, parsing.Builder] = {"run": _add_run, "logs": _add_logs, "exec": _add_exec}

@@ -13,9 +13,9 @@ meets no responders): the kubelet lets go of the command and frees its worker.
 
 The relay knows its client only as a way to send it messages and the messages it sends: a
 WebSocket (:func:`websocket`) for the front, the terminal for ``kubeactor exec -i``
-(``bindings.cli.pods``).
+(``bindings.cli.consoles``).
 
-Neighbours: ``front`` (routes an exec here), ``bindings.cli.pods`` (``exec -i``),
+Neighbours: ``front`` (routes an exec here), ``bindings.cli.consoles`` (``exec -i``),
 ``actors.apiserver.http.channels`` (the framing), ``actors.client.streams`` (the stream, its
 MAC and answers).
 

@@ -3,8 +3,8 @@ engine.
 
 Talks to the engine through the Docker SDK (``DOCKER_HOST`` or /var/run/docker.sock). Every
 container carries the labels of :mod:`actors.kubelet.runtime` so the kubelet finds it again after a
-restart. Container starts and deaths come from Docker's event stream, read on a daemon thread
-that only decodes and hands over. Docker's exceptions become
+restart. Container starts, deaths and OOM kills come from Docker's event stream, read on a daemon
+thread that only decodes and hands over. Docker's exceptions become
 :class:`~actors.kubelet.runtime.RuntimeFailure` (with the kubelet's waiting reason) here.
 """
 
@@ -19,6 +19,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -58,6 +59,12 @@ log = logging.getLogger(__name__)
 
 STATS_AT_ONCE = 32
 """Containers whose stats are asked of the engine at once (each answer takes about a second)."""
+KILLED = 137
+"""The exit code of a container killed by SIGKILL (the kernel's OOM killer's signal)."""
+OOM_WAIT = 0.5
+"""Seconds a container's death by SIGKILL waits for its ``oom`` event before it is told."""
+MAX_OOM_EVENTS = 1024
+"""Containers whose ``oom`` events are remembered."""
 
 
 def container_name(pod: Object, container: Object, attempt: int) -> str:
@@ -154,20 +161,26 @@ def volume_mounts(pod: Object, container: Object, pods_dir: Path | None = None) 
     return mounts
 
 
-def to_info(container: Container) -> ContainerInfo:
+def to_info(container: Container, oom_event: bool = False) -> ContainerInfo:
+    """What the kubelet reads of ``container``. ``oom_event``: Docker told an ``oom`` event
+    of it. A container killed (137) whose ``oom`` event came after its exit has OOMKilled
+    false for good in Docker's state (1 in 30 here): it was killed for its memory all the
+    same (containerd's CRI sets the reason from that event too)."""
     attrs = container.attrs
     state = attrs.get("State", {})
     labels = attrs.get("Config", {}).get("Labels") or {}
     status = state.get("Status", "created")
+    exit_code = state.get("ExitCode") if status in ("exited", "dead") else None
     return ContainerInfo(
         id=container.id or "", pod_uid=labels.get(POD_UID, ""),
         name=labels.get(CONTAINER_NAME, ""), attempt=int(labels.get(ATTEMPT, "0")),
         image=attrs.get("Config", {}).get("Image", ""),
         state={"running": "running", "exited": "exited", "dead": "exited"}.get(status, status),
-        exit_code=state.get("ExitCode") if status in ("exited", "dead") else None,
+        exit_code=exit_code,
         started_at=_timestamp(state.get("StartedAt")),
         finished_at=_timestamp(state.get("FinishedAt")) if status in ("exited", "dead") else None,
-        oom_killed=bool(state.get("OOMKilled")), runtime="docker",
+        oom_killed=bool(state.get("OOMKilled")) or (oom_event and exit_code == KILLED),
+        runtime="docker",
         image_id=f"docker-pullable://{attrs.get('Image', '')}",
     )
 
@@ -355,6 +368,8 @@ class DockerRuntime:
             self.client.ping()
         self._events: Any = None
         self._closed = threading.Event()
+        self._oom_events: deque[str] = deque(maxlen=MAX_OOM_EVENTS)
+        """The containers Docker told an ``oom`` event of (``to_info``), newest last."""
 
     def version(self) -> str:
         with translated("RuntimeUnavailable"):
@@ -405,7 +420,8 @@ class DockerRuntime:
     def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         with translated("RuntimeUnavailable"):
             found = self.client.containers.list(all=True, filters={"label": self._labels(pod_uid)})
-            return [to_info(container) for container in found]
+            return [to_info(container, container.id in self._oom_events)
+                    for container in found]
 
     def _labels(self, pod_uid: str | None) -> list[str]:
         """Docker label filters (all must hold) for this runtime's containers, or one pod's."""
@@ -540,16 +556,33 @@ class DockerRuntime:
                 if reopened:
                     on_event(RuntimeEvent("", "", "relist"))
                 for event in self._events:
-                    action = event.get("Action") or event.get("status")
-                    if action in ("start", "die"):
-                        labels = event.get("Actor", {}).get("Attributes", {})
-                        on_event(RuntimeEvent(labels.get(POD_UID, ""),
-                                              labels.get(CONTAINER_NAME, ""), action))
+                    self._hand_over(event, on_event)
             except Exception as error:  # a closed or broken stream
                 if not self._closed.is_set():
                     log.warning("docker event stream broke (%s); reopening", error)
             reopened = True
             self._closed.wait(1.0)
+
+    def _hand_over(self, event: dict[str, Any], on_event: Callable[[RuntimeEvent], None]
+                   ) -> None:
+        """Tell ``on_event`` of a start, a death or an OOM kill. A death by SIGKILL with no
+        ``oom`` event yet is told :data:`OOM_WAIT` later: Docker may tell the ``oom`` after
+        the ``die``, and a pod that failed is reported once."""
+        action = event.get("Action") or event.get("status")
+        if action not in ("start", "die", "oom"):
+            return
+        ident, attributes = event.get("id", ""), event.get("Actor", {}).get("Attributes", {})
+        told = RuntimeEvent(attributes.get(POD_UID, ""), attributes.get(CONTAINER_NAME, ""),
+                            action)
+        if action == "oom":
+            self._oom_events.append(ident)
+        if action == "die" and attributes.get("exitCode") == str(KILLED) and \
+                ident not in self._oom_events:
+            later = threading.Timer(OOM_WAIT, on_event, (told,))
+            later.daemon = True
+            later.start()
+        else:
+            on_event(told)
 
     def close(self) -> None:
         self._closed.set()

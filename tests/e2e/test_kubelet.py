@@ -249,7 +249,10 @@ def test_a_container_over_its_memory_limit_is_oomkilled(cluster, admin, tmp_path
     hungry = shell("app", "head -c 64m /dev/zero | tail > /dev/null",  # tail holds 64 MiB
                    resources={"limits": {"memory": "16Mi"}})
     apply(cluster, tmp_path, pod("hungry", hungry, restartPolicy="Never"))
-    failed = wait_for(admin, "pods", "hungry", lambda p: p["status"].get("phase") == "Failed")
+    # Docker's oom event may come after the container's die: the status is told again then
+    failed = wait_for(admin, "pods", "hungry", lambda p: p["status"].get("phase") == "Failed"
+                      and container_state()(p).get("state", {}).get("terminated", {}).get(
+                          "reason") != "Error")
     terminated = container_state()(failed)["state"]["terminated"]
     assert (terminated["reason"], terminated["exitCode"]) == ("OOMKilled", 137)
     assert "OOMKilled" in cluster.cli("get", "pod", "hungry").stdout

@@ -338,9 +338,10 @@ def test_list_pages_with_limit_and_continue(admin):
 ])
 def test_a_subresource_answers_only_its_own_verbs(admin, verb, subresource):
     before = admin.create("pods", pod("guarded"))
-    with pytest.raises(MethodNotAllowed):
-        admin.request(verb, "pods", namespace="default", name="guarded",
-                      subresource=subresource, body=before)
+    for _ in range(2):  # the same subject again: the worker remembers only what it serves
+        with pytest.raises(MethodNotAllowed):
+            admin.request(verb, "pods", namespace="default", name="guarded",
+                          subresource=subresource, body=before)
     assert admin.get("pods", "guarded") == before
 
 

@@ -159,6 +159,19 @@ def test_deleting_the_crd_deletes_its_objects_and_stops_serving(
         admin.list("widgets.example.com", None)
 
 
+def test_a_resource_asked_for_before_its_crd_is_deleted_is_not_served_after(
+        admin: Client, widgets: dict):
+    """Each worker remembers what a subject asks for while the resources served stay the
+    same: the CRD's deletion changes them, and the same subject is a 404 at once."""
+    for _ in range(2):
+        assert admin.list("widgets.example.com", "default")["items"] == []
+    admin.delete(crds.RESOURCE, "widgets.example.com", None)
+    with pytest.raises(NotFound, match='could not find the requested resource'):
+        admin.list("widgets.example.com", "default")
+    admin.create(crds.RESOURCE, WIDGETS, None)
+    assert admin.list("widgets.example.com", "default")["items"] == []
+
+
 def test_a_crd_whose_names_are_taken_is_not_established(admin: Client, widgets: dict):
     clash = {**WIDGETS, "metadata": {"name": "gizmos.example.com"},
              "spec": {**WIDGETS["spec"], "names": {"plural": "gizmos", "kind": "Widget"}}}

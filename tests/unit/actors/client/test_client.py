@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from actors.api.discovery import Served
 from actors.client.client import MAX_THROTTLED, REPLY_SLACK, Client, Watch
 from bus import BusConfig, Envelope, Subjects
+from bus import loop as bus_loop
 from bus.errors import (
     BusError,
     BusTimeout,
@@ -217,4 +219,56 @@ def test_a_429_naming_no_pause_is_raised_at_once():
     connection = ThrottlingConnection(refusals=1, pause=None)
     with pytest.raises(TooManyRequests):
         Client(connection, "token", timeout=1).request("get", "pods", name="web")
+    assert connection.sent == 1
+
+
+@dataclass
+class ThrottlingLoopConnection(ThrottlingConnection):
+    """A ThrottlingConnection whose resends come as a real connection's do: awaited on its
+    loop (a real bus loop thread), each with the thread it came on and its envelope."""
+
+    loop: bus_loop.Loop = field(default_factory=lambda: bus_loop.Loop("test-throttled-loop"))
+    sends: list[tuple[str, Envelope]] = field(default_factory=list)
+
+    def request(self, subject: str, envelope: Envelope, timeout: float | None = None,
+                mac_key: bytes | None = None) -> concurrent.futures.Future[Envelope]:
+        self.sends.append((threading.current_thread().name, envelope))
+        return super().request(subject, envelope, timeout, mac_key)
+
+    async def arequest(self, subject: str, envelope: Envelope,  # type: ignore[override]
+                       timeout: float | None = None, mac_key: bytes | None = None
+                       ) -> Envelope:
+        return self.request(subject, envelope, timeout, mac_key).result()
+
+
+POD = {"metadata": {"name": "web", "namespace": "default"}}
+
+
+def test_a_binding_sent_without_waiting_is_sent_again_after_each_429s_pause_on_the_loop():
+    connection = ThrottlingLoopConnection(refusals=3)
+    started = time.monotonic()
+    sent = Client(connection, "token", timeout=1).bind_soon(POD, "n1", trace_id="t1")
+    assert time.monotonic() - started < 3 * 0.05  # the pauses are the loop's, not the caller's
+    assert sent.result(5) == {"metadata": {"name": "web"}} and connection.sent == 4
+    assert time.monotonic() - started >= 3 * 0.05
+    threads = [thread for thread, _ in connection.sends]
+    assert threads[1:] == ["test-throttled-loop"] * 3
+    envelopes = [envelope for _, envelope in connection.sends]
+    assert {envelope.trace_id for envelope in envelopes} == {"t1"}  # one trace
+    assert len({envelope.id for envelope in envelopes}) == 4  # each send a message of its own
+    assert envelopes[-1].body["target"] == {"apiVersion": "v1", "kind": "Node", "name": "n1"}
+    assert (envelopes[-1].subresource, envelopes[-1].name) == ("binding", "web")
+
+
+def test_a_binding_sent_without_waiting_refused_past_ten_retries_resolves_to_the_429():
+    connection = ThrottlingLoopConnection(refusals=100, pause=0.001)
+    with pytest.raises(TooManyRequests):
+        Client(connection, "token", timeout=1).bind_soon(POD, "n1").result(5)
+    assert connection.sent == MAX_THROTTLED + 1
+
+
+def test_a_submitted_request_not_asked_to_resend_resolves_to_its_first_429():
+    connection = ThrottlingLoopConnection(refusals=1)
+    with pytest.raises(TooManyRequests):
+        Client(connection, "token", timeout=1).submit("get", "pods", name="web").result(5)
     assert connection.sent == 1
