@@ -329,16 +329,26 @@ class SessionAuthenticator:
         answer it: not when it is a fresh session request whose nonce was taken (a copy of one
         answered already); else a fresh nonce is taken now, so a copy of the request arriving
         later is not served either: its sender gets one answer, and it tells what was done.
-        (A nonce is random: nobody takes another's before it is sent.)"""
+        (A nonce is random: nobody takes another's before it is sent.) Only the nonce of a
+        ticket that opens is taken: one that does not is no session's, never served, and a
+        flood of made-up tickets would otherwise fill the nonce cache for the window."""
         auth = auth if isinstance(auth, dict) else {}
-        stamp, nonce = auth.get("ts"), auth.get("nonce")
+        stamp, nonce, ticket = auth.get("ts"), auth.get("nonce"), auth.get("ticket")
         if not (isinstance(stamp, int | float) and not isinstance(stamp, bool)
-                and isinstance(nonce, bytes) and 8 <= len(nonce) <= 64):
+                and isinstance(nonce, bytes) and 8 <= len(nonce) <= 64
+                and isinstance(ticket, bytes)):
             return True
         now = self.clock()
-        if not abs(now - stamp) <= self.window:
-            return True  # stale: refused however often it comes
+        if not abs(now - stamp) <= self.window or not self._opens(ticket):
+            return True  # stale or no session's: refused however often it comes
         return self.nonces.first_time(nonce, stamp + self.window, now)
+
+    def _opens(self, ticket: bytes) -> bool:
+        try:
+            self._sessions.get(ticket, lambda: _opened(ticket, self.ticket_key))
+        except Unauthorized:
+            return False
+        return True
 
 
 class Replayed(Unauthorized):

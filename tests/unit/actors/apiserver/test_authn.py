@@ -220,6 +220,10 @@ def test_flow_controls_refusal_answers_a_session_request_once_and_then_serves_no
     stale = session_request(ticket, session_key, clock() - 2 * WINDOW)
     assert sessions.first_answer(stale[0]) and sessions.first_answer(stale[0])
     assert sessions.first_answer({"token": "t"}) and sessions.first_answer("not a map")
+    made_up = {**refused[0], "ticket": b"\0" * len(ticket), "nonce": b"made-up-nonce"}
+    assert sessions.first_answer(made_up) and sessions.first_answer(made_up)
+    assert sessions.sessions.nonces.first_time(  # type: ignore[attr-defined]
+        b"made-up-nonce", clock() + WINDOW, clock())  # not taken
 
 
 class FirstHelloLost(HelloOnly):
