@@ -24,6 +24,7 @@ Pure (:class:`FlowControl` keeps the one Policy current). Neighbours:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -233,7 +234,7 @@ class FlowControl(Mirror):
     def __init__(self) -> None:
         super().__init__(("FlowSchema", "PriorityLevelConfiguration"))
         self.policy = Policy()
-        self.learnt: dict[Any, UserInfo] = {}
+        self.learnt: OrderedDict[Any, UserInfo] = OrderedDict()
         """Who the claims the workers authenticated are (``fairness.Identities``): a claim
         one worker learnt is known to all, so that a client's requests are unverified only
         until its first is authenticated, whichever worker serves the next."""

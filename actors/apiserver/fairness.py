@@ -53,9 +53,11 @@ writes, each atomic).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from actors.api.users import UserInfo
@@ -93,11 +95,12 @@ class Identities:
     """The users a worker authenticated, by the claim their requests made (see the module
     docstring)."""
 
-    def __init__(self, subjects: Subjects, users: dict[Claim, UserInfo] | None = None) -> None:
-        """``users``: what was learnt, shared by the workers of one apiserver
-        (``FlowControl.learnt``: dict reads and writes are atomic)."""
+    def __init__(self, subjects: Subjects,
+                 users: OrderedDict[Claim, UserInfo] | None = None) -> None:
+        """``users``: what was learnt, least recently first, shared by the workers of one
+        apiserver (``FlowControl.learnt``: each of its operations is atomic)."""
         self.subjects = subjects
-        self._users: dict[Claim, UserInfo] = {} if users is None else users
+        self._users: OrderedDict[Claim, UserInfo] = OrderedDict() if users is None else users
 
     def claim(self, incoming: Incoming) -> Claim:
         """The claim of ``incoming``: read, not checked (the worker checks the reply subject
@@ -114,12 +117,17 @@ class Identities:
         return self._users.get(claim) or unverified(claim)
 
     def learn(self, incoming: Incoming, user: UserInfo) -> None:
-        """``incoming``, now authenticated, was from ``user``."""
-        claim = self.claim(incoming)
-        if self._users.get(claim) != user:
-            if len(self._users) >= MAX_IDENTITIES:
-                self._users.clear()
-            self._users[claim] = user
+        """``incoming``, now authenticated, was from ``user``. Past :data:`MAX_IDENTITIES`
+        the claim least recently learnt is forgotten: a user opening thousands of sessions
+        pushes out only claims idle meanwhile, not the control plane's."""
+        claim, users = self.claim(incoming), self._users
+        with contextlib.suppress(KeyError):  # another worker forgot it meanwhile
+            if users.get(claim) == user:
+                users.move_to_end(claim)
+                return
+            users[claim] = user
+            while len(users) > MAX_IDENTITIES:
+                users.popitem(last=False)
 
 
 def _credential(auth: object) -> Credential:

@@ -3,10 +3,12 @@ of another's inbox, with other credentials or none, never borrows that user's fl
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from actors.api import flowcontrol
 from actors.api.users import UserInfo
+from actors.apiserver import fairness
 from actors.apiserver.classifying import policy
 from actors.apiserver.fairness import Identities, asked
 from actors.apiserver.queueing import Dispatcher, Pacing
@@ -120,9 +122,25 @@ def test_a_claim_one_worker_authenticated_is_known_to_the_others():
     """Each worker learns who a claim is; what one learnt must classify the next request on
     any other (FlowControl.learnt), or every client's first request to each worker lands on
     the one paced account of unverified claims (a cluster's start: 'no reply within 10 s')."""
-    learnt: dict[Any, UserInfo] = {}
+    learnt: OrderedDict[Any, UserInfo] = OrderedDict()
     first, second = Identities(SUBJECTS, learnt), Identities(SUBJECTS, learnt)
     request = _request("alice", {"token": "tok-alice"})
     assert _flow(second, request)[1] != "global-default/alice"
     first.learn(request, ALICE)
     assert _flow(second, request) == ("global-default", "global-default/alice")
+
+
+def test_past_the_claims_kept_the_least_recently_learnt_is_forgotten(monkeypatch):
+    """A user opening thousands of sessions (each a claim learnt) made the workers forget
+    every claim they knew, the control plane's included (all then paced as newcomers): only
+    the claims idle meanwhile are forgotten."""
+    monkeypatch.setattr(fairness, "MAX_IDENTITIES", 3)
+    identities = Identities(SUBJECTS)
+    controller = _request("alice", {"token": "tok-alice"})
+    for index in range(10):
+        identities.learn(controller, ALICE)  # alice keeps working
+        identities.learn(_request("mallory", {"ticket": f"session-{index}".encode()}),
+                         UserInfo("mallory"))
+        assert _flow(identities, controller) == ("global-default", "global-default/alice")
+    assert _flow(identities, _request("mallory", {"ticket": b"session-0"}))[1] != \
+        "global-default/mallory"
