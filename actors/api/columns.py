@@ -33,6 +33,7 @@ from actors.api import (
 )
 from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
+from actors.api.pods import SCHEDULING_GATED
 from actors.api.resources import METRICS_GROUP, ResourceInfo
 from actors.api.selectors import selector_text
 
@@ -93,6 +94,8 @@ def pod_status_word(pod: Object) -> str:
     if pod["metadata"].get("deletionTimestamp"):
         return "Terminating"
     status = pod.get("status", {})
+    if (condition(pod, "PodScheduled") or {}).get("reason") == SCHEDULING_GATED:
+        return SCHEDULING_GATED
     if (initializing := _init_status_word(pod)) is not None:
         return initializing
     for container in status.get("containerStatuses") or []:

@@ -29,6 +29,7 @@ from actors.api.pods import (
     DEFAULT_TOLERATION_SECONDS,
     NOT_READY_TAINT,
     UNREACHABLE_TAINT,
+    mark_gated,
     pod_containers,
     toleration_matches,
 )
@@ -36,14 +37,15 @@ from actors.api.pods import (
 
 def default_pod(pod: Object) -> None:
     """Fill the fields Kubernetes defaults on a new pod (in place), with the tolerations its
-    DefaultTolerationSeconds admission plugin adds; leaves a malformed spec alone for
-    validation to report."""
+    DefaultTolerationSeconds admission plugin adds and a gated pod's ``PodScheduled``
+    condition; leaves a malformed spec alone for validation to report."""
     spec = pod.setdefault("spec", {})
     if default_pod_spec(spec):
         for container in pod_containers(spec):
             default_requests(container)
         default_tolerations(spec)
         pod.setdefault("status", {}).setdefault("phase", "Pending")
+        mark_gated(pod)
 
 
 def default_pod_spec(spec: Any) -> bool:

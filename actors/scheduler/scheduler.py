@@ -50,7 +50,7 @@ from typing import Any
 from actors.api import disruptionbudgets, storage
 from actors.api.meta import set_condition
 from actors.api.objects import Object
-from actors.api.pods import DEFAULT_SCHEDULER
+from actors.api.pods import DEFAULT_SCHEDULER, scheduling_gates
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
 from actors.client.informer import Informer
@@ -248,7 +248,7 @@ class Scheduler(BusActor):
             self._plan_next()
 
     def _is_mine(self, pod: Object) -> bool:
-        return (not pod["metadata"].get("deletionTimestamp")
+        return (not pod["metadata"].get("deletionTimestamp") and not scheduling_gates(pod)
                 and pod.get("spec", {}).get("schedulerName", DEFAULT_SCHEDULER)
                 == self.config.name)
 

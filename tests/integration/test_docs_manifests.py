@@ -1,0 +1,67 @@
+"""Real kubectl against ``kubeactor up --runtime sim`` with the Kubernetes documentation's own
+example manifests (copied unchanged into ``manifests/``, each naming its docs path), stepped
+through as the docs' tasks do: what kubectl prints and what the cluster does must be what the
+docs say a Kubernetes cluster prints and does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+PODS = Path(__file__).parent / "manifests" / "pods"
+
+
+def _kubectl(cluster, *args: str) -> str:
+    result = cluster.kubectl(*args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_gated_pod_waits_for_its_gates_and_runs_once_they_are_removed(cluster):
+    """concepts/scheduling-eviction/pod-scheduling-readiness: the pod stays SchedulingGated
+    (no node) while it has gates; gates may be removed but not added; re-applying the
+    manifest without them lets the scheduler place it."""
+    gated = str(PODS / "pod-with-scheduling-gates.yaml")
+    assert _kubectl(cluster, "apply", "-f", gated) == "pod/test-pod created\n"
+    row = _kubectl(cluster, "get", "pod", "test-pod").splitlines()[1].split()
+    assert row[:3] == ["test-pod", "0/1", "SchedulingGated"]
+    assert json.loads(_kubectl(cluster, "get", "pod", "test-pod", "-o",
+                               "jsonpath={.spec.schedulingGates}")) == [
+        {"name": "example.com/foo"}, {"name": "example.com/bar"}]
+    scheduled = json.loads(_kubectl(
+        cluster, "get", "pod", "test-pod", "-o",
+        'jsonpath={.status.conditions[?(@.type=="PodScheduled")]}'))
+    assert (scheduled["status"], scheduled["reason"], scheduled["message"]) == (
+        "False", "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates")
+    added = cluster.kubectl("patch", "pod", "test-pod", "--type=json", "-p",
+                            '[{"op": "add", "path": "/spec/schedulingGates/-", '
+                            '"value": {"name": "example.com/baz"}}]')
+    assert added.returncode == 1
+    assert added.stderr == (
+        'The Pod "test-pod" is invalid: spec.schedulingGates[2].name: Forbidden: only '
+        "deletion is allowed, but found new scheduling gate 'example.com/baz'\n")
+    assert _kubectl(cluster, "get", "pod", "test-pod", "-o", "jsonpath={.spec.nodeName}") == ""
+
+    ungated = str(PODS / "pod-without-scheduling-gates.yaml")
+    assert _kubectl(cluster, "apply", "-f", ungated) == "pod/test-pod configured\n"
+    _kubectl(cluster, "wait", "--for=condition=Ready", "pod/test-pod", "--timeout=60s")
+    row = _kubectl(cluster, "get", "pod", "test-pod", "-o", "wide").splitlines()[1].split()
+    assert row[:3] == ["test-pod", "1/1", "Running"]
+    assert row[6].startswith("node-")
+
+
+def test_a_pod_bound_and_gated_at_once_is_refused(cluster):
+    pod = ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bound-gated"}, "spec": '
+           '{"nodeName": "node-1", "schedulingGates": [{"name": "a"}, {"name": "a"}], '
+           '"containers": [{"name": "c", "image": "busybox:1.35"}]}}')
+    refused = cluster.kubectl("create", "-f", "-", stdin=pod)
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        'The Pod "bound-gated" is invalid: \n'
+        '* spec.schedulingGates[1].name: Duplicate value: "a"\n'
+        "* spec.nodeName: Forbidden: cannot be set until all schedulingGates have been "
+        "cleared\n")
