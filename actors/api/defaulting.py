@@ -44,20 +44,25 @@ def default_pod(pod: Object) -> None:
         for container in pod_containers(spec):
             default_requests(container)
         default_tolerations(spec)
+        spec.setdefault("enableServiceLinks", True)
         pod.setdefault("status", {}).setdefault("phase", "Pending")
         mark_gated(pod)
 
 
 def default_pod_spec(spec: Any) -> bool:
-    """Defaults of a pod spec, also of the pod templates of workloads; False when it is too
-    malformed to default."""
+    """Defaults of a pod spec, also of the pod templates of workloads (SetDefaults_PodSpec and
+    SetDefaults_Container); False when it is too malformed to default."""
     if not isinstance(spec, dict) or not isinstance(spec.get("containers", []), list):
         return False
     spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
     spec.setdefault("schedulerName", DEFAULT_SCHEDULER)
     spec.setdefault("terminationGracePeriodSeconds", 30)
     for container in pod_containers(spec):
         container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
+        container.setdefault("terminationMessagePath", "/dev/termination-log")
+        container.setdefault("terminationMessagePolicy", "File")
         ports = container.get("ports")
         for port in ports if isinstance(ports, list) else []:
             if isinstance(port, dict):

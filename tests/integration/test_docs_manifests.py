@@ -65,3 +65,25 @@ def test_a_pod_bound_and_gated_at_once_is_refused(cluster):
         '* spec.schedulingGates[1].name: Duplicate value: "a"\n'
         "* spec.nodeName: Forbidden: cannot be set until all schedulingGates have been "
         "cleared\n")
+
+
+def test_the_docs_deployment_and_its_pods_read_back_with_kube_apiservers_defaults(cluster):
+    """concepts/workloads/controllers/deployment: ``get -o yaml`` of the docs' Deployment and
+    of its pods shows the fields kube-apiserver defaults (SetDefaults_PodSpec,
+    SetDefaults_Container, SetDefaults_Pod), not only those sent."""
+    manifest = str(Path(__file__).parent / "manifests" / "nginx-deployment.yaml")
+    _kubectl(cluster, "apply", "-f", manifest)
+    template = json.loads(_kubectl(cluster, "get", "deployment", "nginx-deployment", "-o",
+                                   "jsonpath={.spec.template.spec}"))
+    assert (template["dnsPolicy"], template["securityContext"]) == ("ClusterFirst", {})
+    assert "enableServiceLinks" not in template  # a pod's default, not a template's
+    container = template["containers"][0]
+    assert (container["terminationMessagePath"], container["terminationMessagePolicy"]) == (
+        "/dev/termination-log", "File")
+    _kubectl(cluster, "wait", "--for=condition=Available", "deployment/nginx-deployment",
+             "--timeout=60s")
+    pod = json.loads(_kubectl(cluster, "get", "pods", "-l", "app=nginx", "-o",
+                              "jsonpath={.items[0].spec}"))
+    assert (pod["dnsPolicy"], pod["enableServiceLinks"], pod["securityContext"]) == (
+        "ClusterFirst", True, {})
+    assert pod["containers"][0]["terminationMessagePolicy"] == "File"
