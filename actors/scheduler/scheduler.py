@@ -364,6 +364,7 @@ class Scheduler(BusActor):
             self.queue.done(entry.key)
             self._failures.pop(entry.key, None)
             self.attempts.ended(entry.key, "scheduled")
+            self._moved(ClusterEvent.ASSIGNED_POD_ADD)
             return
         log.info("binding %s to %s failed: %s", entry.key, node, message.status.message)
         self.framework.run_unreserve(message.state, entry.info, node)

@@ -87,3 +87,43 @@ def test_the_docs_deployment_and_its_pods_read_back_with_kube_apiservers_default
     assert (pod["dnsPolicy"], pod["enableServiceLinks"], pod["securityContext"]) == (
         "ClusterFirst", True, {})
     assert pod["containers"][0]["terminationMessagePolicy"] == "File"
+
+
+def _wait(cluster, *args: str) -> None:
+    _kubectl(cluster, "wait", *args, "--timeout=50s")
+
+
+def test_a_pod_with_required_pod_affinity_waits_for_a_pod_in_its_zone(cluster):
+    """concepts/scheduling-eviction/assign-pod-node: the docs' pod must run in a zone where a
+    ``security=S1`` pod runs; none does, so it stays Pending saying why, and runs in that
+    pod's zone once there is one."""
+    _kubectl(cluster, "label", "node", "node-1", "topology.kubernetes.io/zone=east")
+    _kubectl(cluster, "label", "node", "node-2", "topology.kubernetes.io/zone=west")
+    _kubectl(cluster, "apply", "-f", str(PODS / "pod-with-pod-affinity.yaml"))
+    _wait(cluster, "--for=jsonpath={.status.conditions[0].reason}=Unschedulable",
+          "pod/with-pod-affinity")
+    message = _kubectl(cluster, "get", "pod", "with-pod-affinity", "-o",
+                       "jsonpath={.status.conditions[0].message}")
+    assert message.startswith(
+        "0/2 nodes are available: 2 node(s) didn't match pod affinity rules.")
+    s1 = ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "s1", "labels": '
+          '{"security": "S1"}}, "spec": {"nodeSelector": {"topology.kubernetes.io/zone": '
+          '"west"}, "containers": [{"name": "c", "image": "busybox:1.35"}]}}')
+    assert cluster.kubectl("create", "-f", "-", stdin=s1).returncode == 0
+    _wait(cluster, "--for=condition=Ready", "pod/with-pod-affinity")
+    assert _kubectl(cluster, "get", "pod", "with-pod-affinity", "-o",
+                    "jsonpath={.spec.nodeName}") == "node-2"
+
+
+def test_the_docs_redis_cache_puts_one_replica_per_node(cluster):
+    """concepts/scheduling-eviction/assign-pod-node: required anti-affinity on
+    ``kubernetes.io/hostname`` keeps a third replica off two nodes."""
+    _kubectl(cluster, "apply", "-f",
+             str(Path(__file__).parent / "manifests" / "redis-cache.yaml"))
+    _wait(cluster, "--for=jsonpath={.status.readyReplicas}=2", "deployment/redis-cache")
+    pods = json.loads(_kubectl(cluster, "get", "pods", "-l", "app=store", "-o", "json"))
+    nodes = sorted(p["spec"].get("nodeName", "") for p in pods["items"])
+    assert nodes == ["", "node-1", "node-2"]
+    pending = next(p for p in pods["items"] if not p["spec"].get("nodeName"))
+    assert pending["status"]["conditions"][0]["message"].startswith(
+        "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.")
