@@ -127,3 +127,22 @@ def test_the_docs_redis_cache_puts_one_replica_per_node(cluster):
     pending = next(p for p in pods["items"] if not p["spec"].get("nodeName"))
     assert pending["status"]["conditions"][0]["message"].startswith(
         "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.")
+
+
+def test_the_docs_sidecar_deployment_runs_its_app_beside_its_sidecar(cluster):
+    """concepts/workloads/pods/sidecar-containers: an init container with ``restartPolicy:
+    Always`` starts first and keeps running; the app container starts once it runs, and
+    kubectl counts both (READY 2/2)."""
+    _kubectl(cluster, "apply", "-f", str(Path(__file__).parent / "manifests" / "application"
+                                        / "deployment-sidecar.yaml"))
+    _wait(cluster, "--for=condition=Available", "deployment/myapp")
+    row = _kubectl(cluster, "get", "pods", "-l", "app.kubernetes.io/name=myapp",
+                   "--no-headers").split()
+    assert row[1:4] == ["2/2", "Running", "0"]
+    pod = json.loads(_kubectl(cluster, "get", "pods", "-l", "app.kubernetes.io/name=myapp",
+                              "-o", "jsonpath={.items[0].status}"))
+    sidecar = pod["initContainerStatuses"][0]
+    assert (sidecar["name"], sidecar["started"], list(sidecar["state"])) == (
+        "logshipper", True, ["running"])
+    conditions = {c["type"]: c["status"] for c in pod["conditions"]}
+    assert conditions["Initialized"] == conditions["Ready"] == "True"
