@@ -33,6 +33,7 @@ from actors.api import (
 )
 from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
+from actors.api.pods import SCHEDULING_GATED
 from actors.api.resources import METRICS_GROUP, ResourceInfo
 from actors.api.selectors import selector_text
 
@@ -93,6 +94,8 @@ def pod_status_word(pod: Object) -> str:
     if pod["metadata"].get("deletionTimestamp"):
         return "Terminating"
     status = pod.get("status", {})
+    if (condition(pod, "PodScheduled") or {}).get("reason") == SCHEDULING_GATED:
+        return SCHEDULING_GATED
     if (initializing := _init_status_word(pod)) is not None:
         return initializing
     for container in status.get("containerStatuses") or []:
@@ -113,10 +116,12 @@ def _init_status_word(pod: Object) -> str | None:
     """kubectl's word for a pod still running its init containers (``Init:0/2``,
     ``Init:CrashLoopBackOff``, ``Init:Error``), None once they all succeeded."""
     total = len(pod.get("spec", {}).get("initContainers") or [])
+    sidecars = _sidecar_names(pod)
     for index, container in enumerate(pod.get("status", {}).get("initContainerStatuses") or []):
         state = container.get("state", {})
         terminated, waiting = state.get("terminated"), state.get("waiting") or {}
-        if terminated and terminated.get("exitCode") == 0:
+        if (terminated and terminated.get("exitCode") == 0) or (
+                container.get("name") in sidecars and container.get("started")):
             continue
         if terminated:
             return f"Init:{terminated.get('reason') or 'ExitCode:' + str(terminated['exitCode'])}"
@@ -126,12 +131,23 @@ def _init_status_word(pod: Object) -> str | None:
     return None
 
 
+def _sidecar_names(pod: Object) -> set[str]:
+    """The names of the pod's sidecars: init containers with ``restartPolicy: Always``."""
+    return {c.get("name") for c in pod.get("spec", {}).get("initContainers") or []
+            if c.get("restartPolicy") == "Always"}
+
+
 def _pod_cells(pod: Object) -> list[str]:
-    statuses = pod.get("status", {}).get("containerStatuses") or []
-    total = len(pod.get("spec", {}).get("containers", []))
-    ready = sum(1 for s in statuses if s.get("ready"))
-    restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
+    """kubectl's printPod: sidecars count among the containers (READY), and init
+    containers' restarts among the RESTARTS."""
     status = pod.get("status", {})
+    sidecars = _sidecar_names(pod)
+    inits = status.get("initContainerStatuses") or []
+    apps = status.get("containerStatuses") or []
+    started = [s for s in inits if s.get("name") in sidecars and s.get("started")]
+    total = len(pod.get("spec", {}).get("containers", [])) + len(sidecars)
+    ready = sum(1 for s in [*started, *apps] if s.get("ready"))
+    restarts = sum(int(s.get("restartCount", 0)) for s in [*inits, *apps])
     return [pod["metadata"]["name"], f"{ready}/{total}", pod_status_word(pod), str(restarts),
             age(pod), status.get("podIP") or "<none>",
             pod.get("spec", {}).get("nodeName") or "<none>",

@@ -29,6 +29,7 @@ from actors.api.pods import (
     DEFAULT_TOLERATION_SECONDS,
     NOT_READY_TAINT,
     UNREACHABLE_TAINT,
+    mark_gated,
     pod_containers,
     toleration_matches,
 )
@@ -36,26 +37,32 @@ from actors.api.pods import (
 
 def default_pod(pod: Object) -> None:
     """Fill the fields Kubernetes defaults on a new pod (in place), with the tolerations its
-    DefaultTolerationSeconds admission plugin adds; leaves a malformed spec alone for
-    validation to report."""
+    DefaultTolerationSeconds admission plugin adds and a gated pod's ``PodScheduled``
+    condition; leaves a malformed spec alone for validation to report."""
     spec = pod.setdefault("spec", {})
     if default_pod_spec(spec):
         for container in pod_containers(spec):
             default_requests(container)
         default_tolerations(spec)
+        spec.setdefault("enableServiceLinks", True)
         pod.setdefault("status", {}).setdefault("phase", "Pending")
+        mark_gated(pod)
 
 
 def default_pod_spec(spec: Any) -> bool:
-    """Defaults of a pod spec, also of the pod templates of workloads; False when it is too
-    malformed to default."""
+    """Defaults of a pod spec, also of the pod templates of workloads (SetDefaults_PodSpec and
+    SetDefaults_Container); False when it is too malformed to default."""
     if not isinstance(spec, dict) or not isinstance(spec.get("containers", []), list):
         return False
     spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
     spec.setdefault("schedulerName", DEFAULT_SCHEDULER)
     spec.setdefault("terminationGracePeriodSeconds", 30)
     for container in pod_containers(spec):
         container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
+        container.setdefault("terminationMessagePath", "/dev/termination-log")
+        container.setdefault("terminationMessagePolicy", "File")
         ports = container.get("ports")
         for port in ports if isinstance(ports, list) else []:
             if isinstance(port, dict):

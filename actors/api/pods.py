@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from actors.api.meta import condition
+from actors.api.meta import condition, set_condition
 from actors.api.objects import Object
 
 Reference = tuple[str, str]
@@ -69,6 +69,47 @@ def is_pod_active(pod: Object) -> bool:
 
 def is_pod_ready(pod: Object) -> bool:
     return (condition(pod, "Ready") or {}).get("status") == "True"
+
+
+SCHEDULING_GATED = "SchedulingGated"
+"""The reason of the ``PodScheduled=False`` condition of a pod its scheduling gates hold back
+(and kubectl's STATUS word for it)."""
+
+
+def scheduling_gates(pod: Object) -> list[str]:
+    """The names of the gates (``spec.schedulingGates``) that keep ``pod`` from the scheduler
+    until they are all removed."""
+    return [_name(gate) for gate in listed(_map(pod.get("spec")).get("schedulingGates"))]
+
+
+def mark_gated(pod: Object) -> None:
+    """kube-apiserver's applySchedulingGatedCondition on a new pod: one with gates and no
+    ``PodScheduled`` condition yet gets it False, reason :data:`SCHEDULING_GATED`."""
+    if scheduling_gates(pod) and condition(pod, "PodScheduled") is None:
+        set_condition(pod, "PodScheduled", "False", SCHEDULING_GATED,
+                      "Scheduling is blocked due to non-empty scheduling gates")
+
+
+def gate_problems(pod: Object) -> list[str]:
+    """kube-apiserver's refusals of a new pod's gates: named twice, or bound to a node
+    already."""
+    gates, problems = scheduling_gates(pod), []
+    for index, name in enumerate(gates):
+        if name in gates[:index]:
+            problems.append(f'spec.schedulingGates[{index}].name: Duplicate value: "{name}"')
+    if gates and bound_node(pod):
+        problems.append("spec.nodeName: Forbidden: cannot be set until all schedulingGates "
+                        "have been cleared")
+    return problems
+
+
+def gate_update_problems(old: Object, new: Object) -> list[str]:
+    """A pod's gates may only be removed, never added (kube-apiserver's
+    validateOnlyDeletedSchedulingGates)."""
+    before = scheduling_gates(old)
+    return [f"spec.schedulingGates[{index}].name: Forbidden: only deletion is allowed, but "
+            f"found new scheduling gate '{name}'"
+            for index, name in enumerate(scheduling_gates(new)) if name not in before]
 
 
 def bound_node(pod: Object) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from actors.api import schema
 from actors.api.names import DNS_LABEL
 from actors.api.objects import Object
+from actors.api.pods import gate_problems
 from actors.api.quantity import parse_quantity
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
@@ -24,7 +25,7 @@ PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 
 
 def pod_problems(pod: Object) -> list[str]:
-    return pod_spec_problems(pod.get("spec"), "spec")
+    return pod_spec_problems(pod.get("spec"), "spec") + gate_problems(pod)
 
 
 def pod_spec_problems(spec: Any, at: str) -> list[str]:

@@ -20,7 +20,7 @@ from actors.api import certificates, crds, jobs, replication, secrets, validatio
 from actors.api.defaulting import DEFAULTERS, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, new_uid, now_rfc3339, set_condition
 from actors.api.objects import INTERNED_CHARS, Object, interned
-from actors.api.pods import pod_containers
+from actors.api.pods import gate_update_problems, pod_containers
 from actors.api.resources import ResourceInfo
 from actors.api.selectors import selector_text
 from bus.errors import BadRequest, Conflict, InternalError, Invalid
@@ -323,7 +323,7 @@ def with_propagation(obj: Object, policy: str | None) -> Object:
 
 def check_pod_update(old: Object, new: Object) -> None:
     """Invalid unless only what Kubernetes lets change in a pod's spec changed: container
-    images, ``activeDeadlineSeconds`` and ``tolerations``."""
+    images, ``activeDeadlineSeconds``, ``tolerations``, and gates removed."""
 
     def mutable_masked(pod: Object) -> Any:
         spec = plain_copy(pod.get("spec") or {})
@@ -332,18 +332,20 @@ def check_pod_update(old: Object, new: Object) -> None:
         for container in pod_containers(spec):
             container.pop("image", None)
             default_requests(container)  # as a pod stored before requests were defaulted reads
-        spec.pop("activeDeadlineSeconds", None)
-        spec.pop("tolerations", None)
+        for field in ("activeDeadlineSeconds", "tolerations", "schedulingGates"):
+            spec.pop(field, None)
         return spec
 
-    if mutable_masked(old) != mutable_masked(new):
+    problems = gate_update_problems(old, new)
+    if not problems and mutable_masked(old) != mutable_masked(new):
+        problems = [
+            "spec: Forbidden: pod updates may not change fields other than "
+            "`spec.containers[*].image`, `spec.initContainers[*].image`, "
+            "`spec.activeDeadlineSeconds` or `spec.tolerations`"]
+    if problems:
         name = old["metadata"]["name"]
-        raise Invalid(
-            f'Pod "{name}" is invalid: spec: Forbidden: pod updates may not change fields other '
-            "than `spec.containers[*].image`, `spec.initContainers[*].image`, "
-            "`spec.activeDeadlineSeconds` or `spec.tolerations`",
-            details={"name": name, "kind": "pod"},
-        )
+        raise Invalid(f'Pod "{name}" is invalid: ' + ", ".join(problems),
+                      details={"name": name, "kind": "pod", "causes": problems})
 
 
 def prepare_binding(pod: Object, body: Any) -> Object:

@@ -42,6 +42,13 @@ class ContainerView:
 # -- restarts ------------------------------------------------------------------------------------
 
 
+def is_sidecar(container: Object) -> bool:
+    """An init container with ``restartPolicy: Always``: a sidecar, which starts in its turn
+    among the init containers, lets the next one start once running, and runs (restarted
+    whatever the pod's policy) beside the app containers."""
+    return container.get("restartPolicy") == "Always"
+
+
 def should_restart(policy: str, exit_code: int | None, init: bool = False) -> bool:
     """Whether a container that exited with ``exit_code`` runs again. Init containers run
     until they succeed unless the policy is Never (Kubernetes treats Always as OnFailure)."""
@@ -142,11 +149,15 @@ def pod_phase(policy: str, inits: list[Object], statuses: list[Object]) -> str:
 def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView],
                host_ip: str, start_time: str, pod_ip: str | None = None) -> Object:
     """The pod's ``status`` from the views of its init and app containers; ``pod_ip`` its
-    address (none while its node has no pod range)."""
+    address (none while its node has no pod range). A running sidecar counts as initialized,
+    and its readiness as a container's."""
     policy = pod["spec"].get("restartPolicy", "Always")
     init_statuses = [container_status(view) for view in inits]
     statuses = [container_status(view) for view in apps]
-    phase = pod_phase(policy, init_statuses, statuses)
+    sidecars = [s for s, view in zip(init_statuses, inits, strict=True) if is_sidecar(view.spec)]
+    blocking = [s for s, view in zip(init_statuses, inits, strict=True)
+                if not (is_sidecar(view.spec) and "running" in s["state"])]
+    phase = pod_phase(policy, blocking, statuses)
     old = {c["type"]: c for c in pod.get("status", {}).get("conditions") or []}
 
     def cond(kind: str, value: bool, reason: str = "", message: str = "") -> Object:
@@ -156,9 +167,9 @@ def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView
         entry = {"type": kind, "status": word, "lastTransitionTime": since or now_rfc3339()}
         return entry if value else {**entry, "reason": reason, "message": message}
 
-    incomplete = [s["name"] for s in init_statuses
+    incomplete = [s["name"] for s in blocking
                   if s["state"].get("terminated", {}).get("exitCode") != 0]
-    unready = [s["name"] for s in statuses if not s["ready"]]
+    unready = [s["name"] for s in [*sidecars, *statuses] if not s["ready"]]
     why = ("PodCompleted", "") if phase in TERMINAL_PHASES else (
         "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]")
     status: Object = {

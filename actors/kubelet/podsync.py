@@ -6,7 +6,9 @@ on the difference, so running it again is always safe. In order:
 
 1. a pod gone from the API loses its containers; a pod being deleted is stopped with its
    ``deletionGracePeriodSeconds`` (SIGTERM, then SIGKILL), removed, and the deletion confirmed;
-2. init containers run one after the other, each to success, before any app container;
+2. init containers run one after the other, each to success, before any app container; a
+   sidecar (``restartPolicy: Always``) lets the next one start once it runs, and keeps
+   running (restarted whatever the pod's policy) beside the app containers;
 3. app containers are started (image pulled by ``imagePullPolicy``, with ErrImagePull then
    ImagePullBackOff between pulls; env resolved from ConfigMaps, Secrets and the downward
    API, CreateContainerConfigError when one is missing; the files of the volumes it mounts
@@ -47,6 +49,7 @@ from actors.kubelet.podstatus import (
     backoff_seconds,
     comparable,
     crash_count,
+    is_sidecar,
     pod_status,
     should_restart,
 )
@@ -232,12 +235,12 @@ class PodSync:
         latest, previous = self._attempts(record.uid)
         inits: list[ContainerView] = []
         for container in spec.get("initContainers") or []:
-            if inits and not _succeeded(inits[-1]):  # one at a time, in order
+            if inits and not _initialized(inits[-1]):  # one at a time, in order
                 inits.append(ContainerView(container, latest.get(container["name"]),
                                            waiting=("PodInitializing", "")))
             else:
                 inits.append(self._view(record, container, latest, previous, wakes, init=True))
-        if not all(_succeeded(view) for view in inits):
+        if not all(_initialized(view) for view in inits):
             self._report(record, inits, [ContainerView(
                 c, latest.get(c["name"]), previous.get(c["name"]),
                 waiting=("PodInitializing", "")) for c in spec["containers"]])
@@ -273,7 +276,8 @@ class PodSync:
             if started is None:
                 return ContainerView(spec, info, before, waiting=record.failures.get(name))
             return self._described(record, spec, started, info, wakes)
-        if info.state == "exited" and should_restart(policy, info.exit_code, init):
+        sidecar = init and is_sidecar(spec)
+        if info.state == "exited" and (sidecar or should_restart(policy, info.exit_code, init)):
             delay, backoff = self._restart_delay(record, info)
             if delay > 0:
                 wakes.append(time.monotonic() + delay)
@@ -535,6 +539,15 @@ class PodSync:
 def _succeeded(view: ContainerView) -> bool:
     return view.latest is not None and view.latest.state == "exited" \
         and view.latest.exit_code == 0
+
+
+def _initialized(view: ContainerView) -> bool:
+    """An init container the next one need not wait for: it succeeded, or it is a sidecar
+    that runs."""
+    if is_sidecar(view.spec):
+        return view.latest is not None and view.latest.state == "running" \
+            and view.waiting is None
+    return _succeeded(view)
 
 
 def delay_text(seconds: float) -> str:

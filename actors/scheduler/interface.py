@@ -96,6 +96,8 @@ class ClusterEvent(enum.Enum):
 
     NODE_ADD = "NodeAdd"
     NODE_UPDATE = "NodeUpdate"
+    ASSIGNED_POD_ADD = "AssignedPodAdd"
+    """This scheduler bound a pod: pods with affinity to it may fit now."""
     ASSIGNED_POD_DELETE = "AssignedPodDelete"
     """A pod bound to a node went away or finished: its resources are free."""
     STORAGE_CHANGE = "StorageChange"

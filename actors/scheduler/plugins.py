@@ -15,6 +15,7 @@ NodeAffinity                       PreFilter, Filter,         2
                                    PreScore, Score
 NodeResourcesFit (LeastAllocated)  Filter, PreScore, Score    1
 NodeResourcesBalancedAllocation    PreScore, Score            1
+InterPodAffinity (required terms)  PreFilter, Filter
 VolumeBinding                      PreFilter, Filter,
                                    PreBind
 DefaultPreemption                  PreFilter, Filter,
@@ -31,7 +32,7 @@ Scores are integers, as kube-scheduler's (its arithmetic, truncating), each ``sc
 PreFilters return Skip when their Filter has nothing to reject (no node tainted, cordoned or
 not ready; no selector asked; nobody nominated), so the common pod runs only NodeResourcesFit
 per node. DefaultPreemption lives in ``actors.scheduler.preemption``, VolumeBinding in
-``actors.scheduler.volumebinding``.
+``actors.scheduler.volumebinding``, InterPodAffinity in ``actors.scheduler.podaffinity``.
 
 Neighbours: ``actors.scheduler.interface`` (the Protocols these fit), ``actors.client.client``
 (DefaultBinder's ``pods/binding``).
@@ -69,6 +70,7 @@ from actors.scheduler.interface import (
     unschedulable,
 )
 from actors.scheduler.nodeinfo import NodeInfo, PodInfo
+from actors.scheduler.podaffinity import InterPodAffinity
 from actors.scheduler.preemption import DefaultPreemption
 from actors.scheduler.volumebinding import VolumeBinding
 from bus.errors import ApiError
@@ -427,7 +429,7 @@ def placement_plugins() -> list[Plugin]:
     preemption, no binding), in kube-scheduler's order; what ``actors.ext.scheduling``
     runs offline."""
     return [NodeUnschedulable(), NodeName(), NodeReady(), TaintToleration(), NodeAffinity(),
-            NodeResourcesFit(), NodeResourcesBalancedAllocation()]
+            NodeResourcesFit(), NodeResourcesBalancedAllocation(), InterPodAffinity()]
 
 
 def default_plugins(client: Client) -> list[Plugin]:

@@ -50,7 +50,7 @@ from typing import Any
 from actors.api import disruptionbudgets, storage
 from actors.api.meta import set_condition
 from actors.api.objects import Object
-from actors.api.pods import DEFAULT_SCHEDULER
+from actors.api.pods import DEFAULT_SCHEDULER, scheduling_gates
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
 from actors.client.informer import Informer
@@ -61,6 +61,7 @@ from actors.scheduler.framework import Framework, Profile
 from actors.scheduler.interface import ClusterEvent, Code, CycleState, Status, events_of
 from actors.scheduler.nodeinfo import PodInfo, pod_key
 from actors.scheduler.plugins import default_profile
+from actors.scheduler.podaffinity import InterPodAffinity
 from actors.scheduler.queue import QueueConfig, QueuedPod, SchedulingQueue
 from actors.scheduler.status import update_status
 from bus.actor import BusActor
@@ -143,6 +144,9 @@ class Scheduler(BusActor):
                                "type.", ("queue",), self.config.name, self.queue.sizes)
         self.leading = self.config.leader_election is None
         self._failures: dict[str, str] = {}
+        # Once a pod waited for pods it has affinity to, every binding may let it in; until
+        # then bindings move nothing, so a busy queue is not scanned per binding.
+        self._affinity_used = False
         """Last FailedScheduling message per pod (the same one is not recorded twice)."""
         self._informers: list[Informer] = []
         self._binding: concurrent.futures.ThreadPoolExecutor | None = None
@@ -248,7 +252,7 @@ class Scheduler(BusActor):
             self._plan_next()
 
     def _is_mine(self, pod: Object) -> bool:
-        return (not pod["metadata"].get("deletionTimestamp")
+        return (not pod["metadata"].get("deletionTimestamp") and not scheduling_gates(pod)
                 and pod.get("spec", {}).get("schedulerName", DEFAULT_SCHEDULER)
                 == self.config.name)
 
@@ -364,6 +368,8 @@ class Scheduler(BusActor):
             self.queue.done(entry.key)
             self._failures.pop(entry.key, None)
             self.attempts.ended(entry.key, "scheduled")
+            if self._affinity_used:
+                self._moved(ClusterEvent.ASSIGNED_POD_ADD)
             return
         log.info("binding %s to %s failed: %s", entry.key, node, message.status.message)
         self.framework.run_unreserve(message.state, entry.info, node)
@@ -382,6 +388,7 @@ class Scheduler(BusActor):
             self.queue.backoff(entry)
         else:
             self.queue.unschedulable(entry, rejected_by)
+            self._affinity_used |= InterPodAffinity.name in rejected_by
         if self._failures.get(entry.key) != message:
             self._failures[entry.key] = message
             self.recorder.record(entry.info.pod, "Warning", "FailedScheduling", message)

@@ -1,0 +1,148 @@
+"""Real kubectl against ``kubeactor up --runtime sim`` with the Kubernetes documentation's own
+example manifests (copied unchanged into ``manifests/``, each naming its docs path), stepped
+through as the docs' tasks do: what kubectl prints and what the cluster does must be what the
+docs say a Kubernetes cluster prints and does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+PODS = Path(__file__).parent / "manifests" / "pods"
+
+
+def _kubectl(cluster, *args: str) -> str:
+    result = cluster.kubectl(*args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_gated_pod_waits_for_its_gates_and_runs_once_they_are_removed(cluster):
+    """concepts/scheduling-eviction/pod-scheduling-readiness: the pod stays SchedulingGated
+    (no node) while it has gates; gates may be removed but not added; re-applying the
+    manifest without them lets the scheduler place it."""
+    gated = str(PODS / "pod-with-scheduling-gates.yaml")
+    assert _kubectl(cluster, "apply", "-f", gated) == "pod/test-pod created\n"
+    row = _kubectl(cluster, "get", "pod", "test-pod").splitlines()[1].split()
+    assert row[:3] == ["test-pod", "0/1", "SchedulingGated"]
+    assert json.loads(_kubectl(cluster, "get", "pod", "test-pod", "-o",
+                               "jsonpath={.spec.schedulingGates}")) == [
+        {"name": "example.com/foo"}, {"name": "example.com/bar"}]
+    scheduled = json.loads(_kubectl(
+        cluster, "get", "pod", "test-pod", "-o",
+        'jsonpath={.status.conditions[?(@.type=="PodScheduled")]}'))
+    assert (scheduled["status"], scheduled["reason"], scheduled["message"]) == (
+        "False", "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates")
+    added = cluster.kubectl("patch", "pod", "test-pod", "--type=json", "-p",
+                            '[{"op": "add", "path": "/spec/schedulingGates/-", '
+                            '"value": {"name": "example.com/baz"}}]')
+    assert added.returncode == 1
+    assert added.stderr == (
+        'The Pod "test-pod" is invalid: spec.schedulingGates[2].name: Forbidden: only '
+        "deletion is allowed, but found new scheduling gate 'example.com/baz'\n")
+    assert _kubectl(cluster, "get", "pod", "test-pod", "-o", "jsonpath={.spec.nodeName}") == ""
+
+    ungated = str(PODS / "pod-without-scheduling-gates.yaml")
+    assert _kubectl(cluster, "apply", "-f", ungated) == "pod/test-pod configured\n"
+    _kubectl(cluster, "wait", "--for=condition=Ready", "pod/test-pod", "--timeout=60s")
+    row = _kubectl(cluster, "get", "pod", "test-pod", "-o", "wide").splitlines()[1].split()
+    assert row[:3] == ["test-pod", "1/1", "Running"]
+    assert row[6].startswith("node-")
+
+
+def test_a_pod_bound_and_gated_at_once_is_refused(cluster):
+    pod = ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bound-gated"}, "spec": '
+           '{"nodeName": "node-1", "schedulingGates": [{"name": "a"}, {"name": "a"}], '
+           '"containers": [{"name": "c", "image": "busybox:1.35"}]}}')
+    refused = cluster.kubectl("create", "-f", "-", stdin=pod)
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        'The Pod "bound-gated" is invalid: \n'
+        '* spec.schedulingGates[1].name: Duplicate value: "a"\n'
+        "* spec.nodeName: Forbidden: cannot be set until all schedulingGates have been "
+        "cleared\n")
+
+
+def test_the_docs_deployment_and_its_pods_read_back_with_kube_apiservers_defaults(cluster):
+    """concepts/workloads/controllers/deployment: ``get -o yaml`` of the docs' Deployment and
+    of its pods shows the fields kube-apiserver defaults (SetDefaults_PodSpec,
+    SetDefaults_Container, SetDefaults_Pod), not only those sent."""
+    manifest = str(Path(__file__).parent / "manifests" / "nginx-deployment.yaml")
+    _kubectl(cluster, "apply", "-f", manifest)
+    template = json.loads(_kubectl(cluster, "get", "deployment", "nginx-deployment", "-o",
+                                   "jsonpath={.spec.template.spec}"))
+    assert (template["dnsPolicy"], template["securityContext"]) == ("ClusterFirst", {})
+    assert "enableServiceLinks" not in template  # a pod's default, not a template's
+    container = template["containers"][0]
+    assert (container["terminationMessagePath"], container["terminationMessagePolicy"]) == (
+        "/dev/termination-log", "File")
+    _kubectl(cluster, "wait", "--for=condition=Available", "deployment/nginx-deployment",
+             "--timeout=60s")
+    pod = json.loads(_kubectl(cluster, "get", "pods", "-l", "app=nginx", "-o",
+                              "jsonpath={.items[0].spec}"))
+    assert (pod["dnsPolicy"], pod["enableServiceLinks"], pod["securityContext"]) == (
+        "ClusterFirst", True, {})
+    assert pod["containers"][0]["terminationMessagePolicy"] == "File"
+
+
+def _wait(cluster, *args: str) -> None:
+    _kubectl(cluster, "wait", *args, "--timeout=50s")
+
+
+def test_a_pod_with_required_pod_affinity_waits_for_a_pod_in_its_zone(cluster):
+    """concepts/scheduling-eviction/assign-pod-node: the docs' pod must run in a zone where a
+    ``security=S1`` pod runs; none does, so it stays Pending saying why, and runs in that
+    pod's zone once there is one."""
+    _kubectl(cluster, "label", "node", "node-1", "topology.kubernetes.io/zone=east")
+    _kubectl(cluster, "label", "node", "node-2", "topology.kubernetes.io/zone=west")
+    _kubectl(cluster, "apply", "-f", str(PODS / "pod-with-pod-affinity.yaml"))
+    _wait(cluster, "--for=jsonpath={.status.conditions[0].reason}=Unschedulable",
+          "pod/with-pod-affinity")
+    message = _kubectl(cluster, "get", "pod", "with-pod-affinity", "-o",
+                       "jsonpath={.status.conditions[0].message}")
+    assert message.startswith(
+        "0/2 nodes are available: 2 node(s) didn't match pod affinity rules.")
+    s1 = ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "s1", "labels": '
+          '{"security": "S1"}}, "spec": {"nodeSelector": {"topology.kubernetes.io/zone": '
+          '"west"}, "containers": [{"name": "c", "image": "busybox:1.35"}]}}')
+    assert cluster.kubectl("create", "-f", "-", stdin=s1).returncode == 0
+    _wait(cluster, "--for=condition=Ready", "pod/with-pod-affinity")
+    assert _kubectl(cluster, "get", "pod", "with-pod-affinity", "-o",
+                    "jsonpath={.spec.nodeName}") == "node-2"
+
+
+def test_the_docs_redis_cache_puts_one_replica_per_node(cluster):
+    """concepts/scheduling-eviction/assign-pod-node: required anti-affinity on
+    ``kubernetes.io/hostname`` keeps a third replica off two nodes."""
+    _kubectl(cluster, "apply", "-f",
+             str(Path(__file__).parent / "manifests" / "redis-cache.yaml"))
+    _wait(cluster, "--for=jsonpath={.status.readyReplicas}=2", "deployment/redis-cache")
+    pods = json.loads(_kubectl(cluster, "get", "pods", "-l", "app=store", "-o", "json"))
+    nodes = sorted(p["spec"].get("nodeName", "") for p in pods["items"])
+    assert nodes == ["", "node-1", "node-2"]
+    pending = next(p for p in pods["items"] if not p["spec"].get("nodeName"))
+    assert pending["status"]["conditions"][0]["message"].startswith(
+        "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.")
+
+
+def test_the_docs_sidecar_deployment_runs_its_app_beside_its_sidecar(cluster):
+    """concepts/workloads/pods/sidecar-containers: an init container with ``restartPolicy:
+    Always`` starts first and keeps running; the app container starts once it runs, and
+    kubectl counts both (READY 2/2)."""
+    _kubectl(cluster, "apply", "-f", str(Path(__file__).parent / "manifests" / "application"
+                                        / "deployment-sidecar.yaml"))
+    _wait(cluster, "--for=condition=Available", "deployment/myapp")
+    row = _kubectl(cluster, "get", "pods", "-l", "app.kubernetes.io/name=myapp",
+                   "--no-headers").split()
+    assert row[1:4] == ["2/2", "Running", "0"]
+    pod = json.loads(_kubectl(cluster, "get", "pods", "-l", "app.kubernetes.io/name=myapp",
+                              "-o", "jsonpath={.items[0].status}"))
+    sidecar = pod["initContainerStatuses"][0]
+    assert (sidecar["name"], sidecar["started"], list(sidecar["state"])) == (
+        "logshipper", True, ["running"])
+    conditions = {c["type"]: c["status"] for c in pod["conditions"]}
+    assert conditions["Initialized"] == conditions["Ready"] == "True"
