@@ -13,14 +13,7 @@ from actors.api.objects import Object
 from actors.client.client import WatchEvent
 from actors.kubelet.objectcache import ObjectCache
 from bus.errors import Forbidden, NotFound
-
-
-class Watch:
-    def __init__(self, on_event: Callable[[WatchEvent], None]) -> None:
-        self.on_event, self.stopped = on_event, False
-
-    def stop(self) -> None:
-        self.stopped = True
+from tests.unit.actors.client.test_sharedinformer import FakeWatch as Watch
 
 
 class Node:
