@@ -137,14 +137,18 @@ def replicaset(pods: int) -> dict[str, object]:
 
 
 class Counter:
-    """Pods seen, Running and deleted, from a watch (the bus loop's thread)."""
+    """Pods seen, bound to a node, Running and deleted, from a watch (the bus loop's
+    thread)."""
 
     def __init__(self, pods: int) -> None:
         self.pods = pods
         self.seen: set[str] = set()
+        self.bound: set[str] = set()
         self.running: set[str] = set()
         self.deleted: set[str] = set()
-        self.all_seen, self.all_running = threading.Event(), threading.Event()
+        self.all_seen_at: float | None = None
+        """When the last pod was first seen (monotonic)."""
+        self.all_running = threading.Event()
 
     def __call__(self, event: WatchEvent) -> None:
         if event.type not in ("ADDED", "MODIFIED", "DELETED"):
@@ -154,8 +158,10 @@ class Counter:
             self.deleted.add(name)
             return
         self.seen.add(name)
-        if len(self.seen) >= self.pods:
-            self.all_seen.set()
+        if event.object.get("spec", {}).get("nodeName"):
+            self.bound.add(name)
+        if len(self.seen) >= self.pods and self.all_seen_at is None:
+            self.all_seen_at = time.monotonic()
         if event.object.get("status", {}).get("phase") == "Running":
             self.running.add(name)
             if len(self.running) >= self.pods:
@@ -198,16 +204,16 @@ def run(nodes: int, pods: int, assign: bool, processes: str | None,
             began = time.monotonic()
             create_all(client, nodes, pods, assign)
             created = time.monotonic() - began
-            if not assign:
-                counter.all_seen.wait(600)
-                created = time.monotonic() - began
-            print(f"{pods} pods created in {created:.1f}s", file=sys.stderr)
             while not counter.all_running.wait(10):
-                print(f"  {len(counter.running)}/{pods} running, {len(counter.deleted)} "
-                      "deleted", file=sys.stderr)
+                print(f"  {time.monotonic() - began:.0f}s: {len(counter.seen)} created, "
+                      f"{len(counter.bound)} bound, {len(counter.running)}/{pods} running, "
+                      f"{len(counter.deleted)} deleted", file=sys.stderr)
                 if counter.deleted and len(counter.running | counter.deleted) >= pods:
                     break  # the deleted ones will not come back: report what happened
             elapsed = time.monotonic() - began
+            if not assign:
+                created = (counter.all_seen_at or time.monotonic()) - began
+            print(f"{pods} pods created in {created:.1f}s", file=sys.stderr)
             watch.stop()
             pids = descendants(up.pid)
             server_cpu = cpu_seconds(up.pid) - cpu_before[0]

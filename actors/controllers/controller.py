@@ -122,9 +122,11 @@ class Delays:
 
 @dataclass(frozen=True, slots=True)
 class ControllerConfig:
-    workers: int = 16
+    workers: int = 64
     """Threads for the requests a controller sends side by side (a batch of pod creations,
-    Events it does not wait for)."""
+    Events it does not wait for; made as needed). kube-controller-manager sends a whole
+    slow-start batch at once; with 16, a ReplicaSet of 10,000 pods was created one round trip
+    per 16 pods (``benchmarks/RESULTS.md``, sim_scale, 2026-12-07, s10)."""
     backoff_base_seconds: float = 0.05
     """First retry of a failed reconcile (client-go's rate limiter starts at 5 ms; a bus round
     trip is slower)."""

@@ -168,6 +168,7 @@ class Kubelet(BusActor):
         self.writers.pods.stop()
         self.writers.leases.stop()
         self.writers.events.shutdown(wait=False, cancel_futures=True)
+        self.writers.objects.stop()
         self._calls.shutdown(wait=False, cancel_futures=True)
         for agent in self.agents.values():
             agent.stop()

@@ -36,6 +36,7 @@ from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
 from actors.kubelet.config import KubeletConfig, host_arch, node_conditions
+from actors.kubelet.objectcache import ObjectCache
 from actors.kubelet.podaddresses import PodAddresses
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.podworkers import PodWorkers
@@ -88,7 +89,7 @@ class NodeAgent:
                                                config.backoff_max, config.backoff_reset_seconds,
                                                {"cpu": config.cpu, "memory": config.memory}),
             timers=timers, resubmit=self.submit, forget=self._forget, recorder=self.recorder,
-            statuses=writers.pods, addresses=self.addresses)
+            statuses=writers.pods, addresses=self.addresses, objects=writers.objects)
         self.podsync.on_span = self._span
         self._streams: set[Any] = set()
         """The followed logs and exec streams being streamed: closed when the agent stops,
@@ -408,7 +409,8 @@ def same_intent(old: Object, new: Object) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Writers:
-    """The writers a :class:`Kubelet` shares between its nodes."""
+    """The writers a :class:`Kubelet` shares between its nodes, and the cache of the
+    ConfigMaps and Secrets their pods read."""
 
     pods: StatusWriter
     leases: StatusWriter
@@ -416,3 +418,5 @@ class Writers:
         1, thread_name_prefix="kubelet-events"))
     """One thread writing every hosted node's Events (a thousand simulated nodes: not a
     thousand threads); started by the first Event."""
+    objects: ObjectCache = field(default_factory=ObjectCache)
+    """One watch per object read, for every hosted node (``actors.kubelet.objectcache``)."""

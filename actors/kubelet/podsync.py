@@ -10,8 +10,9 @@ on the difference, so running it again is always safe. In order:
    sidecar (``restartPolicy: Always``) lets the next one start once it runs, and keeps
    running (restarted whatever the pod's policy) beside the app containers;
 3. app containers are started (image pulled by ``imagePullPolicy``, with ErrImagePull then
-   ImagePullBackOff between pulls; env resolved from ConfigMaps, Secrets and the downward
-   API, CreateContainerConfigError when one is missing; the files of the volumes it mounts
+   ImagePullBackOff between pulls; env resolved from ConfigMaps, Secrets (watched, not read
+   at each start: ``actors.kubelet.objectcache``) and the downward API,
+   CreateContainerConfigError when one is missing; the files of the volumes it mounts
    written, ContainerCreating and FailedMount when they cannot be), replaced when an update
    changed their image, restarted per ``restartPolicy`` with the crash-loop back-off;
 4. due probes run (liveness failures restart the container, readiness drives ``ready``);
@@ -42,6 +43,7 @@ from actors.api.objects import Object
 from actors.client.client import Client
 from actors.client.events import EventRecorder
 from actors.kubelet import probing
+from actors.kubelet.objectcache import ObjectCache
 from actors.kubelet.podaddresses import PodAddresses
 from actors.kubelet.podstatus import (
     TERMINAL_PHASES,
@@ -131,13 +133,15 @@ class PodSync:
     def __init__(self, client: Client, runtime: Runtime, *, config: SyncConfig, timers: Timers,
                  resubmit: Callable[[str], None], forget: Callable[[str], None],
                  recorder: EventRecorder | None, statuses: StatusWriter,
-                 addresses: PodAddresses) -> None:
+                 addresses: PodAddresses, objects: ObjectCache | None = None) -> None:
         self.client, self.runtime, self.config = client, runtime, config
         self.addresses = addresses
         self.timers, self.resubmit, self.forget = timers, resubmit, forget
         self.recorder, self.statuses = recorder, statuses
         self.tokens = TokenManager(client)
         """The service account tokens of the pods' projected volumes."""
+        self.objects = objects or ObjectCache()
+        """The ConfigMaps and Secrets the pods read, watched (shared by a kubelet's nodes)."""
         self._probe_execs = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe-exec")
         """Exec probes run here so that their timeout can be kept (threads made on demand)."""
         self.on_span: Callable[[Object, str, Object], None] = lambda *_: None
@@ -220,6 +224,7 @@ class PodSync:
     def _forget(self, record: PodRecord) -> None:
         record.done = True
         self.tokens.forget(record.uid)
+        self.objects.release(record.uid)
         self.statuses.drop(record.uid)
         if record.timer is not None:
             record.timer.cancel()
@@ -420,8 +425,10 @@ class PodSync:
         return resolved
 
     def _sources(self, pod: Object) -> Sources:
-        return Sources(self.client.get, pod["metadata"]["namespace"],
-                       lambda source: self.tokens.token(pod, source))
+        uid, namespace = pod["metadata"]["uid"], pod["metadata"]["namespace"]
+        return Sources(lambda resource, name, _: self.objects.get(
+                           uid, self.client, resource, name, namespace),
+                       namespace, lambda source: self.tokens.token(pod, source))
 
     def _write_volumes(self, pod: Object, volumes: list[Object], sources: Sources) -> None:
         for volume in volumes:

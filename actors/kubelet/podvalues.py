@@ -7,7 +7,7 @@ A value that cannot be had is a :class:`~actors.kubelet.runtime.RuntimeFailure` 
 ``CreateContainerConfigError`` and the kubelet's message (the apiserver's, when it refused the
 read: a reference without a name is Forbidden to a node); an ``optional`` reference to what is
 missing resolves to nothing. Pure functions but for :class:`Sources`, which reads through the
-kubelet's client (each object once per container start).
+kubelet's object cache (``actors.kubelet.objectcache``; each object once per container start).
 
 Neighbours: ``actors.kubelet.podsync`` (the caller), ``actors.kubelet.volumes`` (the same values
 as files), ``actors.api.secrets`` (how Secret bytes are kept).

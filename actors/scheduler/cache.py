@@ -174,8 +174,8 @@ class Cache:
             self.unnominate(key)
         if self._placed.get(key) != node:
             self._place(info or PodInfo.of(pod), node)
-        elif pod["metadata"].get("deletionTimestamp"):
-            self._nodes[node].pods[key].pod = pod  # preemption must see it terminating
+        else:  # the latest (preemption must see it terminating), one copy with the informer's:
+            self._nodes[node].pods[key].pod = pod  # not the pending one it was assumed as
         return False
 
     def pod_deleted(self, key: str) -> bool:

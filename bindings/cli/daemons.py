@@ -29,7 +29,7 @@ from actors.scheduler.shadowing import ShadowConfig
 from bindings import kubeconfig
 from bindings.cli import extending, flags, parsing, spreading
 from bindings.cli.session import stop_on_signals
-from bindings.cluster import Cluster, ClusterConfig, layout
+from bindings.cluster import Cluster, ClusterConfig, collector, layout
 from bindings.cluster.identities import (
     node_identity,
     node_kubeconfig,
@@ -276,6 +276,7 @@ def _serve(args: argparse.Namespace, config: ClusterConfig, what: str,
     say ``ready``, run until SIGINT or SIGTERM, stop everything; exit 0 (130 or 143, as the
     CLI's other commands, for a signal before the children were all ready)."""
     config = flags.observed(args, config)
+    collector.tune()  # a daemon's heap grows with the cluster: see bindings.cluster.collector
     stop = stop_on_signals()
     cluster = Cluster.start(config, progress=lambda step: print(
         f"starting {step}...", file=sys.stderr, flush=True))

@@ -38,6 +38,13 @@ from bus import Connection
 from bus.errors import translated
 from bus.permissions import NODE_SIM
 
+SIM_POD_WORKERS = 64
+"""Pod workers of a kubelet of simulated nodes (a real kubelet syncs each pod on a goroutine
+of its own). A pod's start waits on two API round trips (its service account token, its
+volume's ConfigMap) and little else here: with 8 workers, 1,000 nodes started 70-85 pods a
+second at load 12 while the scheduler had bound thousands more (``benchmarks/RESULTS.md``,
+sim_scale, 2026-12-07, s10)."""
+
 
 class Nodes:
     """The kubelets of ``launcher.Cluster`` (mixed in: see the module docstring)."""
@@ -99,7 +106,8 @@ class Nodes:
         self._timers.append(timers)
         lister = Client(connection, self._own_credentials((NODE_SIM, "")))
         nodes = [self._node(connection, name, SimRuntime(name, timers),
-                            record_events=self.config.sim_events, pod_workers=8)
+                            record_events=self.config.sim_events,
+                            pod_workers=SIM_POD_WORKERS)
                  for name in names]
         self._run(Kubelet.start(connection, nodes, lister))
         self._start_provisioner(connection, nodes)

@@ -13,6 +13,7 @@ import pytest
 
 from actors.client.client import WatchEvent
 from bindings.cluster import Cluster, ClusterConfig
+from bindings.cluster.nodes import SIM_POD_WORKERS
 from tests.conftest import pod
 
 pytestmark = pytest.mark.integration
@@ -61,4 +62,6 @@ def test_a_hundred_simulated_nodes_run_a_thousand_pods_on_a_few_threads(sim_clus
     # control plane in this process has its own, as many for 1 node as for 100).
     kubelet = [t.name for t in threading.enumerate()
                if t.name.startswith(("kubelet-sim", "sim-", "Kubelet"))]
-    assert 0 < len(kubelet) < 40, kubelet
+    workers = [name for name in kubelet if name.startswith("kubelet-sim-pod")]
+    assert len(workers) <= SIM_POD_WORKERS  # one pool, whatever the nodes and pods
+    assert 0 < len(kubelet) - len(workers) < 40, kubelet

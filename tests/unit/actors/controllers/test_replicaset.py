@@ -3,13 +3,17 @@ actors/controllers/controller.py, as pure functions."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from actors.api.meta import owner_reference
-from actors.controllers.controller import Key, claim, with_owner
+from actors.controllers.controller import ControllerConfig, Key, claim, with_owner
 from actors.controllers.replicaset import (
     BURST_REPLICAS,
     Expectations,
+    create_pods,
     new_pod,
     pods_to_delete,
     replica_change,
@@ -150,3 +154,40 @@ def test_expectations_hold_until_the_creations_and_deletions_are_seen():
     stale = Expectations(timeout=-1)
     stale.expect(key, adds=5)
     assert stale.satisfied(key)  # given up on: a watch event was lost
+
+
+class Creating:
+    """A controller's pool and a client whose creates take a while: the most in flight at
+    once is recorded (``peak``)."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(ControllerConfig().workers)
+        self.client = self
+        self.lock = threading.Lock()
+        self.flying = self.peak = 0
+
+    def create(self, resource: str, pod: dict, namespace: str) -> dict:
+        with self.lock:
+            self.flying += 1
+            self.peak = max(self.peak, self.flying)
+        time.sleep(0.2)  # a round trip to a busy apiserver
+        with self.lock:
+            self.flying -= 1
+        return pod
+
+    def remember(self, obj: dict) -> dict:
+        return obj
+
+    def record_event(self, *_: object) -> None:
+        pass
+
+
+def test_a_slow_start_batch_of_64_creations_is_sent_at_once_as_kube_controller_manager_does():
+    controller = Creating()
+    pods = [{"metadata": {"name": f"p{i}"}} for i in range(127)]  # batches 1, 2 ... 64
+    try:
+        create_pods(controller, Key("replicasets", "default", "web"), rs(),  # type: ignore[arg-type]
+                    pods, Expectations())
+    finally:
+        controller.pool.shutdown()
+    assert controller.peak == 64

@@ -10,6 +10,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
-from bus.errors import Forbidden, NotFound
+from bus.errors import Forbidden
 
 
 class FakeRuntime:
@@ -89,13 +90,22 @@ class FakeClient:
         self.configmaps = configmaps or {}
         self.statuses: list[Object] = []
 
-    def get(self, resource: str, name: str, namespace: str | None = "default") -> Object:
+    def list(self, resource: str, namespace: str | None = None, *,
+             field_selector: str = "", **_: Any) -> Object:
+        """One object by name (``metadata.name=``), as the kubelet's watch lists it."""
+        name = field_selector.removeprefix("metadata.name=")
         if not name:  # as the node authorizer answers a kubelet
-            raise Forbidden(f'{resource} is forbidden: User "system:node:node-1" cannot get '
+            raise Forbidden(f'{resource} is forbidden: User "system:node:node-1" cannot list '
                             f'resource "{resource}": No Object name found')
-        if name not in self.configmaps:
-            raise NotFound(f'configmaps "{name}" not found')
-        return self.configmaps[name]
+        found = [{"metadata": {"name": name, "namespace": namespace}, **self.configmaps[name]}
+                 ] if name in self.configmaps else []
+        return {"items": found, "metadata": {"resourceVersion": "1"}}
+
+    def watch(self, resource: str, on_event: Any, **_: Any) -> Any:
+        return SimpleNamespace(stop=lambda: None)
+
+    def get(self, resource: str, name: str, namespace: str | None = None) -> Object:
+        raise AssertionError(f"{resource} {name} read by a get: the kubelet watches them")
 
     def write_options(self) -> dict[str, Any]:
         return {"fieldValidation": "Strict"}

@@ -146,10 +146,15 @@ def test_configmap_downward_and_projected_volumes():
 
 
 class ObjectClient(FakeClient):
-    """The API of OBJECTS (Secrets and ConfigMaps), status writes recorded."""
+    """The API of OBJECTS (Secrets and ConfigMaps), each listed by name as the kubelet
+    watches it; status writes recorded."""
 
-    def get(self, resource: str, name: str, namespace: str | None = "default") -> Object:
-        return fetch(resource, name, namespace or "")
+    def list(self, resource: str, namespace: str | None = None, *,
+             field_selector: str = "", **_: Any) -> Object:
+        name = field_selector.removeprefix("metadata.name=")
+        found = [{"metadata": {"name": name, "namespace": namespace}, **OBJECTS[resource, name]}
+                 ] if (resource, name) in OBJECTS else []
+        return {"items": found, "metadata": {"resourceVersion": "1"}}
 
 
 def test_a_pod_on_the_simulated_runtime_reads_its_secret_as_env_and_as_files():

@@ -19,7 +19,7 @@ from actors.api.placement import (
 from actors.scheduler.cache import Cache
 from actors.scheduler.framework import Framework, Profile
 from actors.scheduler.interface import SUCCESS, CycleState, error
-from actors.scheduler.nodeinfo import NodeInfo, PodInfo
+from actors.scheduler.nodeinfo import NodeInfo, PodInfo, pod_key
 from actors.scheduler.plugins import (
     DEFAULT_WEIGHTS,
     DefaultBinder,
@@ -520,6 +520,16 @@ def test_the_snapshot_is_updated_incrementally_and_matches_one_built_afresh():
     assert [(n.name, n.unschedulable, n.usage) for n in updated] == [
         (n.name, n.unschedulable, n.usage) for n in afresh.node_list()]
     assert [n.name for n in updated] == ["b", "c", "d"]
+
+
+def test_a_pod_assumed_on_a_node_is_then_kept_as_its_watch_tells_it_not_as_it_was_pending():
+    cache, pending = Cache(), pod("p", cpu="1")
+    cache.set_node(node("a"))
+    cache.assume(PodInfo.of(pending), "a")
+    running = bound(pending, "a")  # the informer's object: the only copy worth keeping
+    cache.pod_changed(running)
+    placed = cache.node("a")
+    assert placed is not None and placed.pods[pod_key(running)].pod is running
 
 
 def test_node_wide_answers_are_worked_out_again_only_when_the_generation_moves():
