@@ -49,6 +49,16 @@ def is_sidecar(container: Object) -> bool:
     return container.get("restartPolicy") == "Always"
 
 
+def sidecar_started(view: ContainerView) -> bool:
+    """Whether a sidecar has started (running, its startup probe passed if it has one) at
+    least once: from then on it holds back neither the containers after it nor the pod's
+    initialization, even while it restarts (the kubelet's restartable init containers)."""
+    latest = view.latest
+    if latest is None:
+        return False
+    return latest.attempt > 0 or (latest.started_at is not None and view.started is not False)
+
+
 def should_restart(policy: str, exit_code: int | None, init: bool = False) -> bool:
     """Whether a container that exited with ``exit_code`` runs again. Init containers run
     until they succeed unless the policy is Never (Kubernetes treats Always as OnFailure)."""
@@ -149,14 +159,14 @@ def pod_phase(policy: str, inits: list[Object], statuses: list[Object]) -> str:
 def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView],
                host_ip: str, start_time: str, pod_ip: str | None = None) -> Object:
     """The pod's ``status`` from the views of its init and app containers; ``pod_ip`` its
-    address (none while its node has no pod range). A running sidecar counts as initialized,
-    and its readiness as a container's."""
+    address (none while its node has no pod range). A sidecar that started counts as
+    initialized (:func:`sidecar_started`), and its readiness as a container's."""
     policy = pod["spec"].get("restartPolicy", "Always")
     init_statuses = [container_status(view) for view in inits]
     statuses = [container_status(view) for view in apps]
     sidecars = [s for s, view in zip(init_statuses, inits, strict=True) if is_sidecar(view.spec)]
     blocking = [s for s, view in zip(init_statuses, inits, strict=True)
-                if not (is_sidecar(view.spec) and "running" in s["state"])]
+                if not (is_sidecar(view.spec) and sidecar_started(view))]
     phase = pod_phase(policy, blocking, statuses)
     old = {c["type"]: c for c in pod.get("status", {}).get("conditions") or []}
 

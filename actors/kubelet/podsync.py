@@ -54,6 +54,7 @@ from actors.kubelet.podstatus import (
     is_sidecar,
     pod_status,
     should_restart,
+    sidecar_started,
 )
 from actors.kubelet.podvalues import Sources, environment
 from actors.kubelet.probing import KINDS, ProbeState, first_due, initial, period, run_probe
@@ -245,7 +246,8 @@ class PodSync:
                                            waiting=("PodInitializing", "")))
             else:
                 inits.append(self._view(record, container, latest, previous, wakes, init=True))
-        if not all(_initialized(view) for view in inits):
+        apps_started = any(c["name"] in latest for c in spec["containers"])
+        if not apps_started and not all(_initialized(view) for view in inits):
             self._report(record, inits, [ContainerView(
                 c, latest.get(c["name"]), previous.get(c["name"]),
                 waiting=("PodInitializing", "")) for c in spec["containers"]])
@@ -550,11 +552,8 @@ def _succeeded(view: ContainerView) -> bool:
 
 def _initialized(view: ContainerView) -> bool:
     """An init container the next one need not wait for: it succeeded, or it is a sidecar
-    that runs."""
-    if is_sidecar(view.spec):
-        return view.latest is not None and view.latest.state == "running" \
-            and view.waiting is None
-    return _succeeded(view)
+    that started (and may be restarting since)."""
+    return sidecar_started(view) if is_sidecar(view.spec) else _succeeded(view)
 
 
 def delay_text(seconds: float) -> str:

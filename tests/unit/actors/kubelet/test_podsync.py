@@ -249,6 +249,30 @@ def test_init_containers_run_one_at_a_time_before_the_app(timers):
     assert client.statuses[-1]["phase"] == "Running"
 
 
+def test_a_sidecar_crashing_after_the_pod_started_keeps_it_running_and_initialized(timers):
+    """A sidecar (an init container with restartPolicy Always) that started once holds back
+    nothing more: its crash loop leaves the pod Running and Initialized, the app running and
+    looked after (a sidecar required to run now threw the pod back to Pending, its apps
+    reported PodInitializing)."""
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    sidecar = {"name": "logger", "image": "busybox:1.35", "restartPolicy": "Always"}
+    sync, record = syncer(runtime, client, timers), PodRecord(pod(app(), initContainers=[sidecar]))
+    sync.sync(record)
+    sync.sync(record)
+    assert [c["name"] for c in runtime.started] == ["logger", "app"]
+    for _ in range(2):  # restarted at once, then in back-off
+        runtime.exit("logger", 1)
+        sync.sync(record)
+    status = client.statuses[-1]
+    assert status["initContainerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert status["phase"] == "Running"
+    assert {c["type"]: c["status"] for c in status["conditions"]}["Initialized"] == "True"
+    assert "running" in status["containerStatuses"][0]["state"]
+    runtime.exit("app", 1)
+    sync.sync(record)
+    assert [c["name"] for c in runtime.started].count("app") == 2  # the app is still restarted
+
+
 def test_an_image_update_whose_pull_fails_keeps_the_pod_running(timers):
     runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
     sync, record = syncer(runtime, client, timers), PodRecord(pod(app()))
