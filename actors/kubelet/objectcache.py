@@ -118,7 +118,9 @@ class ObjectCache:
 
     def _open(self, key: Key, entry: Entry) -> None:
         """Start the entry's watch (its list on this thread); on failure the entry is
-        dropped and its readers told the API's error (the next read tries again)."""
+        dropped and its readers told the API's error (the next read tries again). A watch
+        whose entry was dropped meanwhile (its readers all released, or the cache stopped)
+        is stopped at once."""
         try:
             informer = self._informer(entry.opener, key)
             informer.start()
@@ -130,6 +132,12 @@ class ObjectCache:
                     del self._entries[key]
         finally:
             entry.started.set()
+        with self._lock:
+            unread = self._entries.get(key) is not entry or not entry.users
+            if unread and self._entries.get(key) is entry:
+                del self._entries[key]
+        if unread and entry.informer is not None:
+            entry.informer.stop()
 
 
 def watched(client: Client, key: Key) -> Informer:

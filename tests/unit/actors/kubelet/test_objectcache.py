@@ -105,3 +105,35 @@ def test_when_the_openers_pods_are_gone_another_readers_node_opens_the_watch_aga
     assert one.watches[0].stopped and (two.lists, len(two.watches)) == (["a"], 1)
     two.watches[0].on_event(WatchEvent("MODIFIED", cm("a", "new")))
     assert read(cache, "p2", two, "a")["data"] == {"k": "new"}
+
+
+class Opening:
+    """An informer whose start runs ``during`` (another worker's release, the cache's stop)
+    while its list is on the wire."""
+
+    def __init__(self, during: Callable[[], None]) -> None:
+        self.during, self.stopped = during, False
+
+    def start(self) -> None:
+        self.during()
+
+    def get(self, name: str, namespace: str) -> Object:
+        return cm(name)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+@pytest.mark.parametrize("during", ["release", "stop"])
+def test_a_watch_whose_readers_left_while_it_opened_is_stopped(during):
+    """Its only reader released (or the kubelet stopping) while the watch was still being
+    opened: it was left running for good."""
+    made: list[Opening] = []
+
+    def informer(client: Any, key: Any) -> Opening:
+        made.append(Opening(lambda: cache.release("p1") if during == "release" else cache.stop()))
+        return made[-1]
+
+    cache = ObjectCache(informer)  # type: ignore[arg-type]
+    read(cache, "p1", Node({}), "root-ca")
+    assert made[0].stopped and cache.watches() == 0
