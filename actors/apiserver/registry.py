@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from actors.api import certificates, crds, jobs, replication, secrets, validation, workloadchecks
-from actors.api.defaulting import DEFAULTERS, default_requests
+from actors.api.defaulting import DEFAULTERS, default_pod_spec, default_requests
 from actors.api.meta import TRACE_ANNOTATION, meta, new_uid, now_rfc3339, set_condition
 from actors.api.objects import INTERNED_CHARS, Object, interned
 from actors.api.pods import gate_update_problems, pod_containers
@@ -329,9 +329,11 @@ def check_pod_update(old: Object, new: Object) -> None:
         spec = plain_copy(pod.get("spec") or {})
         if not isinstance(spec, dict):
             return spec
+        default_pod_spec(spec)  # as a pod stored before a default was added reads
+        spec.setdefault("enableServiceLinks", True)
         for container in pod_containers(spec):
             container.pop("image", None)
-            default_requests(container)  # as a pod stored before requests were defaulted reads
+            default_requests(container)
         for field in ("activeDeadlineSeconds", "tolerations", "schedulingGates"):
             spec.pop(field, None)
         return spec

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from actors.api.defaulting import default_pod_spec
 from actors.api.meta import TRACE_ANNOTATION, condition, new_uid, parse_time
 from actors.api.objects import Object
 from actors.api.resources import lookup
 from actors.apiserver.registry import (
+    check_pod_update,
     graceful_deletion,
     plain_copy,
     prepare_binding,
@@ -361,3 +363,18 @@ def test_a_copied_body_shares_its_keys_and_short_strings_with_every_equal_one():
     assert first["status"]["conditions"][0]["type"] is second["status"]["conditions"][0]["type"]
     assert next(iter(first["spec"])) is next(iter(second["spec"]))
     assert first["spec"]["image"] is not second["spec"]["image"]  # long: seldom repeated
+
+
+def test_a_pod_stored_before_a_default_was_added_may_still_change_its_image():
+    """A pod stored before dnsPolicy, securityContext, terminationMessage* and
+    enableServiceLinks were defaulted: its update (defaulted) changes only the image."""
+    stored = {"metadata": {"name": "web"}, "spec": {
+        "restartPolicy": "Always", "schedulerName": "default-scheduler",
+        "terminationGracePeriodSeconds": 30, "containers": [
+            {"name": "app", "image": "nginx:1.25", "imagePullPolicy": "IfNotPresent"}]}}
+    update = {"metadata": {"name": "web"}, "spec": {
+        "containers": [{"name": "app", "image": "nginx:1.26",
+                        "imagePullPolicy": "IfNotPresent"}]}}
+    default_pod_spec(update["spec"])
+    update["spec"]["enableServiceLinks"] = True
+    check_pod_update(stored, update)
