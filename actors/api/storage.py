@@ -197,14 +197,12 @@ def is_default(storage_class: Object) -> bool:
 def default_class_of(classes: list[Object]) -> Object | None:
     """The default class, as the DefaultStorageClass admission plugin picks it among several
     marked: the newest, then the first by name."""
-    marked = sorted((c for c in classes if is_default(c)),
-                    key=lambda c: (c["metadata"].get("creationTimestamp", ""),
-                                   _reverse(c["metadata"]["name"])))
-    return marked[-1] if marked else None
-
-
-def _reverse(name: str) -> tuple[int, ...]:
-    return tuple(-ord(char) for char in name)
+    marked = [c for c in classes if is_default(c)]
+    if not marked:
+        return None
+    newest = max(c["metadata"].get("creationTimestamp", "") for c in marked)
+    return min((c for c in marked if c["metadata"].get("creationTimestamp", "") == newest),
+               key=lambda c: str(c["metadata"]["name"]))
 
 
 def class_name(claim: Object) -> str:

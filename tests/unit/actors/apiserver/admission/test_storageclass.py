@@ -55,3 +55,12 @@ def test_a_claim_naming_a_class_or_none_or_the_beta_annotation_keeps_it():
 def test_no_default_class_or_an_update_leaves_the_claim_as_it_came():
     assert "storageClassName" not in admitted(claim(), CLASSES[0])
     assert "storageClassName" not in admitted(claim(), *CLASSES, operation="UPDATE")
+
+
+def test_two_defaults_made_at_once_give_the_first_by_name():
+    """kube-apiserver's GetDefaultClass: the newest, then the first name ("fast" before
+    "fast-ssd": one kubectl apply makes both in the same second)."""
+    stamp = "2026-01-03T00:00:00Z"
+    tied = (storage_class("fast-ssd", stamp, default=True),
+            storage_class("fast", stamp, default=True), *CLASSES)
+    assert admitted(claim(), *tied)["storageClassName"] == "fast"
