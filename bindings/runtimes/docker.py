@@ -571,7 +571,8 @@ class DockerRuntime:
         action = event.get("Action") or event.get("status")
         if action not in ("start", "die", "oom"):
             return
-        ident, attributes = event.get("id", ""), event.get("Actor", {}).get("Attributes", {})
+        actor = event.get("Actor", {})  # Engine 29 (API 1.52) no longer sends "id"
+        ident, attributes = actor.get("ID") or event.get("id", ""), actor.get("Attributes", {})
         told = RuntimeEvent(attributes.get(POD_UID, ""), attributes.get(CONTAINER_NAME, ""),
                             action)
         if action == "oom":

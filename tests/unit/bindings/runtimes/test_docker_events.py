@@ -35,7 +35,7 @@ def test_an_oom_event_after_the_die_is_told_and_remembered(tmp_path):
     killed = {**labels, "exitCode": "137"}
     told = [{"Action": "start", "id": "c1", "Actor": {"Attributes": labels}},
             {"Action": "die", "id": "c1", "Actor": {"Attributes": killed}},
-            {"Action": "oom", "id": "c1", "Actor": {"Attributes": labels}}]
+            {"Action": "oom", "Actor": {"ID": "c1", "Attributes": labels}}]  # API 1.52
     engine: Any = SimpleNamespace(ping=lambda: True, close=lambda: None,
                                   events=lambda **_: Stream(told),
                                   containers=SimpleNamespace(list=lambda **_: [container(137)]))
