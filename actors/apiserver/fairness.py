@@ -82,7 +82,8 @@ SERVED_PER_TURN = 4
 waits at most this many requests' time to be queued (and, if it is the exempt level's, to be
 served). More saves a mailbox round trip per request; fewer makes the wait shorter."""
 MAX_IDENTITIES = 4096
-"""Claims :class:`Identities` keeps before starting afresh."""
+"""Claims the workers of one apiserver keep (:class:`Identities`); past it, the least recently
+learnt is forgotten."""
 
 Credential = str | bytes | None
 Claim = tuple[str | None, Credential, Credential]

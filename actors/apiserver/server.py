@@ -115,7 +115,8 @@ log = logging.getLogger(__name__)
 
 _BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass", "StorageClass")
-"""What admission reads on every pod create: kept in memory (a Mirror), not listed each time."""
+"""What admission reads on every pod (and claim) create: kept in memory (a Mirror), not listed
+each time."""
 class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics,
                 Telling, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""

@@ -144,10 +144,10 @@ class Scheduler(BusActor):
                                "type.", ("queue",), self.config.name, self.queue.sizes)
         self.leading = self.config.leader_election is None
         self._failures: dict[str, str] = {}
-        # Once a pod waited for pods it has affinity to, every binding may let it in; until
-        # then bindings move nothing, so a busy queue is not scanned per binding.
-        self._affinity_used = False
         """Last FailedScheduling message per pod (the same one is not recorded twice)."""
+        self._affinity_used = False
+        """A pod waited for pods it has affinity to: from then on every binding may let it
+        in; until then bindings move nothing, so a busy queue is not scanned per binding."""
         self._informers: list[Informer] = []
         self._binding: concurrent.futures.ThreadPoolExecutor | None = None
         self._in_flight = 0
