@@ -34,7 +34,7 @@ from actors.api.watches import DEFAULT_LEASE_SECONDS
 from bus import loop as bus_loop
 from bus.connection import Incoming
 from bus.envelope import decode_from_apiserver
-from bus.errors import ApiError, BusError, Conflict, Gone, NoResponders
+from bus.errors import ApiError, BusError, Conflict, Gone, NoResponders, ServerTimeout
 
 if TYPE_CHECKING:
     from actors.client.client import Client
@@ -111,9 +111,17 @@ class Watch:
 
     def start(self, resource_version: str | None) -> Watch:
         """Subscribe, then register with the apiserver (events may arrive before it answers);
-        blocks this thread until registered. Raises ApiError and leaves nothing behind."""
+        blocks this thread until registered. A registration left unanswered is sent once
+        more, under a new id (as client-go's reflector watches again; one the apiserver made
+        unheard lapses with its lease). Raises ApiError and leaves nothing behind."""
         self.revision, self._listing = resource_version or "", not resource_version
-        self._open(resource_version)
+        try:
+            self._open(resource_version)
+        except ServerTimeout as lost:
+            log.info("watch %s: %s; registering again", self.id, lost)
+            with self._lock:
+                self._new_id()
+            self._open(resource_version)
         self._unlisten = self.client.connection.when_reconnected(
             lambda: self._resume("its connection to the bus came back"))
         return self
@@ -189,9 +197,7 @@ class Watch:
                 return
             self._resuming = True
             left = (self.id, self._sub, self.server, self._renewal)
-            self.id = self.client.new_watch_id()
-            self.options = dict(self.options, watchId=self.id)
-            self._subject = self.client.subjects.watch(self.id)
+            self._new_id()
             self._sub = self._renewal = None
             self._seen, self._owed, self._answered = 0, 0, None
             revision = "" if self._listing else self.revision
@@ -199,6 +205,11 @@ class Watch:
                  self.id)
         threading.Thread(target=self._resume_from, args=(revision, left), daemon=True,
                          name=f"resume-{self.id}").start()
+
+    def _new_id(self) -> None:  # under the lock
+        self.id = self.client.new_watch_id()
+        self.options = dict(self.options, watchId=self.id)
+        self._subject = self.client.subjects.watch(self.id)
 
     def _resume_from(self, revision: str, left: tuple[str, Any, str | None, Any]) -> None:
         """Forget the id left, then register the new one from ``revision`` until it works

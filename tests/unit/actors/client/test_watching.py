@@ -17,6 +17,7 @@ from actors.client.client import WatchEvent
 from actors.client.watching import Watch, in_line
 from bus import Envelope, Incoming, Subjects
 from bus.envelope import decode_from_apiserver
+from bus.errors import ServerTimeout
 from tests.support import until
 
 
@@ -158,3 +159,29 @@ def test_a_watch_stopped_while_the_bus_is_down_does_not_wait_to_tell_the_apiserv
     watch.stop()
     assert not any(options.get("stop") for options in client.asked)
     assert client.connection.unsubscribed == [Subjects("kubeactor").watch("me.w1")]
+
+
+class LosingClient(FakeClient):
+    """Loses the answer to the first registration (the bus's timeout)."""
+
+    def request(self, verb: str, info: Any, **kwargs: Any) -> dict[str, Any]:
+        if not self.asked:
+            self.asked.append(kwargs["options"])
+            raise ServerTimeout("no reply on kubeactor.api.core.configmaps.watch within 10.0s")
+        return super().request(verb, info, **kwargs)
+
+
+def test_a_registration_left_unanswered_is_sent_once_more_under_a_new_id():
+    """A watch's start whose registration (or its answer) was lost registers again, as
+    client-go's reflector would, instead of failing its informer (a controller that failed
+    to start: 'no reply on ...watch within 10.0s')."""
+    client = LosingClient()
+    watch: Any = Watch(client, Served().resolve("configmaps"), "default",  # type: ignore[arg-type]
+                       {"watchId": "me.w1"}, lambda event: None)
+    watch.start("5")
+    try:
+        assert [asked["watchId"] for asked in client.asked] == ["me.w1", "me.w2"]
+        assert watch.id == "me.w2"
+        assert client.connection.unsubscribed == [client.subjects.watch("me.w1")]
+    finally:
+        watch.stop()
