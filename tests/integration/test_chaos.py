@@ -78,6 +78,18 @@ def running(admin: Client, app: str) -> list[str]:
             if is_pod_active(pod) and pod.get("status", {}).get("phase") == "Running"]
 
 
+def unready(admin: Client, app: str) -> list[tuple[str, str | None, str | None, str]]:
+    """The pods of ``app`` the server does not have Ready: name, node, phase, conditions."""
+    found = []
+    for pod in admin.list("pods", "default", label_selector=f"app={app}")["items"]:
+        status = pod.get("status", {})
+        conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
+        if conditions.get("Ready") != "True":
+            found.append((pod["metadata"]["name"], pod["spec"].get("nodeName"),
+                          status.get("phase"), str(conditions)))
+    return found
+
+
 def lost_a_pod(admin: Client, app: str, seconds: float) -> bool:
     """Whether any pod of ``app`` stops running or goes within ``seconds`` (a watch)."""
     lost = threading.Event()
@@ -103,8 +115,11 @@ def test_a_replicaset_of_20_converges_under_drops_and_duplicates_and_runs_each_p
     until(lambda: [p.name for p in faults.PROCESS.installed()] == [made["metadata"]["name"]],
           timeout=10)
     admin.create("replicasets", replica_set("flock", 20))
-    wait_for(admin, "replicasets", "flock", lambda rs: rs.get("status", {}).get(
-        "readyReplicas") == 20, timeout=240)
+    try:
+        wait_for(admin, "replicasets", "flock", lambda rs: rs.get("status", {}).get(
+            "readyReplicas") == 20, timeout=240)
+    except AssertionError as stuck:
+        raise AssertionError(f"{stuck}; pods not ready: {unready(admin, 'flock')}") from None
     assert until(lambda: len(running(admin, "flock")) == 20, timeout=30)
     assert not lost_a_pod(admin, "flock", seconds=5)  # and keeps 20 while still faulted
     verbs = spans.verbs()
