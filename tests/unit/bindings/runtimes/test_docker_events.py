@@ -9,7 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from actors.kubelet.runtime import CONTAINER_NAME, POD_UID, RuntimeEvent
-from bindings.runtimes.docker import DockerRuntime, to_info
+from bindings.runtimes.docker import DockerRuntime
+from bindings.runtimes.docker.containers import to_info
 
 
 def container(exit_code: int, oom_killed: bool = False, ident: str = "c1") -> Any:
