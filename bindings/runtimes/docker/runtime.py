@@ -4,14 +4,15 @@ engine.
 Talks to the engine through the Docker SDK (``DOCKER_HOST`` or /var/run/docker.sock). Every
 container carries the labels of :mod:`actors.kubelet.runtime` so the kubelet finds it again after a
 restart. Container starts, deaths and OOM kills come from Docker's event stream, read on a daemon
-thread that only decodes and hands over.
+thread that only decodes and hands over (``events``).
 
 Which thread: the methods block; the kubelet calls them from its own threads (pod workers,
 the streaming server). Every method raises only RuntimeFailure (``failures``).
 
-Neighbours: ``containers`` (what a container is asked and read as), ``streams`` (logs, exec,
-attach), ``failures`` (Docker's exceptions translated), ``bindings.runtimes.atomicwriter`` (the
-files of volumes), ``bindings.cluster.nodes`` (makes one per node).
+Neighbours: ``containers`` (what a container is asked and read as), ``events`` (the engine's
+event stream), ``streams`` (logs, exec, attach), ``failures`` (Docker's exceptions translated),
+``bindings.runtimes.atomicwriter`` (the files of volumes), ``bindings.cluster.nodes`` (makes one
+per node).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import contextlib
 import logging
 import shutil
 import tempfile
-import threading
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,16 +48,13 @@ from actors.kubelet.runtime import (
 )
 from bindings.runtimes import atomicwriter
 from bindings.runtimes.docker import containers, streams
+from bindings.runtimes.docker.events import DockerEvents
 from bindings.runtimes.docker.failures import explanation, translated
 
 log = logging.getLogger(__name__)
 
 STATS_AT_ONCE = 32
 """Containers whose stats are asked of the engine at once (each answer takes about a second)."""
-OOM_WAIT = 0.5
-"""Seconds a container's death by SIGKILL waits for its ``oom`` event before it is told."""
-MAX_OOM_EVENTS = 1024
-"""Containers whose ``oom`` events are remembered."""
 
 
 def _log_arguments(tail_lines: int | None, timestamps: bool, since: float | None
@@ -87,10 +83,8 @@ class DockerRuntime:
         with translated("RuntimeUnavailable"):
             self.client = client or docker.from_env()
             self.client.ping()
-        self._events: Any = None
-        self._closed = threading.Event()
-        self._oom_events: deque[str] = deque(maxlen=MAX_OOM_EVENTS)
-        """The containers Docker told an ``oom`` event of (``to_info``), newest last."""
+        self.events = DockerEvents(self.client, self._labels(None))
+        """The engine's events of this runtime's containers (``watch``)."""
 
     def version(self) -> str:
         with translated("RuntimeUnavailable"):
@@ -141,7 +135,7 @@ class DockerRuntime:
     def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         with translated("RuntimeUnavailable"):
             found = self.client.containers.list(all=True, filters={"label": self._labels(pod_uid)})
-            return [containers.to_info(container, container.id in self._oom_events)
+            return [containers.to_info(container, self.events.oom_killed(str(container.id)))
                     for container in found]
 
     def _labels(self, pod_uid: str | None) -> list[str]:
@@ -150,10 +144,12 @@ class DockerRuntime:
         return [pod, *(f"{key}={value}" for key, value in self.scope.items())]
 
     def remove_container(self, container_id: str) -> None:
+        self.events.stopping(container_id)
         with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
             self.client.containers.get(container_id).remove(force=True)
 
     def stop_container(self, container_id: str, grace_seconds: int) -> None:
+        self.events.stopping(container_id)
         with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
             self.client.containers.get(container_id).stop(timeout=max(grace_seconds, 0))
 
@@ -165,6 +161,7 @@ class DockerRuntime:
             return
 
         def stop(container: Container) -> None:
+            self.events.stopping(str(container.id))
             with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
                 container.stop(timeout=max(grace_seconds, 0))
 
@@ -265,51 +262,8 @@ class DockerRuntime:
                                     bool(config.get("Tty")))
 
     def watch(self, on_event: Callable[[RuntimeEvent], None]) -> None:
-        threading.Thread(target=self._pump, args=(on_event,), name="docker-events",
-                         daemon=True).start()
-
-    def _pump(self, on_event: Callable[[RuntimeEvent], None]) -> None:
-        """Read Docker's event stream until close(); reopen it when the engine drops it, and
-        then ask for a relist, since events of the gap are lost."""
-        reopened = False
-        while not self._closed.is_set():
-            try:
-                self._events = self.client.events(
-                    decode=True, filters={"type": "container", "label": self._labels(None)})
-                if reopened:
-                    on_event(RuntimeEvent("", "", "relist"))
-                for event in self._events:
-                    self._hand_over(event, on_event)
-            except Exception as error:  # a closed or broken stream
-                if not self._closed.is_set():
-                    log.warning("docker event stream broke (%s); reopening", error)
-            reopened = True
-            self._closed.wait(1.0)
-
-    def _hand_over(self, event: dict[str, Any], on_event: Callable[[RuntimeEvent], None]
-                   ) -> None:
-        """Tell ``on_event`` of a start, a death or an OOM kill. A death by SIGKILL with no
-        ``oom`` event yet is told :data:`OOM_WAIT` later: Docker may tell the ``oom`` after
-        the ``die``, and a pod that failed is reported once."""
-        action = event.get("Action") or event.get("status")
-        if action not in ("start", "die", "oom"):
-            return
-        actor = event.get("Actor", {})  # Engine 29 (API 1.52) no longer sends "id"
-        ident, attributes = actor.get("ID") or event.get("id", ""), actor.get("Attributes", {})
-        told = RuntimeEvent(attributes.get(POD_UID, ""), attributes.get(CONTAINER_NAME, ""),
-                            action)
-        if action == "oom":
-            self._oom_events.append(ident)
-        if action == "die" and attributes.get("exitCode") == str(containers.KILLED) and \
-                ident not in self._oom_events:
-            later = threading.Timer(OOM_WAIT, on_event, (told,))
-            later.daemon = True
-            later.start()
-        else:
-            on_event(told)
+        self.events.watch(on_event)
 
     def close(self) -> None:
-        self._closed.set()
-        if self._events is not None:
-            self._events.close()
+        self.events.close()
         self.client.close()
