@@ -405,7 +405,8 @@ class Forwarding:
     a certificate that fails is not remembered."""
 
     CACHE = 4096
-    """Verified certificates kept (a parse and a signature check cost ~100 µs a request)."""
+    """Verified certificates kept (a parse and a signature check per request cost far more
+    than a lookup)."""
 
     ca: x509.Certificate
     tokens: Authenticator
