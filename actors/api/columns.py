@@ -33,7 +33,7 @@ from actors.api import (
 )
 from actors.api.meta import condition, controller_ref, parse_time
 from actors.api.objects import Object
-from actors.api.pods import SCHEDULING_GATED
+from actors.api.pods import SCHEDULING_GATED, sidecar_names
 from actors.api.resources import METRICS_GROUP, ResourceInfo
 from actors.api.selectors import selector_text
 
@@ -116,7 +116,7 @@ def _init_status_word(pod: Object) -> str | None:
     """kubectl's word for a pod still running its init containers (``Init:0/2``,
     ``Init:CrashLoopBackOff``, ``Init:Error``), None once they all succeeded."""
     total = len(pod.get("spec", {}).get("initContainers") or [])
-    sidecars = _sidecar_names(pod)
+    sidecars = sidecar_names(pod)
     for index, container in enumerate(pod.get("status", {}).get("initContainerStatuses") or []):
         state = container.get("state", {})
         terminated, waiting = state.get("terminated"), state.get("waiting") or {}
@@ -131,17 +131,11 @@ def _init_status_word(pod: Object) -> str | None:
     return None
 
 
-def _sidecar_names(pod: Object) -> set[str]:
-    """The names of the pod's sidecars: init containers with ``restartPolicy: Always``."""
-    return {c.get("name") for c in pod.get("spec", {}).get("initContainers") or []
-            if c.get("restartPolicy") == "Always"}
-
-
 def _pod_cells(pod: Object) -> list[str]:
     """kubectl's printPod: sidecars count among the containers (READY), and init
     containers' restarts among the RESTARTS."""
     status = pod.get("status", {})
-    sidecars = _sidecar_names(pod)
+    sidecars = sidecar_names(pod)
     inits = status.get("initContainerStatuses") or []
     apps = status.get("containerStatuses") or []
     started = [s for s in inits if s.get("name") in sidecars and s.get("started")]

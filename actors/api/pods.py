@@ -1,6 +1,6 @@
-"""Pods as every component reads them: their containers, whether they count, the taints of
-unhealthy nodes they tolerate, the scheduler that places them unless they say, and the objects
-they refer to (:func:`references`: what the Node authorizer lets their kubelet read).
+"""Pods as every component reads them: their containers and sidecars, whether they count, the
+taints of unhealthy nodes they tolerate, the scheduler that places them unless they say, and the
+objects they refer to (:func:`references`: what the Node authorizer lets their kubelet read).
 
 Pure functions over plain dicts.
 
@@ -39,6 +39,19 @@ def listed(containers: Any) -> list[Object]:
     """The maps of a list of containers (``containers``, ``initContainers``); nothing when it
     is not a list."""
     return [c for c in containers if isinstance(c, dict)] if isinstance(containers, list) else []
+
+
+def is_sidecar(container: Object) -> bool:
+    """An init container with ``restartPolicy: Always``: a sidecar, which starts in its turn
+    among the init containers, lets the next one start once running, and runs (restarted
+    whatever the pod's policy) beside the app containers."""
+    return container.get("restartPolicy") == "Always"
+
+
+def sidecar_names(pod: Object) -> set[str]:
+    """The names of the pod's sidecars (:func:`is_sidecar`)."""
+    return {_name(c) for c in listed(_map(pod.get("spec")).get("initContainers"))
+            if is_sidecar(c)}
 
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"

@@ -125,8 +125,8 @@ class ControllerConfig:
     workers: int = 64
     """Threads for the requests a controller sends side by side (a batch of pod creations,
     Events it does not wait for; made as needed). kube-controller-manager sends a whole
-    slow-start batch at once; with 16, a ReplicaSet of 10,000 pods was created one round trip
-    per 16 pods (``benchmarks/RESULTS.md``, sim_scale, 2026-12-07, s10)."""
+    slow-start batch at once; with 16, a large ReplicaSet's pods were created one round trip
+    per 16 pods (figures: ``benchmarks/RESULTS.md``, sim_scale)."""
     backoff_base_seconds: float = 0.05
     """First retry of a failed reconcile (client-go's rate limiter starts at 5 ms; a bus round
     trip is slower)."""

@@ -10,7 +10,8 @@ thread of its own (at most ``streams_per_user`` at once per user). The :class:`W
 writes through are shared by every agent of one :class:`~actors.kubelet.kubelet.Kubelet`.
 
 Neighbours: ``actors.kubelet.kubelet`` (the actor hosting agents), ``actors.kubelet.podsync``
-(what is done to a pod), ``actors.kubelet.statuswriter`` (the writers).
+(what is done to a pod), ``actors.kubelet.statuswriter`` (the writers),
+``actors.kubelet.objectcache`` (the watched objects, released when the agent stops).
 
 Which thread: methods may be called from any thread; pod work runs on the pod workers (never
 two at once for one pod), Lease renewals on the heartbeat pool, node calls on the call pool.
@@ -90,6 +91,8 @@ class NodeAgent:
                                                {"cpu": config.cpu, "memory": config.memory}),
             timers=timers, resubmit=self.submit, forget=self._forget, recorder=self.recorder,
             statuses=writers.pods, addresses=self.addresses, objects=writers.objects)
+        self.objects = writers.objects
+        """The ConfigMaps and Secrets watched for every hosted node's pods (shared)."""
         self.podsync.on_span = self._span
         self._streams: set[Any] = set()
         """The followed logs and exec streams being streamed: closed when the agent stops,
@@ -217,8 +220,9 @@ class NodeAgent:
             self.submit(event.pod_uid)
 
     def submit(self, uid: str) -> None:
-        """Sync one known pod on the pod workers."""
-        if (record := self.pods.get(uid)) is not None:
+        """Sync one known pod on the pod workers (none once the agent stopped: its pods'
+        reads were released)."""
+        if not self._stopping and (record := self.pods.get(uid)) is not None:
             self.workers.submit(uid, lambda: self.podsync.sync(record))
 
     def resync_all(self) -> None:
@@ -229,12 +233,16 @@ class NodeAgent:
         self.pods.pop(uid, None)
 
     def stop(self) -> None:
-        self.podsync.close()
-        if self.recorder is not None:
-            self.recorder.close()
+        """Stop hosting the node: no more syncs, its pods' watched objects released (the
+        shared cache's watches only they read stop), its streams closed."""
         with self._streams_lock:
             self._stopping = True
             streams = list(self._streams)
+        self.podsync.close()
+        if self.recorder is not None:
+            self.recorder.close()
+        for uid in list(self.pods):
+            self.objects.release(uid)
         for stream in streams:
             stream.close()
 

@@ -5,8 +5,9 @@ Each object its pods read (a volume's, an env's) is followed by a watch of its o
 a watch of ``metadata.name=<name>`` in its namespace, which the Node authorizer allows a node
 for the objects its pods refer to. The first read starts it (and waits for its list); later
 reads, by any pod, are served from what it has seen, without a request; it stops once every
-pod that read it is forgotten (:meth:`ObjectCache.release`). A pod's start thus costs no
-request for an object another pod already follows, such as its namespace's
+pod that read it is forgotten (:meth:`ObjectCache.release`, which looks only at what that pod
+read), or its node stops being hosted (``NodeAgent.stop`` releases the node's pods). A pod's
+start thus costs no request for an object another pod already follows, such as its namespace's
 ``kube-root-ca.crt``, which every service account token volume holds.
 
 A kubelet of many simulated nodes shares one cache: one watch per object for all of them,
@@ -15,6 +16,7 @@ when that node's pods that read it are all gone, another reader's node opens it 
 that a relist is never asked as a node the Node authorizer no longer relates to it.
 
 Neighbours: ``actors.kubelet.podsync`` (reads through it, releases a forgotten pod),
+``actors.kubelet.nodeagent`` (releases the pods of a node it stops hosting),
 ``actors.kubelet.podvalues`` (``Sources``: the values it reads), ``actors.client.informer``.
 
 Which thread: pod workers' (one lock around the entries; a list runs outside it, on the
@@ -56,6 +58,9 @@ class ObjectCache:
         """``informer``: makes the (not yet started) informer of one object for a client."""
         self._informer = informer or watched
         self._entries: dict[Key, Entry] = {}
+        self._read: dict[str, set[Key]] = {}
+        """What each pod read (pod uid -> keys), so that its release looks at those alone; a
+        key may outlive its entry (dropped after a failed open): release skips it."""
         self._lock = threading.Lock()
 
     def get(self, uid: str, client: Client, resource: str, name: str,
@@ -70,6 +75,7 @@ class ObjectCache:
             if entry is None:
                 entry = self._entries[key] = Entry(client)
             entry.users.setdefault(uid, client)
+            self._read.setdefault(uid, set()).add(key)
         if opening:
             self._open(key, entry)
         elif not entry.started.wait(START_SECONDS):
@@ -88,8 +94,10 @@ class ObjectCache:
         others is opened again as another reader's node."""
         stopped, reopened = [], []
         with self._lock:
-            for key, entry in list(self._entries.items()):
-                if entry.users.pop(uid, None) is None or not entry.started.is_set():
+            for key in self._read.pop(uid, ()):
+                entry = self._entries.get(key)
+                if entry is None or entry.users.pop(uid, None) is None or \
+                        not entry.started.is_set():
                     continue  # (one still opening is left to its opener)
                 if not entry.users:
                     stopped.append(self._entries.pop(key))
@@ -111,7 +119,7 @@ class ObjectCache:
 
     def stop(self) -> None:
         with self._lock:
-            entries, self._entries = list(self._entries.values()), {}
+            entries, self._entries, self._read = list(self._entries.values()), {}, {}
         for entry in entries:
             if entry.informer is not None:
                 entry.informer.stop()

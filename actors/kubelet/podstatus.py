@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from actors.api.meta import now_rfc3339
 from actors.api.objects import Object
+from actors.api.pods import is_sidecar
 from actors.kubelet.runtime import ContainerInfo
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
@@ -40,13 +41,6 @@ class ContainerView:
 
 
 # -- restarts ------------------------------------------------------------------------------------
-
-
-def is_sidecar(container: Object) -> bool:
-    """An init container with ``restartPolicy: Always``: a sidecar, which starts in its turn
-    among the init containers, lets the next one start once running, and runs (restarted
-    whatever the pod's policy) beside the app containers."""
-    return container.get("restartPolicy") == "Always"
 
 
 def sidecar_started(view: ContainerView) -> bool:

@@ -137,3 +137,19 @@ def test_a_watch_whose_readers_left_while_it_opened_is_stopped(during):
     cache = ObjectCache(informer)  # type: ignore[arg-type]
     read(cache, "p1", Node({}), "root-ca")
     assert made[0].stopped and cache.watches() == 0
+
+
+def test_a_pod_released_after_its_read_was_refused_leaves_the_next_readers_watch_alone():
+    """What a pod read is kept apart (a release looks at that alone); a read refused is kept
+    too, though the watch it tried was dropped: another pod's later watch of it is not the
+    refused pod's to stop."""
+    node = Node({"a": cm("a")}, related=set())
+    cache = ObjectCache()
+    with pytest.raises(Forbidden):
+        read(cache, "p1", node, "a")
+    node.related = {"a"}
+    read(cache, "p2", node, "a")
+    cache.release("p1")
+    assert (cache.watches(), node.watches[0].stopped) == (1, False)
+    cache.release("p2")
+    assert (cache.watches(), node.watches[0].stopped) == (0, True)

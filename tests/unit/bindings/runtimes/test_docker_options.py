@@ -1,8 +1,9 @@
-"""What the Docker runtime asks of the engine for a container (bindings/runtimes/docker.py)."""
+"""What the Docker runtime asks of the engine for a container
+(bindings/runtimes/docker/containers.py)."""
 
 from __future__ import annotations
 
-from bindings.runtimes.docker import run_options
+from bindings.runtimes.docker.containers import run_options
 
 
 def pod(**spec) -> dict:

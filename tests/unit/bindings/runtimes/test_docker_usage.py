@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actors.kubelet.runtime import Usage
-from bindings.runtimes.docker import usage
+from bindings.runtimes.docker.containers import usage
 
 
 def stats(used_ns: int, seconds: str, memory: int, inactive: dict) -> dict:
