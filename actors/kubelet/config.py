@@ -74,6 +74,10 @@ class KubeletConfig:
     second apart; PodMetrics' ``window``)."""
     relist_seconds: float = 60.0
     """Every pod is synced again this often: the safety net under the runtime's events."""
+    status_sync_seconds: float = 10.0
+    """A pod whose status the API has differs from the one last reported is written again at
+    most this often, and every pod is looked at this often (Kubernetes' status manager's
+    ``syncPeriod``)."""
     record_events: bool = True
     """Emit Events (Pulled, Created, Started, Killing, BackOff...); off for scale runs."""
     writes_in_flight: int = 32

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -158,7 +159,8 @@ class Kubelet(BusActor):
         items = self._informer.items()
         for agent in agents:
             agent.adopt([p for p in items if p.get("spec", {}).get("nodeName") == agent.name])
-        self._relist()
+        self._every(lambda config: config.relist_seconds, NodeAgent.resync_all)
+        self._every(lambda config: config.status_sync_seconds, NodeAgent.reconcile_statuses)
 
     def on_stop(self) -> None:
         self._stopped = True
@@ -210,12 +212,15 @@ class Kubelet(BusActor):
             self._beats.submit(name, functools.partial(agent.renew_lease, node))
         self.timers.call_later(every, self._heartbeat)
 
-    def _relist(self) -> None:
-        """Sync every pod again now and then: the safety net under the runtime's events."""
+    def _every(self, seconds: Callable[[KubeletConfig], float],
+               act: Callable[[NodeAgent], None]) -> None:
+        """``act`` on every agent now and every ``seconds`` of the config after (timer
+        thread): syncing every pod again (``relist_seconds``, the safety net under the
+        runtime's events), writing again the statuses the API has otherwise
+        (``status_sync_seconds``)."""
         agents = list(self.agents.values())
         if self._stopped or not agents:
             return
         for agent in agents:
-            agent.resync_all()
-        config = agents[0].config
-        self.timers.call_later(config.relist_seconds, self._relist)
+            act(agent)
+        self.timers.call_later(seconds(agents[0].config), lambda: self._every(seconds, act))

@@ -39,6 +39,7 @@ from actors.client.events import EventRecorder
 from actors.kubelet.config import KubeletConfig, host_arch, node_conditions
 from actors.kubelet.objectcache import ObjectCache
 from actors.kubelet.podaddresses import PodAddresses
+from actors.kubelet.podstatus import needs_reconcile
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.runtime import ExecSession, Runtime, RuntimeEvent, RuntimeFailure, Usage
@@ -170,7 +171,7 @@ class NodeAgent:
                 "spec": {"holderIdentity": self.name, "renewTime": now_micro(),
                          "leaseDurationSeconds": self.config.lease_duration_seconds}}
 
-    def _lease_written(self, error: BaseException | None) -> None:  # bus loop thread
+    def _lease_written(self, error: BaseException | None, _: Any) -> None:  # bus loop thread
         self._lease_missing = isinstance(error, NotFound)
         if error is not None:
             log.warning("%s: lease not renewed: %s", self.name, error)
@@ -203,8 +204,41 @@ class NodeAgent:
                     pod, start_time=pod.get("status", {}).get("startTime") or now_rfc3339()))
         record.pod = pod
         record.gone = record.gone or event.type == "DELETED"
-        if not unchanged:  # our own status writes come back here: nothing to do for them
+        if unchanged:  # mostly our own status writes coming back
+            self._reconcile(record)
+        else:
             self.workers.submit(uid, lambda: self.podsync.sync(record))
+
+    def reconcile_statuses(self) -> None:
+        """Write again each pod's status the API has otherwise than last reported (timer
+        thread; Kubernetes' status manager's ``syncBatch``): a write lost unnoticed, an older
+        one that landed after it, another writer's."""
+        for record in list(self.pods.values()):
+            self._reconcile(record)
+
+    def _reconcile(self, record: PodRecord) -> None:
+        if self._unreconciled(record):
+            self.workers.submit(record.uid, lambda: self._write_again(record))
+
+    def _write_again(self, record: PodRecord) -> None:  # pod worker
+        if self._unreconciled(record) and record.reported is not None:
+            record.reconciled = time.monotonic()
+            self.podsync.write(record, record.reported)
+
+    def _unreconciled(self, record: PodRecord) -> bool:
+        """Whether the pod's status, as the API has it (``record.pod``), is to be written
+        again: it differs from the one last reported (``needs_reconcile``) in a version newer
+        than our last write stored (not its echo, nor a late echo of an older one), no write
+        of it is in flight or waiting, and none was written again within
+        ``status_sync_seconds`` (a writer that keeps changing it meets one write a period, as
+        Kubernetes' kubelet's)."""
+        pod, reported = record.pod, record.reported
+        return (reported is not None and not (record.done or record.gone)
+                and not pod["metadata"].get("deletionTimestamp")
+                and int(pod["metadata"].get("resourceVersion") or 0) > record.written
+                and time.monotonic() >= record.reconciled + self.config.status_sync_seconds
+                and not self.podsync.statuses.busy(record.uid)
+                and needs_reconcile(pod.get("status") or {}, reported))
 
     def on_node(self, node: Object) -> None:
         """The Node as the API has it (any thread): when it gets its pod range, the pods

@@ -195,6 +195,40 @@ def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView
     return status
 
 
+KUBELET_CONDITIONS = ("PodScheduled", "Initialized", "ContainersReady", "Ready")
+"""The conditions :func:`pod_status` writes (Kubernetes' ``PodConditionsByKubelet``); the
+others (DisruptionTarget, a readiness gate's) are another writer's."""
+KUBELET_FIELDS = ("phase", "hostIP", "hostIPs", "startTime", "conditions", "containerStatuses",
+                  "initContainerStatuses", "podIP", "podIPs")
+"""The fields of ``status`` :func:`pod_status` writes."""
+
+
 def comparable(status: Object) -> Object:
-    """A status without the timestamps that change on every computation."""
-    return {**status, "conditions": [(c["type"], c["status"]) for c in status["conditions"]]}
+    """A status without the timestamps that change on every computation, its conditions in
+    one order."""
+    return {**status, "conditions": sorted((c["type"], c["status"])
+                                           for c in status.get("conditions") or [])}
+
+
+def owned(status: Object) -> Object:
+    """The part of a pod's ``status`` the kubelet writes (:data:`KUBELET_FIELDS`, of its
+    conditions only :data:`KUBELET_CONDITIONS`)."""
+    return {**{k: v for k, v in status.items() if k in KUBELET_FIELDS},
+            "conditions": [c for c in status.get("conditions") or []
+                           if c.get("type") in KUBELET_CONDITIONS]}
+
+
+def needs_reconcile(stored: Object, reported: Object) -> bool:
+    """Whether the API's status of a pod (``stored``) says something else than the kubelet
+    last reported, in what the kubelet writes, compared as :func:`comparable` compares
+    (Kubernetes' status manager's ``needsReconcile``): another writer changed it, or an
+    older write of the kubelet's landed after a newer one."""
+    return comparable(owned(stored)) != comparable(owned(reported))
+
+
+def merged(stored: Object, status: Object) -> Object:
+    """``status`` to write over ``stored`` (the API's): with the conditions of other writers
+    kept from it (Kubernetes' ``mergePodStatus``)."""
+    others = [c for c in stored.get("conditions") or [] if c.get("type") not in
+              KUBELET_CONDITIONS]
+    return {**status, "conditions": [*others, *status["conditions"]]} if others else status

@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from actors.api.meta import now_rfc3339, parse_time, trace_id_of
 from actors.api.objects import Object
@@ -52,6 +53,7 @@ from actors.kubelet.podstatus import (
     comparable,
     crash_count,
     is_sidecar,
+    merged,
     pod_status,
     should_restart,
     sidecar_started,
@@ -114,6 +116,11 @@ class PodRecord:
     announced: set[str] = field(default_factory=set)
     """Runtime ids whose death was already announced (BackOff events once per death)."""
     reported: Object | None = None
+    written: int = 0
+    """The resourceVersion our last status write stored: an event of an older version is a
+    late echo, not news about the status."""
+    reconciled: float = float("-inf")
+    """When (monotonic) the status was last written again because the API's differed."""
     surprise: str | None = None
     """The message of the last unexpected failure of the pod's sync (each one said once)."""
     timer: Timer | None = None
@@ -526,12 +533,21 @@ class PodSync:
                             self.addresses.address(pod))
         if record.reported is not None and comparable(record.reported) == comparable(status):
             return
+        self.write(record, status)
+
+    def write(self, record: PodRecord, status: Object) -> None:
+        """Hand ``status`` over as the pod's (pod worker), with the conditions of other writers
+        the API has kept (:func:`~actors.kubelet.podstatus.merged`)."""
+        pod = record.pod
         name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
-        body = {"apiVersion": "v1", "kind": "Pod", "status": status,
+        body = {"apiVersion": "v1", "kind": "Pod", "status": merged(pod.get("status") or {},
+                                                                     status),
                 "metadata": {"name": name, "namespace": namespace}}
         record.reported = status
 
-        def written(error: BaseException | None) -> None:  # bus loop thread: hand over
+        def written(error: BaseException | None, stored: Any) -> None:  # bus loop: hand over
+            if error is None:
+                record.written = int(stored["metadata"].get("resourceVersion") or 0)
             if error is None or isinstance(error, NotFound) or record.done:
                 return
             log.warning("%s: status of pod %s not written: %s; retrying",

@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 Send = Callable[[], "Future[Any]"]
 """Starts one request (``Client.submit``) and returns its future."""
 
-Done = Callable[[BaseException | None], None]
-"""Told the outcome of a write: None, or the error it ended with."""
+Done = Callable[[BaseException | None, Any], None]
+"""Told the outcome of a write: None and the reply's body, or the error it ended with and
+None."""
 
 
 class StatusWriter:
@@ -71,6 +72,12 @@ class StatusWriter:
         with self._lock:
             self._waiting.pop(key, None)
 
+    def busy(self, key: str) -> bool:
+        """Whether a write of ``key`` is in flight or waiting (what the API has of it may not
+        be what was last put yet)."""
+        with self._lock:
+            return key in self._flying or key in self._waiting
+
     def pending(self) -> int:
         """Writes in flight or waiting (for tests and metrics)."""
         with self._lock:
@@ -95,15 +102,16 @@ class StatusWriter:
         except Exception as error:  # the request could not even start
             self._finish(key, done, error)
             return
-        future.add_done_callback(lambda sent: self._finish(key, done, sent.exception()))
+        future.add_done_callback(lambda sent: self._finish(key, done, *_outcome(sent)))
 
-    def _finish(self, key: str, done: Done, error: BaseException | None) -> None:
+    def _finish(self, key: str, done: Done, error: BaseException | None,
+                reply: Any = None) -> None:
         with self._lock:
             self._flying.discard(key)
             if self._waiting:
                 self._lock.notify()
         try:
-            done(error)
+            done(error, reply)
         except Exception:
             log.exception("%s: write of %s: outcome not handled", self.name, key)
 
@@ -125,3 +133,9 @@ class StatusWriter:
     def _serve(self) -> None:
         while (write := self._next()) is not None:
             self._launch(*write)
+
+
+def _outcome(sent: Future[Any]) -> tuple[BaseException | None, Any]:
+    """A finished write's error, or None and its reply's body."""
+    error = sent.exception()
+    return error, None if error is not None else sent.result()

@@ -30,7 +30,7 @@ def writer():
 def test_a_key_sends_its_latest_write_once_the_one_in_flight_is_answered(writer):
     api, outcomes = Apiserver(), list[BaseException | None]()
     for value in range(4):
-        writer.put("pod-a", api.send("pod-a", value), outcomes.append)
+        writer.put("pod-a", api.send("pod-a", value), lambda error, reply: outcomes.append(error))
     assert api.sent == [("pod-a", 0)]  # 1 and 2 were replaced by 3 while 0 flew
     api.answer()
     api.wait_sent(2)
@@ -40,10 +40,23 @@ def test_a_key_sends_its_latest_write_once_the_one_in_flight_is_answered(writer)
     assert writer.pending() == 0
 
 
+def test_a_write_is_told_the_reply_and_its_key_is_busy_until_then(writer):
+    api, replies = Apiserver(), list[Any]()
+    writer.put("pod-a", api.send("pod-a", 0), lambda error, reply: replies.append(reply))
+    writer.put("pod-a", api.send("pod-a", 1), lambda error, reply: replies.append(reply))
+    assert writer.busy("pod-a") and not writer.busy("pod-b")
+    api.answer()
+    api.wait_sent(2)
+    assert writer.busy("pod-a")  # the second write flies now
+    api.answer()
+    assert replies == [{}, {}]
+    assert not writer.busy("pod-a")
+
+
 def test_no_more_than_the_window_is_in_flight_and_the_rest_follows_in_order(writer):
     api = Apiserver()
     for key in ("a", "b", "c", "d"):
-        writer.put(key, api.send(key, 0), lambda error: None)
+        writer.put(key, api.send(key, 0), lambda error, reply: None)
     assert [key for key, _ in api.sent] == ["a", "b"]
     api.answer()
     api.wait_sent(3)
@@ -57,8 +70,8 @@ def test_no_more_than_the_window_is_in_flight_and_the_rest_follows_in_order(writ
 def test_a_newer_write_keeps_its_keys_place_in_line(writer):
     api = Apiserver()
     for key in ("a", "b", "lease", "c"):
-        writer.put(key, api.send(key, 0), lambda error: None)
-    writer.put("lease", api.send("lease", 1), lambda error: None)  # renewed while waiting
+        writer.put(key, api.send(key, 0), lambda error, reply: None)
+    writer.put("lease", api.send("lease", 1), lambda error, reply: None)  # renewed while waiting
     for _ in range(2):
         api.answer()
     api.wait_sent(4)
@@ -67,21 +80,21 @@ def test_a_newer_write_keeps_its_keys_place_in_line(writer):
 
 def test_a_dropped_key_loses_its_waiting_write(writer):
     api = Apiserver()
-    writer.put("gone", api.send("gone", 0), lambda error: None)
-    writer.put("gone", api.send("gone", 1), lambda error: None)
+    writer.put("gone", api.send("gone", 0), lambda error, reply: None)
+    writer.put("gone", api.send("gone", 1), lambda error, reply: None)
     writer.drop("gone")  # its pod was removed meanwhile
     assert writer.pending() == 1  # only the write in flight
     api.answer()
-    writer.put("next", api.send("next", 0), lambda error: None)
+    writer.put("next", api.send("next", 0), lambda error, reply: None)
     api.wait_sent(2)
     assert api.sent == [("gone", 0), ("next", 0)]
 
 
 def test_a_failed_write_is_told_with_its_error(writer):
     api, outcomes = Apiserver(), list[BaseException | None]()
-    writer.put("gone", api.send("gone", 0), outcomes.append)
+    writer.put("gone", api.send("gone", 0), lambda error, reply: outcomes.append(error))
     api.answer(NotFound('pods "gone" not found'))
-    writer.put("down", api.send("down", 0), outcomes.append)
+    writer.put("down", api.send("down", 0), lambda error, reply: outcomes.append(error))
     api.answer(ServiceUnavailable("the apiserver cannot be reached"))
     assert [type(error) for error in outcomes] == [NotFound, ServiceUnavailable]
 
@@ -92,7 +105,7 @@ def test_a_request_that_cannot_start_is_told_at_once(writer):
     def broken() -> Future[Any]:
         raise ServiceUnavailable("no connection")
 
-    writer.put("pod-a", broken, outcomes.append)
+    writer.put("pod-a", broken, lambda error, reply: outcomes.append(error))
     assert [type(error) for error in outcomes] == [ServiceUnavailable]
     assert writer.pending() == 0
 
@@ -100,7 +113,7 @@ def test_a_request_that_cannot_start_is_told_at_once(writer):
 def test_writes_put_after_stop_are_dropped(writer):
     api = Apiserver()
     writer.stop()
-    writer.put("pod-a", api.send("pod-a", 0), lambda error: None)
+    writer.put("pod-a", api.send("pod-a", 0), lambda error, reply: None)
     assert api.sent == []
 
 
