@@ -375,6 +375,7 @@ class Scheduler(BusActor):
         self.framework.run_unreserve(message.state, entry.info, node)
         self.cache.forget(entry.key)
         self._failed(entry, message.status.message, frozenset(), passing=True)
+        self._plan_next()  # its back-off's wake: no event need come (a failure said before)
 
     def _failed(self, entry: QueuedPod, message: str, rejected_by: frozenset[str], *,
                 passing: bool) -> None:

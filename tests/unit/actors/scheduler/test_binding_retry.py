@@ -1,0 +1,34 @@
+"""A pod whose binding failed is scheduled again after its back-off, even when nothing else
+happens (actors/scheduler/scheduler.py ``_binding_done``): the failure plans the wake-up for it.
+A lost binding request (``bus.faults`` drops) failed this way twice in a row leaves no status
+write the second time (the same FailedScheduling message), so no pod event plans one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.scheduler.framework import Profile
+from actors.scheduler.interface import SUCCESS, error
+from actors.scheduler.nodeinfo import PodInfo
+from actors.scheduler.scheduler import WAKE, BindingDone, PermitDone, Scheduler, SchedulerConfig
+from tests.conftest import pod
+from tests.unit.actors.scheduler.test_binding_soon import FakeConnection, HeldBinder
+
+LOST = "running Bind plugin Held on node n1: binding rejected: no reply within 10.0s"
+
+
+def test_a_binding_failed_again_with_the_same_message_plans_its_retry():
+    scheduler = Scheduler(FakeConnection(), None,  # type: ignore[arg-type]
+                          SchedulerConfig(), Profile((HeldBinder(),)))
+    planned: list[tuple[float, Any]] = []
+    scheduler.tell_later = lambda delay, message: planned.append((delay, message))  # type: ignore[method-assign,assignment,return-value]
+    scheduler.leading = True
+    scheduler.queue.add(PodInfo.of(pod("lost")))
+    entry = scheduler.queue.pop()
+    assert entry is not None
+    scheduler._failures[entry.key] = LOST  # the first failure's, said and written
+    scheduler._permit_done(PermitDone(entry, "n1", {}, SUCCESS))
+    scheduler._binding_done(BindingDone(entry, "n1", {}, error(LOST)))
+    assert [message for _, message in planned] == [WAKE]
+    assert 0 < planned[0][0] <= scheduler.queue.backoff_seconds(entry.attempts)
+    scheduler.recorder.close()
