@@ -3,7 +3,9 @@
 It registers the Node (capacity, allocatable, labels, conditions), renews the node's Lease,
 keeps a :class:`~actors.kubelet.podsync.PodRecord` per pod bound to the node and hands every
 change of a pod (watch event, runtime event, timer) to the pod workers, where
-:class:`~actors.kubelet.podsync.PodSync` acts on it. It answers the apiserver's node calls
+:class:`~actors.kubelet.podsync.PodSync` acts on it; a pod whose status the API has otherwise
+than last reported gets it written again (:meth:`NodeAgent.reconcile_statuses`, Kubernetes'
+status manager's reconcile). It answers the apiserver's node calls
 (``logs``, with ``follow`` streamed to the caller's subject, ``exec``, and ``stats``: what its
 pods' containers use now, for ``metrics.k8s.io``) on a small call pool, a streamed one on a
 thread of its own (at most ``streams_per_user`` at once per user). The :class:`Writers` it
