@@ -20,6 +20,7 @@ import hmac
 import operator
 import random
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,7 +192,9 @@ class Encodings:
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
-        self._kept: dict[int, tuple[Any, msgspec.Raw]] = {}
+        self._kept: OrderedDict[int, tuple[Any, msgspec.Raw]] = OrderedDict()
+        """By the value's ``id``, oldest first (a plain dict's oldest key is found by skipping
+        every key deleted before it: up to a few hundred)."""
 
     def keep(self, value: Any) -> msgspec.Raw:
         """``value``'s encoding, kept for the next envelopes that carry it; the caller
@@ -202,8 +205,8 @@ class Encodings:
         encoded = packed(value)
         self._kept[id(value)] = (value, encoded)
         if len(self._kept) > self.size:
-            with contextlib.suppress(StopIteration, RuntimeError, KeyError):  # another thread's
-                del self._kept[next(iter(self._kept))]  # the oldest kept
+            with contextlib.suppress(KeyError):  # another thread took the last one
+                self._kept.popitem(last=False)  # the oldest kept
         return encoded
 
     def find(self, value: Any) -> msgspec.Raw | None:
