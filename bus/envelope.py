@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import hmac
 import operator
 import random
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,6 +182,43 @@ def packed(value: Any) -> msgspec.Raw:
     return msgspec.Raw(pack(value))
 
 
+class Encodings:
+    """The encodings of values that are never changed (the store's objects: a get's answer,
+    a write's, their watch events), kept for the last :attr:`size` of them, so that one
+    object is encoded once for every envelope that carries it (its reply, its watchers'
+    events, the next get of it). :func:`encode` puts the kept bytes in place of such a body:
+    the same bytes, one dict look-up. A value is kept with its bytes, so its ``id`` names it
+    alone while kept. Any thread (one dict: a race encodes twice, the same bytes)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._kept: OrderedDict[int, tuple[Any, msgspec.Raw]] = OrderedDict()
+        """By the value's ``id``, oldest first (a plain dict's oldest key is found by skipping
+        every key deleted before it: up to a few hundred)."""
+
+    def keep(self, value: Any) -> msgspec.Raw:
+        """``value``'s encoding, kept for the next envelopes that carry it; the caller
+        promises nobody changes ``value`` from now on."""
+        kept = self._kept.get(id(value))
+        if kept is not None and kept[0] is value:
+            return kept[1]
+        encoded = packed(value)
+        self._kept[id(value)] = (value, encoded)
+        if len(self._kept) > self.size:
+            with contextlib.suppress(KeyError):  # another thread took the last one
+                self._kept.popitem(last=False)  # the oldest kept
+        return encoded
+
+    def find(self, value: Any) -> msgspec.Raw | None:
+        """``value``'s kept encoding, or None."""
+        kept = self._kept.get(id(value))
+        return kept[1] if kept is not None and kept[0] is value else None
+
+
+SHARED = Encodings()
+"""The process's kept encodings (:class:`Encodings`)."""
+
+
 def pack(value: Any) -> bytes:
     """``value`` as msgpack (str as str, bytes as bin); what msgspec will not write (a
     subclass of str, as an enum's value) msgpack writes."""
@@ -199,6 +238,8 @@ def encode(envelope: Envelope) -> bytes:
     """Pack ``envelope`` as a msgpack map, dropping ``None`` fields."""
     wire = {key: value for key, value in zip(_WIRE_KEYS, _VALUES(envelope), strict=True)
             if value is not None}
+    if (kept := SHARED.find(envelope.body)) is not None:
+        wire["body"] = kept
     return pack(wire)
 
 

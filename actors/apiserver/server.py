@@ -331,6 +331,7 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
             reply.options = {"latencyMs": round((time.monotonic() - pending.started) * 1000, 3)}
             if request.warnings and reply.status is not None:
                 reply.status["warnings"] = request.warnings
+            self._share(request, done.value)
             return self._finish(pending, reply)
         except ApiError as error:
             return self._finish(pending, request.envelope.error_reply(

@@ -66,7 +66,7 @@ from actors.apiserver.registry import (
 )
 from actors.apiserver.reviews import access_review, rules_review
 from actors.apiserver.watching import Watcher, Watches
-from bus.envelope import packed_size
+from bus.envelope import SHARED, packed_size
 from bus.errors import (
     AlreadyExists,
     BadRequest,
@@ -146,6 +146,13 @@ class Verbs:
             behind = self.view.catch_up(CONSISTENT_READ_SECONDS)
             if behind is not None:
                 raise too_large(*behind)
+
+    def _share(self, request: Request, answer: Any) -> None:
+        """Encode a stored object the verb answers with (a get's, a write's) once for every
+        envelope that carries it: this reply, its watch events, the next get's reply
+        (``bus.envelope.SHARED``). What is not the stored object itself is not kept."""
+        if request.name and self.view is not None and answer is self.view.get(request.key):
+            SHARED.keep(answer)
 
     def _get(self, request: Request) -> Object:
         """The stored object (shared: read it, never change it)."""

@@ -7,7 +7,9 @@ that stops matching a selector is DELETED for it; one that starts matching is AD
 Kubernetes). Both are pure. :class:`Watches` is the registry of one apiserver's watch worker:
 its watchers by id and by resource, the sweep of expired leases, and the pushes of each commit's
 events to ``<prefix>.watch.<owner>.<id>``: the object encoded once for all the watchers that
-read it at one version (``bus.envelope.packed``), each event's envelope around it.
+read it at one version (``bus.envelope.packed``), each event's envelope around it; at its
+stored version, that encoding is the one its reply and later gets carry too
+(``bus.envelope.SHARED``).
 
 Neighbours: ``server`` (the actor: it hands every store commit to :meth:`Watches.on_commit`),
 ``verbs`` (the ``watch`` verb opens, renews and stops watchers here), ``actors.store`` (the
@@ -32,7 +34,7 @@ from actors.api.resources import BY_KIND, ResourceInfo
 from actors.api.selectors import Matcher
 from actors.api.watches import DEFAULT_LEASE_SECONDS
 from actors.store import StoreEvent
-from bus.envelope import Envelope, new_id, packed
+from bus.envelope import SHARED, Envelope, new_id, packed
 from bus.errors import PayloadTooLarge
 
 log = logging.getLogger(__name__)
@@ -204,7 +206,8 @@ class Watches:
         last = self._encoded
         if last is not None and last[0] is obj and last[1] == served:
             return last[2]
-        encoded = packed(conversion.served_as(watcher.info, watcher.version, obj))
+        shown = conversion.served_as(watcher.info, watcher.version, obj)
+        encoded = SHARED.keep(obj) if shown is obj else packed(shown)
         self._encoded = (obj, served, encoded)
         return encoded
 

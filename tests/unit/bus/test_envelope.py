@@ -8,7 +8,15 @@ from typing import Any
 import msgpack
 import pytest
 
-from bus.envelope import VERSION, Envelope, decode, decode_from_apiserver, encode
+from bus.envelope import (
+    SHARED,
+    VERSION,
+    Encodings,
+    Envelope,
+    decode,
+    decode_from_apiserver,
+    encode,
+)
 from bus.errors import (
     AlreadyExists,
     ApiError,
@@ -147,3 +155,19 @@ def test_fields_of_the_wrong_type_are_bad_requests(decoder: Any):
         wire = msgpack.packb({"v": 1, "id": "abc", key: value})
         with pytest.raises(BadRequest, match=repr(key)):
             decoder(wire)
+
+
+def test_a_kept_encoding_is_carried_as_the_same_bytes_and_only_for_that_very_object():
+    obj = {"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}}
+    reply = Envelope(id="1", verb="get", body=obj, status={"code": 200}, timestamp=1.0)
+    before = encode(reply)
+    raw = SHARED.keep(obj)
+    assert SHARED.keep(obj) is raw  # encoded once
+    assert encode(reply) == before == msgpack.packb(msgpack.unpackb(before))
+    twin = Envelope(id="1", verb="get", body=dict(obj), status={"code": 200}, timestamp=1.0)
+    assert SHARED.find(twin.body) is None and encode(twin) == before
+    few = Encodings(size=2)
+    kept = [{"n": n} for n in range(3)]
+    for value in kept:
+        few.keep(value)
+    assert few.find(kept[0]) is None and few.find(kept[2]) is not None  # the oldest go

@@ -7,7 +7,7 @@ from actors.api.resources import resolve
 from actors.api.selectors import matcher
 from actors.apiserver.watching import Watcher, Watches
 from actors.store import StoreEvent
-from bus.envelope import Envelope, decode, encode
+from bus.envelope import SHARED, Envelope, decode, encode
 
 CONFIGMAPS = resolve("configmaps")
 A_CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "v"},
@@ -42,3 +42,14 @@ def test_the_next_commit_is_encoded_afresh():
     watches.on_commit(StoreEvent("ADDED", "k", object=A_CONFIGMAP, old=None, revision=7))
     watches.on_commit(StoreEvent("MODIFIED", "k", object=changed, old=A_CONFIGMAP, revision=8))
     assert [decode(encode(e)).body["object"]["data"] for e in sent] == [{"k": "v"}, {"k": "w"}]
+
+
+def test_a_reply_of_the_committed_object_carries_the_bytes_its_watch_events_carry():
+    sent: list[Envelope] = []
+    watches = Watches(lambda subject, envelope: sent.append(envelope), "apiserver")
+    watches.add(watcher("u.one"))
+    stored = dict(A_CONFIGMAP)
+    watches.on_commit(StoreEvent("ADDED", "k", object=stored, old=None, revision=7))
+    assert SHARED.find(stored) is sent[0].body["object"]
+    reply = Envelope(id="1", verb="create", body=stored, status={"code": 201}, timestamp=1.0)
+    assert decode(encode(reply)).body == A_CONFIGMAP
