@@ -87,6 +87,7 @@ def test_the_docs_deployment_and_its_pods_read_back_with_kube_apiservers_default
     assert (pod["dnsPolicy"], pod["enableServiceLinks"], pod["securityContext"]) == (
         "ClusterFirst", True, {})
     assert pod["containers"][0]["terminationMessagePolicy"] == "File"
+    assert container["resources"] == pod["containers"][0]["resources"] == {}
 
 
 def _wait(cluster, *args: str) -> None:
@@ -146,3 +147,32 @@ def test_the_docs_sidecar_deployment_runs_its_app_beside_its_sidecar(cluster):
         "logshipper", True, ["running"])
     conditions = {c["type"]: c["status"] for c in pod["conditions"]}
     assert conditions["Initialized"] == conditions["Ready"] == "True"
+
+
+def _pod_spec(cluster, name: str) -> dict:
+    return json.loads(_kubectl(cluster, "get", "pod", name, "-o", "jsonpath={.spec}"))
+
+
+def test_the_docs_probe_and_downward_api_pods_read_back_with_kube_apiservers_defaults(cluster):
+    """tasks/configure-pod-container/configure-liveness-readiness-startup-probes and
+    tasks/inject-data-application/downward-api-volume-expose-pod-information: ``get -o yaml``
+    shows what kube-apiserver writes: a probe's timeouts and thresholds and its httpGet's
+    scheme, ``resources: {}``, ``serviceAccount`` beside ``serviceAccountName``, a volume's
+    ``defaultMode`` 420 and a fieldRef's ``apiVersion``."""
+    _kubectl(cluster, "apply", "-f", str(PODS / "http-liveness.yaml"),
+             "-f", str(PODS / "dapi-volume.yaml"))
+    liveness = _pod_spec(cluster, "liveness-http")
+    container = liveness["containers"][0]
+    assert container["livenessProbe"] == {
+        "httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP", "httpHeaders": [
+            {"name": "Custom-Header", "value": "Awesome"}]},
+        "initialDelaySeconds": 3, "periodSeconds": 3, "timeoutSeconds": 1,
+        "successThreshold": 1, "failureThreshold": 3}
+    assert container["resources"] == {}
+    assert (liveness["serviceAccount"], liveness["serviceAccountName"]) == ("default", "default")
+    downward = _pod_spec(cluster, "kubernetes-downwardapi-volume-example")
+    podinfo = next(v for v in downward["volumes"] if v["name"] == "podinfo")
+    assert podinfo["downwardAPI"] == {"defaultMode": 420, "items": [
+        {"path": "labels", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.labels"}},
+        {"path": "annotations",
+         "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.annotations"}}]}
