@@ -176,3 +176,28 @@ def test_the_docs_probe_and_downward_api_pods_read_back_with_kube_apiservers_def
         {"path": "labels", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.labels"}},
         {"path": "annotations",
          "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.annotations"}}]}
+
+
+def test_the_docs_node_affinity_pod_misindented_is_refused_as_kube_apiservers_decoder_words_it(
+        cluster):
+    """concepts/scheduling-eviction/assign-pod-node with the required term written as a list
+    item (a common slip): kube-apiserver cannot decode it, 400 BadRequest in Go's words, and
+    kubectl says so; the manifest as the docs write it waits for an antarctica zone."""
+    docs = PODS / "pod-with-node-affinity.yaml"
+    slipped = docs.read_text().replace(
+        "      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms:",
+        "      requiredDuringSchedulingIgnoredDuringExecution:\n      - nodeSelectorTerms:")
+    refused = cluster.kubectl("apply", "-f", "-", stdin=slipped)
+    assert (refused.returncode, refused.stderr) == (1, (
+        'Error from server (BadRequest): error when creating "STDIN": Pod in version "v1" '
+        "cannot be handled as a Pod: json: cannot unmarshal array into Go struct field "
+        "NodeAffinity.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        " of type v1.NodeSelector\n"))
+    _kubectl(cluster, "apply", "-f", str(docs))
+    _wait(cluster, "--for=jsonpath={.status.conditions[0].reason}=Unschedulable",
+          "pod/with-node-affinity")
+    _kubectl(cluster, "label", "node", "node-2", "topology.kubernetes.io/zone=antarctica-west1",
+             "--overwrite")
+    _wait(cluster, "--for=condition=Ready", "pod/with-node-affinity")
+    assert _kubectl(cluster, "get", "pod", "with-node-affinity", "-o",
+                    "jsonpath={.spec.nodeName}") == "node-2"
