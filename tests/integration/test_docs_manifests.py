@@ -6,9 +6,13 @@ docs say a Kubernetes cluster prints and does."""
 from __future__ import annotations
 
 import json
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
+
+from tests.processes import KUBECTL
 
 pytestmark = pytest.mark.integration
 
@@ -201,3 +205,28 @@ def test_the_docs_node_affinity_pod_misindented_is_refused_as_kube_apiservers_de
     _wait(cluster, "--for=condition=Ready", "pod/with-node-affinity")
     assert _kubectl(cluster, "get", "pod", "with-node-affinity", "-o",
                     "jsonpath={.spec.nodeName}") == "node-2"
+
+
+def test_the_docs_pod_bound_to_a_node_that_does_not_exist_is_failed_and_deleted_by_pod_gc(
+        cluster):
+    """concepts/scheduling-eviction/assign-pod-node (nodeName): no node ``kube-01`` appears in
+    pod GC's 40 s quarantine, so it marks the pod Failed (DisruptionTarget, DeletionByPodGC)
+    and deletes it, as kube-controller-manager's PodGC does with orphans."""
+    _kubectl(cluster, "apply", "-f", str(PODS / "pod-nodename.yaml"))
+    watch = subprocess.Popen(
+        [KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "get", "pod", "nginx", "--watch",
+         "--output-watch-events", "-o",
+         'jsonpath={.type} {.object.status.phase} {.object.status.conditions[*].reason}{"\\n"}'],
+        stdout=subprocess.PIPE, text=True)
+    timer = threading.Timer(90, watch.kill)  # the quarantine is 40 s
+    timer.start()
+    seen = []
+    with watch:
+        for line in watch.stdout or ():
+            seen.append(line.strip())
+            if line.startswith("DELETED"):
+                break
+        watch.kill()
+    timer.cancel()
+    assert seen == ["ADDED Pending", "MODIFIED Failed DeletionByPodGC",
+                    "DELETED Failed DeletionByPodGC"]
