@@ -124,8 +124,10 @@ def container_status(view: ContainerView) -> Object:
 # -- the pod -------------------------------------------------------------------------------------
 
 
-def pod_phase(policy: str, inits: list[Object], statuses: list[Object]) -> str:
-    """Kubernetes' ``getPhase``: init containers first, then the app containers' states."""
+def pod_phase(policy: str, inits: list[Object], statuses: list[Object],
+              sidecars_running: bool = False) -> str:
+    """Kubernetes' ``getPhase``: init containers first, then the app containers' states; a
+    sidecar running counts as a running container (the pod ends once it is stopped)."""
     for init in inits:
         done = init["state"].get("terminated", {})
         if done.get("exitCode") == 0:
@@ -133,7 +135,7 @@ def pod_phase(policy: str, inits: list[Object], statuses: list[Object]) -> str:
         if done and policy == "Never":
             return "Failed"
         return "Pending"
-    running = waiting = stopped = succeeded = 0
+    running, waiting, stopped, succeeded = int(sidecars_running), 0, 0, 0
     for status in statuses:
         state = status["state"]
         if "running" in state:
@@ -167,7 +169,7 @@ def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView
     sidecars = [s for s, view in zip(init_statuses, inits, strict=True) if is_sidecar(view.spec)]
     blocking = [s for s, view in zip(init_statuses, inits, strict=True)
                 if not (is_sidecar(view.spec) and sidecar_started(view))]
-    phase = pod_phase(policy, blocking, statuses)
+    phase = pod_phase(policy, blocking, statuses, any("running" in s["state"] for s in sidecars))
     old = {c["type"]: c for c in pod.get("status", {}).get("conditions") or []}
 
     def cond(kind: str, value: bool, reason: str = "", message: str = "") -> Object:

@@ -11,16 +11,18 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.processes import KUBECTL
 
 pytestmark = pytest.mark.integration
 
 PODS = Path(__file__).parent / "manifests" / "pods"
+APPLICATION = Path(__file__).parent / "manifests" / "application"
 
 
-def _kubectl(cluster, *args: str) -> str:
-    result = cluster.kubectl(*args)
+def _kubectl(cluster, *args: str, stdin: str | None = None) -> str:
+    result = cluster.kubectl(*args, stdin=stdin)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -230,3 +232,19 @@ def test_the_docs_pod_bound_to_a_node_that_does_not_exist_is_failed_and_deleted_
     timer.cancel()
     assert seen == ["ADDED Pending", "MODIFIED Failed DeletionByPodGC",
                     "DELETED Failed DeletionByPodGC"]
+
+
+def test_the_docs_sidecar_job_completes_with_its_sidecar_stopped(cluster):
+    """concepts/workloads/pods/sidecar-containers (job-sidecar.yaml): once the Job's app
+    container ended, the kubelet stops the sidecar, the pod completes (READY 0/2, Completed)
+    and the Job succeeds. Its containers exit after a second here (the sim's annotation),
+    the sidecar restarted while the app runs, never after."""
+    job = yaml.safe_load((APPLICATION / "job" / "job-sidecar.yaml").read_text())
+    job["spec"]["template"]["metadata"] = {"annotations": {"sim.kubeactor.io/run-seconds": "1"}}
+    _kubectl(cluster, "apply", "-f", "-", stdin=json.dumps(job))
+    _wait(cluster, "--for=condition=Complete", "job/myjob")
+    row = _kubectl(cluster, "get", "pods", "-l", "job-name=myjob", "--no-headers").split()
+    assert row[1:3] == ["0/2", "Completed"]
+    sidecar = json.loads(_kubectl(cluster, "get", "pods", "-l", "job-name=myjob", "-o",
+                                  "jsonpath={.items[0].status.initContainerStatuses[0]}"))
+    assert (sidecar["name"], list(sidecar["state"])) == ("logshipper", ["terminated"])
