@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 PODS = Path(__file__).parent / "manifests" / "pods"
 APPLICATION = Path(__file__).parent / "manifests" / "application"
+CONTROLLERS = Path(__file__).parent / "manifests" / "controllers"
 
 
 def _kubectl(cluster, *args: str, stdin: str | None = None) -> str:
@@ -248,3 +249,15 @@ def test_the_docs_sidecar_job_completes_with_its_sidecar_stopped(cluster):
     sidecar = json.loads(_kubectl(cluster, "get", "pods", "-l", "job-name=myjob", "-o",
                                   "jsonpath={.items[0].status.initContainerStatuses[0]}"))
     assert (sidecar["name"], list(sidecar["state"])) == ("logshipper", ["terminated"])
+
+
+def test_the_docs_pi_job_reads_back_labelled_as_kube_apiserver_shows_it(cluster):
+    """concepts/workloads/controllers/job ("kubectl get job pi -o yaml"): the Job carries its
+    template's generated labels (SetDefaults_Job), its uid the selector's."""
+    _kubectl(cluster, "apply", "-f", str(CONTROLLERS / "job.yaml"))
+    job = json.loads(_kubectl(cluster, "get", "job", "pi", "-o", "json"))
+    uid = job["metadata"]["uid"]
+    assert job["metadata"]["labels"] == {
+        "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "pi",
+        "controller-uid": uid, "job-name": "pi"}
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
