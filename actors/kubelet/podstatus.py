@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actors.api.amounts import qos_class
 from actors.api.meta import now_rfc3339
 from actors.api.objects import Object
 from actors.kubelet.runtime import ContainerInfo
@@ -194,7 +195,7 @@ def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView
             cond("ContainersReady", not unready, *why),
             cond("Ready", not unready, *why),
         ],
-        "containerStatuses": statuses,
+        "containerStatuses": statuses, "qosClass": qos_class(pod),
     }
     if init_statuses:
         status["initContainerStatuses"] = init_statuses

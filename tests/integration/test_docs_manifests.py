@@ -261,3 +261,20 @@ def test_the_docs_pi_job_reads_back_labelled_as_kube_apiserver_shows_it(cluster)
         "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "pi",
         "controller-uid": uid, "job-name": "pi"}
     assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+
+
+def test_the_docs_qos_pods_are_classed_as_kube_apiserver_classes_them(cluster):
+    """tasks/configure-pod-container/quality-service-pod: ``status.qosClass`` is Guaranteed,
+    Burstable and BestEffort from creation, and stays so once the kubelet reports the pod
+    running; ``kubectl describe`` says it."""
+    _kubectl(cluster, "create", "namespace", "qos-example")
+    assert _kubectl(cluster, "create", "--dry-run=server", "-f", str(PODS / "qos" / "qos-pod.yaml"),
+                    "-o", "jsonpath={.status}") == '{"phase":"Pending","qosClass":"Guaranteed"}'
+    _kubectl(cluster, "apply", "-f", str(PODS / "qos"))
+    for name, qos in (("qos-demo", "Guaranteed"), ("qos-demo-2", "Burstable"),
+                      ("qos-demo-3", "BestEffort")):
+        _wait(cluster, "--for=condition=Ready", f"pod/{name}", "-n", "qos-example")
+        assert _kubectl(cluster, "get", "pod", name, "-n", "qos-example", "-o",
+                        "jsonpath={.status.qosClass}") == qos
+    described = _kubectl(cluster, "describe", "pod", "qos-demo", "-n", "qos-example")
+    assert "QoS Class:                   Guaranteed\n" in described
