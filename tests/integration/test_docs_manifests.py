@@ -278,3 +278,15 @@ def test_the_docs_qos_pods_are_classed_as_kube_apiserver_classes_them(cluster):
                         "jsonpath={.status.qosClass}") == qos
     described = _kubectl(cluster, "describe", "pod", "qos-demo", "-n", "qos-example")
     assert "QoS Class:                   Guaranteed\n" in described
+
+
+def test_the_docs_pi_jobs_status_leaves_out_the_counts_still_zero(cluster):
+    """concepts/workloads/controllers/job: a running Job's status says ``active`` and the
+    pointers ``ready`` and ``terminating``, not ``succeeded: 0`` nor ``failed: 0`` (Go's
+    omitempty)."""
+    _kubectl(cluster, "apply", "-f", str(CONTROLLERS / "job.yaml"))
+    _wait(cluster, "--for=jsonpath={.status.ready}=1", "job/pi")
+    status = json.loads(_kubectl(cluster, "get", "job", "pi", "-o", "jsonpath={.status}"))
+    assert sorted(status) == ["active", "ready", "startTime", "terminating",
+                              "uncountedTerminatedPods"]
+    assert (status["active"], status["terminating"]) == (1, 0)
