@@ -290,3 +290,17 @@ def test_the_docs_pi_jobs_status_leaves_out_the_counts_still_zero(cluster):
     assert sorted(status) == ["active", "ready", "startTime", "terminating",
                               "uncountedTerminatedPods"]
     assert (status["active"], status["terminating"]) == (1, 0)
+
+
+def test_the_docs_deployments_status_leaves_out_the_counts_that_are_zero(cluster):
+    """concepts/workloads/controllers/deployment ("kubectl get deployment -o yaml"): once
+    available, no ``unavailableReplicas: 0`` (Go's omitempty); its ReplicaSet's status says
+    the counts it has."""
+    _kubectl(cluster, "apply", "-f", str(Path(__file__).parent / "manifests"
+                                         / "nginx-deployment.yaml"))
+    _wait(cluster, "--for=condition=Available", "deployment/nginx-deployment")
+    _wait(cluster, "--for=jsonpath={.status.updatedReplicas}=3", "deployment/nginx-deployment")
+    status = json.loads(_kubectl(cluster, "get", "deployment", "nginx-deployment", "-o",
+                                 "jsonpath={.status}"))
+    assert sorted(status) == ["availableReplicas", "conditions", "observedGeneration",
+                              "readyReplicas", "replicas", "updatedReplicas"]
