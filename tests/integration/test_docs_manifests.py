@@ -304,3 +304,23 @@ def test_the_docs_deployments_status_leaves_out_the_counts_that_are_zero(cluster
                                  "jsonpath={.status}"))
     assert sorted(status) == ["availableReplicas", "conditions", "observedGeneration",
                               "readyReplicas", "replicas", "updatedReplicas"]
+
+
+def test_a_pod_without_resources_under_the_docs_quota_is_refused_naming_its_containers(
+        cluster):
+    """tasks/administer-cluster/manage-resources/quota-memory-cpu-namespace: under the docs'
+    quota, a pod (the docs' BestEffort qos-demo-3) whose container gives no cpu or memory is
+    refused as the ResourceQuota admission words it: each resource with the containers that
+    do not give it."""
+    _kubectl(cluster, "create", "namespace", "quota-mem-cpu-example")
+    _kubectl(cluster, "apply", "-f", str(Path(__file__).parent / "manifests" / "admin"
+                                         / "resource" / "quota-mem-cpu.yaml"),
+             "-n", "quota-mem-cpu-example")
+    pod = (PODS / "qos" / "qos-pod-3.yaml").read_text().replace(
+        "namespace: qos-example", "namespace: quota-mem-cpu-example")
+    refused = cluster.kubectl("apply", "-f", "-", stdin=pod)
+    missing = "; ".join(f"{r} for: qos-demo-3-ctr" for r in (
+        "limits.cpu", "limits.memory", "requests.cpu", "requests.memory"))
+    assert (refused.returncode, refused.stderr) == (1, (
+        'Error from server (Forbidden): error when creating "STDIN": pods "qos-demo-3" is '
+        f"forbidden: failed quota: mem-cpu-demo: must specify {missing}\n"))

@@ -304,12 +304,13 @@ Constraints = Callable[[str, dict[str, int], AdmissionRequest, dict[str, str]], 
 
 def _pod_constraints(name: str, hard: dict[str, int], request: AdmissionRequest,
                      names: dict[str, str]) -> None:
-    """A pod's containers must each give every compute resource the quota limits."""
-    unspecified = [names[r] for r in hard
-                   if r in quota_usage.COMPUTE and not _specified(request.object or {}, r)]
-    if unspecified:
-        raise request.forbidden(f"failed quota: {name}: must specify "
-                                f"{','.join(sorted(unspecified))}")
+    """A pod's containers must each give every compute resource the quota limits; refused
+    naming, per resource, the containers that do not (Kubernetes' words)."""
+    unspecified = {names[r]: _unspecified(request.object or {}, r) for r in hard
+                   if r in quota_usage.COMPUTE}
+    said = [f"{r} for: {','.join(sorted(c))}" for r, c in sorted(unspecified.items()) if c]
+    if said:
+        raise request.forbidden(f"failed quota: {name}: must specify {'; '.join(said)}")
 
 
 def check(name: str, hard: dict[str, int], used: dict[str, int], usage: dict[str, int],
@@ -326,8 +327,8 @@ def check(name: str, hard: dict[str, int], used: dict[str, int], usage: dict[str
                                 f"{amounts(used)}, limited: {amounts(hard)}")
 
 
-def _specified(pod: Object, name: str) -> bool:
-    """Every container of ``pod`` gives the amount quota resource ``name`` counts."""
+def _unspecified(pod: Object, name: str) -> set[str]:
+    """The containers of ``pod`` that do not give the amount quota resource ``name`` counts."""
     section, _, resource = name.partition(".")
-    return all(resource in (((c.get("resources") or {}).get(section)) or {})
-               for c in pod_containers(pod.get("spec")))
+    return {str(c.get("name")) for c in pod_containers(pod.get("spec"))
+            if resource not in (((c.get("resources") or {}).get(section)) or {})}
