@@ -324,3 +324,21 @@ def test_a_pod_without_resources_under_the_docs_quota_is_refused_naming_its_cont
     assert (refused.returncode, refused.stderr) == (1, (
         'Error from server (Forbidden): error when creating "STDIN": pods "qos-demo-3" is '
         f"forbidden: failed quota: mem-cpu-demo: must specify {missing}\n"))
+
+
+def test_the_docs_memory_defaults_fill_the_pod_and_say_so(cluster):
+    """tasks/administer-cluster/manage-resources/memory-default-namespace: the namespace's
+    LimitRange gives the docs' pod its memory request and limit, and the LimitRanger says what
+    it set in the ``kubernetes.io/limit-ranger`` annotation."""
+    resource = Path(__file__).parent / "manifests" / "admin" / "resource"
+    _kubectl(cluster, "create", "namespace", "default-mem-example")
+    for manifest in ("memory-defaults.yaml", "memory-defaults-pod.yaml"):
+        _kubectl(cluster, "apply", "-f", str(resource / manifest), "-n", "default-mem-example")
+    pod = json.loads(_kubectl(cluster, "get", "pod", "default-mem-demo", "-n",
+                              "default-mem-example", "-o", "json"))
+    assert pod["spec"]["containers"][0]["resources"] == {
+        "limits": {"memory": "512Mi"}, "requests": {"memory": "256Mi"}}
+    assert pod["metadata"]["annotations"]["kubernetes.io/limit-ranger"] == (
+        "LimitRanger plugin set: memory request for container default-mem-demo-ctr; memory "
+        "limit for container default-mem-demo-ctr")
+    assert pod["status"]["qosClass"] == "Burstable"
