@@ -342,3 +342,15 @@ def test_the_docs_memory_defaults_fill_the_pod_and_say_so(cluster):
         "LimitRanger plugin set: memory request for container default-mem-demo-ctr; memory "
         "limit for container default-mem-demo-ctr")
     assert pod["status"]["qosClass"] == "Burstable"
+
+
+def test_the_docs_host_path_volume_reads_back_with_its_type_defaulted(cluster):
+    """tasks/configure-pod-container/configure-persistent-volume-storage: ``kubectl get pv
+    task-pv-volume -o yaml`` shows the hostPath's ``type: ""`` beside the volume defaults."""
+    _kubectl(cluster, "apply", "-f", str(Path(__file__).parent / "manifests" / "storage"
+                                         / "pv-volume.yaml"))
+    spec = json.loads(_kubectl(cluster, "get", "pv", "task-pv-volume", "-o",
+                               "jsonpath={.spec}"))
+    assert spec["hostPath"] == {"path": "/mnt/data", "type": ""}
+    assert (spec["persistentVolumeReclaimPolicy"], spec["volumeMode"]) == ("Retain",
+                                                                           "Filesystem")
