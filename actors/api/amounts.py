@@ -1,5 +1,5 @@
-"""Amounts as Kubernetes counts them: a pod's effective requests and limits (cpu, memory),
-whole numbers of things, and IntOrString percentages.
+"""Amounts as Kubernetes counts them: a pod's effective requests and limits (cpu, memory), its
+QoS class, whole numbers of things, and IntOrString percentages.
 
 Pure functions over plain dicts; an unparsable amount counts 0 here (validation reports it).
 
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.api.objects import Object
-from actors.api.pods import listed
+from actors.api.pods import listed, pod_containers
 from actors.api.quantity import parse_cpu, parse_memory, parse_quantity
 
 NONZERO_CPU = 100
@@ -105,3 +105,26 @@ def int_or_percent(value: Any, total: int, round_up: bool) -> int:
         exact = int(value[:-1]) * total / 100
         return math.ceil(exact) if round_up else math.floor(exact)
     raise ValueError(f"{value!r}: must be a non-negative integer or a percentage (\"25%\")")
+
+
+def qos_class(pod: Object) -> str:
+    """Kubernetes' ComputePodQOS (``status.qosClass``): ``BestEffort`` when no container asks
+    for cpu or memory, ``Guaranteed`` when every container limits both and the pod's requests
+    (its limits where it names none, as defaulted) equal its limits, else ``Burstable``."""
+    spec = pod.get("spec")
+    requests: dict[str, int] = {}
+    limits: dict[str, int] = {}
+    guaranteed = True
+    for container in pod_containers(spec):
+        _add(requests, _positive(_container_amounts(container, "requests", None)))
+        capped = _positive(_container_amounts(container, "limits", None))
+        guaranteed = guaranteed and set(capped) == set(COMPUTE_PARSERS)
+        _add(limits, capped)
+    if not requests and not limits:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed and requests == limits else "Burstable"
+
+
+def _positive(amounts: dict[str, int]) -> dict[str, int]:
+    """The amounts above zero (what ComputePodQOS counts)."""
+    return {resource: amount for resource, amount in amounts.items() if amount > 0}

@@ -96,8 +96,15 @@ def pod_status_word(pod: Object) -> str:
     status = pod.get("status", {})
     if (condition(pod, "PodScheduled") or {}).get("reason") == SCHEDULING_GATED:
         return SCHEDULING_GATED
-    if (initializing := _init_status_word(pod)) is not None:
+    initializing = _init_status_word(pod)
+    if initializing is not None and (condition(pod, "Initialized") or {}).get("status") != "True":
         return initializing
+    return _app_status_word(status) or initializing or str(status.get("phase", "Pending"))
+
+
+def _app_status_word(status: Object) -> str | None:
+    """The STATUS an app container's state gives (a waiting reason, a terminated one), which
+    kubectl prefers once the pod is initialized, even to an ended sidecar's ``Init:Error``."""
     for container in status.get("containerStatuses") or []:
         state = container.get("state", {})
         if "waiting" in state and state["waiting"].get("reason") not in (None, ""):
@@ -109,7 +116,7 @@ def pod_status_word(pod: Object) -> str:
                       if "terminated" in c.get("state", {})]
         if terminated:
             return str(terminated[0].get("reason") or status["phase"])
-    return str(status.get("phase", "Pending"))
+    return None
 
 
 def _init_status_word(pod: Object) -> str | None:

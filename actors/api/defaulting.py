@@ -29,6 +29,7 @@ from actors.api.pods import (
     DEFAULT_TOLERATION_SECONDS,
     NOT_READY_TAINT,
     UNREACHABLE_TAINT,
+    listed,
     mark_gated,
     pod_containers,
     toleration_matches,
@@ -59,15 +60,86 @@ def default_pod_spec(spec: Any) -> bool:
     spec.setdefault("securityContext", {})
     spec.setdefault("schedulerName", DEFAULT_SCHEDULER)
     spec.setdefault("terminationGracePeriodSeconds", 30)
+    if account := spec.get("serviceAccountName") or spec.get("serviceAccount"):
+        spec["serviceAccountName"] = spec["serviceAccount"] = account
     for container in pod_containers(spec):
-        container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
-        container.setdefault("terminationMessagePath", "/dev/termination-log")
-        container.setdefault("terminationMessagePolicy", "File")
-        ports = container.get("ports")
-        for port in ports if isinstance(ports, list) else []:
-            if isinstance(port, dict):
-                port.setdefault("protocol", "TCP")
+        default_container(container)
+    for volume in listed(spec.get("volumes")):
+        default_volume(volume)
     return True
+
+
+def default_container(container: Object) -> None:
+    """SetDefaults_Container and what kube-apiserver defaults inside one: ``resources`` (a
+    struct, so always written), ports' protocol, probes' and hooks' handlers, env's
+    ``fieldRef``."""
+    container.setdefault("imagePullPolicy", default_pull_policy(container.get("image")))
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    container.setdefault("resources", {})
+    for port in listed(container.get("ports")):
+        port.setdefault("protocol", "TCP")
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if isinstance(found := container.get(probe), dict):
+            for field, value in PROBE_DEFAULTS.items():
+                if not found.get(field):
+                    found[field] = value
+            _default_handler(found)
+    lifecycle = container.get("lifecycle")
+    for hook in ("postStart", "preStop"):
+        if isinstance(lifecycle, dict) and isinstance(found := lifecycle.get(hook), dict):
+            _default_handler(found)
+    for env in listed(container.get("env")):
+        source = env.get("valueFrom")
+        _default_field_ref(source if isinstance(source, dict) else {})
+
+
+PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1,
+                  "failureThreshold": 3}
+"""SetDefaults_Probe: each field unset or 0 takes this."""
+FILE_MODE = 420
+"""0644, the ``defaultMode`` of secret, configMap, downwardAPI and projected volumes."""
+VOLUME_SOURCES = ("hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore",
+                  "gitRepo", "secret", "nfs", "iscsi", "glusterfs", "persistentVolumeClaim",
+                  "rbd", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI", "fc",
+                  "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk",
+                  "photonPersistentDisk", "projected", "portworxVolume", "scaleIO",
+                  "storageos", "csi", "ephemeral", "image")
+"""The sources a volume may name (v1.VolumeSource's fields)."""
+
+
+def _default_handler(handler: Object) -> None:
+    """SetDefaults_HTTPGetAction: path ``/``, scheme ``HTTP``."""
+    if isinstance(get := handler.get("httpGet"), dict):
+        get["path"] = get.get("path") or "/"
+        get["scheme"] = get.get("scheme") or "HTTP"
+
+
+def _default_field_ref(source: Object) -> None:
+    """SetDefaults_ObjectFieldSelector: a ``fieldRef`` reads ``apiVersion`` v1."""
+    if isinstance(ref := source.get("fieldRef"), dict) and not ref.get("apiVersion"):
+        ref["apiVersion"] = "v1"
+
+
+def default_volume(volume: Object) -> None:
+    """SetDefaults_Volume and its sources': a volume naming no source is an ``emptyDir``;
+    file modes 0644; a hostPath's ``type`` ""; a downward API item's ``fieldRef``; a token's
+    hour."""
+    if not any(source in volume for source in VOLUME_SOURCES):
+        volume["emptyDir"] = {}
+    for kind in ("secret", "configMap", "downwardAPI", "projected"):
+        if isinstance(source := volume.get(kind), dict):
+            source.setdefault("defaultMode", FILE_MODE)
+    if isinstance(host := volume.get("hostPath"), dict):
+        host.setdefault("type", "")
+    projected = volume.get("projected")
+    sources = listed(projected.get("sources")) if isinstance(projected, dict) else []
+    for downward in [volume.get("downwardAPI"), *(s.get("downwardAPI") for s in sources)]:
+        for item in listed(downward.get("items")) if isinstance(downward, dict) else []:
+            _default_field_ref(item)
+    for token in (s.get("serviceAccountToken") for s in sources):
+        if isinstance(token, dict):
+            token.setdefault("expirationSeconds", 3600)
 
 
 def default_requests(container: Object) -> None:

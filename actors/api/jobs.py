@@ -55,21 +55,27 @@ IMMUTABLE = ("selector", "template", "completionMode", "podFailurePolicy",
 def default_job(job: Object) -> None:
     """Kubernetes' defaults of a batch/v1 Job, and its generated selector: unless
     ``manualSelector``, the template carries the Job's uid and name as labels and the selector
-    asks for the uid (kube-apiserver's generateSelector)."""
+    asks for the uid (kube-apiserver's generateSelector); a Job without labels takes its
+    template's (SetDefaults_Job, which kube-apiserver applies again to what it reads back)."""
     spec = job.get("spec")
     if not isinstance(spec, dict):
         return
     default_job_spec(spec)
     template = spec.get("template")
     metadata = job.get("metadata") or {}
-    if spec.get("manualSelector") is True or not isinstance(template, dict):
+    if not isinstance(template, dict):
         return
-    uid, name = metadata.get("uid", ""), metadata.get("name", "")
-    labels = template.setdefault("metadata", {}).setdefault("labels", {})
-    if isinstance(labels, dict):
-        labels.update({CONTROLLER_UID: uid, JOB_NAME: name,
-                       LEGACY_CONTROLLER_UID: uid, LEGACY_JOB_NAME: name})
-    spec.setdefault("selector", {"matchLabels": {CONTROLLER_UID: uid}})
+    if spec.get("manualSelector") is not True:
+        uid, name = metadata.get("uid", ""), metadata.get("name", "")
+        generated = template.setdefault("metadata", {}).setdefault("labels", {})
+        if isinstance(generated, dict):
+            generated.update({CONTROLLER_UID: uid, JOB_NAME: name,
+                              LEGACY_CONTROLLER_UID: uid, LEGACY_JOB_NAME: name})
+        spec.setdefault("selector", {"matchLabels": {CONTROLLER_UID: uid}})
+    labels = template["metadata"].get("labels") if isinstance(template.get("metadata"),
+                                                               dict) else None
+    if isinstance(labels, dict) and labels and not metadata.get("labels"):
+        metadata["labels"] = dict(labels)  # SetDefaults_Job, as a Job read back shows it
 
 
 def default_job_spec(spec: dict[str, Any]) -> None:

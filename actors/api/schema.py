@@ -86,6 +86,9 @@ class Node:
     """What a value must be beyond its type (custom resources only)."""
     bits: int | None = None
     """An integer's width (``format: int32`` or ``int64``): Go's field holds no more."""
+    go_type: str = ""
+    """The Go type kube-apiserver decodes a value here into (``v1.NodeAffinity``,
+    ``[]v1.Container``, ``int32``), as its decode errors name it (built-in types only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,12 @@ class Findings:
     zeroed: list[tuple[list[Any], int, Any]] = field(default_factory=list)
     """(list, index, zero value) of every null item of a list: Go's decoder makes it the zero
     value of the item's type (``{}``, ``""``, ``0``)."""
+    mistyped: list[tuple[str, Any, Node]] = field(default_factory=list)
+    """(path, value, node) of every value Go's decoder could not read into its field (a wrong
+    JSON type, an integer too wide, a string that is no quantity), also in ``errors``."""
+    undecodable: str | None = None
+    """For a built-in type: why kube-apiserver's decoder refuses the object (the first of
+    ``mistyped``, in Go's words), a 400 before any field error; None: it decodes."""
 
     def drop(self) -> None:
         """Change the object walked as Go's decoder would have read it: no unknown fields, no
@@ -133,7 +142,39 @@ def check(api_version: str, kind: str, obj: Object) -> Findings | None:
     """Walk ``obj`` against the schema of ``kind`` in ``api_version``; None when Kubernetes has
     no such type (kubeactor's own kinds)."""
     root = _root(api_version, kind)
-    return None if root is None else walk(root, obj)
+    if root is None:
+        return None
+    findings = walk(root, obj)
+    if findings.mistyped:
+        findings.undecodable = decode_error(root, *findings.mistyped[0])
+    return findings
+
+
+def decode_error(root: Node, path: str, value: Any, node: Node) -> str:
+    """Go's words (sigs.k8s.io/json's UnmarshalTypeError, or Quantity's own) for ``value`` at
+    ``path`` under ``root`` that the decoder could not read: the struct holding the field, the
+    JSON names leading to it (no list indexes, no map keys) and the field's Go type."""
+    if node.special == "quantity":
+        return quantity.FORMAT_ERROR
+    holder, fields, at = "", [], root
+    for name, _ in _STEPS.findall(path):
+        if name:
+            holder, at = at.go_type.rpartition(".")[2], (at.properties or {}).get(name, at)
+            fields.append(name)
+        else:  # a list's index or a map's key
+            at = at.items or at.values or at
+    target = "int32" if node.special else node.go_type  # IntOrString reads an int32
+    found = _GO_VALUES.get(json_type(value), json_type(value))
+    if found == "number" and (node.bits is not None or node.special):
+        found = f"number {value}"  # an integer field: Go names the number it cannot hold
+    return (f"json: cannot unmarshal {found} into Go struct field {holder}."
+            f"{'.'.join(fields)} of type {target}")
+
+
+_GO_VALUES = {"boolean": "bool", "integer": "number"}
+"""How Go's decoder names a JSON value's kind where it differs from the schema's type."""
+_STEPS = re2.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+"""A path's steps: a field's name, or an index or map key in brackets."""
 
 
 def walk(root: Node, obj: Any, at: str = "") -> Findings:
@@ -236,7 +277,8 @@ def _compiled(name: str) -> Node:
     """The definition ``name``, compiled once (cached before its fields, for recursion)."""
     if (node := _COMPILED.get(name)) is not None:
         return node
-    node = _COMPILED[name] = Node()
+    package, _, type_name = name.rpartition(".")
+    node = _COMPILED[name] = Node(go_type=f"{package.rpartition('.')[2]}.{type_name}")
     special = SPECIAL_TYPES.get(name)
     if special is not None:
         node.special = special
@@ -271,6 +313,21 @@ def _fill(node: Node, schema: dict[str, Any],
         node.items = compile_(schema["items"])
     node.required = tuple(schema.get("required", ()))
     node.bits = _INTEGER_BITS.get(schema.get("format", ""))
+    node.go_type = node.go_type or _go_type(node, schema.get("format", ""))
+
+
+def _go_type(node: Node, format_: str) -> str:
+    """The Go type of an inline schema (a definition's is its name)."""
+    if node.items is not None:
+        return f"[]{node.items.go_type}"
+    if node.values is not None:
+        return f"map[string]{node.values.go_type}"
+    return _GO_TYPES.get(format_) or _GO_TYPES.get(node.types[0] if node.types else "", "")
+
+
+_GO_TYPES = {"int32": "int32", "int64": "int64", "double": "float64", "string": "string",
+             "boolean": "bool", "number": "float64"}
+"""Go's types of OpenAPI's formats and scalar types."""
 
 
 def _walk(value: Any, node: Node, path: str, found: Findings, parent: Object | None,
@@ -283,16 +340,20 @@ def _walk(value: Any, node: Node, path: str, found: Findings, parent: Object | N
             found.errors.append(_wrong_type(path, node.types, value))
         return
     if node.special:
-        found.errors += _special_problems(node.special, path, value)
+        if problems := _special_problems(node.special, path, value):
+            found.errors += problems
+            found.mistyped.append((path, value, node))
         return
     if node.types and not _has_type(value, node.types):
         found.errors.append(_wrong_type(path, node.types, value))
+        found.mistyped.append((path, value, node))
         return
     if node.bits is not None and isinstance(value, int) and not isinstance(value, bool):
         low, high = -1 << node.bits - 1, (1 << node.bits - 1) - 1
         if not low <= value <= high:
             found.errors.append(f"{path}: Invalid value: {value}: must be between {low} and "
                                 f"{high}, inclusive")
+            found.mistyped.append((path, value, node))
     if node.rules is not None:
         found.errors += _rule_problems(node.rules, path, value)
     if isinstance(value, dict):

@@ -64,11 +64,14 @@ LOCAL_PATH_PROVISIONER = "rancher.io/local-path"
 
 
 def default_volume(volume: Object) -> None:
-    """SetDefaults_PersistentVolume: Retain, Filesystem, phase Pending."""
+    """SetDefaults_PersistentVolume: Retain, Filesystem, phase Pending; a ``hostPath``'s
+    ``type`` "" (SetDefaults_HostPathVolumeSource)."""
     spec = volume.setdefault("spec", {})
     if isinstance(spec, dict):
         spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
         spec.setdefault("volumeMode", "Filesystem")
+        if isinstance(host := spec.get("hostPath"), dict):
+            host.setdefault("type", "")
     status = volume.setdefault("status", {})
     if isinstance(status, dict):
         status.setdefault("phase", "Pending")

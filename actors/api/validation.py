@@ -20,6 +20,7 @@ Neighbours: ``actors.api.schema`` (the schemas), ``actors.api.defaulting`` (runs
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from typing import Any
 
@@ -53,20 +54,31 @@ _KUBERNETES_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 """A time as Kubernetes writes it (UTC, RFC 3339; MicroTime with the fraction)."""
 
 
-def decode(info: ResourceInfo, obj: Object, field_validation: str = "Warn") -> list[str]:
+def decode(info: ResourceInfo, obj: Object, field_validation: str = "Warn",
+           patched: bool = False) -> list[str]:
     """Apply the schema of ``obj``'s type, as kube-apiserver's decoder does, and return the
-    warnings for the reply. Under ``Strict`` an unknown field is a BadRequest; otherwise
-    unknown fields are removed from ``obj``, and so are nulls where the field is optional. A
-    value of the wrong type is Invalid naming its path. Kinds Kubernetes does not have
-    (kubeactor's own) pass unchanged."""
+    warnings for the reply. A value Go's decoder cannot read into a built-in type's field is
+    a BadRequest in its words (a patch's result: Invalid, the patched object quoted, as
+    kube-apiserver's patcher says it); under ``Strict`` so is an unknown field; otherwise unknown
+    fields are removed from ``obj``, and so are nulls where the field is optional. A custom
+    resource's value of the wrong type is Invalid naming its path. Kinds Kubernetes does not
+    have (kubeactor's own) pass unchanged."""
     findings = crds.check(info, obj) if isinstance(info, crds.CustomResource) else \
         schema.check(info.api_version, info.kind, obj)
     if findings is None:
         return []
     unknown = [f'unknown field "{path}"' for path in findings.unknown]
-    if unknown and field_validation == "Strict":
+    why = findings.undecodable
+    if why is not None and patched:  # kube-apiserver's patcher words it as a 422
+        shown = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        cause = f"patch: Invalid value: {json.dumps(shown)}: {why}"
+        raise Invalid(f' "" is invalid: {cause}', details={"name": "", "kind": "",
+                                                          "causes": [cause]})
+    if why is None and unknown and field_validation == "Strict":
+        why = f"strict decoding error: {', '.join(unknown)}"
+    if why is not None:
         raise BadRequest(f'{info.kind} in version "{info.version}" cannot be handled as a '
-                         f"{info.kind}: strict decoding error: {', '.join(unknown)}")
+                         f"{info.kind}: {why}")
     if findings.errors:
         raise invalid(info, obj, findings.errors)
     findings.drop()

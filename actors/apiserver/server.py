@@ -378,7 +378,8 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
                 mismatch := crds.version_mismatch(request.info, request.options.version,
                                                   request.envelope.body)):
             raise BadRequest(mismatch)
-        request.warnings += decode(request.info, obj, request.options.field_validation)
+        request.warnings += decode(request.info, obj, request.options.field_validation,
+                                   patched=request.verb == "patch")
 
     def _validate(self, request: Request, obj: Object) -> None:
         validate(request.info, obj)

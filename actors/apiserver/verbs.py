@@ -23,6 +23,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from actors.api import (
+    amounts,
     applying,
     certificates,
     conversion,
@@ -224,6 +225,8 @@ class Verbs:
             certificates.requested_by(obj, user.name, user.uid, user.groups)
         self._check_schema(request, obj)
         yield from self._admit(request, "CREATE", obj, None)
+        if request.info.name == "pods":  # PrepareForCreate: after LimitRanger's resources
+            obj["status"]["qosClass"] = amounts.qos_class(obj)
         self._record(request, None, obj)
         try:
             self._validate(request, obj)

@@ -466,5 +466,12 @@ class Controller(BusActor):
         self.events.record(obj, kind, reason, message)
 
 
+def without_zeros(status: Object, fields: tuple[str, ...]) -> Object:
+    """``status`` without those of ``fields`` that are 0: a status's plain int32 counts, which
+    Go's ``omitempty`` leaves out of what kube-controller-manager writes (its pointers, such as
+    ``collisionCount``, keep their 0)."""
+    return {k: v for k, v in status.items() if k not in fields or v != 0}
+
+
 def _revision(obj: Object) -> int:
     return int(obj.get("metadata", {}).get("resourceVersion") or 0)

@@ -36,7 +36,7 @@ from actors.api.pods import NOT_READY_TAINT, UNREACHABLE_TAINT, bound_node, is_p
 from actors.api.selectors import selector_matches
 from actors.client.client import Client
 from actors.controllers import revisions
-from actors.controllers.controller import Controller, ControllerConfig, Key
+from actors.controllers.controller import Controller, ControllerConfig, Key, without_zeros
 from actors.controllers.replicaset import Expectations
 from bus.connection import Connection
 from bus.errors import ApiError, NotFound, TemporaryError
@@ -52,6 +52,11 @@ DAEMON_TOLERATIONS: tuple[Object, ...] = (
 network pod also ``network-unavailable``)."""
 NETWORK_UNAVAILABLE = {"key": "node.kubernetes.io/network-unavailable", "operator": _EXISTS,
                        "effect": "NoSchedule"}
+
+OMITTED_WHEN_ZERO = ("observedGeneration", "updatedNumberScheduled", "numberAvailable",
+                     "numberUnavailable")
+"""DaemonSetStatus's counts Go's omitempty leaves out at 0 (the scheduled, misscheduled,
+desired and ready numbers are always written)."""
 
 
 # -- decisions ----------------------------------------------------------------------------------
@@ -301,11 +306,12 @@ class DaemonSetController(Controller):
                                int(daemonset["spec"].get("minReadySeconds") or 0), now)
             self._apply(key, daemonset, history.update, current, plan)
         revisions.prune(self, daemonset, history, {_hash(p) or "" for p in pods})
-        status = daemonset_status(daemonset, nodes, current, now)
+        status = without_zeros(daemonset_status(daemonset, nodes, current, now),
+                               OMITTED_WHEN_ZERO)
         if status != daemonset.get("status"):
             self.remember(self.client.update("daemonsets", dict(daemonset, status=status),
                                              subresource="status"))
-        return 1.0 if status["numberAvailable"] < status["numberReady"] else None
+        return 1.0 if status.get("numberAvailable", 0) < status["numberReady"] else None
 
     def _nodes(self, daemonset: Object, pods: list[Object]) -> list[NodeState]:
         """Every node with the DaemonSet's pods for it; a node gone keeps its pods in a

@@ -43,7 +43,7 @@ from actors.api.amounts import int_or_percent
 from actors.api.meta import controller_ref, now_rfc3339, owner_reference, parse_time
 from actors.api.objects import Object
 from actors.api.selectors import selector_matches
-from actors.controllers.controller import Controller, Key
+from actors.controllers.controller import Controller, Key, without_zeros
 from bus.errors import AlreadyExists, ApiError, TemporaryError
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,10 @@ back); every other one (``kubernetes.io/change-cause``) is copied, as Kubernetes
 FINISHED = ("Succeeded", "Failed")
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 """Kubernetes' alphabet for generated names (no vowels: no words)."""
+
+OMITTED_WHEN_ZERO = ("observedGeneration", "replicas", "updatedReplicas", "readyReplicas",
+                     "availableReplicas", "unavailableReplicas")
+"""DeploymentStatus's counts Go's omitempty leaves out at 0."""
 
 
 # -- decisions ----------------------------------------------------------------------------------
@@ -326,7 +330,7 @@ def deployment_status(deployment: Object, replicasets: list[Object], new: Object
                 == status["availableReplicas"])
     deadline = float(spec.get("progressDeadlineSeconds", 600))
     progressing = conditions.get("Progressing")
-    moved = any(old.get(f) != status[f] for f in ("replicas", "updatedReplicas",
+    moved = any(old.get(f, 0) != status[f] for f in ("replicas", "updatedReplicas",
                                                    "availableReplicas", "readyReplicas"))
     left: float | None = None
     reason = (progressing or {}).get("reason")
@@ -567,6 +571,7 @@ class DeploymentController(Controller):
     def _report(self, deployment: Object, owned: list[Object], new: Object | None,
                 olds: list[Object]) -> float | None:
         status, left = deployment_status(deployment, owned, new, datetime.now(UTC))
+        status = without_zeros(status, OMITTED_WHEN_ZERO)
         if status != deployment.get("status"):
             deployment = self.remember(self.client.update(
                 "deployments", dict(deployment, status=status), subresource="status"))

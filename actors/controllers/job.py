@@ -32,13 +32,15 @@ from actors.api.pods import is_pod_ready
 from actors.api.selectors import selector_matches
 from actors.client.client import Client
 from actors.controllers import jobpods
-from actors.controllers.controller import Controller, ControllerConfig, Key
+from actors.controllers.controller import Controller, ControllerConfig, Key, without_zeros
 from actors.controllers.replicaset import Expectations, create_pods, pods_to_delete
 from bus.connection import Connection
 from bus.errors import ApiError, Conflict, NotFound, TemporaryError
 
 TERMINAL = {"FailureTarget": "Failed", "SuccessCriteriaMet": "Complete"}
 """The interim condition of a Job that met its criteria, and the final one it leads to."""
+OMITTED_WHEN_ZERO = ("active", "succeeded", "failed")
+"""JobStatus's counts left out at 0 (``ready`` and ``terminating``, pointers, say 0)."""
 MANAGER = "kubernetes.io/job-controller"
 """The ``spec.managedBy`` of the Jobs this controller runs (the default); others are left to
 the controller they name."""
@@ -188,6 +190,7 @@ class JobController(Controller):
     # -- writes ----------------------------------------------------------------------------------
 
     def _write(self, job: Object, status: Object) -> Object:
+        status = without_zeros(status, OMITTED_WHEN_ZERO)
         if status == job.get("status"):
             return job
         return self.remember(self.client.update(jobs.JOBS, dict(job, status=status),

@@ -1,7 +1,7 @@
 """The controller manager: kube-controller-manager's loops, started and stopped together.
 
 One :class:`ControllerManager` owns the controller actors (node lifecycle, taint eviction,
-ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, disruption budgets,
+pod GC, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, disruption budgets,
 garbage collector, namespace, service accounts, Job, CronJob, TTL after finished,
 EndpointSlices, node IPAM, horizontal pod autoscaler, persistent volume binder, volume
 protection and, given the cluster CA, the root CA publisher), all under one identity
@@ -39,6 +39,7 @@ from actors.controllers.nodeipam import NodeIpamController
 from actors.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from actors.controllers.persistentvolume import PersistentVolumeController
 from actors.controllers.podautoscaler import AutoscalerConfig, PodAutoscalerController
+from actors.controllers.podgc import PodGCController
 from actors.controllers.replicaset import ReplicaSetController, ReplicationManager
 from actors.controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from actors.controllers.statefulset import StatefulSetController
@@ -93,6 +94,7 @@ class ControllerManager:
             starters: list[Callable[[], pykka.ActorRef[Any]]] = [
                 lambda: NodeLifecycleController.start(conn, client, config.node_lifecycle),
                 lambda: TaintEvictionController.start(conn, client, config.controller),
+                lambda: PodGCController.start(conn, client, config.controller),
                 lambda: ReplicaSetController.start(conn, client, config.controller),
                 lambda: ReplicationManager.start(conn, client, config.controller),
                 lambda: DeploymentController.start(conn, client, config.controller),

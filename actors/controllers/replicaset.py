@@ -34,7 +34,7 @@ from actors.api.objects import Object
 from actors.api.pods import is_pod_active, is_pod_ready
 from actors.api.selectors import selector_matches
 from actors.client.client import Client
-from actors.controllers.controller import Controller, ControllerConfig, Key
+from actors.controllers.controller import Controller, ControllerConfig, Key, without_zeros
 from bus.connection import Connection
 from bus.errors import ApiError, NotFound, TemporaryError
 
@@ -44,6 +44,11 @@ BURST_REPLICAS = 500
 """Most pods created or deleted in one reconcile (kube-controller-manager's burstReplicas)."""
 EXPECTATIONS_TIMEOUT_SECONDS = 300.0
 """Expectations older than this are given up on (a watch event lost), as in Kubernetes."""
+
+OMITTED_WHEN_ZERO = ("fullyLabeledReplicas", "readyReplicas", "availableReplicas",
+                     "observedGeneration")
+"""ReplicaSetStatus's counts Go's omitempty leaves out at 0 (``replicas`` is always
+written)."""
 
 
 @dataclass(slots=True)
@@ -257,6 +262,7 @@ class ReplicaSetController(Controller):
         if self.expectations.satisfied(key) and not rs["metadata"].get("deletionTimestamp"):
             self._manage(key, rs, pods)
         status, soonest = replicaset_status(rs, pods, datetime.now(UTC))
+        status = without_zeros(status, OMITTED_WHEN_ZERO)
         if status != rs.get("status"):
             self.remember(self.client.update(self.owner_resource, dict(stored, status=status),
                                              subresource="status"))

@@ -44,13 +44,18 @@ from actors.api.objects import Object
 from actors.api.pods import is_pod_ready
 from actors.api.selectors import selector_matches
 from actors.controllers import revisions
-from actors.controllers.controller import Controller, Key
+from actors.controllers.controller import Controller, Key, without_zeros
 from actors.controllers.daemonset import is_available
 from bus.errors import AlreadyExists, ApiError, NotFound, TemporaryError
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 FINISHED = ("Succeeded", "Failed")
+
+OMITTED_WHEN_ZERO = ("observedGeneration", "readyReplicas", "currentReplicas",
+                     "updatedReplicas")
+"""StatefulSetStatus's counts Go's omitempty leaves out at 0 (``replicas`` and
+``availableReplicas`` are always written)."""
 
 
 # -- decisions ----------------------------------------------------------------------------------
@@ -273,14 +278,15 @@ class StatefulSetController(Controller):
                 for p in pods]
         revisions.prune(self, statefulset, history,
                         {current["metadata"]["name"], *(revision_of(p) or "" for p in pods)})
-        status = statefulset_status(statefulset, pods, current["metadata"]["name"],
-                                    update["metadata"]["name"], now)
+        status = without_zeros(statefulset_status(
+            statefulset, pods, current["metadata"]["name"], update["metadata"]["name"], now),
+            OMITTED_WHEN_ZERO)
         if status != statefulset.get("status"):
             self.remember(self.client.update("statefulsets", dict(statefulset, status=status),
                                              subresource="status"))
         min_ready = int(statefulset["spec"].get("minReadySeconds") or 0)
-        return min_ready / 2 if min_ready and status["availableReplicas"] < status[
-            "readyReplicas"] else None
+        return min_ready / 2 if min_ready and status["availableReplicas"] < status.get(
+            "readyReplicas", 0) else None
 
     def _make_claims(self, statefulset: Object, ordinal: int) -> None:
         """Each claim of pod ``ordinal`` that does not exist yet (kept from before: reused)."""

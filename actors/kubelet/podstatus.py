@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actors.api.amounts import qos_class
 from actors.api.meta import now_rfc3339
 from actors.api.objects import Object
 from actors.api.pods import is_sidecar
@@ -118,8 +119,10 @@ def container_status(view: ContainerView) -> Object:
 # -- the pod -------------------------------------------------------------------------------------
 
 
-def pod_phase(policy: str, inits: list[Object], statuses: list[Object]) -> str:
-    """Kubernetes' ``getPhase``: init containers first, then the app containers' states."""
+def pod_phase(policy: str, inits: list[Object], statuses: list[Object],
+              sidecars_running: bool = False) -> str:
+    """Kubernetes' ``getPhase``: init containers first, then the app containers' states; a
+    sidecar running counts as a running container (the pod ends once it is stopped)."""
     for init in inits:
         done = init["state"].get("terminated", {})
         if done.get("exitCode") == 0:
@@ -127,7 +130,7 @@ def pod_phase(policy: str, inits: list[Object], statuses: list[Object]) -> str:
         if done and policy == "Never":
             return "Failed"
         return "Pending"
-    running = waiting = stopped = succeeded = 0
+    running, waiting, stopped, succeeded = int(sidecars_running), 0, 0, 0
     for status in statuses:
         state = status["state"]
         if "running" in state:
@@ -161,7 +164,7 @@ def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView
     sidecars = [s for s, view in zip(init_statuses, inits, strict=True) if is_sidecar(view.spec)]
     blocking = [s for s, view in zip(init_statuses, inits, strict=True)
                 if not (is_sidecar(view.spec) and sidecar_started(view))]
-    phase = pod_phase(policy, blocking, statuses)
+    phase = pod_phase(policy, blocking, statuses, any("running" in s["state"] for s in sidecars))
     old = {c["type"]: c for c in pod.get("status", {}).get("conditions") or []}
 
     def cond(kind: str, value: bool, reason: str = "", message: str = "") -> Object:
@@ -186,7 +189,7 @@ def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView
             cond("ContainersReady", not unready, *why),
             cond("Ready", not unready, *why),
         ],
-        "containerStatuses": statuses,
+        "containerStatuses": statuses, "qosClass": qos_class(pod),
     }
     if init_statuses:
         status["initContainerStatuses"] = init_statuses

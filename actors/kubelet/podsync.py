@@ -8,7 +8,8 @@ on the difference, so running it again is always safe. In order:
    ``deletionGracePeriodSeconds`` (SIGTERM, then SIGKILL), removed, and the deletion confirmed;
 2. init containers run one after the other, each to success, before any app container; a
    sidecar (``restartPolicy: Always``) lets the next one start once it runs, and keeps
-   running (restarted whatever the pod's policy) beside the app containers;
+   running (restarted whatever the pod's policy) beside the app containers, until they all
+   ended for good: then the sidecars are stopped, the last one first, and the pod ends;
 3. app containers are started (image pulled by ``imagePullPolicy``, with ErrImagePull then
    ImagePullBackOff between pulls; env resolved from ConfigMaps, Secrets (watched, not read
    at each start: ``actors.kubelet.objectcache``) and the downward API,
@@ -246,6 +247,8 @@ class PodSync:
     def _converge(self, record: PodRecord, wakes: list[float]) -> None:
         spec = record.pod["spec"]
         latest, previous = self._attempts(record.uid)
+        if _sidecars_outlive_apps(spec, latest):
+            return self._end_sidecars(record, latest)
         inits: list[ContainerView] = []
         for container in spec.get("initContainers") or []:
             if inits and not _initialized(inits[-1]):  # one at a time, in order
@@ -262,6 +265,18 @@ class PodSync:
         apps = [self._view(record, c, latest, previous, wakes) for c in spec["containers"]]
         self._refresh_tokens(record, wakes)
         self._report(record, inits, apps)
+
+    def _end_sidecars(self, record: PodRecord, latest: dict[str, ContainerInfo]) -> None:
+        """The kubelet's KillPod once the app containers ended for good: running sidecars are
+        stopped, the last first, none restarted; the pod ends as its app containers did."""
+        spec = record.pod["spec"]
+        for container in reversed(spec["initContainers"]):
+            if is_sidecar(container) and (info := latest.get(container["name"])) is not None \
+                    and info.state == "running":
+                self._kill(record, info, f"Stopping container {container['name']}")
+        latest, previous = self._attempts(record.uid)
+        self._report(record, *([ContainerView(c, latest.get(c["name"]), previous.get(c["name"]))
+                                for c in spec[kind]] for kind in ("initContainers", "containers")))
 
     def _attempts(self, uid: str) -> tuple[dict[str, ContainerInfo], dict[str, ContainerInfo]]:
         """The latest attempt of each container name, and the one before."""
@@ -564,6 +579,15 @@ class PodSync:
 def _succeeded(view: ContainerView) -> bool:
     return view.latest is not None and view.latest.state == "exited" \
         and view.latest.exit_code == 0
+
+
+def _sidecars_outlive_apps(spec: Object, latest: dict[str, ContainerInfo]) -> bool:
+    """Whether the pod has sidecars and every app container ran and exited for good (the
+    pod's policy restarts none)."""
+    policy = spec.get("restartPolicy", "Always")
+    return any(is_sidecar(c) for c in spec.get("initContainers") or []) and all(
+        (info := latest.get(c["name"])) is not None and info.state == "exited"
+        and not should_restart(policy, info.exit_code) for c in spec["containers"])
 
 
 def _initialized(view: ContainerView) -> bool:

@@ -126,3 +126,19 @@ def _of(cronjob: str):
                            for ref in obj["metadata"].get("ownerReferences") or []) \
         and not (obj["metadata"].get("annotations") or {}).get(
             "cronjob.kubernetes.io/instantiate")
+
+
+def test_the_docs_sidecar_job_completes_once_its_app_ended_its_sidecar_stopped(cluster, admin):
+    """concepts/workloads/pods/sidecar-containers (job-sidecar.yaml, busybox for alpine): on
+    Docker the app writes its line and exits, the kubelet stops the ``tail -F`` sidecar, the
+    pod Succeeded and the Job completes."""
+    docs = Path(__file__).resolve().parents[1] / "integration" / "manifests" / "application" \
+        / "job" / "job-sidecar.yaml"
+    made = cluster.kubectl("apply", "-f", "-",
+                           stdin=docs.read_text().replace("alpine:latest", IMAGE))
+    assert made.returncode == 0, made.stderr
+    wait_for(admin, jobs.JOBS, "myjob", finished("Complete"), timeout=90)
+    pod = pods_of(admin, "myjob")[0]
+    sidecar = pod["status"]["initContainerStatuses"][0]
+    assert (pod["status"]["phase"], sidecar["name"], list(sidecar["state"])) == (
+        "Succeeded", "logshipper", ["terminated"])

@@ -8,7 +8,7 @@ import pytest
 
 from actors.client.client import Client
 from bindings.cluster import Cluster
-from bus.errors import BadRequest, Invalid, NotFound
+from bus.errors import BadRequest, NotFound
 from tests.conftest import pod
 
 pytestmark = pytest.mark.integration
@@ -55,14 +55,15 @@ def test_warn_drops_the_field_and_the_reply_says_so(admin: Client):
     assert created["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
 
 
-def test_a_list_where_a_map_belongs_is_invalid_naming_the_path(admin: Client):
+def test_a_list_where_a_map_belongs_is_a_bad_request_naming_the_go_field(admin: Client):
     body = pod("listy")
     body["spec"]["affinity"] = []
-    with pytest.raises(Invalid) as raised:
+    with pytest.raises(BadRequest) as raised:
         admin.create("pods", body)
-    assert raised.value.code == 422
-    assert 'spec.affinity: Invalid value: "array": spec.affinity in body must be of type ' \
-        'object: "array"' in raised.value.message
+    assert raised.value.code == 400
+    assert raised.value.message == (
+        'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal array into Go '
+        "struct field PodSpec.spec.affinity of type v1.Affinity")
 
 
 def test_an_rbac_name_with_a_colon_is_accepted(admin: Client):

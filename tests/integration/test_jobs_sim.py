@@ -36,7 +36,7 @@ def test_a_job_runs_its_completions_parallelism_at_a_time_and_completes(sim_clus
     admin.create(jobs.JOBS, job("five", completions=5, parallelism=2))
     done = wait_for(admin, jobs.JOBS, "five", finished("Complete"), timeout=60)
     status = done["status"]
-    assert (status["succeeded"], status.get("failed", 0), status["active"]) == (5, 0, 0)
+    assert (status["succeeded"], "failed" in status, "active" in status) == (5, False, False)
     assert {c["type"] for c in status["conditions"]} == {"SuccessCriteriaMet", "Complete"}
     assert status["completionTime"] >= status["startTime"]
     pods = pods_of(admin, "five")
@@ -113,7 +113,7 @@ def test_a_job_past_its_active_deadline_fails_and_its_pods_go(sim_cluster):
     cond = next(c for c in failed["status"]["conditions"] if c["type"] == "Failed")
     assert (cond["reason"], cond["message"]) == ("DeadlineExceeded",
                                                  "Job was active longer than specified deadline")
-    assert failed["status"]["active"] == 0
+    assert "active" not in failed["status"]  # 0, which Go's omitempty leaves out
     wait_none_left(admin, "pods", f"{jobs.JOB_NAME}=slow", timeout=30)
 
 

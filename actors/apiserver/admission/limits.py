@@ -2,7 +2,8 @@
 
 :class:`LimitRanger` fills each new pod's containers with the defaults of the namespace's
 LimitRange objects (``default`` limits, ``defaultRequest`` requests, each falling back as
-``defaulting.limit_range_defaults`` says) and refuses amounts outside their ``min``/``max``; it
+``defaulting.limit_range_defaults`` says), annotating the pod with what it set
+(``kubernetes.io/limit-ranger``), and refuses amounts outside their ``min``/``max``; it
 runs after the pod's own defaults, so a container's limit without a request has already
 become its request. :class:`ResourceQuota` keeps each ResourceQuota's
 ``status.used`` and refuses an object that would take it past ``spec.hard`` (what each object
@@ -27,7 +28,7 @@ from typing import Any
 from actors.api.amounts import COMPUTE_PARSERS, pod_amounts
 from actors.api.defaulting import limit_range_defaults
 from actors.api.objects import Object
-from actors.api.pods import pod_containers
+from actors.api.pods import listed, pod_containers
 from actors.api.quantity import format_cpu, format_memory
 from actors.apiserver.admission import quota as quota_usage
 from actors.apiserver.admission.chain import AdmissionRequest, ObjectAccess
@@ -36,6 +37,8 @@ from bus.errors import Conflict, NotFound
 log = logging.getLogger(__name__)
 
 FORMATTERS: dict[str, Callable[[int], str]] = {"cpu": format_cpu, "memory": format_memory}
+ANNOTATION = "kubernetes.io/limit-ranger"
+"""Says which defaults the LimitRanger gave a pod's containers."""
 
 
 def _section(container: Object, section: str) -> dict[str, Any]:
@@ -45,6 +48,20 @@ def _section(container: Object, section: str) -> dict[str, Any]:
         return {}
     amounts = resources.setdefault(section, {})
     return amounts if isinstance(amounts, dict) else {}
+
+
+def _merge(container: Object, kind: str, requests: dict[str, Any],
+           limits: dict[str, Any]) -> list[str]:
+    """Give ``container`` the default ``requests`` and ``limits`` it lacks; what was set, as
+    the LimitRanger annotation says it (``cpu, memory request for container app``)."""
+    said = []
+    for section, defaults in (("requests", requests), ("limits", limits)):
+        amounts = _section(container, section) if defaults else {}
+        missing = sorted(r for r in defaults if r not in amounts)
+        amounts.update({r: defaults[r] for r in missing})
+        if missing:
+            said.append(f"{', '.join(missing)} {section[:-1]} for {kind} {container.get('name')}")
+    return said
 
 
 def _amount(resource: str, value: Any) -> int | None:
@@ -75,14 +92,21 @@ class LimitRanger:
                 if isinstance(item, dict)]
 
     def admit(self, request: AdmissionRequest) -> None:
+        """Each Container item's defaults into the containers that lack them, the pod
+        annotated with what was set (``kubernetes.io/limit-ranger``, Kubernetes' words)."""
+        pod = request.object or {}
+        spec = pod.get("spec")
         for item in (item for kind, item in self._items(request) if kind == "Container"):
             limits, requests = limit_range_defaults(item)
-            for container in pod_containers((request.object or {}).get("spec")):
-                for section, defaults in (("limits", limits), ("requests", requests)):
-                    if defaults:
-                        amounts = _section(container, section)
-                        for resource, value in defaults.items():
-                            amounts.setdefault(resource, value)
+            said = [words for field, kind in (("containers", "container"),
+                                              ("initContainers", "init container"))
+                    for container in listed((spec or {}).get(field))
+                    for words in _merge(container, kind, requests, limits)]
+            metadata = pod.get("metadata")
+            if said and isinstance(metadata, dict):
+                metadata["annotations"] = {**(metadata.get("annotations") or {}),
+                                           ANNOTATION: "LimitRanger plugin set: "
+                                           + "; ".join(said)}
 
     def validate(self, request: AdmissionRequest) -> None:
         """``min``/``max`` per container, init containers too (``type: Container``), and over
@@ -304,12 +328,13 @@ Constraints = Callable[[str, dict[str, int], AdmissionRequest, dict[str, str]], 
 
 def _pod_constraints(name: str, hard: dict[str, int], request: AdmissionRequest,
                      names: dict[str, str]) -> None:
-    """A pod's containers must each give every compute resource the quota limits."""
-    unspecified = [names[r] for r in hard
-                   if r in quota_usage.COMPUTE and not _specified(request.object or {}, r)]
-    if unspecified:
-        raise request.forbidden(f"failed quota: {name}: must specify "
-                                f"{','.join(sorted(unspecified))}")
+    """A pod's containers must each give every compute resource the quota limits; refused
+    naming, per resource, the containers that do not (Kubernetes' words)."""
+    unspecified = {names[r]: _unspecified(request.object or {}, r) for r in hard
+                   if r in quota_usage.COMPUTE}
+    said = [f"{r} for: {','.join(sorted(c))}" for r, c in sorted(unspecified.items()) if c]
+    if said:
+        raise request.forbidden(f"failed quota: {name}: must specify {'; '.join(said)}")
 
 
 def check(name: str, hard: dict[str, int], used: dict[str, int], usage: dict[str, int],
@@ -326,8 +351,8 @@ def check(name: str, hard: dict[str, int], used: dict[str, int], usage: dict[str
                                 f"{amounts(used)}, limited: {amounts(hard)}")
 
 
-def _specified(pod: Object, name: str) -> bool:
-    """Every container of ``pod`` gives the amount quota resource ``name`` counts."""
+def _unspecified(pod: Object, name: str) -> set[str]:
+    """The containers of ``pod`` that do not give the amount quota resource ``name`` counts."""
     section, _, resource = name.partition(".")
-    return all(resource in (((c.get("resources") or {}).get(section)) or {})
-               for c in pod_containers(pod.get("spec")))
+    return {str(c.get("name")) for c in pod_containers(pod.get("spec"))
+            if resource not in (((c.get("resources") or {}).get(section)) or {})}

@@ -44,7 +44,7 @@ class ServiceAccount:
                 or MIRROR_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {})):
             return None
         name = serviceaccounts.account_of(pod) or serviceaccounts.DEFAULT
-        pod["spec"]["serviceAccountName"] = name
+        pod["spec"]["serviceAccountName"] = pod["spec"]["serviceAccount"] = name
         return self._mount(request, name)
 
     def _mount(self, request: AdmissionRequest, name: str) -> Steps:

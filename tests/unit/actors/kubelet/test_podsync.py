@@ -18,6 +18,7 @@ import pytest
 from actors.api.meta import now_rfc3339
 from actors.api.objects import Object
 from actors.kubelet.podaddresses import PodAddresses
+from actors.kubelet.podstatus import pod_phase
 from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
 from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
@@ -271,6 +272,38 @@ def test_a_sidecar_crashing_after_the_pod_started_keeps_it_running_and_initializ
     runtime.exit("app", 1)
     sync.sync(record)
     assert [c["name"] for c in runtime.started].count("app") == 2  # the app is still restarted
+
+
+def test_a_job_pods_sidecars_are_stopped_last_first_once_its_app_ended_and_the_pod_ends(timers):
+    """concepts/workloads/pods/sidecar-containers (job-sidecar.yaml): with restartPolicy Never,
+    the app's exit leaves the pod Running while its sidecars run; the kubelet then stops them,
+    the last one first, restarts none, and the pod Succeeded as its app did."""
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    sidecars = [{"name": name, "image": "busybox:1.35", "restartPolicy": "Always"}
+                for name in ("logshipper", "proxy")]
+    record = PodRecord(pod(app(), initContainers=sidecars, restartPolicy="Never"))
+    sync = syncer(runtime, client, timers)
+    for _ in range(3):
+        sync.sync(record)
+    assert [c["name"] for c in runtime.started] == ["logshipper", "proxy", "app"]
+    stopped: list[str] = []
+    stop = runtime.stop_container
+    runtime.stop_container = lambda cid, grace: (  # type: ignore[method-assign]
+        stopped.append(runtime.containers[cid].name), stop(cid, grace))
+    runtime.exit("app", 0)
+    sync.sync(record)
+    assert stopped == ["proxy", "logshipper"]
+    status = client.statuses[-1]
+    assert status["phase"] == "Succeeded"
+    assert [list(s["state"]) for s in status["initContainerStatuses"]] == [["terminated"]] * 2
+    sync.sync(record)
+    assert len(runtime.started) == 3  # nothing restarted
+
+
+def test_a_pod_whose_app_ended_is_running_while_its_sidecar_runs():
+    ran = {"state": {"terminated": {"exitCode": 0}}}
+    assert pod_phase("Never", [], [ran], sidecars_running=True) == "Running"
+    assert pod_phase("Never", [], [ran]) == "Succeeded"
 
 
 def test_an_image_update_whose_pull_fails_keeps_the_pod_running(timers):

@@ -474,7 +474,7 @@ def test_quota_on_requests_needs_every_container_to_say():
     access = MemoryAccess()
     admitted_quota(access, quota(**{"requests.memory": "1Gi"}))
     with pytest.raises(Forbidden, match=re.escape(
-            "failed quota: compute: must specify requests.memory")):
+            "failed quota: compute: must specify requests.memory for: c")):
         ResourceQuota(access).validate(request("CREATE", "pods", pod("a")))
 
 
@@ -519,7 +519,7 @@ def test_quota_needs_init_containers_to_say_too():
     silent_init = pod("a", requests={"cpu": "100m"})
     silent_init["spec"]["initContainers"] = [init_container("setup")]
     with pytest.raises(Forbidden, match=re.escape("failed quota: compute: must specify "
-                                                  "requests.cpu")):
+                                                  "requests.cpu for: setup")):
         ResourceQuota(access).validate(request("CREATE", "pods", silent_init))
 
 
