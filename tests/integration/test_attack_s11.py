@@ -1,0 +1,479 @@
+"""Session 11's attacks on the HTTPS API (the door of kubectl and the ``kubernetes`` client) and
+on the Node authorizer over it, each with raw HTTP to the cluster's front on 127.0.0.1.
+
+The attacker holds an unprivileged user's certificate (no RBAC binding), then one that may
+create ConfigMaps and Pods in namespace ``m`` only, and a compromised kubelet's (``system:
+node:n1`` in ``system:nodes``). Each test is one attempt; it passes when the defence holds:
+
+- an apply's YAML body is read without aliases (``*a``): an anchor named ten times over five
+  levels (335 bytes) was expanded by the front into 100,000 strings, encoded, MACed, handed
+  over and decoded before RBAC refused the request (half a second of the process's time per
+  request, tenfold per level more; nine levels never end), and a self-referring one was a
+  500; as deep a nesting as the JSON decoder refuses is a 400 too, not the parser's 500;
+- impersonation headers without a user, or with the extras and uid kubeactor does not act on,
+  change nobody's identity;
+- a path's namespace or name cannot be made another by ``..``, encoded slashes or empty
+  segments, a body's namespace other than the path's is a 400, a body's kind or apiVersion
+  cannot make a ConfigMap of a Secret, and the proxy and port-forward subresources are not
+  there;
+- list options a user makes up (limits, continue tokens naming another prefix or revision,
+  selectors) are refused or stay within what the path lists;
+- a kubelet's certificate over HTTPS reads only the Secrets of its pods, writes only its own
+  Node (never its ``node-restriction.kubernetes.io`` labels, nor its taints), creates only
+  mirror pods that refer to nothing, and deletes, evicts or writes the status only of its own
+  pods, as over the bus.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import http.client
+import json
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.api import certs
+from actors.client.client import Client
+from bindings import kubeconfig
+from bindings.cluster import Cluster, ClusterConfig
+from tests.conftest import NOBODY_TOKEN, wait_for
+
+pytestmark = pytest.mark.integration
+
+Pems = tuple[Path, Path]
+MERGE = "application/merge-patch+json"
+APPLY = "application/apply-patch+yaml"
+
+
+def _start(data: Path, **config: Any) -> Cluster:
+    data.mkdir()
+    with (data / "tokens.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerow([NOBODY_TOKEN, "nobody", "nobody", ""])
+    return Cluster.start(ClusterConfig(data_dir=data, **config))
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory) -> Iterator[Cluster]:
+    """An apiserver (no scheduler, no controllers) with its HTTPS front."""
+    cluster = _start(tmp_path_factory.mktemp("attack11") / "cluster", nodes=0,
+                     apiserver_only=True, disabled_admission=("ServiceAccount",))
+    yield cluster
+    cluster.stop()
+
+
+def _pems(cluster: Cluster, where: Path, user: str, groups: str = "") -> Pems:
+    """A certificate of ``cluster``'s CA for ``user`` and its key, as files."""
+    credentials = cluster.credentials(user, groups)
+    name = user.replace(":", "_")
+    cert, key = where / f"{name}.crt", where / f"{name}.key"
+    cert.write_bytes(certs.cert_pem(credentials.cert))
+    key.write_bytes(certs.key_pem(credentials.key))
+    return cert, key
+
+
+class Http:
+    """Raw requests to a cluster's HTTPS API as the holder of a certificate (or nobody)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        assert cluster.https is not None
+        self.host, self.port = cluster.https.host, cluster.https.port
+        ca = kubeconfig.load(cluster.kubeconfig_path).ca
+        assert ca is not None
+        self.ca = ca.decode()
+
+    def __call__(self, method: str, path: str, body: bytes = b"", client: Pems | None = None,
+                 headers: dict[str, str | list[str]] | None = None,
+                 content_type: str = "application/json") -> tuple[int, Any]:
+        """(status, JSON body or the first bytes of another) of one request; ``headers``
+        values that are lists are sent as that many headers."""
+        context = ssl.create_default_context(cadata=self.ca)
+        if client is not None:
+            context.load_cert_chain(*client)
+        connection = http.client.HTTPSConnection(self.host, self.port, context=context,
+                                                 timeout=30)
+        try:
+            connection.putrequest(method, path, skip_accept_encoding=True)
+            sent: dict[str, str | list[str]] = {"Content-Type": content_type,
+                                                "Content-Length": str(len(body)),
+                                                **(headers or {})}
+            for header, values in sent.items():
+                for value in values if isinstance(values, list) else [values]:
+                    connection.putheader(header, value)
+            connection.endheaders(body or None)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        if response.getheader("Content-Type", "").startswith("application/json"):
+            return response.status, json.loads(data)
+        return response.status, data[:200]
+
+
+def _answer(outcome: tuple[int, Any]) -> tuple[int, str]:
+    """(code, reason) of a refusal."""
+    code, body = outcome
+    return code, body.get("reason", "") if isinstance(body, dict) else str(body)
+
+
+@pytest.fixture(scope="module")
+def call(api: Cluster) -> Http:
+    return Http(api)
+
+
+@pytest.fixture(scope="module")
+def admin(api: Cluster) -> Client:
+    return api.admin_client("attack11-admin")
+
+
+@pytest.fixture(scope="module")
+def users(api: Cluster, admin: Client, tmp_path_factory) -> dict[str, Pems]:
+    """``mallory`` (no binding), ``maker`` (create ConfigMaps and Pods in ``m``) and the
+    admin, as certificate files."""
+    where = tmp_path_factory.mktemp("pems")
+    admin.create("namespaces", {"metadata": {"name": "m"}}, None)
+    admin.create("roles", {"metadata": {"name": "maker"}, "rules": [{
+        "apiGroups": [""], "resources": ["configmaps", "pods"], "verbs": ["create"]}]}, "m")
+    admin.create("rolebindings", {"metadata": {"name": "maker"}, "roleRef": {
+        "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "maker"},
+        "subjects": [{"kind": "User", "name": "maker"}]}, "m")
+    admin.create("secrets", {"metadata": {"name": "kept"}, "stringData": {"a": "b"}},
+                 "default")
+    return {"mallory": _pems(api, where, "mallory"), "maker": _pems(api, where, "maker"),
+            "admin": _pems(api, where, "admin", "system:masters")}
+
+
+def _names(admin: Client, resource: str, namespace: str) -> set[str]:
+    return {obj["metadata"]["name"] for obj in admin.list(resource, namespace)["items"]}
+
+
+def _configmap(name: str, namespace: str | None = None, kind: str = "ConfigMap",
+               api_version: str = "v1") -> bytes:
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return json.dumps({"apiVersion": api_version, "kind": kind, "metadata": metadata,
+                       "data": {"a": "b"}}).encode()
+
+
+# -- an apply's YAML ----------------------------------------------------------------------------
+
+
+def _alias_bomb(levels: int, width: int) -> bytes:
+    """An apply of a ConfigMap whose ``x`` names each level's anchor ``width`` times: the
+    last level stands for ``width ** levels`` strings."""
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: bomb}", "x:",
+             '  l0: &l0 ["lol"]']
+    lines += [f"  l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * width)}]"
+              for level in range(1, levels + 1)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("body", [
+    _alias_bomb(5, 10),
+    b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\nx: &a [*a]\n",
+    b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\nx: " + b"[" * 600 + b"]" * 600,
+], ids=["100000-strings-in-335-bytes", "self-referring", "600-deep"])
+def test_an_apply_body_that_expands_or_nests_without_bound_is_400_before_any_work(
+        call, users, admin, body):
+    """Mallory, who may do nothing, sends server-side applies whose YAML the front read
+    whole before the apiserver refused her: 100,000 strings from 335 bytes (then encoded,
+    MACed and decoded: half a second of the process's time a request), a list that holds
+    itself (the encoder's RecursionError, a 500), a nesting the parser recursed through
+    (a 500). Each is a 400 saying the YAML is refused, and nothing is stored."""
+    before = _names(admin, "configmaps", "default")
+    code, answer = call("PATCH", "/api/v1/namespaces/default/configmaps/bomb?fieldManager=m",
+                        body, client=users["mallory"], content_type=APPLY)
+    assert (code, answer.get("reason") if isinstance(answer, dict) else answer) == \
+        (400, "BadRequest")
+    assert answer["message"].startswith("error decoding YAML")
+    assert _names(admin, "configmaps", "default") == before
+
+
+def test_an_apply_body_without_aliases_is_still_read(call, users, admin):
+    """What the refusal leaves: an apply in YAML (flow and block forms, no alias) works."""
+    body = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: '1'\n"
+    code, applied = call("PATCH", "/api/v1/namespaces/default/configmaps/plain?fieldManager=m",
+                         body, client=users["admin"], content_type=APPLY)
+    assert code in (200, 201) and applied["data"] == {"a": "1"}
+
+
+# -- impersonation headers --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [
+    {"Impersonate-Group": "system:masters"},
+    {"Impersonate-User": "", "Impersonate-Group": "system:masters"},
+    {"Impersonate-Uid": "0", "Impersonate-Group": "system:masters"},
+    {"Impersonate-Extra-Scopes": "everything"},
+], ids=["group-alone", "empty-user", "uid-and-group", "extra"])
+def test_impersonation_headers_without_a_user_change_nobodys_identity(call, users, headers):
+    """kube-apiserver refuses groups, a uid or extras without a user to act as; kubeactor
+    acts on none of them: mallory stays herself, who may read no Secret."""
+    code, answer = call("GET", "/api/v1/namespaces/default/secrets/kept",
+                        client=users["mallory"], headers=headers)
+    assert (code, answer["reason"]) == (403, "Forbidden")
+    assert 'User "mallory" cannot get resource "secrets"' in answer["message"]
+
+
+def test_impersonating_with_fifty_groups_is_refused_at_the_first_not_granted(call, users):
+    code, answer = call("GET", "/api/v1/namespaces/default/configmaps",
+                        client=users["mallory"], headers={
+                            "Impersonate-User": "admin",
+                            "Impersonate-Group": [f"g{index}" for index in range(50)]})
+    assert (code, answer["reason"]) == (403, "Forbidden")
+    assert 'User "mallory" cannot impersonate resource "users"' in answer["message"]
+
+
+# -- paths and bodies -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/namespaces/m/../default/configmaps",
+    "/api/v1/namespaces/default/../m/configmaps",
+    "/api/v1/namespaces/m%2F..%2Fdefault/configmaps",
+    "/api/v1/namespaces/m/configmaps/..",
+])
+def test_dot_dot_in_a_path_reaches_no_other_namespace(call, users, admin, path):
+    before = _names(admin, "configmaps", "default")
+    code, _ = call("POST", path, _configmap("dotted"), client=users["maker"])
+    assert code in (404, 405)  # no such resource as "..", or a POST on a name
+    assert _names(admin, "configmaps", "default") == before
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/namespaces/m%2Fconfigmaps",  # decoded: the path of m's configmaps
+    "/api/v1/namespaces//m/configmaps",   # an empty segment dropped
+    "/api//v1/namespaces/m/configmaps",
+])
+def test_encoded_slashes_and_empty_segments_create_where_the_path_says_as_authorized(
+        call, users, admin, path):
+    """What a path decodes to is what is authorized and where the object goes: the maker's
+    ConfigMap lands in ``m``, where she may create, and nowhere else."""
+    name = f"slashed-{abs(hash(path)) % 10_000}"
+    code, created = call("POST", path, _configmap(name), client=users["maker"])
+    assert (code, created["metadata"]["namespace"]) == (201, "m")
+    assert name not in _names(admin, "configmaps", "default")
+
+
+def test_a_body_naming_another_namespace_than_the_path_is_400(call, users, admin):
+    before = _names(admin, "configmaps", "default")
+    code, answer = call("POST", "/api/v1/namespaces/m/configmaps",
+                        _configmap("elsewhere", "default"), client=users["maker"])
+    assert (code, answer["message"]) == (400, "the namespace of the provided object does not "
+                                              "match the namespace sent on the request")
+    assert _names(admin, "configmaps", "default") == before
+
+
+@pytest.mark.parametrize(("kind", "api_version"), [("Secret", "v1"), ("Deployment", "apps/v1"),
+                                                   ("ClusterRoleBinding",
+                                                    "rbac.authorization.k8s.io/v1")])
+def test_a_body_of_another_kind_is_stored_as_the_paths_kind(call, users, admin, kind,
+                                                            api_version):
+    """The path's resource decides what is authorized and stored: a body saying it is a
+    Secret or a ClusterRoleBinding is a ConfigMap in ``m``, and nothing else is made."""
+    name = f"as-{kind.lower()}"
+    code, created = call("POST", "/api/v1/namespaces/m/configmaps",
+                         _configmap(name, kind=kind, api_version=api_version),
+                         client=users["maker"])
+    assert (code, created["kind"], created["apiVersion"]) == (201, "ConfigMap", "v1")
+    assert name not in _names(admin, "secrets", "m")
+    assert name not in {b["metadata"]["name"]
+                        for b in admin.list("clusterrolebindings", None)["items"]}
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/namespaces/m/pods/x/portforward", "/api/v1/namespaces/m/pods/x/proxy",
+    "/api/v1/namespaces/m/pods/x/proxy/metrics", "/api/v1/nodes/n1/proxy/metrics",
+    "/api/v1/namespaces/m/services/x/proxy", "/api/v1/namespaces/m/services/x:80/proxy/p",
+])
+def test_the_proxy_and_port_forward_subresources_are_not_there(call, users, path):
+    for method in ("GET", "POST"):
+        assert _answer(call(method, path, client=users["maker"])) == (404, "NotFound")
+
+
+def test_a_user_who_may_create_pods_may_not_bind_them(call, users):
+    binding = json.dumps({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "x"},
+                          "target": {"kind": "Node", "name": "n1"}}).encode()
+    code, answer = call("POST", "/api/v1/namespaces/m/pods/x/binding", binding,
+                        client=users["maker"])
+    assert (code, answer["reason"]) == (403, "Forbidden")
+    assert 'cannot create resource "pods/binding"' in answer["message"]
+
+
+# -- list options -----------------------------------------------------------------------------
+
+
+def _continue(revision: Any, start: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"rv": revision, "start": start}).encode()
+                                    ).decode()
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    ("limit=999999999999999999999", 400), ("limit=-1", 400), ("limit=abc", 400),
+    ("limit=1&continue=garbage", 400), (f"limit=1&continue={_continue('nan', '')}", 400),
+    (f"limit=1&continue={_continue(10**30, '')}", 410),
+    (f"limit=1&continue={_continue(-5, '')}", 410),
+    ("fieldSelector=%3D%3D%3D", 400), ("fieldSelector=data.a%3Db", 400),
+    ("labelSelector=a+in+(", 400),
+])
+def test_made_up_list_options_are_refused(call, users, query, code):
+    assert call("GET", f"/api/v1/namespaces/m/configmaps?{query}",
+                client=users["admin"])[0] == code
+
+
+def test_a_continue_token_naming_another_prefix_lists_only_the_paths(call, users, admin):
+    """A token says where the next page starts: one made to start before ``/registry/
+    secrets/`` still lists ``m``'s ConfigMaps only."""
+    revision = admin.list("configmaps", "m")["metadata"]["resourceVersion"]
+    for start in ("/registry/secrets/", "", "/registry/configmaps/default/"):
+        code, listed = call("GET", "/api/v1/namespaces/m/configmaps?limit=500&continue="
+                            f"{_continue(int(revision), start)}", client=users["admin"])
+        assert (code, listed["kind"]) == (200, "ConfigMapList")
+        assert {item["metadata"]["namespace"] for item in listed["items"]} <= {"m"}
+        assert {item["kind"] for item in listed["items"]} <= {"ConfigMap"}
+
+
+# -- a kubelet's certificate over HTTPS ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory) -> Iterator[tuple[Cluster, Http, Pems]]:
+    """A cluster of simulated nodes n1 and n2 (controllers, scheduler, admission as ``up``'s),
+    pod ``one`` on n1 using Secret ``one-s``, ``two`` on n2 using ``two-s``; n1's
+    certificate."""
+    where = tmp_path_factory.mktemp("nodes")
+    cluster = _start(where / "cluster", runtime="sim", node_names=("n1", "n2"))
+    admin = cluster.admin_client("attack11-nodes")
+    for name, node in (("one", "n1"), ("two", "n2")):
+        admin.create("secrets", {"metadata": {"name": f"{name}-s"},
+                                 "stringData": {"p": name}}, "default")
+        admin.create("pods", {"metadata": {"name": name}, "spec": {
+            "nodeName": node, "containers": [{"name": "c", "image": "busybox:1.35", "env": [{
+                "name": "P", "valueFrom": {"secretKeyRef": {"name": f"{name}-s",
+                                                            "key": "p"}}}]}]}}, "default")
+    for name in ("one", "two"):
+        wait_for(admin, "pods", name, lambda p: p["status"].get("phase") == "Running")
+    yield cluster, Http(cluster), _pems(cluster, where, "system:node:n1", "system:nodes")
+    cluster.stop()
+
+
+def _mirror(**spec: Any) -> bytes:
+    """A mirror pod of n1's (as a kubelet makes for a static pod) with ``spec`` added."""
+    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "mirrored", "annotations": {"kubernetes.io/config.mirror": "x"}},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "busybox:1.35"}],
+                 **spec}}).encode()
+
+
+SECRET_ENV = [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "two-s", "key": "p"}}}]
+NODE_ATTEMPTS = [
+    ("GET", "/api/v1/namespaces/default/secrets/two-s", b"", "", "no relationship found"),
+    ("GET", "/api/v1/namespaces/default/secrets?fieldSelector=metadata.name%3Dtwo-s", b"", "",
+     "no relationship found"),
+    ("GET", "/api/v1/namespaces/default/secrets", b"", "", "No Object name found"),
+    ("GET", "/api/v1/secrets?fieldSelector=metadata.name%3Done-s", b"", "",
+     "can only read namespaced object"),
+    ("PATCH", "/api/v1/nodes/n2/status", b'{"status": {"conditions": []}}', MERGE,
+     'node "n1" is not allowed to modify node "n2"'),
+    ("PATCH", "/api/v1/nodes/n2", b'{"metadata": {"labels": {"a": "b"}}}', MERGE,
+     'node "n1" is not allowed to modify node "n2"'),
+    ("PATCH", "/api/v1/nodes/n1", b'{"metadata": {"labels": '
+     b'{"node-restriction.kubernetes.io/pool": "secure"}}}', MERGE,
+     "is not allowed to modify labels: node-restriction.kubernetes.io/pool"),
+    ("PATCH", "/api/v1/nodes/n1", b'{"metadata": {"labels": '
+     b'{"x.node-restriction.kubernetes.io/pool": "secure"}}}', MERGE,
+     "is not allowed to modify labels: x.node-restriction.kubernetes.io/pool"),
+    ("PATCH", "/api/v1/nodes/n1?fieldManager=kubelet&force=true", json.dumps({
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "labels": {
+            "node-restriction.kubernetes.io/pool": "secure"}}}).encode(), APPLY,
+     "is not allowed to modify labels: node-restriction.kubernetes.io/pool"),
+    ("PATCH", "/api/v1/nodes/n1",
+     b'{"spec": {"taints": [{"key": "mine", "effect": "NoSchedule"}]}}', MERGE,
+     'node "n1" is not allowed to modify taints'),
+    ("POST", "/api/v1/nodes", b'{"apiVersion": "v1", "kind": "Node", "metadata": '
+     b'{"name": "n3"}}', "application/json", 'node "n1" is not allowed to modify node "n3"'),
+    ("DELETE", "/api/v1/nodes/n2", b"", "", 'cannot delete resource "nodes"'),
+    ("POST", "/api/v1/namespaces/default/pods", _mirror(containers=[{
+        "name": "c", "image": "busybox:1.35", "env": SECRET_ENV}]), "application/json",
+     "can not create pods that reference secrets"),
+    ("POST", "/api/v1/namespaces/default/pods", _mirror(initContainers=[{
+        "name": "i", "image": "busybox:1.35", "envFrom": [{"secretRef": {"name": "two-s"}}]}]),
+     "application/json", "can not create pods that reference secrets"),
+    ("POST", "/api/v1/namespaces/default/pods", _mirror(volumes=[{
+        "name": "v", "projected": {"sources": [{"secret": {"name": "two-s"}}]}}]),
+     "application/json", "can not create pods that reference secrets"),
+    ("POST", "/api/v1/namespaces/default/pods", _mirror(volumes=[{
+        "name": "v", "csi": {"driver": "d", "nodePublishSecretRef": {"name": "two-s"}}}]),
+     "application/json", "can not create pods that reference secrets"),
+    ("POST", "/api/v1/namespaces/default/pods", _mirror(imagePullSecrets=[{"name": "two-s"}]),
+     "application/json", "can not create pods that reference secrets"),
+    ("DELETE", "/api/v1/namespaces/default/pods/two", b"", "",
+     'node "n1" can only delete pods with spec.nodeName set to itself'),
+    ("DELETE", "/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dn2", b"", "",
+     'cannot deletecollection resource "pods"'),
+    ("POST", "/api/v1/namespaces/default/pods/two/eviction", b'{"apiVersion": "policy/v1", '
+     b'"kind": "Eviction", "metadata": {"name": "two"}}', "application/json",
+     "node n1 can only evict pods with spec.nodeName set to itself"),
+    ("PATCH", "/api/v1/namespaces/default/pods/two/status", b'{"status": {"phase": "Failed"}}',
+     MERGE, 'node "n1" can only update pod status for pods with spec.nodeName set to itself'),
+    ("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn2", b"", "",
+     "can only list/watch pods with spec.nodeName field selector"),
+    ("GET", "/api/v1/namespaces/default/pods/two/log", b"", "", 'cannot get resource "pods/log"'),
+    ("POST", "/api/v1/namespaces/default/pods/two/binding", b'{"apiVersion": "v1", "kind": '
+     b'"Binding", "metadata": {"name": "two"}, "target": {"kind": "Node", "name": "n1"}}',
+     "application/json", 'cannot create resource "pods/binding"'),
+    ("PATCH", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n2",
+     b'{"spec": {"holderIdentity": "n1"}}', MERGE, 'cannot patch resource "leases"'),
+    ("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+     b'{"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "n2x"}}',
+     "application/json", "can only access node lease with the same name"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type", "why"), NODE_ATTEMPTS,
+                         ids=[f"{m} {p.split('?')[0][8:]} {w[:24]}"
+                              for m, p, _, _, w in NODE_ATTEMPTS])
+def test_a_kubelets_certificate_over_https_is_held_to_its_own_node(
+        nodes, method, path, body, content_type, why):
+    """n1's kubelet, over HTTPS as over the bus: the Node authorizer and NodeRestriction
+    refuse each attempt with Kubernetes' reason."""
+    _, call, n1 = nodes
+    code, answer = call(method, path, body, client=n1,
+                        content_type=content_type or "application/json")
+    assert (code, answer["reason"]) == (403, "Forbidden"), answer
+    assert why in answer["message"]
+
+
+def test_what_a_kubelet_may_do_over_https_changes_only_its_own(nodes):
+    """n1 reads its pod's Secret (by name and by a list of that name), labels its Node
+    outside the restricted prefixes, and writes its pod's status; a status write carrying
+    spec, labels or a Node label changes none of them, and Secret ``two-s`` stays out of
+    reach."""
+    cluster, call, n1 = nodes
+    admin = cluster.admin_client("attack11-check")
+    assert call("GET", "/api/v1/namespaces/default/secrets/one-s", client=n1)[0] == 200
+    code, listed = call("GET", "/api/v1/namespaces/default/secrets?fieldSelector=metadata.name"
+                        "%3D%3Done-s", client=n1)
+    assert (code, [s["metadata"]["name"] for s in listed["items"]]) == (200, ["one-s"])
+    assert call("PATCH", "/api/v1/nodes/n1", b'{"metadata": {"labels": {"example.com/a": "b"}}}',
+                client=n1, content_type=MERGE)[0] == 200
+    code, _ = call("PATCH", "/api/v1/nodes/n1/status", b'{"metadata": {"labels": '
+                   b'{"node-restriction.kubernetes.io/pool": "secure"}}}', client=n1,
+                   content_type=MERGE)
+    assert code == 200  # a status write: its metadata is the stored one's
+    assert "node-restriction.kubernetes.io/pool" not in \
+        admin.get("nodes", "n1")["metadata"].get("labels", {})
+    code, _ = call("PATCH", "/api/v1/namespaces/default/pods/one/status", json.dumps({
+        "metadata": {"labels": {"stolen": "yes"}},
+        "spec": {"volumes": [{"name": "v", "secret": {"secretName": "two-s"}}]}}).encode(),
+        client=n1, content_type=MERGE)
+    assert code == 200
+    one = admin.get("pods", "one", "default")
+    assert "volumes" not in one["spec"] or all(
+        "secret" not in volume for volume in one["spec"]["volumes"])
+    assert "stolen" not in one["metadata"].get("labels", {})
+    assert _answer(call("GET", "/api/v1/namespaces/default/secrets/two-s", client=n1)) == \
+        (403, "Forbidden")
