@@ -200,6 +200,59 @@ def test_an_apply_body_without_aliases_is_still_read(call, users, admin):
     assert code in (200, 201) and applied["data"] == {"a": "1"}
 
 
+# -- a JSON patch's copies and operations ----------------------------------------------------
+
+JSON_PATCH = "application/json-patch+json"
+DOUBLED = {"a": "x" * 1024, "b": "y"}
+
+
+@pytest.fixture(scope="module")
+def patcher(api: Cluster, admin: Client, tmp_path_factory) -> Pems:
+    """``patcher``, who may get and patch ConfigMaps in ``p`` (as a namespace's editor may),
+    where ConfigMap ``doubled`` holds 1 KiB."""
+    admin.create("namespaces", {"metadata": {"name": "p"}}, None)
+    admin.create("roles", {"metadata": {"name": "patcher"}, "rules": [{
+        "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"]}]}, "p")
+    admin.create("rolebindings", {"metadata": {"name": "patcher"}, "roleRef": {
+        "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "patcher"},
+        "subjects": [{"kind": "User", "name": "patcher"}]}, "p")
+    admin.create("configmaps", {"metadata": {"name": "doubled"}, "data": DOUBLED}, "p")
+    return _pems(api, tmp_path_factory.mktemp("patcher"), "patcher")
+
+
+
+
+def test_a_json_patch_whose_copies_double_the_object_is_refused_at_kubes_copy_limit(
+        call, admin, patcher):
+    """CVE-2019-1002100 (kube-apiserver's ``--json-patch-max-copy-bytes``): each ``copy`` of
+    ``/data`` into itself doubles it, so 13 operations (430 bytes) make 8 MiB of a 1 KiB
+    ConfigMap in the apiserver's worker before anything is checked, 30 make 1 TiB (the
+    process never answers again). Past 3 MiB of copies the patch is refused, and the
+    ConfigMap is what it was."""
+    doublings = [{"op": "copy", "from": "/data", "path": f"/data/c{index}"}
+                 for index in range(13)]
+    code, answer = call("PATCH", "/api/v1/namespaces/p/configmaps/doubled",
+                        json.dumps(doublings).encode(), client=patcher,
+                        content_type=JSON_PATCH)
+    assert (code, answer["reason"]) == (400, "BadRequest"), answer
+    assert "Unable to complete the copy, the accumulated size increase of copy is" in \
+        answer["message"]
+    assert admin.get("configmaps", "doubled", "p")["data"] == DOUBLED
+
+
+def test_a_json_patch_of_more_than_ten_thousand_operations_is_413(call, admin, patcher):
+    """kube-apiserver's ``maxJSONPatchOperations``: 60,000 replacements (3 MB, under the
+    body's limit) held a worker for most of a second, each operation applied alone. These
+    would change nothing; they are refused before any is applied."""
+    before = admin.get("configmaps", "doubled", "p")["metadata"]["resourceVersion"]
+    patch = [{"op": "replace", "path": "/data/b", "value": "y"}] * 10_001
+    code, answer = call("PATCH", "/api/v1/namespaces/p/configmaps/doubled",
+                        json.dumps(patch).encode(), client=patcher, content_type=JSON_PATCH)
+    assert (code, answer["message"]) == (413, "The allowed maximum operations in a JSON patch "
+                                              "is 10000, got 10001")
+    assert admin.get("configmaps", "doubled", "p")["metadata"]["resourceVersion"] == before
+
+
 # -- impersonation headers --------------------------------------------------------------------
 
 
@@ -273,12 +326,14 @@ def test_a_body_naming_another_namespace_than_the_path_is_400(call, users, admin
 def test_a_body_of_another_kind_is_stored_as_the_paths_kind(call, users, admin, kind,
                                                             api_version):
     """The path's resource decides what is authorized and stored: a body saying it is a
-    Secret or a ClusterRoleBinding is a ConfigMap in ``m``, and nothing else is made."""
+    Secret or a ClusterRoleBinding is a ConfigMap in ``m`` (kube-apiserver refuses it 400,
+    which would do as well), and nothing else is made."""
     name = f"as-{kind.lower()}"
     code, created = call("POST", "/api/v1/namespaces/m/configmaps",
                          _configmap(name, kind=kind, api_version=api_version),
                          client=users["maker"])
-    assert (code, created["kind"], created["apiVersion"]) == (201, "ConfigMap", "v1")
+    assert code == 400 or (code, created["kind"], created["apiVersion"]) == \
+        (201, "ConfigMap", "v1")
     assert name not in _names(admin, "secrets", "m")
     assert name not in {b["metadata"]["name"]
                         for b in admin.list("clusterrolebindings", None)["items"]}
