@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 
 from actors.api import certs
+from actors.api.objects import Object
 from actors.client.client import Client
 from bindings import kubeconfig
 from bindings.cluster import Cluster, ClusterConfig
@@ -132,7 +133,7 @@ def admin(api: Cluster) -> Client:
 
 
 @pytest.fixture(scope="module")
-def users(api: Cluster, admin: Client, tmp_path_factory) -> dict[str, Pems]:
+def users(api: Cluster, admin: Client, call: Http, tmp_path_factory) -> dict[str, Pems]:
     """``mallory`` (no binding), ``maker`` (create ConfigMaps and Pods in ``m``) and the
     admin, as certificate files."""
     where = tmp_path_factory.mktemp("pems")
@@ -144,8 +145,11 @@ def users(api: Cluster, admin: Client, tmp_path_factory) -> dict[str, Pems]:
         "subjects": [{"kind": "User", "name": "maker"}]}, "m")
     admin.create("secrets", {"metadata": {"name": "kept"}, "stringData": {"a": "b"}},
                  "default")
-    return {"mallory": _pems(api, where, "mallory"), "maker": _pems(api, where, "maker"),
-            "admin": _pems(api, where, "admin", "system:masters")}
+    users = {"mallory": _pems(api, where, "mallory"), "maker": _pems(api, where, "maker"),
+             "admin": _pems(api, where, "admin", "system:masters")}
+    for pems in users.values():  # known to flow control: no newcomer's wait from now on
+        assert call("GET", "/api/v1/namespaces/m/configmaps/none", client=pems)[0] in (403, 404)
+    return users
 
 
 def _names(admin: Client, resource: str, namespace: str) -> set[str]:
@@ -175,15 +179,16 @@ def _alias_bomb(levels: int, width: int) -> bytes:
 @pytest.mark.parametrize("body", [
     _alias_bomb(5, 10),
     b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\nx: &a [*a]\n",
-    b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\nx: " + b"[" * 600 + b"]" * 600,
-], ids=["100000-strings-in-335-bytes", "self-referring", "600-deep"])
+    b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\nx: " + b"[" * 1200 + b"]" * 1200,
+], ids=["100000-strings-in-335-bytes", "self-referring", "1200-deep"])
 def test_an_apply_body_that_expands_or_nests_without_bound_is_400_before_any_work(
         call, users, admin, body):
     """Mallory, who may do nothing, sends server-side applies whose YAML the front read
     whole before the apiserver refused her: 100,000 strings from 335 bytes (then encoded,
     MACed and decoded: half a second of the process's time a request), a list that holds
     itself (the encoder's RecursionError, a 500), a nesting the parser recursed through
-    (a 500). Each is a 400 saying the YAML is refused, and nothing is stored."""
+    (a 500; libyaml stops at 1000 levels). Each is a 400 saying the YAML is refused, and
+    nothing is stored."""
     before = _names(admin, "configmaps", "default")
     code, answer = call("PATCH", "/api/v1/namespaces/default/configmaps/bomb?fieldManager=m",
                         body, client=users["mallory"], content_type=APPLY)
@@ -207,20 +212,31 @@ JSON_PATCH = "application/json-patch+json"
 DOUBLED = {"a": "x" * 1024, "b": "y"}
 
 
+UNPACED: Object = {"metadata": {"name": "attack11-patchers"}, "spec": {
+    "priorityLevelConfiguration": {"name": "exempt"}, "matchingPrecedence": 50,
+    "rules": [{"subjects": [{"kind": "Group", "group": {"name": "patchers"}}],
+               "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
+                                  "namespaces": ["*"]}]}]}}
+"""The patchers' requests are not paced (flow control would hold each a while after
+another's seconds of work): what a test times is the request's own work."""
+
+
 @pytest.fixture(scope="module")
-def patcher(api: Cluster, admin: Client, tmp_path_factory) -> Pems:
-    """``patcher``, who may get and patch ConfigMaps in ``p`` (as a namespace's editor may),
-    where ConfigMap ``doubled`` holds 1 KiB."""
+def patcher(api: Cluster, admin: Client, call: Http, tmp_path_factory) -> Pems:
+    """``patcher`` (group ``patchers``, unpaced), who may get, patch and create ConfigMaps in
+    ``p`` (as a namespace's editor may), where ConfigMap ``doubled`` holds 1 KiB."""
     admin.create("namespaces", {"metadata": {"name": "p"}}, None)
     admin.create("roles", {"metadata": {"name": "patcher"}, "rules": [{
-        "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"]}]}, "p")
-    admin.create("rolebindings", {"metadata": {"name": "patcher"}, "roleRef": {
+        "apiGroups": [""], "resources": ["configmaps"],
+        "verbs": ["get", "patch", "create"]}]}, "p")
+    admin.create("rolebindings", {"metadata": {"name": "patchers"}, "roleRef": {
         "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "patcher"},
-        "subjects": [{"kind": "User", "name": "patcher"}]}, "p")
+        "subjects": [{"kind": "Group", "name": "patchers"}]}, "p")
+    admin.create("flowschemas", UNPACED, None)
     admin.create("configmaps", {"metadata": {"name": "doubled"}, "data": DOUBLED}, "p")
-    return _pems(api, tmp_path_factory.mktemp("patcher"), "patcher")
-
-
+    patcher = _pems(api, tmp_path_factory.mktemp("patcher"), "patcher", "patchers")
+    assert call("GET", "/api/v1/namespaces/p/configmaps/doubled", client=patcher)[0] == 200
+    return patcher  # known to flow control: no newcomer's wait from now on
 
 
 def test_a_json_patch_whose_copies_double_the_object_is_refused_at_kubes_copy_limit(
@@ -273,6 +289,47 @@ def test_a_strategic_merge_patch_is_merged_in_time_linear_in_its_size(
                         content_type="application/strategic-merge-patch+json")
     assert code in (200, 422), answer
     assert time.monotonic() - started < 5
+
+
+def _apply(call: Http, who: Pems, name: str, body: Object) -> tuple[int, Any, float]:
+    """A server-side apply of ``body`` to ConfigMap ``name`` of ``p`` by manager ``m``: the
+    answer and how long it took."""
+    started = time.monotonic()
+    code, answer = call("PATCH", f"/api/v1/namespaces/p/configmaps/{name}?fieldManager=m",
+                        json.dumps({"apiVersion": "v1", "kind": "ConfigMap", **body}).encode(),
+                        client=who, content_type=APPLY)
+    return code, answer, time.monotonic() - started
+
+
+def _owner(uid: str) -> Object:
+    return {"apiVersion": "v1", "kind": "Node", "name": "n", "uid": uid}
+
+
+def test_a_server_side_apply_of_a_long_keyed_list_is_merged_in_linear_time(call, users,
+                                                                          patcher):
+    """Each item the apply sends was looked for among all the live list's items, those
+    it appended included: 8,000 ownerReferences (530 KB) applied to an object that has one
+    held a worker for 16 s before the object was found too large (the body's 3 MiB, hours),
+    of anyone who may patch one object. Now it is found too large at once."""
+    assert _apply(call, users["admin"], "listed", {"metadata": {
+        "name": "listed", "ownerReferences": [_owner("u0")]}})[0] in (200, 201)
+    code, answer, took = _apply(call, patcher, "listed", {"metadata": {
+        "name": "listed", "ownerReferences": [_owner(f"u{n}") for n in range(8_000)]}})
+    assert (code, answer["reason"]) == (413, "RequestEntityTooLarge"), answer
+    assert took < 5
+
+
+def test_a_server_side_apply_that_drops_many_fields_prunes_them_in_linear_time(
+        call, users, patcher):
+    """The fields a manager applied before and no longer does were each compared with every
+    field it applies now: 8,000 data keys applied, then 40,000 others (600 KB), held a
+    worker for 30 s before the object was found too large (3 MiB of others, minutes)."""
+    keys = {"metadata": {"name": "pruned"}, "data": {f"k{n}": "v" for n in range(8_000)}}
+    assert _apply(call, users["admin"], "pruned", keys)[0] in (200, 201)
+    code, answer, took = _apply(call, patcher, "pruned", {
+        "metadata": {"name": "pruned"}, "data": {f"j{n}": "v" for n in range(40_000)}})
+    assert (code, answer["reason"]) == (413, "RequestEntityTooLarge"), answer
+    assert took < 5
 
 
 # -- impersonation headers --------------------------------------------------------------------
@@ -329,7 +386,7 @@ def test_encoded_slashes_and_empty_segments_create_where_the_path_says_as_author
     ConfigMap lands in ``m``, where she may create, and nowhere else."""
     name = f"slashed-{abs(hash(path)) % 10_000}"
     code, created = call("POST", path, _configmap(name), client=users["maker"])
-    assert (code, created["metadata"]["namespace"]) == (201, "m")
+    assert (code, created.get("metadata", {}).get("namespace")) == (201, "m"), created
     assert name not in _names(admin, "configmaps", "default")
 
 
