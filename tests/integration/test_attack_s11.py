@@ -437,6 +437,23 @@ def test_a_user_who_may_create_pods_may_not_bind_them(call, users):
     assert 'cannot create resource "pods/binding"' in answer["message"]
 
 
+def test_a_dry_run_binding_grants_nothing_and_a_dry_run_namespace_is_not_there(call, users):
+    """The RBAC policy is a mirror of what is committed: a dry run commits nothing."""
+    binding = json.dumps({"apiVersion": "rbac.authorization.k8s.io/v1",
+                          "kind": "ClusterRoleBinding", "metadata": {"name": "mallory-admin"},
+                          "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                      "kind": "ClusterRole", "name": "cluster-admin"},
+                          "subjects": [{"kind": "User", "name": "mallory"}]}).encode()
+    assert call("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?dryRun=All",
+                binding, client=users["admin"])[0] == 201
+    assert _answer(call("GET", "/api/v1/namespaces/default/secrets/kept",
+                        client=users["mallory"])) == (403, "Forbidden")
+    assert call("POST", "/api/v1/namespaces?dryRun=All", b'{"apiVersion": "v1", "kind": '
+                b'"Namespace", "metadata": {"name": "dry"}}', client=users["admin"])[0] == 201
+    assert _answer(call("GET", "/api/v1/namespaces/dry", client=users["admin"])) == \
+        (404, "NotFound")
+
+
 # -- list options -----------------------------------------------------------------------------
 
 
