@@ -30,6 +30,7 @@ import base64
 import csv
 import http.client
 import json
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -43,7 +44,9 @@ from actors.api.objects import Object
 from actors.client.client import Client
 from bindings import kubeconfig
 from bindings.cluster import Cluster, ClusterConfig
+from bus import Connection
 from tests.conftest import NOBODY_TOKEN, wait_for
+from tests.support import until
 
 pytestmark = pytest.mark.integration
 
@@ -485,6 +488,60 @@ def test_a_continue_token_naming_another_prefix_lists_only_the_paths(call, users
         assert (code, listed["kind"]) == (200, "ConfigMapList")
         assert {item["metadata"]["namespace"] for item in listed["items"]} <= {"m"}
         assert {item["kind"] for item in listed["items"]} <= {"ConfigMap"}
+
+
+# -- a kubelet that never answers ---------------------------------------------------------------
+
+
+def _sent(cluster: Cluster, who: Pems, path: str) -> ssl.SSLSocket:
+    """A TLS connection to ``cluster``'s API that has sent ``GET path`` as ``who``."""
+    assert cluster.https is not None
+    ca = kubeconfig.load(cluster.kubeconfig_path).ca
+    assert ca is not None
+    context = ssl.create_default_context(cadata=ca.decode())
+    context.load_cert_chain(*who)
+    raw = socket.create_connection((cluster.https.host, cluster.https.port), timeout=30)
+    sock = context.wrap_socket(raw, server_hostname=cluster.https.host)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: kubeactor\r\n\r\n".encode())
+    return sock
+
+
+def _status_line(sock: ssl.SSLSocket) -> bytes:
+    answer = b""
+    while b"\r\n" not in answer and (chunk := sock.recv(1)):
+        answer += chunk
+    return answer.partition(b"\r\n")[0]
+
+
+def test_followed_logs_of_a_kubelet_that_never_answers_hold_up_no_ones_watch(
+        api, admin, users):
+    """A compromised (or cut-off) kubelet hears the calls for its pods' logs and never
+    answers: each followed log held one of the front's executor threads until its 10 s
+    timeout, the threads every HTTPS watch of every client starts and stops on; six at once
+    and the admin's ``kubectl get -w`` waited 9 s. Followed logs and execs, whose kubelet may
+    take its time, now open on threads of their own: the watch starts at once."""
+    node = api.credentials("system:node:ghost", "system:nodes")
+    ghost = Connection(api.bus_of(node), "ghost").connect()
+    sockets: list[ssl.SSLSocket] = []
+    try:
+        called: list[str] = []
+        ghost.subscribe(ghost.subjects.node_calls("ghost"),
+                        lambda incoming: called.append(incoming.subject))  # never answered
+        admin.create("pods", {"metadata": {"name": "on-ghost"}, "spec": {
+            "nodeName": "ghost", "containers": [{"name": "c", "image": "busybox:1.35"}]}},
+            "default")
+        sockets += [_sent(api, users["admin"], "/api/v1/namespaces/default/pods/on-ghost/log"
+                          "?follow=true") for _ in range(8)]
+        until(lambda: len(called) >= 6, 10, failure=f"calls heard: {called}")
+        started = time.monotonic()
+        sockets.append(_sent(api, users["admin"], "/api/v1/namespaces/default/configmaps"
+                             "?watch=1"))
+        assert _status_line(sockets[-1]) == b"HTTP/1.1 200 OK"
+        assert time.monotonic() - started < 3
+    finally:
+        for sock in sockets:
+            sock.close()
+        ghost.close()
 
 
 # -- a kubelet's certificate over HTTPS ----------------------------------------------------------
