@@ -32,6 +32,7 @@ import http.client
 import json
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,7 @@ from bindings import kubeconfig
 from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection
 from tests.conftest import NOBODY_TOKEN, wait_for
+from tests.processes import KUBECTL
 from tests.support import until
 
 pytestmark = pytest.mark.integration
@@ -351,6 +353,45 @@ def test_impersonation_headers_without_a_user_change_nobodys_identity(call, user
                         client=users["mallory"], headers=headers)
     assert (code, answer["reason"]) == (403, "Forbidden")
     assert 'User "mallory" cannot get resource "secrets"' in answer["message"]
+
+
+def _kubeconfig(cluster: Cluster, who: Pems, where: Path) -> Path:
+    """A kubeconfig of ``cluster``'s HTTPS API for the holder of ``who``."""
+    assert cluster.https is not None
+    ca = kubeconfig.load(cluster.kubeconfig_path).ca
+    assert ca is not None
+    data = {name: base64.b64encode(value).decode() for name, value in (
+        ("ca", ca), ("cert", who[0].read_bytes()), ("key", who[1].read_bytes()))}
+    path = where / f"{who[0].stem}.kubeconfig"
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {
+            "server": f"https://{cluster.https.host}:{cluster.https.port}",
+            "certificate-authority-data": data["ca"]}}],
+        "users": [{"name": "u", "user": {"client-certificate-data": data["cert"],
+                                         "client-key-data": data["key"]}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    return path
+
+
+def test_real_kubectl_as_mallory_may_neither_impersonate_nor_read_secrets(
+        api, users, tmp_path):
+    config = _kubeconfig(api, users["mallory"], tmp_path)
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([KUBECTL, "--kubeconfig", str(config), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    refused = kubectl("get", "secrets", "--as", "admin", "--as-group", "system:masters")
+    assert refused.returncode == 1  # at discovery already, which kubectl prints as "unknown"
+    assert "Error from server (Forbidden)" in refused.stderr
+    refused = kubectl("get", "--raw", "/api/v1/namespaces/default/secrets/kept", "--as",
+                      "admin")
+    assert 'User "mallory" cannot impersonate resource "users"' in refused.stderr
+    refused = kubectl("get", "secret", "kept", "-o", "yaml")
+    assert refused.returncode == 1
+    assert 'User "mallory" cannot get resource "secrets"' in refused.stderr
+    assert "no" in kubectl("auth", "can-i", "get", "secrets").stdout
 
 
 def test_impersonating_with_fifty_groups_is_refused_at_the_first_not_granted(call, users):
