@@ -726,3 +726,25 @@ def test_what_a_kubelet_may_do_over_https_changes_only_its_own(nodes):
     assert "stolen" not in one["metadata"].get("labels", {})
     assert _answer(call("GET", "/api/v1/namespaces/default/secrets/two-s", client=n1)) == \
         (403, "Forbidden")
+
+
+def test_a_kubelet_gets_tokens_only_for_its_own_pods_service_accounts(nodes):
+    """A token of pod ``two``'s service account bound to ``two`` (on n2, by its uid) is
+    refused to n1; bound to its own pod ``one``, it is n1's to have."""
+    cluster, call, n1 = nodes
+    admin = cluster.admin_client("attack11-tokens")
+
+    def request(pod: str) -> tuple[int, Any]:
+        uid = admin.get("pods", pod, "default")["metadata"]["uid"]
+        return call("POST", "/api/v1/namespaces/default/serviceaccounts/default/token",
+                    json.dumps({"apiVersion": "authentication.k8s.io/v1",
+                                "kind": "TokenRequest", "spec": {"boundObjectRef": {
+                                    "apiVersion": "v1", "kind": "Pod", "name": pod,
+                                    "uid": uid}}}).encode(), client=n1)
+
+    code, answer = request("two")
+    assert (code, answer["reason"]) == (403, "Forbidden")
+    assert "node requested token bound to a pod scheduled on a different node" in \
+        answer["message"]
+    code, answer = request("one")
+    assert (code, bool(answer["status"]["token"])) == (201, True)
