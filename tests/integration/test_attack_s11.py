@@ -31,7 +31,6 @@ import csv
 import functools
 import http.client
 import json
-import socket
 import ssl
 import subprocess
 import time
@@ -49,6 +48,7 @@ from bindings.cluster import Cluster, ClusterConfig
 from bus import Connection
 from bus.errors import BadRequest
 from tests.conftest import NOBODY_TOKEN, wait_for
+from tests.integration.test_https_security import _raw, _status_line
 from tests.processes import KUBECTL
 from tests.support import until
 
@@ -559,22 +559,7 @@ def test_a_watch_or_list_may_not_send_a_selector_longer_than_an_http_client_can(
 
 def _sent(cluster: Cluster, who: Pems, path: str) -> ssl.SSLSocket:
     """A TLS connection to ``cluster``'s API that has sent ``GET path`` as ``who``."""
-    assert cluster.https is not None
-    ca = kubeconfig.load(cluster.kubeconfig_path).ca
-    assert ca is not None
-    context = ssl.create_default_context(cadata=ca.decode())
-    context.load_cert_chain(*who)
-    raw = socket.create_connection((cluster.https.host, cluster.https.port), timeout=30)
-    sock = context.wrap_socket(raw, server_hostname=cluster.https.host)
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: kubeactor\r\n\r\n".encode())
-    return sock
-
-
-def _status_line(sock: ssl.SSLSocket) -> bytes:
-    answer = b""
-    while b"\r\n" not in answer and (chunk := sock.recv(1)):
-        answer += chunk
-    return answer.partition(b"\r\n")[0]
+    return _raw(cluster, who, f"GET {path} HTTP/1.1\r\nHost: kubeactor\r\n\r\n".encode())
 
 
 def test_followed_logs_of_a_kubelet_that_never_answers_hold_up_no_ones_watch(
