@@ -500,6 +500,42 @@ def test_a_dry_run_binding_grants_nothing_and_a_dry_run_namespace_is_not_there(c
         (404, "NotFound")
 
 
+def test_an_object_encoded_once_is_never_served_stale_nor_as_another_version(call, admin,
+                                                                             users):
+    """Stored objects are encoded once for every envelope that carries them (a get's reply,
+    its watch events, the next get): after each of 30 updates of a Secret, a get over HTTPS
+    and over the bus and the watch's event carry that update's data, never a kept encoding
+    of the one before; and a HorizontalPodAutoscaler read at ``autoscaling/v1`` comes in
+    that version, not as the bytes kept of its stored ``v2``."""
+    admin.create("secrets", {"metadata": {"name": "rotated"}, "stringData": {"k": "0"}},
+                 "default")
+    heard: list[str] = []
+    watch = admin.watch("secrets", lambda event: heard.append(
+        base64.b64decode(event.object["data"]["k"]).decode()), namespace="default",
+        field_selector="metadata.name=rotated")
+    try:
+        for n in range(1, 31):
+            admin.patch("secrets", "rotated", {"stringData": {"k": str(n)}},
+                        "application/merge-patch+json", "default")
+            code, got = call("GET", "/api/v1/namespaces/default/secrets/rotated",
+                             client=users["admin"])
+            assert (code, base64.b64decode(got["data"]["k"]).decode()) == (200, str(n))
+            assert admin.get("secrets", "rotated", "default")["data"]["k"] == \
+                base64.b64encode(str(n).encode()).decode()
+        until(lambda: heard and heard[-1] == "30", 10, failure=f"heard {heard}")
+        assert heard == [str(n) for n in range(31)]
+    finally:
+        watch.stop()
+    admin.create("horizontalpodautoscalers", {"metadata": {"name": "hpa"}, "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "minReplicas": 1, "maxReplicas": 3}}, "default")
+    path = "/apis/autoscaling/{}/namespaces/default/horizontalpodautoscalers/hpa"
+    assert call("GET", path.format("v2"), client=users["admin"])[1]["apiVersion"] == \
+        "autoscaling/v2"
+    assert call("GET", path.format("v1"), client=users["admin"])[1]["apiVersion"] == \
+        "autoscaling/v1"
+
+
 # -- list options -----------------------------------------------------------------------------
 
 
