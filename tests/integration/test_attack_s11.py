@@ -536,6 +536,30 @@ def test_an_object_encoded_once_is_never_served_stale_nor_as_another_version(cal
         "autoscaling/v1"
 
 
+def test_a_deleted_binding_allows_nothing_from_the_next_request_on(call, admin, users):
+    """RBAC decisions are compiled per identity and policy generation: the request right
+    after a RoleBinding's delete (or its Role's rule removed) is refused, over HTTPS, on
+    whichever worker serves it, twenty times in a row."""
+    read = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}
+    for attempt in range(20):
+        admin.create("roles", {"metadata": {"name": "reader"}, "rules": [read]}, "default")
+        admin.create("rolebindings", {"metadata": {"name": "reader"}, "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+            "subjects": [{"kind": "User", "name": "mallory"}]}, "default")
+        path = "/api/v1/namespaces/default/secrets/kept"
+        assert call("GET", path, client=users["mallory"])[0] == 200, attempt
+        if attempt % 2:
+            admin.delete("rolebindings", "reader", "default")
+        else:
+            admin.patch("roles", "reader", {"rules": []}, "application/merge-patch+json",
+                        "default")
+        assert _answer(call("GET", path, client=users["mallory"])) == (403, "Forbidden"), \
+            attempt
+        admin.delete("roles", "reader", "default")
+        if not attempt % 2:
+            admin.delete("rolebindings", "reader", "default")
+
+
 # -- list options -----------------------------------------------------------------------------
 
 
