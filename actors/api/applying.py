@@ -318,11 +318,14 @@ def _merge(live: Any, config: Any, path: Path) -> Any:
                 merged[key] = _merge(merged.get(key), value, (*path, f"f:{key}"))
         return merged
     items = fieldsets.elements(config, path) if isinstance(config, list) else None
-    if items is None or not isinstance(live, list) or fieldsets.elements(live, path) is None:
+    known = fieldsets.elements(live, path) if isinstance(live, list) else None
+    if items is None or known is None:
         return copy.deepcopy(config)
+    places = {element: n for n, element in enumerate(known)}  # a search per item: quadratic
     for element, item in zip(items, config, strict=True):
-        at = fieldsets.index(live, element)
+        at = places.get(element)
         if at is None:
+            places[element] = len(live)
             live.append(copy.deepcopy(item))
         else:
             live[at] = _merge(live[at], item, (*path, element))
@@ -332,6 +335,7 @@ def _merge(live: Any, config: Any, path: Path) -> Any:
 def _prune(obj: Object, dropped: FieldSet, kept: FieldSet) -> None:
     """Remove from ``obj`` the fields ``dropped`` that are not ``kept`` and hold none that
     is (an item goes whole, before its key field could be looked for)."""
-    for path in sorted(dropped - kept, key=len):
-        if not any(other[:len(path)] == path for other in kept):
+    within = {other[:n] for other in kept for n in range(1, len(other) + 1)}  # a set: each
+    for path in sorted(dropped - kept, key=len):  # compared with all kept was quadratic
+        if path not in within:
             fieldsets.remove(obj, path)

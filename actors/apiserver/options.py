@@ -20,6 +20,11 @@ from bus.subjects import Subjects
 
 PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
 MAX_GRACE_SECONDS = (1 << 63) // 10**9
+MAX_SELECTOR_BYTES = 8192
+"""Longest label or field selector: what an HTTP client can send in a request line (the
+HTTPS front reads 8190 bytes of one). A watch's selector is matched against each event on the
+process's one watch worker, whose time no flow control counts: one of 790 KB in a bus message
+(100,000 ``!kN`` terms) took 8 ms an event, for each of a user's 256 watches."""
 """Longest grace period of a delete: kube-apiserver holds it as an int64 of nanoseconds (about
 292 years), and a deletionTimestamp that far ahead is still a date here."""
 
@@ -94,6 +99,15 @@ def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     return value
 
 
+def _selector(raw: dict[str, Any], key: str) -> str | None:
+    """A selector of at most :data:`MAX_SELECTOR_BYTES` characters; BadRequest past it."""
+    value = _typed(raw, key, str) or None
+    if value is not None and len(value) > MAX_SELECTOR_BYTES:
+        raise BadRequest(f"options.{key} is {len(value)} characters long, over the limit of "
+                         f"{MAX_SELECTOR_BYTES}")
+    return value
+
+
 NO_OPTIONS = Options()
 """A request's options when it sends none (most do): one, shared, as Options never change."""
 
@@ -164,8 +178,8 @@ def parse_options(raw: Any, subjects: Subjects) -> Options:
         continue_token=_typed(raw, "continue", str) or None,
         tail_lines=tail,
         previous=bool(_typed(raw, "previous", bool)),
-        label_selector=_typed(raw, "labelSelector", str) or None,
-        field_selector=_typed(raw, "fieldSelector", str) or None,
+        label_selector=_selector(raw, "labelSelector"),
+        field_selector=_selector(raw, "fieldSelector"),
         resource_version=int(version) if version not in (None, "") else None,
         watch_id=watch_id or None,
         stop=bool(_typed(raw, "stop", bool)),

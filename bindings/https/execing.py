@@ -20,8 +20,8 @@ Neighbours: ``front`` (routes an exec here), ``bindings.cli.consoles`` (``exec -
 MAC and answers).
 
 Which thread: the listener's loop thread (the CLI's own loop for ``exec -i``); the stream
-opens and closes on the loop's executor; the kubelet's messages come on the bus loop and are
-handed over with ``call_soon_threadsafe``.
+opens and closes on the executor it is given (the loop's by default); the kubelet's messages
+come on the bus loop and are handed over with ``call_soon_threadsafe``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from concurrent.futures import Executor
 
 from aiohttp import WSMsgType, web
 
@@ -65,8 +66,10 @@ class ExecRelay:
     bus (see the module docstring)."""
 
     def __init__(self, send: Send, frames: AsyncIterator[bytes],
-                 query: Mapping[str, str]) -> None:
+                 query: Mapping[str, str], executor: Executor | None = None) -> None:
+        """``executor``: where the stream opens and closes (None: the loop's)."""
         self.send, self.frames, self.query = send, frames, query
+        self.executor = executor
         self.loop = asyncio.get_running_loop()
         self.said: asyncio.Queue[ExecMessage | None] = asyncio.Queue()
         """The kubelet's messages; None once the client has left."""
@@ -83,7 +86,7 @@ class ExecRelay:
         container ends or the client leaves; what stops it from starting is told on the
         status channel."""
         try:
-            self.stream = await self.loop.run_in_executor(None, functools.partial(
+            self.stream = await self.loop.run_in_executor(self.executor, functools.partial(
                 ExecStream, client, pod, namespace, body, self._arrived, subresource))
         except ApiError as error:
             await self.send(channels.failure(error))
@@ -97,7 +100,7 @@ class ExecRelay:
             reading.cancel()
             if self.asking is not None:
                 self.stream.answer(self.asking, {"hangup": True})
-            self.loop.run_in_executor(None, self.stream.close)
+            self.loop.run_in_executor(self.executor, self.stream.close)
 
     def _arrived(self, said: ExecMessage) -> None:  # bus loop thread
         self.loop.call_soon_threadsafe(self.said.put_nowait, said)

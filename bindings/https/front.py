@@ -36,8 +36,9 @@ Which thread: the listener's loop thread (``https``). A bus request is sent from
 waiting, run on the bus loop and awaited here (``Client.call``, ``bus.loop.awaited``: no
 ``concurrent.futures`` in between); opening a certificate session, once an hour, blocks it for
 one bus round trip; a
-watch starts and stops on the loop's executor threads; watch events come on the bus loop and are
-handed over with ``call_soon_threadsafe``.
+watch starts and stops on the loop's executor threads, a followed log or an exec opens and
+closes on threads of its own (:data:`NODE_CALL_THREADS`); watch events come on the bus loop
+and are handed over with ``call_soon_threadsafe``.
 
 Neighbours: ``listener`` (serves this), ``actors.apiserver.http`` (the translation),
 ``actors.client`` (the bus requests, watches and followed logs), ``execing`` (execs).
@@ -49,6 +50,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -98,6 +100,12 @@ all at once for a client that reads fast. Unbounded, one client reading nothing 
 keep every event: 40 such watches and 100 updates of 240 KB grew the process by 900 MB."""
 TEXT = "text/plain"
 """A log's Content-Type."""
+NODE_CALL_THREADS = 32
+"""Threads that open and close followed logs and execs, apart from the loop's executor
+(where watches start and stop and health checks run): their kubelet may take its time, and
+one that never answers (compromised, or cut off) holds each such thread until the client's
+timeout. Sharing the loop's six, six followed logs of such a kubelet held every HTTPS watch
+of every client 9 s."""
 GONE_CHECK_SECONDS = 1.0
 """How often a followed log whose container is silent looks whether its client left."""
 CHANGES = ("ADDED", "MODIFIED", "DELETED")
@@ -128,6 +136,8 @@ class Front:
         self.metrics, self.checks = metrics, checks or {}
         self.max_body_bytes, self.watch_buffer = max_body_bytes, watch_buffer
         self.body_seconds = body_seconds
+        self.node_calls = ThreadPoolExecutor(NODE_CALL_THREADS, "https-node-calls")
+        """Where followed logs and execs open and close (:data:`NODE_CALL_THREADS`)."""
         self.address = ""
         """``HOST:PORT`` the listener serves on, which ``/api`` names (set once listening)."""
 
@@ -263,7 +273,7 @@ class Front:
         def arrived(chunk: LogChunk) -> None:  # bus loop thread
             loop.call_soon_threadsafe(chunks.put_nowait, chunk)
 
-        stream = await loop.run_in_executor(None, functools.partial(
+        stream = await loop.run_in_executor(self.node_calls, functools.partial(
             LogStream, client, str(call.name), call.namespace, options, arrived))
         response = web.StreamResponse(headers={"Content-Type": TEXT})
         try:
@@ -276,7 +286,7 @@ class Front:
         except ConnectionError:
             log.debug("log stream %s: the client left", stream.subject)
         finally:
-            loop.run_in_executor(None, stream.close)
+            loop.run_in_executor(self.node_calls, stream.close)
         return response
 
 
@@ -293,8 +303,9 @@ class Front:
             raise BadRequest(f"pods/{subresource} is served over WebSocket only "
                              f"({', '.join(channels.PROTOCOLS)}), not SPDY")
         await socket.prepare(request)
-        await execing.ExecRelay(socket.send_bytes, execing.websocket(socket), request.query).run(
-            client, str(call.name), call.namespace, body, subresource)
+        await execing.ExecRelay(socket.send_bytes, execing.websocket(socket), request.query,
+                                self.node_calls).run(client, str(call.name), call.namespace,
+                                                     body, subresource)
         await socket.close()
         return socket
 

@@ -119,3 +119,4 @@ class HttpsListener:
             self._thread.join(timeout=30)
         if not self._loop.is_running() and not self._loop.is_closed():
             self._loop.close()
+        self.front.node_calls.shutdown(wait=False, cancel_futures=True)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from actors.api import jsonpatch
-from bus.errors import BadRequest
+from bus.errors import BadRequest, RequestEntityTooLarge
 
 
 def test_json_patch_ops():
@@ -64,3 +64,20 @@ def test_bad_json_patches_are_refused(patch: Any):
     with pytest.raises(jsonpatch.PatchError) as refused:
         jsonpatch.apply({"a": {"list": [1]}}, patch)
     assert isinstance(refused.value, BadRequest) and refused.value.code == 400
+
+
+def test_copies_may_add_up_to_the_limit_and_no_more():
+    """Each copy of ``/a`` into itself doubles it: without a bound, 30 of them make a TiB."""
+    doc = {"a": {"x": "y" * 1024}}
+    doubled = jsonpatch.apply(doc, [{"op": "copy", "from": "/a", "path": "/a/c0"}])
+    assert doubled["a"]["c0"] == {"x": "y" * 1024}
+    doublings = [{"op": "copy", "from": "/a", "path": f"/a/c{n}"} for n in range(30)]
+    with pytest.raises(BadRequest, match=r"^Unable to complete the copy, the accumulated size"):
+        jsonpatch.apply(doc, doublings)
+
+
+def test_more_operations_than_kubes_limit_are_413_before_any_is_applied():
+    patch = [{"op": "add", "path": "/n", "value": 1}] * (jsonpatch.MAX_OPERATIONS + 1)
+    with pytest.raises(RequestEntityTooLarge, match=r"is 10000, got 10001$"):
+        jsonpatch.apply({}, patch)
+    assert jsonpatch.apply({}, patch[:jsonpatch.MAX_OPERATIONS]) == {"n": 1}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from actors.api.objects import Object
@@ -96,3 +98,15 @@ def test_label_and_field_selectors_must_both_hold():
     assert not matches(on_node)
     on_node["metadata"]["labels"] = {"app": "web"}
     assert matches(on_node)
+
+
+def test_a_set_selector_is_matched_by_look_up_not_by_scan():
+    """Each event of a watch is matched on the watch worker: ``notin`` 120,000 values took
+    1.9 ms a match as a scan; a look-up takes well under a microsecond."""
+    many = matcher(f"x notin ({','.join(f'v{n}' for n in range(120_000))})")
+    labelled, other = {"metadata": {"labels": {"x": "v7"}}}, {"metadata": {"labels": {}}}
+    started = time.process_time()
+    assert [many(labelled) for _ in range(1000)] == [False] * 1000
+    assert all(many(other) for _ in range(1000))
+    assert time.process_time() - started < 0.5  # scanned: about 4 s
+    assert matcher("x in (a,b)")({"metadata": {"labels": {"x": "b"}}})

@@ -4,6 +4,7 @@ three-way merge on it: what a manifest no longer sets goes, what others set stay
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 import pytest
@@ -108,3 +109,28 @@ def test_the_three_way_patch_is_the_manifest_with_deletions_and_order():
                  "containers": [container("b", image="busybox:1.36"),
                                 {"name": "a", "$patch": "delete"}],
                  "$setElementOrder/containers": [{"name": "b"}]}}
+
+
+def test_a_keyed_list_of_a_key_twice_merges_and_deletes_them_in_turn():
+    live = {"env": [{"name": "a", "value": "1"}, {"name": "a", "value": "2"},
+                    {"name": "b", "value": "3"}]}
+    patch = {"env": [{"name": "a", "$patch": "delete"}, {"name": "a", "value": "9"},
+                     {"name": "c", "value": "4"}, {"name": "b", "$patch": "delete"}]}
+    assert strategicmerge.apply_patch(live, patch) == {"env": [
+        {"name": "a", "value": "9"}, {"name": "c", "value": "4"}]}
+
+
+def test_large_keyed_lists_and_retained_keys_merge_in_linear_time():
+    """16,000 items took 20 s (each looked for among those before it); 40,000 keys and as
+    many retained 14 s. Linear, these take a few hundredths of a second."""
+    items = 16_000
+    live = {"env": [{"name": f"e{n}", "value": "old"} for n in range(0, items, 2)]}
+    patch = {"env": [{"name": f"e{n}", "value": "new"} for n in range(items)],
+             "data": {**{f"k{n}": "v" for n in range(items)}, "$retainKeys": ["env", "k1"]}}
+    started = time.process_time()
+    merged = strategicmerge.apply_patch(live, patch)
+    assert time.process_time() - started < 2  # quadratic: tens of seconds
+    assert [e["name"] for e in merged["env"]] == [f"e{n}" for n in range(0, items, 2)] + [
+        f"e{n}" for n in range(1, items, 2)]
+    assert {e["value"] for e in merged["env"]} == {"new"}
+    assert merged["data"] == {"k1": "v"}

@@ -147,3 +147,10 @@ def test_one_object_over_the_budget_still_makes_a_page_of_one():
     kept, last = fit_page(lookup("", "nodes"), [{"metadata": {"name": "n1"}, "x": "y" * 50},
                                             {"metadata": {"name": "n2"}}], None, 10)
     assert len(kept) == 1 and last == "/nodes/n1"
+
+
+@pytest.mark.parametrize("key", ["labelSelector", "fieldSelector"])
+def test_a_selector_is_at_most_what_an_http_request_line_carries(key):
+    assert parse_options({key: "a" * 8192}, SUBJECTS)
+    with pytest.raises(BadRequest, match="is 8193 characters long, over the limit of 8192"):
+        parse_options({key: "a" * 8193}, SUBJECTS)

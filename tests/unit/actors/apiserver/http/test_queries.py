@@ -149,6 +149,18 @@ def test_an_apply_body_is_yaml_or_json_and_its_timestamps_stay_strings():
         payload(call, b"kind: [unclosed", patches.APPLY_PATCH)
 
 
+@pytest.mark.parametrize("body", [
+    b"a: &a [x]\nb: [*a, *a]\n",  # an alias: a reference, 10 a level was 10**levels strings
+    b"a: &a [*a]\n",  # a list holding itself: the encoder's RecursionError
+    b"a: " + b"[" * 2000 + b"]" * 2000,  # the parser's RecursionError
+])
+def test_an_apply_body_with_an_alias_or_nested_past_the_parser_is_a_bad_request(body):
+    call = route("PATCH", "/api/v1/namespaces/d/configmaps/c", {})
+    with pytest.raises(BadRequest, match=r"^error decoding YAML"):
+        payload(call, body, patches.APPLY_PATCH)
+    assert payload(call, b"a: &a [x]\n", patches.APPLY_PATCH) == {"a": ["x"]}  # an anchor
+
+
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", ""])
 def test_a_patch_of_another_type_is_415(content_type):
     call = route("PATCH", "/api/v1/namespaces/d/configmaps/c", {})
