@@ -203,7 +203,7 @@ def prepare_update(
             new["spec"].get("selector") != (old.get("spec") or {}).get("selector")):
         raise _invalid(info, old, [f"spec.selector: Invalid value: "
                                    f"{new['spec'].get('selector')}: field is immutable"])
-    elif problems := _immutable_problems(info, old, new):
+    elif problems := _changed_immutables(info, old, new):
         raise _invalid(info, old, problems)
     elif info.name == certificates.RESOURCE:  # its main update and ``approval``
         certificates.prepare_update(subresource, body, new, old)
@@ -223,6 +223,19 @@ def _immutable_problems(info: ResourceInfo, old: Object, new: Object) -> list[st
     if info.name == "nodes":
         return validation.node_update_problems(old, new)
     return jobs.update_problems(info.name, old, new)
+
+
+def _changed_immutables(info: ResourceInfo, old: Object, new: Object) -> list[str]:
+    """:func:`_immutable_problems`, ``old`` read with today's defaults when it differs (as
+    kube-apiserver defaults what it reads from etcd): an object stored before a default was
+    added (a Job's template without ``resources: {}``) is not refused for what the
+    defaulter adds to every update of it."""
+    problems = _immutable_problems(info, old, new)
+    if problems and (defaulter := DEFAULTERS.get(info.name)):
+        read = plain_copy(old)
+        defaulter(read)
+        problems = _immutable_problems(info, read, new)
+    return problems
 
 
 def unchanged(new: Object, old: Object) -> bool:

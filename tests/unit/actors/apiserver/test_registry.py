@@ -150,6 +150,25 @@ def test_a_pod_stored_before_requests_were_defaulted_from_limits_still_takes_upd
         prepare_update(PODS, None, changed, old)
 
 
+def test_a_job_stored_before_its_template_was_defaulted_still_takes_updates():
+    """A Job stored before its template's containers got ``resources: {}`` (session 11): a
+    label added, the rest sent back as read, is no change of its immutable template; a real
+    change of it still is."""
+    old = prepare_create(lookup("batch", "jobs"), {"metadata": {"name": "pi"}, "spec": {
+        "template": {"spec": {"restartPolicy": "Never",
+                              "containers": [{"name": "pi", "image": "perl"}]}}}},
+        "default", None)
+    del old["spec"]["template"]["spec"]["containers"][0]["resources"]  # not defaulted then
+    relabelled = plain_copy(old)
+    relabelled["metadata"]["labels"]["team"] = "a"
+    new, _ = prepare_update(lookup("batch", "jobs"), None, relabelled, old)
+    assert new["metadata"]["labels"]["team"] == "a"
+    changed = plain_copy(old)
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "perl:5"
+    with pytest.raises(Invalid, match=r"spec\.template: Invalid value: .*field is immutable"):
+        prepare_update(lookup("batch", "jobs"), None, changed, old)
+
+
 def test_update_keeps_server_owned_metadata_of_the_stored_object():
     old = stored_pod()
     body = pod("web")
