@@ -192,7 +192,10 @@ class NodeAgent:
             self.runtime.remove_pod(uid)
 
     def on_pod_event(self, event: WatchEvent) -> None:
-        """An informer event about a pod bound here (any thread; never blocks)."""
+        """An informer event about a pod bound here (any thread; never blocks); none is
+        acted on once the agent stopped (one the kubelet handed over as it lost the node)."""
+        if self._stopping:
+            return
         pod = event.object
         uid = pod["metadata"]["uid"]
         record = self.pods.get(uid)
@@ -233,9 +236,9 @@ class NodeAgent:
         than our last write stored (not its echo, nor a late echo of an older one), no write
         of it is in flight or waiting, and none was written again within
         ``status_sync_seconds`` (a writer that keeps changing it meets one write a period, as
-        Kubernetes' kubelet's)."""
+        Kubernetes' kubelet's); never once the agent stopped hosting the node."""
         pod, reported = record.pod, record.reported
-        return (reported is not None and not (record.done or record.gone)
+        return (reported is not None and not (record.done or record.gone or self._stopping)
                 and not pod["metadata"].get("deletionTimestamp")
                 and int(pod["metadata"].get("resourceVersion") or 0) > record.written
                 and time.monotonic() >= record.reconciled + self.config.status_sync_seconds

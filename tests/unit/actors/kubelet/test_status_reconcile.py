@@ -175,3 +175,18 @@ def test_the_periodic_look_writes_what_an_event_could_not(node, api):
     assert len(api.sent) == 1
     node.reconcile_statuses()
     assert len(api.sent) == 2 and api.sent[-1] == running()
+
+
+def test_an_agent_that_stopped_hosting_its_node_writes_no_status_again(node, api):
+    """Kubelet.lose: an event or a periodic look already on its way when the agent stopped
+    (the kubelet took it from its agents just before) neither syncs a pod nor writes a
+    status of the lost node."""
+    node.stop()
+    modified(node, without_ready(running()), 6)
+    node.reconcile_statuses()
+    synced: list[str] = []
+    node.podsync.sync = lambda record: synced.append(record.uid)
+    changed = pod(running(), 7)
+    changed["spec"]["activeDeadlineSeconds"] = 60  # news for a sync
+    node.on_pod_event(WatchEvent("MODIFIED", changed))
+    assert api.sent == [] and synced == []
