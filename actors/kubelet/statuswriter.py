@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,9 @@ class StatusWriter:
 
 
 def _outcome(sent: Future[Any]) -> tuple[BaseException | None, Any]:
-    """A finished write's error, or None and its reply's body."""
+    """A finished write's error, or None and its reply's body (a cancelled one's error is
+    its CancelledError: ``exception()`` would raise it, and the key's writes stall)."""
+    if sent.cancelled():
+        return CancelledError(), None
     error = sent.exception()
     return error, None if error is not None else sent.result()

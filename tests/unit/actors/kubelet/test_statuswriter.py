@@ -3,7 +3,7 @@ per key, never more than the window in flight, failures told to their sender."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from typing import Any
 
 import pytest
@@ -107,6 +107,15 @@ def test_a_request_that_cannot_start_is_told_at_once(writer):
 
     writer.put("pod-a", broken, lambda error, reply: outcomes.append(error))
     assert [type(error) for error in outcomes] == [ServiceUnavailable]
+    assert writer.pending() == 0
+
+
+def test_a_cancelled_write_is_told_and_frees_its_key(writer):
+    sent: Future[Any] = Future()
+    outcomes: list[BaseException | None] = []
+    writer.put("pod-a", lambda: sent, lambda error, reply: outcomes.append(error))
+    sent.cancel()
+    assert [type(error) for error in outcomes] == [CancelledError]
     assert writer.pending() == 0
 
 
