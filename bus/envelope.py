@@ -188,10 +188,12 @@ class Encodings:
     object is encoded once for every envelope that carries it (its reply, its watchers'
     events, the next get of it). :func:`encode` puts the kept bytes in place of such a body:
     the same bytes, one dict look-up. A value is kept with its bytes, so its ``id`` names it
-    alone while kept. Any thread (one dict: a race encodes twice, the same bytes)."""
+    alone while kept. Any thread (one dict: a race encodes twice, the same bytes). An
+    encoding over :attr:`largest` bytes is not kept: what the kept ones hold stays bounded
+    (``size`` x ``largest``) whatever size of objects a user may write."""
 
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
+    def __init__(self, size: int = 512, largest: int = 16 * 1024) -> None:
+        self.size, self.largest = size, largest
         self._kept: OrderedDict[int, tuple[Any, msgspec.Raw]] = OrderedDict()
         """By the value's ``id``, oldest first (a plain dict's oldest key is found by skipping
         every key deleted before it: up to a few hundred)."""
@@ -203,6 +205,8 @@ class Encodings:
         if kept is not None and kept[0] is value:
             return kept[1]
         encoded = packed(value)
+        if len(encoded) > self.largest:
+            return encoded
         self._kept[id(value)] = (value, encoded)
         if len(self._kept) > self.size:
             with contextlib.suppress(KeyError):  # another thread took the last one

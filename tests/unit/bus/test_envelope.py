@@ -171,3 +171,11 @@ def test_a_kept_encoding_is_carried_as_the_same_bytes_and_only_for_that_very_obj
     for value in kept:
         few.keep(value)
     assert few.find(kept[0]) is None and few.find(kept[2]) is not None  # the oldest go
+
+
+def test_an_encoding_over_the_largest_kept_is_not_kept():
+    kept = Encodings(largest=1024)
+    small, large = {"data": "x" * 100}, {"data": "x" * 2000}
+    assert bytes(kept.keep(large)) == msgpack.packb(large)  # still the right bytes
+    kept.keep(small)
+    assert kept.find(large) is None and kept.find(small) is not None
