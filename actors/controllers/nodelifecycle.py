@@ -232,7 +232,8 @@ class NodeLifecycleController(Controller):
         self.remember(self.client.update("nodes", dict(node, spec=dict(
             node.get("spec", {}), taints=taints))))
 
-    def _mark_unknown(self, node: Object) -> None:
+    def _mark_unknown(self, cached: Object) -> None:
+        node = copy.deepcopy(cached)  # the informer's own is shared: read-only
         name = node["metadata"]["name"]
         log.info("node %s stopped renewing its lease; marking it Unknown", name)
         set_condition(node, "Ready", "Unknown", "NodeStatusUnknown",

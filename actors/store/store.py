@@ -7,15 +7,16 @@ is durable and in which order.
 
 - One global revision, bumped by every write; an object's ``resourceVersion`` is the revision
   of its last change.
-- Current objects live in memory for reads; the :class:`Backend` is the durable log and the
-  source of revisions. A write returns only after ``Backend.commit`` has returned (i.e. after
-  it is durable); the store then applies the backend's :class:`Record` s in revision order,
-  its own and those other stores wrote to a shared backend (JetStream), so every store on one
-  backend goes through the same sequence of states.
+- Current objects live in memory for reads, packed (``actors.store.view``: their compact
+  JSON, decoded on read, the last used kept decoded); the :class:`Backend` is the durable log
+  and the source of revisions. A write returns only after ``Backend.commit`` has returned
+  (i.e. after it is durable); the store then applies the backend's :class:`Record` s in
+  revision order, its own and those other stores wrote to a shared backend (JetStream), so
+  every store on one backend goes through the same sequence of states.
 - Every applied record becomes a :class:`StoreEvent`, kept in a history window (for watches
   and list pages that go back to a revision) and told to each listener (the apiserver). The
-  window is compacted as etcd compacts (:class:`HistoryWindow`: the last N revisions, none
-  older than T seconds); a revision below it is Gone (410).
+  window is compacted as etcd compacts (``actors.store.history``: the last N revisions, none
+  older than T seconds; objects packed as the current ones); a revision below it is Gone (410).
 - The store keeps the size of what it holds (each key and its object's JSON, :func:`size_of`)
   and, as etcd's ``--quota-backend-bytes``, refuses a create or update that would take it past
   :attr:`StoreConfig.quota_backend_bytes` (:class:`~bus.errors.SpaceExceeded`, nothing stored);
@@ -24,7 +25,8 @@ is durable and in which order.
   and revision, listed by :meth:`Store.undecodable`), never raised: the rest is served.
 
 Neighbours: ``actors.store.backend`` (the interface of the durable log and the records it
-holds; ``bindings.backends`` implement it), ``actors.apiserver.server`` (the one caller: reads
+holds; ``bindings.backends`` implement it), ``actors.store.view`` and ``actors.store.history``
+(the current state and the past, as held), ``actors.apiserver.server`` (the one caller: reads
 through :class:`StoreView`, writes through :class:`StoreWriter`, hears :class:`StoreEvent` s).
 
 Calls arrive through a Pykka proxy; all run on the store's own thread, one at a time.
@@ -40,9 +42,8 @@ import json
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import pykka
@@ -50,21 +51,11 @@ import pykka
 from actors.api import jsontext
 from actors.api.objects import Object
 from actors.store.backend import Backend, Change, Record, Undecodable
-from bus.errors import AlreadyExists, ApiError, Conflict, Gone, NotFound, SpaceExceeded
+from actors.store.history import History, HistoryWindow, StoreEvent
+from actors.store.view import Packed, StoreView, pack
+from bus.errors import AlreadyExists, ApiError, Conflict, NotFound, SpaceExceeded
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryWindow:
-    """How far back watches and list pages may go: etcd's compaction. An event leaves the
-    window when it is ``revisions`` revisions old or ``seconds`` seconds old, whichever comes
-    first; resuming from before the window is 410 Gone (the client relists)."""
-
-    revisions: int = 10_000
-    """Revisions kept (etcd ``--auto-compaction-mode=revision``); bounds the memory."""
-    seconds: float = 300.0
-    """Seconds kept (etcd's periodic mode; kube-apiserver compacts every 5 minutes)."""
 
 
 DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024**3
@@ -89,24 +80,6 @@ class StoreConfig:
         if self.quota_backend_bytes < 0:
             return None
         return self.quota_backend_bytes or DEFAULT_QUOTA_BACKEND_BYTES
-
-
-@dataclass(frozen=True, slots=True)
-class StoreEvent:
-    """One committed change."""
-
-    type: str
-    """``ADDED``, ``MODIFIED`` or ``DELETED``."""
-    key: str
-    _: KW_ONLY
-    object: Object
-    """The object after the change (for DELETED: its last state). Shared: read-only."""
-    old: Object | None
-    """The object before the change; None for ADDED."""
-    revision: int
-    note: Any = None
-    """What the writer attached to the write (the apiserver: the span to publish, in commit
-    order, before any watcher hears of it). The store never reads it."""
 
 
 FLUSH = object()
@@ -164,84 +137,6 @@ class StoreWriter:
         with self._lock:
             taken, self._waiting = self._waiting, []
         return taken
-
-
-class StoreView:
-    """The committed state, read from any thread without going through the store's mailbox
-    (so reads never wait behind a group commit's fsync).
-
-    Only the store thread changes it, and only after a commit is durable; a reader sees an
-    object once its write was acknowledged (read your writes). Objects are shared, never
-    copied: read them, never change them (a write prepares a new object). A key's object is
-    replaced whole by each change; :meth:`snapshot` takes every object and the revision they
-    are at together (a lock held by the store only while it applies one record).
-    :meth:`catch_up` waits until it holds every write acknowledged before, another store's too.
-    """
-
-    def __init__(self, revision: int, objects: dict[str, Object],
-                 latest: Callable[[], int | None] = lambda: None) -> None:
-        """``latest``: the backend's :meth:`~actors.store.backend.Backend.latest`."""
-        self.revision = revision
-        """The last revision applied."""
-        self._objects = objects
-        self._latest = latest
-        self._lock = threading.Condition()
-
-    def catch_up(self, timeout: float) -> tuple[int, int] | None:
-        """Wait (at most ``timeout`` seconds) until this view has applied every write any store
-        of the backend had acknowledged when called (a consistent read, as etcd's quorum read);
-        None once it has (at once with a backend of one writer), else the revision waited for
-        and the one reached."""
-        target = self._latest()
-        if target is None:
-            return None
-        with self._lock:
-            if self._lock.wait_for(lambda: self.revision >= target, timeout):
-                return None
-            return target, self.revision
-
-    def get(self, key: str) -> Object | None:
-        return self._objects.get(key)
-
-    def snapshot(self) -> tuple[dict[str, Object], int]:
-        """Every object by key and the revision this state is at (consistent together)."""
-        with self._lock:
-            return dict(self._objects), self.revision
-
-    def page(self, prefix: str, match: Callable[[Object], bool] | None = None,
-             limit: int | None = None, after: str = ""
-             ) -> tuple[builtins.list[Object], int, str | None]:
-        """One page of the current state, as :meth:`Store.page` (objects shared)."""
-        objects, revision = self.snapshot()
-        return _page(objects, revision, prefix, match, limit, after)
-
-    def apply(self, key: str, obj: Object | None, revision: int) -> None:
-        """The store thread's change: ``key`` holds ``obj`` (None: removed) at ``revision``."""
-        with self._lock:
-            if obj is None:
-                self._objects.pop(key, None)
-            else:
-                self._objects[key] = obj
-            self.revision = revision
-            self._lock.notify_all()
-
-
-def _page(objects: dict[str, Object], revision: int, prefix: str,
-          match: Callable[[Object], bool] | None, limit: int | None, after: str
-          ) -> tuple[builtins.list[Object], int, str | None]:
-    """At most ``limit`` of ``objects`` under ``prefix`` whose key sorts after ``after`` and
-    that ``match``, by key; ``revision``; and the last key when more follow (else None)."""
-    items: builtins.list[Object] = []
-    last_key = None
-    for key in sorted(k for k in objects if k.startswith(prefix) and k > after):
-        obj = objects[key]
-        if match is not None and not match(obj):
-            continue
-        if limit is not None and len(items) == limit:
-            return items, revision, last_key
-        items.append(obj)
-        last_key = key
-    return items, revision, None
 
 
 def _check(write: Write, current: Object | None) -> None:
@@ -339,9 +234,7 @@ class Store(pykka.ThreadingActor):
         super().__init__()
         config = config or StoreConfig()
         self._backend = backend
-        self._window = config.history
         self._limit = config.space_limit
-        self._clock = clock
         revision, objects = backend.load()
         if backend.undecodable:  # each was logged by the backend with its key and revision
             log.warning("store: %d record(s) could not be decoded: set aside, not served",
@@ -350,11 +243,8 @@ class Store(pykka.ThreadingActor):
         """What each key counts against the quota (:func:`size_of`)."""
         self._size = sum(self._sizes.values())
         self._view = StoreView(revision, objects, backend.latest)
-        self._objects = objects
-        """The view's objects: this thread reads them directly (it alone changes them)."""
-        self._history: deque[tuple[float, StoreEvent]] = deque()
-        self._floor = revision
-        """Oldest revision a watch may resume from: every later event is in the history."""
+        del objects  # the view holds them packed
+        self._history = History(config.history, revision, clock)
         self._listeners: list[Listener] = []
         self._writer = StoreWriter(self.actor_ref)
         backend.follow(self._catch_up_soon)
@@ -391,14 +281,13 @@ class Store(pykka.ThreadingActor):
         return self._view
 
     def get(self, key: str) -> Object:
-        obj = self._objects.get(key)
+        obj = self.get_or_none(key)
         if obj is None:
             raise NotFound(f"key {key} not found")
-        return copy.deepcopy(obj)
+        return obj
 
     def get_or_none(self, key: str) -> Object | None:
-        obj = self._objects.get(key)
-        return None if obj is None else copy.deepcopy(obj)
+        return copy.deepcopy(self._view.get(key))
 
     def list(
         self, prefix: str, match: Callable[[Object], bool] | None = None
@@ -421,34 +310,13 @@ class Store(pykka.ThreadingActor):
                     ) -> tuple[builtins.list[Object], int, str | None]:
         """:meth:`page` without copies: the objects are shared, read-only."""
         if revision is None:
-            return _page(self._objects, self._revision, prefix, match, limit, after)
-        return _page(self._state_at(revision), revision, prefix, match, limit, after)
-
-    def _state_at(self, revision: int) -> dict[str, Object]:
-        """Every object as it was right after ``revision``: now, with later events undone."""
-        self._compact()
-        if revision < self._floor or revision > self._revision:
-            raise Gone(f"the requested revision {revision} is no longer available "
-                       f"(oldest {self._floor}, newest {self._revision}); list again")
-        state = dict(self._objects)
-        for _, event in reversed(self._history):
-            if event.revision <= revision:
-                break
-            if event.old is None:
-                state.pop(event.key, None)
-            else:
-                state[event.key] = event.old
-        return state
+            return self._view.page(prefix, match, limit, after)
+        state = self._history.state_at(revision, self._view.state()[0], self._revision)
+        return self._view.page_of(state, revision, prefix, match, limit, after)
 
     def events_since(self, revision: int) -> builtins.list[StoreEvent]:
         """Events after ``revision``; Gone when the history no longer reaches back that far."""
-        self._compact()
-        if revision < self._floor:
-            raise Gone(
-                f"too old resource version: {revision} ({self._floor})",
-                details={"revision": self._floor},
-            )
-        return [event for _, event in self._history if event.revision > revision]
+        return self._history.since(revision, self._revision, self._view.load)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -500,7 +368,7 @@ class Store(pykka.ThreadingActor):
         sizes: builtins.list[int] = []
         held = self._size
         for write in writes:
-            current = self._objects.get(write.key)
+            current = self._view.get(write.key)
             obj = None if write.op == "delete" else write.obj or {}
             size = size_of(write.key, obj)
             try:
@@ -548,10 +416,10 @@ class Store(pykka.ThreadingActor):
         for record in records:
             if record.revision <= self._revision:
                 continue
-            current = self._objects.get(record.key)
+            current, held = self._view.get(record.key), self._view.packed(record.key)
             note = notes.get(record.revision)
-            self._view.apply(record.key, record.object, record.revision)
-            self._account(record, (sizes or {}).get(record.revision))
+            packed = self._view.apply(record.key, record.object, record.revision)
+            self._account(record, (sizes or {}).get(record.revision), packed)
             if record.object is not None:
                 kind = "ADDED" if current is None else "MODIFIED"
                 event = StoreEvent(kind, record.key, object=record.object, old=current,
@@ -559,19 +427,22 @@ class Store(pykka.ThreadingActor):
             elif current is not None:
                 event = StoreEvent("DELETED", record.key, object=_stamped(current, record.revision),
                                    old=current, revision=record.revision, note=note)
+                packed = pack(event.object)
             else:  # the deletion of a key this store never saw
                 continue
             events[record.revision] = event
-            self._emit(event)
+            self._emit(event, packed, held)
         return events
 
-    def _account(self, record: Record, size: int | None) -> None:
-        """Keep the size of what ``record``'s key now holds (measured unless ``size``)."""
+    def _account(self, record: Record, size: int | None, packed: Packed | None) -> None:
+        """Keep the size of what ``record``'s key now holds (measured unless ``size``: from
+        ``packed``, its object as the view holds it, when that is its JSON)."""
         if record.object is None:
             self._size -= self._sizes.pop(record.key, 0)
             return
         if size is None:
-            size = size_of(record.key, record.object)
+            size = (len(record.key.encode()) + len(packed) if isinstance(packed, bytes)
+                    else size_of(record.key, record.object))
         self._size += size - self._sizes.get(record.key, 0)
         self._sizes[record.key] = size
 
@@ -582,17 +453,10 @@ class Store(pykka.ThreadingActor):
 
     # -- internals -------------------------------------------------------------------------
 
-    def _emit(self, event: StoreEvent) -> None:
-        self._history.append((self._clock(), event))
-        self._compact()
+    def _emit(self, event: StoreEvent, packed: Packed | None, old: Packed | None) -> None:
+        """Keep ``event`` in the history (its objects as held: ``packed``, ``old``) and tell
+        every listener."""
+        assert packed is not None
+        self._history.add(event, packed, old)
         for listener in self._listeners:
             listener(event)
-
-    def _compact(self) -> None:
-        """Drop the events that left the history window; the floor follows them."""
-        oldest_revision = self._revision - self._window.revisions
-        oldest_time = self._clock() - self._window.seconds
-        history = self._history
-        while history and (history[0][1].revision <= oldest_revision
-                           or history[0][0] < oldest_time):
-            self._floor = history.popleft()[1].revision

@@ -253,7 +253,7 @@ class Cluster(Nodes):
         self.instruments.gauge_from(
             "apiserver_storage_objects", "Number of stored objects at the time of last check "
             "split by kind.", ("resource",), "store",
-            storage_counts(store.proxy().view().get().snapshot))
+            storage_counts(store.proxy().view().get().state))
         say("apiserver")
         connection = self._connect(BUS_APISERVER, "apiserver")
         handshaker = self._pki.handshaker()

@@ -49,7 +49,7 @@ from actors.api.resources import RESOURCES
 from actors.apiserver.http import health
 from actors.instruments import Instruments
 from actors.kubelet.runtime import ContainerInfo, Runtime
-from actors.store import Backend
+from actors.store import Backend, Packed
 from actors.store.backend import Change, Outcome, Record, Undecodable
 from bindings.https import parse_listen
 from bus import Connection
@@ -70,12 +70,12 @@ def resource_of(key: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def storage_counts(snapshot: Callable[[], tuple[dict[str, Object], int]]
+def storage_counts(state: Callable[[], tuple[dict[str, Packed], int]]
                    ) -> Callable[[], dict[tuple[str, ...], float]]:
-    """A reader of ``apiserver_storage_objects`` over the store view's ``snapshot``."""
+    """A reader of ``apiserver_storage_objects`` over the store view's ``state``."""
     def read() -> dict[tuple[str, ...], float]:
         counts: dict[tuple[str, ...], float] = {}
-        for key in snapshot()[0]:
+        for key in state()[0]:
             label = (resource_of(key),)
             counts[label] = counts.get(label, 0) + 1
         return counts

@@ -31,7 +31,6 @@ from bindings.cluster.config import ClusterConfig, ClusterError
 from bindings.cluster.identities import node_identity
 from bindings.cluster.monitoring import MeteredRuntime
 from bindings.proxy import TcpForwarder
-from bindings.runtimes.docker import DockerRuntime
 from bindings.runtimes.sim import SimRuntime
 from bindings.storage import LocalDisk
 from bus import Connection
@@ -130,8 +129,11 @@ class Nodes:
         runtime: Runtime
         if self.config.runtime != "docker":
             raise ClusterError(f"unknown runtime {self.config.runtime!r}: docker or sim")
+        # imported here, not above: an agent of simulated nodes (and every process without
+        # a kubelet) need not load the Docker SDK and requests
+        from bindings.runtimes import docker
         try:
-            runtime = DockerRuntime(node_name, cluster_id, pods_dir=pods_dir)
+            runtime = docker.DockerRuntime(node_name, cluster_id, pods_dir=pods_dir)
         except RuntimeFailure as failure:
             raise ClusterError(
                 "cannot reach the Docker engine (DOCKER_HOST, else /var/run/docker.sock): start "

@@ -139,6 +139,9 @@ class SimRuntime:
         """Container id -> the container as started (env resolved, volumeMounts)."""
         self._volumes: dict[str, dict[str, dict[str, VolumeFile]]] = {}
         """Pod uid -> volume name -> the files of that volume."""
+        self._last_files: dict[str, VolumeFile] = {}
+        """Path in a volume -> the file last written at it, in any volume: the next pod's equal
+        one (the same ``ca.crt`` in every pod's service account volume) is kept as this one."""
 
     def version(self) -> str:
         return "sim://0.1.0"
@@ -203,7 +206,16 @@ class SimRuntime:
 
     def write_volume(self, pod: Object, volume: str, files: dict[str, VolumeFile]) -> None:
         with self._lock:
-            self._volumes.setdefault(pod["metadata"]["uid"], {})[volume] = dict(files)
+            self._volumes.setdefault(pod["metadata"]["uid"], {})[volume] = {
+                path: self._shared(path, file) for path, file in files.items()}
+
+    def _shared(self, path: str, file: VolumeFile) -> VolumeFile:
+        """``file`` as kept at ``path``: the one last written at that path when equal."""
+        last = self._last_files.setdefault(path, file)
+        if last == file:
+            return last
+        self._last_files[path] = file
+        return file
 
     def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         with self._lock:

@@ -55,7 +55,8 @@ def test_kept_objects_share_their_short_strings() -> None:
     def with_image(name: str) -> Object:
         obj = pod(name)
         long = f"{'x' * 65}{len(name) - 1}"  # built at run time: one string per pod
-        obj["spec"] = {"image": "".join(["busybox:", "1.35"]), "note": long}
+        obj["spec"] = {"image": "".join(["busybox:", "1.35"]), "note": long,
+                       "nodeName": name}  # not equal: not shared whole (actors.client.sharing)
         return obj
 
     client = FakeClient([with_image("a"), with_image("b")])

@@ -1,0 +1,35 @@
+"""Objects as informers keep them: the parts equal to the last kept at their place shared."""
+
+from actors.client.sharing import Shared
+
+
+def pod(name: str, phase: str = "Running") -> dict:
+    return {"kind": "Pod", "metadata": {"name": name, "labels": {"app": "x"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                     "tolerations": [{"key": "a", "operator": "Exists"}]},
+            "status": {"phase": phase, "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def test_equal_parts_are_held_once_and_the_objects_stay_equal_to_what_was_given():
+    shared = Shared()
+    a, b = shared(pod("a")), shared(pod("b"))
+    assert (a, b) == (pod("a"), pod("b"))
+    assert a["spec"] is b["spec"] and a["status"] is b["status"]
+    assert a["metadata"]["labels"] is b["metadata"]["labels"]
+    assert a["metadata"] is not b["metadata"]
+
+
+def test_a_part_that_differs_is_a_copy_of_its_own_and_the_given_object_is_left_alone():
+    shared = Shared()
+    given = pod("b", phase="Pending")
+    a, b = shared(pod("a")), shared(given)
+    assert b["status"] == {"phase": "Pending", "conditions": [{"type": "Ready", "status": "True"}]}
+    assert b["status"] is not given["status"] and b["status"] is not a["status"]
+    assert b["status"]["conditions"] is a["status"]["conditions"]
+    assert b["spec"] is a["spec"]
+
+
+def test_objects_of_different_kinds_are_kept_apart():
+    shared = Shared()
+    node = {"kind": "Node", "metadata": {"name": "a", "labels": {"app": "x"}}}
+    assert shared(node)["metadata"] is not shared(pod("a"))["metadata"]
