@@ -1,7 +1,7 @@
 """One node's kubelet: :class:`NodeAgent`, without a thread of its own.
 
 It registers the Node (capacity, allocatable, labels, conditions), renews the node's Lease,
-keeps a :class:`~actors.kubelet.podsync.PodRecord` per pod bound to the node and hands every
+keeps a :class:`~actors.kubelet.podrecord.PodRecord` per pod bound to the node and hands every
 change of a pod (watch event, runtime event, timer) to the pod workers, where
 :class:`~actors.kubelet.podsync.PodSync` acts on it; a pod whose status the API has otherwise
 than last reported gets it written again (:meth:`NodeAgent.reconcile_statuses`, Kubernetes'
@@ -41,8 +41,9 @@ from actors.client.events import EventRecorder
 from actors.kubelet.config import KubeletConfig, host_arch, node_conditions
 from actors.kubelet.objectcache import ObjectCache
 from actors.kubelet.podaddresses import PodAddresses
+from actors.kubelet.podrecord import PodRecord, SyncConfig
 from actors.kubelet.podstatus import needs_reconcile
-from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
+from actors.kubelet.podsync import PodSync
 from actors.kubelet.podworkers import PodWorkers
 from actors.kubelet.runtime import ExecSession, Runtime, RuntimeEvent, RuntimeFailure, Usage
 from actors.kubelet.statuswriter import StatusWriter

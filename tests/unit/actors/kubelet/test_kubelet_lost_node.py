@@ -13,7 +13,7 @@ import pytest
 
 from actors.kubelet.config import KubeletConfig
 from actors.kubelet.nodeagent import NodeAgent, Writers
-from actors.kubelet.podsync import PodRecord
+from actors.kubelet.podrecord import PodRecord
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
 from bindings.runtimes.sim import SimRuntime

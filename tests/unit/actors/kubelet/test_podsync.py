@@ -18,8 +18,9 @@ import pytest
 from actors.api.meta import now_rfc3339
 from actors.api.objects import Object
 from actors.kubelet.podaddresses import PodAddresses
+from actors.kubelet.podrecord import PodRecord, SyncConfig
 from actors.kubelet.podstatus import pod_phase
-from actors.kubelet.podsync import PodRecord, PodSync, SyncConfig
+from actors.kubelet.podsync import PodSync
 from actors.kubelet.runtime import ContainerInfo, ExecResult, RuntimeFailure
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers

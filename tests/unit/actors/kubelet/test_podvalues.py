@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from actors.api.objects import Object
-from actors.kubelet.podsync import PodRecord
+from actors.kubelet.podrecord import PodRecord
 from actors.kubelet.podvalues import Sources, environment, field_value
 from actors.kubelet.runtime import RuntimeFailure, VolumeFile
 from actors.kubelet.timers import Timers

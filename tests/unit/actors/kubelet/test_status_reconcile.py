@@ -17,8 +17,8 @@ from actors.api.objects import Object
 from actors.client.client import WatchEvent
 from actors.kubelet.config import KubeletConfig
 from actors.kubelet.nodeagent import NodeAgent, Writers
+from actors.kubelet.podrecord import PodRecord
 from actors.kubelet.podstatus import merged, needs_reconcile
-from actors.kubelet.podsync import PodRecord
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
 from bindings.runtimes.sim import SimRuntime
