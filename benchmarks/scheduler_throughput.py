@@ -16,7 +16,8 @@ on ``spec.nodeName!=``. ``pods_per_s`` is M over the time from the first create 
 pod bound. Last, the scheduler's own capacity: the same cluster's scheduling cycles run in this
 process without the API (``scheduler_only_pods_per_s``). Prints a table, then one JSON line:
 ``nodes``, ``pods``, ``pods_per_s``, ``create_rps`` (baseline), ``pod_create_rps`` (pods,
-while the scheduler runs), their ratio, create->bound latency percentiles, and each process's
+while the scheduler runs), their ratio, the pods' ``Scheduled`` Events stored by the end
+(``scheduled_events``), create->bound latency percentiles, and each process's
 CPU per pod over the pods phase (``server_cpu_us_per_pod``, ``scheduler_cpu_us_per_pod``,
 ``controller_manager_cpu_us_per_pod``, then ``nats_cpu_us_per_pod`` and this benchmark's own,
 ``benchmark_cpu_us_per_pod``). Machines here
@@ -110,6 +111,13 @@ def child_named(name: str) -> int:
     raise LookupError(f"no child process {name}")
 
 
+def scheduled_events(client: Client) -> int:
+    """The pods' ``Scheduled`` Events stored once the last pod was bound (the scheduler's
+    recorder drops those past its queue, as client-go's broadcaster does)."""
+    return sum(event.get("reason") == "Scheduled"
+               for event in client.list("events", "bench")["items"])
+
+
 def start_cluster(nats_url: str, data: Path, in_process: bool) -> list[subprocess.Popen[str]]:
     """The control plane, then (unless ``in_process``) the scheduler and the controller
     manager in processes of their own, with the kubeconfigs it wrote for them."""
@@ -179,7 +187,8 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
         create_rps = baseline / (await measure(create_configmap, baseline, concurrency)).seconds
 
         connection = Connection(config.bus(), "bench-watch").connect()  # the admin's identity
-        bound = BoundWatch(Client(connection, config.token), pods)
+        admin = Client(connection, config.token)
+        bound = BoundWatch(admin, pods)
         spies = [profiler(process.pid, profile and Path(f"{profile}{suffix}")) for process, suffix
                  in zip(cluster, ("", ".scheduler", ".controller-manager"), strict=False)]
         measured = [*(process.pid for process in cluster), child_named("nats-server"),
@@ -196,6 +205,7 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
         elapsed = max(bound.bound_at.values()) - began
         cpu_used = [cpu_seconds(pid) - before
                     for pid, before in zip(measured, cpu_before, strict=True)]
+        events = await asyncio.to_thread(scheduled_events, admin)
         bound.watch.stop()
         await nc.close()
     finally:
@@ -215,6 +225,7 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
         "node_setup_s": node_seconds,
         "ratio_to_create": pods / elapsed / create_rps,
         "scheduler_only_pods_per_s": cycles,
+        "scheduled_events": events,
         "p50_bind_ms": percentile(latencies, 0.5) * 1000,
         "p99_bind_ms": percentile(latencies, 0.99) * 1000,
         **cpu_per_pod(cpu_used, pods, in_process),
@@ -242,7 +253,7 @@ def main() -> None:
     print(f"{'what':<36}{'value':>12}")
     for key in ("create_rps", "pod_create_rps", "pods_per_s", "ratio_to_create",
                 "scheduler_only_pods_per_s",
-                "p50_bind_ms", "p99_bind_ms", "server_cpu_us_per_pod",
+                "scheduled_events", "p50_bind_ms", "p99_bind_ms", "server_cpu_us_per_pod",
                 "scheduler_cpu_us_per_pod", "controller_manager_cpu_us_per_pod",
                 "nats_cpu_us_per_pod", "benchmark_cpu_us_per_pod"):
         if key in results:
