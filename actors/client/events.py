@@ -15,8 +15,9 @@ thread: :meth:`EventRecorder.record`
 may be called from any thread and never blocks: the writes are sent in order from the
 recorder's own thread (started on first use), off the pod's critical path; a new Event's
 create is not waited for there (its reply is settled on the bus loop, as the scheduler's
-bindings are), but when the same Event comes again before that reply, to count it on the
-Event made; a failure is logged and dropped (events are best effort). Past ``max_queued``
+bindings are; a 429 sent again after its pause), but when :data:`IN_FLIGHT` are unanswered,
+or the same Event comes again before its reply, to count it on the Event made; a failure is
+logged and dropped (events are best effort). Past ``max_queued``
 events waiting to be written or answered, new ones are dropped, as client-go's broadcaster
 drops them when its queue of 1,000 is full: under a burst (a scheduler binding hundreds of
 pods a second) events never hold back the work they report, nor pile up without bound.
@@ -56,6 +57,10 @@ SPAM_BURST = 25
 """Events of one object, type and reason let through at once (client-go's defaultSpamBurst)."""
 SPAM_REFILL_SECONDS = 300.0
 """Seconds until one more is let through (client-go's defaultSpamQPS: 1/300)."""
+IN_FLIGHT = 16
+"""Event creates sent and not yet answered, at most: past them the writer waits for an
+answer (a burst of Scheduled Events sent at once would fill the flow control's queue that the
+same identity's bindings wait in, and be refused with 429)."""
 ANSWER_WAIT_SECONDS = 90.0
 """Longest wait of the writer for a create's answer, when the same Event comes again before
 it (the request's own deadline settles it sooner)."""
@@ -136,9 +141,10 @@ class EventRecorder:
 
     def __init__(self, client: Client, component: str, host: str = "",
                  max_queued: int = MAX_QUEUED, clock: Callable[[], float] = time.monotonic,
-                 writer: ThreadPoolExecutor | None = None) -> None:
+                 writer: ThreadPoolExecutor | None = None, in_flight: int = IN_FLIGHT) -> None:
         """``writer``: a one-thread executor shared with other recorders (the kubelet's, for
-        every node it hosts), which :meth:`close` leaves running; by default its own."""
+        every node it hosts), which :meth:`close` leaves running; by default its own;
+        ``in_flight``: creates sent and not yet answered, at most."""
         self.client, self.clock = client, clock
         self.source = {"component": component, **({"host": host} if host else {})}
         self.max_queued = max_queued
@@ -150,6 +156,7 @@ class EventRecorder:
         self._lock = threading.Lock()
         self._similar = Similar()  # the writer thread's alone
         self._spam = SpamFilter()  # the writer thread's alone
+        self._in_flight = threading.Semaphore(in_flight)
         self._owned = writer is None
         self._closed = False
         self._writer = writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
@@ -210,7 +217,7 @@ class EventRecorder:
             made = _answered(made)
         try:
             if made is None:
-                sent = self._create(pod, kind, reason, message)
+                sent = self._sent(lambda: self._create(pod, kind, reason, message))
                 sent.add_done_callback(functools.partial(self._created, key))
                 self._remember(key, sent)
                 return sent
@@ -218,6 +225,18 @@ class EventRecorder:
         except ApiError as error:
             log.warning("event %s for %s not recorded: %s", reason, metadata["name"], error)
         return None
+
+    def _sent(self, send: Callable[[], Future[Object]]) -> Future[Object]:
+        """``send``'s request once fewer than ``in_flight`` are unanswered (waiting here, on
+        the writer's thread, for one to be)."""
+        self._in_flight.acquire()
+        try:
+            sent = send()
+        except BaseException:
+            self._in_flight.release()
+            raise
+        sent.add_done_callback(lambda _: self._in_flight.release())
+        return sent
 
     def _remember(self, key: tuple[str, str, str], made: Object | Future[Object]) -> None:
         with self._lock:
@@ -262,7 +281,7 @@ class EventRecorder:
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }
         return self.client.submit("create", "events", namespace=namespace, body=event,
-                                  trace_id=trace_id_of(obj))
+                                  trace_id=trace_id_of(obj), resend_throttled=True)
 
     def _bump(self, made: Object, message: str) -> Object:
         """The Event made before, seen once more (with the latest message: a combined one's

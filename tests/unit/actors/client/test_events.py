@@ -8,6 +8,7 @@ from concurrent.futures import Future
 
 from actors.api.objects import Object
 from actors.client.events import COMBINED, EventRecorder, Similar, SpamFilter
+from tests.support import until
 
 
 class SlowClient:
@@ -21,9 +22,10 @@ class SlowClient:
         self.answering: list[threading.Thread] = []
 
     def submit(self, verb: str, resource: str, *, namespace: str | None, body: Object,
-               trace_id: str | None = None) -> Future[Object]:
+               trace_id: str | None = None, resend_throttled: bool = False) -> Future[Object]:
         assert (verb, resource) == ("create", "events")
         self.sent.append(body)
+        self.peak = max(getattr(self, "peak", 0), len(self.sent) - len(self.created))
         answer: Future[Object] = Future()
         thread = threading.Thread(target=self._answer, args=(body, answer))
         self.answering.append(thread)
@@ -80,7 +82,7 @@ class Store:
         self.events: dict[str, Object] = {}
 
     def submit(self, verb: str, resource: str, *, namespace: str | None, body: Object,
-               trace_id: str | None = None) -> Future[Object]:
+               trace_id: str | None = None, resend_throttled: bool = False) -> Future[Object]:
         made = {**body, "metadata": {**body["metadata"], "name": f"e{len(self.events)}"}}
         self.events[made["metadata"]["name"]] = made
         answer: Future[Object] = Future()
@@ -170,7 +172,7 @@ class LateAnswer(Future[Object]):
 
 class LateStore(Store):
     def submit(self, verb: str, resource: str, *, namespace: str | None, body: Object,
-               trace_id: str | None = None) -> Future[Object]:
+               trace_id: str | None = None, resend_throttled: bool = False) -> Future[Object]:
         self.answer = LateAnswer(super().submit(verb, resource, namespace=namespace, body=body,
                                                 trace_id=trace_id).result())
         return self.answer
@@ -184,3 +186,15 @@ def test_the_same_event_before_its_create_was_answered_is_counted_on_it() -> Non
     recorder._writer.shutdown(wait=True)
     [backoff] = store.events.values()
     assert backoff["count"] == 2 and store.answer.waited
+
+
+def test_at_most_in_flight_creates_go_unanswered() -> None:
+    client = SlowClient()
+    recorder = EventRecorder(client, "default-scheduler", in_flight=2)  # type: ignore[arg-type]
+    for name in ("a", "b", "c", "d"):
+        recorder.record(pod(name), "Normal", "Scheduled", name)
+    until(lambda: len(client.sent) == 2)
+    assert not recorder._in_flight.acquire(blocking=False)  # c waits for an answer
+    client.finish(recorder)
+    assert sorted(event["message"] for event in client.created) == ["a", "b", "c", "d"]
+    assert client.peak == 2
