@@ -16,9 +16,11 @@ on ``spec.nodeName!=``. ``pods_per_s`` is M over the time from the first create 
 pod bound. Last, the scheduler's own capacity: the same cluster's scheduling cycles run in this
 process without the API (``scheduler_only_pods_per_s``). Prints a table, then one JSON line:
 ``nodes``, ``pods``, ``pods_per_s``, ``create_rps`` (baseline), ``pod_create_rps`` (pods,
-while the scheduler runs), their ratio, create->bound latency percentiles, and each process's
+while the scheduler runs), their ratio, the pods' ``Scheduled`` Events stored by the end
+(``scheduled_events``), create->bound latency percentiles, and each process's
 CPU per pod over the pods phase (``server_cpu_us_per_pod``, ``scheduler_cpu_us_per_pod``,
-``controller_manager_cpu_us_per_pod``). Machines here
+``controller_manager_cpu_us_per_pod``, then ``nats_cpu_us_per_pod`` and this benchmark's own,
+``benchmark_cpu_us_per_pod``). Machines here
 are shared: compare ratios, not numbers.
 ``--profile FILE`` samples the server process with py-spy while the pods are scheduled (the
 scheduler's into ``FILE.scheduler``, the controller manager's into
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -56,7 +59,8 @@ class BoundWatch:
     """Counts pods entering ``spec.nodeName!=`` (bound) and when each did."""
 
     def __init__(self, client: Client, total: int) -> None:
-        self.total, self.bound_at = total, {}
+        self.total = total
+        self.bound_at: dict[str, float] = {}
         self.done = threading.Event()
         self.watch = client.watch("pods", self._on_event, namespace="bench",
                                   field_selector="spec.nodeName!=")
@@ -90,10 +94,28 @@ def cycles_per_second(nodes: int, pods: int) -> float:
 def cpu_per_pod(used: list[float], pods: int, in_process: bool) -> dict[str, float]:
     """CPU microseconds per pod of each process over the pods phase (created, scheduled,
     bound): the stable figure on a shared machine. ``server_cpu_us_per_pod`` is the server's
-    (with the scheduler and controllers inside it under ``--in-process``)."""
+    (with the scheduler and controllers inside it under ``--in-process``); the last two are
+    nats-server's and this benchmark's own (its creates and its watch)."""
     names = ("server",) if in_process else ("server", "scheduler", "controller_manager")
+    names = (*names, "nats", "benchmark")
     return {f"{name}_cpu_us_per_pod": seconds * 1e6 / pods
-            for name, seconds in zip(names, used, strict=False)}
+            for name, seconds in zip(names, used, strict=True)}
+
+
+def child_named(name: str) -> int:
+    """The pid of this process's child whose command is ``name`` (Linux ``/proc``)."""
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                return int(pid)
+    raise LookupError(f"no child process {name}")
+
+
+def scheduled_events(client: Client) -> int:
+    """The pods' ``Scheduled`` Events stored once the last pod was bound (the scheduler's
+    recorder drops those past its queue, as client-go's broadcaster does)."""
+    return sum(event.get("reason") == "Scheduled"
+               for event in client.list("events", "bench")["items"])
 
 
 def start_cluster(nats_url: str, data: Path, in_process: bool) -> list[subprocess.Popen[str]]:
@@ -165,10 +187,13 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
         create_rps = baseline / (await measure(create_configmap, baseline, concurrency)).seconds
 
         connection = Connection(config.bus(), "bench-watch").connect()  # the admin's identity
-        bound = BoundWatch(Client(connection, config.token), pods)
+        admin = Client(connection, config.token)
+        bound = BoundWatch(admin, pods)
         spies = [profiler(process.pid, profile and Path(f"{profile}{suffix}")) for process, suffix
                  in zip(cluster, ("", ".scheduler", ".controller-manager"), strict=False)]
-        cpu_before = [cpu_seconds(process.pid) for process in cluster]
+        measured = [*(process.pid for process in cluster), child_named("nats-server"),
+                    os.getpid()]
+        cpu_before = [cpu_seconds(pid) for pid in measured]
         began = time.perf_counter()
         pod_create_seconds = (await measure(create_pod, pods, concurrency)).seconds
         if not await asyncio.to_thread(bound.done.wait, 600):
@@ -178,8 +203,9 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
         elapsed = max(bound.bound_at.values()) - began
-        cpu_used = [cpu_seconds(process.pid) - before
-                    for process, before in zip(cluster, cpu_before, strict=True)]
+        cpu_used = [cpu_seconds(pid) - before
+                    for pid, before in zip(measured, cpu_before, strict=True)]
+        events = await asyncio.to_thread(scheduled_events, admin)
         bound.watch.stop()
         await nc.close()
     finally:
@@ -199,6 +225,7 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
         "node_setup_s": node_seconds,
         "ratio_to_create": pods / elapsed / create_rps,
         "scheduler_only_pods_per_s": cycles,
+        "scheduled_events": events,
         "p50_bind_ms": percentile(latencies, 0.5) * 1000,
         "p99_bind_ms": percentile(latencies, 0.99) * 1000,
         **cpu_per_pod(cpu_used, pods, in_process),
@@ -226,8 +253,9 @@ def main() -> None:
     print(f"{'what':<36}{'value':>12}")
     for key in ("create_rps", "pod_create_rps", "pods_per_s", "ratio_to_create",
                 "scheduler_only_pods_per_s",
-                "p50_bind_ms", "p99_bind_ms", "server_cpu_us_per_pod",
-                "scheduler_cpu_us_per_pod", "controller_manager_cpu_us_per_pod"):
+                "scheduled_events", "p50_bind_ms", "p99_bind_ms", "server_cpu_us_per_pod",
+                "scheduler_cpu_us_per_pod", "controller_manager_cpu_us_per_pod",
+                "nats_cpu_us_per_pod", "benchmark_cpu_us_per_pod"):
         if key in results:
             print(f"{key:<36}{results[key]:>12}")
     print(json.dumps(results))

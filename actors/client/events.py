@@ -12,12 +12,15 @@ recorder pass :data:`SPAM_BURST` at once and one more every :data:`SPAM_REFILL_S
 rest are dropped (a ReplicaSet creating 10,000 pods: 25 SuccessfulCreate writes, not 10,000).
 The object may be of any kind (a pod, a ReplicaSet: the controllers' events). Which
 thread: :meth:`EventRecorder.record`
-may be called from any thread and never blocks: the writes are made in order on the
-recorder's own thread (started on first use), off the pod's critical path; a failure is
-logged and dropped (events are best effort). Past ``max_queued`` events waiting to be written,
-new ones are dropped, as client-go's broadcaster drops them when its queue of 1,000 is full:
-under a burst (a scheduler binding hundreds of pods a second) events never hold back the work
-they report, nor pile up without bound.
+may be called from any thread and never blocks: the writes are sent in order from the
+recorder's own thread (started on first use), off the pod's critical path; a new Event's
+create is not waited for there (its reply is settled on the bus loop, as the scheduler's
+bindings are; a 429 sent again after its pause), but when :data:`IN_FLIGHT` are unanswered,
+or the same Event comes again before its reply, to count it on the Event made; a failure is
+logged and dropped (events are best effort). Past ``max_queued``
+events waiting to be written or answered, new ones are dropped, as client-go's broadcaster
+drops them when its queue of 1,000 is full: under a burst (a scheduler binding hundreds of
+pods a second) events never hold back the work they report, nor pile up without bound.
 
 Neighbours: ``actors.kubelet.podsync`` (the kubelet's events), ``actors.client.client``.
 """
@@ -25,12 +28,13 @@ Neighbours: ``actors.kubelet.podsync`` (the kubelet's events), ``actors.client.c
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from actors.api.meta import now_rfc3339, trace_id_of
@@ -53,6 +57,13 @@ SPAM_BURST = 25
 """Events of one object, type and reason let through at once (client-go's defaultSpamBurst)."""
 SPAM_REFILL_SECONDS = 300.0
 """Seconds until one more is let through (client-go's defaultSpamQPS: 1/300)."""
+IN_FLIGHT = 16
+"""Event creates sent and not yet answered, at most: past them the writer waits for an
+answer (a burst of Scheduled Events sent at once would fill the flow control's queue that the
+same identity's bindings wait in, and be refused with 429)."""
+ANSWER_WAIT_SECONDS = 90.0
+"""Longest wait of the writer for a create's answer, when the same Event comes again before
+it (the request's own deadline settles it sooner)."""
 COMBINED = "(combined from similar events): "
 """What a combined Event's message starts with (client-go's EventAggregatorByReasonMessageFunc)."""
 
@@ -115,24 +126,37 @@ class SpamFilter:
         return allowed
 
 
+def _answered(sent: Future[Object]) -> Object | None:
+    """The Event a create made, or None when it failed (logged) or no answer came in
+    :data:`ANSWER_WAIT_SECONDS`."""
+    try:
+        return sent.result(ANSWER_WAIT_SECONDS)
+    except (ApiError, TimeoutError, CancelledError) as error:
+        log.warning("event not recorded: %s", error or type(error).__name__)
+        return None
+
+
 class EventRecorder:
     """Events about objects (pods above all) from one component on one host. Thread-safe."""
 
     def __init__(self, client: Client, component: str, host: str = "",
                  max_queued: int = MAX_QUEUED, clock: Callable[[], float] = time.monotonic,
-                 writer: ThreadPoolExecutor | None = None) -> None:
+                 writer: ThreadPoolExecutor | None = None, in_flight: int = IN_FLIGHT) -> None:
         """``writer``: a one-thread executor shared with other recorders (the kubelet's, for
-        every node it hosts), which :meth:`close` leaves running; by default its own."""
+        every node it hosts), which :meth:`close` leaves running; by default its own;
+        ``in_flight``: creates sent and not yet answered, at most."""
         self.client, self.clock = client, clock
         self.source = {"component": component, **({"host": host} if host else {})}
         self.max_queued = max_queued
         self.dropped = 0
         """Events dropped because ``max_queued`` were waiting."""
         self._queued = 0
-        self._made: OrderedDict[tuple[str, str, str], Object] = OrderedDict()
+        self._made: OrderedDict[tuple[str, str, str], Object | Future[Object]] = OrderedDict()
+        """The Events made (or being created) by object uid, reason and message."""
         self._lock = threading.Lock()
         self._similar = Similar()  # the writer thread's alone
         self._spam = SpamFilter()  # the writer thread's alone
+        self._in_flight = threading.Semaphore(in_flight)
         self._owned = writer is None
         self._closed = False
         self._writer = writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
@@ -168,32 +192,69 @@ class EventRecorder:
             self._writer.shutdown(wait=False, cancel_futures=True)
 
     def _record(self, pod: Object, kind: str, reason: str, message: str) -> None:
+        sent = None
         try:
-            self._write(pod, kind, reason, message)
+            sent = self._write(pod, kind, reason, message)
         finally:
-            self._written()
+            if sent is None:
+                self._written()
 
-    def _write(self, pod: Object, kind: str, reason: str, message: str) -> None:
+    def _write(self, pod: Object, kind: str, reason: str, message: str
+               ) -> Future[Object] | None:
+        """Sends the event's write: the create's future when one is sent (the queue's place
+        is given back when it is answered), None when done or dropped."""
         metadata = pod["metadata"]
         uid = str(metadata.get("uid"))
         now = self.clock()
         message = self._similar.message(uid, kind, reason, message, now)
         if not self._spam.allows(uid, kind, reason, now):
             log.debug("event %s for %s dropped: spam filter", reason, metadata["name"])
-            return
+            return None
         key = (uid, reason, COMBINED if message.startswith(COMBINED) else message)
         with self._lock:
             made = self._made.pop(key, None)
+        if isinstance(made, Future):  # its create not answered yet: counted on it once it is
+            made = _answered(made)
         try:
-            stored = self._bump(made, message) if made else self._create(pod, kind, reason,
-                                                                          message)
+            if made is None:
+                sent = self._sent(lambda: self._create(pod, kind, reason, message))
+                sent.add_done_callback(functools.partial(self._created, key))
+                self._remember(key, sent)
+                return sent
+            self._remember(key, self._bump(made, message))
         except ApiError as error:
-            log.warning("event %s for pod %s not recorded: %s", reason, metadata["name"], error)
-            return
+            log.warning("event %s for %s not recorded: %s", reason, metadata["name"], error)
+        return None
+
+    def _sent(self, send: Callable[[], Future[Object]]) -> Future[Object]:
+        """``send``'s request once fewer than ``in_flight`` are unanswered (waiting here, on
+        the writer's thread, for one to be)."""
+        self._in_flight.acquire()
+        try:
+            sent = send()
+        except BaseException:
+            self._in_flight.release()
+            raise
+        sent.add_done_callback(lambda _: self._in_flight.release())
+        return sent
+
+    def _remember(self, key: tuple[str, str, str], made: Object | Future[Object]) -> None:
         with self._lock:
-            self._made[key] = stored
+            self._made[key] = made
             while len(self._made) > REMEMBERED:
                 self._made.popitem(last=False)
+
+    def _created(self, key: tuple[str, str, str], sent: Future[Object]) -> None:
+        """A create's answer (the bus loop's thread): the Event made, remembered in the
+        create's place unless the same Event came again meanwhile (which waited for it)."""
+        stored = _answered(sent)
+        with self._lock:
+            if self._made.get(key) is sent:
+                if stored is None:
+                    del self._made[key]
+                else:
+                    self._made[key] = stored
+            self._queued -= 1
 
     def forget(self, pod_uid: str) -> None:
         """Drop what was remembered about a pod that is gone (after its pending events)."""
@@ -206,7 +267,7 @@ class EventRecorder:
             for key in [key for key in self._made if key[0] == pod_uid]:
                 del self._made[key]
 
-    def _create(self, obj: Object, kind: str, reason: str, message: str) -> Object:
+    def _create(self, obj: Object, kind: str, reason: str, message: str) -> Future[Object]:
         metadata = obj["metadata"]
         namespace = metadata.get("namespace") or "default"  # a cluster-scoped object's
         now = now_rfc3339()
@@ -219,9 +280,8 @@ class EventRecorder:
             "type": kind, "reason": reason, "message": message, "source": self.source,
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }
-        result: Object = self.client.create("events", event, namespace,
-                                            trace_id=trace_id_of(obj))
-        return result
+        return self.client.submit("create", "events", namespace=namespace, body=event,
+                                  trace_id=trace_id_of(obj), resend_throttled=True)
 
     def _bump(self, made: Object, message: str) -> Object:
         """The Event made before, seen once more (with the latest message: a combined one's

@@ -226,6 +226,12 @@ class Framework:
         self.weights = {plugin.name: profile.weights.get(plugin.name, 1)
                         for plugin in self.scores}
         self._normalizers = {plugin.name for plugin in points[interface.NormalizeScorePlugin]}
+        self._binds_soon = bool(self.binders) and isinstance(self.binders[0],
+                                                              interface.BindsSoon)
+        self._pre_flights = all(isinstance(plugin, interface.PreBindPreFlight)
+                                for plugin in self.pre_binds)
+        """What :meth:`bind_soon` asks of the plugins, asked once here: a Protocol's
+        ``isinstance`` walks its members (tens of µs a pod, asked each time)."""
         self.waiting: dict[str, WaitingPod] = {}
         self._next_start = 0
         """Where the next cycle starts looking, so every node gets its turn (as
@@ -503,10 +509,10 @@ class Framework:
         default profile's plain pods). Then True, and ``done`` gets the Status :meth:`run_bind`
         would give (guarded as it is), on the thread the answer comes; else False, nothing
         done."""
-        binder = self.binders[0] if self.binders else None
-        if not isinstance(binder, interface.BindsSoon) or not all(
+        if not self._binds_soon or not self._pre_flights or not all(
                 self._nothing_to_pre_bind(pre, state, pod, node) for pre in self.pre_binds):
             return False
+        binder = self.binders[0]
 
         told = threading.Event()
 
@@ -529,10 +535,8 @@ class Framework:
 
     @staticmethod
     def _nothing_to_pre_bind(plugin: Any, state: CycleState, pod: PodInfo, node: str) -> bool:
-        """Whether ``plugin``'s PreBind has nothing to do for ``pod`` (its pre-flight says
-        Skip; a plugin without one, or whose pre-flight breaks, may have)."""
-        if not isinstance(plugin, interface.PreBindPreFlight):
-            return False
+        """Whether ``plugin``'s PreBind (which has a pre-flight) has nothing to do for ``pod``
+        (its pre-flight says Skip; one whose pre-flight breaks may have)."""
         value, status = guarding.call("PreBindPreFlight", plugin, plugin.pre_bind_pre_flight,
                                       state, pod, node, node=node)
         return status.ok and value.code is Code.SKIP

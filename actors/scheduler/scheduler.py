@@ -12,9 +12,9 @@ do at PreBind (every PreBind plugin's pre-flight says Skip, as VolumeBinding's f
 without claims) is bound by a request sent from the cycle and answered on the bus loop; any
 other binds on a small pool of binding threads (PreBind may block). The outcome comes back as
 a message. Events
-(``Scheduled``, ``FailedScheduling``) go through an :class:`EventRecorder`: written one at a
-time off the scheduling path, aggregated, dropped past its queue as client-go's broadcaster
-drops them, so they never hold back scheduling. A pod that fits nowhere gets a
+(``Scheduled``, ``FailedScheduling``) go through an :class:`EventRecorder`: sent off the
+scheduling path, at most 16 unanswered, aggregated, dropped past its queue as client-go's
+broadcaster drops them, so they never hold back scheduling. A pod that fits nowhere gets a
 ``FailedScheduling`` Event with kube-scheduler's summary, the same message in its
 ``PodScheduled=False`` condition (reason Unschedulable), and waits in the queue until a cluster
 event may help it; a cycle that raises (a plugin's bug, a pod no check foresaw) is said the

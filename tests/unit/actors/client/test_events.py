@@ -4,25 +4,46 @@ broadcaster) instead of piling up. A plain fake client stands in for the apiserv
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 
 from actors.api.objects import Object
 from actors.client.events import COMBINED, EventRecorder, Similar, SpamFilter
+from tests.support import until
 
 
 class SlowClient:
-    """Creates Events; each create waits until ``go`` is set."""
+    """Creates Events (``submit``, as the recorder sends them); each answer waits until
+    ``go`` is set."""
 
     def __init__(self) -> None:
         self.go = threading.Event()
+        self.sent: list[Object] = []
         self.created: list[Object] = []
-        self.first_started = threading.Event()
+        self.answering: list[threading.Thread] = []
 
-    def create(self, resource: str, obj: Object, namespace: str | None,
-               trace_id: str | None = None) -> Object:
-        self.first_started.set()
+    def submit(self, verb: str, resource: str, *, namespace: str | None, body: Object,
+               trace_id: str | None = None, resend_throttled: bool = False) -> Future[Object]:
+        assert (verb, resource) == ("create", "events")
+        self.sent.append(body)
+        self.peak = max(getattr(self, "peak", 0), len(self.sent) - len(self.created))
+        answer: Future[Object] = Future()
+        thread = threading.Thread(target=self._answer, args=(body, answer))
+        self.answering.append(thread)
+        thread.start()
+        return answer
+
+    def _answer(self, body: Object, answer: Future[Object]) -> None:
         assert self.go.wait(30)
-        self.created.append(obj)
-        return {**obj, "metadata": {**obj["metadata"], "name": f"e{len(self.created)}"}}
+        self.created.append(body)
+        answer.set_result({**body, "metadata": {**body["metadata"],
+                                                "name": f"e{len(self.created)}"}})
+
+    def finish(self, recorder: EventRecorder) -> None:
+        """Answers every create and waits until the recorder heard each."""
+        self.go.set()
+        recorder._writer.shutdown(wait=True)
+        for thread in self.answering:
+            thread.join(30)
 
 
 def pod(name: str) -> Object:
@@ -32,17 +53,27 @@ def pod(name: str) -> Object:
 def test_recorder_drops_events_past_its_queue_and_writes_the_rest() -> None:
     client = SlowClient()
     recorder = EventRecorder(client, "default-scheduler", max_queued=2)  # type: ignore[arg-type]
-    recorder.record(pod("a"), "Normal", "Scheduled", "a")
-    assert client.first_started.wait(30)  # being written: still counts as queued
-    for name in ("b", "c", "d"):
+    for name in ("a", "b", "c", "d"):  # a and b sent, not answered: both still count
         recorder.record(pod(name), "Normal", "Scheduled", name)
-    client.go.set()
-    recorder._writer.shutdown(wait=True)
-    assert [event["message"] for event in client.created] == ["a", "b"]
+    client.finish(recorder)
+    assert sorted(event["message"] for event in client.created) == ["a", "b"]
     assert recorder.dropped == 2
-    assert client.created[0]["source"] == {"component": "default-scheduler"}
-    assert client.created[0]["involvedObject"] == {  # what kubectl events --for selects by
+    first = next(event for event in client.created if event["message"] == "a")
+    assert first["source"] == {"component": "default-scheduler"}
+    assert first["involvedObject"] == {  # what kubectl events --for selects by
         "apiVersion": "v1", "kind": "Pod", "name": "a", "namespace": "default", "uid": "uid-a"}
+
+
+def test_the_writer_sends_the_next_create_without_waiting_for_the_answer() -> None:
+    client = SlowClient()
+    recorder = EventRecorder(client, "default-scheduler")  # type: ignore[arg-type]
+    for name in ("a", "b", "c"):
+        recorder.record(pod(name), "Normal", "Scheduled", name)
+    recorder._writer.submit(lambda: None).result(30)  # the writer is done with all three
+    assert [event["message"] for event in client.sent] == ["a", "b", "c"]
+    assert client.created == []  # none answered yet
+    client.finish(recorder)
+    assert recorder._queued == 0 and len(client.created) == 3
 
 
 class Store:
@@ -51,11 +82,13 @@ class Store:
     def __init__(self) -> None:
         self.events: dict[str, Object] = {}
 
-    def create(self, resource: str, obj: Object, namespace: str | None,
-               trace_id: str | None = None) -> Object:
-        made = {**obj, "metadata": {**obj["metadata"], "name": f"e{len(self.events)}"}}
+    def submit(self, verb: str, resource: str, *, namespace: str | None, body: Object,
+               trace_id: str | None = None, resend_throttled: bool = False) -> Future[Object]:
+        made = {**body, "metadata": {**body["metadata"], "name": f"e{len(self.events)}"}}
         self.events[made["metadata"]["name"]] = made
-        return made
+        answer: Future[Object] = Future()
+        answer.set_result(made)
+        return answer
 
     def update(self, resource: str, obj: Object) -> Object:
         self.events[obj["metadata"]["name"]] = obj
@@ -122,3 +155,47 @@ def test_a_replicaset_creating_many_pods_writes_25_event_writes_not_one_per_pod(
     assert first[0]["involvedObject"] == {
         "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web", "namespace": "default",
         "uid": "uid-web"}
+
+
+class LateAnswer(Future[Object]):
+    """A create's answer that comes only once someone waits for it."""
+
+    def __init__(self, made: Object) -> None:
+        super().__init__()
+        self.made, self.waited = made, False
+
+    def result(self, timeout: float | None = None) -> Object:
+        if not self.done():
+            self.waited = True
+            self.set_result(self.made)
+        return super().result(timeout)
+
+
+class LateStore(Store):
+    def submit(self, verb: str, resource: str, *, namespace: str | None, body: Object,
+               trace_id: str | None = None, resend_throttled: bool = False) -> Future[Object]:
+        self.answer = LateAnswer(super().submit(verb, resource, namespace=namespace, body=body,
+                                                trace_id=trace_id).result())
+        return self.answer
+
+
+def test_the_same_event_before_its_create_was_answered_is_counted_on_it() -> None:
+    store = LateStore()
+    recorder = EventRecorder(store, "kubelet", "node-1")  # type: ignore[arg-type]
+    for _ in range(2):
+        recorder.record(pod("web"), "Warning", "BackOff", "Back-off restarting c")
+    recorder._writer.shutdown(wait=True)
+    [backoff] = store.events.values()
+    assert backoff["count"] == 2 and store.answer.waited
+
+
+def test_at_most_in_flight_creates_go_unanswered() -> None:
+    client = SlowClient()
+    recorder = EventRecorder(client, "default-scheduler", in_flight=2)  # type: ignore[arg-type]
+    for name in ("a", "b", "c", "d"):
+        recorder.record(pod(name), "Normal", "Scheduled", name)
+    until(lambda: len(client.sent) == 2)
+    assert not recorder._in_flight.acquire(blocking=False)  # c waits for an answer
+    client.finish(recorder)
+    assert sorted(event["message"] for event in client.created) == ["a", "b", "c", "d"]
+    assert client.peak == 2

@@ -64,3 +64,27 @@ def test_kept_objects_share_their_short_strings() -> None:
     first, second = (o["spec"] for o in informer.items())
     assert first["image"] is second["image"]
     assert first["note"] == second["note"] and first["note"] is not second["note"]
+
+
+def with_spec(name: str, revision: str, **spec: object) -> Object:
+    obj = managed(name, revision)
+    obj["spec"] = {"containers": [{"name": "c", "image": "busybox:1.35"}], **spec}
+    return obj
+
+
+def test_a_modified_object_keeps_the_parts_it_did_not_change_from_the_state_before() -> None:
+    client = FakeClient([with_spec("a", "1", priority=0)])
+    told: list[WatchEvent] = []
+    informer = Informer(client, "pods", told.append).start()  # type: ignore[arg-type]
+    client.watches[0].on_event(WatchEvent("MODIFIED", with_spec("a", "2", priority=0,
+                                                                nodeName="n1")))
+    before, after = (event.object for event in told)
+    assert after == {"kind": "Pod", "metadata": {"name": "a", "namespace": "default",
+                                                 "resourceVersion": "2"},
+                     "spec": {"containers": [{"name": "c", "image": "busybox:1.35"}],
+                              "priority": 0, "nodeName": "n1"}}
+    assert after["spec"]["containers"] is before["spec"]["containers"]
+    assert after["metadata"] is not before["metadata"] and before["metadata"][
+        "resourceVersion"] == "1"  # the state before is left as it was
+    assert informer.get("a", "default") is after
+
