@@ -11,22 +11,33 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 
 def start(args: list[str]) -> subprocess.Popen[str]:
     """Start ``args`` and return once it printed a line holding ``ready`` of its own (not one
-    of the lines of ``up``'s children, which it relays after ``[NAME]``)."""
+    of the lines of ``up``'s children, which it relays after ``[NAME]``). What it prints
+    after is read and dropped on a thread of its own: a full pipe would stop the process
+    at its next log line (a scheduler's bus loop stalled so, logging its 429s)."""
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
+    stdout = process.stdout
+    assert stdout is not None
+    for line in stdout:
         if "ready" in line and not line.startswith("["):
+            threading.Thread(target=_drain, args=(stdout,), name="drain", daemon=True).start()
             return process
     raise RuntimeError(f"{args[:4]} did not start")
+
+
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:  # line by line, nothing kept
+        pass
 
 
 @dataclass(frozen=True, slots=True)

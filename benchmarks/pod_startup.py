@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+from _common import start
 
 from actors.client.client import Client, WatchEvent
 from bindings import kubeconfig
@@ -38,17 +38,6 @@ COMMAND = ["sleep", "3600"]
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def start_up(data: Path) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(data)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "ready" in line:
-            return process
-    raise RuntimeError("kubeactor up did not start")
 
 
 class PodTimer:
@@ -98,7 +87,7 @@ def main() -> None:
     engine = docker.from_env()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "up"
-        up = start_up(data)
+        up = start([sys.executable, "-m", "bindings.cli", "up", "--data-dir", str(data)])
         config = kubeconfig.load(data / "kubeconfig")
         connection = Connection(config.bus(), "bench").connect()
         pods: list[float] = []
