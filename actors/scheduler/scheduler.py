@@ -335,6 +335,7 @@ class Scheduler(BusActor):
         self.cache.forget(entry.key)
         self._failed(entry, status.message, frozenset({status.plugin}),
                      passing=status.code is Code.ERROR)
+        self._plan_next()  # a Permit answered later (or timed out): as a binding's failure
 
     def _bind_next(self) -> None:
         """Hand the pods waiting to be bound over while fewer than ``bindings_in_flight``
