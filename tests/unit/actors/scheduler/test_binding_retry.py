@@ -18,15 +18,22 @@ from tests.unit.actors.scheduler.test_binding_soon import FakeConnection, HeldBi
 LOST = "running Bind plugin Held on node n1: binding rejected: no reply within 10.0s"
 
 
-def test_a_binding_failed_again_with_the_same_message_plans_its_retry():
+def popped(name: str) -> tuple[Scheduler, Any, list[tuple[float, Any]]]:
+    """A leading scheduler whose later messages are recorded, and ``name``'s pod popped from
+    its queue (in flight)."""
     scheduler = Scheduler(FakeConnection(), None,  # type: ignore[arg-type]
                           SchedulerConfig(), Profile((HeldBinder(),)))
     planned: list[tuple[float, Any]] = []
     scheduler.tell_later = lambda delay, message: planned.append((delay, message))  # type: ignore[method-assign,assignment,return-value]
     scheduler.leading = True
-    scheduler.queue.add(PodInfo.of(pod("lost")))
+    scheduler.queue.add(PodInfo.of(pod(name)))
     entry = scheduler.queue.pop()
     assert entry is not None
+    return scheduler, entry, planned
+
+
+def test_a_binding_failed_again_with_the_same_message_plans_its_retry():
+    scheduler, entry, planned = popped("lost")
     scheduler._failures[entry.key] = LOST  # the first failure's, said and written
     scheduler._permit_done(PermitDone(entry, "n1", {}, SUCCESS))
     scheduler._binding_done(BindingDone(entry, "n1", {}, error(LOST)))
@@ -36,14 +43,7 @@ def test_a_binding_failed_again_with_the_same_message_plans_its_retry():
 
 
 def test_a_permit_that_failed_later_with_the_same_message_plans_its_retry():
-    scheduler = Scheduler(FakeConnection(), None,  # type: ignore[arg-type]
-                          SchedulerConfig(), Profile((HeldBinder(),)))
-    planned: list[tuple[float, Any]] = []
-    scheduler.tell_later = lambda delay, message: planned.append((delay, message))  # type: ignore[method-assign,assignment,return-value]
-    scheduler.leading = True
-    scheduler.queue.add(PodInfo.of(pod("waited")))
-    entry = scheduler.queue.pop()
-    assert entry is not None
+    scheduler, entry, planned = popped("waited")
     refused = "running Permit plugin Gate: the gate broke"
     scheduler._failures[entry.key] = refused  # said and written before
     scheduler.on_local(PermitDone(entry, "n1", {}, Status(Code.ERROR, (refused,), "Gate")))
