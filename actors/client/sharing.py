@@ -12,6 +12,11 @@ value of another's that is equal but of another of those types (JSON of the same
 
 The objects given out share their parts: read-only, as everything an informer keeps.
 
+The table is bounded: a place holds at most :data:`PLACES_BELOW` places below it. Free-form maps
+(a custom resource's ``x-kubernetes-preserve-unknown-fields``, long lists) would otherwise add
+places for every new key or index a user writes, kept after the objects are gone; past the
+bound, an item is copied (strings interned) and not shared.
+
 Pure but for the table of places (one per :class:`Shared`; read and written from any thread:
 a value is taken from it only when equal, so a race at worst shares less). Neighbours:
 ``actors.client.informer`` (whose default transform this is), ``actors.api.objects``
@@ -23,6 +28,9 @@ from __future__ import annotations
 from typing import Any
 
 from actors.api.objects import Object, interned
+
+PLACES_BELOW = 256
+"""Most places kept below one place (keys of a dict, indices of a list)."""
 
 Places = dict[Any, Any]
 """One place's table: ``None`` -> the value last kept there; a key or an index -> the table
@@ -58,6 +66,17 @@ def _below(item: Any, key: Any, places: Places) -> Any:
     if isinstance(item, (dict, list)):
         below = places.get(key)
         if below is None:
+            if len(places) > PLACES_BELOW:  # the place's ``None`` entry besides
+                return _copied(item)
             below = places[key] = {}
         return _kept(item, below)
     return interned(item) if isinstance(item, str) else item
+
+
+def _copied(value: Any) -> Any:
+    """``value`` copied with its short strings interned, nothing shared."""
+    if isinstance(value, dict):
+        return {interned(key): _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return interned(value) if isinstance(value, str) else value

@@ -1,6 +1,6 @@
 """Objects as informers keep them: the parts equal to the last kept at their place shared."""
 
-from actors.client.sharing import Shared
+from actors.client.sharing import PLACES_BELOW, Shared
 
 
 def pod(name: str, phase: str = "Running") -> dict:
@@ -33,3 +33,15 @@ def test_objects_of_different_kinds_are_kept_apart():
     shared = Shared()
     node = {"kind": "Node", "metadata": {"name": "a", "labels": {"app": "x"}}}
     assert shared(node)["metadata"] is not shared(pod("a"))["metadata"]
+
+
+def test_free_form_keys_past_the_bound_are_copied_and_the_table_stops_growing():
+    shared = Shared()
+    first = shared({"kind": "Widget", "spec": {"key-0": {"n": 0}}})
+    for i in range(1, PLACES_BELOW * 4):
+        kept = shared({"kind": "Widget", "spec": {f"key-{i}": {"n": i}}})
+        assert kept == {"kind": "Widget", "spec": {f"key-{i}": {"n": i}}}
+    spec_places = shared._kinds["Widget"]["spec"]
+    assert len(spec_places) == PLACES_BELOW + 1  # its None entry and the bound's places
+    again = shared({"kind": "Widget", "spec": {"key-0": {"n": 0}}})
+    assert again["spec"]["key-0"] is first["spec"]["key-0"]  # a place kept still shares
