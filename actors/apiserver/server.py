@@ -38,7 +38,7 @@ from typing import Any
 
 import pykka
 
-from actors.api import conversion, crds
+from actors.api import bindingbatches, conversion, crds
 from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import (
@@ -75,6 +75,7 @@ from actors.apiserver.authn import (
     Replayed,
     hello_user,
 )
+from actors.apiserver.batching import Batching
 from actors.apiserver.bootstrapping import Bootstrap
 from actors.apiserver.busauth import check_reply, may_answer
 from actors.apiserver.classifying import FlowControl
@@ -117,8 +118,8 @@ _BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass", "StorageClass")
 """What admission reads on every pod (and claim) create: kept in memory (a Mirror), not listed
 each time."""
-class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics,
-                Telling, BusActor):
+class ApiServer(Fairness, Decoding, Batching, Bootstrap, Verbs, ServiceAllocations, Relay,
+                Metrics, Telling, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
 
     def __init__(
@@ -264,6 +265,8 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         try:
             request = pending.request = self._decode(pending)
             self._learn(pending, request)
+            if request.subresource == "binding" and bindingbatches.is_batch(request.envelope):
+                return self._batch(pending, request)
             self.authorizer.authorize(decoding.attributes(request))
             pending.authorized = True
         except ApiError as error:
@@ -475,8 +478,8 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
             return None
         if isinstance(message, Resumed):
             reply = self._advance(message.pending, message.answer)
-            if reply is not None and message.pending.incoming.reply_to:
-                self._reply(message.pending.incoming, reply)
+            if reply is not None:
+                self._answered(message.pending, reply)
             return None
         return super().on_local(message)
 

@@ -132,7 +132,10 @@ def test_default_binder_tells_the_answer_as_bind_would_say_it():
                               (concurrent.futures.CancelledError(),
                                (Code.ERROR, "binding failed: CancelledError: "))):
         client, told = FakeClient(), list[Status]()
-        DefaultBinder(client).bind_soon({}, WEB, "n1", told.append)  # type: ignore[arg-type]
+        binder = DefaultBinder(client)  # type: ignore[arg-type]
+        binder.bind_soon({}, WEB, "n1", told.append)
+        assert client.sent == [] and told == []  # held for the turn's others
+        binder.send_bindings()
         assert client.sent == [("n1", None)] and told == []
         if outcome is None:
             client.answer.set_result({})
