@@ -11,7 +11,8 @@ This module holds the pipeline: :class:`ApiServer` (authorize, run the verb, mak
 writes and external admission calls without holding the worker, audit, reply) and the store as
 admission plugins see it. Decoding and authenticating a message is ``decoding``'s (mixed in),
 the objects made at start ``bootstrapping``'s (mixed in), the verbs themselves
-``verbs``'s (mixed in), the pods/log and pods/exec relay to kubelets ``relay``'s (mixed in),
+``verbs``'s (mixed in), a batch of bindings (each run as its own request) ``batching``'s
+(mixed in), the pods/log and pods/exec relay to kubelets ``relay``'s (mixed in),
 the resource metrics (``metrics.k8s.io``, asked of the kubelets) ``metrics``'s (mixed in),
 the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`; API Priority and
 Fairness (each request queued by its flow as it arrives, served in fair order) ``fairness``'s
@@ -20,9 +21,9 @@ connection and loop thread of their own: ``ApiServerConfig.lanes``), what each a
 observers (the audit, the metrics) ``outcomes``'s (mixed
 in).
 
-Neighbours: ``decoding``, ``bootstrapping``, ``verbs``, ``relay``, ``watching``; ``authn``,
-``rbac``, ``nodeauthz``, ``admission``, ``registry`` and ``options`` in this package hold the
-decisions; ``actors.store`` holds the data.
+Neighbours: ``decoding``, ``batching``, ``bootstrapping``, ``verbs``, ``relay``, ``watching``;
+``authn``, ``rbac``, ``nodeauthz``, ``admission``, ``registry`` and ``options`` in this package
+hold the decisions; ``actors.store`` holds the data.
 
 Which thread: each worker's actor thread runs the pipeline; replies to store writes and
 external calls come back from other threads as :class:`Resumed` messages, never handled there.
