@@ -22,7 +22,9 @@ CPU per pod over the pods phase (``server_cpu_us_per_pod``, ``scheduler_cpu_us_p
 ``controller_manager_cpu_us_per_pod``, then ``nats_cpu_us_per_pod`` and this benchmark's own,
 ``benchmark_cpu_us_per_pod``). Machines here
 are shared: compare ratios, not numbers.
-``--profile FILE`` samples the server process with py-spy while the pods are scheduled (the
+``--count-bindings`` also counts the ``pods/binding`` messages and the bindings they hold
+(a batch's items: ``actors.api.bindingbatches``), at the cost of a copy of each to this
+process. ``--profile FILE`` samples the server process with py-spy while the pods are scheduled (the
 scheduler's into ``FILE.scheduler``, the controller manager's into
 ``FILE.controller-manager``).
 """
@@ -70,6 +72,21 @@ class BoundWatch:
             self.bound_at.setdefault(event.object["metadata"]["name"], time.perf_counter())
             if len(self.bound_at) >= self.total:
                 self.done.set()
+
+
+async def count_binding_messages(nc: Any, subjects: Subjects) -> list[int]:
+    """Count the ``create pods/binding`` messages from now on, and the bindings they hold
+    (a batch's items): ``[messages, bindings]``, kept up to date. Costs a copy of each on the
+    bus and its decode here: for a run of its own, not one measured for CPU."""
+    counted = [0, 0]
+
+    async def heard(message: Any) -> None:
+        body = decode(message.data).body
+        counted[0] += 1
+        counted[1] += len(body["items"]) if isinstance(body, dict) and "items" in body else 1
+
+    await nc.subscribe(subjects.api("", "pods/binding", "create"), cb=heard)
+    return counted
 
 
 def cycles_per_second(nodes: int, pods: int) -> float:
@@ -123,7 +140,8 @@ def start_cluster(nats_url: str, data: Path, in_process: bool) -> list[subproces
     manager in processes of their own, with the kubeconfigs it wrote for them."""
     cli, grace = [sys.executable, "-m", "bindings.cli"], ("--node-monitor-grace-period", "86400")
     own = () if in_process else ("--disable-scheduler", "--disable-controller-manager")
-    started = [start([*cli, "server", "--data-dir", str(data), "--nats", nats_url, *grace, *own])]
+    started = [start([*cli, "server", "--data-dir", str(data), "--nats", nats_url, *grace, *own,
+                      "--https-listen", "127.0.0.1:0"])]  # 6443 may be another cluster's
     try:
         for verb, extra in (() if in_process else (("scheduler", ()), ("controller-manager",
                                                                         grace))):
@@ -137,7 +155,7 @@ def start_cluster(nats_url: str, data: Path, in_process: bool) -> list[subproces
 
 
 async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process: bool = False,
-              profile: Path | None = None) -> dict[str, Any]:
+              profile: Path | None = None, count_bindings: bool = False) -> dict[str, Any]:
     server = NatsServer(workdir / "nats").start()
     cluster = start_cluster(server.url, workdir / "up", in_process)
     connection = None
@@ -193,6 +211,7 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
                  in zip(cluster, ("", ".scheduler", ".controller-manager"), strict=False)]
         measured = [*(process.pid for process in cluster), child_named("nats-server"),
                     os.getpid()]
+        counted = await count_binding_messages(nc, subjects) if count_bindings else None
         cpu_before = [cpu_seconds(pid) for pid in measured]
         began = time.perf_counter()
         pod_create_seconds = (await measure(create_pod, pods, concurrency)).seconds
@@ -229,6 +248,8 @@ async def run(nodes: int, pods: int, concurrency: int, workdir: Path, in_process
         "p50_bind_ms": percentile(latencies, 0.5) * 1000,
         "p99_bind_ms": percentile(latencies, 0.99) * 1000,
         **cpu_per_pod(cpu_used, pods, in_process),
+        **({} if counted is None else {"binding_messages": counted[0],
+                                       "bindings_per_message": counted[1] / max(counted[0], 1)}),
     }
     return {key: round(value, 3) if isinstance(value, float) else value
             for key, value in results.items()}
@@ -246,16 +267,21 @@ def main() -> None:
                         help="write a py-spy profile (raw, all threads) of the server process "
                              "while the pods are scheduled, and of the others' into "
                              "FILE.scheduler, FILE.controller-manager")
+    parser.add_argument("--count-bindings", action="store_true",
+                        help="count the pods/binding messages and the bindings they hold "
+                             "(binding_messages, bindings_per_message): a copy of each to "
+                             "this process, so not for a run measured for CPU")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         results = asyncio.run(run(args.nodes, args.pods, args.concurrency, Path(workdir),
-                                  args.in_process, args.profile))
+                                  args.in_process, args.profile, args.count_bindings))
     print(f"{'what':<36}{'value':>12}")
     for key in ("create_rps", "pod_create_rps", "pods_per_s", "ratio_to_create",
                 "scheduler_only_pods_per_s",
                 "scheduled_events", "p50_bind_ms", "p99_bind_ms", "server_cpu_us_per_pod",
                 "scheduler_cpu_us_per_pod", "controller_manager_cpu_us_per_pod",
-                "nats_cpu_us_per_pod", "benchmark_cpu_us_per_pod"):
+                "nats_cpu_us_per_pod", "benchmark_cpu_us_per_pod", "binding_messages",
+                "bindings_per_message"):
         if key in results:
             print(f"{key:<36}{results[key]:>12}")
     print(json.dumps(results))

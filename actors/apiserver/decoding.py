@@ -16,7 +16,7 @@ Which thread: the worker's actor thread.
 
 from __future__ import annotations
 
-from actors.api import discovery
+from actors.api import bindingbatches, discovery
 from actors.api.discovery import Served
 from actors.api.resources import REVIEWS, ResourceInfo
 from actors.api.selectors import required_field
@@ -72,7 +72,8 @@ class Decoding:
                                   incoming.reply_to or ""))
         check_reply(user, incoming.reply_to, self.subjects)
         namespace = envelope.namespace if info.namespaced else None
-        if info.namespaced and not namespace and verb not in ("list", "watch"):
+        if info.namespaced and not namespace and verb not in ("list", "watch") and not (
+                subresource == "binding" and bindingbatches.is_batch(envelope)):
             raise BadRequest(f"{verb} {info.name} needs a namespace")
         options = parse_options(envelope.options, self.subjects)
         if options.version is not None and options.version not in discovery.versions(info):

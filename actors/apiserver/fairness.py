@@ -60,6 +60,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from actors.api import bindingbatches
 from actors.api.users import UserInfo
 from actors.apiserver.authn import AUTHENTICATED, Authenticator, EitherAuthenticator
 from actors.apiserver.classifying import UNVERIFIED, Asked, Flow, FlowControl
@@ -212,7 +213,8 @@ class Fairness:
         user = self.identities.user(incoming)
         flow = policy.classify_message(user, incoming.subject, incoming.envelope.namespace,
                                        lambda: asked(incoming, self.subjects, user))
-        if self.dispatcher.offer(flow, incoming, time.monotonic(), policy.total_shares) is None:
+        if self.dispatcher.offer(flow, incoming, time.monotonic(), policy.total_shares,
+                                 bindingbatches.width(incoming.envelope)) is None:
             refused = refusal(flow, "queue full" if flow.level.queues else "concurrency limit")
             if self._first_answer(incoming):
                 return refused
@@ -240,13 +242,14 @@ class Fairness:
         time wait, once the first may go again (a timer: what arrives meanwhile is queued, and
         served if it may)."""
         self._dispatching = False
-        for _ in range(SERVED_PER_TURN):
+        served = 0
+        while served < SERVED_PER_TURN:
             started = time.monotonic()
             ticket = self.dispatcher.next(started)
             if ticket is None:
                 self._resume_later(self.dispatcher.pause(started))
                 return  # nothing waits, or no seat is free: a seat given back calls again
-            self._seated = ticket
+            self._seated, served = ticket, served + ticket.width
             self.serve(ticket.item)  # the pipeline's handle() takes the ticket
             now = time.monotonic()
             self.dispatcher.served(ticket, now - started, now)

@@ -19,9 +19,14 @@ so that a known flow queued behind them would wait their pace (and be refused af
 
 Dispatching: the exempt level first (it has no seats to run out of); otherwise the level with
 waiting requests and a free seat that has been served least for its shares (each dispatch
-advances the level's virtual time by ``1 / shares``; a level that was idle starts from the
-present, not from its unused past); within a level, its non-empty queues in turn (round robin:
-fair queuing when every request costs about the same). A request that waited longer than
+advances the level's virtual time by ``width / shares``; a level that was idle starts from the
+present, not from its unused past); within a level, the non-empty queue served least (each
+dispatch advances its queue's virtual time by the request's ``width``; a queue that was empty
+starts from the level's present; equal ones in turn, round robin). A request's ``width`` is
+how many requests it counts as (a batch of bindings: one per binding,
+``actors.api.bindingbatches``), so a batch costs its flow what its bindings would, one by one:
+its level's and its queue's turns, and as many seats (at most the level's, taken once one is
+free). A request that waited longer than
 ``max_wait`` is handed out marked expired: the worker refuses it (kube-apiserver's 429 for a
 request that timed out in its queue), since its client has all but given up.
 
@@ -73,6 +78,10 @@ class Ticket:
     item: Any
     """What waits (the bus message)."""
     arrived: float
+    width: int = 1
+    """How many requests it counts as (its seats, its turns)."""
+    seats: int = 0
+    """Seats held while seated: its width, at most its level's."""
     expired: bool = False
     """Waited beyond ``max_wait``: to be refused, not served (it holds no seat)."""
     seated: bool = False
@@ -121,12 +130,18 @@ class LevelState:
     waiting: int = 0
     queues: list[deque[Ticket]] = field(default_factory=list)
     ring: deque[int] = field(default_factory=deque)
-    """The non-empty queues, in the order they are served."""
+    """The non-empty queues, in the order they are served (among those served equally)."""
     hands: dict[str, list[int]] = field(default_factory=dict)
     vtime: float = 0.0
+    served: list[float] = field(default_factory=list)
+    """Each queue's virtual time: the widths of what it was served."""
+    clock: float = 0.0
+    """The virtual time of the queue served last, as it was served: where a queue that was
+    empty starts."""
 
     def __post_init__(self) -> None:
         self.queues = [deque() for _ in range(max(self.level.queues, 1))]
+        self.served = [0.0] * len(self.queues)
 
     def offer(self, ticket: Ticket) -> bool:
         """Queue ``ticket``; False (nothing queued) when its queue, or the level, is full."""
@@ -141,6 +156,7 @@ class LevelState:
                 return False
         if not self.queues[index]:
             self.ring.append(index)
+            self.served[index] = max(self.served[index], self.clock)
         ticket.state = self
         self.queues[index].append(ticket)
         self.waiting += 1
@@ -156,20 +172,21 @@ class LevelState:
         return self.waiting > 0 and (self.level.exempt or self.used < self.limit)
 
     def take(self, free: Callable[[Ticket], bool]) -> Ticket | None:
-        """The next ticket in turn that is ``free`` to go (``ready`` must hold); None when
-        every queue's first must wait (each is then passed)."""
-        for _ in range(len(self.ring)):
-            index = self.ring.popleft()
-            queue = self.queues[index]
-            if not free(queue[0]):
-                self.ring.append(index)
-                continue
-            ticket = queue.popleft()
-            if queue:
-                self.ring.append(index)
-            self.waiting -= 1
-            return ticket
-        return None
+        """The first ticket of the queue served least whose first is ``free`` to go (``ready``
+        must hold); None when every queue's first must wait (each is then passed)."""
+        chosen = min((index for index in self.ring if free(self.queues[index][0])),
+                     key=self.served.__getitem__, default=None)
+        if chosen is None:
+            return None
+        self.ring.remove(chosen)
+        queue = self.queues[chosen]
+        ticket = queue.popleft()
+        if queue:
+            self.ring.append(chosen)
+        self.clock = self.served[chosen]
+        self.served[chosen] += ticket.width
+        self.waiting -= 1
+        return ticket
 
 
 @dataclass(frozen=True)
@@ -236,9 +253,11 @@ class Dispatcher:
         """The virtual time of the last dispatch."""
         self._lock = threading.Lock()
 
-    def offer(self, flow: Flow, item: Any, now: float, total_shares: int) -> Ticket | None:
-        """Queue ``item`` for ``flow``; None when its level refuses it (429)."""
-        ticket = Ticket(flow, item, now)
+    def offer(self, flow: Flow, item: Any, now: float, total_shares: int, width: int = 1
+              ) -> Ticket | None:
+        """Queue ``item`` for ``flow``, counting as ``width`` requests; None when its level
+        refuses it (429)."""
+        ticket = Ticket(flow, item, now, width)
         with self._lock:
             state = self._state(flow.level, total_shares)
             idle = state.waiting == 0
@@ -272,8 +291,9 @@ class Dispatcher:
                 return ticket
             if not state.level.exempt:
                 self._clock = state.vtime
-                state.vtime += 1 / max(state.level.shares, 1)
-            state.used += 1
+                state.vtime += ticket.width / max(state.level.shares, 1)
+            ticket.seats = min(ticket.width, state.limit)
+            state.used += ticket.seats
             ticket.seated = True
             return ticket
 
@@ -338,8 +358,8 @@ class Dispatcher:
             if not ticket.seated or state is None:
                 return False
             ticket.seated = False
-            state.used -= 1
-            return state.waiting > 0 and state.used == state.limit - 1
+            state.used -= ticket.seats
+            return state.waiting > 0 and state.used < state.limit <= state.used + ticket.seats
 
     @property
     def waiting(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from dataclasses import KW_ONLY, dataclass, field
+from typing import Any
 
 from actors.api import addresses
 from actors.api.objects import Object
@@ -153,6 +154,8 @@ class Pending:
     steps: Generator[Step, Result, object] | None = None
     ticket: Ticket | None = None
     """Its place in flow control (``fairness``): its flow, and the seat it holds."""
+    batch: tuple[Any, int] | None = None
+    """For one binding of a batch (``batching``): the batch, and the item's place in it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ This module holds the pipeline: :class:`ApiServer` (authorize, run the verb, mak
 writes and external admission calls without holding the worker, audit, reply) and the store as
 admission plugins see it. Decoding and authenticating a message is ``decoding``'s (mixed in),
 the objects made at start ``bootstrapping``'s (mixed in), the verbs themselves
-``verbs``'s (mixed in), the pods/log and pods/exec relay to kubelets ``relay``'s (mixed in),
+``verbs``'s (mixed in), a batch of bindings (each run as its own request) ``batching``'s
+(mixed in), the pods/log and pods/exec relay to kubelets ``relay``'s (mixed in),
 the resource metrics (``metrics.k8s.io``, asked of the kubelets) ``metrics``'s (mixed in),
 the watchers ``watching``'s :class:`~actors.apiserver.watching.Watches`; API Priority and
 Fairness (each request queued by its flow as it arrives, served in fair order) ``fairness``'s
@@ -20,9 +21,9 @@ connection and loop thread of their own: ``ApiServerConfig.lanes``), what each a
 observers (the audit, the metrics) ``outcomes``'s (mixed
 in).
 
-Neighbours: ``decoding``, ``bootstrapping``, ``verbs``, ``relay``, ``watching``; ``authn``,
-``rbac``, ``nodeauthz``, ``admission``, ``registry`` and ``options`` in this package hold the
-decisions; ``actors.store`` holds the data.
+Neighbours: ``decoding``, ``batching``, ``bootstrapping``, ``verbs``, ``relay``, ``watching``;
+``authn``, ``rbac``, ``nodeauthz``, ``admission``, ``registry`` and ``options`` in this package
+hold the decisions; ``actors.store`` holds the data.
 
 Which thread: each worker's actor thread runs the pipeline; replies to store writes and
 external calls come back from other threads as :class:`Resumed` messages, never handled there.
@@ -38,7 +39,7 @@ from typing import Any
 
 import pykka
 
-from actors.api import conversion, crds
+from actors.api import bindingbatches, conversion, crds
 from actors.api.discovery import Served
 from actors.api.objects import Object
 from actors.api.resources import (
@@ -75,6 +76,7 @@ from actors.apiserver.authn import (
     Replayed,
     hello_user,
 )
+from actors.apiserver.batching import Batching
 from actors.apiserver.bootstrapping import Bootstrap
 from actors.apiserver.busauth import check_reply, may_answer
 from actors.apiserver.classifying import FlowControl
@@ -117,8 +119,8 @@ _BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass", "StorageClass")
 """What admission reads on every pod (and claim) create: kept in memory (a Mirror), not listed
 each time."""
-class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay, Metrics,
-                Telling, BusActor):
+class ApiServer(Fairness, Decoding, Batching, Bootstrap, Verbs, ServiceAllocations, Relay,
+                Metrics, Telling, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
 
     def __init__(
@@ -264,6 +266,8 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
         try:
             request = pending.request = self._decode(pending)
             self._learn(pending, request)
+            if request.subresource == "binding" and bindingbatches.is_batch(request.envelope):
+                return self._batch(pending, request)
             self.authorizer.authorize(decoding.attributes(request))
             pending.authorized = True
         except ApiError as error:
@@ -475,8 +479,8 @@ class ApiServer(Fairness, Decoding, Bootstrap, Verbs, ServiceAllocations, Relay,
             return None
         if isinstance(message, Resumed):
             reply = self._advance(message.pending, message.answer)
-            if reply is not None and message.pending.incoming.reply_to:
-                self._reply(message.pending.incoming, reply)
+            if reply is not None:
+                self._answered(message.pending, reply)
             return None
         return super().on_local(message)
 

@@ -232,6 +232,9 @@ class Framework:
                                 for plugin in self.pre_binds)
         """What :meth:`bind_soon` asks of the plugins, asked once here: a Protocol's
         ``isinstance`` walks its members (tens of µs a pod, asked each time)."""
+        self._holding = [plugin for plugin in self.binders[:1]
+                         if isinstance(plugin, interface.HoldsBindings)]
+        """The binder :meth:`bind_soon` uses, when it holds bindings to send together."""
         self.waiting: dict[str, WaitingPod] = {}
         self._next_start = 0
         """Where the next cycle starts looking, so every node gets its turn (as
@@ -532,6 +535,13 @@ class Framework:
         if not status.ok:
             settle(status)
         return True
+
+    def send_bindings(self) -> None:
+        """The scheduler's turn is over: the binder sends what :meth:`bind_soon` held (a
+        binder that raises is logged, and its held bindings' answers say what came of
+        them)."""
+        for plugin in self._holding:
+            guarding.call("Bind", plugin, plugin.send_bindings, wanted=guarding.anything)
 
     @staticmethod
     def _nothing_to_pre_bind(plugin: Any, state: CycleState, pod: PodInfo, node: str) -> bool:

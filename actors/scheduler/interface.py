@@ -249,6 +249,13 @@ class BindsSoon(Plugin, Protocol):
 
 
 @runtime_checkable
+class HoldsBindings(Plugin, Protocol):
+    def send_bindings(self) -> None:
+        """The scheduler's turn is over (the scheduling thread: must not block): send what
+        :meth:`BindsSoon.bind_soon` held back to send together."""
+
+
+@runtime_checkable
 class UsesFramework(Protocol):
     def use_framework(self, framework: Handle) -> None:
         """Called once, as the framework is built: keep it to run other plugins or read the

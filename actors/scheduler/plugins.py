@@ -56,6 +56,7 @@ from actors.api.placement import (
     untolerated_taint,
 )
 from actors.client.client import Client
+from actors.scheduler.batching import BindingBatch
 from actors.scheduler.framework import Profile, normalize
 from actors.scheduler.interface import (
     MAX_NODE_SCORE,
@@ -384,12 +385,14 @@ class NodeResourcesBalancedAllocation(ByUsage):
 
 class DefaultBinder:
     """Bind: ``create pods/binding`` through the apiserver (``bind`` blocks its binding
-    thread; ``bind_soon`` does not block)."""
+    thread; ``bind_soon`` does not block, and its bindings of one turn go together:
+    ``batching``)."""
 
     name: ClassVar[str] = "DefaultBinder"
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        self.batch = BindingBatch(client)
 
     def bind(self, state: CycleState, pod: PodInfo, node: str) -> Status:
         try:
@@ -400,9 +403,14 @@ class DefaultBinder:
 
     def bind_soon(self, state: CycleState, pod: PodInfo, node: str,
                   done: Callable[[Status], None]) -> None:
-        """The same request, answered on the bus loop (no binding thread waits for it)."""
-        sent = self.client.bind_soon(pod.pod, node, trace_id=trace_id_of(pod.pod))
+        """The same request, sent with the turn's others (:meth:`send_bindings`) and
+        answered on the bus loop (no binding thread waits for it)."""
+        sent = self.batch.add(pod.pod, node, trace_id_of(pod.pod))
         sent.add_done_callback(lambda answered: done(bind_status(answered)))
+
+    def send_bindings(self) -> None:
+        """The scheduler's turn is over: send the bindings held."""
+        self.batch.send()
 
 
 def bind_status(answered: concurrent.futures.Future[Any]) -> Status:

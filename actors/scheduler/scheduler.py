@@ -2,24 +2,24 @@
 
 It follows nodes, pods, PodDisruptionBudgets and the storage kinds (claims, volumes, classes:
 VolumeBinding's) with informers (no polling) into a :class:`Cache` (nodes and what their pods
-request, assumed pods included; the budgets; the storage objects) and
-a :class:`SchedulingQueue` (pending pods whose ``spec.schedulerName`` is this scheduler's
-name). One pod at a time goes through a scheduling
-cycle of the :class:`Framework` with this scheduler's :class:`Profile` (default plugins unless
-given): filter and score nodes, assume the pod on the best one, Reserve, Permit. Binding
-(``pods/binding`` through the DefaultBinder) never holds the next cycle: a pod with nothing to
-do at PreBind (every PreBind plugin's pre-flight says Skip, as VolumeBinding's for a pod
-without claims) is bound by a request sent from the cycle and answered on the bus loop; any
-other binds on a small pool of binding threads (PreBind may block). The outcome comes back as
-a message. Events
+request, assumed pods included; the budgets; the storage objects) and a
+:class:`SchedulingQueue` (pending pods whose ``spec.schedulerName`` is this scheduler's name).
+One pod at a time goes through a scheduling cycle of the :class:`Framework` with this
+scheduler's :class:`Profile` (default plugins unless given): filter and score nodes, assume the
+pod on the best one, Reserve, Permit. Binding (``pods/binding`` through the DefaultBinder)
+never holds the next cycle: a pod with nothing to do at PreBind (every PreBind plugin's
+pre-flight says Skip, as VolumeBinding's for a pod without claims) is bound by a request sent
+from the scheduling thread and answered on the bus loop, the bindings of cycles run back to
+back sent as one batch once no cycle is planned next (``batching``); any other binds on a small
+pool of binding threads (PreBind may block). The outcome comes back as a message. Events
 (``Scheduled``, ``FailedScheduling``) go through an :class:`EventRecorder`: sent off the
 scheduling path, at most 16 unanswered, aggregated, dropped past its queue as client-go's
 broadcaster drops them, so they never hold back scheduling. A pod that fits nowhere gets a
 ``FailedScheduling`` Event with kube-scheduler's summary, the same message in its
 ``PodScheduled=False`` condition (reason Unschedulable), and waits in the queue until a cluster
 event may help it; a cycle that raises (a plugin's bug, a pod no check foresaw) is said the
-same way with reason SchedulerError, and the pod backs off; a plugin that raises or returns
-the wrong type is caught by the framework's guards (``guarding``), which name the plugin, the
+same way with reason SchedulerError, and the pod backs off; a plugin that raises or returns the
+wrong type is caught by the framework's guards (``guarding``), which name the plugin, the
 extension point and the node.
 
 Several schedulers run side by side, each with its own name. With ``leader_election`` set,
@@ -203,6 +203,7 @@ class Scheduler(BusActor):
         if message is NEXT:
             self._next_planned = False
             self._schedule_next()
+            self._turn_over()
         elif message is WAKE:
             self._plan_next()
         elif isinstance(message, WatchEvent):
@@ -218,8 +219,10 @@ class Scheduler(BusActor):
                 self._on_pod(message)
         elif isinstance(message, BindingDone):
             self._binding_done(message)
+            self._turn_over()
         elif isinstance(message, PermitDone):
             self._permit_done(message)
+            self._turn_over()
         elif isinstance(message, PermitTimeout):
             self.framework.expire(message.key)
         elif isinstance(message, ElectionTick):
@@ -337,9 +340,16 @@ class Scheduler(BusActor):
                      passing=status.code is Code.ERROR)
         self._plan_next()  # a Permit answered later (or timed out): as a binding's failure
 
+    def _turn_over(self) -> None:
+        """Unless a cycle is planned next, send the bindings the binder holds to send
+        together (``batching``): the bindings of cycles run back to back go as one."""
+        if not self._next_planned:
+            self.framework.send_bindings()
+
     def _bind_next(self) -> None:
         """Hand the pods waiting to be bound over while fewer than ``bindings_in_flight``
-        are: sent from here when they need no binding thread, else to one."""
+        are: sent from here (with the turn's others: :meth:`_turn_over`) when they need no
+        binding thread, else to one."""
         while self._to_bind and self._in_flight < self.config.bindings_in_flight:
             entry, node, state = self._to_bind.popleft()
             self._in_flight += 1

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from actors.api import flowcontrol
+from actors.api import bindingbatches, flowcontrol
 from actors.api.users import UserInfo
 from actors.apiserver import fairness
-from actors.apiserver.classifying import policy
+from actors.apiserver.classifying import FlowControl, policy
 from actors.apiserver.fairness import Identities, asked
 from actors.apiserver.queueing import Dispatcher, Pacing
 from bus.connection import Incoming
@@ -144,3 +144,30 @@ def test_past_the_claims_kept_the_least_recently_learnt_is_forgotten(monkeypatch
         assert _flow(identities, controller) == ("global-default", "global-default/alice")
     assert _flow(identities, _request("mallory", {"ticket": b"session-0"}))[1] != \
         "global-default/mallory"
+
+
+class _Worker(fairness.Fairness):
+    """The part of a worker that queues what arrives (no pipeline behind it)."""
+
+    def __init__(self) -> None:
+        self.flow_control = FlowControl()
+        self.flow_control.policy = policy(flowcontrol.defaults())
+        self.subjects, self.identities = SUBJECTS, Identities(SUBJECTS)
+        self.dispatcher = Dispatcher(concurrency=600, max_wait=5.0)
+        self._dispatching, self.told = False, list[object]()
+
+    def tell_soon(self, message: object) -> None:
+        self.told.append(message)
+
+
+def test_a_batch_of_bindings_is_queued_as_many_requests_as_it_holds():
+    worker = _Worker()
+    body = bindingbatches.batch_body([{"kind": "Binding"}] * 3, [None] * 3)
+    subject = f"{SUBJECTS.prefix}.api.core.v1.pods/binding.create"
+    for envelope in (Envelope(verb="create", subresource="binding", body=body),
+                     Envelope(verb="create", subresource="binding", namespace="default",
+                              name="web", body=body)):
+        assert worker.arrived(Incoming(subject, envelope, f"{SUBJECTS.inbox_prefix}.a.x1")) \
+            is None
+    widths = [ticket.width for ticket in iter(lambda: worker.dispatcher.next(0.0), None)]
+    assert widths == [3, 1]  # a single binding, whatever its body, is one

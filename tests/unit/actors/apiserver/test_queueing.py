@@ -215,3 +215,38 @@ def test_flows_past_the_debtors_kept_are_paced_together_and_wipe_no_flows_debt(m
     dispatcher.offer(_flow(WIDE, "new-4"), "new-4", 0.0, TOTAL)
     assert dispatcher.next(0.0) is None  # alice still owes; new-4 shares new-3's account
     assert dispatcher.next(0.31).item == "new-4"
+
+
+def test_a_batch_costs_its_flow_the_turns_of_its_width_beside_a_flow_of_singles():
+    level = Level("one-queue-each", shares=20, queues=64, hand_size=1, queue_length_limit=50)
+    batches, singles = _flow(level, "scheduler"), _flow(level, "alice")
+    assert deal(flow_hash(batches.key), 64, 1) != deal(flow_hash(singles.key), 64, 1)
+    dispatcher = Dispatcher(concurrency=10_000, max_wait=5.0)
+    for i in range(3):
+        dispatcher.offer(batches, ("batch", i), 0.0, TOTAL, width=8)
+    for i in range(40):
+        dispatcher.offer(singles, ("single", i), 0.0, TOTAL)
+    served = [dispatcher.next(0.0).item[0] for _ in range(20)]
+    assert served == ["batch", *["single"] * 8, "batch", *["single"] * 8, "batch", "single"]
+
+
+def test_a_batch_holds_its_width_in_seats_and_advances_its_level_by_it():
+    limit = seats(WIDE, 600, TOTAL)
+    dispatcher = Dispatcher(concurrency=600, max_wait=5.0)
+    dispatcher.offer(_flow(WIDE, "scheduler"), "batch", 0.0, TOTAL, width=limit - 1)
+    dispatcher.offer(_flow(WIDE, "alice"), "a", 0.0, TOTAL)
+    dispatcher.offer(_flow(WIDE, "bob"), "b", 0.0, TOTAL)
+    taken = [dispatcher.next(0.0) for _ in range(3)]
+    assert [t.item if t else None for t in taken].count(None) == 1  # one seat left for two
+    big = next(t for t in taken if t is not None and t.item == "batch")
+    assert big.seats == limit - 1
+    assert dispatcher.release(big) is True and dispatcher.next(0.0) is not None
+
+
+def test_busy_levels_count_a_batch_as_its_width():
+    dispatcher = Dispatcher(concurrency=10_000, max_wait=5.0)
+    for i in range(100):
+        dispatcher.offer(_flow(LOW, "a"), ("low", i), 0.0, TOTAL, width=3)
+        dispatcher.offer(_flow(HIGH, "b"), ("high", i), 0.0, TOTAL)
+    served = Counter(dispatcher.next(0.0).item[0] for _ in range(40))
+    assert served == {"high": 36, "low": 4}  # 30 shares against 10: 36 against 4 x 3

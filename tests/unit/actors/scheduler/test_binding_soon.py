@@ -132,7 +132,10 @@ def test_default_binder_tells_the_answer_as_bind_would_say_it():
                               (concurrent.futures.CancelledError(),
                                (Code.ERROR, "binding failed: CancelledError: "))):
         client, told = FakeClient(), list[Status]()
-        DefaultBinder(client).bind_soon({}, WEB, "n1", told.append)  # type: ignore[arg-type]
+        binder = DefaultBinder(client)  # type: ignore[arg-type]
+        binder.bind_soon({}, WEB, "n1", told.append)
+        assert client.sent == [] and told == []  # held for the turn's others
+        binder.send_bindings()
         assert client.sent == [("n1", None)] and told == []
         if outcome is None:
             client.answer.set_result({})
@@ -182,3 +185,26 @@ def test_no_more_bindings_are_in_flight_than_bindings_in_flight():
 
 class FakeConnection:
     subjects = Subjects("kubeactor")
+
+
+@dataclass
+class TurnBinder(HeldBinder):
+    """HeldBinder that counts the turns it was told were over."""
+
+    sent: int = 0
+
+    def send_bindings(self) -> None:
+        self.sent += 1
+
+
+def test_bindings_are_sent_together_once_no_cycle_is_planned_next():
+    binder = TurnBinder()
+    scheduler = Scheduler(FakeConnection(), None,  # type: ignore[arg-type]
+                          SchedulerConfig(), Profile((binder,)))
+    scheduler._next_planned = True  # a cycle comes next: its binding joins the others
+    scheduler._turn_over()
+    assert binder.sent == 0
+    scheduler._next_planned = False
+    scheduler._turn_over()
+    assert binder.sent == 1
+    scheduler.recorder.close()
