@@ -36,9 +36,15 @@ Which thread: the listener's loop thread (``https``). A bus request is sent from
 waiting, run on the bus loop and awaited here (``Client.call``, ``bus.loop.awaited``: no
 ``concurrent.futures`` in between); opening a certificate session, once an hour, blocks it for
 one bus round trip; a
-watch starts and stops on the loop's executor threads, a followed log or an exec opens and
-closes on threads of its own (:data:`NODE_CALL_THREADS`); watch events come on the bus loop
-and are handed over with ``call_soon_threadsafe``.
+watch starts and stops on the bus loop (``Watch.astart``, ``Watch.astop``), holding no thread:
+its registration is sent once, and refused (a 429 of flow control too) it is answered with
+that refusal (``Retry-After``), as kube-apiserver answers a watch its priority level cannot take
+(it was registered on one of the loop's six executor threads, where its client waited out
+every 429 and sent again: a user flow control refused, opening watches, held all six for tens
+of seconds, every client's watch and the health checks waiting behind). A followed log or an
+exec opens and closes on threads of its own (:data:`NODE_CALL_THREADS`); health checks run on
+the loop's executor; watch events come on the bus loop and are handed over with
+``call_soon_threadsafe``.
 
 Neighbours: ``listener`` (serves this), ``actors.apiserver.http`` (the translation),
 ``actors.client`` (the bus requests, watches and followed logs), ``execing`` (execs).
@@ -73,6 +79,7 @@ from actors.apiserver.http.documents import Document
 from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bindings.https import execing, tracecontext
+from bus import loop as bus_loop
 from bus.connection import Connection
 from bus.envelope import Envelope
 from bus.errors import (
@@ -102,10 +109,10 @@ TEXT = "text/plain"
 """A log's Content-Type."""
 NODE_CALL_THREADS = 32
 """Threads that open and close followed logs and execs, apart from the loop's executor
-(where watches start and stop and health checks run): their kubelet may take its time, and
-one that never answers (compromised, or cut off) holds each such thread until the client's
-timeout. Sharing the loop's six, six followed logs of such a kubelet held every HTTPS watch
-of every client 9 s."""
+(where health checks run; watches, once there too, hold no thread): their kubelet may take
+its time, and one that never answers (compromised, or cut off) holds each such thread until
+the client's timeout. Sharing the loop's six, six followed logs of such a kubelet held every
+HTTPS watch of every client 9 s."""
 GONE_CHECK_SECONDS = 1.0
 """How often a followed log whose container is silent looks whether its client left."""
 CHANGES = ("ADDED", "MODIFIED", "DELETED")
@@ -241,12 +248,11 @@ class Front:
         def arrived(event: WatchEvent) -> None:  # bus loop thread
             loop.call_soon_threadsafe(_offer, backlog, event, request, shape)
 
+        watch = Watch.of(client, call.info, arrived, namespace=call.namespace,
+                         label_selector=options.get("labelSelector"),
+                         field_selector=options.get("fieldSelector"), version=call.version)
         try:
-            watch = await loop.run_in_executor(None, functools.partial(
-                client.watch, call.info, arrived,
-                namespace=call.namespace, label_selector=options.get("labelSelector"),
-                field_selector=options.get("fieldSelector"),
-                resource_version=options.get("resourceVersion"), version=call.version))
+            await bus_loop.awaited(watch.astart(options.get("resourceVersion")))
         except Gone as error:  # 200, then the 410 in the stream: the client lists again
             await response.prepare(request)
             await response.write(answers.error_event(error))
@@ -258,7 +264,7 @@ class Front:
         except ConnectionError:
             log.debug("watch %s: the client left", watch.id)
         finally:
-            loop.run_in_executor(None, _stop, watch)
+            bus_loop.submit(watch.astop())
         return response
 
 
@@ -419,10 +425,6 @@ async def _next(chunks: asyncio.Queue[LogChunk], request: web.Request) -> LogChu
         except TimeoutError:
             continue
     return None
-
-
-def _stop(watch: Watch) -> None:
-    watch.stop()
 
 
 def _forwarded(request: web.Request) -> Object:

@@ -1,0 +1,142 @@
+"""Session 12's attacks on the HTTPS API, with raw HTTP to the cluster's front on 127.0.0.1
+(see ``test_attack_s11`` for the earlier ones). The attacker holds an unprivileged user's
+certificate (``mallory``: no RBAC binding). Each test is one attempt; it passes when the
+defence holds:
+
+- a user whose flow control refuses her (429) and who opens HTTPS watches meanwhile holds no
+  thread of the front: her watches are answered 429 with ``Retry-After`` (as kube-apiserver
+  answers a watch its priority level cannot take), and everyone else's watches and health
+  checks go on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ssl
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from actors.client.client import Client
+from bindings.cluster import Cluster
+from bus.connection import Connection
+from tests.integration.test_attack_s11 import Http, Pems, _pems, _start
+from tests.integration.test_https_security import _raw, _status_line
+from tests.support import until
+
+pytestmark = pytest.mark.integration
+
+MALLORYS = 48
+"""Mallory's HTTPS watches: eight times the front's executor threads."""
+WATCH = "/api/v1/namespaces/default/configmaps?watch=1"
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory) -> Iterator[Cluster]:
+    """An apiserver (no scheduler, no controllers) with its HTTPS front."""
+    cluster = _start(tmp_path_factory.mktemp("attack12") / "cluster", nodes=0,
+                     apiserver_only=True, disabled_admission=("ServiceAccount",))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def users(api: Cluster, tmp_path_factory) -> dict[str, Pems]:
+    """``mallory`` (no binding) and the admin, as certificate files, both known to flow
+    control (no newcomer's wait from then on)."""
+    where = tmp_path_factory.mktemp("pems")
+    users = {"mallory": _pems(api, where, "mallory"),
+             "admin": _pems(api, where, "admin", "system:masters")}
+    call = Http(api)
+    for pems in users.values():
+        assert call("GET", "/api/v1/namespaces/default/configmaps/none", client=pems)[0] in (
+            403, 404)
+    return users
+
+
+class _Flood:
+    """Mallory's watch registrations on the bus (the watch worker's, where her HTTPS
+    watches queue too; each refused 403 once its turn comes), IN_FLIGHT at a time, each 429
+    sent again after its ``Retry-After`` (as client-go does): her flow's queues stay full, so
+    each of her requests is refused (429) or waits its queue's 5 s."""
+
+    IN_FLIGHT = 1000
+
+    def __init__(self, api: Cluster) -> None:
+        credentials = api.credentials("mallory")
+        self.connection = Connection(api.bus_of(credentials), "mallory-flood").connect()
+        self.client = Client(self.connection, credentials)
+        self.slots = threading.Semaphore(self.IN_FLIGHT)
+        self.refused = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._flood, daemon=True)
+
+    def __enter__(self) -> _Flood:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        self.thread.join(10)
+        self.connection.close()
+
+    def _flood(self) -> None:
+        while not self.stopped.is_set():
+            if self.slots.acquire(timeout=0.1):
+                self.client.submit("watch", "configmaps", namespace="default", options={
+                    "watchId": self.client.new_watch_id(), "leaseSeconds": 60},
+                    timeout=30).add_done_callback(self._done)
+
+    def _done(self, answer: concurrent.futures.Future[object]) -> None:
+        if getattr(answer.exception(), "code", 0) == 429:
+            self.refused += 1
+            threading.Timer(1.0, self.slots.release).start()
+        else:
+            self.slots.release()
+
+
+def _head(sock: ssl.SSLSocket) -> bytes:
+    """The status line and headers of an answer."""
+    answer = b""
+    while b"\r\n\r\n" not in answer and (chunk := sock.recv(1024)):
+        answer += chunk
+    return answer.partition(b"\r\n\r\n")[0]
+
+
+def _get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: kubeactor\r\n\r\n".encode()
+
+
+def test_watches_of_a_user_flow_control_refuses_hold_up_no_ones_watch(api, users):
+    """Mallory keeps her flow's queues full, so flow control answers her 429 (Retry-After:
+    1), and opens 18 HTTPS watches. The front registered each watch on one of its loop's six
+    executor threads, where its client slept through every 429's pause and sent again, ten
+    times: her watches held all six for tens of seconds, and the admin's ``kubectl get -w``
+    and the front's health checks (the same threads) waited as long. The front now registers
+    a watch without a thread, once: her watches are answered 429 with ``Retry-After`` (as
+    kube-apiserver answers a watch its priority level cannot take; client-go waits and
+    watches again), and the admin's watch and ``/livez`` are answered at once (before: 26 s).
+    Those of her watches that found room in her queues waited their turn there, then were
+    refused 403."""
+    sockets: list[ssl.SSLSocket] = []
+    with _Flood(api) as flood:
+        try:
+            until(lambda: flood.refused >= 100, 30, failure="mallory's flood was never refused")
+            sockets += [_raw(api, users["mallory"], _get(WATCH)) for _ in range(MALLORYS)]
+            admins = _raw(api, users["admin"], _get(WATCH))
+            livez = _raw(api, None, _get("/livez"))
+            sockets += [admins, livez]
+            admins.settimeout(8)
+            livez.settimeout(8)
+            assert _status_line(admins) == b"HTTP/1.1 200 OK"
+            assert _status_line(livez) == b"HTTP/1.1 200 OK"
+            refused = [_head(sock) for sock in sockets[:MALLORYS]]
+        finally:
+            for sock in sockets:
+                sock.close()
+    throttled = [head for head in refused if head.startswith(b"HTTP/1.1 429 ")]
+    print(f"mallory's watches: {len(throttled)} of {len(refused)} answered 429")
+    assert throttled and all(b"Retry-After: 1" in head.split(b"\r\n") for head in throttled)
+    assert all(head.startswith(b"HTTP/1.1 403 Forbidden") for head in refused
+               if head not in throttled), refused  # her turn came: she may not watch
