@@ -110,7 +110,7 @@ def _get(path: str) -> bytes:
 
 def test_watches_of_a_user_flow_control_refuses_hold_up_no_ones_watch(api, users):
     """Mallory keeps her flow's queues full, so flow control answers her 429 (Retry-After:
-    1), and opens 18 HTTPS watches. The front registered each watch on one of its loop's six
+    1), and opens 48 HTTPS watches. The front registered each watch on one of its loop's six
     executor threads, where its client slept through every 429's pause and sent again, ten
     times: her watches held all six for tens of seconds, and the admin's ``kubectl get -w``
     and the front's health checks (the same threads) waited as long. The front now registers
