@@ -5,6 +5,8 @@ defence holds:
 
 - what a write makes a worker do stays in proportion to its size: the managers a body's
   ``managedFields`` sends, and the conflicts of an apply, are looked up, not searched;
+- one client sends at most 16 request bodies at once: more are 429 before any byte of them
+  is read;
 - a user whose flow control refuses her (429) and who opens HTTPS watches meanwhile holds no
   thread of the front: her watches are answered 429 with ``Retry-After`` (as kube-apiserver
   answers a watch its priority level cannot take), and everyone else's watches and health
@@ -24,6 +26,7 @@ import pytest
 
 from actors.client.client import Client
 from bindings.cluster import Cluster
+from bindings.https.front import UPLOADS_PER_CLIENT
 from bus.connection import Connection
 from tests.integration.test_attack_s11 import Http, Pems, _pems, _start
 from tests.integration.test_https_security import _raw, _status_line
@@ -47,7 +50,8 @@ def api(tmp_path_factory) -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 def users(api: Cluster, tmp_path_factory) -> dict[str, Pems]:
-    """``mallory`` (no binding), ``maker`` (may create ConfigMaps in ``m``) and the admin,
+    """``mallory`` and ``sender`` (no binding), ``maker`` (may create ConfigMaps in ``m``)
+    and the admin,
     as certificate files, all known to flow control (no newcomer's wait from then on)."""
     where = tmp_path_factory.mktemp("pems")
     admin = api.admin_client("attack12-admin")
@@ -57,7 +61,8 @@ def users(api: Cluster, tmp_path_factory) -> dict[str, Pems]:
     admin.create("rolebindings", {"metadata": {"name": "maker"}, "roleRef": {
         "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "maker"},
         "subjects": [{"kind": "User", "name": "maker"}]}, "m")
-    users = {"mallory": _pems(api, where, "mallory"), "maker": _pems(api, where, "maker"),
+    users = {"mallory": _pems(api, where, "mallory"), "sender": _pems(api, where, "sender"),
+             "maker": _pems(api, where, "maker"),
              "admin": _pems(api, where, "admin", "system:masters")}
     call = Http(api)
     for pems in users.values():
@@ -174,3 +179,31 @@ def test_a_create_sending_many_managers_is_recorded_in_time_linear_in_its_size(a
     assert time.monotonic() - started < 5
     assert [entry["manager"] for entry in answer["metadata"]["managedFields"]] == ["https"]
 
+
+def test_a_client_sending_many_bodies_at_once_is_429_past_sixteen(api, users):
+    """A user who may do nothing (``sender``) opens POSTs of 3 MB bodies and sends all but
+    the last byte: the front read each into memory and held it up to the body's 60 s before the
+    apiserver refused them (100 such held 370 MB, 1,000 would hold 3.6 GB: the process's
+    end). Past 16 bodies of theirs being read at once, a request with a body is 429 with
+    ``Retry-After`` at once, its body not read; once theirs are over they send again."""
+    head = (b"POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: kubeactor\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 3000000\r\n\r\n{")
+    call = Http(api)
+    held = [_raw(api, users["sender"], head) for _ in range(UPLOADS_PER_CLIENT)]
+    try:
+        assert call("GET", "/api/v1/namespaces/default/configmaps/none",
+                    client=users["sender"])[0] == 403  # the front has read those heads
+        more = [_raw(api, users["sender"], head) for _ in range(4)]
+        held += more
+        for sock in more:
+            sock.settimeout(10)
+        heads = [_head(sock) for sock in more]
+        assert all(answer.startswith(b"HTTP/1.1 429 ") and
+                   b"Retry-After: 1" in answer.split(b"\r\n") for answer in heads), heads
+        assert call("POST", "/api/v1/namespaces/default/configmaps", b"{}",
+                    client=users["admin"])[0] in (400, 422)  # another client's is read
+    finally:
+        for sock in held:
+            sock.close()
+    until(lambda: call("POST", "/api/v1/namespaces/default/configmaps", b"{}",
+                       client=users["sender"])[0] == 403, 10, failure="their bodies stayed counted")
