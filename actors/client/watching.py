@@ -117,6 +117,8 @@ class Watch:
         self._lock = threading.Lock()
         """Held while the id, subscription and server change hands (never over a request)."""
         self._unlisten: Callable[[], None] | None = None
+        self._stopper: asyncio.Future[None] | None = None
+        """The stop of a watch whose start its caller gave up (:meth:`astart`)."""
 
     @classmethod
     def of(cls, client: Client, info: ResourceInfo, on_event: Callable[[WatchEvent], None], *,
@@ -183,22 +185,34 @@ class Watch:
         """:meth:`start` holding no thread: registered on the bus loop, and a refusal raised
         at once, a 429 too (not waited out and sent again, as :meth:`start` does: its caller
         answers it with ``Retry-After``, as kube-apiserver answers a watch its priority level
-        cannot take). Cancelled, it leaves nothing behind either."""
+        cannot take). Cancelled (its caller left), the registration goes on, then the watch
+        stops: a subscription cancelled in its flush broke the connection (nats-py answered
+        the PONG of the cancelled ping: ``InvalidStateError``, the connection lost)."""
+        opening = asyncio.ensure_future(self._astart(resource_version))
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(self._stop_started)
+            raise
+
+    async def _astart(self, resource_version: str | None) -> Watch:
         self.revision, self._listing = resource_version or "", not resource_version
         try:
-            try:
-                await self._aopen(resource_version)
-            except ServerTimeout as lost:
-                log.info("watch %s: %s; registering again", self.id, lost)
-                with self._lock:
-                    self._new_id()
-                await self._aopen(resource_version)
-        except asyncio.CancelledError:
-            await self.astop()
-            raise
+            await self._aopen(resource_version)
+        except ServerTimeout as lost:
+            log.info("watch %s: %s; registering again", self.id, lost)
+            with self._lock:
+                self._new_id()
+            await self._aopen(resource_version)
         self._unlisten = self.client.connection.when_reconnected(
             lambda: self._resume("its connection to the bus came back"))
         return self
+
+    def _stop_started(self, opening: asyncio.Future[Watch]) -> None:  # bus loop thread
+        """Stop the watch whose start its caller gave up, once started (or refused)."""
+        if not opening.cancelled() and opening.exception() is not None:
+            return  # refused: nothing left behind
+        self._stopper = asyncio.ensure_future(self.astop())
 
     async def _aopen(self, resource_version: str | None) -> None:  # bus loop thread
         """:meth:`_open` on the bus loop, the registration sent once."""
@@ -212,7 +226,7 @@ class Watch:
         except BusError as error:
             await connection.aunsubscribe(sub)
             raise api_error(error) from error
-        except BaseException:  # refused, or cancelled
+        except ApiError:
             await connection.aunsubscribe(sub)
             raise
         if not self._adopted(watch_id, sub, reply):

@@ -5,6 +5,8 @@ defence holds:
 
 - what a write makes a worker do stays in proportion to its size: the managers a body's
   ``managedFields`` sends, and the conflicts of an apply, are looked up, not searched;
+- a client leaving while its watch registers leaves no watch behind and breaks nothing of
+  the front's (its bus connection);
 - one client sends at most 16 request bodies at once: more are 429 before any byte of them
   is read;
 - a user whose flow control refuses her (429) and who opens HTTPS watches meanwhile holds no
@@ -207,3 +209,28 @@ def test_a_client_sending_many_bodies_at_once_is_429_past_sixteen(api, users):
             sock.close()
     until(lambda: call("POST", "/api/v1/namespaces/default/configmaps", b"{}",
                        client=users["sender"])[0] == 403, 10, failure="their bodies stayed counted")
+
+
+def test_watches_their_clients_leave_while_they_register_break_nothing(api, users):
+    """A watch registering holds no thread (above), but a client that left cancelled its
+    registration on the bus loop, within the subscription's flush: nats-py then answered
+    the PONG of a cancelled ping (``InvalidStateError``), and the front's bus connection was
+    lost, every request of every client in flight with it. The registration now goes on
+    and the watch is stopped once registered: 200 watches opened and left at once leave the
+    front's connection up."""
+    assert api.https is not None
+    front = api.https.front
+    lost: list[str] = []
+    forget = front.connection.when_reconnected(lambda: lost.append("reconnected"))
+    try:
+        for index in range(200):
+            sock = _raw(api, users["admin"], _get(WATCH))
+            if index % 2:
+                _status_line(sock)
+            sock.close()
+        last = _raw(api, users["admin"], _get(WATCH))  # its answer comes after their PONGs
+        assert _status_line(last) == b"HTTP/1.1 200 OK"
+        last.close()
+        assert not lost and front.connection.down is None
+    finally:
+        forget()
