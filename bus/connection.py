@@ -383,6 +383,12 @@ class Connection:
         return self.loop.wait(self._subscribe(subject, handler, queue, rejected,
                                              answers or self._is_inbox, decoder), timeout=10)
 
+    async def asubscribe(self, subject: str, handler: Handler, *,
+                         decoder: Callable[[bytes], Envelope] = decode) -> Subscription:
+        """:meth:`subscribe` (no queue, the default answers) awaited on the loop thread
+        itself."""
+        return await self._subscribe(subject, handler, "", None, self._is_inbox, decoder)
+
     def _is_inbox(self, subject: str) -> bool:
         return self.subjects.is_inbox_of(subject, None)
 
@@ -461,8 +467,15 @@ class Connection:
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop a subscription (a closed connection has none left). Not on the loop thread."""
         try:
-            self.loop.wait(sub.unsubscribe(), timeout=5)
-        except (nats.errors.Error, OSError, TimeoutError) as error:
+            self.loop.wait(self.aunsubscribe(sub), timeout=5)
+        except TimeoutError as error:
+            log.debug("%s: unsubscribe: %s", self.name, error)
+
+    async def aunsubscribe(self, sub: Subscription) -> None:
+        """:meth:`unsubscribe` awaited on the loop thread itself."""
+        try:
+            await sub.unsubscribe()
+        except (nats.errors.Error, OSError) as error:
             log.debug("%s: unsubscribe: %s", self.name, error)
 
     def publish(self, subject: str, envelope: Envelope) -> None:

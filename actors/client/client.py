@@ -521,13 +521,9 @@ class Client:
               ) -> Watch:
         """Start a watch; ``on_event`` runs on the bus loop thread and must not block. With
         ``version`` (a custom resource's served version), its objects come in that version."""
-        options: dict[str, Any] = {"watchId": self.new_watch_id(), "leaseSeconds": lease_seconds,
-                                   "allowWatchBookmarks": True}
-        options.update({k: v for k, v in (("labelSelector", label_selector),
-                                          ("fieldSelector", field_selector),
-                                          ("version", version)) if v})
-        return Watch(self, self.info(resource), namespace, options, on_event).start(
-            resource_version)
+        return Watch.of(self, self.info(resource), on_event, namespace=namespace,
+                        label_selector=label_selector, field_selector=field_selector,
+                        lease_seconds=lease_seconds, version=version).start(resource_version)
 
     def new_watch_id(self) -> str:
         """A watch id of this client's own: ``<owner>.<connection name>-<random>``."""

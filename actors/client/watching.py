@@ -12,8 +12,9 @@ Neighbours: ``client`` (:meth:`Client.watch` starts one; its requests), ``inform
 that relists on an ERROR), ``actors.apiserver.watching`` (the other end).
 
 Which thread: :meth:`Watch.start` and :meth:`Watch.stop` block the calling thread (never the
-bus loop's); events and the renewals run on the bus loop thread, and ``on_event`` must not
-block.
+bus loop's); :meth:`Watch.astart` and :meth:`Watch.astop` are theirs on the bus loop, holding
+no thread (the HTTPS front's watches); events and the renewals run on the bus loop thread, and
+``on_event`` must not block.
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ from actors.api.watches import DEFAULT_LEASE_SECONDS
 from bus import loop as bus_loop
 from bus.connection import Incoming
 from bus.envelope import decode_from_apiserver
-from bus.errors import ApiError, BusError, Conflict, Gone, NoResponders, ServerTimeout
+from bus.errors import (
+    ApiError,
+    BusError,
+    Conflict,
+    Gone,
+    NoResponders,
+    ServerTimeout,
+    api_error,
+)
 
 if TYPE_CHECKING:
     from actors.client.client import Client
@@ -108,6 +117,22 @@ class Watch:
         self._lock = threading.Lock()
         """Held while the id, subscription and server change hands (never over a request)."""
         self._unlisten: Callable[[], None] | None = None
+        self._stopper: asyncio.Future[None] | None = None
+        """The stop of a watch whose start its caller gave up (:meth:`astart`)."""
+
+    @classmethod
+    def of(cls, client: Client, info: ResourceInfo, on_event: Callable[[WatchEvent], None], *,
+           namespace: str | None = None, label_selector: str | None = None,
+           field_selector: str | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+           version: str | None = None) -> Watch:
+        """A watch of ``info``'s objects (in ``namespace``, matching the selectors; with
+        ``version``, a custom resource's served version, in that version), not started."""
+        options: dict[str, Any] = {"watchId": client.new_watch_id(),
+                                   "leaseSeconds": lease_seconds, "allowWatchBookmarks": True}
+        options.update({k: v for k, v in (("labelSelector", label_selector),
+                                          ("fieldSelector", field_selector),
+                                          ("version", version)) if v})
+        return cls(client, info, namespace, options, on_event)
 
     def start(self, resource_version: str | None) -> Watch:
         """Subscribe, then register with the apiserver (events may arrive before it answers);
@@ -140,16 +165,75 @@ class Watch:
         except (ApiError, BusError):
             connection.unsubscribe(sub)
             raise
+        if not self._adopted(watch_id, sub, reply):
+            self._forget(watch_id, sub, reply.get("server"), None)
+            return
+        bus_loop.wait(self._registered(watch_id, int(reply.get("seq") or 0),
+                                       str(reply.get("resourceVersion") or "")), timeout=10)
+
+    def _adopted(self, watch_id: str, sub: Any, reply: dict[str, Any]) -> bool:
+        """Whether ``watch_id``, registered (``reply``), is still the watch's id: then ``sub``
+        and the server named are the watch's, and its renewals start."""
         with self._lock:
             current = self.id == watch_id and not self._stopped
             if current:
                 self._sub, self.server = sub, reply.get("server")
                 self._renewal = bus_loop.submit(self._renew_forever(watch_id))
-        if not current:
-            self._forget(watch_id, sub, reply.get("server"), None)
+        return current
+
+    async def astart(self, resource_version: str | None) -> Watch:  # bus loop thread
+        """:meth:`start` holding no thread: registered on the bus loop, and a refusal raised
+        at once, a 429 too (not waited out and sent again, as :meth:`start` does: its caller
+        answers it with ``Retry-After``, as kube-apiserver answers a watch its priority level
+        cannot take). Cancelled (its caller left), the registration goes on, then the watch
+        stops: a subscription cancelled in its flush broke the connection (nats-py answered
+        the PONG of the cancelled ping: ``InvalidStateError``, the connection lost)."""
+        opening = asyncio.ensure_future(self._astart(resource_version))
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(self._stop_started)
+            raise
+
+    async def _astart(self, resource_version: str | None) -> Watch:
+        self.revision, self._listing = resource_version or "", not resource_version
+        try:
+            await self._aopen(resource_version)
+        except ServerTimeout as lost:
+            log.info("watch %s: %s; registering again", self.id, lost)
+            with self._lock:
+                self._new_id()
+            await self._aopen(resource_version)
+        self._unlisten = self.client.connection.when_reconnected(
+            lambda: self._resume("its connection to the bus came back"))
+        return self
+
+    def _stop_started(self, opening: asyncio.Future[Watch]) -> None:  # bus loop thread
+        """Stop the watch whose start its caller gave up, once started (or refused)."""
+        if not opening.cancelled() and opening.exception() is not None:
+            return  # refused: nothing left behind
+        self._stopper = asyncio.ensure_future(self.astop())
+
+    async def _aopen(self, resource_version: str | None) -> None:  # bus loop thread
+        """:meth:`_open` on the bus loop, the registration sent once."""
+        connection = self.client.connection
+        with self._lock:
+            watch_id, subject = self.id, self._subject
+        sub = await connection.asubscribe(subject, self._deliver, decoder=decode_from_apiserver)
+        try:
+            reply = await self._arequest(dict(self.options, watchId=watch_id,
+                                              resourceVersion=resource_version or ""))
+        except BusError as error:
+            await connection.aunsubscribe(sub)
+            raise api_error(error) from error
+        except ApiError:
+            await connection.aunsubscribe(sub)
+            raise
+        if not self._adopted(watch_id, sub, reply):
+            await self._aforget(watch_id, sub, reply.get("server"), None)
             return
-        bus_loop.wait(self._registered(watch_id, int(reply.get("seq") or 0),
-                                       str(reply.get("resourceVersion") or "")), timeout=10)
+        await self._registered(watch_id, int(reply.get("seq") or 0),
+                               str(reply.get("resourceVersion") or ""))
 
     async def _registered(self, watch_id: str, pushed: int, revision: str
                           ) -> None:  # bus loop thread
@@ -250,13 +334,36 @@ class Watch:
 
     def stop(self) -> None:
         """Unsubscribe and tell the apiserver to forget this watch; never raises."""
+        self._forget(*self._stopping())
+
+    async def astop(self) -> None:  # bus loop thread
+        """:meth:`stop` holding no thread: the apiserver is told once (refused, a 429
+        included, the watch lapses with its lease)."""
+        await self._aforget(*self._stopping())
+
+    async def _aforget(self, watch_id: str, sub: Any, server: str | None,
+                       renewal: concurrent.futures.Future[None] | None) -> None:
+        """:meth:`_forget` on the bus loop, the apiserver told once."""
+        if renewal is not None:
+            renewal.cancel()
+        if sub is None:
+            return
+        connection = self.client.connection
+        await connection.aunsubscribe(sub)
+        if connection.down is None:
+            with contextlib.suppress(ApiError, BusError):
+                await self._arequest(dict(self.options, watchId=watch_id, stop=True),
+                                     timeout=2, server=server)
+
+    def _stopping(self) -> tuple[str, Any, str | None, concurrent.futures.Future[None] | None]:
+        """Mark the watch stopped: what :meth:`_forget` then forgets."""
         with self._lock:
             self._stopped = True
             current = (self.id, self._sub, self.server, self._renewal)
             self._sub = self._renewal = None
         if self._unlisten is not None:
             self._unlisten()
-        self._forget(*current)
+        return current
 
     async def _renew_forever(self, watch_id: str) -> None:
         """Renew ``watch_id`` every third of the lease, while it is the watch's. One that
@@ -285,12 +392,18 @@ class Watch:
 
     async def _renew(self) -> dict[str, Any]:
         """One renewal, from the last revision taken: the apiserver's answer."""
-        options = dict(self.options, resourceVersion=self.revision)
+        return await self._arequest(dict(self.options, resourceVersion=self.revision),
+                                    server=self.server)
+
+    async def _arequest(self, options: dict[str, Any], timeout: float | None = None,
+                        server: str | None = None) -> dict[str, Any]:
+        """One watch request with ``options`` (a registration, a renewal, a stop) sent once
+        from the bus loop: the apiserver's answer; its refusal (ApiError) or BusError."""
         proof = await self.client.credentials.aprove(self.client.connection)
         envelope = self.client.envelope("watch", self.info, self.namespace, None, None,
                                         options, None, None, proof.auth)
         reply = await self.client.connection.arequest(
-            self.client.subject("watch", self.info, None, self.server), envelope,
+            self.client.subject("watch", self.info, None, server), envelope, timeout,
             mac_key=proof.mac_key)
         answer: dict[str, Any] = reply.raise_for_status().body
         return answer

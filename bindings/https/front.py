@@ -18,7 +18,9 @@ authenticated users only, so the front has the apiserver
 authenticate the client first (a SelfSubjectAccessReview, which every authenticated user may
 make). So is a request with a body and no client certificate, before its body is read: the
 front reads nothing from a sender nobody has authenticated (kube-apiserver authenticates before
-reading a body), and a body must arrive within ``body_seconds`` (:data:`BODY_SECONDS`).
+reading a body), and a body must arrive within ``body_seconds`` (:data:`BODY_SECONDS`); one
+client (one certificate, one token) sends at most ``uploads`` bodies at once
+(:data:`UPLOADS_PER_CLIENT`: more are 429, not read).
 
 A watch is a chunked stream of JSON lines: the front opens a bus watch for the client (``Client
 .watch``: its lease renewed, every renewal with the client's credentials) and writes each event
@@ -36,9 +38,15 @@ Which thread: the listener's loop thread (``https``). A bus request is sent from
 waiting, run on the bus loop and awaited here (``Client.call``, ``bus.loop.awaited``: no
 ``concurrent.futures`` in between); opening a certificate session, once an hour, blocks it for
 one bus round trip; a
-watch starts and stops on the loop's executor threads, a followed log or an exec opens and
-closes on threads of its own (:data:`NODE_CALL_THREADS`); watch events come on the bus loop
-and are handed over with ``call_soon_threadsafe``.
+watch starts and stops on the bus loop (``Watch.astart``, ``Watch.astop``), holding no thread:
+its registration is sent once, and refused (a 429 of flow control too) it is answered with
+that refusal (``Retry-After``), as kube-apiserver answers a watch its priority level cannot take
+(it was registered on one of the loop's six executor threads, where its client waited out
+every 429 and sent again: a user flow control refused, opening watches, held all six for tens
+of seconds, every client's watch and the health checks waiting behind). A followed log or an
+exec opens and closes on threads of its own (:data:`NODE_CALL_THREADS`); health checks run on
+the loop's executor; watch events come on the bus loop and are handed over with
+``call_soon_threadsafe``.
 
 Neighbours: ``listener`` (serves this), ``actors.apiserver.http`` (the translation),
 ``actors.client`` (the bus requests, watches and followed logs), ``execing`` (execs).
@@ -47,9 +55,10 @@ Neighbours: ``listener`` (serves this), ``actors.apiserver.http`` (the translati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -73,6 +82,7 @@ from actors.apiserver.http.documents import Document
 from actors.client.client import Client, LogChunk, LogStream, Watch, WatchEvent
 from actors.client.credentials import Credentials, ForwardedCredentials
 from bindings.https import execing, tracecontext
+from bus import loop as bus_loop
 from bus.connection import Connection
 from bus.envelope import Envelope
 from bus.errors import (
@@ -82,6 +92,7 @@ from bus.errors import (
     Gone,
     RequestEntityTooLarge,
     ServerTimeout,
+    TooManyRequests,
 )
 from bus.inprocess import Door
 
@@ -92,6 +103,12 @@ MAX_BODY_BYTES = 3 * 1024 * 1024
 BODY_SECONDS = 60.0
 """Longest a request's body may take to arrive (kube-apiserver's request timeout); then 504.
 Unbounded, a body sent a byte at a time held its connection and buffer for ever."""
+UPLOADS_PER_CLIENT = 16
+"""Request bodies one client (one certificate, one token) may be sending at once; past it a
+request with a body is 429 (``Retry-After``) before any of it is read. Each is held until
+whole (up to :data:`MAX_BODY_BYTES` for up to :data:`BODY_SECONDS`): unbounded, a user
+without any RBAC binding holding 100 bodies all but sent grew the process by 370 MB, 1,000
+by 3.6 GB, for a minute at a time."""
 WATCH_BUFFER = 4 * 1024 * 1024
 """Bytes of encoded events one watch may hold for a client that does not read them; past it its
 connection is closed (it lists and watches again), as kube-apiserver closes a watcher whose
@@ -102,10 +119,10 @@ TEXT = "text/plain"
 """A log's Content-Type."""
 NODE_CALL_THREADS = 32
 """Threads that open and close followed logs and execs, apart from the loop's executor
-(where watches start and stop and health checks run): their kubelet may take its time, and
-one that never answers (compromised, or cut off) holds each such thread until the client's
-timeout. Sharing the loop's six, six followed logs of such a kubelet held every HTTPS watch
-of every client 9 s."""
+(where health checks run; watches, once there too, hold no thread): their kubelet may take
+its time, and one that never answers (compromised, or cut off) holds each such thread until
+the client's timeout. Sharing the loop's six, six followed logs of such a kubelet held every
+HTTPS watch of every client 9 s."""
 GONE_CHECK_SECONDS = 1.0
 """How often a followed log whose container is silent looks whether its client left."""
 CHANGES = ("ADDED", "MODIFIED", "DELETED")
@@ -125,6 +142,7 @@ class Front:
     def __init__(self, connection: Connection, credentials: Credentials,
                  served: Callable[[], Served], max_body_bytes: int = MAX_BODY_BYTES,
                  watch_buffer: int = WATCH_BUFFER, body_seconds: float = BODY_SECONDS,
+                 uploads: int = UPLOADS_PER_CLIENT,
                  door: Door | None = None, metrics: CollectorRegistry | None = None,
                  checks: Mapping[str, Sequence[health.Check]] | None = None) -> None:
         """``door``: the apiserver workers of this process, to which requests are handed
@@ -136,6 +154,7 @@ class Front:
         self.metrics, self.checks = metrics, checks or {}
         self.max_body_bytes, self.watch_buffer = max_body_bytes, watch_buffer
         self.body_seconds = body_seconds
+        self.uploads = _Uploads(uploads)
         self.node_calls = ThreadPoolExecutor(NODE_CALL_THREADS, "https-node-calls")
         """Where followed logs and execs open and close (:data:`NODE_CALL_THREADS`)."""
         self.address = ""
@@ -198,7 +217,8 @@ class Front:
             await _authenticated(client)
         if call.subresource in routes.CONNECT:
             return await self._exec(request, client, call)
-        body = await _body(request, self.body_seconds)
+        with self.uploads.reading(request, forwarded):
+            body = await _body(request, self.body_seconds)
         options = queries.options(call, request.query, body, request.content_type,
                                   request.headers.get("User-Agent", ""))
         if call.verb == "watch":
@@ -241,12 +261,11 @@ class Front:
         def arrived(event: WatchEvent) -> None:  # bus loop thread
             loop.call_soon_threadsafe(_offer, backlog, event, request, shape)
 
+        watch = Watch.of(client, call.info, arrived, namespace=call.namespace,
+                         label_selector=options.get("labelSelector"),
+                         field_selector=options.get("fieldSelector"), version=call.version)
         try:
-            watch = await loop.run_in_executor(None, functools.partial(
-                client.watch, call.info, arrived,
-                namespace=call.namespace, label_selector=options.get("labelSelector"),
-                field_selector=options.get("fieldSelector"),
-                resource_version=options.get("resourceVersion"), version=call.version))
+            await bus_loop.awaited(watch.astart(options.get("resourceVersion")))
         except Gone as error:  # 200, then the 410 in the stream: the client lists again
             await response.prepare(request)
             await response.write(answers.error_event(error))
@@ -258,7 +277,7 @@ class Front:
         except ConnectionError:
             log.debug("watch %s: the client left", watch.id)
         finally:
-            loop.run_in_executor(None, _stop, watch)
+            bus_loop.submit(watch.astop())
         return response
 
 
@@ -332,6 +351,35 @@ class _WarnedClient(Client):
 
     def answered(self, reply: Envelope) -> None:
         self.flow.update(reply.options or {})
+
+
+class _Uploads:
+    """The request bodies being read, by the credential that sends them: at most ``limit``
+    each (:data:`UPLOADS_PER_CLIENT`). The listener's loop thread only."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._reading: dict[object, int] = {}
+
+    @contextlib.contextmanager
+    def reading(self, request: web.Request, forwarded: Object) -> Iterator[None]:
+        """Count the body of ``request`` (from the sender of ``forwarded``) while it is read
+        (none: nothing counted); TooManyRequests when its sender's are at the limit."""
+        sender = forwarded.get("certificate") or forwarded.get("token")
+        if not request.body_exists or sender is None:
+            yield
+            return
+        held = self._reading.get(sender, 0)
+        if held >= self.limit:
+            raise TooManyRequests(f"this client is sending {held} request bodies already, "
+                                  f"the most it may at once: try again later",
+                                  details={"retryAfterSeconds": 1})
+        self._reading[sender] = held + 1
+        try:
+            yield
+        finally:
+            if (left := self._reading.pop(sender) - 1) > 0:
+                self._reading[sender] = left
 
 
 class _Backlog:
@@ -419,10 +467,6 @@ async def _next(chunks: asyncio.Queue[LogChunk], request: web.Request) -> LogChu
         except TimeoutError:
             continue
     return None
-
-
-def _stop(watch: Watch) -> None:
-    watch.stop()
 
 
 def _forwarded(request: web.Request) -> Object:

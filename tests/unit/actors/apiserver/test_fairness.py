@@ -171,3 +171,29 @@ def test_a_batch_of_bindings_is_queued_as_many_requests_as_it_holds():
             is None
     widths = [ticket.width for ticket in iter(lambda: worker.dispatcher.next(0.0), None)]
     assert widths == [3, 1]  # a single binding, whatever its body, is one
+
+
+class _Timed(fairness.Fairness):
+    """A worker's flow control whose timers are only written down."""
+
+    def __init__(self) -> None:
+        self.timers: list[float] = []
+
+    def tell_later(self, delay: float, message: Any) -> None:
+        assert message is fairness.RESUME
+        self.timers.append(delay)
+
+
+def test_a_request_held_back_is_refused_when_it_expires_though_a_later_resume_is_due():
+    """Hole (attack, s12): once a paced user's heavy request was served with nothing else
+    waiting, the worker set its one RESUME for when her flow may go again (her debt over her
+    share: 36 s after a write of 1.8 s). Her next request, held back, asked for a RESUME at
+    its expiry (5 s) and was told one was on its way: nothing looked at it again before the
+    36 s, and her client gave up at 10 s (504, not the 429 due at 5 s). The earlier RESUME
+    is asked for."""
+    worker = _Timed()
+    worker._resume_later(36.0)  # served her write: nothing waits, her flow's turn is far
+    worker._resume_later(5.0)  # her next request is held back: it expires sooner
+    assert min(worker.timers) == 5.0
+    worker._resume_later(20.0)  # one due sooner is on its way: no other
+    assert len(worker.timers) == 2

@@ -47,7 +47,7 @@ class FakeConnection:
             sent.set_exception(self.error)
         return sent
 
-    async def arequest(self, subject: str, envelope: Envelope,
+    async def arequest(self, subject: str, envelope: Envelope, timeout: float | None = None,
                        mac_key: bytes | None = None) -> Envelope:
         raise self.error or BusTimeout("no reply")
 
