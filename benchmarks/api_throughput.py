@@ -2,13 +2,15 @@
 
     .venv/bin/python benchmarks/api_throughput.py [--requests N] [--concurrency C]
         [--store sqlite|jetstream] [--auth cert|token] [--plaintext] [--profile FILE]
+        [--kind configmap|pod]
 
 Starts one nats-server (TLS, as the embedded one, with a certificate of a CA made for the run;
 ``--plaintext``: without TLS), an echo responder process (the baseline: raw nats-py
 request/reply over the same transport)
 and a ``kubeactor up --nodes 0`` process (store, apiserver, scheduler, controllers), then
 measures, from this process with raw nats-py clients, echo, ``create configmaps`` and ``get
-configmaps`` through the full pipeline (authentication, RBAC, admission, the durable store:
+configmaps`` (``--kind pod``: pods of one container, as a Deployment's, that no scheduler
+takes) through the full pipeline (authentication, RBAC, admission, the durable store:
 SQLite, or JetStream KV on the same nats-server with ``--store jetstream``): sequentially and
 with C concurrent clients. Authentication is the CLI's by default: the admin's certificate
 session, each request carrying the session ticket and an HMAC of its bytes (``--auth token``:
@@ -82,11 +84,12 @@ class Caller:
 
         await self.nc.subscribe(f"{self.inbox}.*", cb=on_reply)
 
-    async def __call__(self, verb: str, name: str, body: object = None) -> None:
+    async def __call__(self, verb: str, resource: str, name: str, body: object = None
+                       ) -> None:
         proof = self.credentials.prove(self.connection)
-        envelope = Envelope(trace_id=new_id(), verb=verb, resource="configmaps",
+        envelope = Envelope(trace_id=new_id(), verb=verb, resource=resource,
                             namespace="default", name=name, body=body, auth=proof.auth)
-        subject, data = self.subjects.api("", "configmaps", verb), encode(envelope)
+        subject, data = self.subjects.api("", resource, verb), encode(envelope)
         reply_to = f"{self.inbox}.{next(self.tokens)}"
         headers = None if proof.mac_key is None else {MAC_HEADER: base64.b64encode(
             mac(proof.mac_key, subject, reply_to, data)).decode()}
@@ -96,8 +99,23 @@ class Caller:
         assert b"OK" in reply, reply[:200]
 
 
+def body(kind: str, name: str) -> dict[str, object]:
+    """What a create sends: a ConfigMap of one key, or a pod as a Deployment's template
+    makes it (labels, a container with ports, resources and env) for a scheduler that does not
+    run, so that nothing but the create works on it."""
+    if kind == "configmap":
+        return {"metadata": {"name": name}, "data": {"k": "v"}}
+    container = {"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}],
+                 "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
+                               "limits": {"cpu": "200m", "memory": "128Mi"}},
+                 "env": [{"name": "MODE", "value": "bench"}]}
+    return {"metadata": {"name": name, "labels": {"app": "web", "tier": "front"}},
+            "spec": {"containers": [container], "schedulerName": "unscheduled",
+                     "automountServiceAccountToken": False}}
+
+
 async def run(total: int, concurrency: int, store: str, auth: str, workdir: Path,
-              profile: Path | None, plaintext: bool) -> dict[str, float]:
+              profile: Path | None, plaintext: bool, kind: str) -> dict[str, float]:
     tls = None if plaintext else ensure_pki(workdir / "pki").bus_tls(workdir / "tls",
                                                                      ("127.0.0.1",))
     ca = ["--nats-ca", str(tls.ca_file)] if tls else []
@@ -117,17 +135,17 @@ async def run(total: int, concurrency: int, store: str, auth: str, workdir: Path
                                 inbox_prefix=Subjects(config.prefix).inbox_prefix.encode())
         api = await asyncio.to_thread(Caller, nc, config, auth, connection)
         await api.start()
-        run_id = new_id()[:6]
+        run_id, resource = new_id()[:6], f"{kind}s"
 
         async def echo_call(i: int) -> None:
             await nc.request("bench.echo", b"x" * 200, timeout=10)
 
         async def create_call(i: int) -> None:
             name = f"bench-{run_id}-{i}"
-            await api("create", name, {"metadata": {"name": name}, "data": {"k": "v"}})
+            await api("create", resource, name, body(kind, name))
 
         async def get_call(i: int) -> None:
-            await api("get", f"bench-{run_id}-{i % total}")
+            await api("get", resource, f"bench-{run_id}-{i % total}")
 
         results: dict[str, float] = {}
         print(f"{'what':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}"
@@ -182,10 +200,12 @@ def main() -> None:
                         help="write py-spy profiles (raw, the thread holding the GIL) of the "
                              "cluster process during the concurrent create and get runs, to "
                              "FILE with suffixes .create.txt and .get.txt")
+    parser.add_argument("--kind", choices=["configmap", "pod"], default="configmap",
+                        help="what is created and read")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         results = asyncio.run(run(args.requests, args.concurrency, args.store, args.auth,
-                                  Path(workdir), args.profile, args.plaintext))
+                                  Path(workdir), args.profile, args.plaintext, args.kind))
     print(json.dumps(results))
 
 

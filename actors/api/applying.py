@@ -218,6 +218,12 @@ def record(old: Object | None, new: Object, writer: Writer) -> list[Object]:
     writer's Update entry gaining the fields set or changed, the others losing them and the
     fields removed."""
     managers = _sent(new, old) or []
+    if old is None and not managers:  # a create: the writer owns every field, one walk
+        tree = fieldsets.tree(new, IGNORED)
+        if tree.get("f:metadata") == {}:  # an empty metadata is no field of anyone's
+            del tree["f:metadata"]
+        return [Manager(writer.manager, UPDATE, writer.api_version, writer.time, tree,
+                        writer.subresource).entry()] if tree else []
     changed, removed = _changes(old, new)
     lost = changed | removed
     kept = [m.without(lost) for m in managers]

@@ -24,6 +24,7 @@ Which thread: any; pure functions, the inputs are never changed.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -70,6 +71,42 @@ def _walk(value: Any, path: Path, found: dict[Path, Any]) -> None:
         found[path] = value
 
 
+def tree(obj: Object, skipped: FieldSet = frozenset()) -> Object:
+    """The FieldsV1 map of every field of ``obj`` but those under a path of ``skipped``
+    (what :func:`encode` makes of :func:`fields`, in one walk: no set of paths, no sort of
+    all of them); a map all of whose fields are skipped is left out."""
+    if not isinstance(obj, dict) or not obj:
+        return {}
+    return _tree([(f"f:{key}", obj[key]) for key in sorted(obj)], (), skipped, False) or {}
+
+
+def _tree(children: list[tuple[str, Any]], path: Path, skipped: FieldSet, marked: bool
+          ) -> Object | None:
+    """The FieldsV1 node of the field ``path`` with its ``children`` (element, value), sorted
+    by element, ``marked`` when it is a field of its own (``.``, first, as :func:`encode`
+    orders it); None when every field under it is skipped."""
+    node: Object = {HERE: {}} if marked else {}
+    for element, item in children:
+        inner = (*path, element)
+        if inner in skipped:
+            continue
+        child: Object | None = {}
+        if item and isinstance(item, dict):
+            child = _tree([(f"f:{key}", item[key]) for key in sorted(item)], inner, skipped,
+                          element[:2] == "k:" or element[2:] in MAP_FIELDS)
+        elif item and isinstance(item, list) and element[:2] != "v:" and (
+                found := elements(item, inner)):
+            child = _tree(sorted(zip(found, item, strict=True), key=_first), inner, skipped,
+                          False)
+        if child is not None:
+            node[sys.intern(element)] = child
+    return node if len(node) > marked else None
+
+
+def _first(pair: tuple[str, Any]) -> str:
+    return pair[0]
+
+
 def _name(path: Path) -> str:
     return path[-1][2:] if path and path[-1].startswith("f:") else ""
 
@@ -94,6 +131,10 @@ def elements(items: list[Any], path: Path) -> list[str] | None:
 
 def item_element(key: str, value: Any) -> str:
     """The element of a keyed list's item whose merge ``key`` is ``value``."""
+    if type(value) is int or (type(value) is str and value.isascii() and value.isprintable()
+                              and '"' not in value and "\\" not in value):
+        shown = value if type(value) is int else f'"{value}"'  # as json.dumps writes them
+        return f'k:{{"{key}":{shown}}}'
     return "k:" + json.dumps({key: value}, separators=(",", ":"))
 
 

@@ -36,6 +36,7 @@ from actors.api import (
     priorityclasses,
     replication,
     schema,
+    schematypes,
     secrets,
     services,
     storage,
@@ -63,8 +64,13 @@ def decode(info: ResourceInfo, obj: Object, field_validation: str = "Warn",
     fields are removed from ``obj``, and so are nulls where the field is optional. A custom
     resource's value of the wrong type is Invalid naming its path. Kinds Kubernetes does not
     have (kubeactor's own) pass unchanged."""
-    findings = crds.check(info, obj) if isinstance(info, crds.CustomResource) else \
-        schema.check(info.api_version, info.kind, obj)
+    findings: schema.Findings | None
+    if isinstance(info, crds.CustomResource):
+        findings = crds.check(info, obj)
+    elif schematypes.fits(info.api_version, info.kind, obj):  # nothing for the walk to find
+        return []
+    else:
+        findings = schema.check(info.api_version, info.kind, obj)
     if findings is None:
         return []
     unknown = [f'unknown field "{path}"' for path in findings.unknown]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from actors.api import fieldsets
@@ -76,3 +78,26 @@ def test_encoded_field_names_are_shared_by_every_object_that_has_them():
     first, second = (fieldsets.encode({path}) for path in built)
     [(spec_1, inner_1)], [(spec_2, inner_2)] = first.items(), second.items()
     assert spec_1 is spec_2 and next(iter(inner_1)) is next(iter(inner_2))
+
+
+def test_the_tree_of_an_object_is_the_encoding_of_its_fields_in_the_same_order():
+    obj = {"spec": {**POD_SPEC, "volumes": [{"name": "b"}, {"name": "a"}], "empty": {}},
+           "metadata": {"name": "x", "finalizers": ["b", "a"], "labels": {"z": "1", "a": ""}},
+           "status": {"conditions": [{"type": "Ready"}, {"type": "Ready"}]}}  # atomic: repeats
+    skipped = frozenset({("f:metadata", "f:name"), ("f:status",)})
+    tree = fieldsets.tree(obj, skipped)
+    encoded = fieldsets.encode(p for p in fieldsets.fields(obj)
+                               if p[:1] not in skipped and p[:2] not in skipped)
+    assert json.dumps(tree) == json.dumps(encoded)  # the same maps, keys in the same order
+
+
+def test_a_map_all_of_whose_fields_are_skipped_is_no_field_in_the_tree():
+    obj = {"metadata": {"name": "x", "uid": "u"}, "data": {"k": "v"}}
+    skipped = frozenset({("f:metadata", "f:name"), ("f:metadata", "f:uid")})
+    assert fieldsets.tree(obj, skipped) == {"f:data": {".": {}, "f:k": {}}}
+
+
+@pytest.mark.parametrize("value", ["web", 'a"b', "a\\b", "é", "a\tb", 80, -3, True, 1.5, ""])
+def test_a_keyed_items_element_is_its_key_and_value_as_json(value: object):
+    assert fieldsets.item_element("name", value) == \
+        "k:" + json.dumps({"name": value}, separators=(",", ":"))
