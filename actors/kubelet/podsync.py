@@ -310,7 +310,8 @@ class PodSync:
         try:
             self._pull(record, spec, wakes)
             pod = claimed(record.pod, self.client.get)
-            info = self.runtime.start_container(pod, self._resolved(record, spec), attempt)
+            resolved, write_volumes = self._resolved(record, spec)
+            info = self.runtime.start_container(pod, resolved, attempt, prepare=write_volumes)
         except RuntimeFailure as failure:
             record.failures[name] = (failure.reason, failure.message)
             if failure.reason == "ContainerCreating":  # a volume could not be set up
@@ -370,18 +371,30 @@ class PodSync:
         self._event(record, "Normal", "Pulled", f'Successfully pulled image "{image}" in '
                     f"{time.monotonic() - now:.3f}s")
 
-    def _resolved(self, record: PodRecord, spec: Object) -> Object:
-        """The container as the runtime starts it: env resolved (ConfigMaps, Secrets, the
-        downward API), the files of the volumes it mounts written (again at each start: a
-        restart sees their latest content)."""
+    def _resolved(self, record: PodRecord, spec: Object) -> tuple[Object, Callable[[], None]]:
+        """The container as the runtime creates it (env resolved from ConfigMaps, Secrets and
+        the downward API), and what writes the files of the volumes it mounts (again at each
+        start: a restart sees their latest content; a token volume's TokenRequest among them),
+        which the runtime runs while it creates the container: the files are needed only
+        before its start. A volume that cannot be set up is told before a missing env source,
+        as the kubelet mounts the volumes before it makes the container's config."""
         pod = self._downward_view(record.pod)
         sources = self._sources(pod)
         volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
-        self._write_volumes(pod, [volumes[m["name"]] for m in spec.get("volumeMounts") or []
-                                  if m["name"] in volumes], sources)
-        resolved = {**spec, "env": environment(pod, spec, sources, self.config.allocatable)}
+        mounted = [volumes[m["name"]] for m in spec.get("volumeMounts") or []
+                   if m["name"] in volumes]
+
+        def write_volumes() -> None:
+            self._write_volumes(pod, mounted, sources)
+
+        try:
+            env = environment(pod, spec, sources, self.config.allocatable)
+        except (RuntimeFailure, ApiError):
+            write_volumes()  # a volume's failure first, as before the config
+            raise
+        resolved = {**spec, "env": env}
         resolved.pop("envFrom", None)
-        return resolved
+        return resolved, write_volumes
 
     def _sources(self, pod: Object) -> Sources:
         uid, namespace = pod["metadata"]["uid"], pod["metadata"]["namespace"]

@@ -150,8 +150,9 @@ class MeteredRuntime:
         with self._lock:
             self._pulled[image] = time.monotonic() - began
 
-    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
-        info = self.runtime.start_container(pod, container, attempt)
+    def start_container(self, pod: Object, container: Object, attempt: int,
+                        prepare: Callable[[], None] | None = None) -> ContainerInfo:
+        info = self.runtime.start_container(pod, container, attempt, prepare)
         names = [c.get("name") for c in pod.get("spec", {}).get("containers") or []]
         with self._lock:
             started = self._started.setdefault(pod["metadata"]["uid"], set())

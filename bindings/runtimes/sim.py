@@ -152,7 +152,10 @@ class SimRuntime:
     def pull_image(self, image: str) -> None:
         """Every image pulls; a pod asks for a pull error with an annotation (at start)."""
 
-    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
+    def start_container(self, pod: Object, container: Object, attempt: int,
+                        prepare: Callable[[], None] | None = None) -> ContainerInfo:
+        if prepare is not None:  # nothing to create meanwhile: first, as a failure wins
+            prepare()
         annotations = pod["metadata"].get("annotations") or {}
         if PULL_ERROR in annotations:
             raise RuntimeFailure("ErrImagePull",
