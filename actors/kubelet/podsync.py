@@ -25,7 +25,14 @@ on the difference, so running it again is always safe. In order:
 
 Waits (back-offs, probe periods) become one timer per pod (``actors.kubelet.timers``) that submits
 the pod's sync again. Events (Pulling, Pulled, Failed, BackOff, Created, Started, Killing,
-Unhealthy) go through ``actors.client.events``.
+Unhealthy) go through ``actors.client.events``; Created is told between the container's
+create and its start (the kubelet's order), and the events of a sync from a container's start on
+(Started first) once the sync has handed its status over, so that the status write does not
+meet them at the apiserver (their order is kept).
+
+A container's start (:meth:`PodSync._start`): its image made present, its env resolved, then
+the runtime creates it while this worker writes the files of its volumes (a token volume's
+TokenRequest among them), which are needed only before the start.
 """
 
 from __future__ import annotations
@@ -113,6 +120,8 @@ class PodSync:
             wakes.append(time.monotonic() + self.config.backoff_base)
         except Exception as surprise:  # a pod no check foresaw, or a bug: not retried
             self._surprised(record, surprise)
+        finally:
+            self._release(record)
         if not record.done and wakes:
             self._wake(record, min(wakes))
 
@@ -139,8 +148,17 @@ class PodSync:
         record.timer = self.timers.call_later(at - now, lambda: self.resubmit(record.uid))
 
     def _event(self, record: PodRecord, kind: str, reason: str, message: str) -> None:
-        if self.recorder is not None:
+        if record.held is not None:
+            record.held.append((kind, reason, message))
+        elif self.recorder is not None:
             self.recorder.record(record.pod, kind, reason, message)
+
+    def _release(self, record: PodRecord) -> None:
+        """Record the events held since a container started (in their order): the status
+        write went first, so it does not meet them at the apiserver."""
+        held, record.held = record.held, None
+        for kind, reason, message in held or ():
+            self._event(record, kind, reason, message)
 
     # -- removal -----------------------------------------------------------------------------
 
@@ -311,7 +329,9 @@ class PodSync:
             self._pull(record, spec, wakes)
             pod = claimed(record.pod, self.client.get)
             resolved, write_volumes = self._resolved(record, spec)
-            info = self.runtime.start_container(pod, resolved, attempt, prepare=write_volumes)
+            info = self.runtime.start_container(
+                pod, resolved, attempt, prepare=write_volumes, created=lambda: self._event(
+                    record, "Normal", "Created", f"Created container {name}"))
         except RuntimeFailure as failure:
             record.failures[name] = (failure.reason, failure.message)
             if failure.reason == "ContainerCreating":  # a volume could not be set up
@@ -322,7 +342,8 @@ class PodSync:
                 wakes.append(time.monotonic() + self.config.backoff_base)
             return None
         record.failures.pop(name, None)
-        self._event(record, "Normal", "Created", f"Created container {name}")
+        if record.held is None:  # this sync's events from here on: after its status
+            record.held = []
         self._event(record, "Normal", "Started", f"Started container {name}")
         for old in self.runtime.list_containers(record.uid) if attempt >= 2 else ():
             if old.name == name and old.attempt < attempt - 1:

@@ -111,12 +111,13 @@ class DockerRuntime:
                 raise RuntimeFailure("ErrImagePull", explanation(error)) from error
 
     def start_container(self, pod: Object, container: Object, attempt: int,
-                        prepare: Callable[[], None] | None = None) -> ContainerInfo:
+                        prepare: Callable[[], None] | None = None,
+                        created: Callable[[], None] | None = None) -> ContainerInfo:
         """Docker's create, then the start; ``prepare`` runs on this thread while another
         creates (its bind mounts' directories made first: the engine checks they exist)."""
         options = containers.run_options(pod, container, attempt, self.scope, self.pods_dir)
         if prepare is None:
-            created = self._create(options)
+            made = self._create(options)
         else:
             for source in containers.bind_sources(options, self.pods_dir):
                 source.mkdir(parents=True, exist_ok=True)
@@ -126,11 +127,13 @@ class DockerRuntime:
             except BaseException:
                 self._discard(creating, options["name"])
                 raise
-            created = creating.result()
+            made = creating.result()
+        if created is not None:
+            created()
         with translated("RunContainerError"):
-            created.start()
-            created.reload()
-        return containers.to_info(created)
+            made.start()
+            made.reload()
+        return containers.to_info(made)
 
     def _create(self, options: dict[str, Any]) -> Container:
         with translated("CreateContainerError"):

@@ -47,9 +47,12 @@ class FakeRuntime:
         raise RuntimeFailure("ErrImagePull", "manifest unknown")
 
     def start_container(self, pod: Object, container: Object, attempt: int,
-                        prepare: Callable[[], None] | None = None) -> ContainerInfo:
+                        prepare: Callable[[], None] | None = None,
+                        created: Callable[[], None] | None = None) -> ContainerInfo:
         if prepare is not None:
             prepare()
+        if created is not None:
+            created()
         self.started.append(container)
         info = ContainerInfo(f"c{next(self.ids)}", pod["metadata"]["uid"], name=container["name"],
                              attempt=attempt, image=container["image"], state="running",
@@ -240,6 +243,24 @@ def test_a_volume_that_cannot_be_set_up_is_told_before_a_missing_env_source(time
     assert runtime.volumes["conf"]["greeting"].content == b"hello"
 
 
+def test_a_start_is_told_pulled_created_started_and_started_after_the_status_is_handed_over(
+        timers):
+    """Created comes between Docker's create and start (the kubelet's order); Started, and any
+    event after it in the sync, once the pod's Running status went to the status writer."""
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    told: list[tuple[str, int, int]] = []
+
+    class Counting(Events):
+        def record(self, pod: Object, kind: str, reason: str, message: str) -> None:
+            told.append((reason, len(runtime.started), len(client.statuses)))
+
+    syncer(runtime, client, timers, Counting()).sync(PodRecord(pod(app())))
+
+    assert [reason for reason, _, _ in told] == ["Pulled", "Created", "Started"]
+    assert told[1][1] == 0  # Created: before the start
+    assert told[2][2] == 1 and client.statuses[0]["phase"] == "Running"
+
+
 def test_a_reference_without_a_name_is_a_config_error_with_the_apiservers_refusal(timers):
     client = FakeClient()  # found by the cluster fuzz: a secretKeyRef whose name was removed
     syncer(FakeRuntime({"busybox:1.35"}), client, timers).sync(PodRecord(pod(app(
@@ -251,7 +272,8 @@ def test_a_reference_without_a_name_is_a_config_error_with_the_apiservers_refusa
 def test_a_surprise_in_a_sync_is_a_failed_event_logged_once_not_an_exception(timers, caplog):
     runtime, client, events = FakeRuntime({"busybox:1.35"}), FakeClient(), Events()
 
-    def broken(pod: Object, container: Object, attempt: int, prepare: Any = None) -> ContainerInfo:
+    def broken(pod: Object, container: Object, attempt: int, prepare: Any = None,
+               created: Any = None) -> ContainerInfo:
         raise KeyError("ports")
 
     runtime.start_container = broken  # type: ignore[method-assign]
