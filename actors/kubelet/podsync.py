@@ -25,10 +25,11 @@ on the difference, so running it again is always safe. In order:
 
 Waits (back-offs, probe periods) become one timer per pod (``actors.kubelet.timers``) that submits
 the pod's sync again. Events (Pulling, Pulled, Failed, BackOff, Created, Started, Killing,
-Unhealthy) go through ``actors.client.events``; Created is told between the container's
-create and its start (the kubelet's order), and the events of a sync from a container's start on
-(Started first) once the sync has handed its status over, so that the status write does not
-meet them at the apiserver (their order is kept).
+Unhealthy) go through ``actors.client.events``, in their order but not always at once: the
+events of a container's start are held while the runtime creates it (Pulled of a present image:
+the TokenRequest meets no Event at the apiserver), then told with Created between its create and
+its start (the kubelet's order), and those from its start on (Started first) once the sync has
+handed its status over, so that the status write does not meet them either.
 
 A container's start (:meth:`PodSync._start`): its image made present, its env resolved, then
 the runtime creates it while this worker writes the files of its volumes (a token volume's
@@ -325,13 +326,14 @@ class PodSync:
         """Pull, resolve, create and start one attempt; None (and the reason remembered in
         ``record.failures``) when it could not."""
         name = spec["name"]
+        if record.held is None:  # the image's events wait for the create: the TokenRequest
+            record.held = []     # meets no Event at the apiserver
         try:
             self._pull(record, spec, wakes)
             pod = claimed(record.pod, self.client.get)
             resolved, write_volumes = self._resolved(record, spec)
-            info = self.runtime.start_container(
-                pod, resolved, attempt, prepare=write_volumes, created=lambda: self._event(
-                    record, "Normal", "Created", f"Created container {name}"))
+            info = self.runtime.start_container(pod, resolved, attempt, prepare=write_volumes,
+                                                created=lambda: self._created(record, name))
         except RuntimeFailure as failure:
             record.failures[name] = (failure.reason, failure.message)
             if failure.reason == "ContainerCreating":  # a volume could not be set up
@@ -342,8 +344,6 @@ class PodSync:
                 wakes.append(time.monotonic() + self.config.backoff_base)
             return None
         record.failures.pop(name, None)
-        if record.held is None:  # this sync's events from here on: after its status
-            record.held = []
         self._event(record, "Normal", "Started", f"Started container {name}")
         for old in self.runtime.list_containers(record.uid) if attempt >= 2 else ():
             if old.name == name and old.attempt < attempt - 1:
@@ -351,6 +351,14 @@ class PodSync:
         self.on_span(record.pod, "start", {"container": name, "containerID": info.id,
                                            "image": info.image, "attempt": info.attempt})
         return info
+
+    def _created(self, record: PodRecord, name: str) -> None:
+        """The container is created, not started yet: the events held so far go now, while
+        the runtime starts it, then Created; the next ones (Started first) are held until
+        the sync has handed the pod's status over."""
+        self._release(record)
+        self._event(record, "Normal", "Created", f"Created container {name}")
+        record.held = []
 
     def _pull(self, record: PodRecord, spec: Object, wakes: list[float]) -> None:
         """Make the image present per ``imagePullPolicy``, with the image pull back-off."""
@@ -372,6 +380,7 @@ class PodSync:
             wakes.append(next_try)
             self._event(record, "Normal", "BackOff", f'Back-off pulling image "{image}"')
             raise RuntimeFailure("ImagePullBackOff", f'Back-off pulling image "{image}"')
+        self._release(record)  # a pull takes a while: its events are told as they come
         self._event(record, "Normal", "Pulling", f'Pulling image "{image}"')
         if record.reported is None:  # a pull takes a while: say ContainerCreating first
             inits = record.pod["spec"].get("initContainers") or []

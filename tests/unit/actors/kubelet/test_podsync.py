@@ -38,6 +38,7 @@ class FakeRuntime:
         self.pulls: list[str] = []
         self.started: list[Object] = []
         self.volumes: dict[str, dict[str, Any]] = {}
+        self.created = 0
 
     def image_present(self, image: str) -> bool:
         return image in self.images
@@ -51,6 +52,7 @@ class FakeRuntime:
                         created: Callable[[], None] | None = None) -> ContainerInfo:
         if prepare is not None:
             prepare()
+        self.created += 1
         if created is not None:
             created()
         self.started.append(container)
@@ -245,20 +247,31 @@ def test_a_volume_that_cannot_be_set_up_is_told_before_a_missing_env_source(time
 
 def test_a_start_is_told_pulled_created_started_and_started_after_the_status_is_handed_over(
         timers):
-    """Created comes between Docker's create and start (the kubelet's order); Started, and any
-    event after it in the sync, once the pod's Running status went to the status writer."""
+    """Pulled (of a present image) is held while the container is created, then told with
+    Created before its start (the kubelet's order); Started, and any event after it in the
+    sync, once the pod's Running status went to the status writer."""
     runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
-    told: list[tuple[str, int, int]] = []
+    told: list[tuple[str, int, int, int]] = []
 
     class Counting(Events):
         def record(self, pod: Object, kind: str, reason: str, message: str) -> None:
-            told.append((reason, len(runtime.started), len(client.statuses)))
+            told.append((reason, runtime.created, len(runtime.started), len(client.statuses)))
 
     syncer(runtime, client, timers, Counting()).sync(PodRecord(pod(app())))
 
-    assert [reason for reason, _, _ in told] == ["Pulled", "Created", "Started"]
-    assert told[1][1] == 0  # Created: before the start
-    assert told[2][2] == 1 and client.statuses[0]["phase"] == "Running"
+    assert told == [("Pulled", 1, 0, 0), ("Created", 1, 0, 0), ("Started", 1, 1, 1)]
+    assert client.statuses[0]["phase"] == "Running"
+
+
+def test_a_pull_is_told_as_it_goes_and_a_failed_start_keeps_its_events_in_order(timers):
+    runtime, client, events = FakeRuntime(set()), FakeClient(), Events()
+    syncer(runtime, client, timers, events).sync(PodRecord(pod(app("ghost:1"))))
+    assert [reason for reason, _ in events.recorded] == ["Pulling", "Failed"]
+    runtime, client, events = FakeRuntime({"busybox:1.35"}), FakeClient(), Events()
+    syncer(runtime, client, timers, events).sync(PodRecord(pod(
+        app(volumeMounts=[{"name": "conf", "mountPath": "/conf"}]),
+        volumes=[{"name": "conf", "configMap": {"name": "absent"}}])))
+    assert [reason for reason, _ in events.recorded] == ["Pulled", "FailedMount"]
 
 
 def test_a_reference_without_a_name_is_a_config_error_with_the_apiservers_refusal(timers):
