@@ -71,6 +71,9 @@ class PodRecord:
     """The message of the last unexpected failure of the pod's sync (each one said once)."""
     timer: Timer | None = None
     wake_at: float = 0.0
+    held: list[tuple[str, str, str]] | None = None
+    """Events (type, reason, message) of this sync held since a container started, recorded
+    once its status is handed over (:meth:`PodSync.sync`); None when none are held."""
 
     @property
     def uid(self) -> str:

@@ -25,7 +25,15 @@ on the difference, so running it again is always safe. In order:
 
 Waits (back-offs, probe periods) become one timer per pod (``actors.kubelet.timers``) that submits
 the pod's sync again. Events (Pulling, Pulled, Failed, BackOff, Created, Started, Killing,
-Unhealthy) go through ``actors.client.events``.
+Unhealthy) go through ``actors.client.events``, in their order but not always at once: the
+events of a container's start are held while the runtime creates it (Pulled of a present image:
+the TokenRequest meets no Event at the apiserver), then told with Created between its create and
+its start (the kubelet's order), and those from its start on (Started first) once the sync has
+handed its status over, so that the status write does not meet them either.
+
+A container's start (:meth:`PodSync._start`): its image made present, its env resolved, then
+the runtime creates it while this worker writes the files of its volumes (a token volume's
+TokenRequest among them), which are needed only before the start.
 """
 
 from __future__ import annotations
@@ -113,6 +121,8 @@ class PodSync:
             wakes.append(time.monotonic() + self.config.backoff_base)
         except Exception as surprise:  # a pod no check foresaw, or a bug: not retried
             self._surprised(record, surprise)
+        finally:
+            self._release(record)
         if not record.done and wakes:
             self._wake(record, min(wakes))
 
@@ -139,8 +149,17 @@ class PodSync:
         record.timer = self.timers.call_later(at - now, lambda: self.resubmit(record.uid))
 
     def _event(self, record: PodRecord, kind: str, reason: str, message: str) -> None:
-        if self.recorder is not None:
+        if record.held is not None:
+            record.held.append((kind, reason, message))
+        elif self.recorder is not None:
             self.recorder.record(record.pod, kind, reason, message)
+
+    def _release(self, record: PodRecord) -> None:
+        """Record the events held since a container started (in their order): the status
+        write went first, so it does not meet them at the apiserver."""
+        held, record.held = record.held, None
+        for kind, reason, message in held or ():
+            self._event(record, kind, reason, message)
 
     # -- removal -----------------------------------------------------------------------------
 
@@ -307,10 +326,14 @@ class PodSync:
         """Pull, resolve, create and start one attempt; None (and the reason remembered in
         ``record.failures``) when it could not."""
         name = spec["name"]
+        if record.held is None:  # the image's events wait for the create: the TokenRequest
+            record.held = []     # meets no Event at the apiserver
         try:
             self._pull(record, spec, wakes)
             pod = claimed(record.pod, self.client.get)
-            info = self.runtime.start_container(pod, self._resolved(record, spec), attempt)
+            resolved, write_volumes = self._resolved(record, spec)
+            info = self.runtime.start_container(pod, resolved, attempt, prepare=write_volumes,
+                                                created=lambda: self._created(record, name))
         except RuntimeFailure as failure:
             record.failures[name] = (failure.reason, failure.message)
             if failure.reason == "ContainerCreating":  # a volume could not be set up
@@ -321,7 +344,6 @@ class PodSync:
                 wakes.append(time.monotonic() + self.config.backoff_base)
             return None
         record.failures.pop(name, None)
-        self._event(record, "Normal", "Created", f"Created container {name}")
         self._event(record, "Normal", "Started", f"Started container {name}")
         for old in self.runtime.list_containers(record.uid) if attempt >= 2 else ():
             if old.name == name and old.attempt < attempt - 1:
@@ -329,6 +351,14 @@ class PodSync:
         self.on_span(record.pod, "start", {"container": name, "containerID": info.id,
                                            "image": info.image, "attempt": info.attempt})
         return info
+
+    def _created(self, record: PodRecord, name: str) -> None:
+        """The container is created, not started yet: the events held so far go now, while
+        the runtime starts it, then Created; the next ones (Started first) are held until
+        the sync has handed the pod's status over."""
+        self._release(record)
+        self._event(record, "Normal", "Created", f"Created container {name}")
+        record.held = []
 
     def _pull(self, record: PodRecord, spec: Object, wakes: list[float]) -> None:
         """Make the image present per ``imagePullPolicy``, with the image pull back-off."""
@@ -350,6 +380,7 @@ class PodSync:
             wakes.append(next_try)
             self._event(record, "Normal", "BackOff", f'Back-off pulling image "{image}"')
             raise RuntimeFailure("ImagePullBackOff", f'Back-off pulling image "{image}"')
+        self._release(record)  # a pull takes a while: its events are told as they come
         self._event(record, "Normal", "Pulling", f'Pulling image "{image}"')
         if record.reported is None:  # a pull takes a while: say ContainerCreating first
             inits = record.pod["spec"].get("initContainers") or []
@@ -370,18 +401,30 @@ class PodSync:
         self._event(record, "Normal", "Pulled", f'Successfully pulled image "{image}" in '
                     f"{time.monotonic() - now:.3f}s")
 
-    def _resolved(self, record: PodRecord, spec: Object) -> Object:
-        """The container as the runtime starts it: env resolved (ConfigMaps, Secrets, the
-        downward API), the files of the volumes it mounts written (again at each start: a
-        restart sees their latest content)."""
+    def _resolved(self, record: PodRecord, spec: Object) -> tuple[Object, Callable[[], None]]:
+        """The container as the runtime creates it (env resolved from ConfigMaps, Secrets and
+        the downward API), and what writes the files of the volumes it mounts (again at each
+        start: a restart sees their latest content; a token volume's TokenRequest among them),
+        which the runtime runs while it creates the container: the files are needed only
+        before its start. A volume that cannot be set up is told before a missing env source,
+        as the kubelet mounts the volumes before it makes the container's config."""
         pod = self._downward_view(record.pod)
         sources = self._sources(pod)
         volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
-        self._write_volumes(pod, [volumes[m["name"]] for m in spec.get("volumeMounts") or []
-                                  if m["name"] in volumes], sources)
-        resolved = {**spec, "env": environment(pod, spec, sources, self.config.allocatable)}
+        mounted = [volumes[m["name"]] for m in spec.get("volumeMounts") or []
+                   if m["name"] in volumes]
+
+        def write_volumes() -> None:
+            self._write_volumes(pod, mounted, sources)
+
+        try:
+            env = environment(pod, spec, sources, self.config.allocatable)
+        except (RuntimeFailure, ApiError):
+            write_volumes()  # a volume's failure first, as before the config
+            raise
+        resolved = {**spec, "env": env}
         resolved.pop("envFrom", None)
-        return resolved
+        return resolved, write_volumes
 
     def _sources(self, pod: Object) -> Sources:
         uid, namespace = pod["metadata"]["uid"], pod["metadata"]["namespace"]

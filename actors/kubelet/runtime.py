@@ -171,8 +171,15 @@ class Runtime(Protocol):
         """Pull ``image``; RuntimeFailure(ErrImagePull) with the registry's answer."""
         ...
 
-    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
-        """Create and start one container of ``pod``, labelled; RuntimeFailure on failure."""
+    def start_container(self, pod: Object, container: Object, attempt: int,
+                        prepare: Callable[[], None] | None = None,
+                        created: Callable[[], None] | None = None) -> ContainerInfo:
+        """Create and start one container of ``pod``, labelled; RuntimeFailure on failure.
+        ``prepare`` (the files of its volumes) is run on the caller's thread before the start,
+        while the container is being created; when it raises, its exception is raised as it
+        is, the container is not started and nothing of it is left (a failure of the create
+        then is not told: ``prepare``'s is). ``created`` is called once the container is
+        created and ``prepare`` done, before the start (the kubelet's Created event)."""
         ...
 
     def write_volume(self, pod: Object, volume: str, files: dict[str, VolumeFile]) -> None:

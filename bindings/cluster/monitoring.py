@@ -150,8 +150,10 @@ class MeteredRuntime:
         with self._lock:
             self._pulled[image] = time.monotonic() - began
 
-    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
-        info = self.runtime.start_container(pod, container, attempt)
+    def start_container(self, pod: Object, container: Object, attempt: int,
+                        prepare: Callable[[], None] | None = None,
+                        created: Callable[[], None] | None = None) -> ContainerInfo:
+        info = self.runtime.start_container(pod, container, attempt, prepare, created)
         names = [c.get("name") for c in pod.get("spec", {}).get("containers") or []]
         with self._lock:
             started = self._started.setdefault(pod["metadata"]["uid"], set())

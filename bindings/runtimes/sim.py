@@ -152,7 +152,11 @@ class SimRuntime:
     def pull_image(self, image: str) -> None:
         """Every image pulls; a pod asks for a pull error with an annotation (at start)."""
 
-    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
+    def start_container(self, pod: Object, container: Object, attempt: int,
+                        prepare: Callable[[], None] | None = None,
+                        created: Callable[[], None] | None = None) -> ContainerInfo:
+        if prepare is not None:  # nothing to create meanwhile: first, as a failure wins
+            prepare()
         annotations = pod["metadata"].get("annotations") or {}
         if PULL_ERROR in annotations:
             raise RuntimeFailure("ErrImagePull",
@@ -172,6 +176,8 @@ class SimRuntime:
             self._containers[info.id] = info
             self._specs[info.id] = container
             self._by_pod.setdefault(info.pod_uid, set()).add(info.id)
+        if created is not None:
+            created()
         if delay > 0:
             self._later(info.id, delay, lambda: self._run(info.id, run_for, code))
             return info

@@ -129,6 +129,12 @@ def volume_mounts(pod: Object, container: Object, pods_dir: Path | None = None) 
     return mounts
 
 
+def bind_sources(options: dict[str, Any], pods_dir: Path) -> list[Path]:
+    """The directories under ``pods_dir`` that ``options`` bind-mount (the files of volumes)."""
+    return [Path(mount["Source"]) for mount in options.get("mounts") or []
+            if mount["Type"] == "bind" and Path(mount["Source"]).is_relative_to(pods_dir)]
+
+
 def to_info(container: Container, oom_event: bool = False) -> ContainerInfo:
     """What the kubelet reads of ``container``. ``oom_event``: Docker told an ``oom`` event
     of it. A container killed (137) whose ``oom`` event came after its exit has OOMKilled

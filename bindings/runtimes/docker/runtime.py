@@ -22,7 +22,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ from bindings.runtimes.docker.failures import explanation, translated
 
 log = logging.getLogger(__name__)
 
+CREATES_AT_ONCE = 8
+"""Containers created at once beside their pod workers (threads made on demand)."""
 STATS_AT_ONCE = 32
 """Containers whose stats are asked of the engine at once (each answer takes about a second)."""
 
@@ -85,6 +87,9 @@ class DockerRuntime:
             self.client.ping()
         self.events = DockerEvents(self.client, self._labels(None))
         """The engine's events of this runtime's containers (``watch``)."""
+        self._creates = ThreadPoolExecutor(max_workers=CREATES_AT_ONCE,
+                                           thread_name_prefix="docker-create")
+        """Where containers are created while their pod worker writes their volumes' files."""
 
     def version(self) -> str:
         with translated("RuntimeUnavailable"):
@@ -105,20 +110,52 @@ class DockerRuntime:
             except docker.errors.DockerException as error:
                 raise RuntimeFailure("ErrImagePull", explanation(error)) from error
 
-    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
+    def start_container(self, pod: Object, container: Object, attempt: int,
+                        prepare: Callable[[], None] | None = None,
+                        created: Callable[[], None] | None = None) -> ContainerInfo:
+        """Docker's create, then the start; ``prepare`` runs on this thread while another
+        creates (its bind mounts' directories made first: the engine checks they exist)."""
         options = containers.run_options(pod, container, attempt, self.scope, self.pods_dir)
+        if prepare is None:
+            made = self._create(options)
+        else:
+            for source in containers.bind_sources(options, self.pods_dir):
+                source.mkdir(parents=True, exist_ok=True)
+            creating = self._creates.submit(self._create, options)
+            try:
+                prepare()
+            except BaseException:
+                self._discard(creating, options["name"])
+                raise
+            made = creating.result()
+        if created is not None:
+            created()
+        with translated("RunContainerError"):
+            made.start()
+            made.reload()
+        return containers.to_info(made)
+
+    def _create(self, options: dict[str, Any]) -> Container:
         with translated("CreateContainerError"):
             try:
-                created = self.client.containers.create(**options)
+                return self.client.containers.create(**options)
             except docker.errors.APIError as error:
                 if error.status_code != 409:
                     raise
                 self._remove_named(options["name"])  # a leftover of a start cut short
-                created = self.client.containers.create(**options)
-        with translated("RunContainerError"):
-            created.start()
-            created.reload()
-        return containers.to_info(created)
+                return self.client.containers.create(**options)
+
+    def _discard(self, creating: Future[Container], created_name: str) -> None:
+        """Remove the container being created, once it is (its start's files failed)."""
+        try:
+            created = creating.result()
+        except RuntimeFailure:
+            return  # nothing was made
+        try:
+            with translated("RuntimeUnavailable"), contextlib.suppress(docker.errors.NotFound):
+                created.remove(force=True)  # never started: no death to tell
+        except RuntimeFailure as failure:
+            log.warning("container %s not removed: %s", created_name, failure)
 
     def write_volume(self, pod: Object, volume: str, files: dict[str, VolumeFile]) -> None:
         target = containers.volume_dir(self.pods_dir, pod["metadata"]["uid"], volume)
@@ -266,4 +303,5 @@ class DockerRuntime:
 
     def close(self) -> None:
         self.events.close()
+        self._creates.shutdown(wait=False)
         self.client.close()

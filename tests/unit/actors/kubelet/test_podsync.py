@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,8 @@ class FakeRuntime:
         self.ids = itertools.count(1)
         self.pulls: list[str] = []
         self.started: list[Object] = []
+        self.volumes: dict[str, dict[str, Any]] = {}
+        self.created = 0
 
     def image_present(self, image: str) -> bool:
         return image in self.images
@@ -44,7 +47,14 @@ class FakeRuntime:
         self.pulls.append(image)
         raise RuntimeFailure("ErrImagePull", "manifest unknown")
 
-    def start_container(self, pod: Object, container: Object, attempt: int) -> ContainerInfo:
+    def start_container(self, pod: Object, container: Object, attempt: int,
+                        prepare: Callable[[], None] | None = None,
+                        created: Callable[[], None] | None = None) -> ContainerInfo:
+        if prepare is not None:
+            prepare()
+        self.created += 1
+        if created is not None:
+            created()
         self.started.append(container)
         info = ContainerInfo(f"c{next(self.ids)}", pod["metadata"]["uid"], name=container["name"],
                              attempt=attempt, image=container["image"], state="running",
@@ -76,6 +86,9 @@ class FakeRuntime:
 
     def remove_container(self, container_id: str) -> None:
         self.containers.pop(container_id, None)
+
+    def write_volume(self, pod: Object, volume: str, files: dict[str, Any]) -> None:
+        self.volumes[volume] = files
 
     def exec(self, pod_uid: str, container: str, command: list[str]) -> ExecResult:
         return ExecResult(0, "", "")
@@ -208,6 +221,59 @@ def test_env_comes_from_configmaps_and_a_missing_one_is_a_config_error(timers):
                                 "message": 'configmap "gone" not found'}
 
 
+def test_a_volume_that_cannot_be_set_up_is_told_before_a_missing_env_source(timers):
+    """The kubelet mounts a pod's volumes before it makes a container's config: with both
+    missing the pod waits in ContainerCreating (FailedMount), not CreateContainerConfigError;
+    with the volume there its files are written all the same."""
+    env = [{"name": "B", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "b"}}}]
+    mounts = [{"name": "conf", "mountPath": "/conf"}]
+    both = FakeClient()
+    events = Events()
+    runtime = FakeRuntime({"busybox:1.35"})
+    syncer(runtime, both, timers, events).sync(PodRecord(pod(
+        app(env=env, volumeMounts=mounts), volumes=[{"name": "conf",
+                                                     "configMap": {"name": "absent"}}])))
+    assert waiting(both)["reason"] == "ContainerCreating"
+    assert events.recorded[-1][0] == "FailedMount"
+    assert runtime.started == []
+    env_only = FakeClient({"cfg": {"data": {"greeting": "hello"}}})
+    runtime = FakeRuntime({"busybox:1.35"})
+    syncer(runtime, env_only, timers).sync(PodRecord(pod(
+        app(env=env, volumeMounts=mounts), volumes=[{"name": "conf",
+                                                     "configMap": {"name": "cfg"}}])))
+    assert waiting(env_only)["reason"] == "CreateContainerConfigError"
+    assert runtime.volumes["conf"]["greeting"].content == b"hello"
+
+
+def test_a_start_is_told_pulled_created_started_and_started_after_the_status_is_handed_over(
+        timers):
+    """Pulled (of a present image) is held while the container is created, then told with
+    Created before its start (the kubelet's order); Started, and any event after it in the
+    sync, once the pod's Running status went to the status writer."""
+    runtime, client = FakeRuntime({"busybox:1.35"}), FakeClient()
+    told: list[tuple[str, int, int, int]] = []
+
+    class Counting(Events):
+        def record(self, pod: Object, kind: str, reason: str, message: str) -> None:
+            told.append((reason, runtime.created, len(runtime.started), len(client.statuses)))
+
+    syncer(runtime, client, timers, Counting()).sync(PodRecord(pod(app())))
+
+    assert told == [("Pulled", 1, 0, 0), ("Created", 1, 0, 0), ("Started", 1, 1, 1)]
+    assert client.statuses[0]["phase"] == "Running"
+
+
+def test_a_pull_is_told_as_it_goes_and_a_failed_start_keeps_its_events_in_order(timers):
+    runtime, client, events = FakeRuntime(set()), FakeClient(), Events()
+    syncer(runtime, client, timers, events).sync(PodRecord(pod(app("ghost:1"))))
+    assert [reason for reason, _ in events.recorded] == ["Pulling", "Failed"]
+    runtime, client, events = FakeRuntime({"busybox:1.35"}), FakeClient(), Events()
+    syncer(runtime, client, timers, events).sync(PodRecord(pod(
+        app(volumeMounts=[{"name": "conf", "mountPath": "/conf"}]),
+        volumes=[{"name": "conf", "configMap": {"name": "absent"}}])))
+    assert [reason for reason, _ in events.recorded] == ["Pulled", "FailedMount"]
+
+
 def test_a_reference_without_a_name_is_a_config_error_with_the_apiservers_refusal(timers):
     client = FakeClient()  # found by the cluster fuzz: a secretKeyRef whose name was removed
     syncer(FakeRuntime({"busybox:1.35"}), client, timers).sync(PodRecord(pod(app(
@@ -219,7 +285,8 @@ def test_a_reference_without_a_name_is_a_config_error_with_the_apiservers_refusa
 def test_a_surprise_in_a_sync_is_a_failed_event_logged_once_not_an_exception(timers, caplog):
     runtime, client, events = FakeRuntime({"busybox:1.35"}), FakeClient(), Events()
 
-    def broken(pod: Object, container: Object, attempt: int) -> ContainerInfo:
+    def broken(pod: Object, container: Object, attempt: int, prepare: Any = None,
+               created: Any = None) -> ContainerInfo:
         raise KeyError("ports")
 
     runtime.start_container = broken  # type: ignore[method-assign]

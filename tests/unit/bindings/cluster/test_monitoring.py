@@ -19,7 +19,8 @@ class FakeRuntime:
     def pull_image(self, image: str) -> None:
         self.calls.append(f"pull {image}")
 
-    def start_container(self, pod: Any, container: Any, attempt: int) -> str:
+    def start_container(self, pod: Any, container: Any, attempt: int, prepare: Any = None,
+                        created: Any = None) -> str:
         self.calls.append(f"start {container['name']}")
         return container["name"]
 
