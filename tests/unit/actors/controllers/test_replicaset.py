@@ -3,8 +3,8 @@ actors/controllers/controller.py, as pure functions."""
 
 from __future__ import annotations
 
+import itertools
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -158,20 +158,25 @@ def test_expectations_hold_until_the_creations_and_deletions_are_seen():
 
 class Creating:
     """A controller's pool and a client whose creates take a while: the most in flight at
-    once is recorded (``peak``)."""
+    once is recorded (``peak``). Each create is held (10 s at most) until the slow-start batch
+    it belongs to (``batches``) has all arrived, so ``peak`` does not depend on how fast a
+    loaded machine starts the pool's threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, batches: list[int]) -> None:
         self.pool = ThreadPoolExecutor(ControllerConfig().workers)
         self.client = self
-        self.lock = threading.Lock()
-        self.flying = self.peak = 0
+        self.condition = threading.Condition()
+        self.totals = list(itertools.accumulate(batches))
+        self.arrived = self.flying = self.peak = 0
 
     def create(self, resource: str, pod: dict, namespace: str) -> dict:
-        with self.lock:
+        with self.condition:
+            self.arrived += 1
             self.flying += 1
             self.peak = max(self.peak, self.flying)
-        time.sleep(0.2)  # a round trip to a busy apiserver
-        with self.lock:
+            batch_end = next(total for total in self.totals if total >= self.arrived)
+            self.condition.notify_all()
+            self.condition.wait_for(lambda: self.arrived >= batch_end, timeout=10)
             self.flying -= 1
         return pod
 
@@ -183,8 +188,8 @@ class Creating:
 
 
 def test_a_slow_start_batch_of_64_creations_is_sent_at_once_as_kube_controller_manager_does():
-    controller = Creating()
-    pods = [{"metadata": {"name": f"p{i}"}} for i in range(127)]  # batches 1, 2 ... 64
+    controller = Creating([1, 2, 4, 8, 16, 32, 64])
+    pods = [{"metadata": {"name": f"p{i}"}} for i in range(127)]
     try:
         create_pods(controller, Key("replicasets", "default", "web"), rs(),  # type: ignore[arg-type]
                     pods, Expectations())
