@@ -314,7 +314,7 @@ def test_a_server_side_apply_of_a_long_keyed_list_is_merged_in_linear_time(call,
     code, answer, took = _apply(call, patcher, "listed", {"metadata": {
         "name": "listed", "ownerReferences": [_owner(f"u{n}") for n in range(8_000)]}})
     assert (code, answer["reason"]) == (413, "RequestEntityTooLarge"), answer
-    assert took < 5
+    assert took < 10  # ~1 s here; up to 7 under a loaded CI's load 9 (quadratic: 16-30 s)
 
 
 def test_a_server_side_apply_that_drops_many_fields_prunes_them_in_linear_time(
@@ -327,7 +327,7 @@ def test_a_server_side_apply_that_drops_many_fields_prunes_them_in_linear_time(
     code, answer, took = _apply(call, patcher, "pruned", {
         "metadata": {"name": "pruned"}, "data": {f"j{n}": "v" for n in range(40_000)}})
     assert (code, answer["reason"]) == (413, "RequestEntityTooLarge"), answer
-    assert took < 5
+    assert took < 10  # ~1 s here; up to 7 under a loaded CI's load 9 (quadratic: 16-30 s)
 
 
 # -- impersonation headers --------------------------------------------------------------------
