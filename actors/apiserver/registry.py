@@ -28,6 +28,18 @@ from bus.errors import BadRequest, Conflict, InternalError, Invalid
 SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "resourceVersion")
 
+CREATED_STATUS: dict[str, Object] = {
+    "pods": {}, "deployments": {}, "jobs": {}, "cronjobs": {},
+    "replicasets": {"replicas": 0}, "replicationcontrollers": {"replicas": 0},
+    "statefulsets": {"replicas": 0, "availableReplicas": 0},
+    "daemonsets": {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                   "desiredNumberScheduled": 0, "numberReady": 0},
+    "ingresses": {"loadBalancer": {}},
+}
+"""The status a new object of these kinds is stored with, whatever was sent: the empty
+status kube-apiserver's strategies set, as its JSON shows it (the counts without
+``omitempty`` there, which the official clients require, as 0)."""
+
 
 MAX_DEPTH = 64
 """Deepest nesting of maps and lists accepted in a body."""
@@ -124,8 +136,8 @@ def prepare_create(
         metadata["namespace"] = namespace
     if trace_id and isinstance(metadata.setdefault("annotations", {}), dict):  # else refused
         metadata["annotations"].setdefault(TRACE_ANNOTATION, trace_id)
-    if info.name == "pods":
-        obj["status"] = {}
+    if info.name in CREATED_STATUS:  # kube-apiserver's PrepareForCreate: what was sent goes
+        obj["status"] = plain_copy(CREATED_STATUS[info.name])
     if defaulter := DEFAULTERS.get(info.name):
         defaulter(obj)
     return obj
