@@ -214,3 +214,66 @@ def test_create_from_yaml_returns_each_docs_workload_with_the_status_the_client_
             "status": {"replicas": 3, "readyReplicas": 3}}
     kept = k8s.AppsV1Api(api).create_namespaced_replica_set("default", sent)
     assert (kept.status.replicas, kept.status.ready_replicas) == (0, None)
+
+
+def test_list_node_deserializes_each_nodes_system_info(cluster, kube_api):
+    """The client's first example (``list_node``) reads every field of a Node's
+    ``status.nodeInfo`` that kube's NodeSystemInfo always has; each node is a machine of its
+    own; ``get nodes -o wide`` shows the host's OS image and kernel."""
+    nodes = k8s.CoreV1Api(kube_api(cluster.kubeconfig)).list_node().items
+    infos = [node.status.node_info for node in nodes]
+    assert [node.metadata.name for node in nodes] == ["node-1", "node-2"]
+    assert all(info.kubelet_version and info.os_image and info.kernel_version
+               and info.boot_id for info in infos)
+    assert infos[0].machine_id != infos[1].machine_id
+    assert infos[0].system_uuid != infos[1].system_uuid
+    row = cluster.kubectl("get", "node", "node-1", "-o", "wide").stdout.splitlines()[1]
+    assert f"   {infos[0].os_image}   {infos[0].kernel_version}   " in row
+
+
+PHP_APACHE_HPA = """\
+---
+{
+  apiVersion: "autoscaling/v2",
+  kind: "HorizontalPodAutoscaler",
+  metadata: {
+    name: "php-apache",
+  },
+  spec: {
+    scaleTargetRef: {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      name: "php-apache",
+    },
+    minReplicas: 1,
+    maxReplicas: 10,
+    metrics: [{
+      type: "Resource",
+      resource: {
+        name: "cpu",
+        target: {
+          type: "Utilization",
+          averageUtilization: 50,
+        },
+      },
+    }],
+  },
+}
+"""
+"""application/hpa/php-apache.yaml"""
+
+
+def test_an_hpa_whose_target_is_not_there_yet_reads_in_both_versions(cluster, kube_api):
+    """tasks/run-application/horizontal-pod-autoscale-walkthrough: the HPA applied before its
+    Deployment (FailedGetScale) is read by the client at autoscaling/v2 and v1 alike: its
+    status has the replica counts kube's JSON always has (``desiredReplicas``; v1's
+    ``currentReplicas`` too)."""
+    result = cluster.kubectl("apply", "-f", "-", stdin=PHP_APACHE_HPA)
+    assert result.stdout == "horizontalpodautoscaler.autoscaling/php-apache created\n"
+    api = kube_api(cluster.kubeconfig)
+    v2 = k8s.AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler("default")
+    assert [hpa.status.desired_replicas for hpa in v2.items] == [0]
+    v1 = k8s.AutoscalingV1Api(api).read_namespaced_horizontal_pod_autoscaler(
+        "php-apache", "default")
+    assert (v1.status.current_replicas, v1.status.desired_replicas) == (0, 0)
+    assert v1.spec.target_cpu_utilization_percentage == 50
