@@ -34,7 +34,7 @@ CREATED_STATUS: dict[str, Object] = {
     "statefulsets": {"replicas": 0, "availableReplicas": 0},
     "daemonsets": {"currentNumberScheduled": 0, "numberMisscheduled": 0,
                    "desiredNumberScheduled": 0, "numberReady": 0},
-    "ingresses": {"loadBalancer": {}},
+    "ingresses": {"loadBalancer": {}}, "horizontalpodautoscalers": {"desiredReplicas": 0},
 }
 """The status a new object of these kinds is stored with, whatever was sent: the empty
 status kube-apiserver's strategies set, as its JSON shows it (the counts without
