@@ -185,6 +185,28 @@ def _default_cells(obj: Object) -> list[str]:
     return [obj["metadata"]["name"], age(obj)]
 
 
+def _created_cells(obj: Object) -> list[str]:
+    """kube-apiserver's default table (a CRD's) and its Roles' and ClusterRoles': the name and
+    when it was created, as RFC 3339 in UTC."""
+    return [obj["metadata"]["name"], str(obj["metadata"].get("creationTimestamp", ""))]
+
+
+def _binding_cells(binding: Object) -> list[str]:
+    """A RoleBinding's or ClusterRoleBinding's row: ``Kind/name`` of its role; wide, its
+    users, groups and service accounts (``namespace/name``), as kube's SubjectsStrings."""
+    ref = binding.get("roleRef") or {}
+    subjects = [s for s in binding.get("subjects") or [] if isinstance(s, dict)]
+
+    def named(kind: str) -> str:
+        return ", ".join(
+            f"{s['namespace']}/{s.get('name', '')}" if kind == "ServiceAccount"
+            and s.get("namespace") else str(s.get("name", ""))
+            for s in subjects if s.get("kind") == kind)
+
+    return [binding["metadata"]["name"], f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            age(binding), named("User"), named("Group"), named("ServiceAccount")]
+
+
 def _configmap_cells(configmap: Object) -> list[str]:
     data = len(configmap.get("data") or {}) + len(configmap.get("binaryData") or {})
     return [configmap["metadata"]["name"], str(data), age(configmap)]
@@ -476,6 +498,10 @@ BY_RESOURCE: dict[str, Columns] = {
         "Name,Type,NominalConcurrencyShares,Queues,HandSize,QueueLengthLimit,Age", "",
         _priority_level_cells),
     "leases": _columns("Name,Holder,Age", "", _lease_cells),
+    **dict.fromkeys(("roles", "clusterroles", "limitranges", "customresourcedefinitions"),
+                    _columns("Name,Created At", "", _created_cells)),
+    **dict.fromkeys(("rolebindings", "clusterrolebindings"),
+                    _columns("Name,Role,Age", "Users,Groups,ServiceAccounts", _binding_cells)),
     "poddisruptionbudgets": _columns("Name,Min Available,Max Unavailable,Allowed Disruptions,Age",
                                      "", _budget_cells),
     "services": _columns("Name,Type,Cluster-IP,External-IP,Port(s),Age", "Selector",

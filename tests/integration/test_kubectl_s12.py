@@ -47,3 +47,244 @@ def test_a_pods_events_are_listed_and_described_in_the_order_they_happened(clust
     assert all(re.fullmatch(r"nginx\.[0-9a-f]{16}", name) for name, _ in rows), rows
     described = _kubectl(cluster, "describe", "pod", "nginx").split("Events:\n")[1]
     assert [line.split()[1] for line in described.splitlines()[2:]] == order
+
+
+RBAC_MANIFESTS = [
+    ("access/simple-role.yaml", """\
+---
+{
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "Role",
+  metadata: {
+    namespace: "default",
+    name: "pod-reader",
+  },
+  rules: [{
+    apiGroups: [
+      "",
+    ], # "" indicates the core API group
+    resources: [
+      "pods",
+    ],
+    verbs: [
+      "get",
+      "watch",
+      "list",
+    ],
+  }],
+}
+"""),
+    ("access/simple-rolebinding-with-role.yaml", """\
+---
+{
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  # This role binding allows "jane" to read pods in the "default" namespace.
+  # You need to already have a Role named "pod-reader" in that namespace.
+  kind: "RoleBinding",
+  metadata: {
+    name: "read-pods",
+    namespace: "default",
+  },
+  subjects: [
+    # You can specify more than one "subject"
+    {
+      kind: "User",
+      name: "jane", # "name" is case sensitive
+      apiGroup: "rbac.authorization.k8s.io",
+    },
+  ],
+  roleRef: {
+    # "roleRef" specifies the binding to a Role / ClusterRole
+    kind: "Role", #this must be Role or ClusterRole
+    name: "pod-reader", # this must match the name of the Role or ClusterRole you wish to bind to
+    apiGroup: "rbac.authorization.k8s.io",
+  },
+}
+"""),
+    ("access/simple-clusterrole.yaml", """\
+---
+{
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "ClusterRole",
+  metadata: {
+    # "namespace" omitted since ClusterRoles are not namespaced
+    name: "secret-reader",
+  },
+  rules: [{
+    apiGroups: [
+      "",
+    ],
+    #
+    # at the HTTP level, the name of the resource for accessing Secret
+    # objects is "secrets"
+    resources: [
+      "secrets",
+    ],
+    verbs: [
+      "get",
+      "watch",
+      "list",
+    ],
+  }],
+}
+"""),
+    ("access/simple-clusterrolebinding.yaml", """\
+---
+{
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  # This cluster role binding allows anyone in the "manager" group to read secrets in any namespace.
+  kind: "ClusterRoleBinding",
+  metadata: {
+    name: "read-secrets-global",
+  },
+  subjects: [{
+    kind: "Group",
+    name: "manager", # Name is case sensitive
+    apiGroup: "rbac.authorization.k8s.io",
+  }],
+  roleRef: {
+    kind: "ClusterRole",
+    name: "secret-reader",
+    apiGroup: "rbac.authorization.k8s.io",
+  },
+}
+"""),
+]
+"""The RBAC page's examples (reference/access-authn-authz/rbac), unchanged."""
+
+
+def test_the_rbac_pages_roles_and_bindings_print_kube_apiservers_columns(cluster):
+    """``get role|clusterrole`` print NAME and CREATED AT (RFC 3339), ``get rolebinding|
+    clusterrolebinding`` NAME, ROLE (``Kind/name``) and AGE, and with ``-o wide`` the
+    subjects, as kube-apiserver's printers (a Role's is its default table, as a
+    LimitRange's and a CRD's); the bindings do what the page says."""
+    for _, manifest in RBAC_MANIFESTS:
+        _kubectl(cluster, "apply", "-f", "-", stdin=manifest)
+    role = _kubectl(cluster, "get", "role", "pod-reader").splitlines()
+    assert role[0].split() == ["NAME", "CREATED", "AT"]
+    created = _kubectl(cluster, "get", "role", "pod-reader", "-o",
+                       "jsonpath={.metadata.creationTimestamp}")
+    assert role[1].split() == ["pod-reader", created]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created)
+    assert _kubectl(cluster, "get", "clusterrole", "secret-reader").splitlines()[1].split()[
+        0] == "secret-reader"
+    binding = _kubectl(cluster, "get", "rolebinding", "read-pods", "-o", "wide").splitlines()
+    assert binding[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    assert binding[1].split()[:2] == ["read-pods", "Role/pod-reader"]
+    assert binding[1].split()[3:] == ["jane"]
+    cluster_binding = _kubectl(cluster, "get", "clusterrolebinding", "read-secrets-global",
+                               "-o", "wide").splitlines()[1]
+    assert cluster_binding.split()[:2] == ["read-secrets-global", "ClusterRole/secret-reader"]
+    assert cluster_binding.split()[3:] == ["manager"]
+    assert _kubectl(cluster, "auth", "can-i", "list", "pods", "--as", "jane") == "yes\n"
+    assert cluster.kubectl("auth", "can-i", "list", "secrets", "--as", "jane").stdout == "no\n"
+    assert _kubectl(cluster, "auth", "can-i", "get", "secrets", "-A", "--as", "joe",
+                    "--as-group", "manager") == "yes\n"
+
+
+SHIRT_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: shirts.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names:
+    plural: shirts
+    singular: shirt
+    kind: Shirt
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              color:
+                type: string
+              size:
+                type: string
+    selectableFields:
+    - jsonPath: .spec.color
+    - jsonPath: .spec.size
+    additionalPrinterColumns:
+    - jsonPath: .spec.color
+      name: Color
+      type: string
+    - jsonPath: .spec.size
+      name: Size
+      type: string
+"""
+"""customresourcedefinition/shirt-resource-definition.yaml"""
+
+SHIRTS = """\
+---
+{
+  apiVersion: "stable.example.com/v1",
+  kind: "Shirt",
+  metadata: {
+    name: "example1",
+  },
+  spec: {
+    color: "blue",
+    size: "S",
+  },
+}
+---
+{
+  apiVersion: "stable.example.com/v1",
+  kind: "Shirt",
+  metadata: {
+    name: "example2",
+  },
+  spec: {
+    color: "blue",
+    size: "M",
+  },
+}
+---
+{
+  apiVersion: "stable.example.com/v1",
+  kind: "Shirt",
+  metadata: {
+    name: "example3",
+  },
+  spec: {
+    color: "green",
+    size: "M",
+  },
+}
+"""
+"""customresourcedefinition/shirt-resources.yaml"""
+
+
+def test_the_docs_shirts_are_selected_by_their_crds_selectable_fields(cluster):
+    """concepts/extend-kubernetes/api-extension/custom-resources#field-selectors: the CRD's
+    ``selectableFields`` may be named by a field selector (``get shirts --field-selector
+    spec.color=blue``: example1 and example2), also combined; a field it does not name is
+    refused; ``get crd`` prints NAME and CREATED AT."""
+    _kubectl(cluster, "apply", "-f", "-", stdin=SHIRT_CRD)
+    _kubectl(cluster, "wait", "--for", "condition=established",
+             "crd/shirts.stable.example.com", "--timeout=30s")
+    _kubectl(cluster, "apply", "-f", "-", stdin=SHIRTS)
+    blue = _kubectl(cluster, "get", "shirts.stable.example.com", "--field-selector",
+                    "spec.color=blue")
+    assert [line.split() for line in blue.splitlines()] == [
+        ["NAME", "COLOR", "SIZE"], ["example1", "blue", "S"], ["example2", "blue", "M"]]
+    both = _kubectl(cluster, "get", "shirts", "--field-selector",
+                    "spec.color=green,spec.size=M", "-o", "name")
+    assert both == "shirt.stable.example.com/example3\n"
+    assert _kubectl(cluster, "get", "shirts", "--field-selector", "spec.size!=M",
+                    "-o", "name") == "shirt.stable.example.com/example1\n"
+    refused = cluster.kubectl("get", "shirts", "--field-selector", "spec.sleeves=long")
+    assert refused.returncode == 1
+    assert 'field label not supported: "spec.sleeves"' in refused.stderr
+    crd = _kubectl(cluster, "get", "crd", "shirts.stable.example.com").splitlines()
+    assert crd[0].split() == ["NAME", "CREATED", "AT"]
+    assert re.fullmatch(r"shirts\.stable\.example\.com\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+                        crd[1])
