@@ -101,12 +101,17 @@ def _copy(value: Any, depth: int) -> Any:
     raise _NotPlain(f"{type(value).__name__} values are not allowed")
 
 
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""The characters of a generated name's suffix (apimachinery's rand.String: no vowels, no
+0, 1 or 3, so that no word is spelled and none is mistaken for another)."""
+
+
 def generated_suffix(request_id: str | None) -> str:
-    """Five hex digits after a ``generateName``: of the request's id (a keyless hash), or
-    random without one."""
-    if request_id is None:
-        return new_uid().replace("-", "")[:5]
-    return hashlib.blake2b(request_id.encode(), digest_size=8).hexdigest()[:5]
+    """Five characters of :data:`NAME_ALPHABET` after a ``generateName``: of the request's
+    id (a keyless hash), or random without one."""
+    seed = (request_id or new_uid()).encode()
+    digest = hashlib.blake2b(seed, digest_size=8).digest()
+    return "".join(NAME_ALPHABET[byte % len(NAME_ALPHABET)] for byte in digest[:5])
 
 
 def prepare_create(

@@ -288,3 +288,43 @@ def test_the_docs_shirts_are_selected_by_their_crds_selectable_fields(cluster):
     assert crd[0].split() == ["NAME", "CREATED", "AT"]
     assert re.fullmatch(r"shirts\.stable\.example\.com\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
                         crd[1])
+
+
+def test_generated_names_end_in_kube_apiservers_alphabet(cluster):
+    """concepts/workloads/controllers/replicaset: the pods of the docs' frontend ReplicaSet
+    are named ``frontend-`` and five characters of apimachinery's rand.String alphabet (no
+    vowels, no 0, 1 or 3), as ``kubectl create`` of a ``generateName`` is."""
+    frontend = """\
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: frontend
+  labels:
+    app: guestbook
+    tier: frontend
+spec:
+  # modify replicas according to your case
+  replicas: 3
+  selector:
+    matchLabels:
+      tier: frontend
+  template:
+    metadata:
+      labels:
+        tier: frontend
+    spec:
+      containers:
+      - name: php-redis
+        image: us-docker.pkg.dev/google-samples/containers/gke/gb-frontend:v5
+"""  # controllers/frontend.yaml as the page shows it
+    _kubectl(cluster, "apply", "-f", "-", stdin=frontend)
+    _kubectl(cluster, "wait", "--for=jsonpath={.status.replicas}=3", "rs/frontend",
+             "--timeout=30s")
+    names = _kubectl(cluster, "get", "pods", "-l", "tier=frontend", "-o",
+                     "jsonpath={.items[*].metadata.name}").split()
+    made = _kubectl(cluster, "create", "-f", "-", "-o", "name", stdin=(
+        '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "cm-"}}'))
+    assert len(names) == 3
+    assert all(re.fullmatch(r"frontend-[bcdfghjklmnpqrstvwxz2456789]{5}", name)
+               for name in names), names
+    assert re.fullmatch(r"configmap/cm-[bcdfghjklmnpqrstvwxz2456789]{5}\n", made), made
