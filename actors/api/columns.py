@@ -222,12 +222,22 @@ def _secret_cells(secret: Object) -> list[str]:
 
 
 def _event_cells(event: Object) -> list[str]:
+    """An Event's row, the wide cells among the others as kube's printEvent orders them:
+    SUBOBJECT and SOURCE before MESSAGE, FIRST SEEN, COUNT and NAME after it."""
     involved = event.get("involvedObject") or {}
     last = event.get("lastTimestamp") or event["metadata"].get("creationTimestamp")
+    first = event.get("firstTimestamp") or event.get("eventTime") or last
+    source = event.get("source") or {}
+    component, host = (source.get("component"), source.get("host")) if source.get(
+        "component") else (event.get("reportingComponent"), event.get("reportingInstance"))
     return [age({"metadata": {"creationTimestamp": last}}), str(event.get("type", "")),
             str(event.get("reason", "")),
             f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
-            str(event.get("message", ""))]
+            str(involved.get("fieldPath", "")),
+            f"{component}, {host}" if host else str(component or ""),
+            str(event.get("message", "")).strip(),
+            age({"metadata": {"creationTimestamp": first}}), str(event.get("count", 1)),
+            event["metadata"]["name"]]
 
 
 def _template_cells(obj: Object) -> list[str]:
@@ -474,7 +484,11 @@ BY_RESOURCE: dict[str, Columns] = {
     "configmaps": _columns("Name,Data,Age", "", _configmap_cells),
     "secrets": _columns("Name,Type,Data,Age", "", _secret_cells),
     "serviceaccounts": _columns("Name,Secrets,Age", "", _service_account_cells),
-    "events": _columns("Last Seen,Type,Reason,Object,Message", "", _event_cells),
+    "events": Columns(tuple(
+        Column(name, priority, "name" if name == "Name" else "")
+        for name, priority in (("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0),
+                               ("Subobject", 1), ("Source", 1), ("Message", 0),
+                               ("First Seen", 1), ("Count", 1), ("Name", 1))), _event_cells),
     "resourcequotas": _columns("Name,Age,Request,Limit", "", _quota_cells),
     "namespaces": _columns("Name,Status,Age", "", _namespace_cells),
     "replicasets": _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE, _replicaset_cells),

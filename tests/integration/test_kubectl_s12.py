@@ -47,6 +47,15 @@ def test_a_pods_events_are_listed_and_described_in_the_order_they_happened(clust
     assert all(re.fullmatch(r"nginx\.[0-9a-f]{16}", name) for name, _ in rows), rows
     described = _kubectl(cluster, "describe", "pod", "nginx").split("Events:\n")[1]
     assert [line.split()[1] for line in described.splitlines()[2:]] == order
+    wide = _kubectl(cluster, "get", "events", "--field-selector",
+                    "involvedObject.name=nginx,reason=Scheduled", "-o", "wide").splitlines()
+    assert re.split(r"\s{2,}", wide[0]) == [
+        "LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE",
+        "FIRST SEEN", "COUNT", "NAME"]
+    cells = re.split(r"\s{2,}", wide[1])  # SUBOBJECT is empty
+    assert cells[1:5] == ["Normal", "Scheduled", "pod/nginx", "default-scheduler"]
+    assert cells[5].startswith("Successfully assigned default/nginx to node-")
+    assert cells[7:] == ["1", rows[0][0]]
 
 
 RBAC_MANIFESTS = [
