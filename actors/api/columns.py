@@ -338,7 +338,7 @@ def _quota_cells(quota: Object) -> list[str]:
     hard, used = status.get("hard") or {}, status.get("used") or {}
     cells = [", ".join(f"{name}: {used.get(name, 0)}/{hard[name]}" for name in sorted(hard)
                        if name.startswith("limits.") == limits) for limits in (False, True)]
-    return [quota["metadata"]["name"], age(quota), *cells]
+    return [quota["metadata"]["name"], *cells, age(quota)]
 
 
 def _csr_cells(csr: Object) -> list[str]:
@@ -352,7 +352,8 @@ def _csr_cells(csr: Object) -> list[str]:
 
 def _priority_class_cells(priority_class: Object) -> list[str]:
     return [priority_class["metadata"]["name"], str(priority_class.get("value", 0)),
-            str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class)]
+            str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class),
+            str(priority_class.get("preemptionPolicy", ""))]
 
 
 def _budget_cells(budget: Object) -> list[str]:
@@ -489,7 +490,7 @@ BY_RESOURCE: dict[str, Columns] = {
         for name, priority in (("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0),
                                ("Subobject", 1), ("Source", 1), ("Message", 0),
                                ("First Seen", 1), ("Count", 1), ("Name", 1))), _event_cells),
-    "resourcequotas": _columns("Name,Age,Request,Limit", "", _quota_cells),
+    "resourcequotas": _columns("Name,Request,Limit,Age", "", _quota_cells),
     "namespaces": _columns("Name,Status,Age", "", _namespace_cells),
     "replicasets": _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE, _replicaset_cells),
     replication.RESOURCE: _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE,
@@ -505,7 +506,8 @@ BY_RESOURCE: dict[str, Columns] = {
                          _WORKLOAD_WIDE, _cronjob_cells),
     certificates.RESOURCE: _columns("Name,Age,SignerName,Requestor,RequestedDuration,Condition",
                                     "", _csr_cells),
-    "priorityclasses": _columns("Name,Value,Global-Default,Age", "", _priority_class_cells),
+    "priorityclasses": _columns("Name,Value,Global-Default,Age,PreemptionPolicy", "",
+                                _priority_class_cells),
     "flowschemas": _columns("Name,PriorityLevel,MatchingPrecedence,DistinguisherMethod,Age,"
                             "MissingPL", "", _flow_schema_cells),
     "prioritylevelconfigurations": _columns(

@@ -5,6 +5,7 @@ prints against kube-apiserver, in the same order."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -337,3 +338,29 @@ spec:
     assert all(re.fullmatch(r"frontend-[bcdfghjklmnpqrstvwxz2456789]{5}", name)
                for name in names), names
     assert re.fullmatch(r"configmap/cm-[bcdfghjklmnpqrstvwxz2456789]{5}\n", made), made
+
+
+def test_get_quota_and_priorityclass_print_kube_apiservers_columns(cluster):
+    """tasks/administer-cluster/manage-resources/quota-memory-cpu-namespace: ``get quota``
+    prints NAME, REQUEST, LIMIT, AGE (used/hard); ``get priorityclass`` NAME, VALUE,
+    GLOBAL-DEFAULT, AGE, PREEMPTIONPOLICY; a LimitRange NAME and CREATED AT."""
+    quota = Path(__file__).parent / "manifests" / "admin" / "resource" / "quota-mem-cpu.yaml"
+    limits = quota.with_name("memory-defaults.yaml")
+    _kubectl(cluster, "create", "namespace", "quota-mem-cpu-example")
+    _kubectl(cluster, "apply", "-f", str(quota), "-f", str(limits), "-n",
+             "quota-mem-cpu-example")
+    _kubectl(cluster, "wait", "--for=jsonpath={.status.used.requests\\.cpu}=0",
+             "quota/mem-cpu-demo", "-n", "quota-mem-cpu-example", "--timeout=30s")
+    table = _kubectl(cluster, "get", "quota", "-n", "quota-mem-cpu-example").splitlines()
+    assert re.split(r"\s{2,}", table[0]) == ["NAME", "REQUEST", "LIMIT", "AGE"]
+    assert re.split(r"\s{2,}", table[1])[:3] == [
+        "mem-cpu-demo", "requests.cpu: 0/1, requests.memory: 0/1Gi",
+        "limits.cpu: 0/2, limits.memory: 0/2Gi"]
+    ranges = _kubectl(cluster, "get", "limits", "-n", "quota-mem-cpu-example").splitlines()
+    assert ranges[0].split() == ["NAME", "CREATED", "AT"]
+    _kubectl(cluster, "create", "priorityclass", "high-priority", "--value=1000000",
+             "--description=for the docs' high-priority pods")
+    classes = _kubectl(cluster, "get", "priorityclass", "high-priority").splitlines()
+    assert classes[0].split() == ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]
+    row = classes[1].split()
+    assert row[:3] + row[4:] == ["high-priority", "1000000", "false", "PreemptLowerPriority"]
