@@ -28,6 +28,14 @@ from bus.errors import BadRequest, Conflict, InternalError, Invalid
 SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "resourceVersion")
 
+UNGENERATED = frozenset((
+    "configmaps", "secrets", "serviceaccounts", "services", "endpoints", "namespaces", "nodes",
+    "events", "leases", "limitranges", "resourcequotas", "persistentvolumes",
+    "persistentvolumeclaims", "storageclasses", "priorityclasses", "controllerrevisions",
+    "roles", "rolebindings", "clusterroles", "clusterrolebindings"))
+"""Kinds whose objects have no ``metadata.generation`` (kube-apiserver's strategies for them
+set none: a ConfigMap reads back without one)."""
+
 CREATED_STATUS: dict[str, Object] = {
     "pods": {}, "deployments": {}, "jobs": {}, "cronjobs": {},
     "replicasets": {"replicas": 0}, "replicationcontrollers": {"replicas": 0},
@@ -136,7 +144,9 @@ def prepare_create(
         metadata["name"] = f"{metadata['generateName']}{generated_suffix(request_id)}"
     for owned in SERVER_OWNED:
         metadata.pop(owned, None)
-    metadata.update(uid=new_uid(), creationTimestamp=now_rfc3339(), generation=1)
+    metadata.update(uid=new_uid(), creationTimestamp=now_rfc3339())
+    if info.name not in UNGENERATED or isinstance(info, crds.CustomResource):
+        metadata["generation"] = 1
     if info.namespaced:
         metadata["namespace"] = namespace
     if trace_id and isinstance(metadata.setdefault("annotations", {}), dict):  # else refused
@@ -224,8 +234,8 @@ def prepare_update(
         raise _invalid(info, old, problems)
     elif info.name == certificates.RESOURCE:  # its main update and ``approval``
         certificates.prepare_update(subresource, body, new, old)
-    if new.get("spec") != old.get("spec"):
-        metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
+    if new.get("spec") != old.get("spec") and "generation" in old["metadata"]:
+        metadata["generation"] = int(old["metadata"]["generation"]) + 1
     return new, expected
 
 
@@ -287,8 +297,8 @@ def _spec_field_update(info: ResourceInfo, subresource: str, body: Object, old: 
         _check_replicas(spec["replicas"], old["metadata"]["name"])
     crds.with_path_value(new, _scale_paths(info).spec_replicas if subresource == "scale"
                          else ".spec.finalizers", plain_copy(spec[field]))
-    if new.get("spec") != old.get("spec"):
-        new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
+    if new.get("spec") != old.get("spec") and "generation" in old["metadata"]:
+        new["metadata"]["generation"] = int(old["metadata"]["generation"]) + 1
     return new
 
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.integration
 
@@ -364,3 +365,30 @@ def test_get_quota_and_priorityclass_print_kube_apiservers_columns(cluster):
     assert classes[0].split() == ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]
     row = classes[1].split()
     assert row[:3] + row[4:] == ["high-priority", "1000000", "false", "PreemptLowerPriority"]
+
+
+def test_objects_without_a_spec_generation_read_back_without_one(cluster):
+    """tasks/configure-pod-container/configure-pod-configmap: ``get configmap -o yaml``
+    shows no ``metadata.generation``, nor a Secret's, a Service's or a namespace's, as
+    kube-apiserver keeps none for them; a Deployment's starts at 1 and moves with its spec."""
+    _kubectl(cluster, "create", "configmap", "special-config",
+             "--from-literal=special.how=very")
+    _kubectl(cluster, "create", "secret", "generic", "db-user-pass",
+             "--from-literal=username=admin")
+    _kubectl(cluster, "create", "namespace", "generations")
+    _kubectl(cluster, "create", "service", "clusterip", "my-cs", "--tcp=5678:8080")
+    _kubectl(cluster, "create", "deployment", "gen", "--image=busybox:1.35")
+    for kind, name in (("configmap", "special-config"), ("secret", "db-user-pass"),
+                       ("namespace", "generations"), ("service", "my-cs")):
+        metadata = yaml.safe_load(_kubectl(cluster, "get", kind, name, "-o", "yaml"))[
+            "metadata"]
+        assert "generation" not in metadata, (kind, metadata)
+    _kubectl(cluster, "patch", "service", "my-cs", "-p", '{"spec": {"ports": [{"port": 5678, '
+             '"targetPort": 9090, "name": "5678-8080", "protocol": "TCP"}]}}')
+    assert _kubectl(cluster, "get", "service", "my-cs", "-o",
+                    "jsonpath={.metadata.generation}") == ""
+    assert _kubectl(cluster, "get", "deployment", "gen", "-o",
+                    "jsonpath={.metadata.generation}") == "1"
+    _kubectl(cluster, "set", "image", "deployment/gen", "busybox=busybox:1.36")
+    assert _kubectl(cluster, "get", "deployment", "gen", "-o",
+                    "jsonpath={.metadata.generation}") == "2"
