@@ -185,6 +185,28 @@ def _default_cells(obj: Object) -> list[str]:
     return [obj["metadata"]["name"], age(obj)]
 
 
+def _created_cells(obj: Object) -> list[str]:
+    """kube-apiserver's default table (a CRD's) and its Roles' and ClusterRoles': the name and
+    when it was created, as RFC 3339 in UTC."""
+    return [obj["metadata"]["name"], str(obj["metadata"].get("creationTimestamp", ""))]
+
+
+def _binding_cells(binding: Object) -> list[str]:
+    """A RoleBinding's or ClusterRoleBinding's row: ``Kind/name`` of its role; wide, its
+    users, groups and service accounts (``namespace/name``), as kube's SubjectsStrings."""
+    ref = binding.get("roleRef") or {}
+    subjects = [s for s in binding.get("subjects") or [] if isinstance(s, dict)]
+
+    def named(kind: str) -> str:
+        return ", ".join(
+            f"{s['namespace']}/{s.get('name', '')}" if kind == "ServiceAccount"
+            and s.get("namespace") else str(s.get("name", ""))
+            for s in subjects if s.get("kind") == kind)
+
+    return [binding["metadata"]["name"], f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            age(binding), named("User"), named("Group"), named("ServiceAccount")]
+
+
 def _configmap_cells(configmap: Object) -> list[str]:
     data = len(configmap.get("data") or {}) + len(configmap.get("binaryData") or {})
     return [configmap["metadata"]["name"], str(data), age(configmap)]
@@ -200,12 +222,22 @@ def _secret_cells(secret: Object) -> list[str]:
 
 
 def _event_cells(event: Object) -> list[str]:
+    """An Event's row, the wide cells among the others as kube's printEvent orders them:
+    SUBOBJECT and SOURCE before MESSAGE, FIRST SEEN, COUNT and NAME after it."""
     involved = event.get("involvedObject") or {}
     last = event.get("lastTimestamp") or event["metadata"].get("creationTimestamp")
+    first = event.get("firstTimestamp") or event.get("eventTime") or last
+    source = event.get("source") or {}
+    component, host = (source.get("component"), source.get("host")) if source.get(
+        "component") else (event.get("reportingComponent"), event.get("reportingInstance"))
     return [age({"metadata": {"creationTimestamp": last}}), str(event.get("type", "")),
             str(event.get("reason", "")),
             f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
-            str(event.get("message", ""))]
+            str(involved.get("fieldPath", "")),
+            f"{component}, {host}" if host else str(component or ""),
+            str(event.get("message", "")).strip(),
+            age({"metadata": {"creationTimestamp": first}}), str(event.get("count", 1)),
+            event["metadata"]["name"]]
 
 
 def _template_cells(obj: Object) -> list[str]:
@@ -306,7 +338,7 @@ def _quota_cells(quota: Object) -> list[str]:
     hard, used = status.get("hard") or {}, status.get("used") or {}
     cells = [", ".join(f"{name}: {used.get(name, 0)}/{hard[name]}" for name in sorted(hard)
                        if name.startswith("limits.") == limits) for limits in (False, True)]
-    return [quota["metadata"]["name"], age(quota), *cells]
+    return [quota["metadata"]["name"], *cells, age(quota)]
 
 
 def _csr_cells(csr: Object) -> list[str]:
@@ -320,7 +352,8 @@ def _csr_cells(csr: Object) -> list[str]:
 
 def _priority_class_cells(priority_class: Object) -> list[str]:
     return [priority_class["metadata"]["name"], str(priority_class.get("value", 0)),
-            str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class)]
+            str(bool(priority_class.get("globalDefault"))).lower(), age(priority_class),
+            str(priority_class.get("preemptionPolicy", ""))]
 
 
 def _budget_cells(budget: Object) -> list[str]:
@@ -452,8 +485,12 @@ BY_RESOURCE: dict[str, Columns] = {
     "configmaps": _columns("Name,Data,Age", "", _configmap_cells),
     "secrets": _columns("Name,Type,Data,Age", "", _secret_cells),
     "serviceaccounts": _columns("Name,Secrets,Age", "", _service_account_cells),
-    "events": _columns("Last Seen,Type,Reason,Object,Message", "", _event_cells),
-    "resourcequotas": _columns("Name,Age,Request,Limit", "", _quota_cells),
+    "events": Columns(tuple(
+        Column(name, priority, "name" if name == "Name" else "")
+        for name, priority in (("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0),
+                               ("Subobject", 1), ("Source", 1), ("Message", 0),
+                               ("First Seen", 1), ("Count", 1), ("Name", 1))), _event_cells),
+    "resourcequotas": _columns("Name,Request,Limit,Age", "", _quota_cells),
     "namespaces": _columns("Name,Status,Age", "", _namespace_cells),
     "replicasets": _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE, _replicaset_cells),
     replication.RESOURCE: _columns("Name,Desired,Current,Ready,Age", _WORKLOAD_WIDE,
@@ -469,13 +506,18 @@ BY_RESOURCE: dict[str, Columns] = {
                          _WORKLOAD_WIDE, _cronjob_cells),
     certificates.RESOURCE: _columns("Name,Age,SignerName,Requestor,RequestedDuration,Condition",
                                     "", _csr_cells),
-    "priorityclasses": _columns("Name,Value,Global-Default,Age", "", _priority_class_cells),
+    "priorityclasses": _columns("Name,Value,Global-Default,Age,PreemptionPolicy", "",
+                                _priority_class_cells),
     "flowschemas": _columns("Name,PriorityLevel,MatchingPrecedence,DistinguisherMethod,Age,"
                             "MissingPL", "", _flow_schema_cells),
     "prioritylevelconfigurations": _columns(
         "Name,Type,NominalConcurrencyShares,Queues,HandSize,QueueLengthLimit,Age", "",
         _priority_level_cells),
     "leases": _columns("Name,Holder,Age", "", _lease_cells),
+    **dict.fromkeys(("roles", "clusterroles", "limitranges", "customresourcedefinitions"),
+                    _columns("Name,Created At", "", _created_cells)),
+    **dict.fromkeys(("rolebindings", "clusterrolebindings"),
+                    _columns("Name,Role,Age", "Users,Groups,ServiceAccounts", _binding_cells)),
     "poddisruptionbudgets": _columns("Name,Min Available,Max Unavailable,Allowed Disruptions,Age",
                                      "", _budget_cells),
     "services": _columns("Name,Type,Cluster-IP,External-IP,Port(s),Age", "Selector",

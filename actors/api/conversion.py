@@ -99,7 +99,8 @@ def hpa_to_v1(hpa: Object) -> Object:
             "metadata": _with_annotations(hpa, annotations),
             "spec": _present({**_taken(spec, "scaleTargetRef", "minReplicas", "maxReplicas"),
                               "targetCPUUtilizationPercentage": cpu}),
-            **({"status": _present({**_taken(status, "observedGeneration", "lastScaleTime",
+            **({"status": _present({"currentReplicas": 0, "desiredReplicas": 0,  # no omitempty
+                                    **_taken(status, "observedGeneration", "lastScaleTime",
                                              "currentReplicas", "desiredReplicas"),
                                     "currentCPUUtilizationPercentage": current})}
                if "status" in hpa else {})}

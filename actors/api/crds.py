@@ -75,8 +75,17 @@ class CustomResource(ResourceInfo):
     """Each served version's ``openAPIV3Schema`` as the CRD says it (what ``kubectl explain``
     reads)."""
     columns: tuple[Column, ...] = ()
+    selectable: tuple[str, ...] = ()
+    """The storage version's ``selectableFields`` (``spec.color``): what a field selector
+    may name besides ``metadata.name`` and ``metadata.namespace``."""
     scale: ScalePaths | None = None
     """The storage version's ``scale`` subresource, when it has one."""
+
+
+def selectable_fields(info: ResourceInfo) -> tuple[str, ...]:
+    """The fields a list or watch of ``info`` may select by besides the common ones: a
+    custom resource's ``selectableFields``."""
+    return info.selectable if isinstance(info, CustomResource) else ()
 
 
 def storage_version(crd: Object) -> str:
@@ -349,6 +358,8 @@ def resource_of(crd: Object) -> CustomResource | None:
                  for v in served},
         openapi={v["name"]: v["schema"]["openAPIV3Schema"] for v in served},
         columns=tuple(_column(c) for c in storage.get("additionalPrinterColumns") or ()),
+        selectable=tuple(str(f.get("jsonPath", "")).lstrip(".")
+                         for f in storage.get("selectableFields") or () if isinstance(f, dict)),
         scale=_scale_paths((storage.get("subresources") or {}).get("scale")),
     )
 

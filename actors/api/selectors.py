@@ -95,17 +95,18 @@ def parse_labels(selector: str | None) -> tuple[Requirement, ...]:
     return tuple(requirements)
 
 
-def parse_fields(selector: str | None) -> tuple[Requirement, ...]:
-    """Parse a field selector; BadRequest naming an unsupported field."""
+def parse_fields(selector: str | None, selectable: tuple[str, ...] = ()
+                 ) -> tuple[Requirement, ...]:
+    """Parse a field selector; BadRequest naming an unsupported field. ``selectable``: the
+    paths a custom resource's CRD adds (its ``selectableFields``, without the leading dot)."""
     requirements = []
     for term in _split_terms(selector or ""):
         op = "!=" if "!=" in term else "="
         path, _, value = term.replace("==", "=").partition(op)
         path = path.strip()
-        if not _ or path not in FIELDS:
-            raise BadRequest(
-                f'field label not supported: "{path}" (supported: {", ".join(FIELDS)})'
-            )
+        if not _ or (path not in FIELDS and path not in selectable):
+            supported = ", ".join((*FIELDS, *selectable))
+            raise BadRequest(f'field label not supported: "{path}" (supported: {supported})')
         requirements.append(Requirement(path, op, (value.strip(),)))
     return tuple(requirements)
 
@@ -124,13 +125,17 @@ def field_value(obj: dict[str, Any], path: str) -> str:
     value: Any = obj
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, bool):  # a selectable field's, as kube-apiserver writes it
+        return "true" if value else "false"
     return "" if value is None else str(value)
 
 
-def matcher(labels: str | None = None, fields: str | None = None) -> Matcher:
-    """One predicate over objects for both selectors (either may be None)."""
+def matcher(labels: str | None = None, fields: str | None = None,
+            selectable: tuple[str, ...] = ()) -> Matcher:
+    """One predicate over objects for both selectors (either may be None); ``selectable``:
+    the fields a custom resource may be selected by besides (:func:`parse_fields`)."""
     label_reqs = parse_labels(labels)
-    field_reqs = parse_fields(fields)
+    field_reqs = parse_fields(fields, selectable)
 
     def matches(obj: dict[str, Any]) -> bool:
         obj_labels = obj.get("metadata", {}).get("labels") or {}

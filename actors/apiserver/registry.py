@@ -28,6 +28,26 @@ from bus.errors import BadRequest, Conflict, InternalError, Invalid
 SERVER_OWNED = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                 "deletionGracePeriodSeconds", "resourceVersion")
 
+UNGENERATED = frozenset((
+    "configmaps", "secrets", "serviceaccounts", "services", "endpoints", "namespaces", "nodes",
+    "events", "leases", "limitranges", "resourcequotas", "persistentvolumes",
+    "persistentvolumeclaims", "storageclasses", "priorityclasses", "controllerrevisions",
+    "roles", "rolebindings", "clusterroles", "clusterrolebindings"))
+"""Kinds whose objects have no ``metadata.generation`` (kube-apiserver's strategies for them
+set none: a ConfigMap reads back without one)."""
+
+CREATED_STATUS: dict[str, Object] = {
+    "pods": {}, "deployments": {}, "jobs": {}, "cronjobs": {},
+    "replicasets": {"replicas": 0}, "replicationcontrollers": {"replicas": 0},
+    "statefulsets": {"replicas": 0, "availableReplicas": 0},
+    "daemonsets": {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                   "desiredNumberScheduled": 0, "numberReady": 0},
+    "ingresses": {"loadBalancer": {}}, "horizontalpodautoscalers": {"desiredReplicas": 0},
+}
+"""The status a new object of these kinds is stored with, whatever was sent: the empty
+status kube-apiserver's strategies set, as its JSON shows it (the counts without
+``omitempty`` there, which the official clients require, as 0)."""
+
 
 MAX_DEPTH = 64
 """Deepest nesting of maps and lists accepted in a body."""
@@ -89,12 +109,17 @@ def _copy(value: Any, depth: int) -> Any:
     raise _NotPlain(f"{type(value).__name__} values are not allowed")
 
 
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""The characters of a generated name's suffix (apimachinery's rand.String: no vowels, no
+0, 1 or 3, so that no word is spelled and none is mistaken for another)."""
+
+
 def generated_suffix(request_id: str | None) -> str:
-    """Five hex digits after a ``generateName``: of the request's id (a keyless hash), or
-    random without one."""
-    if request_id is None:
-        return new_uid().replace("-", "")[:5]
-    return hashlib.blake2b(request_id.encode(), digest_size=8).hexdigest()[:5]
+    """Five characters of :data:`NAME_ALPHABET` after a ``generateName``: of the request's
+    id (a keyless hash), or random without one."""
+    seed = (request_id or new_uid()).encode()
+    digest = hashlib.blake2b(seed, digest_size=8).digest()
+    return "".join(NAME_ALPHABET[byte % len(NAME_ALPHABET)] for byte in digest[:5])
 
 
 def prepare_create(
@@ -119,13 +144,15 @@ def prepare_create(
         metadata["name"] = f"{metadata['generateName']}{generated_suffix(request_id)}"
     for owned in SERVER_OWNED:
         metadata.pop(owned, None)
-    metadata.update(uid=new_uid(), creationTimestamp=now_rfc3339(), generation=1)
+    metadata.update(uid=new_uid(), creationTimestamp=now_rfc3339())
+    if info.name not in UNGENERATED or isinstance(info, crds.CustomResource):
+        metadata["generation"] = 1
     if info.namespaced:
         metadata["namespace"] = namespace
     if trace_id and isinstance(metadata.setdefault("annotations", {}), dict):  # else refused
         metadata["annotations"].setdefault(TRACE_ANNOTATION, trace_id)
-    if info.name == "pods":
-        obj["status"] = {}
+    if info.name in CREATED_STATUS:  # kube-apiserver's PrepareForCreate: what was sent goes
+        obj["status"] = plain_copy(CREATED_STATUS[info.name])
     if defaulter := DEFAULTERS.get(info.name):
         defaulter(obj)
     return obj
@@ -207,8 +234,8 @@ def prepare_update(
         raise _invalid(info, old, problems)
     elif info.name == certificates.RESOURCE:  # its main update and ``approval``
         certificates.prepare_update(subresource, body, new, old)
-    if new.get("spec") != old.get("spec"):
-        metadata["generation"] = int(old["metadata"].get("generation", 1)) + 1
+    if new.get("spec") != old.get("spec") and "generation" in old["metadata"]:
+        metadata["generation"] = int(old["metadata"]["generation"]) + 1
     return new, expected
 
 
@@ -270,8 +297,8 @@ def _spec_field_update(info: ResourceInfo, subresource: str, body: Object, old: 
         _check_replicas(spec["replicas"], old["metadata"]["name"])
     crds.with_path_value(new, _scale_paths(info).spec_replicas if subresource == "scale"
                          else ".spec.finalizers", plain_copy(spec[field]))
-    if new.get("spec") != old.get("spec"):
-        new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
+    if new.get("spec") != old.get("spec") and "generation" in old["metadata"]:
+        new["metadata"]["generation"] = int(old["metadata"]["generation"]) + 1
     return new
 
 

@@ -169,7 +169,8 @@ class Verbs:
         the revision of its first page (the ``continue`` token carries it), or of an
         ``Exact`` ``resourceVersionMatch``."""
         options = request.options
-        match = matcher(options.label_selector, options.field_selector)
+        match = matcher(options.label_selector, options.field_selector,
+                        crds.selectable_fields(request.info))
         prefix = request.info.prefix(request.namespace)
         self._caught_up(request)
         assert self.view is not None, "reads before on_start"
@@ -534,7 +535,8 @@ class Verbs:
             id=watch_id, subject=self.subjects.watch(watch_id),
             owner=request.envelope.sender or request.user.name, user=request.user.name,
             info=request.info, namespace=request.namespace,
-            match=matcher(options.label_selector, options.field_selector),
+            match=matcher(options.label_selector, options.field_selector,
+                          crds.selectable_fields(request.info)),
             revision=0, lease_seconds=options.lease_seconds, version=options.version,
         )
         watcher.renew()

@@ -68,6 +68,14 @@ COMBINED = "(combined from similar events): "
 """What a combined Event's message starts with (client-go's EventAggregatorByReasonMessageFunc)."""
 
 
+def event_name(name: str, at: int) -> str:
+    """An Event's name as client-go's recorder makes it: its object's name, a dot and the
+    time it happened (``at``, ``time.time_ns()``) in hex, so that a list in name order, as
+    ``kubectl get events`` and ``describe`` print it, is each object's events in the order
+    they happened."""
+    return f"{name}.{at:x}"
+
+
 @dataclass(slots=True)
 class _Messages:
     seen: set[str] = field(default_factory=set)
@@ -161,9 +169,12 @@ class EventRecorder:
         self._closed = False
         self._writer = writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
 
-    def record(self, pod: Object, kind: str, reason: str, message: str) -> None:
+    def record(self, pod: Object, kind: str, reason: str, message: str,
+               at: int | None = None) -> None:
         """A ``Normal`` or ``Warning`` event ``reason`` about ``pod`` (written soon after, or
-        dropped when ``max_queued`` wait)."""
+        dropped when ``max_queued`` wait); ``at``: when it happened (``time.time_ns()``, by
+        default now), which names a new Event."""
+        at = time.time_ns() if at is None else at
         if self._closed:
             return
         with self._lock:
@@ -177,7 +188,7 @@ class EventRecorder:
                       pod["metadata"]["name"], self.max_queued)
             return
         try:
-            self._writer.submit(self._record, pod, kind, reason, message)
+            self._writer.submit(self._record, pod, kind, reason, message, at)
         except RuntimeError:  # closed: dropped
             self._written()
 
@@ -191,15 +202,15 @@ class EventRecorder:
         if self._owned:
             self._writer.shutdown(wait=False, cancel_futures=True)
 
-    def _record(self, pod: Object, kind: str, reason: str, message: str) -> None:
+    def _record(self, pod: Object, kind: str, reason: str, message: str, at: int) -> None:
         sent = None
         try:
-            sent = self._write(pod, kind, reason, message)
+            sent = self._write(pod, kind, reason, message, at)
         finally:
             if sent is None:
                 self._written()
 
-    def _write(self, pod: Object, kind: str, reason: str, message: str
+    def _write(self, pod: Object, kind: str, reason: str, message: str, at: int
                ) -> Future[Object] | None:
         """Sends the event's write: the create's future when one is sent (the queue's place
         is given back when it is answered), None when done or dropped."""
@@ -217,7 +228,7 @@ class EventRecorder:
             made = _answered(made)
         try:
             if made is None:
-                sent = self._sent(lambda: self._create(pod, kind, reason, message))
+                sent = self._sent(lambda: self._create(pod, kind, reason, message, at))
                 sent.add_done_callback(functools.partial(self._created, key))
                 self._remember(key, sent)
                 return sent
@@ -267,12 +278,13 @@ class EventRecorder:
             for key in [key for key in self._made if key[0] == pod_uid]:
                 del self._made[key]
 
-    def _create(self, obj: Object, kind: str, reason: str, message: str) -> Future[Object]:
+    def _create(self, obj: Object, kind: str, reason: str, message: str, at: int
+                ) -> Future[Object]:
         metadata = obj["metadata"]
         namespace = metadata.get("namespace") or "default"  # a cluster-scoped object's
         now = now_rfc3339()
         event = {
-            "metadata": {"generateName": f"{metadata['name']}.", "namespace": namespace},
+            "metadata": {"name": event_name(metadata["name"], at), "namespace": namespace},
             "involvedObject": {"apiVersion": obj.get("apiVersion", "v1"),
                                "kind": obj.get("kind", "Pod"), "name": metadata["name"],
                                "namespace": metadata.get("namespace"),
@@ -291,7 +303,8 @@ class EventRecorder:
         try:
             result: Object = self.client.update("events", bumped)
         except NotFound:  # deleted meanwhile (a namespace went): start again
-            fresh = {**bumped, "metadata": {k: v for k, v in made["metadata"].items()
-                                            if k in ("generateName", "namespace")}}
+            fresh = {**bumped, "metadata": {"name": event_name(made["involvedObject"]["name"],
+                                                               time.time_ns()),
+                                            "namespace": made["metadata"]["namespace"]}}
             result = self.client.create("events", fresh, made["metadata"]["namespace"])
         return result

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import platform
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from actors.api.objects import Object
 
@@ -30,6 +32,34 @@ def host_memory() -> str:
 def host_arch() -> str:
     """Kubernetes' name for this machine's architecture (``amd64``, ``arm64``)."""
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return ""
+
+
+def _os_image() -> str:
+    """The host's ``PRETTY_NAME`` (``Debian GNU/Linux 12 (bookworm)``), as the kubelet
+    reads it from os-release."""
+    for line in _read("/etc/os-release").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.partition("=")[2].strip('"')
+    return ""
+
+
+def system_info(node: str, runtime_version: str) -> Object:
+    """A Node's ``status.nodeInfo`` with every field kube's NodeSystemInfo always has (the
+    official clients refuse a Node without them): the host's kernel, OS image and boot id;
+    a machine id and system UUID of its own for each node (several share one host)."""
+    machine = uuid.uuid5(uuid.NAMESPACE_OID, f"{_read('/etc/machine-id')}/{node}")
+    return {"machineID": machine.hex, "systemUUID": str(machine),
+            "bootID": _read("/proc/sys/kernel/random/boot_id"),
+            "kernelVersion": platform.release(), "osImage": _os_image(),
+            "containerRuntimeVersion": runtime_version, "kubeletVersion": "kubeactor-0.1.0",
+            "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": host_arch()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from actors.api.objects import Object
 from actors.api.resources import NODE_LEASE_NAMESPACE
 from actors.client.client import Client, WatchEvent
 from actors.client.events import EventRecorder
-from actors.kubelet.config import KubeletConfig, host_arch, node_conditions
+from actors.kubelet.config import KubeletConfig, host_arch, node_conditions, system_info
 from actors.kubelet.objectcache import ObjectCache
 from actors.kubelet.podaddresses import PodAddresses
 from actors.kubelet.podrecord import PodRecord, SyncConfig
@@ -123,9 +123,7 @@ class NodeAgent:
             "conditions": node_conditions(now_rfc3339()),
             "addresses": [{"type": "InternalIP", "address": self.config.address},
                           {"type": "Hostname", "address": self.name}],
-            "nodeInfo": {"kubeletVersion": "kubeactor-0.1.0",
-                         "containerRuntimeVersion": self.runtime.version(),
-                         "operatingSystem": "linux", "architecture": arch},
+            "nodeInfo": system_info(self.name, self.runtime.version()),
         }
         try:
             stored = self.client.create("nodes", dict(node, status=status), None)

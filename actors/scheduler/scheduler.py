@@ -43,6 +43,7 @@ import concurrent.futures
 import copy
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -353,22 +354,25 @@ class Scheduler(BusActor):
         while self._to_bind and self._in_flight < self.config.bindings_in_flight:
             entry, node, state = self._to_bind.popleft()
             self._in_flight += 1
-            if not self.framework.bind_soon(state, entry.info, node,
-                                            functools.partial(self._bound, entry, node, state)):
+            bound = functools.partial(self._bound, entry, node, state, time.time_ns())
+            if not self.framework.bind_soon(state, entry.info, node, bound):
                 assert self._binding is not None
-                self._binding.submit(self._bind, entry, node, state)
+                self._binding.submit(self._bind, entry, node, state, bound)
 
-    def _bind(self, entry: QueuedPod, node: str, state: CycleState) -> None:
+    def _bind(self, entry: QueuedPod, node: str, state: CycleState,
+              bound: Callable[[Status], None]) -> None:
         """On a binding thread: PreBind and Bind (guarded: a broken plugin is an Error, and
         the pod backs off), then :meth:`_bound`."""
-        self._bound(entry, node, state, self.framework.run_bind(state, entry.info, node))
+        bound(self.framework.run_bind(state, entry.info, node))
 
-    def _bound(self, entry: QueuedPod, node: str, state: CycleState, status: Status) -> None:
+    def _bound(self, entry: QueuedPod, node: str, state: CycleState, sent: int,
+               status: Status) -> None:
         """How binding went (a binding thread, or the bus loop for a binding that needed
-        none): the Scheduled Event, and the actor hears it."""
+        none): the Scheduled Event (of when the binding was sent: before the kubelet hears
+        of it, whatever answers first), and the actor hears it."""
         if status.ok:
             self.recorder.record(entry.info.pod, "Normal", "Scheduled",
-                                 f"Successfully assigned {entry.key} to {node}")
+                                 f"Successfully assigned {entry.key} to {node}", at=sent)
         self.tell_self(BindingDone(entry, node, state, status))
 
     def _binding_done(self, message: BindingDone) -> None:

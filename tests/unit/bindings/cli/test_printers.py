@@ -26,9 +26,9 @@ def test_quota_table_shows_used_over_hard_like_kubectl():
              "status": {"hard": {"pods": "3", "requests.cpu": "1", "limits.memory": "1Gi"},
                         "used": {"pods": "2", "requests.cpu": "300m"}}}
     lines = printers.table(resolve("quota"), [quota]).splitlines()
-    assert lines[0].split() == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    assert lines[0].split() == ["NAME", "REQUEST", "LIMIT", "AGE"]  # kube-apiserver's order
     assert lines[1].split("   ")[0] == "compute"
-    assert lines[1].endswith("pods: 2/3, requests.cpu: 300m/1   limits.memory: 0/1Gi")
+    assert "   pods: 2/3, requests.cpu: 300m/1   limits.memory: 0/1Gi   " in lines[1]
 
 
 def test_workload_and_namespace_tables_have_kubectls_columns():
@@ -54,10 +54,11 @@ def test_workload_and_namespace_tables_have_kubectls_columns():
 
 def test_priority_class_table_has_kubectls_columns():
     critical = {"metadata": {"name": "system-node-critical"}, "value": 2000001000,
-                "globalDefault": False}
+                "globalDefault": False, "preemptionPolicy": "PreemptLowerPriority"}
     rows = [line.split() for line in table(resolve("pc"), [critical]).splitlines()]
-    assert rows == [["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"],
-                    ["system-node-critical", "2000001000", "false", "<unknown>"]]
+    assert rows == [["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
+                    ["system-node-critical", "2000001000", "false", "<unknown>",
+                     "PreemptLowerPriority"]]
 
 
 def test_lease_table_shows_the_holder_like_kubectl():

@@ -58,11 +58,19 @@ def test_include_object_says_what_each_row_carries():
 
 
 def test_a_type_without_columns_of_its_own_has_name_and_age():
-    role = {"metadata": {"name": "reader"}}
+    registration = {"metadata": {"name": "hook"}}
+    registrations = lookup("admissionregistration.kubeactor.io", "admissionregistrations")
+    table = tables.table(registrations, {"items": [registration]}, "v1", "None", single=False)
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]
+    assert table["rows"] == [{"cells": ["hook", "<unknown>"]}]
+
+
+def test_roles_are_kube_apiservers_default_table_name_and_created_at():
+    role = {"metadata": {"name": "reader", "creationTimestamp": "2026-12-07T16:58:50Z"}}
     roles = lookup("rbac.authorization.k8s.io", "roles")
     table = tables.table(roles, {"items": [role]}, "v1", "None", single=False)
-    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]
-    assert table["rows"] == [{"cells": ["reader", "<unknown>"]}]
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Created At"]
+    assert table["rows"] == [{"cells": ["reader", "2026-12-07T16:58:50Z"]}]
 
 
 def test_a_custom_resource_has_its_crds_printer_columns_the_wide_ones_at_priority_1():
