@@ -65,7 +65,7 @@ from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
 from actors.kubelet.tokens import TokenManager
 from actors.kubelet.volumes import claimed, file_volume, has_token, payload
-from bus.errors import ApiError, NotFound
+from bus.errors import ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,9 @@ class PodSync:
         self.runtime.stop_pod(record.uid, grace)
         self.runtime.remove_pod(record.uid)
         self.on_span(record.pod, "remove", {"gracePeriodSeconds": grace})
-        with contextlib.suppress(NotFound):
+        with contextlib.suppress(NotFound, Conflict):  # gone, or made again under its name
             self.client.delete("pods", metadata["name"], metadata["namespace"], grace_period=0,
+                               preconditions={"uid": record.uid},
                                trace_id=trace_id_of(record.pod))
         self._forget(record)
 

@@ -6,7 +6,7 @@ pod, windowed, nobody waiting). Its body is made when it is sent, not when it is
 the status merged into the pod's status as the API last had it (``podstatus.merged``: other
 writers' conditions kept), whichever is newer of the informer's pod and the pod as the
 kubelet's last write stored it (or a read after a conflict, below), with that version's
-``resourceVersion`` as a precondition. A write that meets a newer version
+``resourceVersion`` and the pod's ``uid`` as preconditions. A write that meets a newer version
 (409: another writer's condition landed meanwhile) reads the pod again and is made again from
 it; one that meets another pod of the same name (deleted and made again: another ``uid``) is
 dropped, and the new pod never gets the old one's status. Kubernetes' status manager gets the
@@ -68,7 +68,7 @@ def status_body(record: PodRecord, status: Object) -> Object:
     version, stored = base(record)
     return {"apiVersion": "v1", "kind": "Pod", "status": merged(stored, status),
             "metadata": {"name": metadata["name"], "namespace": metadata["namespace"],
-                         "resourceVersion": str(version)}}
+                         "uid": record.uid, "resourceVersion": str(version)}}
 
 
 class StatusManager:

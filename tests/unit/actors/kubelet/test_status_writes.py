@@ -186,3 +186,16 @@ def test_a_pod_made_again_under_its_name_gets_no_status_of_the_old_one(node, api
     assert api.stored is not None
     assert api.stored["metadata"]["uid"] == "uid-2"
     assert api.stored["status"] == {"phase": "Pending"}
+
+
+def test_the_deletion_of_a_pod_made_again_under_its_name_is_not_confirmed_for_the_old_one(
+        node, api):
+    """The kubelet confirms a deletion (grace 0) with the uid of the pod it stopped."""
+    record = node.pods["uid-1"]
+    api.stored = None
+    api.write(pod("uid-2", 0, {"phase": "Pending"}))  # deleted and made again meanwhile
+    record.pod = dict(record.pod, metadata=dict(record.pod["metadata"],
+                                                deletionTimestamp="2026-12-07T12:00:00Z"))
+    node.podsync.sync(record)
+    assert api.stored is not None and api.stored["metadata"]["uid"] == "uid-2"
+    assert record.done
