@@ -57,9 +57,11 @@ class StatusWriter:
         with self._lock:
             if self._stopped:
                 return
-            if key in self._flying or len(self._flying) >= self.window:
+            if key in self._flying or key in self._waiting or len(self._flying) >= self.window:
                 # A newer write keeps the older one's place in line: a key written more often
-                # than the apiserver answers (a Lease under load) is not pushed back forever.
+                # than the apiserver answers (a Lease under load) is not pushed back forever;
+                # and it replaces the one waiting even when there is room now, else that older
+                # one would go out after it.
                 self._waiting[key] = (send, done)
                 self._wake_sender()
                 return
