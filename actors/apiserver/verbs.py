@@ -344,6 +344,8 @@ class Verbs:
             raise request.not_found()
         current = int(old["metadata"]["resourceVersion"])
         body = conversion.stored(request.info, request.options.version, body_of(old))
+        if request.verb == "update":
+            _check_sent_uid(request, body, old)
         sent = sent_version(body)
         if sent is not None and sent != current:  # before validation, as Kubernetes
             raise _conflict(request, Conflict(
@@ -573,6 +575,17 @@ def check_initial_list(items: list[Object], limit: int) -> None:
 def _conflict(request: Request, error: Conflict) -> Conflict:
     return Conflict(f'Operation cannot be fulfilled on {request.info.qualified} '
                     f'"{request.name}": {error.message}')
+
+
+def _check_sent_uid(request: Request, body: Any, old: Object) -> None:
+    """The ``metadata.uid`` an update sends is a precondition, as kube-apiserver takes it
+    (``rest.DefaultUpdatedObjectInfo.Preconditions``): 409 when the stored object of that name
+    is another one (deleted and made again), so that a write meant for the old one (a
+    kubelet's status of the pod it ran) never lands on the new one."""
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    uid = metadata.get("uid") if isinstance(metadata, dict) else None
+    if uid:
+        _check_preconditions(request, (("uid", str(uid)),), old)
 
 
 def _check_preconditions(request: Request, preconditions: tuple[tuple[str, str], ...],

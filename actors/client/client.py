@@ -486,11 +486,14 @@ class Client:
 
     def delete(self, resource: str | ResourceInfo, name: str, namespace: str | None = "default", *,
                grace_period: int | None = None, propagation_policy: str | None = None,
-               trace_id: str | None = None) -> Object:
+               preconditions: dict[str, str] | None = None, trace_id: str | None = None
+               ) -> Object:
         """Delete; ``propagation_policy`` (``Orphan``, ``Background``, ``Foreground``) says
-        what happens to the object's dependents."""
+        what happens to the object's dependents; ``preconditions`` (``uid``,
+        ``resourceVersion``) what the object must still have (409 else)."""
         options = {k: v for k, v in (("gracePeriodSeconds", grace_period),
-                                     ("propagationPolicy", propagation_policy)) if v is not None}
+                                     ("propagationPolicy", propagation_policy),
+                                     ("preconditions", preconditions)) if v is not None}
         return self.request("delete", resource, namespace=namespace, name=name,
                             options=options or None, trace_id=trace_id)
 

@@ -1,7 +1,8 @@
 """The Deployment controller: one ReplicaSet per pod template, rolled over by the strategy.
 
 For each Deployment it claims the ReplicaSets of its namespace, finds the one whose template is
-the Deployment's (ignoring the ``pod-template-hash`` label) or creates it (named
+the Deployment's (both :func:`as_read`, with today's defaults, ignoring the
+``pod-template-hash`` label) or creates it (named
 ``<deployment>-<hash>``, the hash label added to its selector and template, the revision in the
 ``deployment.kubernetes.io/revision`` annotation, one more than any older one, with the
 Deployment's other annotations such as ``kubernetes.io/change-cause``), then moves replicas
@@ -40,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actors.api.amounts import int_or_percent
+from actors.api.defaulting import default_pod_spec
 from actors.api.meta import controller_ref, now_rfc3339, owner_reference, parse_time
 from actors.api.objects import Object
 from actors.api.selectors import selector_matches
@@ -82,13 +84,23 @@ def template_hash(template: Object, collision_count: int = 0) -> str:
     return "".join(_SAFE[ord(digit) % len(_SAFE)] for digit in str(value))
 
 
-def without_hash(template: Object) -> Object:
-    """The template without its hash label and without empty maps and lists, which Kubernetes'
+def as_read(template: Object) -> Object:
+    """A pod template as Kubernetes reads it back: decoding from etcd applies today's
+    defaults, so a workload stored before a default was added and its ReplicaSets (or
+    revisions) compare equal after an unrelated update wrote that default into its template
+    (else all its pods would roll). Empty maps and lists are dropped, which Kubernetes'
     semantic equality takes for absent ones (``kubectl rollout undo`` sends ``resources: {}``
-    where the ReplicaSet's template has none, and must find that ReplicaSet)."""
-    stripped = copy.deepcopy(template)
-    (stripped.get("metadata") or {}).get("labels", {}).pop(HASH_LABEL, None)
-    return _without_empties(stripped)
+    where the ReplicaSet's template has none, and must find that ReplicaSet). A copy."""
+    read = copy.deepcopy(template)
+    default_pod_spec(read.get("spec"))
+    return _without_empties(read)
+
+
+def without_hash(template: Object) -> Object:
+    """The template :func:`as_read`, without its hash label."""
+    read = as_read(template)
+    (read.get("metadata") or {}).get("labels", {}).pop(HASH_LABEL, None)
+    return read
 
 
 def _without_empties(value: Any) -> Any:

@@ -6,8 +6,9 @@ pods is first seen (a node being registered may show up late); then the node is 
 apiserver, not the cache, and when it is still NotFound each of its pods gets phase ``Failed``
 with the ``DisruptionTarget`` condition (``DeletionByPodGC``, ``PodGC: node no longer
 exists``) unless it already ended, and is deleted with grace 0. A node that appears meanwhile
-ends its quarantine. The other part of Kubernetes' pod GC, force-deleting terminating pods of
-lost nodes, is ``actors.controllers.tainteviction``'s.
+ends its quarantine, and so does the deletion of the last pod bound to it. The other part of
+Kubernetes' pod GC, force-deleting terminating pods of lost nodes, is
+``actors.controllers.tainteviction``'s.
 
 Neighbours: ``actors.controllers.controller`` (base), ``actors.controllers.manager`` (starts
 it), ``actors.api.meta`` (the condition).
@@ -62,14 +63,24 @@ class PodGCController(Controller):
 
     def keys_for(self, resource: str, obj: Object, event: str) -> Iterable[Key]:
         if resource == "pods":
-            bound = event != "DELETED" and (obj.get("spec") or {}).get("nodeName")
-            return [Key.of(obj)] if bound else []
+            node = (obj.get("spec") or {}).get("nodeName")
+            if event == "DELETED":
+                self._forget_unbound(node)
+                return []
+            return [Key.of(obj)] if node else []
         name = obj["metadata"]["name"]
         if event != "DELETED":
             self.missing.pop(name, None)
             return []
         return [Key.of(p) for p in self.listed("pods")
                 if (p.get("spec") or {}).get("nodeName") == name]
+
+    def _forget_unbound(self, node: str | None) -> None:
+        """End the quarantine of a node name no cached pod is bound to any more (its orphans
+        are gone; kept, the names of every node ever lost would pile up)."""
+        if node in self.missing and not any((p.get("spec") or {}).get("nodeName") == node
+                                            for p in self.listed("pods")):
+            del self.missing[node]
 
     def reconcile(self, key: Key) -> float | None:
         pod = self.cached(key)

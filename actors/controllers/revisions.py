@@ -4,10 +4,12 @@ As Kubernetes' ``controller/history`` package: each template an owner has had is
 ControllerRevision (``apps/v1``) named ``<owner>-<hash>``, labelled with the template's labels
 and ``controller-revision-hash``, controlled by the owner, whose ``data`` is the strategic merge
 patch that puts that template back (``{"spec": {"template": {..., "$patch": "replace"}}}``:
-what ``kubectl rollout undo`` sends as it is) and whose ``revision`` orders them. The template
-of the newest revision is the one the owner's pods should run; an old template that comes back
-(a rollback) has its revision renumbered as the newest rather than copied. Revisions no pod
-runs beyond ``revisionHistoryLimit`` are deleted, oldest first.
+what ``kubectl rollout undo`` sends as it is) and whose ``revision`` orders them. A revision
+holds the owner's template when both are equal as read (``deployment.as_read``: a revision
+stored before a default was added still matches its owner given that default by an update).
+The template of the newest revision is the one the owner's pods should run; an old template that
+comes back (a rollback) has its revision renumbered as the newest rather than copied. Revisions
+no pod runs beyond ``revisionHistoryLimit`` are deleted, oldest first.
 
 Neighbours: ``actors.controllers.daemonset`` and ``actors.controllers.statefulset`` (the
 owners), ``actors.controllers.deployment`` (the template hash), ``bindings.cli.workloads``
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from actors.api.meta import owner_reference
 from actors.api.objects import Object
 from actors.controllers.controller import Controller
-from actors.controllers.deployment import NOT_COPIED, template_hash
+from actors.controllers.deployment import NOT_COPIED, as_read, template_hash
 from bus.errors import AlreadyExists, TemporaryError
 
 HASH_LABEL = "controller-revision-hash"
@@ -100,9 +102,9 @@ def sync(controller: Controller, owner: Object, status_resource: str) -> History
     revision of that template, or create one (a name another template took counts a
     collision in the owner's ``status.collisionCount`` and raises TemporaryError)."""
     history = sorted(controller.claim(owner, RESOURCE), key=number)
-    data = revision_data(owner)
+    template = as_read(owner["spec"]["template"])
     newest = max((number(r) for r in history), default=0)
-    update = next((r for r in reversed(history) if r.get("data") == data), None)
+    update = next((r for r in reversed(history) if as_read(template_of(r)) == template), None)
     if update is not None:
         if number(update) < newest:
             update = controller.remember(controller.client.update(

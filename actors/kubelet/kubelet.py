@@ -217,7 +217,9 @@ class Kubelet(BusActor):
         """``act`` on every agent now and every ``seconds`` of the config after (timer
         thread): syncing every pod again (``relist_seconds``, the safety net under the
         runtime's events), writing again the statuses the API has otherwise
-        (``status_sync_seconds``)."""
+        (``status_sync_seconds``). With no agent left it ends, as :meth:`_heartbeat` does:
+        agents are only taken away (:meth:`lose`), never added after start, so there is
+        nothing more to act on."""
         agents = list(self.agents.values())
         if self._stopped or not agents:
             return

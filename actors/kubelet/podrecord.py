@@ -65,6 +65,10 @@ class PodRecord:
     written: int = 0
     """The resourceVersion our last status write stored: an event of an older version is a
     late echo, not news about the status."""
+    known: tuple[int, Object] | None = None
+    """(resourceVersion, other writers' conditions) of the pod as our last status write stored
+    it, or as read after a conflict: newer than ``pod`` until the informer catches up
+    (``actors.kubelet.statusmanager``)."""
     reconciled: float = float("-inf")
     """When (monotonic) the status was last written again because the API's differed."""
     surprise: str | None = None

@@ -19,9 +19,9 @@ on the difference, so running it again is always safe. In order:
 4. due probes run (liveness failures restart the container, readiness drives ``ready``);
    the volumes holding a service account token are written again once it is due for refresh
    (``actors.kubelet.tokens``: at 80% of its life);
-5. the status (``actors.kubelet.podstatus``) is handed to the status writer
-   (``actors.kubelet.statuswriter``) when it changed, which sends it through ``pods/status`` without
-   the worker waiting.
+5. the status (``actors.kubelet.podstatus``) is handed to the status manager
+   (``actors.kubelet.statusmanager``) when it changed, which sends it through ``pods/status``
+   without the worker waiting, never over what it did not read.
 
 Waits (back-offs, probe periods) become one timer per pod (``actors.kubelet.timers``) that submits
 the pod's sync again. Events (Pulling, Pulled, Failed, BackOff, Created, Started, Killing,
@@ -45,7 +45,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import UTC, datetime
-from typing import Any
 
 from actors.api.meta import parse_time, trace_id_of
 from actors.api.objects import Object
@@ -62,7 +61,6 @@ from actors.kubelet.podstatus import (
     comparable,
     crash_count,
     is_sidecar,
-    merged,
     pod_status,
     should_restart,
     sidecar_started,
@@ -70,11 +68,12 @@ from actors.kubelet.podstatus import (
 from actors.kubelet.podvalues import Sources, environment
 from actors.kubelet.probing import KINDS, first_due, initial, period, run_probe
 from actors.kubelet.runtime import ContainerInfo, Runtime, RuntimeFailure
+from actors.kubelet.statusmanager import StatusManager
 from actors.kubelet.statuswriter import StatusWriter
 from actors.kubelet.timers import Timers
 from actors.kubelet.tokens import TokenManager
 from actors.kubelet.volumes import claimed, file_volume, has_token, payload
-from bus.errors import ApiError, NotFound
+from bus.errors import ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +89,7 @@ class PodSync:
         self.addresses = addresses
         self.timers, self.resubmit, self.forget = timers, resubmit, forget
         self.recorder, self.statuses = recorder, statuses
+        self.status_manager = StatusManager(client, statuses, timers, config, resubmit)
         self.tokens = TokenManager(client)
         """The service account tokens of the pods' projected volumes."""
         self.objects = objects or ObjectCache()
@@ -179,8 +179,9 @@ class PodSync:
         self.runtime.stop_pod(record.uid, grace)
         self.runtime.remove_pod(record.uid)
         self.on_span(record.pod, "remove", {"gracePeriodSeconds": grace})
-        with contextlib.suppress(NotFound):
+        with contextlib.suppress(NotFound, Conflict):  # gone, or made again under its name
             self.client.delete("pods", metadata["name"], metadata["namespace"], grace_period=0,
+                               preconditions={"uid": record.uid},
                                trace_id=trace_id_of(record.pod))
         self._forget(record)
 
@@ -529,29 +530,8 @@ class PodSync:
         self.write(record, status)
 
     def write(self, record: PodRecord, status: Object) -> None:
-        """Hand ``status`` over as the pod's (pod worker), with the conditions of other writers
-        the API has kept (:func:`~actors.kubelet.podstatus.merged`)."""
-        pod = record.pod
-        name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
-        body = {"apiVersion": "v1", "kind": "Pod", "status": merged(pod.get("status") or {},
-                                                                     status),
-                "metadata": {"name": name, "namespace": namespace}}
-        record.reported = status
-
-        def written(error: BaseException | None, stored: Any) -> None:  # bus loop: hand over
-            if error is None:
-                record.written = int(stored["metadata"].get("resourceVersion") or 0)
-            if error is None or isinstance(error, NotFound) or record.done:
-                return
-            log.warning("%s: status of pod %s not written: %s; retrying",
-                        self.config.node_name, record.name, error)
-            if record.reported is status:
-                record.reported = None
-            self.timers.call_later(self.config.backoff_base, lambda: self.resubmit(record.uid))
-
-        self.statuses.put(record.uid, lambda: self.client.submit(
-            "update", "pods", namespace=namespace, name=name, body=body, subresource="status",
-            options=self.client.write_options(), trace_id=trace_id_of(pod)), written)
+        """Hand ``status`` over as the pod's (``actors.kubelet.statusmanager``)."""
+        self.status_manager.write(record, status)
 
 
 def _succeeded(view: ContainerView) -> bool:

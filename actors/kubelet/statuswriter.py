@@ -11,11 +11,11 @@ flooding it, and with no thread per pod or node.
 
 A write goes out on the caller's thread when its key is idle and the window has room (no hop on
 the path of a single pod); otherwise one sender thread sends it when room is made. Outcomes are
-told to ``done`` on the bus loop thread (or the caller's, when the request failed at once):
-``done`` must not block.
+told to ``done`` on the bus loop thread (or the caller's, when the request failed at once)
+before the key's next write goes out: ``done`` must not block.
 
-Neighbours: ``actors.kubelet.podsync`` (pod statuses) and ``actors.kubelet.kubelet`` (node Leases)
-use it; requests are ``actors.client.client.Client.submit`` futures.
+Neighbours: ``actors.kubelet.statusmanager`` (pod statuses) and ``actors.kubelet.kubelet`` (node
+Leases) use it; requests are ``actors.client.client.Client.submit`` futures.
 """
 
 from __future__ import annotations
@@ -57,9 +57,11 @@ class StatusWriter:
         with self._lock:
             if self._stopped:
                 return
-            if key in self._flying or len(self._flying) >= self.window:
+            if key in self._flying or key in self._waiting or len(self._flying) >= self.window:
                 # A newer write keeps the older one's place in line: a key written more often
-                # than the apiserver answers (a Lease under load) is not pushed back forever.
+                # than the apiserver answers (a Lease under load) is not pushed back forever;
+                # and it replaces the one waiting even when there is room now, else that older
+                # one would go out after it.
                 self._waiting[key] = (send, done)
                 self._wake_sender()
                 return
@@ -102,18 +104,20 @@ class StatusWriter:
         except Exception as error:  # the request could not even start
             self._finish(key, done, error)
             return
-        future.add_done_callback(lambda sent: self._finish(key, done, *_outcome(sent)))
+        future.add_done_callback(lambda sent: self._finish(key, done, *outcome(sent)))
 
     def _finish(self, key: str, done: Done, error: BaseException | None,
                 reply: Any = None) -> None:
-        with self._lock:
-            self._flying.discard(key)
-            if self._waiting:
-                self._lock.notify()
+        """Tell ``done``, then let ``key``'s next write go: it is made knowing this one's
+        outcome (the version it stored)."""
         try:
             done(error, reply)
         except Exception:
             log.exception("%s: write of %s: outcome not handled", self.name, key)
+        with self._lock:
+            self._flying.discard(key)
+            if self._waiting:
+                self._lock.notify()
 
     def _next(self) -> tuple[str, Send, Done] | None:
         """The first waiting write whose key is idle, taken and marked in flight; None once
@@ -135,7 +139,7 @@ class StatusWriter:
             self._launch(*write)
 
 
-def _outcome(sent: Future[Any]) -> tuple[BaseException | None, Any]:
+def outcome(sent: Future[Any]) -> tuple[BaseException | None, Any]:
     """A finished write's error, or None and its reply's body (a cancelled one's error is
     its CancelledError: ``exception()`` would raise it, and the key's writes stall)."""
     if sent.cancelled():

@@ -144,6 +144,8 @@ class DockerEvents:
         self._stream: Any = None
         self._held: HeldDeaths | None = None
         self._closed = threading.Event()
+        self._closing = threading.Lock()
+        """Held to close, and to keep a new stream: one opened as close() runs is closed."""
 
     def oom_killed(self, ident: str) -> bool:
         """Whether Docker told an ``oom`` event of the container ``ident``."""
@@ -159,11 +161,13 @@ class DockerEvents:
                          daemon=True).start()
 
     def close(self) -> None:
-        self._closed.set()
+        with self._closing:
+            self._closed.set()
+            stream = self._stream
         if self._held is not None:
             self._held.close()
-        if self._stream is not None:
-            self._stream.close()
+        if stream is not None:
+            stream.close()
 
     def _pump(self, on_event: OnEvent, held: HeldDeaths) -> None:
         """Read Docker's event stream until close(); reopen it when the engine drops it, and
@@ -171,11 +175,17 @@ class DockerEvents:
         reopened = False
         while not self._closed.is_set():
             try:
-                self._stream = self.client.events(
+                stream = self.client.events(
                     decode=True, filters={"type": "container", "label": self.labels})
+                with self._closing:
+                    closed = self._closed.is_set()
+                    self._stream = None if closed else stream
+                if closed:  # while it opened: close() had no stream to close
+                    stream.close()
+                    return
                 if reopened:
                     on_event(RuntimeEvent("", "", "relist"))
-                for event in self._stream:
+                for event in stream:
                     self._hand_over(event, on_event, held)
             except Exception as error:  # a closed or broken stream
                 if not self._closed.is_set():

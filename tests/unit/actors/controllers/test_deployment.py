@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from actors.api.defaulting import default_pod_spec
 from actors.api.discovery import Served
 from actors.controllers.controller import ControllerConfig, Key
 from actors.controllers.deployment import (
@@ -102,9 +103,21 @@ def test_the_template_hash_is_stable_and_ignores_its_own_label():
     template = deployment()["spec"]["template"]
     labelled = {"metadata": {"labels": {"app": "web", HASH_LABEL: "x"}},
                 "spec": template["spec"]}
-    assert template_hash(template) == template_hash(without_hash(labelled))
+    assert template_hash(without_hash(template)) == template_hash(without_hash(labelled))
     assert template_hash(template) != template_hash(template, collision_count=1)
     assert set(template_hash(template)) <= set("bcdfghjklmnpqrstvwxz2456789")
+
+
+def test_a_template_stored_before_a_default_was_added_reads_as_one_written_today():
+    """As Kubernetes decodes (and defaults) both: an old ReplicaSet's template and its
+    Deployment's, given the default by an unrelated update, are the same template."""
+    stored = deployment()["spec"]["template"]
+    written = copy.deepcopy(stored)
+    default_pod_spec(written["spec"])
+    assert written["spec"]["dnsPolicy"] == "ClusterFirst"  # a default was written
+    assert without_hash(written) == without_hash(stored)
+    written["spec"]["dnsPolicy"] = "Default"
+    assert without_hash(written) != without_hash(stored)
 
 
 def test_empty_maps_and_lists_are_as_absent_so_a_rollback_finds_its_replicaset():

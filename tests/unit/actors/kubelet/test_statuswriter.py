@@ -3,6 +3,7 @@ per key, never more than the window in flight, failures told to their sender."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import CancelledError, Future
 from typing import Any
 
@@ -129,3 +130,32 @@ def test_writes_put_after_stop_are_dropped(writer):
 def test_a_window_below_one_is_refused():
     with pytest.raises(ValueError, match="window of at least 1"):
         StatusWriter(window=0)
+
+
+def test_a_newer_write_of_a_waiting_key_replaces_it_even_when_the_window_has_room(writer):
+    """A key whose write waits (the window was full when it was put) gets a newer one once
+    there is room again, before the sender took the waiting one: the newer one takes its
+    place and is the only one sent. (Sent at once instead, the older one followed it, and a
+    pod's ContainerCreating status landed after its Running one, for good.)"""
+    api, inside, release = Apiserver(), threading.Event(), threading.Event()
+
+    def held_send() -> Future[Any]:  # the sender thread is busy here meanwhile
+        inside.set()
+        release.wait(10)
+        return api.hold(("c", 0))
+
+    for key in ("a", "x"):
+        writer.put(key, api.send(key, 0), lambda error, reply: None)  # the window is full
+    writer.put("c", held_send, lambda error, reply: None)
+    writer.put("b", api.send("b", 1), lambda error, reply: None)  # waits
+    api.answer()  # a: room, which the sender gives "c"
+    assert inside.wait(10)
+    api.answer()  # x: room again, the sender still busy with "c"
+    writer.put("b", api.send("b", 2), lambda error, reply: None)
+    release.set()
+    while writer.pending():
+        with api.changed:
+            api.changed.wait_for(lambda: api.open or not writer.pending(), 10)
+        if api.open:
+            api.answer()
+    assert [value for key, value in api.sent if key == "b"] == [2]

@@ -123,3 +123,25 @@ def test_the_deaths_waiting_for_their_oom_event_share_one_thread(tmp_path, long_
     assert all_held.wait(5)
     assert threading.active_count() <= before + 2  # the stream's reader and the queue's
     runtime.close()
+
+
+def test_a_close_while_the_stream_opens_ends_the_reader_with_that_stream():
+    """close() while the engine has not answered the events request yet (no stream to close
+    then): the stream that arrives after is closed at once and nothing read from it is told,
+    so the reader thread does not outlive its runtime."""
+    opening, answered = threading.Event(), threading.Event()
+    stream = Stream([{"Action": "start", "id": "c1", "Actor": {"Attributes": LABELS}}])
+
+    def open_events(**_: Any) -> Stream:
+        opening.set()
+        answered.wait(10)
+        return stream
+
+    watcher = events.DockerEvents(SimpleNamespace(events=open_events), ["label"])
+    heard: list[RuntimeEvent] = []
+    watcher.watch(heard.append)
+    assert opening.wait(5)
+    watcher.close()
+    answered.set()
+    assert stream.closed.wait(5)
+    assert heard == []
