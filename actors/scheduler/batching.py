@@ -62,18 +62,24 @@ class BindingBatch:
         return answer
 
     def send(self) -> None:
-        """Send what is held: one binding alone, more as one batch."""
+        """Send what is held: one binding alone, more as one batch. What cannot be sent (the
+        client raised: a certificate session's handshake refused, the bus closed) is each
+        binding's answer, as a single binding's failure to send was."""
         held, self._held = self._held, []
-        if len(held) == 1:
-            pod, node, trace_id, answer = held[0]
-            _chain(self.client.bind_soon(pod, node, trace_id), answer)
-        elif held:
-            body = bindingbatches.batch_body(
-                [binding_request(pod, node, None)["body"] for pod, node, _, _ in held],
-                [trace_id for _, _, trace_id, _ in held])
-            sent = self.client.submit("create", "pods", subresource="binding", body=body,
-                                      resend_throttled=True)
-            sent.add_done_callback(lambda done: self._settle(held, done))
+        try:
+            if len(held) == 1:
+                pod, node, trace_id, answer = held[0]
+                _chain(self.client.bind_soon(pod, node, trace_id), answer)
+            elif held:
+                body = bindingbatches.batch_body(
+                    [binding_request(pod, node, None)["body"] for pod, node, _, _ in held],
+                    [trace_id for _, _, trace_id, _ in held])
+                sent = self.client.submit("create", "pods", subresource="binding", body=body,
+                                          resend_throttled=True)
+                sent.add_done_callback(lambda done: self._settle(held, done))
+        except Exception as failure:  # not sent: nothing else will answer them
+            for *_, answer in held:
+                answer.set_exception(failure)
 
     def _settle(self, held: list[Held], done: concurrent.futures.Future[Any]) -> None:
         """Each held binding's answer from the batch's (the bus loop: never raises)."""
