@@ -132,3 +132,17 @@ def test_bindings_that_cannot_be_sent_are_each_told_so(held):
     answers = [batch.add(placed(f"p{index}"), "n1", None) for index in range(held)]
     batch.send()
     assert [outcome(answer) for answer in answers] == ["ServiceUnavailable"] * held
+
+
+def test_a_pod_held_again_goes_in_the_next_batch_not_twice_in_one():
+    """A pod deleted and made again under its name while its binding is held is scheduled
+    again: an apiserver refuses a batch naming a pod twice whole (400)."""
+    client = FakeClient()
+    batch = BindingBatch(client)  # type: ignore[arg-type]
+    batch.add(placed("a"), "n1", None)
+    batch.add(placed("b"), "n1", None)
+    batch.add(placed("a"), "n2", None)
+    batch.send()
+    for body, _ in client.batches:
+        bindingbatches.items(body)  # a batch the apiserver takes
+    assert [name for name, _, _ in client.singles] == ["a"] and len(client.batches) == 1
