@@ -2,14 +2,15 @@
 
 DefaultBinder's ``bind_soon`` hands each binding to a :class:`BindingBatch`, which holds it
 until the scheduler says its turn is over (:meth:`BindingBatch.send`: no cycle planned next,
-or a binding's answer handed the next pods over) or :data:`~actors.api.bindingbatches.MAX_ITEMS`
-are held, then sends them as one batch (``actors.api.bindingbatches``: one bus message, each
-binding authorized, admitted, written and audited by the apiserver as its own request, one
-Status each in the answer). One held alone goes as the single binding it is. A batch refused
-as a whole by an apiserver that takes no batches (400, 404, 405) fails its bindings (their
-pods back off and come back, as after any failed binding) and every later binding goes
-alone; any other whole refusal (the bus's, a 401) fails its bindings too, and the next batch
-is tried. A 429 is sent again after its pause, as a single binding's is.
+or a binding's answer handed the next pods over), :data:`~actors.api.bindingbatches.MAX_ITEMS`
+are held, or a pod held comes again (deleted and made again under its name meanwhile: a batch
+names a pod once), then sends them as one batch (``actors.api.bindingbatches``: one bus
+message, each binding authorized, admitted, written and audited by the apiserver as its own
+request, one Status each in the answer). One held alone goes as the single binding it is. A
+batch refused as a whole by an apiserver that takes no batches (400, 404, 405) fails its
+bindings (their pods back off and come back, as after any failed binding) and every later
+binding goes alone; any other whole refusal (the bus's, a 401) fails its bindings too, and the
+next batch is tried. A 429 is sent again after its pause, as a single binding's is.
 
 Neighbours: ``plugins.DefaultBinder`` (hands bindings in), ``scheduler`` (ends the turns,
 through ``Framework.send_bindings``), ``actors.client.client`` (sends).
@@ -27,6 +28,7 @@ from typing import Any
 from actors.api import bindingbatches
 from actors.api.objects import Object
 from actors.client.client import Client, binding_request
+from actors.scheduler.nodeinfo import pod_key
 from bus.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ class BindingBatch:
         self.batching = True
         """False once an apiserver refused a batch as such: each binding goes alone."""
         self._held: list[Held] = []
+        self._pods: set[str] = set()
+        """The key (``namespace/name``) of each pod held."""
 
     def add(self, pod: Object, node: str, trace_id: str | None
             ) -> concurrent.futures.Future[Any]:
@@ -55,25 +59,35 @@ class BindingBatch:
         ``Client.bind_soon``'s does (the binding's Status, or its ApiError)."""
         if not self.batching:
             return self.client.bind_soon(pod, node, trace_id)
+        if pod_key(pod) in self._pods:  # deleted and made again meanwhile: a batch names a
+            self.send()                # pod once (else it is refused whole)
         answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._held.append((pod, node, trace_id, answer))
+        self._pods.add(pod_key(pod))
         if len(self._held) >= self.most:
             self.send()
         return answer
 
     def send(self) -> None:
-        """Send what is held: one binding alone, more as one batch."""
+        """Send what is held: one binding alone, more as one batch. What cannot be sent (the
+        client raised: a certificate session's handshake refused, the bus closed) is each
+        binding's answer, as a single binding's failure to send was."""
         held, self._held = self._held, []
-        if len(held) == 1:
-            pod, node, trace_id, answer = held[0]
-            _chain(self.client.bind_soon(pod, node, trace_id), answer)
-        elif held:
-            body = bindingbatches.batch_body(
-                [binding_request(pod, node, None)["body"] for pod, node, _, _ in held],
-                [trace_id for _, _, trace_id, _ in held])
-            sent = self.client.submit("create", "pods", subresource="binding", body=body,
-                                      resend_throttled=True)
-            sent.add_done_callback(lambda done: self._settle(held, done))
+        self._pods.clear()
+        try:
+            if len(held) == 1:
+                pod, node, trace_id, answer = held[0]
+                _chain(self.client.bind_soon(pod, node, trace_id), answer)
+            elif held:
+                body = bindingbatches.batch_body(
+                    [binding_request(pod, node, None)["body"] for pod, node, _, _ in held],
+                    [trace_id for _, _, trace_id, _ in held])
+                sent = self.client.submit("create", "pods", subresource="binding", body=body,
+                                          resend_throttled=True)
+                sent.add_done_callback(lambda done: self._settle(held, done))
+        except Exception as failure:  # not sent: nothing else will answer them
+            for *_, answer in held:
+                answer.set_exception(failure)
 
     def _settle(self, held: list[Held], done: concurrent.futures.Future[Any]) -> None:
         """Each held binding's answer from the batch's (the bus loop: never raises)."""

@@ -113,3 +113,36 @@ def test_a_batch_counts_as_its_items_for_flow_control_and_a_single_binding_as_on
     assert bindingbatches.width(Envelope(subresource="binding", body=huge)) == \
         bindingbatches.MAX_ITEMS + 1
     assert bindingbatches.width(Envelope(subresource="binding", body={"items": []})) == 1
+
+
+class UnsendingClient(FakeClient):
+    """A client whose requests cannot be sent: each raises at once (a certificate session's
+    handshake left unanswered, the bus closed)."""
+
+    def submit(self, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        raise ServiceUnavailable("the apiserver cannot be reached")
+
+    def bind_soon(self, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        raise ServiceUnavailable("the apiserver cannot be reached")
+
+
+@pytest.mark.parametrize("held", [1, 3])
+def test_bindings_that_cannot_be_sent_are_each_told_so(held):
+    batch = BindingBatch(UnsendingClient())  # type: ignore[arg-type]
+    answers = [batch.add(placed(f"p{index}"), "n1", None) for index in range(held)]
+    batch.send()
+    assert [outcome(answer) for answer in answers] == ["ServiceUnavailable"] * held
+
+
+def test_a_pod_held_again_goes_in_the_next_batch_not_twice_in_one():
+    """A pod deleted and made again under its name while its binding is held is scheduled
+    again: an apiserver refuses a batch naming a pod twice whole (400)."""
+    client = FakeClient()
+    batch = BindingBatch(client)  # type: ignore[arg-type]
+    batch.add(placed("a"), "n1", None)
+    batch.add(placed("b"), "n1", None)
+    batch.add(placed("a"), "n2", None)
+    batch.send()
+    for body, _ in client.batches:
+        bindingbatches.items(body)  # a batch the apiserver takes
+    assert [name for name, _, _ in client.singles] == ["a"] and len(client.batches) == 1
