@@ -303,6 +303,9 @@ class NodeAgent:
         body = envelope.body if isinstance(envelope.body, dict) else {}
         uid, container = str(body.get("uid")), str(body.get("container"))
         try:
+            if envelope.verb == "logs" and (waiting := self._no_log(
+                    uid, container, bool(body.get("previous")), None)):
+                raise waiting
             if body.get("stream"):
                 self._streamed(incoming, connection)
                 return
@@ -319,10 +322,43 @@ class NodeAgent:
                 reply = envelope.reply({"exitCode": result.exit_code, "stdout": result.stdout,
                                         "stderr": result.stderr}, sender=connection.name)
         except RuntimeFailure as failure:
+            if envelope.verb == "logs":
+                failure = self._no_log(uid, container, bool(body.get("previous")),
+                                       failure) or failure
             reply = envelope.error_reply(BadRequest(failure.message), sender=connection.name)
         except TooManyRequests as refused:
             reply = envelope.error_reply(refused, sender=connection.name)
         send_reply(connection, incoming, reply)
+
+    def _no_log(self, uid: str, container: str, previous: bool,
+                failure: RuntimeFailure | None) -> RuntimeFailure | None:
+        """Why a container of a pod here has no log to give, in the kubelet's words
+        (``validateContainerLogStatus``): its status says it waits to start (and it has not
+        run before), or ``failure`` says the runtime has no attempt of it. None: ask the
+        runtime (``failure`` None) or tell ``failure`` as it is."""
+        record = self.pods.get(uid)
+        if record is None or (failure is not None and failure.reason != "ContainerNotFound"):
+            return failure
+        pod = record.pod
+        named = f'container "{container}" in pod "{pod["metadata"]["name"]}"'
+        if previous:
+            return failure and RuntimeFailure(failure.reason,
+                                              f"previous terminated {named} not found")
+        status = record.reported or pod.get("status") or {}
+        found = next((item for kind in ("initContainerStatuses", "containerStatuses",
+                                        "ephemeralContainerStatuses")
+                      for item in status.get(kind) or [] if item.get("name") == container), None)
+        reason = (((found or {}).get("state") or {}).get("waiting") or {}).get("reason")
+        if found is not None and (found.get("lastState") or {}).get("terminated"):
+            reason = None  # it ran before: the runtime has its last attempt's log
+        elif found is None and failure is not None:
+            init = [c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or []]
+            reason = "PodInitializing" if init and container not in init else "ContainerCreating"
+        if reason is None:
+            return failure and RuntimeFailure(failure.reason,
+                                              f"{named} is waiting to start - no logs yet")
+        return RuntimeFailure("ContainerNotStarted", f"{named} is waiting to start: "
+                                                     f"{_WAITING_WORDS.get(reason, reason)}")
 
     def stats(self, incoming: Incoming, connection: Connection) -> None:
         """Answer a ``stats`` call (call pool thread): what each running pod's containers use
@@ -429,6 +465,11 @@ class NodeAgent:
             send({"seq": seq + 1, "end": True})
         except (BusError, TimeoutError) as error:
             log.info("%s: log stream to %s ended: %s", self.name, subject, error)
+
+
+_WAITING_WORDS = {"ErrImagePull": "image can't be pulled",
+                  "ImagePullBackOff": "trying and failing to pull image"}
+"""The kubelet's words for the waiting reasons a log is most often asked for in."""
 
 
 def _log_options(body: Object) -> dict[str, Any]:

@@ -495,7 +495,8 @@ def test_logs_of_a_container_and_of_its_previous_instance(cluster, twice):
         "second\n", 'Defaulted container "app" out of: app, side\n')
     never = cluster.kubectl("logs", twice, "-c", "side", "--previous")
     assert (never.returncode, never.stderr) == (1, (
-        'Error from server (BadRequest): previous terminated container "side" not found\n'))
+        'Error from server (BadRequest): previous terminated container "side" in pod '
+        f'"{twice}" not found\n'))
     wrong = cluster.kubectl("logs", twice, "-c", "nope")
     assert (wrong.returncode, wrong.stderr) == (
         1, "error: container nope is not valid for pod twice out of: app, side\n")

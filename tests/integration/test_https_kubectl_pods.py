@@ -90,11 +90,22 @@ def test_logs_are_plain_text_with_every_option_kubectl_sends(cluster, demo):
         assert (shown.returncode, shown.stdout, shown.stderr) == (0, "", ""), args
     previous = cluster.kubectl("logs", demo, "--previous")  # it never restarted
     assert (previous.returncode, previous.stderr) == (
-        1, 'Error from server (BadRequest): previous terminated container "demo" not found\n')
+        1, 'Error from server (BadRequest): previous terminated container "demo" in pod "demo" '
+           'not found\n')
     for args in (("--timestamps",), ("--since", "10s"), ("--limit-bytes", "3"),
                  ("--since-time", "2026-12-06T22:00:00Z")):
         shown = cluster.kubectl("logs", demo, *args)
         assert (shown.returncode, shown.stdout, shown.stderr) == (0, "", ""), args
+    slow = cluster.kubectl("run", "slow", "--image", "busybox:1.35", "--annotations",
+                           "sim.kubeactor.io/start-seconds=600", "--", "sleep", "3600")
+    assert slow.returncode == 0, slow.stderr
+    until(lambda: _cells(cluster, "pods", "slow")[2:3] == ["ContainerCreating"], timeout=30,
+          interval=0.2)
+    waiting = cluster.kubectl("logs", "slow")  # the kubelet's words for what it waits for
+    assert (waiting.returncode, waiting.stderr) == (1, (
+        'Error from server (BadRequest): container "slow" in pod "slow" is waiting to start: '
+        'ContainerCreating\n'))
+    assert cluster.kubectl("delete", "pod", "slow", "--wait=false").returncode == 0
     wrong = cluster.kubectl("logs", demo, "-c", "nope")
     assert (wrong.returncode, wrong.stderr) == (
         1, "error: container nope is not valid for pod demo out of: demo\n")
