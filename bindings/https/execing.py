@@ -80,17 +80,31 @@ class ExecRelay:
         """A client's message taken from ``inputs`` for the next answer."""
         self.stream: ExecStream | None = None
 
+    async def open(self, client: Client, pod: str, namespace: str | None,
+                   body: Object, subresource: str = "exec") -> None:
+        """Open the stream (an ``exec``, or an ``attach``); ApiError when it cannot start (the
+        pod is not there, the client may not): kube-apiserver's answer before the upgrade.
+        What the kubelet says meanwhile waits for :meth:`run`."""
+        self.stream = await self.loop.run_in_executor(self.executor, functools.partial(
+            ExecStream, client, pod, namespace, body, self._arrived, subresource))
+
+    def abandon(self) -> None:
+        """Close a stream opened and never run (the client left before its upgrade)."""
+        if self.stream is not None:
+            self.loop.run_in_executor(self.executor, self.stream.close)
+
     async def run(self, client: Client, pod: str, namespace: str | None,
                   body: Object, subresource: str = "exec") -> None:
-        """Open the stream (an ``exec``, or an ``attach``) and relay it until the command or
+        """Open the stream unless :meth:`open` did, and relay it until the command or
         container ends or the client leaves; what stops it from starting is told on the
         status channel."""
-        try:
-            self.stream = await self.loop.run_in_executor(self.executor, functools.partial(
-                ExecStream, client, pod, namespace, body, self._arrived, subresource))
-        except ApiError as error:
-            await self.send(channels.failure(error))
-            return
+        if self.stream is None:
+            try:
+                await self.open(client, pod, namespace, body, subresource)
+            except ApiError as error:
+                await self.send(channels.failure(error))
+                return
+        assert self.stream is not None
         reading = asyncio.create_task(self._read())
         try:
             await self._relay(self.stream)

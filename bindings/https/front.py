@@ -318,15 +318,37 @@ class Front:
         body = channels.attachment(request.query) if subresource == "attach" else \
             channels.execution(request.query.getall("command", []), request.query)
         socket = web.WebSocketResponse(protocols=channels.PROTOCOLS)
-        if not socket.can_prepare(request).ok:
+        if not socket.can_prepare(request).ok:  # kubectl's fallback after a refused upgrade
+            await asyncio.get_running_loop().run_in_executor(self.node_calls, functools.partial(
+                _refusal_first, client, call, body))
             raise BadRequest(f"pods/{subresource} is served over WebSocket only "
                              f"({', '.join(channels.PROTOCOLS)}), not SPDY")
-        await socket.prepare(request)
-        await execing.ExecRelay(socket.send_bytes, execing.websocket(socket), request.query,
-                                self.node_calls).run(client, str(call.name), call.namespace,
-                                                     body, subresource)
+        relay = execing.ExecRelay(socket.send_bytes, execing.websocket(socket), request.query,
+                                  self.node_calls)
+        args = (client, str(call.name), call.namespace, body, subresource)
+        await relay.open(*args)  # refused (404, 403...) as an HTTP answer, before the upgrade
+        try:
+            await socket.prepare(request)
+        except BaseException:
+            relay.abandon()
+            raise
+        await relay.run(*args)
         await socket.close()
         return socket
+
+
+def _refusal_first(client: Client, call: routes.Call, body: Object) -> None:
+    """Raise what an exec or attach of ``call`` would be refused with before it starts (403,
+    404, a container not the pod's...), by asking for it as a dry run, which the apiserver
+    refuses once it has checked all that, running nothing (``relay.node_call``): a client
+    that falls back to SPDY after a refused WebSocket upgrade hears the same refusal."""
+    try:
+        client.request("create", "pods", namespace=call.namespace, name=str(call.name),
+                       subresource=str(call.subresource), body=body,
+                       options={"dryRun": ["All"]})
+    except BadRequest as refused:
+        if not refused.message.startswith("dryRun is not served"):
+            raise
 
 
 class _WarnedClient(Client):

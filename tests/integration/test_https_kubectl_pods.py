@@ -8,6 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from kubernetes import client as kube_client
+from kubernetes import config as kube_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.stream import stream as kube_stream
 
 from tests.processes import UpProcess
 from tests.support import until
@@ -146,8 +150,11 @@ def test_exec_is_authorized_as_create_pods_exec_for_the_caller(cluster, demo):
     assert applied.returncode == 0, applied.stderr
     refused = cluster.kubectl("exec", demo, "--as", "reader", "--", "printenv", "GREETING")
     assert (refused.returncode, refused.stdout) == (1, "")
-    assert refused.stderr == ('error: pods "demo" is forbidden: User "reader" cannot create '
-                              'resource "pods/exec" in API group "" in the namespace "default"\n')
+    # refused before the upgrade (WebSocket, then kubectl's SPDY fallback), as kube-apiserver
+    # refuses it: kubectl's words for a refused upgrade
+    assert refused.stderr == ('error: unable to upgrade connection: pods "demo" is forbidden: '
+                              'User "reader" cannot create resource "pods/exec" in API group "" '
+                              'in the namespace "default"\n')
     logs = cluster.kubectl("logs", demo, "--as", "reader")
     assert logs.returncode == 1 and 'cannot get resource "pods/log"' in logs.stderr
 
@@ -192,3 +199,13 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
 subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
 """
 
+
+
+def test_the_python_clients_exec_into_a_missing_pod_is_refused_before_the_upgrade(cluster):
+    """kube-apiserver looks the pod up before it upgrades the connection: the official
+    client's ``stream`` raises (404 on the handshake), not an empty output."""
+    with kube_config.new_client_from_config(str(cluster.kubeconfig)) as api_client:
+        core = kube_client.CoreV1Api(api_client)
+        with pytest.raises(ApiException, match="404"):
+            kube_stream(core.connect_get_namespaced_pod_exec, "no-such-pod", "default",
+                        command=["ls"], stderr=True, stdin=False, stdout=True, tty=False)
