@@ -117,6 +117,11 @@ log = logging.getLogger(__name__)
 
 _BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass", "StorageClass")
+DEPRECATED = {
+    ("", "endpoints"): "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 "
+                       "EndpointSlice",
+}
+"""(group, resource) -> the warning kube-apiserver adds to every answer about it."""
 """What admission reads on every pod (and claim) create: kept in memory (a Mirror), not listed
 each time."""
 class ApiServer(Fairness, Decoding, Batching, Bootstrap, Verbs, ServiceAllocations, Relay,
@@ -312,7 +317,11 @@ class ApiServer(Fairness, Decoding, Batching, Bootstrap, Verbs, ServiceAllocatio
         return reply
 
     def _run_verb(self, request: Request) -> Generator[Step, Result, Object]:
-        """The verb's work; it yields the external admission calls it needs made."""
+        """The verb's work; it yields the external admission calls it needs made. A
+        deprecated resource's answers warn of it, as kube-apiserver's do."""
+        if (deprecated := DEPRECATED.get((request.info.group, request.info.name))) and \
+                not request.subresource:
+            request.warnings.append(deprecated)
         result = getattr(self, f"_{request.verb}")(request)
         if isinstance(result, Generator):
             result = yield from result

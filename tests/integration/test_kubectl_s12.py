@@ -392,3 +392,14 @@ def test_objects_without_a_spec_generation_read_back_without_one(cluster):
     _kubectl(cluster, "set", "image", "deployment/gen", "busybox=busybox:1.36")
     assert _kubectl(cluster, "get", "deployment", "gen", "-o",
                     "jsonpath={.metadata.generation}") == "2"
+
+
+def test_v1_endpoints_warn_of_their_deprecation_as_kube_apiserver_does(cluster):
+    """kube-apiserver 1.33+ answers every v1 Endpoints request with a deprecation warning,
+    which kubectl prints on stderr; EndpointSlices have none."""
+    endpoints = cluster.kubectl("get", "endpoints", "kubernetes")
+    assert endpoints.returncode == 0, endpoints.stderr
+    assert endpoints.stderr == ("Warning: v1 Endpoints is deprecated in v1.33+; use "
+                                "discovery.k8s.io/v1 EndpointSlice\n")
+    slices = cluster.kubectl("get", "endpointslices")
+    assert (slices.returncode, slices.stderr) == (0, "")
