@@ -104,9 +104,11 @@ def _limit_order_problems(at: str, item: Object) -> list[str]:
 
 
 def quota_problems(obj: Object) -> list[str]:
-    hard = (obj.get("spec") or {}).get("hard")
+    """A ResourceQuota's ``spec.hard`` quantities (none at all is a quota that limits
+    nothing, as kube-apiserver takes it)."""
+    hard = (obj.get("spec") or {}).get("hard") or {}
     if not isinstance(hard, dict):
-        return ["spec.hard: Required value: a map of resource to quantity"]
+        return ["spec.hard: Invalid value: a map of resource to quantity"]
     return quantity_problems("spec.hard", {name.rpartition(".")[2]: value
                                             for name, value in hard.items()})
 

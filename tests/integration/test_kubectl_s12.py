@@ -403,3 +403,12 @@ def test_v1_endpoints_warn_of_their_deprecation_as_kube_apiserver_does(cluster):
                                 "discovery.k8s.io/v1 EndpointSlice\n")
     slices = cluster.kubectl("get", "endpointslices")
     assert (slices.returncode, slices.stderr) == (0, "")
+
+
+def test_a_resource_quota_with_no_hard_limits_is_taken_and_limits_nothing(cluster):
+    """kube-apiserver takes a ResourceQuota whose spec names no limits (``spec: {}``)."""
+    made = cluster.kubectl("apply", "-f", "-", stdin=(
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: nothing, namespace: default}\n"
+        "spec: {}\n"))
+    assert (made.returncode, made.stdout) == (0, "resourcequota/nothing created\n"), made.stderr
+    assert cluster.kubectl("delete", "resourcequota", "nothing").returncode == 0
