@@ -1,0 +1,137 @@
+"""Session 12's second attacker on the batch of bindings (``actors.api.bindingbatches``,
+``actors.apiserver.batching``) over a real nats-server and store. Each test is one attempt; it
+passes when the defence holds:
+
+- flow control classifies a batch by the namespaces of the bindings it holds, as it would
+  classify each of them sent alone: a batch (its envelope names no namespace) is not a
+  cluster-scoped request, so it cannot slip past a FlowSchema that holds its sender's requests
+  in her namespace to a level of few seats; one whose bindings fall under different
+  FlowSchemas is refused whole (400), nothing bound.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.api import bindingbatches
+from actors.api.objects import Object
+from actors.client.client import Client, binding_request
+from bindings.cluster import Cluster, ClusterConfig
+from bus import BusConfig, Connection, Envelope
+from bus.errors import BadRequest, Forbidden
+from tests.conftest import pod
+from tests.support import until
+
+pytestmark = pytest.mark.integration
+
+RBAC = "rbac.authorization.k8s.io"
+BINDER = ("binder", "tok-binder")
+"""A user who may bind pods in team-a only."""
+HELD_IN_TEAM_A: Object = {"metadata": {"name": "binder-in-team-a"}, "spec": {
+    "priorityLevelConfiguration": {"name": "workload-low"}, "matchingPrecedence": 100,
+    "distinguisherMethod": {"type": "ByNamespace"},
+    "rules": [{"subjects": [{"kind": "User", "user": {"name": BINDER[0]}}],
+               "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
+                                  "namespaces": ["team-a"]}]}]}}
+"""A cluster's own choice: what binder asks in team-a waits at workload-low."""
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A control plane with team-a and team-b, where ``binder`` may ``create pods/binding``
+    in team-a only, and nobody schedules pods of ``schedulerName: nobody-runs-this``."""
+    data = tmp_path / "cluster"
+    data.mkdir()
+    with (data / "tokens.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerow([BINDER[1], BINDER[0], BINDER[0], ""])
+    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0))
+    admin = cluster.admin_client()
+    for namespace in ("team-a", "team-b"):
+        admin.create("namespaces", {"metadata": {"name": namespace}}, None)
+    admin.create("roles", {"metadata": {"name": "binder"}, "rules": [
+        {"apiGroups": [""], "resources": ["pods/binding"], "verbs": ["create"]}]}, "team-a")
+    admin.create("rolebindings", {
+        "metadata": {"name": "binder"},
+        "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": "binder"},
+        "subjects": [{"kind": "User", "name": BINDER[0]}]}, "team-a")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def binder(cluster: Cluster, connect) -> Client:
+    return Client(connect(BusConfig(url=cluster.url, prefix=cluster.config.prefix,
+                                    ca=cluster.bus_ca, user=BINDER[0], token=BINDER[1]),
+                          "binder"), BINDER[1])
+
+
+@pytest.fixture
+def heard(cluster: Cluster) -> Iterator[list[Envelope]]:
+    """Every answer the apiserver sends into binder's inbox (the bus admin's eyes)."""
+    found: list[Envelope] = []
+    observer = Connection(cluster.bus(), "observer").connect()
+    observer.subscribe(f"{cluster.config.prefix}.inbox.{BINDER[0]}.>",
+                       lambda incoming: found.append(incoming.envelope))
+    yield found
+    observer.close()
+
+
+def unscheduled(name: str) -> Object:
+    obj = pod(name)
+    obj["spec"]["schedulerName"] = "nobody-runs-this"
+    return obj
+
+
+def batch(*pods: tuple[str, str]) -> Object:
+    """A BindingList binding each (namespace, name) to node n1."""
+    bindings = [binding_request({"metadata": {"name": name, "namespace": namespace}}, "n1",
+                                None)["body"] for namespace, name in pods]
+    return bindingbatches.batch_body(bindings, [None] * len(bindings))
+
+
+def schema_of(heard: list[Envelope], count: int) -> Any:
+    """The FlowSchema (its UID) the last of ``count`` answers heard names."""
+    until(lambda: len(heard) >= count, 10, failure=f"answers heard: {heard}")
+    return (heard[count - 1].options or {}).get("flowSchemaUID")
+
+
+def test_a_batch_is_classified_by_its_bindings_namespace_not_as_cluster_scoped(
+        cluster, binder, heard):
+    """binder's requests in team-a are held at workload-low by a FlowSchema of the cluster's.
+    Her binding of a team-a pod, sent alone, meets that schema; sent in a batch (whose
+    envelope names no namespace) it must meet it too, not the schema of cluster-scoped
+    requests (global-default, a level of many more seats)."""
+    admin = cluster.admin_client()
+    held = admin.create("flowschemas", HELD_IN_TEAM_A, None)["metadata"]["uid"]
+    for name in ("a1", "a2"):
+        admin.create("pods", unscheduled(name), "team-a")
+    with pytest.raises(Forbidden):  # her claim is learnt: classified as binder from now on
+        binder.get("pods", "a1", "team-a")
+    binder.bind(admin.get("pods", "a1", "team-a"), "n1")
+    assert schema_of(heard, 2) == held
+    answer = binder.request("create", "pods", subresource="binding",
+                            body=batch(("team-a", "a2")))
+    assert [item["code"] for item in answer["items"]] == [201]
+    assert schema_of(heard, 3) == held, "the batch slipped past its namespace's FlowSchema"
+
+
+def test_a_batch_whose_bindings_fall_under_different_flow_schemas_is_refused_whole(
+        cluster, binder):
+    """Held in team-a, binder batches a team-b binding first, a team-a one after it: were
+    the batch classified by its first binding, the team-a one would pass at global-default.
+    Refused whole, nothing bound."""
+    admin = cluster.admin_client()
+    admin.create("flowschemas", HELD_IN_TEAM_A, None)
+    admin.create("pods", unscheduled("b1"), "team-b")
+    admin.create("pods", unscheduled("a1"), "team-a")
+    with pytest.raises(Forbidden):  # her claim is learnt: classified as binder from now on
+        binder.get("pods", "a1", "team-a")
+    with pytest.raises(BadRequest, match="FlowSchemas"):
+        binder.request("create", "pods", subresource="binding",
+                       body=batch(("team-b", "b1"), ("team-a", "a1")))
+    assert admin.get("pods", "a1", "team-a")["spec"].get("nodeName") is None
