@@ -6,7 +6,10 @@ passes when the defence holds:
   classify each of them sent alone: a batch (its envelope names no namespace) is not a
   cluster-scoped request, so it cannot slip past a FlowSchema that holds its sender's requests
   in her namespace to a level of few seats; one whose bindings fall under different
-  FlowSchemas is refused whole (400), nothing bound.
+  FlowSchemas is refused whole (400), nothing bound;
+- an HTTPS watch whose client left as its registration was answered is stopped: nothing of
+  it stays behind on the front's bus connection (its subscription, its reconnect listener,
+  its renewals: a watch nobody reads, renewed for ever).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, Envelope
 from bus.errors import BadRequest, Forbidden
 from tests.conftest import pod
+from tests.integration import test_attack_s12
+from tests.integration.test_attack_s12 import WATCH, _get
+from tests.integration.test_https_security import _raw
 from tests.support import until
 
 pytestmark = pytest.mark.integration
@@ -135,3 +141,31 @@ def test_a_batch_whose_bindings_fall_under_different_flow_schemas_is_refused_who
         binder.request("create", "pods", subresource="binding",
                        body=batch(("team-b", "b1"), ("team-a", "a1")))
     assert admin.get("pods", "a1", "team-a")["spec"].get("nodeName") is None
+
+
+api = test_attack_s12.api
+"""An apiserver (no scheduler, no controllers) with its HTTPS front (session 12's)."""
+users = test_attack_s12.users
+"""Its users' certificate files (session 12's)."""
+LEAVERS = 300
+"""HTTPS watches whose clients leave at once (each leaves its registration in flight)."""
+
+
+def test_watches_their_clients_leave_as_they_register_leave_nothing_behind(api, users):
+    """The front registers a client's watch on the bus loop; a client that left while the
+    registration was answered (its handler cancelled after the bus loop finished the start,
+    before its answer was handed back) left the watch started and never stopped: its
+    subscription and reconnect listener stayed on the front's connection, its lease renewed
+    for ever (2 of 100 such clients). Each is stopped: the connection is back to what it
+    held before."""
+    front = api.https.front
+    connection = front.connection
+
+    def held() -> tuple[int, int]:
+        return len(connection._reconnected), len(connection.nc._subs)
+
+    before = held()  # the module's other tests' watches stopped before they ended
+    for _ in range(LEAVERS):
+        _raw(api, users["admin"], _get(WATCH)).close()
+    until(lambda: held() == before, 20,
+          failure="watches stayed behind (reconnect listeners, subscriptions)")
