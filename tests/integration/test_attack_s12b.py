@@ -7,6 +7,10 @@ passes when the defence holds:
   cluster-scoped request, so it cannot slip past a FlowSchema that holds its sender's requests
   in her namespace to a level of few seats; one whose bindings fall under different
   FlowSchemas is refused whole (400), nothing bound;
+- a binding's body is a Binding as kube-apiserver decodes one: a ``target.name`` that is no
+  string (a number, a map, a list, a boolean) is 400, a ``target.kind`` other than ``Node``
+  is refused, in a batch as alone; nothing is bound (it stored ``spec.nodeName`` as any JSON
+  value, and the pod garbage collector failed on it, over and over);
 - an HTTPS watch whose client left as its registration was answered is stopped: nothing of
   it stays behind on the front's bus connection (its subscription, its reconnect listener,
   its renewals: a watch nobody reads, renewed for ever).
@@ -141,6 +145,29 @@ def test_a_batch_whose_bindings_fall_under_different_flow_schemas_is_refused_who
         binder.request("create", "pods", subresource="binding",
                        body=batch(("team-b", "b1"), ("team-a", "a1")))
     assert admin.get("pods", "a1", "team-a")["spec"].get("nodeName") is None
+
+
+@pytest.mark.parametrize("target", [
+    {"kind": "Node", "name": 123}, {"kind": "Node", "name": {"x": 1}}, {"name": ["n1"]},
+    {"name": True}, {"kind": "Pod", "name": "n1"}],
+    ids=["number", "map", "list", "boolean", "not-a-node"])
+def test_a_binding_whose_target_is_no_node_name_binds_nothing(cluster, binder, target):
+    """binder may bind pods in team-a: a binding there whose target is no node's name is
+    refused, in a batch (beside a good one, which lands) and alone; the pod stays unbound."""
+    admin = cluster.admin_client()
+    for name in ("bad", "good", "alone"):
+        admin.create("pods", unscheduled(name), "team-a")
+    bad = {**batch(("team-a", "bad"))["items"][0], "target": target}
+    body = {**batch(("team-a", "good")), "items": [bad, batch(("team-a", "good"))["items"][0]],
+            "traceIds": [None, None]}
+    answer = binder.request("create", "pods", subresource="binding", body=body)
+    assert [item["code"] for item in answer["items"]] == [400, 201], answer
+    alone = {**bad, "metadata": {"name": "alone", "namespace": "team-a"}}
+    with pytest.raises(BadRequest):
+        binder.request("create", "pods", namespace="team-a", name="alone",
+                       subresource="binding", body=alone)
+    assert [admin.get("pods", name, "team-a")["spec"].get("nodeName")
+            for name in ("bad", "good", "alone")] == [None, "n1", None]
 
 
 api = test_attack_s12.api
