@@ -11,6 +11,8 @@ passes when the defence holds:
   string (a number, a map, a list, a boolean) is 400, a ``target.kind`` other than ``Node``
   is refused, in a batch as alone; nothing is bound (it stored ``spec.nodeName`` as any JSON
   value, and the pod garbage collector failed on it, over and over);
+- each binding of a batch is audited in its own trace (``traceIds``: the pod's), as it is
+  written: its record named the batch message's trace, the pod's trace lost from the log;
 - an HTTPS watch whose client left as its registration was answered is stopped: nothing of
   it stays behind on the front's bus connection (its subscription, its reconnect listener,
   its renewals: a watch nobody reads, renewed for ever).
@@ -31,6 +33,7 @@ from actors.client.client import Client, binding_request
 from bindings.cluster import Cluster, ClusterConfig
 from bus import BusConfig, Connection, Envelope
 from bus.errors import BadRequest, Forbidden
+from tests import auditlog
 from tests.conftest import pod
 from tests.integration import test_attack_s12
 from tests.integration.test_attack_s12 import WATCH, _get
@@ -168,6 +171,23 @@ def test_a_binding_whose_target_is_no_node_name_binds_nothing(cluster, binder, t
                        subresource="binding", body=alone)
     assert [admin.get("pods", name, "team-a")["spec"].get("nodeName")
             for name in ("bad", "good", "alone")] == [None, "n1", None]
+
+
+def test_each_binding_of_a_batch_is_audited_in_its_pods_trace(cluster, binder):
+    admin = cluster.admin_client()
+    for name in ("a1", "a2"):
+        admin.create("pods", unscheduled(name), "team-a")
+    body = {**batch(("team-a", "a1"), ("team-a", "a2")), "traceIds": ["trace-of-a1", None]}
+    binder.request("create", "pods", subresource="binding", body=body, trace_id="the-batch")
+    log = cluster.config.data_dir / "audit.log"
+
+    def traces() -> dict[str, str]:
+        return {event["objectRef"]["name"]: event["annotations"].get("kubeactor.io/trace-id")
+                for event in auditlog.events(log) if auditlog.user(event) == BINDER[0]
+                and event["objectRef"].get("subresource") == "binding"}
+
+    assert until(lambda: len(found := traces()) == 2 and found, 10) == {
+        "a1": "trace-of-a1", "a2": "the-batch"}
 
 
 api = test_attack_s12.api
