@@ -1,6 +1,8 @@
-"""Session 12's second attacker on the batch of bindings (``actors.api.bindingbatches``,
-``actors.apiserver.batching``) over a real nats-server and store. Each test is one attempt; it
-passes when the defence holds:
+"""Session 12's second attacker, on its new surfaces: the batch of bindings
+(``actors.api.bindingbatches``, ``actors.apiserver.batching``) and the HTTPS front's watches
+registered on the bus loop, over a real nats-server and store. The attacker holds a user
+allowed to bind pods in one namespace (``binder``), or an HTTPS client that leaves. Each test
+is one attempt; it passes when the defence holds:
 
 - flow control classifies a batch by the namespaces of the bindings it holds, as it would
   classify each of them sent alone: a batch (its envelope names no namespace) is not a
