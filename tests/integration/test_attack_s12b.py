@@ -15,6 +15,9 @@ is one attempt; it passes when the defence holds:
   value, and the pod garbage collector failed on it, over and over);
 - each binding of a batch is audited in its own trace (``traceIds``: the pod's), as it is
   written: its record named the batch message's trace, the pod's trace lost from the log;
+- an IntOrString's integer is Go's int32, in the typed check and the schema walk alike: a wider
+  one (a Service's ``targetPort``, a Deployment's ``maxSurge``) is 400 as kube-apiserver's
+  decoder refuses it, not stored;
 - an HTTPS watch whose client left as its registration was answered is stopped: nothing of
   it stays behind on the front's bus connection (its subscription, its reconnect listener,
   its renewals: a watch nobody reads, renewed for ever).
@@ -190,6 +193,21 @@ def test_each_binding_of_a_batch_is_audited_in_its_pods_trace(cluster, binder):
 
     assert until(lambda: len(found := traces()) == 2 and found, 10) == {
         "a1": "trace-of-a1", "a2": "the-batch"}
+
+
+@pytest.mark.parametrize("resource, obj", [
+    ("poddisruptionbudgets", {"metadata": {"name": "wide"}, "spec": {
+        "maxUnavailable": 2**40, "selector": {"matchLabels": {"app": "w"}}}}),
+    ("networkpolicies", {"metadata": {"name": "wide"}, "spec": {
+        "podSelector": {}, "ingress": [{"ports": [{"port": 2**40}]}]}}),
+    ("pods", {"metadata": {"name": "wide"}, "spec": {"containers": [{
+        "name": "c", "image": "i", "livenessProbe": {"tcpSocket": {"port": -2**40}}}]}}),
+], ids=["pdb", "network-policy", "probe"])
+def test_an_int_or_string_wider_than_int32_is_refused(cluster, resource, obj):
+    admin = cluster.admin_client()
+    with pytest.raises(BadRequest, match="of type int32"):
+        admin.create(resource, obj, "team-a")
+    assert admin.list(resource, "team-a")["items"] == []
 
 
 api = test_attack_s12.api
