@@ -15,9 +15,10 @@ is one attempt; it passes when the defence holds:
   value, and the pod garbage collector failed on it, over and over);
 - each binding of a batch is audited in its own trace (``traceIds``: the pod's), as it is
   written: its record named the batch message's trace, the pod's trace lost from the log;
-- an IntOrString's integer is Go's int32, in the typed check and the schema walk alike: a wider
-  one (a Service's ``targetPort``, a Deployment's ``maxSurge``) is 400 as kube-apiserver's
-  decoder refuses it, not stored;
+- a built-in IntOrString's integer is Go's int32, in the typed check and the schema walk
+  alike: a wider one where no validation looks further (a PodDisruptionBudget's
+  ``maxUnavailable``, a NetworkPolicy's port, a probe's ``tcpSocket.port``) is 400 as
+  kube-apiserver's decoder refuses it, not stored;
 - an HTTPS watch whose client left as its registration was answered is stopped: nothing of
   it stays behind on the front's bus connection (its subscription, its reconnect listener,
   its renewals: a watch nobody reads, renewed for ever).
