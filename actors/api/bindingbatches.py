@@ -16,7 +16,7 @@ kubectl and the HTTP API keep the per-pod Binding.
 
 Pure functions. Neighbours: ``actors.apiserver.batching`` (the apiserver's side),
 ``actors.scheduler.batching`` (the scheduler's), ``actors.apiserver.fairness`` (a batch costs
-its flow :func:`width` requests).
+its flow :func:`width` requests; its flow is that of its items' :func:`namespaces`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,22 @@ def width(envelope: Envelope) -> int:
         return 1
     items = envelope.body.get("items")
     return min(max(len(items), 1), MAX_ITEMS + 1) if isinstance(items, list) else 1
+
+
+def namespaces(envelope: Envelope) -> list[str]:
+    """The namespaces a batch's items name, each once, in order (what flow control classifies
+    it by: each binding would be classified in its namespace); read before authenticating, of
+    one past :data:`MAX_ITEMS` items at most (more is refused anyway); none for a request that
+    is no batch, or names none."""
+    body = envelope.body
+    found = body.get("items") if is_batch(envelope) and isinstance(body, dict) else None
+    named: dict[str, None] = {}
+    for item in found[:MAX_ITEMS + 1] if isinstance(found, list) else ():
+        metadata = item.get("metadata") if isinstance(item, dict) else None
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        if isinstance(namespace, str) and namespace:
+            named[namespace] = None
+    return list(named)
 
 
 def items(body: Any) -> list[tuple[Object, str | None]]:

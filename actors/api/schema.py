@@ -282,6 +282,7 @@ def _compiled(name: str) -> Node:
     special = SPECIAL_TYPES.get(name)
     if special is not None:
         node.special = special
+        node.bits = 32 if special == "int-or-string" else None  # Go's IntOrString: an int32
     else:
         _fill(node, _definitions()[name])
     return node
@@ -340,7 +341,7 @@ def _walk(value: Any, node: Node, path: str, found: Findings, parent: Object | N
             found.errors.append(_wrong_type(path, node.types, value))
         return
     if node.special:
-        if problems := _special_problems(node.special, path, value):
+        if problems := _special_problems(node, path, value):
             found.errors += problems
             found.mistyped.append((path, value, node))
         return
@@ -491,10 +492,16 @@ def _wrong_type(path: str, types: tuple[str, ...], value: Any) -> str:
             f'{" or ".join(types)}: "{actual}"')
 
 
-def _special_problems(special: str, path: str, value: Any) -> list[str]:
-    if special == "int-or-string":
-        return [] if _has_type(value, ("integer", "string")) else \
-            [_wrong_type(path, ("integer", "string"), value)]
+def _special_problems(node: Node, path: str, value: Any) -> list[str]:
+    if node.special == "int-or-string":  # a built-in one's integer is an int32 (``bits``)
+        if not _has_type(value, ("integer", "string")):
+            return [_wrong_type(path, ("integer", "string"), value)]
+        if node.bits is not None and isinstance(value, int) and not isinstance(value, bool):
+            low, high = -1 << node.bits - 1, (1 << node.bits - 1) - 1
+            if not low <= value <= high:
+                return [f"{path}: Invalid value: {value}: must be between {low} and {high}, "
+                        "inclusive"]
+        return []
     try:
         quantity.parse_quantity(value)
     except ValueError as error:

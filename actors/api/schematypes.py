@@ -34,6 +34,8 @@ _QUANTITY = int | Annotated[str, msgspec.Meta(
 """The quantities taken without a look at their value: an integer, or a decimal with a
 suffix or an exponent of two digits at most (a longer one, blanks, a float: the walk
 decides, against ``quantity.MAX_EXPONENT``)."""
+_INT_OR_STRING = Annotated[int, msgspec.Meta(ge=-1 << 31, le=(1 << 31) - 1)] | str
+"""A built-in IntOrString: a string, or an integer Go's int32 holds."""
 _SCALARS: dict[str, Any] = {"string": str, "boolean": bool, "number": float, "integer": int}
 
 
@@ -95,7 +97,7 @@ class _Types:
 
     def _type(self, node: schema.Node, in_status: bool) -> Any:
         if node.special == "int-or-string":
-            return int | str
+            return _INT_OR_STRING if node.bits == 32 else int | str
         if node.special == "quantity":
             return _QUANTITY
         if not node.types:

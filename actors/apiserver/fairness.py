@@ -68,7 +68,7 @@ from actors.apiserver.queueing import Dispatcher, Ticket
 from actors.apiserver.requests import ApiServerConfig, Pending, Request
 from bus.connection import Incoming
 from bus.envelope import Envelope
-from bus.errors import ApiError, TooManyRequests
+from bus.errors import ApiError, BadRequest, TooManyRequests
 from bus.subjects import ApiSubject, Subjects
 
 DISPATCH = object()
@@ -159,12 +159,15 @@ def unverified(claim: Claim) -> UserInfo:
                     groups=(AUTHENTICATED, UNVERIFIED))
 
 
-def asked(incoming: Incoming, subjects: Subjects, user: UserInfo) -> Asked:
-    """What classification reads of a message; a handshake is a create of ``hello``."""
+def asked(incoming: Incoming, subjects: Subjects, user: UserInfo, namespace: object = None
+          ) -> Asked:
+    """What classification reads of a message naming ``namespace`` (None: its envelope's;
+    for a batch of bindings, one its items name: a batch is no cluster-scoped request, each
+    binding is classified in its namespace); a handshake is a create of ``hello``."""
     parsed = _parsed(subjects, incoming.subject)
     if parsed is None:
         return Asked(user, "create", "", "hello", None)
-    namespace = incoming.envelope.namespace
+    namespace = incoming.envelope.namespace if namespace is None else namespace
     return Asked(user, parsed.verb, parsed.group, parsed.resource,
                  namespace if isinstance(namespace, str) and namespace else None)
 
@@ -211,8 +214,13 @@ class Fairness:
         answered when it is a copy of a request taken: :meth:`_first_answer`)."""
         policy = self.flow_control.policy
         user = self.identities.user(incoming)
-        flow = policy.classify_message(user, incoming.subject, incoming.envelope.namespace,
-                                       lambda: asked(incoming, self.subjects, user))
+        named: list[object] = [*bindingbatches.namespaces(incoming.envelope)]
+        flows = [self._classified(incoming, user, namespace)
+                 for namespace in named or [incoming.envelope.namespace]]
+        flow = flows[0]
+        if mixed := sorted({other.schema for other in flows} - {flow.schema}):
+            return BadRequest(f"the bindings of a batch fall under FlowSchemas {flow.schema!r} "
+                              f"and {mixed[0]!r} (by their namespaces): send them apart")
         if self.dispatcher.offer(flow, incoming, time.monotonic(), policy.total_shares,
                                  bindingbatches.width(incoming.envelope)) is None:
             refused = refusal(flow, "queue full" if flow.level.queues else "concurrency limit")
@@ -222,6 +230,12 @@ class Fairness:
             return None
         self._dispatch_soon()
         return None
+
+    def _classified(self, incoming: Incoming, user: UserInfo, namespace: object) -> Flow:
+        """The flow of ``incoming`` from ``user``, asking in ``namespace``."""
+        return self.flow_control.policy.classify_message(
+            user, incoming.subject, namespace,
+            lambda: asked(incoming, self.subjects, user, namespace))
 
     def _first_answer(self, incoming: Incoming) -> bool:
         """Whether flow control's refusal of ``incoming`` (made before authenticating it) may

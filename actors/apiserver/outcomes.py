@@ -129,7 +129,9 @@ def answered(pending: Pending, reply: Envelope, named: dict[str, str]) -> Outcom
     request = pending.request
     received = time.time() - (time.monotonic() - pending.started)
     code, reason = int(status.get("code", 200)), str(status.get("reason", ""))
-    message, trace_id = str(status.get("message", "")), pending.incoming.envelope.trace_id or ""
+    message = str(status.get("message", ""))
+    # the request's trace: a binding of a batch is in its pod's, not the message's
+    trace_id = (pending.incoming.envelope if request is None else request.envelope).trace_id or ""
     if request is None:
         return Outcome(pending.incoming.subject, received, code, pending.authorized,
                        pending.sender, reason=reason, message=message, trace_id=trace_id,
@@ -215,7 +217,8 @@ class Telling:
         if pending.incoming.answer is not None and self.tracers.listening:
             request = pending.request
             self.publish(self.subjects.trace("apiserver"), handed_span(
-                pending.incoming.envelope, int((reply.status or {}).get("code", 200)),
+                pending.incoming.envelope if request is None else request.envelope,
+                int((reply.status or {}).get("code", 200)),
                 (time.monotonic() - pending.started) * 1000,
                 request.name if request else None))
         if self.observer is not None:

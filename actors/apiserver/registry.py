@@ -391,10 +391,20 @@ def check_pod_update(old: Object, new: Object) -> None:
 
 
 def prepare_binding(pod: Object, body: Any) -> Object:
-    """The pod bound to the node a ``Binding`` names; Conflict when it is bound already."""
+    """The pod bound to the node a ``Binding`` names; Conflict when it is bound already.
+    BadRequest when it names no node: its ``target.name`` no string (Go's decoder refuses it;
+    stored, ``spec.nodeName`` was any JSON value, and whoever keyed on it failed), or its
+    ``target.kind`` neither empty nor ``Node`` (kube-apiserver's ValidatePodBinding)."""
     target = body.get("target") if isinstance(body, dict) else None
     if not isinstance(target, dict) or not target.get("name"):
         raise BadRequest("a Binding needs target.name (the node)")
+    if not isinstance(target["name"], str):
+        raise BadRequest('Binding in version "v1" cannot be handled as a Binding: json: cannot '
+                         "unmarshal " + _go_value(target["name"]) + " into Go struct field "
+                         "ObjectReference.target.name of type string")
+    if target.get("kind") not in (None, "", "Node"):
+        raise BadRequest(f"target.kind: Unsupported value: {json.dumps(target['kind'])}: "
+                         'supported values: "Node", "<empty>"')
     name = pod["metadata"]["name"]
     if pod.get("spec", {}).get("nodeName"):
         raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is '
@@ -406,6 +416,14 @@ def prepare_binding(pod: Object, body: Any) -> Object:
     bound["spec"]["nodeName"] = target["name"]
     set_condition(bound, "PodScheduled", "True")
     return bound
+
+
+def _go_value(value: Any) -> str:
+    """How Go's decoder names a JSON value it cannot read into a string."""
+    if isinstance(value, bool):
+        return "bool"
+    return "object" if isinstance(value, dict) else "array" if isinstance(value, list) \
+        else "number"
 
 
 def graceful_deletion(info: ResourceInfo, obj: Object, grace: int | None) -> Object | None:

@@ -204,8 +204,10 @@ class Watch:
             with self._lock:
                 self._new_id()
             await self._aopen(resource_version)
-        self._unlisten = self.client.connection.when_reconnected(
-            lambda: self._resume("its connection to the bus came back"))
+        with self._lock:  # stopped meanwhile (its caller left): nothing to resume
+            if not self._stopped:
+                self._unlisten = self.client.connection.when_reconnected(
+                    lambda: self._resume("its connection to the bus came back"))
         return self
 
     def _stop_started(self, opening: asyncio.Future[Watch]) -> None:  # bus loop thread

@@ -264,13 +264,14 @@ class Front:
         watch = Watch.of(client, call.info, arrived, namespace=call.namespace,
                          label_selector=options.get("labelSelector"),
                          field_selector=options.get("fieldSelector"), version=call.version)
-        try:
-            await bus_loop.awaited(watch.astart(options.get("resourceVersion")))
-        except Gone as error:  # 200, then the 410 in the stream: the client lists again
-            await response.prepare(request)
-            await response.write(answers.error_event(error))
-            return response
-        try:
+        try:  # stopped however it ends: a client that left as its start was answered (the
+            # bus loop done, the answer not yet handed back) left it started, renewed for ever
+            try:
+                await bus_loop.awaited(watch.astart(options.get("resourceVersion")))
+            except Gone as error:  # 200, then the 410 in the stream: the client lists again
+                await response.prepare(request)
+                await response.write(answers.error_event(error))
+                return response
             await response.prepare(request)
             await _stream(response, backlog, loop.time() + seconds,
                           bool(options.get("allowWatchBookmarks")))
