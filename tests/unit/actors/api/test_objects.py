@@ -305,7 +305,7 @@ def test_a_lease_with_an_unreadable_renew_time_is_invalid():
      "spec.limits[0].default[cpu]: Invalid value"),
     ("resourcequotas", {"spec": {"hard": {"requests.memory": "1Zz"}}},
      "spec.hard[memory]: Invalid value"),
-    ("resourcequotas", {"spec": {}}, "spec.hard: Required value"),
+    ("resourcequotas", {"spec": {"hard": ["1"]}}, "spec.hard: Invalid value"),
     ("admissionregistrations", {"spec": {"subject": "a.b.c", "resources": ["pods"]}},
      "spec.subject: Invalid value"),
     ("admissionregistrations", {"spec": {"subject": "a", "resources": ["pods"],
