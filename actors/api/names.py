@@ -33,11 +33,13 @@ MAX_ANNOTATION_BYTES = 256 * 1024
 
 def name_problems(info: ResourceInfo, name: Any) -> list[str]:
     """Problems with ``name`` as the name of a ``info`` object: a DNS label for namespaces, a
-    path segment for RBAC objects (``system:node``), a DNS subdomain for the rest."""
+    path segment for RBAC objects (``system:node``) and core Events (kube-apiserver checks no
+    other format on a v1 Event, whose name client-go makes ``<object>.<hex nanoseconds>``: 17
+    characters past a name that may have 253), a DNS subdomain for the rest."""
     shown = f'metadata.name: Invalid value: "{name}"'
     if not isinstance(name, str):
         return [f"{shown}: must be a string"]
-    if info.group == "rbac.authorization.k8s.io":
+    if info.group == "rbac.authorization.k8s.io" or (info.group, info.name) == ("", "events"):
         if name in (".", ".."):
             return [f"{shown}: may not be '{name}'"]
         return [f"{shown}: may not contain '{bad}'" for bad in ("/", "%") if bad in name]

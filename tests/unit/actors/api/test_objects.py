@@ -4,6 +4,7 @@ kubectl accepts, cpu and memory amounts."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,10 +16,12 @@ from actors.api.objects import Object
 from actors.api.quantity import parse_cpu, parse_memory
 from actors.api.resources import lookup, resolve
 from actors.api.validation import validate
+from actors.client.events import event_name
 from bus.errors import BadRequest, Invalid
 from tests.conftest import node, pod
 
 PODS = lookup("", "pods")
+EVENTS = lookup("", "events")
 
 
 def container(pod_: Object, index: int = 0) -> Object:
@@ -487,3 +490,30 @@ def test_kubectl_names_of_the_workloads_resolve():
         assert resolve(word).name == "deployments"
     for word in ("ds", "daemonset.apps", "sts", "statefulsets", "controllerrevisions"):
         assert resolve(word).name in ("daemonsets", "statefulsets", "controllerrevisions")
+
+
+def test_an_event_named_after_a_long_pod_name_as_client_go_names_it_is_valid():
+    """A pod's name may be 253 characters; client-go (and the EventRecorder) names its Events
+    ``<pod>.<nanoseconds in hex>``, 17 more. kube-apiserver checks no name format on a core/v1
+    Event (ValidateEventCreate: "No further validation for backwards compatibility") beyond
+    what every object's name must be (a path segment), so such a pod's events are stored;
+    refused as DNS subdomains here, every event of a pod named 237 characters or more was
+    lost (422)."""
+    name = "a" * 240
+    long_named = pod(name)
+    long_named["spec"]["containers"][0]["name"] = "app"
+    validate(PODS, long_named)  # the pod itself is valid
+    event = {"apiVersion": "v1", "kind": "Event",
+             "metadata": {"name": event_name(name, time.time_ns()), "namespace": "default"},
+             "involvedObject": {"kind": "Pod", "name": name, "namespace": "default"},
+             "reason": "Scheduled", "message": "assigned", "type": "Normal"}
+    validate(EVENTS, event)
+
+
+@pytest.mark.parametrize("name", ["a/b", "a%b", ".", ".."])
+def test_an_event_name_must_still_be_a_path_segment(name: str):
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name,
+                                                               "namespace": "default"}}
+    with pytest.raises(Invalid) as raised:
+        validate(EVENTS, event)
+    assert "metadata.name" in raised.value.message
