@@ -79,11 +79,14 @@ class StatusManager:
         self.client, self.statuses, self.timers = client, statuses, timers
         self.config, self.resubmit = config, resubmit
 
-    def write(self, record: PodRecord, status: Object) -> None:
-        """Hand ``status`` over as the pod's (its ``reported`` from now on)."""
+    def write(self, record: PodRecord, status: Object, *, again: bool = False) -> None:
+        """Hand ``status`` over as the pod's (its ``reported`` from now on); ``again``: the
+        write made after a conflict, which a second conflict sends to the back-off instead
+        of reading once more (a Conflict that keeps coming is not a request storm)."""
         record.reported = status
         self.statuses.put(record.uid, lambda: self._send(record, status),
-                          lambda error, stored: self._written(record, status, error, stored))
+                          lambda error, stored: self._written(record, status, error, stored,
+                                                              again))
 
     def _send(self, record: PodRecord, status: Object) -> Future[Any]:
         metadata = record.pod["metadata"]
@@ -93,14 +96,14 @@ class StatusManager:
             options=self.client.write_options(), trace_id=trace_id_of(record.pod))
 
     def _written(self, record: PodRecord, status: Object, error: BaseException | None,
-                 stored: Any) -> None:  # bus loop thread: hand over
+                 stored: Any, again: bool) -> None:  # bus loop thread: hand over
         if error is None:
             record.written = version_of(stored)
             record.known = (record.written, others(stored.get("status") or {}))
             return
         if isinstance(error, NotFound) or record.done:
             return
-        if isinstance(error, Conflict):  # another version, or another pod of that name
+        if isinstance(error, Conflict) and not again:  # another version, or pod of that name
             self.timers.call_later(0, lambda: self._read_again(record, status))
             return
         self._failed(record, status, error)
@@ -137,4 +140,4 @@ class StatusManager:
         """:meth:`write` ``status`` again, unless a newer one was handed over meanwhile (that
         one goes on its own, made from the newest version too)."""
         if record.reported is status and not record.done:
-            self.write(record, status)
+            self.write(record, status, again=True)

@@ -199,3 +199,22 @@ def test_the_deletion_of_a_pod_made_again_under_its_name_is_not_confirmed_for_th
     node.podsync.sync(record)
     assert api.stored is not None and api.stored["metadata"]["uid"] == "uid-2"
     assert record.done
+
+
+def test_a_conflict_that_comes_again_after_the_read_waits_for_the_back_off(node, api):
+    """A 409 is read again and written once more at once; a second one goes to the back-off
+    (the pod synced again after it), not round again: a Conflict that keeps coming (not the
+    version's) makes no storm of reads and writes."""
+    def conflicting(body: Object) -> Object:
+        raise Conflict("Operation cannot be fulfilled: try again")
+
+    api._write_status = conflicting  # type: ignore[method-assign]
+    node.podsync.write(node.pods["uid-1"], running())
+    asked = []
+    for _ in range(10):  # at most: without the back-off, this goes round for ever
+        with api.asked:
+            if not api.asked.wait_for(lambda: bool(api.open), 1):
+                break
+            asked.append(api.open[0][0])
+        api.answer()
+    assert asked == ["update", "get", "update"]
