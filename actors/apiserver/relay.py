@@ -134,17 +134,14 @@ class Relay:
 
 def node_call(request: Request, pod: Object) -> NodeCall:
     """The call ``request`` asks of ``pod``'s kubelet; BadRequest if the pod has no node, an
-    exec or attach is a dry run or its pod has completed, the container is not the pod's (or
-    not said, among several), or an exec has no command."""
+    exec or attach's pod has completed, the container is not the pod's (or not said, among
+    several), an exec has no command, or (checked last) an exec or attach is a dry run."""
     name = pod["metadata"]["name"]
     node = pod.get("spec", {}).get("nodeName")
     if not node:
         raise BadRequest(f"pod {name} does not have a host assigned")
     op = NODE_CALLS[(request.verb, request.subresource or "")]
     attach = request.subresource == "attach"
-    if op == "exec" and request.options.dry_run:  # kube-apiserver's CONNECT is never one
-        raise BadRequest(f"dryRun is not served for pods/{request.subresource}: a stream "
-                         "cannot run dry (nothing was done)")
     phase = pod.get("status", {}).get("phase")
     if op == "exec" and phase in ("Succeeded", "Failed"):
         raise BadRequest(f"cannot {'attach to' if attach else 'exec into'} a container in a "
@@ -162,6 +159,10 @@ def node_call(request: Request, pod: Object) -> NodeCall:
             not isinstance(body.get("command"), list) or not body["command"]
             or not all(isinstance(w, str) for w in body["command"])):
         raise BadRequest("exec needs body.command, a non-empty list of strings")
+    if op == "exec" and request.options.dry_run:  # kube-apiserver's CONNECT is never one;
+        # refused last: the HTTPS front's dry run hears every other refusal (front._refusal_first)
+        raise BadRequest(f"dryRun is not served for pods/{request.subresource}: a stream "
+                         "cannot run dry (nothing was done)")
     return NodeCall(node, op, str(container),  # one of names
                     None if attach else body.get("command"),
                     stdin=body.get("stdin") is True, tty=body.get("tty") is True, attach=attach)
