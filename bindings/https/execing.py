@@ -79,19 +79,44 @@ class ExecRelay:
         self.held: Object | None = None
         """A client's message taken from ``inputs`` for the next answer."""
         self.stream: ExecStream | None = None
+        self.abandoned = False
+        """The client left before the relay ran: the kubelet's messages are let go of."""
 
     async def open(self, client: Client, pod: str, namespace: str | None,
                    body: Object, subresource: str = "exec") -> None:
         """Open the stream (an ``exec``, or an ``attach``); ApiError when it cannot start (the
         pod is not there, the client may not): kube-apiserver's answer before the upgrade.
-        What the kubelet says meanwhile waits for :meth:`run`."""
-        self.stream = await self.loop.run_in_executor(self.executor, functools.partial(
+        What the kubelet says meanwhile waits for :meth:`run`. Cancelled (the client left),
+        the stream is :meth:`abandon`-ed once it has opened."""
+        opening = self.loop.run_in_executor(self.executor, functools.partial(
             ExecStream, client, pod, namespace, body, self._arrived, subresource))
+        try:
+            self.stream = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(self._opened_late)
+            raise
+
+    def _opened_late(self, opening: asyncio.Future[ExecStream]) -> None:
+        if not opening.cancelled() and opening.exception() is None:
+            self.stream = opening.result()
+            self.abandon()
 
     def abandon(self) -> None:
-        """Close a stream opened and never run (the client left before its upgrade)."""
-        if self.stream is not None:
-            self.loop.run_in_executor(self.executor, self.stream.close)
+        """Let go of a stream opened and never run (the client left before its upgrade, or
+        while it opened): the kubelet's calls for input are answered ``hangup``, so it lets
+        go of the command at once, and the stream is closed."""
+        if (stream := self.stream) is None:
+            return
+        self.abandoned = True
+        while not self.said.empty():
+            if (said := self.said.get_nowait()) is not None:
+                self._let_go(stream, said)
+        self.loop.run_in_executor(self.executor, stream.close)
+
+    @staticmethod
+    def _let_go(stream: ExecStream, said: ExecMessage) -> None:
+        """Answer a message of an abandoned stream: output and end taken, input ``hangup``."""
+        stream.answer(said, {"hangup": True} if said.kind == "input" else None)
 
     async def run(self, client: Client, pod: str, namespace: str | None,
                   body: Object, subresource: str = "exec") -> None:
@@ -117,7 +142,14 @@ class ExecRelay:
             self.loop.run_in_executor(self.executor, self.stream.close)
 
     def _arrived(self, said: ExecMessage) -> None:  # bus loop thread
-        self.loop.call_soon_threadsafe(self.said.put_nowait, said)
+        self.loop.call_soon_threadsafe(self._take, said)
+
+    def _take(self, said: ExecMessage) -> None:
+        """A message of the kubelet, for :meth:`run`, or let go of once abandoned."""
+        if self.abandoned and self.stream is not None:
+            self._let_go(self.stream, said)
+        else:
+            self.said.put_nowait(said)
 
     async def _relay(self, stream: ExecStream) -> None:
         """The kubelet's messages, in order, until the end (or the client left)."""
