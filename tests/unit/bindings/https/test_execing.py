@@ -1,7 +1,7 @@
 """The HTTPS front's exec relay (bindings/https/execing.py) against a fake bus connection: a
 client that leaves while its exec opens (aiohttp cancels the handler) or before its upgrade
 leaves no stream subscribed in the front, and the kubelet's calls for input are answered
-``hangup`` so that it lets go of the command at once."""
+``hangup`` so that it lets go of the command at once; the same for a followed log."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from actors.api.discovery import Served
 from actors.client.streams import ExecMessage
+from bindings.https import Front
 from bindings.https.execing import ExecRelay
 from bus.connection import Incoming
 from bus.envelope import Envelope
@@ -110,3 +113,19 @@ async def test_a_stream_abandoned_before_the_upgrade_hangs_up_on_the_kubelet():
     assert connection.unsubscribed == connection.subscribed
     assert [envelope.body for _, envelope in connection.published] == [
         {"seq": 1, "hangup": True}]
+
+
+async def test_a_client_that_leaves_while_its_followed_log_opens_leaves_no_stream_subscribed():
+    # a user who may only get pods/log: kubectl logs -f, gone before the stream opened
+    client = _Client()
+    front = Front(None, None, Served)  # type: ignore[arg-type]  # the client is the bus here
+    call = SimpleNamespace(name="demo", namespace="default")
+    following = asyncio.create_task(front._follow(None, client, call, {}))  # type: ignore[arg-type]
+    await asyncio.get_running_loop().run_in_executor(None, client.asked.wait, 10)
+    following.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await following
+    client.go.set()
+    connection = client.connection
+    await _until(lambda: connection.unsubscribed)
+    assert connection.subscribed and connection.unsubscribed == connection.subscribed
