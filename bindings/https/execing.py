@@ -15,9 +15,9 @@ The relay knows its client only as a way to send it messages and the messages it
 WebSocket (:func:`websocket`) for the front, the terminal for ``kubeactor exec -i``
 (``bindings.cli.consoles``).
 
-Neighbours: ``front`` (routes an exec here), ``bindings.cli.consoles`` (``exec -i``),
-``actors.apiserver.http.channels`` (the framing), ``actors.client.streams`` (the stream, its
-MAC and answers).
+Neighbours: ``front`` (routes an exec here; a followed log opens through :func:`opened` too),
+``bindings.cli.consoles`` (``exec -i``), ``actors.apiserver.http.channels`` (the framing),
+``actors.client.streams`` (the stream, its MAC and answers).
 
 Which thread: the listener's loop thread (the CLI's own loop for ``exec -i``); the stream
 opens and closes on the executor it is given (the loop's by default); the kubelet's messages
@@ -32,6 +32,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import Executor
+from typing import TypeVar
 
 from aiohttp import WSMsgType, web
 
@@ -54,6 +55,8 @@ IDLE_SECONDS = 10.0
 """How long a call for input waits for the client before it is answered ``{}`` (the kubelet
 waits 40 s: ``actors.kubelet.streaming``)."""
 
+
+T = TypeVar("T")
 
 Send = Callable[[bytes], Awaitable[None]]
 """Writes one message (channel byte first) to the one who runs the command; ConnectionError
@@ -88,18 +91,13 @@ class ExecRelay:
         pod is not there, the client may not): kube-apiserver's answer before the upgrade.
         What the kubelet says meanwhile waits for :meth:`run`. Cancelled (the client left),
         the stream is :meth:`abandon`-ed once it has opened."""
-        opening = self.loop.run_in_executor(self.executor, functools.partial(
-            ExecStream, client, pod, namespace, body, self._arrived, subresource))
-        try:
-            self.stream = await asyncio.shield(opening)
-        except asyncio.CancelledError:
-            opening.add_done_callback(self._opened_late)
-            raise
+        self.stream = await opened(self.loop, self.executor, functools.partial(
+            ExecStream, client, pod, namespace, body, self._arrived, subresource),
+            self._opened_late)
 
-    def _opened_late(self, opening: asyncio.Future[ExecStream]) -> None:
-        if not opening.cancelled() and opening.exception() is None:
-            self.stream = opening.result()
-            self.abandon()
+    def _opened_late(self, stream: ExecStream) -> None:
+        self.stream = stream
+        self.abandon()
 
     def abandon(self) -> None:
         """Let go of a stream opened and never run (the client left before its upgrade, or
@@ -201,6 +199,20 @@ class ExecRelay:
                 for piece in pieces(channels.given(data)):
                     await self.inputs.put(piece)
         self.said.put_nowait(None)
+
+
+async def opened(loop: asyncio.AbstractEventLoop, executor: Executor | None,
+                 make: Callable[[], T], left: Callable[[T], object]) -> T:
+    """What ``make`` opens (a stream: it blocks for the apiserver's answer), made on
+    ``executor``. Cancelled meanwhile (the client left: the listener cancels its handler),
+    ``left`` is given it once made (on the loop), to close it: else it stayed subscribed."""
+    making = loop.run_in_executor(executor, make)
+    try:
+        return await asyncio.shield(making)
+    except asyncio.CancelledError:
+        making.add_done_callback(
+            lambda done: None if done.cancelled() or done.exception() else left(done.result()))
+        raise
 
 
 async def websocket(socket: web.WebSocketResponse) -> AsyncIterator[bytes]:

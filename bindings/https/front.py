@@ -293,8 +293,9 @@ class Front:
         def arrived(chunk: LogChunk) -> None:  # bus loop thread
             loop.call_soon_threadsafe(chunks.put_nowait, chunk)
 
-        stream = await loop.run_in_executor(self.node_calls, functools.partial(
-            LogStream, client, str(call.name), call.namespace, options, arrived))
+        stream = await execing.opened(loop, self.node_calls, functools.partial(
+            LogStream, client, str(call.name), call.namespace, options, arrived),
+            lambda left: loop.run_in_executor(self.node_calls, left.close))
         response = web.StreamResponse(headers={"Content-Type": TEXT})
         try:
             await response.prepare(request)
