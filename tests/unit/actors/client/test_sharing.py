@@ -1,6 +1,6 @@
 """Objects as informers keep them: the parts equal to the last kept at their place shared."""
 
-from actors.client.sharing import PLACES_BELOW, Shared
+from actors.client.sharing import PLACES, PLACES_BELOW, Shared
 
 
 def pod(name: str, phase: str = "Running") -> dict:
@@ -45,3 +45,18 @@ def test_free_form_keys_past_the_bound_are_copied_and_the_table_stops_growing():
     assert len(spec_places) == PLACES_BELOW + 1  # its None entry and the bound's places
     again = shared({"kind": "Widget", "spec": {"key-0": {"n": 0}}})
     assert again["spec"]["key-0"] is first["spec"]["key-0"]  # a place kept still shares
+
+
+def _places(table: dict) -> int:
+    return sum(1 + _places(below) for key, below in table.items() if key is not None)
+
+
+def test_nested_free_form_keys_do_not_grow_the_table_past_its_bound_however_deep():
+    # a user who may create a custom resource (preserve-unknown-fields) writes maps in maps:
+    # each place holds at most PLACES_BELOW places, but places below places multiply
+    shared = Shared()
+    for i in range(PLACES_BELOW):
+        for j in range(0, PLACES_BELOW, 8):
+            shared({"kind": "Widget", "spec": {f"a-{i}": {f"b-{j}": {f"c-{k}": {}
+                                                                     for k in range(8)}}}})
+    assert _places(shared._kinds["Widget"]) <= PLACES
