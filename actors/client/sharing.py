@@ -12,10 +12,11 @@ value of another's that is equal but of another of those types (JSON of the same
 
 The objects given out share their parts: read-only, as everything an informer keeps.
 
-The table is bounded: a place holds at most :data:`PLACES_BELOW` places below it. Free-form maps
-(a custom resource's ``x-kubernetes-preserve-unknown-fields``, long lists) would otherwise add
-places for every new key or index a user writes, kept after the objects are gone; past the
-bound, an item is copied (strings interned) and not shared.
+The table is bounded: a place holds at most :data:`PLACES_BELOW` places below it, and a kind's
+table at most :data:`PLACES` in all (maps in maps multiply the places below places). Free-form
+maps (a custom resource's ``x-kubernetes-preserve-unknown-fields``, long lists) would otherwise
+add places for every new key or index a user writes, kept after the objects are gone; past
+either bound, an item is copied (strings interned) and not shared.
 
 Pure but for the table of places (one per :class:`Shared`; read and written from any thread:
 a value is taken from it only when equal, so a race at worst shares less). Neighbours:
@@ -31,6 +32,8 @@ from actors.api.objects import Object, interned
 
 PLACES_BELOW = 256
 """Most places kept below one place (keys of a dict, indices of a list)."""
+PLACES = 16384
+"""Most places kept for one kind (a pod has about a hundred)."""
 
 Places = dict[Any, Any]
 """One place's table: ``None`` -> the value last kept there; a key or an index -> the table
@@ -41,36 +44,44 @@ class Shared:
     """Copies objects sharing the parts equal to what was last kept at the same place."""
 
     def __init__(self) -> None:
-        self._kinds: dict[str, Places] = {}
+        self._kinds: dict[str, _Kind] = {}
 
     def __call__(self, obj: Object) -> Object:
         """``obj`` as kept (a new object; ``obj`` is left as it was)."""
-        places = self._kinds.setdefault(str(obj.get("kind", "")), {})
-        kept: Object = _kept(obj, places)
+        kind = self._kinds.setdefault(str(obj.get("kind", "")), _Kind())
+        kept: Object = kind.kept(obj, kind.places)
         return kept
 
 
-def _kept(value: Any, places: Places) -> Any:
-    """``value`` (a dict or a list) as kept at the place ``places`` stands for."""
-    last = places.get(None)
-    if last is not None and last == value:
-        return last
-    new = ({interned(key): _below(item, key, places) for key, item in value.items()}
-           if isinstance(value, dict)
-           else [_below(item, index, places) for index, item in enumerate(value)])
-    places[None] = new
-    return new
+class _Kind:
+    """One kind's table of places, and how many it holds (a race at worst miscounts a few)."""
 
+    def __init__(self) -> None:
+        self.places: Places = {}
+        self.count = 0
 
-def _below(item: Any, key: Any, places: Places) -> Any:
-    if isinstance(item, (dict, list)):
-        below = places.get(key)
-        if below is None:
-            if len(places) > PLACES_BELOW:  # the place's ``None`` entry besides
-                return _copied(item)
-            below = places[key] = {}
-        return _kept(item, below)
-    return interned(item) if isinstance(item, str) else item
+    def kept(self, value: Any, places: Places) -> Any:
+        """``value`` (a dict or a list) as kept at the place ``places`` stands for."""
+        last = places.get(None)
+        if last is not None and last == value:
+            return last
+        new = ({interned(key): self._below(item, key, places) for key, item in value.items()}
+               if isinstance(value, dict)
+               else [self._below(item, index, places) for index, item in enumerate(value)])
+        places[None] = new
+        return new
+
+    def _below(self, item: Any, key: Any, places: Places) -> Any:
+        if isinstance(item, (dict, list)):
+            below = places.get(key)
+            if below is None:
+                # PLACES_BELOW: the place's ``None`` entry besides
+                if len(places) > PLACES_BELOW or self.count >= PLACES:
+                    return _copied(item)
+                below = places[key] = {}
+                self.count += 1
+            return self.kept(item, below)
+        return interned(item) if isinstance(item, str) else item
 
 
 def _copied(value: Any) -> Any:

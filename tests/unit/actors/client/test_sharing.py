@@ -41,7 +41,7 @@ def test_free_form_keys_past_the_bound_are_copied_and_the_table_stops_growing():
     for i in range(1, PLACES_BELOW * 4):
         kept = shared({"kind": "Widget", "spec": {f"key-{i}": {"n": i}}})
         assert kept == {"kind": "Widget", "spec": {f"key-{i}": {"n": i}}}
-    spec_places = shared._kinds["Widget"]["spec"]
+    spec_places = shared._kinds["Widget"].places["spec"]
     assert len(spec_places) == PLACES_BELOW + 1  # its None entry and the bound's places
     again = shared({"kind": "Widget", "spec": {"key-0": {"n": 0}}})
     assert again["spec"]["key-0"] is first["spec"]["key-0"]  # a place kept still shares
@@ -59,4 +59,4 @@ def test_nested_free_form_keys_do_not_grow_the_table_past_its_bound_however_deep
         for j in range(0, PLACES_BELOW, 8):
             shared({"kind": "Widget", "spec": {f"a-{i}": {f"b-{j}": {f"c-{k}": {}
                                                                      for k in range(8)}}}})
-    assert _places(shared._kinds["Widget"]) <= PLACES
+    assert _places(shared._kinds["Widget"].places) <= PLACES
