@@ -117,13 +117,15 @@ log = logging.getLogger(__name__)
 
 _BY_NAME = {info.name: info for info in STORED}
 ADMISSION_KINDS = ("LimitRange", "ResourceQuota", "PriorityClass", "StorageClass")
+"""What admission reads on every pod (and claim) create: kept in memory (a Mirror), not listed
+each time."""
 DEPRECATED = {
     ("", "endpoints"): "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 "
                        "EndpointSlice",
 }
 """(group, resource) -> the warning kube-apiserver adds to every answer about it."""
-"""What admission reads on every pod (and claim) create: kept in memory (a Mirror), not listed
-each time."""
+
+
 class ApiServer(Fairness, Decoding, Batching, Bootstrap, Verbs, ServiceAllocations, Relay,
                 Metrics, Telling, BusActor):
     """See the module docstring. ``store`` is the store actor's proxy."""
