@@ -4,6 +4,7 @@ over WebSocket, with kubectl's own words and exit codes."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -209,3 +210,49 @@ def test_the_python_clients_exec_into_a_missing_pod_is_refused_before_the_upgrad
         with pytest.raises(ApiException, match="404"):
             kube_stream(core.connect_get_namespaced_pod_exec, "no-such-pod", "default",
                         command=["ls"], stderr=True, stdin=False, stdout=True, tty=False)
+
+
+@pytest.mark.parametrize("upgrade", [True, False], ids=["websocket", "spdy-fallback"])
+def test_an_exec_refused_before_the_upgrade_tells_no_pod_apart_from_another(cluster, demo,
+                                                                             upgrade):
+    """A caller who may not exec (a service account's token) is refused 403 before the pod is
+    looked up, as kube-apiserver refuses it: the answer before the upgrade (and the dry run
+    that answers kubectl's SPDY fallback) is no oracle of which pods exist, here or in
+    another namespace."""
+    if cluster.kubectl("get", "serviceaccount", "nobody").returncode != 0:
+        assert cluster.kubectl("create", "serviceaccount", "nobody").returncode == 0
+    token = cluster.kubectl("create", "token", "nobody")
+    assert token.returncode == 0, token.stderr
+    admin = kube_client.Configuration()
+    kube_config.load_kube_config(str(cluster.kubeconfig), client_configuration=admin)
+    configuration = kube_client.Configuration(host=admin.host)  # the token alone
+    configuration.ssl_ca_cert = admin.ssl_ca_cert
+    configuration.api_key = {"authorization": f"Bearer {token.stdout.strip()}"}
+    with kube_client.ApiClient(configuration) as api_client:
+        core = kube_client.CoreV1Api(api_client)
+        seen = []
+        for pod, namespace in ((demo, "default"), ("no-such-pod", "default"),
+                               ("no-such-pod", "kube-system"), (demo, "no-such-namespace")):
+            with pytest.raises(ApiException) as refused:
+                if upgrade:
+                    kube_stream(core.connect_get_namespaced_pod_exec, pod, namespace,
+                                command=["true"], stderr=True, stdin=False, stdout=True,
+                                tty=False)
+                else:  # a plain POST, as kubectl's SPDY fallback comes
+                    core.connect_post_namespaced_pod_exec(pod, namespace, command=["true"])
+            seen.append(_answered(refused.value))
+    user = "system:serviceaccount:default:nobody"
+    assert seen == [(403, f'pods "{pod}" is forbidden: User "{user}" cannot create resource '
+                          f'"pods/exec" in API group "" in the namespace "{namespace}"')
+                    for pod, namespace in ((demo, "default"), ("no-such-pod", "default"),
+                                           ("no-such-pod", "kube-system"),
+                                           (demo, "no-such-namespace"))]
+
+
+def _answered(refused: ApiException) -> tuple[int, str]:
+    """The code and message of a refusal: a plain answer's, or the WebSocket handshake's (the
+    client gives its status, headers and body as one text: ``Handshake status ... -+-+- ...``)."""
+    if refused.body is not None:
+        return refused.status, json.loads(refused.body)["message"]
+    status, _, body = str(refused.reason).split(" -+-+- ")
+    return int(status.split()[2]), json.loads(body)["message"]
