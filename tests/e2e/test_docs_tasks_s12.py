@@ -1,0 +1,66 @@
+"""The Kubernetes documentation's tasks as a docs reader does them, with real kubectl and the
+official Python client against ``kubeactor up`` on Docker (the docs' manifests, their image
+changed to busybox:1.35 where it was another)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.conftest import IMAGE
+
+pytestmark = pytest.mark.e2e
+
+# docs: concepts/workloads/pods/init-containers (the init containers wait for a Service
+# that never comes: kubeactor serves no cluster DNS, so they keep waiting, as there)
+INIT_PODS = f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: myapp-pod
+  labels:
+    app.kubernetes.io/name: MyApp
+spec:
+  containers:
+  - name: myapp-container
+    image: {IMAGE}
+    command: ['sh', '-c', 'echo The app is running! && sleep 3600']
+  initContainers:
+  - name: init-myservice
+    image: {IMAGE}
+    command: ['sh', '-c', "until nslookup myservice.default.svc.cluster.local; do
+      echo waiting for myservice; sleep 2; done"]
+  - name: init-mydb
+    image: {IMAGE}
+    command: ['sh', '-c', "until nslookup mydb.default.svc.cluster.local; do
+      echo waiting for mydb; sleep 2; done"]
+"""
+
+
+def test_logs_and_exec_reach_a_running_init_container(cluster):
+    made = cluster.kubectl("apply", "-f", "-", stdin=INIT_PODS)
+    assert made.returncode == 0, made.stderr
+    running = cluster.kubectl("wait", "pod/myapp-pod", "--timeout=60s", "--for=jsonpath="
+                              "{.status.initContainerStatuses[0].state.running.startedAt}")
+    assert running.returncode == 0, running.stderr
+    said = cluster.kubectl("wait", "pod/myapp-pod", "--timeout=30s", "--for=jsonpath="
+                           "{.status.initContainerStatuses[0].ready}=false")
+    assert said.returncode == 0, said.stderr  # running, not ready (the prober manager's)
+    for _ in range(60):  # the docs' step: what is it waiting for (once it has said it)
+        logs = cluster.kubectl("logs", "myapp-pod", "-c", "init-myservice")
+        assert logs.returncode == 0, logs.stderr
+        if "waiting for myservice\n" in logs.stdout:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"the init container never said it waited: {logs.stdout}")
+    inside = cluster.kubectl("exec", "myapp-pod", "-c", "init-myservice", "--", "echo", "in")
+    assert (inside.returncode, inside.stdout) == (0, "in\n"), inside.stderr
+    waiting = cluster.kubectl("logs", "myapp-pod", "-c", "init-mydb")  # not started yet
+    assert waiting.returncode == 1
+    assert waiting.stderr == ('Error from server (BadRequest): container "init-mydb" in pod '
+                              '"myapp-pod" is waiting to start: PodInitializing\n')
+    wrong = cluster.kubectl("logs", "myapp-pod", "-c", "nope")
+    assert wrong.stderr.startswith("error: container nope is not valid for pod myapp-pod")
+    cluster.kubectl("delete", "pod", "myapp-pod", "--wait=false")
