@@ -64,3 +64,17 @@ def test_logs_and_exec_reach_a_running_init_container(cluster):
     wrong = cluster.kubectl("logs", "myapp-pod", "-c", "nope")
     assert wrong.stderr.startswith("error: container nope is not valid for pod myapp-pod")
     cluster.kubectl("delete", "pod", "myapp-pod", "--wait=false")
+
+
+def test_debug_with_an_ephemeral_container_is_refused_as_kubectl_understands(cluster):
+    """docs: tasks/debug/debug-application/debug-running-pod (ephemeral containers are not
+    served yet: kubectl must say so, not crash on the 404's missing details)."""
+    made = cluster.kubectl("run", "ephemeral-demo", f"--image={IMAGE}", "--restart=Never",
+                           "--", "sleep", "3600")
+    assert made.returncode == 0, made.stderr
+    debugged = cluster.kubectl("debug", "ephemeral-demo", f"--image={IMAGE}")
+    assert debugged.returncode == 1, debugged.stderr
+    assert debugged.stderr.startswith(
+        "error: ephemeral containers are disabled for this cluster (error from server: "
+        '"the server could not find the requested resource'), debugged.stderr
+    cluster.kubectl("delete", "pod", "ephemeral-demo", "--wait=false")
