@@ -489,9 +489,12 @@ def pod_stats(pod: Object, used: dict[str, Usage]) -> Object:
 
 
 def same_intent(old: Object, new: Object) -> bool:
-    """Whether two versions of a pod ask the same of the kubelet (only status differs)."""
-    return old.get("spec") == new.get("spec") and old["metadata"].get(
-        "deletionTimestamp") == new["metadata"].get("deletionTimestamp")
+    """Whether two versions of a pod ask the same of the kubelet (only status differs; new
+    labels or annotations ask for the downward API's files again)."""
+    before, after = old["metadata"], new["metadata"]
+    return old.get("spec") == new.get("spec") and all(
+        before.get(key) == after.get(key)
+        for key in ("deletionTimestamp", "labels", "annotations"))
 
 
 @dataclass(frozen=True, slots=True)

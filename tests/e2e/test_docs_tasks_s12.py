@@ -78,3 +78,66 @@ def test_debug_with_an_ephemeral_container_is_refused_as_kubectl_understands(clu
         "error: ephemeral containers are disabled for this cluster (error from server: "
         '"the server could not find the requested resource'), debugged.stderr
     cluster.kubectl("delete", "pod", "ephemeral-demo", "--wait=false")
+
+
+# docs: tasks/inject-data-application/downward-api-volume-expose-pod-information
+DOWNWARD = f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kubernetes-downwardapi-volume-example
+  labels:
+    zone: us-est-coast
+    cluster: test-cluster1
+    rack: rack-22
+  annotations:
+    build: two
+    builder: john-doe
+spec:
+  containers:
+    - name: client-container
+      image: {IMAGE}
+      command: ["sh", "-c"]
+      args:
+      - while true; do
+          if [[ -e /etc/podinfo/labels ]]; then
+            echo -en '\\n\\n'; cat /etc/podinfo/labels; fi;
+          if [[ -e /etc/podinfo/annotations ]]; then
+            echo -en '\\n\\n'; cat /etc/podinfo/annotations; fi;
+          sleep 5;
+        done;
+      volumeMounts:
+        - name: podinfo
+          mountPath: /etc/podinfo
+  volumes:
+    - name: podinfo
+      downwardAPI:
+        items:
+          - path: "labels"
+            fieldRef:
+              fieldPath: metadata.labels
+          - path: "annotations"
+            fieldRef:
+              fieldPath: metadata.annotations
+"""
+
+
+def test_a_downward_api_volume_shows_the_pods_labels_and_follows_a_change(cluster):
+    name = "kubernetes-downwardapi-volume-example"
+    made = cluster.kubectl("apply", "-f", "-", stdin=DOWNWARD)
+    assert made.returncode == 0, made.stderr
+    ready = cluster.kubectl("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
+    assert ready.returncode == 0, ready.stderr
+    labels = cluster.kubectl("exec", name, "--", "cat", "/etc/podinfo/labels")
+    assert labels.stdout == 'cluster="test-cluster1"\nrack="rack-22"\nzone="us-est-coast"'
+    annotations = cluster.kubectl("exec", name, "--", "cat", "/etc/podinfo/annotations")
+    assert 'build="two"\nbuilder="john-doe"\n' in annotations.stdout
+    relabelled = cluster.kubectl("label", "pod", name, "rack=rack-23", "--overwrite")
+    assert relabelled.returncode == 0, relabelled.stderr
+    for _ in range(60):  # the kubelet writes the files again after the pod's change
+        labels = cluster.kubectl("exec", name, "--", "cat", "/etc/podinfo/labels")
+        if 'rack="rack-23"' in labels.stdout:
+            break
+        time.sleep(0.5)
+    assert labels.stdout == 'cluster="test-cluster1"\nrack="rack-23"\nzone="us-est-coast"'
+    cluster.kubectl("delete", "pod", name, "--wait=false")
