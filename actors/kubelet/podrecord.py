@@ -78,6 +78,8 @@ class PodRecord:
     meta: tuple[Object, Object] | None = None
     """The pod's labels and annotations its running containers' volumes were last written
     with: the downward API's files follow a change (the kubelet's remount at its next sync)."""
+    remount: bool = False
+    """A ConfigMap or Secret it read changed: its volumes' files are written again."""
     held: list[tuple[str, str, str]] | None = None
     """Events (type, reason, message) of this sync held since a container started, recorded
     once its status is handed over (:meth:`PodSync.sync`); None when none are held."""

@@ -455,15 +455,15 @@ class PodSync:
         wakes.append(time.monotonic() + max(0.0, due - time.time()))
 
     def _refresh_metadata(self, record: PodRecord, latest: dict[str, ContainerInfo]) -> None:
-        """Write the running pod's file volumes again once its labels or annotations changed
-        (a downward API file of them shows the change, as after the kubelet's remount)."""
+        """Write the running pod's file volumes again once its labels or annotations, or a
+        ConfigMap or Secret it read, changed (as after the kubelet's remount)."""
         meta = record.pod["metadata"]
         now = (meta.get("labels") or {}, meta.get("annotations") or {})
-        if record.meta is not None and record.meta != now and any(
+        if record.meta is not None and (record.meta != now or record.remount) and any(
                 info.state == "running" for info in latest.values()):
             pod = self._downward_view(record.pod)
             self._write_volumes(pod, pod["spec"].get("volumes") or [], self._sources(pod))
-        record.meta = now
+        record.meta, record.remount = now, False
 
     def _downward_view(self, pod: Object) -> Object:
         """``pod`` with the addresses the kubelet knows before its status says them."""

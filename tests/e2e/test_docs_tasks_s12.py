@@ -141,3 +141,41 @@ def test_a_downward_api_volume_shows_the_pods_labels_and_follows_a_change(cluste
         time.sleep(0.5)
     assert labels.stdout == 'cluster="test-cluster1"\nrack="rack-23"\nzone="us-est-coast"'
     cluster.kubectl("delete", "pod", name, "--wait=false")
+
+
+def test_a_mounted_configmap_follows_its_update(cluster):
+    """docs: tasks/configure-pod-container/configure-pod-configmap ("Mounted ConfigMaps are
+    updated automatically"): the file shows the new value, the environment keeps the old."""
+    made = cluster.kubectl("create", "configmap", "sport", "--from-literal=sport=football")
+    assert made.returncode == 0, made.stderr
+    pod = f"""\
+apiVersion: v1
+kind: Pod
+metadata: {{name: configmap-volume}}
+spec:
+  containers:
+  - name: alpine
+    image: {IMAGE}
+    command: [sh, -c, "sleep 3600"]
+    env: [{{name: SPORT, valueFrom: {{configMapKeyRef: {{name: sport, key: sport}}}}}}]
+    volumeMounts: [{{name: config-volume, mountPath: /etc/config}}]
+  volumes:
+  - name: config-volume
+    configMap: {{name: sport}}
+"""
+    made = cluster.kubectl("apply", "-f", "-", stdin=pod)
+    assert made.returncode == 0, made.stderr
+    ready = cluster.kubectl("wait", "--for=condition=Ready", "pod/configmap-volume",
+                            "--timeout=60s")
+    assert ready.returncode == 0, ready.stderr
+    edited = cluster.kubectl("patch", "configmap", "sport", "-p", '{"data":{"sport":"cricket"}}')
+    assert edited.returncode == 0, edited.stderr
+    for _ in range(60):
+        seen = cluster.kubectl("exec", "configmap-volume", "--", "cat", "/etc/config/sport")
+        if seen.stdout == "cricket":
+            break
+        time.sleep(0.5)
+    assert seen.stdout == "cricket"
+    env = cluster.kubectl("exec", "configmap-volume", "--", "sh", "-c", "echo $SPORT")
+    assert env.stdout == "football\n"  # an environment is set once, at the start
+    cluster.kubectl("delete", "pod", "configmap-volume", "--wait=false")
