@@ -153,6 +153,9 @@ class ApiError(KubeactorError):
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.has_details = details is not None
+        """Said even when empty: kube's NotFound of a path it does not serve has ``details:
+        {}``, which kubectl reads (``debug`` takes a nil one for a crash)."""
 
     def to_status(self) -> dict[str, Any]:
         """The Kubernetes ``Status`` object for this error (kind, code, reason, message)."""
@@ -164,7 +167,7 @@ class ApiError(KubeactorError):
             "reason": self.reason,
             "message": self.message,
         }
-        if self.details:
+        if self.details or self.has_details:
             status["details"] = self.details
         return status
 

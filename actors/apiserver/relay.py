@@ -134,8 +134,9 @@ class Relay:
 
 def node_call(request: Request, pod: Object) -> NodeCall:
     """The call ``request`` asks of ``pod``'s kubelet; BadRequest if the pod has no node, an
-    exec or attach's pod has completed, the container is not the pod's (or not said, among
-    several), an exec has no command, or (checked last) an exec or attach is a dry run."""
+    exec or attach's pod has completed, the container is not the pod's (an init, app or
+    ephemeral container: kube's ``podHasContainerWithName``) or not said, among several, an
+    exec has no command, or (checked last) an exec or attach is a dry run."""
     name = pod["metadata"]["name"]
     node = pod.get("spec", {}).get("nodeName")
     if not node:
@@ -147,13 +148,16 @@ def node_call(request: Request, pod: Object) -> NodeCall:
         raise BadRequest(f"cannot {'attach to' if attach else 'exec into'} a container in a "
                          f"completed pod; current phase is {phase}")
     body = request.envelope.body if isinstance(request.envelope.body, dict) else {}
-    names = [c["name"] for c in pod["spec"]["containers"]]
+    spec = pod["spec"]
+    names = [c["name"] for c in spec["containers"]]
+    every = [c["name"] for kind in ("initContainers", "containers", "ephemeralContainers")
+             for c in spec.get(kind) or []]  # kube's podutil.VisitContainers order
     container = request.options.container or body.get("container")
     if container is None and len(names) == 1:
         container = names[0]
-    if container not in names:
+    if container not in every:
         raise BadRequest(f"a container name must be specified for pod {name}, choose one "
-                         f"of: [{' '.join(names)}]" if container is None else
+                         f"of: [{' '.join(every)}]" if container is None else
                          f"container {container} is not valid for pod {name}")
     if op == "exec" and not attach and (
             not isinstance(body.get("command"), list) or not body["command"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
+import functools
 import logging
 import threading
 import time
@@ -97,6 +98,7 @@ class NodeAgent:
             statuses=writers.pods, addresses=self.addresses, objects=writers.objects)
         self.objects = writers.objects
         """The ConfigMaps and Secrets watched for every hosted node's pods (shared)."""
+        self.objects.listen(self._remount)
         self.podsync.on_span = self._span
         self._streams: set[Any] = set()
         """The followed logs and exec streams being streamed: closed when the agent stops,
@@ -212,6 +214,17 @@ class NodeAgent:
             self._reconcile(record)
         else:
             self.workers.submit(uid, lambda: self.podsync.sync(record))
+
+    def _remount(self, uids: list[str]) -> None:
+        """A ConfigMap or Secret pods ``uids`` read changed (a watch's thread): those hosted
+        here sync, writing their volumes' files again."""
+        if self._stopping:
+            return
+        for uid in uids:
+            record = self.pods.get(uid)
+            if record is not None:
+                record.remount = True
+                self.workers.submit(uid, functools.partial(self.podsync.sync, record))
 
     def reconcile_statuses(self) -> None:
         """Write again each pod's status the API has otherwise than last reported (timer
@@ -489,9 +502,12 @@ def pod_stats(pod: Object, used: dict[str, Usage]) -> Object:
 
 
 def same_intent(old: Object, new: Object) -> bool:
-    """Whether two versions of a pod ask the same of the kubelet (only status differs)."""
-    return old.get("spec") == new.get("spec") and old["metadata"].get(
-        "deletionTimestamp") == new["metadata"].get("deletionTimestamp")
+    """Whether two versions of a pod ask the same of the kubelet (only status differs; new
+    labels or annotations ask for the downward API's files again)."""
+    before, after = old["metadata"], new["metadata"]
+    return old.get("spec") == new.get("spec") and all(
+        before.get(key) == after.get(key)
+        for key in ("deletionTimestamp", "labels", "annotations"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,15 @@ class ObjectCache:
         self._read: dict[str, set[Key]] = {}
         """What each pod read (pod uid -> keys), so that its release looks at those alone; a
         key may outlive its entry (dropped after a failed open): release skips it."""
+        self._listeners: list[Callable[[list[str]], None]] = []
         self._lock = threading.Lock()
+
+    def listen(self, listener: Callable[[list[str]], None]) -> None:
+        """Tell ``listener`` (on a watch's thread; it must not block) the pods that read an
+        object once its watch sees it changed: their volumes' files are written again, as
+        the kubelet's sync remounts them."""
+        with self._lock:
+            self._listeners.append(listener)
 
     def get(self, uid: str, client: Client, resource: str, name: str,
             namespace: str) -> Object:
@@ -131,6 +139,7 @@ class ObjectCache:
         is stopped at once."""
         try:
             informer = self._informer(entry.opener, key)
+            informer.on_event = lambda event: self._changed(entry, event)
             informer.start()
             entry.informer = informer
         except (ApiError, BusError) as error:
@@ -148,6 +157,15 @@ class ObjectCache:
             entry.informer.stop()
 
 
+    def _changed(self, entry: Entry, event: WatchEvent) -> None:
+        if event.type != "MODIFIED":  # (its list's ADDED; a deletion changes no file)
+            return
+        with self._lock:
+            readers, listeners = list(entry.users), list(self._listeners)
+        for listener in listeners:
+            listener(readers)
+
+
 def watched(client: Client, key: Key) -> Informer:
     """The informer of one object: ``metadata.name=<name>`` in its namespace."""
     resource, namespace, name = key
@@ -156,5 +174,4 @@ def watched(client: Client, key: Key) -> Informer:
 
 
 def _ignored(event: WatchEvent) -> None:
-    """A change is read at the next start of a container (as the kubelet's own managers:
-    volumes' files are written again by their sync, not on the event)."""
+    """(:meth:`ObjectCache._open` sets the informer's handler.)"""

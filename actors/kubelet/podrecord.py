@@ -75,6 +75,11 @@ class PodRecord:
     """The message of the last unexpected failure of the pod's sync (each one said once)."""
     timer: Timer | None = None
     wake_at: float = 0.0
+    meta: tuple[Object, Object] | None = None
+    """The pod's labels and annotations its running containers' volumes were last written
+    with: the downward API's files follow a change (the kubelet's remount at its next sync)."""
+    remount: bool = False
+    """A ConfigMap or Secret it read changed: its volumes' files are written again."""
     held: list[tuple[str, str, str]] | None = None
     """Events (type, reason, message) of this sync held since a container started, recorded
     once its status is handed over (:meth:`PodSync.sync`); None when none are held."""

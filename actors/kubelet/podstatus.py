@@ -160,6 +160,9 @@ def pod_status(pod: Object, inits: list[ContainerView], apps: list[ContainerView
     initialized (:func:`sidecar_started`), and its readiness as a container's."""
     policy = pod["spec"].get("restartPolicy", "Always")
     init_statuses = [container_status(view) for view in inits]
+    for init, view in zip(init_statuses, inits, strict=True):
+        if not is_sidecar(view.spec):  # the prober manager's: ready once it has succeeded
+            init["ready"] = init["state"].get("terminated", {}).get("exitCode") == 0
     statuses = [container_status(view) for view in apps]
     sidecars = [s for s, view in zip(init_statuses, inits, strict=True) if is_sidecar(view.spec)]
     blocking = [s for s, view in zip(init_statuses, inits, strict=True)

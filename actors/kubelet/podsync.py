@@ -219,6 +219,7 @@ class PodSync:
             return
         apps = [self._view(record, c, latest, previous, wakes) for c in spec["containers"]]
         self._refresh_tokens(record, wakes)
+        self._refresh_metadata(record, latest)
         self._report(record, inits, apps)
 
     def _end_sidecars(self, record: PodRecord, latest: dict[str, ContainerInfo]) -> None:
@@ -452,6 +453,17 @@ class PodSync:
             due = self.tokens.due(record.uid)
             assert due is not None
         wakes.append(time.monotonic() + max(0.0, due - time.time()))
+
+    def _refresh_metadata(self, record: PodRecord, latest: dict[str, ContainerInfo]) -> None:
+        """Write the running pod's file volumes again once its labels or annotations, or a
+        ConfigMap or Secret it read, changed (as after the kubelet's remount)."""
+        meta = record.pod["metadata"]
+        now = (meta.get("labels") or {}, meta.get("annotations") or {})
+        if record.meta is not None and (record.meta != now or record.remount) and any(
+                info.state == "running" for info in latest.values()):
+            pod = self._downward_view(record.pod)
+            self._write_volumes(pod, pod["spec"].get("volumes") or [], self._sources(pod))
+        record.meta, record.remount = now, False
 
     def _downward_view(self, pod: Object) -> Object:
         """``pod`` with the addresses the kubelet knows before its status says them."""

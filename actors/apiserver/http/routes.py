@@ -101,4 +101,7 @@ def _verb(method: str, name: str | None, subresource: str | None,
 
 
 def _not_found(path: str) -> NotFound:
-    return NotFound(f"the server could not find the requested resource ({path})")
+    """kube-apiserver's answer to a path it does not serve, with its empty ``details``, which
+    tell kubectl the path, not an object, is missing (``debug``: "ephemeral containers are
+    disabled for this cluster")."""
+    return NotFound(f"the server could not find the requested resource ({path})", details={})
