@@ -179,3 +179,41 @@ spec:
     env = cluster.kubectl("exec", "configmap-volume", "--", "sh", "-c", "echo $SPORT")
     assert env.stdout == "football\n"  # an environment is set once, at the start
     cluster.kubectl("delete", "pod", "configmap-volume", "--wait=false")
+
+
+# docs: tasks/inject-data-application/define-environment-variable-container (envars.yaml)
+ENVARS = f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: envar-demo
+  labels:
+    purpose: demonstrate-envars
+spec:
+  containers:
+  - name: envar-demo-container
+    image: {IMAGE}
+    command: ['sleep', '3600']
+    env:
+    - name: DEMO_GREETING
+      value: "Hello from the environment"
+    - name: DEMO_FAREWELL
+      value: "Such a sweet sorrow"
+"""
+
+
+def test_printenv_in_a_container_prints_its_environment_as_the_docs_show(cluster):
+    """The docs' step ``kubectl exec envar-demo -- printenv``: busybox's printenv applet
+    (which Debian's busybox leaves out; ``scripts/setup`` puts one in the image)."""
+    made = cluster.kubectl("apply", "-f", "-", stdin=ENVARS)
+    assert made.returncode == 0, made.stderr
+    ready = cluster.kubectl("wait", "--for=condition=Ready", "pod/envar-demo", "--timeout=60s")
+    assert ready.returncode == 0, ready.stderr
+    one = cluster.kubectl("exec", "envar-demo", "--", "printenv", "DEMO_GREETING")
+    assert (one.returncode, one.stdout) == (0, "Hello from the environment\n"), one.stderr
+    every = cluster.kubectl("exec", "envar-demo", "--", "printenv")
+    assert every.returncode == 0, every.stderr
+    assert "DEMO_FAREWELL=Such a sweet sorrow\n" in every.stdout
+    missing = cluster.kubectl("exec", "envar-demo", "--", "printenv", "NOT_SET")
+    assert missing.returncode == 1
+    assert cluster.kubectl("delete", "pod", "envar-demo", "--wait=false").returncode == 0
