@@ -26,9 +26,7 @@ is one attempt; it passes when the defence holds:
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,21 +34,20 @@ import pytest
 from actors.api import bindingbatches
 from actors.api.objects import Object
 from actors.client.client import Client, binding_request
-from bindings.cluster import Cluster, ClusterConfig
+from bindings.cluster import Cluster
 from bus import BusConfig, Connection, Envelope
 from bus.errors import BadRequest, Forbidden
 from tests import auditlog
 from tests.conftest import pod
 from tests.integration import test_attack_s12
 from tests.integration.test_attack_s12 import WATCH, _get
+from tests.integration.test_binding_batches import BINDER
+from tests.integration.test_binding_batches import cluster as cluster  # team-a's binder
 from tests.integration.test_https_security import _raw
 from tests.support import until
 
 pytestmark = pytest.mark.integration
 
-RBAC = "rbac.authorization.k8s.io"
-BINDER = ("binder", "tok-binder")
-"""A user who may bind pods in team-a only."""
 HELD_IN_TEAM_A: Object = {"metadata": {"name": "binder-in-team-a"}, "spec": {
     "priorityLevelConfiguration": {"name": "workload-low"}, "matchingPrecedence": 100,
     "distinguisherMethod": {"type": "ByNamespace"},
@@ -58,28 +55,6 @@ HELD_IN_TEAM_A: Object = {"metadata": {"name": "binder-in-team-a"}, "spec": {
                "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
                                   "namespaces": ["team-a"]}]}]}}
 """A cluster's own choice: what binder asks in team-a waits at workload-low."""
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    """A control plane with team-a and team-b, where ``binder`` may ``create pods/binding``
-    in team-a only, and nobody schedules pods of ``schedulerName: nobody-runs-this``."""
-    data = tmp_path / "cluster"
-    data.mkdir()
-    with (data / "tokens.csv").open("w", newline="") as handle:
-        csv.writer(handle).writerow([BINDER[1], BINDER[0], BINDER[0], ""])
-    cluster = Cluster.start(ClusterConfig(data_dir=data, nodes=0))
-    admin = cluster.admin_client()
-    for namespace in ("team-a", "team-b"):
-        admin.create("namespaces", {"metadata": {"name": namespace}}, None)
-    admin.create("roles", {"metadata": {"name": "binder"}, "rules": [
-        {"apiGroups": [""], "resources": ["pods/binding"], "verbs": ["create"]}]}, "team-a")
-    admin.create("rolebindings", {
-        "metadata": {"name": "binder"},
-        "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": "binder"},
-        "subjects": [{"kind": "User", "name": BINDER[0]}]}, "team-a")
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture
