@@ -20,6 +20,7 @@ import os
 import sys
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import CancelledError
 
 from actors.api.objects import Object
 from actors.apiserver.http import channels
@@ -85,8 +86,9 @@ class _Console:
 
 def _read_stdin(loop: asyncio.AbstractEventLoop, read: asyncio.Queue[bytes]) -> None:
     """Hand our stdin to ``loop`` as it comes, waiting while ``read`` is full; b"" at its
-    end (a daemon thread: a read blocks)."""
-    with contextlib.suppress(RuntimeError, OSError, ValueError):  # the loop is gone
+    end (a daemon thread: a read blocks). It stops when the loop is gone or, as the exec
+    ends, cancelled the hand-over it was waiting on."""
+    with contextlib.suppress(RuntimeError, OSError, ValueError, CancelledError):
         while True:
             data = os.read(sys.stdin.fileno(), execing.INPUT_PIECE)
             asyncio.run_coroutine_threadsafe(read.put(data), loop).result()
